@@ -1,0 +1,1 @@
+"""Renderers: the schema map (text, markdown, mermaid) and the JSON contract."""

@@ -1,0 +1,134 @@
+"""The spec's section I, the schema overview: tables by domain, relations, per-table summary.
+
+`render_schema_map(layer, fmt)` prints it as plain text or Markdown; `render_mermaid` as an
+erDiagram.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..schema.model import SchemaLayer, Table
+from .relations import domains, relations
+
+
+def _index_text(index) -> str:
+    keys = ", ".join(index.columns)
+    text = f"{index.name or '(unnamed)'} ({keys})"
+    details = []
+    if index.unique:
+        details.append("unique")
+    if index.using:
+        details.append(index.using)
+    if index.opclasses:
+        details.append(", ".join(f"{column} {opclass}" for column, opclass in index.opclasses))
+    if index.include:
+        details.append(f"include {', '.join(index.include)}")
+    if index.where:
+        details.append(f"where {index.where}")
+    return text + (f" [{'; '.join(details)}]" if details else "")
+
+
+def table_summary(table: Table) -> list[tuple[str, str]]:
+    """(label, text) lines summarising a table's keys, constraints, indexes and partitioning."""
+    lines = []
+    if table.primary_key:
+        lines.append(("PK", f"{', '.join(table.primary_key.columns)}"))
+    else:
+        lines.append(("PK", "none"))
+    for fk in table.foreign_keys:
+        action = f" ON DELETE {fk.on_delete}" if fk.on_delete else " (ON DELETE unspecified)"
+        flags = " NOT VALID" if fk.not_valid else ""
+        lines.append(("FK", f"{fk.name or '(unnamed)'}: ({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(fk.ref_columns)}){action}{flags}"))
+    for unique in table.unique_constraints:
+        lines.append(("unique", f"{unique.name or '(unnamed)'} ({', '.join(unique.columns)})"))
+    for check in table.check_constraints:
+        lines.append(("check", f"{check.name or '(unnamed)'}: {check.expression}"))
+    for index in table.indexes:
+        lines.append(("index", _index_text(index)))
+    if table.partition_by:
+        lines.append(("partitioned", f"by {table.partition_by}"))
+    if table.partition_of:
+        lines.append(("partition of", f"{table.partition_of} {table.partition_bound or ''}".rstrip()))
+    for trigger in table.triggers:
+        lines.append(("trigger", f"{trigger.name} -> {trigger.function or '?'}"))
+    return lines
+
+
+def _column_text(column) -> str:
+    text = f"{column.name} {column.type}{'' if column.nullable else ' NOT NULL'}"
+    if column.server_default:
+        text += f" DEFAULT {column.server_default}"
+    if column.identity:
+        text += f" ({column.identity})"
+    return text
+
+
+def render_schema_map(layer: SchemaLayer, fmt: str = "text", orm: Optional[SchemaLayer] = None) -> str:
+    """Section I for one layer, as "text" or "markdown"."""
+    markdown = fmt == "markdown"
+    out: list[str] = []
+    title = f"I. Schema overview ({layer.name} layer): {len(layer.tables)} tables"
+    out += [f"# {title}", ""] if markdown else [title, "=" * len(title), ""]
+    grouped = domains(layer, orm)
+    for domain, tables in grouped.items():
+        heading = f"Domain: {domain}"
+        out += [f"## {heading}", ""] if markdown else [heading, "-" * len(heading)]
+        for table in tables:
+            where = f"{table.location.path}:{table.location.line}"
+            if markdown:
+                out.append(f"### `{table.key}` ({where})")
+                out.append("")
+                out.append("| column | type | null | default |")
+                out.append("|---|---|---|---|")
+                for column in table.columns:
+                    out.append(f"| {column.name} | {column.type} | {'yes' if column.nullable else 'no'} | {column.server_default or column.default or ''} |")
+                out.append("")
+                out += [f"- **{label}**: {text}" for label, text in table_summary(table)]
+                out.append("")
+            else:
+                out.append(f"  {table.key}  ({where})")
+                out += [f"    {_column_text(column)}" for column in table.columns]
+                out += [f"    {label}: {text}" for label, text in table_summary(table)]
+                out.append("")
+    found = relations(layer)
+    heading = f"Relations ({len(found)})"
+    out += [f"## {heading}", ""] if markdown else [heading, "-" * len(heading)]
+    for relation in found:
+        via = f" via {relation.via}" if relation.via else ""
+        on_delete = f", ON DELETE {relation.on_delete}" if relation.on_delete else ""
+        line = f"{relation.left} {relation.cardinality} {relation.right}{via}  ({relation.columns}{on_delete})"
+        out.append(f"- {line}" if markdown else f"  {line}")
+    if enum_lines := [f"{key}: {', '.join(enum.values)}" for key, enum in sorted(layer.enums.items())]:
+        heading = "Enum types"
+        out += ["", f"## {heading}", ""] if markdown else ["", heading, "-" * len(heading)]
+        out += [f"- {line}" if markdown else f"  {line}" for line in enum_lines]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _mermaid_type(type_text: str) -> str:
+    # erDiagram attribute types are single words.
+    return type_text.split("(")[0].replace(" ", "_").replace("[]", "_array")
+
+
+def render_mermaid(layer: SchemaLayer) -> str:
+    """An erDiagram of one layer: entities with PK/FK/UK markers and the relations between them."""
+    out = ["erDiagram"]
+    for key, table in sorted(layer.tables.items()):
+        pk = set(table.primary_key.columns) if table.primary_key else set()
+        fk = {column for foreign in table.foreign_keys for column in foreign.columns}
+        uk = {column for unique in table.unique_constraints for column in unique.columns}
+        out.append(f"    {_entity(key)} {{")
+        for column in table.columns:
+            markers = [m for m, s in (("PK", pk), ("FK", fk), ("UK", uk)) if column.name in s]
+            out.append(f"        {_mermaid_type(column.type)} {column.name}{' ' + ', '.join(markers) if markers else ''}")
+        out.append("    }")
+    symbols = {"1-1": "||--||", "1-N": "||--o{", "N-N": "}o--o{"}
+    for relation in relations(layer):
+        label = f"via {relation.via}" if relation.via else relation.columns.split(" -> ")[0]
+        out.append(f'    {_entity(relation.left)} {symbols[relation.cardinality]} {_entity(relation.right)} : "{label}"')
+    return "\n".join(out) + "\n"
+
+
+def _entity(name: str) -> str:
+    return name.replace(".", "__")

@@ -1,0 +1,1 @@
+"""The schema model: what the ORM declares and what the migrations build, with source locations."""

@@ -1,0 +1,608 @@
+"""Replay migration operations in order to build the `database` layer.
+
+Tables are frozen; each operation replaces the tables it touches, so the state after every
+step is a cheap shallow snapshot. The incremental index keeps those snapshots and, when one
+revision changes, replays from that revision on (`replay_steps(..., previous=run)`).
+
+Unnamed constraints and indexes get the names PostgreSQL would choose
+(`ChooseConstraintName`/`ChooseIndexName`: `<table>_pkey`, `<table>_<cols>_fkey`,
+`<table>_<cols>_key`, `<table>_<col>_check`, `<table>_<cols>_idx`), so the replayed layer
+compares directly with a real catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Optional
+
+from . import operations as ops
+from .model import (
+    Change,
+    CheckConstraint,
+    Column,
+    ExtractionError,
+    ForeignKey,
+    Index,
+    Location,
+    PrimaryKey,
+    SchemaLayer,
+    Sequence,
+    Table,
+    UniqueConstraint,
+    table_key,
+)
+
+_MAX_IDENTIFIER_BYTES = 63
+
+
+@dataclass(slots=True)
+class _State:
+    tables: dict[str, Table]
+    enums: dict
+    sequences: dict
+    functions: dict
+
+    def copy(self) -> "_State":
+        return _State(dict(self.tables), dict(self.enums), dict(self.sequences), dict(self.functions))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRun:
+    """The result of a replay: the layer at head, errors, and a snapshot after each step."""
+
+    layer: SchemaLayer
+    errors: tuple[ExtractionError, ...]
+    steps: tuple[ops.Step, ...] = ()
+    snapshots: tuple[_State, ...] = field(default=(), repr=False)
+    step_errors: tuple[tuple[ExtractionError, ...], ...] = field(default=(), repr=False)
+    replayed_steps: int = 0  # how many steps this run actually replayed (the rest were reused)
+
+
+def replay_steps(
+    steps: Iterable[ops.Step], *, previous: Optional[ReplayRun] = None, layer_name: str = "database"
+) -> ReplayRun:
+    """Apply `steps` in order and return the resulting layer.
+
+    With `previous`, the snapshots of the longest unchanged prefix of steps (same Step
+    objects or equal ones) are reused and only the rest is replayed.
+    """
+    steps = tuple(steps)
+    start = 0
+    state = _State({}, {}, {}, {})
+    snapshots: list[_State] = []
+    step_errors: list[tuple[ExtractionError, ...]] = []
+    if previous is not None:
+        limit = min(len(steps), len(previous.steps))
+        while start < limit and (steps[start] is previous.steps[start] or steps[start] == previous.steps[start]):
+            start += 1
+        snapshots = list(previous.snapshots[:start])
+        step_errors = list(previous.step_errors[:start])
+        if start:
+            state = snapshots[-1].copy()
+    for step in steps[start:]:
+        replayer = _Replayer(state, step.revision)
+        for operation in step.operations:
+            replayer.apply(operation)
+        step_errors.append(tuple(replayer.errors))
+        snapshots.append(state)
+        state = state.copy()
+    final = snapshots[-1] if snapshots else state
+    layer = SchemaLayer(layer_name, dict(final.tables), dict(final.enums), dict(final.sequences), dict(final.functions))
+    errors = tuple(error for errors in step_errors for error in errors)
+    return ReplayRun(layer, errors, steps, tuple(snapshots), tuple(step_errors), len(steps) - start)
+
+
+class _Replayer:
+    """Applies the operations of one step to a state, recording what PostgreSQL would reject."""
+
+    def __init__(self, state: _State, revision: Optional[str]) -> None:
+        self.state = state
+        self.revision = revision
+        self.errors: list[ExtractionError] = []
+
+    def apply(self, operation: ops.Operation) -> None:
+        handler = getattr(self, f"_{type(operation).__name__}", None)
+        if handler is not None:
+            handler(operation)
+
+    # helpers
+
+    def _error(self, location: Location, message: str) -> None:
+        self.errors.append(ExtractionError(location, message, kind="replay"))
+
+    def _change(self, location: Location, action: str) -> Change:
+        return Change(location, action, self.revision)
+
+    def _table(self, name: str, schema: Optional[str], location: Location, *, quiet: bool = False) -> Optional[Table]:
+        table = self.state.tables.get(table_key(name, schema))
+        if table is None and not quiet:
+            self._error(location, f'relation "{table_key(name, schema)}" does not exist')
+        return table
+
+    def _store(self, table: Table) -> None:
+        self.state.tables[table.key] = table
+
+    def _touch(self, table: Table, location: Location, action: str) -> Table:
+        return replace(table, changed=location, history=(*table.history, self._change(location, action)))
+
+    def _constraint_names(self, table: Table) -> set[str]:
+        names = {c.name for c in (*table.foreign_keys, *table.unique_constraints, *table.check_constraints) if c.name}
+        if table.primary_key and table.primary_key.name:
+            names.add(table.primary_key.name)
+        return names
+
+    def _relation_names(self, schema: Optional[str]) -> set[str]:
+        """Names taken in a schema's namespace: tables, indexes and sequences."""
+        names = set()
+        for table in self.state.tables.values():
+            if (table.schema or None) == (schema or None):
+                names.add(table.name)
+                names.update(index.name for index in table.indexes if index.name)
+        names.update(seq.name for seq in self.state.sequences.values() if (seq.schema or None) == (schema or None))
+        return names
+
+    # naming, as PostgreSQL chooses names for unnamed constraints and indexes
+
+    def _name_constraint(self, table: Table, constraint: ops.Constraint) -> ops.Constraint:
+        if constraint.name:
+            return constraint
+        taken = self._constraint_names(table) | self._relation_names(table.schema)
+        if isinstance(constraint, PrimaryKey):
+            name = _choose_name(table.name, "", "pkey", taken)
+        elif isinstance(constraint, ForeignKey):
+            name = _choose_name(table.name, "_".join(constraint.columns), "fkey", taken)
+        elif isinstance(constraint, UniqueConstraint):
+            name = _choose_name(table.name, "_".join(constraint.columns), "key", taken)
+        else:
+            column = _first_column_in(constraint.expression, table)
+            name = _choose_name(table.name, column or "", "check", taken)
+        return replace(constraint, name=name)
+
+    def _name_index(self, table: Table, index: Index) -> Index:
+        if index.name:
+            return index
+        parts = [(_expression_column_name(column) if is_expression else column) for column, is_expression in
+                 zip(index.columns, index.expressions or (False,) * len(index.columns))]
+        name = _choose_name(table.name, "_".join(parts), "idx", self._relation_names(table.schema))
+        return replace(index, name=name)
+
+    # tables
+
+    def _CreateTable(self, op: ops.CreateTable) -> None:
+        existing = self._table(op.table, op.schema, op.location, quiet=True)
+        if existing is not None:
+            if not op.if_not_exists:
+                self._error(op.location, f'relation "{existing.key}" already exists')
+            return
+        columns = op.columns
+        if op.partition_of:
+            parent = self._table(op.partition_of, op.schema, op.location)
+            if parent is not None:
+                columns = tuple(replace(column, location=op.location, changed=None, history=()) for column in parent.columns)
+                self._store(replace(parent, history=(*parent.history, self._change(op.location, f"partition {op.table} attached"))))
+        table = Table(
+            name=op.table, schema=op.schema, location=op.location,
+            columns=tuple(replace(column, history=(self._change(column.location, "create table"),)) for column in columns),
+            partition_by=op.partition_by, partition_of=op.partition_of, partition_bound=op.partition_bound,
+            history=(self._change(op.location, "create table"),),
+        )
+        self._store(table)
+        for column in op.columns:
+            if column.identity == "serial" and column.sequence:
+                self._register_owned_sequence(column.sequence, op.schema, op.table, column.name, column.location)
+        for constraint in op.constraints:
+            self._add_constraint(op.table, op.schema, constraint, op.location, record=False)
+
+    def _register_owned_sequence(self, name: str, schema: Optional[str], table: str, column: str, location: Location) -> None:
+        self.state.sequences[table_key(name, schema)] = Sequence(name, location, schema, f"{table}.{column}")
+
+    def _DropTable(self, op: ops.DropTable) -> None:
+        table = self._table(op.table, op.schema, op.location, quiet=op.if_exists)
+        if table is None:
+            return
+        referencing = [other for other in self.state.tables.values()
+                       if other.key != table.key and any(fk.ref_table == table.name and (fk.ref_schema or None) == (table.schema or None) for fk in other.foreign_keys)]
+        if referencing and not op.cascade:
+            self._error(op.location, f'cannot drop table {table.key} because other objects depend on it ({", ".join(t.key for t in referencing)})')
+            return
+        for other in referencing:
+            kept = tuple(fk for fk in other.foreign_keys if not (fk.ref_table == table.name and (fk.ref_schema or None) == (table.schema or None)))
+            self._store(replace(other, foreign_keys=kept))
+        del self.state.tables[table.key]
+        for key, sequence in list(self.state.sequences.items()):
+            if sequence.owned_by and sequence.owned_by.split(".")[0] == table.name and (sequence.schema or None) == (table.schema or None):
+                del self.state.sequences[key]
+
+    def _RenameTable(self, op: ops.RenameTable) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        del self.state.tables[table.key]
+        renamed = self._touch(replace(table, name=op.new_name), op.location, f"rename table {op.table} to {op.new_name}")
+        self._store(renamed)
+        for other in list(self.state.tables.values()):
+            if any(fk.ref_table == op.table and (fk.ref_schema or None) == (op.schema or None) for fk in other.foreign_keys):
+                fks = tuple(replace(fk, ref_table=op.new_name) if fk.ref_table == op.table and (fk.ref_schema or None) == (op.schema or None) else fk
+                            for fk in other.foreign_keys)
+                self._store(replace(other, foreign_keys=fks))
+
+    # columns
+
+    def _AddColumn(self, op: ops.AddColumn) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        if table.column(op.column.name) is not None:
+            if not op.if_not_exists:
+                self._error(op.location, f'column "{op.column.name}" of relation "{table.key}" already exists')
+            return
+        column = replace(op.column, history=(self._change(op.location, "add column"),))
+        table = self._touch(table.with_column(column), op.location, f"add column {column.name}")
+        self._store(table)
+        if column.identity == "serial" and column.sequence:
+            self._register_owned_sequence(column.sequence, op.schema, op.table, column.name, op.location)
+        for constraint in op.constraints:
+            self._add_constraint(op.table, op.schema, constraint, op.location, record=False)
+
+    def _DropColumn(self, op: ops.DropColumn) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        if table.column(op.column) is None:
+            if not op.if_exists:
+                self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist')
+            return
+        name = op.column
+        # PostgreSQL drops every index and constraint that involves the column.
+        table = replace(
+            table,
+            columns=tuple(c for c in table.columns if c.name != name),
+            primary_key=None if table.primary_key and name in table.primary_key.columns else table.primary_key,
+            foreign_keys=tuple(fk for fk in table.foreign_keys if name not in fk.columns),
+            unique_constraints=tuple(u for u in table.unique_constraints if name not in u.columns),
+            check_constraints=tuple(c for c in table.check_constraints if not _mentions(c.expression, name)),
+            indexes=tuple(i for i in table.indexes if name not in i.columns and not any(
+                is_expr and _mentions(text, name) for text, is_expr in zip(i.columns, i.expressions))
+                and not (i.where and _mentions(i.where, name))),
+        )
+        self._store(self._touch(table, op.location, f"drop column {name}"))
+
+    def _AlterColumn(self, op: ops.AlterColumn) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        column = table.column(op.column)
+        if column is None:
+            self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist')
+            return
+        updates: dict = {}
+        actions = []
+        if op.type is not None:
+            updates.update(type=op.type, raw_type=op.raw_type or op.type)
+            actions.append(f"type {op.type}")
+        if op.nullable is not None:
+            if op.nullable and table.primary_key and column.name in table.primary_key.columns:
+                self._error(op.location, f'column "{column.name}" is in a primary key')
+            else:
+                updates["nullable"] = op.nullable
+                actions.append("drop not null" if op.nullable else "set not null")
+        if op.server_default is not None:
+            updates["server_default"] = None if op.server_default == ops.DROP_DEFAULT else op.server_default
+            actions.append("drop default" if op.server_default == ops.DROP_DEFAULT else "set default")
+        if op.comment is not None:
+            updates["comment"] = op.comment
+        if op.identity is not None:
+            updates.update(identity=op.identity, nullable=False)
+            actions.append(f"add identity {op.identity}")
+        if op.new_name is not None and op.new_name != column.name:
+            if table.column(op.new_name) is not None:
+                self._error(op.location, f'column "{op.new_name}" of relation "{table.key}" already exists')
+                return
+            updates["name"] = op.new_name
+            actions.append(f"rename to {op.new_name}")
+        action = f"alter column {op.column}: " + ", ".join(actions) if actions else f"alter column {op.column}"
+        altered = replace(column, changed=op.location, history=(*column.history, self._change(op.location, action)), **updates)
+        columns = tuple(altered if c.name == column.name else c for c in table.columns)
+        table = self._touch(replace(table, columns=columns), op.location, action)
+        if op.new_name is not None and op.new_name != column.name:
+            table = _rename_column_references(table, column.name, op.new_name)
+            self._store(table)
+            self._rename_referring_columns(table, column.name, op.new_name)
+        else:
+            self._store(table)
+
+    def _rename_referring_columns(self, table: Table, old: str, new: str) -> None:
+        for other in list(self.state.tables.values()):
+            changed = False
+            fks = []
+            for fk in other.foreign_keys:
+                if fk.ref_table == table.name and (fk.ref_schema or None) == (table.schema or None) and old in fk.ref_columns:
+                    fk = replace(fk, ref_columns=tuple(new if c == old else c for c in fk.ref_columns))
+                    changed = True
+                fks.append(fk)
+            if changed:
+                self._store(replace(other, foreign_keys=tuple(fks)))
+
+    # constraints
+
+    def _AddConstraint(self, op: ops.AddConstraint) -> None:
+        self._add_constraint(op.table, op.schema, op.constraint, op.location, record=True)
+
+    def _add_constraint(self, table_name: str, schema: Optional[str], constraint: ops.Constraint,
+                        location: Location, *, record: bool) -> None:
+        table = self._table(table_name, schema, location)
+        if table is None:
+            return
+        constraint = self._name_constraint(table, constraint)
+        if constraint.name in self._constraint_names(table):
+            self._error(location, f'constraint "{constraint.name}" for relation "{table.key}" already exists')
+            return
+        missing = [c for c in getattr(constraint, "columns", ()) if table.column(c) is None]
+        if missing:
+            self._error(location, f'column "{missing[0]}" named in key does not exist')
+            return
+        if isinstance(constraint, PrimaryKey):
+            if table.primary_key is not None:
+                self._error(location, f'multiple primary keys for table "{table.key}" are not allowed')
+                return
+            columns = tuple(replace(c, nullable=False) if c.name in constraint.columns else c for c in table.columns)
+            table = replace(table, primary_key=constraint, columns=columns)
+        elif isinstance(constraint, ForeignKey):
+            target = self._table(constraint.ref_table, constraint.ref_schema, location)
+            if target is None:
+                return
+            if not constraint.ref_columns and target.primary_key:
+                constraint = replace(constraint, ref_columns=target.primary_key.columns)
+            table = replace(table, foreign_keys=(*table.foreign_keys, constraint))
+        elif isinstance(constraint, UniqueConstraint):
+            table = replace(table, unique_constraints=(*table.unique_constraints, constraint))
+        else:
+            table = replace(table, check_constraints=(*table.check_constraints, constraint))
+        if record:
+            table = self._touch(table, location, f"add constraint {constraint.name}")
+        self._store(table)
+
+    def _DropConstraint(self, op: ops.DropConstraint) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        if op.name not in self._constraint_names(table):
+            if not op.if_exists:
+                self._error(op.location, f'constraint "{op.name}" of relation "{table.key}" does not exist')
+            return
+        table = replace(
+            table,
+            primary_key=None if table.primary_key and table.primary_key.name == op.name else table.primary_key,
+            foreign_keys=tuple(c for c in table.foreign_keys if c.name != op.name),
+            unique_constraints=tuple(c for c in table.unique_constraints if c.name != op.name),
+            check_constraints=tuple(c for c in table.check_constraints if c.name != op.name),
+        )
+        self._store(self._touch(table, op.location, f"drop constraint {op.name}"))
+
+    def _RenameConstraint(self, op: ops.RenameConstraint) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        rename = (lambda c: replace(c, name=op.new_name, changed=op.location) if c.name == op.name else c)
+        table = replace(
+            table,
+            primary_key=rename(table.primary_key) if table.primary_key else None,
+            foreign_keys=tuple(map(rename, table.foreign_keys)),
+            unique_constraints=tuple(map(rename, table.unique_constraints)),
+            check_constraints=tuple(map(rename, table.check_constraints)),
+            # A unique or primary key constraint's index carries the constraint's name.
+            indexes=tuple(map(rename, table.indexes)),
+        )
+        self._store(self._touch(table, op.location, f"rename constraint {op.name} to {op.new_name}"))
+
+    def _ValidateConstraint(self, op: ops.ValidateConstraint) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        validate = (lambda c: replace(c, not_valid=False, changed=op.location) if c.name == op.name else c)
+        table = replace(table, foreign_keys=tuple(map(validate, table.foreign_keys)),
+                        check_constraints=tuple(map(validate, table.check_constraints)))
+        self._store(self._touch(table, op.location, f"validate constraint {op.name}"))
+
+    # indexes
+
+    def _CreateIndex(self, op: ops.CreateIndex) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        index = op.index
+        if not index.expressions:
+            index = replace(index, expressions=(False,) * len(index.columns))
+        if index.name and index.name in self._relation_names(table.schema):
+            if not op.if_not_exists:
+                self._error(op.location, f'relation "{index.name}" already exists')
+            return
+        index = self._name_index(table, index)
+        table = self._touch(replace(table, indexes=(*table.indexes, index)), op.location, f"create index {index.name}")
+        self._store(table)
+
+    def _find_index(self, name: str, schema: Optional[str]) -> tuple[Optional[Table], Optional[Index]]:
+        for table in self.state.tables.values():
+            if (table.schema or None) != (schema or None):
+                continue
+            for index in table.indexes:
+                if index.name == name:
+                    return table, index
+        return None, None
+
+    def _DropIndex(self, op: ops.DropIndex) -> None:
+        table, index = self._find_index(op.name, op.schema)
+        if index is None:
+            if not op.if_exists:
+                self._error(op.location, f'index "{op.name}" does not exist')
+            return
+        table = replace(table, indexes=tuple(i for i in table.indexes if i.name != op.name))
+        self._store(self._touch(table, op.location, f"drop index {op.name}"))
+
+    def _RenameIndex(self, op: ops.RenameIndex) -> None:
+        table, index = self._find_index(op.name, op.schema)
+        if index is None:
+            # ALTER INDEX ... RENAME also renames the index behind a unique or PK constraint.
+            self._error(op.location, f'relation "{op.name}" does not exist')
+            return
+        indexes = tuple(replace(i, name=op.new_name, changed=op.location) if i.name == op.name else i for i in table.indexes)
+        self._store(self._touch(replace(table, indexes=indexes), op.location, f"rename index {op.name} to {op.new_name}"))
+
+    # partitions
+
+    def _AttachPartition(self, op: ops.AttachPartition) -> None:
+        parent = self._table(op.table, op.schema, op.location)
+        child = self._table(op.partition, op.schema, op.location)
+        if parent is None or child is None:
+            return
+        self._store(replace(child, partition_of=parent.name, partition_bound=op.bound, changed=op.location))
+
+    def _DetachPartition(self, op: ops.DetachPartition) -> None:
+        child = self._table(op.partition, op.schema, op.location)
+        if child is not None:
+            self._store(replace(child, partition_of=None, partition_bound=None, changed=op.location))
+
+    # types, sequences, functions, triggers, comments
+
+    def _CreateEnum(self, op: ops.CreateEnum) -> None:
+        key = table_key(op.enum.name, op.enum.schema)
+        if key in self.state.enums:
+            self._error(op.location, f'type "{key}" already exists')
+            return
+        self.state.enums[key] = op.enum
+
+    def _AddEnumValue(self, op: ops.AddEnumValue) -> None:
+        key = table_key(op.name, op.schema)
+        enum = self.state.enums.get(key)
+        if enum is None:
+            self._error(op.location, f'type "{key}" does not exist')
+            return
+        values = list(enum.values)
+        if op.value in values:
+            return
+        if op.before in values:
+            values.insert(values.index(op.before), op.value)
+        elif op.after in values:
+            values.insert(values.index(op.after) + 1, op.value)
+        else:
+            values.append(op.value)
+        self.state.enums[key] = replace(enum, values=tuple(values), changed=op.location)
+
+    def _DropType(self, op: ops.DropType) -> None:
+        if self.state.enums.pop(table_key(op.name, op.schema), None) is None and not op.if_exists:
+            self._error(op.location, f'type "{op.name}" does not exist')
+
+    def _CreateSequence(self, op: ops.CreateSequence) -> None:
+        self.state.sequences[table_key(op.sequence.name, op.sequence.schema)] = op.sequence
+
+    def _AlterSequenceOwner(self, op: ops.AlterSequenceOwner) -> None:
+        key = table_key(op.name, op.schema)
+        sequence = self.state.sequences.get(key)
+        if sequence is None:
+            self._error(op.location, f'relation "{key}" does not exist')
+            return
+        self.state.sequences[key] = replace(sequence, owned_by=op.owned_by)
+
+    def _DropSequence(self, op: ops.DropSequence) -> None:
+        if self.state.sequences.pop(table_key(op.name, op.schema), None) is None and not op.if_exists:
+            self._error(op.location, f'sequence "{op.name}" does not exist')
+
+    def _CreateFunction(self, op: ops.CreateFunction) -> None:
+        self.state.functions[table_key(op.function.name, op.function.schema)] = op.function
+
+    def _DropFunction(self, op: ops.DropFunction) -> None:
+        self.state.functions.pop(table_key(op.name, op.schema), None)
+
+    def _CreateTrigger(self, op: ops.CreateTrigger) -> None:
+        table = self._table(op.trigger.table, op.schema, op.location)
+        if table is not None:
+            triggers = tuple(t for t in table.triggers if t.name != op.trigger.name)
+            self._store(self._touch(replace(table, triggers=(*triggers, op.trigger)), op.location, f"create trigger {op.trigger.name}"))
+
+    def _DropTrigger(self, op: ops.DropTrigger) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is not None:
+            self._store(self._touch(replace(table, triggers=tuple(t for t in table.triggers if t.name != op.name)), op.location, f"drop trigger {op.name}"))
+
+    def _SetTableComment(self, op: ops.SetTableComment) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is not None:
+            self._store(replace(table, comment=op.comment))
+
+    def _SetColumnComment(self, op: ops.SetColumnComment) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        column = table.column(op.column)
+        if column is None:
+            self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist')
+            return
+        self._store(table.with_column(replace(column, comment=op.comment)))
+
+
+def _rename_column_references(table: Table, old: str, new: str) -> Table:
+    swap = (lambda columns: tuple(new if c == old else c for c in columns))
+    return replace(
+        table,
+        primary_key=replace(table.primary_key, columns=swap(table.primary_key.columns)) if table.primary_key else None,
+        foreign_keys=tuple(replace(fk, columns=swap(fk.columns)) for fk in table.foreign_keys),
+        unique_constraints=tuple(replace(u, columns=swap(u.columns)) for u in table.unique_constraints),
+        indexes=tuple(replace(i, columns=tuple(new if c == old and not is_expr else c for c, is_expr in
+                                               zip(i.columns, i.expressions or (False,) * len(i.columns))))
+                      for i in table.indexes),
+    )
+
+
+_IDENTIFIER = re.compile(r'"([^"]+)"|\b([A-Za-z_][A-Za-z0-9_$]*)\b')
+
+
+def _identifiers(expression: str) -> list[str]:
+    without_strings = re.sub(r"'(?:[^']|'')*'", "''", expression)
+    return [quoted or bare.lower() for quoted, bare in _IDENTIFIER.findall(without_strings)]
+
+
+def _mentions(expression: Optional[str], column: str) -> bool:
+    return bool(expression) and column in _identifiers(expression)
+
+
+def _first_column_in(expression: str, table: Table) -> Optional[str]:
+    names = {c.name for c in table.columns}
+    for identifier in _identifiers(expression):
+        if identifier in names:
+            return identifier
+    return None
+
+
+def _expression_column_name(expression: str) -> str:
+    """PostgreSQL's FigureColname for an index expression: a function's name, else "expr"."""
+    call = re.match(r"\s*\(*\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", expression)
+    return call.group(1).lower() if call else "expr"
+
+
+def _make_object_name(name1: str, name2: str, label: str) -> str:
+    """PostgreSQL's makeObjectName: shorten the longer part until the name fits 63 bytes."""
+    overhead = len(label.encode()) + 1 + (len(name2.encode()) and 1)
+    available = _MAX_IDENTIFIER_BYTES - overhead
+    part1, part2 = name1.encode(), name2.encode()
+    while len(part1) + len(part2) > available:
+        if len(part1) > len(part2):
+            part1 = part1[:-1]
+        else:
+            part2 = part2[:-1]
+    pieces = [part1.decode(errors="ignore")]
+    if name2:
+        pieces.append(part2.decode(errors="ignore"))
+    pieces.append(label)
+    return "_".join(pieces)
+
+
+def _choose_name(name1: str, name2: str, label: str, taken: set[str]) -> str:
+    """PostgreSQL's ChooseRelationName: add 1, 2, ... to the label until the name is free."""
+    name = _make_object_name(name1, name2, label)
+    suffix = 0
+    while name in taken:
+        suffix += 1
+        name = _make_object_name(name1, name2, f"{label}{suffix}")
+    return name
+

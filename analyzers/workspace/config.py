@@ -1,0 +1,119 @@
+"""Project configuration: `[tool.schemalens]` in pyproject.toml, or schemalens.toml.
+
+Unknown keys and values of the wrong type are reported as configuration problems and fall back
+to the defaults, so a typo never stops the analysis.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from ..schema.model import ExtractionError, Location
+
+DIALECTS = ("postgresql", "mysql", "sqlite")
+
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "__pycache__",
+    "build", "dist", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TableHints:
+    """What the team expects of a table's size and load; rules scale severity with these."""
+
+    rows: Optional[int] = None
+    rows_in_a_year: Optional[int] = None
+    write_qps: Optional[float] = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    dialect: str = "postgresql"
+    include: tuple[str, ...] = ()  # glob patterns; empty means every file
+    exclude: tuple[str, ...] = ()  # glob patterns or folder names, on top of DEFAULT_EXCLUDE
+    model_roots: tuple[str, ...] = ()  # empty: auto-detect
+    migration_roots: tuple[str, ...] = ()  # Alembic script locations; empty: auto-detect
+    sql_roots: tuple[str, ...] = ()  # SQL migration folders; empty: auto-detect
+    tables: dict[str, TableHints] = field(default_factory=dict)
+    source: Optional[str] = None  # the file the settings came from, relative to the root
+    problems: tuple[ExtractionError, ...] = ()
+
+
+_LIST_KEYS = ("include", "exclude", "model_roots", "migration_roots", "sql_roots")
+# Settings that belong to later features (rules, reports) are accepted here without a warning.
+_KNOWN_ELSEWHERE = ("select", "ignore", "severity", "per_path_ignores", "per-path-ignores", "extend_select", "report")
+
+
+def load_config(root: Path) -> Config:
+    """Read the configuration of the workspace at `root` (schemalens.toml wins over pyproject)."""
+    for name, section in (("schemalens.toml", ()), ("pyproject.toml", ("tool", "schemalens"))):
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            return Config(source=name, problems=(ExtractionError(Location(name, 1), f"cannot read configuration: {error}"),))
+        for key in section:
+            data = data.get(key) if isinstance(data, dict) else None
+        if data is None:
+            continue
+        return config_from_mapping(data, name)
+    return Config()
+
+
+def config_from_mapping(data: Any, source: str) -> Config:
+    """Build a Config from parsed TOML (or LSP settings), reporting what had to be ignored."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    if not isinstance(data, dict):
+        data, problems = {}, ["the [tool.schemalens] section must be a table"]
+    for key, value in data.items():
+        if key == "dialect":
+            if value in DIALECTS:
+                values["dialect"] = value
+            else:
+                problems.append(f"dialect {value!r} is not one of {', '.join(DIALECTS)}; using postgresql")
+        elif key in _LIST_KEYS:
+            if isinstance(value, str):
+                value = [value]
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                values[key] = tuple(value)
+            else:
+                problems.append(f"{key} must be a list of strings")
+        elif key == "tables":
+            values["tables"] = _table_hints(value, problems)
+        elif key not in _KNOWN_ELSEWHERE:
+            problems.append(f"unknown setting {key!r}")
+    location = Location(source, 1)
+    return Config(**values, source=source, problems=tuple(ExtractionError(location, f"configuration: {text}") for text in problems))
+
+
+def _table_hints(value: Any, problems: list[str]) -> dict[str, TableHints]:
+    if not isinstance(value, dict):
+        problems.append("tables must be a table of per-table hints")
+        return {}
+    hints = {}
+    for table, fields in value.items():
+        if not isinstance(fields, dict):
+            problems.append(f"tables.{table} must be a table (rows, rows_in_a_year, write_qps)")
+            continue
+        numbers = {}
+        for key, number in fields.items():
+            if key not in ("rows", "rows_in_a_year", "write_qps"):
+                problems.append(f"tables.{table}: unknown hint {key!r}")
+            elif isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
+                problems.append(f"tables.{table}.{key} must be a non-negative number")
+            else:
+                numbers[key] = number
+        hints[table] = TableHints(**numbers)
+    return hints

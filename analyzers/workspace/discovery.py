@@ -1,0 +1,71 @@
+"""Find a workspace's files and sort them into kinds: models, revisions, SQL migrations, scripts."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Iterator
+
+from .config import DEFAULT_EXCLUDE, Config
+
+# Names of files in a SQL migration folder: Flyway, numbered (sqlx, goose, dbmate, golang-migrate),
+# timestamped.
+_SQL_MIGRATION_NAME = re.compile(r"^(?:[VUR]\d[\d._]*__|R__|\d+[_.-]).*\.sql$", re.IGNORECASE)
+# Cheap test before a Python file is parsed as a possible model module.
+_MODEL_MARKERS = ("sqlalchemy", "Column", "db.Model", "mapped_column", "Table(", "declarative")
+
+
+def walk_files(root: Path, config: Config) -> Iterator[str]:
+    """Paths (relative, with forward slashes) of the .py, .sql and config files under `root`."""
+    excluded = set(DEFAULT_EXCLUDE) | {pattern for pattern in config.exclude if "/" not in pattern and "*" not in pattern}
+    patterns = [pattern for pattern in config.exclude if pattern not in excluded]
+    for directory, folders, files in os.walk(root):
+        folders[:] = sorted(f for f in folders if f not in excluded and not f.endswith(".egg-info"))
+        relative_dir = PurePosixPath(Path(directory).relative_to(root).as_posix())
+        for name in sorted(files):
+            if not (name.endswith((".py", ".sql")) or name in ("alembic.ini", "pyproject.toml", "schemalens.toml")):
+                continue
+            relative = (relative_dir / name).as_posix().removeprefix("./")
+            if any(fnmatch.fnmatch(relative, pattern) for pattern in patterns):
+                continue
+            if config.include and not any(fnmatch.fnmatch(relative, pattern) for pattern in config.include):
+                continue
+            yield relative
+
+
+def under(path: str, folders: Iterable[str]) -> bool:
+    """True when `path` lies inside one of `folders` (relative paths, forward slashes)."""
+    for folder in folders:
+        folder = folder.strip("/")
+        if folder in ("", ".") or path.startswith(folder + "/"):
+            return True
+    return False
+
+
+def sql_migration_folders(sql_paths: Iterable[str]) -> list[str]:
+    """Folders that look like SQL migration folders: most of their .sql files have version names."""
+    by_folder: dict[str, list[str]] = {}
+    for path in sql_paths:
+        by_folder.setdefault(str(PurePosixPath(path).parent), []).append(PurePosixPath(path).name)
+    folders = []
+    for folder, names in sorted(by_folder.items()):
+        versioned = sum(1 for name in names if _SQL_MIGRATION_NAME.match(name))
+        if versioned and versioned * 2 >= len(names):
+            folders.append("" if folder == "." else folder)
+    return folders
+
+
+def looks_like_model_module(text: str) -> bool:
+    return any(marker in text for marker in _MODEL_MARKERS)
+
+
+def module_name(path: str) -> str:
+    """The dotted module name of a workspace Python file (`src/` layouts drop the `src`)."""
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    if parts and parts[0] == "src":
+        parts.pop(0)
+    return ".".join(parts)

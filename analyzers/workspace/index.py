@@ -1,0 +1,215 @@
+"""The workspace index: every file parsed once, cached by content, and the two layers on top.
+
+Cold: `WorkspaceIndex(root).index_all()`. Live: `update_file(path, text)` re-parses that one
+file (a file whose content did not change is not parsed again), then recomputes what depends on
+it: a model file rebuilds the `orm` layer from the cached per-module summaries; a revision or
+SQL migration rebuilds the revision graph and replays the `database` layer from the first step
+that changed, reusing the snapshots before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Optional
+
+from ..extract import alembic_revisions, sql_files, sqlalchemy_models
+from ..schema.model import ExtractionError, Location, SchemaLayer
+from ..schema.operations import Step
+from ..schema.replay import ReplayRun, replay_steps
+from ..schema.revision_graph import RevisionGraph, build_revision_graph
+from .config import Config, load_config
+from .discovery import looks_like_model_module, module_name, sql_migration_folders, under, walk_files
+
+log = logging.getLogger(__name__)
+
+_CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """One file's parse result, valid for as long as its content digest is unchanged."""
+
+    path: str
+    kind: str  # "model", "revision", "sql_migration", "sql_script", "python"
+    digest: str
+    result: Any  # ModuleSummary, Revision, SqlExtraction or None
+    errors: tuple[ExtractionError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceModel:
+    """Everything the index knows at one moment. Paths are relative to `root`."""
+
+    root: Path
+    config: Config
+    orm: SchemaLayer
+    database: SchemaLayer
+    revisions: RevisionGraph
+    sql_migrations: tuple[str, ...]  # SQL migration files in replay order
+    steps: tuple[Step, ...]  # the migration steps replayed into `database`, in order
+    errors: tuple[ExtractionError, ...]
+    files: dict[str, str] = field(default_factory=dict)  # path -> kind
+
+
+class WorkspaceIndex:
+    def __init__(self, root: Path | str, config: Optional[Config] = None) -> None:
+        self.root = Path(root).resolve()
+        self._explicit_config = config
+        self.config = config or load_config(self.root)
+        self._files: dict[str, ParsedFile] = {}
+        self._texts: dict[str, str] = {}  # unsaved editor buffers override the disk
+        self._script_locations: list[str] = []
+        self._sql_folders: list[str] = []
+        self._orm: Optional[tuple[SchemaLayer, tuple[ExtractionError, ...]]] = None
+        self._replay: Optional[ReplayRun] = None
+        self.model: Optional[WorkspaceModel] = None
+
+    # public API
+
+    def index_all(self) -> WorkspaceModel:
+        """Discover and parse every file, then build both layers."""
+        self.config = self._explicit_config or load_config(self.root)
+        paths = list(walk_files(self.root, self.config))
+        self._locate_migrations(paths)
+        self._files = {}
+        for path in paths:
+            parsed = self._parse(path, self._read(path))
+            if parsed is not None:
+                self._files[path] = parsed
+        self._orm = None
+        self._replay = None
+        return self._rebuild()
+
+    def update_file(self, path: str, text: Optional[str] = None) -> WorkspaceModel:
+        """Re-index one file: `text` is the editor's buffer, or None to read it from disk."""
+        path = PurePosixPath(path).as_posix()
+        if text is None:
+            self._texts.pop(path, None)
+        else:
+            self._texts[path] = text
+        if self.model is None:
+            return self.index_all()
+        name = PurePosixPath(path).name
+        if name in _CONFIG_FILES:
+            return self.index_all()
+        content = self._read(path)
+        if content is None:
+            return self.remove_file(path)
+        previous = self._files.get(path)
+        if previous is not None and previous.digest == _digest(content):
+            return self.model
+        if path.endswith(".sql") and previous is None:
+            self._locate_migrations(list(self._files) + [path])
+        parsed = self._parse(path, content)
+        if parsed is None:
+            self._files.pop(path, None)
+        else:
+            self._files[path] = parsed
+        if (previous and previous.kind == "model") or (parsed and parsed.kind == "model"):
+            self._orm = None
+        return self._rebuild()
+
+    def remove_file(self, path: str) -> WorkspaceModel:
+        removed = self._files.pop(path, None)
+        self._texts.pop(path, None)
+        if removed is not None and removed.kind == "model":
+            self._orm = None
+        return self._rebuild()
+
+    def parsed(self, path: str) -> Optional[ParsedFile]:
+        return self._files.get(path)
+
+    # parsing
+
+    def _read(self, path: str) -> Optional[str]:
+        if path in self._texts:
+            return self._texts[path]
+        try:
+            return (self.root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            log.info("skipping %s: %s", path, error)
+            return None
+
+    def _locate_migrations(self, paths: list[str]) -> None:
+        self._script_locations = list(self.config.migration_roots) or alembic_revisions.find_script_locations(str(self.root))
+        sql_paths = [p for p in paths if p.endswith(".sql")]
+        self._sql_folders = list(self.config.sql_roots) or sql_migration_folders(sql_paths)
+
+    def _kind(self, path: str, text: str) -> Optional[str]:
+        if path.endswith(".sql"):
+            if str(PurePosixPath(path).parent) in [f or "." for f in self._sql_folders] or under(path, [f for f in self._sql_folders if f]):
+                return None if sql_files.is_down_migration(path) else "sql_migration"
+            return "sql_script"
+        if not path.endswith(".py"):
+            return None
+        if under(path, self._script_locations):
+            return "revision"
+        if self.config.model_roots and not under(path, self.config.model_roots):
+            return "python"
+        return "model" if looks_like_model_module(text) else "python"
+
+    def _parse(self, path: str, text: Optional[str]) -> Optional[ParsedFile]:
+        if text is None:
+            return None
+        kind = self._kind(path, text)
+        if kind is None:
+            return None
+        digest = _digest(text)
+        previous = self._files.get(path)
+        if previous is not None and previous.digest == digest and previous.kind == kind:
+            return previous
+        try:
+            result, errors = self._parse_kind(kind, path, text)
+        except Exception as error:  # the boundary: a parser bug must not take the index down
+            log.exception("failed to parse %s", path)
+            result, errors = None, (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),)
+            if previous is not None and previous.kind == kind:
+                # Keep the last good parse of this file in use.
+                return ParsedFile(path, kind, digest, previous.result, errors)
+        return ParsedFile(path, kind, digest, result, tuple(errors))
+
+    def _parse_kind(self, kind: str, path: str, text: str) -> tuple[Any, tuple[ExtractionError, ...]]:
+        if kind == "model":
+            summary = sqlalchemy_models.summarize_module(text, path, module_name(path))
+            return summary, tuple(summary.errors)
+        if kind == "revision":
+            parse = alembic_revisions.parse_revision(text, path)
+            return parse.revision, tuple(parse.errors)
+        if kind in ("sql_migration", "sql_script"):
+            extraction = sql_files.parse_sql(text, path, dialect=self.config.dialect)
+            return extraction, tuple(extraction.errors)
+        return None, ()
+
+    # building the layers
+
+    def _rebuild(self) -> WorkspaceModel:
+        if self._orm is None:
+            summaries = [f.result for f in self._files.values() if f.kind == "model" and f.result is not None]
+            self._orm = sqlalchemy_models.build_orm_layer(summaries)
+        orm_layer, orm_errors = self._orm
+        revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
+        graph = build_revision_graph(revisions)
+        sql_migrations = tuple(sql_files.order_sql_migrations([p for p, f in self._files.items() if f.kind == "sql_migration"]))
+        steps = [Step(revision.path, revision.upgrade, revision.id) for revision in (graph.by_id[rid] for rid in graph.order)]
+        steps += [Step(path, self._files[path].result.operations, PurePosixPath(path).stem) for path in sql_migrations
+                  if self._files[path].result is not None]
+        if not steps:
+            # A workspace with no migrations at all: its SQL scripts (a schema dump) are the database.
+            steps = [Step(p, f.result.operations) for p, f in sorted(self._files.items())
+                     if f.kind == "sql_script" and f.result is not None]
+        self._replay = replay_steps(steps, previous=self._replay)
+        file_errors = tuple(error for f in self._files.values() for error in f.errors)
+        errors = (*self.config.problems, *file_errors, *orm_errors, *graph.errors, *self._replay.errors)
+        self.model = WorkspaceModel(
+            root=self.root, config=self.config, orm=orm_layer, database=self._replay.layer, revisions=graph,
+            sql_migrations=sql_migrations, steps=tuple(steps), errors=errors,
+            files={path: parsed.kind for path, parsed in self._files.items()},
+        )
+        return self.model
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", errors="replace"), digest_size=16).hexdigest()

@@ -1,0 +1,3 @@
+from schemalens.commands import main
+
+raise SystemExit(main())

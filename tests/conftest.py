@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests that need PostgreSQL get a real server started once per session."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from schemalens.analyzers.pg.embedded import EmbeddedPostgres, start_postgres
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class PostgresForTests:
+    server: EmbeddedPostgres
+    _counter = itertools.count()
+
+    @property
+    def dsn(self) -> str:
+        return self.server.dsn()
+
+    def fresh_database(self, name: str = "t") -> str:
+        """Create an empty database with a unique name and return its conninfo string."""
+        import psycopg
+
+        database = f"{name}_{next(self._counter)}"
+        with psycopg.connect(self.server.dsn(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{database}"')
+        return self.server.dsn(database)
+
+    def url(self, dsn: str) -> str:
+        """A SQLAlchemy URL (psycopg 3 driver) for a conninfo string made by fresh_database."""
+        database = dict(part.split("=", 1) for part in dsn.split())["dbname"]
+        return self.server.url(database)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = start_postgres()
+    try:
+        yield PostgresForTests(server)
+    finally:
+        server.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # An empty run means the suite was not found or everything was deselected: fail loudly
+    # instead of reporting success (pytest's exit code 5).
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.config.get_terminal_writer().line("schemalens: no tests were collected; treating it as a failure", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

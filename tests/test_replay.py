@@ -1,0 +1,58 @@
+"""Replay behaviour that the oracle tests do not show: incremental reuse and rejected statements."""
+
+from __future__ import annotations
+
+from schemalens.analyzers.schema import operations as ops
+from schemalens.analyzers.schema.model import Column, ForeignKey, Location, PrimaryKey
+from schemalens.analyzers.schema.replay import replay_steps
+
+
+def _at(line: int) -> Location:
+    return Location("m.sql", line)
+
+
+def _create(name: str, line: int) -> ops.CreateTable:
+    return ops.CreateTable(name, _at(line), columns=(Column("id", "integer", "int", False, _at(line)),),
+                           constraints=(PrimaryKey(None, ("id",), _at(line)),))
+
+
+def _steps(count: int) -> list[ops.Step]:
+    return [ops.Step(f"v{n}.sql", (_create(f"t{n}", n),), revision=f"r{n}") for n in range(count)]
+
+
+def test_a_changed_step_replays_from_that_step_on():
+    steps = _steps(10)
+    first = replay_steps(steps)
+    steps[6] = ops.Step("v6.sql", (_create("renamed", 6),), revision="r6")
+    second = replay_steps(steps, previous=first)
+    assert second.replayed_steps == 4
+    assert "renamed" in second.layer.tables and "t6" not in second.layer.tables
+    assert second.snapshots[:6] == first.snapshots[:6]
+
+
+def test_unchanged_steps_replay_nothing():
+    steps = _steps(5)
+    first = replay_steps(steps)
+    assert replay_steps(steps, previous=first).replayed_steps == 0
+
+
+def test_a_snapshot_is_not_changed_by_later_steps():
+    steps = _steps(2) + [ops.Step("drop.sql", (ops.DropTable("t0", _at(9)),))]
+    run = replay_steps(steps)
+    assert "t0" in run.snapshots[0].tables and "t0" not in run.layer.tables
+
+
+def test_dropping_a_referenced_table_without_cascade_is_reported_and_kept():
+    child = ops.AddConstraint("t1", ForeignKey(None, ("id",), "t0", ("id",), _at(3)), _at(3))
+    steps = _steps(2) + [ops.Step("fk.sql", (child,)), ops.Step("drop.sql", (ops.DropTable("t0", _at(7)),))]
+    run = replay_steps(steps)
+    assert "t0" in run.layer.tables
+    assert [(e.location.line, e.kind) for e in run.errors] == [(7, "replay")]
+    assert run.layer.tables["t1"].foreign_keys[0].name == "t1_id_fkey"
+
+
+def test_history_records_each_change_with_its_revision():
+    steps = _steps(1) + [ops.Step("v1.sql", (ops.AddColumn("t0", Column("x", "text", "text", True, _at(4)), _at(4)),), revision="r1")]
+    table = replay_steps(steps).layer.tables["t0"]
+    assert [(c.action, c.revision) for c in table.history] == [("create table", "r0"), ("add column x", "r1")]
+    assert table.changed == _at(4)
