@@ -17,27 +17,114 @@ def _build_parser() -> argparse.ArgumentParser:
                                      "SQLAlchemy models, Alembic revisions and SQL migrations, read statically.")
     parser.add_argument("--version", action="version", version=f"schemalens {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is skipped and why")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--no-cache", action="store_true", help="do not read or write the parse cache")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    schema = commands.add_parser("schema", help="print the schema map (tables, relations, constraints, indexes)")
+    schema = commands.add_parser("schema", parents=[common], help="print the schema map (tables, relations, constraints, indexes)")
     schema.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
     schema.add_argument("--layer", choices=("orm", "database"), default=None,
                         help="orm: what the models declare; database: the migrations replayed "
                              "(default: database, or orm when there are no migrations; json prints both)")
     schema.add_argument("--format", choices=("text", "markdown", "json", "mermaid"), default="text")
     schema.add_argument("--output", "-o", help="write to this file instead of standard output")
+    audit = commands.add_parser("audit", parents=[common], help="run the audit and print the report (spec sections I-IV and a roadmap)")
+    audit.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
+    audit.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
+    audit.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (Markdown)")
+    audit.add_argument("--output", "-o", help="write to this file instead of standard output")
+    check = commands.add_parser("check", parents=[common], help="audit and exit 1 when findings at or above --fail-on exist")
+    check.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
+    check.add_argument("--fail-on", choices=("P0", "P1", "P2"), default="P1")
+    rule = commands.add_parser("rule", help="print a rule's documentation (or every rule's, with --all)")
+    rule.add_argument("code", nargs="?", help="rule code or name, e.g. SL201 or timestamp-without-time-zone")
+    rule.add_argument("--all", action="store_true", help="print docs/rules.md for every rule")
     return parser
+
+
+def _index(args: argparse.Namespace):
+    from .analyzers.workspace.cache import default_cache_dir
+    from .analyzers.workspace.index import WorkspaceIndex
+
+    root = Path(args.path)
+    if not root.is_dir():
+        raise _UsageError(f"{args.path}: not a folder")
+    index = WorkspaceIndex(root, cache_dir=None if args.no_cache else default_cache_dir())
+    return index.index_all(progress=_progress if sys.stderr.isatty() else None)
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rschemalens: parsed {done}/{total} files", end="" if done < total else "\n", file=sys.stderr)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _write(text: str, output: Optional[str]) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _report_problems(model) -> None:
+    if model.errors:
+        print(f"\n{len(model.errors)} problem(s) reading the workspace:", file=sys.stderr)
+        for error in model.errors:
+            print(f"  {error.location}: {error.message}", file=sys.stderr)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .analyzers.audit import run_audit
+    from .analyzers.report.audit_json import audit_json, audit_sarif
+    from .analyzers.report.audit_markdown import render_audit_markdown
+
+    model = _index(args)
+    result = run_audit(model)
+    for error in result.errors:
+        print(f"schemalens: {error.message}", file=sys.stderr)
+    if args.format == "json":
+        text = json.dumps(audit_json(model, result.findings), indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "sarif":
+        text = json.dumps(audit_sarif(model, result.findings, __version__), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_audit_markdown(model, result.findings, args.lang)
+    _write(text, args.output)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .analyzers.audit import run_audit
+
+    model = _index(args)
+    result = run_audit(model)
+    failing = [f for f in result.findings if f.severity <= args.fail_on]
+    for finding in result.findings:
+        print(f"{finding.location}: {finding.severity} {finding.rule} {finding.title}")
+    print(f"{len(result.findings)} finding(s), {len(failing)} at or above {args.fail_on}.", file=sys.stderr)
+    _report_problems(model)
+    return 1 if failing else 0
+
+
+def _rule(args: argparse.Namespace) -> int:
+    from .analyzers.report.rule_docs import rule_markdown, rules_markdown
+    from .analyzers.rules import rule_by_code
+
+    if args.all:
+        sys.stdout.write(rules_markdown())
+        return 0
+    rule = rule_by_code(args.code or "")
+    if rule is None:
+        raise _UsageError(f"no rule {args.code!r}; `schemalens rule --all` lists them")
+    sys.stdout.write(rule_markdown(rule))
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
     from .analyzers.report.schema_json import workspace_json
     from .analyzers.report.schema_map import render_mermaid, render_schema_map
-    from .analyzers.workspace.index import WorkspaceIndex
 
-    root = Path(args.path)
-    if not root.is_dir():
-        print(f"schemalens: {args.path}: not a folder", file=sys.stderr)
-        return 2
-    model = WorkspaceIndex(root).index_all()
+    model = _index(args)
     layer_name = args.layer or ("database" if model.database.tables or not model.orm.tables else "orm")
     if args.format == "json":
         layers = (args.layer,) if args.layer else ("orm", "database")
@@ -46,14 +133,9 @@ def _schema(args: argparse.Namespace) -> int:
         text = render_mermaid(getattr(model, layer_name))
     else:
         text = render_schema_map(getattr(model, layer_name), args.format, orm=model.orm)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    if args.format != "json" and model.errors:
-        print(f"\n{len(model.errors)} problem(s) reading the workspace:", file=sys.stderr)
-        for error in model.errors:
-            print(f"  {error.location}: {error.message}", file=sys.stderr)
+    _write(text, args.output)
+    if args.format != "json":
+        _report_problems(model)
     return 0
 
 
@@ -61,7 +143,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="schemalens: %(message)s")
-    if args.command == "schema":
-        return _schema(args)
-    parser.print_help()
-    return 0
+    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule}
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return handlers[args.command](args)
+    except _UsageError as error:
+        print(f"schemalens: {error}", file=sys.stderr)
+        return 2

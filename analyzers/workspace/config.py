@@ -44,13 +44,16 @@ class Config:
     migration_roots: tuple[str, ...] = ()  # Alembic script locations; empty: auto-detect
     sql_roots: tuple[str, ...] = ()  # SQL migration folders; empty: auto-detect
     tables: dict[str, TableHints] = field(default_factory=dict)
+    select: tuple[str, ...] = ("ALL",)  # rule codes or prefixes ("SL3", "SL301") or "ALL"
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, str] = field(default_factory=dict)  # rule code -> "P0" | "P1" | "P2"
+    per_path_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)  # glob -> codes
     source: Optional[str] = None  # the file the settings came from, relative to the root
     problems: tuple[ExtractionError, ...] = ()
 
 
-_LIST_KEYS = ("include", "exclude", "model_roots", "migration_roots", "sql_roots")
-# Settings that belong to later features (rules, reports) are accepted here without a warning.
-_KNOWN_ELSEWHERE = ("select", "ignore", "severity", "per_path_ignores", "per-path-ignores", "extend_select", "report")
+_LIST_KEYS = ("include", "exclude", "model_roots", "migration_roots", "sql_roots", "select", "ignore")
+_SEVERITIES = ("P0", "P1", "P2")
 
 
 def load_config(root: Path) -> Config:
@@ -92,7 +95,11 @@ def config_from_mapping(data: Any, source: str) -> Config:
                 problems.append(f"{key} must be a list of strings")
         elif key == "tables":
             values["tables"] = _table_hints(value, problems)
-        elif key not in _KNOWN_ELSEWHERE:
+        elif key == "severity":
+            values["severity"] = _severity_overrides(value, problems)
+        elif key in ("per_path_ignores", "per-path-ignores"):
+            values["per_path_ignores"] = _per_path_ignores(value, problems)
+        else:
             problems.append(f"unknown setting {key!r}")
     location = Location(source, 1)
     return Config(**values, source=source, problems=tuple(ExtractionError(location, f"configuration: {text}") for text in problems))
@@ -117,3 +124,24 @@ def _table_hints(value: Any, problems: list[str]) -> dict[str, TableHints]:
                 numbers[key] = number
         hints[table] = TableHints(**numbers)
     return hints
+
+
+def _severity_overrides(value: Any, problems: list[str]) -> dict[str, str]:
+    if not isinstance(value, dict):
+        problems.append('severity must be a table such as {SL301 = "P0"}')
+        return {}
+    overrides = {}
+    for code, level in value.items():
+        if level in _SEVERITIES:
+            overrides[code.upper()] = level
+        else:
+            problems.append(f"severity.{code} must be one of P0, P1, P2")
+    return overrides
+
+
+def _per_path_ignores(value: Any, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict) or not all(
+            isinstance(codes, list) and all(isinstance(code, str) for code in codes) for codes in value.values()):
+        problems.append('per_path_ignores must map globs to lists of rule codes: {"tests/**" = ["SL2"]}')
+        return {}
+    return {pattern: tuple(code.upper() for code in codes) for pattern, codes in value.items()}

@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from ..extract import alembic_revisions, sql_files, sqlalchemy_models
+from ..extract import alembic_revisions, code_facts, sql_files, sqlalchemy_models
 from ..schema.model import ExtractionError, Location, SchemaLayer
 from ..schema.operations import Step
 from ..schema.replay import ReplayRun, replay_steps
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
+from .cache import open_cache
 from .config import Config, load_config
 from .discovery import looks_like_model_module, module_name, sql_migration_folders, under, walk_files
 
 log = logging.getLogger(__name__)
 
 _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
+# Below this many files to parse, starting worker processes costs more than it saves.
+_PARALLEL_MINIMUM = 64
+
+Progress = Callable[[int, int], None]  # (files parsed so far, files to parse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +60,19 @@ class WorkspaceModel:
     steps: tuple[Step, ...]  # the migration steps replayed into `database`, in order
     errors: tuple[ExtractionError, ...]
     files: dict[str, str] = field(default_factory=dict)  # path -> kind
+    code: dict[str, "code_facts.CodeFacts"] = field(default_factory=dict)  # application code, by path
 
 
 class WorkspaceIndex:
-    def __init__(self, root: Path | str, config: Optional[Config] = None) -> None:
+    """`cache_dir`: where to keep parse results between runs (None: no disk cache).
+    `workers`: processes for a cold index (None: one per CPU; 1: parse in this process)."""
+
+    def __init__(self, root: Path | str, config: Optional[Config] = None, *,
+                 cache_dir: Optional[Path] = None, workers: Optional[int] = None) -> None:
         self.root = Path(root).resolve()
         self._explicit_config = config
+        self._cache = open_cache(self.root, cache_dir)
+        self._workers = workers or os.cpu_count() or 1
         self.config = config or load_config(self.root)
         self._files: dict[str, ParsedFile] = {}
         self._texts: dict[str, str] = {}  # unsaved editor buffers override the disk
@@ -69,19 +84,60 @@ class WorkspaceIndex:
 
     # public API
 
-    def index_all(self) -> WorkspaceModel:
-        """Discover and parse every file, then build both layers."""
+    def index_all(self, progress: Optional[Progress] = None) -> WorkspaceModel:
+        """Discover and parse every file, then build both layers.
+
+        Files whose content is unchanged since the last index (or the disk cache) are not parsed
+        again; the rest are parsed in worker processes when there are many.
+        """
         self.config = self._explicit_config or load_config(self.root)
         paths = list(walk_files(self.root, self.config))
         self._locate_migrations(paths)
-        self._files = {}
+        known = dict(self._cache.load()) if self._cache and not self._files else {}
+        known.update({(f.path, f.kind, f.digest): f for f in self._files.values()})
+        files: dict[str, ParsedFile] = {}
+        pending: list[tuple[str, str, str, str]] = []  # (path, kind, digest, text)
         for path in paths:
-            parsed = self._parse(path, self._read(path))
-            if parsed is not None:
-                self._files[path] = parsed
+            text = self._read(path)
+            kind = None if text is None else self._kind(path, text)
+            if kind is None:
+                continue
+            digest = _digest(text)
+            cached = known.get((path, kind, digest))
+            if cached is not None:
+                files[path] = cached
+            else:
+                pending.append((path, kind, digest, text))
+        for parsed in self._parse_many(pending, progress):
+            files[parsed.path] = parsed
+        self._files = {path: files[path] for path in paths if path in files}
+        if self._cache and pending:
+            self._cache.save(self._files.values())
         self._orm = None
         self._replay = None
         return self._rebuild()
+
+    def _parse_many(self, pending: list[tuple[str, str, str, str]], progress: Optional[Progress]) -> list[ParsedFile]:
+        dialect = self.config.dialect
+        jobs = [(path, kind, digest, text, dialect) for path, kind, digest, text in pending]
+        results: list[ParsedFile] = []
+        if self._workers > 1 and len(jobs) >= _PARALLEL_MINIMUM:
+            try:
+                # spawn, not fork: the language server has threads, and fork copies their locks.
+                with ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    for parsed in pool.map(_parse_job, jobs, chunksize=16):
+                        results.append(parsed)
+                        if progress:
+                            progress(len(results), len(jobs))
+                return results
+            except (OSError, RuntimeError) as error:  # no multiprocessing here (sandbox, frozen app)
+                log.info("parsing in this process: %s", error)
+                results = []
+        for job in jobs:
+            results.append(_parse_job(job))
+            if progress:
+                progress(len(results), len(jobs))
+        return results
 
     def update_file(self, path: str, text: Optional[str] = None) -> WorkspaceModel:
         """Re-index one file: `text` is the editor's buffer, or None to read it from disk."""
@@ -161,27 +217,11 @@ class WorkspaceIndex:
         previous = self._files.get(path)
         if previous is not None and previous.digest == digest and previous.kind == kind:
             return previous
-        try:
-            result, errors = self._parse_kind(kind, path, text)
-        except Exception as error:  # the boundary: a parser bug must not take the index down
-            log.exception("failed to parse %s", path)
-            result, errors = None, (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),)
-            if previous is not None and previous.kind == kind:
-                # Keep the last good parse of this file in use.
-                return ParsedFile(path, kind, digest, previous.result, errors)
-        return ParsedFile(path, kind, digest, result, tuple(errors))
-
-    def _parse_kind(self, kind: str, path: str, text: str) -> tuple[Any, tuple[ExtractionError, ...]]:
-        if kind == "model":
-            summary = sqlalchemy_models.summarize_module(text, path, module_name(path))
-            return summary, tuple(summary.errors)
-        if kind == "revision":
-            parse = alembic_revisions.parse_revision(text, path)
-            return parse.revision, tuple(parse.errors)
-        if kind in ("sql_migration", "sql_script"):
-            extraction = sql_files.parse_sql(text, path, dialect=self.config.dialect)
-            return extraction, tuple(extraction.errors)
-        return None, ()
+        parsed = _parse_job((path, kind, digest, text, self.config.dialect))
+        if parsed.result is None and previous is not None and previous.kind == kind and previous.result is not None:
+            # The parser failed on this version: keep the last good parse in use, with the error.
+            return ParsedFile(path, kind, digest, previous.result, parsed.errors)
+        return parsed
 
     # building the layers
 
@@ -192,7 +232,13 @@ class WorkspaceIndex:
         orm_layer, orm_errors = self._orm
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = build_revision_graph(revisions)
-        sql_migrations = tuple(sql_files.order_sql_migrations([p for p, f in self._files.items() if f.kind == "sql_migration"]))
+        by_folder: dict[str, list[str]] = {}
+        for path, parsed in self._files.items():
+            if parsed.kind == "sql_migration":
+                by_folder.setdefault(str(PurePosixPath(path).parent), []).append(path)
+        # Each SQL folder is its own history, replayed in version order, folder after folder.
+        sql_migrations = tuple(path for _, paths in sorted(by_folder.items())
+                               for path in sql_files.order_sql_migrations(paths))
         steps = [Step(revision.path, revision.upgrade, revision.id) for revision in (graph.by_id[rid] for rid in graph.order)]
         steps += [Step(path, self._files[path].result.operations, PurePosixPath(path).stem) for path in sql_migrations
                   if self._files[path].result is not None]
@@ -207,8 +253,35 @@ class WorkspaceIndex:
             root=self.root, config=self.config, orm=orm_layer, database=self._replay.layer, revisions=graph,
             sql_migrations=sql_migrations, steps=tuple(steps), errors=errors,
             files={path: parsed.kind for path, parsed in self._files.items()},
+            code={path: parsed.result for path, parsed in self._files.items() if parsed.kind == "python" and parsed.result},
         )
         return self.model
+
+
+def _parse_job(job: tuple[str, str, str, str, str]) -> ParsedFile:
+    """Parse one file of a known kind (runs in worker processes too, so it is a plain function)."""
+    path, kind, digest, text, dialect = job
+    try:
+        result, errors = _parse_kind(kind, path, text, dialect)
+    except Exception as error:  # the boundary: a parser bug must not take the index down
+        log.exception("failed to parse %s", path)
+        return ParsedFile(path, kind, digest, None,
+                          (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),))
+    return ParsedFile(path, kind, digest, result, tuple(errors))
+
+
+def _parse_kind(kind: str, path: str, text: str, dialect: str) -> tuple[Any, tuple[ExtractionError, ...]]:
+    if kind == "model":
+        summary = sqlalchemy_models.summarize_module(text, path, module_name(path))
+        return summary, tuple(summary.errors)
+    if kind == "revision":
+        parse = alembic_revisions.parse_revision(text, path)
+        return parse.revision, tuple(parse.errors)
+    if kind in ("sql_migration", "sql_script"):
+        extraction = sql_files.parse_sql(text, path, dialect=dialect)
+        return extraction, tuple(extraction.errors)
+    facts = code_facts.collect_code_facts(text, path)
+    return facts, tuple(facts.errors)
 
 
 def _digest(text: str) -> str:

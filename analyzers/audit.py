@@ -1,0 +1,51 @@
+"""Run the audit rules over a workspace model: the one entry point the CLI and the server share."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from .rules import all_rules
+from .rules.base import Finding, Rule
+from .rules.context import AuditContext
+from .rules.selection import apply_selection, rule_enabled
+from .schema.model import ExtractionError, Location
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    findings: tuple[Finding, ...]
+    errors: tuple[ExtractionError, ...]  # rules that failed, as problems of SchemaLens itself
+
+
+def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None) -> AuditResult:
+    """Check `model` (a WorkspaceModel) with the enabled rules, apply suppressions, sort.
+
+    `text_of(path)` returns a file's current text (the editor's buffer); by default the file is
+    read from disk under the model's root.
+    """
+    text_of = text_of or (lambda path: _read(model.root, path))
+    context = AuditContext(model, text_of)
+    findings: list[Finding] = []
+    errors: list[ExtractionError] = []
+    for rule_class in rules if rules is not None else all_rules():
+        if not rule_enabled(rule_class.code, model.config):
+            continue
+        try:
+            findings.extend(rule_class().check(context))
+        except Exception as error:  # one broken rule must not hide every other finding
+            log.exception("rule %s failed", rule_class.code)
+            errors.append(ExtractionError(Location(model.config.source or ".", 1),
+                                          f"rule {rule_class.code} failed: {error!r}", kind="internal"))
+    kept = apply_selection(findings, model.config, text_of)
+    return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors))
+
+
+def _read(root, path: str) -> Optional[str]:
+    try:
+        return (root / path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None

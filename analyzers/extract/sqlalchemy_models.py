@@ -1,0 +1,1553 @@
+"""SQLAlchemy models read statically: one libcst pass per file, then the `orm` layer.
+
+`summarize_module` turns one file into a `ModuleSummary`: plain frozen data (imports, classes
+with their attributes, module-level assignments and calls, all as `Expr` trees whose names are
+qualified through the file's imports). The index caches it by content hash.
+
+`build_orm_layer` reads every summary together, so bases, mixins, `db = SQLAlchemy()` objects,
+naming conventions and enum classes may live in other modules, and builds Tables the way
+SQLAlchemy's declarative machinery would (column copies from mixins, single-table inheritance,
+Flask-SQLAlchemy's automatic table names, naming conventions, PostgreSQL type spellings).
+Nothing is imported or executed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..schema.model import (CheckConstraint, Column, EnumType, ExtractionError, ForeignKey, Index, Location,
+                            PrimaryKey, SchemaLayer, Table, UniqueConstraint, table_key)
+from ..schema.type_names import normalize_type
+from .python_names import Expr, ExprBuilder, ImportedName, dotted, imports_of, package_of, walk
+
+# --------------------------------------------------------------------------------------------
+# Per-file summary
+
+
+@dataclass(frozen=True, slots=True)
+class ClassAttribute:
+    """A name bound in a class body: `x = ...`, `x: A = ...`, `x: A`, or a declared_attr function
+    (then `value` is what it returns and `annotation` its return annotation)."""
+
+    name: str
+    location: Location
+    value: Optional[Expr] = None
+    annotation: Optional[Expr] = None
+    declared_attr: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSummary:
+    name: str
+    qualified: str  # "<module>.<name>"
+    location: Location
+    bases: tuple[Expr, ...] = ()
+    decorators: tuple[Expr, ...] = ()
+    attributes: tuple[ClassAttribute, ...] = ()
+
+    def attribute(self, name: str) -> Optional[ClassAttribute]:
+        for attribute in self.attributes:
+            if attribute.name == name:
+                return attribute
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A module-level `name = value`: constants, `Table(...)`, `MetaData(...)`, `db = SQLAlchemy()`,
+    `Base = declarative_base()`, `mapper_registry = registry()`."""
+
+    name: str
+    qualified: str
+    value: Expr
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSummary:
+    """Everything the ORM layer needs from one file, without libcst nodes."""
+
+    path: str
+    module: str
+    imports: tuple[ImportedName, ...] = ()  # re-exports are the imports of an `__init__.py`
+    classes: tuple[ClassSummary, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    calls: tuple[Expr, ...] = ()  # module-level call statements: `Index("ix", Model.col)`, `Table(...)`
+    errors: tuple[ExtractionError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """A `relationship()` on a mapped class, kept for issues about relationships."""
+
+    table: str  # the key of the table of the class that declares it
+    class_name: str
+    attribute: str
+    target: Optional[str]  # the target class's qualified name when resolved, else as written
+    target_table: Optional[str]
+    location: Location
+    secondary: Optional[str] = None  # the association table's key
+    foreign_keys: Optional[str] = None  # source text
+    uselist: Optional[bool] = None
+    backref: Optional[str] = None
+    back_populates: Optional[str] = None
+
+
+def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
+    """Parse one Python file into a ModuleSummary. Never raises: a syntax error gives a summary
+    holding only the error."""
+    try:
+        tree = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        location = Location(path, max(error.raw_line, 1), error.raw_column + 1)
+        return ModuleSummary(path, module, errors=(ExtractionError(location, f"syntax error: {error.message}"),))
+    except (RecursionError, ValueError) as error:
+        return ModuleSummary(path, module, errors=(ExtractionError(Location(path, 1), f"cannot parse: {error}"),))
+    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+
+    def locate(node: cst.CSTNode) -> Location:
+        position = positions.get(node)
+        if position is None:
+            return Location(path, 1)
+        return Location(path, position.start.line, position.start.column + 1, position.end.line, position.end.column + 1)
+
+    return _Summarizer(tree, path, module, locate).summary()
+
+
+def _top_level(body: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
+    """Module statements, including those inside top-level if/try/with blocks."""
+    for statement in body:
+        if isinstance(statement, (cst.If, cst.With)):
+            yield from _top_level(statement.body.body)
+            if isinstance(statement, cst.If) and statement.orelse is not None:
+                orelse = statement.orelse
+                yield from _top_level(orelse.body.body if isinstance(orelse, cst.Else) else [orelse])
+        elif isinstance(statement, cst.Try):
+            yield from _top_level(statement.body.body)
+            for handler in statement.handlers:
+                yield from _top_level(handler.body.body)
+        else:
+            yield statement
+
+
+class _Summarizer:
+    def __init__(self, tree: cst.Module, path: str, module: str, locate) -> None:
+        self.tree, self.path, self.module, self.locate = tree, path, module, locate
+        self.package = package_of(module, path)
+        self.imports: list[ImportedName] = []
+        bindings: dict[str, str] = {}
+        for statement in _top_level(tree.body):
+            for name in self._bound_names(statement):
+                bindings[name] = f"{module}.{name}" if module else name
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        for imported in imports_of(small, self.package, locate(small)):
+                            self.imports.append(imported)
+                            if imported.local != "*":
+                                bindings[imported.local] = imported.target
+        self.exprs = ExprBuilder(tree, locate, bindings)
+
+    def _bound_names(self, statement: cst.CSTNode) -> list[str]:
+        if isinstance(statement, (cst.ClassDef, cst.FunctionDef)):
+            return [statement.name.value]
+        names = []
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    names += [t.target.value for t in small.targets if isinstance(t.target, cst.Name)]
+                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    names.append(small.target.value)
+        return names
+
+    def summary(self) -> ModuleSummary:
+        classes, assignments, calls = [], [], []
+        for statement in _top_level(self.tree.body):
+            if isinstance(statement, cst.ClassDef):
+                classes.append(self._class(statement))
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign):
+                        value = self.exprs.build(small.value)
+                        for target in small.targets:
+                            if isinstance(target.target, cst.Name):
+                                name = target.target.value
+                                assignments.append(Assignment(name, self._qualified(name), value, self.locate(statement)))
+                    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+                        name = small.target.value
+                        assignments.append(Assignment(name, self._qualified(name), self.exprs.build(small.value),
+                                                      self.locate(statement)))
+                    elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                        calls.append(self.exprs.build(small.value))
+        return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls))
+
+    def _qualified(self, name: str) -> str:
+        return f"{self.module}.{name}" if self.module else name
+
+    def _class(self, node: cst.ClassDef) -> ClassSummary:
+        bases = tuple(self.exprs.build(argument.value) for argument in node.bases if argument.keyword is None)
+        decorators = tuple(self.exprs.build(decorator.decorator) for decorator in node.decorators)
+        attributes: list[ClassAttribute] = []
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine) or isinstance(statement, cst.SimpleStatementSuite):
+                for small in statement.body:
+                    attributes += self._class_assignment(small, self.locate(statement))
+            elif isinstance(statement, cst.FunctionDef):
+                attribute = self._declared_attr(statement)
+                if attribute is not None:
+                    attributes.append(attribute)
+        return ClassSummary(node.name.value, self._qualified(node.name.value), self.locate(node.name), bases, decorators,
+                            tuple(attributes))
+
+    def _class_assignment(self, small: cst.BaseSmallStatement, location: Location) -> list[ClassAttribute]:
+        if isinstance(small, cst.Assign):
+            value = self.exprs.build(small.value)
+            return [ClassAttribute(target.target.value, location, value) for target in small.targets
+                    if isinstance(target.target, cst.Name)]
+        if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+            value = self.exprs.build(small.value) if small.value is not None else None
+            annotation = self.exprs.build_annotation(small.annotation.annotation)
+            return [ClassAttribute(small.target.value, location, value, annotation)]
+        return []
+
+    def _declared_attr(self, node: cst.FunctionDef) -> Optional[ClassAttribute]:
+        names = [dotted(d.decorator) or "" for d in node.decorators]
+        if not any("declared_attr" in self.exprs.qualify(name).split(".") for name in names):
+            return None
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        value = None
+        for statement in body:
+            if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                returned = [s for s in statement.body if isinstance(s, cst.Return) and s.value is not None]
+                if returned:
+                    value = self.exprs.build(returned[0].value)
+                    break
+        annotation = self.exprs.build_annotation(node.returns.annotation) if node.returns is not None else None
+        return ClassAttribute(node.name.value, self.locate(node.name), value, annotation, declared_attr=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Names across modules
+
+# sqlalchemy sub-modules skipped when naming a member: `sqlalchemy.orm.mapped_column` -> "mapped_column".
+_SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expression", "sqltypes", "ext",
+               "declarative", "base", "json", "array", "ranges", "named_types", "decl_api", "functions",
+               "elements", "mysql", "sqlite", "pg8000", "psycopg2", "psycopg", "asyncpg", "hstore", "types_"}
+
+
+def sa_member(name: Optional[str]) -> Optional[str]:
+    """The SQLAlchemy API a qualified name stands for ("Column", "func.now", "declared_attr.directive")."""
+    if not name:
+        return None
+    parts = name.split(".")
+    if parts[0] != "sqlalchemy" or len(parts) < 2:
+        return None
+    parts = parts[1:]
+    while len(parts) > 1 and parts[0] in _SA_MODULES:
+        parts.pop(0)
+    return ".".join(parts)
+
+
+def _typing_member(name: Optional[str]) -> Optional[str]:
+    if name and name.split(".")[0] in ("typing", "typing_extensions"):
+        return name.split(".")[-1]
+    return None
+
+
+@dataclass
+class _Root:
+    """A declarative base: its naming convention and default schema, and whether it is
+    Flask-SQLAlchemy's `db.Model` (automatic table names)."""
+
+    key: str
+    flask: bool = False
+    convention: dict[str, str] = field(default_factory=lambda: dict(_DEFAULT_CONVENTION))
+    schema: Optional[str] = None
+    type_map: dict[str, Expr] = field(default_factory=dict)
+
+
+_DEFAULT_CONVENTION = {"ix": "ix_%(column_0_label)s"}
+_CONVENTION_KEYS = {"Index": "ix", "UniqueConstraint": "uq", "CheckConstraint": "ck", "ForeignKeyConstraint": "fk",
+                    "PrimaryKeyConstraint": "pk"}
+
+
+class _World:
+    """Every summary's names, so that a qualified name can be followed to what defines it."""
+
+    def __init__(self, summaries: Iterable[ModuleSummary]) -> None:
+        self.summaries = [s for s in summaries if s is not None]
+        self.aliases: dict[str, str] = {}
+        self.stars: dict[str, list[str]] = {}
+        self.classes: dict[str, ClassSummary] = {}
+        self.class_module: dict[str, ModuleSummary] = {}
+        self.assignments: dict[str, Assignment] = {}
+        self.assignment_module: dict[str, ModuleSummary] = {}
+        for summary in self.summaries:
+            for imported in summary.imports:
+                if imported.local == "*":
+                    self.stars.setdefault(summary.module, []).append(imported.target)
+                else:
+                    qualified = f"{summary.module}.{imported.local}" if summary.module else imported.local
+                    if qualified != imported.target:
+                        self.aliases[qualified] = imported.target
+            for assignment in summary.assignments:
+                self.assignments[assignment.qualified] = assignment
+                self.assignment_module[assignment.qualified] = summary
+            for cls in summary.classes:
+                self.classes[cls.qualified] = cls
+                self.class_module[cls.qualified] = summary
+
+    def resolve(self, name: Optional[str]) -> Optional[str]:
+        """Follow re-exports, aliases and `db.X` (Flask-SQLAlchemy proxies sqlalchemy) to a
+        canonical name: a workspace class or assignment, `sqlalchemy.X`, or `<db>.Model`."""
+        if name is None:
+            return None
+        for _ in range(40):
+            if name in self.classes:
+                return name
+            parts = name.split(".")
+            replaced = None
+            for cut in range(len(parts), 0, -1):
+                prefix, rest = ".".join(parts[:cut]), parts[cut:]
+                if prefix in self.classes:
+                    return name
+                assignment = self.assignments.get(prefix)
+                if assignment is not None:
+                    if self.is_flask_db(prefix):
+                        if not rest:
+                            return name
+                        return f"{prefix}.Model" if rest == ["Model"] else "sqlalchemy." + ".".join(rest)
+                    if assignment.value.kind == "name" and assignment.value.name not in (prefix, None):
+                        replaced = ".".join([assignment.value.name, *rest])
+                        break
+                    return name
+                if prefix in self.aliases:
+                    replaced = ".".join([self.aliases[prefix], *rest])
+                    break
+                module, _, last = prefix.rpartition(".")
+                for star in self.stars.get(module, ()):
+                    candidate = f"{star}.{last}"
+                    if candidate in self.classes or candidate in self.assignments or candidate in self.aliases:
+                        replaced = ".".join([candidate, *rest])
+                        break
+                if replaced:
+                    break
+            if replaced is None or replaced == name:
+                return name
+            name = replaced
+        return name
+
+    def is_flask_db(self, qualified: str) -> bool:
+        assignment = self.assignments.get(qualified)
+        if assignment is None or assignment.value.kind != "call":
+            return False
+        callee = self.resolve(assignment.value.name) if assignment.value.name else None
+        return bool(callee) and callee.split(".")[0] == "flask_sqlalchemy" and callee.endswith("SQLAlchemy")
+
+    def member(self, expr: Optional[Expr]) -> Optional[str]:
+        """The SQLAlchemy API a name or call expression stands for, or None."""
+        if expr is None:
+            return None
+        if expr.kind == "call":
+            if expr.name is None:
+                return None
+            return sa_member(self.resolve(expr.name))
+        if expr.kind == "name":
+            return sa_member(self.resolve(expr.name))
+        return None
+
+    def value_of(self, expr: Optional[Expr], depth: int = 0) -> Optional[Expr]:
+        """A name replaced by the module constant it refers to (followed through re-exports)."""
+        while expr is not None and expr.kind == "name" and depth < 20:
+            resolved = self.resolve(expr.name)
+            assignment = self.assignments.get(resolved) if resolved else None
+            if assignment is None:
+                return expr
+            expr, depth = assignment.value, depth + 1
+        return expr
+
+    def const(self, expr: Optional[Expr]):
+        expr = self.value_of(expr)
+        return expr.value if expr is not None and expr.kind == "const" else None
+
+    def path_of(self, qualified: str) -> str:
+        summary = self.class_module.get(qualified) or self.assignment_module.get(qualified)
+        return summary.path if summary else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Types
+
+
+_SIMPLE_TYPES = {
+    "Integer": "INTEGER", "INTEGER": "INTEGER", "INT": "INTEGER", "BigInteger": "BIGINT", "BIGINT": "BIGINT",
+    "SmallInteger": "SMALLINT", "SMALLINT": "SMALLINT", "Text": "TEXT", "TEXT": "TEXT", "UnicodeText": "TEXT",
+    "Boolean": "BOOLEAN", "BOOLEAN": "BOOLEAN", "Date": "DATE", "DATE": "DATE", "JSON": "JSON", "JSONB": "JSONB",
+    "Uuid": "UUID", "UUID": "UUID", "LargeBinary": "BYTEA", "BYTEA": "BYTEA", "PickleType": "BYTEA",
+    "BLOB": "BYTEA", "Interval": "INTERVAL", "INTERVAL": "INTERVAL", "INET": "INET", "CIDR": "CIDR",
+    "MACADDR": "MACADDR", "MACADDR8": "MACADDR8", "MONEY": "MONEY", "TSVECTOR": "TSVECTOR", "TSQUERY": "TSQUERY",
+    "HSTORE": "HSTORE", "CITEXT": "CITEXT", "OID": "OID", "REGCLASS": "REGCLASS", "REAL": "REAL",
+    "Double": "DOUBLE PRECISION", "DOUBLE_PRECISION": "DOUBLE PRECISION", "DOUBLE": "DOUBLE PRECISION",
+    "INT4RANGE": "INT4RANGE", "INT8RANGE": "INT8RANGE", "NUMRANGE": "NUMRANGE", "DATERANGE": "DATERANGE",
+    "TSRANGE": "TSRANGE", "TSTZRANGE": "TSTZRANGE", "JSONPATH": "JSONPATH",
+}
+_STRING_TYPES = {"String": "VARCHAR", "VARCHAR": "VARCHAR", "Unicode": "VARCHAR", "NVARCHAR": "NVARCHAR",
+                 "CHAR": "CHAR", "NCHAR": "NCHAR"}
+_NUMERIC_TYPES = {"Numeric": "NUMERIC", "NUMERIC": "NUMERIC", "DECIMAL": "NUMERIC"}
+
+# SQLAlchemy's default type map for `Mapped[...]` annotations (sqlalchemy.sql.sqltypes._type_map).
+_PYTHON_TYPES = {
+    "int": "INTEGER", "float": "DOUBLE PRECISION", "bool": "BOOLEAN", "str": "VARCHAR", "bytes": "BYTEA",
+    "uuid.UUID": "UUID", "decimal.Decimal": "NUMERIC", "datetime.date": "DATE",
+    "datetime.datetime": "TIMESTAMP WITHOUT TIME ZONE", "datetime.time": "TIME WITHOUT TIME ZONE",
+    "datetime.timedelta": "INTERVAL",
+}
+
+
+@dataclass(frozen=True)
+class _TypeResult:
+    text: str  # as SQLAlchemy's postgresql dialect compiles it
+    enum: Optional[EnumType] = None
+
+
+class _Types:
+    """SQLAlchemy type expressions -> the DDL SQLAlchemy's PostgreSQL dialect would emit."""
+
+    def __init__(self, world: _World) -> None:
+        self.world = world
+
+    def of_expr(self, expr: Expr, depth: int = 0) -> Optional[_TypeResult]:
+        if depth > 10:
+            return None
+        expr = self.world.value_of(expr) if expr.kind == "name" else expr
+        if expr.kind not in ("name", "call"):
+            return None
+        qualified = self.world.resolve(expr.name) if expr.name else None
+        if qualified in self.world.classes:
+            return self._workspace_type(self.world.classes[qualified], expr, depth)
+        member = sa_member(qualified)
+        if member is None:
+            return None
+        call = expr if expr.kind == "call" else None
+        return self._sa_type(member.split(".")[-1], call, expr, depth)
+
+    def _workspace_type(self, cls: ClassSummary, expr: Expr, depth: int) -> Optional[_TypeResult]:
+        """A TypeDecorator subclass compiles as its `impl`."""
+        impl = cls.attribute("impl")
+        if impl is not None and impl.value is not None:
+            return self.of_expr(impl.value, depth + 1)
+        for base in cls.bases:
+            if base.kind == "name":
+                resolved = self.world.resolve(base.name)
+                if resolved in self.world.classes:
+                    found = self._workspace_type(self.world.classes[resolved], expr, depth + 1)
+                    if found is not None:
+                        return found
+                elif sa_member(resolved) not in (None, "TypeDecorator", "UserDefinedType"):
+                    return self._sa_type(sa_member(resolved).split(".")[-1], expr if expr.kind == "call" else None, expr, depth)
+        return None
+
+    def _arg(self, call: Optional[Expr], position: int, keyword: str):
+        if call is None:
+            return None
+        value = call.kwarg(keyword)
+        if value is None and len(call.args) > position and not call.args[position].starred:
+            value = call.args[position]
+        return value
+
+    def _sa_type(self, name: str, call: Optional[Expr], expr: Expr, depth: int) -> Optional[_TypeResult]:
+        world = self.world
+        if name in _SIMPLE_TYPES:
+            return _TypeResult(_SIMPLE_TYPES[name])
+        if name in _STRING_TYPES:
+            length = world.const(self._arg(call, 0, "length"))
+            base = _STRING_TYPES[name]
+            return _TypeResult(f"{base}({length})" if isinstance(length, int) else base)
+        if name in _NUMERIC_TYPES:
+            precision = world.const(self._arg(call, 0, "precision"))
+            scale = world.const(self._arg(call, 1, "scale"))
+            if isinstance(precision, int):
+                return _TypeResult(f"NUMERIC({precision}, {scale})" if isinstance(scale, int) else f"NUMERIC({precision})")
+            return _TypeResult("NUMERIC")
+        if name in ("Float", "FLOAT"):
+            precision = world.const(self._arg(call, 0, "precision"))
+            return _TypeResult(f"FLOAT({precision})" if isinstance(precision, int) else "FLOAT")
+        if name in ("DateTime", "TIMESTAMP", "DATETIME", "Time", "TIME"):
+            timezone = world.const(self._arg(call, 0, "timezone")) is True
+            precision = world.const(call.kwarg("precision")) if call is not None else None
+            base = "TIME" if name in ("Time", "TIME") else "TIMESTAMP"
+            modifier = f"({precision})" if isinstance(precision, int) and name in ("TIMESTAMP", "TIME") else ""
+            return _TypeResult(f"{base}{modifier} {'WITH' if timezone else 'WITHOUT'} TIME ZONE")
+        if name in ("BIT",):
+            length = world.const(self._arg(call, 0, "length"))
+            varying = world.const(self._arg(call, 1, "varying")) is True
+            base = "BIT VARYING" if varying else "BIT"
+            return _TypeResult(f"{base}({length})" if isinstance(length, int) else base)
+        if name in ("ARRAY",):
+            item = self._arg(call, 0, "item_type")
+            inner = self.of_expr(item, depth + 1) if item is not None else None
+            if inner is None:
+                return None
+            dimensions = world.const(call.kwarg("dimensions")) if call is not None else None
+            suffix = "[]" * (dimensions if isinstance(dimensions, int) and dimensions > 1 else 1)
+            return _TypeResult(inner.text + suffix, inner.enum)
+        if name in ("Enum", "ENUM"):
+            return self._enum(call, expr)
+        return _TypeResult(name.upper())
+
+    def _enum(self, call: Optional[Expr], expr: Expr) -> _TypeResult:
+        world = self.world
+        values: list[str] = []
+        name = world.const(call.kwarg("name")) if call is not None else None
+        schema = world.const(call.kwarg("schema")) if call is not None else None
+        for argument in (call.args if call is not None else ()):
+            argument = world.value_of(argument)
+            if argument.is_str:
+                values.append(argument.value)
+            elif argument.kind == "name" and world.resolve(argument.name) in world.classes:
+                cls = world.classes[world.resolve(argument.name)]
+                values += self.enum_values(cls, call)
+                if name is None:
+                    name = cls.name.lower()
+            elif argument.kind == "seq":
+                values += [world.const(item) for item in argument.args if isinstance(world.const(item), str)]
+        native = world.const(call.kwarg("native_enum")) if call is not None else None
+        if name is None or native is False:
+            length = world.const(call.kwarg("length")) if call is not None else None
+            if not isinstance(length, int):
+                length = max((len(value) for value in values), default=0)
+            return _TypeResult(f"VARCHAR({length})")
+        return _TypeResult(name, EnumType(name, tuple(values), expr.location, schema=schema))
+
+    def enum_values(self, cls: ClassSummary, call: Optional[Expr]) -> list[str]:
+        """Member names, or member values when `values_callable` reads `.value`."""
+        by_value = call is not None and call.kwarg("values_callable") is not None and ".value" in call.kwarg("values_callable").source
+        values = []
+        for attribute in cls.attributes:
+            if attribute.name.startswith("_") or attribute.declared_attr or attribute.value is None:
+                continue
+            if by_value:
+                value = self.world.const(attribute.value)
+                if isinstance(value, str):
+                    values.append(value)
+            else:
+                values.append(attribute.name)
+        return values
+
+    def python_enum(self, qualified: Optional[str]) -> Optional[ClassSummary]:
+        """The workspace class when `qualified` names a subclass of enum.Enum."""
+        seen = 0
+        while qualified in self.world.classes and seen < 10:
+            cls = self.world.classes[qualified]
+            for base in cls.bases:
+                resolved = self.world.resolve(base.name) if base.kind == "name" else None
+                if resolved and resolved.split(".")[0] == "enum":
+                    return cls
+            bases = [self.world.resolve(b.name) for b in cls.bases if b.kind == "name"]
+            qualified, seen = (bases[0] if bases else None), seen + 1
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Building the layer
+
+
+@dataclass
+class _ColumnBuild:
+    key: str
+    name: str
+    location: Location
+    type_text: Optional[str]  # SQLAlchemy's DDL spelling; None until an FK target lends its type
+    raw_type: str
+    nullable: bool
+    primary_key: bool = False
+    default: Optional[str] = None
+    server_default: Optional[str] = None
+    identity: Optional[str] = None
+    sequence: Optional[str] = None
+    comment: Optional[str] = None
+    autoincrement: Optional[object] = None
+    foreign_keys: list = field(default_factory=list)  # (Expr ForeignKey call)
+    index: bool = False
+    unique: bool = False
+    checks: list = field(default_factory=list)  # CheckConstraint call Exprs
+
+
+@dataclass
+class _TableBuild:
+    name: str
+    schema: Optional[str]
+    location: Location
+    module: Optional[str]
+    class_name: Optional[str]
+    root: _Root
+    columns: list[_ColumnBuild] = field(default_factory=list)
+    items: list[Expr] = field(default_factory=list)  # constraint / index calls (table args, Table(...) items)
+    module_indexes: list[Expr] = field(default_factory=list)
+    comment: Optional[str] = None
+    partition_by: Optional[str] = None
+
+    @property
+    def key(self) -> str:
+        return table_key(self.name, self.schema)
+
+    def column_by_key(self, key: str) -> Optional[_ColumnBuild]:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        for column in self.columns:
+            if column.name == key:
+                return column
+        return None
+
+
+@dataclass
+class _ClassInfo:
+    summary: ClassSummary
+    lineage: list[str]
+    root: Optional[_Root]
+    is_root: bool
+    abstract: bool
+
+    @property
+    def mapped(self) -> bool:
+        return self.root is not None and not self.is_root and not self.abstract
+
+
+def camel_to_snake_case(name: str) -> str:
+    """Flask-SQLAlchemy's automatic table name (flask_sqlalchemy.model.camel_to_snake_case)."""
+    name = re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name)
+    return name.lower().lstrip("_")
+
+
+class _LayerBuilder:
+    def __init__(self, summaries: Iterable[ModuleSummary]) -> None:
+        self.world = _World(summaries)
+        self.types = _Types(self.world)
+        self.errors: list[ExtractionError] = []
+        self.infos: dict[str, _ClassInfo] = {}
+        self.roots: dict[str, _Root] = {}
+        self.class_tables: dict[str, _TableBuild] = {}
+        self.var_tables: dict[str, _TableBuild] = {}
+        self.tables: list[_TableBuild] = []
+        self.enums: dict[str, EnumType] = {}
+        self.relationships: list[tuple[str, ClassAttribute, Expr]] = []
+
+    # classes and their bases
+
+    def info(self, qualified: str, visiting: tuple[str, ...] = ()) -> Optional[_ClassInfo]:
+        if qualified in self.infos:
+            return self.infos[qualified]
+        cls = self.world.classes.get(qualified)
+        if cls is None or qualified in visiting:
+            return None
+        visiting = (*visiting, qualified)
+        root: Optional[_Root] = None
+        is_root = False
+        base_mros: list[list[str]] = []
+        for decorator in cls.decorators:
+            decorated = self.world.resolve(decorator.name) if decorator.kind == "name" else None
+            if decorated and decorated.rpartition(".")[2] in ("mapped", "mapped_as_dataclass"):
+                root = self._root_of_assignment(decorated.rpartition(".")[0])
+        for base in cls.bases:
+            resolved = self.world.resolve(base.name) if base.kind == "name" else None
+            if resolved is None:
+                continue
+            member = sa_member(resolved)
+            if member in ("DeclarativeBase", "DeclarativeBaseNoMeta"):
+                is_root = True
+                root = root or self._root_of_class(cls)
+            elif resolved.endswith(".Model") and self.world.is_flask_db(resolved[: -len(".Model")]):
+                root = root or self._flask_root(resolved[: -len(".Model")])
+            elif resolved in self.world.classes:
+                base_info = self.info(resolved, visiting)
+                if base_info is not None:
+                    base_mros.append(base_info.lineage)
+                    root = root or base_info.root
+            elif resolved in self.world.assignments:
+                root = root or self._root_of_assignment(resolved)
+        abstract = self.world.const((cls.attribute("__abstract__") or ClassAttribute("", cls.location)).value) is True
+        info = _ClassInfo(cls, [qualified, *_merge_mros(base_mros)], root, is_root, abstract)
+        self.infos[qualified] = info
+        return info
+
+    def _convention(self, metadata: Optional[Expr]) -> tuple[dict[str, str], Optional[str]]:
+        metadata = self.world.value_of(metadata)
+        if metadata is None or metadata.kind != "call" or self.world.member(metadata) != "MetaData":
+            return dict(_DEFAULT_CONVENTION), None
+        schema = self.world.const(metadata.kwarg("schema"))
+        convention = self.world.value_of(metadata.kwarg("naming_convention"))
+        if convention is None or convention.kind != "dict":
+            return dict(_DEFAULT_CONVENTION), schema
+        result = {}
+        for key, value in convention.items:
+            key_text = self.world.const(key)
+            if key_text is None:
+                key_text = _CONVENTION_KEYS.get(self.world.member(key) or "")
+            template = self.world.const(value)
+            if isinstance(key_text, str) and isinstance(template, str):
+                result[key_text] = template
+        return result or dict(_DEFAULT_CONVENTION), schema
+
+    def _root_of_class(self, cls: ClassSummary) -> _Root:
+        if cls.qualified not in self.roots:
+            metadata = cls.attribute("metadata")
+            registry = cls.attribute("registry")
+            metadata_expr = metadata.value if metadata is not None else None
+            if metadata_expr is None and registry is not None and registry.value is not None:
+                registry_call = self.world.value_of(registry.value)
+                metadata_expr = registry_call.kwarg("metadata") if registry_call.kind == "call" else None
+            convention, schema = self._convention(metadata_expr)
+            root = _Root(cls.qualified, convention=convention, schema=schema)
+            type_map = cls.attribute("type_annotation_map")
+            mapping = self.world.value_of(type_map.value) if type_map is not None else None
+            if mapping is not None and mapping.kind == "dict":
+                for key, value in mapping.items:
+                    if key.kind == "name":
+                        root.type_map[self.world.resolve(key.name)] = value
+            self.roots[cls.qualified] = root
+        return self.roots[cls.qualified]
+
+    def _root_of_assignment(self, qualified: str) -> Optional[_Root]:
+        """`Base = declarative_base(...)`, `reg = registry(...)`, `Base = reg.generate_base()`."""
+        if qualified in self.roots:
+            return self.roots[qualified]
+        assignment = self.world.assignments.get(qualified)
+        if assignment is None or assignment.value.kind != "call":
+            return None
+        call = assignment.value
+        member = self.world.member(call)
+        callee = call.func
+        if member in ("declarative_base", "registry"):
+            convention, schema = self._convention(call.kwarg("metadata"))
+        elif callee is not None and callee.kind == "name" and callee.name.endswith(".generate_base"):
+            owner = self.world.resolve(callee.name[: -len(".generate_base")])
+            owner_root = self._root_of_assignment(owner) if owner else None
+            if owner_root is None:
+                return None
+            convention, schema = owner_root.convention, owner_root.schema
+        elif callee is not None and callee.kind == "call" and self.world.member(callee) == "registry":
+            convention, schema = self._convention(callee.kwarg("metadata"))
+        else:
+            return None
+        root = _Root(qualified, convention=convention, schema=schema)
+        self.roots[qualified] = root
+        return root
+
+    def _flask_root(self, db: str) -> _Root:
+        key = f"{db}.Model"
+        if key not in self.roots:
+            call = self.world.assignments[db].value
+            convention, schema = self._convention(call.kwarg("metadata"))
+            model_class = call.kwarg("model_class")
+            resolved = self.world.resolve(model_class.name) if model_class is not None and model_class.kind == "name" else None
+            if resolved in self.world.classes:
+                base_info = self.info(resolved)
+                if base_info is not None and base_info.root is not None:
+                    convention, schema = base_info.root.convention, base_info.root.schema
+            self.roots[key] = _Root(key, flask=True, convention=convention, schema=schema)
+        return self.roots[key]
+
+    # the build
+
+    def run(self) -> None:
+        for qualified in self.world.classes:
+            self.info(qualified)
+        mapped = [info for info in self.infos.values() if info.mapped]
+        mapped.sort(key=lambda info: (len(info.lineage), self.world.path_of(info.summary.qualified), info.summary.location.line))
+        for info in mapped:
+            self._guarded(info.summary.location, self._map_class, info)
+        for summary in self.world.summaries:
+            for assignment in summary.assignments:
+                if self._is_table_call(assignment.value):
+                    self._guarded(assignment.location, self._table_call, assignment.value, summary, assignment.qualified)
+            for call in summary.calls:
+                if self._is_table_call(call):
+                    self._guarded(call.location, self._table_call, call, summary, None)
+        for summary in self.world.summaries:
+            for expr in [*(a.value for a in summary.assignments), *summary.calls]:
+                if expr.kind == "call" and self.world.member(expr) == "Index":
+                    self._guarded(expr.location, self._module_index, expr)
+
+    def _guarded(self, location: Location, function, *args) -> None:
+        # The boundary of one class or table: a construct this extractor did not expect must not
+        # hide the rest of the workspace.
+        try:
+            function(*args)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError) as error:
+            self.errors.append(ExtractionError(location, f"SchemaLens could not read this model: {error!r}"))
+
+    def _mapped_parent(self, info: _ClassInfo) -> Optional[_ClassInfo]:
+        for qualified in info.lineage[1:]:
+            parent = self.infos.get(qualified)
+            if parent is not None and parent.mapped:
+                return parent
+        return None
+
+    def _own_classes(self, info: _ClassInfo, parent: Optional[_ClassInfo]) -> list[ClassSummary]:
+        """The class and the unmapped classes (mixins, abstract bases) it takes columns from."""
+        inherited = set(parent.lineage) if parent is not None else set()
+        found = [info.summary]
+        for qualified in info.lineage[1:]:
+            other = self.infos.get(qualified)
+            if other is not None and not other.mapped and qualified not in inherited:
+                found.append(other.summary)
+        return found
+
+    def _lookup(self, classes: list[ClassSummary], name: str) -> Optional[ClassAttribute]:
+        for cls in classes:
+            attribute = cls.attribute(name)
+            if attribute is not None:
+                return attribute
+        return None
+
+    def _table_name(self, info: _ClassInfo, parent: Optional[_ClassInfo], classes: list[ClassSummary],
+                    attributes: list[ClassAttribute]) -> Optional[str]:
+        """The class's own table name, or None for single-table inheritance."""
+        own = info.summary.attribute("__tablename__")
+        found = own or self._lookup(classes[1:], "__tablename__")
+        if found is not None and found.value is not None:
+            return self._evaluate_name(found, info.summary)
+        if info.root.flask:
+            if parent is not None and not self._declares_primary_key(info, attributes):
+                return None
+            return camel_to_snake_case(info.summary.name)
+        if parent is not None:
+            return None
+        self.errors.append(ExtractionError(info.summary.location, f"class {info.summary.name} has no __tablename__"))
+        return None
+
+    def _declares_primary_key(self, info: _ClassInfo, attributes: list[ClassAttribute]) -> bool:
+        for attribute in attributes:
+            call = self._column_call(attribute)
+            if call is not None and self.world.const(call.kwarg("primary_key")) is True:
+                return True
+        table_args = info.summary.attribute("__table_args__")
+        return table_args is not None and table_args.value is not None and any(
+            self.world.member(item) == "PrimaryKeyConstraint" for item in walk(table_args.value) if item.kind == "call")
+
+    def _evaluate_name(self, attribute: ClassAttribute, cls: ClassSummary) -> Optional[str]:
+        value = self.world.value_of(attribute.value)
+        if value.is_str:
+            return value.value
+        source = value.source.replace(" ", "")
+        if source.endswith("__name__.lower()"):
+            return cls.name.lower()
+        if source.endswith("__name__"):
+            return cls.name
+        if "camel_to_snake_case" in source:
+            return camel_to_snake_case(cls.name)
+        self.errors.append(ExtractionError(attribute.location, "__tablename__ is computed at run time", kind="opaque"))
+        return None
+
+    def _map_class(self, info: _ClassInfo) -> None:
+        parent = self._mapped_parent(info)
+        classes = self._own_classes(info, parent)
+        names: list[str] = []
+        for cls in classes:
+            names += [a.name for a in cls.attributes if a.name not in names]
+        attributes = [self._lookup(classes, name) for name in names]
+        table_name = self._table_name(info, parent, classes, attributes)
+        if table_name is None:
+            table = self.class_tables.get(parent.summary.qualified) if parent is not None else None
+            if table is None:
+                return
+        else:
+            table_args = self._lookup(classes, "__table_args__")
+            args_items, options = self._table_args(table_args.value if table_args is not None else None)
+            schema = self.world.const(options.get("schema")) or info.root.schema
+            module = self.world.class_module[info.summary.qualified].module
+            table = _TableBuild(table_name, schema, info.summary.location, module, info.summary.name, info.root)
+            table.comment = self.world.const(options.get("comment"))
+            table.partition_by = self.world.const(options.get("postgresql_partition_by"))
+            table.items += args_items
+            self.tables.append(table)
+        self.class_tables[info.summary.qualified] = table
+        for attribute in attributes:
+            if attribute.name.startswith("__"):
+                continue
+            column = self._class_column(attribute, info.root, table)
+            if column is not None and table.column_by_key(column.key) is None:
+                table.columns.append(column)
+            value = self.world.value_of(attribute.value)
+            if value is not None and value.kind == "call" and self.world.member(value) == "relationship":
+                self.relationships.append((info.summary.qualified, attribute, value))
+
+    def _table_args(self, value: Optional[Expr]) -> tuple[list[Expr], dict[str, Expr]]:
+        value = self.world.value_of(value)
+        if value is None:
+            return [], {}
+        entries = [value] if value.kind == "dict" else list(value.args) if value.kind == "seq" else []
+        items, options = [], {}
+        for entry in entries:
+            entry = self.world.value_of(entry)
+            if entry.kind == "dict":
+                for key, option in entry.items:
+                    if key.is_str:
+                        options[key.value] = option
+            elif entry.kind == "call":
+                items.append(entry)
+        return items, options
+
+    # columns
+
+    def _column_call(self, attribute: ClassAttribute) -> Optional[Expr]:
+        value = attribute.value
+        if value is not None and value.kind == "call":
+            member = self.world.member(value)
+            if member in ("Column", "mapped_column"):
+                return value
+            if member in ("column_property", "deferred") and value.args and self.world.member(value.args[0]) in ("Column", "mapped_column"):
+                return value.args[0]
+        return None
+
+    def _class_column(self, attribute: ClassAttribute, root: _Root, table: _TableBuild) -> Optional[_ColumnBuild]:
+        call = self._column_call(attribute)
+        annotation = self._mapped_inner(attribute.annotation)
+        if call is None and (attribute.value is not None or annotation is None):
+            return None
+        annotated_call = None
+        if annotation is not None:
+            _, annotated_call = self._unwrap_annotated(self._strip_optional(annotation)[0])
+        if call is None:
+            if self._annotation_type(self._strip_optional(annotation)[0], root) is None:
+                return None  # `Mapped["Other"]` without relationship(): not a column
+            call = annotated_call or Expr("call", attribute.name, attribute.location, name="sqlalchemy.orm.mapped_column")
+        elif annotated_call is not None:
+            call = _merge_calls(annotated_call, call)
+        return self._column(call, attribute.name, attribute.location, annotation, root, table)
+
+    def _mapped_inner(self, annotation: Optional[Expr]) -> Optional[Expr]:
+        """X from `Mapped[X]` (also WriteOnlyMapped / DynamicMapped are not columns)."""
+        if annotation is None or annotation.kind != "subscript" or annotation.func is None or not annotation.args:
+            return None
+        if self.world.member(annotation.func) != "Mapped":
+            return None
+        return annotation.args[0]
+
+    def _unwrap_annotated(self, annotation: Expr) -> tuple[Expr, Optional[Expr]]:
+        """`Annotated[str, mapped_column(String(30))]` (possibly through an alias) -> (str, the call)."""
+        resolved = self.world.value_of(annotation)
+        if resolved.kind == "subscript" and _typing_member(self.world.resolve(resolved.func.name) if resolved.func.kind == "name" else None) == "Annotated":
+            calls = [a for a in resolved.args[1:] if a.kind == "call" and self.world.member(a) == "mapped_column"]
+            return resolved.args[0], (calls[0] if calls else None)
+        return annotation, None
+
+    def _strip_optional(self, annotation: Expr) -> tuple[Expr, bool]:
+        """(X, True) for Optional[X], X | None, Union[X, None]; (annotation, False) otherwise."""
+        if annotation.kind == "binop" and annotation.value == "|":
+            parts = _union_parts(annotation)
+            rest = [p for p in parts if not _is_none(p)]
+            if len(rest) < len(parts) and rest:
+                return rest[0], True
+            return annotation, False
+        if annotation.kind == "subscript" and annotation.func is not None and annotation.func.kind == "name":
+            member = _typing_member(self.world.resolve(annotation.func.name))
+            if member == "Optional" and annotation.args:
+                return annotation.args[0], True
+            if member == "Union":
+                items = annotation.args[0].args if len(annotation.args) == 1 and annotation.args[0].kind == "seq" else annotation.args
+                rest = [p for p in items if not _is_none(p)]
+                if len(rest) < len(items) and rest:
+                    return rest[0], True
+        return annotation, False
+
+    def _annotation_type(self, annotation: Expr, root: _Root) -> Optional[_TypeResult]:
+        annotation, _ = self._unwrap_annotated(annotation)
+        if annotation.kind == "subscript" and annotation.func is not None and annotation.func.kind == "name":
+            if _typing_member(self.world.resolve(annotation.func.name)) == "Literal":
+                values = [a.value for a in (annotation.args[0].args if annotation.args[0].kind == "seq" else annotation.args) if a.is_str]
+                return _TypeResult(f"VARCHAR({max((len(v) for v in values), default=0)})")
+            return None
+        if annotation.kind != "name":
+            return None
+        resolved = self.world.resolve(annotation.name)
+        if resolved in root.type_map:
+            return self.types.of_expr(root.type_map[resolved])
+        alias = self.world.assignments.get(resolved)
+        if alias is not None and alias.value.kind in ("subscript", "name"):
+            return self._annotation_type(alias.value, root)
+        if resolved in _PYTHON_TYPES:
+            return _TypeResult(_PYTHON_TYPES[resolved])
+        enum_class = self.types.python_enum(resolved)
+        if enum_class is not None:
+            name = enum_class.name.lower()
+            return _TypeResult(name, EnumType(name, tuple(self.types.enum_values(enum_class, None)), annotation.location))
+        return None
+
+    def _column(self, call: Expr, key: str, location: Location, annotation: Optional[Expr], root: _Root,
+                table: _TableBuild) -> _ColumnBuild:
+        world = self.world
+        positional = list(call.args)
+        name = key
+        if positional and world.value_of(positional[0]).is_str:
+            name = world.value_of(positional.pop(0)).value
+        name = world.const(call.kwarg("name")) or name
+        type_result, raw_type = None, ""
+        foreign_keys, checks = [], []
+        identity = sequence = None
+        for argument in [*positional, *(v for k, v in call.kwargs if k == "type_")]:
+            member = world.member(argument)
+            if member == "ForeignKey":
+                foreign_keys.append(argument)
+            elif member == "Identity":
+                always = world.const(argument.kwarg("always")) is True
+                identity = "always" if always else "by default"
+            elif member == "Sequence":
+                sequence = world.const(argument.args[0]) if argument.args else None
+            elif member == "CheckConstraint":
+                checks.append(argument)
+            elif member in ("Computed", "FetchedValue", "DefaultClause"):
+                continue
+            elif type_result is None:
+                type_result = self.types.of_expr(argument)
+                raw_type = argument.source
+        optional = False
+        if annotation is not None:
+            inner, optional = self._strip_optional(annotation)
+            if type_result is None:
+                type_result = self._annotation_type(inner, root)
+                raw_type = inner.source
+                if type_result is None and not foreign_keys:
+                    self.errors.append(ExtractionError(location, f"no SQLAlchemy type for annotation {inner.source}"))
+        primary_key = world.const(call.kwarg("primary_key")) is True
+        explicit_nullable = world.const(call.kwarg("nullable"))
+        if isinstance(explicit_nullable, bool):
+            nullable = explicit_nullable
+        elif primary_key or identity is not None:
+            nullable = False
+        elif world.member(call) == "mapped_column" and annotation is not None:
+            nullable = optional
+        else:
+            nullable = True
+        if type_result is not None and type_result.enum is not None:
+            self.enums.setdefault(table_key(type_result.enum.name, type_result.enum.schema), type_result.enum)
+        column = _ColumnBuild(
+            key=key, name=name, location=location, type_text=type_result.text if type_result else None,
+            raw_type=raw_type, nullable=nullable, primary_key=primary_key,
+            default=_source(call.kwarg("default") or call.kwarg("insert_default")),
+            server_default=self._server_default(call.kwarg("server_default")),
+            identity=identity, sequence=sequence, comment=world.const(call.kwarg("comment")),
+            autoincrement=world.const(call.kwarg("autoincrement")), foreign_keys=foreign_keys,
+            index=world.const(call.kwarg("index")) is True, unique=world.const(call.kwarg("unique")) is True,
+            checks=checks,
+        )
+        return column
+
+    def _server_default(self, expr: Optional[Expr]) -> Optional[str]:
+        """The DEFAULT clause SQLAlchemy would emit: a quoted literal, text(...) as written, func.x()."""
+        expr = self.world.value_of(expr)
+        if expr is None:
+            return None
+        if expr.is_str:
+            return "'" + expr.value.replace("'", "''") + "'"
+        if expr.kind == "call":
+            member = self.world.member(expr) or ""
+            if member in ("text", "literal_column", "DefaultClause") and expr.args and self.world.value_of(expr.args[0]).is_str:
+                return self.world.value_of(expr.args[0]).value
+            if member in ("true", "false", "null"):
+                return member
+            if member.startswith("func."):
+                function = member[len("func."):]
+                if function in ("current_timestamp", "current_date", "current_time", "localtimestamp", "localtime") and not expr.args:
+                    return function.upper()
+                return f"{function}({', '.join(self._server_default(a) or a.source for a in expr.args)})"
+        return expr.source
+
+    # Table(...) objects
+
+    def _is_table_call(self, expr: Expr) -> bool:
+        return expr.kind == "call" and self.world.member(expr) == "Table" and bool(expr.args) and self.world.value_of(expr.args[0]).is_str
+
+    def _metadata_root(self, expr: Optional[Expr]) -> Optional[_Root]:
+        """The root whose metadata `expr` names: `Base.metadata`, `db.metadata`, `metadata_obj`."""
+        if expr is None or expr.kind != "name":
+            return None
+        resolved = self.world.resolve(expr.name)
+        if resolved in self.world.assignments:
+            assignment = self.world.assignments[resolved]
+            if self.world.member(assignment.value) == "MetaData":
+                if resolved not in self.roots:
+                    convention, schema = self._convention(assignment.value)
+                    self.roots[resolved] = _Root(resolved, convention=convention, schema=schema)
+                return self.roots[resolved]
+            return None
+        if not resolved.endswith(".metadata"):
+            return None
+        owner = resolved.rpartition(".")[0]
+        if owner in self.world.classes:
+            info = self.info(owner)
+            return info.root if info is not None else None
+        if self.world.is_flask_db(owner):
+            return self._flask_root(owner)
+        if owner in self.world.assignments:
+            return self._root_of_assignment(owner)
+        return None
+
+    def _table_call(self, call: Expr, summary: ModuleSummary, qualified: Optional[str]) -> None:
+        world = self.world
+        name = world.value_of(call.args[0]).value
+        rest = list(call.args[1:])
+        root = None
+        if rest and world.member(rest[0]) not in ("Column", "Index", "UniqueConstraint", "CheckConstraint",
+                                                   "ForeignKeyConstraint", "PrimaryKeyConstraint"):
+            root = self._metadata_root(rest.pop(0))
+        if root is None:
+            db_name = self._flask_db_of_call(call)
+            root = self._flask_root(db_name) if db_name else _Root("Table")
+        schema = world.const(call.kwarg("schema")) or root.schema
+        table = _TableBuild(name, schema, call.location, summary.module, None, root)
+        table.comment = world.const(call.kwarg("comment"))
+        table.partition_by = world.const(call.kwarg("postgresql_partition_by"))
+        for item in rest:
+            if world.member(item) == "Column":
+                table.columns.append(self._column(item, "", item.location, None, root, table))
+                column = table.columns[-1]
+                column.key = world.const(item.kwarg("key")) or column.name
+            elif item.kind == "call":
+                table.items.append(item)
+        self.tables.append(table)
+        if qualified is not None:
+            self.var_tables[qualified] = table
+
+    def _flask_db_of_call(self, call: Expr) -> Optional[str]:
+        """`db.Table(...)`: the `db` the call goes through, or None."""
+        if call.func is None or call.func.kind != "name":
+            return None
+        name = call.func.name
+        for _ in range(5):
+            owner = name.rpartition(".")[0]
+            if not owner:
+                return None
+            resolved_owner = self.world.resolve(owner)
+            if self.world.is_flask_db(resolved_owner):
+                return resolved_owner
+            alias = self.world.aliases.get(owner)
+            if alias is None:
+                return None
+            name = f"{alias}.{name.rpartition('.')[2]}"
+        return None
+
+    # column references
+
+    def _column_ref(self, expr: Expr, table: Optional[_TableBuild]) -> Optional[tuple[_TableBuild, _ColumnBuild]]:
+        """`"col"` (in `table`), `Model.attr`, `Model.__table__.c.col`, `some_table.c.col`."""
+        expr = self.world.value_of(expr) if expr.kind == "name" and not self._looks_like_attribute(expr) else expr
+        if expr.is_str:
+            if table is None:
+                return None
+            column = table.column_by_key(expr.value)
+            return (table, column) if column is not None else None
+        if expr.kind != "name":
+            return None
+        resolved = self.world.resolve(expr.name)
+        parts = resolved.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            owner, rest = ".".join(parts[:cut]), parts[cut:]
+            owner_table = self.class_tables.get(owner) or self.var_tables.get(owner)
+            if owner_table is None:
+                continue
+            if rest[:2] in (["__table__", "c"], ["__table__", "columns"]):
+                rest = rest[2:]
+            elif rest[:1] in (["c"], ["columns"]):
+                rest = rest[1:]
+            if len(rest) != 1:
+                return None
+            if owner in self.class_tables:
+                column = self._class_attribute_column(owner, rest[0])
+            else:
+                column = owner_table.column_by_key(rest[0])
+            return (owner_table, column) if column is not None else None
+        return None
+
+    def _looks_like_attribute(self, expr: Expr) -> bool:
+        resolved = self.world.resolve(expr.name)
+        return resolved.rpartition(".")[0] in self.class_tables or resolved.rpartition(".")[0] in self.var_tables
+
+    def _class_attribute_column(self, qualified: str, key: str) -> Optional[_ColumnBuild]:
+        info = self.infos.get(qualified)
+        table = self.class_tables.get(qualified)
+        column = table.column_by_key(key) if table is not None else None
+        if column is None and info is not None:
+            parent = self._mapped_parent(info)
+            if parent is not None:
+                return self._class_attribute_column(parent.summary.qualified, key)
+        return column
+
+    def _module_index(self, call: Expr) -> None:
+        for argument in call.args[1:]:
+            for inner in walk(argument):
+                found = self._column_ref(inner, None) if inner.kind == "name" else None
+                if found is not None:
+                    found[0].module_indexes.append(call)
+                    return
+        self.errors.append(ExtractionError(call.location, "Index(...) whose table could not be found"))
+
+    # final tables
+
+    def finish(self) -> SchemaLayer:
+        by_key: dict[str, Table] = {}
+        for table in sorted(self.tables, key=lambda t: (t.location.path, t.location.line)):
+            if table.key in by_key:
+                self.errors.append(ExtractionError(table.location, f"table {table.key} is declared twice"))
+                continue
+            built = self._guarded_table(table)
+            if built is not None:
+                by_key[table.key] = built
+        return SchemaLayer("orm", tables=by_key, enums=dict(sorted(self.enums.items())))
+
+    def _guarded_table(self, table: _TableBuild) -> Optional[Table]:
+        try:
+            return self._finish_table(table)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError) as error:
+            self.errors.append(ExtractionError(table.location, f"SchemaLens could not read this table: {error!r}"))
+            return None
+
+    def _finish_table(self, table: _TableBuild) -> Table:
+        world = self.world
+        primary_key: Optional[PrimaryKey] = None
+        foreign_keys: list[ForeignKey] = []
+        uniques: list[UniqueConstraint] = []
+        checks: list[CheckConstraint] = []
+        indexes: list[Index] = []
+        for column in table.columns:
+            for fk_call in column.foreign_keys:
+                fk = self._foreign_key(table, [column.name], fk_call.args[:1], fk_call)
+                if fk is not None:
+                    foreign_keys.append(fk)
+            for check in column.checks:
+                checks.append(self._check(table, check))
+            if column.index:
+                indexes.append(self._named(table, Index(None, (column.name,), column.location, unique=column.unique,
+                                                        expressions=(False,)), "ix"))
+            elif column.unique:
+                uniques.append(self._named(table, UniqueConstraint(None, (column.name,), column.location), "uq"))
+        for item in [*table.items, *table.module_indexes]:
+            member = world.member(item)
+            if member == "PrimaryKeyConstraint":
+                columns = tuple(self._names(table, item.args))
+                for column in table.columns:
+                    column.primary_key = column.primary_key or column.name in columns
+                    if column.name in columns and world.const(item.kwarg("nullable")) is None:
+                        column.nullable = False
+                primary_key = self._named(table, PrimaryKey(self._explicit_name(item), columns, item.location), "pk")
+            elif member == "UniqueConstraint":
+                uniques.append(self._named(table, UniqueConstraint(self._explicit_name(item), tuple(self._names(table, item.args)),
+                                                                   item.location), "uq"))
+            elif member == "CheckConstraint":
+                checks.append(self._check(table, item))
+            elif member == "ForeignKeyConstraint" and len(item.args) >= 2:
+                local = world.value_of(item.args[0])
+                remote = world.value_of(item.args[1])
+                local_names = self._names(table, local.args if local.kind == "seq" else [local])
+                fk = self._foreign_key(table, local_names, remote.args if remote.kind == "seq" else [remote], item)
+                if fk is not None:
+                    foreign_keys.append(fk)
+            elif member == "Index":
+                indexes.append(self._index(table, item))
+        if primary_key is None:
+            pk_columns = tuple(c.name for c in table.columns if c.primary_key)
+            if pk_columns:
+                first = next(c for c in table.columns if c.primary_key)
+                primary_key = self._named(table, PrimaryKey(None, pk_columns, first.location), "pk")
+        columns = tuple(self._final_column(table, column, primary_key) for column in table.columns)
+        return Table(
+            name=table.name, location=table.location, schema=table.schema, columns=columns, primary_key=primary_key,
+            foreign_keys=tuple(foreign_keys), unique_constraints=tuple(uniques), check_constraints=tuple(checks),
+            indexes=tuple(indexes), partition_by=table.partition_by, comment=table.comment, module=table.module,
+            class_name=table.class_name,
+        )
+
+    def _final_column(self, table: _TableBuild, column: _ColumnBuild, primary_key: Optional[PrimaryKey]) -> Column:
+        type_text = column.type_text or self._referenced_type(table, column) or "NULL"
+        normalized = normalize_type(type_text)
+        identity = column.identity
+        # SQLAlchemy emits SERIAL / BIGSERIAL for the single integer primary key column, unless told not to.
+        if (identity is None and column.sequence is None and primary_key is not None and primary_key.columns == (column.name,)
+                and normalized in ("integer", "bigint", "smallint") and not column.foreign_keys
+                and column.autoincrement is not False and column.server_default is None and column.default is None):
+            identity = "serial"
+        return Column(
+            name=column.name, type=normalized, raw_type=column.raw_type or type_text, nullable=column.nullable,
+            location=column.location, default=column.default, server_default=column.server_default, identity=identity,
+            sequence=column.sequence, comment=column.comment, primary_key=column.primary_key,
+        )
+
+    def _referenced_type(self, table: _TableBuild, column: _ColumnBuild, depth: int = 0) -> Optional[str]:
+        """A column declared with only a ForeignKey takes the type of the column it references."""
+        if depth > 5 or not column.foreign_keys:
+            return None
+        target = self._fk_target(table, column.foreign_keys[0].args[:1])
+        if target is None:
+            return None
+        target_table, target_column = target
+        return target_column.type_text or self._referenced_type(target_table, target_column, depth + 1)
+
+    def _names(self, table: _TableBuild, exprs: Iterable[Expr]) -> list[str]:
+        names = []
+        for expr in exprs:
+            found = self._column_ref(expr, table)
+            if found is not None:
+                names.append(found[1].name)
+            else:
+                value = self.world.value_of(expr)
+                if value.is_str:
+                    names.append(value.value)
+        return names
+
+    def _explicit_name(self, call: Expr) -> Optional[str]:
+        name = self.world.const(call.kwarg("name"))
+        return name if isinstance(name, str) else None
+
+    def _fk_target(self, table: _TableBuild, targets: Iterable[Expr]) -> Optional[tuple[_TableBuild, _ColumnBuild]]:
+        for target in targets:
+            value = self.world.value_of(target) if target.kind == "name" and not self._looks_like_attribute(target) else target
+            if value.is_str:
+                table_part, _, column_name = value.value.rpartition(".")
+                schema, _, table_name = table_part.rpartition(".")
+                for candidate in self.tables:
+                    if candidate.name == table_name and (candidate.schema or None) == (schema or None):
+                        column = candidate.column_by_key(column_name)
+                        return (candidate, column) if column is not None else None
+                return None
+            return self._column_ref(value, None)
+        return None
+
+    def _foreign_key(self, table: _TableBuild, columns: list[str], targets: list[Expr], call: Expr) -> Optional[ForeignKey]:
+        ref_schema, ref_table, ref_columns = None, None, []
+        for target in targets:
+            value = self.world.value_of(target) if target.kind == "name" and not self._looks_like_attribute(target) else target
+            if value.is_str:
+                table_part, _, column_name = value.value.rpartition(".")
+                schema, _, name = table_part.rpartition(".")
+                ref_schema, ref_table = schema or None, name
+                ref_columns.append(column_name)
+            else:
+                found = self._column_ref(value, None)
+                if found is None:
+                    self.errors.append(ExtractionError(call.location, f"foreign key target {value.source} not found"))
+                    return None
+                ref_schema, ref_table = found[0].schema, found[0].name
+                ref_columns.append(found[1].name)
+        if ref_table is None:
+            return None
+        world = self.world
+        fk = ForeignKey(
+            name=self._explicit_name(call), columns=tuple(columns), ref_table=ref_table, ref_columns=tuple(ref_columns),
+            location=call.location, ref_schema=ref_schema,
+            on_delete=_upper(world.const(call.kwarg("ondelete"))), on_update=_upper(world.const(call.kwarg("onupdate"))),
+            deferrable=world.const(call.kwarg("deferrable")) is True, initially=_upper(world.const(call.kwarg("initially"))),
+        )
+        return self._named(table, fk, "fk")
+
+    def _check(self, table: _TableBuild, call: Expr) -> CheckConstraint:
+        expression = call.kwarg("sqltext") or (call.args[0] if call.args else None)
+        value = self.world.value_of(expression)
+        text = value.value if value is not None and value.is_str else (value.source if value is not None else "")
+        return self._named(table, CheckConstraint(self._explicit_name(call), text, call.location), "ck")
+
+    def _index(self, table: _TableBuild, call: Expr) -> Index:
+        world = self.world
+        arguments = list(call.args)
+        name = None
+        if arguments and (world.value_of(arguments[0]).is_str or _is_none(arguments[0])):
+            name = world.value_of(arguments.pop(0)).value
+        keys, expressions = [], []
+        for argument in arguments:
+            found = self._column_ref(argument, table)
+            if found is not None:
+                keys.append(found[1].name)
+                expressions.append(False)
+            else:
+                value = world.value_of(argument)
+                if world.member(value) == "text" and value.args and world.value_of(value.args[0]).is_str:
+                    keys.append(world.value_of(value.args[0]).value)
+                else:
+                    keys.append(value.value if value.is_str else value.source)
+                expressions.append(True)
+        where = call.kwarg("postgresql_where")
+        where_text = None
+        if where is not None:
+            where_value = world.value_of(where)
+            if where_value.is_str:
+                where_text = where_value.value
+            elif world.member(where_value) == "text" and where_value.args and world.value_of(where_value.args[0]).is_str:
+                where_text = world.value_of(where_value.args[0]).value
+            else:
+                where_text = where_value.source
+        using = world.const(call.kwarg("postgresql_using"))
+        ops = world.value_of(call.kwarg("postgresql_ops"))
+        opclasses = tuple((world.const(k), world.const(v)) for k, v in (ops.items if ops is not None and ops.kind == "dict" else ())
+                          if isinstance(world.const(k), str) and isinstance(world.const(v), str))
+        include = world.value_of(call.kwarg("postgresql_include"))
+        include_names = tuple(self._names(table, include.args if include is not None and include.kind == "seq" else []))
+        index = Index(name, tuple(keys), call.location, unique=world.const(call.kwarg("unique")) is True,
+                      where=where_text, using=using if isinstance(using, str) and using.lower() != "btree" else None,
+                      opclasses=opclasses, include=include_names, expressions=tuple(expressions))
+        return self._named(table, index, "ix")
+
+    # naming conventions
+
+    def _named(self, table: _TableBuild, element, kind: str):
+        """Apply the metadata's naming convention the way sqlalchemy.sql.naming does."""
+        template = table.root.convention.get(kind)
+        if template is None:
+            return element
+        if element.name is not None and "%(constraint_name)s" not in template:
+            return element
+        if element.name is None and "%(constraint_name)s" in template:
+            return element
+        columns = [c for c, is_expression in zip(element.columns, getattr(element, "expressions", ()) or (False,) * len(element.columns))
+                   if not is_expression] if hasattr(element, "columns") else []
+        by_name = {c.name: c for c in table.columns}
+
+        def token(key: str) -> str:
+            if key == "table_name":
+                return table.name
+            if key == "constraint_name":
+                return element.name
+            if key == "referred_table_name":
+                return element.ref_table
+            match = re.match(r"^(referred_)?column_(\d+)(_?N)?_(name|key|label)$", key)
+            if not match:
+                raise KeyError(key)
+            referred, index, multiple, attribute = match.groups()
+            names = list(element.ref_columns) if referred else columns
+
+            def one(column_name: str) -> str:
+                if attribute == "name" or referred:
+                    return column_name
+                if attribute == "key":
+                    column = by_name.get(column_name)
+                    return column.key if column is not None else column_name
+                prefix = f"{table.schema.replace('.', '_')}_" if table.schema else ""
+                return f"{prefix}{table.name}_{column_name}"
+
+            if multiple:
+                return ("_" if multiple.startswith("_") else "").join(one(n) for n in names)
+            position = int(index)
+            return one(names[position]) if position < len(names) else ""
+
+        try:
+            name = re.sub(r"%\((\w+)\)s", lambda m: token(m.group(1)), template)
+        except KeyError as error:
+            self.errors.append(ExtractionError(element.location, f"unknown naming convention token {error}"))
+            return element
+        return replace(element, name=name)
+
+    # relationships
+
+    def relationship_records(self) -> tuple[Relationship, ...]:
+        records = []
+        for qualified, attribute, call in self.relationships:
+            table = self.class_tables.get(qualified)
+            if table is None:
+                continue
+            target_expr = call.args[0] if call.args else call.kwarg("argument")
+            target, target_table = None, None
+            if target_expr is not None:
+                value = target_expr
+                if value.kind == "lambda":
+                    value = value.args[0]
+                if value.is_str:
+                    target = self._class_by_name(value.value) or value.value
+                elif value.kind == "name":
+                    target = self.world.resolve(value.name)
+                if target in self.class_tables:
+                    target_table = self.class_tables[target].key
+            secondary = call.kwarg("secondary")
+            secondary_key = None
+            if secondary is not None:
+                if secondary.is_str:
+                    secondary_key = secondary.value
+                elif secondary.kind == "name":
+                    resolved = self.world.resolve(secondary.name)
+                    secondary_key = self.var_tables[resolved].key if resolved in self.var_tables else secondary.source
+            backref = call.kwarg("backref")
+            backref_name = None
+            if backref is not None:
+                backref_name = backref.value if backref.is_str else self.world.const(backref.args[0]) if backref.kind == "call" and backref.args else None
+            uselist = self.world.const(call.kwarg("uselist"))
+            records.append(Relationship(
+                table=table.key, class_name=qualified.rpartition(".")[2], attribute=attribute.name, target=target,
+                target_table=target_table, location=attribute.location, secondary=secondary_key,
+                foreign_keys=_source(call.kwarg("foreign_keys")), uselist=uselist if isinstance(uselist, bool) else None,
+                backref=backref_name, back_populates=self.world.const(call.kwarg("back_populates")),
+            ))
+        return tuple(records)
+
+    def _class_by_name(self, name: str) -> Optional[str]:
+        """The mapped class a relationship string names (its class name, or a dotted path)."""
+        matches = [q for q in self.class_tables if q == name or q.rpartition(".")[2] == name.rpartition(".")[2]]
+        return matches[0] if len(matches) == 1 else None
+
+
+def _merge_mros(mros: list[list[str]]) -> list[str]:
+    """C3 linearization of the bases' MROs (workspace classes only); depth-first if it fails."""
+    sequences = [list(m) for m in mros if m] + [[m[0] for m in mros if m]]
+    result: list[str] = []
+    while True:
+        sequences = [s for s in sequences if s]
+        if not sequences:
+            return result
+        for sequence in sequences:
+            head = sequence[0]
+            if not any(head in other[1:] for other in sequences):
+                break
+        else:
+            for m in mros:
+                result += [q for q in m if q not in result]
+            return result
+        result.append(head)
+        for sequence in sequences:
+            if sequence and sequence[0] == head:
+                sequence.pop(0)
+
+
+def _merge_calls(base: Expr, override: Expr) -> Expr:
+    """An `Annotated[..., mapped_column(...)]` call with the attribute's own mapped_column on top."""
+    keywords = dict(base.kwargs)
+    keywords.update(dict(override.kwargs))
+    args = override.args if override.args else base.args
+    return Expr("call", override.source, override.location, name=override.name, args=args,
+                kwargs=tuple(keywords.items()), func=override.func)
+
+
+def _union_parts(expr: Expr) -> list[Expr]:
+    if expr.kind == "binop" and expr.value == "|":
+        return [part for operand in expr.args for part in _union_parts(operand)]
+    return [expr]
+
+
+def _is_none(expr: Expr) -> bool:
+    return expr.kind == "const" and expr.value is None and expr.source == "None"
+
+
+def _upper(value) -> Optional[str]:
+    return value.upper() if isinstance(value, str) else None
+
+
+def _source(expr: Optional[Expr]) -> Optional[str]:
+    return expr.source if expr is not None else None
+
+
+def build_orm_layer(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...]]:
+    """Resolve every module summary together into the `orm` SchemaLayer and the problems found."""
+    builder = _LayerBuilder(summaries)
+    builder.run()
+    layer = builder.finish()
+    return layer, tuple(builder.errors)
+
+
+def relationships(summaries: Iterable[ModuleSummary]) -> tuple[Relationship, ...]:
+    """Every `relationship()` on a mapped class, with its target class and table when resolved."""
+    builder = _LayerBuilder(summaries)
+    builder.run()
+    return builder.relationship_records()

@@ -1,0 +1,96 @@
+"""The audit's JSON contract, version 1 (documented in README.md), and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..rules import all_rules
+from ..rules.base import DIMENSIONS, SEVERITIES, Finding
+
+AUDIT_JSON_VERSION = 1
+
+_SARIF_LEVELS = {"P0": "error", "P1": "warning", "P2": "note"}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def finding_json(finding: Finding) -> dict:
+    location = finding.location
+    return {
+        "rule": finding.rule, "name": finding.name, "severity": finding.severity,
+        "dimension": finding.dimension, "title": finding.title, "message": finding.message,
+        "path": location.path, "line": location.line, "column": location.column,
+        "end_line": location.end_line or location.line, "end_column": location.end_column,
+        "table": finding.table, "column_name": finding.column,
+        "related": [{"path": r.location.path, "line": r.location.line, "label": r.label} for r in finding.related],
+        "impact": finding.impact, "root_cause": finding.root_cause,
+        "fix": {"short_term": finding.fix.short_term, "medium_term": finding.fix.medium_term,
+                "long_term": finding.fix.long_term},
+        "verification": finding.verification,
+    }
+
+
+def audit_json(model, findings: tuple[Finding, ...]) -> dict:
+    by_severity = Counter(f.severity for f in findings)
+    by_dimension = Counter(f.dimension for f in findings)
+    return {
+        "version": AUDIT_JSON_VERSION,
+        "findings": [finding_json(f) for f in findings],
+        "summary": {
+            "total": len(findings),
+            "by_severity": {level: by_severity.get(level, 0) for level in SEVERITIES},
+            "by_dimension": {str(d): by_dimension.get(d, 0) for d in DIMENSIONS},
+            "tables": {"orm": len(model.orm.tables), "database": len(model.database.tables)},
+            "errors": [{"path": e.location.path, "line": e.location.line, "message": e.message} for e in model.errors],
+        },
+    }
+
+
+def audit_sarif(model, findings: tuple[Finding, ...], version: str) -> dict:
+    """SARIF 2.1.0 for GitHub code scanning: one run, every rule as a reportingDescriptor."""
+    rules = all_rules()
+    index_of = {rule.code: position for position, rule in enumerate(rules)}
+    results = []
+    for finding in findings:
+        location = finding.location
+        region = {"startLine": location.line, "startColumn": location.column}
+        if location.end_line:
+            region["endLine"] = location.end_line
+        if location.end_column:
+            region["endColumn"] = location.end_column
+        result = {
+            "ruleId": finding.rule,
+            "level": _SARIF_LEVELS[finding.severity],
+            "message": {"text": f"{finding.message} Fix: {finding.fix.short_term}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": location.path, "uriBaseId": "%SRCROOT%"},
+                                                "region": region}}],
+            "properties": {"severity": finding.severity, "dimension": finding.dimension,
+                           "table": finding.table, "column": finding.column},
+        }
+        if finding.rule in index_of:
+            result["ruleIndex"] = index_of[finding.rule]
+        if finding.related:
+            result["relatedLocations"] = [
+                {"id": number, "message": {"text": related.label},
+                 "physicalLocation": {"artifactLocation": {"uri": related.location.path, "uriBaseId": "%SRCROOT%"},
+                                      "region": {"startLine": related.location.line}}}
+                for number, related in enumerate(finding.related)]
+        results.append(result)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "SchemaLens", "version": version, "informationUri": "https://github.com/schemalens/schemalens",
+                "rules": [{
+                    "id": rule.code, "name": rule.name,
+                    "shortDescription": {"text": rule.summary},
+                    "fullDescription": {"text": rule.docs().split("## Why it matters")[0].replace("## What it finds", "").strip()},
+                    "help": {"text": rule.docs(), "markdown": rule.docs()},
+                    "defaultConfiguration": {"level": _SARIF_LEVELS[rule.severity]},
+                    "properties": {"dimension": rule.dimension, "severity": rule.severity},
+                } for rule in rules],
+            }},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": model.root.as_uri() + "/"}},
+            "results": results,
+        }],
+    }

@@ -1,0 +1,102 @@
+"""The audit report in Markdown, following the spec: sections I-IV and a roadmap."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from ..rules import rule_by_code
+from ..rules.base import SEVERITIES, Finding
+from .audit_text import DIMENSION_NAMES, HEADINGS, STANDARDS
+from .schema_map import render_schema_map
+
+MAX_ROADMAP_ACTIONS = 8
+
+
+def _summary(finding: Finding, lang: str) -> str:
+    rule = rule_by_code(finding.rule)
+    if rule is None:
+        return finding.title
+    return rule.summary_zh if lang == "zh" else rule.summary
+
+
+def _where(location) -> str:
+    return f"`{location.path}:{location.line}`"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _finding_block(finding: Finding, text: dict, lang: str) -> list[str]:
+    title = f"{_summary(finding, lang)}: {finding.title}" if lang == "zh" else finding.title
+    evidence = [f"{_where(finding.location)}"]
+    if finding.table:
+        evidence.append(f"`{finding.table}{'.' + finding.column if finding.column else ''}`")
+    evidence += [f"{related.label} {_where(related.location)}" for related in finding.related]
+    lines = [f"#### [{finding.severity}] {finding.rule} {title}", "",
+             f"- **{text['evidence']}**: {'; '.join(evidence)}. {finding.message}",
+             f"- **{text['impact']}**: {finding.impact}",
+             f"- **{text['root_cause']}**: {finding.root_cause}",
+             f"- **{text['fix']}**:",
+             f"  - {text['short_term']}: {finding.fix.short_term}"]
+    if finding.fix.medium_term:
+        lines.append(f"  - {text['medium_term']}: {finding.fix.medium_term}")
+    if finding.fix.long_term:
+        lines.append(f"  - {text['long_term']}: {finding.fix.long_term}")
+    lines += [f"- **{text['verification']}**: {finding.verification}", ""]
+    return lines
+
+
+def roadmap(findings: tuple[Finding, ...], lang: str) -> list[str]:
+    """At most 8 actions: one per rule, the most severe and most frequent first."""
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_rule[finding.rule].append(finding)
+    ranked = sorted(by_rule.values(), key=lambda group: (min(f.severity for f in group), -len(group), group[0].rule))
+    actions = []
+    for group in ranked[:MAX_ROADMAP_ACTIONS]:
+        first = group[0]
+        count = f" ({len(group)}x)" if len(group) > 1 else ""
+        actions.append(f"{len(actions) + 1}. [{min(f.severity for f in group)}] {first.rule} "
+                       f"{_summary(first, lang)}{count}: {first.fix.short_term}")
+    return actions
+
+
+def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en") -> str:
+    text = HEADINGS[lang]
+    out = [f"# {text['title']}", ""]
+    counts = Counter(f.severity for f in findings)
+    out.append(f"**{text['summary']}**: " + ", ".join(f"{level} {counts.get(level, 0)}" for level in SEVERITIES)
+               + f"; {len(model.database.tables)} / {len(model.orm.tables)} tables (database / orm).")
+    out.append("")
+    layer = model.database if model.database.tables else model.orm
+    overview = render_schema_map(layer, "markdown", orm=model.orm)
+    out += [f"## {text['overview']}", ""]
+    # The schema map's own headings move one level down inside the report.
+    out += ["#" + line if line.startswith("#") else line for line in overview.splitlines()[2:]]
+    out += ["", f"## {text['gaps']}", "", f"| {text['dimension']} | {text['gaps_found']} | {text['standard']} |", "|---|---|---|"]
+    for dimension, name in DIMENSION_NAMES[lang].items():
+        in_dimension = Counter(f.rule for f in findings if f.dimension == dimension)
+        gaps = ", ".join(f"{rule} {_summary(next(f for f in findings if f.rule == rule), lang)} ({count})"
+                         for rule, count in sorted(in_dimension.items())) or text["none"]
+        out.append(f"| {dimension}. {name} | {_cell(gaps)} | {STANDARDS[lang][dimension]} |")
+    out += ["", f"## {text['findings']}", ""]
+    if not findings:
+        out += [text["no_findings"], ""]
+    for level in SEVERITIES:
+        group = [f for f in findings if f.severity == level]
+        if group:
+            out += [f"### {level} ({len(group)})", ""]
+            for finding in group:
+                out += _finding_block(finding, text, lang)
+    out += [f"## {text['compat']}", "",
+            f"| {text['location']} | {text['kind']} | {text['description']} | {text['retire']} |", "|---|---|---|---|"]
+    for finding in (f for f in findings if f.dimension == 8):
+        plan = " ".join(part for part in (finding.fix.short_term, finding.fix.medium_term, finding.fix.long_term) if part)
+        out.append(f"| {_where(finding.location)} | {finding.name} | {_cell(finding.message)} | {_cell(plan)} |")
+    out += ["", f"## {text['roadmap']}", ""]
+    out += roadmap(findings, lang) or [text["no_findings"]]
+    if model.errors:
+        out += ["", f"## {text['problems']}", ""]
+        out += [f"- `{error.location}`: {error.message}" for error in model.errors]
+    return "\n".join(out).rstrip() + "\n"

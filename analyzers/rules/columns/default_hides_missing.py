@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+# Server defaults that stand in for "unknown": empty string, zero.
+_PLACEHOLDER = re.compile(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
+_COUNTER_NAME = re.compile(r"(count|total|num|quantity|qty|stock|balance|score|points|attempts|retries|version|position|sort|order|rank|priority|level|amount)s?$|^(is|has)_")
+
+
+class DefaultHidesMissing(Rule):
+    """## What it finds
+    NOT NULL text or number columns whose default is `''` or `0`, where the name is not a
+    counter or quantity (counters legitimately start at 0).
+
+    ## Why it matters
+    The default satisfies NOT NULL without a real value: a missing phone number becomes `''`,
+    a missing weight becomes `0`. Code cannot tell "not provided" from a real value, validation
+    bugs go unnoticed, and reports average in zeros.
+
+    ## Example
+    ```python
+    phone = db.Column(db.String(20), nullable=False, server_default="")
+    ```
+
+    ## Use instead
+    ```python
+    phone = db.Column(db.String(20), nullable=True)  # NULL means "not provided"
+    ```
+    or keep NOT NULL with no default so that a write without a value fails loudly.
+
+    ## How to verify
+    `SELECT count(*) FROM users WHERE phone = '';` shows how many rows hide a missing value;
+    after the change, a write without the value either stores NULL or fails.
+    """
+
+    code = "SL205"
+    name = "default-hides-missing"
+    dimension = 2
+    severity = "P2"
+    summary = "NOT NULL column whose '' or 0 default hides missing values"
+    summary_zh = "NOT NULL 字段用空串或 0 作默认值掩盖缺失"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (id bigint PRIMARY KEY, phone varchar(20), login_count integer NOT NULL DEFAULT 0);\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                default = (column.server_default or "").strip()
+                if column.nullable or not default or not _PLACEHOLDER.match(default.lower()):
+                    continue
+                if _COUNTER_NAME.search(column.name) or column.type == "boolean":
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} defaults to {default}",
+                    f"{table.name}.{column.name} is NOT NULL with DEFAULT {default}: a missing value is stored as a real-looking one.",
+                    impact="Worst case: rows without the value pass every check and are shipped, billed or contacted with "
+                           "an empty or zero value. Most likely: reports and averages include placeholder values.",
+                    root_cause="NOT NULL was satisfied with a placeholder instead of a decision about missing values.",
+                    fix=Fix(short_term=f"SELECT count(*) FROM {table.name} WHERE {column.name} = {default};  -- measure it",
+                            medium_term=f"Either allow NULL (DROP NOT NULL, set the placeholders to NULL in batches) or DROP DEFAULT "
+                                        "so writes must provide the value.",
+                            long_term="Standard: NULL means unknown; defaults are real business defaults only."),
+                    verification=f"INSERT INTO {table.name} DEFAULT VALUES;  -- expect a NOT NULL violation or a NULL {column.name}",
+                    table=table.name, column=column.name, related=related)

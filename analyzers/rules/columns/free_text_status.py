@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+_STATUS_NAME = re.compile(r"(^|_)(status|state|type|kind|stage|phase)$")
+_TEXT_TYPES = ("character varying", "text", "character")
+
+
+class FreeTextStatus(Rule):
+    """## What it finds
+    Status-like columns (`status`, `state`, `*_type`, `kind`, `stage`, `phase`) stored as
+    free `varchar`/`text` with no CHECK constraint naming the allowed values and no enum type.
+
+    ## Why it matters
+    Any string is accepted: `"canceled"` and `"cancelled"`, `"Paid"` and `"paid"`. Code that
+    branches on the value silently skips rows with a variant spelling, and state-machine
+    transitions cannot be enforced.
+
+    ## Example
+    ```python
+    status = db.Column(db.String(20), default="pending")
+    ```
+
+    ## Use instead
+    ```python
+    status = db.Column(db.String(20), nullable=False, server_default="pending")
+    __table_args__ = (db.CheckConstraint("status IN ('pending', 'paid', 'shipped', 'cancelled')",
+                                         name="ck_orders_status"),)
+    ```
+    (a CHECK is easier to extend online than a PostgreSQL enum), or a lookup table with an FK.
+
+    ## How to verify
+    `SELECT status, count(*) FROM orders GROUP BY 1;` shows only the allowed values; inserting
+    an unknown value fails.
+    """
+
+    code = "SL203"
+    name = "free-text-status"
+    dimension = 2
+    severity = "P2"
+    summary = "status column as free text without enum or check"
+    summary_zh = "状态字段为自由文本，缺少枚举或 check 约束"
+
+    valid = (Example({"migrations/V1__orders.sql": (
+        "CREATE TABLE orders (id bigint PRIMARY KEY, status varchar(20) NOT NULL,"
+        " CONSTRAINT ck_orders_status CHECK (status IN ('pending', 'paid')));\n")}),)
+    invalid = (Example({"migrations/V1__orders.sql": (
+        "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  status varchar(20) NOT NULL  -- expect\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                if not _STATUS_NAME.search(column.name) or not column.type.startswith(_TEXT_TYPES):
+                    continue
+                if any(re.search(rf"\b{re.escape(column.name)}\b", check.expression) for check in table.check_constraints):
+                    continue
+                if table.foreign_keys and any(column.name in fk.columns for fk in table.foreign_keys):
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} accepts any text",
+                    f"{table.name}.{column.name} is {column.type} with no CHECK, enum or lookup table limiting its values.",
+                    impact="Worst case: a misspelled or unknown state makes rows invisible to the code that processes "
+                           "them (orders never shipped, refunds never paid). Most likely: variants like 'cancelled' and "
+                           "'canceled' split reports.",
+                    root_cause="The set of states lives only in application code.",
+                    fix=Fix(short_term=f"Query the distinct values and fix the stray ones: SELECT {column.name}, count(*) FROM {table.name} GROUP BY 1;",
+                            medium_term=f"Add CHECK ({column.name} IN (...)) NOT VALID, then VALIDATE CONSTRAINT in a later migration.",
+                            long_term="Standard: states are constrained in the database (CHECK or lookup table) and "
+                                      "transitions are tested."),
+                    verification=f"INSERT INTO {table.name} ({column.name}) VALUES ('no-such-state');  -- expect a check violation",
+                    table=table.name, column=column.name, related=related)

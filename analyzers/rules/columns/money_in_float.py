@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+_MONEY_NAME = re.compile(r"(^|_)(amount|price|balance|cost|fee|total|money|salary|subtotal|tax|discount|refund|payment)(_|s?$)")
+_FLOAT_TYPES = ("double precision", "real")
+
+
+class MoneyInFloat(Rule):
+    """## What it finds
+    Columns whose names say money (amount, price, balance, cost, fee, total, ...) stored as
+    `double precision` or `real` (SQLAlchemy `Float`).
+
+    ## Why it matters
+    Binary floating point cannot represent most decimal fractions: `0.1 + 0.2` is
+    `0.30000000000000004`. Sums drift, equality checks fail, and reconciliations against a
+    ledger or a payment provider are off by cents.
+
+    ## Example
+    ```python
+    total = db.Column(db.Float, nullable=False)
+    ```
+
+    ## Use instead
+    ```python
+    total = db.Column(db.Numeric(12, 2), nullable=False)
+    ```
+    or integer minor units (`total_cents BIGINT`).
+
+    ## How to verify
+    `SELECT column_name, data_type FROM information_schema.columns WHERE data_type IN ('double precision', 'real');`
+    lists no money column; a test sums 0.1 ten times and expects exactly 1.00.
+    """
+
+    code = "SL202"
+    name = "money-in-float"
+    dimension = 2
+    severity = "P1"
+    summary = "money stored in a floating-point column"
+    summary_zh = "金额使用浮点类型存储"
+
+    valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL, weight real);\n"}),)
+    invalid = (
+        Example({"migrations/V1__orders.sql": "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  total double precision NOT NULL  -- expect\n);\n"}),
+        Example({"app/models.py": (
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+            "class Payment(Base):\n    __tablename__ = 'payments'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+            "    refund_amount = sa.Column(sa.Float)  # expect\n")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                if column.type.removesuffix("[]") not in _FLOAT_TYPES or not _MONEY_NAME.search(column.name):
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} holds money in {column.type}",
+                    f"{table.name}.{column.name} is {column.type}; money needs exact decimal arithmetic.",
+                    impact="Worst case: balances and refunds drift by fractions of a cent that add up across "
+                           "millions of rows and fail reconciliation. Most likely: a total computed in SQL differs "
+                           "from the one computed in Python and an equality check rejects a valid payment.",
+                    root_cause="`Float` was chosen as the default numeric type.",
+                    fix=Fix(short_term=f"Round on every write and compare with a tolerance until `{column.name}` is migrated.",
+                            medium_term=f"Add `{column.name}_new numeric(12,2)`, backfill with `round({column.name}::numeric, 2)`, "
+                                        "switch reads and writes, then drop the float column (expand, backfill, contract).",
+                            long_term="Standard: money is numeric(p, s) or integer minor units, never float."),
+                    verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' "
+                                 f"AND column_name = '{column.name}';  -- expect 'numeric'",
+                    table=table.name, column=column.name, related=related)

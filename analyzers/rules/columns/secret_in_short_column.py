@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+SECRET_NAME = re.compile(r"(password|passwd|secret|token|cipher|encrypted|crypt|api_key|apikey|private_key|signature)")
+# A Fernet token of an empty message is already 100 characters; base64 adds a third on top of
+# the ciphertext. Anything at or below this length truncates or rejects real values.
+_TOO_SHORT = 255
+
+
+def varchar_length(type_text: str) -> int | None:
+    match = re.fullmatch(r"character varying\((\d+)\)|character\((\d+)\)", type_text)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+class SecretInShortColumn(Rule):
+    """## What it finds
+    Columns meant to hold encrypted, hashed or encoded secrets (names with password, secret,
+    token, cipher, encrypted, api_key) declared as `varchar(n)` with n <= 255.
+
+    ## Why it matters
+    Encryption and encoding grow values: a Fernet token is at least 100 characters and grows
+    with the plaintext by 4/3; bcrypt/argon2 hashes with parameters, JWTs and OAuth tokens
+    regularly exceed 255. PostgreSQL rejects the longer value (or MySQL in non-strict mode
+    truncates it), which surfaces as failed logins or undecryptable data after a key rotation
+    or a library upgrade.
+
+    ## Example
+    ```python
+    id_card_encrypted = db.Column(db.String(64))
+    ```
+
+    ## Use instead
+    ```python
+    id_card_encrypted = db.Column(db.Text)  # or LargeBinary for raw ciphertext
+    ```
+
+    ## How to verify
+    A test encrypts the longest realistic plaintext with the production scheme and stores it;
+    `SELECT max(length(col)) FROM t;` stays well below the limit.
+    """
+
+    code = "SL204"
+    name = "secret-in-short-column"
+    dimension = 2
+    severity = "P1"
+    summary = "encrypted or encoded secret in a column too short for it"
+    summary_zh = "加密/编码后的密文存放在长度不足的字段中"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (id bigint PRIMARY KEY, password_hash text, api_token_encrypted text);\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  api_token_encrypted varchar(64)  -- expect\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                length = varchar_length(column.type)
+                if length is None or length > _TOO_SHORT or not SECRET_NAME.search(column.name):
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} holds a secret in {column.type}",
+                    f"{table.name}.{column.name} ({column.type}) is too short for encrypted or encoded values.",
+                    impact="Worst case: after a key rotation or a library upgrade the longer ciphertext no longer fits "
+                           "and writes fail or, on MySQL, are truncated and can never be decrypted. Most likely: "
+                           "longer inputs fail to save.",
+                    root_cause="The length was sized for the plaintext, not the encoded ciphertext or hash.",
+                    fix=Fix(short_term=f"ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE text;  "
+                                       "(varchar to text does not rewrite the table)",
+                            medium_term="Add a test that stores the longest realistic value with the production encryption scheme.",
+                            long_term="Standard: secrets are stored as text/bytea ciphertext with a key id column for rotation."),
+                    verification=f"SELECT max(length({column.name})) FROM {table.name};  -- and the round-trip test",
+                    table=table.name, column=column.name, related=related)

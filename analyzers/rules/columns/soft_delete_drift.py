@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_FLAG_NAMES = ("is_deleted", "deleted", "is_removed")
+_TIME_NAMES = ("deleted_at", "removed_at", "delete_time", "gmt_deleted")
+
+
+class SoftDeleteDrift(Rule):
+    """## What it finds
+    Soft delete done inconsistently: a table with both a flag (`is_deleted`) and a timestamp
+    (`deleted_at`) that can disagree; `deleted_at` without `deleted_by` where sibling tables
+    record both; and unique constraints on soft-deleted tables that ignore the deleted rows
+    (so a deleted email can never be registered again).
+
+    ## Why it matters
+    Two sources of truth disagree after the first manual fix; readers filter on one, writers
+    set the other. A plain unique constraint counts deleted rows, so "delete and re-create"
+    fails, and teams respond by dropping the constraint entirely.
+
+    ## Example
+    ```sql
+    CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE, is_deleted boolean, deleted_at timestamptz);
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE users (id bigint PRIMARY KEY, email text, deleted_at timestamptz, deleted_by bigint);
+    CREATE UNIQUE INDEX ux_users_email_live ON users (email) WHERE deleted_at IS NULL;
+    ```
+
+    ## How to verify
+    `SELECT count(*) FROM users WHERE is_deleted <> (deleted_at IS NOT NULL);` is 0 before
+    dropping the flag; re-registering a deleted email succeeds in a test.
+    """
+
+    code = "SL208"
+    name = "soft-delete-drift"
+    dimension = 2
+    severity = "P2"
+    summary = "inconsistent soft-delete columns or uniqueness"
+    summary_zh = "软删除字段或唯一约束不一致"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, deleted_at timestamptz);\n"
+        "CREATE UNIQUE INDEX ux_users_email_live ON users (email) WHERE deleted_at IS NULL;\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  email text UNIQUE,  -- expect\n"
+        "  is_deleted boolean NOT NULL DEFAULT false,  -- expect\n  deleted_at timestamptz\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        tables = [t for t in context.tables() if not t.partition_of]
+        with_deleted_by = [t for t in tables if t.column("deleted_by")]
+        for table in tables:
+            flag = next((table.column(n) for n in _FLAG_NAMES if table.column(n)), None)
+            stamp = next((table.column(n) for n in _TIME_NAMES if table.column(n)), None)
+            if flag and stamp:
+                location, related = context.where_column(table, flag)
+                yield self._finding(table, flag, location, related + (Related(stamp.location, stamp.name),),
+                                    f"{table.name} has both {flag.name} and {stamp.name}",
+                                    f"{flag.name} and {stamp.name} both say whether a {table.name} row is deleted and can disagree.",
+                                    f"Keep {stamp.name} only: backfill it from {flag.name}, switch readers, drop {flag.name}.")
+            if stamp and not table.column("deleted_by") and with_deleted_by:
+                location, related = context.where_column(table, stamp)
+                sibling = with_deleted_by[0]
+                yield self._finding(table, stamp, location, related + (Related(sibling.location, f"{sibling.name} has deleted_by"),),
+                                    f"{table.name} records when but not who deleted",
+                                    f"{table.name}.{stamp.name} has no deleted_by, unlike {sibling.name}.",
+                                    f"Add {table.name}.deleted_by (nullable FK to the users table) and set it where rows are deleted.")
+            marker = stamp or flag
+            if marker is None:
+                continue
+            for unique in table.unique_constraints:
+                location, related = context.where_element(table, unique)
+                yield self._finding(table, table.column(unique.columns[0]), location, related,
+                                    f"unique ({', '.join(unique.columns)}) on {table.name} counts deleted rows",
+                                    f"{table.name} is soft-deleted through {marker.name} but its unique constraint "
+                                    f"({', '.join(unique.columns)}) includes deleted rows.",
+                                    f"Replace it with CREATE UNIQUE INDEX CONCURRENTLY ... ON {table.name} "
+                                    f"({', '.join(unique.columns)}) WHERE {marker.name} IS NULL" +
+                                    ("" if marker is stamp else " (or NOT is_deleted)") + ".")
+
+    def _finding(self, table, column, location, related, title, message, medium_term) -> Finding:
+        return self.finding(
+            location, title, message,
+            impact="Worst case: deleted rows reappear in one code path or block legitimate re-creation in another. "
+                   "Most likely: reports and uniqueness checks disagree about what is deleted.",
+            root_cause="Soft delete was added table by table without one convention.",
+            fix=Fix(short_term="Document the soft-delete convention (deleted_at + deleted_by, partial unique indexes).",
+                    medium_term=medium_term,
+                    long_term="A SoftDeleteMixin and a default query filter used by every model."),
+            verification=f"SELECT count(*) FROM {table.name} WHERE deleted_at IS NOT NULL;  -- and a re-create-after-delete test",
+            table=table.name, column=column.name if column else None, related=related)

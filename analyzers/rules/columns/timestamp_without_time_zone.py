@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class TimestampWithoutTimeZone(Rule):
+    """## What it finds
+    Columns of type `timestamp without time zone` (SQLAlchemy `DateTime()` without
+    `timezone=True`, SQL `timestamp`).
+
+    ## Why it matters
+    The value carries no offset: what it means depends on the time zone of whichever process
+    wrote it. Servers in different zones, a DST change or a driver that converts to local time
+    shift stored instants silently, and comparisons with `now()` (a `timestamptz`) go through
+    the session's `TimeZone` setting.
+
+    ## Example
+    ```python
+    created_at = db.Column(db.DateTime, default=datetime.utcnow)
+    ```
+
+    ## Use instead
+    ```python
+    created_at = db.Column(db.DateTime(timezone=True), server_default=sa.func.now())
+    ```
+    Convert existing data with `ALTER TABLE t ALTER COLUMN c TYPE timestamptz USING c AT TIME ZONE 'UTC'`
+    (a rewrite under ACCESS EXCLUSIVE: stage it on big tables, see the migration-safety rules).
+
+    ## How to verify
+    `SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'timestamp without time zone';`
+    returns no rows.
+    """
+
+    code = "SL201"
+    name = "timestamp-without-time-zone"
+    dimension = 2
+    severity = "P2"
+    summary = "timestamp column without time zone"
+    summary_zh = "时间戳字段不带时区"
+
+    valid = (Example({"app/models.py": (
+        "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+        "class Event(Base):\n    __tablename__ = 'events'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+        "    created_at = sa.Column(sa.DateTime(timezone=True))\n")}),)
+    invalid = (Example({"app/models.py": (
+        "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+        "class Event(Base):\n    __tablename__ = 'events'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+        "    created_at = sa.Column(sa.DateTime)  # expect\n")}),
+        Example({"migrations/V1__events.sql": "CREATE TABLE events (\n  id bigint PRIMARY KEY,\n  seen_at timestamp NOT NULL  -- expect\n);\n"}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                if not column.type.startswith(("timestamp without time zone", "timestamp(")) or "with time zone" in column.type:
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} is a timestamp without time zone",
+                    f"{table.name}.{column.name} ({column.type}) stores no UTC offset.",
+                    impact="Worst case: instants written by services in different zones or around a DST change are "
+                           "off by hours and ordering or retention queries pick the wrong rows. Most likely: a "
+                           "driver or ORM default converts to local time on one code path and not another.",
+                    root_cause="The ORM type `DateTime()` defaults to `timezone=False`.",
+                    fix=Fix(short_term=f"Declare `{column.name}` as `DateTime(timezone=True)` for new columns and "
+                                       "write only UTC values.",
+                            medium_term=f"Migrate: `ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE timestamptz "
+                                        f"USING {column.name} AT TIME ZONE 'UTC'` (staged on big tables).",
+                            long_term="Adopt a standard: every instant is timestamptz; local dates are `date` columns."),
+                    verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' "
+                                 f"AND column_name = '{column.name}';  -- expect 'timestamp with time zone'",
+                    table=table.name, column=column.name, related=related)

@@ -1,0 +1,1 @@
+"""Dimension 8: compatibility, defense, fallback and adaptation."""

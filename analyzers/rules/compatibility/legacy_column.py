@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+_LEGACY_NAME = re.compile(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|backup|tmp|unused)(_|$)|_v1$")
+_LEGACY_COMMENT = re.compile(r"legacy|deprecated|obsolete|compat|backward|兼容|废弃|弃用|旧", re.IGNORECASE)
+
+
+class LegacyColumn(Rule):
+    """## What it finds
+    Columns kept only for compatibility: names with legacy, deprecated, old, obsolete, compat,
+    bak, tmp or a `_v1` suffix, or a comment saying so (including 兼容/废弃/弃用), still present
+    at head with no migration removing them.
+
+    ## Why it matters
+    Compatibility columns are written by some code paths and read by others; without a plan
+    they live forever, drift out of sync with their replacement, leak into exports and confuse
+    every new reader about which column is true.
+
+    ## Example
+    ```python
+    legacy_status = db.Column(db.String(20))  # kept for the old mobile app
+    ```
+
+    ## Use instead
+    A removal plan next to the column: who still reads it (measure with logging or
+    `pg_stat_statements`), the date the last client is gone, and the contract migration that
+    drops it.
+
+    ## How to verify
+    `SELECT query FROM pg_stat_statements WHERE query ILIKE '%legacy_status%';` shows no
+    traffic before the drop; the contract migration runs in a rehearsal.
+    """
+
+    code = "SL804"
+    name = "legacy-column"
+    dimension = 8
+    severity = "P2"
+    summary = "compatibility-only column with no removal plan"
+    summary_zh = "仅为兼容保留的字段，没有下线计划"
+
+    valid = (Example({"migrations/V1__init.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text, old_price_note text);\n"
+                                                 "ALTER TABLE orders DROP COLUMN old_price_note;\n"}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  legacy_status varchar(20)  -- expect\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(column.comment))):
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} is kept for compatibility",
+                    f"{table.name}.{column.name} is marked legacy/deprecated and no migration removes it.",
+                    impact="Worst case: old and new columns disagree and a client reads the stale one for money or "
+                           "state decisions. Most likely: the column lives forever and keeps being written.",
+                    root_cause="A rename or redesign stopped after the expand step; the contract step was never planned.",
+                    fix=Fix(short_term=f"Log or count reads and writes of {column.name}; name an owner and a removal date.",
+                            medium_term=f"Backfill the replacement, remove the last readers, then ALTER TABLE {table.name} "
+                                        f"DROP COLUMN {column.name} in a contract migration.",
+                            long_term="Standard: every compatibility shim has an owner, a metric and a removal migration."),
+                    verification=f"SELECT count(*) FROM {table.name} WHERE {column.name} IS NOT NULL;  -- and no traffic in pg_stat_statements",
+                    table=table.name, column=column.name, related=related)

@@ -1,0 +1,1 @@
+"""Dimension 6: transactions and concurrency."""

@@ -1,0 +1,82 @@
+"""What rules read: the workspace model, file texts, size hints, and where to point a finding.
+
+Rules check the effective schema: the `database` layer when migrations build one, else the
+`orm` layer. A finding points at the model declaration when the element is declared in a
+model (that is where developers edit), with the migration that created it as related evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterator, Optional
+
+from ..schema.model import Column, Location, SchemaLayer, Table
+from ..workspace.config import TableHints
+from .base import Related
+
+
+@dataclass
+class AuditContext:
+    model: "WorkspaceModel"  # noqa: F821 - schemalens.analyzers.workspace.index.WorkspaceModel
+    text_of: Callable[[str], Optional[str]]  # path -> the file's current text
+
+    @cached_property
+    def layer(self) -> SchemaLayer:
+        return self.model.database if self.model.database.tables else self.model.orm
+
+    def tables(self) -> Iterator[Table]:
+        for _, table in sorted(self.layer.tables.items()):
+            yield table
+
+    def hints(self, table: Table) -> TableHints:
+        return self.model.config.tables.get(table.name) or self.model.config.tables.get(table.key) or TableHints()
+
+    def is_big(self, table: Table, rows: int = 1_000_000) -> bool:
+        """True when the size hints say the table has, or will have within a year, `rows` rows."""
+        hints = self.hints(table)
+        return max(hints.rows or 0, hints.rows_in_a_year or 0) >= rows
+
+    def looked_up_columns(self) -> dict[str, Location]:
+        """Column names that application code looks rows up by, with the first place it does."""
+        found: dict[str, Location] = {}
+        for _, facts in sorted(self.model.code.items()):
+            for lookup in facts.lookups:
+                found.setdefault(lookup.column, lookup.location)
+        return found
+
+    def code_mentions_deletion(self, table_name: str) -> bool:
+        """True when any file deletes from, truncates or drops partitions of `table_name`."""
+        pattern = re.compile(
+            rf"(DELETE\s+FROM|TRUNCATE(\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(\s+IF\s+EXISTS)?)\s+[\w.\"]*\b{re.escape(table_name)}\b"
+            rf"|\b{re.escape(table_name)}\b[\s\S]{{0,200}}?\.delete\(", re.IGNORECASE)
+        return any(pattern.search(text) for text in self._application_texts)
+
+    @cached_property
+    def _application_texts(self) -> list[str]:
+        """Texts of application code and SQL scripts (not models or migrations), read once per audit."""
+        return [self.text_of(path) or "" for path, kind in sorted(self.model.files.items()) if kind in ("python", "sql_script")]
+
+    def orm_table(self, table: Table) -> Optional[Table]:
+        return self.model.orm.tables.get(table.key)
+
+    def where_table(self, table: Table) -> tuple[Location, tuple[Related, ...]]:
+        """The place to report a table finding, and the other places that show it."""
+        return self._where(table, self.orm_table(table), "created in migration", "declared in model")
+
+    def where_column(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
+        orm = self.orm_table(table)
+        orm_column = orm.column(column.name) if orm else None
+        return self._where(column, orm_column, "column created in migration", "column declared in model")
+
+    def where_element(self, table: Table, element, orm_element=None) -> tuple[Location, tuple[Related, ...]]:
+        return self._where(element, orm_element, "created in migration", "declared in model")
+
+    def _where(self, element, orm_element, database_label: str, orm_label: str) -> tuple[Location, tuple[Related, ...]]:
+        if self.layer is self.model.orm or orm_element is None:
+            return element.location, ()
+        related = [Related(element.location, database_label)]
+        if element.changed is not None and element.changed != element.location:
+            related.append(Related(element.changed, "last changed"))
+        return orm_element.location, tuple(related)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+# Sensitive personal data and secrets that should not sit in plain text.
+_SENSITIVE = re.compile(
+    r"^(id_card|id_number|idcard|ssn|national_id|passport(_no|_number)?|bank_card|card_number|credit_card|iban|"
+    r"phone|mobile|telephone|tel|real_name|address|home_address|birthday|date_of_birth|dob|"
+    r"password|secret|api_key|apikey|access_token|refresh_token|private_key)$")
+_PROTECTED = re.compile(r"(hash|hashed|encrypted|enc|cipher|digest|masked|last4|_fp|fingerprint)")
+_TEXT = ("character varying", "text", "character", "jsonb", "json")
+
+
+class PlaintextPii(Rule):
+    """## What it finds
+    Columns that by name hold personal data or secrets (id card / passport numbers, bank
+    cards, phone, real name, address, birthday, passwords, API keys, access tokens) stored as
+    plain text, with no sign of hashing or encryption in the name.
+
+    ## Why it matters
+    Every backup, replica, log line, export and analyst query carries the raw value. One leaked
+    dump or an over-broad read role exposes all of it, and regulations (PIPL, GDPR) require
+    minimisation and protection. Passwords and tokens in plain text hand over accounts.
+
+    ## Example
+    ```python
+    id_card = db.Column(db.String(18))
+    ```
+
+    ## Use instead
+    ```python
+    id_card_encrypted = db.Column(db.LargeBinary)   # envelope encryption, managed key
+    id_card_last4 = db.Column(db.String(4))         # what the UI shows
+    id_card_hash = db.Column(db.String(64), index=True)  # keyed hash for lookups
+    ```
+    Passwords: a slow hash (argon2/bcrypt) only.
+
+    ## How to verify
+    `SELECT id_card FROM users LIMIT 1;` returns ciphertext; a grep of logs and exports finds no
+    raw values; access to the key is audited.
+    """
+
+    code = "SL701"
+    name = "plaintext-pii"
+    dimension = 7
+    severity = "P1"
+    summary = "personal data or secret stored as plain text"
+    summary_zh = "个人敏感信息或密钥以明文存储"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (id bigint PRIMARY KEY, id_card_encrypted bytea, id_card_last4 varchar(4), password_hash text);\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  id_card varchar(18),  -- expect\n  password varchar(128)  -- expect\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                if not _SENSITIVE.match(column.name) or _PROTECTED.search(column.name) or not column.type.startswith(_TEXT):
+                    continue
+                secret = re.search(r"password|secret|key|token", column.name) is not None
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} stores {'a secret' if secret else 'personal data'} in plain text",
+                    f"{table.name}.{column.name} ({column.type}) holds {'credentials' if secret else 'PII'} with no hashing or encryption.",
+                    impact="Worst case: a leaked backup, replica or export exposes every value"
+                           + (" and hands over accounts." if secret else " and triggers breach notification duties.")
+                           + " Most likely: the values spread into logs, BI tools and support exports.",
+                    root_cause="Sensitive fields were modelled like any other string.",
+                    fix=Fix(short_term=("Hash passwords with argon2/bcrypt and rotate exposed tokens." if secret else
+                                        f"Restrict read access to {table.name}.{column.name} and mask it in logs and exports."),
+                            medium_term=(f"Add {column.name}_hash / {column.name}_encrypted columns, backfill, switch code, drop the "
+                                         "plain column (expand, backfill, contract)."),
+                            long_term="Data classification per column, envelope encryption with a managed key and key rotation."),
+                    verification=f"SELECT {column.name} FROM {table.name} LIMIT 5;  -- expect hashes or ciphertext only",
+                    table=table.name, column=column.name, related=related,
+                    severity="P0" if secret else None)

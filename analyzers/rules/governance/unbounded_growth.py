@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+APPEND_ONLY = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
+                         r"activity|activities|trail|trails|metric|metrics|tracking)$")
+
+
+class UnboundedGrowth(Rule):
+    """## What it finds
+    Append-only tables (log, event, history, audit, outbox, change_log, activity, metrics)
+    that are not partitioned and that no code or SQL ever deletes from (no `DELETE FROM`,
+    `.delete()`, `TRUNCATE` or `DROP`/`DETACH PARTITION` mentioning the table).
+
+    ## Why it matters
+    They grow forever: vacuum, backups and restores get slower every month, indexes stop
+    fitting in memory, and deleting old rows later means a long, lock-heavy batch job on the
+    biggest table in the database. Retention is also a legal requirement for personal data.
+
+    ## Example
+    ```sql
+    CREATE TABLE audit_logs (id bigserial PRIMARY KEY, created_at timestamptz, payload jsonb);
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE audit_logs (id bigserial, created_at timestamptz NOT NULL, payload jsonb,
+      PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
+    -- a monthly job creates the next partition and detaches/archives the oldest
+    ```
+    or at least a scheduled batched delete by `created_at` with an index on it.
+
+    ## How to verify
+    `SELECT pg_size_pretty(pg_total_relation_size('audit_logs'));` month over month stays
+    flat; the retention job is in the code and has a test.
+
+    ## Severity
+    P2; P1 when the size hints give the table 10M rows or more within a year.
+    """
+
+    code = "SL703"
+    name = "unbounded-growth"
+    dimension = 7
+    severity = "P2"
+    summary = "append-only table with no partitioning or retention"
+    summary_zh = "追加型表没有分区、保留或归档策略"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE audit_logs (id bigint, created_at timestamptz NOT NULL, PRIMARY KEY (id, created_at))"
+        " PARTITION BY RANGE (created_at);\n")}),
+        Example({"migrations/V1__init.sql": "CREATE TABLE audit_logs (id bigint PRIMARY KEY, created_at timestamptz);\n",
+                 "app/tasks/retention.py": "def purge(session):\n    session.execute(\"DELETE FROM audit_logs WHERE created_at < now() - interval '90 days'\")\n"}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE audit_logs (  -- expect\n  id bigint PRIMARY KEY,\n  created_at timestamptz\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of or table.partition_by or not APPEND_ONLY.search(table.name):
+                continue
+            if context.code_mentions_deletion(table.name):
+                continue
+            location, related = context.where_table(table)
+            hints = context.hints(table)
+            yield self.finding(
+                location, f"{table.name} grows forever",
+                f"{table.name} looks append-only, is not partitioned, and nothing in the workspace deletes or archives its rows.",
+                impact="Worst case: the table becomes the largest in the database, vacuum and backups fall behind and a "
+                       "late cleanup locks it for hours. Most likely: steadily slower queries and storage costs.",
+                root_cause="Writes were designed; the data's lifetime was not.",
+                fix=Fix(short_term=f"Decide the retention of {table.name} (e.g. 90 days) and add an index on its time column.",
+                        medium_term=f"A scheduled job deletes expired rows in batches (DELETE ... WHERE ctid IN (SELECT ctid ... LIMIT 10000)).",
+                        long_term=f"Partition {table.name} by time and drop or detach old partitions; archive to object storage."),
+                verification=f"SELECT min(created_at) FROM {table.name};  -- expect within the retention period",
+                table=table.name, related=related,
+                severity="P1" if (hints.rows_in_a_year or 0) >= 10_000_000 else None)

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+def leading_columns_served(table) -> list[tuple[str, ...]]:
+    """The column lists whose leading columns an index, PK or unique constraint can serve."""
+    keys = [index.columns for index in table.indexes if not index.where and not any(index.expressions)]
+    keys += [unique.columns for unique in table.unique_constraints]
+    if table.primary_key:
+        keys.append(table.primary_key.columns)
+    return keys
+
+
+def is_served(columns: tuple[str, ...], keys: list[tuple[str, ...]]) -> bool:
+    """True when some key starts with `columns` (in any order of those leading columns)."""
+    width = len(columns)
+    return any(len(key) >= width and set(key[:width]) == set(columns) for key in keys)
+
+
+class ForeignKeyWithoutIndex(Rule):
+    """## What it finds
+    Foreign keys whose columns are not the leading columns of any index, primary key or
+    unique constraint. A composite primary key `(a, b)` serves lookups on `a`, not on `b`.
+
+    ## Why it matters
+    PostgreSQL does not index the referencing side of a foreign key. Every delete or key
+    update of a parent row scans the child table to check for references, under a lock, and
+    joins from parent to children scan too. It grows with the child table: fine at 10k rows,
+    an outage at 10M.
+
+    ## Example
+    ```sql
+    CREATE TABLE order_items (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE INDEX CONCURRENTLY ix_order_items_order_id ON order_items (order_id);
+    ```
+    (or `index=True` on the model column, created concurrently in the migration).
+
+    ## How to verify
+    `EXPLAIN DELETE FROM orders WHERE id = 1;` shows no sequential scan of `order_items`
+    once the index exists.
+
+    ## Severity
+    P1; P0 when the size hints give the child table 1M rows or more, now or within a year.
+    """
+
+    code = "SL401"
+    name = "foreign-key-without-index"
+    dimension = 4
+    severity = "P1"
+    summary = "foreign key column without a leading index"
+    summary_zh = "外键列缺少以其为前导列的索引"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE order_items (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id) ON DELETE CASCADE);\n"
+        "CREATE INDEX ix_order_items_order_id ON order_items (order_id, id);\n")}),)
+    invalid = (
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+            "CREATE TABLE order_items (\n  id bigint PRIMARY KEY,\n"
+            "  order_id bigint REFERENCES orders (id) ON DELETE CASCADE  -- expect\n);\n")}),
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE tags (id bigint PRIMARY KEY);\nCREATE TABLE posts (id bigint PRIMARY KEY);\n"
+            "CREATE TABLE post_tags (\n  post_id bigint REFERENCES posts (id) ON DELETE CASCADE,\n"
+            "  tag_id bigint REFERENCES tags (id) ON DELETE CASCADE,  -- expect\n  PRIMARY KEY (post_id, tag_id)\n);\n")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            keys = leading_columns_served(table)
+            orm = context.orm_table(table)
+            for fk in table.foreign_keys:
+                if is_served(fk.columns, keys):
+                    continue
+                orm_fk = next((f for f in orm.foreign_keys if f.columns == fk.columns), None) if orm else None
+                location, related = context.where_element(table, fk, orm_fk)
+                columns = ", ".join(fk.columns)
+                index_name = f"ix_{table.name}_{'_'.join(fk.columns)}"
+                yield self.finding(
+                    location, f"{table.name}({columns}) references {fk.ref_table} with no index on ({columns})",
+                    f"No index, primary key or unique constraint of {table.name} starts with ({columns}).",
+                    impact=f"Worst case: deleting or re-keying a {fk.ref_table} row scans all of {table.name} while "
+                           f"holding locks, and parent-to-children joins scan too. Most likely: these queries slow "
+                           f"down steadily as {table.name} grows until they time out.",
+                    root_cause="PostgreSQL indexes the referenced key, never the referencing columns; the model did not ask for one.",
+                    fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY {index_name} ON {table.name} ({columns}); "
+                                       "in a migration with `autocommit_block()`.",
+                            medium_term=f"Declare it on the model (`index=True` or `Index(\"{index_name}\", ...)`) so ORM and "
+                                        "database stay in step.",
+                            long_term="Standard: every FK column leads an index; a CI check runs this rule."),
+                    verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {fk.columns[0]} = 1;  -- expect an Index Scan "
+                                 f"using {index_name}",
+                    table=table.name, column=fk.columns[0] if len(fk.columns) == 1 else None, related=related,
+                    severity="P0" if context.is_big(table) else None)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+
+def _keys(table):
+    """(name, columns, unique, element) for every plain btree key: indexes, unique constraints, PK."""
+    keys = []
+    if table.primary_key:
+        keys.append((table.primary_key.name or f"{table.name}_pkey", table.primary_key.columns, True, table.primary_key))
+    keys += [(u.name or "(unique)", u.columns, True, u) for u in table.unique_constraints]
+    keys += [(i.name or "(index)", i.columns, i.unique, i) for i in table.indexes
+             if not i.where and not i.using and not any(i.expressions) and not i.include]
+    return keys
+
+
+class RedundantIndex(Rule):
+    """## What it finds
+    Indexes that another index, unique constraint or primary key already covers: the same
+    columns twice (a unique constraint plus a unique index), or a plain index whose columns
+    are a leading prefix of another key.
+
+    ## Why it matters
+    Every index is written on every insert and on updates of its columns, takes memory in
+    shared buffers and time in vacuum, and is copied by every backup. A redundant one costs
+    all of that and serves no query the other cannot.
+
+    ## Example
+    ```sql
+    CREATE INDEX ix_orders_user_id ON orders (user_id);
+    CREATE INDEX ix_orders_user_id_created_at ON orders (user_id, created_at);
+    ```
+
+    ## Use instead
+    Keep the longer index and `DROP INDEX CONCURRENTLY ix_orders_user_id;`. Keep both only when
+    the narrow one is much smaller and hot, and say so in a comment.
+
+    ## How to verify
+    `SELECT indexrelname, idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'ix_orders_user_id';`
+    on production shows whether the planner uses it; after the drop, `EXPLAIN` of the queries
+    on `user_id` uses the composite index.
+    """
+
+    code = "SL402"
+    name = "redundant-index"
+    dimension = 4
+    severity = "P2"
+    summary = "index duplicated or covered by another index"
+    summary_zh = "重复或被其他索引覆盖的冗余索引"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, created_at timestamptz);\n"
+        "CREATE INDEX ix_orders_user_id_created_at ON orders (user_id, created_at);\n"
+        "CREATE INDEX ix_orders_created_at ON orders (created_at);\n")}),)
+    invalid = (
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, created_at timestamptz);\n"
+            "CREATE INDEX ix_orders_user_id ON orders (user_id);  -- expect\n"
+            "CREATE INDEX ix_orders_user_id_created_at ON orders (user_id, created_at);\n")}),
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE);\n"
+            "CREATE UNIQUE INDEX ux_users_email ON users (email);  -- expect\n")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            keys = _keys(table)
+            for index in table.indexes:
+                if index.where or index.using or any(index.expressions) or index.include:
+                    continue
+                cover = self._covering_key(index, keys)
+                if cover is None:
+                    continue
+                cover_name, cover_columns, _, cover_element = cover
+                location, related = context.where_element(table, index)
+                related += (Related(cover_element.location, f"covered by {cover_name}"),)
+                same = tuple(cover_columns) == tuple(index.columns)
+                yield self.finding(
+                    location, f"{index.name} on {table.name} is redundant with {cover_name}",
+                    f"{index.name} ({', '.join(index.columns)}) "
+                    + ("duplicates" if same else "is a prefix of") + f" {cover_name} ({', '.join(cover_columns)}).",
+                    impact=f"Worst case: write-heavy paths on {table.name} slow down and vacuum and backups grow for no "
+                           "read benefit. Most likely: a few percent of write latency and buffer space wasted.",
+                    root_cause="An index was added for a query that an existing index already serves "
+                               "(often `index=True` next to a composite or unique index).",
+                    fix=Fix(short_term=f"Check pg_stat_user_indexes.idx_scan for {index.name} on production.",
+                            medium_term=f"DROP INDEX CONCURRENTLY {index.name}; and remove it from the model.",
+                            long_term="Standard: index review in code review; one index per leading-column set."),
+                    verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {index.columns[0]} = 1;  -- expect {cover_name} "
+                                 "to be used after the drop",
+                    table=table.name, column=index.columns[0] if len(index.columns) == 1 else None, related=related)
+
+    @staticmethod
+    def _covering_key(index, keys):
+        width = len(index.columns)
+        before_index = True
+        for key in keys:
+            name, columns, unique, element = key
+            if element is index:
+                before_index = False
+                continue
+            if tuple(columns) == tuple(index.columns):
+                # Identical keys: the non-unique one is redundant; of two equal ones, the later.
+                if (unique and not index.unique) or (unique == index.unique and before_index):
+                    return key
+            elif len(columns) > width and tuple(columns[:width]) == tuple(index.columns) and not index.unique:
+                return key
+        return None

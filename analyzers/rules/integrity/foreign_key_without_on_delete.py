@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class ForeignKeyWithoutOnDelete(Rule):
+    """## What it finds
+    Foreign keys that do not say what happens to the child rows when the parent is deleted
+    (no `ondelete=` / `ON DELETE`).
+
+    ## Why it matters
+    The default, `NO ACTION`, makes every delete of a parent fail while children exist. Teams
+    then delete children in application code, in an order that differs between code paths, or
+    switch the ORM to `cascade="all, delete"`, which loads and deletes rows one by one and
+    never runs for deletes issued in SQL. The policy is a business decision; leaving it
+    implicit means nobody made it.
+
+    ## Example
+    ```python
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    ```
+
+    ## Use instead
+    ```python
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
+    ```
+    `CASCADE` for rows that belong to the parent (order lines), `SET NULL` for optional
+    references, `RESTRICT` for records that must survive (payments, audit).
+
+    ## How to verify
+    `SELECT conname, confdeltype FROM pg_constraint WHERE contype = 'f';` shows no `a`
+    (NO ACTION) left unintended; a test deletes a parent and asserts the chosen behaviour.
+    """
+
+    code = "SL302"
+    name = "foreign-key-without-on-delete"
+    dimension = 3
+    severity = "P2"
+    summary = "foreign key without an explicit ON DELETE policy"
+    summary_zh = "外键未明确 ON DELETE 行为"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id) ON DELETE RESTRICT);\n")}),)
+    invalid = (
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+            "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  user_id bigint NOT NULL REFERENCES users (id)  -- expect\n);\n")}),
+        Example({"app/models.py": (
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+            "class User(Base):\n    __tablename__ = 'users'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+            "class Order(Base):\n    __tablename__ = 'orders'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+            "    user_id = sa.Column(sa.ForeignKey('users.id'))  # expect\n")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            orm = context.orm_table(table)
+            for fk in table.foreign_keys:
+                if fk.on_delete:
+                    continue
+                orm_fk = next((f for f in orm.foreign_keys if f.columns == fk.columns), None) if orm else None
+                location, related = context.where_element(table, fk, orm_fk)
+                columns = ", ".join(fk.columns)
+                yield self.finding(
+                    location, f"{table.name}({columns}) -> {fk.ref_table} has no ON DELETE policy",
+                    f"Foreign key {fk.name or ''} {table.name}({columns}) -> {fk.ref_table}({', '.join(fk.ref_columns)}) "
+                    "uses the implicit NO ACTION.".replace("  ", " "),
+                    impact=f"Worst case: deleting a {fk.ref_table} row fails in production, or application code "
+                           f"deletes {table.name} rows it should have kept. Most likely: each code path handles "
+                           "child rows differently and orphans appear after a manual fix in SQL.",
+                    root_cause="The delete policy was never decided; the ORM default leaves it to the database default.",
+                    fix=Fix(short_term=f"Decide the policy for {table.name} when a {fk.ref_table} row goes away and "
+                                       f"write it: `ForeignKey(\"{fk.ref_table}.{fk.ref_columns[0] if fk.ref_columns else 'id'}\", ondelete=\"RESTRICT\")` "
+                                       "(or CASCADE / SET NULL).",
+                            medium_term="Re-create the constraint with the policy: add the new FK NOT VALID, VALIDATE it, "
+                                        "drop the old one, in one migration per table.",
+                            long_term="Standard: every FK states ON DELETE; reviewers reject FKs without it."),
+                    verification=f"SELECT confdeltype FROM pg_constraint WHERE conname = '{fk.name or '<fk name>'}';  "
+                                 "-- expect r, c or n, not a; and a test that deletes a parent row.",
+                    table=table.name, column=fk.columns[0] if len(fk.columns) == 1 else None, related=related)

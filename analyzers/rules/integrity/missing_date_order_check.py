@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_TOKEN_PAIRS = (("start", "end"), ("starts", "ends"), ("begin", "end"), ("from", "to"), ("opened", "closed"))
+
+
+def _pairs(names: set[str]) -> Iterator[tuple[str, str]]:
+    """(start, end) column pairs: names that differ only in a start token and its end token."""
+    for name in sorted(names):
+        parts = name.split("_")
+        for first, second in _TOKEN_PAIRS:
+            if first in parts:
+                other = "_".join(second if part == first else part for part in parts)
+                if other in names:
+                    yield name, other
+
+
+class MissingDateOrderCheck(Rule):
+    """## What it finds
+    Pairs of date or time columns that bound an interval (`start_at`/`end_at`,
+    `starts_on`/`ends_on`, `valid_from`/`valid_to`) with no CHECK that the start is not after
+    the end.
+
+    ## Why it matters
+    An inverted interval is accepted silently and then matches nothing, or everything, in
+    overlap and "is active" queries: a promotion that never shows, a booking that blocks a
+    room forever.
+
+    ## Example
+    ```sql
+    CREATE TABLE promotions (id bigint PRIMARY KEY, starts_at timestamptz, ends_at timestamptz);
+    ```
+
+    ## Use instead
+    ```sql
+    CHECK (ends_at IS NULL OR starts_at <= ends_at)
+    ```
+
+    ## How to verify
+    `SELECT count(*) FROM promotions WHERE starts_at > ends_at;` is 0; an inverted insert fails.
+    """
+
+    code = "SL306"
+    name = "missing-date-order-check"
+    dimension = 3
+    severity = "P2"
+    summary = "start/end column pair without an order check"
+    summary_zh = "起止时间字段缺少先后顺序的 check 约束"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE promotions (id bigint PRIMARY KEY, starts_at timestamptz, ends_at timestamptz,"
+        " CHECK (starts_at <= ends_at));\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE promotions (\n  id bigint PRIMARY KEY,\n  starts_at timestamptz NOT NULL,  -- expect\n"
+        "  ends_at timestamptz\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            temporal = {c.name for c in table.columns if c.type.startswith(("date", "timestamp", "time"))}
+            for start, end in _pairs(temporal):
+                if any(re.search(rf"\b{start}\b", c.expression) and re.search(rf"\b{end}\b", c.expression)
+                       for c in table.check_constraints):
+                    continue
+                location, related = context.where_column(table, table.column(start))
+                related += (Related(table.column(end).location, f"end column {end}"),)
+                yield self.finding(
+                    location, f"{table.name}.({start}, {end}) may be inverted",
+                    f"Nothing checks {start} <= {end} on {table.name}.",
+                    impact="Worst case: an inverted interval makes a record active forever or never in overlap and "
+                           "availability queries. Most likely: a timezone or form bug writes end before start unnoticed.",
+                    root_cause="The interval's invariant lives only in form validation.",
+                    fix=Fix(short_term=f"SELECT count(*) FROM {table.name} WHERE {start} > {end};  -- repair the rows found",
+                            medium_term=f"ALTER TABLE {table.name} ADD CONSTRAINT ck_{table.name}_{start}_before_{end} "
+                                        f"CHECK ({end} IS NULL OR {start} <= {end}) NOT VALID; then VALIDATE.",
+                            long_term="Consider a range type (tstzrange) with an exclusion constraint where overlaps matter."),
+                    verification=f"INSERT INTO {table.name} ({start}, {end}) VALUES (now(), now() - interval '1 day');  -- expect a check violation",
+                    table=table.name, column=start, related=related)

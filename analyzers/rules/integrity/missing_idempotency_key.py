@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+_JOB_TABLE = re.compile(r"(^|_)(job|jobs|task|tasks|sync|syncs|result|results|webhook|webhooks|import|imports|"
+                        r"delivery|deliveries|callback|callbacks|notification|notifications|outbox)($|_)")
+
+
+class MissingIdempotencyKey(Rule):
+    """## What it finds
+    Job, task, sync, result, webhook, import and notification tables whose only unique key is
+    the surrogate primary key: nothing in the database identifies "the same work" twice.
+
+    ## Why it matters
+    Schedulers fire twice, workers retry after a timeout, webhooks are redelivered. Without a
+    unique key on the natural identity of the work (source + external id, job name + run
+    date, request id) every retry inserts a new row and the work is done, charged or sent twice.
+
+    ## Example
+    ```sql
+    CREATE TABLE sync_results (id bigserial PRIMARY KEY, source text, external_id text, payload jsonb);
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE sync_results (id bigserial PRIMARY KEY, source text NOT NULL, external_id text NOT NULL,
+      payload jsonb, CONSTRAINT uq_sync_results_source_external_id UNIQUE (source, external_id));
+    -- and write with INSERT ... ON CONFLICT (source, external_id) DO UPDATE/NOTHING
+    ```
+
+    ## How to verify
+    `SELECT source, external_id, count(*) FROM sync_results GROUP BY 1, 2 HAVING count(*) > 1;`
+    is empty; a test runs the job twice and finds one row.
+    """
+
+    code = "SL307"
+    name = "missing-idempotency-key"
+    dimension = 3
+    severity = "P1"
+    summary = "job/sync/result table without an idempotency key"
+    summary_zh = "任务/同步/结果表缺少幂等唯一键"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE sync_results (id bigint PRIMARY KEY, source text NOT NULL, external_id text NOT NULL,"
+        " UNIQUE (source, external_id));\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE sync_results (  -- expect\n  id bigint PRIMARY KEY,\n  source text,\n  external_id text\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of or not _JOB_TABLE.search(table.name):
+                continue
+            if table.unique_constraints or any(i.unique for i in table.indexes):
+                continue
+            location, related = context.where_table(table)
+            yield self.finding(
+                location, f"{table.name} has no idempotency key",
+                f"{table.name} records work items but only its surrogate primary key is unique.",
+                impact="Worst case: a retried or double-scheduled job charges, sends or imports twice. Most likely: "
+                       "duplicate rows after a worker timeout or a webhook redelivery.",
+                root_cause="Deduplication was left to the scheduler or the caller.",
+                fix=Fix(short_term=f"Find the natural identity of a row of {table.name} (request id, source + external id, "
+                                   "job name + run date) and count duplicates of it.",
+                        medium_term=f"Add a UNIQUE constraint on it (unique index CONCURRENTLY, then ADD CONSTRAINT USING INDEX) "
+                                    "and write with INSERT ... ON CONFLICT.",
+                        long_term="Standard: every asynchronous write path has an idempotency key enforced by the database."),
+                verification="Run the job twice in a test against PostgreSQL and assert a single row.",
+                table=table.name, related=related)

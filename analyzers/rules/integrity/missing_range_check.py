@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+_QUANTITY_NAME = re.compile(r"(^|_)(quantity|qty|amount|price|stock|inventory|balance|count|total|cost|fee|weight|duration|age)s?$")
+_NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
+
+
+def constrained(table, column: str) -> bool:
+    return any(re.search(rf"\b{re.escape(column)}\b", check.expression) for check in table.check_constraints)
+
+
+class MissingRangeCheck(Rule):
+    """## What it finds
+    Quantities that cannot be negative (quantity, stock, price, amount, balance, count, ...)
+    in numeric columns with no CHECK constraint on them.
+
+    ## Why it matters
+    A race between two decrements, a refund applied twice or a sign error in an import writes
+    a negative stock or price, and the database accepts it. Negative values then flow into
+    totals, invoices and reorder logic.
+
+    ## Example
+    ```python
+    stock = db.Column(db.Integer, nullable=False, default=0)
+    ```
+
+    ## Use instead
+    ```python
+    stock = db.Column(db.Integer, nullable=False, server_default="0")
+    __table_args__ = (db.CheckConstraint("stock >= 0", name="ck_products_stock_non_negative"),)
+    ```
+
+    ## How to verify
+    `SELECT count(*) FROM products WHERE stock < 0;` is 0 before adding the constraint
+    (NOT VALID, then VALIDATE); `UPDATE products SET stock = -1` fails after.
+    """
+
+    code = "SL305"
+    name = "missing-non-negative-check"
+    dimension = 3
+    severity = "P2"
+    summary = "non-negative quantity without a CHECK constraint"
+    summary_zh = "应为非负的数值缺少 check 约束"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL CHECK (stock >= 0));\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE products (\n  id bigint PRIMARY KEY,\n  stock integer NOT NULL  -- expect\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for column in table.columns:
+                if not _QUANTITY_NAME.search(column.name) or not column.type.startswith(_NUMERIC):
+                    continue
+                if constrained(table, column.name):
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} accepts negative values",
+                    f"{table.name}.{column.name} ({column.type}) has no CHECK ({column.name} >= 0).",
+                    impact="Worst case: a lost-update race or a double refund stores a negative stock or amount that "
+                           "is sold, invoiced or paid out. Most likely: an import with a sign error goes unnoticed until reconciliation.",
+                    root_cause="The range is enforced only in application code, if at all.",
+                    fix=Fix(short_term=f"SELECT count(*) FROM {table.name} WHERE {column.name} < 0;  -- fix what it finds",
+                            medium_term=f"ALTER TABLE {table.name} ADD CONSTRAINT ck_{table.name}_{column.name}_non_negative "
+                                        f"CHECK ({column.name} >= 0) NOT VALID; then VALIDATE CONSTRAINT in the next migration.",
+                            long_term="Standard: every bounded quantity has its bounds as CHECK constraints."),
+                    verification=f"UPDATE {table.name} SET {column.name} = -1 WHERE false;  -- and a test that a negative "
+                                 "write raises IntegrityError",
+                    table=table.name, column=column.name, related=related)

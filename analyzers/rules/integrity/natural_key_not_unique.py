@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+NATURAL_KEY = re.compile(r"^(email|username|user_name|login|slug|code|sku|order_no|order_number|serial_no|serial_number|"
+                         r"external_id|invoice_no|invoice_number|phone|mobile)$")
+
+
+def unique_column_sets(table) -> list[set[str]]:
+    sets = [set(u.columns) for u in table.unique_constraints]
+    sets += [set(i.columns) for i in table.indexes if i.unique]
+    if table.primary_key:
+        sets.append(set(table.primary_key.columns))
+    return sets
+
+
+class NaturalKeyNotUnique(Rule):
+    """## What it finds
+    Natural keys (email, username, slug, code, sku, order number, external id) that the code
+    looks up with `filter_by(<column>=...)` or `<Model>.<column> == ...`, with no unique
+    constraint or unique index covering the column.
+
+    ## Why it matters
+    Lookups by a natural key assume one row. Without a constraint two sign-ups with the same
+    email, or two imports of the same SKU, both succeed; `.first()` then returns an arbitrary
+    one and `.one()` raises in production.
+
+    ## Example
+    ```python
+    email = db.Column(db.String(255), nullable=False)
+    ...
+    User.query.filter_by(email=email).first()
+    ```
+
+    ## Use instead
+    ```python
+    email = db.Column(db.String(255), nullable=False, unique=True)
+    ```
+    (case-insensitive: a unique index on `lower(email)`; with soft delete: a partial unique
+    index `WHERE deleted_at IS NULL`).
+
+    ## How to verify
+    `SELECT email, count(*) FROM users GROUP BY 1 HAVING count(*) > 1;` is empty before the
+    constraint is added; a duplicate insert fails after.
+    """
+
+    code = "SL304"
+    name = "natural-key-not-unique"
+    dimension = 3
+    severity = "P1"
+    summary = "natural key looked up by code but not unique"
+    summary_zh = "业务自然键被代码按其查询但未加唯一约束"
+
+    valid = (Example({
+        "migrations/V1__init.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE);\n",
+        "app/services/users.py": "def find(session, User, email):\n    return session.query(User).filter_by(email=email).first()\n"}),)
+    invalid = (Example({
+        "migrations/V1__init.sql": "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  email text NOT NULL  -- expect\n);\n",
+        "app/services/users.py": "def find(session, User, email):\n    return session.query(User).filter_by(email=email).first()\n"}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        looked_up = context.looked_up_columns()
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            unique = unique_column_sets(table)
+            for column in table.columns:
+                if not NATURAL_KEY.match(column.name) or column.name not in looked_up:
+                    continue
+                if any(key == {column.name} for key in unique):
+                    continue
+                lookup = looked_up[column.name]
+                location, related = context.where_column(table, column)
+                related += (Related(lookup, f"looked up by {column.name}"),)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} is looked up as a key but is not unique",
+                    f"Code looks rows up by {column.name}, but {table.name} has no unique constraint on it.",
+                    impact=f"Worst case: two {table.name} rows share a {column.name}; logins, payments or imports act on "
+                           "the wrong one. Most likely: a double submit creates a duplicate and `.one()` starts raising.",
+                    root_cause="Uniqueness is assumed by the code and checked, at best, with a query before insert.",
+                    fix=Fix(short_term=f"SELECT {column.name}, count(*) FROM {table.name} GROUP BY 1 HAVING count(*) > 1;  -- merge duplicates",
+                            medium_term=f"CREATE UNIQUE INDEX CONCURRENTLY ux_{table.name}_{column.name} ON {table.name} ({column.name}); "
+                                        "then declare it on the model (unique=True).",
+                            long_term="Standard: every business key has a unique constraint (partial if soft-deleted)."),
+                    verification=f"INSERT a duplicate {column.name} into {table.name};  -- expect a unique violation",
+                    table=table.name, column=column.name, related=related)

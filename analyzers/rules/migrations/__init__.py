@@ -1,0 +1,1 @@
+"""Dimension 5: migrations and evolution."""

@@ -1,0 +1,1 @@
+"""Dimension 1: modeling (entities, relations, association tables, polymorphism, EAV)."""

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...report.relations import is_association_table
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class AssociationTableWithoutKey(Rule):
+    """## What it finds
+    Association (link) tables of an N-N relation, two foreign keys and little else, with
+    neither a primary key nor a unique constraint or unique index on the pair.
+
+    ## Why it matters
+    Nothing stops the same pair from being inserted twice: a retried request, a double click
+    or two workers tagging the same post. Duplicates double-count in joins and aggregates, and
+    deleting "the" link leaves its twin behind. Lookups by the second column also have no index.
+
+    ## Example
+    ```python
+    post_tags = db.Table("post_tags",
+        db.Column("post_id", db.ForeignKey("posts.id")),
+        db.Column("tag_id", db.ForeignKey("tags.id")))
+    ```
+
+    ## Use instead
+    ```python
+    post_tags = db.Table("post_tags",
+        db.Column("post_id", db.ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+        db.Column("tag_id", db.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+        db.Index("ix_post_tags_tag_id", "tag_id"))
+    ```
+
+    ## How to verify
+    `SELECT post_id, tag_id, count(*) FROM post_tags GROUP BY 1, 2 HAVING count(*) > 1;`
+    returns no rows before the key is added, and an insert of a duplicate pair fails after.
+    """
+
+    code = "SL101"
+    name = "association-table-without-key"
+    dimension = 1
+    severity = "P1"
+    summary = "association table without a primary key or unique pair"
+    summary_zh = "中间表缺少主键或组合唯一约束"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE posts (id bigint PRIMARY KEY);\nCREATE TABLE tags (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE post_tags (post_id bigint REFERENCES posts (id) ON DELETE CASCADE,"
+        " tag_id bigint REFERENCES tags (id) ON DELETE CASCADE, PRIMARY KEY (post_id, tag_id));\n")}),)
+    invalid = (Example({"app/models.py": (
+        "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+        "class Post(Base):\n    __tablename__ = 'posts'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+        "class Tag(Base):\n    __tablename__ = 'tags'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+        "post_tags = sa.Table(  # expect\n    'post_tags', Base.metadata,\n"
+        "    sa.Column('post_id', sa.ForeignKey('posts.id')),\n    sa.Column('tag_id', sa.ForeignKey('tags.id')),\n)\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if not is_association_table(table):
+                continue
+            pair = {column for fk in table.foreign_keys for column in fk.columns}
+            keys = [set(u.columns) for u in table.unique_constraints]
+            keys += [set(i.columns) for i in table.indexes if i.unique and not i.where]
+            if table.primary_key:
+                keys.append(set(table.primary_key.columns))
+            if any(key == pair for key in keys):
+                continue
+            location, related = context.where_table(table)
+            columns = ", ".join(sorted(pair))
+            left, right = (fk.ref_table for fk in table.foreign_keys)
+            yield self.finding(
+                location, f"{table.name} links {left} and {right} with no key on ({columns})",
+                f"Association table {table.name} has no primary key or unique constraint on ({columns}).",
+                impact=f"Worst case: duplicate links double-count {right} per {left} in joins, reports and "
+                       "billing. Most likely: a retried request inserts the same pair twice.",
+                root_cause="The link table was declared as two plain foreign-key columns.",
+                fix=Fix(short_term=f"Find and delete duplicates, then `ALTER TABLE {table.name} ADD PRIMARY KEY ({columns})` "
+                                   "(build a unique index CONCURRENTLY first and add the key USING INDEX on a big table).",
+                        medium_term=f"Declare both columns `primary_key=True` in the model, and index the second column for reverse lookups.",
+                        long_term="ADR: every association table is keyed on its pair."),
+                verification=f"SELECT {columns}, count(*) FROM {table.name} GROUP BY {columns} HAVING count(*) > 1;  -- expect no rows",
+                table=table.name, related=related)

@@ -1,0 +1,58 @@
+"""select/ignore, severity overrides, per-path ignores and ignore comments (ruff's model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+_TABLE = "CREATE TABLE events (\n  id bigint PRIMARY KEY,\n  seen_at timestamp{comment}\n);\n"
+
+
+def _audit(tmp_path: Path, comment: str = "", config: str = "", header: str = ""):
+    (tmp_path / "migrations").mkdir(exist_ok=True)
+    (tmp_path / "migrations" / "V1__events.sql").write_text(header + _TABLE.format(comment=comment))
+    if config:
+        (tmp_path / "pyproject.toml").write_text("[tool.schemalens]\n" + config)
+    return run_audit(WorkspaceIndex(tmp_path).index_all())
+
+
+def _codes(result) -> set[str]:
+    return {finding.rule for finding in result.findings}
+
+
+def test_a_finding_is_reported_without_suppression(tmp_path: Path):
+    assert "SL201" in _codes(_audit(tmp_path))
+
+
+def test_a_line_comment_suppresses_the_named_rule_only(tmp_path: Path):
+    codes = _codes(_audit(tmp_path, "  -- schemalens: ignore[SL201]"))
+    assert "SL201" not in codes and "SL207" in codes
+
+
+def test_a_bare_line_comment_suppresses_every_rule_on_the_line(tmp_path: Path):
+    result = _audit(tmp_path, "  -- schemalens: ignore")
+    assert all(finding.location.line != 3 for finding in result.findings)
+
+
+def test_a_file_level_comment_suppresses_the_rule_in_the_whole_file(tmp_path: Path):
+    codes = _codes(_audit(tmp_path, header="-- schemalens: ignore-file[SL2]\n"))
+    assert not any(code.startswith("SL2") for code in codes)
+
+
+def test_ignore_and_select_prefixes_with_the_more_specific_winning(tmp_path: Path):
+    codes = _codes(_audit(tmp_path, config='select = ["SL2"]\nignore = ["SL20"]\n'))
+    assert codes == set()
+    codes = _codes(_audit(tmp_path, config='select = ["SL201"]\nignore = ["SL2"]\n'))
+    assert codes == {"SL201"}
+
+
+def test_severity_override(tmp_path: Path):
+    result = _audit(tmp_path, config='severity = {SL201 = "P0"}\n')
+    assert {f.severity for f in result.findings if f.rule == "SL201"} == {"P0"}
+
+
+def test_per_path_ignores(tmp_path: Path):
+    result = _audit(tmp_path, config='per_path_ignores = {"migrations/*" = ["SL201"]}\n')
+    assert "SL201" not in _codes(result)

@@ -1,0 +1,46 @@
+"""The project's shape: layering, and README's commands being the ones CI runs."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_FORBIDDEN_IN_ANALYZERS = ("pygls", "lsprotocol", "schemalens.server")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(("." * node.level) + node.module)
+    return names
+
+
+def test_analyzers_know_nothing_of_the_language_server():
+    offenders = []
+    for path in (ROOT / "analyzers").rglob("*.py"):
+        for name in _imports(path):
+            if name.startswith(_FORBIDDEN_IN_ANALYZERS) or name.lstrip(".").startswith("server"):
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```bash\n(.+?)\n```", text)
+
+
+def test_readme_starts_with_the_example_command_and_the_test_command():
+    example, tests = _readme_commands()[:2]
+    assert "schemalens schema examples/shop" in example
+    assert "pytest" in tests
+
+
+def test_ci_runs_the_test_command_written_in_readme():
+    tests = _readme_commands()[1]
+    assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
