@@ -44,3 +44,18 @@ def test_readme_starts_with_the_example_command_and_the_test_command():
 def test_ci_runs_the_test_command_written_in_readme():
     tests = _readme_commands()[1]
     assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for top, prefix in (("cli", "schemalens"), ("analyzers", "schemalens.analyzers"), ("server", "schemalens.server")):
+        for init in (ROOT / top).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / top).parts
+            found.add(".".join((prefix, *relative)))
+    assert found == listed

@@ -136,6 +136,18 @@ class AddConstraint:
 
 
 @dataclass(frozen=True, slots=True)
+class AddConstraintUsingIndex:
+    """ADD CONSTRAINT name PRIMARY KEY / UNIQUE USING INDEX index: the index becomes the constraint."""
+
+    table: str
+    name: Optional[str]
+    index: str
+    primary: bool
+    location: Location
+    schema: Optional[str] = None
+
+
+@dataclass(frozen=True, slots=True)
 class DropConstraint:
     table: str
     name: str
@@ -300,7 +312,7 @@ class UnsupportedStatement:
 
 Operation = Union[
     CreateTable, DropTable, RenameTable, AddColumn, DropColumn, AlterColumn, CreateIndex,
-    DropIndex, RenameIndex, AddConstraint, DropConstraint, RenameConstraint, ValidateConstraint,
+    DropIndex, RenameIndex, AddConstraint, AddConstraintUsingIndex, DropConstraint, RenameConstraint, ValidateConstraint,
     AttachPartition, DetachPartition, CreateEnum, AddEnumValue, DropType, CreateSequence,
     AlterSequenceOwner, DropSequence, CreateFunction, DropFunction, CreateTrigger, DropTrigger,
     SetTableComment, SetColumnComment, DataChange, Opaque, UnsupportedStatement,

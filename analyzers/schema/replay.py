@@ -363,6 +363,21 @@ class _Replayer:
             table = self._touch(table, location, f"add constraint {constraint.name}")
         self._store(table)
 
+    def _AddConstraintUsingIndex(self, op: ops.AddConstraintUsingIndex) -> None:
+        table = self._table(op.table, op.schema, op.location)
+        if table is None:
+            return
+        index = next((i for i in table.indexes if i.name == op.index), None)
+        if index is None:
+            self._error(op.location, f'index "{op.index}" does not exist')
+            return
+        # PostgreSQL renames the index to the constraint's name and the index becomes the constraint.
+        name = op.name or op.index
+        self._store(replace(table, indexes=tuple(i for i in table.indexes if i is not index)))
+        constraint = (PrimaryKey(name, index.columns, op.location) if op.primary
+                      else UniqueConstraint(name, index.columns, op.location))
+        self._add_constraint(op.table, op.schema, constraint, op.location, record=True)
+
     def _DropConstraint(self, op: ops.DropConstraint) -> None:
         table = self._table(op.table, op.schema, op.location)
         if table is None:

@@ -61,6 +61,7 @@ class WorkspaceModel:
     errors: tuple[ExtractionError, ...]
     files: dict[str, str] = field(default_factory=dict)  # path -> kind
     code: dict[str, "code_facts.CodeFacts"] = field(default_factory=dict)  # application code, by path
+    revision_files: dict[str, Any] = field(default_factory=dict)  # path -> Revision, duplicates included
 
 
 class WorkspaceIndex:
@@ -254,6 +255,8 @@ class WorkspaceIndex:
             sql_migrations=sql_migrations, steps=tuple(steps), errors=errors,
             files={path: parsed.kind for path, parsed in self._files.items()},
             code={path: parsed.result for path, parsed in self._files.items() if parsed.kind == "python" and parsed.result},
+            revision_files={path: parsed.result for path, parsed in self._files.items()
+                            if parsed.kind == "revision" and parsed.result is not None},
         )
         return self.model
 

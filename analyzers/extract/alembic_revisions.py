@@ -1,0 +1,599 @@
+"""Alembic revisions, read with libcst: identity (revision, down_revision, branch labels,
+depends_on) and the `op.*` calls of `upgrade()` and `downgrade()` as schema operations.
+
+SQL given to `op.execute()` (literals, implicit concatenation, module constants, `sa.text()`)
+is parsed with the SQL extractor at its place in the file; SQL built at run time becomes an
+`Opaque` operation. Nothing in the file is imported or executed.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterator, Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..schema import operations as ops
+from ..schema.model import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ExtractionError,
+    ForeignKey,
+    Index,
+    Location,
+    PrimaryKey,
+    UniqueConstraint,
+)
+from ..schema.type_names import normalize_type
+from . import sql_files
+from .python_names import Expr, ExprBuilder, ImportedName, imports_of
+from .sqlalchemy_models import Assignment, ModuleSummary, _Types, _World, sa_member
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    id: str
+    down_revisions: tuple[str, ...]
+    path: str
+    location: Location  # the `revision = ...` line
+    message: Optional[str] = None
+    branch_labels: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    upgrade: tuple[ops.Operation, ...] = ()
+    downgrade: tuple[ops.Operation, ...] = ()
+    downgrade_location: Optional[Location] = None
+    downgrade_is_empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionParse:
+    """`revision` is None when the file is not a revision (no `revision =`) or cannot be parsed."""
+
+    revision: Optional[Revision]
+    errors: tuple[ExtractionError, ...] = ()
+
+
+# where revisions live
+
+def find_script_locations(root: str) -> list[str]:
+    """Folders (relative to `root`) holding revision files: from every alembic.ini
+    (`script_location`, with `%(here)s`, plus `version_locations`), Flask-Migrate's
+    `migrations/versions`, `alembic/versions`, and any `versions/` beside an `env.py`."""
+    base = Path(root)
+    found: list[str] = []
+
+    def add(folder: Path) -> None:
+        try:
+            relative = folder.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            return
+        if folder.is_dir() and relative not in found:
+            found.append(relative)
+
+    for ini in sorted(base.rglob("alembic.ini")):
+        if any(part in (".git", ".venv", "venv", "node_modules", "site-packages") for part in ini.parts):
+            continue
+        parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+        try:
+            parser.read(ini, encoding="utf-8")
+            section = parser["alembic"]
+            script_location = section.get("script_location")
+            version_locations = section.get("version_locations")
+        except (configparser.Error, KeyError, UnicodeDecodeError):
+            continue
+        if script_location:
+            location = Path(script_location) if os.path.isabs(script_location) else ini.parent / script_location
+            add(location / "versions")
+        for folder in (version_locations or "").replace(",", " ").split():
+            add(Path(folder) if os.path.isabs(folder) else ini.parent / folder)
+    for env in sorted(base.rglob("env.py")):
+        if any(part in (".git", ".venv", "venv", "node_modules", "site-packages") for part in env.parts):
+            continue
+        add(env.parent / "versions")
+    return found
+
+
+# parsing one revision file
+
+def parse_revision(text: str, path: str) -> RevisionParse:
+    """Read one revision file. Never raises."""
+    try:
+        tree = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        location = Location(path, max(error.raw_line, 1), error.raw_column + 1)
+        return RevisionParse(None, (ExtractionError(location, f"syntax error: {error.message}"),))
+    except (RecursionError, ValueError) as error:
+        return RevisionParse(None, (ExtractionError(Location(path, 1), f"cannot parse: {error}"),))
+    try:
+        return _RevisionReader(tree, path).read()
+    except RecursionError as error:
+        return RevisionParse(None, (ExtractionError(Location(path, 1), f"cannot analyse: {error}"),))
+
+
+def _module_name(path: str) -> str:
+    return ".".join(PurePosixPath(path).with_suffix("").parts)
+
+
+class _RevisionReader:
+    def __init__(self, tree: cst.Module, path: str) -> None:
+        self.tree, self.path = tree, path
+        self.module = _module_name(path)
+        positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+
+        def locate(node: cst.CSTNode) -> Location:
+            position = positions.get(node)
+            if position is None:
+                return Location(path, 1)
+            return Location(path, position.start.line, position.start.column + 1, position.end.line, position.end.column + 1)
+
+        self.locate = locate
+        self.errors: list[ExtractionError] = []
+        imports: list[ImportedName] = []
+        assignments: list[Assignment] = []
+        bindings: dict[str, str] = {}
+        package = self.module.rpartition(".")[0]
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.header: dict[str, Expr] = {}
+        self.docstring = tree.get_docstring()
+        for statement in tree.body:
+            if isinstance(statement, cst.FunctionDef):
+                self.functions[statement.name.value] = statement
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        for imported in imports_of(small, package, locate(small)):
+                            imports.append(imported)
+                            bindings[imported.local] = imported.target
+        for name in [n for s in tree.body if isinstance(s, cst.SimpleStatementLine) for n in _assigned_names(s)]:
+            bindings.setdefault(name, f"{self.module}.{name}")
+        self.builder = ExprBuilder(tree, locate, bindings)
+        for statement in tree.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    target, value = _assignment(small)
+                    if target is None:
+                        continue
+                    expr = self.builder.build(value)
+                    self.header[target] = expr
+                    assignments.append(Assignment(target, f"{self.module}.{target}", expr, locate(small)))
+        self.world = _World([ModuleSummary(path, self.module, tuple(imports), (), tuple(assignments))])
+        self.types = _Types(self.world)
+
+    def read(self) -> RevisionParse:
+        revision_expr = self.header.get("revision")
+        revision_id = self.world.const(revision_expr) if revision_expr is not None else None
+        if not isinstance(revision_id, str):
+            return RevisionParse(None, ())
+        upgrade = self._body("upgrade")
+        downgrade_node = self.functions.get("downgrade")
+        downgrade = self._body("downgrade")
+        message = (self.docstring or "").strip().splitlines()[0] if self.docstring else None
+        revision = Revision(
+            id=revision_id, down_revisions=self._ids("down_revision"), path=self.path,
+            location=Location(self.path, revision_expr.location.line, 1),
+            message=message, branch_labels=self._ids("branch_labels"), depends_on=self._ids("depends_on"),
+            upgrade=tuple(upgrade), downgrade=tuple(downgrade),
+            downgrade_location=self.locate(downgrade_node) if downgrade_node is not None else None,
+            downgrade_is_empty=downgrade_node is None or _is_empty(downgrade_node))
+        return RevisionParse(revision, tuple(self.errors))
+
+    def _ids(self, name: str) -> tuple[str, ...]:
+        expr = self.header.get(name)
+        if expr is None:
+            return ()
+        value = self.world.const(expr)
+        if isinstance(value, str):
+            return (value,)
+        if expr.kind == "seq":
+            return tuple(v for v in (self.world.const(item) for item in expr.args) if isinstance(v, str))
+        return ()
+
+    # upgrade() / downgrade()
+
+    def _body(self, name: str) -> list[ops.Operation]:
+        function = self.functions.get(name)
+        if function is None:
+            return []
+        operations: list[ops.Operation] = []
+        self._statements(function.body.body, {}, False, operations)
+        return operations
+
+    def _statements(self, statements, batches: dict[str, str], autocommit: bool, out: list) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    call = small.value if isinstance(small, cst.Expr) else None
+                    if isinstance(small, cst.Assign) or isinstance(small, cst.AnnAssign):
+                        call = small.value
+                    if isinstance(call, cst.Call):
+                        self._call(call, batches, autocommit, out)
+            elif isinstance(statement, cst.With):
+                inner_batches, inner_autocommit = dict(batches), autocommit
+                for item in statement.items:
+                    if not isinstance(item.item, cst.Call):
+                        continue
+                    callee = self.builder.build(item.item.func)
+                    method = (callee.name or callee.source).split(".")[-1]
+                    if method == "batch_alter_table" and item.asname is not None and isinstance(item.asname.name, cst.Name):
+                        table_arg = self.builder.build(item.item.args[0].value) if item.item.args else None
+                        table = self.world.const(table_arg) if table_arg is not None else None
+                        if isinstance(table, str):
+                            inner_batches[item.asname.name.value] = table
+                    elif method == "autocommit_block":
+                        inner_autocommit = True
+                self._statements(statement.body.body, inner_batches, inner_autocommit, out)
+            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.Try)):
+                self._statements(statement.body.body, batches, autocommit, out)
+                orelse = getattr(statement, "orelse", None)
+                if orelse is not None and hasattr(orelse, "body"):
+                    body = orelse.body
+                    self._statements(body.body if hasattr(body, "body") else [orelse], batches, autocommit, out)
+
+    def _call(self, node: cst.Call, batches: dict[str, str], autocommit: bool, out: list) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return
+        owner = func.value
+        method = func.attr.value
+        expr = self.builder.build(node)
+        batch_table = batches.get(owner.value) if isinstance(owner, cst.Name) else None
+        owner_name = self.builder.build(owner).name or ""
+        is_op = owner_name in ("alembic.op", "op") or owner_name.endswith(".op")
+        is_connection_execute = method == "execute" and not is_op and batch_table is None
+        if not (is_op or batch_table is not None or is_connection_execute):
+            return
+        location = self.locate(node)
+        translate = getattr(self, f"_op_{method}", None)
+        if translate is None:
+            if is_op or batch_table is not None:
+                out.append(ops.UnsupportedStatement(f"op.{method}", location))
+            return
+        try:
+            out.extend(translate(expr, location, batch_table, autocommit))
+        except (IndexError, TypeError, AttributeError, ValueError) as error:
+            self.errors.append(ExtractionError(location, f"cannot read op.{method}(): {error}", kind="unsupported"))
+
+    # helpers for arguments
+
+    def _arg(self, call: Expr, position: int, keyword: str) -> Optional[Expr]:
+        value = call.kwarg(keyword)
+        if value is None and len(call.args) > position and not call.args[position].starred:
+            value = call.args[position]
+        return value
+
+    def _str(self, call: Expr, position: int, keyword: str) -> Optional[str]:
+        value = self._arg(call, position, keyword)
+        constant = self.world.const(value) if value is not None else None
+        return constant if isinstance(constant, str) else None
+
+    def _strings(self, value: Optional[Expr]) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        value = self.world.value_of(value) or value
+        if value.kind == "seq":
+            return tuple(self._column_name(item) for item in value.args)
+        return (self._column_name(value),)
+
+    def _column_name(self, item: Expr) -> str:
+        constant = self.world.const(item)
+        if isinstance(constant, str):
+            return constant
+        if item.kind == "call" and sa_member(self.world.resolve(item.name)) in ("text", "sql.text", "literal_column"):
+            inner = self.world.const(item.args[0]) if item.args else None
+            return inner if isinstance(inner, str) else item.source
+        return item.source
+
+    def _bool(self, call: Expr, keyword: str, default: bool = False) -> bool:
+        value = call.kwarg(keyword)
+        constant = self.world.const(value) if value is not None else None
+        return constant if isinstance(constant, bool) else default
+
+    def _text(self, value: Optional[Expr]) -> Optional[str]:
+        """SQL text of a string, a module constant or `sa.text("...")`."""
+        if value is None:
+            return None
+        constant = self.world.const(value)
+        if isinstance(constant, str):
+            return constant
+        if value.kind == "call" and value.args and (sa_member(self.world.resolve(value.name)) or "").split(".")[-1] in ("text", "literal_column"):
+            return self._text(value.args[0])
+        return None
+
+    def _member(self, expr: Expr) -> str:
+        return (sa_member(self.world.resolve(expr.name)) or expr.name or "").split(".")[-1]
+
+    def _type(self, expr: Optional[Expr]) -> tuple[str, str, Optional[EnumType]]:
+        if expr is None:
+            return "unknown", "", None
+        result = self.types.of_expr(expr)
+        if result is None:
+            return normalize_type(expr.source), expr.source, None
+        return normalize_type(result.text), expr.source, result.enum
+
+    # column definitions
+
+    def _column(self, expr: Expr, table: str, out_constraints: list, out_enums: list,
+                out_indexes: list) -> Optional[Column]:
+        if expr.kind != "call" or self._member(expr) != "Column":
+            return None
+        args = list(expr.args)
+        name = self.world.const(args[0]) if args else None
+        if isinstance(name, str):
+            args = args[1:]
+        else:
+            name = self._str(expr, 99, "name")
+        if not isinstance(name, str):
+            return None
+        type_expr = None
+        foreign_keys = []
+        for argument in args:
+            member = self._member(argument) if argument.kind in ("call", "name") else ""
+            if member == "ForeignKey":
+                foreign_keys.append(argument)
+            elif member in ("Identity", "Sequence", "Computed", "CheckConstraint"):
+                continue
+            elif type_expr is None:
+                type_expr = argument
+        type_expr = expr.kwarg("type_") or type_expr
+        normalized, raw, enum = self._type(type_expr)
+        if enum is not None:
+            out_enums.append(enum)
+        location = expr.location
+        primary = self._bool(expr, "primary_key")
+        nullable_expr = expr.kwarg("nullable")
+        nullable = self.world.const(nullable_expr) if nullable_expr is not None else not primary
+        server_default = self._server_default(expr.kwarg("server_default"))
+        identity = None
+        if any(self._member(a) == "Identity" for a in args if a.kind == "call"):
+            identity, nullable = "by default", False
+        for fk in foreign_keys:
+            target = self.world.const(fk.args[0]) if fk.args else None
+            if isinstance(target, str) and "." in target:
+                *schema, ref_table, ref_column = target.split(".")
+                out_constraints.append(ForeignKey(
+                    self._str(fk, 99, "name"), (name,), ref_table, (ref_column,), fk.location,
+                    ref_schema=schema[-1] if schema else None, on_delete=_upper(self._str(fk, 99, "ondelete")),
+                    on_update=_upper(self._str(fk, 99, "onupdate")), deferrable=self._bool(fk, "deferrable")))
+        if self._bool(expr, "unique"):
+            out_constraints.append(UniqueConstraint(None, (name,), location))
+        if self._bool(expr, "index"):
+            out_indexes.append(Index(f"ix_{table}_{name}", (name,), location))
+        if primary:
+            out_constraints.append(PrimaryKey(None, (name,), location))
+        return Column(name=name, type=normalized, raw_type=raw, nullable=bool(nullable), location=location,
+                      server_default=server_default, identity=identity, primary_key=primary,
+                      comment=self._str(expr, 99, "comment"))
+
+    def _server_default(self, value: Optional[Expr]) -> Optional[str]:
+        if value is None:
+            return None
+        constant = self.world.const(value)
+        if isinstance(constant, str):
+            return "'" + constant.replace("'", "''") + "'"
+        text = self._text(value)
+        if text is not None:
+            return text
+        if value.kind == "call" and value.name and value.name.split(".")[-2:-1] == ["func"]:
+            return f"{value.name.split('.')[-1]}()"
+        return value.source
+
+    def _table_constraint(self, expr: Expr) -> Optional[ops.Constraint]:
+        member = self._member(expr)
+        name = self._str(expr, 99, "name")
+        if member == "PrimaryKeyConstraint":
+            return PrimaryKey(name, tuple(self._column_name(a) for a in expr.args), expr.location)
+        if member == "UniqueConstraint":
+            return UniqueConstraint(name, tuple(self._column_name(a) for a in expr.args), expr.location,
+                                    deferrable=self._bool(expr, "deferrable"))
+        if member == "CheckConstraint":
+            return CheckConstraint(name, self._text(expr.args[0]) or expr.args[0].source, expr.location)
+        if member == "ForeignKeyConstraint":
+            local = self._strings(self._arg(expr, 0, "columns"))
+            remote = self._strings(self._arg(expr, 1, "refcolumns"))
+            if not remote:
+                return None
+            *schema, ref_table, _ = remote[0].split(".") if remote[0].count(".") >= 1 else ("", remote[0], "")
+            return ForeignKey(name, local, ref_table, tuple(r.split(".")[-1] for r in remote), expr.location,
+                              ref_schema=schema[-1] if schema and schema[-1] else None,
+                              on_delete=_upper(self._str(expr, 99, "ondelete")), on_update=_upper(self._str(expr, 99, "onupdate")),
+                              deferrable=self._bool(expr, "deferrable"))
+        return None
+
+    # op.* translations: each returns a list of operations
+
+    def _op_create_table(self, call: Expr, location: Location, batch: Optional[str], autocommit: bool):
+        table = self._str(call, 0, "table_name")
+        schema = self._str(call, 99, "schema")
+        columns, constraints, enums, indexes = [], [], [], []
+        for argument in call.args[1:]:
+            column = self._column(argument, table, constraints, enums, indexes)
+            if column is not None:
+                columns.append(column)
+                continue
+            constraint = self._table_constraint(argument) if argument.kind == "call" else None
+            if constraint is not None:
+                constraints.append(constraint)
+        partition_by = self._str(call, 99, "postgresql_partition_by")
+        result = [ops.CreateEnum(enum, location) for enum in enums if enum.name]
+        result.append(ops.CreateTable(table, location, schema, tuple(columns), tuple(constraints), partition_by))
+        result += [ops.CreateIndex(index, table, location, schema) for index in indexes]
+        comment = self._str(call, 99, "comment")
+        if comment:
+            result.append(ops.SetTableComment(table, comment, location, schema))
+        return result
+
+    def _op_drop_table(self, call, location, batch, autocommit):
+        return [ops.DropTable(self._str(call, 0, "table_name"), location, self._str(call, 99, "schema"),
+                              if_exists=self._bool(call, "if_exists"))]
+
+    def _op_rename_table(self, call, location, batch, autocommit):
+        return [ops.RenameTable(self._str(call, 0, "old_table_name"), self._str(call, 1, "new_table_name"), location,
+                                self._str(call, 99, "schema"))]
+
+    def _op_add_column(self, call, location, batch, autocommit):
+        table = batch or self._str(call, 0, "table_name")
+        column_expr = self._arg(call, 0 if batch else 1, "column")
+        constraints, enums, indexes = [], [], []
+        column = self._column(column_expr, table, constraints, enums, indexes)
+        schema = self._str(call, 99, "schema")
+        result = [ops.CreateEnum(enum, location) for enum in enums if enum.name]
+        result.append(ops.AddColumn(table, column, location, schema, constraints=tuple(constraints)))
+        result += [ops.CreateIndex(index, table, location, schema) for index in indexes]
+        return result
+
+    def _op_drop_column(self, call, location, batch, autocommit):
+        table = batch or self._str(call, 0, "table_name")
+        return [ops.DropColumn(table, self._str(call, 0 if batch else 1, "column_name"), location, self._str(call, 99, "schema"))]
+
+    def _op_alter_column(self, call, location, batch, autocommit):
+        table = batch or self._str(call, 0, "table_name")
+        column = self._str(call, 0 if batch else 1, "column_name")
+        type_expr = call.kwarg("type_")
+        normalized = raw = None
+        result = []
+        if type_expr is not None:
+            normalized, raw, enum = self._type(type_expr)
+            if enum is not None and enum.name:
+                result.append(ops.CreateEnum(enum, location))
+        nullable_expr = call.kwarg("nullable")
+        nullable = self.world.const(nullable_expr) if nullable_expr is not None else None
+        default_expr = call.kwarg("server_default")
+        server_default = None
+        if default_expr is not None:
+            server_default = ops.DROP_DEFAULT if self.world.const(default_expr) is None and default_expr.kind == "const" \
+                else self._server_default(default_expr)
+        using = self._str(call, 99, "postgresql_using")
+        result.append(ops.AlterColumn(table, column, location, self._str(call, 99, "schema"), type=normalized, raw_type=raw,
+                                      nullable=nullable if isinstance(nullable, bool) else None,
+                                      server_default=server_default, new_name=self._str(call, 99, "new_column_name"),
+                                      comment=self._str(call, 99, "comment"), using=using))
+        return result
+
+    def _op_create_index(self, call, location, batch, autocommit):
+        name = self._str(call, 0, "index_name")
+        table = batch or self._str(call, 1, "table_name")
+        columns_expr = self._arg(call, 1 if batch else 2, "columns")
+        items = (self.world.value_of(columns_expr) or columns_expr) if columns_expr is not None else None
+        keys = items.args if items is not None and items.kind == "seq" else ((items,) if items is not None else ())
+        columns, expressions = [], []
+        for key in keys:
+            constant = self.world.const(key)
+            columns.append(constant if isinstance(constant, str) else (self._text(key) or key.source))
+            expressions.append(not isinstance(constant, str))
+        where = self._text(call.kwarg("postgresql_where"))
+        using = self._str(call, 99, "postgresql_using")
+        ops_expr = call.kwarg("postgresql_ops")
+        opclasses = ()
+        if ops_expr is not None and ops_expr.kind == "dict":
+            opclasses = tuple((self.world.const(k), self.world.const(v)) for k, v in ops_expr.items
+                              if isinstance(self.world.const(k), str) and isinstance(self.world.const(v), str))
+        include = self._strings(call.kwarg("postgresql_include"))
+        index = Index(name, tuple(columns), location, unique=self._bool(call, "unique"), where=where,
+                      using=None if (using or "btree").lower() == "btree" else using.lower(), opclasses=opclasses,
+                      include=include, expressions=tuple(expressions), concurrently=self._bool(call, "postgresql_concurrently"))
+        return [ops.CreateIndex(index, table, location, self._str(call, 99, "schema"), self._bool(call, "if_not_exists"))]
+
+    def _op_drop_index(self, call, location, batch, autocommit):
+        return [ops.DropIndex(self._str(call, 0, "index_name"), location, batch or self._str(call, 1, "table_name"),
+                              self._str(call, 99, "schema"), self._bool(call, "if_exists"))]
+
+    def _op_create_foreign_key(self, call, location, batch, autocommit):
+        offset = 1 if batch else 0
+        name = self._str(call, 0, "constraint_name")
+        table = batch or self._str(call, 1, "source_table")
+        referent = self._str(call, 2 - offset, "referent_table")
+        local = self._strings(self._arg(call, 3 - offset, "local_cols"))
+        remote = self._strings(self._arg(call, 4 - offset, "remote_cols"))
+        fk = ForeignKey(name, local, referent, remote, location, ref_schema=self._str(call, 99, "referent_schema"),
+                        on_delete=_upper(self._str(call, 99, "ondelete")), on_update=_upper(self._str(call, 99, "onupdate")),
+                        deferrable=self._bool(call, "deferrable"), initially=_upper(self._str(call, 99, "initially")))
+        return [ops.AddConstraint(table, fk, location, self._str(call, 99, "source_schema"))]
+
+    def _op_create_unique_constraint(self, call, location, batch, autocommit):
+        table = batch or self._str(call, 1, "table_name")
+        columns = self._strings(self._arg(call, 1 if batch else 2, "columns"))
+        return [ops.AddConstraint(table, UniqueConstraint(self._str(call, 0, "constraint_name"), columns, location),
+                                  location, self._str(call, 99, "schema"))]
+
+    def _op_create_primary_key(self, call, location, batch, autocommit):
+        table = batch or self._str(call, 1, "table_name")
+        columns = self._strings(self._arg(call, 1 if batch else 2, "columns"))
+        return [ops.AddConstraint(table, PrimaryKey(self._str(call, 0, "constraint_name"), columns, location),
+                                  location, self._str(call, 99, "schema"))]
+
+    def _op_create_check_constraint(self, call, location, batch, autocommit):
+        table = batch or self._str(call, 1, "table_name")
+        condition = self._arg(call, 1 if batch else 2, "condition")
+        expression = self._text(condition) or (condition.source if condition is not None else "")
+        return [ops.AddConstraint(table, CheckConstraint(self._str(call, 0, "constraint_name"), expression, location),
+                                  location, self._str(call, 99, "schema"))]
+
+    def _op_drop_constraint(self, call, location, batch, autocommit):
+        table = batch or self._str(call, 1, "table_name")
+        return [ops.DropConstraint(table, self._str(call, 0, "constraint_name"), location, self._str(call, 99, "schema"),
+                                   self._bool(call, "if_exists"))]
+
+    def _op_execute(self, call, location, batch, autocommit):
+        statement = self._arg(call, 0, "sqltext")
+        if statement is None:
+            return []
+        source = self.world.value_of(statement) if statement.kind == "name" else statement
+        if source is not None and source.kind == "call" and source.args and self._member(source) in ("text", "literal_column"):
+            source = self.world.value_of(source.args[0]) if source.args[0].kind == "name" else source.args[0]
+        text = self.world.const(source) if source is not None else None
+        if not isinstance(text, str):
+            return [ops.Opaque(location, f"SQL built at run time: {statement.source[:80]}")]
+        start = _string_content_start(source)
+        extraction = sql_files.parse_sql(text, self.path, line_offset=start.line - 1, column_offset=start.column - 1)
+        self.errors.extend(extraction.errors)
+        return list(extraction.operations)
+
+    def _op_rename_column(self, call, location, batch, autocommit):
+        return self._op_alter_column(call, location, batch, autocommit)
+
+
+def _string_content_start(expr: Expr) -> Location:
+    """Where the characters of a string literal start: after its prefix and opening quotes."""
+    source = expr.source
+    prefix_length = len(source) - len(source.lstrip("rRbBuUfF"))
+    quote = source[prefix_length:prefix_length + 3]
+    opening = 3 if quote in ('"""', "'''") else 1
+    return Location(expr.location.path, expr.location.line, expr.location.column + prefix_length + opening)
+
+
+def _assigned_names(line: cst.SimpleStatementLine) -> Iterator[str]:
+    for small in line.body:
+        target, _ = _assignment(small)
+        if target is not None:
+            yield target
+
+
+def _assignment(small) -> tuple[Optional[str], Optional[cst.BaseExpression]]:
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        return small.targets[0].target.value, small.value
+    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+        return small.target.value, small.value
+    return None, None
+
+
+def _is_empty(function: cst.FunctionDef) -> bool:
+    """Only `pass`, `...` or a docstring."""
+    for statement in function.body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for small in statement.body:
+            if isinstance(small, cst.Pass):
+                continue
+            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
+                continue
+            return False
+    return True
+
+
+def _upper(value: Optional[str]) -> Optional[str]:
+    return value.upper() if isinstance(value, str) else None

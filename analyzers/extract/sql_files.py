@@ -1,0 +1,587 @@
+"""SQL migrations and scripts: statements to schema operations.
+
+PostgreSQL is read with pglast (PostgreSQL's own parser): real dumps with COLLATE clauses,
+`ALTER TABLE ONLY`, sequences, partitions, functions, triggers and `DO $$ ... $$` blocks.
+Other dialects go through sqlglot. A file is split into statements so that one statement
+PostgreSQL would reject is reported at its own location and the rest is still read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, fields, replace
+from pathlib import PurePosixPath
+from typing import Iterable, Iterator, Optional
+
+import pglast
+from pglast import ast, enums
+from pglast.parser import ParseError
+from pglast.stream import RawStream
+
+from ..schema import operations as ops
+from ..schema.model import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ForeignKey,
+    Function,
+    Index,
+    Location,
+    PrimaryKey,
+    Sequence,
+    Trigger,
+    UniqueConstraint,
+    ExtractionError,
+)
+from ..schema.type_names import SERIAL_TYPES, normalize_type
+
+
+@dataclass(frozen=True, slots=True)
+class SqlExtraction:
+    operations: tuple[ops.Operation, ...]
+    errors: tuple[ExtractionError, ...]
+
+
+# ordering of migration folders
+
+_FLYWAY = re.compile(r"^([VUR])(\d+(?:[._]\d+)*)?__", re.IGNORECASE)
+_NUMBERED = re.compile(r"^(\d+)")
+
+
+def is_down_migration(path: str) -> bool:
+    """`.down.sql` files and Flyway undo (`U<n>__`) files undo a migration; they are not replayed."""
+    name = PurePosixPath(path).name
+    return name.lower().endswith(".down.sql") or bool(re.match(r"^U\d", name))
+
+
+def _version_key(path: str) -> tuple:
+    name = PurePosixPath(path).name
+    flyway = _FLYWAY.match(name)
+    if flyway:
+        prefix, version = flyway.group(1).upper(), flyway.group(2)
+        if prefix == "R":  # repeatable migrations run after every versioned one
+            return (2, (), name)
+        return (0, tuple(int(part) for part in re.split(r"[._]", version or "0")), name)
+    numbered = _NUMBERED.match(name)
+    if numbered:
+        return (0, (int(numbered.group(1)),), name)
+    return (1, (), name)
+
+
+def order_sql_migrations(paths: Iterable[str]) -> list[str]:
+    """A folder's migration files in the order its tool applies them (numeric, not lexicographic);
+    down and undo files are left out."""
+    return sorted((p for p in paths if not is_down_migration(p)), key=_version_key)
+
+
+# positions
+
+class _Positions:
+    """Character offsets of a text to 1-based (line, column), shifted into the enclosing file."""
+
+    def __init__(self, text: str, path: str, line_offset: int, column_offset: int) -> None:
+        self.starts = [0] + [match.end() for match in re.finditer("\n", text)]
+        self.path, self.line_offset, self.column_offset = path, line_offset, column_offset
+
+    def at(self, offset: int, end: Optional[int] = None) -> Location:
+        line, column = self._line_column(offset)
+        location = Location(self.path, line, column)
+        if end is not None:
+            end_line, end_column = self._line_column(end)
+            location = Location(self.path, line, column, end_line, end_column)
+        return location.shifted(self.line_offset, self.column_offset)
+
+    def _line_column(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.starts, offset) - 1
+        return index + 1, offset - self.starts[index] + 1
+
+
+# splitting
+
+_COPY_FROM_STDIN = re.compile(r"^\s*COPY\b[^;]*\bFROM\s+stdin\b[^;]*;\s*$", re.IGNORECASE)
+
+
+def _blank_out_non_sql(text: str) -> str:
+    """Replace COPY ... FROM stdin data and psql meta-commands with spaces (offsets unchanged)."""
+    lines = text.split("\n")
+    in_copy = False
+    for number, line in enumerate(lines):
+        if in_copy:
+            if line.strip() == "\\.":
+                in_copy = False
+            lines[number] = " " * len(line)
+        elif line.lstrip().startswith("\\"):
+            lines[number] = " " * len(line)
+        elif _COPY_FROM_STDIN.match(line):
+            in_copy = True
+    return "\n".join(lines)
+
+
+def _statement_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the statements, split at top-level semicolons by
+    PostgreSQL's scanner (which knows strings, dollar quotes and comments)."""
+    try:
+        tokens = pglast.parser.scan(text)
+    except Exception:
+        tokens = []
+    spans, start, depth = [], None, 0
+    for token in tokens:
+        if start is None:
+            start = token.start
+        if token.name == "ASCII_40":
+            depth += 1
+        elif token.name == "ASCII_41":
+            depth = max(depth - 1, 0)
+        elif token.name == "ASCII_59" and depth == 0:
+            spans.append((start, token.start))
+            start = None
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
+def _error_message(error: ParseError) -> str:
+    return str(error.args[0]) if error.args else str(error)
+
+
+def _error_offset(error: ParseError) -> Optional[int]:
+    return error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
+
+
+# the extractor
+
+def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int = 0,
+              dialect: str = "postgresql") -> SqlExtraction:
+    """Operations of every statement in `text`, and errors for the statements that cannot run.
+
+    `line_offset`/`column_offset` place SQL embedded in another file (a Python string whose
+    first character is at line `line_offset + 1`, column `column_offset + 1`).
+    """
+    positions = _Positions(text, path, line_offset, column_offset)
+    if dialect != "postgresql":
+        from .sql_other_dialects import parse_other_dialect
+
+        return parse_other_dialect(text, path, dialect, positions)
+    cleaned = _blank_out_non_sql(text)
+    builder = _Builder(positions)
+    try:
+        statements = [(raw.stmt, raw.stmt_location, raw.stmt_location + raw.stmt_len) for raw in pglast.parse_sql(cleaned)]
+    except ParseError:
+        statements = list(_statements_one_by_one(cleaned, builder, positions))
+    for statement, start, end in statements:
+        builder.statement(statement, cleaned, start, end)
+    return SqlExtraction(tuple(builder.operations), tuple(builder.errors))
+
+
+def _statements_one_by_one(text: str, builder: "_Builder", positions: _Positions):
+    for start, end in _statement_spans(text):
+        piece = text[start:end]
+        if not piece.strip():
+            continue
+        try:
+            parsed = pglast.parse_sql(piece)
+        except ParseError as error:
+            offset = _error_offset(error)
+            where = positions.at(start + (offset if offset is not None and offset < len(piece) else 0))
+            builder.errors.append(ExtractionError(where, f"PostgreSQL would reject this statement: {_error_message(error)}"))
+            continue
+        for raw in parsed:
+            yield raw.stmt, start + raw.stmt_location, start + raw.stmt_location + (raw.stmt_len or len(piece))
+
+
+def _names(nodes) -> list[str]:
+    return [node.sval for node in nodes or () if isinstance(node, ast.String)]
+
+
+def _deparse(node) -> str:
+    try:
+        return RawStream()(node)
+    except Exception:  # an expression the deparser does not know: keep something readable
+        return type(node).__name__
+
+
+_ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_STRATEGIES = {"r": "RANGE", "l": "LIST", "h": "HASH"}
+
+
+def _action(code) -> Optional[str]:
+    return _ACTIONS.get(code) if code not in ("\x00", None, "") else None
+
+
+class _Builder:
+    """Turns parsed statements into operations, recording errors and unsupported statements."""
+
+    def __init__(self, positions: _Positions) -> None:
+        self.positions = positions
+        self.operations: list[ops.Operation] = []
+        self.errors: list[ExtractionError] = []
+        self._text = ""
+
+    def _at(self, offset: Optional[int]) -> Location:
+        return self.positions.at(max(offset or 0, 0))
+
+    def statement(self, node, text: str, start: int, end: int) -> None:
+        self._text, self._start = text, start
+        location = self.positions.at(start, end)
+        handler = getattr(self, f"_{type(node).__name__}", None)
+        try:
+            if handler is None:
+                self._other(node, location)
+            else:
+                handler(node, location)
+        except Exception as error:  # an unusual construct must not stop the file
+            self.errors.append(ExtractionError(location, f"SchemaLens could not read this statement: {error!r}", kind="unsupported"))
+
+    def _emit(self, operation) -> None:
+        self.operations.append(operation)
+
+    def _node_location(self, node, fallback: Location) -> Location:
+        offset = getattr(node, "location", None)
+        return self._at(offset) if isinstance(offset, int) and offset >= 0 else fallback
+
+    @staticmethod
+    def _schema(relation) -> Optional[str]:
+        schema = getattr(relation, "schemaname", None)
+        return None if schema in (None, "public") else schema
+
+    # tables and columns
+
+    def _column(self, table: str, definition: ast.ColumnDef, location: Location) -> tuple[Column, list]:
+        names = _names(definition.typeName.names)
+        raw_type = _deparse(definition.typeName)
+        base = names[-1].lower() if names else ""
+        column_location = self._node_location(definition, location)
+        nullable, server_default, identity, sequence = True, None, None, None
+        constraints = []
+        if base in SERIAL_TYPES:
+            identity, nullable = "serial", False
+            sequence = f"{table}_{definition.colname}_seq"
+            server_default = f"nextval('{sequence}'::regclass)"
+            type_text = normalize_type(base)
+        else:
+            type_text = normalize_type(raw_type)
+        for constraint in definition.constraints or ():
+            kind = constraint.contype
+            where = self._node_location(constraint, column_location)
+            if kind == enums.ConstrType.CONSTR_NOTNULL:
+                nullable = False
+            elif kind == enums.ConstrType.CONSTR_NULL:
+                nullable = True
+            elif kind == enums.ConstrType.CONSTR_DEFAULT:
+                server_default = _deparse(constraint.raw_expr)
+            elif kind == enums.ConstrType.CONSTR_IDENTITY:
+                identity, nullable = ("always" if constraint.generated_when == "a" else "by default"), False
+            elif kind == enums.ConstrType.CONSTR_PRIMARY:
+                nullable = False
+                constraints.append(PrimaryKey(constraint.conname, (definition.colname,), where))
+            else:
+                built = self._constraint(constraint, where, (definition.colname,))
+                if built is not None:
+                    constraints.append(built)
+        column = Column(name=definition.colname, type=type_text, raw_type=raw_type, nullable=nullable,
+                        location=column_location, server_default=server_default, identity=identity, sequence=sequence)
+        return column, constraints
+
+    def _constraint(self, constraint: ast.Constraint, location: Location, columns: tuple[str, ...] = ()):
+        kind = constraint.contype
+        keys = tuple(_names(constraint.keys)) or columns
+        if kind == enums.ConstrType.CONSTR_PRIMARY:
+            return PrimaryKey(constraint.conname, keys, location)
+        if kind == enums.ConstrType.CONSTR_UNIQUE:
+            return UniqueConstraint(constraint.conname, keys, location, deferrable=bool(constraint.deferrable))
+        if kind == enums.ConstrType.CONSTR_CHECK:
+            return CheckConstraint(constraint.conname, _deparse(constraint.raw_expr), location,
+                                   not_valid=bool(constraint.skip_validation))
+        if kind == enums.ConstrType.CONSTR_FOREIGN:
+            target = constraint.pktable
+            return ForeignKey(
+                constraint.conname, tuple(_names(constraint.fk_attrs)) or columns, target.relname,
+                tuple(_names(constraint.pk_attrs)), location, ref_schema=self._schema(target),
+                on_delete=_action(constraint.fk_del_action), on_update=_action(constraint.fk_upd_action),
+                deferrable=bool(constraint.deferrable), initially="DEFERRED" if constraint.initdeferred else None,
+                not_valid=bool(constraint.skip_validation))
+        return None
+
+    def _CreateStmt(self, node: ast.CreateStmt, location: Location) -> None:
+        relation = node.relation
+        columns, constraints = [], []
+        for element in node.tableElts or ():
+            if isinstance(element, ast.ColumnDef):
+                column, inline = self._column(relation.relname, element, location)
+                columns.append(column)
+                constraints += inline
+            elif isinstance(element, ast.Constraint):
+                built = self._constraint(element, self._node_location(element, location))
+                if built is not None:
+                    constraints.append(built)
+        partition_by = None
+        if node.partspec is not None:
+            keys = ", ".join(param.name or _deparse(param.expr) for param in node.partspec.partParams)
+            partition_by = f"{_STRATEGIES.get(node.partspec.strategy.value if hasattr(node.partspec.strategy, 'value') else node.partspec.strategy, str(node.partspec.strategy))} ({keys})"
+        partition_of = partition_bound = None
+        if node.partbound is not None and node.inhRelations:
+            partition_of = node.inhRelations[0].relname
+            partition_bound = _deparse(node.partbound)
+        self._emit(ops.CreateTable(relation.relname, location, self._schema(relation), tuple(columns), tuple(constraints),
+                                   partition_by, partition_of, partition_bound, bool(node.if_not_exists)))
+
+    def _AlterTableStmt(self, node: ast.AlterTableStmt, location: Location) -> None:
+        if node.objtype != enums.ObjectType.OBJECT_TABLE:
+            self._emit(ops.UnsupportedStatement(f"ALTER {node.objtype.name.removeprefix('OBJECT_')}", location))
+            return
+        table, schema = node.relation.relname, self._schema(node.relation)
+        T = enums.AlterTableType
+        for command in node.cmds or ():
+            kind = command.subtype
+            where = location
+            if kind == T.AT_AddColumn:
+                column, inline = self._column(table, command.def_, location)
+                self._emit(ops.AddColumn(table, column, where, schema, bool(command.missing_ok), tuple(inline)))
+            elif kind == T.AT_DropColumn:
+                self._emit(ops.DropColumn(table, command.name, where, schema, bool(command.missing_ok)))
+            elif kind == T.AT_AlterColumnType:
+                raw_type = _deparse(command.def_.typeName)
+                using = _deparse(command.def_.raw_default) if command.def_.raw_default is not None else None
+                self._emit(ops.AlterColumn(table, command.name, where, schema, type=normalize_type(raw_type),
+                                           raw_type=raw_type, using=using))
+            elif kind == T.AT_SetNotNull:
+                self._emit(ops.AlterColumn(table, command.name, where, schema, nullable=False))
+            elif kind == T.AT_DropNotNull:
+                self._emit(ops.AlterColumn(table, command.name, where, schema, nullable=True))
+            elif kind == T.AT_ColumnDefault:
+                default = _deparse(command.def_) if command.def_ is not None else ops.DROP_DEFAULT
+                self._emit(ops.AlterColumn(table, command.name, where, schema, server_default=default))
+            elif kind == T.AT_AddIdentity:
+                constraint = command.def_ if isinstance(command.def_, ast.Constraint) else None
+                when = "always" if constraint is not None and constraint.generated_when == "a" else "by default"
+                self._emit(ops.AlterColumn(table, command.name, where, schema, identity=when))
+            elif kind in (T.AT_AddConstraint, T.AT_AddIndexConstraint):
+                constraint = command.def_
+                if constraint.indexname and constraint.contype in (enums.ConstrType.CONSTR_PRIMARY, enums.ConstrType.CONSTR_UNIQUE):
+                    self._emit(ops.AddConstraintUsingIndex(table, constraint.conname, constraint.indexname,
+                                                           constraint.contype == enums.ConstrType.CONSTR_PRIMARY, where, schema))
+                    continue
+                built = self._constraint(constraint, where)
+                if built is not None:
+                    self._emit(ops.AddConstraint(table, built, where, schema))
+            elif kind == T.AT_DropConstraint:
+                self._emit(ops.DropConstraint(table, command.name, where, schema, bool(command.missing_ok)))
+            elif kind == T.AT_ValidateConstraint:
+                self._emit(ops.ValidateConstraint(table, command.name, where, schema))
+            elif kind == T.AT_AttachPartition:
+                self._emit(ops.AttachPartition(table, command.def_.name.relname, where, _deparse(command.def_.bound), schema))
+            elif kind == T.AT_DetachPartition:
+                self._emit(ops.DetachPartition(table, command.def_.name.relname, where, schema))
+            else:
+                self._emit(ops.UnsupportedStatement(f"ALTER TABLE {kind.name.removeprefix('AT_')}", where))
+
+    def _RenameStmt(self, node: ast.RenameStmt, location: Location) -> None:
+        O = enums.ObjectType
+        relation = node.relation
+        schema = self._schema(relation) if relation is not None else None
+        if node.renameType == O.OBJECT_TABLE:
+            self._emit(ops.RenameTable(relation.relname, node.newname, location, schema))
+        elif node.renameType == O.OBJECT_COLUMN:
+            self._emit(ops.AlterColumn(relation.relname, node.subname, location, schema, new_name=node.newname))
+        elif node.renameType == O.OBJECT_TABCONSTRAINT:
+            self._emit(ops.RenameConstraint(relation.relname, node.subname, node.newname, location, schema))
+        elif node.renameType == O.OBJECT_INDEX:
+            self._emit(ops.RenameIndex(relation.relname, node.newname, location, schema))
+        else:
+            self._emit(ops.UnsupportedStatement(f"RENAME {node.renameType.name.removeprefix('OBJECT_')}", location))
+
+    def _IndexStmt(self, node: ast.IndexStmt, location: Location) -> None:
+        columns, expressions, opclasses = [], [], []
+        for element in node.indexParams or ():
+            if element.name:
+                key, is_expression = element.name, False
+            else:
+                key, is_expression = _deparse(element.expr), True
+            columns.append(key)
+            expressions.append(is_expression)
+            if element.opclass:
+                opclasses.append((key, ".".join(_names(element.opclass))))
+        include = tuple(element.name for element in node.indexIncludingParams or () if element.name)
+        method = (node.accessMethod or "btree").lower()
+        index = Index(node.idxname, tuple(columns), location, unique=bool(node.unique),
+                      where=_deparse(node.whereClause) if node.whereClause is not None else None,
+                      using=None if method == "btree" else method, opclasses=tuple(opclasses), include=include,
+                      expressions=tuple(expressions), concurrently=bool(node.concurrent))
+        self._emit(ops.CreateIndex(index, node.relation.relname, location, self._schema(node.relation), bool(node.if_not_exists)))
+
+    def _DropStmt(self, node: ast.DropStmt, location: Location) -> None:
+        O = enums.ObjectType
+        cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
+        for obj in node.objects or ():
+            names = _names(obj) if isinstance(obj, tuple) else _names(getattr(obj, "objname", None) or getattr(obj, "names", ()) or ())
+            if not names and isinstance(obj, ast.TypeName):
+                names = _names(obj.names)
+            if not names:
+                continue
+            name, schema = names[-1], (names[-2] if len(names) > 1 and names[-2] != "public" else None)
+            if node.removeType == O.OBJECT_TABLE:
+                self._emit(ops.DropTable(name, location, schema, bool(node.missing_ok), cascade))
+            elif node.removeType == O.OBJECT_INDEX:
+                self._emit(ops.DropIndex(name, location, None, schema, bool(node.missing_ok)))
+            elif node.removeType == O.OBJECT_TYPE:
+                self._emit(ops.DropType(name, location, schema, bool(node.missing_ok)))
+            elif node.removeType == O.OBJECT_SEQUENCE:
+                self._emit(ops.DropSequence(name, location, schema, bool(node.missing_ok)))
+            elif node.removeType == O.OBJECT_FUNCTION:
+                self._emit(ops.DropFunction(name, location, schema))
+            elif node.removeType == O.OBJECT_TRIGGER and len(names) >= 2:
+                self._emit(ops.DropTrigger(names[-1], names[-2], location))
+            else:
+                self._emit(ops.UnsupportedStatement(f"DROP {node.removeType.name.removeprefix('OBJECT_')}", location))
+
+    # types, sequences, functions, triggers, comments
+
+    def _CreateEnumStmt(self, node: ast.CreateEnumStmt, location: Location) -> None:
+        names = _names(node.typeName)
+        schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
+        self._emit(ops.CreateEnum(EnumType(names[-1], tuple(_names(node.vals)), location, schema), location))
+
+    def _AlterEnumStmt(self, node: ast.AlterEnumStmt, location: Location) -> None:
+        names = _names(node.typeName)
+        if not node.newVal:
+            self._emit(ops.UnsupportedStatement("ALTER TYPE", location))
+            return
+        neighbour = node.newValNeighbor
+        self._emit(ops.AddEnumValue(names[-1], node.newVal, location,
+                                    names[-2] if len(names) > 1 and names[-2] != "public" else None,
+                                    before=None if node.newValIsAfter else neighbour,
+                                    after=neighbour if node.newValIsAfter else None))
+
+    def _CreateSeqStmt(self, node: ast.CreateSeqStmt, location: Location) -> None:
+        owned = self._owned_by(node.options)
+        self._emit(ops.CreateSequence(Sequence(node.sequence.relname, location, self._schema(node.sequence), owned), location))
+
+    def _AlterSeqStmt(self, node: ast.AlterSeqStmt, location: Location) -> None:
+        if any(option.defname == "owned_by" for option in node.options or ()):
+            self._emit(ops.AlterSequenceOwner(node.sequence.relname, self._owned_by(node.options), location,
+                                              self._schema(node.sequence)))
+        else:
+            self._emit(ops.UnsupportedStatement("ALTER SEQUENCE", location))
+
+    @staticmethod
+    def _owned_by(options) -> Optional[str]:
+        for option in options or ():
+            if option.defname == "owned_by":
+                names = _names(option.arg)
+                return None if names == ["none"] else ".".join(names[-2:])
+        return None
+
+    def _CreateFunctionStmt(self, node: ast.CreateFunctionStmt, location: Location) -> None:
+        names = _names(node.funcname)
+        language = next((option.arg.sval for option in node.options or ()
+                         if option.defname == "language" and isinstance(option.arg, ast.String)), None)
+        returns = _deparse(node.returnType) if node.returnType is not None else None
+        schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
+        self._emit(ops.CreateFunction(Function(names[-1], location, schema, language, returns), location))
+
+    def _CreateTrigStmt(self, node: ast.CreateTrigStmt, location: Location) -> None:
+        timing = {2: "BEFORE", 64: "INSTEAD OF"}.get(node.timing or 0, "AFTER")
+        events = tuple(name for bit, name in ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE"))
+                       if (node.events or 0) & bit)
+        function = ".".join(_names(node.funcname)) or None
+        trigger = Trigger(node.trigname, node.relation.relname, function, location, timing, events)
+        self._emit(ops.CreateTrigger(trigger, location, self._schema(node.relation)))
+
+    def _CommentStmt(self, node: ast.CommentStmt, location: Location) -> None:
+        O = enums.ObjectType
+        names = _names(node.object) if isinstance(node.object, tuple) else []
+        if node.objtype == O.OBJECT_TABLE and names:
+            schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
+            self._emit(ops.SetTableComment(names[-1], node.comment, location, schema))
+        elif node.objtype == O.OBJECT_COLUMN and len(names) >= 2:
+            schema = names[-3] if len(names) > 2 and names[-3] != "public" else None
+            self._emit(ops.SetColumnComment(names[-2], names[-1], node.comment, location, schema))
+        else:
+            self._emit(ops.UnsupportedStatement("COMMENT", location))
+
+    # DO blocks: the SQL inside PL/pgSQL
+
+    def _DoStmt(self, node: ast.DoStmt, location: Location) -> None:
+        body = next((option.arg.sval for option in node.args or () if option.defname == "as"), None)
+        language = next((option.arg.sval for option in node.args or () if option.defname == "language"), "plpgsql")
+        if body is None or language.lower() != "plpgsql":
+            self._emit(ops.UnsupportedStatement("DO", location))
+            return
+        body_offset = self._text.find(body, self._start)
+        try:
+            tree = pglast.parse_plpgsql(f"DO $pglast$ {body} $pglast$")
+        except Exception as error:
+            self.errors.append(ExtractionError(location, f"PostgreSQL would reject this DO block: {error}"))
+            return
+        for line_number, sql in _plpgsql_statements(tree):
+            if body_offset >= 0:
+                line_start = _nth_line_offset(body, line_number)
+                inner_offset = body.find(sql.split()[0], line_start) if sql.split() else line_start
+                offset = body_offset + (inner_offset if inner_offset >= 0 else line_start)
+            else:
+                offset = self._start
+            nested = parse_sql(sql, self.positions.path)
+            where = self.positions.at(offset)
+            for operation in nested.operations:
+                self._emit(_relocated(operation, where))
+            for error in nested.errors:
+                self.errors.append(ExtractionError(where, error.message, error.kind))
+
+    # rows, and everything else
+
+    def _InsertStmt(self, node, location: Location) -> None:
+        self._emit(ops.DataChange("INSERT", location, node.relation.relname))
+
+    def _UpdateStmt(self, node, location: Location) -> None:
+        self._emit(ops.DataChange("UPDATE", location, node.relation.relname))
+
+    def _DeleteStmt(self, node, location: Location) -> None:
+        self._emit(ops.DataChange("DELETE", location, node.relation.relname))
+
+    def _CopyStmt(self, node, location: Location) -> None:
+        self._emit(ops.DataChange("COPY", location, node.relation.relname if node.relation else None))
+
+    def _TruncateStmt(self, node, location: Location) -> None:
+        for relation in node.relations or ():
+            self._emit(ops.DataChange("TRUNCATE", location, relation.relname))
+
+    def _other(self, node, location: Location) -> None:
+        self._emit(ops.UnsupportedStatement(type(node).__name__.removesuffix("Stmt"), location))
+
+
+def _nth_line_offset(text: str, line_number: int) -> int:
+    offset = 0
+    for _ in range(max(line_number - 1, 0)):
+        next_newline = text.find("\n", offset)
+        if next_newline < 0:
+            break
+        offset = next_newline + 1
+    return offset
+
+
+def _plpgsql_statements(tree) -> Iterator[tuple[int, str]]:
+    """(line in the body, SQL) of the plain statements and literal EXECUTEs in a PL/pgSQL tree."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key == "PLpgSQL_stmt_execsql":
+                yield value.get("lineno", 1), value["sqlstmt"]["PLpgSQL_expr"]["query"]
+            elif key == "PLpgSQL_stmt_dynexecute":
+                query = value["query"]["PLpgSQL_expr"]["query"].strip()
+                if len(query) >= 2 and query[0] == query[-1] == "'":
+                    yield value.get("lineno", 1), query[1:-1].replace("''", "'")
+            else:
+                yield from _plpgsql_statements(value)
+    elif isinstance(tree, list):
+        for item in tree:
+            yield from _plpgsql_statements(item)
+
+
+def _relocated(operation, location: Location):
+    """An operation parsed from text inside a DO block, moved to where that text sits in the file."""
+    changes = {"location": location}
+    for field in fields(operation):
+        value = getattr(operation, field.name)
+        if field.name in ("column", "index", "constraint", "enum", "sequence", "function", "trigger") and hasattr(value, "location"):
+            changes[field.name] = replace(value, location=location)
+    return replace(operation, **changes)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from typing import Iterator
+
+from ...schema.model import Location
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+def ignored_by_git(root, paths: list[str]) -> list[str]:
+    """The paths that git's ignore rules exclude, or [] when git is not installed.
+
+    Outside a repository, a throwaway repository in a temp dir reads the workspace's
+    .gitignore files without touching the workspace.
+    """
+    git = shutil.which("git")
+    if not git or not paths:
+        return []
+    try:
+        inside = subprocess.run([git, "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+                                capture_output=True, text=True, timeout=10).returncode == 0
+        with tempfile.TemporaryDirectory() as scratch:
+            if inside:
+                command = [git, "-C", str(root)]
+            else:
+                subprocess.run([git, "init", "-q", scratch], check=True, capture_output=True, timeout=10)
+                command = [git, f"--git-dir={scratch}/.git", f"--work-tree={root}", "-C", str(root)]
+            completed = subprocess.run([*command, "check-ignore", "--no-index", "--stdin"],
+                                       input="\n".join(paths), capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    # Exit 1 means nothing is ignored.
+    return completed.stdout.split() if completed.returncode == 0 else []
+
+
+class IgnoredMigrationFiles(Rule):
+    """## What it finds
+    Migration files (Alembic revisions, SQL migrations) that the repository's `.gitignore`
+    excludes, so they exist on one developer's machine and nowhere else.
+
+    ## Why it matters
+    Versions that are not tracked cannot be reproduced: CI, colleagues and production run a
+    different chain, `alembic upgrade` fails on a missing down_revision, or a database that was
+    migrated from a laptop has tables no migration in the repository creates.
+
+    ## Example
+    ```
+    # .gitignore
+    migrations/versions/
+    ```
+
+    ## Use instead
+    Track every migration file; ignore only caches (`__pycache__/`). If generated files must
+    stay out, generate them in CI from tracked sources instead.
+
+    ## How to verify
+    `git check-ignore -v migrations/versions/*.py` prints nothing; `git ls-files migrations`
+    lists every revision.
+    """
+
+    code = "SL501"
+    name = "ignored-migration-files"
+    dimension = 5
+    severity = "P0"
+    summary = "migration files excluded by .gitignore"
+    summary_zh = "迁移文件被 .gitignore 忽略，未纳入版本控制"
+
+    valid = (Example({".gitignore": "__pycache__/\n", "db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n"}),)
+    invalid = (Example({".gitignore": "db/V2__*.sql\n", "db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
+                        "db/V2__local.sql": "CREATE TABLE b (id int PRIMARY KEY);  -- expect\n"}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        migrations = sorted(p for p, kind in context.model.files.items() if kind in ("revision", "sql_migration"))
+        for path in ignored_by_git(context.model.root, migrations):
+            yield self.finding(
+                Location(path, 1), f"{path} is ignored by git",
+                f"{path} is a migration, but .gitignore excludes it from the repository.",
+                impact="Worst case: production is migrated with a chain that exists on one machine only and can never "
+                       "be reproduced. Most likely: CI or a colleague's upgrade fails on a missing revision.",
+                root_cause="A broad ignore pattern (or a deliberate one for local experiments) matches migration files.",
+                fix=Fix(short_term=f"git add -f {path} (or delete it if it never ran anywhere) and narrow the .gitignore pattern.",
+                        medium_term="CI fails when a migration folder contains untracked or ignored files.",
+                        long_term="Standard: migrations are reviewed and tracked like code."),
+                verification=f"git check-ignore -v {path}  # prints nothing")

@@ -1,0 +1,88 @@
+"""The audit on the bundled example: every dimension found, every finding at real evidence,
+and the Markdown, JSON and SARIF renderings as the spec and the standards ask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.report.audit_json import audit_json, audit_sarif
+from schemalens.analyzers.report.audit_markdown import render_audit_markdown
+from schemalens.analyzers.report.rule_docs import rules_markdown
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.commands import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "shop"
+SARIF_SCHEMA = Path(__file__).parent / "fixtures" / "sarif" / "sarif-schema-2.1.0.json"
+
+
+@pytest.fixture(scope="module")
+def audited():
+    model = WorkspaceIndex(EXAMPLE).index_all()
+    result = run_audit(model)
+    assert result.errors == ()
+    return model, result.findings
+
+
+def test_the_example_has_findings_in_all_eight_dimensions(audited):
+    _, findings = audited
+    assert {finding.dimension for finding in findings} == set(range(1, 9))
+
+
+def test_every_finding_points_at_an_existing_line(audited):
+    _, findings = audited
+    for finding in findings:
+        path = EXAMPLE / finding.location.path
+        assert path.is_file(), finding
+        assert 1 <= finding.location.line <= len(path.read_text(encoding="utf-8").splitlines()), finding
+        for related in finding.related:
+            assert (EXAMPLE / related.location.path).is_file(), related
+
+
+def test_markdown_report_has_the_spec_sections_in_english_and_chinese(audited):
+    model, findings = audited
+    english = render_audit_markdown(model, findings, "en")
+    for heading in ("I. Schema overview", "II. Gap map", "III. Findings", "IV. Compatibility", "Roadmap"):
+        assert f"## {heading}" in english
+    chinese = render_audit_markdown(model, findings, "zh")
+    for heading in ("Schema 概览（文字 ERD）", "缺口地图", "模型设计问题清单", "兼容/防御/回退/适配清单"):
+        assert heading in chinese
+    roadmap = english.split("## Roadmap", 1)[1]
+    assert 1 <= sum(1 for line in roadmap.splitlines() if line[:2].rstrip(".").isdigit()) <= 8
+
+
+def test_json_report_follows_the_contract(audited):
+    model, findings = audited
+    report = json.loads(json.dumps(audit_json(model, findings)))
+    assert report["version"] == 1 and report["summary"]["total"] == len(findings)
+    keys = {"rule", "name", "severity", "dimension", "title", "message", "path", "line", "column", "end_line",
+            "end_column", "table", "column_name", "related", "impact", "root_cause", "fix", "verification"}
+    assert all(set(finding) == keys for finding in report["findings"])
+    assert all(not finding["path"].startswith("/") for finding in report["findings"])
+
+
+def test_sarif_validates_against_the_official_schema(audited):
+    model, findings = audited
+    sarif = json.loads(json.dumps(audit_sarif(model, findings, "0.0.0")))
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
+    assert len(sarif["runs"][0]["results"]) == len(findings)
+
+
+def test_check_exits_1_when_findings_reach_the_level(capsys):
+    assert main(["check", str(EXAMPLE), "--fail-on", "P2"]) == 1
+    assert "finding(s)" in capsys.readouterr().err
+
+
+def test_check_exits_0_on_a_clean_workspace(tmp_path: Path):
+    (tmp_path / "V1__t.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY, created_at timestamptz);\n")
+    assert main(["check", str(tmp_path), "--fail-on", "P0"]) == 0
+
+
+def test_rule_docs_file_is_in_sync_with_the_rule_modules():
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown(), \
+        "regenerate with: schemalens rule --all > docs/rules.md"
