@@ -16,9 +16,15 @@ def _partition_key(text):
     return " ".join(text.lower().replace('"', "").split()) if text else None
 
 
+# Alembic's own bookkeeping table exists in every migrated database and in no migration.
+_TOOL_TABLES = {"alembic_version", "flyway_schema_history"}
+
+
 def comparable(layer: SchemaLayer) -> dict:
     tables = {}
     for key, table in sorted(layer.tables.items()):
+        if key in _TOOL_TABLES:
+            continue
         entry = {
             "columns": {column.name: (column.type, column.nullable) for column in table.columns},
             "partition_by": _partition_key(table.partition_by),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Optional
 
@@ -133,6 +133,7 @@ class _RevisionReader:
 
         self.locate = locate
         self.errors: list[ExtractionError] = []
+        self.final_names: set[str] = set()  # names given through op.f(): SQLAlchemy does not re-template them
         imports: list[ImportedName] = []
         assignments: list[Assignment] = []
         bindings: dict[str, str] = {}
@@ -254,9 +255,14 @@ class _RevisionReader:
                 out.append(ops.UnsupportedStatement(f"op.{method}", location))
             return
         try:
-            out.extend(translate(expr, location, batch_table, autocommit))
+            out.extend(self._with_final_names(op) for op in translate(expr, location, batch_table, autocommit))
         except (IndexError, TypeError, AttributeError, ValueError) as error:
             self.errors.append(ExtractionError(location, f"cannot read op.{method}(): {error}", kind="unsupported"))
+
+    def _with_final_names(self, operation):
+        if getattr(operation, "named_by_convention", False) and self.final_names:
+            return replace(operation, final_names=frozenset(self.final_names))
+        return operation
 
     # helpers for arguments
 
@@ -268,6 +274,10 @@ class _RevisionReader:
 
     def _str(self, call: Expr, position: int, keyword: str) -> Optional[str]:
         value = self._arg(call, position, keyword)
+        if value is not None and value.kind == "call" and _is_final_name(value):
+            value = value.args[0] if value.args else None
+            if value is not None and isinstance(self.world.const(value), str):
+                self.final_names.add(self.world.const(value))
         constant = self.world.const(value) if value is not None else None
         return constant if isinstance(constant, str) else None
 
@@ -359,10 +369,11 @@ class _RevisionReader:
                     self._str(fk, 99, "name"), (name,), ref_table, (ref_column,), fk.location,
                     ref_schema=schema[-1] if schema else None, on_delete=_upper(self._str(fk, 99, "ondelete")),
                     on_update=_upper(self._str(fk, 99, "onupdate")), deferrable=self._bool(fk, "deferrable")))
-        if self._bool(expr, "unique"):
+        # unique=True with index=True is a unique index, as SQLAlchemy builds it.
+        if self._bool(expr, "unique") and not self._bool(expr, "index"):
             out_constraints.append(UniqueConstraint(None, (name,), location))
         if self._bool(expr, "index"):
-            out_indexes.append(Index(f"ix_{table}_{name}", (name,), location))
+            out_indexes.append(Index(None, (name,), location, unique=self._bool(expr, "unique")))
         if primary:
             out_constraints.append(PrimaryKey(None, (name,), location))
         return Column(name=name, type=normalized, raw_type=raw, nullable=bool(nullable), location=location,
@@ -420,8 +431,9 @@ class _RevisionReader:
                 constraints.append(constraint)
         partition_by = self._str(call, 99, "postgresql_partition_by")
         result = [ops.CreateEnum(enum, location) for enum in enums if enum.name]
-        result.append(ops.CreateTable(table, location, schema, tuple(columns), tuple(constraints), partition_by))
-        result += [ops.CreateIndex(index, table, location, schema) for index in indexes]
+        result.append(ops.CreateTable(table, location, schema, tuple(columns), tuple(constraints), partition_by,
+                                      named_by_convention=True))
+        result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]
         comment = self._str(call, 99, "comment")
         if comment:
             result.append(ops.SetTableComment(table, comment, location, schema))
@@ -442,8 +454,8 @@ class _RevisionReader:
         column = self._column(column_expr, table, constraints, enums, indexes)
         schema = self._str(call, 99, "schema")
         result = [ops.CreateEnum(enum, location) for enum in enums if enum.name]
-        result.append(ops.AddColumn(table, column, location, schema, constraints=tuple(constraints)))
-        result += [ops.CreateIndex(index, table, location, schema) for index in indexes]
+        result.append(ops.AddColumn(table, column, location, schema, constraints=tuple(constraints), named_by_convention=True))
+        result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]
         return result
 
     def _op_drop_column(self, call, location, batch, autocommit):
@@ -496,7 +508,8 @@ class _RevisionReader:
         index = Index(name, tuple(columns), location, unique=self._bool(call, "unique"), where=where,
                       using=None if (using or "btree").lower() == "btree" else using.lower(), opclasses=opclasses,
                       include=include, expressions=tuple(expressions), concurrently=self._bool(call, "postgresql_concurrently"))
-        return [ops.CreateIndex(index, table, location, self._str(call, 99, "schema"), self._bool(call, "if_not_exists"))]
+        return [ops.CreateIndex(index, table, location, self._str(call, 99, "schema"), self._bool(call, "if_not_exists"),
+                                named_by_convention=True)]
 
     def _op_drop_index(self, call, location, batch, autocommit):
         return [ops.DropIndex(self._str(call, 0, "index_name"), location, batch or self._str(call, 1, "table_name"),
@@ -512,26 +525,26 @@ class _RevisionReader:
         fk = ForeignKey(name, local, referent, remote, location, ref_schema=self._str(call, 99, "referent_schema"),
                         on_delete=_upper(self._str(call, 99, "ondelete")), on_update=_upper(self._str(call, 99, "onupdate")),
                         deferrable=self._bool(call, "deferrable"), initially=_upper(self._str(call, 99, "initially")))
-        return [ops.AddConstraint(table, fk, location, self._str(call, 99, "source_schema"))]
+        return [ops.AddConstraint(table, fk, location, self._str(call, 99, "source_schema"), named_by_convention=True)]
 
     def _op_create_unique_constraint(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")
         columns = self._strings(self._arg(call, 1 if batch else 2, "columns"))
         return [ops.AddConstraint(table, UniqueConstraint(self._str(call, 0, "constraint_name"), columns, location),
-                                  location, self._str(call, 99, "schema"))]
+                                  location, self._str(call, 99, "schema"), named_by_convention=True)]
 
     def _op_create_primary_key(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")
         columns = self._strings(self._arg(call, 1 if batch else 2, "columns"))
         return [ops.AddConstraint(table, PrimaryKey(self._str(call, 0, "constraint_name"), columns, location),
-                                  location, self._str(call, 99, "schema"))]
+                                  location, self._str(call, 99, "schema"), named_by_convention=True)]
 
     def _op_create_check_constraint(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")
         condition = self._arg(call, 1 if batch else 2, "condition")
         expression = self._text(condition) or (condition.source if condition is not None else "")
         return [ops.AddConstraint(table, CheckConstraint(self._str(call, 0, "constraint_name"), expression, location),
-                                  location, self._str(call, 99, "schema"))]
+                                  location, self._str(call, 99, "schema"), named_by_convention=True)]
 
     def _op_drop_constraint(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")
@@ -555,6 +568,11 @@ class _RevisionReader:
 
     def _op_rename_column(self, call, location, batch, autocommit):
         return self._op_alter_column(call, location, batch, autocommit)
+
+
+def _is_final_name(call: Expr) -> bool:
+    """`op.f("name")` / `conv("name")`: a name SQLAlchemy's naming convention leaves alone."""
+    return (call.name or "").split(".")[-1] in ("f", "conv") and len(call.args) == 1
 
 
 def _string_content_start(expr: Expr) -> Location:

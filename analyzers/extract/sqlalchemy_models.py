@@ -1546,6 +1546,23 @@ def build_orm_layer(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tu
     return layer, tuple(builder.errors)
 
 
+def orm_naming_convention(summaries: Iterable[ModuleSummary]) -> Optional[dict[str, str]]:
+    """The naming convention of the declarative base that maps the most tables (None without
+    one): Alembic's op.* name unnamed constraints with the target metadata's convention."""
+    builder = _LayerBuilder(summaries)
+    builder.run()
+    counts: dict[str, int] = {}
+    conventions: dict[str, dict[str, str]] = {}
+    for root in builder.roots.values():
+        if root.convention != _DEFAULT_CONVENTION:
+            key = repr(sorted(root.convention.items()))
+            conventions[key] = root.convention
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    return dict(conventions[max(counts, key=counts.get)])
+
+
 def relationships(summaries: Iterable[ModuleSummary]) -> tuple[Relationship, ...]:
     """Every `relationship()` on a mapped class, with its target class and table when resolved."""
     builder = _LayerBuilder(summaries)

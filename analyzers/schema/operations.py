@@ -38,6 +38,9 @@ class CreateTable:
     partition_of: Optional[str] = None
     partition_bound: Optional[str] = None
     if_not_exists: bool = False
+    # Built by SQLAlchemy (Alembic op.* calls): unnamed constraints follow the naming convention.
+    named_by_convention: bool = False
+    final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class AddColumn:
     if_not_exists: bool = False
     # Constraints written inline on the new column (REFERENCES, UNIQUE, CHECK, PRIMARY KEY).
     constraints: tuple[Constraint, ...] = ()
+    named_by_convention: bool = False
+    final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,8 @@ class CreateIndex:
     location: Location
     schema: Optional[str] = None
     if_not_exists: bool = False
+    named_by_convention: bool = False
+    final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +140,8 @@ class AddConstraint:
     constraint: Constraint
     location: Location
     schema: Optional[str] = None
+    named_by_convention: bool = False
+    final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
 
 
 @dataclass(frozen=True, slots=True)

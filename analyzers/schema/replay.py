@@ -57,22 +57,26 @@ class ReplayRun:
     snapshots: tuple[_State, ...] = field(default=(), repr=False)
     step_errors: tuple[tuple[ExtractionError, ...], ...] = field(default=(), repr=False)
     replayed_steps: int = 0  # how many steps this run actually replayed (the rest were reused)
+    naming_convention: Optional[dict[str, str]] = None
 
 
 def replay_steps(
-    steps: Iterable[ops.Step], *, previous: Optional[ReplayRun] = None, layer_name: str = "database"
+    steps: Iterable[ops.Step], *, previous: Optional[ReplayRun] = None, layer_name: str = "database",
+    naming_convention: Optional[dict[str, str]] = None,
 ) -> ReplayRun:
     """Apply `steps` in order and return the resulting layer.
 
     With `previous`, the snapshots of the longest unchanged prefix of steps (same Step
-    objects or equal ones) are reused and only the rest is replayed.
+    objects or equal ones) are reused and only the rest is replayed; a different
+    `naming_convention` replays everything. Operations built by SQLAlchemy (Alembic's op.*)
+    name their unnamed constraints with `naming_convention`, as SQLAlchemy does.
     """
     steps = tuple(steps)
     start = 0
     state = _State({}, {}, {}, {})
     snapshots: list[_State] = []
     step_errors: list[tuple[ExtractionError, ...]] = []
-    if previous is not None:
+    if previous is not None and previous.naming_convention == naming_convention:
         limit = min(len(steps), len(previous.steps))
         while start < limit and (steps[start] is previous.steps[start] or steps[start] == previous.steps[start]):
             start += 1
@@ -81,7 +85,7 @@ def replay_steps(
         if start:
             state = snapshots[-1].copy()
     for step in steps[start:]:
-        replayer = _Replayer(state, step.revision)
+        replayer = _Replayer(state, step.revision, naming_convention or {})
         for operation in step.operations:
             replayer.apply(operation)
         step_errors.append(tuple(replayer.errors))
@@ -90,15 +94,17 @@ def replay_steps(
     final = snapshots[-1] if snapshots else state
     layer = SchemaLayer(layer_name, dict(final.tables), dict(final.enums), dict(final.sequences), dict(final.functions))
     errors = tuple(error for errors in step_errors for error in errors)
-    return ReplayRun(layer, errors, steps, tuple(snapshots), tuple(step_errors), len(steps) - start)
+    return ReplayRun(layer, errors, steps, tuple(snapshots), tuple(step_errors), len(steps) - start, naming_convention)
 
 
 class _Replayer:
     """Applies the operations of one step to a state, recording what PostgreSQL would reject."""
 
-    def __init__(self, state: _State, revision: Optional[str]) -> None:
+    def __init__(self, state: _State, revision: Optional[str], naming_convention: dict[str, str]) -> None:
         self.state = state
         self.revision = revision
+        # SQLAlchemy's default convention names `index=True` indexes; the project's wins.
+        self.naming_convention = {"ix": "ix_%(column_0_label)s", **naming_convention}
         self.errors: list[ExtractionError] = []
 
     def apply(self, operation: ops.Operation) -> None:
@@ -144,7 +150,24 @@ class _Replayer:
 
     # naming, as PostgreSQL chooses names for unnamed constraints and indexes
 
-    def _name_constraint(self, table: Table, constraint: ops.Constraint) -> ops.Constraint:
+    def _by_convention(self, table: Table, element, kind: str, final_names: frozenset[str]):
+        """The element named by the naming convention (sqlalchemy.sql.naming), or None."""
+        template = self.naming_convention.get(kind)
+        if element.name in final_names:
+            return None
+        # Explicit names stay unless the template wraps them; unnamed ones need a template without them.
+        if template is None or (element.name is None) == ("%(constraint_name)s" in template):
+            return None
+        name = convention_name(template, table, element)
+        return replace(element, name=name) if name else None
+
+    def _name_constraint(self, table: Table, constraint: ops.Constraint, by_convention: bool = False,
+                         final_names: frozenset[str] = frozenset()) -> ops.Constraint:
+        if by_convention:
+            kind = {PrimaryKey: "pk", ForeignKey: "fk", UniqueConstraint: "uq", CheckConstraint: "ck"}[type(constraint)]
+            named = self._by_convention(table, constraint, kind, final_names)
+            if named is not None:
+                return named
         if constraint.name:
             return constraint
         taken = self._constraint_names(table) | self._relation_names(table.schema)
@@ -159,7 +182,12 @@ class _Replayer:
             name = _choose_name(table.name, column or "", "check", taken)
         return replace(constraint, name=name)
 
-    def _name_index(self, table: Table, index: Index) -> Index:
+    def _name_index(self, table: Table, index: Index, by_convention: bool = False,
+                    final_names: frozenset[str] = frozenset()) -> Index:
+        if by_convention:
+            named = self._by_convention(table, index, "ix", final_names)
+            if named is not None:
+                return named
         if index.name:
             return index
         parts = [(_expression_column_name(column) if is_expression else column) for column, is_expression in
@@ -192,7 +220,8 @@ class _Replayer:
             if column.identity == "serial" and column.sequence:
                 self._register_owned_sequence(column.sequence, op.schema, op.table, column.name, column.location)
         for constraint in op.constraints:
-            self._add_constraint(op.table, op.schema, constraint, op.location, record=False)
+            self._add_constraint(op.table, op.schema, constraint, op.location, record=False,
+                                 by_convention=op.named_by_convention, final_names=op.final_names)
 
     def _register_owned_sequence(self, name: str, schema: Optional[str], table: str, column: str, location: Location) -> None:
         self.state.sequences[table_key(name, schema)] = Sequence(name, location, schema, f"{table}.{column}")
@@ -243,7 +272,8 @@ class _Replayer:
         if column.identity == "serial" and column.sequence:
             self._register_owned_sequence(column.sequence, op.schema, op.table, column.name, op.location)
         for constraint in op.constraints:
-            self._add_constraint(op.table, op.schema, constraint, op.location, record=False)
+            self._add_constraint(op.table, op.schema, constraint, op.location, record=False,
+                                 by_convention=op.named_by_convention, final_names=op.final_names)
 
     def _DropColumn(self, op: ops.DropColumn) -> None:
         table = self._table(op.table, op.schema, op.location)
@@ -327,14 +357,16 @@ class _Replayer:
     # constraints
 
     def _AddConstraint(self, op: ops.AddConstraint) -> None:
-        self._add_constraint(op.table, op.schema, op.constraint, op.location, record=True)
+        self._add_constraint(op.table, op.schema, op.constraint, op.location, record=True,
+                             by_convention=op.named_by_convention, final_names=op.final_names)
 
     def _add_constraint(self, table_name: str, schema: Optional[str], constraint: ops.Constraint,
-                        location: Location, *, record: bool) -> None:
+                        location: Location, *, record: bool, by_convention: bool = False,
+                        final_names: frozenset[str] = frozenset()) -> None:
         table = self._table(table_name, schema, location)
         if table is None:
             return
-        constraint = self._name_constraint(table, constraint)
+        constraint = self._name_constraint(table, constraint, by_convention, final_names)
         if constraint.name in self._constraint_names(table):
             self._error(location, f'constraint "{constraint.name}" for relation "{table.key}" already exists')
             return
@@ -433,7 +465,7 @@ class _Replayer:
             if not op.if_not_exists:
                 self._error(op.location, f'relation "{index.name}" already exists')
             return
-        index = self._name_index(table, index)
+        index = self._name_index(table, index, op.named_by_convention, op.final_names)
         table = self._touch(replace(table, indexes=(*table.indexes, index)), op.location, f"create index {index.name}")
         self._store(table)
 
@@ -587,6 +619,44 @@ def _first_column_in(expression: str, table: Table) -> Optional[str]:
         if identifier in names:
             return identifier
     return None
+
+
+_TOKEN = re.compile(r"%\((\w+)\)s")
+
+
+def convention_name(template: str, table: Table, element) -> Optional[str]:
+    """A naming-convention template filled in for one constraint or index, as
+    sqlalchemy.sql.naming does; None for a token it does not know."""
+    columns = [c for c, is_expression in zip(element.columns, getattr(element, "expressions", ()) or
+                                             (False,) * len(element.columns)) if not is_expression] \
+        if hasattr(element, "columns") else []
+
+    def one(name: str, attribute: str, referred: bool) -> str:
+        if attribute == "label" and not referred:
+            return f"{table.schema + '_' if table.schema else ''}{table.name}_{name}"
+        return name
+
+    def token(match: re.Match) -> str:
+        key = match.group(1)
+        if key == "table_name":
+            return table.name
+        if key == "constraint_name":
+            return element.name or ""
+        if key == "referred_table_name":
+            return element.ref_table
+        parts = re.match(r"^(referred_)?column_(\d+)(_?N)?_(name|key|label)$", key)
+        if not parts:
+            raise KeyError(key)
+        referred, position, multiple, attribute = parts.groups()
+        names = list(element.ref_columns) if referred else columns
+        if multiple:
+            return ("_" if multiple.startswith("_") else "").join(one(n, attribute, bool(referred)) for n in names)
+        return one(names[int(position)], attribute, bool(referred)) if int(position) < len(names) else ""
+
+    try:
+        return _TOKEN.sub(token, template)
+    except KeyError:
+        return None
 
 
 def _expression_column_name(expression: str) -> str:

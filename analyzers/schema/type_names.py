@@ -83,6 +83,10 @@ def normalize_type(text: str) -> str:
         if base in ("char", "character", "bpchar", "nchar") and not modifiers:
             modifiers = "(1)" if base != "bpchar" else ""
         normalized = _ALIASES.get(base, base)
+        if modifiers and normalized.endswith(" time zone"):
+            # timestamp(6) -> timestamp(6) without time zone: the precision follows the first word.
+            head, _, tail = normalized.partition(" ")
+            return f"{head}{_compact(modifiers)} {tail}{array_suffix}"
         return f"{normalized}{_compact(modifiers)}{array_suffix}"
     return lowered + array_suffix
 

@@ -229,8 +229,9 @@ class WorkspaceIndex:
     def _rebuild(self) -> WorkspaceModel:
         if self._orm is None:
             summaries = [f.result for f in self._files.values() if f.kind == "model" and f.result is not None]
-            self._orm = sqlalchemy_models.build_orm_layer(summaries)
-        orm_layer, orm_errors = self._orm
+            layer, errors = sqlalchemy_models.build_orm_layer(summaries)
+            self._orm = layer, errors, sqlalchemy_models.orm_naming_convention(summaries)
+        orm_layer, orm_errors, naming_convention = self._orm
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = build_revision_graph(revisions)
         by_folder: dict[str, list[str]] = {}
@@ -247,7 +248,7 @@ class WorkspaceIndex:
             # A workspace with no migrations at all: its SQL scripts (a schema dump) are the database.
             steps = [Step(p, f.result.operations) for p, f in sorted(self._files.items())
                      if f.kind == "sql_script" and f.result is not None]
-        self._replay = replay_steps(steps, previous=self._replay)
+        self._replay = replay_steps(steps, previous=self._replay, naming_convention=naming_convention)
         file_errors = tuple(error for f in self._files.values() for error in f.errors)
         errors = (*self.config.problems, *file_errors, *orm_errors, *graph.errors, *self._replay.errors)
         self.model = WorkspaceModel(
