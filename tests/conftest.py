@@ -37,6 +37,14 @@ class PostgresForTests:
         return self.server.url(database)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_parse_cache(tmp_path_factory):
+    """The CLI's parse cache goes to a temp dir, not the user's ~/.cache."""
+    import os
+
+    os.environ["SCHEMALENS_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
+
+
 @pytest.fixture(scope="session")
 def postgres():
     server = start_postgres()

@@ -289,6 +289,8 @@ class _World:
         self.class_module: dict[str, ModuleSummary] = {}
         self.assignments: dict[str, Assignment] = {}
         self.assignment_module: dict[str, ModuleSummary] = {}
+        self._resolved: dict[str, str] = {}
+        self._flask_db: dict[str, bool] = {}
         for summary in self.summaries:
             for imported in summary.imports:
                 if imported.local == "*":
@@ -306,9 +308,16 @@ class _World:
 
     def resolve(self, name: Optional[str]) -> Optional[str]:
         """Follow re-exports, aliases and `db.X` (Flask-SQLAlchemy proxies sqlalchemy) to a
-        canonical name: a workspace class or assignment, `sqlalchemy.X`, or `<db>.Model`."""
+        canonical name: a workspace class or assignment, `sqlalchemy.X`, or `<db>.Model`.
+
+        The world does not change once built, so answers are remembered."""
         if name is None:
             return None
+        if name not in self._resolved:
+            self._resolved[name] = self._resolve(name)
+        return self._resolved[name]
+
+    def _resolve(self, name: str) -> str:
         for _ in range(40):
             if name in self.classes:
                 return name
@@ -345,6 +354,11 @@ class _World:
         return name
 
     def is_flask_db(self, qualified: str) -> bool:
+        if qualified not in self._flask_db:
+            self._flask_db[qualified] = self._is_flask_db(qualified)
+        return self._flask_db[qualified]
+
+    def _is_flask_db(self, qualified: str) -> bool:
         assignment = self.assignments.get(qualified)
         if assignment is None or assignment.value.kind != "call":
             return False
@@ -1540,17 +1554,21 @@ def _source(expr: Optional[Expr]) -> Optional[str]:
 
 def build_orm_layer(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...]]:
     """Resolve every module summary together into the `orm` SchemaLayer and the problems found."""
+    layer, errors, _ = build_orm(summaries)
+    return layer, errors
+
+
+def build_orm(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...], Optional[dict[str, str]]]:
+    """build_orm_layer and orm_naming_convention in one pass over the summaries."""
     builder = _LayerBuilder(summaries)
     builder.run()
     layer = builder.finish()
-    return layer, tuple(builder.errors)
+    return layer, tuple(builder.errors), _main_convention(builder)
 
 
-def orm_naming_convention(summaries: Iterable[ModuleSummary]) -> Optional[dict[str, str]]:
-    """The naming convention of the declarative base that maps the most tables (None without
-    one): Alembic's op.* name unnamed constraints with the target metadata's convention."""
-    builder = _LayerBuilder(summaries)
-    builder.run()
+def _main_convention(builder: "_LayerBuilder") -> Optional[dict[str, str]]:
+    """The naming convention of the declarative bases (the most common one), None without one:
+    Alembic's op.* name unnamed constraints with the target metadata's convention."""
     counts: dict[str, int] = {}
     conventions: dict[str, dict[str, str]] = {}
     for root in builder.roots.values():

@@ -42,9 +42,11 @@ class _State:
     enums: dict
     sequences: dict
     functions: dict
+    index_owner: dict[str, str]  # index key -> key of its table: index names share the relation namespace
 
     def copy(self) -> "_State":
-        return _State(dict(self.tables), dict(self.enums), dict(self.sequences), dict(self.functions))
+        return _State(dict(self.tables), dict(self.enums), dict(self.sequences), dict(self.functions),
+                      dict(self.index_owner))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ def replay_steps(
     """
     steps = tuple(steps)
     start = 0
-    state = _State({}, {}, {}, {})
+    state = _State({}, {}, {}, {}, {})
     snapshots: list[_State] = []
     step_errors: list[tuple[ExtractionError, ...]] = []
     if previous is not None and previous.naming_convention == naming_convention:
@@ -127,7 +129,20 @@ class _Replayer:
         return table
 
     def _store(self, table: Table) -> None:
+        self._forget_indexes(self.state.tables.get(table.key))
         self.state.tables[table.key] = table
+        for index in table.indexes:
+            if index.name:
+                self.state.index_owner[table_key(index.name, table.schema)] = table.key
+
+    def _remove(self, table: Table) -> None:
+        self._forget_indexes(table)
+        del self.state.tables[table.key]
+
+    def _forget_indexes(self, table: Optional[Table]) -> None:
+        for index in table.indexes if table is not None else ():
+            if index.name:
+                self.state.index_owner.pop(table_key(index.name, table.schema), None)
 
     def _touch(self, table: Table, location: Location, action: str) -> Table:
         return replace(table, changed=location, history=(*table.history, self._change(location, action)))
@@ -138,15 +153,10 @@ class _Replayer:
             names.add(table.primary_key.name)
         return names
 
-    def _relation_names(self, schema: Optional[str]) -> set[str]:
-        """Names taken in a schema's namespace: tables, indexes and sequences."""
-        names = set()
-        for table in self.state.tables.values():
-            if (table.schema or None) == (schema or None):
-                names.add(table.name)
-                names.update(index.name for index in table.indexes if index.name)
-        names.update(seq.name for seq in self.state.sequences.values() if (seq.schema or None) == (schema or None))
-        return names
+    def _relation_taken(self, name: str, schema: Optional[str]) -> bool:
+        """Whether a table, index or sequence of that name exists in the schema's namespace."""
+        key = table_key(name, schema)
+        return key in self.state.tables or key in self.state.index_owner or key in self.state.sequences
 
     # naming, as PostgreSQL chooses names for unnamed constraints and indexes
 
@@ -170,7 +180,11 @@ class _Replayer:
                 return named
         if constraint.name:
             return constraint
-        taken = self._constraint_names(table) | self._relation_names(table.schema)
+        constraint_names = self._constraint_names(table)
+
+        def taken(name: str) -> bool:
+            return name in constraint_names or self._relation_taken(name, table.schema)
+
         if isinstance(constraint, PrimaryKey):
             name = _choose_name(table.name, "", "pkey", taken)
         elif isinstance(constraint, ForeignKey):
@@ -192,7 +206,7 @@ class _Replayer:
             return index
         parts = [(_expression_column_name(column) if is_expression else column) for column, is_expression in
                  zip(index.columns, index.expressions or (False,) * len(index.columns))]
-        name = _choose_name(table.name, "_".join(parts), "idx", self._relation_names(table.schema))
+        name = _choose_name(table.name, "_".join(parts), "idx", lambda name: self._relation_taken(name, table.schema))
         return replace(index, name=name)
 
     # tables
@@ -238,7 +252,7 @@ class _Replayer:
         for other in referencing:
             kept = tuple(fk for fk in other.foreign_keys if not (fk.ref_table == table.name and (fk.ref_schema or None) == (table.schema or None)))
             self._store(replace(other, foreign_keys=kept))
-        del self.state.tables[table.key]
+        self._remove(table)
         for key, sequence in list(self.state.sequences.items()):
             if sequence.owned_by and sequence.owned_by.split(".")[0] == table.name and (sequence.schema or None) == (table.schema or None):
                 del self.state.sequences[key]
@@ -247,7 +261,7 @@ class _Replayer:
         table = self._table(op.table, op.schema, op.location)
         if table is None:
             return
-        del self.state.tables[table.key]
+        self._remove(table)
         renamed = self._touch(replace(table, name=op.new_name), op.location, f"rename table {op.table} to {op.new_name}")
         self._store(renamed)
         for other in list(self.state.tables.values()):
@@ -461,7 +475,7 @@ class _Replayer:
         index = op.index
         if not index.expressions:
             index = replace(index, expressions=(False,) * len(index.columns))
-        if index.name and index.name in self._relation_names(table.schema):
+        if index.name and self._relation_taken(index.name, table.schema):
             if not op.if_not_exists:
                 self._error(op.location, f'relation "{index.name}" already exists')
             return
@@ -470,13 +484,10 @@ class _Replayer:
         self._store(table)
 
     def _find_index(self, name: str, schema: Optional[str]) -> tuple[Optional[Table], Optional[Index]]:
-        for table in self.state.tables.values():
-            if (table.schema or None) != (schema or None):
-                continue
-            for index in table.indexes:
-                if index.name == name:
-                    return table, index
-        return None, None
+        owner = self.state.index_owner.get(table_key(name, schema))
+        table = self.state.tables.get(owner) if owner else None
+        index = next((i for i in table.indexes if i.name == name), None) if table else None
+        return (table, index) if index else (None, None)
 
     def _DropIndex(self, op: ops.DropIndex) -> None:
         table, index = self._find_index(op.name, op.schema)
@@ -682,11 +693,11 @@ def _make_object_name(name1: str, name2: str, label: str) -> str:
     return "_".join(pieces)
 
 
-def _choose_name(name1: str, name2: str, label: str, taken: set[str]) -> str:
-    """PostgreSQL's ChooseRelationName: add 1, 2, ... to the label until the name is free."""
+def _choose_name(name1: str, name2: str, label: str, taken) -> str:
+    """PostgreSQL's ChooseRelationName: add 1, 2, ... to the label until `taken(name)` is False."""
     name = _make_object_name(name1, name2, label)
     suffix = 0
-    while name in taken:
+    while taken(name):
         suffix += 1
         name = _make_object_name(name1, name2, f"{label}{suffix}")
     return name

@@ -18,8 +18,6 @@ from typing import Iterable, Optional
 
 log = logging.getLogger(__name__)
 
-# Bump when the shape of parse results changes without a version change (development builds).
-_FORMAT = 1
 
 
 def default_cache_dir() -> Path:
@@ -29,19 +27,19 @@ def default_cache_dir() -> Path:
     return Path(base) / "schemalens"
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("schemalens")
-    except Exception:  # running from a source tree without metadata
-        return "dev"
+def _code_fingerprint() -> str:
+    """A digest of the analyzers' own source: a cache written by other code is never read."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 class ParseCache:
     def __init__(self, directory: Path, root: Path) -> None:
         digest = hashlib.blake2b(str(root).encode(), digest_size=8).hexdigest()
-        self.path = directory / f"{root.name or 'root'}-{digest}-v{_version()}-f{_FORMAT}.pickle"
+        self.path = directory / f"{root.name or 'root'}-{digest}-{_code_fingerprint()}.pickle"
 
     def load(self) -> dict:
         """{(path, kind, digest): ParsedFile}, or {} when there is no usable cache."""
