@@ -38,6 +38,22 @@ class AuditContext:
         hints = self.hints(table)
         return max(hints.rows or 0, hints.rows_in_a_year or 0) >= rows
 
+    def code_facts(self) -> list:
+        """The CodeFacts of every application file, by path."""
+        return [facts for _, facts in sorted(self.model.code.items())]
+
+    def tables_with_columns(self, columns) -> list[Table]:
+        """Tables that have every one of `columns`."""
+        wanted = set(columns)
+        return [t for t in self.tables() if not t.partition_of and wanted <= {c.name for c in t.columns}]
+
+    def orm_table_of_class(self, class_name: str) -> Optional[Table]:
+        """The effective table mapped by the model class named `class_name`."""
+        for table in self.model.orm.tables.values():
+            if table.class_name == class_name:
+                return self.layer.tables.get(table.key) or table
+        return None
+
     def looked_up_columns(self) -> dict[str, Location]:
         """Column names that application code looks rows up by, with the first place it does."""
         found: dict[str, Location] = {}

@@ -13,8 +13,10 @@ from .config import DEFAULT_EXCLUDE, Config
 # Names of files in a SQL migration folder: Flyway, numbered (sqlx, goose, dbmate, golang-migrate),
 # timestamped.
 _SQL_MIGRATION_NAME = re.compile(r"^(?:[VUR]\d[\d._]*__|R__|\d+[_.-]).*\.sql$", re.IGNORECASE)
-# Cheap test before a Python file is parsed as a possible model module.
-_MODEL_MARKERS = ("sqlalchemy", "Column", "db.Model", "mapped_column", "Table(", "declarative")
+# Cheap test before a Python file is parsed as a model module: it declares something. Modules
+# that only query (services importing `select`) are application code, read for query facts.
+_MODEL_MARKERS = ("__tablename__", "db.Model", "declarative_base", "DeclarativeBase", "Table(", "mapped_column(",
+                  "Column(", "registry(", "declared_attr", "MetaData(", "SQLAlchemy(")
 
 
 def walk_files(root: Path, config: Config) -> Iterator[str]:

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class FallbackFieldRead(Rule):
+    """## What it finds
+    Reads that fall back from a new field name to an old one: `data.get("new") or
+    data.get("old")` and `data.get("new", data.get("old"))`.
+
+    ## Why it matters
+    Each fallback is a compatibility shim for clients or stored payloads that still use the old
+    name. Without a plan they never go away, `or` also falls back on legitimate empty values
+    (`""`, `0`), and nobody knows whether the old name is still sent.
+
+    ## Example
+    ```python
+    phone = data.get("mobile") or data.get("phone")
+    ```
+
+    ## Use instead
+    Keep the shim deliberately and retire it: count how often the old name is used (a log line
+    or metric), migrate stored payloads, tell clients, then delete the fallback.
+    ```python
+    phone = data["mobile"] if "mobile" in data else _legacy_phone(data)  # counts hits; remove after 2026-Q2
+    ```
+
+    ## How to verify
+    The hit counter for the old name stays at zero for a full release cycle before the
+    fallback is removed; a test sends only the new name.
+    """
+
+    code = "SL801"
+    name = "fallback-field-read"
+    dimension = 8
+    severity = "P2"
+    summary = "read falling back from a new field name to an old one"
+    summary_zh = "新旧字段回退读取（兼容垫片）"
+
+    valid = (Example({"app/services/users.py": "def phone_of(data):\n    return data.get('mobile')\n"}),)
+    invalid = (Example({"app/services/users.py": "def phone_of(data):\n    return data.get('mobile') or data.get('phone')  # expect\n"}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for facts in context.code_facts():
+            for found in facts.fallback_reads:
+                new, old = found.keys
+                yield self.finding(
+                    found.location, f'"{new}" falls back to "{old}"',
+                    f'Reads "{new}" and falls back to the old field "{old}" when it is missing or empty.',
+                    impact=f'Worst case: a legitimate empty "{new}" is silently replaced by a stale "{old}". Most likely: '
+                           "the shim stays forever because nobody knows whether the old name is still sent.",
+                    root_cause="A field was renamed for new clients while old clients or stored payloads still use the old name.",
+                    fix=Fix(short_term=f'Count hits of the "{old}" fallback (log or metric) and distinguish missing from empty.',
+                            medium_term=f'Backfill stored payloads from "{old}" to "{new}" and ask the remaining clients to switch.',
+                            long_term=f'Remove the fallback once the counter stays at zero for a release cycle, then drop "{old}".'),
+                    verification=f'A test sends only "{new}"; the metric for "{old}" is zero in production before removal.')

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class SchemaVersionSwitch(Rule):
+    """## What it finds
+    Branches on a stored payload or schema version (`if event.schema_version == 1:`,
+    `if data.get("version") < 2:`): code that keeps reading every historical shape of the
+    data.
+
+    ## Why it matters
+    Every version ever written stays readable only as long as its branch survives; the
+    branches multiply, old ones are never tested, and a fix applied to one shape misses the
+    others. The data itself is never migrated.
+
+    ## Example
+    ```python
+    if event.schema_version == 1:
+        return event.payload
+    return event.payload["changes"]
+    ```
+
+    ## Use instead
+    Upgrade old rows to the current shape with a backfill (in batches), then delete the branch;
+    keep the version column only to detect rows the backfill missed.
+
+    ## How to verify
+    `SELECT schema_version, count(*) FROM audit_events GROUP BY 1;` shows only the current
+    version after the backfill; the branch's removal passes the tests.
+    """
+
+    code = "SL802"
+    name = "schema-version-switch"
+    dimension = 8
+    severity = "P2"
+    summary = "branching on a stored schema or payload version"
+    summary_zh = "按存储的 schema_version 分支处理（多版本兼容）"
+
+    valid = (Example({"app/services/audit.py": "def changes(event):\n    return event.payload['changes']\n"}),)
+    invalid = (Example({"app/services/audit.py": ("def changes(event):\n    if event.schema_version == 1:  # expect\n"
+                                                  "        return event.payload\n    return event.payload['changes']\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for facts in context.code_facts():
+            for found in facts.version_switches:
+                yield self.finding(
+                    found.location, f"branch on stored {found.field}",
+                    f"The code reads several historical shapes of stored data, selected by {found.field}.",
+                    impact="Worst case: a fix lands in one branch and rows of another version keep the bug. Most likely: "
+                           "old branches rot untested while old rows are still read.",
+                    root_cause="The data format changed without migrating the rows already stored.",
+                    fix=Fix(short_term=f"Count rows per {found.field} to know which branches are still needed.",
+                            medium_term=f"Backfill old rows to the current shape in batches, then delete the branch for each "
+                                        "version that reaches zero rows.",
+                            long_term="Standard: format changes ship with their backfill; readers handle one shape."),
+                    verification=f"SELECT {found.field}, count(*) FROM <table> GROUP BY 1;  -- only the current version remains")

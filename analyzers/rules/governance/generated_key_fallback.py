@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class GeneratedKeyFallback(Rule):
+    """## What it finds
+    Encryption keys or secrets read from configuration with a freshly generated value as the
+    fallback: `os.getenv("KEY") or Fernet.generate_key()`, `os.environ.get("KEY",
+    secrets.token_bytes(32))`, `... or os.urandom(32)`.
+
+    ## Why it matters
+    When the variable is missing (a new server, a typo, a rotated secret store), the process
+    silently encrypts with a key that exists only in its memory. Everything it writes becomes
+    undecryptable after the next restart, and different workers write with different keys.
+
+    ## Example
+    ```python
+    FERNET_KEY = os.getenv("FERNET_KEY") or Fernet.generate_key()
+    ```
+
+    ## Use instead
+    ```python
+    FERNET_KEY = os.environ["FERNET_KEY"]  # fail at start-up when it is missing
+    ```
+    and load keys from a secret manager with a key id stored beside each ciphertext.
+
+    ## How to verify
+    Start the service without the variable: it must refuse to start. Decrypt a value written by
+    another instance in a test.
+    """
+
+    code = "SL702"
+    name = "generated-key-fallback"
+    dimension = 7
+    severity = "P0"
+    summary = "encryption key with a generated fallback"
+    summary_zh = "加密密钥缺失时回退为临时生成的密钥"
+
+    valid = (Example({"app/crypto.py": "import os\nKEY = os.environ['FERNET_KEY']\n"}),)
+    invalid = (Example({"app/crypto.py": ("import os\nfrom cryptography.fernet import Fernet\n"
+                                          "KEY = os.getenv('FERNET_KEY') or Fernet.generate_key()  # expect\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for facts in context.code_facts():
+            for found in facts.key_fallbacks:
+                yield self.finding(
+                    found.location, f"secret falls back to {found.generator}()",
+                    f"When the configured secret is missing, a new one from {found.generator}() is used silently.",
+                    impact="Worst case: data encrypted with a throwaway key is lost at the next restart, and each worker "
+                           "writes with a different key. Most likely: a deploy with a missing variable corrupts every "
+                           "value written until someone notices.",
+                    root_cause="A development convenience (a generated default) reached production code.",
+                    fix=Fix(short_term="Remove the fallback: read the key with os.environ[...] so that start-up fails loudly.",
+                            medium_term="Find rows written with a generated key (decryption failures) and re-collect or re-encrypt them.",
+                            long_term="Keys come from a secret manager; ciphertexts carry a key id for rotation."),
+                    verification="Start the service without the variable in a test: it must exit with an error.")

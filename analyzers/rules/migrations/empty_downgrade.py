@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import Opaque, UnsupportedStatement
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class EmptyDowngrade(Rule):
+    """## What it finds
+    Alembic revisions whose `upgrade()` changes the schema but whose `downgrade()` is missing
+    or empty (`pass`). Merge revisions, which change nothing, are skipped.
+
+    ## Why it matters
+    A failed deploy cannot be rolled back with `alembic downgrade`: the schema stays ahead of
+    the code that is rolled back to, or someone improvises SQL under pressure. When the change
+    really cannot be undone (data was dropped), the revision should say so, not pretend.
+
+    ## Example
+    ```python
+    def upgrade():
+        op.alter_column("orders", "note", new_column_name="customer_note")
+
+    def downgrade():
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    def downgrade():
+        op.alter_column("orders", "customer_note", new_column_name="note")
+    ```
+    or, for a change that loses data, `raise RuntimeError("irreversible: restore from backup")`
+    and a docstring explaining the recovery plan.
+
+    ## How to verify
+    A rehearsal runs upgrade, downgrade to base and upgrade again on a database with rows
+    (`schemalens verify`, or `alembic downgrade base` in CI).
+    """
+
+    code = "SL504"
+    name = "empty-downgrade"
+    dimension = 5
+    severity = "P1"
+    summary = "revision with a missing or empty downgrade"
+    summary_zh = "迁移缺少回滚（downgrade 为空）"
+
+    valid = (Example({
+        "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+        "migrations/env.py": "",
+        "migrations/versions/a1_add.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+                                          "def upgrade():\n    op.add_column('t', sa.Column('x', sa.Integer()))\n\n"
+                                          "def downgrade():\n    op.drop_column('t', 'x')\n")}),)
+    invalid = (Example({
+        "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+        "migrations/env.py": "",
+        "migrations/versions/a1_add.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+                                          "def upgrade():\n    op.add_column('t', sa.Column('x', sa.Integer()))\n\n"
+                                          "def downgrade():  # expect\n    pass\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for path, revision in sorted(context.model.revision_files.items()):
+            changes = [op for op in revision.upgrade if not isinstance(op, (UnsupportedStatement, Opaque))]
+            if not changes or not revision.downgrade_is_empty:
+                continue
+            location = revision.downgrade_location or revision.location
+            yield self.finding(
+                location, f"revision {revision.id} cannot be rolled back",
+                f"{path} changes the schema ({len(changes)} operation(s)) but its downgrade() "
+                + ("is missing." if revision.downgrade_location is None else "does nothing."),
+                impact="Worst case: a failed deploy cannot roll the schema back and the previous release runs against "
+                       "a schema it does not know. Most likely: a rollback stops at this revision and someone writes "
+                       "SQL by hand during the incident.",
+                root_cause="The downgrade was left as generated (`pass`) or skipped as unimportant.",
+                fix=Fix(short_term=f"Write the inverse operations in downgrade() of {revision.id}, or raise with an "
+                                   "explanation if the change loses data.",
+                        medium_term="CI runs upgrade -> downgrade base -> upgrade on a database with rows for every pull request.",
+                        long_term="Standard: every revision is reversible or documents its recovery plan."),
+                verification=f"alembic downgrade {revision.down_revisions[0] if revision.down_revisions else 'base'} on a "
+                             "rehearsal database succeeds and restores the previous schema.")

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+
+class JsonAttributeBag(Rule):
+    """## What it finds
+    JSON/JSONB columns that application code filters by key (`Product.attributes["color"]`
+    in a query): an entity-attribute-value design inside a JSON document.
+
+    ## Why it matters
+    The database cannot type, constrain or (without expression indexes) index the keys. Every
+    filter scans and parses the documents, misspelled keys return nothing instead of failing,
+    and the real shape of the data lives only in code.
+
+    ## Example
+    ```python
+    Product.query.filter(Product.attributes["color"].as_string() == "red")
+    ```
+
+    ## Use instead
+    Promote the keys that are queried to real columns with types and constraints
+    (`color varchar(30)`), or a typed child table; keep JSON for what is never filtered. If it
+    must stay JSONB, add a GIN index (`jsonb_path_ops`) or an expression index per key.
+
+    ## How to verify
+    `EXPLAIN` of the filter uses an index; `SELECT count(*) FROM products WHERE attributes ? 'colour'`
+    finds no misspelled keys.
+    """
+
+    code = "SL103"
+    name = "json-attribute-bag"
+    dimension = 1
+    severity = "P2"
+    summary = "JSON column used as a bag of attributes filtered by key"
+    summary_zh = "JSON 字段被当作属性袋按键过滤（EAV）"
+
+    valid = (Example({"app/models.py": (
+        "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+        "class Product(Base):\n    __tablename__ = 'products'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+        "    color = sa.Column(sa.String(30))\n"),
+        "app/services/catalog.py": "def red(session, Product):\n    return session.query(Product).filter(Product.color == 'red').all()\n"}),)
+    invalid = (Example({"app/models.py": (
+        "import sqlalchemy as sa\nfrom sqlalchemy.dialects.postgresql import JSONB\n"
+        "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+        "class Product(Base):\n    __tablename__ = 'products'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+        "    attributes = sa.Column(JSONB)  # expect\n"),
+        "app/services/catalog.py": ("def red(session, Product):\n"
+                                    "    return session.query(Product).filter(Product.attributes['color'].astext == 'red').all()\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        reported = set()
+        for facts in context.code_facts():
+            for found in facts.json_key_filters:
+                table = context.orm_table_of_class(found.model)
+                column = table.column(found.attribute) if table else None
+                if column is None or not column.type.startswith(("json", "jsonb")) or (table.key, column.name) in reported:
+                    continue
+                reported.add((table.key, column.name))
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} is filtered by key",
+                    f"Code filters {table.name} by keys inside the {column.type} column {column.name} (e.g. {found.key}).",
+                    impact="Worst case: filters scan and parse every document as the table grows, and misspelled keys "
+                           "silently match nothing. Most likely: slow catalogue queries and attributes with no constraints.",
+                    root_cause="Attributes that are queried were stored in a schemaless document instead of columns.",
+                    fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY ON {table.name} USING gin ({column.name} jsonb_path_ops); "
+                                       "(or an expression index per filtered key).",
+                            medium_term=f"Promote the filtered keys of {column.name} to typed columns with constraints; backfill them.",
+                            long_term="ADR: JSON only for data that is never filtered, joined or constrained."),
+                    verification=f"EXPLAIN the filter on {table.name}: expect an index scan, not a Seq Scan.",
+                    table=table.name, column=column.name, related=related + (Related(found.location, "filtered by key here"),))
