@@ -37,7 +37,7 @@ def _readme_commands() -> list[str]:
 
 def test_readme_starts_with_the_example_command_and_the_test_command():
     example, tests = _readme_commands()[:2]
-    assert "schemalens schema examples/shop" in example
+    assert "schemalens audit examples/shop" in example
     assert "pytest" in tests
 
 

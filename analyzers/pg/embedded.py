@@ -100,7 +100,10 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self.directory.exists():
-            self._run("pg_ctl", "-D", str(self.directory / "data"), "-m", "immediate", "stop", check=False)
+            try:
+                self._run("pg_ctl", "-D", str(self.directory / "data"), "-m", "immediate", "stop", check=False)
+            except OSError as error:  # never started: the binaries could not even be run
+                log.info("pg_ctl stop: %s", error)
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> "EmbeddedPostgres":
@@ -147,6 +150,7 @@ def start_postgres(bin_dir: Optional[Path] = None) -> EmbeddedPostgres:
             log.info("started %s in %.2f s at %s", server.version, time.perf_counter() - started, directory)
             return server
         except (PostgresUnavailable, OSError) as error:
+            # e.g. the wheel's binaries sit in a folder the unprivileged account cannot enter.
             failures.append(f"{candidate}: {error}")
             server.stop()
     raise PostgresUnavailable("could not start PostgreSQL:\n" + "\n".join(failures))

@@ -312,13 +312,17 @@ class _Replayer:
         )
         self._store(self._touch(table, op.location, f"drop column {name}"))
 
+    def _column_of(self, table_name: str, schema: Optional[str], column_name: str, location: Location):
+        """(table, column), or (None, None) with the error PostgreSQL would give."""
+        table = self._table(table_name, schema, location)
+        column = table.column(column_name) if table is not None else None
+        if table is not None and column is None:
+            self._error(location, f'column "{column_name}" of relation "{table.key}" does not exist')
+        return (table, column) if column is not None else (None, None)
+
     def _AlterColumn(self, op: ops.AlterColumn) -> None:
-        table = self._table(op.table, op.schema, op.location)
-        if table is None:
-            return
-        column = table.column(op.column)
+        table, column = self._column_of(op.table, op.schema, op.column, op.location)
         if column is None:
-            self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist')
             return
         updates: dict = {}
         actions = []
@@ -589,12 +593,8 @@ class _Replayer:
             self._store(replace(table, comment=op.comment))
 
     def _SetColumnComment(self, op: ops.SetColumnComment) -> None:
-        table = self._table(op.table, op.schema, op.location)
-        if table is None:
-            return
-        column = table.column(op.column)
+        table, column = self._column_of(op.table, op.schema, op.column, op.location)
         if column is None:
-            self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist')
             return
         self._store(table.with_column(replace(column, comment=op.comment)))
 

@@ -233,8 +233,9 @@ class WorkspaceIndex:
         if previous is not None and previous.digest == digest and previous.kind == kind:
             return previous
         parsed = _parse_job((path, kind, digest, text, self.config.dialect))
-        if parsed.result is None and previous is not None and previous.kind == kind and previous.result is not None:
-            # The parser failed on this version: keep the last good parse in use, with the error.
+        unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
+        if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
+            # A half-typed line: keep the last good parse of this file in use, and show the error.
             return ParsedFile(path, kind, digest, previous.result, parsed.errors)
         return parsed
 

@@ -1,0 +1,90 @@
+"""The incremental index: what one edit recomputes, and bad input never stopping it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemalens.analyzers.extract.alembic_revisions import parse_revision
+from schemalens.analyzers.extract.sql_files import parse_sql
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.commands import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SERVICE = FIXTURES / "flask_service"
+SQL_FIXTURES = sorted((FIXTURES / "sql_folder").rglob("*.sql")) + sorted(SERVICE.rglob("versions/*.py"))
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "service"
+    shutil.copytree(SERVICE, root)
+    return root
+
+
+def test_editing_a_revision_replays_from_that_revision_on(tmp_path: Path):
+    root = _copy(tmp_path)
+    index = WorkspaceIndex(root)
+    index.index_all()
+    path = "migrations/versions/0003_rename.py"
+    text = (root / path).read_text()
+    model = index.update_file(path, text.replace('op.execute(ADD_NOTE)\n', 'op.execute(ADD_NOTE)\n    op.add_column("orders", sa.Column("extra", sa.Integer()))\n'))
+    assert model.database.tables["orders"].column("extra") is not None
+    assert index._replay.replayed_steps == 1
+
+
+def test_a_model_edit_leaves_the_database_layer_alone(tmp_path: Path):
+    root = _copy(tmp_path)
+    index = WorkspaceIndex(root)
+    before = index.index_all()
+    path = "app/models/accounts.py"
+    model = index.update_file(path, (root / path).read_text() + "\n\nclass Tag(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n")
+    assert "tag" in model.orm.tables and "tag" not in before.orm.tables
+    assert index._replay.replayed_steps == 0 and model.database.tables == before.database.tables
+
+
+def test_a_half_typed_line_keeps_the_last_good_model_of_that_file(tmp_path: Path):
+    root = _copy(tmp_path)
+    index = WorkspaceIndex(root)
+    index.index_all()
+    path = "app/models/accounts.py"
+    model = index.update_file(path, (root / path).read_text() + "\nclass Broken(db.Model\n")
+    assert "accounts" in model.orm.tables
+    assert any(error.location.path == path and "syntax error" in error.message for error in model.errors)
+
+
+def test_an_unsaved_buffer_wins_over_the_disk_until_it_is_closed(tmp_path: Path):
+    root = _copy(tmp_path)
+    index = WorkspaceIndex(root)
+    index.index_all()
+    path = "migrations/versions/0002_orders.py"
+    edited = (root / path).read_text().replace('"state"', '"phase"', 1)
+    assert index.update_file(path, edited).database.tables["orders"].column("status") is None
+    assert index.update_file(path, None).database.tables["orders"].column("status") is not None
+
+
+def test_a_revision_cycle_is_reported_and_the_rest_still_indexes(tmp_path: Path):
+    root = _copy(tmp_path)
+    first = root / "migrations/versions/0001_baseline.py"
+    first.write_text(first.read_text().replace("down_revision = None", 'down_revision = "0003rename"'))
+    model = WorkspaceIndex(root).index_all()
+    assert any("cycle" in error.message for error in model.errors)
+    assert main(["schema", str(root), "--no-cache"]) == 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(SQL_FIXTURES), st.data())
+def test_truncated_or_gutted_migration_files_never_raise(path: Path, data):
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if data.draw(st.booleans()):
+        broken = text[: data.draw(st.integers(0, len(text)))]
+    else:
+        removed = set(data.draw(st.lists(st.integers(0, max(len(lines) - 1, 0)), max_size=8)))
+        broken = "".join(line for number, line in enumerate(lines) if number not in removed)
+    if path.suffix == ".sql":
+        parse_sql(broken, path.name)
+    else:
+        parse_revision(broken, path.name)
