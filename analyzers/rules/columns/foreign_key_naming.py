@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+
+class ForeignKeyNaming(Rule):
+    """## What it finds
+    Single-column foreign keys whose column is not named after what it references: no `_id`
+    suffix (`owner`, `creator`, `parent`), so readers cannot tell a key from a value.
+
+    ## Why it matters
+    `orders.customer` could be a name, an email or an id; people write `WHERE customer = 'Ann'`,
+    ORMs generate confusing attribute names, and other rules (and people) that look for
+    `*_id` columns miss the relation.
+
+    ## Example
+    ```sql
+    CREATE TABLE documents (id bigint PRIMARY KEY, owner bigint REFERENCES users (id));
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE documents (id bigint PRIMARY KEY, owner_id bigint REFERENCES users (id));
+    ```
+    (`<role>_id` when one table references another twice: `created_by_id`, `approved_by_id`).
+
+    ## How to verify
+    `SELECT conrelid::regclass, a.attname FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid
+    AND a.attnum = ANY (c.conkey) WHERE contype = 'f' AND a.attname NOT LIKE '%\\_id';` is empty.
+    """
+
+    code = "SL209"
+    name = "foreign-key-naming"
+    dimension = 2
+    severity = "P2"
+    summary = "foreign key column not named <target>_id"
+    summary_zh = "外键列命名未体现其引用目标（缺少 _id 后缀）"
+
+    valid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE documents (id bigint PRIMARY KEY, owner_id bigint REFERENCES users (id) ON DELETE CASCADE);\n")}),)
+    invalid = (Example({"migrations/V1__init.sql": (
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE documents (\n  id bigint PRIMARY KEY,\n  owner bigint REFERENCES users (id) ON DELETE CASCADE  -- expect\n);\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table in context.tables():
+            if table.partition_of:
+                continue
+            for fk in table.foreign_keys:
+                if len(fk.columns) != 1 or fk.columns[0].endswith(("_id", "_key", "_code", "_no", "_uuid")) or fk.columns[0] == "id":
+                    continue
+                column = table.column(fk.columns[0])
+                if column is None:
+                    continue
+                location, related = context.where_column(table, column)
+                yield self.finding(
+                    location, f"{table.name}.{column.name} references {fk.ref_table} but is not named *_id",
+                    f"{table.name}.{column.name} is a foreign key to {fk.ref_table}({', '.join(fk.ref_columns)}) with a "
+                    "name that reads like a value.",
+                    impact="Worst case: queries compare the key with a name or email and silently match nothing. "
+                           "Most likely: confusion in code review and ORM attribute clashes.",
+                    root_cause="No naming standard for key columns.",
+                    fix=Fix(short_term=f"Document that {table.name}.{column.name} holds a {fk.ref_table} id.",
+                            medium_term=f"Rename it to {column.name}_id with expand/contract (add, dual-write, backfill, switch, drop).",
+                            long_term="Standard: foreign key columns are <target or role>_id."),
+                    verification=f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table.name}';",
+                    table=table.name, column=column.name, related=related)
