@@ -1,0 +1,67 @@
+"""`schemalens schema`: the JSON contract, the schema map and the ER diagram, on the fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from schemalens.commands import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SERVICE = FIXTURES / "flask_service"
+
+
+def _run(capsys, *args: str) -> str:
+    assert main(["schema", *args, "--no-cache"]) == 0
+    return capsys.readouterr().out
+
+
+def test_json_follows_the_documented_contract(capsys):
+    document = json.loads(_run(capsys, str(SERVICE), "--format", "json"))
+    assert document["version"] == 1 and set(document["layers"]) == {"orm", "database"}
+    table_keys = {"name", "schema", "path", "line", "columns", "primary_key", "foreign_keys", "unique", "checks",
+                  "indexes", "partition_by", "partition_of", "triggers"}
+    tables = {t["name"]: t for t in document["layers"]["database"]["tables"]}
+    assert all(table_keys <= set(table) for table in tables.values())
+    assert {"name", "type", "nullable", "default", "path", "line"} <= set(tables["accounts"]["columns"][0])
+    readings = tables["readings"]
+    assert readings["partition_by"] == "RANGE (collected_date)"
+    assert readings["path"] == "migrations/versions/0001_baseline.py"
+    fk = next(fk for fk in tables["account_groups"]["foreign_keys"] if fk["ref_table"] == "accounts")
+    assert (fk["columns"], fk["on_delete"]) == (["account_id"], "CASCADE")
+    assert document["migrations"]["heads"] == ["0003rename"]
+    assert [r["id"] for r in document["migrations"]["revisions"]] == ["0001baseline", "0002orders", "0003rename"]
+    assert {"id", "down_revisions", "path", "line"} <= set(document["migrations"]["revisions"][1])
+    assert document["errors"] == []
+
+
+def test_layer_option_selects_one_layer(capsys):
+    document = json.loads(_run(capsys, str(SERVICE), "--format", "json", "--layer", "orm"))
+    assert list(document["layers"]) == ["orm"]
+    assert {t["name"] for t in document["layers"]["orm"]["tables"]} == {"accounts", "groups", "account_groups"}
+
+
+def test_text_map_groups_tables_and_shows_cardinality(capsys):
+    text = _run(capsys, str(SERVICE))
+    assert "I. Schema overview (database layer)" in text
+    assert "accounts N-N groups via account_groups" in text
+    assert "accounts 1-N orders" in text
+    assert "partitioned: by RANGE (collected_date)" in text
+
+
+def test_markdown_and_mermaid(capsys):
+    assert "| column | type | null | default |" in _run(capsys, str(SERVICE), "--format", "markdown")
+    mermaid = _run(capsys, str(SERVICE), "--format", "mermaid")
+    assert mermaid.startswith("erDiagram\n") and "accounts }o--o{ groups" in mermaid
+
+
+def test_a_folder_that_does_not_exist_is_a_usage_error(capsys, tmp_path: Path):
+    assert main(["schema", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_problems_go_to_stderr_with_their_location(capsys, tmp_path: Path):
+    (tmp_path / "V1__broken.sql").write_text("CREATE TABLE ok (id int);\nCREATE TABL nope (id int);\n")
+    assert main(["schema", str(tmp_path), "--no-cache"]) == 0
+    captured = capsys.readouterr()
+    assert "ok" in captured.out and "V1__broken.sql:2:" in captured.err
