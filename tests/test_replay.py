@@ -20,26 +20,27 @@ def _steps(count: int) -> list[ops.Step]:
     return [ops.Step(f"v{n}.sql", (_create(f"t{n}", n),), revision=f"r{n}") for n in range(count)]
 
 
-def test_a_changed_step_replays_from_that_step_on():
+def test_a_changed_step_replays_from_the_checkpoint_before_it():
     steps = _steps(10)
-    first = replay_steps(steps)
+    first = replay_steps(steps, checkpoint_every=4)
     steps[6] = ops.Step("v6.sql", (_create("renamed", 6),), revision="r6")
-    second = replay_steps(steps, previous=first)
-    assert second.replayed_steps == 4
+    second = replay_steps(steps, previous=first, checkpoint_every=4)
+    assert second.replayed_steps == 6  # from the checkpoint after step 4
     assert "renamed" in second.layer.tables and "t6" not in second.layer.tables
-    assert second.snapshots[:6] == first.snapshots[:6]
+    assert second.state_after(4) is first.state_after(4)
 
 
 def test_unchanged_steps_replay_nothing():
-    steps = _steps(5)
-    first = replay_steps(steps)
-    assert replay_steps(steps, previous=first).replayed_steps == 0
+    steps = _steps(10)
+    first = replay_steps(steps, checkpoint_every=4)
+    again = replay_steps(steps, previous=first, checkpoint_every=4)
+    assert again.replayed_steps == 0 and again.layer is first.layer
 
 
-def test_a_snapshot_is_not_changed_by_later_steps():
+def test_a_checkpoint_is_not_changed_by_later_steps():
     steps = _steps(2) + [ops.Step("drop.sql", (ops.DropTable("t0", _at(9)),))]
-    run = replay_steps(steps)
-    assert "t0" in run.snapshots[0].tables and "t0" not in run.layer.tables
+    run = replay_steps(steps, checkpoint_every=1)
+    assert "t0" in run.state_after(1).tables and "t0" not in run.layer.tables
 
 
 def test_dropping_a_referenced_table_without_cascade_is_reported_and_kept():

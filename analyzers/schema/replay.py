@@ -51,52 +51,58 @@ class _State:
 
 @dataclass(frozen=True, slots=True)
 class ReplayRun:
-    """The result of a replay: the layer at head, errors, and a snapshot after each step."""
+    """The result of a replay: the layer at head, errors, and checkpoints to resume from."""
 
     layer: SchemaLayer
     errors: tuple[ExtractionError, ...]
     steps: tuple[ops.Step, ...] = ()
-    snapshots: tuple[_State, ...] = field(default=(), repr=False)
+    # (steps applied, state after them), every `checkpoint_every` steps: a changed step replays
+    # from the checkpoint before it; one state per step would cost a copy per step.
+    checkpoints: tuple[tuple[int, _State], ...] = field(default=(), repr=False)
     step_errors: tuple[tuple[ExtractionError, ...], ...] = field(default=(), repr=False)
     replayed_steps: int = 0  # how many steps this run actually replayed (the rest were reused)
     naming_convention: Optional[dict[str, str]] = None
 
+    def state_after(self, steps_applied: int) -> Optional[_State]:
+        return next((state for applied, state in self.checkpoints if applied == steps_applied), None)
+
 
 def replay_steps(
     steps: Iterable[ops.Step], *, previous: Optional[ReplayRun] = None, layer_name: str = "database",
-    naming_convention: Optional[dict[str, str]] = None,
+    naming_convention: Optional[dict[str, str]] = None, checkpoint_every: int = 32,
 ) -> ReplayRun:
     """Apply `steps` in order and return the resulting layer.
 
-    With `previous`, the snapshots of the longest unchanged prefix of steps (same Step
-    objects or equal ones) are reused and only the rest is replayed; a different
+    With `previous`, the longest unchanged prefix of steps (same Step objects or equal ones)
+    is not replayed again: replay resumes from the last checkpoint inside it. A different
     `naming_convention` replays everything. Operations built by SQLAlchemy (Alembic's op.*)
     name their unnamed constraints with `naming_convention`, as SQLAlchemy does.
     """
     steps = tuple(steps)
-    start = 0
-    state = _State({}, {}, {}, {}, {})
-    snapshots: list[_State] = []
-    step_errors: list[tuple[ExtractionError, ...]] = []
+    unchanged = 0
+    checkpoints: list[tuple[int, _State]] = [(0, _State({}, {}, {}, {}, {}))]
     if previous is not None and previous.naming_convention == naming_convention:
         limit = min(len(steps), len(previous.steps))
-        while start < limit and (steps[start] is previous.steps[start] or steps[start] == previous.steps[start]):
-            start += 1
-        snapshots = list(previous.snapshots[:start])
-        step_errors = list(previous.step_errors[:start])
-        if start:
-            state = snapshots[-1].copy()
-    for step in steps[start:]:
+        while unchanged < limit and (steps[unchanged] is previous.steps[unchanged] or steps[unchanged] == previous.steps[unchanged]):
+            unchanged += 1
+        if unchanged == len(steps) == len(previous.steps):
+            return replace(previous, replayed_steps=0)
+        checkpoints = [(applied, state) for applied, state in previous.checkpoints if applied <= unchanged] or checkpoints
+    start, resumed = checkpoints[-1]
+    step_errors = list(previous.step_errors[:start]) if start else []
+    state = resumed.copy()
+    for position in range(start, len(steps)):
+        step = steps[position]
         replayer = _Replayer(state, step.revision, naming_convention or {})
         for operation in step.operations:
             replayer.apply(operation)
         step_errors.append(tuple(replayer.errors))
-        snapshots.append(state)
-        state = state.copy()
-    final = snapshots[-1] if snapshots else state
-    layer = SchemaLayer(layer_name, dict(final.tables), dict(final.enums), dict(final.sequences), dict(final.functions))
+        if (position + 1) % checkpoint_every == 0:
+            checkpoints.append((position + 1, state))
+            state = state.copy()
+    layer = SchemaLayer(layer_name, dict(state.tables), dict(state.enums), dict(state.sequences), dict(state.functions))
     errors = tuple(error for errors in step_errors for error in errors)
-    return ReplayRun(layer, errors, steps, tuple(snapshots), tuple(step_errors), len(steps) - start, naming_convention)
+    return ReplayRun(layer, errors, steps, tuple(checkpoints), tuple(step_errors), len(steps) - start, naming_convention)
 
 
 class _Replayer:
