@@ -51,6 +51,14 @@ class FallbackRead:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldAlias:
+    """A field that answers to another name: `synonym("new")`, `Field(alias="old")`, `AliasChoices(...)`."""
+
+    names: tuple[str, ...]
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class VersionSwitch:
     """Code that branches on a stored schema/payload version."""
 
@@ -83,6 +91,7 @@ class CodeFacts:
     check_then_inserts: tuple[CheckThenInsert, ...] = ()
     read_modify_writes: tuple[ReadModifyWrite, ...] = ()
     fallback_reads: tuple[FallbackRead, ...] = ()
+    field_aliases: tuple[FieldAlias, ...] = ()
     version_switches: tuple[VersionSwitch, ...] = ()
     key_fallbacks: tuple[GeneratedKeyFallback, ...] = ()
     json_key_filters: tuple[JsonKeyFilter, ...] = ()
@@ -179,6 +188,7 @@ class _Collector(cst.CSTVisitor):
         self.check_then_inserts: list[CheckThenInsert] = []
         self.read_modify_writes: list[ReadModifyWrite] = []
         self.fallback_reads: list[FallbackRead] = []
+        self.field_aliases: list[FieldAlias] = []
         self.version_switches: list[VersionSwitch] = []
         self.key_fallbacks: list[GeneratedKeyFallback] = []
         self.json_key_filters: list[JsonKeyFilter] = []
@@ -196,6 +206,16 @@ class _Collector(cst.CSTVisitor):
             for argument in node.args:
                 if argument.keyword is not None:
                     self.lookups.append(Lookup(argument.keyword.value, None, self._location(argument)))
+        method = _method(node)
+        if method in ("synonym", "AliasChoices") and node.args:
+            names = tuple(name for name in (_string(a.value) for a in node.args) if name)
+            if names:
+                self.field_aliases.append(FieldAlias(names, self._location(node)))
+        elif method == "Field":
+            names = tuple(name for a in node.args if a.keyword is not None and a.keyword.value in ("alias", "validation_alias")
+                          for name in [_string(a.value)] if name)
+            if names:
+                self.field_aliases.append(FieldAlias(names, self._location(node)))
         got = _get_key(node)
         if got is not None and len(node.args) > 1:
             inner = _get_key(node.args[1].value)
@@ -308,5 +328,5 @@ def collect_code_facts(text: str, path: str) -> CodeFacts:
     MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
     return CodeFacts(path, tuple(collector.lookups), tuple(collector.check_then_inserts),
                      tuple(collector.read_modify_writes), tuple(collector.fallback_reads),
-                     tuple(collector.version_switches), tuple(collector.key_fallbacks),
+                     tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings))
