@@ -560,7 +560,9 @@ class _RevisionReader:
             source = self.world.value_of(source.args[0]) if source.args[0].kind == "name" else source.args[0]
         text = self.world.const(source) if source is not None else None
         if not isinstance(text, str):
-            return [ops.Opaque(location, f"SQL built at run time: {statement.source[:80]}")]
+            reason = f"SQL built at run time is not analysed: {statement.source[:80]}"
+            self.errors.append(ExtractionError(location, reason, kind="opaque"))
+            return [ops.Opaque(location, reason)]
         start = _string_content_start(source)
         extraction = sql_files.parse_sql(text, self.path, line_offset=start.line - 1, column_offset=start.column - 1)
         self.errors.extend(extraction.errors)

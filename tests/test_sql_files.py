@@ -1,0 +1,80 @@
+"""The SQL extractor on the constructs real migration folders and dumps contain."""
+
+from __future__ import annotations
+
+from schemalens.analyzers.extract.alembic_revisions import parse_revision
+from schemalens.analyzers.extract.sql_files import is_down_migration, order_sql_migrations, parse_sql
+from schemalens.analyzers.schema import operations as ops
+
+
+def _kinds(extraction) -> list[tuple[str, int]]:
+    return [(type(op).__name__, op.location.line) for op in extraction.operations]
+
+
+def test_a_rejected_statement_is_reported_at_its_line_and_the_rest_is_read():
+    extraction = parse_sql("CREATE TABLE a (id int);\n-- 中文注释：下一句写错了\nCREATE TABL b (id int);\nCREATE TABLE c (id int);\n", "m.sql")
+    assert _kinds(extraction) == [("CreateTable", 1), ("CreateTable", 4)]
+    assert [(e.location.line, e.location.column) for e in extraction.errors] == [(3, 8)]
+    assert "TABL" in extraction.errors[0].message
+
+
+def test_columns_after_multibyte_text_get_the_right_column():
+    extraction = parse_sql("COMMENT ON TABLE a IS '账户表'; CREATE TABLE b (id int);", "m.sql")
+    assert [(op.location.line, op.location.column) for op in extraction.operations] == [(1, 1), (1, 30)]
+
+
+def test_copy_data_and_psql_meta_commands_are_skipped():
+    dump = "\\connect shop\nCOPY t (id, name) FROM stdin;\n1\tann;\n2\tbob\n\\.\nCREATE INDEX ix ON t (name);\n"
+    extraction = parse_sql(dump, "dump.sql")
+    assert extraction.errors == ()
+    assert _kinds(extraction) == [("DataChange", 2), ("CreateIndex", 6)]
+
+
+def test_statements_inside_a_do_block_are_extracted_where_they_stand():
+    sql = "DO $$\nBEGIN\n  IF true THEN\n    ALTER TABLE t ADD COLUMN a int;\n  END IF;\n  EXECUTE 'CREATE INDEX ix_t_a ON t (a)';\nEND $$;\n"
+    extraction = parse_sql(sql, "m.sql")
+    assert _kinds(extraction) == [("AddColumn", 4), ("CreateIndex", 6)]
+
+
+def test_dump_style_table_with_collations_sequences_and_partitions():
+    sql = (
+        'CREATE TABLE public.r (id integer NOT NULL, d date NOT NULL, name character varying(20) COLLATE "pg_catalog"."default")'
+        " PARTITION BY RANGE (d);\n"
+        "CREATE TABLE public.r_2024 PARTITION OF public.r FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n"
+        "CREATE SEQUENCE public.r_id_seq;\nALTER SEQUENCE public.r_id_seq OWNED BY public.r.id;\n"
+        "ALTER TABLE ONLY public.r ADD CONSTRAINT r_pkey PRIMARY KEY (id, d);\n"
+    )
+    operations = parse_sql(sql, "dump.sql").operations
+    parent, child = operations[0], operations[1]
+    assert parent.partition_by == "RANGE (d)" and parent.columns[2].type == "character varying(20)"
+    assert (child.table, child.partition_of) == ("r_2024", "r")
+    assert isinstance(operations[3], ops.AlterSequenceOwner) and operations[3].owned_by == "r.id"
+    assert isinstance(operations[4], ops.AddConstraint) and operations[4].constraint.columns == ("id", "d")
+
+
+def test_embedded_sql_is_located_in_the_enclosing_file():
+    extraction = parse_sql("ALTER TABLE t\n  ADD COLUMN x int;", "rev.py", line_offset=9, column_offset=16)
+    assert (extraction.operations[0].location.line, extraction.operations[0].location.column) == (10, 17)
+
+
+def test_sql_built_at_run_time_is_recorded_as_opaque():
+    revision = ("from alembic import op\nrevision = 'a'\ndown_revision = None\n\n"
+                "def upgrade():\n    table = 'orders'\n    op.execute(f'ALTER TABLE {table} ADD COLUMN x int')\n")
+    parse = parse_revision(revision, "a.py")
+    assert isinstance(parse.revision.upgrade[0], ops.Opaque)
+    assert [(e.location.line, e.kind) for e in parse.errors] == [(7, "opaque")]
+
+
+def test_migration_files_are_ordered_by_version_not_text():
+    names = ["V10__c.sql", "V2__b.sql", "V1__a.sql", "R__views.sql", "V1.1__fix.sql", "U2__undo.sql"]
+    assert order_sql_migrations(names) == ["V1__a.sql", "V1.1__fix.sql", "V2__b.sql", "V10__c.sql", "R__views.sql"]
+    assert order_sql_migrations(["0010_x.up.sql", "0002_y.up.sql", "0002_y.down.sql"]) == ["0002_y.up.sql", "0010_x.up.sql"]
+    assert is_down_migration("0002_y.down.sql") and not is_down_migration("0002_y.up.sql")
+
+
+def test_other_dialects_go_through_sqlglot():
+    extraction = parse_sql("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL);\n"
+                           "ALTER TABLE t ADD COLUMN age INT;\nCREATE INDEX ix_t_name ON t (name);\n", "m.sql", dialect="mysql")
+    assert _kinds(extraction) == [("CreateTable", 1), ("AddColumn", 2), ("CreateIndex", 3)]
+    table = extraction.operations[0]
+    assert [(c.name, c.type, c.nullable) for c in table.columns] == [("id", "integer", False), ("name", "character varying(20)", False)]
