@@ -1,0 +1,70 @@
+"""Alembic revisions read statically: identity, op.* calls, and the revision graph."""
+
+from __future__ import annotations
+
+from schemalens.analyzers.extract.alembic_revisions import find_script_locations, parse_revision
+from schemalens.analyzers.schema import operations as ops
+from schemalens.analyzers.schema.revision_graph import build_revision_graph
+
+HEADER = "import sqlalchemy as sa\nfrom alembic import op\nrevision = {rid!r}\ndown_revision = {down!r}\n\n"
+
+
+def _revision(rid, down, upgrade="    pass\n", downgrade="    pass\n", path=None):
+    text = HEADER.format(rid=rid, down=down) + "def upgrade():\n" + upgrade + "\n\ndef downgrade():\n" + downgrade
+    return parse_revision(text, path or f"versions/{rid}.py").revision
+
+
+def test_identity_and_merge_parents():
+    merge = _revision("m1", ("a1", "b1"))
+    assert (merge.id, merge.down_revisions, merge.downgrade_is_empty) == ("m1", ("a1", "b1"), True)
+
+
+def test_a_file_without_revision_is_not_a_revision():
+    assert parse_revision("from alembic import context\n", "env.py").revision is None
+
+
+def test_op_calls_become_operations_with_their_locations():
+    revision = _revision("a1", None, upgrade=(
+        "    op.create_table('users', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "                    sa.Column('org_id', sa.Integer(), sa.ForeignKey('orgs.id', ondelete='CASCADE')))\n"
+        "    with op.batch_alter_table('users') as batch_op:\n"
+        "        batch_op.add_column(sa.Column('email', sa.String(255), nullable=False))\n"
+        "    with op.get_context().autocommit_block():\n"
+        "        op.create_index('ix_users_email', 'users', ['email'], postgresql_concurrently=True)\n"
+        "    op.alter_column('users', 'email', type_=sa.Text(), nullable=True)\n"))
+    kinds = [(type(op).__name__, op.location.line) for op in revision.upgrade]
+    assert kinds == [("CreateTable", 7), ("AddColumn", 10), ("CreateIndex", 12), ("AlterColumn", 13)]
+    table = revision.upgrade[0]
+    fk = next(c for c in table.constraints if c.__class__.__name__ == "ForeignKey")
+    assert (fk.ref_table, fk.ref_columns, fk.on_delete) == ("orgs", ("id",), "CASCADE")
+    assert revision.upgrade[1].table == "users" and revision.upgrade[1].column.type == "character varying(255)"
+    assert revision.upgrade[2].index.concurrently
+    assert (revision.upgrade[3].type, revision.upgrade[3].nullable) == ("text", True)
+
+
+def test_downgrade_is_kept_with_the_revision():
+    revision = _revision("a1", None, downgrade="    op.drop_table('users')\n")
+    assert [type(op) for op in revision.downgrade] == [ops.DropTable] and not revision.downgrade_is_empty
+
+
+def test_graph_orders_parents_first_and_finds_heads_through_a_merge():
+    revisions = [_revision("m1", ("a2", "b1")), _revision("a2", "a1"), _revision("b1", "a1"), _revision("a1", None)]
+    graph = build_revision_graph(revisions)
+    assert graph.order[0] == "a1" and graph.order[-1] == "m1"
+    assert graph.heads == ("m1",) and graph.bases == ("a1",) and graph.errors == ()
+    assert graph.descendants("a2") == {"m1"}
+
+
+def test_graph_reports_duplicates_missing_parents_and_cycles_and_orders_the_rest():
+    revisions = [_revision("a1", None), _revision("a1", None, path="versions/copy.py"), _revision("c1", "zz"),
+                 _revision("x1", "x2"), _revision("x2", "x1")]
+    graph = build_revision_graph(revisions)
+    messages = " ".join(error.message for error in graph.errors)
+    assert "duplicate revision id 'a1'" in messages and "'zz'" in messages and "cycle" in messages
+    assert set(graph.order) == {"a1", "c1"}
+
+
+def test_script_locations_come_from_alembic_ini_with_here(tmp_path):
+    (tmp_path / "db" / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "db" / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    assert find_script_locations(str(tmp_path)) == ["db/migrations/versions"]
