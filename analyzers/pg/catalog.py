@@ -8,7 +8,6 @@ static layers do.
 
 from __future__ import annotations
 
-from collections import defaultdict
 
 from ..schema.model import (
     CheckConstraint,

@@ -79,17 +79,23 @@ class AuditContext:
 
     def where_table(self, table: Table) -> tuple[Location, tuple[Related, ...]]:
         """The place to report a table finding, and the other places that show it."""
-        return self._where(table, self.orm_table(table), "created in migration", "declared in model")
+        return self._where(table, self.orm_table(table), "created in migration")
 
     def where_column(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
         orm = self.orm_table(table)
-        orm_column = orm.column(column.name) if orm else None
-        return self._where(column, orm_column, "column created in migration", "column declared in model")
+        return self._where(column, orm.column(column.name) if orm else None, "column created in migration")
 
-    def where_element(self, table: Table, element, orm_element=None) -> tuple[Location, tuple[Related, ...]]:
-        return self._where(element, orm_element, "created in migration", "declared in model")
+    def where_element(self, table: Table, element) -> tuple[Location, tuple[Related, ...]]:
+        """For a constraint or index: its model declaration (same kind, same columns) when there is one."""
+        orm = self.orm_table(table)
+        twin = None
+        if orm is not None:
+            candidates = (orm.primary_key, *orm.foreign_keys, *orm.unique_constraints, *orm.check_constraints, *orm.indexes)
+            twin = next((c for c in candidates if type(c) is type(element) and c is not None and (
+                getattr(c, "columns", None) == getattr(element, "columns", ()) or (c.name and c.name == element.name))), None)
+        return self._where(element, twin, "created in migration")
 
-    def _where(self, element, orm_element, database_label: str, orm_label: str) -> tuple[Location, tuple[Related, ...]]:
+    def _where(self, element, orm_element, database_label: str) -> tuple[Location, tuple[Related, ...]]:
         if self.layer is self.model.orm or orm_element is None:
             return element.location, ()
         related = [Related(element.location, database_label)]

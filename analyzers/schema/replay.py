@@ -20,7 +20,6 @@ from . import operations as ops
 from .model import (
     Change,
     CheckConstraint,
-    Column,
     ExtractionError,
     ForeignKey,
     Index,

@@ -67,7 +67,7 @@ class DefaultHidesMissing(Rule):
                            "an empty or zero value. Most likely: reports and averages include placeholder values.",
                     root_cause="NOT NULL was satisfied with a placeholder instead of a decision about missing values.",
                     fix=Fix(short_term=f"SELECT count(*) FROM {table.name} WHERE {column.name} = {default};  -- measure it",
-                            medium_term=f"Either allow NULL (DROP NOT NULL, set the placeholders to NULL in batches) or DROP DEFAULT "
+                            medium_term="Either allow NULL (DROP NOT NULL, set the placeholders to NULL in batches) or DROP DEFAULT "
                                         "so writes must provide the value.",
                             long_term="Standard: NULL means unknown; defaults are real business defaults only."),
                     verification=f"INSERT INTO {table.name} DEFAULT VALUES;  -- expect a NOT NULL violation or a NULL {column.name}",

@@ -54,7 +54,7 @@ class SchemaVersionSwitch(Rule):
                            "old branches rot untested while old rows are still read.",
                     root_cause="The data format changed without migrating the rows already stored.",
                     fix=Fix(short_term=f"Count rows per {found.field} to know which branches are still needed.",
-                            medium_term=f"Backfill old rows to the current shape in batches, then delete the branch for each "
+                            medium_term="Backfill old rows to the current shape in batches, then delete the branch for each "
                                         "version that reaches zero rows.",
                             long_term="Standard: format changes ship with their backfill; readers handle one shape."),
                     verification=f"SELECT {found.field}, count(*) FROM <table> GROUP BY 1;  -- only the current version remains")

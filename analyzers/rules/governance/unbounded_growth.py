@@ -72,7 +72,7 @@ class UnboundedGrowth(Rule):
                        "late cleanup locks it for hours. Most likely: steadily slower queries and storage costs.",
                 root_cause="Writes were designed; the data's lifetime was not.",
                 fix=Fix(short_term=f"Decide the retention of {table.name} (e.g. 90 days) and add an index on its time column.",
-                        medium_term=f"A scheduled job deletes expired rows in batches (DELETE ... WHERE ctid IN (SELECT ctid ... LIMIT 10000)).",
+                        medium_term="A scheduled job deletes expired rows in batches (DELETE ... WHERE ctid IN (SELECT ctid ... LIMIT 10000)).",
                         long_term=f"Partition {table.name} by time and drop or detach old partitions; archive to object storage."),
                 verification=f"SELECT min(created_at) FROM {table.name};  -- expect within the retention period",
                 table=table.name, related=related,

@@ -78,12 +78,10 @@ class ForeignKeyWithoutIndex(Rule):
             if table.partition_of:
                 continue
             keys = leading_columns_served(table)
-            orm = context.orm_table(table)
             for fk in table.foreign_keys:
                 if is_served(fk.columns, keys):
                     continue
-                orm_fk = next((f for f in orm.foreign_keys if f.columns == fk.columns), None) if orm else None
-                location, related = context.where_element(table, fk, orm_fk)
+                location, related = context.where_element(table, fk)
                 columns = ", ".join(fk.columns)
                 index_name = f"ix_{table.name}_{'_'.join(fk.columns)}"
                 yield self.finding(

@@ -60,12 +60,10 @@ class ForeignKeyWithoutOnDelete(Rule):
         for table in context.tables():
             if table.partition_of:
                 continue
-            orm = context.orm_table(table)
             for fk in table.foreign_keys:
                 if fk.on_delete:
                     continue
-                orm_fk = next((f for f in orm.foreign_keys if f.columns == fk.columns), None) if orm else None
-                location, related = context.where_element(table, fk, orm_fk)
+                location, related = context.where_element(table, fk)
                 columns = ", ".join(fk.columns)
                 yield self.finding(
                     location, f"{table.name}({columns}) -> {fk.ref_table} has no ON DELETE policy",

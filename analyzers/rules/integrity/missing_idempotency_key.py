@@ -65,7 +65,7 @@ class MissingIdempotencyKey(Rule):
                 root_cause="Deduplication was left to the scheduler or the caller.",
                 fix=Fix(short_term=f"Find the natural identity of a row of {table.name} (request id, source + external id, "
                                    "job name + run date) and count duplicates of it.",
-                        medium_term=f"Add a UNIQUE constraint on it (unique index CONCURRENTLY, then ADD CONSTRAINT USING INDEX) "
+                        medium_term="Add a UNIQUE constraint on it (unique index CONCURRENTLY, then ADD CONSTRAINT USING INDEX) "
                                     "and write with INSERT ... ON CONFLICT.",
                         long_term="Standard: every asynchronous write path has an idempotency key enforced by the database."),
                 verification="Run the job twice in a test against PostgreSQL and assert a single row.",

@@ -61,7 +61,7 @@ class DuplicateMigrationVersion(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         groups: dict[tuple[str, str], list] = defaultdict(list)
-        for path, revision in sorted(context.model.revision_files.items()):
+        for _, revision in sorted(context.model.revision_files.items()):
             groups[("revision", revision.id)].append(revision.location)
         for path in sorted(p for p, kind in context.model.files.items() if kind == "sql_migration"):
             version = sql_version(path)

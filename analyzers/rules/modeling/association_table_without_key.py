@@ -77,7 +77,7 @@ class AssociationTableWithoutKey(Rule):
                 root_cause="The link table was declared as two plain foreign-key columns.",
                 fix=Fix(short_term=f"Find and delete duplicates, then `ALTER TABLE {table.name} ADD PRIMARY KEY ({columns})` "
                                    "(build a unique index CONCURRENTLY first and add the key USING INDEX on a big table).",
-                        medium_term=f"Declare both columns `primary_key=True` in the model, and index the second column for reverse lookups.",
+                        medium_term="Declare both columns `primary_key=True` in the model, and index the second column for reverse lookups.",
                         long_term="ADR: every association table is keyed on its pair."),
                 verification=f"SELECT {columns}, count(*) FROM {table.name} GROUP BY {columns} HAVING count(*) > 1;  -- expect no rows",
                 table=table.name, related=related)
