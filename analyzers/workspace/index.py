@@ -135,7 +135,10 @@ class WorkspaceIndex:
         if self._workers > 1 and len(jobs) >= _PARALLEL_MINIMUM:
             try:
                 # spawn, not fork: the language server has threads, and fork copies their locks.
-                with ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                # Workers parse without the cyclic collector: libcst's garbage is freed by reference
+                # counting (RSS stays flat), and collections cost a fifth of the parse time.
+                with ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=gc.disable) as pool:
                     for parsed in pool.map(_parse_job, jobs, chunksize=16):
                         results.append(parsed)
                         if progress:
