@@ -13,6 +13,8 @@ Nothing is imported or executed.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
@@ -242,6 +244,7 @@ _SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expre
                "elements", "mysql", "sqlite", "pg8000", "psycopg2", "psycopg", "asyncpg", "hstore", "types_"}
 
 
+@functools.lru_cache(maxsize=4096)
 def sa_member(name: Optional[str]) -> Optional[str]:
     """The SQLAlchemy API a qualified name stands for ("Column", "func.now", "declared_attr.directive")."""
     if not name:

@@ -7,6 +7,7 @@ real PostgreSQL compare directly: `VARCHAR(255)`, `pg_catalog.varchar(255)` and
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Base names, lower case, without modifiers -> format_type spelling.
@@ -43,6 +44,7 @@ _TIME_WITH_PRECISION = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_type(text: str) -> str:
     """Normalize a SQL type spelling (any case, `pg_catalog.` prefix, modifiers, arrays).
 
