@@ -38,7 +38,22 @@ def _build_parser() -> argparse.ArgumentParser:
     rule = commands.add_parser("rule", help="print a rule's documentation (or every rule's, with --all)")
     rule.add_argument("code", nargs="?", help="rule code or name, e.g. SL201 or timestamp-without-time-zone")
     rule.add_argument("--all", action="store_true", help="print docs/rules.md for every rule")
+    lsp = commands.add_parser("lsp", help="run the language server (stdio by default)")
+    transport = lsp.add_mutually_exclusive_group()
+    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket instead of stdio")
     return parser
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    from .server.app import server
+
+    if args.tcp or args.ws:
+        host, _, port = (args.tcp or args.ws).rpartition(":")
+        (server.start_tcp if args.tcp else server.start_ws)(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
 
 
 def _index(args: argparse.Namespace):
@@ -143,7 +158,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="schemalens: %(message)s")
-    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule}
+    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "lsp": _lsp}
     if args.command is None:
         parser.print_help()
         return 0

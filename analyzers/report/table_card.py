@@ -1,0 +1,66 @@
+"""The Markdown card shown when hovering a table or column: columns, keys, constraints, indexes,
+partitioning, size hints, the migrations that touched it (newest first) and ORM/database
+differences. Pure text from the schema model: the language server only places it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..schema.model import Table
+from .schema_map import table_summary
+
+
+def _where(location) -> str:
+    return f"{location.path}:{location.line}"
+
+
+def table_card(model, table_key: str, column_name: Optional[str] = None) -> Optional[str]:
+    """Markdown for a table (and one of its columns), or None when neither layer knows it."""
+    database = model.database.tables.get(table_key)
+    orm = model.orm.tables.get(table_key)
+    table: Optional[Table] = database or orm
+    if table is None:
+        return None
+    lines = [f"**{table.key}** ({'database' if database else 'orm'} layer) — `{_where(table.location)}`", ""]
+    column = table.column(column_name) if column_name else None
+    if column is not None:
+        nullable = "NULL" if column.nullable else "NOT NULL"
+        default = f" DEFAULT {column.server_default}" if column.server_default else ""
+        lines += [f"column **{column.name}** `{column.type}` {nullable}{default}", ""]
+    lines += ["| column | type | null | default |", "|---|---|---|---|"]
+    lines += [f"| {c.name} | {c.type} | {'yes' if c.nullable else 'no'} | {c.server_default or c.default or ''} |"
+              for c in table.columns]
+    lines.append("")
+    lines += [f"- **{label}**: {text}" for label, text in table_summary(table)]
+    hints = model.config.tables.get(table.name)
+    if hints is not None:
+        lines.append(f"- **rows**: {hints.rows or '?'} now, {hints.rows_in_a_year or '?'} in a year; "
+                     f"{hints.write_qps or '?'} writes/s")
+    history = (column.history if column is not None else table.history)[::-1]
+    if history:
+        lines += ["", "Migrations (newest first):"]
+        lines += [f"- {change.action} — `{_where(change.location)}`" + (f" ({change.revision})" if change.revision else "")
+                  for change in history[:10]]
+    if database is not None and orm is not None:
+        differences = _differences(orm, database)
+        if differences:
+            lines += ["", "ORM vs database:"] + [f"- {text}" for text in differences]
+    return "\n".join(lines)
+
+
+def _differences(orm: Table, database: Table) -> list[str]:
+    found = []
+    orm_columns = {c.name: c for c in orm.columns}
+    database_columns = {c.name: c for c in database.columns}
+    for name in sorted(orm_columns.keys() - database_columns.keys()):
+        found.append(f"`{name}` is declared in the model but no migration creates it")
+    for name in sorted(database_columns.keys() - orm_columns.keys()):
+        found.append(f"`{name}` exists in the database but not in the model")
+    for name in sorted(orm_columns.keys() & database_columns.keys()):
+        left, right = orm_columns[name], database_columns[name]
+        if left.type != right.type:
+            found.append(f"`{name}`: model {left.type}, database {right.type}")
+        if left.nullable != right.nullable:
+            found.append(f"`{name}`: model {'NULL' if left.nullable else 'NOT NULL'}, database "
+                         f"{'NULL' if right.nullable else 'NOT NULL'}")
+    return found

@@ -1,0 +1,92 @@
+"""The language server end to end over stdio, driven by a real LSP client (pytest-lsp)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVICE = Path(__file__).parent / "fixtures" / "flask_service"
+MODELS = "app/models/accounts.py"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "service"
+    shutil.copytree(SERVICE, root)
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"]))
+async def client(lsp_client: LanguageClient, workspace: Path):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(), root_uri=workspace.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="service")]))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _diagnostics_for(client: LanguageClient, uri: str, predicate, timeout: float = 30) -> list[types.Diagnostic]:
+    async def wait():
+        while not predicate(client.diagnostics.get(uri, [])):
+            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        return client.diagnostics[uri]
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def _codes(diagnostics) -> set[str]:
+    return {d.code for d in diagnostics}
+
+
+@pytest.mark.asyncio
+async def test_findings_appear_and_an_edit_that_fixes_one_clears_it(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    phone = next(d for d in diagnostics if d.code == "SL701")
+    assert phone.severity == types.DiagnosticSeverity.Warning and "Fix:" in phone.message
+    assert text.splitlines()[phone.range.start.line].strip().startswith("phone =")
+
+    fixed = text.replace("    phone = db.Column(db.String(32))\n", "    phone_encrypted = db.Column(db.LargeBinary)\n")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
+    await _diagnostics_for(client, uri, lambda d: "SL701" not in _codes(d))
+
+
+@pytest.mark.asyncio
+async def test_a_syntax_error_mid_edit_keeps_the_other_diagnostics(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    await _diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text + "\nclass Half(db.Model\n")]))
+    diagnostics = await _diagnostics_for(client, uri, lambda d: "parse:error" in _codes(d))
+    assert "SL701" in _codes(diagnostics)
+
+
+@pytest.mark.asyncio
+async def test_hover_on_a_table_name_shows_its_card(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    await _diagnostics_for(client, uri, lambda d: bool(d))
+    line = next(n for n, line in enumerate(text.splitlines()) if '__tablename__ = "accounts"' in line)
+    character = text.splitlines()[line].index("accounts") + 2
+    result = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=character)))
+    assert result is not None
+    card = result.contents.value
+    assert "**accounts**" in card and "| email |" in card and "Migrations (newest first)" in card
