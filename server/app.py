@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from pathlib import Path
-from typing import Optional
+import uuid
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Any, Optional
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -16,6 +18,7 @@ from schemalens import __version__
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.report.table_card import table_card
 from schemalens.analyzers.workspace.cache import default_cache_dir
+from schemalens.analyzers.workspace.config import config_from_mapping, load_config
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 from .diagnostics import diagnostics_by_uri, relative_path
@@ -23,6 +26,10 @@ from .diagnostics import diagnostics_by_uri, relative_path
 log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.2
+WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
+# Settings an editor may override (initializationOptions, workspace/didChangeConfiguration).
+_EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect")
+_CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
@@ -35,6 +42,18 @@ class SchemaLensServer(LanguageServer):
         self.published: dict[str, list[types.Diagnostic]] = {}
         self.generation = 0
         self.lock = asyncio.Lock()
+        self.editor_settings: dict[str, Any] = {}
+
+    def effective_config(self):
+        """The project's configuration with the editor's settings merged over it."""
+        project = load_config(self.root)
+        if not self.editor_settings:
+            return project
+        editor = config_from_mapping(self.editor_settings, "editor settings")
+        overrides = {key: getattr(editor, key) for key in _EDITOR_SETTINGS if key in self.editor_settings}
+        for problem in editor.problems:
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=problem.message))
+        return replace(project, **overrides)
 
     def line_length(self, path: str, line: int) -> int:
         text = self.index._read(path) if self.index else None
@@ -60,6 +79,13 @@ class SchemaLensServer(LanguageServer):
 server = SchemaLensServer()
 
 
+@server.feature(types.INITIALIZE)
+def initialize(ls: SchemaLensServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    if isinstance(options, dict):
+        ls.editor_settings = dict(options.get("schemalens", options))
+
+
 @server.feature(types.INITIALIZED)
 async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> None:
     root = ls.workspace.root_path
@@ -68,11 +94,86 @@ async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> 
                                                      message="schemalens: no workspace folder; nothing to index"))
         return
     ls.root = Path(root).resolve()
-    ls.index = WorkspaceIndex(ls.root, cache_dir=default_cache_dir())
-    await ls.reindex()
+    ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
+    await _register_watchers(ls)
+    token = str(uuid.uuid4())
+    progress = await _begin_progress(ls, token)
+    loop = asyncio.get_running_loop()
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
+            loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
+
+    await ls.reindex(lambda index: index.index_all(progress=report))
+    if progress:
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))
     ls.window_log_message(types.LogMessageParams(
         type=types.MessageType.Info,
         message=f"schemalens: indexed {len(ls.model.files)} files, {len(ls.model.database.tables)} tables"))
+
+
+async def _begin_progress(ls: SchemaLensServer, token: str) -> bool:
+    """Work-done progress for the initial index, when the client supports it."""
+    window = ls.client_capabilities.window if ls.client_capabilities else None
+    if not (window and window.work_done_progress):
+        return False
+    try:
+        await ls.work_done_progress.create_async(token)
+    except Exception as error:  # a client that refuses the token: index without progress
+        log.info("no progress token: %s", error)
+        return False
+    ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="SchemaLens: indexing", percentage=0))
+    return True
+
+
+async def _register_watchers(ls: SchemaLensServer) -> None:
+    """Ask the client to report file changes made outside the editor (git checkout, generators)."""
+    workspace = ls.client_capabilities.workspace if ls.client_capabilities else None
+    watched = workspace.did_change_watched_files if workspace else None
+    if not (watched and watched.dynamic_registration):
+        return
+    options = types.DidChangeWatchedFilesRegistrationOptions(
+        watchers=[types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED])
+    await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
+        id="schemalens-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)]))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def did_change_watched_files(ls: SchemaLensServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if ls.root is None:
+        return
+    open_documents = set(ls.workspace.text_documents)
+    # Open buffers win over the disk.
+    paths = [path for change in params.changes
+             if change.uri not in open_documents and (path := relative_path(ls.root, change.uri))]
+    if not paths:
+        return
+    if any(PurePosixPath(path).name in _CONFIG_FILES for path in paths):
+        await _restart_index(ls)
+        return
+
+    def apply(index: WorkspaceIndex):
+        for path in paths:
+            index.update_file(path, None)
+        return index.model
+
+    await ls.reindex(apply)
+
+
+async def _restart_index(ls: SchemaLensServer) -> None:
+    """Configuration changed (project file or editor settings): index again with the merged settings."""
+    ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
+    await ls.reindex()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: SchemaLensServer, params: types.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    if isinstance(settings, dict):
+        ls.editor_settings = dict(settings.get("schemalens", settings))
+    if ls.index is not None:
+        await _restart_index(ls)
 
 
 async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce: bool) -> None:
@@ -99,6 +200,12 @@ async def did_open(ls: SchemaLensServer, params: types.DidOpenTextDocumentParams
 async def did_change(ls: SchemaLensServer, params: types.DidChangeTextDocumentParams) -> None:
     document = ls.workspace.get_text_document(params.text_document.uri)
     await _update(ls, params.text_document.uri, document.source, debounce=True)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+async def did_save(ls: SchemaLensServer, params: types.DidSaveTextDocumentParams) -> None:
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    await _update(ls, params.text_document.uri, document.source, debounce=False)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

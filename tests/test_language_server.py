@@ -90,3 +90,24 @@ async def test_hover_on_a_table_name_shows_its_card(client: LanguageClient, work
     assert result is not None
     card = result.contents.value
     assert "**accounts**" in card and "| email |" in card and "Migrations (newest first)" in card
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"]))
+async def configured_client(lsp_client: LanguageClient, workspace: Path):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(), root_uri=workspace.as_uri(),
+        initialization_options={"schemalens": {"ignore": ["SL7"]}}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_initialization_options_override_the_project_settings(configured_client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    configured_client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    diagnostics = await _diagnostics_for(configured_client, uri, lambda d: bool(d))
+    assert not any(code.startswith("SL7") for code in _codes(diagnostics))
+    configured_client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"schemalens": {}}))
+    await _diagnostics_for(configured_client, uri, lambda d: "SL701" in _codes(d))
