@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -20,8 +19,9 @@ from schemalens.analyzers.report.table_card import table_card
 from schemalens.analyzers.workspace.cache import default_cache_dir
 from schemalens.analyzers.workspace.config import config_from_mapping, load_config
 from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.analyzers.workspace.lookup import Target, definitions, document_symbols, target_at, workspace_symbols
 
-from .diagnostics import diagnostics_by_uri, relative_path
+from .diagnostics import diagnostics_by_uri, relative_path, to_range, uri_of
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/sch
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration).
 _EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect")
 _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
 class SchemaLensServer(LanguageServer):
@@ -214,22 +213,53 @@ async def did_close(ls: SchemaLensServer, params: types.DidCloseTextDocumentPara
     await _update(ls, params.text_document.uri, None, debounce=False)
 
 
+def _target(ls: SchemaLensServer, uri: str, position: types.Position) -> Optional[Target]:
+    if ls.model is None or ls.root is None:
+        return None
+    path = relative_path(ls.root, uri)
+    document = ls.workspace.get_text_document(uri)
+    return target_at(ls.model, path or "", document.source, position.line + 1, position.character)
+
+
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: SchemaLensServer, params: types.HoverParams) -> Optional[types.Hover]:
+    target = _target(ls, params.text_document.uri, params.position)
+    card = table_card(ls.model, target.table, target.column) if target else None
+    if card is None:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=card))
+
+
+@server.feature(types.TEXT_DOCUMENT_DEFINITION)
+def definition(ls: SchemaLensServer, params: types.DefinitionParams) -> Optional[list[types.Location]]:
+    target = _target(ls, params.text_document.uri, params.position)
+    if target is None:
+        return None
+    return [types.Location(uri=uri_of(ls.root, location.path), range=to_range(location, ls.line_length))
+            for location, _ in definitions(ls.model, target)]
+
+
+_SYMBOL_KINDS = {"table": types.SymbolKind.Class, "column": types.SymbolKind.Field, "revision": types.SymbolKind.Key}
+
+
+def _document_symbol(ls: SchemaLensServer, symbol) -> types.DocumentSymbol:
+    where = to_range(symbol.location, ls.line_length)
+    return types.DocumentSymbol(name=symbol.name, kind=_SYMBOL_KINDS[symbol.kind], range=where, selection_range=where,
+                                children=[_document_symbol(ls, child) for child in symbol.children] or None)
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(ls: SchemaLensServer, params: types.DocumentSymbolParams) -> Optional[list[types.DocumentSymbol]]:
     if ls.model is None:
         return None
-    document = ls.workspace.get_text_document(params.text_document.uri)
-    lines = document.lines
-    if params.position.line >= len(lines):
+    path = relative_path(ls.root, params.text_document.uri)
+    return [_document_symbol(ls, symbol) for symbol in document_symbols(ls.model, path or "")]
+
+
+@server.feature(types.WORKSPACE_SYMBOL)
+def workspace_symbol(ls: SchemaLensServer, params: types.WorkspaceSymbolParams) -> Optional[list[types.SymbolInformation]]:
+    if ls.model is None:
         return None
-    line = lines[params.position.line]
-    for match in _IDENTIFIER.finditer(line):
-        if match.start() <= params.position.character <= match.end():
-            table, _, column = match.group(0).partition(".")
-            card = table_card(ls.model, table, column or None)
-            if card is None and column:
-                card = table_card(ls.model, match.group(0))
-            if card is None:
-                return None
-            return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=card))
-    return None
+    return [types.SymbolInformation(name=symbol.name, kind=_SYMBOL_KINDS[symbol.kind], location=types.Location(
+        uri=uri_of(ls.root, symbol.location.path), range=to_range(symbol.location, ls.line_length)))
+        for symbol in workspace_symbols(ls.model, params.query)]

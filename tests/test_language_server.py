@@ -111,3 +111,23 @@ async def test_initialization_options_override_the_project_settings(configured_c
     assert not any(code.startswith("SL7") for code in _codes(diagnostics))
     configured_client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"schemalens": {}}))
     await _diagnostics_for(configured_client, uri, lambda d: "SL701" in _codes(d))
+
+
+@pytest.mark.asyncio
+async def test_definition_and_symbols(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    await _diagnostics_for(client, uri, lambda d: bool(d))
+    line = next(n for n, line in enumerate(text.splitlines()) if '"accounts.id"' in line)
+    character = text.splitlines()[line].index("accounts.id") + 9
+    places = await client.text_document_definition_async(types.DefinitionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=character)))
+    assert {Path(place.uri).name for place in places} == {"accounts.py", "0001_baseline.py"}
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    accounts = next(symbol for symbol in symbols if symbol.name == "accounts")
+    assert {child.name for child in accounts.children} >= {"id", "email", "phone"}
+    found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="group"))
+    assert {symbol.name for symbol in found} == {"groups", "account_groups"}

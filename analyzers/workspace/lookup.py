@@ -1,0 +1,119 @@
+"""What a position in a file refers to, and where things are defined: the logic behind hover,
+go to definition and symbols, kept out of the language server."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from ..schema.model import Location, Table
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    table: str  # table key
+    column: Optional[str] = None
+
+
+def _known(model, key: str) -> Optional[Table]:
+    return model.database.tables.get(key) or model.orm.tables.get(key)
+
+
+def _enclosing_model_table(model, path: str, line: int) -> Optional[Table]:
+    """The ORM table whose class or Table(...) starts last before `line` in this file."""
+    candidates = [t for t in model.orm.tables.values() if t.location.path == path and t.location.line <= line]
+    return max(candidates, key=lambda t: t.location.line, default=None)
+
+
+def target_at(model, path: str, text: str, line: int, character: int) -> Optional[Target]:
+    """The table or column at a 1-based line and 0-based character, if the word there names one.
+
+    Recognised: a table name (also inside strings: `op.add_column("orders", ...)`, SQL), a
+    `table.column` string (`ForeignKey("users.id")`), a column name of a table named on the
+    same line, and a column attribute inside a model class.
+    """
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    current = lines[line - 1]
+    word = next((m.group(0) for m in _IDENTIFIER.finditer(current) if m.start() <= character <= m.end()), None)
+    if word is None:
+        return None
+    head, _, tail = word.partition(".")
+    if tail and _known(model, head) is not None and _known(model, head).column(tail) is not None:
+        return Target(head, tail)
+    if _known(model, word) is not None:
+        return Target(word)
+    name = tail or head
+    for other in _IDENTIFIER.findall(current):
+        table = _known(model, other)
+        if table is not None and table.column(name) is not None:
+            return Target(table.key, name)
+    for enclosing in (_operation_table(model, path, line), _enclosing_model_table(model, path, line)):
+        if enclosing is not None and enclosing.column(name) is not None:
+            return Target(enclosing.key, name)
+    return None
+
+
+def _operation_table(model, path: str, line: int) -> Optional[Table]:
+    """The table of the migration operation spanning `line` (an op.* call, a batch, a statement)."""
+    revision = model.revision_files.get(path)
+    operations = [*revision.upgrade, *revision.downgrade] if revision else \
+        [op for step in model.steps if step.path == path for op in step.operations]
+    for operation in operations:
+        start, end = operation.location.line, operation.location.end_line or operation.location.line
+        table = getattr(operation, "table", None)
+        if start <= line <= end and isinstance(table, str):
+            return _known(model, table)
+    return None
+
+
+def definitions(model, target: Target) -> list[tuple[Location, str]]:
+    """Where a table or column is declared in the models and created by the migrations."""
+    found = []
+    for layer, label in ((model.orm, "model"), (model.database, "migration")):
+        table = layer.tables.get(target.table)
+        if table is None:
+            continue
+        element = table.column(target.column) if target.column else table
+        if element is not None:
+            found.append((element.location, label))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    name: str
+    kind: str  # "table", "column", "revision"
+    location: Location
+    children: tuple["Symbol", ...] = ()
+
+
+def document_symbols(model, path: str) -> list[Symbol]:
+    """Tables (with their columns) declared or created in a file, and the revision it defines."""
+    symbols: list[Symbol] = []
+    seen = set()
+    for layer in (model.orm, model.database):
+        for table in layer.tables.values():
+            if table.location.path != path or table.key in seen:
+                continue
+            seen.add(table.key)
+            columns = tuple(Symbol(c.name, "column", c.location) for c in table.columns if c.location.path == path)
+            symbols.append(Symbol(table.key, "table", table.location, columns))
+    revision = model.revision_files.get(path)
+    if revision is not None:
+        symbols.append(Symbol(revision.id, "revision", revision.location))
+    return sorted(symbols, key=lambda s: (s.location.line, s.name))
+
+
+def workspace_symbols(model, query: str) -> list[Symbol]:
+    query = query.lower()
+    found = {}
+    for layer in (model.orm, model.database):
+        for table in layer.tables.values():
+            if query in table.key.lower() and table.key not in found:
+                found[table.key] = Symbol(table.key, "table", table.location)
+    return sorted(found.values(), key=lambda s: s.name)
