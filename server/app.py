@@ -15,6 +15,9 @@ from pygls.lsp.server import LanguageServer
 
 from schemalens import __version__
 from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.fixes import quick_fixes
+from schemalens.analyzers.report.audit_markdown import render_audit_markdown
+from schemalens.analyzers.report.schema_map import render_schema_map
 from schemalens.analyzers.report.table_card import table_card
 from schemalens.analyzers.workspace.cache import default_cache_dir
 from schemalens.analyzers.workspace.config import config_from_mapping, load_config
@@ -42,6 +45,7 @@ class SchemaLensServer(LanguageServer):
         self.generation = 0
         self.lock = asyncio.Lock()
         self.editor_settings: dict[str, Any] = {}
+        self.findings: tuple = ()
 
     def effective_config(self):
         """The project's configuration with the editor's settings merged over it."""
@@ -67,6 +71,7 @@ class SchemaLensServer(LanguageServer):
                 return
             self.model = await asyncio.to_thread(change or (lambda index: index.index_all()), self.index)
             result = await asyncio.to_thread(run_audit, self.model, text_of=self.index._read)
+            self.findings = result.findings
             current = diagnostics_by_uri(self.root, result.findings, self.model.errors, self.line_length)
             for uri in sorted(set(current) | set(self.published)):
                 diagnostics = current.get(uri, [])
@@ -263,3 +268,65 @@ def workspace_symbol(ls: SchemaLensServer, params: types.WorkspaceSymbolParams) 
     return [types.SymbolInformation(name=symbol.name, kind=_SYMBOL_KINDS[symbol.kind], location=types.Location(
         uri=uri_of(ls.root, symbol.location.path), range=to_range(symbol.location, ls.line_length)))
         for symbol in workspace_symbols(ls.model, params.query)]
+
+
+_KINDS = {"display": types.CodeActionKind.QuickFix, "safe": types.CodeActionKind.QuickFix,
+          "unsafe": types.CodeActionKind.QuickFix}
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optional[list[types.CodeAction]]:
+    if ls.model is None:
+        return None
+    uri = params.text_document.uri
+    path = relative_path(ls.root, uri)
+    text = ls.workspace.get_text_document(uri).source
+    wanted = {(d.code, d.range.start.line + 1) for d in params.context.diagnostics}
+    actions = []
+    for finding in ls.findings:
+        if finding.location.path != path or (finding.rule, finding.location.line) not in wanted:
+            continue
+        diagnostic = next(d for d in params.context.diagnostics
+                          if (d.code, d.range.start.line + 1) == (finding.rule, finding.location.line))
+        for fix in quick_fixes(finding, text):
+            line = fix.edit.line - 1
+            old_length = len(text.splitlines()[line])
+            edit = types.TextEdit(range=types.Range(start=types.Position(line=line, character=0),
+                                                    end=types.Position(line=line, character=old_length)),
+                                  new_text=fix.edit.new_text)
+            actions.append(types.CodeAction(
+                title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
+                is_preferred=fix.applicability == "safe",
+                edit=types.WorkspaceEdit(changes={uri: [edit]})))
+    return actions
+
+
+@server.command("schemalens.generateReport")
+async def generate_report(ls: SchemaLensServer, *args) -> Optional[str]:
+    """Write the Markdown audit next to the workspace's cache and ask the client to show it."""
+    if ls.model is None:
+        return None
+    lang = args[0] if args and args[0] in ("en", "zh") else "en"
+    report = render_audit_markdown(ls.model, ls.findings, lang)
+    return await _show_document(ls, "schemalens-audit.md", report)
+
+
+@server.command("schemalens.showSchemaMap")
+async def show_schema_map(ls: SchemaLensServer, *args) -> Optional[str]:
+    if ls.model is None:
+        return None
+    layer = ls.model.database if ls.model.database.tables else ls.model.orm
+    return await _show_document(ls, "schemalens-schema.md", render_schema_map(layer, "markdown", orm=ls.model.orm))
+
+
+async def _show_document(ls: SchemaLensServer, name: str, text: str) -> str:
+    folder = default_cache_dir() / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{ls.root.name}-{name}"
+    target.write_text(text, encoding="utf-8")
+    uri = target.as_uri()
+    window = ls.client_capabilities.window if ls.client_capabilities else None
+    if window and window.show_document and window.show_document.support:
+        await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+    return uri

@@ -131,3 +131,36 @@ async def test_definition_and_symbols(client: LanguageClient, workspace: Path):
     assert {child.name for child in accounts.children} >= {"id", "email", "phone"}
     found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="group"))
     assert {symbol.name for symbol in found} == {"groups", "account_groups"}
+
+
+@pytest.mark.asyncio
+async def test_code_actions_edit_the_line_and_the_finding_goes_away(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    target = next(d for d in diagnostics if d.code == "SL701")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
+        context=types.CodeActionContext(diagnostics=[target])))
+    suppress = next(action for action in actions if "Ignore SL701" in action.title)
+    (edit,) = suppress.edit.changes[uri]
+    lines = text.split("\n")
+    lines[edit.range.start.line] = edit.new_text
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text="\n".join(lines))]))
+    await _diagnostics_for(client, uri, lambda d: not any(x.code == "SL701" and x.range.start.line == target.range.start.line
+                                                          for x in d))
+
+
+@pytest.mark.asyncio
+async def test_report_command_writes_the_audit(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=(workspace / MODELS).read_text())))
+    await _diagnostics_for(client, uri, lambda d: bool(d))
+    report_uri = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="schemalens.generateReport", arguments=["zh"]))
+    assert "缺口地图" in Path(report_uri.removeprefix("file://")).read_text(encoding="utf-8")
