@@ -22,7 +22,9 @@ from schemalens.analyzers.report.table_card import table_card
 from schemalens.analyzers.workspace.cache import default_cache_dir
 from schemalens.analyzers.workspace.config import config_from_mapping, load_config
 from schemalens.analyzers.workspace.index import WorkspaceIndex
-from schemalens.analyzers.workspace.lookup import Target, definitions, document_symbols, target_at, workspace_symbols
+from schemalens.analyzers.workspace.lookup import (
+    Target, definitions, document_symbols, references, target_at, workspace_symbols,
+)
 
 from .diagnostics import diagnostics_by_uri, relative_path, to_range, uri_of
 
@@ -242,6 +244,15 @@ def definition(ls: SchemaLensServer, params: types.DefinitionParams) -> Optional
         return None
     return [types.Location(uri=uri_of(ls.root, location.path), range=to_range(location, ls.line_length))
             for location, _ in definitions(ls.model, target)]
+
+
+@server.feature(types.TEXT_DOCUMENT_REFERENCES)
+def find_references(ls: SchemaLensServer, params: types.ReferenceParams) -> Optional[list[types.Location]]:
+    target = _target(ls, params.text_document.uri, params.position)
+    if target is None:
+        return None
+    return [types.Location(uri=uri_of(ls.root, location.path), range=to_range(location, ls.line_length))
+            for location, _ in references(ls.model, target)]
 
 
 _SYMBOL_KINDS = {"table": types.SymbolKind.Class, "column": types.SymbolKind.Field, "revision": types.SymbolKind.Key}

@@ -164,3 +164,18 @@ async def test_report_command_writes_the_audit(client: LanguageClient, workspace
     report_uri = await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="schemalens.generateReport", arguments=["zh"]))
     assert "缺口地图" in Path(report_uri.removeprefix("file://")).read_text(encoding="utf-8")
+
+
+@pytest.mark.asyncio
+async def test_references_of_a_table(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    await _diagnostics_for(client, uri, lambda d: bool(d))
+    line = next(n for n, line in enumerate(text.splitlines()) if '__tablename__ = "accounts"' in line)
+    places = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=text.splitlines()[line].index("accounts") + 1),
+        context=types.ReferenceContext(include_declaration=True)))
+    assert {Path(place.uri).name for place in places} >= {"accounts.py", "0001_baseline.py", "0002_orders.py", "0003_rename.py"}

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from schemalens.analyzers.workspace.index import WorkspaceIndex
-from schemalens.analyzers.workspace.lookup import Target, definitions, document_symbols, target_at, workspace_symbols
+from schemalens.analyzers.workspace.lookup import (
+    Target, definitions, document_symbols, references, target_at, workspace_symbols,
+)
 
 SERVICE = Path(__file__).parent / "fixtures" / "flask_service"
 MODELS = "app/models/accounts.py"
@@ -57,3 +59,13 @@ def test_symbols(model):
     names = [(s.name, s.kind) for s in document_symbols(model, REVISION)]
     assert ("orders", "table") in names and ("0002orders", "revision") in names
     assert [s.name for s in workspace_symbols(model, "ACC")] == ["account_groups", "accounts"]
+
+
+def test_references_span_models_migrations_foreign_keys_and_downgrades(model):
+    places = references(model, Target("accounts"))
+    paths = {location.path for location, _ in places}
+    assert {MODELS, "migrations/versions/0001_baseline.py", REVISION, "migrations/versions/0003_rename.py"} <= paths
+    labels = {label for _, label in places}
+    assert "foreign key from orders" in labels and any(label.startswith("downgrade") for label in labels)
+    column_places = references(model, Target("accounts", "display_name"))
+    assert {location.path for location, _ in column_places} >= {MODELS, REVISION, "migrations/versions/0003_rename.py"}

@@ -117,3 +117,48 @@ def workspace_symbols(model, query: str) -> list[Symbol]:
             if query in table.key.lower() and table.key not in found:
                 found[table.key] = Symbol(table.key, "table", table.location)
     return sorted(found.values(), key=lambda s: s.name)
+
+
+def _operation_mentions(operation, target: Target) -> bool:
+    if getattr(operation, "table", None) != target.table:
+        return False
+    if target.column is None:
+        return True
+    mentioned = {getattr(operation, "column", None)}
+    column = getattr(operation, "column", None)
+    if hasattr(column, "name"):
+        mentioned.add(column.name)
+    for element in (getattr(operation, "index", None), getattr(operation, "constraint", None)):
+        mentioned.update(getattr(element, "columns", ()) or ())
+    for column_def in getattr(operation, "columns", ()) or ():
+        mentioned.add(getattr(column_def, "name", None))
+    return target.column in mentioned
+
+
+def references(model, target: Target) -> list[tuple[Location, str]]:
+    """Every place that declares, changes, references or queries a table or column: model
+    declarations, migration operations (upgrade and downgrade), foreign keys pointing at it,
+    indexes on it, and equality lookups in application code."""
+    found: list[tuple[Location, str]] = list(definitions(model, target))
+    downgrades = [(op, "downgrade") for revision in model.revision_files.values() for op in revision.downgrade]
+    upgrades = [(op, "migration") for step in model.steps for op in step.operations]
+    for operation, label in (*upgrades, *downgrades):
+        if _operation_mentions(operation, target):
+            found.append((operation.location, f"{label}: {type(operation).__name__}"))
+    for layer in (model.orm, model.database):
+        for table in layer.tables.values():
+            for fk in table.foreign_keys:
+                if fk.ref_table == target.table and (target.column is None or target.column in fk.ref_columns):
+                    found.append((fk.location, f"foreign key from {table.name}"))
+            if table.key == target.table and target.column:
+                found += [(i.location, f"index {i.name}") for i in table.indexes if target.column in i.columns]
+    classes = {t.class_name for t in model.orm.tables.values() if t.key == target.table and t.class_name}
+    for facts in model.code.values():
+        for lookup in facts.lookups:
+            if (target.column is None and lookup.model in classes) or \
+                    (target.column == lookup.column and (lookup.model is None or lookup.model in classes)):
+                found.append((lookup.location, "query"))
+    unique = {}
+    for location, label in found:
+        unique.setdefault((location.path, location.line, location.column), (location, label))
+    return sorted(unique.values(), key=lambda item: (item[0].path, item[0].line, item[0].column))
