@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Collection, Optional
 
 from .rules.base import Finding
 
 
 @dataclass(frozen=True, slots=True)
 class LineEdit:
-    """Replace line `line` (1-based) of `path` with `new_text` (without its line break)."""
+    """Replace lines `line` to `end_line` (1-based, inclusive; one line when `end_line` is None)
+    of `path` with `new_text` (without the last line break)."""
 
     path: str
     line: int
     new_text: str
+    end_line: Optional[int] = None
+
+    @property
+    def last_line(self) -> int:
+        return self.end_line or self.line
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +57,52 @@ def _model_line_fix(finding: Finding, current: str) -> Optional[QuickFix]:
         replaced = re.sub(r"(ForeignKey\(\s*(['\"])[^'\"]+\2)(\s*\))", r'\1, ondelete="RESTRICT"\3', current, count=1)
         if replaced != current:
             return QuickFix('State ondelete="RESTRICT" explicitly', LineEdit(path, line, replaced), "unsafe")
-    if finding.rule == "SL401" and "ForeignKey" in current and "index=" not in current and current.rstrip().endswith(")"):
-        stripped = current.rstrip()
-        return QuickFix("Index this foreign key column (index=True)", LineEdit(path, line, stripped[:-1] + ", index=True)"),
-                        "unsafe")
+    column_call = re.fullmatch(r"(.*\))(\s*,?\s*(?:#.*)?)", current)  # the Column(...) call, then "," or a comment
+    if finding.rule == "SL401" and "ForeignKey" in current and "index=" not in current and column_call:
+        call, rest = column_call.groups()
+        return QuickFix("Index this foreign key column (index=True)",
+                        LineEdit(path, line, call[:-1] + ", index=True)" + rest), "unsafe")
     return None
 
 
-def quick_fixes(finding: Finding, text: str) -> list[QuickFix]:
+def _concurrent_index_fix(finding: Finding, lines: list[str]) -> Optional[QuickFix]:
+    """SL505 in an Alembic revision: build the index concurrently in an autocommit block."""
+    location = finding.location
+    if finding.rule != "SL505" or not location.path.endswith(".py") or location.end_line is None:
+        return None
+    statement = "\n".join(lines[location.line - 1: location.end_line])
+    indent = statement[: len(statement) - len(statement.lstrip())]
+    call_end = len(statement) - len(lines[location.end_line - 1]) + location.end_column - 1
+    call, trailing = statement[:call_end], statement[call_end:]  # trailing: a comment after the call
+    if not call.lstrip().startswith("op.create_index(") or not call.endswith(")"):
+        return None
+    arguments = call[:-1].rstrip()
+    layout = call[len(arguments):-1]  # the line break and indent before ")" in a multi-line call
+    argument = " postgresql_concurrently=True," if arguments.endswith(",") else ", postgresql_concurrently=True"
+    wrapped = (arguments + argument + layout + ")" + trailing).split("\n")
+    new_text = "\n".join([f"{indent}with op.get_context().autocommit_block():",
+                          *("    " + line if line.strip() else line for line in wrapped)])
+    return QuickFix("Create the index CONCURRENTLY in an autocommit block",
+                    LineEdit(location.path, location.line, new_text, location.end_line), "safe")
+
+
+def quick_fixes(finding: Finding, text: str, migrated_tables: Collection[str] = ()) -> list[QuickFix]:
     """The fixes for a finding in a file whose current text is `text`: a local fix when the
-    finding's line has the expected shape, and always the suppression comment."""
+    finding's lines have the expected shape, and always the suppression comment.
+
+    A model-line fix is not offered for a table in `migrated_tables` (those the migrations
+    build): editing the model alone would not change the database, so the finding would stay.
+    """
     lines = text.splitlines()
-    if not 0 < finding.location.line <= len(lines):
+    if not 0 < finding.location.line <= len(lines) or (finding.location.end_line or 0) > len(lines):
         return []
     current = lines[finding.location.line - 1]
-    fixes = [fix for fix in (_model_line_fix(finding, current),) if fix is not None]
+    model_fix = None if finding.table in migrated_tables else _model_line_fix(finding, current)
+    fixes = [fix for fix in (model_fix, _concurrent_index_fix(finding, lines)) if fix is not None]
     return [*fixes, _suppression(finding, current)]
 
 
 def apply_edit(text: str, edit: LineEdit) -> str:
     lines = text.split("\n")
-    lines[edit.line - 1] = edit.new_text
+    lines[edit.line - 1: edit.last_line] = [edit.new_text]
     return "\n".join(lines)

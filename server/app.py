@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -30,7 +31,7 @@ from .diagnostics import diagnostics_by_uri, relative_path, to_range, uri_of
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.1
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration).
 _EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect")
@@ -46,8 +47,11 @@ class SchemaLensServer(LanguageServer):
         self.published: dict[str, list[types.Diagnostic]] = {}
         self.generation = 0
         self.lock = asyncio.Lock()
+        # Edited files waiting for the next rebuild: path -> buffer text (None: read the disk).
+        self.pending: dict[str, Optional[str]] = {}
         self.editor_settings: dict[str, Any] = {}
         self.findings: tuple = ()
+        self.watchdog: Optional[asyncio.Task] = None  # watches the client's process
 
     def effective_config(self):
         """The project's configuration with the editor's settings merged over it."""
@@ -66,23 +70,76 @@ class SchemaLensServer(LanguageServer):
         return len(lines[line - 1]) if 0 < line <= len(lines) else 0
 
     async def reindex(self, change=None) -> None:
-        """Run `change(index)` (or a full index) off the event loop, then republish diagnostics
-        for every file whose diagnostics changed, open or not."""
+        """Run `change(index)` (or a full index) off the event loop, then republish diagnostics."""
         async with self.lock:
+            if self.index is not None:
+                await self._rebuild(change or (lambda index: index.index_all()))
+
+    async def apply_pending(self, opened: Optional[str] = None) -> None:
+        """Apply every edit that arrived since the last rebuild in one rebuild: an edit that a
+        newer one already superseded costs nothing. `opened` gets its diagnostics published even
+        when it has none, so that the client knows the file was analysed."""
+        async with self.lock:
+            changes, self.pending = self.pending, {}
             if self.index is None:
                 return
-            self.model = await asyncio.to_thread(change or (lambda index: index.index_all()), self.index)
-            result = await asyncio.to_thread(run_audit, self.model, text_of=self.index._read)
-            self.findings = result.findings
-            current = diagnostics_by_uri(self.root, result.findings, self.model.errors, self.line_length)
-            for uri in sorted(set(current) | set(self.published)):
-                diagnostics = current.get(uri, [])
-                if diagnostics != self.published.get(uri, []):
-                    self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
-            self.published = current
+            if changes:
+                def apply(index: WorkspaceIndex):
+                    for path, text in changes.items():
+                        index.update_file(path, text)
+                    return index.model
+                await self._rebuild(apply)
+            if opened and opened not in self.published:
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=opened, diagnostics=[]))
+
+    async def _rebuild(self, change) -> None:
+        """Republish diagnostics for every file whose diagnostics changed, open or not."""
+        self.model = await asyncio.to_thread(change, self.index)
+        result = await asyncio.to_thread(run_audit, self.model, text_of=self.index._read)
+        self.findings = result.findings
+        current = diagnostics_by_uri(self.root, result.findings, self.model.errors, self.line_length)
+        for uri in sorted(set(current) | set(self.published)):
+            diagnostics = current.get(uri, [])
+            if diagnostics != self.published.get(uri, []):
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self.published = current
+
+
+class _ClientLogHandler(logging.Handler):
+    """Forwards SchemaLens log records to the client's log (window/logMessage). Records may come
+    from the index's worker threads, so they are handed to the event loop."""
+
+    _TYPES = ((logging.ERROR, types.MessageType.Error), (logging.WARNING, types.MessageType.Warning),
+              (logging.INFO, types.MessageType.Info))
+
+    def __init__(self, ls: SchemaLensServer, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.INFO)
+        self.ls, self.loop = ls, loop
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kind = next(kind for level, kind in self._TYPES if record.levelno >= level)
+        message = types.LogMessageParams(type=kind, message=f"schemalens: {self.format(record)}")
+        self.loop.call_soon_threadsafe(self.ls.window_log_message, message)
 
 
 server = SchemaLensServer()
+PARENT_CHECK_SECONDS = 3.0
+
+
+async def _exit_when_the_client_dies(ls: SchemaLensServer, pid: int) -> None:
+    """An editor that crashes sends no shutdown; without this check the server would live on."""
+    while True:
+        await asyncio.sleep(PARENT_CHECK_SECONDS)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            log.warning("client process %d is gone; exiting", pid)
+            # Not ls.shutdown(): it waits for the thread blocked reading a stdin that nobody will
+            # write to or close. Every file SchemaLens writes is written then renamed, so an
+            # immediate exit leaves nothing half-written.
+            os._exit(0)
+        except PermissionError:
+            pass  # alive, owned by another user
 
 
 @server.feature(types.INITIALIZE)
@@ -99,12 +156,17 @@ async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> 
         ls.window_log_message(types.LogMessageParams(type=types.MessageType.Warning,
                                                      message="schemalens: no workspace folder; nothing to index"))
         return
+    loop = asyncio.get_running_loop()
+    package_log = logging.getLogger("schemalens")
+    package_log.addHandler(_ClientLogHandler(ls, loop))
+    package_log.setLevel(logging.INFO)
+    if ls.process_id:
+        ls.watchdog = loop.create_task(_exit_when_the_client_dies(ls, ls.process_id))
     ls.root = Path(root).resolve()
     ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
     await _register_watchers(ls)
     token = str(uuid.uuid4())
     progress = await _begin_progress(ls, token)
-    loop = asyncio.get_running_loop()
 
     def report(done: int, total: int) -> None:
         if progress:
@@ -158,13 +220,8 @@ async def did_change_watched_files(ls: SchemaLensServer, params: types.DidChange
     if any(PurePosixPath(path).name in _CONFIG_FILES for path in paths):
         await _restart_index(ls)
         return
-
-    def apply(index: WorkspaceIndex):
-        for path in paths:
-            index.update_file(path, None)
-        return index.model
-
-    await ls.reindex(apply)
+    ls.pending.update(dict.fromkeys(paths))
+    await ls.apply_pending()
 
 
 async def _restart_index(ls: SchemaLensServer) -> None:
@@ -182,24 +239,25 @@ async def did_change_configuration(ls: SchemaLensServer, params: types.DidChange
         await _restart_index(ls)
 
 
-async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce: bool) -> None:
+async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce: bool, opened: bool = False) -> None:
     if ls.root is None:
         return
     path = relative_path(ls.root, uri)
     if path is None:
         return
+    ls.pending[path] = text
     ls.generation += 1
     generation = ls.generation
     if debounce:
         await asyncio.sleep(DEBOUNCE_SECONDS)
         if generation != ls.generation:
-            return  # a newer edit arrived; it will do the work
-    await ls.reindex(lambda index: index.update_file(path, text))
+            return  # a newer edit arrived; its rebuild takes this one along
+    await ls.apply_pending(opened=uri if opened else None)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 async def did_open(ls: SchemaLensServer, params: types.DidOpenTextDocumentParams) -> None:
-    await _update(ls, params.text_document.uri, params.text_document.text, debounce=False)
+    await _update(ls, params.text_document.uri, params.text_document.text, debounce=False, opened=True)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -300,11 +358,11 @@ def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optiona
             continue
         diagnostic = next(d for d in params.context.diagnostics
                           if (d.code, d.range.start.line + 1) == (finding.rule, finding.location.line))
-        for fix in quick_fixes(finding, text):
-            line = fix.edit.line - 1
-            old_length = len(text.splitlines()[line])
-            edit = types.TextEdit(range=types.Range(start=types.Position(line=line, character=0),
-                                                    end=types.Position(line=line, character=old_length)),
+        lines = text.splitlines()
+        for fix in quick_fixes(finding, text, ls.model.database.tables):
+            last = fix.edit.last_line - 1
+            edit = types.TextEdit(range=types.Range(start=types.Position(line=fix.edit.line - 1, character=0),
+                                                    end=types.Position(line=last, character=len(lines[last]))),
                                   new_text=fix.edit.new_text)
             actions.append(types.CodeAction(
                 title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],

@@ -56,3 +56,38 @@ def test_a_second_suppression_extends_the_existing_comment(tmp_path: Path):
         finding = next(f for f in _findings(tmp_path) if f.rule == rule)
         models.write_text(apply_edit(models.read_text(), quick_fixes(finding, models.read_text())[-1].edit))
     assert "# schemalens: ignore[SL302, SL401]" in models.read_text()
+
+
+REVISIONS = {
+    "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+    "migrations/env.py": "",
+    "migrations/versions/a1_orders.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+                                         "def upgrade():\n    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                                         "                    sa.Column('status', sa.Text()))\n\n"
+                                         "def downgrade():\n    op.drop_table('orders')\n"),
+}
+INDEX_CALLS = {
+    "one line": "    op.create_index('ix_orders_status', 'orders', ['status'])  # hot path\n",
+    "several lines": "    op.create_index(\n        'ix_orders_status',\n        'orders',\n        ['status'],\n    )\n",
+}
+
+
+@pytest.mark.parametrize("call", sorted(INDEX_CALLS))
+def test_the_concurrent_index_fix_wraps_the_call_in_an_autocommit_block(tmp_path: Path, call: str):
+    for path, text in REVISIONS.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    revision = tmp_path / "migrations/versions/b2_index.py"
+    revision.write_text("from alembic import op\nrevision = 'b2'\ndown_revision = 'a1'\n\n"
+                        f"def upgrade():\n{INDEX_CALLS[call]}\n\ndef downgrade():\n"
+                        "    op.drop_index('ix_orders_status', table_name='orders')\n")
+    finding = next(f for f in _findings(tmp_path) if f.rule == "SL505")
+    fix = quick_fixes(finding, revision.read_text())[0]
+    assert fix.applicability == "safe"
+    revision.write_text(apply_edit(revision.read_text(), fix.edit))
+    text = revision.read_text()
+    compile(text, str(revision), "exec")
+    assert "    with op.get_context().autocommit_block():\n        op.create_index(" in text
+    assert "postgresql_concurrently=True" in text
+    assert call != "one line" or text.count("# hot path") == 1
+    assert [f for f in _findings(tmp_path) if f.rule == "SL505"] == []

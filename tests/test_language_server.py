@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -145,14 +148,60 @@ async def test_code_actions_edit_the_line_and_the_finding_goes_away(client: Lang
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
         context=types.CodeActionContext(diagnostics=[target])))
     suppress = next(action for action in actions if "Ignore SL701" in action.title)
-    (edit,) = suppress.edit.changes[uri]
-    lines = text.split("\n")
-    lines[edit.range.start.line] = edit.new_text
+    fixed = _apply(text, suppress.edit.changes[uri])
+    assert "# schemalens: ignore[SL701]" in fixed.split("\n")[target.range.start.line]
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text="\n".join(lines))]))
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
     await _diagnostics_for(client, uri, lambda d: not any(x.code == "SL701" and x.range.start.line == target.range.start.line
                                                           for x in d))
+
+
+def _apply(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply whole-line edits, last first (the server's quick fixes replace whole lines)."""
+    lines = text.split("\n")
+    for edit in sorted(edits, key=lambda e: e.range.start.line, reverse=True):
+        lines[edit.range.start.line: edit.range.end.line + 1] = edit.new_text.split("\n")
+    return "\n".join(lines)
+
+
+BLOCKING_INDEX = '    op.create_index(\n        "ix_orders_placed_at",\n        "orders",\n        ["placed_at"],\n    )\n'
+
+
+@pytest.mark.asyncio
+async def test_applying_a_local_fix_removes_its_diagnostic(client: LanguageClient, workspace: Path):
+    path, rule = "migrations/versions/0003_rename.py", "SL505"
+    uri = (workspace / path).as_uri()
+    text = (workspace / path).read_text().replace("def upgrade():\n", "def upgrade():\n" + BLOCKING_INDEX, 1)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    diagnostics = await _diagnostics_for(client, uri, lambda d: rule in _codes(d))
+    target = next(d for d in diagnostics if d.code == rule)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
+        context=types.CodeActionContext(diagnostics=[target])))
+    fix = next(action for action in actions if "CONCURRENTLY" in action.title)
+    fixed = _apply(text, fix.edit.changes[uri])
+    compile(fixed, path, "exec")
+    assert BLOCKING_INDEX not in fixed and "postgresql_concurrently=True" in fixed
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
+    await _diagnostics_for(client, uri, lambda d: rule not in _codes(d))
+
+
+@pytest.mark.asyncio
+async def test_no_model_fix_for_a_table_the_migrations_build(client: LanguageClient, workspace: Path):
+    """index=True on the model would not add the index to a database the migrations build."""
+    uri = (workspace / MODELS).as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=uri, language_id="python", version=1, text=(workspace / MODELS).read_text())))
+    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL401" in _codes(d))
+    target = next(d for d in diagnostics if d.code == "SL401")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
+        context=types.CodeActionContext(diagnostics=[target])))
+    assert [action.title for action in actions] == ["SchemaLens: Ignore SL401 on this line"]
 
 
 @pytest.mark.asyncio
@@ -179,3 +228,28 @@ async def test_references_of_a_table(client: LanguageClient, workspace: Path):
         position=types.Position(line=line, character=text.splitlines()[line].index("accounts") + 1),
         context=types.ReferenceContext(include_declaration=True)))
     assert {Path(place.uri).name for place in places} >= {"accounts.py", "0001_baseline.py", "0002_orders.py", "0003_rename.py"}
+
+
+def _message(payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_the_server_exits_when_the_client_process_dies(workspace: Path):
+    """A crashed editor sends no shutdown: the server watches the processId it was given."""
+    editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    server = subprocess.Popen([sys.executable, "-m", "schemalens", "lsp"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server.stdin.write(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": editor.pid, "rootUri": workspace.as_uri(), "capabilities": {}}}))
+        server.stdin.write(_message({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        server.stdin.flush()
+        time.sleep(1)
+        assert server.poll() is None
+        editor.kill()
+        editor.wait()
+        assert server.wait(timeout=20) is not None
+    finally:
+        editor.kill()
+        server.kill()

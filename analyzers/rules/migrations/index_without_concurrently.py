@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.model import table_key
+from ...schema.operations import CreateIndex, CreateTable
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_ALEMBIC_FILES = {
+    "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+    "migrations/env.py": "",
+    "migrations/versions/a1_orders.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+                                         "def upgrade():\n    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                                         "                    sa.Column('status', sa.Text()))\n    op.create_index('ix_orders_id_status', 'orders', ['id', 'status'])\n\n"
+                                         "def downgrade():\n    op.drop_table('orders')\n"),
+}
+
+
+def _index_revision(body: str) -> str:
+    return ("from alembic import op\nrevision = 'b2'\ndown_revision = 'a1'\n\n"
+            f"def upgrade():\n{body}\n\ndef downgrade():\n    op.drop_index('ix_orders_status', table_name='orders')\n")
+
+
+_FIX = ("Build it with `postgresql_concurrently=True` inside `with op.get_context().autocommit_block():` "
+        "(SQL folders: `CREATE INDEX CONCURRENTLY` in a file run without a transaction).")
+# PostgreSQL cannot build an index on a partitioned table concurrently.
+_PARTITIONED_FIX = ("Create the index invalid on the parent only (`CREATE INDEX ... ON ONLY parent`), build each "
+                    "partition's index with CONCURRENTLY, then `ALTER INDEX parent_index ATTACH PARTITION` each one.")
+
+
+class IndexWithoutConcurrently(Rule):
+    """## What it finds
+    `CREATE INDEX` (`op.create_index`) without `CONCURRENTLY` on a table that an earlier
+    migration created, so the table may already hold rows. An index built in the same
+    migration as its table is fine.
+
+    ## Why it matters
+    A plain `CREATE INDEX` takes a SHARE lock on the table for the whole build: every INSERT,
+    UPDATE and DELETE waits, for seconds on a small table and for minutes or hours on a big
+    one, and requests pile up behind it. `CREATE INDEX CONCURRENTLY` builds the index while
+    writes go on.
+
+    P1; P0 when the size hints give the table 1M rows or more, now or within a year.
+
+    ## Example
+    ```python
+    def upgrade():
+        op.create_index("ix_orders_status", "orders", ["status"])
+    ```
+
+    ## Use instead
+    ```python
+    def upgrade():
+        with op.get_context().autocommit_block():
+            op.create_index("ix_orders_status", "orders", ["status"], postgresql_concurrently=True)
+    ```
+    CONCURRENTLY cannot run inside a transaction: `autocommit_block()` commits what the
+    revision did so far and runs the statement outside it. In SQL migration folders put the
+    statement in a file of its own that your tool runs without a transaction. A failed
+    concurrent build leaves an INVALID index: drop it and build again. A partitioned table
+    cannot be indexed concurrently: create the index `ON ONLY` the parent, build each
+    partition's index concurrently and attach them (`ALTER INDEX ... ATTACH PARTITION`).
+
+    ## How to verify
+    `SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = 'orders'::regclass;`
+    shows the index valid; while it builds, `pg_locks` shows only SHARE UPDATE EXCLUSIVE on the
+    table (`schemalens verify` traces it).
+    """
+
+    code = "SL505"
+    name = "index-without-concurrently"
+    dimension = 5
+    severity = "P1"
+    summary = "index built without CONCURRENTLY on an existing table"
+    summary_zh = "在已有表上建索引未使用 CONCURRENTLY（阻塞写入）"
+
+    valid = (
+        Example({**_ALEMBIC_FILES, "migrations/versions/b2_index.py": _index_revision(
+            "    with op.get_context().autocommit_block():\n"
+            "        op.create_index('ix_orders_status', 'orders', ['status'], postgresql_concurrently=True)")}),
+        Example({"db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n"
+                                      "CREATE INDEX ix_orders_status ON orders (status);\n",
+                 "db/V2__index.sql": "CREATE INDEX CONCURRENTLY ix_orders_id_status ON orders (id, status);\n"}),
+    )
+    invalid = (
+        Example({**_ALEMBIC_FILES, "migrations/versions/b2_index.py": _index_revision(
+            "    op.create_index('ix_orders_status', 'orders', ['status'])  # expect")}),
+        Example({"db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
+                 "db/V2__index.sql": "CREATE INDEX ix_orders_status ON orders (status);  -- expect\n"}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        created: dict[str, tuple[int, CreateTable]] = {}
+        for number, step in enumerate(context.model.steps):
+            for operation in step.operations:
+                if isinstance(operation, CreateTable):
+                    created[table_key(operation.table, operation.schema)] = (number, operation)
+                if not isinstance(operation, CreateIndex) or operation.index.concurrently:
+                    continue
+                origin = created.get(table_key(operation.table, operation.schema))
+                if origin is None or origin[0] == number:
+                    continue  # built with its table, or on a table the migrations do not create
+                table = context.layer.tables.get(table_key(operation.table, operation.schema))
+                yield self._finding(context, operation, origin[1], table)
+
+    def _finding(self, context: AuditContext, operation: CreateIndex, created: CreateTable, table) -> Finding:
+        index, name = operation.index, operation.index.name or "the index"
+        columns = ", ".join(index.columns)
+        return self.finding(
+            operation.location, f"{name} is built without CONCURRENTLY on {operation.table}",
+            f"CREATE INDEX {name} ON {operation.table} ({columns}) locks out writes to {operation.table} while it builds.",
+            impact=f"Worst case: every write to {operation.table} waits for the whole index build, request workers "
+                   "pile up and the service times out during the deploy. Most likely: a write stall of seconds to "
+                   "minutes that grows with the table.",
+            root_cause="Alembic and most SQL tools run each migration in one transaction, where CONCURRENTLY is not "
+                       "allowed, so the generated default is a blocking build.",
+            fix=Fix(short_term=_PARTITIONED_FIX if table is not None and table.partition_by else _FIX,
+                    medium_term="Set `lock_timeout` in every revision so a blocked DDL fails fast instead of queueing "
+                                "writes behind it; check new revisions with `schemalens check` in CI.",
+                    long_term="A migration template whose index helper is concurrent by default."),
+            verification=f"SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = '{operation.table}'::regclass;"
+                         "  -- the new index is valid; test: rehearse the migration while a writer loops "
+                         "(`schemalens verify` reports the lock taken)",
+            table=operation.table, column=index.columns[0] if len(index.columns) == 1 else None,
+            related=(Related(created.location, f"{operation.table} created here"),),
+            severity="P0" if table is not None and context.is_big(table) else None)

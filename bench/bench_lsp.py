@@ -1,0 +1,140 @@
+"""Benchmark the language server through a real LSP client over stdio (pytest-lsp's client).
+
+On the generated 500-model / 1000-revision / 200-SQL workspace it prints: the time from
+`initialize` to the first diagnostics; didChange -> publishDiagnostics latency (p50/p95) over
+edits of a model file and of a revision in the middle of the chain; hover latency (p50/p95);
+and the server's RSS after a first and a second batch of edits (growth between the two).
+Edits alternately add one and two columns above existing findings, so that each edit moves
+those findings and must republish diagnostics.
+A benchmark, not a test: it always exits 0.
+
+    python bench/bench_lsp.py [--edits 200] [--rss-edits 1000 10000] [--models 500] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate_workspace import generate_workspace  # noqa: E402  (a sibling script, not a package)
+
+# Edits go after the primary key line of the first model in the file.
+MODEL_ANCHOR = "primary_key=True)\n"
+TARGETS = {"first_diagnostics": 5.0, "edit_p95": 0.150, "hover_p95": 0.020, "rss_growth": 0.10}
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+async def _wait_for(client, uri: str, predicate, timeout: float = 120) -> None:
+    async def wait():
+        while not predicate(client.diagnostics.get(uri)):
+            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def _edits(client, root: Path, path: str, count: int, make_line, insert_after: str) -> list[float]:
+    uri = (root / path).as_uri()
+    original = (root / path).read_text(encoding="utf-8")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=0, text=original)))
+    await _wait_for(client, uri, lambda d: d is not None)
+    latencies = []
+    for number in range(count):
+        text = original.replace(insert_after, insert_after + make_line(number), 1)
+        before = client.diagnostics.get(uri)
+        started = time.perf_counter()
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=number + 1),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+        await _wait_for(client, uri, lambda d: d is not before)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def run(root: Path, model_path: str, revision_path: str, table: str, edits: int, rss_edits: list[int]) -> list[str]:
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
+                                server_env={"SCHEMALENS_CACHE_DIR": str(root.parent / "cache")})
+    client = await config.start()
+    started = time.perf_counter()
+    await client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri()))
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    first = time.perf_counter() - started
+    pid = client._server.pid
+    report = [f"initialize -> first diagnostics: {first:.2f} s (target {TARGETS['first_diagnostics']:.0f} s)"]
+
+    model_line = (lambda n: "".join(f"    bench_{n}_{k} = db.Column(db.DateTime, nullable=True)\n" for k in range(n % 2 + 1)))
+    model = await _edits(client, root, model_path, edits, model_line, MODEL_ANCHOR)
+    revision_line = (lambda n: "".join(f"    op.add_column('{table}', sa.Column('bench_{n}_{k}', sa.DateTime(), nullable=True))\n"
+                                       for k in range(n % 2 + 1)))
+    revision = await _edits(client, root, revision_path, edits, revision_line, "def upgrade():\n")
+    for label, values in (("model file", model), ("mid-chain revision", revision)):
+        report.append(f"didChange -> diagnostics, {label} ({len(values)} edits): p50 {statistics.median(values) * 1000:.0f} ms, "
+                      f"p95 {_percentile(values, 0.95) * 1000:.0f} ms (target p95 {TARGETS['edit_p95'] * 1000:.0f} ms)")
+
+    uri = (root / model_path).as_uri()
+    text = (root / model_path).read_text(encoding="utf-8")
+    line = next(n for n, content in enumerate(text.splitlines()) if "__tablename__" in content)
+    character = text.splitlines()[line].index('"') + 2
+    hovers = []
+    for _ in range(200):
+        started = time.perf_counter()
+        await client.text_document_hover_async(types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=character)))
+        hovers.append(time.perf_counter() - started)
+    report.append(f"hover: p50 {statistics.median(hovers) * 1000:.1f} ms, p95 {_percentile(hovers, 0.95) * 1000:.1f} ms "
+                  f"(target p95 {TARGETS['hover_p95'] * 1000:.0f} ms)")
+
+    done, rss = 0, []
+    for checkpoint in rss_edits:
+        await _edits(client, root, model_path, checkpoint - done, model_line, MODEL_ANCHOR)
+        done = checkpoint
+        rss.append((checkpoint, _rss_mb(pid)))
+    if len(rss) >= 2:
+        growth = rss[-1][1] / rss[0][1] - 1
+        report.append("server RSS: " + ", ".join(f"{mb:.0f} MB after {n} edits" for n, mb in rss)
+                      + f"; growth {growth * 100:.1f}% (target <= {TARGETS['rss_growth'] * 100:.0f}%)")
+    await client.shutdown_session()
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", type=int, default=500)
+    parser.add_argument("--revisions", type=int, default=1000)
+    parser.add_argument("--sql", type=int, default=200)
+    parser.add_argument("--edits", type=int, default=200)
+    parser.add_argument("--rss-edits", type=int, nargs="+", default=[1000, 10000])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="schemalens-bench-") as temporary:
+        root = Path(temporary) / "workspace"
+        workspace = generate_workspace(root, args.models, args.revisions, args.sql)
+        model_path = workspace.model_files[len(workspace.model_files) // 2]
+        revision_path = workspace.revision_files[len(workspace.revision_files) // 2]
+        table = workspace.table_of_revision[revision_path]
+        lines = asyncio.run(run(root, model_path, revision_path, table, args.edits, args.rss_edits))
+    print(f"workspace: {args.models} model modules, {args.revisions} revisions, {args.sql} SQL migrations")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
