@@ -1,0 +1,66 @@
+"""End to end in a real third-party editor: headless Neovim (Debian's package) starts the
+server over stdio on the bundled example and records what it shows (tests/editors/neovim.lua)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
+SCRIPT = Path(__file__).parent / "editors" / "neovim.lua"
+REVISION = "migrations/versions/7c3e5a9f0d48_bigint_order_item_ids_and_orders_created_index.py"
+
+# CI installs the editors and sets this, so that a missing editor fails there instead of skipping.
+if not shutil.which("nvim") and not os.environ.get("SCHEMALENS_REQUIRE_EDITORS"):
+    pytest.skip("Neovim is not installed (apt-get install neovim)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def neovim_report(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("neovim")
+    root = folder / "shop"
+    shutil.copytree(EXAMPLE, root)
+    out = folder / "report.json"
+    environment = {**os.environ, "SCHEMALENS_ROOT": str(root), "SCHEMALENS_PYTHON": sys.executable,
+                   "SCHEMALENS_OUT": str(out), "XDG_STATE_HOME": str(folder / "state"),
+                   "XDG_CACHE_HOME": str(folder / "cache")}
+    subprocess.run(["nvim", "--headless", "--clean", "-n", "-i", "NONE", "-c", f"luafile {SCRIPT}"],
+                   env=environment, timeout=180, check=True, stdin=subprocess.DEVNULL)
+    report = json.loads(out.read_text())
+    assert "error" not in report, report.get("error")
+    return report
+
+
+def test_neovim_shows_the_findings_of_a_model_file(neovim_report: dict):
+    diagnostics = neovim_report["files"]["app/models/order.py"]["diagnostics"]
+    codes = {d["code"] for d in diagnostics}
+    assert {"SL201", "SL302", "SL401"} <= codes
+    # P0 is an Error (1), P2 an Information (3).
+    assert next(d for d in diagnostics if d["code"] == "SL401")["severity"] == 1
+    sl302 = next(d for d in diagnostics if d["code"] == "SL302")
+    assert sl302["severity"] == 3 and sl302["source"] == "schemalens"
+    assert sl302["codeDescription"]["href"].endswith("#sl302-foreign-key-without-on-delete")
+    assert "\nFix: " in sl302["message"]
+
+
+def test_neovim_gets_a_table_card_and_a_definition_on_hover(neovim_report: dict):
+    card = neovim_report["hover"]["value"]
+    assert neovim_report["hover"]["kind"] == "markdown"
+    assert "**orders**" in card and "| created_at |" in card and "**index**: ix_orders_created_at" in card
+    assert any(location["uri"].endswith("/app/models/order.py") for location in neovim_report["definition"])
+
+
+def test_neovim_offers_the_concurrent_index_fix_and_suppressions(neovim_report: dict):
+    actions = neovim_report["files"][REVISION]["actions"]
+    concurrent = next(a for a in actions if a["code"] == "SL505" and "CONCURRENTLY" in a["title"])
+    (edit,) = next(iter(concurrent["edit"]["changes"].values()))
+    assert edit["newText"].startswith("    with op.get_context().autocommit_block():\n        op.create_index(")
+    assert "postgresql_concurrently=True" in edit["newText"]
+    model_actions = neovim_report["files"]["app/models/order.py"]["actions"]
+    assert any(a["title"].startswith("SchemaLens: Ignore SL") for a in model_actions)
