@@ -44,6 +44,17 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors))
 
 
+# Rules that report workspace problems (a statement PostgreSQL rejects, a broken revision graph)
+# as findings: such a problem is shown once, as the finding, which carries the fix.
+_PROBLEM_RULES = frozenset({"SL531", "SL538"})
+
+
+def workspace_problems(errors: Iterable[ExtractionError], findings: Iterable[Finding]) -> tuple[ExtractionError, ...]:
+    """The problems reading the workspace that no finding already reports."""
+    reported = {(f.location.path, f.location.line) for f in findings if f.rule in _PROBLEM_RULES}
+    return tuple(e for e in errors if (e.location.path, e.location.line) not in reported)
+
+
 def _read(root, path: str) -> Optional[str]:
     try:
         return (root / path).read_text(encoding="utf-8", errors="replace")

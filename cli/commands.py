@@ -38,6 +38,7 @@ def _build_parser() -> argparse.ArgumentParser:
     rule = commands.add_parser("rule", help="print a rule's documentation (or every rule's, with --all)")
     rule.add_argument("code", nargs="?", help="rule code or name, e.g. SL201 or timestamp-without-time-zone")
     rule.add_argument("--all", action="store_true", help="print docs/rules.md for every rule")
+    commands.add_parser("locks", help="print what PostgreSQL locks, rewrites and scans for each DDL operation")
     lsp = commands.add_parser("lsp", help="run the language server (stdio by default)")
     transport = lsp.add_mutually_exclusive_group()
     transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
@@ -82,10 +83,10 @@ def _write(text: str, output: Optional[str]) -> None:
         sys.stdout.write(text)
 
 
-def _report_problems(model) -> None:
-    if model.errors:
-        print(f"\n{len(model.errors)} problem(s) reading the workspace:", file=sys.stderr)
-        for error in model.errors:
+def _report_problems(errors) -> None:
+    if errors:
+        print(f"\n{len(errors)} problem(s) reading the workspace:", file=sys.stderr)
+        for error in errors:
             print(f"  {error.location}: {error.message}", file=sys.stderr)
 
 
@@ -109,7 +110,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .analyzers.audit import run_audit
+    from .analyzers.audit import run_audit, workspace_problems
 
     model = _index(args)
     result = run_audit(model)
@@ -117,7 +118,7 @@ def _check(args: argparse.Namespace) -> int:
     for finding in result.findings:
         print(f"{finding.location}: {finding.severity} {finding.rule} {finding.title}")
     print(f"{len(result.findings)} finding(s), {len(failing)} at or above {args.fail_on}.", file=sys.stderr)
-    _report_problems(model)
+    _report_problems(workspace_problems(model.errors, result.findings))
     return 1 if failing else 0
 
 
@@ -132,6 +133,13 @@ def _rule(args: argparse.Namespace) -> int:
     if rule is None:
         raise _UsageError(f"no rule {args.code!r}; `schemalens rule --all` lists them")
     sys.stdout.write(rule_markdown(rule))
+    return 0
+
+
+def _locks(args: argparse.Namespace) -> int:
+    from .analyzers.report.lock_table import locks_markdown
+
+    sys.stdout.write(locks_markdown())
     return 0
 
 
@@ -150,7 +158,7 @@ def _schema(args: argparse.Namespace) -> int:
         text = render_schema_map(getattr(model, layer_name), args.format, orm=model.orm)
     _write(text, args.output)
     if args.format != "json":
-        _report_problems(model)
+        _report_problems(model.errors)
     return 0
 
 
@@ -158,7 +166,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="schemalens: %(message)s")
-    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "lsp": _lsp}
+    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "locks": _locks, "lsp": _lsp}
     if args.command is None:
         parser.print_help()
         return 0

@@ -15,7 +15,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from schemalens import __version__
-from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.audit import run_audit, workspace_problems
 from schemalens.analyzers.fixes import quick_fixes
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
@@ -97,7 +97,8 @@ class SchemaLensServer(LanguageServer):
         self.model = await asyncio.to_thread(change, self.index)
         result = await asyncio.to_thread(run_audit, self.model, text_of=self.index._read)
         self.findings = result.findings
-        current = diagnostics_by_uri(self.root, result.findings, self.model.errors, self.line_length)
+        problems = workspace_problems(self.model.errors, result.findings)
+        current = diagnostics_by_uri(self.root, result.findings, problems, self.line_length)
         for uri in sorted(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
             if diagnostics != self.published.get(uri, []):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,14 +41,14 @@ class PostgresForTests:
 @pytest.fixture(autouse=True, scope="session")
 def _private_parse_cache(tmp_path_factory):
     """The CLI's parse cache goes to a temp dir, not the user's ~/.cache."""
-    import os
-
     os.environ["SCHEMALENS_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
 
 
 @pytest.fixture(scope="session")
 def postgres():
-    server = start_postgres()
+    # SCHEMALENS_TEST_PG_BIN=/usr/lib/postgresql/15/bin runs the suite against another version.
+    bin_dir = os.environ.get("SCHEMALENS_TEST_PG_BIN")
+    server = start_postgres(Path(bin_dir) if bin_dir else None)
     try:
         yield PostgresForTests(server)
     finally:

@@ -33,13 +33,16 @@ def test_op_calls_become_operations_with_their_locations():
         "        op.create_index('ix_users_email', 'users', ['email'], postgresql_concurrently=True)\n"
         "    op.alter_column('users', 'email', type_=sa.Text(), nullable=True)\n"))
     kinds = [(type(op).__name__, op.location.line) for op in revision.upgrade]
-    assert kinds == [("CreateTable", 7), ("AddColumn", 10), ("CreateIndex", 12), ("AlterColumn", 13)]
+    # autocommit_block() commits what came before and opens a new transaction after it.
+    assert kinds == [("CreateTable", 7), ("AddColumn", 10), ("TransactionControl", 11), ("CreateIndex", 12),
+                     ("TransactionControl", 11), ("AlterColumn", 13)]
+    assert [op.kind for op in revision.upgrade if isinstance(op, ops.TransactionControl)] == ["COMMIT", "BEGIN"]
     table = revision.upgrade[0]
     fk = next(c for c in table.constraints if c.__class__.__name__ == "ForeignKey")
     assert (fk.ref_table, fk.ref_columns, fk.on_delete) == ("orgs", ("id",), "CASCADE")
     assert revision.upgrade[1].table == "users" and revision.upgrade[1].column.type == "character varying(255)"
-    assert revision.upgrade[2].index.concurrently
-    assert (revision.upgrade[3].type, revision.upgrade[3].nullable) == ("text", True)
+    assert revision.upgrade[3].index.concurrently
+    assert (revision.upgrade[5].type, revision.upgrade[5].nullable) == ("text", True)
 
 
 def test_downgrade_is_kept_with_the_revision():

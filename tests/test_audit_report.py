@@ -86,3 +86,13 @@ def test_check_exits_0_on_a_clean_workspace(tmp_path: Path):
 def test_rule_docs_file_is_in_sync_with_the_rule_modules():
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown(), \
         "regenerate with: schemalens rule --all > docs/rules.md"
+
+
+def test_a_rejected_statement_is_reported_once_as_a_finding(tmp_path, capsys):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "V1__base.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
+    (tmp_path / "db" / "V2__broken.sql").write_text("ALTER TABLE t ADD COLUMN;\nALTER TABLE t ADD COLUMN note text;\n")
+    assert main(["check", str(tmp_path), "--no-cache", "--fail-on", "P0"]) == 1
+    out, err = capsys.readouterr()
+    assert "db/V2__broken.sql:1:" in out and "SL538" in out
+    assert "V2__broken.sql" not in err  # not repeated among the problems reading the workspace

@@ -227,7 +227,12 @@ class _RevisionReader:
                             inner_batches[item.asname.name.value] = table
                     elif method == "autocommit_block":
                         inner_autocommit = True
+                leaves_the_transaction = inner_autocommit and not autocommit
+                if leaves_the_transaction:
+                    out.append(ops.TransactionControl("COMMIT", self.locate(statement)))
                 self._statements(statement.body.body, inner_batches, inner_autocommit, out)
+                if leaves_the_transaction:
+                    out.append(ops.TransactionControl("BEGIN", self.locate(statement)))
             elif isinstance(statement, (cst.If, cst.For, cst.While, cst.Try)):
                 self._statements(statement.body.body, batches, autocommit, out)
                 orelse = getattr(statement, "orelse", None)
@@ -513,7 +518,8 @@ class _RevisionReader:
 
     def _op_drop_index(self, call, location, batch, autocommit):
         return [ops.DropIndex(self._str(call, 0, "index_name"), location, batch or self._str(call, 1, "table_name"),
-                              self._str(call, 99, "schema"), self._bool(call, "if_exists"))]
+                              self._str(call, 99, "schema"), self._bool(call, "if_exists"),
+                              self._bool(call, "postgresql_concurrently"))]
 
     def _op_create_foreign_key(self, call, location, batch, autocommit):
         offset = 1 if batch else 0
@@ -524,7 +530,8 @@ class _RevisionReader:
         remote = self._strings(self._arg(call, 4 - offset, "remote_cols"))
         fk = ForeignKey(name, local, referent, remote, location, ref_schema=self._str(call, 99, "referent_schema"),
                         on_delete=_upper(self._str(call, 99, "ondelete")), on_update=_upper(self._str(call, 99, "onupdate")),
-                        deferrable=self._bool(call, "deferrable"), initially=_upper(self._str(call, 99, "initially")))
+                        deferrable=self._bool(call, "deferrable"), initially=_upper(self._str(call, 99, "initially")),
+                        not_valid=self._bool(call, "postgresql_not_valid"))
         return [ops.AddConstraint(table, fk, location, self._str(call, 99, "source_schema"), named_by_convention=True)]
 
     def _op_create_unique_constraint(self, call, location, batch, autocommit):
@@ -543,8 +550,9 @@ class _RevisionReader:
         table = batch or self._str(call, 1, "table_name")
         condition = self._arg(call, 1 if batch else 2, "condition")
         expression = self._text(condition) or (condition.source if condition is not None else "")
-        return [ops.AddConstraint(table, CheckConstraint(self._str(call, 0, "constraint_name"), expression, location),
-                                  location, self._str(call, 99, "schema"), named_by_convention=True)]
+        check = CheckConstraint(self._str(call, 0, "constraint_name"), expression, location,
+                                not_valid=self._bool(call, "postgresql_not_valid"))
+        return [ops.AddConstraint(table, check, location, self._str(call, 99, "schema"), named_by_convention=True)]
 
     def _op_drop_constraint(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")

@@ -423,7 +423,7 @@ class _Builder:
             if node.removeType == O.OBJECT_TABLE:
                 self._emit(ops.DropTable(name, location, schema, bool(node.missing_ok), cascade))
             elif node.removeType == O.OBJECT_INDEX:
-                self._emit(ops.DropIndex(name, location, None, schema, bool(node.missing_ok)))
+                self._emit(ops.DropIndex(name, location, None, schema, bool(node.missing_ok), bool(node.concurrent)))
             elif node.removeType == O.OBJECT_TYPE:
                 self._emit(ops.DropType(name, location, schema, bool(node.missing_ok)))
             elif node.removeType == O.OBJECT_SEQUENCE:
@@ -545,6 +545,43 @@ class _Builder:
     def _TruncateStmt(self, node, location: Location) -> None:
         for relation in node.relations or ():
             self._emit(ops.DataChange("TRUNCATE", location, relation.relname))
+
+    # transactions, settings and maintenance: no schema change, but they decide locks
+
+    def _TransactionStmt(self, node: ast.TransactionStmt, location: Location) -> None:
+        kind = node.kind
+        if kind in (enums.TransactionStmtKind.TRANS_STMT_BEGIN, enums.TransactionStmtKind.TRANS_STMT_START):
+            self._emit(ops.TransactionControl("BEGIN", location))
+        elif kind in (enums.TransactionStmtKind.TRANS_STMT_COMMIT, enums.TransactionStmtKind.TRANS_STMT_ROLLBACK):
+            self._emit(ops.TransactionControl("COMMIT", location))
+        else:
+            self._other(node, location)
+
+    def _VariableSetStmt(self, node: ast.VariableSetStmt, location: Location) -> None:
+        if node.name is None:
+            self._other(node, location)
+            return
+        values = [getattr(arg.val, "sval", None) or str(getattr(arg.val, "ival", "")) for arg in node.args or ()
+                  if isinstance(arg, ast.A_Const) and arg.val is not None]
+        value = ", ".join(values) if node.kind == enums.VariableSetKind.VAR_SET_VALUE else None
+        self._emit(ops.SetParameter(node.name.lower(), value, location, bool(node.is_local)))
+
+    def _VacuumStmt(self, node: ast.VacuumStmt, location: Location) -> None:
+        options = {option.defname.lower() for option in node.options or ()}
+        kind = ("VACUUM FULL" if "full" in options else "VACUUM") if node.is_vacuumcmd else "ANALYZE"
+        relations = [relation.relation for relation in node.rels or () if relation.relation is not None]
+        for relation in relations or [None]:
+            self._emit(ops.Maintenance(kind, location, relation.relname if relation else None,
+                                       relation.schemaname if relation else None))
+
+    def _ClusterStmt(self, node: ast.ClusterStmt, location: Location) -> None:
+        relation = node.relation
+        self._emit(ops.Maintenance("CLUSTER", location, relation.relname if relation else None,
+                                   relation.schemaname if relation else None))
+
+    def _RefreshMatViewStmt(self, node: ast.RefreshMatViewStmt, location: Location) -> None:
+        self._emit(ops.Maintenance("REFRESH MATERIALIZED VIEW", location, node.relation.relname,
+                                   node.relation.schemaname, bool(node.concurrent)))
 
     def _other(self, node, location: Location) -> None:
         self._emit(ops.UnsupportedStatement(type(node).__name__.removesuffix("Stmt"), location))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..audit import workspace_problems
 from ..rules import all_rules
 from ..rules.base import DIMENSIONS, SEVERITIES, Finding
 
@@ -40,7 +41,8 @@ def audit_json(model, findings: tuple[Finding, ...]) -> dict:
             "by_severity": {level: by_severity.get(level, 0) for level in SEVERITIES},
             "by_dimension": {str(d): by_dimension.get(d, 0) for d in DIMENSIONS},
             "tables": {"orm": len(model.orm.tables), "database": len(model.database.tables)},
-            "errors": [{"path": e.location.path, "line": e.location.line, "message": e.message} for e in model.errors],
+            "errors": [{"path": e.location.path, "line": e.location.line, "message": e.message}
+                       for e in workspace_problems(model.errors, findings)],
         },
     }
 

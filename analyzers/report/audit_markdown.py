@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from ..audit import workspace_problems
 from ..rules import rule_by_code
 from ..rules.base import SEVERITIES, Finding
 from .audit_text import DIMENSION_NAMES, HEADINGS, STANDARDS
@@ -96,7 +97,8 @@ def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en"
         out.append(f"| {_where(finding.location)} | {finding.name} | {_cell(finding.message)} | {_cell(plan)} |")
     out += ["", f"## {text['roadmap']}", ""]
     out += roadmap(findings, lang) or [text["no_findings"]]
-    if model.errors:
+    problems = workspace_problems(model.errors, findings)
+    if problems:
         out += ["", f"## {text['problems']}", ""]
-        out += [f"- `{error.location}`: {error.message}" for error in model.errors]
+        out += [f"- `{error.location}`: {error.message}" for error in problems]
     return "\n".join(out).rstrip() + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..schema.drift import column_differences
 from ..schema.model import Table
 from .schema_map import table_summary
 
@@ -50,17 +51,15 @@ def table_card(model, table_key: str, column_name: Optional[str] = None) -> Opti
 
 def _differences(orm: Table, database: Table) -> list[str]:
     found = []
-    orm_columns = {c.name: c for c in orm.columns}
-    database_columns = {c.name: c for c in database.columns}
-    for name in sorted(orm_columns.keys() - database_columns.keys()):
-        found.append(f"`{name}` is declared in the model but no migration creates it")
-    for name in sorted(database_columns.keys() - orm_columns.keys()):
-        found.append(f"`{name}` exists in the database but not in the model")
-    for name in sorted(orm_columns.keys() & database_columns.keys()):
-        left, right = orm_columns[name], database_columns[name]
-        if left.type != right.type:
+    for difference in column_differences(orm, database):
+        name, left, right = difference.name, difference.orm, difference.database
+        if right is None:
+            found.append(f"`{name}` is declared in the model but no migration creates it")
+        elif left is None:
+            found.append(f"`{name}` exists in the database but not in the model")
+        if "type" in difference.aspects:
             found.append(f"`{name}`: model {left.type}, database {right.type}")
-        if left.nullable != right.nullable:
-            found.append(f"`{name}`: model {'NULL' if left.nullable else 'NOT NULL'}, database "
-                         f"{'NULL' if right.nullable else 'NOT NULL'}")
+        if "nullable" in difference.aspects:
+            found.append(f"`{name}`: model {'NULL' if difference.orm_nullable else 'NOT NULL'}, database "
+                         f"{'NULL' if difference.database_nullable else 'NOT NULL'}")
     return found

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator, Optional
 
+from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.config import TableHints
 from .base import Related
@@ -25,6 +26,11 @@ class AuditContext:
     @cached_property
     def layer(self) -> SchemaLayer:
         return self.model.database if self.model.database.tables else self.model.orm
+
+    @cached_property
+    def migration_walk(self) -> list:
+        """The migration steps' operations in replay order, with what was true before each."""
+        return list(walk_migrations(self.model.steps))
 
     def tables(self) -> Iterator[Table]:
         for _, table in sorted(self.layer.tables.items()):

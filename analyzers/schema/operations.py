@@ -124,6 +124,7 @@ class DropIndex:
     table: Optional[str] = None
     schema: Optional[str] = None
     if_exists: bool = False
+    concurrently: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +305,35 @@ class DataChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Maintenance:
+    """VACUUM, CLUSTER, REFRESH MATERIALIZED VIEW: no schema change, but locks and rewrites."""
+
+    kind: str  # "VACUUM", "VACUUM FULL", "CLUSTER", "REFRESH MATERIALIZED VIEW"
+    location: Location
+    table: Optional[str] = None
+    schema: Optional[str] = None
+    concurrently: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionControl:
+    """BEGIN, or COMMIT/ROLLBACK. Alembic's `autocommit_block()` commits on entry and begins again on exit."""
+
+    kind: str  # "BEGIN" or "COMMIT"
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class SetParameter:
+    """`SET [LOCAL] name = value` (lock_timeout, statement_timeout, search_path, ...)."""
+
+    name: str
+    value: Optional[str]
+    location: Location
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Opaque:
     """SQL built at run time (f-strings, `.format`, variables): recorded, not analysed."""
 
@@ -324,7 +354,8 @@ Operation = Union[
     DropIndex, RenameIndex, AddConstraint, AddConstraintUsingIndex, DropConstraint, RenameConstraint, ValidateConstraint,
     AttachPartition, DetachPartition, CreateEnum, AddEnumValue, DropType, CreateSequence,
     AlterSequenceOwner, DropSequence, CreateFunction, DropFunction, CreateTrigger, DropTrigger,
-    SetTableComment, SetColumnComment, DataChange, Opaque, UnsupportedStatement,
+    SetTableComment, SetColumnComment, DataChange, Maintenance, TransactionControl, SetParameter, Opaque,
+    UnsupportedStatement,
 ]
 
 

@@ -5,12 +5,15 @@ from typing import Iterator
 from ...schema.operations import Opaque, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from .downgrade_source import read_downgrade
 
 
 class EmptyDowngrade(Rule):
     """## What it finds
     Alembic revisions whose `upgrade()` changes the schema but whose `downgrade()` is missing
-    or empty (`pass`). Merge revisions, which change nothing, are skipped.
+    or empty (`pass`). Merge revisions, which change nothing, are skipped, and so is a first
+    revision (no down_revision, typically the baseline schema) whose downgrade has a comment
+    saying why it is empty.
 
     ## Why it matters
     A failed deploy cannot be rolled back with `alembic downgrade`: the schema stays ahead of
@@ -51,7 +54,14 @@ class EmptyDowngrade(Rule):
         "migrations/env.py": "",
         "migrations/versions/a1_add.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
                                           "def upgrade():\n    op.add_column('t', sa.Column('x', sa.Integer()))\n\n"
-                                          "def downgrade():\n    op.drop_column('t', 'x')\n")}),)
+                                          "def downgrade():\n    op.drop_column('t', 'x')\n")}),
+             Example({
+        "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+        "migrations/env.py": "",
+        "migrations/versions/a1_base.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+                                           "def upgrade():\n    op.create_table('t', sa.Column('id', sa.Integer(), primary_key=True))\n\n"
+                                           "# Baseline of the production schema: rolling it back means dropping everything.\n"
+                                           "def downgrade():\n    pass\n")}))
     invalid = (Example({
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
         "migrations/env.py": "",
@@ -62,7 +72,7 @@ class EmptyDowngrade(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path, revision in sorted(context.model.revision_files.items()):
             changes = [op for op in revision.upgrade if not isinstance(op, (UnsupportedStatement, Opaque))]
-            if not changes or not revision.downgrade_is_empty:
+            if not changes or not revision.downgrade_is_empty or _explained_baseline(context, path, revision):
                 continue
             location = revision.downgrade_location or revision.location
             yield self.finding(
@@ -79,3 +89,11 @@ class EmptyDowngrade(Rule):
                         long_term="Standard: every revision is reversible or documents its recovery plan."),
                 verification=f"alembic downgrade {revision.down_revisions[0] if revision.down_revisions else 'base'} on a "
                              "rehearsal database succeeds and restores the previous schema.")
+
+
+def _explained_baseline(context: AuditContext, path: str, revision) -> bool:
+    """A first revision (often a schema dump) may have no downgrade when a comment says so."""
+    if revision.down_revisions:
+        return False
+    source = read_downgrade(context.text_of(path), path)
+    return source is not None and bool(source.explanation)

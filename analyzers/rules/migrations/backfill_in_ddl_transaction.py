@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...pg.locks import blocks_writes, sql_name
+from ...schema.operations import DataChange, TransactionControl
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from .safety import alembic_example, severity_by_size, sql_example
+
+_ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
+
+
+class BackfillInDdlTransaction(Rule):
+    """## What it finds
+    An UPDATE, INSERT or DELETE that runs in the same transaction as, and after, DDL that locks
+    a table an earlier migration created: a backfill inside a schema migration.
+
+    ## Why it matters
+    Locks are held until the transaction commits. The ALTER TABLE's lock (ACCESS EXCLUSIVE for
+    most of them) stays on the table for the whole backfill, so what should be an instant
+    schema change blocks reads and writes for as long as the UPDATE takes to touch every row;
+    the UPDATE itself also rewrites every row it touches in one huge transaction (bloat, WAL,
+    replication lag), and a failure rolls all of it back.
+
+    P1; P0 when the size hints give the table 1M rows or more, now or within a year.
+
+    ## Example
+    ```python
+    def upgrade():
+        op.add_column("orders", sa.Column("channel", sa.String(20)))
+        op.execute("UPDATE orders SET channel = 'web'")
+    ```
+
+    ## Use instead
+    Schema change in one revision; the backfill in its own revision (or a job) that updates in
+    batches by primary-key range, committing each batch (in Alembic, inside
+    `autocommit_block()`), resumable and idempotent; constraints that need the data after it.
+
+    ## How to verify
+    `schemalens verify` shows the DDL's lock released before the backfill starts; `SELECT
+    count(*) FROM orders WHERE channel IS NULL` reaches 0 after the backfill.
+    """
+
+    code = "SL516"
+    name = "backfill-in-ddl-transaction"
+    dimension = 5
+    severity = "P1"
+    summary = "data backfill in the same transaction as DDL on an existing table"
+    summary_zh = "在同一事务中执行 DDL 和数据回填（锁持有到回填结束）"
+
+    valid = (
+        Example(alembic_example("    op.execute(\"UPDATE orders SET status = 'new' WHERE status IS NULL\")")),
+        Example(sql_example("INSERT INTO customers (id, email) VALUES (1, 'a@example.com');\n")),
+    )
+    invalid = (
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
+                                "    op.execute(\"UPDATE orders SET channel = 'web'\")  # expect")),
+        Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\n"
+                            "UPDATE orders SET channel = 'web';  -- expect\nCOMMIT;\n")),
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
+                                "    with op.get_context().autocommit_block():\n"
+                                "        op.execute(\"UPDATE orders SET channel = 'web'\")  # expect")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        held: dict[int, tuple] = {}  # step -> (walked DDL, effect) holding a lock in the open transaction
+        earlier: dict[int, tuple] = {}  # step -> the first such DDL, committed or not
+        for walked in context.migration_walk:
+            operation, number = walked.operation, walked.step_number
+            if isinstance(operation, TransactionControl) or not walked.in_transaction:
+                held.pop(number, None)
+            if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES:
+                if number in held:
+                    yield self._finding(context, walked, *held[number])
+                elif number in earlier:
+                    yield self._mixed_finding(walked, *earlier[number])
+                continue
+            if walked.existing:
+                effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
+                if effect is not None:
+                    earlier.setdefault(number, (walked, effect))
+                    if walked.in_transaction:
+                        held.setdefault(number, (walked, effect))
+
+    def _finding(self, context: AuditContext, walked, ddl, effect) -> Finding:
+        operation, locked = walked.operation, ddl.table
+        mode = sql_name(effect.strongest)
+        return self.finding(
+            operation.location, f"{operation.kind} on {operation.table or 'a table'} runs while {locked} is locked "
+                                f"by {effect.title}",
+            f"{effect.title} on {locked} holds {mode} until the transaction commits, so the {operation.kind} runs "
+            f"with {locked} blocked for {('reads and writes' if mode == 'ACCESS EXCLUSIVE' else 'writes')}.",
+            impact=f"Worst case: {locked} is blocked for the whole backfill, one huge transaction bloats the table "
+                   "and lags replicas, and a failure at the end rolls everything back. Most likely: a deploy that "
+                   "blocks traffic for as long as the backfill runs.",
+            root_cause="Schema change and data migration written as one revision, which Alembic runs as one "
+                       "transaction.",
+            fix=Fix(short_term=f"Move the {operation.kind} to a revision (or job) of its own that works in batches by "
+                               f"primary-key range and commits each batch.",
+                    medium_term="Keep schema and data changes in separate revisions as a rule.",
+                    long_term="A backfill framework: batched, resumable, with progress."),
+            verification="`schemalens verify` shows the DDL's lock released before the backfill; test: rerun the "
+                         "backfill and check it is idempotent",
+            table=operation.table, related=(Related(ddl.operation.location, f"{mode} taken here"),),
+            severity=severity_by_size(context, locked))
+
+    def _mixed_finding(self, walked, ddl, effect) -> Finding:
+        operation = walked.operation
+        return self.finding(
+            operation.location, f"{operation.kind} on {operation.table or 'a table'} shares a migration with "
+                                f"{effect.title} on {ddl.table}",
+            ("The statement runs after a commit, so it does not extend the lock, but" if walked.step.path.endswith(".py")
+             else "If the folder's tool runs each file in one transaction (Flyway does), the lock is held through "
+                  "it; in any case") + " schema and data change in one migration step cannot be retried or rolled "
+                                       "back separately.",
+            impact="Worst case: the data step fails after the schema step committed, leaving the revision half "
+                   "applied and not re-runnable. Most likely: a manual fix-up during the deploy.",
+            root_cause="Schema change and data migration written as one revision.",
+            fix=Fix(short_term=f"Move the {operation.kind} to a revision of its own, batched and idempotent.",
+                    medium_term="Keep schema and data changes in separate revisions as a rule."),
+            verification="Run the data revision twice on a rehearsal database; the second run changes nothing",
+            table=operation.table, related=(Related(ddl.operation.location, "schema change here"),), severity="P2")

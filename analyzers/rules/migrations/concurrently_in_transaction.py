@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import CreateIndex, Maintenance
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, sql_example
+
+
+class ConcurrentlyInTransaction(Rule):
+    """## What it finds
+    `CREATE INDEX CONCURRENTLY` (`postgresql_concurrently=True`) or `VACUUM` inside a
+    transaction: in an Alembic revision outside `op.get_context().autocommit_block()`, or in a
+    SQL file between BEGIN and COMMIT.
+
+    ## Why it matters
+    PostgreSQL refuses these statements in a transaction block (`CREATE INDEX CONCURRENTLY
+    cannot run inside a transaction block`): the migration fails on every database, usually
+    first noticed in the deploy pipeline.
+
+    P0.
+
+    ## Example
+    ```python
+    def upgrade():
+        op.create_index("ix_orders_status", "orders", ["status"], postgresql_concurrently=True)
+    ```
+
+    ## Use instead
+    ```python
+    def upgrade():
+        with op.get_context().autocommit_block():
+            op.create_index("ix_orders_status", "orders", ["status"], postgresql_concurrently=True)
+    ```
+
+    ## How to verify
+    `alembic upgrade head` on a scratch database (or `schemalens verify`) succeeds.
+    """
+
+    code = "SL517"
+    name = "concurrently-in-transaction"
+    dimension = 5
+    severity = "P0"
+    summary = "CONCURRENTLY or VACUUM inside a transaction (the migration fails)"
+    summary_zh = "在事务中执行 CONCURRENTLY 或 VACUUM（迁移必然失败）"
+
+    valid = (
+        Example(alembic_example("    with op.get_context().autocommit_block():\n"
+                                "        op.create_index('ix_orders_status', 'orders', ['status'], postgresql_concurrently=True)")),
+        Example(sql_example("CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n")),
+    )
+    invalid = (
+        Example(alembic_example("    op.create_index('ix_orders_status', 'orders', ['status'], "
+                                "postgresql_concurrently=True)  # expect")),
+        Example(sql_example("BEGIN;\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);  -- expect\n"
+                            "COMMIT;\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in context.migration_walk:
+            operation = walked.operation
+            if not walked.in_transaction:
+                continue
+            if isinstance(operation, CreateIndex) and operation.index.concurrently:
+                statement = f"CREATE INDEX CONCURRENTLY {operation.index.name or ''}".strip()
+            elif isinstance(operation, Maintenance) and operation.kind.startswith("VACUUM"):
+                statement = operation.kind
+            else:
+                continue
+            in_alembic = walked.step.path.endswith(".py")
+            where = "outside `autocommit_block()`" if in_alembic else "between BEGIN and COMMIT"
+            yield self.finding(
+                operation.location, f"{statement} runs inside a transaction",
+                f"{statement} on {walked.table or 'the table'} is {where}; PostgreSQL refuses it in a transaction block.",
+                impact="Worst case: the migration fails in the deploy pipeline, possibly after earlier statements "
+                       "of a non-transactional runner already ran. Most likely: a failed deploy on first run.",
+                root_cause="Alembic wraps each migration in a transaction unless a block opts out.",
+                fix=Fix(short_term="Wrap it in `with op.get_context().autocommit_block():`" if in_alembic
+                        else "Move it out of the BEGIN/COMMIT, into a file the tool runs without a transaction.",
+                        medium_term="Rehearse every revision on a scratch database in CI (`schemalens verify`).",
+                        long_term="A migration template for concurrent index builds."),
+                verification="`alembic upgrade head` (or `schemalens verify`) on a scratch database succeeds; test: "
+                             "the rehearsal in CI",
+                table=walked.table, column=None)

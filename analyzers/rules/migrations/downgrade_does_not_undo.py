@@ -1,0 +1,306 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+from ...schema.model import Location, table_key
+from ...schema.operations import (
+    AddColumn,
+    AddConstraint,
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    DropColumn,
+    DropConstraint,
+    DropIndex,
+    DropTable,
+    Opaque,
+    RenameTable,
+    UnsupportedStatement,
+)
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from .downgrade_source import read_function
+from .revision_examples import ALEMBIC_SETUP, revision_file
+
+# Examples: a base revision creates `orders`; the rule's revision follows it.
+_ORDERS = {**ALEMBIC_SETUP, "migrations/versions/a1_orders.py": revision_file(
+    "a1", None, "    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                "                    sa.Column('status', sa.Text()), sa.Column('legacy_code', sa.Text()))",
+    "    op.drop_table('orders')")}
+# Statements that create tables SchemaLens does not model (CREATE TABLE ... AS, SELECT ... INTO).
+_CREATES_UNMODELLED_TABLES = ("CreateTableAs", "Select")
+
+
+@dataclass
+class _Effects:
+    """What one function (upgrade or downgrade) does to tables, columns, indexes and constraints."""
+
+    created_tables: dict[str, CreateTable] = field(default_factory=dict)
+    dropped_tables: dict[str, DropTable] = field(default_factory=dict)
+    added_columns: dict[tuple[str, str], AddColumn] = field(default_factory=dict)
+    dropped_columns: dict[tuple[str, str], DropColumn] = field(default_factory=dict)
+    created_indexes: list[CreateIndex] = field(default_factory=list)
+    dropped_indexes: set[str] = field(default_factory=set)
+    added_constraints: list[AddConstraint] = field(default_factory=list)
+    dropped_constraints: set[str] = field(default_factory=set)
+    renamed_tables: set[str] = field(default_factory=set)
+    renamed_columns: set[tuple[str, str]] = field(default_factory=set)
+    unknown: bool = False  # SQL or names built at run time, or helper calls: anything may happen
+
+    @classmethod
+    def of(cls, operations, calls_helpers: bool = False) -> "_Effects":
+        effects = cls(unknown=calls_helpers)
+        for operation in operations:
+            table = getattr(operation, "table", None)
+            key = table_key(table, getattr(operation, "schema", None)) if isinstance(table, str) else None
+            if _name_unknown(operation, key):
+                effects.unknown = True  # a name computed at run time (a loop over tables, a variable)
+                continue
+            if isinstance(operation, CreateTable):
+                effects.created_tables.setdefault(key, operation)
+            elif isinstance(operation, DropTable):
+                effects.dropped_tables.setdefault(key, operation)
+            elif isinstance(operation, AddColumn):
+                effects.added_columns.setdefault((key, operation.column.name), operation)
+            elif isinstance(operation, DropColumn):
+                effects.dropped_columns.setdefault((key, operation.column), operation)
+            elif isinstance(operation, CreateIndex) and operation.index.name:
+                effects.created_indexes.append(operation)
+            elif isinstance(operation, DropIndex):
+                effects.dropped_indexes.add(operation.name)
+            elif isinstance(operation, AddConstraint) and operation.constraint.name:
+                effects.added_constraints.append(operation)
+            elif isinstance(operation, DropConstraint):
+                effects.dropped_constraints.add(operation.name)
+            elif isinstance(operation, RenameTable):
+                effects.renamed_tables |= {table_key(operation.table or "", operation.schema),
+                                           table_key(operation.new_name or "", operation.schema)}
+            elif isinstance(operation, AlterColumn) and key and operation.new_name:
+                effects.renamed_columns |= {(key, operation.column), (key, operation.new_name)}
+            elif isinstance(operation, Opaque):
+                effects.unknown = True
+            elif isinstance(operation, UnsupportedStatement) and operation.kind in _CREATES_UNMODELLED_TABLES:
+                effects.unknown = True
+        return effects
+
+
+def _name_unknown(operation, key: Optional[str]) -> bool:
+    """True when a table, column, index or constraint name of the operation is not a constant."""
+    if isinstance(operation, (CreateTable, DropTable, AddColumn, DropColumn, CreateIndex, AddConstraint, DropConstraint)) \
+            and key is None:
+        return True
+    if isinstance(operation, AddColumn):
+        return operation.column is None
+    if isinstance(operation, DropColumn):
+        return not operation.column
+    if isinstance(operation, (DropIndex, DropConstraint)):
+        return not operation.name
+    return False
+
+
+class DowngradeDoesNotUndo(Rule):
+    """## What it finds
+    A `downgrade()` that is written but does not undo its `upgrade()`:
+    - a table, column, named index or named constraint the upgrade adds that the downgrade
+      leaves in place (dropping its table, or the column an index or constraint is on, counts);
+    - a table or column the upgrade drops that the downgrade does not re-create;
+    - a table or column the downgrade drops although the upgrade did not create it: rolling back
+      destroys data that existed before the revision.
+
+    Renamed tables and columns are skipped, and so is a side that builds SQL or names at run
+    time or calls helper functions of the project.
+    Empty downgrades are SL504's; downgrades that `raise` on purpose are SL534's. All findings
+    are P1: the check compares names, not what the data was (an upgrade that copied data into
+    a column the downgrade drops is still reported at P1).
+
+    ## Why it matters
+    A rollback that "succeeds" but leaves the schema half-changed is worse than one that fails:
+    the previous release runs against a schema it was not tested with (a leftover NOT NULL
+    column makes its inserts fail), the next `alembic upgrade` fails on "column already
+    exists", and a downgrade that drops the wrong column deletes production data.
+
+    ## Example
+    ```python
+    def upgrade():
+        op.add_column("orders", sa.Column("note", sa.Text()))
+        op.create_index("ix_orders_status", "orders", ["status"])
+
+    def downgrade():
+        op.drop_index("ix_orders_status", table_name="orders")
+    ```
+
+    ## Use instead
+    ```python
+    def downgrade():
+        op.drop_index("ix_orders_status", table_name="orders")
+        op.drop_column("orders", "note")
+    ```
+    Undo in reverse order, touching only what the upgrade changed. A dropped column can be
+    re-created but its data cannot: keep the data (rename instead of drop, or copy it to a
+    backup table) until the release is final, or declare the revision irreversible
+    (`raise RuntimeError(...)` with a comment saying why).
+
+    ## How to verify
+    On a rehearsal database: `pg_dump --schema-only` before `alembic upgrade <rev>` equals the
+    dump after `alembic downgrade <rev>-1` (`schemalens verify` compares them).
+    """
+
+    code = "SL533"
+    name = "downgrade-does-not-undo"
+    dimension = 5
+    severity = "P1"
+    summary = "downgrade that does not undo what upgrade did"
+    summary_zh = "downgrade 未完全撤销 upgrade 的变更"
+
+    valid = (Example({**_ORDERS, "migrations/versions/b2_note.py": revision_file(
+        "b2", "a1",
+        "    op.add_column('orders', sa.Column('note', sa.Text()))\n"
+        "    op.create_index('ix_orders_status', 'orders', ['status'])\n"
+        "    op.create_unique_constraint('uq_orders_note', 'orders', ['note'])\n"
+        "    op.alter_column('orders', 'legacy_code', new_column_name='code')",
+        "    op.alter_column('orders', 'code', new_column_name='legacy_code')\n"
+        "    op.drop_index('ix_orders_status', table_name='orders')\n"
+        "    op.drop_column('orders', 'note')")}),)
+    invalid = (
+        Example({**_ORDERS, "migrations/versions/b2_note.py": revision_file(
+            "b2", "a1",
+            "    op.add_column('orders', sa.Column('note', sa.Text()))  # expect\n"
+            "    op.create_index('ix_orders_status', 'orders', ['status'])",
+            "    op.drop_index('ix_orders_status', table_name='orders')")}),
+        Example({**_ORDERS, "migrations/versions/b2_status.py": revision_file(
+            "b2", "a1",
+            "    op.alter_column('orders', 'status', nullable=False)\n"
+            "    op.drop_column('orders', 'legacy_code')  # expect",
+            "    op.alter_column('orders', 'status', nullable=True)\n"
+            "    op.drop_column('orders', 'status')  # expect")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for path, revision in sorted(context.model.revision_files.items()):
+            if revision.downgrade_is_empty:
+                continue  # SL504 reports it
+            text = context.text_of(path)
+            upgrade, downgrade = read_function(text, path, "upgrade"), read_function(text, path, "downgrade")
+            if downgrade is not None and downgrade.raises:
+                continue  # irreversible on purpose: SL534 checks that it says why
+            yield from self._compare(revision, _Effects.of(revision.upgrade, upgrade is not None and upgrade.calls_helpers),
+                                     _Effects.of(revision.downgrade, downgrade is not None and downgrade.calls_helpers))
+
+    def _compare(self, revision, up: _Effects, down: _Effects) -> Iterator[Finding]:
+        renamed_tables = up.renamed_tables | down.renamed_tables
+        renamed_columns = up.renamed_columns | down.renamed_columns
+        if not down.unknown:
+            yield from self._left_in_place(revision, up, down, renamed_tables, renamed_columns)
+            yield from self._not_recreated(revision, up, down, renamed_tables, renamed_columns)
+        if not up.unknown:
+            yield from self._destroyed(revision, up, down, renamed_tables, renamed_columns)
+
+    def _left_in_place(self, revision, up, down, renamed_tables, renamed_columns) -> Iterator[Finding]:
+        def gone(table: str, columns=()) -> bool:
+            return table in down.dropped_tables or any((table, column) in down.dropped_columns for column in columns)
+
+        for table, operation in up.created_tables.items():
+            if table not in renamed_tables and table not in up.dropped_tables and not gone(table):
+                yield self._left(revision, operation.location, f"table {table}", f"op.drop_table({operation.table!r})", table)
+        for (table, column), operation in up.added_columns.items():
+            if (table in up.created_tables or table in renamed_tables or (table, column) in renamed_columns
+                    or (table, column) in up.dropped_columns or gone(table, (column,))):
+                continue
+            yield self._left(revision, operation.location, f"column {table}.{column}",
+                             f"op.drop_column({operation.table!r}, {column!r})", table, column)
+        for operation in up.created_indexes:
+            table, name = table_key(operation.table, operation.schema), operation.index.name
+            if (table in up.created_tables or table in renamed_tables or name in down.dropped_indexes
+                    or name in up.dropped_indexes or gone(table, operation.index.columns)):
+                continue
+            yield self._left(revision, operation.location, f"index {name}",
+                             f"op.drop_index({name!r}, table_name={operation.table!r})", table)
+        for operation in up.added_constraints:
+            table, name = table_key(operation.table, operation.schema), operation.constraint.name
+            if (table in up.created_tables or table in renamed_tables or name in down.dropped_constraints
+                    or name in up.dropped_constraints or gone(table, getattr(operation.constraint, "columns", ()))):
+                continue
+            yield self._left(revision, operation.location, f"constraint {name}",
+                             f"op.drop_constraint({name!r}, {operation.table!r})", table)
+
+    def _not_recreated(self, revision, up, down, renamed_tables, renamed_columns) -> Iterator[Finding]:
+        for table, operation in up.dropped_tables.items():
+            if table in up.created_tables or table in renamed_tables or table in down.created_tables:
+                continue
+            yield self._lost(revision, operation.location, f"table {table}",
+                             f"op.create_table({operation.table!r}, ...) with the columns, keys and indexes it had", table)
+        for (table, column), operation in up.dropped_columns.items():
+            if ((table, column) in up.added_columns or table in up.dropped_tables or table in renamed_tables
+                    or (table, column) in renamed_columns or (table, column) in down.added_columns
+                    or table in down.created_tables):
+                continue
+            yield self._lost(revision, operation.location, f"column {table}.{column}",
+                             f"op.add_column({operation.table!r}, sa.Column({column!r}, <its type>, nullable=True))",
+                             table, column)
+
+    def _destroyed(self, revision, up, down, renamed_tables, renamed_columns) -> Iterator[Finding]:
+        for table, operation in down.dropped_tables.items():
+            if table in up.created_tables or table in renamed_tables or table in down.created_tables:
+                continue
+            yield self._drops(revision, operation.location, f"table {table}", table)
+        for (table, column), operation in down.dropped_columns.items():
+            if ((table, column) in up.added_columns or table in up.created_tables or table in renamed_tables
+                    or (table, column) in renamed_columns or (table, column) in down.added_columns):
+                continue
+            yield self._drops(revision, operation.location, f"column {table}.{column}", table, column)
+
+    # the three findings
+
+    def _downgrade_related(self, revision) -> tuple[Related, ...]:
+        return (Related(revision.downgrade_location, "downgrade()"),) if revision.downgrade_location else ()
+
+    def _left(self, revision, location: Location, what: str, undo: str, table: str,
+              column: Optional[str] = None) -> Finding:
+        return self.finding(
+            location, f"downgrade of {revision.id} leaves {what} in place",
+            f"upgrade() of revision {revision.id} adds {what}; downgrade() does not remove it.",
+            impact=f"Worst case: after a rollback the previous release runs against {what}, which it does not know "
+                   "(a NOT NULL column without a default makes its inserts fail). Most likely: the next upgrade fails "
+                   "with \"already exists\" and someone repairs the database by hand.",
+            root_cause="The downgrade was written by hand, or the upgrade grew after the downgrade was generated.",
+            fix=Fix(short_term=f"Add `{undo}` to downgrade() of {revision.id}.",
+                    medium_term="CI runs upgrade -> downgrade -> upgrade on a rehearsal database for every pull request.",
+                    long_term="Compare the schema before the upgrade with the schema after the downgrade for each revision."),
+            verification=self._verification(revision), table=table, column=column,
+            related=self._downgrade_related(revision))
+
+    def _lost(self, revision, location: Location, what: str, redo: str, table: str,
+              column: Optional[str] = None) -> Finding:
+        return self.finding(
+            location, f"downgrade of {revision.id} does not re-create {what}",
+            f"upgrade() of revision {revision.id} drops {what}; downgrade() does not bring it back.",
+            impact=f"Worst case: the previous release, rolled back to, reads and writes {what} and fails on every "
+                   "request. Most likely: the rollback ends with a schema that matches neither release.",
+            root_cause="The drop was treated as a one-way step, but the downgrade neither restores it nor says it cannot.",
+            fix=Fix(short_term=f"Add `{redo}` to downgrade() of {revision.id} (its data is gone: restore it from a "
+                               "backup if needed), or declare the revision irreversible with a comment saying why.",
+                    medium_term="Drop in two releases: stop using it first, drop it once no release that uses it can come back.",
+                    long_term="Keep dropped data (rename, or copy to an archive table) until the release is final."),
+            verification=self._verification(revision), table=table, column=column,
+            related=self._downgrade_related(revision))
+
+    def _drops(self, revision, location: Location, what: str, table: str, column: Optional[str] = None) -> Finding:
+        return self.finding(
+            location, f"downgrade of {revision.id} drops {what}, which its upgrade did not create",
+            f"downgrade() of revision {revision.id} drops {what}, but upgrade() did not add it: rolling back deletes "
+            "data that existed before this revision.",
+            impact=f"Worst case: a rollback deletes {what} and its data in production, with no way back but a backup. "
+                   "Most likely: the downgrade was written for another revision, and this one's changes stay in place.",
+            root_cause="The downgrade was copied from another revision, or names the wrong table or column.",
+            fix=Fix(short_term=f"Remove the drop of {what} from downgrade() of {revision.id}; undo only what upgrade() did.",
+                    medium_term="CI runs upgrade -> downgrade -> upgrade on a rehearsal database with rows for every pull request.",
+                    long_term="Compare the schema before the upgrade with the schema after the downgrade for each revision."),
+            verification=self._verification(revision), table=table, column=column,
+            related=self._downgrade_related(revision))
+
+    @staticmethod
+    def _verification(revision) -> str:
+        parent = revision.down_revisions[0] if revision.down_revisions else "base"
+        return (f"pg_dump --schema-only before `alembic upgrade {revision.id}` equals the dump after "
+                f"`alembic downgrade {parent}` on a rehearsal database")

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Iterator, Optional
+
+from ...pg.locks import blocks_writes
+from ...schema.migration_walk import WalkedOperation
+from ...schema.operations import SetParameter
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
+
+
+class MissingLockTimeout(Rule):
+    """## What it finds
+    A migration step (an Alembic revision or a SQL file) whose DDL takes a lock that blocks
+    writes on a table an earlier migration created, with no `SET lock_timeout` before it in the
+    step (or in Alembic's `env.py`).
+
+    ## Why it matters
+    A DDL statement waits for its lock behind any long transaction on the table (a report, a
+    stuck worker), and every query that arrives after it queues behind the DDL: even an instant
+    ALTER can take the service down for as long as the oldest transaction runs. With
+    `lock_timeout` the migration gives up after a few seconds, traffic resumes, and the
+    migration is retried.
+
+    P2; P1 when the size hints give the table 1M rows or more, now or within a year.
+
+    ## Example
+    ```python
+    def upgrade():
+        op.add_column("orders", sa.Column("channel", sa.String(20)))
+    ```
+
+    ## Use instead
+    ```python
+    def upgrade():
+        op.execute("SET lock_timeout = '5s'")
+        op.add_column("orders", sa.Column("channel", sa.String(20)))
+    ```
+    Or once for every revision, in `env.py`:
+    `context.configure(connection=connection, ...)` after
+    `connection.exec_driver_sql("SET lock_timeout = '5s'")`.
+
+    ## How to verify
+    Hold `BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE;` in one session and run the migration
+    in another: it must fail after the timeout instead of waiting.
+    """
+
+    code = "SL515"
+    name = "missing-lock-timeout"
+    dimension = 5
+    severity = "P2"
+    summary = "DDL on an existing table without lock_timeout"
+    summary_zh = "迁移对已有表执行 DDL 但未设置 lock_timeout（锁等待会阻塞所有查询）"
+
+    valid = (
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))")),
+        Example(sql_example("SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN channel text;\n")),
+        Example({**alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))", lock_timeout=False),
+                 "migrations/env.py": "connection.exec_driver_sql(\"SET lock_timeout = '5s'\")\n"}),
+    )
+    invalid = (
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))  # expect",
+                                lock_timeout=False)),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN channel text;  -- expect\n"
+                            "ALTER TABLE orders ADD COLUMN source text;\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        reported_steps: set[int] = set()
+        timeout_steps: set[int] = set()
+        for walked in context.migration_walk:
+            number = walked.step_number
+            operation = walked.operation
+            if isinstance(operation, SetParameter) and operation.name == "lock_timeout" and operation.value not in (None, "0"):
+                timeout_steps.add(number)
+            if number in reported_steps or number in timeout_steps or not walked.existing:
+                continue
+            effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
+            if effect is None or _env_sets_lock_timeout(context, walked):
+                continue
+            reported_steps.add(number)
+            yield self._finding(context, walked, effect)
+
+    def _finding(self, context: AuditContext, walked: WalkedOperation, effect) -> Finding:
+        table, step = walked.table, walked.step
+        label = f"revision {step.revision}" if step.path.endswith(".py") and step.revision else PurePosixPath(step.path).name
+        return self.finding(
+            walked.operation.location, f"{label} locks {table} with no lock_timeout",
+            f"{lock_sentence(effect)} Without lock_timeout it waits for its lock as long as any transaction on "
+            f"{table} runs, and every later query on {table} queues behind it.",
+            impact=f"Worst case: one long-running transaction on {table} during the deploy turns an instant DDL "
+                   "into an outage of every endpoint using the table. Most likely: latency spikes during deploys.",
+            root_cause="Migrations run with the server's default lock_timeout, which is 0 (wait forever).",
+            fix=Fix(short_term=LOCK_TIMEOUT_ADVICE,
+                    medium_term="Set lock_timeout (and statement_timeout) once for every revision in env.py, and "
+                                "retry the deploy step when it times out.",
+                    long_term="A migration runner that retries with backoff on lock timeouts."),
+            verification=f"In one session `BEGIN; LOCK TABLE {table} IN ACCESS SHARE MODE;`, run the migration in "
+                         "another: it fails after the timeout; test: `schemalens verify` reports the setting",
+            table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
+
+
+def _env_sets_lock_timeout(context: AuditContext, walked: WalkedOperation) -> bool:
+    """Alembic's env.py (next to the versions folder) sets lock_timeout for every revision."""
+    if not walked.step.path.endswith(".py"):
+        return False
+    env: Optional[str] = context.text_of(str(PurePosixPath(walked.step.path).parent.parent / "env.py"))
+    return bool(env and "lock_timeout" in env)

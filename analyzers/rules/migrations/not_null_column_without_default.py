@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import AddColumn
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, created_here, on_existing_tables, sql_example
+
+
+class NotNullColumnWithoutDefault(Rule):
+    """## What it finds
+    A NOT NULL column without a server default added to a table an earlier migration created.
+
+    ## Why it matters
+    On a table that has rows PostgreSQL rejects the statement (`column contains null values`):
+    the migration passes on an empty development database and fails in production, mid-deploy.
+    And application code still running the old release does not write the column, so its
+    inserts would fail even if the migration went through.
+
+    P0: the migration cannot run on a table with rows.
+
+    ## Example
+    ```python
+    op.add_column("orders", sa.Column("currency", sa.String(3), nullable=False))
+    ```
+
+    ## Use instead
+    Add it with a constant server default (instant since PostgreSQL 11):
+    `sa.Column("currency", sa.String(3), nullable=False, server_default="EUR")`; or add it
+    nullable, backfill in batches and make it NOT NULL through a validated CHECK.
+
+    ## How to verify
+    Rehearse the migration on a database with rows (`schemalens verify`); it must not fail
+    with `column "currency" of relation "orders" contains null values`.
+    """
+
+    code = "SL511"
+    name = "not-null-column-without-default"
+    dimension = 5
+    severity = "P0"
+    summary = "NOT NULL column without a default added to an existing table"
+    summary_zh = "为已有表添加无默认值的 NOT NULL 列（有数据时迁移失败）"
+
+    valid = (
+        Example(alembic_example("    op.add_column('orders', sa.Column('currency', sa.String(3), nullable=False, "
+                                "server_default='EUR'))")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN currency char(3);\n")),
+    )
+    invalid = (
+        Example(alembic_example("    op.add_column('orders', sa.Column('currency', sa.String(3), nullable=False))  # expect")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN currency char(3) NOT NULL;  -- expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in on_existing_tables(context, AddColumn):
+            column, table = walked.operation.column, walked.table
+            if column.nullable or column.server_default or column.identity or column.primary_key:
+                continue
+            yield self.finding(
+                walked.operation.location, f"{table}.{column.name} is added NOT NULL without a default",
+                f"ALTER TABLE {table} ADD COLUMN {column.name} {column.type} NOT NULL fails as soon as {table} has a "
+                "row, and the running release does not write the column.",
+                impact=f"Worst case: the deploy fails half-way in production (the migration ran on empty databases "
+                       f"only) and inserts from the old release into {table} fail. Most likely: a failed release "
+                       "and a hurried hotfix.",
+                root_cause="Development and test databases are empty, so the statement passes everywhere but "
+                           "production.",
+                fix=Fix(short_term=f"Give {column.name} a constant `server_default`, or add it nullable, backfill, "
+                                   f"then make it NOT NULL through a validated CHECK.",
+                        medium_term="Run migrations in CI against a database with rows.",
+                        long_term="`schemalens verify` in CI on a seeded copy of the schema."),
+                verification=f"SELECT count(*) FROM {table} WHERE {column.name} IS NULL;  -- 0; test: upgrade on "
+                             "a database with rows (`schemalens verify`) succeeds",
+                table=table, column=column.name, related=created_here(walked))

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.model import ExtractionError
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+
+# The extractor words PostgreSQL's parser errors (pglast) this way, in SQL files and op.execute().
+REJECTED_PREFIX = "PostgreSQL would reject this"
+_MIGRATION_FILES = ("sql_migration", "revision")
+
+
+def rejected_statements(model) -> list[ExtractionError]:
+    """The extraction problems that are statements PostgreSQL's parser rejects in a migration
+    file: this rule reports them as findings. Renderers of `model.errors` (CLI, LSP) can use it
+    to leave them out and show each problem once."""
+    return [error for error in model.errors
+            if error.kind == "error" and error.message.startswith(REJECTED_PREFIX)
+            and model.files.get(error.location.path) in _MIGRATION_FILES]
+
+
+class RejectedStatement(Rule):
+    """## What it finds
+    A statement in a migration (a SQL migration file, or SQL passed to `op.execute()` in an
+    Alembic revision) that PostgreSQL's own parser rejects: a typo, a missing comma, syntax of
+    another database (`AUTO_INCREMENT`, backquotes), or syntax newer than the parser.
+
+    ## Why it matters
+    The migration cannot run: it fails at that statement on every database, so the deploy stops
+    there — in the middle of the file when the tool does not wrap it in a transaction, leaving
+    the earlier statements applied. SchemaLens skips the statement, so the schema it checks
+    lacks whatever it was meant to change.
+
+    ## Example
+    ```sql
+    ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL,;
+    ```
+
+    ## Use instead
+    ```sql
+    ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL;
+    ```
+
+    ## How to verify
+    `psql -v ON_ERROR_STOP=1 -f <file>` on a scratch database runs the file to the end (for an
+    Alembic revision: `alembic upgrade <rev> --sql` then the same), and `schemalens check` no
+    longer reports the statement.
+    """
+
+    code = "SL538"
+    name = "rejected-statement"
+    dimension = 5
+    severity = "P0"
+    summary = "migration statement that PostgreSQL's parser rejects"
+    summary_zh = "迁移中存在 PostgreSQL 解析器拒绝的语句"
+
+    valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+                                           "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL;\n"}),)
+    invalid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+                                             "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL,;  -- expect\n"}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for error in rejected_statements(context.model):
+            path = error.location.path
+            reason = error.message.split(":", 1)[1].strip() if ":" in error.message else error.message
+            yield self.finding(
+                error.location, f"PostgreSQL rejects this statement: {reason}",
+                f"{error.message}. The migration {path} stops here on every database.",
+                impact="Worst case: the deploy stops halfway through the migration and leaves the statements before this "
+                       "one applied without a transaction to undo them. Most likely: the migration fails in CI or on "
+                       "the first deploy.",
+                root_cause="SQL written without running it, copied from another database's dialect, or edited by hand.",
+                fix=Fix(short_term=f"Correct the statement in {path} (PostgreSQL says: {reason}).",
+                        medium_term="CI applies every migration to a scratch PostgreSQL of the production version.",
+                        long_term="Generate migration SQL from a tool, or check it in the editor as it is typed (schemalens lsp)."),
+                verification=f"psql -v ON_ERROR_STOP=1 -f {path} runs to the end on a scratch database")

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import AlterColumn, RenameTable
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, created_here, on_existing_tables, sql_example
+
+
+class RenameBreaksRunningCode(Rule):
+    """## What it finds
+    A column or table renamed in place (`op.alter_column(..., new_column_name=...)`,
+    `op.rename_table`, `RENAME COLUMN`, `RENAME TO`) when an earlier migration created it.
+
+    ## Why it matters
+    During a rolling deploy the old release keeps running until the new one has replaced it,
+    and the old release still names the old column or table: every query it sends fails from
+    the moment the migration commits until the last old process is gone. A rollback of the
+    application alone fails the same way.
+
+    P1.
+
+    ## Example
+    ```python
+    op.alter_column("orders", "note", new_column_name="customer_note")
+    ```
+
+    ## Use instead
+    Expand and contract: add the new column, keep both in sync with a trigger, backfill, deploy
+    code that reads and writes the new name, then drop the old column in a later release. For a
+    table: rename it and create a view with the old name (simple views are updatable) until no
+    code uses the old name.
+
+    ## How to verify
+    Run the old release's test suite against the migrated schema; it must pass. `schemalens
+    verify` rehearses upgrade and downgrade.
+    """
+
+    code = "SL512"
+    name = "rename-breaks-running-code"
+    dimension = 5
+    severity = "P1"
+    summary = "column or table renamed in place (the running release breaks)"
+    summary_zh = "直接重命名列或表（滚动发布期间旧代码报错）"
+
+    valid = (
+        Example(alembic_example("    op.add_column('orders', sa.Column('customer_note', sa.Text()))")),
+        Example(sql_example("CREATE TABLE invoices (id int PRIMARY KEY, memo text);\n"
+                            "ALTER TABLE invoices RENAME COLUMN memo TO note;\n")),
+    )
+    invalid = (
+        Example(alembic_example("    op.alter_column('orders', 'note', new_column_name='customer_note')  # expect")),
+        Example(sql_example("ALTER TABLE orders RENAME TO purchases;  -- expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in on_existing_tables(context, AlterColumn, RenameTable):
+            operation, table = walked.operation, walked.table
+            if isinstance(operation, RenameTable):
+                old, new, what = table, operation.new_name, "table"
+                column = None
+                transition = (f"rename it and `CREATE VIEW {table} AS SELECT * FROM {new}` in the same revision; "
+                              "drop the view once no code uses the old name")
+            elif operation.new_name is not None:
+                old, new, what = f"{table}.{operation.column}", f"{table}.{operation.new_name}", "column"
+                column = operation.column
+                transition = (f"add {operation.new_name}, sync it from {operation.column} with a trigger, backfill, "
+                              f"switch the code, and drop {operation.column} in a later release")
+            else:
+                continue
+            yield self.finding(
+                operation.location, f"{what} {old} is renamed to {new} in place",
+                f"Code of the running release still uses {old}; its queries fail from the commit of this migration "
+                "until every old process is replaced.",
+                impact=f"Worst case: errors on every request that touches {old} during the deploy, and an "
+                       "application rollback that cannot work without a schema rollback. Most likely: a burst of "
+                       "500s for the length of the rollout.",
+                root_cause="Renames are one statement in SQL but two releases in a system that deploys gradually.",
+                fix=Fix(short_term=f"Expand and contract: {transition}.",
+                        medium_term="Keep the old name in the model (`Column('old_name', key='new_name')`) when only "
+                                    "the Python attribute needs the new name.",
+                        long_term="Review renames as two-release changes; `schemalens check` in CI flags them."),
+                verification="Run the previous release's tests against the migrated schema; test: `schemalens "
+                             "verify` rehearses upgrade, downgrade and upgrade",
+                table=table, column=column, related=created_here(walked))

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import PurePosixPath
+from typing import Iterator, Optional
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .revision_examples import ALEMBIC_SETUP, revision_file
+
+# Alembic's default `file_template`.
+DEFAULT_TEMPLATE = "%(rev)s_%(slug)s"
+# A token of a file_template: %(name)s, %(month).2d, ...
+_TOKEN = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
+
+
+def file_template(context: AuditContext, folder: str) -> str:
+    """The `file_template` of the alembic.ini nearest above `folder` (Alembic's default without one)."""
+    parts = PurePosixPath(folder).parts
+    for depth in range(len(parts), -1, -1):
+        ini = "/".join((*parts[:depth], "alembic.ini"))
+        text = context.text_of(ini)
+        if text is None:
+            continue
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text)
+            template = parser.get("alembic", "file_template", fallback=None)
+        except configparser.Error:
+            return DEFAULT_TEMPLATE
+        # In alembic.ini a % is written %%.
+        return template.replace("%%", "%") if template and "%(rev)s" in template.replace("%%", "%") else DEFAULT_TEMPLATE
+    return DEFAULT_TEMPLATE
+
+
+def name_pattern(template: str, revision_id: str) -> re.Pattern:
+    """The file names (without .py) the template gives a revision with this id."""
+    pattern, position = "", 0
+    for token in _TOKEN.finditer(template):
+        pattern += re.escape(template[position:token.start()])
+        pattern += re.escape(revision_id) if token.group(1) == "rev" else ".*?"
+        position = token.end()
+    return re.compile(pattern + re.escape(template[position:]))
+
+
+class RevisionIdMismatch(Rule):
+    """## What it finds
+    An Alembic revision file whose name does not carry its own revision id, in a folder whose
+    files follow the naming pattern (`file_template` of alembic.ini, by default
+    `<rev>_<slug>.py`): most files there are named after their id, this one is not. Typically a
+    file copied from another revision whose `revision =` was changed, or the reverse.
+
+    ## Why it matters
+    People find revisions by the id in the file name: `alembic history` prints `a1 -> b2`,
+    the `alembic_version` table holds `b2`, and a reviewer opens `b2_*.py`. When the name says
+    one id and the file another, the wrong file gets edited or restored, a down_revision is
+    pointed at the id in the name (which does not exist, breaking the graph), and two files can
+    end up claiming the same id.
+
+    ## Example
+    ```
+    migrations/versions/b2_add_index.py
+        revision = "c3"
+    ```
+
+    ## Use instead
+    Rename the file to match its id (`git mv b2_add_index.py c3_add_index.py`) — or, if the file
+    has not run anywhere yet, generate it again with `alembic revision -m "add index"`.
+
+    ## How to verify
+    `ls migrations/versions` shows each file starting with the id `alembic history` prints for it.
+    """
+
+    code = "SL532"
+    name = "revision-id-mismatch"
+    dimension = 5
+    severity = "P2"
+    summary = "revision id that does not match its file name"
+    summary_zh = "迁移文件名与其 revision id 不一致"
+
+    valid = (Example({**ALEMBIC_SETUP,
+                      "migrations/versions/a1_init.py": revision_file("a1", None),
+                      "migrations/versions/b2_add_orders.py": revision_file("b2", "a1"),
+                      "migrations/versions/c3_add_index.py": revision_file("c3", "b2")}),)
+    invalid = (
+        Example({**ALEMBIC_SETUP,
+                 "migrations/versions/a1_init.py": revision_file("a1", None),
+                 "migrations/versions/b2_add_orders.py": revision_file("b2", "a1"),
+                 "migrations/versions/b2_add_index.py": revision_file("c3", "b2", expect_revision=True)}),
+        Example({"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n"
+                                           "file_template = %%(year)d_%%(month).2d_%%(day).2d-%%(rev)s_%%(slug)s\n",
+                 "migrations/env.py": "",
+                 "migrations/versions/2024_01_05-a1_init.py": revision_file("a1", None),
+                 "migrations/versions/2024_02_11-b2_add_orders.py": revision_file("b2", "a1"),
+                 "migrations/versions/add_index.py": revision_file("c3", "b2", expect_revision=True)}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        folders: dict[str, list] = {}
+        for path, revision in sorted(context.model.revision_files.items()):
+            folders.setdefault(str(PurePosixPath(path).parent), []).append(revision)
+        for folder, revisions in sorted(folders.items()):
+            template = file_template(context, folder)
+            mismatched = [r for r in revisions if not name_pattern(template, r.id).fullmatch(PurePosixPath(r.path).stem)]
+            if (len(revisions) - len(mismatched)) * 2 <= len(revisions):
+                continue  # the folder does not follow the pattern: names are free-form there
+            for revision in mismatched:
+                yield self._finding(revision, template, self._id_in_name(template, revisions, revision))
+
+    @staticmethod
+    def _id_in_name(template: str, revisions: list, revision) -> Optional[str]:
+        """The id of another revision of the folder that the file name carries, if any."""
+        stem = PurePosixPath(revision.path).stem
+        return next((other.id for other in revisions if other.id != revision.id
+                     and name_pattern(template, other.id).fullmatch(stem)), None)
+
+    def _finding(self, revision, template: str, other_id: Optional[str]) -> Finding:
+        name = PurePosixPath(revision.path).name
+        slug = re.sub(r"\W+", "_", (revision.message or "").lower()).strip("_")
+        expected = template.replace("%(rev)s", revision.id).replace("%(slug)s", slug or "<slug>")
+        expected = _TOKEN.sub("<date>", expected) + ".py"
+        says = f"the id of revision {other_id}" if other_id else "no revision id the folder's pattern puts there"
+        return self.finding(
+            revision.location, f"{name} declares revision {revision.id}",
+            f"{name} declares revision {revision.id!r}, but its name carries {says} (file_template {template}).",
+            impact="Worst case: someone restores or edits the wrong file, or points a down_revision at the id in the "
+                   "name, and the history breaks. Most likely: confusion in review and when reading alembic history.",
+            root_cause="The file was copied from another revision and its id edited (or the reverse), or named by hand.",
+            fix=Fix(short_term=f"git mv {revision.path} {PurePosixPath(revision.path).parent}/{expected}",
+                    medium_term="Create revisions only with `alembic revision` so the name and id come from one place.",
+                    long_term="CI checks that each revision file name carries its id (schemalens check)."),
+            verification=f"ls {PurePosixPath(revision.path).parent}  # the file of {revision.id} is named after it")

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import AlterColumn
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+
+
+class RewritingTypeChange(Rule):
+    """## What it finds
+    `ALTER COLUMN ... TYPE` on a table an earlier migration created, when the change is not
+    binary-compatible: integer to bigint, text to integer, timestamp to timestamptz, a shorter
+    varchar, any `USING` clause. Longer or unbounded varchar, varchar to text and a wider
+    numeric with the same scale are fine.
+
+    ## Why it matters
+    PostgreSQL rewrites the whole table and rebuilds every index on it while holding ACCESS
+    EXCLUSIVE: no reads, no writes, for as long as copying the table takes, and twice its
+    disk space meanwhile. Old application code that still writes the old type may also break.
+
+    P1; P0 when the size hints give the table 1M rows or more, now or within a year.
+
+    ## Example
+    ```python
+    op.alter_column("orders", "id", type_=sa.BigInteger())
+    ```
+
+    ## Use instead
+    Expand and contract: add a new column of the new type, fill it for new rows with a trigger,
+    backfill old rows in batches, switch reads and writes, then swap names in one short
+    transaction and drop the old column later. For primary keys, build the new unique index
+    CONCURRENTLY and attach it with `ADD CONSTRAINT ... PRIMARY KEY USING INDEX`.
+
+    ## How to verify
+    `SELECT pg_relation_filenode('orders');` is unchanged after the migration (no rewrite);
+    `schemalens verify` reports rewrites per statement.
+    """
+
+    code = "SL509"
+    name = "rewriting-type-change"
+    dimension = 5
+    severity = "P1"
+    summary = "column type change that rewrites an existing table"
+    summary_zh = "修改列类型导致整表重写（锁表）"
+
+    valid = (
+        Example(alembic_example("    op.alter_column('orders', 'status', type_=sa.String(50))")),
+        Example(sql_example("ALTER TABLE orders ALTER COLUMN status TYPE text;\n")),
+    )
+    invalid = (
+        Example(alembic_example("    op.alter_column('orders', 'total', type_=sa.BigInteger())  # expect")),
+        Example(sql_example("ALTER TABLE orders ALTER COLUMN status TYPE varchar(10);  -- expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in on_existing_tables(context, AlterColumn):
+            effect = next((e for e in walked.lock_effects if e.key == "alter-type-rewrite"), None)
+            if effect is None:
+                continue
+            operation, table = walked.operation, walked.table
+            before = walked.type_before or "its old type"
+            yield self.finding(
+                operation.location, f"{table}.{operation.column} changes type from {before} to {operation.type}, "
+                                    "rewriting the table",
+                lock_sentence(effect),
+                impact=f"Worst case: {table} is unreadable and unwritable for the whole rewrite (minutes to hours on "
+                       "a big table) and the disk needs room for a second copy. Most likely: a stalled deploy and "
+                       "timeouts on every endpoint that touches the table.",
+                root_cause="Type changes look like metadata edits in the model; PostgreSQL has to convert every row.",
+                fix=Fix(short_term=f"Add `{operation.column}_new {operation.type}`, keep it in sync with a trigger, "
+                                   "backfill in batches, switch the application, then swap the columns in one short "
+                                   f"transaction.",
+                        medium_term="Set `lock_timeout` and rehearse the migration on a copy of production "
+                                    "(`schemalens verify`).",
+                        long_term="Choose bigint for keys and counters from the start."),
+                verification=f"SELECT pg_relation_filenode('{table}');  -- same value before and after: no rewrite; "
+                             "test: `schemalens verify` reports no rewrite for the revision",
+                table=table, column=operation.column, related=created_here(walked),
+                severity=severity_by_size(context, table))

@@ -1,0 +1,77 @@
+"""Shared by the migration-safety rules: the operations that touch tables earlier migrations
+created, the lock sentence of a finding, severity from size hints, and the small workspaces
+their examples are built on."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ...pg.locks import LockEffect
+from ...schema.migration_walk import WalkedOperation
+from ...schema.model import table_key
+from ..base import Related
+from ..context import AuditContext
+
+LOCK_TIMEOUT_ADVICE = ("Start the revision with `SET lock_timeout = '5s'` so that, if the lock cannot be "
+                       "taken at once, the migration fails and is retried instead of queueing every query "
+                       "on the table behind it.")
+
+
+def on_existing_tables(context: AuditContext, *kinds: type) -> Iterator[WalkedOperation]:
+    """Operations of the given kinds on tables that an earlier migration step created."""
+    for walked in context.migration_walk:
+        if walked.existing and isinstance(walked.operation, kinds):
+            yield walked
+
+
+def created_here(walked: WalkedOperation) -> tuple[Related, ...]:
+    if walked.created_at is None:
+        return ()
+    return (Related(walked.created_at, f"{walked.table} created here"),)
+
+
+def severity_by_size(context: AuditContext, table: Optional[str], small: Optional[str] = None,
+                     big: str = "P0") -> Optional[str]:
+    """`big` when the size hints give the table 1M rows now or within a year, else `small`
+    (None: the rule's default)."""
+    found = context.layer.tables.get(table_key(table)) if table else None
+    return big if found is not None and context.is_big(found) else small
+
+
+def lock_sentence(effect: LockEffect) -> str:
+    text = effect.describe()
+    return f"{text} {effect.note}" if effect.note else text
+
+
+# Examples: a base revision creates `orders` and `customers`; the rule's revision follows it.
+
+ALEMBIC_BASE = {
+    "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+    "migrations/env.py": "",
+    "migrations/versions/a1_base.py": (
+        "from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+        "def upgrade():\n"
+        "    op.create_table('customers', sa.Column('id', sa.BigInteger(), primary_key=True),\n"
+        "                    sa.Column('email', sa.String(200)))\n"
+        "    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "                    sa.Column('status', sa.String(20)), sa.Column('customer_id', sa.BigInteger()),\n"
+        "                    sa.Column('total', sa.Integer()), sa.Column('note', sa.Text()))\n\n"
+        "def downgrade():\n    op.drop_table('orders')\n    op.drop_table('customers')\n"),
+}
+
+
+def alembic_example(upgrade: str, downgrade: str = "    pass", *, lock_timeout: bool = True) -> dict[str, str]:
+    """The base workspace plus revision b2 with the given upgrade body (indented lines)."""
+    prefix = "    op.execute(\"SET lock_timeout = '5s'\")\n" if lock_timeout else ""
+    revision = ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'b2'\ndown_revision = 'a1'\n\n"
+                f"def upgrade():\n{prefix}{upgrade}\n\ndef downgrade():\n{downgrade}\n")
+    return {**ALEMBIC_BASE, "migrations/versions/b2_change.py": revision}
+
+
+SQL_BASE = ("CREATE TABLE customers (id bigint PRIMARY KEY, email varchar(200));\n"
+            "CREATE TABLE orders (id int PRIMARY KEY, status varchar(20), customer_id bigint, total int, note text);\n")
+
+
+def sql_example(second: str) -> dict[str, str]:
+    """A Flyway folder: V1 creates the tables, V2 holds the statements under test."""
+    return {"db/V1__base.sql": SQL_BASE, "db/V2__change.sql": second}

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ...schema.drift import ColumnDifference, column_differences, effective_nullable, has_migrations, shared_tables
+from ...schema.model import Column, Table
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
+
+
+def _models(columns: str) -> str:
+    return ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
+            "class Base(DeclarativeBase):\n    pass\n\n\n"
+            "class Order(Base):\n    __tablename__ = 'orders'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n" + columns)
+
+
+def _revision(columns: str) -> str:
+    return ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n\n"
+            "def upgrade():\n    op.create_table(\n        'orders',\n        sa.Column('id', sa.BigInteger(), nullable=False),\n"
+            f"{columns}        sa.PrimaryKeyConstraint('id'),\n    )\n\n\n"
+            "def downgrade():\n    op.drop_table('orders')\n")
+
+
+_MODEL_COLUMNS = ("    status = sa.Column(sa.String(20), nullable=False, server_default='new')\n"
+                  "    total = sa.Column(sa.Numeric(12, 2), nullable=False, server_default=sa.text('0'))\n"
+                  "    paid = sa.Column(sa.Boolean, nullable=False, server_default=sa.false())\n"
+                  "    created_at = sa.Column(sa.DateTime(timezone=True), server_default=sa.func.now())\n")
+_MIGRATED_COLUMNS = ("        sa.Column('status', sa.VARCHAR(length=20), nullable=False, server_default=sa.text(\"'new'::character varying\")),\n"
+                     "        sa.Column('total', sa.Numeric(precision=12, scale=2), nullable=False, server_default='0.00'),\n"
+                     "        sa.Column('paid', sa.Boolean(), nullable=False, server_default=sa.text('false')),\n"
+                     "        sa.Column('created_at', postgresql.TIMESTAMP(timezone=True), nullable=True, server_default=sa.text('CURRENT_TIMESTAMP')),\n")
+
+
+class SchemaDriftColumn(Rule):
+    """## What it finds
+    Columns of a table that both the models and the migrations define, where the two disagree:
+    a column on one side only, or a column whose type, nullability or server default differs.
+    Spellings PostgreSQL treats as the same do not count (`sa.String(20)` and `VARCHAR(20)`,
+    `'0'` and `0.00` as a numeric default, `now()` and `CURRENT_TIMESTAMP`, casts), nor do
+    types SchemaLens cannot read or defaults the model leaves to the database (`FetchedValue()`).
+    Models that reflect their table (`autoload_with`, `DeferredReflection`) are not compared.
+
+    ## Why it matters
+    SQLAlchemy selects every mapped column: a model column that no migration adds makes every
+    query on the table fail with `column ... does not exist`, on the migrated database only,
+    while tests built with `create_all()` pass. A NOT NULL column the model does not know makes
+    its inserts fail; a nullability or type the model gets wrong lets bad values in or turns
+    good ones away; a different server default gives rows written outside the ORM other values
+    than the tests saw. The next `alembic revision --autogenerate` turns each difference into
+    an `add_column`, `drop_column` or `alter_column` that a reviewer may not expect.
+
+    ## Example
+    ```python
+    class Order(Base):
+        gift_message = db.Column(db.Text)    # no revision adds orders.gift_message
+    ```
+
+    ## Use instead
+    Change the model and its revision together: `alembic revision --autogenerate -m "add
+    orders.gift_message"` gives `op.add_column("orders", sa.Column("gift_message", sa.Text(),
+    nullable=True))`. When the database is right, change the model to match it instead.
+
+    ## How to verify
+    `SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns
+    WHERE table_name = 'orders';` matches the model, and `alembic check` (with
+    `compare_server_default=True` in `env.py` for defaults) reports no new upgrade operations.
+    """
+
+    code = "SL521"
+    name = "schema-drift-column"
+    dimension = 5
+    severity = "P1"
+    summary = "column missing on one side, or type/nullability/server default differs between models and migrations"
+    summary_zh = "模型与迁移的字段不一致（缺失、类型、可空性或数据库默认值不同）"
+
+    valid = (
+        Example({"app/models.py": _models(_MODEL_COLUMNS), **_ALEMBIC,
+                 "migrations/versions/a1_orders.py": _revision(_MIGRATED_COLUMNS).replace(
+                     "import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n")}),
+        Example({"app/models.py": _models("    note = sa.Column(sa.Text)\n"),
+                 "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);\n"}),
+        Example({"app/models.py": _models("    __table_args__ = {'autoload_with': engine}  # reflected: columns come from the database\n"),
+                 "db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text NOT NULL);\n"}),
+    )
+    invalid = (
+        Example({"app/models.py": _models("    status = sa.Column(sa.String(20), nullable=False)\n"
+                                          "    gift_message = sa.Column(sa.Text)  # expect\n"),
+                 **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+                     "        sa.Column('status', sa.String(length=20), nullable=False),\n"
+                     "        sa.Column('channel', sa.String(length=20), nullable=False),  # expect\n")}),
+        Example({"app/models.py": _models("    total = sa.Column(sa.Numeric(12, 2), nullable=False)  # expect\n"
+                                          "    note = sa.Column(sa.Text)  # expect\n"
+                                          "    status = sa.Column(sa.String(20), server_default='new')  # expect\n"),
+                 "db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total double precision NOT NULL,\n"
+                                      "  note text NOT NULL, status varchar(20) DEFAULT 'pending');\n"}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        if not has_migrations(context.model):
+            return
+        for orm, database in shared_tables(context.model, context.text_of):
+            for difference in column_differences(orm, database):
+                if difference.database is None:
+                    yield self._model_only(orm, database, difference.orm)
+                elif difference.orm is None:
+                    yield self._database_only(orm, database, difference.database)
+                else:
+                    yield self._mismatch(context, orm, database, difference)
+
+    def _model_only(self, orm: Table, database: Table, column: Column) -> Finding:
+        table = orm.key
+        related = [Related(database.location, f"{table} created here; no migration adds {column.name}")]
+        if database.changed and database.changed != database.location:
+            related.append(Related(database.changed, f"{table} last changed"))
+        not_null = not column.nullable and not column.server_default
+        return self.finding(
+            column.location, f"{table}.{column.name} is declared in the model but no migration creates it",
+            f"The model declares {table}.{column.name} ({_spelled(column, column.nullable)}), but the migrations never "
+            f"add it to {table}.",
+            impact=f"Worst case: every ORM query on {table} selects {column.name} and fails with `column {table}.{column.name} "
+                   "does not exist` as soon as the new code is deployed: an outage of everything that reads "
+                   f"{orm.class_name or table}. Most likely: tests built with `create_all()` pass and the migrated "
+                   "staging or production database is the first to fail.",
+            root_cause="The model was changed without generating (or committing) the revision that adds the column.",
+            fix=Fix(short_term=f"`alembic revision --autogenerate -m \"add {table}.{column.name}\"` and check it holds "
+                               f"`op.add_column(\"{orm.name}\", sa.Column(\"{column.name}\", {_sa_type(column)}, "
+                               f"nullable={column.nullable}){_schema_argument(orm)})`; deploy it before the code that uses the column."
+                               + (" It is NOT NULL without a default: add it nullable, backfill, then set NOT NULL."
+                                  if not_null else ""),
+                    medium_term="Run `alembic check` (and `schemalens check`) in CI so that a model change without its "
+                                "revision fails the build.",
+                    long_term="Tests run against a database built by the migrations, not by `create_all()`."),
+            verification=_verification(database, column.name),
+            table=table, column=column.name, related=tuple(related))
+
+    def _database_only(self, orm: Table, database: Table, column: Column) -> Finding:
+        table = orm.key
+        nullable = effective_nullable(database, column)
+        blocks_inserts = not nullable and not column.server_default and not column.identity
+        owner = f"model {orm.class_name}" if orm.class_name else f"Table({orm.name!r})"
+        return self.finding(
+            column.location, f"{table}.{column.name} exists in the database but not in the model",
+            f"The migrations give {table} a column {column.name} ({_spelled(column, nullable)}) that {owner} does not declare.",
+            impact=(f"Worst case: every insert through {owner} fails with `null value in column \"{column.name}\" violates "
+                    "not-null constraint`, since the ORM never sets a column it does not know. " if blocks_inserts else
+                    "Worst case: the next `alembic revision --autogenerate` writes "
+                    f"`op.drop_column(\"{table}\", \"{column.name}\")`, a reviewer trusts it and the column's data is gone. ")
+                   + f"Most likely: code reads {column.name} with raw SQL while tests built from the models lack it.",
+            root_cause="The column was added by a hand-written migration, or removed from the model while the column was kept.",
+            fix=Fix(short_term=f"Declare `{column.name} = sa.Column({_sa_type(column)}, nullable={nullable}"
+                               + (f", server_default=sa.text({column.server_default!r})" if column.server_default else "")
+                               + f")` on {owner}, or, if nothing uses it, drop it in a revision once no running code reads it.",
+                    medium_term="Run `alembic check` in CI; hand-written migrations come with the matching model change.",
+                    long_term="The models describe every column the application's migrations create."),
+            verification=_verification(database, column.name),
+            table=table, column=column.name,
+            related=(Related(orm.location, f"{owner} does not declare {column.name}"),))
+
+    def _mismatch(self, context: AuditContext, orm: Table, database: Table, difference: ColumnDifference) -> Finding:
+        table, left, right = orm.key, difference.orm, difference.database
+        location, related = context.where_column(database, right)
+        parts, impacts, changes = [], [], []
+        if "type" in difference.aspects:
+            parts.append(f"model {left.type}, database {right.type}")
+            impacts.append(f"values are bound and compared as {left.type} but stored as {right.type}: rounding, "
+                           "truncation or `invalid input syntax` errors that tests built from the models never see")
+            changes.append(f"type_={_sa_type(left)}")
+        if "nullable" in difference.aspects:
+            parts.append(f"model {_null(difference.orm_nullable)}, database {_null(difference.database_nullable)}")
+            impacts.append(f"objects that leave {right.name} None fail to save with a not-null violation" if not
+                           difference.database_nullable else
+                           f"the database accepts NULL in {right.name}, which the code treats as never missing")
+            changes.append(f"nullable={difference.orm_nullable}")
+        if "server default" in difference.aspects:
+            parts.append(f"model {_default(left)}, database {_default(right)}")
+            impacts.append("rows inserted without a value (raw SQL, other services, bulk loads) get "
+                           f"{right.server_default or 'NULL'} in production but {left.server_default or 'NULL'} in databases "
+                           "built from the models")
+            changes.append(f"server_default=sa.text({left.server_default!r})" if left.server_default else "server_default=None")
+        return self.finding(
+            location, f"{table}.{right.name}: " + "; ".join(parts),
+            f"The model and the migrations disagree on {table}.{right.name}: " + "; ".join(parts) + ".",
+            impact="Worst case: " + "; ".join(impacts) + ". Most likely: the difference shows up in production only, "
+                   "and the next autogenerated revision carries an `alter_column` nobody asked for.",
+            root_cause="One side was changed without the other: a model edit with no revision, or a hand-written "
+                       "migration with no model edit.",
+            fix=Fix(short_term=f"Decide which side is right. If the database is, change the model's {right.name} to match "
+                               f"({_spelled(right, difference.database_nullable)}); if the model is, generate "
+                               f"`op.alter_column(\"{orm.name}\", \"{right.name}\", {', '.join(changes)}{_schema_argument(orm)})`.",
+                    medium_term="A type change rewrites the table and SET NOT NULL scans it: on a big table use a new "
+                                "column and backfill, and a NOT VALID check before SET NOT NULL. Run `alembic check` in CI.",
+                    long_term="Model and revision change in the same pull request; tests run on a migrated database."),
+            verification=_verification(database, right.name),
+            table=table, column=right.name, related=related)
+
+
+def _schema_argument(table: Table) -> str:
+    return f", schema=\"{table.schema}\"" if table.schema and table.schema != "public" else ""
+
+
+def _null(nullable: bool) -> str:
+    return "NULL" if nullable else "NOT NULL"
+
+
+def _default(column: Column) -> str:
+    return f"DEFAULT {column.server_default}" if column.server_default else "no server default"
+
+
+def _spelled(column: Column, nullable: bool) -> str:
+    default = f" DEFAULT {column.server_default}" if column.server_default else ""
+    return f"{column.type} {_null(nullable)}{default}"
+
+
+_SQLALCHEMY_TYPES = {
+    "smallint": "sa.SmallInteger()", "integer": "sa.Integer()", "bigint": "sa.BigInteger()", "text": "sa.Text()",
+    "boolean": "sa.Boolean()", "double precision": "sa.Double()", "real": "sa.REAL()", "date": "sa.Date()",
+    "timestamp without time zone": "sa.DateTime()", "timestamp with time zone": "sa.DateTime(timezone=True)",
+    "time without time zone": "sa.Time()", "json": "sa.JSON()", "jsonb": "postgresql.JSONB()", "uuid": "sa.Uuid()",
+    "bytea": "sa.LargeBinary()", "interval": "sa.Interval()", "numeric": "sa.Numeric()", "character varying": "sa.String()",
+}
+
+
+def _sa_type(column: Column) -> str:
+    """The column's type as SQLAlchemy code: `db.String(32)` -> `sa.String(32)`, `varchar(32)` -> `sa.String(32)`."""
+    written = re.fullmatch(r"(?:\w+\.)*([A-Z]\w*)(\(.*\))?", column.raw_type.strip())
+    if written:
+        return f"sa.{written.group(1)}{written.group(2) or '()'}"
+    sized = re.fullmatch(r"(character varying|numeric)\((\d+)(?:,(\d+))?\)", column.type)
+    if sized:
+        kind, first, second = sized.groups()
+        return f"sa.String({first})" if kind == "character varying" else f"sa.Numeric({first}, {second or 0})"
+    return _SQLALCHEMY_TYPES.get(column.type, f"<{column.type}>")
+
+
+def _verification(table: Table, column: str) -> str:
+    return (f"SELECT data_type, character_maximum_length, is_nullable, column_default FROM information_schema.columns "
+            f"WHERE table_schema = '{table.schema or 'public'}' AND table_name = '{table.name}' AND column_name = '{column}';"
+            "  -- matches the model; `alembic check` (with compare_server_default=True) reports no new upgrade operations")

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.drift import has_migrations, primary_key_difference, shared_tables
+from ...schema.model import Table
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
+           "class Base(DeclarativeBase):\n    pass\n\n\n"
+           "class Event(Base):\n    __tablename__ = 'events'\n")
+_SINGLE = "    id = sa.Column(sa.BigInteger, primary_key=True){marker}\n    occurred_at = sa.Column(sa.DateTime(timezone=True), nullable=False)\n"
+_COMPOSITE = ("    id = sa.Column(sa.BigInteger, primary_key=True)\n"
+              "    occurred_at = sa.Column(sa.DateTime(timezone=True), primary_key=True)\n")
+_PARTITIONED = ("CREATE TABLE events (\n  id bigint GENERATED ALWAYS AS IDENTITY,\n  occurred_at timestamptz NOT NULL,\n"
+                "  PRIMARY KEY (id, occurred_at)\n) PARTITION BY RANGE (occurred_at);\n")
+
+
+class SchemaDriftPrimaryKey(Rule):
+    """## What it finds
+    Tables whose primary key the models and the migrations declare on different columns, or
+    that have a primary key on one side only. Models that reflect their table are not compared.
+
+    P0 when the model's key is a strict subset of the database's: typically a model keyed on
+    `id` over a partitioned table whose key is `(id, created_at)`, since PostgreSQL requires
+    the partition key in every unique key. Otherwise P1.
+
+    ## Why it matters
+    The ORM identifies rows by the model's primary key: its identity map holds one object per
+    key value and its UPDATEs and DELETEs say `WHERE id = ...`. When the database allows two
+    rows with the same `id` (one per partition), `session.get(Event, 42)` returns either one,
+    two rows collapse into one object, and an ORM update or delete changes every row with that
+    `id`. A key that exists in the models only is not enforced, so duplicates the ORM cannot
+    tell apart get in. `alembic revision --autogenerate` does not compare primary keys, so
+    nothing else reports it.
+
+    ## Example
+    ```python
+    class Event(Base):                      # events is PARTITION BY RANGE (occurred_at)
+        __tablename__ = "events"            # PRIMARY KEY (id, occurred_at) in the migration
+        id = sa.Column(sa.BigInteger, primary_key=True)
+    ```
+
+    ## Use instead
+    ```python
+        id = sa.Column(sa.BigInteger, primary_key=True)
+        occurred_at = sa.Column(sa.DateTime(timezone=True), primary_key=True)
+    ```
+    and look rows up by the full key (`session.get(Event, (42, occurred_at))`). When the key
+    must stay `id` alone, the table cannot be partitioned on another column.
+
+    ## How to verify
+    `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND
+    a.attnum = ANY (i.indkey) WHERE i.indrelid = 'events'::regclass AND i.indisprimary;`
+    lists the model's primary key columns.
+    """
+
+    code = "SL522"
+    name = "schema-drift-primary-key"
+    dimension = 5
+    severity = "P1"
+    summary = "primary key differs between models and migrations"
+    summary_zh = "模型与迁移的主键不一致（ORM 主键为数据库主键的真子集时破坏标识映射）"
+
+    valid = (
+        Example({"app/models.py": _MODELS + _COMPOSITE, "db/V1__events.sql": _PARTITIONED}),
+        Example({"app/models.py": _MODELS + _SINGLE.format(marker=""),
+                 "db/V1__events.sql": "CREATE TABLE events (id bigserial, occurred_at timestamptz NOT NULL, CONSTRAINT events_pk PRIMARY KEY (id));\n"}),
+    )
+    invalid = (
+        Example({"app/models.py": _MODELS + _SINGLE.format(marker="  # expect"), "db/V1__events.sql": _PARTITIONED}),
+        Example({"app/models.py": _MODELS + _SINGLE.format(marker="  # expect"),
+                 "db/V1__events.sql": "CREATE TABLE events (id bigint NOT NULL, occurred_at timestamptz NOT NULL);\n"}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        if not has_migrations(context.model):
+            return
+        for orm, database in shared_tables(context.model, context.text_of):
+            if primary_key_difference(orm, database) is not None:
+                yield self._finding(orm, database)
+
+    def _finding(self, orm: Table, database: Table) -> Finding:
+        table = orm.key
+        modelled = orm.primary_key.columns if orm.primary_key else ()
+        migrated = database.primary_key.columns if database.primary_key else ()
+        subset = bool(modelled) and set(modelled) < set(migrated)
+        owner = f"model {orm.class_name}" if orm.class_name else f"Table({orm.name!r})"
+        if orm.primary_key is not None:
+            location = orm.primary_key.location
+            related = Related(database.primary_key.location, "database primary key") if database.primary_key else \
+                Related(database.location, f"{table} created here without a primary key")
+        else:
+            location = database.primary_key.location
+            related = Related(orm.location, f"{owner} declares no primary key")
+        key, full = _columns(modelled), _columns(migrated)
+        if subset:
+            impact = (f"Worst case: two {table} rows share {key} (one per partition or per {', '.join(sorted(set(migrated) - set(modelled)))}); "
+                      f"the identity map turns them into one object, `session.get` returns either, and an ORM UPDATE or "
+                      f"DELETE `WHERE {' AND '.join(f'{c} = ...' for c in modelled)}` changes every one of them: silent data "
+                      "corruption. Most likely: lookups by the partial key return the wrong row once the duplicates appear.")
+        elif not migrated:
+            impact = (f"Worst case: the database does not enforce {key}: duplicates inserted by retries or raw SQL become "
+                      "rows the ORM cannot tell apart, so updates and deletes by key touch all of them. Most likely: tests "
+                      "built with `create_all()` have the key and production does not.")
+        elif not modelled:
+            impact = (f"Worst case: databases built from the models (tests, new environments) lack the key {full} and accept "
+                      "duplicates that production rejects. Most likely: inserts that pass in tests fail in production.")
+        else:
+            impact = (f"Worst case: the ORM identifies {table} rows by {key} while the database keys them by {full}; rows "
+                      "the database holds apart collapse into one object, or lookups by the model's key miss. Most likely: "
+                      "`session.get` and ORM updates address rows by a key the database does not guarantee.")
+        return self.finding(
+            location, f"{table} primary key: model {key}, database {full}",
+            (f"{owner} keys {table} by {key}, but the migrations give it " + (f"the primary key {full}." if migrated else "no primary key.")
+             if modelled else f"{owner} declares no primary key for {table}, but the migrations give it {full}."),
+            impact=impact,
+            root_cause=("The table was partitioned (or re-keyed) by a migration, and PostgreSQL made the partition key part "
+                        "of the primary key; the model kept the old key." if subset else
+                        "The key was changed on one side only; `alembic revision --autogenerate` does not compare primary keys."),
+            fix=Fix(short_term=(f"Make the model's key {full}: `primary_key=True` on exactly {', '.join(migrated)} (or "
+                                "`__mapper_args__ = {\"primary_key\": [...]}`), and pass the full key to `session.get`."
+                                if migrated else
+                                f"Add the key in a revision: `op.create_primary_key(\"pk_{orm.name}\", \"{orm.name}\", "
+                                f"{list(modelled)!r})`, after removing duplicates (build a unique index CONCURRENTLY first on a "
+                                "big table)."),
+                    medium_term=f"Find code that loads or updates {table} by {key} alone and give it the full key.",
+                    long_term="Primary keys are reviewed with every partitioning or re-keying migration; a check compares "
+                              "the model's keys with the catalog in CI."),
+            verification=(f"SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
+                          f"ANY (i.indkey) WHERE i.indrelid = '{table}'::regclass AND i.indisprimary;  -- the model's key "
+                          "columns (`alembic check` does not compare primary keys)"),
+            table=table, related=(related,), severity="P0" if subset else None)
+
+
+def _columns(columns) -> str:
+    return f"({', '.join(columns)})" if columns else "no primary key"

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional
+
+from ...schema.drift import has_migrations, migration_history, newest_migration
+from ...schema.model import Table, table_key
+from ...schema.operations import UnsupportedStatement
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
+           "class Base(DeclarativeBase):\n    pass\n\n\n"
+           "class Order(Base):\n    __tablename__ = 'orders'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n")
+_REFUND = "\n\nclass Refund(Base):  # expect\n    __tablename__ = 'refunds'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n"
+_ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
+
+
+def _revision(body: str) -> str:
+    return ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n\n"
+            f"def upgrade():\n    op.create_table('orders', sa.Column('id', sa.BigInteger(), primary_key=True))\n{body}\n\n"
+            "def downgrade():\n    op.drop_table('orders')\n")
+
+
+# Statements SchemaLens does not model but that give the ORM something to map: a view, or a
+# table built from a query.
+_RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
+                                 r"(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
+
+
+class SchemaDriftTable(Rule):
+    """## What it finds
+    A table that a model declares but no migration creates, or that the migrations create but
+    no model maps. Checked only when the workspace has both models and migrations (a project
+    without migrations cannot drift from them). A table created by a migration history that
+    creates none of the modelled tables (a SQL folder another team owns for its reporting
+    tables) is not expected to have a model, and neither is a partition.
+
+    ## Why it matters
+    A model without its table fails at run time, on the migrated database only: the first
+    query raises `relation "refunds" does not exist`, while tests built with `create_all()`
+    pass. A table without a model is invisible to the code that owns the schema: the next
+    `alembic revision --autogenerate` writes `op.drop_table(...)` for it, and a reviewer who
+    trusts the generated revision deletes the table and its data.
+
+    ## Example
+    ```python
+    class Refund(Base):              # app/models.py: no revision creates "refunds"
+        __tablename__ = "refunds"
+    ```
+
+    ## Use instead
+    Generate and review the revision in the same change as the model
+    (`alembic revision --autogenerate -m "add refunds"`), or, for a table that another tool
+    owns, keep it out of autogenerate with an `include_object` hook in `env.py`.
+
+    ## How to verify
+    `SELECT to_regclass('public.refunds');` is not NULL on a migrated database, and
+    `alembic check` reports no new upgrade operations (`alembic revision --autogenerate` gives
+    an empty revision).
+    """
+
+    code = "SL520"
+    name = "schema-drift-table"
+    dimension = 5
+    severity = "P1"
+    summary = "table declared by the models but not created by migrations, or the reverse"
+    summary_zh = "模型与迁移不一致：表只存在于模型或只存在于迁移中"
+
+    valid = (
+        Example({"app/models.py": _MODELS, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),
+        Example({"app/models.py": _MODELS + _REFUND.replace("  # expect", "")}),  # no migrations: nothing to drift from
+        Example({"app/models.py": _MODELS, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(""),
+                 "reporting/migrations/V1__daily_sales.sql": "CREATE TABLE daily_sales (day date PRIMARY KEY, total numeric);\n"}),
+        Example({"app/models.py": _MODELS + _REFUND.replace("  # expect", ""), **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+            "    op.execute('CREATE VIEW refunds AS SELECT id FROM orders')")}),
+    )
+    invalid = (
+        Example({"app/models.py": _MODELS + _REFUND, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),
+        Example({"app/models.py": _MODELS, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+            "    op.create_table('coupons', sa.Column('code', sa.Text(), primary_key=True))  # expect")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        model = context.model
+        if not model.orm.tables or not has_migrations(model):
+            return
+        relations = self._relations_not_modelled(context)
+        for key, table in sorted(model.orm.tables.items()):
+            if key not in model.database.tables and key not in relations:
+                yield self._model_only(context, table)
+        owners = self._owning_histories(context)
+        for key, table in sorted(model.database.tables.items()):
+            if key not in model.orm.tables and not table.partition_of and migration_history(model, table.location.path) in owners:
+                yield self._database_only(table)
+
+    def _owning_histories(self, context: AuditContext) -> set[str]:
+        """Migration histories that create at least one modelled table (Alembic when none does)."""
+        model = context.model
+        owners = {migration_history(model, table.location.path) for key, table in model.database.tables.items()
+                  if key in model.orm.tables}
+        return owners or ({"alembic"} if model.revisions.by_id else set())
+
+    def _relations_not_modelled(self, context: AuditContext) -> set[str]:
+        """Names of views and CREATE TABLE AS results in the migrations, read at their statements."""
+        found = set()
+        for step in context.model.steps:
+            for operation in step.operations:
+                if not isinstance(operation, UnsupportedStatement) or operation.kind not in ("View", "CreateTableAs"):
+                    continue
+                name = self._statement_name(context, operation)
+                if name is not None:
+                    *schema, table = name.replace('"', "").split(".")
+                    found.add(table_key(table, schema[-1] if schema else None))
+        return found
+
+    @staticmethod
+    def _statement_name(context: AuditContext, operation: UnsupportedStatement) -> Optional[str]:
+        text = context.text_of(operation.location.path)
+        if text is None:
+            return None
+        lines = text.splitlines()[operation.location.line - 1:]
+        if not lines:
+            return None
+        lines[0] = lines[0][operation.location.column - 1:]
+        match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
+        return match.group(1) if match else None
+
+    def _model_only(self, context: AuditContext, table: Table) -> Finding:
+        head = newest_migration(context.model)
+        what = f"model {table.class_name}" if table.class_name else f"Table({table.name!r})"
+        return self.finding(
+            table.location, f"{table.key} is declared by the models but no migration creates it",
+            f"{what} maps table {table.key}, but replaying the migrations gives no such table.",
+            impact=f"Worst case: every request that touches {table.class_name or table.name} fails with `relation \"{table.name}\" does "
+                   "not exist` right after the deploy, on the migrated database only. Most likely: tests built with "
+                   "`create_all()` pass and staging or production is the first to fail.",
+            root_cause="The model was added or renamed without generating (or committing) the revision that creates its table.",
+            fix=Fix(short_term=f"`alembic revision --autogenerate -m \"create {table.name}\"`, check that it holds "
+                               f"`op.create_table(\"{table.name}\", ...)` with the model's columns and keys, and ship it "
+                               "before or with the model.",
+                    medium_term="Run `alembic check` (and `schemalens check`) in CI, so a model change without its "
+                                "revision fails the build.",
+                    long_term="Migrations are generated from the models and reviewed in the same pull request; tests run "
+                              "against a database built by the migrations, not by `create_all()`."),
+            verification=f"SELECT to_regclass('{_qualified(table)}');  -- not NULL after the migration; "
+                         "`alembic check` reports no new upgrade operations (`alembic revision --autogenerate` is empty)",
+            table=table.key,
+            related=(Related(head, "newest migration: none creates this table"),) if head else ())
+
+    def _database_only(self, table: Table) -> Finding:
+        related = (Related(table.changed, "last changed"),) if table.changed and table.changed != table.location else ()
+        return self.finding(
+            table.location, f"{table.key} is created by migrations but no model maps it",
+            f"The migrations create table {table.key} (and leave it at head), but no model class or Table() declares it.",
+            impact=f"Worst case: the next `alembic revision --autogenerate` writes `op.drop_table(\"{table.name}\")`, a "
+                   "reviewer trusts it and the table and its data are gone. Most likely: code reads it with raw SQL that "
+                   "no type checker or autogenerate sees, and its columns drift from what that code expects.",
+            root_cause="The table was created by hand-written migration SQL, or its model was deleted while the table "
+                       "was kept.",
+            fix=Fix(short_term=f"Declare {table.name} in the models (every column, key and index as migrated), or, if it "
+                               f"is really unused, drop it in a revision after checking nothing reads it.",
+                    medium_term=f"If another tool owns {table.name}, keep it out of autogenerate with an `include_object` "
+                                "hook in `env.py` and document the owner.",
+                    long_term="One owner per table: the models describe every table the application's migrations create."),
+            verification=f"SELECT to_regclass('{_qualified(table)}');  -- the table exists; "
+                         "`alembic check` proposes no `drop_table` for it once it is modelled (or excluded)",
+            table=table.key, related=related)
+
+
+def _qualified(table: Table) -> str:
+    return f"{table.schema or 'public'}.{table.name}"

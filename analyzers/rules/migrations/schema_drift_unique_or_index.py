@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+from typing import Iterator, Union
+
+from ...schema.drift import ElementDifference, has_migrations, shared_tables, unique_and_index_differences
+from ...schema.model import Index, Table, UniqueConstraint
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+
+_ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
+
+
+def _models(table_args: str, columns: str = "") -> str:
+    return ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
+            "class Base(DeclarativeBase):\n    pass\n\n\n"
+            f"class User(Base):\n    __tablename__ = 'users'\n    __table_args__ = (\n        {table_args}\n    )\n"
+            "    id = sa.Column(sa.BigInteger, primary_key=True)\n"
+            + (columns or "    email = sa.Column(sa.String(255), nullable=False)\n    status = sa.Column(sa.Text)\n"))
+
+
+def _revision(body: str) -> str:
+    return ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n\n"
+            "def upgrade():\n    op.create_table('users', sa.Column('id', sa.BigInteger(), primary_key=True),\n"
+            "                    sa.Column('email', sa.String(length=255), nullable=False), sa.Column('status', sa.Text()))\n"
+            f"{body}\n\n\ndef downgrade():\n    op.drop_table('users')\n")
+
+
+Element = Union[UniqueConstraint, Index]
+
+
+class SchemaDriftUniqueOrIndex(Rule):
+    """## What it finds
+    Unique constraints and indexes that the models declare and the migrations do not create,
+    or the reverse, compared by their columns or expressions, uniqueness, WHERE and access
+    method (not by name): a unique index and a unique constraint on the same columns are the
+    same thing. An index on both sides that differs (unique on one side only, another WHERE)
+    is reported once. Models that reflect their table are not compared.
+
+    ## Why it matters
+    A unique constraint in the models only is not enforced: duplicates get in, and
+    `INSERT ... ON CONFLICT (email)` fails with "there is no unique or exclusion constraint
+    matching the ON CONFLICT specification". One in the database only makes inserts fail
+    with an IntegrityError that tests built from the models never raise. An index in the
+    models only leaves the query it was made for scanning the table in production; one in the
+    database only is what the next `alembic revision --autogenerate` drops.
+
+    ## Example
+    ```python
+    class User(Base):
+        email = sa.Column(sa.String(255), unique=True)   # no migration creates the constraint
+    ```
+
+    ## Use instead
+    Generate the revision with the model change; on a table with rows, build the index first
+    with `postgresql_concurrently=True` inside `autocommit_block()` and add the constraint
+    `USING INDEX` (`ALTER TABLE users ADD CONSTRAINT uq_users_email UNIQUE USING INDEX ...`).
+
+    ## How to verify
+    `SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid =
+    'users'::regclass;` lists the model's indexes and unique keys, and `alembic check`
+    reports no new upgrade operations.
+    """
+
+    code = "SL524"
+    name = "schema-drift-unique-or-index"
+    dimension = 5
+    severity = "P2"
+    summary = "unique constraint or index declared by the models but not by migrations, or the reverse"
+    summary_zh = "模型与迁移的唯一约束或索引不一致"
+
+    valid = (
+        Example({"app/models.py": _models("sa.Index('ix_users_lower_email', sa.func.lower(sa.text('email'))),\n"
+                                          "        sa.Index('ix_users_active', 'id', postgresql_where=sa.text(\"status = 'active'\")),",
+                                          "    email = sa.Column(sa.String(255), nullable=False, unique=True)\n    status = sa.Column(sa.Text)\n"),
+                 **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
+                     "    op.create_index('users_email_key', 'users', ['email'], unique=True)\n"
+                     "    op.execute(\"CREATE INDEX users_lower_email_idx ON users (lower((email)::text))\")\n"
+                     "    op.execute(\"CREATE INDEX users_active_idx ON users (id) WHERE (status = 'active'::text)\")")}),
+    )
+    invalid = (
+        Example({"app/models.py": _models("sa.UniqueConstraint('email', name='uq_users_email'),  # expect\n"
+                                          "        sa.Index('ix_users_status', 'status'),"),
+                 **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
+                     "    op.create_index('ix_users_status', 'users', ['status'])\n"
+                     "    op.create_index('ix_users_status_email', 'users', ['status', 'email'])  # expect")}),
+        Example({"app/models.py": _models("sa.Index('ix_users_email', 'email'),  # expect"),
+                 **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
+                     "    op.create_index('ix_users_email', 'users', ['email'], unique=True)")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        if not has_migrations(context.model):
+            return
+        for orm, database in shared_tables(context.model, context.text_of):
+            for difference in unique_and_index_differences(orm, database):
+                if difference.database is None:
+                    yield self._model_only(orm, database, difference.orm)
+                elif difference.orm is None:
+                    yield self._database_only(orm, difference.database)
+                else:
+                    yield self._differs(orm, difference)
+
+    def _model_only(self, orm: Table, database: Table, element: Element) -> Finding:
+        table, what = orm.key, _describe(element)
+        unique = _is_unique(element)
+        return self.finding(
+            element.location, f"{what} on {table} is declared in the model but no migration creates it",
+            f"The model declares {what} on {table}" + (f" ({element.name})" if element.name else "")
+            + ", but the migrations never create it.",
+            impact=(f"Worst case: duplicate {_keys(element)} rows get into {table}, and `ON CONFLICT ({_keys(element)})` "
+                    "fails with \"no unique or exclusion constraint matching\". Most likely: tests built with "
+                    "`create_all()` reject duplicates that production accepts." if unique else
+                    f"Worst case: the queries this index was declared for scan all of {table} in production and time out "
+                    "under load. Most likely: they are fast in tests built with `create_all()` and slow after deploy."),
+            root_cause="The model gained the index or constraint without a revision, or the revision was written by hand without it.",
+            fix=Fix(short_term=f"Generate the revision (`alembic revision --autogenerate`); on a table with rows build "
+                               f"`CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY ... ON {table} ({_keys(element)})` "
+                               "in an `autocommit_block()`" + (", after removing duplicates, then attach it as the constraint "
+                                                                "with `ADD CONSTRAINT ... UNIQUE USING INDEX`." if unique else "."),
+                    medium_term="Run `alembic check` in CI so that model and migrations cannot part ways.",
+                    long_term="Model and revision change in the same pull request; tests run on a migrated database."),
+            verification=_verification(table), table=table, column=_column(element),
+            related=(Related(database.location, f"{table} created here; no migration adds this {_kind(element)}"),))
+
+    def _database_only(self, orm: Table, element: Element) -> Finding:
+        table, what = orm.key, _describe(element)
+        owner = f"model {orm.class_name}" if orm.class_name else f"Table({orm.name!r})"
+        unique = _is_unique(element)
+        return self.finding(
+            element.location, f"{what} on {table} exists in the database but not in the model",
+            f"The migrations create {what} on {table}" + (f" ({element.name})" if element.name else "")
+            + f", which {owner} does not declare.",
+            impact=(f"Worst case: inserts that tests accept fail in production with a unique violation on "
+                    f"({_keys(element)}), or the next autogenerated revision drops the constraint and duplicates get in. "
+                    "Most likely: code written against the models does not expect the IntegrityError." if unique else
+                    f"Worst case: the next `alembic revision --autogenerate` drops the index and the queries that use it "
+                    f"scan all of {table}. Most likely: a reviewer removes the `drop_index` by hand, every time."),
+            root_cause="The index or constraint was added by a hand-written migration without the matching model change.",
+            fix=Fix(short_term=f"Declare it on {owner} (`sa.{'UniqueConstraint' if isinstance(element, UniqueConstraint) else 'Index'}"
+                               f"({(element.name or '')!r}, ...)` in `__table_args__`, or `unique=True`/`index=True` on the "
+                               "column), or drop it in a revision if nothing needs it.",
+                    medium_term="Run `alembic check` in CI; hand-written migrations come with their model change.",
+                    long_term="The models declare every index and constraint the application's migrations create."),
+            verification=_verification(table), table=table, column=_column(element),
+            related=(Related(orm.location, f"{owner} does not declare this {_kind(element)}"),))
+
+    def _differs(self, orm: Table, difference: ElementDifference) -> Finding:
+        table, left, right = orm.key, difference.orm, difference.database
+        what = f"model {_describe(left)}, database {_describe(right)}"
+        return self.finding(
+            left.location, f"{table}: {what}",
+            f"The model and the migrations index {table} differently: {what} ({', '.join(difference.aspects)} differ).",
+            impact=("Worst case: uniqueness is enforced on one side only: duplicates in production, or inserts that "
+                    "fail in production and pass in tests. " if "uniqueness" in difference.aspects else
+                    "Worst case: queries planned against the model's index find a different one in production. ")
+                   + "Most likely: the next autogenerated revision drops and recreates the index.",
+            root_cause="The index or constraint was changed on one side only.",
+            fix=Fix(short_term="Decide which side is right; change the model to match the database, or replace the index "
+                               "in a revision (build the new one CONCURRENTLY, then drop the old one).",
+                    medium_term="Run `alembic check` in CI.",
+                    long_term="Model and revision change in the same pull request."),
+            verification=_verification(table), table=table, column=_column(left),
+            related=(Related(right.location, f"database {_kind(right)}"),))
+
+
+def _is_unique(element: Element) -> bool:
+    return isinstance(element, UniqueConstraint) or element.unique
+
+
+def _kind(element: Element) -> str:
+    return "unique constraint" if isinstance(element, UniqueConstraint) else "unique index" if element.unique else "index"
+
+
+def _keys(element: Element) -> str:
+    return ", ".join(element.columns)
+
+
+def _describe(element: Element) -> str:
+    text = f"{_kind(element)} ({_keys(element)})"
+    if isinstance(element, Index):
+        if element.using:
+            text += f" USING {element.using}"
+        if element.where:
+            text += f" WHERE {element.where}"
+    return text
+
+
+def _column(element: Element):
+    return element.columns[0] if len(element.columns) == 1 else None
+
+
+def _verification(table: str) -> str:
+    return (f"SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = '{table}'::regclass;"
+            "  -- the model's indexes and unique keys, no more, no fewer; `alembic check` reports no new upgrade operations")

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.model import PrimaryKey, UniqueConstraint
+from ...schema.operations import AddConstraint
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+
+
+class UniqueConstraintWithoutIndex(Rule):
+    """## What it finds
+    A UNIQUE constraint or PRIMARY KEY added directly to a table an earlier migration created,
+    instead of building the index CONCURRENTLY and attaching it with `USING INDEX`.
+
+    ## Why it matters
+    `ADD CONSTRAINT ... UNIQUE` builds the unique index under ACCESS EXCLUSIVE: no reads and
+    no writes on the table for the whole build. Built concurrently first, the index becomes the
+    constraint with a catalog change that holds the lock for milliseconds.
+
+    P1; P0 when the size hints give the table 1M rows or more, now or within a year.
+
+    ## Example
+    ```python
+    op.create_unique_constraint("uq_orders_order_no", "orders", ["order_no"])
+    ```
+
+    ## Use instead
+    ```python
+    with op.get_context().autocommit_block():
+        op.create_index("uq_orders_order_no", "orders", ["order_no"], unique=True, postgresql_concurrently=True)
+    op.execute("ALTER TABLE orders ADD CONSTRAINT uq_orders_order_no UNIQUE USING INDEX uq_orders_order_no")
+    ```
+
+    ## How to verify
+    `SELECT conname, conindid::regclass FROM pg_constraint WHERE conrelid = 'orders'::regclass;`
+    shows the constraint backed by the index; `schemalens verify` shows SHARE UPDATE EXCLUSIVE
+    during the build.
+    """
+
+    code = "SL514"
+    name = "unique-constraint-without-index"
+    dimension = 5
+    severity = "P1"
+    summary = "unique constraint or primary key added directly to an existing table"
+    summary_zh = "在已有表上直接添加唯一约束/主键（建索引期间锁表）"
+
+    valid = (
+        Example(sql_example("CREATE UNIQUE INDEX CONCURRENTLY orders_status_key ON orders (status);\n"
+                            "ALTER TABLE orders ADD CONSTRAINT orders_status_key UNIQUE USING INDEX orders_status_key;\n")),
+    )
+    invalid = (
+        Example(alembic_example("    op.create_unique_constraint('uq_orders_status', 'orders', ['status'])  # expect")),
+        Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_status_key UNIQUE (status);  -- expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in on_existing_tables(context, AddConstraint):
+            constraint = walked.operation.constraint
+            if not isinstance(constraint, (UniqueConstraint, PrimaryKey)):
+                continue
+            (effect,) = walked.lock_effects
+            table, columns = walked.table, ", ".join(constraint.columns)
+            kind = "PRIMARY KEY" if isinstance(constraint, PrimaryKey) else "UNIQUE"
+            name = constraint.name or f"{table}_{'_'.join(constraint.columns)}_key"
+            yield self.finding(
+                walked.operation.location, f"{kind} ({columns}) is added to {table} directly",
+                lock_sentence(effect),
+                impact=f"Worst case: {table} is unreadable and unwritable for the whole index build. Most likely: "
+                       "a deploy that blocks traffic for seconds to minutes, growing with the table.",
+                root_cause="Alembic's create_unique_constraint/create_primary_key build the index inside the "
+                           "ALTER TABLE.",
+                fix=Fix(short_term=f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
+                                   f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
+                                   f"USING INDEX {name}`.",
+                        medium_term="Check for duplicates first: a concurrent unique build fails on them and leaves "
+                                    "an INVALID index to drop.",
+                        long_term="Declare unique keys when the table is created."),
+                verification=f"SELECT {columns}, count(*) FROM {table} GROUP BY {columns} HAVING count(*) > 1;  -- no "
+                             "rows before the build; test: `schemalens verify` shows no ACCESS EXCLUSIVE during it",
+                table=table, column=constraint.columns[0] if len(constraint.columns) == 1 else None,
+                related=created_here(walked), severity=severity_by_size(context, table))

@@ -1,0 +1,61 @@
+"""The migration walk: what was true before each operation, and the type-change rewrite rule
+measured against PostgreSQL (relfilenode before and after)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from schemalens.analyzers.extract.sql_files import parse_sql
+from schemalens.analyzers.schema.migration_walk import type_change_rewrites, walk_migrations
+from schemalens.analyzers.schema.operations import Step
+from schemalens.analyzers.schema.type_names import normalize_type
+
+TYPE_CHANGES = [
+    ("integer", "bigint"),
+    ("bigint", "integer"),
+    ("varchar(20)", "varchar(40)"),
+    ("varchar(40)", "varchar(20)"),
+    ("varchar(20)", "varchar"),
+    ("varchar(20)", "text"),
+    ("text", "varchar"),
+    ("text", "varchar(20)"),
+    ("numeric(10,2)", "numeric(12,2)"),
+    ("numeric(10,2)", "numeric(12,3)"),
+    ("numeric(10,2)", "numeric"),
+    ("numeric", "numeric(10,2)"),
+    ("integer", "text"),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), TYPE_CHANGES)
+def test_type_change_rewrites_as_postgresql_does(postgres, before, after):
+    dsn = postgres.fresh_database("types")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {before})")
+        connection.execute("INSERT INTO t SELECT g, (g % 7)::text::" + before + " FROM generate_series(1, 200) g")
+        filenode = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0]
+        connection.execute(f"ALTER TABLE t ALTER COLUMN v TYPE {after}")
+        rewritten = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0] != filenode
+    assert type_change_rewrites(normalize_type(before), normalize_type(after)) == rewritten
+
+
+def _walk(*files: tuple[str, str]):
+    steps = []
+    for path, text in files:
+        steps.append(Step(path, parse_sql(text, path).operations))
+    return list(walk_migrations(tuple(steps)))
+
+
+def test_the_walk_knows_existing_tables_old_types_and_transactions():
+    walked = _walk(("V1__a.sql", "CREATE TABLE t (id int PRIMARY KEY, v integer);\nCREATE INDEX t_v ON t (v);\n"),
+                   ("V2__b.sql", "BEGIN;\nALTER TABLE t ALTER COLUMN v TYPE bigint;\nCOMMIT;\n"
+                                 "ALTER TABLE t RENAME TO u;\nCREATE INDEX u_v ON u (v);\n"))
+    by_line = {(w.step.path, w.operation.location.line): w for w in walked}
+    assert not by_line[("V1__a.sql", 2)].existing  # index built with its table
+    alter = by_line[("V2__b.sql", 2)]
+    assert alter.existing and alter.in_transaction and alter.type_before == "integer"
+    assert [e.key for e in alter.lock_effects] == ["alter-type-rewrite"]
+    assert not by_line[("V2__b.sql", 4)].in_transaction
+    renamed_index = by_line[("V2__b.sql", 5)]
+    assert renamed_index.existing and renamed_index.created_at.path == "V1__a.sql"
