@@ -203,6 +203,8 @@ class WorkspaceIndex:
             return self._texts[path]
         try:
             return (self.root / path).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return None  # rules ask for files that may not exist (the alembic.ini nearest a folder)
         except OSError as error:
             log.info("skipping %s: %s", path, error)
             return None
