@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Iterable, Optional
@@ -25,9 +26,9 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     """Check `model` (a WorkspaceModel) with the enabled rules, apply suppressions, sort.
 
     `text_of(path)` returns a file's current text (the editor's buffer); by default the file is
-    read from disk under the model's root.
+    read from disk under the model's root. Each file is read once per audit: many rules read the same files.
     """
-    text_of = text_of or (lambda path: _read(model.root, path))
+    text_of = functools.lru_cache(maxsize=None)(text_of or (lambda path: _read(model.root, path)))
     context = AuditContext(model, text_of)
     findings: list[Finding] = []
     errors: list[ExtractionError] = []

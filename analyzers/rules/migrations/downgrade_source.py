@@ -9,11 +9,12 @@ with Python's own parser and tokenizer.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import sys
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from ...schema.model import Location
@@ -27,30 +28,46 @@ _WORDS_OF_AN_EXPLANATION = 3
 _KNOWN_PACKAGES = {"alembic", "sqlalchemy", "sqlmodel", "geoalchemy2", *sys.stdlib_module_names}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FunctionSource:
     raises: tuple[Location, ...]  # `raise` statements that always run: not under if/try/for/while
-    explanation: Optional[str]  # the docstring, or the first comment in or directly above the def that says something
     calls_helpers: bool  # calls a function of this file or of the project: it may change the schema unseen
+    docstring: Optional[str]
+    lines: list[str] = field(repr=False, compare=False)  # the file's lines, to find comments in when asked
+    function: ast.FunctionDef = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def explanation(self) -> Optional[str]:
+        """The docstring, or the first comment in or directly above the def that says something.
+        Computed when a rule asks: it tokenizes the function."""
+        return self.docstring or _explaining_comment(self.lines, self.function)
 
 
 def read_function(text: Optional[str], path: str, name: str) -> Optional[FunctionSource]:
-    """The module-level function `name` of a revision file's text; None when the file does not
-    parse or has no such function."""
-    if not text:
-        return None
+    """The module-level function `name` ("upgrade" or "downgrade") of a revision file's text;
+    None when the file does not parse or has no such function."""
+    return _read_migration_functions(text, path).get(name) if text else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_migration_functions(text: str, path: str) -> dict[str, FunctionSource]:
+    """`upgrade` and `downgrade` of one revision file, read with one parse. Cached by text:
+    several rules ask, and the language server re-audits unchanged files on every edit."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return None
-    function = next((node for node in reversed(tree.body)
-                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name), None)
-    if function is None:
-        return None
-    raises = tuple(Location(path, node.lineno, node.col_offset + 1) for node in _unconditional_raises(function.body))
-    docstring = ast.get_docstring(function)
-    explanation = docstring.strip() if docstring and docstring.strip() else _explaining_comment(text, function)
-    return FunctionSource(raises, explanation, _calls_helpers(tree, function))
+        return {}
+    lines, helpers = text.splitlines(), _helpers(tree)
+    functions: dict[str, FunctionSource] = {}
+    for name in ("upgrade", "downgrade"):
+        function = next((node for node in reversed(tree.body)
+                         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name), None)
+        if function is None:
+            continue
+        raises = tuple(Location(path, node.lineno, node.col_offset + 1) for node in _unconditional_raises(function.body))
+        docstring = (ast.get_docstring(function) or "").strip() or None
+        functions[name] = FunctionSource(raises, _calls_helpers(function, helpers), docstring, lines, function)
+    return functions
 
 
 def read_downgrade(text: Optional[str], path: str) -> Optional[FunctionSource]:
@@ -65,9 +82,9 @@ def _unconditional_raises(statements: list[ast.stmt]) -> Iterator[ast.Raise]:
             yield from _unconditional_raises(statement.body)
 
 
-def _calls_helpers(tree: ast.Module, function: ast.FunctionDef) -> bool:
-    """True when the function calls a function defined in the file, or one imported from a
-    package that is not alembic, SQLAlchemy or the standard library."""
+def _helpers(tree: ast.Module) -> set[str]:
+    """Names of the functions defined in the file, and of those imported from a package that is
+    not alembic, SQLAlchemy or the standard library."""
     helpers = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                and node.name not in ("upgrade", "downgrade")}
     for node in tree.body:
@@ -76,6 +93,12 @@ def _calls_helpers(tree: ast.Module, function: ast.FunctionDef) -> bool:
         elif isinstance(node, ast.Import):
             helpers.update((alias.asname or alias.name).split(".")[0] for alias in node.names
                            if alias.name.split(".")[0] not in _KNOWN_PACKAGES)
+    return helpers
+
+
+def _calls_helpers(function: ast.FunctionDef, helpers: set[str]) -> bool:
+    if not helpers:
+        return False
     for node in ast.walk(function):
         if isinstance(node, ast.Call):
             root = node.func
@@ -86,22 +109,20 @@ def _calls_helpers(tree: ast.Module, function: ast.FunctionDef) -> bool:
     return False
 
 
-def _explaining_comment(text: str, function: ast.FunctionDef) -> Optional[str]:
+def _explaining_comment(lines: list[str], function: ast.FunctionDef) -> Optional[str]:
     first_line = min([function.lineno, *(decorator.lineno for decorator in function.decorator_list)])
-    comments: dict[int, str] = {}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
-                comments[token.start[0]] = token.string.lstrip("# \t").strip()
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
-    lines = text.splitlines()
     start = first_line
     # The block of comment lines directly above the def (or its decorators), no blank line between.
     while start > 1 and lines[start - 2].lstrip().startswith("#"):
         start -= 1
-    for number in range(start, (function.end_lineno or first_line) + 1):
-        comment = comments.get(number, "")
-        if len(comment.split()) >= _WORDS_OF_AN_EXPLANATION and not _NOT_AN_EXPLANATION.match(comment):
-            return comment
+    # Only these lines are tokenized (a def is a complete statement): tokenizing whole files was
+    # most of the audit's time on a thousand revisions.
+    source = "\n".join(lines[start - 1:function.end_lineno or first_line]) + "\n"
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            comment = token.string.lstrip("# \t").strip() if token.type == tokenize.COMMENT else ""
+            if len(comment.split()) >= _WORDS_OF_AN_EXPLANATION and not _NOT_AN_EXPLANATION.match(comment):
+                return comment
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
     return None

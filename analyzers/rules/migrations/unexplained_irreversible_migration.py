@@ -85,12 +85,11 @@ class UnexplainedIrreversibleMigration(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path, revision in sorted(context.model.revision_files.items()):
             source = read_downgrade(context.text_of(path), path)
-            if source is not None and source.explanation:
-                continue
             if source is not None and source.raises:
-                yield self._raises(revision, source.raises[0])
+                if not source.explanation:
+                    yield self._raises(revision, source.raises[0])
             elif (not revision.down_revisions and revision.downgrade_is_empty and revision.upgrade
-                  and not empty_downgrade_reported_by_sl504(revision)):
+                  and not empty_downgrade_reported_by_sl504(revision) and not (source and source.explanation)):
                 yield self._baseline(revision)
 
     def _raises(self, revision, location) -> Finding:
