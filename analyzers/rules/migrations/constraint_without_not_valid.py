@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ...schema.model import CheckConstraint, ForeignKey
 from ...schema.operations import AddConstraint
-from ..base import Example, Finding, Fix, Related, Rule
+from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
 
