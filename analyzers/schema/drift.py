@@ -64,7 +64,7 @@ def is_reflected(table: Table, text_of: Callable[[str], Optional[str]]) -> bool:
     """True when the class or Table(...) declaring `table` asks SQLAlchemy to reflect it. The
     declaration runs from its first line to the next line that starts at column 1."""
     text = text_of(table.location.path)
-    if text is None:
+    if text is None or not _REFLECTION.search(text):
         return False
     lines = text.splitlines()[table.location.line - 1:]
     end = next((number for number, line in enumerate(lines[1:], start=1) if line[:1].strip() and not line.startswith(")")),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import configparser
+import functools
 import re
 from pathlib import PurePosixPath
 from typing import Iterator, Optional
@@ -34,6 +35,7 @@ def file_template(context: AuditContext, folder: str) -> str:
     return DEFAULT_TEMPLATE
 
 
+@functools.lru_cache(maxsize=8192)  # one per revision; the language server audits on every edit
 def name_pattern(template: str, revision_id: str) -> re.Pattern:
     """The file names (without .py) the template gives a revision with this id."""
     pattern, position = "", 0
