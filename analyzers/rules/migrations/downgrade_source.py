@@ -33,14 +33,13 @@ class FunctionSource:
     raises: tuple[Location, ...]  # `raise` statements that always run: not under if/try/for/while
     calls_helpers: bool  # calls a function of this file or of the project: it may change the schema unseen
     docstring: Optional[str]
-    lines: list[str] = field(repr=False, compare=False)  # the file's lines, to find comments in when asked
-    function: ast.FunctionDef = field(repr=False, compare=False)
+    commented_source: str = field(repr=False)  # the def with the comment block directly above it
 
     @functools.cached_property
     def explanation(self) -> Optional[str]:
         """The docstring, or the first comment in or directly above the def that says something.
         Computed when a rule asks: it tokenizes the function."""
-        return self.docstring or _explaining_comment(self.lines, self.function)
+        return self.docstring or _explaining_comment(self.commented_source)
 
 
 def read_function(text: Optional[str], path: str, name: str) -> Optional[FunctionSource]:
@@ -66,7 +65,8 @@ def _read_migration_functions(text: str, path: str) -> dict[str, FunctionSource]
             continue
         raises = tuple(Location(path, node.lineno, node.col_offset + 1) for node in _unconditional_raises(function.body))
         docstring = (ast.get_docstring(function) or "").strip() or None
-        functions[name] = FunctionSource(raises, _calls_helpers(function, helpers), docstring, lines, function)
+        functions[name] = FunctionSource(raises, _calls_helpers(function, helpers), docstring,
+                                         _commented_source(lines, function))
     return functions
 
 
@@ -109,15 +109,17 @@ def _calls_helpers(function: ast.FunctionDef, helpers: set[str]) -> bool:
     return False
 
 
-def _explaining_comment(lines: list[str], function: ast.FunctionDef) -> Optional[str]:
+def _commented_source(lines: list[str], function: ast.FunctionDef) -> str:
+    """The function's lines, from the block of comment lines directly above the def (or its
+    decorators, no blank line between) to its end: a complete statement, which tokenizes alone."""
     first_line = min([function.lineno, *(decorator.lineno for decorator in function.decorator_list)])
     start = first_line
-    # The block of comment lines directly above the def (or its decorators), no blank line between.
     while start > 1 and lines[start - 2].lstrip().startswith("#"):
         start -= 1
-    # Only these lines are tokenized (a def is a complete statement): tokenizing whole files was
-    # most of the audit's time on a thousand revisions.
-    source = "\n".join(lines[start - 1:function.end_lineno or first_line]) + "\n"
+    return "\n".join(lines[start - 1:function.end_lineno or first_line]) + "\n"
+
+
+def _explaining_comment(source: str) -> Optional[str]:
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             comment = token.string.lstrip("# \t").strip() if token.type == tokenize.COMMENT else ""
