@@ -39,6 +39,29 @@ def _build_parser() -> argparse.ArgumentParser:
     rule.add_argument("code", nargs="?", help="rule code or name, e.g. SL201 or timestamp-without-time-zone")
     rule.add_argument("--all", action="store_true", help="print docs/rules.md for every rule")
     commands.add_parser("locks", help="print what PostgreSQL locks, rewrites and scans for each DDL operation")
+    scaffold = commands.add_parser(
+        "scaffold", parents=[common], help="write expand / backfill / contract Alembic revisions for a schema change",
+        description="Write the safe sequence of Alembic revisions for a change, chained after the current head, into "
+                    "the project's versions folder. Run it from the project root (or give --path).")
+    from .analyzers.scaffold import CHANGES
+
+    scaffold.add_argument("change", choices=CHANGES, metavar="CHANGE", help=f"one of: {', '.join(CHANGES)}")
+    scaffold.add_argument("--table", required=True)
+    scaffold.add_argument("--column")
+    scaffold.add_argument("--columns", help="comma-separated (add-index, add-unique, add-foreign-key, add-composite-fk)")
+    scaffold.add_argument("--type", help="SQL type of the new or changed column, e.g. bigint, 'varchar(40)'")
+    scaffold.add_argument("--default", help="SQL default for new rows, e.g. \"'web'\" or now()")
+    scaffold.add_argument("--backfill", help="SQL expression for existing rows (default: --default)")
+    scaffold.add_argument("--new-name", help="rename-column, rename-table")
+    scaffold.add_argument("--ref", help="referenced TABLE.COLUMN (or TABLE.A,B for add-composite-fk)")
+    scaffold.add_argument("--on-delete", help="CASCADE, SET NULL, RESTRICT, ... (default: that of an existing key, else RESTRICT)")
+    scaffold.add_argument("--check", help="add-check: the SQL condition")
+    scaffold.add_argument("--where", help="add-index: partial index predicate")
+    scaffold.add_argument("--using", help="add-index: access method (gin, gist, brin, hash)")
+    scaffold.add_argument("--name", help="constraint or index name (default: PostgreSQL's naming)")
+    scaffold.add_argument("--batch-size", type=int, default=1000, help="rows per backfill batch (default 1000)")
+    scaffold.add_argument("--path", default=".", help="project root (default: the current folder)")
+    scaffold.add_argument("--dry-run", action="store_true", help="print the files instead of writing them")
     lsp = commands.add_parser("lsp", help="run the language server (stdio by default)")
     transport = lsp.add_mutually_exclusive_group()
     transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
@@ -162,11 +185,42 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scaffold(args: argparse.Namespace) -> int:
+    from .analyzers.scaffold import ChangeRequest, ScaffoldError, scaffold, write_files
+
+    if not 1 <= args.batch_size <= 100_000:
+        raise _UsageError("--batch-size must be between 1 and 100000")
+    model = _index(args)
+    request = ChangeRequest(
+        args.change, args.table, column=args.column, type=args.type, default=args.default, backfill=args.backfill,
+        new_name=args.new_name, ref=args.ref, columns=tuple(c.strip() for c in (args.columns or "").split(",") if c.strip()),
+        check=args.check, name=args.name, on_delete=args.on_delete, where=args.where, using=args.using,
+        batch_size=args.batch_size)
+    try:
+        files, project = scaffold(model, request)
+    except ScaffoldError as error:
+        raise _UsageError(str(error)) from None
+    for note in project.notes:
+        print(f"schemalens: {note}", file=sys.stderr)
+    if args.dry_run:
+        for revision_file in files:
+            print(f"# {revision_file.path} ({revision_file.phase})\n{revision_file.text}")
+        return 0
+    try:
+        written = write_files(model.root, files, project.versions)
+    except ValueError as error:
+        raise _UsageError(str(error)) from None
+    for revision_file, path in zip(files, written):
+        print(f"{revision_file.phase:9} {path.relative_to(model.root)}")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="schemalens: %(message)s")
-    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "locks": _locks, "lsp": _lsp}
+    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "locks": _locks, "lsp": _lsp,
+                "scaffold": _scaffold}
     if args.command is None:
         parser.print_help()
         return 0

@@ -17,6 +17,8 @@ from pygls.lsp.server import LanguageServer
 from schemalens import __version__
 from schemalens.analyzers.audit import run_audit, workspace_problems
 from schemalens.analyzers.fixes import quick_fixes
+from schemalens.analyzers.scaffold import ScaffoldError
+from schemalens.analyzers.scaffold.from_findings import safe_change_for, safe_change_edit
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
 from schemalens.analyzers.report.table_card import table_card
@@ -369,7 +371,56 @@ def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optiona
                 title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
                 is_preferred=fix.applicability == "safe",
                 edit=types.WorkspaceEdit(changes={uri: [edit]})))
+        scaffold_action = _scaffold_action(ls, finding, diagnostic)
+        if scaffold_action is not None:
+            actions.append(scaffold_action)
     return actions
+
+
+def _creates_files(ls: SchemaLensServer) -> bool:
+    workspace = ls.client_capabilities.workspace if ls.client_capabilities else None
+    edit = workspace.workspace_edit if workspace else None
+    return bool(edit and edit.document_changes and types.ResourceOperationKind.Create in (edit.resource_operations or ()))
+
+
+def _scaffold_action(ls: SchemaLensServer, finding, diagnostic: types.Diagnostic) -> Optional[types.CodeAction]:
+    """Safe expand / backfill / contract revisions, as one WorkspaceEdit that creates them (and
+    takes the unsafe statement out of the head revision)."""
+    safe_change = safe_change_for(finding, ls.model, ls.index._read)
+    if safe_change is None:
+        return None
+    if not _creates_files(ls):
+        log.info("%s: the client cannot create files in a workspace edit; no scaffold action", finding.rule)
+        return None
+    try:
+        planned = safe_change_edit(safe_change, ls.model, ls.index._read)
+    except ScaffoldError as error:
+        log.info("%s at %s: no scaffold: %s", finding.rule, finding.location, error)
+        return None
+    changes: list = []
+    for revision_file in planned.files:
+        file_uri = uri_of(ls.root, revision_file.path)
+        changes.append(types.CreateFile(uri=file_uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=None),
+            edits=[types.TextEdit(range=types.Range(start=types.Position(line=0, character=0),
+                                                    end=types.Position(line=0, character=0)), new_text=revision_file.text)]))
+    by_path: dict[str, list] = {}
+    for line_edit in planned.line_edits:
+        by_path.setdefault(line_edit.path, []).append(line_edit)
+    for path, line_edits in by_path.items():  # one TextDocumentEdit per file: its ranges all refer to the text as it is
+        file_uri = uri_of(ls.root, path)
+        document = ls.workspace.get_text_document(file_uri)
+        lines = document.source.splitlines()
+        edits = [types.TextEdit(range=types.Range(start=types.Position(line=e.line - 1, character=0),
+                                                  end=types.Position(line=e.last_line - 1, character=len(lines[e.last_line - 1]))),
+                                new_text=e.new_text) for e in line_edits]
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=document.version), edits=edits))
+    phases = " / ".join(f.phase for f in planned.files)
+    return types.CodeAction(title=f"SchemaLens: {safe_change.title} ({phases}: {safe_change.request.change})",
+                            kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                            edit=types.WorkspaceEdit(document_changes=changes))
 
 
 @server.command("schemalens.generateReport")

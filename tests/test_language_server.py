@@ -253,3 +253,53 @@ def test_the_server_exits_when_the_client_process_dies(workspace: Path):
     finally:
         editor.kill()
         server.kill()
+
+
+@pytest.fixture
+def unsafe_project(tmp_path: Path) -> Path:
+    from test_scaffold import UNSAFE_HEAD
+
+    root = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "scaffold_project", root)
+    (root / "migrations/versions/20261129_1f2e3d4c5b6a_unsafe.py").write_text(UNSAFE_HEAD)
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"]))
+async def file_creating_client(lsp_client: LanguageClient, unsafe_project: Path):
+    capabilities = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+        workspace_edit=types.WorkspaceEditClientCapabilities(
+            document_changes=True, resource_operations=[types.ResourceOperationKind.Create])))
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=capabilities, root_uri=unsafe_project.as_uri()))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_an_unsafe_statement_is_split_by_a_code_action(file_creating_client: LanguageClient, unsafe_project: Path):
+    client, head = file_creating_client, unsafe_project / "migrations/versions/20261129_1f2e3d4c5b6a_unsafe.py"
+    uri = head.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=head.read_text())))
+    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL508" in _codes(d))
+    target = next(d for d in diagnostics if d.code == "SL508")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
+        context=types.CodeActionContext(diagnostics=[target])))
+    split = next(action for action in actions if "Split into expand / backfill / contract" in action.title)
+    assert "set-not-null" in split.title
+    created = [change.uri for change in split.edit.document_changes if isinstance(change, types.CreateFile)]
+    assert len(created) == 2 and all(u.startswith((unsafe_project / "migrations/versions").as_uri() + "/") for u in created)
+    for change in split.edit.document_changes:  # apply as an editor would: create, fill, edit the head revision
+        if isinstance(change, types.TextDocumentEdit) and change.text_document.uri in created:
+            Path(change.text_document.uri.removeprefix("file://")).write_text(change.edits[0].new_text)
+        elif isinstance(change, types.TextDocumentEdit):
+            head.write_text(_apply(head.read_text(), change.edits))
+    fixed = head.read_text()
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
+    for created_uri in created:
+        client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=created_uri, type=types.FileChangeType.Created)]))
+    await _diagnostics_for(client, uri, lambda d: "SL508" not in _codes(d))

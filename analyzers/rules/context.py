@@ -17,6 +17,9 @@ from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.config import TableHints
 from .base import Related
 
+_RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
+                                 r"(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
+
 
 @dataclass
 class AuditContext:
@@ -108,3 +111,16 @@ class AuditContext:
         if element.changed is not None and element.changed != element.location:
             related.append(Related(element.changed, "last changed"))
         return orm_element.location, tuple(related)
+
+    def relation_created_by(self, operation) -> Optional[str]:
+        """The name a CREATE VIEW / CREATE TABLE AS statement (an unmodelled operation) creates,
+        read at the statement in its file."""
+        text = self.text_of(operation.location.path)
+        if text is None:
+            return None
+        lines = text.splitlines()[operation.location.line - 1:]
+        if not lines:
+            return None
+        lines[0] = lines[0][operation.location.column - 1:]
+        match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
+        return match.group(1) if match else None

@@ -64,6 +64,7 @@ class WorkspaceModel:
     files: dict[str, str] = field(default_factory=dict)  # path -> kind
     code: dict[str, "code_facts.CodeFacts"] = field(default_factory=dict)  # application code, by path
     revision_files: dict[str, Any] = field(default_factory=dict)  # path -> Revision, duplicates included
+    naming_convention: Optional[dict[str, str]] = None  # the models' MetaData naming_convention, used by the replay
 
 
 class WorkspaceIndex:
@@ -277,6 +278,7 @@ class WorkspaceIndex:
             code={path: parsed.result for path, parsed in self._files.items() if parsed.kind == "python" and parsed.result},
             revision_files={path: parsed.result for path, parsed in self._files.items()
                             if parsed.kind == "revision" and parsed.result is not None},
+            naming_convention=naming_convention,
         )
         return self.model
 

@@ -6,7 +6,15 @@ from ...schema.model import CheckConstraint, ForeignKey
 from ...schema.operations import AddConstraint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+from .safety import (
+    alembic_example,
+    created_here,
+    lock_sentence,
+    on_existing_tables,
+    scaffold_command,
+    severity_by_size,
+    sql_example,
+)
 
 
 class ConstraintWithoutNotValid(Rule):
@@ -85,7 +93,9 @@ class ConstraintWithoutNotValid(Rule):
                            "needs NOT VALID, which Alembic only writes when asked.",
                 fix=Fix(short_term=f"Add it with NOT VALID (`ALTER TABLE {table} ADD CONSTRAINT {name} {definition} "
                                    f"NOT VALID`), then in a later revision `ALTER TABLE {table} VALIDATE CONSTRAINT "
-                                   f"{name}`.",
+                                   f"{name}`." + (scaffold_command(context, walked, "add-foreign-key", table, columns=",".join(constraint.columns),
+                                                                   ref=f"{constraint.ref_table}.{','.join(constraint.ref_columns)}")
+                                                  if is_fk else scaffold_command(context, walked, "add-check", table, check=constraint.expression)),
                         medium_term="Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI.",
                         long_term="A migration helper that always adds constraints NOT VALID and validates separately."),
                 verification=f"SELECT conname, convalidated FROM pg_constraint WHERE conrelid = '{table}'::regclass;"

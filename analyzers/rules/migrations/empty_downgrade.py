@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...schema.operations import Opaque, UnsupportedStatement
+from ...schema.operations import Opaque, SetParameter, TransactionControl, UnsupportedStatement, ValidateConstraint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .downgrade_source import read_downgrade
@@ -11,7 +11,8 @@ from .downgrade_source import read_downgrade
 class EmptyDowngrade(Rule):
     """## What it finds
     Alembic revisions whose `upgrade()` changes the schema but whose `downgrade()` is missing
-    or empty (`pass`). Merge revisions, which change nothing, are skipped, and so is a first
+    or empty (`pass`). Revisions that change nothing an inverse could undo (merges; only
+    session settings, autocommit blocks, data backfills or VALIDATE CONSTRAINT) are skipped, and so is a first
     revision (no down_revision, typically the baseline schema) whose downgrade has a comment
     saying why it is empty.
 
@@ -71,7 +72,9 @@ class EmptyDowngrade(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path, revision in sorted(context.model.revision_files.items()):
-            changes = [op for op in revision.upgrade if not isinstance(op, (UnsupportedStatement, Opaque))]
+            # Session settings and VALIDATE CONSTRAINT leave nothing to undo.
+            changes = [op for op in revision.upgrade
+                       if not isinstance(op, (UnsupportedStatement, Opaque, SetParameter, TransactionControl, ValidateConstraint))]
             if not changes or not revision.downgrade_is_empty or _explained_baseline(context, path, revision):
                 continue
             location = revision.downgrade_location or revision.location

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, on_existing_tables, sql_example
+from .safety import alembic_example, created_here, on_existing_tables, scaffold_command, sql_example
 
 
 class NotNullColumnWithoutDefault(Rule):
@@ -67,7 +67,9 @@ class NotNullColumnWithoutDefault(Rule):
                 root_cause="Development and test databases are empty, so the statement passes everywhere but "
                            "production.",
                 fix=Fix(short_term=f"Give {column.name} a constant `server_default`, or add it nullable, backfill, "
-                                   f"then make it NOT NULL through a validated CHECK.",
+                                   f"then make it NOT NULL through a validated CHECK."
+                                   + scaffold_command(context, walked, "add-column", table, column=column.name, type=column.type,
+                                                      backfill="<SQL value for existing rows>"),
                         medium_term="Run migrations in CI against a database with rows.",
                         long_term="`schemalens verify` in CI on a seeded copy of the schema."),
                 verification=f"SELECT count(*) FROM {table} WHERE {column.name} IS NULL;  -- 0; test: upgrade on "

@@ -5,7 +5,15 @@ from typing import Iterator
 from ...schema.operations import AlterColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+from .safety import (
+    alembic_example,
+    created_here,
+    lock_sentence,
+    on_existing_tables,
+    scaffold_command,
+    severity_by_size,
+    sql_example,
+)
 
 
 class RewritingTypeChange(Rule):
@@ -71,7 +79,9 @@ class RewritingTypeChange(Rule):
                 root_cause="Type changes look like metadata edits in the model; PostgreSQL has to convert every row.",
                 fix=Fix(short_term=f"Add `{operation.column}_new {operation.type}`, keep it in sync with a trigger, "
                                    "backfill in batches, switch the application, then swap the columns in one short "
-                                   f"transaction.",
+                                   "transaction." + (scaffold_command(context, walked, "change-type", table,
+                                                                      column=operation.column, type=operation.type)
+                                                     if not _feeds_a_key(context, table, operation.column) else ""),
                         medium_term="Set `lock_timeout` and rehearse the migration on a copy of production "
                                     "(`schemalens verify`).",
                         long_term="Choose bigint for keys and counters from the start."),
@@ -79,3 +89,14 @@ class RewritingTypeChange(Rule):
                              "test: `schemalens verify` reports no rewrite for the revision",
                 table=table, column=operation.column, related=created_here(walked),
                 severity=severity_by_size(context, table))
+
+
+def _feeds_a_key(context: AuditContext, table: str, column: str) -> bool:
+    """A key column or one fed by a sequence: the scaffold leaves those to a hand-written plan."""
+    found = context.layer.table(table)
+    if found is None:
+        return True
+    if found.primary_key and column in found.primary_key.columns:
+        return True
+    current = found.column(column)
+    return current is not None and bool(current.identity or current.sequence or "nextval" in (current.server_default or ""))

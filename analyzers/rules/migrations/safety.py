@@ -4,6 +4,7 @@ their examples are built on."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Iterator, Optional
 
 from ...pg.locks import LockEffect
@@ -36,6 +37,16 @@ def severity_by_size(context: AuditContext, table: Optional[str], small: Optiona
     (None: the rule's default)."""
     found = context.layer.tables.get(table_key(table)) if table else None
     return big if found is not None and context.is_big(found) else small
+
+
+def scaffold_command(context: AuditContext, walked: WalkedOperation, change: str, table: str,
+                     **options: Optional[str]) -> str:
+    """The sentence naming the `schemalens scaffold` command that writes the safe revisions, for
+    an operation in an Alembic revision (the scaffold writes Alembic revisions only)."""
+    if walked.step.path not in context.model.revision_files:
+        return ""
+    arguments = "".join(f" --{name.replace('_', '-')} {shlex.quote(value)}" for name, value in options.items() if value)
+    return f" `schemalens scaffold {change} --table {table}{arguments}` writes these revisions."
 
 
 def lock_sentence(effect: LockEffect) -> str:

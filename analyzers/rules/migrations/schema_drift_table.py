@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import re
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ...schema.drift import has_migrations, migration_history, newest_migration
 from ...schema.model import Table, table_key
@@ -24,8 +23,6 @@ def _revision(body: str) -> str:
 
 # Statements SchemaLens does not model but that give the ORM something to map: a view, or a
 # table built from a query.
-_RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
-                                 r"(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 
 
 class SchemaDriftTable(Rule):
@@ -108,23 +105,11 @@ class SchemaDriftTable(Rule):
             for operation in step.operations:
                 if not isinstance(operation, UnsupportedStatement) or operation.kind not in ("View", "CreateTableAs"):
                     continue
-                name = self._statement_name(context, operation)
+                name = context.relation_created_by(operation)
                 if name is not None:
                     *schema, table = name.replace('"', "").split(".")
                     found.add(table_key(table, schema[-1] if schema else None))
         return found
-
-    @staticmethod
-    def _statement_name(context: AuditContext, operation: UnsupportedStatement) -> Optional[str]:
-        text = context.text_of(operation.location.path)
-        if text is None:
-            return None
-        lines = text.splitlines()[operation.location.line - 1:]
-        if not lines:
-            return None
-        lines[0] = lines[0][operation.location.column - 1:]
-        match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
-        return match.group(1) if match else None
 
     def _model_only(self, context: AuditContext, table: Table) -> Finding:
         head = newest_migration(context.model)

@@ -8,7 +8,15 @@ from ...schema.model import CheckConstraint
 from ...schema.operations import AddConstraint, AlterColumn, ValidateConstraint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+from .safety import (
+    alembic_example,
+    created_here,
+    lock_sentence,
+    on_existing_tables,
+    scaffold_command,
+    severity_by_size,
+    sql_example,
+)
 
 
 class SetNotNullDirectly(Rule):
@@ -81,7 +89,8 @@ class SetNotNullDirectly(Rule):
                 root_cause="`nullable=False` looks like a catalog flag but PostgreSQL must read every row to prove it.",
                 fix=Fix(short_term=f"`ALTER TABLE {table} ADD CONSTRAINT {constraint} CHECK ({column} IS NOT NULL) NOT "
                                    f"VALID`; in the next revision `VALIDATE CONSTRAINT {constraint}`, then `SET NOT "
-                                   f"NULL` (no scan since PostgreSQL 12) and drop the check.",
+                                   f"NULL` (no scan since PostgreSQL 12) and drop the check."
+                                   + scaffold_command(context, walked, "set-not-null", table, column=column),
                         medium_term=f"Backfill NULL {column} values in batches before validating.",
                         long_term="Add new columns NOT NULL with a constant default from the start."),
                 verification=f"SELECT count(*) FROM {table} WHERE {column} IS NULL;  -- 0 before VALIDATE; test: "

@@ -6,7 +6,15 @@ from ...schema.model import PrimaryKey, UniqueConstraint
 from ...schema.operations import AddConstraint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+from .safety import (
+    alembic_example,
+    created_here,
+    lock_sentence,
+    on_existing_tables,
+    scaffold_command,
+    severity_by_size,
+    sql_example,
+)
 
 
 class UniqueConstraintWithoutIndex(Rule):
@@ -73,7 +81,9 @@ class UniqueConstraintWithoutIndex(Rule):
                            "ALTER TABLE.",
                 fix=Fix(short_term=f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
                                    f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
-                                   f"USING INDEX {name}`.",
+                                   f"USING INDEX {name}`."
+                                   + (scaffold_command(context, walked, "add-unique", table, columns=",".join(constraint.columns))
+                                      if kind == "UNIQUE" else ""),
                         medium_term="Check for duplicates first: a concurrent unique build fails on them and leaves "
                                     "an INVALID index to drop.",
                         long_term="Declare unique keys when the table is created."),

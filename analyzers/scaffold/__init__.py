@@ -1,0 +1,81 @@
+"""Safe migration scaffolding: a schema change that cannot be made in one step becomes expand,
+backfill and contract Alembic revisions chained after the current head.
+
+    files = scaffold(model, ChangeRequest("add-column", "orders", column="channel", type="text", default="'web'"))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Optional
+
+from ..extract.alembic_revisions import find_script_locations
+from .changes import PLANNERS, ChangeRequest, ScaffoldError, plan_change
+from .revision_files import (ALEMBIC_TEMPLATE, DEFAULT_FILE_TEMPLATE, AlembicProject, RevisionFile, read_ini,
+                             render_plan, sqlalchemy_alias, supported_template, write_files)
+
+__all__ = ["CHANGES", "ChangeRequest", "RevisionFile", "ScaffoldError", "alembic_project", "scaffold", "write_files"]
+
+CHANGES = tuple(PLANNERS)
+
+
+def _read(root: Path, path: str) -> Optional[str]:
+    try:
+        return (root / path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def alembic_project(model) -> AlembicProject:
+    """The Alembic project of a workspace model: where revisions go, the head they chain after,
+    and the project's naming, template and import style."""
+    graph = model.revisions
+    if len(graph.heads) > 1:
+        raise ScaffoldError(f"the revision graph has {len(graph.heads)} heads ({', '.join(graph.heads)}): "
+                            "merge them first (alembic merge heads), then scaffold")
+    if graph.heads:
+        head_path = graph.by_id[graph.heads[0]].path
+        versions = str(PurePosixPath(head_path).parent)
+    else:
+        locations = find_script_locations(str(model.root))
+        if not locations:
+            raise ScaffoldError("no Alembic project here (no alembic.ini with script_location, no migrations/versions)")
+        versions, head_path = locations[0], None
+    notes: list[str] = []
+    script_location = PurePosixPath(versions).parent
+    ini: dict[str, str] = {}
+    for folder in (script_location, *script_location.parents):
+        text = _read(model.root, str(folder / "alembic.ini"))
+        if text is not None:
+            ini = read_ini(text)
+            break
+    file_template = ini.get("file_template") or DEFAULT_FILE_TEMPLATE
+    if "%(rev)s" not in file_template:
+        notes.append(f"alembic.ini file_template {file_template!r} has no %(rev)s; using {DEFAULT_FILE_TEMPLATE}")
+        file_template = DEFAULT_FILE_TEMPLATE
+    project_template = _read(model.root, str(script_location / "script.py.mako"))
+    head_text = _read(model.root, head_path) if head_path else None
+    alias = sqlalchemy_alias([text for text in (project_template, head_text) if text]) or "sa"
+    template = project_template
+    if template is None or not supported_template(template):
+        notes.append("no script.py.mako beside the versions folder" if template is None else
+                     "script.py.mako uses Mako beyond Alembic's own placeholders")
+        notes[-1] += ": Alembic's generic template is used"
+        import_line = "import sqlalchemy" if alias == "sqlalchemy" else f"import sqlalchemy as {alias}"
+        template = ALEMBIC_TEMPLATE.replace("import sqlalchemy as sa", import_line)
+    try:
+        truncate = int(ini.get("truncate_slug_length", 40))
+    except ValueError:
+        truncate = 40
+    return AlembicProject(versions, graph.heads[0] if graph.heads else None, template, file_template, truncate, alias,
+                          tuple(notes))
+
+
+def scaffold(model, request: ChangeRequest, *, layer=None, **render_options) -> tuple[list[RevisionFile], AlembicProject]:
+    """The revision files for `request` (not written), and the project facts they follow.
+    `layer`: the database the change applies to (default: the migrations replayed to head)."""
+    if model.config.dialect != "postgresql":
+        raise ScaffoldError(f"scaffolding writes PostgreSQL migrations; this workspace's dialect is {model.config.dialect}")
+    project = alembic_project(model)
+    plan = plan_change(request, layer or model.database)
+    return render_plan(plan, project, **render_options), project

@@ -1,0 +1,575 @@
+"""The safe sequence for each schema change, planned against the database layer (what the
+migrations build at head), so that names, types, keys and dependent indexes are the project's.
+
+Each planner returns a `Plan` whose phases run one deploy apart. A phase with nothing to do is
+left out (adding an index needs no backfill), so a plan has one to three phases.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Callable, Optional
+
+from ..schema.migration_walk import is_volatile_default, type_change_rewrites
+from ..schema.model import Column, ForeignKey, Index, SchemaLayer, Table, UniqueConstraint
+from .plan import Autocommit, Backfill, Block, InTransaction, Phase, Plan, columns_sql, object_name, quote
+
+
+class ScaffoldError(ValueError):
+    """The change cannot be scaffolded as asked; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRequest:
+    change: str
+    table: str
+    column: Optional[str] = None
+    type: Optional[str] = None
+    default: Optional[str] = None  # SQL expression: the column's default for new rows
+    backfill: Optional[str] = None  # SQL expression for existing rows (falls back to `default`)
+    new_name: Optional[str] = None
+    ref: Optional[str] = None  # "table.column" or "table.a,b"
+    columns: tuple[str, ...] = ()
+    check: Optional[str] = None
+    name: Optional[str] = None  # constraint or index name (default: PostgreSQL's convention)
+    on_delete: Optional[str] = None
+    where: Optional[str] = None  # partial index predicate
+    using: Optional[str] = None  # index method
+    batch_size: int = 1000
+
+
+# The deploy sentences the revision docstrings use.
+ANY_APP = "any version of the application (this step is compatible with old and new code)"
+
+
+def plan_change(request: ChangeRequest, layer: SchemaLayer) -> Plan:
+    planner = PLANNERS.get(request.change)
+    if planner is None:
+        raise ScaffoldError(f"unknown change {request.change!r}; one of: {', '.join(PLANNERS)}")
+    table = layer.table(request.table)
+    if table is None:
+        raise ScaffoldError(f"table {request.table!r} is not in the database the migrations build "
+                            f"({len(layer.tables)} tables at head); create it with a migration first")
+    return Plan(request.change, table.name, tuple(phase for phase in planner(request, table, layer) if phase is not None))
+
+
+# shared pieces
+
+def _require(value, option: str, change: str):
+    if not value:
+        raise ScaffoldError(f"{change} needs {option}")
+    return value
+
+
+def _column(table: Table, name: Optional[str], change: str) -> Column:
+    column = table.column(_require(name, "--column", change))
+    if column is None:
+        raise ScaffoldError(f"{table.name} has no column {name!r} in the database the migrations build")
+    return column
+
+
+def _key(table: Table) -> str:
+    """The single-column primary key that backfill batches walk."""
+    if table.primary_key is None or len(table.primary_key.columns) != 1:
+        found = "no primary key" if table.primary_key is None else f"the composite key ({', '.join(table.primary_key.columns)})"
+        raise ScaffoldError(f"{table.name} has {found}: batched backfills walk a single-column primary key; "
+                            "add one (an identity column) first")
+    return table.primary_key.columns[0]
+
+
+def _alter(table: str, action: str) -> str:
+    return f"ALTER TABLE {quote(table)} {action}"
+
+
+def _mentions(text: Optional[str], column: str) -> bool:
+    return bool(text) and re.search(rf'(?<![\w"]){re.escape(column)}(?![\w"])|"{re.escape(column)}"', text) is not None
+
+
+def _not_null_through_check(table: str, column: str) -> tuple[Block, ...]:
+    """SET NOT NULL without holding ACCESS EXCLUSIVE through a scan: a NOT VALID check is added
+    (instant), validated on its own (SHARE UPDATE EXCLUSIVE: reads and writes go on), and then
+    SET NOT NULL uses the validated check instead of scanning (PostgreSQL 12+)."""
+    check = object_name(table, column, suffix="not_null")
+    return (InTransaction((_alter(table, f"ADD CONSTRAINT {quote(check)} CHECK ({quote(column)} IS NOT NULL) NOT VALID"),)),
+            Autocommit((_alter(table, f"VALIDATE CONSTRAINT {quote(check)}"),)),
+            InTransaction((_alter(table, f"ALTER COLUMN {quote(column)} SET NOT NULL"),
+                           _alter(table, f"DROP CONSTRAINT {quote(check)}"))))
+
+
+def _create_index(table: str, name: str, columns: tuple[str, ...], *, unique: bool = False,
+                  using: Optional[str] = None, where: Optional[str] = None) -> Autocommit:
+    """Built CONCURRENTLY; a build that failed half-way leaves an INVALID index behind, so a
+    re-run drops it first."""
+    method = f" USING {using}" if using else ""
+    predicate = f" WHERE {where}" if where else ""
+    return Autocommit((f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}",
+                       f"CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY {quote(name)} ON {quote(table)}{method} "
+                       f"({columns_sql(columns)}){predicate}"))
+
+
+def _drop_index(name: str) -> Autocommit:
+    return Autocommit((f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}",))
+
+
+def _foreign_key_sql(key: ForeignKey, name: str, columns: tuple[str, ...]) -> str:
+    actions = "".join(f" ON {event} {action}" for event, action in (("DELETE", key.on_delete), ("UPDATE", key.on_update))
+                      if action and action != "NO ACTION")
+    return (f"ADD CONSTRAINT {quote(name)} FOREIGN KEY ({columns_sql(columns)}) REFERENCES "
+            f"{quote(key.ref_table)} ({columns_sql(key.ref_columns)}){actions} NOT VALID")
+
+
+def _inbound_keys(layer: SchemaLayer, table: Table, column: str) -> list[str]:
+    return [f"{other.name}.{key.name or ','.join(key.columns)}" for other in layer.tables.values()
+            for key in other.foreign_keys if key.ref_table == table.name and column in key.ref_columns]
+
+
+@dataclass(frozen=True, slots=True)
+class _Dependents:
+    """The indexes and constraints that PostgreSQL drops together with a column."""
+
+    indexes: tuple[Index, ...]
+    unique: tuple[UniqueConstraint, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+
+
+def _dependents(layer: SchemaLayer, table: Table, column: str, change: str) -> _Dependents:
+    """What must be rebuilt on the column that replaces `column`; refuses what the scaffold
+    cannot carry over without changing its meaning."""
+    blockers = []
+    if table.primary_key and column in table.primary_key.columns:
+        blockers.append(f"it is part of the primary key {table.primary_key.name or ''}".rstrip())
+    blockers += [f"foreign key {name} references it" for name in _inbound_keys(layer, table, column)]
+    blockers += [f"check constraint {check.name or check.expression} uses it" for check in table.check_constraints
+                 if _mentions(check.expression, column)]
+    indexes = tuple(index for index in table.indexes if column in index.columns or _mentions(index.where, column)
+                    or any(expression and _mentions(key, column) for key, expression in zip(index.columns, index.expressions)))
+    blockers += [f"index {index.name} uses it in an expression or its WHERE" for index in indexes
+                 if any(index.expressions) or _mentions(index.where, column)]
+    if blockers:
+        raise ScaffoldError(f"cannot {change} {table.name}.{column}: {'; '.join(blockers)}. "
+                            "Change those by hand first, then scaffold again.")
+    return _Dependents(indexes, tuple(u for u in table.unique_constraints if column in u.columns),
+                       tuple(k for k in table.foreign_keys if column in k.columns))
+
+
+# the column replacement behind rename-column and change-type
+
+@dataclass(frozen=True, slots=True)
+class _Replacement:
+    """`column` of `table` is replaced by `staging` (added in expand, kept in sync by a trigger,
+    backfilled), which ends up named `target` with `target_type`."""
+
+    table: Table
+    column: Column
+    staging: str
+    target: str
+    target_type: str
+    dependents: _Dependents
+    two_way: bool  # rename: old code writes the old column, new code the new one
+
+    @property
+    def function(self) -> str:
+        return object_name(self.table.name, self.column.name, suffix="sync")
+
+    def final_name(self, name: Optional[str]) -> str:
+        """Names that spell the old column name (as a `_`-separated part) spell the new one."""
+        if self.target == self.column.name:
+            return name or ""
+        return re.sub(rf"(?<![^_]){re.escape(self.column.name)}(?![^_])", self.target, name or "")
+
+    def moved(self, columns: tuple[str, ...], to: str) -> tuple[str, ...]:
+        """A key's columns with the replaced column's place taken by `to`."""
+        return tuple(to if column == self.column.name else column for column in columns)
+
+    def value(self, row: str = "") -> str:
+        source = f"{row}{quote(self.column.name)}"
+        return source if self.column.type == self.target_type else f"CAST({source} AS {self.target_type})"
+
+    def expand(self) -> tuple[Block, ...]:
+        table, staging, old = quote(self.table.name), f"NEW.{quote(self.staging)}", f"NEW.{quote(self.column.name)}"
+        if self.two_way:
+            body = (f"  IF TG_OP = 'INSERT' THEN\n"
+                    f"    IF {staging} IS NULL THEN {staging} := {old}; ELSE {old} := {staging}; END IF;\n"
+                    f"  ELSIF {staging} IS DISTINCT FROM OLD.{quote(self.staging)} THEN\n    {old} := {staging};\n"
+                    f"  ELSE\n    {staging} := {old};\n  END IF;\n")
+        else:
+            body = f"  {staging} := {self.value('NEW.')};\n"
+        return (InTransaction((
+            _alter(self.table.name, f"ADD COLUMN {quote(self.staging)} {self.target_type}"),
+            f"CREATE FUNCTION {quote(self.function)}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{body}  RETURN NEW;\nEND\n$$",
+            f"CREATE TRIGGER {quote(self.function)} BEFORE INSERT OR UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {quote(self.function)}()")),)
+
+    def undo_expand(self) -> tuple[Block, ...]:
+        return (InTransaction((f"DROP TRIGGER IF EXISTS {quote(self.function)} ON {quote(self.table.name)}",
+                               f"DROP FUNCTION IF EXISTS {quote(self.function)}()",
+                               _alter(self.table.name, f"DROP COLUMN IF EXISTS {quote(self.staging)}"))),)
+
+    def backfill(self, batch_size: int) -> tuple[Block, ...]:
+        staging = quote(self.staging)
+        return (Backfill(self.table.name, _key(self.table), f"{staging} = {self.value()}",
+                         f"{staging} IS DISTINCT FROM {self.value()}", batch_size=batch_size),)
+
+    def contract(self) -> tuple[Block, ...]:
+        name, staging, dependents = self.table.name, self.staging, self.dependents
+        building = {index.name: object_name(index.name or staging, suffix="new") for index in dependents.indexes}
+        building.update({unique.name: object_name(unique.name or staging, suffix="new") for unique in dependents.unique})
+        blocks: list[Block] = [
+            _create_index(name, building[index.name], self.moved(index.columns, staging), unique=index.unique, using=index.using)
+            for index in dependents.indexes]
+        blocks += [_create_index(name, building[unique.name], self.moved(unique.columns, staging), unique=True)
+                   for unique in dependents.unique]
+        if not self.column.nullable:
+            *check_blocks, set_not_null = _not_null_through_check(name, staging)
+            blocks += check_blocks
+            statements = list(set_not_null.statements)
+        else:
+            statements = []
+        statements += [f"DROP TRIGGER {quote(self.function)} ON {quote(name)}", f"DROP FUNCTION {quote(self.function)}()",
+                       _alter(name, f"DROP COLUMN {quote(self.column.name)}")]
+        if staging != self.target:
+            statements.append(_alter(name, f"RENAME COLUMN {quote(staging)} TO {quote(self.target)}"))
+        if self.column.server_default:
+            statements.append(_alter(name, f"ALTER COLUMN {quote(self.target)} SET DEFAULT {self.column.server_default}"))
+        statements += [f"ALTER INDEX {quote(building[index.name])} RENAME TO {quote(self.final_name(index.name))}"
+                       for index in dependents.indexes]
+        statements += [_alter(name, f"ADD CONSTRAINT {quote(self.final_name(unique.name))} UNIQUE "
+                                    f"USING INDEX {quote(building[unique.name])}") for unique in dependents.unique]
+        keys = [(key, self.final_name(key.name)) for key in dependents.foreign_keys]
+        statements += [_alter(name, _foreign_key_sql(key, final, self.moved(key.columns, self.target))) for key, final in keys]
+        blocks.append(InTransaction(tuple(statements)))
+        if keys:
+            blocks.append(Autocommit(tuple(_alter(name, f"VALIDATE CONSTRAINT {quote(final)}") for _, final in keys)))
+        return tuple(blocks)
+
+    def after_contract(self) -> Table:
+        """The table as the contract leaves it."""
+        column = replace(self.column, name=self.target, type=self.target_type)
+        columns = tuple(column if c.name == self.column.name else c for c in self.table.columns)
+
+        def carried(elements: tuple, dependents: tuple) -> tuple:
+            return tuple(replace(e, name=self.final_name(e.name), columns=self.moved(e.columns, self.target))
+                         if e in dependents else e for e in elements)
+
+        return replace(self.table, columns=columns, indexes=carried(self.table.indexes, self.dependents.indexes),
+                       unique_constraints=carried(self.table.unique_constraints, self.dependents.unique),
+                       foreign_keys=carried(self.table.foreign_keys, self.dependents.foreign_keys))
+
+
+def _replacement_phases(forward: _Replacement, backward: _Replacement, batch_size: int, *, summary: str,
+                        new_code: str, old_code: str) -> tuple[Phase, ...]:
+    """Expand, backfill and contract of a column replacement. The contract's downgrade runs the
+    reverse replacement to the end and then this expand and backfill again, so that each
+    downgrade lands exactly on the state its upgrade started from."""
+    expand, fill, contract = forward.expand(), forward.backfill(batch_size), forward.contract()
+    reverse = backward.expand() + backward.backfill(batch_size) + backward.contract()
+    return (
+        Phase("expand", f"{summary}: expand", old_code, new_code if forward.two_way else ANY_APP, expand, forward.undo_expand(),
+              (f"A trigger keeps {forward.staging} in step with {forward.column.name} on every insert and update"
+               + (" and the reverse, so old and new code can run side by side." if forward.two_way else "."),)),
+        Phase("backfill", f"{summary}: backfill", "the expand revision", ANY_APP, fill, (),
+              ("Batches by primary-key range, a commit per batch; a re-run skips rows already done.",)),
+        Phase("contract", f"{summary}: contract", new_code, new_code, contract, reverse + expand + fill,
+              (f"Indexes and constraints on {forward.column.name} are rebuilt on the new column before the old one is dropped.",)),
+    )
+
+
+# one planner per change
+
+def _add_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    column = _require(request.column, "--column", request.change)
+    column_type = _require(request.type, "--type", request.change)
+    if table.column(column) is not None:
+        raise ScaffoldError(f"{table.name} already has a column {column!r}")
+    value = request.backfill or request.default
+    if value is None:
+        raise ScaffoldError(f"existing rows of {table.name} need a value for the new NOT NULL column {column!r}: "
+                            "give --default (also used for new rows) or --backfill (an SQL expression for existing rows)")
+    drop = (InTransaction((_alter(table.name, f"DROP COLUMN IF EXISTS {quote(column)}"),)),)
+    if request.default and not request.backfill and not is_volatile_default(request.default):
+        # A constant default is stored once, not written into every row (PostgreSQL 11+): the
+        # column arrives filled and NOT NULL in one instant step, so there is nothing to backfill.
+        add = _alter(table.name, f"ADD COLUMN {quote(column)} {column_type} DEFAULT {request.default} NOT NULL")
+        yield Phase("expand", f"add {table.name}.{column}", ANY_APP, "code that reads and writes the new column",
+                    (InTransaction((add,)),), drop,
+                    ("A constant default makes this one instant step on PostgreSQL 11 and later: no rewrite, no backfill.",))
+        return
+    statements = [_alter(table.name, f"ADD COLUMN {quote(column)} {column_type}")]
+    if request.default:  # a volatile default would be evaluated for every row: set it for new rows only
+        statements.append(_alter(table.name, f"ALTER COLUMN {quote(column)} SET DEFAULT {request.default}"))
+    writes = f"code that writes {column} on every insert" + ("" if request.default else " (the column has no default)")
+    yield Phase("expand", f"add {table.name}.{column}: expand", ANY_APP, writes, (InTransaction(tuple(statements)),), drop)
+    yield Phase("backfill", f"add {table.name}.{column}: backfill", writes, ANY_APP,
+                (Backfill(table.name, _key(table), f"{quote(column)} = {value}", f"{quote(column)} IS NULL",
+                          batch_size=request.batch_size),), ())
+    yield Phase("contract", f"add {table.name}.{column}: NOT NULL", writes, "code that relies on the column being set",
+                _not_null_through_check(table.name, column),
+                (InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column)} DROP NOT NULL"),)),))
+
+
+def _set_not_null(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    column = _column(table, request.column, request.change)
+    if not column.nullable:
+        raise ScaffoldError(f"{table.name}.{column.name} is already NOT NULL")
+    name = quote(column.name)
+    check = object_name(table.name, column.name, suffix="not_null")
+    add_check = _alter(table.name, f"ADD CONSTRAINT {quote(check)} CHECK ({name} IS NOT NULL) NOT VALID")
+    writes = f"code that never writes NULL into {column.name}"
+    expand, undo = [add_check], [_alter(table.name, f"DROP CONSTRAINT IF EXISTS {quote(check)}")]
+    if request.default:
+        expand.insert(0, _alter(table.name, f"ALTER COLUMN {name} SET DEFAULT {request.default}"))
+        undo.append(_alter(table.name, f"ALTER COLUMN {name} DROP DEFAULT"))
+    yield Phase("expand", f"{table.name}.{column.name} NOT NULL: expand", writes, ANY_APP,
+                (InTransaction(tuple(expand)),), (InTransaction(tuple(undo)),),
+                ("The NOT VALID check is enforced on new and updated rows at once, without scanning the table.",))
+    value = request.backfill or request.default
+    if value:
+        yield Phase("backfill", f"{table.name}.{column.name} NOT NULL: backfill", "the expand revision", ANY_APP,
+                    (Backfill(table.name, _key(table), f"{name} = {value}", f"{name} IS NULL", batch_size=request.batch_size),), ())
+    *_, validate, set_not_null = _not_null_through_check(table.name, column.name)
+    yield Phase("contract", f"{table.name}.{column.name} NOT NULL: contract", "the backfill (no NULL rows left)",
+                "code that relies on the column being set", (validate, set_not_null),
+                (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"), add_check)),),
+                ((f"Rows still NULL make VALIDATE fail; find them with SELECT count(*) FROM {quote(table.name)} "
+                  f"WHERE {name} IS NULL.") if not value else "VALIDATE reads the whole table without blocking writes.",))
+
+
+def _rename_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    column = _column(table, request.column, request.change)
+    new_name = _require(request.new_name, "--new-name", request.change)
+    if table.column(new_name) is not None:
+        raise ScaffoldError(f"{table.name} already has a column {new_name!r}")
+    forward = _Replacement(table, column, new_name, new_name, column.type,
+                           _dependents(layer, table, column.name, "rename"), two_way=True)
+    after = forward.after_contract()
+    moved = after.column(new_name)
+    backward = _Replacement(after, moved, column.name, column.name, column.type,
+                            _dependents(layer, after, new_name, "rename"), two_way=True)
+    yield from _replacement_phases(forward, backward, request.batch_size, summary=f"rename {table.name}.{column.name} to {new_name}",
+                                   new_code=f"code that reads and writes {new_name}", old_code=ANY_APP)
+
+
+def _change_type(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    from ..schema.type_names import normalize_type
+
+    column = _column(table, request.column, request.change)
+    new_type = normalize_type(_require(request.type, "--type", request.change))
+    if new_type == column.type:
+        raise ScaffoldError(f"{table.name}.{column.name} is already {column.type}")
+    if not type_change_rewrites(column.type, new_type):
+        alter = lambda to: InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column.name)} TYPE {to}"),))  # noqa: E731
+        yield Phase("expand", f"{table.name}.{column.name} {column.type} to {new_type}", ANY_APP, ANY_APP,
+                    (alter(new_type),), (alter(column.type),),
+                    (f"{column.type} to {new_type} changes only the catalog (no rewrite, no scan): one instant step. "
+                     "The downgrade narrows the type back, which scans the table under its lock.",))
+        return
+    if column.identity or column.sequence or (column.server_default and "nextval" in column.server_default):
+        raise ScaffoldError(f"{table.name}.{column.name} takes its values from a sequence or identity, which would be "
+                            "dropped with the old column; change its type by hand")
+    staging = f"{column.name}_new"
+    if table.column(staging) is not None:
+        raise ScaffoldError(f"{table.name} already has a column {staging!r} (the scaffold's staging column)")
+    forward = _Replacement(table, column, staging, column.name, new_type,
+                           _dependents(layer, table, column.name, "change the type of"), two_way=False)
+    after = forward.after_contract()
+    backward = _Replacement(after, after.column(column.name), staging, column.name, column.type,
+                            _dependents(layer, after, column.name, "change the type of"), two_way=False)
+    yield from _replacement_phases(forward, backward, request.batch_size,
+                                   summary=f"{table.name}.{column.name} {column.type} to {new_type}",
+                                   new_code=f"code that accepts {column.name} as {new_type}", old_code=ANY_APP)
+
+
+def _rename_table(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    new_name = _require(request.new_name, "--new-name", request.change)
+    if layer.table(new_name) is not None:
+        raise ScaffoldError(f"a table {new_name!r} already exists")
+    old, new = quote(table.name), quote(new_name)
+    # A view over a single table is updatable: old code keeps reading and writing the old name.
+    yield Phase("expand", f"rename table {table.name} to {new_name}", ANY_APP, f"code that uses {new_name}",
+                (InTransaction((f"ALTER TABLE {old} RENAME TO {new}", f"CREATE VIEW {old} AS SELECT * FROM {new}")),),
+                (InTransaction((f"DROP VIEW IF EXISTS {old}", f"ALTER TABLE {new} RENAME TO {old}")),),
+                (f"Until the contract, {table.name} is a view of {new_name}: selects, inserts, updates and deletes "
+                 "through it reach the table. Columns added to the table after this step do not show in the view.",))
+    yield Phase("contract", f"drop the view {table.name}", f"code that uses {new_name} only", ANY_APP,
+                (InTransaction((f"DROP VIEW {old}",)),), (InTransaction((f"CREATE VIEW {old} AS SELECT * FROM {new}",)),))
+
+
+def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    column = _column(table, request.column, request.change)
+    dependents = _dependents(layer, table, column.name, "drop")
+    name = quote(column.name)
+    stop = f"code that no longer reads or writes {column.name}"
+    if not column.nullable and column.server_default is None:
+        refill = _require(request.backfill or request.default, "--default: the value the downgrade gives rows that have "
+                          f"none, to make {column.name} NOT NULL again (its old values are gone once the column is dropped)",
+                          request.change)
+        # New code does not write the column: its inserts must not fail on NOT NULL.
+        yield Phase("expand", f"drop {table.name}.{column.name}: allow NULL", ANY_APP, stop,
+                    (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"),)),),
+                    (Backfill(table.name, _key(table), f"{name} = {refill}", f"{name} IS NULL", batch_size=request.batch_size),
+                     *_not_null_through_check(table.name, column.name)),
+                    (f"The downgrade writes {refill} into rows that have no {column.name} (those inserted by code "
+                     "that no longer writes it, or all of them after the contract's downgrade) before NOT NULL returns.",))
+    default = f" DEFAULT {column.server_default}" if column.server_default else ""
+    not_null = " NOT NULL" if not column.nullable and column.server_default and not is_volatile_default(column.server_default) else ""
+    restore: list[Block] = [InTransaction((_alter(table.name, f"ADD COLUMN {name} {column.type}{default}{not_null}"),))]
+    restore += [_create_index(table.name, index.name, index.columns, unique=index.unique, using=index.using)
+                for index in dependents.indexes]
+    restore += [block for unique in dependents.unique for block in (
+        _create_index(table.name, unique.name, unique.columns, unique=True),
+        InTransaction((_alter(table.name, f"ADD CONSTRAINT {quote(unique.name)} UNIQUE USING INDEX {quote(unique.name)}"),)))]
+    restore += [block for key in dependents.foreign_keys for block in (
+        InTransaction((_alter(table.name, _foreign_key_sql(key, key.name, key.columns)),)),
+        Autocommit((_alter(table.name, f"VALIDATE CONSTRAINT {quote(key.name)}"),)))]
+    lost = [f"{kind} {element.name}" for kind, elements in (("index", dependents.indexes), ("unique constraint", dependents.unique),
+                                                            ("foreign key", dependents.foreign_keys)) for element in elements]
+    yield Phase("contract", f"drop {table.name}.{column.name}", stop, ANY_APP,
+                (InTransaction((_alter(table.name, f"DROP COLUMN {name}"),)),), tuple(restore),
+                (f"The values of {column.name} are gone after this step; the downgrade brings the column back "
+                 f"empty. Keep them first if they may be needed: pg_dump -t {table.name} or "
+                 f"CREATE TABLE {table.name}_{column.name}_backup AS SELECT {_key(table)}, {name} FROM {quote(table.name)}.",
+                 *((f"Dropped with it and rebuilt by the downgrade: {', '.join(lost)}.",) if lost else ())))
+
+
+def _parse_ref(request: ChangeRequest, layer: SchemaLayer) -> tuple[Table, tuple[str, ...]]:
+    ref = _require(request.ref, "--ref TABLE.COLUMN", request.change)
+    table_name, _, columns = ref.partition(".")
+    target = layer.table(table_name)
+    if target is None or not columns:
+        raise ScaffoldError(f"--ref {ref!r}: give an existing table and its column(s), e.g. customers.id or parents.id,tenant_id")
+    names = tuple(c.strip() for c in columns.split(","))
+    missing = [c for c in names if target.column(c) is None]
+    if missing:
+        raise ScaffoldError(f"{target.name} has no column {', '.join(missing)}")
+    return target, names
+
+
+def _key_columns(request: ChangeRequest, table: Table) -> tuple[str, ...]:
+    columns = request.columns or ((request.column,) if request.column else ())
+    _require(columns, "--column or --columns", request.change)
+    for column in columns:
+        _column(table, column, request.change)
+    return tuple(columns)
+
+
+def _serves(index_columns: tuple[str, ...], columns: tuple[str, ...]) -> bool:
+    return tuple(index_columns[: len(columns)]) == columns
+
+
+def _on_delete(request: ChangeRequest, table: Table, target: Table, columns: tuple[str, ...]) -> str:
+    """The asked policy; else that of an existing key from the same leading column to the same
+    table (a composite key replaces or doubles it); else RESTRICT, which behaves as the implicit
+    NO ACTION for a key that is not deferred, and says so."""
+    if request.on_delete:
+        return request.on_delete.upper()
+    existing = next((k.on_delete for k in table.foreign_keys if k.ref_table == target.name and k.columns[:1] == columns[:1]), None)
+    return existing or "RESTRICT"
+
+
+def _add_foreign_key(request: ChangeRequest, table: Table, layer: SchemaLayer, *, repair: bool = False):
+    columns = _key_columns(request, table)
+    target, ref_columns = _parse_ref(request, layer)
+    if len(ref_columns) != len(columns):
+        raise ScaffoldError(f"{len(columns)} column(s) reference {len(ref_columns)} column(s) of {target.name}")
+    name = request.name or object_name(table.name, *columns, suffix="fkey")
+    expand: list[Block] = []
+    undo: list[Block] = []
+    keyed = [target.primary_key.columns] if target.primary_key else []
+    keyed += [u.columns for u in target.unique_constraints] + [i.columns for i in target.indexes if i.unique and not i.where]
+    if not any(set(k) == set(ref_columns) for k in keyed):
+        # A foreign key needs a unique constraint on exactly the referenced columns.
+        unique = object_name(target.name, *ref_columns, suffix="key")
+        expand += [_create_index(target.name, unique, ref_columns, unique=True),
+                   InTransaction((_alter(target.name, f"ADD CONSTRAINT {quote(unique)} UNIQUE USING INDEX {quote(unique)}"),))]
+        undo.insert(0, InTransaction((_alter(target.name, f"DROP CONSTRAINT IF EXISTS {quote(unique)}"),)))
+    if not any(_serves(i.columns, columns) for i in table.indexes) and not any(
+            _serves(u.columns, columns) for u in table.unique_constraints):
+        # Deletes and key updates on the parent look up the children by these columns.
+        index = object_name(table.name, *columns, suffix="idx")
+        expand.append(_create_index(table.name, index, columns))
+        undo.insert(0, _drop_index(index))
+    key = ForeignKey(name, columns, target.name, ref_columns, table.location, on_delete=_on_delete(request, table, target, columns))
+    expand.append(InTransaction((_alter(table.name, _foreign_key_sql(key, name, columns)),)))
+    undo.insert(0, InTransaction((_alter(table.name, f"DROP CONSTRAINT IF EXISTS {quote(name)}"),)))
+    described = f"{table.name} ({', '.join(columns)}) -> {target.name} ({', '.join(ref_columns)})"
+    writes = f"code that only writes {', '.join(columns)} values present in {target.name}"
+    yield Phase("expand", f"foreign key {described}: expand", writes, ANY_APP, tuple(expand), tuple(undo),
+                ("NOT VALID: enforced on new rows at once, existing rows are checked by the contract.",))
+    if repair:
+        joined = " AND ".join(f"{quote(table.name)}.{quote(c)} = parent.{quote(r)}"
+                              for c, r in zip(columns[:1], ref_columns[:1]))
+        differs = " OR ".join(f"{quote(table.name)}.{quote(c)} IS DISTINCT FROM parent.{quote(r)}"
+                              for c, r in zip(columns[1:], ref_columns[1:]))
+        yield Phase("backfill", f"foreign key {described}: repair rows", "the expand revision", ANY_APP,
+                    (Backfill(table.name, _key(table), ", ".join(f"{quote(c)} = parent.{quote(r)}" for c, r in zip(columns[1:], ref_columns[1:])),
+                              f"{joined} AND ({differs})", source=f"{quote(target.name)} AS parent", batch_size=request.batch_size),), (),
+                    (f"Rows whose {', '.join(columns[1:])} disagrees with their {target.name} row take the parent's value: "
+                     f"the parent is the source of truth.",))
+    orphans = (f"SELECT count(*) FROM {quote(table.name)} c WHERE {' AND '.join(f'c.{quote(x)} IS NOT NULL' for x in columns)} "
+               f"AND NOT EXISTS (SELECT 1 FROM {quote(target.name)} p WHERE "
+               + " AND ".join(f"p.{quote(r)} = c.{quote(x)}" for x, r in zip(columns, ref_columns)) + ")")
+    yield Phase("contract", f"foreign key {described}: validate", "the expand revision" + (" and the repair" if repair else ""),
+                ANY_APP, (Autocommit((_alter(table.name, f"VALIDATE CONSTRAINT {quote(name)}"),)),), (),
+                (f"Orphan rows make VALIDATE fail; count them first: {orphans}.",
+                 "VALIDATE reads both tables holding SHARE UPDATE EXCLUSIVE / ROW SHARE: reads and writes go on."))
+
+
+def _add_composite_foreign_key(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    if len(_key_columns(request, table)) < 2:
+        raise ScaffoldError("add-composite-fk needs --columns with the parent key and the redundant key, e.g. "
+                            "--columns order_id,customer_id --ref orders.id,customer_id")
+    yield from _add_foreign_key(request, table, layer, repair=True)
+
+
+def _add_unique(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    columns = _key_columns(request, table)
+    name = request.name or object_name(table.name, *columns, suffix="key")
+    duplicates = (f"SELECT {columns_sql(columns)}, count(*) FROM {quote(table.name)} GROUP BY {columns_sql(columns)} "
+                  "HAVING count(*) > 1")
+    yield Phase("expand", f"unique {table.name} ({', '.join(columns)}): build the index", ANY_APP, ANY_APP,
+                (_create_index(table.name, name, columns, unique=True),), (_drop_index(name),),
+                (f"Duplicates make the build fail and leave an INVALID index (a re-run drops it); find them first: {duplicates}.",))
+    yield Phase("contract", f"unique {table.name} ({', '.join(columns)}): constraint", ANY_APP, ANY_APP,
+                (InTransaction((_alter(table.name, f"ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)}"),)),),
+                (InTransaction((_alter(table.name, f"DROP CONSTRAINT {quote(name)}"),)),
+                 _create_index(table.name, name, columns, unique=True)),
+                ("USING INDEX makes the constraint from the built index without another scan.",))
+
+
+def _add_check(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    expression = _require(request.check, "--check SQL", request.change)
+    name = request.name or object_name(table.name, request.column or "value", suffix="check")
+    writes = f"code that only writes rows satisfying {expression}"
+    yield Phase("expand", f"check {name}: expand", writes, ANY_APP,
+                (InTransaction((_alter(table.name, f"ADD CONSTRAINT {quote(name)} CHECK ({expression}) NOT VALID"),)),),
+                (InTransaction((_alter(table.name, f"DROP CONSTRAINT IF EXISTS {quote(name)}"),)),),
+                ("NOT VALID: enforced on new and updated rows at once, without scanning the table.",))
+    yield Phase("contract", f"check {name}: validate", "the expand revision", ANY_APP,
+                (Autocommit((_alter(table.name, f"VALIDATE CONSTRAINT {quote(name)}"),)),), (),
+                (f"Rows that break it make VALIDATE fail; find them with SELECT * FROM {quote(table.name)} WHERE NOT ({expression}).",))
+
+
+def _add_index(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    columns = _key_columns(request, table)
+    name = request.name or object_name(table.name, *columns, suffix="idx")
+    if any(index.name == name for index in table.indexes):
+        raise ScaffoldError(f"{table.name} already has an index {name!r}")
+    yield Phase("expand", f"index {name}", ANY_APP, ANY_APP,
+                (_create_index(table.name, name, columns, using=request.using, where=request.where),), (_drop_index(name),),
+                ("CONCURRENTLY: reads and writes go on while the index is built.",))
+
+
+PLANNERS: dict[str, Callable] = {
+    "add-column": _add_column,
+    "set-not-null": _set_not_null,
+    "rename-column": _rename_column,
+    "rename-table": _rename_table,
+    "change-type": _change_type,
+    "add-foreign-key": _add_foreign_key,
+    "add-unique": _add_unique,
+    "add-check": _add_check,
+    "add-index": _add_index,
+    "drop-column": _drop_column,
+    "add-composite-fk": _add_composite_foreign_key,
+}
