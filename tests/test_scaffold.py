@@ -217,3 +217,13 @@ def test_a_model_column_the_migrations_lack_gets_its_safe_migration(project: Pat
     assert safe_change.request == ChangeRequest("add-column", "orders", column="channel", type="text", default="'web'")
     (expand,) = safe_change_edit(safe_change, model).files
     assert "ADD COLUMN channel text DEFAULT 'web' NOT NULL" in expand.text
+
+
+def test_a_table_outside_public_is_refused(project: Path):
+    (project / VERSIONS / "20261129_2a_audit.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\nrevision = '2a'\ndown_revision = '0a1b2c3d4e5f'\n\n"
+        "def upgrade():\n    op.create_table('events', sa.Column('id', sa.BigInteger(), primary_key=True),\n"
+        "                    sa.Column('kind', sa.Text()), schema='audit')\n\n"
+        "def downgrade():\n    op.drop_table('events', schema='audit')\n")
+    with pytest.raises(ScaffoldError, match="outside the public schema"):
+        scaffold(_model(project), ChangeRequest("add-index", "audit.events", columns=("kind",)))

@@ -47,7 +47,11 @@ def plan_change(request: ChangeRequest, layer: SchemaLayer) -> Plan:
     planner = PLANNERS.get(request.change)
     if planner is None:
         raise ScaffoldError(f"unknown change {request.change!r}; one of: {', '.join(PLANNERS)}")
-    table = layer.table(request.table)
+    schema, _, name = request.table.rpartition(".")
+    table = layer.table(name, schema or None)
+    if table is not None and table.schema not in (None, "public"):
+        raise ScaffoldError(f"{request.table} is outside the public schema; the scaffold writes unqualified names, "
+                            "so it only changes tables in public")
     if table is None:
         raise ScaffoldError(f"table {request.table!r} is not in the database the migrations build "
                             f"({len(layer.tables)} tables at head); create it with a migration first")
