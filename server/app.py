@@ -17,6 +17,7 @@ from pygls.lsp.server import LanguageServer
 from schemalens import __version__
 from schemalens.analyzers.audit import run_audit, workspace_problems
 from schemalens.analyzers.fixes import quick_fixes
+from schemalens.analyzers.query_paths import query_paths
 from schemalens.analyzers.scaffold import ScaffoldError
 from schemalens.analyzers.scaffold.from_findings import safe_change_for, safe_change_edit
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
@@ -54,6 +55,16 @@ class SchemaLensServer(LanguageServer):
         self.editor_settings: dict[str, Any] = {}
         self.findings: tuple = ()
         self.watchdog: Optional[asyncio.Task] = None  # watches the client's process
+        self._paths: list = []
+        self._paths_of = None  # the model `_paths` were resolved for
+
+    def query_paths(self) -> list:
+        """The workspace's query paths, resolved once per model (hovers list the code on a column)."""
+        if self._paths_of is not self.model:
+            layer = self.model.database if self.model.database.tables else self.model.orm
+            self._paths = query_paths(self.model, layer, [facts for _, facts in sorted(self.model.code.items())])
+            self._paths_of = self.model
+        return self._paths
 
     def effective_config(self):
         """The project's configuration with the editor's settings merged over it."""
@@ -292,7 +303,7 @@ def _target(ls: SchemaLensServer, uri: str, position: types.Position) -> Optiona
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: SchemaLensServer, params: types.HoverParams) -> Optional[types.Hover]:
     target = _target(ls, params.text_document.uri, params.position)
-    card = table_card(ls.model, target.table, target.column) if target else None
+    card = table_card(ls.model, target.table, target.column, ls.query_paths()) if target else None
     if card is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=card))

@@ -303,3 +303,21 @@ async def test_an_unsafe_statement_is_split_by_a_code_action(file_creating_clien
         client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
             changes=[types.FileEvent(uri=created_uri, type=types.FileChangeType.Created)]))
     await _diagnostics_for(client, uri, lambda d: "SL508" not in _codes(d))
+
+
+@pytest.mark.asyncio
+async def test_hover_on_a_column_lists_the_code_that_queries_it(client: LanguageClient, workspace: Path):
+    service = workspace / "app" / "services.py"
+    service_text = ("from .models.accounts import Account\n\n\n"
+                    "def by_name(name):\n    return Account.query.filter(Account.display_name == name).all()\n")
+    service.write_text(service_text)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=service.as_uri(), language_id="python", version=1, text=service_text)))
+    await _diagnostics_for(client, service.as_uri(), lambda d: "SL405" in _codes(d))
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    line = next(n for n, line in enumerate(text.splitlines()) if line.strip().startswith("display_name ="))
+    result = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=6)))
+    assert "Code paths on this column:" in result.contents.value
+    assert "filter = in by_name — `app/services.py:5`" in result.contents.value

@@ -14,6 +14,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..schema.model import ExtractionError, Location
 from .python_names import dotted
+from .queries import FunctionFacts, LoopRead, QueryShape, read_queries
+from .sql_queries import shape_from_sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,9 @@ class CodeFacts:
     json_key_filters: tuple[JsonKeyFilter, ...] = ()
     strings: tuple[tuple[str, Location], ...] = ()  # URL-like string constants ("sqlite://...")
     errors: tuple[ExtractionError, ...] = field(default=())
+    queries: tuple[QueryShape, ...] = ()
+    loop_reads: tuple[LoopRead, ...] = ()
+    functions: tuple[FunctionFacts, ...] = ()
 
 
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
@@ -315,7 +320,7 @@ class _Collector(cst.CSTVisitor):
             self.strings.append((value, self._location(node)))
 
 
-def collect_code_facts(text: str, path: str) -> CodeFacts:
+def collect_code_facts(text: str, path: str, dialect: str = "postgresql") -> CodeFacts:
     """Parse one Python file; a syntax error gives empty facts and an ExtractionError."""
     try:
         module = cst.parse_module(text)
@@ -325,8 +330,13 @@ def collect_code_facts(text: str, path: str) -> CodeFacts:
     except (RecursionError, ValueError) as error:
         return CodeFacts(path, errors=(ExtractionError(Location(path, 1), f"cannot parse: {error}"),))
     collector = _Collector(path)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper.visit(collector)
+    positions = wrapper.resolve(PositionProvider)
+    found = read_queries(wrapper.module, path, positions.__getitem__)
+    shapes = tuple(shape_from_sql(shape, dialect) if shape.sql is not None else shape for shape in found.queries)
     return CodeFacts(path, tuple(collector.lookups), tuple(collector.check_then_inserts),
                      tuple(collector.read_modify_writes), tuple(collector.fallback_reads),
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
-                     tuple(collector.json_key_filters), tuple(collector.strings))
+                     tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
+                     loop_reads=tuple(found.loop_reads), functions=tuple(found.functions))

@@ -98,6 +98,7 @@ class Relationship:
     uselist: Optional[bool] = None
     backref: Optional[str] = None
     back_populates: Optional[str] = None
+    lazy: Optional[str] = None  # the loader strategy when written: "select", "selectin", "joined", "dynamic", ...
 
 
 def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
@@ -1497,6 +1498,7 @@ class _LayerBuilder:
                 target_table=target_table, location=attribute.location, secondary=secondary_key,
                 foreign_keys=_source(call.kwarg("foreign_keys")), uselist=uselist if isinstance(uselist, bool) else None,
                 backref=backref_name, back_populates=self.world.const(call.kwarg("back_populates")),
+                lazy=_const_str(self.world.const(call.kwarg("lazy"))),
             ))
         return tuple(records)
 
@@ -1557,16 +1559,17 @@ def _source(expr: Optional[Expr]) -> Optional[str]:
 
 def build_orm_layer(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...]]:
     """Resolve every module summary together into the `orm` SchemaLayer and the problems found."""
-    layer, errors, _ = build_orm(summaries)
+    layer, errors, _, _ = build_orm(summaries)
     return layer, errors
 
 
-def build_orm(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...], Optional[dict[str, str]]]:
-    """build_orm_layer and orm_naming_convention in one pass over the summaries."""
+def build_orm(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...],
+                                                           Optional[dict[str, str]], tuple[Relationship, ...]]:
+    """build_orm_layer, orm_naming_convention and relationships in one pass over the summaries."""
     builder = _LayerBuilder(summaries)
     builder.run()
     layer = builder.finish()
-    return layer, tuple(builder.errors), _main_convention(builder)
+    return layer, tuple(builder.errors), _main_convention(builder), builder.relationship_records()
 
 
 def _main_convention(builder: "_LayerBuilder") -> Optional[dict[str, str]]:
@@ -1589,3 +1592,7 @@ def relationships(summaries: Iterable[ModuleSummary]) -> tuple[Relationship, ...
     builder = _LayerBuilder(summaries)
     builder.run()
     return builder.relationship_records()
+
+
+def _const_str(value) -> Optional[str]:
+    return value if isinstance(value, str) else None

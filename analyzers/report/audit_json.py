@@ -7,6 +7,7 @@ from collections import Counter
 from ..audit import workspace_problems
 from ..rules import all_rules
 from ..rules.base import DIMENSIONS, SEVERITIES, Finding
+from .key_paths import describe, key_paths
 
 AUDIT_JSON_VERSION = 1
 
@@ -44,6 +45,10 @@ def audit_json(model, findings: tuple[Finding, ...]) -> dict:
             "errors": [{"path": e.location.path, "line": e.location.line, "message": e.message}
                        for e in workspace_problems(model.errors, findings)],
         },
+        "key_paths": [{"path": k.path.location.path, "line": k.path.location.line, "function": k.path.shape.function,
+                       "runs_in": k.path.context, "kind": k.path.shape.kind, "tables": list(k.path.tables),
+                       "what": describe(k.path), "indexes": list(k.indexes), "unindexed": list(k.unserved),
+                       "risk": k.risk} for k in key_paths(model)],
     }
 
 

@@ -8,6 +8,7 @@ from ..audit import workspace_problems
 from ..rules import rule_by_code
 from ..rules.base import SEVERITIES, Finding
 from .audit_text import DIMENSION_NAMES, HEADINGS, STANDARDS
+from .key_paths import render_key_paths
 from .schema_map import render_schema_map
 
 MAX_ROADMAP_ACTIONS = 8
@@ -75,6 +76,7 @@ def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en"
     out += [f"## {text['overview']}", ""]
     # The schema map's own headings move one level down inside the report.
     out += ["#" + line if line.startswith("#") else line for line in overview.splitlines()[2:]]
+    out += ["", *render_key_paths(model, lang)]
     out += ["", f"## {text['gaps']}", "", f"| {text['dimension']} | {text['gaps_found']} | {text['standard']} |", "|---|---|---|"]
     for dimension, name in DIMENSION_NAMES[lang].items():
         in_dimension = Counter(f.rule for f in findings if f.dimension == dimension)

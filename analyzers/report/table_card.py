@@ -8,6 +8,7 @@ from typing import Optional
 
 from ..schema.drift import column_differences
 from ..schema.model import Table
+from .key_paths import column_uses
 from .schema_map import table_summary
 
 
@@ -15,8 +16,9 @@ def _where(location) -> str:
     return f"{location.path}:{location.line}"
 
 
-def table_card(model, table_key: str, column_name: Optional[str] = None) -> Optional[str]:
-    """Markdown for a table (and one of its columns), or None when neither layer knows it."""
+def table_card(model, table_key: str, column_name: Optional[str] = None, paths: Optional[list] = None) -> Optional[str]:
+    """Markdown for a table (and one of its columns), or None when neither layer knows it.
+    `paths`: the workspace's query paths, for the code that filters, joins or sorts on the column."""
     database = model.database.tables.get(table_key)
     orm = model.orm.tables.get(table_key)
     table: Optional[Table] = database or orm
@@ -42,6 +44,12 @@ def table_card(model, table_key: str, column_name: Optional[str] = None) -> Opti
         lines += ["", "Migrations (newest first):"]
         lines += [f"- {change.action} — `{_where(change.location)}`" + (f" ({change.revision})" if change.revision else "")
                   for change in history[:10]]
+    uses = column_uses(paths or [], table.key, column.name) if column is not None else []
+    if uses:
+        lines += ["", "Code paths on this column:"]
+        lines += [f"- {how} in {function} — `{_where(location)}`" for location, how, function in uses[:10]]
+        if len(uses) > 10:
+            lines.append(f"- ... {len(uses) - 10} more")
     if database is not None and orm is not None:
         differences = _differences(orm, database)
         if differences:

@@ -51,6 +51,13 @@ class AuditContext:
         """The CodeFacts of every application file, by path."""
         return [facts for _, facts in sorted(self.model.code.items())]
 
+    @cached_property
+    def query_paths(self) -> list:
+        """Every query shape of the application code, resolved to the effective tables."""
+        from ..query_paths import query_paths
+
+        return query_paths(self.model, self.layer, self.code_facts())
+
     def tables_with_columns(self, columns) -> list[Table]:
         """Tables that have every one of `columns`."""
         wanted = set(columns)

@@ -65,6 +65,7 @@ class WorkspaceModel:
     code: dict[str, "code_facts.CodeFacts"] = field(default_factory=dict)  # application code, by path
     revision_files: dict[str, Any] = field(default_factory=dict)  # path -> Revision, duplicates included
     naming_convention: Optional[dict[str, str]] = None  # the models' MetaData naming_convention, used by the replay
+    relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
 
 
 class WorkspaceIndex:
@@ -251,7 +252,7 @@ class WorkspaceIndex:
         if self._orm is None:
             summaries = [f.result for f in self._files.values() if f.kind == "model" and f.result is not None]
             self._orm = sqlalchemy_models.build_orm(summaries)
-        orm_layer, orm_errors, naming_convention = self._orm
+        orm_layer, orm_errors, naming_convention, relationships = self._orm
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = build_revision_graph(revisions)
         by_folder: dict[str, list[str]] = {}
@@ -279,6 +280,7 @@ class WorkspaceIndex:
             revision_files={path: parsed.result for path, parsed in self._files.items()
                             if parsed.kind == "revision" and parsed.result is not None},
             naming_convention=naming_convention,
+            relationships=relationships,
         )
         return self.model
 
@@ -318,7 +320,7 @@ def _parse_kind(kind: str, path: str, text: str, dialect: str) -> tuple[Any, tup
     if kind in ("sql_migration", "sql_script"):
         extraction = sql_files.parse_sql(text, path, dialect=dialect)
         return extraction, tuple(extraction.errors)
-    facts = code_facts.collect_code_facts(text, path)
+    facts = code_facts.collect_code_facts(text, path, dialect)
     return facts, tuple(facts.errors)
 
 

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...query_paths import trigram_or_text_index
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .query_support import hinted_small, p0_on_a_big_request_path, query_example, where_it_runs
+
+_SEARCH = "def search(session, Customer, term):\n    return session.query(Customer).filter(Customer.name.ilike(f'%{term}%')).all()\n"
+
+
+class ContainsSearchWithoutTrigram(Rule):
+    """## What it finds
+    A `%term%` (or `%term`) search, written as `.ilike(f"%{term}%")`, `.like("%" + term + "%")`,
+    `.contains(term)`, `.endswith(term)` or `LIKE '%...%'` in SQL, on a column with no trigram
+    index (GIN or GiST with `gin_trgm_ops` / `gist_trgm_ops`) and no full-text index over it.
+
+    ## Why it matters
+    A btree index cannot serve a pattern with a leading wildcard: PostgreSQL reads and matches
+    every row. Search boxes run this on every keystroke, so the cost multiplies with traffic
+    as well as with rows.
+
+    P1; P0 when it runs in a request handler on a table hinted at 1M rows (now or within a year).
+
+    ## Example
+    ```python
+    Product.query.filter(Product.name.ilike(f"%{term}%"))
+    ```
+
+    ## Use instead
+    `CREATE EXTENSION IF NOT EXISTS pg_trgm;` then `CREATE INDEX CONCURRENTLY
+    products_name_trgm_idx ON products USING gin (name gin_trgm_ops);` (serves LIKE and ILIKE
+    with any wildcards), or a full-text column with a GIN index when users search words.
+
+    ## How to verify
+    `EXPLAIN SELECT * FROM products WHERE name ILIKE '%shoe%'`: a `Bitmap Index Scan` on the
+    trigram index instead of a `Seq Scan`.
+    """
+
+    code = "SL407"
+    name = "contains-search-without-trigram"
+    dimension = 4
+    severity = "P1"
+    summary = "%term% search on a column without a trigram or full-text index"
+    summary_zh = "%关键词% 模糊搜索的列没有 trigram 或全文索引"
+
+    valid = (
+        Example(query_example(_SEARCH) | {"db/V2__trgm.sql": "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
+                                          "CREATE INDEX customers_name_trgm ON customers USING gin (name gin_trgm_ops);\n"}),
+        Example(query_example("def starting(session, Customer, term):\n"
+                              "    return session.query(Customer).filter(Customer.name.startswith(term)).all()\n")),
+    )
+    invalid = (
+        Example(query_example(_SEARCH.replace(".all()\n", ".all()  # expect\n"))),
+        Example(query_example("def notes(Order, term):\n    return Order.query.filter(Order.note.contains(term)).all()  # expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for path in context.query_paths:
+            for predicate in path.predicates:
+                if predicate.operator not in ("like", "ilike") or predicate.pattern not in ("contains", "suffix"):
+                    continue
+                use = predicate.use
+                table = context.layer.tables.get(use.table)
+                if table is None or hinted_small(context, table) or trigram_or_text_index(table, use.column):
+                    continue
+                yield self.finding(
+                    use.location, f"{predicate.operator.upper()} '%...%' on {table.name}.{use.column} reads the whole table",
+                    f"The query of {where_it_runs(path)} searches {table.name}.{use.column} with a leading wildcard; "
+                    "no trigram or full-text index covers the column, and a btree index cannot serve it.",
+                    impact=f"Worst case: each search reads all of {table.name}; at 10x-100x the rows a search takes "
+                           "seconds and concurrent searches saturate the database. Most likely: a search box that gets "
+                           "slower every month.",
+                    root_cause="Substring search was written with LIKE/ILIKE and the index that serves it (pg_trgm) was "
+                               "never added.",
+                    fix=Fix(short_term=f"CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY "
+                                       f"{table.name}_{use.column}_trgm_idx ON {table.name} USING gin ({use.column} gin_trgm_ops);",
+                            medium_term="Cap the result count and require a minimum term length (3+ characters for trigrams).",
+                            long_term="Full-text search (tsvector + GIN) or a search service for word search over documents."),
+                    verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {use.column} ILIKE '%abc%';  -- Bitmap Index "
+                                 "Scan on the trigram index",
+                    table=table.name, column=use.column, severity=p0_on_a_big_request_path(context, path, table))

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...query_paths import Resolver
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .query_support import p0_on_a_big_request_path, where_it_runs
+
+_EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
+_MODELS = ("from sqlalchemy import ForeignKey\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship\n\n\n"
+           "class Base(DeclarativeBase):\n    pass\n\n\n"
+           "class Order(Base):\n    __tablename__ = 'orders'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
+           "    items: Mapped[list['OrderItem']] = relationship(back_populates='order')\n\n\n"
+           "class OrderItem(Base):\n    __tablename__ = 'order_items'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
+           "    order_id: Mapped[int] = mapped_column(ForeignKey('orders.id', ondelete='CASCADE'), index=True)\n"
+           "    order: Mapped[Order] = relationship(back_populates='items')\n")
+_LOOP = ("from app.models import Order\n\n\ndef totals(session):\n    result = []\n"
+         "    for order in session.query(Order).all():\n        result.append(len(order.items))\n    return result\n")
+
+
+class NPlusOne(Rule):
+    """## What it finds
+    A loop over query results that reads a relationship of each row (`for order in ...:
+    order.items`, or one level deeper, `for item in order.items: item.product`) when neither
+    the query (`options(selectinload(...))`, `joinedload`, `subqueryload`) nor the
+    relationship (`lazy="selectin"` / `"joined"`) loads it up front.
+
+    ## Why it matters
+    Each row triggers one more query: a page of 50 orders makes 51 round trips, 101 with one
+    more level. It looks fine with ten rows in development and multiplies with data and
+    traffic.
+
+    P1; P0 when it runs in a request handler on a table hinted at 1M rows.
+
+    ## Example
+    ```python
+    for order in session.query(Order).all():
+        total += len(order.items)
+    ```
+
+    ## Use instead
+    `session.query(Order).options(selectinload(Order.items))` (one extra query for all the
+    items), or `joinedload` for to-one relationships.
+
+    ## How to verify
+    A test counts the statements the code path runs (a `before_cursor_execute` listener):
+    constant, not proportional to the rows.
+    """
+
+    code = "SL412"
+    name = "n-plus-one"
+    dimension = 4
+    severity = "P1"
+    summary = "relationship read in a loop over query results without eager loading"
+    summary_zh = "循环中逐行访问关联对象（N+1 查询），查询未预加载"
+
+    valid = (Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
+        "session.query(Order).all()", "session.query(Order).options(selectinload(Order.items)).all()").replace(
+        "from app.models import Order\n", "from sqlalchemy.orm import selectinload\n\nfrom app.models import Order\n")}),)
+    invalid = (Example({"app/models.py": _MODELS,
+                        "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")}),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        resolver = Resolver(context.model, context.layer)
+        seen = set()
+        for facts in context.code_facts():
+            paths = [p for p in context.query_paths if p.location.path == facts.path]
+            for read in facts.loop_reads:
+                index = read.source if read.source is not None else read.parent[0]
+                if index >= len(paths) or paths[index].table is None:
+                    continue
+                path = paths[index]
+                owner = path.table
+                if read.parent is not None:
+                    parent = resolver.relationship(owner, read.parent[1])
+                    if parent is None or parent.target_table is None or read.parent[1] in path.shape.eager:
+                        continue
+                    owner = parent.target_table
+                relationship = resolver.relationship(owner, read.attribute)
+                if relationship is None or relationship.lazy in _EAGER or read.attribute in path.shape.eager:
+                    continue
+                key = (path.location, read.variable, read.attribute)
+                if key in seen:
+                    continue
+                seen.add(key)
+                table = context.layer.tables.get(owner)
+                target = relationship.target_table or relationship.target or "?"
+                yield self.finding(
+                    read.location, f"{read.variable}.{read.attribute} is loaded once per row (N+1)",
+                    f"The loop over the query of {where_it_runs(path)} reads {relationship.class_name}.{read.attribute} "
+                    f"(-> {target}) on every row; the relationship loads lazily and the query does not load it up front.",
+                    impact="Worst case: a page of N rows makes N+1 queries (N*M+1 one level deeper) and the endpoint "
+                           "times out as data grows. Most likely: latency proportional to the page size.",
+                    root_cause="Lazy loading is SQLAlchemy's default; the loop hides one query per iteration.",
+                    fix=Fix(short_term=f".options(selectinload({relationship.class_name}.{read.attribute})) on the query "
+                                       f"({'joinedload for a to-one relationship' if relationship.uselist is False else 'one extra query for all rows'}).",
+                            medium_term=f"Set lazy=\"raise\" on {relationship.class_name}.{read.attribute} so a missing "
+                                        "eager load fails in tests instead of querying.",
+                            long_term="Tests assert the number of statements of hot code paths."),
+                    verification="A test with 20 rows counts statements (sqlalchemy event before_cursor_execute): 2, not 21",
+                    table=owner, severity=p0_on_a_big_request_path(context, path, table))

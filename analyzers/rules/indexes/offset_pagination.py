@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+
+_PAGE = ("def page(Order, customer_id, page):\n"
+         "    return Order.query.filter(Order.customer_id == customer_id).order_by(Order.id.desc())"
+         ".offset((page - 1) * 20).limit(20).all()\n")
+
+
+class OffsetPagination(Rule):
+    """## What it finds
+    OFFSET pagination (`.offset(...)`, `.paginate(...)`, `.slice(...)`, `OFFSET` in SQL) on a
+    table the size hints (`[tool.schemalens.tables.<name>]`) give 100,000 rows or more, now or
+    within a year. Without hints the rule stays silent.
+
+    ## Why it matters
+    `OFFSET n` makes PostgreSQL produce and throw away n rows before the page: page 5,000 of a
+    big table costs 5,000 pages of work, and crawlers and exports walk exactly those pages.
+    Rows inserted between two page loads also shift the pages (duplicates and gaps).
+
+    P1; P0 when the query runs in a request handler on a table hinted at 1M rows.
+
+    ## Example
+    ```python
+    Order.query.order_by(Order.id.desc()).offset((page - 1) * 20).limit(20)
+    ```
+
+    ## Use instead
+    Keyset pagination: `.filter(Order.id < last_seen_id).order_by(Order.id.desc()).limit(20)`,
+    with an index on the ordering columns (after the filter columns), and a cursor (the last
+    row's key) in the API instead of a page number.
+
+    ## How to verify
+    `EXPLAIN ANALYZE` a deep page (OFFSET 100000) before and after: the keyset query reads 20
+    rows from the index whatever the page.
+    """
+
+    code = "SL408"
+    name = "offset-pagination"
+    dimension = 4
+    severity = "P1"
+    summary = "OFFSET pagination on a big table"
+    summary_zh = "大表使用 OFFSET 分页"
+
+    valid = (Example(query_example(_PAGE), config="[tool.schemalens.tables.orders]\nrows = 5000\n"),)
+    invalid = (Example(query_example(_PAGE.replace(".all()\n", ".all()  # expect\n")),
+                       config="[tool.schemalens.tables.orders]\nrows = 2_000_000\n"),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for path in context.query_paths:
+            table = context.layer.tables.get(path.table or "")
+            if path.shape.pagination not in ("offset", "paginate") or table is None or not context.is_big(table, 100_000):
+                continue
+            order = ", ".join(f"{use.column}{' DESC' if descending else ''}" for use, descending in path.order_by) or "id"
+            yield self.finding(
+                path.location, f"OFFSET pagination over {table.name}",
+                f"The query of {where_it_runs(path)} pages through {table.name} with OFFSET; the size hints give "
+                f"{table.name} {max(context.hints(table).rows or 0, context.hints(table).rows_in_a_year or 0):,} rows.",
+                impact=f"Worst case: deep pages (crawlers, exports) read and discard most of {table.name} on every "
+                       "request and the endpoint times out. Most likely: page N costs N times page 1, and rows shift "
+                       "between pages.",
+                root_cause="Page-number pagination is the framework default (`paginate`, `offset`).",
+                fix=Fix(short_term=f"Keyset pagination: filter on the last seen ({order}) and `limit`, with an index on "
+                                   f"the filter columns followed by {order}.",
+                        medium_term="Expose a cursor (the last row's key) in the API instead of a page number; cap "
+                                    "page depth meanwhile.",
+                        long_term="Standard: list endpoints over big tables are cursor-paginated."),
+                verification="EXPLAIN ANALYZE the query with OFFSET 100000: rows removed by the offset; the keyset "
+                             "version reads only the page",
+                table=table.name, severity=p0_on_a_big_request_path(context, path, table))

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...query_paths import serving_index
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+
+_TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
+_BIG = "[tool.schemalens.tables.orders]\nrows = 3_000_000\n"
+
+
+class OrderByWithoutIndex(Rule):
+    """## What it finds
+    A query that sorts a table the size hints give 100,000 rows or more (now or within a year)
+    by a column no index can return in order: no index has it first, or right after the
+    columns the query matches by equality.
+
+    ## Why it matters
+    Without such an index PostgreSQL reads every matching row and sorts them before it can
+    return the first page, even for `LIMIT 20`; big sorts spill to disk. With the index it
+    reads the first 20 entries and stops.
+
+    P1; P0 when it runs in a request handler on a table hinted at 1M rows.
+
+    ## Example
+    ```python
+    Order.query.order_by(Order.created_at.desc()).limit(50)
+    ```
+
+    ## Use instead
+    `CREATE INDEX CONCURRENTLY orders_created_at_idx ON orders (created_at DESC);` or, with
+    filters, `(customer_id, created_at DESC)`.
+
+    ## How to verify
+    `EXPLAIN` shows `Index Scan` (or `Index Scan Backward`) feeding the `Limit`, with no `Sort` node.
+    """
+
+    code = "SL410"
+    name = "order-by-without-index"
+    dimension = 4
+    severity = "P1"
+    summary = "big table sorted by a column no index returns in order"
+    summary_zh = "大表按无索引支持的列排序"
+
+    valid = (Example(query_example(_TOP) | {"db/V2__idx.sql": "CREATE INDEX orders_created_idx ON orders (created_at);\n"},
+                     config=_BIG),
+             Example(query_example(_TOP), config="[tool.schemalens.tables.orders]\nrows = 900\n"))
+    invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for path in context.query_paths:
+            if not path.order_by:
+                continue
+            use, descending = path.order_by[0]
+            table = context.layer.tables.get(use.table)
+            if table is None or not context.is_big(table, 100_000):
+                continue
+            if serving_index(table, use.column, path.equal_columns(use.table)) is not None:
+                continue
+            equal = sorted(path.equal_columns(use.table))
+            key = ", ".join([*equal, f"{use.column}{' DESC' if descending else ''}"])
+            yield self.finding(
+                use.location, f"{table.name} is sorted by {use.column} with no index in that order",
+                f"The query of {where_it_runs(path)} orders {table.name} by {use.column}; no index leads with it "
+                "(after the columns the query matches by equality), so every matching row is read and sorted.",
+                impact=f"Worst case: each call sorts all of {table.name} (spilling to disk) before returning a page. "
+                       "Most likely: a list endpoint whose latency grows with the table.",
+                root_cause="The index was designed for the filter, not for the order the page is read in.",
+                fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY {table.name}_{use.column}_idx ON {table.name} ({key});",
+                        medium_term="Pair it with keyset pagination on the same columns.",
+                        long_term="Review list queries with EXPLAIN on production-sized data before release."),
+                verification=f"EXPLAIN the query: no Sort node; an Index Scan on {table.name}_{use.column}_idx feeds the Limit",
+                table=table.name, column=use.column, severity=p0_on_a_big_request_path(context, path, table))

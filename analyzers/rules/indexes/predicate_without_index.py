@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...query_paths import entry_points
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .query_support import hinted_small, is_association, query_example, severity_for, where_it_runs
+
+
+class PredicateWithoutIndex(Rule):
+    """## What it finds
+    A query in the application code (`filter`, `filter_by`, `where`, a join's on-clause, or
+    `text()` SQL) that enters a table only through columns no index can serve: no index,
+    primary key or unique constraint has one of them first, or after columns the same query
+    matches by equality (the leftmost-prefix rule of composite indexes). When one predicate on
+    the table has an index, the others only filter the rows it returns and are not reported.
+    Joins through association tables are SL406's; `%term%` searches are SL407's.
+
+    ## Why it matters
+    Without an index PostgreSQL reads the whole table for every call. It is invisible on a
+    development database and grows linearly with the table: at 10x-100x the rows the query
+    that took a millisecond takes seconds, holds a connection the whole time and drags the
+    pool down with it.
+
+    P2; P1 when the query runs in a request handler (directly or through the functions it
+    calls); P0 when, in addition, the size hints give the table 1M rows now or within a year.
+    Tables hinted under 10,000 rows are skipped.
+
+    ## Example
+    ```python
+    Order.query.filter(Order.status == "pending").all()
+    ```
+
+    ## Use instead
+    An index that leads with the column (or a composite one whose leading columns the query
+    matches by equality): `CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);`,
+    declared on the model as `index=True` or `Index(...)`.
+
+    ## How to verify
+    `EXPLAIN` the query on a copy with production-like rows: a `Seq Scan` on the table before,
+    an `Index Scan` / `Bitmap Index Scan` using the new index after.
+    """
+
+    code = "SL405"
+    name = "predicate-without-index"
+    dimension = 4
+    severity = "P2"
+    summary = "query filters or joins on a column no index serves"
+    summary_zh = "查询按无索引可用的列过滤或连接"
+
+    valid = (
+        Example(query_example("def by_customer(Order, customer_id):\n"
+                              "    return Order.query.filter(Order.customer_id == customer_id).all()\n")),
+        Example(query_example("def by_status(Order, status):\n    return Order.query.filter_by(status=status).all()\n")
+                | {"db/V2__status_index.sql": "CREATE INDEX orders_status_customer_idx ON orders (status, customer_id);\n"}),
+        Example(query_example("def pending(session, Order, customer_id):\n"
+                              "    return session.query(Order).filter(Order.customer_id == customer_id, Order.status == 'x').all()\n")
+                | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
+    )
+    invalid = (
+        Example(query_example("def pending(Order):\n"
+                              "    return Order.query.filter(Order.status == 'pending').all()  # expect\n")),
+        Example(query_example("from sqlalchemy import select\n\n\ndef mine(session, Customer, email):\n"
+                              "    return session.execute(select(Customer).where(Customer.email == email)).scalar_one()  # expect\n")),
+        # the composite index leads with customer_id, which this query does not match
+        Example(query_example("def by_status(session, Order, status):\n"
+                              "    return session.query(Order).filter(Order.status == status).all()  # expect\n")
+                | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
+        Example(query_example("from sqlalchemy import text\n\n\ndef notes(session):\n"
+                              "    return session.execute(text('SELECT id FROM orders WHERE note = :n'), {'n': 'x'})  # expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        seen = set()
+        for path in context.query_paths:
+            for table_key in path.tables:
+                table = context.layer.tables.get(table_key)
+                if table is None or is_association(table) or hinted_small(context, table):
+                    continue
+                entries = entry_points(path, table, context.layer)
+                if not entries or any(entry.index for entry in entries) or all(e.kind == "search" for e in entries):
+                    continue  # an index serves one of them (the rest filter its rows), or it is SL407's search
+                entry = next(e for e in entries if e.kind != "search")
+                if (table_key, entry.column, entry.location) in seen:
+                    continue
+                seen.add((table_key, entry.column, entry.location))
+                columns = ", ".join(dict.fromkeys(e.column for e in entries))
+                what = f"joins {table.name} on {entry.column}" if entry.kind == "join" else f"filters {table.name} on {columns}"
+                yield self._finding(context, path, table, entry.column, entry.location, what)
+
+    def _finding(self, context: AuditContext, path, table, column: str, location, what: str) -> Finding:
+        index = f"{table.name}_{column}_idx"
+        return self.finding(
+            location, f"query {what}, which no index serves",
+            f"The query of {where_it_runs(path)} {what}; no index, primary key or unique constraint of {table.name} "
+            f"leads with {column} (after the columns it matches by equality).",
+            impact=f"Worst case: every call reads all of {table.name}; at 10x-100x the rows it takes seconds and exhausts "
+                   "the connection pool under load. Most likely: a query that slows down in step with the table.",
+            root_cause="Indexes were declared for keys and foreign keys, not for the columns the code filters on.",
+            fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY {index} ON {table.name} ({column}); in a migration with "
+                               f"`autocommit_block()` (`schemalens scaffold add-index --table {table.name} --columns {column}`).",
+                    medium_term="Declare it on the model (`index=True` or `Index(...)`), composite with the columns the "
+                                "query always matches by equality first.",
+                    long_term="Review new queries against the indexes (`schemalens check` in CI reports this rule)."),
+            verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {column} = ...;  -- Seq Scan before, Index Scan "
+                         f"using {index} after; test: a query-count/latency test on seeded data",
+            table=table.name, column=column, severity=severity_for(context, path, table))

@@ -1,0 +1,58 @@
+"""Shared by the query-path rules: where a query runs in words, severity from where it runs and
+the size hints, association tables, and the small workspaces their examples are built on."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ...query_paths import QueryPath
+from ...schema.model import Table
+from ..context import AuditContext
+
+SMALL_TABLE_ROWS = 10_000  # a table hinted smaller than this is read whole cheaply
+
+
+def where_it_runs(path: QueryPath) -> str:
+    function = f"{path.shape.function}()" if path.shape.function else "module level"
+    where = {"request": "in a request handler", "task": "in a background task"}.get(path.context, "")
+    return f"{function} at {path.location.path}:{path.location.line}" + (f", {where}" if where else "")
+
+
+def severity_for(context: AuditContext, path: QueryPath, table: Optional[Table]) -> Optional[str]:
+    """P0 for a request path on a table hinted at 1M rows or more (now or within a year), P1 for a
+    request path, else the rule's default."""
+    if path.context != "request":
+        return None
+    return "P0" if table is not None and context.is_big(table) else "P1"
+
+
+def p0_on_a_big_request_path(context: AuditContext, path: QueryPath, table: Optional[Table]) -> Optional[str]:
+    """P0 for a request path on a table hinted at 1M rows (now or within a year), else the rule's default."""
+    return "P0" if severity_for(context, path, table) == "P0" else None
+
+
+def hinted_small(context: AuditContext, table: Table) -> bool:
+    hints = context.hints(table)
+    return hints.rows is not None and hints.rows < SMALL_TABLE_ROWS and (hints.rows_in_a_year or 0) < SMALL_TABLE_ROWS
+
+
+def is_association(table: Table) -> bool:
+    """Two foreign keys whose columns make the primary key or a unique constraint, little else."""
+    key_columns = [c for fk in table.foreign_keys for c in fk.columns]
+    if len(table.foreign_keys) != 2 or len(key_columns) != 2 or len(table.columns) > 4:
+        return False
+    pair = set(key_columns)
+    keys = [table.primary_key.columns] if table.primary_key else []
+    keys += [u.columns for u in table.unique_constraints] + [i.columns for i in table.indexes if i.unique]
+    return any(set(k) == pair for k in keys)
+
+
+SCHEMA = ("CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL, name text);\n"
+          "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers (id) "
+          "ON DELETE RESTRICT, status text NOT NULL, note text, created_at timestamptz NOT NULL, deleted_at timestamptz);\n"
+          "CREATE INDEX orders_customer_id_idx ON orders (customer_id);\n")
+
+
+def query_example(code: str, schema: str = SCHEMA) -> dict:
+    """A SQL folder building the schema, and `app/services/orders.py` holding `code`."""
+    return {"db/V1__init.sql": schema, "app/services/orders.py": code}

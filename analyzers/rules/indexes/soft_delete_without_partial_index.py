@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from .query_support import query_example
+
+SOFT_DELETE_COLUMNS = ("deleted_at", "is_deleted", "deleted", "archived_at", "removed_at", "is_archived")
+_TWO = ("def live(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n\n\n"
+        "def by_customer(Order, customer_id):\n"
+        "    return Order.query.filter(Order.customer_id == customer_id, Order.deleted_at.is_(None)).all()\n")
+
+
+class SoftDeleteWithoutPartialIndex(Rule):
+    """## What it finds
+    A soft-delete column (`deleted_at`, `is_deleted`, `archived_at`, ...) that two or more
+    queries filter on ("only live rows") while no partial index has it in its `WHERE`.
+
+    ## Why it matters
+    Deleted rows pile up and stay in every index the live queries use: the indexes keep
+    growing with rows nobody reads, and queries filter them out row by row. A partial index
+    `WHERE deleted_at IS NULL` holds the live rows only and stays small.
+
+    P2.
+
+    ## Example
+    ```python
+    Order.query.filter(Order.customer_id == cid, Order.deleted_at.is_(None))
+    ```
+    with `CREATE INDEX ON orders (customer_id)`.
+
+    ## Use instead
+    `CREATE INDEX CONCURRENTLY orders_customer_id_live_idx ON orders (customer_id) WHERE deleted_at IS NULL;`
+    (and drop the full index once nothing else needs it).
+
+    ## How to verify
+    `EXPLAIN` the live query: an index scan on the partial index; `pg_relation_size` of the
+    partial index is a fraction of the full one.
+    """
+
+    code = "SL413"
+    name = "soft-delete-without-partial-index"
+    dimension = 4
+    severity = "P2"
+    summary = "soft-delete filter used by several queries, no partial index"
+    summary_zh = "多个查询按软删除列过滤，但没有部分索引"
+
+    valid = (Example(query_example(_TWO) | {"db/V2__live.sql": (
+        "CREATE INDEX orders_customer_live_idx ON orders (customer_id) WHERE deleted_at IS NULL;\n")}),)
+    invalid = (Example(query_example(_TWO.replace(
+        "return Order.query.filter(Order.deleted_at.is_(None)).all()\n", "return Order.query.filter(Order.deleted_at.is_(None)).all()  # expect\n"))),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        uses: dict[tuple[str, str], list] = {}
+        for path in context.query_paths:
+            for predicate in path.predicates:
+                if predicate.use.column in SOFT_DELETE_COLUMNS and predicate.operator in ("=", "is null"):
+                    uses.setdefault((predicate.use.table, predicate.use.column), []).append(predicate.use)
+                    break
+        for (table_name, column), found in sorted(uses.items()):
+            table = context.layer.tables.get(table_name)
+            if table is None or len(found) < 2 or any(index.where and column in index.where for index in table.indexes):
+                continue
+            first, *others = sorted(found, key=lambda use: (use.location.path, use.location.line))
+            yield self.finding(
+                first.location, f"{len(found)} queries filter {table.name} on {column}, no partial index",
+                f"{len(found)} queries read only the live rows of {table.name} (by {column}); no index of {table.name} "
+                f"is partial on {column}, so soft-deleted rows stay in every index they use.",
+                impact="Worst case: indexes and scans grow with rows nobody reads until the live queries slow down. "
+                       "Most likely: bloated indexes and a filter step on every live query.",
+                root_cause="Soft delete was added as a column; the indexes were not revisited.",
+                fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY ... ON {table.name} (<the columns these queries match>) "
+                                   f"WHERE {column} IS NULL  -- or = false for a boolean flag",
+                        medium_term="Move long-deleted rows to an archive table on a schedule.",
+                        long_term="A query helper (or ORM criteria) that always adds the live filter, with the partial indexes."),
+                verification="EXPLAIN a live query: an index scan on the partial index; compare pg_relation_size of the "
+                             "partial and full indexes",
+                table=table.name, column=column,
+                related=tuple(Related(use.location, "also filters on it") for use in others))
