@@ -66,6 +66,8 @@ def _build_parser() -> argparse.ArgumentParser:
     transport = lsp.add_mutually_exclusive_group()
     transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket instead of stdio")
+    # vscode-languageclient appends --stdio when its transport is set to stdio
+    transport.add_argument("--stdio", action="store_true", help="use standard input and output (the default)")
     return parser
 
 

@@ -24,7 +24,7 @@ from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
 from schemalens.analyzers.report.table_card import table_card
 from schemalens.analyzers.workspace.cache import default_cache_dir
-from schemalens.analyzers.workspace.config import config_from_mapping, load_config
+from schemalens.analyzers.workspace.config import config_from_mapping, load_config, load_hints_file
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from schemalens.analyzers.workspace.lookup import (
     Target, definitions, document_symbols, references, target_at, workspace_symbols,
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.1
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
-# Settings an editor may override (initializationOptions, workspace/didChangeConfiguration).
+# Settings an editor may override (initializationOptions, workspace/didChangeConfiguration); "hints_file" (a TOML file of row hints) is read on its own.
 _EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect")
 _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
 
@@ -71,9 +71,15 @@ class SchemaLensServer(LanguageServer):
         project = load_config(self.root)
         if not self.editor_settings:
             return project
-        editor = config_from_mapping(self.editor_settings, "editor settings")
-        overrides = {key: getattr(editor, key) for key in _EDITOR_SETTINGS if key in self.editor_settings}
-        for problem in editor.problems:
+        settings = {key: value for key, value in self.editor_settings.items() if key != "hints_file"}
+        editor = config_from_mapping(settings, "editor settings")
+        overrides = {key: getattr(editor, key) for key in _EDITOR_SETTINGS if key in settings}
+        problems = list(editor.problems)
+        if self.editor_settings.get("hints_file"):
+            hints, hint_problems = load_hints_file(self.root, str(self.editor_settings["hints_file"]))
+            overrides["tables"] = {**project.tables, **hints}
+            problems += hint_problems
+        for problem in problems:
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=problem.message))
         return replace(project, **overrides)
 

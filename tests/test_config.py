@@ -35,3 +35,13 @@ def test_a_broken_toml_file_is_a_problem_not_a_crash(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text("[tool.schemalens\n")
     config = load_config(tmp_path)
     assert config.dialect == "postgresql" and "cannot read configuration" in config.problems[0].message
+
+
+def test_a_hints_file_gives_row_counts_and_reports_bad_values(tmp_path):
+    from schemalens.analyzers.workspace.config import load_hints_file
+
+    (tmp_path / "hints.toml").write_text("[tables.orders]\nrows = 2_000_000\n\n[tables.users]\nrows = -1\n")
+    hints, problems = load_hints_file(tmp_path, "hints.toml")
+    assert hints["orders"].rows == 2_000_000 and hints["users"].rows is None  # the bad value is dropped
+    assert [p.message for p in problems] == ["hints file: tables.users.rows must be a non-negative number"]
+    assert load_hints_file(tmp_path, "missing.toml")[1][0].message.startswith("cannot read the hints file")

@@ -74,6 +74,19 @@ def load_config(root: Path) -> Config:
     return Config()
 
 
+def load_hints_file(root: Path, relative: str) -> tuple[dict[str, TableHints], tuple[ExtractionError, ...]]:
+    """Row-count hints kept in their own TOML file (`[tables.orders] rows = 2_000_000`), as the
+    editor's `hintsFile` setting names it, relative to the workspace root."""
+    location = Location(relative, 1)
+    try:
+        data = tomllib.loads((root / relative).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        return {}, (ExtractionError(location, f"cannot read the hints file: {error}"),)
+    problems: list[str] = []
+    hints = _table_hints(data.get("tables", {}), problems)
+    return hints, tuple(ExtractionError(location, f"hints file: {text}") for text in problems)
+
+
 def config_from_mapping(data: Any, source: str) -> Config:
     """Build a Config from parsed TOML (or LSP settings), reporting what had to be ignored."""
     problems: list[str] = []
