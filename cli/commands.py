@@ -32,6 +32,8 @@ def _build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
     audit.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (Markdown)")
     audit.add_argument("--output", "-o", help="write to this file instead of standard output")
+    audit.add_argument("--verify", action="store_true",
+                       help="also rehearse the migrations on a throwaway PostgreSQL and add the result (see `verify`)")
     check = commands.add_parser("check", parents=[common], help="audit and exit 1 when findings at or above --fail-on exist")
     check.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
     check.add_argument("--fail-on", choices=("P0", "P1", "P2"), default="P1")
@@ -39,6 +41,17 @@ def _build_parser() -> argparse.ArgumentParser:
     rule.add_argument("code", nargs="?", help="rule code or name, e.g. SL201 or timestamp-without-time-zone")
     rule.add_argument("--all", action="store_true", help="print docs/rules.md for every rule")
     commands.add_parser("locks", help="print what PostgreSQL locks, rewrites and scans for each DDL operation")
+    verify = commands.add_parser(
+        "verify", parents=[common], help="rehearse the migrations on a real PostgreSQL: upgrade, downgrade, upgrade again",
+        description="Apply every revision, downgrade step by step to base and upgrade again on a throwaway PostgreSQL "
+                    "(or --dsn), tracing each statement's locks, rewrites and time, then compare the database with "
+                    "SchemaLens's static model and with the models. Runs the project's env.py and revision files.")
+    verify.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
+    verify.add_argument("--dsn", help="postgresql:// URL of a disposable database instead of the embedded one")
+    verify.add_argument("--yes", action="store_true", help="use --dsn even though its name does not say it is disposable")
+    verify.add_argument("--keep", action="store_true", help="leave the embedded PostgreSQL running and say how to reach it")
+    verify.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    verify.add_argument("--output", "-o", help="write to this file instead of standard output")
     scaffold = commands.add_parser(
         "scaffold", parents=[common], help="write expand / backfill / contract Alembic revisions for a schema change",
         description="Write the safe sequence of Alembic revisions for a change, chained after the current head, into "
@@ -124,14 +137,51 @@ def _audit(args: argparse.Namespace) -> int:
     result = run_audit(model)
     for error in result.errors:
         print(f"schemalens: {error.message}", file=sys.stderr)
+    rehearsal = _rehearse(model, dsn=None, yes=False, keep=False) if args.verify else None
     if args.format == "json":
-        text = json.dumps(audit_json(model, result.findings), indent=2, ensure_ascii=False) + "\n"
+        data = audit_json(model, result.findings)
+        if rehearsal is not None:
+            from .analyzers.verify.report import verify_json
+
+            data["verify"] = verify_json(rehearsal)
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "sarif":
         text = json.dumps(audit_sarif(model, result.findings, __version__), indent=2, ensure_ascii=False) + "\n"
     else:
         text = render_audit_markdown(model, result.findings, args.lang)
+        if rehearsal is not None:
+            from .analyzers.verify.report import render_verify_markdown
+
+            text += "\n" + render_verify_markdown(rehearsal, heading_level=2)
     _write(text, args.output)
-    return 0
+    return 1 if rehearsal is not None and rehearsal.failed else 0
+
+
+def _rehearse(model, dsn, yes: bool, keep: bool):
+    from .analyzers.verify import TargetError, verify
+
+    try:
+        import alembic  # noqa: F401 - verify runs the project's migrations with Alembic and SQLAlchemy
+        import psycopg  # noqa: F401
+    except ImportError as error:
+        raise _UsageError(f"verify needs Alembic, SQLAlchemy and psycopg here ({error}): pip install 'schemalens[verify]'")
+    try:
+        return verify(model, dsn=dsn, yes=yes, keep=keep, progress=lambda line: print(f"schemalens: {line}", file=sys.stderr))
+    except TargetError as error:
+        raise _UsageError(str(error)) from None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .analyzers.verify.report import render_verify_markdown, verify_json
+
+    report = _rehearse(_index(args), args.dsn, args.yes, args.keep)
+    if args.format == "json":
+        _write(json.dumps(verify_json(report), indent=2, ensure_ascii=False) + "\n", args.output)
+    else:
+        _write(render_verify_markdown(report), args.output)
+    if report.kept:
+        print(f"schemalens: {report.kept}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -222,7 +272,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="schemalens: %(message)s")
     handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "locks": _locks, "lsp": _lsp,
-                "scaffold": _scaffold}
+                "scaffold": _scaffold, "verify": _verify}
     if args.command is None:
         parser.print_help()
         return 0

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.1
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
-# Settings an editor may override (initializationOptions, workspace/didChangeConfiguration); "hints_file" (a TOML file of row hints) is read on its own.
+# Settings an editor may override (initializationOptions, workspace/didChangeConfiguration);
+# "hints_file", a TOML file of row hints, is read on its own.
 _EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect")
 _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
 

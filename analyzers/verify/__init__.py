@@ -1,0 +1,87 @@
+"""`schemalens verify`: rehearse the migrations on a real PostgreSQL (upgrade, step-by-step
+downgrade, upgrade again), trace each statement's locks, rewrites and time, and compare the
+database it leaves with SchemaLens's static database layer and with the models.
+
+    report = verify(model)                 # a throwaway embedded PostgreSQL
+    report = verify(model, dsn="postgresql://me@db/rehearsal_test")
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..schema.compare import comparable, differences
+from .rehearsal import Progress, Rehearsal, rehearse
+from .target import RehearsalDatabase, TargetError, embedded, from_dsn
+
+__all__ = ["TargetError", "VerifyReport", "verify"]
+
+NOTICE = ("schemalens verify runs the project's Alembic env.py and revision files (project code) against {where}; "
+          "nothing else is touched.")
+
+
+@dataclass
+class VerifyReport:
+    database: str
+    rehearsal: Rehearsal
+    drift: list[str] = field(default_factory=list)  # the models vs the migrated database: the project's
+    limitations: list[str] = field(default_factory=list)  # SchemaLens's static replay vs PostgreSQL: ours
+    seconds: float = 0.0
+    kept: Optional[str] = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.rehearsal.failures) or any(not step.ok for step in self.rehearsal.steps)
+
+
+def verify(model, *, dsn: Optional[str] = None, yes: bool = False, keep: bool = False,
+           progress: Progress = lambda line: None) -> VerifyReport:
+    started = time.perf_counter()
+    database: RehearsalDatabase = from_dsn(dsn, yes) if dsn else embedded()
+    progress(NOTICE.format(where=database.describe()))
+    try:
+        rehearsal = rehearse(model, database, progress)
+        report = VerifyReport(database.describe(), rehearsal)
+        _compare(model, database, report)
+    finally:
+        kept = database.close(keep)
+    report.kept = kept
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _compare(model, database: RehearsalDatabase, report: VerifyReport) -> None:
+    """After the last upgrade: PostgreSQL's catalog against the static layer (our gaps) and the
+    models (the project's drift, for the tables the models map)."""
+    import psycopg
+
+    from ..pg.catalog import read_catalog
+
+    with psycopg.connect(database.dsn) as connection:
+        catalog = comparable(read_catalog(connection))
+    catalog["tables"].pop("alembic_version", None)
+    static = comparable(model.database)
+    report.limitations = differences(catalog, static, ("PostgreSQL", "SchemaLens"))
+    if model.orm.tables:
+        orm = comparable(model.orm)
+        mapped = {"tables": {k: v for k, v in catalog["tables"].items() if k in orm["tables"]}, "enums": catalog["enums"]}
+        for key, entry in orm["tables"].items():
+            if key in mapped["tables"]:
+                _take_generated_names(entry, mapped["tables"][key])
+        report.drift = [line for line in differences(mapped, orm, ("database", "models")) if not line.startswith("enums")]
+
+
+def _take_generated_names(model_entry: dict, database_entry: dict) -> None:
+    """A constraint or index the models leave unnamed gets PostgreSQL's name: compare the rest."""
+    key = model_entry.get("primary_key")
+    if key is not None and key[0] is None and database_entry.get("primary_key") and database_entry["primary_key"][1] == key[1]:
+        model_entry["primary_key"] = database_entry["primary_key"]
+    for part in ("foreign_keys", "unique", "indexes"):
+        named = set()
+        for element in model_entry.get(part, set()):
+            if element[0] is None:
+                element = next((found for found in database_entry.get(part, ()) if found[1:] == element[1:]), element)
+            named.add(element)
+        model_entry[part] = named

@@ -1,0 +1,100 @@
+"""The verification report in Markdown and JSON: per revision and phase, ok or failed, the
+slowest statements, the strongest lock per table, rewrites and rows; the failures with their
+statement and PostgreSQL's error; the models' drift; SchemaLens's own gaps."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from . import VerifyReport
+from .rehearsal import PHASES, StepResult
+from .tracer import strongest
+
+SLOWEST = 3
+
+
+TOOL_TABLES = {"alembic_version", "flyway_schema_history"}
+
+
+def _locks(step: StepResult) -> dict[str, str]:
+    """The strongest lock per table the step found existing: a table it creates is locked by
+    nobody else, so its locks on it do not matter."""
+    modes: dict[str, set[str]] = defaultdict(set)
+    created: set[str] = set()
+    for statement in step.statements:
+        for table, found in statement.locks.items():
+            if table not in created and table not in statement.created and table not in TOOL_TABLES:
+                modes[table] |= found
+        created |= set(statement.created)
+    return {table: strongest(found) for table, found in sorted(modes.items())}
+
+
+def _rewrites(step: StepResult) -> list[str]:
+    return sorted({table for statement in step.statements for table in statement.rewritten})
+
+
+def step_json(step: StepResult) -> dict:
+    slowest = sorted(step.statements, key=lambda s: -s.duration_ms)[:SLOWEST]
+    error = step.error
+    return {"phase": step.phase, "revision": step.revision, "path": step.path, "ok": step.ok,
+            "duration_ms": round(step.duration_ms, 1), "statements": len(step.statements),
+            "slowest": [{"sql": s.sql, "duration_ms": round(s.duration_ms, 1)} for s in slowest],
+            "locks": _locks(step), "rewrites": _rewrites(step), "rows": step.rows,
+            "error": {"statement": error.sql, "message": error.error} if error else None}
+
+
+def verify_json(report: VerifyReport) -> dict:
+    return {"version": 1, "database": report.database, "alembic": report.rehearsal.way or None,
+            "ok": not report.failed, "seconds": round(report.seconds, 2),
+            "steps": [step_json(step) for step in report.rehearsal.steps],
+            "failures": report.rehearsal.failures + [f"{s.phase} {s.revision}: {s.error.error}" for s in report.rehearsal.steps
+                                                     if not s.ok],
+            "notes": report.rehearsal.notes, "drift": report.drift, "schemalens_limitations": report.limitations}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
+    h = "#" * heading_level
+    rehearsal = report.rehearsal
+    out = [f"{h} Migration rehearsal (schemalens verify)", "",
+           f"{'FAILED' if report.failed else 'OK'}: {report.database}, {report.seconds:.1f} s."
+           + (f" Alembic ran with {rehearsal.way}." if rehearsal.way else ""), ""]
+    out += [f"- {note}" for note in rehearsal.notes]
+    by_revision: dict[str, dict[str, StepResult]] = defaultdict(dict)
+    order: list[str] = []
+    for step in rehearsal.steps:
+        if step.revision not in by_revision:
+            order.append(step.revision)
+        by_revision[step.revision][step.phase] = step
+    out += ["", f"{h}# Revisions", "",
+            "| revision | " + " | ".join(PHASES) + " | slowest statement | strongest lock per table | rewrites | rows |",
+            "|---|---|---|---|---|---|---|---|"]
+    for revision in order:
+        steps = by_revision[revision]
+        first = steps.get("upgrade") or next(iter(steps.values()))
+        cells = []
+        for phase in PHASES:
+            step = steps.get(phase)
+            cells.append("-" if step is None else f"ok {step.duration_ms:.0f} ms" if step.ok else "**failed**")
+        slowest = max(first.statements, key=lambda s: s.duration_ms, default=None)
+        locks = ", ".join(f"{table}: {mode}" for table, mode in _locks(first).items())
+        rows = ", ".join(f"{table} {count}" for table, count in first.rows.items() if table not in TOOL_TABLES)
+        out.append(f"| `{first.path}` | " + " | ".join(cells)
+                   + f" | {_cell(f'{slowest.duration_ms:.0f} ms {slowest.sql[:80]}') if slowest else '-'}"
+                   + f" | {_cell(locks) or '-'} | {', '.join(_rewrites(first)) or '-'} | {rows or '-'} |")
+    failures = [step for step in rehearsal.steps if not step.ok]
+    if failures or rehearsal.failures:
+        out += ["", f"{h}# Failures", ""]
+        out += [f"- {step.phase} of `{step.path}`: `{step.error.sql[:200]}`: {step.error.error}" for step in failures]
+        out += [f"- {failure}" for failure in rehearsal.failures]
+    out += ["", f"{h}# Models vs the migrated database", ""]
+    out += [f"- {_cell(line)}" for line in report.drift] or ["The models match the database the migrations build."]
+    out += ["", f"{h}# SchemaLens's static replay vs PostgreSQL", ""]
+    out += ([f"- {_cell(line)}" for line in report.limitations] + ["", "These are SchemaLens limitations, not project problems."]
+            if report.limitations else ["The static database layer matches PostgreSQL."])
+    if report.kept:
+        out += ["", report.kept]
+    return "\n".join(out).rstrip() + "\n"

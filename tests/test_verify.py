@@ -1,0 +1,138 @@
+"""`schemalens verify` on fixture projects: a rewrite and an ACCESS EXCLUSIVE lock on a populated
+table, a downgrade that fails, a revision PostgreSQL rejects, ORM drift, an env.py that needs the
+application; each is reported as such. The bundled example runs end to end on its own embedded
+server through the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from schemalens.analyzers.verify import TargetError, verify
+from schemalens.analyzers.verify.report import render_verify_markdown, verify_json
+from schemalens.analyzers.verify.target import from_dsn
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.commands import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
+ENV = '''from alembic import context
+from sqlalchemy import create_engine, pool
+
+url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option("sqlalchemy.url")
+engine = create_engine(url, poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+'''
+APP_ENV = "from flask import current_app\n\nDB = current_app.extensions['migrate'].db  # needs the running app\n" + ENV
+HEADER = "from alembic import op\nimport sqlalchemy as sa\n\nrevision = {rid!r}\ndown_revision = {down!r}\n\n"
+ITEMS = HEADER.format(rid="a1", down=None) + (
+    "def upgrade():\n"
+    "    op.create_table('items', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('qty', sa.Integer()))\n"
+    "    op.execute('INSERT INTO items (id, qty) SELECT g, g FROM generate_series(1, 1000) g')\n\n"
+    "def downgrade():\n    op.drop_table('items')\n")
+WIDEN = HEADER.format(rid="b2", down="a1") + (
+    "def upgrade():\n    op.alter_column('items', 'qty', type_=sa.BigInteger())\n\n"
+    "def downgrade():\n    op.alter_column('items', 'qty', type_=sa.Integer())\n")
+BAD_DOWNGRADE = HEADER.format(rid="b2", down="a1") + (
+    "def upgrade():\n    op.add_column('items', sa.Column('note', sa.Text()))\n\n"
+    "def downgrade():\n    op.drop_column('items', 'remark')\n")
+REJECTED = HEADER.format(rid="b2", down="a1") + (
+    "def upgrade():\n    op.execute('ALTER TABLE missing_table ADD COLUMN x integer')\n\n"
+    "def downgrade():\n    pass\n")
+MODELS = ("from sqlalchemy import BigInteger, Column, Integer, Text\nfrom sqlalchemy.orm import declarative_base\n\n"
+          "Base = declarative_base()\n\n\nclass Item(Base):\n    __tablename__ = 'items'\n"
+          "    id = Column(Integer, primary_key=True)\n    qty = Column(BigInteger)\n    label = Column(Text)\n")
+
+
+def _project(root: Path, second: str, env: str = ENV, models: bool = False) -> Path:
+    (root / "migrations" / "versions").mkdir(parents=True)
+    (root / "migrations" / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s\n")
+    (root / "migrations" / "env.py").write_text(env)
+    (root / "migrations" / "versions" / "a1_items.py").write_text(ITEMS)
+    (root / "migrations" / "versions" / "b2_change.py").write_text(second)
+    if models:
+        (root / "app").mkdir()
+        (root / "app" / "models.py").write_text(MODELS)
+    return root
+
+
+def _verify(postgres, root: Path):
+    dsn = postgres.url(postgres.fresh_database("verify"))
+    return verify(WorkspaceIndex(root).index_all(), dsn=dsn)
+
+
+def _step(report, phase: str, revision: str):
+    return next(s for s in report.rehearsal.steps if (s.phase, s.revision) == (phase, revision))
+
+
+def test_a_rewrite_under_access_exclusive_on_a_populated_table_and_orm_drift(postgres, tmp_path):
+    report = _verify(postgres, _project(tmp_path, WIDEN, models=True))
+    assert not report.failed and report.rehearsal.way.startswith("the project's env.py")
+    assert [(s.phase, s.revision) for s in report.rehearsal.steps] == [
+        ("upgrade", "a1"), ("upgrade", "b2"), ("downgrade", "b2"), ("downgrade", "a1"),
+        ("upgrade again", "a1"), ("upgrade again", "b2")]
+    widen = verify_json(report)["steps"][1]
+    assert widen["locks"] == {"items": "AccessExclusiveLock"} and widen["rewrites"] == ["items"]
+    assert widen["rows"] == {"items": 1000}
+    assert report.drift == ["table items.columns label: database 'missing', models ('text', True)"]
+    assert report.limitations == []
+    assert "| `migrations/versions/b2_change.py` | ok" in render_verify_markdown(report)
+
+
+def test_a_downgrade_that_fails_is_reported_with_its_statement(postgres, tmp_path):
+    report = _verify(postgres, _project(tmp_path, BAD_DOWNGRADE))
+    failed = _step(report, "downgrade", "b2")
+    assert report.failed and not failed.ok
+    assert 'column "remark" of relation "items" does not exist' in failed.error.error
+    assert "DROP COLUMN remark" in failed.error.sql
+    # the failed downgrade rolled back: the database stays at b2, and upgrading again finds nothing to do
+    assert report.rehearsal.notes == ["the downgrade stopped; upgrading again from where it stopped"]
+    assert [s.phase for s in report.rehearsal.steps] == ["upgrade", "upgrade", "downgrade"]
+
+
+def test_a_revision_postgresql_rejects_stops_the_rehearsal(postgres, tmp_path):
+    report = _verify(postgres, _project(tmp_path, REJECTED))
+    rejected = _step(report, "upgrade", "b2")
+    assert report.failed and 'relation "missing_table" does not exist' in rejected.error.error
+    assert {s.phase for s in report.rehearsal.steps} == {"upgrade"}
+    assert "- upgrade of `migrations/versions/b2_change.py`" in render_verify_markdown(report)
+
+
+def test_an_env_that_needs_the_application_falls_back_to_the_schemalens_env(postgres, tmp_path):
+    report = _verify(postgres, _project(tmp_path, WIDEN, env=APP_ENV))
+    assert report.rehearsal.way.startswith("a SchemaLens env") and not report.failed
+    assert "could not run here" in report.rehearsal.notes[0]
+
+
+def test_a_dsn_must_name_a_disposable_database():
+    with pytest.raises(TargetError, match="does not look disposable"):
+        from_dsn("postgresql://app@db.internal/shop", confirmed=False)
+    assert from_dsn("postgresql://app@db.internal/shop", confirmed=True).name == "shop"
+    assert from_dsn("postgresql://app@db/shop_test", confirmed=False).url == "postgresql+psycopg://app@db/shop_test"
+    with pytest.raises(TargetError, match="postgresql://"):
+        from_dsn("mysql://app@db/shop_test", confirmed=False)
+
+
+def test_the_bundled_example_end_to_end_on_an_embedded_server(tmp_path, capsys):
+    root = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, root)
+    assert main(["verify", str(root), "--format", "json", "--no-cache"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["alembic"].startswith("the project's env.py")
+    phases = {(s["phase"], s["revision"]) for s in report["steps"]}
+    assert ("downgrade", "3f2a9c1d4b7e") in phases and ("upgrade", "sql/migrations/V3__daily_sales_touch_trigger.sql") in phases
+    assert report["drift"] == ["table orders.columns gift_message: database 'missing', models ('text', True)"]
+    assert report["schemalens_limitations"] == []
+
+
+def test_audit_with_verify_adds_the_rehearsal(tmp_path, capsys):
+    root = _project(tmp_path / "project", REJECTED)
+    assert main(["audit", str(root), "--verify", "--no-cache"]) == 1  # the rejected revision fails the run
+    report = capsys.readouterr().out
+    assert report.startswith("# Database design audit") and "## Migration rehearsal (schemalens verify)" in report
+    assert 'relation "missing_table" does not exist' in report
