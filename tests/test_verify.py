@@ -136,3 +136,11 @@ def test_audit_with_verify_adds_the_rehearsal(tmp_path, capsys):
     report = capsys.readouterr().out
     assert report.startswith("# Database design audit") and "## Migration rehearsal (schemalens verify)" in report
     assert 'relation "missing_table" does not exist' in report
+
+
+def test_an_env_that_connects_elsewhere_is_refused_before_any_statement(postgres, tmp_path):
+    elsewhere = ENV.replace("engine = create_engine(url,", "engine = create_engine(make_url(url).set(database='postgres'),")
+    elsewhere = "from sqlalchemy.engine import make_url\n" + elsewhere
+    report = _verify(postgres, _project(tmp_path, WIDEN, env=elsewhere))
+    assert "refusing to run migrations against" in report.rehearsal.notes[0]
+    assert report.rehearsal.way.startswith("a SchemaLens env") and not report.failed

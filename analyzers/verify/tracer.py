@@ -137,8 +137,10 @@ class StatementTracer:
         traced, self._current = self._current, None
         if traced is not None:
             traced.duration_ms = (time.perf_counter() - self._started) * 1000
-            traced.error = str(getattr(context.original_exception, "diag", None) and
-                               context.original_exception.diag.message_primary or context.original_exception).strip()
+            original = context.original_exception
+            diagnostic = getattr(original, "diag", None)  # psycopg: PostgreSQL's own message
+            traced.error = (diagnostic.message_primary if diagnostic is not None and diagnostic.message_primary
+                            else str(original)).strip()
             self._sampler.watch(None, None)
             self.pending.append(traced)
 
