@@ -26,6 +26,7 @@ class PathPredicate:
     operator: str
     pattern: Optional[str] = None
     json_as_text: bool = False
+    alternative: Optional[tuple[int, int]] = None  # inside an OR: (which OR, which branch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,8 @@ class QueryPath:
         return tuple(found)
 
     def equal_columns(self, table: str) -> set[str]:
-        return {p.use.column for p in self.predicates if p.use.table == table and p.operator in ("=", "in", "is null")}
+        return {p.use.column for p in self.predicates
+                if p.use.table == table and p.operator in ("=", "in", "is null") and p.alternative is None}
 
 
 def _snake(name: str) -> str:
@@ -130,7 +132,7 @@ def contexts(code_facts: Iterable) -> dict[tuple[str, str], str]:
 
 def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
     main = next((t for t in (resolver.table(e, shape.entities_are_tables) for e in shape.entities) if t), None)
-    predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text) for p in shape.predicates
+    predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text, p.alternative) for p in shape.predicates
                        for use in [resolver.column(p.column, main if p.column.table and not p.column.model else None)] if use)
     joins = []
     for join in shape.joins:
@@ -289,14 +291,32 @@ def entry_points(path: QueryPath, table: Table, layer: Optional[SchemaLayer] = N
 
 def _predicate_entries(path: QueryPath, table: Table) -> list[Entry]:
     found: list[Entry] = []
+    groups: dict[int, dict[int, list[Entry]]] = {}
     equal = path.equal_columns(table.key)
     filtered = {p.use.column for p in path.predicates if p.use.table == table.key}
     for predicate in path.predicates:
+        if predicate.alternative is not None:
+            groups.setdefault(predicate.alternative[0], {}).setdefault(predicate.alternative[1], [])
         if predicate.use.table != table.key or predicate.operator in ("!=", "is not null", "not in") or predicate.json_as_text:
             continue
         column = predicate.use.column
         if predicate.operator in ("like", "ilike") and predicate.pattern in ("contains", "suffix", "unknown"):
-            found.append(Entry(column, trigram_or_text_index(table, column), predicate.use.location, "search"))
+            entry = Entry(column, trigram_or_text_index(table, column), predicate.use.location, "search")
         else:
-            found.append(Entry(column, serving_index(table, column, equal, filtered), predicate.use.location, "predicate"))
+            entry = Entry(column, serving_index(table, column, equal, filtered), predicate.use.location, "predicate")
+        if predicate.alternative is None:
+            found.append(entry)
+        else:
+            groups[predicate.alternative[0]][predicate.alternative[1]].append(entry)
+    for branches in groups.values():
+        # An OR narrows the table only when every branch has a predicate on it, and an index
+        # serves it (a BitmapOr) only when every branch has an indexed one.
+        if not all(branches.values()):
+            continue
+        served = [next((e.index for e in entries if e.index), None) for entries in branches.values()]
+        index = " + ".join(served) if all(served) else None
+        # the entry names the branch that needs an index (the first, when all have one)
+        lacking = next((entries[0] for entries, key in zip(branches.values(), served) if key is None),
+                       next(iter(branches.values()))[0])
+        found.append(Entry(lacking.column, index, lacking.location, lacking.kind if not index else "predicate"))
     return found

@@ -234,3 +234,10 @@ def test_key_paths_and_the_hover_list_the_code_on_a_column(service):
     assert [(location.line, how) for location, how, _ in uses] == [(15, "filter ="), (20, "filter =")]
     card = table_card(service, "orders", "status", paths)
     assert "Code paths on this column:" in card and "filter = in recent — `app/orders.py:15`" in card
+
+
+def test_or_branches_are_marked():
+    shape = _only("def f(session):\n    return session.query(Order).filter(Order.kind == 1, "
+                  "or_(Order.a == 1, and_(Order.b == 2, Order.e == 3)) | (Order.d == 4)).all()\n")
+    assert [(p.column.column, p.alternative) for p in shape.predicates] == [
+        ("kind", None), ("a", (1, 0)), ("b", (1, 1)), ("e", (1, 1)), ("d", (1, 2))]

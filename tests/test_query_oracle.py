@@ -43,6 +43,8 @@ CALLS = {
     "orders_of_email": (("c4242@example.com",), "customers"),
     "reference_sql": (("R4242",), "orders"),
     "customers_named": (("me 424",), "customers"),
+    "order_by_id_or_customer": ((4242, 42), "orders"),  # both branches indexed: a BitmapOr
+    "order_by_customer_or_reference": ((42, "R4242"), "orders"),  # one branch unindexed: a Seq Scan
 }
 
 
@@ -126,4 +128,5 @@ def test_findings_match_the_planner(database):
                 finally:
                     connection.execute(f"DROP INDEX {ddl.split()[2]}")
     assert {name for name, found in reported.items() if found} >= {
-        "order_by_reference", "orders_placed_at", "customer_by_email", "orders_of_email", "reference_sql"}
+        "order_by_reference", "orders_placed_at", "customer_by_email", "orders_of_email", "reference_sql",
+        "order_by_customer_or_reference"}

@@ -33,6 +33,7 @@ class Predicate:
     operator: str  # "=", "!=", "<", "<=", ">", ">=", "in", "like", "ilike", "is null", "is not null", "between"
     pattern: Optional[str] = None  # like/ilike: "prefix" (term%), "contains" (%term%), "suffix", "unknown"
     json_as_text: bool = False  # the column is read as text: cast(col, Text), col.astext
+    alternative: Optional[tuple[int, int]] = None  # inside an OR: (which OR of the file, which branch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,7 @@ class _Reader:
 
     def __init__(self, path: str, position) -> None:
         self.path, self.position = path, position
+        self.alternatives = 0  # OR groups read so far
 
     def location(self, node: cst.CSTNode) -> Location:
         found = self.position(node)
@@ -193,9 +195,15 @@ class _Reader:
 
     def predicates(self, node: cst.BaseExpression) -> list[Predicate]:
         found: list[Predicate] = []
+        branches = _or_operands(node)
+        if len(branches) > 1:
+            # An OR is served by indexes only when every branch is: its predicates say which branch they are in.
+            self.alternatives += 1
+            return [replace(predicate, alternative=(self.alternatives, position))
+                    for position, branch in enumerate(branches) for predicate in self.predicates(branch)]
         if isinstance(node, cst.BooleanOperation):
             return self.predicates(node.left) + self.predicates(node.right)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.BitAnd, cst.BitOr)):
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitAnd):
             return self.predicates(node.left) + self.predicates(node.right)
         if isinstance(node, cst.UnaryOperation):
             return self.predicates(node.expression)
@@ -213,7 +221,7 @@ class _Reader:
             return found
         if isinstance(node, cst.Call):
             callee = (dotted(node.func) or "").rpartition(".")[2]
-            if callee in ("and_", "or_", "not_"):
+            if callee in ("and_", "not_"):
                 for argument in node.args:
                     found += self.predicates(argument.value)
                 return found
@@ -265,6 +273,17 @@ def _filter_by_target(shape: QueryShape) -> str:
             return f"{last.relationship.model}.{last.relationship.column}"
         return last.target
     return shape.entities[0] if shape.entities else ""
+
+
+def _or_operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The operands of an OR (`a or b`, `a | b`, `or_(a, b)`, nested ones flattened); [node] otherwise."""
+    if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+        return _or_operands(node.left) + _or_operands(node.right)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        return _or_operands(node.left) + _or_operands(node.right)
+    if isinstance(node, cst.Call) and (dotted(node.func) or "").rpartition(".")[2] == "or_" and len(node.args) > 1:
+        return [operand for argument in node.args for operand in _or_operands(argument.value)]
+    return [node]
 
 
 def _is_none(node: cst.BaseExpression) -> bool:
