@@ -241,3 +241,15 @@ def test_or_branches_are_marked():
                   "or_(Order.a == 1, and_(Order.b == 2, Order.e == 3)) | (Order.d == 4)).all()\n")
     assert [(p.column.column, p.alternative) for p in shape.predicates] == [
         ("kind", None), ("a", (1, 0)), ("b", (1, 1)), ("e", (1, 1)), ("d", (1, 2))]
+
+
+def test_rows_from_another_function_and_read_by_a_helper():
+    facts = _shapes("""
+        def _json(product):
+            return {"name": product.name, "tags": [tag.name for tag in product.tags]}
+
+        def search(term):
+            return [_json(p) for p in catalog.search_products(term)]
+    """)
+    reads = {(r.variable, r.attribute, r.rows_from, r.location.line) for r in facts.loop_reads}
+    assert ("p", "tags", "search_products", 3) in reads and ("p", "name", "search_products", 3) in reads

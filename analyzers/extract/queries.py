@@ -83,6 +83,7 @@ class LoopRead:
     location: Location
     source: Optional[int] = None
     parent: Optional[tuple[int, str]] = None  # (index of the enclosing loop's query, the attribute it iterates)
+    rows_from: Optional[str] = None  # the rows come from calling this function (`catalog.search_products(q)`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +326,7 @@ class _FunctionReader:
         self.reader, self.helpers = reader, helpers
         self.variables: dict[str, _Shape] = {}
         self.shapes: list[_Shape] = []
-        self.loops: list[tuple[str, object, cst.CSTNode]] = []  # (variable, source, loop node)
+        self.loops: list[tuple[str, object, cst.CSTNode]] = []  # (variable, source, where it is read)
         self.calls: set[str] = set()
 
     def new_shape(self, *args, **kwargs) -> _Shape:
@@ -457,12 +458,7 @@ class _FunctionReader:
             for small in node.body:
                 self.small(small)
         elif isinstance(node, cst.For):
-            source = self.relationship_source(node.iter)
-            shape = self.expression(node.iter)
-            if source is None and shape is not None:
-                source = ("query", shape)
-            if isinstance(node.target, cst.Name) and source is not None:
-                self.loops.append((node.target.value, source, node))
+            self.loop(node.target, node.iter, node.body)
             self.block(node.body)
         elif isinstance(node, (cst.If, cst.While)):
             self.expression(node.test)
@@ -522,9 +518,9 @@ class _FunctionReader:
             if isinstance(node.func, cst.Attribute):
                 found = self.expression(node.func.value) or found
             return found
-        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
             for clause in _comp_fors(node.for_in):
-                self.expression(clause.iter)
+                self.loop(clause.target, clause.iter, node)
             return None
         if isinstance(node, (cst.Tuple, cst.List)):
             for element in node.elements:
@@ -532,6 +528,17 @@ class _FunctionReader:
         if isinstance(node, (cst.Comparison,)):
             self.expression(node.left)
         return None
+
+    def loop(self, target: cst.BaseExpression, iterable: cst.BaseExpression, scope: cst.CSTNode) -> None:
+        """A for statement or comprehension: where its rows come from, and where they are read."""
+        source = self.relationship_source(iterable)
+        shape = self.expression(iterable)
+        if source is None and shape is not None:
+            source = ("query", shape)
+        elif source is None and isinstance(iterable, cst.Call) and (dotted(iterable.func) or ""):
+            source = ("function", (dotted(iterable.func) or "").rpartition(".")[2])
+        if isinstance(target, cst.Name) and source is not None:
+            self.loops.append((target.value, source, scope))
 
     def relationship_source(self, node: cst.BaseExpression) -> Optional[tuple[str, str, str]]:
         """A loop over another loop variable's attribute (`for item in order.items`)."""
@@ -609,6 +616,7 @@ def read_queries(module: cst.Module, path: str, position) -> QueryFacts:
     facts = QueryFacts()
     module_context = "task" if _TASK_PATHS.search(path) else "other"
     helpers = _helpers(module, reader)
+    row_helpers = _row_helpers(module, reader)
 
     def read_function(body_owner, name: Optional[str], context: str, location: Location) -> None:
         function = _FunctionReader(reader, helpers)
@@ -623,7 +631,7 @@ def read_queries(module: cst.Module, path: str, position) -> QueryFacts:
         for position_in_file, shape in enumerate(function.shapes):
             index_of[id(shape)] = base + position_in_file
             facts.queries.append(replace(shape.shape, function=name, context=context))
-        _loop_reads(function, facts, index_of)
+        _loop_reads(function, facts, index_of, row_helpers)
         if name is not None:
             facts.functions.append(FunctionFacts(name, context, tuple(sorted(c for c in function.calls if c)), location))
 
@@ -640,19 +648,20 @@ def read_queries(module: cst.Module, path: str, position) -> QueryFacts:
     return facts
 
 
-def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict) -> None:
-    """Attribute reads on loop variables, with where the loop's rows come from."""
+def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, row_helpers: dict) -> None:
+    """Attribute reads on loop variables (directly, or by a helper of the module the row is passed
+    to), with where the loop's rows come from."""
     sources: dict[str, tuple] = {}
-    for variable, source, loop in function.loops:
+    for variable, source, scope in function.loops:
         if source[0] == "query":
             sources[variable] = ("query", index_of.get(id(source[1])))
-        elif source[0] == "attribute":
-            sources[variable] = ("attribute", source[1], source[2])
         else:
-            continue
-        for attribute, location in _attribute_reads(loop.body, variable, function.reader):
+            sources[variable] = source
+        for attribute, location in _attribute_reads(scope, variable, function.reader, row_helpers):
             kind = sources[variable]
-            if kind[0] == "query":
+            if kind[0] == "function":
+                facts.loop_reads.append(LoopRead(variable, attribute, location, rows_from=kind[1]))
+            elif kind[0] == "query":
                 if kind[1] is not None:
                     facts.loop_reads.append(LoopRead(variable, attribute, location, source=kind[1]))
             else:
@@ -661,7 +670,9 @@ def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict) ->
                     facts.loop_reads.append(LoopRead(variable, attribute, location, parent=(parent[1], kind[2])))
 
 
-def _attribute_reads(body: cst.BaseSuite, variable: str, reader: _Reader) -> list[tuple[str, Location]]:
+def _attribute_reads(scope: cst.CSTNode, variable: str, reader: _Reader,
+                     row_helpers: Optional[dict] = None) -> list[tuple[str, Location]]:
+    """`variable.attr` reads in `scope`, and those of module functions `variable` is passed to first."""
     found: list[tuple[str, Location]] = []
 
     class _Reads(cst.CSTVisitor):
@@ -669,7 +680,23 @@ def _attribute_reads(body: cst.BaseSuite, variable: str, reader: _Reader) -> lis
             if isinstance(node.value, cst.Name) and node.value.value == variable:
                 found.append((node.attr.value, reader.location(node)))
 
-    body.visit(_Reads())
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value in (row_helpers or {}) and node.args \
+                    and isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == variable:
+                found.extend(row_helpers[node.func.value])
+
+    scope.visit(_Reads())
+    return found
+
+
+def _row_helpers(module: cst.Module, reader: _Reader) -> dict[str, list[tuple[str, Location]]]:
+    """Module functions and the attributes they read of their first parameter (`_product_json(p)`)."""
+    found = {}
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef) and statement.params.params:
+            reads = _attribute_reads(statement.body, statement.params.params[0].name.value, reader)
+            if reads:
+                found[statement.name.value] = reads
     return found
 
 

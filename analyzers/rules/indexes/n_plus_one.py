@@ -22,7 +22,8 @@ _LOOP = ("from app.models import Order\n\n\ndef totals(session):\n    result = [
 class NPlusOne(Rule):
     """## What it finds
     A loop over query results that reads a relationship of each row (`for order in ...:
-    order.items`, or one level deeper, `for item in order.items: item.product`) when neither
+    order.items`, one level deeper, `for item in order.items: item.product`, in a comprehension,
+    over rows a function returns, or in a helper of the module each row is passed to) when neither
     the query (`options(selectinload(...))`, `joinedload`, `subqueryload`) nor the
     relationship (`lazy="selectin"` / `"joined"`) loads it up front.
 
@@ -58,8 +59,17 @@ class NPlusOne(Rule):
     valid = (Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
         "session.query(Order).all()", "session.query(Order).options(selectinload(Order.items)).all()").replace(
         "from app.models import Order\n", "from sqlalchemy.orm import selectinload\n\nfrom app.models import Order\n")}),)
-    invalid = (Example({"app/models.py": _MODELS,
-                        "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")}),)
+    invalid = (
+        Example({"app/models.py": _MODELS,
+                 "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")}),
+        # rows another function returns, read by a helper each row is passed to
+        Example({"app/models.py": _MODELS,
+                 "app/services/orders.py": ("from app.models import Order\n\n\ndef recent(session):\n"
+                                            "    return session.query(Order).all()\n"),
+                 "app/routes/orders.py": ("from app.services.orders import recent\n\n\ndef _json(order):\n"
+                                          "    return {'items': len(order.items)}  # expect\n\n\n"
+                                          "def page(session):\n    return [_json(o) for o in recent(session)]\n")}),
+    )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         resolver = Resolver(context.model, context.layer)
@@ -67,10 +77,9 @@ class NPlusOne(Rule):
         for facts in context.code_facts():
             paths = [p for p in context.query_paths if p.location.path == facts.path]
             for read in facts.loop_reads:
-                index = read.source if read.source is not None else read.parent[0]
-                if index >= len(paths) or paths[index].table is None:
+                path = self._rows_path(context, paths, read)
+                if path is None:
                     continue
-                path = paths[index]
                 owner = path.table
                 if read.parent is not None:
                     parent = resolver.relationship(owner, read.parent[1])
@@ -80,7 +89,8 @@ class NPlusOne(Rule):
                 relationship = resolver.relationship(owner, read.attribute)
                 if relationship is None or relationship.lazy in _EAGER or read.attribute in path.shape.eager:
                     continue
-                key = (path.location, read.variable, read.attribute)
+                # one finding per loop and attribute; a helper's read is one place whichever loop calls it
+                key = (read.location, read.attribute) if read.rows_from else (path.location, read.variable, read.attribute)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -100,3 +110,13 @@ class NPlusOne(Rule):
                             long_term="Tests assert the number of statements of hot code paths."),
                     verification="A test with 20 rows counts statements (sqlalchemy event before_cursor_execute): 2, not 21",
                     table=owner, severity=p0_on_a_big_request_path(context, path, table))
+
+    @staticmethod
+    def _rows_path(context: AuditContext, paths: list, read):
+        """The query whose rows the loop walks: one of this file's, or the one a function it calls
+        returns (`catalog.search_products(q)`, by the function's name)."""
+        if read.rows_from is not None:
+            return next((p for p in context.query_paths if p.table is not None and p.shape.kind == "select"
+                         and (p.shape.function or "").rpartition(".")[2] == read.rows_from and not p.shape.subquery), None)
+        index = read.source if read.source is not None else read.parent[0]
+        return paths[index] if index < len(paths) and paths[index].table is not None else None
