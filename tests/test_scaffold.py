@@ -81,7 +81,7 @@ def test_an_unsupported_template_falls_back_and_the_alias_is_the_projects(projec
     (ChangeRequest("add-column", "orders", column="qty", type="text", default="1"), "already has a column 'qty'"),
     (ChangeRequest("set-not-null", "orders", column="qty"), "already NOT NULL"),
     (ChangeRequest("rename-column", "orders", column="id", new_name="key"), "part of the primary key"),
-    (ChangeRequest("change-type", "customers", column="id", type="integer"), "sequence or identity"),
+    (ChangeRequest("change-type", "customers", column="id", type="integer"), "is an identity column"),
     (ChangeRequest("drop-column", "orders", column="legacy_code"), "--default"),
     (ChangeRequest("add-foreign-key", "orders", column="referrer_id", ref="customers.nope"), "has no column nope"),
     (ChangeRequest("add-composite-fk", "order_lines", columns=("order_id",), ref="orders.id"), "needs --columns"),

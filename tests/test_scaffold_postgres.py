@@ -39,6 +39,8 @@ INSERT INTO orders (customer_id, referrer_id, status, qty, amount, legacy_code, 
   SELECT 1 + (g % {SEEDED}), CASE WHEN g % 3 = 0 THEN NULL ELSE 1 + (g * 7 % {SEEDED}) END, 's' || (g % 5), 1 + g % 9,
          CASE WHEN g % 4 = 0 THEN NULL ELSE g END, 'L' || g, 'n' || g
   FROM generate_series(1, {SEEDED}) g;
+INSERT INTO events (kind) SELECT 'k' || (g % 7) FROM generate_series(1, {SEEDED}) g;
+INSERT INTO event_notes (event_id, note) SELECT g, 'n' || g FROM generate_series(1, {SEEDED}) g;
 INSERT INTO order_lines (order_id, customer_id, sku)
   SELECT o.id, CASE WHEN o.id % 10 = 0 THEN 1 + (o.customer_id % {SEEDED}) ELSE o.customer_id END, 'sku' || o.id
   FROM orders o;
@@ -46,6 +48,9 @@ INSERT INTO order_lines (order_id, customer_id, sku)
 
 _ORDER = "INSERT INTO orders (customer_id, status, qty, amount, legacy_code) VALUES (1 + %(k)s, 's1', 2, 5, 'w')"
 _TOUCH_ORDER = "UPDATE orders SET qty = qty, status = status WHERE id = %(k)s"
+# The serial key is taken by inserts that rely on its default, and referenced by event_notes.
+_EVENT_APP = ("INSERT INTO events (kind) VALUES ('w')", "UPDATE events SET kind = kind WHERE id = %(k)s + 1",
+              "INSERT INTO event_notes (event_id, note) VALUES (%(k)s + 1, 'w')")
 _ORDERS_DIGEST = "SELECT md5(string_agg(concat_ws(':', id, customer_id, {columns}), ',' ORDER BY id)) FROM orders WHERE id <= {n}"
 
 
@@ -64,7 +69,9 @@ class Case:
 
     @property
     def id(self) -> str:
-        return self.request.change + ("" if self.phases == 3 or self.request.change != "add-column" else "-default")
+        if self.request.change == "add-column" and self.phases == 1:
+            return "add-column-default"
+        return self.request.change + ("-primary-key" if self.table == "events" else "")
 
 
 def _orders_digest(columns: str) -> str:
@@ -116,6 +123,16 @@ CASES = [
           "WITH i AS (INSERT INTO orders (customer_id, status, qty, legacy_code) VALUES (1, 's1', 3000000000, 'w') "
           "RETURNING qty) SELECT bool_and(qty = 3000000000) FROM i",
           "WITH d AS (DELETE FROM orders WHERE qty = 3000000000 RETURNING 1) SELECT count(*) = 1 FROM d")),
+    Case(ChangeRequest("change-type", "events", column="id", type="bigint"), "events",
+         _EVENT_APP, _EVENT_APP, 0, 3,
+         f"SELECT md5(string_agg(concat_ws(':', id, kind), ',' ORDER BY id)) FROM events WHERE id <= {SEEDED}",
+         f"SELECT md5(string_agg(concat_ws(':', id, kind), ',' ORDER BY id)) FROM events WHERE id <= {SEEDED}", 3,
+         ("SELECT format_type(atttypid, atttypmod) = 'bigint' AND attnotnull FROM pg_attribute "
+          "WHERE attrelid = 'events'::regclass AND attname = 'id'",
+          "SELECT count(*) = 1 FROM pg_constraint WHERE conname = 'events_pkey' AND contype = 'p'",
+          "SELECT convalidated FROM pg_constraint WHERE conname = 'event_notes_event_id_fkey'",
+          "SELECT pg_get_serial_sequence('events', 'id') IS NOT NULL",
+          "SELECT data_type = 'bigint' FROM information_schema.sequences WHERE sequence_name = 'events_id_seq'")),
     Case(ChangeRequest("add-foreign-key", "orders", column="referrer_id", ref="customers.id", on_delete="set null"), "orders",
          (_ORDER,), (_ORDER, "UPDATE orders SET referrer_id = 1 + %(k)s WHERE id = %(k)s + 1"),
          0, 0, _orders_digest("status, qty"), _orders_digest("status, qty"), 2,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from ..schema.migration_walk import is_volatile_default, type_change_rewrites
-from ..schema.model import Column, ForeignKey, Index, SchemaLayer, Table, UniqueConstraint
+from ..schema.model import Column, ForeignKey, Index, PrimaryKey, SchemaLayer, Table, UniqueConstraint
 from .plan import Autocommit, Backfill, Block, InTransaction, Phase, Plan, columns_sql, object_name, quote
 
 
@@ -135,15 +135,20 @@ class _Dependents:
     indexes: tuple[Index, ...]
     unique: tuple[UniqueConstraint, ...]
     foreign_keys: tuple[ForeignKey, ...]
+    primary_key: Optional[PrimaryKey] = None  # the column is the table's primary key
+    inbound: tuple[tuple[str, ForeignKey], ...] = ()  # (table, key) of foreign keys that reference it
 
 
-def _dependents(layer: SchemaLayer, table: Table, column: str, change: str) -> _Dependents:
+def _dependents(layer: SchemaLayer, table: Table, column: str, change: str, key_allowed: bool = False) -> _Dependents:
     """What must be rebuilt on the column that replaces `column`; refuses what the scaffold
-    cannot carry over without changing its meaning."""
+    cannot carry over without changing its meaning. `key_allowed`: the replacement moves a
+    single-column primary key and the foreign keys that reference it (a type change)."""
     blockers = []
-    if table.primary_key and column in table.primary_key.columns:
+    single_key = table.primary_key is not None and table.primary_key.columns == (column,)
+    if table.primary_key and column in table.primary_key.columns and not (key_allowed and single_key):
         blockers.append(f"it is part of the primary key {table.primary_key.name or ''}".rstrip())
-    blockers += [f"foreign key {name} references it" for name in _inbound_keys(layer, table, column)]
+    if not (key_allowed and single_key):
+        blockers += [f"foreign key {name} references it" for name in _inbound_keys(layer, table, column)]
     blockers += [f"check constraint {check.name or check.expression} uses it" for check in table.check_constraints
                  if _mentions(check.expression, column)]
     indexes = tuple(index for index in table.indexes if column in index.columns or _mentions(index.where, column)
@@ -153,8 +158,11 @@ def _dependents(layer: SchemaLayer, table: Table, column: str, change: str) -> _
     if blockers:
         raise ScaffoldError(f"cannot {change} {table.name}.{column}: {'; '.join(blockers)}. "
                             "Change those by hand first, then scaffold again.")
+    inbound = tuple((other.name, key) for other in layer.tables.values() for key in other.foreign_keys
+                    if key.ref_table == table.name and column in key.ref_columns) if key_allowed and single_key else ()
     return _Dependents(indexes, tuple(u for u in table.unique_constraints if column in u.columns),
-                       tuple(k for k in table.foreign_keys if column in k.columns))
+                       tuple(k for k in table.foreign_keys if column in k.columns),
+                       table.primary_key if key_allowed and single_key else None, inbound)
 
 
 # the column replacement behind rename-column and change-type
@@ -224,16 +232,30 @@ class _Replacement:
             for index in dependents.indexes]
         blocks += [_create_index(name, building[unique.name], self.moved(unique.columns, staging), unique=True)
                    for unique in dependents.unique]
+        key_index = object_name(name, staging, suffix="pkey")
+        if dependents.primary_key is not None:
+            blocks.append(_create_index(name, key_index, (staging,), unique=True))
         if not self.column.nullable:
             *check_blocks, set_not_null = _not_null_through_check(name, staging)
             blocks += check_blocks
             statements = list(set_not_null.statements)
         else:
             statements = []
+        key = dependents.primary_key
+        if key is not None:
+            # The key moves to the new column: the keys that reference it let go and come back NOT VALID.
+            statements += [_alter(child, f"DROP CONSTRAINT {quote(inbound.name)}") for child, inbound in dependents.inbound]
+            statements.append(_alter(name, f"DROP CONSTRAINT {quote(key.name)}"))
+        statements.append(self._move_sequence())
         statements += [f"DROP TRIGGER {quote(self.function)} ON {quote(name)}", f"DROP FUNCTION {quote(self.function)}()",
                        _alter(name, f"DROP COLUMN {quote(self.column.name)}")]
         if staging != self.target:
             statements.append(_alter(name, f"RENAME COLUMN {quote(staging)} TO {quote(self.target)}"))
+        if key is not None:
+            statements.append(_alter(name, f"ADD CONSTRAINT {quote(key.name)} PRIMARY KEY USING INDEX {quote(key_index)}"))
+            keys_in = [(child, inbound) for child, inbound in dependents.inbound]
+            statements += [_alter(child, _foreign_key_sql(replace(inbound, ref_columns=self.moved(inbound.ref_columns, self.target)),
+                                                          inbound.name, inbound.columns)) for child, inbound in keys_in]
         if self.column.server_default:
             statements.append(_alter(name, f"ALTER COLUMN {quote(self.target)} SET DEFAULT {self.column.server_default}"))
         statements += [f"ALTER INDEX {quote(building[index.name])} RENAME TO {quote(self.final_name(index.name))}"
@@ -243,9 +265,22 @@ class _Replacement:
         keys = [(key, self.final_name(key.name)) for key in dependents.foreign_keys]
         statements += [_alter(name, _foreign_key_sql(key, final, self.moved(key.columns, self.target))) for key, final in keys]
         blocks.append(InTransaction(tuple(statements)))
-        if keys:
-            blocks.append(Autocommit(tuple(_alter(name, f"VALIDATE CONSTRAINT {quote(final)}") for _, final in keys)))
+        validations = [_alter(name, f"VALIDATE CONSTRAINT {quote(final)}") for _, final in keys]
+        validations += [_alter(child, f"VALIDATE CONSTRAINT {quote(inbound.name)}") for child, inbound in dependents.inbound]
+        if validations:
+            blocks.append(Autocommit(tuple(validations)))
         return tuple(blocks)
+
+    def _move_sequence(self) -> str:
+        """A serial column's sequence follows the new column (its default and ownership, and its
+        type when that is an integer type); nothing happens for a column without one."""
+        table, old, staging = self.table.name.replace("'", "''"), self.column.name.replace("'", "''"), quote(self.staging)
+        widen = f" AS {self.target_type}" if self.target_type in ("smallint", "integer", "bigint") else ""
+        return ("DO $$\nDECLARE\n  sequence_name text := pg_get_serial_sequence("
+                f"'{quote(table)}', '{old}');\nBEGIN\n  IF sequence_name IS NOT NULL THEN\n"
+                f"    EXECUTE format('ALTER SEQUENCE %s{widen} OWNED BY {quote(self.table.name)}.{staging}', sequence_name);\n"
+                f"    EXECUTE format('ALTER TABLE {quote(self.table.name)} ALTER COLUMN {staging} "
+                "SET DEFAULT nextval(%L::regclass)', sequence_name);\n  END IF;\nEND\n$$")
 
     def after_contract(self) -> Table:
         """The table as the contract leaves it."""
@@ -368,17 +403,17 @@ def _change_type(request: ChangeRequest, table: Table, layer: SchemaLayer):
                     (f"{column.type} to {new_type} changes only the catalog (no rewrite, no scan): one instant step. "
                      "The downgrade narrows the type back, which scans the table under its lock.",))
         return
-    if column.identity or column.sequence or (column.server_default and "nextval" in column.server_default):
-        raise ScaffoldError(f"{table.name}.{column.name} takes its values from a sequence or identity, which would be "
-                            "dropped with the old column; change its type by hand")
+    if column.identity in ("always", "by default"):
+        raise ScaffoldError(f"{table.name}.{column.name} is an identity column, whose sequence cannot move to another "
+                            "column; change its type by hand (or make it a serial column first)")
     staging = f"{column.name}_new"
     if table.column(staging) is not None:
         raise ScaffoldError(f"{table.name} already has a column {staging!r} (the scaffold's staging column)")
     forward = _Replacement(table, column, staging, column.name, new_type,
-                           _dependents(layer, table, column.name, "change the type of"), two_way=False)
+                           _dependents(layer, table, column.name, "change the type of", key_allowed=True), two_way=False)
     after = forward.after_contract()
     backward = _Replacement(after, after.column(column.name), staging, column.name, column.type,
-                            _dependents(layer, after, column.name, "change the type of"), two_way=False)
+                            _dependents(layer, after, column.name, "change the type of", key_allowed=True), two_way=False)
     yield from _replacement_phases(forward, backward, request.batch_size,
                                    summary=f"{table.name}.{column.name} {column.type} to {new_type}",
                                    new_code=f"code that accepts {column.name} as {new_type}", old_code=ANY_APP)

@@ -81,7 +81,7 @@ class RewritingTypeChange(Rule):
                                    "backfill in batches, switch the application, then swap the columns in one short "
                                    "transaction." + (scaffold_command(context, walked, "change-type", table,
                                                                       column=operation.column, type=operation.type)
-                                                     if not _feeds_a_key(context, table, operation.column) else ""),
+                                                     if not _scaffold_refuses(context, table, operation.column) else ""),
                         medium_term="Set `lock_timeout` and rehearse the migration on a copy of production "
                                     "(`schemalens verify`).",
                         long_term="Choose bigint for keys and counters from the start."),
@@ -91,12 +91,13 @@ class RewritingTypeChange(Rule):
                 severity=severity_by_size(context, table))
 
 
-def _feeds_a_key(context: AuditContext, table: str, column: str) -> bool:
-    """A key column or one fed by a sequence: the scaffold leaves those to a hand-written plan."""
+def _scaffold_refuses(context: AuditContext, table: str, column: str) -> bool:
+    """A column the scaffold leaves to a hand-written plan: an identity column (its sequence
+    cannot move to another column) or part of a composite primary key."""
     found = context.layer.table(table)
     if found is None:
         return True
-    if found.primary_key and column in found.primary_key.columns:
+    if found.primary_key and column in found.primary_key.columns and len(found.primary_key.columns) > 1:
         return True
     current = found.column(column)
-    return current is not None and bool(current.identity or current.sequence or "nextval" in (current.server_default or ""))
+    return current is not None and current.identity in ("always", "by default")
