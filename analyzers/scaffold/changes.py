@@ -235,12 +235,16 @@ class _Replacement:
         key_index = object_name(name, staging, suffix="pkey")
         if dependents.primary_key is not None:
             blocks.append(_create_index(name, key_index, (staging,), unique=True))
+        statements = []
+        if dependents.inbound:
+            # Writers to a referencing table lock it, then the key's table for the FK check: take
+            # the locks in that order too, or a concurrent insert and this swap deadlock.
+            tables = ", ".join(dict.fromkeys([*(quote(child) for child, _ in dependents.inbound), quote(name)]))
+            statements.append(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         if not self.column.nullable:
             *check_blocks, set_not_null = _not_null_through_check(name, staging)
             blocks += check_blocks
-            statements = list(set_not_null.statements)
-        else:
-            statements = []
+            statements += set_not_null.statements
         key = dependents.primary_key
         if key is not None:
             # The key moves to the new column: the keys that reference it let go and come back NOT VALID.
