@@ -4,9 +4,11 @@ workspace index and turns audit findings into diagnostics and hovers."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional
@@ -56,6 +58,9 @@ class SchemaLensServer(LanguageServer):
         self.editor_settings: dict[str, Any] = {}
         self.findings: tuple = ()
         self.watchdog: Optional[asyncio.Task] = None  # watches the client's process
+        # Rebuilds and audits run one at a time (under `lock`) on one thread: with a thread per
+        # call, the allocator keeps an arena per thread and the server's memory creeps up.
+        self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemalens-analysis")
         self._paths: list = []
         self._paths_of = None  # the model `_paths` were resolved for
 
@@ -114,8 +119,9 @@ class SchemaLensServer(LanguageServer):
 
     async def _rebuild(self, change) -> None:
         """Republish diagnostics for every file whose diagnostics changed, open or not."""
-        self.model = await asyncio.to_thread(change, self.index)
-        result = await asyncio.to_thread(run_audit, self.model, text_of=self.index._read)
+        loop = asyncio.get_running_loop()
+        self.model = await loop.run_in_executor(self.analysis, change, self.index)
+        result = await loop.run_in_executor(self.analysis, functools.partial(run_audit, self.model, text_of=self.index._read))
         self.findings = result.findings
         problems = workspace_problems(self.model.errors, result.findings)
         current = diagnostics_by_uri(self.root, result.findings, problems, self.line_length)
