@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 class AuditResult:
     findings: tuple[Finding, ...]
     errors: tuple[ExtractionError, ...]  # rules that failed, as problems of SchemaLens itself
+    query_paths: tuple = ()  # the application's queries resolved to tables (the index rules read them)
 
 
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None) -> AuditResult:
@@ -42,7 +43,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
             errors.append(ExtractionError(Location(model.config.source or ".", 1),
                                           f"rule {rule_class.code} failed: {error!r}", kind="internal"))
     kept = apply_selection(findings, model.config, text_of)
-    return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors))
+    return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), tuple(context.query_paths))
 
 
 # Rules that report workspace problems (a statement PostgreSQL rejects, a broken revision graph)

@@ -139,7 +139,7 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"schemalens: {error.message}", file=sys.stderr)
     rehearsal = _rehearse(model, dsn=None, yes=False, keep=False) if args.verify else None
     if args.format == "json":
-        data = audit_json(model, result.findings)
+        data = audit_json(model, result.findings, result.query_paths)
         if rehearsal is not None:
             from .analyzers.verify.report import verify_json
 
@@ -148,7 +148,7 @@ def _audit(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         text = json.dumps(audit_sarif(model, result.findings, __version__), indent=2, ensure_ascii=False) + "\n"
     else:
-        text = render_audit_markdown(model, result.findings, args.lang)
+        text = render_audit_markdown(model, result.findings, args.lang, result.query_paths)
         if rehearsal is not None:
             from .analyzers.verify.report import render_verify_markdown
 

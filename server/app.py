@@ -19,7 +19,6 @@ from pygls.lsp.server import LanguageServer
 from schemalens import __version__
 from schemalens.analyzers.audit import run_audit, workspace_problems
 from schemalens.analyzers.fixes import quick_fixes
-from schemalens.analyzers.query_paths import query_paths
 from schemalens.analyzers.scaffold import ScaffoldError
 from schemalens.analyzers.scaffold.from_findings import safe_change_for, safe_change_edit
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
@@ -61,16 +60,7 @@ class SchemaLensServer(LanguageServer):
         # Rebuilds and audits run one at a time (under `lock`) on one thread: with a thread per
         # call, the allocator keeps an arena per thread and the server's memory creeps up.
         self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemalens-analysis")
-        self._paths: list = []
-        self._paths_of = None  # the model `_paths` were resolved for
-
-    def query_paths(self) -> list:
-        """The workspace's query paths, resolved once per model (hovers list the code on a column)."""
-        if self._paths_of is not self.model:
-            layer = self.model.database if self.model.database.tables else self.model.orm
-            self._paths = query_paths(self.model, layer, [facts for _, facts in sorted(self.model.code.items())])
-            self._paths_of = self.model
-        return self._paths
+        self.query_paths: tuple = ()  # from the last audit: hovers list the code that queries a column
 
     def effective_config(self):
         """The project's configuration with the editor's settings merged over it."""
@@ -123,6 +113,7 @@ class SchemaLensServer(LanguageServer):
         self.model = await loop.run_in_executor(self.analysis, change, self.index)
         result = await loop.run_in_executor(self.analysis, functools.partial(run_audit, self.model, text_of=self.index._read))
         self.findings = result.findings
+        self.query_paths = result.query_paths
         problems = workspace_problems(self.model.errors, result.findings)
         current = diagnostics_by_uri(self.root, result.findings, problems, self.line_length)
         for uri in sorted(set(current) | set(self.published)):
@@ -316,7 +307,7 @@ def _target(ls: SchemaLensServer, uri: str, position: types.Position) -> Optiona
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: SchemaLensServer, params: types.HoverParams) -> Optional[types.Hover]:
     target = _target(ls, params.text_document.uri, params.position)
-    card = table_card(ls.model, target.table, target.column, ls.query_paths()) if target else None
+    card = table_card(ls.model, target.table, target.column, ls.query_paths) if target else None
     if card is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=card))
@@ -453,7 +444,7 @@ async def generate_report(ls: SchemaLensServer, *args) -> Optional[str]:
     if ls.model is None:
         return None
     lang = args[0] if args and args[0] in ("en", "zh") else "en"
-    report = render_audit_markdown(ls.model, ls.findings, lang)
+    report = render_audit_markdown(ls.model, ls.findings, lang, ls.query_paths)
     return await _show_document(ls, "schemalens-audit.md", report)
 
 

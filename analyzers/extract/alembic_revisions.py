@@ -60,6 +60,38 @@ class RevisionParse:
 
 # where revisions live
 
+# Alembic's default `file_template`.
+DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"
+
+
+def nearest_alembic_ini(folder: str, text_of) -> Optional[tuple[str, str]]:
+    """(path, text) of the alembic.ini in `folder` or the nearest folder above it, read with
+    `text_of(path)` (paths relative to the workspace root)."""
+    parts = PurePosixPath(folder).parts
+    for depth in range(len(parts), -1, -1):
+        path = "/".join((*parts[:depth], "alembic.ini"))
+        text = text_of(path)
+        if text is not None:
+            return path, text
+    return None
+
+
+def alembic_ini_options(text: Optional[str]) -> dict[str, str]:
+    """The [alembic] section of an alembic.ini (empty when absent or unreadable); %% reads as %."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text or "")
+        return {key: value.replace("%%", "%") for key, value in parser["alembic"].items()}
+    except (configparser.Error, KeyError):
+        return {}
+
+
+def file_template_of(options: dict[str, str]) -> Optional[str]:
+    """The `file_template` option when it names the revision id (the only use of one)."""
+    template = options.get("file_template")
+    return template if template and "%(rev)s" in template else None
+
+
 def find_script_locations(root: str) -> list[str]:
     """Folders (relative to `root`) holding revision files: from every alembic.ini
     (`script_location`, with `%(here)s`, plus `version_locations`), Flask-Migrate's

@@ -31,7 +31,8 @@ def finding_json(finding: Finding) -> dict:
     }
 
 
-def audit_json(model, findings: tuple[Finding, ...]) -> dict:
+def audit_json(model, findings: tuple[Finding, ...], paths=None) -> dict:
+    """`paths`: the audit's query paths (AuditResult.query_paths), resolved again when not given."""
     by_severity = Counter(f.severity for f in findings)
     by_dimension = Counter(f.dimension for f in findings)
     return {
@@ -48,7 +49,7 @@ def audit_json(model, findings: tuple[Finding, ...]) -> dict:
         "key_paths": [{"path": k.path.location.path, "line": k.path.location.line, "function": k.path.shape.function,
                        "runs_in": k.path.context, "kind": k.path.shape.kind, "tables": list(k.path.tables),
                        "what": describe(k.path), "indexes": list(k.indexes), "unindexed": list(k.unserved),
-                       "risk": k.risk} for k in key_paths(model)],
+                       "risk": k.risk} for k in key_paths(model, paths=paths)],
     }
 
 

@@ -64,7 +64,8 @@ def roadmap(findings: tuple[Finding, ...], lang: str) -> list[str]:
     return actions
 
 
-def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en") -> str:
+def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en", paths=None) -> str:
+    """`paths`: the audit's query paths (AuditResult.query_paths), resolved again when not given."""
     text = HEADINGS[lang]
     out = [f"# {text['title']}", ""]
     counts = Counter(f.severity for f in findings)
@@ -76,7 +77,7 @@ def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en"
     out += [f"## {text['overview']}", ""]
     # The schema map's own headings move one level down inside the report.
     out += ["#" + line if line.startswith("#") else line for line in overview.splitlines()[2:]]
-    out += ["", *render_key_paths(model, lang)]
+    out += ["", *render_key_paths(model, lang, paths)]
     out += ["", f"## {text['gaps']}", "", f"| {text['dimension']} | {text['gaps_found']} | {text['standard']} |", "|---|---|---|"]
     for dimension, name in DIMENSION_NAMES[lang].items():
         in_dimension = Counter(f.rule for f in findings if f.dimension == dimension)

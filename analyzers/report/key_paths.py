@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..query_paths import QueryPath, entry_points, query_paths
 from ..schema.model import Location
@@ -71,7 +71,8 @@ def _risk(path: QueryPath, unserved: list[str], rows: int) -> str:
     return "; ".join(risks)
 
 
-def key_paths(model, layer=None, paths: Optional[list[QueryPath]] = None, top: int = TOP) -> list[KeyPath]:
+def key_paths(model, layer=None, paths: Optional[Sequence[QueryPath]] = None, top: int = TOP) -> list[KeyPath]:
+    """The `top` paths; `paths` are the audit's (AuditResult.query_paths), resolved here when not given."""
     layer = layer or (model.database if model.database.tables else model.orm)
     paths = paths if paths is not None else query_paths(model, layer, [f for _, f in sorted(model.code.items())])
     assessed = [assess(model, layer, p) for p in paths if p.table is not None and not p.shape.subquery]
@@ -93,9 +94,9 @@ def describe(path: QueryPath) -> str:
     return "; ".join(parts)
 
 
-def render_key_paths(model, lang: str = "en", top: int = TOP) -> list[str]:
+def render_key_paths(model, lang: str = "en", paths: Optional[Sequence[QueryPath]] = None, top: int = TOP) -> list[str]:
     """Markdown lines of the key-paths section."""
-    found = key_paths(model, top=top)
+    found = key_paths(model, paths=paths, top=top)
     heading = "B. 关键查询与写入路径" if lang == "zh" else "B. Key query and write paths"
     if not found:
         return [f"## {heading}", "", "未在代码中找到查询。" if lang == "zh" else "No queries found in the code.", ""]
@@ -110,7 +111,7 @@ def render_key_paths(model, lang: str = "en", top: int = TOP) -> list[str]:
     return lines + [""]
 
 
-def column_uses(paths: list[QueryPath], table: str, column: str) -> list[tuple[Location, str, str]]:
+def column_uses(paths: Sequence[QueryPath], table: str, column: str) -> list[tuple[Location, str, str]]:
     """(where, how, function) for every query that filters, joins, sorts or groups on the column."""
     found = []
     for path in paths:

@@ -4,7 +4,7 @@ differences. Pure text from the schema model: the language server only places it
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..schema.drift import column_differences
 from ..schema.model import Table
@@ -16,7 +16,7 @@ def _where(location) -> str:
     return f"{location.path}:{location.line}"
 
 
-def table_card(model, table_key: str, column_name: Optional[str] = None, paths: Optional[list] = None) -> Optional[str]:
+def table_card(model, table_key: str, column_name: Optional[str] = None, paths: Sequence = ()) -> Optional[str]:
     """Markdown for a table (and one of its columns), or None when neither layer knows it.
     `paths`: the workspace's query paths, for the code that filters, joins or sorts on the column."""
     database = model.database.tables.get(table_key)
@@ -44,7 +44,7 @@ def table_card(model, table_key: str, column_name: Optional[str] = None, paths: 
         lines += ["", "Migrations (newest first):"]
         lines += [f"- {change.action} — `{_where(change.location)}`" + (f" ({change.revision})" if change.revision else "")
                   for change in history[:10]]
-    uses = column_uses(paths or [], table.key, column.name) if column is not None else []
+    uses = column_uses(paths, table.key, column.name) if column is not None else []
     if uses:
         lines += ["", "Code paths on this column:"]
         lines += [f"- {how} in {function} — `{_where(location)}`" for location, how, function in uses[:10]]

@@ -9,21 +9,25 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
-from ..extract.alembic_revisions import find_script_locations
+from ..extract.alembic_revisions import (DEFAULT_FILE_TEMPLATE, alembic_ini_options, file_template_of,
+                                         find_script_locations, nearest_alembic_ini)
 from .changes import PLANNERS, ChangeRequest, ScaffoldError, plan_change
-from .revision_files import (ALEMBIC_TEMPLATE, DEFAULT_FILE_TEMPLATE, AlembicProject, RevisionFile, read_ini,
-                             render_plan, sqlalchemy_alias, supported_template, write_files)
+from .revision_files import (ALEMBIC_TEMPLATE, AlembicProject, RevisionFile, render_plan, sqlalchemy_alias,
+                             supported_template, write_files)
 
 __all__ = ["CHANGES", "ChangeRequest", "RevisionFile", "ScaffoldError", "alembic_project", "scaffold", "write_files"]
 
 CHANGES = tuple(PLANNERS)
 
 
-def _read(root: Path, path: str) -> Optional[str]:
-    try:
-        return (root / path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+def disk_reader(root: Path):
+    """`text_of(path)` over the files under `root` (None for a missing or unreadable one)."""
+    def read(path: str) -> Optional[str]:
+        try:
+            return (root / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    return read
 
 
 def alembic_project(model) -> AlembicProject:
@@ -42,19 +46,17 @@ def alembic_project(model) -> AlembicProject:
             raise ScaffoldError("no Alembic project here (no alembic.ini with script_location, no migrations/versions)")
         versions, head_path = locations[0], None
     notes: list[str] = []
+    read = disk_reader(model.root)
     script_location = PurePosixPath(versions).parent
-    ini: dict[str, str] = {}
-    for folder in (script_location, *script_location.parents):
-        text = _read(model.root, str(folder / "alembic.ini"))
-        if text is not None:
-            ini = read_ini(text)
-            break
-    file_template = ini.get("file_template") or DEFAULT_FILE_TEMPLATE
-    if "%(rev)s" not in file_template:
-        notes.append(f"alembic.ini file_template {file_template!r} has no %(rev)s; using {DEFAULT_FILE_TEMPLATE}")
+    found = nearest_alembic_ini(versions, read)
+    ini = alembic_ini_options(found[1]) if found else {}
+    file_template = file_template_of(ini)
+    if file_template is None:
+        if ini.get("file_template"):
+            notes.append(f"alembic.ini file_template {ini['file_template']!r} has no %(rev)s; using {DEFAULT_FILE_TEMPLATE}")
         file_template = DEFAULT_FILE_TEMPLATE
-    project_template = _read(model.root, str(script_location / "script.py.mako"))
-    head_text = _read(model.root, head_path) if head_path else None
+    project_template = read(str(script_location / "script.py.mako"))
+    head_text = read(head_path) if head_path else None
     alias = sqlalchemy_alias([text for text in (project_template, head_text) if text]) or "sa"
     template = project_template
     if template is None or not supported_template(template):

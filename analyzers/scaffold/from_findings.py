@@ -14,7 +14,7 @@ from ..schema.migration_walk import is_volatile_default
 from ..schema.model import CheckConstraint, ForeignKey, Location, SchemaLayer, Table, UniqueConstraint
 from ..schema.replay import replay_steps
 from ..fixes import LineEdit
-from . import scaffold
+from . import disk_reader, scaffold
 from .changes import ChangeRequest, ScaffoldError
 from .revision_files import RevisionFile
 
@@ -45,7 +45,7 @@ class SafeChangeEdit:
 def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] = None) -> SafeChangeEdit:
     """The files and edits of a safe change; raises ScaffoldError when it cannot be planned, and
     refuses (ScaffoldError) any file outside the migrations' versions folder."""
-    text_of = text_of or _disk(model)
+    text_of = text_of or disk_reader(model.root)
     files, project = scaffold(model, safe_change.request, layer=safe_change.layer)
     outside = [f.path for f in files if str(PurePosixPath(f.path).parent) != project.versions]
     if outside:
@@ -63,22 +63,13 @@ def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] =
 def safe_change_for(finding, model, text_of: Optional[TextOf] = None) -> Optional[SafeChange]:
     """`text_of(path)`: a file's current text (the editor's buffer); by default read from disk."""
     if finding.rule in SPLIT_RULES:
-        return _split(finding, model, text_of or _disk(model))
+        return _split(finding, model, text_of or disk_reader(model.root))
     if finding.rule in DRIFT_RULES:
         return _from_model(finding, model)
     return None
 
 
 # an unsafe operation in the head revision
-
-def _disk(model) -> TextOf:
-    def read(path: str) -> Optional[str]:
-        try:
-            return (model.root / path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-    return read
-
 
 def _split(finding, model, text_of: TextOf) -> Optional[SafeChange]:
     graph = model.revisions

@@ -8,7 +8,6 @@ Templates are filled in by substitution, never by running Mako: a template is pr
 
 from __future__ import annotations
 
-import configparser
 import datetime
 import re
 import uuid
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
+from ..extract.alembic_revisions import DEFAULT_FILE_TEMPLATE
 from .plan import Autocommit, Backfill, Block, InTransaction, Phase, Plan, quote
 
 LOCK_TIMEOUT = "5s"
@@ -48,7 +48,6 @@ def downgrade():
     ${downgrades if downgrades else "pass"}
 '''
 
-DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -59,7 +58,7 @@ class AlembicProject:
     versions: str  # the folder new revision files go to
     head: Optional[str]
     template: str  # script.py.mako text (Alembic's generic one when the project has none or an unsupported one)
-    file_template: str = DEFAULT_FILE_TEMPLATE
+    file_template: str = DEFAULT_FILE_TEMPLATE  # alembic.ini's, when it names the revision id
     truncate_slug_length: int = 40
     sqlalchemy_alias: str = "sa"  # how revisions refer to the sqlalchemy module
     notes: tuple[str, ...] = ()  # what was assumed, for the user
@@ -71,16 +70,6 @@ class RevisionFile:
     text: str
     revision: str
     phase: str
-
-
-def read_ini(text: Optional[str]) -> dict[str, str]:
-    """The [alembic] section of an alembic.ini (empty when absent or unreadable); %% reads as %."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text or "")
-        return {key: value.replace("%%", "%") for key, value in parser["alembic"].items()}
-    except (configparser.Error, KeyError):
-        return {}
 
 
 def supported_template(text: str) -> bool:

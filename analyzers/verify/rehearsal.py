@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
+from ..extract.alembic_revisions import nearest_alembic_ini
+from ..scaffold import disk_reader
 from .target import RehearsalDatabase
 from .tracer import StatementTracer, TracedStatement
 
@@ -97,7 +99,8 @@ def _alembic(model, database: RehearsalDatabase, tracer: StatementTracer, rehear
     from alembic import command
 
     versions = str(PurePosixPath(model.revisions.by_id[model.revisions.order[0]].path).parent)
-    ini = _nearest_ini(model.root, versions)
+    found = nearest_alembic_ini(versions, disk_reader(model.root))
+    ini = model.root / found[0] if found else None
     with tempfile.TemporaryDirectory(prefix="schemalens-env-") as own_env, _database_environment(database.url):
         attempts = []
         if ini is not None:
@@ -155,14 +158,6 @@ def _failed(tracer: StatementTracer, rehearsal: Rehearsal, phase: str, model, er
     else:
         rehearsal.failures.append(f"{phase} stopped{' at ' + remaining[0] if remaining else ''}: "
                                   f"{type(error).__name__}: {error}")
-
-
-def _nearest_ini(root: Path, versions: str) -> Optional[Path]:
-    for folder in (PurePosixPath(versions).parent, *PurePosixPath(versions).parent.parents):
-        candidate = root / folder / "alembic.ini"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _project_config(ini: Path, url: str):

@@ -1,38 +1,23 @@
 from __future__ import annotations
 
-import configparser
 import functools
 import re
 from pathlib import PurePosixPath
 from typing import Iterator, Optional
 
+from ...extract.alembic_revisions import DEFAULT_FILE_TEMPLATE, alembic_ini_options, file_template_of, nearest_alembic_ini
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
 
-# Alembic's default `file_template`.
-DEFAULT_TEMPLATE = "%(rev)s_%(slug)s"
 # A token of a file_template: %(name)s, %(month).2d, ...
 _TOKEN = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
 
 
 def file_template(context: AuditContext, folder: str) -> str:
     """The `file_template` of the alembic.ini nearest above `folder` (Alembic's default without one)."""
-    parts = PurePosixPath(folder).parts
-    for depth in range(len(parts), -1, -1):
-        ini = "/".join((*parts[:depth], "alembic.ini"))
-        text = context.text_of(ini)
-        if text is None:
-            continue
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read_string(text)
-            template = parser.get("alembic", "file_template", fallback=None)
-        except configparser.Error:
-            return DEFAULT_TEMPLATE
-        # In alembic.ini a % is written %%.
-        return template.replace("%%", "%") if template and "%(rev)s" in template.replace("%%", "%") else DEFAULT_TEMPLATE
-    return DEFAULT_TEMPLATE
+    found = nearest_alembic_ini(folder, context.text_of)
+    return (file_template_of(alembic_ini_options(found[1])) if found else None) or DEFAULT_FILE_TEMPLATE
 
 
 @functools.lru_cache(maxsize=8192)  # one per revision; the language server audits on every edit
