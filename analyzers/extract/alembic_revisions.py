@@ -1,4 +1,4 @@
-"""Alembic revisions, read with libcst: identity (revision, down_revision, branch labels,
+"""Alembic revisions, read with `ast`: identity (revision, down_revision, branch labels,
 depends_on) and the `op.*` calls of `upgrade()` and `downgrade()` as schema operations.
 
 SQL given to `op.execute()` (literals, implicit concatenation, module constants, `sa.text()`)
@@ -8,14 +8,13 @@ is parsed with the SQL extractor at its place in the file; SQL built at run time
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Iterator, Optional
+from typing import Optional
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..schema import operations as ops
 from ..schema.model import (
@@ -32,6 +31,7 @@ from ..schema.model import (
 from ..schema.type_names import normalize_type
 from . import sql_files
 from .python_names import Expr, ExprBuilder, ImportedName, imports_of
+from .python_source import PythonFile, parse_python
 from .sqlalchemy_models import Assignment, ModuleSummary, _Types, _World, sa_member
 
 
@@ -134,15 +134,11 @@ def find_script_locations(root: str) -> list[str]:
 
 def parse_revision(text: str, path: str) -> RevisionParse:
     """Read one revision file. Never raises."""
+    source, error = parse_python(text, path)
+    if source is None:
+        return RevisionParse(None, (error,))
     try:
-        tree = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        location = Location(path, max(error.raw_line, 1), error.raw_column + 1)
-        return RevisionParse(None, (ExtractionError(location, f"syntax error: {error.message}"),))
-    except (RecursionError, ValueError) as error:
-        return RevisionParse(None, (ExtractionError(Location(path, 1), f"cannot parse: {error}"),))
-    try:
-        return _RevisionReader(tree, path).read()
+        return _RevisionReader(source).read()
     except RecursionError as error:
         return RevisionParse(None, (ExtractionError(Location(path, 1), f"cannot analyse: {error}"),))
 
@@ -152,49 +148,40 @@ def _module_name(path: str) -> str:
 
 
 class _RevisionReader:
-    def __init__(self, tree: cst.Module, path: str) -> None:
-        self.tree, self.path = tree, path
-        self.module = _module_name(path)
-        positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
-
-        def locate(node: cst.CSTNode) -> Location:
-            position = positions.get(node)
-            if position is None:
-                return Location(path, 1)
-            return Location(path, position.start.line, position.start.column + 1, position.end.line, position.end.column + 1)
-
-        self.locate = locate
+    def __init__(self, source: PythonFile) -> None:
+        self.source, self.path = source, source.path
+        self.module = _module_name(self.path)
+        self.locate = source.location
         self.errors: list[ExtractionError] = []
         self.final_names: set[str] = set()  # names given through op.f(): SQLAlchemy does not re-template them
         imports: list[ImportedName] = []
         assignments: list[Assignment] = []
         bindings: dict[str, str] = {}
         package = self.module.rpartition(".")[0]
-        self.functions: dict[str, cst.FunctionDef] = {}
+        self.functions: dict[str, ast.FunctionDef] = {}
         self.header: dict[str, Expr] = {}
-        self.docstring = tree.get_docstring()
+        tree = source.tree
+        self.docstring = ast.get_docstring(tree)
         for statement in tree.body:
-            if isinstance(statement, cst.FunctionDef):
-                self.functions[statement.name.value] = statement
-            elif isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, (cst.Import, cst.ImportFrom)):
-                        for imported in imports_of(small, package, locate(small)):
-                            imports.append(imported)
-                            bindings[imported.local] = imported.target
-        for name in [n for s in tree.body if isinstance(s, cst.SimpleStatementLine) for n in _assigned_names(s)]:
-            bindings.setdefault(name, f"{self.module}.{name}")
-        self.builder = ExprBuilder(tree, locate, bindings)
+            if isinstance(statement, ast.FunctionDef):
+                self.functions[statement.name] = statement
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                for imported in imports_of(statement, package, self.locate(statement)):
+                    imports.append(imported)
+                    bindings[imported.local] = imported.target
         for statement in tree.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    target, value = _assignment(small)
-                    if target is None:
-                        continue
-                    expr = self.builder.build(value)
-                    self.header[target] = expr
-                    assignments.append(Assignment(target, f"{self.module}.{target}", expr, locate(small)))
-        self.world = _World([ModuleSummary(path, self.module, tuple(imports), (), tuple(assignments))])
+            target, _ = _assignment(statement)
+            if target is not None:
+                bindings.setdefault(target, f"{self.module}.{target}")
+        self.builder = ExprBuilder(source, bindings)
+        for statement in tree.body:
+            target, value = _assignment(statement)
+            if target is None:
+                continue
+            expr = self.builder.build(value)
+            self.header[target] = expr
+            assignments.append(Assignment(target, f"{self.module}.{target}", expr, self.locate(statement)))
+        self.world = _World([ModuleSummary(self.path, self.module, tuple(imports), (), tuple(assignments))])
         self.types = _Types(self.world)
 
     def read(self) -> RevisionParse:
@@ -233,53 +220,47 @@ class _RevisionReader:
         if function is None:
             return []
         operations: list[ops.Operation] = []
-        self._statements(function.body.body, {}, False, operations)
+        self._statements(function.body, {}, False, operations)
         return operations
 
     def _statements(self, statements, batches: dict[str, str], autocommit: bool, out: list) -> None:
         for statement in statements:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    call = small.value if isinstance(small, cst.Expr) else None
-                    if isinstance(small, cst.Assign) or isinstance(small, cst.AnnAssign):
-                        call = small.value
-                    if isinstance(call, cst.Call):
-                        self._call(call, batches, autocommit, out)
-            elif isinstance(statement, cst.With):
+            if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign)):
+                if isinstance(statement.value, ast.Call):
+                    self._call(statement.value, batches, autocommit, out)
+            elif isinstance(statement, ast.With):
                 inner_batches, inner_autocommit = dict(batches), autocommit
                 for item in statement.items:
-                    if not isinstance(item.item, cst.Call):
+                    context = item.context_expr
+                    if not isinstance(context, ast.Call):
                         continue
-                    callee = self.builder.build(item.item.func)
+                    callee = self.builder.build(context.func)
                     method = (callee.name or callee.source).split(".")[-1]
-                    if method == "batch_alter_table" and item.asname is not None and isinstance(item.asname.name, cst.Name):
-                        table_arg = self.builder.build(item.item.args[0].value) if item.item.args else None
+                    if method == "batch_alter_table" and isinstance(item.optional_vars, ast.Name):
+                        table_arg = self.builder.build(context.args[0]) if context.args else None
                         table = self.world.const(table_arg) if table_arg is not None else None
                         if isinstance(table, str):
-                            inner_batches[item.asname.name.value] = table
+                            inner_batches[item.optional_vars.id] = table
                     elif method == "autocommit_block":
                         inner_autocommit = True
                 leaves_the_transaction = inner_autocommit and not autocommit
                 if leaves_the_transaction:
                     out.append(ops.TransactionControl("COMMIT", self.locate(statement)))
-                self._statements(statement.body.body, inner_batches, inner_autocommit, out)
+                self._statements(statement.body, inner_batches, inner_autocommit, out)
                 if leaves_the_transaction:
                     out.append(ops.TransactionControl("BEGIN", self.locate(statement)))
-            elif isinstance(statement, (cst.If, cst.For, cst.While, cst.Try)):
-                self._statements(statement.body.body, batches, autocommit, out)
-                orelse = getattr(statement, "orelse", None)
-                if orelse is not None and hasattr(orelse, "body"):
-                    body = orelse.body
-                    self._statements(body.body if hasattr(body, "body") else [orelse], batches, autocommit, out)
+            elif isinstance(statement, (ast.If, ast.For, ast.While, ast.Try)):
+                self._statements(statement.body, batches, autocommit, out)
+                self._statements(statement.orelse, batches, autocommit, out)
 
-    def _call(self, node: cst.Call, batches: dict[str, str], autocommit: bool, out: list) -> None:
+    def _call(self, node: ast.Call, batches: dict[str, str], autocommit: bool, out: list) -> None:
         func = node.func
-        if not isinstance(func, cst.Attribute):
+        if not isinstance(func, ast.Attribute):
             return
         owner = func.value
-        method = func.attr.value
+        method = func.attr
         expr = self.builder.build(node)
-        batch_table = batches.get(owner.value) if isinstance(owner, cst.Name) else None
+        batch_table = batches.get(owner.id) if isinstance(owner, ast.Name) else None
         owner_name = self.builder.build(owner).name or ""
         is_op = owner_name in ("alembic.op", "op") or owner_name.endswith(".op")
         is_connection_execute = method == "execute" and not is_op and batch_table is None
@@ -600,7 +581,7 @@ class _RevisionReader:
             source = self.world.value_of(source.args[0]) if source.args[0].kind == "name" else source.args[0]
         text = self.world.const(source) if source is not None else None
         if not isinstance(text, str):
-            reason = f"SQL built at run time is not analysed: {statement.source[:80]}"
+            reason = f"SQL built at run time is not analysed: {' '.join(statement.source.split())[:80]}"
             self.errors.append(ExtractionError(location, reason, kind="opaque"))
             return [ops.Opaque(location, reason)]
         start = _string_content_start(source)
@@ -626,32 +607,23 @@ def _string_content_start(expr: Expr) -> Location:
     return Location(expr.location.path, expr.location.line, expr.location.column + prefix_length + opening)
 
 
-def _assigned_names(line: cst.SimpleStatementLine) -> Iterator[str]:
-    for small in line.body:
-        target, _ = _assignment(small)
-        if target is not None:
-            yield target
-
-
-def _assignment(small) -> tuple[Optional[str], Optional[cst.BaseExpression]]:
-    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-        return small.targets[0].target.value, small.value
-    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
-        return small.target.value, small.value
+def _assignment(statement: ast.stmt) -> tuple[Optional[str], Optional[ast.expr]]:
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        return statement.targets[0].id, statement.value
+    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
+        return statement.target.id, statement.value
     return None, None
 
 
-def _is_empty(function: cst.FunctionDef) -> bool:
+def _is_empty(function: ast.FunctionDef) -> bool:
     """Only `pass`, `...` or a docstring."""
-    for statement in function.body.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return False
-        for small in statement.body:
-            if isinstance(small, cst.Pass):
-                continue
-            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
-                continue
-            return False
+    for statement in function.body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+                and (isinstance(statement.value.value, str) or statement.value.value is Ellipsis):
+            continue
+        return False
     return True
 
 

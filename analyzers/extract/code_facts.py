@@ -13,7 +13,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..schema.model import ExtractionError, Location
-from .python_names import dotted
+from .python_names_cst import dotted
 from .queries import FunctionFacts, LoopRead, QueryShape, read_queries
 from .sql_queries import shape_from_sql
 

@@ -16,7 +16,7 @@ from typing import Optional
 import libcst as cst
 
 from ..schema.model import Location
-from .python_names import dotted
+from .python_names_cst import dotted
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""SQLAlchemy models read statically: one libcst pass per file, then the `orm` layer.
+"""SQLAlchemy models read statically: one `ast` pass per file, then the `orm` layer.
 
 `summarize_module` turns one file into a `ModuleSummary`: plain frozen data (imports, classes
 with their attributes, module-level assignments and calls, all as `Expr` trees whose names are
@@ -13,19 +13,18 @@ Nothing is imported or executed.
 
 from __future__ import annotations
 
+import ast
 import functools
-
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..schema.model import (CheckConstraint, Column, EnumType, ExtractionError, ForeignKey, Index, Location,
                             PrimaryKey, SchemaLayer, Table, UniqueConstraint, table_key)
 from ..schema.type_names import normalize_type
 from .python_names import Expr, ExprBuilder, ImportedName, dotted, imports_of, package_of, walk
+from .python_source import PythonFile, parse_python
 
 # --------------------------------------------------------------------------------------------
 # Per-file summary
@@ -72,7 +71,7 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class ModuleSummary:
-    """Everything the ORM layer needs from one file, without libcst nodes."""
+    """Everything the ORM layer needs from one file, without syntax tree nodes."""
 
     path: str
     module: str
@@ -104,136 +103,113 @@ class Relationship:
 def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
     """Parse one Python file into a ModuleSummary. Never raises: a syntax error gives a summary
     holding only the error."""
-    try:
-        tree = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        location = Location(path, max(error.raw_line, 1), error.raw_column + 1)
-        return ModuleSummary(path, module, errors=(ExtractionError(location, f"syntax error: {error.message}"),))
-    except (RecursionError, ValueError) as error:
-        return ModuleSummary(path, module, errors=(ExtractionError(Location(path, 1), f"cannot parse: {error}"),))
-    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-
-    def locate(node: cst.CSTNode) -> Location:
-        position = positions.get(node)
-        if position is None:
-            return Location(path, 1)
-        return Location(path, position.start.line, position.start.column + 1, position.end.line, position.end.column + 1)
-
-    return _Summarizer(tree, path, module, locate).summary()
+    source, error = parse_python(text, path)
+    if source is None:
+        return ModuleSummary(path, module, errors=(error,))
+    return _Summarizer(source, module).summary()
 
 
-def _top_level(body: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
+def _top_level(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
     """Module statements, including those inside top-level if/try/with blocks."""
     for statement in body:
-        if isinstance(statement, (cst.If, cst.With)):
-            yield from _top_level(statement.body.body)
-            if isinstance(statement, cst.If) and statement.orelse is not None:
-                orelse = statement.orelse
-                yield from _top_level(orelse.body.body if isinstance(orelse, cst.Else) else [orelse])
-        elif isinstance(statement, cst.Try):
-            yield from _top_level(statement.body.body)
+        if isinstance(statement, (ast.If, ast.With)):
+            yield from _top_level(statement.body)
+            if isinstance(statement, ast.If):
+                yield from _top_level(statement.orelse)
+        elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+            yield from _top_level(statement.body)
             for handler in statement.handlers:
-                yield from _top_level(handler.body.body)
+                yield from _top_level(handler.body)
         else:
             yield statement
 
 
 class _Summarizer:
-    def __init__(self, tree: cst.Module, path: str, module: str, locate) -> None:
-        self.tree, self.path, self.module, self.locate = tree, path, module, locate
-        self.package = package_of(module, path)
+    def __init__(self, source: PythonFile, module: str) -> None:
+        self.source, self.path, self.module = source, source.path, module
+        self.package = package_of(module, source.path)
         self.imports: list[ImportedName] = []
         bindings: dict[str, str] = {}
-        for statement in _top_level(tree.body):
-            for name in self._bound_names(statement):
+        for statement in _top_level(source.tree.body):
+            for name in _bound_names(statement):
                 bindings[name] = f"{module}.{name}" if module else name
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, (cst.Import, cst.ImportFrom)):
-                        for imported in imports_of(small, self.package, locate(small)):
-                            self.imports.append(imported)
-                            if imported.local != "*":
-                                bindings[imported.local] = imported.target
-        self.exprs = ExprBuilder(tree, locate, bindings)
-
-    def _bound_names(self, statement: cst.CSTNode) -> list[str]:
-        if isinstance(statement, (cst.ClassDef, cst.FunctionDef)):
-            return [statement.name.value]
-        names = []
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign):
-                    names += [t.target.value for t in small.targets if isinstance(t.target, cst.Name)]
-                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                    names.append(small.target.value)
-        return names
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                for imported in imports_of(statement, self.package, source.location(statement)):
+                    self.imports.append(imported)
+                    if imported.local != "*":
+                        bindings[imported.local] = imported.target
+        self.exprs = ExprBuilder(source, bindings)
 
     def summary(self) -> ModuleSummary:
         classes, assignments, calls = [], [], []
-        for statement in _top_level(self.tree.body):
-            if isinstance(statement, cst.ClassDef):
+        for statement in _top_level(self.source.tree.body):
+            if isinstance(statement, ast.ClassDef):
                 classes.append(self._class(statement))
-            elif isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Assign):
-                        value = self.exprs.build(small.value)
-                        for target in small.targets:
-                            if isinstance(target.target, cst.Name):
-                                name = target.target.value
-                                assignments.append(Assignment(name, self._qualified(name), value, self.locate(statement)))
-                    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
-                        name = small.target.value
-                        assignments.append(Assignment(name, self._qualified(name), self.exprs.build(small.value),
-                                                      self.locate(statement)))
-                    elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                        calls.append(self.exprs.build(small.value))
+            elif isinstance(statement, ast.Assign):
+                value = self.exprs.build(statement.value)
+                for target in statement.targets:
+                    if isinstance(target, ast.Name):
+                        assignments.append(Assignment(target.id, self._qualified(target.id), value,
+                                                      self.source.location(statement)))
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                    and statement.value is not None:
+                name = statement.target.id
+                assignments.append(Assignment(name, self._qualified(name), self.exprs.build(statement.value),
+                                              self.source.location(statement)))
+            elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+                calls.append(self.exprs.build(statement.value))
         return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls))
 
     def _qualified(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name
 
-    def _class(self, node: cst.ClassDef) -> ClassSummary:
-        bases = tuple(self.exprs.build(argument.value) for argument in node.bases if argument.keyword is None)
-        decorators = tuple(self.exprs.build(decorator.decorator) for decorator in node.decorators)
+    def _class(self, node: ast.ClassDef) -> ClassSummary:
+        bases = tuple(self.exprs.build(base) for base in node.bases)
+        decorators = tuple(self.exprs.build(decorator) for decorator in node.decorator_list)
         attributes: list[ClassAttribute] = []
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
-        for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine) or isinstance(statement, cst.SimpleStatementSuite):
-                for small in statement.body:
-                    attributes += self._class_assignment(small, self.locate(statement))
-            elif isinstance(statement, cst.FunctionDef):
+        for statement in node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 attribute = self._declared_attr(statement)
                 if attribute is not None:
                     attributes.append(attribute)
-        return ClassSummary(node.name.value, self._qualified(node.name.value), self.locate(node.name), bases, decorators,
+            else:
+                attributes += self._class_assignment(statement)
+        return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
                             tuple(attributes))
 
-    def _class_assignment(self, small: cst.BaseSmallStatement, location: Location) -> list[ClassAttribute]:
-        if isinstance(small, cst.Assign):
-            value = self.exprs.build(small.value)
-            return [ClassAttribute(target.target.value, location, value) for target in small.targets
-                    if isinstance(target.target, cst.Name)]
-        if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-            value = self.exprs.build(small.value) if small.value is not None else None
-            annotation = self.exprs.build_annotation(small.annotation.annotation)
-            return [ClassAttribute(small.target.value, location, value, annotation)]
+    def _class_assignment(self, statement: ast.stmt) -> list[ClassAttribute]:
+        location = self.source.location(statement)
+        if isinstance(statement, ast.Assign):
+            value = self.exprs.build(statement.value)
+            return [ClassAttribute(target.id, location, value) for target in statement.targets
+                    if isinstance(target, ast.Name)]
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            value = self.exprs.build(statement.value) if statement.value is not None else None
+            annotation = self.exprs.build_annotation(statement.annotation)
+            return [ClassAttribute(statement.target.id, location, value, annotation)]
         return []
 
-    def _declared_attr(self, node: cst.FunctionDef) -> Optional[ClassAttribute]:
-        names = [dotted(d.decorator) or "" for d in node.decorators]
+    def _declared_attr(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> Optional[ClassAttribute]:
+        names = [dotted(decorator) or "" for decorator in node.decorator_list]
         if not any("declared_attr" in self.exprs.qualify(name).split(".") for name in names):
             return None
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
         value = None
-        for statement in body:
-            if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                returned = [s for s in statement.body if isinstance(s, cst.Return) and s.value is not None]
-                if returned:
-                    value = self.exprs.build(returned[0].value)
-                    break
-        annotation = self.exprs.build_annotation(node.returns.annotation) if node.returns is not None else None
-        return ClassAttribute(node.name.value, self.locate(node.name), value, annotation, declared_attr=True)
+        for statement in node.body:
+            if isinstance(statement, ast.Return) and statement.value is not None:
+                value = self.exprs.build(statement.value)
+                break
+        annotation = self.exprs.build_annotation(node.returns) if node.returns is not None else None
+        return ClassAttribute(node.name, self.source.name_location(node), value, annotation, declared_attr=True)
+
+
+def _bound_names(statement: ast.stmt) -> list[str]:
+    if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        return [statement.name]
+    if isinstance(statement, ast.Assign):
+        return [target.id for target in statement.targets if isinstance(target, ast.Name)]
+    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+        return [statement.target.id]
+    return []
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,263 @@
+"""Python files parsed for extraction: the standard library's `ast`, with positions in the
+model's convention (1-based lines, 1-based columns counted in code points).
+
+`ast` was chosen by measurement (`bench/bench_parsers.py`): on the polar corpus project it
+parses 1,774 files in about 2 s where libcst needs about 24 s, and about twice that with
+positions. libcst stays where code is rewritten (code actions, scaffold) and here, for one
+job: `ast` only knows the grammar of the interpreter running SchemaLens, while the projects we
+read may be written for a newer Python (`except A, B:`, `type X = ...`, PEP 695 generics,
+PEP 701 f-strings, t-strings). For a file `ast` rejects and libcst accepts, the newer syntax is
+rewritten into its older equivalent on the same lines (see `_downlevel_transformer`) and that text is
+parsed; only the columns on a rewritten line may be off by a character or two.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+from typing import Optional
+
+from ..schema.model import ExtractionError, Location
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
+
+
+@dataclass(frozen=True, slots=True)
+class PythonFile:
+    """One parsed file: its tree, its lines, and locations/source text of its nodes."""
+
+    path: str
+    text: str
+    tree: ast.Module
+    lines: tuple[str, ...]
+    rewritten: bool = False  # parsed from a rewrite of syntax newer than this interpreter
+
+    def _column(self, line: int, byte_offset: int) -> int:
+        """A 0-based UTF-8 byte offset on a 1-based line (what `ast` reports), as a code point offset."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return byte_offset
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+    def location(self, node: ast.AST) -> Location:
+        line = getattr(node, "lineno", 1)
+        column = self._column(line, getattr(node, "col_offset", 0)) + 1
+        end_line = getattr(node, "end_lineno", None)
+        end_offset = getattr(node, "end_col_offset", None)
+        if end_line is None or end_offset is None:
+            return Location(self.path, line, column)
+        return Location(self.path, line, column, end_line, self._column(end_line, end_offset) + 1)
+
+    def name_location(self, node: ast.AST) -> Location:
+        """Where the name of a class or function definition is written (`ast` only places the keyword)."""
+        name = getattr(node, "name", "")
+        start = self.location(node)
+        line = start.line
+        while line <= len(self.lines) and line <= (start.end_line or line):
+            offset = start.column - 1 if line == start.line else 0
+            match = re.compile(rf"\b(?:class|def)\s+({re.escape(name)})\b").search(self.lines[line - 1], offset)
+            if match:
+                return Location(self.path, line, match.start(1) + 1, line, match.end(1) + 1)
+            line += 1
+        return start
+
+    def segment(self, node: ast.AST) -> str:
+        """The source text of `node`, as written (without enclosing parentheses)."""
+        location = self.location(node)
+        if location.end_line is None:
+            return ""
+        first, last = location.line - 1, location.end_line - 1
+        if first == last:
+            return self.lines[first][location.column - 1: location.end_column - 1]
+        parts = [self.lines[first][location.column - 1:], *self.lines[first + 1: last],
+                 self.lines[last][: location.end_column - 1]]
+        return "\n".join(parts)
+
+
+def split_lines(text: str) -> list[str]:
+    return _LINE_BREAK.split(text)
+
+
+def parse_python(text: str, path: str) -> tuple[Optional[PythonFile], Optional[ExtractionError]]:
+    """The parsed file, or None and the syntax error (at the line and column the parser reports,
+    within that line). Never raises."""
+    lines = tuple(split_lines(text))
+    try:
+        return PythonFile(path, text, _parse(text), lines), None
+    except SyntaxError as error:
+        first_error = _syntax_error(error, path, lines)
+    except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes, absurd nesting
+        return None, ExtractionError(Location(path, 1), f"cannot parse: {error}")
+    # Newer syntax: first the common constructs by line, then f-strings and t-strings with libcst.
+    common = _downlevel_common(text)
+    try:
+        return PythonFile(path, text, _parse(common), lines, rewritten=True), None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    rewritten = _downlevel_strings(common)
+    if rewritten is None:  # libcst rejects it too: a real syntax error
+        return None, first_error
+    try:
+        return PythonFile(path, text, _parse(rewritten), lines, rewritten=True), None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return None, ExtractionError(first_error.location, (
+        f"{first_error.message} (this file uses Python syntax newer than {version}, the Python running SchemaLens; "
+        "run SchemaLens on the project's Python to read it)"))
+
+
+def parse_expression(text: str) -> Optional[ast.expr]:
+    """A Python expression (a string annotation such as `"Mapped[int]"`), or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def _parse(text: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escape sequences in the project's strings are its business
+        return ast.parse(text)
+
+
+def _syntax_error(error: SyntaxError, path: str, lines: tuple[str, ...]) -> ExtractionError:
+    line = min(max(error.lineno or 1, 1), max(len(lines), 1))
+    length = len(lines[line - 1]) if lines else 0
+    column = min(max(error.offset or 1, 1), length + 1)
+    return ExtractionError(Location(path, line, column), f"syntax error: {error.msg}")
+
+
+# The newer syntax met most often, rewritten by line: much cheaper than libcst's full rewrite.
+_COMMON_REWRITES = (
+    (re.compile(r"^([ \t]*except\*?[ \t]+)([^(\s:#][^:#\n]*,[^:#\n]*):", re.MULTILINE), r"\1(\2):"),  # 3.14
+    (re.compile(r"^([ \t]*)type[ \t]+([A-Za-z_]\w*)[ \t]*(?:\[[^\]\n]*\])?[ \t]*=", re.MULTILINE), r"\1\2 ="),  # 3.12
+)
+_TYPE_PARAMETERS = re.compile(r"^[ \t]*(?:class|(?:async[ \t]+)?def)[ \t]+\w+[ \t]*(\[)", re.MULTILINE)  # 3.12
+
+
+def _downlevel_common(text: str) -> str:
+    rewritten = text
+    for pattern, replacement in _COMMON_REWRITES:
+        rewritten = pattern.sub(replacement, rewritten)
+    return _blank_type_parameters(rewritten)
+
+
+def _blank_type_parameters(text: str) -> str:
+    """`class C[T: X](...)` / `def f[T](...)`: the brackets and what they hold become spaces,
+    with a line continuation where they spanned lines, so that no line or column moves."""
+    chunks: list[str] = []
+    done = 0
+    for match in _TYPE_PARAMETERS.finditer(text):
+        start = match.start(1)
+        if start < done:
+            continue
+        end = _closing_bracket(text, start)
+        if end is None:
+            continue
+        span = text[start: end + 1]
+        chunks += [text[done:start], " \\\n".join(" " * len(part) for part in span.split("\n"))]
+        done = end + 1
+    return "".join(chunks) + text[done:] if chunks else text
+
+
+def _closing_bracket(text: str, start: int) -> Optional[int]:
+    """The index of the `]` closing the `[` at `start` (strings and comments skipped), or None."""
+    depth, index = 0, start
+    while index < len(text):
+        char = text[index]
+        if char in "[({":
+            depth += 1
+        elif char in "])}":
+            depth -= 1
+            if depth == 0:
+                return index
+        elif char == "#":
+            index = text.find("\n", index)
+            if index < 0:
+                return None
+            continue
+        elif char in "'\"":
+            close = text.find(char, index + 1)
+            if close < 0:
+                return None
+            index = close
+        index += 1
+    return None
+
+
+def _downlevel_strings(text: str) -> Optional[str]:
+    """`text` with syntax newer than this interpreter rewritten into older syntax on the same
+    lines, or None when libcst cannot parse it either (a real syntax error)."""
+    import libcst as cst  # only for the rare file this interpreter's grammar rejects
+
+    try:
+        module = cst.parse_module(text)
+    except Exception:
+        return None
+    try:
+        return module.visit(_downlevel_class()()).code
+    except Exception:
+        return None
+
+
+def _downlevel_transformer():
+    import libcst as cst
+
+    class Downlevel(cst.CSTTransformer):
+        """f-strings (PEP 701) and t-strings in forms that Python 3.10 parses, without moving any line."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._fstring_quotes: list[str] = []
+
+        def visit_FormattedString(self, node) -> None:
+            self._fstring_quotes.append(node.quote)
+
+        def leave_FormattedString(self, original, updated):
+            self._fstring_quotes.pop()
+            if self._fstring_quotes and updated.quote == self._fstring_quotes[-1]:
+                return _requoted_fstring(updated, self._fstring_quotes[-1])
+            if len(updated.quote) == 1 and "\n" in cst.Module(body=[]).code_for_node(updated):
+                # a line break inside a replacement field (3.12): legal in a triple-quoted f-string
+                return updated.with_changes(start=updated.start + updated.quote * 2, end=updated.quote * 3)
+            return updated
+
+        def leave_TemplatedString(self, original, updated):  # t"..." (3.14): its value does not matter here
+            return cst.SimpleString(value='""', lpar=updated.lpar, rpar=updated.rpar)
+
+        def leave_SimpleString(self, original, updated):  # f"{d["key"]}" (3.12)
+            if self._fstring_quotes and updated.quote in self._fstring_quotes[-1]:
+                return _requoted(updated, self._fstring_quotes[-1])
+            return updated
+
+    def _other_quote(outer: str) -> Optional[str]:
+        return "'" if '"' in outer else '"'
+
+    def _requoted(string, outer: str):
+        quote = _other_quote(outer)
+        prefix = string.prefix
+        body = string.value[len(prefix) + len(string.quote): -len(string.quote)]
+        if quote in body or "\n" in body:
+            return string.with_changes(value=f"{prefix}{quote}{quote}")  # its value does not matter here
+        return string.with_changes(value=f"{prefix}{quote}{body}{quote}")
+
+    def _requoted_fstring(string, outer: str):
+        quote = _other_quote(outer)
+        return string.with_changes(start=string.start.replace(string.quote, quote), end=quote)
+
+    return Downlevel
+
+
+_DOWNLEVEL: list = []  # the transformer class, built on first use so that importing this module skips libcst
+
+
+def _downlevel_class():
+    if not _DOWNLEVEL:
+        _DOWNLEVEL.append(_downlevel_transformer())
+    return _DOWNLEVEL[0]
