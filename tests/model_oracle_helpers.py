@@ -12,10 +12,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from schemalens.analyzers.extract.sqlalchemy_models import build_orm_layer, summarize_module
+from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.sqlalchemy_models import build_orm_layer
 from schemalens.analyzers.schema.model import SchemaLayer, table_key
 from schemalens.analyzers.schema.type_names import normalize_type
-from schemalens.analyzers.workspace.discovery import module_name
+from schemalens.analyzers.workspace.package_roots import PackageRoots
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 
@@ -29,10 +30,10 @@ def import_fixture(package: str):
 
 def static_layer(package: str) -> tuple[SchemaLayer, tuple]:
     """The extractor's view of the same package, every file read as text."""
-    summaries = []
-    for path in sorted((MODELS / package).rglob("*.py")):
-        relative = path.relative_to(MODELS).as_posix()
-        summaries.append(summarize_module(path.read_text(encoding="utf-8"), relative, module_name(relative)))
+    paths = {path.relative_to(MODELS).as_posix(): path for path in sorted((MODELS / package).rglob("*.py"))}
+    roots = PackageRoots(paths)
+    summaries = [summarize_module(path.read_text(encoding="utf-8"), relative, roots.module_name(relative))
+                 for relative, path in paths.items()]
     return build_orm_layer(summaries)
 
 

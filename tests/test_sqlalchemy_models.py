@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemalens.analyzers.extract.sqlalchemy_models import (build_orm_layer, camel_to_snake_case, relationships,
-                                                            summarize_module)
-from schemalens.analyzers.workspace.discovery import module_name
+from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.sqlalchemy_models import build_orm_layer, camel_to_snake_case, relationships
+from schemalens.analyzers.workspace.package_roots import PackageRoots
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 
@@ -30,7 +30,8 @@ Base = declarative_base()
 
 
 def summaries(files: dict[str, str]):
-    return [summarize_module(textwrap.dedent(text), path, module_name(path)) for path, text in files.items()]
+    roots = PackageRoots(files)
+    return [summarize_module(textwrap.dedent(text), path, roots.module_name(path)) for path, text in files.items()]
 
 
 def layer_of(files: dict[str, str]):
@@ -387,5 +388,6 @@ def test_damaged_fixture_files_never_raise(data):
         damaged = "".join(line for number, line in enumerate(lines) if number not in removed)
     package = path.split("/")[0]
     inputs = [(p, damaged if p == path else t) for p, t in files if p.split("/")[0] == package]
-    layer, errors = build_orm_layer(summarize_module(t, p, module_name(p)) for p, t in inputs)
+    roots = PackageRoots(p for p, _ in inputs)
+    layer, errors = build_orm_layer(summarize_module(t, p, roots.module_name(p)) for p, t in inputs)
     assert layer.name == "orm"

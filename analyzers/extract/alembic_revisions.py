@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
-
 from ..schema import operations as ops
 from ..schema.model import (
     CheckConstraint,
@@ -30,9 +29,11 @@ from ..schema.model import (
 )
 from ..schema.type_names import normalize_type
 from . import sql_files
+from .module_summary import Assignment, ModuleSummary
 from .python_names import Expr, ExprBuilder, ImportedName, imports_of
 from .python_source import PythonFile, parse_python
-from .sqlalchemy_models import Assignment, ModuleSummary, _Types, _World, sa_member
+from .python_world import World, sa_member
+from .sqlalchemy_types import Types
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +182,8 @@ class _RevisionReader:
             expr = self.builder.build(value)
             self.header[target] = expr
             assignments.append(Assignment(target, f"{self.module}.{target}", expr, self.locate(statement)))
-        self.world = _World([ModuleSummary(self.path, self.module, tuple(imports), (), tuple(assignments))])
-        self.types = _Types(self.world)
+        self.world = World([ModuleSummary(self.path, self.module, tuple(imports), (), tuple(assignments))])
+        self.types = Types(self.world)
 
     def read(self) -> RevisionParse:
         revision_expr = self.header.get("revision")

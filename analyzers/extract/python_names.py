@@ -22,17 +22,18 @@ ConstValue = Union[str, int, float, bool, bytes, None]
 @dataclass(frozen=True, slots=True)
 class Expr:
     """One expression. `kind` is "name", "const", "call", "seq", "dict", "subscript", "binop",
-    "lambda" or "other".
+    "lambda", "attribute", "fstring", "comprehension" or "other".
 
     name: a "name" node's qualified dotted name; a "call" node's qualified callee when the callee
-          is a dotted name (None for `registry().generate_base()`-like callees, see `func`).
-    value: a "const" node's Python value; a "binop" node's operator ("|", "+", ...); a "seq"
-           node's bracket kind ("tuple", "list", "set").
-    args: call positional arguments, sequence items, subscript slices, binop operands, or the
-          body of a lambda.
-    kwargs: call keyword arguments as (keyword, value).
+          is a dotted name (None for `registry().generate_base()`-like callees, see `func`); a
+          "comprehension" node's loop variable.
+    value: a "const" node's Python value; a "binop" node's operator ("|", "+", "%", ...); a "seq"
+           node's bracket kind ("tuple", "list", "set"); an "attribute" node's attribute name.
+    args: call positional arguments, sequence items, subscript slices, binop operands, the body
+          of a lambda, an f-string's parts, or a comprehension's element, iterable and conditions.
+    kwargs: call keyword arguments as (keyword, value); `**mapping` has the keyword "**".
     items: dict entries as (key, value).
-    func: a call's callee expression (always set for calls).
+    func: a call's callee expression (always set for calls); an "attribute" node's object.
     """
 
     kind: str
@@ -117,7 +118,7 @@ def imports_of(statement: Union[ast.Import, ast.ImportFrom], package: str, locat
     return found
 
 
-_BINARY_OPERATORS = {ast.BitOr: "|", ast.Add: "+"}
+_BINARY_OPERATORS = {ast.BitOr: "|", ast.Add: "+", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-"}
 _SEQUENCES = {ast.Tuple: "tuple", ast.List: "list", ast.Set: "set"}
 
 
@@ -171,6 +172,16 @@ class ExprBuilder:
             return Expr("binop", source, location, value=operator, args=(self.build(node.left), self.build(node.right)))
         if isinstance(node, ast.Lambda):
             return Expr("lambda", source, location, args=(self.build(node.body),))
+        if isinstance(node, ast.Attribute):  # on something that is not a dotted name: `"_".join`
+            return Expr("attribute", source, location, value=node.attr, func=self.build(node.value))
+        if isinstance(node, ast.JoinedStr):
+            parts = tuple(self.build(part.value if isinstance(part, ast.FormattedValue) else part) for part in node.values)
+            return Expr("fstring", source, location, args=parts)
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1 \
+                and isinstance(node.generators[0].target, ast.Name):
+            loop = node.generators[0]
+            parts = (self.build(node.elt), self.build(loop.iter), *(self.build(test) for test in loop.ifs))
+            return Expr("comprehension", source, location, name=loop.target.id, args=parts)
         return Expr("other", source, location)
 
     def _call(self, node: ast.Call, source: str, location: Location) -> Expr:
@@ -185,12 +196,7 @@ class ExprBuilder:
                 positional.append(self.build(argument))
         keywords: list[tuple[str, Expr]] = []
         for keyword in node.keywords:
-            value = self.build(keyword.value)
-            if keyword.arg is None:  # `**options`
-                positional.append(Expr(value.kind, value.source, value.location, value.name, value.value, value.args,
-                                       value.kwargs, value.items, value.func, starred=True))
-            else:
-                keywords.append((keyword.arg, value))
+            keywords.append((keyword.arg or "**", self.build(keyword.value)))
         return Expr("call", source, location, name=func.name if func.kind == "name" else None,
                     args=tuple(positional), kwargs=tuple(keywords), func=func)
 

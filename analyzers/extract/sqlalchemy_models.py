@@ -1,8 +1,5 @@
-"""SQLAlchemy models read statically: one `ast` pass per file, then the `orm` layer.
-
-`summarize_module` turns one file into a `ModuleSummary`: plain frozen data (imports, classes
-with their attributes, module-level assignments and calls, all as `Expr` trees whose names are
-qualified through the file's imports). The index caches it by content hash.
+"""The `orm` layer: SQLAlchemy models read statically from every file's `ModuleSummary`
+(`module_summary.py`).
 
 `build_orm_layer` reads every summary together, so bases, mixins, `db = SQLAlchemy()` objects,
 naming conventions and enum classes may live in other modules, and builds Tables the way
@@ -13,73 +10,29 @@ Nothing is imported or executed.
 
 from __future__ import annotations
 
-import ast
-import functools
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional
 
-
-from ..schema.model import (CheckConstraint, Column, EnumType, ExtractionError, ForeignKey, Index, Location,
-                            PrimaryKey, SchemaLayer, Table, UniqueConstraint, table_key)
+from ..schema.model import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ExtractionError,
+    ForeignKey,
+    Index,
+    Location,
+    PrimaryKey,
+    SchemaLayer,
+    Table,
+    UniqueConstraint,
+    table_key,
+)
 from ..schema.type_names import normalize_type
-from .python_names import Expr, ExprBuilder, ImportedName, dotted, imports_of, package_of, walk
-from .python_source import PythonFile, parse_python
-
-# --------------------------------------------------------------------------------------------
-# Per-file summary
-
-
-@dataclass(frozen=True, slots=True)
-class ClassAttribute:
-    """A name bound in a class body: `x = ...`, `x: A = ...`, `x: A`, or a declared_attr function
-    (then `value` is what it returns and `annotation` its return annotation)."""
-
-    name: str
-    location: Location
-    value: Optional[Expr] = None
-    annotation: Optional[Expr] = None
-    declared_attr: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ClassSummary:
-    name: str
-    qualified: str  # "<module>.<name>"
-    location: Location
-    bases: tuple[Expr, ...] = ()
-    decorators: tuple[Expr, ...] = ()
-    attributes: tuple[ClassAttribute, ...] = ()
-
-    def attribute(self, name: str) -> Optional[ClassAttribute]:
-        for attribute in self.attributes:
-            if attribute.name == name:
-                return attribute
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """A module-level `name = value`: constants, `Table(...)`, `MetaData(...)`, `db = SQLAlchemy()`,
-    `Base = declarative_base()`, `mapper_registry = registry()`."""
-
-    name: str
-    qualified: str
-    value: Expr
-    location: Location
-
-
-@dataclass(frozen=True, slots=True)
-class ModuleSummary:
-    """Everything the ORM layer needs from one file, without syntax tree nodes."""
-
-    path: str
-    module: str
-    imports: tuple[ImportedName, ...] = ()  # re-exports are the imports of an `__init__.py`
-    classes: tuple[ClassSummary, ...] = ()
-    assignments: tuple[Assignment, ...] = ()
-    calls: tuple[Expr, ...] = ()  # module-level call statements: `Index("ix", Model.col)`, `Table(...)`
-    errors: tuple[ExtractionError, ...] = ()
+from .module_summary import ClassAttribute, ClassSummary, ModuleSummary
+from .python_names import Expr, walk
+from .python_world import World, _typing_member, sa_member
+from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,147 +53,6 @@ class Relationship:
     lazy: Optional[str] = None  # the loader strategy when written: "select", "selectin", "joined", "dynamic", ...
 
 
-def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
-    """Parse one Python file into a ModuleSummary. Never raises: a syntax error gives a summary
-    holding only the error."""
-    source, error = parse_python(text, path)
-    if source is None:
-        return ModuleSummary(path, module, errors=(error,))
-    return _Summarizer(source, module).summary()
-
-
-def _top_level(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
-    """Module statements, including those inside top-level if/try/with blocks."""
-    for statement in body:
-        if isinstance(statement, (ast.If, ast.With)):
-            yield from _top_level(statement.body)
-            if isinstance(statement, ast.If):
-                yield from _top_level(statement.orelse)
-        elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-            yield from _top_level(statement.body)
-            for handler in statement.handlers:
-                yield from _top_level(handler.body)
-        else:
-            yield statement
-
-
-class _Summarizer:
-    def __init__(self, source: PythonFile, module: str) -> None:
-        self.source, self.path, self.module = source, source.path, module
-        self.package = package_of(module, source.path)
-        self.imports: list[ImportedName] = []
-        bindings: dict[str, str] = {}
-        for statement in _top_level(source.tree.body):
-            for name in _bound_names(statement):
-                bindings[name] = f"{module}.{name}" if module else name
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                for imported in imports_of(statement, self.package, source.location(statement)):
-                    self.imports.append(imported)
-                    if imported.local != "*":
-                        bindings[imported.local] = imported.target
-        self.exprs = ExprBuilder(source, bindings)
-
-    def summary(self) -> ModuleSummary:
-        classes, assignments, calls = [], [], []
-        for statement in _top_level(self.source.tree.body):
-            if isinstance(statement, ast.ClassDef):
-                classes.append(self._class(statement))
-            elif isinstance(statement, ast.Assign):
-                value = self.exprs.build(statement.value)
-                for target in statement.targets:
-                    if isinstance(target, ast.Name):
-                        assignments.append(Assignment(target.id, self._qualified(target.id), value,
-                                                      self.source.location(statement)))
-            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
-                    and statement.value is not None:
-                name = statement.target.id
-                assignments.append(Assignment(name, self._qualified(name), self.exprs.build(statement.value),
-                                              self.source.location(statement)))
-            elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-                calls.append(self.exprs.build(statement.value))
-        return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls))
-
-    def _qualified(self, name: str) -> str:
-        return f"{self.module}.{name}" if self.module else name
-
-    def _class(self, node: ast.ClassDef) -> ClassSummary:
-        bases = tuple(self.exprs.build(base) for base in node.bases)
-        decorators = tuple(self.exprs.build(decorator) for decorator in node.decorator_list)
-        attributes: list[ClassAttribute] = []
-        for statement in node.body:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                attribute = self._declared_attr(statement)
-                if attribute is not None:
-                    attributes.append(attribute)
-            else:
-                attributes += self._class_assignment(statement)
-        return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
-                            tuple(attributes))
-
-    def _class_assignment(self, statement: ast.stmt) -> list[ClassAttribute]:
-        location = self.source.location(statement)
-        if isinstance(statement, ast.Assign):
-            value = self.exprs.build(statement.value)
-            return [ClassAttribute(target.id, location, value) for target in statement.targets
-                    if isinstance(target, ast.Name)]
-        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-            value = self.exprs.build(statement.value) if statement.value is not None else None
-            annotation = self.exprs.build_annotation(statement.annotation)
-            return [ClassAttribute(statement.target.id, location, value, annotation)]
-        return []
-
-    def _declared_attr(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> Optional[ClassAttribute]:
-        names = [dotted(decorator) or "" for decorator in node.decorator_list]
-        if not any("declared_attr" in self.exprs.qualify(name).split(".") for name in names):
-            return None
-        value = None
-        for statement in node.body:
-            if isinstance(statement, ast.Return) and statement.value is not None:
-                value = self.exprs.build(statement.value)
-                break
-        annotation = self.exprs.build_annotation(node.returns) if node.returns is not None else None
-        return ClassAttribute(node.name, self.source.name_location(node), value, annotation, declared_attr=True)
-
-
-def _bound_names(statement: ast.stmt) -> list[str]:
-    if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-        return [statement.name]
-    if isinstance(statement, ast.Assign):
-        return [target.id for target in statement.targets if isinstance(target, ast.Name)]
-    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-        return [statement.target.id]
-    return []
-
-
-# --------------------------------------------------------------------------------------------
-# Names across modules
-
-# sqlalchemy sub-modules skipped when naming a member: `sqlalchemy.orm.mapped_column` -> "mapped_column".
-_SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expression", "sqltypes", "ext",
-               "declarative", "base", "json", "array", "ranges", "named_types", "decl_api", "functions",
-               "elements", "mysql", "sqlite", "pg8000", "psycopg2", "psycopg", "asyncpg", "hstore", "types_"}
-
-
-@functools.lru_cache(maxsize=4096)
-def sa_member(name: Optional[str]) -> Optional[str]:
-    """The SQLAlchemy API a qualified name stands for ("Column", "func.now", "declared_attr.directive")."""
-    if not name:
-        return None
-    parts = name.split(".")
-    if parts[0] != "sqlalchemy" or len(parts) < 2:
-        return None
-    parts = parts[1:]
-    while len(parts) > 1 and parts[0] in _SA_MODULES:
-        parts.pop(0)
-    return ".".join(parts)
-
-
-def _typing_member(name: Optional[str]) -> Optional[str]:
-    if name and name.split(".")[0] in ("typing", "typing_extensions"):
-        return name.split(".")[-1]
-    return None
-
-
 @dataclass
 class _Root:
     """A declarative base: its naming convention and default schema, and whether it is
@@ -256,297 +68,6 @@ class _Root:
 _DEFAULT_CONVENTION = {"ix": "ix_%(column_0_label)s"}
 _CONVENTION_KEYS = {"Index": "ix", "UniqueConstraint": "uq", "CheckConstraint": "ck", "ForeignKeyConstraint": "fk",
                     "PrimaryKeyConstraint": "pk"}
-
-
-class _World:
-    """Every summary's names, so that a qualified name can be followed to what defines it."""
-
-    def __init__(self, summaries: Iterable[ModuleSummary]) -> None:
-        self.summaries = [s for s in summaries if s is not None]
-        self.aliases: dict[str, str] = {}
-        self.stars: dict[str, list[str]] = {}
-        self.classes: dict[str, ClassSummary] = {}
-        self.class_module: dict[str, ModuleSummary] = {}
-        self.assignments: dict[str, Assignment] = {}
-        self.assignment_module: dict[str, ModuleSummary] = {}
-        self._resolved: dict[str, str] = {}
-        self._flask_db: dict[str, bool] = {}
-        for summary in self.summaries:
-            for imported in summary.imports:
-                if imported.local == "*":
-                    self.stars.setdefault(summary.module, []).append(imported.target)
-                else:
-                    qualified = f"{summary.module}.{imported.local}" if summary.module else imported.local
-                    if qualified != imported.target:
-                        self.aliases[qualified] = imported.target
-            for assignment in summary.assignments:
-                self.assignments[assignment.qualified] = assignment
-                self.assignment_module[assignment.qualified] = summary
-            for cls in summary.classes:
-                self.classes[cls.qualified] = cls
-                self.class_module[cls.qualified] = summary
-
-    def resolve(self, name: Optional[str]) -> Optional[str]:
-        """Follow re-exports, aliases and `db.X` (Flask-SQLAlchemy proxies sqlalchemy) to a
-        canonical name: a workspace class or assignment, `sqlalchemy.X`, or `<db>.Model`.
-
-        The world does not change once built, so answers are remembered."""
-        if name is None:
-            return None
-        if name not in self._resolved:
-            self._resolved[name] = self._resolve(name)
-        return self._resolved[name]
-
-    def _resolve(self, name: str) -> str:
-        for _ in range(40):
-            if name in self.classes:
-                return name
-            parts = name.split(".")
-            replaced = None
-            for cut in range(len(parts), 0, -1):
-                prefix, rest = ".".join(parts[:cut]), parts[cut:]
-                if prefix in self.classes:
-                    return name
-                assignment = self.assignments.get(prefix)
-                if assignment is not None:
-                    if self.is_flask_db(prefix):
-                        if not rest:
-                            return name
-                        return f"{prefix}.Model" if rest == ["Model"] else "sqlalchemy." + ".".join(rest)
-                    if assignment.value.kind == "name" and assignment.value.name not in (prefix, None):
-                        replaced = ".".join([assignment.value.name, *rest])
-                        break
-                    return name
-                if prefix in self.aliases:
-                    replaced = ".".join([self.aliases[prefix], *rest])
-                    break
-                module, _, last = prefix.rpartition(".")
-                for star in self.stars.get(module, ()):
-                    candidate = f"{star}.{last}"
-                    if candidate in self.classes or candidate in self.assignments or candidate in self.aliases:
-                        replaced = ".".join([candidate, *rest])
-                        break
-                if replaced:
-                    break
-            if replaced is None or replaced == name:
-                return name
-            name = replaced
-        return name
-
-    def is_flask_db(self, qualified: str) -> bool:
-        if qualified not in self._flask_db:
-            self._flask_db[qualified] = self._is_flask_db(qualified)
-        return self._flask_db[qualified]
-
-    def _is_flask_db(self, qualified: str) -> bool:
-        assignment = self.assignments.get(qualified)
-        if assignment is None or assignment.value.kind != "call":
-            return False
-        callee = self.resolve(assignment.value.name) if assignment.value.name else None
-        return bool(callee) and callee.split(".")[0] == "flask_sqlalchemy" and callee.endswith("SQLAlchemy")
-
-    def member(self, expr: Optional[Expr]) -> Optional[str]:
-        """The SQLAlchemy API a name or call expression stands for, or None."""
-        if expr is None:
-            return None
-        if expr.kind == "call":
-            if expr.name is None:
-                return None
-            return sa_member(self.resolve(expr.name))
-        if expr.kind == "name":
-            return sa_member(self.resolve(expr.name))
-        return None
-
-    def value_of(self, expr: Optional[Expr], depth: int = 0) -> Optional[Expr]:
-        """A name replaced by the module constant it refers to (followed through re-exports)."""
-        while expr is not None and expr.kind == "name" and depth < 20:
-            resolved = self.resolve(expr.name)
-            assignment = self.assignments.get(resolved) if resolved else None
-            if assignment is None:
-                return expr
-            expr, depth = assignment.value, depth + 1
-        return expr
-
-    def const(self, expr: Optional[Expr]):
-        expr = self.value_of(expr)
-        return expr.value if expr is not None and expr.kind == "const" else None
-
-    def path_of(self, qualified: str) -> str:
-        summary = self.class_module.get(qualified) or self.assignment_module.get(qualified)
-        return summary.path if summary else ""
-
-
-# --------------------------------------------------------------------------------------------
-# Types
-
-
-_SIMPLE_TYPES = {
-    "Integer": "INTEGER", "INTEGER": "INTEGER", "INT": "INTEGER", "BigInteger": "BIGINT", "BIGINT": "BIGINT",
-    "SmallInteger": "SMALLINT", "SMALLINT": "SMALLINT", "Text": "TEXT", "TEXT": "TEXT", "UnicodeText": "TEXT",
-    "Boolean": "BOOLEAN", "BOOLEAN": "BOOLEAN", "Date": "DATE", "DATE": "DATE", "JSON": "JSON", "JSONB": "JSONB",
-    "Uuid": "UUID", "UUID": "UUID", "LargeBinary": "BYTEA", "BYTEA": "BYTEA", "PickleType": "BYTEA",
-    "BLOB": "BYTEA", "Interval": "INTERVAL", "INTERVAL": "INTERVAL", "INET": "INET", "CIDR": "CIDR",
-    "MACADDR": "MACADDR", "MACADDR8": "MACADDR8", "MONEY": "MONEY", "TSVECTOR": "TSVECTOR", "TSQUERY": "TSQUERY",
-    "HSTORE": "HSTORE", "CITEXT": "CITEXT", "OID": "OID", "REGCLASS": "REGCLASS", "REAL": "REAL",
-    "Double": "DOUBLE PRECISION", "DOUBLE_PRECISION": "DOUBLE PRECISION", "DOUBLE": "DOUBLE PRECISION",
-    "INT4RANGE": "INT4RANGE", "INT8RANGE": "INT8RANGE", "NUMRANGE": "NUMRANGE", "DATERANGE": "DATERANGE",
-    "TSRANGE": "TSRANGE", "TSTZRANGE": "TSTZRANGE", "JSONPATH": "JSONPATH",
-}
-_STRING_TYPES = {"String": "VARCHAR", "VARCHAR": "VARCHAR", "Unicode": "VARCHAR", "NVARCHAR": "NVARCHAR",
-                 "CHAR": "CHAR", "NCHAR": "NCHAR"}
-_NUMERIC_TYPES = {"Numeric": "NUMERIC", "NUMERIC": "NUMERIC", "DECIMAL": "NUMERIC"}
-
-# SQLAlchemy's default type map for `Mapped[...]` annotations (sqlalchemy.sql.sqltypes._type_map).
-_PYTHON_TYPES = {
-    "int": "INTEGER", "float": "DOUBLE PRECISION", "bool": "BOOLEAN", "str": "VARCHAR", "bytes": "BYTEA",
-    "uuid.UUID": "UUID", "decimal.Decimal": "NUMERIC", "datetime.date": "DATE",
-    "datetime.datetime": "TIMESTAMP WITHOUT TIME ZONE", "datetime.time": "TIME WITHOUT TIME ZONE",
-    "datetime.timedelta": "INTERVAL",
-}
-
-
-@dataclass(frozen=True)
-class _TypeResult:
-    text: str  # as SQLAlchemy's postgresql dialect compiles it
-    enum: Optional[EnumType] = None
-
-
-class _Types:
-    """SQLAlchemy type expressions -> the DDL SQLAlchemy's PostgreSQL dialect would emit."""
-
-    def __init__(self, world: _World) -> None:
-        self.world = world
-
-    def of_expr(self, expr: Expr, depth: int = 0) -> Optional[_TypeResult]:
-        if depth > 10:
-            return None
-        expr = self.world.value_of(expr) if expr.kind == "name" else expr
-        if expr.kind not in ("name", "call"):
-            return None
-        qualified = self.world.resolve(expr.name) if expr.name else None
-        if qualified in self.world.classes:
-            return self._workspace_type(self.world.classes[qualified], expr, depth)
-        member = sa_member(qualified)
-        if member is None:
-            return None
-        call = expr if expr.kind == "call" else None
-        return self._sa_type(member.split(".")[-1], call, expr, depth)
-
-    def _workspace_type(self, cls: ClassSummary, expr: Expr, depth: int) -> Optional[_TypeResult]:
-        """A TypeDecorator subclass compiles as its `impl`."""
-        impl = cls.attribute("impl")
-        if impl is not None and impl.value is not None:
-            return self.of_expr(impl.value, depth + 1)
-        for base in cls.bases:
-            if base.kind == "name":
-                resolved = self.world.resolve(base.name)
-                if resolved in self.world.classes:
-                    found = self._workspace_type(self.world.classes[resolved], expr, depth + 1)
-                    if found is not None:
-                        return found
-                elif sa_member(resolved) not in (None, "TypeDecorator", "UserDefinedType"):
-                    return self._sa_type(sa_member(resolved).split(".")[-1], expr if expr.kind == "call" else None, expr, depth)
-        return None
-
-    def _arg(self, call: Optional[Expr], position: int, keyword: str):
-        if call is None:
-            return None
-        value = call.kwarg(keyword)
-        if value is None and len(call.args) > position and not call.args[position].starred:
-            value = call.args[position]
-        return value
-
-    def _sa_type(self, name: str, call: Optional[Expr], expr: Expr, depth: int) -> Optional[_TypeResult]:
-        world = self.world
-        if name in _SIMPLE_TYPES:
-            return _TypeResult(_SIMPLE_TYPES[name])
-        if name in _STRING_TYPES:
-            length = world.const(self._arg(call, 0, "length"))
-            base = _STRING_TYPES[name]
-            return _TypeResult(f"{base}({length})" if isinstance(length, int) else base)
-        if name in _NUMERIC_TYPES:
-            precision = world.const(self._arg(call, 0, "precision"))
-            scale = world.const(self._arg(call, 1, "scale"))
-            if isinstance(precision, int):
-                return _TypeResult(f"NUMERIC({precision}, {scale})" if isinstance(scale, int) else f"NUMERIC({precision})")
-            return _TypeResult("NUMERIC")
-        if name in ("Float", "FLOAT"):
-            precision = world.const(self._arg(call, 0, "precision"))
-            return _TypeResult(f"FLOAT({precision})" if isinstance(precision, int) else "FLOAT")
-        if name in ("DateTime", "TIMESTAMP", "DATETIME", "Time", "TIME"):
-            timezone = world.const(self._arg(call, 0, "timezone")) is True
-            precision = world.const(call.kwarg("precision")) if call is not None else None
-            base = "TIME" if name in ("Time", "TIME") else "TIMESTAMP"
-            modifier = f"({precision})" if isinstance(precision, int) and name in ("TIMESTAMP", "TIME") else ""
-            return _TypeResult(f"{base}{modifier} {'WITH' if timezone else 'WITHOUT'} TIME ZONE")
-        if name in ("BIT",):
-            length = world.const(self._arg(call, 0, "length"))
-            varying = world.const(self._arg(call, 1, "varying")) is True
-            base = "BIT VARYING" if varying else "BIT"
-            return _TypeResult(f"{base}({length})" if isinstance(length, int) else base)
-        if name in ("ARRAY",):
-            item = self._arg(call, 0, "item_type")
-            inner = self.of_expr(item, depth + 1) if item is not None else None
-            if inner is None:
-                return None
-            dimensions = world.const(call.kwarg("dimensions")) if call is not None else None
-            suffix = "[]" * (dimensions if isinstance(dimensions, int) and dimensions > 1 else 1)
-            return _TypeResult(inner.text + suffix, inner.enum)
-        if name in ("Enum", "ENUM"):
-            return self._enum(call, expr)
-        return _TypeResult(name.upper())
-
-    def _enum(self, call: Optional[Expr], expr: Expr) -> _TypeResult:
-        world = self.world
-        values: list[str] = []
-        name = world.const(call.kwarg("name")) if call is not None else None
-        schema = world.const(call.kwarg("schema")) if call is not None else None
-        for argument in (call.args if call is not None else ()):
-            argument = world.value_of(argument)
-            if argument.is_str:
-                values.append(argument.value)
-            elif argument.kind == "name" and world.resolve(argument.name) in world.classes:
-                cls = world.classes[world.resolve(argument.name)]
-                values += self.enum_values(cls, call)
-                if name is None:
-                    name = cls.name.lower()
-            elif argument.kind == "seq":
-                values += [world.const(item) for item in argument.args if isinstance(world.const(item), str)]
-        native = world.const(call.kwarg("native_enum")) if call is not None else None
-        if name is None or native is False:
-            length = world.const(call.kwarg("length")) if call is not None else None
-            if not isinstance(length, int):
-                length = max((len(value) for value in values), default=0)
-            return _TypeResult(f"VARCHAR({length})")
-        return _TypeResult(name, EnumType(name, tuple(values), expr.location, schema=schema))
-
-    def enum_values(self, cls: ClassSummary, call: Optional[Expr]) -> list[str]:
-        """Member names, or member values when `values_callable` reads `.value`."""
-        by_value = call is not None and call.kwarg("values_callable") is not None and ".value" in call.kwarg("values_callable").source
-        values = []
-        for attribute in cls.attributes:
-            if attribute.name.startswith("_") or attribute.declared_attr or attribute.value is None:
-                continue
-            if by_value:
-                value = self.world.const(attribute.value)
-                if isinstance(value, str):
-                    values.append(value)
-            else:
-                values.append(attribute.name)
-        return values
-
-    def python_enum(self, qualified: Optional[str]) -> Optional[ClassSummary]:
-        """The workspace class when `qualified` names a subclass of enum.Enum."""
-        seen = 0
-        while qualified in self.world.classes and seen < 10:
-            cls = self.world.classes[qualified]
-            for base in cls.bases:
-                resolved = self.world.resolve(base.name) if base.kind == "name" else None
-                if resolved and resolved.split(".")[0] == "enum":
-                    return cls
-            bases = [self.world.resolve(b.name) for b in cls.bases if b.kind == "name"]
-            qualified, seen = (bases[0] if bases else None), seen + 1
-        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -623,8 +144,8 @@ def camel_to_snake_case(name: str) -> str:
 
 class _LayerBuilder:
     def __init__(self, summaries: Iterable[ModuleSummary]) -> None:
-        self.world = _World(summaries)
-        self.types = _Types(self.world)
+        self.world = World(summaries)
+        self.types = Types(self.world)
         self.errors: list[ExtractionError] = []
         self.infos: dict[str, _ClassInfo] = {}
         self.roots: dict[str, _Root] = {}
@@ -953,12 +474,12 @@ class _LayerBuilder:
                     return rest[0], True
         return annotation, False
 
-    def _annotation_type(self, annotation: Expr, root: _Root) -> Optional[_TypeResult]:
+    def _annotation_type(self, annotation: Expr, root: _Root) -> Optional[TypeResult]:
         annotation, _ = self._unwrap_annotated(annotation)
         if annotation.kind == "subscript" and annotation.func is not None and annotation.func.kind == "name":
             if _typing_member(self.world.resolve(annotation.func.name)) == "Literal":
                 values = [a.value for a in (annotation.args[0].args if annotation.args[0].kind == "seq" else annotation.args) if a.is_str]
-                return _TypeResult(f"VARCHAR({max((len(v) for v in values), default=0)})")
+                return TypeResult(f"VARCHAR({max((len(v) for v in values), default=0)})")
             return None
         if annotation.kind != "name":
             return None
@@ -968,12 +489,12 @@ class _LayerBuilder:
         alias = self.world.assignments.get(resolved)
         if alias is not None and alias.value.kind in ("subscript", "name"):
             return self._annotation_type(alias.value, root)
-        if resolved in _PYTHON_TYPES:
-            return _TypeResult(_PYTHON_TYPES[resolved])
+        if resolved in PYTHON_TYPES:
+            return TypeResult(PYTHON_TYPES[resolved])
         enum_class = self.types.python_enum(resolved)
         if enum_class is not None:
             name = enum_class.name.lower()
-            return _TypeResult(name, EnumType(name, tuple(self.types.enum_values(enum_class, None)), annotation.location))
+            return TypeResult(name, EnumType(name, tuple(self.types.enum_values(enum_class, None)), annotation.location))
         return None
 
     def _column(self, call: Expr, key: str, location: Location, annotation: Optional[Expr], root: _Root,

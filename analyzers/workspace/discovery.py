@@ -61,13 +61,3 @@ def sql_migration_folders(sql_paths: Iterable[str]) -> list[str]:
 
 def looks_like_model_module(text: str) -> bool:
     return any(marker in text for marker in _MODEL_MARKERS)
-
-
-def module_name(path: str) -> str:
-    """The dotted module name of a workspace Python file (`src/` layouts drop the `src`)."""
-    parts = list(PurePosixPath(path).with_suffix("").parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    if parts and parts[0] == "src":
-        parts.pop(0)
-    return ".".join(parts)

@@ -20,14 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Optional
 
-from ..extract import alembic_revisions, code_facts, sql_files, sqlalchemy_models
+from ..extract import (
+    alembic_revisions,
+    code_facts,
+    module_summary,
+    sql_files,
+    sqlalchemy_models,
+)
 from ..schema.model import ExtractionError, Location, SchemaLayer
 from ..schema.operations import Step
 from ..schema.replay import ReplayRun, replay_steps
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import open_cache
 from .config import Config, load_config
-from .discovery import looks_like_model_module, module_name, sql_migration_folders, under, walk_files
+from .discovery import looks_like_model_module, sql_migration_folders, under, walk_files
+from .package_roots import PackageRoots
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,7 @@ class ParsedFile:
     digest: str
     result: Any  # ModuleSummary, Revision, SqlExtraction or None
     errors: tuple[ExtractionError, ...] = ()
+    module: str = ""  # the dotted module name it was parsed as (Python files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,7 @@ class WorkspaceIndex:
         self._texts: dict[str, str] = {}  # unsaved editor buffers override the disk
         self._script_locations: list[str] = []
         self._sql_folders: list[str] = []
+        self._package_roots = PackageRoots(())
         self._orm: Optional[tuple[SchemaLayer, tuple[ExtractionError, ...]]] = None
         self._replay: Optional[ReplayRun] = None
         self.model: Optional[WorkspaceModel] = None
@@ -106,21 +115,23 @@ class WorkspaceIndex:
         self.config = self._explicit_config or load_config(self.root)
         paths = list(walk_files(self.root, self.config))
         self._locate_migrations(paths)
+        self._package_roots = PackageRoots(paths)
         known = dict(self._cache.load()) if self._cache and not self._files else {}
         known.update({(f.path, f.kind, f.digest): f for f in self._files.values()})
         files: dict[str, ParsedFile] = {}
-        pending: list[tuple[str, str, str, str]] = []  # (path, kind, digest, text)
+        pending: list[tuple[str, str, str, str, str]] = []  # (path, kind, digest, text, module)
         for path in paths:
             text = self._read(path)
             kind = None if text is None else self._kind(path, text)
             if kind is None:
                 continue
             digest = _digest(text)
+            module = self._module(path)
             cached = known.get((path, kind, digest))
-            if cached is not None:
+            if cached is not None and cached.module == module:
                 files[path] = cached
             else:
-                pending.append((path, kind, digest, text))
+                pending.append((path, kind, digest, text, module))
         for parsed in self._parse_many(pending, progress):
             files[parsed.path] = parsed
         self._files = {path: files[path] for path in paths if path in files}
@@ -130,9 +141,9 @@ class WorkspaceIndex:
         self._replay = None
         return self._rebuild()
 
-    def _parse_many(self, pending: list[tuple[str, str, str, str]], progress: Optional[Progress]) -> list[ParsedFile]:
+    def _parse_many(self, pending: list[tuple[str, str, str, str, str]], progress: Optional[Progress]) -> list[ParsedFile]:
         dialect = self.config.dialect
-        jobs = [(path, kind, digest, text, dialect) for path, kind, digest, text in pending]
+        jobs = [(*job, dialect) for job in pending]
         results: list[ParsedFile] = []
         if self._workers > 1 and len(jobs) >= _PARALLEL_MINIMUM:
             try:
@@ -177,8 +188,12 @@ class WorkspaceIndex:
         previous = self._files.get(path)
         if previous is not None and previous.digest == _digest(content):
             return self.model
-        if path.endswith(".sql") and previous is None:
-            self._locate_migrations(list(self._files) + [path])
+        if previous is None:
+            known_paths = list(self._files) + [path]
+            if path.endswith(".sql"):
+                self._locate_migrations(known_paths)
+            elif path.endswith(".py"):
+                self._package_roots = PackageRoots(known_paths)
         parsed = self._parse(path, content)
         if parsed is None:
             self._files.pop(path, None)
@@ -216,6 +231,9 @@ class WorkspaceIndex:
         sql_paths = [p for p in paths if p.endswith(".sql")]
         self._sql_folders = list(self.config.sql_roots) or sql_migration_folders(sql_paths)
 
+    def _module(self, path: str) -> str:
+        return self._package_roots.module_name(path) if path.endswith(".py") else ""
+
     def _kind(self, path: str, text: str) -> Optional[str]:
         if path.endswith(".sql"):
             if str(PurePosixPath(path).parent) in [f or "." for f in self._sql_folders] or under(path, [f for f in self._sql_folders if f]):
@@ -236,14 +254,15 @@ class WorkspaceIndex:
         if kind is None:
             return None
         digest = _digest(text)
+        module = self._module(path)
         previous = self._files.get(path)
-        if previous is not None and previous.digest == digest and previous.kind == kind:
+        if previous is not None and previous.digest == digest and previous.kind == kind and previous.module == module:
             return previous
-        parsed = _parse_job((path, kind, digest, text, self.config.dialect))
+        parsed = _parse_job((path, kind, digest, text, module, self.config.dialect))
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
-            return ParsedFile(path, kind, digest, previous.result, parsed.errors)
+            return ParsedFile(path, kind, digest, previous.result, parsed.errors, module)
         return parsed
 
     # building the layers
@@ -298,21 +317,21 @@ def _allocation_heavy():
             gc.enable()
 
 
-def _parse_job(job: tuple[str, str, str, str, str]) -> ParsedFile:
+def _parse_job(job: tuple[str, str, str, str, str, str]) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function)."""
-    path, kind, digest, text, dialect = job
+    path, kind, digest, text, module, dialect = job
     try:
-        result, errors = _parse_kind(kind, path, text, dialect)
+        result, errors = _parse_kind(kind, path, text, module, dialect)
     except Exception as error:  # the boundary: a parser bug must not take the index down
         log.exception("failed to parse %s", path)
         return ParsedFile(path, kind, digest, None,
-                          (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),))
-    return ParsedFile(path, kind, digest, result, tuple(errors))
+                          (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),), module)
+    return ParsedFile(path, kind, digest, result, tuple(errors), module)
 
 
-def _parse_kind(kind: str, path: str, text: str, dialect: str) -> tuple[Any, tuple[ExtractionError, ...]]:
+def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> tuple[Any, tuple[ExtractionError, ...]]:
     if kind == "model":
-        summary = sqlalchemy_models.summarize_module(text, path, module_name(path))
+        summary = module_summary.summarize_module(text, path, module)
         return summary, tuple(summary.errors)
     if kind == "revision":
         parse = alembic_revisions.parse_revision(text, path)
