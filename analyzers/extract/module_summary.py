@@ -31,6 +31,7 @@ class ClassAttribute:
     value: Optional[Expr] = None
     annotation: Optional[Expr] = None
     declared_attr: bool = False
+    function: Optional["FunctionSummary"] = None  # a declared_attr's body, for the static evaluator
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,32 @@ class Assignment:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionStep:
+    """One statement of a small function: `targets = value` (several targets: tuple unpacking),
+    a call statement (`definitions.update(...)`, no targets), or `return value` (`returns`)."""
+
+    value: Expr
+    targets: tuple[str, ...] = ()
+    returns: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSummary:
+    """A small function whose body is straight-line code (assignments, calls, one return): the
+    column helpers, primary-key factories and table-name functions models call. Names bound
+    inside the function stay unqualified in its steps."""
+
+    name: str
+    qualified: str
+    location: Location
+    parameters: tuple[str, ...]
+    defaults: tuple[tuple[str, Expr], ...] = ()
+    steps: tuple[FunctionStep, ...] = ()
+    star_parameter: Optional[str] = None  # `*args`
+    keywords_parameter: Optional[str] = None  # `**options`
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleSummary:
     """Everything the ORM layer needs from one file, without syntax tree nodes."""
 
@@ -71,6 +98,7 @@ class ModuleSummary:
     assignments: tuple[Assignment, ...] = ()
     calls: tuple[Expr, ...] = ()  # module-level call statements: `Index("ix", Model.col)`, `Table(...)`
     errors: tuple[ExtractionError, ...] = ()
+    functions: tuple[FunctionSummary, ...] = ()
 
 
 def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
@@ -114,10 +142,14 @@ class _Summarizer:
         self.exprs = ExprBuilder(source, bindings)
 
     def summary(self) -> ModuleSummary:
-        classes, assignments, calls = [], [], []
+        classes, assignments, calls, functions = [], [], [], []
         for statement in _top_level(self.source.tree.body):
             if isinstance(statement, ast.ClassDef):
                 classes.append(self._class(statement))
+            elif isinstance(statement, ast.FunctionDef):
+                function = self._function(statement, self._qualified(statement.name))
+                if function is not None:
+                    functions.append(function)
             elif isinstance(statement, ast.Assign):
                 value = self.exprs.build(statement.value)
                 for target in statement.targets:
@@ -131,7 +163,44 @@ class _Summarizer:
                                               self.source.location(statement)))
             elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
                 calls.append(self.exprs.build(statement.value))
-        return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls))
+        return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls),
+                             functions=tuple(functions))
+
+    def _function(self, node: ast.FunctionDef, qualified: str) -> Optional[FunctionSummary]:
+        """A small function of straight-line code, else None (nothing else can be evaluated)."""
+        body = node.body[1:] if _is_docstring(node.body[0]) else node.body
+        if not body or len(body) > _FUNCTION_STEPS or not all(isinstance(s, _STEP_STATEMENTS) for s in body):
+            return None
+        if any((dotted(d) or "").rpartition(".")[2] not in _TRANSPARENT_DECORATORS for d in node.decorator_list):
+            return None
+        arguments = node.args
+        parameters = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+        local_names = set(parameters) | {name for s in body for name in _assigned(s)}
+        for extra in (arguments.vararg, arguments.kwarg):
+            if extra is not None:
+                local_names.add(extra.arg)
+        exprs = self.exprs.scoped(local_names)
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults = [(a.arg, exprs.build(d)) for a, d in zip(positional[len(positional) - len(arguments.defaults):],
+                                                           arguments.defaults)]
+        defaults += [(a.arg, exprs.build(d)) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+        steps = []
+        for statement in body:
+            if isinstance(statement, ast.Return):
+                steps.append(FunctionStep(exprs.build(statement.value) if statement.value is not None else
+                                          Expr("const", "None", self.source.location(statement)), returns=True))
+                break
+            if isinstance(statement, ast.Expr):
+                if not _is_docstring(statement):
+                    steps.append(FunctionStep(exprs.build(statement.value)))
+                continue
+            targets = _assigned(statement)
+            if not targets or statement.value is None:
+                return None
+            steps.append(FunctionStep(exprs.build(statement.value), tuple(targets)))
+        return FunctionSummary(node.name, qualified, self.source.name_location(node), tuple(parameters),
+                               tuple(defaults), tuple(steps), arguments.vararg.arg if arguments.vararg else None,
+                               arguments.kwarg.arg if arguments.kwarg else None)
 
     def _qualified(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name
@@ -172,7 +241,9 @@ class _Summarizer:
                 value = self.exprs.build(statement.value)
                 break
         annotation = self.exprs.build_annotation(node.returns) if node.returns is not None else None
-        return ClassAttribute(node.name, self.source.name_location(node), value, annotation, declared_attr=True)
+        function = self._function(node, f"{self._qualified(node.name)}") if isinstance(node, ast.FunctionDef) else None
+        return ClassAttribute(node.name, self.source.name_location(node), value, annotation, declared_attr=True,
+                              function=function)
 
 
 def _bound_names(statement: ast.stmt) -> list[str]:
@@ -185,3 +256,29 @@ def _bound_names(statement: ast.stmt) -> list[str]:
     return []
 
 
+
+
+_FUNCTION_STEPS = 20
+_STEP_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.Expr, ast.Return)
+# Decorators that leave what a function returns alone (caches, declared_attr on a class).
+_TRANSPARENT_DECORATORS = {"cache", "lru_cache", "cached_property", "declared_attr", "directive", "classproperty"}
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+        and isinstance(statement.value.value, str)
+
+
+def _assigned(statement: ast.stmt) -> list[str]:
+    """The names an assignment binds (flattening `a, b = ...`); [] for other statements."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign):
+        target = statement.target
+    else:
+        return []
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in target.elts):
+        return [e.id for e in target.elts]
+    return []

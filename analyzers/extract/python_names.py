@@ -132,6 +132,10 @@ class ExprBuilder:
     def source(self, node: ast.AST) -> str:
         return self._file.segment(node).strip()
 
+    def scoped(self, local_names: set[str]) -> "ExprBuilder":
+        """A builder for a function body: its own names (parameters, locals) stay unqualified."""
+        return ExprBuilder(self._file, {k: v for k, v in self._bindings.items() if k not in local_names})
+
     def qualify(self, name: str) -> str:
         head, _, rest = name.partition(".")
         target = self._bindings.get(head)

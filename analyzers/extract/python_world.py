@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from typing import Iterable, Optional
 
-from .module_summary import Assignment, ClassSummary, ModuleSummary
+from .module_summary import Assignment, ClassSummary, FunctionSummary, ModuleSummary
 from .python_names import Expr
 
 # sqlalchemy sub-modules skipped when naming a member: `sqlalchemy.orm.mapped_column` -> "mapped_column".
@@ -48,6 +48,7 @@ class World:
         self.class_module: dict[str, ModuleSummary] = {}
         self.assignments: dict[str, Assignment] = {}
         self.assignment_module: dict[str, ModuleSummary] = {}
+        self.functions: dict[str, FunctionSummary] = {}
         self._resolved: dict[str, str] = {}
         self._flask_db: dict[str, bool] = {}
         for summary in self.summaries:
@@ -64,6 +65,8 @@ class World:
             for cls in summary.classes:
                 self.classes[cls.qualified] = cls
                 self.class_module[cls.qualified] = summary
+            for function in summary.functions:
+                self.functions[function.qualified] = function
 
     def resolve(self, name: Optional[str]) -> Optional[str]:
         """Follow re-exports, aliases and `db.X` (Flask-SQLAlchemy proxies sqlalchemy) to a
@@ -79,13 +82,13 @@ class World:
 
     def _resolve(self, name: str) -> str:
         for _ in range(40):
-            if name in self.classes:
+            if name in self.classes or name in self.functions:
                 return name
             parts = name.split(".")
             replaced = None
             for cut in range(len(parts), 0, -1):
                 prefix, rest = ".".join(parts[:cut]), parts[cut:]
-                if prefix in self.classes:
+                if prefix in self.classes or prefix in self.functions:
                     return name
                 assignment = self.assignments.get(prefix)
                 if assignment is not None:
@@ -103,7 +106,8 @@ class World:
                 module, _, last = prefix.rpartition(".")
                 for star in self.stars.get(module, ()):
                     candidate = f"{star}.{last}"
-                    if candidate in self.classes or candidate in self.assignments or candidate in self.aliases:
+                    if candidate in self.classes or candidate in self.assignments or candidate in self.aliases \
+                            or candidate in self.functions:
                         replaced = ".".join([candidate, *rest])
                         break
                 if replaced:

@@ -33,6 +33,7 @@ from .module_summary import ClassAttribute, ClassSummary, ModuleSummary
 from .python_names import Expr, walk
 from .python_world import World, _typing_member, sa_member
 from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
+from .static_eval import ClassRef, Evaluator, Unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,7 @@ class _LayerBuilder:
     def __init__(self, summaries: Iterable[ModuleSummary]) -> None:
         self.world = World(summaries)
         self.types = Types(self.world)
+        self.evaluator = Evaluator(self.world)
         self.errors: list[ExtractionError] = []
         self.infos: dict[str, _ClassInfo] = {}
         self.roots: dict[str, _Root] = {}
@@ -349,17 +351,24 @@ class _LayerBuilder:
             self.world.member(item) == "PrimaryKeyConstraint" for item in walk(table_args.value) if item.kind == "call")
 
     def _evaluate_name(self, attribute: ClassAttribute, cls: ClassSummary) -> Optional[str]:
+        """`__tablename__` as written, or computed from the class name by code the evaluator reads."""
         value = self.world.value_of(attribute.value)
         if value.is_str:
             return value.value
-        source = value.source.replace(" ", "")
-        if source.endswith("__name__.lower()"):
-            return cls.name.lower()
-        if source.endswith("__name__"):
-            return cls.name
-        if "camel_to_snake_case" in source:
-            return camel_to_snake_case(cls.name)
-        self.errors.append(ExtractionError(attribute.location, "__tablename__ is computed at run time", kind="opaque"))
+        names = {"cls": ClassRef(cls.name), "self": ClassRef(cls.name)}
+        try:
+            if attribute.function is not None:
+                name = self.evaluator.call_result(attribute.function, names)
+            else:
+                name = self.evaluator.value(value, names)
+        except (Unknown, RecursionError) as error:
+            name, reason = None, str(error)
+        else:
+            reason = f"it gives {type(name).__name__}"
+        if isinstance(name, str) and name:
+            return name
+        self.errors.append(ExtractionError(attribute.location, f"__tablename__ of {cls.name} is computed at run time "
+                                           f"in a way SchemaLens does not follow ({reason})", kind="opaque"))
         return None
 
     def _map_class(self, info: _ClassInfo) -> None:
@@ -414,7 +423,7 @@ class _LayerBuilder:
     # columns
 
     def _column_call(self, attribute: ClassAttribute) -> Optional[Expr]:
-        value = attribute.value
+        value = self._expanded(attribute.value)
         if value is not None and value.kind == "call":
             member = self.world.member(value)
             if member in ("Column", "mapped_column"):
@@ -422,6 +431,17 @@ class _LayerBuilder:
             if member in ("column_property", "deferred") and value.args and self.world.member(value.args[0]) in ("Column", "mapped_column"):
                 return value.args[0]
         return None
+
+    def _expanded(self, value: Optional[Expr]) -> Optional[Expr]:
+        """A call through the project's helpers (`Column = partial(db.Column, ...)`, a primary-key
+        factory, `Column(key_type("User"))`) as the SQLAlchemy call it builds; else `value`."""
+        if value is None or value.kind != "call":
+            return value
+        needs = self.world.member(value) is None or any(
+            argument.kind == "call" and self.world.member(argument) is None for argument in (*value.args, *(v for _, v in value.kwargs)))
+        if not needs:
+            return value
+        return self.evaluator.expanded_call(value) or value
 
     def _class_column(self, attribute: ClassAttribute, root: _Root, table: _TableBuild) -> Optional[_ColumnBuild]:
         call = self._column_call(attribute)
@@ -622,6 +642,7 @@ class _LayerBuilder:
         table.comment = world.const(call.kwarg("comment"))
         table.partition_by = world.const(call.kwarg("postgresql_partition_by"))
         for item in rest:
+            item = self._expanded(item)
             if world.member(item) == "Column":
                 table.columns.append(self._column(item, "", item.location, None, root, table))
                 column = table.columns[-1]

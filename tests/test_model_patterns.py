@@ -1,0 +1,234 @@
+"""Model code written the way real projects write it (the corpus taught each case): package
+roots below the workspace root, re-exports, `db` objects of a project subclass, column helpers
+and partials, primary-key factories, table names computed from the class name."""
+
+from __future__ import annotations
+
+import textwrap
+
+from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.sqlalchemy_models import build_orm_layer
+from schemalens.analyzers.workspace.package_roots import PackageRoots
+
+
+def layer_of(files: dict[str, str]):
+    roots = PackageRoots(files)
+    summaries = [summarize_module(textwrap.dedent(text), path, roots.module_name(path))
+                 for path, text in files.items() if path.endswith(".py")]
+    return build_orm_layer(summaries)
+
+
+def column(layer, table: str, name: str):
+    found = layer.tables[table].column(name)
+    assert found is not None, f"{table}.{name} not read"
+    return found
+
+
+def test_package_root_below_the_workspace_root_and_a_base_re_exported_through_init():
+    layer, errors = layer_of({
+        "server/pyproject.toml": "",
+        "server/shop/__init__.py": "",
+        "server/shop/db/__init__.py": "from .base import Model, RecordModel\n",
+        "server/shop/db/base.py": """
+            from sqlalchemy import Integer
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            class Model(DeclarativeBase):
+                __abstract__ = True
+            class RecordModel(Model):
+                __abstract__ = True
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        """,
+        "server/shop/models/__init__.py": "from .user import User\n",
+        "server/shop/models/user.py": """
+            from sqlalchemy.orm import Mapped
+            from shop.db import RecordModel
+            class User(RecordModel):
+                __tablename__ = "users"
+                email: Mapped[str]
+        """,
+    })
+    assert errors == ()
+    assert set(layer.tables) == {"users"}
+    assert column(layer, "users", "id").primary_key and column(layer, "users", "email").type == "character varying"
+
+
+def test_db_is_an_instance_of_a_project_subclass_of_flask_sqlalchemy():
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/db.py": """
+            from flask_sqlalchemy import SQLAlchemy
+            class AppSQLAlchemy(SQLAlchemy):
+                def apply_driver_hacks(self, app, info, options):
+                    return options
+            db = AppSQLAlchemy(session_options={"expire_on_commit": False})
+        """,
+        "app/models.py": """
+            from .db import db
+            class Widget(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+                name = db.Column(db.String(40))
+        """,
+    })
+    assert errors == ()
+    assert column(layer, "widget", "name").type == "character varying(40)"
+
+
+KEY_FACTORY = {
+    "app/__init__.py": "",
+    "app/settings.py": """
+        from collections import defaultdict
+
+        def key_definitions(default):
+            \"\"\"Per-model key types; every model takes the default unless listed.\"\"\"
+            definitions = defaultdict(lambda: default)
+            definitions.update({
+                # "Report": (db.String(36), {"default": new_key}),
+            })
+            return definitions
+    """,
+    "app/base.py": """
+        import functools
+        from flask_sqlalchemy import SQLAlchemy
+        from app import settings
+
+        db = SQLAlchemy()
+        Column = functools.partial(db.Column, nullable=False)
+        keys = settings.key_definitions((db.Integer, {}))
+
+        def key_type(name):
+            return keys[name][0]
+
+        def primary_key(name):
+            key_type, kwargs = keys[name]
+            return Column(key_type, primary_key=True, **kwargs)
+    """,
+    "app/models.py": """
+        from .base import Column, db, key_type, primary_key
+        class Org(db.Model):
+            __tablename__ = "orgs"
+            id = primary_key("Org")
+            name = Column(db.String(255))
+            note = Column(db.Text, nullable=True)
+        class Team(db.Model):
+            __tablename__ = "teams"
+            id = primary_key("Team")
+            org_id = Column(key_type("Org"), db.ForeignKey("orgs.id"))
+    """,
+}
+
+
+def test_a_partial_of_db_column_gives_its_keyword_defaults_and_a_call_overrides_them():
+    layer, errors = layer_of(KEY_FACTORY)
+    assert errors == ()
+    assert column(layer, "orgs", "name").nullable is False
+    assert column(layer, "orgs", "note").nullable is True
+
+
+def test_primary_key_factory_and_key_type_helper_read_through_a_defaultdict_of_key_definitions():
+    layer, _ = layer_of(KEY_FACTORY)
+    key = column(layer, "orgs", "id")
+    assert key.primary_key and key.type == "integer" and key.identity == "serial"
+    foreign = column(layer, "teams", "org_id")
+    assert foreign.type == "integer" and foreign.nullable is False
+    assert [(fk.columns, fk.ref_table) for fk in layer.tables["teams"].foreign_keys] == [(("org_id",), "orgs")]
+
+
+def test_a_function_returning_mapped_column_is_a_column_helper():
+    layer, errors = layer_of({"app/models.py": """
+        import uuid
+        from sqlalchemy import String, Uuid
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+        def uuid_pk():
+            return mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+        def short_text(length=30, **options):
+            return mapped_column(String(length), **options)
+
+        class Base(DeclarativeBase):
+            pass
+        class Tag(Base):
+            __tablename__ = "tags"
+            id: Mapped[uuid.UUID] = uuid_pk()
+            label: Mapped[str] = short_text(12, unique=True)
+    """})
+    assert errors == ()
+    assert column(layer, "tags", "id").primary_key and column(layer, "tags", "id").type == "uuid"
+    assert column(layer, "tags", "label").type == "character varying(12)"
+    assert [u.columns for u in layer.tables["tags"].unique_constraints] == [("label",)]
+
+
+def test_table_name_computed_on_the_base_class_from_the_class_name():
+    layer, errors = layer_of({"app/models.py": """
+        import re
+        from sqlalchemy import Integer
+        from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+        def table_name_of(name):
+            words = re.split("(?=[A-Z])", name)
+            return "_".join([word.lower() for word in words if word])
+
+        class Base(DeclarativeBase):
+            @declared_attr.directive
+            def __tablename__(cls):
+                return table_name_of(cls.__name__)
+
+        class IncidentCostType(Base):
+            id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+        class Plain(Base):
+            __tablename__ = "plain_things"
+            id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """})
+    assert errors == ()
+    assert set(layer.tables) == {"incident_cost_type", "plain_things"}
+
+
+def test_table_name_from_an_f_string_and_percent_formatting():
+    layer, errors = layer_of({"app/models.py": """
+        from sqlalchemy import Integer
+        from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+        class Base(DeclarativeBase):
+            @declared_attr
+            def __tablename__(cls):
+                return f"app_{cls.__name__.lower()}s"
+        class Note(Base):
+            id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        class Other(Base):
+            __tablename__ = "legacy_%s" % "other"
+            id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """})
+    assert errors == ()
+    assert set(layer.tables) == {"app_notes", "legacy_other"}
+
+
+def test_a_table_name_that_cannot_be_computed_is_one_error_naming_the_class():
+    layer, errors = layer_of({"app/models.py": """
+        from sqlalchemy import Integer
+        from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+        from app.registry import lookup_name
+        class Base(DeclarativeBase):
+            @declared_attr.directive
+            def __tablename__(cls):
+                return lookup_name(cls)
+        class Thing(Base):
+            id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """})
+    assert layer.tables == {}
+    assert len(errors) == 1 and "Thing" in errors[0].message and errors[0].location.line == 7
+
+
+def test_a_helper_that_calls_itself_ends_as_an_error_not_a_crash():
+    layer, errors = layer_of({"app/models.py": """
+        from sqlalchemy import Integer
+        from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+        def name_of(name):
+            return name_of(name)
+        class Base(DeclarativeBase):
+            @declared_attr.directive
+            def __tablename__(cls):
+                return name_of(cls.__name__)
+        class Loop(Base):
+            id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """})
+    assert layer.tables == {} and "Loop" in errors[0].message

@@ -1,0 +1,55 @@
+"""Python files parsed for extraction: positions in code points, syntax errors where the parser
+sees them, and syntax newer than the running interpreter read on the same lines."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from schemalens.analyzers.extract.python_source import parse_python
+
+NEWER_SYNTAX = {
+    "except without parentheses (3.14)": "try:\n    pass\nexcept KeyError, ValueError:\n    pass\nmarker = 1\n",
+    "type alias (3.12)": "type Ids = list[int]\nmarker = 1\n",
+    "generic class over several lines (3.12)": "class Box[\n    T: int,\n](object):\n    pass\nmarker = 1\n",
+    "generic function (3.12)": "def first[T](items: list[T]) -> T:\n    return items[0]\nmarker = 1\n",
+    "nested quotes in an f-string (3.12)": 'row = {"a": 1}\ntext = f"{row["a"]}"\nmarker = 1\n',
+    "line break inside an f-string field (3.12)": 'text = f"{\n    1 + 1\n}"\nmarker = 1\n',
+    "t-string (3.14)": 'name = "x"\ntext = t"hello {name}"\nmarker = 1\n',
+}
+
+
+@pytest.mark.parametrize("text", NEWER_SYNTAX.values(), ids=NEWER_SYNTAX.keys())
+def test_newer_syntax_is_read_and_keeps_every_line_in_place(text):
+    parsed, error = parse_python(text, "m.py")
+    assert error is None
+    marker = next(node for node in parsed.tree.body if isinstance(node, ast.Assign) and node.targets[0].id == "marker")
+    assert parsed.location(marker).line == text.splitlines().index("marker = 1") + 1
+
+
+def test_columns_count_code_points_after_cjk_and_emoji():
+    text = 'label = "标签颜色😀"; value = 1\n'
+    parsed, _ = parse_python(text, "m.py")
+    value = parsed.tree.body[1]
+    assert parsed.location(value).column == text.index("value") + 1
+    assert parsed.segment(value) == "value = 1"
+
+
+def test_a_syntax_error_is_placed_where_the_parser_sees_it_within_the_line():
+    text = "x = 1\ndef broken(:\n    pass\n"
+    parsed, error = parse_python(text, "m.py")
+    assert parsed is None
+    assert error.location.line == 2 and 1 <= error.location.column <= len("def broken(:") + 1
+    assert error.message.startswith("syntax error")
+
+
+def test_a_real_syntax_error_is_not_blamed_on_newer_python():
+    parsed, error = parse_python("def f(:\n", "m.py")
+    assert parsed is None and "newer than" not in error.message
+
+
+def test_line_ends_are_counted_as_the_tokenizer_counts_them():
+    text = "a = 1\r\nb = 2\rc = 3\n\x0cd = 4\n"  # a form feed is not a line end
+    parsed, _ = parse_python(text, "m.py")
+    assert [parsed.location(node).line for node in parsed.tree.body] == [1, 2, 3, 4]
