@@ -71,3 +71,55 @@ def test_script_locations_come_from_alembic_ini_with_here(tmp_path):
     (tmp_path / "db" / "migrations" / "versions").mkdir(parents=True)
     (tmp_path / "db" / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
     assert find_script_locations(str(tmp_path)) == ["db/migrations/versions"]
+
+
+def _upgrade(body: str, dialect: str = "postgresql"):
+    text = HEADER.format(rid="r1", down=None) + "def upgrade():\n" + body + "\n\ndef downgrade():\n    pass\n"
+    parse = parse_revision(text, "versions/r1.py", dialect)
+    return parse.revision.upgrade, parse.errors
+
+
+def test_only_the_branch_of_the_workspace_dialect_is_read():
+    body = ("    bind = op.get_bind()\n"
+            "    url = str(bind.engine.url)\n"
+            "    if url.startswith('mysql'):\n"
+            "        op.drop_constraint('awards_ibfk_1', 'awards', type_='foreignkey')\n"
+            "    elif url.startswith('postgres'):\n"
+            "        op.drop_constraint('awards_team_id_fkey', 'awards', type_='foreignkey')\n"
+            "    if op.get_context().dialect.name == 'sqlite':\n"
+            "        op.drop_table('sqlite_only')\n"
+            "    if url.startswith('sqlite') is False:\n"
+            "        op.drop_table('not_on_sqlite')\n")
+    upgrade, _ = _upgrade(body)
+    assert [getattr(op, "name", None) or op.table for op in upgrade] == ["awards_team_id_fkey", "not_on_sqlite"]
+    upgrade, _ = _upgrade(body, "mysql")
+    assert [getattr(op, "name", None) or op.table for op in upgrade] == ["awards_ibfk_1", "not_on_sqlite"]
+
+
+def test_a_condition_that_is_not_about_the_dialect_reads_both_branches():
+    upgrade, _ = _upgrade("    if has_data():\n        op.drop_table('a')\n    else:\n        op.drop_table('b')\n")
+    assert [op.table for op in upgrade] == ["a", "b"]
+
+
+def test_a_loop_over_a_literal_list_is_read_once_per_item_with_local_names_bound():
+    upgrade, errors = _upgrade("    column = 'archived_at'\n"
+                               "    for table in ['orders', 'invoices']:\n"
+                               "        op.add_column(table, sa.Column(column, sa.DateTime(timezone=True)))\n")
+    assert errors == ()
+    assert [(op.table, op.column.name) for op in upgrade] == [("orders", "archived_at"), ("invoices", "archived_at")]
+
+
+def test_a_helper_function_of_the_revision_is_read_where_it_is_called():
+    text = (HEADER.format(rid="r1", down=None)
+            + "def _add_flag(table, name='flag'):\n    op.add_column(table, sa.Column(name, sa.Boolean()))\n\n"
+            + "def upgrade():\n    _add_flag('users')\n    _add_flag('teams', name='hidden')\n\n"
+            + "def downgrade():\n    pass\n")
+    upgrade = parse_revision(text, "versions/r1.py").revision.upgrade
+    assert [(op.table, op.column.name) for op in upgrade] == [("users", "flag"), ("teams", "hidden")]
+
+
+def test_an_operation_whose_table_is_computed_at_run_time_is_an_error_not_an_operation():
+    upgrade, errors = _upgrade("    for table in get_tables():\n"
+                               "        op.add_column(table, sa.Column('x', sa.Integer()))\n")
+    assert upgrade == ()
+    assert len(errors) == 1 and "computed at run time" in errors[0].message and errors[0].location.line == 8

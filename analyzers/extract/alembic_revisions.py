@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import configparser
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Optional
@@ -133,13 +135,13 @@ def find_script_locations(root: str) -> list[str]:
 
 # parsing one revision file
 
-def parse_revision(text: str, path: str) -> RevisionParse:
-    """Read one revision file. Never raises."""
+def parse_revision(text: str, path: str, dialect: str = "postgresql") -> RevisionParse:
+    """Read one revision file, taking the branches of `dialect` where the code tests it. Never raises."""
     source, error = parse_python(text, path)
     if source is None:
         return RevisionParse(None, (error,))
     try:
-        return _RevisionReader(source).read()
+        return _RevisionReader(source, dialect).read()
     except RecursionError as error:
         return RevisionParse(None, (ExtractionError(Location(path, 1), f"cannot analyse: {error}"),))
 
@@ -149,8 +151,8 @@ def _module_name(path: str) -> str:
 
 
 class _RevisionReader:
-    def __init__(self, source: PythonFile) -> None:
-        self.source, self.path = source, source.path
+    def __init__(self, source: PythonFile, dialect: str) -> None:
+        self.source, self.path, self.dialect = source, source.path, dialect
         self.module = _module_name(self.path)
         self.locate = source.location
         self.errors: list[ExtractionError] = []
@@ -221,48 +223,143 @@ class _RevisionReader:
         if function is None:
             return []
         operations: list[ops.Operation] = []
-        self._statements(function.body, {}, False, operations)
+        self._statements(function.body, self._function_scope(function, {}), operations)
         return operations
 
-    def _statements(self, statements, batches: dict[str, str], autocommit: bool, out: list) -> None:
+    def _function_scope(self, function: ast.FunctionDef, arguments: dict[str, Expr], depth: int = 0) -> "_Scope":
+        local_names = {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        local_names |= {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
+        return _Scope(self.builder.scoped(local_names), dict(arguments), depth=depth)
+
+    def _statements(self, statements, scope: "_Scope", out: list) -> None:
         for statement in statements:
             if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign)):
+                if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                        and isinstance(statement.targets[0], ast.Name):
+                    scope.bind(statement.targets[0].id, statement.value)
                 if isinstance(statement.value, ast.Call):
-                    self._call(statement.value, batches, autocommit, out)
+                    self._call(statement.value, scope, out)
             elif isinstance(statement, ast.With):
-                inner_batches, inner_autocommit = dict(batches), autocommit
+                inner = scope.child()
                 for item in statement.items:
                     context = item.context_expr
                     if not isinstance(context, ast.Call):
                         continue
-                    callee = self.builder.build(context.func)
+                    callee = inner.build(context.func)
                     method = (callee.name or callee.source).split(".")[-1]
                     if method == "batch_alter_table" and isinstance(item.optional_vars, ast.Name):
-                        table_arg = self.builder.build(context.args[0]) if context.args else None
+                        table_arg = inner.build(context.args[0]) if context.args else None
                         table = self.world.const(table_arg) if table_arg is not None else None
                         if isinstance(table, str):
-                            inner_batches[item.optional_vars.id] = table
+                            inner.batches[item.optional_vars.id] = table
                     elif method == "autocommit_block":
-                        inner_autocommit = True
-                leaves_the_transaction = inner_autocommit and not autocommit
+                        inner.autocommit = True
+                leaves_the_transaction = inner.autocommit and not scope.autocommit
                 if leaves_the_transaction:
                     out.append(ops.TransactionControl("COMMIT", self.locate(statement)))
-                self._statements(statement.body, inner_batches, inner_autocommit, out)
+                self._statements(statement.body, inner, out)
                 if leaves_the_transaction:
                     out.append(ops.TransactionControl("BEGIN", self.locate(statement)))
-            elif isinstance(statement, (ast.If, ast.For, ast.While, ast.Try)):
-                self._statements(statement.body, batches, autocommit, out)
-                self._statements(statement.orelse, batches, autocommit, out)
+            elif isinstance(statement, ast.If):
+                branch = self._dialect_branch(statement.test, scope)
+                if branch is not False:
+                    self._statements(statement.body, scope, out)
+                if branch is not True:
+                    self._statements(statement.orelse, scope, out)
+            elif isinstance(statement, ast.For):
+                items = self._literal_items(statement.iter, scope)
+                if items is not None and isinstance(statement.target, ast.Name):
+                    for item in items:  # a loop over a literal list: once per item, the name bound
+                        scope.locals[statement.target.id] = item
+                        self._statements(statement.body, scope, out)
+                    scope.locals.pop(statement.target.id, None)
+                else:
+                    self._statements(statement.body, scope, out)
+                self._statements(statement.orelse, scope, out)
+            elif isinstance(statement, (ast.While, ast.Try)):
+                self._statements(statement.body, scope, out)
+                self._statements(statement.orelse, scope, out)
 
-    def _call(self, node: ast.Call, batches: dict[str, str], autocommit: bool, out: list) -> None:
+    def _literal_items(self, node: ast.expr, scope: "_Scope") -> Optional[tuple[Expr, ...]]:
+        value = self.world.value_of(scope.build(node))
+        if value is not None and value.kind == "seq":
+            return value.args
+        return None
+
+    def _dialect_branch(self, test: ast.expr, scope: "_Scope") -> Optional[bool]:
+        """True or False when `test` compares the connection's dialect or URL with a dialect
+        name (`url.startswith("mysql")`, `bind.dialect.name == "postgresql"`); None otherwise,
+        and then both branches are read."""
+        if isinstance(test, ast.BoolOp):
+            values = [self._dialect_branch(value, scope) for value in test.values]
+            if isinstance(test.op, ast.And):
+                return False if False in values else None if None in values else True
+            return True if True in values else None if None in values else False
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self._dialect_branch(test.operand, scope)
+            return None if inner is None else not inner
+        if isinstance(test, ast.Name) and test.id in scope.values:
+            return self._dialect_branch(scope.values[test.id], scope)
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr in ("startswith", "endswith") \
+                and len(test.args) == 1:
+            subject = self._dialect_text(test.func.value, scope)
+            candidates = self._constant_strings(test.args[0])
+            if subject is None or candidates is None:
+                return None
+            check = str.startswith if test.func.attr == "startswith" else str.endswith
+            return any(check(text, candidate) for text in subject for candidate in candidates)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            left, operator, right = test.left, test.ops[0], test.comparators[0]
+            if isinstance(operator, (ast.Is, ast.IsNot)) and isinstance(right, ast.Constant) and isinstance(right.value, bool):
+                inner = self._dialect_branch(left, scope)
+                if inner is None:
+                    return None
+                return (inner is right.value) if isinstance(operator, ast.Is) else (inner is not right.value)
+            subject = self._dialect_text(left, scope) or self._dialect_text(right, scope)
+            other = right if self._dialect_text(left, scope) else left
+            candidates = self._constant_strings(other)
+            if subject is None or candidates is None:
+                return None
+            matches = any(text == candidate for text in subject for candidate in candidates)
+            if isinstance(operator, (ast.Eq, ast.In)):
+                return matches
+            if isinstance(operator, (ast.NotEq, ast.NotIn)):
+                return not matches
+        return None
+
+    def _dialect_text(self, node: ast.expr, scope: "_Scope") -> Optional[tuple[str, ...]]:
+        """What a dialect name or database URL expression reads as for the workspace's dialect."""
+        if isinstance(node, ast.Name) and node.id in scope.values:
+            return self._dialect_text(scope.values[node.id], scope)
+        source = self.source.segment(node)
+        if re.search(r"\bdialect\b", source):
+            return _DIALECT_NAMES.get(self.dialect, (self.dialect,))
+        if re.search(r"\burl\b", source, re.IGNORECASE):
+            return tuple(f"{name}://" for name in _DIALECT_NAMES.get(self.dialect, (self.dialect,)))
+        return None
+
+    @staticmethod
+    def _constant_strings(node: ast.expr) -> Optional[tuple[str, ...]]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return (node.value,)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+            return tuple(e.value for e in node.elts)
+        return None
+
+    def _call(self, node: ast.Call, scope: "_Scope", out: list) -> None:
         func = node.func
+        if isinstance(func, ast.Name) and func.id in self.functions and func.id not in ("upgrade", "downgrade") \
+                and scope.depth < _HELPER_DEPTH:
+            self._helper(self.functions[func.id], node, scope, out)
+            return
         if not isinstance(func, ast.Attribute):
             return
         owner = func.value
         method = func.attr
-        expr = self.builder.build(node)
-        batch_table = batches.get(owner.id) if isinstance(owner, ast.Name) else None
-        owner_name = self.builder.build(owner).name or ""
+        expr = scope.build(node)
+        batch_table = scope.batches.get(owner.id) if isinstance(owner, ast.Name) else None
+        owner_name = scope.build(owner).name or ""
         is_op = owner_name in ("alembic.op", "op") or owner_name.endswith(".op")
         is_connection_execute = method == "execute" and not is_op and batch_table is None
         if not (is_op or batch_table is not None or is_connection_execute):
@@ -270,13 +367,36 @@ class _RevisionReader:
         location = self.locate(node)
         translate = getattr(self, f"_op_{method}", None)
         if translate is None:
-            if is_op or batch_table is not None:
+            if (is_op or batch_table is not None) and method not in _NOT_OPERATIONS:
                 out.append(ops.UnsupportedStatement(f"op.{method}", location))
             return
         try:
-            out.extend(self._with_final_names(op) for op in translate(expr, location, batch_table, autocommit))
+            translated = translate(expr, location, batch_table, scope.autocommit)
         except (IndexError, TypeError, AttributeError, ValueError) as error:
             self.errors.append(ExtractionError(location, f"cannot read op.{method}(): {error}", kind="unsupported"))
+            return
+        for operation in translated:
+            missing = _missing_name(operation)
+            if missing:
+                self.errors.append(ExtractionError(location, f"op.{method}(): the {missing} is computed at run time; "
+                                                   "this operation is not replayed", kind="opaque"))
+                continue
+            out.append(self._with_final_names(operation))
+
+    def _helper(self, function: ast.FunctionDef, call: ast.Call, scope: "_Scope", out: list) -> None:
+        """A function of the revision file called from upgrade()/downgrade(): read in place,
+        its parameters bound to the call's arguments."""
+        positional = [*function.args.posonlyargs, *function.args.args]
+        parameters = [a.arg for a in (*positional, *function.args.kwonlyargs)]
+        defaults = zip([a.arg for a in positional][len(positional) - len(function.args.defaults):], function.args.defaults)
+        arguments = {name: self.builder.build(value) for name, value in defaults}
+        arguments.update({a.arg: self.builder.build(d) for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults)
+                          if d is not None})
+        arguments.update({name: scope.build(value) for name, value in zip(parameters, call.args)})
+        arguments.update({k.arg: scope.build(k.value) for k in call.keywords if k.arg in parameters})
+        inner = self._function_scope(function, arguments, scope.depth + 1)
+        inner.batches, inner.autocommit = dict(scope.batches), scope.autocommit
+        self._statements(function.body, inner, out)
 
     def _with_final_names(self, operation):
         if getattr(operation, "named_by_convention", False) and self.final_names:
@@ -606,6 +726,59 @@ def _string_content_start(expr: Expr) -> Location:
     quote = source[prefix_length:prefix_length + 3]
     opening = 3 if quote in ('"""', "'''") else 1
     return Location(expr.location.path, expr.location.line, expr.location.column + prefix_length + opening)
+
+
+_HELPER_DEPTH = 4
+# `op` methods that give access to the migration context rather than change the schema.
+_NOT_OPERATIONS = {"get_bind", "get_context", "f", "inline_literal", "implementation_for", "run_async"}
+# How each dialect names itself in `dialect.name` and database URLs.
+_DIALECT_NAMES = {"postgresql": ("postgresql", "postgres"), "mysql": ("mysql", "mariadb"), "sqlite": ("sqlite",)}
+
+
+class _Scope:
+    """What a function body has bound so far: local names (as expressions, substituted into the
+    calls that use them), open batch_alter_table contexts, and whether an autocommit block is open."""
+
+    def __init__(self, builder: ExprBuilder, local_values: dict[str, Expr], depth: int = 0) -> None:
+        self.builder = builder
+        self.locals: dict[str, Expr] = local_values
+        self.values: dict[str, ast.expr] = {}  # the same names as written, for dialect tests
+        self.batches: dict[str, str] = {}
+        self.autocommit = False
+        self.depth = depth
+
+    def child(self) -> "_Scope":
+        inner = _Scope(self.builder, self.locals, self.depth)
+        inner.values, inner.batches, inner.autocommit = self.values, dict(self.batches), self.autocommit
+        return inner
+
+    def bind(self, name: str, node: ast.expr) -> None:
+        self.values[name] = node
+        self.locals[name] = self.build(node)
+
+    def build(self, node: ast.expr) -> Expr:
+        return _substituted(self.builder.build(node), self.locals) if self.locals else self.builder.build(node)
+
+
+def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
+    """`expr` with every name bound in the function replaced by what it was bound to."""
+    if expr.kind == "name" and expr.name in local_values:
+        return local_values[expr.name]
+    if not (expr.args or expr.kwargs or expr.items or expr.func):
+        return expr
+    return replace(expr, args=tuple(_substituted(a, local_values) for a in expr.args),
+                   kwargs=tuple((k, _substituted(v, local_values)) for k, v in expr.kwargs),
+                   items=tuple((_substituted(k, local_values), _substituted(v, local_values)) for k, v in expr.items),
+                   func=_substituted(expr.func, local_values) if expr.func is not None else None)
+
+
+def _missing_name(operation) -> Optional[str]:
+    """The name an operation needs but could not be read ("table name", "column"), or None."""
+    for field in dataclasses.fields(operation):
+        required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        if required and field.name in ("table", "column") and getattr(operation, field.name) is None:
+            return "table name" if field.name == "table" else "column"
+    return None
 
 
 def _assignment(statement: ast.stmt) -> tuple[Optional[str], Optional[ast.expr]]:

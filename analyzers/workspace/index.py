@@ -334,7 +334,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> t
         summary = module_summary.summarize_module(text, path, module)
         return summary, tuple(summary.errors)
     if kind == "revision":
-        parse = alembic_revisions.parse_revision(text, path)
+        parse = alembic_revisions.parse_revision(text, path, dialect)
         return parse.revision, tuple(parse.errors)
     if kind in ("sql_migration", "sql_script"):
         extraction = sql_files.parse_sql(text, path, dialect=dialect)
