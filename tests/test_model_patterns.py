@@ -232,3 +232,19 @@ def test_a_helper_that_calls_itself_ends_as_an_error_not_a_crash():
             id: Mapped[int] = mapped_column(Integer, primary_key=True)
     """})
     assert layer.tables == {} and "Loop" in errors[0].message
+
+
+def test_a_flask_subclass_naming_a_table_without_a_primary_key_of_its_own_is_single_table_inheritance():
+    layer, errors = layer_of({"app/models.py": """
+        from flask_sqlalchemy import SQLAlchemy
+        db = SQLAlchemy()
+        class Users(db.Model):
+            __tablename__ = "users"
+            id = db.Column(db.Integer, primary_key=True)
+            type = db.Column(db.String(80))
+            __mapper_args__ = {"polymorphic_identity": "user", "polymorphic_on": type}
+        class Admins(Users):
+            __tablename__ = "admins"
+            __mapper_args__ = {"polymorphic_identity": "admin"}
+    """})
+    assert errors == () and set(layer.tables) == {"users"}

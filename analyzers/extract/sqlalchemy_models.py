@@ -328,13 +328,15 @@ class _LayerBuilder:
     def _table_name(self, info: _ClassInfo, parent: Optional[_ClassInfo], classes: list[ClassSummary],
                     attributes: list[ClassAttribute]) -> Optional[str]:
         """The class's own table name, or None for single-table inheritance."""
+        # Flask-SQLAlchemy maps a subclass without a primary key of its own onto its parent's
+        # table (single-table inheritance), even when the subclass names a table.
+        if info.root.flask and parent is not None and not self._declares_primary_key(info, attributes):
+            return None
         own = info.summary.attribute("__tablename__")
         found = own or self._lookup(classes[1:], "__tablename__")
         if found is not None and found.value is not None:
             return self._evaluate_name(found, info.summary)
         if info.root.flask:
-            if parent is not None and not self._declares_primary_key(info, attributes):
-                return None
             return camel_to_snake_case(info.summary.name)
         if parent is not None:
             return None
