@@ -248,3 +248,54 @@ def test_a_flask_subclass_naming_a_table_without_a_primary_key_of_its_own_is_sin
             __mapper_args__ = {"polymorphic_identity": "admin"}
     """})
     assert errors == () and set(layer.tables) == {"users"}
+
+
+def test_tables_of_another_engine_and_of_test_code_are_kept_out_of_the_layer_and_said():
+    from schemalens.analyzers.extract.sqlalchemy_models import build_orm
+    from schemalens.analyzers.workspace.code_roles import is_application_code
+
+    files = {
+        "app/models.py": """
+            from sqlalchemy import Column, Integer
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+            class Order(Base):
+                __tablename__ = "orders"
+                id = Column(Integer, primary_key=True)
+        """,
+        "app/analytics.py": """
+            from clickhouse_connect.cc_sqlalchemy.dialect import ClickHouseDialect
+            from sqlalchemy import Column, MetaData, String, Table
+            metadata = MetaData()
+            events = Table("events_by_day", metadata, Column("name", String))
+        """,
+        "tests/test_orders.py": """
+            from sqlalchemy import Column, Integer
+            from app.models import Base
+            class Scratch(Base):
+                __tablename__ = "scratch"
+                id = Column(Integer, primary_key=True)
+        """,
+    }
+    roots = PackageRoots(files)
+    built = build_orm([summarize_module(textwrap.dedent(t), p, roots.module_name(p)) for p, t in files.items()],
+                      is_application_code)
+    assert set(built.layer.tables) == {"orders"}
+    assert {(kept.key, kept.reason) for kept in built.kept_out} == {("events_by_day", "ClickHouse"),
+                                                                    ("scratch", "not application code")}
+    assert built.model_classes == 1 and built.unrecognized == ()
+
+
+def test_a_model_class_whose_base_cannot_be_followed_is_said_with_its_base():
+    from schemalens.analyzers.extract.sqlalchemy_models import build_orm
+
+    files = {"app/models.py": """
+        from sqlalchemy import Column, Integer
+        from vendored.orm import Base
+        class Order(Base):
+            __tablename__ = "orders"
+            id = Column(Integer, primary_key=True)
+    """}
+    built = build_orm([summarize_module(textwrap.dedent(t), p, p) for p, t in files.items()])
+    assert built.layer.tables == {}
+    assert [(u.class_name, "Base" in u.reason) for u in built.unrecognized] == [("Order", True)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..schema.model import (
     CheckConstraint,
@@ -144,8 +144,10 @@ def camel_to_snake_case(name: str) -> str:
 
 
 class _LayerBuilder:
-    def __init__(self, summaries: Iterable[ModuleSummary]) -> None:
+    def __init__(self, summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool]) -> None:
         self.world = World(summaries)
+        self.is_application = is_application
+        self.kept_out: list[KeptOutTable] = []
         self.types = Types(self.world)
         self.evaluator = Evaluator(self.world)
         self.errors: list[ExtractionError] = []
@@ -728,11 +730,44 @@ class _LayerBuilder:
                     return
         self.errors.append(ExtractionError(call.location, "Index(...) whose table could not be found"))
 
+    # what was recognized
+
+    def recognition(self) -> tuple[int, tuple[UnrecognizedModel, ...]]:
+        """(application model classes, those that gave no table with why). A model class declares
+        `__tablename__` or `__table__`, or maps through a declarative base."""
+        tables = {table.class_name for table in self.tables if table.class_name}
+        found, unrecognized = 0, []
+        for qualified, cls in self.world.classes.items():
+            path = self.world.path_of(qualified)
+            info = self.infos.get(qualified)
+            declares = cls.attribute("__tablename__") is not None or cls.attribute("__table__") is not None
+            if not self.is_application(path) or not (declares or (info is not None and info.mapped)):
+                continue
+            if info is not None and (info.is_root or info.abstract):
+                continue
+            found += 1
+            if info is not None and info.mapped:
+                continue
+            if cls.name in tables:
+                continue
+            unresolved = [base.source for base in cls.bases if base.kind == "name"
+                          and self.world.resolve(base.name) not in self.world.classes]
+            reason = (f"its bases ({', '.join(unresolved)}) do not lead to a declarative base SchemaLens found"
+                      if unresolved else "none of its bases is a declarative base")
+            unrecognized.append(UnrecognizedModel(cls.name, cls.location, reason))
+        unrecognized.sort(key=lambda u: (u.location.path, u.location.line))
+        return found, tuple(unrecognized)
+
     # final tables
 
     def finish(self) -> SchemaLayer:
         by_key: dict[str, Table] = {}
+        engines = {summary.path: _other_engine(summary) for summary in self.world.summaries}
         for table in sorted(self.tables, key=lambda t: (t.location.path, t.location.line)):
+            engine = engines.get(table.location.path)
+            if engine is not None or not self.is_application(table.location.path):
+                self.kept_out.append(KeptOutTable(table.key, table.location, engine or "not application code"))
+                continue
             if table.key in by_key:
                 self.errors.append(ExtractionError(table.location, f"table {table.key} is declared twice"))
                 continue
@@ -1079,17 +1114,64 @@ def _source(expr: Optional[Expr]) -> Optional[str]:
 
 def build_orm_layer(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...]]:
     """Resolve every module summary together into the `orm` SchemaLayer and the problems found."""
-    layer, errors, _, _ = build_orm(summaries)
-    return layer, errors
+    built = build_orm(summaries)
+    return built.layer, built.errors
 
 
-def build_orm(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tuple[ExtractionError, ...],
-                                                           Optional[dict[str, str]], tuple[Relationship, ...]]:
-    """build_orm_layer, orm_naming_convention and relationships in one pass over the summaries."""
-    builder = _LayerBuilder(summaries)
+@dataclass(frozen=True, slots=True)
+class KeptOutTable:
+    """A table declared in code that is not read as the application's PostgreSQL schema."""
+
+    key: str
+    location: Location
+    reason: str  # the other engine ("ClickHouse"), or "not application code"
+
+
+@dataclass(frozen=True, slots=True)
+class UnrecognizedModel:
+    class_name: str
+    location: Location
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrmBuild:
+    layer: SchemaLayer
+    errors: tuple[ExtractionError, ...]
+    naming_convention: Optional[dict[str, str]]
+    relationships: tuple[Relationship, ...]
+    model_classes: int = 0  # application classes that declare a table or map through a declarative base
+    unrecognized: tuple[UnrecognizedModel, ...] = ()  # of those, the ones that gave no table
+    kept_out: tuple[KeptOutTable, ...] = ()
+
+
+def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True) -> OrmBuild:
+    """The `orm` layer of every module summary read together, with its naming convention, the
+    relationships, and what was (not) recognized. Tables declared where `is_application` is
+    False (tests, scripts) or in modules of another database engine are kept out of the layer."""
+    builder = _LayerBuilder(summaries, is_application)
     builder.run()
     layer = builder.finish()
-    return layer, tuple(builder.errors), _main_convention(builder), builder.relationship_records()
+    model_classes, unrecognized = builder.recognition()
+    return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), builder.relationship_records(),
+                    model_classes, unrecognized, tuple(builder.kept_out))
+
+
+# Packages whose import marks a module's tables as another engine's (analytics stores, warehouses).
+_OTHER_ENGINES = {"clickhouse_connect": "ClickHouse", "clickhouse_sqlalchemy": "ClickHouse",
+                  "clickhouse_driver": "ClickHouse", "sqlalchemy_bigquery": "BigQuery", "pybigquery": "BigQuery",
+                  "snowflake": "Snowflake", "databricks": "Databricks", "pyathena": "Athena", "trino": "Trino",
+                  "sqlalchemy_redshift": "Redshift", "duckdb_engine": "DuckDB", "duckdb": "DuckDB",
+                  "pymssql": "SQL Server", "cx_Oracle": "Oracle", "oracledb": "Oracle", "sqlalchemy_hana": "SAP HANA",
+                  "cassandra": "Cassandra", "sqlalchemy_cockroachdb": "CockroachDB"}
+
+
+def _other_engine(summary: ModuleSummary) -> Optional[str]:
+    for imported in summary.imports:
+        engine = _OTHER_ENGINES.get(imported.target.split(".")[0])
+        if engine is not None:
+            return engine
+    return None
 
 
 def _main_convention(builder: "_LayerBuilder") -> Optional[dict[str, str]]:
@@ -1109,9 +1191,7 @@ def _main_convention(builder: "_LayerBuilder") -> Optional[dict[str, str]]:
 
 def relationships(summaries: Iterable[ModuleSummary]) -> tuple[Relationship, ...]:
     """Every `relationship()` on a mapped class, with its target class and table when resolved."""
-    builder = _LayerBuilder(summaries)
-    builder.run()
-    return builder.relationship_records()
+    return build_orm(summaries).relationships
 
 
 def _const_str(value) -> Optional[str]:

@@ -17,6 +17,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from ..schema.model import ExtractionError, Location
+from .code_roles import DEFAULT_NON_APPLICATION
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
 
@@ -43,6 +44,7 @@ class Config:
     model_roots: tuple[str, ...] = ()  # empty: auto-detect
     migration_roots: tuple[str, ...] = ()  # Alembic script locations; empty: auto-detect
     sql_roots: tuple[str, ...] = ()  # SQL migration folders; empty: auto-detect
+    non_application_paths: tuple[str, ...] = DEFAULT_NON_APPLICATION  # tests, scripts, seeds: see code_roles
     tables: dict[str, TableHints] = field(default_factory=dict)
     select: tuple[str, ...] = ("ALL",)  # rule codes or prefixes ("SL3", "SL301") or "ALL"
     ignore: tuple[str, ...] = ()
@@ -52,7 +54,8 @@ class Config:
     problems: tuple[ExtractionError, ...] = ()
 
 
-_LIST_KEYS = ("include", "exclude", "model_roots", "migration_roots", "sql_roots", "select", "ignore")
+_LIST_KEYS = ("include", "exclude", "model_roots", "migration_roots", "sql_roots", "non_application_paths", "select",
+              "ignore")
 _SEVERITIES = ("P0", "P1", "P2")
 
 

@@ -34,6 +34,7 @@ from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import open_cache
 from .config import Config, load_config
 from .discovery import looks_like_model_module, sql_migration_folders, under, walk_files
+from .code_roles import is_application_code
 from .package_roots import PackageRoots
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class WorkspaceIndex:
         self._script_locations: list[str] = []
         self._sql_folders: list[str] = []
         self._package_roots = PackageRoots(())
-        self._orm: Optional[tuple[SchemaLayer, tuple[ExtractionError, ...]]] = None
+        self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._replay: Optional[ReplayRun] = None
         self.model: Optional[WorkspaceModel] = None
 
@@ -270,8 +271,10 @@ class WorkspaceIndex:
     def _rebuild(self) -> WorkspaceModel:
         if self._orm is None:
             summaries = [f.result for f in self._files.values() if f.kind == "model" and f.result is not None]
-            self._orm = sqlalchemy_models.build_orm(summaries)
-        orm_layer, orm_errors, naming_convention, relationships = self._orm
+            patterns = self.config.non_application_paths
+            self._orm = sqlalchemy_models.build_orm(summaries, lambda path: is_application_code(path, patterns))
+        orm_layer, orm_errors = self._orm.layer, self._orm.errors
+        naming_convention, relationships = self._orm.naming_convention, self._orm.relationships
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = build_revision_graph(revisions)
         by_folder: dict[str, list[str]] = {}
