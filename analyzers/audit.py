@@ -33,8 +33,9 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     context = AuditContext(model, text_of)
     findings: list[Finding] = []
     errors: list[ExtractionError] = []
+    comparable = model.coverage.layers_comparable
     for rule_class in rules if rules is not None else all_rules():
-        if not rule_enabled(rule_class.code, model.config):
+        if not rule_enabled(rule_class.code, model.config) or (rule_class.compares_layers and not comparable):
             continue
         try:
             findings.extend(rule_class().check(context))

@@ -231,6 +231,8 @@ def _schema(args: argparse.Namespace) -> int:
         text = render_mermaid(getattr(model, layer_name))
     else:
         text = render_schema_map(getattr(model, layer_name), args.format, orm=model.orm)
+        heading = "## Coverage" if args.format == "markdown" else "Coverage"
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n" + "\n".join(model.coverage.lines()) + "\n"
     _write(text, args.output)
     if args.format != "json":
         _report_problems(model.errors)

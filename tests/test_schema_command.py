@@ -65,3 +65,32 @@ def test_problems_go_to_stderr_with_their_location(capsys, tmp_path: Path):
     assert main(["schema", str(tmp_path), "--no-cache"]) == 0
     captured = capsys.readouterr()
     assert "ok" in captured.out and "V1__broken.sql:2:" in captured.err
+
+
+def test_json_and_text_say_what_was_read(capsys):
+    document = json.loads(_run(capsys, str(SERVICE), "--format", "json"))
+    coverage = document["coverage"]
+    assert coverage["model_classes"] == coverage["model_classes_read"] > 0
+    assert coverage["revisions"] == {"migrations/versions": 3}
+    assert coverage["tables"]["both"] > 0 and coverage["layers_comparable"] is True
+    text = _run(capsys, str(SERVICE))
+    assert "Coverage" in text and "3 Alembic revision(s) in migrations/versions" in text
+
+
+def test_drift_rules_hold_back_when_the_models_are_not_read(tmp_path):
+    from schemalens.analyzers.audit import run_audit
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+    (tmp_path / "app").mkdir()
+    models = "".join(f"class T{i}(VendorBase):\n    __tablename__ = 't{i}'\n\n" for i in range(5))
+    (tmp_path / "app" / "models.py").write_text("from sqlalchemy import Column\nfrom vendor import VendorBase\n" + models)
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "migrations" / "env.py").write_text("")
+    creates = "".join(f"    op.create_table('t{i}', sa.Column('id', sa.Integer(), primary_key=True))\n" for i in range(5))
+    (tmp_path / "migrations" / "versions" / "a1.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+        f"def upgrade():\n{creates}\n\ndef downgrade():\n    pass\n")
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert model.coverage.model_classes == 5 and model.coverage.recognized_models == 0
+    assert not model.coverage.layers_comparable
+    assert not [f for f in run_audit(model).findings if f.rule.startswith("SL52")]

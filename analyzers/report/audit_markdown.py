@@ -71,6 +71,8 @@ def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en"
     counts = Counter(f.severity for f in findings)
     out.append(f"**{text['summary']}**: " + ", ".join(f"{level} {counts.get(level, 0)}" for level in SEVERITIES)
                + f"; {len(model.database.tables)} / {len(model.orm.tables)} tables (database / orm).")
+    out += ["", f"**{text['coverage']}**:", ""]
+    out += [f"- {line.strip()}" for line in model.coverage.lines()]
     out.append("")
     layer = model.database if model.database.tables else model.orm
     overview = render_schema_map(layer, "markdown", orm=model.orm)

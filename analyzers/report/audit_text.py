@@ -17,6 +17,7 @@ HEADINGS = {
         "none": "none found", "location": "Location", "kind": "Kind", "description": "Description",
         "retire": "Plan to retire it", "summary": "Summary", "no_findings": "No findings.",
         "problems": "Problems reading the workspace",
+        "coverage": "What was read",
     },
     "zh": {
         "title": "数据库设计评审报告",
@@ -32,6 +33,7 @@ HEADINGS = {
         "none": "未发现", "location": "位置", "kind": "类型", "description": "描述",
         "retire": "下线计划", "summary": "概要", "no_findings": "没有发现问题。",
         "problems": "读取工作区时的问题",
+        "coverage": "读取范围",
     },
 }
 

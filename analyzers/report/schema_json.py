@@ -75,4 +75,5 @@ def workspace_json(model, layers: tuple[str, ...] = ("orm", "database")) -> dict
             "sql": list(model.sql_migrations),
         },
         "errors": [error_json(error) for error in model.errors],
+        "coverage": model.coverage.as_json(),
     }

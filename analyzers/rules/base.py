@@ -96,6 +96,9 @@ class Rule:
     summary_zh: ClassVar[str]  # the same line in Chinese, for `--lang zh`
     valid: ClassVar[tuple[Example, ...]] = ()
     invalid: ClassVar[tuple[Example, ...]] = ()
+    # A rule that compares the models with the migrated database: held back when coverage says
+    # one layer is not fully read, since every table missing from it would read as drift.
+    compares_layers: ClassVar[bool] = False
 
     def check(self, context: "AuditContext") -> Iterator[Finding]:
         raise NotImplementedError

@@ -35,6 +35,7 @@ from .cache import open_cache
 from .config import Config, load_config
 from .discovery import looks_like_model_module, sql_migration_folders, under, walk_files
 from .code_roles import is_application_code
+from .coverage import Coverage, tables_in_both
 from .package_roots import PackageRoots
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class WorkspaceModel:
     revision_files: dict[str, Any] = field(default_factory=dict)  # path -> Revision, duplicates included
     naming_convention: Optional[dict[str, str]] = None  # the models' MetaData naming_convention, used by the replay
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
+    coverage: Coverage = field(default_factory=Coverage)
 
 
 class WorkspaceIndex:
@@ -292,6 +294,7 @@ class WorkspaceIndex:
             steps = [Step(p, f.result.operations) for p, f in sorted(self._files.items())
                      if f.kind == "sql_script" and f.result is not None]
         self._replay = replay_steps(steps, previous=self._replay, naming_convention=naming_convention)
+        coverage = self._coverage(orm_layer, self._replay.layer, graph)
         file_errors = tuple(error for f in self._files.values() for error in f.errors)
         errors = (*self.config.problems, *file_errors, *orm_errors, *graph.errors, *self._replay.errors)
         self.model = WorkspaceModel(
@@ -303,8 +306,25 @@ class WorkspaceIndex:
                             if parsed.kind == "revision" and parsed.result is not None},
             naming_convention=naming_convention,
             relationships=relationships,
+            coverage=coverage,
         )
         return self.model
+
+    def _coverage(self, orm_layer: SchemaLayer, database_layer: SchemaLayer, graph: RevisionGraph) -> Coverage:
+        revisions: dict[str, int] = {}
+        for revision in graph.by_id.values():
+            folder = next((f for f in self._script_locations if under(revision.path, [f])), str(PurePosixPath(revision.path).parent))
+            revisions[folder] = revisions.get(folder, 0) + 1
+        sql_files: dict[str, int] = {}
+        for parsed in self._files.values():
+            if parsed.kind in ("sql_migration", "sql_script"):
+                kind = "migration file(s)" if parsed.kind == "sql_migration" else "script(s) (not migrations)"
+                sql_files[kind] = sql_files.get(kind, 0) + 1
+        return Coverage(
+            model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
+            kept_out_tables=self._orm.kept_out, revisions=revisions, sql_files=sql_files,
+            orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
+            tables_in_both=tables_in_both(orm_layer, database_layer))
 
 
 @contextlib.contextmanager

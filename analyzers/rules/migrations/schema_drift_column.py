@@ -70,6 +70,7 @@ class SchemaDriftColumn(Rule):
     """
 
     code = "SL521"
+    compares_layers = True
     name = "schema-drift-column"
     dimension = 5
     severity = "P1"

@@ -63,6 +63,7 @@ class SchemaDriftForeignKey(Rule):
     """
 
     code = "SL523"
+    compares_layers = True
     name = "schema-drift-foreign-key"
     dimension = 5
     severity = "P1"

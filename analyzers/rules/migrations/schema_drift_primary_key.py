@@ -57,6 +57,7 @@ class SchemaDriftPrimaryKey(Rule):
     """
 
     code = "SL522"
+    compares_layers = True
     name = "schema-drift-primary-key"
     dimension = 5
     severity = "P1"

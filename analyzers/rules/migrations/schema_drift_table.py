@@ -58,6 +58,7 @@ class SchemaDriftTable(Rule):
     """
 
     code = "SL520"
+    compares_layers = True
     name = "schema-drift-table"
     dimension = 5
     severity = "P1"

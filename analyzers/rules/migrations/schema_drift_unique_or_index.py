@@ -62,6 +62,7 @@ class SchemaDriftUniqueOrIndex(Rule):
     """
 
     code = "SL524"
+    compares_layers = True
     name = "schema-drift-unique-or-index"
     dimension = 5
     severity = "P2"
