@@ -71,10 +71,10 @@ def test_json_and_text_say_what_was_read(capsys):
     document = json.loads(_run(capsys, str(SERVICE), "--format", "json"))
     coverage = document["coverage"]
     assert coverage["model_classes"] == coverage["model_classes_read"] > 0
-    assert coverage["revisions"] == {"migrations/versions": 3}
+    assert coverage["revisions"] == {"migrations": 3}
     assert coverage["tables"]["both"] > 0 and coverage["layers_comparable"] is True
     text = _run(capsys, str(SERVICE))
-    assert "Coverage" in text and "3 Alembic revision(s) in migrations/versions" in text
+    assert "Coverage" in text and "3 Alembic revision(s) in environment migrations" in text
 
 
 def test_drift_rules_hold_back_when_the_models_are_not_read(tmp_path):

@@ -125,20 +125,26 @@ def _top_level(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
             yield statement
 
 
+def module_bindings(source: PythonFile, module: str) -> tuple[dict[str, str], list[ImportedName]]:
+    """(local name -> qualified name, the imports) of a module's top level."""
+    package = package_of(module, source.path)
+    imports: list[ImportedName] = []
+    bindings: dict[str, str] = {}
+    for statement in _top_level(source.tree.body):
+        for name in _bound_names(statement):
+            bindings[name] = f"{module}.{name}" if module else name
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            for imported in imports_of(statement, package, source.location(statement)):
+                imports.append(imported)
+                if imported.local != "*":
+                    bindings[imported.local] = imported.target
+    return bindings, imports
+
+
 class _Summarizer:
     def __init__(self, source: PythonFile, module: str) -> None:
         self.source, self.path, self.module = source, source.path, module
-        self.package = package_of(module, source.path)
-        self.imports: list[ImportedName] = []
-        bindings: dict[str, str] = {}
-        for statement in _top_level(source.tree.body):
-            for name in _bound_names(statement):
-                bindings[name] = f"{module}.{name}" if module else name
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                for imported in imports_of(statement, self.package, source.location(statement)):
-                    self.imports.append(imported)
-                    if imported.local != "*":
-                        bindings[imported.local] = imported.target
+        bindings, self.imports = module_bindings(source, module)
         self.exprs = ExprBuilder(source, bindings)
 
     def summary(self) -> ModuleSummary:

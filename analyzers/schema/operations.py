@@ -20,6 +20,7 @@ from .model import (
     Location,
     PrimaryKey,
     Sequence,
+    Table,
     Trigger,
     UniqueConstraint,
 )
@@ -349,13 +350,24 @@ class UnsupportedStatement:
     location: Location
 
 
+@dataclass(frozen=True, slots=True)
+class ExistingTables:
+    """Tables a migration history takes as given at its start: its revisions change them but
+    none creates them (the schema was bootstrapped with `create_all()` and stamped). They come
+    from the models; operations on them are applied without the errors a fresh database would
+    give, since the models describe them at head, not at the start."""
+
+    tables: tuple[Table, ...]
+    location: Location
+
+
 Operation = Union[
     CreateTable, DropTable, RenameTable, AddColumn, DropColumn, AlterColumn, CreateIndex,
     DropIndex, RenameIndex, AddConstraint, AddConstraintUsingIndex, DropConstraint, RenameConstraint, ValidateConstraint,
     AttachPartition, DetachPartition, CreateEnum, AddEnumValue, DropType, CreateSequence,
     AlterSequenceOwner, DropSequence, CreateFunction, DropFunction, CreateTrigger, DropTrigger,
     SetTableComment, SetColumnComment, DataChange, Maintenance, TransactionControl, SetParameter, Opaque,
-    UnsupportedStatement,
+    UnsupportedStatement, ExistingTables,
 ]
 
 
@@ -367,3 +379,4 @@ class Step:
     operations: tuple[Operation, ...]
     revision: Optional[str] = None
     errors: tuple = field(default=())
+    schema: Optional[str] = None  # what unqualified names mean in this step (its environment's search path)

@@ -25,7 +25,7 @@ class Coverage:
     model_classes: int = 0  # application classes that declare a table or map through a declarative base
     unrecognized_models: tuple[UnrecognizedModel, ...] = ()
     kept_out_tables: tuple[KeptOutTable, ...] = ()
-    revisions: dict[str, int] = field(default_factory=dict)  # Alembic versions folder -> revisions read
+    revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
     sql_files: dict[str, int] = field(default_factory=dict)  # "migrations (postgresql)", "scripts", "skipped: ..."
     orm_tables: int = 0
     database_tables: int = 0
@@ -69,7 +69,7 @@ class Coverage:
                 else f"of another database engine ({reason})"
             out.append(f"kept out of the schema: {len(tables)} table(s) {what}: {names}")
         for folder, count in sorted(self.revisions.items()):
-            out.append(f"migrations: {count} Alembic revision(s) in {folder or '.'}")
+            out.append(f"migrations: {count} Alembic revision(s) in environment {folder or '.'}")
         for kind, count in sorted(self.sql_files.items()):
             out.append(f"SQL files: {count} {kind}")
         out.append(f"tables: {self.orm_tables} in the models, {self.database_tables} after the migrations, "

@@ -27,13 +27,14 @@ from ..extract import (
     sql_files,
     sqlalchemy_models,
 )
-from ..schema.model import ExtractionError, Location, SchemaLayer
-from ..schema.operations import Step
+from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, table_key
+from ..schema.operations import CreateTable, ExistingTables, Step
 from ..schema.replay import ReplayRun, replay_steps
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import open_cache
 from .config import Config, load_config
 from .discovery import looks_like_model_module, sql_migration_folders, under, walk_files
+from .alembic_environments import AlembicEnvironment, find_environments, looks_like_revision
 from .code_roles import is_application_code
 from .coverage import Coverage, tables_in_both
 from .package_roots import PackageRoots
@@ -77,6 +78,16 @@ class WorkspaceModel:
     naming_convention: Optional[dict[str, str]] = None  # the models' MetaData naming_convention, used by the replay
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
     coverage: Coverage = field(default_factory=Coverage)
+    histories: tuple["MigrationHistory", ...] = ()  # one per Alembic environment, in replay order
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationHistory:
+    """One Alembic environment and its revision graph."""
+
+    environment: AlembicEnvironment
+    graph: RevisionGraph
+    existing_tables: tuple[str, ...] = ()  # taken from the models at its start (a create_all() bootstrap)
 
 
 class WorkspaceIndex:
@@ -94,6 +105,9 @@ class WorkspaceIndex:
         self._texts: dict[str, str] = {}  # unsaved editor buffers override the disk
         self._script_locations: list[str] = []
         self._sql_folders: list[str] = []
+        self._environments: list[AlembicEnvironment] = []
+        self._paths: list[str] = []  # every file walked, config files included
+        self._revision_like: set[str] = set()  # Python files that look like revisions (looks_like_revision)
         self._package_roots = PackageRoots(())
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._replay: Optional[ReplayRun] = None
@@ -117,14 +131,17 @@ class WorkspaceIndex:
         """
         self.config = self._explicit_config or load_config(self.root)
         paths = list(walk_files(self.root, self.config))
-        self._locate_migrations(paths)
+        texts = {path: self._read(path) for path in paths}
+        self._paths = paths
         self._package_roots = PackageRoots(paths)
+        self._revision_like = {path for path, text in texts.items() if path.endswith(".py") and text and looks_like_revision(text)}
+        self._locate_migrations()
         known = dict(self._cache.load()) if self._cache and not self._files else {}
         known.update({(f.path, f.kind, f.digest): f for f in self._files.values()})
         files: dict[str, ParsedFile] = {}
         pending: list[tuple[str, str, str, str, str]] = []  # (path, kind, digest, text, module)
         for path in paths:
-            text = self._read(path)
+            text = texts[path]
             kind = None if text is None else self._kind(path, text)
             if kind is None:
                 continue
@@ -191,12 +208,8 @@ class WorkspaceIndex:
         previous = self._files.get(path)
         if previous is not None and previous.digest == _digest(content):
             return self.model
-        if previous is None:
-            known_paths = list(self._files) + [path]
-            if path.endswith(".sql"):
-                self._locate_migrations(known_paths)
-            elif path.endswith(".py"):
-                self._package_roots = PackageRoots(known_paths)
+        if self._relocates(path, content, previous is None):
+            return self.index_all()
         parsed = self._parse(path, content)
         if parsed is None:
             self._files.pop(path, None)
@@ -206,9 +219,27 @@ class WorkspaceIndex:
             self._orm = None
         return self._rebuild()
 
+    def _relocates(self, path: str, content: str, new: bool) -> bool:
+        """Whether an edit of `path` moves migration folders or package roots: then the kinds of
+        other files change, and everything is indexed again."""
+        if new and path not in self._paths:
+            self._paths.append(path)
+        revision_like = path.endswith(".py") and looks_like_revision(content)
+        if not new and revision_like == (path in self._revision_like):
+            return False
+        self._revision_like.discard(path)
+        if revision_like:
+            self._revision_like.add(path)
+        before = (list(self._environments), list(self._sql_folders))
+        self._package_roots = PackageRoots(self._paths)
+        self._locate_migrations()
+        return (list(self._environments), list(self._sql_folders)) != before
+
     def remove_file(self, path: str) -> WorkspaceModel:
         removed = self._files.pop(path, None)
         self._texts.pop(path, None)
+        if path in self._paths:
+            self._paths.remove(path)
         if removed is not None and removed.kind == "model":
             self._orm = None
         return self._rebuild()
@@ -229,9 +260,14 @@ class WorkspaceIndex:
             log.info("skipping %s: %s", path, error)
             return None
 
-    def _locate_migrations(self, paths: list[str]) -> None:
-        self._script_locations = list(self.config.migration_roots) or alembic_revisions.find_script_locations(str(self.root))
-        sql_paths = [p for p in paths if p.endswith(".sql")]
+    def _locate_migrations(self) -> None:
+        if self.config.migration_roots:
+            self._environments = [AlembicEnvironment(folder, (folder,)) for folder in self.config.migration_roots]
+        else:
+            self._environments = find_environments(self._paths, self._read, self._package_roots.folder_of,
+                                                   sorted(self._revision_like))
+        self._script_locations = [folder for environment in self._environments for folder in environment.versions]
+        sql_paths = [p for p in self._paths if p.endswith(".sql")]
         self._sql_folders = list(self.config.sql_roots) or sql_migration_folders(sql_paths)
 
     def _module(self, path: str) -> str:
@@ -279,6 +315,7 @@ class WorkspaceIndex:
         naming_convention, relationships = self._orm.naming_convention, self._orm.relationships
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = build_revision_graph(revisions)
+        histories = self._histories(revisions, orm_layer)
         by_folder: dict[str, list[str]] = {}
         for path, parsed in self._files.items():
             if parsed.kind == "sql_migration":
@@ -286,7 +323,7 @@ class WorkspaceIndex:
         # Each SQL folder is its own history, replayed in version order, folder after folder.
         sql_migrations = tuple(path for _, paths in sorted(by_folder.items())
                                for path in sql_files.order_sql_migrations(paths))
-        steps = [Step(revision.path, revision.upgrade, revision.id) for revision in (graph.by_id[rid] for rid in graph.order)]
+        steps = [step for history in histories for step in _history_steps(history, orm_layer)]
         steps += [Step(path, self._files[path].result.operations, PurePosixPath(path).stem) for path in sql_migrations
                   if self._files[path].result is not None]
         if not steps:
@@ -294,9 +331,10 @@ class WorkspaceIndex:
             steps = [Step(p, f.result.operations) for p, f in sorted(self._files.items())
                      if f.kind == "sql_script" and f.result is not None]
         self._replay = replay_steps(steps, previous=self._replay, naming_convention=naming_convention)
-        coverage = self._coverage(orm_layer, self._replay.layer, graph)
+        coverage = self._coverage(orm_layer, self._replay.layer, histories)
         file_errors = tuple(error for f in self._files.values() for error in f.errors)
-        errors = (*self.config.problems, *file_errors, *orm_errors, *graph.errors, *self._replay.errors)
+        graph_errors = tuple(error for history in histories for error in history.graph.errors)
+        errors = (*self.config.problems, *file_errors, *orm_errors, *graph_errors, *self._replay.errors)
         self.model = WorkspaceModel(
             root=self.root, config=self.config, orm=orm_layer, database=self._replay.layer, revisions=graph,
             sql_migrations=sql_migrations, steps=tuple(steps), errors=errors,
@@ -307,14 +345,36 @@ class WorkspaceIndex:
             naming_convention=naming_convention,
             relationships=relationships,
             coverage=coverage,
+            histories=histories,
         )
         return self.model
 
-    def _coverage(self, orm_layer: SchemaLayer, database_layer: SchemaLayer, graph: RevisionGraph) -> Coverage:
-        revisions: dict[str, int] = {}
-        for revision in graph.by_id.values():
-            folder = next((f for f in self._script_locations if under(revision.path, [f])), str(PurePosixPath(revision.path).parent))
-            revisions[folder] = revisions.get(folder, 0) + 1
+    def _histories(self, revisions: list, orm_layer: SchemaLayer) -> tuple[MigrationHistory, ...]:
+        """Each environment's graph, in the order they are replayed: an environment whose
+        revisions reference tables another one creates comes after it."""
+        histories = []
+        for environment in self._environments:
+            graph = build_revision_graph([r for r in revisions if environment.owns(r.path)])
+            ordered = [graph.by_id[rid] for rid in graph.order]
+            existing = _existing_tables(ordered, environment.default_schema, orm_layer)
+            histories.append(MigrationHistory(environment, graph, existing))
+        return _replay_order(histories)
+
+    def _coverage(self, orm_layer: SchemaLayer, database_layer: SchemaLayer, histories) -> Coverage:
+        revisions = {history.environment.name: len(history.graph.by_id) for history in histories}
+        notes = []
+        for history in histories:
+            environment = history.environment
+            if environment.default_schema:
+                notes.append(f"migrations {environment.name}: unqualified names are in schema {environment.default_schema} "
+                             f"(its env.py sets the search path)")
+            elif environment.per_run_schema:
+                notes.append(f"migrations {environment.name}: run once per schema (its env.py sets the search path per "
+                             "run); read with unqualified names")
+            if history.existing_tables:
+                notes.append(f"migrations {environment.name}: the history starts on an existing schema: "
+                             f"{len(history.existing_tables)} table(s) are changed by its revisions but created by none "
+                             "(a create_all() and stamp bootstrap); they are taken from the models at its start")
         sql_files: dict[str, int] = {}
         for parsed in self._files.values():
             if parsed.kind in ("sql_migration", "sql_script"):
@@ -324,7 +384,7 @@ class WorkspaceIndex:
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
             kept_out_tables=self._orm.kept_out, revisions=revisions, sql_files=sql_files,
             orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
-            tables_in_both=tables_in_both(orm_layer, database_layer))
+            tables_in_both=tables_in_both(orm_layer, database_layer), notes=tuple(notes))
 
 
 @contextlib.contextmanager
@@ -368,3 +428,58 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> t
 
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", errors="replace"), digest_size=16).hexdigest()
+
+
+def _history_steps(history: MigrationHistory, orm_layer: SchemaLayer) -> list[Step]:
+    graph, environment = history.graph, history.environment
+    revisions = [graph.by_id[rid] for rid in graph.order]
+    steps = [Step(r.path, r.upgrade, r.id, schema=environment.default_schema) for r in revisions]
+    if history.existing_tables and revisions:
+        seeded = tuple(orm_layer.tables[key] for key in history.existing_tables)
+        start = Location(revisions[0].path, revisions[0].location.line)
+        steps.insert(0, Step(revisions[0].path, (ExistingTables(seeded, start),), None, schema=environment.default_schema))
+    return steps
+
+
+def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: SchemaLayer) -> tuple[str, ...]:
+    """Tables the revisions change before (or without) creating them, that the models declare:
+    the history started on a schema built another way (`create_all()`, then `alembic stamp`)."""
+    created: set[str] = set()
+    changed_first: dict[str, None] = {}
+    for revision in revisions:
+        for operation in revision.upgrade:
+            table = getattr(operation, "table", None)
+            if not isinstance(table, str):
+                continue
+            key = table_key(table, getattr(operation, "schema", None) or default_schema)
+            if isinstance(operation, CreateTable):
+                created.add(key)
+            elif key not in created:
+                changed_first.setdefault(key)
+    return tuple(key for key in changed_first if key not in created and key in orm_layer.tables)
+
+
+def _replay_order(histories: list[MigrationHistory]) -> tuple[MigrationHistory, ...]:
+    """Environments whose revisions reference tables another creates come after it (then by name)."""
+    creates = {id(h): {table_key(op.table, op.schema or h.environment.default_schema)
+                       for r in h.graph.by_id.values() for op in r.upgrade if isinstance(op, CreateTable)}
+               for h in histories}
+    references = {id(h): {table_key(fk.ref_table, fk.ref_schema) for r in h.graph.by_id.values() for op in r.upgrade
+                          for fk in _foreign_keys(op) if fk.ref_schema}
+                  for h in histories}
+    remaining = sorted(histories, key=lambda h: h.environment.name)
+    ordered: list[MigrationHistory] = []
+    while remaining:
+        ready = next((h for h in remaining if not any(references[id(h)] & creates[id(o)] for o in remaining if o is not h)),
+                     remaining[0])
+        ordered.append(ready)
+        remaining.remove(ready)
+    return tuple(ordered)
+
+
+def _foreign_keys(operation) -> list:
+    constraints = list(getattr(operation, "constraints", ()) or ())
+    constraint = getattr(operation, "constraint", None)
+    if constraint is not None:
+        constraints.append(constraint)
+    return [c for c in constraints if isinstance(c, ForeignKey)]

@@ -40,6 +40,13 @@ class PackageRoots:
             return crawled
         return max(above, key=lambda root: 0 if root == "." else root.count("/") + 1)
 
+    def folder_of(self, package: str) -> "str | None":
+        """The folder of a dotted package name (`dispatch` -> `src/dispatch`), or None."""
+        for folder in sorted(self._packages, key=len):
+            if self.module_name(f"{folder}/__init__.py") == package:
+                return folder
+        return None
+
     def module_name(self, path: str) -> str:
         root = self.import_root(path)
         relative = PurePosixPath(path).with_suffix("")

@@ -1,0 +1,162 @@
+"""The Alembic environments of a workspace: each is its own revision history, replayed on its own.
+
+Found from every alembic.ini (each section with a `script_location`, `%(here)s`, absolute
+paths, `package:path` locations, `version_locations`), from `env.py` folders with a `versions/`
+beside them (Flask-Migrate), and from folders of revision files that no environment owns (the
+plugin or extension migrations a project's own migrator runs). Each environment's `env.py` is
+read statically for the schema it migrates: a constant `SET search_path TO core` (or a
+`schema_translate_map` default) makes unqualified names in its revisions mean that schema; a
+search path set per run (one schema per tenant) leaves them unqualified.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import os
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Callable, Iterable, Optional
+
+from ..extract.module_summary import module_bindings, summarize_module
+from ..extract.python_names import ExprBuilder, dotted
+from ..extract.python_source import parse_python
+from ..extract.python_world import World
+from ..extract.static_eval import Evaluator, Unknown
+from .discovery import under
+
+_REVISION_HEADER = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*['\"]", re.MULTILINE)
+_DOWN_REVISION_HEADER = re.compile(r"^down_revision\s*(?::[^=\n]+)?=", re.MULTILINE)
+_SEARCH_PATH = re.compile(r"search_path\s*(?:to|=)\s*['\"]?([A-Za-z_$][\w$]*)", re.IGNORECASE)
+_SKIPPED_FOLDERS = (".git", ".venv", "venv", "node_modules", "site-packages")
+
+
+@dataclass(frozen=True, slots=True)
+class AlembicEnvironment:
+    name: str  # the alembic.ini section, else the script location or the revision folder
+    versions: tuple[str, ...]  # folders holding its revision files (relative, forward slashes)
+    env_path: Optional[str] = None  # its env.py
+    default_schema: Optional[str] = None  # what unqualified names in its revisions mean
+    per_run_schema: bool = False  # env.py sets the search path for each run (a schema per tenant)
+
+    def owns(self, path: str) -> bool:
+        return under(path, self.versions)
+
+
+def looks_like_revision(text: str) -> bool:
+    """A cheap test on a file's text: module-level `revision = "..."` and `down_revision =`."""
+    return bool(_REVISION_HEADER.search(text)) and bool(_DOWN_REVISION_HEADER.search(text))
+
+
+def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[str]],
+                      package_folder: Callable[[str], Optional[str]], revision_files: Iterable[str] = ()) -> list[AlembicEnvironment]:
+    """Every environment of the workspace whose files are `paths` (relative). `package_folder`
+    maps a package name to its folder (for `package:path` script locations); `revision_files`
+    are the files that look like revisions (`looks_like_revision`)."""
+    paths = list(paths)
+    present = {str(PurePosixPath(p).parent) for p in paths} | {"."}
+    environments: list[AlembicEnvironment] = []
+    claimed: set[str] = set()
+
+    def add(name: str, script_location: Optional[str], version_locations: list[str]) -> None:
+        versions = [folder for folder in version_locations if _present(folder, present)]
+        if script_location is not None and _present(f"{script_location}/versions", present):
+            versions.insert(0, f"{script_location}/versions")
+        versions = [v for v in dict.fromkeys(versions) if v not in claimed]
+        if not versions:
+            return
+        claimed.update(versions)
+        env_path = f"{script_location}/env.py" if script_location is not None and f"{script_location}/env.py" in paths else None
+        schema, per_run = _migrated_schema(env_path, text_of) if env_path else (None, False)
+        environments.append(AlembicEnvironment(name, tuple(versions), env_path, schema, per_run))
+
+    for ini in sorted(p for p in paths if PurePosixPath(p).name == "alembic.ini" and not _skipped(p)):
+        here = str(PurePosixPath(ini).parent)
+        parser = configparser.ConfigParser(defaults={"here": "%(here)s"}, interpolation=None)
+        try:
+            parser.read_string(text_of(ini) or "")
+        except configparser.Error:
+            continue
+        for section in parser.sections():
+            options = parser[section]
+            location = options.get("script_location")
+            if not location:
+                continue
+            script_location = _resolve(location, here, package_folder)
+            separator = options.get("version_path_separator", "")
+            raw = options.get("version_locations") or ""
+            parts = raw.split(os.pathsep if separator == "os" else separator) if separator not in ("", "space") \
+                else re.split(r"[\s,]+", raw)
+            versions = [_resolve(part, here, package_folder) for part in parts if part.strip()]
+            name = section if section != "alembic" else (script_location or ini)
+            add(name, script_location, [v for v in versions if v is not None])
+    for env in sorted(p for p in paths if PurePosixPath(p).name == "env.py" and not _skipped(p)):
+        folder = str(PurePosixPath(env).parent)
+        add(folder, folder, [])
+    orphans: dict[str, list[str]] = {}
+    for path in revision_files:
+        if not any(under(path, [v]) for v in claimed):
+            orphans.setdefault(str(PurePosixPath(path).parent), []).append(path)
+    for folder, files in sorted(orphans.items()):
+        if len(files) >= 1:
+            add(folder, None, [folder])
+    return environments
+
+
+def _present(folder: str, present: set[str]) -> bool:
+    folder = folder.strip("/") or "."
+    return any(p == folder or p.startswith(folder + "/") for p in present)
+
+
+def _skipped(path: str) -> bool:
+    return any(part in _SKIPPED_FOLDERS for part in PurePosixPath(path).parts)
+
+
+def _resolve(location: str, here: str, package_folder: Callable[[str], Optional[str]]) -> Optional[str]:
+    """A script or version location as a workspace-relative folder, or None when it points outside."""
+    location = location.strip().replace("%(here)s", here if here != "." else "")
+    if re.match(r"^[A-Za-z_][\w.]*:", location) and not re.match(r"^[A-Za-z]:[\\/]", location):
+        package, _, rest = location.partition(":")
+        folder = package_folder(package)
+        if folder is None:
+            return None
+        location = f"{folder}/{rest}" if folder not in ("", ".") else rest
+    elif not location.startswith("/"):
+        location = f"{here}/{location}" if here not in ("", ".") and not location.startswith(here + "/") else location
+    normalized = os.path.normpath(location).replace("\\", "/")
+    if normalized.startswith(("/", "..")):
+        return None
+    return "" if normalized == "." else normalized
+
+
+def _migrated_schema(env_path: str, text_of: Callable[[str], Optional[str]]) -> tuple[Optional[str], bool]:
+    """(schema, per run): what env.py sets the search path to, read without running it."""
+    text = text_of(env_path) or ""
+    if "search_path" not in text.lower() and "schema_translate_map" not in text:
+        return None, False
+    source, _ = parse_python(text, env_path)
+    if source is None:
+        return None, False
+    bindings, _ = module_bindings(source, "env")
+    builder = ExprBuilder(source, bindings)
+    evaluator = Evaluator(World([summarize_module(text, env_path, "env")]))
+    per_run = False
+    for node in ast.walk(source.tree):
+        if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("execution_options"):
+            for keyword in node.keywords:
+                if keyword.arg == "schema_translate_map" and isinstance(keyword.value, ast.Dict):
+                    for key, value in zip(keyword.value.keys, keyword.value.values):
+                        if isinstance(key, ast.Constant) and key.value is None and isinstance(value, ast.Constant):
+                            return str(value.value), False
+        if not isinstance(node, (ast.Constant, ast.JoinedStr)) or "search_path" not in source.segment(node).lower():
+            continue
+        try:
+            value = evaluator.value(builder.build(node))
+        except (Unknown, RecursionError):
+            per_run = True  # built from a loop variable: a schema per run
+            continue
+        match = _SEARCH_PATH.search(value) if isinstance(value, str) else None
+        if match:
+            return match.group(1), False
+    return None, per_run
