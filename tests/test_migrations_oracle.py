@@ -52,3 +52,13 @@ def test_alembic_chain_with_a_dump_baseline_matches_postgresql(postgres):
 
 def test_bundled_example_matches_postgresql(postgres):
     _assert_same(_upgrade(postgres, "shop_oracle"), SHOP)
+
+
+def test_catalog_index_keys_are_column_names_not_quoted_identifiers(postgres):
+    dsn = postgres.fresh_database("quoted_keys")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute('CREATE TABLE events (id int, "timestamp" timestamptz, "Name" text)')
+        connection.execute('CREATE INDEX ix_events_time ON events ("timestamp" DESC, "Name", lower("Name"))')
+    (index,) = read_catalog(dsn).tables["events"].indexes
+    assert index.columns == ("timestamp", "Name", 'lower("Name")')
+    assert index.expressions == (False, False, True)

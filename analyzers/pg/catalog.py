@@ -93,6 +93,12 @@ WHERE NOT t.tgisinternal AND {_USER_SCHEMAS} ORDER BY t.tgrelid, t.tgname
 """
 
 
+def _unquote_identifier(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1].replace('""', '"')
+    return text
+
+
 def _schema(name: str) -> str | None:
     return None if name == "public" else name
 
@@ -139,7 +145,10 @@ def read_catalog(connection_or_dsn) -> SchemaLayer:
     for (oid, name, unique, method, predicate, key_count, count, definitions, expression_flags, opclasses) in cursor.execute(_INDEXES):
         if oid not in tables:
             continue
-        keys = tuple(definitions[:key_count])
+        # pg_get_indexdef quotes a plain column key that needs it ("timestamp"); the static layers
+        # keep column names as they are.
+        keys = tuple(definition if is_expression else _unquote_identifier(definition)
+                     for definition, is_expression in zip(definitions[:key_count], expression_flags))
         tables[oid]["indexes"].append(Index(
             name=name, columns=keys, location=CATALOG_LOCATION, unique=unique, where=predicate,
             using=None if method == "btree" else method,
