@@ -78,3 +78,20 @@ def test_other_dialects_go_through_sqlglot():
     assert _kinds(extraction) == [("CreateTable", 1), ("AddColumn", 2), ("CreateIndex", 3)]
     table = extraction.operations[0]
     assert [(c.name, c.type, c.nullable) for c in table.columns] == [("id", "integer", False), ("name", "character varying(20)", False)]
+
+
+def test_bind_parameters_of_sql_written_in_python_parse_and_keep_their_offsets():
+    from schemalens.analyzers.extract.sql_files import placeholders_as_parameters
+
+    sql = "UPDATE t SET a = :value, b = %s, c = %(other)s WHERE d::text = 'x:y' AND e[1:2] = 1"
+    converted = placeholders_as_parameters(sql)
+    assert len(converted) == len(sql)
+    assert ":value" not in converted and "%s" not in converted and "%(other)s" not in converted
+    assert "d::text = 'x:y'" in converted and "e[1:2]" in converted
+    assert parse_sql(sql, "r.py", embedded=True).errors == ()
+
+
+def test_a_psql_script_reads_its_variables_as_the_names_and_strings_they_stand_for():
+    script = "\\set role `echo $ROLE`\nCREATE USER :role WITH PASSWORD :'secret';\nGRANT CONNECT ON DATABASE :db TO :role;\n"
+    extraction = parse_sql(script, "init.sql")
+    assert extraction.errors == ()

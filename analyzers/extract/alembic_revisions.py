@@ -706,7 +706,8 @@ class _RevisionReader:
             self.errors.append(ExtractionError(location, reason, kind="opaque"))
             return [ops.Opaque(location, reason)]
         start = _string_content_start(source)
-        extraction = sql_files.parse_sql(text, self.path, line_offset=start.line - 1, column_offset=start.column - 1)
+        extraction = sql_files.parse_sql(text, self.path, line_offset=start.line - 1, column_offset=start.column - 1,
+                                         embedded=True)
         self.errors.extend(extraction.errors)
         return list(extraction.operations)
 

@@ -118,6 +118,41 @@ def _blank_out_non_sql(text: str) -> str:
     return "\n".join(lines)
 
 
+def placeholders_as_parameters(text: str, *, psql: bool = False) -> str:
+    """SQL with its placeholders made parseable, every offset kept.
+
+    SQL written in Python (`text("... WHERE id = :id")`, `execute("... %s", params)`,
+    `%(name)s`) gets `$1` in place of each bind parameter. A psql script (`psql=True`) has
+    variables instead: `:name`, `:'name'` and `:"name"` lose their colon and read as the name,
+    the string or the quoted identifier they stand for.
+    """
+    try:
+        tokens = pglast.parser.scan(text)
+    except Exception:
+        return text
+    chars = list(text)
+
+    def blank(start: int, end: int, replacement: str = "") -> None:
+        chars[start:end + 1] = list(replacement.ljust(end + 1 - start))
+
+    for index, token in enumerate(tokens[:-1]):
+        following = tokens[index + 1]
+        if following.start != token.end + 1 or (token.start and (text[token.start - 1].isalnum() or text[token.start - 1] in "_])")):
+            continue
+        if token.name == "ASCII_58":  # ':'
+            if psql and (following.name in ("IDENT", "SCONST") or following.kind != "NO_KEYWORD"):
+                blank(token.start, token.start)
+            elif not psql and (following.name == "IDENT" or following.kind != "NO_KEYWORD"):
+                blank(token.start, following.end, "$1")
+        elif token.name == "ASCII_37" and not psql:  # '%'
+            if following.name == "IDENT" and text[following.start:following.end + 1] == "s":
+                blank(token.start, following.end, "$1")
+            elif following.name == "ASCII_40" and index + 4 < len(tokens) and tokens[index + 3].name == "ASCII_41" \
+                    and text[tokens[index + 4].start:tokens[index + 4].end + 1] == "s":
+                blank(token.start, tokens[index + 4].end, "$1")
+    return "".join(chars)
+
+
 def _statement_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the statements, split at top-level semicolons by
     PostgreSQL's scanner (which knows strings, dollar quotes and comments)."""
@@ -152,11 +187,12 @@ def _error_offset(error: ParseError) -> Optional[int]:
 # the extractor
 
 def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int = 0,
-              dialect: str = "postgresql") -> SqlExtraction:
+              dialect: str = "postgresql", embedded: bool = False) -> SqlExtraction:
     """Operations of every statement in `text`, and errors for the statements that cannot run.
 
     `line_offset`/`column_offset` place SQL embedded in another file (a Python string whose
-    first character is at line `line_offset + 1`, column `column_offset + 1`).
+    first character is at line `line_offset + 1`, column `column_offset + 1`); `embedded` SQL
+    may hold bind parameters (`:name`, `%s`).
     """
     positions = _Positions(text, path, line_offset, column_offset)
     if dialect != "postgresql":
@@ -164,6 +200,8 @@ def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int 
 
         return parse_other_dialect(text, path, dialect, positions)
     cleaned = _blank_out_non_sql(text)
+    if embedded or cleaned != text:  # bind parameters, or the variables of a psql script
+        cleaned = placeholders_as_parameters(cleaned, psql=not embedded)
     builder = _Builder(positions)
     try:
         statements = [(raw.stmt, raw.stmt_location, raw.stmt_location + raw.stmt_len) for raw in pglast.parse_sql(cleaned)]

@@ -10,6 +10,7 @@ from typing import Optional
 
 from ..schema.model import Location
 from .queries import ColumnRef, Join, Ordering, Predicate, QueryShape, like_pattern
+from .sql_files import placeholders_as_parameters
 
 # SQLAlchemy's :name binds are not SQL; PostgreSQL's $n parameters parse the same way.
 _BIND = re.compile(r"(?<![:\w]):(\w+)")
@@ -35,7 +36,7 @@ def _at(shape: QueryShape, offset: Optional[int]) -> Location:
 def _from_pglast(shape: QueryShape, sql: str) -> Optional[QueryShape]:
     try:
         from pglast import ast, enums, parse_sql
-        statements = parse_sql(sql)
+        statements = parse_sql(placeholders_as_parameters(sql))
     except Exception:  # pglast raises its own ParseError; any failure leaves the shape as written
         return None
     if len(statements) != 1:

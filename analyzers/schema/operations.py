@@ -359,6 +359,7 @@ class ExistingTables:
 
     tables: tuple[Table, ...]
     location: Location
+    unknown: tuple[str, ...] = ()  # keys of tables the history changes that the models no longer declare
 
 
 Operation = Union[

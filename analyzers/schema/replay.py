@@ -132,10 +132,11 @@ class _Replayer:
             del self.errors[reported:]
 
     def _ExistingTables(self, op: ops.ExistingTables) -> None:
+        taken = {table.key for table in op.tables if table.key not in self.state.tables} | set(op.unknown)
         for table in op.tables:
-            if table.key not in self.state.tables:
+            if table.key in taken:
                 self._store(replace(table, history=(self._change(op.location, "taken from the models: no migration creates it"),)))
-        self.state.existing = self.state.existing | {table.key for table in op.tables}
+        self.state.existing = self.state.existing | taken
 
     # helpers
 

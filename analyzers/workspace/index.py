@@ -88,6 +88,7 @@ class MigrationHistory:
     environment: AlembicEnvironment
     graph: RevisionGraph
     existing_tables: tuple[str, ...] = ()  # taken from the models at its start (a create_all() bootstrap)
+    unknown_tables: tuple[str, ...] = ()  # changed by it, created by none, no longer modelled
 
 
 class WorkspaceIndex:
@@ -356,8 +357,8 @@ class WorkspaceIndex:
         for environment in self._environments:
             graph = build_revision_graph([r for r in revisions if environment.owns(r.path)])
             ordered = [graph.by_id[rid] for rid in graph.order]
-            existing = _existing_tables(ordered, environment.default_schema, orm_layer)
-            histories.append(MigrationHistory(environment, graph, existing))
+            existing, unknown = _existing_tables(ordered, environment.default_schema, orm_layer)
+            histories.append(MigrationHistory(environment, graph, existing, unknown))
         return _replay_order(histories)
 
     def _coverage(self, orm_layer: SchemaLayer, database_layer: SchemaLayer, histories) -> Coverage:
@@ -372,9 +373,9 @@ class WorkspaceIndex:
                 notes.append(f"migrations {environment.name}: run once per schema (its env.py sets the search path per "
                              "run); read with unqualified names")
             if history.existing_tables:
-                notes.append(f"migrations {environment.name}: the history starts on an existing schema: "
-                             f"{len(history.existing_tables)} table(s) are changed by its revisions but created by none "
-                             "(a create_all() and stamp bootstrap); they are taken from the models at its start")
+                notes.append(f"migrations {environment.name}: the history starts on an existing schema (its revisions "
+                             "change tables that none of them creates: a create_all() and stamp bootstrap); "
+                             f"{len(history.existing_tables)} model table(s) are taken as there at its start")
         sql_files: dict[str, int] = {}
         for parsed in self._files.values():
             if parsed.kind in ("sql_migration", "sql_script"):
@@ -434,16 +435,19 @@ def _history_steps(history: MigrationHistory, orm_layer: SchemaLayer) -> list[St
     graph, environment = history.graph, history.environment
     revisions = [graph.by_id[rid] for rid in graph.order]
     steps = [Step(r.path, r.upgrade, r.id, schema=environment.default_schema) for r in revisions]
-    if history.existing_tables and revisions:
+    if (history.existing_tables or history.unknown_tables) and revisions:
         seeded = tuple(orm_layer.tables[key] for key in history.existing_tables)
         start = Location(revisions[0].path, revisions[0].location.line)
-        steps.insert(0, Step(revisions[0].path, (ExistingTables(seeded, start),), None, schema=environment.default_schema))
+        steps.insert(0, Step(revisions[0].path, (ExistingTables(seeded, start, history.unknown_tables),), None,
+                             schema=environment.default_schema))
     return steps
 
 
-def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: SchemaLayer) -> tuple[str, ...]:
-    """Tables the revisions change before (or without) creating them, that the models declare:
-    the history started on a schema built another way (`create_all()`, then `alembic stamp`)."""
+def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: SchemaLayer) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(model tables, other tables) the history takes as given. A history whose revisions change
+    tables that none of them creates started on a schema built another way (`create_all()`,
+    then `alembic stamp`): then every model table of its schema that it does not create was
+    there, and the tables it changes that the models no longer declare were there too."""
     created: set[str] = set()
     changed_first: dict[str, None] = {}
     for revision in revisions:
@@ -456,7 +460,12 @@ def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: 
                 created.add(key)
             elif key not in created:
                 changed_first.setdefault(key)
-    return tuple(key for key in changed_first if key not in created and key in orm_layer.tables)
+    never_created = [key for key in changed_first if key not in created]
+    if not any(key in orm_layer.tables for key in never_created):
+        return (), ()
+    models = tuple(key for key, table in orm_layer.tables.items()
+                   if (table.schema or None) == (default_schema or None) and key not in created)
+    return models, tuple(key for key in never_created if key not in orm_layer.tables)
 
 
 def _replay_order(histories: list[MigrationHistory]) -> tuple[MigrationHistory, ...]:
@@ -464,8 +473,8 @@ def _replay_order(histories: list[MigrationHistory]) -> tuple[MigrationHistory, 
     creates = {id(h): {table_key(op.table, op.schema or h.environment.default_schema)
                        for r in h.graph.by_id.values() for op in r.upgrade if isinstance(op, CreateTable)}
                for h in histories}
-    references = {id(h): {table_key(fk.ref_table, fk.ref_schema) for r in h.graph.by_id.values() for op in r.upgrade
-                          for fk in _foreign_keys(op) if fk.ref_schema}
+    references = {id(h): {key for r in h.graph.by_id.values() for op in r.upgrade
+                          for key in _referenced_tables(op, h.environment.default_schema)}
                   for h in histories}
     remaining = sorted(histories, key=lambda h: h.environment.name)
     ordered: list[MigrationHistory] = []
@@ -475,6 +484,15 @@ def _replay_order(histories: list[MigrationHistory]) -> tuple[MigrationHistory, 
         ordered.append(ready)
         remaining.remove(ready)
     return tuple(ordered)
+
+
+def _referenced_tables(operation, default_schema: Optional[str]) -> list[str]:
+    """The tables an operation needs to exist: the one it changes and those its foreign keys reference."""
+    keys = [table_key(fk.ref_table, fk.ref_schema or default_schema) for fk in _foreign_keys(operation)]
+    table = getattr(operation, "table", None)
+    if isinstance(table, str) and not isinstance(operation, CreateTable):
+        keys.append(table_key(table, getattr(operation, "schema", None) or default_schema))
+    return keys
 
 
 def _foreign_keys(operation) -> list:
