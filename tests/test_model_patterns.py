@@ -299,3 +299,23 @@ def test_a_model_class_whose_base_cannot_be_followed_is_said_with_its_base():
     built = build_orm([summarize_module(textwrap.dedent(t), p, p) for p, t in files.items()])
     assert built.layer.tables == {}
     assert [(u.class_name, "Base" in u.reason) for u in built.unrecognized] == [("Order", True)]
+
+
+def test_library_column_types_and_the_search_indexes_make_searchable_adds():
+    layer, errors = layer_of({"app/models.py": """
+        from sqlalchemy import Column, Integer, MetaData, String
+        from sqlalchemy.orm import declarative_base
+        from sqlalchemy_searchable import make_searchable
+        from sqlalchemy_utils import JSONType, TSVectorType
+        Base = declarative_base()
+        make_searchable(Base.metadata)
+        class Doc(Base):
+            __tablename__ = "docs"
+            id = Column(Integer, primary_key=True)
+            body = Column(String)
+            details = Column(JSONType)
+            search_vector = Column(TSVectorType("body", regconfig="pg_catalog.simple"))
+    """})
+    assert errors == ()
+    assert column(layer, "docs", "details").type == "json" and column(layer, "docs", "search_vector").type == "tsvector"
+    assert [(i.name, i.columns, i.using) for i in layer.tables["docs"].indexes] == [("docs_search_vector_idx", ("search_vector",), "gin")]

@@ -277,6 +277,9 @@ class _LayerBuilder:
     # the build
 
     def run(self) -> None:
+        self.searchable = any((self.world.resolve(call.name) or "").startswith("sqlalchemy_searchable.")
+                              and (call.name or "").endswith("make_searchable")
+                              for summary in self.world.summaries for call in summary.calls if call.kind == "call")
         for qualified in self.world.classes:
             self.info(qualified)
         mapped = [info for info in self.infos.values() if info.mapped]
@@ -802,6 +805,10 @@ class _LayerBuilder:
                                                         expressions=(False,)), "ix"))
             elif column.unique:
                 uniques.append(self._named(table, UniqueConstraint(None, (column.name,), column.location), "uq"))
+            if self.searchable and column.type_text == "TSVECTOR":
+                # sqlalchemy_searchable's make_searchable() indexes every search vector with GIN.
+                indexes.append(Index(f"{table.name}_{column.name}_idx", (column.name,), column.location,
+                                     using="gin", expressions=(False,)))
         for item in [*table.items, *table.module_indexes]:
             member = world.member(item)
             if member == "PrimaryKeyConstraint":

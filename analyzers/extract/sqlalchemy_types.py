@@ -36,6 +36,33 @@ PYTHON_TYPES = {
 }
 
 
+# Column types of libraries that build on SQLAlchemy, as they compile on PostgreSQL (their
+# `impl` or `load_dialect_impl`), keyed by (top-level package, class name).
+_LIBRARY_TYPES = {
+    ("sqlalchemy_utils", "TSVectorType"): "TSVECTOR", ("sqlalchemy_utils", "JSONType"): "JSON",
+    ("sqlalchemy_utils", "EncryptedType"): "BYTEA", ("sqlalchemy_utils", "StringEncryptedType"): "VARCHAR",
+    ("sqlalchemy_utils", "UUIDType"): "UUID", ("sqlalchemy_utils", "ChoiceType"): "VARCHAR(255)",
+    ("sqlalchemy_utils", "EmailType"): "VARCHAR(255)", ("sqlalchemy_utils", "URLType"): "TEXT",
+    ("sqlalchemy_utils", "ScalarListType"): "TEXT", ("sqlalchemy_utils", "ArrowType"): "TIMESTAMP WITHOUT TIME ZONE",
+    ("sqlalchemy_utils", "TimezoneType"): "VARCHAR(50)", ("sqlalchemy_utils", "CountryType"): "VARCHAR(2)",
+    ("sqlalchemy_utils", "CurrencyType"): "VARCHAR(3)", ("sqlalchemy_utils", "LocaleType"): "VARCHAR(10)",
+    ("sqlalchemy_utils", "IPAddressType"): "VARCHAR(50)", ("sqlalchemy_utils", "ColorType"): "VARCHAR(20)",
+    ("sqlalchemy_utils", "PhoneNumberType"): "VARCHAR(20)", ("sqlalchemy_utils", "LtreeType"): "LTREE",
+    ("sqlalchemy_utils", "IntRangeType"): "INT4RANGE", ("sqlalchemy_utils", "DateRangeType"): "DATERANGE",
+    ("sqlalchemy_utils", "NumericRangeType"): "NUMRANGE", ("sqlalchemy_utils", "DateTimeRangeType"): "TSRANGE",
+    ("sqlalchemy_searchable", "TSVectorType"): "TSVECTOR", ("citext", "CIText"): "CITEXT",
+    ("pgvector", "Vector"): "VECTOR", ("pgvector", "VECTOR"): "VECTOR",
+    ("geoalchemy2", "Geometry"): "GEOMETRY", ("geoalchemy2", "Geography"): "GEOGRAPHY",
+}
+
+
+def library_type(qualified: Optional[str]) -> Optional[str]:
+    """The PostgreSQL type of a column type class from a library that builds on SQLAlchemy."""
+    if not qualified:
+        return None
+    return _LIBRARY_TYPES.get((qualified.split(".")[0], qualified.rpartition(".")[2]))
+
+
 @dataclass(frozen=True)
 class TypeResult:
     text: str  # as SQLAlchemy's postgresql dialect compiles it
@@ -57,6 +84,10 @@ class Types:
         qualified = self.world.resolve(expr.name) if expr.name else None
         if qualified in self.world.classes:
             return self._workspace_type(self.world.classes[qualified], expr, depth)
+        library = library_type(qualified)
+        if library is not None:
+            dimensions = self.world.const(expr.args[0]) if library == "VECTOR" and expr.kind == "call" and expr.args else None
+            return TypeResult(f"{library}({dimensions})" if isinstance(dimensions, int) else library)
         member = sa_member(qualified)
         if member is None:
             return None
@@ -75,6 +106,8 @@ class Types:
                     found = self._workspace_type(self.world.classes[resolved], expr, depth + 1)
                     if found is not None:
                         return found
+                elif library_type(resolved) is not None:
+                    return TypeResult(library_type(resolved))
                 elif sa_member(resolved) not in (None, "TypeDecorator", "UserDefinedType"):
                     return self._sa_type(sa_member(resolved).split(".")[-1], expr if expr.kind == "call" else None, expr, depth)
         return None
