@@ -179,3 +179,46 @@ async def test_an_incremental_edit_after_a_page_break_lands_on_its_line(client: 
         content_changes=[types.TextDocumentContentChangePartial(range=change, text="sa.DateTime(timezone=True)")]))
     diagnostics = await _diagnostics(client, uri, lambda d: not any(x.code == "SL201" for x in d))
     assert not any(d.code.startswith("parse:") for d in diagnostics)
+
+
+REVISIONS = {
+    "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+    "migrations/env.py": "",
+    "migrations/versions/a1_orders.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n\n"
+                                         "def upgrade():\n    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                                         "                    sa.Column('status', sa.Text()))\n\n\n"
+                                         "def downgrade():\n    op.drop_table('orders')\n"),
+    "migrations/versions/b2_status.py": ('from alembic import op\nrevision = "b2"\ndown_revision = "a1"\n\n\n'
+                                         'def upgrade():\n    op.execute("""\n'
+                                         '        ALTER TABLE orders ALTER COLUMN status SET NOT NULL  -- 订单状态 😀\n'
+                                         '    """)  # 状态必填 ✅\n\n\n'
+                                         'def downgrade():\n    op.execute("ALTER TABLE orders ALTER COLUMN status DROP NOT NULL")\n'),
+}
+
+
+@pytest.mark.asyncio
+async def test_ignoring_a_finding_in_sql_inside_a_string_writes_outside_the_string(client: LanguageClient, workspace: Path,
+                                                                                   encoding: str):
+    for path, text in REVISIONS.items():
+        (workspace / path).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / path).write_text(text, encoding="utf-8")
+    path, text = "migrations/versions/b2_status.py", REVISIONS["migrations/versions/b2_status.py"]
+    uri = (workspace / path).as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    diagnostics = await _diagnostics(client, uri, lambda d: any(x.code == "SL508" for x in d))
+    finding = next(d for d in diagnostics if d.code == "SL508")
+    assert "ALTER TABLE" in text.split("\n")[finding.range.start.line]
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=finding.range,
+        context=types.CodeActionContext(diagnostics=[finding])))
+    ignore = next(action for action in actions if action.title.startswith("SchemaLens: Ignore SL508"))
+    assert ignore.title == "SchemaLens: Ignore SL508 for this statement (comment on line 9)"
+    fixed = apply_edits(text, ignore.edit.changes[uri], encoding)
+    fixed.encode("utf-8", errors="strict")
+    compile(fixed, path, "exec")
+    assert fixed.split("\n")[8] == '    """)  # 状态必填 ✅  # schemalens: ignore[SL508]'
+    assert fixed.split("\n")[7] == text.split("\n")[7]  # the SQL is unchanged
+    (workspace / path).write_text(fixed, encoding="utf-8")
+    findings = run_audit(WorkspaceIndex(workspace).index_all()).findings
+    assert not [f for f in findings if f.location.path == path and (f.rule == "SL508" or f.severity == "P0")]
