@@ -40,7 +40,7 @@ class QuickFix:
     applicability: str  # "safe": keeps behaviour; "unsafe": changes the schema; "display": suppression
 
 
-def quick_fixes(finding: Finding, text: str, migrated_tables: Mapping = {}) -> list[QuickFix]:
+def quick_fixes(finding: Finding, text: str, migrated_tables: Optional[Mapping] = None) -> list[QuickFix]:
     """The fixes for a finding in a file whose current text is `text`: a local fix when the
     finding's code has the expected shape, and the suppression comment when a line of the
     finding's statement can take one (last).
@@ -53,6 +53,7 @@ def quick_fixes(finding: Finding, text: str, migrated_tables: Mapping = {}) -> l
     lines = split_lines(text)
     if not 0 < finding.location.line <= len(lines) or (finding.location.end_line or 0) > len(lines):
         return []
+    migrated_tables = migrated_tables or {}
     table = migrated_tables.get(finding.table) if finding.table else None
     model_fix = None if finding.table in migrated_tables else _model_fix(finding, text)
     index_fix = None if table is not None and table.partition_by else _concurrent_index_fix(finding, lines)
