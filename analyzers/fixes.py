@@ -10,6 +10,7 @@ analyzers/suppressions.py says the line's language accepts it and the audit read
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Optional
 
@@ -80,17 +81,7 @@ def apply_edit(text: str, edit: LineEdit) -> str:
 
 
 def _line_breaks(text: str) -> list[str]:
-    breaks, index = [], 0
-    while index < len(text):
-        character = text[index]
-        if character == "\r" and text[index + 1: index + 2] == "\n":
-            breaks.append("\r\n")
-            index += 2
-            continue
-        if character in "\r\n":
-            breaks.append(character)
-        index += 1
-    return breaks
+    return re.findall(r"\r\n|\r|\n", text)
 
 
 # suppression
@@ -122,7 +113,7 @@ def _model_fix(finding: Finding, text: str) -> Optional[QuickFix]:
     if parsed is None or parsed.rewritten:  # columns on a rewritten line may be off
         return None
     lines = split_lines(text)
-    column = _column_call(parsed.tree, finding.location)
+    column = _column_call(parsed, finding.location)
     if finding.rule == "SL201":
         type_node = _timestamp_type(column) if column is not None else None
         if type_node is None:
@@ -160,16 +151,19 @@ def _calls(tree: ast.AST) -> Iterator[ast.Call]:
     return (node for node in ast.walk(tree) if isinstance(node, ast.Call))
 
 
-def _column_call(tree: ast.Module, location) -> Optional[ast.Call]:
-    """The Column(...) / mapped_column(...) call of the finding: the first one inside its range
-    (a column assignment, possibly continued on the next lines), else the innermost one spanning its line."""
-    columns = [call for call in _calls(tree) if _name(call.func) in _COLUMN_CALLS]
-    last = location.end_line or location.line
-    inside = [call for call in columns if location.line <= call.lineno <= last]
+def _column_call(parsed: PythonFile, location) -> Optional[ast.Call]:
+    """The Column(...) / mapped_column(...) call of the finding: the first one that starts inside
+    its range (a column assignment, possibly continued on the next line), else the innermost one
+    around its start (the finding is on a ForeignKey inside the call)."""
+    start = (location.line, location.column)
+    end = (location.end_line or location.line, location.end_column or float("inf"))
+    columns = [(parsed.location(call), call) for call in _calls(parsed.tree) if _name(call.func) in _COLUMN_CALLS]
+    inside = [(where, call) for where, call in columns if start <= (where.line, where.column) <= end]
     if inside:
-        return min(inside, key=lambda call: (call.lineno, call.col_offset))
-    spanning = [call for call in columns if call.lineno <= location.line <= call.end_lineno]
-    return min(spanning, key=lambda call: call.end_lineno - call.lineno, default=None)
+        return min(inside, key=lambda pair: (pair[0].line, pair[0].column))[1]
+    around = [(where, call) for where, call in columns
+              if (where.line, where.column) <= start <= (where.end_line or where.line, where.end_column or float("inf"))]
+    return max(around, key=lambda pair: (pair[0].line, pair[0].column), default=(None, None))[1]
 
 
 def _calls_at(tree: ast.Module, line: int, column: Optional[ast.Call]) -> list[ast.Call]:

@@ -260,3 +260,13 @@ def test_a_statement_comment_covers_only_the_lines_that_cannot_hold_their_own(tm
     revision = _revision(upgrade).replace("from alembic import op\n", "from alembic import op\nimport sqlalchemy as sa\n")
     _write(tmp_path, {**ALEMBIC, path: revision})
     assert [f.location.line for f in _findings(tmp_path) if f.rule == "SL201" and f.location.path == path] == [9]
+
+
+def test_a_fix_edits_the_column_of_its_finding_when_two_share_a_line(tmp_path: Path):
+    models = MODELS.replace("    created_at = sa.Column(sa.DateTime, nullable=False)\n",
+                            "    placed_on = sa.Column(sa.Date); created_at = sa.Column(sa.DateTime, nullable=False)\n")
+    _write(tmp_path, {"app/models.py": models})
+    finding = next(f for f in _findings(tmp_path) if f.rule == "SL201")
+    fix = quick_fixes(finding, models)[0]
+    fixed = _apply_and_check(tmp_path, "app/models.py", finding, fix)
+    assert "placed_on = sa.Column(sa.Date); created_at = sa.Column(sa.DateTime(timezone=True), nullable=False)" in fixed
