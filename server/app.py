@@ -31,7 +31,8 @@ from schemalens.analyzers.workspace.lookup import (
     Target, definitions, document_symbols, references, target_at, workspace_symbols,
 )
 
-from .diagnostics import diagnostics_by_uri, relative_path, to_range, uri_of
+from .diagnostics import diagnostics_by_uri, relative_path, uri_of
+from .positions import Positions, split_documents_as_lsp
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,18 @@ class SchemaLensServer(LanguageServer):
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=problem.message))
         return replace(project, **overrides)
 
-    def line_length(self, path: str, line: int) -> int:
-        text = self.index._read(path) if self.index else None
-        lines = (text or "").splitlines()
-        return len(lines[line - 1]) if 0 < line <= len(lines) else 0
+    def positions(self) -> Positions:
+        """Position conversions in the encoding negotiated with this client, for one request or
+        one publication (each file's lines are split once): a file's text is the editor's buffer
+        when it is open, else the index's."""
+        open_texts = {relative_path(self.root, uri): document.source
+                      for uri, document in self.workspace.text_documents.items()} if self.root else {}
+
+        def text_of(path: str) -> Optional[str]:
+            if path in open_texts:
+                return open_texts[path]
+            return self.index._read(path) if self.index else None
+        return Positions(self.workspace.position_encoding, text_of)
 
     async def reindex(self, change=None) -> None:
         """Run `change(index)` (or a full index) off the event loop, then republish diagnostics."""
@@ -115,7 +124,7 @@ class SchemaLensServer(LanguageServer):
         self.findings = result.findings
         self.query_paths = result.query_paths
         problems = workspace_problems(self.model.errors, result.findings)
-        current = diagnostics_by_uri(self.root, result.findings, problems, self.line_length)
+        current = diagnostics_by_uri(self.root, result.findings, problems, self.positions())
         for uri in sorted(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
             if diagnostics != self.published.get(uri, []):
@@ -165,6 +174,7 @@ def initialize(ls: SchemaLensServer, params: types.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict):
         ls.editor_settings = dict(options.get("schemalens", options))
+    split_documents_as_lsp(ls.workspace)
 
 
 @server.feature(types.INITIALIZED)
@@ -299,9 +309,10 @@ async def did_close(ls: SchemaLensServer, params: types.DidCloseTextDocumentPara
 def _target(ls: SchemaLensServer, uri: str, position: types.Position) -> Optional[Target]:
     if ls.model is None or ls.root is None:
         return None
-    path = relative_path(ls.root, uri)
-    document = ls.workspace.get_text_document(uri)
-    return target_at(ls.model, path or "", document.source, position.line + 1, position.character)
+    path = relative_path(ls.root, uri) or ""
+    text = ls.workspace.get_text_document(uri).source
+    line, column = Positions(ls.workspace.position_encoding, lambda _: text).from_lsp(path, position)
+    return target_at(ls.model, path, text, line, column)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -318,7 +329,8 @@ def definition(ls: SchemaLensServer, params: types.DefinitionParams) -> Optional
     target = _target(ls, params.text_document.uri, params.position)
     if target is None:
         return None
-    return [types.Location(uri=uri_of(ls.root, location.path), range=to_range(location, ls.line_length))
+    positions = ls.positions()
+    return [types.Location(uri=uri_of(ls.root, location.path), range=positions.range(location))
             for location, _ in definitions(ls.model, target)]
 
 
@@ -327,17 +339,18 @@ def find_references(ls: SchemaLensServer, params: types.ReferenceParams) -> Opti
     target = _target(ls, params.text_document.uri, params.position)
     if target is None:
         return None
-    return [types.Location(uri=uri_of(ls.root, location.path), range=to_range(location, ls.line_length))
+    positions = ls.positions()
+    return [types.Location(uri=uri_of(ls.root, location.path), range=positions.range(location))
             for location, _ in references(ls.model, target)]
 
 
 _SYMBOL_KINDS = {"table": types.SymbolKind.Class, "column": types.SymbolKind.Field, "revision": types.SymbolKind.Key}
 
 
-def _document_symbol(ls: SchemaLensServer, symbol) -> types.DocumentSymbol:
-    where = to_range(symbol.location, ls.line_length)
+def _document_symbol(positions: Positions, symbol) -> types.DocumentSymbol:
+    where = positions.range(symbol.location)
     return types.DocumentSymbol(name=symbol.name, kind=_SYMBOL_KINDS[symbol.kind], range=where, selection_range=where,
-                                children=[_document_symbol(ls, child) for child in symbol.children] or None)
+                                children=[_document_symbol(positions, child) for child in symbol.children] or None)
 
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
@@ -345,15 +358,17 @@ def document_symbol(ls: SchemaLensServer, params: types.DocumentSymbolParams) ->
     if ls.model is None:
         return None
     path = relative_path(ls.root, params.text_document.uri)
-    return [_document_symbol(ls, symbol) for symbol in document_symbols(ls.model, path or "")]
+    positions = ls.positions()
+    return [_document_symbol(positions, symbol) for symbol in document_symbols(ls.model, path or "")]
 
 
 @server.feature(types.WORKSPACE_SYMBOL)
 def workspace_symbol(ls: SchemaLensServer, params: types.WorkspaceSymbolParams) -> Optional[list[types.SymbolInformation]]:
     if ls.model is None:
         return None
+    positions = ls.positions()
     return [types.SymbolInformation(name=symbol.name, kind=_SYMBOL_KINDS[symbol.kind], location=types.Location(
-        uri=uri_of(ls.root, symbol.location.path), range=to_range(symbol.location, ls.line_length)))
+        uri=uri_of(ls.root, symbol.location.path), range=positions.range(symbol.location)))
         for symbol in workspace_symbols(ls.model, params.query)]
 
 
@@ -369,6 +384,7 @@ def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optiona
     uri = params.text_document.uri
     path = relative_path(ls.root, uri)
     text = ls.workspace.get_text_document(uri).source
+    positions = Positions(ls.workspace.position_encoding, lambda _: text)
     wanted = {(d.code, d.range.start.line + 1) for d in params.context.diagnostics}
     actions = []
     for finding in ls.findings:
@@ -376,11 +392,8 @@ def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optiona
             continue
         diagnostic = next(d for d in params.context.diagnostics
                           if (d.code, d.range.start.line + 1) == (finding.rule, finding.location.line))
-        lines = text.splitlines()
         for fix in quick_fixes(finding, text, ls.model.database.tables):
-            last = fix.edit.last_line - 1
-            edit = types.TextEdit(range=types.Range(start=types.Position(line=fix.edit.line - 1, character=0),
-                                                    end=types.Position(line=last, character=len(lines[last]))),
+            edit = types.TextEdit(range=positions.lines_range(path, fix.edit.line, fix.edit.last_line),
                                   new_text=fix.edit.new_text)
             actions.append(types.CodeAction(
                 title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
@@ -421,15 +434,14 @@ def _scaffold_action(ls: SchemaLensServer, finding, diagnostic: types.Diagnostic
             edits=[types.TextEdit(range=types.Range(start=types.Position(line=0, character=0),
                                                     end=types.Position(line=0, character=0)), new_text=revision_file.text)]))
     by_path: dict[str, list] = {}
+    positions = ls.positions()
     for line_edit in planned.line_edits:
         by_path.setdefault(line_edit.path, []).append(line_edit)
     for path, line_edits in by_path.items():  # one TextDocumentEdit per file: its ranges all refer to the text as it is
         file_uri = uri_of(ls.root, path)
         document = ls.workspace.get_text_document(file_uri)
-        lines = document.source.splitlines()
-        edits = [types.TextEdit(range=types.Range(start=types.Position(line=e.line - 1, character=0),
-                                                  end=types.Position(line=e.last_line - 1, character=len(lines[e.last_line - 1]))),
-                                new_text=e.new_text) for e in line_edits]
+        edits = [types.TextEdit(range=positions.lines_range(path, e.line, e.last_line), new_text=e.new_text)
+                 for e in line_edits]
         changes.append(types.TextDocumentEdit(
             text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=document.version), edits=edits))
     phases = " / ".join(f.phase for f in planned.files)

@@ -15,10 +15,9 @@ import pytest
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
 SCRIPT = Path(__file__).parent / "editors" / "neovim.lua"
 REVISION = "migrations/versions/7c3e5a9f0d48_bigint_order_item_ids_and_orders_created_index.py"
-
-# CI installs the editors and sets this, so that a missing editor fails there instead of skipping.
-if not shutil.which("nvim") and not os.environ.get("SCHEMALENS_REQUIRE_EDITORS"):
-    pytest.skip("Neovim is not installed (apt-get install neovim)", allow_module_level=True)
+CJK_FILE = "app/models/order.py"
+PAID_AT = "    paid_at = db.Column(db.DateTime)"
+CJK_LINE = '    note_zh = "订单标签颜色😀🏷"; paid_at = db.Column(db.DateTime)  # 支付时间 ⏰'
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +26,18 @@ def neovim_report(tmp_path_factory) -> dict:
     root = folder / "shop"
     shutil.copytree(EXAMPLE, root)
     out = folder / "report.json"
+    models = (root / CJK_FILE).read_text(encoding="utf-8")
+    assert models.count(PAID_AT + "\n") == 1
+    (root / CJK_FILE).write_text(models.replace(PAID_AT + "\n", CJK_LINE + "\n"), encoding="utf-8")
     environment = {**os.environ, "SCHEMALENS_ROOT": str(root), "SCHEMALENS_PYTHON": sys.executable,
+                   "SCHEMALENS_CJK_FILE": CJK_FILE,
                    "SCHEMALENS_OUT": str(out), "XDG_STATE_HOME": str(folder / "state"),
                    "XDG_CACHE_HOME": str(folder / "cache")}
     subprocess.run(["nvim", "--headless", "--clean", "-n", "-i", "NONE", "-c", f"luafile {SCRIPT}"],
                    env=environment, timeout=180, check=True, stdin=subprocess.DEVNULL)
     report = json.loads(out.read_text())
     assert "error" not in report, report.get("error")
+    report["cjk_saved"] = (root / CJK_FILE).read_bytes()
     return report
 
 
@@ -64,3 +68,21 @@ def test_neovim_offers_the_concurrent_index_fix_and_suppressions(neovim_report: 
     assert "postgresql_concurrently=True" in edit["newText"]
     model_actions = neovim_report["files"]["app/models/order.py"]["actions"]
     assert any(a["title"].startswith("SchemaLens: Ignore SL") for a in model_actions)
+
+
+def test_neovim_places_a_diagnostic_after_cjk_text_on_its_word(neovim_report: dict):
+    """Neovim shows diagnostics at byte columns it converts from the negotiated encoding (UTF-16
+    for 0.7, which offers none; UTF-8 for 0.10+): the diagnostic starts under `paid_at`."""
+    diagnostics = neovim_report["cjk"]["diagnostics"]
+    line = next(n for n, text in enumerate(neovim_report["cjk_saved"].decode().split("\n")) if text.startswith(CJK_LINE))
+    sl201 = next(d for d in diagnostics if d["code"] == "SL201" and d["range"]["start"]["line"] == line)
+    assert sl201["range"]["start"]["character"] == CJK_LINE.encode().index(b"paid_at")
+
+
+def test_neovim_applies_the_ignore_action_and_the_file_stays_valid_utf8(neovim_report: dict):
+    assert neovim_report["cjk"]["applied"], "no ignore action was applied"
+    saved = neovim_report["cjk_saved"].decode("utf-8", errors="strict")
+    compile(saved, CJK_FILE, "exec")
+    assert any(line.startswith(CJK_LINE + "  # schemalens: ignore[") for line in saved.split("\n"))
+
+

@@ -219,6 +219,62 @@ def test_a_model_column_the_migrations_lack_gets_its_safe_migration(project: Pat
     assert "ADD COLUMN channel text DEFAULT 'web' NOT NULL" in expand.text
 
 
+STAMPED = '''"""stamped
+
+Revision ID: 3b4c5d6e7f80
+Revises: 0a1b2c3d4e5f
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+revision = "3b4c5d6e7f80"
+down_revision = "0a1b2c3d4e5f"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("placed_at", postgresql.TIMESTAMP(timezone=True, precision=6), nullable=True))
+
+
+def downgrade():
+    op.drop_column("orders", "placed_at")
+'''
+
+
+def _orders_model(project: Path, placed_at: str) -> None:
+    (project / "app").mkdir(exist_ok=True)
+    (project / "app/models.py").write_text(
+        "import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n\n\n"
+        "class Order(Base):\n    __tablename__ = 'orders'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n"
+        f"    placed_at = {placed_at}\n")
+
+
+def test_a_default_only_difference_gets_no_column_rewrite(project: Path):
+    """The database has timestamp(6) with time zone, the model timestamp with time zone (the same
+    type for PostgreSQL) and a server default: the finding is about the default only, a one-line
+    ALTER ... SET DEFAULT, so no expand / backfill / contract through a new column is offered."""
+    (project / VERSIONS / "20261128_3b4c5d6e7f80_stamped.py").write_text(STAMPED)
+    _orders_model(project, "sa.Column(sa.DateTime(timezone=True), server_default=sa.func.now())")
+    model = _model(project)
+    finding = next(f for f in run_audit(model).findings if f.rule == "SL521" and f.column == "placed_at")
+    assert "DEFAULT now()" in finding.message and "timestamp" not in finding.message
+    assert safe_change_for(finding, model) is None
+
+
+def test_a_nullability_difference_next_to_a_same_type_spelling_plans_set_not_null_only(project: Path):
+    (project / VERSIONS / "20261128_3b4c5d6e7f80_stamped.py").write_text(STAMPED)
+    _orders_model(project, "sa.Column(sa.DateTime(timezone=True), nullable=False)")
+    model = _model(project)
+    finding = next(f for f in run_audit(model).findings if f.rule == "SL521" and f.column == "placed_at")
+    assert safe_change_for(finding, model).request == ChangeRequest("set-not-null", "orders", column="placed_at")
+
+
+def test_changing_a_type_to_the_same_stored_type_is_refused(project: Path):
+    (project / VERSIONS / "20261128_3b4c5d6e7f80_stamped.py").write_text(STAMPED)
+    with pytest.raises(ScaffoldError, match="nothing to change"):
+        scaffold(_model(project), ChangeRequest("change-type", "orders", column="placed_at", type="timestamptz"))
+
+
 def test_a_table_outside_public_is_refused(project: Path):
     (project / VERSIONS / "20261129_2a_audit.py").write_text(
         "from alembic import op\nimport sqlalchemy as sa\nrevision = '2a'\ndown_revision = '0a1b2c3d4e5f'\n\n"

@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import replace
 from typing import Iterable, Optional
 
+from ..extract.python_source import split_lines
+from ..suppressions import FILE_IGNORE, LINE_IGNORE, CommentPlaces, comment_places
 from ..workspace.config import Config
 from .base import Finding
-
-_LINE_IGNORE = re.compile(r"(?:#|--)\s*schemalens:\s*ignore(?:\[([A-Za-z0-9,\s]+)\])?(?!-)")
-_FILE_IGNORE = re.compile(r"(?:#|--)\s*schemalens:\s*ignore-file(?:\[([A-Za-z0-9,\s]+)\])?")
 
 
 def _codes(group: Optional[str]) -> Optional[tuple[str, ...]]:
@@ -34,18 +32,31 @@ def rule_enabled(code: str, config: Config) -> bool:
 
 
 class _FileComments:
-    """A file's lines and its file-level ignores, read once per audit."""
+    """A file's lines and its file-level ignores, read once per audit; where its statements
+    start and end only when a finding needs it (see analyzers/suppressions.py)."""
 
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.file_ignores = [_codes(match.group(1)) for line in self.lines if (match := _FILE_IGNORE.search(line))]
+    def __init__(self, path: str, text: str) -> None:
+        self.path, self.text = path, text
+        self.lines = split_lines(text)  # the lines the extractors and editors count
+        self.file_ignores = [_codes(match.group(1)) for line in self.lines if (match := FILE_IGNORE.search(line))]
+        self._places: Optional[CommentPlaces] = None
+
+    def _line_suppresses(self, rule: str, line: int) -> bool:
+        match = LINE_IGNORE.search(self.lines[line - 1]) if 0 < line <= len(self.lines) else None
+        return bool(match) and (_codes(match.group(1)) is None or matches(rule, _codes(match.group(1))))
 
     def suppresses(self, finding: Finding) -> bool:
         if any(codes is None or matches(finding.rule, codes) for codes in self.file_ignores):
             return True
-        index = finding.location.line - 1
-        match = _LINE_IGNORE.search(self.lines[index]) if 0 <= index < len(self.lines) else None
-        return bool(match) and (_codes(match.group(1)) is None or matches(finding.rule, _codes(match.group(1))))
+        line = finding.location.line
+        if self._line_suppresses(finding.rule, line):
+            return True
+        if "schemalens" not in self.text:
+            return False
+        if self._places is None:
+            self._places = comment_places(self.path, self.text) or CommentPlaces("#", frozenset())
+        # A line inside a string: the comment is on its statement's first or last line.
+        return any(self._line_suppresses(finding.rule, other) for other in self._places.covering(line))
 
 
 def apply_selection(findings: Iterable[Finding], config: Config, text_of) -> list[Finding]:
@@ -60,7 +71,7 @@ def apply_selection(findings: Iterable[Finding], config: Config, text_of) -> lis
                for pattern, codes in config.per_path_ignores.items()):
             continue
         if path not in comments:
-            comments[path] = _FileComments(text_of(path) or "")
+            comments[path] = _FileComments(path, text_of(path) or "")
         if comments[path].suppresses(finding):
             continue
         override = config.severity.get(finding.rule)

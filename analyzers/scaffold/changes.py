@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
+from ..schema.drift import comparable_type, same_type
 from ..schema.migration_walk import is_volatile_default, type_change_rewrites
 from ..schema.model import Column, ForeignKey, Index, PrimaryKey, SchemaLayer, Table, UniqueConstraint
 from .plan import Autocommit, Backfill, Block, InTransaction, Phase, Plan, columns_sql, object_name, quote
@@ -55,7 +56,31 @@ def plan_change(request: ChangeRequest, layer: SchemaLayer) -> Plan:
     if table is None:
         raise ScaffoldError(f"table {request.table!r} is not in the database the migrations build "
                             f"({len(layer.tables)} tables at head); create it with a migration first")
-    return Plan(request.change, table.name, tuple(phase for phase in planner(request, table, layer) if phase is not None))
+    plan = Plan(request.change, table.name, tuple(phase for phase in planner(request, table, layer) if phase is not None))
+    _refuse_what_partitioned_tables_refuse(plan, layer)
+    return plan
+
+
+# Statements PostgreSQL refuses on a partitioned table (its own SQL, as the planners write it).
+_REFUSED_ON_PARTITIONED = (
+    (re.compile(r"INDEX CONCURRENTLY (?:IF EXISTS )?\S+ ON (\S+)"), "builds no index CONCURRENTLY"),
+    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT \S+ (?:UNIQUE|PRIMARY KEY) USING INDEX"), "takes no ADD CONSTRAINT ... USING INDEX"),
+    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT .* FOREIGN KEY .* NOT VALID$"), "takes no NOT VALID foreign key (before 18)"),
+)
+
+
+def _refuse_what_partitioned_tables_refuse(plan: Plan, layer: SchemaLayer) -> None:
+    partitioned = {quote(t.name): t.name for t in layer.tables.values() if t.partition_by}
+    if not partitioned:
+        return
+    for phase in plan.phases:
+        for block in (*phase.upgrade, *phase.downgrade):
+            for statement in getattr(block, "statements", ()):
+                for pattern, refusal in _REFUSED_ON_PARTITIONED:
+                    match = pattern.search(statement)
+                    if match and match.group(1) in partitioned:
+                        raise ScaffoldError(f"{partitioned[match.group(1)]} is partitioned, and PostgreSQL {refusal} on a "
+                                            f"partitioned table; {plan.change} is not planned for partitioned tables yet")
 
 
 # shared pieces
@@ -400,6 +425,9 @@ def _change_type(request: ChangeRequest, table: Table, layer: SchemaLayer):
     new_type = normalize_type(_require(request.type, "--type", request.change))
     if new_type == column.type:
         raise ScaffoldError(f"{table.name}.{column.name} is already {column.type}")
+    if comparable_type(new_type) and comparable_type(column.type) and same_type(new_type, column.type):
+        raise ScaffoldError(f"{table.name}.{column.name} is {column.type}, which PostgreSQL stores as {new_type}: "
+                            "there is nothing to change")
     if not type_change_rewrites(column.type, new_type):
         alter = lambda to: InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column.name)} TYPE {to}"),))  # noqa: E731
         yield Phase("expand", f"{table.name}.{column.name} {column.type} to {new_type}", ANY_APP, ANY_APP,
@@ -568,6 +596,9 @@ def _add_composite_foreign_key(request: ChangeRequest, table: Table, layer: Sche
 def _add_unique(request: ChangeRequest, table: Table, layer: SchemaLayer):
     columns = _key_columns(request, table)
     name = request.name or object_name(table.name, *columns, suffix="key")
+    if table.partition_by:
+        yield from _add_unique_partitioned(table, layer, name, columns)
+        return
     duplicates = (f"SELECT {columns_sql(columns)}, count(*) FROM {quote(table.name)} GROUP BY {columns_sql(columns)} "
                   "HAVING count(*) > 1")
     yield Phase("expand", f"unique {table.name} ({', '.join(columns)}): build the index", ANY_APP, ANY_APP,
@@ -598,9 +629,108 @@ def _add_index(request: ChangeRequest, table: Table, layer: SchemaLayer):
     name = request.name or object_name(table.name, *columns, suffix="idx")
     if any(index.name == name for index in table.indexes):
         raise ScaffoldError(f"{table.name} already has an index {name!r}")
+    if table.partition_by:
+        yield _add_index_partitioned(table, layer, name, columns, using=request.using, where=request.where)
+        return
     yield Phase("expand", f"index {name}", ANY_APP, ANY_APP,
                 (_create_index(table.name, name, columns, using=request.using, where=request.where),), (_drop_index(name),),
                 ("CONCURRENTLY: reads and writes go on while the index is built.",))
+
+
+# partitioned tables: PostgreSQL builds no index CONCURRENTLY on a partitioned table and takes no
+# ADD CONSTRAINT ... USING INDEX there (tested on 16: both refused). Each partition's index is
+# built concurrently instead; a partitioned index made ON ONLY the parent then adopts them
+# (ALTER INDEX ... ATTACH PARTITION), and a constraint added to the parent adopts the
+# partitions' own constraints (made USING INDEX) without building anything.
+
+def _partitions(table: Table, layer: SchemaLayer) -> list[Table]:
+    """The partitions the migrations create for `table` (one level: sub-partitioning is refused)."""
+    partitions = sorted((t for t in layer.tables.values() if t.partition_of == table.name and t.schema == table.schema),
+                        key=lambda t: t.name)
+    nested = [p.name for p in partitions if p.partition_by]
+    if nested:
+        raise ScaffoldError(f"{', '.join(nested)} of {table.name} are partitioned again; the scaffold plans one level "
+                            "of partitions: index each leaf partition concurrently by hand")
+    return partitions
+
+
+def _partition_key(table: Table) -> Optional[tuple[str, ...]]:
+    """The partition key's columns ("RANGE (collected_date)" -> ("collected_date",)), None when it has an expression."""
+    match = re.fullmatch(r"\s*\w+\s*\((.*)\)\s*", table.partition_by or "")
+    parts = [part.strip().strip('"') for part in match.group(1).split(",")] if match else []
+    if not parts or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", part) for part in parts):
+        return None
+    return tuple(parts)
+
+
+def _partitions_guard(table: Table, partitions: list[Table]) -> str:
+    """Stops the revision when the database has other partitions than the migrations create (one
+    made at run time would get its index built under the parent's lock, or never)."""
+    names = ", ".join("'" + p.name.replace("'", "''") + "'" for p in partitions)
+    relation = "'" + quote(table.name).replace("'", "''") + "'"
+    return (f"DO $$\nBEGIN\n  IF (SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname::text), '{{}}') "
+            f"FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = {relation}::regclass) "
+            f"<> ARRAY[{names}]::text[] THEN\n"
+            f"    RAISE EXCEPTION 'the partitions of {table.name} are not the ones the migrations create ({', '.join(p.name for p in partitions).replace(chr(39), '')}): "
+            "index the others too, then run this revision again';\n  END IF;\nEND $$")
+
+
+def _partition_index_name(partition: Table, columns: tuple[str, ...], suffix: str) -> str:
+    name = object_name(partition.name, *columns, suffix=suffix)
+    if any(index.name == name for index in partition.indexes) or any(u.name == name for u in partition.unique_constraints):
+        raise ScaffoldError(f"partition {partition.name} already has an index {name!r}")
+    return name
+
+
+def _add_unique_partitioned(table: Table, layer: SchemaLayer, name: str, columns: tuple[str, ...]):
+    key = _partition_key(table)
+    if key is None or not set(key) <= set(columns):
+        raise ScaffoldError(f"{table.name} is partitioned by {table.partition_by}: PostgreSQL requires every column of the "
+                            f"partition key in a unique constraint on it; add {', '.join(key or ('the key',))} to the columns")
+    partitions = _partitions(table, layer)
+    names = [_partition_index_name(p, columns, "key") for p in partitions]
+    guard = InTransaction((_partitions_guard(table, partitions),))
+    described = f"unique {table.name} ({', '.join(columns)})"
+    yield Phase("expand", f"{described}: build the partitions' indexes", ANY_APP, ANY_APP,
+                (guard, *(_create_index(p.name, n, columns, unique=True) for p, n in zip(partitions, names))),
+                tuple(_drop_index(n) for n in names),
+                (f"{table.name} is partitioned, and PostgreSQL builds no index concurrently on a partitioned table: each "
+                 "partition's unique index is built CONCURRENTLY instead.",
+                 f"Duplicates make a build fail and leave an INVALID index (a re-run drops it); find them first: "
+                 f"SELECT {columns_sql(columns)}, count(*) FROM {quote(table.name)} GROUP BY {columns_sql(columns)} HAVING count(*) > 1."))
+    attach = tuple(_alter(p.name, f"ADD CONSTRAINT {quote(n)} UNIQUE USING INDEX {quote(n)}") for p, n in zip(partitions, names))
+    yield Phase("contract", f"{described}: constraint", ANY_APP, ANY_APP,
+                # The partitioned table first, then its partitions (LOCK TABLE recurses): the order
+                # inserts take them. Locking a partition first deadlocks with a concurrent insert.
+                (InTransaction((_partitions_guard(table, partitions), f"LOCK TABLE {quote(table.name)} IN ACCESS EXCLUSIVE MODE",
+                                *attach, _alter(table.name, f"ADD CONSTRAINT {quote(name)} UNIQUE ({columns_sql(columns)})"))),),
+                (InTransaction((_alter(table.name, f"DROP CONSTRAINT {quote(name)}"),)),
+                 *(_create_index(p.name, n, columns, unique=True) for p, n in zip(partitions, names))),
+                ("Each partition's index becomes its constraint (USING INDEX); the constraint on the partitioned table "
+                 "then adopts them without building or scanning anything.",))
+
+
+def _add_index_partitioned(table: Table, layer: SchemaLayer, name: str, columns: tuple[str, ...], *,
+                           using: Optional[str], where: Optional[str]) -> Phase:
+    partitions = _partitions(table, layer)
+    names = [_partition_index_name(p, columns, "idx") for p in partitions]
+    method = f" USING {using}" if using else ""
+    predicate = f" WHERE {where}" if where else ""
+    valid = (f"DO $$\nBEGIN\n  IF NOT (SELECT indisvalid FROM pg_index WHERE indexrelid = '{quote(name)}'::regclass) THEN\n"
+             f"    RAISE EXCEPTION 'index {name} is not valid: a partition of {table.name} has no attached index';\n"
+             "  END IF;\nEND $$")
+    upgrade = (InTransaction((_partitions_guard(table, partitions),
+                              f"CREATE INDEX IF NOT EXISTS {quote(name)} ON ONLY {quote(table.name)}{method} "
+                              f"({columns_sql(columns)}){predicate}")),
+               *(_create_index(p.name, n, columns, using=using, where=where) for p, n in zip(partitions, names)),
+               InTransaction((*(f"ALTER INDEX {quote(name)} ATTACH PARTITION {quote(n)}" for n in names), valid)))
+    return Phase("expand", f"index {name}", ANY_APP, ANY_APP, upgrade,
+                 (InTransaction((f"DROP INDEX IF EXISTS {quote(name)}",)),),
+                 (f"{table.name} is partitioned, and PostgreSQL builds no index concurrently on a partitioned table: the "
+                  "index is made ON ONLY the partitioned table (no build), each partition's index is built CONCURRENTLY "
+                  "and attached; the index is valid once every partition has one.",
+                  "The downgrade drops the partitioned index with its partitions' indexes (a partitioned index cannot "
+                  "be dropped concurrently): a brief ACCESS EXCLUSIVE on each."))
 
 
 PLANNERS: dict[str, Callable] = {

@@ -10,6 +10,8 @@ from pathlib import PurePosixPath
 from typing import Callable, Optional
 
 from ..schema import operations as ops
+from ..extract.python_source import split_lines
+from ..schema.drift import column_differences
 from ..schema.migration_walk import is_volatile_default
 from ..schema.model import CheckConstraint, ForeignKey, Location, SchemaLayer, Table, UniqueConstraint
 from ..schema.replay import replay_steps
@@ -53,7 +55,7 @@ def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] =
     moved = ", ".join(f.revision for f in files)
     edits = []
     for location in safe_change.replaces:
-        text = (text_of(location.path) or "").splitlines()[location.line - 1]
+        text = split_lines(text_of(location.path) or "")[location.line - 1]
         indent = text[: len(text) - len(text.lstrip())]
         edits.append(LineEdit(location.path, location.line, f"{indent}pass  # SchemaLens: moved to the safe revisions {moved}",
                               location.end_line))
@@ -97,7 +99,7 @@ def _split(finding, model, text_of: TextOf) -> Optional[SafeChange]:
 
 def _is_call(text_of: TextOf, location: Location) -> bool:
     """Whether the location is a whole `op.*(...)` call, which an edit can remove cleanly."""
-    lines = (text_of(location.path) or "").splitlines()
+    lines = split_lines(text_of(location.path) or "")
     if location.end_line is None or not 0 < location.line <= len(lines):
         return False
     return lines[location.line - 1][location.column - 1:].startswith("op.")
@@ -176,9 +178,13 @@ def _model_request(finding, orm: Table, database: Table) -> Optional[ChangeReque
             if wanted.nullable or default is None:
                 return None  # a nullable column is one safe step; without a value existing rows cannot be filled
             return ChangeRequest("add-column", orm.name, column=wanted.name, type=wanted.type, default=default)
-        if wanted.type != existing.type:
+        # Only what differs for PostgreSQL: `timestamp(6)` is `timestamp`, and a server default
+        # alone is a one-line catalog change (the finding's fix), not a column replacement.
+        difference = next((d for d in column_differences(orm, database) if d.name == wanted.name), None)
+        aspects = difference.aspects if difference is not None else ()
+        if "type" in aspects:
             return ChangeRequest("change-type", orm.name, column=wanted.name, type=wanted.type)
-        if not wanted.nullable and existing.nullable:
+        if "nullable" in aspects and not difference.orm_nullable:
             return ChangeRequest("set-not-null", orm.name, column=wanted.name)
         return None
     if finding.rule == "SL523":

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from ..extract.python_source import split_lines
 from ..schema.model import Location, Table
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
@@ -35,7 +36,7 @@ def target_at(model, path: str, text: str, line: int, character: int) -> Optiona
     `table.column` string (`ForeignKey("users.id")`), a column name of a table named on the
     same line, and a column attribute inside a model class.
     """
-    lines = text.splitlines()
+    lines = split_lines(text)  # the lines an editor counts
     if not 0 < line <= len(lines):
         return None
     current = lines[line - 1]

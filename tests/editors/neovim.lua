@@ -59,10 +59,12 @@ local function run()
   })
   assert(client_id, "the server did not start")
   local report = { files = {} }
+  local buffers = {}
 
   for _, relative in ipairs({ "app/models/order.py",
                               "migrations/versions/7c3e5a9f0d48_bigint_order_item_ids_and_orders_created_index.py" }) do
     local bufnr = open(client_id, relative)
+    buffers[relative] = bufnr
     assert(vim.wait(TIMEOUT, function() return #vim.diagnostic.get(bufnr) > 0 end, 50), "no diagnostics for " .. relative)
     local diagnostics = lsp_diagnostics(bufnr)
     local actions = {}
@@ -74,6 +76,30 @@ local function run()
       end
     end
     report.files[relative] = { diagnostics = diagnostics, actions = actions }
+  end
+
+  -- A line with Chinese text and an emoji before the finding: Neovim places the diagnostic by
+  -- the client's position encoding, and applies the ignore action's edit the same way.
+  local cjk = os.getenv("SCHEMALENS_CJK_FILE")
+  if cjk then
+    local cjk_buffer = buffers[cjk] or open(client_id, cjk)
+    assert(vim.wait(TIMEOUT, function() return #vim.diagnostic.get(cjk_buffer) > 0 end, 50), "no diagnostics for " .. cjk)
+    local diagnostics = lsp_diagnostics(cjk_buffer)
+    local client = vim.lsp.get_client_by_id(client_id)
+    local applied = {}
+    for _, diagnostic in ipairs(diagnostics) do
+      local params = { textDocument = { uri = vim.uri_from_bufnr(cjk_buffer) }, range = diagnostic.range,
+                       context = { diagnostics = { diagnostic } } }
+      for _, action in ipairs(results(vim.lsp.buf_request_sync(cjk_buffer, "textDocument/codeAction", params, TIMEOUT))) do
+        if #applied == 0 and diagnostic.code == "SL201" and action.title:find("Ignore SL201 on this line", 1, true)
+            and vim.api.nvim_buf_get_lines(cjk_buffer, diagnostic.range.start.line, diagnostic.range.start.line + 1, false)[1]:find("订单", 1, true) then
+          vim.lsp.util.apply_workspace_edit(action.edit, client.offset_encoding)
+          table.insert(applied, action.title)
+        end
+      end
+    end
+    vim.api.nvim_buf_call(cjk_buffer, function() vim.cmd("write") end)
+    report.cjk = { diagnostics = diagnostics, applied = applied, offset_encoding = client.offset_encoding }
   end
 
   local bufnr = open(client_id, "app/models/order.py")

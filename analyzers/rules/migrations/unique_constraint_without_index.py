@@ -25,7 +25,9 @@ class UniqueConstraintWithoutIndex(Rule):
     ## Why it matters
     `ADD CONSTRAINT ... UNIQUE` builds the unique index under ACCESS EXCLUSIVE: no reads and
     no writes on the table for the whole build. Built concurrently first, the index becomes the
-    constraint with a catalog change that holds the lock for milliseconds.
+    constraint with a catalog change that holds the lock for milliseconds. On a partitioned
+    table PostgreSQL allows neither: each partition's index is built concurrently and made its
+    constraint, and the constraint added to the partitioned table then adopts them.
 
     P1; P0 when the size hints give the table 1M rows or more, now or within a year.
 
@@ -72,6 +74,18 @@ class UniqueConstraintWithoutIndex(Rule):
             table, columns = walked.table, ", ".join(constraint.columns)
             kind = "PRIMARY KEY" if isinstance(constraint, PrimaryKey) else "UNIQUE"
             name = constraint.name or f"{table}_{'_'.join(constraint.columns)}_key"
+            scaffold = (scaffold_command(context, walked, "add-unique", table, columns=",".join(constraint.columns))
+                        if kind == "UNIQUE" else "")
+            if walked.partitioned:
+                short_term = (f"{table} is partitioned: PostgreSQL builds no index CONCURRENTLY on it and takes no "
+                              f"`USING INDEX` there. Build each partition's unique index CONCURRENTLY in "
+                              f"`autocommit_block()`, make it that partition's {kind} with `ADD CONSTRAINT ... {kind} "
+                              f"USING INDEX`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} ({columns})`, which "
+                              "adopts the partitions' constraints without a build." + scaffold)
+            else:
+                short_term = (f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
+                              f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
+                              f"USING INDEX {name}`." + scaffold)
             yield self.finding(
                 walked.operation.location, f"{kind} ({columns}) is added to {table} directly",
                 lock_sentence(effect),
@@ -79,11 +93,7 @@ class UniqueConstraintWithoutIndex(Rule):
                        "a deploy that blocks traffic for seconds to minutes, growing with the table.",
                 root_cause="Alembic's create_unique_constraint/create_primary_key build the index inside the "
                            "ALTER TABLE.",
-                fix=Fix(short_term=f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
-                                   f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
-                                   f"USING INDEX {name}`."
-                                   + (scaffold_command(context, walked, "add-unique", table, columns=",".join(constraint.columns))
-                                      if kind == "UNIQUE" else ""),
+                fix=Fix(short_term=short_term,
                         medium_term="Check for duplicates first: a concurrent unique build fails on them and leaves "
                                     "an INVALID index to drop.",
                         long_term="Declare unique keys when the table is created."),
