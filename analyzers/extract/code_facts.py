@@ -437,6 +437,12 @@ def collect_code_facts(text: str, path: str, dialect: str = "postgresql") -> Cod
     source, error = parse_python(text, path)
     if source is None:
         return CodeFacts(path, errors=(error,))
+    return facts_of(source, dialect)
+
+
+def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
+    """The CodeFacts of a file already parsed."""
+    path = source.path
     collector = _Collector(source)
     collector.collect()
     found = read_queries(source)

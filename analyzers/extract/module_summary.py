@@ -107,6 +107,11 @@ def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
     source, error = parse_python(text, path)
     if source is None:
         return ModuleSummary(path, module, errors=(error,))
+    return summarize_source(source, module)
+
+
+def summarize_source(source: PythonFile, module: str) -> ModuleSummary:
+    """The ModuleSummary of a file already parsed."""
     return _Summarizer(source, module).summary()
 
 
