@@ -28,6 +28,7 @@ from ..schema.model import (
     Location,
     PrimaryKey,
     UniqueConstraint,
+    ordered_column,
 )
 from ..schema.type_names import normalize_type
 from . import sql_files
@@ -634,8 +635,10 @@ class _RevisionReader:
         columns, expressions = [], []
         for key in keys:
             constant = self.world.const(key)
-            columns.append(constant if isinstance(constant, str) else (self._text(key) or key.source))
-            expressions.append(not isinstance(constant, str))
+            text = constant if isinstance(constant, str) else (self._text(key) or key.source)
+            ordered = ordered_column(text) if not isinstance(constant, str) else None
+            columns.append(ordered or text)
+            expressions.append(not isinstance(constant, str) and ordered is None)
         where = self._text(call.kwarg("postgresql_where"))
         using = self._str(call, 99, "postgresql_using")
         ops_expr = call.kwarg("postgresql_ops")

@@ -394,7 +394,7 @@ class WorkspaceIndex:
                 sql_files[kind] = sql_files.get(kind, 0) + 1
         return Coverage(
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
-            kept_out_tables=self._orm.kept_out, revisions=revisions, sql_files=sql_files,
+            kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases, revisions=revisions, sql_files=sql_files,
             orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
             tables_in_both=tables_in_both(orm_layer, database_layer), notes=tuple(notes))
 
