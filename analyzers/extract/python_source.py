@@ -3,8 +3,7 @@ model's convention (1-based lines, 1-based columns counted in code points).
 
 `ast` was chosen by measurement (`bench/bench_parsers.py`): on the polar corpus project it
 parses 1,774 files in about 2 s where libcst needs about 24 s, and about twice that with
-positions. libcst stays where code is rewritten (code actions, scaffold) and here, for one
-job: `ast` only knows the grammar of the interpreter running SchemaLens, while the projects we
+positions. libcst stays for one job: `ast` only knows the grammar of the interpreter running SchemaLens, while the projects we
 read may be written for a newer Python (`except A, B:`, `type X = ...`, PEP 695 generics,
 PEP 701 f-strings, t-strings). For a file `ast` rejects and libcst accepts, the newer syntax is
 rewritten into its older equivalent on the same lines (see `_downlevel_transformer`) and that text is

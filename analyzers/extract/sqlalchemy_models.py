@@ -993,7 +993,7 @@ class _LayerBuilder:
                 expressions.append(False)
                 continue
             value = world.value_of(argument)
-            if world.member(value) == "text" and value.args and world.value_of(value.args[0]).is_str:
+            if world.member(value) in ("text", "literal_column") and value.args and world.value_of(value.args[0]).is_str:
                 text = world.value_of(value.args[0]).value
             else:
                 text = value.value if value.is_str else value.source
