@@ -3,11 +3,12 @@ model's convention (1-based lines, 1-based columns counted in code points).
 
 `ast` was chosen by measurement (`bench/bench_parsers.py`): on the polar corpus project it
 parses 1,774 files in about 2 s where libcst needs about 24 s, and about twice that with
-positions. libcst stays for one job: `ast` only knows the grammar of the interpreter running SchemaLens, while the projects we
-read may be written for a newer Python (`except A, B:`, `type X = ...`, PEP 695 generics,
-PEP 701 f-strings, t-strings). For a file `ast` rejects and libcst accepts, the newer syntax is
-rewritten into its older equivalent on the same lines (see `_downlevel_transformer`) and that text is
-parsed; only the columns on a rewritten line may be off by a character or two.
+positions. `ast` only knows the grammar of the interpreter running SchemaLens, while the
+projects we read may be written for a newer Python (`except A, B:`, `type X = ...`, PEP 695
+generics, PEP 701 f-strings, t-strings). For a file `ast` rejects, the common constructs are
+rewritten by line, then f-strings and t-strings with libcst (which knows the newer grammar;
+see `_downlevel_transformer`), into older syntax on the same lines, and that text is parsed;
+only the columns on a rewritten line may be off by a character or two.
 """
 
 from __future__ import annotations
