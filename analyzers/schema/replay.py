@@ -258,7 +258,7 @@ class _Replayer:
         for column in op.columns:
             if column.identity == "serial" and column.sequence:
                 self._register_owned_sequence(column.sequence, op.schema, op.table, column.name, column.location)
-        for constraint in op.constraints:
+        for constraint in _distinct_keys(op.constraints):
             self._add_constraint(op.table, op.schema, constraint, op.location, record=False,
                                  by_convention=op.named_by_convention, final_names=op.final_names)
 
@@ -760,6 +760,21 @@ def _referencing_schema(constraint, schema: str):
     if isinstance(constraint, ForeignKey) and constraint.ref_schema is None:
         return replace(constraint, ref_schema=schema)
     return constraint
+
+
+def _distinct_keys(constraints) -> list:
+    """The constraints of a CREATE TABLE as PostgreSQL keeps them: a UNIQUE on the same columns as
+    the primary key or an earlier UNIQUE makes no second index and is dropped
+    (transformIndexConstraints)."""
+    keys = {tuple(c.columns) for c in constraints if isinstance(c, PrimaryKey)}
+    kept = []
+    for constraint in constraints:
+        if isinstance(constraint, UniqueConstraint) and not constraint.deferrable:
+            if tuple(constraint.columns) in keys:
+                continue
+            keys.add(tuple(constraint.columns))
+        kept.append(constraint)
+    return kept
 
 
 def _equivalent_present(table: Table, constraint) -> bool:
