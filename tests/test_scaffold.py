@@ -15,6 +15,7 @@ import pytest
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.fixes import apply_edit
 from schemalens.analyzers.rules import rule_by_code
+from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.scaffold import ChangeRequest, ScaffoldError, scaffold, write_files
 from schemalens.analyzers.scaffold.from_findings import safe_change_edit, safe_change_for
 from schemalens.analyzers.workspace.index import WorkspaceIndex
@@ -147,7 +148,7 @@ CONSEQUENCES = {
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_generated_revisions_pass_the_audit(project: Path, case):
     model = _model(project)
-    before = collections.Counter(f.rule for f in run_audit(model).findings)
+    before = collections.Counter(o.rule for f in run_audit(model).findings for o in occurrences(f))
     files, _ = scaffold(model, case.request)
     write_files(project, files, VERSIONS)
     after_model = _model(project)
@@ -155,7 +156,7 @@ def test_generated_revisions_pass_the_audit(project: Path, case):
     findings = run_audit(after_model).findings
     generated = {f.path for f in files}
     assert [(f.rule, f.title) for f in findings if f.location.path in generated and rule_by_code(f.rule).dimension == 5] == []
-    after = collections.Counter(f.rule for f in findings)
+    after = collections.Counter(o.rule for f in findings for o in occurrences(f))
     changed = {rule: after[rule] - before[rule] for rule in after | before if after[rule] != before[rule]}
     assert changed == CONSEQUENCES.get(case.id, {})
 

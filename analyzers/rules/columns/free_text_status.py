@@ -39,6 +39,7 @@ class FreeTextStatus(Rule):
     """
 
     code = "SL203"
+    grouped_by = "table"
     name = "free-text-status"
     dimension = 2
     severity = "P2"
