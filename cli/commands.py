@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -50,6 +51,9 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--dsn", help="postgresql:// URL of a disposable database instead of the embedded one")
     verify.add_argument("--yes", action="store_true", help="use --dsn even though its name does not say it is disposable")
     verify.add_argument("--keep", action="store_true", help="leave the embedded PostgreSQL running and say how to reach it")
+    verify.add_argument("--python", metavar="PATH",
+                        help="the project's Python interpreter (its virtualenv's bin/python), which runs env.py and the "
+                             "revisions where the application imports (default: SchemaLens's own)")
     verify.add_argument("--format", choices=("markdown", "json"), default="markdown")
     verify.add_argument("--output", "-o", help="write to this file instead of standard output")
     scaffold = commands.add_parser(
@@ -137,7 +141,7 @@ def _audit(args: argparse.Namespace) -> int:
     result = run_audit(model)
     for error in result.errors:
         print(f"schemalens: {error.message}", file=sys.stderr)
-    rehearsal = _rehearse(model, dsn=None, yes=False, keep=False) if args.verify else None
+    rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None) if args.verify else None
     if args.format == "json":
         data = audit_json(model, result.findings, result.query_paths)
         if rehearsal is not None:
@@ -157,7 +161,7 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if rehearsal is not None and rehearsal.failed else 0
 
 
-def _rehearse(model, dsn, yes: bool, keep: bool):
+def _rehearse(model, dsn, yes: bool, keep: bool, python: Optional[str]):
     from .analyzers.verify import TargetError, verify
 
     try:
@@ -166,7 +170,8 @@ def _rehearse(model, dsn, yes: bool, keep: bool):
     except ImportError as error:
         raise _UsageError(f"verify needs Alembic, SQLAlchemy and psycopg here ({error}): pip install 'schemalens[verify]'")
     try:
-        return verify(model, dsn=dsn, yes=yes, keep=keep, progress=lambda line: print(f"schemalens: {line}", file=sys.stderr))
+        return verify(model, dsn=dsn, yes=yes, keep=keep, python=python,
+                      progress=lambda line: print(f"schemalens: {line}", file=sys.stderr))
     except TargetError as error:
         raise _UsageError(str(error)) from None
 
@@ -174,7 +179,14 @@ def _rehearse(model, dsn, yes: bool, keep: bool):
 def _verify(args: argparse.Namespace) -> int:
     from .analyzers.verify.report import render_verify_markdown, verify_json
 
-    report = _rehearse(_index(args), args.dsn, args.yes, args.keep)
+    python = None
+    if args.python:
+        found = shutil.which(args.python) or (args.python if Path(args.python).is_file() else None)
+        if found is None:
+            raise _UsageError(f"--python {args.python}: no such interpreter (give the path of the project's "
+                              "virtualenv python, e.g. .venv/bin/python)")
+        python = str(Path(found).absolute())
+    report = _rehearse(_index(args), args.dsn, args.yes, args.keep, python)
     if args.format == "json":
         _write(json.dumps(verify_json(report), indent=2, ensure_ascii=False) + "\n", args.output)
     else:
