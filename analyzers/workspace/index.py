@@ -89,6 +89,9 @@ class WorkspaceModel:
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
     coverage: Coverage = field(default_factory=Coverage)
     histories: tuple["MigrationHistory", ...] = ()  # one per Alembic environment, in replay order
+    # (table key, column) the models write through code that changes the value (a TypeDecorator,
+    # @validates, a property setter): what is stored is not what the application handles.
+    transformed_columns: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +361,7 @@ class WorkspaceIndex:
             relationships=relationships,
             coverage=coverage,
             histories=histories,
+            transformed_columns=self._orm.transformed_columns,
         )
         return self.model
 
