@@ -71,3 +71,17 @@ def test_migrations_of_a_workspace_inside_another_repositorys_ignored_folder_are
     (workspace / ".gitignore").write_text("db/V2__*.sql\n")
     (workspace / "db" / "V2__local.sql").write_text("CREATE TABLE b (id int);\n")
     assert ignored_by_git(workspace, ["db/V1__init.sql", "db/V2__local.sql"]) == ["db/V2__local.sql"]
+
+
+def test_lock_rules_are_held_back_when_the_application_migrates_itself_as_it_starts(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n")
+    (tmp_path / "migrations" / "V2__index.sql").write_text("CREATE INDEX ix_orders_note ON orders (note);\n")
+    assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text(
+        "from flask_migrate import upgrade\n\ndef create_app():\n    app = object()\n    upgrade()\n    return app\n")
+    assert "SL505" not in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "app" / "__init__.py").write_text("def create_app():\n    return object()\n")
+    (tmp_path / "app" / "cli.py").write_text("from alembic import command\n\ndef upgrade(config):\n    command.upgrade(config, 'head')\n")
+    assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))  # a deploy step runs them

@@ -109,22 +109,27 @@ class CodeFacts:
     loop_reads: tuple[LoopRead, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
     # Words (lower case) the file deletes rows of: after DELETE FROM / TRUNCATE / DROP TABLE /
-    # DETACH PARTITION, and before a `.delete(` call: the tables whose rows some code removes.
+    # DETACH PARTITION and in `delete(Model)`, and before a `.delete(` call: the tables (or
+    # model classes) whose rows some code removes.
     deletion_words: frozenset[str] = frozenset()
     # Tables the file inserts rows into with SQL text (INSERT INTO ...), past the ORM's defaults.
     sql_insert_tables: frozenset[str] = frozenset()
+    # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself.
+    runs_migrations: bool = False
 
 
 _DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
                                  r"\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
 _INSERT_STATEMENT = re.compile(r"\bINSERT\s+INTO\s+(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
 _DELETE_CALL = re.compile(r"\.delete\(")
+_DELETE_CONSTRUCT = re.compile(r"(?<![.\w])delete\(\s*(\w+)")  # SQLAlchemy's delete(Model)
 _WORD = re.compile(r"\w+")
 
 
 def deletion_words(text: str) -> frozenset[str]:
     """The words of `text` that name what rows are deleted from (see CodeFacts.deletion_words)."""
     words = {match.group(1).lower() for match in _DELETION_STATEMENT.finditer(text)}
+    words.update(match.group(1).lower() for match in _DELETE_CONSTRUCT.finditer(text))
     for match in _DELETE_CALL.finditer(text):
         words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
     return frozenset(words)
@@ -221,6 +226,28 @@ def _checked_columns(node: ast.AST) -> tuple[tuple[str, ...], Optional[str]]:
             owner = comparison.left.value
             models.append(owner.id if isinstance(owner, ast.Name) and owner.id[:1].isupper() else None)
     return tuple(columns), next((model for model in models if model), None)
+
+
+_UPGRADE_FUNCTIONS = {("flask_migrate", "upgrade"), ("alembic.command", "upgrade")}
+
+
+def runs_migrations(tree: ast.AST) -> bool:
+    """Whether the module calls `flask_migrate.upgrade` or `alembic.command.upgrade` (under any
+    name it imports them as)."""
+    callable_names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if (node.module, alias.name) in _UPGRADE_FUNCTIONS:
+                    callable_names.add(alias.asname or alias.name)
+                elif (node.module, alias.name) == ("alembic", "command"):
+                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in ("flask_migrate", "alembic.command"):
+                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
+    return bool(callable_names) and any(isinstance(node, ast.Call) and dotted(node.func) in callable_names
+                                        for node in ast.walk(tree))
 
 
 def _adds_self(call: ast.Call) -> bool:
@@ -534,4 +561,5 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
-                     deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text))
+                     deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
+                     runs_migrations=runs_migrations(source.tree))

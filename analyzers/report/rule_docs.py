@@ -8,6 +8,10 @@ from ..rules.base import DIMENSIONS, Rule
 
 def rule_markdown(rule: type[Rule]) -> str:
     enabled = "" if rule.default_enabled else " Off by default: select it by code."
+    if rule.contends_with_live_traffic:
+        enabled += (" Held back when the application applies its migrations itself as it starts (Flask-Migrate's or"
+                    " Alembic's `upgrade()` called from application code): they then run before the new version"
+                    " serves, not beside live traffic.")
     header = (f"## {rule.code} {rule.name}\n\n{rule.summary} ({rule.summary_zh}). "
               f"Dimension {rule.dimension} ({DIMENSIONS[rule.dimension]}), default severity {rule.severity}.{enabled}\n\n")
     # The docstring's own headings sit one level below the rule's.

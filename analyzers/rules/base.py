@@ -99,6 +99,9 @@ class Rule:
     # A rule that compares the models with the migrated database: held back when coverage says
     # one layer is not fully read, since every table missing from it would read as drift.
     compares_layers: ClassVar[bool] = False
+    # A rule about locks and scans that block the application's live traffic while a migration
+    # runs: held back when the application applies its migrations itself as it starts.
+    contends_with_live_traffic: ClassVar[bool] = False
     # Off by default: selected only by its code or a prefix (`select = ["ALL", "SL302"]`); the
     # docs say why it is off.
     default_enabled: ClassVar[bool] = True

@@ -15,7 +15,7 @@ from typing import Callable, Iterator, Optional
 from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
-from ..workspace.code_roles import is_application_code
+from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from .base import Related
 
@@ -114,10 +114,20 @@ class AuditContext:
                 found.setdefault(table.class_name, self.layer.tables.get(table.key) or table)
         return found
 
-    def code_mentions_deletion(self, table_name: str) -> bool:
+    @cached_property
+    def migrates_at_startup(self) -> bool:
+        """True when the application applies its migrations itself (Flask-Migrate's or Alembic's
+        upgrade() called from application code that is not an operator command, as in an app
+        factory): the migrations run before the new version serves, not beside live traffic."""
+        return any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts())
+
+    def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
-        partitions of `table_name` (each file's words are found once, when it is parsed)."""
-        return table_name.lower() in self._deletion_words
+        partitions of `table`, named as a table or as its model class (each file's words are
+        found once, when it is parsed)."""
+        orm = self.model.orm.tables.get(table.key)
+        names = {table.name, orm.class_name if orm is not None and orm.class_name else table.name}
+        return any(name.lower() in self._deletion_words for name in names)
 
     @cached_property
     def _deletion_words(self) -> frozenset[str]:

@@ -43,6 +43,7 @@ class BackfillInDdlTransaction(Rule):
     """
 
     code = "SL516"
+    contends_with_live_traffic = True
     name = "backfill-in-ddl-transaction"
     dimension = 5
     severity = "P1"

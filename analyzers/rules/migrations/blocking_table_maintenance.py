@@ -51,6 +51,7 @@ class BlockingTableMaintenance(Rule):
     """
 
     code = "SL506"
+    contends_with_live_traffic = True
     name = "blocking-table-maintenance"
     dimension = 5
     severity = "P1"

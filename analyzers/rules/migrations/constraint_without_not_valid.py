@@ -53,6 +53,7 @@ class ConstraintWithoutNotValid(Rule):
     """
 
     code = "SL507"
+    contends_with_live_traffic = True
     name = "constraint-without-not-valid"
     dimension = 5
     severity = "P1"

@@ -69,6 +69,7 @@ class IndexWithoutConcurrently(Rule):
     """
 
     code = "SL505"
+    contends_with_live_traffic = True
     name = "index-without-concurrently"
     dimension = 5
     severity = "P1"

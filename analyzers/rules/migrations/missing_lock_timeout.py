@@ -48,6 +48,7 @@ class MissingLockTimeout(Rule):
     """
 
     code = "SL515"
+    contends_with_live_traffic = True
     grouped_by = "path"
     name = "missing-lock-timeout"
     dimension = 5

@@ -47,6 +47,7 @@ class RewritingTypeChange(Rule):
     """
 
     code = "SL509"
+    contends_with_live_traffic = True
     name = "rewriting-type-change"
     dimension = 5
     severity = "P1"

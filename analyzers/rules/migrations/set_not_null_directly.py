@@ -53,6 +53,7 @@ class SetNotNullDirectly(Rule):
     """
 
     code = "SL508"
+    contends_with_live_traffic = True
     name = "set-not-null-directly"
     dimension = 5
     severity = "P1"

@@ -50,6 +50,7 @@ class UniqueConstraintWithoutIndex(Rule):
     """
 
     code = "SL514"
+    contends_with_live_traffic = True
     name = "unique-constraint-without-index"
     dimension = 5
     severity = "P1"

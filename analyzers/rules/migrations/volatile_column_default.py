@@ -37,6 +37,7 @@ class VolatileColumnDefault(Rule):
     """
 
     code = "SL510"
+    contends_with_live_traffic = True
     name = "volatile-column-default"
     dimension = 5
     severity = "P1"
