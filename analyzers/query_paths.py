@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from .extract.queries import ColumnRef, QueryShape
+from .extract.queries import ColumnRef, QueryCall, QueryShape
 from .schema.model import Index, Location, SchemaLayer, Table
 
 
@@ -320,3 +320,63 @@ def _predicate_entries(path: QueryPath, table: Table) -> list[Entry]:
                        next(iter(branches.values()))[0])
         found.append(Entry(lacking.column, index, lacking.location, lacking.kind if not index else "predicate"))
     return found
+
+
+# coverage
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedCall:
+    call: "QueryCall"
+    kind: str  # "not a query", "entity", "column", "condition", "join"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueryCoverage:
+    """How many filter/filter_by/where/join/order_by/group_by calls of application code resolved
+    to tables and columns, and why the others did not."""
+
+    calls: int = 0
+    resolved: int = 0
+    unresolved: tuple[UnresolvedCall, ...] = ()
+
+    @property
+    def share(self) -> float:
+        return self.resolved / self.calls if self.calls else 1.0
+
+
+def query_coverage(model, layer: SchemaLayer, code_facts: Iterable) -> QueryCoverage:
+    resolver = Resolver(model, layer)
+    calls = resolved = 0
+    unresolved = []
+    for facts in code_facts:
+        for call in facts.query_calls:
+            calls += 1
+            problem = _call_problem(call, facts, resolver)
+            if problem is None:
+                resolved += 1
+            else:
+                unresolved.append(UnresolvedCall(call, *problem))
+    return QueryCoverage(calls, resolved, tuple(unresolved))
+
+
+def _call_problem(call, facts, resolver: Resolver) -> Optional[tuple[str, str]]:
+    if call.query is None:
+        return "not a query", f"{call.receiver}.{call.method}(): not traced to a query"
+    shape = facts.queries[call.query]
+    main = next((t for t in (resolver.table(e, shape.entities_are_tables) for e in shape.entities) if t), None)
+    if main is None:
+        what = ", ".join(shape.entities) or "nothing"
+        return "entity", f"{call.method}() on a query of {what}: not a mapped table"
+    for name in call.tables:
+        if resolver.table(name) is None:
+            return "join", f"join({name}): not a mapped table or relationship"
+    for ref in call.columns:
+        if resolver.column(ref, main if ref.table and not ref.model else None) is None:
+            table = resolver.table(ref.model, ref.table)
+            if table is None:
+                return "column", f"{ref.model}.{ref.column}: {ref.model} is not a mapped class"
+            return "column", f"{ref.model}.{ref.column}: not a column of {table}"
+    if call.unread:
+        return "condition", f"{call.method}({call.unread[0]}): not read as columns"
+    return None

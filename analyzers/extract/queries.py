@@ -96,6 +96,27 @@ class FunctionFacts:
     location: Location
 
 
+@dataclass(frozen=True, slots=True)
+class QueryCall:
+    """One `filter`/`filter_by`/`where`/`join`/`outerjoin`/`order_by`/`group_by` call of application
+    code, for the query coverage: what it names, and the query it refines (None: it refines
+    something not traced to a query)."""
+
+    method: str
+    location: Location
+    query: Optional[int] = None  # index of the shape it refines in the file's queries
+    columns: tuple[ColumnRef, ...] = ()  # the columns its arguments name
+    tables: tuple[str, ...] = ()  # join: the class, table or `Class.relationship` joined
+    unread: tuple[str, ...] = ()  # arguments read as no column or table, as written (shortened)
+    receiver: str = ""  # what it is called on, as written, when `query` is None
+
+
+COUNTED_CALLS = ("filter", "filter_by", "where", "join", "outerjoin", "order_by", "group_by")
+# Modules whose `where`/`filter` are not queries (numpy.where, pandas.DataFrame.filter).
+_NOT_QUERY_RECEIVERS = {"np", "numpy", "pd", "pandas", "torch", "tf", "jnp", "re", "os", "os.path", "posixpath",
+                        "ntpath", "shlex", "string", "str", "bytes"}
+
+
 _REQUEST_DECORATORS = {"route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "view"}
 _TASK_DECORATORS = {"task", "shared_task", "actor", "periodic_task", "scheduled_job", "cron", "job", "on_after_configure"}
 _TASK_PATHS = re.compile(r"(^|/)(tasks?|jobs?|workers?|celery\w*|cron\w*|scheduler\w*)(/|\.py$)")
@@ -210,6 +231,15 @@ class _Reader:
         self.source = source
         self.location = source.location
         self.alternatives = 0  # OR groups read so far
+        self.unread: list[str] = []  # conditions read as no column since the last `take_unread()`
+
+    def take_unread(self) -> tuple[str, ...]:
+        found, self.unread = tuple(self.unread), []
+        return found
+
+    def _not_read(self, node: ast.expr) -> None:
+        if not isinstance(node, ast.Constant):
+            self.unread.append(_shortened(self.source.segment(node)))
 
     # column expressions
 
@@ -269,6 +299,8 @@ class _Reader:
                     found.append(Predicate(left[0], operator, json_as_text=left[1]))
                 elif right is not None:
                     found.append(Predicate(right[0], operator, json_as_text=right[1]))
+            if not found:
+                self._not_read(node)
             return found
         if isinstance(node, ast.Call):
             callee = (dotted(node.func) or "").rpartition(".")[2]
@@ -287,6 +319,7 @@ class _Reader:
             if method in _METHOD_OPERATORS and isinstance(node.func, ast.Attribute):
                 subject = self.column(node.func.value)
                 if subject is None:
+                    self._not_read(node)
                     return found
                 operator = _METHOD_OPERATORS[method]
                 pattern = None
@@ -297,6 +330,8 @@ class _Reader:
                 if method in ("is_", "isnot", "is_not") and arguments and not _is_none(arguments[0][1]):
                     operator = "=" if method == "is_" else "!="
                 found.append(Predicate(subject[0], operator, pattern, subject[1]))
+                return found
+        self._not_read(node)
         return found
 
     def join_pairs(self, node: ast.expr) -> tuple[tuple[ColumnRef, ColumnRef], ...]:
@@ -380,6 +415,11 @@ def _entity(node: ast.expr) -> Optional[str]:
     return None
 
 
+def _shortened(text: str, width: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _string_value(node: ast.expr) -> Optional[str]:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
@@ -396,6 +436,7 @@ class _FunctionReader:
         self.shapes: list[_Shape] = []
         self.loops: list[tuple[str, object, object]] = []  # (variable, source, where it is read: a node or a body)
         self.calls: set[str] = set()
+        self.counted: dict[int, tuple] = {}  # id of a counted call -> (shape, columns, tables, unread)
 
     def new_shape(self, *args, **kwargs) -> _Shape:
         shape = _Shape(*args, **kwargs)
@@ -474,6 +515,30 @@ class _FunctionReader:
                         shape.add(aggregates=((name, found[0]),))
 
     def refine(self, shape: _Shape, method: Optional[str], node: ast.Call) -> None:
+        if method not in COUNTED_CALLS:
+            self._refine(shape, method, node)
+            return
+        before = shape.shape
+        self.reader.take_unread()
+        self._refine(shape, method, node)
+        after = shape.shape
+        columns = [p.column for p in after.predicates[len(before.predicates):]]
+        columns += [o.column for o in after.order_by[len(before.order_by):]]
+        columns += list(after.group_by[len(before.group_by):])
+        tables = []
+        for join in after.joins[len(before.joins):]:
+            columns += [ref for pair in join.on for ref in pair]
+            if join.relationship is not None:
+                tables.append(f"{join.relationship.model}.{join.relationship.column}")
+            elif join.subquery is None:
+                tables.append(join.target)
+        unread = list(self.reader.take_unread())
+        if method in ("order_by", "group_by"):
+            unread += [_shortened(self.reader.source.segment(a)) for a in _positional(node)
+                       if self.reader.column(a) is None and not _is_none(a)]
+        self.counted[id(node)] = (shape, tuple(columns), tuple(tables), tuple(unread))
+
+    def _refine(self, shape: _Shape, method: Optional[str], node: ast.Call) -> None:
         reader = self.reader
         arguments = _positional(node)
         if method in ("filter", "where", "having"):
@@ -640,6 +705,7 @@ class QueryFacts:
     queries: list[QueryShape] = field(default_factory=list)
     loop_reads: list[LoopRead] = field(default_factory=list)
     functions: list[FunctionFacts] = field(default_factory=list)
+    calls: list[QueryCall] = field(default_factory=list)
 
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -674,6 +740,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
             index_of[id(shape)] = base + position_in_file
             facts.queries.append(replace(shape.shape, function=name, context=context))
         _loop_reads(function, facts, index_of, row_helpers)
+        facts.calls += _counted_calls(body, function, index_of, reader)
         if name is not None:
             facts.functions.append(FunctionFacts(name, context, tuple(sorted(c for c in function.calls if c)), location))
 
@@ -689,6 +756,44 @@ def read_queries(source: PythonFile) -> QueryFacts:
                     read_function(member.body, f"{statement.name}.{member.name}",
                                   _decorator_context(member) or module_context, source.name_location(member))
     return facts
+
+
+def _counted_calls(body: list[ast.stmt], function: _FunctionReader, index_of: dict, reader: _Reader) -> list[QueryCall]:
+    """The counted calls (COUNTED_CALLS) of a function body, nested functions and classes aside."""
+    found = []
+    for node in walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in COUNTED_CALLS):
+            continue
+        location = reader.location(node.func)
+        location = Location(location.path, location.end_line or location.line,
+                            (location.end_column or location.column) - len(node.func.attr), location.end_line,
+                            location.end_column)
+        record = function.counted.get(id(node))
+        if record is not None:
+            shape, columns, tables, unread = record
+            found.append(QueryCall(node.func.attr, location, index_of.get(id(shape)), columns, tables, unread))
+        elif _may_be_a_query_call(node):
+            receiver = _shortened(reader.source.segment(node.func.value), 60)
+            found.append(QueryCall(node.func.attr, location, receiver=receiver))
+    return found
+
+
+def _may_be_a_query_call(node: ast.Call) -> bool:
+    """A counted call not traced to a query that may still be one: not `numpy.where`, `", ".join`,
+    `os.path.join` or `thread.join()`; a `join` only when it joins a class, a relationship or an alias."""
+    receiver = node.func.value
+    if isinstance(receiver, (ast.Constant, ast.JoinedStr)) or dotted(receiver) in _NOT_QUERY_RECEIVERS:
+        return False
+    if node.func.attr not in ("join", "outerjoin"):
+        return True
+    arguments = _positional(node)
+    if not arguments:
+        return False
+    target = arguments[0]
+    if isinstance(target, ast.Call):
+        return (dotted(target.func) or "").rpartition(".")[2] == "aliased"
+    name = dotted(target)
+    return bool(name) and any(part[:1].isupper() for part in name.split("."))
 
 
 def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, row_helpers: dict) -> None:
