@@ -15,7 +15,7 @@ from typing import Optional
 from ..schema.model import ExtractionError, Location
 from .python_names import dotted
 from .python_source import PythonFile, parse_python, walk_in_order
-from .queries import FunctionFacts, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
+from .queries import FunctionFacts, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
 from .sql_queries import shape_from_sql
 
 
@@ -104,6 +104,7 @@ class CodeFacts:
     loop_reads: tuple[LoopRead, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
     query_calls: tuple[QueryCall, ...] = ()  # filter/where/join/order_by/group_by calls, for the query coverage
+    hybrids: tuple[HybridAttribute, ...] = ()  # hybrid properties of its classes, as SQL reads them
 
 
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
@@ -453,4 +454,4 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
-                     query_calls=tuple(found.calls))
+                     query_calls=tuple(found.calls), hybrids=tuple(found.hybrids))

@@ -74,10 +74,13 @@ class NPlusOne(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         resolver = Resolver(context.model, context.layer)
         seen = set()
+        reported: dict[tuple[str, int], object] = {}
+        for path in context.query_paths:
+            if path.source is not None and path.table is not None:
+                reported.setdefault(path.source, path)
         for facts in context.code_facts():
-            paths = [p for p in context.query_paths if p.location.path == facts.path]
             for read in facts.loop_reads:
-                path = self._rows_path(context, paths, read)
+                path = self._rows_path(context, reported, facts.path, read)
                 if path is None:
                     continue
                 owner = path.table
@@ -112,11 +115,11 @@ class NPlusOne(Rule):
                     table=owner, severity=p0_on_a_big_request_path(context, path, table))
 
     @staticmethod
-    def _rows_path(context: AuditContext, paths: list, read):
+    def _rows_path(context: AuditContext, reported: dict, path: str, read):
         """The query whose rows the loop walks: one of this file's, or the one a function it calls
         returns (`catalog.search_products(q)`, by the function's name)."""
         if read.rows_from is not None:
             return next((p for p in context.query_paths if p.table is not None and p.shape.kind == "select"
                          and (p.shape.function or "").rpartition(".")[2] == read.rows_from and not p.shape.subquery), None)
         index = read.source if read.source is not None else read.parent[0]
-        return paths[index] if index < len(paths) and paths[index].table is not None else None
+        return reported.get((path, index))
