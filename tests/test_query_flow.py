@@ -462,3 +462,21 @@ def test_query_coverage_counts_calls_and_says_why_one_is_not_resolved(tmp_path):
     (unresolved,) = coverage.unresolved
     assert unresolved.call.location.line == 10 and unresolved.kind == "not followed"
     assert "parameter `thing` of unknown" in unresolved.reason
+
+
+def test_query_rules_report_no_finding_on_code_under_tests(tmp_path):
+    from schemalens.analyzers.audit import run_audit
+
+    loop = """
+        from app.models import Order
+
+
+        def {name}(session):
+            for order in session.query(Order).filter(Order.note.contains("x")).offset(500).all():
+                print(order.customer.email)
+    """
+    model = _index(tmp_path, {"tests/test_orders.py": loop.format(name="test_notes"),
+                              "app/views.py": loop.format(name="notes")})
+    query_codes = {f"SL{n}" for n in range(405, 414)}
+    findings = [f for f in run_audit(model).findings if f.rule in query_codes]
+    assert findings and {f.location.path for f in findings} == {"app/views.py"}

@@ -14,6 +14,7 @@ from typing import Callable, Iterator, Optional
 
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
+from ..workspace.code_roles import is_application_code
 from ..workspace.config import TableHints
 from .base import Related
 
@@ -48,12 +49,19 @@ class AuditContext:
         return max(hints.rows or 0, hints.rows_in_a_year or 0) >= rows
 
     def code_facts(self) -> list:
-        """The CodeFacts of every application file, by path."""
+        """The CodeFacts of every application file, by path: tests, scripts, seeds and fixtures
+        (`non_application_paths`) are not the application's code paths."""
+        patterns = self.model.config.non_application_paths
+        return [facts for path, facts in sorted(self.model.code.items()) if is_application_code(path, patterns)]
+
+    def all_code_facts(self) -> list:
+        """The CodeFacts of every Python file, tests included."""
         return [facts for _, facts in sorted(self.model.code.items())]
 
     @cached_property
     def query_paths(self) -> list:
-        """Every query shape of the application code, resolved to the effective tables."""
+        """Every query of the application code, followed across functions and resolved to the
+        effective tables."""
         from ..query_paths import query_paths
 
         return query_paths(self.model, self.layer, self.code_facts())
@@ -73,7 +81,7 @@ class AuditContext:
     def looked_up_columns(self) -> dict[str, Location]:
         """Column names that application code looks rows up by, with the first place it does."""
         found: dict[str, Location] = {}
-        for _, facts in sorted(self.model.code.items()):
+        for facts in self.code_facts():
             for lookup in facts.lookups:
                 found.setdefault(lookup.column, lookup.location)
         return found
