@@ -480,3 +480,22 @@ def test_query_rules_report_no_finding_on_code_under_tests(tmp_path):
     query_codes = {f"SL{n}" for n in range(405, 414)}
     findings = [f for f in run_audit(model).findings if f.rule in query_codes]
     assert findings and {f.location.path for f in findings} == {"app/views.py"}
+
+
+def test_queries_lacking_the_same_index_are_one_finding(tmp_path):
+    from schemalens.analyzers.audit import run_audit
+
+    model = _index(tmp_path, {"app/views.py": """
+        from app.models import Order
+
+
+        def pending(session):
+            return session.query(Order).filter(Order.reference == "x").all()
+
+
+        def first_pending(session):
+            return session.query(Order).filter(Order.reference == "y").first()
+    """})
+    (finding,) = [f for f in run_audit(model).findings if f.rule == "SL405"]
+    assert (finding.table, finding.column) == ("orders", "reference")
+    assert [r.location.line for r in finding.related if r.label.startswith("also")] == [10]

@@ -37,6 +37,7 @@ class JsonSearchedAsText(Rule):
     """
 
     code = "SL411"
+    grouped_by = "column"
     name = "json-searched-as-text"
     dimension = 4
     severity = "P1"

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import entry_points
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import hinted_small, is_association, query_example, severity_for, where_it_runs
+from .query_support import SCHEMA, hinted_small, is_association, query_example, severity_for, where_it_runs
 
 
 class PredicateWithoutIndex(Rule):
@@ -15,7 +15,9 @@ class PredicateWithoutIndex(Rule):
     primary key or unique constraint has one of them first, or after columns the same query
     matches by equality (the leftmost-prefix rule of composite indexes). When one predicate on
     the table has an index, the others only filter the rows it returns and are not reported.
-    Joins through association tables are SL406's; `%term%` searches are SL407's.
+    Joins through association tables are SL406's; `%term%` searches are SL407's. A boolean flag
+    is not a way into a table (`banned = false` keeps most rows; an index on it is SL403's). The
+    queries that lack the same index are one finding.
 
     ## Why it matters
     Without an index PostgreSQL reads the whole table for every call. It is invisible on a
@@ -43,6 +45,7 @@ class PredicateWithoutIndex(Rule):
     """
 
     code = "SL405"
+    grouped_by = "column"
     name = "predicate-without-index"
     dimension = 4
     severity = "P2"
@@ -54,6 +57,9 @@ class PredicateWithoutIndex(Rule):
                               "    return Order.query.filter(Order.customer_id == customer_id).all()\n")),
         Example(query_example("def by_status(Order, status):\n    return Order.query.filter_by(status=status).all()\n")
                 | {"db/V2__status_index.sql": "CREATE INDEX orders_status_customer_idx ON orders (status, customer_id);\n"}),
+        # a boolean flag keeps most rows: not a way into the table
+        Example(query_example("def live(Order):\n    return Order.query.filter(Order.archived == False).all()\n",
+                              SCHEMA.replace("deleted_at timestamptz", "deleted_at timestamptz, archived boolean NOT NULL"))),
         Example(query_example("def pending(session, Order, customer_id):\n"
                               "    return session.query(Order).filter(Order.customer_id == customer_id, Order.status == 'x').all()\n")
                 | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
@@ -78,7 +84,8 @@ class PredicateWithoutIndex(Rule):
                 table = context.layer.tables.get(table_key)
                 if table is None or is_association(table) or hinted_small(context, table):
                     continue
-                entries = entry_points(path, table, context.layer)
+                # A boolean flag (banned = false) keeps most rows: an index on it is one SL403 reports, not a way in.
+                entries = [e for e in entry_points(path, table, context.layer) if e.index or not _is_boolean(table, e.column)]
                 if not entries or any(entry.index for entry in entries) or all(e.kind == "search" for e in entries):
                     continue  # an index serves one of them (the rest filter its rows), or it is SL407's search
                 entry = next(e for e in entries if e.kind != "search")
@@ -106,3 +113,7 @@ class PredicateWithoutIndex(Rule):
             verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {column} = ...;  -- Seq Scan before, Index Scan "
                          f"using {index} after; test: a query-count/latency test on seeded data",
             table=table.name, column=column, severity=severity_for(context, path, table))
+
+
+def _is_boolean(table, column: str) -> bool:
+    return any(c.name == column and c.type == "boolean" for c in table.columns)

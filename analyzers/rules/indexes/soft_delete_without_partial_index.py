@@ -40,6 +40,7 @@ class SoftDeleteWithoutPartialIndex(Rule):
     """
 
     code = "SL413"
+    grouped_by = "column"
     name = "soft-delete-without-partial-index"
     dimension = 4
     severity = "P2"
