@@ -162,6 +162,15 @@ def test_loops_over_query_results_and_relationships():
     assert ("item", "product", None, (0, "items")) in reads
 
 
+def test_setting_a_relationship_in_a_loop_is_not_a_read():
+    facts = _shapes("""
+        def f(session, result):
+            for query in session.query(Query).all():
+                query.latest_result = result
+    """)
+    assert facts.loop_reads == ()
+
+
 SERVICE = '''
 from flask import Blueprint
 

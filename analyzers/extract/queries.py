@@ -1528,12 +1528,13 @@ def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, ro
 
 def _attribute_reads(scope, variable: str, reader: _Reader,
                      row_helpers: Optional[dict] = None) -> list[tuple[str, Location]]:
-    """`variable.attr` reads in `scope` (a node, or a body of statements), and those of module
+    """`variable.attr` reads (not assignments) in `scope` (a node, or a body of statements), and those of module
     functions `variable` is passed to first."""
     found: list[tuple[str, Location]] = []
     for node in walk_in_order(scope):
         if isinstance(node, ast.Attribute):
-            if isinstance(node.value, ast.Name) and node.value.id == variable:
+            # `row.parent = x` sets the relationship: no load
+            if isinstance(node.value, ast.Name) and node.value.id == variable and isinstance(node.ctx, ast.Load):
                 found.append((node.attr, reader.location(node)))
         elif isinstance(node, ast.Call) and row_helpers and isinstance(node.func, ast.Name) and node.func.id in row_helpers:
             arguments = call_arguments(node)

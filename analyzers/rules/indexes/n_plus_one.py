@@ -92,8 +92,9 @@ class NPlusOne(Rule):
                 relationship = resolver.relationship(owner, read.attribute)
                 if relationship is None or relationship.lazy in _EAGER or read.attribute in path.shape.eager:
                     continue
-                # one finding per loop and attribute; a helper's read is one place whichever loop calls it
-                key = (read.location, read.attribute) if read.rows_from else (path.location, read.variable, read.attribute)
+                # one finding per loop and attribute; a helper's reads are one place whichever loop calls it
+                key = (read.location.path, read.rows_from, read.variable, read.attribute) if read.rows_from \
+                    else (path.location, read.variable, read.attribute)
                 if key in seen:
                     continue
                 seen.add(key)
