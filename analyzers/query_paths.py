@@ -28,6 +28,7 @@ class PathPredicate:
     json_as_text: bool = False
     alternative: Optional[tuple[int, int]] = None  # inside an OR: (which OR, which branch)
     expression: bool = False  # on an expression over the column (a hybrid property's value)
+    json_key: bool = False  # a key of a JSON document, not the whole document as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,8 @@ def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
     if main is None and not shape.entities and shape.origin is None:
         # `exists().where(...)`, `select(func.count())`: FROM the columns' table
         main = next((t for t in (resolver.ref_table(p.column) for p in shape.predicates) if t), None)
-    predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text, p.alternative, p.expression)
+    predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text, p.alternative, p.expression,
+                                     p.json_key)
                        for p in shape.predicates
                        for use in [resolver.column(p.column, main if p.column.table and not p.column.model else None)] if use)
     joins = []

@@ -45,6 +45,7 @@ class Predicate:
     operator: str  # "=", "!=", "<", "<=", ">", ">=", "in", "like", "ilike", "is null", "is not null", "between"
     pattern: Optional[str] = None  # like/ilike: "prefix" (term%), "contains" (%term%), "suffix", "unknown"
     json_as_text: bool = False  # the column is read as text: cast(col, Text), col.astext, col["key"]
+    json_key: bool = False  # a key of the document is read (`col["key"].as_string()`), not the whole document
     alternative: Optional[tuple[int, int]] = None  # inside an OR: (which OR of the file, which branch)
     negated: bool = False  # `~Order.is_deleted`: a boolean (or a hybrid property) tested false
     expression: bool = False  # on an expression over the column (a hybrid property's): a plain index may not serve it
@@ -350,7 +351,7 @@ class _Reader:
             return scope.columns.get(node.id) if scope is not None else None
         if isinstance(node, ast.Subscript):
             found = self._column(node.value)
-            return found._replace(as_text=True) if found else None
+            return found._replace(as_text=True, json_key=True) if found else None
         if isinstance(node, ast.BinOp):  # `Order.created_at + interval`: an expression over the column
             found = self._column(node.left) or self._column(node.right)
             return found._replace(expression=True) if found else None
@@ -482,8 +483,8 @@ class _Reader:
             if isinstance(node.op, (ast.Invert, ast.Not)):
                 subject = self._column(node.operand)
                 if subject is not None:  # `~Order.is_deleted`: a boolean column tested false
-                    return [Predicate(subject.ref, "=", json_as_text=subject.as_text, negated=True,
-                                      expression=subject.expression)]
+                    return [Predicate(subject.ref, "=", json_as_text=subject.as_text, json_key=subject.json_key,
+                                      negated=True, expression=subject.expression)]
             return self.predicates(node.operand)
         if isinstance(node, ast.Starred):
             return [p for element in self._elements(node.value) for p in self.predicates(element)]
@@ -499,7 +500,8 @@ class _Reader:
                 # a class attribute beats `cls.x`/`self.model.x` when both sides read as columns
                 chosen = left if left is not None and (left.strong or right is None or not right.strong) else right
                 if chosen is not None:
-                    found.append(Predicate(chosen.ref, operator, json_as_text=chosen.as_text, expression=chosen.expression))
+                    found.append(Predicate(chosen.ref, operator, json_as_text=chosen.as_text, json_key=chosen.json_key,
+                                           expression=chosen.expression))
                 if isinstance(comparator, ast.Call):
                     self._subqueries(comparator)
             if not found:
@@ -510,7 +512,8 @@ class _Reader:
         if isinstance(node, (ast.Attribute, ast.Name, ast.Subscript)):
             subject = self._column(node)
             if subject is not None:  # `Order.is_active`: a boolean column tested true
-                return [Predicate(subject.ref, "=", json_as_text=subject.as_text, expression=subject.expression)]
+                return [Predicate(subject.ref, "=", json_as_text=subject.as_text, json_key=subject.json_key,
+                                  expression=subject.expression)]
             self._not_read(node)
             return found
         if isinstance(node, ast.Call):
@@ -547,7 +550,8 @@ class _Reader:
                     operator = "=" if method == "is_" else "!="
                 for argument in arguments:
                     self._subqueries(argument)
-                found.append(Predicate(subject.ref, operator, pattern, subject.as_text, expression=subject.expression))
+                found.append(Predicate(subject.ref, operator, pattern, subject.as_text, json_key=subject.json_key,
+                                       expression=subject.expression))
                 return found
             if self.scope is not None and self._subqueries(node):
                 return found  # `exists().where(...)`, `select(...).exists()`: a query of its own
@@ -623,6 +627,7 @@ class _Read(NamedTuple):
     as_text: bool  # read as text or as a part of its value (cast(col, Text), col["key"], .astext)
     strong: bool  # written on a class, an alias or a table (`Order.x`), not `cls.x`/`self.model.x`
     expression: bool  # an expression over the column (`func.lower(col)`, `col + 1`): a plain index may not serve it
+    json_key: bool = False  # a key of a JSON document (`col["key"]`), not the whole document
 
 
 _ORDER_MODIFIERS = {"desc", "asc", "label", "nulls_last", "nulls_first", "nullslast", "nullsfirst", "collate", "distinct"}
