@@ -5,6 +5,8 @@ from typing import Iterator
 from ...query_paths import entry_points
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..selection import rule_enabled
+from .foreign_key_without_index import is_served, leading_columns_served
 from .query_support import SCHEMA, hinted_small, is_association, query_example, severity_for, where_it_runs
 
 
@@ -16,8 +18,9 @@ class PredicateWithoutIndex(Rule):
     matches by equality (the leftmost-prefix rule of composite indexes). When one predicate on
     the table has an index, the others only filter the rows it returns and are not reported.
     Joins through association tables are SL406's; `%term%` searches are SL407's. A boolean flag
-    is not a way into a table (`banned = false` keeps most rows; an index on it is SL403's). The
-    queries that lack the same index are one finding.
+    is not a way into a table (`banned = false` keeps most rows; an index on it is SL403's), and
+    a foreign key no index serves is SL401's finding. The queries that lack the same index are
+    one finding.
 
     ## Why it matters
     Without an index PostgreSQL reads the whole table for every call. It is invisible on a
@@ -57,6 +60,10 @@ class PredicateWithoutIndex(Rule):
                               "    return Order.query.filter(Order.customer_id == customer_id).all()\n")),
         Example(query_example("def by_status(Order, status):\n    return Order.query.filter_by(status=status).all()\n")
                 | {"db/V2__status_index.sql": "CREATE INDEX orders_status_customer_idx ON orders (status, customer_id);\n"}),
+        # a foreign key no index serves: SL401 reports the index it lacks
+        Example(query_example("def by_customer(Order, customer_id):\n"
+                              "    return Order.query.filter(Order.customer_id == customer_id).all()\n",
+                              SCHEMA.replace("CREATE INDEX orders_customer_id_idx ON orders (customer_id);\n", ""))),
         # a boolean flag keeps most rows: not a way into the table
         Example(query_example("def live(Order):\n    return Order.query.filter(Order.archived == False).all()\n",
                               SCHEMA.replace("deleted_at timestamptz", "deleted_at timestamptz, archived boolean NOT NULL"))),
@@ -79,13 +86,16 @@ class PredicateWithoutIndex(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         seen = set()
+        unindexed_keys = _unindexed_foreign_keys(context) if rule_enabled("SL401", context.model.config) else set()
         for path in context.query_paths:
             for table_key in path.tables:
                 table = context.layer.tables.get(table_key)
                 if table is None or is_association(table) or hinted_small(context, table):
                     continue
                 # A boolean flag (banned = false) keeps most rows: an index on it is one SL403 reports, not a way in.
-                entries = [e for e in entry_points(path, table, context.layer) if e.index or not _is_boolean(table, e.column)]
+                # A foreign key no index serves is SL401's finding: the query is one more reason for that index.
+                entries = [e for e in entry_points(path, table, context.layer)
+                           if e.index or not (_is_boolean(table, e.column) or (table_key, e.column) in unindexed_keys)]
                 if not entries or any(entry.index for entry in entries) or all(e.kind == "search" for e in entries):
                     continue  # an index serves one of them (the rest filter its rows), or it is SL407's search
                 entry = next(e for e in entries if e.kind != "search")
@@ -113,6 +123,15 @@ class PredicateWithoutIndex(Rule):
             verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {column} = ...;  -- Seq Scan before, Index Scan "
                          f"using {index} after; test: a query-count/latency test on seeded data",
             table=table.name, column=column, severity=severity_for(context, path, table))
+
+
+def _unindexed_foreign_keys(context: AuditContext) -> set[tuple[str, str]]:
+    """(table key, first column) of the foreign keys SL401 reports: no index leads with them."""
+    found = set()
+    for table in context.tables():
+        keys = leading_columns_served(table)
+        found |= {(table.key, fk.columns[0]) for fk in table.foreign_keys if not is_served(fk.columns, keys)}
+    return found
 
 
 def _is_boolean(table, column: str) -> bool:
