@@ -92,7 +92,7 @@ class QueryShape:
     group_by: tuple[ColumnRef, ...] = ()
     aggregates: tuple[tuple[str, ColumnRef], ...] = ()  # ("max", Payment.create_time)
     pagination: Optional[str] = None  # "offset", "paginate", "limit"
-    eager: tuple[str, ...] = ()  # relationship attributes loaded by options(selectinload(...), ...)
+    eager: tuple[str, ...] = ()  # relationship attributes loaded by options(selectinload(...), ...); "*": unknown ones
     subquery: bool = False
     sql: Optional[str] = None  # the text of a text() query
     entities_are_tables: bool = False  # read from SQL: `entities` and join targets are table names
@@ -1294,7 +1294,10 @@ def _descending(node: ast.expr) -> bool:
 
 
 def _eager_attributes(source: PythonFile, node: ast.Call) -> list[str]:
-    found = []
+    """The relationships `.options(...)` loads up front; "*" when the loaders come from a name
+    (`.options(*options)`, a parameter the caller fills): which ones is not known here."""
+    found = ["*" for argument in node.args
+             if isinstance(argument, ast.Starred) or isinstance(argument, (ast.Name, ast.Attribute))]
     for call in _calls_outermost_first(node):
         name = (dotted(call.func) or "").rpartition(".")[2] or _method_name(call)
         if name in _EAGER:
