@@ -338,7 +338,7 @@ def _predicate_entries(path: QueryPath, table: Table) -> list[Entry]:
     for predicate in path.predicates:
         if predicate.alternative is not None:
             groups.setdefault(predicate.alternative[0], {}).setdefault(predicate.alternative[1], [])
-        if predicate.use.table != table.key or predicate.operator in ("!=", "is not null", "not in", "not like") \
+        if predicate.use.table != table.key or predicate.operator in ("!=", "is not null", "not in", "not like", "@>") \
                 or predicate.json_as_text or predicate.expression:
             continue
         column = predicate.use.column

@@ -162,6 +162,16 @@ def test_loops_over_query_results_and_relationships():
     assert ("item", "product", None, (0, "items")) in reads
 
 
+def test_contains_of_a_list_is_containment_not_a_substring_search():
+    facts = _shapes("""
+        def f(session, audience):
+            return session.query(Message).filter(Message.audience.contains([audience]), Message.body.contains("x")).all()
+    """)
+    (shape,) = facts.queries
+    assert [(p.column.column, p.operator, p.pattern) for p in shape.predicates] == [
+        ("audience", "@>", None), ("body", "like", "contains")]
+
+
 def test_setting_a_relationship_in_a_loop_is_not_a_read():
     facts = _shapes("""
         def f(session, result):

@@ -42,7 +42,7 @@ class ColumnRef:
 @dataclass(frozen=True, slots=True)
 class Predicate:
     column: ColumnRef
-    operator: str  # "=", "!=", "<", "<=", ">", ">=", "in", "like", "ilike", "is null", "is not null", "between"
+    operator: str  # "=", "!=", "<", "<=", ">", ">=", "in", "like", "ilike", "is null", "is not null", "between", "@>"
     pattern: Optional[str] = None  # like/ilike: "prefix" (term%), "contains" (%term%), "suffix", "unknown"
     json_as_text: bool = False  # the column is read as text: cast(col, Text), col.astext, col["key"]
     json_key: bool = False  # a key of the document is read (`col["key"].as_string()`), not the whole document
@@ -548,6 +548,8 @@ class _Reader:
                     pattern = _pattern(self.source, arguments[0]) if arguments else "unknown"
                 if method in ("is_", "isnot", "is_not") and arguments and not _is_none(arguments[0]):
                     operator = "=" if method == "is_" else "!="
+                if method == "contains" and arguments and isinstance(arguments[0], (ast.List, ast.Tuple, ast.Dict, ast.Set)):
+                    operator, pattern = "@>", None  # an ARRAY/JSONB column containing the values, not a substring
                 for argument in arguments:
                     self._subqueries(argument)
                 found.append(Predicate(subject.ref, operator, pattern, subject.as_text, json_key=subject.json_key,
