@@ -46,6 +46,8 @@ CALLS = {
     "customers_named": (("me 424",), "customers"),
     "order_by_id_or_customer": ((4242, 42), "orders"),  # both branches indexed: a BitmapOr
     "order_by_customer_or_reference": ((42, "R4242"), "orders"),  # one branch unindexed: a Seq Scan
+    "customer_by_email_of_class": (("c4242@example.com",), "customers"),  # a class method's statement, refined
+    "order_by_reference_of_module": (("R4242",), "orders"),  # another module's statement, refined
 }
 
 
@@ -132,4 +134,4 @@ def test_findings_match_the_planner(database):
                     connection.execute(f"DROP INDEX {ddl.split()[2]}")
     assert {name for name, found in reported.items() if found} >= {
         "order_by_reference", "orders_placed_at", "customer_by_email", "orders_of_email", "reference_sql",
-        "order_by_customer_or_reference"}
+        "order_by_customer_or_reference", "customer_by_email_of_class", "order_by_reference_of_module"}
