@@ -16,7 +16,7 @@ from typing import Optional
 from ..schema.model import ExtractionError, Location
 from .python_names import dotted
 from .python_source import PythonFile, parse_python, walk_in_order
-from .queries import FunctionFacts, LoopRead, QueryShape, call_arguments, on_header_line, read_queries, string_literals
+from .queries import FunctionFacts, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
 from .sql_queries import shape_from_sql
 
 
@@ -108,6 +108,8 @@ class CodeFacts:
     queries: tuple[QueryShape, ...] = ()
     loop_reads: tuple[LoopRead, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
+    query_calls: tuple[QueryCall, ...] = ()  # filter/where/join/order_by/group_by calls, for the query coverage
+    hybrids: tuple[HybridAttribute, ...] = ()  # hybrid properties of its classes, as SQL reads them
     # Words (lower case) the file deletes rows of: after DELETE FROM / TRUNCATE / DROP TABLE /
     # DETACH PARTITION and in `delete(Model)`, and before a `.delete(` call: the tables (or
     # model classes) whose rows some code removes.
@@ -561,5 +563,6 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
+                     query_calls=tuple(found.calls), hybrids=tuple(found.hybrids),
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
                      runs_migrations=runs_migrations(source.tree))

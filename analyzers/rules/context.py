@@ -61,7 +61,8 @@ class AuditContext:
 
     @cached_property
     def query_paths(self) -> list:
-        """Every query shape of the application code, resolved to the effective tables."""
+        """Every query of the application code, followed across functions and resolved to the
+        effective tables."""
         from ..query_paths import query_paths
 
         return query_paths(self.model, self.layer, self.code_facts())
