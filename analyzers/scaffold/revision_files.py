@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
 from ..extract.alembic_revisions import DEFAULT_FILE_TEMPLATE
-from .plan import Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, object_name, quote, rerunnable
+from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, object_name, quote,
+                   rerunnable)
 
 LOCK_TIMEOUT = "5s"
 DDL_STATEMENT_TIMEOUT = "30s"  # DDL here only changes the catalog; anything longer is waiting or scanning
@@ -130,10 +131,20 @@ def _file_name(project: AlembicProject, revision: str, message: str, now: dateti
 
 # bodies
 
+_BIND_LOOKALIKE = re.compile(r"(?<![:\w\\]):(?=\w)")
+
+
 def _execute(sql: str) -> str:
+    # op.execute() reads a string as sqlalchemy.text(), where ":word" is a bind parameter: escape it.
+    sql = _BIND_LOOKALIKE.sub(r"\\:", sql)
+    if "\n" in sql and ("\\" in sql or '"""' in sql or sql.startswith("CREATE OR REPLACE FUNCTION ")):
+        # Kept exactly (a function body's indentation is part of it, backslashes stay backslashes): one
+        # Python string literal per line.
+        lines = [repr(line) for line in sql.splitlines(keepends=True)]
+        return "op.execute(\n" + "\n".join("    " + line for line in lines) + "\n)"
     if "\n" in sql:
         return 'op.execute(\n    """\n' + sql + '\n    """\n)'
-    return f"op.execute({sql!r})" if '"' in sql else f'op.execute("{sql}")'
+    return f"op.execute({sql!r})" if '"' in sql or "\\" in sql else f'op.execute("{sql}")'
 
 
 def _set(parameter: str, value: str, local: bool = False) -> str:
@@ -220,9 +231,18 @@ def render_body(blocks: tuple[Block, ...], sa: str) -> tuple[str, set[str]]:
     an autocommit block; every statement can run again after a failure part-way through."""
     if not blocks:
         return "pass  # nothing to undo here: the previous revision's downgrade removes what this one filled in", set()
-    lines: list[str] = []
     needs: set[str] = set()
+    return "\n".join(_render_blocks(blocks, sa, needs)), needs
+
+
+def _render_blocks(blocks: tuple[Block, ...], sa: str, needs: set[str]) -> list[str]:
+    lines: list[str] = []
     for block in blocks:
+        if isinstance(block, Unless):
+            needs.add("sa")
+            lines += [f"if not op.get_bind().execute({sa}.text({block.done!r})).scalar():",
+                      *_indent(_render_blocks(block.blocks, sa, needs))]
+            continue
         if isinstance(block, InTransaction):
             lines += [_set("lock_timeout", LOCK_TIMEOUT, local=True), _set("statement_timeout", DDL_STATEMENT_TIMEOUT, local=True)]
             lines += [_execute(sql) for statement in block.statements for sql in rerunnable(statement)]
@@ -245,7 +265,7 @@ def render_body(blocks: tuple[Block, ...], sa: str) -> tuple[str, set[str]]:
             body = _backfill_code(block, sa)
         inner += ["try:", *_indent(body), *_RESET]
         lines += _indent(inner)
-    return "\n".join(lines), needs
+    return lines
 
 
 def _drop_invalid_index(name: str, sa: str) -> list[str]:
