@@ -341,6 +341,7 @@ def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.d
             "branch_labels": None, "depends_on": None})
         if "log" in needs:
             text = _with_logger(text)
+        text = _lint_clean(text, project.sqlalchemy_alias)
         steps = len(plan.phases) > 1
         message_slug = phase.summary.rsplit(": ", 1)[0] if steps else phase.summary
         path = str(PurePosixPath(project.versions) / _file_name(project, revision, message_slug, now,
@@ -348,6 +349,15 @@ def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.d
         files.append(RevisionFile(path, text, revision, phase.name))
         parent = revision
     return files
+
+
+def _lint_clean(text: str, alias: str) -> str:
+    """What the template's lines would make lint flag in this file (ruff's default rules): its
+    sqlalchemy import when nothing here uses it (F401), and `pass` after a docstring (PIE790)."""
+    importing = re.compile(rf"^import sqlalchemy(?: as {re.escape(alias)})?[ \t]*\n", re.MULTILINE)
+    if len(re.findall(rf"(?<![\w.]){re.escape(alias)}\.", text)) == 0 and len(importing.findall(text)) == 1:
+        text = importing.sub("", text)
+    return re.sub(r'^([ \t]+(?:"""|\'\'\')[^\n]*(?:"""|\'\'\')[ \t]*\n[ \t]+)pass  # ', r"\1# ", text, flags=re.MULTILINE)
 
 
 def _with_logger(text: str) -> str:
@@ -380,8 +390,12 @@ def run_post_write_hooks(root: Path, project: AlembicProject, paths: list[Path])
         return ["alembic.ini has post_write_hooks, but Alembic is not installed here to run them: "
                 "pip install 'schemalens[verify]', or run them yourself"]
     config = Config(str(root / project.ini))
-    hooks = config.get_section("post_write_hooks", {})
-    if not hooks.get("hooks"):
+    if hasattr(config, "get_hooks_list"):  # Alembic 1.16 and later: a list of hooks, each with its options
+        hooks = config.get_hooks_list()
+    else:
+        hooks = config.get_section("post_write_hooks", {})
+        hooks = hooks if hooks.get("hooks") else None
+    if not hooks:
         return []
     notes = []
     for path in paths:
