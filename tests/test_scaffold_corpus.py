@@ -97,6 +97,7 @@ class Case:
     setup: str = ""  # SQL run on the database before the scaffold
     from_catalog: bool = False  # scaffold --dsn: the table's triggers read from the database
     finished: tuple[str, ...] = ()  # queries that return true once every phase ran
+    restored: tuple[str, ...] = ()  # targets that each downgrade leaves as they were seeded (never empty)
 
     @property
     def id(self) -> str:
@@ -123,7 +124,7 @@ CASES = [
     Case(ChangeRequest("rename-column", "queries", column="description", new_name="summary"), ("description", "summary"),
          _OLD_APP,
          (_INSERT.replace("description", "summary"), _TOUCH, _READ.replace("description", "summary"),
-          "UPDATE queries SET summary = summary WHERE id = %(k)s"), 2, 3, from_catalog=True,
+          "UPDATE queries SET summary = summary WHERE id = %(k)s"), 2, 3, from_catalog=True, restored=("description",),
          finished=(_attribute("summary", "true"), "SELECT count(*) = 0 FROM queries WHERE id <= 10000 AND "
                    "search_vector IS DISTINCT FROM to_tsvector('pg_catalog.simple', id::text) || to_tsvector('pg_catalog.simple', name) "
                    "|| to_tsvector('pg_catalog.simple', coalesce(summary, '')) || to_tsvector('pg_catalog.simple', query)",
@@ -138,7 +139,7 @@ CASES = [
     # Its primary key, with the serial sequence and the keys of visualizations and alerts.
     Case(ChangeRequest("change-type", "queries", column="id", type="bigint"), ("id", "id_new"),
          (*_OLD_APP, "INSERT INTO visualizations (updated_at, created_at, type, query_id, name, description, options) "
-          "VALUES (now(), now(), 'T', %(k)s, 'w', '', '{}')"), _OLD_APP, 3, 3,
+          "VALUES (now(), now(), 'T', %(k)s, 'w', '', '{}')"), _OLD_APP, 3, 3, restored=("id",),
          finished=(_attribute("id", "format_type(atttypid, atttypmod) = 'bigint' AND attnotnull"),
                    "SELECT bool_and(convalidated) AND count(*) = 3 FROM pg_constraint WHERE conname IN "
                    "('queries_pkey', 'visualizations_query_id_fkey', 'alerts_query_id_fkey')",
@@ -259,9 +260,9 @@ class Writer(threading.Thread):
                 time.sleep(0.002)
 
 
-def _untouched_digest(dsn: str, case: Case) -> str:
-    """Every column but the targets of the seeded rows the writer never touches."""
-    dropped = "ARRAY[" + ", ".join(f"'{t}'" for t in case.targets) + "]::text[]"
+def _untouched_digest(dsn: str, case: Case, but: tuple[str, ...] = ()) -> str:
+    """Every column but the targets (except those in `but`) of the seeded rows the writer never touches."""
+    dropped = "ARRAY[" + ", ".join(f"'{t}'" for t in case.targets if t not in but) + "]::text[]"
     with psycopg.connect(dsn) as connection:
         relation = next(r for r in case.relations if connection.execute("SELECT to_regclass(%s)", (r,)).fetchone()[0])
         return connection.execute(
@@ -307,9 +308,10 @@ def test_a_scaffold_on_redash_queries_changes_only_its_column_under_a_live_write
     assert files[0].text.count(f"down_revision = {HEAD!r}") + files[0].text.count(f'down_revision = "{HEAD}"') == 1
     _write(project, files)
     before = _untouched_digest(dsn, case)
+    seeded = _untouched_digest(dsn, case, but=case.restored)
     writer = Writer(dsn, case.new_app if case.new_from == 0 else case.old_app)
     writer.start()
-    changed = []
+    changed, restored = [], []
     try:
         for position, revision_file in enumerate(files):
             if position == case.new_from:
@@ -325,6 +327,8 @@ def test_a_scaffold_on_redash_queries_changes_only_its_column_under_a_live_write
                 writer.statements = case.old_app
             alembic_command.downgrade(config, files[position - 1].revision if position else HEAD)
             changed.append(_untouched_digest(dsn, case) != before)
+            if case.restored:
+                restored.append(_untouched_digest(dsn, case, but=case.restored) == seeded)
         for position, revision_file in enumerate(files):  # upgrade again, with the deploys where the docstrings say
             if position == case.new_from:
                 writer.statements = case.new_app
@@ -341,6 +345,7 @@ def test_a_scaffold_on_redash_queries_changes_only_its_column_under_a_live_write
               f"{sum(changed)}")
     assert not writer.errors, writer.errors[:3]
     assert not any(changed), changed
+    assert all(restored), restored
     assert not unmet, unmet
 
 

@@ -16,6 +16,7 @@ import pytest
 from schemalens.analyzers.scaffold import ChangeRequest, ScaffoldError, scaffold, write_files
 from schemalens.analyzers.scaffold.triggers import reads, renamed
 from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.commands import main
 
 from conftest import FIXTURES
 
@@ -149,3 +150,33 @@ def test_the_rename_keeps_the_trigger_working_on_postgresql(tmp_path: Path, post
     assert insert("status") == "fresh x"
     alembic_command.upgrade(config, "heads")
     assert insert("state") == "fresh x"
+
+
+HAND_MADE_TRIGGER = """
+CREATE FUNCTION orders_code_from_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.legacy_code := upper(NEW.status); RETURN NEW; END $$;
+CREATE TRIGGER orders_code_from_status BEFORE INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION orders_code_from_status();
+"""
+
+
+def test_scaffold_dsn_reads_a_trigger_the_migrations_do_not_create(tmp_path: Path, postgres, capsys):
+    """`--dsn` takes the SQLAlchemy URL of alembic.ini too; a trigger made by hand is rewritten like one the migrations make."""
+    alembic_command = pytest.importorskip("alembic.command")
+    from alembic.config import Config
+
+    root = _project(tmp_path)
+    dsn = postgres.fresh_database("catalog")
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", postgres.url(dsn).replace("%", "%%"))
+    alembic_command.upgrade(config, "heads")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(HAND_MADE_TRIGGER)
+    arguments = ["scaffold", "rename-column", "--table", "orders", "--column", "status", "--new-name", "state",
+                 "--path", str(root), "--no-cache", "--dry-run"]
+    assert main([*arguments, "--dsn", postgres.url(dsn)]) == 0
+    contract = capsys.readouterr().out.rsplit("_contract", 1)[1]
+    upgrade, downgrade = contract.split("def downgrade")
+    assert "upper(NEW.state)" in upgrade and "coalesce(NEW.state, '')" in upgrade
+    assert "upper(NEW.status)" in downgrade and "coalesce(NEW.status, '')" in downgrade
+    assert main([*arguments, "--dsn", "postgresql://nobody@/nowhere?host=" + str(tmp_path / "no-socket")]) == 2
+    assert "--dsn: could not read the triggers of orders" in capsys.readouterr().err

@@ -955,14 +955,14 @@ HELP: dict[str, ChangeHelp] = {
                                "schemalens scaffold set-not-null --table orders --column amount --backfill 0"),
     "rename-column": ChangeHelp("a new column kept in step both ways by a trigger, backfilled; the new application "
                                 "after the backfill; the old column dropped last", ("table", "column", "new-name"),
-                                ("batch-size", "backfill-triggers"),
+                                ("batch-size", "backfill-triggers", "dsn"),
                                 "schemalens scaffold rename-column --table orders --column status --new-name state"),
     "rename-table": ChangeHelp("the table renamed behind an updatable view with the old name, the view dropped once the "
                                "application uses the new name", ("table", "new-name"), (),
                                "schemalens scaffold rename-table --table customers --new-name clients"),
     "change-type": ChangeHelp("a column of the new type kept in step by a trigger, backfilled, then swapped in with its "
                               "indexes and constraints (also a single-column primary key and the keys that reference it)",
-                              ("table", "column", "type"), ("batch-size", "backfill-triggers"),
+                              ("table", "column", "type"), ("batch-size", "backfill-triggers", "dsn"),
                               "schemalens scaffold change-type --table orders --column id --type bigint"),
     "add-foreign-key": ChangeHelp("the key added NOT VALID (with an index on the referencing columns), then validated",
                                   ("table", "column or --columns", "ref"), ("on-delete", "name"),
@@ -975,7 +975,7 @@ HELP: dict[str, ChangeHelp] = {
     "add-index": ChangeHelp("an index built concurrently", ("table", "column or --columns"), ("where", "using", "name"),
                             "schemalens scaffold add-index --table orders --columns customer_id,created_at"),
     "drop-column": ChangeHelp("NOT NULL dropped first (the new application stops writing it), then the column",
-                              ("table", "column"), ("default",),
+                              ("table", "column"), ("default", "dsn"),
                               "schemalens scaffold drop-column --table orders --column legacy_code --default \"''\""),
     "add-composite-fk": ChangeHelp("a composite key that keeps a redundant column consistent: rows repaired from the "
                                    "parent, then the key validated", ("table", "columns", "ref"), ("on-delete", "name"),
