@@ -10,7 +10,7 @@ and chained after a stub of its head.
 
 Each of the eleven changes: 0 writer errors in every step (the writer switches to the new
 application where the docstrings say), 0 rows changed outside the target column, upgrade ->
-downgrade -> upgrade, and a re-run after a failure injected at the last statement of the last
+downgrade -> upgrade, and a re-run after a failure injected at the last statement of each
 revision (the alembic_version update, after every autocommit block has committed). The search
 trigger is not in redash's migrations (sqlalchemy-searchable creates it at create_all()): a
 rename of a column it reads is planned with `--dsn` (the trigger read from the catalog and
@@ -316,8 +316,8 @@ def test_a_scaffold_on_redash_queries_changes_only_its_column_under_a_live_write
         for position, revision_file in enumerate(files):
             if position == case.new_from:
                 writer.statements = case.new_app
-            if position == len(files) - 1:  # a failure part-way through, then the same revision again
-                assert _fail_at_last_statement(config, revision_file.revision)
+            # a failure at the end of each revision (its autocommit blocks and batches committed), then the same revision again
+            assert _fail_at_last_statement(config, revision_file.revision)
             alembic_command.upgrade(config, revision_file.revision)
             changed.append(_untouched_digest(dsn, case) != before)
         if case.new_from == len(files):
