@@ -102,8 +102,9 @@ class Rule:
     # Off by default: selected only by its code or a prefix (`select = ["ALL", "SL302"]`); the
     # docs say why it is off.
     default_enabled: ClassVar[bool] = True
-    # One finding per problem: findings of this rule on the same "table" (or in the same "path",
-    # a revision) become one, the others its related locations.
+    # One finding per problem: findings of this rule on the same "table", in the same "path" (a
+    # revision), or anywhere in the "workspace" (a convention the whole schema follows) become
+    # one, the others its related locations.
     grouped_by: ClassVar[Optional[str]] = None
 
     def check(self, context: "AuditContext") -> Iterator[Finding]:
@@ -131,8 +132,10 @@ def one_per_problem(findings: list[Finding], rules) -> list[Finding]:
     groups: dict[tuple, list[Finding]] = {}
     for finding in findings:
         by = grouping.get(finding.rule)
-        if by == "table" and finding.table:
-            key: tuple = (finding.rule, "table", finding.table)
+        if by == "workspace":
+            key: tuple = (finding.rule, "workspace")
+        elif by == "table" and finding.table:
+            key = (finding.rule, "table", finding.table)
         elif by == "path":
             key = (finding.rule, "path", finding.location.path)
         else:
@@ -162,5 +165,4 @@ def _merged(group: list[Finding]) -> Finding:
     for other in others:
         subject = ".".join(part for part in (other.table, other.column) if part) or other.title
         also.append(Related(other.location, f"{ALSO}{subject}"))
-    return replace(first, title=f"{first.title} (and {len(others)} more)",
-                   related=(*first.related, *also))
+    return replace(first, title=f"{first.title} (and {len(others)} more)", related=(*first.related, *also))

@@ -24,7 +24,6 @@ import importlib
 import importlib.util
 import json
 import os
-import re
 import sys
 import tempfile
 import traceback

@@ -41,7 +41,7 @@ class MissingRangeCheck(Rule):
     """
 
     code = "SL305"
-    grouped_by = "table"
+    grouped_by = "workspace"
     name = "missing-non-negative-check"
     dimension = 3
     severity = "P2"
