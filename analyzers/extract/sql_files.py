@@ -516,7 +516,10 @@ class _Builder:
                          if option.defname == "language" and isinstance(option.arg, ast.String)), None)
         returns = _deparse(node.returnType) if node.returnType is not None else None
         schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
-        self._emit(ops.CreateFunction(Function(names[-1], location, schema, language, returns), location))
+        # AS 'source' (one string; C functions give two: object file and symbol)
+        sources = next((option.arg for option in node.options or () if option.defname == "as"), None)
+        body = sources[0].sval if sources and len(sources) == 1 and isinstance(sources[0], ast.String) else None
+        self._emit(ops.CreateFunction(Function(names[-1], location, schema, language, returns, body), location))
 
     def _CreateTrigStmt(self, node: ast.CreateTrigStmt, location: Location) -> None:
         timing = {2: "BEFORE", 64: "INSTEAD OF"}.get(node.timing or 0, "AFTER")

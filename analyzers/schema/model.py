@@ -152,6 +152,7 @@ class Function:
     schema: Optional[str] = None
     language: Optional[str] = None
     returns: Optional[str] = None
+    body: Optional[str] = None  # the source between AS $$ ... $$, as PostgreSQL keeps it (pg_proc.prosrc)
 
 
 @dataclass(frozen=True, slots=True)
