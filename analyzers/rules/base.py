@@ -99,6 +99,13 @@ class Rule:
     # A rule that compares the models with the migrated database: held back when coverage says
     # one layer is not fully read, since every table missing from it would read as drift.
     compares_layers: ClassVar[bool] = False
+    # An opinion rule (a type preference, a naming habit): off unless the configuration selects
+    # its code or a preset that lists it (`preset = "squawk"`).
+    opt_in: ClassVar[bool] = False
+    # The checks of other tools this rule covers, as "tool:check" ("squawk:ban-drop-table",
+    # "strong_migrations:remove_column", "pgls:banDropTable", "eugene:E6"): docs and the peer
+    # benchmark (bench/peer_squawk.py) read them.
+    peers: ClassVar[tuple[str, ...]] = ()
 
     def check(self, context: "AuditContext") -> Iterator[Finding]:
         raise NotImplementedError

@@ -15,6 +15,8 @@ from typing import Callable, Iterator, Optional
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.config import TableHints
+from ..workspace.migration_tools import SqlTransactions
+from ..workspace.postgres_version import PostgresVersion, postgres_version
 from .base import Related
 
 _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
@@ -33,7 +35,21 @@ class AuditContext:
     @cached_property
     def migration_walk(self) -> list:
         """The migration steps' operations in replay order, with what was true before each."""
-        return list(walk_migrations(self.model.steps))
+        return list(walk_migrations(self.model.steps, self.sql_transactions))
+
+    @cached_property
+    def sql_transactions(self) -> SqlTransactions:
+        """Per SQL migration file: whether its folder's tool runs it in a transaction."""
+        return SqlTransactions(self.model, self.text_of)
+
+    @cached_property
+    def postgres(self) -> PostgresVersion:
+        """The PostgreSQL major version the rules answer for, and where it was read."""
+        return postgres_version(self.model.config, getattr(self.model, "root", None))
+
+    @property
+    def postgres_version(self) -> int:
+        return self.postgres.version
 
     def tables(self) -> Iterator[Table]:
         for _, table in sorted(self.layer.tables.items()):

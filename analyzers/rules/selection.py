@@ -24,11 +24,35 @@ def matches(code: str, patterns: Iterable[str]) -> bool:
     return any(pattern == "ALL" or code.startswith(pattern) for pattern in patterns)
 
 
+# Opt-in rules each preset turns on. "squawk": the opinion rules squawk enables by default
+# (ban-char-field, prefer-bigint-over-int/-smallint, prefer-identity, prefer-text-field,
+# require-enum-value-ordering); the rules SchemaLens has on by default are on anyway.
+PRESETS: dict[str, tuple[str, ...]] = {
+    "squawk": ("SL210", "SL211", "SL212", "SL213", "SL553"),
+}
+
+
+def preset_codes(config: Config) -> frozenset[str]:
+    return frozenset(code for name in config.presets for code in PRESETS.get(name, ()))
+
+
 def rule_enabled(code: str, config: Config) -> bool:
-    """select/ignore with prefixes; the longer (more specific) match wins, as in ruff."""
-    selected = max((len(p) for p in config.select if p == "ALL" or code.startswith(p)), default=-1)
+    """select/ignore with prefixes; the longer (more specific) match wins, as in ruff. An opt-in
+    rule is on only when its code is selected by name or by a preset (not by "ALL" or a prefix)."""
+    if _is_opt_in(code):
+        explicit = code in config.select or code in preset_codes(config)
+        selected = len(code) if explicit else -1
+    else:
+        selected = max((len(p) for p in config.select if p == "ALL" or code.startswith(p)), default=-1)
     ignored = max((len(p) for p in config.ignore if p == "ALL" or code.startswith(p)), default=-1)
     return selected >= 0 and selected > ignored
+
+
+def _is_opt_in(code: str) -> bool:
+    from . import rule_by_code  # the rules package imports this module's callers
+
+    rule = rule_by_code(code)
+    return rule is not None and rule.opt_in
 
 
 class _FileComments:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from ..pg.locks import EFFECTS, LockEffect
 from . import operations as ops
@@ -156,18 +156,20 @@ def _lock_effect_key(walked: WalkedOperation) -> Optional[str]:
     return None
 
 
-def walk_migrations(steps: tuple[ops.Step, ...]) -> Iterator[WalkedOperation]:
+def walk_migrations(steps: tuple[ops.Step, ...],
+                    sql_in_transaction: Callable[[str], bool] = lambda path: False) -> Iterator[WalkedOperation]:
     """Every operation of every step, in replay order, with what was true just before it.
 
-    Alembic revisions run in a transaction (autocommit_block() leaves it); SQL files only
-    inside an explicit BEGIN, since whether the folder's tool wraps a file differs by tool.
+    Alembic revisions run in a transaction (autocommit_block() leaves it). A SQL file runs in
+    one when `sql_in_transaction(path)` says its folder's tool wraps it (see
+    workspace/migration_tools.py), else only between an explicit BEGIN and COMMIT.
     """
     created: dict[str, tuple[int, ops.Location]] = {}
     index_tables: dict[str, str] = {}  # index name -> table key
     partitioned: set[str] = set()
     column_types: dict[tuple[str, str], str] = {}
     for number, step in enumerate(steps):
-        in_transaction = step.path.endswith(".py")
+        in_transaction = step.path.endswith(".py") or sql_in_transaction(step.path)
         for operation in step.operations:
             key = _table_key_of(operation)
             if key is None and isinstance(operation, ops.DropIndex):
