@@ -205,12 +205,16 @@ def _settings_helpers(functions) -> dict[str, list[Token]]:
             if not is_test and not parameters and any(t.value == "LinterSettings" for t in body)}
 
 
-def _expand_settings(tokens: list[Token], settings_helpers: dict[str, list[Token]]) -> list[Token]:
+def _expand_settings(tokens: list[Token], settings_helpers: dict[str, list[Token]],
+                     bound: Optional[dict[str, list[Token]]] = None) -> list[Token]:
+    """The settings expression with helper calls and `let` bindings replaced by their tokens."""
     expanded = []
     for token in tokens:
         expanded.append(token)
         if token.kind == "ident" and token.value in settings_helpers:
             expanded += settings_helpers[token.value]
+        elif token.kind == "ident" and bound and token.value in bound:
+            expanded += _expand_settings(bound[token.value], settings_helpers)
     return expanded
 
 
@@ -255,6 +259,7 @@ def _evaluate(tokens: list[Token], bindings: dict[str, str]) -> Optional[str]:
 def _cases_of_test(rule_file: str, name: str, body: list[Token], helpers: dict[str, _Helper],
                    settings_helpers: dict[str, list[Token]], skipped: list[str]) -> list[SquawkCase]:
     cases, bindings, count = [], {}, 0
+    bound_tokens: dict[str, list[Token]] = {}  # `let settings = LinterSettings { ... };`
     index = 0
     while index < len(body):
         token = body[index]
@@ -264,6 +269,8 @@ def _cases_of_test(rule_file: str, name: str, body: list[Token], helpers: dict[s
             value = _evaluate(body[target + 2:end], bindings) if body[target + 1].value == "=" else None
             if value is not None:
                 bindings[body[target].value] = value
+            else:
+                bound_tokens[body[target].value] = body[target + 2:end]
             index = end + 1
             continue
         called = token.value
@@ -274,11 +281,12 @@ def _cases_of_test(rule_file: str, name: str, body: list[Token], helpers: dict[s
             if called not in helpers:
                 kind, with_settings = _TEST_FUNCTIONS[called]
                 rule = _rule_in(body[index:close])
-                settings = _expand_settings(arguments[1], settings_helpers) if with_settings and len(arguments) > 1 else []
+                settings = (_expand_settings(arguments[1], settings_helpers, bound_tokens)
+                            if with_settings and len(arguments) > 1 else [])
             else:
                 helper = helpers[called]
                 kind, rule = helper.kind, helper.rule
-                settings = helper.settings or (_expand_settings(arguments[1], settings_helpers)
+                settings = helper.settings or (_expand_settings(arguments[1], settings_helpers, bound_tokens)
                                                if helper.takes_settings and len(arguments) > 1 else [])
             sql = _evaluate(arguments[0], bindings) if arguments else None
             if sql is None or rule is None:

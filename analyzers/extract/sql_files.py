@@ -365,7 +365,8 @@ class _Builder:
             partition_of = node.inhRelations[0].relname
             partition_bound = _deparse(node.partbound)
         self._emit(ops.CreateTable(relation.relname, location, self._schema(relation), tuple(columns), tuple(constraints),
-                                   partition_by, partition_of, partition_bound, bool(node.if_not_exists)))
+                                   partition_by, partition_of, partition_bound, bool(node.if_not_exists),
+                                   temporary=relation.relpersistence == "t"))
         self._reject_duplicates([column.name for column in columns], location)
 
     def _AlterTableStmt(self, node: ast.AlterTableStmt, location: Location) -> None:
@@ -710,10 +711,13 @@ class _Builder:
 
     def _TransactionStmt(self, node: ast.TransactionStmt, location: Location) -> None:
         kind = node.kind
+        written = {enums.TransactionStmtKind.TRANS_STMT_BEGIN: "BEGIN", enums.TransactionStmtKind.TRANS_STMT_START:
+                   "START TRANSACTION", enums.TransactionStmtKind.TRANS_STMT_COMMIT: "COMMIT",
+                   enums.TransactionStmtKind.TRANS_STMT_ROLLBACK: "ROLLBACK"}.get(kind)
         if kind in (enums.TransactionStmtKind.TRANS_STMT_BEGIN, enums.TransactionStmtKind.TRANS_STMT_START):
-            self._emit(ops.TransactionControl("BEGIN", location))
+            self._emit(ops.TransactionControl("BEGIN", location, written))
         elif kind in (enums.TransactionStmtKind.TRANS_STMT_COMMIT, enums.TransactionStmtKind.TRANS_STMT_ROLLBACK):
-            self._emit(ops.TransactionControl("COMMIT", location))
+            self._emit(ops.TransactionControl("COMMIT", location, written))
         else:
             self._other(node, location)
 

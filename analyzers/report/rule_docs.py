@@ -6,9 +6,27 @@ from ..rules import all_rules
 from ..rules.base import DIMENSIONS, Rule
 
 
+_TOOLS = {"squawk": "squawk", "pgls": "Postgres Language Server", "strong_migrations": "strong_migrations",
+          "eugene": "eugene", "atlas": "Atlas", "django-migration-linter": "django-migration-linter"}
+
+
+def peers_line(rule: type[Rule]) -> str:
+    """"Covers: squawk `ban-drop-table`, ...", grouped by tool, or "" when the rule names none."""
+    by_tool: dict[str, list[str]] = {}
+    for peer in rule.peers:
+        tool, _, check = peer.partition(":")
+        by_tool.setdefault(tool, []).append(f"`{check}`")
+    if not by_tool:
+        return ""
+    return "Covers: " + "; ".join(f"{_TOOLS.get(tool, tool)} {', '.join(checks)}" for tool, checks in by_tool.items()) + "."
+
+
 def rule_markdown(rule: type[Rule]) -> str:
     header = (f"## {rule.code} {rule.name}\n\n{rule.summary} ({rule.summary_zh}). "
-              f"Dimension {rule.dimension} ({DIMENSIONS[rule.dimension]}), default severity {rule.severity}.\n\n")
+              f"Dimension {rule.dimension} ({DIMENSIONS[rule.dimension]}), default severity {rule.severity}."
+              + (" Off by default: select it by code or with a preset." if rule.opt_in else "") + "\n\n")
+    if rule.peers:
+        header += peers_line(rule) + "\n\n"
     # The docstring's own headings sit one level below the rule's.
     body = "\n".join("#" + line if line.startswith("## ") else line for line in rule.docs().splitlines())
     return header + body + "\n"
@@ -17,9 +35,12 @@ def rule_markdown(rule: type[Rule]) -> str:
 def rules_markdown() -> str:
     out = ["# SchemaLens rules", "",
            "Generated from the rule modules by `schemalens rule --all > docs/rules.md`; a test keeps it in sync.", "",
+           "Rules marked opt-in are off unless `select` names them or a `preset` lists them "
+           "(`preset = \"squawk\"`: the opinion rules squawk enables by default).", "",
            "| code | name | dimension | severity | finds |", "|---|---|---|---|---|"]
     rules = all_rules()
-    out += [f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.dimension} | {r.severity} | {r.summary} |" for r in rules]
+    out += [f"| [{r.code}](#{r.code.lower()}-{r.name}) | {r.name} | {r.dimension} | {r.severity}"
+            f"{' (opt-in)' if r.opt_in else ''} | {r.summary} |" for r in rules]
     out.append("")
     out += [rule_markdown(rule) for rule in rules]
     return "\n".join(out).rstrip() + "\n"

@@ -101,10 +101,31 @@ class AuditContext:
             rf"|\b{re.escape(table_name)}\b[\s\S]{{0,200}}?\.delete\(", re.IGNORECASE)
         return any(pattern.search(text) for text in self._application_texts)
 
+    def code_mention(self, *words: str) -> Optional[Location]:
+        """The first line of application code (or a SQL script) that names every one of `words`
+        as a whole word in the same file (the last word on that line), or None."""
+        patterns = [re.compile(rf"(?<![\w.]){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words if word]
+        if not patterns:
+            return None
+        for path, text in zip(self._application_paths, self._application_texts):
+            if all(pattern.search(text) for pattern in patterns):
+                match = patterns[-1].search(text)
+                return Location(path, text.count("\n", 0, match.start()) + 1)
+        return None
+
+    @property
+    def has_application_code(self) -> bool:
+        """The workspace holds code that reads the database: models, or application Python."""
+        return bool(self.model.orm.tables) or bool(self._application_paths)
+
+    @cached_property
+    def _application_paths(self) -> list[str]:
+        return [path for path, kind in sorted(self.model.files.items()) if kind in ("python", "sql_script")]
+
     @cached_property
     def _application_texts(self) -> list[str]:
         """Texts of application code and SQL scripts (not models or migrations), read once per audit."""
-        return [self.text_of(path) or "" for path, kind in sorted(self.model.files.items()) if kind in ("python", "sql_script")]
+        return [self.text_of(path) or "" for path in self._application_paths]
 
     def orm_table(self, table: Table) -> Optional[Table]:
         return self.model.orm.tables.get(table.key)
@@ -116,6 +137,19 @@ class AuditContext:
     def where_column(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
         orm = self.orm_table(table)
         return self._where(column, orm.column(column.name) if orm else None, "column created in migration")
+
+    def where_column_type(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
+        """Where a finding about a column's type goes: the model when one declares the column,
+        else the migration statement that last set its type (an ALTER COLUMN ... TYPE), else
+        the statement that created it."""
+        location, related = self.where_column(table, column)
+        if location != column.location:
+            return location, related
+        changed = next((change.location for change in reversed(column.history)
+                        if re.search(r"(^|: |, )type ", change.action)), None)
+        if changed is None or changed == column.location:
+            return location, related
+        return changed, (*related, Related(column.location, "column created here"))
 
     def where_element(self, table: Table, element) -> tuple[Location, tuple[Related, ...]]:
         """For a constraint or index: its model declaration (same kind, same columns) when there is one."""

@@ -29,6 +29,9 @@ def matches(code: str, patterns: Iterable[str]) -> bool:
 # require-enum-value-ordering); the rules SchemaLens has on by default are on anyway.
 PRESETS: dict[str, tuple[str, ...]] = {
     "squawk": ("SL210", "SL211", "SL212", "SL213", "SL553"),
+    # Every squawk rule, its opt-in ones included (require-table-schema and the 2.70
+    # compatibility rules: access, behaviour and shape changes).
+    "squawk-all": ("SL210", "SL211", "SL212", "SL213", "SL553", "SL554", "SL560", "SL561", "SL562"),
 }
 
 

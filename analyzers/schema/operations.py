@@ -42,6 +42,7 @@ class CreateTable:
     # Built by SQLAlchemy (Alembic op.* calls): unnamed constraints follow the naming convention.
     named_by_convention: bool = False
     final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
+    temporary: bool = False  # CREATE TEMP TABLE: gone at the end of the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,8 +327,9 @@ class Maintenance:
 class TransactionControl:
     """BEGIN, or COMMIT/ROLLBACK. Alembic's `autocommit_block()` commits on entry and begins again on exit."""
 
-    kind: str  # "BEGIN" or "COMMIT"
+    kind: str  # "BEGIN" or "COMMIT" (COMMIT also stands for ROLLBACK: both end the transaction)
     location: Location
+    statement: Optional[str] = None  # as written in SQL ("START TRANSACTION", "ROLLBACK"); None: a tool's block
 
 
 @dataclass(frozen=True, slots=True)

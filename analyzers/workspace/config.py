@@ -20,10 +20,11 @@ from ..schema.model import ExtractionError, Location
 from .code_roles import DEFAULT_NON_APPLICATION
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
-# PostgreSQL major versions whose behaviour the rules know; the newest is the default when the
-# project does not say (see workspace/postgres_version.py).
-SUPPORTED_POSTGRES_VERSIONS = tuple(range(11, 19))
-NEWEST_POSTGRES_VERSION = SUPPORTED_POSTGRES_VERSIONS[-1]
+# PostgreSQL major versions whose behaviour the rules know (9 stands for 9.x). The default, when
+# the project does not say (see workspace/postgres_version.py), is the newest released one; 19,
+# in beta, is accepted when configured (REPACK).
+SUPPORTED_POSTGRES_VERSIONS = tuple(range(9, 20))
+NEWEST_POSTGRES_VERSION = 18
 # How a SQL migration folder's files run: each in one transaction, or statement by statement.
 # A migration tool's name stands for its default (see workspace/migration_tools.py).
 SQL_TRANSACTION_MODES = ("per-file", "none")
@@ -203,9 +204,9 @@ def _postgres_version(value: Any, problems: list[str]) -> Optional[int]:
         return None
     version = int(major)
     if version not in SUPPORTED_POSTGRES_VERSIONS:
-        nearest = min(max(version, SUPPORTED_POSTGRES_VERSIONS[0]), NEWEST_POSTGRES_VERSION)
+        nearest = min(max(version, SUPPORTED_POSTGRES_VERSIONS[0]), SUPPORTED_POSTGRES_VERSIONS[-1])
         problems.append(f"postgres_version {version} is outside {SUPPORTED_POSTGRES_VERSIONS[0]}-"
-                        f"{NEWEST_POSTGRES_VERSION}; using {nearest}")
+                        f"{SUPPORTED_POSTGRES_VERSIONS[-1]}; using {nearest}")
         return nearest
     return version
 

@@ -30,6 +30,9 @@ _OPT_OUTS = {
     "liquibase": re.compile(r"--\s*changeset\b[^\n]*\brunInTransaction:false\b", re.IGNORECASE),
     "atlas": re.compile(r"--\s*atlas:txmode\s+none\b", re.IGNORECASE),
 }
+# Any tool: the author says the file runs outside the tool's transaction (squawk's directive,
+# or SchemaLens's own).
+_ANY_OPT_OUT = re.compile(r"--\s*(?:squawk-disable-assume-in-transaction|schemalens:\s*no-transaction)\b", re.IGNORECASE)
 # Statements PostgreSQL refuses in a transaction block; Flyway runs a migration holding one
 # without a transaction (with `mixed`, or when the file has nothing else).
 _NON_TRANSACTIONAL = re.compile(r"\b(CONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|"
@@ -97,7 +100,7 @@ def file_in_transaction(tool: FolderTool, text: str) -> bool:
     if tool.mode != "per-file":
         return False
     opt_out = _OPT_OUTS.get(tool.tool or "")
-    if opt_out is not None and opt_out.search(text):
+    if opt_out is not None and opt_out.search(text) or _ANY_OPT_OUT.search(text):
         return False
     if tool.tool == "flyway" and _NON_TRANSACTIONAL.search(_without_comments(text)):
         return False

@@ -66,7 +66,7 @@ def detected_versions(root: Path) -> list[tuple[int, str]]:
             version = image_version(match.group(2))
             if version is None:
                 continue
-            clamped = min(max(version, SUPPORTED_POSTGRES_VERSIONS[0]), NEWEST_POSTGRES_VERSION)
+            clamped = min(max(version, SUPPORTED_POSTGRES_VERSIONS[0]), SUPPORTED_POSTGRES_VERSIONS[-1])
             found.append((clamped, f"{path.relative_to(root).as_posix()}: {match.group(1)}:{match.group(2)}"))
     return found
 

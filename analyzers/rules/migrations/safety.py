@@ -86,3 +86,31 @@ SQL_BASE = ("CREATE TABLE customers (id bigint PRIMARY KEY, email varchar(200));
 def sql_example(second: str) -> dict[str, str]:
     """A Flyway folder: V1 creates the tables, V2 holds the statements under test."""
     return {"db/V1__base.sql": SQL_BASE, "db/V2__change.sql": second}
+
+
+def new_in_this_step(walked: WalkedOperation) -> bool:
+    """The operation's table was created by the same migration step: it is still empty."""
+    return walked.created_at is not None and not walked.existing
+
+
+def in_alembic(walked: WalkedOperation) -> bool:
+    return walked.step.path.endswith(".py")
+
+
+def step_label(walked: WalkedOperation) -> str:
+    """"revision b2" for an Alembic revision, the file name for a SQL migration."""
+    step = walked.step
+    if step.path.endswith(".py") and step.revision:
+        return f"revision {step.revision}"
+    return step.path.rsplit("/", 1)[-1]
+
+
+def concurrently_advice(walked: WalkedOperation, statement: str) -> str:
+    """How to run `statement` (a CONCURRENTLY form) outside a transaction, in this step's tool."""
+    if in_alembic(walked):
+        return f"run `{statement}` inside `with op.get_context().autocommit_block():`"
+    if walked.in_transaction:
+        return (f"run `{statement}` in a migration file of its own that the tool runs without a transaction "
+                "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`; Flyway does so "
+                "by itself), outside any BEGIN ... COMMIT")
+    return f"run `{statement}` (outside any BEGIN ... COMMIT)"

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Iterator, Optional
+
+from ...pg.locks import blocks_writes
+from ...schema.migration_walk import WalkedOperation
+from ...schema.operations import DataChange, SetParameter
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, created_here, lock_sentence, severity_by_size, sql_example, step_label
+
+
+class MissingStatementTimeout(Rule):
+    """## What it finds
+    A migration step (an Alembic revision or a SQL file) with a statement that rewrites or scans
+    a table an earlier migration created while holding a lock that blocks writes (a type change,
+    a constraint validated in place, a plain index build, SET NOT NULL, VACUUM FULL, ...), or
+    that changes rows after such DDL in one transaction, with no `SET statement_timeout` before
+    it in the step (or in Alembic's `env.py`).
+
+    ## Why it matters
+    `lock_timeout` (SL515) bounds how long a statement waits for its lock; it does not bound how
+    long the statement then runs while holding it. A rewrite or a scan of a table bigger than
+    expected keeps reads or writes blocked until it ends, and nothing stops it but a person.
+    With `statement_timeout` the migration fails after a known time, the lock is released, and
+    the plan is revisited. An instant statement (ADD COLUMN without a volatile default, a rename)
+    is bounded by lock_timeout and is not reported here.
+
+    P2; P1 when the size hints give the table 1M rows or more, now or within a year.
+
+    ## Example
+    ```python
+    def upgrade():
+        op.execute("SET lock_timeout = '5s'")
+        op.alter_column("orders", "total", type_=sa.BigInteger())
+    ```
+
+    ## Use instead
+    ```python
+    def upgrade():
+        op.execute("SET lock_timeout = '5s'")
+        op.execute("SET statement_timeout = '15min'")
+        op.alter_column("orders", "total", type_=sa.BigInteger())
+    ```
+    Or once for every revision in `env.py`; `SET LOCAL` keeps it to the migration's transaction.
+    Concurrent index builds run long by design: give them their own, longer timeout.
+
+    ## How to verify
+    Run the migration against a copy with more rows than the timeout allows: it fails with
+    `canceling statement due to statement timeout` instead of running on.
+    """
+
+    code = "SL552"
+    name = "missing-statement-timeout"
+    dimension = 5
+    severity = "P2"
+    summary = "table rewrite or scan under a blocking lock without statement_timeout"
+    summary_zh = "在阻塞锁下重写或扫描表但未设置 statement_timeout"
+    peers = ("squawk:require-statement-timeout", "pgls:requireStatementTimeout")
+
+    valid = (
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))")),
+        Example(sql_example("SET statement_timeout = '15min';\nALTER TABLE orders ALTER COLUMN total TYPE bigint;\n")),
+    )
+    invalid = (
+        Example(alembic_example("    op.alter_column('orders', 'total', type_=sa.BigInteger())  # expect")),
+        Example(sql_example("ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        reported: set[int] = set()
+        timed: set[int] = set()
+        locked: set[int] = set()  # steps holding a write-blocking lock in an open transaction
+        for walked in context.migration_walk:
+            number, operation = walked.step_number, walked.operation
+            if isinstance(operation, SetParameter) and operation.name == "statement_timeout" \
+                    and operation.value not in (None, "0"):
+                timed.add(number)
+            if not walked.in_transaction:
+                locked.discard(number)
+            if number in reported or number in timed or not walked.existing:
+                continue
+            effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
+            if effect is not None and walked.in_transaction:
+                locked.add(number)
+            long_running = effect is not None and (effect.rewrites or effect.scans)
+            backfill = isinstance(operation, DataChange) and number in locked
+            if not (long_running or backfill) or _env_sets(context, walked):
+                continue
+            reported.add(number)
+            yield self._finding(context, walked, effect)
+
+    def _finding(self, context: AuditContext, walked: WalkedOperation, effect) -> Finding:
+        table = walked.table
+        what = lock_sentence(effect) if effect is not None else (
+            f"This {walked.operation.kind} runs while earlier DDL holds its lock on {table}.")
+        return self.finding(
+            walked.operation.location, f"{step_label(walked)} has no statement_timeout for a long statement on {table}",
+            f"{what} Nothing bounds how long it runs while holding the lock.",
+            impact=f"Worst case: the statement runs for hours on a table bigger than expected and {table} stays "
+                   "blocked until someone cancels it. Most likely: a deploy that blocks traffic far longer than planned.",
+            root_cause="Migrations run with the server's default statement_timeout, usually 0 (no limit).",
+            fix=Fix(short_term="Start the revision with `SET statement_timeout = '15min'` (a bound you can afford to "
+                               "block the table for), after `SET lock_timeout`.",
+                    medium_term="Set both timeouts for every revision in env.py (SET LOCAL inside the transaction).",
+                    long_term="Expand and contract (`schemalens scaffold`) so that no statement holds a blocking lock "
+                              "for long."),
+            verification="Rehearse on a copy with more rows (`schemalens verify`): the migration fails with "
+                         "`canceling statement due to statement timeout` instead of running on",
+            table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
+
+
+def _env_sets(context: AuditContext, walked: WalkedOperation) -> bool:
+    if not walked.step.path.endswith(".py"):
+        return False
+    env: Optional[str] = context.text_of(str(PurePosixPath(walked.step.path).parent.parent / "env.py"))
+    return bool(env and "statement_timeout" in env)
