@@ -702,7 +702,7 @@ class _RevisionReader:
     def _op_drop_constraint(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")
         return [ops.DropConstraint(table, self._str(call, 0, "constraint_name"), location, self._str(call, 99, "schema"),
-                                   self._bool(call, "if_exists"))]
+                                   self._bool(call, "if_exists"), self._str(call, 2, "type_"))]
 
     def _op_execute(self, call, location, batch, autocommit):
         statement = self._arg(call, 0, "sqltext")

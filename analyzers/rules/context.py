@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import PurePosixPath
 from typing import Callable, Iterator, Optional
 
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
+from ..workspace.code_roles import is_application_code
 from ..workspace.config import TableHints
 from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
@@ -102,12 +104,14 @@ class AuditContext:
         return any(pattern.search(text) for text in self._application_texts)
 
     def code_mention(self, *words: str) -> Optional[Location]:
-        """The first line of application code (or a SQL script) that names every one of `words`
+        """The first line of deployed application code that names every one of `words`
         as a whole word in the same file (the last word on that line), or None."""
-        patterns = [re.compile(rf"(?<![\w.]){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words if word]
+        patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words if word]
         if not patterns:
             return None
         for path, text in zip(self._application_paths, self._application_texts):
+            if path not in self._deployed_paths:
+                continue
             if all(pattern.search(text) for pattern in patterns):
                 match = patterns[-1].search(text)
                 return Location(path, text.count("\n", 0, match.start()) + 1)
@@ -115,12 +119,25 @@ class AuditContext:
 
     @property
     def has_application_code(self) -> bool:
-        """The workspace holds code that reads the database: models, or application Python."""
-        return bool(self.model.orm.tables) or bool(self._application_paths)
+        """The workspace holds the code that reads the database: models, application Python, or
+        Alembic revisions (a Python project: its code is here). A repository of SQL migrations
+        alone does not."""
+        return bool(self.model.orm.tables) or bool(self._deployed_paths) or bool(self.model.revision_files)
 
     @cached_property
     def _application_paths(self) -> list[str]:
         return [path for path, kind in sorted(self.model.files.items()) if kind in ("python", "sql_script")]
+
+    @cached_property
+    def _deployed_paths(self) -> frozenset[str]:
+        """Application Python that a deploy runs against production: not tests, scripts, seeds or
+        fixtures (`non_application_paths`), nor Alembic's env.py and helpers beside the versions
+        folders, nor SQL scripts (one-off scripts and dumps)."""
+        patterns = self.model.config.non_application_paths
+        migration_folders = {str(PurePosixPath(path).parent.parent) for path in self.model.revision_files}
+        return frozenset(path for path in self._application_paths if is_application_code(path, patterns)
+                         and self.model.files.get(path) == "python"
+                         and str(PurePosixPath(path).parent) not in migration_folders)
 
     @cached_property
     def _application_texts(self) -> list[str]:

@@ -169,7 +169,7 @@ def _lock_effect_key(walked: WalkedOperation) -> Optional[str]:
         case ops.ValidateConstraint():
             return "validate-foreign-key" if isinstance(walked.constraint_before, ForeignKey) else "validate-check"
         case ops.DropConstraint():
-            return "drop-foreign-key" if isinstance(walked.constraint_before, ForeignKey) else "drop-constraint"
+            return "drop-foreign-key" if dropped_constraint_kind(walked) == "foreignkey" else "drop-constraint"
 
         case ops.AttachPartition():
             return "attach-partition"
@@ -203,6 +203,21 @@ def _lock_effect_key(walked: WalkedOperation) -> Optional[str]:
         case ops.Maintenance(kind="REFRESH MATERIALIZED VIEW"):
             return "refresh-materialized-view-concurrently" if operation.concurrently else "refresh-materialized-view"
     return None
+
+
+def dropped_constraint_kind(walked: WalkedOperation) -> Optional[str]:
+    """"foreignkey", "unique", "check" or "primary" for a DROP CONSTRAINT: the constraint an
+    earlier step added, else Alembic's `type_`, else PostgreSQL's default name suffix; or None."""
+    constraint = walked.constraint_before
+    if constraint is not None:
+        return {ForeignKey: "foreignkey", UniqueConstraint: "unique", CheckConstraint: "check",
+                PrimaryKey: "primary"}.get(type(constraint))
+    kind = getattr(walked.operation, "kind", None)
+    if kind:
+        return kind.lower()
+    name = walked.operation.name or ""
+    return next((kind for suffix, kind in (("_fkey", "foreignkey"), ("_pkey", "primary"), ("_key", "unique"),
+                                           ("_check", "check")) if name.endswith(suffix)), None)
 
 
 def walk_migrations(steps: tuple[ops.Step, ...],

@@ -166,6 +166,7 @@ class DropConstraint:
     location: Location
     schema: Optional[str] = None
     if_exists: bool = False
+    kind: Optional[str] = None  # Alembic's type_: "foreignkey", "unique", "check", "primary"; None: not said
 
 
 @dataclass(frozen=True, slots=True)

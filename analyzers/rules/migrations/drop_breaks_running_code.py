@@ -11,6 +11,7 @@ from ...schema.operations import (
     DropFunction,
     DropSequence,
     DropTable,
+    DropTrigger,
     DropType,
     UnsupportedStatement,
 )
@@ -102,7 +103,8 @@ class DropBreaksRunningCode(Rule):
         for walked in context.migration_walk:
             operation = walked.operation
             what = _dropped(operation)
-            if what is None or new_in_this_step(walked) or _created_in_step(walked, what[1]):
+            if what is None or new_in_this_step(walked) or _created_in_step(walked, what[1]) \
+                    or what[0] == "function" and _trigger_dropped_first(walked):
                 continue
             kind, name = what
             cascade = getattr(operation, "cascade", False) or getattr(operation, "detail", None) == "CASCADE"
@@ -197,3 +199,10 @@ def _created_in_step(walked, name: str) -> bool:
         if created == name:
             return True
     return False
+
+
+def _trigger_dropped_first(walked) -> bool:
+    """A trigger function dropped after its trigger, in the same step: nothing else calls it."""
+    operations = walked.step.operations
+    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
+    return any(isinstance(other, DropTrigger) for other in earlier)

@@ -7,6 +7,7 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
     LOCK_TIMEOUT_ADVICE,
+    locked_anyway,
     alembic_example,
     concurrently_advice,
     created_here,
@@ -20,7 +21,8 @@ from .safety import (
 class DropIndexWithoutConcurrently(Rule):
     """## What it finds
     `DROP INDEX` (`op.drop_index`) without `CONCURRENTLY`, unless the index or its table was
-    created by the same migration. An index SchemaLens cannot place (created outside the
+    created by the same migration, or the same transaction takes ACCESS EXCLUSIVE on the table
+    anyway (it drops the table, or the index's column), where CONCURRENTLY would gain nothing. An index SchemaLens cannot place (created outside the
     migrations it reads) is taken to be on a table with rows.
 
     ## Why it matters
@@ -78,7 +80,7 @@ class DropIndexWithoutConcurrently(Rule):
             if isinstance(operation, CreateIndex) and operation.index.name:
                 built_here.setdefault(walked.step_number, set()).add(operation.index.name)
             if not isinstance(operation, DropIndex) or operation.concurrently or new_in_this_step(walked) \
-                    or operation.name in built_here.get(walked.step_number, ()):
+                    or operation.name in built_here.get(walked.step_number, ()) or locked_anyway(context, walked):
                 continue
             (effect,) = walked.lock_effects
             table = walked.table or operation.table

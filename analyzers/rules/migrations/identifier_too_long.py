@@ -135,8 +135,11 @@ class IdentifierTooLong(Rule):
             if not walked.step.path.endswith(".py"):
                 continue
             reported: set[str] = set()
+            # op.f("...") names are SQLAlchemy's to render: it cuts long ones itself, with a hash suffix,
+            # the same way everywhere they are used.
+            final = getattr(operation, "final_names", frozenset())
             for name in _names(operation):
-                if identifier_bytes(name) <= MAX_IDENTIFIER_BYTES or name in reported:
+                if identifier_bytes(name) <= MAX_IDENTIFIER_BYTES or name in reported or name in final:
                     continue
                 reported.add(name)
                 yield self._finding(operation.location, name, walked.table)

@@ -3,18 +3,23 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...pg.locks import ACCESS_EXCLUSIVE, sql_name
-from ...schema.operations import DataChange
+from ...schema.operations import AddConstraint, AttachPartition, DataChange, ValidateConstraint
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .safety import alembic_example, severity_by_size, sql_example
+from .safety import alembic_example, severity_by_size, sql_example, transaction_of
 
 
 class LockHeldThroughLongStatement(Rule):
     """## What it finds
-    In one transaction, a statement that rewrites or scans a table (an index build, a constraint
-    validated in place, a type change, SET NOT NULL) after an earlier statement took ACCESS
-    EXCLUSIVE on an existing table, when the long statement does not itself take ACCESS
-    EXCLUSIVE on that same table. Row changes after DDL are SL516's.
+    In one transaction, a statement written the online way, which scans a table under a lock
+    that lets reads and writes go on (`VALIDATE CONSTRAINT`, `ATTACH PARTITION` with its
+    scan), after an earlier statement of the same transaction took ACCESS EXCLUSIVE on an
+    existing table: the earlier lock is held until the commit, so through the whole scan.
+
+    Long statements that have an online form of their own (a plain CREATE INDEX, a foreign key
+    without NOT VALID, a rewriting type change, SET NOT NULL) are reported by their own rules
+    (SL505, SL507-SL510), whose fix also ends the wide lock window; VALIDATE of a constraint
+    added NOT VALID in the same transaction is SL507's; row changes after DDL are SL516's.
 
     ## Why it matters
     Locks are held until the transaction ends. An instant `ADD COLUMN` followed by a `CREATE
@@ -29,13 +34,13 @@ class LockHeldThroughLongStatement(Rule):
     ```python
     def upgrade():
         op.add_column("orders", sa.Column("channel", sa.String(20)))
-        op.create_index("ix_orders_status", "orders", ["status"])
+        op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
     ```
 
     ## Use instead
-    Put the long statement first, in a transaction of its own (a separate revision), or make it
-    one that does not need the transaction (`CREATE INDEX CONCURRENTLY` in
-    `autocommit_block()`); keep transactions that take ACCESS EXCLUSIVE to instant statements.
+    Validate in a revision of its own (or after a commit: `autocommit_block()`), so that the
+    scan runs under SHARE UPDATE EXCLUSIVE only; keep transactions that take ACCESS EXCLUSIVE to
+    instant statements.
 
     ## How to verify
     `schemalens verify` shows, per statement, the strongest lock held: no statement scans a
@@ -53,12 +58,13 @@ class LockHeldThroughLongStatement(Rule):
     valid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
                                 "    op.add_column('orders', sa.Column('source', sa.String(20)))")),
-        Example(sql_example("CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n"
-                            "ALTER TABLE orders ADD COLUMN channel text;\n")),
+        Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n")
+                | {"db/V3__validate.sql": "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\n"}),
     )
     invalid = (
-        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
-                                "    op.create_index('ix_orders_status', 'orders', ['status'])  # expect")),
+        Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n")
+                | {"db/V3__validate.sql": "ALTER TABLE orders ADD COLUMN channel text;\n"
+                                          "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;  -- expect\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -72,7 +78,9 @@ class LockHeldThroughLongStatement(Rule):
             if isinstance(walked.operation, DataChange) or not walked.existing:
                 continue
             effects = walked.lock_effects
-            long = next((e for e in effects if e.rewrites or e.scans), None)
+            online = isinstance(walked.operation, (ValidateConstraint, AttachPartition)) \
+                and not _added_in_transaction(context, walked)
+            long = next((e for e in effects if e.rewrites or e.scans), None) if online else None
             first = held.get(number)
             if long is not None and first is not None and number not in reported:
                 same_lock = walked.table == first[0].table and long.lock() == ACCESS_EXCLUSIVE
@@ -96,10 +104,18 @@ class LockHeldThroughLongStatement(Rule):
                    "likely: a deploy that blocks reads far longer than either statement would alone.",
             root_cause="Alembic runs a revision as one transaction, so the first statement's lock lasts for the rest "
                        "of it.",
-            fix=Fix(short_term=f"Move {long.title} to a revision of its own (before the ACCESS EXCLUSIVE one), or make it "
-                               "concurrent in `autocommit_block()`.",
+            fix=Fix(short_term=f"Move {long.title} to a revision of its own, or after a commit (`autocommit_block()`), "
+                               "so that it holds only its own lock.",
                     medium_term="Keep transactions that take ACCESS EXCLUSIVE to instant statements."),
             verification="`schemalens verify` shows the locks held per statement; no scan runs under an earlier "
                          "ACCESS EXCLUSIVE",
             table=locked, related=(Related(first.operation.location, f"ACCESS EXCLUSIVE on {locked} taken here"),),
             severity=severity_by_size(context, locked, big="P1"))
+
+
+def _added_in_transaction(context: AuditContext, walked) -> bool:
+    """VALIDATE of a constraint the same transaction added NOT VALID (SL507 reports it)."""
+    operation = walked.operation
+    return isinstance(operation, ValidateConstraint) and any(
+        isinstance(other.operation, AddConstraint) and other.operation.constraint.name == operation.name
+        for other in transaction_of(context, walked))

@@ -5,7 +5,7 @@ from typing import Iterator, Optional
 
 from ...pg.locks import blocks_writes
 from ...schema.migration_walk import WalkedOperation
-from ...schema.operations import DataChange, SetParameter
+from ...schema.operations import AlterColumn, DataChange, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, severity_by_size, sql_example, step_label
@@ -17,7 +17,9 @@ class MissingStatementTimeout(Rule):
     a table an earlier migration created while holding a lock that blocks writes (a type change,
     a constraint validated in place, a plain index build, SET NOT NULL, VACUUM FULL, ...), or
     that changes rows after such DDL in one transaction, with no `SET statement_timeout` before
-    it in the step (or in Alembic's `env.py`).
+    it in the step (or in Alembic's `env.py`), in a step that does set `lock_timeout`. (Without
+    lock_timeout, SL515 reports the step and asks for both timeouts.) A SET NOT NULL that a
+    validated CHECK already proves does not scan and is not reported.
 
     ## Why it matters
     `lock_timeout` (SL515) bounds how long a statement waits for its lock; it does not bound how
@@ -65,18 +67,22 @@ class MissingStatementTimeout(Rule):
     )
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'total', type_=sa.BigInteger())  # expect")),
-        Example(sql_example("ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n")),
+        Example(sql_example("SET lock_timeout = '5s';\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         reported: set[int] = set()
         timed: set[int] = set()
+        lock_timed: set[int] = set()
         locked: set[int] = set()  # steps holding a write-blocking lock in an open transaction
         for walked in context.migration_walk:
             number, operation = walked.step_number, walked.operation
             if isinstance(operation, SetParameter) and operation.name == "statement_timeout" \
                     and operation.value not in (None, "0"):
                 timed.add(number)
+            if isinstance(operation, SetParameter) and operation.name == "lock_timeout" \
+                    and operation.value not in (None, "0"):
+                lock_timed.add(number)
             if not walked.in_transaction:
                 locked.discard(number)
             if number in reported or number in timed or not walked.existing:
@@ -84,9 +90,10 @@ class MissingStatementTimeout(Rule):
             effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
             if effect is not None and walked.in_transaction:
                 locked.add(number)
-            long_running = effect is not None and (effect.rewrites or effect.scans)
+            long_running = effect is not None and (effect.rewrites or effect.scans) and not _proven_not_null(context, walked)
             backfill = isinstance(operation, DataChange) and number in locked
-            if not (long_running or backfill) or _env_sets(context, walked):
+            if not (long_running or backfill) or _env_sets(context, walked, "statement_timeout") \
+                    or not (number in lock_timed or _env_sets(context, walked, "lock_timeout")):
                 continue
             reported.add(number)
             yield self._finding(context, walked, effect)
@@ -111,8 +118,17 @@ class MissingStatementTimeout(Rule):
             table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
 
 
-def _env_sets(context: AuditContext, walked: WalkedOperation) -> bool:
+def _env_sets(context: AuditContext, walked: WalkedOperation, setting: str) -> bool:
     if not walked.step.path.endswith(".py"):
         return False
     env: Optional[str] = context.text_of(str(PurePosixPath(walked.step.path).parent.parent / "env.py"))
-    return bool(env and "statement_timeout" in env)
+    return bool(env and setting in env)
+
+
+def _proven_not_null(context: AuditContext, walked: WalkedOperation) -> bool:
+    """A SET NOT NULL that a validated CHECK proves: PostgreSQL skips the scan (SL508)."""
+    from .set_not_null_directly import _proven_by_a_check
+
+    operation = walked.operation
+    return isinstance(operation, AlterColumn) and operation.nullable is False and operation.type is None \
+        and _proven_by_a_check(context, walked, operation.column)

@@ -114,3 +114,38 @@ def concurrently_advice(walked: WalkedOperation, statement: str) -> str:
                 "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`; Flyway does so "
                 "by itself), outside any BEGIN ... COMMIT")
     return f"run `{statement}` (outside any BEGIN ... COMMIT)"
+
+
+def transaction_of(context: AuditContext, walked: WalkedOperation) -> list[WalkedOperation]:
+    """The operations of the transaction `walked` runs in: the same migration step, with no BEGIN,
+    COMMIT or autocommit block in between. Empty when it runs outside a transaction."""
+    from ...schema.operations import TransactionControl
+
+    if not walked.in_transaction:
+        return []
+    walk = context.migration_walk
+    position = next(i for i, w in enumerate(walk) if w is walked)
+
+    def same(other: WalkedOperation) -> bool:
+        return other.step_number == walked.step_number and other.in_transaction \
+            and not isinstance(other.operation, TransactionControl)
+
+    start, end = position, position
+    while start > 0 and same(walk[start - 1]):
+        start -= 1
+    while end + 1 < len(walk) and same(walk[end + 1]):
+        end += 1
+    return walk[start:end + 1]
+
+
+def locked_anyway(context: AuditContext, walked: WalkedOperation) -> bool:
+    """Another statement of the same transaction takes ACCESS EXCLUSIVE on the operation's table
+    too (a DROP TABLE, a DROP COLUMN, a type change): the table is blocked until the commit either
+    way, so a lighter lock for this operation would not shorten it."""
+    from ...pg.locks import ACCESS_EXCLUSIVE
+
+    if walked.table is None:
+        return False
+    return any(other is not walked and other.table == walked.table
+               and any(e.lock() == ACCESS_EXCLUSIVE for e in other.lock_effects)
+               for other in transaction_of(context, walked))
