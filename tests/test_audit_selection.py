@@ -71,3 +71,14 @@ def test_migrations_of_a_workspace_inside_another_repositorys_ignored_folder_are
     (workspace / ".gitignore").write_text("db/V2__*.sql\n")
     (workspace / "db" / "V2__local.sql").write_text("CREATE TABLE b (id int);\n")
     assert ignored_by_git(workspace, ["db/V1__init.sql", "db/V2__local.sql"]) == ["db/V2__local.sql"]
+
+
+def test_an_opinion_rule_is_off_under_all_and_on_by_name_or_preset(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__counts.sql").write_text("CREATE TABLE counts (id int PRIMARY KEY);\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL"]\n')
+    assert "SL210" not in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL"]\npreset = "squawk"\n')
+    assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL", "SL210"]\n')
+    assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))

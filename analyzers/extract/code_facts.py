@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field
 from typing import Optional
@@ -55,9 +56,10 @@ class FallbackRead:
 
 @dataclass(frozen=True, slots=True)
 class FieldAlias:
-    """A field that answers to another name: `synonym("new")`, `Field(alias="old")`, `AliasChoices(...)`."""
+    """A model attribute kept as another name of a stored column: `old_name = synonym("new_name")`.
+    (API input aliases such as pydantic's `AliasChoices` name no stored column: not read here.)"""
 
-    names: tuple[str, ...]
+    names: tuple[str, ...]  # (the alias, the attribute it stands for)
     location: Location
 
 
@@ -103,6 +105,23 @@ class CodeFacts:
     queries: tuple[QueryShape, ...] = ()
     loop_reads: tuple[LoopRead, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
+    # Words (lower case) the file deletes rows of: after DELETE FROM / TRUNCATE / DROP TABLE /
+    # DETACH PARTITION, and before a `.delete(` call: the tables whose rows some code removes.
+    deletion_words: frozenset[str] = frozenset()
+
+
+_DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
+                                 r"\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
+_DELETE_CALL = re.compile(r"\.delete\(")
+_WORD = re.compile(r"\w+")
+
+
+def deletion_words(text: str) -> frozenset[str]:
+    """The words of `text` that name what rows are deleted from (see CodeFacts.deletion_words)."""
+    words = {match.group(1).lower() for match in _DELETION_STATEMENT.finditer(text)}
+    for match in _DELETE_CALL.finditer(text):
+        words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
+    return frozenset(words)
 
 
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
@@ -223,15 +242,6 @@ class _Collector:
                 if keyword.arg is not None:
                     self.lookups.append(Lookup(keyword.arg, None, self._location(keyword)))
         arguments = call_arguments(node)
-        if method in ("synonym", "AliasChoices") and arguments:
-            names = tuple(name for name in (_string(value) for _, value in arguments) if name)
-            if names:
-                self.field_aliases.append(FieldAlias(names, self._location(node)))
-        elif method == "Field":
-            names = tuple(name for keyword, value in arguments if keyword in ("alias", "validation_alias")
-                          for name in [_string(value)] if name)
-            if names:
-                self.field_aliases.append(FieldAlias(names, self._location(node)))
         got = _get_key(node)
         if got is not None and len(arguments) > 1:
             default = arguments[1][1]
@@ -333,6 +343,12 @@ class _Collector:
             self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node)))
 
     def visit_assign(self, node: ast.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
+                and _method(node.value) == "synonym" and node.value.args:
+            # `old_name = synonym("new_name")` on a model: the old attribute keeps reading a stored column.
+            target = _string(node.value.args[0])
+            if target:
+                self.field_aliases.append(FieldAlias((node.targets[0].id, target), self._location(node)))
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Attribute):
             return
         target = node.targets[0]
@@ -440,6 +456,14 @@ def collect_code_facts(text: str, path: str, dialect: str = "postgresql") -> Cod
     return facts_of(source, dialect)
 
 
+def url_facts_of(source: PythonFile) -> CodeFacts:
+    """Only the URL-like string constants of a file that is not application code (the database
+    URLs a test suite connects to)."""
+    strings = tuple((node.value, source.location(node)) for node in ast.walk(source.tree)
+                    if isinstance(node, ast.Constant) and isinstance(node.value, str) and "://" in node.value[:40])
+    return CodeFacts(source.path, strings=strings)
+
+
 def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
     """The CodeFacts of a file already parsed."""
     path = source.path
@@ -451,4 +475,5 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      tuple(collector.read_modify_writes), tuple(collector.fallback_reads),
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
-                     loop_reads=tuple(found.loop_reads), functions=tuple(found.functions))
+                     loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
+                     deletion_words=deletion_words(source.text))

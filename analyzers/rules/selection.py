@@ -24,8 +24,8 @@ def matches(code: str, patterns: Iterable[str]) -> bool:
     return any(pattern == "ALL" or code.startswith(pattern) for pattern in patterns)
 
 
-# Opt-in rules each preset turns on. "squawk": the opinion rules squawk enables by default
-# (ban-char-field, prefer-bigint-over-int/-smallint, prefer-identity, prefer-text-field,
+# Rules off by default that each preset turns on. "squawk": the opinion rules squawk enables by
+# default (ban-char-field, prefer-bigint-over-int/-smallint, prefer-identity, prefer-text-field,
 # require-enum-value-ordering); the rules SchemaLens has on by default are on anyway.
 PRESETS: dict[str, tuple[str, ...]] = {
     "squawk": ("SL210", "SL211", "SL212", "SL213", "SL553"),
@@ -39,23 +39,15 @@ def preset_codes(config: Config) -> frozenset[str]:
     return frozenset(code for name in config.presets for code in PRESETS.get(name, ()))
 
 
-def rule_enabled(code: str, config: Config) -> bool:
-    """select/ignore with prefixes; the longer (more specific) match wins, as in ruff. An opt-in
-    rule is on only when its code is selected by name or by a preset (not by "ALL" or a prefix)."""
-    if _is_opt_in(code):
-        explicit = code in config.select or code in preset_codes(config)
-        selected = len(code) if explicit else -1
-    else:
-        selected = max((len(p) for p in config.select if p == "ALL" or code.startswith(p)), default=-1)
+def rule_enabled(code: str, config: Config, default_enabled: bool = True) -> bool:
+    """select/ignore with prefixes; the longer (more specific) match wins, as in ruff. A rule that
+    is off by default is selected only by name, prefix or a preset that lists it, never by "ALL"."""
+    selected = max((len(p) for p in config.select if (p == "ALL" and default_enabled) or (p != "ALL" and code.startswith(p))),
+                   default=-1)
+    if code in preset_codes(config):
+        selected = max(selected, len(code))
     ignored = max((len(p) for p in config.ignore if p == "ALL" or code.startswith(p)), default=-1)
     return selected >= 0 and selected > ignored
-
-
-def _is_opt_in(code: str) -> bool:
-    from . import rule_by_code  # the rules package imports this module's callers
-
-    rule = rule_by_code(code)
-    return rule is not None and rule.opt_in
 
 
 class _FileComments:
@@ -87,13 +79,12 @@ class _FileComments:
 
 
 def apply_selection(findings: Iterable[Finding], config: Config, text_of) -> list[Finding]:
-    """Filter and re-grade findings. `text_of(path)` gives a file's text (or None)."""
+    """Filter (per-path ignores, ignore comments) and re-grade findings of the enabled rules.
+    `text_of(path)` gives a file's text (or None)."""
     kept = []
     comments: dict[str, _FileComments] = {}
     for finding in findings:
         path = finding.location.path
-        if not rule_enabled(finding.rule, config):
-            continue
         if any(fnmatch.fnmatch(path, pattern) and matches(finding.rule, codes)
                for pattern, codes in config.per_path_ignores.items()):
             continue

@@ -55,7 +55,7 @@ class PythonModule:
     layer and name resolution, and its code facts (queries, lookups, writes)."""
 
     summary: module_summary.ModuleSummary
-    facts: code_facts.CodeFacts
+    facts: code_facts.CodeFacts  # of code that is not the application's (tests, scripts): its URLs only
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class ParsedFile:
     """One file's parse result, valid for as long as its content digest is unchanged."""
 
     path: str
-    kind: str  # "model", "revision", "sql_migration", "sql_script", "python"
+    kind: str  # "model", "python", "support" (tests, scripts), "revision", "sql_migration", "sql_script"
     digest: str
     result: Any  # PythonModule, Revision, SqlExtraction, or None when the file cannot be read
     errors: tuple[ExtractionError, ...] = ()
@@ -89,6 +89,9 @@ class WorkspaceModel:
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
     coverage: Coverage = field(default_factory=Coverage)
     histories: tuple["MigrationHistory", ...] = ()  # one per Alembic environment, in replay order
+    # (table key, column) the models write through code that changes the value (a TypeDecorator,
+    # @validates, a property setter): what is stored is not what the application handles.
+    transformed_columns: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +296,8 @@ class WorkspaceIndex:
             return None
         if under(path, self._script_locations):
             return "revision"
+        if not is_application_code(path, self.config.non_application_paths):
+            return "support"  # tests, scripts, seeds: read for the names they define, not for code paths
         if self.config.model_roots and not under(path, self.config.model_roots):
             return "python"
         return "model" if looks_like_model_module(text) else "python"
@@ -358,6 +363,7 @@ class WorkspaceIndex:
             relationships=relationships,
             coverage=coverage,
             histories=histories,
+            transformed_columns=self._orm.transformed_columns,
         )
         return self.model
 
@@ -430,7 +436,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> t
         if source is None:
             return None, (error,)
         summary = module_summary.summarize_source(source, module)
-        facts = code_facts.facts_of(source, dialect)
+        facts = code_facts.facts_of(source, dialect) if kind != "support" else code_facts.url_facts_of(source)
         return PythonModule(summary, facts), (*summary.errors, *facts.errors)
     if kind == "revision":
         parse = alembic_revisions.parse_revision(text, path, dialect)
@@ -439,7 +445,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> t
     return extraction, tuple(extraction.errors)
 
 
-_PYTHON_KINDS = ("model", "python")
+_PYTHON_KINDS = ("model", "python", "support")
 
 
 def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSummary]:

@@ -44,7 +44,7 @@ class CharColumn(Rule):
     name = "char-column"
     dimension = 2
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     summary = "blank-padded char(n) column"
     summary_zh = "使用定长补空格的 char(n) 列"
     peers = ("squawk:ban-char-field", "pgls:banCharField")

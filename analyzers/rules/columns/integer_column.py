@@ -45,7 +45,7 @@ class IntegerColumn(Rule):
     name = "integer-column"
     dimension = 2
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     summary = "integer or smallint column (32/16-bit range) instead of bigint"
     summary_zh = "使用 integer/smallint 列（范围有限）而非 bigint"
     peers = ("squawk:prefer-bigint-over-int", "squawk:prefer-bigint-over-smallint", "pgls:preferBigInt",

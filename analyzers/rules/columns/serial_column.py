@@ -42,7 +42,7 @@ class SerialColumn(Rule):
     name = "serial-column"
     dimension = 2
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     summary = "serial column instead of an identity column"
     summary_zh = "使用 serial 列而非 identity 列"
     peers = ("squawk:prefer-identity", "pgls:preferIdentity")

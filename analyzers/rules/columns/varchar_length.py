@@ -46,7 +46,7 @@ class VarcharLength(Rule):
     name = "varchar-length"
     dimension = 2
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     summary = "varchar(n) column instead of text with a CHECK"
     summary_zh = "使用 varchar(n) 列而非 text 加 CHECK 约束"
     peers = ("squawk:prefer-text-field", "pgls:preferTextField")

@@ -183,7 +183,7 @@ class AccessChange(_CompatibilityRule):
     name = "access-change"
     dimension = 5
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     area = "access"
     classify = staticmethod(_classify_access)
     summary = "privileges, row-level security or roles change (opt-in review prompt)"
@@ -232,7 +232,7 @@ class BehaviourChange(_CompatibilityRule):
     name = "behaviour-change"
     dimension = 5
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     area = "behaviour"
     classify = staticmethod(_classify_behaviour)
     summary = "default, function, view, trigger or server behaviour changes (opt-in review prompt)"
@@ -283,7 +283,7 @@ class ShapeChange(_CompatibilityRule):
     name = "shape-change"
     dimension = 5
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     area = "shape"
     classify = staticmethod(_classify_shape)
     summary = "columns, enum values or write restrictions added to existing objects (opt-in review prompt)"

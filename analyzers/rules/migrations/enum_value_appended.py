@@ -46,7 +46,7 @@ class EnumValueAppended(Rule):
     name = "enum-value-appended"
     dimension = 5
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     summary = "enum value added without BEFORE/AFTER (appended to the sort order)"
     summary_zh = "添加枚举值时未指定 BEFORE/AFTER（追加到排序末尾）"
     peers = ("squawk:require-enum-value-ordering",)

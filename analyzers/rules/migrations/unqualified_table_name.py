@@ -80,7 +80,7 @@ class UnqualifiedTableName(Rule):
     name = "unqualified-table-name"
     dimension = 5
     severity = "P2"
-    opt_in = True
+    default_enabled = False
     summary = "table named without a schema in a migration (depends on search_path)"
     summary_zh = "迁移中的表名未限定 schema（依赖 search_path）"
     peers = ("squawk:require-table-schema",)
