@@ -24,14 +24,15 @@ def matches(code: str, patterns: Iterable[str]) -> bool:
     return any(pattern == "ALL" or code.startswith(pattern) for pattern in patterns)
 
 
-# Rules off by default that each preset turns on. "squawk": the opinion rules squawk enables by
-# default (ban-char-field, prefer-bigint-over-int/-smallint, prefer-identity, prefer-text-field,
-# require-enum-value-ordering); the rules SchemaLens has on by default are on anyway.
+# Rules off by default that each preset turns on. "squawk": the rules squawk enables by default
+# that SchemaLens has off (ban-char-field, prefer-bigint-over-int/-smallint, prefer-identity,
+# prefer-text-field, require-enum-value-ordering, ban-drop-not-null); the rules SchemaLens has
+# on by default are on anyway.
 PRESETS: dict[str, tuple[str, ...]] = {
-    "squawk": ("SL210", "SL211", "SL212", "SL213", "SL553"),
+    "squawk": ("SL210", "SL211", "SL212", "SL213", "SL546", "SL553"),
     # Every squawk rule, its opt-in ones included (require-table-schema and the 2.70
     # compatibility rules: access, behaviour and shape changes).
-    "squawk-all": ("SL210", "SL211", "SL212", "SL213", "SL553", "SL554", "SL560", "SL561", "SL562"),
+    "squawk-all": ("SL210", "SL211", "SL212", "SL213", "SL546", "SL553", "SL554", "SL560", "SL561", "SL562"),
 }
 
 

@@ -37,6 +37,7 @@ class WalkedOperation:
     type_before: Optional[str] = None  # AlterColumn: the column's type before the change
     partitioned: bool = False
     constraint_before: Optional[object] = None  # DropConstraint/ValidateConstraint: the constraint, when a step added it
+    nullable_before: Optional[bool] = None  # AlterColumn: whether the column allowed NULL before; None: unknown
 
     @property
     def lock_effects(self) -> tuple[LockEffect, ...]:
@@ -233,26 +234,57 @@ def walk_migrations(steps: tuple[ops.Step, ...],
     partitioned: set[str] = set()
     column_types: dict[tuple[str, str], str] = {}
     constraints: dict[tuple[str, str], object] = {}  # (table key, constraint name) -> the constraint
+    nullable: dict[tuple[str, str], bool] = {}  # (table key, column) -> allows NULL
     for number, step in enumerate(steps):
         in_transaction = step.path.endswith(".py") or sql_in_transaction(step.path)
         for operation in step.operations:
             key = _table_key_of(operation)
             if key is None and isinstance(operation, ops.DropIndex):
                 key = index_tables.get(operation.name)
-            type_before = constraint_before = None
+            type_before = constraint_before = nullable_before = None
             if isinstance(operation, ops.AlterColumn) and key is not None:
                 type_before = column_types.get((key, operation.column))
+                nullable_before = nullable.get((key, operation.column))
             if isinstance(operation, (ops.DropConstraint, ops.ValidateConstraint)) and key is not None:
                 constraint_before = constraints.get((key, operation.name))
             origin = created.get(key) if key is not None else None
             yield WalkedOperation(number, step, operation, key, existing=origin is not None and origin[0] < number,
                                   in_transaction=in_transaction, created_at=origin[1] if origin else None,
                                   type_before=type_before, partitioned=key in partitioned,
-                                  constraint_before=constraint_before)
+                                  constraint_before=constraint_before, nullable_before=nullable_before)
             if isinstance(operation, ops.CreateIndex) and operation.index.name:
                 index_tables[operation.index.name] = key
             _track_constraints(operation, key, constraints)
+            _track_nullable(operation, key, nullable)
             in_transaction = _track(operation, number, key, in_transaction, created, partitioned, column_types)
+
+
+def _track_nullable(operation, key: Optional[str], nullable: dict) -> None:
+    """Whether each column of the tables the migrations create allows NULL (a primary key's
+    columns never do)."""
+    if key is None:
+        return
+    match operation:
+        case ops.CreateTable():
+            keys = {c for constraint in operation.constraints if isinstance(constraint, PrimaryKey)
+                    for c in constraint.columns}
+            for column in operation.columns:
+                nullable[(key, column.name)] = column.nullable and not column.primary_key and column.name not in keys
+        case ops.AddColumn():
+            nullable[(key, operation.column.name)] = operation.column.nullable and not operation.column.primary_key
+        case ops.AlterColumn():
+            if operation.nullable is not None:
+                nullable[(key, operation.column)] = operation.nullable
+            if operation.new_name is not None and (key, operation.column) in nullable:
+                nullable[(key, operation.new_name)] = nullable.pop((key, operation.column))
+        case ops.AddConstraint(constraint=PrimaryKey(columns=columns)):
+            for column in columns:
+                nullable[(key, column)] = False
+        case ops.RenameTable():
+            new_key = table_key(operation.new_name, operation.schema)
+            for (table, column), allows in list(nullable.items()):
+                if table == key:
+                    nullable[(new_key, column)] = allows
 
 
 def _track_constraints(operation, key: Optional[str], constraints: dict) -> None:

@@ -18,7 +18,10 @@ class JsonColumn(Rule):
     for containment queries (`@>`). `jsonb` has all of these. Keep `json` only when the exact
     text (key order, duplicate keys, whitespace) must be preserved.
 
-    P2.
+    P2. Off by default (an opinion): on real projects most `json` columns are blobs the code
+    writes and reads whole (plugin settings, event details), where neither the missing equality
+    operator nor GIN indexes matter (dispatch: 16 such columns, none queried inside). Select
+    `SL214` where the columns are searched or compared.
 
     ## Example
     ```python
@@ -44,6 +47,7 @@ class JsonColumn(Rule):
     severity = "P2"
     summary = "json column instead of jsonb"
     summary_zh = "使用 json 列而非 jsonb"
+    default_enabled = False
     peers = ("pgls:preferJsonb", "strong_migrations:add_column_json", "eugene:E3")
 
     valid = (Example(sql_table("settings jsonb")),)

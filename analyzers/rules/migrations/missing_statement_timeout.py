@@ -13,12 +13,17 @@ from .safety import alembic_example, created_here, lock_sentence, severity_by_si
 
 class MissingStatementTimeout(Rule):
     """## What it finds
-    A migration step (an Alembic revision or a SQL file) with a statement that rewrites or scans
-    a table an earlier migration created while holding a lock that blocks writes (a type change,
-    a constraint validated in place, a plain index build, SET NOT NULL, VACUUM FULL, ...), or
-    that changes rows after such DDL in one transaction, with no `SET statement_timeout` before
-    it in the step (or in Alembic's `env.py`), in a step that does set `lock_timeout`. (Without
-    lock_timeout, SL515 reports the step and asks for both timeouts.) A SET NOT NULL that a
+    A migration step (an Alembic revision or a SQL file) that sets `lock_timeout` but not
+    `statement_timeout` (in the step or in Alembic's `env.py`), with a statement that holds a
+    lock blocking writes on a table an earlier migration created for as long as it runs: a
+    TRUNCATE, REFRESH MATERIALIZED VIEW, ATTACH PARTITION, an index built on a partitioned
+    table, or rows changed after DDL in the same transaction (a backfill under the DDL's lock).
+
+    Without lock_timeout, SL515 reports the step and asks for both timeouts. Statements with an
+    online form of their own (a plain CREATE INDEX, SET NOT NULL, a constraint without NOT
+    VALID, a rewriting type change or default, VACUUM FULL) are left to their rule (SL505-SL510,
+    SL514, SL548, SL556) while it is enabled: its fix removes the long blocking statement, and a
+    second finding on the same line would report one problem twice. A SET NOT NULL that a
     validated CHECK already proves does not scan and is not reported.
 
     ## Why it matters
@@ -35,7 +40,8 @@ class MissingStatementTimeout(Rule):
     ```python
     def upgrade():
         op.execute("SET lock_timeout = '5s'")
-        op.alter_column("orders", "total", type_=sa.BigInteger())
+        op.add_column("orders", sa.Column("channel", sa.String(20)))
+        op.execute("UPDATE orders SET channel = 'web'")
     ```
 
     ## Use instead
@@ -43,7 +49,8 @@ class MissingStatementTimeout(Rule):
     def upgrade():
         op.execute("SET lock_timeout = '5s'")
         op.execute("SET statement_timeout = '15min'")
-        op.alter_column("orders", "total", type_=sa.BigInteger())
+        op.add_column("orders", sa.Column("channel", sa.String(20)))
+        op.execute("UPDATE orders SET channel = 'web'")
     ```
     Or once for every revision in `env.py`; `SET LOCAL` keeps it to the migration's transaction.
     Concurrent index builds run long by design: give them their own, longer timeout.
@@ -66,8 +73,9 @@ class MissingStatementTimeout(Rule):
         Example(sql_example("SET statement_timeout = '15min';\nALTER TABLE orders ALTER COLUMN total TYPE bigint;\n")),
     )
     invalid = (
-        Example(alembic_example("    op.alter_column('orders', 'total', type_=sa.BigInteger())  # expect")),
-        Example(sql_example("SET lock_timeout = '5s';\nALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n")),
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
+                                "    op.execute(\"UPDATE orders SET channel = 'web'\")  # expect")),
+        Example(sql_example("SET lock_timeout = '5s';\nTRUNCATE orders;  -- expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -90,7 +98,8 @@ class MissingStatementTimeout(Rule):
             effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
             if effect is not None and walked.in_transaction:
                 locked.add(number)
-            long_running = effect is not None and (effect.rewrites or effect.scans) and not _proven_not_null(context, walked)
+            long_running = effect is not None and (effect.rewrites or effect.scans) \
+                and not _proven_not_null(context, walked) and not _own_rule_reports(context, effect.key)
             backfill = isinstance(operation, DataChange) and number in locked
             if not (long_running or backfill) or _env_sets(context, walked, "statement_timeout") \
                     or not (number in lock_timed or _env_sets(context, walked, "lock_timeout")):
@@ -116,6 +125,26 @@ class MissingStatementTimeout(Rule):
             verification="Rehearse on a copy with more rows (`schemalens verify`): the migration fails with "
                          "`canceling statement due to statement timeout` instead of running on",
             table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
+
+
+# Long blocking statements that have an online form, and the rule that reports them with it: its
+# fix ends the blocking scan, so a statement_timeout finding on the same line would be a second
+# finding for one problem.
+_OWN_RULES = {"add-column-volatile-default": "SL510", "add-column-generated-stored": "SL510",
+              "alter-type-rewrite": "SL509", "set-not-null": "SL508", "add-check": "SL507",
+              "add-foreign-key": "SL507", "add-unique": "SL514", "add-primary-key": "SL514",
+              "create-index": "SL505", "vacuum-full": "SL506", "cluster": "SL506",
+              "add-exclusion-constraint": "SL556", "alter-domain-add-constraint": "SL548",
+              "alter-domain-set-not-null": "SL548"}
+
+
+def _own_rule_reports(context: AuditContext, key: str) -> bool:
+    from .. import rule_by_code
+    from ..selection import rule_enabled
+
+    code = _OWN_RULES.get(key)
+    rule = rule_by_code(code) if code else None
+    return rule is not None and rule_enabled(code, context.model.config, rule.default_enabled)
 
 
 def _env_sets(context: AuditContext, walked: WalkedOperation, setting: str) -> bool:
