@@ -48,6 +48,7 @@ import squawk_tests  # noqa: E402
 from schemalens.analyzers.audit import run_audit  # noqa: E402
 from schemalens.analyzers.extract.sql_files import _statement_spans  # noqa: E402
 from schemalens.analyzers.rules import all_rules  # noqa: E402
+from schemalens.analyzers.rules.base import ALSO  # noqa: E402
 from schemalens.analyzers.workspace.index import WorkspaceIndex  # noqa: E402
 
 DEFAULT_REPO = Path("/work/.mirror/sbdchd+squawk/repo")
@@ -161,12 +162,25 @@ def _quoted(name: str) -> str:
 EXISTING_TYPE = "existing_type"
 
 
+def not_null_columns(sql: str) -> set[tuple[Key, str]]:
+    """Columns the SQL drops NOT NULL from: the case assumes they are NOT NULL before it."""
+    found = set()
+    for statement in _parsed_statements(sql):
+        if isinstance(statement, ast.AlterTableStmt) and isinstance(statement.relation, ast.RangeVar):
+            key = (statement.relation.schemaname, statement.relation.relname)
+            found |= {(key, cmd.name) for cmd in statement.cmds or ()
+                      if isinstance(cmd, ast.AlterTableCmd) and cmd.subtype == enums.AlterTableType.AT_DropNotNull}
+    return found
+
+
 def base_migration(sql: str) -> str:
     tables = existing_tables(sql)
+    not_null = not_null_columns(sql)
     schemas = sorted({schema for schema, _ in tables if schema and schema != "public"})
     lines = [f"CREATE DOMAIN {EXISTING_TYPE} AS text;"] + [f"CREATE SCHEMA {_quoted(schema)};" for schema in schemas]
     for (schema, table), columns in tables.items():
-        listed = ", ".join(f"{_quoted(name)} {EXISTING_TYPE}" for name in columns)
+        listed = ", ".join(f"{_quoted(name)} {EXISTING_TYPE}{' NOT NULL' if ((schema, table), name) in not_null else ''}"
+                           for name in columns)
         lines.append(f"CREATE TABLE {_quoted(schema) + '.' if schema else ''}{_quoted(table)} ({listed});")
     return "\n".join(lines) + "\n"
 
@@ -263,11 +277,16 @@ def run_schemalens(case: squawk_tests.SquawkCase, codes: list[str], all_codes: l
                           if e.location.path == CASE_FILE and "would reject" in e.message]
         outcome.errors += [e.message for e in result.errors]
         for finding in result.findings:
-            if finding.location.path == CASE_FILE and finding.rule in codes:
-                statement = statement_of(lines, finding.location.line)
-                outcome.schemalens.add(statement)
-                outcome.schemalens_rules.add(finding.rule)
-                outcome.by_statement.setdefault(statement, set()).add(finding.rule)
+            if finding.rule not in codes:
+                continue
+            # A grouped finding (one per problem) names its other places as `also:` related locations.
+            places = [finding.location] + [r.location for r in finding.related if r.label.startswith(ALSO)]
+            for place in places:
+                if place.path == CASE_FILE:
+                    statement = statement_of(lines, place.line)
+                    outcome.schemalens.add(statement)
+                    outcome.schemalens_rules.add(finding.rule)
+                    outcome.by_statement.setdefault(statement, set()).add(finding.rule)
     return outcome
 
 
