@@ -23,7 +23,9 @@ class UniqueConstraintWithoutIndex(Rule):
     A UNIQUE constraint or PRIMARY KEY added directly to a table an earlier migration created,
     instead of building the index CONCURRENTLY and attaching it with `USING INDEX`, including
     one written inside `ADD COLUMN` (`ADD COLUMN id bigserial PRIMARY KEY`, `ADD COLUMN code
-    text UNIQUE`).
+    text UNIQUE`). When that column's default also rewrites the table (a serial), the finding
+    says so and its fix adds the column without it first: SL510 leaves the statement to this
+    rule.
 
     ## Why it matters
     `ADD CONSTRAINT ... UNIQUE` builds the unique index under ACCESS EXCLUSIVE: no reads and
@@ -71,6 +73,7 @@ class UniqueConstraintWithoutIndex(Rule):
         Example(alembic_example("    op.create_unique_constraint('uq_orders_status', 'orders', ['status'])  # expect")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_status_key UNIQUE (status);  -- expect\n")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN code text UNIQUE;  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN seq bigserial UNIQUE;  -- expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -98,9 +101,18 @@ class UniqueConstraintWithoutIndex(Rule):
             short_term = (f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
                           f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
                           f"USING INDEX {name}`." + scaffold)
+        rewrite = _column_rewrite(walked)
+        explanation = lock_sentence(effect)
+        if rewrite is not None:
+            column = walked.operation.column
+            default = column.server_default or column.identity or column.type
+            explanation += (f" The column's default ({default}) also rewrites {table} under the same lock "
+                            "(reported here rather than by SL510: one statement, one finding).")
+            short_term = (f"Add {column.name} with no default, `ALTER COLUMN {column.name} SET DEFAULT {default}` for "
+                          f"new rows, backfill old rows in batches, then " + short_term[0].lower() + short_term[1:])
         return self.finding(
             walked.operation.location, f"{kind} ({columns}) is added to {table} directly",
-            lock_sentence(effect),
+            explanation,
             impact=f"Worst case: {table} is unreadable and unwritable for the whole index build. Most likely: "
                    "a deploy that blocks traffic for seconds to minutes, growing with the table.",
             root_cause="Alembic's create_unique_constraint/create_primary_key build the index inside the "
@@ -113,3 +125,13 @@ class UniqueConstraintWithoutIndex(Rule):
                          "rows before the build; test: `schemalens verify` shows no ACCESS EXCLUSIVE during it",
             table=table, column=constraint.columns[0] if len(constraint.columns) == 1 else None,
             related=created_here(walked), severity=severity_by_size(context, table))
+
+
+REWRITING_DEFAULTS = ("add-column-volatile-default", "add-column-generated-stored")
+
+
+def _column_rewrite(walked):
+    """The rewrite an ADD COLUMN's own default causes (a serial, a volatile default), or None."""
+    if not isinstance(walked.operation, AddColumn):
+        return None
+    return next((e for e in walked.lock_effects if e.key in REWRITING_DEFAULTS), None)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ...schema.model import PrimaryKey, UniqueConstraint
 from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
@@ -22,7 +23,8 @@ class VolatileColumnDefault(Rule):
     - any default at all before PostgreSQL 11 (`postgres_version`).
 
     Constant and stable defaults (`0`, `'new'`, `now()`, `CURRENT_TIMESTAMP`) are fine since
-    PostgreSQL 11.
+    PostgreSQL 11. A column added with its own PRIMARY KEY or UNIQUE (`ADD COLUMN id bigserial
+    PRIMARY KEY`) is reported once, by SL514, whose finding names the rewrite too.
 
     ## Why it matters
     A volatile default has to be computed for every existing row, so PostgreSQL rewrites the
@@ -59,6 +61,8 @@ class VolatileColumnDefault(Rule):
     valid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('flag', sa.Integer(), server_default='0'))")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();\n")),
+        # One statement, one finding: SL514 reports it, rewrite included.
+        Example(sql_example("ALTER TABLE orders ADD COLUMN seq bigserial UNIQUE;\n")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('public_id', sa.Uuid(),  # expect\n"
@@ -75,7 +79,7 @@ class VolatileColumnDefault(Rule):
             rewriting = ("add-column-volatile-default", "add-column-generated-stored",
                          *(("add-column-constant-default",) if old_version else ()))
             effect = next((e for e in walked.lock_effects if e.key in rewriting), None)
-            if effect is None:
+            if effect is None or _left_to_sl514(context, walked):
                 continue
             column, table = walked.operation.column, walked.table
             default = column.server_default or column.identity or column.type
@@ -130,3 +134,13 @@ class VolatileColumnDefault(Rule):
                     medium_term="Upgrade PostgreSQL (11+ makes constant defaults instant)."),
             verification=f"SELECT pg_relation_filenode('{table}');  -- unchanged by the migration",
             table=table, column=column.name, related=created_here(walked), severity=severity_by_size(context, table))
+
+
+def _left_to_sl514(context: AuditContext, walked) -> bool:
+    """`ADD COLUMN id bigserial PRIMARY KEY`: SL514 reports the statement, rewrite included."""
+    from .. import rule_by_code
+    from ..selection import rule_enabled
+
+    rule = rule_by_code("SL514")
+    return rule is not None and rule_enabled(rule.code, context.model.config, rule.default_enabled) \
+        and any(isinstance(c, (PrimaryKey, UniqueConstraint)) for c in walked.operation.constraints)
