@@ -85,3 +85,14 @@ def test_lock_rules_are_held_back_when_the_application_migrates_itself_as_it_sta
     (tmp_path / "app" / "__init__.py").write_text("def create_app():\n    return object()\n")
     (tmp_path / "app" / "cli.py").write_text("from alembic import command\n\ndef upgrade(config):\n    command.upgrade(config, 'head')\n")
     assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))  # a deploy step runs them
+
+
+def test_an_opinion_rule_is_off_under_all_and_on_by_name_or_preset(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__counts.sql").write_text("CREATE TABLE counts (id int PRIMARY KEY);\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL"]\n')
+    assert "SL210" not in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL"]\npreset = "squawk"\n')
+    assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL", "SL210"]\n')
+    assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))

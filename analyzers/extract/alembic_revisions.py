@@ -524,9 +524,17 @@ class _RevisionReader:
         nullable_expr = expr.kwarg("nullable")
         nullable = self.world.const(nullable_expr) if nullable_expr is not None else not primary
         server_default = self._server_default(expr.kwarg("server_default"))
-        identity = None
-        if any(self._member(a) == "Identity" for a in args if a.kind == "call"):
-            identity, nullable = "by default", False
+        identity = generated = None
+        for argument in args:
+            if argument.kind != "call":
+                continue
+            if self._member(argument) == "Identity":
+                identity, nullable = ("always" if self._bool(argument, "always") else "by default"), False
+            elif self._member(argument) == "Computed" and argument.args:
+                # Computed(..., persisted=False) would be a virtual column (PostgreSQL 18); stored otherwise.
+                persisted = argument.kwarg("persisted")
+                if persisted is None or self.world.const(persisted) is not False:
+                    generated = self._text(argument.args[0]) or self.world.const(argument.args[0]) or argument.args[0].source
         for fk in foreign_keys:
             target = self.world.const(fk.args[0]) if fk.args else None
             if isinstance(target, str) and "." in target:
@@ -544,7 +552,7 @@ class _RevisionReader:
             out_constraints.append(PrimaryKey(None, (name,), location))
         return Column(name=name, type=normalized, raw_type=raw, nullable=bool(nullable), location=location,
                       server_default=server_default, identity=identity, primary_key=primary,
-                      comment=self._str(expr, 99, "comment"))
+                      comment=self._str(expr, 99, "comment"), generated=generated)
 
     def _server_default(self, value: Optional[Expr]) -> Optional[str]:
         if value is None:
@@ -720,7 +728,7 @@ class _RevisionReader:
     def _op_drop_constraint(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")
         return [ops.DropConstraint(table, self._str(call, 0, "constraint_name"), location, self._str(call, 99, "schema"),
-                                   self._bool(call, "if_exists"))]
+                                   self._bool(call, "if_exists"), self._str(call, 2, "type_"))]
 
     def _op_execute(self, call, location, batch, autocommit):
         statement = self._arg(call, 0, "sqltext")

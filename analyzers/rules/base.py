@@ -102,14 +102,19 @@ class Rule:
     # A rule about locks and scans that block the application's live traffic while a migration
     # runs: held back when the application applies its migrations itself as it starts.
     contends_with_live_traffic: ClassVar[bool] = False
-    # Off by default: selected only by its code or a prefix (`select = ["ALL", "SL302"]`); the
-    # docs say why it is off.
+    # Off by default (an opinion, a heuristic that mostly reports deliberate choices): selected
+    # only by its code, a prefix or a preset that lists it (`preset = "squawk"`), never by "ALL";
+    # the docs say why it is off.
     default_enabled: ClassVar[bool] = True
     # One finding per problem: findings of this rule on the same "table", on the same "column"
     # (one index serves every query that lacks it), in the same "path" (a revision), or anywhere
     # in the "workspace" (a convention the whole schema follows) become one, the others its
     # related locations.
     grouped_by: ClassVar[Optional[str]] = None
+    # The checks of other tools this rule covers, as "tool:check" ("squawk:ban-drop-table",
+    # "strong_migrations:remove_column", "pgls:banDropTable", "eugene:E6"): docs and the peer
+    # benchmark (bench/peer_squawk.py) read them.
+    peers: ClassVar[tuple[str, ...]] = ()
 
     def check(self, context: "AuditContext") -> Iterator[Finding]:
         raise NotImplementedError

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import PurePosixPath
 from typing import Callable, Iterator, Optional
 
 from ..extract.code_facts import deletion_words, sql_insert_tables
@@ -17,6 +18,8 @@ from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
+from ..workspace.migration_tools import SqlTransactions
+from ..workspace.postgres_version import PostgresVersion, postgres_version
 from .base import Related
 
 _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
@@ -35,7 +38,21 @@ class AuditContext:
     @cached_property
     def migration_walk(self) -> list:
         """The migration steps' operations in replay order, with what was true before each."""
-        return list(walk_migrations(self.model.steps))
+        return list(walk_migrations(self.model.steps, self.sql_transactions))
+
+    @cached_property
+    def sql_transactions(self) -> SqlTransactions:
+        """Per SQL migration file: whether its folder's tool runs it in a transaction."""
+        return SqlTransactions(self.model, self.text_of)
+
+    @cached_property
+    def postgres(self) -> PostgresVersion:
+        """The PostgreSQL major version the rules answer for, and where it was read."""
+        return postgres_version(self.model.config, getattr(self.model, "root", None))
+
+    @property
+    def postgres_version(self) -> int:
+        return self.postgres.version
 
     def tables(self) -> Iterator[Table]:
         for _, table in sorted(self.layer.tables.items()):
@@ -152,6 +169,41 @@ class AuditContext:
                 words |= of_sql_text(self.text_of(path) or "")
         return frozenset(words)
 
+    def code_mention(self, *words: str) -> Optional[Location]:
+        """The first line of deployed application code that names every one of `words`
+        as a whole word in the same file (the last word on that line), or None."""
+        patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words if word]
+        if not patterns:
+            return None
+        for path, text in self._deployed_texts:
+            if all(pattern.search(text) for pattern in patterns):
+                match = patterns[-1].search(text)
+                return Location(path, text.count("\n", 0, match.start()) + 1)
+        return None
+
+    @property
+    def has_application_code(self) -> bool:
+        """The workspace holds the code that reads the database: models, application Python, or
+        Alembic revisions (a Python project: its code is here). A repository of SQL migrations
+        alone does not."""
+        return bool(self.model.orm.tables) or bool(self._deployed_paths) or bool(self.model.revision_files)
+
+    @cached_property
+    def _deployed_paths(self) -> tuple[str, ...]:
+        """Application Python that a deploy runs against production: not tests, scripts, seeds or
+        fixtures (`non_application_paths`), nor Alembic's env.py and helpers beside the versions
+        folders, nor SQL scripts (one-off scripts and dumps)."""
+        patterns = self.model.config.non_application_paths
+        migration_folders = {str(PurePosixPath(path).parent.parent) for path in self.model.revision_files}
+        return tuple(path for path, kind in sorted(self.model.files.items())
+                     if kind == "python" and is_application_code(path, patterns)
+                     and str(PurePosixPath(path).parent) not in migration_folders)
+
+    @cached_property
+    def _deployed_texts(self) -> list[tuple[str, str]]:
+        """(path, text) of deployed application code, read once per audit, when a rule asks."""
+        return [(path, self.text_of(path) or "") for path in self._deployed_paths]
+
     def orm_table(self, table: Table) -> Optional[Table]:
         return self.model.orm.tables.get(table.key)
 
@@ -162,6 +214,19 @@ class AuditContext:
     def where_column(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
         orm = self.orm_table(table)
         return self._where(column, orm.column(column.name) if orm else None, "column created in migration")
+
+    def where_column_type(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
+        """Where a finding about a column's type goes: the model when one declares the column,
+        else the migration statement that last set its type (an ALTER COLUMN ... TYPE), else
+        the statement that created it."""
+        location, related = self.where_column(table, column)
+        if location != column.location:
+            return location, related
+        changed = next((change.location for change in reversed(column.history)
+                        if re.search(r"(^|: |, )type ", change.action)), None)
+        if changed is None or changed == column.location:
+            return location, related
+        return changed, (*related, Related(column.location, "column created here"))
 
     def where_element(self, table: Table, element) -> tuple[Location, tuple[Related, ...]]:
         """For a constraint or index: its model declaration (same kind, same columns) when there is one."""

@@ -63,6 +63,7 @@ class Column:
     primary_key: bool = False  # declared on the column itself (ORM `primary_key=True`)
     changed: Optional[Location] = None
     history: tuple[Change, ...] = ()
+    generated: Optional[str] = None  # GENERATED ALWAYS AS (expression) STORED: the expression
 
 
 @dataclass(frozen=True, slots=True)
