@@ -44,6 +44,7 @@ class DetachPartitionWithoutConcurrently(Rule):
     """
 
     code = "SL541"
+    contends_with_live_traffic = True
     name = "detach-partition-without-concurrently"
     dimension = 5
     severity = "P1"

@@ -42,6 +42,7 @@ class DomainConstraint(Rule):
     """
 
     code = "SL548"
+    contends_with_live_traffic = True
     name = "domain-constraint"
     dimension = 5
     severity = "P1"

@@ -55,6 +55,7 @@ class DropIndexWithoutConcurrently(Rule):
     """
 
     code = "SL539"
+    contends_with_live_traffic = True
     name = "drop-index-without-concurrently"
     dimension = 5
     severity = "P2"

@@ -37,6 +37,7 @@ class ExclusionConstraint(Rule):
     """
 
     code = "SL556"
+    contends_with_live_traffic = True
     name = "exclusion-constraint"
     dimension = 5
     severity = "P1"

@@ -48,6 +48,7 @@ class LockHeldThroughLongStatement(Rule):
     """
 
     code = "SL557"
+    contends_with_live_traffic = True
     name = "lock-held-through-long-statement"
     dimension = 5
     severity = "P2"

@@ -61,6 +61,7 @@ class MissingStatementTimeout(Rule):
     """
 
     code = "SL552"
+    contends_with_live_traffic = True
     name = "missing-statement-timeout"
     dimension = 5
     severity = "P2"

@@ -40,6 +40,7 @@ class ReindexWithoutConcurrently(Rule):
     """
 
     code = "SL540"
+    contends_with_live_traffic = True
     name = "reindex-without-concurrently"
     dimension = 5
     severity = "P1"
