@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from oracle import comparable, differences
+from schemalens.analyzers.audit import run_audit, workspace_problems
 from schemalens.analyzers.extract.sql_dialects import file_dialect, text_dialect
 from schemalens.analyzers.extract.sql_files import parse_sql
 from schemalens.analyzers.pg.catalog import read_catalog
@@ -199,6 +200,34 @@ def test_one_root_error_per_missing_object_and_its_consequences_counted(services
     assert problem.error.message == 'relation "templates" does not exist' and problem.creation is None
     assert [location.line for location in problem.consequences] == [2, 3]
     assert [e.location.line for e in notifications.errors] == [1]
+
+
+# the rules, on the fixture
+
+def test_history_and_index_rules_report_each_problem_of_the_fixture_once(services):
+    result = run_audit(services)
+    ours = sorted((f.rule, f.location.path.removeprefix("services/"), f.location.line) for f in result.findings
+                  if f.rule in ("SL570", "SL571", "SL572", "SL573", "SL574", "SL414", "SL415", "SL503", "SL538"))
+    assert ours == [
+        ("SL414", "orders/db/migrations/V7__partial_indexes.sql", 2),
+        ("SL415", "orders/db/migrations/V7__partial_indexes.sql", 4),
+        ("SL570", "notifications/migrations/004_template_locale.sql", 1),
+        ("SL571", "orders/db/migrations/V3__index_orders_priority.sql", 1),
+        ("SL571", "orders/db/migrations/V5__alter_shipments.sql", 1),
+        ("SL572", "billing/migrations/000005_add_customer_ref_v2.up.sql", 2),
+        ("SL572", "users/db/migrations/20240103120000_add_email_fix.sql", 2),
+        ("SL573", "notifications/migrations/002a_backfill_channel.sql", 1),
+        ("SL573", "orders/db/migrations/V4__add_order_priority.sql", 1),
+        ("SL574", "orders/db/migrations_old/V1__create_orders.sql", 1),
+    ]
+    # Each replay error is shown once, by the finding that carries its fix.
+    assert [e for e in workspace_problems(services.errors, result.findings) if e.kind == "replay"] == []
+
+
+def test_the_ordering_finding_names_the_migration_that_creates_the_object(services):
+    finding = next(f for f in run_audit(services).findings if f.rule == "SL571" and "V3__" in f.location.path)
+    assert "V4__add_order_priority.sql" in finding.title
+    assert [(r.location.path.rsplit("/", 1)[1], r.location.line) for r in finding.related] == [("V4__add_order_priority.sql", 2)]
 
 
 # the command line
