@@ -24,6 +24,7 @@ from schemalens.analyzers.scaffold.from_findings import safe_change_for, safe_ch
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
 from schemalens.analyzers.report.table_card import table_card
+from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.workspace.cache import default_cache_dir
 from schemalens.analyzers.workspace.config import config_from_mapping, load_config, load_hints_file
 from schemalens.analyzers.workspace.index import WorkspaceIndex
@@ -387,7 +388,7 @@ def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optiona
     positions = Positions(ls.workspace.position_encoding, lambda _: text)
     wanted = {(d.code, d.range.start.line + 1) for d in params.context.diagnostics}
     actions = []
-    for finding in ls.findings:
+    for finding in (occurrence for merged in ls.findings for occurrence in occurrences(merged)):
         if finding.location.path != path or (finding.rule, finding.location.line) not in wanted:
             continue
         diagnostic = next(d for d in params.context.diagnostics

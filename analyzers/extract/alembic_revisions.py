@@ -717,6 +717,58 @@ class _RevisionReader:
     def _op_rename_column(self, call, location, batch, autocommit):
         return self._op_alter_column(call, location, batch, autocommit)
 
+    # alembic_utils entities: op.create_entity(PGFunction(...)) and friends, as the SQL they run
+
+    def _op_create_entity(self, call, location, batch, autocommit):
+        return self._entity_sql(call, location, replace=False)
+
+    def _op_replace_entity(self, call, location, batch, autocommit):
+        return self._entity_sql(call, location, replace=True)
+
+    def _op_drop_entity(self, call, location, batch, autocommit):
+        return self._entity_sql(call, location, drop=True)
+
+    def _entity_sql(self, call: Expr, location: Location, replace: bool = False, drop: bool = False) -> list:
+        entity = self.world.value_of(self._arg(call, 0, "target"))
+        kind = (entity.name or "").rpartition(".")[2] if entity is not None and entity.kind == "call" else ""
+        fields = {key: self.world.const(value) for key, value in entity.kwargs} if kind else {}
+        sql = _entity_statement(kind, fields, replace, drop)
+        if sql is None:
+            reason = f"alembic_utils entity not analysed: {' '.join((entity.source if entity else call.source).split())[:80]}"
+            self.errors.append(ExtractionError(location, reason, kind="opaque"))
+            return [ops.Opaque(location, reason)]
+        extraction = sql_files.parse_sql(sql, self.path, embedded=True)
+        self.errors.extend(dataclasses.replace(error, location=location) for error in extraction.errors)
+        return [sql_files.relocated(operation, location) for operation in extraction.operations]
+
+
+def _entity_statement(kind: str, fields: dict, replace: bool, drop: bool) -> Optional[str]:
+    """The SQL alembic_utils runs for an entity (its `to_sql_statement_create`/`_drop`), or None."""
+    schema, signature, definition = fields.get("schema") or "public", fields.get("signature"), fields.get("definition")
+    if not isinstance(signature, str):
+        return None
+    if kind == "PGExtension":
+        return f'DROP EXTENSION "{signature}"' if drop else f'CREATE EXTENSION IF NOT EXISTS "{signature}" WITH SCHEMA {schema}'
+    if not isinstance(definition, str) and not drop:
+        return None
+    if kind == "PGFunction":
+        if drop:
+            return f"DROP FUNCTION {schema}.{signature}"
+        return f"CREATE {'OR REPLACE ' if replace else ''}FUNCTION {schema}.{signature} {definition}"
+    if kind == "PGTrigger":
+        table = fields.get("on_entity")
+        if drop:
+            return f"DROP TRIGGER {signature} ON {table}" if isinstance(table, str) else None
+        constraint = "CONSTRAINT " if fields.get("is_constraint") else ""
+        create = f"CREATE {constraint}TRIGGER {signature} {definition}"
+        return f"DROP TRIGGER IF EXISTS {signature} ON {table}; {create}" if replace and isinstance(table, str) else create
+    if kind in ("PGView", "PGMaterializedView"):
+        materialized = "MATERIALIZED " if kind == "PGMaterializedView" else ""
+        if drop:
+            return f"DROP {materialized}VIEW {schema}.{signature}"
+        return f"CREATE {'OR REPLACE ' if replace and not materialized else ''}{materialized}VIEW {schema}.{signature} AS {definition}"
+    return None
+
 
 def _is_final_name(call: Expr) -> bool:
     """`op.f("name")` / `conv("name")`: a name SQLAlchemy's naming convention leaves alone."""

@@ -55,9 +55,10 @@ class FallbackRead:
 
 @dataclass(frozen=True, slots=True)
 class FieldAlias:
-    """A field that answers to another name: `synonym("new")`, `Field(alias="old")`, `AliasChoices(...)`."""
+    """A model attribute kept as another name of a stored column: `old_name = synonym("new_name")`.
+    (API input aliases such as pydantic's `AliasChoices` name no stored column: not read here.)"""
 
-    names: tuple[str, ...]
+    names: tuple[str, ...]  # (the alias, the attribute it stands for)
     location: Location
 
 
@@ -223,15 +224,6 @@ class _Collector:
                 if keyword.arg is not None:
                     self.lookups.append(Lookup(keyword.arg, None, self._location(keyword)))
         arguments = call_arguments(node)
-        if method in ("synonym", "AliasChoices") and arguments:
-            names = tuple(name for name in (_string(value) for _, value in arguments) if name)
-            if names:
-                self.field_aliases.append(FieldAlias(names, self._location(node)))
-        elif method == "Field":
-            names = tuple(name for keyword, value in arguments if keyword in ("alias", "validation_alias")
-                          for name in [_string(value)] if name)
-            if names:
-                self.field_aliases.append(FieldAlias(names, self._location(node)))
         got = _get_key(node)
         if got is not None and len(arguments) > 1:
             default = arguments[1][1]
@@ -333,6 +325,12 @@ class _Collector:
             self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node)))
 
     def visit_assign(self, node: ast.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
+                and _method(node.value) == "synonym" and node.value.args:
+            # `old_name = synonym("new_name")` on a model: the old attribute keeps reading a stored column.
+            target = _string(node.value.args[0])
+            if target:
+                self.field_aliases.append(FieldAlias((node.targets[0].id, target), self._location(node)))
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Attribute):
             return
         target = node.targets[0]

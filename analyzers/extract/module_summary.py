@@ -43,6 +43,7 @@ class ClassSummary:
     decorators: tuple[Expr, ...] = ()
     attributes: tuple[ClassAttribute, ...] = ()
     methods: tuple["FunctionSummary", ...] = ()  # the small straight-line ones, for the static evaluator
+    transformed: tuple[str, ...] = ()  # attributes whose written value code transforms: @validates("x"), @x.setter
 
     def attribute(self, name: str) -> Optional[ClassAttribute]:
         for attribute in self.attributes:
@@ -236,8 +237,10 @@ class _Summarizer:
         decorators = tuple(self.exprs.build(decorator) for decorator in node.decorator_list)
         attributes: list[ClassAttribute] = []
         methods: list[FunctionSummary] = []
+        transformed: list[str] = []
         for statement in node.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                transformed += _transformed_attributes(statement)
                 attribute = self._declared_attr(statement)
                 if attribute is not None:
                     attributes.append(attribute)
@@ -248,7 +251,7 @@ class _Summarizer:
             else:
                 attributes += self._class_assignment(statement)
         return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
-                            tuple(attributes), tuple(methods))
+                            tuple(attributes), tuple(methods), tuple(transformed))
 
     def _class_assignment(self, statement: ast.stmt) -> list[ClassAttribute]:
         location = self.source.location(statement)
@@ -293,6 +296,20 @@ _FUNCTION_STEPS = 20
 _STEP_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.Expr, ast.Return)
 # Decorators that leave what a function returns alone (caches, declared_attr on a class).
 _TRANSPARENT_DECORATORS = {"cache", "lru_cache", "cached_property", "declared_attr", "directive", "classproperty"}
+
+
+def _transformed_attributes(method: ast.AST) -> list[str]:
+    """The attributes a method stands between the caller and the stored value for:
+    `@validates("password")` and property setters (`@password.setter`)."""
+    found = []
+    for decorator in method.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = dotted(call.func if call else decorator) or ""
+        if call is not None and name.rpartition(".")[2] == "validates":
+            found += [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        elif name.endswith(".setter") or name.endswith(".inplace.setter"):
+            found.append(name.split(".")[0])
+    return found
 
 
 def _is_docstring(statement: ast.stmt) -> bool:

@@ -96,6 +96,7 @@ class _ColumnBuild:
     index: bool = False
     unique: bool = False
     checks: list = field(default_factory=list)  # CheckConstraint call Exprs
+    transformed: bool = False  # written through code that changes the value (a TypeDecorator, @validates, a setter)
 
 
 @dataclass
@@ -429,11 +430,13 @@ class _LayerBuilder:
             table.items += args_items
             self.tables.append(table)
         self.class_tables[info.summary.qualified] = table
+        transformed = {name for cls in classes for name in cls.transformed}
         for attribute in attributes:
             if attribute.name.startswith("__"):
                 continue
             column = self._class_column(attribute, info.root, table)
             if column is not None and table.column_by_key(column.key) is None:
+                column.transformed = column.transformed or column.key in transformed
                 table.columns.append(column)
             value = self.world.value_of(attribute.value)
             if value is not None and value.kind == "call" and self.world.member(value) == "relationship":
@@ -566,6 +569,7 @@ class _LayerBuilder:
         type_result, raw_type = None, ""
         foreign_keys, checks = [], []
         identity = sequence = None
+        decorated = False  # the type is a workspace class (a TypeDecorator): it may transform what is stored
         for argument in [*positional, *(v for k, v in call.kwargs if k == "type_")]:
             member = world.member(argument)
             if member == "ForeignKey":
@@ -582,6 +586,8 @@ class _LayerBuilder:
             elif type_result is None:
                 type_result = self.types.of_expr(argument)
                 raw_type = argument.source
+                type_class = world.resolve(argument.name) if argument.name else None
+                decorated = type_class in world.classes
         optional = False
         if annotation is not None:
             inner, optional = self._strip_optional(annotation)
@@ -603,6 +609,7 @@ class _LayerBuilder:
         if type_result is not None and type_result.enum is not None:
             self.enums.setdefault(table_key(type_result.enum.name, type_result.enum.schema), type_result.enum)
         column = _ColumnBuild(
+            transformed=decorated,
             key=key, name=name, location=location, type_text=type_result.text if type_result else None,
             raw_type=raw_type, nullable=nullable, primary_key=primary_key,
             default=_source(call.kwarg("default") or call.kwarg("insert_default")),
@@ -1218,6 +1225,7 @@ class OrmBuild:
     unrecognized: tuple[UnrecognizedModel, ...] = ()  # of those, the ones that gave no table
     kept_out: tuple[KeptOutTable, ...] = ()
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such bases declare is not read
+    transformed_columns: frozenset[tuple[str, str]] = frozenset()  # (table key, column) written through a transform
 
 
 def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True) -> OrmBuild:
@@ -1228,8 +1236,10 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     builder.run()
     layer = builder.finish()
     model_classes, unrecognized = builder.recognition()
+    transformed = frozenset((table.key, column.name) for table in builder.tables for column in table.columns
+                            if column.transformed)
     return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), builder.relationship_records(),
-                    model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases())
+                    model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(), transformed)
 
 
 # Packages whose classes a model may inherit from without declaring columns that way.

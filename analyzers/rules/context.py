@@ -14,6 +14,7 @@ from typing import Callable, Iterator, Optional
 
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
+from ..workspace.code_roles import is_application_code
 from ..workspace.config import TableHints
 from .base import Related
 
@@ -58,7 +59,13 @@ class AuditContext:
         return max(hints.rows or 0, hints.rows_in_a_year or 0) >= rows
 
     def code_facts(self) -> list:
-        """The CodeFacts of every application file, by path."""
+        """The CodeFacts of every application file, by path: tests, scripts, seeds and fixtures
+        (`non_application_paths`) are not the application's code paths."""
+        patterns = self.model.config.non_application_paths
+        return [facts for path, facts in sorted(self.model.code.items()) if is_application_code(path, patterns)]
+
+    def all_code_facts(self) -> list:
+        """The CodeFacts of every Python file, tests included."""
         return [facts for _, facts in sorted(self.model.code.items())]
 
     @cached_property
@@ -73,6 +80,11 @@ class AuditContext:
         wanted = set(columns)
         return [t for t in self.tables() if not t.partition_of and wanted <= {c.name for c in t.columns}]
 
+    def writes_are_transformed(self, table: Table, column: Column) -> bool:
+        """Whether the models write this column through code that changes the value (a
+        TypeDecorator, @validates, a property setter): hashing or encryption may live there."""
+        return (table.key, column.name) in self.model.transformed_columns
+
     def orm_table_of_class(self, class_name: str) -> Optional[Table]:
         """The effective table mapped by the model class named `class_name`."""
         for table in self.model.orm.tables.values():
@@ -83,7 +95,7 @@ class AuditContext:
     def looked_up_columns(self) -> dict[str, Location]:
         """Column names that application code looks rows up by, with the first place it does."""
         found: dict[str, Location] = {}
-        for _, facts in sorted(self.model.code.items()):
+        for facts in self.code_facts():
             for lookup in facts.lookups:
                 found.setdefault(lookup.column, lookup.location)
         return found

@@ -94,6 +94,9 @@ class WorkspaceModel:
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
     coverage: Coverage = field(default_factory=Coverage)
     histories: tuple["MigrationHistory", ...] = ()  # one per Alembic environment, in replay order
+    # (table key, column) the models write through code that changes the value (a TypeDecorator,
+    # @validates, a property setter): what is stored is not what the application handles.
+    transformed_columns: frozenset[tuple[str, str]] = frozenset()
     # Every database the migrations build, each replayed on its own (the main one's layer is
     # `database`); and every SQL migration folder as its tool reads it, drafts included.
     databases: tuple[Database, ...] = ()
@@ -386,6 +389,7 @@ class WorkspaceIndex:
             relationships=relationships,
             coverage=coverage,
             histories=histories,
+            transformed_columns=self._orm.transformed_columns,
             databases=databases,
             sql_locations=self._sql_plan.locations,
         )
