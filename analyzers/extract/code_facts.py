@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field
 from typing import Optional
@@ -104,6 +105,23 @@ class CodeFacts:
     queries: tuple[QueryShape, ...] = ()
     loop_reads: tuple[LoopRead, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
+    # Words (lower case) the file deletes rows of: after DELETE FROM / TRUNCATE / DROP TABLE /
+    # DETACH PARTITION, and before a `.delete(` call: the tables whose rows some code removes.
+    deletion_words: frozenset[str] = frozenset()
+
+
+_DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
+                                 r"\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
+_DELETE_CALL = re.compile(r"\.delete\(")
+_WORD = re.compile(r"\w+")
+
+
+def deletion_words(text: str) -> frozenset[str]:
+    """The words of `text` that name what rows are deleted from (see CodeFacts.deletion_words)."""
+    words = {match.group(1).lower() for match in _DELETION_STATEMENT.finditer(text)}
+    for match in _DELETE_CALL.finditer(text):
+        words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
+    return frozenset(words)
 
 
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
@@ -438,6 +456,14 @@ def collect_code_facts(text: str, path: str, dialect: str = "postgresql") -> Cod
     return facts_of(source, dialect)
 
 
+def url_facts_of(source: PythonFile) -> CodeFacts:
+    """Only the URL-like string constants of a file that is not application code (the database
+    URLs a test suite connects to)."""
+    strings = tuple((node.value, source.location(node)) for node in ast.walk(source.tree)
+                    if isinstance(node, ast.Constant) and isinstance(node.value, str) and "://" in node.value[:40])
+    return CodeFacts(source.path, strings=strings)
+
+
 def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
     """The CodeFacts of a file already parsed."""
     path = source.path
@@ -449,4 +475,5 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      tuple(collector.read_modify_writes), tuple(collector.fallback_reads),
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
-                     loop_reads=tuple(found.loop_reads), functions=tuple(found.functions))
+                     loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
+                     deletion_words=deletion_words(source.text))

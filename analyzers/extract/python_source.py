@@ -23,6 +23,7 @@ from typing import Iterator, Optional, Sequence, Union
 from ..schema.model import ExtractionError, Location
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
+_DEFINITION = re.compile(r"\b(?:class|def)\s+(\w+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,9 @@ class PythonFile:
         line = start.line
         while line <= len(self.lines) and line <= (start.end_line or line):
             offset = start.column - 1 if line == start.line else 0
-            match = re.compile(rf"\b(?:class|def)\s+({re.escape(name)})\b").search(self.lines[line - 1], offset)
-            if match:
-                return Location(self.path, line, match.start(1) + 1, line, match.end(1) + 1)
+            for match in _DEFINITION.finditer(self.lines[line - 1], offset):
+                if match.group(1) == name:
+                    return Location(self.path, line, match.start(1) + 1, line, match.end(1) + 1)
             line += 1
         return start
 

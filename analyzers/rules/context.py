@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator, Optional
 
+from ..extract.code_facts import deletion_words
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.code_roles import is_application_code
@@ -101,16 +102,19 @@ class AuditContext:
         return found
 
     def code_mentions_deletion(self, table_name: str) -> bool:
-        """True when any file deletes from, truncates or drops partitions of `table_name`."""
-        pattern = re.compile(
-            rf"(DELETE\s+FROM|TRUNCATE(\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(\s+IF\s+EXISTS)?)\s+[\w.\"]*\b{re.escape(table_name)}\b"
-            rf"|\b{re.escape(table_name)}\b[\s\S]{{0,200}}?\.delete\(", re.IGNORECASE)
-        return any(pattern.search(text) for text in self._application_texts)
+        """True when application code or a SQL script deletes from, truncates or drops
+        partitions of `table_name` (each file's words are found once, when it is parsed)."""
+        return table_name.lower() in self._deletion_words
 
     @cached_property
-    def _application_texts(self) -> list[str]:
-        """Texts of application code and SQL scripts (not models or migrations), read once per audit."""
-        return [self.text_of(path) or "" for path, kind in sorted(self.model.files.items()) if kind in ("python", "sql_script")]
+    def _deletion_words(self) -> frozenset[str]:
+        words: set[str] = set()
+        for facts in self.code_facts():
+            words |= facts.deletion_words
+        for path, kind in self.model.files.items():
+            if kind == "sql_script":
+                words |= deletion_words(self.text_of(path) or "")
+        return frozenset(words)
 
     def orm_table(self, table: Table) -> Optional[Table]:
         return self.model.orm.tables.get(table.key)

@@ -57,7 +57,7 @@ class PythonModule:
     layer and name resolution, and its code facts (queries, lookups, writes)."""
 
     summary: module_summary.ModuleSummary
-    facts: code_facts.CodeFacts
+    facts: code_facts.CodeFacts  # of code that is not the application's (tests, scripts): its URLs only
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class ParsedFile:
     """One file's parse result, valid for as long as its content digest is unchanged."""
 
     path: str
-    kind: str  # "model", "revision", "python"; "sql_migration", "sql_script", "sql_draft", "sql_skipped"
+    kind: str  # "model", "python", "support" (tests, scripts), "revision"; "sql_migration", "sql_script", "sql_draft", "sql_skipped"
     digest: str
     result: Any  # PythonModule, Revision, SqlExtraction, or None when the file cannot be read
     errors: tuple[ExtractionError, ...] = ()
@@ -329,6 +329,8 @@ class WorkspaceIndex:
             return None
         if under(path, self._script_locations):
             return "revision"
+        if not is_application_code(path, self.config.non_application_paths):
+            return "support"  # tests, scripts, seeds: read for the names they define, not for code paths
         if self.config.model_roots and not under(path, self.config.model_roots):
             return "python"
         return "model" if looks_like_model_module(text) else "python"
@@ -522,7 +524,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
         if source is None:
             return None, (error,)
         summary = module_summary.summarize_source(source, module)
-        facts = code_facts.facts_of(source, dialect)
+        facts = code_facts.facts_of(source, dialect) if kind != "support" else code_facts.url_facts_of(source)
         return PythonModule(summary, facts), (*summary.errors, *facts.errors)
     if kind == "revision":
         parse = alembic_revisions.parse_revision(text, path, dialect)
@@ -535,7 +537,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
     return extraction, tuple(extraction.errors)
 
 
-_PYTHON_KINDS = ("model", "python")
+_PYTHON_KINDS = ("model", "python", "support")
 
 
 def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSummary]:
