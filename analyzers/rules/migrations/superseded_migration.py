@@ -15,7 +15,7 @@ class SupersededMigration(Rule):
     the same tables, columns, indexes or constraints, changed the same way, with nothing in
     between that undid them. Usually a `_v2`, `_fix` or `_final` copy written when the first
     one failed somewhere, after which both stayed in the folder. A `_v2`/`_fix` migration that
-    mostly repeats the earlier one is reported too.
+    also changes something the earlier one did not is SL503's (redo-migration).
 
     ## Why it matters
     Both run on every new database: the repeat fails there (`already exists`), or, guarded with
