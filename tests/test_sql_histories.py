@@ -224,6 +224,20 @@ def test_history_and_index_rules_report_each_problem_of_the_fixture_once(service
     assert [e for e in workspace_problems(services.errors, result.findings) if e.kind == "replay"] == []
 
 
+def test_an_index_repeating_a_unique_key_is_reported_in_every_service_s_database(tmp_path):
+    root = _write(tmp_path, {
+        "orders/migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\n"
+                                            "CREATE INDEX orders_customer_idx ON orders (customer_id);\n",
+        "users/migrations/V1__users.sql": ("CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE, deleted_at timestamptz);\n"
+                                           "CREATE INDEX users_email_idx ON users (email);\n"
+                                           "CREATE INDEX users_live_email_idx ON users (email) WHERE deleted_at IS NULL;\n"),
+    })
+    model = WorkspaceIndex(root).index_all()
+    assert len(model.databases) == 2
+    found = sorted((f.rule, f.location.path, f.location.line) for f in run_audit(model).findings if f.rule in ("SL402", "SL415"))
+    assert found == [("SL402", "users/migrations/V1__users.sql", 2), ("SL415", "users/migrations/V1__users.sql", 3)]
+
+
 def test_the_ordering_finding_names_the_migration_that_creates_the_object(services):
     finding = next(f for f in run_audit(services).findings if f.rule == "SL571" and "V3__" in f.location.path)
     assert "V4__add_order_priority.sql" in finding.title

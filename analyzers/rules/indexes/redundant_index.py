@@ -17,11 +17,21 @@ def _keys(table):
     return keys
 
 
+def _tables_of_every_database(context: AuditContext):
+    """(label, table) of every database the migrations build (several services' SQL folders); the
+    label is None for the main database, whose findings point at the models too."""
+    for label, layer in context.layers():
+        main = layer is context.layer
+        for _, table in sorted(layer.tables.items()):
+            yield (None if main else label), table
+
+
 class RedundantIndex(Rule):
     """## What it finds
     Indexes that another index, unique constraint or primary key already covers: the same
     columns twice (a unique constraint plus a unique index), or a plain index whose columns
-    are a leading prefix of another key.
+    are a leading prefix of another key; in every database the migrations build (each service's
+    SQL folder). A partial index on a unique key is SL415's.
 
     ## Why it matters
     Every index is written on every insert and on updates of its columns, takes memory in
@@ -66,7 +76,7 @@ class RedundantIndex(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for table in context.tables():
+        for label, table in _tables_of_every_database(context):
             if table.partition_of:
                 continue
             keys = _keys(table)
@@ -77,13 +87,14 @@ class RedundantIndex(Rule):
                 if cover is None:
                     continue
                 cover_name, cover_columns, _, cover_element = cover
-                location, related = context.where_element(table, index)
+                location, related = context.where_element(table, index) if label is None else (index.location, ())
                 related += (Related(cover_element.location, f"covered by {cover_name}"),)
                 same = tuple(cover_columns) == tuple(index.columns)
                 yield self.finding(
                     location, f"{index.name} on {table.name} is redundant with {cover_name}",
                     f"{index.name} ({', '.join(index.columns)}) "
-                    + ("duplicates" if same else "is a prefix of") + f" {cover_name} ({', '.join(cover_columns)}).",
+                    + ("duplicates" if same else "is a prefix of") + f" {cover_name} ({', '.join(cover_columns)})"
+                    + (f" ({label})." if label else "."),
                     impact=f"Worst case: write-heavy paths on {table.name} slow down and vacuum and backups grow for no "
                            "read benefit. Most likely: a few percent of write latency and buffer space wasted.",
                     root_cause="An index was added for a query that an existing index already serves "
