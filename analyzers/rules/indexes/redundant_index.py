@@ -81,7 +81,7 @@ class RedundantIndex(Rule):
                 continue
             keys = _keys(table)
             for index in table.indexes:
-                if index.where or index.using or any(index.expressions) or index.include:
+                if index.where or index.using or any(index.expressions) or index.include or not index.columns:
                     continue
                 cover = self._covering_key(index, keys)
                 if cover is None:
