@@ -117,7 +117,9 @@ class LockEffect:
 
     @property
     def strongest(self) -> str:
-        return max((mode for _, mode in self.locks), key=strength)
+        """The strongest lock it takes; ACCESS SHARE (which blocks nothing but ACCESS EXCLUSIVE)
+        for the operations that lock no existing table (CREATE TABLE, ALTER TYPE ... ADD VALUE)."""
+        return max((mode for _, mode in self.locks), key=strength, default=ACCESS_SHARE)
 
     def describe(self) -> str:
         """One sentence for findings: the locks, what they block, rewrite and scan."""

@@ -272,6 +272,9 @@ def _flat(folder: str, paths: list[str], facts: Callable[[str], SqlFileFacts], w
     else:
         tool = "numbered"
     dialect, reason = _location_dialect(folder, paths, facts, tagged, workspace_dialect)
+    # pop runs one file per version: the variant of its engine when there is one, else the generic one.
+    own_variants = {_NUMBER.match(names[path]).group(1) for path, engine in tagged.items()
+                    if engine == dialect and _NUMBER.match(names[path])} if tool == "pop" else set()
     runs, skipped, scripts = [], [], []
     for path, name in names.items():
         lower = name.lower()
@@ -281,6 +284,8 @@ def _flat(folder: str, paths: list[str], facts: Callable[[str], SqlFileFacts], w
             skipped.append((path, "down migration: not run when migrating up"))
         elif path in tagged and tagged[path] != dialect:
             skipped.append((path, f"the {label(tagged[path])} variant (its file name says so); this folder runs on {label(dialect)}"))
+        elif own_variants and path not in tagged and _NUMBER.match(name).group(1) in own_variants:
+            skipped.append((path, f"the generic variant: the {label(dialect)} file of the same version runs instead"))
         elif tool == "up-down" and not lower.endswith(".up.sql"):
             scripts.append(path)
         else:
