@@ -154,6 +154,20 @@ def test_files_tagged_per_engine_run_only_in_their_engine(tmp_path):
     assert len(location.skipped) == 2 and model.errors == ()
 
 
+def test_pop_runs_its_engine_s_variant_of_a_version_instead_of_the_generic_one(tmp_path):
+    # ory/popx: one file per version, the engine's variant (`.postgres.autocommit.`) over the generic one
+    root = _write(tmp_path, {
+        "sql/20200101000001_t.up.sql": "CREATE TABLE t (id bigint PRIMARY KEY, note text);\n",
+        "sql/20200101000002_ix.autocommit.up.sql": "CREATE INDEX IF NOT EXISTS t_note_idx ON t (note);\n",
+        "sql/20200101000002_ix.postgres.autocommit.up.sql": "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_note_idx ON t (note);\n",
+        "sql/20200101000002_ix.mysql.up.sql": "CREATE INDEX t_note_idx ON t (note(64));\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    (location,) = model.sql_locations
+    assert [Path(p).name for p in location.files] == ["20200101000001_t.up.sql", "20200101000002_ix.postgres.autocommit.up.sql"]
+    assert [f for f in run_audit(model).findings if f.rule == "SL572"] == []
+
+
 # several migration sets
 
 def test_each_service_s_migrations_build_their_own_database(services):
@@ -236,6 +250,29 @@ def test_an_index_repeating_a_unique_key_is_reported_in_every_service_s_database
     assert len(model.databases) == 2
     found = sorted((f.rule, f.location.path, f.location.line) for f in run_audit(model).findings if f.rule in ("SL402", "SL415"))
     assert found == [("SL402", "users/migrations/V1__users.sql", 2), ("SL415", "users/migrations/V1__users.sql", 3)]
+
+
+def test_a_versioned_folder_beside_the_schema_file_that_builds_new_databases_is_not_replayed_from_empty(tmp_path):
+    # temporal-sql-tool: schema.sql builds a new database; versioned/ upgrades existing ones
+    manifest = '{"CurrVersion": "0.6", "SchemaUpdateCqlFiles": ["add_start_time.sql"]}\n'
+    files = {"schema/sqlite/temporal/schema.sql": "CREATE TABLE current_executions (id int, start_time timestamp);\n",
+             "schema/sqlite/temporal/versioned/v0.2/queue.sql": "CREATE TABLE queue (id int);\n",
+             "schema/sqlite/temporal/versioned/v0.6/add_start_time.sql":
+                 "ALTER TABLE current_executions ADD COLUMN start_time timestamp;\n"}
+    without_manifests = WorkspaceIndex(_write(tmp_path / "plain", files)).index_all()
+    assert [f.rule for f in run_audit(without_manifests).findings if f.rule in ("SL570", "SL571")] == ["SL570"]
+    files |= {"schema/sqlite/temporal/versioned/v0.2/manifest.json": manifest.replace("add_start_time", "queue"),
+              "schema/sqlite/temporal/versioned/v0.6/manifest.json": manifest}
+    with_manifests = WorkspaceIndex(_write(tmp_path / "temporal", files)).index_all()
+    assert [f.rule for f in run_audit(with_manifests).findings if f.rule in ("SL570", "SL571")] == []
+
+
+def test_a_release_number_in_a_migration_s_name_is_not_a_redo(tmp_path):
+    root = _write(tmp_path, {"db/V1__events.sql": "CREATE TABLE events (id bigint PRIMARY KEY);\n",
+                             "db/V2__combined_v1.10_v1.13.sql": "ALTER TABLE events ADD COLUMN a text;\n",
+                             "db/V3__events_v2.sql": "ALTER TABLE events ADD COLUMN b text;\n"})
+    redo = [f.location.path for f in run_audit(WorkspaceIndex(root).index_all()).findings if f.rule == "SL503"]
+    assert redo == ["db/V3__events_v2.sql"]
 
 
 def test_the_ordering_finding_names_the_migration_that_creates_the_object(services):

@@ -5,7 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .sql_history import checked_databases, display_name, repeats
+from .sql_history import checked_databases, display_name, repeats, schema_file_for_new_databases
 
 _SHOWN_CONSEQUENCES = 3
 
@@ -14,8 +14,12 @@ def replay_problems(context: AuditContext, *, later: bool):
     """(database, problem) for the root failures of the SQL migration histories that the rules
     report: those whose missing object a later migration of the same database creates
     (`later=True`), or all the others. Failures SchemaLens cannot judge are left out: what a
-    statement it does not model created, what SQL built at run time may have changed."""
+    statement it does not model created, what SQL built at run time may have changed. A folder
+    that only upgrades existing databases, new ones being built from a schema file beside it
+    (temporal-sql-tool), is not meant to replay from empty."""
     for database in checked_databases(context.model):
+        if schema_file_for_new_databases(database, context.text_of) is not None:
+            continue
         for problem in database.problems:
             path = problem.error.location.path
             if not path.endswith(".sql") or problem.unmodelled is not None or problem.after_opaque:
@@ -33,7 +37,10 @@ class FreshDatabaseReplay(Rule):
     folder creates, or an object it creates that an earlier migration already created. Each
     service's folder is replayed on its own, as its own database. One root error is one finding:
     statements that fail only because of it are counted under it, not reported again. A
-    statement that needs an object a later migration creates is SL571's.
+    statement that needs an object a later migration creates is SL571's. A folder that only
+    upgrades existing databases while a schema file beside it builds new ones (temporal-sql-tool's
+    `versioned/` with a `manifest.json` per version, next to `schema.sql`) is not replayed as
+    the way to a new database.
 
     ## Why it matters
     The databases that exist today were built another way (by hand, from a dump, from a

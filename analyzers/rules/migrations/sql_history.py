@@ -12,7 +12,7 @@ from ...schema import operations as ops
 from ...schema.model import table_key
 
 # Words in a migration's name that say it redoes an earlier one.
-REDO_WORDS = re.compile(r"(?:^|[_\-\s.])(v\d+|fix|fixed|fixup|hotfix|final|again|redo|retry|new|copy|take\d+|corrected)(?:$|[_\-\s.])",
+REDO_WORDS = re.compile(r"(?:^|[_\-\s.])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|final|again|redo|retry|new|copy|take\d+|corrected)(?:$|[_\-\s.])",
                         re.IGNORECASE)
 _VERSION_PREFIX = re.compile(r"^(?:[VUR]?\d[\d._-]*[a-z]?_{1,2}|R__)", re.IGNORECASE)
 
@@ -21,6 +21,25 @@ def checked_databases(model) -> list:
     """The databases whose SQL migration histories the rules check: every database built from
     SQL migration folders, test fixtures left out."""
     return [database for database in getattr(model, "databases", ()) if database.files and not database.test_fixture]
+
+
+def schema_file_for_new_databases(database, text_of) -> Optional[str]:
+    """The schema file that builds new databases when the migration folder only upgrades existing
+    ones, else None. temporal-sql-tool's layout: version folders each with a `manifest.json`
+    (`versioned/v0.2/manifest.json`), beside a `schema.sql` that holds the whole current schema and
+    is applied to a new database instead of the versions (which may start after the first one)."""
+    for location in database.locations:
+        if not location.files:
+            continue
+        first = PurePosixPath(location.files[0]).parent
+        if first.as_posix() == location.folder or text_of(f"{first}/manifest.json") is None:
+            continue
+        folder = PurePosixPath(location.folder)
+        for parent in (folder.parent, folder.parent.parent):
+            candidate = f"{parent}/schema.sql" if parent.as_posix() != "." else "schema.sql"
+            if text_of(candidate) is not None:
+                return candidate
+    return None
 
 
 def migration_name(path: str) -> str:
