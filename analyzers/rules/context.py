@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator, Optional
 
-from ..extract.code_facts import deletion_words
+from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.code_roles import is_application_code
@@ -88,17 +88,40 @@ class AuditContext:
 
     def orm_table_of_class(self, class_name: str) -> Optional[Table]:
         """The effective table mapped by the model class named `class_name`."""
-        for table in self.model.orm.tables.values():
-            if table.class_name == class_name:
-                return self.layer.tables.get(table.key) or table
-        return None
+        return self._table_of_class.get(class_name)
 
-    def looked_up_columns(self) -> dict[str, Location]:
-        """Column names that application code looks rows up by, with the first place it does."""
-        found: dict[str, Location] = {}
+    def looked_up_columns(self, table: Table) -> dict[str, Location]:
+        """Columns of `table` that application code looks rows up by, with the first place it
+        does: a lookup on a mapped model counts for that model's table only; any other, only
+        when no other table has a column of that name."""
+        return self._looked_up.get(table.key, {})
+
+    @cached_property
+    def _looked_up(self) -> dict[str, dict[str, Location]]:
+        tables_of_column: dict[str, list[str]] = {}
+        for table in self.tables():
+            if not table.partition_of:
+                for column in table.columns:
+                    tables_of_column.setdefault(column.name, []).append(table.key)
+        found: dict[str, dict[str, Location]] = {}
         for facts in self.code_facts():
             for lookup in facts.lookups:
-                found.setdefault(lookup.column, lookup.location)
+                mapped = self._table_of_class.get(lookup.model) if lookup.model is not None else None
+                if mapped is not None:
+                    keys = [mapped.key]
+                else:
+                    keys = tables_of_column.get(lookup.column, [])
+                    keys = keys if len(keys) == 1 else []
+                for key in keys:
+                    found.setdefault(key, {}).setdefault(lookup.column, lookup.location)
+        return found
+
+    @cached_property
+    def _table_of_class(self) -> dict[str, Table]:
+        found: dict[str, Table] = {}
+        for table in self.model.orm.tables.values():
+            if table.class_name:
+                found.setdefault(table.class_name, self.layer.tables.get(table.key) or table)
         return found
 
     def code_mentions_deletion(self, table_name: str) -> bool:
@@ -108,12 +131,24 @@ class AuditContext:
 
     @cached_property
     def _deletion_words(self) -> frozenset[str]:
+        return self._application_words(lambda facts: facts.deletion_words, deletion_words)
+
+    def code_inserts_with_sql(self, table_name: str) -> bool:
+        """True when application code or a SQL script inserts into `table_name` with SQL text,
+        where the ORM's client-side defaults do not apply."""
+        return table_name.lower() in self._sql_insert_tables
+
+    @cached_property
+    def _sql_insert_tables(self) -> frozenset[str]:
+        return self._application_words(lambda facts: facts.sql_insert_tables, sql_insert_tables)
+
+    def _application_words(self, of_facts, of_sql_text) -> frozenset[str]:
         words: set[str] = set()
         for facts in self.code_facts():
-            words |= facts.deletion_words
+            words |= of_facts(facts)
         for path, kind in self.model.files.items():
             if kind == "sql_script":
-                words |= deletion_words(self.text_of(path) or "")
+                words |= of_sql_text(self.text_of(path) or "")
         return frozenset(words)
 
     def orm_table(self, table: Table) -> Optional[Table]:
