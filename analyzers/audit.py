@@ -52,13 +52,18 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
 
 # Rules that report workspace problems (a statement PostgreSQL rejects, a broken revision graph)
 # as findings: such a problem is shown once, as the finding, which carries the fix.
-_PROBLEM_RULES = frozenset({"SL531", "SL538"})
+_PROBLEM_RULES = frozenset({"SL531", "SL538", "SL570", "SL571"})
+# Rules whose finding explains every replay error of its file (a migration that repeats another).
+_FILE_PROBLEM_RULES = frozenset({"SL572"})
 
 
 def workspace_problems(errors: Iterable[ExtractionError], findings: Iterable[Finding]) -> tuple[ExtractionError, ...]:
     """The problems reading the workspace that no finding already reports."""
+    findings = list(findings)
     reported = {(f.location.path, f.location.line) for f in findings if f.rule in _PROBLEM_RULES}
-    return tuple(e for e in errors if (e.location.path, e.location.line) not in reported)
+    whole_files = {f.location.path for f in findings if f.rule in _FILE_PROBLEM_RULES}
+    return tuple(e for e in errors if (e.location.path, e.location.line) not in reported
+                 and not (e.kind == "replay" and e.location.path in whole_files))
 
 
 def _read(root, path: str) -> Optional[str]:

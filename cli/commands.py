@@ -28,6 +28,9 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="orm: what the models declare; database: the migrations replayed "
                              "(default: database, or orm when there are no migrations; json prints both)")
     schema.add_argument("--format", choices=("text", "markdown", "json", "mermaid"), default="text")
+    schema.add_argument("--set", metavar="FOLDER",
+                        help="with several migration sets (one database each): only the database built by the "
+                             "migration folder FOLDER (default: every one, the main one first)")
     schema.add_argument("--output", "-o", help="write to this file instead of standard output")
     audit = commands.add_parser("audit", parents=[common], help="run the audit and print the report (spec sections I-IV and a roadmap)")
     audit.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
@@ -252,17 +255,29 @@ def _locks(args: argparse.Namespace) -> int:
 
 def _schema(args: argparse.Namespace) -> int:
     from .analyzers.report.schema_json import workspace_json
-    from .analyzers.report.schema_map import render_mermaid, render_schema_map
+    from .analyzers.report.schema_map import render_databases, render_mermaid, render_schema_map
 
     model = _index(args)
     layer_name = args.layer or ("database" if model.database.tables or not model.orm.tables else "orm")
+    databases = sorted((d for d in model.databases if d.layer.tables or d.main), key=lambda d: not d.main)
+    if args.set is not None:
+        wanted = args.set.strip("/")
+        databases = [d for d in model.databases if d.name == wanted or any(l.folder == wanted for l in d.locations)]
+        if not databases:
+            names = ", ".join(d.name or "." for d in model.databases) or "none"
+            raise _UsageError(f"no migration set {args.set!r}; the sets are: {names}")
+        layer_name = "database"
+    layer = databases[0].layer if layer_name == "database" and databases else getattr(model, layer_name)
     if args.format == "json":
         layers = (args.layer,) if args.layer else ("orm", "database")
         text = json.dumps(workspace_json(model, layers), indent=2, ensure_ascii=False) + "\n"
     elif args.format == "mermaid":
-        text = render_mermaid(getattr(model, layer_name))
+        text = render_mermaid(layer)
+    elif layer_name == "database" and (len(databases) > 1 or args.set is not None):
+        text = render_databases(databases, args.format, orm=model.orm)
     else:
-        text = render_schema_map(getattr(model, layer_name), args.format, orm=model.orm)
+        text = render_schema_map(layer, args.format, orm=model.orm)
+    if args.format in ("text", "markdown"):
         heading = "## Coverage" if args.format == "markdown" else "Coverage"
         text = text.rstrip("\n") + f"\n\n{heading}\n\n" + "\n".join(model.coverage.lines()) + "\n"
     _write(text, args.output)

@@ -68,3 +68,43 @@ def test_create_table_keeps_one_unique_key_per_column_list_as_postgresql_does():
     assert run.errors == ()
     table = run.layer.tables["o"]
     assert [u.columns for u in table.unique_constraints] == [("slug",)] and table.primary_key.columns == ("id",)
+
+
+def _replay_sql(*files: str):
+    from schemalens.analyzers.extract.sql_files import parse_sql
+
+    steps = [ops.Step(f"v{n}.sql", parse_sql(text, f"v{n}.sql").operations) for n, text in enumerate(files, start=1)]
+    return replay_steps(steps)
+
+
+def test_statements_that_fail_only_because_of_an_earlier_failure_are_its_consequences():
+    run = _replay_sql("ALTER TABLE templates ADD COLUMN locale text;\n"
+                      "CREATE INDEX templates_locale_idx ON templates (locale);\n",
+                      "DROP INDEX templates_locale_idx;\nALTER TABLE templates DROP COLUMN locale;\n")
+    assert [(e.location.path, e.location.line) for e in run.errors] == [("v1.sql", 1)]
+    root = run.errors[0].location
+    assert [failure.root for failure in run.failures] == [None, root, root, root]
+
+
+def test_a_table_created_after_its_first_failure_makes_later_failures_new_roots():
+    run = _replay_sql("ALTER TABLE t ADD COLUMN a int;\n", "CREATE TABLE t (id int);\n", "ALTER TABLE t DROP COLUMN b;\n")
+    assert [e.message for e in run.errors] == ['relation "t" does not exist', 'column "b" of relation "t" does not exist']
+
+
+def test_renaming_the_index_of_a_constraint_renames_the_constraint():
+    run = _replay_sql("CREATE TABLE user_ (id int, actor_id text, CONSTRAINT user__pkey PRIMARY KEY (id),"
+                      " CONSTRAINT idx_user_actor_id UNIQUE (actor_id));\n"
+                      "ALTER INDEX user__pkey RENAME TO person__pkey;\nALTER INDEX idx_user_actor_id RENAME TO idx_person_actor_id;\n"
+                      "ALTER TABLE user_ DROP CONSTRAINT idx_person_actor_id;\n")
+    assert run.errors == ()
+    assert run.layer.tables["user_"].primary_key.name == "person__pkey"
+
+
+def test_a_check_on_several_columns_is_named_after_the_table_only():
+    run = _replay_sql("CREATE TABLE r (a int, b int, CHECK (num_nonnulls(a, b) = 1), CHECK (a > 0));\n")
+    assert sorted(c.name for c in run.layer.tables["r"].check_constraints) == ["r_a_check", "r_check"]
+
+
+def test_an_index_on_a_column_the_table_lacks_is_rejected():
+    run = _replay_sql("CREATE TABLE o (id int);\nCREATE INDEX o_priority_idx ON o (priority);\n")
+    assert [e.message for e in run.errors] == ['column "priority" does not exist']

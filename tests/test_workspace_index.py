@@ -32,7 +32,7 @@ def test_editing_a_revision_replays_from_that_revision_on(tmp_path: Path):
     text = (root / path).read_text()
     model = index.update_file(path, text.replace('op.execute(ADD_NOTE)\n', 'op.execute(ADD_NOTE)\n    op.add_column("orders", sa.Column("extra", sa.Integer()))\n'))
     assert model.database.tables["orders"].column("extra") is not None
-    assert index._replay.replayed_steps <= 3
+    assert index._replays["alembic"].replayed_steps <= 3
 
 
 def test_a_model_edit_leaves_the_database_layer_alone(tmp_path: Path):
@@ -42,7 +42,7 @@ def test_a_model_edit_leaves_the_database_layer_alone(tmp_path: Path):
     path = "app/models/accounts.py"
     model = index.update_file(path, (root / path).read_text() + "\n\nclass Tag(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n")
     assert "tag" in model.orm.tables and "tag" not in before.orm.tables
-    assert index._replay.replayed_steps == 0 and model.database is before.database
+    assert index._replays["alembic"].replayed_steps == 0 and model.database is before.database
 
 
 def test_a_half_typed_line_keeps_the_last_good_model_of_that_file(tmp_path: Path):

@@ -187,18 +187,19 @@ def _error_offset(error: ParseError) -> Optional[int]:
 # the extractor
 
 def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int = 0,
-              dialect: str = "postgresql", embedded: bool = False) -> SqlExtraction:
+              dialect: str = "postgresql", embedded: bool = False, rejections: bool = True) -> SqlExtraction:
     """Operations of every statement in `text`, and errors for the statements that cannot run.
 
     `line_offset`/`column_offset` place SQL embedded in another file (a Python string whose
     first character is at line `line_offset + 1`, column `column_offset + 1`); `embedded` SQL
-    may hold bind parameters (`:name`, `%s`).
+    may hold bind parameters (`:name`, `%s`). Another engine's SQL is read with sqlglot; what it
+    cannot read is an error only with `rejections` (the workspace is written for that engine).
     """
     positions = _Positions(text, path, line_offset, column_offset)
     if dialect != "postgresql":
         from .sql_other_dialects import parse_other_dialect
 
-        return parse_other_dialect(text, path, dialect, positions)
+        return parse_other_dialect(text, path, dialect, positions, rejections=rejections)
     cleaned = _blank_out_non_sql(text)
     if embedded or cleaned != text:  # bind parameters, or the variables of a psql script
         cleaned = placeholders_as_parameters(cleaned, psql=not embedded)

@@ -126,7 +126,8 @@ class LockEffect:
 
     @property
     def strongest(self) -> str:
-        """The strongest lock taken; ACCESS SHARE (which blocks no reads or writes) when none is."""
+        """The strongest lock it takes; ACCESS SHARE (which blocks nothing but ACCESS EXCLUSIVE)
+        for the operations that lock no existing table (CREATE TABLE, ALTER TYPE ... ADD VALUE)."""
         return max((mode for _, mode in self.locks), key=strength, default=ACCESS_SHARE)
 
     def describe(self) -> str:

@@ -59,6 +59,20 @@ def error_json(error: ExtractionError) -> dict:
             "message": error.message, "kind": error.kind}
 
 
+def database_json(database) -> dict:
+    return {
+        "name": database.name,
+        "dialect": database.dialect,
+        "main": database.main,
+        "test_fixture": database.test_fixture,
+        "folders": [{"folder": location.folder, "tool": location.tool, "dialect": location.dialect}
+                    for location in database.locations],
+        "files": list(database.files),
+        "layer": layer_json(database.layer),
+        "errors": [error_json(error) for error in database.errors],
+    }
+
+
 def workspace_json(model, layers: tuple[str, ...] = ("orm", "database")) -> dict:
     """The whole contract for a WorkspaceModel, with the requested layers."""
     graph = model.revisions
@@ -74,6 +88,8 @@ def workspace_json(model, layers: tuple[str, ...] = ("orm", "database")) -> dict
             ],
             "sql": list(model.sql_migrations),
         },
+        # Every database the migrations build, each on its own (the main one is layers.database).
+        "databases": [database_json(database) for database in getattr(model, "databases", ())],
         "errors": [error_json(error) for error in model.errors],
         "coverage": model.coverage.as_json(),
         "query_coverage": query_coverage_json(model),

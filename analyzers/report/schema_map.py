@@ -106,6 +106,27 @@ def render_schema_map(layer: SchemaLayer, fmt: str = "text", orm: Optional[Schem
     return "\n".join(out).rstrip() + "\n"
 
 
+def database_heading(database) -> str:
+    """One line naming a database the migrations build: its folders, tool and engine."""
+    from ..extract.sql_dialects import label
+
+    folders = ", ".join(location.folder or "." for location in database.locations) or database.label
+    tools = ", ".join(dict.fromkeys(location.tool_label for location in database.locations)) or "Alembic revisions"
+    main = "; the main database" if database.main else ""
+    return f"Database {folders} ({tools}, {label(database.dialect)}{main})"
+
+
+def render_databases(databases, fmt: str = "text", orm: Optional[SchemaLayer] = None) -> str:
+    """Section I for each database the migrations build, each under a heading naming it."""
+    parts = []
+    for database in databases:
+        heading = database_heading(database)
+        underline = "#" if fmt == "markdown" else "="
+        intro = f"{underline} {heading}\n\n" if fmt == "markdown" else f"{heading}\n{underline * len(heading)}\n\n"
+        parts.append(intro + render_schema_map(database.layer, fmt, orm=orm))
+    return "\n".join(parts)
+
+
 def _mermaid_type(type_text: str) -> str:
     # erDiagram attribute types are single words.
     return type_text.split("(")[0].replace(" ", "_").replace("[]", "_array")

@@ -54,6 +54,16 @@ class AuditContext:
     def postgres_version(self) -> int:
         return self.postgres.version
 
+    def layers(self) -> list[tuple[str, SchemaLayer]]:
+        """(label, layer) of every schema the index and key rules check: each database the
+        migrations build, on its own (several services, several engines), test fixtures left
+        out; the models' layer when no migration builds one."""
+        databases = [d for d in getattr(self.model, "databases", ()) if not d.test_fixture and d.layer.tables]
+        layers = [(database.label, database.layer) for database in sorted(databases, key=lambda d: not d.main)]
+        if self.layer is self.model.orm or not layers:
+            layers.insert(0, ("models", self.layer))
+        return layers
+
     def tables(self) -> Iterator[Table]:
         for _, table in sorted(self.layer.tables.items()):
             yield table

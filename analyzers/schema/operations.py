@@ -403,6 +403,7 @@ class ExistingTables:
     tables: tuple[Table, ...]
     location: Location
     unknown: tuple[str, ...] = ()  # keys of tables the history changes that the models no longer declare
+    reason: str = "taken from the models: no migration creates it"  # the history line of each table
 
 
 Operation = Union[

@@ -44,10 +44,31 @@ class _State:
     functions: dict
     index_owner: dict[str, str]  # index key -> key of its table: index names share the relation namespace
     existing: frozenset[str] = frozenset()  # tables taken from the models at the start (ExistingTables)
+    # Objects a statement needed and did not find -> where that was first reported: later
+    # statements that fail on the same missing object are consequences, not new problems.
+    missing: dict[tuple[str, str], Location] = field(default_factory=dict)
 
     def copy(self) -> "_State":
         return _State(dict(self.tables), dict(self.enums), dict(self.sequences), dict(self.functions),
-                      dict(self.index_owner), self.existing)
+                      dict(self.index_owner), self.existing, dict(self.missing))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFailure:
+    """A statement that fails when the migrations are replayed from an empty database.
+
+    `missing` names the object it needed and did not find (("relation", "billing.invoices"),
+    ("column", "invoices.status"), ("index", ...), ("type", ...), ("constraint", ...));
+    `existing` is where the object it creates again was created first. A failure with `root`
+    fails only because the failure at `root` left its object missing: one root error is
+    reported, its consequences are counted under it.
+    """
+
+    error: ExtractionError
+    missing: Optional[tuple[str, str]] = None
+    existing: Optional[Location] = None
+    root: Optional[Location] = None
+    duplicate: Optional[tuple[str, str]] = None  # the object created a second time ("relation", key), ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +81,14 @@ class ReplayRun:
     # (steps applied, state after them), every `checkpoint_every` steps: a changed step replays
     # from the checkpoint before it; one state per step would cost a copy per step.
     checkpoints: tuple[tuple[int, _State], ...] = field(default=(), repr=False)
-    step_errors: tuple[tuple[ExtractionError, ...], ...] = field(default=(), repr=False)
+    step_failures: tuple[tuple[ReplayFailure, ...], ...] = field(default=(), repr=False)
     replayed_steps: int = 0  # how many steps this run actually replayed (the rest were reused)
     naming_convention: Optional[dict[str, str]] = None
+
+    @property
+    def failures(self) -> tuple[ReplayFailure, ...]:
+        """Every failing statement in replay order, root errors and their consequences."""
+        return tuple(failure for failures in self.step_failures for failure in failures)
 
     def state_after(self, steps_applied: int) -> Optional[_State]:
         return next((state for applied, state in self.checkpoints if applied == steps_applied), None)
@@ -90,20 +116,21 @@ def replay_steps(
             return replace(previous, replayed_steps=0)
         checkpoints = [(applied, state) for applied, state in previous.checkpoints if applied <= unchanged] or checkpoints
     start, resumed = checkpoints[-1]
-    step_errors = list(previous.step_errors[:start]) if start else []
+    step_failures = list(previous.step_failures[:start]) if start else []
     state = resumed.copy()
     for position in range(start, len(steps)):
         step = steps[position]
         replayer = _Replayer(state, step.revision, naming_convention or {}, step.schema)
         for operation in step.operations:
             replayer.apply(operation)
-        step_errors.append(tuple(replayer.errors))
+        step_failures.append(tuple(replayer.failures))
         if (position + 1) % checkpoint_every == 0:
             checkpoints.append((position + 1, state))
             state = state.copy()
     layer = SchemaLayer(layer_name, dict(state.tables), dict(state.enums), dict(state.sequences), dict(state.functions))
-    errors = tuple(error for errors in step_errors for error in errors)
-    return ReplayRun(layer, errors, steps, tuple(checkpoints), tuple(step_errors), len(steps) - start, naming_convention)
+    # Consequences of an earlier failure are not errors of their own.
+    errors = tuple(failure.error for failures in step_failures for failure in failures if failure.root is None)
+    return ReplayRun(layer, errors, steps, tuple(checkpoints), tuple(step_failures), len(steps) - start, naming_convention)
 
 
 class _Replayer:
@@ -116,7 +143,7 @@ class _Replayer:
         self.default_schema = default_schema
         # SQLAlchemy's default convention names `index=True` indexes; the project's wins.
         self.naming_convention = {"ix": "ix_%(column_0_label)s", **naming_convention}
-        self.errors: list[ExtractionError] = []
+        self.failures: list[ReplayFailure] = []
 
     def apply(self, operation: ops.Operation) -> None:
         handler = getattr(self, f"_{type(operation).__name__}", None)
@@ -124,25 +151,42 @@ class _Replayer:
             return
         if self.default_schema is not None:
             operation = _in_schema(operation, self.default_schema)
-        reported = len(self.errors)
+        reported = len(self.failures)
         handler(operation)
         table = getattr(operation, "table", None)
         if isinstance(table, str) and table_key(table, getattr(operation, "schema", None)) in self.state.existing:
             # The models describe this table at head, not as the history found it: what a fresh
             # database would reject here says nothing about the history.
-            del self.errors[reported:]
+            del self.failures[reported:]
 
     def _ExistingTables(self, op: ops.ExistingTables) -> None:
         taken = {table.key for table in op.tables if table.key not in self.state.tables} | set(op.unknown)
         for table in op.tables:
             if table.key in taken:
-                self._store(replace(table, history=(self._change(op.location, "taken from the models: no migration creates it"),)))
+                self._store(replace(table, history=(self._change(op.location, op.reason),)))
         self.state.existing = self.state.existing | taken
 
     # helpers
 
-    def _error(self, location: Location, message: str) -> None:
-        self.errors.append(ExtractionError(location, message, kind="replay"))
+    def _error(self, location: Location, message: str, *, missing: Optional[tuple[str, str]] = None,
+               existing: Optional[Location] = None, duplicate: Optional[tuple[str, str]] = None) -> None:
+        error = ExtractionError(location, message, kind="replay")
+        root = self.state.missing.get(missing) if missing is not None else None
+        if missing is not None and root is None:
+            self.state.missing[missing] = location
+        self.failures.append(ReplayFailure(error, missing, existing, root, duplicate))
+
+    def _not_made(self, kind: str, key: str, table: Optional[str], schema: Optional[str]) -> None:
+        """A statement that would have made an object failed because its table is missing: the
+        object is missing for the same root reason, so statements that need it later are
+        consequences of that root too."""
+        root = self.state.missing.get(("relation", table_key(table, schema))) if table else None
+        if root is not None:
+            self.state.missing.setdefault((kind, key), root)
+
+    def _found(self, kind: str, key: str) -> None:
+        """An object now exists: statements that miss it again later are problems of their own."""
+        self.state.missing.pop((kind, key), None)
 
     def _change(self, location: Location, action: str) -> Change:
         return Change(location, action, self.revision)
@@ -150,11 +194,15 @@ class _Replayer:
     def _table(self, name: str, schema: Optional[str], location: Location, *, quiet: bool = False) -> Optional[Table]:
         table = self.state.tables.get(table_key(name, schema))
         if table is None and not quiet:
-            self._error(location, f'relation "{table_key(name, schema)}" does not exist')
+            self._error(location, f'relation "{table_key(name, schema)}" does not exist',
+                        missing=("relation", table_key(name, schema)))
         return table
 
     def _store(self, table: Table) -> None:
-        self._forget_indexes(self.state.tables.get(table.key))
+        previous = self.state.tables.get(table.key)
+        self._forget_indexes(previous)
+        if previous is None:
+            self._found("relation", table.key)
         self.state.tables[table.key] = table
         for index in table.indexes:
             if index.name:
@@ -177,6 +225,18 @@ class _Replayer:
         if table.primary_key and table.primary_key.name:
             names.add(table.primary_key.name)
         return names
+
+    def _relation_location(self, name: str, schema: Optional[str]) -> Optional[Location]:
+        """Where the table, index or sequence that holds a relation name was created."""
+        key = table_key(name, schema)
+        if key in self.state.tables:
+            return self.state.tables[key].location
+        owner = self.state.tables.get(self.state.index_owner.get(key, ""))
+        index = next((i for i in owner.indexes if i.name == name), None) if owner else None
+        if index is not None:
+            return index.location
+        sequence = self.state.sequences.get(key)
+        return sequence.location if sequence is not None else None
 
     def _relation_taken(self, name: str, schema: Optional[str]) -> bool:
         """Whether a table, index or sequence of that name exists in the schema's namespace."""
@@ -240,7 +300,8 @@ class _Replayer:
         existing = self._table(op.table, op.schema, op.location, quiet=True)
         if existing is not None:
             if not op.if_not_exists:
-                self._error(op.location, f'relation "{existing.key}" already exists')
+                self._error(op.location, f'relation "{existing.key}" already exists', existing=existing.location,
+                            duplicate=("relation", existing.key))
             return
         columns = op.columns
         if op.partition_of:
@@ -301,11 +362,14 @@ class _Replayer:
     def _AddColumn(self, op: ops.AddColumn) -> None:
         table = self._table(op.table, op.schema, op.location)
         if table is None:
+            self._not_made("column", f"{table_key(op.table, op.schema)}.{op.column.name}", op.table, op.schema)
             return
         if table.column(op.column.name) is not None:
             if not op.if_not_exists:
-                self._error(op.location, f'column "{op.column.name}" of relation "{table.key}" already exists')
+                self._error(op.location, f'column "{op.column.name}" of relation "{table.key}" already exists',
+                            existing=table.column(op.column.name).location)
             return
+        self._found("column", f"{table.key}.{op.column.name}")
         column = replace(op.column, history=(self._change(op.location, "add column"),))
         table = self._touch(table.with_column(column), op.location, f"add column {column.name}")
         self._store(table)
@@ -321,7 +385,8 @@ class _Replayer:
             return
         if table.column(op.column) is None:
             if not op.if_exists:
-                self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist')
+                self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist',
+                            missing=("column", f"{table.key}.{op.column}"))
             return
         name = op.column
         # PostgreSQL drops every index and constraint that involves the column.
@@ -343,7 +408,8 @@ class _Replayer:
         table = self._table(table_name, schema, location)
         column = table.column(column_name) if table is not None else None
         if table is not None and column is None:
-            self._error(location, f'column "{column_name}" of relation "{table.key}" does not exist')
+            self._error(location, f'column "{column_name}" of relation "{table.key}" does not exist',
+                        missing=("column", f"{table.key}.{column_name}"))
         return (table, column) if column is not None else (None, None)
 
     def _AlterColumn(self, op: ops.AlterColumn) -> None:
@@ -371,8 +437,10 @@ class _Replayer:
             actions.append(f"add identity {op.identity}")
         if op.new_name is not None and op.new_name != column.name:
             if table.column(op.new_name) is not None:
-                self._error(op.location, f'column "{op.new_name}" of relation "{table.key}" already exists')
+                self._error(op.location, f'column "{op.new_name}" of relation "{table.key}" already exists',
+                            existing=table.column(op.new_name).location)
                 return
+            self._found("column", f"{table.key}.{op.new_name}")
             updates["name"] = op.new_name
             actions.append(f"rename to {op.new_name}")
         action = f"alter column {op.column}: " + ", ".join(actions) if actions else f"alter column {op.column}"
@@ -409,17 +477,22 @@ class _Replayer:
                         final_names: frozenset[str] = frozenset()) -> None:
         table = self._table(table_name, schema, location)
         if table is None:
+            if constraint.name:
+                self._not_made("constraint", f"{table_key(table_name, schema)}.{constraint.name}", table_name, schema)
             return
         if table.key in self.state.existing and _equivalent_present(table, constraint):
             return  # the models already describe it on a table taken as there
         constraint = self._name_constraint(table, constraint, by_convention, final_names)
         if constraint.name in self._constraint_names(table):
-            self._error(location, f'constraint "{constraint.name}" for relation "{table.key}" already exists')
+            self._error(location, f'constraint "{constraint.name}" for relation "{table.key}" already exists',
+                        existing=_constraint_location(table, constraint.name))
             return
         missing = [c for c in getattr(constraint, "columns", ()) if table.column(c) is None]
         if missing:
-            self._error(location, f'column "{missing[0]}" named in key does not exist')
+            self._error(location, f'column "{missing[0]}" named in key does not exist',
+                        missing=("column", f"{table.key}.{missing[0]}"))
             return
+        self._found("constraint", f"{table.key}.{constraint.name}")
         if isinstance(constraint, PrimaryKey):
             if table.primary_key is not None:
                 self._error(location, f'multiple primary keys for table "{table.key}" are not allowed')
@@ -447,7 +520,7 @@ class _Replayer:
             return
         index = next((i for i in table.indexes if i.name == op.index), None)
         if index is None:
-            self._error(op.location, f'index "{op.index}" does not exist')
+            self._error(op.location, f'index "{op.index}" does not exist', missing=("index", table_key(op.index, table.schema)))
             return
         # PostgreSQL renames the index to the constraint's name and the index becomes the constraint.
         name = op.name or op.index
@@ -462,7 +535,8 @@ class _Replayer:
             return
         if op.name not in self._constraint_names(table):
             if not op.if_exists:
-                self._error(op.location, f'constraint "{op.name}" of relation "{table.key}" does not exist')
+                self._error(op.location, f'constraint "{op.name}" of relation "{table.key}" does not exist',
+                            missing=("constraint", f"{table.key}.{op.name}"))
             return
         table = replace(
             table,
@@ -503,6 +577,8 @@ class _Replayer:
     def _CreateIndex(self, op: ops.CreateIndex) -> None:
         table = self._table(op.table, op.schema, op.location)
         if table is None:
+            if op.index.name:
+                self._not_made("index", table_key(op.index.name, op.schema), op.table, op.schema)
             return
         index = op.index
         if table.key in self.state.existing and any(i.columns == index.columns and i.unique == index.unique
@@ -510,11 +586,18 @@ class _Replayer:
             return  # the models already describe it on a table taken as there
         if not index.expressions:
             index = replace(index, expressions=(False,) * len(index.columns))
+        missing = [c for c, is_expression in zip(index.columns, index.expressions) if not is_expression and table.column(c) is None]
+        if missing and table.columns:
+            self._error(op.location, f'column "{missing[0]}" does not exist', missing=("column", f"{table.key}.{missing[0]}"))
+            return
         if index.name and self._relation_taken(index.name, table.schema):
             if not op.if_not_exists:
-                self._error(op.location, f'relation "{index.name}" already exists')
+                self._error(op.location, f'relation "{index.name}" already exists',
+                            existing=self._relation_location(index.name, table.schema),
+                            duplicate=("relation", table_key(index.name, table.schema)))
             return
         index = self._name_index(table, index, op.named_by_convention, op.final_names)
+        self._found("index", table_key(index.name, table.schema))
         table = self._touch(replace(table, indexes=(*table.indexes, index)), op.location, f"create index {index.name}")
         self._store(table)
 
@@ -528,7 +611,7 @@ class _Replayer:
         table, index = self._find_index(op.name, op.schema)
         if index is None:
             if not op.if_exists:
-                self._error(op.location, f'index "{op.name}" does not exist')
+                self._error(op.location, f'index "{op.name}" does not exist', missing=("index", table_key(op.name, op.schema)))
             return
         table = replace(table, indexes=tuple(i for i in table.indexes if i.name != op.name))
         self._store(self._touch(table, op.location, f"drop index {op.name}"))
@@ -536,8 +619,14 @@ class _Replayer:
     def _RenameIndex(self, op: ops.RenameIndex) -> None:
         table, index = self._find_index(op.name, op.schema)
         if index is None:
-            # ALTER INDEX ... RENAME also renames the index behind a unique or PK constraint.
-            self._error(op.location, f'relation "{op.name}" does not exist')
+            # ALTER INDEX ... RENAME also renames the index behind a unique or PK constraint,
+            # and with it the constraint.
+            owner = next((t for t in self.state.tables.values() if (t.schema or None) == (op.schema or None)
+                          and any(c is not None and c.name == op.name for c in (t.primary_key, *t.unique_constraints))), None)
+            if owner is not None:
+                self._RenameConstraint(ops.RenameConstraint(owner.name, op.name, op.new_name, op.location, owner.schema))
+                return
+            self._error(op.location, f'relation "{op.name}" does not exist', missing=("index", table_key(op.name, op.schema)))
             return
         indexes = tuple(replace(i, name=op.new_name, changed=op.location) if i.name == op.name else i for i in table.indexes)
         self._store(self._touch(replace(table, indexes=indexes), op.location, f"rename index {op.name} to {op.new_name}"))
@@ -561,15 +650,17 @@ class _Replayer:
     def _CreateEnum(self, op: ops.CreateEnum) -> None:
         key = table_key(op.enum.name, op.enum.schema)
         if key in self.state.enums:
-            self._error(op.location, f'type "{key}" already exists')
+            self._error(op.location, f'type "{key}" already exists', existing=self.state.enums[key].location,
+                        duplicate=("type", key))
             return
+        self._found("type", key)
         self.state.enums[key] = op.enum
 
     def _AddEnumValue(self, op: ops.AddEnumValue) -> None:
         key = table_key(op.name, op.schema)
         enum = self.state.enums.get(key)
         if enum is None:
-            self._error(op.location, f'type "{key}" does not exist')
+            self._error(op.location, f'type "{key}" does not exist', missing=("type", key))
             return
         values = list(enum.values)
         if op.value in values:
@@ -584,22 +675,23 @@ class _Replayer:
 
     def _DropType(self, op: ops.DropType) -> None:
         if self.state.enums.pop(table_key(op.name, op.schema), None) is None and not op.if_exists:
-            self._error(op.location, f'type "{op.name}" does not exist')
+            self._error(op.location, f'type "{op.name}" does not exist', missing=("type", table_key(op.name, op.schema)))
 
     def _CreateSequence(self, op: ops.CreateSequence) -> None:
+        self._found("sequence", table_key(op.sequence.name, op.sequence.schema))
         self.state.sequences[table_key(op.sequence.name, op.sequence.schema)] = op.sequence
 
     def _AlterSequenceOwner(self, op: ops.AlterSequenceOwner) -> None:
         key = table_key(op.name, op.schema)
         sequence = self.state.sequences.get(key)
         if sequence is None:
-            self._error(op.location, f'relation "{key}" does not exist')
+            self._error(op.location, f'relation "{key}" does not exist', missing=("sequence", key))
             return
         self.state.sequences[key] = replace(sequence, owned_by=op.owned_by)
 
     def _DropSequence(self, op: ops.DropSequence) -> None:
         if self.state.sequences.pop(table_key(op.name, op.schema), None) is None and not op.if_exists:
-            self._error(op.location, f'sequence "{op.name}" does not exist')
+            self._error(op.location, f'sequence "{op.name}" does not exist', missing=("sequence", table_key(op.name, op.schema)))
 
     def _CreateFunction(self, op: ops.CreateFunction) -> None:
         self.state.functions[table_key(op.function.name, op.function.schema)] = op.function
@@ -630,6 +722,13 @@ class _Replayer:
         self._store(table.with_column(replace(column, comment=op.comment)))
 
 
+def _constraint_location(table: Table, name: str) -> Optional[Location]:
+    for constraint in (table.primary_key, *table.foreign_keys, *table.unique_constraints, *table.check_constraints):
+        if constraint is not None and constraint.name == name:
+            return constraint.location
+    return None
+
+
 def _rename_column_references(table: Table, old: str, new: str) -> Table:
     swap = (lambda columns: tuple(new if c == old else c for c in columns))
     return replace(
@@ -656,11 +755,11 @@ def _mentions(expression: Optional[str], column: str) -> bool:
 
 
 def _first_column_in(expression: str, table: Table) -> Optional[str]:
+    """The column a CHECK constraint's name is built from: PostgreSQL uses it only when the
+    expression refers to exactly one column (AddRelationNewConstraints), else `<table>_check`."""
     names = {c.name for c in table.columns}
-    for identifier in _identifiers(expression):
-        if identifier in names:
-            return identifier
-    return None
+    referenced = list(dict.fromkeys(identifier for identifier in _identifiers(expression) if identifier in names))
+    return referenced[0] if len(referenced) == 1 else None
 
 
 _TOKEN = re.compile(r"%\((\w+)\)s")

@@ -27,7 +27,10 @@ class Coverage:
     kept_out_tables: tuple[KeptOutTable, ...] = ()
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such a base declares is not read
     revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
-    sql_files: dict[str, int] = field(default_factory=dict)  # "migrations (postgresql)", "scripts", "skipped: ..."
+    sql_files: dict[str, int] = field(default_factory=dict)  # "migration file(s), PostgreSQL" -> files read
+    sql_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (why, how many files, the first of them)
+    sql_statements: dict[str, tuple[int, int]] = field(default_factory=dict)  # dialect -> (statements read, not readable)
+    migration_sets: tuple["MigrationSetCoverage", ...] = ()
     orm_tables: int = 0
     database_tables: int = 0
     tables_in_both: int = 0
@@ -79,6 +82,14 @@ class Coverage:
             out.append(f"migrations: {count} Alembic revision(s) in environment {folder or '.'}")
         for kind, count in sorted(self.sql_files.items()):
             out.append(f"SQL files: {count} {kind}")
+        for dialect, (read, unread) in sorted(self.sql_statements.items()):
+            parser = "pglast" if dialect == "PostgreSQL" else "sqlglot"
+            out.append(f"SQL statements: {read} {dialect} read with {parser}" + (f", {unread} it cannot read" if unread else ""))
+        for why, count, paths in self.sql_skipped:
+            shown = ", ".join(paths) + (", ..." if count > len(paths) else "")
+            out.append(f"SQL files not read: {count}, {why}: {shown}")
+        for migration_set in self.migration_sets:
+            out.append(migration_set.line())
         out.append(f"tables: {self.orm_tables} in the models, {self.database_tables} after the migrations, "
                    f"{self.tables_in_both} in both")
         reason = self.incomparable_reason()
@@ -98,10 +109,94 @@ class Coverage:
             "library_bases": [{"class": base, "table": table} for base, table in self.library_bases],
             "revisions": dict(sorted(self.revisions.items())),
             "sql_files": dict(sorted(self.sql_files.items())),
+            "sql_statements": {dialect: {"read": read, "unread": unread}
+                               for dialect, (read, unread) in sorted(self.sql_statements.items())},
+            "sql_skipped": [{"why": why, "files": count, "first": list(paths)} for why, count, paths in self.sql_skipped],
+            "migration_sets": [migration_set.as_json() for migration_set in self.migration_sets],
             "tables": {"orm": self.orm_tables, "database": self.database_tables, "both": self.tables_in_both},
             "layers_comparable": self.layers_comparable,
             "notes": list(self.notes),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationSetCoverage:
+    """One SQL migration folder (or the Alembic history) and the database it builds."""
+
+    folder: str
+    tool: str
+    dialect: str
+    files: int
+    database: Optional[str] = None  # the database it is replayed into; None for a draft or an unread engine
+    tables: int = 0
+    main: bool = False
+    why_not_replayed: str = ""
+
+    def line(self) -> str:
+        where = self.folder or "."
+        if self.database is None:
+            return f"migration set {where}: {self.files} file(s), {self.tool}, {self.dialect}: not replayed ({self.why_not_replayed})"
+        into = "" if self.database == self.folder else f", replayed into the database of {self.database}"
+        main = " (the main database)" if self.main else ""
+        return f"migration set {where}: {self.files} file(s), {self.tool}, {self.dialect}{into}: {self.tables} table(s){main}"
+
+    def as_json(self) -> dict:
+        return {"folder": self.folder, "tool": self.tool, "dialect": self.dialect, "files": self.files,
+                "database": self.database, "tables": self.tables, "main": self.main,
+                "not_replayed": self.why_not_replayed or None}
+
+
+@dataclass(frozen=True, slots=True)
+class SqlCoverage:
+    files: dict[str, int]
+    skipped: tuple[tuple[str, int, tuple[str, ...]], ...]
+    sets: tuple[MigrationSetCoverage, ...]
+    statements: dict[str, tuple[int, int]]
+
+
+_KINDS = {"sql_migration": "migration file(s)", "sql_script": "script(s) (not migrations)",
+          "sql_draft": "file(s) in draft folders (not replayed)"}
+
+
+def sql_coverage(parsed_files: dict, plan, databases) -> SqlCoverage:
+    """What was read of the workspace's SQL: files per kind and dialect, files skipped and why,
+    and every migration set with the database it builds."""
+    from ..extract.sql_dialects import label
+
+    files: dict[str, int] = {}
+    skipped: dict[str, list[str]] = {}
+    from ..extract.sql_other_dialects import UNREAD
+
+    statements: dict[str, list[int]] = {}
+    for path, parsed in sorted(parsed_files.items()):
+        if parsed.kind in _KINDS:
+            key = f"{_KINDS[parsed.kind]}, {label(parsed.dialect)}"
+            files[key] = files.get(key, 0) + 1
+            if parsed.result is not None:
+                counts = statements.setdefault(label(parsed.dialect), [0, 0])
+                locations = {(op.location.line, op.location.column) for op in parsed.result.operations
+                             if getattr(op, "kind", None) != UNREAD}
+                counts[0] += len(locations)
+                counts[1] += sum(1 for op in parsed.result.operations if getattr(op, "kind", None) == UNREAD)
+    for path, (kind, _, why) in sorted(plan.files.items()):
+        if kind == "sql_skipped":
+            skipped.setdefault(why, []).append(path)
+    in_database = {location.folder: database for database in databases for location in database.locations}
+    sets = []
+    if any(database.alembic for database in databases):
+        alembic = next(database for database in databases if database.alembic)
+        sets.append(MigrationSetCoverage("alembic", "Alembic revisions", label(alembic.dialect),
+                                         sum(1 for step in alembic.steps if step.path.endswith(".py")), alembic.name,
+                                         len(alembic.layer.tables), alembic.main))
+    for location in plan.locations:
+        database = in_database.get(location.folder)
+        why = location.draft_reason if location.draft else "" if location.readable else f"{label(location.dialect)} is not read"
+        sets.append(MigrationSetCoverage(location.folder, location.tool_label, label(location.dialect), len(location.files),
+                                         database.name if database is not None else None,
+                                         len(database.layer.tables) if database is not None else 0,
+                                         database is not None and database.main, why))
+    ordered_skips = tuple((why, len(paths), tuple(paths[:3])) for why, paths in sorted(skipped.items(), key=lambda i: -len(i[1])))
+    return SqlCoverage(files, ordered_skips, tuple(sets), {d: (read, unread) for d, (read, unread) in statements.items()})
 
 
 def tables_in_both(orm: SchemaLayer, database: SchemaLayer) -> int:

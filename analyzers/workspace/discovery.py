@@ -1,18 +1,15 @@
-"""Find a workspace's files and sort them into kinds: models, revisions, SQL migrations, scripts."""
+"""Find a workspace's files and sort them into kinds: models, revisions, SQL migrations (see
+`migration_sets`), scripts."""
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
 from .config import DEFAULT_EXCLUDE, Config
 
-# Names of files in a SQL migration folder: Flyway, numbered (sqlx, goose, dbmate, golang-migrate),
-# timestamped.
-_SQL_MIGRATION_NAME = re.compile(r"^(?:[VUR]\d[\d._]*__|R__|\d+[_.-]).*\.sql$", re.IGNORECASE)
 # Cheap test before a Python file is parsed as a model module: it declares something. Modules
 # that only query (services importing `select`) are application code, read for query facts.
 _MODEL_MARKERS = ("__tablename__", "db.Model", "declarative_base", "DeclarativeBase", "Table(", "mapped_column(",
@@ -44,19 +41,6 @@ def under(path: str, folders: Iterable[str]) -> bool:
         if folder in ("", ".") or path.startswith(folder + "/"):
             return True
     return False
-
-
-def sql_migration_folders(sql_paths: Iterable[str]) -> list[str]:
-    """Folders that look like SQL migration folders: most of their .sql files have version names."""
-    by_folder: dict[str, list[str]] = {}
-    for path in sql_paths:
-        by_folder.setdefault(str(PurePosixPath(path).parent), []).append(PurePosixPath(path).name)
-    folders = []
-    for folder, names in sorted(by_folder.items()):
-        versioned = sum(1 for name in names if _SQL_MIGRATION_NAME.match(name))
-        if versioned and versioned * 2 >= len(names):
-            folders.append("" if folder == "." else folder)
-    return folders
 
 
 def looks_like_model_module(text: str) -> bool:

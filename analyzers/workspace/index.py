@@ -16,7 +16,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Optional
 
@@ -31,13 +31,15 @@ from ..extract.python_source import parse_python
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, table_key
 from ..schema.operations import CreateTable, ExistingTables, Step
 from ..schema.replay import ReplayRun, replay_steps
+from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
+from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql, runnable_text
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import open_cache
 from .config import Config, load_config
-from .discovery import looks_like_model_module, sql_migration_folders, under, walk_files
+from .discovery import looks_like_model_module, under, walk_files
 from .alembic_environments import AlembicEnvironment, find_environments, looks_like_revision
 from .code_roles import is_application_code
-from .coverage import Coverage, tables_in_both
+from .coverage import Coverage, sql_coverage, tables_in_both
 from .package_roots import PackageRoots
 
 log = logging.getLogger(__name__)
@@ -63,11 +65,12 @@ class ParsedFile:
     """One file's parse result, valid for as long as its content digest is unchanged."""
 
     path: str
-    kind: str  # "model", "python", "support" (tests, scripts), "revision", "sql_migration", "sql_script"
+    kind: str  # "model", "python", "support" (tests, scripts), "revision"; "sql_migration", "sql_script", "sql_draft", "sql_skipped"
     digest: str
     result: Any  # PythonModule, Revision, SqlExtraction, or None when the file cannot be read
     errors: tuple[ExtractionError, ...] = ()
     module: str = ""  # the dotted module name it was parsed as (Python files)
+    dialect: str = ""  # the SQL dialect it was parsed in (SQL files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +80,12 @@ class WorkspaceModel:
     root: Path
     config: Config
     orm: SchemaLayer
-    database: SchemaLayer
+    database: SchemaLayer  # the main database's layer (see `databases`)
     revisions: RevisionGraph
-    sql_migrations: tuple[str, ...]  # SQL migration files in replay order
-    steps: tuple[Step, ...]  # the migration steps replayed into `database`, in order
+    sql_migrations: tuple[str, ...]  # SQL migration files in `steps`, in replay order
+    # The migration steps of every database of the workspace's dialect (the main one first),
+    # each database's in its replay order: what the migration-safety rules walk.
+    steps: tuple[Step, ...]
     errors: tuple[ExtractionError, ...]
     files: dict[str, str] = field(default_factory=dict)  # path -> kind
     code: dict[str, "code_facts.CodeFacts"] = field(default_factory=dict)  # application code, by path
@@ -93,6 +98,14 @@ class WorkspaceModel:
     # (table key, column) the models write through code that changes the value (a TypeDecorator,
     # @validates, a property setter): what is stored is not what the application handles.
     transformed_columns: frozenset[tuple[str, str]] = frozenset()
+    # Every database the migrations build, each replayed on its own (the main one's layer is
+    # `database`); and every SQL migration folder as its tool reads it, drafts included.
+    databases: tuple[Database, ...] = ()
+    sql_locations: tuple[SqlLocation, ...] = ()
+
+    def database_of(self, path: str) -> Optional[Database]:
+        """The database whose migrations include the file `path`."""
+        return next((d for d in self.databases if path in d.files or any(s.path == path for s in d.steps)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +132,14 @@ class WorkspaceIndex:
         self._files: dict[str, ParsedFile] = {}
         self._texts: dict[str, str] = {}  # unsaved editor buffers override the disk
         self._script_locations: list[str] = []
-        self._sql_folders: list[str] = []
+        self._sql_plan = SqlPlan()
+        self._sql_facts: dict[str, tuple[str, SqlFileFacts]] = {}  # path -> (content digest, facts)
         self._environments: list[AlembicEnvironment] = []
         self._paths: list[str] = []  # every file walked, config files included
         self._revision_like: set[str] = set()  # Python files that look like revisions (looks_like_revision)
         self._package_roots = PackageRoots(())
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
-        self._replay: Optional[ReplayRun] = None
+        self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
         self.model: Optional[WorkspaceModel] = None
 
     # public API
@@ -150,6 +164,9 @@ class WorkspaceIndex:
         self._paths = paths
         self._package_roots = PackageRoots(paths)
         self._revision_like = {path for path, text in texts.items() if path.endswith(".py") and text and looks_like_revision(text)}
+        for path, text in texts.items():
+            if path.endswith(".sql") and text is not None:
+                self._remember_facts(path, text)
         self._locate_migrations()
         known = dict(self._cache.load()) if self._cache and not self._files else {}
         known.update({(f.path, f.kind, f.digest): f for f in self._files.values()})
@@ -163,7 +180,7 @@ class WorkspaceIndex:
             digest = _digest(text)
             module = self._module(path)
             cached = known.get((path, kind, digest))
-            if cached is not None and cached.module == module:
+            if cached is not None and cached.module == module and cached.dialect == self._dialect_of(path):
                 files[path] = cached
             else:
                 pending.append((path, kind, digest, text, module))
@@ -173,12 +190,11 @@ class WorkspaceIndex:
         if self._cache and pending:
             self._cache.save(self._files.values())
         self._orm = None
-        self._replay = None
+        self._replays = {}
         return self._rebuild()
 
     def _parse_many(self, pending: list[tuple[str, str, str, str, str]], progress: Optional[Progress]) -> list[ParsedFile]:
-        dialect = self.config.dialect
-        jobs = [(*job, dialect) for job in pending]
+        jobs = [(*job, self._dialect_of(job[0]), self.config.dialect) for job in pending]
         results: list[ParsedFile] = []
         if self._workers > 1 and len(jobs) >= _PARALLEL_MINIMUM:
             try:
@@ -223,6 +239,8 @@ class WorkspaceIndex:
         previous = self._files.get(path)
         if previous is not None and previous.digest == _digest(content):
             return self.model
+        if path.endswith(".sql"):
+            self._remember_facts(path, content)
         if self._relocates(path, content, previous is None):
             return self.index_all()
         parsed = self._parse(path, content)
@@ -240,15 +258,15 @@ class WorkspaceIndex:
         if new and path not in self._paths:
             self._paths.append(path)
         revision_like = path.endswith(".py") and looks_like_revision(content)
-        if not new and revision_like == (path in self._revision_like):
+        if not new and revision_like == (path in self._revision_like) and not path.endswith(".sql"):
             return False
         self._revision_like.discard(path)
         if revision_like:
             self._revision_like.add(path)
-        before = (list(self._environments), list(self._sql_folders))
+        before = (list(self._environments), self._sql_plan)
         self._package_roots = PackageRoots(self._paths)
         self._locate_migrations()
-        return (list(self._environments), list(self._sql_folders)) != before
+        return (list(self._environments), self._sql_plan) != before
 
     def remove_file(self, path: str) -> WorkspaceModel:
         removed = self._files.pop(path, None)
@@ -283,16 +301,31 @@ class WorkspaceIndex:
                                                    sorted(self._revision_like))
         self._script_locations = [folder for environment in self._environments for folder in environment.versions]
         sql_paths = [p for p in self._paths if p.endswith(".sql")]
-        self._sql_folders = list(self.config.sql_roots) or sql_migration_folders(sql_paths)
+        self._sql_plan = plan_sql(sql_paths, self._facts_of, sql_roots=tuple(self.config.sql_roots),
+                                  workspace_dialect=self.config.dialect)
+
+    def _remember_facts(self, path: str, text: str) -> None:
+        digest = _digest(text)
+        if self._sql_facts.get(path, ("",))[0] != digest:
+            self._sql_facts[path] = (digest, file_facts(text))
+
+    def _facts_of(self, path: str) -> SqlFileFacts:
+        if path not in self._sql_facts:
+            self._remember_facts(path, self._read(path) or "")
+        return self._sql_facts[path][1]
+
+    def _dialect_of(self, path: str) -> str:
+        """The dialect a file is parsed in: its SQL folder's or its own for SQL, else the workspace's."""
+        planned = self._sql_plan.files.get(path)
+        return planned[1] if planned is not None else self.config.dialect
 
     def _module(self, path: str) -> str:
         return self._package_roots.module_name(path) if path.endswith(".py") else ""
 
     def _kind(self, path: str, text: str) -> Optional[str]:
         if path.endswith(".sql"):
-            if str(PurePosixPath(path).parent) in [f or "." for f in self._sql_folders] or under(path, [f for f in self._sql_folders if f]):
-                return None if sql_files.is_down_migration(path) else "sql_migration"
-            return "sql_script"
+            planned = self._sql_plan.files.get(path)
+            return planned[0] if planned is not None else "sql_script"
         if not path.endswith(".py"):
             return None
         if under(path, self._script_locations):
@@ -312,9 +345,11 @@ class WorkspaceIndex:
         digest = _digest(text)
         module = self._module(path)
         previous = self._files.get(path)
-        if previous is not None and previous.digest == digest and previous.kind == kind and previous.module == module:
+        dialect = self._dialect_of(path)
+        if previous is not None and previous.digest == digest and previous.kind == kind and previous.module == module \
+                and previous.dialect == dialect:
             return previous
-        parsed = _parse_job((path, kind, digest, text, module, self.config.dialect))
+        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect))
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
@@ -333,28 +368,21 @@ class WorkspaceIndex:
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = build_revision_graph(revisions)
         histories = self._histories(revisions, orm_layer)
-        by_folder: dict[str, list[str]] = {}
-        for path, parsed in self._files.items():
-            if parsed.kind == "sql_migration":
-                by_folder.setdefault(str(PurePosixPath(path).parent), []).append(path)
-        # Each SQL folder is its own history, replayed in version order, folder after folder.
-        sql_migrations = tuple(path for _, paths in sorted(by_folder.items())
-                               for path in sql_files.order_sql_migrations(paths))
-        steps = [step for history in histories for step in _history_steps(history, orm_layer)]
-        steps += [Step(path, self._files[path].result.operations, PurePosixPath(path).stem) for path in sql_migrations
-                  if self._files[path].result is not None]
-        if not steps:
-            # A workspace with no migrations at all: its SQL scripts (a schema dump) are the database.
-            steps = [Step(p, f.result.operations) for p, f in sorted(self._files.items())
-                     if f.kind == "sql_script" and f.result is not None]
-        self._replay = replay_steps(steps, previous=self._replay, naming_convention=naming_convention)
-        coverage = self._coverage(orm_layer, self._replay.layer, histories)
-        file_errors = tuple(error for f in self._files.values() for error in f.errors)
+        alembic_steps = [step for history in histories for step in _history_steps(history, orm_layer)]
+        databases = self._databases(alembic_steps, orm_layer, naming_convention)
+        main = next((database for database in databases if database.main), None)
+        database_layer = main.layer if main is not None else SchemaLayer("database")
+        walked = [d for d in databases if d.dialect == self.config.dialect and not d.test_fixture]
+        steps = tuple(step for database in walked for step in database.steps)
+        sql_migrations = tuple(path for database in walked for path in database.files)
+        coverage = self._coverage(orm_layer, database_layer, histories, databases)
+        file_errors = tuple(error for f in self._files.values() if f.kind != "sql_draft" for error in f.errors)
         graph_errors = tuple(error for history in histories for error in history.graph.errors)
-        errors = (*self.config.problems, *file_errors, *orm_errors, *graph_errors, *self._replay.errors)
+        replay_errors = tuple(error for database in databases for error in database.errors)
+        errors = (*self.config.problems, *file_errors, *orm_errors, *graph_errors, *replay_errors)
         self.model = WorkspaceModel(
-            root=self.root, config=self.config, orm=orm_layer, database=self._replay.layer, revisions=graph,
-            sql_migrations=sql_migrations, steps=tuple(steps), errors=errors,
+            root=self.root, config=self.config, orm=orm_layer, database=database_layer, revisions=graph,
+            sql_migrations=sql_migrations, steps=steps, errors=errors,
             files={path: parsed.kind for path, parsed in self._files.items()},
             code={path: parsed.result.facts for path, parsed in self._files.items()
                   if parsed.kind in _PYTHON_KINDS and parsed.result is not None},
@@ -367,8 +395,67 @@ class WorkspaceIndex:
             coverage=coverage,
             histories=histories,
             transformed_columns=self._orm.transformed_columns,
+            databases=databases,
+            sql_locations=self._sql_plan.locations,
         )
         return self.model
+
+    def _databases(self, alembic_steps: list[Step], orm_layer: SchemaLayer, naming_convention) -> tuple[Database, ...]:
+        """Every database the migrations build, each replayed on its own; the main one marked.
+        A workspace with no migrations at all takes its SQL scripts (a schema dump) as its database."""
+        locations = [location for location in self._sql_plan.locations if location.readable and not location.draft]
+        alembic_tables = {table_key(op.table, op.schema or step.schema)
+                          for step in alembic_steps for op in step.operations if isinstance(op, CreateTable)}
+        alembic_tables |= {table.key for step in alembic_steps for op in step.operations
+                           if isinstance(op, ExistingTables) for table in op.tables}
+        groups = group_locations(locations, self._operations, alembic_tables, bool(alembic_steps), self.config.dialect)
+        planned: list[tuple[str, list, list[str], list[Step]]] = []
+        for name, members in groups:
+            files = merged_files(members)
+            steps = list(alembic_steps) if name == ALEMBIC else []
+            tool_tables = tool_table_step(members, files, self._operations)
+            if tool_tables is not None and name != ALEMBIC:
+                steps.append(tool_tables)
+            steps += [Step(path, self._operations(path), _version_label(path)) for path in files if path in self._files]
+            if steps:
+                planned.append((name, members, files, steps))
+        if not planned:
+            scripts = [(path, f) for path, f in sorted(self._files.items()) if f.kind == "sql_script" and f.result is not None
+                       and f.dialect in ("", self.config.dialect)]
+            if scripts:
+                planned.append(("", [], [], [Step(path, f.result.operations) for path, f in scripts]))
+        others = {name: tuple(steps) for name, _, _, steps in planned}
+        others.update(self._unreplayed_steps())
+        replays: dict[str, ReplayRun] = {}
+        built = []
+        for name, members, files, steps in planned:
+            run = replay_steps(steps, previous=self._replays.get(name), naming_convention=naming_convention)
+            replays[name] = run
+            dialect = members[0].dialect if members else self.config.dialect
+            problems = explain_failures(name, run.steps, run.step_failures,
+                                        {other: other_steps for other, other_steps in others.items() if other != name},
+                                        self._read)
+            # What a statement SchemaLens does not model explains is its gap, not the workspace's problem.
+            gaps = {problem.error.location for problem in problems if problem.unmodelled is not None}
+            errors = tuple(error for error in run.errors if error.location not in gaps)
+            built.append(Database(name, dialect, tuple(members), tuple(files), run.steps, run.layer, errors, problems,
+                                  test_fixture=bool(members) and all(m.test_fixture for m in members), alembic=name == ALEMBIC))
+        self._replays = replays
+        return _with_main(built, orm_layer, self.config.dialect)
+
+    def _operations(self, path: str) -> tuple:
+        parsed = self._files.get(path)
+        return parsed.result.operations if parsed is not None and parsed.result is not None else ()
+
+    def _unreplayed_steps(self) -> dict[str, tuple[Step, ...]]:
+        """The SQL that no database replays, by where it is: draft folders and scripts. A statement
+        that misses an object they create says where that object was meant to come from."""
+        found: dict[str, list[Step]] = {}
+        for path, parsed in sorted(self._files.items()):
+            if parsed.kind in ("sql_draft", "sql_script") and parsed.result is not None and parsed.result.operations:
+                key = f"{parsed.kind}:{PurePosixPath(path).parent if parsed.kind == 'sql_draft' else path}"
+                found.setdefault(key, []).append(Step(path, parsed.result.operations))
+        return {key: tuple(steps) for key, steps in found.items()}
 
     def _histories(self, revisions: list, orm_layer: SchemaLayer) -> tuple[MigrationHistory, ...]:
         """Each environment's graph, in the order they are replayed: an environment whose
@@ -381,7 +468,7 @@ class WorkspaceIndex:
             histories.append(MigrationHistory(environment, graph, existing, unknown))
         return _replay_order(histories)
 
-    def _coverage(self, orm_layer: SchemaLayer, database_layer: SchemaLayer, histories) -> Coverage:
+    def _coverage(self, orm_layer: SchemaLayer, database_layer: SchemaLayer, histories, databases) -> Coverage:
         revisions = {history.environment.name: len(history.graph.by_id) for history in histories}
         notes = []
         for history in histories:
@@ -396,14 +483,11 @@ class WorkspaceIndex:
                 notes.append(f"migrations {environment.name}: the history starts on an existing schema (its revisions "
                              "change tables that none of them creates: a create_all() and stamp bootstrap); "
                              f"{len(history.existing_tables)} model table(s) are taken as there at its start")
-        sql_files: dict[str, int] = {}
-        for parsed in self._files.values():
-            if parsed.kind in ("sql_migration", "sql_script"):
-                kind = "migration file(s)" if parsed.kind == "sql_migration" else "script(s) (not migrations)"
-                sql_files[kind] = sql_files.get(kind, 0) + 1
+        sql = sql_coverage(self._files, self._sql_plan, databases)
         return Coverage(
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
-            kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases, revisions=revisions, sql_files=sql_files,
+            kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases, revisions=revisions,
+            sql_files=sql.files, sql_skipped=sql.skipped, migration_sets=sql.sets, sql_statements=sql.statements,
             orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
             tables_in_both=tables_in_both(orm_layer, database_layer), notes=tuple(notes))
 
@@ -421,19 +505,23 @@ def _allocation_heavy():
             gc.enable()
 
 
-def _parse_job(job: tuple[str, str, str, str, str, str]) -> ParsedFile:
-    """Parse one file of a known kind (runs in worker processes too, so it is a plain function)."""
-    path, kind, digest, text, module, dialect = job
+def _parse_job(job: tuple[str, str, str, str, str, str, str]) -> ParsedFile:
+    """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
+    `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings'."""
+    path, kind, digest, text, module, dialect, workspace_dialect = job
+    sql_dialect = dialect if path.endswith(".sql") else ""
     try:
-        result, errors = _parse_kind(kind, path, text, module, dialect)
+        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect)
     except Exception as error:  # the boundary: a parser bug must not take the index down
         log.exception("failed to parse %s", path)
         return ParsedFile(path, kind, digest, None,
-                          (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),), module)
-    return ParsedFile(path, kind, digest, result, tuple(errors), module)
+                          (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),), module,
+                          sql_dialect)
+    return ParsedFile(path, kind, digest, result, tuple(errors), module, sql_dialect)
 
 
-def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> tuple[Any, tuple[ExtractionError, ...]]:
+def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
+                workspace_dialect: str) -> tuple[Any, tuple[ExtractionError, ...]]:
     if kind in _PYTHON_KINDS:
         source, error = parse_python(text, path)
         if source is None:
@@ -444,7 +532,11 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> t
     if kind == "revision":
         parse = alembic_revisions.parse_revision(text, path, dialect)
         return parse.revision, tuple(parse.errors)
-    extraction = sql_files.parse_sql(text, path, dialect=dialect)
+    if kind == "sql_skipped":  # another engine SchemaLens does not read, or a down migration
+        return sql_files.SqlExtraction((), ()), ()
+    if kind in ("sql_migration", "sql_draft"):
+        text = runnable_text(text)  # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
+    extraction = sql_files.parse_sql(text, path, dialect=dialect, rejections=dialect == workspace_dialect)
     return extraction, tuple(extraction.errors)
 
 
@@ -460,6 +552,27 @@ def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSumm
 
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", errors="replace"), digest_size=16).hexdigest()
+
+
+def _version_label(path: str) -> str:
+    """A SQL migration's version as its tool names it: the file's stem, or its folder's name when
+    every version is a folder (Prisma `<timestamp>_x/migration.sql`, Diesel `.../up.sql`)."""
+    pure = PurePosixPath(path)
+    return pure.parent.name if pure.name.lower() in ("up.sql", "migration.sql") else pure.stem
+
+
+def _with_main(databases: list[Database], orm_layer: SchemaLayer, dialect: str) -> tuple[Database, ...]:
+    """The databases with the main one marked: the Alembic one, else the one whose tables the
+    models map, else the largest of the workspace's dialect (test fixtures last)."""
+    if not databases:
+        return ()
+    candidates = [d for d in databases if not d.test_fixture and d.dialect == dialect] or \
+        [d for d in databases if not d.test_fixture] or databases
+    main = next((d for d in candidates if d.alembic), None)
+    if main is None:
+        modelled = set(orm_layer.tables)
+        main = max(candidates, key=lambda d: (len(modelled & set(d.layer.tables)), len(d.layer.tables), -candidates.index(d)))
+    return tuple(replace(d, main=True) if d is main else d for d in databases)
 
 
 def _history_steps(history: MigrationHistory, orm_layer: SchemaLayer) -> list[Step]:

@@ -17,6 +17,15 @@ def _keys(table):
     return keys
 
 
+def _tables_of_every_database(context: AuditContext):
+    """(label, table) of every database the migrations build (several services' SQL folders); the
+    label is None for the main database, whose findings point at the models too."""
+    for label, layer in context.layers():
+        main = layer is context.layer
+        for _, table in sorted(layer.tables.items()):
+            yield (None if main else label), table
+
+
 def _operator_classes(element, width: int) -> tuple[str, ...]:
     """The operator class of each of the first `width` keys ("" for the type's default): an
     index with `text_pattern_ops` serves LIKE 'prefix%', which the plain one cannot."""
@@ -28,7 +37,8 @@ class RedundantIndex(Rule):
     """## What it finds
     Indexes that another index, unique constraint or primary key already covers: the same
     columns twice (a unique constraint plus a unique index), or a plain index whose columns
-    are a leading prefix of another key.
+    are a leading prefix of another key; in every database the migrations build (each service's
+    SQL folder). A partial index on a unique key is SL415's.
 
     ## Why it matters
     Every index is written on every insert and on updates of its columns, takes memory in
@@ -79,24 +89,25 @@ class RedundantIndex(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for table in context.tables():
+        for label, table in _tables_of_every_database(context):
             if table.partition_of:
                 continue
             keys = _keys(table)
             for index in table.indexes:
-                if index.where or index.using or any(index.expressions) or index.include:
+                if index.where or index.using or any(index.expressions) or index.include or not index.columns:
                     continue
                 cover = self._covering_key(index, keys)
                 if cover is None:
                     continue
                 cover_name, cover_columns, _, cover_element = cover
-                location, related = context.where_element(table, index)
+                location, related = context.where_element(table, index) if label is None else (index.location, ())
                 related += (Related(cover_element.location, f"covered by {cover_name}"),)
                 same = tuple(cover_columns) == tuple(index.columns)
                 yield self.finding(
                     location, f"{index.name} on {table.name} is redundant with {cover_name}",
                     f"{index.name} ({', '.join(index.columns)}) "
-                    + ("duplicates" if same else "is a prefix of") + f" {cover_name} ({', '.join(cover_columns)}).",
+                    + ("duplicates" if same else "is a prefix of") + f" {cover_name} ({', '.join(cover_columns)})"
+                    + (f" ({label})." if label else "."),
                     impact=f"Worst case: write-heavy paths on {table.name} slow down and vacuum and backups grow for no "
                            "read benefit. Most likely: a few percent of write latency and buffer space wasted.",
                     root_cause="An index was added for a query that an existing index already serves "

@@ -8,7 +8,8 @@ from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 
-_REDO = re.compile(r"(^|[_\-\s])(v\d+|fix|fixed|fixup|hotfix|again|redo|retry|correct|repair|take\d+|re_?apply)($|[_\-\s.])", re.IGNORECASE)
+# `v2` names a redo; `v1.10` (a release a combined migration covers) does not.
+_REDO = re.compile(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo|retry|correct|repair|take\d+|re_?apply)($|[_\-\s.])", re.IGNORECASE)
 
 
 _VERSION_PREFIX = re.compile(r"^(?:[VUR]?\d+(?:[._]\d+)*_{1,2}|[0-9a-f]{8,}_)", re.IGNORECASE)
@@ -65,8 +66,15 @@ class RedoMigration(Rule):
                         "db/V2__add_status_fix.sql": "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n"}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        from .sql_history import checked_databases, repeats
+
+        # A migration that only repeats an earlier one is SL572's (superseded-migration).
+        repeated = {repeat.later.path for database in checked_databases(context.model) for repeat in repeats(database)}
         earlier: list = []
         for step in context.model.steps:
+            if step.path in repeated:
+                earlier.append(step)
+                continue
             revision = context.model.revision_files.get(step.path)
             # The version prefix (V2__, 0003_, a revision id) is not part of the name.
             stem = _VERSION_PREFIX.sub("", PurePosixPath(step.path).stem)

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from .sql_history import checked_databases, display_name, repeats, schema_file_for_new_databases
+
+_SHOWN_CONSEQUENCES = 3
+
+
+def replay_problems(context: AuditContext, *, later: bool):
+    """(database, problem) for the root failures of the SQL migration histories that the rules
+    report: those whose missing object a later migration of the same database creates
+    (`later=True`), or all the others. Failures SchemaLens cannot judge are left out: what a
+    statement it does not model created, what SQL built at run time may have changed. A folder
+    that only upgrades existing databases, new ones being built from a schema file beside it
+    (temporal-sql-tool), is not meant to replay from empty."""
+    for database in checked_databases(context.model):
+        if schema_file_for_new_databases(database, context.text_of) is not None:
+            continue
+        for problem in database.problems:
+            path = problem.error.location.path
+            if not path.endswith(".sql") or problem.unmodelled is not None or problem.after_opaque:
+                continue
+            creation = problem.creation
+            if (creation is not None and creation.later) == later:
+                yield database, problem
+
+
+class FreshDatabaseReplay(Rule):
+    """## What it finds
+    A statement of a SQL migration folder that fails when the folder is applied to an empty
+    database in the order its tool runs it (Flyway, golang-migrate, sqlx, dbmate, goose, Prisma,
+    numbered files): a table, column, index or type it needs that no earlier migration of the
+    folder creates, or an object it creates that an earlier migration already created. Each
+    service's folder is replayed on its own, as its own database. One root error is one finding:
+    statements that fail only because of it are counted under it, not reported again. A
+    statement that needs an object a later migration creates is SL571's. A folder that only
+    upgrades existing databases while a schema file beside it builds new ones (temporal-sql-tool's
+    `versioned/` with a `manifest.json` per version, next to `schema.sql`) is not replayed as
+    the way to a new database.
+
+    ## Why it matters
+    The databases that exist today were built another way (by hand, from a dump, from a
+    migration that was later edited or deleted), so nothing fails there. A new environment, a
+    developer's laptop, CI, or a disaster recovery from the migrations cannot be built: the
+    migrator stops at this statement, and everything after it never runs.
+
+    ## Example
+    ```sql
+    -- 004_template_locale.sql: no migration of the folder creates templates
+    ALTER TABLE templates ADD COLUMN locale text NOT NULL DEFAULT 'en';
+    ```
+
+    ## Use instead
+    Add the missing migration before this one (for a table created by hand:
+    `pg_dump --schema-only -t templates` from production, as an `IF NOT EXISTS` migration with
+    the earliest version), or move the statement to the service whose database has the table.
+    A migration that repeats an earlier one is deleted before it reaches a new environment, or
+    guarded (`IF NOT EXISTS`) where it already ran.
+
+    ## How to verify
+    Apply the folder to an empty database with its tool (`flyway migrate`, `migrate -path ...
+    up`, `dbmate up`) or `schemalens verify`; it runs to the end.
+    """
+
+    code = "SL570"
+    name = "fresh-database-replay"
+    dimension = 5
+    severity = "P0"
+    summary = "SQL migration that fails on an empty database"
+    summary_zh = "从空库按顺序重放时失败的 SQL 迁移语句"
+
+    valid = (Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
+                      "db/V2__channel.sql": "ALTER TABLE notifications ADD COLUMN channel text;\n"}),
+             Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
+                      "db/V2__channel.sql": "ALTER TABLE notifications ADD COLUMN IF NOT EXISTS body text;\n"}))
+    invalid = (
+        Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
+                 "db/V2__template_locale.sql": (
+                     "ALTER TABLE templates ADD COLUMN locale text NOT NULL DEFAULT 'en';  -- expect\n"
+                     "CREATE INDEX templates_locale_idx ON templates (locale);\n")}),
+        Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
+                 "db/V2__notifications_again.sql": (
+                     "CREATE TABLE notifications (id bigint PRIMARY KEY, body text, channel text);  -- expect\n")}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        repeated = {repeat.later.path for database in checked_databases(context.model) for repeat in repeats(database)}
+        for database, problem in replay_problems(context, later=False):
+            error, failure = problem.error, problem.failure
+            path = error.location.path
+            if failure.existing is not None and path in repeated:
+                continue  # a migration that repeats an earlier one: SL572 reports the pair
+            yield self._finding(database, problem)
+
+    def _finding(self, database, problem) -> Finding:
+        error, failure, creation = problem.error, problem.failure, problem.creation
+        path, where = error.location.path, database.label
+        name = display_name(path)
+        related: list[Related] = []
+        reason = error.message
+        if creation is not None:
+            if creation.in_draft:
+                explanation = f"only {creation.place}, a folder no migrator reads, creates it"
+                fix = (f"Move the migration that creates it from {creation.place} into {where} with a version before "
+                       f"{name}, or move this statement out of {where}.")
+            elif creation.in_script:
+                explanation = f"only the script {creation.place}, which no migrator runs, creates it"
+                fix = (f"Turn what {creation.place} creates into a migration of {where} that runs before {name} "
+                       "(IF NOT EXISTS, so the databases that already have it are untouched).")
+            else:
+                explanation = f"only the migrations of {creation.place}, another database, create it"
+                fix = (f"Move this statement to the migrations of {creation.place} (the database that has the object), "
+                       f"or create the object in {where} first.")
+            related.append(Related(creation.location, "created here"))
+        elif failure.existing is not None:
+            explanation = "an earlier migration already created it"
+            fix = (f"Delete the statement from {name} if it repeats what the earlier migration did (before it reaches a "
+                   "new environment), or guard it (IF NOT EXISTS) if some databases lack the object.")
+            related.append(Related(failure.existing, "created first here"))
+        elif failure.missing is not None:
+            explanation = f"no migration of {where} creates it"
+            fix = (f"Add the migration that creates it, versioned before {name} (for an object created by hand, dump "
+                   "its definition with pg_dump --schema-only and write it with IF NOT EXISTS), or guard the statement "
+                   "with IF EXISTS if the change is optional.")
+        else:
+            explanation = "the database is not in the state the statement expects"
+            fix = f"Correct the statement in {name} so that it applies to the schema the earlier migrations build."
+        consequences = problem.consequences
+        related += [Related(location, "fails only because of this") for location in consequences[:_SHOWN_CONSEQUENCES]]
+        after = f" {len(consequences)} later statement(s) fail only because of it." if consequences else ""
+        return self.finding(
+            error.location, f"a fresh database fails here: {reason}",
+            f"Applied to an empty database in the order of {where}, {name} fails: {reason} ({explanation}).{after}",
+            impact="Worst case: a disaster recovery from the migrations stops here and the service cannot be rebuilt. "
+                   "Most likely: every new environment, developer database and CI run fails here, while the databases "
+                   "that exist today, built another way, hide it.",
+            root_cause="The folder is not the whole history of the database: an object created by hand, in another "
+                       "folder or by a migration that was edited or removed later.",
+            fix=Fix(short_term=fix,
+                    medium_term="CI applies every migration folder to an empty database with its own tool on each pull "
+                                "request (schemalens verify, or the tool's migrate command).",
+                    long_term="Standard: the migration folder alone rebuilds the database; fixes made by hand in "
+                              "production become migrations the same day."),
+            verification=f"apply {PurePosixPath(path).parent} to an empty database with its tool; it runs past {name}",
+            table=failed_table(failure), related=tuple(related))
+
+
+def failed_table(failure) -> str | None:
+    """The table a failure is about, when it is about one."""
+    kind, key = failure.missing or failure.duplicate or (None, None)
+    if kind == "relation":
+        return key
+    if kind in ("column", "constraint"):
+        return key.rsplit(".", 1)[0]
+    return None

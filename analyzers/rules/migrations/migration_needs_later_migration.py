@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from .fresh_database_replay import failed_table, replay_problems
+from .sql_history import display_name
+
+_SHOWN_CONSEQUENCES = 3
+
+
+class MigrationNeedsLaterMigration(Rule):
+    """## What it finds
+    A SQL migration that changes a table, column, index or type that only a later migration of
+    the same folder creates: the files are out of order. It happens when a migration is
+    renumbered (an ad-hoc `012a_` patch given the next free number), when two branches merge
+    with versions taken at branch time, or when a migration is written against a database that
+    already had the object.
+
+    ## Why it matters
+    Applied in the tool's order to an empty database, the migration fails because the object
+    does not exist yet; the environments that exist today ran the files in another order (or
+    got the object by hand), so nothing shows until a new environment, CI or a disaster
+    recovery is built from the folder. Renumbering after the fact also changes the checksum and
+    order the tool recorded, so Flyway's `validate` fails on the old databases.
+
+    ## Example
+    ```
+    V3__index_orders_priority.sql   CREATE INDEX orders_priority_idx ON orders (priority);
+    V4__add_order_priority.sql      ALTER TABLE orders ADD COLUMN priority smallint ...;
+    ```
+
+    ## Use instead
+    Give the migration that creates the object the earlier version (or move the statement that
+    needs it into a migration after it). For files that already ran in production, keep their
+    versions and add a new migration that does the dependent change with a guard (`IF NOT
+    EXISTS`), then make the old one a no-op on fresh databases; say so in both files' headers.
+
+    ## How to verify
+    Apply the folder to an empty database with its tool (or `schemalens verify`): it runs to
+    the end, and the tool's info command lists the versions in the order they were written.
+    """
+
+    code = "SL571"
+    name = "migration-needs-later-migration"
+    dimension = 5
+    severity = "P0"
+    summary = "SQL migration that needs an object a later migration creates"
+    summary_zh = "迁移依赖之后的迁移才创建的对象（顺序错误）"
+
+    valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+                      "db/V2__priority.sql": "ALTER TABLE orders ADD COLUMN priority smallint NOT NULL DEFAULT 0;\n",
+                      "db/V3__priority_index.sql": "CREATE INDEX orders_priority_idx ON orders (priority);\n"}),)
+    invalid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+                        "db/V2__priority_index.sql": "CREATE INDEX orders_priority_idx ON orders (priority);  -- expect\n",
+                        "db/V3__priority.sql": "ALTER TABLE orders ADD COLUMN priority smallint NOT NULL DEFAULT 0;\n"}),
+               Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+                        "db/V2__alter_shipments.sql": ("ALTER TABLE shipments ADD COLUMN carrier text;  -- expect\n"
+                                                       "CREATE INDEX shipments_carrier_idx ON shipments (carrier);\n"),
+                        "db/V3__shipments.sql": "CREATE TABLE shipments (id bigint PRIMARY KEY, order_id bigint);\n"}))
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for database, problem in replay_problems(context, later=True):
+            error, creation = problem.error, problem.creation
+            name, creator = display_name(error.location.path), display_name(creation.location.path)
+            kind, key = problem.failure.missing
+            what = f'{kind} "{key}"'
+            same_file = creation.location.path == error.location.path
+            consequences = problem.consequences
+            after = f" {len(consequences)} later statement(s) fail only because of it." if consequences else ""
+            related = (Related(creation.location, "created only here, later"),
+                       *(Related(location, "fails only because of this") for location in consequences[:_SHOWN_CONSEQUENCES]))
+            where = "later in the same file" if same_file else f"by {creator}, which runs after it"
+            yield self.finding(
+                error.location, f"{name} needs {what}, created only {where}",
+                f"In the order of {database.label}, {name} changes {what} before it exists: it is created {where}.{after}",
+                impact="Worst case: a disaster recovery from the migrations stops here. Most likely: every new "
+                       "environment and CI database fails here, while the databases that ran the files in another order "
+                       "(or got the object by hand) hide it.",
+                root_cause="A migration renumbered or merged with a version taken at branch time, or written against a "
+                           "database that already had the object.",
+                fix=Fix(short_term=(f"Move the statement after the one that creates {what} in the same file."
+                                    if same_file else
+                                    f"Give {creator} a version before {name} (or move the dependent statement into a "
+                                    f"migration after {creator}); where both already ran, add a guarded migration instead "
+                                    "of renumbering and say so in both headers."),
+                        medium_term="CI applies every migration folder to an empty database with its own tool.",
+                        long_term="Take migration versions at merge time (or timestamps), never renumber shipped files."),
+                verification="apply the folder to an empty database with its tool (or schemalens verify); it runs to the end",
+                table=failed_table(problem.failure), related=related)

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Iterator, Optional
+
+from ...schema.model import Location
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from .sql_history import checked_databases, display_name
+
+# `002a_x.sql`, `V2a__x.sql`: a version with a letter, squeezed between two numbers.
+_SUFFIXED = re.compile(r"^(V?)(\d+)([A-Za-z])(?=[_.-])")
+# The title of a migration: its first comment line starting with a version or a file name,
+# e.g. `-- V2a__add_priority.sql: ...`, `-- Migration 0012a: ...`, `/* 012a_add_priority */`.
+_TITLE = re.compile(r"^\s*(?:--+|/\*+|#)\s*(?:"
+                    r"(?:migration|version|revision)\s*[:#]?\s*(?P<named>V?\d+[a-z]?(?:[._]\d+)*)\b"
+                    r"|(?P<flyway>(?-i:V)\d+[a-z]?(?:[._]\d+)*)(?=__|\s*[:\-]\s|\s*$)"
+                    r"|(?P<padded>\d{3,6}[a-z]?)(?=_[A-Za-z]|\s*[:\-]\s|\s*$))", re.IGNORECASE)
+_FILE_VERSION = re.compile(r"^(?:V|U)?(\d+[a-z]?(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
+
+_TOOL_CONSEQUENCE = {
+    "flyway": "Flyway refuses it (a version must be numeric: validate and migrate fail)",
+    "up-down": "golang-migrate and sqlx skip or refuse it (their versions are integers), so it never runs there",
+    "goose": "goose refuses it (its versions are integers)",
+    "pop": "pop skips it (its versions are integers)",
+}
+
+
+def _version(path: str) -> Optional[str]:
+    """The version a file name carries, normalized: `V0012a__x.sql` -> "12a"."""
+    match = _FILE_VERSION.match(PurePosixPath(path).name)
+    if not match:
+        return None
+    return _normalized(match.group(1))
+
+
+def _normalized(version: str) -> str:
+    version = version.lower().lstrip("v")
+    parts = re.split(r"[._]", version)
+    return ".".join(part.lstrip("0") or "0" for part in parts)
+
+
+class RenumberedMigration(Rule):
+    """## What it finds
+    SQL migrations whose version says they were patched in or renumbered by hand: a version
+    with a letter (`002a_backfill.sql`, `V2a__fix.sql`) squeezed between two numbers, and a
+    migration whose title comment names another version than its file name (`-- V2a__add_priority.sql`
+    in `V4__add_priority.sql`: renumbered, the header kept).
+
+    ## Why it matters
+    Tools read versions as numbers: Flyway refuses `V2a`, golang-migrate and sqlx skip or refuse
+    `002a_`, and a runner that sorts by name puts it after `002_` while one that sorts by number
+    sees two `002`s. A renumbered migration ran under its old version where it was first
+    applied and under the new one everywhere else, so the tool's history tables disagree, and
+    the new number may sort it after a migration that needs what it creates.
+
+    ## Example
+    ```
+    002_add_channel.sql
+    002a_backfill_channel.sql   -- added later, between 002 and 003
+    003_index_channel.sql
+    ```
+
+    ## Use instead
+    Give the patch the next free version and keep the old number in its header ("was 002a on
+    production, renumbered on 2024-05-02"), or fold it into the migration it patches if that
+    never ran anywhere. Update the header of a renumbered file, and the tool's history table of
+    the databases that ran it under the old version (`flyway repair`, `UPDATE schema_migrations`).
+
+    ## How to verify
+    The tool's info/status command lists every file once, in the intended order, with the
+    version in its name; a fresh database and a production one record the same versions.
+    """
+
+    code = "SL573"
+    name = "renumbered-migration"
+    dimension = 5
+    severity = "P2"
+    summary = "patched-in (002a_) or renumbered SQL migration version"
+    summary_zh = "手工插入（002a_）或重新编号的 SQL 迁移版本"
+
+    valid = (Example({"db/001_notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY);\n",
+                      "db/002_channel.sql": "-- 002: the delivery channel\nALTER TABLE notifications ADD COLUMN channel text;\n"}),)
+    invalid = (Example({"db/001_notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, channel text);\n",
+                        "db/002_index.sql": "CREATE INDEX notifications_channel_idx ON notifications (channel);\n",
+                        "db/002a_backfill_channel.sql": "UPDATE notifications SET channel = 'email';  -- expect\n",
+                        "db/003_body.sql": "ALTER TABLE notifications ADD COLUMN body text;\n"}),
+               Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+                        "db/V2__priority.sql": ("-- V1a__add_order_priority.sql: hotfix applied by hand  -- expect\n"
+                                                "ALTER TABLE orders ADD COLUMN priority smallint;\n")}))
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for database in checked_databases(context.model):
+            by_version: dict[str, str] = {}
+            for path in database.files:
+                version = _version(path)
+                if version is not None:
+                    by_version.setdefault(version, path)
+            tools = {path: location.tool for location in database.locations for path in location.files}
+            for path in database.files:
+                suffixed = _SUFFIXED.match(PurePosixPath(path).name)
+                if suffixed:
+                    yield self._patched(database, path, suffixed, by_version, tools.get(path, ""))
+                title = self._title(context, path)
+                if title is not None:
+                    line, named = title
+                    own = _version(path)
+                    if own is not None and _normalized(named) != own:
+                        yield self._mismatch(database, path, line, named, by_version)
+
+    @staticmethod
+    def _title(context: AuditContext, path: str) -> Optional[tuple[int, str]]:
+        """(line, version) of the version the file's first comment line starts with."""
+        text = context.text_of(path) or ""
+        for number, line in enumerate(text.splitlines()[:5], start=1):
+            if not line.strip():
+                continue
+            if not line.lstrip().startswith(("--", "/*", "#")):
+                return None
+            match = _TITLE.match(line)
+            return (number, match.group("named") or match.group("flyway") or match.group("padded")) if match else None
+        return None
+
+    def _patched(self, database, path: str, suffixed, by_version: dict[str, str], tool: str) -> Finding:
+        name = display_name(path)
+        base_version = _normalized(suffixed.group(2))
+        base = by_version.get(base_version)
+        consequence = _TOOL_CONSEQUENCE.get(tool, "a runner that sorts by name runs it after the files of version "
+                                                  f"{suffixed.group(2)}, one that sorts by number sees two of them")
+        related = (Related(Location(base, 1), "the migration it was squeezed after"),) if base and base != path else ()
+        return self.finding(
+            Location(path, 1), f"{name} is a patch version squeezed between two migrations",
+            f"In {database.label}, {name} has the version {suffixed.group(1)}{suffixed.group(2)}{suffixed.group(3)}: "
+            f"{consequence}.",
+            impact="Worst case: the patch never runs on new databases, or runs in a different place than where it was "
+                   "first applied. Most likely: environments disagree on the order, and the tool's history tables differ.",
+            root_cause="A fix was inserted between two shipped migrations instead of getting the next free version.",
+            fix=Fix(short_term=(f"Renumber {name} to the next free version of the folder with a header note naming its "
+                                "old number (and update the history table of databases that ran it), or fold it into "
+                                f"{display_name(base) if base else 'the migration it patches'} if that never ran anywhere."),
+                    medium_term="CI rejects migration versions that are not numbers of the tool's scheme.",
+                    long_term="Take versions at merge time or use timestamps; never squeeze a migration between two others."),
+            verification="the tool's info/status command lists the file with a plain numeric version, in order",
+            related=related)
+
+    def _mismatch(self, database, path: str, line: int, named: str, by_version: dict[str, str]) -> Finding:
+        name = display_name(path)
+        other = by_version.get(_normalized(named))
+        where = (f"which is the version of {display_name(other)}" if other and other != path
+                 else "a version no file of the folder has now: the file was renumbered")
+        related = (Related(Location(other, 1), f"has version {named}"),) if other and other != path else ()
+        return self.finding(
+            Location(path, line), f"{name} says it is {named}",
+            f"In {database.label}, the header of {name} names version {named}, {where}.",
+            impact="Worst case: databases that ran it under the old version and those that run it under the new one "
+                   "record different histories, and a later rename or squash misses one. Most likely: reviewers and "
+                   "the tool disagree on which migration this is.",
+            root_cause="The file was renumbered (or copied from another migration) and its header kept the old version.",
+            fix=Fix(short_term=(f"Correct the header of {name} and say which version it had before (\"renumbered from "
+                                f"{named}\"); where it ran as {named}, update that database's history table."),
+                    medium_term="Generate headers from the file name, or drop versions from headers.",
+                    long_term="Standard: shipped migrations keep their versions; fixes are new migrations."),
+            verification=f"head -1 {path}  # names the version of the file name",
+            related=related)

@@ -1,0 +1,321 @@
+"""SQL migration folders as their tools read them: each file's dialect, each tool's layout and
+order, one database per migration set, one root error per cascade, and the history rules.
+
+`tests/fixtures/multi_service` is shaped like a multi-service repository (see its README)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pglast
+import psycopg
+import pytest
+
+from oracle import comparable, differences
+from schemalens.analyzers.audit import run_audit, workspace_problems
+from schemalens.analyzers.extract.sql_dialects import file_dialect, text_dialect
+from schemalens.analyzers.extract.sql_files import parse_sql
+from schemalens.analyzers.pg.catalog import read_catalog
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.analyzers.workspace.migration_sets import runnable_text
+from schemalens.commands import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SERVICES = FIXTURES / "multi_service"
+
+
+@pytest.fixture(scope="module")
+def services():
+    return WorkspaceIndex(SERVICES).index_all()
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    return root
+
+
+def _database(model, folder: str):
+    return next(d for d in model.databases if any(location.folder == folder for location in d.locations))
+
+
+# dialects
+
+@pytest.mark.parametrize(("text", "dialect"), [
+    ("SET ANSI_NULLS ON\nGO\nCREATE TABLE [dbo].[T] ([Id] INT IDENTITY(1,1) NOT NULL, [Name] NVARCHAR(40))\nGO\n", "sqlserver"),
+    ("CREATE TABLE `t` (`id` int(11) unsigned NOT NULL AUTO_INCREMENT, PRIMARY KEY (`id`)) ENGINE=InnoDB;\n", "mysql"),
+    ("CREATE TABLE t (id NUMBER(10) NOT NULL, name VARCHAR2(40 CHAR));\n", "oracle"),
+    ("CREATE TABLE t (id String, ts DateTime64(3)) ENGINE = MergeTree ORDER BY id;\n", "clickhouse"),
+    ("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);\nPRAGMA foreign_keys = ON;\n", "sqlite"),
+    ("\\set ON_ERROR_STOP on\nCREATE TABLE t (id bigserial PRIMARY KEY, body jsonb);\n", "postgresql"),
+    ("CREATE TABLE t (id bigint PRIMARY KEY);\n", None),
+])
+def test_a_file_s_dialect_is_read_from_the_markers_only_its_engine_accepts(text, dialect):
+    assert text_dialect(text).dialect == dialect
+
+
+def test_names_and_folders_say_the_dialect_before_the_markers():
+    assert file_dialect("db/0001_init.mysql.up.sql", "CREATE TABLE t (id bigserial);").dialect == "mysql"
+    assert file_dialect("schema/sqlite/v3/schema.sql", "CREATE TABLE `t` (id int);").dialect == "sqlite"
+    assert file_dialect("db/V1__init.sql", "CREATE TABLE t (id int);").dialect is None
+
+
+def test_no_file_of_another_engine_is_said_to_be_rejected_by_postgresql(services):
+    assert [e for e in services.errors if "PostgreSQL would reject" in e.message] == []
+    coverage = services.coverage.as_json()
+    assert set(coverage["sql_statements"]) == {"PostgreSQL", "MySQL", "SQL Server", "Oracle", "ClickHouse"}
+    assert coverage["sql_statements"]["SQL Server"]["read"] >= 3
+
+
+def test_other_engines_are_read_into_their_own_databases(services):
+    reporting = _database(services, "services/reporting/migrations")
+    assert reporting.dialect == "sqlserver"
+    assert [c.name for c in reporting.layer.tables["DailyRevenue"].columns] == ["Id", "Day", "Amount", "Channel", "Currency"]
+    clickhouse = _database(services, "services/analytics/clickhouse/migrations")
+    assert clickhouse.dialect == "clickhouse" and clickhouse.layer.tables["events"].column("environment") is not None
+    legacy = _database(services, "services/legacy/mysql")
+    assert legacy.dialect == "mysql" and legacy.layer.tables["accounts"].column("name") is not None
+
+
+def test_a_postgresql_statement_postgresql_rejects_is_still_an_error(tmp_path):
+    root = _write(tmp_path, {"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, placed_at timestamptz);\n",
+                             "db/V2__note.sql": "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL,;\n",
+                             # MySQL syntax in a PostgreSQL folder: PostgreSQL runs it, and rejects it
+                             "db/V3__flag.sql": "ALTER TABLE `orders` ADD COLUMN `flag` tinyint(1);\n"})
+    model = WorkspaceIndex(root).index_all()
+    rejected = sorted((e.location.path, e.location.line) for e in model.errors if "PostgreSQL would reject" in e.message)
+    assert rejected == [("db/V2__note.sql", 1), ("db/V3__flag.sql", 1)]
+
+
+def test_another_engine_s_statement_sqlglot_cannot_read_is_counted_not_reported():
+    from schemalens.analyzers.extract.sql_other_dialects import UNREAD
+
+    extraction = parse_sql("CREATE TABLE t (id int);\nALTER TABLE t ADD (\n", "m.sql", dialect="oracle", rejections=False)
+    assert extraction.errors == ()
+    assert [op.kind for op in extraction.operations if getattr(op, "kind", None) == UNREAD] == [UNREAD]
+
+
+# layouts
+
+def test_each_tool_s_layout_decides_what_runs_and_in_which_order(tmp_path):
+    root = _write(tmp_path, {
+        "flyway/V1__a.sql": "CREATE TABLE a (id int);\n", "flyway/V1.10__c.sql": "SELECT 1;\n",
+        "flyway/V1.9__b.sql": "SELECT 1;\n", "flyway/R__views.sql": "SELECT 1;\n", "flyway/U1__a.sql": "DROP TABLE a;\n",
+        "migrate/000002_b.up.sql": "ALTER TABLE b ADD COLUMN x int;\n", "migrate/000002_b.down.sql": "DROP TABLE b;\n",
+        "migrate/000001_b.up.sql": "CREATE TABLE b (id int);\n",
+        "prisma/migrations/20250625_x/migration.sql": "ALTER TABLE p ADD COLUMN y int;\n",
+        "prisma/migrations/20250519073249_init/migration.sql": "CREATE TABLE p (id int);\n",
+        "diesel/migrations/2019-02-26-002946_create/up.sql": "CREATE TABLE d (id int);\n",
+        "diesel/migrations/2019-02-26-002946_create/down.sql": "DROP TABLE d;\n",
+        "diesel/migrations/2019-03-03-163336_more/up.sql": "ALTER TABLE d ADD COLUMN z int;\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    files = {location.folder: [Path(path).name if Path(path).name not in ("up.sql", "migration.sql") else Path(path).parent.name
+                               for path in location.files] for location in model.sql_locations}
+    assert files == {"flyway": ["V1__a.sql", "V1.9__b.sql", "V1.10__c.sql", "R__views.sql"],
+                     "migrate": ["000001_b.up.sql", "000002_b.up.sql"],
+                     "prisma/migrations": ["20250519073249_init", "20250625_x"],
+                     "diesel/migrations": ["2019-02-26-002946_create", "2019-03-03-163336_more"]}
+    assert {l.folder: l.tool for l in model.sql_locations} == {
+        "flyway": "flyway", "migrate": "up-down", "prisma/migrations": "prisma", "diesel/migrations": "diesel"}
+    assert [e for e in model.errors if e.kind == "replay"] == []
+
+
+def test_down_sections_of_one_file_are_not_replayed():
+    for text in ("-- migrate:up\nCREATE TABLE u (id int);\n\n-- migrate:down\nDROP TABLE u;\n",
+                 "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE u (id int);\n-- +goose StatementEnd\n\n"
+                 "-- +goose Down\nDROP TABLE u;\n",
+                 "-- +migrate Up\nCREATE TABLE u (id int);\n-- +migrate Down\nDROP TABLE u;\n",
+                 "-- Up\nCREATE TABLE u (id int);\n\n-- Down\nDROP TABLE u;\n"):
+        up = runnable_text(text)
+        assert len(up) == len(text) and up.count("\n") == text.count("\n")
+        assert [type(op).__name__ for op in parse_sql(up, "x.sql").operations] == ["CreateTable"]
+
+
+def test_flyway_placeholders_read_as_names():
+    text = "CREATE TABLE IF NOT EXISTS ${tableName} (id text PRIMARY KEY);\n"
+    extraction = parse_sql(runnable_text(text), "R__x.sql")
+    assert extraction.errors == () and extraction.operations[0].table.startswith("tablename")
+
+
+def test_files_tagged_per_engine_run_only_in_their_engine(tmp_path):
+    root = _write(tmp_path, {
+        "sql/20200101000001_t.postgres.up.sql": "CREATE TABLE t (id bigserial PRIMARY KEY);\n",
+        "sql/20200101000001_t.mysql.up.sql": "CREATE TABLE `t` (`id` int AUTO_INCREMENT PRIMARY KEY);\n",
+        "sql/20200101000001_t.sqlite3.up.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT);\n",
+        "sql/20200101000002_u.up.sql": "ALTER TABLE t ADD COLUMN note text;\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    (location,) = model.sql_locations
+    assert location.tool == "pop" and location.dialect == "postgresql"
+    assert [Path(p).name for p in location.files] == ["20200101000001_t.postgres.up.sql", "20200101000002_u.up.sql"]
+    assert len(location.skipped) == 2 and model.errors == ()
+
+
+def test_pop_runs_its_engine_s_variant_of_a_version_instead_of_the_generic_one(tmp_path):
+    # ory/popx: one file per version, the engine's variant (`.postgres.autocommit.`) over the generic one
+    root = _write(tmp_path, {
+        "sql/20200101000001_t.up.sql": "CREATE TABLE t (id bigint PRIMARY KEY, note text);\n",
+        "sql/20200101000002_ix.autocommit.up.sql": "CREATE INDEX IF NOT EXISTS t_note_idx ON t (note);\n",
+        "sql/20200101000002_ix.postgres.autocommit.up.sql": "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_note_idx ON t (note);\n",
+        "sql/20200101000002_ix.mysql.up.sql": "CREATE INDEX t_note_idx ON t (note(64));\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    (location,) = model.sql_locations
+    assert [Path(p).name for p in location.files] == ["20200101000001_t.up.sql", "20200101000002_ix.postgres.autocommit.up.sql"]
+    assert [f for f in run_audit(model).findings if f.rule == "SL572"] == []
+
+
+# several migration sets
+
+def test_each_service_s_migrations_build_their_own_database(services):
+    names = sorted(d.name for d in services.databases)
+    assert names == ["services/analytics/clickhouse/migrations", "services/billing/migrations", "services/legacy/mysql",
+                     "services/notifications/migrations", "services/orders/db/migrations",
+                     "services/reporting/migrations", "services/users/db/migrations"]
+    main_database = next(d for d in services.databases if d.main)
+    assert main_database.name == "services/orders/db/migrations" and services.database is main_database.layer
+    assert set(services.database.tables) == {"orders", "order_items", "shipments"}
+    assert "users" not in services.database.tables and "invoices" not in services.database.tables
+
+
+def test_a_draft_copy_is_not_replayed_into_any_database(services):
+    draft = next(l for l in services.sql_locations if l.folder.endswith("migrations_old"))
+    assert draft.draft and draft.draft_of == "services/orders/db/migrations"
+    assert all(services.files[path] == "sql_draft" for path in draft.files)
+    assert not any("order_lines" in d.layer.tables for d in services.databases)
+
+
+def test_a_folder_that_only_extends_another_is_the_same_database(tmp_path):
+    root = _write(tmp_path, {
+        "db/migration/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, updated_at timestamptz);\n",
+        "db/migration/V2__index.sql": "CREATE INDEX orders_updated_at_idx ON orders (updated_at);\n",
+        "db/migration_data/V1.1__backfill.sql": "UPDATE orders SET updated_at = now();\n",
+        "other/migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    database = _database(model, "db/migration")
+    assert [Path(p).name for p in database.files] == ["V1__orders.sql", "V1.1__backfill.sql", "V2__index.sql"]
+    assert len(model.databases) == 2
+
+
+def test_the_migration_tool_s_own_table_is_there(tmp_path):
+    root = _write(tmp_path, {"m/000001_t.up.sql": "CREATE TABLE t (id int);\n",
+                             "m/000002_clean.up.sql": "UPDATE schema_migrations SET dirty = false;\n"
+                                                      "ALTER TABLE schema_migrations ADD COLUMN note text;\n"})
+    assert WorkspaceIndex(root).index_all().errors == ()
+
+
+def test_one_root_error_per_missing_object_and_its_consequences_counted(services):
+    notifications = _database(services, "services/notifications/migrations")
+    (problem,) = notifications.problems
+    assert problem.error.message == 'relation "templates" does not exist' and problem.creation is None
+    assert [location.line for location in problem.consequences] == [2, 3]
+    assert [e.location.line for e in notifications.errors] == [1]
+
+
+# the rules, on the fixture
+
+def test_history_and_index_rules_report_each_problem_of_the_fixture_once(services):
+    result = run_audit(services)
+    ours = sorted((f.rule, f.location.path.removeprefix("services/"), f.location.line) for f in result.findings
+                  if f.rule in ("SL570", "SL571", "SL572", "SL573", "SL574", "SL414", "SL415", "SL503", "SL538"))
+    assert ours == [
+        ("SL414", "orders/db/migrations/V7__partial_indexes.sql", 2),
+        ("SL415", "orders/db/migrations/V7__partial_indexes.sql", 4),
+        ("SL570", "notifications/migrations/004_template_locale.sql", 1),
+        ("SL571", "orders/db/migrations/V3__index_orders_priority.sql", 1),
+        ("SL571", "orders/db/migrations/V5__alter_shipments.sql", 1),
+        ("SL572", "billing/migrations/000005_add_customer_ref_v2.up.sql", 2),
+        ("SL572", "users/db/migrations/20240103120000_add_email_fix.sql", 2),
+        ("SL573", "notifications/migrations/002a_backfill_channel.sql", 1),
+        ("SL573", "orders/db/migrations/V4__add_order_priority.sql", 1),
+        ("SL574", "orders/db/migrations_old/V1__create_orders.sql", 1),
+    ]
+    # Each replay error is shown once, by the finding that carries its fix.
+    assert [e for e in workspace_problems(services.errors, result.findings) if e.kind == "replay"] == []
+
+
+def test_an_index_repeating_a_unique_key_is_reported_in_every_service_s_database(tmp_path):
+    root = _write(tmp_path, {
+        "orders/migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\n"
+                                            "CREATE INDEX orders_customer_idx ON orders (customer_id);\n",
+        "users/migrations/V1__users.sql": ("CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE, deleted_at timestamptz);\n"
+                                           "CREATE INDEX users_email_idx ON users (email);\n"
+                                           "CREATE INDEX users_live_email_idx ON users (email) WHERE deleted_at IS NULL;\n"),
+    })
+    model = WorkspaceIndex(root).index_all()
+    assert len(model.databases) == 2
+    found = sorted((f.rule, f.location.path, f.location.line) for f in run_audit(model).findings if f.rule in ("SL402", "SL415"))
+    assert found == [("SL402", "users/migrations/V1__users.sql", 2), ("SL415", "users/migrations/V1__users.sql", 3)]
+
+
+def test_a_versioned_folder_beside_the_schema_file_that_builds_new_databases_is_not_replayed_from_empty(tmp_path):
+    # temporal-sql-tool: schema.sql builds a new database; versioned/ upgrades existing ones
+    manifest = '{"CurrVersion": "0.6", "SchemaUpdateCqlFiles": ["add_start_time.sql"]}\n'
+    files = {"schema/sqlite/temporal/schema.sql": "CREATE TABLE current_executions (id int, start_time timestamp);\n",
+             "schema/sqlite/temporal/versioned/v0.2/queue.sql": "CREATE TABLE queue (id int);\n",
+             "schema/sqlite/temporal/versioned/v0.6/add_start_time.sql":
+                 "ALTER TABLE current_executions ADD COLUMN start_time timestamp;\n"}
+    without_manifests = WorkspaceIndex(_write(tmp_path / "plain", files)).index_all()
+    assert [f.rule for f in run_audit(without_manifests).findings if f.rule in ("SL570", "SL571")] == ["SL570"]
+    files |= {"schema/sqlite/temporal/versioned/v0.2/manifest.json": manifest.replace("add_start_time", "queue"),
+              "schema/sqlite/temporal/versioned/v0.6/manifest.json": manifest}
+    with_manifests = WorkspaceIndex(_write(tmp_path / "temporal", files)).index_all()
+    assert [f.rule for f in run_audit(with_manifests).findings if f.rule in ("SL570", "SL571")] == []
+
+
+def test_a_release_number_in_a_migration_s_name_is_not_a_redo(tmp_path):
+    root = _write(tmp_path, {"db/V1__events.sql": "CREATE TABLE events (id bigint PRIMARY KEY);\n",
+                             "db/V2__combined_v1.10_v1.13.sql": "ALTER TABLE events ADD COLUMN a text;\n",
+                             "db/V3__events_v2.sql": "ALTER TABLE events ADD COLUMN b text;\n"})
+    redo = [f.location.path for f in run_audit(WorkspaceIndex(root).index_all()).findings if f.rule == "SL503"]
+    assert redo == ["db/V3__events_v2.sql"]
+
+
+def test_the_ordering_finding_names_the_migration_that_creates_the_object(services):
+    finding = next(f for f in run_audit(services).findings if f.rule == "SL571" and "V3__" in f.location.path)
+    assert "V4__add_order_priority.sql" in finding.title
+    assert [(r.location.path.rsplit("/", 1)[1], r.location.line) for r in finding.related] == [("V4__add_order_priority.sql", 2)]
+
+
+# the command line
+
+def test_schema_prints_every_database_and_json_lists_them(tmp_path, capsys):
+    assert main(["schema", str(SERVICES), "--no-cache"]) == 0
+    text = capsys.readouterr().out
+    assert text.index("Database services/orders/db/migrations") < text.index("Database services/billing/migrations")
+    assert "migration set services/orders/db/migrations_old: 2 file(s)" in text and "not replayed" in text
+    assert main(["schema", str(SERVICES), "--no-cache", "--set", "services/legacy/mysql"]) == 0
+    only = capsys.readouterr().out
+    assert "accounts" in only and "orders" not in only.split("Coverage")[0]
+    assert main(["schema", str(SERVICES), "--no-cache", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["databases"]) == 7 and sum(d["main"] for d in data["databases"]) == 1
+    assert data["coverage"]["migration_sets"][0]["tool"]
+
+
+# the oracle: each PostgreSQL migration set applied to an empty PostgreSQL in its tool's order
+
+@pytest.mark.parametrize("folder", ["services/orders/db/migrations", "services/notifications/migrations",
+                                    "services/users/db/migrations", "services/billing/migrations"])
+def test_the_statements_that_fail_on_a_fresh_postgresql_are_the_ones_the_replay_says(postgres, services, folder):
+    database = _database(services, folder)
+    dsn = postgres.fresh_database(folder.split("/")[1])
+    failed = set()
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for path in database.files:
+            text = runnable_text((SERVICES / path).read_text(encoding="utf-8"))
+            for piece in pglast.split(text, only_slices=True):
+                try:
+                    connection.execute(text[piece])
+                except psycopg.Error:
+                    failed.add((path, text.count("\n", 0, piece.start) + 1))
+    replayed = {(failure.error.location.path, failure.error.location.line) for problem in database.problems
+                for failure in [problem.failure]} | {(location.path, location.line) for problem in database.problems
+                                                     for location in problem.consequences}
+    assert replayed == failed
+    expected, actual = comparable(read_catalog(dsn)), comparable(database.layer)
+    assert expected == actual, "\n".join(differences(expected, actual))
