@@ -22,16 +22,6 @@ sys.path.insert(0, str(REPOSITORY / "tests"))
 import corpus_projects  # noqa: E402
 import corpus_triage  # noqa: E402
 
-from schemalens.analyzers.audit import run_audit  # noqa: E402
-from schemalens.analyzers.report.audit_json import finding_json  # noqa: E402
-from schemalens.analyzers.workspace.index import WorkspaceIndex  # noqa: E402
-
-
-def audit(project: str) -> tuple[Path, list[corpus_triage.Keyed]]:
-    root = corpus_projects.unpacked(project)
-    model = WorkspaceIndex(root, cache_dir=corpus_projects.CACHE / "parse-cache").index_all()
-    findings = [finding_json(finding) for finding in run_audit(model).findings]
-    return root, corpus_triage.keyed_findings(findings, root)
 
 
 def _percent(tp: int, total: int) -> str:
@@ -58,7 +48,7 @@ def main() -> int:
         return 0
     everything: list = []
     for project in args.project or corpus_projects.PROJECTS:
-        root, keyed = audit(project)
+        root, keyed = corpus_triage.audit_project(project)
         labels = corpus_triage.load_labels(project)
         result = corpus_triage.precision(keyed, labels)
         everything += result.labeled

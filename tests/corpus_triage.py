@@ -23,6 +23,9 @@ TRIAGE = Path(__file__).resolve().parent / "corpus" / "triage"
 LABELS = ("tp", "noise", "fp")
 # The targets of the precision issue: overall, P0, and the floor for every rule enabled by default.
 OVERALL_TARGET, P0_TARGET, RULE_FLOOR = 0.90, 0.95, 0.70
+# Where the corpus stands (2026-12-03: 143 of 297 findings tp): not the targets yet, so the test
+# holds this line and a change that lowers it fails. Raise it as rules improve.
+OVERALL_FLOOR = 0.48
 
 
 def _code_line(root: Path, path: str, line: int) -> str:
@@ -52,6 +55,18 @@ def keyed_findings(findings: Iterable[dict], root: Path) -> list[Keyed]:
         seen[base] += 1
         keyed.append(Keyed((*base, seen[base]), finding))
     return keyed
+
+
+def audit_project(project: str) -> tuple[Path, list[Keyed]]:
+    """Audit a corpus project (unpacked, parse cache shared) and key its findings."""
+    import corpus_projects
+    from schemalens.analyzers.audit import run_audit
+    from schemalens.analyzers.report.audit_json import finding_json
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+    root = corpus_projects.unpacked(project)
+    model = WorkspaceIndex(root, cache_dir=corpus_projects.CACHE / "parse-cache").index_all()
+    return root, keyed_findings([finding_json(finding) for finding in run_audit(model).findings], root)
 
 
 def labels_path(project: str) -> Path:

@@ -88,3 +88,35 @@ def test_truncated_or_gutted_migration_files_never_raise(path: Path, data):
         parse_sql(broken, path.name)
     else:
         parse_revision(broken, path.name)
+
+
+def _parsed_paths(index: WorkspaceIndex) -> list[str]:
+    """The files `index` parses (not taken from memory or the disk cache) from now on."""
+    parsed: list[str] = []
+    parse_many = index._parse_many
+
+    def counting(pending, progress):
+        parsed.extend(job[0] for job in pending)
+        return parse_many(pending, progress)
+
+    index._parse_many = counting
+    return parsed
+
+
+def test_a_second_index_takes_every_file_from_the_disk_cache(tmp_path: Path):
+    root = _copy(tmp_path)
+    WorkspaceIndex(root, cache_dir=tmp_path / "cache").index_all()
+    again = WorkspaceIndex(root, cache_dir=tmp_path / "cache")
+    parsed = _parsed_paths(again)
+    again.index_all()
+    assert parsed == []
+
+
+def test_saving_an_unchanged_python_file_parses_nothing(tmp_path: Path):
+    root = _copy(tmp_path)
+    index = WorkspaceIndex(root)
+    index.index_all()
+    path = next(p for p, f in index._files.items() if f.kind == "model")
+    before = index._files[path]
+    index.update_file(path, (root / path).read_text())
+    assert index._files[path] is before

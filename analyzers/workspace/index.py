@@ -70,7 +70,7 @@ class ParsedFile:
     result: Any  # PythonModule, Revision, SqlExtraction, or None when the file cannot be read
     errors: tuple[ExtractionError, ...] = ()
     module: str = ""  # the dotted module name it was parsed as (Python files)
-    dialect: str = ""  # the SQL dialect it was parsed in (SQL files)
+    dialect: str = ""  # the SQL dialect it was parsed in (its folder's for SQL, the workspace's for Python)
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,7 +353,7 @@ class WorkspaceIndex:
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
-            return ParsedFile(path, kind, digest, previous.result, parsed.errors, module)
+            return ParsedFile(path, kind, digest, previous.result, parsed.errors, module, dialect)
         return parsed
 
     # building the layers
@@ -509,15 +509,14 @@ def _parse_job(job: tuple[str, str, str, str, str, str, str]) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
     `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings'."""
     path, kind, digest, text, module, dialect, workspace_dialect = job
-    sql_dialect = dialect if path.endswith(".sql") else ""
     try:
         result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect)
     except Exception as error:  # the boundary: a parser bug must not take the index down
         log.exception("failed to parse %s", path)
         return ParsedFile(path, kind, digest, None,
                           (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),), module,
-                          sql_dialect)
-    return ParsedFile(path, kind, digest, result, tuple(errors), module, sql_dialect)
+                          dialect)
+    return ParsedFile(path, kind, digest, result, tuple(errors), module, dialect)
 
 
 def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
