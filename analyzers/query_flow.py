@@ -23,6 +23,7 @@ function at the top of its call chain hands it on: `FlowQuery`. Where each funct
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Iterable, Optional
 
 from .extract.module_summary import ModuleSummary
@@ -256,13 +257,20 @@ class CodeBase:
         for cls in self.mro(qualified):
             path = self.world.path_of(cls)
             name = cls.rpartition(".")[2]
-            for (function_path, function_name), function in self.functions.items():
-                if function_path != path or not function_name.startswith(name + "."):
-                    continue
+            for function_name, function in self._methods_by_class.get((path, name), ()):
                 for variable, written in function.variable_classes:
                     if variable == f"self.{attribute}":
                         return self.qualify(_Frame(path, function_name, cls), written)
         return self.class_attribute(qualified, attribute)
+
+    @cached_property
+    def _methods_by_class(self) -> dict[tuple[str, str], list]:
+        """{(path, class name): [(function name, function facts)]}, in the order of `functions`."""
+        found: dict[tuple[str, str], list] = {}
+        for (path, function_name), function in self.functions.items():
+            if function_name and "." in function_name:
+                found.setdefault((path, function_name.split(".")[0]), []).append((function_name, function))
+        return found
 
     def method(self, qualified_class: str, name: str, after: Optional[str] = None) -> Optional[tuple[str, str]]:
         """(function key, defining class) of a method found on the class or its bases (after `after`: super())."""

@@ -79,6 +79,10 @@ class AuditContext:
     def code_facts(self) -> list:
         """The CodeFacts of every application file, by path: tests, scripts, seeds and fixtures
         (`non_application_paths`) are not the application's code paths."""
+        return self._application_code_facts
+
+    @cached_property
+    def _application_code_facts(self) -> list:
         patterns = self.model.config.non_application_paths
         return [facts for path, facts in sorted(self.model.code.items()) if is_application_code(path, patterns)]
 
