@@ -230,8 +230,11 @@ async def _register_watchers(ls: SchemaLensServer) -> None:
         return
     options = types.DidChangeWatchedFilesRegistrationOptions(
         watchers=[types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED])
-    await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
-        id="schemalens-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)]))
+    try:
+        await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
+            id="schemalens-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)]))
+    except Exception as error:  # a client that refuses: changes on disk are seen when files are saved or opened
+        log.info("file watchers not registered: %s", error)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Optional
 
 from lsprotocol import types
+from pygls.lsp.server import LanguageServer
 
 from schemalens.analyzers.fixes import file_suppression_fix, quick_fixes
 from schemalens.analyzers.scaffold import RevisionFile, ScaffoldError, write_files
@@ -119,7 +120,7 @@ def _scaffold_action(ls: "SchemaLensServer", finding, diagnostic: types.Diagnost
                             edit=types.WorkspaceEdit(document_changes=changes))
 
 
-async def create_revision_files(ls: "SchemaLensServer", *args) -> Optional[list[str]]:
+async def create_revision_files(ls: LanguageServer, *args) -> Optional[list[str]]:
     """Write the revision files of a scaffold action (its command, for clients whose workspace
     edits cannot create files), index them, and show them: opened in the editor when it can be
     asked to, else named in a message. Only new files in a versions folder of the workspace."""
@@ -151,5 +152,5 @@ async def create_revision_files(ls: "SchemaLensServer", *args) -> Optional[list[
     return uris
 
 
-def _show_message(ls: "SchemaLensServer", kind: types.MessageType, message: str) -> None:
+def _show_message(ls: LanguageServer, kind: types.MessageType, message: str) -> None:
     ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
