@@ -128,7 +128,7 @@ class ClientWatchdog(threading.Thread):
         super().__init__(name="schemalens-client-watchdog", daemon=True)
         self.pid, self.interval = pid, interval
         self._exit = exit_process
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._parent = os.getppid()
 
     def start_watching(self) -> bool:
@@ -139,7 +139,7 @@ class ClientWatchdog(threading.Thread):
         return True
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def client_is_gone(self) -> bool:
         # A dead parent stays a zombie (kill() still finds it) until its own parent reaps it;
@@ -147,7 +147,7 @@ class ClientWatchdog(threading.Thread):
         return not process_exists(self.pid) or (self.pid == self._parent and os.getppid() != self._parent)
 
     def run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stopping.wait(self.interval):
             if self.client_is_gone():
                 self._exit(0)
                 return

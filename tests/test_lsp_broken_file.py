@@ -38,7 +38,7 @@ async def client(lsp_client: LanguageClient, shop: Path):
 
 async def _diagnostics_for(client: LanguageClient, uri: str, predicate, timeout: float = 60) -> list[types.Diagnostic]:
     async def wait():
-        while not predicate(client.diagnostics.get(uri, [])):
+        while uri not in client.diagnostics or not predicate(client.diagnostics[uri]):
             await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         return client.diagnostics[uri]
     return await asyncio.wait_for(wait(), timeout)
@@ -154,3 +154,32 @@ async def test_no_action_edits_through_a_position_older_than_the_buffer(client: 
     for action in actions or ():
         for edit in action.edit.changes[uri]:
             assert "db.DateTime" in newer_lines[edit.range.start.line] and newer_lines[edit.range.start.line] in edit.new_text
+
+
+BROKEN = {
+    "revision": ("migrations/versions/7c3e5a9f0d48_bigint_order_item_ids_and_orders_created_index.py",
+                 "    op.create_index('ix_orders_created_at', 'orders', ['created_at'], unique=False)",
+                 "    op.add_column('orders', sa.Column('note2', sa.Text()),", "("),
+    "SQL migration": ("sql/migrations/V1__reporting_schema.sql", "CREATE TABLE daily_sales (",
+                      "ALTER TABLE daily_sales ADD COLUMN;", ";"),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+async def test_a_syntax_error_is_on_its_own_line_within_it(client: LanguageClient, shop: Path, kind: str):
+    """Not on the line after (often blank), not past the line's end."""
+    path, before, typed, at_character = BROKEN[kind]
+    uri, text = (shop / path).as_uri(), (shop / path).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=uri, language_id="sql" if path.endswith(".sql") else "python", version=1, text=text)))
+    await _diagnostics_for(client, uri, lambda d: True)
+    lines = text.split("\n")
+    at = next(n for n, line in enumerate(lines) if line.startswith(before))
+    broken = "\n".join(lines[:at] + [typed, ""] + lines[at:])
+    _change(client, uri, 2, broken)
+    def rejected(diagnostics):  # a statement PostgreSQL rejects is a finding (SL531, SL538), which carries the fix
+        return [d for d in diagnostics if d.range.start.line == at and (d in _parse_errors(diagnostics) or d.code in ("SL531", "SL538"))]
+    error = rejected(await _diagnostics_for(client, uri, lambda d: bool(rejected(d))))[0]
+    assert error.range.start.character <= len(typed) and error.range.end.line == at and error.range.end.character <= len(typed)
+    assert typed[error.range.start.character:].startswith(at_character) or error.range.start.character == 0

@@ -113,7 +113,12 @@ async def test_the_index_reports_progress_and_files_get_diagnostics_unopened(rea
     revision = (shop_to_read / REVISION).as_uri()
     await _diagnostics_for(reader, revision, lambda d: any(x.code == "SL505" for x in d))
     (reports,) = reader.progress_reports.values()
+    for _ in range(100):  # the end of the progress follows the diagnostics of the first index
+        if isinstance(reports[-1], types.WorkDoneProgressEnd):
+            break
+        await asyncio.sleep(0.1)
     assert isinstance(reports[0], types.WorkDoneProgressBegin) and isinstance(reports[-1], types.WorkDoneProgressEnd)
+    assert any(isinstance(report, types.WorkDoneProgressReport) and report.message.endswith("files") for report in reports)
 
 
 # "P0 Error, P1 Warning, P2 Information, the rule code linked to its docs, the other evidence as

@@ -250,3 +250,81 @@ def test_the_project_root_of_a_file_is_found_from_the_file(tmp_path: Path):
     assert project_root(tmp_path / "docs" / "schema.sql") == tmp_path
     (tmp_path / "backend" / "schemalens.toml").write_text("")
     assert project_root(tmp_path / "backend" / "app" / "models.py") == tmp_path / "backend"
+
+
+# the pieces, without a process
+
+def test_log_records_before_the_client_connects_wait_and_then_go_out_at_their_level():
+    import asyncio
+    import logging
+
+    from lsprotocol import types
+
+    from schemalens.server.process import ClientLogHandler
+
+    sent: list = []
+    handler = ClientLogHandler(sent.append)
+    logger = logging.getLogger("schemalens.test-process")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        logger.warning("early %s", "warning")
+        assert sent == []
+        loop = asyncio.new_event_loop()
+        handler.connect(loop)
+        logger.info("later")
+        logger.debug("detail")
+        logger.error("broken")
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        loop.close()
+    finally:
+        logger.removeHandler(handler)
+    assert [(m.type, m.message) for m in sent] == [
+        (types.MessageType.Warning, "schemalens: early warning"), (types.MessageType.Info, "schemalens: later"),
+        (types.MessageType.Log, "schemalens: detail"), (types.MessageType.Error, "schemalens: broken")]
+
+
+def test_a_record_logged_while_sending_one_is_dropped():
+    """pygls logs a failed write; sending that record would fail the same way, forever."""
+    import asyncio
+    import logging
+
+    from schemalens.server.process import ClientLogHandler
+
+    logger = logging.getLogger("schemalens.test-process-loop")
+    sent: list = []
+
+    def send(message):
+        sent.append(message)
+        logger.error("Error sending data")  # what pygls does when the pipe is gone
+
+    handler = ClientLogHandler(send)
+    logger.addHandler(handler)
+    loop = asyncio.new_event_loop()
+    handler.connect(loop)
+    try:
+        logger.error("first")
+        for _ in range(3):
+            loop.call_soon(loop.stop)
+            loop.run_forever()
+    finally:
+        logger.removeHandler(handler)
+        loop.close()
+    assert [m.message for m in sent] == ["schemalens: first"]
+
+
+def test_the_watchdog_ends_the_process_within_its_interval_once_the_client_is_gone():
+    from schemalens.server.process import CLIENT_CHECK_SECONDS, ClientWatchdog
+
+    editor = _editor()
+    exits: list = []
+    watchdog = ClientWatchdog(editor.pid, exit_process=exits.append, interval=0.05)
+    assert watchdog.start_watching()
+    time.sleep(0.2)
+    assert exits == []
+    editor.kill()
+    editor.wait()
+    watchdog.join(timeout=2)
+    assert exits == [0]
+    assert CLIENT_CHECK_SECONDS * 2 < EXIT_SECONDS
