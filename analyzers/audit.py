@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from .rules import all_rules
-from .rules.base import Finding, Rule
+from .rules.base import Finding, Rule, one_per_problem
 from .rules.context import AuditContext
 from .rules.selection import apply_selection, rule_enabled
 from .schema.model import ExtractionError, Location
@@ -23,8 +23,10 @@ class AuditResult:
     query_paths: tuple = ()  # the application's queries resolved to tables (the index rules read them)
 
 
-def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None) -> AuditResult:
-    """Check `model` (a WorkspaceModel) with the enabled rules, apply suppressions, sort.
+def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True) -> AuditResult:
+    """Check `model` (a WorkspaceModel) with the enabled rules (or exactly `rules`), apply
+    suppressions, make one finding per problem (unless `merged` is False: one per place, for a
+    caller that moves findings before grouping them), sort.
 
     `text_of(path)` returns a file's current text (the editor's buffer); by default the file is
     read from disk under the model's root. Each file is read once per audit: many rules read the same files.
@@ -34,8 +36,10 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     findings: list[Finding] = []
     errors: list[ExtractionError] = []
     comparable = model.coverage.layers_comparable
-    for rule_class in rules if rules is not None else all_rules():
-        if not rule_enabled(rule_class.code, model.config) or (rule_class.compares_layers and not comparable):
+    if rules is None:
+        rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
+    for rule_class in rules:
+        if rule_class.compares_layers and not comparable:
             continue
         try:
             findings.extend(rule_class().check(context))
@@ -44,6 +48,8 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
             errors.append(ExtractionError(Location(model.config.source or ".", 1),
                                           f"rule {rule_class.code} failed: {error!r}", kind="internal"))
     kept = apply_selection(findings, model.config, text_of)
+    if merged:
+        kept = one_per_problem(kept, rules)
     return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), tuple(context.query_paths))
 
 

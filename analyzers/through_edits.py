@@ -21,7 +21,8 @@ from typing import Iterable, Mapping, Optional, TypeVar
 
 from .audit import run_audit, workspace_problems
 from .extract.python_source import split_lines
-from .rules.base import Finding
+from .rules import all_rules
+from .rules.base import Finding, one_per_problem
 from .rules.selection import apply_selection
 from .schema.model import ExtractionError, Location
 
@@ -176,12 +177,14 @@ def audit_through_edits(model, stale_sources: Mapping[str, Optional[str]], text_
         good = stale_sources.get(path)
         return good if good is not None else text_of(path)
 
-    result = run_audit(model, text_of=audited_text)
+    # Each place carried on its own, then grouped one finding per problem as run_audit groups them.
+    result = run_audit(model, text_of=audited_text, merged=not maps)
     findings = carry_findings(result.findings, maps)
     if maps:  # the suppression comments of the current texts
         moved = [finding for finding in findings if finding.location.path in maps]
         others = [finding for finding in findings if finding.location.path not in maps]
-        findings = sorted(others + apply_selection(moved, model.config, text_of), key=lambda f: f.sort_key)
+        findings = one_per_problem(others + apply_selection(moved, model.config, text_of), all_rules())
+        findings = sorted(findings, key=lambda f: f.sort_key)
     problems = carry_problems(workspace_problems(model.errors, result.findings), maps, current_problems)
     query_paths = tuple(path for path in result.query_paths if path.location.path not in maps)
     return CarriedAudit(tuple(findings), tuple(problems), query_paths, maps)

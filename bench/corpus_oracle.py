@@ -24,14 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import corpus_projects  # noqa: E402
-from corpus_oracle_compare import KINDS, compare_layers, group_differences, load_oracle, summary_lines  # noqa: E402
+from corpus_oracle_compare import (  # noqa: E402
+    KINDS, SCHEMA_ALIASES, compare_layers, group_differences, load_oracle, summary_lines)
 
 from schemalens.analyzers.workspace.index import WorkspaceIndex  # noqa: E402
-
-# Schemas compared as another: dispatch's tenant schema is named after an organization row
-# ("default" at install), which no code or migration spells; its tables are compared unqualified.
-SCHEMA_ALIASES = {"dispatch": {"dispatch_organization_default": None}}
-
 
 def _message_shape(message: str) -> str:
     """An error message with its names taken out, so that errors of one cause count together."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -50,15 +51,37 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--dsn", help="postgresql:// URL of a disposable database instead of the embedded one")
     verify.add_argument("--yes", action="store_true", help="use --dsn even though its name does not say it is disposable")
     verify.add_argument("--keep", action="store_true", help="leave the embedded PostgreSQL running and say how to reach it")
+    verify.add_argument("--python", metavar="PATH",
+                        help="the project's Python interpreter (its virtualenv's bin/python), which runs env.py and the "
+                             "revisions where the application imports (default: SchemaLens's own)")
     verify.add_argument("--format", choices=("markdown", "json"), default="markdown")
     verify.add_argument("--output", "-o", help="write to this file instead of standard output")
     scaffold = commands.add_parser(
-        "scaffold", parents=[common], help="write expand / backfill / contract Alembic revisions for a schema change",
+        "scaffold", help="write expand / backfill / contract Alembic revisions for a schema change",
         description="Write the safe sequence of Alembic revisions for a change, chained after the current head, into "
-                    "the project's versions folder. Run it from the project root (or give --path).")
-    from .analyzers.scaffold import CHANGES
+                    "the project's versions folder. Run it from the project root (or give --path). "
+                    "`schemalens scaffold CHANGE --help` says what a change asks.")
+    from .analyzers.scaffold import CHANGES, HELP
 
-    scaffold.add_argument("change", choices=CHANGES, metavar="CHANGE", help=f"one of: {', '.join(CHANGES)}")
+    changes = scaffold.add_subparsers(dest="change", metavar="CHANGE", required=True, help=f"one of: {', '.join(CHANGES)}")
+    for change in CHANGES:
+        about = HELP[change]
+        parser_of_change = changes.add_parser(
+            change, parents=[common], help=about.summary, formatter_class=argparse.RawDescriptionHelpFormatter,
+            description=f"{change}: {about.summary}.\n\nasks: --{', --'.join(about.required)}"
+                        + (f"\noptional: --{', --'.join(about.optional)}" if about.optional else "")
+                        + f"\n\nexample:\n  {about.example}")
+        _scaffold_options(parser_of_change)
+    lsp = commands.add_parser("lsp", help="run the language server (stdio by default)")
+    transport = lsp.add_mutually_exclusive_group()
+    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket instead of stdio")
+    # vscode-languageclient appends --stdio when its transport is set to stdio
+    transport.add_argument("--stdio", action="store_true", help="use standard input and output (the default)")
+    return parser
+
+
+def _scaffold_options(scaffold: argparse.ArgumentParser) -> None:
     scaffold.add_argument("--table", required=True)
     scaffold.add_argument("--column")
     scaffold.add_argument("--columns", help="comma-separated (add-index, add-unique, add-foreign-key, add-composite-fk)")
@@ -73,15 +96,12 @@ def _build_parser() -> argparse.ArgumentParser:
     scaffold.add_argument("--using", help="add-index: access method (gin, gist, brin, hash)")
     scaffold.add_argument("--name", help="constraint or index name (default: PostgreSQL's naming)")
     scaffold.add_argument("--batch-size", type=int, default=1000, help="rows per backfill batch (default 1000)")
+    scaffold.add_argument("--backfill-triggers", choices=("keep", "fire"), default="keep",
+                          help="keep (default): while a backfill runs, the table's row triggers change no other column "
+                               "(an updated_at trigger leaves updated_at as it was); fire: they run as on any update "
+                               "(updated_at becomes the backfill's time on every row it fills)")
     scaffold.add_argument("--path", default=".", help="project root (default: the current folder)")
     scaffold.add_argument("--dry-run", action="store_true", help="print the files instead of writing them")
-    lsp = commands.add_parser("lsp", help="run the language server (stdio by default)")
-    transport = lsp.add_mutually_exclusive_group()
-    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
-    transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket instead of stdio")
-    # vscode-languageclient appends --stdio when its transport is set to stdio
-    transport.add_argument("--stdio", action="store_true", help="use standard input and output (the default)")
-    return parser
 
 
 def _lsp(args: argparse.Namespace) -> int:
@@ -137,7 +157,7 @@ def _audit(args: argparse.Namespace) -> int:
     result = run_audit(model)
     for error in result.errors:
         print(f"schemalens: {error.message}", file=sys.stderr)
-    rehearsal = _rehearse(model, dsn=None, yes=False, keep=False) if args.verify else None
+    rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None) if args.verify else None
     if args.format == "json":
         data = audit_json(model, result.findings, result.query_paths)
         if rehearsal is not None:
@@ -157,7 +177,7 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if rehearsal is not None and rehearsal.failed else 0
 
 
-def _rehearse(model, dsn, yes: bool, keep: bool):
+def _rehearse(model, dsn, yes: bool, keep: bool, python: Optional[str]):
     from .analyzers.verify import TargetError, verify
 
     try:
@@ -166,7 +186,8 @@ def _rehearse(model, dsn, yes: bool, keep: bool):
     except ImportError as error:
         raise _UsageError(f"verify needs Alembic, SQLAlchemy and psycopg here ({error}): pip install 'schemalens[verify]'")
     try:
-        return verify(model, dsn=dsn, yes=yes, keep=keep, progress=lambda line: print(f"schemalens: {line}", file=sys.stderr))
+        return verify(model, dsn=dsn, yes=yes, keep=keep, python=python,
+                      progress=lambda line: print(f"schemalens: {line}", file=sys.stderr))
     except TargetError as error:
         raise _UsageError(str(error)) from None
 
@@ -174,7 +195,14 @@ def _rehearse(model, dsn, yes: bool, keep: bool):
 def _verify(args: argparse.Namespace) -> int:
     from .analyzers.verify.report import render_verify_markdown, verify_json
 
-    report = _rehearse(_index(args), args.dsn, args.yes, args.keep)
+    python = None
+    if args.python:
+        found = shutil.which(args.python) or (args.python if Path(args.python).is_file() else None)
+        if found is None:
+            raise _UsageError(f"--python {args.python}: no such interpreter (give the path of the project's "
+                              "virtualenv python, e.g. .venv/bin/python)")
+        python = str(Path(found).absolute())
+    report = _rehearse(_index(args), args.dsn, args.yes, args.keep, python)
     if args.format == "json":
         _write(json.dumps(verify_json(report), indent=2, ensure_ascii=False) + "\n", args.output)
     else:
@@ -240,7 +268,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _scaffold(args: argparse.Namespace) -> int:
-    from .analyzers.scaffold import ChangeRequest, ScaffoldError, scaffold, write_files
+    from .analyzers.scaffold import ChangeRequest, ScaffoldError, run_post_write_hooks, scaffold, write_files
 
     if not 1 <= args.batch_size <= 100_000:
         raise _UsageError("--batch-size must be between 1 and 100000")
@@ -249,7 +277,7 @@ def _scaffold(args: argparse.Namespace) -> int:
         args.change, args.table, column=args.column, type=args.type, default=args.default, backfill=args.backfill,
         new_name=args.new_name, ref=args.ref, columns=tuple(c.strip() for c in (args.columns or "").split(",") if c.strip()),
         check=args.check, name=args.name, on_delete=args.on_delete, where=args.where, using=args.using,
-        batch_size=args.batch_size)
+        batch_size=args.batch_size, backfill_triggers=args.backfill_triggers)
     try:
         files, project = scaffold(model, request)
     except ScaffoldError as error:
@@ -264,6 +292,8 @@ def _scaffold(args: argparse.Namespace) -> int:
         written = write_files(model.root, files, project.versions)
     except ValueError as error:
         raise _UsageError(str(error)) from None
+    for note in run_post_write_hooks(model.root, project, written):
+        print(f"schemalens: {note}", file=sys.stderr)
     for revision_file, path in zip(files, written):
         print(f"{revision_file.phase:9} {path.relative_to(model.root)}")
     return 0

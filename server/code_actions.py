@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from schemalens.analyzers.fixes import file_suppression_fix, quick_fixes
+from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.scaffold import RevisionFile, ScaffoldError, write_files
 from schemalens.analyzers.scaffold.from_findings import safe_change_edit, safe_change_for
 
@@ -50,7 +51,7 @@ async def code_action(ls: "SchemaLensServer", params: types.CodeActionParams) ->
     positions = Positions(ls.workspace.position_encoding, lambda _: text)
     wanted = {(d.code, d.range.start.line + 1): d for d in params.context.diagnostics}
     actions = []
-    for finding in ls.findings:
+    for finding in (occurrence for merged in ls.findings for occurrence in occurrences(merged)):
         diagnostic = wanted.get((finding.rule, finding.location.line))
         if finding.location.path != path or diagnostic is None:
             continue

@@ -9,7 +9,7 @@ from typing import Optional
 from lsprotocol import types
 from pygls import uris
 
-from schemalens.analyzers.rules.base import Finding
+from schemalens.analyzers.rules.base import Finding, occurrences
 from schemalens.analyzers.schema.model import ExtractionError
 
 from .positions import Positions
@@ -49,7 +49,7 @@ def problem_diagnostic(problem: ExtractionError, positions: Positions) -> types.
 
 def diagnostics_by_uri(root: Path, findings, problems, positions: Positions) -> dict[str, list[types.Diagnostic]]:
     by_uri: dict[str, list[types.Diagnostic]] = {}
-    for finding in findings:
+    for finding in (occurrence for merged in findings for occurrence in occurrences(merged)):
         by_uri.setdefault(uri_of(root, finding.location.path), []).append(finding_diagnostic(finding, root, positions))
     for problem in problems:
         if (root / problem.location.path).exists():

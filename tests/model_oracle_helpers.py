@@ -62,8 +62,7 @@ def from_metadata(*metadatas: sa.MetaData) -> dict:
                                  for c in constraints if isinstance(c, sa.ForeignKeyConstraint)},
                 "unique": {(c.name, _names(c.columns)) for c in constraints if isinstance(c, sa.UniqueConstraint)},
                 "checks": {c.name for c in constraints if isinstance(c, sa.CheckConstraint)},
-                "indexes": {(i.name, tuple(e.name if isinstance(e, sa.Column) else "<expression>" for e in i.expressions),
-                             i.unique) for i in table.indexes},
+                "indexes": {(i.name, tuple(_index_key(e) for e in i.expressions), i.unique) for i in table.indexes},
                 "comment": table.comment,
             }
     return {"tables": tables, "enums": enums}
@@ -98,3 +97,13 @@ def differences(expected: dict, actual: dict) -> list[str]:
     if expected["enums"] != actual["enums"]:
         lines.append(f"enums:\n  metadata {expected['enums']!r}\n  static   {actual['enums']!r}")
     return lines
+
+
+def _index_key(element) -> str:
+    """A column name, also under a sort order (`created.desc()`: PostgreSQL stores the order as an
+    option of a plain column key), else "<expression>"."""
+    import sqlalchemy as sa
+
+    while isinstance(element, sa.sql.elements.UnaryExpression) and element.modifier is not None:
+        element = element.element
+    return element.name if isinstance(element, sa.Column) else "<expression>"

@@ -123,3 +123,22 @@ def test_an_operation_whose_table_is_computed_at_run_time_is_an_error_not_an_ope
                                "        op.add_column(table, sa.Column('x', sa.Integer()))\n")
     assert upgrade == ()
     assert len(errors) == 1 and "computed at run time" in errors[0].message and errors[0].location.line == 8
+
+
+def test_alembic_utils_entities_are_read_as_the_sql_they_run():
+    upgrade, errors = _upgrade(
+        "    ext = PGExtension(schema='public', signature='citext')\n"
+        "    op.create_entity(ext)\n"
+        "    fn = PGFunction(schema='public', signature='touch()',\n"
+        "                    definition='returns trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$')\n"
+        "    op.create_entity(fn)\n"
+        "    op.create_table('docs', sa.Column('id', sa.Integer(), primary_key=True))\n"
+        "    trigger = PGTrigger(schema='public', signature='docs_touch', on_entity='public.docs', is_constraint=False,\n"
+        "                        definition='BEFORE UPDATE ON docs FOR EACH ROW EXECUTE FUNCTION touch()')\n"
+        "    op.create_entity(trigger)\n"
+        "    op.replace_entity(fn)\n")
+    assert errors == ()
+    kinds = [type(op).__name__ for op in upgrade]
+    assert kinds == ["UnsupportedStatement", "CreateFunction", "CreateTable", "CreateTrigger", "CreateFunction"]
+    assert upgrade[1].function.name == "touch" and upgrade[3].trigger.table == "docs"
+    assert upgrade[3].location.line == upgrade[3].trigger.location.line == 15  # the create_entity call

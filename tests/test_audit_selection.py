@@ -56,3 +56,18 @@ def test_severity_override(tmp_path: Path):
 def test_per_path_ignores(tmp_path: Path):
     result = _audit(tmp_path, config='per_path_ignores = {"migrations/*" = ["SL201"]}\n')
     assert "SL201" not in _codes(result)
+
+
+def test_migrations_of_a_workspace_inside_another_repositorys_ignored_folder_are_not_ignored_files(tmp_path):
+    import subprocess
+
+    from schemalens.analyzers.rules.migrations.ignored_migration_files import ignored_by_git
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("vendor/\n")
+    workspace = tmp_path / "vendor" / "project"
+    (workspace / "db").mkdir(parents=True)
+    (workspace / "db" / "V1__init.sql").write_text("CREATE TABLE a (id int);\n")
+    (workspace / ".gitignore").write_text("db/V2__*.sql\n")
+    (workspace / "db" / "V2__local.sql").write_text("CREATE TABLE b (id int);\n")
+    assert ignored_by_git(workspace, ["db/V1__init.sql", "db/V2__local.sql"]) == ["db/V2__local.sql"]

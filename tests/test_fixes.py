@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.extract.sql_files import parse_sql
 from schemalens.analyzers.fixes import apply_edit, file_suppression_fix, quick_fixes
 from schemalens.analyzers.schema.model import Location
@@ -61,11 +62,16 @@ class Order(Base):
 
 
 def _findings(root: Path):
-    return run_audit(WorkspaceIndex(root).index_all()).findings
+    """Every problem reported, one per place: a finding merged over several columns of a table
+    stands for each of them, with its own quick fixes (as the editor shows them)."""
+    return [occurrence for finding in run_audit(WorkspaceIndex(root).index_all()).findings
+            for occurrence in occurrences(finding)]
 
 
 def _signature(finding) -> tuple:
     """A finding without its position: a fix may move the lines below it."""
+    if finding.column:
+        return finding.rule, finding.location.path, finding.table, finding.column
     return finding.rule, finding.location.path, finding.message
 
 
@@ -88,8 +94,12 @@ def _apply_and_check(root: Path, path: str, finding, fix) -> str:
     return fixed
 
 
+# SL302 (an explicit ON DELETE) is off by default; its quick fix is tested with it selected.
+SELECT_SL302 = {"pyproject.toml": '[tool.schemalens]\nselect = ["ALL", "SL302"]\n'}
+
+
 def _write(root: Path, files: dict[str, str]) -> None:
-    for path, text in files.items():
+    for path, text in {**SELECT_SL302, **files}.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
 

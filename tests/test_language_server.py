@@ -262,7 +262,7 @@ async def test_an_unsafe_statement_is_split_by_a_code_action(file_creating_clien
     split = next(action for action in actions if "Split into expand / backfill / contract" in action.title)
     assert "set-not-null" in split.title
     created = [change.uri for change in split.edit.document_changes if isinstance(change, types.CreateFile)]
-    assert len(created) == 2 and all(u.startswith((unsafe_project / "migrations/versions").as_uri() + "/") for u in created)
+    assert len(created) == 1 and all(u.startswith((unsafe_project / "migrations/versions").as_uri() + "/") for u in created)
     for change in split.edit.document_changes:  # apply as an editor would: create, fill, edit the head revision
         if isinstance(change, types.TextDocumentEdit) and change.text_document.uri in created:
             Path(change.text_document.uri.removeprefix("file://")).write_text(change.edits[0].new_text)

@@ -318,4 +318,61 @@ def test_library_column_types_and_the_search_indexes_make_searchable_adds():
     """})
     assert errors == ()
     assert column(layer, "docs", "details").type == "json" and column(layer, "docs", "search_vector").type == "tsvector"
-    assert [(i.name, i.columns, i.using) for i in layer.tables["docs"].indexes] == [("docs_search_vector_idx", ("search_vector",), "gin")]
+    assert [(i.name, i.columns, i.using) for i in layer.tables["docs"].indexes] == [("ix_docs_search_vector", ("search_vector",), "gin")]
+
+
+def test_a_vendored_make_searchable_names_its_indexes_its_own_way():
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/fulltext.py": """
+            import sqlalchemy as sa
+            class SearchManager:
+                def append_index(self, cls, column):
+                    sa.Index("_".join((column.table.name, column.name, "idx")), column, postgresql_using="gin")
+            def make_searchable(metadata, options=None):
+                if options:
+                    manager.options.update(options)
+        """,
+        "app/models.py": """
+            from sqlalchemy import Column, Integer, String
+            from sqlalchemy.orm import declarative_base
+            from sqlalchemy_utils import TSVectorType
+            from app.fulltext import make_searchable
+            Base = declarative_base()
+            make_searchable(Base.metadata)
+            class Doc(Base):
+                __tablename__ = "docs"
+                id = Column(Integer, primary_key=True)
+                search_vector = Column(TSVectorType("id"))
+        """,
+    })
+    assert errors == ()
+    assert [i.name for i in layer.tables["docs"].indexes] == ["docs_search_vector_idx"]
+
+
+def test_a_class_body_reads_the_names_bound_before_it_not_a_later_class_of_the_same_name():
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/base.py": "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n",
+        "app/service.py": """
+            from sqlalchemy import Column, Integer
+            from app.base import Base
+            class Service(Base):
+                __tablename__ = "service"
+                id = Column(Integer, primary_key=True)
+        """,
+        "app/signal.py": """
+            from pydantic import BaseModel
+            from sqlalchemy import Column, ForeignKey, Integer
+            from app.base import Base
+            from app.service import Service
+            class SignalInstance(Base):
+                __tablename__ = "signal_instance"
+                id = Column(Integer, primary_key=True)
+                oncall_service_id = Column(Integer, ForeignKey(Service.id))
+            class Service(BaseModel):  # the API schema, defined after the model that used the import
+                name: str
+        """,
+    })
+    assert errors == ()
+    assert [(fk.columns, fk.ref_table) for fk in layer.tables["signal_instance"].foreign_keys] == [(("oncall_service_id",), "service")]

@@ -1,13 +1,16 @@
 """Python files parsed for extraction: positions in code points, syntax errors where the parser
-sees them, and syntax newer than the running interpreter read on the same lines."""
+sees them, syntax newer than the running interpreter read on the same lines, and nodes walked in
+the order they are written."""
 
 from __future__ import annotations
 
 import ast
+import textwrap
 
+import libcst as cst
 import pytest
 
-from schemalens.analyzers.extract.python_source import parse_python
+from schemalens.analyzers.extract.python_source import parse_python, walk_in_order
 
 NEWER_SYNTAX = {
     "except without parentheses (3.14)": "try:\n    pass\nexcept KeyError, ValueError:\n    pass\nmarker = 1\n",
@@ -53,3 +56,36 @@ def test_line_ends_are_counted_as_the_tokenizer_counts_them():
     text = "a = 1\r\nb = 2\rc = 3\n\x0cd = 4\n"  # a form feed is not a line end
     parsed, _ = parse_python(text, "m.py")
     assert [parsed.location(node).line for node in parsed.tree.body] == [1, 2, 3, 4]
+
+
+WRITTEN = textwrap.dedent('''
+    @route(a())
+    def f(x=b(), *args, y=c(), **kw) -> d():
+        return {e(): g(), **h()}, i() if j() else k(), l(m=n(), *o())
+
+    @decorate(p())
+    class C(q(), metaclass=r()):
+        s = lambda t=u(): v()
+''')
+
+
+def test_nodes_come_in_the_order_written():
+    # libcst visits a concrete syntax tree in source order by construction: the oracle
+    source, _ = parse_python(WRITTEN, "x.py")
+    ours = [source.segment(node) for node in walk_in_order(source.tree) if isinstance(node, ast.Call)]
+
+    module = cst.parse_module(WRITTEN)
+    theirs: list[str] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            theirs.append(module.code_for_node(node))
+
+    module.visit(Calls())
+    assert ours == theirs
+
+
+def test_a_pruned_node_is_visited_but_not_what_is_inside_it():
+    source, _ = parse_python("x = f(lambda: g(), h())\n", "x.py")
+    calls = [source.segment(node) for node in walk_in_order(source.tree, prune=(ast.Lambda,)) if isinstance(node, ast.Call)]
+    assert calls == ["f(lambda: g(), h())", "h()"]

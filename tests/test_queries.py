@@ -64,6 +64,15 @@ def test_predicates_and_their_operators():
         ("Order", "a", "in", None), ("Order", "b", "in", None), ("Order", "customer_id", "=", None)]
 
 
+def test_like_pattern_shapes_as_written():
+    shape = _only("""
+        def f(session, term):
+            return session.query(Order).filter(Order.a.like(f"{term}%"), Order.b.ilike(rf"%{term}"), Order.w.like(f"%"),
+                                               Order.d.like("%" "gift"), Order.e.like("%" + term + "%")).all()
+    """)
+    assert [p.pattern for p in shape.predicates] == ["prefix", "suffix", "wildcard", "unknown", "contains"]
+
+
 def test_joins_order_group_having_and_paging():
     shape = _only("""
         def f(session, page):

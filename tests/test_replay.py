@@ -57,3 +57,14 @@ def test_history_records_each_change_with_its_revision():
     table = replay_steps(steps).layer.tables["t0"]
     assert [(c.action, c.revision) for c in table.history] == [("create table", "r0"), ("add column x", "r1")]
     assert table.changed == _at(4)
+
+
+def test_create_table_keeps_one_unique_key_per_column_list_as_postgresql_does():
+    from schemalens.analyzers.extract.sql_files import parse_sql
+
+    sql = ("CREATE TABLE o (id int PRIMARY KEY, slug text, CONSTRAINT o_slug_key UNIQUE (slug), "
+           "CONSTRAINT o_slug_key UNIQUE (slug), CONSTRAINT o_id_key UNIQUE (id));")
+    run = replay_steps([ops.Step("V1__o.sql", parse_sql(sql, "V1__o.sql").operations)])
+    assert run.errors == ()
+    table = run.layer.tables["o"]
+    assert [u.columns for u in table.unique_constraints] == [("slug",)] and table.primary_key.columns == ("id",)

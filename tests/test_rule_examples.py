@@ -12,7 +12,7 @@ import pytest
 
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.rules import all_rules
-from schemalens.analyzers.rules.base import DOC_HEADINGS, SEVERITIES, expected_lines
+from schemalens.analyzers.rules.base import ALSO, DOC_HEADINGS, SEVERITIES, expected_lines
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 CASES = [pytest.param(rule, kind, number, example, id=f"{rule.code}-{kind}-{number}")
@@ -30,7 +30,9 @@ def _reported(rule, example, root: Path) -> set[tuple[str, int]]:
     model = WorkspaceIndex(root).index_all()
     result = run_audit(model, rules=[rule])
     assert result.errors == ()
-    return {(f.location.path, f.location.line) for f in result.findings if f.rule == rule.code}
+    # One finding per problem: the same problem again is an `also:` related location of the first.
+    return {(location.path, location.line) for f in result.findings if f.rule == rule.code
+            for location in (f.location, *(r.location for r in f.related if r.label.startswith(ALSO)))}
 
 
 @pytest.mark.parametrize(("rule", "kind", "number", "example"), CASES)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from schemalens.analyzers.audit import run_audit
-from schemalens.analyzers.rules.base import Finding, Fix, Related
+from schemalens.analyzers.rules.base import Finding, Fix, Related, occurrences
 from schemalens.analyzers.schema.model import ExtractionError, Location
 from schemalens.analyzers.through_edits import (
     LineMap, audit_through_edits, carry_findings, carry_location, carry_problems,
@@ -91,6 +91,11 @@ def _broken(text: str, after: str) -> str:
     return "\n".join(lines[:at] + ["    total = db.Column(db.Numeric(12,"] + lines[at:])
 
 
+def _places(findings) -> list[Finding]:
+    """One finding per place, as the editor shows them (a grouped finding at each of its places)."""
+    return sorted((place for finding in findings for place in occurrences(finding)),
+                  key=lambda f: (f.location.path, f.location.line, f.rule))
+
 def test_the_index_names_the_files_whose_parse_is_older_than_their_text(shop: Path):
     index = WorkspaceIndex(shop)
     index.index_all()
@@ -121,13 +126,13 @@ def test_findings_of_a_broken_model_file_stay_on_their_own_lines_or_are_withheld
     index = WorkspaceIndex(shop)
     model = index.index_all()
     good = (shop / ORDER).read_text()
-    before = [f for f in run_audit(model, text_of=index._read).findings if f.location.path == ORDER]
+    before = [f for f in _places(run_audit(model, text_of=index._read).findings) if f.location.path == ORDER]
     broken = _broken(good, "id = db.Column")
     index.update_file(ORDER, good)
     model = index.update_file(ORDER, broken)
     stale = index.stale_sources()
     audited = audit_through_edits(model, stale, index._read, index.parsed(ORDER).errors)
-    after = [f for f in audited.findings if f.location.path == ORDER]
+    after = [f for f in _places(audited.findings) if f.location.path == ORDER]
     good_lines, broken_lines = good.split("\n"), broken.split("\n")
     below = [f for f in before if f.location.line > next(n for n, l in enumerate(good_lines, 1) if "id = db.Column" in l)]
     assert below, "the example has findings below the edit"
@@ -144,21 +149,21 @@ def test_a_finding_on_the_line_being_typed_is_withheld(shop: Path):
     index = WorkspaceIndex(shop)
     model = index.index_all()
     good = (shop / ORDER).read_text()
-    findings = [f for f in run_audit(model, text_of=index._read).findings if f.location.path == ORDER]
+    findings = [f for f in _places(run_audit(model, text_of=index._read).findings) if f.location.path == ORDER]
     target = next(f for f in findings if f.rule == "SL201")
     lines = good.split("\n")
     lines[target.location.line - 1] = lines[target.location.line - 1].replace("db.DateTime)", "db.DateTime(")
     index.update_file(ORDER, good)
     model = index.update_file(ORDER, "\n".join(lines))
     audited = audit_through_edits(model, index.stale_sources(), index._read, index.parsed(ORDER).errors)
-    assert not any(f.location.path == ORDER and f.location.line == target.location.line for f in audited.findings)
+    assert not any(f.location.path == ORDER and f.location.line == target.location.line for f in _places(audited.findings))
 
 
 def test_an_ignore_comment_typed_while_the_file_is_broken_is_obeyed(shop: Path):
     index = WorkspaceIndex(shop)
     model = index.index_all()
     good = (shop / ORDER).read_text()
-    target = next(f for f in run_audit(model, text_of=index._read).findings
+    target = next(f for f in _places(run_audit(model, text_of=index._read).findings)
                   if f.location.path == ORDER and f.rule == "SL201")
     lines = _broken(good, "id = db.Column").split("\n")
     lines[target.location.line] += f"  # schemalens: ignore[{target.rule}]"  # one line lower now
@@ -166,4 +171,23 @@ def test_an_ignore_comment_typed_while_the_file_is_broken_is_obeyed(shop: Path):
     model = index.update_file(ORDER, "\n".join(lines))
     audited = audit_through_edits(model, index.stale_sources(), index._read, index.parsed(ORDER).errors)
     assert not any(f.rule == target.rule and f.location.path == ORDER and f.location.line == target.location.line + 1
-                   for f in audited.findings)
+                   for f in _places(audited.findings))
+
+
+def test_a_grouped_finding_keeps_its_other_places_while_one_is_being_typed(shop: Path):
+    """One finding per problem: SL201 (timestamps without time zone) is one finding over the
+    workspace; the place on the half-typed line goes, the others stay, still as one finding."""
+    index = WorkspaceIndex(shop)
+    model = index.index_all()
+    good = (shop / ORDER).read_text()
+    (grouped,) = [f for f in run_audit(model, text_of=index._read).findings if f.rule == "SL201"]
+    places = _places([grouped])
+    target = next(f for f in places if f.location.path == ORDER)
+    lines = good.split("\n")
+    lines[target.location.line - 1] = lines[target.location.line - 1].replace("db.DateTime)", "db.DateTime(")
+    index.update_file(ORDER, good)
+    model = index.update_file(ORDER, "\n".join(lines))
+    audited = audit_through_edits(model, index.stale_sources(), index._read, index.parsed(ORDER).errors)
+    (still,) = [f for f in audited.findings if f.rule == "SL201"]
+    assert [(f.location.path, f.location.line) for f in _places([still])] == \
+        [(f.location.path, f.location.line) for f in places if f is not target]

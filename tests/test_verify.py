@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,7 +93,7 @@ def test_a_downgrade_that_fails_is_reported_with_its_statement(postgres, tmp_pat
     assert 'column "remark" of relation "items" does not exist' in failed.error.error
     assert "DROP COLUMN remark" in failed.error.sql
     # the failed downgrade rolled back: the database stays at b2, and upgrading again finds nothing to do
-    assert report.rehearsal.notes == ["the downgrade stopped; upgrading again from where it stopped"]
+    assert report.rehearsal.notes == ["migrations: the downgrade stopped; upgrading again from where it stopped"]
     assert [s.phase for s in report.rehearsal.steps] == ["upgrade", "upgrade", "downgrade"]
 
 
@@ -100,13 +102,14 @@ def test_a_revision_postgresql_rejects_stops_the_rehearsal(postgres, tmp_path):
     rejected = _step(report, "upgrade", "b2")
     assert report.failed and 'relation "missing_table" does not exist' in rejected.error.error
     assert {s.phase for s in report.rehearsal.steps} == {"upgrade"}
-    assert "- upgrade of `migrations/versions/b2_change.py`" in render_verify_markdown(report)
+    assert "- upgrade of migrations/versions/b2_change.py: PostgreSQL refused `ALTER TABLE missing_table" in render_verify_markdown(report)
 
 
 def test_an_env_that_needs_the_application_falls_back_to_the_schemalens_env(postgres, tmp_path):
     report = _verify(postgres, _project(tmp_path, WIDEN, env=APP_ENV))
     assert report.rehearsal.way.startswith("a SchemaLens env") and not report.failed
-    assert "could not run here" in report.rehearsal.notes[0]
+    assert "its env.py needs the running Flask application (current_app)" in report.rehearsal.notes[0]
+    assert "script_location" not in report.rehearsal.notes[0]
 
 
 def test_a_dsn_must_name_a_disposable_database():
@@ -144,3 +147,142 @@ def test_an_env_that_connects_elsewhere_is_refused_before_any_statement(postgres
     report = _verify(postgres, _project(tmp_path, WIDEN, env=elsewhere))
     assert "refusing to run migrations against" in report.rehearsal.notes[0]
     assert report.rehearsal.way.startswith("a SchemaLens env") and not report.failed
+
+
+# Every way a rehearsal could say OK while nothing (or not everything) ran: one test each.
+
+PYTHON_ERROR = HEADER.format(rid="b2", down="a1") + (
+    "def upgrade():\n    op.add_column('items', sa.Column('note', sa.Text()))\n"
+    "    raise ValueError('the revision broke after its DDL')\n\n"
+    "def downgrade():\n    op.drop_column('items', 'note')\n")
+MISSING_IMPORT = HEADER.format(rid="b2", down="a1").replace(
+    "import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom shopapp.models import STATUSES\n") + (
+    "def upgrade():\n    op.add_column('items', sa.Column('status', sa.Text(), server_default=STATUSES[0]))\n\n"
+    "def downgrade():\n    op.drop_column('items', 'status')\n")
+RUNS_NOTHING = HEADER.format(rid="b2", down="a1").replace("import sqlalchemy as sa\n", "import os\nimport sqlalchemy as sa\n") + (
+    "def upgrade():\n    if os.environ.get('SHOP_FEATURE_NEVER_SET'):\n"
+    "        op.add_column('items', sa.Column('note', sa.Text()))\n\n"
+    "def downgrade():\n    pass\n")
+
+
+def test_a_python_error_after_the_ddl_fails_the_revision_and_the_run(postgres, tmp_path, capsys):
+    report = _verify(postgres, _project(tmp_path, PYTHON_ERROR))
+    failed = _step(report, "upgrade", "b2")
+    assert report.failed and not failed.ok and failed.exception["type"] == "ValueError"
+    assert "b2_change.py" in failed.failure() and "the revision broke after its DDL" in failed.failure()
+    assert "b2_change.py:9" in failed.exception["where"]
+    assert "**failed**" in render_verify_markdown(report)
+    assert main(["verify", str(tmp_path), "--dsn", postgres.url(postgres.fresh_database("verify")), "--no-cache"]) == 1
+    assert "ValueError: the revision broke after its DDL" in capsys.readouterr().out
+
+
+def test_a_missing_import_names_the_module_and_the_interpreter_to_use(postgres, tmp_path):
+    report = _verify(postgres, _project(tmp_path, MISSING_IMPORT))
+    failed = _step(report, "upgrade", "b2")
+    assert report.failed and failed.exception["missing_module"] == "shopapp"
+    assert "No module named 'shopapp'" in failed.failure() and "--python" in failed.failure()
+
+
+def test_python_runs_the_rehearsal_in_the_projects_interpreter(postgres, tmp_path):
+    """The project's interpreter is where its application imports: a wrapper that adds the
+    application's folder stands for a virtualenv with the project installed."""
+    root = _project(tmp_path / "project", MISSING_IMPORT)
+    application = tmp_path / "site"
+    (application / "shopapp").mkdir(parents=True)
+    (application / "shopapp" / "__init__.py").write_text("")
+    (application / "shopapp" / "models.py").write_text("STATUSES = ('new', 'paid')\n")
+    interpreter = tmp_path / "project-python"
+    interpreter.write_text(f"#!/bin/sh\nPYTHONPATH={application} exec {sys.executable} \"$@\"\n")
+    interpreter.chmod(0o755)
+    dsn = postgres.url(postgres.fresh_database("verify"))
+    report = verify(WorkspaceIndex(root).index_all(), dsn=dsn, python=str(interpreter))
+    assert not report.failed, verify_json(report)["failures"]
+    assert report.rehearsal.python.startswith(str(interpreter))
+    assert _step(report, "upgrade again", "b2").ok
+
+
+def test_a_revision_that_runs_no_statement_while_its_source_has_operations_is_not_ok(postgres, tmp_path):
+    report = _verify(postgres, _project(tmp_path, RUNS_NOTHING))
+    silent = _step(report, "upgrade", "b2")
+    assert silent.ran_nothing and not silent.ok and report.failed
+    assert "**ran nothing**" in render_verify_markdown(report)
+
+
+def test_every_alembic_environment_is_rehearsed(postgres, tmp_path):
+    root = _project(tmp_path, WIDEN)
+    plugin = root / "plugins" / "reviews" / "migrations"
+    plugin.mkdir(parents=True)
+    (plugin / "p1_reviews.py").write_text(HEADER.format(rid="p1", down=None) + (
+        "def upgrade():\n    op.create_table('reviews', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "                    sa.Column('item_id', sa.Integer(), sa.ForeignKey('items.id')))\n\n"
+        "def downgrade():\n    op.drop_table('reviews')\n"))
+    report = _verify(postgres, root)
+    assert not report.failed, verify_json(report)["failures"]
+    assert report.rehearsal.environments == ["migrations", "plugins/reviews/migrations"]
+    assert {(s.environment, s.phase, s.revision) for s in report.rehearsal.steps} >= {
+        ("plugins/reviews/migrations", "upgrade", "p1"), ("plugins/reviews/migrations", "upgrade again", "p1")}
+    assert verify_json(report)["environments"]["plugins/reviews/migrations"]["revisions_run"] == 1
+
+
+BOOTSTRAPPED_MODELS = ("from sqlalchemy import Column, Integer, Text\nfrom sqlalchemy.orm import declarative_base\n\n"
+                       "Base = declarative_base()\n\n\nclass Item(Base):\n    __tablename__ = 'items'\n"
+                       "    id = Column(Integer, primary_key=True)\n    qty = Column(Integer)\n    note = Column(Text)\n")
+ADD_NOTE = HEADER.format(rid="c3", down=None) + (
+    "def upgrade():\n    op.add_column('items', sa.Column('note', sa.Text()))\n\n"
+    "def downgrade():\n    op.drop_column('items', 'note')\n")
+
+
+def test_a_history_that_starts_from_create_all_is_bootstrapped_from_the_models(postgres, tmp_path):
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "migrations" / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s\n")
+    (tmp_path / "migrations" / "env.py").write_text(ENV)
+    (tmp_path / "migrations" / "versions" / "c3_note.py").write_text(ADD_NOTE)
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text(BOOTSTRAPPED_MODELS)
+    report = _verify(postgres, tmp_path)
+    assert not report.failed, verify_json(report)["failures"]
+    assert report.rehearsal.bootstrapped == ["migrations"]
+    assert any("create_all() of the models' 1 table(s), then alembic stamp heads" in n for n in report.rehearsal.notes)
+    assert [(s.phase, s.revision) for s in report.rehearsal.steps] == [
+        ("bootstrap", "create_all()"), ("downgrade", "c3"), ("upgrade again", "c3")]
+    assert report.drift_compared and report.drift == []
+
+
+def test_no_models_read_is_not_called_a_match(postgres, tmp_path):
+    report = _verify(postgres, _project(tmp_path, WIDEN))
+    assert not report.drift_compared and "read no model" in report.drift_skipped
+    markdown = render_verify_markdown(report)
+    assert "The models match" not in markdown and "Not compared: SchemaLens read no model" in markdown
+
+
+def test_timestamp_precision_and_quoted_names_are_not_drift(postgres, tmp_path):
+    created = HEADER.format(rid="b2", down="a1").replace("import sqlalchemy as sa\n", (
+        "import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n")) + (
+        "def upgrade():\n    op.create_table('events', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "                    sa.Column('timestamp', postgresql.TIMESTAMP(precision=6)))\n"
+        "    op.create_index('events_timestamp_idx', 'events', ['timestamp'])\n\n"
+        "def downgrade():\n    op.drop_table('events')\n")
+    models = ("from sqlalchemy import Column, DateTime, Index, Integer\nfrom sqlalchemy.orm import declarative_base\n\n"
+              "Base = declarative_base()\n\n\nclass Event(Base):\n    __tablename__ = 'events'\n"
+              "    __table_args__ = (Index('events_timestamp_idx', 'timestamp'),)\n"
+              "    id = Column(Integer, primary_key=True)\n    timestamp = Column(DateTime)\n")
+    root = _project(tmp_path, created)
+    (root / "app").mkdir()
+    (root / "app" / "models.py").write_text(models)
+    report = _verify(postgres, root)
+    assert not report.failed and report.drift_compared, verify_json(report)["failures"]
+    assert not [line for line in report.drift if line.startswith("table events")], report.drift
+
+
+def test_the_stop_command_of_a_kept_server_works_for_the_user_who_ran_verify(tmp_path):
+    from schemalens.analyzers.pg.embedded import start_postgres
+    from schemalens.analyzers.verify.target import stop_command
+
+    server = start_postgres()
+    try:
+        completed = subprocess.run(stop_command(server), shell=True, capture_output=True, text=True)
+        assert completed.returncode == 0, completed.stderr
+        assert "server stopped" in completed.stdout
+    finally:
+        server.stop()

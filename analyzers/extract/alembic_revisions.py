@@ -28,6 +28,7 @@ from ..schema.model import (
     Location,
     PrimaryKey,
     UniqueConstraint,
+    ordered_column,
 )
 from ..schema.type_names import normalize_type
 from . import sql_files
@@ -634,8 +635,10 @@ class _RevisionReader:
         columns, expressions = [], []
         for key in keys:
             constant = self.world.const(key)
-            columns.append(constant if isinstance(constant, str) else (self._text(key) or key.source))
-            expressions.append(not isinstance(constant, str))
+            text = constant if isinstance(constant, str) else (self._text(key) or key.source)
+            ordered = ordered_column(text) if not isinstance(constant, str) else None
+            columns.append(ordered or text)
+            expressions.append(not isinstance(constant, str) and ordered is None)
         where = self._text(call.kwarg("postgresql_where"))
         using = self._str(call, 99, "postgresql_using")
         ops_expr = call.kwarg("postgresql_ops")
@@ -713,6 +716,58 @@ class _RevisionReader:
 
     def _op_rename_column(self, call, location, batch, autocommit):
         return self._op_alter_column(call, location, batch, autocommit)
+
+    # alembic_utils entities: op.create_entity(PGFunction(...)) and friends, as the SQL they run
+
+    def _op_create_entity(self, call, location, batch, autocommit):
+        return self._entity_sql(call, location, replace=False)
+
+    def _op_replace_entity(self, call, location, batch, autocommit):
+        return self._entity_sql(call, location, replace=True)
+
+    def _op_drop_entity(self, call, location, batch, autocommit):
+        return self._entity_sql(call, location, drop=True)
+
+    def _entity_sql(self, call: Expr, location: Location, replace: bool = False, drop: bool = False) -> list:
+        entity = self.world.value_of(self._arg(call, 0, "target"))
+        kind = (entity.name or "").rpartition(".")[2] if entity is not None and entity.kind == "call" else ""
+        fields = {key: self.world.const(value) for key, value in entity.kwargs} if kind else {}
+        sql = _entity_statement(kind, fields, replace, drop)
+        if sql is None:
+            reason = f"alembic_utils entity not analysed: {' '.join((entity.source if entity else call.source).split())[:80]}"
+            self.errors.append(ExtractionError(location, reason, kind="opaque"))
+            return [ops.Opaque(location, reason)]
+        extraction = sql_files.parse_sql(sql, self.path, embedded=True)
+        self.errors.extend(dataclasses.replace(error, location=location) for error in extraction.errors)
+        return [sql_files.relocated(operation, location) for operation in extraction.operations]
+
+
+def _entity_statement(kind: str, fields: dict, replace: bool, drop: bool) -> Optional[str]:
+    """The SQL alembic_utils runs for an entity (its `to_sql_statement_create`/`_drop`), or None."""
+    schema, signature, definition = fields.get("schema") or "public", fields.get("signature"), fields.get("definition")
+    if not isinstance(signature, str):
+        return None
+    if kind == "PGExtension":
+        return f'DROP EXTENSION "{signature}"' if drop else f'CREATE EXTENSION IF NOT EXISTS "{signature}" WITH SCHEMA {schema}'
+    if not isinstance(definition, str) and not drop:
+        return None
+    if kind == "PGFunction":
+        if drop:
+            return f"DROP FUNCTION {schema}.{signature}"
+        return f"CREATE {'OR REPLACE ' if replace else ''}FUNCTION {schema}.{signature} {definition}"
+    if kind == "PGTrigger":
+        table = fields.get("on_entity")
+        if drop:
+            return f"DROP TRIGGER {signature} ON {table}" if isinstance(table, str) else None
+        constraint = "CONSTRAINT " if fields.get("is_constraint") else ""
+        create = f"CREATE {constraint}TRIGGER {signature} {definition}"
+        return f"DROP TRIGGER IF EXISTS {signature} ON {table}; {create}" if replace and isinstance(table, str) else create
+    if kind in ("PGView", "PGMaterializedView"):
+        materialized = "MATERIALIZED " if kind == "PGMaterializedView" else ""
+        if drop:
+            return f"DROP {materialized}VIEW {schema}.{signature}"
+        return f"CREATE {'OR REPLACE ' if replace and not materialized else ''}{materialized}VIEW {schema}.{signature} AS {definition}"
+    return None
 
 
 def _is_final_name(call: Expr) -> bool:

@@ -1,20 +1,22 @@
 """Facts about application code (routes, services, tasks, tests) that the audit rules need.
 
-One libcst pass per file collects them, each with its location; the index caches the result by
-content hash like every other parse. Nothing is imported or executed.
+One pass over the file's `ast` collects them, each with its location; the index caches the result
+by content hash like every other parse. Nothing is imported or executed.
 """
 
 from __future__ import annotations
 
+import ast
+import io
+import re
+import tokenize
 from dataclasses import dataclass, field
 from typing import Optional
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
 from ..schema.model import ExtractionError, Location
-from .python_names_cst import dotted
-from .queries import FunctionFacts, LoopRead, QueryShape, read_queries
+from .python_names import dotted
+from .python_source import PythonFile, parse_python, walk_in_order
+from .queries import FunctionFacts, LoopRead, QueryShape, call_arguments, on_header_line, read_queries, string_literals
 from .sql_queries import shape_from_sql
 
 
@@ -54,9 +56,10 @@ class FallbackRead:
 
 @dataclass(frozen=True, slots=True)
 class FieldAlias:
-    """A field that answers to another name: `synonym("new")`, `Field(alias="old")`, `AliasChoices(...)`."""
+    """A model attribute kept as another name of a stored column: `old_name = synonym("new_name")`.
+    (API input aliases such as pydantic's `AliasChoices` name no stored column: not read here.)"""
 
-    names: tuple[str, ...]
+    names: tuple[str, ...]  # (the alias, the attribute it stands for)
     location: Location
 
 
@@ -102,6 +105,23 @@ class CodeFacts:
     queries: tuple[QueryShape, ...] = ()
     loop_reads: tuple[LoopRead, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
+    # Words (lower case) the file deletes rows of: after DELETE FROM / TRUNCATE / DROP TABLE /
+    # DETACH PARTITION, and before a `.delete(` call: the tables whose rows some code removes.
+    deletion_words: frozenset[str] = frozenset()
+
+
+_DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
+                                 r"\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
+_DELETE_CALL = re.compile(r"\.delete\(")
+_WORD = re.compile(r"\w+")
+
+
+def deletion_words(text: str) -> frozenset[str]:
+    """The words of `text` that name what rows are deleted from (see CodeFacts.deletion_words)."""
+    words = {match.group(1).lower() for match in _DELETION_STATEMENT.finditer(text)}
+    for match in _DELETE_CALL.finditer(text):
+        words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
+    return frozenset(words)
 
 
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
@@ -110,85 +130,85 @@ _VERSION_FIELDS = ("schema_version", "payload_version", "data_version", "format_
 _INSERTS = ("add", "add_all", "insert", "merge", "create", "bulk_save_objects")
 
 
-def _string(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
+def _string(node: ast.AST) -> Optional[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
     return None
 
 
-def _source(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
-
-
-def _get_key(node: cst.BaseExpression) -> Optional[tuple[str, cst.Call]]:
+def _get_key(node: ast.AST) -> Optional[tuple[str, ast.Call]]:
     """("key", call) for `<x>.get("key", ...)`."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get" and node.args:
-        key = _string(node.args[0].value)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        arguments = call_arguments(node)
+        key = _string(arguments[0][1]) if arguments else None
         if key is not None:
             return key, node
     return None
 
 
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    node.visit(_Calls())
-    return found
+def _calls(node) -> list[ast.Call]:
+    """The calls in a node (or a body of statements), as written."""
+    return [call for call in walk_in_order(node) if isinstance(call, ast.Call)]
 
 
-def _flatten(block: cst.BaseSuite) -> list[cst.CSTNode]:
-    """The statements of a block, with `with`/`try`/`for` bodies inlined (in order)."""
-    statements: list[cst.CSTNode] = []
-    for statement in getattr(block, "body", ()):
+def _flatten(source: PythonFile, body: list[ast.stmt]) -> tuple[list[ast.stmt], set[int]]:
+    """The statements of a body, with `with`/`try`/`for` bodies inlined (in order), and the ids of
+    those written on the line of their header (`with x: y = 1`): only statements on lines of their
+    own are read as checks."""
+    statements: list[ast.stmt] = []
+    one_line: set[int] = set()
+    if body and on_header_line(source, body):
+        one_line.update(id(statement) for statement in body)
+    for statement in body:
         statements.append(statement)
-        if isinstance(statement, (cst.With, cst.Try, cst.For, cst.While)):
-            statements.extend(_flatten(statement.body))
-    return statements
+        if isinstance(statement, (ast.With, ast.AsyncWith, ast.Try, ast.For, ast.AsyncFor, ast.While)):
+            inner, inner_one_line = _flatten(source, statement.body)
+            statements.extend(inner)
+            one_line |= inner_one_line
+    return statements, one_line
 
 
-def _checked_columns(node: cst.CSTNode) -> tuple[str, ...]:
+def _checked_columns(node: ast.AST) -> tuple[str, ...]:
     """Columns an existence query looks up (`filter_by(col=...)`, `Model.col == ...`), when the
     expression ends in first()/one_or_none()/scalar()/exists()/count()."""
     calls = _calls(node)
     if not any(_method(call) in ("first", "one_or_none", "scalar", "exists", "count") for call in calls):
         return ()
-    columns = [argument.keyword.value for call in calls if _method(call) == "filter_by"
-               for argument in call.args if argument.keyword is not None]
-
-    class _Compared(cst.CSTVisitor):
-        def visit_Comparison(self, comparison: cst.Comparison) -> None:
-            if isinstance(comparison.left, cst.Attribute) and any(isinstance(t.operator, cst.Equal) for t in comparison.comparisons):
-                columns.append(comparison.left.attr.value)
-
-    node.visit(_Compared())
+    columns = [keyword.arg for call in calls if _method(call) == "filter_by"
+               for keyword in call.keywords if keyword.arg is not None]
+    for comparison in walk_in_order(node):
+        if isinstance(comparison, ast.Compare) and isinstance(comparison.left, ast.Attribute) \
+                and any(isinstance(operator, ast.Eq) for operator in comparison.ops):
+            columns.append(comparison.left.attr)
     return tuple(columns)
 
 
-def _names_in(node: cst.CSTNode) -> list[str]:
-    names: list[str] = []
+def _names_in(node: ast.AST) -> list[str]:
+    """The names written in an expression, in order: variables, attribute names, keyword and
+    lambda parameter names."""
+    names: list[tuple[tuple[int, int], str]] = []  # by (line, UTF-8 offset): only compared, never shown
+    for child in walk_in_order(node):
+        if isinstance(child, ast.Name):
+            names.append(((child.lineno, child.col_offset), child.id))
+        elif isinstance(child, ast.Attribute):  # the name ends the node
+            names.append(((child.end_lineno, child.end_col_offset - len(child.attr.encode())), child.attr))
+        elif isinstance(child, ast.keyword) and child.arg is not None:
+            names.append(((child.lineno, child.col_offset), child.arg))
+        elif isinstance(child, ast.arg):
+            names.append(((child.lineno, child.col_offset), child.arg))
+    return [name for _, name in sorted(names, key=lambda item: item[0])]
 
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.append(name.value)
 
-    node.visit(_Names())
-    return names
+def _method(call: ast.Call) -> Optional[str]:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else (call.func.id if isinstance(call.func, ast.Name) else None)
 
 
-def _method(call: cst.Call) -> Optional[str]:
-    return call.func.attr.value if isinstance(call.func, cst.Attribute) else (call.func.value if isinstance(call.func, cst.Name) else None)
+class _Collector:
+    """One walk over a file, in the order it is written."""
 
-
-class _Collector(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, source: PythonFile) -> None:
+        self.source = source
+        self._location = source.location
         self.lookups: list[Lookup] = []
         self.check_then_inserts: list[CheckThenInsert] = []
         self.read_modify_writes: list[ReadModifyWrite] = []
@@ -198,93 +218,113 @@ class _Collector(cst.CSTVisitor):
         self.key_fallbacks: list[GeneratedKeyFallback] = []
         self.json_key_filters: list[JsonKeyFilter] = []
         self.strings: list[tuple[str, Location]] = []
+        self._inside_fstrings: set[int] = set()  # an f-string's text pieces and format specs: not string literals
+        self._visits = {
+            ast.Call: self.visit_call, ast.Compare: self.visit_compare, ast.Subscript: self.visit_subscript,
+            ast.BoolOp: self.visit_bool_op, ast.If: self.visit_if, ast.FunctionDef: self.visit_function,
+            ast.AsyncFunctionDef: self.visit_function, ast.AugAssign: self.visit_aug_assign,
+            ast.Assign: self.visit_assign, ast.Constant: self.visit_constant, ast.JoinedStr: self.visit_fstring,
+        }
 
-    def _location(self, node: cst.CSTNode) -> Location:
-        position = self.get_metadata(PositionProvider, node)
-        return Location(self.path, position.start.line, position.start.column + 1,
-                        position.end.line, position.end.column + 1)
+    def collect(self) -> None:
+        visits = self._visits
+        for node in walk_in_order(self.source.tree):
+            visit = visits.get(type(node))
+            if visit is not None:
+                visit(node)
 
     # lookups and JSON keys
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if _method(node) == "filter_by":
-            for argument in node.args:
-                if argument.keyword is not None:
-                    self.lookups.append(Lookup(argument.keyword.value, None, self._location(argument)))
+    def visit_call(self, node: ast.Call) -> None:
         method = _method(node)
-        if method in ("synonym", "AliasChoices") and node.args:
-            names = tuple(name for name in (_string(a.value) for a in node.args) if name)
-            if names:
-                self.field_aliases.append(FieldAlias(names, self._location(node)))
-        elif method == "Field":
-            names = tuple(name for a in node.args if a.keyword is not None and a.keyword.value in ("alias", "validation_alias")
-                          for name in [_string(a.value)] if name)
-            if names:
-                self.field_aliases.append(FieldAlias(names, self._location(node)))
+        if method == "filter_by":
+            for keyword in node.keywords:
+                if keyword.arg is not None:
+                    self.lookups.append(Lookup(keyword.arg, None, self._location(keyword)))
+        arguments = call_arguments(node)
         got = _get_key(node)
-        if got is not None and len(node.args) > 1:
-            inner = _get_key(node.args[1].value)
+        if got is not None and len(arguments) > 1:
+            default = arguments[1][1]
+            inner = _get_key(default)
             if inner is not None and inner[0] != got[0]:
                 self.fallback_reads.append(FallbackRead((got[0], inner[0]), self._location(node)))
-            if any(_method(call) in _GENERATORS for call in _calls(node.args[1].value)):
-                self._key_fallback(node.args[1].value, node)
+            if any(_method(call) in _GENERATORS for call in _calls(default)):
+                self._key_fallback(default, self._location(node))
 
-    def visit_Comparison(self, node: cst.Comparison) -> None:
-        if isinstance(node.left, cst.Attribute) and isinstance(node.left.value, cst.Name):
-            if any(isinstance(target.operator, cst.Equal) for target in node.comparisons):
-                model = node.left.value.value
+    def visit_compare(self, node: ast.Compare) -> None:
+        if isinstance(node.left, ast.Attribute) and isinstance(node.left.value, ast.Name):
+            if any(isinstance(operator, ast.Eq) for operator in node.ops):
+                model = node.left.value.id
                 if model[:1].isupper():
-                    self.lookups.append(Lookup(node.left.attr.value, model, self._location(node)))
+                    self.lookups.append(Lookup(node.left.attr, model, self._location(node)))
 
-    def visit_Subscript(self, node: cst.Subscript) -> None:
+    def visit_subscript(self, node: ast.Subscript) -> None:
         value = node.value
-        if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value[:1].isupper() \
-                and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            index = node.slice[0].slice.value
-            key = _string(index) or _source(index)
-            self.json_key_filters.append(JsonKeyFilter(value.value.value, value.attr.value, key, self._location(node)))
+        if not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id[:1].isupper()):
+            return
+        index = node.slice
+        if isinstance(index, ast.Tuple) and not self._in_own_parentheses(index):  # `x[a, b]`: one index per element
+            if len(index.elts) != 1:
+                return
+            index = index.elts[0]
+        if isinstance(index, ast.Slice):
+            return
+        if isinstance(index, ast.Starred):  # `x[*keys]`: the key is what is unpacked
+            index = index.value
+        key = _string(index) or self._written(index)
+        self.json_key_filters.append(JsonKeyFilter(value.value.id, value.attr, key, self._location(node)))
 
     # fallbacks
 
-    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        if not isinstance(node.operator, cst.Or):
+    def visit_bool_op(self, node: ast.BoolOp) -> None:
+        """`a or b or c` is read as `(a or b) or c`, the outer pair first: a fallback is a pair of
+        reads, a generated key is what comes after everything that was read."""
+        if not isinstance(node.op, ast.Or):
             return
-        left, right = _get_key(node.left), _get_key(node.right)
-        if left is not None and right is not None and left[0] != right[0]:
-            self.fallback_reads.append(FallbackRead((left[0], right[0]), self._location(node)))
-        if any(_method(call) in _CONFIG_READS for call in _calls(node.left)) and \
-                any(_method(call) in _GENERATORS for call in _calls(node.right)):
-            self._key_fallback(node.right, node)
+        start = self._location(node)
+        for last in range(len(node.values) - 1, 0, -1):
+            left, right = node.values[:last], node.values[last]
+            if last == len(node.values) - 1:
+                location = start
+            else:
+                end_line, end_column = self._after_parentheses(self._location(right))
+                location = Location(start.path, start.line, start.column, end_line, end_column)
+            left_key = _get_key(left[0]) if len(left) == 1 else None
+            right_key = _get_key(right)
+            if left_key is not None and right_key is not None and left_key[0] != right_key[0]:
+                self.fallback_reads.append(FallbackRead((left_key[0], right_key[0]), location))
+            if any(_method(call) in _CONFIG_READS for call in _calls(left)) and \
+                    any(_method(call) in _GENERATORS for call in _calls(right)):
+                self._key_fallback(right, location)
 
-    def _key_fallback(self, generated: cst.CSTNode, where: cst.CSTNode) -> None:
+    def _key_fallback(self, generated: ast.AST, location: Location) -> None:
         generator = next(_method(call) for call in _calls(generated) if _method(call) in _GENERATORS)
-        self.key_fallbacks.append(GeneratedKeyFallback(generator, self._location(where)))
+        self.key_fallbacks.append(GeneratedKeyFallback(generator, location))
 
     # version switches and check-then-insert
 
-    def visit_If(self, node: cst.If) -> None:
+    def visit_if(self, node: ast.If) -> None:
         test = node.test
-        candidates = (test.left, *[c.comparator for c in test.comparisons]) if isinstance(test, cst.Comparison) else ()
+        candidates = (test.left, *test.comparators) if isinstance(test, ast.Compare) else ()
         for candidate in candidates:
-            got = _get_key(candidate) if isinstance(candidate, cst.Call) else None
-            name = got[0] if got else (candidate.attr.value if isinstance(candidate, cst.Attribute) else None)
+            got = _get_key(candidate) if isinstance(candidate, ast.Call) else None
+            name = got[0] if got else (candidate.attr if isinstance(candidate, ast.Attribute) else None)
             if name in _VERSION_FIELDS:
                 self.version_switches.append(VersionSwitch(name, self._location(node)))
                 break
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_function(self, node: ast.FunctionDef) -> None:
         """Existence checks (`if <query>.first() ...`, or a variable holding one) followed, in the
         same function, by an insert."""
         checks: dict[str, tuple[str, ...]] = {}  # variable -> columns its query looks up
-        statements = _flatten(node.body)
+        statements, one_line = _flatten(self.source, node.body)
         for position, statement in enumerate(statements):
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                        columns = _checked_columns(small.value)
-                        if columns:
-                            checks[small.targets[0].target.value] = columns
-            elif isinstance(statement, cst.If):
+            if isinstance(statement, ast.Assign) and id(statement) not in one_line:
+                if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                    columns = _checked_columns(statement.value)
+                    if columns:
+                        checks[statement.targets[0].id] = columns
+            elif isinstance(statement, ast.If):
                 columns = _checked_columns(statement.test) or next(
                     (checks[name] for name in _names_in(statement.test) if name in checks), ())
                 if not columns:
@@ -296,47 +336,144 @@ class _Collector(cst.CSTVisitor):
 
     # read-modify-write
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+    def visit_aug_assign(self, node: ast.AugAssign) -> None:
         target = node.target
-        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value != "self" \
-                and isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
-            self.read_modify_writes.append(ReadModifyWrite(target.attr.value, self._location(node)))
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
+                and isinstance(node.op, (ast.Add, ast.Sub)):
+            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node)))
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Attribute):
+    def visit_assign(self, node: ast.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
+                and _method(node.value) == "synonym" and node.value.args:
+            # `old_name = synonym("new_name")` on a model: the old attribute keeps reading a stored column.
+            target = _string(node.value.args[0])
+            if target:
+                self.field_aliases.append(FieldAlias((node.targets[0].id, target), self._location(node)))
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Attribute):
             return
-        target = node.targets[0].target
+        target = node.targets[0]
         value = node.value
-        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Add, cst.Subtract)) \
-                and isinstance(target.value, cst.Name) and target.value.value != "self" \
+        if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)) \
+                and isinstance(target.value, ast.Name) and target.value.id != "self" \
                 and dotted(value.left) == dotted(target):
-            self.read_modify_writes.append(ReadModifyWrite(target.attr.value, self._location(node)))
+            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node)))
 
     # URLs
 
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        value = _string(node)
-        if value is not None and "://" in value[:40]:
-            self.strings.append((value, self._location(node)))
+    def visit_constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and "://" in node.value and id(node) not in self._inside_fstrings:
+            self._urls(node)
+
+    def visit_fstring(self, node: ast.JoinedStr) -> None:
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                self._inside_fstrings.add(id(part))
+            elif isinstance(part, ast.FormattedValue) and part.format_spec is not None:
+                self._inside_fstrings.add(id(part.format_spec))
+        if id(node) not in self._inside_fstrings \
+                and any(isinstance(part, ast.Constant) and "://" in str(part.value) for part in node.values):
+            self._urls(node)  # `"sqlite://" f"{name}"`: the plain literal
+
+    def _urls(self, node) -> None:
+        """URL-like literals of a string expression, each with its own location."""
+        literals = string_literals(self.source, node)
+        if len(literals) == 1 and isinstance(node, ast.Constant):
+            found = [(node.value, self._location(node))]
+        else:
+            found = [(value, location) for written, location in literals
+                     for value in [_literal_value(written)] if value is not None]
+        self.strings += [(value, location) for value, location in found if "://" in value[:40]]
+
+    # positions
+
+    def _written(self, node: ast.AST) -> str:
+        """The source of `node` with the parentheses written around it (`x[(key)]`)."""
+        location = self._location(node)
+        text = self.source.segment(node)
+        if location.end_line != location.line:
+            return text
+        line = self.source.lines[location.line - 1]
+        start, end = location.column - 1, location.end_column - 1
+        while True:
+            before = len(line[:start].rstrip())
+            after = len(line) - len(line[end:].lstrip())
+            if before == 0 or after >= len(line) or line[before - 1] != "(" or line[after] != ")":
+                return line[start:end]
+            start, end = before - 1, after + 1
+
+    def _in_own_parentheses(self, node: ast.Tuple) -> bool:
+        """`(a, b)` rather than `a, b` (whose first element may be `(a)`)."""
+        text = self.source.segment(node)
+        if not text.startswith("("):
+            return False
+        depth = 0
+        try:
+            tokens = [t for t in tokenize.generate_tokens(io.StringIO(f"({text})").readline) if t.type == tokenize.OP]
+        except (tokenize.TokenError, SyntaxError):
+            return True
+        for position, token in enumerate(tokens[1:-1]):
+            depth += {"(": 1, ")": -1}.get(token.string, 0)
+            if depth == 0:
+                return position == len(tokens) - 3  # the first parenthesis closes at the end
+        return True
+
+    def _after_parentheses(self, location: Location) -> tuple[int, int]:
+        """Where an operand ends with the `)` written after it (before the next `or`)."""
+        line, column = location.end_line or location.line, location.end_column or location.column
+        end = (line, column)
+        lines = self.source.lines
+        while line <= len(lines):
+            text = lines[line - 1]
+            while column <= len(text) and text[column - 1] in " \t\f\\":
+                column += 1
+            if column <= len(text) and text[column - 1] == ")":
+                column += 1
+                end = (line, column)
+            elif column > len(text) or text[column - 1] == "#":
+                line, column = line + 1, 1
+            else:
+                break
+        return end
+
+
+def _literal_value(written: str) -> Optional[str]:
+    """The value of a plain string literal as written (None for an f-string or bytes)."""
+    prefix = written[: len(written) - len(written.lstrip("rRbBuUfFtT"))]
+    if set(prefix.lower()) & {"f", "t", "b"}:
+        return None
+    try:
+        value = ast.literal_eval(written)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def collect_code_facts(text: str, path: str, dialect: str = "postgresql") -> CodeFacts:
     """Parse one Python file; a syntax error gives empty facts and an ExtractionError."""
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        return CodeFacts(path, errors=(ExtractionError(Location(path, max(error.raw_line, 1), error.raw_column + 1),
-                                                       f"syntax error: {error.message}"),))
-    except (RecursionError, ValueError) as error:
-        return CodeFacts(path, errors=(ExtractionError(Location(path, 1), f"cannot parse: {error}"),))
-    collector = _Collector(path)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    wrapper.visit(collector)
-    positions = wrapper.resolve(PositionProvider)
-    found = read_queries(wrapper.module, path, positions.__getitem__)
+    source, error = parse_python(text, path)
+    if source is None:
+        return CodeFacts(path, errors=(error,))
+    return facts_of(source, dialect)
+
+
+def url_facts_of(source: PythonFile) -> CodeFacts:
+    """Only the URL-like string constants of a file that is not application code (the database
+    URLs a test suite connects to)."""
+    strings = tuple((node.value, source.location(node)) for node in ast.walk(source.tree)
+                    if isinstance(node, ast.Constant) and isinstance(node.value, str) and "://" in node.value[:40])
+    return CodeFacts(source.path, strings=strings)
+
+
+def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
+    """The CodeFacts of a file already parsed."""
+    path = source.path
+    collector = _Collector(source)
+    collector.collect()
+    found = read_queries(source)
     shapes = tuple(shape_from_sql(shape, dialect) if shape.sql is not None else shape for shape in found.queries)
     return CodeFacts(path, tuple(collector.lookups), tuple(collector.check_then_inserts),
                      tuple(collector.read_modify_writes), tuple(collector.fallback_reads),
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
-                     loop_reads=tuple(found.loop_reads), functions=tuple(found.functions))
+                     loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
+                     deletion_words=deletion_words(source.text))

@@ -42,6 +42,8 @@ class ClassSummary:
     bases: tuple[Expr, ...] = ()
     decorators: tuple[Expr, ...] = ()
     attributes: tuple[ClassAttribute, ...] = ()
+    methods: tuple["FunctionSummary", ...] = ()  # the small straight-line ones, for the static evaluator
+    transformed: tuple[str, ...] = ()  # attributes whose written value code transforms: @validates("x"), @x.setter
 
     def attribute(self, name: str) -> Optional[ClassAttribute]:
         for attribute in self.attributes:
@@ -107,6 +109,11 @@ def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
     source, error = parse_python(text, path)
     if source is None:
         return ModuleSummary(path, module, errors=(error,))
+    return summarize_source(source, module)
+
+
+def summarize_source(source: PythonFile, module: str) -> ModuleSummary:
+    """The ModuleSummary of a file already parsed."""
     return _Summarizer(source, module).summary()
 
 
@@ -126,51 +133,65 @@ def _top_level(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
 
 
 def module_bindings(source: PythonFile, module: str) -> tuple[dict[str, str], list[ImportedName]]:
-    """(local name -> qualified name, the imports) of a module's top level."""
-    package = package_of(module, source.path)
-    imports: list[ImportedName] = []
+    """(local name -> qualified name, the imports) of a module's top level once it has run."""
     bindings: dict[str, str] = {}
+    imports: list[ImportedName] = []
     for statement in _top_level(source.tree.body):
-        for name in _bound_names(statement):
-            bindings[name] = f"{module}.{name}" if module else name
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            for imported in imports_of(statement, package, source.location(statement)):
-                imports.append(imported)
-                if imported.local != "*":
-                    bindings[imported.local] = imported.target
+        imports += _bind(statement, bindings, source, module)
     return bindings, imports
 
 
+def _bind(statement: ast.stmt, bindings: dict[str, str], source: PythonFile, module: str) -> list[ImportedName]:
+    """Add the names a top-level statement binds to `bindings`; the imports it makes."""
+    for name in _bound_names(statement):
+        bindings[name] = f"{module}.{name}" if module else name
+    if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return []
+    imported = imports_of(statement, package_of(module, source.path), source.location(statement))
+    bindings.update({name.local: name.target for name in imported if name.local != "*"})
+    return imported
+
+
 class _Summarizer:
+    """Module-level code and class bodies run in order, so each statement reads the names bound
+    before it (a class defined later may reuse an imported name); function bodies run later
+    and read the module's final names."""
+
     def __init__(self, source: PythonFile, module: str) -> None:
         self.source, self.path, self.module = source, source.path, module
-        bindings, self.imports = module_bindings(source, module)
-        self.exprs = ExprBuilder(source, bindings)
+        final, self.imports = module_bindings(source, module)
+        self.final_exprs = ExprBuilder(source, final)
+        self.bound: dict[str, str] = {}
+        self.exprs = ExprBuilder(source, self.bound)  # reads `bound` as it grows
 
     def summary(self) -> ModuleSummary:
         classes, assignments, calls, functions = [], [], [], []
         for statement in _top_level(self.source.tree.body):
-            if isinstance(statement, ast.ClassDef):
-                classes.append(self._class(statement))
-            elif isinstance(statement, ast.FunctionDef):
-                function = self._function(statement, self._qualified(statement.name))
-                if function is not None:
-                    functions.append(function)
-            elif isinstance(statement, ast.Assign):
-                value = self.exprs.build(statement.value)
-                for target in statement.targets:
-                    if isinstance(target, ast.Name):
-                        assignments.append(Assignment(target.id, self._qualified(target.id), value,
-                                                      self.source.location(statement)))
-            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
-                    and statement.value is not None:
-                name = statement.target.id
-                assignments.append(Assignment(name, self._qualified(name), self.exprs.build(statement.value),
-                                              self.source.location(statement)))
-            elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-                calls.append(self.exprs.build(statement.value))
+            self._summarize(statement, classes, assignments, calls, functions)
+            _bind(statement, self.bound, self.source, self.module)
         return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls),
                              functions=tuple(functions))
+
+    def _summarize(self, statement: ast.stmt, classes: list, assignments: list, calls: list, functions: list) -> None:
+        if isinstance(statement, ast.ClassDef):
+            classes.append(self._class(statement))
+        elif isinstance(statement, ast.FunctionDef):
+            function = self._function(statement, self._qualified(statement.name))
+            if function is not None:
+                functions.append(function)
+        elif isinstance(statement, ast.Assign):
+            value = self.exprs.build(statement.value)
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    assignments.append(Assignment(target.id, self._qualified(target.id), value,
+                                                  self.source.location(statement)))
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                and statement.value is not None:
+            name = statement.target.id
+            assignments.append(Assignment(name, self._qualified(name), self.exprs.build(statement.value),
+                                          self.source.location(statement)))
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            calls.append(self.exprs.build(statement.value))
 
     def _function(self, node: ast.FunctionDef, qualified: str) -> Optional[FunctionSummary]:
         """A small function of straight-line code, else None (nothing else can be evaluated)."""
@@ -185,7 +206,7 @@ class _Summarizer:
         for extra in (arguments.vararg, arguments.kwarg):
             if extra is not None:
                 local_names.add(extra.arg)
-        exprs = self.exprs.scoped(local_names)
+        exprs = self.final_exprs.scoped(local_names)
         positional = [*arguments.posonlyargs, *arguments.args]
         defaults = [(a.arg, exprs.build(d)) for a, d in zip(positional[len(positional) - len(arguments.defaults):],
                                                            arguments.defaults)]
@@ -215,15 +236,22 @@ class _Summarizer:
         bases = tuple(self.exprs.build(base) for base in node.bases)
         decorators = tuple(self.exprs.build(decorator) for decorator in node.decorator_list)
         attributes: list[ClassAttribute] = []
+        methods: list[FunctionSummary] = []
+        transformed: list[str] = []
         for statement in node.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                transformed += _transformed_attributes(statement)
                 attribute = self._declared_attr(statement)
                 if attribute is not None:
                     attributes.append(attribute)
+                elif isinstance(statement, ast.FunctionDef):
+                    method = self._function(statement, f"{self._qualified(node.name)}.{statement.name}")
+                    if method is not None:
+                        methods.append(method)
             else:
                 attributes += self._class_assignment(statement)
         return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
-                            tuple(attributes))
+                            tuple(attributes), tuple(methods), tuple(transformed))
 
     def _class_assignment(self, statement: ast.stmt) -> list[ClassAttribute]:
         location = self.source.location(statement)
@@ -233,7 +261,7 @@ class _Summarizer:
                     if isinstance(target, ast.Name)]
         if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             value = self.exprs.build(statement.value) if statement.value is not None else None
-            annotation = self.exprs.build_annotation(statement.annotation)
+            annotation = self.final_exprs.build_annotation(statement.annotation)  # resolved once the module has run
             return [ClassAttribute(statement.target.id, location, value, annotation)]
         return []
 
@@ -244,9 +272,9 @@ class _Summarizer:
         value = None
         for statement in node.body:
             if isinstance(statement, ast.Return) and statement.value is not None:
-                value = self.exprs.build(statement.value)
+                value = self.final_exprs.build(statement.value)
                 break
-        annotation = self.exprs.build_annotation(node.returns) if node.returns is not None else None
+        annotation = self.final_exprs.build_annotation(node.returns) if node.returns is not None else None
         function = self._function(node, f"{self._qualified(node.name)}") if isinstance(node, ast.FunctionDef) else None
         return ClassAttribute(node.name, self.source.name_location(node), value, annotation, declared_attr=True,
                               function=function)
@@ -268,6 +296,20 @@ _FUNCTION_STEPS = 20
 _STEP_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.Expr, ast.Return)
 # Decorators that leave what a function returns alone (caches, declared_attr on a class).
 _TRANSPARENT_DECORATORS = {"cache", "lru_cache", "cached_property", "declared_attr", "directive", "classproperty"}
+
+
+def _transformed_attributes(method: ast.AST) -> list[str]:
+    """The attributes a method stands between the caller and the stored value for:
+    `@validates("password")` and property setters (`@password.setter`)."""
+    found = []
+    for decorator in method.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = dotted(call.func if call else decorator) or ""
+        if call is not None and name.rpartition(".")[2] == "validates":
+            found += [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        elif name.endswith(".setter") or name.endswith(".inplace.setter"):
+            found.append(name.split(".")[0])
+    return found
 
 
 def _is_docstring(statement: ast.stmt) -> bool:

@@ -3,12 +3,12 @@ model's convention (1-based lines, 1-based columns counted in code points).
 
 `ast` was chosen by measurement (`bench/bench_parsers.py`): on the polar corpus project it
 parses 1,774 files in about 2 s where libcst needs about 24 s, and about twice that with
-positions. libcst stays where code is rewritten (code actions, scaffold) and here, for one
-job: `ast` only knows the grammar of the interpreter running SchemaLens, while the projects we
-read may be written for a newer Python (`except A, B:`, `type X = ...`, PEP 695 generics,
-PEP 701 f-strings, t-strings). For a file `ast` rejects and libcst accepts, the newer syntax is
-rewritten into its older equivalent on the same lines (see `_downlevel_transformer`) and that text is
-parsed; only the columns on a rewritten line may be off by a character or two.
+positions. `ast` only knows the grammar of the interpreter running SchemaLens, while the
+projects we read may be written for a newer Python (`except A, B:`, `type X = ...`, PEP 695
+generics, PEP 701 f-strings, t-strings). For a file `ast` rejects, the common constructs are
+rewritten by line, then f-strings and t-strings with libcst (which knows the newer grammar;
+see `_downlevel_transformer`), into older syntax on the same lines, and that text is parsed;
+only the columns on a rewritten line may be off by a character or two.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional, Sequence, Union
 
 from ..schema.model import ExtractionError, Location
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
+_DEFINITION = re.compile(r"\b(?:class|def)\s+(\w+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +59,9 @@ class PythonFile:
         line = start.line
         while line <= len(self.lines) and line <= (start.end_line or line):
             offset = start.column - 1 if line == start.line else 0
-            match = re.compile(rf"\b(?:class|def)\s+({re.escape(name)})\b").search(self.lines[line - 1], offset)
-            if match:
-                return Location(self.path, line, match.start(1) + 1, line, match.end(1) + 1)
+            for match in _DEFINITION.finditer(self.lines[line - 1], offset):
+                if match.group(1) == name:
+                    return Location(self.path, line, match.start(1) + 1, line, match.end(1) + 1)
             line += 1
         return start
 
@@ -118,6 +119,92 @@ def parse_expression(text: str) -> Optional[ast.expr]:
             return ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError):
         return None
+
+
+def walk_in_order(node: Union[ast.AST, Sequence[ast.AST]], prune: tuple[type, ...] = ()) -> Iterator[ast.AST]:
+    """`node` (or each node of a list, such as a body of statements) and every node inside it,
+    depth first, parents before children, in the order the source is written: decorators before
+    the `def`, a dict's keys beside their values, `a if test else b` as written, a keyword before a
+    `*args` as written. (`ast.walk` is breadth first, and `ast` fields follow the grammar's own
+    order.) Expression contexts and operators are not visited; a `prune` node is, not what is inside it."""
+    stack = list(reversed(node)) if isinstance(node, (list, tuple)) else [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if prune and isinstance(current, prune):
+            continue
+        stack.extend(reversed(_children_in_order(current)))
+
+
+_NOT_CHILDREN = {"ctx", "op", "ops"}
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children_in_order(node: ast.AST) -> list[ast.AST]:
+    ordered = _IN_SOURCE_ORDER.get(type(node))
+    if ordered is not None:
+        return ordered(node)
+    fields = _CHILD_FIELDS.get(type(node))
+    if fields is None:
+        fields = _CHILD_FIELDS[type(node)] = tuple(name for name in node._fields if name not in _NOT_CHILDREN)
+    return _nodes(*(getattr(node, name, None) for name in fields))
+
+
+def _nodes(*values) -> list[ast.AST]:
+    found: list[ast.AST] = []
+    for value in values:
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
+def _as_written(nodes: list[ast.AST]) -> list[ast.AST]:
+    return sorted(nodes, key=lambda item: (item.lineno, item.col_offset))
+
+
+def _call_children(node: ast.Call) -> list[ast.AST]:
+    if node.args and node.keywords and _as_written([node.args[-1], node.keywords[0]])[0] is not node.args[-1]:
+        return [node.func, *_as_written([*node.args, *node.keywords])]  # f(key=1, *rest)
+    return [node.func, *node.args, *node.keywords]
+
+
+def _function_children(node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> list[ast.AST]:
+    return _nodes(node.decorator_list, getattr(node, "type_params", None), node.args, node.returns, node.body)
+
+
+def _class_children(node: ast.ClassDef) -> list[ast.AST]:
+    return _nodes(node.decorator_list, getattr(node, "type_params", None),
+                  _as_written([*node.bases, *node.keywords]), node.body)
+
+
+def _parameter_children(node: ast.arguments) -> list[ast.AST]:
+    positional = [*node.posonlyargs, *node.args]
+    defaults: list = [None] * (len(positional) - len(node.defaults)) + list(node.defaults)
+    found: list[ast.AST] = []
+    for parameter, default in zip(positional, defaults):
+        found += _nodes(parameter, default)
+    found += _nodes(node.vararg)
+    for parameter, default in zip(node.kwonlyargs, node.kw_defaults):
+        found += _nodes(parameter, default)
+    return found + _nodes(node.kwarg)
+
+
+def _pairs(keys: list, values: list) -> list[ast.AST]:
+    return [child for key, value in zip(keys, values) for child in _nodes(key, value)]
+
+
+_IN_SOURCE_ORDER = {
+    ast.Call: _call_children,
+    ast.FunctionDef: _function_children,
+    ast.AsyncFunctionDef: _function_children,
+    ast.ClassDef: _class_children,
+    ast.arguments: _parameter_children,
+    ast.Dict: lambda node: _pairs(node.keys, node.values),
+    ast.IfExp: lambda node: [node.body, node.test, node.orelse],
+    ast.MatchMapping: lambda node: _pairs(node.keys, node.patterns),
+}
 
 
 def _parse(text: str) -> ast.Module:

@@ -1,4 +1,4 @@
-"""Query shapes in application code, read with libcst: what each SQLAlchemy query (1.x `query`,
+"""Query shapes in application code, read with `ast`: what each SQLAlchemy query (1.x `query`,
 2.0 `select`, `update`/`delete`/`insert`, session writes) and each `text()` SQL filters, joins,
 sorts, groups and pages on, where it is, and whether it runs in a request handler or a task.
 
@@ -9,14 +9,16 @@ statements) and through helpers of the same module that take a query and return 
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tokenize
 from dataclasses import dataclass, field, replace
-from typing import Optional
-
-import libcst as cst
+from typing import Optional, Union
 
 from ..schema.model import Location
-from .python_names_cst import dotted
+from .python_names import dotted
+from .python_source import PythonFile, walk_in_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +101,8 @@ _TASK_DECORATORS = {"task", "shared_task", "actor", "periodic_task", "scheduled_
 _TASK_PATHS = re.compile(r"(^|/)(tasks?|jobs?|workers?|celery\w*|cron\w*|scheduler\w*)(/|\.py$)")
 _ORDER_SIDE = {"desc": True, "asc": False}
 _TEXT_TYPES = {"Text", "String", "TEXT", "VARCHAR", "Unicode", "UnicodeText"}
-_COMPARE = {cst.Equal: "=", cst.NotEqual: "!=", cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">",
-            cst.GreaterThanEqual: ">=", cst.In: "in", cst.Is: "is null", cst.IsNot: "is not null"}
+_COMPARE = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in",
+            ast.Is: "is null", ast.IsNot: "is not null"}
 _METHOD_OPERATORS = {"in_": "in", "like": "like", "ilike": "ilike", "contains": "like", "icontains": "ilike",
                      "startswith": "like", "istartswith": "ilike", "endswith": "like", "iendswith": "ilike",
                      "between": "between", "is_": "is null", "isnot": "is not null", "is_not": "is not null",
@@ -114,23 +116,73 @@ _TERMINALS = {"all", "first", "one", "one_or_none", "scalar", "scalars", "scalar
               "get", "exists", "unique", "fetchall", "fetchone", "mappings", "delete", "update", "statement"}
 
 
-def _pattern(node: cst.BaseExpression) -> str:
-    """The shape of a LIKE pattern written as a literal or an f-string."""
-    if isinstance(node, cst.SimpleString):
-        text = node.evaluated_value if isinstance(node.evaluated_value, str) else ""
-    elif isinstance(node, cst.FormattedString):
-        text = "".join(part.value if isinstance(part, cst.FormattedStringText) else "x" for part in node.parts)
-    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-        return _merge_pattern(_pattern(node.left), _pattern(node.right))
-    else:
+def _pattern(source: PythonFile, node: ast.expr) -> str:
+    """The shape of a LIKE pattern written as a literal or an f-string (one literal: `"a" "%"` is "unknown")."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _merge_pattern(_pattern(source, node.left), _pattern(source, node.right))
+    is_literal = isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))
+    if not (is_literal or isinstance(node, ast.JoinedStr)):
         return "unknown"
-    return like_pattern(text)
+    literals = string_literals(source, node)
+    if len(literals) != 1:
+        return "unknown"
+    if is_literal:
+        return like_pattern(node.value if isinstance(node.value, str) else "")
+    # An f-string's text as written: only its ends matter, and a replacement field ends in braces.
+    written = literals[0][0]
+    opening = _STRING_OPENING.match(written)
+    return like_pattern(written[opening.end(): len(written) - len(opening.group(1))] if opening else "")
+
+
+_STRING_OPENING = re.compile("[A-Za-z]*(\"\"\"|'''|\"|')")  # prefix and quote
 
 
 def _merge_pattern(left: str, right: str) -> str:
     starts = left in ("contains", "suffix", "wildcard")
     ends = right in ("contains", "prefix", "wildcard")
     return "contains" if starts and ends else "suffix" if starts else "prefix" if ends else "unknown"
+
+
+def string_literals(source: PythonFile, node: Union[ast.Constant, ast.JoinedStr]) -> list[tuple[str, Location]]:
+    """The literals a string expression is written as (`"a" f"{b}"` is two: `ast` joins them into
+    one node), each as written, with its location."""
+    location = source.location(node)
+    if location.end_line is None:
+        return [(source.segment(node), location)]
+    lines = f"({source.segment(node)})".split("\n")  # in parentheses: the pieces may sit on several lines
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    depth, opened = 0, (0, 0)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline):
+            if token.type == tokenize.STRING and depth == 0:
+                spans.append((token.start, token.end))
+            elif token.type in _FSTRING_STARTS:  # Python 3.12+ splits f-strings into tokens
+                depth += 1
+                opened = token.start if depth == 1 else opened
+            elif token.type in _FSTRING_ENDS:
+                depth -= 1
+                if depth == 0:
+                    spans.append((opened, token.end))
+    except (tokenize.TokenError, SyntaxError):
+        spans = []
+    if not spans:
+        return [(source.segment(node), location)]
+    found = []
+    for (line, column), (end_line, end_column) in spans:
+        if line == end_line:
+            written = lines[line - 1][column:end_column]
+        else:
+            written = "\n".join([lines[line - 1][column:], *lines[line: end_line - 1], lines[end_line - 1][:end_column]])
+        # the opening parenthesis shifts the first line by one; the other lines are whole source lines
+        found.append((written, Location(location.path, location.line + line - 1,
+                                        column + (location.column - 1 if line == 1 else 1),
+                                        location.line + end_line - 1,
+                                        end_column + (location.column - 1 if end_line == 1 else 1))))
+    return found
+
+
+_FSTRING_STARTS = {getattr(tokenize, name) for name in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, name)}
+_FSTRING_ENDS = {getattr(tokenize, name) for name in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, name)}
 
 
 def like_pattern(text: str) -> str:
@@ -154,34 +206,32 @@ class _Shape:
 class _Reader:
     """Reads the expressions of one file into query shapes."""
 
-    def __init__(self, path: str, position) -> None:
-        self.path, self.position = path, position
+    def __init__(self, source: PythonFile) -> None:
+        self.source = source
+        self.location = source.location
         self.alternatives = 0  # OR groups read so far
-
-    def location(self, node: cst.CSTNode) -> Location:
-        found = self.position(node)
-        return Location(self.path, found.start.line, found.start.column + 1, found.end.line, found.end.column + 1)
 
     # column expressions
 
-    def column(self, node: cst.BaseExpression) -> Optional[tuple[ColumnRef, bool]]:
+    def column(self, node: ast.expr) -> Optional[tuple[ColumnRef, bool]]:
         """`Model.attr` (through .desc(), label(), cast(..., Text), .astext): the column, and
         whether it is read as text."""
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             method = _method_name(node)
             callee = dotted(node.func) or ""
-            if method in ("desc", "asc", "label", "nulls_last", "nulls_first", "collate") and isinstance(node.func, cst.Attribute):
+            if method in ("desc", "asc", "label", "nulls_last", "nulls_first", "collate") and isinstance(node.func, ast.Attribute):
                 return self.column(node.func.value)
-            if callee.rpartition(".")[2] in ("desc", "asc", "lower", "upper", "coalesce") and node.args:
-                return self.column(node.args[0].value)
-            if callee.rpartition(".")[2] == "cast" and len(node.args) == 2:
-                found = self.column(node.args[0].value)
-                type_node = node.args[1].value
-                type_name = dotted(type_node.func if isinstance(type_node, cst.Call) else type_node) or ""
+            arguments = call_arguments(node)
+            if callee.rpartition(".")[2] in ("desc", "asc", "lower", "upper", "coalesce") and arguments:
+                return self.column(arguments[0][1])
+            if callee.rpartition(".")[2] == "cast" and len(arguments) == 2:
+                found = self.column(arguments[0][1])
+                type_node = arguments[1][1]
+                type_name = dotted(type_node.func if isinstance(type_node, ast.Call) else type_node) or ""
                 return (found[0], type_name.rpartition(".")[2] in _TEXT_TYPES) if found else None
             return None
-        if isinstance(node, cst.Attribute):
-            if node.attr.value == "astext":
+        if isinstance(node, ast.Attribute):
+            if node.attr == "astext":
                 found = self.column(node.value)
                 return (found[0], True) if found else None
             name = dotted(node)
@@ -194,7 +244,7 @@ class _Reader:
                 return ColumnRef(parts[-3], parts[-1], self.location(node), table=True), False
         return None
 
-    def predicates(self, node: cst.BaseExpression) -> list[Predicate]:
+    def predicates(self, node: ast.expr) -> list[Predicate]:
         found: list[Predicate] = []
         branches = _or_operands(node)
         if len(branches) > 1:
@@ -202,38 +252,39 @@ class _Reader:
             self.alternatives += 1
             return [replace(predicate, alternative=(self.alternatives, position))
                     for position, branch in enumerate(branches) for predicate in self.predicates(branch)]
-        if isinstance(node, cst.BooleanOperation):
+        if isinstance(node, ast.BoolOp):
+            return [predicate for value in node.values for predicate in self.predicates(value)]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd):
             return self.predicates(node.left) + self.predicates(node.right)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitAnd):
-            return self.predicates(node.left) + self.predicates(node.right)
-        if isinstance(node, cst.UnaryOperation):
-            return self.predicates(node.expression)
-        if isinstance(node, cst.Comparison):
+        if isinstance(node, ast.UnaryOp):
+            return self.predicates(node.operand)
+        if isinstance(node, ast.Compare):
             left = self.column(node.left)
-            for target in node.comparisons:
-                operator = _COMPARE.get(type(target.operator), "?")
-                right = self.column(target.comparator)
-                if operator in ("is null", "is not null") and not _is_none(target.comparator):
+            for operation, comparator in zip(node.ops, node.comparators):
+                operator = _COMPARE.get(type(operation), "?")
+                right = self.column(comparator)
+                if operator in ("is null", "is not null") and not _is_none(comparator):
                     operator = "=" if operator == "is null" else "!="
                 if left is not None:
                     found.append(Predicate(left[0], operator, json_as_text=left[1]))
                 elif right is not None:
                     found.append(Predicate(right[0], operator, json_as_text=right[1]))
             return found
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             callee = (dotted(node.func) or "").rpartition(".")[2]
+            arguments = call_arguments(node)
             if callee in ("and_", "not_"):
-                for argument in node.args:
-                    found += self.predicates(argument.value)
+                for _, argument in arguments:
+                    found += self.predicates(argument)
                 return found
             method = _method_name(node)
-            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
-            if method in ("in_", "not_in", "notin_") and isinstance(receiver, cst.Call) \
+            receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+            if method in ("in_", "not_in", "notin_") and isinstance(receiver, ast.Call) \
                     and (dotted(receiver.func) or "").rpartition(".")[2] == "tuple_":
                 operator = _METHOD_OPERATORS[method]
-                return [Predicate(found_column[0], operator) for argument in receiver.args
-                        for found_column in [self.column(argument.value)] if found_column]
-            if method in _METHOD_OPERATORS and isinstance(node.func, cst.Attribute):
+                return [Predicate(found_column[0], operator) for _, argument in call_arguments(receiver)
+                        for found_column in [self.column(argument)] if found_column]
+            if method in _METHOD_OPERATORS and isinstance(node.func, ast.Attribute):
                 subject = self.column(node.func.value)
                 if subject is None:
                     return found
@@ -242,25 +293,25 @@ class _Reader:
                 if method in _METHOD_PATTERNS:
                     pattern = _METHOD_PATTERNS[method]
                 elif operator in ("like", "ilike"):
-                    pattern = _pattern(node.args[0].value) if node.args else "unknown"
-                if method in ("is_", "isnot", "is_not") and node.args and not _is_none(node.args[0].value):
+                    pattern = _pattern(self.source, arguments[0][1]) if arguments else "unknown"
+                if method in ("is_", "isnot", "is_not") and arguments and not _is_none(arguments[0][1]):
                     operator = "=" if method == "is_" else "!="
                 found.append(Predicate(subject[0], operator, pattern, subject[1]))
         return found
 
-    def join_pairs(self, node: cst.BaseExpression) -> tuple[tuple[ColumnRef, ColumnRef], ...]:
+    def join_pairs(self, node: ast.expr) -> tuple[tuple[ColumnRef, ColumnRef], ...]:
         pairs = []
         nodes = [node]
         while nodes:
             current = nodes.pop()
-            if isinstance(current, cst.BooleanOperation) or (
-                    isinstance(current, cst.BinaryOperation) and isinstance(current.operator, (cst.BitAnd, cst.BitOr))):
+            if isinstance(current, ast.BoolOp):
+                nodes += current.values
+            elif isinstance(current, ast.BinOp) and isinstance(current.op, (ast.BitAnd, ast.BitOr)):
                 nodes += [current.left, current.right]
-            elif isinstance(current, cst.Call) and (dotted(current.func) or "").rpartition(".")[2] in ("and_", "or_"):
-                nodes += [a.value for a in current.args]
-            elif isinstance(current, cst.Comparison) and len(current.comparisons) == 1 \
-                    and isinstance(current.comparisons[0].operator, cst.Equal):
-                left, right = self.column(current.left), self.column(current.comparisons[0].comparator)
+            elif isinstance(current, ast.Call) and (dotted(current.func) or "").rpartition(".")[2] in ("and_", "or_"):
+                nodes += [value for _, value in call_arguments(current)]
+            elif isinstance(current, ast.Compare) and len(current.ops) == 1 and isinstance(current.ops[0], ast.Eq):
+                left, right = self.column(current.left), self.column(current.comparators[0])
                 if left and right:
                     pairs.append((left[0], right[0]))
         return tuple(pairs)
@@ -276,32 +327,50 @@ def _filter_by_target(shape: QueryShape) -> str:
     return shape.entities[0] if shape.entities else ""
 
 
-def _or_operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+def _or_operands(node: ast.expr) -> list[ast.expr]:
     """The operands of an OR (`a or b`, `a | b`, `or_(a, b)`, nested ones flattened); [node] otherwise."""
-    if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+        return [operand for value in node.values for operand in _or_operands(value)]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         return _or_operands(node.left) + _or_operands(node.right)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-        return _or_operands(node.left) + _or_operands(node.right)
-    if isinstance(node, cst.Call) and (dotted(node.func) or "").rpartition(".")[2] == "or_" and len(node.args) > 1:
-        return [operand for argument in node.args for operand in _or_operands(argument.value)]
+    if isinstance(node, ast.Call) and (dotted(node.func) or "").rpartition(".")[2] == "or_":
+        arguments = call_arguments(node)
+        if len(arguments) > 1:
+            return [operand for _, argument in arguments for operand in _or_operands(argument)]
     return [node]
 
 
-def _is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
+def call_arguments(call: ast.Call) -> list[tuple[Optional[str], ast.expr]]:
+    """A call's arguments in the order written, as (keyword, value); `*rows` and `**options`
+    come with no keyword and their value (`rows`, `options`)."""
+    written = [*call.args, *call.keywords]
+    if call.args and call.keywords and (call.keywords[0].lineno, call.keywords[0].col_offset) < (
+            call.args[-1].lineno, call.args[-1].col_offset):
+        written.sort(key=lambda node: (node.lineno, node.col_offset))  # f(key=1, *rest)
+    return [(node.arg, node.value) if isinstance(node, ast.keyword)
+            else (None, node.value if isinstance(node, ast.Starred) else node) for node in written]
 
 
-def _method_name(node: cst.Call) -> Optional[str]:
-    return node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+def _positional(call: ast.Call) -> list[ast.expr]:
+    return [value for keyword, value in call_arguments(call) if keyword is None]
 
 
-def _entity(node: cst.BaseExpression) -> Optional[str]:
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _method_name(node: ast.Call) -> Optional[str]:
+    return node.func.attr if isinstance(node.func, ast.Attribute) else None
+
+
+def _entity(node: ast.expr) -> Optional[str]:
     """A class (`Order`), a column's class (`Order.id`), or a table object (`orders_table`)."""
     name = dotted(node)
     if name is None:
-        if isinstance(node, cst.Call) and (dotted(node.func) or "").rpartition(".")[2] in ("count", "max", "min", "sum", "avg"):
-            return _entity(node.args[0].value) if node.args else None
-        if isinstance(node, cst.Call) and _method_name(node) == "label" and isinstance(node.func, cst.Attribute):
+        if isinstance(node, ast.Call) and (dotted(node.func) or "").rpartition(".")[2] in ("count", "max", "min", "sum", "avg"):
+            arguments = call_arguments(node)
+            return _entity(arguments[0][1]) if arguments else None
+        if isinstance(node, ast.Call) and _method_name(node) == "label" and isinstance(node.func, ast.Attribute):
             return _entity(node.func.value)
         return None
     parts = name.split(".")
@@ -311,10 +380,9 @@ def _entity(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _string_value(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
+def _string_value(node: ast.expr) -> Optional[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
     return None
 
 
@@ -326,7 +394,7 @@ class _FunctionReader:
         self.reader, self.helpers = reader, helpers
         self.variables: dict[str, _Shape] = {}
         self.shapes: list[_Shape] = []
-        self.loops: list[tuple[str, object, cst.CSTNode]] = []  # (variable, source, where it is read)
+        self.loops: list[tuple[str, object, object]] = []  # (variable, source, where it is read: a node or a body)
         self.calls: set[str] = set()
 
     def new_shape(self, *args, **kwargs) -> _Shape:
@@ -336,22 +404,22 @@ class _FunctionReader:
 
     # chains
 
-    def chain(self, node: cst.BaseExpression) -> Optional[_Shape]:
+    def chain(self, node: ast.expr) -> Optional[_Shape]:
         """The query an expression builds, extending a variable's query when it starts from one."""
-        if isinstance(node, cst.Name):
-            return self.variables.get(node.value)
-        if isinstance(node, cst.Attribute):
-            if node.attr.value == "query" and isinstance(node.value, cst.Name) and node.value.value[:1].isupper():
-                return self.new_shape("select", (node.value.value,), self.reader.location(node))
-            if node.attr.value in ("c", "columns"):
+        if isinstance(node, ast.Name):
+            return self.variables.get(node.id)
+        if isinstance(node, ast.Attribute):
+            if node.attr == "query" and isinstance(node.value, ast.Name) and node.value.id[:1].isupper():
+                return self.new_shape("select", (node.value.id,), self.reader.location(node))
+            if node.attr in ("c", "columns"):
                 return None
-            return self.chain(node.value) if node.attr.value in _TERMINALS else None
-        if not isinstance(node, cst.Call):
+            return self.chain(node.value) if node.attr in _TERMINALS else None
+        if not isinstance(node, ast.Call):
             return None
         callee = dotted(node.func) or ""
         last = callee.rpartition(".")[2]
         method = _method_name(node)
-        arguments = [a.value for a in node.args if a.keyword is None]
+        arguments = _positional(node)
         if last in ("select", "update", "delete", "insert") and (callee == last or callee.endswith(("sqlalchemy." + last, "sa." + last, "db." + last))):
             entities = tuple(e for e in (_entity(a) for a in arguments) if e)
             shape = self.new_shape(last if last != "select" else "select", entities, self.reader.location(node))
@@ -360,14 +428,14 @@ class _FunctionReader:
             return shape
         if last == "text" and arguments and _string_value(arguments[0]) is not None:
             return self.new_shape("select", (), self.reader.location(node), sql=_string_value(arguments[0]))
-        if method == "query" and isinstance(node.func, cst.Attribute):
+        if method == "query" and isinstance(node.func, ast.Attribute):
             receiver = dotted(node.func.value) or ""
             if receiver.rpartition(".")[2] in ("session", "db_session", "Session", "s") or receiver.endswith("session"):
                 entities = tuple(e for e in (_entity(a) for a in arguments) if e)
                 shape = self.new_shape("select", entities, self.reader.location(node))
                 self._aggregates(shape, arguments)
                 return shape
-        if method in ("update", "delete", "insert") and isinstance(node.func, cst.Attribute) and not arguments:
+        if method in ("update", "delete", "insert") and isinstance(node.func, ast.Attribute) and not arguments:
             table = dotted(node.func.value) or ""
             inner = self.chain(node.func.value)
             if inner is not None:
@@ -381,12 +449,12 @@ class _FunctionReader:
             statement = self.chain(arguments[0])
             if statement is not None:
                 return statement
-        if isinstance(node.func, cst.Name) and last in self.helpers and arguments:
+        if isinstance(node.func, ast.Name) and last in self.helpers and arguments:
             inner = self.chain(arguments[0])
             if inner is not None:
                 self.helpers[last](inner)
                 return inner
-        if not isinstance(node.func, cst.Attribute):
+        if not isinstance(node.func, ast.Attribute):
             return None
         inner = self.chain(node.func.value)
         if inner is None:
@@ -396,26 +464,27 @@ class _FunctionReader:
 
     def _aggregates(self, shape: _Shape, arguments: list) -> None:
         for argument in arguments:
-            call = argument.func.value if isinstance(argument, cst.Call) and _method_name(argument) == "label" else argument
-            if isinstance(call, cst.Call):
+            call = argument.func.value if isinstance(argument, ast.Call) and _method_name(argument) == "label" else argument
+            if isinstance(call, ast.Call):
                 name = (dotted(call.func) or "").rpartition(".")[2]
-                if name in ("max", "min", "count", "sum", "avg") and call.args:
-                    found = self.reader.column(call.args[0].value)
+                values = call_arguments(call)
+                if name in ("max", "min", "count", "sum", "avg") and values:
+                    found = self.reader.column(values[0][1])
                     if found:
                         shape.add(aggregates=((name, found[0]),))
 
-    def refine(self, shape: _Shape, method: Optional[str], node: cst.Call) -> None:
+    def refine(self, shape: _Shape, method: Optional[str], node: ast.Call) -> None:
         reader = self.reader
-        arguments = [a.value for a in node.args if a.keyword is None]
+        arguments = _positional(node)
         if method in ("filter", "where", "having"):
             shape.add(predicates=tuple(p for a in arguments for p in reader.predicates(a)))
         elif method == "filter_by":
             target = _filter_by_target(shape.shape)
-            shape.add(predicates=tuple(Predicate(ColumnRef(target, a.keyword.value, reader.location(a)), "=")
-                                       for a in node.args if a.keyword is not None))
+            shape.add(predicates=tuple(Predicate(ColumnRef(target, k.arg, reader.location(k)), "=")
+                                       for k in node.keywords if k.arg is not None))
         elif method in ("join", "outerjoin", "join_from"):
             self._join(shape, arguments, node, outer=method == "outerjoin" or any(
-                a.keyword is not None and a.keyword.value == "isouter" for a in node.args))
+                k.arg == "isouter" for k in node.keywords))
         elif method == "order_by":
             shape.add(order_by=tuple(Ordering(found[0], _descending(a)) for a in arguments
                                      for found in [reader.column(a)] if found))
@@ -428,18 +497,18 @@ class _FunctionReader:
         elif method == "limit" and shape.shape.pagination is None:
             shape.add(pagination="limit")
         elif method == "options":
-            shape.add(eager=tuple(_eager_attributes(node)))
+            shape.add(eager=tuple(_eager_attributes(self.reader.source, node)))
         elif method in ("subquery", "cte", "alias", "scalar_subquery"):
             shape.add(subquery=True)
 
-    def _join(self, shape: _Shape, arguments: list, node: cst.Call, outer: bool) -> None:
+    def _join(self, shape: _Shape, arguments: list, node: ast.Call, outer: bool) -> None:
         if not arguments:
             return
         target_node = arguments[0]
         location = self.reader.location(node)
         on = self.reader.join_pairs(arguments[1]) if len(arguments) > 1 else ()
-        if isinstance(target_node, cst.Name) and target_node.value in self.variables:
-            sub = self.variables[target_node.value]
+        if isinstance(target_node, ast.Name) and target_node.id in self.variables:
+            sub = self.variables[target_node.id]
             if sub in self.shapes:
                 self.shapes.remove(sub)  # read as part of this query
             shape.add(joins=(Join("", on, location, subquery=sub.shape, outer=outer),))
@@ -453,50 +522,37 @@ class _FunctionReader:
 
     # statements
 
-    def statement(self, node: cst.CSTNode) -> None:
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                self.small(small)
-        elif isinstance(node, cst.For):
+    def statement(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Assign):
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                shape = self.expression(node.value)
+                name = node.targets[0].id
+                if shape is not None:
+                    self.variables[name] = shape
+                else:
+                    self.variables.pop(name, None)
+        elif isinstance(node, (ast.Expr, ast.Return)):
+            if node.value is not None:
+                self.expression(node.value)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
             self.loop(node.target, node.iter, node.body)
             self.block(node.body)
-        elif isinstance(node, (cst.If, cst.While)):
+        elif isinstance(node, (ast.If, ast.While)):
             self.expression(node.test)
             self.block(node.body)
-            if node.orelse is not None:
-                orelse = node.orelse
-                if isinstance(orelse, cst.If):
-                    self.statement(orelse)
-                else:
-                    self.block(orelse.body)
-        elif isinstance(node, (cst.With, cst.Try)):
-            if isinstance(node, cst.With):
-                for item in node.items:
-                    self.expression(item.item)
+            self.block(node.orelse)  # an `elif` is an If there
+        elif isinstance(node, (ast.With, ast.AsyncWith, ast.Try)):
+            for item in getattr(node, "items", ()):
+                self.expression(item.context_expr)
             self.block(node.body)
             for handler in getattr(node, "handlers", ()):
                 self.block(handler.body)
 
-    def block(self, body: cst.BaseSuite) -> None:
-        if isinstance(body, cst.IndentedBlock):
-            for statement in body.body:
-                self.statement(statement)
-        elif isinstance(body, cst.SimpleStatementSuite):
-            for small in body.body:
-                self.small(small)
+    def block(self, body: list[ast.stmt]) -> None:
+        for statement in body:
+            self.statement(statement)
 
-    def small(self, node: cst.BaseSmallStatement) -> None:
-        if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            shape = self.expression(node.value)
-            name = node.targets[0].target.value
-            if shape is not None:
-                self.variables[name] = shape
-            else:
-                self.variables.pop(name, None)
-        elif isinstance(node, (cst.Expr, cst.Return)) and node.value is not None:
-            self.expression(node.value)
-
-    def expression(self, node: cst.BaseExpression) -> Optional[_Shape]:
+    def expression(self, node: ast.expr) -> Optional[_Shape]:
         """Every query an expression holds (a chain, or chains passed as arguments); returns the
         outermost one."""
         for call in _calls_outermost_first(node):
@@ -504,91 +560,78 @@ class _FunctionReader:
         shape = self.chain(node)
         if shape is not None:
             return shape
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             method = _method_name(node) or (dotted(node.func) or "").rpartition(".")[2]
+            arguments = [value for _, value in call_arguments(node)]
             if method in _WRITES:
-                written = [a.value for a in node.args]
-                written += [e.value for a in node.args if isinstance(a.value, (cst.List, cst.Tuple)) for e in a.value.elements]
-                entities = tuple(dict.fromkeys(e for e in (_entity(w.func) if isinstance(w, cst.Call) else None for w in written) if e))
+                written = arguments + [e.value if isinstance(e, ast.Starred) else e for a in arguments
+                                       if isinstance(a, (ast.List, ast.Tuple)) for e in a.elts]
+                entities = tuple(dict.fromkeys(e for e in (_entity(w.func) if isinstance(w, ast.Call) else None for w in written) if e))
                 if entities:
                     self.new_shape(_WRITES[method], entities, self.reader.location(node))
             found = None
-            for argument in node.args:
-                found = self.expression(argument.value) or found
-            if isinstance(node.func, cst.Attribute):
+            for argument in arguments:
+                found = self.expression(argument) or found
+            if isinstance(node.func, ast.Attribute):
                 found = self.expression(node.func.value) or found
             return found
-        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
-            for clause in _comp_fors(node.for_in):
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
+            for clause in node.generators:
                 self.loop(clause.target, clause.iter, node)
             return None
-        if isinstance(node, (cst.Tuple, cst.List)):
-            for element in node.elements:
-                self.expression(element.value)
-        if isinstance(node, (cst.Comparison,)):
+        if isinstance(node, (ast.Tuple, ast.List)):
+            for element in node.elts:
+                self.expression(element.value if isinstance(element, ast.Starred) else element)
+        if isinstance(node, ast.Compare):
             self.expression(node.left)
         return None
 
-    def loop(self, target: cst.BaseExpression, iterable: cst.BaseExpression, scope: cst.CSTNode) -> None:
-        """A for statement or comprehension: where its rows come from, and where they are read."""
+    def loop(self, target: ast.expr, iterable: ast.expr, scope) -> None:
+        """A for statement (`scope` is its body) or comprehension: where its rows come from, and where they are read."""
         source = self.relationship_source(iterable)
         shape = self.expression(iterable)
         if source is None and shape is not None:
             source = ("query", shape)
-        elif source is None and isinstance(iterable, cst.Call) and (dotted(iterable.func) or ""):
+        elif source is None and isinstance(iterable, ast.Call) and (dotted(iterable.func) or ""):
             source = ("function", (dotted(iterable.func) or "").rpartition(".")[2])
-        if isinstance(target, cst.Name) and source is not None:
-            self.loops.append((target.value, source, scope))
+        if isinstance(target, ast.Name) and source is not None:
+            self.loops.append((target.id, source, scope))
 
-    def relationship_source(self, node: cst.BaseExpression) -> Optional[tuple[str, str, str]]:
+    def relationship_source(self, node: ast.expr) -> Optional[tuple[str, str, str]]:
         """A loop over another loop variable's attribute (`for item in order.items`)."""
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
-                and any(variable == node.value.value for variable, _, _ in self.loops):
-            return ("attribute", node.value.value, node.attr.value)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and any(variable == node.value.id for variable, _, _ in self.loops):
+            return ("attribute", node.value.id, node.attr)
         return None
 
 
-def _calls_outermost_first(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-        def visit_Lambda(self, _node: cst.Lambda) -> bool:
-            return False
-
-    node.visit(_Calls())
-    return found
+def _calls_outermost_first(node: ast.AST) -> list[ast.Call]:
+    """The calls in `node` as written, outer before inner, not those inside a lambda."""
+    return [call for call in walk_in_order(node, prune=(ast.Lambda,)) if isinstance(call, ast.Call)]
 
 
-def _comp_fors(clause):
-    while clause is not None:
-        yield clause
-        clause = clause.inner_for_in
-
-
-def _descending(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Call):
+def _descending(node: ast.expr) -> bool:
+    if isinstance(node, ast.Call):
         method = _method_name(node) or (dotted(node.func) or "").rpartition(".")[2]
         if method in _ORDER_SIDE:
             return _ORDER_SIDE[method]
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return True
     return False
 
 
-def _eager_attributes(node: cst.Call) -> list[str]:
+def _eager_attributes(source: PythonFile, node: ast.Call) -> list[str]:
     found = []
     for call in _calls_outermost_first(node):
         name = (dotted(call.func) or "").rpartition(".")[2] or _method_name(call)
         if name in _EAGER:
-            for argument in call.args:
-                attribute = dotted(argument.value)
+            for _, argument in call_arguments(call):
+                attribute = dotted(argument)
                 if attribute:
                     found.append(attribute.rpartition(".")[2])
-                elif isinstance(argument.value, cst.SimpleString):
-                    found.append(str(argument.value.evaluated_value))
+                elif isinstance(argument, ast.Constant) and isinstance(argument.value, (str, bytes)) \
+                        and len(string_literals(source, argument)) == 1:  # `"a" "b"` is not read
+                    found.append(str(argument.value))
     return found
 
 
@@ -599,9 +642,12 @@ class QueryFacts:
     functions: list[FunctionFacts] = field(default_factory=list)
 
 
-def _decorator_context(node: cst.FunctionDef) -> Optional[str]:
-    for decorator in node.decorators:
-        expression = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _decorator_context(node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> Optional[str]:
+    for decorator in node.decorator_list:
+        expression = decorator.func if isinstance(decorator, ast.Call) else decorator
         name = (dotted(expression) or "").rpartition(".")[2]
         if name in _REQUEST_DECORATORS:
             return "request"
@@ -610,22 +656,18 @@ def _decorator_context(node: cst.FunctionDef) -> Optional[str]:
     return None
 
 
-def read_queries(module: cst.Module, path: str, position) -> QueryFacts:
-    """Every query shape, loop read and function of one parsed module."""
-    reader = _Reader(path, position)
+def read_queries(source: PythonFile) -> QueryFacts:
+    """Every query shape, loop read and function of one parsed file."""
+    path, module = source.path, source.tree
+    reader = _Reader(source)
     facts = QueryFacts()
     module_context = "task" if _TASK_PATHS.search(path) else "other"
-    helpers = _helpers(module, reader)
+    helpers = _helpers(source, reader)
     row_helpers = _row_helpers(module, reader)
 
-    def read_function(body_owner, name: Optional[str], context: str, location: Location) -> None:
+    def read_function(body: list[ast.stmt], name: Optional[str], context: str, location: Location) -> None:
         function = _FunctionReader(reader, helpers)
-        if isinstance(body_owner, cst.Module):
-            for statement in body_owner.body:
-                if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                    function.statement(statement)
-        else:
-            function.block(body_owner.body)
+        function.block(body)
         base = len(facts.queries)
         index_of = {}
         for position_in_file, shape in enumerate(function.shapes):
@@ -635,16 +677,17 @@ def read_queries(module: cst.Module, path: str, position) -> QueryFacts:
         if name is not None:
             facts.functions.append(FunctionFacts(name, context, tuple(sorted(c for c in function.calls if c)), location))
 
-    read_function(module, None, module_context, Location(path, 1))
+    read_function([s for s in module.body if not isinstance(s, (*_FUNCTIONS, ast.ClassDef))], None, module_context,
+                  Location(path, 1))
     for statement in module.body:
-        if isinstance(statement, cst.FunctionDef):
-            read_function(statement, statement.name.value, _decorator_context(statement) or module_context,
-                          reader.location(statement.name))
-        elif isinstance(statement, cst.ClassDef):
-            for member in statement.body.body:
-                if isinstance(member, cst.FunctionDef):
-                    read_function(member, f"{statement.name.value}.{member.name.value}",
-                                  _decorator_context(member) or module_context, reader.location(member.name))
+        if isinstance(statement, _FUNCTIONS):
+            read_function(statement.body, statement.name, _decorator_context(statement) or module_context,
+                          source.name_location(statement))
+        elif isinstance(statement, ast.ClassDef):
+            for member in statement.body:
+                if isinstance(member, _FUNCTIONS):
+                    read_function(member.body, f"{statement.name}.{member.name}",
+                                  _decorator_context(member) or module_context, source.name_location(member))
     return facts
 
 
@@ -670,45 +713,43 @@ def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, ro
                     facts.loop_reads.append(LoopRead(variable, attribute, location, parent=(parent[1], kind[2])))
 
 
-def _attribute_reads(scope: cst.CSTNode, variable: str, reader: _Reader,
+def _attribute_reads(scope, variable: str, reader: _Reader,
                      row_helpers: Optional[dict] = None) -> list[tuple[str, Location]]:
-    """`variable.attr` reads in `scope`, and those of module functions `variable` is passed to first."""
+    """`variable.attr` reads in `scope` (a node, or a body of statements), and those of module
+    functions `variable` is passed to first."""
     found: list[tuple[str, Location]] = []
-
-    class _Reads(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if isinstance(node.value, cst.Name) and node.value.value == variable:
-                found.append((node.attr.value, reader.location(node)))
-
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name) and node.func.value in (row_helpers or {}) and node.args \
-                    and isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == variable:
-                found.extend(row_helpers[node.func.value])
-
-    scope.visit(_Reads())
+    for node in walk_in_order(scope):
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == variable:
+                found.append((node.attr, reader.location(node)))
+        elif isinstance(node, ast.Call) and row_helpers and isinstance(node.func, ast.Name) and node.func.id in row_helpers:
+            arguments = call_arguments(node)
+            if arguments and isinstance(arguments[0][1], ast.Name) and arguments[0][1].id == variable:
+                found.extend(row_helpers[node.func.id])
     return found
 
 
-def _row_helpers(module: cst.Module, reader: _Reader) -> dict[str, list[tuple[str, Location]]]:
+def _row_helpers(module: ast.Module, reader: _Reader) -> dict[str, list[tuple[str, Location]]]:
     """Module functions and the attributes they read of their first parameter (`_product_json(p)`)."""
     found = {}
     for statement in module.body:
-        if isinstance(statement, cst.FunctionDef) and statement.params.params:
-            reads = _attribute_reads(statement.body, statement.params.params[0].name.value, reader)
+        if isinstance(statement, _FUNCTIONS) and statement.args.args:
+            reads = _attribute_reads(statement.body, statement.args.args[0].arg, reader)
             if reads:
-                found[statement.name.value] = reads
+                found[statement.name] = reads
     return found
 
 
-def _helpers(module: cst.Module, reader: _Reader) -> dict:
+def _helpers(source: PythonFile, reader: _Reader) -> dict:
     """Module functions that take a query first and return it refined: name -> how they refine it."""
     helpers: dict = {}
-    for statement in module.body:
-        if not isinstance(statement, cst.FunctionDef) or not statement.params.params:
+    for statement in source.tree.body:
+        if not isinstance(statement, _FUNCTIONS) or not statement.args.args:
             continue
-        parameter = statement.params.params[0].name.value
-        returns = [s for line in statement.body.body if isinstance(line, cst.SimpleStatementLine)
-                   for s in line.body if isinstance(s, cst.Return) and s.value is not None]
+        parameter = statement.args.args[0].arg
+        # Only the body's own lines count, not a one-line body (`def f(q): return q`).
+        returns = [s for s in statement.body if isinstance(s, ast.Return) and s.value is not None] \
+            if not on_header_line(source, statement.body) else []
         if len(returns) != 1:
             continue
 
@@ -717,5 +758,11 @@ def _helpers(module: cst.Module, reader: _Reader) -> dict:
             function.variables[parameter] = shape
             function.chain(expression)
 
-        helpers[statement.name.value] = refine
+        helpers[statement.name] = refine
     return helpers
+
+
+def on_header_line(source: PythonFile, body: list[ast.stmt]) -> bool:
+    """A body written on the line of its `def`/`if`/`with`... after the colon (`if x: y = 1`)."""
+    first = source.location(body[0])
+    return bool(source.lines[first.line - 1][: first.column - 1].strip())

@@ -562,7 +562,7 @@ class _Builder:
             nested = parse_sql(sql, self.positions.path)
             where = self.positions.at(offset)
             for operation in nested.operations:
-                self._emit(_relocated(operation, where))
+                self._emit(relocated(operation, where))
             for error in nested.errors:
                 self.errors.append(ExtractionError(where, error.message, error.kind))
 
@@ -652,8 +652,9 @@ def _plpgsql_statements(tree) -> Iterator[tuple[int, str]]:
             yield from _plpgsql_statements(item)
 
 
-def _relocated(operation, location: Location):
-    """An operation parsed from text inside a DO block, moved to where that text sits in the file."""
+def relocated(operation, location: Location):
+    """An operation parsed from text that is not where it runs (a DO block's body, SQL built from
+    an alembic_utils entity), moved to the place it runs from."""
     changes = {"location": location}
     for field in fields(operation):
         value = getattr(operation, field.name)

@@ -26,14 +26,16 @@ from ..schema.model import (
     SchemaLayer,
     Table,
     UniqueConstraint,
+    ordered_column,
     table_key,
 )
+from ..schema.replay import sqlalchemy_truncated
 from ..schema.type_names import normalize_type
 from .module_summary import ClassAttribute, ClassSummary, ModuleSummary
 from .python_names import Expr, walk
 from .python_world import World, _typing_member, sa_member
 from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
-from .static_eval import ClassRef, Evaluator, Unknown
+from .static_eval import ClassRef, Evaluator, Namespace, Unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class _ColumnBuild:
     index: bool = False
     unique: bool = False
     checks: list = field(default_factory=list)  # CheckConstraint call Exprs
+    transformed: bool = False  # written through code that changes the value (a TypeDecorator, @validates, a setter)
 
 
 @dataclass
@@ -277,9 +280,7 @@ class _LayerBuilder:
     # the build
 
     def run(self) -> None:
-        self.searchable = any((self.world.resolve(call.name) or "").startswith("sqlalchemy_searchable.")
-                              and (call.name or "").endswith("make_searchable")
-                              for summary in self.world.summaries for call in summary.calls if call.kind == "call")
+        self.searchable = self._searchable_index_name()
         for qualified in self.world.classes:
             self.info(qualified)
         mapped = [info for info in self.infos.values() if info.mapped]
@@ -297,6 +298,34 @@ class _LayerBuilder:
             for expr in [*(a.value for a in summary.assignments), *summary.calls]:
                 if expr.kind == "call" and self.world.member(expr) == "Index":
                     self._guarded(expr.location, self._module_index, expr)
+
+    def _searchable_index_name(self) -> Optional[Callable[[str, str], str]]:
+        """How make_searchable() names the GIN index of a search vector, when the models call it:
+        sqlalchemy_searchable's `ix_<table>_<column>`, or what a vendored copy's `append_index` builds."""
+        calls = [call for summary in self.world.summaries for call in summary.calls
+                 if call.kind == "call" and (call.name or "").rpartition(".")[2] == "make_searchable"]
+        if not calls:
+            return None
+        library = lambda table, column: f"ix_{table}_{column}"  # noqa: E731
+        module = (self.world.resolve(calls[0].name) or "").rpartition(".")[0]
+        if not any(summary.module == module for summary in self.world.summaries):
+            return library
+        methods = [m for qualified, cls in self.world.classes.items() if qualified.startswith(module + ".")
+                   for m in cls.methods if m.name == "append_index"]
+        index_calls = [step.value for m in methods for step in m.steps
+                       if step.value.kind == "call" and self.world.member(step.value) == "Index" and step.value.args]
+        if not index_calls:
+            return library
+
+        def vendored_name(table: str, column: str) -> str:
+            names = {"column": Namespace((("name", column), ("table", Namespace((("name", table),)))))}
+            try:
+                name = self.evaluator.value(index_calls[0].args[0], names)
+            except (Unknown, RecursionError):
+                return library(table, column)
+            return name if isinstance(name, str) else library(table, column)
+
+        return vendored_name
 
     def _guarded(self, location: Location, function, *args) -> None:
         # The boundary of one class or table: a construct this extractor did not expect must not
@@ -401,11 +430,13 @@ class _LayerBuilder:
             table.items += args_items
             self.tables.append(table)
         self.class_tables[info.summary.qualified] = table
+        transformed = {name for cls in classes for name in cls.transformed}
         for attribute in attributes:
             if attribute.name.startswith("__"):
                 continue
             column = self._class_column(attribute, info.root, table)
             if column is not None and table.column_by_key(column.key) is None:
+                column.transformed = column.transformed or column.key in transformed
                 table.columns.append(column)
             value = self.world.value_of(attribute.value)
             if value is not None and value.kind == "call" and self.world.member(value) == "relationship":
@@ -452,6 +483,9 @@ class _LayerBuilder:
 
     def _class_column(self, attribute: ClassAttribute, root: _Root, table: _TableBuild) -> Optional[_ColumnBuild]:
         call = self._column_call(attribute)
+        if call is not None and self.world.const(call.kwarg("use_existing_column")) is True \
+                and table.column_by_key(attribute.name) is not None:
+            return None  # single-table inheritance: the subclass only re-declares its parent's column
         annotation = self._mapped_inner(attribute.annotation)
         if call is None and (attribute.value is not None or annotation is None):
             return None
@@ -459,7 +493,7 @@ class _LayerBuilder:
         if annotation is not None:
             _, annotated_call = self._unwrap_annotated(self._strip_optional(annotation)[0])
         if call is None:
-            if self._annotation_type(self._strip_optional(annotation)[0], root) is None:
+            if annotated_call is None and self._annotation_type(self._strip_optional(annotation)[0], root) is None:
                 return None  # `Mapped["Other"]` without relationship(): not a column
             call = annotated_call or Expr("call", attribute.name, attribute.location, name="sqlalchemy.orm.mapped_column")
         elif annotated_call is not None:
@@ -535,6 +569,7 @@ class _LayerBuilder:
         type_result, raw_type = None, ""
         foreign_keys, checks = [], []
         identity = sequence = None
+        decorated = False  # the type is a workspace class (a TypeDecorator): it may transform what is stored
         for argument in [*positional, *(v for k, v in call.kwargs if k == "type_")]:
             member = world.member(argument)
             if member == "ForeignKey":
@@ -551,6 +586,8 @@ class _LayerBuilder:
             elif type_result is None:
                 type_result = self.types.of_expr(argument)
                 raw_type = argument.source
+                type_class = world.resolve(argument.name) if argument.name else None
+                decorated = type_class in world.classes
         optional = False
         if annotation is not None:
             inner, optional = self._strip_optional(annotation)
@@ -572,6 +609,7 @@ class _LayerBuilder:
         if type_result is not None and type_result.enum is not None:
             self.enums.setdefault(table_key(type_result.enum.name, type_result.enum.schema), type_result.enum)
         column = _ColumnBuild(
+            transformed=decorated,
             key=key, name=name, location=location, type_text=type_result.text if type_result else None,
             raw_type=raw_type, nullable=nullable, primary_key=primary_key,
             default=_source(call.kwarg("default") or call.kwarg("insert_default")),
@@ -735,6 +773,21 @@ class _LayerBuilder:
 
     # what was recognized
 
+    def library_bases(self) -> tuple[tuple[str, str], ...]:
+        """(library class, table) for every mapped class that inherits from a class of a library
+        other than SQLAlchemy: columns such a base declares (authlib's OAuth2 mixins) are not read."""
+        found = []
+        for table in self.tables:
+            cls = next((c for q, c in self.world.classes.items() if c.name == table.class_name
+                        and self.world.path_of(q) == table.location.path), None)
+            for base in cls.bases if cls is not None else ():
+                resolved = self.world.resolve(base.name) if base.kind == "name" else None
+                flask_model = bool(resolved) and resolved.endswith(".Model") and self.world.is_flask_db(resolved[:-6])
+                if resolved and resolved not in self.world.classes and "." in resolved and not flask_model \
+                        and resolved.split(".")[0] not in _NOT_LIBRARIES and sa_member(resolved) is None:
+                    found.append((resolved, table.key))
+        return tuple(found)
+
     def recognition(self) -> tuple[int, tuple[UnrecognizedModel, ...]]:
         """(application model classes, those that gave no table with why). A model class declares
         `__tablename__` or `__table__`, or maps through a declarative base."""
@@ -805,9 +858,9 @@ class _LayerBuilder:
                                                         expressions=(False,)), "ix"))
             elif column.unique:
                 uniques.append(self._named(table, UniqueConstraint(None, (column.name,), column.location), "uq"))
-            if self.searchable and column.type_text == "TSVECTOR":
+            if self.searchable is not None and column.type_text == "TSVECTOR":
                 # sqlalchemy_searchable's make_searchable() indexes every search vector with GIN.
-                indexes.append(Index(f"{table.name}_{column.name}_idx", (column.name,), column.location,
+                indexes.append(Index(self.searchable(table.name, column.name), (column.name,), column.location,
                                      using="gin", expressions=(False,)))
         for item in [*table.items, *table.module_indexes]:
             member = world.member(item)
@@ -941,17 +994,19 @@ class _LayerBuilder:
             name = world.value_of(arguments.pop(0)).value
         keys, expressions = [], []
         for argument in arguments:
-            found = self._column_ref(argument, table)
+            found = self._column_ref(_unordered(argument, world), table)
             if found is not None:
                 keys.append(found[1].name)
                 expressions.append(False)
+                continue
+            value = world.value_of(argument)
+            if world.member(value) in ("text", "literal_column") and value.args and world.value_of(value.args[0]).is_str:
+                text = world.value_of(value.args[0]).value
             else:
-                value = world.value_of(argument)
-                if world.member(value) == "text" and value.args and world.value_of(value.args[0]).is_str:
-                    keys.append(world.value_of(value.args[0]).value)
-                else:
-                    keys.append(value.value if value.is_str else value.source)
-                expressions.append(True)
+                text = value.value if value.is_str else value.source
+            ordered = ordered_column(text) if not value.is_str else None
+            keys.append(ordered or text)
+            expressions.append(ordered is None)
         where = call.kwarg("postgresql_where")
         where_text = None
         if where is not None:
@@ -1020,7 +1075,7 @@ class _LayerBuilder:
         except KeyError as error:
             self.errors.append(ExtractionError(element.location, f"unknown naming convention token {error}"))
             return element
-        return replace(element, name=name)
+        return replace(element, name=sqlalchemy_truncated(name))
 
     # relationships
 
@@ -1068,6 +1123,25 @@ class _LayerBuilder:
         """The mapped class a relationship string names (its class name, or a dotted path)."""
         matches = [q for q in self.class_tables if q == name or q.rpartition(".")[2] == name.rpartition(".")[2]]
         return matches[0] if len(matches) == 1 else None
+
+
+def _unordered(expr: Expr, world: World) -> Expr:
+    """`Model.col.desc()`, `desc(Model.col)`, `col.asc().nulls_last()` -> the column expression:
+    PostgreSQL stores the sort order as an option of a plain column key."""
+    while expr.kind == "call":
+        if expr.func is not None and expr.func.kind == "name" and (expr.func.name or "").rpartition(".")[2] in _ORDERINGS \
+                and world.member(expr) not in _ORDERINGS:
+            expr = Expr("name", expr.source, expr.location, name=expr.func.name.rpartition(".")[0])
+        elif expr.func is not None and expr.func.kind == "attribute" and expr.func.value in _ORDERINGS:
+            expr = expr.func.func
+        elif world.member(expr) in _ORDERINGS and expr.args:
+            expr = expr.args[0]
+        else:
+            break
+    return expr
+
+
+_ORDERINGS = {"desc", "asc", "nulls_first", "nulls_last", "nullsfirst", "nullslast"}
 
 
 def _merge_mros(mros: list[list[str]]) -> list[str]:
@@ -1150,6 +1224,8 @@ class OrmBuild:
     model_classes: int = 0  # application classes that declare a table or map through a declarative base
     unrecognized: tuple[UnrecognizedModel, ...] = ()  # of those, the ones that gave no table
     kept_out: tuple[KeptOutTable, ...] = ()
+    library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such bases declare is not read
+    transformed_columns: frozenset[tuple[str, str]] = frozenset()  # (table key, column) written through a transform
 
 
 def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True) -> OrmBuild:
@@ -1160,8 +1236,15 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     builder.run()
     layer = builder.finish()
     model_classes, unrecognized = builder.recognition()
+    transformed = frozenset((table.key, column.name) for table in builder.tables for column in table.columns
+                            if column.transformed)
     return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), builder.relationship_records(),
-                    model_classes, unrecognized, tuple(builder.kept_out))
+                    model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(), transformed)
+
+
+# Packages whose classes a model may inherit from without declaring columns that way.
+_NOT_LIBRARIES = {"typing", "typing_extensions", "abc", "enum", "builtins", "collections", "dataclasses", "sqlalchemy",
+                  "flask_sqlalchemy", "sqlmodel"}
 
 
 # Packages whose import marks a module's tables as another engine's (analytics stores, warehouses).

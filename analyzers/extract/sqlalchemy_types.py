@@ -81,6 +81,8 @@ class Types:
         expr = self.world.value_of(expr) if expr.kind == "name" else expr
         if expr.kind not in ("name", "call"):
             return None
+        if expr.kind == "call" and (expr.name or "").endswith(".as_mutable") and expr.args:
+            return self.of_expr(expr.args[0], depth + 1)  # MutableDict.as_mutable(JSONB) is a JSONB column
         qualified = self.world.resolve(expr.name) if expr.name else None
         if qualified in self.world.classes:
             return self._workspace_type(self.world.classes[qualified], expr, depth)
@@ -98,6 +100,10 @@ class Types:
         """A TypeDecorator subclass compiles as its `impl`."""
         impl = cls.attribute("impl")
         if impl is not None and impl.value is not None:
+            if impl.value.kind == "name" and expr.kind == "call" and expr.kwargs:
+                # TypeDecorator.__init__ hands the keywords on to `impl` (`StringEnum(E, length=16)`).
+                return self.of_expr(Expr("call", impl.value.source, impl.value.location, name=impl.value.name,
+                                         kwargs=expr.kwargs, func=impl.value), depth + 1)
             return self.of_expr(impl.value, depth + 1)
         for base in cls.bases:
             if base.kind == "name":

@@ -51,6 +51,13 @@ class ClassRef:
 
 
 @dataclass(frozen=True)
+class Namespace:
+    """An object the caller knows only some attributes of (`column.table.name`)."""
+
+    attributes: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class Partial:
     function: Any
     args: tuple = ()
@@ -191,6 +198,11 @@ class Evaluator:
     def _attribute(self, value: Any, attribute: str, expr: Expr) -> Any:
         if isinstance(value, ClassRef) and attribute in ("__name__", "__qualname__"):
             return value.name
+        if isinstance(value, Namespace):
+            found = dict(value.attributes)
+            if attribute in found:
+                return found[attribute]
+            raise Unknown(f".{attribute}")
         if isinstance(value, str) and attribute in _STRING_METHODS:
             return _BoundMethod(value, attribute)
         if isinstance(value, (dict, DefaultDict)) and attribute in ("update", "get"):
@@ -397,7 +409,7 @@ class Evaluator:
             raise Unknown(str(error)) from error
 
     def _plain(self, value: Any) -> Any:
-        if isinstance(value, (Symbol, Partial, Lambda, _Function, _Builtin, _BoundMethod, ClassRef)):
+        if isinstance(value, (Symbol, Partial, Lambda, _Function, _Builtin, _BoundMethod, ClassRef, Namespace)):
             raise Unknown("not a plain value")
         return value
 

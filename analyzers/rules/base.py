@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Iterator, Optional
 
 from ..schema.model import Location
@@ -99,6 +99,13 @@ class Rule:
     # A rule that compares the models with the migrated database: held back when coverage says
     # one layer is not fully read, since every table missing from it would read as drift.
     compares_layers: ClassVar[bool] = False
+    # Off by default: selected only by its code or a prefix (`select = ["ALL", "SL302"]`); the
+    # docs say why it is off.
+    default_enabled: ClassVar[bool] = True
+    # One finding per problem: findings of this rule on the same "table", in the same "path" (a
+    # revision), or anywhere in the "workspace" (a convention the whole schema follows) become
+    # one, the others its related locations.
+    grouped_by: ClassVar[Optional[str]] = None
 
     def check(self, context: "AuditContext") -> Iterator[Finding]:
         raise NotImplementedError
@@ -112,3 +119,50 @@ class Rule:
                 related: tuple[Related, ...] = (), severity: Optional[str] = None) -> Finding:
         return Finding(self.code, self.name, severity or self.severity, self.dimension, title, message,
                        location, impact, root_cause, fix, verification, table, column, related)
+
+
+ALSO = "also: "  # the label prefix of a related location that is the same problem again
+
+
+def one_per_problem(findings: list[Finding], rules) -> list[Finding]:
+    """Findings of one rule at one place (a column declared once in a mixin, reported for every
+    table that inherits it), and of a `grouped_by` rule on one table or in one file, become one
+    finding: the first, with the others as `also:` related locations."""
+    grouping = {rule.code: rule.grouped_by for rule in rules}
+    groups: dict[tuple, list[Finding]] = {}
+    for finding in findings:
+        by = grouping.get(finding.rule)
+        if by == "workspace":
+            key: tuple = (finding.rule, "workspace")
+        elif by == "table" and finding.table:
+            key = (finding.rule, "table", finding.table)
+        elif by == "path":
+            key = (finding.rule, "path", finding.location.path)
+        else:
+            key = (finding.rule, "at", finding.location.path, finding.location.line, finding.location.column)
+        groups.setdefault(key, []).append(finding)
+    return [_merged(sorted(group, key=lambda f: f.sort_key)) for group in groups.values()]
+
+
+def occurrences(finding: Finding) -> list[Finding]:
+    """A merged finding as one finding per place it stands for (the editor shows each, with its
+    own quick fixes); an unmerged finding as itself."""
+    found = [finding]
+    for related in finding.related:
+        if related.label.startswith(ALSO):
+            table, _, column = related.label[len(ALSO):].partition(".")
+            found.append(replace(finding, location=related.location, column=column or finding.column,
+                                 table=table if column else finding.table,
+                                 related=tuple(r for r in finding.related if not r.label.startswith(ALSO))))
+    return found
+
+
+def _merged(group: list[Finding]) -> Finding:
+    first, others = group[0], group[1:]
+    if not others:
+        return first
+    also = []
+    for other in others:
+        subject = ".".join(part for part in (other.table, other.column) if part) or other.title
+        also.append(Related(other.location, f"{ALSO}{subject}"))
+    return replace(first, title=f"{first.title} (and {len(others)} more)", related=(*first.related, *also))

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator, Optional
 
+from ..extract.code_facts import deletion_words
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
+from ..workspace.code_roles import is_application_code
 from ..workspace.config import TableHints
 from .base import Related
 
@@ -48,7 +50,13 @@ class AuditContext:
         return max(hints.rows or 0, hints.rows_in_a_year or 0) >= rows
 
     def code_facts(self) -> list:
-        """The CodeFacts of every application file, by path."""
+        """The CodeFacts of every application file, by path: tests, scripts, seeds and fixtures
+        (`non_application_paths`) are not the application's code paths."""
+        patterns = self.model.config.non_application_paths
+        return [facts for path, facts in sorted(self.model.code.items()) if is_application_code(path, patterns)]
+
+    def all_code_facts(self) -> list:
+        """The CodeFacts of every Python file, tests included."""
         return [facts for _, facts in sorted(self.model.code.items())]
 
     @cached_property
@@ -63,6 +71,11 @@ class AuditContext:
         wanted = set(columns)
         return [t for t in self.tables() if not t.partition_of and wanted <= {c.name for c in t.columns}]
 
+    def writes_are_transformed(self, table: Table, column: Column) -> bool:
+        """Whether the models write this column through code that changes the value (a
+        TypeDecorator, @validates, a property setter): hashing or encryption may live there."""
+        return (table.key, column.name) in self.model.transformed_columns
+
     def orm_table_of_class(self, class_name: str) -> Optional[Table]:
         """The effective table mapped by the model class named `class_name`."""
         for table in self.model.orm.tables.values():
@@ -73,22 +86,25 @@ class AuditContext:
     def looked_up_columns(self) -> dict[str, Location]:
         """Column names that application code looks rows up by, with the first place it does."""
         found: dict[str, Location] = {}
-        for _, facts in sorted(self.model.code.items()):
+        for facts in self.code_facts():
             for lookup in facts.lookups:
                 found.setdefault(lookup.column, lookup.location)
         return found
 
     def code_mentions_deletion(self, table_name: str) -> bool:
-        """True when any file deletes from, truncates or drops partitions of `table_name`."""
-        pattern = re.compile(
-            rf"(DELETE\s+FROM|TRUNCATE(\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(\s+IF\s+EXISTS)?)\s+[\w.\"]*\b{re.escape(table_name)}\b"
-            rf"|\b{re.escape(table_name)}\b[\s\S]{{0,200}}?\.delete\(", re.IGNORECASE)
-        return any(pattern.search(text) for text in self._application_texts)
+        """True when application code or a SQL script deletes from, truncates or drops
+        partitions of `table_name` (each file's words are found once, when it is parsed)."""
+        return table_name.lower() in self._deletion_words
 
     @cached_property
-    def _application_texts(self) -> list[str]:
-        """Texts of application code and SQL scripts (not models or migrations), read once per audit."""
-        return [self.text_of(path) or "" for path, kind in sorted(self.model.files.items()) if kind in ("python", "sql_script")]
+    def _deletion_words(self) -> frozenset[str]:
+        words: set[str] = set()
+        for facts in self.code_facts():
+            words |= facts.deletion_words
+        for path, kind in self.model.files.items():
+            if kind == "sql_script":
+                words |= deletion_words(self.text_of(path) or "")
+        return frozenset(words)
 
     def orm_table(self, table: Table) -> Optional[Table]:
         return self.model.orm.tables.get(table.key)

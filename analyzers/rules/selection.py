@@ -24,9 +24,11 @@ def matches(code: str, patterns: Iterable[str]) -> bool:
     return any(pattern == "ALL" or code.startswith(pattern) for pattern in patterns)
 
 
-def rule_enabled(code: str, config: Config) -> bool:
-    """select/ignore with prefixes; the longer (more specific) match wins, as in ruff."""
-    selected = max((len(p) for p in config.select if p == "ALL" or code.startswith(p)), default=-1)
+def rule_enabled(code: str, config: Config, default_enabled: bool = True) -> bool:
+    """select/ignore with prefixes; the longer (more specific) match wins, as in ruff. A rule that
+    is off by default is selected only by name or prefix, never by "ALL"."""
+    selected = max((len(p) for p in config.select if (p == "ALL" and default_enabled) or (p != "ALL" and code.startswith(p))),
+                   default=-1)
     ignored = max((len(p) for p in config.ignore if p == "ALL" or code.startswith(p)), default=-1)
     return selected >= 0 and selected > ignored
 
@@ -60,13 +62,12 @@ class _FileComments:
 
 
 def apply_selection(findings: Iterable[Finding], config: Config, text_of) -> list[Finding]:
-    """Filter and re-grade findings. `text_of(path)` gives a file's text (or None)."""
+    """Filter (per-path ignores, ignore comments) and re-grade findings of the enabled rules.
+    `text_of(path)` gives a file's text (or None)."""
     kept = []
     comments: dict[str, _FileComments] = {}
     for finding in findings:
         path = finding.location.path
-        if not rule_enabled(finding.rule, config):
-            continue
         if any(fnmatch.fnmatch(path, pattern) and matches(finding.rule, codes)
                for pattern, codes in config.per_path_ignores.items()):
             continue

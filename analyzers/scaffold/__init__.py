@@ -11,11 +11,12 @@ from typing import Optional
 
 from ..extract.alembic_revisions import (DEFAULT_FILE_TEMPLATE, alembic_ini_options, file_template_of,
                                          find_script_locations, nearest_alembic_ini)
-from .changes import PLANNERS, ChangeRequest, ScaffoldError, plan_change
-from .revision_files import (ALEMBIC_TEMPLATE, AlembicProject, RevisionFile, render_plan, sqlalchemy_alias,
-                             supported_template, write_files)
+from .changes import HELP, PLANNERS, ChangeHelp, ChangeRequest, ScaffoldError, plan_change
+from .revision_files import (ALEMBIC_TEMPLATE, AlembicProject, RevisionFile, render_plan, run_post_write_hooks,
+                             sqlalchemy_alias, supported_template, write_files)
 
-__all__ = ["CHANGES", "ChangeRequest", "RevisionFile", "ScaffoldError", "alembic_project", "scaffold", "write_files"]
+__all__ = ["CHANGES", "HELP", "ChangeHelp", "ChangeRequest", "RevisionFile", "ScaffoldError", "alembic_project", "run_post_write_hooks", "scaffold",
+           "write_files"]
 
 CHANGES = tuple(PLANNERS)
 
@@ -69,8 +70,10 @@ def alembic_project(model) -> AlembicProject:
         truncate = int(ini.get("truncate_slug_length", 40))
     except ValueError:
         truncate = 40
+    ids = tuple(revision.id for revision in graph.by_id.values()
+                if str(PurePosixPath(revision.path).parent) == versions)
     return AlembicProject(versions, graph.heads[0] if graph.heads else None, template, file_template, truncate, alias,
-                          tuple(notes))
+                          tuple(notes), ids, found[0] if found else None)
 
 
 def scaffold(model, request: ChangeRequest, *, layer=None, **render_options) -> tuple[list[RevisionFile], AlembicProject]:

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 from ..schema.drift import comparable_type, same_type
 from ..schema.migration_walk import is_volatile_default, type_change_rewrites
 from ..schema.model import Column, ForeignKey, Index, PrimaryKey, SchemaLayer, Table, UniqueConstraint
-from .plan import Autocommit, Backfill, Block, InTransaction, Phase, Plan, columns_sql, object_name, quote
+from .plan import Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, columns_sql, object_name, quote
 
 
 class ScaffoldError(ValueError):
@@ -38,6 +38,7 @@ class ChangeRequest:
     where: Optional[str] = None  # partial index predicate
     using: Optional[str] = None  # index method
     batch_size: int = 1000
+    backfill_triggers: str = "keep"  # "keep": the table's row triggers change no other column; "fire": they run
 
 
 # The deploy sentences the revision docstrings use.
@@ -56,14 +57,23 @@ def plan_change(request: ChangeRequest, layer: SchemaLayer) -> Plan:
     if table is None:
         raise ScaffoldError(f"table {request.table!r} is not in the database the migrations build "
                             f"({len(layer.tables)} tables at head); create it with a migration first")
-    plan = Plan(request.change, table.name, tuple(phase for phase in planner(request, table, layer) if phase is not None))
+    if request.backfill_triggers not in ("keep", "fire"):
+        raise ScaffoldError(f"--backfill-triggers is keep or fire, not {request.backfill_triggers!r}")
+    keep = request.backfill_triggers == "keep"
+    phases = tuple(replace(phase, upgrade=_with_triggers(phase.upgrade, keep), downgrade=_with_triggers(phase.downgrade, keep))
+                   for phase in planner(request, table, layer) if phase is not None)
+    plan = Plan(request.change, table.name, phases)
     _refuse_what_partitioned_tables_refuse(plan, layer)
     return plan
 
 
+def _with_triggers(blocks: tuple[Block, ...], keep: bool) -> tuple[Block, ...]:
+    return tuple(replace(block, keep_other_columns=keep) if isinstance(block, Backfill) else block for block in blocks)
+
+
 # Statements PostgreSQL refuses on a partitioned table (its own SQL, as the planners write it).
 _REFUSED_ON_PARTITIONED = (
-    (re.compile(r"INDEX CONCURRENTLY (?:IF EXISTS )?\S+ ON (\S+)"), "builds no index CONCURRENTLY"),
+    (re.compile(r"INDEX CONCURRENTLY (?:IF (?:NOT )?EXISTS )?\S+ ON (\S+)"), "builds no index CONCURRENTLY"),
     (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT \S+ (?:UNIQUE|PRIMARY KEY) USING INDEX"), "takes no ADD CONSTRAINT ... USING INDEX"),
     (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT .* FOREIGN KEY .* NOT VALID$"), "takes no NOT VALID foreign key (before 18)"),
 )
@@ -76,6 +86,8 @@ def _refuse_what_partitioned_tables_refuse(plan: Plan, layer: SchemaLayer) -> No
     for phase in plan.phases:
         for block in (*phase.upgrade, *phase.downgrade):
             for statement in getattr(block, "statements", ()):
+                if not isinstance(statement, str):
+                    continue
                 for pattern, refusal in _REFUSED_ON_PARTITIONED:
                     match = pattern.search(statement)
                     if match and match.group(1) in partitioned:
@@ -129,11 +141,11 @@ def _not_null_through_check(table: str, column: str) -> tuple[Block, ...]:
 def _create_index(table: str, name: str, columns: tuple[str, ...], *, unique: bool = False,
                   using: Optional[str] = None, where: Optional[str] = None) -> Autocommit:
     """Built CONCURRENTLY; a build that failed half-way leaves an INVALID index behind, so a
-    re-run drops it first."""
+    re-run drops that one first and keeps a valid one."""
     method = f" USING {using}" if using else ""
     predicate = f" WHERE {where}" if where else ""
-    return Autocommit((f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}",
-                       f"CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY {quote(name)} ON {quote(table)}{method} "
+    return Autocommit((DropInvalidIndex(name),
+                       f"CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} ON {quote(table)}{method} "
                        f"({columns_sql(columns)}){predicate}"))
 
 
@@ -223,17 +235,25 @@ class _Replacement:
         source = f"{row}{quote(self.column.name)}"
         return source if self.column.type == self.target_type else f"CAST({source} AS {self.target_type})"
 
-    def expand(self) -> tuple[Block, ...]:
+    def expand(self, added: Optional[str] = None) -> tuple[Block, ...]:
+        """The staging column (or `added`, the old column coming back in the contract's downgrade
+        of a rename) and the trigger that keeps the two in step."""
         table, staging, old = quote(self.table.name), f"NEW.{quote(self.staging)}", f"NEW.{quote(self.column.name)}"
         if self.two_way:
+            # Whichever column the statement changed wins; an update that changes neither fills
+            # the one still empty (the new column before the backfill, or the old one coming
+            # back in the contract's downgrade), never empties the other.
             body = (f"  IF TG_OP = 'INSERT' THEN\n"
                     f"    IF {staging} IS NULL THEN {staging} := {old}; ELSE {old} := {staging}; END IF;\n"
                     f"  ELSIF {staging} IS DISTINCT FROM OLD.{quote(self.staging)} THEN\n    {old} := {staging};\n"
+                    f"  ELSIF {old} IS DISTINCT FROM OLD.{quote(self.column.name)} THEN\n    {staging} := {old};\n"
+                    f"  ELSIF {old} IS NULL THEN\n    {old} := {staging};\n"
                     f"  ELSE\n    {staging} := {old};\n  END IF;\n")
         else:
             body = f"  {staging} := {self.value('NEW.')};\n"
         return (InTransaction((
-            _alter(self.table.name, f"ADD COLUMN {quote(self.staging)} {self.target_type}"),
+            _alter(self.table.name, f"ADD COLUMN {quote(added or self.staging)} "
+                                    f"{self.column.type if added else self.target_type}"),
             f"CREATE FUNCTION {quote(self.function)}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{body}  RETURN NEW;\nEND\n$$",
             f"CREATE TRIGGER {quote(self.function)} BEFORE INSERT OR UPDATE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION {quote(self.function)}()")),)
@@ -246,7 +266,43 @@ class _Replacement:
     def backfill(self, batch_size: int) -> tuple[Block, ...]:
         staging = quote(self.staging)
         return (Backfill(self.table.name, _key(self.table), f"{staging} = {self.value()}",
-                         f"{staging} IS DISTINCT FROM {self.value()}", batch_size=batch_size),)
+                         f"{staging} IS DISTINCT FROM {self.value()}", batch_size=batch_size, targets=(self.staging,)),)
+
+    def undo_contract(self, batch_size: int) -> tuple[Block, ...]:
+        """The contract's downgrade of a rename: the old column comes back beside the new one, kept
+        in step by the same two-way trigger, filled, and given back its indexes, constraints, NOT
+        NULL and default; the new column keeps its values throughout (the new application, still
+        live, reads it) and loses only what the contract built on it. The result is the state the
+        backfill left."""
+        name, old, new, dependents = self.table.name, self.column.name, self.target, self.dependents
+        blocks: list[Block] = [*self.expand(added=old),
+                               Backfill(name, _key(self.table), f"{quote(old)} = {quote(new)}",
+                                        f"{quote(old)} IS DISTINCT FROM {quote(new)}", batch_size=batch_size, targets=(old,))]
+        restoring = {element.name: object_name(element.name or old, suffix="restore")
+                     for element in (*dependents.indexes, *dependents.unique)}
+        blocks += [_create_index(name, restoring[index.name], index.columns, unique=index.unique, using=index.using)
+                   for index in dependents.indexes]
+        blocks += [_create_index(name, restoring[unique.name], unique.columns, unique=True) for unique in dependents.unique]
+        statements: list[str] = []
+        if not self.column.nullable:
+            *check_blocks, set_not_null = _not_null_through_check(name, old)
+            blocks += check_blocks
+            statements += [*set_not_null.statements, _alter(name, f"ALTER COLUMN {quote(new)} DROP NOT NULL")]
+        if self.column.server_default:
+            statements += [_alter(name, f"ALTER COLUMN {quote(new)} DROP DEFAULT"),
+                           _alter(name, f"ALTER COLUMN {quote(old)} SET DEFAULT {self.column.server_default}")]
+        statements += [f"DROP INDEX IF EXISTS {quote(self.final_name(index.name))}" for index in dependents.indexes]
+        statements += [f"ALTER INDEX {quote(restoring[index.name])} RENAME TO {quote(index.name)}" for index in dependents.indexes]
+        statements += [_alter(name, f"DROP CONSTRAINT IF EXISTS {quote(self.final_name(unique.name))}") for unique in dependents.unique]
+        statements += [_alter(name, f"ADD CONSTRAINT {quote(unique.name)} UNIQUE USING INDEX {quote(restoring[unique.name])}")
+                       for unique in dependents.unique]
+        statements += [_alter(name, f"DROP CONSTRAINT IF EXISTS {quote(self.final_name(key.name))}") for key in dependents.foreign_keys]
+        statements += [_alter(name, _foreign_key_sql(key, key.name, key.columns)) for key in dependents.foreign_keys]
+        if statements:
+            blocks.append(InTransaction(tuple(statements)))
+        if dependents.foreign_keys:
+            blocks.append(Autocommit(tuple(_alter(name, f"VALIDATE CONSTRAINT {quote(key.name)}") for key in dependents.foreign_keys)))
+        return tuple(blocks)
 
     def contract(self) -> tuple[Block, ...]:
         name, staging, dependents = self.table.name, self.staging, self.dependents
@@ -331,15 +387,23 @@ def _replacement_phases(forward: _Replacement, backward: _Replacement, batch_siz
     reverse replacement to the end and then this expand and backfill again, so that each
     downgrade lands exactly on the state its upgrade started from."""
     expand, fill, contract = forward.expand(), forward.backfill(batch_size), forward.contract()
-    reverse = backward.expand() + backward.backfill(batch_size) + backward.contract()
+    if forward.two_way:
+        # A rename: the new application reads the new column, so it never goes empty again.
+        undo_contract = forward.undo_contract(batch_size)
+    else:
+        undo_contract = backward.expand() + backward.backfill(batch_size) + backward.contract() + expand + fill
     return (
-        Phase("expand", f"{summary}: expand", old_code, new_code if forward.two_way else ANY_APP, expand, forward.undo_expand(),
+        Phase("expand", f"{summary}: expand", old_code, ANY_APP if not forward.two_way else old_code, expand, forward.undo_expand(),
               (f"A trigger keeps {forward.staging} in step with {forward.column.name} on every insert and update"
-               + (" and the reverse, so old and new code can run side by side." if forward.two_way else "."),)),
-        Phase("backfill", f"{summary}: backfill", "the expand revision", ANY_APP, fill, (),
+               + (" and the reverse, so old and new code can run side by side once the backfill has filled the "
+                  "existing rows." if forward.two_way else "."),)),
+        Phase("backfill", f"{summary}: backfill", "the expand revision",
+              f"{new_code} (every row has {forward.staging} now)" if forward.two_way else ANY_APP, fill, (),
               ("Batches by primary-key range, a commit per batch; a re-run skips rows already done.",)),
-        Phase("contract", f"{summary}: contract", new_code, new_code, contract, reverse + expand + fill,
-              (f"Indexes and constraints on {forward.column.name} are rebuilt on the new column before the old one is dropped.",)),
+        Phase("contract", f"{summary}: contract", new_code, new_code, contract, undo_contract,
+              (f"Indexes and constraints on {forward.column.name} are rebuilt on the new column before the old one is dropped.",)
+              + ((f"The downgrade brings {forward.column.name} back beside {forward.staging}, filled, and leaves "
+                  f"{forward.staging} as it is: the application that reads it keeps working.",) if forward.two_way else ())),
     )
 
 
@@ -370,35 +434,38 @@ def _add_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
     yield Phase("expand", f"add {table.name}.{column}: expand", ANY_APP, writes, (InTransaction(tuple(statements)),), drop)
     yield Phase("backfill", f"add {table.name}.{column}: backfill", writes, ANY_APP,
                 (Backfill(table.name, _key(table), f"{quote(column)} = {value}", f"{quote(column)} IS NULL",
-                          batch_size=request.batch_size),), ())
+                          batch_size=request.batch_size, targets=(column,)),), ())
     yield Phase("contract", f"add {table.name}.{column}: NOT NULL", writes, "code that relies on the column being set",
                 _not_null_through_check(table.name, column),
                 (InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column)} DROP NOT NULL"),)),))
 
 
 def _set_not_null(request: ChangeRequest, table: Table, layer: SchemaLayer):
+    """Backfill first, with the application that writes values live; the NOT VALID check only in
+    the contract (a NOT VALID check is checked on every update of a row, so added earlier it makes
+    any update of a row still NULL fail, even one that touches another column)."""
     column = _column(table, request.column, request.change)
     if not column.nullable:
         raise ScaffoldError(f"{table.name}.{column.name} is already NOT NULL")
     name = quote(column.name)
-    check = object_name(table.name, column.name, suffix="not_null")
-    add_check = _alter(table.name, f"ADD CONSTRAINT {quote(check)} CHECK ({name} IS NOT NULL) NOT VALID")
-    writes = f"code that never writes NULL into {column.name}"
-    expand, undo = [add_check], [_alter(table.name, f"DROP CONSTRAINT IF EXISTS {quote(check)}")]
+    writes = f"code that never writes NULL into {column.name}" + (" (leaving it out is fine: the default fills it)"
+                                                                   if request.default else "")
     if request.default:
-        expand.insert(0, _alter(table.name, f"ALTER COLUMN {name} SET DEFAULT {request.default}"))
-        undo.append(_alter(table.name, f"ALTER COLUMN {name} DROP DEFAULT"))
-    yield Phase("expand", f"{table.name}.{column.name} NOT NULL: expand", writes, ANY_APP,
-                (InTransaction(tuple(expand)),), (InTransaction(tuple(undo)),),
-                ("The NOT VALID check is enforced on new and updated rows at once, without scanning the table.",))
+        yield Phase("expand", f"{table.name}.{column.name} NOT NULL: default", ANY_APP, writes,
+                    (InTransaction((_alter(table.name, f"ALTER COLUMN {name} SET DEFAULT {request.default}"),)),),
+                    (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP DEFAULT"),)),),
+                    (f"New rows that leave {column.name} out get {request.default}; nothing is scanned.",))
     value = request.backfill or request.default
     if value:
-        yield Phase("backfill", f"{table.name}.{column.name} NOT NULL: backfill", "the expand revision", ANY_APP,
-                    (Backfill(table.name, _key(table), f"{name} = {value}", f"{name} IS NULL", batch_size=request.batch_size),), ())
-    *_, validate, set_not_null = _not_null_through_check(table.name, column.name)
-    yield Phase("contract", f"{table.name}.{column.name} NOT NULL: contract", "the backfill (no NULL rows left)",
-                "code that relies on the column being set", (validate, set_not_null),
-                (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"), add_check)),),
+        yield Phase("backfill", f"{table.name}.{column.name} NOT NULL: backfill", writes, writes,
+                    (Backfill(table.name, _key(table), f"{name} = {value}", f"{name} IS NULL", batch_size=request.batch_size,
+                              targets=(column.name,)),), (),
+                    ("Rows written after the batches must not be NULL again: the application that never writes NULL "
+                     "is live before this step and stays.",))
+    yield Phase("contract", f"{table.name}.{column.name} NOT NULL: contract",
+                ("the backfill, with " if value else "") + writes, "code that relies on the column being set",
+                _not_null_through_check(table.name, column.name),
+                (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"),)),),
                 ((f"Rows still NULL make VALIDATE fail; find them with SELECT count(*) FROM {quote(table.name)} "
                   f"WHERE {name} IS NULL.") if not value else "VALIDATE reads the whole table without blocking writes.",))
 
@@ -478,7 +545,8 @@ def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
         # New code does not write the column: its inserts must not fail on NOT NULL.
         yield Phase("expand", f"drop {table.name}.{column.name}: allow NULL", ANY_APP, stop,
                     (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"),)),),
-                    (Backfill(table.name, _key(table), f"{name} = {refill}", f"{name} IS NULL", batch_size=request.batch_size),
+                    (Backfill(table.name, _key(table), f"{name} = {refill}", f"{name} IS NULL", batch_size=request.batch_size,
+                              targets=(column.name,)),
                      *_not_null_through_check(table.name, column.name)),
                     (f"The downgrade writes {refill} into rows that have no {column.name} (those inserted by code "
                      "that no longer writes it, or all of them after the contract's downgrade) before NOT NULL returns.",))
@@ -574,7 +642,8 @@ def _add_foreign_key(request: ChangeRequest, table: Table, layer: SchemaLayer, *
                               for c, r in zip(columns[1:], ref_columns[1:]))
         yield Phase("backfill", f"foreign key {described}: repair rows", "the expand revision", ANY_APP,
                     (Backfill(table.name, _key(table), ", ".join(f"{quote(c)} = parent.{quote(r)}" for c, r in zip(columns[1:], ref_columns[1:])),
-                              f"{joined} AND ({differs})", source=f"{quote(target.name)} AS parent", batch_size=request.batch_size),), (),
+                              f"{joined} AND ({differs})", source=f"{quote(target.name)} AS parent", batch_size=request.batch_size,
+                              targets=columns[1:]),), (),
                     (f"Rows whose {', '.join(columns[1:])} disagrees with their {target.name} row take the parent's value: "
                      f"the parent is the source of truth.",))
     orphans = (f"SELECT count(*) FROM {quote(table.name)} c WHERE {' AND '.join(f'c.{quote(x)} IS NOT NULL' for x in columns)} "
@@ -745,4 +814,54 @@ PLANNERS: dict[str, Callable] = {
     "add-index": _add_index,
     "drop-column": _drop_column,
     "add-composite-fk": _add_composite_foreign_key,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeHelp:
+    """What `scaffold CHANGE --help` says: what the change does, what it asks, an example."""
+
+    summary: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    example: str
+
+
+HELP: dict[str, ChangeHelp] = {
+    "add-column": ChangeHelp("a NOT NULL column: added nullable, backfilled in batches, then NOT NULL through a validated "
+                             "check (one instant step with a constant --default)", ("table", "column", "type"),
+                             ("default", "backfill", "batch-size", "backfill-triggers"),
+                             "schemalens scaffold add-column --table orders --column channel --type text --default \"'web'\""),
+    "set-not-null": ChangeHelp("NOT NULL on an existing column: optional default, backfill with the application that "
+                               "writes values live, then a validated check and SET NOT NULL", ("table", "column"),
+                               ("default", "backfill", "batch-size", "backfill-triggers"),
+                               "schemalens scaffold set-not-null --table orders --column amount --backfill 0"),
+    "rename-column": ChangeHelp("a new column kept in step both ways by a trigger, backfilled; the new application "
+                                "after the backfill; the old column dropped last", ("table", "column", "new-name"),
+                                ("batch-size", "backfill-triggers"),
+                                "schemalens scaffold rename-column --table orders --column status --new-name state"),
+    "rename-table": ChangeHelp("the table renamed behind an updatable view with the old name, the view dropped once the "
+                               "application uses the new name", ("table", "new-name"), (),
+                               "schemalens scaffold rename-table --table customers --new-name clients"),
+    "change-type": ChangeHelp("a column of the new type kept in step by a trigger, backfilled, then swapped in with its "
+                              "indexes and constraints (also a single-column primary key and the keys that reference it)",
+                              ("table", "column", "type"), ("batch-size", "backfill-triggers"),
+                              "schemalens scaffold change-type --table orders --column id --type bigint"),
+    "add-foreign-key": ChangeHelp("the key added NOT VALID (with an index on the referencing columns), then validated",
+                                  ("table", "column or --columns", "ref"), ("on-delete", "name"),
+                                  "schemalens scaffold add-foreign-key --table orders --column customer_id --ref customers.id"),
+    "add-unique": ChangeHelp("a unique index built concurrently, then made the constraint USING INDEX",
+                             ("table", "column or --columns"), ("name",),
+                             "schemalens scaffold add-unique --table customers --column email"),
+    "add-check": ChangeHelp("the check added NOT VALID, then validated", ("table", "check"), ("column", "name"),
+                            "schemalens scaffold add-check --table orders --column qty --check 'qty > 0'"),
+    "add-index": ChangeHelp("an index built concurrently", ("table", "column or --columns"), ("where", "using", "name"),
+                            "schemalens scaffold add-index --table orders --columns customer_id,created_at"),
+    "drop-column": ChangeHelp("NOT NULL dropped first (the new application stops writing it), then the column",
+                              ("table", "column"), ("default",),
+                              "schemalens scaffold drop-column --table orders --column legacy_code --default \"''\""),
+    "add-composite-fk": ChangeHelp("a composite key that keeps a redundant column consistent: rows repaired from the "
+                                   "parent, then the key validated", ("table", "columns", "ref"), ("on-delete", "name"),
+                                   "schemalens scaffold add-composite-fk --table order_lines --columns order_id,customer_id "
+                                   "--ref orders.id,customer_id"),
 }

@@ -27,8 +27,16 @@ class InTransaction:
 
 
 @dataclass(frozen=True, slots=True)
+class DropInvalidIndex:
+    """Drop the index `name` if a CREATE INDEX CONCURRENTLY that failed left it INVALID (a valid
+    one is kept, so that a re-run does not build it again)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Autocommit:
-    statements: tuple[str, ...]
+    statements: tuple[Union[str, DropInvalidIndex], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,8 @@ class Backfill:
     pending: str
     source: Optional[str] = None  # "parent": a joined table the assignments and `pending` read
     batch_size: int = BATCH_SIZE
+    targets: tuple[str, ...] = ()  # the columns it writes; row triggers may change no other (keep_other_columns)
+    keep_other_columns: bool = True  # False: the table's row triggers fire as for any update
 
 
 Block = Union[InTransaction, Autocommit, Backfill]
@@ -78,6 +88,31 @@ def quote(identifier: str) -> str:
 
 def columns_sql(columns: tuple[str, ...]) -> str:
     return ", ".join(quote(column) for column in columns)
+
+
+_ADD_CONSTRAINT = re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT (\S+) ", re.DOTALL)
+
+
+def rerunnable(sql: str) -> tuple[str, ...]:
+    """The statement written so that running it again after a failure part-way through a revision
+    (whose earlier transactions committed) does the same and fails on nothing that already exists."""
+    added = _ADD_CONSTRAINT.match(sql)
+    if added:
+        table, name = added.groups()
+        literal = lambda text: "'" + text.replace("'", "''") + "'"  # noqa: E731
+        unquoted = name[1:-1].replace('""', '"') if name.startswith('"') else name
+        return (f"DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {literal(table)}::regclass "
+                f"AND conname = {literal(unquoted)}) THEN\n    {sql};\n  END IF;\nEND $$",)
+    for plain, guarded in (("ADD COLUMN ", "ADD COLUMN IF NOT EXISTS "), ("DROP COLUMN ", "DROP COLUMN IF EXISTS "),
+                           ("DROP CONSTRAINT ", "DROP CONSTRAINT IF EXISTS "), ("DROP TRIGGER ", "DROP TRIGGER IF EXISTS "),
+                           ("DROP FUNCTION ", "DROP FUNCTION IF EXISTS "), ("DROP VIEW ", "DROP VIEW IF EXISTS "),
+                           ("CREATE FUNCTION ", "CREATE OR REPLACE FUNCTION "), ("CREATE VIEW ", "CREATE OR REPLACE VIEW ")):
+        if plain in sql and guarded not in sql:
+            sql = sql.replace(plain, guarded, 1)
+    trigger = re.match(r"^CREATE TRIGGER (\S+) .*? ON (\S+) ", sql)
+    if trigger:
+        return f"DROP TRIGGER IF EXISTS {trigger.group(1)} ON {trigger.group(2)}", sql
+    return (sql,)
 
 
 def object_name(*parts: str, suffix: str) -> str:

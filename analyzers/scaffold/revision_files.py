@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
 from ..extract.alembic_revisions import DEFAULT_FILE_TEMPLATE
-from .plan import Autocommit, Backfill, Block, InTransaction, Phase, Plan, quote
+from .plan import Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, object_name, quote, rerunnable
 
 LOCK_TIMEOUT = "5s"
 DDL_STATEMENT_TIMEOUT = "30s"  # DDL here only changes the catalog; anything longer is waiting or scanning
@@ -62,6 +62,8 @@ class AlembicProject:
     truncate_slug_length: int = 40
     sqlalchemy_alias: str = "sa"  # how revisions refer to the sqlalchemy module
     notes: tuple[str, ...] = ()  # what was assumed, for the user
+    revision_ids: tuple[str, ...] = ()  # the ids the history has, whose style new ids follow
+    ini: Optional[str] = None  # its alembic.ini (for post_write_hooks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +116,13 @@ def slug(message: str, length: int) -> str:
     return text
 
 
-def _file_name(project: AlembicProject, revision: str, message: str, now: datetime.datetime) -> str:
-    fields = {"rev": revision, "slug": slug(message, project.truncate_slug_length), "epoch": int(now.timestamp()),
+def _file_name(project: AlembicProject, revision: str, message: str, now: datetime.datetime, step: Optional[str]) -> str:
+    """Named by file_template; the step (`_expand`, `_backfill`, `_contract`) ends the slug, kept
+    when the slug is cut to truncate_slug_length."""
+    text = slug(message, project.truncate_slug_length - (len(step) + 1 if step else 0))
+    if step:
+        text = f"{text.rstrip('_')}_{step}"
+    fields = {"rev": revision, "slug": text, "epoch": int(now.timestamp()),
               "year": now.year, "month": now.month, "day": now.day, "hour": now.hour, "minute": now.minute,
               "second": now.second}
     return project.file_template % fields + ".py"
@@ -129,8 +136,13 @@ def _execute(sql: str) -> str:
     return f"op.execute({sql!r})" if '"' in sql else f'op.execute("{sql}")'
 
 
-def _set(parameter: str, value: str) -> str:
-    return _execute(f"SET {parameter} = '{value}'" if value != "0" else f"SET {parameter} = 0")
+def _set(parameter: str, value: str, local: bool = False) -> str:
+    scope = "SET LOCAL" if local else "SET"
+    return _execute(f"{scope} {parameter} = '{value}'" if value != "0" else f"{scope} {parameter} = 0")
+
+
+_RESET = ["finally:", "    # The timeouts end with this block: later statements and revisions keep their own.",
+          '    op.execute("RESET statement_timeout")', '    op.execute("RESET lock_timeout")']
 
 
 def _indent(lines: list[str], by: str = "    ") -> list[str]:
@@ -147,9 +159,9 @@ def _backfill_code(block: Backfill, sa: str) -> list[str]:
               f"WHERE {qualified} BETWEEN :lower AND :upper AND ({block.pending})")
     following = f"SELECT min({key}) FROM {table} WHERE {key} > :upper"
     resume = f"{block.table}_from"
-    return [
-        "bind = op.get_bind()",
-        f"# Resume after an interruption with: alembic -x {resume}=<last key logged> upgrade ...",
+    keeper = object_name("zzz_schemalens_keep", block.table, suffix="trigger")  # fires after the table's own
+    keep = block.keep_other_columns and block.targets
+    loop = [
         f"lower = context.get_x_argument(as_dictionary=True).get({resume!r})",
         "if lower is None:",
         f"    lower = bind.execute({sa}.text({first!r})).scalar()",
@@ -160,28 +172,87 @@ def _backfill_code(block: Backfill, sa: str) -> list[str]:
         f"    log.info('backfill {block.table}: %s rows updated, up to {block.key} %s', done, upper)",
         f"    lower = bind.execute({sa}.text({following!r}), {{'upper': upper}}).scalar()",
     ]
+    if not keep:
+        return ["bind = op.get_bind()",
+                f"# Resume after an interruption with: alembic -x {resume}=<last key logged> upgrade ...", *loop]
+    return [
+        "bind = op.get_bind()",
+        f"# Row triggers of {block.table} that write other columns (updated_at-style) would change more than",
+        f"# {', '.join(block.targets)}: while the batches run, a trigger of this revision puts those columns back.",
+        _execute(_keeper_sql(block.table, block.targets, keeper)),
+        _execute("SET schemalens.backfill = 'on'"),
+        "try:",
+        f"    # Resume after an interruption with: alembic -x {resume}=<last key logged> upgrade ...",
+        *_indent(loop),
+        "finally:",
+        '    op.execute("RESET schemalens.backfill")',
+        f"    op.execute({f'DROP TRIGGER IF EXISTS {quote(keeper)} ON {table}'!r})",
+        f"    op.execute({f'DROP FUNCTION IF EXISTS {quote(keeper)}()'!r})",
+    ]
 
 
-def render_body(blocks: tuple[Block, ...], sa: str) -> tuple[str, bool]:
-    """The Python statements of upgrade() or downgrade(), and whether they need `context`/`log`."""
+def _keeper_sql(table: str, targets: tuple[str, ...], keeper: str) -> str:
+    """A BEFORE UPDATE row trigger, made only when the table has other BEFORE UPDATE row triggers,
+    that gives every column but `targets` its old value in sessions that set schemalens.backfill:
+    the backfill changes its columns and nothing else, whatever the table's triggers write."""
+    literal = lambda text: "'" + text.replace("'", "''") + "'"  # noqa: E731
+    relation = literal(quote(table))
+    kept = ", ".join(literal(target) for target in targets)
+    return (
+        "DO $$\nDECLARE\n  assignments text;\nBEGIN\n"
+        f"  IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {relation}::regclass AND NOT tgisinternal\n"
+        f"             AND tgtype & 19 = 19 AND tgname <> {literal(keeper)}) THEN  -- row, before, update\n"
+        "    SELECT string_agg(format('NEW.%I := OLD.%I;', attname, attname), ' ') INTO assignments\n"
+        f"      FROM pg_attribute WHERE attrelid = {relation}::regclass AND attnum > 0 AND NOT attisdropped\n"
+        f"       AND attgenerated = '' AND attname <> ALL (ARRAY[{kept}]::name[]);\n"
+        "    EXECUTE format('CREATE OR REPLACE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS $keep$ BEGIN '\n"
+        "                   'IF current_setting(''schemalens.backfill'', true) = ''on'' THEN %s END IF; RETURN NEW; END $keep$',\n"
+        f"                   {literal(keeper)}, assignments);\n"
+        f"    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', {literal(keeper)}, {relation});\n"
+        f"    EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %I()', {literal(keeper)}, "
+        f"{relation}, {literal(keeper)});\n"
+        "  END IF;\nEND $$")
+
+
+def render_body(blocks: tuple[Block, ...], sa: str) -> tuple[str, set[str]]:
+    """The Python statements of upgrade() or downgrade(), and the names they need imported
+    ("context", "log", "sa"). Timeouts are scoped: SET LOCAL in a transaction, reset at the end of
+    an autocommit block; every statement can run again after a failure part-way through."""
     if not blocks:
-        return "pass  # nothing to undo here: the previous revision's downgrade removes what this one filled in", False
-    lines = [_set("lock_timeout", LOCK_TIMEOUT)]
-    needs_helpers = False
+        return "pass  # nothing to undo here: the previous revision's downgrade removes what this one filled in", set()
+    lines: list[str] = []
+    needs: set[str] = set()
     for block in blocks:
         if isinstance(block, InTransaction):
-            lines.append(_set("statement_timeout", DDL_STATEMENT_TIMEOUT))
-            lines += [_execute(sql) for sql in block.statements]
+            lines += [_set("lock_timeout", LOCK_TIMEOUT, local=True), _set("statement_timeout", DDL_STATEMENT_TIMEOUT, local=True)]
+            lines += [_execute(sql) for statement in block.statements for sql in rerunnable(statement)]
             continue
         lines.append("with op.get_context().autocommit_block():")
+        inner = [_set("lock_timeout", LOCK_TIMEOUT)]
         if isinstance(block, Autocommit):
-            inner = ["# Long, but holds only locks that let reads and writes go on: no statement timeout.",
-                     _set("statement_timeout", "0"), *(_execute(sql) for sql in block.statements)]
+            inner += ["# Long, but holds only locks that let reads and writes go on: no statement timeout.",
+                      _set("statement_timeout", "0")]
+            body = []
+            for statement in block.statements:
+                if isinstance(statement, DropInvalidIndex):
+                    needs.add("sa")
+                    body += _drop_invalid_index(statement.name, sa)
+                else:
+                    body += [_execute(sql) for sql in rerunnable(statement)]
         else:
-            needs_helpers = True
-            inner = [_set("statement_timeout", BATCH_STATEMENT_TIMEOUT), *_backfill_code(block, sa)]
+            needs |= {"context", "log", "sa"}
+            inner.append(_set("statement_timeout", BATCH_STATEMENT_TIMEOUT))
+            body = _backfill_code(block, sa)
+        inner += ["try:", *_indent(body), *_RESET]
         lines += _indent(inner)
-    return "\n".join(lines), needs_helpers
+    return "\n".join(lines), needs
+
+
+def _drop_invalid_index(name: str, sa: str) -> list[str]:
+    """A CREATE INDEX CONCURRENTLY that failed leaves an INVALID index: drop it before building again."""
+    query = "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"
+    return [f"if op.get_bind().execute({sa}.text({query!r}), {{'name': {quote(name)!r}}}).scalar():",
+            f"    {_execute(f'DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}')}"]
 
 
 def _docstring(phase: Phase, position: int, total: int, plan: Plan) -> str:
@@ -192,25 +263,68 @@ def _docstring(phase: Phase, position: int, total: int, plan: Plan) -> str:
     return "\n".join(lines).replace('"""', "'''").replace("\\", "\\\\")
 
 
+_TIMESTAMP_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?$")
+_SEQUENTIAL_ID = re.compile(r"^\d{1,7}$")
+
+
+def revision_id_maker(existing: tuple[str, ...], now: datetime.datetime) -> Callable[[], str]:
+    """New ids in the style of the history's own: timestamps (20240131120501) of the same length,
+    numbers one past the highest with the same zero padding, else Alembic's 12 hex digits."""
+    def mostly(pattern: re.Pattern) -> bool:
+        return bool(existing) and sum(1 for rid in existing if pattern.match(rid)) * 2 > len(existing)
+
+    if mostly(_TIMESTAMP_ID) and all(len(rid) >= 8 for rid in existing if _TIMESTAMP_ID.match(rid)):
+        width = max(len(rid) for rid in existing if _TIMESTAMP_ID.match(rid))
+        step = {8: datetime.timedelta(days=1), 10: datetime.timedelta(hours=1),
+                12: datetime.timedelta(minutes=1)}.get(width, datetime.timedelta(seconds=1))
+        highest = max((rid for rid in existing if _TIMESTAMP_ID.match(rid) and len(rid) == width), default="")
+        moment = [now]
+
+        def timestamp() -> str:
+            text = moment[0].strftime("%Y%m%d%H%M%S")[:width]
+            while text <= highest:  # after the newest, even when the clock says otherwise
+                moment[0] += step
+                text = moment[0].strftime("%Y%m%d%H%M%S")[:width]
+            moment[0] += step
+            return text
+        return timestamp
+    if mostly(_SEQUENTIAL_ID):
+        numbers = [rid for rid in existing if _SEQUENTIAL_ID.match(rid)]
+        width, counter = max(len(rid) for rid in numbers), [max(int(rid) for rid in numbers)]
+
+        def sequential() -> str:
+            counter[0] += 1
+            return str(counter[0]).zfill(width)
+        return sequential
+    return lambda: uuid.uuid4().hex[-12:]
+
+
 def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.datetime] = None,
-                new_id: Callable[[], str] = lambda: uuid.uuid4().hex[-12:]) -> list[RevisionFile]:
+                new_id: Optional[Callable[[], str]] = None) -> list[RevisionFile]:
     now = now or datetime.datetime.now()
+    new_id = new_id or revision_id_maker(project.revision_ids, now)
     files, parent = [], project.head
     for position, phase in enumerate(plan.phases, start=1):
         revision = new_id()
-        upgrades, upgrade_helpers = render_body(phase.upgrade, project.sqlalchemy_alias)
-        downgrades, downgrade_helpers = render_body(phase.downgrade, project.sqlalchemy_alias)
-        imports = ["import logging", "from alembic import context"] if upgrade_helpers or downgrade_helpers else []
-        if "import sqlalchemy" not in project.template and (upgrade_helpers or downgrade_helpers):
+        upgrades, upgrade_needs = render_body(phase.upgrade, project.sqlalchemy_alias)
+        downgrades, downgrade_needs = render_body(phase.downgrade, project.sqlalchemy_alias)
+        needs = upgrade_needs | downgrade_needs
+        imports = ["import logging"] if "log" in needs else []
+        if "context" in needs:
+            imports.append("from alembic import context")
+        if "import sqlalchemy" not in project.template and "sa" in needs:
             imports.append(f"import sqlalchemy as {project.sqlalchemy_alias}")
         message = _docstring(phase, position, len(plan.phases), plan)
         text = render_template(project.template, {
             "message": message, "up_revision": revision, "down_revision": parent, "create_date": now,
             "imports": "\n".join(imports), "upgrades": upgrades, "downgrades": downgrades,
             "branch_labels": None, "depends_on": None})
-        if imports:
+        if "log" in needs:
             text = _with_logger(text)
-        path = str(PurePosixPath(project.versions) / _file_name(project, revision, phase.summary, now))
+        steps = len(plan.phases) > 1
+        message_slug = phase.summary.rsplit(": ", 1)[0] if steps else phase.summary
+        path = str(PurePosixPath(project.versions) / _file_name(project, revision, message_slug, now,
+                                                                phase.name if steps else None))
         files.append(RevisionFile(path, text, revision, phase.name))
         parent = revision
     return files
@@ -230,6 +344,32 @@ def sqlalchemy_alias(texts: list[str]) -> Optional[str]:
         if found:
             return found.group(1) or "sqlalchemy"
     return None
+
+
+def run_post_write_hooks(root: Path, project: AlembicProject, paths: list[Path]) -> list[str]:
+    """Runs the alembic.ini `[post_write_hooks]` on each written file, as `alembic revision` does
+    (Alembic's own hook runner); returns a note per hook that could not run. Hooks are project
+    configuration, run only on files this scaffold just wrote."""
+    if project.ini is None:
+        return []
+    try:
+        from alembic.config import Config
+        from alembic.script import write_hooks
+        from alembic.util import CommandError
+    except ImportError:
+        return ["alembic.ini has post_write_hooks, but Alembic is not installed here to run them: "
+                "pip install 'schemalens[verify]', or run them yourself"]
+    config = Config(str(root / project.ini))
+    hooks = config.get_section("post_write_hooks", {})
+    if not hooks.get("hooks"):
+        return []
+    notes = []
+    for path in paths:
+        try:
+            write_hooks._run_hooks(str(path), hooks)
+        except (CommandError, OSError) as error:
+            notes.append(f"post_write_hooks of {project.ini} failed on {path.name}: {error}")
+    return notes
 
 
 def write_files(root: Path, files: list[RevisionFile], versions: str) -> list[Path]:

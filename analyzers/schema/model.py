@@ -8,6 +8,7 @@ oldest first, for hovers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -121,6 +122,17 @@ class Index:
     expressions: tuple[bool, ...] = ()  # per key: True when it is an expression, not a column
     concurrently: bool = False
     changed: Optional[Location] = None
+
+
+_ORDERED_KEY = re.compile(r'^\s*"?([A-Za-z_][\w$]*)"?\s+(?:ASC|DESC)(?:\s+NULLS\s+(?:FIRST|LAST))?\s*$|'
+                          r'^\s*"?([A-Za-z_][\w$]*)"?\s+NULLS\s+(?:FIRST|LAST)\s*$', re.IGNORECASE)
+
+
+def ordered_column(key: str) -> Optional[str]:
+    """The column of an index key written with a sort order (`ingested_at DESC NULLS LAST`): a
+    plain column for PostgreSQL, which stores the order as an option of the key."""
+    match = _ORDERED_KEY.match(key)
+    return (match.group(1) or match.group(2)) if match else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ compares directly with a real catalog.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
@@ -257,7 +258,7 @@ class _Replayer:
         for column in op.columns:
             if column.identity == "serial" and column.sequence:
                 self._register_owned_sequence(column.sequence, op.schema, op.table, column.name, column.location)
-        for constraint in op.constraints:
+        for constraint in _distinct_keys(op.constraints):
             self._add_constraint(op.table, op.schema, constraint, op.location, record=False,
                                  by_convention=op.named_by_convention, final_names=op.final_names)
 
@@ -270,7 +271,8 @@ class _Replayer:
             return
         referencing = [other for other in self.state.tables.values()
                        if other.key != table.key and any(fk.ref_table == table.name and (fk.ref_schema or None) == (table.schema or None) for fk in other.foreign_keys)]
-        if referencing and not op.cascade:
+        # Tables taken from the models carry their foreign keys at head, not as they were then.
+        if referencing and not op.cascade and not all(other.key in self.state.existing for other in referencing):
             self._error(op.location, f'cannot drop table {table.key} because other objects depend on it ({", ".join(t.key for t in referencing)})')
             return
         for other in referencing:
@@ -408,6 +410,8 @@ class _Replayer:
         table = self._table(table_name, schema, location)
         if table is None:
             return
+        if table.key in self.state.existing and _equivalent_present(table, constraint):
+            return  # the models already describe it on a table taken as there
         constraint = self._name_constraint(table, constraint, by_convention, final_names)
         if constraint.name in self._constraint_names(table):
             self._error(location, f'constraint "{constraint.name}" for relation "{table.key}" already exists')
@@ -501,6 +505,9 @@ class _Replayer:
         if table is None:
             return
         index = op.index
+        if table.key in self.state.existing and any(i.columns == index.columns and i.unique == index.unique
+                                                    and (i.where or None) == (index.where or None) for i in table.indexes):
+            return  # the models already describe it on a table taken as there
         if not index.expressions:
             index = replace(index, expressions=(False,) * len(index.columns))
         if index.name and self._relation_taken(index.name, table.schema):
@@ -689,9 +696,17 @@ def convention_name(template: str, table: Table, element) -> Optional[str]:
         return one(names[int(position)], attribute, bool(referred)) if int(position) < len(names) else ""
 
     try:
-        return _TOKEN.sub(token, template)
+        return sqlalchemy_truncated(_TOKEN.sub(token, template))
     except KeyError:
         return None
+
+
+def sqlalchemy_truncated(name: str) -> str:
+    """A naming-convention name as SQLAlchemy emits it: over 63 characters, cut to 55 with `_`
+    and the last 4 hex digits of its MD5 (compiler._truncate_and_render_maxlen_name)."""
+    if len(name) <= _MAX_IDENTIFIER_BYTES:
+        return name
+    return f"{name[:_MAX_IDENTIFIER_BYTES - 8]}_{hashlib.md5(name.encode()).hexdigest()[-4:]}"
 
 
 def _expression_column_name(expression: str) -> str:
@@ -745,3 +760,31 @@ def _referencing_schema(constraint, schema: str):
     if isinstance(constraint, ForeignKey) and constraint.ref_schema is None:
         return replace(constraint, ref_schema=schema)
     return constraint
+
+
+def _distinct_keys(constraints) -> list:
+    """The constraints of a CREATE TABLE as PostgreSQL keeps them: a UNIQUE on the same columns as
+    the primary key or an earlier UNIQUE makes no second index and is dropped
+    (transformIndexConstraints)."""
+    keys = {tuple(c.columns) for c in constraints if isinstance(c, PrimaryKey)}
+    kept = []
+    for constraint in constraints:
+        if isinstance(constraint, UniqueConstraint) and not constraint.deferrable:
+            if tuple(constraint.columns) in keys:
+                continue
+            keys.add(tuple(constraint.columns))
+        kept.append(constraint)
+    return kept
+
+
+def _equivalent_present(table: Table, constraint) -> bool:
+    """Whether `table` already has a constraint that means the same as `constraint`, whatever its name."""
+    if isinstance(constraint, PrimaryKey):
+        return table.primary_key is not None and table.primary_key.columns == constraint.columns
+    if isinstance(constraint, ForeignKey):
+        return any(fk.columns == constraint.columns and fk.ref_table == constraint.ref_table
+                   and (not constraint.ref_columns or fk.ref_columns == constraint.ref_columns) for fk in table.foreign_keys)
+    if isinstance(constraint, UniqueConstraint):
+        return any(u.columns == constraint.columns for u in table.unique_constraints) \
+            or any(i.unique and i.columns == constraint.columns and not i.where for i in table.indexes)
+    return any(c.expression == constraint.expression for c in table.check_constraints)

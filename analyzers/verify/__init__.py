@@ -8,6 +8,7 @@ database it leaves with SchemaLens's static database layer and with the models.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -18,6 +19,7 @@ from .target import RehearsalDatabase, TargetError, embedded, from_dsn
 
 __all__ = ["TargetError", "VerifyReport", "verify"]
 
+TOOL_TABLES = ("alembic_version", "flyway_schema_history")
 NOTICE = ("schemalens verify runs the project's Alembic env.py and revision files (project code) against {where}; "
           "nothing else is touched.")
 
@@ -30,19 +32,23 @@ class VerifyReport:
     limitations: list[str] = field(default_factory=list)  # SchemaLens's static replay vs PostgreSQL: ours
     seconds: float = 0.0
     kept: Optional[str] = None
+    drift_compared: bool = False  # False: one side was empty, and nothing is said about drift
+    drift_skipped: str = ""  # why it was not compared
 
     @property
     def failed(self) -> bool:
         return bool(self.rehearsal.failures) or any(not step.ok for step in self.rehearsal.steps)
 
 
-def verify(model, *, dsn: Optional[str] = None, yes: bool = False, keep: bool = False,
+def verify(model, *, dsn: Optional[str] = None, yes: bool = False, keep: bool = False, python: Optional[str] = None,
            progress: Progress = lambda line: None) -> VerifyReport:
+    """Rehearses the workspace's migrations. `python`: the project's interpreter, which runs its
+    env.py and revisions (default: SchemaLens's own, where the application may not import)."""
     started = time.perf_counter()
     database: RehearsalDatabase = from_dsn(dsn, yes) if dsn else embedded()
     progress(NOTICE.format(where=database.describe()))
     try:
-        rehearsal = rehearse(model, database, progress)
+        rehearsal = rehearse(model, database, progress, python=python)
         report = VerifyReport(database.describe(), rehearsal)
         _compare(model, database, report)
     finally:
@@ -61,16 +67,59 @@ def _compare(model, database: RehearsalDatabase, report: VerifyReport) -> None:
 
     with psycopg.connect(database.dsn) as connection:
         catalog = comparable(read_catalog(connection))
-    catalog["tables"].pop("alembic_version", None)
-    static = comparable(model.database)
+    # Bookkeeping tables in every environment's schema; a per-run (tenant) schema's tables are
+    # what SchemaLens reads unqualified.
+    catalog["tables"] = {key.split(".", 1)[1] if key.startswith("schemalens_") else key: entry
+                         for key, entry in catalog["tables"].items() if key.rsplit(".", 1)[-1] not in TOOL_TABLES}
+    catalog = normalized(catalog)
+    static = normalized(comparable(model.database))
     report.limitations = differences(catalog, static, ("PostgreSQL", "SchemaLens"))
-    if model.orm.tables:
-        orm = comparable(model.orm)
+    if not model.orm.tables:
+        report.drift_skipped = "SchemaLens read no model (0 model tables), so there is nothing to compare the database with"
+    elif not catalog["tables"]:
+        report.drift_skipped = ("the rehearsal left no table in the database (no migration created one), so there is "
+                                "nothing to compare the models with")
+    else:
+        report.drift_compared = True
+        orm = normalized(comparable(model.orm))
         mapped = {"tables": {k: v for k, v in catalog["tables"].items() if k in orm["tables"]}, "enums": catalog["enums"]}
         for key, entry in orm["tables"].items():
             if key in mapped["tables"]:
                 _take_generated_names(entry, mapped["tables"][key])
         report.drift = [line for line in differences(mapped, orm, ("database", "models")) if not line.startswith("enums")]
+
+
+# PostgreSQL's default (and largest) precision for timestamps and times is 6: timestamp(6) is timestamp.
+_DEFAULT_PRECISION = re.compile(r"^(timestamp|time)\(6\)")
+
+
+def normalized_type(text: str) -> str:
+    return _DEFAULT_PRECISION.sub(r"\1", " ".join(text.lower().split()))
+
+
+def _unquoted(value):
+    """Names as PostgreSQL stores them: `"timestamp"` is the column timestamp."""
+    if isinstance(value, str):
+        return value[1:-1].replace('""', '"') if len(value) > 1 and value[0] == value[-1] == '"' else value
+    if isinstance(value, tuple):
+        return tuple(_unquoted(item) for item in value)
+    return value
+
+
+def normalized(found: dict) -> dict:
+    """A comparable() dict with types as PostgreSQL stores them and names unquoted, so that two
+    spellings of the same schema compare equal."""
+    tables = {}
+    for key, entry in found["tables"].items():
+        entry = dict(entry)
+        entry["columns"] = {_unquoted(name): (normalized_type(kind), nullable) for name, (kind, nullable) in entry["columns"].items()}
+        for part in ("foreign_keys", "unique", "indexes", "checks"):
+            if part in entry:
+                entry[part] = {_unquoted(element) for element in entry[part]}
+        if entry.get("primary_key"):
+            entry["primary_key"] = _unquoted(entry["primary_key"])
+        tables[_unquoted(key)] = entry
+    return {"tables": tables, "enums": found["enums"]}
 
 
 def _take_generated_names(model_entry: dict, database_entry: dict) -> None:

@@ -1,38 +1,35 @@
-"""The rehearsal: every Alembic revision up, all of them down step by step, and up again, then
-the SQL folders file by file, each statement traced. Alembic runs through its command API with
-the project's own env.py (project code: only `schemalens verify` runs it); when that env cannot
-run without the application, a SchemaLens env runs the same revision files with no app import."""
+"""The rehearsal: every Alembic environment's revisions up, all of them down step by step, and
+up again, then the SQL folders file by file, each statement traced.
+
+Alembic runs in a child process (`runner.py`) of the interpreter that is to run the project's
+code: SchemaLens's own, or the project's with `python=` (`verify --python PATH`), where the
+revisions' imports of the application work. It tries the project's own env.py first (project
+code: only `schemalens verify` runs it); when that env cannot run here, a SchemaLens env runs the
+same revision files with no application import, and the report says why."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import json
 import os
+import subprocess
+import sys
 import tempfile
-from unittest import mock
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Optional
 
 from ..extract.alembic_revisions import nearest_alembic_ini
 from ..scaffold import disk_reader
+from ..workspace.package_roots import PackageRoots
 from .target import RehearsalDatabase
 from .tracer import StatementTracer, TracedStatement
 
 Progress = Callable[[str], None]
 
-_SCHEMALENS_ENV = '''"""SchemaLens rehearsal env: the revision files against the rehearsal database, no app import."""
-from alembic import context
-from sqlalchemy import create_engine, pool
-
-engine = create_engine(context.config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection, transaction_per_migration=True)
-    with context.begin_transaction():
-        context.run_migrations()
-'''
-
 PHASES = ("upgrade", "downgrade", "upgrade again")
+RUNNER = Path(__file__).resolve().parent / "runner.py"
+_SKIPPED_FOLDERS = {".git", ".venv", "venv", "node_modules", "site-packages", "__pycache__", ".tox", ".corpus-cache"}
 
 
 @dataclass
@@ -44,168 +41,286 @@ class StepResult:
     path: Optional[str]
     statements: list[TracedStatement] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)  # touched table -> rows after the step
+    environment: Optional[str] = None  # the Alembic environment (None for SQL files)
+    exception: Optional[dict] = None  # the Python exception that stopped it (runner.exception_json)
+    problem: Optional[str] = None  # why it failed, in words, with what to do
+    operations: int = 0  # operations its source has for this phase (read statically)
 
     @property
     def error(self) -> Optional[TracedStatement]:
         return next((s for s in self.statements if s.error), None)
 
     @property
+    def ran_nothing(self) -> bool:
+        """Its source has operations, and not one statement reached PostgreSQL."""
+        return self.operations > 0 and not self.statements and self.exception is None
+
+    @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and self.exception is None and not self.ran_nothing
 
     @property
     def duration_ms(self) -> float:
         return sum(s.duration_ms for s in self.statements)
 
+    def failure(self) -> str:
+        """What failed and what to do, in one paragraph."""
+        if self.problem:
+            return self.problem
+        if self.error is not None:
+            return f"PostgreSQL refused `{self.error.sql[:200]}`: {self.error.error}"
+        return "ran no statement"
+
 
 @dataclass
 class Rehearsal:
-    way: str = ""  # how Alembic ran: the project's env.py or SchemaLens's
+    way: str = ""  # how Alembic ran, per environment ("core: the project's env.py ...; tenant: ...")
     steps: list[StepResult] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)  # readable failures outside any statement
+    failures: list[str] = field(default_factory=list)  # readable failures outside any revision
     notes: list[str] = field(default_factory=list)
+    python: Optional[str] = None  # the interpreter that ran the project's code
+    ways: dict[str, str] = field(default_factory=dict)  # environment -> how Alembic ran it
+    environments: list[str] = field(default_factory=list)  # rehearsed, in order
+    revisions: dict[str, int] = field(default_factory=dict)  # environment -> revisions it has
+    bootstrapped: list[str] = field(default_factory=list)  # environments set up by create_all() + stamp
 
 
-def rehearse(model, database: RehearsalDatabase, progress: Progress) -> Rehearsal:
+def rehearse(model, database: RehearsalDatabase, progress: Progress, python: Optional[str] = None) -> Rehearsal:
+    """`python`: the interpreter that runs the project's env.py and revisions (default: this one)."""
     rehearsal = Rehearsal()
-    paths = {rid: revision.path for rid, revision in model.revisions.by_id.items()}
-
-    def on_step(phase: str, revision: str, statements: list) -> None:
-        # Rows are counted once the phase is over: mid-phase the migration's transaction may hold
-        # locks that a count from another connection would wait for.
-        step = StepResult(phase, revision, paths.get(revision, revision), statements)
-        rehearsal.steps.append(step)
-        state = "ok" if step.ok else f"FAILED: {step.error.error}"
-        progress(f"{phase:13} {revision}  {step.duration_ms:7.1f} ms  {state}")
-
-    tracer = StatementTracer(database.name, database.dsn, on_step)
-    tracer.install()
-    try:
-        if model.revisions.by_id:
-            _alembic(model, database, tracer, rehearsal, progress)
-        if model.sql_migrations:
-            _sql_folders(model, database, tracer, rehearsal, progress)
-    finally:
-        tracer.remove()
+    histories = [h for h in getattr(model, "histories", ()) if h.graph.by_id]
+    if histories:
+        _alembic(model, histories, database, rehearsal, progress, python)
+        _never_ran(histories, rehearsal)
+    if model.sql_migrations and not rehearsal.failures and all(step.ok for step in rehearsal.steps):
+        _sql_folders(model, database, rehearsal, progress)
     for step in rehearsal.steps:
         if step.phase == "upgrade":
             step.rows = _rows(database, {t for s in step.statements for t in s.locks})
     return rehearsal
 
 
-# Alembic
+# Alembic, in the child process
 
-def _alembic(model, database: RehearsalDatabase, tracer: StatementTracer, rehearsal: Rehearsal, progress: Progress) -> None:
-    from alembic import command
-
-    versions = str(PurePosixPath(model.revisions.by_id[model.revisions.order[0]].path).parent)
-    found = nearest_alembic_ini(versions, disk_reader(model.root))
-    ini = model.root / found[0] if found else None
-    with tempfile.TemporaryDirectory(prefix="schemalens-env-") as own_env, _database_environment(database.url):
-        attempts = []
-        if ini is not None:
-            attempts.append((f"the project's env.py ({ini.relative_to(model.root)})", _project_config(ini, database.url)))
-        attempts.append(("a SchemaLens env (the revision files, no application import)",
-                         _own_config(Path(own_env), model.root / versions, database.url)))
-        for way, config in attempts:
-            rehearsal.way = way
-            progress(f"running Alembic with {way}")
+def _alembic(model, histories, database: RehearsalDatabase, rehearsal: Rehearsal, progress: Progress,
+             python: Optional[str]) -> None:
+    interpreter = python or sys.executable
+    job = alembic_job(model, histories, database)
+    by_id = {}
+    for history in histories:
+        rehearsal.revisions[history.environment.name] = len(history.graph.by_id)
+        for revision in history.graph.by_id.values():
+            by_id[(history.environment.name, revision.id)] = revision
+    progress(f"running Alembic in {interpreter}" + ("" if python else " (SchemaLens's own interpreter: "
+                                                                       "give --python for the project's)"))
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr:
+        process = subprocess.Popen([interpreter, str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=stderr, text=True, encoding="utf-8", errors="replace", cwd=str(model.root))
+        process.stdin.write(json.dumps(job))
+        process.stdin.close()
+        finished = False
+        for line in process.stdout:
             try:
-                _phase(tracer, "upgrade", lambda: command.upgrade(config, "heads"))
-            except Exception as error:  # noqa: BLE001 - env.py and revisions are project code: anything can fail
-                if not tracer.statements and not tracer.pending and way != attempts[-1][0]:
-                    rehearsal.notes.append(f"{way} could not run here ({type(error).__name__}: {error}); "
-                                           "falling back to the SchemaLens env")
-                    continue
-                _failed(tracer, rehearsal, "upgrade", model, error)
-                return
-            break
-        for phase, run in (("downgrade", lambda: command.downgrade(config, "base")),
-                           ("upgrade again", lambda: command.upgrade(config, "heads"))):
-            try:
-                _phase(tracer, phase, run)
-            except Exception as error:  # noqa: BLE001 - a downgrade is project code too
-                _failed(tracer, rehearsal, phase, model, error)
-                if phase == "downgrade":
-                    rehearsal.notes.append("the downgrade stopped; upgrading again from where it stopped")
-                    continue
-                return
+                event = json.loads(line)
+            except ValueError:
+                continue
+            finished |= event["event"] == "done"
+            _event(event, rehearsal, by_id, model, python, progress)
+        code = process.wait()
+        if not finished:
+            stderr.seek(0)
+            tail = "\n".join(stderr.read().strip().splitlines()[-8:])
+            rehearsal.failures.append(f"the Alembic runner stopped (exit {code}) in {interpreter}" + (f":\n{tail}" if tail else ""))
 
 
-def _phase(tracer: StatementTracer, phase: str, run: Callable[[], None]) -> None:
-    """Runs one Alembic command with every revision in its own transaction (as a rolling deploy
-    applies them), whatever env.py asks: a lock is then attributed to the revision that took it."""
-    from alembic.runtime.environment import EnvironmentContext
-
-    configure = EnvironmentContext.configure
-
-    def per_revision(self, *args, **kwargs):
-        return configure(self, *args, **{**kwargs, "transaction_per_migration": True})
-
-    tracer.phase = phase
-    tracer.pending = []
-    with mock.patch.object(EnvironmentContext, "configure", per_revision):
-        run()
-
-
-def _failed(tracer: StatementTracer, rehearsal: Rehearsal, phase: str, model, error: Exception) -> None:
-    """The revision that was running when Alembic stopped: the first not done in this phase."""
-    done = {step.revision for step in rehearsal.steps if step.phase == phase}
-    order = list(model.revisions.order)
-    remaining = [r for r in (reversed(order) if phase == "downgrade" else order) if r not in done]
-    if tracer.pending and remaining:
-        tracer.finish_revision(remaining[0])
-    else:
-        rehearsal.failures.append(f"{phase} stopped{' at ' + remaining[0] if remaining else ''}: "
-                                  f"{type(error).__name__}: {error}")
+def _never_ran(histories, rehearsal: Rehearsal) -> None:
+    """Revisions of an environment that no step ran, where nothing failed to explain it (an env.py
+    that found nothing to migrate, a history Alembic did not see): never an OK."""
+    for history in histories:
+        name = history.environment.name
+        if name not in rehearsal.environments or any(not s.ok for s in rehearsal.steps if s.environment == name):
+            continue
+        phase = "upgrade again" if name in rehearsal.bootstrapped else "upgrade"
+        ran = {s.revision for s in rehearsal.steps if s.environment == name and s.phase == phase}
+        missing = [rid for rid in history.graph.order if rid not in ran]
+        if missing:
+            rehearsal.failures.append(
+                f"{name}: {len(missing)} of {len(history.graph.order)} revision(s) never ran in the {phase} "
+                f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}) although nothing failed: "
+                f"{rehearsal.ways.get(name, 'its env')} did not run them (an env.py that migrates only the schemas "
+                "it finds, or another database)")
 
 
-def _project_config(ini: Path, url: str):
-    from alembic.config import Config
+def alembic_job(model, histories, database: RehearsalDatabase) -> dict:
+    """What runner.py needs: the database, the import roots, and per environment its files,
+    its alembic.ini section and, for a create_all() + stamp history, the tables it starts from."""
+    root = model.root.resolve()
+    read = disk_reader(model.root)
+    roots = PackageRoots(_python_files(root))
+    import_roots: dict[str, None] = {}
+    environments = []
+    version_tables: set[tuple] = set()
+    for history in histories:
+        environment = history.environment
+        revisions = [history.graph.by_id[rid] for rid in history.graph.order]
+        for revision in revisions:
+            import_roots.setdefault(roots.import_root(revision.path))
+        found = nearest_alembic_ini(environment.versions[0], read)
+        ini = root / found[0] if found else None
+        section = environment.name if ini is not None and f"[{environment.name}]" in (found[1] or "") else "alembic"
+        schema = environment.default_schema or (_per_run_schema(environment.name) if environment.per_run_schema else None)
+        # Two environments in one schema keep their versions apart (CTFd's plugins keep theirs elsewhere).
+        version_table = "alembic_version" if (schema, "alembic_version") not in version_tables else \
+            "alembic_version_" + "".join(c if c.isalnum() else "_" for c in environment.name.lower())
+        version_tables.add((schema, version_table))
+        bootstrap = None
+        if history.existing_tables:
+            tables = [model.orm.tables[key] for key in history.existing_tables if key in model.orm.tables]
+            modules = sorted({roots.module_name(table.location.path) for table in tables})
+            for table in tables:
+                import_roots.setdefault(roots.import_root(table.location.path))
+            bootstrap = {"modules": modules, "tables": [[table.schema, table.name] for table in tables]}
+        environments.append({
+            "name": environment.name,
+            "versions": [str(root / folder) for folder in environment.versions],
+            "env_path": str(root / environment.env_path) if environment.env_path else None,
+            "ini": str(ini) if ini is not None else None,
+            "section": section,
+            "env_label": (f"{found[0]}" + (f" [{section}]" if section != "alembic" else "")) if found else "",
+            "cwd": str(ini.parent if ini is not None else root),
+            "schema": schema,
+            "version_table": version_table,
+            "revisions": {str((root / r.path).resolve()): r.id for r in revisions},
+            "bootstrap": bootstrap,
+        })
+    sys_path = [str(root / folder) if folder != "." else str(root) for folder in import_roots]
+    return {"url": database.url.replace("postgresql+psycopg", "postgresql", 1), "database": database.name,
+            "sys_path": sys_path, "environments": environments}
 
-    config = Config(str(ini))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.cmd_opts = argparse.Namespace(x=[f"url={url}"])  # env.py files read `alembic -x url=...`
-    return config
+
+def _per_run_schema(name: str) -> str:
+    """The schema a per-run (one per tenant) environment is rehearsed in."""
+    return "schemalens_" + "".join(c if c.isalnum() else "_" for c in name.lower())
 
 
-def _own_config(folder: Path, versions: Path, url: str):
-    from alembic.config import Config
+def _python_files(root: Path) -> list[str]:
+    """Package markers and project files under `root` (relative), for the import roots."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [s for s in subfolders if s not in _SKIPPED_FOLDERS and not s.startswith(".")]
+        relative = Path(folder).relative_to(root).as_posix()
+        for name in files:
+            if name.endswith(".py") or name in ("pyproject.toml", "setup.py", "setup.cfg"):
+                found.append(name if relative == "." else f"{relative}/{name}")
+    return found
 
-    (folder / "env.py").write_text(_SCHEMALENS_ENV, encoding="utf-8")
-    config = Config()
-    config.set_main_option("script_location", str(folder))
-    config.set_main_option("path_separator", "os")  # a versions path with spaces stays one path
-    config.set_main_option("version_locations", str(versions))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
+
+def _event(event: dict, rehearsal: Rehearsal, by_id: dict, model, python: Optional[str], progress: Progress) -> None:
+    kind = event["event"]
+    environment = event.get("environment")
+    if kind == "started":
+        rehearsal.python = f"{python or event['python']} (Python {event['version']}, SQLAlchemy {event['sqlalchemy']}, Alembic {event['alembic']})"
+    elif kind == "way":
+        rehearsal.ways[environment] = event["way"]
+        if environment not in rehearsal.environments:
+            rehearsal.environments.append(environment)
+        rehearsal.way = "; ".join(f"{name}: {way}" if len(rehearsal.ways) > 1 else way for name, way in rehearsal.ways.items())
+        progress(f"{environment}: running Alembic with {event['way']}")
+    elif kind == "fallback":
+        reason = fallback_reason(event["exception"], python)
+        rehearsal.notes.append(f"{environment}: {event['way']} could not run here: {reason}; the SchemaLens env ran the "
+                               "same revision files instead")
+    elif kind == "bootstrapped":
+        rehearsal.bootstrapped.append(environment)
+        rehearsal.notes.append(f"{environment}: its history starts on an existing schema, so it was bootstrapped as the "
+                               f"project does it: create_all() of the models' {event['tables']} table(s), then alembic "
+                               "stamp heads; the upgrade then has nothing to run, the downgrade and the upgrade again "
+                               "run every revision")
+    elif kind in ("step", "failed"):
+        revision = event.get("revision")
+        known = by_id.get((environment, revision))
+        statements = [_statement(s) for s in event["statements"]]
+        phase = event["phase"]
+        if revision is None:
+            revision = "env.py" if phase != "bootstrap" else "create_all()"
+        step = StepResult(phase, revision, known.path if known else revision, statements, environment=environment,
+                          exception=event.get("exception") if kind == "failed" else None)
+        if known is not None and phase in PHASES:
+            step.operations = len(known.downgrade if phase == "downgrade" else known.upgrade)
+        if kind == "failed":
+            step.problem = failure_text(step, python, model)
+        rehearsal.steps.append(step)
+        state = "ok" if step.ok else f"FAILED: {step.failure()}"
+        progress(f"{phase:13} {revision}  {step.duration_ms:7.1f} ms  {state}")
+    elif kind == "note":
+        rehearsal.notes.append(event["text"])
+    elif kind == "fatal":
+        rehearsal.failures.append(event["text"])
 
 
-@contextlib.contextmanager
-def _database_environment(url: str):
-    """env.py files often read the URL from the environment: point those at the rehearsal too."""
-    names = ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "ALEMBIC_DATABASE_URL")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: url for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _statement(data: dict) -> TracedStatement:
+    return TracedStatement(data["sql"], data["phase"], duration_ms=data["duration_ms"],
+                           locks={table: set(modes) for table, modes in data["locks"].items()},
+                           rewritten=tuple(data["rewritten"]), created=tuple(data["created"]),
+                           in_transaction=data["in_transaction"], error=data["error"], traced=data.get("traced", True))
+
+
+def _interpreter_hint(python: Optional[str]) -> str:
+    if python:
+        return f"install it in {python}, the interpreter given with --python"
+    return ("run verify with --python pointing at the project's interpreter (its virtualenv, where the application "
+            "imports), e.g. schemalens verify --python .venv/bin/python, or install it in SchemaLens's interpreter "
+            f"({sys.executable})")
+
+
+def fallback_reason(exception: dict, python: Optional[str]) -> str:
+    """Why the project's env.py could not run, in words."""
+    message = exception["message"]
+    where = f" ({exception['where']})" if exception.get("where") else ""
+    if "application context" in message or "current_app" in message:
+        return ("its env.py needs the running Flask application (current_app), which only `flask db upgrade` "
+                f"provides{where}")
+    if message.startswith("refusing to run migrations against"):
+        return f"its env.py connects to the database its own settings name, not the rehearsal's: {message}"
+    if exception.get("missing_module"):
+        return (f"its env.py imports {exception['missing_module']}, which this interpreter cannot import{where}; "
+                + _interpreter_hint(python))
+    return f"{exception['type']}: {message}{where}"
+
+
+def failure_text(step: StepResult, python: Optional[str], model) -> str:
+    """The failed revision, the exception, and what to do."""
+    exception = step.exception or {}
+    subject = f"{step.phase} of {step.path}" if step.revision not in ("env.py", "create_all()") else (
+        f"{step.environment}: {'the create_all() bootstrap' if step.revision == 'create_all()' else 'env.py'}")
+    if step.error is not None:
+        return (f"{subject}: PostgreSQL refused `{step.error.sql[:200]}`: {step.error.error}. Fix the revision "
+                "(or the one before it that left the schema this way) and run verify again.")
+    where = f" at {exception['where']}" if exception.get("where") else ""
+    text = f"{subject}: {exception.get('type')}: {exception.get('message')}{where}."
+    if exception.get("missing_module"):
+        importer = f" ({exception['importer']})" if exception.get("importer") else ""
+        return (f"{text} The import of {exception['missing_module']}{importer} failed in "
+                f"{python or sys.executable}: {_interpreter_hint(python)}.")
+    return text + " Fix the code it points at (or give it what it needs to run) and run verify again."
 
 
 # SQL folders
 
-def _sql_folders(model, database: RehearsalDatabase, tracer: StatementTracer, rehearsal: Rehearsal,
-                 progress: Progress) -> None:
+def _sql_folders(model, database: RehearsalDatabase, rehearsal: Rehearsal, progress: Progress) -> None:
     """Forward only, file by file in replay order; a file runs in one transaction (as Flyway and
     most tools do) unless it manages transactions itself or builds indexes CONCURRENTLY."""
     import pglast
+    import psycopg
     from sqlalchemy import create_engine, pool
 
+    def on_step(phase: str, revision: str, statements: list) -> None:
+        step = StepResult(phase, revision, revision, statements)
+        rehearsal.steps.append(step)
+        progress(f"{phase:13} {revision}  {step.duration_ms:7.1f} ms  {'ok' if step.ok else 'FAILED: ' + step.failure()}")
+
+    tracer = StatementTracer(database.name, lambda: psycopg.connect(database.dsn, autocommit=True), on_step)
+    tracer.install()
     engine = create_engine(database.url, poolclass=pool.NullPool)
     tracer.phase = "upgrade"
     progress(f"running {len(model.sql_migrations)} SQL migration file(s)")
@@ -232,6 +347,7 @@ def _sql_folders(model, database: RehearsalDatabase, tracer: StatementTracer, re
             tracer.finish_revision(path)
     finally:
         engine.dispose()
+        tracer.remove()
 
 
 def _rows(database: RehearsalDatabase, tables: set[str], cap: int = 1_000_000) -> dict[str, int]:

@@ -36,20 +36,32 @@ def _rewrites(step: StepResult) -> list[str]:
 def step_json(step: StepResult) -> dict:
     slowest = sorted(step.statements, key=lambda s: -s.duration_ms)[:SLOWEST]
     error = step.error
-    return {"phase": step.phase, "revision": step.revision, "path": step.path, "ok": step.ok,
+    return {"environment": step.environment, "phase": step.phase, "revision": step.revision, "path": step.path, "ok": step.ok,
             "duration_ms": round(step.duration_ms, 1), "statements": len(step.statements),
             "slowest": [{"sql": s.sql, "duration_ms": round(s.duration_ms, 1)} for s in slowest],
             "locks": _locks(step), "rewrites": _rewrites(step), "rows": step.rows,
-            "error": {"statement": error.sql, "message": error.error} if error else None}
+            "error": {"statement": error.sql, "message": error.error} if error else None,
+            "exception": step.exception, "ran_nothing": step.ran_nothing,
+            "failure": None if step.ok else step.failure()}
 
 
 def verify_json(report: VerifyReport) -> dict:
-    return {"version": 1, "database": report.database, "alembic": report.rehearsal.way or None,
+    rehearsal = report.rehearsal
+    return {"version": 1, "database": report.database, "alembic": rehearsal.way or None, "python": rehearsal.python,
+            "environments": {name: {"way": rehearsal.ways.get(name), "revisions": rehearsal.revisions.get(name, 0),
+                                    "bootstrapped": name in rehearsal.bootstrapped,
+                                    "revisions_run": revisions_run(rehearsal, name)}
+                             for name in rehearsal.revisions},
             "ok": not report.failed, "seconds": round(report.seconds, 2),
-            "steps": [step_json(step) for step in report.rehearsal.steps],
-            "failures": report.rehearsal.failures + [f"{s.phase} {s.revision}: {s.error.error}" for s in report.rehearsal.steps
-                                                     if not s.ok],
-            "notes": report.rehearsal.notes, "drift": report.drift, "schemalens_limitations": report.limitations}
+            "steps": [step_json(step) for step in rehearsal.steps],
+            "failures": rehearsal.failures + [step.failure() for step in rehearsal.steps if not step.ok],
+            "notes": rehearsal.notes, "drift": report.drift, "drift_compared": report.drift_compared,
+            "schemalens_limitations": report.limitations}
+
+
+def revisions_run(rehearsal, environment: str) -> int:
+    """Distinct revisions of `environment` that ran without failing in some phase."""
+    return len({s.revision for s in rehearsal.steps if s.environment == environment and s.ok and s.phase in PHASES})
 
 
 def _cell(text: str) -> str:
@@ -61,7 +73,11 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
     rehearsal = report.rehearsal
     out = [f"{h} Migration rehearsal (schemalens verify)", "",
            f"{'FAILED' if report.failed else 'OK'}: {report.database}, {report.seconds:.1f} s."
-           + (f" Alembic ran with {rehearsal.way}." if rehearsal.way else ""), ""]
+           + (f" Alembic ran with {rehearsal.way}." if rehearsal.way else "")
+           + (f" Project code ran in {rehearsal.python}." if rehearsal.python else ""), ""]
+    out += [f"- {name}: {revisions_run(rehearsal, name)} of {count} revision(s) ran"
+            + (" (bootstrapped by create_all() + stamp)" if name in rehearsal.bootstrapped else "")
+            + ("" if name in rehearsal.environments else " (not rehearsed)") for name, count in rehearsal.revisions.items()]
     out += [f"- {note}" for note in rehearsal.notes]
     by_revision: dict[str, dict[str, StepResult]] = defaultdict(dict)
     order: list[str] = []
@@ -78,7 +94,8 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
         cells = []
         for phase in PHASES:
             step = steps.get(phase)
-            cells.append("-" if step is None else f"ok {step.duration_ms:.0f} ms" if step.ok else "**failed**")
+            cells.append("-" if step is None else f"ok {step.duration_ms:.0f} ms" if step.ok
+                         else "**ran nothing**" if step.ran_nothing else "**failed**")
         slowest = max(first.statements, key=lambda s: s.duration_ms, default=None)
         locks = ", ".join(f"{table}: {mode}" for table, mode in _locks(first).items())
         rows = ", ".join(f"{table} {count}" for table, count in first.rows.items() if table not in TOOL_TABLES)
@@ -88,10 +105,13 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
     failures = [step for step in rehearsal.steps if not step.ok]
     if failures or rehearsal.failures:
         out += ["", f"{h}# Failures", ""]
-        out += [f"- {step.phase} of `{step.path}`: `{step.error.sql[:200]}`: {step.error.error}" for step in failures]
+        out += [f"- {_cell(step.failure())}" for step in failures]
         out += [f"- {failure}" for failure in rehearsal.failures]
     out += ["", f"{h}# Models vs the migrated database", ""]
-    out += [f"- {_cell(line)}" for line in report.drift] or ["The models match the database the migrations build."]
+    if not report.drift_compared:
+        out.append(f"Not compared: {report.drift_skipped}.")
+    else:
+        out += [f"- {_cell(line)}" for line in report.drift] or ["The models match the database the migrations build."]
     out += ["", f"{h}# SchemaLens's static replay vs PostgreSQL", ""]
     out += ([f"- {_cell(line)}" for line in report.limitations] + ["", "These are SchemaLens limitations, not project problems."]
             if report.limitations else ["The static database layer matches PostgreSQL."])

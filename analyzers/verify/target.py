@@ -4,6 +4,7 @@ names with --dsn (which must be disposable by its name, or confirmed)."""
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import unquote, urlsplit
@@ -36,9 +37,18 @@ class RehearsalDatabase:
         if self.server is None:
             return None
         if keep:
-            return f"kept: psql \"{self.server.dsn(self.name)}\"  (stop: pg_ctl -D {self.server.directory}/data stop)"
+            return f"kept: psql \"{self.server.dsn(self.name)}\"  (stop: {stop_command(self.server)})"
         self.server.stop()
         return None
+
+
+def stop_command(server: EmbeddedPostgres) -> str:
+    """A command that stops a kept server when run by the user who ran verify: the binaries by
+    their full path, and as root through the account the server runs as (pg_ctl refuses root)."""
+    stop = f"{shlex.quote(str(server.bin_dir / 'pg_ctl'))} -D {shlex.quote(str(server.directory / 'data'))} -m fast stop"
+    if server.account is None:
+        return stop
+    return f"su {shlex.quote(server.account.pw_name)} -s /bin/sh -c {shlex.quote(stop)}"
 
 
 def embedded() -> RehearsalDatabase:

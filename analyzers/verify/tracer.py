@@ -7,6 +7,9 @@ migrating backend shows what the transaction holds (a lock is kept until commit,
 ones are this statement's); statements outside a transaction (CREATE INDEX CONCURRENTLY)
 release their locks before that, so a second connection samples pg_locks while they run.
 A rewrite shows as a new relfilenode of the table.
+
+Only the standard library and SQLAlchemy are used here (no driver-specific module): the runner
+loads this file in the project's own interpreter, whatever its SQLAlchemy and driver are.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class TracedStatement:
     created: tuple[str, ...] = ()  # tables that did not exist before the statement
     in_transaction: bool = True
     error: Optional[str] = None
+    traced: bool = True  # False when its locks and rewrites could not be read (timed only)
 
     def strongest_locks(self) -> dict[str, str]:
         return {table: strongest(modes) for table, modes in self.locks.items()}
@@ -58,11 +62,14 @@ class TracedStatement:
 class StatementTracer:
     """Records every statement SQLAlchemy sends to the rehearsal database; refuses any other."""
 
-    def __init__(self, database: str, sample_dsn: str, on_revision: Callable[[str, str, list], None]) -> None:
+    def __init__(self, database: str, sample_connect: Callable[[], object],
+                 on_revision: Callable[[str, str, list], None]) -> None:
         self.database = database
-        self.sample_dsn = sample_dsn
+        self.sample_connect = sample_connect  # a new DBAPI connection in autocommit, for the lock sampler
         self.on_revision = on_revision  # (phase, revision, statements) when a revision is done
         self.phase = "upgrade"
+        # Revisions end when Alembic writes their version row, unless the caller marks their ends itself.
+        self.by_version_row = True
         self.statements: list[TracedStatement] = []
         self.pending: list[TracedStatement] = []  # statements of the revision now running
         self._current: Optional[TracedStatement] = None
@@ -99,20 +106,24 @@ class StatementTracer:
         url = connection.engine.url
         if url.get_backend_name() != "postgresql" or url.database != self.database:
             # env.py found another database (an environment variable, the app's config): never touch it.
-            raise RuntimeError(f"refusing to run migrations against {url.render_as_string(hide_password=True)}: "
-                               f"the rehearsal database is {self.database}")
-        if _VERSION_TABLE.search(statement):
+            shown = url.render_as_string(hide_password=True) if hasattr(url, "render_as_string") else repr(url)
+            raise RuntimeError(f"refusing to run migrations against {shown}: the rehearsal database is {self.database}")
+        if self.by_version_row and _VERSION_TABLE.search(statement):
             self._version_row(statement, parameters)
             return
-        raw = cursor.connection
-        pid = self._pid(raw)
-        self._ensure_sampler()
-        self._filenodes = self._query(raw, _FILENODES)
         traced = TracedStatement(" ".join(statement.split())[:500], self.phase,
                                  in_transaction=not _autocommit(connection))
         self._current = traced
-        if not traced.in_transaction:
-            self._sampler.watch(pid, traced)  # its locks are gone by the time it returns
+        try:
+            raw = cursor.connection
+            pid = self._pid(raw)
+            self._ensure_sampler()
+            self._filenodes = self._query(raw, _FILENODES)
+        except Exception:  # noqa: BLE001 - a driver without a plain DBAPI cursor (asyncpg's adapter): time only
+            traced.traced = False
+        else:
+            if not traced.in_transaction:
+                self._sampler.watch(pid, traced)  # its locks are gone by the time it returns
         self._started = time.perf_counter()
 
     def _after(self, connection, cursor, statement, parameters, context, executemany) -> None:
@@ -120,6 +131,9 @@ class StatementTracer:
         if traced is None:
             return
         traced.duration_ms = (time.perf_counter() - self._started) * 1000
+        self.pending.append(traced)
+        if not traced.traced:
+            return
         self._sampler.watch(None, None)
         raw = cursor.connection
         if traced.in_transaction:
@@ -131,7 +145,6 @@ class StatementTracer:
         after = self._query(raw, _FILENODES)
         traced.rewritten = tuple(sorted(t for t, node in after.items() if t in self._filenodes and self._filenodes[t] != node))
         traced.created = tuple(sorted(set(after) - set(self._filenodes)))
-        self.pending.append(traced)
 
     def _error(self, context) -> None:
         traced, self._current = self._current, None
@@ -141,7 +154,8 @@ class StatementTracer:
             diagnostic = getattr(original, "diag", None)  # psycopg: PostgreSQL's own message
             traced.error = (diagnostic.message_primary if diagnostic is not None and diagnostic.message_primary
                             else str(original)).strip()
-            self._sampler.watch(None, None)
+            if self._sampler is not None:
+                self._sampler.watch(None, None)
             self.pending.append(traced)
 
     def _transaction_end(self, connection) -> None:
@@ -180,14 +194,17 @@ class StatementTracer:
 
     def _ensure_sampler(self) -> None:
         if self._sampler is None:
-            self._sampler = _LockSampler(self.sample_dsn)
+            self._sampler = _LockSampler(self.sample_connect)
             self._sampler.start()
 
     @staticmethod
     def _query(raw, sql: str, pairs: bool = False):
-        with raw.cursor() as cursor:
+        cursor = raw.cursor()  # not a context manager on every driver
+        try:
             cursor.execute(sql)
             rows = cursor.fetchall()
+        finally:
+            cursor.close()
         return rows if pairs else dict(rows)
 
 
@@ -201,9 +218,9 @@ def _autocommit(connection) -> bool:
 class _LockSampler(threading.Thread):
     """Polls pg_locks of the migrating backend from its own connection while a statement runs."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, connect: Callable[[], object]) -> None:
         super().__init__(daemon=True, name="schemalens-lock-sampler")
-        self.dsn = dsn
+        self.connect = connect
         self._target: tuple[Optional[int], Optional[TracedStatement]] = (None, None)
         self._stopping = threading.Event()
 
@@ -215,12 +232,15 @@ class _LockSampler(threading.Thread):
         self.join(timeout=5)
 
     def run(self) -> None:
-        import psycopg
-
-        with psycopg.connect(self.dsn, autocommit=True) as connection:
+        connection = self.connect()
+        try:
+            cursor = connection.cursor()
             while not self._stopping.is_set():
                 pid, traced = self._target
                 if pid is not None and traced is not None:
-                    for table, mode in connection.execute(_RELATION_LOCKS.format(pid=int(pid))).fetchall():
+                    cursor.execute(_RELATION_LOCKS.format(pid=int(pid)))
+                    for table, mode in cursor.fetchall():
                         traced.locks.setdefault(table, set()).add(mode)
                 time.sleep(0.002)
+        finally:
+            connection.close()

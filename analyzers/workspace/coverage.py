@@ -25,6 +25,7 @@ class Coverage:
     model_classes: int = 0  # application classes that declare a table or map through a declarative base
     unrecognized_models: tuple[UnrecognizedModel, ...] = ()
     kept_out_tables: tuple[KeptOutTable, ...] = ()
+    library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such a base declares is not read
     revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
     sql_files: dict[str, int] = field(default_factory=dict)  # "migrations (postgresql)", "scripts", "skipped: ..."
     orm_tables: int = 0
@@ -68,6 +69,12 @@ class Coverage:
             what = "declared in code that is not application code" if reason == "not application code" \
                 else f"of another database engine ({reason})"
             out.append(f"kept out of the schema: {len(tables)} table(s) {what}: {names}")
+        by_base: dict[str, list[str]] = {}
+        for base, table in self.library_bases:
+            by_base.setdefault(base, []).append(table)
+        for base, tables in sorted(by_base.items()):
+            names = ", ".join(tables[:SHOWN]) + (", ..." if len(tables) > SHOWN else "")
+            out.append(f"not read: columns the library class {base} may declare, inherited by {names}")
         for folder, count in sorted(self.revisions.items()):
             out.append(f"migrations: {count} Alembic revision(s) in environment {folder or '.'}")
         for kind, count in sorted(self.sql_files.items()):
@@ -88,6 +95,7 @@ class Coverage:
                                      "reason": m.reason} for m in self.unrecognized_models],
             "kept_out_tables": [{"table": t.key, "path": t.location.path, "line": t.location.line, "reason": t.reason}
                                 for t in self.kept_out_tables],
+            "library_bases": [{"class": base, "table": table} for base, table in self.library_bases],
             "revisions": dict(sorted(self.revisions.items())),
             "sql_files": dict(sorted(self.sql_files.items())),
             "tables": {"orm": self.orm_tables, "database": self.database_tables, "both": self.tables_in_both},

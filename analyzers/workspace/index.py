@@ -27,6 +27,7 @@ from ..extract import (
     sql_files,
     sqlalchemy_models,
 )
+from ..extract.python_source import parse_python
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, table_key
 from ..schema.operations import CreateTable, ExistingTables, Step
 from ..schema.replay import ReplayRun, replay_steps
@@ -49,13 +50,22 @@ Progress = Callable[[int, int], None]  # (files parsed so far, files to parse)
 
 
 @dataclass(frozen=True, slots=True)
+class PythonModule:
+    """What one Python file (not a revision) gives, from one parse: its summary for the models
+    layer and name resolution, and its code facts (queries, lookups, writes)."""
+
+    summary: module_summary.ModuleSummary
+    facts: code_facts.CodeFacts  # of code that is not the application's (tests, scripts): its URLs only
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedFile:
     """One file's parse result, valid for as long as its content digest is unchanged."""
 
     path: str
-    kind: str  # "model", "revision", "sql_migration", "sql_script", "python"
+    kind: str  # "model", "python", "support" (tests, scripts), "revision", "sql_migration", "sql_script"
     digest: str
-    result: Any  # ModuleSummary, Revision, SqlExtraction or None
+    result: Any  # PythonModule, Revision, SqlExtraction, or None when the file cannot be read
     errors: tuple[ExtractionError, ...] = ()
     module: str = ""  # the dotted module name it was parsed as (Python files)
 
@@ -79,6 +89,9 @@ class WorkspaceModel:
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
     coverage: Coverage = field(default_factory=Coverage)
     histories: tuple["MigrationHistory", ...] = ()  # one per Alembic environment, in replay order
+    # (table key, column) the models write through code that changes the value (a TypeDecorator,
+    # @validates, a property setter): what is stored is not what the application handles.
+    transformed_columns: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +185,7 @@ class WorkspaceIndex:
         if self._workers > 1 and len(jobs) >= _PARALLEL_MINIMUM:
             try:
                 # spawn, not fork: the language server has threads, and fork copies their locks.
-                # Workers parse without the cyclic collector: libcst's garbage is freed by reference
+                # Workers parse without the cyclic collector: syntax trees are freed by reference
                 # counting (RSS stays flat), and collections cost a fifth of the parse time.
                 with ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=gc.disable) as pool:
@@ -221,7 +234,7 @@ class WorkspaceIndex:
             self._files.pop(path, None)
         else:
             self._files[path] = parsed
-        if (previous and previous.kind == "model") or (parsed and parsed.kind == "model"):
+        if _summary(previous) != _summary(parsed):
             self._orm = None
         return self._rebuild()
 
@@ -246,7 +259,7 @@ class WorkspaceIndex:
         self._texts.pop(path, None)
         if path in self._paths:
             self._paths.remove(path)
-        if removed is not None and removed.kind == "model":
+        if _summary(removed) is not None:
             self._orm = None
         return self._rebuild()
 
@@ -311,6 +324,8 @@ class WorkspaceIndex:
             return None
         if under(path, self._script_locations):
             return "revision"
+        if not is_application_code(path, self.config.non_application_paths):
+            return "support"  # tests, scripts, seeds: read for the names they define, not for code paths
         if self.config.model_roots and not under(path, self.config.model_roots):
             return "python"
         return "model" if looks_like_model_module(text) else "python"
@@ -337,7 +352,7 @@ class WorkspaceIndex:
 
     def _rebuild(self) -> WorkspaceModel:
         if self._orm is None:
-            summaries = [f.result for f in self._files.values() if f.kind == "model" and f.result is not None]
+            summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
             patterns = self.config.non_application_paths
             self._orm = sqlalchemy_models.build_orm(summaries, lambda path: is_application_code(path, patterns))
         orm_layer, orm_errors = self._orm.layer, self._orm.errors
@@ -368,13 +383,15 @@ class WorkspaceIndex:
             root=self.root, config=self.config, orm=orm_layer, database=self._replay.layer, revisions=graph,
             sql_migrations=sql_migrations, steps=tuple(steps), errors=errors,
             files={path: parsed.kind for path, parsed in self._files.items()},
-            code={path: parsed.result for path, parsed in self._files.items() if parsed.kind == "python" and parsed.result},
+            code={path: parsed.result.facts for path, parsed in self._files.items()
+                  if parsed.kind in _PYTHON_KINDS and parsed.result is not None},
             revision_files={path: parsed.result for path, parsed in self._files.items()
                             if parsed.kind == "revision" and parsed.result is not None},
             naming_convention=naming_convention,
             relationships=relationships,
             coverage=coverage,
             histories=histories,
+            transformed_columns=self._orm.transformed_columns,
         )
         return self.model
 
@@ -411,7 +428,7 @@ class WorkspaceIndex:
                 sql_files[kind] = sql_files.get(kind, 0) + 1
         return Coverage(
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
-            kept_out_tables=self._orm.kept_out, revisions=revisions, sql_files=sql_files,
+            kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases, revisions=revisions, sql_files=sql_files,
             orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
             tables_in_both=tables_in_both(orm_layer, database_layer), notes=tuple(notes))
 
@@ -442,17 +459,28 @@ def _parse_job(job: tuple[str, str, str, str, str, str]) -> ParsedFile:
 
 
 def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str) -> tuple[Any, tuple[ExtractionError, ...]]:
-    if kind == "model":
-        summary = module_summary.summarize_module(text, path, module)
-        return summary, tuple(summary.errors)
+    if kind in _PYTHON_KINDS:
+        source, error = parse_python(text, path)
+        if source is None:
+            return None, (error,)
+        summary = module_summary.summarize_source(source, module)
+        facts = code_facts.facts_of(source, dialect) if kind != "support" else code_facts.url_facts_of(source)
+        return PythonModule(summary, facts), (*summary.errors, *facts.errors)
     if kind == "revision":
         parse = alembic_revisions.parse_revision(text, path, dialect)
         return parse.revision, tuple(parse.errors)
-    if kind in ("sql_migration", "sql_script"):
-        extraction = sql_files.parse_sql(text, path, dialect=dialect)
-        return extraction, tuple(extraction.errors)
-    facts = code_facts.collect_code_facts(text, path, dialect)
-    return facts, tuple(facts.errors)
+    extraction = sql_files.parse_sql(text, path, dialect=dialect)
+    return extraction, tuple(extraction.errors)
+
+
+_PYTHON_KINDS = ("model", "python", "support")
+
+
+def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSummary]:
+    """The module summary of a parsed Python file, else None."""
+    if parsed is None or parsed.kind not in _PYTHON_KINDS or parsed.result is None:
+        return None
+    return parsed.result.summary
 
 
 def _read_disk(file: Path) -> Optional[str]:

@@ -14,7 +14,7 @@ import {
     State,
 } from 'vscode-languageclient/node';
 
-import { OPTIONAL_OPTIONS, SCAFFOLD_CHANGES, SECTION, SERVER_NAME, scaffoldArguments } from './common/constants';
+import { OPTIONAL_OPTIONS, SCAFFOLD_CHANGES, SECTION, SERVER_NAME, scaffoldArguments, verifyArguments } from './common/constants';
 import {
     Interpreter,
     pipInstallArguments,
@@ -193,6 +193,27 @@ async function scaffold(): Promise<void> {
     }
 }
 
+async function verifyMigrations(): Promise<void> {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!root || !interpreter) {
+        void vscode.window.showWarningMessage('SchemaLens: open a workspace folder with a running server first.');
+        return;
+    }
+    // The project's code (env.py, revisions) runs in the interpreter the Python extension uses for
+    // this workspace, where the application imports; SchemaLens itself runs in `interpreter`.
+    const projectPython = (await activeEnvironment().catch(() => undefined)) ?? interpreter.command[0];
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const report = join(tmpdir(), `schemalens-verify-${Date.now()}.md`);
+    const args = [...interpreter.command.slice(1), ...verifyArguments(root, report, projectPython)];
+    output.info(`verify: ${interpreter.command[0]} ${args.join(' ')}`);
+    await runProcess(interpreter.command[0], args, root).catch((error: Error) => {
+        // exit 1 means the rehearsal found failures: the report says which.
+        output.info(error.message);
+    });
+    await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(report));
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
     output = vscode.window.createOutputChannel(SERVER_NAME, { log: true });
     status = new StatusItem();
@@ -203,6 +224,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             vscode.env.language.startsWith('zh') ? 'zh' : 'en')),
         vscode.commands.registerCommand('schemalens.openSchemaMap', () => openPreview('schemalens.showSchemaMap')),
         vscode.commands.registerCommand('schemalens.scaffold', scaffold),
+        vscode.commands.registerCommand('schemalens.verify', verifyMigrations),
         vscode.commands.registerCommand('schemalens.restart', restartServer),
         vscode.commands.registerCommand('schemalens.showOutput', () => output.show()),
         vscode.workspace.onDidChangeConfiguration(async (event) => {

@@ -39,6 +39,7 @@ class FreeTextStatus(Rule):
     """
 
     code = "SL203"
+    grouped_by = "workspace"
     name = "free-text-status"
     dimension = 2
     severity = "P2"
@@ -56,8 +57,9 @@ class FreeTextStatus(Rule):
             if table.partition_of:
                 continue
             for column in table.columns:
-                if not _STATUS_NAME.search(column.name) or not column.type.startswith(_TEXT_TYPES):
-                    continue
+                if not _STATUS_NAME.search(column.name) or not column.type.startswith(_TEXT_TYPES) \
+                        or context.writes_are_transformed(table, column):
+                    continue  # an enum type of the application (a TypeDecorator) checks the value on every write
                 if any(re.search(rf"\b{re.escape(column.name)}\b", check.expression) for check in table.check_constraints):
                     continue
                 if table.foreign_keys and any(column.name in fk.columns for fk in table.foreign_keys):

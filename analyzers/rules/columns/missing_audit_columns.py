@@ -39,6 +39,7 @@ class MissingAuditColumns(Rule):
     """
 
     code = "SL207"
+    grouped_by = "workspace"
     name = "missing-audit-columns"
     dimension = 2
     severity = "P2"

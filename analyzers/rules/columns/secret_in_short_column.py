@@ -6,7 +6,9 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 
-SECRET_NAME = re.compile(r"(password|passwd|secret|token|cipher|encrypted|crypt|api_key|apikey|private_key|signature)")
+# Names that say the column holds ciphertext. A hash has a fixed length (64 hex characters for
+# SHA-256, 60 for bcrypt) and a plain `token` or `password` says nothing about what is stored.
+ENCRYPTED_NAME = re.compile(r"(encrypted|cipher|crypt|_enc$)")
 # A Fernet token of an empty message is already 100 characters; base64 adds a third on top of
 # the ciphertext. Anything at or below this length truncates or rejects real values.
 _TOO_SHORT = 255
@@ -19,8 +21,10 @@ def varchar_length(type_text: str) -> int | None:
 
 class SecretInShortColumn(Rule):
     """## What it finds
-    Columns meant to hold encrypted, hashed or encoded secrets (names with password, secret,
-    token, cipher, encrypted, api_key) declared as `varchar(n)` with n <= 255.
+    Columns meant to hold encrypted values (names with encrypted, cipher, crypt) declared as
+    `varchar(n)` or `char(n)` with n <= 255. A column named for a password, token or hash is
+    not reported: a hash has a fixed length (a 64-character hex HMAC fits `char(64)`, as in
+    polar's session tokens), and the name says nothing of what is stored.
 
     ## Why it matters
     Encryption and encoding grow values: a Fernet token is at least 100 characters and grows
@@ -52,7 +56,8 @@ class SecretInShortColumn(Rule):
     summary_zh = "加密/编码后的密文存放在长度不足的字段中"
 
     valid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE users (id bigint PRIMARY KEY, password_hash text, api_token_encrypted text);\n")}),)
+        "CREATE TABLE users (id bigint PRIMARY KEY, password_hash text, api_token_encrypted text);\n")}),
+             Example({"migrations/V1__init.sql": "CREATE TABLE sessions (id bigint PRIMARY KEY, token char(64));\n"}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  api_token_encrypted varchar(64)  -- expect\n);\n")}),)
 
@@ -62,7 +67,7 @@ class SecretInShortColumn(Rule):
                 continue
             for column in table.columns:
                 length = varchar_length(column.type)
-                if length is None or length > _TOO_SHORT or not SECRET_NAME.search(column.name):
+                if length is None or length > _TOO_SHORT or not ENCRYPTED_NAME.search(column.name):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(

@@ -16,6 +16,10 @@ class SoftDeleteDrift(Rule):
     record both; and unique constraints on soft-deleted tables that ignore the deleted rows
     (so a deleted email can never be registered again).
 
+    Off by default: whether a unique key should count soft-deleted rows depends on the key
+    (an external provider's id must stay unique forever; an email may come back); on the real
+    projects we read the rule could not tell the two apart. Select it by code to review them.
+
     ## Why it matters
     Two sources of truth disagree after the first manual fix; readers filter on one, writers
     set the other. A plain unique constraint counts deleted rows, so "delete and re-create"
@@ -38,6 +42,7 @@ class SoftDeleteDrift(Rule):
     """
 
     code = "SL208"
+    default_enabled = False
     name = "soft-delete-drift"
     dimension = 2
     severity = "P2"

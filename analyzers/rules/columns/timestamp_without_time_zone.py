@@ -35,6 +35,7 @@ class TimestampWithoutTimeZone(Rule):
     """
 
     code = "SL201"
+    grouped_by = "workspace"
     name = "timestamp-without-time-zone"
     dimension = 2
     severity = "P2"

@@ -8,26 +8,29 @@ from ..context import AuditContext
 
 class FieldAlias(Rule):
     """## What it finds
-    Fields that answer to a second name in application code: SQLAlchemy `synonym("new_name")`,
-    pydantic `Field(alias="old")` / `validation_alias=` and `AliasChoices("new", "old")`.
+    Model attributes kept as a second name of a stored column: SQLAlchemy
+    `old_name = synonym("new_name")`. An API's input aliases (pydantic `Field(alias=...)`,
+    `AliasChoices`) are not reported: they name no stored column, and on the real projects we
+    read they were API naming choices, not schema fallbacks.
 
     ## Why it matters
-    An alias keeps an old name working for old clients or old stored documents. Each one is
-    a compatibility promise nobody tracks: both names keep being written, documentation and
-    queries disagree about which is real, and the old name is never retired.
+    A synonym keeps an old column name working in code after a rename. Each one is a
+    compatibility promise nobody tracks: queries and reports use both names, the rename is
+    never finished, and the next reader cannot tell which name is real.
 
     ## Example
     ```python
-    phone: str = Field(validation_alias=AliasChoices("mobile", "phone"))
+    class User(Base):
+        mobile = Column(String(32))
+        phone = synonym("mobile")  # the column was renamed; old code still says user.phone
     ```
 
     ## Use instead
-    Accept the old name in one adapter that counts its use, publish the new name, and remove
-    the alias when the counter reaches zero; rename stored data with a backfill.
+    Move the code to the new name (a grep for the old one), then remove the synonym; if
+    callers outside the code base use it, count their use first.
 
     ## How to verify
-    Request logs or a metric show no payload using the old name for a release cycle; a test
-    sends only the new name.
+    A search of the code for `.phone` finds nothing; tests pass without the synonym.
     """
 
     code = "SL805"
@@ -37,17 +40,21 @@ class FieldAlias(Rule):
     summary = "field kept working under an old name (alias)"
     summary_zh = "字段别名（旧字段名兼容）"
 
-    valid = (Example({"app/schemas.py": "from pydantic import BaseModel\n\nclass User(BaseModel):\n    phone: str\n"}),)
-    invalid = (Example({"app/schemas.py": ("from pydantic import BaseModel, Field, AliasChoices\n\nclass User(BaseModel):\n"
-                                           "    phone: str = Field(validation_alias=AliasChoices('mobile', 'phone'))  # expect\n")}),)
+    valid = (Example({"app/schemas.py": ("from pydantic import AliasChoices, BaseModel, Field\n\nclass User(BaseModel):\n"
+                                         "    phone: str = Field(validation_alias=AliasChoices('mobile', 'phone'))\n")}),)
+    invalid = (Example({"app/models.py": ("import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base, synonym\n"
+                                          "Base = declarative_base()\n\nclass User(Base):\n    __tablename__ = 'users'\n"
+                                          "    id = sa.Column(sa.Integer, primary_key=True)\n    mobile = sa.Column(sa.String(32))\n"
+                                          "    phone = synonym('mobile')  # expect\n")}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():
             for found in facts.field_aliases:
-                names = ", ".join(found.names)
+                alias, target = found.names
                 yield self.finding(
-                    found.location, f"field alias ({names})",
-                    f"A field is also accepted or exposed as {names}: a compatibility alias with no removal plan.",
+                    found.location, f"{alias} is a synonym of {target}",
+                    f"{alias} keeps reading and writing the stored column of {target}: a compatibility alias with no "
+                    "removal plan.",
                     impact="Worst case: two names for one field drift apart in clients and stored data, and a rename "
                            "is never finished. Most likely: the alias stays forever because nobody measures its use.",
                     root_cause="A field was renamed while old clients or stored documents still use the old name.",

@@ -74,7 +74,7 @@ class SqliteTestsForPostgres(Rule):
         return features
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        sqlite_urls = [(value, location) for facts in context.code_facts() if _is_test_file(facts.path)
+        sqlite_urls = [(value, location) for facts in context.all_code_facts() if _is_test_file(facts.path)
                        for value, location in facts.strings if value.startswith("sqlite:")]
         if not sqlite_urls:
             return

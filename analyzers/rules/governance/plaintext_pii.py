@@ -19,7 +19,10 @@ class PlaintextPii(Rule):
     """## What it finds
     Columns that by name hold personal data or secrets (id card / passport numbers, bank
     cards, phone, real name, address, birthday, passwords, API keys, access tokens) stored as
-    plain text, with no sign of hashing or encryption in the name.
+    plain text, with no sign of hashing or encryption in the name, and written without a
+    transform in the models (a `@validates` method, a property setter or a `TypeDecorator` may
+    hash or encrypt the value: CTFd's `users.password` is hashed in `@validates("password")`).
+    A name alone is no evidence that passwords leak: the finding is P1, never P0.
 
     ## Why it matters
     Every backup, replica, log line, export and analyst query carries the raw value. One leaked
@@ -52,7 +55,14 @@ class PlaintextPii(Rule):
     summary_zh = "个人敏感信息或密钥以明文存储"
 
     valid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE users (id bigint PRIMARY KEY, id_card_encrypted bytea, id_card_last4 varchar(4), password_hash text);\n")}),)
+        "CREATE TABLE users (id bigint PRIMARY KEY, id_card_encrypted bytea, id_card_last4 varchar(4), password_hash text);\n")}),
+             Example({"app/models.py": (
+                 "from flask_sqlalchemy import SQLAlchemy\nfrom sqlalchemy.orm import validates\n"
+                 "from app.auth import hash_password\ndb = SQLAlchemy()\n\n"
+                 "class Users(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
+                 "    password = db.Column(db.String(128))\n\n"
+                 "    @validates('password')\n    def validate_password(self, key, plaintext):\n"
+                 "        return hash_password(str(plaintext))\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  id_card varchar(18),  -- expect\n  password varchar(128)  -- expect\n);\n")}),)
 
@@ -61,7 +71,8 @@ class PlaintextPii(Rule):
             if table.partition_of:
                 continue
             for column in table.columns:
-                if not _SENSITIVE.match(column.name) or _PROTECTED.search(column.name) or not column.type.startswith(_TEXT):
+                if not _SENSITIVE.match(column.name) or _PROTECTED.search(column.name) or not column.type.startswith(_TEXT) \
+                        or context.writes_are_transformed(table, column):
                     continue
                 secret = re.search(r"password|secret|key|token", column.name) is not None
                 location, related = context.where_column(table, column)
@@ -78,5 +89,4 @@ class PlaintextPii(Rule):
                                          "plain column (expand, backfill, contract)."),
                             long_term="Data classification per column, envelope encryption with a managed key and key rotation."),
                     verification=f"SELECT {column.name} FROM {table.name} LIMIT 5;  -- expect hashes or ciphertext only",
-                    table=table.name, column=column.name, related=related,
-                    severity="P0" if secret else None)
+                    table=table.name, column=column.name, related=related)

@@ -52,6 +52,7 @@ class ForeignKeyWithoutIndex(Rule):
     """
 
     code = "SL401"
+    grouped_by = "workspace"
     name = "foreign-key-without-index"
     dimension = 4
     severity = "P1"

@@ -37,6 +37,7 @@ class LowSelectivityIndex(Rule):
     """
 
     code = "SL403"
+    grouped_by = "workspace"
     name = "low-selectivity-index"
     dimension = 4
     severity = "P2"

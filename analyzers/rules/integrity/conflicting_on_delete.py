@@ -12,6 +12,10 @@ class ConflictingOnDelete(Rule):
     Foreign keys to the same parent table with different ON DELETE policies (one child
     CASCADEs, another RESTRICTs or SETs NULL).
 
+    Off by default: different children of one parent often need different policies (history
+    kept with RESTRICT, details removed with CASCADE); on the real projects we read, the
+    combination was nearly always intended. Select it by code to review delete paths.
+
     ## Why it matters
     Deleting a parent then either fails half-way through a cascade (a RESTRICT child blocks
     after the CASCADE children were planned) or removes some dependent data and keeps other
@@ -35,6 +39,7 @@ class ConflictingOnDelete(Rule):
     """
 
     code = "SL303"
+    default_enabled = False
     name = "conflicting-on-delete"
     dimension = 3
     severity = "P2"

@@ -11,6 +11,10 @@ class ForeignKeyWithoutOnDelete(Rule):
     Foreign keys that do not say what happens to the child rows when the parent is deleted
     (no `ondelete=` / `ON DELETE`).
 
+    Off by default: PostgreSQL's implicit NO ACTION refuses to orphan child rows, which is the
+    safe answer; on the real projects we read, flagging every such foreign key buried the few
+    that mattered. Select it by code where the team wants every delete policy written down.
+
     ## Why it matters
     The default, `NO ACTION`, makes every delete of a parent fail while children exist. Teams
     then delete children in application code, in an order that differs between code paths, or
@@ -36,6 +40,7 @@ class ForeignKeyWithoutOnDelete(Rule):
     """
 
     code = "SL302"
+    default_enabled = False
     name = "foreign-key-without-on-delete"
     dimension = 3
     severity = "P2"

@@ -46,6 +46,7 @@ class MissingDateOrderCheck(Rule):
     """
 
     code = "SL306"
+    grouped_by = "workspace"
     name = "missing-date-order-check"
     dimension = 3
     severity = "P2"

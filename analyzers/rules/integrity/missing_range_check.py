@@ -41,6 +41,7 @@ class MissingRangeCheck(Rule):
     """
 
     code = "SL305"
+    grouped_by = "workspace"
     name = "missing-non-negative-check"
     dimension = 3
     severity = "P2"

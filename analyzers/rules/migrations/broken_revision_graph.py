@@ -63,7 +63,10 @@ class BrokenRevisionGraph(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        graph = context.model.revisions
+        for graph in (history.graph for history in context.model.histories):
+            yield from self._check_graph(graph)
+
+    def _check_graph(self, graph) -> Iterator[Finding]:
         for problem in graph.problems:
             if problem.kind == "missing":
                 yield self._missing(problem)

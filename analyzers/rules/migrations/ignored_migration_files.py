@@ -13,8 +13,9 @@ from ..context import AuditContext
 def ignored_by_git(root, paths: list[str]) -> list[str]:
     """The paths that git's ignore rules exclude, or [] when git is not installed.
 
-    Outside a repository, a throwaway repository in a temp dir reads the workspace's
-    .gitignore files without touching the workspace.
+    Outside a repository, or inside one that ignores the whole workspace (a project unpacked
+    into another's ignored folder), a throwaway repository in a temp dir reads the workspace's
+    own .gitignore files without touching the workspace.
     """
     git = shutil.which("git")
     if not git or not paths:
@@ -22,6 +23,10 @@ def ignored_by_git(root, paths: list[str]) -> list[str]:
     try:
         inside = subprocess.run([git, "-C", str(root), "rev-parse", "--is-inside-work-tree"],
                                 capture_output=True, text=True, timeout=10).returncode == 0
+        if inside:
+            workspace_ignored = subprocess.run([git, "-C", str(root), "check-ignore", "-q", "--no-index", "."],
+                                               capture_output=True, text=True, timeout=10).returncode == 0
+            inside = not workspace_ignored
         with tempfile.TemporaryDirectory() as scratch:
             if inside:
                 command = [git, "-C", str(root)]

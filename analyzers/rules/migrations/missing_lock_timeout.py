@@ -48,6 +48,7 @@ class MissingLockTimeout(Rule):
     """
 
     code = "SL515"
+    grouped_by = "path"
     name = "missing-lock-timeout"
     dimension = 5
     severity = "P2"

@@ -103,7 +103,10 @@ class MultipleHeads(Rule):
                         "migrations/versions/b2_index.py": revision_file("b2", "a1")}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        graph = context.model.revisions
+        for graph in (history.graph for history in context.model.histories):
+            yield from self._check_graph(graph)
+
+    def _check_graph(self, graph) -> Iterator[Finding]:
         for heads in competing_heads(graph):
             first, others = graph.by_id[heads[0]], [graph.by_id[rid] for rid in heads[1:]]
             listed = ", ".join(heads)

@@ -12,6 +12,11 @@ class UnconstrainedRedundantKey(Rule):
     row with `order_id` and `user_id`, where `orders` already has `user_id`) with no composite
     foreign key tying the two together.
 
+    Off by default: copying a parent's key into a child (a tenant or organization id on every
+    table) is usually deliberate, for scoping queries and row-level security, and on the real
+    projects we read it was almost never a defect a reviewer would act on. Select it by code
+    (`select = ["ALL", "SL105"]`) in a schema where such copies must be kept consistent.
+
     ## Why it matters
     The copied key is a denormalisation: fast filters without a join. But nothing keeps it
     equal to the parent's value. After a transfer, a merge or a bug in one insert path, the
@@ -38,6 +43,7 @@ class UnconstrainedRedundantKey(Rule):
     """
 
     code = "SL105"
+    default_enabled = False
     name = "unconstrained-redundant-key"
     dimension = 1
     severity = "P2"

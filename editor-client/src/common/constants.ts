@@ -29,3 +29,13 @@ export function scaffoldArguments(change: string, table: string, options: Record
     }
     return [...args, '--path', root];
 }
+
+/**
+ * `schemalens verify` for the workspace, writing its Markdown report to `output`. `projectPython`:
+ * the interpreter the project runs with (the Python extension's active environment), passed as
+ * `--python` so that env.py and the revisions run where the application imports.
+ */
+export function verifyArguments(root: string, output: string, projectPython?: string): string[] {
+    const args = ['-m', 'schemalens', 'verify', root, '--format', 'markdown', '--output', output];
+    return projectPython ? [...args, '--python', projectPython] : args;
+}

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import { pipInstallArguments, probeSchemaLens, resolveInterpreter, serverArguments, whichOnPath } from '../common/python';
 import { RestartBudget } from '../common/restarts';
-import { scaffoldArguments } from '../common/constants';
+import { scaffoldArguments, verifyArguments } from '../common/constants';
 
 const nowhere = async () => undefined;
 
@@ -56,4 +56,12 @@ test('restarts are bounded to 5 crashes in 3 minutes', () => {
 test('scaffold arguments skip empty options', () => {
     assert.deepEqual(scaffoldArguments('add-column', 'orders', { column: 'channel', type: 'text', default: "'web'", backfill: '' }, '/w'),
         ['-m', 'schemalens', 'scaffold', 'add-column', '--table', 'orders', '--column', 'channel', '--type', 'text', '--default', "'web'", '--path', '/w']);
+});
+
+test('verify passes the project interpreter as --python', () => {
+    assert.deepEqual(verifyArguments('/work/shop', '/tmp/report.md', '/work/shop/.venv/bin/python'),
+        ['-m', 'schemalens', 'verify', '/work/shop', '--format', 'markdown', '--output', '/tmp/report.md',
+            '--python', '/work/shop/.venv/bin/python']);
+    assert.deepEqual(verifyArguments('/work/shop', '/tmp/report.md'),
+        ['-m', 'schemalens', 'verify', '/work/shop', '--format', 'markdown', '--output', '/tmp/report.md']);
 });

@@ -1,0 +1,114 @@
+"""The judged triage of the corpus findings (tests/corpus/triage/<project>.json): every finding of
+`schemalens audit` on a corpus project carries a label written after reading the code:
+
+- `tp`: worth a reviewer's attention (a real problem, at a severity the evidence supports);
+- `noise`: true, but of no consequence for this project;
+- `fp`: false.
+
+A finding is keyed by rule, path and a stable anchor (the table/column it is about, and the
+source line it points at, whitespace collapsed), not by line number, so that labels survive
+code moving. Two findings with the same key are told apart by their order in the file.
+Labels are judgments: nothing here writes them from the tool's own output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+TRIAGE = Path(__file__).resolve().parent / "corpus" / "triage"
+LABELS = ("tp", "noise", "fp")
+# The targets of the precision issue: overall, P0, and the floor for every rule enabled by default.
+OVERALL_TARGET, P0_TARGET, RULE_FLOOR = 0.90, 0.95, 0.70
+
+
+def _code_line(root: Path, path: str, line: int) -> str:
+    try:
+        lines = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return " ".join(text.split())[:120]
+
+
+@dataclass(frozen=True)
+class Keyed:
+    key: tuple[str, str, str, str, int]  # rule, path, subject, code, occurrence
+    finding: dict
+
+
+def keyed_findings(findings: Iterable[dict], root: Path) -> list[Keyed]:
+    """Findings (audit JSON) with their stable keys."""
+    seen: Counter = Counter()
+    keyed = []
+    for finding in sorted(findings, key=lambda f: (f["rule"], f["path"], f["line"], f["column"])):
+        subject = finding.get("table") or ""
+        if finding.get("column_name"):
+            subject += "." + finding["column_name"]
+        base = (finding["rule"], finding["path"], subject, _code_line(root, finding["path"], finding["line"]))
+        seen[base] += 1
+        keyed.append(Keyed((*base, seen[base]), finding))
+    return keyed
+
+
+def labels_path(project: str) -> Path:
+    return TRIAGE / f"{project}.json"
+
+
+def load_labels(project: str) -> dict[tuple, dict]:
+    path = labels_path(project)
+    if not path.is_file():
+        return {}
+    entries = json.loads(path.read_text(encoding="utf-8"))["labels"]
+    return {(e["rule"], e["path"], e["subject"], e["code"], e.get("occurrence", 1)): e for e in entries}
+
+
+def save_labels(project: str, entries: Iterable[dict]) -> None:
+    """Write labels sorted by key (used when a judge's labels are merged in)."""
+    ordered = sorted(entries, key=lambda e: (e["rule"], e["path"], e["subject"], e["code"], e.get("occurrence", 1)))
+    for entry in ordered:
+        if entry["label"] not in LABELS or not entry.get("reason", "").strip():
+            raise ValueError(f"label needs one of {LABELS} and a reason: {entry}")
+    labels_path(project).parent.mkdir(parents=True, exist_ok=True)
+    labels_path(project).write_text(json.dumps({"project": project, "labels": ordered}, indent=1, ensure_ascii=False)
+                                    + "\n", encoding="utf-8")
+
+
+def entry_for(keyed: Keyed, label: str, reason: str) -> dict:
+    rule, path, subject, code, occurrence = keyed.key
+    entry = {"rule": rule, "path": path, "subject": subject, "code": code, "title": keyed.finding["title"],
+             "severity": keyed.finding["severity"], "label": label, "reason": reason}
+    if occurrence > 1:
+        entry["occurrence"] = occurrence
+    return entry
+
+
+@dataclass
+class Precision:
+    labeled: list[tuple[Keyed, dict]]
+    unlabeled: list[Keyed]
+
+    def ratio(self, select=lambda keyed: True) -> Optional[float]:
+        chosen = [label["label"] for keyed, label in self.labeled if select(keyed)]
+        return chosen.count("tp") / len(chosen) if chosen else None
+
+    def by(self, part) -> dict[str, tuple[int, int]]:
+        """{group: (tp, labeled)}."""
+        groups: dict[str, list[str]] = defaultdict(list)
+        for keyed, label in self.labeled:
+            groups[part(keyed)].append(label["label"])
+        return {group: (labels.count("tp"), len(labels)) for group, labels in sorted(groups.items())}
+
+
+def precision(keyed: list[Keyed], labels: dict[tuple, dict]) -> Precision:
+    labeled = [(k, labels[k.key]) for k in keyed if k.key in labels]
+    return Precision(labeled, [k for k in keyed if k.key not in labels])
+
+
+def stale_labels(keyed: list[Keyed], labels: dict[tuple, dict]) -> list[dict]:
+    """Labels whose finding is gone (the rule no longer reports it)."""
+    present = {k.key for k in keyed}
+    return [entry for key, entry in labels.items() if key not in present]

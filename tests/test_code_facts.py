@@ -1,0 +1,71 @@
+"""Facts of application code as written: string literals one by one, `or` chains read pairwise,
+everything in the order of the source, with columns counted in characters."""
+
+from __future__ import annotations
+
+import textwrap
+
+from schemalens.analyzers.extract.code_facts import collect_code_facts
+
+
+def _facts(code: str):
+    facts = collect_code_facts(textwrap.dedent(code), "app/settings.py")
+    assert facts.errors == ()
+    return facts
+
+
+def _span(location) -> tuple[int, int, int, int]:
+    return location.line, location.column, location.end_line, location.end_column
+
+
+def test_implicitly_joined_literals_are_read_one_by_one():
+    facts = _facts('URL = ("postgresql://"\n       "user@host/db")\n')
+    assert [(value, _span(location)) for value, location in facts.strings] == [("postgresql://", (1, 8, 1, 23))]
+
+
+def test_the_plain_literal_beside_an_fstring_is_read_and_the_fstring_is_not():
+    facts = _facts('URL = f"sqlite://{path}" "mysql://host"\n')
+    assert [(value, _span(location)) for value, location in facts.strings] == [("mysql://host", (1, 26, 1, 40))]
+
+
+def test_strings_come_in_the_order_written():
+    facts = _facts('''
+        @pytest.mark.parametrize("url", ["a://x"])
+        def test(url, other="b://y", *, last="c://z"):
+            return {"key": "d://w", **more}
+    ''')
+    assert [value for value, _ in facts.strings] == ["a://x", "b://y", "c://z", "d://w"]
+
+
+def test_an_or_chain_is_read_pair_by_pair_from_the_left():
+    facts = _facts('value = (d.get("new")) or d.get("old") or d.get("older")\n')
+    ((keys, location),) = [(read.keys, read.location) for read in facts.fallback_reads]
+    assert keys == ("new", "old") and _span(location) == (1, 9, 1, 39)  # from `(d.get("new")` to `d.get("old")`
+
+
+def test_a_generated_fallback_at_the_end_of_an_or_chain():
+    facts = _facts('secret = config.get("SECRET") or os.getenv("SECRET") or secrets.token_hex(16)\n')
+    ((generator, location),) = [(fallback.generator, fallback.location) for fallback in facts.key_fallbacks]
+    assert generator == "token_hex" and _span(location) == (1, 10, 1, 78)
+
+
+def test_json_keys_keep_the_parentheses_written_around_them():
+    facts = _facts('rows = Order.query.filter(Order.data[("color")] == 1, Order.data[(name)] == 2, Order.data[a, b] == 3)\n')
+    assert [item.key for item in facts.json_key_filters] == ["color", "(name)"]
+
+
+def test_columns_are_counted_in_characters():
+    facts = _facts('label = "été"; rows = Order.query.filter_by(email="ü").all()\n')
+    ((lookup),) = facts.lookups
+    assert (lookup.column, _span(lookup.location)) == ("email", (1, 45, 1, 54))
+
+
+def test_a_check_on_a_variable_then_an_insert():
+    facts = _facts('''
+        def register(session, email):
+            existing = session.query(User).filter_by(email=email).first()
+            if not existing:
+                session.add(User(email=email))
+    ''')
+    ((check),) = facts.check_then_inserts
+    assert check.columns == ("email",) and (check.location.line, check.insert.line) == (4, 5)

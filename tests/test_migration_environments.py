@@ -1,0 +1,124 @@
+"""Migrations as real projects run them: several Alembic environments, each its own history and
+search path; a history that starts on a schema built by create_all() and stamped."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+REVISION = """\
+from alembic import op
+import sqlalchemy as sa
+revision = {rid!r}
+down_revision = {down!r}
+
+
+def upgrade():
+{body}
+
+
+def downgrade():
+    pass
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text))
+
+
+def revision(rid: str, down, body: str) -> str:
+    return REVISION.format(rid=rid, down=down, body=textwrap.indent(textwrap.dedent(body).strip(), "    "))
+
+
+TWO_ENVIRONMENTS = {
+    "pyproject.toml": "",
+    "src/app/__init__.py": "",
+    "src/app/alembic.ini": "[alembic]\n\n[core]\nscript_location = app:db/core\n\n[tenant]\nscript_location = app:db/tenant\n",
+    "src/app/db/core/env.py": """
+        from sqlalchemy import text
+        CORE = "app_core"
+        def run(connection):
+            connection.execute(text(f'set search_path to "{CORE}"'))
+    """,
+    "src/app/db/tenant/env.py": """
+        from sqlalchemy import text
+        def run(connection, schemas):
+            for schema in schemas:
+                connection.execute(text(f'set search_path to "{schema}"'))
+    """,
+    "src/app/db/core/versions/c1.py": revision("c1", None, "op.create_table('organization', sa.Column('id', sa.Integer(), primary_key=True))"),
+    "src/app/db/tenant/versions/t1.py": revision("t1", None, """
+        op.create_table('incident', sa.Column('id', sa.Integer(), primary_key=True),
+                        sa.Column('organization_id', sa.Integer(), sa.ForeignKey('app_core.organization.id')))
+    """),
+}
+
+
+def test_each_alembic_environment_is_its_own_history_with_its_search_path(tmp_path):
+    write(tmp_path, TWO_ENVIRONMENTS)
+    model = WorkspaceIndex(tmp_path).index_all()
+    environments = {h.environment.name: h for h in model.histories}
+    assert set(environments) == {"core", "tenant"}
+    assert environments["core"].environment.default_schema == "app_core"
+    assert environments["tenant"].environment.per_run_schema
+    assert [h.environment.name for h in model.histories] == ["core", "tenant"]  # tenant uses core's table
+    assert set(model.database.tables) == {"app_core.organization", "incident"}
+    assert model.errors == ()
+    assert not [f for f in run_audit(model).findings if f.rule == "SL530"]  # one head per environment
+
+
+def test_a_plugin_folder_of_revisions_is_an_environment_of_its_own(tmp_path):
+    write(tmp_path, {
+        "migrations/env.py": "",
+        "migrations/versions/a1.py": revision("a1", None, "op.create_table('challenges', sa.Column('id', sa.Integer(), primary_key=True))"),
+        "app/plugins/dynamic/migrations/p1.py": revision("p1", None, "op.create_table('dynamic_challenge', sa.Column('id', sa.Integer(), sa.ForeignKey('challenges.id'), primary_key=True))"),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert [h.environment.name for h in model.histories] == ["migrations", "app/plugins/dynamic/migrations"]
+    assert set(model.database.tables) == {"challenges", "dynamic_challenge"} and model.errors == ()
+
+
+def test_a_history_that_starts_on_a_create_all_schema_takes_the_model_tables_as_there(tmp_path):
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import Column, Integer, String
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+            class Query(Base):
+                __tablename__ = "queries"
+                id = Column(Integer, primary_key=True)
+                is_draft = Column(String(10))
+            class Dashboard(Base):
+                __tablename__ = "dashboards"
+                id = Column(Integer, primary_key=True)
+        """,
+        "manage.py": "from app.models import Base\ndef create_tables(engine):\n    Base.metadata.create_all(engine)\n",
+        "migrations/env.py": "",
+        "migrations/versions/a1.py": revision("a1", None, """
+            op.add_column('queries', sa.Column('is_draft', sa.String(10)))
+            op.drop_table('query_snippets_old')
+        """),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert model.errors == ()
+    assert set(model.database.tables) == {"queries", "dashboards"}
+    assert model.histories[0].existing_tables == ("queries", "dashboards")
+    assert model.histories[0].unknown_tables == ("query_snippets_old",)
+    assert any("starts on an existing schema" in note for note in model.coverage.notes)
+
+
+def test_a_history_that_creates_its_tables_is_replayed_strictly(tmp_path):
+    write(tmp_path, {
+        "migrations/env.py": "",
+        "migrations/versions/a1.py": revision("a1", None, "op.add_column('orders', sa.Column('note', sa.Text()))"),
+        "migrations/versions/a2.py": revision("a2", "a1", "op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True))"),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert [e.message for e in model.errors] == ['relation "orders" does not exist']
