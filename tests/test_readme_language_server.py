@@ -171,12 +171,16 @@ async def test_a_save_and_a_change_on_disk_are_followed(client: LanguageClient, 
     await _diagnostics_for(client, revision.as_uri(), lambda d: any(x.code == "SL505" and x.range.start.line == at for x in d))
 
 
-# "Hover on a model class, `__tablename__`, a column, a `ForeignKey("t.c")` string, a relationship
+# "Hover on a model class (its name where declared or used, `Order.status` for a column),
+# `__tablename__` or `__table_args__`, a column, a `ForeignKey("t.c")` string, a relationship
 # target, an `op.*` argument or a table/column in SQL shows the table card"
 
 HOVERS = [
     ("model class", ORDER, "class Order(", 7, "orders", None),
     ("__tablename__", ORDER, '__tablename__ = "orders"', 4, "orders", None),
+    ("__table_args__", ORDER, "__table_args__ = (", 4, "orders", None),
+    ("model class where used", "app/services/orders.py", "db.session.query(Order)", 17, "orders", None),
+    ("Class.column in application code", "app/tasks/reminders.py", 'Order.status == "pending"', 7, "orders", "status"),
     ("column", ORDER, "total_amount = db.Column", 3, "orders", "total_amount"),
     ("ForeignKey string", ORDER, 'db.ForeignKey("users.id"', 16, "users", "id"),
     ("relationship target", ORDER, 'db.relationship("User"', 18, "users", None),
