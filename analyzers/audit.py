@@ -39,7 +39,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     if rules is None:
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
     for rule_class in rules:
-        if rule_class.compares_layers and not comparable:
+        if rule_class.compares_layers and not comparable or rule_class.contends_with_live_traffic and context.migrates_at_startup:
             continue
         try:
             findings.extend(rule_class().check(context))

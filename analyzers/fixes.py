@@ -234,7 +234,10 @@ def _concurrent_index_fix(finding: Finding, lines: list[str]) -> Optional[QuickF
         return None
     arguments = call[:-1].rstrip()
     layout = call[len(arguments):-1]  # the line break and indent before ")" in a multi-line call
-    argument = " postgresql_concurrently=True," if arguments.endswith(",") else ", postgresql_concurrently=True"
+    # IF NOT EXISTS: a failed concurrent build leaves an INVALID index behind, and the retry must not
+    # fail on its name (SL537).
+    argument = (" postgresql_concurrently=True, if_not_exists=True," if arguments.endswith(",")
+                else ", postgresql_concurrently=True, if_not_exists=True")
     wrapped = (arguments + argument + layout + ")" + trailing).split("\n")
     new_text = "\n".join([f"{indent}with op.get_context().autocommit_block():",
                           *("    " + line if line.strip() else line for line in wrapped)])

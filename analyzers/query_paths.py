@@ -6,10 +6,10 @@ section of the report and the hovers read these."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Optional
 
-from .extract.queries import ColumnRef, QueryShape
+from .extract.queries import ColumnRef, QueryCall, QueryShape
 from .schema.model import Index, Location, SchemaLayer, Table
 
 
@@ -27,6 +27,8 @@ class PathPredicate:
     pattern: Optional[str] = None
     json_as_text: bool = False
     alternative: Optional[tuple[int, int]] = None  # inside an OR: (which OR, which branch)
+    expression: bool = False  # on an expression over the column (a hybrid property's value)
+    json_key: bool = False  # a key of a JSON document, not the whole document as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class PathJoin:
 
 @dataclass(frozen=True, slots=True)
 class QueryPath:
-    shape: QueryShape
+    shape: QueryShape  # as composed across functions (query_flow), class names qualified
     context: str  # "request", "task" or "other", after following callers
     table: Optional[str]  # the main table
     predicates: tuple[PathPredicate, ...] = ()
@@ -50,6 +52,9 @@ class QueryPath:
     order_by: tuple[tuple[ColumnUse, bool], ...] = ()
     group_by: tuple[ColumnUse, ...] = ()
     aggregates: tuple[tuple[str, ColumnUse], ...] = ()
+    source: Optional[tuple[str, int]] = None  # (path, index in its file's queries) of the shape it is reported for
+    parts: tuple[tuple[str, int, Optional[str]], ...] = ()  # every shape composed into it: (path, index, class of self)
+    unknown_columns: tuple[ColumnRef, ...] = ()  # `getattr(Model, name)`: columns chosen at run time
 
     @property
     def location(self) -> Location:
@@ -74,65 +79,96 @@ def _snake(name: str) -> str:
 
 
 class Resolver:
-    """Class and attribute names of one workspace to tables and columns."""
+    """Class and attribute names of one workspace to tables and columns. Names come qualified
+    (`app.models.order.Order`) when the flow could follow them, else as written."""
 
-    def __init__(self, model, layer: SchemaLayer) -> None:
+    def __init__(self, model, layer: SchemaLayer, bases=None) -> None:
+        """`bases(qualified class)`: the class and its bases (a subclass without a table of its
+        own, single-table inheritance, is its base's table)."""
         self.layer = layer
-        self.classes = {t.class_name: t.key for t in model.orm.tables.values() if t.class_name}
-        self.relationships = {(r.class_name, r.attribute): r for r in model.relationships}
-        self.class_of_table = {key: name for name, key in self.classes.items()}
+        self.bases = bases
+        tables = [t for t in model.orm.tables.values() if t.class_name]
+        self.classes = {t.class_name: t.key for t in tables}
+        self.qualified = {f"{t.module}.{t.class_name}": t.key for t in tables if t.module}
+        self.relationships = {(r.table, r.attribute): r for r in model.relationships}
 
     def table(self, name: str, is_table: bool = False) -> Optional[str]:
+        """The table a class (qualified or as written) or a table name stands for."""
         if not name:
             return None
-        if "." in name:  # `Class.relationship`: its target
-            owner, _, attribute = name.rpartition(".")
-            found = self.relationship(owner, attribute)
-            return found.target_table if found is not None and found.target_table in self.layer.tables else None
-        if not is_table and name in self.classes and self.classes[name] in self.layer.tables:
-            return self.classes[name]
+        if not is_table:
+            key = self.qualified.get(name)
+            if key is None and "." in name and self.bases is not None:
+                key = next((self.qualified[base] for base in self.bases(name) if base in self.qualified), None)
+            if key is None and "." in name:
+                # qualified, but not a mapped class: a re-export path the flow did not follow
+                key = self.classes.get(name.rpartition(".")[2]) if name.rpartition(".")[2] in self.classes else None
+            elif key is None:
+                key = self.classes.get(name)
+            if key is not None and key in self.layer.tables:
+                return key
         if name in self.layer.tables:
             return name
+        if "." in name:
+            return None
         snake = _snake(name)
         for candidate in (snake, snake + "s", snake + "es", snake[:-1] + "ies" if snake.endswith("y") else None):
             if candidate and candidate in self.layer.tables:
                 return candidate
         return None
 
+    def ref_table(self, ref: ColumnRef) -> Optional[str]:
+        """The table a column reference is on (through a relationship for `filter_by` after a join)."""
+        table = self.table(ref.model, ref.table)
+        if ref.through is None:
+            return table
+        found = self.relationship(table or ref.model, ref.through)
+        return found.target_table if found is not None and found.target_table in self.layer.tables else None
+
     def column(self, ref: ColumnRef, fallback_table: Optional[str] = None) -> Optional[ColumnUse]:
-        table = self.table(ref.model, ref.table) or fallback_table
+        table = self.ref_table(ref) or fallback_table
         found = self.layer.tables.get(table) if table else None
-        if found is None or found.column(ref.column) is None:
+        if found is None or ref.dynamic is not None:
             return None
-        return ColumnUse(table, ref.column, ref.location)
+        if found.column(ref.column) is not None:
+            return ColumnUse(table, ref.column, ref.location)
+        inherited = self._inherited_table(ref, table)
+        if inherited is not None:  # joined-table inheritance: the column is on a base class's table
+            return ColumnUse(inherited, ref.column, ref.location)
+        relationship = self.relationship(table, ref.column)
+        if relationship is not None and relationship.secondary is None:
+            # `Order.customer == c` compares the foreign key column of a many-to-one relationship
+            local = [key.columns for key in found.foreign_keys if key.ref_table == relationship.target_table]
+            if len(local) > 1 and relationship.foreign_keys:  # `foreign_keys=[user_id]` says which
+                local = [c for c in local if all(re.search(rf"\b{re.escape(n)}\b", relationship.foreign_keys) for n in c)]
+            if len(local) == 1 and len(local[0]) == 1:
+                return ColumnUse(table, local[0][0], ref.location)
+        return None
+
+    def _inherited_table(self, ref: ColumnRef, table: str) -> Optional[str]:
+        if self.bases is None or ref.table or "." not in ref.model:
+            return None
+        for base in self.bases(ref.model)[1:]:
+            key = self.qualified.get(base)
+            found = self.layer.tables.get(key) if key and key != table else None
+            if found is not None and found.column(ref.column) is not None:
+                return key
+        return None
 
     def relationship(self, class_or_table: str, attribute: str):
         """The `relationship()` named `attribute` on a class (or on the class mapping a table)."""
-        return self.relationships.get((self.class_of_table.get(class_or_table, class_or_table), attribute))
-
-
-def contexts(code_facts: Iterable) -> dict[tuple[str, str], str]:
-    """(path, function) -> "request", "task" or "other": functions called, directly or through
-    other functions, from a request handler run in requests (and likewise for tasks)."""
-    functions = [(facts.path, function) for facts in code_facts for function in facts.functions]
-    resolved = {(path, f.name): f.context for path, f in functions}
-    for kind in ("request", "task"):
-        called = {name for (path, f) in functions if resolved[(path, f.name)] == kind for name in f.calls}
-        changed = True
-        while changed:
-            changed = False
-            for path, function in functions:
-                key = (path, function.name)
-                if resolved[key] == "other" and function.name.rpartition(".")[2] in called:
-                    resolved[key] = kind
-                    called |= set(function.calls)
-                    changed = True
-    return resolved
+        table = class_or_table if class_or_table in self.layer.tables else self.table(class_or_table)
+        return self.relationships.get((table, attribute)) if table else None
 
 
 def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
     main = next((t for t in (resolver.table(e, shape.entities_are_tables) for e in shape.entities) if t), None)
-    predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text, p.alternative) for p in shape.predicates
+    if main is None and not shape.entities and shape.origin is None:
+        # `exists().where(...)`, `select(func.count())`: FROM the columns' table
+        main = next((t for t in (resolver.ref_table(p.column) for p in shape.predicates) if t), None)
+    predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text, p.alternative, p.expression,
+                                     p.json_key)
+                       for p in shape.predicates
                        for use in [resolver.column(p.column, main if p.column.table and not p.column.model else None)] if use)
     joins = []
     for join in shape.joins:
@@ -143,7 +179,7 @@ def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
             source = resolver.table(join.relationship.model)
             relationship = resolver.relationship(join.relationship.model, join.relationship.column)
             target = relationship.target_table if relationship is not None else None
-            name = f"{join.relationship.model}.{join.relationship.column}"
+            name = f"{join.relationship.model.rpartition('.')[2]}.{join.relationship.column}"
             if source and target and relationship.secondary in resolver.layer.tables:
                 # through the association table: source -> secondary -> target
                 for near, far in ((relationship.secondary, source), (target, relationship.secondary)):
@@ -171,7 +207,9 @@ def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
     order = tuple((use, o.descending) for o in shape.order_by for use in [resolver.column(o.column, main)] if use)
     group = tuple(use for ref in shape.group_by for use in [resolver.column(ref, main)] if use)
     aggregates = tuple((name, use) for name, ref in shape.aggregates for use in [resolver.column(ref, main)] if use)
-    return QueryPath(shape, context, main, predicates, tuple(joins), order, group, aggregates)
+    unknown = tuple(p.column for p in shape.predicates if p.column.dynamic is not None) + tuple(
+        o.column for o in shape.order_by if o.column.dynamic is not None)
+    return QueryPath(shape, context, main, predicates, tuple(joins), order, group, aggregates, unknown_columns=unknown)
 
 
 def _relationship_columns(layer: SchemaLayer, source: str, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -188,16 +226,19 @@ def _relationship_columns(layer: SchemaLayer, source: str, target: str) -> tuple
 
 
 def query_paths(model, layer: SchemaLayer, code_facts: Iterable) -> list[QueryPath]:
-    facts = list(code_facts)
-    resolver = Resolver(model, layer)
-    where_run = contexts(facts)
+    """The queries of the files in `code_facts` (application code), followed across the
+    workspace's functions (query_flow), resolved to the tables and columns of `layer`."""
+    from .query_flow import code_base
+
+    application = [facts.path for facts in code_facts]
+    flow = code_base(model, application)
+    resolver = Resolver(model, layer, flow.mro)
+    where_run = flow.contexts()
     paths = []
-    for file_facts in facts:
-        for shape in file_facts.queries:
-            context = shape.context
-            if shape.function is not None:
-                context = where_run.get((file_facts.path, shape.function), context)
-            paths.append(resolve(shape, resolver, context))
+    for query in flow.queries():
+        context = where_run.get(query.context_of, query.shape.context)
+        path = resolve(query.shape, resolver, context)
+        paths.append(replace(path, source=query.source, parts=query.parts))
     return paths
 
 
@@ -297,7 +338,8 @@ def _predicate_entries(path: QueryPath, table: Table) -> list[Entry]:
     for predicate in path.predicates:
         if predicate.alternative is not None:
             groups.setdefault(predicate.alternative[0], {}).setdefault(predicate.alternative[1], [])
-        if predicate.use.table != table.key or predicate.operator in ("!=", "is not null", "not in") or predicate.json_as_text:
+        if predicate.use.table != table.key or predicate.operator in ("!=", "is not null", "not in", "not like", "@>") \
+                or predicate.json_as_text or predicate.expression:
             continue
         column = predicate.use.column
         if predicate.operator in ("like", "ilike") and predicate.pattern in ("contains", "suffix", "unknown"):
@@ -320,3 +362,111 @@ def _predicate_entries(path: QueryPath, table: Table) -> list[Entry]:
                        next(iter(branches.values()))[0])
         found.append(Entry(lacking.column, index, lacking.location, lacking.kind if not index else "predicate"))
     return found
+
+
+# coverage
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedCall:
+    call: QueryCall
+    kind: str  # "not a query", "not followed", "entity", "join", "column", "condition"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueryCoverage:
+    """How many filter/filter_by/where/join/outerjoin/order_by/group_by calls of application code
+    resolved to tables and columns, and why the others did not."""
+
+    calls: int = 0
+    resolved: int = 0
+    unresolved: tuple[UnresolvedCall, ...] = ()
+
+    @property
+    def share(self) -> float:
+        return self.resolved / self.calls if self.calls else 1.0
+
+
+def query_coverage(model, layer: SchemaLayer, code_facts: Iterable) -> QueryCoverage:
+    """Each counted call of the files in `code_facts`: resolved when a query it refines (as
+    composed across functions) has a table, and everything the call names is a column of it."""
+    from .query_flow import code_base
+
+    facts_list = list(code_facts)
+    flow = code_base(model, [facts.path for facts in facts_list])
+    resolver = Resolver(model, layer, flow.mro)
+    where_run = flow.contexts()
+    composed: dict[tuple[str, int], list[tuple[QueryPath, Optional[str]]]] = {}
+    for query in flow.queries():
+        path = resolve(query.shape, resolver, where_run.get(query.context_of, "other"))
+        for file_path, index, self_class in query.parts:
+            composed.setdefault((file_path, index), []).append((path, self_class))
+    calls = resolved = 0
+    unresolved = []
+    for facts in facts_list:
+        for call in facts.query_calls:
+            calls += 1
+            problem = _call_problem(call, facts, composed, flow, resolver)
+            if problem is None:
+                resolved += 1
+            else:
+                unresolved.append(UnresolvedCall(call, *problem))
+    return QueryCoverage(calls, resolved, tuple(unresolved))
+
+
+def _call_problem(call: QueryCall, facts, composed: dict, flow, resolver: Resolver) -> Optional[tuple[str, str]]:
+    if call.query is None:
+        return "not a query", f"{call.receiver}.{call.method}(): not traced to a query"
+    shape = facts.queries[call.query]
+    entries = composed.get((facts.path, call.query), [])
+    if not entries and shape.embedded:  # a subquery joined into another query: read on its own
+        entries = [(resolve(query.shape, resolver, "other"), self_class) for query in flow.alone(facts.path, call.query)
+                   for _, _, self_class in query.parts[:1]]
+    if not any(path.table for path, _ in entries) and shape.origin is not None:
+        origin = shape.origin
+        if origin.kind == "parameter":
+            return "not followed", (f"{call.method}() on parameter `{origin.name}` of {shape.function or 'module'}: "
+                                    "no caller followed hands it a query")
+        return "not followed", f"{call.method}() on what `{origin.name}()` returns: not followed to a query"
+    if not entries:
+        return "not followed", f"{call.method}(): its query is not reported"
+    first = None
+    for path, self_class in entries:
+        problem = _problem_in(call, path, self_class, facts.path, shape.function, flow, resolver)
+        if problem is None:
+            return None
+        first = first or problem
+    return first
+
+
+def _problem_in(call: QueryCall, path: QueryPath, self_class, file_path: str, function, flow,
+                resolver: Resolver) -> Optional[tuple[str, str]]:
+    if path.table is None:
+        what = ", ".join(e.rpartition(".")[2] for e in path.shape.entities) or "nothing known"
+        return "entity", f"{call.method}() on a query of {what}: not a mapped table"
+    for name in call.tables:
+        qualified = flow.qualified_ref(file_path, self_class, ColumnRef(name, "", call.location), function).model or name
+        if resolver.table(qualified) is None:
+            return "join", f"join({name}): not a mapped table"
+    for ref in call.relationships:
+        qualified = flow.qualified_ref(file_path, self_class, ref, function)
+        if resolver.relationship(qualified.model, ref.column) is None:
+            return "join", f"join({ref.model}.{ref.column}): not a relationship of a mapped class"
+    for ref in call.columns:
+        if ref.dynamic is not None:
+            return "column", f"getattr({ref.model}, {ref.dynamic}): the column is chosen at run time"
+        qualified = flow.qualified_ref(file_path, self_class, ref, function)
+        if ref.table and not ref.model:
+            continue  # SQL without a table name: read against the main table
+        hybrid = flow.hybrid(qualified.model, ref.column) if resolver.column(qualified) is None else None
+        if hybrid is not None and hybrid.columns and all(
+                resolver.column(replace(inner, model=qualified.model)) for inner in hybrid.columns):
+            continue  # a hybrid property over columns of the table
+        if resolver.column(qualified) is None:
+            table = resolver.ref_table(qualified)
+            if table is None:
+                return "column", f"{ref.model}.{ref.column}: {ref.model} is not a mapped class"
+            return "column", f"{ref.model}.{ref.column}: not a column of {table}"
+    if call.unread:
+        return "condition", f"{call.method}({call.unread[0]}): not read as columns"
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -100,6 +101,9 @@ def _scaffold_options(scaffold: argparse.ArgumentParser) -> None:
                           help="keep (default): while a backfill runs, the table's row triggers change no other column "
                                "(an updated_at trigger leaves updated_at as it was); fire: they run as on any update "
                                "(updated_at becomes the backfill's time on every row it fills)")
+    scaffold.add_argument("--dsn", help="a database (postgresql://... or libpq conninfo) whose catalog gives the table's "
+                          "triggers and their functions as they are there, also those the migrations do not create; "
+                          "only read")
     scaffold.add_argument("--path", default=".", help="project root (default: the current folder)")
     scaffold.add_argument("--dry-run", action="store_true", help="print the files instead of writing them")
 
@@ -278,10 +282,17 @@ def _scaffold(args: argparse.Namespace) -> int:
         new_name=args.new_name, ref=args.ref, columns=tuple(c.strip() for c in (args.columns or "").split(",") if c.strip()),
         check=args.check, name=args.name, on_delete=args.on_delete, where=args.where, using=args.using,
         batch_size=args.batch_size, backfill_triggers=args.backfill_triggers)
+    dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", args.dsn) if args.dsn else None  # a SQLAlchemy URL too
     try:
-        files, project = scaffold(model, request)
+        files, project = scaffold(model, request, dsn=dsn)
     except ScaffoldError as error:
         raise _UsageError(str(error)) from None
+    except ImportError:
+        raise _UsageError("--dsn needs psycopg: pip install 'schemalens[verify]'") from None
+    except Exception as error:  # noqa: BLE001 - psycopg's connection errors, at the boundary
+        if type(error).__module__.split(".")[0] != "psycopg":
+            raise
+        raise _UsageError(f"--dsn: could not read the triggers of {args.table}: {error}") from None
     for note in project.notes:
         print(f"schemalens: {note}", file=sys.stderr)
     if args.dry_run:

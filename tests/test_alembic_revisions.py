@@ -109,6 +109,17 @@ def test_a_loop_over_a_literal_list_is_read_once_per_item_with_local_names_bound
     assert [(op.table, op.column.name) for op in upgrade] == [("orders", "archived_at"), ("invoices", "archived_at")]
 
 
+def test_a_loop_over_a_module_level_dict_reads_its_keys_or_its_items():
+    text = (HEADER.format(rid="r1", down=None)
+            + "INDEXES = {'ix_entry_type': ['type'], 'ix_entry_end': ['end_at']}\n\n"
+            + "def upgrade():\n    for name in INDEXES:\n        op.drop_index(name, table_name='entry')\n\n"
+            + "def downgrade():\n    for name, columns in INDEXES.items():\n        op.create_index(name, 'entry', columns)\n")
+    revision = parse_revision(text, "versions/r1.py").revision
+    assert [op.name for op in revision.upgrade] == ["ix_entry_type", "ix_entry_end"]
+    assert [(op.index.name, op.index.columns) for op in revision.downgrade] == [
+        ("ix_entry_type", ("type",)), ("ix_entry_end", ("end_at",))]
+
+
 def test_a_helper_function_of_the_revision_is_read_where_it_is_called():
     text = (HEADER.format(rid="r1", down=None)
             + "def _add_flag(table, name='flag'):\n    op.add_column(table, sa.Column(name, sa.Boolean()))\n\n"

@@ -28,7 +28,7 @@ def test_a_finding_is_reported_without_suppression(tmp_path: Path):
 
 def test_a_line_comment_suppresses_the_named_rule_only(tmp_path: Path):
     codes = _codes(_audit(tmp_path, "  -- schemalens: ignore[SL201]"))
-    assert "SL201" not in codes and "SL207" in codes
+    assert "SL201" not in codes and "SL703" in codes
 
 
 def test_a_bare_line_comment_suppresses_every_rule_on_the_line(tmp_path: Path):
@@ -71,3 +71,28 @@ def test_migrations_of_a_workspace_inside_another_repositorys_ignored_folder_are
     (workspace / ".gitignore").write_text("db/V2__*.sql\n")
     (workspace / "db" / "V2__local.sql").write_text("CREATE TABLE b (id int);\n")
     assert ignored_by_git(workspace, ["db/V1__init.sql", "db/V2__local.sql"]) == ["db/V2__local.sql"]
+
+
+def test_lock_rules_are_held_back_when_the_application_migrates_itself_as_it_starts(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n")
+    (tmp_path / "migrations" / "V2__index.sql").write_text("CREATE INDEX ix_orders_note ON orders (note);\n")
+    assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text(
+        "from flask_migrate import upgrade\n\ndef create_app():\n    app = object()\n    upgrade()\n    return app\n")
+    assert "SL505" not in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "app" / "__init__.py").write_text("def create_app():\n    return object()\n")
+    (tmp_path / "app" / "cli.py").write_text("from alembic import command\n\ndef upgrade(config):\n    command.upgrade(config, 'head')\n")
+    assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))  # a deploy step runs them
+
+
+def test_an_opinion_rule_is_off_under_all_and_on_by_name_or_preset(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__counts.sql").write_text("CREATE TABLE counts (id int PRIMARY KEY);\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL"]\n')
+    assert "SL210" not in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL"]\npreset = "squawk"\n')
+    assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL", "SL210"]\n')
+    assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))

@@ -69,3 +69,19 @@ def test_a_check_on_a_variable_then_an_insert():
     ''')
     ((check),) = facts.check_then_inserts
     assert check.columns == ("email",) and (check.location.line, check.insert.line) == (4, 5)
+    assert (check.model, check.inserted) == ("User", "User")
+
+
+def test_a_check_before_saving_the_object_itself_or_against_a_cap_is_no_check_then_insert():
+    facts = _facts('''
+        def update_latest(self):
+            found = QueryResult.query.filter(QueryResult.query_hash == self.query_hash).first()
+            if found:
+                self.latest_id = found.id
+                db.session.add(self)
+
+        def register(session, cap):
+            if Teams.query.filter_by(banned=False).count() < cap:
+                session.add(Teams(name="x"))
+    ''')
+    assert facts.check_then_inserts == ()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import datetime
 import itertools
+import shlex
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.fixes import apply_edit
 from schemalens.analyzers.rules import rule_by_code
 from schemalens.analyzers.rules.base import occurrences
-from schemalens.analyzers.scaffold import ChangeRequest, ScaffoldError, scaffold, write_files
+from schemalens.analyzers.scaffold import HELP, ChangeRequest, ScaffoldError, scaffold, write_files
 from schemalens.analyzers.scaffold.from_findings import safe_change_edit, safe_change_for
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from schemalens.commands import main
@@ -284,3 +285,17 @@ def test_a_table_outside_public_is_refused(project: Path):
         "def downgrade():\n    op.drop_table('events', schema='audit')\n")
     with pytest.raises(ScaffoldError, match="outside the public schema"):
         scaffold(_model(project), ChangeRequest("add-index", "audit.events", columns=("kind",)))
+
+
+@pytest.mark.parametrize("change", sorted(HELP))
+def test_scaffold_change_help_says_what_that_change_asks_with_an_example_that_parses(project: Path, change: str, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["scaffold", change, "--help"])
+    text = capsys.readouterr().out
+    about = HELP[change]
+    assert exited.value.code == 0 and f"{change}: {about.summary}." in text and about.example in text
+    assert "asks: --" + ", --".join(about.required) in text
+    assert [other for other in HELP if other != change and f"{other}: {HELP[other].summary}" in text] == []
+    # the example is a valid invocation: argparse takes it (a schema the fixture lacks is the scaffold's own message)
+    main([*shlex.split(about.example)[1:], "--path", str(project), "--no-cache", "--dry-run"])
+    assert "usage:" not in capsys.readouterr().err

@@ -77,6 +77,14 @@ def test_json_and_text_say_what_was_read(capsys):
     assert "Coverage" in text and "3 Alembic revision(s) in environment migrations" in text
 
 
+def test_json_gives_the_query_coverage_with_the_unresolved_calls(capsys):
+    shop = Path(__file__).resolve().parent.parent / "examples" / "shop"
+    coverage = json.loads(_run(capsys, str(shop), "--format", "json"))["query_coverage"]
+    assert coverage["calls"] > coverage["resolved"] > 0 and coverage["share"] == round(coverage["resolved"] / coverage["calls"], 4)
+    assert len(coverage["unresolved"]) == min(coverage["calls"] - coverage["resolved"], 20)
+    assert all({"path", "line", "method", "kind", "reason"} == set(call) for call in coverage["unresolved"])
+
+
 def test_drift_rules_hold_back_when_the_models_are_not_read(tmp_path):
     from schemalens.analyzers.audit import run_audit
     from schemalens.analyzers.workspace.index import WorkspaceIndex

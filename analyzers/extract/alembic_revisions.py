@@ -68,6 +68,15 @@ class RevisionParse:
 DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"
 
 
+def _loop_names(target: ast.expr) -> Optional[tuple[str, ...]]:
+    """The names a `for` binds (`name` or `key, value`), None for any other target."""
+    if isinstance(target, ast.Name):
+        return (target.id,)
+    if isinstance(target, ast.Tuple) and all(isinstance(element, ast.Name) for element in target.elts):
+        return tuple(element.id for element in target.elts)
+    return None
+
+
 def nearest_alembic_ini(folder: str, text_of) -> Optional[tuple[str, str]]:
     """(path, text) of the alembic.ini in `folder` or the nearest folder above it, read with
     `text_of(path)` (paths relative to the workspace root)."""
@@ -269,11 +278,16 @@ class _RevisionReader:
                     self._statements(statement.orelse, scope, out)
             elif isinstance(statement, ast.For):
                 items = self._literal_items(statement.iter, scope)
-                if items is not None and isinstance(statement.target, ast.Name):
-                    for item in items:  # a loop over a literal list: once per item, the name bound
-                        scope.locals[statement.target.id] = item
+                targets = _loop_names(statement.target)
+                if items is not None and targets is not None:
+                    for item in items:  # a loop over a literal list or dict: once per item, the names bound
+                        parts = (item,) if len(targets) == 1 else item.args if item.kind == "seq" else ()
+                        if len(parts) != len(targets):
+                            break
+                        scope.locals.update(zip(targets, parts))
                         self._statements(statement.body, scope, out)
-                    scope.locals.pop(statement.target.id, None)
+                    for name in targets:
+                        scope.locals.pop(name, None)
                 else:
                     self._statements(statement.body, scope, out)
                 self._statements(statement.orelse, scope, out)
@@ -282,9 +296,21 @@ class _RevisionReader:
                 self._statements(statement.orelse, scope, out)
 
     def _literal_items(self, node: ast.expr, scope: "_Scope") -> Optional[tuple[Expr, ...]]:
+        """The items a loop goes through: a literal list, a dict's keys, or its `.keys()`,
+        `.values()` or `.items()` (as (key, value) pairs)."""
+        view = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args \
+                and node.func.attr in ("keys", "values", "items"):
+            view, node = node.func.attr, node.func.value
         value = self.world.value_of(scope.build(node))
-        if value is not None and value.kind == "seq":
+        if value is not None and value.kind == "seq" and view is None:
             return value.args
+        if value is not None and value.kind == "dict":
+            if view == "values":
+                return tuple(item for _, item in value.items)
+            if view == "items":
+                return tuple(Expr("seq", key.source, key.location, value="tuple", args=(key, item)) for key, item in value.items)
+            return tuple(key for key, _ in value.items)
         return None
 
     def _dialect_branch(self, test: ast.expr, scope: "_Scope") -> Optional[bool]:
@@ -498,9 +524,17 @@ class _RevisionReader:
         nullable_expr = expr.kwarg("nullable")
         nullable = self.world.const(nullable_expr) if nullable_expr is not None else not primary
         server_default = self._server_default(expr.kwarg("server_default"))
-        identity = None
-        if any(self._member(a) == "Identity" for a in args if a.kind == "call"):
-            identity, nullable = "by default", False
+        identity = generated = None
+        for argument in args:
+            if argument.kind != "call":
+                continue
+            if self._member(argument) == "Identity":
+                identity, nullable = ("always" if self._bool(argument, "always") else "by default"), False
+            elif self._member(argument) == "Computed" and argument.args:
+                # Computed(..., persisted=False) would be a virtual column (PostgreSQL 18); stored otherwise.
+                persisted = argument.kwarg("persisted")
+                if persisted is None or self.world.const(persisted) is not False:
+                    generated = self._text(argument.args[0]) or self.world.const(argument.args[0]) or argument.args[0].source
         for fk in foreign_keys:
             target = self.world.const(fk.args[0]) if fk.args else None
             if isinstance(target, str) and "." in target:
@@ -518,7 +552,7 @@ class _RevisionReader:
             out_constraints.append(PrimaryKey(None, (name,), location))
         return Column(name=name, type=normalized, raw_type=raw, nullable=bool(nullable), location=location,
                       server_default=server_default, identity=identity, primary_key=primary,
-                      comment=self._str(expr, 99, "comment"))
+                      comment=self._str(expr, 99, "comment"), generated=generated)
 
     def _server_default(self, value: Optional[Expr]) -> Optional[str]:
         if value is None:
@@ -694,7 +728,7 @@ class _RevisionReader:
     def _op_drop_constraint(self, call, location, batch, autocommit):
         table = batch or self._str(call, 1, "table_name")
         return [ops.DropConstraint(table, self._str(call, 0, "constraint_name"), location, self._str(call, 99, "schema"),
-                                   self._bool(call, "if_exists"))]
+                                   self._bool(call, "if_exists"), self._str(call, 2, "type_"))]
 
     def _op_execute(self, call, location, batch, autocommit):
         statement = self._arg(call, 0, "sqltext")

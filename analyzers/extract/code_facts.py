@@ -16,7 +16,7 @@ from typing import Optional
 from ..schema.model import ExtractionError, Location
 from .python_names import dotted
 from .python_source import PythonFile, parse_python, walk_in_order
-from .queries import FunctionFacts, LoopRead, QueryShape, call_arguments, on_header_line, read_queries, string_literals
+from .queries import FunctionFacts, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
 from .sql_queries import shape_from_sql
 
 
@@ -36,6 +36,8 @@ class CheckThenInsert:
     columns: tuple[str, ...]  # the columns the check looks up
     location: Location  # the `if`
     insert: Location  # the add/insert call
+    model: Optional[str] = None  # the model class the check queries, when written
+    inserted: Optional[str] = None  # the model class the insert constructs, when written
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class FallbackRead:
 
     keys: tuple[str, ...]
     location: Location
+    sources: tuple[str, ...] = ()  # what each key is read from, as written (`self.options`, `os.environ`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,29 +108,62 @@ class CodeFacts:
     queries: tuple[QueryShape, ...] = ()
     loop_reads: tuple[LoopRead, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
+    query_calls: tuple[QueryCall, ...] = ()  # filter/where/join/order_by/group_by calls, for the query coverage
+    hybrids: tuple[HybridAttribute, ...] = ()  # hybrid properties of its classes, as SQL reads them
     # Words (lower case) the file deletes rows of: after DELETE FROM / TRUNCATE / DROP TABLE /
-    # DETACH PARTITION, and before a `.delete(` call: the tables whose rows some code removes.
+    # DETACH PARTITION and in `delete(Model)`, and before a `.delete(` call: the tables (or
+    # model classes) whose rows some code removes.
     deletion_words: frozenset[str] = frozenset()
+    # Tables the file inserts rows into with SQL text (INSERT INTO ...), past the ORM's defaults.
+    sql_insert_tables: frozenset[str] = frozenset()
+    # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself.
+    runs_migrations: bool = False
 
 
 _DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
                                  r"\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
+_INSERT_STATEMENT = re.compile(r"\bINSERT\s+INTO\s+(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
 _DELETE_CALL = re.compile(r"\.delete\(")
+_DELETE_CONSTRUCT = re.compile(r"(?<![.\w])delete\(\s*(\w+)")  # SQLAlchemy's delete(Model)
 _WORD = re.compile(r"\w+")
 
 
 def deletion_words(text: str) -> frozenset[str]:
     """The words of `text` that name what rows are deleted from (see CodeFacts.deletion_words)."""
     words = {match.group(1).lower() for match in _DELETION_STATEMENT.finditer(text)}
+    words.update(match.group(1).lower() for match in _DELETE_CONSTRUCT.finditer(text))
     for match in _DELETE_CALL.finditer(text):
         words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
     return frozenset(words)
+
+
+def sql_insert_tables(text: str) -> frozenset[str]:
+    """The tables (lower case) that SQL text in `text` inserts rows into."""
+    return frozenset(match.group(1).lower() for match in _INSERT_STATEMENT.finditer(text))
 
 
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
 _CONFIG_READS = ("getenv", "get", "environ")
 _VERSION_FIELDS = ("schema_version", "payload_version", "data_version", "format_version", "version")
 _INSERTS = ("add", "add_all", "insert", "merge", "create", "bulk_save_objects")
+
+
+def _queried_model(call: ast.Call) -> Optional[str]:
+    """The model class a query chain starts from: `Model.query...`, `session.query(Model)...`,
+    `select(Model)...` (None when it cannot be told)."""
+    node: ast.AST = call.func
+    while True:
+        if isinstance(node, ast.Attribute):
+            if node.attr == "query" and isinstance(node.value, ast.Name) and node.value.id[:1].isupper():
+                return node.value.id
+            node = node.value
+        elif isinstance(node, ast.Call):
+            if _method(node) in ("query", "select") and node.args and isinstance(node.args[0], ast.Name) \
+                    and node.args[0].id[:1].isupper():
+                return node.args[0].id
+            node = node.func
+        else:
+            return None
 
 
 def _string(node: ast.AST) -> Optional[str]:
@@ -144,6 +180,11 @@ def _get_key(node: ast.AST) -> Optional[tuple[str, ast.Call]]:
         if key is not None:
             return key, node
     return None
+
+
+def _receiver(get_call: ast.Call) -> str:
+    """`self.options` in `self.options.get("key")` ("" when it is not a dotted name)."""
+    return dotted(get_call.func.value) or ""
 
 
 def _calls(node) -> list[ast.Call]:
@@ -168,19 +209,60 @@ def _flatten(source: PythonFile, body: list[ast.stmt]) -> tuple[list[ast.stmt], 
     return statements, one_line
 
 
-def _checked_columns(node: ast.AST) -> tuple[str, ...]:
+def _checked_columns(node: ast.AST) -> tuple[tuple[str, ...], Optional[str]]:
     """Columns an existence query looks up (`filter_by(col=...)`, `Model.col == ...`), when the
-    expression ends in first()/one_or_none()/scalar()/exists()/count()."""
+    expression ends in first()/one_or_none()/scalar()/exists(), and the model it queries when
+    written. A count() is left out: it is compared with a cap more often than with zero."""
     calls = _calls(node)
-    if not any(_method(call) in ("first", "one_or_none", "scalar", "exists", "count") for call in calls):
-        return ()
-    columns = [keyword.arg for call in calls if _method(call) == "filter_by"
-               for keyword in call.keywords if keyword.arg is not None]
+    if not any(_method(call) in ("first", "one_or_none", "scalar", "exists") for call in calls):
+        return (), None
+    columns, models = [], []
+    for call in calls:
+        if _method(call) == "filter_by":
+            columns += [keyword.arg for keyword in call.keywords if keyword.arg is not None]
+            models.append(_queried_model(call))
     for comparison in walk_in_order(node):
         if isinstance(comparison, ast.Compare) and isinstance(comparison.left, ast.Attribute) \
                 and any(isinstance(operator, ast.Eq) for operator in comparison.ops):
             columns.append(comparison.left.attr)
-    return tuple(columns)
+            owner = comparison.left.value
+            models.append(owner.id if isinstance(owner, ast.Name) and owner.id[:1].isupper() else None)
+    return tuple(columns), next((model for model in models if model), None)
+
+
+_UPGRADE_FUNCTIONS = {("flask_migrate", "upgrade"), ("alembic.command", "upgrade")}
+
+
+def runs_migrations(tree: ast.AST) -> bool:
+    """Whether the module calls `flask_migrate.upgrade` or `alembic.command.upgrade` (under any
+    name it imports them as)."""
+    callable_names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if (node.module, alias.name) in _UPGRADE_FUNCTIONS:
+                    callable_names.add(alias.asname or alias.name)
+                elif (node.module, alias.name) == ("alembic", "command"):
+                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in ("flask_migrate", "alembic.command"):
+                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
+    return bool(callable_names) and any(isinstance(node, ast.Call) and dotted(node.func) in callable_names
+                                        for node in ast.walk(tree))
+
+
+def _adds_self(call: ast.Call) -> bool:
+    """`session.add(self)`: the object saves its own changes, it inserts no new row."""
+    return len(call.args) == 1 and isinstance(call.args[0], ast.Name) and call.args[0].id == "self"
+
+
+def _constructed_model(call: ast.Call) -> Optional[str]:
+    """`Model` in `session.add(Model(...))`."""
+    argument = call.args[0] if call.args else None
+    if isinstance(argument, ast.Call) and isinstance(argument.func, ast.Name) and argument.func.id[:1].isupper():
+        return argument.func.id
+    return None
 
 
 def _names_in(node: ast.AST) -> list[str]:
@@ -238,16 +320,18 @@ class _Collector:
     def visit_call(self, node: ast.Call) -> None:
         method = _method(node)
         if method == "filter_by":
+            model = _queried_model(node)
             for keyword in node.keywords:
                 if keyword.arg is not None:
-                    self.lookups.append(Lookup(keyword.arg, None, self._location(keyword)))
+                    self.lookups.append(Lookup(keyword.arg, model, self._location(keyword)))
         arguments = call_arguments(node)
         got = _get_key(node)
         if got is not None and len(arguments) > 1:
             default = arguments[1][1]
             inner = _get_key(default)
             if inner is not None and inner[0] != got[0]:
-                self.fallback_reads.append(FallbackRead((got[0], inner[0]), self._location(node)))
+                self.fallback_reads.append(FallbackRead((got[0], inner[0]), self._location(node),
+                                                        (_receiver(got[1]), _receiver(inner[1]))))
             if any(_method(call) in _GENERATORS for call in _calls(default)):
                 self._key_fallback(default, self._location(node))
 
@@ -292,7 +376,8 @@ class _Collector:
             left_key = _get_key(left[0]) if len(left) == 1 else None
             right_key = _get_key(right)
             if left_key is not None and right_key is not None and left_key[0] != right_key[0]:
-                self.fallback_reads.append(FallbackRead((left_key[0], right_key[0]), location))
+                self.fallback_reads.append(FallbackRead((left_key[0], right_key[0]), location,
+                                                        (_receiver(left_key[1]), _receiver(right_key[1]))))
             if any(_method(call) in _CONFIG_READS for call in _calls(left)) and \
                     any(_method(call) in _GENERATORS for call in _calls(right)):
                 self._key_fallback(right, location)
@@ -316,23 +401,25 @@ class _Collector:
     def visit_function(self, node: ast.FunctionDef) -> None:
         """Existence checks (`if <query>.first() ...`, or a variable holding one) followed, in the
         same function, by an insert."""
-        checks: dict[str, tuple[str, ...]] = {}  # variable -> columns its query looks up
+        checks: dict[str, tuple[tuple[str, ...], Optional[str]]] = {}  # variable -> (columns, model) of its query
         statements, one_line = _flatten(self.source, node.body)
         for position, statement in enumerate(statements):
             if isinstance(statement, ast.Assign) and id(statement) not in one_line:
                 if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
-                    columns = _checked_columns(statement.value)
-                    if columns:
-                        checks[statement.targets[0].id] = columns
+                    checked = _checked_columns(statement.value)
+                    if checked[0]:
+                        checks[statement.targets[0].id] = checked
             elif isinstance(statement, ast.If):
-                columns = _checked_columns(statement.test) or next(
-                    (checks[name] for name in _names_in(statement.test) if name in checks), ())
+                columns, model = _checked_columns(statement.test)
+                if not columns:
+                    columns, model = next((checks[name] for name in _names_in(statement.test) if name in checks), ((), None))
                 if not columns:
                     continue
                 later = [call for rest in (statement.body, *statements[position + 1:]) for call in _calls(rest)
-                         if _method(call) in _INSERTS]
+                         if _method(call) in _INSERTS and not _adds_self(call)]
                 if later:
-                    self.check_then_inserts.append(CheckThenInsert(columns, self._location(statement), self._location(later[0])))
+                    self.check_then_inserts.append(CheckThenInsert(
+                        columns, self._location(statement), self._location(later[0]), model, _constructed_model(later[0])))
 
     # read-modify-write
 
@@ -476,4 +563,6 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      tuple(collector.field_aliases), tuple(collector.version_switches), tuple(collector.key_fallbacks),
                      tuple(collector.json_key_filters), tuple(collector.strings), queries=shapes,
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
-                     deletion_words=deletion_words(source.text))
+                     query_calls=tuple(found.calls), hybrids=tuple(found.hybrids),
+                     deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
+                     runs_migrations=runs_migrations(source.tree))

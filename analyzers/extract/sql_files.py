@@ -290,7 +290,7 @@ class _Builder:
         raw_type = _deparse(definition.typeName)
         base = names[-1].lower() if names else ""
         column_location = self._node_location(definition, location)
-        nullable, server_default, identity, sequence = True, None, None, None
+        nullable, server_default, identity, sequence, generated = True, None, None, None, None
         constraints = []
         if base in SERIAL_TYPES:
             identity, nullable = "serial", False
@@ -310,6 +310,8 @@ class _Builder:
                 server_default = _deparse(constraint.raw_expr)
             elif kind == enums.ConstrType.CONSTR_IDENTITY:
                 identity, nullable = ("always" if constraint.generated_when == "a" else "by default"), False
+            elif kind == enums.ConstrType.CONSTR_GENERATED:
+                generated = _deparse(constraint.raw_expr)
             elif kind == enums.ConstrType.CONSTR_PRIMARY:
                 nullable = False
                 constraints.append(PrimaryKey(constraint.conname, (definition.colname,), where))
@@ -318,7 +320,8 @@ class _Builder:
                 if built is not None:
                     constraints.append(built)
         column = Column(name=definition.colname, type=type_text, raw_type=raw_type, nullable=nullable,
-                        location=column_location, server_default=server_default, identity=identity, sequence=sequence)
+                        location=column_location, server_default=server_default, identity=identity, sequence=sequence,
+                        generated=generated)
         return column, constraints
 
     def _constraint(self, constraint: ast.Constraint, location: Location, columns: tuple[str, ...] = ()):
@@ -362,11 +365,20 @@ class _Builder:
             partition_of = node.inhRelations[0].relname
             partition_bound = _deparse(node.partbound)
         self._emit(ops.CreateTable(relation.relname, location, self._schema(relation), tuple(columns), tuple(constraints),
-                                   partition_by, partition_of, partition_bound, bool(node.if_not_exists)))
+                                   partition_by, partition_of, partition_bound, bool(node.if_not_exists),
+                                   temporary=relation.relpersistence == "t"))
+        self._reject_duplicates([column.name for column in columns], location)
 
     def _AlterTableStmt(self, node: ast.AlterTableStmt, location: Location) -> None:
+        if node.objtype == enums.ObjectType.OBJECT_TYPE and any(
+                command.subtype == enums.AlterTableType.AT_AddColumn for command in node.cmds or ()):
+            self._emit(ops.UnsupportedStatement("ADD ATTRIBUTE", location, node.relation.relname,
+                                                schema=self._schema(node.relation)))
+            return
         if node.objtype != enums.ObjectType.OBJECT_TABLE:
-            self._emit(ops.UnsupportedStatement(f"ALTER {node.objtype.name.removeprefix('OBJECT_')}", location))
+            kind = _OBJECT_NAMES.get(node.objtype, node.objtype.name.removeprefix('OBJECT_'))
+            self._emit(ops.UnsupportedStatement(f"ALTER {kind}", location, node.relation.relname,
+                                                schema=self._schema(node.relation)))
             return
         table, schema = node.relation.relname, self._schema(node.relation)
         T = enums.AlterTableType
@@ -400,6 +412,9 @@ class _Builder:
                     self._emit(ops.AddConstraintUsingIndex(table, constraint.conname, constraint.indexname,
                                                            constraint.contype == enums.ConstrType.CONSTR_PRIMARY, where, schema))
                     continue
+                if constraint.contype == enums.ConstrType.CONSTR_EXCLUSION:
+                    self._emit(ops.UnsupportedStatement("ADD EXCLUSION CONSTRAINT", where, constraint.conname, table, schema))
+                    continue
                 built = self._constraint(constraint, where)
                 if built is not None:
                     self._emit(ops.AddConstraint(table, built, where, schema))
@@ -409,10 +424,21 @@ class _Builder:
                 self._emit(ops.ValidateConstraint(table, command.name, where, schema))
             elif kind == T.AT_AttachPartition:
                 self._emit(ops.AttachPartition(table, command.def_.name.relname, where, _deparse(command.def_.bound), schema))
-            elif kind == T.AT_DetachPartition:
-                self._emit(ops.DetachPartition(table, command.def_.name.relname, where, schema))
+            elif kind in (T.AT_DetachPartition, T.AT_DetachPartitionFinalize):
+                concurrently = bool(command.def_.concurrent) or kind == T.AT_DetachPartitionFinalize
+                self._emit(ops.DetachPartition(table, command.def_.name.relname, where, schema, concurrently))
+            elif kind in _TABLE_ACTIONS:
+                name = command.name
+                if kind in (T.AT_DisableTrigAll, T.AT_EnableTrigAll):
+                    name = "ALL"
+                elif kind in (T.AT_DisableTrigUser, T.AT_EnableTrigUser):
+                    name = "USER"
+                elif kind in (T.AT_DropInherit, T.AT_AddInherit) and isinstance(command.def_, ast.RangeVar):
+                    name = command.def_.relname
+                self._emit(ops.UnsupportedStatement(_TABLE_ACTIONS[kind], where, name, table, schema))
             else:
-                self._emit(ops.UnsupportedStatement(f"ALTER TABLE {kind.name.removeprefix('AT_')}", where))
+                self._emit(ops.UnsupportedStatement(f"ALTER TABLE {kind.name.removeprefix('AT_')}", where, table=table,
+                                                    schema=schema))
 
     def _RenameStmt(self, node: ast.RenameStmt, location: Location) -> None:
         O = enums.ObjectType
@@ -427,7 +453,35 @@ class _Builder:
         elif node.renameType == O.OBJECT_INDEX:
             self._emit(ops.RenameIndex(relation.relname, node.newname, location, schema))
         else:
-            self._emit(ops.UnsupportedStatement(f"RENAME {node.renameType.name.removeprefix('OBJECT_')}", location))
+            kind = _OBJECT_NAMES.get(node.renameType, node.renameType.name.removeprefix('OBJECT_'))
+            name, schema = self._object_name(node)
+            table = relation.relname if relation is not None and node.renameType in (
+                O.OBJECT_POLICY, O.OBJECT_TRIGGER, O.OBJECT_RULE) else None
+            self._emit(ops.UnsupportedStatement(f"RENAME {kind}", location, node.subname or name, table, schema, node.newname))
+
+    def _object_name(self, node) -> tuple[Optional[str], Optional[str]]:
+        """(name, schema) of the object a RENAME / SET SCHEMA / DROP statement names."""
+        relation = getattr(node, "relation", None)
+        if relation is not None:
+            return relation.relname, self._schema(relation)
+        target = getattr(node, "object", None)
+        if isinstance(target, ast.String):
+            return target.sval, None
+        if isinstance(target, ast.ObjectWithArgs):
+            names = _names(target.objname)
+        elif isinstance(target, ast.TypeName):
+            names = _names(target.names)
+        else:
+            names = _names(target) if isinstance(target, tuple) else []
+        if not names:
+            return None, None
+        return names[-1], names[-2] if len(names) > 1 and names[-2] != "public" else None
+
+    def _AlterObjectSchemaStmt(self, node: ast.AlterObjectSchemaStmt, location: Location) -> None:
+        kind = _OBJECT_NAMES.get(node.objectType, node.objectType.name.removeprefix("OBJECT_"))
+        name, schema = self._object_name(node)
+        table = name if node.objectType == enums.ObjectType.OBJECT_TABLE else None
+        self._emit(ops.UnsupportedStatement(f"SET SCHEMA {kind}", location, name, table, schema, node.newschema))
 
     def _IndexStmt(self, node: ast.IndexStmt, location: Location) -> None:
         columns, expressions, opclasses = [], [], []
@@ -452,6 +506,8 @@ class _Builder:
         O = enums.ObjectType
         cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
         for obj in node.objects or ():
+            if isinstance(obj, ast.String):  # DROP SCHEMA / EXTENSION name the object by a bare string
+                obj = (obj,)
             names = _names(obj) if isinstance(obj, tuple) else _names(getattr(obj, "objname", None) or getattr(obj, "names", ()) or ())
             if not names and isinstance(obj, ast.TypeName):
                 names = _names(obj.names)
@@ -471,7 +527,14 @@ class _Builder:
             elif node.removeType == O.OBJECT_TRIGGER and len(names) >= 2:
                 self._emit(ops.DropTrigger(names[-1], names[-2], location))
             else:
-                self._emit(ops.UnsupportedStatement(f"DROP {node.removeType.name.removeprefix('OBJECT_')}", location))
+                kind = _OBJECT_NAMES.get(node.removeType, node.removeType.name.removeprefix('OBJECT_'))
+                table = names[-2] if node.removeType in (O.OBJECT_POLICY, O.OBJECT_RULE) and len(names) >= 2 else None
+                schema = None if table else schema
+                self._emit(ops.UnsupportedStatement(f"DROP {kind}", location, name, table, schema,
+                                                    "CASCADE" if cascade else None))
+
+    def _DropdbStmt(self, node: ast.DropdbStmt, location: Location) -> None:
+        self._emit(ops.UnsupportedStatement("DROP DATABASE", location, node.dbname))
 
     # types, sequences, functions, triggers, comments
 
@@ -482,6 +545,11 @@ class _Builder:
 
     def _AlterEnumStmt(self, node: ast.AlterEnumStmt, location: Location) -> None:
         names = _names(node.typeName)
+        if node.oldVal:
+            schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
+            self._emit(ops.UnsupportedStatement("RENAME VALUE", location, names[-1], schema=schema,
+                                                detail=f"'{node.oldVal}' -> '{node.newVal}'"))
+            return
         if not node.newVal:
             self._emit(ops.UnsupportedStatement("ALTER TYPE", location))
             return
@@ -516,7 +584,11 @@ class _Builder:
                          if option.defname == "language" and isinstance(option.arg, ast.String)), None)
         returns = _deparse(node.returnType) if node.returnType is not None else None
         schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
-        self._emit(ops.CreateFunction(Function(names[-1], location, schema, language, returns), location))
+        # AS 'source' (one string; C functions give two: object file and symbol)
+        sources = next((option.arg for option in node.options or () if option.defname == "as"), None)
+        body = sources[0].sval if sources and len(sources) == 1 and isinstance(sources[0], ast.String) else None
+        self._emit(ops.CreateFunction(Function(names[-1], location, schema, language, returns, body), location,
+                                              bool(node.replace)))
 
     def _CreateTrigStmt(self, node: ast.CreateTrigStmt, location: Location) -> None:
         timing = {2: "BEFORE", 64: "INSTEAD OF"}.get(node.timing or 0, "AFTER")
@@ -570,28 +642,86 @@ class _Builder:
 
     def _InsertStmt(self, node, location: Location) -> None:
         self._emit(ops.DataChange("INSERT", location, node.relation.relname))
+        self._reject_duplicates(_assigned_columns(node.cols), location)
+        if node.onConflictClause is not None:
+            self._reject_duplicates(_assigned_columns(node.onConflictClause.targetList), location)
 
     def _UpdateStmt(self, node, location: Location) -> None:
-        self._emit(ops.DataChange("UPDATE", location, node.relation.relname))
+        self._emit(ops.DataChange("UPDATE", location, node.relation.relname, whole_table=node.whereClause is None))
+        self._reject_duplicates(_assigned_columns(node.targetList), location)
 
     def _DeleteStmt(self, node, location: Location) -> None:
-        self._emit(ops.DataChange("DELETE", location, node.relation.relname))
+        self._emit(ops.DataChange("DELETE", location, node.relation.relname, whole_table=node.whereClause is None))
+
+    def _MergeStmt(self, node, location: Location) -> None:
+        self._emit(ops.DataChange("MERGE", location, node.relation.relname))
+        for clause in node.mergeWhenClauses or ():
+            if clause.commandType == enums.CmdType.CMD_INSERT:
+                self._reject_duplicates(_assigned_columns(clause.targetList), location)
+            elif clause.commandType == enums.CmdType.CMD_UPDATE:
+                self._reject_duplicates(_assigned_columns(clause.targetList), location)
+
+    def _ViewStmt(self, node: ast.ViewStmt, location: Location) -> None:
+        self._emit(ops.UnsupportedStatement("View", location, node.view.relname, schema=self._schema(node.view),
+                                            detail="OR REPLACE" if node.replace else None))
+        if node.aliases:
+            self._reject_duplicates(_names(node.aliases), location)
+        elif isinstance(node.query, ast.SelectStmt):
+            self._reject_duplicates(_output_names(node.query), location)
+
+    def _CreateTableAsStmt(self, node, location: Location) -> None:
+        self._other(node, location)
+        into = node.into
+        if into is not None and into.colNames:
+            self._reject_duplicates(_names(into.colNames), location)
+        elif isinstance(node.query, ast.SelectStmt):
+            self._reject_duplicates(_output_names(node.query), location)
+
+    def _SelectStmt(self, node: ast.SelectStmt, location: Location) -> None:
+        self._other(node, location)
+        if node.intoClause is not None:
+            self._reject_duplicates(_output_names(node), location)
+
+    def _CreateForeignTableStmt(self, node, location: Location) -> None:
+        self._other(node, location)
+        base = node.base
+        self._reject_duplicates([element.colname for element in base.tableElts or () if isinstance(element, ast.ColumnDef)],
+                                location)
+
+    def _reject_duplicates(self, columns: Iterable, location: Location) -> None:
+        """PostgreSQL rejects a statement that names one column twice (`SET a = 1, a = 2`,
+        `INSERT (a, a)`, two columns `a` in CREATE TABLE or a view): names compare as PostgreSQL
+        stores them, cut at 63 bytes. `columns` holds names, or (name, partial) pairs where
+        assignments to parts of a column (`a.x`, `a[1]`) may repeat among themselves."""
+        assignments: dict[str, list[bool]] = {}
+        for column in columns:
+            name, partial = column if isinstance(column, tuple) else (column, False)
+            if name is not None:
+                assignments.setdefault(_stored_name(name), []).append(partial)
+        for name, parts in assignments.items():
+            if len(parts) > 1 and not all(parts):
+                self.errors.append(ExtractionError(location, f'PostgreSQL would reject this statement: column "{name}" '
+                                                             "specified more than once"))
 
     def _CopyStmt(self, node, location: Location) -> None:
         self._emit(ops.DataChange("COPY", location, node.relation.relname if node.relation else None))
 
     def _TruncateStmt(self, node, location: Location) -> None:
+        cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
         for relation in node.relations or ():
-            self._emit(ops.DataChange("TRUNCATE", location, relation.relname))
+            self._emit(ops.DataChange("TRUNCATE", location, relation.relname, cascade=cascade))
 
     # transactions, settings and maintenance: no schema change, but they decide locks
 
     def _TransactionStmt(self, node: ast.TransactionStmt, location: Location) -> None:
         kind = node.kind
+        written = {enums.TransactionStmtKind.TRANS_STMT_BEGIN: "BEGIN", enums.TransactionStmtKind.TRANS_STMT_START:
+                   "START TRANSACTION", enums.TransactionStmtKind.TRANS_STMT_COMMIT: "COMMIT",
+                   enums.TransactionStmtKind.TRANS_STMT_ROLLBACK: "ROLLBACK"}.get(kind)
         if kind in (enums.TransactionStmtKind.TRANS_STMT_BEGIN, enums.TransactionStmtKind.TRANS_STMT_START):
-            self._emit(ops.TransactionControl("BEGIN", location))
+            self._emit(ops.TransactionControl("BEGIN", location, written))
         elif kind in (enums.TransactionStmtKind.TRANS_STMT_COMMIT, enums.TransactionStmtKind.TRANS_STMT_ROLLBACK):
-            self._emit(ops.TransactionControl("COMMIT", location))
+            self._emit(ops.TransactionControl("COMMIT", location, written))
         else:
             self._other(node, location)
 
@@ -605,7 +735,7 @@ class _Builder:
         self._emit(ops.SetParameter(node.name.lower(), value, location, bool(node.is_local)))
 
     def _VacuumStmt(self, node: ast.VacuumStmt, location: Location) -> None:
-        options = {option.defname.lower() for option in node.options or ()}
+        options = {option.defname.lower() for option in node.options or () if _option_on(option)}
         kind = ("VACUUM FULL" if "full" in options else "VACUUM") if node.is_vacuumcmd else "ANALYZE"
         relations = [relation.relation for relation in node.rels or () if relation.relation is not None]
         for relation in relations or [None]:
@@ -617,12 +747,149 @@ class _Builder:
         self._emit(ops.Maintenance("CLUSTER", location, relation.relname if relation else None,
                                    relation.schemaname if relation else None))
 
+    def _ReindexStmt(self, node: ast.ReindexStmt, location: Location) -> None:
+        target = node.kind.name.removeprefix("REINDEX_OBJECT_")
+        concurrently = any(option.defname.lower() == "concurrently" and _option_on(option) for option in node.params or ())
+        relation = node.relation
+        table = relation.relname if relation is not None and target == "TABLE" else None
+        name = relation.relname if relation is not None else node.name
+        schema = relation.schemaname if relation is not None else None
+        self._emit(ops.Maintenance("REINDEX", location, table, schema, concurrently, target, name))
+
+    def _LockStmt(self, node: ast.LockStmt, location: Location) -> None:
+        for relation in node.relations or ():
+            self._emit(ops.UnsupportedStatement("LOCK", location, table=relation.relname, schema=self._schema(relation),
+                                                detail=str(node.mode)))
+
+    # domains, privileges, policies
+
+    def _CreateDomainStmt(self, node: ast.CreateDomainStmt, location: Location) -> None:
+        names = _names(node.domainname)
+        schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
+        constraints = [_constraint_text(constraint) for constraint in node.constraints or ()
+                       if constraint.contype in (enums.ConstrType.CONSTR_CHECK, enums.ConstrType.CONSTR_NOTNULL)]
+        self._emit(ops.UnsupportedStatement("CREATE DOMAIN", location, names[-1], schema=schema,
+                                            detail="; ".join(constraints) or None))
+
+    def _AlterDomainStmt(self, node: ast.AlterDomainStmt, location: Location) -> None:
+        names = _names(node.typeName)
+        schema = names[-2] if len(names) > 1 and names[-2] != "public" else None
+        action = {"C": "ADD CONSTRAINT", "O": "SET NOT NULL", "N": "DROP NOT NULL", "X": "DROP CONSTRAINT",
+                  "V": "VALIDATE CONSTRAINT", "T": "SET DEFAULT"}.get(node.subtype, "ALTER")
+        detail = _constraint_text(node.def_) if isinstance(node.def_, ast.Constraint) else node.name
+        self._emit(ops.UnsupportedStatement(f"ALTER DOMAIN {action}", location, names[-1], schema=schema, detail=detail))
+
+    def _GrantStmt(self, node: ast.GrantStmt, location: Location) -> None:
+        kind = _OBJECT_NAMES.get(node.objtype, node.objtype.name.removeprefix("OBJECT_"))
+        self._emit(ops.UnsupportedStatement("GRANT" if node.is_grant else "REVOKE", location, detail=kind))
+
+    def _GrantRoleStmt(self, node, location: Location) -> None:
+        self._emit(ops.UnsupportedStatement("GRANT" if node.is_grant else "REVOKE", location, detail="ROLE"))
+
+    def _CreatePolicyStmt(self, node, location: Location) -> None:
+        self._emit(ops.UnsupportedStatement("CREATE POLICY", location, node.policy_name, node.table.relname,
+                                            self._schema(node.table)))
+
+    def _AlterPolicyStmt(self, node, location: Location) -> None:
+        changes = [part for part, present in (("USING", node.qual is not None), ("WITH CHECK", node.with_check is not None),
+                                              ("TO", bool(node.roles))) if present]
+        self._emit(ops.UnsupportedStatement("ALTER POLICY", location, node.policy_name, node.table.relname,
+                                            self._schema(node.table), " ".join(changes) or None))
+
     def _RefreshMatViewStmt(self, node: ast.RefreshMatViewStmt, location: Location) -> None:
         self._emit(ops.Maintenance("REFRESH MATERIALIZED VIEW", location, node.relation.relname,
                                    node.relation.schemaname, bool(node.concurrent)))
 
     def _other(self, node, location: Location) -> None:
         self._emit(ops.UnsupportedStatement(type(node).__name__.removesuffix("Stmt"), location))
+
+
+_OBJECT_NAMES = {
+    enums.ObjectType.OBJECT_MATVIEW: "MATERIALIZED VIEW", enums.ObjectType.OBJECT_FOREIGN_TABLE: "FOREIGN TABLE",
+    enums.ObjectType.OBJECT_TABCONSTRAINT: "CONSTRAINT", enums.ObjectType.OBJECT_DOMCONSTRAINT: "DOMAIN CONSTRAINT",
+}
+_T = enums.AlterTableType
+# ALTER TABLE subcommands the rules read, as UnsupportedStatement kinds.
+_TABLE_ACTIONS = {
+    _T.AT_DisableTrig: "ALTER TABLE DISABLE TRIGGER", _T.AT_DisableTrigAll: "ALTER TABLE DISABLE TRIGGER",
+    _T.AT_DisableTrigUser: "ALTER TABLE DISABLE TRIGGER", _T.AT_EnableTrig: "ALTER TABLE ENABLE TRIGGER",
+    _T.AT_EnableTrigAll: "ALTER TABLE ENABLE TRIGGER", _T.AT_EnableTrigUser: "ALTER TABLE ENABLE TRIGGER",
+    _T.AT_EnableAlwaysTrig: "ALTER TABLE ENABLE TRIGGER", _T.AT_EnableReplicaTrig: "ALTER TABLE ENABLE TRIGGER",
+    _T.AT_DisableRule: "ALTER TABLE DISABLE RULE", _T.AT_EnableRule: "ALTER TABLE ENABLE RULE",
+    _T.AT_EnableAlwaysRule: "ALTER TABLE ENABLE RULE", _T.AT_EnableReplicaRule: "ALTER TABLE ENABLE RULE",
+    _T.AT_ReplicaIdentity: "ALTER TABLE REPLICA IDENTITY", _T.AT_DropInherit: "ALTER TABLE NO INHERIT",
+    _T.AT_EnableRowSecurity: "ALTER TABLE ENABLE ROW LEVEL SECURITY",
+    _T.AT_DisableRowSecurity: "ALTER TABLE DISABLE ROW LEVEL SECURITY",
+    _T.AT_ForceRowSecurity: "ALTER TABLE FORCE ROW LEVEL SECURITY",
+    _T.AT_NoForceRowSecurity: "ALTER TABLE NO FORCE ROW LEVEL SECURITY",
+    _T.AT_DropIdentity: "ALTER COLUMN DROP IDENTITY", _T.AT_SetIdentity: "ALTER COLUMN SET IDENTITY",
+    _T.AT_DropExpression: "ALTER COLUMN DROP EXPRESSION", _T.AT_SetExpression: "ALTER COLUMN SET EXPRESSION",
+}
+
+
+def _option_on(option: ast.DefElem) -> bool:
+    """A boolean option (`FULL`, `FULL true`, `CONCURRENTLY false`) is on unless its argument says off."""
+    argument = option.arg
+    value = getattr(argument, "sval", None) if argument is not None else None
+    if value is None and argument is not None:
+        value = str(getattr(argument, "ival", getattr(argument, "boolval", "")))
+    return value is None or str(value).lower() not in ("false", "off", "0", "no")
+
+
+def _constraint_text(constraint: ast.Constraint) -> str:
+    if constraint.contype == enums.ConstrType.CONSTR_NOTNULL:
+        return "NOT NULL"
+    if constraint.contype == enums.ConstrType.CONSTR_CHECK:
+        return f"CHECK ({_deparse(constraint.raw_expr)})" + (" NOT VALID" if constraint.skip_validation else "")
+    return constraint.contype.name.removeprefix("CONSTR_")
+
+
+def _stored_name(name: str) -> str:
+    """An identifier as PostgreSQL stores it: cut at 63 bytes (NAMEDATALEN - 1), on a character boundary."""
+    encoded = name.encode("utf-8")
+    if len(encoded) <= 63:
+        return name
+    return encoded[:63].decode("utf-8", errors="ignore")
+
+
+def _assigned_columns(targets) -> list[tuple[str, bool]]:
+    """(column, partial) for each target of a SET list or an INSERT column list: `a.x = 1` and
+    `a[1] = 1` assign part of a column."""
+    return [(target.name, bool(target.indirection)) for target in targets or () if isinstance(target, ast.ResTarget)]
+
+
+def _output_names(select: ast.SelectStmt) -> list[str]:
+    """The column names a SELECT gives its result, as PostgreSQL figures them (FigureColname)."""
+    if select.op != enums.SetOperation.SETOP_NONE and select.larg is not None:
+        return _output_names(select.larg)
+    return [_target_name(target) for target in select.targetList or ()
+            if isinstance(target, ast.ResTarget) and not _is_star(target.val)]
+
+
+def _is_star(value) -> bool:
+    return isinstance(value, ast.ColumnRef) and any(isinstance(field, ast.A_Star) for field in value.fields or ())
+
+
+def _target_name(target: ast.ResTarget) -> str:
+    return target.name or _figure_name(target.val)
+
+
+def _figure_name(value) -> str:
+    if isinstance(value, ast.ColumnRef):
+        names = _names(value.fields)
+        return names[-1] if names else "?column?"
+    if isinstance(value, ast.FuncCall):
+        names = _names(value.funcname)
+        return names[-1] if names else "?column?"
+    if isinstance(value, ast.TypeCast):
+        inner = _figure_name(value.arg)
+        if inner != "?column?":
+            return inner
+        names = _names(value.typeName.names)
+        return names[-1] if names else "?column?"
+    if isinstance(value, ast.CaseExpr):
+        return "case"
+    return "?column?"
 
 
 def _nth_line_offset(text: str, line_number: int) -> int:

@@ -1097,6 +1097,9 @@ class _LayerBuilder:
                     target = self.world.resolve(value.name)
                 if target in self.class_tables:
                     target_table = self.class_tables[target].key
+            elif attribute.annotation is not None:  # `items: Mapped[list["Item"]] = relationship()`
+                target = next((t for t in self._annotated_classes(attribute.annotation) if t in self.class_tables), None)
+                target_table = self.class_tables[target].key if target else None
             secondary = call.kwarg("secondary")
             secondary_key = None
             if secondary is not None:
@@ -1118,6 +1121,16 @@ class _LayerBuilder:
                 lazy=_const_str(self.world.const(call.kwarg("lazy"))),
             ))
         return tuple(records)
+
+    def _annotated_classes(self, annotation) -> list[str]:
+        """The classes an annotation names inside `Mapped[...]`, `list[...]`, `Optional[...]`, `X | None`."""
+        if annotation.kind == "name" and annotation.name:
+            return [self.world.resolve(annotation.name)]
+        if annotation.is_str:
+            return [found for found in [self._class_by_name(annotation.value)] if found]
+        if annotation.kind in ("subscript", "binop"):
+            return [found for argument in annotation.args for found in self._annotated_classes(argument)]
+        return []
 
     def _class_by_name(self, name: str) -> Optional[str]:
         """The mapped class a relationship string names (its class name, or a dotted path)."""

@@ -77,6 +77,8 @@ REFERENCED = "referenced table"
 PARTITION = "partition"
 VIEW = "materialized view"
 SOURCE = "tables the view reads"
+REFERENCING = "tables with a foreign key to it"
+USING_DOMAIN = "tables with a column of the domain"
 
 # Every example runs against this schema, with rows in every table.
 EXAMPLE_SCHEMA = """
@@ -97,6 +99,13 @@ INSERT INTO events_2027 SELECT g, date '2027-01-01' + g FROM generate_series(1, 
 CREATE MATERIALIZED VIEW parent_totals AS SELECT parent_id, count(*) AS n FROM child GROUP BY parent_id;
 CREATE UNIQUE INDEX parent_totals_key ON parent_totals (parent_id);
 CREATE TYPE mood AS ENUM ('ok');
+CREATE UNIQUE INDEX events_2027_id_idx ON events_2027 (id);
+CREATE DOMAIN quantity AS int;
+CREATE TABLE stock (id int PRIMARY KEY, qty quantity, doubled int GENERATED ALWAYS AS (qty * 2) STORED);
+INSERT INTO stock SELECT g, g FROM generate_series(1, 100) g;
+ALTER DOMAIN quantity ADD CONSTRAINT quantity_not_negative CHECK (VALUE >= 0) NOT VALID;
+CREATE FUNCTION stock_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER stock_touch BEFORE UPDATE ON stock FOR EACH ROW EXECUTE FUNCTION stock_touch();
 """
 
 
@@ -117,7 +126,8 @@ class LockEffect:
 
     @property
     def strongest(self) -> str:
-        return max((mode for _, mode in self.locks), key=strength)
+        """The strongest lock taken; ACCESS SHARE (which blocks no reads or writes) when none is."""
+        return max((mode for _, mode in self.locks), key=strength, default=ACCESS_SHARE)
 
     def describe(self) -> str:
         """One sentence for findings: the locks, what they block, rewrite and scan."""
@@ -159,6 +169,9 @@ EFFECTS: dict[str, LockEffect] = {effect.key: effect for effect in (
             "ALTER TABLE child ADD COLUMN extra float8 DEFAULT random()", rewrites=True,
             note="Volatile defaults (random(), clock_timestamp(), gen_random_uuid(), nextval(), serial) are "
                  "computed for every existing row."),
+    _effect("add-column-generated-stored", "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED", [(TABLE, ACCESS_EXCLUSIVE)],
+            "ALTER TABLE child ADD COLUMN double_qty int GENERATED ALWAYS AS (qty * 2) STORED", rewrites=True,
+            note="The expression is computed and stored for every existing row."),
     _effect("drop-column", "DROP COLUMN", [(TABLE, ACCESS_EXCLUSIVE)], "ALTER TABLE child DROP COLUMN note",
             note="The column is only marked dropped; space comes back as rows are rewritten."),
     _effect("rename-column", "RENAME COLUMN", [(TABLE, ACCESS_EXCLUSIVE)], "ALTER TABLE child RENAME COLUMN note TO memo"),
@@ -168,6 +181,11 @@ EFFECTS: dict[str, LockEffect] = {effect.key: effect for effect in (
     _effect("alter-type-binary-compatible", "ALTER COLUMN TYPE to a binary-compatible type "
             "(varchar(n) to varchar(m > n), varchar to text)", [(TABLE, ACCESS_EXCLUSIVE)],
             "ALTER TABLE child ALTER COLUMN note TYPE varchar(40)"),
+    _effect("alter-type-using-the-column", "ALTER COLUMN TYPE ... USING the column (or its cast) to a "
+            "binary-compatible type", [(TABLE, ACCESS_EXCLUSIVE)],
+            "ALTER TABLE child ALTER COLUMN note TYPE varchar(40) USING note::varchar(40)",
+            note="A USING clause that is the column itself, or its cast to the new type, rewrites no more than the "
+                 "same change without it."),
     _effect("set-not-null", "ALTER COLUMN SET NOT NULL", [(TABLE, ACCESS_EXCLUSIVE)],
             "ALTER TABLE child ALTER COLUMN qty SET NOT NULL", scans=True,
             note="Since PostgreSQL 12 the scan is skipped when a valid CHECK (col IS NOT NULL) exists."),
@@ -192,6 +210,19 @@ EFFECTS: dict[str, LockEffect] = {effect.key: effect for effect in (
     _effect("validate-foreign-key", "VALIDATE CONSTRAINT (foreign key)",
             [(TABLE, SHARE_UPDATE_EXCLUSIVE), (REFERENCED, ROW_SHARE)],
             "ALTER TABLE child VALIDATE CONSTRAINT child_parent_fk", tables=_CHILD_PARENT, scans=True),
+    _effect("drop-constraint", "DROP CONSTRAINT (check, unique, primary key)", [(TABLE, ACCESS_EXCLUSIVE)],
+            "ALTER TABLE child DROP CONSTRAINT child_qty_check"),
+    _effect("drop-foreign-key", "DROP CONSTRAINT (foreign key)", [(TABLE, ACCESS_EXCLUSIVE), (REFERENCED, ACCESS_EXCLUSIVE)],
+            "ALTER TABLE child DROP CONSTRAINT child_parent_fk", tables=_CHILD_PARENT,
+            note="Dropping the foreign key's triggers locks the referenced table too."),
+    _effect("add-exclusion-constraint", "ADD CONSTRAINT ... EXCLUDE", [(TABLE, ACCESS_EXCLUSIVE)],
+            "ALTER TABLE child ADD CONSTRAINT child_qty_excl EXCLUDE USING btree (qty WITH =)", scans=True,
+            note="The index behind it is built under the lock; there is no NOT VALID or USING INDEX form."),
+    _effect("add-primary-key-using-index", "ADD PRIMARY KEY USING INDEX", [(TABLE, ACCESS_EXCLUSIVE)],
+            "ALTER TABLE events_2027 ADD CONSTRAINT events_2027_pkey PRIMARY KEY USING INDEX events_2027_id_idx",
+            tables=((TABLE, "events_2027"),), scans=True,
+            note="Columns not yet NOT NULL are made NOT NULL, which scans the table under the lock unless a valid "
+                 "CHECK (column IS NOT NULL) proves it (PostgreSQL 12+)."),
     _effect("add-unique", "ADD CONSTRAINT ... UNIQUE", [(TABLE, ACCESS_EXCLUSIVE)],
             "ALTER TABLE child ADD CONSTRAINT child_qty_key UNIQUE (qty)", scans=True,
             note="The unique index is built under the lock."),
@@ -221,7 +252,23 @@ EFFECTS: dict[str, LockEffect] = {effect.key: effect for effect in (
     _effect("detach-partition", "DETACH PARTITION", [(TABLE, ACCESS_EXCLUSIVE), (PARTITION, ACCESS_EXCLUSIVE)],
             "ALTER TABLE events DETACH PARTITION events_2026", tables=((TABLE, "events"), (PARTITION, "events_2026")),
             note="PostgreSQL 14 adds DETACH PARTITION ... CONCURRENTLY (SHARE UPDATE EXCLUSIVE, outside a transaction)."),
+    _effect("detach-partition-concurrently", "DETACH PARTITION ... CONCURRENTLY",
+            [(TABLE, SHARE_UPDATE_EXCLUSIVE), (PARTITION, SHARE_UPDATE_EXCLUSIVE)],
+            "ALTER TABLE events DETACH PARTITION events_2026 CONCURRENTLY",
+            tables=((TABLE, "events"), (PARTITION, "events_2026")), transactional=False,
+            note="PostgreSQL 14+. Waits for every transaction using the partitioned table; an interrupted detach "
+                 "is completed with DETACH PARTITION ... FINALIZE."),
     _effect("truncate", "TRUNCATE", [(TABLE, ACCESS_EXCLUSIVE)], "TRUNCATE child CASCADE", rewrites=True),
+    _effect("truncate-cascade", "TRUNCATE ... CASCADE", [(TABLE, ACCESS_EXCLUSIVE), (REFERENCING, ACCESS_EXCLUSIVE)],
+            "TRUNCATE parent CASCADE", tables=((TABLE, "parent"), (REFERENCING, "child"), (REFERENCING, "linked")),
+            rewrites=True, note="Every table with a foreign key to it (and to those, recursively) is emptied too."),
+    _effect("reindex", "REINDEX", [(TABLE, SHARE)], "REINDEX TABLE child",
+            note="Each index is rebuilt under ACCESS EXCLUSIVE on the index itself: queries that would use it wait "
+                 "too, so reads stall as well as writes."),
+    _effect("reindex-concurrently", "REINDEX CONCURRENTLY", [(TABLE, SHARE_UPDATE_EXCLUSIVE)],
+            "REINDEX TABLE CONCURRENTLY child", transactional=False,
+            note="PostgreSQL 12+. Builds a new index beside each old one and swaps them; a failed run leaves an "
+                 "INVALID index (`_ccnew`) to drop."),
     _effect("vacuum-full", "VACUUM FULL", [(TABLE, ACCESS_EXCLUSIVE)], "VACUUM FULL child", rewrites=True,
             transactional=False),
     _effect("cluster", "CLUSTER", [(TABLE, ACCESS_EXCLUSIVE)], "CLUSTER child USING child_pkey", rewrites=True),
@@ -231,6 +278,29 @@ EFFECTS: dict[str, LockEffect] = {effect.key: effect for effect in (
             [(VIEW, EXCLUSIVE), (SOURCE, ACCESS_SHARE)],
             "REFRESH MATERIALIZED VIEW CONCURRENTLY parent_totals", tables=_VIEW_AND_SOURCE,
             note="Needs a unique index on the view; reads go on while it runs."),
+    _effect("alter-domain-add-constraint", "ALTER DOMAIN ... ADD CONSTRAINT", [(USING_DOMAIN, SHARE)],
+            "ALTER DOMAIN quantity ADD CONSTRAINT quantity_positive CHECK (VALUE > 0)", tables=((USING_DOMAIN, "stock"),),
+            scans=True, note="Every column of the domain, in every table, is checked while writes to those tables wait."),
+    _effect("alter-domain-add-constraint-not-valid", "ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID", [],
+            "ALTER DOMAIN quantity ADD CONSTRAINT quantity_positive CHECK (VALUE > 0) NOT VALID", tables=(),
+            note="No table lock and no scan; new values are checked from now on. VALIDATE CONSTRAINT later checks "
+                 "the stored ones."),
+    _effect("alter-domain-validate-constraint", "ALTER DOMAIN ... VALIDATE CONSTRAINT", [(USING_DOMAIN, SHARE)],
+            "ALTER DOMAIN quantity VALIDATE CONSTRAINT quantity_not_negative", tables=((USING_DOMAIN, "stock"),),
+            scans=True, note="Unlike VALIDATE on a table constraint (SHARE UPDATE EXCLUSIVE), writes wait for the "
+                             "whole scan of every table with a column of the domain."),
+    _effect("alter-domain-set-not-null", "ALTER DOMAIN ... SET NOT NULL", [(USING_DOMAIN, SHARE)],
+            "ALTER DOMAIN quantity SET NOT NULL", tables=((USING_DOMAIN, "stock"),), scans=True),
+    _effect("create-trigger", "CREATE TRIGGER", [(TABLE, SHARE_ROW_EXCLUSIVE)],
+            "CREATE TRIGGER stock_touch_again BEFORE UPDATE ON stock FOR EACH ROW EXECUTE FUNCTION stock_touch()",
+            tables=((TABLE, "stock"),)),
+    _effect("disable-trigger", "ALTER TABLE ... DISABLE TRIGGER", [(TABLE, SHARE_ROW_EXCLUSIVE)],
+            "ALTER TABLE stock DISABLE TRIGGER stock_touch", tables=((TABLE, "stock"),),
+            note="Until it is enabled again, no session fires the trigger: writes skip what it does. DISABLE "
+                 "TRIGGER ALL also stops foreign-key checks, and needs superuser."),
+    _effect("drop-expression", "ALTER COLUMN ... DROP EXPRESSION", [(TABLE, ACCESS_EXCLUSIVE)],
+            "ALTER TABLE stock ALTER COLUMN doubled DROP EXPRESSION", tables=((TABLE, "stock"),),
+            note="PostgreSQL 13+. The stored values stay; new rows get the column's default instead."),
     _effect("add-enum-value", "ALTER TYPE ... ADD VALUE", [], "ALTER TYPE mood ADD VALUE 'great'", tables=(),
             note="No table lock. Inside a transaction (allowed since PostgreSQL 12) the new value cannot be "
                  "used until the transaction commits."),

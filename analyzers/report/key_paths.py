@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 
 from ..query_paths import QueryPath, entry_points, query_paths
 from ..schema.model import Location
+from ..workspace.code_roles import is_application_code
 
 TOP = 10
 _CONTEXT_WEIGHT = {"request": 100, "task": 40, "other": 10}
@@ -74,7 +75,9 @@ def _risk(path: QueryPath, unserved: list[str], rows: int) -> str:
 def key_paths(model, layer=None, paths: Optional[Sequence[QueryPath]] = None, top: int = TOP) -> list[KeyPath]:
     """The `top` paths; `paths` are the audit's (AuditResult.query_paths), resolved here when not given."""
     layer = layer or (model.database if model.database.tables else model.orm)
-    paths = paths if paths is not None else query_paths(model, layer, [f for _, f in sorted(model.code.items())])
+    if paths is None:
+        patterns = model.config.non_application_paths
+        paths = query_paths(model, layer, [f for path, f in sorted(model.code.items()) if is_application_code(path, patterns)])
     assessed = [assess(model, layer, p) for p in paths if p.table is not None and not p.shape.subquery]
     return sorted(assessed, key=lambda k: (-k.score, k.path.location.path, k.path.location.line))[:top]
 

@@ -76,4 +76,22 @@ def workspace_json(model, layers: tuple[str, ...] = ("orm", "database")) -> dict
         },
         "errors": [error_json(error) for error in model.errors],
         "coverage": model.coverage.as_json(),
+        "query_coverage": query_coverage_json(model),
     }
+
+
+def query_coverage_json(model, first: int | None = 20) -> dict:
+    """The share of filter/filter_by/where/join/outerjoin/order_by/group_by calls of application
+    code resolved to tables and columns, and the first `first` unresolved calls (all with None),
+    each with why."""
+    from ..query_paths import query_coverage
+    from ..workspace.code_roles import is_application_code
+
+    patterns = model.config.non_application_paths
+    facts = [facts for path, facts in sorted(model.code.items()) if is_application_code(path, patterns)]
+    coverage = query_coverage(model, model.database if model.database.tables else model.orm, facts)
+    unresolved = coverage.unresolved if first is None else coverage.unresolved[:first]
+    return {"calls": coverage.calls, "resolved": coverage.resolved, "share": round(coverage.share, 4),
+            "unresolved": [{"path": call.call.location.path, "line": call.call.location.line,
+                            "method": call.call.method, "kind": call.kind, "reason": call.reason}
+                           for call in unresolved]}

@@ -99,13 +99,22 @@ class Rule:
     # A rule that compares the models with the migrated database: held back when coverage says
     # one layer is not fully read, since every table missing from it would read as drift.
     compares_layers: ClassVar[bool] = False
-    # Off by default: selected only by its code or a prefix (`select = ["ALL", "SL302"]`); the
-    # docs say why it is off.
+    # A rule about locks and scans that block the application's live traffic while a migration
+    # runs: held back when the application applies its migrations itself as it starts.
+    contends_with_live_traffic: ClassVar[bool] = False
+    # Off by default (an opinion, a heuristic that mostly reports deliberate choices): selected
+    # only by its code, a prefix or a preset that lists it (`preset = "squawk"`), never by "ALL";
+    # the docs say why it is off.
     default_enabled: ClassVar[bool] = True
-    # One finding per problem: findings of this rule on the same "table", in the same "path" (a
-    # revision), or anywhere in the "workspace" (a convention the whole schema follows) become
-    # one, the others its related locations.
+    # One finding per problem: findings of this rule on the same "table", on the same "column"
+    # (one index serves every query that lacks it), in the same "path" (a revision), or anywhere
+    # in the "workspace" (a convention the whole schema follows) become one, the others its
+    # related locations.
     grouped_by: ClassVar[Optional[str]] = None
+    # The checks of other tools this rule covers, as "tool:check" ("squawk:ban-drop-table",
+    # "strong_migrations:remove_column", "pgls:banDropTable", "eugene:E6"): docs and the peer
+    # benchmark (bench/peer_squawk.py) read them.
+    peers: ClassVar[tuple[str, ...]] = ()
 
     def check(self, context: "AuditContext") -> Iterator[Finding]:
         raise NotImplementedError
@@ -126,7 +135,7 @@ ALSO = "also: "  # the label prefix of a related location that is the same probl
 
 def one_per_problem(findings: list[Finding], rules) -> list[Finding]:
     """Findings of one rule at one place (a column declared once in a mixin, reported for every
-    table that inherits it), and of a `grouped_by` rule on one table or in one file, become one
+    table that inherits it), and of a `grouped_by` rule on one table, one column or in one file, become one
     finding: the first, with the others as `also:` related locations."""
     grouping = {rule.code: rule.grouped_by for rule in rules}
     groups: dict[tuple, list[Finding]] = {}
@@ -136,6 +145,8 @@ def one_per_problem(findings: list[Finding], rules) -> list[Finding]:
             key: tuple = (finding.rule, "workspace")
         elif by == "table" and finding.table:
             key = (finding.rule, "table", finding.table)
+        elif by == "column" and finding.table and finding.column:
+            key = (finding.rule, "column", finding.table, finding.column)
         elif by == "path":
             key = (finding.rule, "path", finding.location.path)
         else:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import PurePosixPath
 from typing import Callable, Iterator, Optional
 
-from ..extract.code_facts import deletion_words
+from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
-from ..workspace.code_roles import is_application_code
+from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
+from ..workspace.migration_tools import SqlTransactions
+from ..workspace.postgres_version import PostgresVersion, postgres_version
 from .base import Related
 
 _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
@@ -35,7 +38,21 @@ class AuditContext:
     @cached_property
     def migration_walk(self) -> list:
         """The migration steps' operations in replay order, with what was true before each."""
-        return list(walk_migrations(self.model.steps))
+        return list(walk_migrations(self.model.steps, self.sql_transactions))
+
+    @cached_property
+    def sql_transactions(self) -> SqlTransactions:
+        """Per SQL migration file: whether its folder's tool runs it in a transaction."""
+        return SqlTransactions(self.model, self.text_of)
+
+    @cached_property
+    def postgres(self) -> PostgresVersion:
+        """The PostgreSQL major version the rules answer for, and where it was read."""
+        return postgres_version(self.model.config, getattr(self.model, "root", None))
+
+    @property
+    def postgres_version(self) -> int:
+        return self.postgres.version
 
     def tables(self) -> Iterator[Table]:
         for _, table in sorted(self.layer.tables.items()):
@@ -61,7 +78,8 @@ class AuditContext:
 
     @cached_property
     def query_paths(self) -> list:
-        """Every query shape of the application code, resolved to the effective tables."""
+        """Every query of the application code, followed across functions and resolved to the
+        effective tables."""
         from ..query_paths import query_paths
 
         return query_paths(self.model, self.layer, self.code_facts())
@@ -78,33 +96,113 @@ class AuditContext:
 
     def orm_table_of_class(self, class_name: str) -> Optional[Table]:
         """The effective table mapped by the model class named `class_name`."""
-        for table in self.model.orm.tables.values():
-            if table.class_name == class_name:
-                return self.layer.tables.get(table.key) or table
-        return None
+        return self._table_of_class.get(class_name)
 
-    def looked_up_columns(self) -> dict[str, Location]:
-        """Column names that application code looks rows up by, with the first place it does."""
-        found: dict[str, Location] = {}
+    def looked_up_columns(self, table: Table) -> dict[str, Location]:
+        """Columns of `table` that application code looks rows up by, with the first place it
+        does: a lookup on a mapped model counts for that model's table only; any other, only
+        when no other table has a column of that name."""
+        return self._looked_up.get(table.key, {})
+
+    @cached_property
+    def _looked_up(self) -> dict[str, dict[str, Location]]:
+        tables_of_column: dict[str, list[str]] = {}
+        for table in self.tables():
+            if not table.partition_of:
+                for column in table.columns:
+                    tables_of_column.setdefault(column.name, []).append(table.key)
+        found: dict[str, dict[str, Location]] = {}
         for facts in self.code_facts():
             for lookup in facts.lookups:
-                found.setdefault(lookup.column, lookup.location)
+                mapped = self._table_of_class.get(lookup.model) if lookup.model is not None else None
+                if mapped is not None:
+                    keys = [mapped.key]
+                else:
+                    keys = tables_of_column.get(lookup.column, [])
+                    keys = keys if len(keys) == 1 else []
+                for key in keys:
+                    found.setdefault(key, {}).setdefault(lookup.column, lookup.location)
         return found
 
-    def code_mentions_deletion(self, table_name: str) -> bool:
+    @cached_property
+    def _table_of_class(self) -> dict[str, Table]:
+        found: dict[str, Table] = {}
+        for table in self.model.orm.tables.values():
+            if table.class_name:
+                found.setdefault(table.class_name, self.layer.tables.get(table.key) or table)
+        return found
+
+    @cached_property
+    def migrates_at_startup(self) -> bool:
+        """True when the application applies its migrations itself (Flask-Migrate's or Alembic's
+        upgrade() called from application code that is not an operator command, as in an app
+        factory): the migrations run before the new version serves, not beside live traffic."""
+        return any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts())
+
+    def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
-        partitions of `table_name` (each file's words are found once, when it is parsed)."""
-        return table_name.lower() in self._deletion_words
+        partitions of `table`, named as a table or as its model class (each file's words are
+        found once, when it is parsed)."""
+        orm = self.model.orm.tables.get(table.key)
+        names = {table.name, orm.class_name if orm is not None and orm.class_name else table.name}
+        return any(name.lower() in self._deletion_words for name in names)
 
     @cached_property
     def _deletion_words(self) -> frozenset[str]:
+        return self._application_words(lambda facts: facts.deletion_words, deletion_words)
+
+    def code_inserts_with_sql(self, table_name: str) -> bool:
+        """True when application code or a SQL script inserts into `table_name` with SQL text,
+        where the ORM's client-side defaults do not apply."""
+        return table_name.lower() in self._sql_insert_tables
+
+    @cached_property
+    def _sql_insert_tables(self) -> frozenset[str]:
+        return self._application_words(lambda facts: facts.sql_insert_tables, sql_insert_tables)
+
+    def _application_words(self, of_facts, of_sql_text) -> frozenset[str]:
         words: set[str] = set()
         for facts in self.code_facts():
-            words |= facts.deletion_words
+            words |= of_facts(facts)
         for path, kind in self.model.files.items():
             if kind == "sql_script":
-                words |= deletion_words(self.text_of(path) or "")
+                words |= of_sql_text(self.text_of(path) or "")
         return frozenset(words)
+
+    def code_mention(self, *words: str) -> Optional[Location]:
+        """The first line of deployed application code that names every one of `words`
+        as a whole word in the same file (the last word on that line), or None."""
+        patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words if word]
+        if not patterns:
+            return None
+        for path, text in self._deployed_texts:
+            if all(pattern.search(text) for pattern in patterns):
+                match = patterns[-1].search(text)
+                return Location(path, text.count("\n", 0, match.start()) + 1)
+        return None
+
+    @property
+    def has_application_code(self) -> bool:
+        """The workspace holds the code that reads the database: models, application Python, or
+        Alembic revisions (a Python project: its code is here). A repository of SQL migrations
+        alone does not."""
+        return bool(self.model.orm.tables) or bool(self._deployed_paths) or bool(self.model.revision_files)
+
+    @cached_property
+    def _deployed_paths(self) -> tuple[str, ...]:
+        """Application Python that a deploy runs against production: not tests, scripts, seeds or
+        fixtures (`non_application_paths`), nor Alembic's env.py and helpers beside the versions
+        folders, nor SQL scripts (one-off scripts and dumps)."""
+        patterns = self.model.config.non_application_paths
+        migration_folders = {str(PurePosixPath(path).parent.parent) for path in self.model.revision_files}
+        return tuple(path for path, kind in sorted(self.model.files.items())
+                     if kind == "python" and is_application_code(path, patterns)
+                     and str(PurePosixPath(path).parent) not in migration_folders)
+
+    @cached_property
+    def _deployed_texts(self) -> list[tuple[str, str]]:
+        """(path, text) of deployed application code, read once per audit, when a rule asks."""
+        return [(path, self.text_of(path) or "") for path in self._deployed_paths]
 
     def orm_table(self, table: Table) -> Optional[Table]:
         return self.model.orm.tables.get(table.key)
@@ -116,6 +214,19 @@ class AuditContext:
     def where_column(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
         orm = self.orm_table(table)
         return self._where(column, orm.column(column.name) if orm else None, "column created in migration")
+
+    def where_column_type(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
+        """Where a finding about a column's type goes: the model when one declares the column,
+        else the migration statement that last set its type (an ALTER COLUMN ... TYPE), else
+        the statement that created it."""
+        location, related = self.where_column(table, column)
+        if location != column.location:
+            return location, related
+        changed = next((change.location for change in reversed(column.history)
+                        if re.search(r"(^|: |, )type ", change.action)), None)
+        if changed is None or changed == column.location:
+            return location, related
+        return changed, (*related, Related(column.location, "column created here"))
 
     def where_element(self, table: Table, element) -> tuple[Location, tuple[Related, ...]]:
         """For a constraint or index: its model declaration (same kind, same columns) when there is one."""

@@ -24,11 +24,29 @@ def matches(code: str, patterns: Iterable[str]) -> bool:
     return any(pattern == "ALL" or code.startswith(pattern) for pattern in patterns)
 
 
+# Rules off by default that each preset turns on. "squawk": the rules squawk enables by default
+# that SchemaLens has off (ban-char-field, prefer-bigint-over-int/-smallint, prefer-identity,
+# prefer-text-field, require-enum-value-ordering, ban-drop-not-null); the rules SchemaLens has
+# on by default are on anyway.
+PRESETS: dict[str, tuple[str, ...]] = {
+    "squawk": ("SL210", "SL211", "SL212", "SL213", "SL546", "SL553"),
+    # Every squawk rule, its opt-in ones included (require-table-schema and the 2.70
+    # compatibility rules: access, behaviour and shape changes).
+    "squawk-all": ("SL210", "SL211", "SL212", "SL213", "SL546", "SL553", "SL554", "SL560", "SL561", "SL562"),
+}
+
+
+def preset_codes(config: Config) -> frozenset[str]:
+    return frozenset(code for name in config.presets for code in PRESETS.get(name, ()))
+
+
 def rule_enabled(code: str, config: Config, default_enabled: bool = True) -> bool:
     """select/ignore with prefixes; the longer (more specific) match wins, as in ruff. A rule that
-    is off by default is selected only by name or prefix, never by "ALL"."""
+    is off by default is selected only by name, prefix or a preset that lists it, never by "ALL"."""
     selected = max((len(p) for p in config.select if (p == "ALL" and default_enabled) or (p != "ALL" and code.startswith(p))),
                    default=-1)
+    if code in preset_codes(config):
+        selected = max(selected, len(code))
     ignored = max((len(p) for p in config.ignore if p == "ALL" or code.startswith(p)), default=-1)
     return selected >= 0 and selected > ignored
 

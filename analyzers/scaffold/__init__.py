@@ -14,6 +14,7 @@ from ..extract.alembic_revisions import (DEFAULT_FILE_TEMPLATE, alembic_ini_opti
 from .changes import HELP, PLANNERS, ChangeHelp, ChangeRequest, ScaffoldError, plan_change
 from .revision_files import (ALEMBIC_TEMPLATE, AlembicProject, RevisionFile, render_plan, run_post_write_hooks,
                              sqlalchemy_alias, supported_template, write_files)
+from .triggers import with_database_triggers
 
 __all__ = ["CHANGES", "HELP", "ChangeHelp", "ChangeRequest", "RevisionFile", "ScaffoldError", "alembic_project", "run_post_write_hooks", "scaffold",
            "write_files"]
@@ -76,11 +77,17 @@ def alembic_project(model) -> AlembicProject:
                           tuple(notes), ids, found[0] if found else None)
 
 
-def scaffold(model, request: ChangeRequest, *, layer=None, **render_options) -> tuple[list[RevisionFile], AlembicProject]:
+def scaffold(model, request: ChangeRequest, *, layer=None, dsn: Optional[str] = None,
+             **render_options) -> tuple[list[RevisionFile], AlembicProject]:
     """The revision files for `request` (not written), and the project facts they follow.
-    `layer`: the database the change applies to (default: the migrations replayed to head)."""
+    `layer`: the database the change applies to (default: the migrations replayed to head);
+    `dsn`: a database whose catalog gives the table's triggers and their functions as they are
+    there (those the migrations do not create too)."""
     if model.config.dialect != "postgresql":
         raise ScaffoldError(f"scaffolding writes PostgreSQL migrations; this workspace's dialect is {model.config.dialect}")
     project = alembic_project(model)
-    plan = plan_change(request, layer or model.database)
+    layer = layer or model.database
+    if dsn:
+        layer = with_database_triggers(layer, request.table.rpartition(".")[2], dsn)
+    plan = plan_change(request, layer)
     return render_plan(plan, project, **render_options), project

@@ -14,7 +14,9 @@ from typing import Callable, Optional
 from ..schema.drift import comparable_type, same_type
 from ..schema.migration_walk import is_volatile_default, type_change_rewrites
 from ..schema.model import Column, ForeignKey, Index, PrimaryKey, SchemaLayer, Table, UniqueConstraint
-from .plan import Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, columns_sql, object_name, quote
+from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, columns_sql, flatten,
+                   object_name, quote)
+from .triggers import TriggerFunction, definition, digest, guard_sql, reads, recompile_sql, renamed, trigger_functions
 
 
 class ScaffoldError(ValueError):
@@ -50,6 +52,7 @@ def plan_change(request: ChangeRequest, layer: SchemaLayer) -> Plan:
     if planner is None:
         raise ScaffoldError(f"unknown change {request.change!r}; one of: {', '.join(PLANNERS)}")
     schema, _, name = request.table.rpartition(".")
+    layer = with_postgresql_names(layer)
     table = layer.table(name, schema or None)
     if table is not None and table.schema not in (None, "public"):
         raise ScaffoldError(f"{request.table} is outside the public schema; the scaffold writes unqualified names, "
@@ -68,7 +71,9 @@ def plan_change(request: ChangeRequest, layer: SchemaLayer) -> Plan:
 
 
 def _with_triggers(blocks: tuple[Block, ...], keep: bool) -> tuple[Block, ...]:
-    return tuple(replace(block, keep_other_columns=keep) if isinstance(block, Backfill) else block for block in blocks)
+    return tuple(replace(block, keep_other_columns=keep) if isinstance(block, Backfill) else
+                 replace(block, blocks=_with_triggers(block.blocks, keep)) if isinstance(block, Unless) else block
+                 for block in blocks)
 
 
 # Statements PostgreSQL refuses on a partitioned table (its own SQL, as the planners write it).
@@ -84,7 +89,7 @@ def _refuse_what_partitioned_tables_refuse(plan: Plan, layer: SchemaLayer) -> No
     if not partitioned:
         return
     for phase in plan.phases:
-        for block in (*phase.upgrade, *phase.downgrade):
+        for block in flatten((*phase.upgrade, *phase.downgrade)):
             for statement in getattr(block, "statements", ()):
                 if not isinstance(statement, str):
                     continue
@@ -93,6 +98,35 @@ def _refuse_what_partitioned_tables_refuse(plan: Plan, layer: SchemaLayer) -> No
                     if match and match.group(1) in partitioned:
                         raise ScaffoldError(f"{partitioned[match.group(1)]} is partitioned, and PostgreSQL {refusal} on a "
                                             f"partitioned table; {plan.change} is not planned for partitioned tables yet")
+
+
+def postgresql_name(table: str, columns: tuple[str, ...], label: str) -> str:
+    """The name PostgreSQL gives a constraint created without one (makeObjectName): table, columns
+    and label joined by _, the longer of table and columns cut first to fit 63 bytes."""
+    addition = "_".join(columns)
+    available = 63 - len(label) - 1 - (1 if addition else 0)
+    table_chars, addition_chars = len(table), len(addition)
+    while table_chars + addition_chars > available:
+        if table_chars > addition_chars:
+            table_chars -= 1
+        else:
+            addition_chars -= 1
+    return "_".join(part for part in (table[:table_chars], addition[:addition_chars], label) if part)
+
+
+def with_postgresql_names(layer: SchemaLayer) -> SchemaLayer:
+    """Unnamed primary keys, foreign keys and unique constraints (a model's, which SQLAlchemy
+    creates without a name) named as PostgreSQL names them, so that a plan can drop and re-add them."""
+    def named(table: Table) -> Table:
+        key = table.primary_key
+        if key is not None and key.name is None:
+            key = replace(key, name=postgresql_name(table.name, (), "pkey"))
+        return replace(table, primary_key=key,
+                       foreign_keys=tuple(k if k.name else replace(k, name=postgresql_name(table.name, k.columns, "fkey"))
+                                          for k in table.foreign_keys),
+                       unique_constraints=tuple(u if u.name else replace(u, name=postgresql_name(table.name, u.columns, "key"))
+                                                for u in table.unique_constraints))
+    return replace(layer, tables={key: named(table) for key, table in layer.tables.items()})
 
 
 # shared pieces
@@ -216,6 +250,8 @@ class _Replacement:
     target_type: str
     dependents: _Dependents
     two_way: bool  # rename: old code writes the old column, new code the new one
+    rewrites: tuple[tuple[TriggerFunction, str, str], ...] = ()  # trigger functions (body now, body after the contract)
+    guard: Optional[str] = None  # stops the revision if a trigger function of the table reads the column unplanned
 
     @property
     def function(self) -> str:
@@ -275,8 +311,10 @@ class _Replacement:
         live, reads it) and loses only what the contract built on it. The result is the state the
         backfill left."""
         name, old, new, dependents = self.table.name, self.column.name, self.target, self.dependents
-        blocks: list[Block] = [*self.expand(added=old),
-                               Backfill(name, _key(self.table), f"{quote(old)} = {quote(new)}",
+        blocks: list[Block] = [*self.expand(added=old)]
+        if self.rewrites:  # the trigger functions read the old column again, as before the contract
+            blocks.append(InTransaction(tuple(definition(function, body) for function, body, _ in self.rewrites)))
+        blocks += [Backfill(name, _key(self.table), f"{quote(old)} = {quote(new)}",
                                         f"{quote(old)} IS DISTINCT FROM {quote(new)}", batch_size=batch_size, targets=(old,))]
         restoring = {element.name: object_name(element.name or old, suffix="restore")
                      for element in (*dependents.indexes, *dependents.unique)}
@@ -305,6 +343,12 @@ class _Replacement:
         return tuple(blocks)
 
     def contract(self) -> tuple[Block, ...]:
+        swap, after = self.swap_and_after()
+        # A re-run after a failure past the swap (in the validations after it) finds it committed.
+        return (Unless(self.swapped(), swap), *after)
+
+    def swap_and_after(self) -> tuple[tuple[Block, ...], tuple[Block, ...]]:
+        """The contract's blocks up to and including the swap, and the validations after it."""
         name, staging, dependents = self.table.name, self.staging, self.dependents
         building = {index.name: object_name(index.name or staging, suffix="new") for index in dependents.indexes}
         building.update({unique.name: object_name(unique.name or staging, suffix="new") for unique in dependents.unique})
@@ -316,7 +360,9 @@ class _Replacement:
         key_index = object_name(name, staging, suffix="pkey")
         if dependents.primary_key is not None:
             blocks.append(_create_index(name, key_index, (staging,), unique=True))
-        statements = []
+        statements = [self.guard] if self.guard else []
+        # The table's trigger functions that read the old column read the new one from here on.
+        statements += [definition(function, rewritten) for function, _, rewritten in self.rewrites]
         if dependents.inbound:
             # Writers to a referencing table lock it, then the key's table for the FK check: take
             # the locks in that order too, or a concurrent insert and this swap deadlock.
@@ -349,12 +395,22 @@ class _Replacement:
                                     f"USING INDEX {quote(building[unique.name])}") for unique in dependents.unique]
         keys = [(key, self.final_name(key.name)) for key in dependents.foreign_keys]
         statements += [_alter(name, _foreign_key_sql(key, final, self.moved(key.columns, self.target))) for key, final in keys]
+        if self.column.type != self.target_type:
+            statements.append(recompile_sql(name))
         blocks.append(InTransaction(tuple(statements)))
         validations = [_alter(name, f"VALIDATE CONSTRAINT {quote(final)}") for _, final in keys]
         validations += [_alter(child, f"VALIDATE CONSTRAINT {quote(inbound.name)}") for child, inbound in dependents.inbound]
-        if validations:
-            blocks.append(Autocommit(tuple(validations)))
-        return tuple(blocks)
+        return tuple(blocks), ((Autocommit(tuple(validations)),) if validations else ())
+
+    def swapped(self) -> str:
+        """True once the contract's swap committed: the column has its new type, or the old name is gone."""
+        relation = "'" + quote(self.table.name).replace("'", "''") + "'"
+        column = lambda name: (f"FROM pg_attribute WHERE attrelid = {relation}::regclass "  # noqa: E731
+                               f"AND attname = '{name.replace(chr(39), chr(39) * 2)}' AND NOT attisdropped")
+        if self.column.type != self.target_type:
+            target_type = self.target_type.replace("'", "''")
+            return f"SELECT coalesce((SELECT format_type(atttypid, atttypmod) = '{target_type}' {column(self.target)}), false)"
+        return f"SELECT NOT EXISTS (SELECT 1 {column(self.column.name)})"
 
     def _move_sequence(self) -> str:
         """A serial column's sequence follows the new column (its default and ownership, and its
@@ -387,11 +443,15 @@ def _replacement_phases(forward: _Replacement, backward: _Replacement, batch_siz
     reverse replacement to the end and then this expand and backfill again, so that each
     downgrade lands exactly on the state its upgrade started from."""
     expand, fill, contract = forward.expand(), forward.backfill(batch_size), forward.contract()
+    if forward.guard:  # before anything changes: the contract would find the same trigger
+        expand = (InTransaction((forward.guard,)), *expand)
     if forward.two_way:
         # A rename: the new application reads the new column, so it never goes empty again.
         undo_contract = forward.undo_contract(batch_size)
     else:
-        undo_contract = backward.expand() + backward.backfill(batch_size) + backward.contract() + expand + fill
+        swap, after = backward.swap_and_after()
+        undo_contract = (Unless(backward.swapped(), backward.expand() + backward.backfill(batch_size) + swap), *after,
+                         *expand, *fill)
     return (
         Phase("expand", f"{summary}: expand", old_code, ANY_APP if not forward.two_way else old_code, expand, forward.undo_expand(),
               (f"A trigger keeps {forward.staging} in step with {forward.column.name} on every insert and update"
@@ -403,8 +463,29 @@ def _replacement_phases(forward: _Replacement, backward: _Replacement, batch_siz
         Phase("contract", f"{summary}: contract", new_code, new_code, contract, undo_contract,
               (f"Indexes and constraints on {forward.column.name} are rebuilt on the new column before the old one is dropped.",)
               + ((f"The downgrade brings {forward.column.name} back beside {forward.staging}, filled, and leaves "
-                  f"{forward.staging} as it is: the application that reads it keeps working.",) if forward.two_way else ())),
+                  f"{forward.staging} as it is: the application that reads it keeps working.",) if forward.two_way else ())
+              + _trigger_notes(forward)),
     )
+
+
+def _prepared_statements_note(table: str, column: str) -> str:
+    return (f"A session that prepared a statement returning {table}.{column} before this step (server-side prepared "
+            "statements: PREPARE, psycopg 3 and JDBC after 5 runs, asyncpg always) gets 'cached plan must not change "
+            "result type' from it until it reconnects: restart the application right after this step, or run it with "
+            "server-side prepared statements off. The table's PL/pgSQL trigger functions are defined again here, "
+            "unchanged, so that every session compiles them anew for the new type.")
+
+
+def _trigger_notes(forward: _Replacement) -> tuple[str, ...]:
+    notes = []
+    if forward.column.type != forward.target_type:
+        notes.append(_prepared_statements_note(forward.table.name, forward.column.name))
+    notes += [f"{function.described} reads {forward.column.name}: it reads {forward.target} from this step on (the "
+              "downgrade restores it)." for function, _, _ in forward.rewrites]
+    if forward.guard:
+        notes.append(f"Before it changes anything, each step checks that no other trigger function of {forward.table.name} "
+                     f"reads {forward.column.name}, and stops with the trigger's name if one does.")
+    return tuple(notes)
 
 
 # one planner per change
@@ -477,12 +558,38 @@ def _rename_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
         raise ScaffoldError(f"{table.name} already has a column {new_name!r}")
     forward = _Replacement(table, column, new_name, new_name, column.type,
                            _dependents(layer, table, column.name, "rename"), two_way=True)
+    rewrites = _trigger_rewrites(layer, table, column, new_name)
+    harm = f"the contract drops {column.name} and from then on every insert and update of {table.name} would fail in it"
+    forward = replace(forward, rewrites=rewrites, guard=guard_sql(
+        table.name, column.name, harm, {function.function.name: digest(body) for function, body, _ in rewrites}, (forward.function,)))
     after = forward.after_contract()
     moved = after.column(new_name)
     backward = _Replacement(after, moved, column.name, column.name, column.type,
                             _dependents(layer, after, new_name, "rename"), two_way=True)
     yield from _replacement_phases(forward, backward, request.batch_size, summary=f"rename {table.name}.{column.name} to {new_name}",
                                    new_code=f"code that reads and writes {new_name}", old_code=ANY_APP)
+
+
+def _trigger_rewrites(layer: SchemaLayer, table: Table, column: Column, new_name: str) -> tuple[tuple[TriggerFunction, str, str], ...]:
+    """The table's trigger functions that read `column`, each with its body now and as the contract
+    leaves it (reading `new_name`); refuses one that cannot be rewritten safely."""
+    rewrites = []
+    for function in trigger_functions(layer, table):
+        body = function.function.body if function.function else None
+        if not reads(body, column.name):
+            continue
+        if function.other_tables:
+            raise ScaffoldError(f"cannot rename {table.name}.{column.name}: {function.described} reads it, and triggers of "
+                                f"{', '.join(function.other_tables)} run the same function, whose columns keep their names. "
+                                f"Give {table.name} a function of its own first, then scaffold again.")
+        rewritten = renamed(body, column.name, new_name)
+        if rewritten is None:
+            raise ScaffoldError(f"cannot rename {table.name}.{column.name}: {function.described} reads it other than as "
+                                f"NEW.{column.name} or OLD.{column.name} (in a query, a string or a comment), which the "
+                                f"scaffold does not rewrite; once the contract drops {column.name} every insert and update "
+                                f"of {table.name} would fail in it. Change the function by hand in the contract.")
+        rewrites.append((function, body, rewritten))
+    return tuple(rewrites)
 
 
 def _change_type(request: ChangeRequest, table: Table, layer: SchemaLayer):
@@ -496,11 +603,13 @@ def _change_type(request: ChangeRequest, table: Table, layer: SchemaLayer):
         raise ScaffoldError(f"{table.name}.{column.name} is {column.type}, which PostgreSQL stores as {new_type}: "
                             "there is nothing to change")
     if not type_change_rewrites(column.type, new_type):
-        alter = lambda to: InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column.name)} TYPE {to}"),))  # noqa: E731
+        alter = lambda to: InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column.name)} TYPE {to}"),  # noqa: E731
+                                          recompile_sql(table.name)))
         yield Phase("expand", f"{table.name}.{column.name} {column.type} to {new_type}", ANY_APP, ANY_APP,
                     (alter(new_type),), (alter(column.type),),
                     (f"{column.type} to {new_type} changes only the catalog (no rewrite, no scan): one instant step. "
-                     "The downgrade narrows the type back, which scans the table under its lock.",))
+                     "The downgrade narrows the type back, which scans the table under its lock.",
+                     _prepared_statements_note(table.name, column.name)))
         return
     if column.identity in ("always", "by default"):
         raise ScaffoldError(f"{table.name}.{column.name} is an identity column, whose sequence cannot move to another "
@@ -536,6 +645,14 @@ def _rename_table(request: ChangeRequest, table: Table, layer: SchemaLayer):
 def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
     column = _column(table, request.column, request.change)
     dependents = _dependents(layer, table, column.name, "drop")
+    for function in trigger_functions(layer, table):
+        if function.function is not None and reads(function.function.body, column.name):
+            raise ScaffoldError(f"cannot drop {table.name}.{column.name}: {function.described} reads it, and PostgreSQL drops "
+                                f"a column without checking function bodies: every insert and update of {table.name} would "
+                                f"then fail in the trigger. Change the function so that it no longer reads {column.name} "
+                                "first, then scaffold again.")
+    guard = guard_sql(table.name, column.name, f"once {column.name} is dropped every insert and update of {table.name} "
+                      "would fail in it", {}, ())
     name = quote(column.name)
     stop = f"code that no longer reads or writes {column.name}"
     if not column.nullable and column.server_default is None:
@@ -544,7 +661,7 @@ def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
                           request.change)
         # New code does not write the column: its inserts must not fail on NOT NULL.
         yield Phase("expand", f"drop {table.name}.{column.name}: allow NULL", ANY_APP, stop,
-                    (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"),)),),
+                    (InTransaction((guard, _alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"))),),
                     (Backfill(table.name, _key(table), f"{name} = {refill}", f"{name} IS NULL", batch_size=request.batch_size,
                               targets=(column.name,)),
                      *_not_null_through_check(table.name, column.name)),
@@ -564,7 +681,7 @@ def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
     lost = [f"{kind} {element.name}" for kind, elements in (("index", dependents.indexes), ("unique constraint", dependents.unique),
                                                             ("foreign key", dependents.foreign_keys)) for element in elements]
     yield Phase("contract", f"drop {table.name}.{column.name}", stop, ANY_APP,
-                (InTransaction((_alter(table.name, f"DROP COLUMN {name}"),)),), tuple(restore),
+                (InTransaction((guard, _alter(table.name, f"DROP COLUMN {name}"))),), tuple(restore),
                 (f"The values of {column.name} are gone after this step; the downgrade brings the column back "
                  f"empty. Keep them first if they may be needed: pg_dump -t {table.name} or "
                  f"CREATE TABLE {table.name}_{column.name}_backup AS SELECT {_key(table)}, {name} FROM {quote(table.name)}.",
@@ -838,14 +955,14 @@ HELP: dict[str, ChangeHelp] = {
                                "schemalens scaffold set-not-null --table orders --column amount --backfill 0"),
     "rename-column": ChangeHelp("a new column kept in step both ways by a trigger, backfilled; the new application "
                                 "after the backfill; the old column dropped last", ("table", "column", "new-name"),
-                                ("batch-size", "backfill-triggers"),
+                                ("batch-size", "backfill-triggers", "dsn"),
                                 "schemalens scaffold rename-column --table orders --column status --new-name state"),
     "rename-table": ChangeHelp("the table renamed behind an updatable view with the old name, the view dropped once the "
                                "application uses the new name", ("table", "new-name"), (),
                                "schemalens scaffold rename-table --table customers --new-name clients"),
     "change-type": ChangeHelp("a column of the new type kept in step by a trigger, backfilled, then swapped in with its "
                               "indexes and constraints (also a single-column primary key and the keys that reference it)",
-                              ("table", "column", "type"), ("batch-size", "backfill-triggers"),
+                              ("table", "column", "type"), ("batch-size", "backfill-triggers", "dsn"),
                               "schemalens scaffold change-type --table orders --column id --type bigint"),
     "add-foreign-key": ChangeHelp("the key added NOT VALID (with an index on the referencing columns), then validated",
                                   ("table", "column or --columns", "ref"), ("on-delete", "name"),
@@ -858,7 +975,7 @@ HELP: dict[str, ChangeHelp] = {
     "add-index": ChangeHelp("an index built concurrently", ("table", "column or --columns"), ("where", "using", "name"),
                             "schemalens scaffold add-index --table orders --columns customer_id,created_at"),
     "drop-column": ChangeHelp("NOT NULL dropped first (the new application stops writing it), then the column",
-                              ("table", "column"), ("default",),
+                              ("table", "column"), ("default", "dsn"),
                               "schemalens scaffold drop-column --table orders --column legacy_code --default \"''\""),
     "add-composite-fk": ChangeHelp("a composite key that keeps a redundant column consistent: rows repaired from the "
                                    "parent, then the key validated", ("table", "columns", "ref"), ("on-delete", "name"),

@@ -6,7 +6,8 @@ A body is a sequence of blocks, run in order:
 - `Autocommit`: statements each committed on its own, for what cannot run in a transaction
   (CREATE INDEX CONCURRENTLY) or must not hold the transaction's locks while it scans the
   table (VALIDATE CONSTRAINT takes only SHARE UPDATE EXCLUSIVE when it runs by itself);
-- `Backfill`: an UPDATE in batches by primary-key range, a commit per batch.
+- `Backfill`: an UPDATE in batches by primary-key range, a commit per batch;
+- `Unless`: blocks skipped on a re-run once an earlier run committed them.
 """
 
 from __future__ import annotations
@@ -54,7 +55,21 @@ class Backfill:
     keep_other_columns: bool = True  # False: the table's row triggers fire as for any update
 
 
-Block = Union[InTransaction, Autocommit, Backfill]
+@dataclass(frozen=True, slots=True)
+class Unless:
+    """`blocks`, skipped when `done` (a query that returns true or false) says that an earlier run
+    committed them all: what comes after a committed column swap must not run it again."""
+
+    done: str
+    blocks: tuple["Block", ...]
+
+
+Block = Union[InTransaction, Autocommit, Backfill, Unless]
+
+
+def flatten(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    """The blocks with those inside `Unless` in their place."""
+    return tuple(inner for block in blocks for inner in (flatten(block.blocks) if isinstance(block, Unless) else (block,)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +111,8 @@ _ADD_CONSTRAINT = re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT (\S+) ", re.DOT
 def rerunnable(sql: str) -> tuple[str, ...]:
     """The statement written so that running it again after a failure part-way through a revision
     (whose earlier transactions committed) does the same and fails on nothing that already exists."""
+    if sql.startswith(("DO $$", "CREATE OR REPLACE FUNCTION ")):  # re-runnable as written; a body is kept verbatim
+        return (sql,)
     added = _ADD_CONSTRAINT.match(sql)
     if added:
         table, name = added.groups()

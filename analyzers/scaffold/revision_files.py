@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
 from ..extract.alembic_revisions import DEFAULT_FILE_TEMPLATE
-from .plan import Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, object_name, quote, rerunnable
+from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, object_name, quote,
+                   rerunnable)
 
 LOCK_TIMEOUT = "5s"
 DDL_STATEMENT_TIMEOUT = "30s"  # DDL here only changes the catalog; anything longer is waiting or scanning
@@ -130,10 +131,20 @@ def _file_name(project: AlembicProject, revision: str, message: str, now: dateti
 
 # bodies
 
+_BIND_LOOKALIKE = re.compile(r"(?<![:\w\\]):(?=\w)")
+
+
 def _execute(sql: str) -> str:
+    # op.execute() reads a string as sqlalchemy.text(), where ":word" is a bind parameter: escape it.
+    sql = _BIND_LOOKALIKE.sub(r"\\:", sql)
+    if "\n" in sql and ("\\" in sql or '"""' in sql or sql.startswith("CREATE OR REPLACE FUNCTION ")):
+        # Kept exactly (a function body's indentation is part of it, backslashes stay backslashes): one
+        # Python string literal per line.
+        lines = [repr(line) for line in sql.splitlines(keepends=True)]
+        return "op.execute(\n" + "\n".join("    " + line for line in lines) + "\n)"
     if "\n" in sql:
         return 'op.execute(\n    """\n' + sql + '\n    """\n)'
-    return f"op.execute({sql!r})" if '"' in sql else f'op.execute("{sql}")'
+    return f"op.execute({sql!r})" if '"' in sql or "\\" in sql else f'op.execute("{sql}")'
 
 
 def _set(parameter: str, value: str, local: bool = False) -> str:
@@ -220,9 +231,18 @@ def render_body(blocks: tuple[Block, ...], sa: str) -> tuple[str, set[str]]:
     an autocommit block; every statement can run again after a failure part-way through."""
     if not blocks:
         return "pass  # nothing to undo here: the previous revision's downgrade removes what this one filled in", set()
-    lines: list[str] = []
     needs: set[str] = set()
+    return "\n".join(_render_blocks(blocks, sa, needs)), needs
+
+
+def _render_blocks(blocks: tuple[Block, ...], sa: str, needs: set[str]) -> list[str]:
+    lines: list[str] = []
     for block in blocks:
+        if isinstance(block, Unless):
+            needs.add("sa")
+            lines += [f"if not op.get_bind().execute({sa}.text({block.done!r})).scalar():",
+                      *_indent(_render_blocks(block.blocks, sa, needs))]
+            continue
         if isinstance(block, InTransaction):
             lines += [_set("lock_timeout", LOCK_TIMEOUT, local=True), _set("statement_timeout", DDL_STATEMENT_TIMEOUT, local=True)]
             lines += [_execute(sql) for statement in block.statements for sql in rerunnable(statement)]
@@ -245,7 +265,7 @@ def render_body(blocks: tuple[Block, ...], sa: str) -> tuple[str, set[str]]:
             body = _backfill_code(block, sa)
         inner += ["try:", *_indent(body), *_RESET]
         lines += _indent(inner)
-    return "\n".join(lines), needs
+    return lines
 
 
 def _drop_invalid_index(name: str, sa: str) -> list[str]:
@@ -321,6 +341,7 @@ def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.d
             "branch_labels": None, "depends_on": None})
         if "log" in needs:
             text = _with_logger(text)
+        text = _lint_clean(text, project.sqlalchemy_alias)
         steps = len(plan.phases) > 1
         message_slug = phase.summary.rsplit(": ", 1)[0] if steps else phase.summary
         path = str(PurePosixPath(project.versions) / _file_name(project, revision, message_slug, now,
@@ -328,6 +349,15 @@ def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.d
         files.append(RevisionFile(path, text, revision, phase.name))
         parent = revision
     return files
+
+
+def _lint_clean(text: str, alias: str) -> str:
+    """What the template's lines would make lint flag in this file (ruff's default rules): its
+    sqlalchemy import when nothing here uses it (F401), and `pass` after a docstring (PIE790)."""
+    importing = re.compile(rf"^import sqlalchemy(?: as {re.escape(alias)})?[ \t]*\n", re.MULTILINE)
+    if len(re.findall(rf"(?<![\w.]){re.escape(alias)}\.", text)) == 0 and len(importing.findall(text)) == 1:
+        text = importing.sub("", text)
+    return re.sub(r'^([ \t]+(?:"""|\'\'\')[^\n]*(?:"""|\'\'\')[ \t]*\n[ \t]+)pass  # ', r"\1# ", text, flags=re.MULTILINE)
 
 
 def _with_logger(text: str) -> str:
@@ -360,8 +390,12 @@ def run_post_write_hooks(root: Path, project: AlembicProject, paths: list[Path])
         return ["alembic.ini has post_write_hooks, but Alembic is not installed here to run them: "
                 "pip install 'schemalens[verify]', or run them yourself"]
     config = Config(str(root / project.ini))
-    hooks = config.get_section("post_write_hooks", {})
-    if not hooks.get("hooks"):
+    if hasattr(config, "get_hooks_list"):  # Alembic 1.16 and later: a list of hooks, each with its options
+        hooks = config.get_hooks_list()
+    else:
+        hooks = config.get_section("post_write_hooks", {})
+        hooks = hooks if hooks.get("hooks") else None
+    if not hooks:
         return []
     notes = []
     for path in paths:

@@ -189,6 +189,7 @@ _STRING = re.compile(r"'(?:[^']|'')*'")
 _PYTHON_TEXT = re.compile(r"""\b(?:\w+\.)*(?:text|literal_column)\(\s*(?P<quote>"|')(?P<body>.*?)(?P=quote)\s*\)""")
 _PYTHON_CONSTANT = re.compile(r"\b(?:sa|sqlalchemy|db|sql|expression)\.(?:sql\.)?(true|false|null)\(\)")
 _PYTHON_FUNC = re.compile(r"\b(?:\w+\.)*func\.")
+_PYTHON_COLUMN = re.compile(r"""\b(?:\w+\.)*(?:Column|column)\(\s*(?P<quote>"|')(?P<name>\w+)(?P=quote)\s*\)""")
 _MODEL_ATTRIBUTE = re.compile(r"\b[A-Z]\w*\.(\w+)")
 _CAST_CALL = re.compile(r"\bcast\s*\(\s*('(?:[^']|'')*'|[\w.\"]+)\s+as\s+[^()]+?(\(\s*\d+(\s*,\s*\d+)?\s*\))?\s*\)", re.IGNORECASE)
 _CAST_OPERATOR = re.compile(
@@ -204,6 +205,7 @@ def expression_text(text: str) -> Optional[str]:
     or outer parentheses, lower case outside string literals, single spaces. None when it is
     Python that SchemaLens cannot turn into SQL."""
     text = _PYTHON_TEXT.sub(lambda match: match.group("body"), text.strip())
+    text = _PYTHON_COLUMN.sub(lambda match: match.group("name"), text)
     text = _outside_strings(text, lambda part: _MODEL_ATTRIBUTE.sub(r"\1", _PYTHON_FUNC.sub("", _PYTHON_CONSTANT.sub(r"\1", part))))
     if _outside_strings(text, lambda part: "" if not _PYTHON_LEFT.search(part) else "\0").count("\0"):
         return None

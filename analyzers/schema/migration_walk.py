@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
+import pglast
+from pglast import ast as pg_ast
+
+from ..pg.function_volatility import is_volatile_expression
 from ..pg.locks import EFFECTS, LockEffect
 from . import operations as ops
 from .model import CheckConstraint, ForeignKey, PrimaryKey, UniqueConstraint, table_key
-from .type_names import SERIAL_TYPES
-
-# Functions PostgreSQL marks volatile that show up as column defaults: each row gets its own
-# value, so adding such a column rewrites the table. now() and CURRENT_TIMESTAMP are stable.
-_VOLATILE_DEFAULT = re.compile(r"\b(random|clock_timestamp|timeofday|gen_random_uuid|uuid_generate_v[14]\w*|"
-                               r"nextval|uuid_generate_v1mc)\s*\(", re.IGNORECASE)
+from .type_names import SERIAL_TYPES, normalize_type
 
 _VARCHAR = re.compile(r"^character varying(?:\((\d+)\))?$")
 _NUMERIC = re.compile(r"^numeric(?:\((\d+)(?:,\s*(\d+))?\))?$")
@@ -37,6 +36,8 @@ class WalkedOperation:
     created_at: Optional[ops.Location] = None  # where an earlier step created the table
     type_before: Optional[str] = None  # AlterColumn: the column's type before the change
     partitioned: bool = False
+    constraint_before: Optional[object] = None  # DropConstraint/ValidateConstraint: the constraint, when a step added it
+    nullable_before: Optional[bool] = None  # AlterColumn: whether the column allowed NULL before; None: unknown
 
     @property
     def lock_effects(self) -> tuple[LockEffect, ...]:
@@ -44,15 +45,22 @@ class WalkedOperation:
 
 
 def is_volatile_default(expression: Optional[str]) -> bool:
-    return bool(expression and _VOLATILE_DEFAULT.search(expression))
+    """A default PostgreSQL computes per row (a volatile or unknown function): adding a column
+    with it rewrites the table. now() and CURRENT_TIMESTAMP are stable; see pg/function_volatility.py."""
+    return is_volatile_expression(expression)
 
 
-def type_change_rewrites(before: Optional[str], after: str, using: Optional[str] = None) -> bool:
+def type_change_rewrites(before: Optional[str], after: str, using: Optional[str] = None,
+                         column: Optional[str] = None) -> bool:
     """Whether ALTER COLUMN TYPE from `before` to `after` rewrites the table (PostgreSQL 12+).
 
     Binary-compatible changes do not: a longer or unbounded varchar, varchar to text, a wider
-    numeric with the same scale. Anything unknown is assumed to rewrite.
+    numeric with the same scale. A USING clause that is the column itself, or the column cast to
+    the new type, changes nothing (PostgreSQL reduces it to the plain change); any other USING
+    rewrites. Anything unknown is assumed to rewrite.
     """
+    if using and column and _uses_only_the_column(using, column, after):
+        using = None
     if before is None:
         return True
     if before == after and not using:
@@ -77,6 +85,25 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
     return True
 
 
+def _uses_only_the_column(using: str, column: str, after: str) -> bool:
+    """`USING column`, `USING column::new_type` or `USING CAST(column AS new_type)`."""
+    try:
+        expression = pglast.parse_sql(f"SELECT {using}")[0].stmt.targetList[0].val
+    except Exception:  # not an expression PostgreSQL reads: assume a real conversion
+        return False
+    if isinstance(expression, pg_ast.TypeCast):
+        if normalize_type(_deparse_type(expression.typeName)) != after:
+            return False
+        expression = expression.arg
+    return isinstance(expression, pg_ast.ColumnRef) and [getattr(f, "sval", None) for f in expression.fields] == [column]
+
+
+def _deparse_type(type_name) -> str:
+    from pglast.stream import RawStream
+
+    return RawStream()(type_name)
+
+
 def lock_effect_keys(walked: WalkedOperation) -> tuple[str, ...]:
     """The lock knowledge base entries for one operation (an ALTER COLUMN may be several)."""
     operation = walked.operation
@@ -89,8 +116,9 @@ def lock_effect_keys(walked: WalkedOperation) -> tuple[str, ...]:
 def _alter_column_keys(operation: ops.AlterColumn, type_before: Optional[str]) -> tuple[str, ...]:
     keys = []
     if operation.type is not None and operation.type != type_before:
-        rewrites = type_change_rewrites(type_before, operation.type, operation.using)
-        keys.append("alter-type-rewrite" if rewrites else "alter-type-binary-compatible")
+        rewrites = type_change_rewrites(type_before, operation.type, operation.using, operation.column)
+        keys.append("alter-type-rewrite" if rewrites else
+                    "alter-type-using-the-column" if operation.using else "alter-type-binary-compatible")
     if operation.nullable is not None:
         keys.append("drop-not-null" if operation.nullable else "set-not-null")
     if operation.new_name is not None:
@@ -112,6 +140,8 @@ def _lock_effect_key(walked: WalkedOperation) -> Optional[str]:
             return "rename-table"
         case ops.AddColumn():
             column = operation.column
+            if column.generated is not None:
+                return "add-column-generated-stored"
             if (is_volatile_default(column.server_default) or column.type in SERIAL_TYPES
                     or column.identity in ("always", "by default", "serial")):
                 return "add-column-volatile-default"
@@ -136,17 +166,37 @@ def _lock_effect_key(walked: WalkedOperation) -> Optional[str]:
                 return "add-unique"
             return None
         case ops.AddConstraintUsingIndex():
-            return "add-unique-using-index"
+            return "add-primary-key-using-index" if operation.primary else "add-unique-using-index"
         case ops.ValidateConstraint():
-            return "validate-check"
+            return "validate-foreign-key" if isinstance(walked.constraint_before, ForeignKey) else "validate-check"
+        case ops.DropConstraint():
+            return "drop-foreign-key" if dropped_constraint_kind(walked) == "foreignkey" else "drop-constraint"
+
         case ops.AttachPartition():
             return "attach-partition"
         case ops.DetachPartition():
-            return "detach-partition"
+            return "detach-partition-concurrently" if operation.concurrently else "detach-partition"
         case ops.AddEnumValue():
             return "add-enum-value"
         case ops.DataChange(kind="TRUNCATE"):
-            return "truncate"
+            return "truncate-cascade" if operation.cascade else "truncate"
+        case ops.Maintenance(kind="REINDEX"):
+            return "reindex-concurrently" if operation.concurrently else "reindex"
+        case ops.CreateTrigger():
+            return "create-trigger"
+        case ops.UnsupportedStatement(kind="ALTER TABLE DISABLE TRIGGER" | "ALTER TABLE ENABLE TRIGGER"):
+            return "disable-trigger"
+        case ops.UnsupportedStatement(kind="ADD EXCLUSION CONSTRAINT"):
+            return "add-exclusion-constraint"
+        case ops.UnsupportedStatement(kind="ALTER COLUMN DROP EXPRESSION"):
+            return "drop-expression"
+        case ops.UnsupportedStatement(kind="ALTER DOMAIN VALIDATE CONSTRAINT"):
+            return "alter-domain-validate-constraint"
+        case ops.UnsupportedStatement(kind="ALTER DOMAIN SET NOT NULL"):
+            return "alter-domain-set-not-null"
+        case ops.UnsupportedStatement(kind="ALTER DOMAIN ADD CONSTRAINT"):
+            not_valid = (operation.detail or "").endswith("NOT VALID")
+            return "alter-domain-add-constraint-not-valid" if not_valid else "alter-domain-add-constraint"
         case ops.Maintenance(kind="VACUUM FULL"):
             return "vacuum-full"
         case ops.Maintenance(kind="CLUSTER"):
@@ -156,32 +206,99 @@ def _lock_effect_key(walked: WalkedOperation) -> Optional[str]:
     return None
 
 
-def walk_migrations(steps: tuple[ops.Step, ...]) -> Iterator[WalkedOperation]:
+def dropped_constraint_kind(walked: WalkedOperation) -> Optional[str]:
+    """"foreignkey", "unique", "check" or "primary" for a DROP CONSTRAINT: the constraint an
+    earlier step added, else Alembic's `type_`, else PostgreSQL's default name suffix; or None."""
+    constraint = walked.constraint_before
+    if constraint is not None:
+        return {ForeignKey: "foreignkey", UniqueConstraint: "unique", CheckConstraint: "check",
+                PrimaryKey: "primary"}.get(type(constraint))
+    kind = getattr(walked.operation, "kind", None)
+    if kind:
+        return kind.lower()
+    name = walked.operation.name or ""
+    return next((kind for suffix, kind in (("_fkey", "foreignkey"), ("_pkey", "primary"), ("_key", "unique"),
+                                           ("_check", "check")) if name.endswith(suffix)), None)
+
+
+def walk_migrations(steps: tuple[ops.Step, ...],
+                    sql_in_transaction: Callable[[str], bool] = lambda path: False) -> Iterator[WalkedOperation]:
     """Every operation of every step, in replay order, with what was true just before it.
 
-    Alembic revisions run in a transaction (autocommit_block() leaves it); SQL files only
-    inside an explicit BEGIN, since whether the folder's tool wraps a file differs by tool.
+    Alembic revisions run in a transaction (autocommit_block() leaves it). A SQL file runs in
+    one when `sql_in_transaction(path)` says its folder's tool wraps it (see
+    workspace/migration_tools.py), else only between an explicit BEGIN and COMMIT.
     """
     created: dict[str, tuple[int, ops.Location]] = {}
     index_tables: dict[str, str] = {}  # index name -> table key
     partitioned: set[str] = set()
     column_types: dict[tuple[str, str], str] = {}
+    constraints: dict[tuple[str, str], object] = {}  # (table key, constraint name) -> the constraint
+    nullable: dict[tuple[str, str], bool] = {}  # (table key, column) -> allows NULL
     for number, step in enumerate(steps):
-        in_transaction = step.path.endswith(".py")
+        in_transaction = step.path.endswith(".py") or sql_in_transaction(step.path)
         for operation in step.operations:
             key = _table_key_of(operation)
             if key is None and isinstance(operation, ops.DropIndex):
                 key = index_tables.get(operation.name)
-            type_before = None
+            type_before = constraint_before = nullable_before = None
             if isinstance(operation, ops.AlterColumn) and key is not None:
                 type_before = column_types.get((key, operation.column))
+                nullable_before = nullable.get((key, operation.column))
+            if isinstance(operation, (ops.DropConstraint, ops.ValidateConstraint)) and key is not None:
+                constraint_before = constraints.get((key, operation.name))
             origin = created.get(key) if key is not None else None
             yield WalkedOperation(number, step, operation, key, existing=origin is not None and origin[0] < number,
                                   in_transaction=in_transaction, created_at=origin[1] if origin else None,
-                                  type_before=type_before, partitioned=key in partitioned)
+                                  type_before=type_before, partitioned=key in partitioned,
+                                  constraint_before=constraint_before, nullable_before=nullable_before)
             if isinstance(operation, ops.CreateIndex) and operation.index.name:
                 index_tables[operation.index.name] = key
+            _track_constraints(operation, key, constraints)
+            _track_nullable(operation, key, nullable)
             in_transaction = _track(operation, number, key, in_transaction, created, partitioned, column_types)
+
+
+def _track_nullable(operation, key: Optional[str], nullable: dict) -> None:
+    """Whether each column of the tables the migrations create allows NULL (a primary key's
+    columns never do)."""
+    if key is None:
+        return
+    match operation:
+        case ops.CreateTable():
+            keys = {c for constraint in operation.constraints if isinstance(constraint, PrimaryKey)
+                    for c in constraint.columns}
+            for column in operation.columns:
+                nullable[(key, column.name)] = column.nullable and not column.primary_key and column.name not in keys
+        case ops.AddColumn():
+            nullable[(key, operation.column.name)] = operation.column.nullable and not operation.column.primary_key
+        case ops.AlterColumn():
+            if operation.nullable is not None:
+                nullable[(key, operation.column)] = operation.nullable
+            if operation.new_name is not None and (key, operation.column) in nullable:
+                nullable[(key, operation.new_name)] = nullable.pop((key, operation.column))
+        case ops.AddConstraint(constraint=PrimaryKey(columns=columns)):
+            for column in columns:
+                nullable[(key, column)] = False
+        case ops.RenameTable():
+            new_key = table_key(operation.new_name, operation.schema)
+            for (table, column), allows in list(nullable.items()):
+                if table == key:
+                    nullable[(new_key, column)] = allows
+
+
+def _track_constraints(operation, key: Optional[str], constraints: dict) -> None:
+    """Named constraints by table, so that a later DROP or VALIDATE knows what it is about."""
+    if key is None:
+        return
+    if isinstance(operation, (ops.CreateTable, ops.AddColumn)):
+        for constraint in operation.constraints:
+            if constraint.name:
+                constraints[(key, constraint.name)] = constraint
+    elif isinstance(operation, ops.AddConstraint) and operation.constraint.name:
+        constraints[(key, operation.constraint.name)] = operation.constraint
+    elif isinstance(operation, ops.DropConstraint):
+        constraints.pop((key, operation.name), None)
 
 
 def _table_key_of(operation: ops.Operation) -> Optional[str]:

@@ -63,6 +63,7 @@ class Column:
     primary_key: bool = False  # declared on the column itself (ORM `primary_key=True`)
     changed: Optional[Location] = None
     history: tuple[Change, ...] = ()
+    generated: Optional[str] = None  # GENERATED ALWAYS AS (expression) STORED: the expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ class Function:
     schema: Optional[str] = None
     language: Optional[str] = None
     returns: Optional[str] = None
+    body: Optional[str] = None  # the source between AS $$ ... $$, as PostgreSQL keeps it (pg_proc.prosrc)
 
 
 @dataclass(frozen=True, slots=True)

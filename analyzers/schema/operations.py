@@ -42,6 +42,7 @@ class CreateTable:
     # Built by SQLAlchemy (Alembic op.* calls): unnamed constraints follow the naming convention.
     named_by_convention: bool = False
     final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
+    temporary: bool = False  # CREATE TEMP TABLE: gone at the end of the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,7 @@ class DropConstraint:
     location: Location
     schema: Optional[str] = None
     if_exists: bool = False
+    kind: Optional[str] = None  # Alembic's type_: "foreignkey", "unique", "check", "primary"; None: not said
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +201,7 @@ class DetachPartition:
     partition: str
     location: Location
     schema: Optional[str] = None
+    concurrently: bool = False  # DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+), or FINALIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +254,7 @@ class DropSequence:
 class CreateFunction:
     function: Function
     location: Location
+    or_replace: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,25 +307,30 @@ class DataChange:
     location: Location
     table: Optional[str] = None
     sql: Optional[str] = None
+    cascade: bool = False  # TRUNCATE ... CASCADE: also empties every table with a foreign key to it
+    whole_table: bool = False  # UPDATE or DELETE without WHERE
 
 
 @dataclass(frozen=True, slots=True)
 class Maintenance:
     """VACUUM, CLUSTER, REFRESH MATERIALIZED VIEW: no schema change, but locks and rewrites."""
 
-    kind: str  # "VACUUM", "VACUUM FULL", "CLUSTER", "REFRESH MATERIALIZED VIEW"
+    kind: str  # "VACUUM", "VACUUM FULL", "ANALYZE", "CLUSTER", "REFRESH MATERIALIZED VIEW", "REINDEX"
     location: Location
     table: Optional[str] = None
     schema: Optional[str] = None
     concurrently: bool = False
+    target: Optional[str] = None  # REINDEX: "INDEX", "TABLE", "SCHEMA", "DATABASE" or "SYSTEM"
+    name: Optional[str] = None  # REINDEX: the index, schema or database named
 
 
 @dataclass(frozen=True, slots=True)
 class TransactionControl:
     """BEGIN, or COMMIT/ROLLBACK. Alembic's `autocommit_block()` commits on entry and begins again on exit."""
 
-    kind: str  # "BEGIN" or "COMMIT"
+    kind: str  # "BEGIN" or "COMMIT" (COMMIT also stands for ROLLBACK: both end the transaction)
     location: Location
+    statement: Optional[str] = None  # as written in SQL ("START TRANSACTION", "ROLLBACK"); None: a tool's block
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,10 +353,44 @@ class Opaque:
 
 @dataclass(frozen=True, slots=True)
 class UnsupportedStatement:
-    """A statement SchemaLens parsed but does not model (GRANT, SET, CREATE VIEW, ...)."""
+    """A statement SchemaLens parsed but does not replay (GRANT, CREATE VIEW, DROP SCHEMA, ...).
+
+    `kind` names it: one of UNMODELLED_KINDS when rules read it ("DROP VIEW", "ALTER TABLE
+    DISABLE TRIGGER", ...), else the parse node's name ("View", "Grant", "CreateTableAs").
+    `name`, `table`, `schema` and `detail` say what it is on when that is known.
+    """
 
     kind: str
     location: Location
+    name: Optional[str] = None
+    table: Optional[str] = None  # the table it is on, for statements on a table (trigger, policy, column)
+    schema: Optional[str] = None
+    detail: Optional[str] = None  # the new name, the new schema, a domain's constraints, ...
+
+
+# Kinds of UnsupportedStatement the rules read, and what their fields hold.
+UNMODELLED_KINDS = {
+    "DROP DATABASE": "name: the database",
+    "DROP VIEW": "name", "DROP MATERIALIZED VIEW": "name", "DROP SCHEMA": "name", "DROP EXTENSION": "name",
+    "DROP DOMAIN": "name", "DROP PROCEDURE": "name", "DROP ROUTINE": "name", "DROP AGGREGATE": "name",
+    "DROP POLICY": "name, table", "DROP RULE": "name, table",
+    "RENAME": "name, detail: the new name; object_type in the kind: RENAME VIEW, RENAME TYPE, ...",
+    "RENAME VALUE": "name: the enum type, detail: 'old' -> 'new'",
+    "SET SCHEMA": "name (and table for a table), detail: the new schema; object_type in the kind",
+    "CREATE DOMAIN": "name, detail: its constraints (None: none)",
+    "ALTER DOMAIN ADD CONSTRAINT": "name, detail: the constraint", "ALTER DOMAIN SET NOT NULL": "name",
+    "ALTER COLUMN DROP IDENTITY": "table, name: the column", "ALTER COLUMN SET IDENTITY": "table, name",
+    "ALTER COLUMN DROP EXPRESSION": "table, name", "ALTER COLUMN SET EXPRESSION": "table, name",
+    "ALTER TABLE DISABLE TRIGGER": "table, name: the trigger (ALL, USER)", "ALTER TABLE ENABLE TRIGGER": "table, name",
+    "ALTER TABLE DISABLE RULE": "table, name", "ALTER TABLE ENABLE RULE": "table, name",
+    "ALTER TABLE REPLICA IDENTITY": "table", "ALTER TABLE NO INHERIT": "table, name: the parent",
+    "ALTER TABLE ENABLE ROW LEVEL SECURITY": "table", "ALTER TABLE DISABLE ROW LEVEL SECURITY": "table",
+    "ALTER TABLE FORCE ROW LEVEL SECURITY": "table", "ALTER TABLE NO FORCE ROW LEVEL SECURITY": "table",
+    "ADD EXCLUSION CONSTRAINT": "table, name", "ADD ATTRIBUTE": "name: the composite type",
+    "GRANT": "detail: the object type", "REVOKE": "detail: the object type",
+    "CREATE POLICY": "name, table", "ALTER POLICY": "name, table, detail: USING/WITH CHECK and/or TO",
+    "View": "name, detail: OR REPLACE", "LOCK": "table",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,8 +58,7 @@ def normalize_type(text: str) -> str:
         spelling = spelling[:-2].rstrip()
     if spelling.lower().endswith(" array"):
         spelling, array_suffix = spelling[: -len(" array")].rstrip(), array_suffix + "[]"
-    array_match = re.match(r"^(.*?)\s*\[\d*\]$", spelling)
-    if array_match:
+    while (array_match := re.match(r"^(.*?)\s*\[\s*\d*\s*\]$", spelling)):  # int[5][10]: every dimension
         spelling, array_suffix = array_match.group(1), array_suffix + "[]"
     lowered = spelling.lower()
     for prefix in ("pg_catalog.", "public."):

@@ -29,3 +29,14 @@ def is_application_code(path: str, patterns: Iterable[str] = DEFAULT_NON_APPLICA
         elif fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(parts[-1], pattern):
             return False
     return True
+
+
+# Commands an operator runs by hand (`flask <command>`, `manage.py`, a `cli` package): one at a
+# time, never two at once, so they are not a concurrent path.
+_COMMAND_FOLDERS = ("cli", "commands", "management")
+_COMMAND_FILES = ("manage.py", "cli.py", "commands.py")
+
+
+def is_operator_command(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return parts[-1] in _COMMAND_FILES or any(part in _COMMAND_FOLDERS for part in parts[:-1])

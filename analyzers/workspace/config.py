@@ -20,6 +20,14 @@ from ..schema.model import ExtractionError, Location
 from .code_roles import DEFAULT_NON_APPLICATION
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
+# PostgreSQL major versions whose behaviour the rules know (9 stands for 9.x). The default, when
+# the project does not say (see workspace/postgres_version.py), is the newest released one; 19,
+# in beta, is accepted when configured (REPACK).
+SUPPORTED_POSTGRES_VERSIONS = tuple(range(9, 20))
+NEWEST_POSTGRES_VERSION = 18
+# How a SQL migration folder's files run: each in one transaction, or statement by statement.
+# A migration tool's name stands for its default (see workspace/migration_tools.py).
+SQL_TRANSACTION_MODES = ("per-file", "none")
 
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "__pycache__",
@@ -50,6 +58,9 @@ class Config:
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)  # rule code -> "P0" | "P1" | "P2"
     per_path_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)  # glob -> codes
+    presets: tuple[str, ...] = ()  # opt-in rule sets: "squawk"
+    postgres_version: Optional[int] = None  # None: read from the project, else the newest supported
+    sql_transactions: dict[str, str] = field(default_factory=dict)  # SQL folder -> "per-file", "none" or a tool
     source: Optional[str] = None  # the file the settings came from, relative to the root
     problems: tuple[ExtractionError, ...] = ()
 
@@ -115,6 +126,14 @@ def config_from_mapping(data: Any, source: str) -> Config:
             values["severity"] = _severity_overrides(value, problems)
         elif key in ("per_path_ignores", "per-path-ignores"):
             values["per_path_ignores"] = _per_path_ignores(value, problems)
+        elif key in ("preset", "presets"):
+            values["presets"] = _presets(value, problems)
+        elif key == "postgres_version":
+            version = _postgres_version(value, problems)
+            if version is not None:
+                values["postgres_version"] = version
+        elif key == "sql_transactions":
+            values["sql_transactions"] = _sql_transactions(value, problems)
         else:
             problems.append(f"unknown setting {key!r}")
     location = Location(source, 1)
@@ -161,3 +180,49 @@ def _per_path_ignores(value: Any, problems: list[str]) -> dict[str, tuple[str, .
         problems.append('per_path_ignores must map globs to lists of rule codes: {"tests/**" = ["SL2"]}')
         return {}
     return {pattern: tuple(code.upper() for code in codes) for pattern, codes in value.items()}
+
+
+def _presets(value: Any, problems: list[str]) -> tuple[str, ...]:
+    from ..rules.selection import PRESETS
+
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        problems.append('preset must be a name or a list of names, such as "squawk"')
+        return ()
+    unknown = [name for name in names if name not in PRESETS]
+    if unknown:
+        problems.append(f"unknown preset {', '.join(map(repr, unknown))}; known: {', '.join(sorted(PRESETS))}")
+    return tuple(name for name in names if name in PRESETS)
+
+
+def _postgres_version(value: Any, problems: list[str]) -> Optional[int]:
+    """A major version: 16, "16", "16.4" or "9.6" (9.x is below every supported version)."""
+    text = str(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else ""
+    major = text.split(".")[0]
+    if not major.isdigit():
+        problems.append(f"postgres_version must be a PostgreSQL version such as 16, not {value!r}")
+        return None
+    version = int(major)
+    if version not in SUPPORTED_POSTGRES_VERSIONS:
+        nearest = min(max(version, SUPPORTED_POSTGRES_VERSIONS[0]), SUPPORTED_POSTGRES_VERSIONS[-1])
+        problems.append(f"postgres_version {version} is outside {SUPPORTED_POSTGRES_VERSIONS[0]}-"
+                        f"{SUPPORTED_POSTGRES_VERSIONS[-1]}; using {nearest}")
+        return nearest
+    return version
+
+
+def _sql_transactions(value: Any, problems: list[str]) -> dict[str, str]:
+    from .migration_tools import TOOL_TRANSACTIONS
+
+    known = (*SQL_TRANSACTION_MODES, *sorted(TOOL_TRANSACTIONS))
+    if not isinstance(value, dict):
+        problems.append('sql_transactions must map SQL folders to "per-file", "none" or a tool name: '
+                        '{"db/migrations" = "per-file"}')
+        return {}
+    modes = {}
+    for folder, mode in value.items():
+        if mode in known:
+            modes[str(folder).strip("/") or "."] = mode
+        else:
+            problems.append(f"sql_transactions.{folder} must be one of {', '.join(known)}")
+    return modes

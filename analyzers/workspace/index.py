@@ -84,6 +84,7 @@ class WorkspaceModel:
     errors: tuple[ExtractionError, ...]
     files: dict[str, str] = field(default_factory=dict)  # path -> kind
     code: dict[str, "code_facts.CodeFacts"] = field(default_factory=dict)  # application code, by path
+    summaries: dict[str, "module_summary.ModuleSummary"] = field(default_factory=dict)  # every Python module, by path
     revision_files: dict[str, Any] = field(default_factory=dict)  # path -> Revision, duplicates included
     naming_convention: Optional[dict[str, str]] = None  # the models' MetaData naming_convention, used by the replay
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
@@ -385,6 +386,8 @@ class WorkspaceIndex:
             files={path: parsed.kind for path, parsed in self._files.items()},
             code={path: parsed.result.facts for path, parsed in self._files.items()
                   if parsed.kind in _PYTHON_KINDS and parsed.result is not None},
+            summaries={path: parsed.result.summary for path, parsed in self._files.items()
+                       if parsed.kind in _PYTHON_KINDS and parsed.result is not None},
             revision_files={path: parsed.result for path, parsed in self._files.items()
                             if parsed.kind == "revision" and parsed.result is not None},
             naming_convention=naming_convention,

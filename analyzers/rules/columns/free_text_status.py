@@ -15,6 +15,12 @@ class FreeTextStatus(Rule):
     Status-like columns (`status`, `state`, `*_type`, `kind`, `stage`, `phase`) stored as
     free `varchar`/`text` with no CHECK constraint naming the allowed values and no enum type.
 
+    Off by default: a CHECK or an enum type guards status values written outside the application;
+    on the real projects we read every such column was written only through the application's
+    own enum classes, or was a registry that plugins extend at run time, or a polymorphic
+    discriminator (0 of 4 worth a reviewer's time). Select it by code (`select = ["ALL",
+    "SL203"]`) where other services or SQL scripts write these columns.
+
     ## Why it matters
     Any string is accepted: `"canceled"` and `"cancelled"`, `"Paid"` and `"paid"`. Code that
     branches on the value silently skips rows with a variant spelling, and state-machine
@@ -39,6 +45,7 @@ class FreeTextStatus(Rule):
     """
 
     code = "SL203"
+    default_enabled = False
     grouped_by = "workspace"
     name = "free-text-status"
     dimension = 2

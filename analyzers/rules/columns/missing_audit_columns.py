@@ -15,6 +15,11 @@ class MissingAuditColumns(Rule):
     Tables (other than association tables and partitions) with neither a creation timestamp
     (`created_at`, `create_time`, `gmt_create`, ...) nor an update timestamp.
 
+    Off by default: audit columns are a team convention; on the real projects we read the tables
+    without them were small lookup and link tables, or kept their creation time under another
+    name (`date`, `ingested_at`, `timestamp`) (0 of 4 worth a reviewer's time). Select it by code
+    (`select = ["ALL", "SL207"]`) where every table must carry them.
+
     ## Why it matters
     Without them nobody can answer "when did this row appear or change?" during an incident,
     incremental exports and cache invalidation have nothing to key on, and retention jobs
@@ -39,6 +44,7 @@ class MissingAuditColumns(Rule):
     """
 
     code = "SL207"
+    default_enabled = False
     grouped_by = "workspace"
     name = "missing-audit-columns"
     dimension = 2

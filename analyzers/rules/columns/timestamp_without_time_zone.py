@@ -41,6 +41,7 @@ class TimestampWithoutTimeZone(Rule):
     severity = "P2"
     summary = "timestamp column without time zone"
     summary_zh = "时间戳字段不带时区"
+    peers = ("squawk:prefer-timestamp-tz", "pgls:preferTimestamptz")
 
     valid = (Example({"app/models.py": (
         "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
@@ -51,6 +52,9 @@ class TimestampWithoutTimeZone(Rule):
         "class Event(Base):\n    __tablename__ = 'events'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
         "    created_at = sa.Column(sa.DateTime)  # expect\n")}),
         Example({"migrations/V1__events.sql": "CREATE TABLE events (\n  id bigint PRIMARY KEY,\n  seen_at timestamp NOT NULL  -- expect\n);\n"}),
+        # a type change is reported where it happens
+        Example({"migrations/V1__events.sql": "CREATE TABLE events (id bigint PRIMARY KEY, seen_at timestamptz);\n",
+                 "migrations/V2__local.sql": "ALTER TABLE events ALTER COLUMN seen_at TYPE timestamp;  -- expect\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -60,7 +64,7 @@ class TimestampWithoutTimeZone(Rule):
             for column in table.columns:
                 if not column.type.startswith(("timestamp without time zone", "timestamp(")) or "with time zone" in column.type:
                     continue
-                location, related = context.where_column(table, column)
+                location, related = context.where_column_type(table, column)
                 yield self.finding(
                     location, f"{table.name}.{column.name} is a timestamp without time zone",
                     f"{table.name}.{column.name} ({column.type}) stores no UTC offset.",

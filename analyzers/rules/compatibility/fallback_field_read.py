@@ -8,8 +8,12 @@ from ..context import AuditContext
 
 class FallbackFieldRead(Rule):
     """## What it finds
-    Reads that fall back from a new field name to an old one: `data.get("new") or
-    data.get("old")` and `data.get("new", data.get("old"))`.
+    Reads of a stored JSON document that fall back from a new key to an old one:
+    `alert.options.get("new") or alert.options.get("old")` and `self.settings.get("new",
+    self.settings.get("old"))`, where `options`/`settings` is a JSON column of the schema.
+    Fallbacks over environment variables, request headers, API responses or form fields are
+    not reported: nothing stored has to be migrated before they can go (the corpus reading
+    found them false or of no consequence, 16 of 17).
 
     ## Why it matters
     Each fallback is a compatibility shim for clients or stored payloads that still use the old
@@ -40,12 +44,25 @@ class FallbackFieldRead(Rule):
     summary = "read falling back from a new field name to an old one"
     summary_zh = "新旧字段回退读取（兼容垫片）"
 
-    valid = (Example({"app/services/users.py": "def phone_of(data):\n    return data.get('mobile')\n"}),)
-    invalid = (Example({"app/services/users.py": "def phone_of(data):\n    return data.get('mobile') or data.get('phone')  # expect\n"}),)
+    valid = (Example({"app/services/users.py": "def phone_of(data):\n    return data.get('mobile')\n"}),
+             # polar, redash, dispatch: deployment settings and request or API fields, not stored data
+             Example({"migrations/V1__users.sql": "CREATE TABLE users (id bigint PRIMARY KEY, profile jsonb);\n",
+                      "app/settings.py": ("import os\n"
+                                          "URL = os.environ.get('APP_DATABASE_URL') or os.environ.get('DATABASE_URL')\n"
+                                          "def token(request, data):\n"
+                                          "    return request.headers.get('Authorization', request.headers.get('authorization'))"
+                                          " or data.get('mobile') or data.get('phone')\n")}))
+    invalid = (Example({"migrations/V1__users.sql": "CREATE TABLE users (id bigint PRIMARY KEY, profile jsonb);\n",
+                        "app/services/users.py": ("def phone_of(user):\n"
+                                                  "    return user.profile.get('mobile') or user.profile.get('phone')  # expect\n")}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        stored_documents = {column.name for table in context.tables() for column in table.columns
+                            if column.type in ("json", "jsonb") or column.type.startswith(("json", "hstore"))}
         for facts in context.code_facts():
             for found in facts.fallback_reads:
+                if not any(source.rpartition(".")[2] in stored_documents for source in found.sources if "." in source):
+                    continue
                 new, old = found.keys
                 yield self.finding(
                     found.location, f'"{new}" falls back to "{old}"',

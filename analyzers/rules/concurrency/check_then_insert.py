@@ -4,7 +4,19 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...workspace.code_roles import is_operator_command
 from ..integrity.natural_key_not_unique import unique_column_sets
+
+
+def _checked_table(context: AuditContext, found):
+    """The table the check reads, when it is also the one the code inserts into: the checked
+    model's table, else the only table with every checked column."""
+    if found.model and found.inserted and found.model != found.inserted:
+        return None  # checks one model, inserts another
+    if found.model is not None and (mapped := context.orm_table_of_class(found.model)) is not None:
+        return mapped if {column.name for column in mapped.columns} >= set(found.columns) else None
+    tables = context.tables_with_columns(found.columns)
+    return tables[0] if len(tables) == 1 else None
 
 
 class CheckThenInsert(Rule):
@@ -48,7 +60,22 @@ class CheckThenInsert(Rule):
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL UNIQUE);\n",
         "app/services/orders.py": ("def create(session, Order, order_no):\n"
                                    "    if session.query(Order).filter_by(order_no=order_no).first() is None:\n"
-                                   "        session.add(Order(order_no=order_no))\n")}),)
+                                   "        session.add(Order(order_no=order_no))\n")}),
+        # CTFd, redash, dispatch: a cap on a count, a one-off command, a check on one table
+        # before an insert into another
+        Example({
+            "migrations/V1__teams.sql": ("CREATE TABLE teams (id bigint PRIMARY KEY, banned boolean, hidden boolean);\n"
+                                         "CREATE TABLE users (id bigint PRIMARY KEY, email text, team_id bigint);\n"
+                                         "CREATE TABLE orgs (id bigint PRIMARY KEY, slug text);\n"),
+            "app/views.py": ("def register(session, Teams, Users, cap, email):\n"
+                             "    if Teams.query.filter_by(banned=False, hidden=False).count() < cap:\n"
+                             "        session.add(Teams(banned=False, hidden=False))\n"
+                             "    if Users.query.filter_by(email=email).first() is None:\n"
+                             "        session.add(Orgs(slug=email))\n"),
+            "app/cli/users.py": ("def create_root(session, Users, email):\n"
+                                 "    if not Users.query.filter_by(email=email).first():\n"
+                                 "        session.add(Users(email=email))\n")}),
+    )
     invalid = (Example({
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL);\n",
         "app/services/orders.py": ("def create(session, Order, order_no):\n"
@@ -57,12 +84,12 @@ class CheckThenInsert(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():
+            if is_operator_command(facts.path):
+                continue
             for found in facts.check_then_inserts:
-                tables = context.tables_with_columns(found.columns)
-                unguarded = [t for t in tables if not any(key and key <= set(found.columns) for key in unique_column_sets(t))]
-                if not tables or not unguarded:
+                table = _checked_table(context, found)
+                if table is None or any(key and key <= set(found.columns) for key in unique_column_sets(table)):
                     continue
-                table = unguarded[0]
                 columns = ", ".join(found.columns)
                 location, _ = context.where_table(table)
                 yield self.finding(

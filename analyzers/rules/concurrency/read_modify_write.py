@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 
@@ -48,7 +49,13 @@ class ReadModifyWrite(Rule):
     valid = (Example({
         "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
         "app/services/stock.py": ("from sqlalchemy import update\n\ndef take(session, Product, pid, n):\n"
-                                  "    session.execute(update(Product).where(Product.id == pid).values(stock=Product.stock - n))\n")}),)
+                                  "    session.execute(update(Product).where(Product.id == pid).values(stock=Product.stock - n))\n")}),
+        # polar: `amount` is a column of several tables; the object is one of them, which cannot be told
+        Example({
+            "migrations/V1__ledger.sql": ("CREATE TABLE credits (id bigint PRIMARY KEY, amount integer NOT NULL);\n"
+                                          "CREATE TABLE meters (id bigint PRIMARY KEY, amount integer NOT NULL);\n"),
+            "app/services/meters.py": "def add(line, n):\n    line.amount += n\n"}),
+    )
     invalid = (Example({
         "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
         "app/services/stock.py": ("def take(session, Product, pid, n):\n    product = session.get(Product, pid)\n"
@@ -59,8 +66,8 @@ class ReadModifyWrite(Rule):
             for found in facts.read_modify_writes:
                 tables = [t for t in context.tables_with_columns((found.attribute,))
                           if t.column(found.attribute).type.startswith(_NUMERIC)]
-                if not tables:
-                    continue
+                if len(tables) != 1 or is_operator_command(facts.path):
+                    continue  # the column of several tables: which one the object maps cannot be told
                 table = tables[0]
                 location, _ = context.where_column(table, table.column(found.attribute))
                 yield self.finding(

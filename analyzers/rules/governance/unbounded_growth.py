@@ -53,7 +53,14 @@ class UnboundedGrowth(Rule):
         "CREATE TABLE audit_logs (id bigint, created_at timestamptz NOT NULL, PRIMARY KEY (id, created_at))"
         " PARTITION BY RANGE (created_at);\n")}),
         Example({"migrations/V1__init.sql": "CREATE TABLE audit_logs (id bigint PRIMARY KEY, created_at timestamptz);\n",
-                 "app/tasks/retention.py": "def purge(session):\n    session.execute(\"DELETE FROM audit_logs WHERE created_at < now() - interval '90 days'\")\n"}),)
+                 "app/tasks/retention.py": "def purge(session):\n    session.execute(\"DELETE FROM audit_logs WHERE created_at < now() - interval '90 days'\")\n"}),
+        # polar: a daily prune job deletes handled rows with SQLAlchemy's delete(Model)
+        Example({"app/models.py": ("from sqlalchemy import Column, DateTime, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+                                   "Base = declarative_base()\n\nclass ExternalEvent(Base):\n    __tablename__ = 'external_events'\n"
+                                   "    id = Column(Integer, primary_key=True)\n    handled_at = Column(DateTime(timezone=True))\n"),
+                 "app/tasks.py": ("from sqlalchemy import delete\n\ndef prune(session, before):\n"
+                                  "    session.execute(delete(ExternalEvent).where(ExternalEvent.handled_at < before))\n")}),
+    )
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE audit_logs (  -- expect\n  id bigint PRIMARY KEY,\n  created_at timestamptz\n);\n")}),)
 
@@ -61,7 +68,7 @@ class UnboundedGrowth(Rule):
         for table in context.tables():
             if table.partition_of or table.partition_by or not APPEND_ONLY.search(table.name):
                 continue
-            if context.code_mentions_deletion(table.name):
+            if context.code_mentions_deletion(table):
                 continue
             location, related = context.where_table(table)
             hints = context.hints(table)

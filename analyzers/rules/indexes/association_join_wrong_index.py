@@ -46,6 +46,7 @@ class AssociationJoinWrongIndex(Rule):
     """
 
     code = "SL406"
+    grouped_by = "column"
     name = "association-join-wrong-index"
     dimension = 4
     severity = "P2"

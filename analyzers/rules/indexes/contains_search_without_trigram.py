@@ -39,6 +39,7 @@ class ContainsSearchWithoutTrigram(Rule):
     """
 
     code = "SL407"
+    grouped_by = "column"
     name = "contains-search-without-trigram"
     dimension = 4
     severity = "P1"

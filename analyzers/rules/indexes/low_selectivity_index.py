@@ -9,6 +9,13 @@ from ..context import AuditContext
 _LOW_CARDINALITY_NAME = re.compile(r"(^|_)(status|state|type|kind|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
 
 
+def is_low_cardinality(context: AuditContext, column) -> bool:
+    """A boolean, an enum type or a status-like column (`status`, `type`, `is_*`): a handful of
+    distinct values, which a single-column btree index does not narrow."""
+    return column.type == "boolean" or column.type in context.layer.enums or \
+        bool(_LOW_CARDINALITY_NAME.search(column.name) and column.type.startswith(("character", "text", "smallint")))
+
+
 class LowSelectivityIndex(Rule):
     """## What it finds
     Single-column, non-partial btree indexes on booleans, enum types or status-like columns
@@ -61,9 +68,7 @@ class LowSelectivityIndex(Rule):
                 column = table.column(index.columns[0])
                 if column is None:
                     continue
-                low = column.type == "boolean" or column.type in context.layer.enums or \
-                    (_LOW_CARDINALITY_NAME.search(column.name) and column.type.startswith(("character", "text", "smallint")))
-                if not low:
+                if not is_low_cardinality(context, column):
                     continue
                 location, related = context.where_element(table, index)
                 yield self.finding(

@@ -8,6 +8,7 @@ from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, where_it_runs
 
 _EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
+_NEVER_LAZY = {"raise", "raise_on_sql", "noload", "write_only"}
 _MODELS = ("from sqlalchemy import ForeignKey\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship\n\n\n"
            "class Base(DeclarativeBase):\n    pass\n\n\n"
            "class Order(Base):\n    __tablename__ = 'orders'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
@@ -25,7 +26,9 @@ class NPlusOne(Rule):
     order.items`, one level deeper, `for item in order.items: item.product`, in a comprehension,
     over rows a function returns, or in a helper of the module each row is passed to) when neither
     the query (`options(selectinload(...))`, `joinedload`, `subqueryload`) nor the
-    relationship (`lazy="selectin"` / `"joined"`) loads it up front.
+    relationship (`lazy="selectin"` / `"joined"`) loads it up front. Not reported: a relationship
+    that never loads lazily (`lazy="raise"`, `"noload"`: a missing load fails instead of
+    querying) and a query whose loader options come from its caller (`.options(*options)`).
 
     ## Why it matters
     Each row triggers one more query: a page of 50 orders makes 51 round trips, 101 with one
@@ -58,7 +61,15 @@ class NPlusOne(Rule):
 
     valid = (Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
         "session.query(Order).all()", "session.query(Order).options(selectinload(Order.items)).all()").replace(
-        "from app.models import Order\n", "from sqlalchemy.orm import selectinload\n\nfrom app.models import Order\n")}),)
+        "from app.models import Order\n", "from sqlalchemy.orm import selectinload\n\nfrom app.models import Order\n")}),
+             # the caller chooses the loaders
+             Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
+                 "def totals(session):", "def totals(session, options=()):").replace(
+                 "session.query(Order).all()", "session.query(Order).options(*options).all()")}),
+             # a relationship that never loads lazily fails instead of querying
+             Example({"app/models.py": _MODELS.replace("relationship(back_populates='order')",
+                                                       "relationship(back_populates='order', lazy='raise')"),
+                      "app/services/orders.py": _LOOP}))
     invalid = (
         Example({"app/models.py": _MODELS,
                  "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")}),
@@ -74,10 +85,13 @@ class NPlusOne(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         resolver = Resolver(context.model, context.layer)
         seen = set()
+        reported: dict[tuple[str, int], object] = {}
+        for path in context.query_paths:
+            if path.source is not None and path.table is not None:
+                reported.setdefault(path.source, path)
         for facts in context.code_facts():
-            paths = [p for p in context.query_paths if p.location.path == facts.path]
             for read in facts.loop_reads:
-                path = self._rows_path(context, paths, read)
+                path = self._rows_path(context, reported, facts.path, read)
                 if path is None:
                     continue
                 owner = path.table
@@ -87,10 +101,13 @@ class NPlusOne(Rule):
                         continue
                     owner = parent.target_table
                 relationship = resolver.relationship(owner, read.attribute)
-                if relationship is None or relationship.lazy in _EAGER or read.attribute in path.shape.eager:
+                # "*": the query takes its loader options from the caller (`.options(*options)`)
+                if relationship is None or relationship.lazy in _EAGER | _NEVER_LAZY \
+                        or {read.attribute, "*"} & set(path.shape.eager):
                     continue
-                # one finding per loop and attribute; a helper's read is one place whichever loop calls it
-                key = (read.location, read.attribute) if read.rows_from else (path.location, read.variable, read.attribute)
+                # one finding per loop and attribute; a helper's reads are one place whichever loop calls it
+                key = (read.location.path, read.rows_from, read.variable, read.attribute) if read.rows_from \
+                    else (path.location, read.variable, read.attribute)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -112,11 +129,11 @@ class NPlusOne(Rule):
                     table=owner, severity=p0_on_a_big_request_path(context, path, table))
 
     @staticmethod
-    def _rows_path(context: AuditContext, paths: list, read):
+    def _rows_path(context: AuditContext, reported: dict, path: str, read):
         """The query whose rows the loop walks: one of this file's, or the one a function it calls
         returns (`catalog.search_products(q)`, by the function's name)."""
         if read.rows_from is not None:
             return next((p for p in context.query_paths if p.table is not None and p.shape.kind == "select"
                          and (p.shape.function or "").rpartition(".")[2] == read.rows_from and not p.shape.subquery), None)
         index = read.source if read.source is not None else read.parent[0]
-        return paths[index] if index < len(paths) and paths[index].table is not None else None
+        return reported.get((path, index))

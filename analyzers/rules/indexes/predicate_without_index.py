@@ -5,7 +5,10 @@ from typing import Iterator
 from ...query_paths import entry_points
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import hinted_small, is_association, query_example, severity_for, where_it_runs
+from ..selection import rule_enabled
+from .foreign_key_without_index import is_served, leading_columns_served
+from .low_selectivity_index import is_low_cardinality
+from .query_support import SCHEMA, hinted_small, is_association, query_example, severity_for, where_it_runs
 
 
 class PredicateWithoutIndex(Rule):
@@ -15,7 +18,11 @@ class PredicateWithoutIndex(Rule):
     primary key or unique constraint has one of them first, or after columns the same query
     matches by equality (the leftmost-prefix rule of composite indexes). When one predicate on
     the table has an index, the others only filter the rows it returns and are not reported.
-    Joins through association tables are SL406's; `%term%` searches are SL407's.
+    Joins through association tables are SL406's; `%term%` searches are SL407's. A flag or a
+    state (a boolean, an enum, `status`, `type`, `is_*`) is not a way into a table (a handful of
+    values; an index on it alone is SL403's), and a query on a foreign key no index serves is
+    SL401's (the index it asks for serves the query). The queries that lack the same index are
+    one finding.
 
     ## Why it matters
     Without an index PostgreSQL reads the whole table for every call. It is invisible on a
@@ -29,12 +36,12 @@ class PredicateWithoutIndex(Rule):
 
     ## Example
     ```python
-    Order.query.filter(Order.status == "pending").all()
+    Order.query.filter(Order.reference == reference).first()
     ```
 
     ## Use instead
     An index that leads with the column (or a composite one whose leading columns the query
-    matches by equality): `CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);`,
+    matches by equality): `CREATE INDEX CONCURRENTLY orders_reference_idx ON orders (reference);`,
     declared on the model as `index=True` or `Index(...)`.
 
     ## How to verify
@@ -43,6 +50,7 @@ class PredicateWithoutIndex(Rule):
     """
 
     code = "SL405"
+    grouped_by = "column"
     name = "predicate-without-index"
     dimension = 4
     severity = "P2"
@@ -54,31 +62,45 @@ class PredicateWithoutIndex(Rule):
                               "    return Order.query.filter(Order.customer_id == customer_id).all()\n")),
         Example(query_example("def by_status(Order, status):\n    return Order.query.filter_by(status=status).all()\n")
                 | {"db/V2__status_index.sql": "CREATE INDEX orders_status_customer_idx ON orders (status, customer_id);\n"}),
+        # a foreign key no index serves: SL401 reports the index it lacks
+        Example(query_example("def by_customer(Order, customer_id):\n"
+                              "    return Order.query.filter(Order.customer_id == customer_id).all()\n",
+                              SCHEMA.replace("CREATE INDEX orders_customer_id_idx ON orders (customer_id);\n", ""))),
+        # a flag or a state has a handful of values: not a way into the table
+        Example(query_example("def live(Order):\n    return Order.query.filter(Order.archived == False).all()\n",
+                              SCHEMA.replace("deleted_at timestamptz", "deleted_at timestamptz, archived boolean NOT NULL"))),
+        Example(query_example("def pending(Order):\n    return Order.query.filter(Order.status == 'pending').all()\n")),
         Example(query_example("def pending(session, Order, customer_id):\n"
                               "    return session.query(Order).filter(Order.customer_id == customer_id, Order.status == 'x').all()\n")
                 | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
     )
     invalid = (
-        Example(query_example("def pending(Order):\n"
-                              "    return Order.query.filter(Order.status == 'pending').all()  # expect\n")),
+        Example(query_example("def by_note(Order, note):\n"
+                              "    return Order.query.filter(Order.note == note).all()  # expect\n")),
         Example(query_example("from sqlalchemy import select\n\n\ndef mine(session, Customer, email):\n"
                               "    return session.execute(select(Customer).where(Customer.email == email)).scalar_one()  # expect\n")),
         # the composite index leads with customer_id, which this query does not match
-        Example(query_example("def by_status(session, Order, status):\n"
-                              "    return session.query(Order).filter(Order.status == status).all()  # expect\n")
-                | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
+        Example(query_example("def by_note(session, Order, note):\n"
+                              "    return session.query(Order).filter(Order.note == note).all()  # expect\n")
+                | {"db/V2__idx.sql": "CREATE INDEX orders_customer_note_idx ON orders (customer_id, note);\n"}),
         Example(query_example("from sqlalchemy import text\n\n\ndef notes(session):\n"
                               "    return session.execute(text('SELECT id FROM orders WHERE note = :n'), {'n': 'x'})  # expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         seen = set()
+        unindexed_keys = _unindexed_foreign_keys(context) if rule_enabled("SL401", context.model.config) else set()
         for path in context.query_paths:
             for table_key in path.tables:
                 table = context.layer.tables.get(table_key)
                 if table is None or is_association(table) or hinted_small(context, table):
                     continue
                 entries = entry_points(path, table, context.layer)
+                if any((table_key, e.column) in unindexed_keys for e in entries if not e.index):
+                    continue  # a foreign key no index serves: SL401's finding, whose index will serve this query
+                # A flag or a state (banned = false, status = 'open') has a handful of values: an index
+                # on it alone is one SL403 reports, not a way in.
+                entries = [e for e in entries if e.index or not _is_low_cardinality(context, table, e.column)]
                 if not entries or any(entry.index for entry in entries) or all(e.kind == "search" for e in entries):
                     continue  # an index serves one of them (the rest filter its rows), or it is SL407's search
                 entry = next(e for e in entries if e.kind != "search")
@@ -106,3 +128,17 @@ class PredicateWithoutIndex(Rule):
             verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {column} = ...;  -- Seq Scan before, Index Scan "
                          f"using {index} after; test: a query-count/latency test on seeded data",
             table=table.name, column=column, severity=severity_for(context, path, table))
+
+
+def _unindexed_foreign_keys(context: AuditContext) -> set[tuple[str, str]]:
+    """(table key, first column) of the foreign keys SL401 reports: no index leads with them."""
+    found = set()
+    for table in context.tables():
+        keys = leading_columns_served(table)
+        found |= {(table.key, fk.columns[0]) for fk in table.foreign_keys if not is_served(fk.columns, keys)}
+    return found
+
+
+def _is_low_cardinality(context: AuditContext, table, column: str) -> bool:
+    found = table.column(column)
+    return found is not None and is_low_cardinality(context, found)

@@ -17,6 +17,13 @@ def _keys(table):
     return keys
 
 
+def _operator_classes(element, width: int) -> tuple[str, ...]:
+    """The operator class of each of the first `width` keys ("" for the type's default): an
+    index with `text_pattern_ops` serves LIKE 'prefix%', which the plain one cannot."""
+    opclasses = dict(getattr(element, "opclasses", ()))
+    return tuple(opclasses.get(column, "") for column in element.columns[:width])
+
+
 class RedundantIndex(Rule):
     """## What it finds
     Indexes that another index, unique constraint or primary key already covers: the same
@@ -54,7 +61,13 @@ class RedundantIndex(Rule):
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, created_at timestamptz);\n"
         "CREATE INDEX ix_orders_user_id_created_at ON orders (user_id, created_at);\n"
-        "CREATE INDEX ix_orders_created_at ON orders (created_at);\n")}),)
+        "CREATE INDEX ix_orders_created_at ON orders (created_at);\n")}),
+        # polar: the pattern index serves LIKE 'prefix%' searches, the plain one equality
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE events (id bigint PRIMARY KEY, external_id text);\n"
+            "CREATE INDEX ix_events_external_id ON events (external_id);\n"
+            "CREATE INDEX ix_events_external_id_pattern ON events (external_id text_pattern_ops);\n")}),
+    )
     invalid = (
         Example({"migrations/V1__init.sql": (
             "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, created_at timestamptz);\n"
@@ -103,6 +116,8 @@ class RedundantIndex(Rule):
             name, columns, unique, element = key
             if element is index:
                 before_index = False
+                continue
+            if _operator_classes(element, width) != _operator_classes(index, width):
                 continue
             if tuple(columns) == tuple(index.columns):
                 # Identical keys: the non-unique one is redundant; of two equal ones, the later.

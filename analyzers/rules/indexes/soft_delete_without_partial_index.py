@@ -15,7 +15,8 @@ _TWO = ("def live(Order):\n    return Order.query.filter(Order.deleted_at.is_(No
 class SoftDeleteWithoutPartialIndex(Rule):
     """## What it finds
     A soft-delete column (`deleted_at`, `is_deleted`, `archived_at`, ...) that two or more
-    queries filter on ("only live rows") while no partial index has it in its `WHERE`.
+    queries filter on ("only live rows") while no partial index has it in its `WHERE`. The
+    tables of a workspace that do so are one finding (the indexes follow one convention).
 
     ## Why it matters
     Deleted rows pile up and stay in every index the live queries use: the indexes keep
@@ -40,6 +41,7 @@ class SoftDeleteWithoutPartialIndex(Rule):
     """
 
     code = "SL413"
+    grouped_by = "workspace"  # a convention of the schema: one finding, every table a place of it
     name = "soft-delete-without-partial-index"
     dimension = 4
     severity = "P2"

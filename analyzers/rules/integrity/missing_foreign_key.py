@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+from ...schema.drift import comparable_type
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 
@@ -15,6 +16,24 @@ def referenced_table(layer, stem: str) -> Optional[str]:
         if name in layer.tables:
             return name
     return None
+
+
+_TYPE_FAMILIES = (("smallint", "integer", "bigint", "numeric"), ("uuid",), ("character", "text"))
+
+
+def _family(type_name: str) -> str:
+    return next((family[0] for family in _TYPE_FAMILIES if type_name.startswith(family)), type_name)
+
+
+def _can_hold_key_of(column, target) -> bool:
+    """Whether `column`'s type can hold the target table's single-column primary key (True
+    when either type is unknown)."""
+    if target is None or target.primary_key is None or len(target.primary_key.columns) != 1:
+        return True
+    key = next((c for c in target.columns if c.name == target.primary_key.columns[0]), None)
+    if key is None or not comparable_type(key.type) or not comparable_type(column.type):
+        return True
+    return _family(key.type) == _family(column.type)
 
 
 class MissingForeignKey(Rule):
@@ -53,7 +72,13 @@ class MissingForeignKey(Rule):
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"
         "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id) ON DELETE RESTRICT,"
-        " external_id varchar(64));\n")}),)
+        " external_id varchar(64));\n")}),
+        # polar, dispatch: the payment processor's customer id, the Slack canvas's own id
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE customers (id uuid PRIMARY KEY);\n"
+            "CREATE TABLE transactions (id uuid PRIMARY KEY, customer_id varchar(64));\n"
+            "CREATE TABLE canvas (id integer PRIMARY KEY, canvas_id varchar(32));\n")}),
+    )
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"
         "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  user_id bigint NOT NULL  -- expect\n);\n")}),)
@@ -67,8 +92,10 @@ class MissingForeignKey(Rule):
                 if not column.name.endswith("_id") or column.name in fk_columns:
                     continue
                 target = referenced_table(context.layer, column.name[:-3])
-                if target is None or target == table.name and column.name == "id":
-                    continue
+                if target is None or target == table.name:
+                    continue  # `canvas.canvas_id` names the row in another system; a parent is `parent_id`
+                if not _can_hold_key_of(column, context.layer.tables.get(target)):
+                    continue  # a string id next to an integer or uuid key: another system's identifier
                 location, related = context.where_column(table, column)
                 yield self.finding(
                     location, f"{table.name}.{column.name} has no foreign key to {target}",

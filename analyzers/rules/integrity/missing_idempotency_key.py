@@ -15,6 +15,12 @@ class MissingIdempotencyKey(Rule):
     Job, task, sync, result, webhook, import and notification tables whose only unique key is
     the surrogate primary key: nothing in the database identifies "the same work" twice.
 
+    Off by default: whether rows record one unit of work that a retry could repeat (a job, a
+    delivery, a payment) cannot be read from a table's name or columns; on the real projects we
+    read, every table it picked was configuration, a link table keyed by its pair, or a history
+    that must keep one row per attempt (0 of 10 worth a reviewer's time). Select it by code
+    (`select = ["ALL", "SL307"]`) to review job and outbox tables by hand.
+
     ## Why it matters
     Schedulers fire twice, workers retry after a timeout, webhooks are redelivered. Without a
     unique key on the natural identity of the work (source + external id, job name + run
@@ -38,6 +44,7 @@ class MissingIdempotencyKey(Rule):
     """
 
     code = "SL307"
+    default_enabled = False
     name = "missing-idempotency-key"
     dimension = 3
     severity = "P1"

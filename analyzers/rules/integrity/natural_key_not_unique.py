@@ -18,6 +18,12 @@ def unique_column_sets(table) -> list[set[str]]:
     return sets
 
 
+def _in_unique_expression(table, column: str) -> bool:
+    word = re.compile(rf"\b{re.escape(column)}\b")
+    return any(index.unique and any(is_expression and word.search(key) for key, is_expression in zip(index.columns, index.expressions))
+               for index in table.indexes)
+
+
 class NaturalKeyNotUnique(Rule):
     """## What it finds
     Natural keys (email, username, slug, code, sku, order number, external id) that the code
@@ -57,22 +63,42 @@ class NaturalKeyNotUnique(Rule):
 
     valid = (Example({
         "migrations/V1__init.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE);\n",
-        "app/services/users.py": "def find(session, User, email):\n    return session.query(User).filter_by(email=email).first()\n"}),)
+        "app/services/users.py": "def find(session, User, email):\n    return session.query(User).filter_by(email=email).first()\n"}),
+        # dispatch, polar: the lookup is on another table's column of the same name; the key is
+        # unique per tenant, among live rows, or case-folded
+        Example({
+            "app/models.py": ("from sqlalchemy import Column, Integer, String, UniqueConstraint, Index, func\n"
+                              "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n\n"
+                              "class User(Base):\n    __tablename__ = 'users'\n    id = Column(Integer, primary_key=True)\n"
+                              "    email = Column(String, unique=True)\n\n"
+                              "class Contact(Base):\n    __tablename__ = 'contacts'\n    id = Column(Integer, primary_key=True)\n"
+                              "    email = Column(String)\n    project_id = Column(Integer)\n"
+                              "    __table_args__ = (UniqueConstraint('email', 'project_id'),)\n\n"
+                              "class Discount(Base):\n    __tablename__ = 'discounts'\n    id = Column(Integer, primary_key=True)\n"
+                              "    code = Column(String)\n"
+                              "    __table_args__ = (Index('ix_discounts_code', func.lower(code), unique=True),)\n\n"
+                              "class Group(Base):\n    __tablename__ = 'groups'\n    id = Column(Integer, primary_key=True)\n"
+                              "    email = Column(String)\n"),
+            "app/services.py": ("def find(session, email, project_id, code):\n"
+                                "    session.query(User).filter_by(email=email).first()\n"
+                                "    session.query(Contact).filter(Contact.email == email, Contact.project_id == project_id).first()\n"
+                                "    return session.query(Discount).filter(func.lower(Discount.code) == code.lower()).first()\n")}),
+    )
     invalid = (Example({
         "migrations/V1__init.sql": "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  email text NOT NULL  -- expect\n);\n",
         "app/services/users.py": "def find(session, User, email):\n    return session.query(User).filter_by(email=email).first()\n"}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        looked_up = context.looked_up_columns()
         for table in context.tables():
             if table.partition_of:
                 continue
+            looked_up = context.looked_up_columns(table)
             unique = unique_column_sets(table)
             for column in table.columns:
                 if not NATURAL_KEY.match(column.name) or column.name not in looked_up:
                     continue
-                if any(key == {column.name} for key in unique):
-                    continue
+                if any(column.name in key for key in unique) or _in_unique_expression(table, column.name):
+                    continue  # unique alone, or within a scope (per tenant, among live rows, case-folded)
                 lookup = looked_up[column.name]
                 location, related = context.where_column(table, column)
                 related += (Related(lookup, f"looked up by {column.name}"),)

@@ -43,11 +43,13 @@ class BackfillInDdlTransaction(Rule):
     """
 
     code = "SL516"
+    contends_with_live_traffic = True
     name = "backfill-in-ddl-transaction"
     dimension = 5
     severity = "P1"
     summary = "data backfill in the same transaction as DDL on an existing table"
     summary_zh = "在同一事务中执行 DDL 和数据回填（锁持有到回填结束）"
+    peers = ("strong_migrations:backfilling", "eugene:E4", "pgls:runningStatementWhileHoldingAccessExclusive")
 
     valid = (
         Example(alembic_example("    op.execute(\"UPDATE orders SET status = 'new' WHERE status IS NULL\")")),

@@ -42,8 +42,15 @@ class BlockingTableMaintenance(Rule):
     ```
 
     ## Use instead
-    pg_repack for online rebuilds, `REFRESH MATERIALIZED VIEW CONCURRENTLY`, and a CHECK
-    constraint matching the bound before ATTACH PARTITION.
+    `REPACK (CONCURRENTLY)` from PostgreSQL 19 (`postgres_version`), pg_repack before that, for
+    online rebuilds; `REFRESH MATERIALIZED VIEW CONCURRENTLY`; a CHECK constraint matching the
+    bound before ATTACH PARTITION. REINDEX is SL540's.
+
+    squawk's `prefer-repack` speaks only from PostgreSQL 19, where REPACK exists; SchemaLens
+    reports VACUUM FULL and CLUSTER on every version, since the lock is the same and pg_repack
+    is the alternative before 19. `VACUUM (FULL false)` is a plain VACUUM and is not reported.
+    REFRESH ... CONCURRENTLY takes EXCLUSIVE on the view, which blocks only other refreshes and
+    row locks on it (the view takes no writes): not reported.
 
     ## How to verify
     `schemalens verify` reports the lock and the rewrite of each statement; `pg_stat_activity`
@@ -51,11 +58,14 @@ class BlockingTableMaintenance(Rule):
     """
 
     code = "SL506"
+    contends_with_live_traffic = True
     name = "blocking-table-maintenance"
     dimension = 5
     severity = "P1"
     summary = "table rewrite or full scan under a blocking lock (VACUUM FULL, CLUSTER, REFRESH, TRUNCATE, ATTACH)"
     summary_zh = "迁移中执行锁表的整表重写或扫描（VACUUM FULL、CLUSTER、REFRESH、TRUNCATE、ATTACH PARTITION）"
+    peers = ("squawk:prefer-repack", "pgls:banVacuumFull", "pgls:banTruncate", "pgls:requireConcurrentRefreshMatview",
+             "pgls:avoidAttachingPartition", "pgls:concurrentRefreshMatviewLock")
 
     valid = (
         Example(sql_example("CREATE MATERIALIZED VIEW totals AS SELECT status, count(*) FROM orders GROUP BY status;\n"
@@ -78,6 +88,10 @@ class BlockingTableMaintenance(Rule):
             if effect is None or _attaches_a_new_partition(walked):
                 continue
             table = walked.table or "the table"
+            alternative = _ALTERNATIVES[effect.key]
+            if effect.key in ("vacuum-full", "cluster") and context.postgres_version >= 19:
+                alternative = f"`REPACK (CONCURRENTLY) {walked.table or ''}`".replace(" `", "`") + \
+                    " (PostgreSQL 19+) rebuilds the table while reads and writes go on. " + alternative
             yield self.finding(
                 operation.location, f"{effect.title} on {table} blocks it while it runs",
                 lock_sentence(effect),
@@ -86,7 +100,7 @@ class BlockingTableMaintenance(Rule):
                        "during the deploy.",
                 root_cause="Maintenance statements written into a migration run under the migration's lock, at deploy "
                            "time, on production-sized data.",
-                fix=Fix(short_term=_ALTERNATIVES[effect.key],
+                fix=Fix(short_term=alternative,
                         medium_term=f"Run maintenance outside deploys, in a scheduled window. {LOCK_TIMEOUT_ADVICE}",
                         long_term="Table sizes in the configuration so that SchemaLens can weigh such statements."),
                 verification="`schemalens verify` reports the lock and whether the table was rewritten; test: "

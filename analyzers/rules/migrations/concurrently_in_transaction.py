@@ -2,17 +2,22 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...schema.operations import CreateIndex, Maintenance
+from ...schema.operations import CreateIndex, Maintenance, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, sql_example
+from .safety import SQL_BASE, alembic_example, sql_example
 
 
 class ConcurrentlyInTransaction(Rule):
     """## What it finds
-    `CREATE INDEX CONCURRENTLY` (`postgresql_concurrently=True`) or `VACUUM` inside a
-    transaction: in an Alembic revision outside `op.get_context().autocommit_block()`, or in a
-    SQL file between BEGIN and COMMIT.
+    A statement PostgreSQL refuses inside a transaction block, run inside one: `CREATE INDEX
+    CONCURRENTLY` (`postgresql_concurrently=True`), `DROP INDEX CONCURRENTLY`, `REINDEX
+    CONCURRENTLY`, `DETACH PARTITION ... CONCURRENTLY`, `VACUUM`, `DROP DATABASE` (the lock
+    knowledge base marks them, measured). Inside a transaction means: in an Alembic revision
+    outside `op.get_context().autocommit_block()`; in a SQL file between BEGIN and COMMIT; or in
+    any SQL file whose migration tool wraps each file in a transaction (sqlx, dbmate, goose,
+    Liquibase, Atlas; `sql_transactions`) without the tool's per-file opt-out. Flyway runs a
+    file holding such a statement without a transaction by itself.
 
     ## Why it matters
     PostgreSQL refuses these statements in a transaction block (`CREATE INDEX CONCURRENTLY
@@ -44,6 +49,8 @@ class ConcurrentlyInTransaction(Rule):
     severity = "P0"
     summary = "CONCURRENTLY or VACUUM inside a transaction (the migration fails)"
     summary_zh = "在事务中执行 CONCURRENTLY 或 VACUUM（迁移必然失败）"
+    peers = ("squawk:ban-concurrent-index-creation-in-transaction", "pgls:banConcurrentIndexCreationInTransaction",
+             "atlas:PG103")
 
     valid = (
         Example(alembic_example("    with op.get_context().autocommit_block():\n"
@@ -55,6 +62,9 @@ class ConcurrentlyInTransaction(Rule):
                                 "postgresql_concurrently=True)  # expect")),
         Example(sql_example("BEGIN;\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);  -- expect\n"
                             "COMMIT;\n")),
+        Example({"migrations/20240101000000_orders.up.sql": SQL_BASE,
+                 "migrations/20240102000000_index.up.sql": "DROP INDEX CONCURRENTLY orders_status_idx;  -- expect\n"},
+                config='sql_transactions = { "migrations" = "sqlx" }\n'),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -66,10 +76,21 @@ class ConcurrentlyInTransaction(Rule):
                 statement = f"CREATE INDEX CONCURRENTLY {operation.index.name or ''}".strip()
             elif isinstance(operation, Maintenance) and operation.kind.startswith("VACUUM"):
                 statement = operation.kind
+            elif isinstance(operation, UnsupportedStatement) and operation.kind == "DROP DATABASE":
+                statement = "DROP DATABASE"
             else:
-                continue
+                effect = next((e for e in walked.lock_effects if not e.transactional), None)
+                if effect is None:
+                    continue
+                statement = effect.title
             in_alembic = walked.step.path.endswith(".py")
-            where = "outside `autocommit_block()`" if in_alembic else "between BEGIN and COMMIT"
+            tool = context.sql_transactions.tool_of(walked.step.path) if not in_alembic else None
+            if in_alembic:
+                where = "outside `autocommit_block()`"
+            elif tool is not None and context.sql_transactions(walked.step.path):
+                where = f"in a file that {tool.tool or 'its migration tool'} runs in a transaction ({tool.source})"
+            else:
+                where = "between BEGIN and COMMIT"
             yield self.finding(
                 operation.location, f"{statement} runs inside a transaction",
                 f"{statement} on {walked.table or 'the table'} is {where}; PostgreSQL refuses it in a transaction block.",
@@ -77,7 +98,8 @@ class ConcurrentlyInTransaction(Rule):
                        "of a non-transactional runner already ran. Most likely: a failed deploy on first run.",
                 root_cause="Alembic wraps each migration in a transaction unless a block opts out.",
                 fix=Fix(short_term="Wrap it in `with op.get_context().autocommit_block():`" if in_alembic
-                        else "Move it out of the BEGIN/COMMIT, into a file the tool runs without a transaction.",
+                        else "Move it out of the BEGIN/COMMIT, into a file the tool runs without a transaction "
+                             "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`).",
                         medium_term="Rehearse every revision on a scratch database in CI (`schemalens verify`).",
                         long_term="A migration template for concurrent index builds."),
                 verification="`alembic upgrade head` (or `schemalens verify`) on a scratch database succeeds; test: "

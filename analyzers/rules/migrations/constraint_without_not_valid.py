@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ...pg.locks import EFFECTS
 from ...schema.model import CheckConstraint, ForeignKey
-from ...schema.operations import AddConstraint
+from ...schema.operations import AddColumn, AddConstraint, TransactionControl, ValidateConstraint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
@@ -20,7 +21,15 @@ from .safety import (
 class ConstraintWithoutNotValid(Rule):
     """## What it finds
     A foreign key or CHECK constraint added to a table that an earlier migration created,
-    without `NOT VALID`. A constraint added in the same migration as its table is fine.
+    without `NOT VALID`, including one written inside `ADD COLUMN` (`ADD COLUMN customer_id
+    bigint REFERENCES customers`), which has no NOT VALID form. A constraint added in the same
+    migration as its table is fine.
+
+    Also a `VALIDATE CONSTRAINT` in the same transaction as the `ADD ... NOT VALID` it
+    validates: the ADD's lock (ACCESS EXCLUSIVE for a CHECK, SHARE ROW EXCLUSIVE on both tables
+    for a foreign key) is held until the commit, so through the whole scan, as if NOT VALID had
+    not been written. Alembic runs a revision in one transaction; SQL tools that wrap each file
+    (Flyway, sqlx, dbmate, ...) do the same for a file.
 
     ## Why it matters
     Adding a foreign key takes SHARE ROW EXCLUSIVE on both tables and a CHECK takes ACCESS
@@ -45,6 +54,7 @@ class ConstraintWithoutNotValid(Rule):
     op.execute("ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_customer")
     ```
     Alembic's `create_check_constraint` and `create_foreign_key` accept `postgresql_not_valid=True`.
+    For a new column with a foreign key: add the column, then the constraint NOT VALID.
 
     ## How to verify
     `SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'orders'::regclass;`
@@ -53,53 +63,104 @@ class ConstraintWithoutNotValid(Rule):
     """
 
     code = "SL507"
+    contends_with_live_traffic = True
     name = "constraint-without-not-valid"
     dimension = 5
     severity = "P1"
     summary = "foreign key or check added to an existing table without NOT VALID"
     summary_zh = "在已有表上添加外键/检查约束未使用 NOT VALID（锁表全表扫描）"
+    peers = ("squawk:constraint-missing-not-valid", "squawk:adding-foreign-key-constraint",
+             "pgls:constraintMissingNotValid", "pgls:addingForeignKeyConstraint",
+             "pgls:requireSeparateConstraintValidation", "strong_migrations:add_foreign_key",
+             "strong_migrations:add_check_constraint", "eugene:E1", "atlas:PG305", "atlas:PG306")
 
     valid = (
         Example(alembic_example(
             "    op.create_foreign_key('fk_orders_customer', 'orders', 'customers', ['customer_id'], ['id'],\n"
             "                          postgresql_not_valid=True)")),
-        Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n"
-                            "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\n")),
+        Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n")
+                | {"db/V3__validate.sql": "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\n"}),
     )
     invalid = (
         Example(alembic_example(
             "    op.create_foreign_key('fk_orders_customer', 'orders', 'customers', ['customer_id'], ['id'])  # expect")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0);  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES customers (id);  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n"
+                            "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;  -- expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in on_existing_tables(context, AddConstraint):
-            constraint = walked.operation.constraint
-            if not isinstance(constraint, (ForeignKey, CheckConstraint)) or constraint.not_valid:
+        pending: dict[int, dict[str, object]] = {}  # step -> constraints added NOT VALID in the open transaction
+        for walked in context.migration_walk:
+            operation, number = walked.operation, walked.step_number
+            if not walked.in_transaction or isinstance(operation, TransactionControl):
+                pending.pop(number, None)
+            if isinstance(operation, ValidateConstraint) and operation.name in pending.get(number, {}):
+                yield self._validated_at_once(context, walked, pending[number][operation.name])
+            if isinstance(operation, AddConstraint) and getattr(operation.constraint, "not_valid", False) \
+                    and walked.in_transaction:
+                pending.setdefault(number, {})[operation.constraint.name] = walked
+            if not walked.existing:
                 continue
-            (effect,) = walked.lock_effects
-            table, name = walked.table, constraint.name or "the constraint"
-            is_fk = isinstance(constraint, ForeignKey)
-            kind = "FOREIGN KEY" if is_fk else "CHECK"
-            definition = (f"FOREIGN KEY ({', '.join(constraint.columns)}) REFERENCES {constraint.ref_table} "
-                          f"({', '.join(constraint.ref_columns)})" if is_fk else f"CHECK ({constraint.expression})")
-            yield self.finding(
-                walked.operation.location, f"{kind} {name} is added to {table} without NOT VALID",
-                f"{lock_sentence(effect)} Every existing row of {table} is checked before the lock is released.",
-                impact=f"Worst case: writes to {table}" + (f" and {constraint.ref_table}" if is_fk else "")
-                       + " stall for the whole scan and the deploy times out. Most likely: a write stall that "
-                         "grows with the table.",
-                root_cause="Adding and validating a constraint in one statement is the default; splitting them "
-                           "needs NOT VALID, which Alembic only writes when asked.",
-                fix=Fix(short_term=f"Add it with NOT VALID (`ALTER TABLE {table} ADD CONSTRAINT {name} {definition} "
-                                   f"NOT VALID`), then in a later revision `ALTER TABLE {table} VALIDATE CONSTRAINT "
-                                   f"{name}`." + (scaffold_command(context, walked, "add-foreign-key", table, columns=",".join(constraint.columns),
-                                                                   ref=f"{constraint.ref_table}.{','.join(constraint.ref_columns)}")
-                                                  if is_fk else scaffold_command(context, walked, "add-check", table, check=constraint.expression)),
-                        medium_term="Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI.",
-                        long_term="A migration helper that always adds constraints NOT VALID and validates separately."),
-                verification=f"SELECT conname, convalidated FROM pg_constraint WHERE conrelid = '{table}'::regclass;"
-                             "  -- convalidated is true after VALIDATE; test: `schemalens verify` shows SHARE UPDATE "
-                             "EXCLUSIVE for the VALIDATE step",
-                table=table, column=constraint.columns[0] if is_fk and len(constraint.columns) == 1 else None,
-                related=created_here(walked), severity=severity_by_size(context, table))
+            if isinstance(operation, AddConstraint):
+                constraints = [operation.constraint]
+            elif isinstance(operation, AddColumn):
+                constraints = list(operation.constraints)
+            else:
+                continue
+            for constraint in constraints:
+                if isinstance(constraint, (ForeignKey, CheckConstraint)) and not constraint.not_valid:
+                    yield self._finding(context, walked, constraint)
+
+    def _validated_at_once(self, context: AuditContext, walked, added) -> Finding:
+        operation, table = walked.operation, walked.table
+        constraint = added.operation.constraint
+        effect = added.lock_effects[0]
+        kind = "FOREIGN KEY" if isinstance(constraint, ForeignKey) else "CHECK"
+        return self.finding(
+            operation.location, f"{operation.name} is validated in the transaction that added it NOT VALID",
+            f"{effect.title} on {table} holds its lock until the commit, so the VALIDATE scans {table} under it: "
+            f"{lock_sentence(effect)} NOT VALID only helps when VALIDATE runs in a later transaction.",
+            impact=f"Worst case: writes to {table}" + (f" and {constraint.ref_table}" if kind == "FOREIGN KEY" else "")
+                   + " stall for the whole scan, exactly what NOT VALID was meant to avoid. Most likely: a write stall "
+                     "that grows with the table.",
+            root_cause="Alembic runs a revision in one transaction (and SQL tools a file), so both statements share "
+                       "its locks.",
+            fix=Fix(short_term=f"Move `ALTER TABLE {table} VALIDATE CONSTRAINT {operation.name}` to the next revision (or "
+                               "file), or commit between the two.",
+                    medium_term="Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI."),
+            verification="`schemalens verify` shows only SHARE UPDATE EXCLUSIVE held during the VALIDATE scan",
+            table=table, related=(*created_here(walked),), severity=severity_by_size(context, table))
+
+    def _finding(self, context: AuditContext, walked, constraint) -> Finding:
+        inline = isinstance(walked.operation, AddColumn)
+        effect = EFFECTS["add-foreign-key" if isinstance(constraint, ForeignKey) else "add-check"]
+        table, name = walked.table, constraint.name or "the constraint"
+        is_fk = isinstance(constraint, ForeignKey)
+        kind = "FOREIGN KEY" if is_fk else "CHECK"
+        definition = (f"FOREIGN KEY ({', '.join(constraint.columns)}) REFERENCES {constraint.ref_table} "
+                      f"({', '.join(constraint.ref_columns)})" if is_fk else f"CHECK ({constraint.expression})")
+        return self.finding(
+            walked.operation.location, f"{kind} {name} is added to {table} without NOT VALID"
+            + (" (inside ADD COLUMN)" if inline else ""),
+            f"{lock_sentence(effect)} Every existing row of {table} is checked before the lock is released."
+            + (" Written inside ADD COLUMN, the constraint has no NOT VALID form." if inline else ""),
+            impact=f"Worst case: writes to {table}" + (f" and {constraint.ref_table}" if is_fk else "")
+                   + " stall for the whole scan and the deploy times out. Most likely: a write stall that "
+                     "grows with the table.",
+            root_cause="Adding and validating a constraint in one statement is the default; splitting them "
+                       "needs NOT VALID, which Alembic only writes when asked.",
+            fix=Fix(short_term=("Add the column without the constraint first, then " if inline else "")
+                    + f"add it with NOT VALID (`ALTER TABLE {table} ADD CONSTRAINT {name} {definition} "
+                               f"NOT VALID`), then in a later revision `ALTER TABLE {table} VALIDATE CONSTRAINT "
+                               f"{name}`." + (scaffold_command(context, walked, "add-foreign-key", table, columns=",".join(constraint.columns),
+                                                               ref=f"{constraint.ref_table}.{','.join(constraint.ref_columns)}")
+                                              if is_fk else scaffold_command(context, walked, "add-check", table, check=constraint.expression)),
+                    medium_term="Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI.",
+                    long_term="A migration helper that always adds constraints NOT VALID and validates separately."),
+            verification=f"SELECT conname, convalidated FROM pg_constraint WHERE conrelid = '{table}'::regclass;"
+                         "  -- convalidated is true after VALIDATE; test: `schemalens verify` shows SHARE UPDATE "
+                         "EXCLUSIVE for the VALIDATE step",
+            table=table, column=constraint.columns[0] if is_fk and len(constraint.columns) == 1 else None,
+            related=created_here(walked), severity=severity_by_size(context, table))

@@ -47,6 +47,8 @@ class DropStillReferenced(Rule):
     severity = "P0"
     summary = "column or table dropped while the models still use it"
     summary_zh = "删除仍被模型引用的列或表"
+    peers = ("squawk:ban-drop-column", "squawk:ban-drop-table", "pgls:banDropColumn", "pgls:banDropTable",
+             "strong_migrations:remove_column", "atlas:DS102", "atlas:DS103")
 
     valid = (
         Example({**alembic_example("    op.drop_column('orders', 'note')"), "app/models.py": _MODEL}),

@@ -54,20 +54,30 @@ class DuplicateMigrationVersion(Rule):
     summary_zh = "重复的迁移版本号或 revision id"
 
     valid = (Example({"db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
-                      "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n"}),)
+                      "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n"}),
+             # dispatch: two Alembic environments (core and tenant schemas), one alembic_version table each
+             Example({"alembic.ini": "[core]\nscript_location = revisions/core\n\n[tenant]\nscript_location = revisions/tenant\n",
+                      "revisions/core/env.py": "", "revisions/tenant/env.py": "",
+                      **{f"revisions/{name}/versions/a1_init.py": (
+                          "from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+                          f"def upgrade():\n    op.create_table('{name}_t', sa.Column('id', sa.Integer(), primary_key=True))\n\n"
+                          f"def downgrade():\n    op.drop_table('{name}_t')\n") for name in ("core", "tenant")}}))
     invalid = (Example({"db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                         "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",
                         "db/V2__other.sql": "CREATE TABLE c (id int PRIMARY KEY);  -- expect\n"}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        groups: dict[tuple[str, str], list] = defaultdict(list)
-        for _, revision in sorted(context.model.revision_files.items()):
-            groups[("revision", revision.id)].append(revision.location)
+        groups: dict[tuple[str, str, str], list] = defaultdict(list)
+        environments = [history.environment for history in context.model.histories]
+        for path, revision in sorted(context.model.revision_files.items()):
+            # Each Alembic environment keeps its own alembic_version table: ids clash only within one.
+            environment = next((e.name for e in environments if e.owns(path)), "")
+            groups[("revision", environment, revision.id)].append(revision.location)
         for path in sorted(p for p, kind in context.model.files.items() if kind == "sql_migration"):
             version = sql_version(path)
             if version is not None:
-                groups[(str(PurePosixPath(path).parent), version)].append(Location(path, 1))
-        for (scope, version), locations in sorted(groups.items()):
+                groups[(str(PurePosixPath(path).parent), "", version)].append(Location(path, 1))
+        for (scope, _, version), locations in sorted(groups.items()):
             first = locations[0]
             for location in locations[1:]:
                 what = f"revision id {version}" if scope == "revision" else f"version {version} in {scope}"

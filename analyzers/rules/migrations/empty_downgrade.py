@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...schema.operations import Opaque, SetParameter, TransactionControl, UnsupportedStatement, ValidateConstraint
+from ...schema.operations import (
+    AlterColumn,
+    DataChange,
+    Opaque,
+    SetParameter,
+    TransactionControl,
+    UnsupportedStatement,
+    ValidateConstraint,
+)
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .downgrade_source import read_downgrade
@@ -12,9 +20,9 @@ class EmptyDowngrade(Rule):
     """## What it finds
     Alembic revisions whose `upgrade()` changes the schema but whose `downgrade()` is missing
     or empty (`pass`). Revisions that change nothing an inverse could undo (merges; only
-    session settings, autocommit blocks, data backfills or VALIDATE CONSTRAINT) are skipped, and so is a first
-    revision (no down_revision, typically the baseline schema) whose downgrade has a comment
-    saying why it is empty.
+    session settings, autocommit blocks, data backfills, dropped NOT NULLs or VALIDATE
+    CONSTRAINT) are skipped, and so is any revision whose downgrade has a comment saying why it
+    is empty (a baseline schema, a function replaced in place).
 
     ## Why it matters
     A failed deploy cannot be rolled back with `alembic downgrade`: the schema stays ahead of
@@ -62,6 +70,14 @@ class EmptyDowngrade(Rule):
         "migrations/versions/a1_base.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
                                            "def upgrade():\n    op.create_table('t', sa.Column('id', sa.Integer(), primary_key=True))\n\n"
                                            "# Baseline of the production schema: rolling it back means dropping everything.\n"
+                                           "def downgrade():\n    pass\n")}),
+             # dispatch, redash: a data backfill and a dropped NOT NULL leave the old code working
+             Example({
+        "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+        "migrations/env.py": "",
+        "migrations/versions/b1_fill.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'b1'\ndown_revision = None\n\n"
+                                           "def upgrade():\n    op.execute(\"UPDATE search_filter SET creator_id = 1 WHERE creator_id IS NULL\")\n"
+                                           "    op.alter_column('queries', 'schedule', nullable=True)\n\n"
                                            "def downgrade():\n    pass\n")}))
     invalid = (Example({
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
@@ -73,9 +89,8 @@ class EmptyDowngrade(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path, revision in sorted(context.model.revision_files.items()):
             # Session settings and VALIDATE CONSTRAINT leave nothing to undo.
-            changes = [op for op in revision.upgrade
-                       if not isinstance(op, (UnsupportedStatement, Opaque, SetParameter, TransactionControl, ValidateConstraint))]
-            if not changes or not revision.downgrade_is_empty or _explained_baseline(context, path, revision):
+            changes = [op for op in revision.upgrade if not _leaves_nothing_to_undo(op)]
+            if not changes or not revision.downgrade_is_empty or _explained(context, path):
                 continue
             location = revision.downgrade_location or revision.location
             yield self.finding(
@@ -94,9 +109,16 @@ class EmptyDowngrade(Rule):
                              "rehearsal database succeeds and restores the previous schema.")
 
 
-def _explained_baseline(context: AuditContext, path: str, revision) -> bool:
-    """A first revision (often a schema dump) may have no downgrade when a comment says so."""
-    if revision.down_revisions:
-        return False
+def _leaves_nothing_to_undo(operation) -> bool:
+    """Session settings, VALIDATE CONSTRAINT, data changes (the previous code ignores backfilled
+    values) and a dropped NOT NULL (the old code writes what it always wrote)."""
+    if isinstance(operation, (UnsupportedStatement, Opaque, SetParameter, TransactionControl, ValidateConstraint, DataChange)):
+        return True
+    return isinstance(operation, AlterColumn) and operation.nullable is True and not any(
+        (operation.type, operation.server_default, operation.new_name, operation.identity, operation.using))
+
+
+def _explained(context: AuditContext, path: str) -> bool:
+    """A downgrade left empty on purpose says why in a comment or docstring."""
     source = read_downgrade(context.text_of(path), path)
     return source is not None and bool(source.explanation)

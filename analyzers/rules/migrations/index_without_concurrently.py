@@ -69,11 +69,15 @@ class IndexWithoutConcurrently(Rule):
     """
 
     code = "SL505"
+    contends_with_live_traffic = True
     name = "index-without-concurrently"
     dimension = 5
     severity = "P1"
     summary = "index built without CONCURRENTLY on an existing table"
     summary_zh = "在已有表上建索引未使用 CONCURRENTLY（阻塞写入）"
+    peers = ("squawk:require-concurrent-index-creation", "pgls:requireConcurrentIndexCreation",
+             "strong_migrations:add_index", "strong_migrations:add_reference", "eugene:E6", "atlas:PG101",
+             "django-migration-linter:CREATE_INDEX", "django-migration-linter:CREATE_INDEX_EXCLUSIVE")
 
     valid = (
         Example({**_ALEMBIC_FILES, "migrations/versions/b2_index.py": _index_revision(

@@ -5,7 +5,7 @@ from typing import Iterator, Optional
 
 from ...pg.locks import blocks_writes
 from ...schema.migration_walk import WalkedOperation
-from ...schema.operations import SetParameter
+from ...schema.operations import DropIndex, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
@@ -48,12 +48,15 @@ class MissingLockTimeout(Rule):
     """
 
     code = "SL515"
+    contends_with_live_traffic = True
     grouped_by = "path"
     name = "missing-lock-timeout"
     dimension = 5
     severity = "P2"
     summary = "DDL on an existing table without lock_timeout"
     summary_zh = "迁移对已有表执行 DDL 但未设置 lock_timeout（锁等待会阻塞所有查询）"
+    peers = ("squawk:require-lock-timeout", "squawk:require-timeout-settings", "pgls:lockTimeoutWarning",
+             "pgls:avoidCreateTrigger", "eugene:E9", "strong_migrations:lock_timeout")
 
     valid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))")),
@@ -76,7 +79,10 @@ class MissingLockTimeout(Rule):
             operation = walked.operation
             if isinstance(operation, SetParameter) and operation.name == "lock_timeout" and operation.value not in (None, "0"):
                 timeout_steps.add(number)
-            if number in reported_steps or number in timeout_steps or not walked.existing:
+            # REINDEX INDEX / SCHEMA and DROP INDEX of an index the migrations did not create name no
+            # table, but lock tables that exist.
+            on_existing = walked.existing or (walked.table is None and isinstance(operation, (DropIndex, Maintenance)))
+            if number in reported_steps or number in timeout_steps or not on_existing:
                 continue
             effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
             if effect is None or _env_sets_lock_timeout(context, walked):

@@ -6,7 +6,25 @@ from typing import Iterator, Optional
 import pglast
 
 from ...schema.model import Location
-from ...schema.operations import AddColumn, CreateIndex, CreateTable
+from ...schema.operations import (
+    AddColumn,
+    AddConstraint,
+    AddConstraintUsingIndex,
+    AlterColumn,
+    CreateEnum,
+    CreateIndex,
+    CreateTable,
+    DataChange,
+    DropColumn,
+    DropConstraint,
+    DropIndex,
+    DropTable,
+    DropType,
+    RenameTable,
+    SetParameter,
+    TransactionControl,
+    UnsupportedStatement,
+)
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders
@@ -58,7 +76,22 @@ def _create_statements(context: AuditContext, paths: list[str]) -> list:
 
 class NonIdempotentStatement(Rule):
     """## What it finds
-    In a SQL migration folder whose convention is idempotent statements (more than half of its
+    Statements that make a migration fail when it is run again after a partial failure:
+
+    - in a migration that runs without a transaction (an Alembic `autocommit_block()`; a SQL
+      file outside BEGIN ... COMMIT whose tool does not wrap files, golang-migrate, or a folder
+      configured `sql_transactions = "none"`), a statement that is not idempotent: CREATE TABLE
+      / CREATE INDEX / ADD COLUMN without IF NOT EXISTS, DROP TABLE / INDEX / TYPE / COLUMN /
+      CONSTRAINT without IF EXISTS, ADD CONSTRAINT not preceded by a `DROP CONSTRAINT IF
+      EXISTS` of its name, renames, CREATE TYPE: if a later statement fails (or the connection
+      drops before the tool records the migration), the tool retries the whole file and this
+      one fails on what it already did. In a folder whose tool SchemaLens does not recognize,
+      only statements that others follow in the file are reported. Statements that can run
+      twice unchanged (SET NOT NULL, ENABLE ROW LEVEL SECURITY, a temporary table) are not;
+    - a named `CREATE INDEX CONCURRENTLY` without IF NOT EXISTS anywhere: a failed concurrent
+      build leaves an INVALID index of that name behind, so even a lone statement cannot be
+      rerun;
+    - in a SQL migration folder whose convention is idempotent statements (more than half of its
     CREATE TABLE, CREATE INDEX and ADD COLUMN statements say IF NOT EXISTS, and at least two
     do), a CREATE TABLE, CREATE INDEX or ADD COLUMN without IF NOT EXISTS. Statements inside
     DO blocks are skipped: those guard themselves.
@@ -94,8 +127,9 @@ class NonIdempotentStatement(Rule):
     name = "non-idempotent-statement"
     dimension = 5
     severity = "P2"
-    summary = "CREATE/ADD COLUMN without IF NOT EXISTS in an idempotent migration folder"
-    summary_zh = "幂等约定的迁移目录中缺少 IF NOT EXISTS 的语句"
+    summary = "statement that fails when its migration is run again (no transaction, no IF [NOT] EXISTS)"
+    summary_zh = "迁移重跑时会失败的语句（无事务、缺少 IF [NOT] EXISTS）"
+    peers = ("squawk:prefer-robust-stmts", "pgls:preferRobustStmts")
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
                                            "CREATE INDEX IF NOT EXISTS ix_orders_status ON orders (status);\n",
@@ -105,11 +139,68 @@ class NonIdempotentStatement(Rule):
                                          "    CREATE INDEX ix_orders_note ON orders (note);\n"
                                          "  END IF;\n"
                                          "END $$;\n"}),)
-    invalid = (Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
-                                             "CREATE INDEX IF NOT EXISTS ix_orders_status ON orders (status);\n",
-                        "db/V2__note.sql": "ALTER TABLE orders ADD COLUMN note text;  -- expect\n"}),)
+    invalid = (
+        Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
+                                      "CREATE INDEX IF NOT EXISTS ix_orders_status ON orders (status);\n",
+                 "db/V2__note.sql": "ALTER TABLE orders ADD COLUMN note text;  -- expect\n"}),
+        Example({"migrations/1_orders.up.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, note text);\n",
+                 "migrations/2_note.up.sql": "ALTER TABLE orders DROP COLUMN note;  -- expect\n"
+                                             "ALTER TABLE orders ADD COLUMN channel text;  -- expect\n"}),
+        Example({"migrations/1_orders.up.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, note text);\n",
+                 "migrations/2_index.up.sql": "CREATE INDEX CONCURRENTLY ix_orders_note ON orders (note);  -- expect\n"}),
+    )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        reported: set = set()
+        for finding in self._outside_transactions(context):
+            reported.add(finding.location)
+            yield finding
+        for finding in self._by_convention(context):
+            if finding.location not in reported:
+                yield finding
+
+    def _outside_transactions(self, context: AuditContext) -> Iterator[Finding]:
+        walk = context.migration_walk
+        for position, walked in enumerate(walk):
+            operation = walked.operation
+            if isinstance(operation, CreateIndex) and operation.index.concurrently and operation.index.name \
+                    and not operation.if_not_exists and not _index_dropped_first(walked):
+                yield self._rerun_finding(walked, f"CREATE INDEX CONCURRENTLY {operation.index.name}",
+                                          f"DROP INDEX CONCURRENTLY IF EXISTS {operation.index.name}; then CREATE INDEX "
+                                          f"CONCURRENTLY {operation.index.name} ...",
+                                          "a failed concurrent build leaves an INVALID index of this name, so running "
+                                          "it again fails with \"already exists\"")
+                continue
+            if walked.in_transaction or _embedded(context, walked):
+                continue
+            form = _not_rerunnable(walked)
+            # Known to run statement by statement (Alembic's autocommit_block, a tool that does not wrap
+            # files, or the configuration): any statement, since a retry after an interrupted run (a
+            # lost connection before the tool records it) repeats it. Else only one that others follow.
+            known = walked.step.path.endswith(".py") or _tool_known(context, walked.step.path)
+            if form is None or not (known or _followed(walk, position)):
+                continue
+            what, fix = form
+            yield self._rerun_finding(walked, what, fix, "a failure in a later statement leaves it applied with no "
+                                                         "transaction to undo it, and running the file again fails "
+                                                         "here")
+
+    def _rerun_finding(self, walked, what: str, fix: str, why: str) -> Finding:
+        operation = walked.operation
+        return self.finding(
+            operation.location, f"{what} cannot be run twice",
+            f"{what} runs outside a transaction: {why}.",
+            impact="Worst case: a deploy that failed half-way cannot be retried without editing the database by "
+                   "hand. Most likely: a manual fix-up during an incident.",
+            root_cause="The migration runs statement by statement, and this statement does not check whether its "
+                       "work is already done.",
+            fix=Fix(short_term=f"Write `{fix}`, or run the file in one transaction (BEGIN ... COMMIT, or the tool's "
+                               "per-file transaction).",
+                    medium_term="CI applies each migration twice to a scratch database and fails on errors."),
+            verification="Apply the migration, then apply it again on the same scratch database: the second run succeeds",
+            table=walked.table)
+
+    def _by_convention(self, context: AuditContext) -> Iterator[Finding]:
         for folder, paths in sorted(migration_folders(context.model).items()):
             statements = _create_statements(context, paths)
             idempotent = sum(1 for operation in statements if operation.if_not_exists)
@@ -141,3 +232,93 @@ class NonIdempotentStatement(Rule):
                     long_term="A migration template (or linter rule in the editor) with IF NOT EXISTS in every CREATE."),
             verification="Apply the folder twice to a scratch database with psql -v ON_ERROR_STOP=1: the second pass succeeds.",
             table=operation.table, column=operation.column.name if isinstance(operation, AddColumn) else None)
+
+
+_ENDS_TRANSACTION = (TransactionControl, SetParameter)
+
+
+def _followed(walk: list, position: int) -> bool:
+    """Another statement of the same migration step runs after this one (and so may fail after it)."""
+    walked = walk[position]
+    for later in walk[position + 1:]:
+        if later.step_number != walked.step_number:
+            return False
+        if later.operation.location != walked.operation.location and not isinstance(later.operation, _ENDS_TRANSACTION):
+            return True
+    return False
+
+
+def _embedded(context: AuditContext, walked) -> bool:
+    """A statement inside a DO block: the block guards itself."""
+    if walked.step.path.endswith(".py"):
+        return False
+    return _EmbeddedSql(context.text_of(walked.step.path) or "").contains(walked.operation.location)
+
+
+def _not_rerunnable(walked) -> Optional[tuple[str, str]]:
+    """(what, the idempotent form) of a statement that fails when run a second time, or None."""
+    operation = walked.operation
+    match operation:
+        case CreateTable(if_not_exists=False) if not operation.temporary:
+            return f"CREATE TABLE {operation.table}", f"CREATE TABLE IF NOT EXISTS {operation.table} (...)"
+        case CreateIndex(if_not_exists=False) if operation.index.name and not _index_dropped_first(walked):
+            return f"CREATE INDEX {operation.index.name}", f"CREATE INDEX IF NOT EXISTS {operation.index.name} ..."
+        case AddColumn(if_not_exists=False):
+            return (f"ADD COLUMN {operation.table}.{operation.column.name}",
+                    f"ALTER TABLE {operation.table} ADD COLUMN IF NOT EXISTS {operation.column.name} ...")
+        case DropTable(if_exists=False):
+            return f"DROP TABLE {operation.table}", f"DROP TABLE IF EXISTS {operation.table}"
+        case DropIndex(if_exists=False):
+            return f"DROP INDEX {operation.name}", f"DROP INDEX IF EXISTS {operation.name}"
+        case DropType(if_exists=False):
+            return f"DROP TYPE {operation.name}", f"DROP TYPE IF EXISTS {operation.name}"
+        case DropColumn(if_exists=False):
+            return (f"DROP COLUMN {operation.table}.{operation.column}",
+                    f"ALTER TABLE {operation.table} DROP COLUMN IF EXISTS {operation.column}")
+        case DropConstraint(if_exists=False):
+            return (f"DROP CONSTRAINT {operation.name}",
+                    f"ALTER TABLE {operation.table} DROP CONSTRAINT IF EXISTS {operation.name}")
+        case AddConstraintUsingIndex() if not _dropped_first(walked, operation.name):
+            return (f"ADD CONSTRAINT {operation.name} USING INDEX", f"ALTER TABLE {operation.table} DROP CONSTRAINT IF "
+                                                                   f"EXISTS {operation.name}; then the ADD CONSTRAINT")
+        case AddConstraint() if not _dropped_first(walked, operation.constraint.name):
+            name = operation.constraint.name or "the constraint"
+            return (f"ADD CONSTRAINT {name}", f"ALTER TABLE {operation.table} DROP CONSTRAINT IF EXISTS {name}; then the "
+                                              "ADD CONSTRAINT")
+        case RenameTable():
+            return f"RENAME {operation.table}", "a DO block that renames only when the old name exists"
+        case AlterColumn() if operation.new_name is not None:
+            return f"RENAME COLUMN {operation.table}.{operation.column}", \
+                "a DO block that renames only when the old name exists"
+        case CreateEnum():
+            return f"CREATE TYPE {operation.enum.name}", "a DO block that creates the type only when it is missing"
+        case UnsupportedStatement(kind="ALTER TABLE ENABLE ROW LEVEL SECURITY" | "ALTER TABLE DISABLE ROW LEVEL SECURITY"):
+            return None  # idempotent: running it twice changes nothing
+    return None
+
+
+def _dropped_first(walked, name: Optional[str]) -> bool:
+    """`DROP CONSTRAINT IF EXISTS name` comes first in the step, and nothing added the name since."""
+    operations = walked.step.operations
+    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
+    dropped = False
+    for other in earlier:
+        if isinstance(other, DropConstraint) and other.name == name and other.if_exists:
+            dropped = True
+        elif (isinstance(other, AddConstraint) and other.constraint.name == name
+              or isinstance(other, AddConstraintUsingIndex) and other.name == name):
+            dropped = False
+    return name is not None and dropped
+
+
+def _tool_known(context: AuditContext, path: str) -> bool:
+    tool = context.sql_transactions.tool_of(path)
+    return tool.tool is not None or tool.source == "configured"
+
+
+def _index_dropped_first(walked) -> bool:
+    """`DROP INDEX [CONCURRENTLY] IF EXISTS name` earlier in the step clears a failed build's leftover."""
+    operations = walked.step.operations
+    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
+    return any(isinstance(other, DropIndex) and other.name == walked.operation.index.name and other.if_exists
+               for other in earlier)

@@ -11,6 +11,8 @@ from .safety import alembic_example, created_here, on_existing_tables, scaffold_
 class NotNullColumnWithoutDefault(Rule):
     """## What it finds
     A NOT NULL column without a server default added to a table an earlier migration created.
+    A generated column (identity, serial, `GENERATED ALWAYS AS ... STORED`) gets its values from
+    PostgreSQL and is not reported.
 
     ## Why it matters
     On a table that has rows PostgreSQL rejects the statement (`column contains null values`):
@@ -41,11 +43,14 @@ class NotNullColumnWithoutDefault(Rule):
     severity = "P0"
     summary = "NOT NULL column without a default added to an existing table"
     summary_zh = "为已有表添加无默认值的 NOT NULL 列（有数据时迁移失败）"
+    peers = ("squawk:adding-required-field", "pgls:addingRequiredField", "atlas:MF103",
+             "django-migration-linter:NOT_NULL")
 
     valid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('currency', sa.String(3), nullable=False, "
                                 "server_default='EUR'))")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN currency char(3);\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN doubled int GENERATED ALWAYS AS (total * 2) STORED NOT NULL;\n")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('currency', sa.String(3), nullable=False))  # expect")),
@@ -55,7 +60,8 @@ class NotNullColumnWithoutDefault(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AddColumn):
             column, table = walked.operation.column, walked.table
-            if column.nullable or column.server_default or column.identity or column.primary_key:
+            if column.nullable or column.server_default or column.identity or column.primary_key \
+                    or column.generated is not None:
                 continue
             yield self.finding(
                 walked.operation.location, f"{table}.{column.name} is added NOT NULL without a default",

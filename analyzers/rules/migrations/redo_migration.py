@@ -4,6 +4,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Iterator
 
+from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 
@@ -14,13 +15,17 @@ _VERSION_PREFIX = re.compile(r"^(?:[VUR]?\d+(?:[._]\d+)*_{1,2}|[0-9a-f]{8,}_)", 
 
 
 def _tables(step) -> set[str]:
-    return {table for operation in step.operations if (table := getattr(operation, "table", None))}
+    """Tables whose schema the step changes (a data repair redoes no migration)."""
+    return {table for operation in step.operations
+            if not isinstance(operation, DataChange) and (table := getattr(operation, "table", None))}
 
 
 class RedoMigration(Rule):
     """## What it finds
     Migrations whose file name or message says they redo or fix an earlier one (`_v2`,
-    `_fix`, `hotfix`, `again`, `redo`) and that touch a table an earlier migration touched.
+    `_fix`, `hotfix`, `again`, `redo`) and that change the schema of a table an earlier
+    migration changed. A migration that only repairs rows (`fix_ended_subscriptions`: an
+    UPDATE) is not one.
 
     ## Why it matters
     A fix-up migration means the first one shipped broken: environments that ran the original
@@ -52,7 +57,10 @@ class RedoMigration(Rule):
     summary_zh = "以 _v2/_fix 命名、重做早先迁移的迁移"
 
     valid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
-                      "db/V2__add_index.sql": "CREATE INDEX ix_orders_status ON orders (status);\n"}),)
+                      "db/V2__add_index.sql": "CREATE INDEX ix_orders_status ON orders (status);\n"}),
+             # polar: a data repair after an application bug
+             Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text, ended_at timestamptz);\n",
+                      "db/V2__fix_ended_orders.sql": "UPDATE orders SET status = 'canceled' WHERE ended_at IS NOT NULL;\n"}))
     invalid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                         "db/V2__add_status_fix.sql": "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n"}),)
 

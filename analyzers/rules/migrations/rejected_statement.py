@@ -24,7 +24,12 @@ class RejectedStatement(Rule):
     """## What it finds
     A statement in a migration (a SQL migration file, or SQL passed to `op.execute()` in an
     Alembic revision) that PostgreSQL's own parser rejects: a typo, a missing comma, syntax of
-    another database (`AUTO_INCREMENT`, backquotes), or syntax newer than the parser.
+    another database (`AUTO_INCREMENT`, backquotes), or syntax newer than the parser. Also a
+    statement that names one column twice, which PostgreSQL rejects before running it (`column
+    "a" specified more than once`): `UPDATE ... SET a = 1, a = 2`, `INSERT INTO t (a, a)`,
+    `ON CONFLICT DO UPDATE` and `MERGE` assignments, two columns of one name in CREATE TABLE,
+    or in a view's or `SELECT ... INTO`'s output (`SELECT 1, 2` names both `?column?`). Names
+    compare as PostgreSQL stores them: case-folded and cut at 63 bytes.
 
     ## Why it matters
     The migration cannot run: it fails at that statement on every database, so the deploy stops
@@ -54,11 +59,14 @@ class RejectedStatement(Rule):
     severity = "P0"
     summary = "migration statement that PostgreSQL's parser rejects"
     summary_zh = "迁移中存在 PostgreSQL 解析器拒绝的语句"
+    peers = ("squawk:ban-duplicate-column-assignments",)
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
                                            "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL;\n"}),)
     invalid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
-                                             "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL,;  -- expect\n"}),)
+                                             "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL,;  -- expect\n"}),
+               Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n"
+                                             "UPDATE orders SET note = 'a', NOTE = 'b';  -- expect\n"}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for error in rejected_statements(context.model):

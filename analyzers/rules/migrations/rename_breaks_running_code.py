@@ -2,16 +2,31 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...schema.operations import AlterColumn, DropColumn, RenameTable, UnsupportedStatement
+from ...schema.operations import AlterColumn, DropColumn, RenameConstraint, RenameIndex, RenameTable, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, on_existing_tables, scaffold_command, sql_example
+from .safety import alembic_example, created_here, new_in_this_step, on_existing_tables, scaffold_command, sql_example
+
+# Objects that queries name (a rename or a move to another schema breaks them), and objects only
+# code that names them explicitly depends on (ON CONFLICT ON CONSTRAINT, index hints, error
+# handling by constraint name): those are reported only when code names them.
+_QUERIED = ("VIEW", "MATERIALIZED VIEW", "FUNCTION", "PROCEDURE", "ROUTINE", "TYPE", "DOMAIN", "SCHEMA", "SEQUENCE",
+            "TABLE", "FOREIGN TABLE", "AGGREGATE")
+_NAMED_ONLY = ("INDEX", "CONSTRAINT", "TRIGGER", "POLICY", "RULE", "DOMAIN CONSTRAINT")
 
 
 class RenameBreaksRunningCode(Rule):
     """## What it finds
     A column or table renamed in place (`op.alter_column(..., new_column_name=...)`,
     `op.rename_table`, `RENAME COLUMN`, `RENAME TO`) when an earlier migration created it.
+
+    Also, for objects that existed before the migration: renames of views, materialized views,
+    functions, procedures, types, domains, sequences and schemas, renamed enum values
+    (`ALTER TYPE ... RENAME VALUE`: stored rows and code literals keep the old value), and
+    moves to another schema (`SET SCHEMA`), unless the workspace holds code that reads the
+    database and none of it names the object; renames of indexes, constraints, triggers and
+    policies only when code names them (`ON CONFLICT ON CONSTRAINT ...`, error handling by
+    constraint name), since nothing else refers to them by name.
     Not reported when the same migration keeps the old name working: a view with the old table
     name, or a staging column renamed into the place of the column it just dropped (the last
     step of a type change, as `schemalens scaffold change-type` writes it).
@@ -47,6 +62,10 @@ class RenameBreaksRunningCode(Rule):
     severity = "P1"
     summary = "column or table renamed in place (the running release breaks)"
     summary_zh = "直接重命名列或表（滚动发布期间旧代码报错）"
+    peers = ("squawk:renaming-column", "squawk:renaming-table", "squawk:renaming-object", "squawk:ban-set-schema",
+             "pgls:renamingColumn", "pgls:renamingTable", "strong_migrations:rename_column",
+             "strong_migrations:rename_table", "strong_migrations:rename_enum_value", "strong_migrations:rename_schema",
+             "atlas:BC101", "atlas:BC102", "django-migration-linter:RENAME_COLUMN", "django-migration-linter:RENAME_TABLE")
 
     valid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('customer_note', sa.Text()))")),
@@ -60,9 +79,47 @@ class RenameBreaksRunningCode(Rule):
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'note', new_column_name='customer_note')  # expect")),
         Example(sql_example("ALTER TABLE orders RENAME TO purchases;  -- expect\n")),
+        Example(sql_example("CREATE VIEW open_orders AS SELECT * FROM orders;\n")
+                | {"db/V3__rename.sql": "ALTER VIEW open_orders RENAME TO pending_orders;  -- expect\n"
+                                        "ALTER TYPE order_state RENAME VALUE 'paid' TO 'settled';  -- expect\n"}),
     )
 
+    def _other_objects(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in context.migration_walk:
+            renamed = _renamed_object(walked.operation)
+            if renamed is None or new_in_this_step(walked):
+                continue
+            kind, old, new, how = renamed
+            if kind == "TABLE" and walked.operation.kind.startswith("SET SCHEMA") and not walked.existing:
+                continue
+            if _created_in_step(walked, old) and kind != "ENUM VALUE":
+                continue
+            mention = context.code_mention(old.strip("'"))
+            if kind in _NAMED_ONLY and mention is None:
+                continue
+            if kind in _QUERIED and mention is None and context.has_application_code:
+                continue
+            evidence = (f" {mention.path}:{mention.line} names it." if mention else
+                        " SchemaLens sees no code that reads this database, so it cannot tell whether a deployed "
+                        "release uses it." if kind != "ENUM VALUE" else " Rows and code literals keep the old value.")
+            operation = walked.operation
+            yield self.finding(
+                operation.location, f"{kind.lower()} {old} is {how} to {new}",
+                f"Code of the running release that uses {old} fails from the commit of this migration until every old "
+                f"process is replaced.{evidence}",
+                impact=f"Worst case: errors on every request that uses {old} during the deploy. Most likely: a burst of "
+                       "errors for the length of the rollout.",
+                root_cause="A rename is one statement in SQL but two releases in a system that deploys gradually.",
+                fix=Fix(short_term=f"Keep {old} working while both releases run: create the new object beside the old "
+                                   "one (a view or function under the new name, a new enum value written alongside the "
+                                   "old one), move the code, then drop the old name in a later release.",
+                        long_term="Review renames as two-release changes; `schemalens check` in CI flags them."),
+                verification=f"grep the application for {old}: no use left when the old name goes; test: the previous "
+                             "release's tests pass against the migrated schema",
+                table=walked.table, related=created_here(walked), severity="P2" if mention is None else None)
+
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        yield from self._other_objects(context)
         for walked in on_existing_tables(context, AlterColumn, RenameTable):
             operation, table = walked.operation, walked.table
             if _old_name_kept(context, walked):
@@ -96,6 +153,30 @@ class RenameBreaksRunningCode(Rule):
                 verification="Run the previous release's tests against the migrated schema; test: `schemalens "
                              "verify` rehearses upgrade, downgrade and upgrade",
                 table=table, column=column, related=created_here(walked))
+
+
+def _renamed_object(operation) -> tuple:
+    """(kind, old name, new name or new schema, how) of a rename or schema move of an object other
+    than a table or column, or None."""
+    if isinstance(operation, RenameIndex):
+        return "INDEX", operation.name, operation.new_name, "renamed"
+    if isinstance(operation, RenameConstraint):
+        return "CONSTRAINT", operation.name, operation.new_name, "renamed"
+    if not isinstance(operation, UnsupportedStatement) or not operation.name:
+        return None
+    if operation.kind == "RENAME VALUE":
+        return "ENUM VALUE", operation.detail.split(" -> ")[0], operation.detail.split(" -> ")[-1], \
+            f"renamed in enum {operation.name}"
+    if operation.kind.startswith("RENAME ") and operation.kind != "RENAME COLUMN":
+        return operation.kind.removeprefix("RENAME "), operation.name, operation.detail, "renamed"
+    if operation.kind.startswith("SET SCHEMA "):
+        return operation.kind.removeprefix("SET SCHEMA "), operation.name, f"{operation.detail}.{operation.name}", "moved"
+    return None
+
+
+def _created_in_step(walked, name: str) -> bool:
+    return any(getattr(other, "name", None) == name and isinstance(other, UnsupportedStatement)
+               and other.kind in ("View", "CREATE DOMAIN") for other in walked.step.operations)
 
 
 def _old_name_kept(context: AuditContext, walked) -> bool:

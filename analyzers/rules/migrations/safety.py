@@ -86,3 +86,66 @@ SQL_BASE = ("CREATE TABLE customers (id bigint PRIMARY KEY, email varchar(200));
 def sql_example(second: str) -> dict[str, str]:
     """A Flyway folder: V1 creates the tables, V2 holds the statements under test."""
     return {"db/V1__base.sql": SQL_BASE, "db/V2__change.sql": second}
+
+
+def new_in_this_step(walked: WalkedOperation) -> bool:
+    """The operation's table was created by the same migration step: it is still empty."""
+    return walked.created_at is not None and not walked.existing
+
+
+def in_alembic(walked: WalkedOperation) -> bool:
+    return walked.step.path.endswith(".py")
+
+
+def step_label(walked: WalkedOperation) -> str:
+    """"revision b2" for an Alembic revision, the file name for a SQL migration."""
+    step = walked.step
+    if step.path.endswith(".py") and step.revision:
+        return f"revision {step.revision}"
+    return step.path.rsplit("/", 1)[-1]
+
+
+def concurrently_advice(walked: WalkedOperation, statement: str) -> str:
+    """How to run `statement` (a CONCURRENTLY form) outside a transaction, in this step's tool."""
+    if in_alembic(walked):
+        return f"run `{statement}` inside `with op.get_context().autocommit_block():`"
+    if walked.in_transaction:
+        return (f"run `{statement}` in a migration file of its own that the tool runs without a transaction "
+                "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`; Flyway does so "
+                "by itself), outside any BEGIN ... COMMIT")
+    return f"run `{statement}` (outside any BEGIN ... COMMIT)"
+
+
+def transaction_of(context: AuditContext, walked: WalkedOperation) -> list[WalkedOperation]:
+    """The operations of the transaction `walked` runs in: the same migration step, with no BEGIN,
+    COMMIT or autocommit block in between. Empty when it runs outside a transaction."""
+    from ...schema.operations import TransactionControl
+
+    if not walked.in_transaction:
+        return []
+    walk = context.migration_walk
+    position = next(i for i, w in enumerate(walk) if w is walked)
+
+    def same(other: WalkedOperation) -> bool:
+        return other.step_number == walked.step_number and other.in_transaction \
+            and not isinstance(other.operation, TransactionControl)
+
+    start, end = position, position
+    while start > 0 and same(walk[start - 1]):
+        start -= 1
+    while end + 1 < len(walk) and same(walk[end + 1]):
+        end += 1
+    return walk[start:end + 1]
+
+
+def locked_anyway(context: AuditContext, walked: WalkedOperation) -> bool:
+    """Another statement of the same transaction takes ACCESS EXCLUSIVE on the operation's table
+    too (a DROP TABLE, a DROP COLUMN, a type change): the table is blocked until the commit either
+    way, so a lighter lock for this operation would not shorten it."""
+    from ...pg.locks import ACCESS_EXCLUSIVE
+
+    if walked.table is None:
+        return False
+    return any(other is not walked and other.table == walked.table
+               and any(e.lock() == ACCESS_EXCLUSIVE for e in other.lock_effects)
+               for other in transaction_of(context, walked))

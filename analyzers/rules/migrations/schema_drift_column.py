@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Iterator
 
 from ...schema.drift import ColumnDifference, column_differences, effective_nullable, has_migrations, shared_tables
@@ -83,6 +84,12 @@ class SchemaDriftColumn(Rule):
                      "import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n")}),
         Example({"app/models.py": _models("    note = sa.Column(sa.Text)\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);\n"}),
+        # CTFd, dispatch: the ORM fills the column (`default=`); the server default only serves
+        # the migration's existing rows, and no code inserts with SQL.
+        Example({"app/models.py": _models("    position = sa.Column(sa.Integer, nullable=False, default=0)\n"
+                                          "    valid = sa.Column(sa.Boolean, default=False)\n"),
+                 "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, position integer NOT NULL DEFAULT 0,\n"
+                                      "  valid boolean DEFAULT true);\n"}),
         Example({"app/models.py": _models("    __table_args__ = {'autoload_with': engine}  # reflected: columns come from the database\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text NOT NULL);\n"}),
     )
@@ -94,22 +101,29 @@ class SchemaDriftColumn(Rule):
                      "        sa.Column('channel', sa.String(length=20), nullable=False),  # expect\n")}),
         Example({"app/models.py": _models("    total = sa.Column(sa.Numeric(12, 2), nullable=False)  # expect\n"
                                           "    note = sa.Column(sa.Text)  # expect\n"
-                                          "    status = sa.Column(sa.String(20), server_default='new')  # expect\n"),
+                                          "    status = sa.Column(sa.String(20), server_default='new')  # expect\n"
+                                          "    channel = sa.Column(sa.String(20), default='web')  # expect\n"),
+                 "app/imports.py": "def load(connection, rows):\n"
+                                   "    connection.execute('INSERT INTO orders (id, total, note) VALUES (%s, %s, %s)', rows)\n",
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total double precision NOT NULL,\n"
-                                      "  note text NOT NULL, status varchar(20) DEFAULT 'pending');\n"}),
+                                      "  note text NOT NULL, status varchar(20) DEFAULT 'pending', channel varchar(20) DEFAULT 'api');\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         if not has_migrations(context.model):
             return
+        partly_read = {table for _, table in context.model.coverage.library_bases}
         for orm, database in shared_tables(context.model, context.text_of):
             for difference in column_differences(orm, database):
                 if difference.database is None:
                     yield self._model_only(orm, database, difference.orm)
                 elif difference.orm is None:
-                    yield self._database_only(orm, database, difference.database)
+                    if orm.key not in partly_read:  # a library base class may declare it
+                        yield self._database_only(orm, database, difference.database)
                 else:
-                    yield self._mismatch(context, orm, database, difference)
+                    aspects = _reportable_aspects(context, orm, difference)
+                    if aspects:
+                        yield self._mismatch(context, orm, database, replace(difference, aspects=aspects))
 
     def _model_only(self, orm: Table, database: Table, column: Column) -> Finding:
         table = orm.key
@@ -196,6 +210,15 @@ class SchemaDriftColumn(Rule):
                     long_term="Model and revision change in the same pull request; tests run on a migrated database."),
             verification=_verification(database, right.name),
             table=table, column=right.name, related=related)
+
+
+def _reportable_aspects(context: AuditContext, orm: Table, difference: ColumnDifference) -> tuple[str, ...]:
+    """A server default against a model that fills the column client-side (`default=`) is no
+    drift while every insert goes through the ORM: it only matters to rows inserted with SQL."""
+    client_filled = difference.orm.default is not None and difference.orm.server_default is None
+    if client_filled and not context.code_inserts_with_sql(orm.name):
+        return tuple(aspect for aspect in difference.aspects if aspect != "server default")
+    return difference.aspects
 
 
 def _schema_argument(table: Table) -> str:

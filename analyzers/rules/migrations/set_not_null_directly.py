@@ -4,8 +4,16 @@ import re
 from typing import Iterator
 
 from ...schema.migration_walk import WalkedOperation
-from ...schema.model import CheckConstraint
-from ...schema.operations import AddConstraint, AlterColumn, ValidateConstraint
+from ...schema.model import CheckConstraint, PrimaryKey
+from ...schema.operations import (
+    AddColumn,
+    AddConstraint,
+    AddConstraintUsingIndex,
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    ValidateConstraint,
+)
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
@@ -22,7 +30,14 @@ from .safety import (
 class SetNotNullDirectly(Rule):
     """## What it finds
     `ALTER COLUMN ... SET NOT NULL` (`op.alter_column(..., nullable=False)`) on a table an
-    earlier migration created, when no validated `CHECK (column IS NOT NULL)` exists before it.
+    earlier migration created, when no validated `CHECK (column IS NOT NULL)` exists before it
+    or when the PostgreSQL version (`postgres_version`)
+    is below 12, where such a CHECK does not help. A `VALIDATE CONSTRAINT` of a constraint the
+    migrations SchemaLens reads never added (it came from elsewhere) on the same table is given
+    the benefit of the doubt.
+
+    Also `ADD PRIMARY KEY ... USING INDEX` on columns that are not NOT NULL yet: PostgreSQL sets
+    them NOT NULL as part of it, with the same scan under ACCESS EXCLUSIVE.
 
     ## Why it matters
     SET NOT NULL takes ACCESS EXCLUSIVE and scans the whole table to prove there is no NULL:
@@ -53,11 +68,15 @@ class SetNotNullDirectly(Rule):
     """
 
     code = "SL508"
+    contends_with_live_traffic = True
     name = "set-not-null-directly"
     dimension = 5
     severity = "P1"
     summary = "SET NOT NULL on an existing table without a validated CHECK first"
     summary_zh = "直接对已有表 SET NOT NULL（锁表全表扫描），未先用 CHECK NOT VALID 验证"
+    peers = ("squawk:adding-not-nullable-field", "pgls:addingNotNullField", "strong_migrations:change_column_null",
+             "eugene:E2", "eugene:W14", "atlas:PG303", "atlas:PG304", "atlas:MF104",
+             "django-migration-linter:NOT_NULL")
 
     valid = (
         Example(sql_example(
@@ -70,49 +89,103 @@ class SetNotNullDirectly(Rule):
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=False)  # expect")),
         Example(sql_example("ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n")),
+        Example(sql_example("CREATE UNIQUE INDEX CONCURRENTLY orders_status_key ON orders (status);\n"
+                            "ALTER TABLE orders DROP CONSTRAINT orders_pkey;\n"
+                            "ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY USING INDEX orders_status_key;  -- expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in on_existing_tables(context, AlterColumn):
+        for walked in on_existing_tables(context, AlterColumn, AddConstraintUsingIndex):
             operation = walked.operation
-            if operation.nullable is not False or _proven_by_a_check(context, walked):
+            if isinstance(operation, AddConstraintUsingIndex):
+                yield from self._primary_key_using_index(context, walked)
+                continue
+            if operation.nullable is not False or _proven_by_a_check(context, walked, operation.column):
                 continue
             effect = next(e for e in walked.lock_effects if e.key == "set-not-null")
-            table, column = walked.table, operation.column
-            constraint = f"{table}_{column}_not_null"
-            yield self.finding(
-                operation.location, f"{table}.{column} is made NOT NULL directly",
-                lock_sentence(effect),
-                impact=f"Worst case: every query on {table} waits for the scan and the service times out during "
-                       "the deploy; if a NULL slipped in, the migration fails half-way. Most likely: seconds to "
-                       "minutes of blocked traffic growing with the table.",
-                root_cause="`nullable=False` looks like a catalog flag but PostgreSQL must read every row to prove it.",
-                fix=Fix(short_term=f"`ALTER TABLE {table} ADD CONSTRAINT {constraint} CHECK ({column} IS NOT NULL) NOT "
-                                   f"VALID`; in the next revision `VALIDATE CONSTRAINT {constraint}`, then `SET NOT "
-                                   f"NULL` (no scan since PostgreSQL 12) and drop the check."
-                                   + scaffold_command(context, walked, "set-not-null", table, column=column),
-                        medium_term=f"Backfill NULL {column} values in batches before validating.",
-                        long_term="Add new columns NOT NULL with a constant default from the start."),
-                verification=f"SELECT count(*) FROM {table} WHERE {column} IS NULL;  -- 0 before VALIDATE; test: "
-                             "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE",
-                table=table, column=column, related=created_here(walked), severity=severity_by_size(context, table))
+            yield self._finding(context, walked, operation.column, effect)
+
+    def _primary_key_using_index(self, context: AuditContext, walked) -> Iterator[Finding]:
+        operation = walked.operation
+        if not operation.primary:
+            return
+        columns, nullable = _state_before(context, walked, operation.index)
+        for column in columns:
+            if nullable.get(column, True) and not _proven_by_a_check(context, walked, column):
+                yield self._finding(context, walked, column, walked.lock_effects[0], primary_key=True)
+
+    def _finding(self, context: AuditContext, walked, column: str, effect, primary_key: bool = False) -> Finding:
+        operation = walked.operation
+        table = walked.table
+        constraint = f"{table}_{column}_not_null"
+        version = context.postgres_version
+        old = f" PostgreSQL {version} ignores a validated CHECK here (it helps from 12 on): plan the scan, or " \
+              "upgrade first." if version < 12 else ""
+        return self.finding(
+            operation.location, f"{table}.{column} is made NOT NULL " + ("by ADD PRIMARY KEY USING INDEX" if primary_key
+                                                                        else "directly"),
+            lock_sentence(effect) + old,
+            impact=f"Worst case: every query on {table} waits for the scan and the service times out during "
+                   "the deploy; if a NULL slipped in, the migration fails half-way. Most likely: seconds to "
+                   "minutes of blocked traffic growing with the table.",
+            root_cause="`nullable=False` looks like a catalog flag but PostgreSQL must read every row to prove it.",
+            fix=Fix(short_term=f"`ALTER TABLE {table} ADD CONSTRAINT {constraint} CHECK ({column} IS NOT NULL) NOT "
+                               f"VALID`; in the next revision `VALIDATE CONSTRAINT {constraint}`, then `SET NOT "
+                               f"NULL` (no scan since PostgreSQL 12) and drop the check."
+                               + scaffold_command(context, walked, "set-not-null", table, column=column),
+                    medium_term=f"Backfill NULL {column} values in batches before validating.",
+                    long_term="Add new columns NOT NULL with a constant default from the start."),
+            verification=f"SELECT count(*) FROM {table} WHERE {column} IS NULL;  -- 0 before VALIDATE; test: "
+                         "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE",
+            table=table, column=column, related=created_here(walked), severity=severity_by_size(context, table))
 
 
-def _proven_by_a_check(context: AuditContext, target: WalkedOperation) -> bool:
-    """A CHECK (column IS NOT NULL) on the same table was added valid, or validated, before `target`."""
-    proves = re.compile(rf'^\(*\s*"?{re.escape(target.operation.column)}"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
+def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: str) -> bool:
+    """A CHECK (column IS NOT NULL) on the same table was added valid, or validated, before
+    `target` (PostgreSQL 12+); or a constraint of unknown origin was validated on the table (it
+    may be such a CHECK)."""
+    if context.postgres_version < 12:
+        return False
+    proves = re.compile(rf'^\(*\s*"?{re.escape(column)}"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
     pending: set[str] = set()
+    proven = False
     for walked in context.migration_walk:
         if walked is target:
-            return False
+            return proven
         operation = walked.operation
         if walked.table != target.table:
             continue
         if isinstance(operation, AddConstraint) and isinstance(operation.constraint, CheckConstraint) \
                 and proves.match(operation.constraint.expression.strip()):
             if not operation.constraint.not_valid:
-                return True
+                proven = True
             pending.add(operation.constraint.name)
-        elif isinstance(operation, ValidateConstraint) and operation.name in pending:
-            return True
+        elif isinstance(operation, ValidateConstraint) and (
+                operation.name in pending or walked.constraint_before is None):
+            proven = True
     return False
+
+
+def _state_before(context: AuditContext, target: WalkedOperation, index_name: str) -> tuple[tuple, dict]:
+    """The columns of index `index_name` and whether each column of the table was nullable,
+    just before `target`, from the migrations replayed up to it."""
+    columns: tuple = ()
+    nullable: dict[str, bool] = {}
+    for walked in context.migration_walk:
+        if walked is target:
+            break
+        if walked.table != target.table:
+            continue
+        operation = walked.operation
+        if isinstance(operation, CreateTable):
+            nullable = {c.name: c.nullable for c in operation.columns}
+            for constraint in operation.constraints:
+                if isinstance(constraint, PrimaryKey):
+                    nullable.update({name: False for name in constraint.columns})
+        elif isinstance(operation, AddColumn):
+            nullable[operation.column.name] = operation.column.nullable
+        elif isinstance(operation, AlterColumn) and operation.nullable is not None:
+            nullable[operation.column] = operation.nullable
+        elif isinstance(operation, CreateIndex) and operation.index.name == index_name:
+            columns = operation.index.columns
+    return columns, nullable

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ...pg.locks import EFFECTS
 from ...schema.model import PrimaryKey, UniqueConstraint
-from ...schema.operations import AddConstraint
+from ...schema.operations import AddColumn, AddConstraint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
@@ -20,7 +21,11 @@ from .safety import (
 class UniqueConstraintWithoutIndex(Rule):
     """## What it finds
     A UNIQUE constraint or PRIMARY KEY added directly to a table an earlier migration created,
-    instead of building the index CONCURRENTLY and attaching it with `USING INDEX`.
+    instead of building the index CONCURRENTLY and attaching it with `USING INDEX`, including
+    one written inside `ADD COLUMN` (`ADD COLUMN id bigserial PRIMARY KEY`, `ADD COLUMN code
+    text UNIQUE`). When that column's default also rewrites the table (a serial), the finding
+    says so and its fix adds the column without it first: SL510 leaves the statement to this
+    rule.
 
     ## Why it matters
     `ADD CONSTRAINT ... UNIQUE` builds the unique index under ACCESS EXCLUSIVE: no reads and
@@ -50,11 +55,16 @@ class UniqueConstraintWithoutIndex(Rule):
     """
 
     code = "SL514"
+    contends_with_live_traffic = True
     name = "unique-constraint-without-index"
     dimension = 5
     severity = "P1"
     summary = "unique constraint or primary key added directly to an existing table"
     summary_zh = "在已有表上直接添加唯一约束/主键（建索引期间锁表）"
+    peers = ("squawk:disallowed-unique-constraint", "squawk:adding-serial-primary-key-field",
+             "squawk:constraint-missing-not-valid", "pgls:disallowUniqueConstraint", "pgls:addingPrimaryKeyConstraint",
+             "strong_migrations:add_unique_constraint", "eugene:E7", "atlas:PG104", "atlas:PG105", "atlas:MF101",
+             "django-migration-linter:ADD_UNIQUE")
 
     valid = (
         Example(sql_example("CREATE UNIQUE INDEX CONCURRENTLY orders_status_key ON orders (status);\n"
@@ -63,41 +73,66 @@ class UniqueConstraintWithoutIndex(Rule):
     invalid = (
         Example(alembic_example("    op.create_unique_constraint('uq_orders_status', 'orders', ['status'])  # expect")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_status_key UNIQUE (status);  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN code text UNIQUE;  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN seq bigserial UNIQUE;  -- expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in on_existing_tables(context, AddConstraint):
-            constraint = walked.operation.constraint
-            if not isinstance(constraint, (UniqueConstraint, PrimaryKey)):
-                continue
-            (effect,) = walked.lock_effects
-            table, columns = walked.table, ", ".join(constraint.columns)
-            kind = "PRIMARY KEY" if isinstance(constraint, PrimaryKey) else "UNIQUE"
-            name = constraint.name or f"{table}_{'_'.join(constraint.columns)}_key"
-            scaffold = (scaffold_command(context, walked, "add-unique", table, columns=",".join(constraint.columns))
-                        if kind == "UNIQUE" else "")
-            if walked.partitioned:
-                short_term = (f"{table} is partitioned: PostgreSQL builds no index CONCURRENTLY on it and takes no "
-                              f"`USING INDEX` there. Build each partition's unique index CONCURRENTLY in "
-                              f"`autocommit_block()`, make it that partition's {kind} with `ADD CONSTRAINT ... {kind} "
-                              f"USING INDEX`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} ({columns})`, which "
-                              "adopts the partitions' constraints without a build." + scaffold)
-            else:
-                short_term = (f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
-                              f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
-                              f"USING INDEX {name}`." + scaffold)
-            yield self.finding(
-                walked.operation.location, f"{kind} ({columns}) is added to {table} directly",
-                lock_sentence(effect),
-                impact=f"Worst case: {table} is unreadable and unwritable for the whole index build. Most likely: "
-                       "a deploy that blocks traffic for seconds to minutes, growing with the table.",
-                root_cause="Alembic's create_unique_constraint/create_primary_key build the index inside the "
-                           "ALTER TABLE.",
-                fix=Fix(short_term=short_term,
-                        medium_term="Check for duplicates first: a concurrent unique build fails on them and leaves "
-                                    "an INVALID index to drop.",
-                        long_term="Declare unique keys when the table is created."),
-                verification=f"SELECT {columns}, count(*) FROM {table} GROUP BY {columns} HAVING count(*) > 1;  -- no "
-                             "rows before the build; test: `schemalens verify` shows no ACCESS EXCLUSIVE during it",
-                table=table, column=constraint.columns[0] if len(constraint.columns) == 1 else None,
-                related=created_here(walked), severity=severity_by_size(context, table))
+        for walked in on_existing_tables(context, AddConstraint, AddColumn):
+            operation = walked.operation
+            constraints = operation.constraints if isinstance(operation, AddColumn) else (operation.constraint,)
+            for constraint in constraints:
+                if isinstance(constraint, (UniqueConstraint, PrimaryKey)):
+                    yield self._finding(context, walked, constraint)
+
+    def _finding(self, context: AuditContext, walked, constraint) -> Finding:
+        effect = EFFECTS["add-primary-key" if isinstance(constraint, PrimaryKey) else "add-unique"]
+        table, columns = walked.table, ", ".join(constraint.columns)
+        kind = "PRIMARY KEY" if isinstance(constraint, PrimaryKey) else "UNIQUE"
+        name = constraint.name or f"{table}_{'_'.join(constraint.columns)}_key"
+        scaffold = (scaffold_command(context, walked, "add-unique", table, columns=",".join(constraint.columns))
+                    if kind == "UNIQUE" else "")
+        if walked.partitioned:
+            short_term = (f"{table} is partitioned: PostgreSQL builds no index CONCURRENTLY on it and takes no "
+                          f"`USING INDEX` there. Build each partition's unique index CONCURRENTLY in "
+                          f"`autocommit_block()`, make it that partition's {kind} with `ADD CONSTRAINT ... {kind} "
+                          f"USING INDEX`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} ({columns})`, which "
+                          "adopts the partitions' constraints without a build." + scaffold)
+        else:
+            short_term = (f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
+                          f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
+                          f"USING INDEX {name}`." + scaffold)
+        rewrite = _column_rewrite(walked)
+        explanation = lock_sentence(effect)
+        if rewrite is not None:
+            column = walked.operation.column
+            default = column.server_default or column.identity or column.type
+            explanation += (f" The column's default ({default}) also rewrites {table} under the same lock "
+                            "(reported here rather than by SL510: one statement, one finding).")
+            short_term = (f"Add {column.name} with no default, `ALTER COLUMN {column.name} SET DEFAULT {default}` for "
+                          f"new rows, backfill old rows in batches, then " + short_term[0].lower() + short_term[1:])
+        return self.finding(
+            walked.operation.location, f"{kind} ({columns}) is added to {table} directly",
+            explanation,
+            impact=f"Worst case: {table} is unreadable and unwritable for the whole index build. Most likely: "
+                   "a deploy that blocks traffic for seconds to minutes, growing with the table.",
+            root_cause="Alembic's create_unique_constraint/create_primary_key build the index inside the "
+                       "ALTER TABLE.",
+            fix=Fix(short_term=short_term,
+                    medium_term="Check for duplicates first: a concurrent unique build fails on them and leaves "
+                                "an INVALID index to drop.",
+                    long_term="Declare unique keys when the table is created."),
+            verification=f"SELECT {columns}, count(*) FROM {table} GROUP BY {columns} HAVING count(*) > 1;  -- no "
+                         "rows before the build; test: `schemalens verify` shows no ACCESS EXCLUSIVE during it",
+            table=table, column=constraint.columns[0] if len(constraint.columns) == 1 else None,
+            related=created_here(walked), severity=severity_by_size(context, table))
+
+
+REWRITING_DEFAULTS = ("add-column-volatile-default", "add-column-generated-stored")
+
+
+def _column_rewrite(walked):
+    """The rewrite an ADD COLUMN's own default causes (a serial, a volatile default), or None."""
+    if not isinstance(walked.operation, AddColumn):
+        return None
+    return next((e for e in walked.lock_effects if e.key in REWRITING_DEFAULTS), None)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ...schema.model import PrimaryKey, UniqueConstraint
 from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
@@ -10,10 +11,20 @@ from .safety import alembic_example, created_here, lock_sentence, on_existing_ta
 
 class VolatileColumnDefault(Rule):
     """## What it finds
-    A column added to a table an earlier migration created, with a volatile default:
-    `random()`, `clock_timestamp()`, `gen_random_uuid()`, `uuid_generate_v4()`, `nextval()`,
-    a serial type or an identity column. Constant and stable defaults (`0`, `'new'`, `now()`)
-    are fine since PostgreSQL 11.
+    A column added to a table an earlier migration created whose value PostgreSQL must compute
+    for every existing row:
+
+    - a volatile default: `random()`, `clock_timestamp()`, `gen_random_uuid()`, `nextval()`, a
+      serial type or an identity column, and any function PostgreSQL does not know to be
+      IMMUTABLE or STABLE (user and extension functions such as `uuid_generate_v4()` are
+      VOLATILE unless declared otherwise). Which built-in functions are not volatile is read
+      from PostgreSQL's own catalog (`pg/function_volatility.py`, checked by the tests);
+    - a stored generated column (`GENERATED ALWAYS AS (...) STORED`, SQLAlchemy `Computed`);
+    - any default at all before PostgreSQL 11 (`postgres_version`).
+
+    Constant and stable defaults (`0`, `'new'`, `now()`, `CURRENT_TIMESTAMP`) are fine since
+    PostgreSQL 11. A column added with its own PRIMARY KEY or UNIQUE (`ADD COLUMN id bigserial
+    PRIMARY KEY`) is reported once, by SL514, whose finding names the rewrite too.
 
     ## Why it matters
     A volatile default has to be computed for every existing row, so PostgreSQL rewrites the
@@ -37,29 +48,48 @@ class VolatileColumnDefault(Rule):
     """
 
     code = "SL510"
+    contends_with_live_traffic = True
     name = "volatile-column-default"
     dimension = 5
     severity = "P1"
     summary = "column added to an existing table with a volatile default (table rewrite)"
     summary_zh = "为已有表添加带易变默认值的列（整表重写）"
+    peers = ("squawk:adding-field-with-default", "pgls:addingFieldWithDefault", "pgls:addSerialColumn",
+             "strong_migrations:add_column_default", "strong_migrations:add_column_default_callable",
+             "strong_migrations:add_column_auto_incrementing", "strong_migrations:add_column_generated_stored",
+             "eugene:E11", "atlas:PG302")
 
     valid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('flag', sa.Integer(), server_default='0'))")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();\n")),
+        # One statement, one finding: SL514 reports it, rewrite included.
+        Example(sql_example("ALTER TABLE orders ADD COLUMN seq bigserial UNIQUE;\n")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('public_id', sa.Uuid(),  # expect\n"
                                 "                  server_default=sa.text('gen_random_uuid()')))")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN seq bigserial;  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN doubled int GENERATED ALWAYS AS (total * 2) STORED;  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN flag int NOT NULL DEFAULT 0;  -- expect\n"),
+                config="postgres_version = 10\n"),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        old_version = context.postgres_version < 11
         for walked in on_existing_tables(context, AddColumn):
-            effect = next((e for e in walked.lock_effects if e.key == "add-column-volatile-default"), None)
-            if effect is None:
+            rewriting = ("add-column-volatile-default", "add-column-generated-stored",
+                         *(("add-column-constant-default",) if old_version else ()))
+            effect = next((e for e in walked.lock_effects if e.key in rewriting), None)
+            if effect is None or _left_to_sl514(context, walked):
                 continue
             column, table = walked.operation.column, walked.table
             default = column.server_default or column.identity or column.type
+            if column.generated is not None:
+                yield self._generated(context, walked, effect)
+                continue
+            if effect.key == "add-column-constant-default":
+                yield self._before_11(context, walked, effect)
+                continue
             yield self.finding(
                 walked.operation.location, f"{table}.{column.name} is added with the volatile default {default}",
                 lock_sentence(effect),
@@ -75,3 +105,43 @@ class VolatileColumnDefault(Rule):
                              "`schemalens verify` reports no rewrite",
                 table=table, column=column.name, related=created_here(walked),
                 severity=severity_by_size(context, table))
+
+    def _generated(self, context: AuditContext, walked, effect) -> Finding:
+        column, table = walked.operation.column, walked.table
+        return self.finding(
+            walked.operation.location, f"{table}.{column.name} is added as a stored generated column",
+            lock_sentence(effect),
+            impact=f"Worst case: {table} is locked for reads and writes while every row is rewritten with the computed "
+                   "value. Most likely: a deploy that stalls traffic for as long as copying the table takes.",
+            root_cause="A stored generated column is materialized for every existing row when it is added.",
+            fix=Fix(short_term=f"Add {column.name} as a plain nullable column, fill it for new rows with a trigger (or in "
+                               f"the application), backfill old rows in batches; or compute `{column.generated}` in "
+                               "queries or a view instead."),
+            verification=f"SELECT pg_relation_filenode('{table}');  -- unchanged by the migration",
+            table=table, column=column.name, related=created_here(walked), severity=severity_by_size(context, table))
+
+    def _before_11(self, context: AuditContext, walked, effect) -> Finding:
+        column, table = walked.operation.column, walked.table
+        return self.finding(
+            walked.operation.location, f"{table}.{column.name} is added with a default on PostgreSQL "
+                                       f"{context.postgres_version}",
+            f"Before PostgreSQL 11 every default, even a constant, is written into every existing row: ADD COLUMN "
+            f"rewrites {table} under ACCESS EXCLUSIVE.",
+            impact=f"Worst case: {table} is locked for reads and writes while every row is rewritten. Most likely: a "
+                   "stalled deploy on a big table.",
+            root_cause="Constant defaults became catalog-only in PostgreSQL 11; this project runs an older version.",
+            fix=Fix(short_term=f"Add {column.name} without a default, set the default afterwards (new rows only), and "
+                               "backfill old rows in batches.",
+                    medium_term="Upgrade PostgreSQL (11+ makes constant defaults instant)."),
+            verification=f"SELECT pg_relation_filenode('{table}');  -- unchanged by the migration",
+            table=table, column=column.name, related=created_here(walked), severity=severity_by_size(context, table))
+
+
+def _left_to_sl514(context: AuditContext, walked) -> bool:
+    """`ADD COLUMN id bigserial PRIMARY KEY`: SL514 reports the statement, rewrite included."""
+    from .. import rule_by_code
+    from ..selection import rule_enabled
+
+    rule = rule_by_code("SL514")
+    return rule is not None and rule_enabled(rule.code, context.model.config, rule.default_enabled) \
+        and any(isinstance(c, (PrimaryKey, UniqueConstraint)) for c in walked.operation.constraints)

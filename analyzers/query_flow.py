@@ -1,0 +1,781 @@
+"""Queries followed across functions, classes and modules, and where each one runs.
+
+Each file's extraction (`extract/queries.py`) leaves a query it did not build with its origin: a
+parameter, or what a call returns. Here the workspace's functions are read together:
+
+- a callee as written (`self._base_query`, `super().get_base_statement`, `repository.get_all`,
+  `order_service.list`, an imported function) is resolved through the file's imports and
+  re-exports (`python_world.World`), the class a method runs on and its bases (static and class
+  methods, a mixin's `super()`), local and module-level instances (`repo = OrderRepository(s)`,
+  `order = OrderService()`), and functions nested in the caller;
+- a query that a call returns is what that function returns, with the arguments it was given;
+  a query given to a function is what that function does with its parameter;
+- `self.model`, `cls` and `self` name the class the method runs on: a generic repository's
+  method is read once per repository class that calls it;
+- class names are qualified (`models.Order` -> `app.models.order.Order`), so that the audit
+  resolves them to tables without guessing from the last name.
+
+Every query the database receives is reported once, where its rows are fetched or where the
+function at the top of its call chain hands it on: `FlowQuery`. Where each function runs
+(request handler, background task, other) is followed along the same resolved calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterable, Optional
+
+from .extract.module_summary import ModuleSummary
+from .extract.python_names import absolute_module, package_of
+from .extract.python_world import World
+from .extract.queries import ColumnRef, FunctionFacts, Join, Predicate, QueryShape, filter_by_target as _filter_by_target
+
+# Budgets: a chain of calls this deep, and this many variants of one query, are plenty for real code.
+_DEPTH = 12
+_VARIANTS = 64
+_RECEIVERS = 48
+
+# Library helpers that page a query given to them: qualified name -> how.
+_LIBRARY_PAGINATION = {
+    "sqlalchemy_filters.apply_pagination": "offset",
+    "sqlalchemy_filters.pagination.apply_pagination": "offset",
+    "fastapi_pagination.ext.sqlalchemy.paginate": "offset",
+    "fastapi_pagination.ext.async_sqlalchemy.paginate": "offset",
+    "fastapi_pagination.ext.sqlalchemy.apaginate": "offset",
+    "sqlakeyset.get_page": "keyset",
+    "sqlakeyset.select_page": "keyset",
+}
+# Classes whose HTTP-verb methods are request handlers.
+_VIEW_BASES = {"flask_restful.Resource", "flask_restx.Resource", "flask_restplus.Resource", "flask.views.MethodView",
+               "flask.views.View", "starlette.endpoints.HTTPEndpoint", "tornado.web.RequestHandler"}
+_HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
+
+
+@dataclass(frozen=True, slots=True)
+class FlowQuery:
+    """One query as the database receives it: the shapes it was built from, merged in order,
+    class names qualified. `shape.location` and `shape.function` are where it is reported (the
+    function at the top of its call chain); `context_of` is the function whose context applies."""
+
+    shape: QueryShape
+    context_of: tuple[str, Optional[str]]  # (path, function name)
+    parts: tuple[tuple[str, int, Optional[str]], ...]  # (path, index, class `self` is) of every shape merged
+    source: tuple[str, int]  # (path, index) of the shape it is reported for
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """A function read with `self`/`cls` standing for `self_class`."""
+
+    path: str
+    name: Optional[str]  # None: the module's top level
+    self_class: Optional[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    key: tuple[str, str]  # (path, function name)
+    self_class: Optional[str]
+    bound: bool  # its first parameter is the receiver (a method called on an instance or a class)
+
+
+def _method_target(functions: dict, key: tuple[str, str], self_class: Optional[str]) -> _Target:
+    """A method called on an instance, a class or `super()`: its first parameter is the receiver
+    unless it is a static method."""
+    return _Target(key, self_class, "staticmethod" not in functions[key].decorators)
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    """A query being composed: its merged shape, the function whose context applies, the shape
+    it is reported at (None until the top frame is known), the shapes merged."""
+
+    shape: QueryShape
+    top: tuple[str, Optional[str]]
+    anchor: Optional[QueryShape]
+    parts: tuple[tuple[str, int, Optional[str]], ...]
+
+
+class CodeBase:
+    """The workspace's functions, classes and queries, read together.
+
+    `facts`: CodeFacts by path (every Python file: callees may live in any of them);
+    `summaries`: ModuleSummary by path; `application`: the paths whose queries are reported."""
+
+    def __init__(self, facts: dict, summaries: dict[str, ModuleSummary], application: Iterable[str]) -> None:
+        self.facts = facts
+        self.summaries = summaries
+        self.application = set(application)
+        self.world = World(summaries.values())
+        self.module_of = {path: summary.module for path, summary in summaries.items()}
+        self.functions: dict[tuple[str, str], FunctionFacts] = {}
+        self.by_qualified: dict[str, tuple[str, str]] = {}
+        self.shapes_of: dict[tuple[str, Optional[str]], list[int]] = {}
+        for path, file_facts in facts.items():
+            module = self.module_of.get(path, "")
+            for function in file_facts.functions:
+                self.functions[(path, function.name)] = function
+                self.by_qualified[f"{module}.{function.name}" if module else function.name] = (path, function.name)
+            for index, shape in enumerate(file_facts.queries):
+                self.shapes_of.setdefault((path, shape.function), []).append(index)
+        self.hybrids = {}
+        for path, file_facts in facts.items():
+            module = self.module_of.get(path, "")
+            for hybrid in getattr(file_facts, "hybrids", ()):
+                self.hybrids[(f"{module}.{hybrid.class_name}" if module else hybrid.class_name, hybrid.attribute)] = hybrid
+        self._bindings: dict[str, dict[str, str]] = {}
+        self._mro: dict[str, tuple[str, ...]] = {}
+        self._qualified: dict[tuple, Optional[str]] = {}
+        self._targets: dict[tuple, Optional[_Target]] = {}
+        self._binding_values: dict[tuple, list[_Value]] = {}
+        self._callers: Optional[dict[tuple[str, str], list[tuple[tuple[str, str], Optional[str]]]]] = None
+        self._consumers: Optional[tuple[set, set]] = None
+        self._templates: dict[tuple[str, int], bool] = {}
+
+    # names
+
+    def bindings(self, path: str) -> dict[str, str]:
+        """A module's names: imports, and what it defines, each qualified."""
+        found = self._bindings.get(path)
+        if found is not None:
+            return found
+        summary = self.summaries.get(path)
+        module = self.module_of.get(path, "")
+        found = {}
+        if summary is not None:
+            for defined in (*summary.classes, *summary.assignments, *summary.functions):
+                found[defined.name] = defined.qualified
+            for function in self.facts.get(path).functions if path in self.facts else ():
+                if "." not in function.name:
+                    found[function.name] = f"{module}.{function.name}" if module else function.name
+            for imported in summary.imports:
+                if imported.local != "*":
+                    found[imported.local] = imported.target
+        self._bindings[path] = found
+        return found
+
+    def qualify(self, frame: _Frame, written: str) -> Optional[str]:
+        """A class, function or instance name as written in `frame`, qualified and followed through
+        re-exports; `cls`/`self` are `frame.self_class`, `self.model` its class attribute."""
+        key = (frame.path, frame.name, frame.self_class, written)
+        if key in self._qualified:
+            return self._qualified[key]
+        self._qualified[key] = None  # a name met again while it is being qualified is a cycle
+        self._qualified[key] = found = self._qualify(frame, written)
+        return found
+
+    def _qualify(self, frame: _Frame, written: str) -> Optional[str]:
+        parts = written.split(".")
+        if parts[0] in ("self", "cls"):
+            if frame.self_class is None:
+                return None
+            if len(parts) == 1:
+                return frame.self_class
+            attribute = self.class_attribute(frame.self_class, parts[1])
+            if attribute:
+                return ".".join([attribute, *parts[2:]])
+            return frame.self_class if parts[0] == "cls" and len(parts) == 2 else None  # `cls.email`: the class
+        chosen = self._chosen_class(frame, parts[0])
+        if chosen is not None:
+            return self.world.resolve(".".join([chosen, *parts[1:]]))
+        local = self._local_imports(frame).get(parts[0])
+        target = local or self.bindings(frame.path).get(parts[0])
+        if target is None:  # perhaps from a star import
+            module = self.module_of.get(frame.path, "")
+            found = self.world.resolve(f"{module}.{written}") if module else None
+            known = found is not None and (found in self.world.classes or found in self.by_qualified
+                                           or found.rpartition(".")[0] in self.world.classes)
+            return found if known and found != f"{module}.{written}" else None
+        return self.world.resolve(".".join([target, *parts[1:]]))
+
+    def _chosen_class(self, frame: _Frame, name: str) -> Optional[str]:
+        """`Model = get_model()`: the first class the called function returns."""
+        function = self.functions.get((frame.path, frame.name)) if frame.name else None
+        callee = dict(function.class_values).get(name) if function is not None else None
+        target = self.target(frame, callee) if callee else None
+        if target is None:
+            return None
+        callee_frame = _Frame(target.key[0], target.key[1], target.self_class)
+        for written in self.functions[target.key].returned_classes:
+            found = self.qualify(callee_frame, written)
+            if found in self.world.classes:
+                return found
+        return None
+
+    def _local_imports(self, frame: _Frame) -> dict[str, str]:
+        """Imports made inside the function (and the functions around it)."""
+        if frame.name is None:
+            return {}
+        found: dict[str, str] = {}
+        module = self.module_of.get(frame.path, "")
+        package = package_of(module, frame.path)
+        name_parts = frame.name.split(".")
+        for end in range(1, len(name_parts) + 1):
+            function = self.functions.get((frame.path, ".".join(name_parts[:end])))
+            for local, target, level in (function.imports if function else ()):
+                found[local] = absolute_module(package, level, target) if level else target
+        return found
+
+    # classes
+
+    def mro(self, qualified: str) -> tuple[str, ...]:
+        """The class and its bases, depth first, left to right, each once (close to Python's MRO
+        for the hierarchies repositories and services use)."""
+        found = self._mro.get(qualified)
+        if found is not None:
+            return found
+        self._mro[qualified] = (qualified,)  # cycles end here
+        order = [qualified]
+        summary = self.world.classes.get(qualified)
+        for base in (summary.bases if summary else ()):
+            name = base.name if base.kind == "name" else (base.func.name if base.kind == "subscript" and base.func else None)
+            if not name:
+                continue
+            resolved = self.world.resolve(name)
+            for inherited in self.mro(resolved) if resolved in self.world.classes else (resolved,):
+                if inherited not in order:
+                    order.append(inherited)
+        self._mro[qualified] = tuple(order)
+        return self._mro[qualified]
+
+    def class_attribute(self, qualified: str, attribute: str) -> Optional[str]:
+        """What a class attribute names (`model = Order` -> the qualified Order), through the bases."""
+        for cls in self.mro(qualified):
+            summary = self.world.classes.get(cls)
+            found = summary.attribute(attribute) if summary is not None else None
+            if found is not None and found.value is not None and found.value.kind in ("name", "call") and found.value.name:
+                # `model = Order`; `repository = OrderRepository()`
+                resolved = self.world.resolve(found.value.name)
+                return resolved if resolved in self.world.classes else None
+            if found is not None:
+                return None
+        return None
+
+    def instance_attribute(self, qualified: str, attribute: str) -> Optional[str]:
+        """The class of `self.<attribute>` set in a method (`self.repo = OrderRepository(s)`)."""
+        for cls in self.mro(qualified):
+            path = self.world.path_of(cls)
+            name = cls.rpartition(".")[2]
+            for (function_path, function_name), function in self.functions.items():
+                if function_path != path or not function_name.startswith(name + "."):
+                    continue
+                for variable, written in function.variable_classes:
+                    if variable == f"self.{attribute}":
+                        return self.qualify(_Frame(path, function_name, cls), written)
+        return self.class_attribute(qualified, attribute)
+
+    def method(self, qualified_class: str, name: str, after: Optional[str] = None) -> Optional[tuple[str, str]]:
+        """(function key, defining class) of a method found on the class or its bases (after `after`: super())."""
+        order = self.mro(qualified_class)
+        if after is not None:
+            order = order[order.index(after) + 1:] if after in order else ()
+        for cls in order:
+            key = self.by_qualified.get(f"{cls}.{name}")
+            if key is not None:
+                return key, cls
+        return None
+
+    def hybrid(self, qualified_class: str, attribute: str):
+        """The hybrid property `attribute` of a class or its bases, or None."""
+        if not qualified_class or not self.hybrids:
+            return None
+        for cls in self.mro(qualified_class):
+            found = self.hybrids.get((cls, attribute))
+            if found is not None:
+                return found
+        return None
+
+    def defining_class(self, path: str, name: Optional[str]) -> Optional[str]:
+        """The class a method is defined in (`Class.method`), qualified."""
+        if not name or "." not in name:
+            return None
+        module = self.module_of.get(path, "")
+        owner = name.split(".")[0]
+        qualified = f"{module}.{owner}" if module else owner
+        return qualified if qualified in self.world.classes else None
+
+    def frame(self, key: tuple[str, Optional[str]], self_class: Optional[str] = None) -> _Frame:
+        return _Frame(key[0], key[1], self_class or self.defining_class(*key))
+
+    # calls
+
+    def target(self, frame: _Frame, callee: str) -> Optional[_Target]:
+        """The workspace function a callee as written in `frame` calls, or None."""
+        key = (frame, callee)
+        if key not in self._targets:
+            self._targets[key] = self._target(frame, callee)
+        return self._targets[key]
+
+    def _target(self, frame: _Frame, callee: str) -> Optional[_Target]:
+        function = self.functions.get((frame.path, frame.name)) if frame.name else None
+        if "()." in callee:
+            receiver, _, method = callee.rpartition("().")
+            if receiver == "super":
+                defining = self.defining_class(frame.path, frame.name)
+                start = frame.self_class or defining
+                found = self.method(start, method, after=defining) if start and defining else None
+                return _method_target(self.functions, found[0], start) if found else None
+            owner = self._instance_class(frame, receiver, called=True)
+            found = self.method(owner, method) if owner else None
+            return _method_target(self.functions, found[0], owner) if found else None
+        parts = callee.split(".")
+        if parts[0] in ("self", "cls") and frame.self_class:
+            if len(parts) == 2:
+                found = self.method(frame.self_class, parts[1])
+                return _method_target(self.functions, found[0], frame.self_class) if found else None
+            if len(parts) == 3:
+                owner = self.instance_attribute(frame.self_class, parts[1])
+                found = self.method(owner, parts[2]) if owner else None
+                return _method_target(self.functions, found[0], owner) if found else None
+            return None
+        if len(parts) == 2 and function is not None:
+            written = dict(function.variable_classes).get(parts[0])
+            if written:
+                owner = self.qualify(frame, written)
+                found = self.method(owner, parts[1]) if owner else None
+                if found:
+                    return _method_target(self.functions, found[0], owner)
+        if len(parts) == 1 and frame.name:
+            nested = (frame.path, f"{frame.name}.{parts[0]}")
+            if nested in self.functions:
+                return _Target(nested, None, False)
+        qualified = self.qualify(frame, callee)
+        if qualified is None:
+            return None
+        key = self.by_qualified.get(qualified)
+        if key is not None:
+            target = self.functions[key]
+            owner = self.defining_class(*key)
+            bound = owner is not None and "staticmethod" not in target.decorators and (
+                "classmethod" in target.decorators)
+            return _Target(key, owner, bound)
+        owner_name, _, method = qualified.rpartition(".")
+        if owner_name in self.world.classes:  # `OrderRepository.get_x(...)`: a class or static method
+            found = self.method(owner_name, method)
+            if found:
+                target = self.functions[found[0]]
+                return _Target(found[0], owner_name, "classmethod" in target.decorators)
+        instance = self._assigned_instance(owner_name)
+        if instance:
+            found = self.method(instance, method)
+            if found:
+                return _method_target(self.functions, found[0], instance)
+        return None
+
+    def _assigned_instance(self, qualified: str) -> Optional[str]:
+        """The class of a module-level instance (`order = OrderService()`)."""
+        assignment = self.world.assignments.get(qualified)
+        if assignment is None or assignment.value.kind != "call" or not assignment.value.name:
+            return None
+        owner = self.world.resolve(assignment.value.name)
+        return owner if owner in self.world.classes else None
+
+    def _instance_class(self, frame: _Frame, receiver: str, called: bool) -> Optional[str]:
+        """The class of what `receiver(...)` gives: an instance of a class, or of the class whose
+        class method (`OrderRepository.from_session`) builds it."""
+        qualified = self.qualify(frame, receiver)
+        if qualified is None:
+            return None
+        if qualified in self.world.classes:
+            return qualified
+        owner = qualified.rpartition(".")[0]
+        return owner if owner in self.world.classes else None
+
+    def parameter(self, target: _Target, slot: str) -> Optional[str]:
+        parameters = self.functions[target.key].parameters
+        if not slot.isdigit():
+            return slot if slot in parameters else None
+        position = int(slot) + (1 if target.bound else 0)
+        return parameters[position] if position < len(parameters) else None
+
+    def callers(self) -> dict[tuple[str, str], list[tuple[tuple[str, Optional[str]], Optional[str]]]]:
+        """function -> [(caller, the class its receiver is)], every callee of application code resolved."""
+        if self._callers is None:
+            found: dict = {}
+            for (path, name), function in self.functions.items():
+                if path not in self.application:
+                    continue
+                frame = self.frame((path, name))
+                for callee in function.callees:
+                    target = self.target(frame, callee)
+                    if target is not None:
+                        found.setdefault(target.key, []).append(((path, name), target.self_class))
+            for path in self.application:
+                frame = self.frame((path, None))
+                for index in self.shapes_of.get((path, None), ()):
+                    origin = self.facts[path].queries[index].origin
+                    if origin is not None and origin.kind == "call":
+                        target = self.target(frame, origin.name)
+                        if target is not None:
+                            found.setdefault(target.key, []).append(((path, None), target.self_class))
+            self._callers = found
+        return self._callers
+
+    # where functions run
+
+    def contexts(self) -> dict[tuple[str, Optional[str]], str]:
+        """(path, function) -> "request", "task" or "other": request handlers (route decorators, the
+        HTTP methods of view classes) and tasks, then every function they call, transitively."""
+        resolved: dict[tuple[str, Optional[str]], str] = {}
+        edges: dict[tuple[str, Optional[str]], set] = {}
+        unique = self._unique_names()
+        for (path, name), function in self.functions.items():
+            key = (path, name)
+            resolved[key] = function.context
+            if function.context == "other" and self._is_view_method(path, name):
+                resolved[key] = "request"
+            frame = self.frame(key)
+            for callee in function.callees:
+                target = self.target(frame, callee)
+                if target is not None:
+                    edges.setdefault(key, set()).add(target.key)
+                elif callee.rpartition(".")[2] in unique:
+                    edges.setdefault(key, set()).add(unique[callee.rpartition(".")[2]])
+        for kind in ("request", "task"):
+            stack = [key for key, context in resolved.items() if context == kind]
+            while stack:
+                key = stack.pop()
+                for callee in edges.get(key, ()):
+                    if resolved.get(callee) == "other":
+                        resolved[callee] = kind
+                        stack.append(callee)
+        return resolved
+
+    def _unique_names(self) -> dict[str, tuple[str, str]]:
+        """Function names defined once in the workspace: a call of one whose receiver is unknown
+        (`svc.list_entries(...)` with `svc` from a parameter) still reaches it."""
+        count: dict[str, list] = {}
+        for key in self.functions:
+            count.setdefault(key[1].rpartition(".")[2], []).append(key)
+        return {name: keys[0] for name, keys in count.items() if len(keys) == 1 and not name.startswith("__")}
+
+    def _is_view_method(self, path: str, name: str) -> bool:
+        owner = self.defining_class(path, name)
+        if owner is None or name.rpartition(".")[2] not in _HTTP_METHODS:
+            return False
+        summary = self.world.classes.get(owner)
+        if summary is not None and any((d.name or (d.func.name if d.func else "") or "").endswith(".route")
+                                       for d in summary.decorators):
+            return True
+        return any(base in _VIEW_BASES for base in self.mro(owner))
+
+    # composing
+
+    def queries(self) -> list[FlowQuery]:
+        """Every query of application code as the database receives it."""
+        found: list[FlowQuery] = []
+        for path in sorted(self.application):
+            file_facts = self.facts.get(path)
+            if file_facts is None:
+                continue
+            for index, shape in enumerate(file_facts.queries):
+                if not self._is_reported(path, index, shape):
+                    continue
+                found += self._report(path, index, shape)
+        return found
+
+    def _is_reported(self, path: str, index: int, shape: QueryShape) -> bool:
+        """A shape is reported on its own unless another one carries it: a caller that takes what
+        its function returns, or a function it is handed to that uses it as a query."""
+        key = (path, shape.function)
+        if shape.embedded or (shape.returned and self.is_template(path, index) and self._has_consumers(key)):
+            return False
+        if shape.executed:
+            return True
+        frame = self.frame(key)
+        for other in self.shapes_of.get(key, ()):
+            origin = self.facts[path].queries[other].origin
+            if origin is None or origin.kind != "call" or not any(i == index for _, i in origin.arguments):
+                continue
+            target = self.target(frame, origin.name)
+            slot = next(slot for slot, i in origin.arguments if i == index)
+            if target is None:
+                if origin.arguments[0][1] == index:
+                    return False  # passed through a function not ours (`apply_filters(query, ...)`): that one carries it
+                continue
+            parameter = self.parameter(target, slot)
+            if parameter is not None and self._parameter_is_a_query(target.key, parameter):
+                return False
+        return True
+
+    def is_template(self, path: str, index: int) -> bool:
+        """Whether a returned query is for its caller to finish: not fetched yet once composed
+        where it is written, or not complete there (built from the caller's arguments, or from
+        the class a generic method runs on). A query fetched in full where it is written is
+        reported there, whoever calls it."""
+        key = (path, index)
+        if key not in self._templates:
+            self._templates[key] = True  # a cycle: the caller finishes it
+            shape = self.facts[path].queries[index]
+            frame = self.frame((path, shape.function))
+            values = self._compose(frame, index, {}, (path, shape.function), 0, bind=False)
+            self._templates[key] = not values or not all(v.shape.executed and self._resolvable(v) for v in values)
+        return self._templates[key]
+
+    def _has_consumers(self, key: tuple[str, Optional[str]]) -> bool:
+        """Whether a call in application code takes this function's return value as a query: a
+        call resolved to it, or an unresolved call of its name whose value is refined."""
+        if key[1] is None:
+            return False
+        if self._consumers is None:
+            consumers: set = set()
+            names: set = set()
+            for path in self.application:
+                file_facts = self.facts.get(path)
+                for shape in (file_facts.queries if file_facts else ()):
+                    if shape.origin is None or shape.origin.kind != "call":
+                        continue
+                    target = self.target(self.frame((path, shape.function)), shape.origin.name)
+                    if target is not None:
+                        consumers.add(target.key)
+                    elif _refines(shape):
+                        names.add(shape.origin.name.rpartition(".")[2])
+            self._consumers = (consumers, names)
+        consumers, names = self._consumers
+        return key in consumers or key[1].rpartition(".")[2] in names
+
+    def _parameter_is_a_query(self, key: tuple[str, str], parameter: str) -> bool:
+        return any(self.facts[key[0]].queries[i].origin is not None
+                   and self.facts[key[0]].queries[i].origin.kind == "parameter"
+                   and self.facts[key[0]].queries[i].origin.name == parameter
+                   for i in self.shapes_of.get(key, ()))
+
+    def alone(self, path: str, index: int) -> list[FlowQuery]:
+        """A shape composed as if it were reported on its own (a subquery joined into another)."""
+        return self._report(path, index, self.facts[path].queries[index])
+
+    def _report(self, path: str, index: int, shape: QueryShape) -> list[FlowQuery]:
+        key = (path, shape.function)
+        frame = self.frame(key)
+        values = self._compose(frame, index, {}, key, 0)
+        if frame.self_class is not None and not all(self._resolvable(v) for v in values):
+            # a method of a generic base: read it as each class that calls it
+            receivers = {}
+            for caller, receiver in self.callers().get(key, ()):
+                if receiver and receiver != frame.self_class and receiver not in receivers:
+                    receivers[receiver] = caller
+            variants = []
+            for receiver, caller in list(receivers.items())[:_RECEIVERS]:
+                variants += self._compose(_Frame(path, shape.function, receiver), index, {}, caller, 0)
+            if variants:
+                values = [v for v in values if self._resolvable(v)] + variants
+        seen = set()
+        found = []
+        for value in values[:_VARIANTS]:
+            anchor = value.anchor or value.shape
+            merged = replace(value.shape, location=anchor.location, function=anchor.function)
+            signature = (merged, value.top)
+            if signature in seen:
+                continue
+            seen.add(signature)
+            found.append(FlowQuery(merged, value.top, value.parts, (path, index)))
+        return found
+
+    def _resolvable(self, value: _Value) -> bool:
+        """Whether a composed query names at least one entity that is not a leftover `self`/`cls`."""
+        return bool(value.shape.entities) or bool(value.shape.sql)
+
+    def _compose(self, frame: _Frame, index: int, env: dict, top: tuple, depth: int, bind: bool = True) -> list[_Value]:
+        """The query a shape holds, composed: its origin followed (a parameter: `env`, else what
+        callers hand it when `bind` and the frame is the top one; a call: what the callee returns
+        for these arguments), then its own refinements."""
+        file_facts = self.facts[frame.path]
+        shape = file_facts.queries[index]
+        own = self._qualified_shape(frame, shape)
+        part = ((frame.path, index, frame.self_class),)
+        origin = shape.origin
+        if origin is None:
+            anchor = shape if (frame.path, frame.name) == top else None
+            return [_Value(own, top, anchor, part)]
+        if depth > _DEPTH:
+            return [_Value(own, top, None, part)]
+        if origin.kind == "parameter":
+            if origin.name in env:
+                bases = env[origin.name]
+            elif (frame.path, frame.name) == top and bind:
+                bases = self._bound_values((frame.path, frame.name), origin.name, depth)
+            else:
+                bases = []
+            if not bases:
+                return [_Value(own, top, shape if (frame.path, frame.name) == top else None, part)]
+            return [self._merge(base, own, part) for base in bases[:_VARIANTS]]
+        arguments: dict[str, list[_Value]] = {}
+        for slot, argument in origin.arguments:
+            arguments[slot] = self._compose(frame, argument, env, top, depth + 1, bind)
+        target = self.target(frame, origin.name)
+        bases: list[_Value] = []
+        if target is not None:
+            callee_env = {}
+            for slot, values in arguments.items():
+                parameter = self.parameter(target, slot)
+                if parameter is not None:
+                    callee_env[parameter] = values
+            callee_frame = _Frame(target.key[0], target.key[1], target.self_class)
+            for returned in self.shapes_of.get(target.key, ()):
+                if self.facts[target.key[0]].queries[returned].returned and self.is_template(target.key[0], returned):
+                    bases += self._compose(callee_frame, returned, callee_env, top, depth + 1, bind)
+        else:
+            qualified = self.qualify(frame, origin.name) or origin.name
+            passed = next(iter(arguments.values()), [])
+            paging = _LIBRARY_PAGINATION.get(qualified)
+            bases = [replace(value, shape=replace(value.shape, pagination=paging)) if paging else value for value in passed]
+        if not bases:
+            if not _refines(own):
+                return []
+            return [_Value(own, top, shape if (frame.path, frame.name) == top else None, part)]
+        return [self._merge(base, own, part) for base in bases[:_VARIANTS]]
+
+    def _bound_values(self, key: tuple[str, str], parameter: str, depth: int) -> list[_Value]:
+        """The queries callers hand to a parameter, each composed in its caller."""
+        memo = (key, parameter)
+        if memo in self._binding_values:
+            return self._binding_values[memo]
+        self._binding_values[memo] = []  # recursion through the same parameter ends here
+        found: list[_Value] = []
+        for (caller_path, caller_name), _ in self.callers().get(key, ()):
+            caller = (caller_path, caller_name)
+            frame = self.frame(caller)
+            for other in self.shapes_of.get(caller, ()):
+                origin = self.facts[caller_path].queries[other].origin
+                if origin is None or origin.kind != "call":
+                    continue
+                target = self.target(frame, origin.name)
+                if target is None or target.key != key:
+                    continue
+                for slot, argument in origin.arguments:
+                    if self.parameter(target, slot) == parameter:
+                        for value in self._compose(frame, argument, {}, caller, depth + 1):
+                            anchor = value.anchor or self.facts[caller_path].queries[argument]
+                            found.append(replace(value, anchor=anchor))
+            if len(found) >= _VARIANTS * 4:
+                break
+        unique = []
+        seen = set()
+        for value in found:
+            signature = (value.shape, value.top)
+            if signature not in seen:
+                seen.add(signature)
+                unique.append(value)
+        self._binding_values[memo] = unique
+        return unique
+
+    def _merge(self, base: _Value, own: QueryShape, part: tuple) -> _Value:
+        """`base` refined by `own` (a shape whose query came from `base`)."""
+        shape = base.shape
+        if any(not p.column.model and not p.column.table for p in own.predicates):
+            # `filter_by(...)` on a query that came from elsewhere: on its last joined entity, else its first
+            model, through = _filter_by_target(shape)
+            own = replace(own, predicates=tuple(
+                replace(p, column=replace(p.column, model=model, through=through))
+                if not p.column.model and not p.column.table else p for p in own.predicates))
+        merged = replace(
+            shape,
+            kind=own.kind if own.kind != "select" else shape.kind,
+            predicates=shape.predicates + _renumbered(own.predicates, shape.predicates),
+            joins=shape.joins + own.joins,
+            order_by=shape.order_by + own.order_by,
+            group_by=shape.group_by + own.group_by,
+            aggregates=shape.aggregates + own.aggregates,
+            pagination=own.pagination or shape.pagination,
+            eager=shape.eager + own.eager,
+            subquery=own.subquery or shape.subquery,
+            executed=own.executed or shape.executed,
+            returned=own.returned,
+            function=own.function,
+        )
+        return _Value(merged, base.top, base.anchor, base.parts + part)
+
+    def _qualified_shape(self, frame: _Frame, shape: QueryShape) -> QueryShape:
+        """The shape with its class names qualified in `frame` (kept as written when they cannot be)."""
+        if shape.entities_are_tables:
+            return shape
+
+        def name(written: str) -> str:
+            return self.qualify(frame, written) or (written if written not in ("self", "cls") and not written.startswith(
+                ("self.", "cls.")) else "")
+
+        def ref(column: ColumnRef) -> ColumnRef:
+            return column if column.table else replace(column, model=name(column.model))
+
+        entities = tuple(e for e in (name(entity) for entity in shape.entities) if e)
+        return replace(
+            shape,
+            entities=entities,
+            predicates=self._predicates(tuple(replace(p, column=ref(p.column)) for p in shape.predicates)),
+            joins=tuple(_qualified_join(join, name, ref) for join in shape.joins),
+            order_by=tuple(replace(o, column=ref(o.column)) for o in shape.order_by),
+            group_by=tuple(ref(c) for c in shape.group_by),
+            aggregates=tuple((f, ref(c)) for f, c in shape.aggregates),
+        )
+
+    def _predicates(self, predicates: tuple[Predicate, ...]) -> tuple[Predicate, ...]:
+        """Predicates on hybrid properties read as the conditions their expressions make
+        (`~Order.is_deleted`: `orders.deleted_at IS NULL`), or as conditions on an expression
+        over the columns they read."""
+        if not self.hybrids:
+            return predicates
+        found: list[Predicate] = []
+        groups = max((p.alternative[0] for p in predicates if p.alternative), default=0)
+        for predicate in predicates:
+            column = predicate.column
+            hybrid = self.hybrid(column.model, column.column) if not column.table and column.model else None
+            if hybrid is None:
+                found.append(predicate)
+                continue
+            if hybrid.predicates:
+                renumber: dict[int, int] = {}
+                for inner in hybrid.predicates:
+                    alternative = predicate.alternative
+                    if alternative is None and inner.alternative is not None:
+                        if inner.alternative[0] not in renumber:
+                            groups += 1
+                            renumber[inner.alternative[0]] = groups
+                        alternative = (renumber[inner.alternative[0]], inner.alternative[1])
+                    operator = _NEGATED.get(inner.operator, inner.operator) if predicate.negated else inner.operator
+                    found.append(replace(inner, column=replace(inner.column, model=column.model, location=column.location),
+                                         operator=operator, alternative=alternative, negated=False))
+            else:
+                found += [replace(predicate, column=replace(inner, model=column.model, location=column.location),
+                                  expression=True) for inner in hybrid.columns]
+        return tuple(found)
+
+    def qualified_ref(self, path: str, self_class: Optional[str], column: ColumnRef, function: Optional[str]) -> ColumnRef:
+        """A column reference of a counted call qualified the way its query's were."""
+        if column.table:
+            return column
+        frame = _Frame(path, function, self_class)
+        written = column.model
+        return replace(column, model=self.qualify(frame, written) or (
+            written if written not in ("self", "cls") and not written.startswith(("self.", "cls.")) else ""))
+
+
+_NEGATED = {"is not null": "is null", "is null": "is not null", "=": "!=", "!=": "=", "in": "not in", "not in": "in"}
+
+
+def _qualified_join(join: Join, name, ref) -> Join:
+    return replace(join, target=name(join.target) if join.target else join.target,
+                   on=tuple((ref(a), ref(b)) for a, b in join.on),
+                   relationship=ref(join.relationship) if join.relationship is not None else None)
+
+
+def _refines(shape: QueryShape) -> bool:
+    return bool(shape.predicates or shape.joins or shape.order_by or shape.group_by or shape.pagination)
+
+
+def _renumbered(predicates: tuple[Predicate, ...], before: tuple[Predicate, ...]) -> tuple[Predicate, ...]:
+    """OR groups are numbered per file: moved past the ones already in the query they join."""
+    taken = max((p.alternative[0] for p in before if p.alternative), default=0)
+    if not taken or not any(p.alternative for p in predicates):
+        return predicates
+    return tuple(replace(p, alternative=(p.alternative[0] + taken, p.alternative[1])) if p.alternative else p
+                 for p in predicates)
+
+
+def code_base(model, application: Optional[Iterable[str]] = None) -> CodeBase:
+    """The CodeBase of a WorkspaceModel: every Python file read, application code reported."""
+    from .workspace.code_roles import is_application_code
+
+    patterns = model.config.non_application_paths
+    paths = application if application is not None else [path for path in model.code if is_application_code(path, patterns)]
+    return CodeBase(model.code, getattr(model, "summaries", {}) or {}, paths)
+

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from ._column_types import base_type, columns_where, sql_table
+
+_CHAR = re.compile(r"^character(\(\d+\))?$")
+
+
+class CharColumn(Rule):
+    """## What it finds
+    Columns of type `char(n)` / `character(n)` / `bpchar` (blank-padded), SQLAlchemy `CHAR`,
+    arrays included. PostgreSQL's internal one-byte `"char"` is not reported.
+
+    Opt-in (an opinion): select `SL213`, or `preset = "squawk"`.
+
+    ## Why it matters
+    `char(n)` pads values with spaces to n characters and ignores trailing spaces when
+    comparing: `'ab'` is stored as `'ab   '`, `length()` says 2, concatenation and clients see
+    the padding, and LIKE treats it differently from `=`. It is no faster or smaller than `text`
+    in PostgreSQL; what it buys is surprises. Without a length it is `char(1)`.
+
+    P2.
+
+    ## Example
+    ```sql
+    CREATE TABLE accounts (country char(2));
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE accounts (country text CHECK (length(country) = 2));
+    ```
+
+    ## How to verify
+    `SELECT table_name, column_name FROM information_schema.columns WHERE data_type =
+    'character'` is empty.
+    """
+
+    code = "SL213"
+    name = "char-column"
+    dimension = 2
+    severity = "P2"
+    default_enabled = False
+    summary = "blank-padded char(n) column"
+    summary_zh = "使用定长补空格的 char(n) 列"
+    peers = ("squawk:ban-char-field", "pgls:banCharField")
+
+    valid = (Example(sql_table("country text CHECK (length(country) = 2)"), config='select = ["SL213"]\n'),)
+    invalid = (Example(sql_table("country char(2)", expect=True), config='select = ["SL213"]\n'),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table, column in columns_where(context, lambda c: bool(_CHAR.match(base_type(c)))
+                                           and '"char"' not in c.raw_type):
+            location, related = context.where_column_type(table, column)
+            yield self.finding(
+                location, f"{table.name}.{column.name} is {column.type}",
+                f"{table.name}.{column.name} pads every value with spaces to its length.",
+                impact="Worst case: comparisons and joins with text columns disagree about trailing spaces and "
+                       "lookups miss rows. Most likely: values arriving padded in the application.",
+                root_cause="char(n) reads as a fixed-width field from other databases.",
+                fix=Fix(short_term=f"Use `text` (with a length CHECK if the width is a rule) for {column.name}."),
+                verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' AND "
+                             f"column_name = '{column.name}';  -- text",
+                table=table.name, column=column.name, related=related)

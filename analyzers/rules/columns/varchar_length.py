@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from ._column_types import base_type, columns_where, sql_table
+
+_LIMITED = re.compile(r"^character varying\((\d+)\)$")
+
+
+class VarcharLength(Rule):
+    """## What it finds
+    Columns of type `varchar(n)` (`character varying(n)`, SQLAlchemy `String(n)`), arrays
+    included. `varchar` without a length is `text` and is not reported.
+
+    Opt-in (an opinion): select `SL212`, or `preset = "squawk"`.
+
+    ## Why it matters
+    In PostgreSQL `varchar(n)` stores exactly like `text`; the length is only a check. That
+    check is hard to change: shortening it rewrites the table under ACCESS EXCLUSIVE, and the
+    limit, once reached by real data (a long name, an email address), fails inserts in
+    production. A `CHECK (length(col) <= n)` constraint expresses the same rule and can be
+    replaced online (NOT VALID, then VALIDATE).
+
+    P2.
+
+    ## Example
+    ```sql
+    CREATE TABLE accounts (email varchar(100));
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE accounts (email text CHECK (length(email) <= 320));
+    ```
+    (widening a varchar is instant since PostgreSQL 9.2; it is the other changes that cost.)
+
+    ## How to verify
+    `SELECT table_name, column_name, character_maximum_length FROM information_schema.columns
+    WHERE data_type = 'character varying' AND character_maximum_length IS NOT NULL` is empty.
+    """
+
+    code = "SL212"
+    name = "varchar-length"
+    dimension = 2
+    severity = "P2"
+    default_enabled = False
+    summary = "varchar(n) column instead of text with a CHECK"
+    summary_zh = "使用 varchar(n) 列而非 text 加 CHECK 约束"
+    peers = ("squawk:prefer-text-field", "pgls:preferTextField")
+
+    valid = (Example(sql_table("email text CHECK (length(email) <= 320)"), config='select = ["SL212"]\n'),)
+    invalid = (Example(sql_table("email varchar(100)", expect=True), config='select = ["SL212"]\n'),)
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for table, column in columns_where(context, lambda c: bool(_LIMITED.match(base_type(c)))):
+            length = _LIMITED.match(base_type(column)).group(1)
+            location, related = context.where_column_type(table, column)
+            yield self.finding(
+                location, f"{table.name}.{column.name} is {column.type}",
+                f"The {length}-character limit of {table.name}.{column.name} is a check that can only be changed by "
+                "altering the column's type.",
+                impact="Worst case: real data longer than the limit fails inserts, and changing the limit other than "
+                       "upwards rewrites the table under ACCESS EXCLUSIVE. Most likely: a column resized once or twice.",
+                root_cause="varchar(n) carries a habit from databases where the length changes storage.",
+                fix=Fix(short_term=f"Use `text` with `CHECK (length({column.name}) <= {length})` for new columns."),
+                verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' AND "
+                             f"column_name = '{column.name}';  -- text",
+                table=table.name, column=column.name, related=related)

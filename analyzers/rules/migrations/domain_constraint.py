@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ...pg.locks import EFFECTS
+from ...schema.operations import UnsupportedStatement
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import LOCK_TIMEOUT_ADVICE, lock_sentence, sql_example
+
+
+class DomainConstraint(Rule):
+    """## What it finds
+    - `ALTER DOMAIN ... ADD CONSTRAINT` without `NOT VALID`, `ALTER DOMAIN ... VALIDATE
+      CONSTRAINT` and `ALTER DOMAIN ... SET NOT NULL` (P1): each scans every column of the
+      domain in every table while writes to those tables wait;
+    - `CREATE DOMAIN` with a CHECK or NOT NULL constraint (P2): every later change of that rule
+      has to go through the statements above.
+
+    ## Why it matters
+    A domain constraint is checked against every column that uses the domain, in every table,
+    at once: PostgreSQL takes SHARE on each of those tables (writes wait) and scans them all.
+    Unlike a table constraint, there is no online way to validate one: `NOT VALID` avoids the
+    scan when adding it, but the later `VALIDATE CONSTRAINT` takes the same SHARE lock for the
+    whole scan (measured: docs/locks.md). A rule kept in a domain can therefore never be
+    tightened online on a big table.
+
+    ## Example
+    ```sql
+    CREATE DOMAIN positive_amount AS numeric(12, 2) CHECK (VALUE > 0);
+    ALTER DOMAIN positive_amount ADD CONSTRAINT below_limit CHECK (VALUE < 1000000);
+    ```
+
+    ## Use instead
+    A plain type with table CHECK constraints, which can be added `NOT VALID` and validated
+    under SHARE UPDATE EXCLUSIVE per table: `amount numeric(12, 2) CHECK (amount > 0)`. A
+    domain without constraints (a name for a type) is fine.
+
+    ## How to verify
+    `schemalens verify` shows the locks each statement takes; `SELECT conrelid::regclass,
+    conname FROM pg_constraint WHERE contype = 'c'` lists the table CHECKs that replace it.
+    """
+
+    code = "SL548"
+    contends_with_live_traffic = True
+    name = "domain-constraint"
+    dimension = 5
+    severity = "P1"
+    summary = "domain constraint (checked across every table using the domain under a write lock)"
+    summary_zh = "域约束（在所有使用该域的表上加写锁全量检查）"
+    peers = ("squawk:ban-create-domain-with-constraint", "squawk:ban-alter-domain-with-add-constraint")
+
+    valid = (
+        Example(sql_example("CREATE DOMAIN order_status AS text;\n"
+                            "ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n")),
+        Example(sql_example("ALTER DOMAIN positive_amount ADD CONSTRAINT below_limit CHECK (VALUE < 1000000) NOT VALID;\n")),
+    )
+    invalid = (
+        Example(sql_example("CREATE DOMAIN positive_amount AS numeric(12, 2) CHECK (VALUE > 0);  -- expect\n")),
+        Example(sql_example("ALTER DOMAIN positive_amount ADD CONSTRAINT below_limit CHECK (VALUE < 1000000);  -- expect\n"
+                            "ALTER DOMAIN positive_amount VALIDATE CONSTRAINT positive_check;  -- expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in context.migration_walk:
+            operation = walked.operation
+            if not isinstance(operation, UnsupportedStatement):
+                continue
+            if operation.kind == "CREATE DOMAIN" and operation.detail:
+                yield self._created(operation)
+                continue
+            effect = next((e for e in walked.lock_effects if e.scans), None)
+            if effect is None or not operation.kind.startswith("ALTER DOMAIN"):
+                continue
+            tables = _tables_using(context, operation.name)
+            where = f" ({', '.join(tables)} in the migrated schema)" if tables else ""
+            yield self.finding(
+                operation.location, f"{operation.kind.replace('ALTER DOMAIN ', '')} on domain {operation.name} scans "
+                                    "every table using it",
+                lock_sentence(effect).replace("tables with a column of the domain",
+                                              f"tables with a column of the domain{where}"),
+                impact="Worst case: writes to every table with a column of the domain wait for the whole scan, and the "
+                       "deploy times out. Most likely: a stall of those tables during the deploy.",
+                root_cause="Domain constraints have no online validation: PostgreSQL checks all their columns at once "
+                           "under a write lock.",
+                fix=Fix(short_term="Put the rule in table CHECK constraints instead (ADD ... NOT VALID, then VALIDATE "
+                                   "per table under SHARE UPDATE EXCLUSIVE), and keep the domain without constraints.",
+                        medium_term=LOCK_TIMEOUT_ADVICE,
+                        long_term="No constraints on domains in this schema: table CHECKs only."),
+                verification="`schemalens verify` shows SHARE on the tables using the domain for this statement; "
+                             "test: run it while a writer inserts and check that inserts wait",
+                severity=None)
+
+    def _created(self, operation: UnsupportedStatement) -> Finding:
+        return self.finding(
+            operation.location, f"domain {operation.name} is created with constraints ({operation.detail})",
+            f"Each later change of {operation.detail} has to check every column of {operation.name} in every table "
+            "under SHARE locks: " + EFFECTS["alter-domain-validate-constraint"].describe(),
+            impact="Worst case: a later, tighter rule cannot be rolled out without blocking writes to every table "
+                   "using the domain for a full scan. Most likely: the rule is never changed, or changed during an "
+                   "outage window.",
+            root_cause="Domains look like reusable types; their constraints are enforced as one unit across tables.",
+            fix=Fix(short_term=f"Create {operation.name} without constraints and add the CHECK to each table column "
+                               "that uses it.",
+                    medium_term="Table CHECK constraints, named by convention, for rules that may change."),
+            verification=f"SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = '{operation.name}'::regtype;"
+                         "  -- empty; test: the table CHECKs reject bad rows",
+            severity="P2")
+
+
+def _tables_using(context: AuditContext, domain: Optional[str]) -> list[str]:
+    if not domain:
+        return []
+    return sorted(key for key, table in context.model.database.tables.items()
+                  if any(column.type.split(".")[-1] == domain for column in table.columns))

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ...schema.model import Location, table_key
+from ...schema.operations import (
+    CreateEnum,
+    CreateFunction,
+    CreateSequence,
+    DropColumn,
+    DropFunction,
+    DropSequence,
+    DropTable,
+    DropTrigger,
+    DropType,
+    UnsupportedStatement,
+)
+from ..base import Example, Finding, Fix, Related, Rule
+from ..context import AuditContext
+from .safety import alembic_example, created_here, new_in_this_step, sql_example
+
+# Statements that drop an object other code may use, by kind: what to call it.
+_OBJECT_DROPS = {"DROP VIEW": "view", "DROP MATERIALIZED VIEW": "materialized view", "DROP SCHEMA": "schema",
+                 "DROP EXTENSION": "extension", "DROP DOMAIN": "domain", "DROP PROCEDURE": "procedure",
+                 "DROP ROUTINE": "routine", "DROP AGGREGATE": "aggregate"}
+# What a drop of each kind takes with it under CASCADE.
+_CASCADES = {"type": "every column of the type", "domain": "every column of the domain",
+             "extension": "every object that uses its functions, types and operators",
+             "schema": "everything in the schema", "sequence": "every default that calls nextval() on it",
+             "function": "every trigger, default and view that calls it", "view": "every view built on it",
+             "materialized view": "every view built on it"}
+_MODEL = ("from sqlalchemy import Column, Integer, String\nfrom sqlalchemy.orm import declarative_base\n"
+          "Base = declarative_base()\n\nclass Order(Base):\n    __tablename__ = 'orders'\n"
+          "    id = Column(Integer, primary_key=True)\n    status = Column(String(20))\n")
+
+
+class DropBreaksRunningCode(Rule):
+    """## What it finds
+    A migration drops a column, table, view, function, type, domain, sequence, schema or
+    extension that already existed, when SchemaLens cannot show that no deployed code still
+    uses it:
+
+    - the workspace holds code that names it (raw SQL, `text()`, a query by name; for a column:
+      a file that names both the table and the column), P1;
+    - the workspace holds no code that reads the database (a SQL-only repository), so nothing
+      can be shown either way, P2;
+    - any drop with CASCADE of a type, domain, sequence, function, view, schema or extension,
+      which also drops what depends on it (columns of the type!), P1.
+
+    Columns and tables the models still declare are SL513's (P0). A drop of something that the
+    models no longer declare and no code names is the last step of a two-release removal: safe.
+
+    ## Why it matters
+    During a rolling deploy the old release runs until the new one has replaced it, and it still
+    reads what the migration drops: every query it sends that names the column, table or view
+    fails from the commit of the migration. The data is gone, so a rollback cannot bring it
+    back, and CASCADE silently drops more than the statement names.
+
+    ## Example
+    ```sql
+    ALTER TABLE orders DROP COLUMN note;
+    DROP VIEW order_totals;
+    ```
+
+    ## Use instead
+    Two releases: first deploy code that no longer uses it (models without the attribute, queries
+    without the column, the view replaced), then drop it in a later migration, after a backup or
+    a copy of the data if it may be needed. Without CASCADE, PostgreSQL refuses to drop what
+    other objects still use, which is the check you want.
+
+    ## How to verify
+    `grep -rn note` over the application finds no use; the previous release's tests pass against
+    the migrated schema; `schemalens verify` rehearses upgrade and downgrade.
+    """
+
+    code = "SL544"
+    name = "drop-breaks-running-code"
+    dimension = 5
+    severity = "P2"
+    summary = "drop of a column, table or other object that running code may still use"
+    summary_zh = "删除运行中代码可能仍在使用的列、表或其他对象"
+    peers = ("squawk:ban-drop-column", "squawk:ban-drop-table", "squawk:ban-drop-view", "squawk:ban-drop-function",
+             "squawk:ban-drop-type", "squawk:ban-drop-schema", "squawk:ban-drop-sequence", "squawk:ban-drop-domain",
+             "squawk:ban-drop-extension", "pgls:banDropColumn", "pgls:banDropTable", "pgls:banDropSchema",
+             "strong_migrations:remove_column", "atlas:DS101", "atlas:DS102", "atlas:DS103",
+             "django-migration-linter:DROP_COLUMN", "django-migration-linter:DROP_TABLE")
+
+    valid = (
+        # the model no longer maps the column: the code was released without it
+        Example({**alembic_example("    op.drop_column('orders', 'note')"), "app/models.py": _MODEL}),
+        Example({**sql_example("DROP VIEW IF EXISTS order_totals;\n"),
+                 "app/service.py": "def totals(session):\n    return session.execute('SELECT * FROM orders')\n"}),
+    )
+    invalid = (
+        Example(sql_example("ALTER TABLE orders DROP COLUMN note;  -- expect\n")),
+        Example({**sql_example("DROP VIEW order_totals;  -- expect\n"),
+                 "app/service.py": "def totals(session):\n    return session.execute('SELECT * FROM order_totals')\n"}),
+        Example(sql_example("CREATE TYPE mood AS ENUM ('ok');\nALTER TABLE orders ADD COLUMN mood mood;\n")
+                | {"db/V3__drop.sql": "DROP TYPE mood CASCADE;  -- expect\n"}),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in context.migration_walk:
+            operation = walked.operation
+            what = _dropped(operation)
+            if what is None or new_in_this_step(walked) or _created_in_step(walked, what[1]) \
+                    or what[0] == "function" and _trigger_dropped_first(walked):
+                continue
+            kind, name = what
+            cascade = getattr(operation, "cascade", False) or getattr(operation, "detail", None) == "CASCADE"
+            if kind in ("column", "table"):
+                found = self._table_or_column(context, walked, kind, name)
+            else:
+                found = self._object(context, kind, name, cascade)
+            if found is None:
+                continue
+            severity, evidence, related = found
+            yield self._finding(walked, kind, name, cascade, severity, evidence, related)
+
+    def _table_or_column(self, context: AuditContext, walked, kind: str, name: str):
+        operation = walked.operation
+        key = table_key(operation.table, operation.schema)
+        model = context.model.orm.tables.get(key)
+        if model is not None:
+            return None  # the models decide: SL513 when they still use it, safe when they do not
+        if kind == "table":
+            mention = context.code_mention(operation.table)
+        else:
+            mention = context.code_mention(operation.table, operation.column)
+        if mention is not None:
+            return "P1", f"{mention.path}:{mention.line} still names it.", (Related(mention, "named here"),)
+        if not context.has_application_code:
+            return "P2", "SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
+                         "release still uses it.", ()
+        return None
+
+    def _object(self, context: AuditContext, kind: str, name: str, cascade: bool):
+        mention = context.code_mention(name)
+        if cascade and kind in _CASCADES:
+            related = (Related(mention, "named here"),) if mention else ()
+            return "P1", f"CASCADE also drops {_CASCADES[kind]}.", related
+        if mention is not None:
+            return "P1", f"{mention.path}:{mention.line} still names it.", (Related(mention, "named here"),)
+        if not context.has_application_code:
+            return "P2", "SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
+                         "release still uses it.", ()
+        return None
+
+    def _finding(self, walked, kind: str, name: str, cascade: bool, severity: str, evidence: str,
+                 related: tuple) -> Finding:
+        operation = walked.operation
+        label = f"{operation.table}.{name}" if kind == "column" else name
+        return self.finding(
+            operation.location, f"{kind} {label} is dropped" + (" with CASCADE" if cascade else "")
+            + " while running code may still use it",
+            f"The release running during the deploy may still use {kind} {label}; its queries fail from the commit of "
+            f"this migration. {evidence}",
+            impact=f"Worst case: errors on every request that touches {label} during the rollout, data that a rollback "
+                   "cannot bring back" + (", and dependent objects dropped without being named" if cascade else "")
+                   + ". Most likely: a burst of errors until the last old process is gone.",
+            root_cause="The drop ships in the same release as the code change that stops using it (or before it).",
+            fix=Fix(short_term=f"Release the code that stops using {label} first; drop it in a later migration"
+                               + (", without CASCADE, naming each dependent object you mean to drop" if cascade else "")
+                               + ".",
+                    medium_term="Copy the data aside (or keep a backup) before dropping.",
+                    long_term="Two-release removals as a team rule; `schemalens check` in CI."),
+            verification=f"grep the application for {name}: no use left; test: the previous release's tests pass "
+                         "against the migrated schema",
+            table=getattr(operation, "table", None), column=name if kind == "column" else None,
+            related=(*related, *created_here(walked)), severity=severity)
+
+
+def _dropped(operation) -> Optional[tuple[str, str]]:
+    """(kind, name) of what `operation` drops, or None."""
+    if isinstance(operation, DropColumn):
+        return "column", operation.column
+    if isinstance(operation, DropTable):
+        return "table", operation.table
+    if isinstance(operation, DropType):
+        return "type", operation.name
+    if isinstance(operation, DropFunction):
+        return "function", operation.name
+    if isinstance(operation, DropSequence):
+        return "sequence", operation.name
+    if isinstance(operation, UnsupportedStatement) and operation.kind in _OBJECT_DROPS and operation.name:
+        return _OBJECT_DROPS[operation.kind], operation.name
+    return None
+
+
+def _created_in_step(walked, name: str) -> bool:
+    """The object was created earlier in the same migration step."""
+    for other in walked.step.operations:
+        if other is walked.operation:
+            return False
+        created = (other.enum.name if isinstance(other, CreateEnum) else other.function.name if isinstance(other, CreateFunction)
+                   else other.sequence.name if isinstance(other, CreateSequence)
+                   else other.name if isinstance(other, UnsupportedStatement) and other.kind in ("View", "CREATE DOMAIN")
+                   else None)
+        if created == name:
+            return True
+    return False
+
+
+def _trigger_dropped_first(walked) -> bool:
+    """A trigger function dropped after its trigger, in the same step: nothing else calls it."""
+    operations = walked.step.operations
+    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
+    return any(isinstance(other, DropTrigger) for other in earlier)

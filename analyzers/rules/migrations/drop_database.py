@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import UnsupportedStatement
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, sql_example
+
+
+class DropDatabase(Rule):
+    """## What it finds
+    `DROP DATABASE` in a migration.
+
+    ## Why it matters
+    A migration runs against every environment the application is deployed to, production
+    included: a DROP DATABASE there deletes all of its data at once, with no transaction to
+    roll back (PostgreSQL refuses DROP DATABASE inside one). Whatever it was meant for (a test
+    database, a cleanup), it does not belong in the schema's history.
+
+    P0.
+
+    ## Example
+    ```sql
+    DROP DATABASE IF EXISTS analytics;
+    ```
+
+    ## Use instead
+    Drop databases by hand or from provisioning code (Terraform, a one-off runbook), after a
+    backup, never from a migration that every environment replays.
+
+    ## How to verify
+    `grep -ri "drop database"` over the migration folders finds nothing; `schemalens check`
+    reports no SL543.
+    """
+
+    code = "SL543"
+    name = "drop-database"
+    dimension = 5
+    severity = "P0"
+    summary = "DROP DATABASE in a migration"
+    summary_zh = "迁移中执行 DROP DATABASE"
+    peers = ("squawk:ban-drop-database", "pgls:banDropDatabase")
+
+    valid = (Example(sql_example("DROP TABLE IF EXISTS orders_archive;\n")),)
+    invalid = (
+        Example(sql_example("DROP DATABASE IF EXISTS analytics;  -- expect\n")),
+        Example(alembic_example("    op.execute('DROP DATABASE analytics')  # expect")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in context.migration_walk:
+            operation = walked.operation
+            if not isinstance(operation, UnsupportedStatement) or operation.kind != "DROP DATABASE":
+                continue
+            yield self.finding(
+                operation.location, f"database {operation.name} is dropped by a migration",
+                f"DROP DATABASE {operation.name} deletes the whole database in every environment the migration runs "
+                "in, outside any transaction.",
+                impact="Worst case: a production database is deleted during a deploy and must be restored from "
+                       "backup. Most likely: a development cleanup that fails or does damage elsewhere.",
+                root_cause="A setup or cleanup step was written as a migration.",
+                fix=Fix(short_term="Remove the statement from the migration; drop the database by hand after a backup.",
+                        medium_term="Keep environment provisioning (databases, roles) out of schema migrations."),
+                verification="The migration folders contain no DROP DATABASE; `schemalens check` reports no SL543")

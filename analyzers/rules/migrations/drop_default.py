@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import DROP_DEFAULT, AddColumn, AlterColumn
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, created_here, on_existing_tables, sql_example
+
+
+class DropDefault(Rule):
+    """## What it finds
+    `ALTER COLUMN ... DROP DEFAULT` (`op.alter_column(..., server_default=None)`) on a column
+    of a table an earlier migration created, unless the same migration added the column (adding
+    a NOT NULL column with a default and dropping the default at once is the usual way to fill
+    existing rows).
+
+    ## Why it matters
+    Code of the running release that inserts without naming the column relied on the default:
+    once it is gone such inserts store NULL, or fail when the column is NOT NULL.
+
+    P1 when the column is NOT NULL (inserts fail), P2 otherwise (they store NULL).
+
+    ## Example
+    ```sql
+    ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;
+    ```
+
+    ## Use instead
+    First release code that always writes the column (models with a client-side default, or an
+    explicit value), then drop the database default.
+
+    ## How to verify
+    `INSERT INTO orders (id) VALUES (...)` as the running release writes it succeeds with the
+    intended value after the migration.
+    """
+
+    code = "SL563"
+    name = "drop-default"
+    dimension = 5
+    severity = "P2"
+    summary = "default dropped from a column that running inserts may rely on"
+    summary_zh = "删除已有列的默认值（现有插入可能依赖它）"
+    peers = ("squawk:ban-drop-default",)
+
+    valid = (
+        Example(sql_example("ALTER TABLE orders ADD COLUMN channel text NOT NULL DEFAULT 'web';\n"
+                            "ALTER TABLE orders ALTER COLUMN channel DROP DEFAULT;\n")),
+        Example(alembic_example("    op.alter_column('orders', 'status', server_default='new')")),
+    )
+    invalid = (
+        Example(alembic_example("    op.alter_column('orders', 'status', server_default=None)  # expect")),
+        Example(sql_example("ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;  -- expect\n")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for walked in on_existing_tables(context, AlterColumn):
+            operation = walked.operation
+            if operation.server_default != DROP_DEFAULT or _added_in_step(walked):
+                continue
+            table = context.model.database.tables.get(walked.table)
+            column = table.column(operation.column) if table is not None else None
+            required = column is not None and not column.nullable
+            yield self.finding(
+                operation.location, f"the default of {walked.table}.{operation.column} is dropped",
+                f"Inserts of the running release that leave {operation.column} out relied on the default; from now on "
+                + ("they fail: the column is NOT NULL." if required else "they store NULL."),
+                impact=f"Worst case: inserts into {walked.table} fail during the deploy. Most likely: rows with NULL "
+                       f"{operation.column} that code reading them does not expect.",
+                root_cause="The default was dropped in the same release as the code that stopped relying on it.",
+                fix=Fix(short_term=f"Release code that always writes {operation.column} first, then drop the default."),
+                verification=f"Insert a row the way the running release does; it keeps a valid {operation.column}",
+                table=walked.table, column=operation.column, related=created_here(walked),
+                severity="P1" if required else None)
+
+
+def _added_in_step(walked) -> bool:
+    operation = walked.operation
+    return any(isinstance(other, AddColumn) and other.table == operation.table and other.column.name == operation.column
+               for other in walked.step.operations)

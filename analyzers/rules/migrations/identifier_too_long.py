@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterator, Optional
+
+import pglast
+
+from ...extract.sql_files import _Positions
+from ...schema import operations as ops
+from ...schema.model import Location
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, sql_example
+
+MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
+
+
+def _names(operation) -> list[str]:
+    """The identifiers an operation creates or names."""
+    names: list[Optional[str]] = [getattr(operation, "schema", None)]
+    match operation:
+        case ops.CreateTable():
+            names += [operation.table, *(c.name for c in operation.columns), *(c.name for c in operation.constraints)]
+        case ops.AddColumn():
+            names += [operation.table, operation.column.name, *(c.name for c in operation.constraints)]
+        case ops.CreateIndex():
+            names += [operation.table, operation.index.name]
+        case ops.AddConstraint():
+            names += [operation.table, operation.constraint.name]
+        case ops.AlterColumn():
+            names += [operation.table, operation.column, operation.new_name]
+        case ops.RenameTable():
+            names += [operation.table, operation.new_name]
+        case ops.RenameIndex() | ops.RenameConstraint():
+            names += [operation.name, operation.new_name]
+        case ops.DropTable() | ops.DropColumn():
+            names += [operation.table, getattr(operation, "column", None)]
+        case ops.DropIndex() | ops.DropConstraint() | ops.DropType() | ops.DropSequence() | ops.DropFunction():
+            names += [operation.name]
+        case ops.CreateEnum():
+            names += [operation.enum.name]
+        case ops.CreateSequence():
+            names += [operation.sequence.name]
+        case ops.CreateFunction():
+            names += [operation.function.name]
+        case ops.CreateTrigger():
+            names += [operation.trigger.name]
+        case ops.UnsupportedStatement():
+            names += [operation.name, operation.table]
+            if operation.kind.startswith(("RENAME", "SET SCHEMA")):
+                names.append(operation.detail)
+    return [name for name in names if name]
+
+
+@lru_cache(maxsize=256)
+def long_identifiers(text: str, path: str) -> tuple[tuple[Location, str], ...]:
+    """(location, name) of every identifier over 63 bytes in a SQL file, as written: PostgreSQL's
+    scanner (and so the parse tree) keeps only the cut name."""
+    try:
+        tokens = pglast.parser.scan(text)
+    except Exception:  # the scanner gave up: the file is reported as rejected elsewhere
+        return ()
+    positions = _Positions(text, path, 0, 0)
+    found = []
+    for token in tokens:
+        if token.name != "IDENT":
+            continue
+        raw = text[token.start:token.end + 1]
+        name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
+        if identifier_bytes(name) > MAX_IDENTIFIER_BYTES:
+            found.append((positions.at(token.start), name))
+    return tuple(found)
+
+
+def identifier_bytes(name: str) -> int:
+    return len(name.encode("utf-8"))
+
+
+def truncated(name: str) -> str:
+    """The name PostgreSQL stores: its first 63 bytes, cut on a character boundary."""
+    return name.encode("utf-8")[:MAX_IDENTIFIER_BYTES].decode("utf-8", errors="ignore")
+
+
+class IdentifierTooLong(Rule):
+    """## What it finds
+    A name longer than 63 bytes (UTF-8) in a migration: a table, column, index, constraint,
+    sequence, type, function, trigger or schema that it creates, renames or names.
+
+    ## Why it matters
+    PostgreSQL cuts identifiers to 63 bytes (NAMEDATALEN - 1) with only a NOTICE. The object
+    gets a name nobody wrote: code, ORMs and later migrations that use the full name do not find
+    it, and two long names that share their first 63 bytes collide ("relation already exists")
+    or, worse, a DROP or ALTER by the long name acts on the other object. SQLAlchemy refuses
+    such names outright (`IdentifierError`).
+
+    P1.
+
+    ## Example
+    ```sql
+    CREATE INDEX index_orders_on_customer_id_and_created_at_and_status_and_channel ON orders (...);
+    ```
+
+    ## Use instead
+    A name of at most 63 bytes, abbreviated by the project's convention:
+    `ix_orders_customer_created_status_channel`. Non-ASCII names count bytes, not characters.
+
+    ## How to verify
+    `SELECT relname FROM pg_class WHERE length(relname) = 63` lists names that may have been
+    cut; after the fix the migration creates the name it writes.
+    """
+
+    code = "SL551"
+    name = "identifier-too-long"
+    dimension = 5
+    severity = "P1"
+    summary = "identifier longer than 63 bytes (PostgreSQL silently truncates it)"
+    summary_zh = "标识符超过 63 字节（PostgreSQL 会静默截断）"
+    peers = ("squawk:identifier-too-long",)
+
+    valid = (Example(sql_example("CREATE INDEX ix_orders_customer_status ON orders (customer_id, status);\n")),)
+    invalid = (
+        Example(sql_example("CREATE INDEX index_orders_on_customer_id_and_status_and_total_and_note_and_created_at "
+                            "ON orders (customer_id, status);  -- expect\n")),
+        Example(alembic_example("    op.add_column('orders', sa.Column("
+                                "'shipping_address_line_two_for_customers_who_live_in_big_apartment_blocks', sa.Text()))  # expect")),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for step in context.model.steps:
+            if not step.path.endswith(".py"):
+                for location, name in long_identifiers(context.text_of(step.path) or "", step.path):
+                    yield self._finding(location, name, None)
+        for walked in context.migration_walk:
+            operation = walked.operation
+            if not walked.step.path.endswith(".py"):
+                continue
+            reported: set[str] = set()
+            # op.f("...") names are SQLAlchemy's to render: it cuts long ones itself, with a hash suffix,
+            # the same way everywhere they are used.
+            final = getattr(operation, "final_names", frozenset())
+            for name in _names(operation):
+                if identifier_bytes(name) <= MAX_IDENTIFIER_BYTES or name in reported or name in final:
+                    continue
+                reported.add(name)
+                yield self._finding(operation.location, name, walked.table)
+
+    def _finding(self, location: Location, name: str, table: Optional[str]) -> Finding:
+        short = truncated(name)
+        return self.finding(
+            location, f"{name[:40]}... is {identifier_bytes(name)} bytes long",
+            f"PostgreSQL keeps only the first {MAX_IDENTIFIER_BYTES} bytes: the object is named {short!r}.",
+            impact="Worst case: a later migration or query by the full name acts on another object whose name "
+                   "starts the same, or fails. Most likely: \"does not exist\" errors from code that uses the "
+                   "full name, and a model that SQLAlchemy refuses.",
+            root_cause="Generated or descriptive names that grow with the column list.",
+            fix=Fix(short_term=f"Use a name of at most {MAX_IDENTIFIER_BYTES} bytes (the convention's abbreviation).",
+                    medium_term="A naming convention that keeps index and constraint names short."),
+            verification=f"SELECT relname FROM pg_class WHERE relname = '{short}';  -- after the fix: the name "
+                         "as written",
+            table=table)

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...schema.operations import TransactionControl
+from ..base import Example, Finding, Fix, Rule
+from ..context import AuditContext
+from .safety import alembic_example, sql_example
+
+
+class NestedTransaction(Rule):
+    """## What it finds
+    A BEGIN, COMMIT or ROLLBACK in a migration that does not match the transaction it runs in:
+
+    - in an Alembic revision, or in a SQL file whose tool wraps each file in a transaction
+      (Flyway, sqlx, dbmate, goose, ...; `sql_transactions`), any explicit BEGIN, COMMIT or
+      ROLLBACK;
+    - in a SQL file run without one, a BEGIN while a BEGIN is open, or a COMMIT/ROLLBACK with
+      none open.
+
+    ## Why it matters
+    PostgreSQL has no nested transactions. A BEGIN inside the tool's transaction is ignored
+    with a warning, and the COMMIT that follows commits the tool's transaction early: the
+    statements after it run outside any transaction, so a failure leaves the migration half
+    applied while the tool believes it is atomic (and its own COMMIT warns that no transaction
+    is open). A COMMIT with none open means the statements before it were not in the
+    transaction the author meant.
+
+    P1.
+
+    ## Example
+    ```sql
+    -- V3__backfill.sql, run by Flyway in a transaction
+    BEGIN;
+    UPDATE orders SET channel = 'web' WHERE channel IS NULL;
+    COMMIT;
+    ```
+
+    ## Use instead
+    No BEGIN/COMMIT in files the tool wraps; to run statements outside its transaction, use the
+    tool's per-file switch (sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO
+    TRANSACTION`) or, in Alembic, `op.get_context().autocommit_block()`.
+
+    ## How to verify
+    Run the migration on a scratch database and check its log for "there is already a
+    transaction in progress" / "there is no transaction in progress": there is none.
+    """
+
+    code = "SL550"
+    name = "nested-transaction"
+    dimension = 5
+    severity = "P1"
+    summary = "BEGIN/COMMIT that nests in, or ends, the transaction the migration runs in"
+    summary_zh = "迁移中的 BEGIN/COMMIT 与所在事务嵌套或提前结束事务"
+    peers = ("squawk:transaction-nesting", "pgls:transactionNesting")
+
+    valid = (
+        Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;\n"),
+                config='sql_transactions = { "db" = "none" }\n'),
+        Example(alembic_example("    with op.get_context().autocommit_block():\n"
+                                "        op.execute('CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status)')")),
+    )
+    invalid = (
+        Example(sql_example("BEGIN;  -- expect\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;  -- expect\n")),
+        Example(alembic_example("    op.execute('COMMIT')  # expect\n"
+                                "    op.execute('CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status)')")),
+        Example(sql_example("BEGIN;\nBEGIN;  -- expect\nCOMMIT;\nCOMMIT;  -- expect\n"),
+                config='sql_transactions = { "db" = "none" }\n'),
+    )
+
+    def check(self, context: AuditContext) -> Iterator[Finding]:
+        for step in context.model.steps:
+            in_alembic = step.path.endswith(".py")
+            tool_transaction = in_alembic or context.sql_transactions(step.path)
+            explicit_open = False
+            for operation in step.operations:
+                if not isinstance(operation, TransactionControl) or operation.statement is None:
+                    continue
+                begins = operation.kind == "BEGIN"
+                if tool_transaction:
+                    who = "Alembic" if in_alembic else f"the migration tool ({context.sql_transactions.tool_of(step.path).tool})"
+                    problem = (f"{who} already runs {step.path} in a transaction: this {operation.statement} "
+                               + ("is ignored with a warning, and the COMMIT that follows commits that transaction early"
+                                  if begins else "commits (or rolls back) that transaction early, and the statements "
+                                                 "after it run outside any transaction"))
+                elif begins and explicit_open:
+                    problem = f"a transaction is already open: this {operation.statement} is ignored with a warning"
+                elif not begins and not explicit_open:
+                    problem = f"no transaction is open: this {operation.statement} does nothing but warn"
+                else:
+                    explicit_open = begins
+                    continue
+                explicit_open = begins
+                yield self._finding(operation, problem, in_alembic)
+
+    def _finding(self, operation: TransactionControl, problem: str, in_alembic: bool) -> Finding:
+        return self.finding(
+            operation.location, f"{operation.statement} does not match the transaction the migration runs in",
+            f"{problem[0].upper()}{problem[1:]}.",
+            impact="Worst case: a failure after the early COMMIT leaves the migration half applied while the tool "
+                   "records it as failed and atomic, and a retry fails on what was already applied. Most likely: "
+                   "warnings in the deploy log and statements running outside the intended transaction.",
+            root_cause="The file manages transactions itself while its runner does too.",
+            fix=Fix(short_term="Use `op.get_context().autocommit_block()` for statements that must run outside the "
+                               "transaction, and no BEGIN/COMMIT in op.execute()." if in_alembic else
+                    "Remove the BEGIN/COMMIT from files the tool wraps; use its per-file switch (sqlx `-- no-transaction`, "
+                    "dbmate `transaction:false`, goose `NO TRANSACTION`) for a file that must run outside one.",
+                    medium_term="Set `sql_transactions` for folders whose tool SchemaLens does not recognize."),
+            verification="The migration's log on a scratch database shows no \"transaction in progress\" warnings")

@@ -1,0 +1,134 @@
+"""Which tool runs a SQL migration folder, and so whether each file runs in a transaction.
+
+Flyway, sqlx, dbmate, goose, Liquibase and Atlas wrap each migration file in a transaction by
+default (each with its own per-file opt-out); golang-migrate and plain psql scripts do not. The
+tool is read from the folder's layout and the files' own markers; `sql_transactions` in the
+configuration names the mode (or the tool) per folder and wins over detection. A folder whose
+tool is not recognized is taken as transactional only between an explicit BEGIN and COMMIT.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Optional
+
+from .config import Config
+
+# Each tool's default: "per-file" (one transaction per migration file) or "none".
+TOOL_TRANSACTIONS = {
+    "flyway": "per-file", "sqlx": "per-file", "dbmate": "per-file", "goose": "per-file", "liquibase": "per-file",
+    "atlas": "per-file", "golang-migrate": "none", "sqitch": "none", "psql": "none",
+}
+
+# A file's way of leaving its tool's transaction.
+_OPT_OUTS = {
+    "sqlx": re.compile(r"\A\s*--\s*no-transaction\b", re.IGNORECASE),
+    "dbmate": re.compile(r"--\s*migrate:up\b[^\n]*\btransaction:false\b", re.IGNORECASE),
+    "goose": re.compile(r"--\s*\+goose\s+NO\s+TRANSACTION\b", re.IGNORECASE),
+    "liquibase": re.compile(r"--\s*changeset\b[^\n]*\brunInTransaction:false\b", re.IGNORECASE),
+    "atlas": re.compile(r"--\s*atlas:txmode\s+none\b", re.IGNORECASE),
+}
+# Any tool: the author says the file runs outside the tool's transaction (squawk's directive,
+# or SchemaLens's own).
+_ANY_OPT_OUT = re.compile(r"--\s*(?:squawk-disable-assume-in-transaction|schemalens:\s*no-transaction)\b", re.IGNORECASE)
+# Statements PostgreSQL refuses in a transaction block; Flyway runs a migration holding one
+# without a transaction (with `mixed`, or when the file has nothing else).
+_NON_TRANSACTIONAL = re.compile(r"\b(CONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|"
+                                r"CREATE\s+TABLESPACE|REINDEX\s+(?:SYSTEM|DATABASE|SCHEMA))\b", re.IGNORECASE)
+_FLYWAY_NAME = re.compile(r"^[VUR]\d[\d._]*__|^R__", re.IGNORECASE)
+_UP_FILE = re.compile(r"^\d+_.*\.up\.sql$", re.IGNORECASE)
+_TIMESTAMPED = re.compile(r"^\d{14}_.*\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class FolderTool:
+    """How a SQL migration folder runs: the tool (None when not recognized), the transaction
+    mode, and where that came from ("configured", or what detection read)."""
+
+    tool: Optional[str]
+    mode: str  # "per-file" or "none"
+    source: str
+
+
+def folder_tool(folder: str, paths: Iterable[str], text_of: Callable[[str], Optional[str]], root: Optional[Path],
+                config: Config) -> FolderTool:
+    """The tool and transaction mode of the SQL migration `folder` (relative, forward slashes)."""
+    configured = config.sql_transactions.get(folder.strip("/") or ".")
+    if configured is not None:
+        tool = configured if configured in TOOL_TRANSACTIONS else None
+        return FolderTool(tool, TOOL_TRANSACTIONS.get(configured, configured), "configured")
+    paths = list(paths)
+    names = [PurePosixPath(path).name for path in paths]
+    texts = [text_of(path) or "" for path in paths[:50]]
+    if any(re.search(r"--\s*migrate:up\b", text) for text in texts):
+        return FolderTool("dbmate", "per-file", "`-- migrate:up` sections (dbmate)")
+    if any(re.search(r"--\s*\+goose\s+up\b", text, re.IGNORECASE) for text in texts):
+        return FolderTool("goose", "per-file", "`-- +goose Up` annotations")
+    if any(re.search(r"--\s*liquibase\s+formatted\s+sql", text, re.IGNORECASE) for text in texts):
+        return FolderTool("liquibase", "per-file", "`--liquibase formatted sql` files")
+    if root is not None and (root / folder / "atlas.sum").is_file():
+        return FolderTool("atlas", "per-file", "atlas.sum")
+    if names and sum(1 for name in names if _FLYWAY_NAME.match(name)) * 2 >= len(names):
+        return FolderTool("flyway", "per-file", "V<version>__<name>.sql file names (Flyway)")
+    uses_sqlx = root is not None and _mentions_sqlx(root, folder)
+    if any(_UP_FILE.match(name) for name in names):
+        if uses_sqlx:
+            return FolderTool("sqlx", "per-file", "<version>_<name>.up.sql files and sqlx in Cargo.toml")
+        return FolderTool("golang-migrate", "none", "<version>_<name>.up.sql / .down.sql files (golang-migrate)")
+    if uses_sqlx and any(_TIMESTAMPED.match(name) for name in names):
+        return FolderTool("sqlx", "per-file", "timestamped files and sqlx in Cargo.toml")
+    return FolderTool(None, "none", "no migration tool recognized: only explicit BEGIN ... COMMIT")
+
+
+def _mentions_sqlx(root: Path, folder: str) -> bool:
+    """A Cargo.toml in the folder's ancestors (up to the workspace root) that depends on sqlx."""
+    current = PurePosixPath(folder)
+    for candidate in (current, *current.parents):
+        cargo = root / candidate / "Cargo.toml"
+        try:
+            if cargo.is_file() and "sqlx" in cargo.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def file_in_transaction(tool: FolderTool, text: str) -> bool:
+    """Whether the folder's tool runs the file `text` inside a transaction it opens itself."""
+    if tool.mode != "per-file":
+        return False
+    opt_out = _OPT_OUTS.get(tool.tool or "")
+    if opt_out is not None and opt_out.search(text) or _ANY_OPT_OUT.search(text):
+        return False
+    if tool.tool == "flyway" and _NON_TRANSACTIONAL.search(_without_comments(text)):
+        return False
+    return True
+
+
+def _without_comments(text: str) -> str:
+    return re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.DOTALL)
+
+
+class SqlTransactions:
+    """Answers, per SQL migration file of a workspace model, whether its tool wraps it in a
+    transaction; the folder's tool is detected once."""
+
+    def __init__(self, model, text_of: Callable[[str], Optional[str]]) -> None:
+        self.model, self.text_of = model, text_of
+        self._folders: dict[str, FolderTool] = {}
+        self._migrations = set(model.sql_migrations)
+
+    def tool_of(self, path: str) -> FolderTool:
+        folder = str(PurePosixPath(path).parent)
+        if folder not in self._folders:
+            paths = [p for p in self.model.sql_migrations if str(PurePosixPath(p).parent) == folder]
+            self._folders[folder] = folder_tool("" if folder == "." else folder, paths, self.text_of,
+                                                getattr(self.model, "root", None), self.model.config)
+        return self._folders[folder]
+
+    def __call__(self, path: str) -> bool:
+        if path not in self._migrations:
+            return False
+        return file_in_transaction(self.tool_of(path), self.text_of(path) or "")

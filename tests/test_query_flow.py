@@ -1,0 +1,501 @@
+"""Queries followed across functions, classes and modules (analyzers/query_flow.py): each
+construct real repository and service code uses, as the smallest workspace that shows it, and
+where each query runs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from schemalens.analyzers.query_paths import query_coverage, query_paths
+from schemalens.analyzers.workspace.code_roles import is_application_code
+from schemalens.analyzers.workspace.config import Config
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+MODELS = '''
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, Index
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SoftDelete:
+    deleted_at: Mapped[Optional[datetime]] = mapped_column(nullable=True)
+
+    @hybrid_property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @is_deleted.inplace.expression
+    @classmethod
+    def _is_deleted_expression(cls):
+        return cls.deleted_at.is_not(None)
+
+
+class Customer(SoftDelete, Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str]
+    name: Mapped[str]
+
+
+class Order(SoftDelete, Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index("orders_customer_id_idx", "customer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str]
+    reference: Mapped[str]
+    note: Mapped[Optional[str]]
+    created_at: Mapped[datetime]
+    customer: Mapped[Customer] = relationship()
+    items: Mapped[list["Item"]] = relationship(back_populates="order")
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    sku: Mapped[str]
+    order: Mapped[Order] = relationship(back_populates="items")
+'''
+
+
+def _index(tmp_path: Path, files: dict[str, str], config: Config | None = None):
+    for path, text in {"app/__init__.py": "", "app/models.py": MODELS, **files}.items():
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text))
+    return WorkspaceIndex(tmp_path, config=config).index_all()
+
+
+def _application(model):
+    return [facts for path, facts in sorted(model.code.items())
+            if is_application_code(path, model.config.non_application_paths)]
+
+
+def _paths(tmp_path: Path, files: dict[str, str], config: Config | None = None):
+    model = _index(tmp_path, files, config)
+    return [p for p in query_paths(model, model.orm, _application(model)) if p.table is not None]
+
+
+def _predicates(path) -> list[tuple[str, str, str]]:
+    return [(p.use.table, p.use.column, p.operator) for p in path.predicates]
+
+
+def _one(paths, function: str):
+    (found,) = [p for p in paths if p.shape.function == function]
+    return found
+
+
+def test_a_helper_of_the_module_refines_the_query(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+        def _live(query):
+            return query.filter(Order.deleted_at.is_(None))
+
+        def f(session, status, customer_id):
+            query = session.query(Order)
+            if status:
+                query = query.filter(Order.status == status)
+            query = _live(query)
+            query = query.filter_by(customer_id=customer_id)
+            return query.order_by(Order.id).all()
+    """})
+    path = _one(paths, "f")
+    assert _predicates(path) == [("orders", "status", "="), ("orders", "deleted_at", "is null"),
+                                 ("orders", "customer_id", "=")]
+    assert [use.column for use, _ in path.order_by] == ["id"]
+
+
+def test_methods_of_a_class_refine_the_query_static_and_self(tmp_path):
+    paths = _paths(tmp_path, {"app/repositories.py": """
+        from typing import Any, cast
+
+        from sqlalchemy import or_
+
+        from app.models import Order
+
+
+        class OrderRepository:
+            def __init__(self, session):
+                self.session = session
+
+            def _base_query(self):
+                return self.session.query(Order).filter(Order.deleted_at.is_(None))
+
+            @staticmethod
+            def _with_search(query, search):
+                reference = cast("Any", Order.reference)
+                return query.filter(or_(reference.contains(search), Order.note.ilike(f"%{search}%")))
+
+            def list_orders(self, search, page):
+                query = self._base_query()
+                query = self._with_search(query, search)
+                return query.order_by(Order.created_at.desc()).paginate(page=page, per_page=20)
+    """})
+    path = _one(paths, "OrderRepository.list_orders")
+    assert _predicates(path) == [("orders", "deleted_at", "is null"), ("orders", "reference", "like"),
+                                 ("orders", "note", "ilike")]
+    assert [p.pattern for p in path.predicates[1:]] == ["contains", "contains"]
+    assert path.shape.pagination == "paginate" and [(u.column, d) for u, d in path.order_by] == [("created_at", True)]
+    # the helpers' queries are parts of that one, not queries of their own
+    assert {p.shape.function for p in paths} == {"OrderRepository.list_orders"}
+
+
+def test_classmethod_queries_read_cls_as_the_class(tmp_path):
+    paths = _paths(tmp_path, {"app/models_ext.py": """
+        from app.models import Order
+
+
+        class Orders(Order):
+            @classmethod
+            def by_reference(cls, reference):
+                return cls.query.filter(cls.reference == reference).first()
+    """})
+    path = _one(paths, "Orders.by_reference")
+    assert path.table == "orders" and _predicates(path) == [("orders", "reference", "=")]
+
+
+def test_a_generic_repository_base_is_read_as_each_class_that_calls_it(tmp_path):
+    paths = _paths(tmp_path, {
+        "app/kit.py": """
+            from sqlalchemy import select
+
+
+            class RepositoryBase:
+                model: type
+
+                def __init__(self, session):
+                    self.session = session
+
+                def get_base_statement(self):
+                    return select(self.model)
+
+                async def get_one_or_none(self, statement):
+                    result = await self.session.execute(statement)
+                    return result.scalars().one_or_none()
+
+                async def get_by_id(self, id):
+                    statement = self.get_base_statement().where(self.model.id == id)
+                    return await self.get_one_or_none(statement)
+
+
+            class SoftDeletionMixin:
+                def get_base_statement(self):
+                    statement = super().get_base_statement()
+                    return statement.where(self.model.deleted_at.is_(None))
+        """,
+        "app/orders.py": """
+            from app.kit import RepositoryBase, SoftDeletionMixin
+            from app.models import Order
+
+
+            class OrderRepository(SoftDeletionMixin, RepositoryBase):
+                model = Order
+
+                async def get_by_reference(self, reference):
+                    statement = self.get_base_statement().where(Order.reference == reference)
+                    return await self.get_one_or_none(statement)
+
+
+            async def find(session, reference, id):
+                repository = OrderRepository(session)
+                await repository.get_by_id(id)
+                return await repository.get_by_reference(reference)
+        """})
+    by_reference = _one(paths, "OrderRepository.get_by_reference")
+    assert _predicates(by_reference) == [("orders", "deleted_at", "is null"), ("orders", "reference", "=")]
+    # the base's own method, read as the repository class the caller holds
+    by_id = [p for p in paths if p.source is not None and p.source[0] == "app/kit.py"]
+    assert [(_predicates(p), p.shape.function) for p in by_id] == [
+        ([("orders", "deleted_at", "is null"), ("orders", "id", "=")], "RepositoryBase.get_by_id")]
+
+
+def test_a_function_of_another_module_returns_a_select_the_caller_refines(tmp_path):
+    paths = _paths(tmp_path, {
+        "app/queries/__init__.py": "from .base import live_orders\n",
+        "app/queries/base.py": """
+            from sqlalchemy import select
+
+            from app.models import Order
+
+            def live_orders():
+                return select(Order).where(Order.deleted_at.is_(None))
+        """,
+        "app/services.py": """
+            from app import queries
+            from app.queries import live_orders
+
+            async def by_status(session, status):
+                statement = live_orders().where(Order.status == status)
+                return (await session.scalars(statement)).all()
+
+            async def by_reference(session, reference):
+                result = await session.execute(queries.live_orders().where(Order.reference == reference))
+                return result.scalar_one()
+        """})
+    assert _predicates(_one(paths, "by_status")) == [("orders", "deleted_at", "is null"), ("orders", "status", "=")]
+    assert _predicates(_one(paths, "by_reference")) == [("orders", "deleted_at", "is null"), ("orders", "reference", "=")]
+
+
+def test_type_checking_aliases_and_typing_cast(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from typing import TYPE_CHECKING, Any, cast
+
+        if TYPE_CHECKING:
+            from app.models import Order as OrderModel
+        else:
+            from app import models
+            OrderModel = models.Order
+
+
+        def pending(session):
+            status = cast(Any, OrderModel.status)
+            return session.query(OrderModel).filter(status == "pending").all()
+    """})
+    path = _one(paths, "pending")
+    assert path.table == "orders" and _predicates(path) == [("orders", "status", "=")]
+
+
+def test_condition_lists_and_and_or_over_them(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import and_, or_, select
+
+        from app.models import Order
+
+
+        def search(session, status, reference, terms):
+            conditions = [Order.deleted_at.is_(None)]
+            if status:
+                conditions.append(Order.status == status)
+            matches = []
+            for term in terms:
+                matches.append(Order.note.ilike(f"%{term}%"))
+            statement = select(Order).where(*conditions).where(or_(*matches))
+            return session.scalars(statement.where(and_(*[Order.reference == reference]))).all()
+    """})
+    path = _one(paths, "search")
+    assert _predicates(path) == [("orders", "deleted_at", "is null"), ("orders", "status", "="),
+                                 ("orders", "note", "ilike"), ("orders", "reference", "=")]
+    assert path.predicates[2].alternative is not None
+
+
+def test_getattr_with_a_name_known_only_at_run_time_is_said_as_such(tmp_path):
+    files = {"app/services.py": """
+        from app.models import Order
+
+
+        def listing(session, sort, field):
+            return session.query(Order).filter(getattr(Order, "status") == "x").order_by(getattr(Order, sort)).all()
+    """}
+    path = _one(_paths(tmp_path, files), "listing")
+    assert _predicates(path) == [("orders", "status", "=")]
+    assert [(ref.model.rpartition(".")[2], ref.dynamic) for ref in path.unknown_columns] == [("Order", "sort")]
+    model = _index(tmp_path, files)
+    coverage = query_coverage(model, model.orm, _application(model))
+    (unresolved,) = coverage.unresolved
+    assert unresolved.call.method == "order_by" and "getattr(Order, sort): the column is chosen at run time" in unresolved.reason
+
+
+def test_flask_sqlalchemy_paginate_and_a_pagination_helper(tmp_path):
+    paths = _paths(tmp_path, {
+        "app/pagination.py": """
+            def paginate(query, page, per_page=20):
+                return query.offset((page - 1) * per_page).limit(per_page).all()
+        """,
+        "app/services.py": """
+            from sqlalchemy import select
+
+            from app.extensions import db
+            from app.models import Order
+            from app.pagination import paginate
+
+
+            def first_style(page):
+                return Order.query.filter(Order.status == "new").paginate(page=page)
+
+
+            def third_style(page):
+                return db.paginate(select(Order).where(Order.reference == "r"), page=page)
+
+
+            def by_helper(page):
+                return paginate(Order.query.filter(Order.customer_id == 1), page)
+        """,
+        "app/extensions.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"})
+    assert _one(paths, "first_style").shape.pagination == "paginate"
+    assert _one(paths, "third_style").shape.pagination == "paginate"
+    helper = _one(paths, "by_helper")
+    assert helper.shape.pagination == "offset" and _predicates(helper) == [("orders", "customer_id", "=")]
+
+
+def test_routes_services_and_repositories_give_each_query_where_it_runs(tmp_path):
+    paths = _paths(tmp_path, {
+        "app/repository.py": """
+            from app.models import Order
+
+
+            class OrderRepository:
+                def __init__(self, session):
+                    self.session = session
+
+                def by_status(self, status):
+                    return self.session.query(Order).filter(Order.status == status).all()
+        """,
+        "app/service.py": """
+            from app.repository import OrderRepository
+
+
+            class OrderService:
+                def pending(self, session):
+                    return OrderRepository(session).by_status("pending")
+
+
+            order_service = OrderService()
+        """,
+        "app/routes.py": """
+            from fastapi import APIRouter
+
+            from app.service import order_service as orders
+
+            router = APIRouter()
+
+
+            @router.get("/orders")
+            def pending_orders(session):
+                return orders.pending(session)
+        """,
+        "app/tasks.py": """
+            from app.models import Order
+
+
+            def purge(session):
+                session.query(Order).filter(Order.reference == "x").delete()
+        """})
+    assert _one(paths, "OrderRepository.by_status").context == "request"
+    assert _one(paths, "purge").context == "task"
+
+
+def test_view_class_methods_are_request_handlers(tmp_path):
+    paths = _paths(tmp_path, {"app/api.py": """
+        from flask_restx import Namespace, Resource
+
+        from app.models import Order
+
+        orders = Namespace("orders")
+
+
+        class Base(Resource):
+            pass
+
+
+        class OrderList(Base):
+            def get(self):
+                return Order.query.filter(Order.status == "new").all()
+    """})
+    assert _one(paths, "OrderList.get").context == "request"
+
+
+def test_code_under_tests_is_not_application_code_unless_configured(tmp_path):
+    files = {"tests/test_orders.py": """
+        from app.models import Order
+
+
+        def test_status(session):
+            assert session.query(Order).filter(Order.status == "x").all() == []
+    """, "app/seeds.py": "", "scripts/backfill.py": """
+        from app.models import Order
+
+
+        def run(session):
+            session.query(Order).filter(Order.note == "x").update({"note": None})
+    """}
+    assert _paths(tmp_path, files) == []
+    everything = _paths(tmp_path, files, Config(non_application_paths=()))
+    assert {p.shape.function for p in everything} == {"test_status", "run"}
+
+
+def test_a_hybrid_property_is_read_as_the_condition_it_makes(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+
+        def live(session):
+            return session.query(Order).filter(~Order.is_deleted, Order.customer.has(Customer.email == "e")).all()
+    """})
+    assert _predicates(_one(paths, "live"))[0] == ("orders", "deleted_at", "is null")
+
+
+def test_a_many_to_one_relationship_compared_is_its_foreign_key(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+
+        def of_customer(session, customer):
+            return session.query(Order).filter(Order.customer == customer).all()
+    """})
+    assert _predicates(_one(paths, "of_customer")) == [("orders", "customer_id", "=")]
+
+
+def test_query_coverage_counts_calls_and_says_why_one_is_not_resolved(tmp_path):
+    model = _index(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+
+        def known(session):
+            return session.query(Order).filter(Order.status == "x").join(Order.items).order_by(Order.id).all()
+
+
+        def unknown(thing):
+            return thing.filter(Order.status == "x").all()
+    """})
+    coverage = query_coverage(model, model.orm, _application(model))
+    assert (coverage.calls, coverage.resolved) == (4, 3)
+    (unresolved,) = coverage.unresolved
+    assert unresolved.call.location.line == 10 and unresolved.kind == "not followed"
+    assert "parameter `thing` of unknown" in unresolved.reason
+
+
+def test_query_rules_report_no_finding_on_code_under_tests(tmp_path):
+    from schemalens.analyzers.audit import run_audit
+
+    loop = """
+        from app.models import Order
+
+
+        def {name}(session):
+            for order in session.query(Order).filter(Order.note.contains("x")).offset(500).all():
+                print(order.customer.email)
+    """
+    model = _index(tmp_path, {"tests/test_orders.py": loop.format(name="test_notes"),
+                              "app/views.py": loop.format(name="notes")})
+    query_codes = {f"SL{n}" for n in range(405, 414)}
+    findings = [f for f in run_audit(model).findings if f.rule in query_codes]
+    assert findings and {f.location.path for f in findings} == {"app/views.py"}
+
+
+def test_queries_lacking_the_same_index_are_one_finding(tmp_path):
+    from schemalens.analyzers.audit import run_audit
+
+    model = _index(tmp_path, {"app/views.py": """
+        from app.models import Order
+
+
+        def pending(session):
+            return session.query(Order).filter(Order.reference == "x").all()
+
+
+        def first_pending(session):
+            return session.query(Order).filter(Order.reference == "y").first()
+    """})
+    (finding,) = [f for f in run_audit(model).findings if f.rule == "SL405"]
+    assert (finding.table, finding.column) == ("orders", "reference")
+    assert [r.location.line for r in finding.related if r.label.startswith("also")] == [10]
