@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -41,17 +42,27 @@ def _median(values: list[float]) -> str:
 
 def first_diagnostics(neovim: str, file: Path, runs: int) -> dict[str, list[float]]:
     """{"cold", "warm"} -> [seconds from Neovim's start to the file's first diagnostics]."""
-    found: dict[str, list[float]] = {"cold": [], "warm": [], "cold_from_edit": [], "warm_from_edit": []}
+    found: dict[str, list[float]] = {kind: [] for kind in ("cold", "warm", "cold_from_edit", "warm_from_edit",
+                                                          "cold_cpu", "warm_cpu")}
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="schemalens-bench-") as folder:
             cache = str(Path(folder) / "parse-cache")
             for kind in ("cold", "warm"):
                 run = Path(folder) / kind
                 run.mkdir()
+                before = _children_cpu()
                 report = run_configured_neovim(neovim, run, "bench", [file], cache=cache)
                 found[kind].append(report["since_start"])
                 found[f"{kind}_from_edit"].append(report["first_diagnostics"])
+                found[f"{kind}_cpu"].append(_children_cpu() - before)
     return found
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the processes waited for so far: Neovim, and through it the server and its
+    parse workers (the whole run, to Neovim's exit). Unlike wall time, not inflated by a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def exit_seconds(neovim: str, file: Path, runs: int, ready: str) -> list[float]:
@@ -90,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    cold cache: {_median(found['cold'])}")
                 print(f"    warm cache: {_median(found['warm'])}")
                 print(f"    (from :edit: cold {statistics.median(found['cold_from_edit']):.2f} s, "
-                      f"warm {statistics.median(found['warm_from_edit']):.2f} s)")
+                      f"warm {statistics.median(found['warm_from_edit']):.2f} s; CPU of the whole run: "
+                      f"cold {statistics.median(found['cold_cpu']):.1f} s, warm {statistics.median(found['warm_cpu']):.1f} s)")
             name, file = workspaces[-1]
             print(f"  server exit after Neovim is killed ({name}):")
             print(f"    after its first diagnostics: {_median(exit_seconds(binary, file, args.runs, 'diagnostics'))}")
