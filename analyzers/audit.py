@@ -23,9 +23,10 @@ class AuditResult:
     query_paths: tuple = ()  # the application's queries resolved to tables (the index rules read them)
 
 
-def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None) -> AuditResult:
+def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True) -> AuditResult:
     """Check `model` (a WorkspaceModel) with the enabled rules (or exactly `rules`), apply
-    suppressions, sort.
+    suppressions, make one finding per problem (unless `merged` is False: one per place, for a
+    caller that moves findings before grouping them), sort.
 
     `text_of(path)` returns a file's current text (the editor's buffer); by default the file is
     read from disk under the model's root. Each file is read once per audit: many rules read the same files.
@@ -46,7 +47,9 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
             log.exception("rule %s failed", rule_class.code)
             errors.append(ExtractionError(Location(model.config.source or ".", 1),
                                           f"rule {rule_class.code} failed: {error!r}", kind="internal"))
-    kept = one_per_problem(apply_selection(findings, model.config, text_of), rules)
+    kept = apply_selection(findings, model.config, text_of)
+    if merged:
+        kept = one_per_problem(kept, rules)
     return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), tuple(context.query_paths))
 
 

@@ -16,7 +16,7 @@ from typing import Iterator, Mapping, Optional
 
 from .extract.python_source import PythonFile, parse_python, split_lines
 from .rules.base import Finding
-from .suppressions import comment_places, with_suppression
+from .suppressions import comment_places, with_file_suppression, with_suppression
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,18 @@ def _suppression(finding: Finding, text: str, lines: list[str]) -> Optional[Quic
     title = (f"Ignore {finding.rule} on this line" if line == finding.location.line else
              f"Ignore {finding.rule} for this statement (comment on line {line})")
     return QuickFix(title, LineEdit(finding.location.path, line, new_text), "display")
+
+
+def file_suppression_fix(finding: Finding, text: str) -> Optional[QuickFix]:
+    """`schemalens: ignore-file[rule]` for the finding's file whose current text is `text`: the
+    rule added to the file's suppression comment, or a new comment line at its top."""
+    placed = with_file_suppression(finding.location.path, text, finding.rule)
+    if placed is None:
+        return None
+    line, new_text = placed
+    if "\r\n" in text:
+        new_text = new_text.replace("\n", "\r\n")
+    return QuickFix(f"Ignore {finding.rule} in this file", LineEdit(finding.location.path, line, new_text), "display")
 
 
 # model fixes, on the syntax tree

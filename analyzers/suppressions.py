@@ -12,6 +12,9 @@ one for a finding, and which comments a finding obeys. Writing (analyzers/fixes.
   string's value (and `#` is not SQL), so the fix never writes one there.
 - A comment on the reported line itself is always read, also a SQL `-- schemalens: ignore[...]`
   written inside an embedded SQL string.
+- `schemalens: ignore-file[...]` anywhere in a file covers the whole file; the quick fix adds the
+  code to such a comment when there is one, else writes one on a line of its own at the top
+  (after a shebang or an encoding declaration, which must stay first).
 
 Only tokenizers decide where strings are: Python's `tokenize`, PostgreSQL's scanner (pglast). A
 line after a place the tokenizer cannot read (an unterminated string) takes no comment.
@@ -89,6 +92,38 @@ def with_suppression(line_text: str, rule: str, places: CommentPlaces, line: int
             codes = f"{existing.group(1).strip()}, {rule}"
             return line_text[: existing.start(1)] + codes + line_text[existing.end(1):]
     return f"{line_text.rstrip()}  {places.marker} schemalens: ignore[{rule}]"
+
+
+# An encoding declaration (PEP 263), which must stay on line 1 or 2, as a shebang stays on line 1.
+_CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
+
+
+def with_file_suppression(path: str, text: str, rule: str) -> Optional[tuple[int, str]]:
+    """Where `schemalens: ignore-file[rule]` goes in a Python or SQL file (None for others):
+    (the 1-based line to replace, its new text). The new text is the line with `rule` added to
+    the file's suppression comment, or a new comment line and then the line."""
+    places = comment_places(path, text)
+    if places is None:
+        return None
+    lines = split_lines(text)
+    for number, line in enumerate(lines, start=1):
+        match = FILE_IGNORE.search(line)
+        if match and match.group(1) and places.comments.get(number) == match.start():
+            return number, line[: match.end(1)].rstrip() + f", {rule}" + line[match.end(1):]
+    comment = f"{places.marker} schemalens: ignore-file[{rule}]"
+    first = 1
+    if places.marker == "#":
+        if lines[0].lstrip("\ufeff").startswith("#!"):
+            first = 2
+        for number in (1, 2):
+            if number <= len(lines) and _CODING.match(lines[number - 1].lstrip("\ufeff")):
+                first = max(first, number + 1)
+    if first > len(lines):  # the file is its header: the comment goes after it
+        return len(lines), lines[-1] + "\n" + comment
+    line = lines[first - 1]
+    if line.startswith("\ufeff"):  # the byte order mark stays the first character
+        return first, "\ufeff" + comment + "\n" + line[1:]
+    return first, comment + "\n" + line
 
 
 def _python_places(text: str) -> CommentPlaces:

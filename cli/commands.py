@@ -112,13 +112,13 @@ def _scaffold_options(scaffold: argparse.ArgumentParser) -> None:
 
 
 def _lsp(args: argparse.Namespace) -> int:
-    from .server.app import server
+    from .server.app import run_socket, run_stdio, server
 
     if args.tcp or args.ws:
         host, _, port = (args.tcp or args.ws).rpartition(":")
-        (server.start_tcp if args.tcp else server.start_ws)(host or "127.0.0.1", int(port))
+        run_socket(server.start_tcp if args.tcp else server.start_ws, host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        run_stdio()  # does not return: it ends the process
     return 0
 
 

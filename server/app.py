@@ -4,9 +4,8 @@ workspace index and turns audit findings into diagnostics and hovers."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import os
+import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -14,26 +13,22 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Optional
 
 from lsprotocol import types
+from pygls import uris
 from pygls.lsp.server import LanguageServer
 
 from schemalens import __version__
-from schemalens.analyzers.audit import run_audit, workspace_problems
-from schemalens.analyzers.fixes import quick_fixes
-from schemalens.analyzers.scaffold import ScaffoldError
-from schemalens.analyzers.scaffold.from_findings import safe_change_for, safe_change_edit
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
-from schemalens.analyzers.report.table_card import table_card
-from schemalens.analyzers.rules.base import occurrences
+from schemalens.analyzers.through_edits import CarriedAudit, LineMap, audit_through_edits
 from schemalens.analyzers.workspace.cache import default_cache_dir
 from schemalens.analyzers.workspace.config import config_from_mapping, load_config, load_hints_file
+from schemalens.analyzers.workspace.discovery import project_root
 from schemalens.analyzers.workspace.index import WorkspaceIndex
-from schemalens.analyzers.workspace.lookup import (
-    Target, definitions, document_symbols, references, target_at, workspace_symbols,
-)
 
-from .diagnostics import diagnostics_by_uri, relative_path, uri_of
+from . import code_actions, navigation
+from .diagnostics import diagnostics_by_uri, relative_path
 from .positions import Positions, split_documents_as_lsp
+from .process import ClientLogHandler, ClientWatchdog, configure_logging, end_process
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +53,12 @@ class SchemaLensServer(LanguageServer):
         self.pending: dict[str, Optional[str]] = {}
         self.editor_settings: dict[str, Any] = {}
         self.findings: tuple = ()
-        self.watchdog: Optional[asyncio.Task] = None  # watches the client's process
+        self.watchdog: Optional[ClientWatchdog] = None  # watches the client's process
+        self.log_handler = ClientLogHandler(self.window_log_message)
+        # Files that do not parse: path -> the text of the last good parse the model holds (None:
+        # unknown), and how its lines moved since (see analyzers/through_edits.py).
+        self.stale: dict[str, Optional[str]] = {}
+        self.line_maps: dict[str, Optional[LineMap]] = {}
         # Rebuilds and audits run one at a time (under `lock`) on one thread: with a thread per
         # call, the allocator keeps an arena per thread and the server's memory creeps up.
         self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemalens-analysis")
@@ -120,54 +120,51 @@ class SchemaLensServer(LanguageServer):
     async def _rebuild(self, change) -> None:
         """Republish diagnostics for every file whose diagnostics changed, open or not."""
         loop = asyncio.get_running_loop()
-        self.model = await loop.run_in_executor(self.analysis, change, self.index)
-        result = await loop.run_in_executor(self.analysis, functools.partial(run_audit, self.model, text_of=self.index._read))
-        self.findings = result.findings
-        self.query_paths = result.query_paths
-        problems = workspace_problems(self.model.errors, result.findings)
-        current = diagnostics_by_uri(self.root, result.findings, problems, self.positions())
+        index = self.index
+        self.model = await loop.run_in_executor(self.analysis, change, index)
+        stale, audited = await loop.run_in_executor(self.analysis, self._audit, index, self.model)
+        self.stale, self.line_maps = stale, audited.maps
+        self.findings = audited.findings
+        self.query_paths = audited.query_paths
+        current = diagnostics_by_uri(self.root, audited.findings, audited.problems, self.positions())
         for uri in sorted(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
             if diagnostics != self.published.get(uri, []):
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
         self.published = current
 
+    @staticmethod
+    def _audit(index: WorkspaceIndex, model) -> tuple[dict[str, Optional[str]], CarriedAudit]:
+        """The audit, at the lines of the current texts: in a file that does not parse, what the
+        last good parse says is carried through the edits since, or withheld."""
+        stale = index.stale_sources()
+        current_errors = [error for path in stale for error in index.parsed(path).errors]
+        return stale, audit_through_edits(model, stale, index._read, current_errors)
 
-class _ClientLogHandler(logging.Handler):
-    """Forwards SchemaLens log records to the client's log (window/logMessage). Records may come
-    from the index's worker threads, so they are handed to the event loop."""
 
-    _TYPES = ((logging.ERROR, types.MessageType.Error), (logging.WARNING, types.MessageType.Warning),
-              (logging.INFO, types.MessageType.Info))
+def run_stdio() -> None:
+    """Serve one client over standard input and output, then end the process at once: when the
+    client closes the pipe (it exited or died) while an index runs on the analysis thread, a
+    normal interpreter exit would wait for that index to finish."""
+    configure_logging(server.log_handler, keep_stderr=False)
+    server.start_io()
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    end_process(0 if server.protocol._shutdown else 1)
 
-    def __init__(self, ls: SchemaLensServer, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(logging.INFO)
-        self.ls, self.loop = ls, loop
 
-    def emit(self, record: logging.LogRecord) -> None:
-        kind = next(kind for level, kind in self._TYPES if record.levelno >= level)
-        message = types.LogMessageParams(type=kind, message=f"schemalens: {self.format(record)}")
-        self.loop.call_soon_threadsafe(self.ls.window_log_message, message)
+def run_socket(start, host: str, port: int) -> None:
+    """Serve over TCP or a WebSocket (`start`: server.start_tcp or start_ws); logs go to the
+    client and to standard error."""
+    configure_logging(server.log_handler, keep_stderr=True)
+    start(host, port)
 
 
 server = SchemaLensServer()
-PARENT_CHECK_SECONDS = 3.0
-
-
-async def _exit_when_the_client_dies(ls: SchemaLensServer, pid: int) -> None:
-    """An editor that crashes sends no shutdown; without this check the server would live on."""
-    while True:
-        await asyncio.sleep(PARENT_CHECK_SECONDS)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            log.warning("client process %d is gone; exiting", pid)
-            # Not ls.shutdown(): it waits for the thread blocked reading a stdin that nobody will
-            # write to or close. Every file SchemaLens writes is written then renamed, so an
-            # immediate exit leaves nothing half-written.
-            os._exit(0)
-        except PermissionError:
-            pass  # alive, owned by another user
+code_actions.register(server)
+navigation.register(server)
 
 
 @server.feature(types.INITIALIZE)
@@ -176,23 +173,26 @@ def initialize(ls: SchemaLensServer, params: types.InitializeParams) -> None:
     if isinstance(options, dict):
         ls.editor_settings = dict(options.get("schemalens", options))
     split_documents_as_lsp(ls.workspace)
+    ls.log_handler.connect(asyncio.get_running_loop())
+    if ls.process_id and ls.watchdog is None:
+        ls.watchdog = ClientWatchdog(ls.process_id)
+        ls.watchdog.start_watching()
 
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> None:
-    root = ls.workspace.root_path
+    folders = list(ls.workspace.folders.values())
+    root = ls.workspace.root_path or (uris.to_fs_path(folders[0].uri) if folders else None)
     if not root:
-        ls.window_log_message(types.LogMessageParams(type=types.MessageType.Warning,
-                                                     message="schemalens: no workspace folder; nothing to index"))
+        log.info("no workspace folder: the project of the first file opened is indexed")
         return
-    loop = asyncio.get_running_loop()
-    package_log = logging.getLogger("schemalens")
-    package_log.addHandler(_ClientLogHandler(ls, loop))
-    package_log.setLevel(logging.INFO)
-    if ls.process_id:
-        ls.watchdog = loop.create_task(_exit_when_the_client_dies(ls, ls.process_id))
-    ls.root = Path(root).resolve()
+    await _index_root(ls, Path(root))
+
+
+async def _index_root(ls: SchemaLensServer, root: Path) -> None:
+    ls.root = root.resolve()
     ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
+    loop = asyncio.get_running_loop()
     await _register_watchers(ls)
     token = str(uuid.uuid4())
     progress = await _begin_progress(ls, token)
@@ -205,9 +205,7 @@ async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> 
     await ls.reindex(lambda index: index.index_all(progress=report))
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))
-    ls.window_log_message(types.LogMessageParams(
-        type=types.MessageType.Info,
-        message=f"schemalens: indexed {len(ls.model.files)} files, {len(ls.model.database.tables)} tables"))
+    log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
 
 
 async def _begin_progress(ls: SchemaLensServer, token: str) -> bool:
@@ -232,8 +230,11 @@ async def _register_watchers(ls: SchemaLensServer) -> None:
         return
     options = types.DidChangeWatchedFilesRegistrationOptions(
         watchers=[types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED])
-    await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
-        id="schemalens-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)]))
+    try:
+        await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
+            id="schemalens-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)]))
+    except Exception as error:  # a client that refuses: changes on disk are seen when files are saved or opened
+        log.info("file watchers not registered: %s", error)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -269,6 +270,10 @@ async def did_change_configuration(ls: SchemaLensServer, params: types.DidChange
 
 
 async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce: bool, opened: bool = False) -> None:
+    if ls.root is None and opened:
+        file = uris.to_fs_path(uri)
+        if file:  # a client without a workspace folder: the project around the file
+            await _index_root(ls, project_root(Path(file)))
     if ls.root is None:
         return
     path = relative_path(ls.root, uri)
@@ -305,150 +310,6 @@ async def did_save(ls: SchemaLensServer, params: types.DidSaveTextDocumentParams
 async def did_close(ls: SchemaLensServer, params: types.DidCloseTextDocumentParams) -> None:
     # The editor's buffer no longer overrides the file on disk.
     await _update(ls, params.text_document.uri, None, debounce=False)
-
-
-def _target(ls: SchemaLensServer, uri: str, position: types.Position) -> Optional[Target]:
-    if ls.model is None or ls.root is None:
-        return None
-    path = relative_path(ls.root, uri) or ""
-    text = ls.workspace.get_text_document(uri).source
-    line, column = Positions(ls.workspace.position_encoding, lambda _: text).from_lsp(path, position)
-    return target_at(ls.model, path, text, line, column)
-
-
-@server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls: SchemaLensServer, params: types.HoverParams) -> Optional[types.Hover]:
-    target = _target(ls, params.text_document.uri, params.position)
-    card = table_card(ls.model, target.table, target.column, ls.query_paths) if target else None
-    if card is None:
-        return None
-    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=card))
-
-
-@server.feature(types.TEXT_DOCUMENT_DEFINITION)
-def definition(ls: SchemaLensServer, params: types.DefinitionParams) -> Optional[list[types.Location]]:
-    target = _target(ls, params.text_document.uri, params.position)
-    if target is None:
-        return None
-    positions = ls.positions()
-    return [types.Location(uri=uri_of(ls.root, location.path), range=positions.range(location))
-            for location, _ in definitions(ls.model, target)]
-
-
-@server.feature(types.TEXT_DOCUMENT_REFERENCES)
-def find_references(ls: SchemaLensServer, params: types.ReferenceParams) -> Optional[list[types.Location]]:
-    target = _target(ls, params.text_document.uri, params.position)
-    if target is None:
-        return None
-    positions = ls.positions()
-    return [types.Location(uri=uri_of(ls.root, location.path), range=positions.range(location))
-            for location, _ in references(ls.model, target)]
-
-
-_SYMBOL_KINDS = {"table": types.SymbolKind.Class, "column": types.SymbolKind.Field, "revision": types.SymbolKind.Key}
-
-
-def _document_symbol(positions: Positions, symbol) -> types.DocumentSymbol:
-    where = positions.range(symbol.location)
-    return types.DocumentSymbol(name=symbol.name, kind=_SYMBOL_KINDS[symbol.kind], range=where, selection_range=where,
-                                children=[_document_symbol(positions, child) for child in symbol.children] or None)
-
-
-@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-def document_symbol(ls: SchemaLensServer, params: types.DocumentSymbolParams) -> Optional[list[types.DocumentSymbol]]:
-    if ls.model is None:
-        return None
-    path = relative_path(ls.root, params.text_document.uri)
-    positions = ls.positions()
-    return [_document_symbol(positions, symbol) for symbol in document_symbols(ls.model, path or "")]
-
-
-@server.feature(types.WORKSPACE_SYMBOL)
-def workspace_symbol(ls: SchemaLensServer, params: types.WorkspaceSymbolParams) -> Optional[list[types.SymbolInformation]]:
-    if ls.model is None:
-        return None
-    positions = ls.positions()
-    return [types.SymbolInformation(name=symbol.name, kind=_SYMBOL_KINDS[symbol.kind], location=types.Location(
-        uri=uri_of(ls.root, symbol.location.path), range=positions.range(symbol.location)))
-        for symbol in workspace_symbols(ls.model, params.query)]
-
-
-_KINDS = {"display": types.CodeActionKind.QuickFix, "safe": types.CodeActionKind.QuickFix,
-          "unsafe": types.CodeActionKind.QuickFix}
-
-
-@server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
-def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optional[list[types.CodeAction]]:
-    if ls.model is None:
-        return None
-    uri = params.text_document.uri
-    path = relative_path(ls.root, uri)
-    text = ls.workspace.get_text_document(uri).source
-    positions = Positions(ls.workspace.position_encoding, lambda _: text)
-    wanted = {(d.code, d.range.start.line + 1) for d in params.context.diagnostics}
-    actions = []
-    for finding in (occurrence for merged in ls.findings for occurrence in occurrences(merged)):
-        if finding.location.path != path or (finding.rule, finding.location.line) not in wanted:
-            continue
-        diagnostic = next(d for d in params.context.diagnostics
-                          if (d.code, d.range.start.line + 1) == (finding.rule, finding.location.line))
-        for fix in quick_fixes(finding, text, ls.model.database.tables):
-            edit = types.TextEdit(range=positions.lines_range(path, fix.edit.line, fix.edit.last_line),
-                                  new_text=fix.edit.new_text)
-            actions.append(types.CodeAction(
-                title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
-                is_preferred=fix.applicability == "safe",
-                edit=types.WorkspaceEdit(changes={uri: [edit]})))
-        scaffold_action = _scaffold_action(ls, finding, diagnostic)
-        if scaffold_action is not None:
-            actions.append(scaffold_action)
-    return actions
-
-
-def _creates_files(ls: SchemaLensServer) -> bool:
-    workspace = ls.client_capabilities.workspace if ls.client_capabilities else None
-    edit = workspace.workspace_edit if workspace else None
-    return bool(edit and edit.document_changes and types.ResourceOperationKind.Create in (edit.resource_operations or ()))
-
-
-def _scaffold_action(ls: SchemaLensServer, finding, diagnostic: types.Diagnostic) -> Optional[types.CodeAction]:
-    """Safe expand / backfill / contract revisions, as one WorkspaceEdit that creates them (and
-    takes the unsafe statement out of the head revision)."""
-    safe_change = safe_change_for(finding, ls.model, ls.index._read)
-    if safe_change is None:
-        return None
-    if not _creates_files(ls):
-        log.info("%s: the client cannot create files in a workspace edit; no scaffold action", finding.rule)
-        return None
-    try:
-        planned = safe_change_edit(safe_change, ls.model, ls.index._read)
-    except ScaffoldError as error:
-        log.info("%s at %s: no scaffold: %s", finding.rule, finding.location, error)
-        return None
-    changes: list = []
-    for revision_file in planned.files:
-        file_uri = uri_of(ls.root, revision_file.path)
-        changes.append(types.CreateFile(uri=file_uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
-        changes.append(types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=None),
-            edits=[types.TextEdit(range=types.Range(start=types.Position(line=0, character=0),
-                                                    end=types.Position(line=0, character=0)), new_text=revision_file.text)]))
-    by_path: dict[str, list] = {}
-    positions = ls.positions()
-    for line_edit in planned.line_edits:
-        by_path.setdefault(line_edit.path, []).append(line_edit)
-    for path, line_edits in by_path.items():  # one TextDocumentEdit per file: its ranges all refer to the text as it is
-        file_uri = uri_of(ls.root, path)
-        document = ls.workspace.get_text_document(file_uri)
-        edits = [types.TextEdit(range=positions.lines_range(path, e.line, e.last_line), new_text=e.new_text)
-                 for e in line_edits]
-        changes.append(types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=document.version), edits=edits))
-    phases = " / ".join(f.phase for f in planned.files)
-    return types.CodeAction(title=f"SchemaLens: {safe_change.title} ({phases}: {safe_change.request.change})",
-                            kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
-                            edit=types.WorkspaceEdit(document_changes=changes))
 
 
 @server.command("schemalens.generateReport")

@@ -13,7 +13,7 @@ import pytest
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.extract.sql_files import parse_sql
-from schemalens.analyzers.fixes import apply_edit, quick_fixes
+from schemalens.analyzers.fixes import apply_edit, file_suppression_fix, quick_fixes
 from schemalens.analyzers.schema.model import Location
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
@@ -280,3 +280,47 @@ def test_a_fix_edits_the_column_of_its_finding_when_two_share_a_line(tmp_path: P
     fix = quick_fixes(finding, models)[0]
     fixed = _apply_and_check(tmp_path, "app/models.py", finding, fix)
     assert "placed_on = sa.Column(sa.Date); created_at = sa.Column(sa.DateTime(timezone=True), nullable=False)" in fixed
+
+
+# "Ignore ... in this file": schemalens: ignore-file[...]
+
+def test_ignoring_a_rule_in_a_file_writes_a_comment_line_at_its_top(tmp_path: Path):
+    _write(tmp_path, {"app/models.py": MODELS})
+    finding = next(f for f in _findings(tmp_path) if f.rule == "SL201")
+    fix = file_suppression_fix(finding, MODELS)
+    assert fix.title == "Ignore SL201 in this file" and fix.applicability == "display"
+    fixed = _apply_and_check(tmp_path, "app/models.py", finding, fix)
+    assert fixed == "# schemalens: ignore-file[SL201]\n" + MODELS
+
+
+def test_a_file_comment_goes_below_a_shebang_and_an_encoding_declaration(tmp_path: Path):
+    header = "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n"
+    _write(tmp_path, {"app/models.py": header + MODELS})
+    finding = next(f for f in _findings(tmp_path) if f.rule == "SL201")
+    fixed = _apply_and_check(tmp_path, "app/models.py", finding, file_suppression_fix(finding, header + MODELS))
+    assert fixed.split("\n")[:3] == ["#!/usr/bin/env python", "# -*- coding: utf-8 -*-", "# schemalens: ignore-file[SL201]"]
+
+
+def test_a_second_rule_ignored_in_a_file_joins_the_files_comment(tmp_path: Path):
+    text = MODELS.replace("class User(Base):", "# schemalens: ignore-file[SL3]  # 外键另行处理\nclass User(Base):")
+    _write(tmp_path, {"app/models.py": text})
+    finding = next(f for f in _findings(tmp_path) if f.rule == "SL201")
+    fixed = _apply_and_check(tmp_path, "app/models.py", finding, file_suppression_fix(finding, text))
+    assert "# schemalens: ignore-file[SL3, SL201]  # 外键另行处理\n" in fixed and fixed.count("ignore-file") == 1
+
+
+def test_ignoring_a_rule_in_a_sql_file_writes_a_sql_comment_line(tmp_path: Path):
+    statement = SQL_STATEMENTS["a string literal over two lines"]
+    _write(tmp_path, {**SQL_MIGRATIONS, "db/V2__index.sql": statement})
+    finding = next(f for f in _findings(tmp_path) if f.rule == "SL505")
+    fixed = _apply_and_check(tmp_path, "db/V2__index.sql", finding, file_suppression_fix(finding, statement))
+    assert fixed == "-- schemalens: ignore-file[SL505]\n" + statement
+
+
+def test_a_file_comment_keeps_crlf_line_breaks_and_the_byte_order_mark(tmp_path: Path):
+    text = "\ufeff" + MODELS.replace("\n", "\r\n")
+    _write(tmp_path, {"app/models.py": MODELS})
+    finding = next(f for f in _findings(tmp_path) if f.rule == "SL201")
+    fixed = apply_edit(text, file_suppression_fix(finding, text).edit)
+    assert fixed.startswith("\ufeff# schemalens: ignore-file[SL201]\r\nimport sqlalchemy")
+    assert "\n" not in fixed.replace("\r\n", "")

@@ -69,3 +69,71 @@ def test_references_span_models_migrations_foreign_keys_and_downgrades(model):
     assert "foreign key from orders" in labels and any(label.startswith("downgrade") for label in labels)
     column_places = references(model, Target("accounts", "display_name"))
     assert {location.path for location, _ in column_places} >= {MODELS, REVISION, "migrations/versions/0003_rename.py"}
+
+
+def test_a_model_class_name_stands_for_its_table(model):
+    assert _at(model, MODELS, "class Account", offset=8) == Target("accounts")
+    assert _at(model, MODELS, 'relationship("Group"', offset=15) == Target("groups")
+
+
+def test_the_tablename_keyword_stands_for_the_class_table(model):
+    assert _at(model, MODELS, "__tablename__", offset=3) == Target("accounts")
+    assert _at(model, MODELS, "__tablename__", offset=3, occurrence=1) == Target("groups")
+
+
+SCHEMAS = {
+    "app/models.py": (
+        "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+        "class Invoice(Base):\n"
+        "    __tablename__ = \"invoices\"\n"
+        "    __table_args__ = {\"schema\": \"billing\"}\n"
+        "    id = sa.Column(sa.BigInteger, primary_key=True)\n"
+        "    amount = sa.Column(sa.Numeric(12, 2), nullable=False)\n\n\n"
+        "class Order(Base):\n"
+        "    __tablename__ = \"orders\"\n"
+        "    id = sa.Column(sa.BigInteger, primary_key=True)\n"
+        "    status = sa.Column(sa.String(20), nullable=False)\n"
+        "    invoice_id = sa.Column(sa.BigInteger, sa.ForeignKey(\"billing.invoices.id\"))\n"),
+    "app/services.py": "from .models import Order\n\n\ndef pending():\n    return Order.query.filter(Order.status.in_(['new'])).all()\n",
+    "db/V1__schema.sql": ("CREATE SCHEMA billing;\n"
+                          "CREATE TABLE billing.invoices (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL);\n"
+                          "CREATE TABLE orders (id bigint PRIMARY KEY, status varchar(20) NOT NULL,\n"
+                          "    invoice_id bigint REFERENCES billing.invoices (id));\n"),
+    "db/V2__index.sql": ('ALTER TABLE "billing"."invoices" ADD COLUMN paid_at timestamptz;\n'
+                         "ALTER TABLE public.orders ADD COLUMN note text;\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory):
+    root = tmp_path_factory.mktemp("schemas")
+    for path, text in SCHEMAS.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return WorkspaceIndex(root).index_all()
+
+
+def _in(model, path: str, needle: str, offset: int) -> Target:
+    text = SCHEMAS[path]
+    number, line = next((n, line) for n, line in enumerate(text.split("\n"), start=1) if needle in line)
+    return target_at(model, path, text, number, line.index(needle) + offset)
+
+
+def test_a_schema_qualified_name_in_sql_names_the_table(schemas):
+    assert _in(schemas, "db/V1__schema.sql", "billing.invoices (id bigint", 2) == Target("billing.invoices")
+    assert _in(schemas, "db/V1__schema.sql", "billing.invoices (id bigint", 10) == Target("billing.invoices")
+    assert _in(schemas, "db/V2__index.sql", '"billing"."invoices"', 12) == Target("billing.invoices")
+    assert _in(schemas, "db/V2__index.sql", "public.orders", 9) == Target("orders")
+
+
+def test_a_schema_qualified_foreign_key_string_names_the_column(schemas):
+    assert _in(schemas, "app/models.py", "billing.invoices.id", 3) == Target("billing.invoices", "id")
+
+
+def test_a_class_attribute_in_application_code_names_the_column(schemas):
+    assert _in(schemas, "app/services.py", "Order.status", 8) == Target("orders", "status")
+    assert _in(schemas, "app/services.py", "Order.query", 1) == Target("orders")
+
+
+def test_table_args_stand_for_the_class_table(schemas):
+    assert _in(schemas, "app/models.py", "__table_args__", 4) == Target("billing.invoices")

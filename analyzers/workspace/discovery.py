@@ -45,3 +45,19 @@ def under(path: str, folders: Iterable[str]) -> bool:
 
 def looks_like_model_module(text: str) -> bool:
     return any(marker in text for marker in _MODEL_MARKERS)
+
+
+# What marks a project's root, in order: the first marker found in any folder above a file wins
+# (alembic.ini is no marker: Flask-Migrate keeps it in migrations/, below the project).
+ROOT_MARKERS = ("schemalens.toml", "pyproject.toml", ".git")
+
+
+def project_root(file: Path) -> Path:
+    """The root of the project holding `file`: the nearest folder above it with the first of
+    ROOT_MARKERS that any folder above it has, else the file's own folder."""
+    folders = list(Path(file).resolve().parents)
+    for marker in ROOT_MARKERS:
+        for folder in folders:
+            if (folder / marker).exists():
+                return folder
+    return folders[0]

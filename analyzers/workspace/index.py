@@ -141,6 +141,9 @@ class WorkspaceIndex:
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
         self.model: Optional[WorkspaceModel] = None
+        # Files whose text does not parse: path -> (the ParsedFile that kept the last good parse,
+        # the text that parse was made from, or None when unknown). See stale_sources().
+        self._stale: dict[str, tuple[ParsedFile, Optional[str]]] = {}
 
     # public API
 
@@ -224,6 +227,7 @@ class WorkspaceIndex:
 
     def _update_file(self, path: str, text: Optional[str]) -> WorkspaceModel:
         path = PurePosixPath(path).as_posix()
+        buffer_before = self._texts.get(path)
         if text is None:
             self._texts.pop(path, None)
         else:
@@ -244,6 +248,7 @@ class WorkspaceIndex:
         if self._relocates(path, content, previous is None):
             return self.index_all()
         parsed = self._parse(path, content)
+        self._note_stale(path, previous, parsed, buffer_before)
         if parsed is None:
             self._files.pop(path, None)
         else:
@@ -279,6 +284,29 @@ class WorkspaceIndex:
 
     def parsed(self, path: str) -> Optional[ParsedFile]:
         return self._files.get(path)
+
+    def stale_sources(self) -> dict[str, Optional[str]]:
+        """Files whose current text does not parse, for which the index keeps using their last
+        good parse: path -> the text that parse was made from (None when it is not known). What
+        the index reports about such a file is at positions of that text, not of the current one."""
+        return {path: text for path, (kept, text) in self._stale.items() if self._files.get(path) is kept}
+
+    def _note_stale(self, path: str, previous: Optional[ParsedFile], parsed: Optional[ParsedFile],
+                    buffer_before: Optional[str]) -> None:
+        """Remember the text behind a last good parse that _parse kept in use."""
+        self._stale = {p: entry for p, entry in self._stale.items() if self._files.get(p) is entry[0]}
+        if parsed is None or previous is None or previous.result is None or parsed.result is not previous.result:
+            self._stale.pop(path, None)
+            return
+        if path in self._stale:  # still the same last good parse: its text stays the one known
+            self._stale[path] = (parsed, self._stale[path][1])
+            return
+        good = None
+        for text in (buffer_before, _read_disk(self.root / path)):
+            if text is not None and _digest(text) == previous.digest:
+                good = text
+                break
+        self._stale[path] = (parsed, good)
 
     # parsing
 
@@ -547,6 +575,13 @@ def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSumm
     if parsed is None or parsed.kind not in _PYTHON_KINDS or parsed.result is None:
         return None
     return parsed.result.summary
+
+
+def _read_disk(file: Path) -> Optional[str]:
+    try:
+        return file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _digest(text: str) -> str:

@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..extract.python_source import split_lines
-from ..schema.model import Location, Table
+from ..schema.model import Location, Table, table_key
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
+# A dotted name of up to three parts (schema.table.column); in SQL a part may be "quoted".
+_PART = r"[A-Za-z_][A-Za-z0-9_$]*"
+_DOTTED = re.compile(rf"{_PART}(?:\.{_PART}){{0,2}}")
+_SQL_PART = rf'"[^"\n]+"|{_PART}'
+_SQL_DOTTED = re.compile(rf"(?:{_SQL_PART})(?:\.(?:{_SQL_PART})){{0,2}}")
+_SQL_SPLIT = re.compile(_SQL_PART)
+# Words of a model class that stand for its table.
+_TABLE_WORDS = frozenset({"__tablename__", "__table_args__", "__table__"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,22 +41,32 @@ def target_at(model, path: str, text: str, line: int, character: int) -> Optiona
     """The table or column at a 1-based line and 0-based character, if the word there names one.
 
     Recognised: a table name (also inside strings: `op.add_column("orders", ...)`, SQL), a
-    `table.column` string (`ForeignKey("users.id")`), a column name of a table named on the
-    same line, and a column attribute inside a model class.
+    schema-qualified one (`billing.invoices`, `"billing"."invoices"` in SQL, `public.orders`), a
+    `table.column` or `schema.table.column` string (`ForeignKey("users.id")`), a model class name
+    (`class Order(...)`, `Order.status` for its column), `__tablename__` and `__table_args__`
+    in a model class, a column name of a table named on the same line, and a column attribute
+    inside a model class.
     """
     lines = split_lines(text)  # the lines an editor counts
     if not 0 < line <= len(lines):
         return None
     current = lines[line - 1]
-    word = next((m.group(0) for m in _IDENTIFIER.finditer(current) if m.start() <= character <= m.end()), None)
-    if word is None:
+    pattern = _SQL_DOTTED if path.endswith(".sql") else _DOTTED
+    match = next((m for m in pattern.finditer(current) if m.start() <= character <= m.end()), None)
+    if match is None:
         return None
-    head, _, tail = word.partition(".")
-    if tail and _known(model, head) is not None and _known(model, head).column(tail) is not None:
-        return Target(head, tail)
-    if _known(model, word) is not None:
-        return Target(word)
-    name = tail or head
+    spans = [(match.start() + m.start(), match.start() + m.end(), m.group(0)) for m in _SQL_SPLIT.finditer(match.group(0))]
+    parts = [part[1:-1] if part.startswith('"') else part for _, _, part in spans]
+    under = next((n for n, (start, end, _) in enumerate(spans) if start <= character <= end), len(parts) - 1)
+    # The whole name (`"users.id"`, `billing.invoices` from its schema part), else the name up to
+    # the part under the cursor (`Order.status` of `Order.status.in_(...)`).
+    named = _named(model, path, parts) or _named(model, path, parts[: under + 1])
+    if named is not None:
+        return named
+    if len(parts) == 1 and parts[0] in _TABLE_WORDS:
+        table = _enclosing_model_table(model, path, line)
+        return Target(table.key) if table is not None else None
+    name = parts[-1]
     for other in _IDENTIFIER.findall(current):
         table = _known(model, other)
         if table is not None and table.column(name) is not None:
@@ -57,6 +75,36 @@ def target_at(model, path: str, text: str, line: int, character: int) -> Optiona
         if enclosing is not None and enclosing.column(name) is not None:
             return Target(enclosing.key, name)
     return None
+
+
+def _named(model, path: str, parts: list[str]) -> Optional[Target]:
+    """The table or column a dotted name spells: table, schema.table, table.column,
+    schema.table.column, or a model class (and its column attribute)."""
+    def column_of(table: Optional[Table], column: str) -> Optional[Target]:
+        return Target(table.key, column) if table is not None and table.column(column) is not None else None
+
+    if len(parts) == 3:
+        return column_of(_known(model, table_key(parts[1], parts[0])), parts[2])
+    if len(parts) == 2:
+        found = column_of(_known(model, parts[0]), parts[1])
+        if found is None and _known(model, table_key(parts[1], parts[0])) is not None:
+            found = Target(table_key(parts[1], parts[0]))
+        if found is None and path.endswith(".py"):
+            found = column_of(_model_class(model, path, parts[0]), parts[1])
+        return found
+    table = _known(model, parts[0])
+    if table is None and path.endswith(".py"):
+        table = _model_class(model, path, parts[0])
+    return Target(table.key) if table is not None else None
+
+
+def _model_class(model, path: str, name: str) -> Optional[Table]:
+    """The model table of a class named `name`: the one this file declares, else the only one."""
+    tables = [table for table in model.orm.tables.values() if table.class_name == name]
+    here = [table for table in tables if table.location.path == path]
+    if here:
+        return here[0]
+    return tables[0] if len(tables) == 1 else None
 
 
 def _operation_table(model, path: str, line: int) -> Optional[Table]:

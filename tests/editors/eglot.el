@@ -11,9 +11,12 @@
 (defvar schemalens-root (file-name-as-directory (getenv "SCHEMALENS_ROOT")))
 (defvar schemalens-report nil)
 
-;; The configuration a user writes (README): start `schemalens lsp` for Python and SQL buffers.
-(add-to-list 'eglot-server-programs
-             `((python-mode sql-mode) . (,(getenv "SCHEMALENS_PYTHON") "-m" "schemalens" "lsp")))
+;; The configuration a user writes: the README's snippet, as written (SCHEMALENS_SNIPPET), with
+;; `schemalens` on PATH; else `python -m schemalens lsp`.
+(if (getenv "SCHEMALENS_SNIPPET")
+    (progn (load (getenv "SCHEMALENS_SNIPPET") nil t) (require 'eglot))
+  (add-to-list 'eglot-server-programs
+               `((python-mode sql-mode) . (,(getenv "SCHEMALENS_PYTHON") "-m" "schemalens" "lsp"))))
 
 ;; The copy is not under version control: make its folder the project.
 (add-hook 'project-find-functions (lambda (_dir) (cons 'transient schemalens-root)))
@@ -45,6 +48,11 @@
                       (forward-line 21)
                       (forward-char 5)
                       (jsonrpc-request server :textDocument/hover (eglot--TextDocumentPositionParams))))
+             (class-hover (save-excursion
+                            (goto-char (point-min))
+                            (search-forward "class Order(")
+                            (backward-char 3)
+                            (jsonrpc-request server :textDocument/hover (eglot--TextDocumentPositionParams))))
              (actions (jsonrpc-request server :textDocument/codeAction
                                        (list :textDocument (eglot--TextDocumentIdentifier)
                                              :range (list :start (eglot--pos-to-lsp-position (line-beginning-position))
@@ -54,6 +62,8 @@
               (list :server (plist-get (eglot--server-info server) :name)
                     :diagnostics (vconcat diagnostics)
                     :hover (plist-get (plist-get hover :contents) :value)
+                    :class_hover (plist-get (plist-get class-hover :contents) :value)
+                    :program (format "%S" (cdr (assoc '(python-mode sql-mode) eglot-server-programs)))
                     :actions (vconcat (mapcar (lambda (action) (plist-get action :title)) actions))))))
   (error (setq schemalens-report (list :error (error-message-string err)))))
 

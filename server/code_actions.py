@@ -1,0 +1,157 @@
+"""Code actions: the rule's quick fixes, "ignore on this line / in this file", and the scaffold
+of safe revisions; and the command that creates revision files for clients whose workspace
+edits cannot create files (Neovim declares no `documentChanges`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Optional
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from schemalens.analyzers.fixes import file_suppression_fix, quick_fixes
+from schemalens.analyzers.rules.base import occurrences
+from schemalens.analyzers.scaffold import RevisionFile, ScaffoldError, write_files
+from schemalens.analyzers.scaffold.from_findings import safe_change_edit, safe_change_for
+
+from .diagnostics import relative_path, uri_of
+from .positions import Positions
+
+if TYPE_CHECKING:
+    from .app import SchemaLensServer
+
+log = logging.getLogger(__name__)
+
+CREATE_REVISIONS = "schemalens.createRevisionFiles"
+_KINDS = {"display": types.CodeActionKind.QuickFix, "safe": types.CodeActionKind.QuickFix,
+          "unsafe": types.CodeActionKind.QuickFix}
+
+
+def register(server) -> None:
+    server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                   types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))(code_action)
+    server.command(CREATE_REVISIONS)(create_revision_files)
+
+
+async def code_action(ls: "SchemaLensServer", params: types.CodeActionParams) -> Optional[list[types.CodeAction]]:
+    if ls.model is None:
+        return None
+    uri = params.text_document.uri
+    path = relative_path(ls.root, uri)
+    if path is None:
+        return None
+    # The findings must be those of the text the edits apply to: take in the edits still
+    # waiting for their debounce, and give nothing if the buffer moved on meanwhile.
+    await ls.apply_pending()
+    text = ls.workspace.get_text_document(uri).source
+    if ls.index is None or ls.index._read(path) != text:
+        return []
+    positions = Positions(ls.workspace.position_encoding, lambda _: text)
+    wanted = {(d.code, d.range.start.line + 1): d for d in params.context.diagnostics}
+    actions = []
+    for finding in (occurrence for merged in ls.findings for occurrence in occurrences(merged)):
+        diagnostic = wanted.get((finding.rule, finding.location.line))
+        if finding.location.path != path or diagnostic is None:
+            continue
+        fixes = quick_fixes(finding, text, ls.model.database.tables)
+        file_fix = file_suppression_fix(finding, text)
+        for fix in [*fixes, *([file_fix] if file_fix else [])]:
+            edit = types.TextEdit(range=positions.lines_range(path, fix.edit.line, fix.edit.last_line),
+                                  new_text=fix.edit.new_text)
+            actions.append(types.CodeAction(
+                title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
+                is_preferred=fix.applicability == "safe",
+                edit=types.WorkspaceEdit(changes={uri: [edit]})))
+        if path not in ls.stale:  # a scaffold reads the revision's parse, which is older than its text
+            scaffold_action = _scaffold_action(ls, finding, diagnostic)
+            if scaffold_action is not None:
+                actions.append(scaffold_action)
+    return actions
+
+
+def _creates_files(ls: "SchemaLensServer") -> bool:
+    workspace = ls.client_capabilities.workspace if ls.client_capabilities else None
+    edit = workspace.workspace_edit if workspace else None
+    return bool(edit and edit.document_changes and types.ResourceOperationKind.Create in (edit.resource_operations or ()))
+
+
+def _scaffold_action(ls: "SchemaLensServer", finding, diagnostic: types.Diagnostic) -> Optional[types.CodeAction]:
+    """Safe expand / backfill / contract revisions. For a client that can create files in a
+    workspace edit, one edit that creates them and takes the unsafe statement out of the head
+    revision; for others, an edit of the existing files (`changes`) and a command that creates
+    the new ones."""
+    safe_change = safe_change_for(finding, ls.model, ls.index._read)
+    if safe_change is None:
+        return None
+    try:
+        planned = safe_change_edit(safe_change, ls.model, ls.index._read)
+    except ScaffoldError as error:
+        log.info("%s at %s: no scaffold: %s", finding.rule, finding.location, error)
+        return None
+    if any(line_edit.path in ls.stale for line_edit in planned.line_edits):
+        return None
+    phases = " / ".join(f.phase for f in planned.files)
+    title = f"SchemaLens: {safe_change.title} ({phases}: {safe_change.request.change})"
+    positions = ls.positions()
+    edits_by_uri: dict[str, list[types.TextEdit]] = {}
+    for line_edit in planned.line_edits:  # ranges all refer to the text as it is
+        edits_by_uri.setdefault(uri_of(ls.root, line_edit.path), []).append(types.TextEdit(
+            range=positions.lines_range(line_edit.path, line_edit.line, line_edit.last_line), new_text=line_edit.new_text))
+    if not _creates_files(ls):
+        command = types.Command(title=title, command=CREATE_REVISIONS, arguments=[
+            {"files": [{"path": f.path, "text": f.text, "revision": f.revision, "phase": f.phase} for f in planned.files]}])
+        return types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                                edit=types.WorkspaceEdit(changes=edits_by_uri) if edits_by_uri else None,
+                                command=command)
+    changes: list = []
+    for revision_file in planned.files:
+        file_uri = uri_of(ls.root, revision_file.path)
+        changes.append(types.CreateFile(uri=file_uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=None),
+            edits=[types.TextEdit(range=types.Range(start=types.Position(line=0, character=0),
+                                                    end=types.Position(line=0, character=0)), new_text=revision_file.text)]))
+    for file_uri, edits in edits_by_uri.items():  # one TextDocumentEdit per file
+        document = ls.workspace.get_text_document(file_uri)
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=document.version), edits=edits))
+    return types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                            edit=types.WorkspaceEdit(document_changes=changes))
+
+
+async def create_revision_files(ls: LanguageServer, *args) -> Optional[list[str]]:
+    """Write the revision files of a scaffold action (its command, for clients whose workspace
+    edits cannot create files), index them, and show them: opened in the editor when it can be
+    asked to, else named in a message. Only new files in a versions folder of the workspace."""
+    if ls.model is None or not args or not isinstance(args[0], dict):
+        return None
+    files = [RevisionFile(str(f["path"]), str(f["text"]), str(f.get("revision", "")), str(f.get("phase", "")))
+             for f in args[0].get("files", []) if isinstance(f, dict) and "path" in f and "text" in f]
+    folders = {str(PurePosixPath(f.path).parent) for f in files}
+    known = {folder for history in ls.model.histories for folder in history.environment.versions}
+    if len(folders) != 1 or not folders <= known:
+        _show_message(ls, types.MessageType.Error,
+                      f"SchemaLens: not creating {', '.join(f.path for f in files)}: not in a migrations versions folder")
+        return None
+    try:
+        written = write_files(ls.root, files, folders.pop())
+    except (ValueError, OSError) as error:
+        _show_message(ls, types.MessageType.Error, f"SchemaLens: no revision written: {error}")
+        return None
+    ls.pending.update(dict.fromkeys(f.path for f in files))
+    await ls.apply_pending()
+    uris = [path.as_uri() for path in written]
+    window = ls.client_capabilities.window if ls.client_capabilities else None
+    if window and window.show_document and window.show_document.support:
+        for position, uri in enumerate(uris):
+            await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=position == 0))
+    else:
+        _show_message(ls, types.MessageType.Info,
+                      "SchemaLens: created " + ", ".join(f"{f.path} ({f.phase})" for f in files))
+    return uris
+
+
+def _show_message(ls: LanguageServer, kind: types.MessageType, message: str) -> None:
+    ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
