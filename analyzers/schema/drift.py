@@ -9,6 +9,7 @@ Each difference keeps both elements (either may be None), so callers can point a
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -60,11 +61,17 @@ def shared_tables(model, text_of: Callable[[str], Optional[str]]) -> list[tuple[
 _REFLECTION = re.compile(r"\bautoload_with[\"']?\s*[=:]|\bautoload[\"']?\s*[=:]\s*True\b|\bDeferredReflection\b")
 
 
+@functools.lru_cache(maxsize=64)
+def _mentions_reflection(text: str) -> bool:
+    """Whether a file mentions reflection at all: searched once per text, not once per table."""
+    return bool(_REFLECTION.search(text))
+
+
 def is_reflected(table: Table, text_of: Callable[[str], Optional[str]]) -> bool:
     """True when the class or Table(...) declaring `table` asks SQLAlchemy to reflect it. The
     declaration runs from its first line to the next line that starts at column 1."""
     text = text_of(table.location.path)
-    if text is None or not _REFLECTION.search(text):
+    if text is None or not _mentions_reflection(text):
         return False
     lines = text.splitlines()[table.location.line - 1:]
     end = next((number for number, line in enumerate(lines[1:], start=1) if line[:1].strip() and not line.startswith(")")),

@@ -9,6 +9,7 @@ The default patterns (`DEFAULT_NON_APPLICATION`) are documented in the README; t
 from __future__ import annotations
 
 import fnmatch
+import functools
 from pathlib import PurePosixPath
 from typing import Iterable
 
@@ -21,6 +22,11 @@ DEFAULT_NON_APPLICATION = (*(f"{folder}/" for folder in _FOLDERS), *_FILES)
 def is_application_code(path: str, patterns: Iterable[str] = DEFAULT_NON_APPLICATION) -> bool:
     """False when `path` (relative, forward slashes) matches a pattern: `name/` means a folder of
     that name at any depth, anything else is a glob over the whole path or the file name."""
+    return _is_application_code(path, tuple(patterns))
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_application_code(path: str, patterns: tuple[str, ...]) -> bool:
     parts = PurePosixPath(path).parts
     for pattern in patterns:
         if pattern.endswith("/"):
