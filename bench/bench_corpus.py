@@ -1,0 +1,114 @@
+"""Speed on the real projects of the corpus (../shared/corpus): for each project, each in its own
+subprocess so that memory and imports are per measurement,
+
+- cold `schemalens audit` work: index with an empty parse cache, then the audit;
+- warm: the same with the parse cache filled by the cold run (a second `schemalens audit`);
+- an edit: a column added to the model class with the most columns, then `update_file` and the
+  audit (what the language server does on a didChange, without the LSP round trip), p50 and
+  max over `--edits` edits;
+
+printed with CPU seconds beside wall time (a loaded machine inflates wall time) and peak RSS,
+against the targets of the performance issue (cold <= 10 s, warm <= 1.5 s, edit p95 <= 100 ms).
+A benchmark, not a test: it always exits 0.
+
+    python bench/bench_corpus.py [--project NAME ...] [--edits 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY / "tests"))
+
+import corpus_projects  # noqa: E402
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+_DECLARATION = re.compile(r"^(\s+)(\w+)(\s*(?::[^=]+)?=\s*\S*[Cc]olumn\(.*\))\s*$")
+
+
+def _line(root: Path, path: str, number: int) -> str:
+    lines = (root / path).read_text(encoding="utf-8").splitlines()
+    return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def _measure(root: Path, cache: Path, edits: int) -> dict:
+    from schemalens.analyzers.audit import run_audit
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+    wall, cpu = time.perf_counter(), _cpu()
+    index = WorkspaceIndex(root, cache_dir=cache)
+    model = index.index_all()
+    findings = len(run_audit(model).findings)
+    result = {"seconds": time.perf_counter() - wall, "cpu": _cpu() - cpu, "findings": findings}
+    if edits:
+        # A copy of a one-line column declaration of the widest model, under a new name.
+        table, line, declaration = next(
+            (t, c.location.line, match) for t in sorted(model.orm.tables.values(), key=lambda t: -len(t.columns))
+            for c in t.columns if c.location.path == t.location.path
+            for match in [_DECLARATION.match(_line(root, c.location.path, c.location.line))] if match)
+        path = table.location.path
+        lines = (root / path).read_text(encoding="utf-8").splitlines(keepends=True)
+        timings = []
+        for number in range(edits):
+            copied = f"{declaration.group(1)}bench_extra_{number}{declaration.group(3)}\n"
+            added = lines[:line] + [copied] + lines[line:]
+            start = time.perf_counter()
+            run_audit(index.update_file(path, "".join(added)))
+            timings.append(time.perf_counter() - start)
+        result.update(edit_p50=statistics.median(timings), edit_max=max(timings), edited=f"{path}:{line + 1}")
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _run(project: str, cache: Path, edits: int) -> dict:
+    completed = subprocess.run([sys.executable, __file__, "--measure", project, "--cache", str(cache), "--edits", str(edits)],
+                               capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
+    return json.loads(completed.stdout)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", action="append", choices=corpus_projects.PROJECTS)
+    parser.add_argument("--edits", type=int, default=15)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(_measure(corpus_projects.unpacked(args.measure), args.cache, args.edits)))
+        return 0
+    if not corpus_projects.available():
+        print("corpus not found: nothing measured")
+        return 0
+    print(f"{'project':10} {'cold s (cpu)':>16} {'warm s (cpu)':>16} {'edit p50/max ms':>17} {'rss MB':>7} findings")
+    for project in args.project or corpus_projects.PROJECTS:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = _run(project, Path(cache), 0)
+            warm = _run(project, Path(cache), args.edits)
+        if "error" in cold or "error" in warm:
+            print(f"{project:10} could not run: {cold.get('error') or warm.get('error')}")
+            continue
+        print(f"{project:10} {cold['seconds']:7.2f} ({cold['cpu']:6.2f}) {warm['seconds']:7.2f} ({warm['cpu']:6.2f}) "
+              f"{warm['edit_p50'] * 1000:8.0f}/{warm['edit_max'] * 1000:<8.0f} {warm['rss_mb']:7.0f} {warm['findings']}")
+    print("targets: cold <= 10 s, warm <= 1.5 s, edit (didChange to diagnostics) p95 <= 100 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
