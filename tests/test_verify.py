@@ -1,6 +1,7 @@
 """`schemalens verify` on fixture projects: a rewrite and an ACCESS EXCLUSIVE lock on a populated
 table, a downgrade that fails, a revision PostgreSQL rejects, ORM drift, an env.py that needs the
-application; each is reported as such. The bundled example runs end to end on its own embedded
+application; SQL migration sets each in a database of their own, up sections only, failing where
+SL570 says; each is reported as such. The bundled example runs end to end on its own embedded
 server through the CLI."""
 
 from __future__ import annotations
@@ -286,3 +287,121 @@ def test_the_stop_command_of_a_kept_server_works_for_the_user_who_ran_verify(tmp
         assert "server stopped" in completed.stdout
     finally:
         server.stop()
+
+
+# SQL migration folders: one fresh database per migration set, the up part of each file
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
+
+
+def _tables(postgres, database: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(postgres.server.dsn(database)) as connection:
+        return {name for (name,) in connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()}
+
+
+DBMATE_USERS = ("-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY);\n\n"
+                "-- migrate:down\nDROP TABLE users;\n")
+DBMATE_EMAIL = ("-- migrate:up\nALTER TABLE users ADD COLUMN email text;\nCREATE TABLE sessions (id bigint PRIMARY KEY);\n\n"
+                "-- migrate:down\nALTER TABLE users DROP COLUMN email;\nDROP TABLE sessions;\n")
+
+
+def test_a_dbmate_folder_runs_only_its_up_sections(postgres, tmp_path):
+    root = _write(tmp_path, {"db/migrations/20240101000000_users.sql": DBMATE_USERS,
+                             "db/migrations/20240102000000_email.sql": DBMATE_EMAIL})
+    dsn = postgres.url(postgres.fresh_database("verify"))
+    report = verify(WorkspaceIndex(root).index_all(), dsn=dsn, keep=True)
+    (result,) = report.rehearsal.sql_sets
+    assert (result.name, result.ran, len(result.files), result.failed, result.ok) == ("db/migrations", 2, 2, None, True)
+    assert "dbmate: a transaction per file" in result.transactions
+    assert report.verdict == "OK" and not report.failed
+    # The down sections would have dropped both tables again.
+    assert _tables(postgres, result.database) == {"users", "sessions"}
+    assert [s.sql for s in _step(report, "upgrade", "db/migrations/20240102000000_email.sql").statements] == [
+        "ALTER TABLE users ADD COLUMN email text", "CREATE TABLE sessions (id bigint PRIMARY KEY)"]
+
+
+def test_two_services_are_rehearsed_in_two_databases(postgres, tmp_path):
+    # Both create `accounts`: in one database the second would fail.
+    root = _write(tmp_path, {
+        "services/billing/migrations/000001_accounts.up.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric);\n",
+        "services/billing/migrations/000001_accounts.down.sql": "DROP TABLE accounts;\n",
+        "services/users/migrations/V1__accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, email text);\n",
+        "services/users/migrations/V2__names.sql": "ALTER TABLE accounts ADD COLUMN name text;\n"})
+    dsn = postgres.url(postgres.fresh_database("verify"))
+    report = verify(WorkspaceIndex(root).index_all(), dsn=dsn, keep=True)
+    by_name = {result.name: result for result in report.rehearsal.sql_sets}
+    assert sorted(by_name) == ["services/billing/migrations", "services/users/migrations"]
+    billing, users = by_name["services/billing/migrations"], by_name["services/users/migrations"]
+    assert (billing.ran, users.ran) == (1, 2) and billing.ok and users.ok, report.rehearsal.steps
+    assert billing.database != users.database
+    assert "golang-migrate: no transaction" in billing.transactions and "flyway: a transaction per file" in users.transactions
+    assert _tables(postgres, billing.database) == _tables(postgres, users.database) == {"accounts"}
+    assert report.verdict == "OK"
+    assert [s["name"] for s in verify_json(report)["sql_sets"]] == [billing.name, users.name]
+
+
+def test_a_set_that_alters_a_table_a_later_migration_creates_fails_where_sl570_says(postgres, tmp_path):
+    from schemalens.analyzers.audit import run_audit
+
+    root = _write(tmp_path, {
+        "notifications/migrations/001_notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY);\n",
+        "notifications/migrations/002_locale.sql": ("-- the templates' locale\n"
+                                                    "ALTER TABLE notifications ADD COLUMN sent_at timestamptz;\n\n"
+                                                    "ALTER TABLE templates\n  ADD COLUMN locale text;\n"),
+        "notifications/migrations/003_templates.sql": "CREATE TABLE templates (id bigint PRIMARY KEY);\n",
+        "orders/migrations/001_orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"})
+    model = WorkspaceIndex(root).index_all()
+    static = [(f.location.path, f.location.line) for f in run_audit(model).findings if f.rule in ("SL570", "SL571")]
+    assert static == [("notifications/migrations/002_locale.sql", 4)]
+    report = verify(model, dsn=postgres.url(postgres.fresh_database("verify")))
+    by_name = {result.name: result for result in report.rehearsal.sql_sets}
+    notifications = by_name["notifications/migrations"]
+    assert notifications.failed == "notifications/migrations/002_locale.sql:4"
+    assert (notifications.ran, notifications.ok) == (1, False)
+    step = _step(report, "upgrade", "notifications/migrations/002_locale.sql")
+    assert (step.path, step.line) == static[0]
+    assert step.error.error == 'relation "templates" does not exist'
+    assert "notifications/migrations/002_locale.sql:4" in step.failure() and 'relation "templates"' in step.failure()
+    assert not any(s.revision.endswith("003_templates.sql") for s in report.rehearsal.steps)  # the set stopped there
+    assert by_name["orders/migrations"].ok  # the next set still ran
+    assert report.verdict == "FAILED" and report.failed
+    markdown = render_verify_markdown(report)
+    assert "FAILED at notifications/migrations/002_locale.sql:4, 1 later file(s) not run" in markdown
+    assert verify_json(report)["ok"] is False
+
+
+def test_a_set_with_no_postgresql_files_says_so_and_is_not_ok(postgres, tmp_path):
+    root = _write(tmp_path, {
+        "legacy/mysql/001_users.sql": "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB;\n",
+        "legacy/mysql/002_email.sql": "ALTER TABLE users ADD COLUMN email VARCHAR(255);\n"})
+    report = verify(WorkspaceIndex(root).index_all(), dsn=postgres.url(postgres.fresh_database("verify")))
+    (result,) = report.rehearsal.sql_sets
+    assert result.ran == 0 and not result.ok and "MySQL" in result.not_run and "PostgreSQL only" in result.not_run
+    assert not report.rehearsal.steps
+    assert report.failed and report.verdict != "OK"
+    markdown = render_verify_markdown(report)
+    assert not markdown.splitlines()[2].startswith("OK") and "legacy/mysql (2 file(s), MySQL): not run" in markdown
+    assert verify_json(report)["sql_sets"][0]["not_run"]
+
+
+def test_drafts_are_not_run(postgres, tmp_path):
+    root = _write(tmp_path, {"db/migrations/V1__users.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+                             "db/migrations_old/V1__users.sql": "CREATE TABLE users (id bigint PRIMARY KEY, x int);\n",
+                             "db/migrations_old/V2__broken.sql": "ALTER TABLE nowhere ADD COLUMN y int;\n"})
+    report = verify(WorkspaceIndex(root).index_all(), dsn=postgres.url(postgres.fresh_database("verify")))
+    assert [result.name for result in report.rehearsal.sql_sets] == ["db/migrations"]
+    assert report.verdict == "OK"
+    assert any(note.startswith("db/migrations_old: not run") for note in report.rehearsal.notes)
+
+
+def test_nothing_to_rehearse_is_not_ok(postgres, tmp_path):
+    (tmp_path / "README.md").write_text("no migrations here\n")
+    report = verify(WorkspaceIndex(tmp_path).index_all(), dsn=postgres.url(postgres.fresh_database("verify")))
+    assert report.failed and any(failure.startswith("nothing ran") for failure in report.rehearsal.failures)

@@ -20,8 +20,8 @@ from .target import RehearsalDatabase, TargetError, embedded, from_dsn
 __all__ = ["TargetError", "VerifyReport", "verify"]
 
 TOOL_TABLES = ("alembic_version", "flyway_schema_history")
-NOTICE = ("schemalens verify runs the project's Alembic env.py and revision files (project code) against {where}; "
-          "nothing else is touched.")
+NOTICE = ("schemalens verify runs the project's Alembic env.py and revision files (project code) and its SQL "
+          "migrations against {where}; nothing else is touched.")
 
 
 @dataclass
@@ -37,7 +37,18 @@ class VerifyReport:
 
     @property
     def failed(self) -> bool:
-        return bool(self.rehearsal.failures) or any(not step.ok for step in self.rehearsal.steps)
+        """Not OK: something failed, or something that should have run did not."""
+        return self.verdict != "OK"
+
+    @property
+    def verdict(self) -> str:
+        """FAILED (a statement, a revision or the run failed), INCOMPLETE (nothing failed, but a
+        migration set did not run: another engine's, no database for it), else OK."""
+        rehearsal = self.rehearsal
+        if rehearsal.failures or any(not step.ok for step in rehearsal.steps) or \
+                any(s.failed for s in rehearsal.sql_sets):
+            return "FAILED"
+        return "INCOMPLETE" if any(not s.ok for s in rehearsal.sql_sets) else "OK"
 
 
 def verify(model, *, dsn: Optional[str] = None, yes: bool = False, keep: bool = False, python: Optional[str] = None,
@@ -65,6 +76,10 @@ def _compare(model, database: RehearsalDatabase, report: VerifyReport) -> None:
 
     from ..pg.catalog import read_catalog
 
+    if not report.rehearsal.main_rehearsed:
+        report.drift_skipped = ("the main database's migrations did not run on PostgreSQL (see the migration sets), so "
+                                "there is nothing to compare")
+        return
     with psycopg.connect(database.dsn) as connection:
         catalog = comparable(read_catalog(connection))
     # Bookkeeping tables in every environment's schema; a per-run (tenant) schema's tables are

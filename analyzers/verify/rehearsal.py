@@ -1,5 +1,6 @@
 """The rehearsal: every Alembic environment's revisions up, all of them down step by step, and
-up again, then the SQL folders file by file, each statement traced.
+up again; then every SQL migration set (a database the index plans from SQL folders) in a new
+database of its own, file by file in its tool's order, each statement traced.
 
 Alembic runs in a child process (`runner.py`) of the interpreter that is to run the project's
 code: SchemaLens's own, or the project's with `python=` (`verify --python PATH`), where the
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -22,7 +24,11 @@ from typing import Callable, Optional
 from ..extract.alembic_revisions import nearest_alembic_ini
 from ..scaffold import disk_reader
 from ..workspace.package_roots import PackageRoots
-from .target import RehearsalDatabase
+from ..extract.sql_dialects import POSTGRESQL, label
+from ..workspace.databases import ALEMBIC
+from ..workspace.migration_sets import runnable_text
+from ..workspace.migration_tools import SqlTransactions, file_in_transaction
+from .target import RehearsalDatabase, TargetError
 from .tracer import StatementTracer, TracedStatement
 
 Progress = Callable[[str], None]
@@ -45,6 +51,8 @@ class StepResult:
     exception: Optional[dict] = None  # the Python exception that stopped it (runner.exception_json)
     problem: Optional[str] = None  # why it failed, in words, with what to do
     operations: int = 0  # operations its source has for this phase (read statically)
+    migration_set: Optional[str] = None  # the SQL migration set of a SQL file (None for revisions)
+    line: Optional[int] = None  # a SQL file's failing statement: its first line in the file
 
     @property
     def error(self) -> Optional[TracedStatement]:
@@ -68,7 +76,8 @@ class StepResult:
         if self.problem:
             return self.problem
         if self.error is not None:
-            return f"PostgreSQL refused `{self.error.sql[:200]}`: {self.error.error}"
+            where = f"{self.path}:{self.line}: " if self.line is not None else ""
+            return f"{where}PostgreSQL refused `{self.error.sql[:200]}`: {self.error.error}"
         return "ran no statement"
 
 
@@ -83,6 +92,42 @@ class Rehearsal:
     environments: list[str] = field(default_factory=list)  # rehearsed, in order
     revisions: dict[str, int] = field(default_factory=dict)  # environment -> revisions it has
     bootstrapped: list[str] = field(default_factory=list)  # environments set up by create_all() + stamp
+    sql_sets: list["SqlSetResult"] = field(default_factory=list)  # every SQL migration set, run or not
+    main_rehearsed: bool = True  # False: the main database's migrations did not run in the rehearsal database
+
+    @property
+    def ran_anything(self) -> bool:
+        return bool(self.steps)
+
+
+@dataclass
+class SqlSetResult:
+    """One SQL migration set (one database the index plans from SQL folders), rehearsed from
+    empty in a database of its own, or not run and why."""
+
+    name: str  # the set as the index names it (its first folder; "Alembic revisions" for SQL after Alembic)
+    dialect: str
+    files: tuple[str, ...]  # the files its tool runs, in its order
+    database: str = ""  # the PostgreSQL database it ran in ("" when it did not run)
+    ran: int = 0  # files that ran to their end
+    failed: Optional[str] = None  # path:line of the statement that stopped it
+    not_run: str = ""  # why no file ran ("" when it ran)
+    seconds: float = 0.0
+    transactions: str = ""  # how its tool runs the files (one transaction per file, or none)
+
+    @property
+    def ok(self) -> bool:
+        """Every file ran to its end: never when none did."""
+        return not self.not_run and self.failed is None and 0 < self.ran == len(self.files)
+
+    def line(self) -> str:
+        """One line for the report."""
+        if self.not_run:
+            return f"{self.name} ({len(self.files)} file(s), {label(self.dialect)}): not run: {self.not_run}"
+        state = (f"FAILED at {self.failed}, {len(self.files) - self.ran - 1} later file(s) not run" if self.failed
+                 else "ok" if self.ok else "ran nothing")
+        return (f"{self.name}: {self.ran} of {len(self.files)} file(s) ran in {self.seconds:.1f} s "
+                f"(database {self.database}; {self.transactions}): {state}")
 
 
 def rehearse(model, database: RehearsalDatabase, progress: Progress, python: Optional[str] = None) -> Rehearsal:
@@ -92,11 +137,13 @@ def rehearse(model, database: RehearsalDatabase, progress: Progress, python: Opt
     if histories:
         _alembic(model, histories, database, rehearsal, progress, python)
         _never_ran(histories, rehearsal)
-    if model.sql_migrations and not rehearsal.failures and all(step.ok for step in rehearsal.steps):
-        _sql_folders(model, database, rehearsal, progress)
     for step in rehearsal.steps:
         if step.phase == "upgrade":
             step.rows = _rows(database, {t for s in step.statements for t in s.locks})
+    _sql_sets(model, database, rehearsal, progress, alembic_ran=bool(histories))
+    if not rehearsal.ran_anything and not rehearsal.failures:
+        rehearsal.failures.append("nothing ran: SchemaLens found no Alembic revision and no PostgreSQL SQL migration "
+                                  "folder to rehearse" + (" (see the migration sets above)" if rehearsal.sql_sets else ""))
     return rehearsal
 
 
@@ -305,49 +352,154 @@ def failure_text(step: StepResult, python: Optional[str], model) -> str:
     return text + " Fix the code it points at (or give it what it needs to run) and run verify again."
 
 
-# SQL folders
+# SQL migration sets
 
-def _sql_folders(model, database: RehearsalDatabase, rehearsal: Rehearsal, progress: Progress) -> None:
-    """Forward only, file by file in replay order; a file runs in one transaction (as Flyway and
-    most tools do) unless it manages transactions itself or builds indexes CONCURRENTLY."""
-    import pglast
+def _sql_sets(model, database: RehearsalDatabase, rehearsal: Rehearsal, progress: Progress, alembic_ran: bool) -> None:
+    """Every migration set the index plans from SQL folders, each from empty in its own database
+    (the one that extends the Alembic history in the rehearsal database, after it). Drafts,
+    test fixtures and other engines' sets do not run; a set that cannot run is reported as such."""
+    planned = {location.folder for d in model.databases for location in d.locations}
+    for location in getattr(model, "sql_locations", ()):
+        if location.draft and location.files:
+            rehearsal.notes.append(f"{location.folder}: not run, {location.draft_reason} (a draft: no migrator reads it)")
+        elif location.files and location.folder not in planned:
+            rehearsal.sql_sets.append(SqlSetResult(location.folder or ".", location.dialect, location.files,
+                                                   not_run=f"written for {label(location.dialect)} "
+                                                           f"({location.dialect_reason}); verify runs PostgreSQL only"))
+    for planned_set in model.databases:
+        if not planned_set.files:
+            continue
+        if planned_set.test_fixture:
+            rehearsal.notes.append(f"{planned_set.label}: not run, a test fixture (its folders are under tests/: it "
+                                   "builds a test database, not the application's)")
+            continue
+        result = SqlSetResult(planned_set.label, planned_set.dialect, planned_set.files)
+        rehearsal.sql_sets.append(result)
+        if planned_set.dialect != POSTGRESQL:
+            result.not_run = (f"written for {label(planned_set.dialect)} ({planned_set.locations[0].dialect_reason}); "
+                              "verify runs PostgreSQL only")
+            rehearsal.main_rehearsed &= not planned_set.main
+            progress(f"{planned_set.label}: not run ({label(planned_set.dialect)})")
+            continue
+        if planned_set.name == ALEMBIC:
+            if rehearsal.failures or any(not step.ok for step in rehearsal.steps):
+                result.not_run = "it extends the Alembic history's database, whose rehearsal failed first"
+                continue
+            target = database  # after the Alembic head, in its database
+        elif planned_set.main and not alembic_ran:
+            target = database
+        else:
+            try:
+                target = database.another(planned_set.name)
+            except TargetError as error:
+                result.not_run = str(error)
+                rehearsal.main_rehearsed &= not planned_set.main
+                continue
+        _sql_set(model, target, result, rehearsal, progress)
+
+
+def _sql_set(model, target: RehearsalDatabase, result: SqlSetResult, rehearsal: Rehearsal, progress: Progress) -> None:
+    """Runs one set's files in order, the up part of each (what the static reader reads), in a
+    transaction when its tool opens one; stops at the first statement PostgreSQL refuses."""
     import psycopg
     from sqlalchemy import create_engine, pool
 
-    def on_step(phase: str, revision: str, statements: list) -> None:
-        step = StepResult(phase, revision, revision, statements)
-        rehearsal.steps.append(step)
-        progress(f"{phase:13} {revision}  {step.duration_ms:7.1f} ms  {'ok' if step.ok else 'FAILED: ' + step.failure()}")
+    root = model.root
+    text_of = lambda path: _read(root / path)  # noqa: E731
+    transactions = SqlTransactions(model, text_of)
+    tools = {}
 
-    tracer = StatementTracer(database.name, lambda: psycopg.connect(database.dsn, autocommit=True), on_step)
+    def on_step(phase: str, revision: str, statements: list) -> None:
+        rehearsal.steps.append(StepResult(phase, revision, revision, statements, migration_set=result.name))
+
+    result.database = target.name
+    tracer = StatementTracer(target.name, lambda: psycopg.connect(target.dsn, autocommit=True), on_step)
     tracer.install()
-    engine = create_engine(database.url, poolclass=pool.NullPool)
+    engine = create_engine(target.url, poolclass=pool.NullPool)
     tracer.phase = "upgrade"
-    progress(f"running {len(model.sql_migrations)} SQL migration file(s)")
+    progress(f"{result.name}: running {len(result.files)} SQL migration file(s) in database {target.name}")
+    started = time.perf_counter()
     try:
-        for path in model.sql_migrations:
-            text = (model.root / path).read_text(encoding="utf-8", errors="replace")
-            try:
-                statements = [s for s in pglast.split(text) if s.strip()]
-            except Exception as error:  # noqa: BLE001 - pglast's ParseError: the file cannot run either
-                rehearsal.failures.append(f"{path}: cannot be split into statements: {error}")
-                break
-            own_transactions = any(s.lstrip().upper().startswith(("BEGIN", "COMMIT", "START TRANSACTION")) or
-                                   "CONCURRENTLY" in s.upper() for s in statements)
-            with engine.connect() as connection:
-                if own_transactions:
-                    connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-                try:
-                    with contextlib.nullcontext() if own_transactions else connection.begin():
-                        for statement in statements:
-                            connection.exec_driver_sql(statement.replace("%", "%%"))
-                except Exception:  # noqa: BLE001 - the statement's error is traced; later files would fail on it
-                    tracer.finish_revision(path)
-                    break
+        for path in result.files:
+            text = text_of(path) or ""
+            tool = transactions.tool_of(path)
+            tools[tool.tool or "no tool recognized"] = tool.mode
+            in_transaction = file_in_transaction(tool, text)
+            line = _run_file(engine, runnable_text(text), in_transaction)
             tracer.finish_revision(path)
+            step = rehearsal.steps[-1]
+            if line is not None or not step.ok:
+                step.line = line
+                result.failed = f"{path}:{line}" if line is not None else path
+                step.problem = (f"migration set {result.name}: {path}:{line}: PostgreSQL refused `{step.error.sql[:200]}`: "
+                                f"{step.error.error}. Fix the migration (or an earlier one that left the database "
+                                "this way) and run verify again." if step.error is not None and line is not None else None)
+                progress(f"upgrade       {path}  FAILED: {step.failure()}")
+                break
+            result.ran += 1
+            progress(f"upgrade       {path}  {step.duration_ms:7.1f} ms  ok")
     finally:
+        result.seconds = time.perf_counter() - started
         engine.dispose()
         tracer.remove()
+    result.transactions = "; ".join(f"{tool}: {'a transaction per file' if mode == 'per-file' else 'no transaction'}"
+                                    for tool, mode in tools.items())
+    for step in rehearsal.steps:
+        if step.migration_set == result.name and step.phase == "upgrade" and not step.rows:
+            step.rows = _rows(target, {t for s in step.statements for t in s.locks})
+
+
+def _run_file(engine, text: str, in_transaction: bool) -> Optional[int]:
+    """Runs `text` statement by statement; returns the line of the statement PostgreSQL refused
+    (the tracer has its error), else None."""
+    from sqlalchemy.exc import DBAPIError
+
+    with engine.connect() as connection:
+        if not in_transaction:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        transaction = connection.begin() if in_transaction else None
+        for start, statement in _statements(text):
+            try:
+                connection.exec_driver_sql(statement.replace("%", "%%"))
+            except DBAPIError:
+                if transaction is not None and transaction.is_active:
+                    transaction.rollback()
+                return text.count("\n", 0, start) + 1
+        if transaction is not None and transaction.is_active:
+            transaction.commit()
+    return None
+
+
+def _statements(text: str) -> list[tuple[int, str]]:
+    """(offset of its first token, text) of each statement, split as PostgreSQL's parser does;
+    by its scanner alone when the file does not parse, so that PostgreSQL reports the error at
+    the statement that has it."""
+    import pglast
+
+    try:
+        slices = pglast.parser.split(text, with_parser=True, only_slices=True)
+        return [(piece.start, text[piece]) for piece in slices if text[piece].strip()]
+    except Exception:  # noqa: BLE001 - pglast's ParseError
+        pass
+    statements, start, depth = [], None, 0
+    for token in pglast.parser.scan(text):
+        if token.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        start = token.start if start is None else start
+        depth += {"ASCII_40": 1, "ASCII_41": -1}.get(token.name, 0) if depth or token.name != "ASCII_41" else 0
+        if token.name == "ASCII_59" and depth == 0:
+            statements.append((start, text[start:token.start]))
+            start = None
+    if start is not None and text[start:].strip():
+        statements.append((start, text[start:]))
+    return statements
+
+
+def _read(path: Path) -> Optional[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _rows(database: RehearsalDatabase, tables: set[str], cap: int = 1_000_000) -> dict[str, int]:

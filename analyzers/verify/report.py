@@ -52,11 +52,18 @@ def verify_json(report: VerifyReport) -> dict:
                                     "bootstrapped": name in rehearsal.bootstrapped,
                                     "revisions_run": revisions_run(rehearsal, name)}
                              for name in rehearsal.revisions},
-            "ok": not report.failed, "seconds": round(report.seconds, 2),
+            "sql_sets": [sql_set_json(result) for result in rehearsal.sql_sets],
+            "ok": not report.failed, "verdict": report.verdict, "seconds": round(report.seconds, 2),
             "steps": [step_json(step) for step in rehearsal.steps],
             "failures": rehearsal.failures + [step.failure() for step in rehearsal.steps if not step.ok],
             "notes": rehearsal.notes, "drift": report.drift, "drift_compared": report.drift_compared,
             "schemalens_limitations": report.limitations}
+
+
+def sql_set_json(result) -> dict:
+    return {"name": result.name, "dialect": result.dialect, "database": result.database or None,
+            "files": len(result.files), "ran": result.ran, "failed": result.failed, "not_run": result.not_run or None,
+            "seconds": round(result.seconds, 2), "transactions": result.transactions, "ok": result.ok}
 
 
 def revisions_run(rehearsal, environment: str) -> int:
@@ -72,12 +79,13 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
     h = "#" * heading_level
     rehearsal = report.rehearsal
     out = [f"{h} Migration rehearsal (schemalens verify)", "",
-           f"{'FAILED' if report.failed else 'OK'}: {report.database}, {report.seconds:.1f} s."
+           f"{report.verdict}: {report.database}, {report.seconds:.1f} s."
            + (f" Alembic ran with {rehearsal.way}." if rehearsal.way else "")
            + (f" Project code ran in {rehearsal.python}." if rehearsal.python else ""), ""]
     out += [f"- {name}: {revisions_run(rehearsal, name)} of {count} revision(s) ran"
             + (" (bootstrapped by create_all() + stamp)" if name in rehearsal.bootstrapped else "")
             + ("" if name in rehearsal.environments else " (not rehearsed)") for name, count in rehearsal.revisions.items()]
+    out += [f"- SQL migration set {_cell(result.line())}" for result in rehearsal.sql_sets]
     out += [f"- {note}" for note in rehearsal.notes]
     by_revision: dict[str, dict[str, StepResult]] = defaultdict(dict)
     order: list[str] = []
@@ -85,7 +93,7 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
         if step.revision not in by_revision:
             order.append(step.revision)
         by_revision[step.revision][step.phase] = step
-    out += ["", f"{h}# Revisions", "",
+    out += ["", f"{h}# Revisions and SQL migrations", "",
             "| revision | " + " | ".join(PHASES) + " | slowest statement | strongest lock per table | rewrites | rows |",
             "|---|---|---|---|---|---|---|---|"]
     for revision in order:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ..pg.embedded import EmbeddedPostgres, PostgresUnavailable, start_postgres
 
@@ -26,6 +26,32 @@ class RehearsalDatabase:
     dsn: str  # libpq conninfo or URL, for psycopg
     name: str
     server: Optional[EmbeddedPostgres] = None
+    created: list[str] = field(default_factory=list)  # databases made by another(), one per migration set
+
+    def another(self, label: str) -> "RehearsalDatabase":
+        """A new empty database on the same server, named after this one and `label` (one per
+        SQL migration set). With --dsn, a database of that name that already exists is not the
+        rehearsal's to use: TargetError."""
+        import psycopg
+        from psycopg import sql
+
+        slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_") or "set"
+        name = f"{self.name}_{slug}"[:63]
+        if name in self.created or name == self.name:
+            name = f"{name[:58]}_{len(self.created) + 1}"
+        try:
+            with psycopg.connect(self.dsn, autocommit=True) as connection:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as error:
+            raise TargetError(f"cannot create database {name} for migration set {label}: "
+                              f"{str(error).strip()} (verify runs each migration set in a new database of its own; "
+                              "the --dsn user needs CREATEDB)") from None
+        self.created.append(name)
+        if self.server is not None:
+            return RehearsalDatabase(self.server.url(name), self.server.dsn(name), name, self.server)
+        url, dsn = urlsplit(self.url), urlsplit(self.dsn)
+        path = "/" + quote(name)
+        return RehearsalDatabase(url._replace(path=path).geturl(), dsn._replace(path=path).geturl(), name)
 
     def describe(self) -> str:
         if self.server is not None:
@@ -35,11 +61,27 @@ class RehearsalDatabase:
     def close(self, keep: bool) -> Optional[str]:
         """Stops the embedded server unless `keep`; returns how to reach a kept one."""
         if self.server is None:
+            if keep:
+                return f"kept: the migration sets' databases {', '.join(self.created)}" if self.created else None
+            self._drop_created()
             return None
         if keep:
-            return f"kept: psql \"{self.server.dsn(self.name)}\"  (stop: {stop_command(self.server)})"
+            others = f"; the other migration sets' databases: {', '.join(self.created)}" if self.created else ""
+            return f"kept: psql \"{self.server.dsn(self.name)}\"{others}  (stop: {stop_command(self.server)})"
         self.server.stop()
         return None
+
+    def _drop_created(self) -> None:
+        """Drops the databases another() made on the user's server (the --dsn one stays)."""
+        import psycopg
+        from psycopg import sql
+
+        for name in self.created:
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as connection:
+                    connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            except psycopg.Error:  # still in use, or the right was lost: it stays, named after the rehearsal
+                continue
 
 
 def stop_command(server: EmbeddedPostgres) -> str:
