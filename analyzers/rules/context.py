@@ -26,6 +26,9 @@ _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)
                                  r"(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 
 
+_WORD = re.compile(r"\w+")
+
+
 @dataclass
 class AuditContext:
     model: "WorkspaceModel"  # noqa: F821 - schemalens.analyzers.workspace.index.WorkspaceModel
@@ -186,14 +189,22 @@ class AuditContext:
     def code_mention(self, *words: str) -> Optional[Location]:
         """The first line of deployed application code that names every one of `words`
         as a whole word in the same file (the last word on that line), or None."""
-        patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words if word]
+        words = tuple(word for word in words if word)
+        patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words]
         if not patterns:
             return None
-        for path, text in self._deployed_texts:
+        for number, (path, text) in enumerate(self._deployed_texts):
+            if not all(word.lower() in self._deployed_words[number] for word in words if _WORD.fullmatch(word)):
+                continue  # a word the file does not hold: no pattern needs to run over it
             if all(pattern.search(text) for pattern in patterns):
                 match = patterns[-1].search(text)
                 return Location(path, text.count("\n", 0, match.start()) + 1)
         return None
+
+    @cached_property
+    def _deployed_words(self) -> list[frozenset[str]]:
+        """The words (lower case) of each deployed file, in the order of `_deployed_texts`."""
+        return [frozenset(word.lower() for word in _WORD.findall(text)) for _, text in self._deployed_texts]
 
     @property
     def has_application_code(self) -> bool:
