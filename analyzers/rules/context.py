@@ -7,6 +7,7 @@ model (that is where developers edit), with the migration that created it as rel
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +28,13 @@ _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)
 
 
 _WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _words_of(text: str) -> frozenset[str]:
+    """A file's words, lower case; kept across audits while the text is unchanged (an edit
+    changes one file's text, not the others')."""
+    return frozenset(word.lower() for word in _WORD.findall(text))
 
 
 @dataclass
@@ -204,7 +212,7 @@ class AuditContext:
     @cached_property
     def _deployed_words(self) -> list[frozenset[str]]:
         """The words (lower case) of each deployed file, in the order of `_deployed_texts`."""
-        return [frozenset(word.lower() for word in _WORD.findall(text)) for _, text in self._deployed_texts]
+        return [_words_of(text) for _, text in self._deployed_texts]
 
     @property
     def has_application_code(self) -> bool:
