@@ -153,3 +153,14 @@ def test_alembic_utils_entities_are_read_as_the_sql_they_run():
     assert kinds == ["UnsupportedStatement", "CreateFunction", "CreateTable", "CreateTrigger", "CreateFunction"]
     assert upgrade[1].function.name == "touch" and upgrade[3].trigger.table == "docs"
     assert upgrade[3].location.line == upgrade[3].trigger.location.line == 15  # the create_entity call
+
+
+def test_core_statements_on_a_table_are_data_changes_and_a_loops_problem_is_reported_once():
+    upgrade, errors = _upgrade("    configs = sa.table('config', sa.column('key'), sa.column('value'))\n"
+                               "    for key in ['a', 'b']:\n"
+                               "        op.execute(configs.insert().values(key=key, value=''))\n"
+                               "        op.execute(build_statement(key))\n"
+                               "    op.execute(configs.update().where(configs.c.key == 'a').values(value='x'))\n")
+    assert [type(op).__name__ for op in upgrade] == ["DataChange", "Opaque", "DataChange", "Opaque", "DataChange"]
+    assert [op.kind for op in upgrade if type(op).__name__ == "DataChange"] == ["INSERT", "INSERT", "UPDATE"]
+    assert len(errors) == 1 and "build_statement" in errors[0].message

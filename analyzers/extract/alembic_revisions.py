@@ -68,6 +68,22 @@ class RevisionParse:
 DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"
 
 
+_CORE_VERBS = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE", "select": "SELECT"}
+
+
+def _core_statement_verb(expression: Expr) -> Optional[str]:
+    """INSERT, UPDATE, DELETE or SELECT for a SQLAlchemy Core statement built on a table
+    (`configs.insert().values(...)`, `pages.update().where(...)`, `sa.select(...)`), else None."""
+    node: Optional[Expr] = expression
+    while node is not None and node.kind in ("call", "attribute"):
+        if node.kind == "call" and node.name:
+            verb = _CORE_VERBS.get(node.name.rpartition(".")[2])
+            if verb is not None:
+                return verb
+        node = node.func
+    return None
+
+
 def _loop_names(target: ast.expr) -> Optional[tuple[str, ...]]:
     """The names a `for` binds (`name` or `key, value`), None for any other target."""
     if isinstance(target, ast.Name):
@@ -213,7 +229,7 @@ class _RevisionReader:
             upgrade=tuple(upgrade), downgrade=tuple(downgrade),
             downgrade_location=self.locate(downgrade_node) if downgrade_node is not None else None,
             downgrade_is_empty=downgrade_node is None or _is_empty(downgrade_node))
-        return RevisionParse(revision, tuple(self.errors))
+        return RevisionParse(revision, tuple(dict.fromkeys(self.errors)))  # a loop reads its body once per item
 
     def _ids(self, name: str) -> tuple[str, ...]:
         expr = self.header.get(name)
@@ -739,6 +755,11 @@ class _RevisionReader:
             source = self.world.value_of(source.args[0]) if source.args[0].kind == "name" else source.args[0]
         text = self.world.const(source) if source is not None else None
         if not isinstance(text, str):
+            verb = _core_statement_verb(source if source is not None else statement)
+            if verb == "SELECT":
+                return []  # a read (a backfill's lookup): no schema or rows change
+            if verb is not None:  # `table.insert().values(...)`: rows change, the schema does not
+                return [ops.DataChange(verb, location)]
             reason = f"SQL built at run time is not analysed: {' '.join(statement.source.split())[:80]}"
             self.errors.append(ExtractionError(location, reason, kind="opaque"))
             return [ops.Opaque(location, reason)]
