@@ -421,6 +421,16 @@ class CodeBase:
 
     # where functions run
 
+    @cached_property
+    def where_run(self) -> dict[tuple[str, Optional[str]], str]:
+        """`contexts()`, computed once for this code base."""
+        return self.contexts()
+
+    @cached_property
+    def flow_queries(self) -> list[FlowQuery]:
+        """`queries()`, computed once for this code base."""
+        return self.queries()
+
     def contexts(self) -> dict[tuple[str, Optional[str]], str]:
         """(path, function) -> "request", "task" or "other": request handlers (route decorators, the
         HTTP methods of view classes) and tasks, then every function they call, transitively."""
@@ -785,5 +795,17 @@ def code_base(model, application: Optional[Iterable[str]] = None) -> CodeBase:
 
     patterns = model.config.non_application_paths
     paths = application if application is not None else [path for path in model.code if is_application_code(path, patterns)]
-    return CodeBase(model.code, getattr(model, "summaries", {}) or {}, paths)
+    summaries = getattr(model, "summaries", {}) or {}
+    # The index keeps a file's facts and summary objects while its text is unchanged: the same
+    # objects mean the same code base (an edit of a revision or a SQL file keeps every one).
+    key = (tuple(model.code), tuple(map(id, model.code.values())), tuple(summaries), tuple(map(id, summaries.values())),
+           tuple(paths))
+    if _last_code_base and _last_code_base[0] == key:
+        return _last_code_base[2]
+    base = CodeBase(model.code, summaries, paths)
+    _last_code_base[:] = [key, (list(model.code.values()), list(summaries.values())), base]  # the objects keep their ids
+    return base
+
+
+_last_code_base: list = []  # [key, the objects its ids are of, CodeBase]
 

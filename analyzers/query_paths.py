@@ -233,9 +233,9 @@ def query_paths(model, layer: SchemaLayer, code_facts: Iterable) -> list[QueryPa
     application = [facts.path for facts in code_facts]
     flow = code_base(model, application)
     resolver = Resolver(model, layer, flow.mro)
-    where_run = flow.contexts()
+    where_run = flow.where_run
     paths = []
-    for query in flow.queries():
+    for query in flow.flow_queries:
         context = where_run.get(query.context_of, query.shape.context)
         path = resolve(query.shape, resolver, context)
         paths.append(replace(path, source=query.source, parts=query.parts))
@@ -395,9 +395,9 @@ def query_coverage(model, layer: SchemaLayer, code_facts: Iterable) -> QueryCove
     facts_list = list(code_facts)
     flow = code_base(model, [facts.path for facts in facts_list])
     resolver = Resolver(model, layer, flow.mro)
-    where_run = flow.contexts()
+    where_run = flow.where_run
     composed: dict[tuple[str, int], list[tuple[QueryPath, Optional[str]]]] = {}
-    for query in flow.queries():
+    for query in flow.flow_queries:
         path = resolve(query.shape, resolver, where_run.get(query.context_of, "other"))
         for file_path, index, self_class in query.parts:
             composed.setdefault((file_path, index), []).append((path, self_class))
