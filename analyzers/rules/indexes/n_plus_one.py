@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...query_paths import Resolver
+from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, where_it_runs
@@ -69,7 +70,9 @@ class NPlusOne(Rule):
              # a relationship that never loads lazily fails instead of querying
              Example({"app/models.py": _MODELS.replace("relationship(back_populates='order')",
                                                        "relationship(back_populates='order', lazy='raise')"),
-                      "app/services/orders.py": _LOOP}))
+                      "app/services/orders.py": _LOOP}),
+             # dispatch, redash: a command an operator runs by hand
+             Example({"app/models.py": _MODELS, "app/cli.py": _LOOP}))
     invalid = (
         Example({"app/models.py": _MODELS,
                  "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")}),
@@ -90,6 +93,8 @@ class NPlusOne(Rule):
             if path.source is not None and path.table is not None:
                 reported.setdefault(path.source, path)
         for facts in context.code_facts():
+            if is_operator_command(facts.path):
+                continue  # a command run by hand over a few rows, not a path users wait on
             for read in facts.loop_reads:
                 path = self._rows_path(context, reported, facts.path, read)
                 if path is None:
