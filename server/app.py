@@ -19,6 +19,7 @@ from pygls.lsp.server import LanguageServer
 from schemalens import __version__
 from schemalens.analyzers.audit import run_audit, workspace_problems
 from schemalens.analyzers.fixes import quick_fixes
+from schemalens.analyzers.i18n import choose_language, normalize_language, translator
 from schemalens.analyzers.scaffold import ScaffoldError
 from schemalens.analyzers.scaffold.from_findings import safe_change_for, safe_change_edit
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
@@ -41,7 +42,7 @@ DEBOUNCE_SECONDS = 0.1
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration);
 # "hints_file", a TOML file of row hints, is read on its own.
-_EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect")
+_EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect", "lang")
 _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
 
 
@@ -63,6 +64,8 @@ class SchemaLensServer(LanguageServer):
         # call, the allocator keeps an arena per thread and the server's memory creeps up.
         self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemalens-analysis")
         self.query_paths: tuple = ()  # from the last audit: hovers list the code that queries a column
+        self.client_locale: Optional[str] = None  # InitializeParams.locale (VS Code: its display language)
+        self.lang = "en"  # of diagnostics, hovers, actions and reports: see choose_lang
 
     def effective_config(self):
         """The project's configuration with the editor's settings merged over it."""
@@ -80,6 +83,11 @@ class SchemaLensServer(LanguageServer):
         for problem in problems:
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=problem.message))
         return replace(project, **overrides)
+
+    def choose_lang(self, config) -> str:
+        """The editor's `lang` setting, else the project's `[tool.schemalens] lang`, else the
+        client's locale (zh-cn, zh-CN, zh -> zh), else English."""
+        return choose_language(self.editor_settings.get("lang"), config.lang, self.client_locale)
 
     def positions(self) -> Positions:
         """Position conversions in the encoding negotiated with this client, for one request or
@@ -125,7 +133,7 @@ class SchemaLensServer(LanguageServer):
         self.findings = result.findings
         self.query_paths = result.query_paths
         problems = workspace_problems(self.model.errors, result.findings)
-        current = diagnostics_by_uri(self.root, result.findings, problems, self.positions())
+        current = diagnostics_by_uri(self.root, result.findings, problems, self.positions(), self.lang)
         for uri in sorted(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
             if diagnostics != self.published.get(uri, []):
@@ -175,6 +183,7 @@ def initialize(ls: SchemaLensServer, params: types.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict):
         ls.editor_settings = dict(options.get("schemalens", options))
+    ls.client_locale = params.locale
     split_documents_as_lsp(ls.workspace)
 
 
@@ -192,7 +201,9 @@ async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> 
     if ls.process_id:
         ls.watchdog = loop.create_task(_exit_when_the_client_dies(ls, ls.process_id))
     ls.root = Path(root).resolve()
-    ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
+    config = ls.effective_config()
+    ls.lang = ls.choose_lang(config)
+    ls.index = WorkspaceIndex(ls.root, config, cache_dir=default_cache_dir())
     await _register_watchers(ls)
     token = str(uuid.uuid4())
     progress = await _begin_progress(ls, token)
@@ -255,7 +266,9 @@ async def did_change_watched_files(ls: SchemaLensServer, params: types.DidChange
 
 async def _restart_index(ls: SchemaLensServer) -> None:
     """Configuration changed (project file or editor settings): index again with the merged settings."""
-    ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
+    config = ls.effective_config()
+    ls.lang = ls.choose_lang(config)
+    ls.index = WorkspaceIndex(ls.root, config, cache_dir=default_cache_dir())
     await ls.reindex()
 
 
@@ -319,7 +332,7 @@ def _target(ls: SchemaLensServer, uri: str, position: types.Position) -> Optiona
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: SchemaLensServer, params: types.HoverParams) -> Optional[types.Hover]:
     target = _target(ls, params.text_document.uri, params.position)
-    card = table_card(ls.model, target.table, target.column, ls.query_paths) if target else None
+    card = table_card(ls.model, target.table, target.column, ls.query_paths, ls.lang) if target else None
     if card is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=card))
@@ -397,7 +410,7 @@ def code_action(ls: SchemaLensServer, params: types.CodeActionParams) -> Optiona
             edit = types.TextEdit(range=positions.lines_range(path, fix.edit.line, fix.edit.last_line),
                                   new_text=fix.edit.new_text)
             actions.append(types.CodeAction(
-                title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
+                title=f"SchemaLens: {translator(ls.lang).localize(fix.title)}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
                 is_preferred=fix.applicability == "safe",
                 edit=types.WorkspaceEdit(changes={uri: [edit]})))
         scaffold_action = _scaffold_action(ls, finding, diagnostic)
@@ -446,7 +459,8 @@ def _scaffold_action(ls: SchemaLensServer, finding, diagnostic: types.Diagnostic
         changes.append(types.TextDocumentEdit(
             text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=document.version), edits=edits))
     phases = " / ".join(f.phase for f in planned.files)
-    return types.CodeAction(title=f"SchemaLens: {safe_change.title} ({phases}: {safe_change.request.change})",
+    title = translator(ls.lang).localize(safe_change.title)
+    return types.CodeAction(title=f"SchemaLens: {title} ({phases}: {safe_change.request.change})",
                             kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
                             edit=types.WorkspaceEdit(document_changes=changes))
 
@@ -456,7 +470,8 @@ async def generate_report(ls: SchemaLensServer, *args) -> Optional[str]:
     """Write the Markdown audit next to the workspace's cache and ask the client to show it."""
     if ls.model is None:
         return None
-    lang = args[0] if args and args[0] in ("en", "zh") else "en"
+    # An explicit argument ("en", "zh") wins; without one, the server's language.
+    lang = (normalize_language(args[0]) if args else None) or ls.lang
     report = render_audit_markdown(ls.model, ls.findings, lang, ls.query_paths)
     return await _show_document(ls, "schemalens-audit.md", report)
 
@@ -466,7 +481,7 @@ async def show_schema_map(ls: SchemaLensServer, *args) -> Optional[str]:
     if ls.model is None:
         return None
     layer = ls.model.database if ls.model.database.tables else ls.model.orm
-    return await _show_document(ls, "schemalens-schema.md", render_schema_map(layer, "markdown", orm=ls.model.orm))
+    return await _show_document(ls, "schemalens-schema.md", render_schema_map(layer, "markdown", orm=ls.model.orm, lang=ls.lang))
 
 
 async def _show_document(ls: SchemaLensServer, name: str, text: str) -> str:

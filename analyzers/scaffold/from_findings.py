@@ -16,6 +16,7 @@ from ..schema.migration_walk import is_volatile_default
 from ..schema.model import CheckConstraint, ForeignKey, Location, SchemaLayer, Table, UniqueConstraint
 from ..schema.replay import replay_steps
 from ..fixes import LineEdit
+from ..i18n import _
 from . import disk_reader, scaffold
 from .changes import ChangeRequest, ScaffoldError
 from .revision_files import RevisionFile
@@ -93,7 +94,7 @@ def _split(finding, model, text_of: TextOf) -> Optional[SafeChange]:
             layer = replay_steps((*model.steps[:step_number], before), naming_convention=model.naming_convention).layer
             inverse = _inverse(head, operation, text_of)
             replaces = (operation.location, *((inverse.location,) if inverse is not None else ()))
-            return SafeChange("Split into expand / backfill / contract revisions", request, layer, replaces)
+            return SafeChange(_("Split into expand / backfill / contract revisions"), request, layer, replaces)
     return None
 
 
@@ -164,7 +165,7 @@ def _from_model(finding, model) -> Optional[SafeChange]:
     request = _model_request(finding, orm, database)
     if request is None:
         return None
-    return SafeChange("Generate the safe migration for this change", request, model.database)
+    return SafeChange(_("Generate the safe migration for this change"), request, model.database)
 
 
 def _model_request(finding, orm: Table, database: Table) -> Optional[ChangeRequest]:

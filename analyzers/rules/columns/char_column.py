@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
+from ...i18n import _
 
 _CHAR = re.compile(r"^character(\(\d+\))?$")
 
@@ -45,8 +46,7 @@ class CharColumn(Rule):
     dimension = 2
     severity = "P2"
     default_enabled = False
-    summary = "blank-padded char(n) column"
-    summary_zh = "使用定长补空格的 char(n) 列"
+    summary = _("blank-padded char(n) column")
     peers = ("squawk:ban-char-field", "pgls:banCharField")
 
     valid = (Example(sql_table("country text CHECK (length(country) = 2)"), config='select = ["SL213"]\n'),)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # Server defaults that stand in for "unknown": empty string, zero.
 _PLACEHOLDER = re.compile(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
@@ -41,8 +42,7 @@ class DefaultHidesMissing(Rule):
     name = "default-hides-missing"
     dimension = 2
     severity = "P2"
-    summary = "NOT NULL column whose '' or 0 default hides missing values"
-    summary_zh = "NOT NULL 字段用空串或 0 作默认值掩盖缺失"
+    summary = _("NOT NULL column whose '' or 0 default hides missing values")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, phone varchar(20), login_count integer NOT NULL DEFAULT 0);\n")}),)

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class ForeignKeyNaming(Rule):
@@ -36,8 +37,7 @@ class ForeignKeyNaming(Rule):
     name = "foreign-key-naming"
     dimension = 2
     severity = "P2"
-    summary = "foreign key column not named <target>_id"
-    summary_zh = "外键列命名未体现其引用目标（缺少 _id 后缀）"
+    summary = _("foreign key column not named <target>_id")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _STATUS_NAME = re.compile(r"(^|_)(status|state|type|kind|stage|phase)$")
 _TEXT_TYPES = ("character varying", "text", "character")
@@ -50,8 +51,7 @@ class FreeTextStatus(Rule):
     name = "free-text-status"
     dimension = 2
     severity = "P2"
-    summary = "status column as free text without enum or check"
-    summary_zh = "状态字段为自由文本，缺少枚举或 check 约束"
+    summary = _("status column as free text without enum or check")
 
     valid = (Example({"migrations/V1__orders.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, status varchar(20) NOT NULL,"

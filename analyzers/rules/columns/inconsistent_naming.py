@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .missing_audit_columns import CREATED_NAMES, UPDATED_NAMES
+from ...i18n import _
 
 
 class InconsistentNaming(Rule):
@@ -37,8 +38,7 @@ class InconsistentNaming(Rule):
     name = "inconsistent-naming"
     dimension = 2
     severity = "P2"
-    summary = "the same concept named differently across tables"
-    summary_zh = "同一概念在不同表中命名不一致"
+    summary = _("the same concept named differently across tables")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, created_at timestamptz);\n"

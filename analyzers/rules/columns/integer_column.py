@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
+from ...i18n import _
 
 _SMALL = {"integer": ("integer", "2,147,483,647"), "smallint": ("smallint", "32,767")}
 
@@ -46,8 +47,7 @@ class IntegerColumn(Rule):
     dimension = 2
     severity = "P2"
     default_enabled = False
-    summary = "integer or smallint column (32/16-bit range) instead of bigint"
-    summary_zh = "使用 integer/smallint 列（范围有限）而非 bigint"
+    summary = _("integer or smallint column (32/16-bit range) instead of bigint")
     peers = ("squawk:prefer-bigint-over-int", "squawk:prefer-bigint-over-smallint", "pgls:preferBigInt",
              "pgls:preferBigintOverInt", "pgls:preferBigintOverSmallint")
 

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
+from ...i18n import _
 
 
 class JsonColumn(Rule):
@@ -45,8 +46,7 @@ class JsonColumn(Rule):
     name = "json-column"
     dimension = 2
     severity = "P2"
-    summary = "json column instead of jsonb"
-    summary_zh = "使用 json 列而非 jsonb"
+    summary = _("json column instead of jsonb")
     default_enabled = False
     peers = ("pgls:preferJsonb", "strong_migrations:add_column_json", "eugene:E3")
 

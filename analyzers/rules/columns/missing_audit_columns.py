@@ -5,6 +5,7 @@ from typing import Iterator
 from ...report.relations import is_association_table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 CREATED_NAMES = ("created_at", "create_time", "created_time", "gmt_create", "created", "created_on", "inserted_at")
 UPDATED_NAMES = ("updated_at", "update_time", "updated_time", "gmt_modified", "modified_at", "updated", "updated_on", "modified")
@@ -49,8 +50,7 @@ class MissingAuditColumns(Rule):
     name = "missing-audit-columns"
     dimension = 2
     severity = "P2"
-    summary = "table without created/updated timestamps"
-    summary_zh = "表缺少创建/更新时间审计字段"
+    summary = _("table without created/updated timestamps")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE invoices (id bigint PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),"

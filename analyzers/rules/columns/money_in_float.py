@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _MONEY_NAME = re.compile(r"(^|_)(amount|price|balance|cost|fee|total|money|salary|subtotal|tax|discount|refund|payment)(_|s?$)")
 _FLOAT_TYPES = ("double precision", "real")
@@ -40,8 +41,7 @@ class MoneyInFloat(Rule):
     name = "money-in-float"
     dimension = 2
     severity = "P1"
-    summary = "money stored in a floating-point column"
-    summary_zh = "金额使用浮点类型存储"
+    summary = _("money stored in a floating-point column")
 
     valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL, weight real);\n"}),)
     invalid = (

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # Names that say the column holds ciphertext. A hash has a fixed length (64 hex characters for
 # SHA-256, 60 for bcrypt) and a plain `token` or `password` says nothing about what is stored.
@@ -52,8 +53,7 @@ class SecretInShortColumn(Rule):
     name = "secret-in-short-column"
     dimension = 2
     severity = "P1"
-    summary = "encrypted or encoded secret in a column too short for it"
-    summary_zh = "加密/编码后的密文存放在长度不足的字段中"
+    summary = _("encrypted or encoded secret in a column too short for it")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, password_hash text, api_token_encrypted text);\n")}),

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _FLAG_NAMES = ("is_deleted", "deleted", "is_removed")
 _TIME_NAMES = ("deleted_at", "removed_at", "delete_time", "gmt_deleted")
@@ -46,8 +47,7 @@ class SoftDeleteDrift(Rule):
     name = "soft-delete-drift"
     dimension = 2
     severity = "P2"
-    summary = "inconsistent soft-delete columns or uniqueness"
-    summary_zh = "软删除字段或唯一约束不一致"
+    summary = _("inconsistent soft-delete columns or uniqueness")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, email text, deleted_at timestamptz);\n"

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class TimestampWithoutTimeZone(Rule):
@@ -39,8 +40,7 @@ class TimestampWithoutTimeZone(Rule):
     name = "timestamp-without-time-zone"
     dimension = 2
     severity = "P2"
-    summary = "timestamp column without time zone"
-    summary_zh = "时间戳字段不带时区"
+    summary = _("timestamp column without time zone")
     peers = ("squawk:prefer-timestamp-tz", "pgls:preferTimestamptz")
 
     valid = (Example({"app/models.py": (

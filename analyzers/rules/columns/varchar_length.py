@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
+from ...i18n import _
 
 _LIMITED = re.compile(r"^character varying\((\d+)\)$")
 
@@ -47,8 +48,7 @@ class VarcharLength(Rule):
     dimension = 2
     severity = "P2"
     default_enabled = False
-    summary = "varchar(n) column instead of text with a CHECK"
-    summary_zh = "使用 varchar(n) 列而非 text 加 CHECK 约束"
+    summary = _("varchar(n) column instead of text with a CHECK")
     peers = ("squawk:prefer-text-field", "pgls:preferTextField")
 
     valid = (Example(sql_table("email text CHECK (length(email) <= 320)"), config='select = ["SL212"]\n'),)

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class FallbackFieldRead(Rule):
@@ -41,8 +42,7 @@ class FallbackFieldRead(Rule):
     name = "fallback-field-read"
     dimension = 8
     severity = "P2"
-    summary = "read falling back from a new field name to an old one"
-    summary_zh = "新旧字段回退读取（兼容垫片）"
+    summary = _("read falling back from a new field name to an old one")
 
     valid = (Example({"app/services/users.py": "def phone_of(data):\n    return data.get('mobile')\n"}),
              # polar, redash, dispatch: deployment settings and request or API fields, not stored data

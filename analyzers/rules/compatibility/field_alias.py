@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class FieldAlias(Rule):
@@ -37,8 +38,7 @@ class FieldAlias(Rule):
     name = "field-alias"
     dimension = 8
     severity = "P2"
-    summary = "field kept working under an old name (alias)"
-    summary_zh = "字段别名（旧字段名兼容）"
+    summary = _("field kept working under an old name (alias)")
 
     valid = (Example({"app/schemas.py": ("from pydantic import AliasChoices, BaseModel, Field\n\nclass User(BaseModel):\n"
                                          "    phone: str = Field(validation_alias=AliasChoices('mobile', 'phone'))\n")}),)

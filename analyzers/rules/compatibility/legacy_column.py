@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _LEGACY_NAME = re.compile(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|backup|tmp|unused)(_|$)|_v1$")
 _LEGACY_COMMENT = re.compile(r"legacy|deprecated|obsolete|compat|backward|兼容|废弃|弃用|旧", re.IGNORECASE)
@@ -40,8 +41,7 @@ class LegacyColumn(Rule):
     name = "legacy-column"
     dimension = 8
     severity = "P2"
-    summary = "compatibility-only column with no removal plan"
-    summary_zh = "仅为兼容保留的字段，没有下线计划"
+    summary = _("compatibility-only column with no removal plan")
 
     valid = (Example({"migrations/V1__init.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text, old_price_note text);\n"
                                                  "ALTER TABLE orders DROP COLUMN old_price_note;\n"}),)

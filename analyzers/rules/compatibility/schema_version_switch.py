@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class SchemaVersionSwitch(Rule):
@@ -37,8 +38,7 @@ class SchemaVersionSwitch(Rule):
     name = "schema-version-switch"
     dimension = 8
     severity = "P2"
-    summary = "branching on a stored schema or payload version"
-    summary_zh = "按存储的 schema_version 分支处理（多版本兼容）"
+    summary = _("branching on a stored schema or payload version")
 
     valid = (Example({"app/services/audit.py": "def changes(event):\n    return event.payload['changes']\n"}),)
     invalid = (Example({"app/services/audit.py": ("def changes(event):\n    if event.schema_version == 1:  # expect\n"

@@ -7,6 +7,7 @@ from typing import Iterator
 from ...schema.operations import CreateTrigger
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ILIKE = re.compile(r"\.ilike\(|\bILIKE\b")
 
@@ -48,8 +49,7 @@ class SqliteTestsForPostgres(Rule):
     name = "sqlite-tests-for-postgres"
     dimension = 8
     severity = "P1"
-    summary = "tests on SQLite while the schema uses PostgreSQL features"
-    summary_zh = "生产用 PostgreSQL 特性，测试却跑在 SQLite 上"
+    summary = _("tests on SQLite while the schema uses PostgreSQL features")
 
     valid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
                       "tests/conftest.py": "URL = 'postgresql://localhost/test'\n"}),)

@@ -6,6 +6,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...workspace.code_roles import is_operator_command
 from ..integrity.natural_key_not_unique import unique_column_sets
+from ...i18n import _
 
 
 def _checked_table(context: AuditContext, found):
@@ -53,8 +54,7 @@ class CheckThenInsert(Rule):
     name = "check-then-insert"
     dimension = 6
     severity = "P1"
-    summary = "check-then-insert race on columns without a unique constraint"
-    summary_zh = "先查后插的竞态：被检查的列没有唯一约束"
+    summary = _("check-then-insert race on columns without a unique constraint")
 
     valid = (Example({
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL UNIQUE);\n",

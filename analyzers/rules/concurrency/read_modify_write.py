@@ -5,6 +5,7 @@ from typing import Iterator
 from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
 
@@ -43,8 +44,7 @@ class ReadModifyWrite(Rule):
     name = "read-modify-write"
     dimension = 6
     severity = "P1"
-    summary = "counter or balance updated by read-modify-write in Python"
-    summary_zh = "计数/余额在 Python 中读-改-写更新（丢失更新）"
+    summary = _("counter or balance updated by read-modify-write in Python")
 
     valid = (Example({
         "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class GeneratedKeyFallback(Rule):
@@ -37,8 +38,7 @@ class GeneratedKeyFallback(Rule):
     name = "generated-key-fallback"
     dimension = 7
     severity = "P0"
-    summary = "encryption key with a generated fallback"
-    summary_zh = "加密密钥缺失时回退为临时生成的密钥"
+    summary = _("encryption key with a generated fallback")
 
     valid = (Example({"app/crypto.py": "import os\nKEY = os.environ['FERNET_KEY']\n"}),)
     invalid = (Example({"app/crypto.py": ("import os\nfrom cryptography.fernet import Fernet\n"

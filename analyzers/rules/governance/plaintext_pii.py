@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # Sensitive personal data and secrets that should not sit in plain text.
 _SENSITIVE = re.compile(
@@ -51,8 +52,7 @@ class PlaintextPii(Rule):
     name = "plaintext-pii"
     dimension = 7
     severity = "P1"
-    summary = "personal data or secret stored as plain text"
-    summary_zh = "个人敏感信息或密钥以明文存储"
+    summary = _("personal data or secret stored as plain text")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, id_card_encrypted bytea, id_card_last4 varchar(4), password_hash text);\n")}),

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 APPEND_ONLY = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
                          r"activity|activities|trail|trails|metric|metrics|tracking)$")
@@ -46,8 +47,7 @@ class UnboundedGrowth(Rule):
     name = "unbounded-growth"
     dimension = 7
     severity = "P2"
-    summary = "append-only table with no partitioning or retention"
-    summary_zh = "追加型表没有分区、保留或归档策略"
+    summary = _("append-only table with no partitioning or retention")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE audit_logs (id bigint, created_at timestamptz NOT NULL, PRIMARY KEY (id, created_at))"

@@ -6,6 +6,7 @@ from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import is_association, query_example, severity_for, where_it_runs
+from ...i18n import _
 
 _SCHEMA = ("CREATE TABLE products (id bigint PRIMARY KEY, name text);\nCREATE TABLE tags (id bigint PRIMARY KEY, name text);\n"
            "CREATE TABLE product_tags (product_id bigint NOT NULL REFERENCES products (id) ON DELETE CASCADE,\n"
@@ -50,8 +51,7 @@ class AssociationJoinWrongIndex(Rule):
     name = "association-join-wrong-index"
     dimension = 4
     severity = "P2"
-    summary = "join through an association table on the column its key does not lead with"
-    summary_zh = "通过关联表连接时使用的列不是其唯一索引的前导列"
+    summary = _("join through an association table on the column its key does not lead with")
 
     valid = (Example(query_example(_JOIN, _SCHEMA + "CREATE INDEX product_tags_tag_idx ON product_tags (tag_id, product_id);\n")),)
     invalid = (Example(query_example(_JOIN.replace(".scalars().all()\n", ".scalars().all()  # expect\n"), _SCHEMA)),)

@@ -6,6 +6,7 @@ from ...query_paths import trigram_or_text_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import hinted_small, p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _SEARCH = "def search(session, Customer, term):\n    return session.query(Customer).filter(Customer.name.ilike(f'%{term}%')).all()\n"
 
@@ -43,8 +44,7 @@ class ContainsSearchWithoutTrigram(Rule):
     name = "contains-search-without-trigram"
     dimension = 4
     severity = "P1"
-    summary = "%term% search on a column without a trigram or full-text index"
-    summary_zh = "%关键词% 模糊搜索的列没有 trigram 或全文索引"
+    summary = _("'%term%' search on a column without a trigram or full-text index")
 
     valid = (
         Example(query_example(_SEARCH) | {"db/V2__trgm.sql": "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def leading_columns_served(table) -> list[tuple[str, ...]]:
@@ -56,8 +57,7 @@ class ForeignKeyWithoutIndex(Rule):
     name = "foreign-key-without-index"
     dimension = 4
     severity = "P1"
-    summary = "foreign key column without a leading index"
-    summary_zh = "外键列缺少以其为前导列的索引"
+    summary = _("foreign key column without a leading index")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY);\n"

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _SCHEMA = "CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb NOT NULL, kind text);\n"
 
@@ -42,8 +43,7 @@ class JsonSearchedAsText(Rule):
     name = "json-searched-as-text"
     dimension = 4
     severity = "P1"
-    summary = "JSON column cast to text to search it"
-    summary_zh = "把 JSON 列转成文本来搜索"
+    summary = _("JSON column cast to text to search it")
 
     valid = (Example(query_example("def by_order(Event, order_no):\n"
                                    "    return Event.query.filter(Event.kind == order_no).all()\n", _SCHEMA)),

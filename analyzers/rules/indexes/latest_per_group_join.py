@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import SCHEMA, query_example, severity_for, where_it_runs
+from ...i18n import _
 
 _LATEST = ("from sqlalchemy import func, select\n\n\ndef latest(session, Order):\n"
            "    newest = select(Order.customer_id, func.max(Order.created_at).label('at')).group_by(Order.customer_id).subquery()\n"
@@ -44,8 +45,7 @@ class LatestPerGroupJoin(Rule):
     name = "latest-per-group-join"
     dimension = 4
     severity = "P2"
-    summary = "latest-per-group done with GROUP BY + max() joined back"
-    summary_zh = "用 GROUP BY + max() 回连实现“每组最新一条”"
+    summary = _("latest-per-group done with GROUP BY + max() joined back")
 
     valid = (Example(query_example("def latest(session, Order):\n"
                                    "    return session.query(Order).distinct(Order.customer_id)"

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _LOW_CARDINALITY_NAME = re.compile(r"(^|_)(status|state|type|kind|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
 
@@ -48,8 +49,7 @@ class LowSelectivityIndex(Rule):
     name = "low-selectivity-index"
     dimension = 4
     severity = "P2"
-    summary = "single-column index on a boolean or low-cardinality column"
-    summary_zh = "布尔或低基数字段上的单列索引"
+    summary = _("single-column index on a boolean or low-cardinality column")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, email text, is_active boolean);\n"

@@ -6,6 +6,7 @@ from ...query_paths import Resolver
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, where_it_runs
+from ...i18n import _
 
 _EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
 _NEVER_LAZY = {"raise", "raise_on_sql", "noload", "write_only"}
@@ -56,8 +57,7 @@ class NPlusOne(Rule):
     name = "n-plus-one"
     dimension = 4
     severity = "P1"
-    summary = "relationship read in a loop over query results without eager loading"
-    summary_zh = "循环中逐行访问关联对象（N+1 查询），查询未预加载"
+    summary = _("relationship read in a loop over query results without eager loading")
 
     valid = (Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
         "session.query(Order).all()", "session.query(Order).options(selectinload(Order.items)).all()").replace(

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _PAGE = ("def page(Order, customer_id, page):\n"
          "    return Order.query.filter(Order.customer_id == customer_id).order_by(Order.id.desc())"
@@ -43,8 +44,7 @@ class OffsetPagination(Rule):
     name = "offset-pagination"
     dimension = 4
     severity = "P1"
-    summary = "OFFSET pagination on a big table"
-    summary_zh = "大表使用 OFFSET 分页"
+    summary = _("OFFSET pagination on a big table")
 
     valid = (Example(query_example(_PAGE), config="[tool.schemalens.tables.orders]\nrows = 5000\n"),)
     invalid = (Example(query_example(_PAGE.replace(".all()\n", ".all()  # expect\n")),

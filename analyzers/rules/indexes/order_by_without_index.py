@@ -6,6 +6,7 @@ from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
 _BIG = "[tool.schemalens.tables.orders]\nrows = 3_000_000\n"
@@ -41,8 +42,7 @@ class OrderByWithoutIndex(Rule):
     name = "order-by-without-index"
     dimension = 4
     severity = "P1"
-    summary = "big table sorted by a column no index returns in order"
-    summary_zh = "大表按无索引支持的列排序"
+    summary = _("big table sorted by a column no index returns in order")
 
     valid = (Example(query_example(_TOP) | {"db/V2__idx.sql": "CREATE INDEX orders_created_idx ON orders (created_at);\n"},
                      config=_BIG),

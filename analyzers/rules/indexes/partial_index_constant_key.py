@@ -7,6 +7,7 @@ from pglast import ast, enums
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def fixed_columns(predicate: str) -> dict[str, str]:
@@ -111,8 +112,7 @@ class PartialIndexConstantKey(Rule):
     name = "partial-index-constant-key"
     dimension = 4
     severity = "P2"
-    summary = "partial index whose predicate makes every key NULL or constant"
-    summary_zh = "部分索引的谓词使所有键值为 NULL 或常量"
+    summary = _("partial index whose predicate makes every key NULL or constant")
 
     valid = (Example({"db/V1__orders.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, created_at timestamptz, cancelled_at timestamptz);\n"

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def _unique_keys(table):
@@ -51,8 +52,7 @@ class PartialIndexOnUniqueKey(Rule):
     name = "partial-index-on-unique-key"
     dimension = 4
     severity = "P2"
-    summary = "partial index on exactly the columns of a unique key"
-    summary_zh = "部分索引的列与唯一键/主键完全相同"
+    summary = _("partial index on exactly the columns of a unique key")
 
     valid = (Example({"db/V1__orders.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, order_number text UNIQUE, customer_id bigint, deleted_at timestamptz);\n"

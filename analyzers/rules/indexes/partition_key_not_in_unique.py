@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def partition_columns(partition_by: str) -> set[str]:
@@ -44,8 +45,7 @@ class PartitionKeyNotInUnique(Rule):
     name = "partition-key-not-in-unique"
     dimension = 4
     severity = "P1"
-    summary = "unique key of a partitioned table without the partition key"
-    summary_zh = "分区表的主键/唯一约束未包含分区键"
+    summary = _("unique key of a partitioned table without the partition key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE events (id bigint, created_on date NOT NULL, PRIMARY KEY (id, created_on))"

@@ -9,6 +9,7 @@ from ..selection import rule_enabled
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
 from .query_support import SCHEMA, hinted_small, is_association, query_example, severity_for, where_it_runs
+from ...i18n import _
 
 
 class PredicateWithoutIndex(Rule):
@@ -54,8 +55,7 @@ class PredicateWithoutIndex(Rule):
     name = "predicate-without-index"
     dimension = 4
     severity = "P2"
-    summary = "query filters or joins on a column no index serves"
-    summary_zh = "查询按无索引可用的列过滤或连接"
+    summary = _("query filters or joins on a column no index serves")
 
     valid = (
         Example(query_example("def by_customer(Order, customer_id):\n"

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def _keys(table):
@@ -65,8 +66,7 @@ class RedundantIndex(Rule):
     name = "redundant-index"
     dimension = 4
     severity = "P2"
-    summary = "index duplicated or covered by another index"
-    summary_zh = "重复或被其他索引覆盖的冗余索引"
+    summary = _("index duplicated or covered by another index")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, created_at timestamptz);\n"

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .query_support import query_example
+from ...i18n import _
 
 SOFT_DELETE_COLUMNS = ("deleted_at", "is_deleted", "deleted", "archived_at", "removed_at", "is_archived")
 _TWO = ("def live(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n\n\n"
@@ -45,8 +46,7 @@ class SoftDeleteWithoutPartialIndex(Rule):
     name = "soft-delete-without-partial-index"
     dimension = 4
     severity = "P2"
-    summary = "soft-delete filter used by several queries, no partial index"
-    summary_zh = "多个查询按软删除列过滤，但没有部分索引"
+    summary = _("soft-delete filter used by several queries, no partial index")
 
     valid = (Example(query_example(_TWO) | {"db/V2__live.sql": (
         "CREATE INDEX orders_customer_live_idx ON orders (customer_id) WHERE deleted_at IS NULL;\n")}),)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class ConflictingOnDelete(Rule):
@@ -43,8 +44,7 @@ class ConflictingOnDelete(Rule):
     name = "conflicting-on-delete"
     dimension = 3
     severity = "P2"
-    summary = "foreign keys to one parent with conflicting ON DELETE policies"
-    summary_zh = "指向同一父表的外键 ON DELETE 策略不一致"
+    summary = _("foreign keys to one parent with conflicting ON DELETE policies")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY);\n"

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class ForeignKeyWithoutOnDelete(Rule):
@@ -44,8 +45,7 @@ class ForeignKeyWithoutOnDelete(Rule):
     name = "foreign-key-without-on-delete"
     dimension = 3
     severity = "P2"
-    summary = "foreign key without an explicit ON DELETE policy"
-    summary_zh = "外键未明确 ON DELETE 行为"
+    summary = _("foreign key without an explicit ON DELETE policy")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"

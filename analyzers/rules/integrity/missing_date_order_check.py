@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _TOKEN_PAIRS = (("start", "end"), ("starts", "ends"), ("begin", "end"), ("from", "to"), ("opened", "closed"))
 
@@ -50,8 +51,7 @@ class MissingDateOrderCheck(Rule):
     name = "missing-date-order-check"
     dimension = 3
     severity = "P2"
-    summary = "start/end column pair without an order check"
-    summary_zh = "起止时间字段缺少先后顺序的 check 约束"
+    summary = _("start/end column pair without an order check")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE promotions (id bigint PRIMARY KEY, starts_at timestamptz, ends_at timestamptz,"

@@ -5,6 +5,7 @@ from typing import Iterator, Optional
 from ...schema.drift import comparable_type
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def referenced_table(layer, stem: str) -> Optional[str]:
@@ -66,8 +67,7 @@ class MissingForeignKey(Rule):
     name = "missing-foreign-key"
     dimension = 3
     severity = "P1"
-    summary = "*_id column without a foreign key"
-    summary_zh = "*_id 字段缺少外键约束"
+    summary = _("*_id column without a foreign key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"

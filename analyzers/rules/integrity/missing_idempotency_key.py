@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _JOB_TABLE = re.compile(r"(^|_)(job|jobs|task|tasks|sync|syncs|result|results|webhook|webhooks|import|imports|"
                         r"delivery|deliveries|callback|callbacks|notification|notifications|outbox)($|_)")
@@ -48,8 +49,7 @@ class MissingIdempotencyKey(Rule):
     name = "missing-idempotency-key"
     dimension = 3
     severity = "P1"
-    summary = "job/sync/result table without an idempotency key"
-    summary_zh = "任务/同步/结果表缺少幂等唯一键"
+    summary = _("job/sync/result table without an idempotency key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE sync_results (id bigint PRIMARY KEY, source text NOT NULL, external_id text NOT NULL,"

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _QUANTITY_NAME = re.compile(r"(^|_)(quantity|qty|amount|price|stock|inventory|balance|count|total|cost|fee|weight|duration|age)s?$")
 _NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
@@ -45,8 +46,7 @@ class MissingRangeCheck(Rule):
     name = "missing-non-negative-check"
     dimension = 3
     severity = "P2"
-    summary = "non-negative quantity without a CHECK constraint"
-    summary_zh = "应为非负的数值缺少 check 约束"
+    summary = _("non-negative quantity without a CHECK constraint")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL CHECK (stock >= 0));\n")}),)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 NATURAL_KEY = re.compile(r"^(email|username|user_name|login|slug|code|sku|order_no|order_number|serial_no|serial_number|"
                          r"external_id|invoice_no|invoice_number|phone|mobile)$")
@@ -58,8 +59,7 @@ class NaturalKeyNotUnique(Rule):
     name = "natural-key-not-unique"
     dimension = 3
     severity = "P1"
-    summary = "natural key looked up by code but not unique"
-    summary_zh = "业务自然键被代码按其查询但未加唯一约束"
+    summary = _("natural key looked up by code but not unique")
 
     valid = (Example({
         "migrations/V1__init.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE);\n",

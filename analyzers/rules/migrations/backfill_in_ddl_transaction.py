@@ -7,6 +7,7 @@ from ...schema.operations import DataChange, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, severity_by_size, sql_example
+from ...i18n import _
 
 _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
 
@@ -47,8 +48,7 @@ class BackfillInDdlTransaction(Rule):
     name = "backfill-in-ddl-transaction"
     dimension = 5
     severity = "P1"
-    summary = "data backfill in the same transaction as DDL on an existing table"
-    summary_zh = "在同一事务中执行 DDL 和数据回填（锁持有到回填结束）"
+    summary = _("data backfill in the same transaction as DDL on an existing table")
     peers = ("strong_migrations:backfilling", "eugene:E4", "pgls:runningStatementWhileHoldingAccessExclusive")
 
     valid = (

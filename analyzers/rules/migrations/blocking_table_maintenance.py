@@ -6,6 +6,7 @@ from ...schema.operations import AttachPartition, CreateTable, DataChange, Maint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
+from ...i18n import _
 
 # The safer statement for each operation this rule reports.
 _ALTERNATIVES = {
@@ -62,8 +63,7 @@ class BlockingTableMaintenance(Rule):
     name = "blocking-table-maintenance"
     dimension = 5
     severity = "P1"
-    summary = "table rewrite or full scan under a blocking lock (VACUUM FULL, CLUSTER, REFRESH, TRUNCATE, ATTACH)"
-    summary_zh = "迁移中执行锁表的整表重写或扫描（VACUUM FULL、CLUSTER、REFRESH、TRUNCATE、ATTACH PARTITION）"
+    summary = _("table rewrite or full scan under a blocking lock (VACUUM FULL, CLUSTER, REFRESH, TRUNCATE, ATTACH)")
     peers = ("squawk:prefer-repack", "pgls:banVacuumFull", "pgls:banTruncate", "pgls:requireConcurrentRefreshMatview",
              "pgls:avoidAttachingPartition", "pgls:concurrentRefreshMatviewLock")
 

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 class BrokenRevisionGraph(Rule):
@@ -45,8 +46,7 @@ class BrokenRevisionGraph(Rule):
     name = "broken-revision-graph"
     dimension = 5
     severity = "P0"
-    summary = "revision naming a missing parent, or revisions in a cycle"
-    summary_zh = "迁移图断裂：引用不存在的父版本或出现循环"
+    summary = _("revision naming a missing parent, or revisions in a cycle")
 
     valid = (Example({**ALEMBIC_SETUP,
                       "migrations/versions/a1_init.py": revision_file("a1", None),

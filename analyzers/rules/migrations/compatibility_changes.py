@@ -12,6 +12,7 @@ from ...schema import operations as ops
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import created_here, new_in_this_step, sql_example
+from ...i18n import _
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,7 @@ class AccessChange(_CompatibilityRule):
     default_enabled = False
     area = "access"
     classify = staticmethod(_classify_access)
-    summary = "privileges, row-level security or roles change (opt-in review prompt)"
-    summary_zh = "权限、行级安全策略或角色发生变化（可选启用的审查提示）"
+    summary = _("privileges, row-level security or roles change (opt-in review prompt)")
     peers = ("squawk:ban-revoke", "squawk:ban-drop-policy", "squawk:ban-create-policy",
              "squawk:ban-alter-policy-condition", "squawk:ban-alter-policy-roles", "squawk:ban-alter-row-level-security",
              "squawk:ban-alter-role-options")
@@ -235,8 +235,7 @@ class BehaviourChange(_CompatibilityRule):
     default_enabled = False
     area = "behaviour"
     classify = staticmethod(_classify_behaviour)
-    summary = "default, function, view, trigger or server behaviour changes (opt-in review prompt)"
-    summary_zh = "默认值、函数、视图、触发器或服务器行为发生变化（可选启用的审查提示）"
+    summary = _("default, function, view, trigger or server behaviour changes (opt-in review prompt)")
     peers = ("squawk:ban-set-default", "squawk:ban-replace-view-function", "squawk:ban-drop-trigger",
              "squawk:ban-replica-identity", "squawk:ban-alter-function-options", "squawk:ban-alter-view-options",
              "squawk:ban-alter-database-options", "squawk:ban-alter-system-options", "squawk:ban-alter-extension",
@@ -286,8 +285,7 @@ class ShapeChange(_CompatibilityRule):
     default_enabled = False
     area = "shape"
     classify = staticmethod(_classify_shape)
-    summary = "columns, enum values or write restrictions added to existing objects (opt-in review prompt)"
-    summary_zh = "为已有对象添加列、枚举值或写入限制（可选启用的审查提示）"
+    summary = _("columns, enum values or write restrictions added to existing objects (opt-in review prompt)")
     peers = ("squawk:ban-add-column", "squawk:ban-add-enum-value", "squawk:ban-add-composite-attribute",
              "squawk:ban-detach-inheritance", "squawk:ban-new-write-restriction", "squawk:ban-drop-index")
 

@@ -6,6 +6,7 @@ from ...schema.operations import CreateIndex, Maintenance, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import SQL_BASE, alembic_example, sql_example
+from ...i18n import _
 
 
 class ConcurrentlyInTransaction(Rule):
@@ -47,8 +48,7 @@ class ConcurrentlyInTransaction(Rule):
     name = "concurrently-in-transaction"
     dimension = 5
     severity = "P0"
-    summary = "CONCURRENTLY or VACUUM inside a transaction (the migration fails)"
-    summary_zh = "在事务中执行 CONCURRENTLY 或 VACUUM（迁移必然失败）"
+    summary = _("CONCURRENTLY or VACUUM inside a transaction (the migration fails)")
     peers = ("squawk:ban-concurrent-index-creation-in-transaction", "pgls:banConcurrentIndexCreationInTransaction",
              "atlas:PG103")
 

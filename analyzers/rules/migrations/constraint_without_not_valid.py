@@ -16,6 +16,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class ConstraintWithoutNotValid(Rule):
@@ -67,8 +68,7 @@ class ConstraintWithoutNotValid(Rule):
     name = "constraint-without-not-valid"
     dimension = 5
     severity = "P1"
-    summary = "foreign key or check added to an existing table without NOT VALID"
-    summary_zh = "在已有表上添加外键/检查约束未使用 NOT VALID（锁表全表扫描）"
+    summary = _("foreign key or check added to an existing table without NOT VALID")
     peers = ("squawk:constraint-missing-not-valid", "squawk:adding-foreign-key-constraint",
              "pgls:constraintMissingNotValid", "pgls:addingForeignKeyConstraint",
              "pgls:requireSeparateConstraintValidation", "strong_migrations:add_foreign_key",

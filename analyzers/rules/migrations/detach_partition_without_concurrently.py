@@ -6,6 +6,7 @@ from ...schema.operations import CreateTable, DetachPartition
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, concurrently_advice, created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _
 
 _PARTITIONED = ("CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);\n"
                 "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n")
@@ -48,8 +49,7 @@ class DetachPartitionWithoutConcurrently(Rule):
     name = "detach-partition-without-concurrently"
     dimension = 5
     severity = "P1"
-    summary = "DETACH PARTITION without CONCURRENTLY (ACCESS EXCLUSIVE on the partitioned table)"
-    summary_zh = "DETACH PARTITION 未使用 CONCURRENTLY（锁住整个分区表）"
+    summary = _("DETACH PARTITION without CONCURRENTLY (ACCESS EXCLUSIVE on the partitioned table)")
     peers = ("squawk:require-concurrent-partition-detach", "pgls:requireConcurrentDetachPartition")
 
     valid = (

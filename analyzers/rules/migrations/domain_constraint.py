@@ -7,6 +7,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, lock_sentence, sql_example
+from ...i18n import _
 
 
 class DomainConstraint(Rule):
@@ -46,8 +47,7 @@ class DomainConstraint(Rule):
     name = "domain-constraint"
     dimension = 5
     severity = "P1"
-    summary = "domain constraint (checked across every table using the domain under a write lock)"
-    summary_zh = "域约束（在所有使用该域的表上加写锁全量检查）"
+    summary = _("domain constraint (checked across every table using the domain under a write lock)")
     peers = ("squawk:ban-create-domain-with-constraint", "squawk:ban-alter-domain-with-add-constraint")
 
     valid = (

@@ -22,6 +22,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .downgrade_source import read_function
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 # Examples: a base revision creates `orders`; the rule's revision follows it.
 _ORDERS = {**ALEMBIC_SETUP, "migrations/versions/a1_orders.py": revision_file(
@@ -150,8 +151,7 @@ class DowngradeDoesNotUndo(Rule):
     name = "downgrade-does-not-undo"
     dimension = 5
     severity = "P1"
-    summary = "downgrade that does not undo what upgrade did"
-    summary_zh = "downgrade 未完全撤销 upgrade 的变更"
+    summary = _("downgrade that does not undo what upgrade did")
 
     valid = (Example({**_ORDERS, "migrations/versions/b2_note.py": revision_file(
         "b2", "a1",

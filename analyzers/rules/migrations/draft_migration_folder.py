@@ -6,6 +6,7 @@ from typing import Iterator
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _SHOWN = 3
 
@@ -44,8 +45,7 @@ class DraftMigrationFolder(Rule):
     name = "draft-migration-folder"
     dimension = 5
     severity = "P2"
-    summary = "draft or copied SQL migration folder next to the live one"
-    summary_zh = "与正式迁移目录并存的草稿或副本目录"
+    summary = _("draft or copied SQL migration folder next to the live one")
 
     valid = (Example({"db/migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                       "db/migrations/V2__items.sql": "CREATE TABLE items (id bigint PRIMARY KEY);\n"}),)

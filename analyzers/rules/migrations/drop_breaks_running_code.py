@@ -18,6 +18,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, new_in_this_step, sql_example
+from ...i18n import _
 
 # Statements that drop an object other code may use, by kind: what to call it.
 _OBJECT_DROPS = {"DROP VIEW": "view", "DROP MATERIALIZED VIEW": "materialized view", "DROP SCHEMA": "schema",
@@ -77,8 +78,7 @@ class DropBreaksRunningCode(Rule):
     name = "drop-breaks-running-code"
     dimension = 5
     severity = "P2"
-    summary = "drop of a column, table or other object that running code may still use"
-    summary_zh = "删除运行中代码可能仍在使用的列、表或其他对象"
+    summary = _("drop of a column, table or other object that running code may still use")
     peers = ("squawk:ban-drop-column", "squawk:ban-drop-table", "squawk:ban-drop-view", "squawk:ban-drop-function",
              "squawk:ban-drop-type", "squawk:ban-drop-schema", "squawk:ban-drop-sequence", "squawk:ban-drop-domain",
              "squawk:ban-drop-extension", "pgls:banDropColumn", "pgls:banDropTable", "pgls:banDropSchema",

@@ -18,6 +18,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _
 
 _NOT_NULL_CHECK = re.compile(r'^\(*\s*"?(\w+)"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
 
@@ -64,8 +65,7 @@ class DropConstraintRule(Rule):
     name = "drop-constraint"
     dimension = 5
     severity = "P2"
-    summary = "constraint dropped from an existing table (the guarantee lapses)"
-    summary_zh = "删除已有表上的约束（保证失效）"
+    summary = _("constraint dropped from an existing table (the guarantee lapses)")
     peers = ("squawk:ban-drop-constraint", "atlas:CD101")
 
     valid = (

@@ -6,6 +6,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, sql_example
+from ...i18n import _
 
 
 class DropDatabase(Rule):
@@ -38,8 +39,7 @@ class DropDatabase(Rule):
     name = "drop-database"
     dimension = 5
     severity = "P0"
-    summary = "DROP DATABASE in a migration"
-    summary_zh = "迁移中执行 DROP DATABASE"
+    summary = _("DROP DATABASE in a migration")
     peers = ("squawk:ban-drop-database", "pgls:banDropDatabase")
 
     valid = (Example(sql_example("DROP TABLE IF EXISTS orders_archive;\n")),)

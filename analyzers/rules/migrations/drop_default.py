@@ -6,6 +6,7 @@ from ...schema.operations import DROP_DEFAULT, AddColumn, AlterColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, on_existing_tables, sql_example
+from ...i18n import _
 
 
 class DropDefault(Rule):
@@ -39,8 +40,7 @@ class DropDefault(Rule):
     name = "drop-default"
     dimension = 5
     severity = "P2"
-    summary = "default dropped from a column that running inserts may rely on"
-    summary_zh = "删除已有列的默认值（现有插入可能依赖它）"
+    summary = _("default dropped from a column that running inserts may rely on")
     peers = ("squawk:ban-drop-default",)
 
     valid = (

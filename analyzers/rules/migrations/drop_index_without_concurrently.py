@@ -16,6 +16,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class DropIndexWithoutConcurrently(Rule):
@@ -59,8 +60,7 @@ class DropIndexWithoutConcurrently(Rule):
     name = "drop-index-without-concurrently"
     dimension = 5
     severity = "P2"
-    summary = "index dropped without CONCURRENTLY (ACCESS EXCLUSIVE on its table)"
-    summary_zh = "删除索引未使用 CONCURRENTLY（对表加 ACCESS EXCLUSIVE 锁）"
+    summary = _("index dropped without CONCURRENTLY (ACCESS EXCLUSIVE on its table)")
     peers = ("squawk:require-concurrent-index-deletion", "pgls:requireConcurrentIndexDeletion",
              "strong_migrations:remove_index", "atlas:PG102", "django-migration-linter:DROP_INDEX")
 

@@ -7,6 +7,7 @@ from ...schema.operations import AlterColumn, DropColumn, DropTable
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, sql_example
+from ...i18n import _
 
 
 class DropNotNull(Rule):
@@ -49,8 +50,7 @@ class DropNotNull(Rule):
     name = "drop-not-null"
     dimension = 5
     severity = "P2"
-    summary = "NOT NULL dropped from a column of an existing table (readers may not expect NULLs)"
-    summary_zh = "取消已有列的 NOT NULL（读取方可能无法处理 NULL）"
+    summary = _("NOT NULL dropped from a column of an existing table (readers may not expect NULLs)")
     default_enabled = False
     peers = ("squawk:ban-drop-not-null", "pgls:banDropNotNull")
 

@@ -7,6 +7,7 @@ from ...schema.operations import DropColumn, DropTable
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, on_existing_tables
+from ...i18n import _
 
 _MODEL = ("from sqlalchemy import Column, Integer, String, Text\nfrom sqlalchemy.orm import declarative_base\n"
           "Base = declarative_base()\n\nclass Order(Base):\n    __tablename__ = 'orders'\n"
@@ -45,8 +46,7 @@ class DropStillReferenced(Rule):
     name = "drop-still-referenced"
     dimension = 5
     severity = "P0"
-    summary = "column or table dropped while the models still use it"
-    summary_zh = "删除仍被模型引用的列或表"
+    summary = _("column or table dropped while the models still use it")
     peers = ("squawk:ban-drop-column", "squawk:ban-drop-table", "pgls:banDropColumn", "pgls:banDropTable",
              "strong_migrations:remove_column", "atlas:DS102", "atlas:DS103")
 

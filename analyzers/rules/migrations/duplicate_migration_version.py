@@ -8,6 +8,7 @@ from typing import Iterator
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _SQL_VERSION = re.compile(r"^(?:V|U)?(\d+(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
 
@@ -50,8 +51,7 @@ class DuplicateMigrationVersion(Rule):
     name = "duplicate-migration-version"
     dimension = 5
     severity = "P0"
-    summary = "duplicate revision id or SQL migration version"
-    summary_zh = "重复的迁移版本号或 revision id"
+    summary = _("duplicate revision id or SQL migration version")
 
     valid = (Example({"db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                       "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n"}),

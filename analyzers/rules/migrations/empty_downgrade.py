@@ -14,6 +14,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .downgrade_source import read_downgrade
+from ...i18n import _
 
 
 class EmptyDowngrade(Rule):
@@ -55,8 +56,7 @@ class EmptyDowngrade(Rule):
     name = "empty-downgrade"
     dimension = 5
     severity = "P1"
-    summary = "revision with a missing or empty downgrade"
-    summary_zh = "迁移缺少回滚（downgrade 为空）"
+    summary = _("revision with a missing or empty downgrade")
 
     valid = (Example({
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",

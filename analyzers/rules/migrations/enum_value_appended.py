@@ -6,6 +6,7 @@ from ...schema.operations import AddEnumValue
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import sql_example
+from ...i18n import _
 
 _ENUM = "CREATE TYPE order_state AS ENUM ('new', 'paid', 'shipped');\n"
 
@@ -47,8 +48,7 @@ class EnumValueAppended(Rule):
     dimension = 5
     severity = "P2"
     default_enabled = False
-    summary = "enum value added without BEFORE/AFTER (appended to the sort order)"
-    summary_zh = "添加枚举值时未指定 BEFORE/AFTER（追加到排序末尾）"
+    summary = _("enum value added without BEFORE/AFTER (appended to the sort order)")
     peers = ("squawk:require-enum-value-ordering",)
 
     valid = (Example(sql_example(_ENUM + "ALTER TYPE order_state ADD VALUE 'packed' BEFORE 'shipped';\n"),

@@ -7,6 +7,7 @@ from ...schema.operations import AddEnumValue, CreateEnum, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, in_alembic
+from ...i18n import _
 
 
 
@@ -51,8 +52,7 @@ class EnumValueInTransaction(Rule):
     name = "enum-value-in-transaction"
     dimension = 5
     severity = "P0"
-    summary = "enum value added in a transaction that cannot use it (the migration fails)"
-    summary_zh = "在事务中添加枚举值后立即使用（或 PG12 之前在事务中添加）导致迁移失败"
+    summary = _("enum value added in a transaction that cannot use it (the migration fails)")
     peers = ("pgls:avoidAlterEnumAddValue",)
 
     valid = (

@@ -6,6 +6,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, created_here, lock_sentence, new_in_this_step, severity_by_size, sql_example
+from ...i18n import _
 
 
 class ExclusionConstraint(Rule):
@@ -41,8 +42,7 @@ class ExclusionConstraint(Rule):
     name = "exclusion-constraint"
     dimension = 5
     severity = "P1"
-    summary = "exclusion constraint added to an existing table (no online way)"
-    summary_zh = "为已有表添加排他约束（无在线方式，全程锁表）"
+    summary = _("exclusion constraint added to an existing table (no online way)")
     peers = ("pgls:avoidAddingExclusionConstraint", "strong_migrations:add_exclusion_constraint", "eugene:E8")
 
     valid = (Example(sql_example("CREATE TABLE bookings (room_id int, during tstzrange);\n"

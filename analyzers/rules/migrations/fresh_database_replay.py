@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_history import checked_databases, display_name, repeats, schema_file_for_new_databases
+from ...i18n import _
 
 _SHOWN_CONSEQUENCES = 3
 
@@ -70,8 +71,7 @@ class FreshDatabaseReplay(Rule):
     name = "fresh-database-replay"
     dimension = 5
     severity = "P0"
-    summary = "SQL migration that fails on an empty database"
-    summary_zh = "从空库按顺序重放时失败的 SQL 迁移语句"
+    summary = _("SQL migration that fails on an empty database")
 
     valid = (Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
                       "db/V2__channel.sql": "ALTER TABLE notifications ADD COLUMN channel text;\n"}),

@@ -6,6 +6,7 @@ from ...schema.operations import AlterColumn, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _
 
 _CHANGES = {
     "ALTER COLUMN DROP IDENTITY": ("its identity is dropped", "inserts that leave the column out fail (no value, "
@@ -57,8 +58,7 @@ class GenerationChange(Rule):
     name = "generation-change"
     dimension = 5
     severity = "P2"
-    summary = "identity or generated expression of an existing column changed"
-    summary_zh = "修改已有列的 identity 或生成表达式（影响现有写入方）"
+    summary = _("identity or generated expression of an existing column changed")
     peers = ("squawk:ban-alter-identity", "squawk:ban-drop-generated-expression",
              "squawk:ban-alter-generated-expression")
 

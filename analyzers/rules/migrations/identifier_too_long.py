@@ -11,6 +11,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, sql_example
+from ...i18n import _
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
@@ -113,8 +114,7 @@ class IdentifierTooLong(Rule):
     name = "identifier-too-long"
     dimension = 5
     severity = "P1"
-    summary = "identifier longer than 63 bytes (PostgreSQL silently truncates it)"
-    summary_zh = "标识符超过 63 字节（PostgreSQL 会静默截断）"
+    summary = _("identifier longer than 63 bytes (PostgreSQL silently truncates it)")
     peers = ("squawk:identifier-too-long",)
 
     valid = (Example(sql_example("CREATE INDEX ix_orders_customer_status ON orders (customer_id, status);\n")),)

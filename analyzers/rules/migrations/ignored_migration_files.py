@@ -8,6 +8,7 @@ from typing import Iterator
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def ignored_by_git(root, paths: list[str]) -> list[str]:
@@ -70,8 +71,7 @@ class IgnoredMigrationFiles(Rule):
     name = "ignored-migration-files"
     dimension = 5
     severity = "P0"
-    summary = "migration files excluded by .gitignore"
-    summary_zh = "迁移文件被 .gitignore 忽略，未纳入版本控制"
+    summary = _("migration files excluded by .gitignore")
 
     valid = (Example({".gitignore": "__pycache__/\n", "db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n"}),)
     invalid = (Example({".gitignore": "db/V2__*.sql\n", "db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",

@@ -6,6 +6,7 @@ from ...schema.model import table_key
 from ...schema.operations import CreateIndex, CreateTable
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ALEMBIC_FILES = {
     "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
@@ -73,8 +74,7 @@ class IndexWithoutConcurrently(Rule):
     name = "index-without-concurrently"
     dimension = 5
     severity = "P1"
-    summary = "index built without CONCURRENTLY on an existing table"
-    summary_zh = "在已有表上建索引未使用 CONCURRENTLY（阻塞写入）"
+    summary = _("index built without CONCURRENTLY on an existing table")
     peers = ("squawk:require-concurrent-index-creation", "pgls:requireConcurrentIndexCreation",
              "strong_migrations:add_index", "strong_migrations:add_reference", "eugene:E6", "atlas:PG101",
              "django-migration-linter:CREATE_INDEX", "django-migration-linter:CREATE_INDEX_EXCLUSIVE")

@@ -7,6 +7,7 @@ from ...schema.operations import AddConstraint, AttachPartition, DataChange, Val
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, severity_by_size, sql_example, transaction_of
+from ...i18n import _
 
 
 class LockHeldThroughLongStatement(Rule):
@@ -52,8 +53,7 @@ class LockHeldThroughLongStatement(Rule):
     name = "lock-held-through-long-statement"
     dimension = 5
     severity = "P2"
-    summary = "ACCESS EXCLUSIVE held through a later scan or rewrite in the same transaction"
-    summary_zh = "同一事务中 ACCESS EXCLUSIVE 锁被持有到后续的扫描/重写结束"
+    summary = _("ACCESS EXCLUSIVE held through a later scan or rewrite in the same transaction")
     peers = ("pgls:runningStatementWhileHoldingAccessExclusive", "pgls:avoidWideLockWindow", "eugene:E4")
 
     valid = (

@@ -6,6 +6,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .fresh_database_replay import failed_table, replay_problems
 from .sql_history import display_name
+from ...i18n import _
 
 _SHOWN_CONSEQUENCES = 3
 
@@ -46,8 +47,7 @@ class MigrationNeedsLaterMigration(Rule):
     name = "migration-needs-later-migration"
     dimension = 5
     severity = "P0"
-    summary = "SQL migration that needs an object a later migration creates"
-    summary_zh = "迁移依赖之后的迁移才创建的对象（顺序错误）"
+    summary = _("SQL migration that needs an object a later migration creates")
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                       "db/V2__priority.sql": "ALTER TABLE orders ADD COLUMN priority smallint NOT NULL DEFAULT 0;\n",

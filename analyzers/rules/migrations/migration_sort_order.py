@@ -7,6 +7,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders, naming_scheme, version_prefix, whole_version
+from ...i18n import _
 
 
 class MigrationSortOrder(Rule):
@@ -47,8 +48,7 @@ class MigrationSortOrder(Rule):
     name = "migration-sort-order"
     dimension = 5
     severity = "P1"
-    summary = "migration files whose name order differs from their version order"
-    summary_zh = "迁移文件名排序与版本顺序不一致（未补零）"
+    summary = _("migration files whose name order differs from their version order")
 
     valid = (Example({"db/001_init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                       "db/002_more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",

@@ -7,6 +7,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders, naming_scheme, version_prefix, whole_version
+from ...i18n import _
 
 # Versions this large are timestamps or dates (20240105, 1704412800): gaps are their nature.
 _LARGEST_SEQUENCE_NUMBER = 99_999
@@ -65,8 +66,7 @@ class MigrationVersionGap(Rule):
     name = "migration-version-gap"
     dimension = 5
     severity = "P2"
-    summary = "numbered SQL migrations with a missing version"
-    summary_zh = "编号 SQL 迁移的版本号有缺口"
+    summary = _("numbered SQL migrations with a missing version")
 
     valid = (Example({"db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                       "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",

@@ -9,6 +9,7 @@ from ...schema.operations import DropIndex, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
+from ...i18n import _
 
 
 class MissingLockTimeout(Rule):
@@ -53,8 +54,7 @@ class MissingLockTimeout(Rule):
     name = "missing-lock-timeout"
     dimension = 5
     severity = "P2"
-    summary = "DDL on an existing table without lock_timeout"
-    summary_zh = "迁移对已有表执行 DDL 但未设置 lock_timeout（锁等待会阻塞所有查询）"
+    summary = _("DDL on an existing table without lock_timeout")
     peers = ("squawk:require-lock-timeout", "squawk:require-timeout-settings", "pgls:lockTimeoutWarning",
              "pgls:avoidCreateTrigger", "eugene:E9", "strong_migrations:lock_timeout")
 

@@ -9,6 +9,7 @@ from ...schema.operations import AlterColumn, DataChange, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, severity_by_size, sql_example, step_label
+from ...i18n import _
 
 
 class MissingStatementTimeout(Rule):
@@ -65,8 +66,7 @@ class MissingStatementTimeout(Rule):
     name = "missing-statement-timeout"
     dimension = 5
     severity = "P2"
-    summary = "table rewrite or scan under a blocking lock without statement_timeout"
-    summary_zh = "在阻塞锁下重写或扫描表但未设置 statement_timeout"
+    summary = _("table rewrite or scan under a blocking lock without statement_timeout")
     peers = ("squawk:require-statement-timeout", "pgls:requireStatementTimeout")
 
     valid = (

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 def _branch_labels(graph, revision_id: str) -> set[str]:
@@ -84,8 +85,7 @@ class MultipleHeads(Rule):
     name = "multiple-heads"
     dimension = 5
     severity = "P1"
-    summary = "several Alembic heads without a merge revision"
-    summary_zh = "存在多个 Alembic head 且没有合并迁移"
+    summary = _("several Alembic heads without a merge revision")
 
     valid = (
         Example({**ALEMBIC_SETUP,

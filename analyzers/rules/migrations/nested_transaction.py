@@ -6,6 +6,7 @@ from ...schema.operations import TransactionControl
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, sql_example
+from ...i18n import _
 
 
 class NestedTransaction(Rule):
@@ -50,8 +51,7 @@ class NestedTransaction(Rule):
     name = "nested-transaction"
     dimension = 5
     severity = "P1"
-    summary = "BEGIN/COMMIT that nests in, or ends, the transaction the migration runs in"
-    summary_zh = "迁移中的 BEGIN/COMMIT 与所在事务嵌套或提前结束事务"
+    summary = _("BEGIN/COMMIT that nests in, or ends, the transaction the migration runs in")
     peers = ("squawk:transaction-nesting", "pgls:transactionNesting")
 
     valid = (

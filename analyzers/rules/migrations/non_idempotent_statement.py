@@ -28,6 +28,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders
+from ...i18n import _
 
 # The statements that have an IF NOT EXISTS form, and what it looks like.
 _IDEMPOTENT_FORM = {CreateTable: "CREATE TABLE IF NOT EXISTS", CreateIndex: "CREATE INDEX IF NOT EXISTS",
@@ -127,8 +128,7 @@ class NonIdempotentStatement(Rule):
     name = "non-idempotent-statement"
     dimension = 5
     severity = "P2"
-    summary = "statement that fails when its migration is run again (no transaction, no IF [NOT] EXISTS)"
-    summary_zh = "迁移重跑时会失败的语句（无事务、缺少 IF [NOT] EXISTS）"
+    summary = _("statement that fails when its migration is run again (no transaction, no IF [NOT] EXISTS)")
     peers = ("squawk:prefer-robust-stmts", "pgls:preferRobustStmts")
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"

@@ -6,6 +6,7 @@ from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, on_existing_tables, scaffold_command, sql_example
+from ...i18n import _
 
 
 class NotNullColumnWithoutDefault(Rule):
@@ -41,8 +42,7 @@ class NotNullColumnWithoutDefault(Rule):
     name = "not-null-column-without-default"
     dimension = 5
     severity = "P0"
-    summary = "NOT NULL column without a default added to an existing table"
-    summary_zh = "为已有表添加无默认值的 NOT NULL 列（有数据时迁移失败）"
+    summary = _("NOT NULL column without a default added to an existing table")
     peers = ("squawk:adding-required-field", "pgls:addingRequiredField", "atlas:MF103",
              "django-migration-linter:NOT_NULL")
 

@@ -7,6 +7,7 @@ from typing import Iterator
 from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # `v2` names a redo; `v1.10` (a release a combined migration covers) does not.
 _REDO = re.compile(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo|retry|correct|repair|take\d+|re_?apply)($|[_\-\s.])", re.IGNORECASE)
@@ -54,8 +55,7 @@ class RedoMigration(Rule):
     name = "redo-migration"
     dimension = 5
     severity = "P2"
-    summary = "a _v2/_fix migration redoing an earlier one"
-    summary_zh = "以 _v2/_fix 命名、重做早先迁移的迁移"
+    summary = _("a _v2/_fix migration redoing an earlier one")
 
     valid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                       "db/V2__add_index.sql": "CREATE INDEX ix_orders_status ON orders (status);\n"}),

@@ -6,6 +6,7 @@ from ...schema.operations import Maintenance
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, concurrently_advice, lock_sentence, severity_by_size, sql_example
+from ...i18n import _
 
 
 class ReindexWithoutConcurrently(Rule):
@@ -44,8 +45,7 @@ class ReindexWithoutConcurrently(Rule):
     name = "reindex-without-concurrently"
     dimension = 5
     severity = "P1"
-    summary = "REINDEX without CONCURRENTLY (blocks reads through the index and writes)"
-    summary_zh = "REINDEX 未使用 CONCURRENTLY（阻塞写入及使用该索引的读取）"
+    summary = _("REINDEX without CONCURRENTLY (blocks reads through the index and writes)")
     peers = ("squawk:require-concurrent-reindex", "pgls:requireConcurrentReindex", "django-migration-linter:REINDEX")
 
     valid = (

@@ -5,6 +5,7 @@ from typing import Iterator
 from ...schema.model import ExtractionError
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # The extractor words PostgreSQL's parser errors (pglast) this way, in SQL files and op.execute().
 REJECTED_PREFIX = "PostgreSQL would reject this"
@@ -57,8 +58,7 @@ class RejectedStatement(Rule):
     name = "rejected-statement"
     dimension = 5
     severity = "P0"
-    summary = "migration statement that PostgreSQL's parser rejects"
-    summary_zh = "迁移中存在 PostgreSQL 解析器拒绝的语句"
+    summary = _("migration statement that PostgreSQL's parser rejects")
     peers = ("squawk:ban-duplicate-column-assignments",)
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"

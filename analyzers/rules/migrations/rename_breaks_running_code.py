@@ -6,6 +6,7 @@ from ...schema.operations import AlterColumn, DropColumn, RenameConstraint, Rena
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, new_in_this_step, on_existing_tables, scaffold_command, sql_example
+from ...i18n import _
 
 # Objects that queries name (a rename or a move to another schema breaks them), and objects only
 # code that names them explicitly depends on (ON CONFLICT ON CONSTRAINT, index hints, error
@@ -60,8 +61,7 @@ class RenameBreaksRunningCode(Rule):
     name = "rename-breaks-running-code"
     dimension = 5
     severity = "P1"
-    summary = "column or table renamed in place (the running release breaks)"
-    summary_zh = "直接重命名列或表（滚动发布期间旧代码报错）"
+    summary = _("column or table renamed in place (the running release breaks)")
     peers = ("squawk:renaming-column", "squawk:renaming-table", "squawk:renaming-object", "squawk:ban-set-schema",
              "pgls:renamingColumn", "pgls:renamingTable", "strong_migrations:rename_column",
              "strong_migrations:rename_table", "strong_migrations:rename_enum_value", "strong_migrations:rename_schema",

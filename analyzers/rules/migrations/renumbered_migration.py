@@ -8,6 +8,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_history import checked_databases, display_name
+from ...i18n import _
 
 # `002a_x.sql`, `V2a__x.sql`: a version with a letter, squeezed between two numbers.
 _SUFFIXED = re.compile(r"^(V?)(\d+)([A-Za-z])(?=[_.-])")
@@ -77,8 +78,7 @@ class RenumberedMigration(Rule):
     name = "renumbered-migration"
     dimension = 5
     severity = "P2"
-    summary = "patched-in (002a_) or renumbered SQL migration version"
-    summary_zh = "手工插入（002a_）或重新编号的 SQL 迁移版本"
+    summary = _("patched-in (002a_) or renumbered SQL migration version")
 
     valid = (Example({"db/001_notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY);\n",
                       "db/002_channel.sql": "-- 002: the delivery channel\nALTER TABLE notifications ADD COLUMN channel text;\n"}),)

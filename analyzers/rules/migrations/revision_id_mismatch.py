@@ -9,6 +9,7 @@ from ...extract.alembic_revisions import DEFAULT_FILE_TEMPLATE, alembic_ini_opti
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 # A token of a file_template: %(name)s, %(month).2d, ...
 _TOKEN = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
@@ -63,8 +64,7 @@ class RevisionIdMismatch(Rule):
     name = "revision-id-mismatch"
     dimension = 5
     severity = "P2"
-    summary = "revision id that does not match its file name"
-    summary_zh = "迁移文件名与其 revision id 不一致"
+    summary = _("revision id that does not match its file name")
 
     valid = (Example({**ALEMBIC_SETUP,
                       "migrations/versions/a1_init.py": revision_file("a1", None),

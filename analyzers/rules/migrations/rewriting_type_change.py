@@ -14,6 +14,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class RewritingTypeChange(Rule):
@@ -53,8 +54,7 @@ class RewritingTypeChange(Rule):
     name = "rewriting-type-change"
     dimension = 5
     severity = "P1"
-    summary = "column type change that rewrites an existing table"
-    summary_zh = "修改列类型导致整表重写（锁表）"
+    summary = _("column type change that rewrites an existing table")
     peers = ("squawk:changing-column-type", "pgls:changingColumnType", "strong_migrations:change_column",
              "eugene:E5", "atlas:PG301", "django-migration-linter:ALTER_COLUMN")
 

@@ -8,6 +8,7 @@ from ...schema.drift import ColumnDifference, column_differences, effective_null
 from ...schema.model import Column, Table
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
 
@@ -75,8 +76,7 @@ class SchemaDriftColumn(Rule):
     name = "schema-drift-column"
     dimension = 5
     severity = "P1"
-    summary = "column missing on one side, or type/nullability/server default differs between models and migrations"
-    summary_zh = "模型与迁移的字段不一致（缺失、类型、可空性或数据库默认值不同）"
+    summary = _("column missing on one side, or type/nullability/server default differs between models and migrations")
 
     valid = (
         Example({"app/models.py": _models(_MODEL_COLUMNS), **_ALEMBIC,

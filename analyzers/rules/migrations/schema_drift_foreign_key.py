@@ -6,6 +6,7 @@ from ...schema.drift import ElementDifference, foreign_key_differences, has_migr
 from ...schema.model import ForeignKey, Table
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
 
@@ -67,8 +68,7 @@ class SchemaDriftForeignKey(Rule):
     name = "schema-drift-foreign-key"
     dimension = 5
     severity = "P1"
-    summary = "foreign key declared by the models but not by migrations, or the reverse"
-    summary_zh = "模型与迁移的外键不一致（只在一侧存在或 ON DELETE 不同）"
+    summary = _("foreign key declared by the models but not by migrations, or the reverse")
 
     valid = (
         Example({"app/models.py": _models("    user_id = sa.Column(sa.BigInteger, sa.ForeignKey('users.id', ondelete='CASCADE'))\n"),

@@ -6,6 +6,7 @@ from ...schema.drift import has_migrations, primary_key_difference, shared_table
 from ...schema.model import Table
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
            "class Base(DeclarativeBase):\n    pass\n\n\n"
@@ -61,8 +62,7 @@ class SchemaDriftPrimaryKey(Rule):
     name = "schema-drift-primary-key"
     dimension = 5
     severity = "P1"
-    summary = "primary key differs between models and migrations"
-    summary_zh = "模型与迁移的主键不一致（ORM 主键为数据库主键的真子集时破坏标识映射）"
+    summary = _("primary key differs between models and migrations")
 
     valid = (
         Example({"app/models.py": _MODELS + _COMPOSITE, "db/V1__events.sql": _PARTITIONED}),

@@ -7,6 +7,7 @@ from ...schema.model import Table, table_key
 from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
            "class Base(DeclarativeBase):\n    pass\n\n\n"
@@ -62,8 +63,7 @@ class SchemaDriftTable(Rule):
     name = "schema-drift-table"
     dimension = 5
     severity = "P1"
-    summary = "table declared by the models but not created by migrations, or the reverse"
-    summary_zh = "模型与迁移不一致：表只存在于模型或只存在于迁移中"
+    summary = _("table declared by the models but not created by migrations, or the reverse")
 
     valid = (
         Example({"app/models.py": _MODELS, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),

@@ -6,6 +6,7 @@ from ...schema.drift import ElementDifference, has_migrations, shared_tables, un
 from ...schema.model import Index, Table, UniqueConstraint
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
 
@@ -66,8 +67,7 @@ class SchemaDriftUniqueOrIndex(Rule):
     name = "schema-drift-unique-or-index"
     dimension = 5
     severity = "P2"
-    summary = "unique constraint or index declared by the models but not by migrations, or the reverse"
-    summary_zh = "模型与迁移的唯一约束或索引不一致"
+    summary = _("unique constraint or index declared by the models but not by migrations, or the reverse")
 
     valid = (
         Example({"app/models.py": _models("sa.Index('ix_users_lower_email', sa.func.lower(sa.text('email'))),\n"

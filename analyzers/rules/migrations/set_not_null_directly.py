@@ -25,6 +25,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class SetNotNullDirectly(Rule):
@@ -72,8 +73,7 @@ class SetNotNullDirectly(Rule):
     name = "set-not-null-directly"
     dimension = 5
     severity = "P1"
-    summary = "SET NOT NULL on an existing table without a validated CHECK first"
-    summary_zh = "直接对已有表 SET NOT NULL（锁表全表扫描），未先用 CHECK NOT VALID 验证"
+    summary = _("SET NOT NULL on an existing table without a validated CHECK first")
     peers = ("squawk:adding-not-nullable-field", "pgls:addingNotNullField", "strong_migrations:change_column_null",
              "eugene:E2", "eugene:W14", "atlas:PG303", "atlas:PG304", "atlas:MF104",
              "django-migration-linter:NOT_NULL")

@@ -7,6 +7,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_history import checked_databases, display_name, repeats
+from ...i18n import _
 
 
 class SupersededMigration(Rule):
@@ -44,8 +45,7 @@ class SupersededMigration(Rule):
     name = "superseded-migration"
     dimension = 5
     severity = "P1"
-    summary = "SQL migration that repeats an earlier one (_v2, _fix, duplicate)"
-    summary_zh = "重复早先迁移的 SQL 迁移（_v2、_fix、重复执行）"
+    summary = _("SQL migration that repeats an earlier one (_v2, _fix, duplicate)")
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n",
                       "db/V2__drop_note.sql": "ALTER TABLE orders DROP COLUMN note;\n",

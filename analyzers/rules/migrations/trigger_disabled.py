@@ -6,6 +6,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _
 
 _TRIGGER = ("CREATE FUNCTION orders_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
             "CREATE TRIGGER orders_audit AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION orders_audit();\n")
@@ -53,8 +54,7 @@ class TriggerDisabled(Rule):
     name = "trigger-disabled"
     dimension = 5
     severity = "P1"
-    summary = "trigger disabled in a migration (stops firing for the application's writes too)"
-    summary_zh = "迁移中禁用触发器（对应用的写入同样失效）"
+    summary = _("trigger disabled in a migration (stops firing for the application's writes too)")
     peers = ("squawk:ban-disable-trigger", "pgls:avoidEnableDisableTrigger")
 
     valid = (

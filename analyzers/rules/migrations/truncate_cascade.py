@@ -7,6 +7,7 @@ from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, lock_sentence, sql_example
+from ...i18n import _
 
 
 class TruncateCascade(Rule):
@@ -43,8 +44,7 @@ class TruncateCascade(Rule):
     name = "truncate-cascade"
     dimension = 5
     severity = "P1"
-    summary = "TRUNCATE ... CASCADE empties every table with a foreign key to it"
-    summary_zh = "TRUNCATE ... CASCADE 会级联清空所有通过外键引用它的表"
+    summary = _("TRUNCATE ... CASCADE empties every table with a foreign key to it")
     peers = ("squawk:ban-truncate-cascade", "pgls:banTruncateCascade")
 
     valid = (

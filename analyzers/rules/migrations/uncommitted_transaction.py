@@ -6,6 +6,7 @@ from ...schema.operations import TransactionControl
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import sql_example
+from ...i18n import _
 
 
 class UncommittedTransaction(Rule):
@@ -46,8 +47,7 @@ class UncommittedTransaction(Rule):
     name = "uncommitted-transaction"
     dimension = 5
     severity = "P1"
-    summary = "BEGIN without COMMIT or ROLLBACK in a SQL migration"
-    summary_zh = "SQL 迁移中 BEGIN 之后没有 COMMIT 或 ROLLBACK"
+    summary = _("BEGIN without COMMIT or ROLLBACK in a SQL migration")
     peers = ("squawk:ban-uncommitted-transaction",)
 
     valid = (Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;\n")),)

@@ -7,6 +7,7 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .downgrade_source import read_downgrade
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 def _baseline(downgrade_def: str) -> str:
@@ -63,8 +64,7 @@ class UnexplainedIrreversibleMigration(Rule):
     name = "unexplained-irreversible-migration"
     dimension = 5
     severity = "P2"
-    summary = "irreversible migration that does not say why"
-    summary_zh = "不可回滚的迁移未说明原因"
+    summary = _("irreversible migration that does not say why")
 
     valid = (
         Example({**ALEMBIC_SETUP, "migrations/versions/a1_dedupe.py": revision_file(

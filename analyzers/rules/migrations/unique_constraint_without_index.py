@@ -16,6 +16,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class UniqueConstraintWithoutIndex(Rule):
@@ -59,8 +60,7 @@ class UniqueConstraintWithoutIndex(Rule):
     name = "unique-constraint-without-index"
     dimension = 5
     severity = "P1"
-    summary = "unique constraint or primary key added directly to an existing table"
-    summary_zh = "在已有表上直接添加唯一约束/主键（建索引期间锁表）"
+    summary = _("unique constraint or primary key added directly to an existing table")
     peers = ("squawk:disallowed-unique-constraint", "squawk:adding-serial-primary-key-field",
              "squawk:constraint-missing-not-valid", "pgls:disallowUniqueConstraint", "pgls:addingPrimaryKeyConstraint",
              "strong_migrations:add_unique_constraint", "eugene:E7", "atlas:PG104", "atlas:PG105", "atlas:MF101",

@@ -12,6 +12,7 @@ from ...schema.operations import AddColumn, AlterColumn, CreateTable, DropColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 @lru_cache(maxsize=256)
@@ -81,8 +82,7 @@ class UnqualifiedTableName(Rule):
     dimension = 5
     severity = "P2"
     default_enabled = False
-    summary = "table named without a schema in a migration (depends on search_path)"
-    summary_zh = "迁移中的表名未限定 schema（依赖 search_path）"
+    summary = _("table named without a schema in a migration (depends on search_path)")
     peers = ("squawk:require-table-schema",)
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE public.orders (id bigint PRIMARY KEY);\n"

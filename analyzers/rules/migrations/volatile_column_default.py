@@ -7,6 +7,7 @@ from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+from ...i18n import _
 
 
 class VolatileColumnDefault(Rule):
@@ -52,8 +53,7 @@ class VolatileColumnDefault(Rule):
     name = "volatile-column-default"
     dimension = 5
     severity = "P1"
-    summary = "column added to an existing table with a volatile default (table rewrite)"
-    summary_zh = "为已有表添加带易变默认值的列（整表重写）"
+    summary = _("column added to an existing table with a volatile default (table rewrite)")
     peers = ("squawk:adding-field-with-default", "pgls:addingFieldWithDefault", "pgls:addSerialColumn",
              "strong_migrations:add_column_default", "strong_migrations:add_column_default_callable",
              "strong_migrations:add_column_auto_incrementing", "strong_migrations:add_column_generated_stored",

@@ -7,6 +7,7 @@ from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, severity_by_size, sql_example
+from ...i18n import _
 
 
 class WholeTableDataChange(Rule):
@@ -41,8 +42,7 @@ class WholeTableDataChange(Rule):
     name = "whole-table-data-change"
     dimension = 5
     severity = "P2"
-    summary = "UPDATE or DELETE without WHERE on an existing table in a migration"
-    summary_zh = "迁移中对已有表执行不带 WHERE 的 UPDATE/DELETE"
+    summary = _("UPDATE or DELETE without WHERE on an existing table in a migration")
     peers = ("pgls:banUpdateWithoutWhere", "pgls:banDeleteWithoutWhere")
 
     valid = (

@@ -5,6 +5,7 @@ from typing import Iterator
 from ...report.relations import is_association_table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class AssociationTableWithoutKey(Rule):
@@ -41,8 +42,7 @@ class AssociationTableWithoutKey(Rule):
     name = "association-table-without-key"
     dimension = 1
     severity = "P1"
-    summary = "association table without a primary key or unique pair"
-    summary_zh = "中间表缺少主键或组合唯一约束"
+    summary = _("association table without a primary key or unique pair")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE posts (id bigint PRIMARY KEY);\nCREATE TABLE tags (id bigint PRIMARY KEY);\n"

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class JsonAttributeBag(Rule):
@@ -42,8 +43,7 @@ class JsonAttributeBag(Rule):
     name = "json-attribute-bag"
     dimension = 1
     severity = "P2"
-    summary = "JSON column used as a bag of attributes filtered by key"
-    summary_zh = "JSON 字段被当作属性袋按键过滤（EAV）"
+    summary = _("JSON column used as a bag of attributes filtered by key")
 
     valid = (Example({"app/models.py": (
         "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class PolymorphicAssociation(Rule):
@@ -48,8 +49,7 @@ class PolymorphicAssociation(Rule):
     name = "polymorphic-association"
     dimension = 1
     severity = "P1"
-    summary = "polymorphic type + id pair without constraints"
-    summary_zh = "多态关联（type + id）缺少约束"
+    summary = _("polymorphic type + id pair without constraints")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE posts (id bigint PRIMARY KEY);\n"

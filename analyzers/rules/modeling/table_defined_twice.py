@@ -8,6 +8,7 @@ from ...schema.model import table_key
 from ...schema.operations import CreateTable
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def migration_root(step, alembic_ids) -> str:
@@ -47,8 +48,7 @@ class TableDefinedTwice(Rule):
     name = "table-defined-twice"
     dimension = 1
     severity = "P1"
-    summary = "table created by several migration histories with different columns"
-    summary_zh = "同一张表在多个迁移来源中定义且字段不一致"
+    summary = _("table created by several migration histories with different columns")
 
     valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n",
                       "reporting/V1__daily.sql": "CREATE TABLE daily_totals (day date PRIMARY KEY, total numeric);\n"}),)

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class UnconstrainedRedundantKey(Rule):
@@ -47,8 +48,7 @@ class UnconstrainedRedundantKey(Rule):
     name = "unconstrained-redundant-key"
     dimension = 1
     severity = "P2"
-    summary = "copied grandparent key with no composite foreign key"
-    summary_zh = "冗余的祖先键没有组合外键保证一致"
+    summary = _("copied grandparent key with no composite foreign key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"

@@ -1,0 +1,135 @@
+"""Languages: the gettext catalogs, how a language is chosen, and Chinese output end to end."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from schemalens.analyzers.i18n import LOCALE_DIR, _, _n, choose_language, join, normalize_language, translator
+from schemalens.analyzers.report.audit_text import HEADINGS
+from schemalens.analyzers.rules import all_rules
+from schemalens.analyzers.workspace.config import config_from_mapping
+from schemalens.commands import main
+
+PO = LOCALE_DIR / "zh" / "LC_MESSAGES" / "schemalens.po"
+MO = PO.with_suffix(".mo")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]?\d*(?:\.\d+)?[sdrfi]")
+
+
+def _catalog():
+    with PO.open("rb") as handle:
+        return read_po(handle)
+
+
+def _ids(message) -> tuple[str, ...]:
+    return tuple(message.id) if isinstance(message.id, (tuple, list)) else (message.id,)
+
+
+def _strings(message) -> tuple[str, ...]:
+    return tuple(message.string) if isinstance(message.string, (tuple, list)) else (message.string,)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("zh", "zh"), ("zh-cn", "zh"), ("zh-CN", "zh"), ("zh_Hans", "zh"), ("en-US", "en"), ("en", "en"),
+    ("fr", None), ("", None), (None, None), (3, None)])
+def test_locales_normalize_to_the_languages_we_have(value, expected):
+    assert normalize_language(value) == expected
+
+
+def test_the_first_named_language_wins_else_english():
+    assert choose_language(None, "zh-CN", "en") == "zh"
+    assert choose_language("en", "zh") == "en"
+    assert choose_language(None, "fr") == "en"
+
+
+def test_every_message_id_has_a_chinese_translation_with_the_same_placeholders():
+    untranslated, different = [], []
+    for message in _catalog():
+        if not message.id:
+            continue
+        strings = _strings(message)
+        if not all(strings):
+            untranslated.append(_ids(message)[0])
+            continue
+        wanted = set(PLACEHOLDER.findall(_ids(message)[-1]))
+        different += [(_ids(message)[0], s) for s in strings if set(PLACEHOLDER.findall(s)) != wanted]
+    assert untranslated == [] and different == []
+
+
+def test_the_compiled_catalog_is_the_po_file_compiled():
+    """The .mo ships in the package and is read at run time: `scripts/catalog.py compile` after editing the .po."""
+    with MO.open("rb") as handle:
+        compiled = {_ids(message): _strings(message) for message in read_mo(handle) if message.id}
+    source = {_ids(message): _strings(message) for message in _catalog() if message.id and "fuzzy" not in message.flags}
+    assert compiled == source
+
+
+def test_the_catalog_holds_every_marked_text():
+    """`scripts/catalog.py` extracts again after texts change: no marked text is missing from the .po."""
+    ids = {_ids(message)[0] for message in _catalog()}
+    assert {str(rule.summary.msgid) for rule in all_rules()} <= ids
+    assert {heading.msgid for heading in HEADINGS.values()} <= ids
+
+
+def test_glossary_terms_are_the_report_headings():
+    rows = [line.split("|")[1:3] for line in (LOCALE_DIR / "glossary.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and not line.startswith("| English")]
+    glossary = {english.strip(): chinese.strip() for english, chinese in rows}
+    zh = translator("zh")
+    for key in ("short_term", "medium_term", "long_term", "verification", "gaps", "root_cause", "impact", "evidence"):
+        english = str(HEADINGS[key]).removeprefix("II. ")
+        assert zh.localize(HEADINGS[key]).endswith(glossary[english]), english
+
+
+def test_a_message_is_english_until_localized_and_survives_pickling():
+    message = _("Ignore %(rule)s on this line", rule="SL401")
+    assert message == "Ignore SL401 on this line"
+    assert translator("zh").localize(message) == "在此行忽略 SL401"
+    assert pickle.loads(pickle.dumps(message)).translate("zh") == message.translate("zh")
+    joined = join("; ", [message, "plain"])
+    assert joined == "Ignore SL401 on this line; plain" and translator("zh").localize(joined) == "在此行忽略 SL401; plain"
+    assert translator("en").localize(message + "!") == "Ignore SL401 on this line!"
+
+
+def test_plural_forms_follow_the_count():
+    more = _n(" (and %(count)d more)", " (and %(count)d more)", 3)
+    assert more == " (and 3 more)" and "3" in translator("zh").localize(more)
+
+
+def test_lang_in_the_project_configuration():
+    assert config_from_mapping({"lang": "zh-CN"}, "pyproject.toml").lang == "zh"
+    wrong = config_from_mapping({"lang": "klingon"}, "pyproject.toml")
+    assert wrong.lang is None and "lang" in wrong.problems[0].message
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
+
+
+@pytest.mark.parametrize("argv, chinese", [
+    (["rule", "SL401", "--lang", "zh"], "外键列"),
+    (["schema", str(EXAMPLE), "--lang", "zh", "--no-cache"], "领域"),
+    (["locks", "--lang", "zh"], None),
+])
+def test_every_command_takes_lang(capsys, argv, chinese):
+    assert main(argv) == 0
+    if chinese:
+        assert chinese in capsys.readouterr().out
+
+
+def test_cli_errors_follow_lang(capsys):
+    assert main(["rule", "SL999", "--lang", "zh"]) == 2
+    assert "没有规则" in capsys.readouterr().err
+
+
+def test_project_lang_is_the_default_of_the_cli(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nlang = "zh"\n', encoding="utf-8")
+    (tmp_path / "V1__init.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY);\n", encoding="utf-8")
+    assert main(["schema", str(tmp_path), "--no-cache"]) == 0
+    assert "读取范围" in capsys.readouterr().out
+    assert main(["schema", str(tmp_path), "--no-cache", "--lang", "en"]) == 0
+    assert "Coverage" in capsys.readouterr().out
