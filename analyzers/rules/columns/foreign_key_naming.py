@@ -58,14 +58,14 @@ class ForeignKeyNaming(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} references {fk.ref_table} but is not named *_id",
-                    f"{table.name}.{column.name} is a foreign key to {fk.ref_table}({', '.join(fk.ref_columns)}) with a "
-                    "name that reads like a value.",
-                    impact="Worst case: queries compare the key with a name or email and silently match nothing. "
-                           "Most likely: confusion in code review and ORM attribute clashes.",
-                    root_cause="No naming standard for key columns.",
-                    fix=Fix(short_term=f"Document that {table.name}.{column.name} holds a {fk.ref_table} id.",
-                            medium_term=f"Rename it to {column.name}_id with expand/contract (add, dual-write, backfill, switch, drop).",
-                            long_term="Standard: foreign key columns are <target or role>_id."),
-                    verification=f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table.name}';",
+                    location, _("%(table)s.%(column)s references %(ref_table)s but is not named *_id", table=table.name, column=column.name, ref_table=fk.ref_table),
+                    _("%(table)s.%(column)s is a foreign key to %(ref_table)s(%(ref_columns)s) with a "
+                    "name that reads like a value.", table=table.name, column=column.name, ref_table=fk.ref_table, ref_columns=', '.join(fk.ref_columns)),
+                    impact=_("Worst case: queries compare the key with a name or email and silently match nothing. "
+                           "Most likely: confusion in code review and ORM attribute clashes."),
+                    root_cause=_("No naming standard for key columns."),
+                    fix=Fix(short_term=_("Document that %(table)s.%(column)s holds a %(ref_table)s id.", table=table.name, column=column.name, ref_table=fk.ref_table),
+                            medium_term=_("Rename it to %(column)s_id with expand/contract (add, dual-write, backfill, switch, drop).", column=column.name),
+                            long_term=_("Standard: foreign key columns are <target or role>_id.")),
+                    verification=_("SELECT column_name FROM information_schema.columns WHERE table_name = '%(table)s';", table=table.name),
                     table=table.name, column=column.name, related=related)

@@ -71,15 +71,15 @@ class SecretInShortColumn(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} holds a secret in {column.type}",
-                    f"{table.name}.{column.name} ({column.type}) is too short for encrypted or encoded values.",
-                    impact="Worst case: after a key rotation or a library upgrade the longer ciphertext no longer fits "
+                    location, _("%(table)s.%(column)s holds a secret in %(type)s", table=table.name, column=column.name, type=column.type),
+                    _("%(table)s.%(column)s (%(type)s) is too short for encrypted or encoded values.", table=table.name, column=column.name, type=column.type),
+                    impact=_("Worst case: after a key rotation or a library upgrade the longer ciphertext no longer fits "
                            "and writes fail or, on MySQL, are truncated and can never be decrypted. Most likely: "
-                           "longer inputs fail to save.",
-                    root_cause="The length was sized for the plaintext, not the encoded ciphertext or hash.",
-                    fix=Fix(short_term=f"ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE text;  "
-                                       "(varchar to text does not rewrite the table)",
-                            medium_term="Add a test that stores the longest realistic value with the production encryption scheme.",
-                            long_term="Standard: secrets are stored as text/bytea ciphertext with a key id column for rotation."),
-                    verification=f"SELECT max(length({column.name})) FROM {table.name};  -- and the round-trip test",
+                           "longer inputs fail to save."),
+                    root_cause=_("The length was sized for the plaintext, not the encoded ciphertext or hash."),
+                    fix=Fix(short_term=_("ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE text;  "
+                                       "(varchar to text does not rewrite the table)", table=table.name, column=column.name),
+                            medium_term=_("Add a test that stores the longest realistic value with the production encryption scheme."),
+                            long_term=_("Standard: secrets are stored as text/bytea ciphertext with a key id column for rotation.")),
+                    verification=_("SELECT max(length(%(column)s)) FROM %(table)s;  -- and the round-trip test", column=column.name, table=table.name),
                     table=table.name, column=column.name, related=related)
