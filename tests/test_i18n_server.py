@@ -57,6 +57,9 @@ async def test_a_zh_cn_client_gets_chinese_diagnostics(chinese_client: LanguageC
     for diagnostic in diagnostics:
         if diagnostic.source == "schemalens" and not diagnostic.code.startswith("parse:"):
             assert "\n修复：" in diagnostic.message, diagnostic.message
+    index = next(d for d in diagnostics if d.code == "SL401")
+    assert index.message.startswith("accounts 没有任何索引") or HAN.search(index.message.split("\n")[0]), index.message
+    assert "CREATE INDEX CONCURRENTLY" in index.message  # SQL stays as it is
 
 
 @pytest.mark.asyncio
