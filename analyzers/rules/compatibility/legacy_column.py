@@ -57,14 +57,14 @@ class LegacyColumn(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} is kept for compatibility",
-                    f"{table.name}.{column.name} is marked legacy/deprecated and no migration removes it.",
-                    impact="Worst case: old and new columns disagree and a client reads the stale one for money or "
-                           "state decisions. Most likely: the column lives forever and keeps being written.",
-                    root_cause="A rename or redesign stopped after the expand step; the contract step was never planned.",
-                    fix=Fix(short_term=f"Log or count reads and writes of {column.name}; name an owner and a removal date.",
-                            medium_term=f"Backfill the replacement, remove the last readers, then ALTER TABLE {table.name} "
-                                        f"DROP COLUMN {column.name} in a contract migration.",
-                            long_term="Standard: every compatibility shim has an owner, a metric and a removal migration."),
-                    verification=f"SELECT count(*) FROM {table.name} WHERE {column.name} IS NOT NULL;  -- and no traffic in pg_stat_statements",
+                    location, _("%(table)s.%(column)s is kept for compatibility", table=table.name, column=column.name),
+                    _("%(table)s.%(column)s is marked legacy/deprecated and no migration removes it.", table=table.name, column=column.name),
+                    impact=_("Worst case: old and new columns disagree and a client reads the stale one for money or "
+                           "state decisions. Most likely: the column lives forever and keeps being written."),
+                    root_cause=_("A rename or redesign stopped after the expand step; the contract step was never planned."),
+                    fix=Fix(short_term=_("Log or count reads and writes of %(column)s; name an owner and a removal date.", column=column.name),
+                            medium_term=_("Backfill the replacement, remove the last readers, then ALTER TABLE %(table)s "
+                                        "DROP COLUMN %(column)s in a contract migration.", table=table.name, column=column.name),
+                            long_term=_("Standard: every compatibility shim has an owner, a metric and a removal migration.")),
+                    verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NOT NULL;  -- and no traffic in pg_stat_statements", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)
