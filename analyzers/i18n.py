@@ -87,6 +87,34 @@ class Joined(Text):
         return (Joined, (self.parts, self.separator))
 
 
+class Capitalized(Text):
+    """A text whose first letter is upper case in every language that has cases."""
+
+    def __new__(cls, text: str, upper: bool = True) -> "Capitalized":
+        english = str.__str__(text)
+        first = english[:1].upper() if upper else english[:1].lower()
+        self = super().__new__(cls, first + english[1:])
+        self.text, self.upper = text, upper
+        return self
+
+    def translate(self, lang: str) -> str:
+        shown = localize(self.text, lang)
+        return (shown[:1].upper() if self.upper else shown[:1].lower()) + shown[1:]
+
+    def __reduce__(self):
+        return (Capitalized, (self.text, self.upper))
+
+
+def capitalized(text: str) -> str:
+    """`text` with its first letter in upper case, keeping it translatable."""
+    return Capitalized(text)
+
+
+def lowercased(text: str) -> str:
+    """`text` with its first letter in lower case (to continue a sentence), keeping it translatable."""
+    return Capitalized(text, upper=False)
+
+
 def _format(text: str, params: dict, lang: Optional[str]) -> str:
     if not params:
         return text

@@ -270,7 +270,7 @@ def _rule(args: argparse.Namespace) -> int:
 def _locks(args: argparse.Namespace) -> int:
     from .analyzers.report.lock_table import locks_markdown
 
-    sys.stdout.write(locks_markdown())
+    sys.stdout.write(locks_markdown(choose_language(args.lang)))
     return 0
 
 

@@ -188,7 +188,7 @@ def sql_coverage(parsed_files: dict, plan, databases) -> SqlCoverage:
                              if getattr(op, "kind", None) != UNREAD}
                 counts[0] += len(locations)
                 counts[1] += sum(1 for op in parsed.result.operations if getattr(op, "kind", None) == UNREAD)
-    for path, (kind, _, why) in sorted(plan.files.items()):
+    for path, (kind, _root, why) in sorted(plan.files.items()):
         if kind == "sql_skipped":
             skipped.setdefault(why, []).append(path)
     in_database = {location.folder: database for database in databases for location in database.locations}

@@ -128,7 +128,7 @@ class PartialIndexConstantKey(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for label, layer in context.layers():
             main = layer is context.layer
-            for _, table in sorted(layer.tables.items()):
+            for _key, table in sorted(layer.tables.items()):
                 for index in table.indexes:
                     if not index.where or any(index.expressions) or not index.columns:
                         continue

@@ -65,7 +65,7 @@ class PartialIndexOnUniqueKey(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for label, layer in context.layers():
             main = layer is context.layer
-            for _, table in sorted(layer.tables.items()):
+            for _key, table in sorted(layer.tables.items()):
                 keys = _unique_keys(table)
                 for index in table.indexes:
                     if not index.where or any(index.expressions) or index.using not in (None, "btree"):

@@ -23,7 +23,7 @@ def _tables_of_every_database(context: AuditContext):
     label is None for the main database, whose findings point at the models too."""
     for label, layer in context.layers():
         main = layer is context.layer
-        for _, table in sorted(layer.tables.items()):
+        for _key, table in sorted(layer.tables.items()):
             yield (None if main else label), table
 
 

@@ -74,20 +74,20 @@ class DetachPartitionWithoutConcurrently(Rule):
             (effect,) = walked.lock_effects
             statement = f"ALTER TABLE {operation.table} DETACH PARTITION {operation.partition} CONCURRENTLY"
             yield self.finding(
-                operation.location, f"partition {operation.partition} is detached from {operation.table} without "
-                                    "CONCURRENTLY",
+                operation.location, _("partition %(partition)s is detached from %(table)s without "
+                                    "CONCURRENTLY", partition=operation.partition, table=operation.table),
                 lock_sentence(effect),
-                impact=f"Worst case: every query on {operation.table} and its partitions waits behind the detach while "
+                impact=_("Worst case: every query on %(table)s and its partitions waits behind the detach while "
                        "it waits for running queries, and the service stalls. Most likely: a short outage of the "
-                       "partitioned table during the deploy.",
-                root_cause="The concurrent form arrived in PostgreSQL 14 and cannot run in a transaction, so "
-                           "migrations keep the blocking default.",
-                fix=Fix(short_term=f"Detach it concurrently: {concurrently_advice(walked, statement)}.",
+                       "partitioned table during the deploy.", table=operation.table),
+                root_cause=_("The concurrent form arrived in PostgreSQL 14 and cannot run in a transaction, so "
+                           "migrations keep the blocking default."),
+                fix=Fix(short_term=_("Detach it concurrently: %(concurrently_advice)s.", concurrently_advice=concurrently_advice(walked, statement)),
                         medium_term=LOCK_TIMEOUT_ADVICE,
-                        long_term="Partition maintenance (attach, detach, drop old partitions) in a scheduled job, "
-                                  "not in deploy migrations."),
-                verification=f"`schemalens verify` shows SHARE UPDATE EXCLUSIVE on {operation.table}; test: detach while "
-                             "a writer inserts into another partition",
+                        long_term=_("Partition maintenance (attach, detach, drop old partitions) in a scheduled job, "
+                                  "not in deploy migrations.")),
+                verification=_("`schemalens verify` shows SHARE UPDATE EXCLUSIVE on %(table)s; test: detach while "
+                             "a writer inserts into another partition", table=operation.table),
                 table=walked.table, related=created_here(walked), severity=None)
 
 

@@ -54,12 +54,12 @@ class DropDatabase(Rule):
             if not isinstance(operation, UnsupportedStatement) or operation.kind != "DROP DATABASE":
                 continue
             yield self.finding(
-                operation.location, f"database {operation.name} is dropped by a migration",
-                f"DROP DATABASE {operation.name} deletes the whole database in every environment the migration runs "
-                "in, outside any transaction.",
-                impact="Worst case: a production database is deleted during a deploy and must be restored from "
-                       "backup. Most likely: a development cleanup that fails or does damage elsewhere.",
-                root_cause="A setup or cleanup step was written as a migration.",
-                fix=Fix(short_term="Remove the statement from the migration; drop the database by hand after a backup.",
-                        medium_term="Keep environment provisioning (databases, roles) out of schema migrations."),
-                verification="The migration folders contain no DROP DATABASE; `schemalens check` reports no SL543")
+                operation.location, _("database %(operation)s is dropped by a migration", operation=operation.name),
+                _("DROP DATABASE %(operation)s deletes the whole database in every environment the migration runs "
+                "in, outside any transaction.", operation=operation.name),
+                impact=_("Worst case: a production database is deleted during a deploy and must be restored from "
+                       "backup. Most likely: a development cleanup that fails or does damage elsewhere."),
+                root_cause=_("A setup or cleanup step was written as a migration."),
+                fix=Fix(short_term=_("Remove the statement from the migration; drop the database by hand after a backup."),
+                        medium_term=_("Keep environment provisioning (databases, roles) out of schema migrations.")),
+                verification=_("The migration folders contain no DROP DATABASE; `schemalens check` reports no SL543"))

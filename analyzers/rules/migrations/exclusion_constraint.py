@@ -58,14 +58,15 @@ class ExclusionConstraint(Rule):
             (effect,) = walked.lock_effects
             table = walked.table
             yield self.finding(
-                operation.location, f"exclusion constraint {operation.name or ''} is added to {table}".replace("  ", " "),
+                operation.location, (_("exclusion constraint %(name)s is added to %(table)s", name=operation.name, table=table) if operation.name
+                                    else _("an exclusion constraint is added to %(table)s", table=table)),
                 lock_sentence(effect),
-                impact=f"Worst case: {table} is unreadable and unwritable for the whole index build. Most likely: an "
-                       "outage of the table for as long as the build takes.",
-                root_cause="Exclusion constraints have neither NOT VALID nor USING INDEX.",
-                fix=Fix(short_term="Add it in a maintenance window after timing it on a copy, or move to a new table "
-                                   "created with the constraint and swap.",
+                impact=_("Worst case: %(table)s is unreadable and unwritable for the whole index build. Most likely: an "
+                       "outage of the table for as long as the build takes.", table=table),
+                root_cause=_("Exclusion constraints have neither NOT VALID nor USING INDEX."),
+                fix=Fix(short_term=_("Add it in a maintenance window after timing it on a copy, or move to a new table "
+                                   "created with the constraint and swap."),
                         medium_term=LOCK_TIMEOUT_ADVICE,
-                        long_term="Declare exclusion constraints when tables are created."),
-                verification="`schemalens verify` reports the lock and the duration of the statement on a copy",
+                        long_term=_("Declare exclusion constraints when tables are created.")),
+                verification=_("`schemalens verify` reports the lock and the duration of the statement on a copy"),
                 table=table, related=created_here(walked), severity=severity_by_size(context, table))

@@ -165,11 +165,11 @@ class NonIdempotentStatement(Rule):
             operation = walked.operation
             if isinstance(operation, CreateIndex) and operation.index.concurrently and operation.index.name \
                     and not operation.if_not_exists and not _index_dropped_first(walked):
-                yield self._rerun_finding(walked, f"CREATE INDEX CONCURRENTLY {operation.index.name}",
-                                          f"DROP INDEX CONCURRENTLY IF EXISTS {operation.index.name}; then CREATE INDEX "
-                                          f"CONCURRENTLY {operation.index.name} ...",
-                                          "a failed concurrent build leaves an INVALID index of this name, so running "
-                                          "it again fails with \"already exists\"")
+                yield self._rerun_finding(walked, _("CREATE INDEX CONCURRENTLY %(index)s", index=operation.index.name),
+                                          _("DROP INDEX CONCURRENTLY IF EXISTS %(index)s; then CREATE INDEX "
+                                          "CONCURRENTLY %(index)s ...", index=operation.index.name),
+                                          _("a failed concurrent build leaves an INVALID index of this name, so running "
+                                          "it again fails with \"already exists\""))
                 continue
             if walked.in_transaction or _embedded(context, walked):
                 continue
@@ -181,23 +181,23 @@ class NonIdempotentStatement(Rule):
             if form is None or not (known or _followed(walk, position)):
                 continue
             what, fix = form
-            yield self._rerun_finding(walked, what, fix, "a failure in a later statement leaves it applied with no "
+            yield self._rerun_finding(walked, what, fix, _("a failure in a later statement leaves it applied with no "
                                                          "transaction to undo it, and running the file again fails "
-                                                         "here")
+                                                         "here"))
 
     def _rerun_finding(self, walked, what: str, fix: str, why: str) -> Finding:
         operation = walked.operation
         return self.finding(
-            operation.location, f"{what} cannot be run twice",
-            f"{what} runs outside a transaction: {why}.",
-            impact="Worst case: a deploy that failed half-way cannot be retried without editing the database by "
-                   "hand. Most likely: a manual fix-up during an incident.",
-            root_cause="The migration runs statement by statement, and this statement does not check whether its "
-                       "work is already done.",
-            fix=Fix(short_term=f"Write `{fix}`, or run the file in one transaction (BEGIN ... COMMIT, or the tool's "
-                               "per-file transaction).",
-                    medium_term="CI applies each migration twice to a scratch database and fails on errors."),
-            verification="Apply the migration, then apply it again on the same scratch database: the second run succeeds",
+            operation.location, _("%(what)s cannot be run twice", what=what),
+            _("%(what)s runs outside a transaction: %(why)s.", what=what, why=why),
+            impact=_("Worst case: a deploy that failed half-way cannot be retried without editing the database by "
+                   "hand. Most likely: a manual fix-up during an incident."),
+            root_cause=_("The migration runs statement by statement, and this statement does not check whether its "
+                       "work is already done."),
+            fix=Fix(short_term=_("Write `%(fix)s`, or run the file in one transaction (BEGIN ... COMMIT, or the tool's "
+                               "per-file transaction).", fix=fix),
+                    medium_term=_("CI applies each migration twice to a scratch database and fails on errors.")),
+            verification=_("Apply the migration, then apply it again on the same scratch database: the second run succeeds"),
             table=walked.table)
 
     def _by_convention(self, context: AuditContext) -> Iterator[Finding]:
@@ -218,19 +218,19 @@ class NonIdempotentStatement(Rule):
             name = operation.index.name or ""
             what, fix = f"CREATE INDEX {name}".rstrip(), f"CREATE INDEX IF NOT EXISTS {name} ON {operation.table} (...)"
         else:
-            what = f"ADD COLUMN {operation.table}.{operation.column.name}"
+            what = _("ADD COLUMN %(table)s.%(column)s", table=operation.table, column=operation.column.name)
             fix = f"ALTER TABLE {operation.table} ADD COLUMN IF NOT EXISTS {operation.column.name} ..."
         return self.finding(
-            operation.location, f"{what} without IF NOT EXISTS",
-            f"{idempotent} of the {total} CREATE TABLE / CREATE INDEX / ADD COLUMN statements in {folder} use IF NOT "
-            f"EXISTS; this {what} does not, so running the file again fails.",
-            impact="Worst case: a re-run after a partial failure stops at this statement with \"already exists\" and "
-                   "the statements after it never run. Most likely: a manual fix-up during a deploy.",
-            root_cause=f"The folder's convention ({form}) was not followed in this statement.",
-            fix=Fix(short_term=f"Write `{fix}`.",
-                    medium_term="CI applies the folder twice to a scratch database and fails on errors.",
-                    long_term="A migration template (or linter rule in the editor) with IF NOT EXISTS in every CREATE."),
-            verification="Apply the folder twice to a scratch database with psql -v ON_ERROR_STOP=1: the second pass succeeds.",
+            operation.location, _("%(what)s without IF NOT EXISTS", what=what),
+            _("%(idempotent)s of the %(total)s CREATE TABLE / CREATE INDEX / ADD COLUMN statements in %(folder)s use IF NOT "
+            "EXISTS; this %(what)s does not, so running the file again fails.", idempotent=idempotent, total=total, folder=folder, what=what),
+            impact=_("Worst case: a re-run after a partial failure stops at this statement with \"already exists\" and "
+                   "the statements after it never run. Most likely: a manual fix-up during a deploy."),
+            root_cause=_("The folder's convention (%(form)s) was not followed in this statement.", form=form),
+            fix=Fix(short_term=_("Write `%(fix)s`.", fix=fix),
+                    medium_term=_("CI applies the folder twice to a scratch database and fails on errors."),
+                    long_term=_("A migration template (or linter rule in the editor) with IF NOT EXISTS in every CREATE.")),
+            verification=_("Apply the folder twice to a scratch database with psql -v ON_ERROR_STOP=1: the second pass succeeds."),
             table=operation.table, column=operation.column.name if isinstance(operation, AddColumn) else None)
 
 
