@@ -133,3 +133,64 @@ def test_project_lang_is_the_default_of_the_cli(tmp_path, capsys):
     assert "读取范围" in capsys.readouterr().out
     assert main(["schema", str(tmp_path), "--no-cache", "--lang", "en"]) == 0
     assert "Coverage" in capsys.readouterr().out
+
+
+def test_the_prose_checker_flags_english_and_ignores_code():
+    from prose import english_prose
+
+    assert english_prose("最坏情况：rows point at deleted targets")
+    assert not english_prose("运行 `CREATE INDEX CONCURRENTLY ix ON orders (user_id)` 即可；SELECT count(*) FROM t;")
+    assert not english_prose("PostgreSQL 报错：`relation \"orders\" does not exist`")
+
+
+def test_a_chinese_audit_of_the_example_has_no_english_prose():
+    """Everything but code spans, identifiers and quoted SQL is Chinese (tests/prose.py)."""
+    from prose import english_prose
+
+    text = run_report(["audit", str(EXAMPLE), "--lang", "zh", "--no-cache"])
+    found = {run for line in text.splitlines() for run in english_prose(line)}
+    assert found == set()
+    for heading in ("缺口地图", "短期止血", "中期重构", "长期演进", "验证方法", "最坏情况"):
+        assert heading in text
+
+
+def run_report(argv: list[str]) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return out.getvalue()
+
+
+_TEXT_FIELDS = ("title", "message", "impact", "root_cause", "verification")
+
+
+def _texts(finding):
+    yield from (getattr(finding, name) for name in _TEXT_FIELDS)
+    yield from (finding.fix.short_term, finding.fix.medium_term, finding.fix.long_term)
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.code)
+def test_every_finding_text_goes_through_the_catalog_and_reads_as_chinese(rule, tmp_path):
+    """Each INVALID example's findings: every text is a catalog Text, and in Chinese it has no
+    English prose left (SQL, code and identifiers aside)."""
+    from prose import english_prose
+
+    from schemalens.analyzers.audit import run_audit
+    from schemalens.analyzers.i18n import Text
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+    zh = translator("zh")
+    for number, example in enumerate(rule.invalid):
+        root = tmp_path / str(number)
+        for path, text in example.files.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text, encoding="utf-8")
+        if example.config:
+            (root / "pyproject.toml").write_text("[tool.schemalens]\n" + example.config, encoding="utf-8")
+        for finding in run_audit(WorkspaceIndex(root).index_all(), rules=[rule]).findings:
+            for text in filter(None, _texts(finding)):
+                assert isinstance(text, Text), text
+                assert english_prose(zh.localize(text)) == [], zh.localize(text)

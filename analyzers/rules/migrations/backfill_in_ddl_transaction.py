@@ -90,9 +90,9 @@ class BackfillInDdlTransaction(Rule):
         mode = sql_name(effect.strongest)
         return self.finding(
             operation.location, _("%(kind)s on %(value)s runs while %(locked)s is locked "
-                                "by %(title)s", kind=operation.kind, value=operation.table or 'a table', locked=locked, title=effect.title),
+                                "by %(title)s", kind=operation.kind, value=operation.table or _('a table'), locked=locked, title=effect.title),
             _("%(title)s on %(locked)s holds %(mode)s until the transaction commits, so the %(kind)s runs "
-            "with %(locked)s blocked for %(value)s.", title=effect.title, locked=locked, mode=mode, kind=operation.kind, value=('reads and writes' if mode == 'ACCESS EXCLUSIVE' else 'writes')),
+            "with %(locked)s blocked for %(value)s.", title=effect.title, locked=locked, mode=mode, kind=operation.kind, value=(_('reads and writes') if mode == 'ACCESS EXCLUSIVE' else _('writes'))),
             impact=_("Worst case: %(locked)s is blocked for the whole backfill, one huge transaction bloats the table "
                    "and lags replicas, and a failure at the end rolls everything back. Most likely: a deploy that "
                    "blocks traffic for as long as the backfill runs.", locked=locked),
@@ -111,7 +111,7 @@ class BackfillInDdlTransaction(Rule):
         operation = walked.operation
         return self.finding(
             operation.location, _("%(kind)s on %(value)s shares a migration with "
-                                "%(title)s on %(table)s", kind=operation.kind, value=operation.table or 'a table', title=effect.title, table=ddl.table),
+                                "%(title)s on %(table)s", kind=operation.kind, value=operation.table or _('a table'), title=effect.title, table=ddl.table),
             (_("The statement runs after a commit, so it does not extend the lock, but") if walked.step.path.endswith(".py")
              else _("If the folder's tool runs each file in one transaction (Flyway does), the lock is held through "
                   "it; in any case")) + _(" schema and data change in one migration step cannot be retried or rolled "

@@ -66,22 +66,22 @@ def _classify_behaviour(walked) -> Optional[Change]:
         return None
     kind = operation.kind
     simple = {
-        "ALTER TABLE REPLICA IDENTITY": ("ban-replica-identity", "the replica identity changes",
-                                         "logical replication and change-data capture send other columns for updates and deletes"),
-        "AlterFunction": ("ban-alter-function-options", "function options change (volatility, security, settings)",
-                          "callers get other plans, privileges or settings"),
-        "ALTER VIEW": ("ban-alter-view-options", "view options change", "queries through the view may see other rows "
-                       "(security_barrier, check_option, security_invoker)"),
-        "AlterDatabase": ("ban-alter-database-options", "database options change", "new sessions behave differently"),
-        "AlterDatabaseSet": ("ban-alter-database-options", "a database setting changes", "new sessions behave differently"),
-        "AlterSystem": ("ban-alter-system-options", "server configuration changes", "every database on the server "
-                        "behaves differently after a reload"),
-        "AlterExtension": ("ban-alter-extension", "an extension is updated", "its functions, types and operators may "
-                           "change or disappear"),
-        "ALTER SEQUENCE": ("ban-alter-sequence-values", "sequence options change", "new keys may collide with, or "
-                           "jump past, existing ones"),
-        "ALTER TABLE DISABLE RULE": ("ban-disable-trigger", "a rewrite rule is disabled", "statements stop being "
-                                     "rewritten by it"),
+        "ALTER TABLE REPLICA IDENTITY": ("ban-replica-identity", _("the replica identity changes"),
+                                         _("logical replication and change-data capture send other columns for updates and deletes")),
+        "AlterFunction": ("ban-alter-function-options", _("function options change (volatility, security, settings)"),
+                          _("callers get other plans, privileges or settings")),
+        "ALTER VIEW": ("ban-alter-view-options", _("view options change"), _("queries through the view may see other rows "
+                       "(security_barrier, check_option, security_invoker)")),
+        "AlterDatabase": ("ban-alter-database-options", _("database options change"), _("new sessions behave differently")),
+        "AlterDatabaseSet": ("ban-alter-database-options", _("a database setting changes"), _("new sessions behave differently")),
+        "AlterSystem": ("ban-alter-system-options", _("server configuration changes"), _("every database on the server "
+                        "behaves differently after a reload")),
+        "AlterExtension": ("ban-alter-extension", _("an extension is updated"), _("its functions, types and operators may "
+                           "change or disappear")),
+        "ALTER SEQUENCE": ("ban-alter-sequence-values", _("sequence options change"), _("new keys may collide with, or "
+                           "jump past, existing ones")),
+        "ALTER TABLE DISABLE RULE": ("ban-disable-trigger", _("a rewrite rule is disabled"), _("statements stop being "
+                                     "rewritten by it")),
     }
     if kind in simple:
         peer, what, breaks = simple[kind]

@@ -93,7 +93,7 @@ class ConcurrentlyInTransaction(Rule):
                 where = _("between BEGIN and COMMIT")
             yield self.finding(
                 operation.location, _("%(statement)s runs inside a transaction", statement=statement),
-                _("%(statement)s on %(value)s is %(where)s; PostgreSQL refuses it in a transaction block.", statement=statement, value=walked.table or 'the table', where=where),
+                _("%(statement)s on %(value)s is %(where)s; PostgreSQL refuses it in a transaction block.", statement=statement, value=walked.table or _('the table'), where=where),
                 impact=_("Worst case: the migration fails in the deploy pipeline, possibly after earlier statements "
                        "of a non-transactional runner already ran. Most likely: a failed deploy on first run."),
                 root_cause=_("Alembic wraps each migration in a transaction unless a block opts out."),

@@ -25,11 +25,11 @@ _OBJECT_DROPS = {"DROP VIEW": "view", "DROP MATERIALIZED VIEW": "materialized vi
                  "DROP EXTENSION": "extension", "DROP DOMAIN": "domain", "DROP PROCEDURE": "procedure",
                  "DROP ROUTINE": "routine", "DROP AGGREGATE": "aggregate"}
 # What a drop of each kind takes with it under CASCADE.
-_CASCADES = {"type": "every column of the type", "domain": "every column of the domain",
-             "extension": "every object that uses its functions, types and operators",
-             "schema": "everything in the schema", "sequence": "every default that calls nextval() on it",
-             "function": "every trigger, default and view that calls it", "view": "every view built on it",
-             "materialized view": "every view built on it"}
+_CASCADES = {"type": _("every column of the type"), "domain": _("every column of the domain"),
+             "extension": _("every object that uses its functions, types and operators"),
+             "schema": _("everything in the schema"), "sequence": _("every default that calls nextval() on it"),
+             "function": _("every trigger, default and view that calls it"), "view": _("every view built on it"),
+             "materialized view": _("every view built on it")}
 _MODEL = ("from sqlalchemy import Column, Integer, String\nfrom sqlalchemy.orm import declarative_base\n"
           "Base = declarative_base()\n\nclass Order(Base):\n    __tablename__ = 'orders'\n"
           "    id = Column(Integer, primary_key=True)\n    status = Column(String(20))\n")

@@ -89,8 +89,8 @@ class EnumValueInTransaction(Rule):
         else:
             problem = (_("The same transaction uses '%(operation)s' at line %(line)s; PostgreSQL refuses it "
                        "(unsafe use of new value \"%(operation)s\") until the transaction that added it commits.", operation=operation.value, line=use.line))
-        fix = ("Add the value inside `with op.get_context().autocommit_block():`" if in_alembic(walked)
-               else "Add the value in a migration of its own that runs outside a transaction")
+        fix = (_("Add the value inside `with op.get_context().autocommit_block():`") if in_alembic(walked)
+               else _("Add the value in a migration of its own that runs outside a transaction"))
         return self.finding(
             operation.location, _("'%(operation)s' is added to %(operation_2)s in a transaction that cannot use it", operation=operation.value, operation_2=operation.name),
             problem,

@@ -78,7 +78,7 @@ class NestedTransaction(Rule):
                     continue
                 begins = operation.kind == "BEGIN"
                 if tool_transaction:
-                    who = "Alembic" if in_alembic else f"the migration tool ({context.sql_transactions.tool_of(step.path).tool})"
+                    who = "Alembic" if in_alembic else _("the migration tool (%(tool)s)", tool=context.sql_transactions.tool_of(step.path).tool)
                     problem = (_("%(who)s already runs %(path)s in a transaction: this %(statement)s ", who=who, path=step.path, statement=operation.statement)
                                + (_("is ignored with a warning, and the COMMIT that follows commits that transaction early")
                                   if begins else _("commits (or rolls back) that transaction early, and the statements "

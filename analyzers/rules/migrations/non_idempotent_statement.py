@@ -286,12 +286,12 @@ def _not_rerunnable(walked) -> Optional[tuple[str, str]]:
             return (f"ADD CONSTRAINT {name}", f"ALTER TABLE {operation.table} DROP CONSTRAINT IF EXISTS {name}; then the "
                                               "ADD CONSTRAINT")
         case RenameTable():
-            return f"RENAME {operation.table}", "a DO block that renames only when the old name exists"
+            return f"RENAME {operation.table}", _("a DO block that renames only when the old name exists")
         case AlterColumn() if operation.new_name is not None:
             return f"RENAME COLUMN {operation.table}.{operation.column}", \
-                "a DO block that renames only when the old name exists"
+                _("a DO block that renames only when the old name exists")
         case CreateEnum():
-            return f"CREATE TYPE {operation.enum.name}", "a DO block that creates the type only when it is missing"
+            return f"CREATE TYPE {operation.enum.name}", _("a DO block that creates the type only when it is missing")
         case UnsupportedStatement(kind="ALTER TABLE ENABLE ROW LEVEL SECURITY" | "ALTER TABLE DISABLE ROW LEVEL SECURITY"):
             return None  # idempotent: running it twice changes nothing
     return None

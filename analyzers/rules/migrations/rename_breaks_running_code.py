@@ -159,18 +159,18 @@ def _renamed_object(operation) -> tuple:
     """(kind, old name, new name or new schema, how) of a rename or schema move of an object other
     than a table or column, or None."""
     if isinstance(operation, RenameIndex):
-        return "INDEX", operation.name, operation.new_name, "renamed"
+        return "INDEX", operation.name, operation.new_name, _("renamed")
     if isinstance(operation, RenameConstraint):
-        return "CONSTRAINT", operation.name, operation.new_name, "renamed"
+        return "CONSTRAINT", operation.name, operation.new_name, _("renamed")
     if not isinstance(operation, UnsupportedStatement) or not operation.name:
         return None
     if operation.kind == "RENAME VALUE":
         return "ENUM VALUE", operation.detail.split(" -> ")[0], operation.detail.split(" -> ")[-1], \
-            f"renamed in enum {operation.name}"
+            _("renamed in enum %(name)s", name=operation.name)
     if operation.kind.startswith("RENAME ") and operation.kind != "RENAME COLUMN":
-        return operation.kind.removeprefix("RENAME "), operation.name, operation.detail, "renamed"
+        return operation.kind.removeprefix("RENAME "), operation.name, operation.detail, _("renamed")
     if operation.kind.startswith("SET SCHEMA "):
-        return operation.kind.removeprefix("SET SCHEMA "), operation.name, f"{operation.detail}.{operation.name}", "moved"
+        return operation.kind.removeprefix("SET SCHEMA "), operation.name, f"{operation.detail}.{operation.name}", _("moved")
     return None
 
 

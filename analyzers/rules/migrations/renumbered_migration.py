@@ -139,7 +139,7 @@ class RenumberedMigration(Rule):
             root_cause=_("A fix was inserted between two shipped migrations instead of getting the next free version."),
             fix=Fix(short_term=(_("Renumber %(name)s to the next free version of the folder with a header note naming its "
                                 "old number (and update the history table of databases that ran it), or fold it into "
-                                "%(value)s if that never ran anywhere.", name=name, value=display_name(base) if base else 'the migration it patches')),
+                                "%(value)s if that never ran anywhere.", name=name, value=display_name(base) if base else _('the migration it patches'))),
                     medium_term=_("CI rejects migration versions that are not numbers of the tool's scheme."),
                     long_term=_("Take versions at merge time or use timestamps; never squeeze a migration between two others.")),
             verification=_("the tool's info/status command lists the file with a plain numeric version, in order"),

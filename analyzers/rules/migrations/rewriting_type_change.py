@@ -74,7 +74,7 @@ class RewritingTypeChange(Rule):
             if effect is None:
                 continue
             operation, table = walked.operation, walked.table
-            before = walked.type_before or "its old type"
+            before = walked.type_before or _("its old type")
             yield self.finding(
                 operation.location, _("%(table)s.%(column)s changes type from %(before)s to %(type)s, "
                                     "rewriting the table", table=table, column=operation.column, before=before, type=operation.type),

@@ -230,7 +230,7 @@ def _null(nullable: bool) -> str:
 
 
 def _default(column: Column) -> str:
-    return f"DEFAULT {column.server_default}" if column.server_default else "no server default"
+    return f"DEFAULT {column.server_default}" if column.server_default else _("no server default")
 
 
 def _spelled(column: Column, nullable: bool) -> str:

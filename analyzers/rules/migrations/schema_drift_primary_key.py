@@ -136,4 +136,4 @@ class SchemaDriftPrimaryKey(Rule):
 
 
 def _columns(columns) -> str:
-    return f"({', '.join(columns)})" if columns else "no primary key"
+    return f"({', '.join(columns)})" if columns else _("no primary key")

@@ -95,7 +95,7 @@ class TriggerDisabled(Rule):
                                        "but their writes to the table wait until the commit"), "P2"
             if everything:
                 severity = "P1"
-                problem += "; ALL includes the foreign-key triggers, so references are not checked meanwhile"
+                problem += _("; ALL includes the foreign-key triggers, so references are not checked meanwhile")
             (effect,) = walked.lock_effects
             trigger = _("every trigger") if everything else _("trigger %(operation)s", operation=operation.name)
             yield self.finding(
