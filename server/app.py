@@ -435,7 +435,7 @@ def _scaffold_action(ls: SchemaLensServer, finding, diagnostic: types.Diagnostic
         log.info("%s: the client cannot create files in a workspace edit; no scaffold action", finding.rule)
         return None
     try:
-        planned = safe_change_edit(safe_change, ls.model, ls.index._read)
+        planned = safe_change_edit(safe_change, ls.model, ls.index._read, lang=ls.lang)
     except ScaffoldError as error:
         log.info("%s at %s: no scaffold: %s", finding.rule, finding.location, error)
         return None

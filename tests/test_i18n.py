@@ -194,3 +194,16 @@ def test_every_finding_text_goes_through_the_catalog_and_reads_as_chinese(rule, 
             for text in filter(None, _texts(finding)):
                 assert isinstance(text, Text), text
                 assert english_prose(zh.localize(text)) == [], zh.localize(text)
+
+
+def test_scaffold_docstrings_follow_the_language():
+    from schemalens.analyzers.scaffold import ChangeRequest, scaffold
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+    model = WorkspaceIndex(EXAMPLE).index_all()
+    request = ChangeRequest("add-index", "orders", columns=("status",))
+    chinese, _project = scaffold(model, request, lang="zh")
+    english, _project = scaffold(model, request)
+    assert "SchemaLens 安全迁移" in chinese[0].text and "SchemaLens safe migration" in english[0].text
+    # file names come from the English revision message (after the new revision id)
+    assert chinese[0].path.split("_", 1)[1] == english[0].path.split("_", 1)[1]

@@ -45,11 +45,12 @@ class SafeChangeEdit:
     line_edits: tuple[LineEdit, ...]
 
 
-def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] = None) -> SafeChangeEdit:
+def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] = None,
+                     lang: Optional[str] = None) -> SafeChangeEdit:
     """The files and edits of a safe change; raises ScaffoldError when it cannot be planned, and
     refuses (ScaffoldError) any file outside the migrations' versions folder."""
     text_of = text_of or disk_reader(model.root)
-    files, project = scaffold(model, safe_change.request, layer=safe_change.layer)
+    files, project = scaffold(model, safe_change.request, layer=safe_change.layer, lang=lang)  # docstrings in `lang`
     outside = [f.path for f in files if str(PurePosixPath(f.path).parent) != project.versions]
     if outside:
         raise ScaffoldError(f"refusing to create {', '.join(outside)}: outside the versions folder {project.versions}")
