@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping, Optional
 
 from .extract.python_source import PythonFile, parse_python, split_lines
+from .i18n import _
 from .rules.base import Finding
 from .suppressions import comment_places, with_file_suppression, with_suppression
 
@@ -94,8 +95,8 @@ def _suppression(finding: Finding, text: str, lines: list[str]) -> Optional[Quic
     if line is None:
         return None  # no line of the statement can end with a comment (a file the tokenizer cannot read)
     new_text = with_suppression(lines[line - 1], finding.rule, places, line)
-    title = (f"Ignore {finding.rule} on this line" if line == finding.location.line else
-             f"Ignore {finding.rule} for this statement (comment on line {line})")
+    title = (_("Ignore %(rule)s on this line", rule=finding.rule) if line == finding.location.line else
+             _("Ignore %(rule)s for this statement (comment on line %(line)d)", rule=finding.rule, line=line))
     return QuickFix(title, LineEdit(finding.location.path, line, new_text), "display")
 
 
@@ -108,12 +109,15 @@ def file_suppression_fix(finding: Finding, text: str) -> Optional[QuickFix]:
     line, new_text = placed
     if "\r\n" in text:
         new_text = new_text.replace("\n", "\r\n")
-    return QuickFix(f"Ignore {finding.rule} in this file", LineEdit(finding.location.path, line, new_text), "display")
+    return QuickFix(_("Ignore %(rule)s in this file", rule=finding.rule), LineEdit(finding.location.path, line, new_text), "display")
 
 
 # model fixes, on the syntax tree
 
 _COLUMN_CALLS = ("Column", "mapped_column")
+_TITLES = {"SL201": _("Use DateTime(timezone=True)"), "SL302": _('State ondelete="RESTRICT" explicitly'),
+           "SL401": _("Index this foreign key column (index=True)"),
+           "concurrently": _("Create the index CONCURRENTLY in an autocommit block")}
 _TIMESTAMP_TYPES = ("DateTime", "TIMESTAMP")
 
 
@@ -131,19 +135,19 @@ def _model_fix(finding: Finding, text: str) -> Optional[QuickFix]:
         if type_node is None:
             return None
         written = parsed.segment(type_node.func if isinstance(type_node, ast.Call) else type_node)
-        return QuickFix("Use DateTime(timezone=True)",
+        return QuickFix(_TITLES["SL201"],
                         _replace(path, lines, parsed, type_node, f"{written}(timezone=True)"), "unsafe")
     if finding.rule == "SL302":
         key = next((call for call in _calls_at(parsed.tree, line, column) if _name(call.func) in ("ForeignKey", "ForeignKeyConstraint")
                     and not _keyword(call, "ondelete")), None)
         if key is None or not (key.args or key.keywords):
             return None
-        return QuickFix('State ondelete="RESTRICT" explicitly',
+        return QuickFix(_TITLES["SL302"],
                         _insert_after(path, lines, parsed, _last_argument(key), ', ondelete="RESTRICT"'), "unsafe")
     if column is None or _keyword(column, "index") or not any(
             isinstance(argument, ast.Call) and _name(argument.func) == "ForeignKey" for argument in column.args):
         return None
-    return QuickFix("Index this foreign key column (index=True)",
+    return QuickFix(_TITLES["SL401"],
                     _insert_after(path, lines, parsed, _last_argument(column), ", index=True"), "unsafe")
 
 
@@ -241,5 +245,5 @@ def _concurrent_index_fix(finding: Finding, lines: list[str]) -> Optional[QuickF
     wrapped = (arguments + argument + layout + ")" + trailing).split("\n")
     new_text = "\n".join([f"{indent}with op.get_context().autocommit_block():",
                           *("    " + line if line.strip() else line for line in wrapped)])
-    return QuickFix("Create the index CONCURRENTLY in an autocommit block",
+    return QuickFix(_TITLES["concurrently"],
                     LineEdit(location.path, location.line, new_text, location.end_line), "safe")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
+from .analyzers.i18n import LANGUAGES, _, choose_language, translator
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -19,7 +20,10 @@ def _build_parser() -> argparse.ArgumentParser:
                                      "SQLAlchemy models, Alembic revisions and SQL migrations, read statically.")
     parser.add_argument("--version", action="version", version=f"schemalens {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is skipped and why")
-    common = argparse.ArgumentParser(add_help=False)
+    language = argparse.ArgumentParser(add_help=False)
+    language.add_argument("--lang", choices=LANGUAGES, default=None,
+                          help="language of the output (default: [tool.schemalens] lang, else en)")
+    common = argparse.ArgumentParser(add_help=False, parents=[language])
     common.add_argument("--no-cache", action="store_true", help="do not read or write the parse cache")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     schema = commands.add_parser("schema", parents=[common], help="print the schema map (tables, relations, constraints, indexes)")
@@ -35,17 +39,16 @@ def _build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", parents=[common], help="run the audit and print the report (spec sections I-IV and a roadmap)")
     audit.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
     audit.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
-    audit.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (Markdown)")
     audit.add_argument("--output", "-o", help="write to this file instead of standard output")
     audit.add_argument("--verify", action="store_true",
                        help="also rehearse the migrations on a throwaway PostgreSQL and add the result (see `verify`)")
     check = commands.add_parser("check", parents=[common], help="audit and exit 1 when findings at or above --fail-on exist")
     check.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
     check.add_argument("--fail-on", choices=("P0", "P1", "P2"), default="P1")
-    rule = commands.add_parser("rule", help="print a rule's documentation (or every rule's, with --all)")
+    rule = commands.add_parser("rule", parents=[language], help="print a rule's documentation (or every rule's, with --all)")
     rule.add_argument("code", nargs="?", help="rule code or name, e.g. SL201 or timestamp-without-time-zone")
     rule.add_argument("--all", action="store_true", help="print docs/rules.md for every rule")
-    commands.add_parser("locks", help="print what PostgreSQL locks, rewrites and scans for each DDL operation")
+    commands.add_parser("locks", parents=[language], help="print what PostgreSQL locks, rewrites and scans for each DDL operation")
     verify = commands.add_parser(
         "verify", parents=[common], help="rehearse the migrations on a real PostgreSQL: upgrade, downgrade, upgrade again",
         description="Apply every revision, downgrade step by step to base and upgrade again on a throwaway PostgreSQL "
@@ -61,7 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--format", choices=("markdown", "json"), default="markdown")
     verify.add_argument("--output", "-o", help="write to this file instead of standard output")
     scaffold = commands.add_parser(
-        "scaffold", help="write expand / backfill / contract Alembic revisions for a schema change",
+        "scaffold", parents=[language], help="write expand / backfill / contract Alembic revisions for a schema change",
         description="Write the safe sequence of Alembic revisions for a change, chained after the current head, into "
                     "the project's versions folder. Run it from the project root (or give --path). "
                     "`schemalens scaffold CHANGE --help` says what a change asks.")
@@ -76,7 +79,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         + (f"\noptional: --{', --'.join(about.optional)}" if about.optional else "")
                         + f"\n\nexample:\n  {about.example}")
         _scaffold_options(parser_of_change)
-    lsp = commands.add_parser("lsp", help="run the language server (stdio by default)")
+    lsp = commands.add_parser("lsp", parents=[language], help="run the language server (stdio by default)")
     transport = lsp.add_mutually_exclusive_group()
     transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket instead of stdio")
@@ -128,13 +131,22 @@ def _index(args: argparse.Namespace):
 
     root = Path(args.path)
     if not root.is_dir():
-        raise _UsageError(f"{args.path}: not a folder")
+        raise _UsageError(_("%(path)s: not a folder", path=args.path))
     index = WorkspaceIndex(root, cache_dir=None if args.no_cache else default_cache_dir())
-    return index.index_all(progress=_progress if sys.stderr.isatty() else None)
+    model = index.index_all(progress=_progress(args.lang) if sys.stderr.isatty() else None)
+    # --lang wins over the project's `lang`; every later message of the command follows it.
+    args.lang = choose_language(args.lang, model.config.lang)
+    return model
 
 
-def _progress(done: int, total: int) -> None:
-    print(f"\rschemalens: parsed {done}/{total} files", end="" if done < total else "\n", file=sys.stderr)
+def _progress(lang: Optional[str]):
+    tr = translator(lang)
+
+    def report(done: int, total: int) -> None:
+        _ = tr
+        print("\rschemalens: " + _("parsed %(done)d/%(total)d files", done=done, total=total),
+              end="" if done < total else "\n", file=sys.stderr)
+    return report
 
 
 class _UsageError(Exception):
@@ -148,11 +160,13 @@ def _write(text: str, output: Optional[str]) -> None:
         sys.stdout.write(text)
 
 
-def _report_problems(errors) -> None:
+def _report_problems(errors, lang: Optional[str]) -> None:
     if errors:
-        print(f"\n{len(errors)} problem(s) reading the workspace:", file=sys.stderr)
+        tr = translator(lang)
+        print("\n" + tr.ngettext("%(count)d problem(s) reading the workspace:", "%(count)d problem(s) reading the workspace:",
+                                 len(errors)), file=sys.stderr)
         for error in errors:
-            print(f"  {error.location}: {error.message}", file=sys.stderr)
+            print(f"  {error.location}: {tr.localize(error.message)}", file=sys.stderr)
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -163,10 +177,10 @@ def _audit(args: argparse.Namespace) -> int:
     model = _index(args)
     result = run_audit(model)
     for error in result.errors:
-        print(f"schemalens: {error.message}", file=sys.stderr)
-    rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None) if args.verify else None
+        print(f"schemalens: {translator(args.lang).localize(error.message)}", file=sys.stderr)
+    rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None, lang=args.lang) if args.verify else None
     if args.format == "json":
-        data = audit_json(model, result.findings, result.query_paths)
+        data = audit_json(model, result.findings, result.query_paths, lang=args.lang)
         if rehearsal is not None:
             from .analyzers.verify.report import verify_json
 
@@ -179,22 +193,24 @@ def _audit(args: argparse.Namespace) -> int:
         if rehearsal is not None:
             from .analyzers.verify.report import render_verify_markdown
 
-            text += "\n" + render_verify_markdown(rehearsal, heading_level=2)
+            text += "\n" + render_verify_markdown(rehearsal, heading_level=2, lang=args.lang)
     _write(text, args.output)
     return 1 if rehearsal is not None and rehearsal.failed else 0
 
 
-def _rehearse(model, dsn, yes: bool, keep: bool, python: Optional[str]):
+def _rehearse(model, dsn, yes: bool, keep: bool, python: Optional[str], lang: Optional[str] = None):
     from .analyzers.verify import TargetError, verify
 
     try:
         import alembic  # noqa: F401 - verify runs the project's migrations with Alembic and SQLAlchemy
         import psycopg  # noqa: F401
     except ImportError as error:
-        raise _UsageError(f"verify needs Alembic, SQLAlchemy and psycopg here ({error}): pip install 'schemalens[verify]'")
+        raise _UsageError(_("verify needs Alembic, SQLAlchemy and psycopg here (%(error)s): pip install 'schemalens[verify]'",
+                            error=error))
+    tr = translator(lang)
     try:
         return verify(model, dsn=dsn, yes=yes, keep=keep, python=python,
-                      progress=lambda line: print(f"schemalens: {line}", file=sys.stderr))
+                      progress=lambda line: print(f"schemalens: {tr.localize(line)}", file=sys.stderr))
     except TargetError as error:
         raise _UsageError(str(error)) from None
 
@@ -206,16 +222,17 @@ def _verify(args: argparse.Namespace) -> int:
     if args.python:
         found = shutil.which(args.python) or (args.python if Path(args.python).is_file() else None)
         if found is None:
-            raise _UsageError(f"--python {args.python}: no such interpreter (give the path of the project's "
-                              "virtualenv python, e.g. .venv/bin/python)")
+            raise _UsageError(_("--python %(python)s: no such interpreter (give the path of the project's "
+                                "virtualenv python, e.g. .venv/bin/python)", python=args.python))
         python = str(Path(found).absolute())
-    report = _rehearse(_index(args), args.dsn, args.yes, args.keep, python)
+    model = _index(args)
+    report = _rehearse(model, args.dsn, args.yes, args.keep, python, args.lang)
     if args.format == "json":
         _write(json.dumps(verify_json(report), indent=2, ensure_ascii=False) + "\n", args.output)
     else:
-        _write(render_verify_markdown(report), args.output)
+        _write(render_verify_markdown(report, lang=args.lang), args.output)
     if report.kept:
-        print(f"schemalens: {report.kept}", file=sys.stderr)
+        print(f"schemalens: {translator(args.lang).localize(report.kept)}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -225,10 +242,13 @@ def _check(args: argparse.Namespace) -> int:
     model = _index(args)
     result = run_audit(model)
     failing = [f for f in result.findings if f.severity <= args.fail_on]
+    tr = translator(args.lang)
     for finding in result.findings:
-        print(f"{finding.location}: {finding.severity} {finding.rule} {finding.title}")
-    print(f"{len(result.findings)} finding(s), {len(failing)} at or above {args.fail_on}.", file=sys.stderr)
-    _report_problems(workspace_problems(model.errors, result.findings))
+        print(f"{finding.location}: {finding.severity} {finding.rule} {tr.localize(finding.title)}")
+    print(tr.ngettext("%(count)d finding(s), %(failing)d at or above %(level)s.",
+                      "%(count)d finding(s), %(failing)d at or above %(level)s.", len(result.findings),
+                      failing=len(failing), level=args.fail_on), file=sys.stderr)
+    _report_problems(workspace_problems(model.errors, result.findings), args.lang)
     return 1 if failing else 0
 
 
@@ -236,20 +256,21 @@ def _rule(args: argparse.Namespace) -> int:
     from .analyzers.report.rule_docs import rule_markdown, rules_markdown
     from .analyzers.rules import rule_by_code
 
+    lang = choose_language(args.lang)
     if args.all:
-        sys.stdout.write(rules_markdown())
+        sys.stdout.write(rules_markdown(lang))
         return 0
     rule = rule_by_code(args.code or "")
     if rule is None:
-        raise _UsageError(f"no rule {args.code!r}; `schemalens rule --all` lists them")
-    sys.stdout.write(rule_markdown(rule))
+        raise _UsageError(_("no rule %(code)r; `schemalens rule --all` lists them", code=args.code))
+    sys.stdout.write(rule_markdown(rule, lang))
     return 0
 
 
 def _locks(args: argparse.Namespace) -> int:
     from .analyzers.report.lock_table import locks_markdown
 
-    sys.stdout.write(locks_markdown())
+    sys.stdout.write(locks_markdown(choose_language(args.lang)))
     return 0
 
 
@@ -265,7 +286,7 @@ def _schema(args: argparse.Namespace) -> int:
         databases = [d for d in model.databases if d.name == wanted or any(l.folder == wanted for l in d.locations)]
         if not databases:
             names = ", ".join(d.name or "." for d in model.databases) or "none"
-            raise _UsageError(f"no migration set {args.set!r}; the sets are: {names}")
+            raise _UsageError(_("no migration set %(set)r; the sets are: %(names)s", set=args.set, names=names))
         layer_name = "database"
     layer = databases[0].layer if layer_name == "database" and databases else getattr(model, layer_name)
     if args.format == "json":
@@ -274,15 +295,16 @@ def _schema(args: argparse.Namespace) -> int:
     elif args.format == "mermaid":
         text = render_mermaid(layer)
     elif layer_name == "database" and (len(databases) > 1 or args.set is not None):
-        text = render_databases(databases, args.format, orm=model.orm)
+        text = render_databases(databases, args.format, orm=model.orm, lang=args.lang)
     else:
-        text = render_schema_map(layer, args.format, orm=model.orm)
+        text = render_schema_map(layer, args.format, orm=model.orm, lang=args.lang)
     if args.format in ("text", "markdown"):
-        heading = "## Coverage" if args.format == "markdown" else "Coverage"
-        text = text.rstrip("\n") + f"\n\n{heading}\n\n" + "\n".join(model.coverage.lines()) + "\n"
+        tr = translator(args.lang)
+        heading = ("## " if args.format == "markdown" else "") + tr.localize(_("Coverage"))
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n" + "\n".join(map(tr.localize, model.coverage.lines())) + "\n"
     _write(text, args.output)
     if args.format != "json":
-        _report_problems(model.errors)
+        _report_problems(model.errors, args.lang)
     return 0
 
 
@@ -290,7 +312,7 @@ def _scaffold(args: argparse.Namespace) -> int:
     from .analyzers.scaffold import ChangeRequest, ScaffoldError, run_post_write_hooks, scaffold, write_files
 
     if not 1 <= args.batch_size <= 100_000:
-        raise _UsageError("--batch-size must be between 1 and 100000")
+        raise _UsageError(_("--batch-size must be between 1 and 100000"))
     model = _index(args)
     request = ChangeRequest(
         args.change, args.table, column=args.column, type=args.type, default=args.default, backfill=args.backfill,
@@ -299,17 +321,19 @@ def _scaffold(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, backfill_triggers=args.backfill_triggers)
     dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", args.dsn) if args.dsn else None  # a SQLAlchemy URL too
     try:
-        files, project = scaffold(model, request, dsn=dsn)
+        files, project = scaffold(model, request, dsn=dsn, lang=args.lang)
     except ScaffoldError as error:
         raise _UsageError(str(error)) from None
     except ImportError:
-        raise _UsageError("--dsn needs psycopg: pip install 'schemalens[verify]'") from None
+        raise _UsageError(_("--dsn needs psycopg: pip install 'schemalens[verify]'")) from None
     except Exception as error:  # noqa: BLE001 - psycopg's connection errors, at the boundary
         if type(error).__module__.split(".")[0] != "psycopg":
             raise
-        raise _UsageError(f"--dsn: could not read the triggers of {args.table}: {error}") from None
+        raise _UsageError(_("--dsn: could not read the triggers of %(table)s: %(error)s", table=args.table,
+                            error=error)) from None
+    tr = translator(args.lang)
     for note in project.notes:
-        print(f"schemalens: {note}", file=sys.stderr)
+        print(f"schemalens: {tr.localize(note)}", file=sys.stderr)
     if args.dry_run:
         for revision_file in files:
             print(f"# {revision_file.path} ({revision_file.phase})\n{revision_file.text}")
@@ -319,7 +343,7 @@ def _scaffold(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise _UsageError(str(error)) from None
     for note in run_post_write_hooks(model.root, project, written):
-        print(f"schemalens: {note}", file=sys.stderr)
+        print(f"schemalens: {tr.localize(note)}", file=sys.stderr)
     for revision_file, path in zip(files, written):
         print(f"{revision_file.phase:9} {path.relative_to(model.root)}")
     return 0
@@ -337,5 +361,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return handlers[args.command](args)
     except _UsageError as error:
-        print(f"schemalens: {error}", file=sys.stderr)
+        print(f"schemalens: {translator(getattr(args, 'lang', None)).localize(error.args[0])}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from pygls import uris
 from pygls.lsp.server import LanguageServer
 
 from schemalens import __version__
+from schemalens.analyzers.i18n import choose_language, normalize_language
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
 from schemalens.analyzers.through_edits import CarriedAudit, LineMap, audit_through_edits
@@ -36,7 +37,7 @@ DEBOUNCE_SECONDS = 0.1
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration);
 # "hints_file", a TOML file of row hints, is read on its own.
-_EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect")
+_EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect", "lang")
 _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
 
 
@@ -63,6 +64,13 @@ class SchemaLensServer(LanguageServer):
         # call, the allocator keeps an arena per thread and the server's memory creeps up.
         self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemalens-analysis")
         self.query_paths: tuple = ()  # from the last audit: hovers list the code that queries a column
+        self.client_locale: Optional[str] = None  # InitializeParams.locale (VS Code: its display language)
+        self.lang = "en"  # of diagnostics, hovers, actions and reports: see choose_lang
+
+    def choose_lang(self, config) -> str:
+        """The editor's `lang` setting, else the project's `[tool.schemalens] lang`, else the
+        client's locale (zh-cn, zh-CN, zh -> zh), else English."""
+        return choose_language(self.editor_settings.get("lang"), config.lang, self.client_locale)
 
     def effective_config(self):
         """The project's configuration with the editor's settings merged over it."""
@@ -126,7 +134,7 @@ class SchemaLensServer(LanguageServer):
         self.stale, self.line_maps = stale, audited.maps
         self.findings = audited.findings
         self.query_paths = audited.query_paths
-        current = diagnostics_by_uri(self.root, audited.findings, audited.problems, self.positions())
+        current = diagnostics_by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang)
         for uri in sorted(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
             if diagnostics != self.published.get(uri, []):
@@ -172,6 +180,7 @@ def initialize(ls: SchemaLensServer, params: types.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict):
         ls.editor_settings = dict(options.get("schemalens", options))
+    ls.client_locale = params.locale
     split_documents_as_lsp(ls.workspace)
     ls.log_handler.connect(asyncio.get_running_loop())
     if ls.process_id and ls.watchdog is None:
@@ -191,7 +200,9 @@ async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> 
 
 async def _index_root(ls: SchemaLensServer, root: Path) -> None:
     ls.root = root.resolve()
-    ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
+    config = ls.effective_config()
+    ls.lang = ls.choose_lang(config)
+    ls.index = WorkspaceIndex(ls.root, config, cache_dir=default_cache_dir())
     loop = asyncio.get_running_loop()
     await _register_watchers(ls)
     token = str(uuid.uuid4())
@@ -256,7 +267,9 @@ async def did_change_watched_files(ls: SchemaLensServer, params: types.DidChange
 
 async def _restart_index(ls: SchemaLensServer) -> None:
     """Configuration changed (project file or editor settings): index again with the merged settings."""
-    ls.index = WorkspaceIndex(ls.root, ls.effective_config(), cache_dir=default_cache_dir())
+    config = ls.effective_config()
+    ls.lang = ls.choose_lang(config)
+    ls.index = WorkspaceIndex(ls.root, config, cache_dir=default_cache_dir())
     await ls.reindex()
 
 
@@ -317,7 +330,8 @@ async def generate_report(ls: SchemaLensServer, *args) -> Optional[str]:
     """Write the Markdown audit next to the workspace's cache and ask the client to show it."""
     if ls.model is None:
         return None
-    lang = args[0] if args and args[0] in ("en", "zh") else "en"
+    # An explicit argument ("en", "zh") wins; without one, the server's language.
+    lang = (normalize_language(args[0]) if args else None) or ls.lang
     report = render_audit_markdown(ls.model, ls.findings, lang, ls.query_paths)
     return await _show_document(ls, "schemalens-audit.md", report)
 
@@ -327,7 +341,7 @@ async def show_schema_map(ls: SchemaLensServer, *args) -> Optional[str]:
     if ls.model is None:
         return None
     layer = ls.model.database if ls.model.database.tables else ls.model.orm
-    return await _show_document(ls, "schemalens-schema.md", render_schema_map(layer, "markdown", orm=ls.model.orm))
+    return await _show_document(ls, "schemalens-schema.md", render_schema_map(layer, "markdown", orm=ls.model.orm, lang=ls.lang))
 
 
 async def _show_document(ls: SchemaLensServer, name: str, text: str) -> str:

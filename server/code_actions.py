@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from schemalens.analyzers.fixes import file_suppression_fix, quick_fixes
+from schemalens.analyzers.i18n import translator
 from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.scaffold import RevisionFile, ScaffoldError, write_files
 from schemalens.analyzers.scaffold.from_findings import safe_change_edit, safe_change_for
@@ -61,7 +62,7 @@ async def code_action(ls: "SchemaLensServer", params: types.CodeActionParams) ->
             edit = types.TextEdit(range=positions.lines_range(path, fix.edit.line, fix.edit.last_line),
                                   new_text=fix.edit.new_text)
             actions.append(types.CodeAction(
-                title=f"SchemaLens: {fix.title}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
+                title=f"SchemaLens: {translator(ls.lang).localize(fix.title)}", kind=_KINDS[fix.applicability], diagnostics=[diagnostic],
                 is_preferred=fix.applicability == "safe",
                 edit=types.WorkspaceEdit(changes={uri: [edit]})))
         if path not in ls.stale:  # a scaffold reads the revision's parse, which is older than its text
@@ -86,14 +87,14 @@ def _scaffold_action(ls: "SchemaLensServer", finding, diagnostic: types.Diagnost
     if safe_change is None:
         return None
     try:
-        planned = safe_change_edit(safe_change, ls.model, ls.index._read)
+        planned = safe_change_edit(safe_change, ls.model, ls.index._read, lang=ls.lang)
     except ScaffoldError as error:
         log.info("%s at %s: no scaffold: %s", finding.rule, finding.location, error)
         return None
     if any(line_edit.path in ls.stale for line_edit in planned.line_edits):
         return None
     phases = " / ".join(f.phase for f in planned.files)
-    title = f"SchemaLens: {safe_change.title} ({phases}: {safe_change.request.change})"
+    title = f"SchemaLens: {translator(ls.lang).localize(safe_change.title)} ({phases}: {safe_change.request.change})"
     positions = ls.positions()
     edits_by_uri: dict[str, list[types.TextEdit]] = {}
     for line_edit in planned.line_edits:  # ranges all refer to the text as it is

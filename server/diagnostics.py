@@ -9,6 +9,8 @@ from typing import Optional
 from lsprotocol import types
 from pygls import uris
 
+from schemalens.analyzers.i18n import translator
+from schemalens.analyzers.report.audit_markdown import related_label
 from schemalens.analyzers.rules.base import Finding, occurrences
 from schemalens.analyzers.schema.model import ExtractionError
 
@@ -25,13 +27,14 @@ def uri_of(root: Path, path: str) -> str:
     return uris.from_fs_path(str(root / path))
 
 
-def finding_diagnostic(finding: Finding, root: Path, positions: Positions) -> types.Diagnostic:
+def finding_diagnostic(finding: Finding, root: Path, positions: Positions, lang: str = "en") -> types.Diagnostic:
+    _ = translator(lang)
     related = [types.DiagnosticRelatedInformation(
         location=types.Location(uri=uri_of(root, r.location.path), range=positions.range(r.location)),
-        message=r.label) for r in finding.related]
+        message=related_label(r.label, lang)) for r in finding.related]
     return types.Diagnostic(
         range=positions.range(finding.location),
-        message=f"{finding.message}\nFix: {finding.fix.short_term}",
+        message=_("%(message)s\nFix: %(fix)s", message=_.localize(finding.message), fix=_.localize(finding.fix.short_term)),
         severity=_SEVERITY[finding.severity],
         code=finding.rule,
         code_description=types.CodeDescription(href=f"{RULES_URL}#{finding.rule.lower()}-{finding.name}"),
@@ -41,19 +44,20 @@ def finding_diagnostic(finding: Finding, root: Path, positions: Positions) -> ty
     )
 
 
-def problem_diagnostic(problem: ExtractionError, positions: Positions) -> types.Diagnostic:
+def problem_diagnostic(problem: ExtractionError, positions: Positions, lang: str = "en") -> types.Diagnostic:
     severity = types.DiagnosticSeverity.Information if problem.kind == "opaque" else types.DiagnosticSeverity.Error
-    return types.Diagnostic(range=positions.range(problem.location), message=problem.message,
+    return types.Diagnostic(range=positions.range(problem.location), message=translator(lang).localize(problem.message),
                             severity=severity, source="schemalens", code=f"parse:{problem.kind}")
 
 
-def diagnostics_by_uri(root: Path, findings, problems, positions: Positions) -> dict[str, list[types.Diagnostic]]:
+def diagnostics_by_uri(root: Path, findings, problems, positions: Positions,
+                       lang: str = "en") -> dict[str, list[types.Diagnostic]]:
     by_uri: dict[str, list[types.Diagnostic]] = {}
     for finding in (occurrence for merged in findings for occurrence in occurrences(merged)):
-        by_uri.setdefault(uri_of(root, finding.location.path), []).append(finding_diagnostic(finding, root, positions))
+        by_uri.setdefault(uri_of(root, finding.location.path), []).append(finding_diagnostic(finding, root, positions, lang))
     for problem in problems:
         if (root / problem.location.path).exists():
-            by_uri.setdefault(uri_of(root, problem.location.path), []).append(problem_diagnostic(problem, positions))
+            by_uri.setdefault(uri_of(root, problem.location.path), []).append(problem_diagnostic(problem, positions, lang))
     return by_uri
 
 

@@ -55,7 +55,7 @@ def _locations(ls: "SchemaLensServer", found: Iterable[tuple[Location, str]]) ->
 
 def hover(ls: "SchemaLensServer", params: types.HoverParams) -> Optional[types.Hover]:
     target = _target(ls, params.text_document.uri, params.position)
-    card = table_card(ls.model, target.table, target.column, ls.query_paths) if target else None
+    card = table_card(ls.model, target.table, target.column, ls.query_paths, ls.lang) if target else None
     if card is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=card))

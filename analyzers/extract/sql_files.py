@@ -19,6 +19,7 @@ from pglast import ast, enums
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 
+from ..i18n import _
 from ..schema import operations as ops
 from ..schema.model import (
     CheckConstraint,
@@ -223,7 +224,8 @@ def _statements_one_by_one(text: str, builder: "_Builder", positions: _Positions
         except ParseError as error:
             offset = _error_offset(error)
             where = positions.at(start + (offset if offset is not None and offset < len(piece) else 0))
-            builder.errors.append(ExtractionError(where, f"PostgreSQL would reject this statement: {_error_message(error)}"))
+            builder.errors.append(ExtractionError(where, _("PostgreSQL would reject this statement: %(reason)s",
+                                                                 reason=_error_message(error))))
             continue
         for raw in parsed:
             yield raw.stmt, start + raw.stmt_location, start + raw.stmt_location + (raw.stmt_len or len(piece))
@@ -701,8 +703,8 @@ class _Builder:
                 assignments.setdefault(_stored_name(name), []).append(partial)
         for name, parts in assignments.items():
             if len(parts) > 1 and not all(parts):
-                self.errors.append(ExtractionError(location, f'PostgreSQL would reject this statement: column "{name}" '
-                                                             "specified more than once"))
+                self.errors.append(ExtractionError(location, _("PostgreSQL would reject this statement: %(reason)s",
+                                                               reason='column "%s" specified more than once' % name)))
 
     def _CopyStmt(self, node, location: Location) -> None:
         self._emit(ops.DataChange("COPY", location, node.relation.relname if node.relation else None))
@@ -895,7 +897,7 @@ def _figure_name(value) -> str:
 
 def _nth_line_offset(text: str, line_number: int) -> int:
     offset = 0
-    for _ in range(max(line_number - 1, 0)):
+    for _line in range(max(line_number - 1, 0)):
         next_newline = text.find("\n", offset)
         if next_newline < 0:
             break

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..audit import workspace_problems
+from ..i18n import translator
 from ..rules import all_rules
 from ..rules.base import DIMENSIONS, SEVERITIES, Finding
 from .key_paths import describe, key_paths
@@ -15,41 +16,45 @@ _SARIF_LEVELS = {"P0": "error", "P1": "warning", "P2": "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def finding_json(finding: Finding) -> dict:
+def finding_json(finding: Finding, lang: str = "en") -> dict:
+    """One finding; its texts in `lang` (keys and codes stay as they are)."""
     location = finding.location
+    tr = translator(lang).localize
     return {
         "rule": finding.rule, "name": finding.name, "severity": finding.severity,
-        "dimension": finding.dimension, "title": finding.title, "message": finding.message,
+        "dimension": finding.dimension, "title": tr(finding.title), "message": tr(finding.message),
         "path": location.path, "line": location.line, "column": location.column,
         "end_line": location.end_line or location.line, "end_column": location.end_column,
         "table": finding.table, "column_name": finding.column,
         "related": [{"path": r.location.path, "line": r.location.line, "label": r.label} for r in finding.related],
-        "impact": finding.impact, "root_cause": finding.root_cause,
-        "fix": {"short_term": finding.fix.short_term, "medium_term": finding.fix.medium_term,
-                "long_term": finding.fix.long_term},
-        "verification": finding.verification,
+        "impact": tr(finding.impact), "root_cause": tr(finding.root_cause),
+        "fix": {"short_term": tr(finding.fix.short_term), "medium_term": tr(finding.fix.medium_term),
+                "long_term": tr(finding.fix.long_term)},
+        "verification": tr(finding.verification),
     }
 
 
-def audit_json(model, findings: tuple[Finding, ...], paths=None) -> dict:
-    """`paths`: the audit's query paths (AuditResult.query_paths), resolved again when not given."""
+def audit_json(model, findings: tuple[Finding, ...], paths=None, lang: str = "en") -> dict:
+    """`paths`: the audit's query paths (AuditResult.query_paths), resolved again when not given;
+    `lang`: the language of the texts."""
+    tr = translator(lang).localize
     by_severity = Counter(f.severity for f in findings)
     by_dimension = Counter(f.dimension for f in findings)
     return {
         "version": AUDIT_JSON_VERSION,
-        "findings": [finding_json(f) for f in findings],
+        "findings": [finding_json(f, lang) for f in findings],
         "summary": {
             "total": len(findings),
             "by_severity": {level: by_severity.get(level, 0) for level in SEVERITIES},
             "by_dimension": {str(d): by_dimension.get(d, 0) for d in DIMENSIONS},
             "tables": {"orm": len(model.orm.tables), "database": len(model.database.tables)},
-            "errors": [{"path": e.location.path, "line": e.location.line, "message": e.message}
+            "errors": [{"path": e.location.path, "line": e.location.line, "message": tr(e.message)}
                        for e in workspace_problems(model.errors, findings)],
         },
         "key_paths": [{"path": k.path.location.path, "line": k.path.location.line, "function": k.path.shape.function,
                        "runs_in": k.path.context, "kind": k.path.shape.kind, "tables": list(k.path.tables),
                        "what": describe(k.path), "indexes": list(k.indexes), "unindexed": list(k.unserved),
-                       "risk": k.risk} for k in key_paths(model, paths=paths)],
+                       "risk": tr(k.risk)} for k in key_paths(model, paths=paths)],
     }
 
 

@@ -7,11 +7,13 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ..i18n import _, join, translator
 from ..query_paths import QueryPath, entry_points, query_paths
 from ..schema.model import Location
 from ..workspace.code_roles import is_application_code
 
 TOP = 10
+_CONTEXTS = {"request": _("request"), "task": _("task"), "other": _("other")}
 _CONTEXT_WEIGHT = {"request": 100, "task": 40, "other": 10}
 
 
@@ -51,25 +53,25 @@ def assess(model, layer, path: QueryPath) -> KeyPath:
 
 
 def _risk(path: QueryPath, unserved: list[str], rows: int) -> str:
-    size = f" ({rows:,} rows hinted)" if rows else ""
+    size = " " + _("(%(rows)s rows hinted)", rows=format(rows, ",")) if rows else ""
     risks = []
     if unserved:
-        risks.append(f"full scans on {', '.join(unserved)}: time grows with the rows, 10x data = 10x time{size}")
+        risks.append(_("full scans on %(columns)s: time grows with the rows, 10x data = 10x time", columns=', '.join(unserved)) + size)
     if path.shape.pagination in ("offset", "paginate"):
-        risks.append("OFFSET pages cost their depth: deep pages at 100x data read 100x more")
+        risks.append(_("OFFSET pages cost their depth: deep pages at 100x data read 100x more"))
     if path.order_by and not unserved and path.shape.pagination:
-        risks.append("sorted pages stay cheap only while an index returns them in order")
+        risks.append(_("sorted pages stay cheap only while an index returns them in order"))
     if len(path.joins) >= 2:
-        risks.append(f"{len(path.joins)} joins: a missing index on any of them multiplies")
+        risks.append(_("%(count)d joins: a missing index on any of them multiplies", count=len(path.joins)))
     if path.shape.kind in ("update", "delete") and unserved:
-        risks.append("the write locks every row it scans")
+        risks.append(_("the write locks every row it scans"))
     if path.shape.kind in ("insert", "write") and not risks:
-        risks.append("inserts cost the same at 100x rows; each index on the table adds work per row")
+        risks.append(_("inserts cost the same at 100x rows; each index on the table adds work per row"))
     elif not path.predicates and not path.joins and path.shape.pagination is None and path.shape.kind == "select":
-        risks.append(f"reads every row{size}: 10x data = 10x time and memory")
+        risks.append(_("reads every row%(size)s: 10x data = 10x time and memory", size=size))
     if not risks:
-        risks.append("index lookups: cost grows with log(rows), fine at 100x while result sets stay small")
-    return "; ".join(risks)
+        risks.append(_("index lookups: cost grows with log(rows), fine at 100x while result sets stay small"))
+    return join("; ", risks)
 
 
 def key_paths(model, layer=None, paths: Optional[Sequence[QueryPath]] = None, top: int = TOP) -> list[KeyPath]:
@@ -100,17 +102,18 @@ def describe(path: QueryPath) -> str:
 def render_key_paths(model, lang: str = "en", paths: Optional[Sequence[QueryPath]] = None, top: int = TOP) -> list[str]:
     """Markdown lines of the key-paths section."""
     found = key_paths(model, paths=paths, top=top)
-    heading = "B. 关键查询与写入路径" if lang == "zh" else "B. Key query and write paths"
+    tr = _ = translator(lang)
+    heading = _("B. Key query and write paths")
     if not found:
-        return [f"## {heading}", "", "未在代码中找到查询。" if lang == "zh" else "No queries found in the code.", ""]
-    header = ("| # | 位置 | 运行于 | 做什么 | 依赖的索引 | 10x-100x 数据时 |" if lang == "zh"
-              else "| # | Where | Runs in | What | Indexes relied on | At 10x-100x data |")
+        return [f"## {heading}", "", _("No queries found in the code."), ""]
+    header = _("| # | Where | Runs in | What | Indexes relied on | At 10x-100x data |")
     lines = [f"## {heading}", "", header, "|---|---|---|---|---|---|"]
     for rank, key in enumerate(found, start=1):
         path = key.path
         where = f"`{path.location.path}:{path.location.line}` {path.shape.function or ''}".strip()
         indexes = ", ".join(key.indexes) or "-"
-        lines.append(f"| {rank} | {where} | {path.context} | {_cell(describe(path))} | {_cell(indexes)} | {_cell(key.risk)} |")
+        context = tr.localize(_CONTEXTS.get(path.context, path.context))
+        lines.append(f"| {rank} | {where} | {context} | `{_cell(describe(path))}` | {_cell(indexes)} | {_cell(tr.localize(key.risk))} |")
     return lines + [""]
 
 

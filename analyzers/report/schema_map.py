@@ -8,50 +8,55 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..i18n import translator
 from ..schema.model import SchemaLayer, Table
 from .relations import domains, relations
 
 
-def _index_text(index) -> str:
+def _index_text(index, lang: str = "en") -> str:
+    _ = translator(lang)
     keys = ", ".join(index.columns)
-    text = f"{index.name or '(unnamed)'} ({keys})"
+    unnamed = _("(unnamed)")
+    text = f"{index.name or unnamed} ({keys})"
     details = []
     if index.unique:
-        details.append("unique")
+        details.append(_("unique"))
     if index.using:
         details.append(index.using)
     if index.opclasses:
         details.append(", ".join(f"{column} {opclass}" for column, opclass in index.opclasses))
     if index.include:
-        details.append(f"include {', '.join(index.include)}")
+        details.append(_("include %(columns)s", columns=', '.join(index.include)))
     if index.where:
-        details.append(f"where {index.where}")
+        details.append(_("where %(predicate)s", predicate=index.where))
     return text + (f" [{'; '.join(details)}]" if details else "")
 
 
-def table_summary(table: Table) -> list[tuple[str, str]]:
+def table_summary(table: Table, lang: str = "en") -> list[tuple[str, str]]:
     """(label, text) lines summarising a table's keys, constraints, indexes and partitioning."""
+    _ = translator(lang)
+    unnamed = _("(unnamed)")
     lines = []
     if table.primary_key:
         lines.append(("PK", f"{', '.join(table.primary_key.columns)}"))
     else:
-        lines.append(("PK", "none"))
+        lines.append(("PK", _("none")))
     for fk in table.foreign_keys:
-        action = f" ON DELETE {fk.on_delete}" if fk.on_delete else " (ON DELETE unspecified)"
+        action = f" ON DELETE {fk.on_delete}" if fk.on_delete else " " + _("(ON DELETE unspecified)")
         flags = " NOT VALID" if fk.not_valid else ""
-        lines.append(("FK", f"{fk.name or '(unnamed)'}: ({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(fk.ref_columns)}){action}{flags}"))
+        lines.append(("FK", f"{fk.name or unnamed}: ({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(fk.ref_columns)}){action}{flags}"))
     for unique in table.unique_constraints:
-        lines.append(("unique", f"{unique.name or '(unnamed)'} ({', '.join(unique.columns)})"))
+        lines.append((_("unique"), f"{unique.name or unnamed} ({', '.join(unique.columns)})"))
     for check in table.check_constraints:
-        lines.append(("check", f"{check.name or '(unnamed)'}: {check.expression}"))
+        lines.append((_("check"), f"{check.name or unnamed}: {check.expression}"))
     for index in table.indexes:
-        lines.append(("index", _index_text(index)))
+        lines.append((_("index"), _index_text(index, lang)))
     if table.partition_by:
-        lines.append(("partitioned", f"by {table.partition_by}"))
+        lines.append((_("partitioned"), _("by %(key)s", key=table.partition_by)))
     if table.partition_of:
-        lines.append(("partition of", f"{table.partition_of} {table.partition_bound or ''}".rstrip()))
+        lines.append((_("partition of"), f"{table.partition_of} {table.partition_bound or ''}".rstrip()))
     for trigger in table.triggers:
-        lines.append(("trigger", f"{trigger.name} -> {trigger.function or '?'}"))
+        lines.append((_("trigger"), f"{trigger.name} -> {trigger.function or '?'}"))
     return lines
 
 
@@ -64,66 +69,71 @@ def _column_text(column) -> str:
     return text
 
 
-def render_schema_map(layer: SchemaLayer, fmt: str = "text", orm: Optional[SchemaLayer] = None) -> str:
-    """Section I for one layer, as "text" or "markdown"."""
+def render_schema_map(layer: SchemaLayer, fmt: str = "text", orm: Optional[SchemaLayer] = None, lang: str = "en") -> str:
+    """Section I for one layer, as "text" or "markdown", in `lang`."""
+    _ = translator(lang)
     markdown = fmt == "markdown"
     out: list[str] = []
-    title = f"I. Schema overview ({layer.name} layer): {len(layer.tables)} tables"
+    title = _.ngettext("I. Schema overview (%(layer)s layer): %(count)d tables",
+                       "I. Schema overview (%(layer)s layer): %(count)d tables", len(layer.tables), layer=layer.name)
     out += [f"# {title}", ""] if markdown else [title, "=" * len(title), ""]
     grouped = domains(layer, orm)
     for domain, tables in grouped.items():
-        heading = f"Domain: {domain}"
+        heading = _("Domain: %(domain)s", domain=domain)
         out += [f"## {heading}", ""] if markdown else [heading, "-" * len(heading)]
         for table in tables:
             where = f"{table.location.path}:{table.location.line}"
             if markdown:
                 out.append(f"### `{table.key}` ({where})")
                 out.append("")
-                out.append("| column | type | null | default |")
+                out.append(_("| column | type | null | default |"))
                 out.append("|---|---|---|---|")
                 for column in table.columns:
-                    out.append(f"| {column.name} | {column.type} | {'yes' if column.nullable else 'no'} | {column.server_default or column.default or ''} |")
+                    null = _("yes") if column.nullable else _("no")
+                    out.append(f"| {column.name} | {column.type} | {null} | {column.server_default or column.default or ''} |")
                 out.append("")
-                out += [f"- **{label}**: {text}" for label, text in table_summary(table)]
+                out += [f"- **{label}**: {text}" for label, text in table_summary(table, lang)]
                 out.append("")
             else:
                 out.append(f"  {table.key}  ({where})")
                 out += [f"    {_column_text(column)}" for column in table.columns]
-                out += [f"    {label}: {text}" for label, text in table_summary(table)]
+                out += [f"    {label}: {text}" for label, text in table_summary(table, lang)]
                 out.append("")
     found = relations(layer)
-    heading = f"Relations ({len(found)})"
+    heading = _("Relations (%(count)d)", count=len(found))
     out += [f"## {heading}", ""] if markdown else [heading, "-" * len(heading)]
     for relation in found:
-        via = f" via {relation.via}" if relation.via else ""
+        via = " " + _("via %(table)s", table=relation.via) if relation.via else ""
         on_delete = f", ON DELETE {relation.on_delete}" if relation.on_delete else ""
         line = f"{relation.left} {relation.cardinality} {relation.right}{via}  ({relation.columns}{on_delete})"
         out.append(f"- {line}" if markdown else f"  {line}")
     if enum_lines := [f"{key}: {', '.join(enum.values)}" for key, enum in sorted(layer.enums.items())]:
-        heading = "Enum types"
+        heading = _("Enum types")
         out += ["", f"## {heading}", ""] if markdown else ["", heading, "-" * len(heading)]
         out += [f"- {line}" if markdown else f"  {line}" for line in enum_lines]
     return "\n".join(out).rstrip() + "\n"
 
 
-def database_heading(database) -> str:
+def database_heading(database, lang: str = "en") -> str:
     """One line naming a database the migrations build: its folders, tool and engine."""
     from ..extract.sql_dialects import label
 
     folders = ", ".join(location.folder or "." for location in database.locations) or database.label
-    tools = ", ".join(dict.fromkeys(location.tool_label for location in database.locations)) or "Alembic revisions"
-    main = "; the main database" if database.main else ""
-    return f"Database {folders} ({tools}, {label(database.dialect)}{main})"
+    _ = translator(lang)
+    tools = ", ".join(dict.fromkeys(location.tool_label for location in database.locations)) or _("Alembic revisions")
+    main = "; " + _("the main database") if database.main else ""
+    return _("Database %(folders)s (%(tools)s, %(engine)s%(main)s)", folders=folders, tools=tools,
+             engine=label(database.dialect), main=main)
 
 
-def render_databases(databases, fmt: str = "text", orm: Optional[SchemaLayer] = None) -> str:
+def render_databases(databases, fmt: str = "text", orm: Optional[SchemaLayer] = None, lang: str = "en") -> str:
     """Section I for each database the migrations build, each under a heading naming it."""
     parts = []
     for database in databases:
-        heading = database_heading(database)
+        heading = database_heading(database, lang)
         underline = "#" if fmt == "markdown" else "="
         intro = f"{underline} {heading}\n\n" if fmt == "markdown" else f"{heading}\n{underline * len(heading)}\n\n"
-        parts.append(intro + render_schema_map(database.layer, fmt, orm=orm))
+        parts.append(intro + render_schema_map(database.layer, fmt, orm=orm, lang=lang))
     return "\n".join(parts)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from ..i18n import translator
 from ..schema.drift import column_differences
 from ..schema.model import Table
 from .key_paths import column_uses
@@ -16,7 +17,8 @@ def _where(location) -> str:
     return f"{location.path}:{location.line}"
 
 
-def table_card(model, table_key: str, column_name: Optional[str] = None, paths: Sequence = ()) -> Optional[str]:
+def table_card(model, table_key: str, column_name: Optional[str] = None, paths: Sequence = (),
+               lang: str = "en") -> Optional[str]:
     """Markdown for a table (and one of its columns), or None when neither layer knows it.
     `paths`: the workspace's query paths, for the code that filters, joins or sorts on the column."""
     database = model.database.tables.get(table_key)
@@ -24,50 +26,58 @@ def table_card(model, table_key: str, column_name: Optional[str] = None, paths: 
     table: Optional[Table] = database or orm
     if table is None:
         return None
-    lines = [f"**{table.key}** ({'database' if database else 'orm'} layer) — `{_where(table.location)}`", ""]
+    _ = translator(lang)
+    layer = _("database layer") if database else _("orm layer")
+    lines = [f"**{table.key}** ({layer}) — `{_where(table.location)}`", ""]
     column = table.column(column_name) if column_name else None
     if column is not None:
         nullable = "NULL" if column.nullable else "NOT NULL"
         default = f" DEFAULT {column.server_default}" if column.server_default else ""
-        lines += [f"column **{column.name}** `{column.type}` {nullable}{default}", ""]
-    lines += ["| column | type | null | default |", "|---|---|---|---|"]
-    lines += [f"| {c.name} | {c.type} | {'yes' if c.nullable else 'no'} | {c.server_default or c.default or ''} |"
+        lines += [_("column **%(column)s** `%(type)s` %(null)s%(default)s", column=column.name, type=column.type,
+                    null=nullable, default=default), ""]
+    lines += [_("| column | type | null | default |"), "|---|---|---|---|"]
+    yes, no = _("yes"), _("no")
+    lines += [f"| {c.name} | {c.type} | {yes if c.nullable else no} | {c.server_default or c.default or ''} |"
               for c in table.columns]
     lines.append("")
-    lines += [f"- **{label}**: {text}" for label, text in table_summary(table)]
+    lines += [f"- **{label}**: {text}" for label, text in table_summary(table, lang)]
     hints = model.config.tables.get(table.name)
     if hints is not None:
-        lines.append(f"- **rows**: {hints.rows or '?'} now, {hints.rows_in_a_year or '?'} in a year; "
-                     f"{hints.write_qps or '?'} writes/s")
+        lines.append(_("- **rows**: %(rows)s now, %(rows_in_a_year)s in a year; %(write_qps)s writes/s",
+                       rows=hints.rows or "?", rows_in_a_year=hints.rows_in_a_year or "?", write_qps=hints.write_qps or "?"))
     history = (column.history if column is not None else table.history)[::-1]
     if history:
-        lines += ["", "Migrations (newest first):"]
+        lines += ["", _("Migrations (newest first):")]
         lines += [f"- {change.action} — `{_where(change.location)}`" + (f" ({change.revision})" if change.revision else "")
                   for change in history[:10]]
     uses = column_uses(paths, table.key, column.name) if column is not None else []
     if uses:
-        lines += ["", "Code paths on this column:"]
-        lines += [f"- {how} in {function} — `{_where(location)}`" for location, how, function in uses[:10]]
+        lines += ["", _("Code paths on this column:")]
+        lines += ["- " + _("%(how)s in %(function)s", how=how, function=function) + f" — `{_where(location)}`"
+                  for location, how, function in uses[:10]]
         if len(uses) > 10:
-            lines.append(f"- ... {len(uses) - 10} more")
+            lines.append("- " + _.ngettext("... %(count)d more", "... %(count)d more", len(uses) - 10))
     if database is not None and orm is not None:
-        differences = _differences(orm, database)
+        differences = _differences(orm, database, lang)
         if differences:
-            lines += ["", "ORM vs database:"] + [f"- {text}" for text in differences]
+            lines += ["", _("ORM vs database:")] + [f"- {text}" for text in differences]
     return "\n".join(lines)
 
 
-def _differences(orm: Table, database: Table) -> list[str]:
+def _differences(orm: Table, database: Table, lang: str = "en") -> list[str]:
+    _ = translator(lang)
     found = []
     for difference in column_differences(orm, database):
         name, left, right = difference.name, difference.orm, difference.database
         if right is None:
-            found.append(f"`{name}` is declared in the model but no migration creates it")
+            found.append(_("`%(column)s` is declared in the model but no migration creates it", column=name))
         elif left is None:
-            found.append(f"`{name}` exists in the database but not in the model")
+            found.append(_("`%(column)s` exists in the database but not in the model", column=name))
         if "type" in difference.aspects:
-            found.append(f"`{name}`: model {left.type}, database {right.type}")
+            found.append(_("`%(column)s`: model %(model)s, database %(database)s", column=name, model=left.type,
+                           database=right.type))
         if "nullable" in difference.aspects:
-            found.append(f"`{name}`: model {'NULL' if difference.orm_nullable else 'NOT NULL'}, database "
-                         f"{'NULL' if difference.database_nullable else 'NOT NULL'}")
+            found.append(_("`%(column)s`: model %(model)s, database %(database)s", column=name,
+                           model='NULL' if difference.orm_nullable else 'NOT NULL',
+                           database='NULL' if difference.database_nullable else 'NOT NULL'))
     return found

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Iterator, Optional
 
+from ..i18n import _n
 from ..schema.model import Location
 
 if TYPE_CHECKING:
@@ -92,8 +93,7 @@ class Rule:
     name: ClassVar[str]
     dimension: ClassVar[int]
     severity: ClassVar[str]
-    summary: ClassVar[str]  # one line, English
-    summary_zh: ClassVar[str]  # the same line in Chinese, for `--lang zh`
+    summary: ClassVar[str]  # one line: `_("...")`, translated through the catalog (analyzers/i18n.py)
     valid: ClassVar[tuple[Example, ...]] = ()
     invalid: ClassVar[tuple[Example, ...]] = ()
     # A rule that compares the models with the migrated database: held back when coverage says
@@ -176,4 +176,5 @@ def _merged(group: list[Finding]) -> Finding:
     for other in others:
         subject = ".".join(part for part in (other.table, other.column) if part) or other.title
         also.append(Related(other.location, f"{ALSO}{subject}"))
-    return replace(first, title=f"{first.title} (and {len(others)} more)", related=(*first.related, *also))
+    more = _n(" (and %(count)d more)", " (and %(count)d more)", len(others))
+    return replace(first, title=first.title + more, related=(*first.related, *also))

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Callable, Iterator, Optional
 
+from ..i18n import _
 from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
@@ -76,7 +77,7 @@ class AuditContext:
         return layers
 
     def tables(self) -> Iterator[Table]:
-        for _, table in sorted(self.layer.tables.items()):
+        for _key, table in sorted(self.layer.tables.items()):
             yield table
 
     def hints(self, table: Table) -> TableHints:
@@ -242,11 +243,11 @@ class AuditContext:
 
     def where_table(self, table: Table) -> tuple[Location, tuple[Related, ...]]:
         """The place to report a table finding, and the other places that show it."""
-        return self._where(table, self.orm_table(table), "created in migration")
+        return self._where(table, self.orm_table(table), _("created in migration"))
 
     def where_column(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
         orm = self.orm_table(table)
-        return self._where(column, orm.column(column.name) if orm else None, "column created in migration")
+        return self._where(column, orm.column(column.name) if orm else None, _("column created in migration"))
 
     def where_column_type(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
         """Where a finding about a column's type goes: the model when one declares the column,
@@ -259,7 +260,7 @@ class AuditContext:
                         if re.search(r"(^|: |, )type ", change.action)), None)
         if changed is None or changed == column.location:
             return location, related
-        return changed, (*related, Related(column.location, "column created here"))
+        return changed, (*related, Related(column.location, _("column created here")))
 
     def where_element(self, table: Table, element) -> tuple[Location, tuple[Related, ...]]:
         """For a constraint or index: its model declaration (same kind, same columns) when there is one."""
@@ -269,14 +270,14 @@ class AuditContext:
             candidates = (orm.primary_key, *orm.foreign_keys, *orm.unique_constraints, *orm.check_constraints, *orm.indexes)
             twin = next((c for c in candidates if type(c) is type(element) and c is not None and (
                 getattr(c, "columns", None) == getattr(element, "columns", ()) or (c.name and c.name == element.name))), None)
-        return self._where(element, twin, "created in migration")
+        return self._where(element, twin, _("created in migration"))
 
     def _where(self, element, orm_element, database_label: str) -> tuple[Location, tuple[Related, ...]]:
         if self.layer is self.model.orm or orm_element is None:
             return element.location, ()
         related = [Related(element.location, database_label)]
         if element.changed is not None and element.changed != element.location:
-            related.append(Related(element.changed, "last changed"))
+            related.append(Related(element.changed, _("last changed")))
         return orm_element.location, tuple(related)
 
     def relation_created_by(self, operation) -> Optional[str]:

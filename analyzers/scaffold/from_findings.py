@@ -16,6 +16,7 @@ from ..schema.migration_walk import is_volatile_default
 from ..schema.model import CheckConstraint, ForeignKey, Location, SchemaLayer, Table, UniqueConstraint
 from ..schema.replay import replay_steps
 from ..fixes import LineEdit
+from ..i18n import _
 from . import disk_reader, scaffold
 from .changes import ChangeRequest, ScaffoldError
 from .revision_files import RevisionFile
@@ -44,11 +45,12 @@ class SafeChangeEdit:
     line_edits: tuple[LineEdit, ...]
 
 
-def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] = None) -> SafeChangeEdit:
+def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] = None,
+                     lang: Optional[str] = None) -> SafeChangeEdit:
     """The files and edits of a safe change; raises ScaffoldError when it cannot be planned, and
     refuses (ScaffoldError) any file outside the migrations' versions folder."""
     text_of = text_of or disk_reader(model.root)
-    files, project = scaffold(model, safe_change.request, layer=safe_change.layer)
+    files, project = scaffold(model, safe_change.request, layer=safe_change.layer, lang=lang)  # docstrings in `lang`
     outside = [f.path for f in files if str(PurePosixPath(f.path).parent) != project.versions]
     if outside:
         raise ScaffoldError(f"refusing to create {', '.join(outside)}: outside the versions folder {project.versions}")
@@ -93,7 +95,7 @@ def _split(finding, model, text_of: TextOf) -> Optional[SafeChange]:
             layer = replay_steps((*model.steps[:step_number], before), naming_convention=model.naming_convention).layer
             inverse = _inverse(head, operation, text_of)
             replaces = (operation.location, *((inverse.location,) if inverse is not None else ()))
-            return SafeChange("Split into expand / backfill / contract revisions", request, layer, replaces)
+            return SafeChange(_("Split into expand / backfill / contract revisions"), request, layer, replaces)
     return None
 
 
@@ -164,7 +166,7 @@ def _from_model(finding, model) -> Optional[SafeChange]:
     request = _model_request(finding, orm, database)
     if request is None:
         return None
-    return SafeChange("Generate the safe migration for this change", request, model.database)
+    return SafeChange(_("Generate the safe migration for this change"), request, model.database)
 
 
 def _model_request(finding, orm: Table, database: Table) -> Optional[ChangeRequest]:

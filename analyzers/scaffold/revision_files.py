@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
+from ..i18n import translator
 from ..extract.alembic_revisions import DEFAULT_FILE_TEMPLATE
 from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, object_name, quote,
                    rerunnable)
@@ -275,11 +276,15 @@ def _drop_invalid_index(name: str, sa: str) -> list[str]:
             f"    {_execute(f'DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}')}"]
 
 
-def _docstring(phase: Phase, position: int, total: int, plan: Plan) -> str:
+def _docstring(phase: Phase, position: int, total: int, plan: Plan, lang: str = "en") -> str:
+    """The revision's docstring in `lang`; its first line stays Alembic's message (file names come from it)."""
+    _ = translator(lang)
     lines = [f"{phase.summary}", "",
-             f"SchemaLens safe migration, step {position} of {total} ({phase.name}) of {plan.change} on {plan.table}.",
-             f"Deploy before: {phase.deploy_before}.", f"Deploy after: {phase.deploy_after}."]
-    lines += [f"Note: {note}" for note in phase.notes]
+             _("SchemaLens safe migration, step %(position)d of %(total)d (%(phase)s) of %(change)s on %(table)s.",
+               position=position, total=total, phase=phase.name, change=plan.change, table=plan.table),
+             _("Deploy before: %(text)s.", text=_.localize(phase.deploy_before)),
+             _("Deploy after: %(text)s.", text=_.localize(phase.deploy_after))]
+    lines += [_("Note: %(text)s", text=_.localize(note)) for note in phase.notes]
     return "\n".join(lines).replace('"""', "'''").replace("\\", "\\\\")
 
 
@@ -320,7 +325,8 @@ def revision_id_maker(existing: tuple[str, ...], now: datetime.datetime) -> Call
 
 
 def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.datetime] = None,
-                new_id: Optional[Callable[[], str]] = None) -> list[RevisionFile]:
+                new_id: Optional[Callable[[], str]] = None, lang: Optional[str] = None) -> list[RevisionFile]:
+    """`lang`: of the docstrings (default English)."""
     now = now or datetime.datetime.now()
     new_id = new_id or revision_id_maker(project.revision_ids, now)
     files, parent = [], project.head
@@ -334,7 +340,7 @@ def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.d
             imports.append("from alembic import context")
         if "import sqlalchemy" not in project.template and "sa" in needs:
             imports.append(f"import sqlalchemy as {project.sqlalchemy_alias}")
-        message = _docstring(phase, position, len(plan.phases), plan)
+        message = _docstring(phase, position, len(plan.phases), plan, lang or "en")
         text = render_template(project.template, {
             "message": message, "up_revision": revision, "down_revision": parent, "create_date": now,
             "imports": "\n".join(imports), "upgrades": upgrades, "downgrades": downgrades,

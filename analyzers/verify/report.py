@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..i18n import translator
 from . import VerifyReport
 from .rehearsal import PHASES, StepResult
 from .tracer import strongest
@@ -75,26 +76,31 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
+def render_verify_markdown(report: VerifyReport, heading_level: int = 1, lang: str = "en") -> str:
+    _ = translator(lang)
     h = "#" * heading_level
     rehearsal = report.rehearsal
-    out = [f"{h} Migration rehearsal (schemalens verify)", "",
-           f"{report.verdict}: {report.database}, {report.seconds:.1f} s."
-           + (f" Alembic ran with {rehearsal.way}." if rehearsal.way else "")
-           + (f" Project code ran in {rehearsal.python}." if rehearsal.python else ""), ""]
-    out += [f"- {name}: {revisions_run(rehearsal, name)} of {count} revision(s) ran"
-            + (" (bootstrapped by create_all() + stamp)" if name in rehearsal.bootstrapped else "")
-            + ("" if name in rehearsal.environments else " (not rehearsed)") for name, count in rehearsal.revisions.items()]
+    out = [f"{h} " + _("Migration rehearsal (schemalens verify)"), "",
+           _("%(outcome)s: %(database)s, %(seconds).1f s.", outcome=_("FAILED") if report.verdict == "FAILED" else report.verdict,
+             database=report.database, seconds=report.seconds)
+           + (" " + _("Alembic ran with %(way)s.", way=rehearsal.way) if rehearsal.way else "")
+           + (" " + _("Project code ran in %(python)s.", python=rehearsal.python) if rehearsal.python else ""), ""]
+    out += ["- " + _("%(environment)s: %(run)d of %(count)d revision(s) ran", environment=name,
+                     run=revisions_run(rehearsal, name), count=count)
+            + (" " + _("(bootstrapped by create_all() + stamp)") if name in rehearsal.bootstrapped else "")
+            + ("" if name in rehearsal.environments else " " + _("(not rehearsed)"))
+            for name, count in rehearsal.revisions.items()]
     out += [f"- SQL migration set {_cell(result.line())}" for result in rehearsal.sql_sets]
-    out += [f"- {note}" for note in rehearsal.notes]
+    out += [f"- {_.localize(note)}" for note in rehearsal.notes]
     by_revision: dict[str, dict[str, StepResult]] = defaultdict(dict)
     order: list[str] = []
     for step in rehearsal.steps:
         if step.revision not in by_revision:
             order.append(step.revision)
         by_revision[step.revision][step.phase] = step
-    out += ["", f"{h}# Revisions and SQL migrations", "",
-            "| revision | " + " | ".join(PHASES) + " | slowest statement | strongest lock per table | rewrites | rows |",
+    out += ["", f"{h}# " + _("Revisions"), "",
+            _("| revision | %(phases)s | slowest statement | strongest lock per table | rewrites | rows |",
+              phases=" | ".join(PHASES)),
             "|---|---|---|---|---|---|---|---|"]
     for revision in order:
         steps = by_revision[revision]
@@ -103,7 +109,7 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
         for phase in PHASES:
             step = steps.get(phase)
             cells.append("-" if step is None else f"ok {step.duration_ms:.0f} ms" if step.ok
-                         else "**ran nothing**" if step.ran_nothing else "**failed**")
+                         else f"**{_('ran nothing')}**" if step.ran_nothing else f"**{_('failed')}**")
         slowest = max(first.statements, key=lambda s: s.duration_ms, default=None)
         locks = ", ".join(f"{table}: {mode}" for table, mode in _locks(first).items())
         rows = ", ".join(f"{table} {count}" for table, count in first.rows.items() if table not in TOOL_TABLES)
@@ -112,17 +118,19 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1) -> str:
                    + f" | {_cell(locks) or '-'} | {', '.join(_rewrites(first)) or '-'} | {rows or '-'} |")
     failures = [step for step in rehearsal.steps if not step.ok]
     if failures or rehearsal.failures:
-        out += ["", f"{h}# Failures", ""]
-        out += [f"- {_cell(step.failure())}" for step in failures]
-        out += [f"- {failure}" for failure in rehearsal.failures]
-    out += ["", f"{h}# Models vs the migrated database", ""]
+        out += ["", f"{h}# " + _("Failures"), ""]
+        out += [f"- {_cell(_.localize(step.failure()))}" for step in failures]
+        out += [f"- {_.localize(failure)}" for failure in rehearsal.failures]
+    out += ["", f"{h}# " + _("Models vs the migrated database"), ""]
     if not report.drift_compared:
-        out.append(f"Not compared: {report.drift_skipped}.")
+        out.append(_("Not compared: %(reason)s.", reason=_.localize(report.drift_skipped)))
     else:
-        out += [f"- {_cell(line)}" for line in report.drift] or ["The models match the database the migrations build."]
-    out += ["", f"{h}# SchemaLens's static replay vs PostgreSQL", ""]
-    out += ([f"- {_cell(line)}" for line in report.limitations] + ["", "These are SchemaLens limitations, not project problems."]
-            if report.limitations else ["The static database layer matches PostgreSQL."])
+        out += ([f"- {_cell(_.localize(line))}" for line in report.drift]
+                or [_("The models match the database the migrations build.")])
+    out += ["", f"{h}# " + _("SchemaLens's static replay vs PostgreSQL"), ""]
+    out += ([f"- {_cell(_.localize(line))}" for line in report.limitations]
+            + ["", _("These are SchemaLens limitations, not project problems.")]
+            if report.limitations else [_("The static database layer matches PostgreSQL.")])
     if report.kept:
-        out += ["", report.kept]
+        out += ["", _.localize(report.kept)]
     return "\n".join(out).rstrip() + "\n"

@@ -16,6 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from ..i18n import LANGUAGES, normalize_language
 from ..schema.model import ExtractionError, Location
 from .code_roles import DEFAULT_NON_APPLICATION
 
@@ -61,6 +62,7 @@ class Config:
     presets: tuple[str, ...] = ()  # opt-in rule sets: "squawk"
     postgres_version: Optional[int] = None  # None: read from the project, else the newest supported
     sql_transactions: dict[str, str] = field(default_factory=dict)  # SQL folder -> "per-file", "none" or a tool
+    lang: Optional[str] = None  # "en" or "zh": reports, diagnostics and hovers; None: the command's or editor's choice
     source: Optional[str] = None  # the file the settings came from, relative to the root
     problems: tuple[ExtractionError, ...] = ()
 
@@ -134,6 +136,12 @@ def config_from_mapping(data: Any, source: str) -> Config:
                 values["postgres_version"] = version
         elif key == "sql_transactions":
             values["sql_transactions"] = _sql_transactions(value, problems)
+        elif key in ("lang", "language"):
+            lang = normalize_language(value)
+            if lang is None:
+                problems.append(f"lang {value!r} is not one of {', '.join(LANGUAGES)}; using the default")
+            else:
+                values["lang"] = lang
         else:
             problems.append(f"unknown setting {key!r}")
     location = Location(source, 1)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..extract.sqlalchemy_models import KeptOutTable, UnrecognizedModel
+from ..i18n import _, _n
 from ..schema.model import SchemaLayer
 
 SHOWN = 10  # how many unrecognized models and kept-out tables are listed by name
@@ -59,42 +60,48 @@ class Coverage:
 
     def lines(self) -> list[str]:
         """Plain sentences, one per fact."""
-        out = [f"models: {self.recognized_models} of {self.model_classes} model classes read as tables"]
+        out = [_("models: %(read)d of %(count)d model classes read as tables", read=self.recognized_models,
+                 count=self.model_classes)]
         for model in self.unrecognized_models[:SHOWN]:
-            out.append(f"  not read: {model.class_name} ({model.location}): {model.reason}")
+            out.append("  " + _("not read: %(name)s (%(location)s): %(reason)s", name=model.class_name,
+                                location=model.location, reason=model.reason))
         if len(self.unrecognized_models) > SHOWN:
-            out.append(f"  ... and {len(self.unrecognized_models) - SHOWN} more")
+            out.append("  " + _n("... and %(count)d more", "... and %(count)d more", len(self.unrecognized_models) - SHOWN))
         by_reason: dict[str, list[KeptOutTable]] = {}
         for table in self.kept_out_tables:
             by_reason.setdefault(table.reason, []).append(table)
         for reason, tables in sorted(by_reason.items()):
             names = ", ".join(t.key for t in tables[:SHOWN]) + (", ..." if len(tables) > SHOWN else "")
-            what = "declared in code that is not application code" if reason == "not application code" \
-                else f"of another database engine ({reason})"
-            out.append(f"kept out of the schema: {len(tables)} table(s) {what}: {names}")
+            what = _("declared in code that is not application code") if reason == "not application code" \
+                else _("of another database engine (%(engine)s)", engine=reason)
+            out.append(_n("kept out of the schema: %(count)d table(s) %(what)s: %(names)s",
+                          "kept out of the schema: %(count)d table(s) %(what)s: %(names)s", len(tables), what=what, names=names))
         by_base: dict[str, list[str]] = {}
         for base, table in self.library_bases:
             by_base.setdefault(base, []).append(table)
         for base, tables in sorted(by_base.items()):
             names = ", ".join(tables[:SHOWN]) + (", ..." if len(tables) > SHOWN else "")
-            out.append(f"not read: columns the library class {base} may declare, inherited by {names}")
+            out.append(_("not read: columns the library class %(base)s may declare, inherited by %(tables)s", base=base,
+                         tables=names))
         for folder, count in sorted(self.revisions.items()):
-            out.append(f"migrations: {count} Alembic revision(s) in environment {folder or '.'}")
+            out.append(_n("migrations: %(count)d Alembic revision(s) in environment %(folder)s",
+                          "migrations: %(count)d Alembic revision(s) in environment %(folder)s", count, folder=folder or '.'))
         for kind, count in sorted(self.sql_files.items()):
-            out.append(f"SQL files: {count} {kind}")
+            out.append(_("SQL files: %(count)d %(kind)s", count=count, kind=kind))
         for dialect, (read, unread) in sorted(self.sql_statements.items()):
             parser = "pglast" if dialect == "PostgreSQL" else "sqlglot"
-            out.append(f"SQL statements: {read} {dialect} read with {parser}" + (f", {unread} it cannot read" if unread else ""))
+            out.append(_("SQL statements: %(count)d %(dialect)s read with %(parser)s", count=read, dialect=dialect, parser=parser)
+                       + (_(", %(count)d it cannot read", count=unread) if unread else ""))
         for why, count, paths in self.sql_skipped:
             shown = ", ".join(paths) + (", ..." if count > len(paths) else "")
-            out.append(f"SQL files not read: {count}, {why}: {shown}")
+            out.append(_("SQL files not read: %(count)d, %(why)s: %(paths)s", count=count, why=why, paths=shown))
         for migration_set in self.migration_sets:
             out.append(migration_set.line())
-        out.append(f"tables: {self.orm_tables} in the models, {self.database_tables} after the migrations, "
-                   f"{self.tables_in_both} in both")
+        out.append(_("tables: %(orm)d in the models, %(database)d after the migrations, %(both)d in both",
+                     orm=self.orm_tables, database=self.database_tables, both=self.tables_in_both))
         reason = self.incomparable_reason()
         if reason and self.orm_tables and self.database_tables:
-            out.append(f"models and migrations not compared (SL520-SL524 held back): {reason}")
+            out.append(_("models and migrations not compared (SL520-SL524 held back): %(reason)s", reason=reason))
         out += list(self.notes)
         return out
 
@@ -135,10 +142,13 @@ class MigrationSetCoverage:
     def line(self) -> str:
         where = self.folder or "."
         if self.database is None:
-            return f"migration set {where}: {self.files} file(s), {self.tool}, {self.dialect}: not replayed ({self.why_not_replayed})"
-        into = "" if self.database == self.folder else f", replayed into the database of {self.database}"
-        main = " (the main database)" if self.main else ""
-        return f"migration set {where}: {self.files} file(s), {self.tool}, {self.dialect}{into}: {self.tables} table(s){main}"
+            return _("migration set %(folder)s: %(files)d file(s), %(tool)s, %(dialect)s: not replayed (%(why)s)",
+                     folder=where, files=self.files, tool=self.tool, dialect=self.dialect, why=self.why_not_replayed)
+        into = "" if self.database == self.folder else _(", replayed into the database of %(database)s", database=self.database)
+        main = _(" (the main database)") if self.main else ""
+        return _("migration set %(folder)s: %(files)d file(s), %(tool)s, %(dialect)s%(into)s: %(tables)d table(s)%(main)s",
+                 folder=where, files=self.files, tool=self.tool, dialect=self.dialect, into=into, tables=self.tables,
+                 main=main)
 
     def as_json(self) -> dict:
         return {"folder": self.folder, "tool": self.tool, "dialect": self.dialect, "files": self.files,
@@ -154,8 +164,8 @@ class SqlCoverage:
     statements: dict[str, tuple[int, int]]
 
 
-_KINDS = {"sql_migration": "migration file(s)", "sql_script": "script(s) (not migrations)",
-          "sql_draft": "file(s) in draft folders (not replayed)"}
+_KINDS = {"sql_migration": _("migration file(s)"), "sql_script": _("script(s) (not migrations)"),
+          "sql_draft": _("file(s) in draft folders (not replayed)")}
 
 
 def sql_coverage(parsed_files: dict, plan, databases) -> SqlCoverage:
@@ -170,7 +180,7 @@ def sql_coverage(parsed_files: dict, plan, databases) -> SqlCoverage:
     statements: dict[str, list[int]] = {}
     for path, parsed in sorted(parsed_files.items()):
         if parsed.kind in _KINDS:
-            key = f"{_KINDS[parsed.kind]}, {label(parsed.dialect)}"
+            key = _KINDS[parsed.kind] + ", " + label(parsed.dialect)
             files[key] = files.get(key, 0) + 1
             if parsed.result is not None:
                 counts = statements.setdefault(label(parsed.dialect), [0, 0])
@@ -178,7 +188,7 @@ def sql_coverage(parsed_files: dict, plan, databases) -> SqlCoverage:
                              if getattr(op, "kind", None) != UNREAD}
                 counts[0] += len(locations)
                 counts[1] += sum(1 for op in parsed.result.operations if getattr(op, "kind", None) == UNREAD)
-    for path, (kind, _, why) in sorted(plan.files.items()):
+    for path, (kind, _root, why) in sorted(plan.files.items()):
         if kind == "sql_skipped":
             skipped.setdefault(why, []).append(path)
     in_database = {location.folder: database for database in databases for location in database.locations}

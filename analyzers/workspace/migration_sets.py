@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Callable, Iterable, Optional
 
+from ..i18n import _
 from ..extract.sql_dialects import POSTGRESQL, DialectGuess, folder_dialect, label, name_dialect, readable
 
 # Names of files in a SQL migration folder: Flyway, numbered (sqlx, goose, dbmate, golang-migrate),
@@ -411,10 +412,11 @@ def _mark_drafts(locations: list[SqlLocation]) -> list[SqlLocation]:
         if original is not None:
             decoration = name.replace(PurePosixPath(original.folder).name, "", 1)
             location = replace(location, draft_of=original.folder,
-                               draft_reason=f"a copy of {original.folder} (the same name with {decoration!r} added)")
+                               draft_reason=_("a copy of %(folder)s (the same name with %(decoration)r added)",
+                                                            folder=original.folder, decoration=decoration))
         elif any(word in _DRAFT_WORDS for word in words):
             word = next(word for word in words if word in _DRAFT_WORDS)
-            location = replace(location, draft_reason=f"its path says it is not the live folder ({word!r})")
+            location = replace(location, draft_reason=_("its path says it is not the live folder (%(word)r)", word=word))
         marked.append(location)
     return marked
 

@@ -220,8 +220,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.subscriptions.push(
         output,
         status,
-        vscode.commands.registerCommand('schemalens.openReport', () => openPreview('schemalens.generateReport',
-            vscode.env.language.startsWith('zh') ? 'zh' : 'en')),
+        // No language argument: the server follows schemalens.lang, the project's, else VS Code's locale.
+        vscode.commands.registerCommand('schemalens.openReport', () => openPreview('schemalens.generateReport')),
         vscode.commands.registerCommand('schemalens.openSchemaMap', () => openPreview('schemalens.showSchemaMap')),
         vscode.commands.registerCommand('schemalens.scaffold', scaffold),
         vscode.commands.registerCommand('schemalens.verify', verifyMigrations),

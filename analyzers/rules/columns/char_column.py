@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
+from ...i18n import _
 
 _CHAR = re.compile(r"^character(\(\d+\))?$")
 
@@ -45,8 +46,7 @@ class CharColumn(Rule):
     dimension = 2
     severity = "P2"
     default_enabled = False
-    summary = "blank-padded char(n) column"
-    summary_zh = "使用定长补空格的 char(n) 列"
+    summary = _("blank-padded char(n) column")
     peers = ("squawk:ban-char-field", "pgls:banCharField")
 
     valid = (Example(sql_table("country text CHECK (length(country) = 2)"), config='select = ["SL213"]\n'),)
@@ -57,12 +57,12 @@ class CharColumn(Rule):
                                            and '"char"' not in c.raw_type):
             location, related = context.where_column_type(table, column)
             yield self.finding(
-                location, f"{table.name}.{column.name} is {column.type}",
-                f"{table.name}.{column.name} pads every value with spaces to its length.",
-                impact="Worst case: comparisons and joins with text columns disagree about trailing spaces and "
-                       "lookups miss rows. Most likely: values arriving padded in the application.",
-                root_cause="char(n) reads as a fixed-width field from other databases.",
-                fix=Fix(short_term=f"Use `text` (with a length CHECK if the width is a rule) for {column.name}."),
-                verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' AND "
-                             f"column_name = '{column.name}';  -- text",
+                location, _("%(table)s.%(column)s is %(type)s", table=table.name, column=column.name, type=column.type),
+                _("%(table)s.%(column)s pads every value with spaces to its length.", table=table.name, column=column.name),
+                impact=_("Worst case: comparisons and joins with text columns disagree about trailing spaces and "
+                       "lookups miss rows. Most likely: values arriving padded in the application."),
+                root_cause=_("char(n) reads as a fixed-width field from other databases."),
+                fix=Fix(short_term=_("Use `text` (with a length CHECK if the width is a rule) for %(column)s.", column=column.name)),
+                verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' AND "
+                             "column_name = '%(column)s';  -- text", table=table.name, column=column.name),
                 table=table.name, column=column.name, related=related)

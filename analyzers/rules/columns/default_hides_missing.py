@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # Server defaults that stand in for "unknown": empty string, zero.
 _PLACEHOLDER = re.compile(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
@@ -41,8 +42,7 @@ class DefaultHidesMissing(Rule):
     name = "default-hides-missing"
     dimension = 2
     severity = "P2"
-    summary = "NOT NULL column whose '' or 0 default hides missing values"
-    summary_zh = "NOT NULL 字段用空串或 0 作默认值掩盖缺失"
+    summary = _("NOT NULL column whose '' or 0 default hides missing values")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, phone varchar(20), login_count integer NOT NULL DEFAULT 0);\n")}),)
@@ -61,14 +61,14 @@ class DefaultHidesMissing(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} defaults to {default}",
-                    f"{table.name}.{column.name} is NOT NULL with DEFAULT {default}: a missing value is stored as a real-looking one.",
-                    impact="Worst case: rows without the value pass every check and are shipped, billed or contacted with "
-                           "an empty or zero value. Most likely: reports and averages include placeholder values.",
-                    root_cause="NOT NULL was satisfied with a placeholder instead of a decision about missing values.",
-                    fix=Fix(short_term=f"SELECT count(*) FROM {table.name} WHERE {column.name} = {default};  -- measure it",
-                            medium_term="Either allow NULL (DROP NOT NULL, set the placeholders to NULL in batches) or DROP DEFAULT "
-                                        "so writes must provide the value.",
-                            long_term="Standard: NULL means unknown; defaults are real business defaults only."),
-                    verification=f"INSERT INTO {table.name} DEFAULT VALUES;  -- expect a NOT NULL violation or a NULL {column.name}",
+                    location, _("%(table)s.%(column)s defaults to %(default)s", table=table.name, column=column.name, default=default),
+                    _("%(table)s.%(column)s is NOT NULL with DEFAULT %(default)s: a missing value is stored as a real-looking one.", table=table.name, column=column.name, default=default),
+                    impact=_("Worst case: rows without the value pass every check and are shipped, billed or contacted with "
+                           "an empty or zero value. Most likely: reports and averages include placeholder values."),
+                    root_cause=_("NOT NULL was satisfied with a placeholder instead of a decision about missing values."),
+                    fix=Fix(short_term=_("SELECT count(*) FROM %(table)s WHERE %(column)s = %(default)s;  -- measure it", table=table.name, column=column.name, default=default),
+                            medium_term=_("Either allow NULL (DROP NOT NULL, set the placeholders to NULL in batches) or DROP DEFAULT "
+                                        "so writes must provide the value."),
+                            long_term=_("Standard: NULL means unknown; defaults are real business defaults only.")),
+                    verification=_("INSERT INTO %(table)s DEFAULT VALUES;  -- expect a NOT NULL violation or a NULL %(column)s", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class ForeignKeyNaming(Rule):
@@ -36,8 +37,7 @@ class ForeignKeyNaming(Rule):
     name = "foreign-key-naming"
     dimension = 2
     severity = "P2"
-    summary = "foreign key column not named <target>_id"
-    summary_zh = "外键列命名未体现其引用目标（缺少 _id 后缀）"
+    summary = _("foreign key column not named <target>_id")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"
@@ -58,14 +58,14 @@ class ForeignKeyNaming(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} references {fk.ref_table} but is not named *_id",
-                    f"{table.name}.{column.name} is a foreign key to {fk.ref_table}({', '.join(fk.ref_columns)}) with a "
-                    "name that reads like a value.",
-                    impact="Worst case: queries compare the key with a name or email and silently match nothing. "
-                           "Most likely: confusion in code review and ORM attribute clashes.",
-                    root_cause="No naming standard for key columns.",
-                    fix=Fix(short_term=f"Document that {table.name}.{column.name} holds a {fk.ref_table} id.",
-                            medium_term=f"Rename it to {column.name}_id with expand/contract (add, dual-write, backfill, switch, drop).",
-                            long_term="Standard: foreign key columns are <target or role>_id."),
-                    verification=f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table.name}';",
+                    location, _("%(table)s.%(column)s references %(ref_table)s but is not named *_id", table=table.name, column=column.name, ref_table=fk.ref_table),
+                    _("%(table)s.%(column)s is a foreign key to %(ref_table)s(%(ref_columns)s) with a "
+                    "name that reads like a value.", table=table.name, column=column.name, ref_table=fk.ref_table, ref_columns=', '.join(fk.ref_columns)),
+                    impact=_("Worst case: queries compare the key with a name or email and silently match nothing. "
+                           "Most likely: confusion in code review and ORM attribute clashes."),
+                    root_cause=_("No naming standard for key columns."),
+                    fix=Fix(short_term=_("Document that %(table)s.%(column)s holds a %(ref_table)s id.", table=table.name, column=column.name, ref_table=fk.ref_table),
+                            medium_term=_("Rename it to %(column)s_id with expand/contract (add, dual-write, backfill, switch, drop).", column=column.name),
+                            long_term=_("Standard: foreign key columns are <target or role>_id.")),
+                    verification=_("SELECT column_name FROM information_schema.columns WHERE table_name = '%(table)s';", table=table.name),
                     table=table.name, column=column.name, related=related)

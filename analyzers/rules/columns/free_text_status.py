@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _STATUS_NAME = re.compile(r"(^|_)(status|state|type|kind|stage|phase)$")
 _TEXT_TYPES = ("character varying", "text", "character")
@@ -50,8 +51,7 @@ class FreeTextStatus(Rule):
     name = "free-text-status"
     dimension = 2
     severity = "P2"
-    summary = "status column as free text without enum or check"
-    summary_zh = "状态字段为自由文本，缺少枚举或 check 约束"
+    summary = _("status column as free text without enum or check")
 
     valid = (Example({"migrations/V1__orders.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, status varchar(20) NOT NULL,"
@@ -73,15 +73,15 @@ class FreeTextStatus(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} accepts any text",
-                    f"{table.name}.{column.name} is {column.type} with no CHECK, enum or lookup table limiting its values.",
-                    impact="Worst case: a misspelled or unknown state makes rows invisible to the code that processes "
+                    location, _("%(table)s.%(column)s accepts any text", table=table.name, column=column.name),
+                    _("%(table)s.%(column)s is %(type)s with no CHECK, enum or lookup table limiting its values.", table=table.name, column=column.name, type=column.type),
+                    impact=_("Worst case: a misspelled or unknown state makes rows invisible to the code that processes "
                            "them (orders never shipped, refunds never paid). Most likely: variants like 'cancelled' and "
-                           "'canceled' split reports.",
-                    root_cause="The set of states lives only in application code.",
-                    fix=Fix(short_term=f"Query the distinct values and fix the stray ones: SELECT {column.name}, count(*) FROM {table.name} GROUP BY 1;",
-                            medium_term=f"Add CHECK ({column.name} IN (...)) NOT VALID, then VALIDATE CONSTRAINT in a later migration.",
-                            long_term="Standard: states are constrained in the database (CHECK or lookup table) and "
-                                      "transitions are tested."),
-                    verification=f"INSERT INTO {table.name} ({column.name}) VALUES ('no-such-state');  -- expect a check violation",
+                           "'canceled' split reports."),
+                    root_cause=_("The set of states lives only in application code."),
+                    fix=Fix(short_term=_("Query the distinct values and fix the stray ones: SELECT %(column)s, count(*) FROM %(table)s GROUP BY 1;", column=column.name, table=table.name),
+                            medium_term=_("Add CHECK (%(column)s IN (...)) NOT VALID, then VALIDATE CONSTRAINT in a later migration.", column=column.name),
+                            long_term=_("Standard: states are constrained in the database (CHECK or lookup table) and "
+                                      "transitions are tested.")),
+                    verification=_("INSERT INTO %(table)s (%(column)s) VALUES ('no-such-state');  -- expect a check violation", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .missing_audit_columns import CREATED_NAMES, UPDATED_NAMES
+from ...i18n import _
 
 
 class InconsistentNaming(Rule):
@@ -37,8 +38,7 @@ class InconsistentNaming(Rule):
     name = "inconsistent-naming"
     dimension = 2
     severity = "P2"
-    summary = "the same concept named differently across tables"
-    summary_zh = "同一概念在不同表中命名不一致"
+    summary = _("the same concept named differently across tables")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, created_at timestamptz);\n"
@@ -49,7 +49,7 @@ class InconsistentNaming(Rule):
         "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  create_time timestamptz  -- expect\n);\n")}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for concept, spellings in (("creation time", CREATED_NAMES), ("update time", UPDATED_NAMES)):
+        for concept, spellings in ((_("Creation time"), CREATED_NAMES), (_("Update time"), UPDATED_NAMES)):
             users = defaultdict(list)
             for table in context.tables():
                 if table.partition_of:
@@ -66,16 +66,16 @@ class InconsistentNaming(Rule):
                     continue
                 for table, column in places:
                     location, related = context.where_column(table, column)
-                    related += (Related(example_column.location, f"{example_table.name}.{majority}"),)
+                    related += (Related(example_column.location, _("%(example_table)s.%(majority)s", example_table=example_table.name, majority=majority)),)
                     yield self.finding(
-                        location, f"{table.name}.{name} vs {majority} elsewhere",
-                        f"{concept.capitalize()} is `{name}` here but `{majority}` in {len(users[majority])} other table(s).",
-                        impact="Worst case: a retention or CDC job keyed on one spelling skips this table. Most likely: "
-                               "every shared query and mixin needs a special case.",
-                        root_cause="No naming standard for audit columns, or tables from different eras or teams.",
-                        fix=Fix(short_term=f"Document the standard spelling ({majority}).",
-                                medium_term=f"Rename {table.name}.{name} to {majority} with expand/contract (add {majority}, "
-                                            "dual-write, backfill, switch reads, drop the old column).",
-                                long_term="Standard: one mixin supplies the audit columns of every table."),
-                        verification=f"SELECT table_name FROM information_schema.columns WHERE column_name = '{name}';  -- expect none",
+                        location, _("%(table)s.%(name)s vs %(majority)s elsewhere", table=table.name, name=name, majority=majority),
+                        _("%(concept)s is `%(name)s` here but `%(majority)s` in %(count)s other table(s).", concept=concept, name=name, majority=majority, count=len(users[majority])),
+                        impact=_("Worst case: a retention or CDC job keyed on one spelling skips this table. Most likely: "
+                               "every shared query and mixin needs a special case."),
+                        root_cause=_("No naming standard for audit columns, or tables from different eras or teams."),
+                        fix=Fix(short_term=_("Document the standard spelling (%(majority)s).", majority=majority),
+                                medium_term=_("Rename %(table)s.%(name)s to %(majority)s with expand/contract (add %(majority)s, "
+                                            "dual-write, backfill, switch reads, drop the old column).", table=table.name, name=name, majority=majority),
+                                long_term=_("Standard: one mixin supplies the audit columns of every table.")),
+                        verification=_("SELECT table_name FROM information_schema.columns WHERE column_name = '%(name)s';  -- expect none", name=name),
                         table=table.name, column=name, related=related)

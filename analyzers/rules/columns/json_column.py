@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
+from ...i18n import _
 
 
 class JsonColumn(Rule):
@@ -45,8 +46,7 @@ class JsonColumn(Rule):
     name = "json-column"
     dimension = 2
     severity = "P2"
-    summary = "json column instead of jsonb"
-    summary_zh = "使用 json 列而非 jsonb"
+    summary = _("json column instead of jsonb")
     default_enabled = False
     peers = ("pgls:preferJsonb", "strong_migrations:add_column_json", "eugene:E3")
 
@@ -59,14 +59,14 @@ class JsonColumn(Rule):
         for table, column in columns_where(context, lambda c: base_type(c) == "json"):
             location, related = context.where_column_type(table, column)
             yield self.finding(
-                location, f"{table.name}.{column.name} is json, not jsonb",
-                f"{table.name}.{column.name} is re-parsed on every access and has no equality operator or GIN index.",
-                impact=f"Worst case: a query with DISTINCT, UNION or GROUP BY over {table.name} fails, and containment "
-                       "searches scan the table. Most likely: slower reads of the column.",
-                root_cause="`JSON` is SQLAlchemy's generic type; PostgreSQL's better one is `JSONB`.",
-                fix=Fix(short_term=f"Declare {column.name} as JSONB for new columns.",
-                        medium_term=f"Convert: `ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE jsonb` (a "
-                                    "rewrite: `schemalens scaffold change-type` stages it)."),
-                verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' AND "
-                             f"column_name = '{column.name}';  -- jsonb",
+                location, _("%(table)s.%(column)s is json, not jsonb", table=table.name, column=column.name),
+                _("%(table)s.%(column)s is re-parsed on every access and has no equality operator or GIN index.", table=table.name, column=column.name),
+                impact=_("Worst case: a query with DISTINCT, UNION or GROUP BY over %(table)s fails, and containment "
+                       "searches scan the table. Most likely: slower reads of the column.", table=table.name),
+                root_cause=_("`JSON` is SQLAlchemy's generic type; PostgreSQL's better one is `JSONB`."),
+                fix=Fix(short_term=_("Declare %(column)s as JSONB for new columns.", column=column.name),
+                        medium_term=_("Convert: `ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE jsonb` (a "
+                                    "rewrite: `schemalens scaffold change-type` stages it).", table=table.name, column=column.name)),
+                verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' AND "
+                             "column_name = '%(column)s';  -- jsonb", table=table.name, column=column.name),
                 table=table.name, column=column.name, related=related)

@@ -5,6 +5,7 @@ from typing import Iterator
 from ...report.relations import is_association_table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 CREATED_NAMES = ("created_at", "create_time", "created_time", "gmt_create", "created", "created_on", "inserted_at")
 UPDATED_NAMES = ("updated_at", "update_time", "updated_time", "gmt_modified", "modified_at", "updated", "updated_on", "modified")
@@ -49,8 +50,7 @@ class MissingAuditColumns(Rule):
     name = "missing-audit-columns"
     dimension = 2
     severity = "P2"
-    summary = "table without created/updated timestamps"
-    summary_zh = "表缺少创建/更新时间审计字段"
+    summary = _("table without created/updated timestamps")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE invoices (id bigint PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),"
@@ -66,15 +66,15 @@ class MissingAuditColumns(Rule):
                 continue
             location, related = context.where_table(table)
             yield self.finding(
-                location, f"{table.name} has no created/updated timestamps",
-                f"{table.name} records neither when a row was created nor when it last changed.",
-                impact="Worst case: during an incident nobody can tell which rows a bad deploy wrote. Most likely: "
-                       "incremental exports and retention jobs cannot be written without a full scan.",
-                root_cause="The table was declared without the project's timestamp mixin.",
-                fix=Fix(short_term=f"ALTER TABLE {table.name} ADD COLUMN created_at timestamptz DEFAULT now(), "
-                                   "ADD COLUMN updated_at timestamptz DEFAULT now();  (constant defaults do not rewrite)",
-                        medium_term="Use one TimestampMixin for every model and keep updated_at current with "
-                                    "`onupdate=func.now()` or a trigger.",
-                        long_term="Standard: created_at/updated_at (and created_by/updated_by where people edit) on every entity table."),
-                verification=f"SELECT count(*) FROM {table.name} WHERE created_at IS NULL;  -- expect 0 after the backfill",
+                location, _("%(table)s has no created/updated timestamps", table=table.name),
+                _("%(table)s records neither when a row was created nor when it last changed.", table=table.name),
+                impact=_("Worst case: during an incident nobody can tell which rows a bad deploy wrote. Most likely: "
+                       "incremental exports and retention jobs cannot be written without a full scan."),
+                root_cause=_("The table was declared without the project's timestamp mixin."),
+                fix=Fix(short_term=_("ALTER TABLE %(table)s ADD COLUMN created_at timestamptz DEFAULT now(), "
+                                   "ADD COLUMN updated_at timestamptz DEFAULT now();  (constant defaults do not rewrite)", table=table.name),
+                        medium_term=_("Use one TimestampMixin for every model and keep updated_at current with "
+                                    "`onupdate=func.now()` or a trigger."),
+                        long_term=_("Standard: created_at/updated_at (and created_by/updated_by where people edit) on every entity table.")),
+                verification=_("SELECT count(*) FROM %(table)s WHERE created_at IS NULL;  -- expect 0 after the backfill", table=table.name),
                 table=table.name, related=related)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _MONEY_NAME = re.compile(r"(^|_)(amount|price|balance|cost|fee|total|money|salary|subtotal|tax|discount|refund|payment)(_|s?$)")
 _FLOAT_TYPES = ("double precision", "real")
@@ -40,8 +41,7 @@ class MoneyInFloat(Rule):
     name = "money-in-float"
     dimension = 2
     severity = "P1"
-    summary = "money stored in a floating-point column"
-    summary_zh = "金额使用浮点类型存储"
+    summary = _("money stored in a floating-point column")
 
     valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL, weight real);\n"}),)
     invalid = (
@@ -61,16 +61,16 @@ class MoneyInFloat(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} holds money in {column.type}",
-                    f"{table.name}.{column.name} is {column.type}; money needs exact decimal arithmetic.",
-                    impact="Worst case: balances and refunds drift by fractions of a cent that add up across "
+                    location, _("%(table)s.%(column)s holds money in %(type)s", table=table.name, column=column.name, type=column.type),
+                    _("%(table)s.%(column)s is %(type)s; money needs exact decimal arithmetic.", table=table.name, column=column.name, type=column.type),
+                    impact=_("Worst case: balances and refunds drift by fractions of a cent that add up across "
                            "millions of rows and fail reconciliation. Most likely: a total computed in SQL differs "
-                           "from the one computed in Python and an equality check rejects a valid payment.",
-                    root_cause="`Float` was chosen as the default numeric type.",
-                    fix=Fix(short_term=f"Round on every write and compare with a tolerance until `{column.name}` is migrated.",
-                            medium_term=f"Add `{column.name}_new numeric(12,2)`, backfill with `round({column.name}::numeric, 2)`, "
-                                        "switch reads and writes, then drop the float column (expand, backfill, contract).",
-                            long_term="Standard: money is numeric(p, s) or integer minor units, never float."),
-                    verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' "
-                                 f"AND column_name = '{column.name}';  -- expect 'numeric'",
+                           "from the one computed in Python and an equality check rejects a valid payment."),
+                    root_cause=_("`Float` was chosen as the default numeric type."),
+                    fix=Fix(short_term=_("Round on every write and compare with a tolerance until `%(column)s` is migrated.", column=column.name),
+                            medium_term=_("Add `%(column)s_new numeric(12,2)`, backfill with `round(%(column)s::numeric, 2)`, "
+                                        "switch reads and writes, then drop the float column (expand, backfill, contract).", column=column.name),
+                            long_term=_("Standard: money is numeric(p, s) or integer minor units, never float.")),
+                    verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' "
+                                 "AND column_name = '%(column)s';  -- expect 'numeric'", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # Names that say the column holds ciphertext. A hash has a fixed length (64 hex characters for
 # SHA-256, 60 for bcrypt) and a plain `token` or `password` says nothing about what is stored.
@@ -52,8 +53,7 @@ class SecretInShortColumn(Rule):
     name = "secret-in-short-column"
     dimension = 2
     severity = "P1"
-    summary = "encrypted or encoded secret in a column too short for it"
-    summary_zh = "加密/编码后的密文存放在长度不足的字段中"
+    summary = _("encrypted or encoded secret in a column too short for it")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, password_hash text, api_token_encrypted text);\n")}),
@@ -71,15 +71,15 @@ class SecretInShortColumn(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} holds a secret in {column.type}",
-                    f"{table.name}.{column.name} ({column.type}) is too short for encrypted or encoded values.",
-                    impact="Worst case: after a key rotation or a library upgrade the longer ciphertext no longer fits "
+                    location, _("%(table)s.%(column)s holds a secret in %(type)s", table=table.name, column=column.name, type=column.type),
+                    _("%(table)s.%(column)s (%(type)s) is too short for encrypted or encoded values.", table=table.name, column=column.name, type=column.type),
+                    impact=_("Worst case: after a key rotation or a library upgrade the longer ciphertext no longer fits "
                            "and writes fail or, on MySQL, are truncated and can never be decrypted. Most likely: "
-                           "longer inputs fail to save.",
-                    root_cause="The length was sized for the plaintext, not the encoded ciphertext or hash.",
-                    fix=Fix(short_term=f"ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE text;  "
-                                       "(varchar to text does not rewrite the table)",
-                            medium_term="Add a test that stores the longest realistic value with the production encryption scheme.",
-                            long_term="Standard: secrets are stored as text/bytea ciphertext with a key id column for rotation."),
-                    verification=f"SELECT max(length({column.name})) FROM {table.name};  -- and the round-trip test",
+                           "longer inputs fail to save."),
+                    root_cause=_("The length was sized for the plaintext, not the encoded ciphertext or hash."),
+                    fix=Fix(short_term=_("ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE text;  "
+                                       "(varchar to text does not rewrite the table)", table=table.name, column=column.name),
+                            medium_term=_("Add a test that stores the longest realistic value with the production encryption scheme."),
+                            long_term=_("Standard: secrets are stored as text/bytea ciphertext with a key id column for rotation.")),
+                    verification=_("SELECT max(length(%(column)s)) FROM %(table)s;  -- and the round-trip test", column=column.name, table=table.name),
                     table=table.name, column=column.name, related=related)

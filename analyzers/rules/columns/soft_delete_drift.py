@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _FLAG_NAMES = ("is_deleted", "deleted", "is_removed")
 _TIME_NAMES = ("deleted_at", "removed_at", "delete_time", "gmt_deleted")
@@ -46,8 +47,7 @@ class SoftDeleteDrift(Rule):
     name = "soft-delete-drift"
     dimension = 2
     severity = "P2"
-    summary = "inconsistent soft-delete columns or uniqueness"
-    summary_zh = "软删除字段或唯一约束不一致"
+    summary = _("inconsistent soft-delete columns or uniqueness")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, email text, deleted_at timestamptz);\n"
@@ -65,37 +65,37 @@ class SoftDeleteDrift(Rule):
             if flag and stamp:
                 location, related = context.where_column(table, flag)
                 yield self._finding(table, flag, location, related + (Related(stamp.location, stamp.name),),
-                                    f"{table.name} has both {flag.name} and {stamp.name}",
-                                    f"{flag.name} and {stamp.name} both say whether a {table.name} row is deleted and can disagree.",
-                                    f"Keep {stamp.name} only: backfill it from {flag.name}, switch readers, drop {flag.name}.")
+                                    _("%(table)s has both %(flag)s and %(stamp)s", table=table.name, flag=flag.name, stamp=stamp.name),
+                                    _("%(flag)s and %(stamp)s both say whether a %(table)s row is deleted and can disagree.", flag=flag.name, stamp=stamp.name, table=table.name),
+                                    _("Keep %(stamp)s only: backfill it from %(flag)s, switch readers, drop %(flag)s.", stamp=stamp.name, flag=flag.name))
             if stamp and not table.column("deleted_by") and with_deleted_by:
                 location, related = context.where_column(table, stamp)
                 sibling = with_deleted_by[0]
-                yield self._finding(table, stamp, location, related + (Related(sibling.location, f"{sibling.name} has deleted_by"),),
-                                    f"{table.name} records when but not who deleted",
-                                    f"{table.name}.{stamp.name} has no deleted_by, unlike {sibling.name}.",
-                                    f"Add {table.name}.deleted_by (nullable FK to the users table) and set it where rows are deleted.")
+                yield self._finding(table, stamp, location, related + (Related(sibling.location, _("%(sibling)s has deleted_by", sibling=sibling.name)),),
+                                    _("%(table)s records when but not who deleted", table=table.name),
+                                    _("%(table)s.%(stamp)s has no deleted_by, unlike %(sibling)s.", table=table.name, stamp=stamp.name, sibling=sibling.name),
+                                    _("Add %(table)s.deleted_by (nullable FK to the users table) and set it where rows are deleted.", table=table.name))
             marker = stamp or flag
             if marker is None:
                 continue
             for unique in table.unique_constraints:
                 location, related = context.where_element(table, unique)
                 yield self._finding(table, table.column(unique.columns[0]), location, related,
-                                    f"unique ({', '.join(unique.columns)}) on {table.name} counts deleted rows",
-                                    f"{table.name} is soft-deleted through {marker.name} but its unique constraint "
-                                    f"({', '.join(unique.columns)}) includes deleted rows.",
-                                    f"Replace it with CREATE UNIQUE INDEX CONCURRENTLY ... ON {table.name} "
-                                    f"({', '.join(unique.columns)}) WHERE {marker.name} IS NULL" +
-                                    ("" if marker is stamp else " (or NOT is_deleted)") + ".")
+                                    _("unique (%(columns)s) on %(table)s counts deleted rows", columns=', '.join(unique.columns), table=table.name),
+                                    _("%(table)s is soft-deleted through %(marker)s but its unique constraint "
+                                    "(%(columns)s) includes deleted rows.", table=table.name, marker=marker.name, columns=', '.join(unique.columns)),
+                                    _("Replace it with CREATE UNIQUE INDEX CONCURRENTLY ... ON %(table)s "
+                                    "(%(columns)s) WHERE %(marker)s IS NULL", table=table.name, columns=', '.join(unique.columns), marker=marker.name) +
+                                    ("" if marker is stamp else _(" (or NOT is_deleted)")) + ".")
 
     def _finding(self, table, column, location, related, title, message, medium_term) -> Finding:
         return self.finding(
             location, title, message,
-            impact="Worst case: deleted rows reappear in one code path or block legitimate re-creation in another. "
-                   "Most likely: reports and uniqueness checks disagree about what is deleted.",
-            root_cause="Soft delete was added table by table without one convention.",
-            fix=Fix(short_term="Document the soft-delete convention (deleted_at + deleted_by, partial unique indexes).",
+            impact=_("Worst case: deleted rows reappear in one code path or block legitimate re-creation in another. "
+                   "Most likely: reports and uniqueness checks disagree about what is deleted."),
+            root_cause=_("Soft delete was added table by table without one convention."),
+            fix=Fix(short_term=_("Document the soft-delete convention (deleted_at + deleted_by, partial unique indexes)."),
                     medium_term=medium_term,
-                    long_term="A SoftDeleteMixin and a default query filter used by every model."),
-            verification=f"SELECT count(*) FROM {table.name} WHERE deleted_at IS NOT NULL;  -- and a re-create-after-delete test",
+                    long_term=_("A SoftDeleteMixin and a default query filter used by every model.")),
+            verification=_("SELECT count(*) FROM %(table)s WHERE deleted_at IS NOT NULL;  -- and a re-create-after-delete test", table=table.name),
             table=table.name, column=column.name if column else None, related=related)

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class TimestampWithoutTimeZone(Rule):
@@ -39,8 +40,7 @@ class TimestampWithoutTimeZone(Rule):
     name = "timestamp-without-time-zone"
     dimension = 2
     severity = "P2"
-    summary = "timestamp column without time zone"
-    summary_zh = "时间戳字段不带时区"
+    summary = _("timestamp column without time zone")
     peers = ("squawk:prefer-timestamp-tz", "pgls:preferTimestamptz")
 
     valid = (Example({"app/models.py": (
@@ -66,17 +66,17 @@ class TimestampWithoutTimeZone(Rule):
                     continue
                 location, related = context.where_column_type(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} is a timestamp without time zone",
-                    f"{table.name}.{column.name} ({column.type}) stores no UTC offset.",
-                    impact="Worst case: instants written by services in different zones or around a DST change are "
+                    location, _("%(table)s.%(column)s is a timestamp without time zone", table=table.name, column=column.name),
+                    _("%(table)s.%(column)s (%(type)s) stores no UTC offset.", table=table.name, column=column.name, type=column.type),
+                    impact=_("Worst case: instants written by services in different zones or around a DST change are "
                            "off by hours and ordering or retention queries pick the wrong rows. Most likely: a "
-                           "driver or ORM default converts to local time on one code path and not another.",
-                    root_cause="The ORM type `DateTime()` defaults to `timezone=False`.",
-                    fix=Fix(short_term=f"Declare `{column.name}` as `DateTime(timezone=True)` for new columns and "
-                                       "write only UTC values.",
-                            medium_term=f"Migrate: `ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE timestamptz "
-                                        f"USING {column.name} AT TIME ZONE 'UTC'` (staged on big tables).",
-                            long_term="Adopt a standard: every instant is timestamptz; local dates are `date` columns."),
-                    verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' "
-                                 f"AND column_name = '{column.name}';  -- expect 'timestamp with time zone'",
+                           "driver or ORM default converts to local time on one code path and not another."),
+                    root_cause=_("The ORM type `DateTime()` defaults to `timezone=False`."),
+                    fix=Fix(short_term=_("Declare `%(column)s` as `DateTime(timezone=True)` for new columns and "
+                                       "write only UTC values.", column=column.name),
+                            medium_term=_("Migrate: `ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE timestamptz "
+                                        "USING %(column)s AT TIME ZONE 'UTC'` (staged on big tables).", table=table.name, column=column.name),
+                            long_term=_("Adopt a standard: every instant is timestamptz; local dates are `date` columns.")),
+                    verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' "
+                                 "AND column_name = '%(column)s';  -- expect 'timestamp with time zone'", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

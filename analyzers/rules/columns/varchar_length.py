@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
+from ...i18n import _
 
 _LIMITED = re.compile(r"^character varying\((\d+)\)$")
 
@@ -47,8 +48,7 @@ class VarcharLength(Rule):
     dimension = 2
     severity = "P2"
     default_enabled = False
-    summary = "varchar(n) column instead of text with a CHECK"
-    summary_zh = "使用 varchar(n) 列而非 text 加 CHECK 约束"
+    summary = _("varchar(n) column instead of text with a CHECK")
     peers = ("squawk:prefer-text-field", "pgls:preferTextField")
 
     valid = (Example(sql_table("email text CHECK (length(email) <= 320)"), config='select = ["SL212"]\n'),)
@@ -59,13 +59,13 @@ class VarcharLength(Rule):
             length = _LIMITED.match(base_type(column)).group(1)
             location, related = context.where_column_type(table, column)
             yield self.finding(
-                location, f"{table.name}.{column.name} is {column.type}",
-                f"The {length}-character limit of {table.name}.{column.name} is a check that can only be changed by "
-                "altering the column's type.",
-                impact="Worst case: real data longer than the limit fails inserts, and changing the limit other than "
-                       "upwards rewrites the table under ACCESS EXCLUSIVE. Most likely: a column resized once or twice.",
-                root_cause="varchar(n) carries a habit from databases where the length changes storage.",
-                fix=Fix(short_term=f"Use `text` with `CHECK (length({column.name}) <= {length})` for new columns."),
-                verification=f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table.name}' AND "
-                             f"column_name = '{column.name}';  -- text",
+                location, _("%(table)s.%(column)s is %(type)s", table=table.name, column=column.name, type=column.type),
+                _("The %(length)s-character limit of %(table)s.%(column)s is a check that can only be changed by "
+                "altering the column's type.", length=length, table=table.name, column=column.name),
+                impact=_("Worst case: real data longer than the limit fails inserts, and changing the limit other than "
+                       "upwards rewrites the table under ACCESS EXCLUSIVE. Most likely: a column resized once or twice."),
+                root_cause=_("varchar(n) carries a habit from databases where the length changes storage."),
+                fix=Fix(short_term=_("Use `text` with `CHECK (length(%(column)s) <= %(length)s)` for new columns.", column=column.name, length=length)),
+                verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' AND "
+                             "column_name = '%(column)s';  -- text", table=table.name, column=column.name),
                 table=table.name, column=column.name, related=related)

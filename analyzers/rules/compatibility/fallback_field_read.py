@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class FallbackFieldRead(Rule):
@@ -41,8 +42,7 @@ class FallbackFieldRead(Rule):
     name = "fallback-field-read"
     dimension = 8
     severity = "P2"
-    summary = "read falling back from a new field name to an old one"
-    summary_zh = "新旧字段回退读取（兼容垫片）"
+    summary = _("read falling back from a new field name to an old one")
 
     valid = (Example({"app/services/users.py": "def phone_of(data):\n    return data.get('mobile')\n"}),
              # polar, redash, dispatch: deployment settings and request or API fields, not stored data
@@ -65,12 +65,12 @@ class FallbackFieldRead(Rule):
                     continue
                 new, old = found.keys
                 yield self.finding(
-                    found.location, f'"{new}" falls back to "{old}"',
-                    f'Reads "{new}" and falls back to the old field "{old}" when it is missing or empty.',
-                    impact=f'Worst case: a legitimate empty "{new}" is silently replaced by a stale "{old}". Most likely: '
-                           "the shim stays forever because nobody knows whether the old name is still sent.",
-                    root_cause="A field was renamed for new clients while old clients or stored payloads still use the old name.",
-                    fix=Fix(short_term=f'Count hits of the "{old}" fallback (log or metric) and distinguish missing from empty.',
-                            medium_term=f'Backfill stored payloads from "{old}" to "{new}" and ask the remaining clients to switch.',
-                            long_term=f'Remove the fallback once the counter stays at zero for a release cycle, then drop "{old}".'),
-                    verification=f'A test sends only "{new}"; the metric for "{old}" is zero in production before removal.')
+                    found.location, _('"%(new)s" falls back to "%(old)s"', new=new, old=old),
+                    _('Reads "%(new)s" and falls back to the old field "%(old)s" when it is missing or empty.', new=new, old=old),
+                    impact=_('Worst case: a legitimate empty "%(new)s" is silently replaced by a stale "%(old)s". Most likely: '
+                           "the shim stays forever because nobody knows whether the old name is still sent.", new=new, old=old),
+                    root_cause=_("A field was renamed for new clients while old clients or stored payloads still use the old name."),
+                    fix=Fix(short_term=_('Count hits of the "%(old)s" fallback (log or metric) and distinguish missing from empty.', old=old),
+                            medium_term=_('Backfill stored payloads from "%(old)s" to "%(new)s" and ask the remaining clients to switch.', old=old, new=new),
+                            long_term=_('Remove the fallback once the counter stays at zero for a release cycle, then drop "%(old)s".', old=old)),
+                    verification=_('A test sends only "%(new)s"; the metric for "%(old)s" is zero in production before removal.', new=new, old=old))

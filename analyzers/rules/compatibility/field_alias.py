@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class FieldAlias(Rule):
@@ -37,8 +38,7 @@ class FieldAlias(Rule):
     name = "field-alias"
     dimension = 8
     severity = "P2"
-    summary = "field kept working under an old name (alias)"
-    summary_zh = "字段别名（旧字段名兼容）"
+    summary = _("field kept working under an old name (alias)")
 
     valid = (Example({"app/schemas.py": ("from pydantic import AliasChoices, BaseModel, Field\n\nclass User(BaseModel):\n"
                                          "    phone: str = Field(validation_alias=AliasChoices('mobile', 'phone'))\n")}),)
@@ -52,13 +52,13 @@ class FieldAlias(Rule):
             for found in facts.field_aliases:
                 alias, target = found.names
                 yield self.finding(
-                    found.location, f"{alias} is a synonym of {target}",
-                    f"{alias} keeps reading and writing the stored column of {target}: a compatibility alias with no "
-                    "removal plan.",
-                    impact="Worst case: two names for one field drift apart in clients and stored data, and a rename "
-                           "is never finished. Most likely: the alias stays forever because nobody measures its use.",
-                    root_cause="A field was renamed while old clients or stored documents still use the old name.",
-                    fix=Fix(short_term="Count requests and stored rows that still use the old name.",
-                            medium_term="Backfill stored data to the new name and notify the remaining clients.",
-                            long_term="Remove the alias when its use reaches zero; record the removal in the changelog."),
-                    verification="A test sends only the new name; the old-name counter is zero before the alias is removed.")
+                    found.location, _("%(alias)s is a synonym of %(target)s", alias=alias, target=target),
+                    _("%(alias)s keeps reading and writing the stored column of %(target)s: a compatibility alias with no "
+                    "removal plan.", alias=alias, target=target),
+                    impact=_("Worst case: two names for one field drift apart in clients and stored data, and a rename "
+                           "is never finished. Most likely: the alias stays forever because nobody measures its use."),
+                    root_cause=_("A field was renamed while old clients or stored documents still use the old name."),
+                    fix=Fix(short_term=_("Count requests and stored rows that still use the old name."),
+                            medium_term=_("Backfill stored data to the new name and notify the remaining clients."),
+                            long_term=_("Remove the alias when its use reaches zero; record the removal in the changelog.")),
+                    verification=_("A test sends only the new name; the old-name counter is zero before the alias is removed."))

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _LEGACY_NAME = re.compile(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|backup|tmp|unused)(_|$)|_v1$")
 _LEGACY_COMMENT = re.compile(r"legacy|deprecated|obsolete|compat|backward|兼容|废弃|弃用|旧", re.IGNORECASE)
@@ -40,8 +41,7 @@ class LegacyColumn(Rule):
     name = "legacy-column"
     dimension = 8
     severity = "P2"
-    summary = "compatibility-only column with no removal plan"
-    summary_zh = "仅为兼容保留的字段，没有下线计划"
+    summary = _("compatibility-only column with no removal plan")
 
     valid = (Example({"migrations/V1__init.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text, old_price_note text);\n"
                                                  "ALTER TABLE orders DROP COLUMN old_price_note;\n"}),)
@@ -57,14 +57,14 @@ class LegacyColumn(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} is kept for compatibility",
-                    f"{table.name}.{column.name} is marked legacy/deprecated and no migration removes it.",
-                    impact="Worst case: old and new columns disagree and a client reads the stale one for money or "
-                           "state decisions. Most likely: the column lives forever and keeps being written.",
-                    root_cause="A rename or redesign stopped after the expand step; the contract step was never planned.",
-                    fix=Fix(short_term=f"Log or count reads and writes of {column.name}; name an owner and a removal date.",
-                            medium_term=f"Backfill the replacement, remove the last readers, then ALTER TABLE {table.name} "
-                                        f"DROP COLUMN {column.name} in a contract migration.",
-                            long_term="Standard: every compatibility shim has an owner, a metric and a removal migration."),
-                    verification=f"SELECT count(*) FROM {table.name} WHERE {column.name} IS NOT NULL;  -- and no traffic in pg_stat_statements",
+                    location, _("%(table)s.%(column)s is kept for compatibility", table=table.name, column=column.name),
+                    _("%(table)s.%(column)s is marked legacy/deprecated and no migration removes it.", table=table.name, column=column.name),
+                    impact=_("Worst case: old and new columns disagree and a client reads the stale one for money or "
+                           "state decisions. Most likely: the column lives forever and keeps being written."),
+                    root_cause=_("A rename or redesign stopped after the expand step; the contract step was never planned."),
+                    fix=Fix(short_term=_("Log or count reads and writes of %(column)s; name an owner and a removal date.", column=column.name),
+                            medium_term=_("Backfill the replacement, remove the last readers, then ALTER TABLE %(table)s "
+                                        "DROP COLUMN %(column)s in a contract migration.", table=table.name, column=column.name),
+                            long_term=_("Standard: every compatibility shim has an owner, a metric and a removal migration.")),
+                    verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NOT NULL;  -- and no traffic in pg_stat_statements", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class SchemaVersionSwitch(Rule):
@@ -37,8 +38,7 @@ class SchemaVersionSwitch(Rule):
     name = "schema-version-switch"
     dimension = 8
     severity = "P2"
-    summary = "branching on a stored schema or payload version"
-    summary_zh = "按存储的 schema_version 分支处理（多版本兼容）"
+    summary = _("branching on a stored schema or payload version")
 
     valid = (Example({"app/services/audit.py": "def changes(event):\n    return event.payload['changes']\n"}),)
     invalid = (Example({"app/services/audit.py": ("def changes(event):\n    if event.schema_version == 1:  # expect\n"
@@ -48,13 +48,13 @@ class SchemaVersionSwitch(Rule):
         for facts in context.code_facts():
             for found in facts.version_switches:
                 yield self.finding(
-                    found.location, f"branch on stored {found.field}",
-                    f"The code reads several historical shapes of stored data, selected by {found.field}.",
-                    impact="Worst case: a fix lands in one branch and rows of another version keep the bug. Most likely: "
-                           "old branches rot untested while old rows are still read.",
-                    root_cause="The data format changed without migrating the rows already stored.",
-                    fix=Fix(short_term=f"Count rows per {found.field} to know which branches are still needed.",
-                            medium_term="Backfill old rows to the current shape in batches, then delete the branch for each "
-                                        "version that reaches zero rows.",
-                            long_term="Standard: format changes ship with their backfill; readers handle one shape."),
-                    verification=f"SELECT {found.field}, count(*) FROM <table> GROUP BY 1;  -- only the current version remains")
+                    found.location, _("branch on stored %(field)s", field=found.field),
+                    _("The code reads several historical shapes of stored data, selected by %(field)s.", field=found.field),
+                    impact=_("Worst case: a fix lands in one branch and rows of another version keep the bug. Most likely: "
+                           "old branches rot untested while old rows are still read."),
+                    root_cause=_("The data format changed without migrating the rows already stored."),
+                    fix=Fix(short_term=_("Count rows per %(field)s to know which branches are still needed.", field=found.field),
+                            medium_term=_("Backfill old rows to the current shape in batches, then delete the branch for each "
+                                        "version that reaches zero rows."),
+                            long_term=_("Standard: format changes ship with their backfill; readers handle one shape.")),
+                    verification=_("SELECT %(field)s, count(*) FROM <table> GROUP BY 1;  -- only the current version remains", field=found.field))

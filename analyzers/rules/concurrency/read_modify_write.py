@@ -5,6 +5,7 @@ from typing import Iterator
 from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
 
@@ -43,8 +44,7 @@ class ReadModifyWrite(Rule):
     name = "read-modify-write"
     dimension = 6
     severity = "P1"
-    summary = "counter or balance updated by read-modify-write in Python"
-    summary_zh = "计数/余额在 Python 中读-改-写更新（丢失更新）"
+    summary = _("counter or balance updated by read-modify-write in Python")
 
     valid = (Example({
         "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
@@ -69,17 +69,17 @@ class ReadModifyWrite(Rule):
                 if len(tables) != 1 or is_operator_command(facts.path):
                     continue  # the column of several tables: which one the object maps cannot be told
                 table = tables[0]
-                location, _ = context.where_column(table, table.column(found.attribute))
+                location, _related = context.where_column(table, table.column(found.attribute))
                 yield self.finding(
-                    found.location, f"{table.name}.{found.attribute} is updated by read-modify-write",
-                    f"{found.attribute} is computed in Python from a loaded value and written back; concurrent updates "
-                    "overwrite each other.",
-                    impact=f"Worst case: lost updates make {table.name}.{found.attribute} wrong (oversold stock, wrong "
-                           "balance) with no error. Most likely: under concurrent requests a few updates silently vanish.",
-                    root_cause="The arithmetic happens in the application between a read and a write that are not atomic.",
-                    fix=Fix(short_term=f"Lock the row while updating: query(...).with_for_update() before changing {found.attribute}.",
-                            medium_term=f"Make it one statement: UPDATE {table.name} SET {found.attribute} = {found.attribute} - :n "
-                                        f"WHERE id = :id AND {found.attribute} >= :n, and check the row count.",
-                            long_term="Standard: counters and balances change only through atomic SQL or a ledger table."),
-                    verification="A test with two concurrent sessions decrementing the same row ends with the correct value.",
-                    table=table.name, column=found.attribute, related=(Related(location, f"column {table.name}.{found.attribute}"),))
+                    found.location, _("%(table)s.%(attribute)s is updated by read-modify-write", table=table.name, attribute=found.attribute),
+                    _("%(attribute)s is computed in Python from a loaded value and written back; concurrent updates "
+                    "overwrite each other.", attribute=found.attribute),
+                    impact=_("Worst case: lost updates make %(table)s.%(attribute)s wrong (oversold stock, wrong "
+                           "balance) with no error. Most likely: under concurrent requests a few updates silently vanish.", table=table.name, attribute=found.attribute),
+                    root_cause=_("The arithmetic happens in the application between a read and a write that are not atomic."),
+                    fix=Fix(short_term=_("Lock the row while updating: query(...).with_for_update() before changing %(attribute)s.", attribute=found.attribute),
+                            medium_term=_("Make it one statement: UPDATE %(table)s SET %(attribute)s = %(attribute)s - :n "
+                                        "WHERE id = :id AND %(attribute)s >= :n, and check the row count.", table=table.name, attribute=found.attribute),
+                            long_term=_("Standard: counters and balances change only through atomic SQL or a ledger table.")),
+                    verification=_("A test with two concurrent sessions decrementing the same row ends with the correct value."),
+                    table=table.name, column=found.attribute, related=(Related(location, _("column %(table)s.%(attribute)s", table=table.name, attribute=found.attribute)),))

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class GeneratedKeyFallback(Rule):
@@ -37,8 +38,7 @@ class GeneratedKeyFallback(Rule):
     name = "generated-key-fallback"
     dimension = 7
     severity = "P0"
-    summary = "encryption key with a generated fallback"
-    summary_zh = "加密密钥缺失时回退为临时生成的密钥"
+    summary = _("encryption key with a generated fallback")
 
     valid = (Example({"app/crypto.py": "import os\nKEY = os.environ['FERNET_KEY']\n"}),)
     invalid = (Example({"app/crypto.py": ("import os\nfrom cryptography.fernet import Fernet\n"
@@ -48,13 +48,13 @@ class GeneratedKeyFallback(Rule):
         for facts in context.code_facts():
             for found in facts.key_fallbacks:
                 yield self.finding(
-                    found.location, f"secret falls back to {found.generator}()",
-                    f"When the configured secret is missing, a new one from {found.generator}() is used silently.",
-                    impact="Worst case: data encrypted with a throwaway key is lost at the next restart, and each worker "
+                    found.location, _("secret falls back to %(generator)s()", generator=found.generator),
+                    _("When the configured secret is missing, a new one from %(generator)s() is used silently.", generator=found.generator),
+                    impact=_("Worst case: data encrypted with a throwaway key is lost at the next restart, and each worker "
                            "writes with a different key. Most likely: a deploy with a missing variable corrupts every "
-                           "value written until someone notices.",
-                    root_cause="A development convenience (a generated default) reached production code.",
-                    fix=Fix(short_term="Remove the fallback: read the key with os.environ[...] so that start-up fails loudly.",
-                            medium_term="Find rows written with a generated key (decryption failures) and re-collect or re-encrypt them.",
-                            long_term="Keys come from a secret manager; ciphertexts carry a key id for rotation."),
-                    verification="Start the service without the variable in a test: it must exit with an error.")
+                           "value written until someone notices."),
+                    root_cause=_("A development convenience (a generated default) reached production code."),
+                    fix=Fix(short_term=_("Remove the fallback: read the key with os.environ[...] so that start-up fails loudly."),
+                            medium_term=_("Find rows written with a generated key (decryption failures) and re-collect or re-encrypt them."),
+                            long_term=_("Keys come from a secret manager; ciphertexts carry a key id for rotation.")),
+                    verification=_("Start the service without the variable in a test: it must exit with an error."))

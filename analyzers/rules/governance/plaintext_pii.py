@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # Sensitive personal data and secrets that should not sit in plain text.
 _SENSITIVE = re.compile(
@@ -51,8 +52,7 @@ class PlaintextPii(Rule):
     name = "plaintext-pii"
     dimension = 7
     severity = "P1"
-    summary = "personal data or secret stored as plain text"
-    summary_zh = "个人敏感信息或密钥以明文存储"
+    summary = _("personal data or secret stored as plain text")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, id_card_encrypted bytea, id_card_last4 varchar(4), password_hash text);\n")}),
@@ -77,16 +77,16 @@ class PlaintextPii(Rule):
                 secret = re.search(r"password|secret|key|token", column.name) is not None
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} stores {'a secret' if secret else 'personal data'} in plain text",
-                    f"{table.name}.{column.name} ({column.type}) holds {'credentials' if secret else 'PII'} with no hashing or encryption.",
-                    impact="Worst case: a leaked backup, replica or export exposes every value"
-                           + (" and hands over accounts." if secret else " and triggers breach notification duties.")
-                           + " Most likely: the values spread into logs, BI tools and support exports.",
-                    root_cause="Sensitive fields were modelled like any other string.",
-                    fix=Fix(short_term=("Hash passwords with argon2/bcrypt and rotate exposed tokens." if secret else
-                                        f"Restrict read access to {table.name}.{column.name} and mask it in logs and exports."),
-                            medium_term=(f"Add {column.name}_hash / {column.name}_encrypted columns, backfill, switch code, drop the "
-                                         "plain column (expand, backfill, contract)."),
-                            long_term="Data classification per column, envelope encryption with a managed key and key rotation."),
-                    verification=f"SELECT {column.name} FROM {table.name} LIMIT 5;  -- expect hashes or ciphertext only",
+                    location, _("%(table)s.%(column)s stores %(value)s in plain text", table=table.name, column=column.name, value=_('a secret') if secret else _('personal data')),
+                    _("%(table)s.%(column)s (%(type)s) holds %(value)s with no hashing or encryption.", table=table.name, column=column.name, type=column.type, value=_('credentials') if secret else 'PII'),
+                    impact=_("Worst case: a leaked backup, replica or export exposes every value")
+                           + (_(" and hands over accounts.") if secret else _(" and triggers breach notification duties."))
+                           + _(" Most likely: the values spread into logs, BI tools and support exports."),
+                    root_cause=_("Sensitive fields were modelled like any other string."),
+                    fix=Fix(short_term=(_("Hash passwords with argon2/bcrypt and rotate exposed tokens.") if secret else
+                                        _("Restrict read access to %(table)s.%(column)s and mask it in logs and exports.", table=table.name, column=column.name)),
+                            medium_term=(_("Add %(column)s_hash / %(column)s_encrypted columns, backfill, switch code, drop the "
+                                         "plain column (expand, backfill, contract).", column=column.name)),
+                            long_term=_("Data classification per column, envelope encryption with a managed key and key rotation.")),
+                    verification=_("SELECT %(column)s FROM %(table)s LIMIT 5;  -- expect hashes or ciphertext only", column=column.name, table=table.name),
                     table=table.name, column=column.name, related=related)

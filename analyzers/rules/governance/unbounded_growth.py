@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 APPEND_ONLY = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
                          r"activity|activities|trail|trails|metric|metrics|tracking)$")
@@ -46,8 +47,7 @@ class UnboundedGrowth(Rule):
     name = "unbounded-growth"
     dimension = 7
     severity = "P2"
-    summary = "append-only table with no partitioning or retention"
-    summary_zh = "追加型表没有分区、保留或归档策略"
+    summary = _("append-only table with no partitioning or retention")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE audit_logs (id bigint, created_at timestamptz NOT NULL, PRIMARY KEY (id, created_at))"
@@ -73,14 +73,14 @@ class UnboundedGrowth(Rule):
             location, related = context.where_table(table)
             hints = context.hints(table)
             yield self.finding(
-                location, f"{table.name} grows forever",
-                f"{table.name} looks append-only, is not partitioned, and nothing in the workspace deletes or archives its rows.",
-                impact="Worst case: the table becomes the largest in the database, vacuum and backups fall behind and a "
-                       "late cleanup locks it for hours. Most likely: steadily slower queries and storage costs.",
-                root_cause="Writes were designed; the data's lifetime was not.",
-                fix=Fix(short_term=f"Decide the retention of {table.name} (e.g. 90 days) and add an index on its time column.",
-                        medium_term="A scheduled job deletes expired rows in batches (DELETE ... WHERE ctid IN (SELECT ctid ... LIMIT 10000)).",
-                        long_term=f"Partition {table.name} by time and drop or detach old partitions; archive to object storage."),
-                verification=f"SELECT min(created_at) FROM {table.name};  -- expect within the retention period",
+                location, _("%(table)s grows forever", table=table.name),
+                _("%(table)s looks append-only, is not partitioned, and nothing in the workspace deletes or archives its rows.", table=table.name),
+                impact=_("Worst case: the table becomes the largest in the database, vacuum and backups fall behind and a "
+                       "late cleanup locks it for hours. Most likely: steadily slower queries and storage costs."),
+                root_cause=_("Writes were designed; the data's lifetime was not."),
+                fix=Fix(short_term=_("Decide the retention of %(table)s (e.g. 90 days) and add an index on its time column.", table=table.name),
+                        medium_term=_("A scheduled job deletes expired rows in batches (DELETE ... WHERE ctid IN (SELECT ctid ... LIMIT 10000))."),
+                        long_term=_("Partition %(table)s by time and drop or detach old partitions; archive to object storage.", table=table.name)),
+                verification=_("SELECT min(created_at) FROM %(table)s;  -- expect within the retention period", table=table.name),
                 table=table.name, related=related,
                 severity="P1" if (hints.rows_in_a_year or 0) >= 10_000_000 else None)

@@ -6,6 +6,7 @@ from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import is_association, query_example, severity_for, where_it_runs
+from ...i18n import _
 
 _SCHEMA = ("CREATE TABLE products (id bigint PRIMARY KEY, name text);\nCREATE TABLE tags (id bigint PRIMARY KEY, name text);\n"
            "CREATE TABLE product_tags (product_id bigint NOT NULL REFERENCES products (id) ON DELETE CASCADE,\n"
@@ -50,8 +51,7 @@ class AssociationJoinWrongIndex(Rule):
     name = "association-join-wrong-index"
     dimension = 4
     severity = "P2"
-    summary = "join through an association table on the column its key does not lead with"
-    summary_zh = "通过关联表连接时使用的列不是其唯一索引的前导列"
+    summary = _("join through an association table on the column its key does not lead with")
 
     valid = (Example(query_example(_JOIN, _SCHEMA + "CREATE INDEX product_tags_tag_idx ON product_tags (tag_id, product_id);\n")),)
     invalid = (Example(query_example(_JOIN.replace(".scalars().all()\n", ".scalars().all()  # expect\n"), _SCHEMA)),)
@@ -71,17 +71,17 @@ class AssociationJoinWrongIndex(Rule):
                 location = matched[0].use.location if matched else joined[0].location
                 other = next((c for fk in table.foreign_keys for c in fk.columns if c != entry), "")
                 yield self.finding(
-                    location, f"{table.name} is entered by {entry}, but its key leads with {other}",
-                    f"The query of {where_it_runs(path)} goes through association table {table.name} from {entry}; "
-                    f"its key ({', '.join(table.primary_key.columns) if table.primary_key else other + ', ' + entry}) "
-                    f"serves lookups by {other} only.",
-                    impact=f"Worst case: every call reads all of {table.name}, the fastest-growing table of the pair. "
-                           "Most likely: a listing page that slows down as links accumulate.",
-                    root_cause="The association table got one composite key, which serves one direction of the relation.",
-                    fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY {table.name}_{entry}_{other}_idx ON {table.name} "
-                                       f"({entry}, {other}); in an autocommit block.",
-                            medium_term="Declare both directions on the association Table: the primary key and an Index "
-                                        "with the columns reversed.",
-                            long_term="Standard: many-to-many tables get an index for each direction the code walks."),
-                    verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {entry} = 1;  -- an index scan, not Seq Scan",
+                    location, _("%(table)s is entered by %(entry)s, but its key leads with %(other)s", table=table.name, entry=entry, other=other),
+                    _("The query of %(where_it_runs)s goes through association table %(table)s from %(entry)s; "
+                    "its key (%(value)s) "
+                    "serves lookups by %(other)s only.", where_it_runs=where_it_runs(path), table=table.name, entry=entry, value=', '.join(table.primary_key.columns) if table.primary_key else other + ', ' + entry, other=other),
+                    impact=_("Worst case: every call reads all of %(table)s, the fastest-growing table of the pair. "
+                           "Most likely: a listing page that slows down as links accumulate.", table=table.name),
+                    root_cause=_("The association table got one composite key, which serves one direction of the relation."),
+                    fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY %(table)s_%(entry)s_%(other)s_idx ON %(table)s "
+                                       "(%(entry)s, %(other)s); in an autocommit block.", table=table.name, entry=entry, other=other),
+                            medium_term=_("Declare both directions on the association Table: the primary key and an Index "
+                                        "with the columns reversed."),
+                            long_term=_("Standard: many-to-many tables get an index for each direction the code walks.")),
+                    verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(entry)s = 1;  -- an index scan, not Seq Scan", table=table.name, entry=entry),
                     table=table.name, column=entry, severity=severity_for(context, path, table))

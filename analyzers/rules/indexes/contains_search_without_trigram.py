@@ -6,6 +6,7 @@ from ...query_paths import trigram_or_text_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import hinted_small, p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _SEARCH = "def search(session, Customer, term):\n    return session.query(Customer).filter(Customer.name.ilike(f'%{term}%')).all()\n"
 
@@ -43,8 +44,7 @@ class ContainsSearchWithoutTrigram(Rule):
     name = "contains-search-without-trigram"
     dimension = 4
     severity = "P1"
-    summary = "%term% search on a column without a trigram or full-text index"
-    summary_zh = "%关键词% 模糊搜索的列没有 trigram 或全文索引"
+    summary = _("'%term%' search on a column without a trigram or full-text index")
 
     valid = (
         Example(query_example(_SEARCH) | {"db/V2__trgm.sql": "CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
@@ -67,18 +67,18 @@ class ContainsSearchWithoutTrigram(Rule):
                 if table is None or hinted_small(context, table) or trigram_or_text_index(table, use.column):
                     continue
                 yield self.finding(
-                    use.location, f"{predicate.operator.upper()} '%...%' on {table.name}.{use.column} reads the whole table",
-                    f"The query of {where_it_runs(path)} searches {table.name}.{use.column} with a leading wildcard; "
-                    "no trigram or full-text index covers the column, and a btree index cannot serve it.",
-                    impact=f"Worst case: each search reads all of {table.name}; at 10x-100x the rows a search takes "
+                    use.location, _("%(upper)s '%%...%%' on %(table)s.%(column)s reads the whole table", upper=predicate.operator.upper(), table=table.name, column=use.column),
+                    _("The query of %(where_it_runs)s searches %(table)s.%(column)s with a leading wildcard; "
+                    "no trigram or full-text index covers the column, and a btree index cannot serve it.", where_it_runs=where_it_runs(path), table=table.name, column=use.column),
+                    impact=_("Worst case: each search reads all of %(table)s; at 10x-100x the rows a search takes "
                            "seconds and concurrent searches saturate the database. Most likely: a search box that gets "
-                           "slower every month.",
-                    root_cause="Substring search was written with LIKE/ILIKE and the index that serves it (pg_trgm) was "
-                               "never added.",
-                    fix=Fix(short_term=f"CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY "
-                                       f"{table.name}_{use.column}_trgm_idx ON {table.name} USING gin ({use.column} gin_trgm_ops);",
-                            medium_term="Cap the result count and require a minimum term length (3+ characters for trigrams).",
-                            long_term="Full-text search (tsvector + GIN) or a search service for word search over documents."),
-                    verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {use.column} ILIKE '%abc%';  -- Bitmap Index "
-                                 "Scan on the trigram index",
+                           "slower every month.", table=table.name),
+                    root_cause=_("Substring search was written with LIKE/ILIKE and the index that serves it (pg_trgm) was "
+                               "never added."),
+                    fix=Fix(short_term=_("CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY "
+                                       "%(table)s_%(column)s_trgm_idx ON %(table)s USING gin (%(column)s gin_trgm_ops);", table=table.name, column=use.column),
+                            medium_term=_("Cap the result count and require a minimum term length (3+ characters for trigrams)."),
+                            long_term=_("Full-text search (tsvector + GIN) or a search service for word search over documents.")),
+                    verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(column)s ILIKE '%%abc%%';  -- Bitmap Index "
+                                 "Scan on the trigram index", table=table.name, column=use.column),
                     table=table.name, column=use.column, severity=p0_on_a_big_request_path(context, path, table))

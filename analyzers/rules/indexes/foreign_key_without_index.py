@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def leading_columns_served(table) -> list[tuple[str, ...]]:
@@ -56,8 +57,7 @@ class ForeignKeyWithoutIndex(Rule):
     name = "foreign-key-without-index"
     dimension = 4
     severity = "P1"
-    summary = "foreign key column without a leading index"
-    summary_zh = "外键列缺少以其为前导列的索引"
+    summary = _("foreign key column without a leading index")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
@@ -86,18 +86,18 @@ class ForeignKeyWithoutIndex(Rule):
                 columns = ", ".join(fk.columns)
                 index_name = f"ix_{table.name}_{'_'.join(fk.columns)}"
                 yield self.finding(
-                    location, f"{table.name}({columns}) references {fk.ref_table} with no index on ({columns})",
-                    f"No index, primary key or unique constraint of {table.name} starts with ({columns}).",
-                    impact=f"Worst case: deleting or re-keying a {fk.ref_table} row scans all of {table.name} while "
-                           f"holding locks, and parent-to-children joins scan too. Most likely: these queries slow "
-                           f"down steadily as {table.name} grows until they time out.",
-                    root_cause="PostgreSQL indexes the referenced key, never the referencing columns; the model did not ask for one.",
-                    fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY {index_name} ON {table.name} ({columns}); "
-                                       "in a migration with `autocommit_block()`.",
-                            medium_term=f"Declare it on the model (`index=True` or `Index(\"{index_name}\", ...)`) so ORM and "
-                                        "database stay in step.",
-                            long_term="Standard: every FK column leads an index; a CI check runs this rule."),
-                    verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {fk.columns[0]} = 1;  -- expect an Index Scan "
-                                 f"using {index_name}",
+                    location, _("%(table)s(%(columns)s) references %(ref_table)s with no index on (%(columns)s)", table=table.name, columns=columns, ref_table=fk.ref_table),
+                    _("No index, primary key or unique constraint of %(table)s starts with (%(columns)s).", table=table.name, columns=columns),
+                    impact=_("Worst case: deleting or re-keying a %(ref_table)s row scans all of %(table)s while "
+                           "holding locks, and parent-to-children joins scan too. Most likely: these queries slow "
+                           "down steadily as %(table)s grows until they time out.", ref_table=fk.ref_table, table=table.name),
+                    root_cause=_("PostgreSQL indexes the referenced key, never the referencing columns; the model did not ask for one."),
+                    fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY %(index_name)s ON %(table)s (%(columns)s); "
+                                       "in a migration with `autocommit_block()`.", index_name=index_name, table=table.name, columns=columns),
+                            medium_term=_("Declare it on the model (`index=True` or `Index(\"%(index_name)s\", ...)`) so ORM and "
+                                        "database stay in step.", index_name=index_name),
+                            long_term=_("Standard: every FK column leads an index; a CI check runs this rule.")),
+                    verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(columns)s = 1;  -- expect an Index Scan "
+                                 "using %(index_name)s", table=table.name, columns=fk.columns[0], index_name=index_name),
                     table=table.name, column=fk.columns[0] if len(fk.columns) == 1 else None, related=related,
                     severity="P0" if context.is_big(table) else None)

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _SCHEMA = "CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb NOT NULL, kind text);\n"
 
@@ -42,8 +43,7 @@ class JsonSearchedAsText(Rule):
     name = "json-searched-as-text"
     dimension = 4
     severity = "P1"
-    summary = "JSON column cast to text to search it"
-    summary_zh = "把 JSON 列转成文本来搜索"
+    summary = _("JSON column cast to text to search it")
 
     valid = (Example(query_example("def by_order(Event, order_no):\n"
                                    "    return Event.query.filter(Event.kind == order_no).all()\n", _SCHEMA)),
@@ -64,15 +64,15 @@ class JsonSearchedAsText(Rule):
                 if not predicate.json_as_text or predicate.json_key or column is None or column.type not in ("json", "jsonb"):
                     continue
                 yield self.finding(
-                    use.location, f"{table.name}.{use.column} ({column.type}) is searched as text",
-                    f"The query of {where_it_runs(path)} casts {table.name}.{use.column} to text and matches it with "
-                    f"{predicate.operator.upper()}.",
-                    impact=f"Worst case: every document of {table.name} is serialized on every call, and a value under "
-                           "the wrong key (or a key name) matches. Most likely: a slow, imprecise lookup.",
-                    root_cause="A value stored inside JSON is looked up as if the document were a string.",
-                    fix=Fix(short_term=f"Match the key: `{use.column}['key'].astext == value` with an index on "
-                                       f"(({use.column}->>'key')), or `.contains({{...}})` with a GIN jsonb_path_ops index.",
-                            medium_term="Promote keys that queries search to real columns with their own index.",
-                            long_term="Write down which JSON keys are queried; review new ones like schema changes."),
-                    verification=f"EXPLAIN the query: an index scan, no `{use.column}::text` filter over a Seq Scan",
+                    use.location, _("%(table)s.%(column)s (%(type)s) is searched as text", table=table.name, column=use.column, type=column.type),
+                    _("The query of %(where_it_runs)s casts %(table)s.%(column)s to text and matches it with "
+                    "%(upper)s.", where_it_runs=where_it_runs(path), table=table.name, column=use.column, upper=predicate.operator.upper()),
+                    impact=_("Worst case: every document of %(table)s is serialized on every call, and a value under "
+                           "the wrong key (or a key name) matches. Most likely: a slow, imprecise lookup.", table=table.name),
+                    root_cause=_("A value stored inside JSON is looked up as if the document were a string."),
+                    fix=Fix(short_term=_("Match the key: `%(column)s['key'].astext == value` with an index on "
+                                       "((%(column)s->>'key')), or `.contains({...})` with a GIN jsonb_path_ops index.", column=use.column),
+                            medium_term=_("Promote keys that queries search to real columns with their own index."),
+                            long_term=_("Write down which JSON keys are queried; review new ones like schema changes.")),
+                    verification=_("EXPLAIN the query: an index scan, no `%(column)s::text` filter over a Seq Scan", column=use.column),
                     table=table.name, column=use.column, severity=p0_on_a_big_request_path(context, path, table))

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import SCHEMA, query_example, severity_for, where_it_runs
+from ...i18n import _
 
 _LATEST = ("from sqlalchemy import func, select\n\n\ndef latest(session, Order):\n"
            "    newest = select(Order.customer_id, func.max(Order.created_at).label('at')).group_by(Order.customer_id).subquery()\n"
@@ -44,8 +45,7 @@ class LatestPerGroupJoin(Rule):
     name = "latest-per-group-join"
     dimension = 4
     severity = "P2"
-    summary = "latest-per-group done with GROUP BY + max() joined back"
-    summary_zh = "用 GROUP BY + max() 回连实现“每组最新一条”"
+    summary = _("latest-per-group done with GROUP BY + max() joined back")
 
     valid = (Example(query_example("def latest(session, Order):\n"
                                    "    return session.query(Order).distinct(Order.customer_id)"
@@ -63,18 +63,18 @@ class LatestPerGroupJoin(Rule):
                 table = sub.table or measured.table
                 order = "DESC" if name == "max" else "ASC"
                 yield self.finding(
-                    join.location, f"latest {table} per {group} via GROUP BY + {name}() joined back",
-                    f"The query of {where_it_runs(path)} aggregates {table} by {group} and joins the result back on "
-                    f"{name}({measured.column}).",
-                    impact=f"Worst case: the whole of {table} is aggregated and self-joined on every call, and ties on "
-                           f"{measured.column} return duplicates. Most likely: a report that slows down with the table.",
-                    root_cause="The portable SQL idiom was used where PostgreSQL has DISTINCT ON and window functions.",
-                    fix=Fix(short_term=f"SELECT DISTINCT ON ({group}) ... ORDER BY {group}, {measured.column} {order} "
-                                       f"(`.distinct(...)` in SQLAlchemy), with an index on ({group}, {measured.column} {order}).",
-                            medium_term="Or row_number() OVER (PARTITION BY ...) = 1 when more columns decide the winner.",
-                            long_term="Keep a pointer to the latest row on the parent (updated in the same transaction) "
-                                      "when the screen is hot."),
-                    verification="EXPLAIN ANALYZE both forms: an index scan instead of HashAggregate + Hash Join; one row "
-                                 "per group in a test with ties",
+                    join.location, _("latest %(table)s per %(group)s via GROUP BY + %(name)s() joined back", table=table, group=group, name=name),
+                    _("The query of %(where_it_runs)s aggregates %(table)s by %(group)s and joins the result back on "
+                    "%(name)s(%(column)s).", where_it_runs=where_it_runs(path), table=table, group=group, name=name, column=measured.column),
+                    impact=_("Worst case: the whole of %(table)s is aggregated and self-joined on every call, and ties on "
+                           "%(column)s return duplicates. Most likely: a report that slows down with the table.", table=table, column=measured.column),
+                    root_cause=_("The portable SQL idiom was used where PostgreSQL has DISTINCT ON and window functions."),
+                    fix=Fix(short_term=_("SELECT DISTINCT ON (%(group)s) ... ORDER BY %(group)s, %(column)s %(order)s "
+                                       "(`.distinct(...)` in SQLAlchemy), with an index on (%(group)s, %(column)s %(order)s).", group=group, column=measured.column, order=order),
+                            medium_term=_("Or row_number() OVER (PARTITION BY ...) = 1 when more columns decide the winner."),
+                            long_term=_("Keep a pointer to the latest row on the parent (updated in the same transaction) "
+                                      "when the screen is hot.")),
+                    verification=_("EXPLAIN ANALYZE both forms: an index scan instead of HashAggregate + Hash Join; one row "
+                                 "per group in a test with ties"),
                     table=table, column=measured.column,
                     severity=severity_for(context, path, context.layer.tables.get(table)))

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _LOW_CARDINALITY_NAME = re.compile(r"(^|_)(status|state|type|kind|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
 
@@ -48,8 +49,7 @@ class LowSelectivityIndex(Rule):
     name = "low-selectivity-index"
     dimension = 4
     severity = "P2"
-    summary = "single-column index on a boolean or low-cardinality column"
-    summary_zh = "布尔或低基数字段上的单列索引"
+    summary = _("single-column index on a boolean or low-cardinality column")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, email text, is_active boolean);\n"
@@ -72,14 +72,14 @@ class LowSelectivityIndex(Rule):
                     continue
                 location, related = context.where_element(table, index)
                 yield self.finding(
-                    location, f"{index.name} indexes only {table.name}.{column.name} ({column.type})",
-                    f"{index.name} is a single-column index on {column.name}, which has few distinct values.",
-                    impact=f"Worst case: every write to {table.name} maintains an index the planner never uses. "
-                           "Most likely: wasted write time and memory, and the rare value's queries still scan.",
-                    root_cause="`index=True` on a flag or state column.",
-                    fix=Fix(short_term=f"Check pg_stat_user_indexes.idx_scan for {index.name}.",
-                            medium_term=f"Replace it with a partial index for the rare value (… WHERE {column.name} = …) or a "
-                                        f"composite index that leads with a selective column; DROP INDEX CONCURRENTLY {index.name}.",
-                            long_term="Standard: flags are indexed only as partial-index predicates."),
-                    verification=f"SELECT {column.name}, count(*) FROM {table.name} GROUP BY 1;  -- the distribution decides",
+                    location, _("%(index)s indexes only %(table)s.%(column)s (%(type)s)", index=index.name, table=table.name, column=column.name, type=column.type),
+                    _("%(index)s is a single-column index on %(column)s, which has few distinct values.", index=index.name, column=column.name),
+                    impact=_("Worst case: every write to %(table)s maintains an index the planner never uses. "
+                           "Most likely: wasted write time and memory, and the rare value's queries still scan.", table=table.name),
+                    root_cause=_("`index=True` on a flag or state column."),
+                    fix=Fix(short_term=_("Check pg_stat_user_indexes.idx_scan for %(index)s.", index=index.name),
+                            medium_term=_("Replace it with a partial index for the rare value (… WHERE %(column)s = …) or a "
+                                        "composite index that leads with a selective column; DROP INDEX CONCURRENTLY %(index)s.", column=column.name, index=index.name),
+                            long_term=_("Standard: flags are indexed only as partial-index predicates.")),
+                    verification=_("SELECT %(column)s, count(*) FROM %(table)s GROUP BY 1;  -- the distribution decides", column=column.name, table=table.name),
                     table=table.name, column=column.name, related=related)

@@ -7,6 +7,7 @@ from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, where_it_runs
+from ...i18n import _
 
 _EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
 _NEVER_LAZY = {"raise", "raise_on_sql", "noload", "write_only"}
@@ -57,8 +58,7 @@ class NPlusOne(Rule):
     name = "n-plus-one"
     dimension = 4
     severity = "P1"
-    summary = "relationship read in a loop over query results without eager loading"
-    summary_zh = "循环中逐行访问关联对象（N+1 查询），查询未预加载"
+    summary = _("relationship read in a loop over query results without eager loading")
 
     valid = (Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
         "session.query(Order).all()", "session.query(Order).options(selectinload(Order.items)).all()").replace(
@@ -119,18 +119,18 @@ class NPlusOne(Rule):
                 table = context.layer.tables.get(owner)
                 target = relationship.target_table or relationship.target or "?"
                 yield self.finding(
-                    read.location, f"{read.variable}.{read.attribute} is loaded once per row (N+1)",
-                    f"The loop over the query of {where_it_runs(path)} reads {relationship.class_name}.{read.attribute} "
-                    f"(-> {target}) on every row; the relationship loads lazily and the query does not load it up front.",
-                    impact="Worst case: a page of N rows makes N+1 queries (N*M+1 one level deeper) and the endpoint "
-                           "times out as data grows. Most likely: latency proportional to the page size.",
-                    root_cause="Lazy loading is SQLAlchemy's default; the loop hides one query per iteration.",
-                    fix=Fix(short_term=f".options(selectinload({relationship.class_name}.{read.attribute})) on the query "
-                                       f"({'joinedload for a to-one relationship' if relationship.uselist is False else 'one extra query for all rows'}).",
-                            medium_term=f"Set lazy=\"raise\" on {relationship.class_name}.{read.attribute} so a missing "
-                                        "eager load fails in tests instead of querying.",
-                            long_term="Tests assert the number of statements of hot code paths."),
-                    verification="A test with 20 rows counts statements (sqlalchemy event before_cursor_execute): 2, not 21",
+                    read.location, _("%(variable)s.%(attribute)s is loaded once per row (N+1)", variable=read.variable, attribute=read.attribute),
+                    _("The loop over the query of %(where_it_runs)s reads %(class_name)s.%(attribute)s "
+                    "(-> %(target)s) on every row; the relationship loads lazily and the query does not load it up front.", where_it_runs=where_it_runs(path), class_name=relationship.class_name, attribute=read.attribute, target=target),
+                    impact=_("Worst case: a page of N rows makes N+1 queries (N*M+1 one level deeper) and the endpoint "
+                           "times out as data grows. Most likely: latency proportional to the page size."),
+                    root_cause=_("Lazy loading is SQLAlchemy's default; the loop hides one query per iteration."),
+                    fix=Fix(short_term=_(".options(selectinload(%(class_name)s.%(attribute)s)) on the query "
+                                       "(%(value)s).", class_name=relationship.class_name, attribute=read.attribute, value=_('joinedload for a to-one relationship') if relationship.uselist is False else _('one extra query for all rows')),
+                            medium_term=_("Set lazy=\"raise\" on %(class_name)s.%(attribute)s so a missing "
+                                        "eager load fails in tests instead of querying.", class_name=relationship.class_name, attribute=read.attribute),
+                            long_term=_("Tests assert the number of statements of hot code paths.")),
+                    verification=_("A test with 20 rows counts statements (sqlalchemy event before_cursor_execute): 2, not 21"),
                     table=owner, severity=p0_on_a_big_request_path(context, path, table))
 
     @staticmethod

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _PAGE = ("def page(Order, customer_id, page):\n"
          "    return Order.query.filter(Order.customer_id == customer_id).order_by(Order.id.desc())"
@@ -43,8 +44,7 @@ class OffsetPagination(Rule):
     name = "offset-pagination"
     dimension = 4
     severity = "P1"
-    summary = "OFFSET pagination on a big table"
-    summary_zh = "大表使用 OFFSET 分页"
+    summary = _("OFFSET pagination on a big table")
 
     valid = (Example(query_example(_PAGE), config="[tool.schemalens.tables.orders]\nrows = 5000\n"),)
     invalid = (Example(query_example(_PAGE.replace(".all()\n", ".all()  # expect\n")),
@@ -57,18 +57,18 @@ class OffsetPagination(Rule):
                 continue
             order = ", ".join(f"{use.column}{' DESC' if descending else ''}" for use, descending in path.order_by) or "id"
             yield self.finding(
-                path.location, f"OFFSET pagination over {table.name}",
-                f"The query of {where_it_runs(path)} pages through {table.name} with OFFSET; the size hints give "
-                f"{table.name} {max(context.hints(table).rows or 0, context.hints(table).rows_in_a_year or 0):,} rows.",
-                impact=f"Worst case: deep pages (crawlers, exports) read and discard most of {table.name} on every "
+                path.location, _("OFFSET pagination over %(table)s", table=table.name),
+                _("The query of %(where_it_runs)s pages through %(table)s with OFFSET; the size hints give "
+                "%(table)s %(max)s rows.", where_it_runs=where_it_runs(path), table=table.name, max=format(max(context.hints(table).rows or 0, context.hints(table).rows_in_a_year or 0), ',')),
+                impact=_("Worst case: deep pages (crawlers, exports) read and discard most of %(table)s on every "
                        "request and the endpoint times out. Most likely: page N costs N times page 1, and rows shift "
-                       "between pages.",
-                root_cause="Page-number pagination is the framework default (`paginate`, `offset`).",
-                fix=Fix(short_term=f"Keyset pagination: filter on the last seen ({order}) and `limit`, with an index on "
-                                   f"the filter columns followed by {order}.",
-                        medium_term="Expose a cursor (the last row's key) in the API instead of a page number; cap "
-                                    "page depth meanwhile.",
-                        long_term="Standard: list endpoints over big tables are cursor-paginated."),
-                verification="EXPLAIN ANALYZE the query with OFFSET 100000: rows removed by the offset; the keyset "
-                             "version reads only the page",
+                       "between pages.", table=table.name),
+                root_cause=_("Page-number pagination is the framework default (`paginate`, `offset`)."),
+                fix=Fix(short_term=_("Keyset pagination: filter on the last seen (%(order)s) and `limit`, with an index on "
+                                   "the filter columns followed by %(order)s.", order=order),
+                        medium_term=_("Expose a cursor (the last row's key) in the API instead of a page number; cap "
+                                    "page depth meanwhile."),
+                        long_term=_("Standard: list endpoints over big tables are cursor-paginated.")),
+                verification=_("EXPLAIN ANALYZE the query with OFFSET 100000: rows removed by the offset; the keyset "
+                             "version reads only the page"),
                 table=table.name, severity=p0_on_a_big_request_path(context, path, table))

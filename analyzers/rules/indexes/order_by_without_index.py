@@ -6,6 +6,7 @@ from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
 _BIG = "[tool.schemalens.tables.orders]\nrows = 3_000_000\n"
@@ -41,8 +42,7 @@ class OrderByWithoutIndex(Rule):
     name = "order-by-without-index"
     dimension = 4
     severity = "P1"
-    summary = "big table sorted by a column no index returns in order"
-    summary_zh = "大表按无索引支持的列排序"
+    summary = _("big table sorted by a column no index returns in order")
 
     valid = (Example(query_example(_TOP) | {"db/V2__idx.sql": "CREATE INDEX orders_created_idx ON orders (created_at);\n"},
                      config=_BIG),
@@ -62,14 +62,14 @@ class OrderByWithoutIndex(Rule):
             equal = sorted(path.equal_columns(use.table))
             key = ", ".join([*equal, f"{use.column}{' DESC' if descending else ''}"])
             yield self.finding(
-                use.location, f"{table.name} is sorted by {use.column} with no index in that order",
-                f"The query of {where_it_runs(path)} orders {table.name} by {use.column}; no index leads with it "
-                "(after the columns the query matches by equality), so every matching row is read and sorted.",
-                impact=f"Worst case: each call sorts all of {table.name} (spilling to disk) before returning a page. "
-                       "Most likely: a list endpoint whose latency grows with the table.",
-                root_cause="The index was designed for the filter, not for the order the page is read in.",
-                fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY {table.name}_{use.column}_idx ON {table.name} ({key});",
-                        medium_term="Pair it with keyset pagination on the same columns.",
-                        long_term="Review list queries with EXPLAIN on production-sized data before release."),
-                verification=f"EXPLAIN the query: no Sort node; an Index Scan on {table.name}_{use.column}_idx feeds the Limit",
+                use.location, _("%(table)s is sorted by %(column)s with no index in that order", table=table.name, column=use.column),
+                _("The query of %(where_it_runs)s orders %(table)s by %(column)s; no index leads with it "
+                "(after the columns the query matches by equality), so every matching row is read and sorted.", where_it_runs=where_it_runs(path), table=table.name, column=use.column),
+                impact=_("Worst case: each call sorts all of %(table)s (spilling to disk) before returning a page. "
+                       "Most likely: a list endpoint whose latency grows with the table.", table=table.name),
+                root_cause=_("The index was designed for the filter, not for the order the page is read in."),
+                fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY %(table)s_%(column)s_idx ON %(table)s (%(key)s);", table=table.name, column=use.column, key=key),
+                        medium_term=_("Pair it with keyset pagination on the same columns."),
+                        long_term=_("Review list queries with EXPLAIN on production-sized data before release.")),
+                verification=_("EXPLAIN the query: no Sort node; an Index Scan on %(table)s_%(column)s_idx feeds the Limit", table=table.name, column=use.column),
                 table=table.name, column=use.column, severity=p0_on_a_big_request_path(context, path, table))

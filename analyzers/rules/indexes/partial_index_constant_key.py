@@ -7,6 +7,7 @@ from pglast import ast, enums
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def fixed_columns(predicate: str) -> dict[str, str]:
@@ -111,8 +112,7 @@ class PartialIndexConstantKey(Rule):
     name = "partial-index-constant-key"
     dimension = 4
     severity = "P2"
-    summary = "partial index whose predicate makes every key NULL or constant"
-    summary_zh = "部分索引的谓词使所有键值为 NULL 或常量"
+    summary = _("partial index whose predicate makes every key NULL or constant")
 
     valid = (Example({"db/V1__orders.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, created_at timestamptz, cancelled_at timestamptz);\n"
@@ -128,7 +128,7 @@ class PartialIndexConstantKey(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for label, layer in context.layers():
             main = layer is context.layer
-            for _, table in sorted(layer.tables.items()):
+            for _key, table in sorted(layer.tables.items()):
                 for index in table.indexes:
                     if not index.where or any(index.expressions) or not index.columns:
                         continue
@@ -145,22 +145,22 @@ class PartialIndexConstantKey(Rule):
         keys = ", ".join(f"{column} = {value}" if value != "NULL" else f"{column} IS NULL"
                          for column, value in zip(index.columns, values))
         if index.unique and "NULL" in values:
-            what = "enforces nothing: NULL keys never collide"
+            what = _("enforces nothing: NULL keys never collide")
         else:
-            what = "serves no lookup, range or sort: it only lists the rows that match its predicate"
+            what = _("serves no lookup, range or sort: it only lists the rows that match its predicate")
         return self.finding(
-            location, f"{index.name} on {table.name}: every key is {'NULL' if set(values) == {'NULL'} else 'constant'}",
-            f"{index.name} ({', '.join(index.columns)}) WHERE {index.where}: every entry has the key ({keys}), so it {what}"
-            + (f" ({label})." if label != "models" else "."),
-            impact=f"Worst case: queries on {table.name} that this index was meant for scan the table or every entry of "
+            location, _("%(index)s on %(table)s: every key is %(value)s", index=index.name, table=table.name, value='NULL' if set(values) == {'NULL'} else _('constant')),
+            _("%(index)s (%(columns)s) WHERE %(where)s: every entry has the key (%(keys)s), so it %(what)s", index=index.name, columns=', '.join(index.columns), where=index.where, keys=keys, what=what)
+            + (_(" (%(label)s).", label=label) if label != "models" else "."),
+            impact=_("Worst case: queries on %(table)s that this index was meant for scan the table or every entry of "
                    "the index while each write still maintains it. Most likely: a few percent of write cost and buffer "
-                   "space for an index the planner rarely prefers.",
-            root_cause="The predicate's column was indexed instead of the column the queries look up or sort by.",
-            fix=Fix(short_term=f"Key the index by the column the queries filter or sort on, keeping the predicate: "
-                               f"CREATE INDEX CONCURRENTLY ... ON {table.name} (<lookup column>) WHERE {index.where}; "
-                               f"then DROP INDEX CONCURRENTLY {index.name}.",
-                    medium_term="Review partial indexes against the queries that use them (EXPLAIN in CI for the key paths).",
-                    long_term="Standard: a partial index's key is what the query filters or sorts by; its WHERE is what "
-                              "the query always adds."),
-            verification=f"EXPLAIN the queries on {table.name} that add WHERE {index.where}: an Index Cond on the new key",
+                   "space for an index the planner rarely prefers.", table=table.name),
+            root_cause=_("The predicate's column was indexed instead of the column the queries look up or sort by."),
+            fix=Fix(short_term=_("Key the index by the column the queries filter or sort on, keeping the predicate: "
+                               "CREATE INDEX CONCURRENTLY ... ON %(table)s (<lookup column>) WHERE %(where)s; "
+                               "then DROP INDEX CONCURRENTLY %(index)s.", table=table.name, where=index.where, index=index.name),
+                    medium_term=_("Review partial indexes against the queries that use them (EXPLAIN in CI for the key paths)."),
+                    long_term=_("Standard: a partial index's key is what the query filters or sorts by; its WHERE is what "
+                              "the query always adds.")),
+            verification=_("EXPLAIN the queries on %(table)s that add WHERE %(where)s: an Index Cond on the new key", table=table.name, where=index.where),
             table=table.name, column=index.columns[0] if len(index.columns) == 1 else None, related=related)

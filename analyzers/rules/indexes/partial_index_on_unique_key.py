@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def _unique_keys(table):
@@ -51,8 +52,7 @@ class PartialIndexOnUniqueKey(Rule):
     name = "partial-index-on-unique-key"
     dimension = 4
     severity = "P2"
-    summary = "partial index on exactly the columns of a unique key"
-    summary_zh = "部分索引的列与唯一键/主键完全相同"
+    summary = _("partial index on exactly the columns of a unique key")
 
     valid = (Example({"db/V1__orders.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, order_number text UNIQUE, customer_id bigint, deleted_at timestamptz);\n"
@@ -65,7 +65,7 @@ class PartialIndexOnUniqueKey(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for label, layer in context.layers():
             main = layer is context.layer
-            for _, table in sorted(layer.tables.items()):
+            for _key, table in sorted(layer.tables.items()):
                 keys = _unique_keys(table)
                 for index in table.indexes:
                     if not index.where or any(index.expressions) or index.using not in (None, "btree"):
@@ -80,23 +80,23 @@ class PartialIndexOnUniqueKey(Rule):
         key_name, columns, element = key
         listed = ", ".join(columns)
         if index.unique:
-            what = f"adds no guarantee: {key_name} already makes ({listed}) unique on every row"
-            keep = "Drop it"
+            what = _("adds no guarantee: %(key_name)s already makes (%(listed)s) unique on every row", key_name=key_name, listed=listed)
+            keep = _("Drop it")
         else:
-            what = (f"does nothing for equality lookups, which find at most one row through {key_name}; it pays off only "
-                    f"for range scans or ORDER BY {listed} over the rows WHERE {index.where}, or index-only scans of them")
-            keep = "Drop it unless a query reads that subset by range or in key order (then keep it with a comment)"
+            what = (_("does nothing for equality lookups, which find at most one row through %(key_name)s; it pays off only "
+                    "for range scans or ORDER BY %(listed)s over the rows WHERE %(where)s, or index-only scans of them", key_name=key_name, listed=listed, where=index.where))
+            keep = _("Drop it unless a query reads that subset by range or in key order (then keep it with a comment)")
         return self.finding(
-            location, f"{index.name} on {table.name} repeats the unique key {key_name}",
-            f"{index.name} ({listed}) WHERE {index.where} {what}" + (f" ({label})." if label != "models" else "."),
-            impact=f"Worst case: every write to {table.name} maintains an index no query needs. Most likely: a few "
-                   "percent of write cost, vacuum time and buffer space.",
-            root_cause="A soft-delete or status filter was added to an index on a key that is already unique.",
-            fix=Fix(short_term=f"{keep}: DROP INDEX CONCURRENTLY {index.name};",
-                    medium_term="If uniqueness among the filtered rows only was the intent, replace the full unique key by "
-                                "the partial unique index instead of keeping both.",
-                    long_term="Standard: index review lists each index with the query it serves."),
-            verification=f"pg_stat_user_indexes.idx_scan for {index.name} on production; EXPLAIN of the lookups on "
-                         f"({listed}) uses {key_name}",
+            location, _("%(index)s on %(table)s repeats the unique key %(key_name)s", index=index.name, table=table.name, key_name=key_name),
+            _("%(index)s (%(listed)s) WHERE %(where)s %(what)s", index=index.name, listed=listed, where=index.where, what=what) + (_(" (%(label)s).", label=label) if label != "models" else "."),
+            impact=_("Worst case: every write to %(table)s maintains an index no query needs. Most likely: a few "
+                   "percent of write cost, vacuum time and buffer space.", table=table.name),
+            root_cause=_("A soft-delete or status filter was added to an index on a key that is already unique."),
+            fix=Fix(short_term=_("%(keep)s: DROP INDEX CONCURRENTLY %(index)s;", keep=keep, index=index.name),
+                    medium_term=_("If uniqueness among the filtered rows only was the intent, replace the full unique key by "
+                                "the partial unique index instead of keeping both."),
+                    long_term=_("Standard: index review lists each index with the query it serves.")),
+            verification=_("pg_stat_user_indexes.idx_scan for %(index)s on production; EXPLAIN of the lookups on "
+                         "(%(listed)s) uses %(key_name)s", index=index.name, listed=listed, key_name=key_name),
             table=table.name, column=columns[0] if len(columns) == 1 else None,
-            related=(*related, Related(element.location, f"the unique key {key_name}")))
+            related=(*related, Related(element.location, _("the unique key %(key_name)s", key_name=key_name))))

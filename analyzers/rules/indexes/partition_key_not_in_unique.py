@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def partition_columns(partition_by: str) -> set[str]:
@@ -44,8 +45,7 @@ class PartitionKeyNotInUnique(Rule):
     name = "partition-key-not-in-unique"
     dimension = 4
     severity = "P1"
-    summary = "unique key of a partitioned table without the partition key"
-    summary_zh = "分区表的主键/唯一约束未包含分区键"
+    summary = _("unique key of a partitioned table without the partition key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE events (id bigint, created_on date NOT NULL, PRIMARY KEY (id, created_on))"
@@ -61,23 +61,24 @@ class PartitionKeyNotInUnique(Rule):
             if not table.partition_by:
                 continue
             needed = partition_columns(table.partition_by)
-            keys = [("primary key", table.primary_key)] if table.primary_key else []
-            keys += [(f"unique constraint {u.name or ''}".strip(), u) for u in table.unique_constraints]
+            keys = [(_("primary key"), table.primary_key)] if table.primary_key else []
+            keys += [(_("unique constraint %(name)s", name=u.name) if u.name else _("unique constraint"), u)
+                     for u in table.unique_constraints]
             for label, key in keys:
                 missing = needed - set(key.columns)
                 if not missing:
                     continue
                 location, related = context.where_table(table)
                 yield self.finding(
-                    location, f"{table.name} is partitioned by {table.partition_by} but its {label} lacks {', '.join(sorted(missing))}",
-                    f"The {label} ({', '.join(key.columns)}) of {table.name} does not include the partition key column(s) "
-                    f"{', '.join(sorted(missing))}.",
-                    impact="Worst case: the migration that creates the key fails on PostgreSQL, or, with per-partition "
-                           "keys, duplicate ids exist across partitions. Most likely: the deploy fails at this migration.",
-                    root_cause="Uniqueness in a partitioned table is enforced per partition.",
-                    fix=Fix(short_term=f"Make the key ({', '.join((*key.columns, *sorted(missing)))}).",
-                            medium_term="Update lookups and foreign keys that reference the table to carry the partition key too.",
-                            long_term="ADR: partitioning keys are part of every unique key of partitioned tables."),
-                    verification=f"Run the migration on a rehearsal database; then SELECT {', '.join(key.columns)}, count(*) FROM "
-                                 f"{table.name} GROUP BY {', '.join(key.columns)} HAVING count(*) > 1;  -- expect no rows",
+                    location, _("%(table)s is partitioned by %(partition_by)s but its %(label)s lacks %(missing)s", table=table.name, partition_by=table.partition_by, label=label, missing=', '.join(sorted(missing))),
+                    _("The %(label)s (%(columns)s) of %(table)s does not include the partition key column(s) "
+                    "%(missing)s.", label=label, columns=', '.join(key.columns), table=table.name, missing=', '.join(sorted(missing))),
+                    impact=_("Worst case: the migration that creates the key fails on PostgreSQL, or, with per-partition "
+                           "keys, duplicate ids exist across partitions. Most likely: the deploy fails at this migration."),
+                    root_cause=_("Uniqueness in a partitioned table is enforced per partition."),
+                    fix=Fix(short_term=_("Make the key (%(value)s).", value=', '.join((*key.columns, *sorted(missing)))),
+                            medium_term=_("Update lookups and foreign keys that reference the table to carry the partition key too."),
+                            long_term=_("ADR: partitioning keys are part of every unique key of partitioned tables.")),
+                    verification=_("Run the migration on a rehearsal database; then SELECT %(columns)s, count(*) FROM "
+                                 "%(table)s GROUP BY %(columns)s HAVING count(*) > 1;  -- expect no rows", columns=', '.join(key.columns), table=table.name),
                     table=table.name, related=related)

@@ -9,6 +9,7 @@ from ..selection import rule_enabled
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
 from .query_support import SCHEMA, hinted_small, is_association, query_example, severity_for, where_it_runs
+from ...i18n import _
 
 
 class PredicateWithoutIndex(Rule):
@@ -54,8 +55,7 @@ class PredicateWithoutIndex(Rule):
     name = "predicate-without-index"
     dimension = 4
     severity = "P2"
-    summary = "query filters or joins on a column no index serves"
-    summary_zh = "查询按无索引可用的列过滤或连接"
+    summary = _("query filters or joins on a column no index serves")
 
     valid = (
         Example(query_example("def by_customer(Order, customer_id):\n"
@@ -108,25 +108,25 @@ class PredicateWithoutIndex(Rule):
                     continue
                 seen.add((table_key, entry.column, entry.location))
                 columns = ", ".join(dict.fromkeys(e.column for e in entries))
-                what = f"joins {table.name} on {entry.column}" if entry.kind == "join" else f"filters {table.name} on {columns}"
+                what = _("joins %(table)s on %(column)s", table=table.name, column=entry.column) if entry.kind == "join" else _("filters %(table)s on %(columns)s", table=table.name, columns=columns)
                 yield self._finding(context, path, table, entry.column, entry.location, what)
 
     def _finding(self, context: AuditContext, path, table, column: str, location, what: str) -> Finding:
         index = f"{table.name}_{column}_idx"
         return self.finding(
-            location, f"query {what}, which no index serves",
-            f"The query of {where_it_runs(path)} {what}; no index, primary key or unique constraint of {table.name} "
-            f"leads with {column} (after the columns it matches by equality).",
-            impact=f"Worst case: every call reads all of {table.name}; at 10x-100x the rows it takes seconds and exhausts "
-                   "the connection pool under load. Most likely: a query that slows down in step with the table.",
-            root_cause="Indexes were declared for keys and foreign keys, not for the columns the code filters on.",
-            fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY {index} ON {table.name} ({column}); in a migration with "
-                               f"`autocommit_block()` (`schemalens scaffold add-index --table {table.name} --columns {column}`).",
-                    medium_term="Declare it on the model (`index=True` or `Index(...)`), composite with the columns the "
-                                "query always matches by equality first.",
-                    long_term="Review new queries against the indexes (`schemalens check` in CI reports this rule)."),
-            verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {column} = ...;  -- Seq Scan before, Index Scan "
-                         f"using {index} after; test: a query-count/latency test on seeded data",
+            location, _("query %(what)s, which no index serves", what=what),
+            _("The query of %(where_it_runs)s %(what)s; no index, primary key or unique constraint of %(table)s "
+            "leads with %(column)s (after the columns it matches by equality).", where_it_runs=where_it_runs(path), what=what, table=table.name, column=column),
+            impact=_("Worst case: every call reads all of %(table)s; at 10x-100x the rows it takes seconds and exhausts "
+                   "the connection pool under load. Most likely: a query that slows down in step with the table.", table=table.name),
+            root_cause=_("Indexes were declared for keys and foreign keys, not for the columns the code filters on."),
+            fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY %(index)s ON %(table)s (%(column)s); in a migration with "
+                               "`autocommit_block()` (`schemalens scaffold add-index --table %(table)s --columns %(column)s`).", index=index, table=table.name, column=column),
+                    medium_term=_("Declare it on the model (`index=True` or `Index(...)`), composite with the columns the "
+                                "query always matches by equality first."),
+                    long_term=_("Review new queries against the indexes (`schemalens check` in CI reports this rule).")),
+            verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(column)s = ...;  -- Seq Scan before, Index Scan "
+                         "using %(index)s after; test: a query-count/latency test on seeded data", table=table.name, column=column, index=index),
             table=table.name, column=column, severity=severity_for(context, path, table))
 
 

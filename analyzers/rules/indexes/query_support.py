@@ -8,14 +8,16 @@ from typing import Optional
 from ...query_paths import QueryPath
 from ...schema.model import Table
 from ..context import AuditContext
+from ...i18n import _
 
 SMALL_TABLE_ROWS = 10_000  # a table hinted smaller than this is read whole cheaply
 
 
 def where_it_runs(path: QueryPath) -> str:
-    function = f"{path.shape.function}()" if path.shape.function else "module level"
-    where = {"request": "in a request handler", "task": "in a background task"}.get(path.context, "")
-    return f"{function} at {path.location.path}:{path.location.line}" + (f", {where}" if where else "")
+    function = f"{path.shape.function}()" if path.shape.function else _("module level")
+    where = {"request": _("in a request handler"), "task": _("in a background task")}.get(path.context, "")
+    return (_("%(function)s at %(path)s:%(line)s", function=function, path=path.location.path, line=path.location.line)
+            + (", " + where if where else ""))
 
 
 def severity_for(context: AuditContext, path: QueryPath, table: Optional[Table]) -> Optional[str]:

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def _keys(table):
@@ -22,7 +23,7 @@ def _tables_of_every_database(context: AuditContext):
     label is None for the main database, whose findings point at the models too."""
     for label, layer in context.layers():
         main = layer is context.layer
-        for _, table in sorted(layer.tables.items()):
+        for _key, table in sorted(layer.tables.items()):
             yield (None if main else label), table
 
 
@@ -65,8 +66,7 @@ class RedundantIndex(Rule):
     name = "redundant-index"
     dimension = 4
     severity = "P2"
-    summary = "index duplicated or covered by another index"
-    summary_zh = "重复或被其他索引覆盖的冗余索引"
+    summary = _("index duplicated or covered by another index")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, created_at timestamptz);\n"
@@ -99,24 +99,24 @@ class RedundantIndex(Rule):
                 cover = self._covering_key(index, keys)
                 if cover is None:
                     continue
-                cover_name, cover_columns, _, cover_element = cover
+                cover_name, cover_columns, _unique, cover_element = cover
                 location, related = context.where_element(table, index) if label is None else (index.location, ())
-                related += (Related(cover_element.location, f"covered by {cover_name}"),)
+                related += (Related(cover_element.location, _("covered by %(cover_name)s", cover_name=cover_name)),)
                 same = tuple(cover_columns) == tuple(index.columns)
                 yield self.finding(
-                    location, f"{index.name} on {table.name} is redundant with {cover_name}",
-                    f"{index.name} ({', '.join(index.columns)}) "
-                    + ("duplicates" if same else "is a prefix of") + f" {cover_name} ({', '.join(cover_columns)})"
-                    + (f" ({label})." if label else "."),
-                    impact=f"Worst case: write-heavy paths on {table.name} slow down and vacuum and backups grow for no "
-                           "read benefit. Most likely: a few percent of write latency and buffer space wasted.",
-                    root_cause="An index was added for a query that an existing index already serves "
-                               "(often `index=True` next to a composite or unique index).",
-                    fix=Fix(short_term=f"Check pg_stat_user_indexes.idx_scan for {index.name} on production.",
-                            medium_term=f"DROP INDEX CONCURRENTLY {index.name}; and remove it from the model.",
-                            long_term="Standard: index review in code review; one index per leading-column set."),
-                    verification=f"EXPLAIN SELECT * FROM {table.name} WHERE {index.columns[0]} = 1;  -- expect {cover_name} "
-                                 "to be used after the drop",
+                    location, _("%(index)s on %(table)s is redundant with %(cover_name)s", index=index.name, table=table.name, cover_name=cover_name),
+                    _("%(index)s (%(columns)s) ", index=index.name, columns=', '.join(index.columns))
+                    + (_("duplicates") if same else _("is a prefix of")) + _(" %(cover_name)s (%(cover_columns)s)", cover_name=cover_name, cover_columns=', '.join(cover_columns))
+                    + (_(" (%(label)s).", label=label) if label else "."),
+                    impact=_("Worst case: write-heavy paths on %(table)s slow down and vacuum and backups grow for no "
+                           "read benefit. Most likely: a few percent of write latency and buffer space wasted.", table=table.name),
+                    root_cause=_("An index was added for a query that an existing index already serves "
+                               "(often `index=True` next to a composite or unique index)."),
+                    fix=Fix(short_term=_("Check pg_stat_user_indexes.idx_scan for %(index)s on production.", index=index.name),
+                            medium_term=_("DROP INDEX CONCURRENTLY %(index)s; and remove it from the model.", index=index.name),
+                            long_term=_("Standard: index review in code review; one index per leading-column set.")),
+                    verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(columns)s = 1;  -- expect %(cover_name)s "
+                                 "to be used after the drop", table=table.name, columns=index.columns[0], cover_name=cover_name),
                     table=table.name, column=index.columns[0] if len(index.columns) == 1 else None, related=related)
 
     @staticmethod

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .query_support import query_example
+from ...i18n import _
 
 SOFT_DELETE_COLUMNS = ("deleted_at", "is_deleted", "deleted", "archived_at", "removed_at", "is_archived")
 _TWO = ("def live(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n\n\n"
@@ -45,8 +46,7 @@ class SoftDeleteWithoutPartialIndex(Rule):
     name = "soft-delete-without-partial-index"
     dimension = 4
     severity = "P2"
-    summary = "soft-delete filter used by several queries, no partial index"
-    summary_zh = "多个查询按软删除列过滤，但没有部分索引"
+    summary = _("soft-delete filter used by several queries, no partial index")
 
     valid = (Example(query_example(_TWO) | {"db/V2__live.sql": (
         "CREATE INDEX orders_customer_live_idx ON orders (customer_id) WHERE deleted_at IS NULL;\n")}),)
@@ -66,17 +66,17 @@ class SoftDeleteWithoutPartialIndex(Rule):
                 continue
             first, *others = sorted(found, key=lambda use: (use.location.path, use.location.line))
             yield self.finding(
-                first.location, f"{len(found)} queries filter {table.name} on {column}, no partial index",
-                f"{len(found)} queries read only the live rows of {table.name} (by {column}); no index of {table.name} "
-                f"is partial on {column}, so soft-deleted rows stay in every index they use.",
-                impact="Worst case: indexes and scans grow with rows nobody reads until the live queries slow down. "
-                       "Most likely: bloated indexes and a filter step on every live query.",
-                root_cause="Soft delete was added as a column; the indexes were not revisited.",
-                fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY ... ON {table.name} (<the columns these queries match>) "
-                                   f"WHERE {column} IS NULL  -- or = false for a boolean flag",
-                        medium_term="Move long-deleted rows to an archive table on a schedule.",
-                        long_term="A query helper (or ORM criteria) that always adds the live filter, with the partial indexes."),
-                verification="EXPLAIN a live query: an index scan on the partial index; compare pg_relation_size of the "
-                             "partial and full indexes",
+                first.location, _("%(count)s queries filter %(table)s on %(column)s, no partial index", count=len(found), table=table.name, column=column),
+                _("%(count)s queries read only the live rows of %(table)s (by %(column)s); no index of %(table)s "
+                "is partial on %(column)s, so soft-deleted rows stay in every index they use.", count=len(found), table=table.name, column=column),
+                impact=_("Worst case: indexes and scans grow with rows nobody reads until the live queries slow down. "
+                       "Most likely: bloated indexes and a filter step on every live query."),
+                root_cause=_("Soft delete was added as a column; the indexes were not revisited."),
+                fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY ... ON %(table)s (<the columns these queries match>) "
+                                   "WHERE %(column)s IS NULL  -- or = false for a boolean flag", table=table.name, column=column),
+                        medium_term=_("Move long-deleted rows to an archive table on a schedule."),
+                        long_term=_("A query helper (or ORM criteria) that always adds the live filter, with the partial indexes.")),
+                verification=_("EXPLAIN a live query: an index scan on the partial index; compare pg_relation_size of the "
+                             "partial and full indexes"),
                 table=table.name, column=column,
-                related=tuple(Related(use.location, "also filters on it") for use in others))
+                related=tuple(Related(use.location, _("also filters on it")) for use in others))

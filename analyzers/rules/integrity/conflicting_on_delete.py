@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class ConflictingOnDelete(Rule):
@@ -43,8 +44,7 @@ class ConflictingOnDelete(Rule):
     name = "conflicting-on-delete"
     dimension = 3
     severity = "P2"
-    summary = "foreign keys to one parent with conflicting ON DELETE policies"
-    summary_zh = "指向同一父表的外键 ON DELETE 策略不一致"
+    summary = _("foreign keys to one parent with conflicting ON DELETE policies")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
@@ -72,18 +72,18 @@ class ConflictingOnDelete(Rule):
                 if fk.on_delete == "CASCADE":
                     continue
                 location, related = context.where_element(table, fk)
-                related += tuple(Related(other_fk.location, f"{other.name} cascades") for other, other_fk in cascading[:3])
+                related += tuple(Related(other_fk.location, _("%(other)s cascades", other=other.name)) for other, other_fk in cascading[:3])
                 policy = fk.on_delete or "NO ACTION"
                 yield self.finding(
-                    location, f"{table.name} -> {parent} is {policy} while {cascading[0][0].name} cascades",
-                    f"Deleting a {parent} row cascades to {', '.join(sorted({t.name for t, _ in cascading}))} but is "
-                    f"blocked or handled differently by {table.name} ({policy}).",
-                    impact=f"Worst case: a {parent} delete removes part of its dependent data and fails or leaves the "
-                           "rest inconsistent. Most likely: deletes fail in production with a FK violation nobody expected.",
-                    root_cause=f"The lifecycle of {parent} was decided child by child, not once.",
-                    fix=Fix(short_term=f"Write down whether a {parent} row may be deleted; until then block deletes in the "
-                                       "application and soft-delete instead.",
-                            medium_term=f"Align the ON DELETE of every FK to {parent} with that decision (new FK NOT VALID, VALIDATE, drop old).",
-                            long_term="ADR: entity lifecycles (hard delete vs soft delete) per aggregate."),
-                    verification=f"SELECT conrelid::regclass, confdeltype FROM pg_constraint WHERE confrelid = '{parent}'::regclass;",
+                    location, _("%(table)s -> %(parent)s is %(policy)s while %(cascading)s cascades", table=table.name, parent=parent, policy=policy, cascading=cascading[0][0].name),
+                    _("Deleting a %(parent)s row cascades to %(tables)s but is "
+                    "blocked or handled differently by %(table)s (%(policy)s).", parent=parent, tables=", ".join(sorted({t.name for t, _ in cascading})), table=table.name, policy=policy),
+                    impact=_("Worst case: a %(parent)s delete removes part of its dependent data and fails or leaves the "
+                           "rest inconsistent. Most likely: deletes fail in production with a FK violation nobody expected.", parent=parent),
+                    root_cause=_("The lifecycle of %(parent)s was decided child by child, not once.", parent=parent),
+                    fix=Fix(short_term=_("Write down whether a %(parent)s row may be deleted; until then block deletes in the "
+                                       "application and soft-delete instead.", parent=parent),
+                            medium_term=_("Align the ON DELETE of every FK to %(parent)s with that decision (new FK NOT VALID, VALIDATE, drop old).", parent=parent),
+                            long_term=_("ADR: entity lifecycles (hard delete vs soft delete) per aggregate.")),
+                    verification=_("SELECT conrelid::regclass, confdeltype FROM pg_constraint WHERE confrelid = '%(parent)s'::regclass;", parent=parent),
                     table=table.name, column=fk.columns[0], related=related)

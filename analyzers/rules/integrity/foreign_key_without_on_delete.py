@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class ForeignKeyWithoutOnDelete(Rule):
@@ -44,8 +45,7 @@ class ForeignKeyWithoutOnDelete(Rule):
     name = "foreign-key-without-on-delete"
     dimension = 3
     severity = "P2"
-    summary = "foreign key without an explicit ON DELETE policy"
-    summary_zh = "外键未明确 ON DELETE 行为"
+    summary = _("foreign key without an explicit ON DELETE policy")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"
@@ -71,19 +71,20 @@ class ForeignKeyWithoutOnDelete(Rule):
                 location, related = context.where_element(table, fk)
                 columns = ", ".join(fk.columns)
                 yield self.finding(
-                    location, f"{table.name}({columns}) -> {fk.ref_table} has no ON DELETE policy",
-                    f"Foreign key {fk.name or ''} {table.name}({columns}) -> {fk.ref_table}({', '.join(fk.ref_columns)}) "
-                    "uses the implicit NO ACTION.".replace("  ", " "),
-                    impact=f"Worst case: deleting a {fk.ref_table} row fails in production, or application code "
-                           f"deletes {table.name} rows it should have kept. Most likely: each code path handles "
-                           "child rows differently and orphans appear after a manual fix in SQL.",
-                    root_cause="The delete policy was never decided; the ORM default leaves it to the database default.",
-                    fix=Fix(short_term=f"Decide the policy for {table.name} when a {fk.ref_table} row goes away and "
-                                       f"write it: `ForeignKey(\"{fk.ref_table}.{fk.ref_columns[0] if fk.ref_columns else 'id'}\", ondelete=\"RESTRICT\")` "
-                                       "(or CASCADE / SET NULL).",
-                            medium_term="Re-create the constraint with the policy: add the new FK NOT VALID, VALIDATE it, "
-                                        "drop the old one, in one migration per table.",
-                            long_term="Standard: every FK states ON DELETE; reviewers reject FKs without it."),
-                    verification=f"SELECT confdeltype FROM pg_constraint WHERE conname = '{fk.name or '<fk name>'}';  "
-                                 "-- expect r, c or n, not a; and a test that deletes a parent row.",
+                    location, _("%(table)s(%(columns)s) -> %(ref_table)s has no ON DELETE policy", table=table.name, columns=columns, ref_table=fk.ref_table),
+                    _("Foreign key %(name)s%(table)s(%(columns)s) -> %(ref_table)s(%(ref_columns)s) uses the implicit NO ACTION.",
+                      name=fk.name + " " if fk.name else "", table=table.name, columns=columns, ref_table=fk.ref_table,
+                      ref_columns=", ".join(fk.ref_columns)),
+                    impact=_("Worst case: deleting a %(ref_table)s row fails in production, or application code "
+                           "deletes %(table)s rows it should have kept. Most likely: each code path handles "
+                           "child rows differently and orphans appear after a manual fix in SQL.", ref_table=fk.ref_table, table=table.name),
+                    root_cause=_("The delete policy was never decided; the ORM default leaves it to the database default."),
+                    fix=Fix(short_term=_("Decide the policy for %(table)s when a %(ref_table)s row goes away and "
+                                       "write it: `ForeignKey(\"%(ref_table)s.%(value)s\", ondelete=\"RESTRICT\")` "
+                                       "(or CASCADE / SET NULL).", table=table.name, ref_table=fk.ref_table, value=fk.ref_columns[0] if fk.ref_columns else 'id'),
+                            medium_term=_("Re-create the constraint with the policy: add the new FK NOT VALID, VALIDATE it, "
+                                        "drop the old one, in one migration per table."),
+                            long_term=_("Standard: every FK states ON DELETE; reviewers reject FKs without it.")),
+                    verification=_("SELECT confdeltype FROM pg_constraint WHERE conname = '%(value)s';  "
+                                 "-- expect r, c or n, not a; and a test that deletes a parent row.", value=fk.name or '<fk name>'),
                     table=table.name, column=fk.columns[0] if len(fk.columns) == 1 else None, related=related)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _TOKEN_PAIRS = (("start", "end"), ("starts", "ends"), ("begin", "end"), ("from", "to"), ("opened", "closed"))
 
@@ -50,8 +51,7 @@ class MissingDateOrderCheck(Rule):
     name = "missing-date-order-check"
     dimension = 3
     severity = "P2"
-    summary = "start/end column pair without an order check"
-    summary_zh = "起止时间字段缺少先后顺序的 check 约束"
+    summary = _("start/end column pair without an order check")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE promotions (id bigint PRIMARY KEY, starts_at timestamptz, ends_at timestamptz,"
@@ -70,16 +70,16 @@ class MissingDateOrderCheck(Rule):
                        for c in table.check_constraints):
                     continue
                 location, related = context.where_column(table, table.column(start))
-                related += (Related(table.column(end).location, f"end column {end}"),)
+                related += (Related(table.column(end).location, _("end column %(end)s", end=end)),)
                 yield self.finding(
-                    location, f"{table.name}.({start}, {end}) may be inverted",
-                    f"Nothing checks {start} <= {end} on {table.name}.",
-                    impact="Worst case: an inverted interval makes a record active forever or never in overlap and "
-                           "availability queries. Most likely: a timezone or form bug writes end before start unnoticed.",
-                    root_cause="The interval's invariant lives only in form validation.",
-                    fix=Fix(short_term=f"SELECT count(*) FROM {table.name} WHERE {start} > {end};  -- repair the rows found",
-                            medium_term=f"ALTER TABLE {table.name} ADD CONSTRAINT ck_{table.name}_{start}_before_{end} "
-                                        f"CHECK ({end} IS NULL OR {start} <= {end}) NOT VALID; then VALIDATE.",
-                            long_term="Consider a range type (tstzrange) with an exclusion constraint where overlaps matter."),
-                    verification=f"INSERT INTO {table.name} ({start}, {end}) VALUES (now(), now() - interval '1 day');  -- expect a check violation",
+                    location, _("%(table)s.(%(start)s, %(end)s) may be inverted", table=table.name, start=start, end=end),
+                    _("Nothing checks %(start)s <= %(end)s on %(table)s.", start=start, end=end, table=table.name),
+                    impact=_("Worst case: an inverted interval makes a record active forever or never in overlap and "
+                           "availability queries. Most likely: a timezone or form bug writes end before start unnoticed."),
+                    root_cause=_("The interval's invariant lives only in form validation."),
+                    fix=Fix(short_term=_("SELECT count(*) FROM %(table)s WHERE %(start)s > %(end)s;  -- repair the rows found", table=table.name, start=start, end=end),
+                            medium_term=_("ALTER TABLE %(table)s ADD CONSTRAINT ck_%(table)s_%(start)s_before_%(end)s "
+                                        "CHECK (%(end)s IS NULL OR %(start)s <= %(end)s) NOT VALID; then VALIDATE.", table=table.name, start=start, end=end),
+                            long_term=_("Consider a range type (tstzrange) with an exclusion constraint where overlaps matter.")),
+                    verification=_("INSERT INTO %(table)s (%(start)s, %(end)s) VALUES (now(), now() - interval '1 day');  -- expect a check violation", table=table.name, start=start, end=end),
                     table=table.name, column=start, related=related)

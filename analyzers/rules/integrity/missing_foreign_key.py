@@ -5,6 +5,7 @@ from typing import Iterator, Optional
 from ...schema.drift import comparable_type
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def referenced_table(layer, stem: str) -> Optional[str]:
@@ -66,8 +67,7 @@ class MissingForeignKey(Rule):
     name = "missing-foreign-key"
     dimension = 3
     severity = "P1"
-    summary = "*_id column without a foreign key"
-    summary_zh = "*_id 字段缺少外键约束"
+    summary = _("*_id column without a foreign key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"
@@ -98,16 +98,16 @@ class MissingForeignKey(Rule):
                     continue  # a string id next to an integer or uuid key: another system's identifier
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} has no foreign key to {target}",
-                    f"{table.name}.{column.name} looks like a reference to {target} but no foreign key enforces it.",
-                    impact=f"Worst case: {table.name} rows point at {target} rows that do not exist and are processed "
-                           "for the wrong owner. Most likely: deleting parents leaves orphans that inner joins silently drop.",
-                    root_cause="The relation exists only in application code.",
-                    fix=Fix(short_term=f"Count orphans: SELECT count(*) FROM {table.name} t WHERE {column.name} IS NOT NULL AND "
-                                       f"NOT EXISTS (SELECT 1 FROM {target} p WHERE p.id = t.{column.name});",
-                            medium_term=f"ALTER TABLE {table.name} ADD CONSTRAINT fk_{table.name}_{column.name} FOREIGN KEY "
-                                        f"({column.name}) REFERENCES {target} (id) ON DELETE RESTRICT NOT VALID; clean orphans; "
-                                        f"then VALIDATE CONSTRAINT in the next migration.",
-                            long_term="Standard: every *_id column has a foreign key or a documented reason not to."),
-                    verification=f"INSERT INTO {table.name} ({column.name}) VALUES (-1);  -- expect a foreign key violation",
+                    location, _("%(table)s.%(column)s has no foreign key to %(target)s", table=table.name, column=column.name, target=target),
+                    _("%(table)s.%(column)s looks like a reference to %(target)s but no foreign key enforces it.", table=table.name, column=column.name, target=target),
+                    impact=_("Worst case: %(table)s rows point at %(target)s rows that do not exist and are processed "
+                           "for the wrong owner. Most likely: deleting parents leaves orphans that inner joins silently drop.", table=table.name, target=target),
+                    root_cause=_("The relation exists only in application code."),
+                    fix=Fix(short_term=_("Count orphans: SELECT count(*) FROM %(table)s t WHERE %(column)s IS NOT NULL AND "
+                                       "NOT EXISTS (SELECT 1 FROM %(target)s p WHERE p.id = t.%(column)s);", table=table.name, column=column.name, target=target),
+                            medium_term=_("ALTER TABLE %(table)s ADD CONSTRAINT fk_%(table)s_%(column)s FOREIGN KEY "
+                                        "(%(column)s) REFERENCES %(target)s (id) ON DELETE RESTRICT NOT VALID; clean orphans; "
+                                        "then VALIDATE CONSTRAINT in the next migration.", table=table.name, column=column.name, target=target),
+                            long_term=_("Standard: every *_id column has a foreign key or a documented reason not to.")),
+                    verification=_("INSERT INTO %(table)s (%(column)s) VALUES (-1);  -- expect a foreign key violation", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _JOB_TABLE = re.compile(r"(^|_)(job|jobs|task|tasks|sync|syncs|result|results|webhook|webhooks|import|imports|"
                         r"delivery|deliveries|callback|callbacks|notification|notifications|outbox)($|_)")
@@ -48,8 +49,7 @@ class MissingIdempotencyKey(Rule):
     name = "missing-idempotency-key"
     dimension = 3
     severity = "P1"
-    summary = "job/sync/result table without an idempotency key"
-    summary_zh = "任务/同步/结果表缺少幂等唯一键"
+    summary = _("job/sync/result table without an idempotency key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE sync_results (id bigint PRIMARY KEY, source text NOT NULL, external_id text NOT NULL,"
@@ -65,15 +65,15 @@ class MissingIdempotencyKey(Rule):
                 continue
             location, related = context.where_table(table)
             yield self.finding(
-                location, f"{table.name} has no idempotency key",
-                f"{table.name} records work items but only its surrogate primary key is unique.",
-                impact="Worst case: a retried or double-scheduled job charges, sends or imports twice. Most likely: "
-                       "duplicate rows after a worker timeout or a webhook redelivery.",
-                root_cause="Deduplication was left to the scheduler or the caller.",
-                fix=Fix(short_term=f"Find the natural identity of a row of {table.name} (request id, source + external id, "
-                                   "job name + run date) and count duplicates of it.",
-                        medium_term="Add a UNIQUE constraint on it (unique index CONCURRENTLY, then ADD CONSTRAINT USING INDEX) "
-                                    "and write with INSERT ... ON CONFLICT.",
-                        long_term="Standard: every asynchronous write path has an idempotency key enforced by the database."),
-                verification="Run the job twice in a test against PostgreSQL and assert a single row.",
+                location, _("%(table)s has no idempotency key", table=table.name),
+                _("%(table)s records work items but only its surrogate primary key is unique.", table=table.name),
+                impact=_("Worst case: a retried or double-scheduled job charges, sends or imports twice. Most likely: "
+                       "duplicate rows after a worker timeout or a webhook redelivery."),
+                root_cause=_("Deduplication was left to the scheduler or the caller."),
+                fix=Fix(short_term=_("Find the natural identity of a row of %(table)s (request id, source + external id, "
+                                   "job name + run date) and count duplicates of it.", table=table.name),
+                        medium_term=_("Add a UNIQUE constraint on it (unique index CONCURRENTLY, then ADD CONSTRAINT USING INDEX) "
+                                    "and write with INSERT ... ON CONFLICT."),
+                        long_term=_("Standard: every asynchronous write path has an idempotency key enforced by the database.")),
+                verification=_("Run the job twice in a test against PostgreSQL and assert a single row."),
                 table=table.name, related=related)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _QUANTITY_NAME = re.compile(r"(^|_)(quantity|qty|amount|price|stock|inventory|balance|count|total|cost|fee|weight|duration|age)s?$")
 _NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
@@ -45,8 +46,7 @@ class MissingRangeCheck(Rule):
     name = "missing-non-negative-check"
     dimension = 3
     severity = "P2"
-    summary = "non-negative quantity without a CHECK constraint"
-    summary_zh = "应为非负的数值缺少 check 约束"
+    summary = _("non-negative quantity without a CHECK constraint")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL CHECK (stock >= 0));\n")}),)
@@ -64,15 +64,15 @@ class MissingRangeCheck(Rule):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} accepts negative values",
-                    f"{table.name}.{column.name} ({column.type}) has no CHECK ({column.name} >= 0).",
-                    impact="Worst case: a lost-update race or a double refund stores a negative stock or amount that "
-                           "is sold, invoiced or paid out. Most likely: an import with a sign error goes unnoticed until reconciliation.",
-                    root_cause="The range is enforced only in application code, if at all.",
-                    fix=Fix(short_term=f"SELECT count(*) FROM {table.name} WHERE {column.name} < 0;  -- fix what it finds",
-                            medium_term=f"ALTER TABLE {table.name} ADD CONSTRAINT ck_{table.name}_{column.name}_non_negative "
-                                        f"CHECK ({column.name} >= 0) NOT VALID; then VALIDATE CONSTRAINT in the next migration.",
-                            long_term="Standard: every bounded quantity has its bounds as CHECK constraints."),
-                    verification=f"UPDATE {table.name} SET {column.name} = -1 WHERE false;  -- and a test that a negative "
-                                 "write raises IntegrityError",
+                    location, _("%(table)s.%(column)s accepts negative values", table=table.name, column=column.name),
+                    _("%(table)s.%(column)s (%(type)s) has no CHECK (%(column)s >= 0).", table=table.name, column=column.name, type=column.type),
+                    impact=_("Worst case: a lost-update race or a double refund stores a negative stock or amount that "
+                           "is sold, invoiced or paid out. Most likely: an import with a sign error goes unnoticed until reconciliation."),
+                    root_cause=_("The range is enforced only in application code, if at all."),
+                    fix=Fix(short_term=_("SELECT count(*) FROM %(table)s WHERE %(column)s < 0;  -- fix what it finds", table=table.name, column=column.name),
+                            medium_term=_("ALTER TABLE %(table)s ADD CONSTRAINT ck_%(table)s_%(column)s_non_negative "
+                                        "CHECK (%(column)s >= 0) NOT VALID; then VALIDATE CONSTRAINT in the next migration.", table=table.name, column=column.name),
+                            long_term=_("Standard: every bounded quantity has its bounds as CHECK constraints.")),
+                    verification=_("UPDATE %(table)s SET %(column)s = -1 WHERE false;  -- and a test that a negative "
+                                 "write raises IntegrityError", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

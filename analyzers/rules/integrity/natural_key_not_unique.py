@@ -5,6 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 NATURAL_KEY = re.compile(r"^(email|username|user_name|login|slug|code|sku|order_no|order_number|serial_no|serial_number|"
                          r"external_id|invoice_no|invoice_number|phone|mobile)$")
@@ -58,8 +59,7 @@ class NaturalKeyNotUnique(Rule):
     name = "natural-key-not-unique"
     dimension = 3
     severity = "P1"
-    summary = "natural key looked up by code but not unique"
-    summary_zh = "业务自然键被代码按其查询但未加唯一约束"
+    summary = _("natural key looked up by code but not unique")
 
     valid = (Example({
         "migrations/V1__init.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE);\n",
@@ -101,16 +101,16 @@ class NaturalKeyNotUnique(Rule):
                     continue  # unique alone, or within a scope (per tenant, among live rows, case-folded)
                 lookup = looked_up[column.name]
                 location, related = context.where_column(table, column)
-                related += (Related(lookup, f"looked up by {column.name}"),)
+                related += (Related(lookup, _("looked up by %(column)s", column=column.name)),)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} is looked up as a key but is not unique",
-                    f"Code looks rows up by {column.name}, but {table.name} has no unique constraint on it.",
-                    impact=f"Worst case: two {table.name} rows share a {column.name}; logins, payments or imports act on "
-                           "the wrong one. Most likely: a double submit creates a duplicate and `.one()` starts raising.",
-                    root_cause="Uniqueness is assumed by the code and checked, at best, with a query before insert.",
-                    fix=Fix(short_term=f"SELECT {column.name}, count(*) FROM {table.name} GROUP BY 1 HAVING count(*) > 1;  -- merge duplicates",
-                            medium_term=f"CREATE UNIQUE INDEX CONCURRENTLY ux_{table.name}_{column.name} ON {table.name} ({column.name}); "
-                                        "then declare it on the model (unique=True).",
-                            long_term="Standard: every business key has a unique constraint (partial if soft-deleted)."),
-                    verification=f"INSERT a duplicate {column.name} into {table.name};  -- expect a unique violation",
+                    location, _("%(table)s.%(column)s is looked up as a key but is not unique", table=table.name, column=column.name),
+                    _("Code looks rows up by %(column)s, but %(table)s has no unique constraint on it.", column=column.name, table=table.name),
+                    impact=_("Worst case: two %(table)s rows share a %(column)s; logins, payments or imports act on "
+                           "the wrong one. Most likely: a double submit creates a duplicate and `.one()` starts raising.", table=table.name, column=column.name),
+                    root_cause=_("Uniqueness is assumed by the code and checked, at best, with a query before insert."),
+                    fix=Fix(short_term=_("SELECT %(column)s, count(*) FROM %(table)s GROUP BY 1 HAVING count(*) > 1;  -- merge duplicates", column=column.name, table=table.name),
+                            medium_term=_("CREATE UNIQUE INDEX CONCURRENTLY ux_%(table)s_%(column)s ON %(table)s (%(column)s); "
+                                        "then declare it on the model (unique=True).", table=table.name, column=column.name),
+                            long_term=_("Standard: every business key has a unique constraint (partial if soft-deleted).")),
+                    verification=_("INSERT a duplicate %(column)s into %(table)s;  -- expect a unique violation", column=column.name, table=table.name),
                     table=table.name, column=column.name, related=related)

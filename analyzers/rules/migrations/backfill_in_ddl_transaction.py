@@ -7,6 +7,7 @@ from ...schema.operations import DataChange, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, severity_by_size, sql_example
+from ...i18n import _
 
 _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
 
@@ -47,8 +48,7 @@ class BackfillInDdlTransaction(Rule):
     name = "backfill-in-ddl-transaction"
     dimension = 5
     severity = "P1"
-    summary = "data backfill in the same transaction as DDL on an existing table"
-    summary_zh = "在同一事务中执行 DDL 和数据回填（锁持有到回填结束）"
+    summary = _("data backfill in the same transaction as DDL on an existing table")
     peers = ("strong_migrations:backfilling", "eugene:E4", "pgls:runningStatementWhileHoldingAccessExclusive")
 
     valid = (
@@ -89,37 +89,37 @@ class BackfillInDdlTransaction(Rule):
         operation, locked = walked.operation, ddl.table
         mode = sql_name(effect.strongest)
         return self.finding(
-            operation.location, f"{operation.kind} on {operation.table or 'a table'} runs while {locked} is locked "
-                                f"by {effect.title}",
-            f"{effect.title} on {locked} holds {mode} until the transaction commits, so the {operation.kind} runs "
-            f"with {locked} blocked for {('reads and writes' if mode == 'ACCESS EXCLUSIVE' else 'writes')}.",
-            impact=f"Worst case: {locked} is blocked for the whole backfill, one huge transaction bloats the table "
+            operation.location, _("%(kind)s on %(value)s runs while %(locked)s is locked "
+                                "by %(title)s", kind=operation.kind, value=operation.table or _('a table'), locked=locked, title=effect.title),
+            _("%(title)s on %(locked)s holds %(mode)s until the transaction commits, so the %(kind)s runs "
+            "with %(locked)s blocked for %(value)s.", title=effect.title, locked=locked, mode=mode, kind=operation.kind, value=(_('reads and writes') if mode == 'ACCESS EXCLUSIVE' else _('writes'))),
+            impact=_("Worst case: %(locked)s is blocked for the whole backfill, one huge transaction bloats the table "
                    "and lags replicas, and a failure at the end rolls everything back. Most likely: a deploy that "
-                   "blocks traffic for as long as the backfill runs.",
-            root_cause="Schema change and data migration written as one revision, which Alembic runs as one "
-                       "transaction.",
-            fix=Fix(short_term=f"Move the {operation.kind} to a revision (or job) of its own that works in batches by "
-                               f"primary-key range and commits each batch.",
-                    medium_term="Keep schema and data changes in separate revisions as a rule.",
-                    long_term="A backfill framework: batched, resumable, with progress."),
-            verification="`schemalens verify` shows the DDL's lock released before the backfill; test: rerun the "
-                         "backfill and check it is idempotent",
-            table=operation.table, related=(Related(ddl.operation.location, f"{mode} taken here"),),
+                   "blocks traffic for as long as the backfill runs.", locked=locked),
+            root_cause=_("Schema change and data migration written as one revision, which Alembic runs as one "
+                       "transaction."),
+            fix=Fix(short_term=_("Move the %(kind)s to a revision (or job) of its own that works in batches by "
+                               "primary-key range and commits each batch.", kind=operation.kind),
+                    medium_term=_("Keep schema and data changes in separate revisions as a rule."),
+                    long_term=_("A backfill framework: batched, resumable, with progress.")),
+            verification=_("`schemalens verify` shows the DDL's lock released before the backfill; test: rerun the "
+                         "backfill and check it is idempotent"),
+            table=operation.table, related=(Related(ddl.operation.location, _("%(mode)s taken here", mode=mode)),),
             severity=severity_by_size(context, locked))
 
     def _mixed_finding(self, walked, ddl, effect) -> Finding:
         operation = walked.operation
         return self.finding(
-            operation.location, f"{operation.kind} on {operation.table or 'a table'} shares a migration with "
-                                f"{effect.title} on {ddl.table}",
-            ("The statement runs after a commit, so it does not extend the lock, but" if walked.step.path.endswith(".py")
-             else "If the folder's tool runs each file in one transaction (Flyway does), the lock is held through "
-                  "it; in any case") + " schema and data change in one migration step cannot be retried or rolled "
-                                       "back separately.",
-            impact="Worst case: the data step fails after the schema step committed, leaving the revision half "
-                   "applied and not re-runnable. Most likely: a manual fix-up during the deploy.",
-            root_cause="Schema change and data migration written as one revision.",
-            fix=Fix(short_term=f"Move the {operation.kind} to a revision of its own, batched and idempotent.",
-                    medium_term="Keep schema and data changes in separate revisions as a rule."),
-            verification="Run the data revision twice on a rehearsal database; the second run changes nothing",
-            table=operation.table, related=(Related(ddl.operation.location, "schema change here"),), severity="P2")
+            operation.location, _("%(kind)s on %(value)s shares a migration with "
+                                "%(title)s on %(table)s", kind=operation.kind, value=operation.table or _('a table'), title=effect.title, table=ddl.table),
+            (_("The statement runs after a commit, so it does not extend the lock, but") if walked.step.path.endswith(".py")
+             else _("If the folder's tool runs each file in one transaction (Flyway does), the lock is held through "
+                  "it; in any case")) + _(" schema and data change in one migration step cannot be retried or rolled "
+                                       "back separately."),
+            impact=_("Worst case: the data step fails after the schema step committed, leaving the revision half "
+                   "applied and not re-runnable. Most likely: a manual fix-up during the deploy."),
+            root_cause=_("Schema change and data migration written as one revision."),
+            fix=Fix(short_term=_("Move the %(kind)s to a revision of its own, batched and idempotent.", kind=operation.kind),
+                    medium_term=_("Keep schema and data changes in separate revisions as a rule.")),
+            verification=_("Run the data revision twice on a rehearsal database; the second run changes nothing"),
+            table=operation.table, related=(Related(ddl.operation.location, _("schema change here")),), severity="P2")

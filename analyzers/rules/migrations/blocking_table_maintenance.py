@@ -6,18 +6,19 @@ from ...schema.operations import AttachPartition, CreateTable, DataChange, Maint
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
+from ...i18n import _
 
 # The safer statement for each operation this rule reports.
 _ALTERNATIVES = {
-    "vacuum-full": "pg_repack (or pg_squeeze) rebuilds the table online; plain VACUUM reclaims space for reuse "
-                   "without a lock that blocks traffic.",
-    "cluster": "pg_repack --order-by rebuilds the table in index order online.",
-    "refresh-materialized-view": "REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view) keeps "
-                                 "it readable during the refresh.",
-    "truncate": "Delete in batches (or swap in a new table) if the rows are no longer needed; keep TRUNCATE for "
-                "tables the application does not use.",
-    "attach-partition": "Add a CHECK constraint matching the partition bound (NOT VALID, then VALIDATE) before "
-                        "ATTACH PARTITION: PostgreSQL then skips the scan.",
+    "vacuum-full": _("pg_repack (or pg_squeeze) rebuilds the table online; plain VACUUM reclaims space for reuse "
+                   "without a lock that blocks traffic."),
+    "cluster": _("pg_repack --order-by rebuilds the table in index order online."),
+    "refresh-materialized-view": _("REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view) keeps "
+                                 "it readable during the refresh."),
+    "truncate": _("Delete in batches (or swap in a new table) if the rows are no longer needed; keep TRUNCATE for "
+                "tables the application does not use."),
+    "attach-partition": _("Add a CHECK constraint matching the partition bound (NOT VALID, then VALIDATE) before "
+                        "ATTACH PARTITION: PostgreSQL then skips the scan."),
 }
 
 
@@ -62,8 +63,7 @@ class BlockingTableMaintenance(Rule):
     name = "blocking-table-maintenance"
     dimension = 5
     severity = "P1"
-    summary = "table rewrite or full scan under a blocking lock (VACUUM FULL, CLUSTER, REFRESH, TRUNCATE, ATTACH)"
-    summary_zh = "迁移中执行锁表的整表重写或扫描（VACUUM FULL、CLUSTER、REFRESH、TRUNCATE、ATTACH PARTITION）"
+    summary = _("table rewrite or full scan under a blocking lock (VACUUM FULL, CLUSTER, REFRESH, TRUNCATE, ATTACH)")
     peers = ("squawk:prefer-repack", "pgls:banVacuumFull", "pgls:banTruncate", "pgls:requireConcurrentRefreshMatview",
              "pgls:avoidAttachingPartition", "pgls:concurrentRefreshMatviewLock")
 
@@ -87,24 +87,24 @@ class BlockingTableMaintenance(Rule):
             effect = next((e for e in walked.lock_effects if e.key in _ALTERNATIVES), None)
             if effect is None or _attaches_a_new_partition(walked):
                 continue
-            table = walked.table or "the table"
+            table = walked.table or _("the table")
             alternative = _ALTERNATIVES[effect.key]
             if effect.key in ("vacuum-full", "cluster") and context.postgres_version >= 19:
                 alternative = f"`REPACK (CONCURRENTLY) {walked.table or ''}`".replace(" `", "`") + \
-                    " (PostgreSQL 19+) rebuilds the table while reads and writes go on. " + alternative
+                    _(" (PostgreSQL 19+) rebuilds the table while reads and writes go on. ") + alternative
             yield self.finding(
-                operation.location, f"{effect.title} on {table} blocks it while it runs",
+                operation.location, _("%(title)s on %(table)s blocks it while it runs", title=effect.title, table=table),
                 lock_sentence(effect),
-                impact=f"Worst case: {table} is unavailable for the whole statement, minutes to hours on a big "
+                impact=_("Worst case: %(table)s is unavailable for the whole statement, minutes to hours on a big "
                        "table, and the deploy stalls behind it. Most likely: timeouts on every endpoint using it "
-                       "during the deploy.",
-                root_cause="Maintenance statements written into a migration run under the migration's lock, at deploy "
-                           "time, on production-sized data.",
+                       "during the deploy.", table=table),
+                root_cause=_("Maintenance statements written into a migration run under the migration's lock, at deploy "
+                           "time, on production-sized data."),
                 fix=Fix(short_term=alternative,
-                        medium_term=f"Run maintenance outside deploys, in a scheduled window. {LOCK_TIMEOUT_ADVICE}",
-                        long_term="Table sizes in the configuration so that SchemaLens can weigh such statements."),
-                verification="`schemalens verify` reports the lock and whether the table was rewritten; test: "
-                             "the rehearsal in CI",
+                        medium_term=_("Run maintenance outside deploys, in a scheduled window. %(lock_timeout_advice)s", lock_timeout_advice=LOCK_TIMEOUT_ADVICE),
+                        long_term=_("Table sizes in the configuration so that SchemaLens can weigh such statements.")),
+                verification=_("`schemalens verify` reports the lock and whether the table was rewritten; test: "
+                             "the rehearsal in CI"),
                 table=walked.table, related=created_here(walked), severity=severity_by_size(context, walked.table))
 
 

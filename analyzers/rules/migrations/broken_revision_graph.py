@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 class BrokenRevisionGraph(Rule):
@@ -45,8 +46,7 @@ class BrokenRevisionGraph(Rule):
     name = "broken-revision-graph"
     dimension = 5
     severity = "P0"
-    summary = "revision naming a missing parent, or revisions in a cycle"
-    summary_zh = "迁移图断裂：引用不存在的父版本或出现循环"
+    summary = _("revision naming a missing parent, or revisions in a cycle")
 
     valid = (Example({**ALEMBIC_SETUP,
                       "migrations/versions/a1_init.py": revision_file("a1", None),
@@ -76,33 +76,33 @@ class BrokenRevisionGraph(Rule):
     def _missing(self, problem) -> Finding:
         revision, missing, attribute = problem.revision, problem.missing, problem.attribute
         return self.finding(
-            problem.location, f"revision {revision} names missing revision {missing}",
-            f"The {attribute} of revision {revision} is {missing!r}, which no revision file defines.",
-            impact="Worst case: the environments that ran revision "
-                   f"{missing} can never be reproduced. Most likely: every alembic command fails to build the "
-                   "revision map and the deploy stops.",
-            root_cause=f"Revision {missing} was deleted, renamed or never committed, or the {attribute} was edited by hand.",
-            fix=Fix(short_term=f"Restore the file of revision {missing} from version control if it ran anywhere; otherwise "
-                               f"set the {attribute} of {revision} to the revision it was written on (alembic heads).",
-                    medium_term="CI runs `alembic history` (or schemalens check) on every pull request.",
-                    long_term="Revision files are never deleted or renumbered once merged; squash only with a new baseline."),
-            verification=f"alembic history  # lists {revision} without 'is not present'; alembic upgrade head on a fresh database")
+            problem.location, _("revision %(revision)s names missing revision %(missing)s", revision=revision, missing=missing),
+            _("The %(attribute)s of revision %(revision)s is %(missing)r, which no revision file defines.", attribute=attribute, revision=revision, missing=missing),
+            impact=_("Worst case: the environments that ran revision "
+                   "%(missing)s can never be reproduced. Most likely: every alembic command fails to build the "
+                   "revision map and the deploy stops.", missing=missing),
+            root_cause=_("Revision %(missing)s was deleted, renamed or never committed, or the %(attribute)s was edited by hand.", missing=missing, attribute=attribute),
+            fix=Fix(short_term=_("Restore the file of revision %(missing)s from version control if it ran anywhere; otherwise "
+                               "set the %(attribute)s of %(revision)s to the revision it was written on (alembic heads).", missing=missing, attribute=attribute, revision=revision),
+                    medium_term=_("CI runs `alembic history` (or schemalens check) on every pull request."),
+                    long_term=_("Revision files are never deleted or renumbered once merged; squash only with a new baseline.")),
+            verification=_("alembic history  # lists %(revision)s without 'is not present'; alembic upgrade head on a fresh database", revision=revision))
 
     def _cycle(self, graph, problem) -> Finding:
         cycle = problem.cycle
         around = " -> ".join((*cycle, cycle[0]))
         stranded = sorted(set().union(*(graph.descendants(rid) for rid in cycle)) - set(cycle))
-        also = f" Revisions after it ({', '.join(stranded)}) cannot run either." if stranded else ""
+        also = _(" Revisions after it (%(stranded)s) cannot run either.", stranded=', '.join(stranded)) if stranded else ""
         return self.finding(
-            problem.location, f"revision cycle {around}",
-            f"Revisions {around} each name the next as a parent (down_revision or depends_on), so none of them has a "
-            f"place in the history.{also}",
-            impact="Worst case: revisions of the cycle ran in some environments in an order that can never be reproduced. "
-                   "Most likely: every alembic command fails with \"Cycle is detected\" and the deploy stops.",
-            root_cause="A down_revision was edited by hand (often while resolving a merge conflict) to point at a later revision.",
-            fix=Fix(short_term=f"Set the down_revision of {cycle[0]} back to the revision it was written on (git log -p on "
-                               "its file shows the original value).",
-                    medium_term="CI runs `alembic history` (or schemalens check) on every pull request.",
-                    long_term="Merge branches with `alembic merge` instead of editing down_revision by hand."),
-            verification="alembic history  # prints the chain without 'Cycle is detected'",
-            related=tuple(Related(graph.by_id[rid].location, f"in the cycle: {rid}") for rid in cycle[1:]))
+            problem.location, _("revision cycle %(around)s", around=around),
+            _("Revisions %(around)s each name the next as a parent (down_revision or depends_on), so none of them has a "
+            "place in the history.%(also)s", around=around, also=also),
+            impact=_("Worst case: revisions of the cycle ran in some environments in an order that can never be reproduced. "
+                   "Most likely: every alembic command fails with \"Cycle is detected\" and the deploy stops."),
+            root_cause=_("A down_revision was edited by hand (often while resolving a merge conflict) to point at a later revision."),
+            fix=Fix(short_term=_("Set the down_revision of %(cycle)s back to the revision it was written on (git log -p on "
+                               "its file shows the original value).", cycle=cycle[0]),
+                    medium_term=_("CI runs `alembic history` (or schemalens check) on every pull request."),
+                    long_term=_("Merge branches with `alembic merge` instead of editing down_revision by hand.")),
+            verification=_("alembic history  # prints the chain without 'Cycle is detected'"),
+            related=tuple(Related(graph.by_id[rid].location, _("in the cycle: %(rid)s", rid=rid)) for rid in cycle[1:]))

@@ -12,6 +12,7 @@ from ...schema import operations as ops
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import created_here, new_in_this_step, sql_example
+from ...i18n import _, capitalized
 
 
 @dataclass(frozen=True)
@@ -27,25 +28,25 @@ def _classify_access(walked) -> Optional[Change]:
         return None
     kind = operation.kind
     if kind == "REVOKE":
-        return Change("ban-revoke", f"privileges on a {(operation.detail or 'object').lower()} are revoked",
-                      "queries of roles that lose the privilege fail with permission denied")
+        return Change("ban-revoke", _("privileges on a %(lower)s are revoked", lower=(operation.detail or 'object').lower()),
+                      _("queries of roles that lose the privilege fail with permission denied"))
     if kind == "DROP POLICY":
-        return Change("ban-drop-policy", f"row-level security policy {operation.name} is dropped",
-                      "rows it made visible or writable disappear for some roles, or others become visible")
+        return Change("ban-drop-policy", _("row-level security policy %(operation)s is dropped", operation=operation.name),
+                      _("rows it made visible or writable disappear for some roles, or others become visible"))
     if kind == "CREATE POLICY":
-        return Change("ban-create-policy", f"row-level security policy {operation.name} is created",
-                      "with row-level security on, the rows each role sees and may write change")
+        return Change("ban-create-policy", _("row-level security policy %(operation)s is created", operation=operation.name),
+                      _("with row-level security on, the rows each role sees and may write change"))
     if kind == "ALTER POLICY":
         detail = operation.detail or ""
         peer = "ban-alter-policy-roles" if detail == "TO" else "ban-alter-policy-condition"
-        return Change(peer, f"row-level security policy {operation.name} changes ({detail or 'definition'})",
-                      "the rows each role sees and may write change")
+        return Change(peer, _("row-level security policy %(operation)s changes (%(value)s)", operation=operation.name, value=detail or 'definition'),
+                      _("the rows each role sees and may write change"))
     if kind.endswith("ROW LEVEL SECURITY"):
         return Change("ban-alter-row-level-security", kind.removeprefix("ALTER TABLE ").lower(),
-                      "queries of roles without a matching policy return no rows, or all of them")
+                      _("queries of roles without a matching policy return no rows, or all of them"))
     if kind in ("AlterRole", "AlterRoleSet"):
-        return Change("ban-alter-role-options", "role options change", "sessions of that role behave differently "
-                      "(login, connection limit, settings)")
+        return Change("ban-alter-role-options", _("role options change"), _("sessions of that role behave differently "
+                      "(login, connection limit, settings)"))
     return None
 
 
@@ -53,41 +54,41 @@ def _classify_behaviour(walked) -> Optional[Change]:
     operation = walked.operation
     if isinstance(operation, ops.AlterColumn) and operation.server_default not in (None, ops.DROP_DEFAULT) \
             and walked.existing and not new_in_this_step(walked):
-        return Change("ban-set-default", f"the default of {walked.table}.{operation.column} is set",
-                      "inserts that leave the column out store the new value instead of the old default")
+        return Change("ban-set-default", _("the default of %(table)s.%(column)s is set", table=walked.table, column=operation.column),
+                      _("inserts that leave the column out store the new value instead of the old default"))
     if isinstance(operation, ops.CreateFunction) and operation.or_replace:
-        return Change("ban-replace-view-function", f"function {operation.function.name} is replaced",
-                      "every caller, trigger and default runs the new body at once")
+        return Change("ban-replace-view-function", _("function %(function)s is replaced", function=operation.function.name),
+                      _("every caller, trigger and default runs the new body at once"))
     if isinstance(operation, ops.DropTrigger) and walked.existing:
-        return Change("ban-drop-trigger", f"trigger {operation.name} is dropped",
-                      "writes stop doing what the trigger did (audit rows, counters, checks)")
+        return Change("ban-drop-trigger", _("trigger %(operation)s is dropped", operation=operation.name),
+                      _("writes stop doing what the trigger did (audit rows, counters, checks)"))
     if not isinstance(operation, ops.UnsupportedStatement):
         return None
     kind = operation.kind
     simple = {
-        "ALTER TABLE REPLICA IDENTITY": ("ban-replica-identity", "the replica identity changes",
-                                         "logical replication and change-data capture send other columns for updates and deletes"),
-        "AlterFunction": ("ban-alter-function-options", "function options change (volatility, security, settings)",
-                          "callers get other plans, privileges or settings"),
-        "ALTER VIEW": ("ban-alter-view-options", "view options change", "queries through the view may see other rows "
-                       "(security_barrier, check_option, security_invoker)"),
-        "AlterDatabase": ("ban-alter-database-options", "database options change", "new sessions behave differently"),
-        "AlterDatabaseSet": ("ban-alter-database-options", "a database setting changes", "new sessions behave differently"),
-        "AlterSystem": ("ban-alter-system-options", "server configuration changes", "every database on the server "
-                        "behaves differently after a reload"),
-        "AlterExtension": ("ban-alter-extension", "an extension is updated", "its functions, types and operators may "
-                           "change or disappear"),
-        "ALTER SEQUENCE": ("ban-alter-sequence-values", "sequence options change", "new keys may collide with, or "
-                           "jump past, existing ones"),
-        "ALTER TABLE DISABLE RULE": ("ban-disable-trigger", "a rewrite rule is disabled", "statements stop being "
-                                     "rewritten by it"),
+        "ALTER TABLE REPLICA IDENTITY": ("ban-replica-identity", _("the replica identity changes"),
+                                         _("logical replication and change-data capture send other columns for updates and deletes")),
+        "AlterFunction": ("ban-alter-function-options", _("function options change (volatility, security, settings)"),
+                          _("callers get other plans, privileges or settings")),
+        "ALTER VIEW": ("ban-alter-view-options", _("view options change"), _("queries through the view may see other rows "
+                       "(security_barrier, check_option, security_invoker)")),
+        "AlterDatabase": ("ban-alter-database-options", _("database options change"), _("new sessions behave differently")),
+        "AlterDatabaseSet": ("ban-alter-database-options", _("a database setting changes"), _("new sessions behave differently")),
+        "AlterSystem": ("ban-alter-system-options", _("server configuration changes"), _("every database on the server "
+                        "behaves differently after a reload")),
+        "AlterExtension": ("ban-alter-extension", _("an extension is updated"), _("its functions, types and operators may "
+                           "change or disappear")),
+        "ALTER SEQUENCE": ("ban-alter-sequence-values", _("sequence options change"), _("new keys may collide with, or "
+                           "jump past, existing ones")),
+        "ALTER TABLE DISABLE RULE": ("ban-disable-trigger", _("a rewrite rule is disabled"), _("statements stop being "
+                                     "rewritten by it")),
     }
     if kind in simple:
         peer, what, breaks = simple[kind]
         return Change(peer, what, breaks)
     if kind == "View" and operation.detail == "OR REPLACE":
-        return Change("ban-replace-view-function", f"view {operation.name} is replaced",
-                      "every query through it returns the new definition's rows at once")
+        return Change("ban-replace-view-function", _("view %(operation)s is replaced", operation=operation.name),
+                      _("every query through it returns the new definition's rows at once"))
     return None
 
 
@@ -96,34 +97,34 @@ def _classify_shape(walked) -> Optional[Change]:
     if new_in_this_step(walked):
         return None
     if isinstance(operation, ops.AddColumn) and walked.existing:
-        return Change("ban-add-column", f"column {walked.table}.{operation.column.name} is added",
-                      "`SELECT *` returns another column and `INSERT` without a column list breaks")
+        return Change("ban-add-column", _("column %(table)s.%(column)s is added", table=walked.table, column=operation.column.name),
+                      _("`SELECT *` returns another column and `INSERT` without a column list breaks"))
     if isinstance(operation, ops.AddEnumValue):
-        return Change("ban-add-enum-value", f"value '{operation.value}' is added to enum {operation.name}",
-                      "readers receive a value they do not know")
+        return Change("ban-add-enum-value", _("value '%(operation)s' is added to enum %(operation_2)s", operation=operation.value, operation_2=operation.name),
+                      _("readers receive a value they do not know"))
     if isinstance(operation, ops.DropIndex):
-        return Change("ban-drop-index", f"index {operation.name} is dropped",
-                      "a uniqueness it enforced lapses, and queries that used it change plans")
+        return Change("ban-drop-index", _("index %(operation)s is dropped", operation=operation.name),
+                      _("a uniqueness it enforced lapses, and queries that used it change plans"))
     if isinstance(operation, (ops.AddConstraint,)) and walked.existing:
-        return Change("ban-new-write-restriction", f"constraint {operation.constraint.name or ''} is added to "
-                      f"{walked.table}".replace("  ", " "), "writes that break it are rejected, even when it is NOT VALID")
+        return Change("ban-new-write-restriction", _("constraint %(name)s is added to %(table)s", name=operation.constraint.name, table=walked.table)
+                      if operation.constraint.name else _("a constraint is added to %(table)s", table=walked.table), _("writes that break it are rejected, even when it is NOT VALID"))
     if isinstance(operation, ops.AlterColumn) and operation.nullable is False and walked.existing:
-        return Change("ban-new-write-restriction", f"{walked.table}.{operation.column} becomes NOT NULL",
-                      "inserts and updates that write NULL are rejected")
+        return Change("ban-new-write-restriction", _("%(table)s.%(column)s becomes NOT NULL", table=walked.table, column=operation.column),
+                      _("inserts and updates that write NULL are rejected"))
     if isinstance(operation, ops.CreateIndex) and operation.index.unique and walked.existing:
-        return Change("ban-new-write-restriction", f"unique index {operation.index.name or ''} is created on "
-                      f"{walked.table}".replace("  ", " "), "writes of duplicates are rejected")
+        return Change("ban-new-write-restriction", _("unique index %(name)s is created on %(table)s", name=operation.index.name, table=walked.table)
+                      if operation.index.name else _("a unique index is created on %(table)s", table=walked.table), _("writes of duplicates are rejected"))
     if not isinstance(operation, ops.UnsupportedStatement):
         return None
     if operation.kind == "ADD ATTRIBUTE":
-        return Change("ban-add-composite-attribute", f"an attribute is added to composite type {operation.name}",
-                      "values of the type gain a field that readers do not expect")
+        return Change("ban-add-composite-attribute", _("an attribute is added to composite type %(operation)s", operation=operation.name),
+                      _("values of the type gain a field that readers do not expect"))
     if operation.kind == "ALTER TABLE NO INHERIT":
-        return Change("ban-detach-inheritance", f"{operation.table} no longer inherits from {operation.name}",
-                      "queries of the parent stop returning its rows")
+        return Change("ban-detach-inheritance", _("%(table)s no longer inherits from %(operation)s", table=operation.table, operation=operation.name),
+                      _("queries of the parent stop returning its rows"))
     if operation.kind == "ALTER DOMAIN SET NOT NULL":
-        return Change("ban-new-write-restriction", f"domain {operation.name} becomes NOT NULL",
-                      "writes of NULL to any column of the domain are rejected")
+        return Change("ban-new-write-restriction", _("domain %(operation)s becomes NOT NULL", operation=operation.name),
+                      _("writes of NULL to any column of the domain are rejected"))
     return None
 
 
@@ -137,15 +138,15 @@ class _CompatibilityRule(Rule):
             if change is None:
                 continue
             yield self.finding(
-                walked.operation.location, f"{change.what[0].upper()}{change.what[1:]}",
-                f"For code already running: {change.breaks}.",
-                impact=f"Worst case: the running release, reports or other services misbehave without an error "
-                       f"({self.area}). Most likely: nothing, when the change was planned with its readers.",
-                root_cause="A change that is safe for the database but changes the contract with its clients.",
-                fix=Fix(short_term="Check with the code that uses it (and release that code first) before this "
-                                   "migration runs; suppress the finding on the line once reviewed.",
-                        medium_term="Record such contract changes in the release notes of the database."),
-                verification="The previous release's tests pass against the migrated schema",
+                walked.operation.location, capitalized(change.what),
+                _("For code already running: %(breaks)s.", breaks=change.breaks),
+                impact=_("Worst case: the running release, reports or other services misbehave without an error "
+                       "(%(area)s). Most likely: nothing, when the change was planned with its readers.", area=self.area),
+                root_cause=_("A change that is safe for the database but changes the contract with its clients."),
+                fix=Fix(short_term=_("Check with the code that uses it (and release that code first) before this "
+                                   "migration runs; suppress the finding on the line once reviewed."),
+                        medium_term=_("Record such contract changes in the release notes of the database.")),
+                verification=_("The previous release's tests pass against the migrated schema"),
                 table=walked.table, related=created_here(walked))
 
 
@@ -186,8 +187,7 @@ class AccessChange(_CompatibilityRule):
     default_enabled = False
     area = "access"
     classify = staticmethod(_classify_access)
-    summary = "privileges, row-level security or roles change (opt-in review prompt)"
-    summary_zh = "权限、行级安全策略或角色发生变化（可选启用的审查提示）"
+    summary = _("privileges, row-level security or roles change (opt-in review prompt)")
     peers = ("squawk:ban-revoke", "squawk:ban-drop-policy", "squawk:ban-create-policy",
              "squawk:ban-alter-policy-condition", "squawk:ban-alter-policy-roles", "squawk:ban-alter-row-level-security",
              "squawk:ban-alter-role-options")
@@ -235,8 +235,7 @@ class BehaviourChange(_CompatibilityRule):
     default_enabled = False
     area = "behaviour"
     classify = staticmethod(_classify_behaviour)
-    summary = "default, function, view, trigger or server behaviour changes (opt-in review prompt)"
-    summary_zh = "默认值、函数、视图、触发器或服务器行为发生变化（可选启用的审查提示）"
+    summary = _("default, function, view, trigger or server behaviour changes (opt-in review prompt)")
     peers = ("squawk:ban-set-default", "squawk:ban-replace-view-function", "squawk:ban-drop-trigger",
              "squawk:ban-replica-identity", "squawk:ban-alter-function-options", "squawk:ban-alter-view-options",
              "squawk:ban-alter-database-options", "squawk:ban-alter-system-options", "squawk:ban-alter-extension",
@@ -286,8 +285,7 @@ class ShapeChange(_CompatibilityRule):
     default_enabled = False
     area = "shape"
     classify = staticmethod(_classify_shape)
-    summary = "columns, enum values or write restrictions added to existing objects (opt-in review prompt)"
-    summary_zh = "为已有对象添加列、枚举值或写入限制（可选启用的审查提示）"
+    summary = _("columns, enum values or write restrictions added to existing objects (opt-in review prompt)")
     peers = ("squawk:ban-add-column", "squawk:ban-add-enum-value", "squawk:ban-add-composite-attribute",
              "squawk:ban-detach-inheritance", "squawk:ban-new-write-restriction", "squawk:ban-drop-index")
 

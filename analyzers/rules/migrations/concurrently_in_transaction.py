@@ -6,6 +6,7 @@ from ...schema.operations import CreateIndex, Maintenance, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import SQL_BASE, alembic_example, sql_example
+from ...i18n import _
 
 
 class ConcurrentlyInTransaction(Rule):
@@ -47,8 +48,7 @@ class ConcurrentlyInTransaction(Rule):
     name = "concurrently-in-transaction"
     dimension = 5
     severity = "P0"
-    summary = "CONCURRENTLY or VACUUM inside a transaction (the migration fails)"
-    summary_zh = "在事务中执行 CONCURRENTLY 或 VACUUM（迁移必然失败）"
+    summary = _("CONCURRENTLY or VACUUM inside a transaction (the migration fails)")
     peers = ("squawk:ban-concurrent-index-creation-in-transaction", "pgls:banConcurrentIndexCreationInTransaction",
              "atlas:PG103")
 
@@ -86,22 +86,22 @@ class ConcurrentlyInTransaction(Rule):
             in_alembic = walked.step.path.endswith(".py")
             tool = context.sql_transactions.tool_of(walked.step.path) if not in_alembic else None
             if in_alembic:
-                where = "outside `autocommit_block()`"
+                where = _("outside `autocommit_block()`")
             elif tool is not None and context.sql_transactions(walked.step.path):
-                where = f"in a file that {tool.tool or 'its migration tool'} runs in a transaction ({tool.source})"
+                where = _("in a file that %(value)s runs in a transaction (%(source)s)", value=tool.tool or 'its migration tool', source=tool.source)
             else:
-                where = "between BEGIN and COMMIT"
+                where = _("between BEGIN and COMMIT")
             yield self.finding(
-                operation.location, f"{statement} runs inside a transaction",
-                f"{statement} on {walked.table or 'the table'} is {where}; PostgreSQL refuses it in a transaction block.",
-                impact="Worst case: the migration fails in the deploy pipeline, possibly after earlier statements "
-                       "of a non-transactional runner already ran. Most likely: a failed deploy on first run.",
-                root_cause="Alembic wraps each migration in a transaction unless a block opts out.",
-                fix=Fix(short_term="Wrap it in `with op.get_context().autocommit_block():`" if in_alembic
-                        else "Move it out of the BEGIN/COMMIT, into a file the tool runs without a transaction "
-                             "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`).",
-                        medium_term="Rehearse every revision on a scratch database in CI (`schemalens verify`).",
-                        long_term="A migration template for concurrent index builds."),
-                verification="`alembic upgrade head` (or `schemalens verify`) on a scratch database succeeds; test: "
-                             "the rehearsal in CI",
+                operation.location, _("%(statement)s runs inside a transaction", statement=statement),
+                _("%(statement)s on %(value)s is %(where)s; PostgreSQL refuses it in a transaction block.", statement=statement, value=walked.table or _('the table'), where=where),
+                impact=_("Worst case: the migration fails in the deploy pipeline, possibly after earlier statements "
+                       "of a non-transactional runner already ran. Most likely: a failed deploy on first run."),
+                root_cause=_("Alembic wraps each migration in a transaction unless a block opts out."),
+                fix=Fix(short_term=_("Wrap it in `with op.get_context().autocommit_block():`") if in_alembic
+                        else _("Move it out of the BEGIN/COMMIT, into a file the tool runs without a transaction "
+                             "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`)."),
+                        medium_term=_("Rehearse every revision on a scratch database in CI (`schemalens verify`)."),
+                        long_term=_("A migration template for concurrent index builds.")),
+                verification=_("`alembic upgrade head` (or `schemalens verify`) on a scratch database succeeds; test: "
+                             "the rehearsal in CI"),
                 table=walked.table, column=None)

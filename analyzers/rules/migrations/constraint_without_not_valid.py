@@ -16,6 +16,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class ConstraintWithoutNotValid(Rule):
@@ -67,8 +68,7 @@ class ConstraintWithoutNotValid(Rule):
     name = "constraint-without-not-valid"
     dimension = 5
     severity = "P1"
-    summary = "foreign key or check added to an existing table without NOT VALID"
-    summary_zh = "在已有表上添加外键/检查约束未使用 NOT VALID（锁表全表扫描）"
+    summary = _("foreign key or check added to an existing table without NOT VALID")
     peers = ("squawk:constraint-missing-not-valid", "squawk:adding-foreign-key-constraint",
              "pgls:constraintMissingNotValid", "pgls:addingForeignKeyConstraint",
              "pgls:requireSeparateConstraintValidation", "strong_migrations:add_foreign_key",
@@ -119,18 +119,18 @@ class ConstraintWithoutNotValid(Rule):
         effect = added.lock_effects[0]
         kind = "FOREIGN KEY" if isinstance(constraint, ForeignKey) else "CHECK"
         return self.finding(
-            operation.location, f"{operation.name} is validated in the transaction that added it NOT VALID",
-            f"{effect.title} on {table} holds its lock until the commit, so the VALIDATE scans {table} under it: "
-            f"{lock_sentence(effect)} NOT VALID only helps when VALIDATE runs in a later transaction.",
-            impact=f"Worst case: writes to {table}" + (f" and {constraint.ref_table}" if kind == "FOREIGN KEY" else "")
-                   + " stall for the whole scan, exactly what NOT VALID was meant to avoid. Most likely: a write stall "
-                     "that grows with the table.",
-            root_cause="Alembic runs a revision in one transaction (and SQL tools a file), so both statements share "
-                       "its locks.",
-            fix=Fix(short_term=f"Move `ALTER TABLE {table} VALIDATE CONSTRAINT {operation.name}` to the next revision (or "
-                               "file), or commit between the two.",
-                    medium_term="Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI."),
-            verification="`schemalens verify` shows only SHARE UPDATE EXCLUSIVE held during the VALIDATE scan",
+            operation.location, _("%(operation)s is validated in the transaction that added it NOT VALID", operation=operation.name),
+            _("%(title)s on %(table)s holds its lock until the commit, so the VALIDATE scans %(table)s under it: "
+            "%(lock_sentence)s NOT VALID only helps when VALIDATE runs in a later transaction.", title=effect.title, table=table, lock_sentence=lock_sentence(effect)),
+            impact=_("Worst case: writes to %(table)s", table=table) + (_(" and %(ref_table)s", ref_table=constraint.ref_table) if kind == "FOREIGN KEY" else "")
+                   + _(" stall for the whole scan, exactly what NOT VALID was meant to avoid. Most likely: a write stall "
+                     "that grows with the table."),
+            root_cause=_("Alembic runs a revision in one transaction (and SQL tools a file), so both statements share "
+                       "its locks."),
+            fix=Fix(short_term=_("Move `ALTER TABLE %(table)s VALIDATE CONSTRAINT %(operation)s` to the next revision (or "
+                               "file), or commit between the two.", table=table, operation=operation.name),
+                    medium_term=_("Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI.")),
+            verification=_("`schemalens verify` shows only SHARE UPDATE EXCLUSIVE held during the VALIDATE scan"),
             table=table, related=(*created_here(walked),), severity=severity_by_size(context, table))
 
     def _finding(self, context: AuditContext, walked, constraint) -> Finding:
@@ -142,25 +142,25 @@ class ConstraintWithoutNotValid(Rule):
         definition = (f"FOREIGN KEY ({', '.join(constraint.columns)}) REFERENCES {constraint.ref_table} "
                       f"({', '.join(constraint.ref_columns)})" if is_fk else f"CHECK ({constraint.expression})")
         return self.finding(
-            walked.operation.location, f"{kind} {name} is added to {table} without NOT VALID"
-            + (" (inside ADD COLUMN)" if inline else ""),
-            f"{lock_sentence(effect)} Every existing row of {table} is checked before the lock is released."
-            + (" Written inside ADD COLUMN, the constraint has no NOT VALID form." if inline else ""),
-            impact=f"Worst case: writes to {table}" + (f" and {constraint.ref_table}" if is_fk else "")
-                   + " stall for the whole scan and the deploy times out. Most likely: a write stall that "
-                     "grows with the table.",
-            root_cause="Adding and validating a constraint in one statement is the default; splitting them "
-                       "needs NOT VALID, which Alembic only writes when asked.",
-            fix=Fix(short_term=("Add the column without the constraint first, then " if inline else "")
-                    + f"add it with NOT VALID (`ALTER TABLE {table} ADD CONSTRAINT {name} {definition} "
-                               f"NOT VALID`), then in a later revision `ALTER TABLE {table} VALIDATE CONSTRAINT "
-                               f"{name}`." + (scaffold_command(context, walked, "add-foreign-key", table, columns=",".join(constraint.columns),
+            walked.operation.location, _("%(kind)s %(name)s is added to %(table)s without NOT VALID", kind=kind, name=name, table=table)
+            + (_(" (inside ADD COLUMN)") if inline else ""),
+            _("%(lock_sentence)s Every existing row of %(table)s is checked before the lock is released.", lock_sentence=lock_sentence(effect), table=table)
+            + (_(" Written inside ADD COLUMN, the constraint has no NOT VALID form.") if inline else ""),
+            impact=_("Worst case: writes to %(table)s", table=table) + (_(" and %(ref_table)s", ref_table=constraint.ref_table) if is_fk else "")
+                   + _(" stall for the whole scan and the deploy times out. Most likely: a write stall that "
+                     "grows with the table."),
+            root_cause=_("Adding and validating a constraint in one statement is the default; splitting them "
+                       "needs NOT VALID, which Alembic only writes when asked."),
+            fix=Fix(short_term=(_("Add the column without the constraint first, then ") if inline else "")
+                    + _("add it with NOT VALID (`ALTER TABLE %(table)s ADD CONSTRAINT %(name)s %(definition)s "
+                               "NOT VALID`), then in a later revision `ALTER TABLE %(table)s VALIDATE CONSTRAINT "
+                               "%(name)s`.", table=table, name=name, definition=definition) + (scaffold_command(context, walked, "add-foreign-key", table, columns=",".join(constraint.columns),
                                                                ref=f"{constraint.ref_table}.{','.join(constraint.ref_columns)}")
                                               if is_fk else scaffold_command(context, walked, "add-check", table, check=constraint.expression)),
-                    medium_term="Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI.",
-                    long_term="A migration helper that always adds constraints NOT VALID and validates separately."),
-            verification=f"SELECT conname, convalidated FROM pg_constraint WHERE conrelid = '{table}'::regclass;"
+                    medium_term=_("Set `lock_timeout` in every revision; run `schemalens check` on new revisions in CI."),
+                    long_term=_("A migration helper that always adds constraints NOT VALID and validates separately.")),
+            verification=_("SELECT conname, convalidated FROM pg_constraint WHERE conrelid = '%(table)s'::regclass;"
                          "  -- convalidated is true after VALIDATE; test: `schemalens verify` shows SHARE UPDATE "
-                         "EXCLUSIVE for the VALIDATE step",
+                         "EXCLUSIVE for the VALIDATE step", table=table),
             table=table, column=constraint.columns[0] if is_fk and len(constraint.columns) == 1 else None,
             related=created_here(walked), severity=severity_by_size(context, table))

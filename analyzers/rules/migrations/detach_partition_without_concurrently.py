@@ -6,6 +6,7 @@ from ...schema.operations import CreateTable, DetachPartition
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, concurrently_advice, created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _
 
 _PARTITIONED = ("CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);\n"
                 "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n")
@@ -48,8 +49,7 @@ class DetachPartitionWithoutConcurrently(Rule):
     name = "detach-partition-without-concurrently"
     dimension = 5
     severity = "P1"
-    summary = "DETACH PARTITION without CONCURRENTLY (ACCESS EXCLUSIVE on the partitioned table)"
-    summary_zh = "DETACH PARTITION 未使用 CONCURRENTLY（锁住整个分区表）"
+    summary = _("DETACH PARTITION without CONCURRENTLY (ACCESS EXCLUSIVE on the partitioned table)")
     peers = ("squawk:require-concurrent-partition-detach", "pgls:requireConcurrentDetachPartition")
 
     valid = (
@@ -74,20 +74,20 @@ class DetachPartitionWithoutConcurrently(Rule):
             (effect,) = walked.lock_effects
             statement = f"ALTER TABLE {operation.table} DETACH PARTITION {operation.partition} CONCURRENTLY"
             yield self.finding(
-                operation.location, f"partition {operation.partition} is detached from {operation.table} without "
-                                    "CONCURRENTLY",
+                operation.location, _("partition %(partition)s is detached from %(table)s without "
+                                    "CONCURRENTLY", partition=operation.partition, table=operation.table),
                 lock_sentence(effect),
-                impact=f"Worst case: every query on {operation.table} and its partitions waits behind the detach while "
+                impact=_("Worst case: every query on %(table)s and its partitions waits behind the detach while "
                        "it waits for running queries, and the service stalls. Most likely: a short outage of the "
-                       "partitioned table during the deploy.",
-                root_cause="The concurrent form arrived in PostgreSQL 14 and cannot run in a transaction, so "
-                           "migrations keep the blocking default.",
-                fix=Fix(short_term=f"Detach it concurrently: {concurrently_advice(walked, statement)}.",
+                       "partitioned table during the deploy.", table=operation.table),
+                root_cause=_("The concurrent form arrived in PostgreSQL 14 and cannot run in a transaction, so "
+                           "migrations keep the blocking default."),
+                fix=Fix(short_term=_("Detach it concurrently: %(concurrently_advice)s.", concurrently_advice=concurrently_advice(walked, statement)),
                         medium_term=LOCK_TIMEOUT_ADVICE,
-                        long_term="Partition maintenance (attach, detach, drop old partitions) in a scheduled job, "
-                                  "not in deploy migrations."),
-                verification=f"`schemalens verify` shows SHARE UPDATE EXCLUSIVE on {operation.table}; test: detach while "
-                             "a writer inserts into another partition",
+                        long_term=_("Partition maintenance (attach, detach, drop old partitions) in a scheduled job, "
+                                  "not in deploy migrations.")),
+                verification=_("`schemalens verify` shows SHARE UPDATE EXCLUSIVE on %(table)s; test: detach while "
+                             "a writer inserts into another partition", table=operation.table),
                 table=walked.table, related=created_here(walked), severity=None)
 
 

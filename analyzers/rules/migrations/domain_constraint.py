@@ -7,6 +7,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, lock_sentence, sql_example
+from ...i18n import _
 
 
 class DomainConstraint(Rule):
@@ -46,8 +47,7 @@ class DomainConstraint(Rule):
     name = "domain-constraint"
     dimension = 5
     severity = "P1"
-    summary = "domain constraint (checked across every table using the domain under a write lock)"
-    summary_zh = "域约束（在所有使用该域的表上加写锁全量检查）"
+    summary = _("domain constraint (checked across every table using the domain under a write lock)")
     peers = ("squawk:ban-create-domain-with-constraint", "squawk:ban-alter-domain-with-add-constraint")
 
     valid = (
@@ -73,38 +73,36 @@ class DomainConstraint(Rule):
             if effect is None or not operation.kind.startswith("ALTER DOMAIN"):
                 continue
             tables = _tables_using(context, operation.name)
-            where = f" ({', '.join(tables)} in the migrated schema)" if tables else ""
             yield self.finding(
-                operation.location, f"{operation.kind.replace('ALTER DOMAIN ', '')} on domain {operation.name} scans "
-                                    "every table using it",
-                lock_sentence(effect).replace("tables with a column of the domain",
-                                              f"tables with a column of the domain{where}"),
-                impact="Worst case: writes to every table with a column of the domain wait for the whole scan, and the "
-                       "deploy times out. Most likely: a stall of those tables during the deploy.",
-                root_cause="Domain constraints have no online validation: PostgreSQL checks all their columns at once "
-                           "under a write lock.",
-                fix=Fix(short_term="Put the rule in table CHECK constraints instead (ADD ... NOT VALID, then VALIDATE "
-                                   "per table under SHARE UPDATE EXCLUSIVE), and keep the domain without constraints.",
+                operation.location, _("%(replace)s on domain %(operation)s scans "
+                                    "every table using it", replace=operation.kind.replace('ALTER DOMAIN ', ''), operation=operation.name),
+                lock_sentence(effect) + (_(" Tables using the domain: %(tables)s.", tables=", ".join(tables)) if tables else ""),
+                impact=_("Worst case: writes to every table with a column of the domain wait for the whole scan, and the "
+                       "deploy times out. Most likely: a stall of those tables during the deploy."),
+                root_cause=_("Domain constraints have no online validation: PostgreSQL checks all their columns at once "
+                           "under a write lock."),
+                fix=Fix(short_term=_("Put the rule in table CHECK constraints instead (ADD ... NOT VALID, then VALIDATE "
+                                   "per table under SHARE UPDATE EXCLUSIVE), and keep the domain without constraints."),
                         medium_term=LOCK_TIMEOUT_ADVICE,
-                        long_term="No constraints on domains in this schema: table CHECKs only."),
-                verification="`schemalens verify` shows SHARE on the tables using the domain for this statement; "
-                             "test: run it while a writer inserts and check that inserts wait",
+                        long_term=_("No constraints on domains in this schema: table CHECKs only.")),
+                verification=_("`schemalens verify` shows SHARE on the tables using the domain for this statement; "
+                             "test: run it while a writer inserts and check that inserts wait"),
                 severity=None)
 
     def _created(self, operation: UnsupportedStatement) -> Finding:
         return self.finding(
-            operation.location, f"domain {operation.name} is created with constraints ({operation.detail})",
-            f"Each later change of {operation.detail} has to check every column of {operation.name} in every table "
-            "under SHARE locks: " + EFFECTS["alter-domain-validate-constraint"].describe(),
-            impact="Worst case: a later, tighter rule cannot be rolled out without blocking writes to every table "
+            operation.location, _("domain %(operation)s is created with constraints (%(detail)s)", operation=operation.name, detail=operation.detail),
+            _("Each later change of %(detail)s has to check every column of %(operation)s in every table "
+            "under SHARE locks: ", detail=operation.detail, operation=operation.name) + EFFECTS["alter-domain-validate-constraint"].describe(),
+            impact=_("Worst case: a later, tighter rule cannot be rolled out without blocking writes to every table "
                    "using the domain for a full scan. Most likely: the rule is never changed, or changed during an "
-                   "outage window.",
-            root_cause="Domains look like reusable types; their constraints are enforced as one unit across tables.",
-            fix=Fix(short_term=f"Create {operation.name} without constraints and add the CHECK to each table column "
-                               "that uses it.",
-                    medium_term="Table CHECK constraints, named by convention, for rules that may change."),
-            verification=f"SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = '{operation.name}'::regtype;"
-                         "  -- empty; test: the table CHECKs reject bad rows",
+                   "outage window."),
+            root_cause=_("Domains look like reusable types; their constraints are enforced as one unit across tables."),
+            fix=Fix(short_term=_("Create %(operation)s without constraints and add the CHECK to each table column "
+                               "that uses it.", operation=operation.name),
+                    medium_term=_("Table CHECK constraints, named by convention, for rules that may change.")),
+            verification=_("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = '%(operation)s'::regtype;"
+                         "  -- empty; test: the table CHECKs reject bad rows", operation=operation.name),
             severity="P2")
 
 

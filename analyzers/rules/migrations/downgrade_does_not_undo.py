@@ -22,6 +22,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .downgrade_source import read_function
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 # Examples: a base revision creates `orders`; the rule's revision follows it.
 _ORDERS = {**ALEMBIC_SETUP, "migrations/versions/a1_orders.py": revision_file(
@@ -150,8 +151,7 @@ class DowngradeDoesNotUndo(Rule):
     name = "downgrade-does-not-undo"
     dimension = 5
     severity = "P1"
-    summary = "downgrade that does not undo what upgrade did"
-    summary_zh = "downgrade 未完全撤销 upgrade 的变更"
+    summary = _("downgrade that does not undo what upgrade did")
 
     valid = (Example({**_ORDERS, "migrations/versions/b2_note.py": revision_file(
         "b2", "a1",
@@ -253,54 +253,54 @@ class DowngradeDoesNotUndo(Rule):
     # the three findings
 
     def _downgrade_related(self, revision) -> tuple[Related, ...]:
-        return (Related(revision.downgrade_location, "downgrade()"),) if revision.downgrade_location else ()
+        return (Related(revision.downgrade_location, _("downgrade()")),) if revision.downgrade_location else ()
 
     def _left(self, revision, location: Location, what: str, undo: str, table: str,
               column: Optional[str] = None) -> Finding:
         return self.finding(
-            location, f"downgrade of {revision.id} leaves {what} in place",
-            f"upgrade() of revision {revision.id} adds {what}; downgrade() does not remove it.",
-            impact=f"Worst case: after a rollback the previous release runs against {what}, which it does not know "
+            location, _("downgrade of %(id)s leaves %(what)s in place", id=revision.id, what=what),
+            _("upgrade() of revision %(id)s adds %(what)s; downgrade() does not remove it.", id=revision.id, what=what),
+            impact=_("Worst case: after a rollback the previous release runs against %(what)s, which it does not know "
                    "(a NOT NULL column without a default makes its inserts fail). Most likely: the next upgrade fails "
-                   "with \"already exists\" and someone repairs the database by hand.",
-            root_cause="The downgrade was written by hand, or the upgrade grew after the downgrade was generated.",
-            fix=Fix(short_term=f"Add `{undo}` to downgrade() of {revision.id}.",
-                    medium_term="CI runs upgrade -> downgrade -> upgrade on a rehearsal database for every pull request.",
-                    long_term="Compare the schema before the upgrade with the schema after the downgrade for each revision."),
+                   "with \"already exists\" and someone repairs the database by hand.", what=what),
+            root_cause=_("The downgrade was written by hand, or the upgrade grew after the downgrade was generated."),
+            fix=Fix(short_term=_("Add `%(undo)s` to downgrade() of %(id)s.", undo=undo, id=revision.id),
+                    medium_term=_("CI runs upgrade -> downgrade -> upgrade on a rehearsal database for every pull request."),
+                    long_term=_("Compare the schema before the upgrade with the schema after the downgrade for each revision.")),
             verification=self._verification(revision), table=table, column=column,
             related=self._downgrade_related(revision))
 
     def _lost(self, revision, location: Location, what: str, redo: str, table: str,
               column: Optional[str] = None) -> Finding:
         return self.finding(
-            location, f"downgrade of {revision.id} does not re-create {what}",
-            f"upgrade() of revision {revision.id} drops {what}; downgrade() does not bring it back.",
-            impact=f"Worst case: the previous release, rolled back to, reads and writes {what} and fails on every "
-                   "request. Most likely: the rollback ends with a schema that matches neither release.",
-            root_cause="The drop was treated as a one-way step, but the downgrade neither restores it nor says it cannot.",
-            fix=Fix(short_term=f"Add `{redo}` to downgrade() of {revision.id} (its data is gone: restore it from a "
-                               "backup if needed), or declare the revision irreversible with a comment saying why.",
-                    medium_term="Drop in two releases: stop using it first, drop it once no release that uses it can come back.",
-                    long_term="Keep dropped data (rename, or copy to an archive table) until the release is final."),
+            location, _("downgrade of %(id)s does not re-create %(what)s", id=revision.id, what=what),
+            _("upgrade() of revision %(id)s drops %(what)s; downgrade() does not bring it back.", id=revision.id, what=what),
+            impact=_("Worst case: the previous release, rolled back to, reads and writes %(what)s and fails on every "
+                   "request. Most likely: the rollback ends with a schema that matches neither release.", what=what),
+            root_cause=_("The drop was treated as a one-way step, but the downgrade neither restores it nor says it cannot."),
+            fix=Fix(short_term=_("Add `%(redo)s` to downgrade() of %(id)s (its data is gone: restore it from a "
+                               "backup if needed), or declare the revision irreversible with a comment saying why.", redo=redo, id=revision.id),
+                    medium_term=_("Drop in two releases: stop using it first, drop it once no release that uses it can come back."),
+                    long_term=_("Keep dropped data (rename, or copy to an archive table) until the release is final.")),
             verification=self._verification(revision), table=table, column=column,
             related=self._downgrade_related(revision))
 
     def _drops(self, revision, location: Location, what: str, table: str, column: Optional[str] = None) -> Finding:
         return self.finding(
-            location, f"downgrade of {revision.id} drops {what}, which its upgrade did not create",
-            f"downgrade() of revision {revision.id} drops {what}, but upgrade() did not add it: rolling back deletes "
-            "data that existed before this revision.",
-            impact=f"Worst case: a rollback deletes {what} and its data in production, with no way back but a backup. "
-                   "Most likely: the downgrade was written for another revision, and this one's changes stay in place.",
-            root_cause="The downgrade was copied from another revision, or names the wrong table or column.",
-            fix=Fix(short_term=f"Remove the drop of {what} from downgrade() of {revision.id}; undo only what upgrade() did.",
-                    medium_term="CI runs upgrade -> downgrade -> upgrade on a rehearsal database with rows for every pull request.",
-                    long_term="Compare the schema before the upgrade with the schema after the downgrade for each revision."),
+            location, _("downgrade of %(id)s drops %(what)s, which its upgrade did not create", id=revision.id, what=what),
+            _("downgrade() of revision %(id)s drops %(what)s, but upgrade() did not add it: rolling back deletes "
+            "data that existed before this revision.", id=revision.id, what=what),
+            impact=_("Worst case: a rollback deletes %(what)s and its data in production, with no way back but a backup. "
+                   "Most likely: the downgrade was written for another revision, and this one's changes stay in place.", what=what),
+            root_cause=_("The downgrade was copied from another revision, or names the wrong table or column."),
+            fix=Fix(short_term=_("Remove the drop of %(what)s from downgrade() of %(id)s; undo only what upgrade() did.", what=what, id=revision.id),
+                    medium_term=_("CI runs upgrade -> downgrade -> upgrade on a rehearsal database with rows for every pull request."),
+                    long_term=_("Compare the schema before the upgrade with the schema after the downgrade for each revision.")),
             verification=self._verification(revision), table=table, column=column,
             related=self._downgrade_related(revision))
 
     @staticmethod
     def _verification(revision) -> str:
         parent = revision.down_revisions[0] if revision.down_revisions else "base"
-        return (f"pg_dump --schema-only before `alembic upgrade {revision.id}` equals the dump after "
-                f"`alembic downgrade {parent}` on a rehearsal database")
+        return (_("pg_dump --schema-only before `alembic upgrade %(id)s` equals the dump after "
+                "`alembic downgrade %(parent)s` on a rehearsal database", id=revision.id, parent=parent))

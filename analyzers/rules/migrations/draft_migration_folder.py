@@ -6,6 +6,7 @@ from typing import Iterator
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _, join
 
 _SHOWN = 3
 
@@ -44,8 +45,7 @@ class DraftMigrationFolder(Rule):
     name = "draft-migration-folder"
     dimension = 5
     severity = "P2"
-    summary = "draft or copied SQL migration folder next to the live one"
-    summary_zh = "与正式迁移目录并存的草稿或副本目录"
+    summary = _("draft or copied SQL migration folder next to the live one")
 
     valid = (Example({"db/migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                       "db/migrations/V2__items.sql": "CREATE TABLE items (id bigint PRIMARY KEY);\n"}),)
@@ -71,27 +71,29 @@ class DraftMigrationFolder(Rule):
                        and context.text_of(path) != context.text_of(live_names[PurePosixPath(path).name])]
             differences = []
             if only_here:
-                differences.append(f"{len(only_here)} file(s) only here ({', '.join(PurePosixPath(p).name for p in only_here[:_SHOWN])})")
+                differences.append(_("%(count)s file(s) only here (%(value)s)", count=len(only_here), value=', '.join(PurePosixPath(p).name for p in only_here[:_SHOWN])))
             if changed:
-                differences.append(f"{len(changed)} file(s) that differ from the live copy "
-                                   f"({', '.join(PurePosixPath(p).name for p in changed[:_SHOWN])})")
-            detail = f"{draft.draft_reason}; it has " + (" and ".join(differences) if differences else "nothing the live folder lacks")
-            related = (Related(Location(live.files[0], 1), "the folder the migrator reads"),)
-            move = (f" First move {', '.join(PurePosixPath(p).name for p in only_here[:_SHOWN])} into {live.folder} with the "
-                    "next free version if it must run." if only_here else "")
-            short = f"git rm -r {folder}.{move}"
+                differences.append(_("%(count)s file(s) that differ from the live copy "
+                                   "(%(value)s)", count=len(changed), value=', '.join(PurePosixPath(p).name for p in changed[:_SHOWN])))
+            detail = _("%(reason)s; it has %(differences)s", reason=draft.draft_reason,
+                       differences=join(_(" and "), differences) if differences else _("nothing the live folder lacks"))
+            related = (Related(Location(live.files[0], 1), _("the folder the migrator reads")),)
+            move = (" " + _("First move %(files)s into %(folder)s with the next free version if it must run.",
+                              files=", ".join(PurePosixPath(p).name for p in only_here[:_SHOWN]), folder=live.folder)
+                    if only_here else "")
+            short = _("git rm -r %(folder)s.%(move)s", folder=folder, move=move)
         else:
             detail = draft.draft_reason
-            short = f"Delete {folder} (git history keeps it), or move what must run into the live migration folder."
+            short = _("Delete %(folder)s (git history keeps it), or move what must run into the live migration folder.", folder=folder)
         return self.finding(
-            Location(draft.files[0], 1), f"{folder} is a migration folder no migrator reads",
-            f"{folder}: {detail}. SchemaLens does not replay it.",
-            impact="Worst case: a fix or a migration lives only in the copy and never reaches any database. Most likely: "
-                   "readers and search results show two definitions and review the wrong one.",
-            root_cause="A folder was copied to try a new history (or kept as a backup) and never removed.",
+            Location(draft.files[0], 1), _("%(folder)s is a migration folder no migrator reads", folder=folder),
+            _("%(folder)s: %(detail)s. SchemaLens does not replay it.", folder=folder, detail=detail),
+            impact=_("Worst case: a fix or a migration lives only in the copy and never reaches any database. Most likely: "
+                   "readers and search results show two definitions and review the wrong one."),
+            root_cause=_("A folder was copied to try a new history (or kept as a backup) and never removed."),
             fix=Fix(short_term=short,
-                    medium_term="One migration folder per database, named in the migrator's configuration; CI fails on "
-                                "other folders of SQL migrations.",
-                    long_term="Experiments on branches; backups in git history."),
-            verification=f"git ls-files {folder}  # prints nothing",
+                    medium_term=_("One migration folder per database, named in the migrator's configuration; CI fails on "
+                                "other folders of SQL migrations."),
+                    long_term=_("Experiments on branches; backups in git history.")),
+            verification=_("git ls-files %(folder)s  # prints nothing", folder=folder),
             related=related)

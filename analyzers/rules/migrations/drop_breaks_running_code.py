@@ -18,17 +18,18 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, new_in_this_step, sql_example
+from ...i18n import _
 
 # Statements that drop an object other code may use, by kind: what to call it.
 _OBJECT_DROPS = {"DROP VIEW": "view", "DROP MATERIALIZED VIEW": "materialized view", "DROP SCHEMA": "schema",
                  "DROP EXTENSION": "extension", "DROP DOMAIN": "domain", "DROP PROCEDURE": "procedure",
                  "DROP ROUTINE": "routine", "DROP AGGREGATE": "aggregate"}
 # What a drop of each kind takes with it under CASCADE.
-_CASCADES = {"type": "every column of the type", "domain": "every column of the domain",
-             "extension": "every object that uses its functions, types and operators",
-             "schema": "everything in the schema", "sequence": "every default that calls nextval() on it",
-             "function": "every trigger, default and view that calls it", "view": "every view built on it",
-             "materialized view": "every view built on it"}
+_CASCADES = {"type": _("every column of the type"), "domain": _("every column of the domain"),
+             "extension": _("every object that uses its functions, types and operators"),
+             "schema": _("everything in the schema"), "sequence": _("every default that calls nextval() on it"),
+             "function": _("every trigger, default and view that calls it"), "view": _("every view built on it"),
+             "materialized view": _("every view built on it")}
 _MODEL = ("from sqlalchemy import Column, Integer, String\nfrom sqlalchemy.orm import declarative_base\n"
           "Base = declarative_base()\n\nclass Order(Base):\n    __tablename__ = 'orders'\n"
           "    id = Column(Integer, primary_key=True)\n    status = Column(String(20))\n")
@@ -77,8 +78,7 @@ class DropBreaksRunningCode(Rule):
     name = "drop-breaks-running-code"
     dimension = 5
     severity = "P2"
-    summary = "drop of a column, table or other object that running code may still use"
-    summary_zh = "删除运行中代码可能仍在使用的列、表或其他对象"
+    summary = _("drop of a column, table or other object that running code may still use")
     peers = ("squawk:ban-drop-column", "squawk:ban-drop-table", "squawk:ban-drop-view", "squawk:ban-drop-function",
              "squawk:ban-drop-type", "squawk:ban-drop-schema", "squawk:ban-drop-sequence", "squawk:ban-drop-domain",
              "squawk:ban-drop-extension", "pgls:banDropColumn", "pgls:banDropTable", "pgls:banDropSchema",
@@ -128,22 +128,22 @@ class DropBreaksRunningCode(Rule):
         else:
             mention = context.code_mention(operation.table, operation.column)
         if mention is not None:
-            return "P1", f"{mention.path}:{mention.line} still names it.", (Related(mention, "named here"),)
+            return "P1", _("%(path)s:%(line)s still names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)
         if not context.has_application_code:
-            return "P2", "SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
-                         "release still uses it.", ()
+            return "P2", _("SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
+                         "release still uses it."), ()
         return None
 
     def _object(self, context: AuditContext, kind: str, name: str, cascade: bool):
         mention = context.code_mention(name)
         if cascade and kind in _CASCADES:
-            related = (Related(mention, "named here"),) if mention else ()
-            return "P1", f"CASCADE also drops {_CASCADES[kind]}.", related
+            related = (Related(mention, _("named here")),) if mention else ()
+            return "P1", _("CASCADE also drops %(cascades)s.", cascades=_CASCADES[kind]), related
         if mention is not None:
-            return "P1", f"{mention.path}:{mention.line} still names it.", (Related(mention, "named here"),)
+            return "P1", _("%(path)s:%(line)s still names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)
         if not context.has_application_code:
-            return "P2", "SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
-                         "release still uses it.", ()
+            return "P2", _("SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
+                         "release still uses it."), ()
         return None
 
     def _finding(self, walked, kind: str, name: str, cascade: bool, severity: str, evidence: str,
@@ -151,21 +151,21 @@ class DropBreaksRunningCode(Rule):
         operation = walked.operation
         label = f"{operation.table}.{name}" if kind == "column" else name
         return self.finding(
-            operation.location, f"{kind} {label} is dropped" + (" with CASCADE" if cascade else "")
-            + " while running code may still use it",
-            f"The release running during the deploy may still use {kind} {label}; its queries fail from the commit of "
-            f"this migration. {evidence}",
-            impact=f"Worst case: errors on every request that touches {label} during the rollout, data that a rollback "
-                   "cannot bring back" + (", and dependent objects dropped without being named" if cascade else "")
-                   + ". Most likely: a burst of errors until the last old process is gone.",
-            root_cause="The drop ships in the same release as the code change that stops using it (or before it).",
-            fix=Fix(short_term=f"Release the code that stops using {label} first; drop it in a later migration"
-                               + (", without CASCADE, naming each dependent object you mean to drop" if cascade else "")
+            operation.location, _("%(kind)s %(label)s is dropped", kind=kind, label=label) + (_(" with CASCADE") if cascade else "")
+            + _(" while running code may still use it"),
+            _("The release running during the deploy may still use %(kind)s %(label)s; its queries fail from the commit of "
+            "this migration. %(evidence)s", kind=kind, label=label, evidence=evidence),
+            impact=_("Worst case: errors on every request that touches %(label)s during the rollout, data that a rollback "
+                   "cannot bring back", label=label) + (_(", and dependent objects dropped without being named") if cascade else "")
+                   + _(". Most likely: a burst of errors until the last old process is gone."),
+            root_cause=_("The drop ships in the same release as the code change that stops using it (or before it)."),
+            fix=Fix(short_term=_("Release the code that stops using %(label)s first; drop it in a later migration", label=label)
+                               + (_(", without CASCADE, naming each dependent object you mean to drop") if cascade else "")
                                + ".",
-                    medium_term="Copy the data aside (or keep a backup) before dropping.",
-                    long_term="Two-release removals as a team rule; `schemalens check` in CI."),
-            verification=f"grep the application for {name}: no use left; test: the previous release's tests pass "
-                         "against the migrated schema",
+                    medium_term=_("Copy the data aside (or keep a backup) before dropping."),
+                    long_term=_("Two-release removals as a team rule; `schemalens check` in CI.")),
+            verification=_("grep the application for %(name)s: no use left; test: the previous release's tests pass "
+                         "against the migrated schema", name=name),
             table=getattr(operation, "table", None), column=name if kind == "column" else None,
             related=(*related, *created_here(walked)), severity=severity)
 

@@ -18,6 +18,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _
 
 _NOT_NULL_CHECK = re.compile(r'^\(*\s*"?(\w+)"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
 
@@ -64,8 +65,7 @@ class DropConstraintRule(Rule):
     name = "drop-constraint"
     dimension = 5
     severity = "P2"
-    summary = "constraint dropped from an existing table (the guarantee lapses)"
-    summary_zh = "删除已有表上的约束（保证失效）"
+    summary = _("constraint dropped from an existing table (the guarantee lapses)")
     peers = ("squawk:ban-drop-constraint", "atlas:CD101")
 
     valid = (
@@ -102,24 +102,24 @@ class DropConstraintRule(Rule):
             if evidence is None:
                 continue
             effect = walked.lock_effects[0] if walked.lock_effects else None
-            guarantee = {"UNIQUE": "duplicates can be written and ON CONFLICT on these columns fails",
-                         "PRIMARY KEY": "duplicates can be written and ON CONFLICT on the key fails",
-                         "FOREIGN KEY": "rows pointing at nothing can be written",
-                         "CHECK": "rows breaking the check can be written"}.get(kind, "what it guaranteed no longer holds")
+            guarantee = {"UNIQUE": _("duplicates can be written and ON CONFLICT on these columns fails"),
+                         "PRIMARY KEY": _("duplicates can be written and ON CONFLICT on the key fails"),
+                         "FOREIGN KEY": _("rows pointing at nothing can be written"),
+                         "CHECK": _("rows breaking the check can be written")}.get(kind, _("what it guaranteed no longer holds"))
             yield self.finding(
-                operation.location, f"constraint {operation.name} is dropped from {walked.table}",
-                f"{kind or 'The'} constraint {operation.name} goes: {guarantee}. {evidence[0]} "
+                operation.location, _("constraint %(operation)s is dropped from %(table)s", operation=operation.name, table=walked.table),
+                _("%(value)s constraint %(operation)s goes: %(guarantee)s. %(evidence)s ", value=kind or _('The'), operation=operation.name, guarantee=guarantee, evidence=evidence[0])
                 + (lock_sentence(effect) if effect else ""),
-                impact=f"Worst case: the running release relies on {operation.name} (an upsert, a lookup by key, data it "
+                impact=_("Worst case: the running release relies on %(operation)s (an upsert, a lookup by key, data it "
                        "trusts) and fails or stores bad rows. Most likely: data that breaks the old rule appears "
-                       "and surprises a report or a job later.",
-                root_cause="Constraints are dropped as schema cleanup, while code written against them still runs.",
-                fix=Fix(short_term="Drop it in a release after no code relies on it; to replace it, add the new "
-                                   "constraint first (NOT VALID, then VALIDATE) and drop the old one afterwards.",
-                        medium_term="Record which code depends on each constraint (upserts, lookups) in review.",
-                        long_term="Name constraints by convention so that replacements are visible in review."),
-                verification=f"SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
-                             f"'{walked.table}'::regclass;  -- test: the previous release's tests pass on the migrated schema",
+                       "and surprises a report or a job later.", operation=operation.name),
+                root_cause=_("Constraints are dropped as schema cleanup, while code written against them still runs."),
+                fix=Fix(short_term=_("Drop it in a release after no code relies on it; to replace it, add the new "
+                                   "constraint first (NOT VALID, then VALIDATE) and drop the old one afterwards."),
+                        medium_term=_("Record which code depends on each constraint (upserts, lookups) in review."),
+                        long_term=_("Name constraints by convention so that replacements are visible in review.")),
+                verification=_("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                             "'%(table)s'::regclass;  -- test: the previous release's tests pass on the migrated schema", table=walked.table),
                 table=walked.table, related=(*evidence[1], *created_here(walked)))
 
 
@@ -196,18 +196,18 @@ def _reliance(context: AuditContext, walked, kind: Optional[str]) -> Optional[tu
     """(why the constraint may be relied on, related locations), or None when nothing shows it."""
     operation = walked.operation
     if not context.has_application_code:
-        return "SchemaLens sees no code that reads this database, so it cannot tell what relies on it.", ()
+        return _("SchemaLens sees no code that reads this database, so it cannot tell what relies on it."), ()
     mention = context.code_mention(operation.name) if operation.name else None
     if mention is not None:
-        return f"{mention.path}:{mention.line} names it.", (Related(mention, "named here"),)
+        return _("%(path)s:%(line)s names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)
     if kind in ("UNIQUE", "PRIMARY KEY"):
         for word in _UPSERT_WORDS:
             upsert = context.code_mention(operation.table, word)
             if upsert is not None:
-                return (f"{upsert.path}:{upsert.line} upserts into {operation.table}; ON CONFLICT needs a unique index "
-                        "on its target columns.", (Related(upsert, "upsert here"),))
+                return (_("%(path)s:%(line)s upserts into %(table)s; ON CONFLICT needs a unique index "
+                        "on its target columns.", path=upsert.path, line=upsert.line, table=operation.table), (Related(upsert, _("upsert here")),))
     constraint = walked.constraint_before
     if isinstance(constraint, ForeignKey) and constraint.on_delete in _ACTIONS:
-        return (f"Deleting a {constraint.ref_table} row no longer does ON DELETE {constraint.on_delete} on "
-                f"{operation.table}.", ())
+        return (_("Deleting a %(ref_table)s row no longer does ON DELETE %(on_delete)s on "
+                "%(table)s.", ref_table=constraint.ref_table, on_delete=constraint.on_delete, table=operation.table), ())
     return None

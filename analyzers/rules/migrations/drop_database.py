@@ -6,6 +6,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, sql_example
+from ...i18n import _
 
 
 class DropDatabase(Rule):
@@ -38,8 +39,7 @@ class DropDatabase(Rule):
     name = "drop-database"
     dimension = 5
     severity = "P0"
-    summary = "DROP DATABASE in a migration"
-    summary_zh = "迁移中执行 DROP DATABASE"
+    summary = _("DROP DATABASE in a migration")
     peers = ("squawk:ban-drop-database", "pgls:banDropDatabase")
 
     valid = (Example(sql_example("DROP TABLE IF EXISTS orders_archive;\n")),)
@@ -54,12 +54,12 @@ class DropDatabase(Rule):
             if not isinstance(operation, UnsupportedStatement) or operation.kind != "DROP DATABASE":
                 continue
             yield self.finding(
-                operation.location, f"database {operation.name} is dropped by a migration",
-                f"DROP DATABASE {operation.name} deletes the whole database in every environment the migration runs "
-                "in, outside any transaction.",
-                impact="Worst case: a production database is deleted during a deploy and must be restored from "
-                       "backup. Most likely: a development cleanup that fails or does damage elsewhere.",
-                root_cause="A setup or cleanup step was written as a migration.",
-                fix=Fix(short_term="Remove the statement from the migration; drop the database by hand after a backup.",
-                        medium_term="Keep environment provisioning (databases, roles) out of schema migrations."),
-                verification="The migration folders contain no DROP DATABASE; `schemalens check` reports no SL543")
+                operation.location, _("database %(operation)s is dropped by a migration", operation=operation.name),
+                _("DROP DATABASE %(operation)s deletes the whole database in every environment the migration runs "
+                "in, outside any transaction.", operation=operation.name),
+                impact=_("Worst case: a production database is deleted during a deploy and must be restored from "
+                       "backup. Most likely: a development cleanup that fails or does damage elsewhere."),
+                root_cause=_("A setup or cleanup step was written as a migration."),
+                fix=Fix(short_term=_("Remove the statement from the migration; drop the database by hand after a backup."),
+                        medium_term=_("Keep environment provisioning (databases, roles) out of schema migrations.")),
+                verification=_("The migration folders contain no DROP DATABASE; `schemalens check` reports no SL543"))

@@ -6,6 +6,7 @@ from ...schema.operations import DROP_DEFAULT, AddColumn, AlterColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, on_existing_tables, sql_example
+from ...i18n import _
 
 
 class DropDefault(Rule):
@@ -39,8 +40,7 @@ class DropDefault(Rule):
     name = "drop-default"
     dimension = 5
     severity = "P2"
-    summary = "default dropped from a column that running inserts may rely on"
-    summary_zh = "删除已有列的默认值（现有插入可能依赖它）"
+    summary = _("default dropped from a column that running inserts may rely on")
     peers = ("squawk:ban-drop-default",)
 
     valid = (
@@ -62,14 +62,14 @@ class DropDefault(Rule):
             column = table.column(operation.column) if table is not None else None
             required = column is not None and not column.nullable
             yield self.finding(
-                operation.location, f"the default of {walked.table}.{operation.column} is dropped",
-                f"Inserts of the running release that leave {operation.column} out relied on the default; from now on "
-                + ("they fail: the column is NOT NULL." if required else "they store NULL."),
-                impact=f"Worst case: inserts into {walked.table} fail during the deploy. Most likely: rows with NULL "
-                       f"{operation.column} that code reading them does not expect.",
-                root_cause="The default was dropped in the same release as the code that stopped relying on it.",
-                fix=Fix(short_term=f"Release code that always writes {operation.column} first, then drop the default."),
-                verification=f"Insert a row the way the running release does; it keeps a valid {operation.column}",
+                operation.location, _("the default of %(table)s.%(column)s is dropped", table=walked.table, column=operation.column),
+                _("Inserts of the running release that leave %(column)s out relied on the default; from now on ", column=operation.column)
+                + (_("they fail: the column is NOT NULL.") if required else _("they store NULL.")),
+                impact=_("Worst case: inserts into %(table)s fail during the deploy. Most likely: rows with NULL "
+                       "%(column)s that code reading them does not expect.", table=walked.table, column=operation.column),
+                root_cause=_("The default was dropped in the same release as the code that stopped relying on it."),
+                fix=Fix(short_term=_("Release code that always writes %(column)s first, then drop the default.", column=operation.column)),
+                verification=_("Insert a row the way the running release does; it keeps a valid %(column)s", column=operation.column),
                 table=walked.table, column=operation.column, related=created_here(walked),
                 severity="P1" if required else None)
 

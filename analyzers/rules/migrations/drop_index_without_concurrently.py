@@ -16,6 +16,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class DropIndexWithoutConcurrently(Rule):
@@ -59,8 +60,7 @@ class DropIndexWithoutConcurrently(Rule):
     name = "drop-index-without-concurrently"
     dimension = 5
     severity = "P2"
-    summary = "index dropped without CONCURRENTLY (ACCESS EXCLUSIVE on its table)"
-    summary_zh = "删除索引未使用 CONCURRENTLY（对表加 ACCESS EXCLUSIVE 锁）"
+    summary = _("index dropped without CONCURRENTLY (ACCESS EXCLUSIVE on its table)")
     peers = ("squawk:require-concurrent-index-deletion", "pgls:requireConcurrentIndexDeletion",
              "strong_migrations:remove_index", "atlas:PG102", "django-migration-linter:DROP_INDEX")
 
@@ -88,16 +88,16 @@ class DropIndexWithoutConcurrently(Rule):
             on = f" on {table}" if table else ""
             statement = f"DROP INDEX CONCURRENTLY {'IF EXISTS ' if operation.if_exists else ''}{operation.name}"
             yield self.finding(
-                operation.location, f"index {operation.name} is dropped without CONCURRENTLY",
-                lock_sentence(effect).replace("the table", f"the table{on}", 1) + " Every query on the table queues "
-                "behind the lock while it waits for the queries already running.",
-                impact=f"Worst case: one long query{on} holds the drop back and every read and write of the table "
+                operation.location, _("index %(operation)s is dropped without CONCURRENTLY", operation=operation.name),
+                lock_sentence(effect) + _(" Every query on the table queues "
+                "behind the lock while it waits for the queries already running."),
+                impact=_("Worst case: one long query%(on)s holds the drop back and every read and write of the table "
                        "waits behind it until the deploy times out. Most likely: a short stall of the table during "
-                       "the deploy.",
-                root_cause="DROP INDEX looks instant, but its lock waits like any other ACCESS EXCLUSIVE lock.",
-                fix=Fix(short_term=f"Drop it concurrently: {concurrently_advice(walked, statement)}.",
+                       "the deploy.", on=on),
+                root_cause=_("DROP INDEX looks instant, but its lock waits like any other ACCESS EXCLUSIVE lock."),
+                fix=Fix(short_term=_("Drop it concurrently: %(concurrently_advice)s.", concurrently_advice=concurrently_advice(walked, statement)),
                         medium_term=LOCK_TIMEOUT_ADVICE,
-                        long_term="A migration template whose index helpers are concurrent by default."),
-                verification="`schemalens verify` reports SHARE UPDATE EXCLUSIVE for the drop; test: drop it while a "
-                             "long transaction reads the table and check that other queries go on",
+                        long_term=_("A migration template whose index helpers are concurrent by default.")),
+                verification=_("`schemalens verify` reports SHARE UPDATE EXCLUSIVE for the drop; test: drop it while a "
+                             "long transaction reads the table and check that other queries go on"),
                 table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))

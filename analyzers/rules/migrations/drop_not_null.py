@@ -7,6 +7,7 @@ from ...schema.operations import AlterColumn, DropColumn, DropTable
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, sql_example
+from ...i18n import _
 
 
 class DropNotNull(Rule):
@@ -49,8 +50,7 @@ class DropNotNull(Rule):
     name = "drop-not-null"
     dimension = 5
     severity = "P2"
-    summary = "NOT NULL dropped from a column of an existing table (readers may not expect NULLs)"
-    summary_zh = "取消已有列的 NOT NULL（读取方可能无法处理 NULL）"
+    summary = _("NOT NULL dropped from a column of an existing table (readers may not expect NULLs)")
     default_enabled = False
     peers = ("squawk:ban-drop-not-null", "pgls:banDropNotNull")
 
@@ -79,17 +79,17 @@ class DropNotNull(Rule):
             effect = next(e for e in walked.lock_effects if e.key == "drop-not-null")
             table, column = walked.table, operation.column
             yield self.finding(
-                operation.location, f"{table}.{column} may now be NULL",
-                f"Code reading {table}.{column} was written for a column that is never NULL. {lock_sentence(effect)}",
-                impact=f"Worst case: NULLs written by the new release crash the old release, reports or other services "
-                       f"reading {table}.{column}. Most likely: a late error in a job or export that assumed a value.",
-                root_cause="Relaxing a constraint looks safe for writers, but it changes what every reader receives.",
-                fix=Fix(short_term=f"Release the readers of {column} that handle NULL first, then drop NOT NULL; or keep "
-                                   "it NOT NULL with a default.",
-                        medium_term="List the readers of each column (hover a column in the editor) before relaxing it.",
-                        long_term="Treat NULL-ability as part of the column's contract in review."),
-                verification=f"SELECT count(*) FROM {table} WHERE {column} IS NULL;  -- stays 0 until the readers are "
-                             "released; test: the readers' tests with a NULL row",
+                operation.location, _("%(table)s.%(column)s may now be NULL", table=table, column=column),
+                _("Code reading %(table)s.%(column)s was written for a column that is never NULL. %(lock_sentence)s", table=table, column=column, lock_sentence=lock_sentence(effect)),
+                impact=_("Worst case: NULLs written by the new release crash the old release, reports or other services "
+                       "reading %(table)s.%(column)s. Most likely: a late error in a job or export that assumed a value.", table=table, column=column),
+                root_cause=_("Relaxing a constraint looks safe for writers, but it changes what every reader receives."),
+                fix=Fix(short_term=_("Release the readers of %(column)s that handle NULL first, then drop NOT NULL; or keep "
+                                   "it NOT NULL with a default.", column=column),
+                        medium_term=_("List the readers of each column (hover a column in the editor) before relaxing it."),
+                        long_term=_("Treat NULL-ability as part of the column's contract in review.")),
+                verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NULL;  -- stays 0 until the readers are "
+                             "released; test: the readers' tests with a NULL row", table=table, column=column),
                 table=table, column=column, related=created_here(walked))
 
 

@@ -7,6 +7,7 @@ from ...schema.operations import DropColumn, DropTable
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, on_existing_tables
+from ...i18n import _
 
 _MODEL = ("from sqlalchemy import Column, Integer, String, Text\nfrom sqlalchemy.orm import declarative_base\n"
           "Base = declarative_base()\n\nclass Order(Base):\n    __tablename__ = 'orders'\n"
@@ -45,8 +46,7 @@ class DropStillReferenced(Rule):
     name = "drop-still-referenced"
     dimension = 5
     severity = "P0"
-    summary = "column or table dropped while the models still use it"
-    summary_zh = "删除仍被模型引用的列或表"
+    summary = _("column or table dropped while the models still use it")
     peers = ("squawk:ban-drop-column", "squawk:ban-drop-table", "pgls:banDropColumn", "pgls:banDropTable",
              "strong_migrations:remove_column", "atlas:DS102", "atlas:DS103")
 
@@ -77,16 +77,16 @@ class DropStillReferenced(Rule):
                     continue
                 element, where, column = f"column {key}.{operation.column}", model_column.location, operation.column
             yield self.finding(
-                operation.location, f"{element} is dropped but the models still use it",
-                f"The model at {where.path}:{where.line} still maps {element}; SQLAlchemy selects it in every query.",
-                impact=f"Worst case: every query through the model fails after the migration and the data in "
-                       f"{element} is lost. Most likely: an outage of the endpoints that load this model until a "
-                       "hotfix removes the attribute.",
-                root_cause="The drop was written before the code stopped using the column, in the same release.",
-                fix=Fix(short_term=f"Remove {element} from the model first and deploy; drop it in the next release.",
-                        medium_term="Copy the data aside (or keep a backup) before dropping.",
-                        long_term="Two-release drops as a team rule; `schemalens check` in CI."),
-                verification=f"After removing it from the model, `schemalens check` reports no drift on {key}; "
-                             "test: the application's tests against the migrated schema",
+                operation.location, _("%(element)s is dropped but the models still use it", element=element),
+                _("The model at %(path)s:%(line)s still maps %(element)s; SQLAlchemy selects it in every query.", path=where.path, line=where.line, element=element),
+                impact=_("Worst case: every query through the model fails after the migration and the data in "
+                       "%(element)s is lost. Most likely: an outage of the endpoints that load this model until a "
+                       "hotfix removes the attribute.", element=element),
+                root_cause=_("The drop was written before the code stopped using the column, in the same release."),
+                fix=Fix(short_term=_("Remove %(element)s from the model first and deploy; drop it in the next release.", element=element),
+                        medium_term=_("Copy the data aside (or keep a backup) before dropping."),
+                        long_term=_("Two-release drops as a team rule; `schemalens check` in CI.")),
+                verification=_("After removing it from the model, `schemalens check` reports no drift on %(key)s; "
+                             "test: the application's tests against the migrated schema", key=key),
                 table=operation.table, column=column,
-                related=(Related(where, "still declared here"), *created_here(walked)))
+                related=(Related(where, _("still declared here")), *created_here(walked)))

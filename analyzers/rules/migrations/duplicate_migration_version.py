@@ -8,6 +8,7 @@ from typing import Iterator
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _SQL_VERSION = re.compile(r"^(?:V|U)?(\d+(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
 
@@ -50,8 +51,7 @@ class DuplicateMigrationVersion(Rule):
     name = "duplicate-migration-version"
     dimension = 5
     severity = "P0"
-    summary = "duplicate revision id or SQL migration version"
-    summary_zh = "重复的迁移版本号或 revision id"
+    summary = _("duplicate revision id or SQL migration version")
 
     valid = (Example({"db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                       "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n"}),
@@ -77,20 +77,20 @@ class DuplicateMigrationVersion(Rule):
             version = sql_version(path)
             if version is not None:
                 groups[(str(PurePosixPath(path).parent), "", version)].append(Location(path, 1))
-        for (scope, _, version), locations in sorted(groups.items()):
+        for (scope, _kind, version), locations in sorted(groups.items()):
             first = locations[0]
             for location in locations[1:]:
-                what = f"revision id {version}" if scope == "revision" else f"version {version} in {scope}"
+                what = _("revision id %(version)s", version=version) if scope == "revision" else _("version %(version)s in %(scope)s", version=version, scope=scope)
                 yield self.finding(
-                    location, f"duplicate {what}",
-                    f"{location.path} reuses the {what} of {first.path}.",
-                    impact="Worst case: environments run different migrations under the same version and their schemas "
-                           "diverge silently. Most likely: the migration tool refuses to run and the deploy stops.",
-                    root_cause="Two branches each added the next migration with the same version.",
-                    fix=Fix(short_term=f"Give {location.path} a new, unused version and chain it after {first.path}.",
-                            medium_term="Check on every pull request that versions are unique (schemalens check).",
-                            long_term="Generate versions from the tool (alembic revision) or timestamps, never by hand."),
-                    verification="alembic history (or flyway info) lists each version once; a rehearsal from an empty "
-                                 "database applies both migrations.",
-                    related=(Related(first, "first use"),))
+                    location, _("duplicate %(what)s", what=what),
+                    _("%(path)s reuses the %(what)s of %(path_2)s.", path=location.path, what=what, path_2=first.path),
+                    impact=_("Worst case: environments run different migrations under the same version and their schemas "
+                           "diverge silently. Most likely: the migration tool refuses to run and the deploy stops."),
+                    root_cause=_("Two branches each added the next migration with the same version."),
+                    fix=Fix(short_term=_("Give %(path)s a new, unused version and chain it after %(path_2)s.", path=location.path, path_2=first.path),
+                            medium_term=_("Check on every pull request that versions are unique (schemalens check)."),
+                            long_term=_("Generate versions from the tool (alembic revision) or timestamps, never by hand.")),
+                    verification=_("alembic history (or flyway info) lists each version once; a rehearsal from an empty "
+                                 "database applies both migrations."),
+                    related=(Related(first, _("first use")),))
 

@@ -14,6 +14,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .downgrade_source import read_downgrade
+from ...i18n import _
 
 
 class EmptyDowngrade(Rule):
@@ -55,8 +56,7 @@ class EmptyDowngrade(Rule):
     name = "empty-downgrade"
     dimension = 5
     severity = "P1"
-    summary = "revision with a missing or empty downgrade"
-    summary_zh = "迁移缺少回滚（downgrade 为空）"
+    summary = _("revision with a missing or empty downgrade")
 
     valid = (Example({
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
@@ -94,19 +94,19 @@ class EmptyDowngrade(Rule):
                 continue
             location = revision.downgrade_location or revision.location
             yield self.finding(
-                location, f"revision {revision.id} cannot be rolled back",
-                f"{path} changes the schema ({len(changes)} operation(s)) but its downgrade() "
-                + ("is missing." if revision.downgrade_location is None else "does nothing."),
-                impact="Worst case: a failed deploy cannot roll the schema back and the previous release runs against "
+                location, _("revision %(id)s cannot be rolled back", id=revision.id),
+                _("%(path)s changes the schema (%(count)s operation(s)) but its downgrade() ", path=path, count=len(changes))
+                + (_("is missing.") if revision.downgrade_location is None else _("does nothing.")),
+                impact=_("Worst case: a failed deploy cannot roll the schema back and the previous release runs against "
                        "a schema it does not know. Most likely: a rollback stops at this revision and someone writes "
-                       "SQL by hand during the incident.",
-                root_cause="The downgrade was left as generated (`pass`) or skipped as unimportant.",
-                fix=Fix(short_term=f"Write the inverse operations in downgrade() of {revision.id}, or raise with an "
-                                   "explanation if the change loses data.",
-                        medium_term="CI runs upgrade -> downgrade base -> upgrade on a database with rows for every pull request.",
-                        long_term="Standard: every revision is reversible or documents its recovery plan."),
-                verification=f"alembic downgrade {revision.down_revisions[0] if revision.down_revisions else 'base'} on a "
-                             "rehearsal database succeeds and restores the previous schema.")
+                       "SQL by hand during the incident."),
+                root_cause=_("The downgrade was left as generated (`pass`) or skipped as unimportant."),
+                fix=Fix(short_term=_("Write the inverse operations in downgrade() of %(id)s, or raise with an "
+                                   "explanation if the change loses data.", id=revision.id),
+                        medium_term=_("CI runs upgrade -> downgrade base -> upgrade on a database with rows for every pull request."),
+                        long_term=_("Standard: every revision is reversible or documents its recovery plan.")),
+                verification=_("alembic downgrade %(value)s on a "
+                             "rehearsal database succeeds and restores the previous schema.", value=revision.down_revisions[0] if revision.down_revisions else 'base'))
 
 
 def _leaves_nothing_to_undo(operation) -> bool:

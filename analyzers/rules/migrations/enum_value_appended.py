@@ -6,6 +6,7 @@ from ...schema.operations import AddEnumValue
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import sql_example
+from ...i18n import _
 
 _ENUM = "CREATE TYPE order_state AS ENUM ('new', 'paid', 'shipped');\n"
 
@@ -47,8 +48,7 @@ class EnumValueAppended(Rule):
     dimension = 5
     severity = "P2"
     default_enabled = False
-    summary = "enum value added without BEFORE/AFTER (appended to the sort order)"
-    summary_zh = "添加枚举值时未指定 BEFORE/AFTER（追加到排序末尾）"
+    summary = _("enum value added without BEFORE/AFTER (appended to the sort order)")
     peers = ("squawk:require-enum-value-ordering",)
 
     valid = (Example(sql_example(_ENUM + "ALTER TYPE order_state ADD VALUE 'packed' BEFORE 'shipped';\n"),
@@ -64,14 +64,14 @@ class EnumValueAppended(Rule):
             enum = context.model.database.enums.get(operation.name)
             values = f" after {', '.join(repr(v) for v in enum.values)}" if enum is not None and enum.values else ""
             yield self.finding(
-                operation.location, f"'{operation.value}' is appended to enum {operation.name}",
-                f"Without BEFORE or AFTER, '{operation.value}' sorts last{values}; ORDER BY and comparisons on "
-                f"{operation.name} follow that order.",
-                impact="Worst case: a progression enum sorts the new value in the wrong place and reports or state "
+                operation.location, _("'%(operation)s' is appended to enum %(operation_2)s", operation=operation.value, operation_2=operation.name),
+                _("Without BEFORE or AFTER, '%(operation)s' sorts last%(values)s; ORDER BY and comparisons on "
+                "%(operation_2)s follow that order.", operation=operation.value, values=values, operation_2=operation.name),
+                impact=_("Worst case: a progression enum sorts the new value in the wrong place and reports or state "
                        "checks (`state < 'shipped'`) give wrong answers. Most likely: nothing, when appending is "
-                       "what was meant.",
-                root_cause="ADD VALUE appends by default.",
-                fix=Fix(short_term=f"Say where it goes: `ADD VALUE '{operation.value}' BEFORE '...'` (or `AFTER` the "
-                                   "last value, when the end is intended)."),
-                verification=f"SELECT enumlabel FROM pg_enum WHERE enumtypid = '{operation.name}'::regtype ORDER BY "
-                             "enumsortorder;")
+                       "what was meant."),
+                root_cause=_("ADD VALUE appends by default."),
+                fix=Fix(short_term=_("Say where it goes: `ADD VALUE '%(operation)s' BEFORE '...'` (or `AFTER` the "
+                                   "last value, when the end is intended).", operation=operation.value)),
+                verification=_("SELECT enumlabel FROM pg_enum WHERE enumtypid = '%(operation)s'::regtype ORDER BY "
+                             "enumsortorder;", operation=operation.name))

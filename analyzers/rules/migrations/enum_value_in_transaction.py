@@ -7,6 +7,7 @@ from ...schema.operations import AddEnumValue, CreateEnum, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, in_alembic
+from ...i18n import _
 
 
 
@@ -51,8 +52,7 @@ class EnumValueInTransaction(Rule):
     name = "enum-value-in-transaction"
     dimension = 5
     severity = "P0"
-    summary = "enum value added in a transaction that cannot use it (the migration fails)"
-    summary_zh = "在事务中添加枚举值后立即使用（或 PG12 之前在事务中添加）导致迁移失败"
+    summary = _("enum value added in a transaction that cannot use it (the migration fails)")
     peers = ("pgls:avoidAlterEnumAddValue",)
 
     valid = (
@@ -84,23 +84,23 @@ class EnumValueInTransaction(Rule):
     def _finding(self, context: AuditContext, walked, use) -> Finding:
         operation = walked.operation
         if use is None:
-            problem = (f"PostgreSQL {context.postgres_version} refuses ALTER TYPE ... ADD VALUE inside a transaction "
-                       "block.")
+            problem = (_("PostgreSQL %(postgres_version)s refuses ALTER TYPE ... ADD VALUE inside a transaction "
+                       "block.", postgres_version=context.postgres_version))
         else:
-            problem = (f"The same transaction uses '{operation.value}' at line {use.line}; PostgreSQL refuses it "
-                       f"(unsafe use of new value \"{operation.value}\") until the transaction that added it commits.")
-        fix = ("Add the value inside `with op.get_context().autocommit_block():`" if in_alembic(walked)
-               else "Add the value in a migration of its own that runs outside a transaction")
+            problem = (_("The same transaction uses '%(operation)s' at line %(line)s; PostgreSQL refuses it "
+                       "(unsafe use of new value \"%(operation)s\") until the transaction that added it commits.", operation=operation.value, line=use.line))
+        fix = (_("Add the value inside `with op.get_context().autocommit_block():`") if in_alembic(walked)
+               else _("Add the value in a migration of its own that runs outside a transaction"))
         return self.finding(
-            operation.location, f"'{operation.value}' is added to {operation.name} in a transaction that cannot use it",
+            operation.location, _("'%(operation)s' is added to %(operation_2)s in a transaction that cannot use it", operation=operation.value, operation_2=operation.name),
             problem,
-            impact="Worst case: the deploy fails at this migration on every database. Most likely: a failed release "
-                   "caught in the pipeline.",
-            root_cause="A new enum value is not visible to its own transaction until it commits.",
-            fix=Fix(short_term=f"{fix}, or use the value in the next migration.",
-                    medium_term="Rehearse migrations on a scratch database in CI (`schemalens verify`)."),
-            verification="`alembic upgrade head` (or `schemalens verify`) on a scratch database succeeds",
-            related=(Related(use, f"'{operation.value}' used here"),) if use is not None else ())
+            impact=_("Worst case: the deploy fails at this migration on every database. Most likely: a failed release "
+                   "caught in the pipeline."),
+            root_cause=_("A new enum value is not visible to its own transaction until it commits."),
+            fix=Fix(short_term=_("%(fix)s, or use the value in the next migration.", fix=fix),
+                    medium_term=_("Rehearse migrations on a scratch database in CI (`schemalens verify`).")),
+            verification=_("`alembic upgrade head` (or `schemalens verify`) on a scratch database succeeds"),
+            related=(Related(use, _("'%(operation)s' used here", operation=operation.value)),) if use is not None else ())
 
 
 def _used_later(context: AuditContext, walk: list, position: int) -> Optional[object]:

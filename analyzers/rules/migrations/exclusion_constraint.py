@@ -6,6 +6,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, created_here, lock_sentence, new_in_this_step, severity_by_size, sql_example
+from ...i18n import _
 
 
 class ExclusionConstraint(Rule):
@@ -41,8 +42,7 @@ class ExclusionConstraint(Rule):
     name = "exclusion-constraint"
     dimension = 5
     severity = "P1"
-    summary = "exclusion constraint added to an existing table (no online way)"
-    summary_zh = "为已有表添加排他约束（无在线方式，全程锁表）"
+    summary = _("exclusion constraint added to an existing table (no online way)")
     peers = ("pgls:avoidAddingExclusionConstraint", "strong_migrations:add_exclusion_constraint", "eugene:E8")
 
     valid = (Example(sql_example("CREATE TABLE bookings (room_id int, during tstzrange);\n"
@@ -58,14 +58,15 @@ class ExclusionConstraint(Rule):
             (effect,) = walked.lock_effects
             table = walked.table
             yield self.finding(
-                operation.location, f"exclusion constraint {operation.name or ''} is added to {table}".replace("  ", " "),
+                operation.location, (_("exclusion constraint %(name)s is added to %(table)s", name=operation.name, table=table) if operation.name
+                                    else _("an exclusion constraint is added to %(table)s", table=table)),
                 lock_sentence(effect),
-                impact=f"Worst case: {table} is unreadable and unwritable for the whole index build. Most likely: an "
-                       "outage of the table for as long as the build takes.",
-                root_cause="Exclusion constraints have neither NOT VALID nor USING INDEX.",
-                fix=Fix(short_term="Add it in a maintenance window after timing it on a copy, or move to a new table "
-                                   "created with the constraint and swap.",
+                impact=_("Worst case: %(table)s is unreadable and unwritable for the whole index build. Most likely: an "
+                       "outage of the table for as long as the build takes.", table=table),
+                root_cause=_("Exclusion constraints have neither NOT VALID nor USING INDEX."),
+                fix=Fix(short_term=_("Add it in a maintenance window after timing it on a copy, or move to a new table "
+                                   "created with the constraint and swap."),
                         medium_term=LOCK_TIMEOUT_ADVICE,
-                        long_term="Declare exclusion constraints when tables are created."),
-                verification="`schemalens verify` reports the lock and the duration of the statement on a copy",
+                        long_term=_("Declare exclusion constraints when tables are created.")),
+                verification=_("`schemalens verify` reports the lock and the duration of the statement on a copy"),
                 table=table, related=created_here(walked), severity=severity_by_size(context, table))

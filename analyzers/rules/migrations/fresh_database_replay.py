@@ -6,6 +6,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_history import checked_databases, display_name, repeats, schema_file_for_new_databases
+from ...i18n import _
 
 _SHOWN_CONSEQUENCES = 3
 
@@ -70,8 +71,7 @@ class FreshDatabaseReplay(Rule):
     name = "fresh-database-replay"
     dimension = 5
     severity = "P0"
-    summary = "SQL migration that fails on an empty database"
-    summary_zh = "从空库按顺序重放时失败的 SQL 迁移语句"
+    summary = _("SQL migration that fails on an empty database")
 
     valid = (Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
                       "db/V2__channel.sql": "ALTER TABLE notifications ADD COLUMN channel text;\n"}),
@@ -104,48 +104,48 @@ class FreshDatabaseReplay(Rule):
         reason = error.message
         if creation is not None:
             if creation.in_draft:
-                explanation = f"only {creation.place}, a folder no migrator reads, creates it"
-                fix = (f"Move the migration that creates it from {creation.place} into {where} with a version before "
-                       f"{name}, or move this statement out of {where}.")
+                explanation = _("only %(place)s, a folder no migrator reads, creates it", place=creation.place)
+                fix = (_("Move the migration that creates it from %(place)s into %(where)s with a version before "
+                       "%(name)s, or move this statement out of %(where)s.", place=creation.place, where=where, name=name))
             elif creation.in_script:
-                explanation = f"only the script {creation.place}, which no migrator runs, creates it"
-                fix = (f"Turn what {creation.place} creates into a migration of {where} that runs before {name} "
-                       "(IF NOT EXISTS, so the databases that already have it are untouched).")
+                explanation = _("only the script %(place)s, which no migrator runs, creates it", place=creation.place)
+                fix = (_("Turn what %(place)s creates into a migration of %(where)s that runs before %(name)s "
+                       "(IF NOT EXISTS, so the databases that already have it are untouched).", place=creation.place, where=where, name=name))
             else:
-                explanation = f"only the migrations of {creation.place}, another database, create it"
-                fix = (f"Move this statement to the migrations of {creation.place} (the database that has the object), "
-                       f"or create the object in {where} first.")
-            related.append(Related(creation.location, "created here"))
+                explanation = _("only the migrations of %(place)s, another database, create it", place=creation.place)
+                fix = (_("Move this statement to the migrations of %(place)s (the database that has the object), "
+                       "or create the object in %(where)s first.", place=creation.place, where=where))
+            related.append(Related(creation.location, _("created here")))
         elif failure.existing is not None:
-            explanation = "an earlier migration already created it"
-            fix = (f"Delete the statement from {name} if it repeats what the earlier migration did (before it reaches a "
-                   "new environment), or guard it (IF NOT EXISTS) if some databases lack the object.")
-            related.append(Related(failure.existing, "created first here"))
+            explanation = _("an earlier migration already created it")
+            fix = (_("Delete the statement from %(name)s if it repeats what the earlier migration did (before it reaches a "
+                   "new environment), or guard it (IF NOT EXISTS) if some databases lack the object.", name=name))
+            related.append(Related(failure.existing, _("created first here")))
         elif failure.missing is not None:
-            explanation = f"no migration of {where} creates it"
-            fix = (f"Add the migration that creates it, versioned before {name} (for an object created by hand, dump "
+            explanation = _("no migration of %(where)s creates it", where=where)
+            fix = (_("Add the migration that creates it, versioned before %(name)s (for an object created by hand, dump "
                    "its definition with pg_dump --schema-only and write it with IF NOT EXISTS), or guard the statement "
-                   "with IF EXISTS if the change is optional.")
+                   "with IF EXISTS if the change is optional.", name=name))
         else:
-            explanation = "the database is not in the state the statement expects"
-            fix = f"Correct the statement in {name} so that it applies to the schema the earlier migrations build."
+            explanation = _("the database is not in the state the statement expects")
+            fix = _("Correct the statement in %(name)s so that it applies to the schema the earlier migrations build.", name=name)
         consequences = problem.consequences
-        related += [Related(location, "fails only because of this") for location in consequences[:_SHOWN_CONSEQUENCES]]
-        after = f" {len(consequences)} later statement(s) fail only because of it." if consequences else ""
+        related += [Related(location, _("fails only because of this")) for location in consequences[:_SHOWN_CONSEQUENCES]]
+        after = " " + _("%(count)s later statement(s) fail only because of it.", count=len(consequences)) if consequences else ""
         return self.finding(
-            error.location, f"a fresh database fails here: {reason}",
-            f"Applied to an empty database in the order of {where}, {name} fails: {reason} ({explanation}).{after}",
-            impact="Worst case: a disaster recovery from the migrations stops here and the service cannot be rebuilt. "
+            error.location, _("a fresh database fails here: %(reason)s", reason=reason),
+            _("Applied to an empty database in the order of %(where)s, %(name)s fails: %(reason)s (%(explanation)s).%(after)s", where=where, name=name, reason=reason, explanation=explanation, after=after),
+            impact=_("Worst case: a disaster recovery from the migrations stops here and the service cannot be rebuilt. "
                    "Most likely: every new environment, developer database and CI run fails here, while the databases "
-                   "that exist today, built another way, hide it.",
-            root_cause="The folder is not the whole history of the database: an object created by hand, in another "
-                       "folder or by a migration that was edited or removed later.",
+                   "that exist today, built another way, hide it."),
+            root_cause=_("The folder is not the whole history of the database: an object created by hand, in another "
+                       "folder or by a migration that was edited or removed later."),
             fix=Fix(short_term=fix,
-                    medium_term="CI applies every migration folder to an empty database with its own tool on each pull "
-                                "request (schemalens verify, or the tool's migrate command).",
-                    long_term="Standard: the migration folder alone rebuilds the database; fixes made by hand in "
-                              "production become migrations the same day."),
-            verification=f"apply {PurePosixPath(path).parent} to an empty database with its tool; it runs past {name}",
+                    medium_term=_("CI applies every migration folder to an empty database with its own tool on each pull "
+                                "request (schemalens verify, or the tool's migrate command)."),
+                    long_term=_("Standard: the migration folder alone rebuilds the database; fixes made by hand in "
+                              "production become migrations the same day.")),
+            verification=_("apply %(parent)s to an empty database with its tool; it runs past %(name)s", parent=PurePosixPath(path).parent, name=name),
             table=failed_table(failure), related=tuple(related))
 
 

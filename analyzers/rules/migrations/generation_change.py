@@ -6,17 +6,18 @@ from ...schema.operations import AlterColumn, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _
 
 _CHANGES = {
-    "ALTER COLUMN DROP IDENTITY": ("its identity is dropped", "inserts that leave the column out fail (no value, "
-                                   "NOT NULL) or store NULL"),
-    "ALTER COLUMN SET IDENTITY": ("its identity changes (GENERATED ALWAYS/BY DEFAULT, sequence options)",
-                                  "inserts that supply a value fail under GENERATED ALWAYS, and a restarted sequence "
-                                  "can hand out keys already used"),
-    "ALTER COLUMN DROP EXPRESSION": ("it stops being generated", "rows written from now on get the column's default "
-                                     "instead of the computed value, which readers expect"),
-    "ALTER COLUMN SET EXPRESSION": ("its generation expression changes", "readers see values computed another way, "
-                                    "and every row is recomputed under the lock (PostgreSQL 17+)"),
+    "ALTER COLUMN DROP IDENTITY": (_("its identity is dropped"), _("inserts that leave the column out fail (no value, "
+                                   "NOT NULL) or store NULL")),
+    "ALTER COLUMN SET IDENTITY": (_("its identity changes (GENERATED ALWAYS/BY DEFAULT, sequence options)"),
+                                  _("inserts that supply a value fail under GENERATED ALWAYS, and a restarted sequence "
+                                  "can hand out keys already used")),
+    "ALTER COLUMN DROP EXPRESSION": (_("it stops being generated"), _("rows written from now on get the column's default "
+                                     "instead of the computed value, which readers expect")),
+    "ALTER COLUMN SET EXPRESSION": (_("its generation expression changes"), _("readers see values computed another way, "
+                                    "and every row is recomputed under the lock (PostgreSQL 17+)")),
 }
 
 
@@ -57,8 +58,7 @@ class GenerationChange(Rule):
     name = "generation-change"
     dimension = 5
     severity = "P2"
-    summary = "identity or generated expression of an existing column changed"
-    summary_zh = "修改已有列的 identity 或生成表达式（影响现有写入方）"
+    summary = _("identity or generated expression of an existing column changed")
     peers = ("squawk:ban-alter-identity", "squawk:ban-drop-generated-expression",
              "squawk:ban-alter-generated-expression")
 
@@ -81,23 +81,23 @@ class GenerationChange(Rule):
                 what, breaks = _CHANGES[operation.kind]
             elif isinstance(operation, AlterColumn) and operation.identity in ("always", "by default"):
                 column = operation.column
-                what = f"it becomes an identity column (GENERATED {operation.identity.upper()})"
-                breaks = ("inserts that supply a value fail under GENERATED ALWAYS, and the sequence starts at 1 "
-                          "unless it is set past the existing keys")
+                what = _("it becomes an identity column (GENERATED %(upper)s)", upper=operation.identity.upper())
+                breaks = (_("inserts that supply a value fail under GENERATED ALWAYS, and the sequence starts at 1 "
+                          "unless it is set past the existing keys"))
             else:
                 continue
             table = walked.table
             effect = next(iter(walked.lock_effects), None)
             yield self.finding(
-                operation.location, f"{table}.{column}: {what}",
-                f"Writers of the running release still write {table}.{column} the old way: {breaks}."
-                + (f" {lock_sentence(effect)}" if effect else ""),
-                impact=f"Worst case: inserts into {table} fail during the deploy, or keys collide. Most likely: "
-                       "errors from an old writer or a job that sets the column explicitly.",
-                root_cause="How a column gets its value looks like a schema detail, but writers depend on it.",
-                fix=Fix(short_term="Change the writers first and release them, then change the column; for a new "
-                                   "identity, `SELECT setval(...)` past the highest existing key in the same migration.",
-                        medium_term="Review identity and generated columns as part of the writers' contract."),
-                verification=f"SELECT attidentity, attgenerated FROM pg_attribute WHERE attrelid = '{table}'::regclass "
-                             f"AND attname = '{column}';  -- test: the previous release's tests on the migrated schema",
+                operation.location, _("%(table)s.%(column)s: %(what)s", table=table, column=column, what=what),
+                _("Writers of the running release still write %(table)s.%(column)s the old way: %(breaks)s.", table=table, column=column, breaks=breaks)
+                + (_(" %(lock_sentence)s", lock_sentence=lock_sentence(effect)) if effect else ""),
+                impact=_("Worst case: inserts into %(table)s fail during the deploy, or keys collide. Most likely: "
+                       "errors from an old writer or a job that sets the column explicitly.", table=table),
+                root_cause=_("How a column gets its value looks like a schema detail, but writers depend on it."),
+                fix=Fix(short_term=_("Change the writers first and release them, then change the column; for a new "
+                                   "identity, `SELECT setval(...)` past the highest existing key in the same migration."),
+                        medium_term=_("Review identity and generated columns as part of the writers' contract.")),
+                verification=_("SELECT attidentity, attgenerated FROM pg_attribute WHERE attrelid = '%(table)s'::regclass "
+                             "AND attname = '%(column)s';  -- test: the previous release's tests on the migrated schema", table=table, column=column),
                 table=table, column=column, related=created_here(walked))

@@ -11,6 +11,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, sql_example
+from ...i18n import _
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
@@ -113,8 +114,7 @@ class IdentifierTooLong(Rule):
     name = "identifier-too-long"
     dimension = 5
     severity = "P1"
-    summary = "identifier longer than 63 bytes (PostgreSQL silently truncates it)"
-    summary_zh = "标识符超过 63 字节（PostgreSQL 会静默截断）"
+    summary = _("identifier longer than 63 bytes (PostgreSQL silently truncates it)")
     peers = ("squawk:identifier-too-long",)
 
     valid = (Example(sql_example("CREATE INDEX ix_orders_customer_status ON orders (customer_id, status);\n")),)
@@ -147,14 +147,14 @@ class IdentifierTooLong(Rule):
     def _finding(self, location: Location, name: str, table: Optional[str]) -> Finding:
         short = truncated(name)
         return self.finding(
-            location, f"{name[:40]}... is {identifier_bytes(name)} bytes long",
-            f"PostgreSQL keeps only the first {MAX_IDENTIFIER_BYTES} bytes: the object is named {short!r}.",
-            impact="Worst case: a later migration or query by the full name acts on another object whose name "
+            location, _("%(name)s... is %(identifier_bytes)s bytes long", name=name[:40], identifier_bytes=identifier_bytes(name)),
+            _("PostgreSQL keeps only the first %(max_identifier_bytes)s bytes: the object is named %(short)r.", max_identifier_bytes=MAX_IDENTIFIER_BYTES, short=short),
+            impact=_("Worst case: a later migration or query by the full name acts on another object whose name "
                    "starts the same, or fails. Most likely: \"does not exist\" errors from code that uses the "
-                   "full name, and a model that SQLAlchemy refuses.",
-            root_cause="Generated or descriptive names that grow with the column list.",
-            fix=Fix(short_term=f"Use a name of at most {MAX_IDENTIFIER_BYTES} bytes (the convention's abbreviation).",
-                    medium_term="A naming convention that keeps index and constraint names short."),
-            verification=f"SELECT relname FROM pg_class WHERE relname = '{short}';  -- after the fix: the name "
-                         "as written",
+                   "full name, and a model that SQLAlchemy refuses."),
+            root_cause=_("Generated or descriptive names that grow with the column list."),
+            fix=Fix(short_term=_("Use a name of at most %(max_identifier_bytes)s bytes (the convention's abbreviation).", max_identifier_bytes=MAX_IDENTIFIER_BYTES),
+                    medium_term=_("A naming convention that keeps index and constraint names short.")),
+            verification=_("SELECT relname FROM pg_class WHERE relname = '%(short)s';  -- after the fix: the name "
+                         "as written", short=short),
             table=table)

@@ -8,6 +8,7 @@ from typing import Iterator
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def ignored_by_git(root, paths: list[str]) -> list[str]:
@@ -70,8 +71,7 @@ class IgnoredMigrationFiles(Rule):
     name = "ignored-migration-files"
     dimension = 5
     severity = "P0"
-    summary = "migration files excluded by .gitignore"
-    summary_zh = "迁移文件被 .gitignore 忽略，未纳入版本控制"
+    summary = _("migration files excluded by .gitignore")
 
     valid = (Example({".gitignore": "__pycache__/\n", "db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n"}),)
     invalid = (Example({".gitignore": "db/V2__*.sql\n", "db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
@@ -81,12 +81,12 @@ class IgnoredMigrationFiles(Rule):
         migrations = sorted(p for p, kind in context.model.files.items() if kind in ("revision", "sql_migration"))
         for path in ignored_by_git(context.model.root, migrations):
             yield self.finding(
-                Location(path, 1), f"{path} is ignored by git",
-                f"{path} is a migration, but .gitignore excludes it from the repository.",
-                impact="Worst case: production is migrated with a chain that exists on one machine only and can never "
-                       "be reproduced. Most likely: CI or a colleague's upgrade fails on a missing revision.",
-                root_cause="A broad ignore pattern (or a deliberate one for local experiments) matches migration files.",
-                fix=Fix(short_term=f"git add -f {path} (or delete it if it never ran anywhere) and narrow the .gitignore pattern.",
-                        medium_term="CI fails when a migration folder contains untracked or ignored files.",
-                        long_term="Standard: migrations are reviewed and tracked like code."),
-                verification=f"git check-ignore -v {path}  # prints nothing")
+                Location(path, 1), _("%(path)s is ignored by git", path=path),
+                _("%(path)s is a migration, but .gitignore excludes it from the repository.", path=path),
+                impact=_("Worst case: production is migrated with a chain that exists on one machine only and can never "
+                       "be reproduced. Most likely: CI or a colleague's upgrade fails on a missing revision."),
+                root_cause=_("A broad ignore pattern (or a deliberate one for local experiments) matches migration files."),
+                fix=Fix(short_term=_("git add -f %(path)s (or delete it if it never ran anywhere) and narrow the .gitignore pattern.", path=path),
+                        medium_term=_("CI fails when a migration folder contains untracked or ignored files."),
+                        long_term=_("Standard: migrations are reviewed and tracked like code.")),
+                verification=_("git check-ignore -v %(path)s  # prints nothing", path=path))

@@ -6,6 +6,7 @@ from ...schema.model import table_key
 from ...schema.operations import CreateIndex, CreateTable
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ALEMBIC_FILES = {
     "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
@@ -22,11 +23,11 @@ def _index_revision(body: str) -> str:
             f"def upgrade():\n{body}\n\ndef downgrade():\n    op.drop_index('ix_orders_status', table_name='orders')\n")
 
 
-_FIX = ("Build it with `postgresql_concurrently=True` inside `with op.get_context().autocommit_block():` "
-        "(SQL folders: `CREATE INDEX CONCURRENTLY` in a file run without a transaction).")
+_FIX = (_("Build it with `postgresql_concurrently=True` inside `with op.get_context().autocommit_block():` "
+        "(SQL folders: `CREATE INDEX CONCURRENTLY` in a file run without a transaction)."))
 # PostgreSQL cannot build an index on a partitioned table concurrently.
-_PARTITIONED_FIX = ("Create the index invalid on the parent only (`CREATE INDEX ... ON ONLY parent`), build each "
-                    "partition's index with CONCURRENTLY, then `ALTER INDEX parent_index ATTACH PARTITION` each one.")
+_PARTITIONED_FIX = (_("Create the index invalid on the parent only (`CREATE INDEX ... ON ONLY parent`), build each "
+                    "partition's index with CONCURRENTLY, then `ALTER INDEX parent_index ATTACH PARTITION` each one."))
 
 
 class IndexWithoutConcurrently(Rule):
@@ -73,8 +74,7 @@ class IndexWithoutConcurrently(Rule):
     name = "index-without-concurrently"
     dimension = 5
     severity = "P1"
-    summary = "index built without CONCURRENTLY on an existing table"
-    summary_zh = "在已有表上建索引未使用 CONCURRENTLY（阻塞写入）"
+    summary = _("index built without CONCURRENTLY on an existing table")
     peers = ("squawk:require-concurrent-index-creation", "pgls:requireConcurrentIndexCreation",
              "strong_migrations:add_index", "strong_migrations:add_reference", "eugene:E6", "atlas:PG101",
              "django-migration-linter:CREATE_INDEX", "django-migration-linter:CREATE_INDEX_EXCLUSIVE")
@@ -112,20 +112,20 @@ class IndexWithoutConcurrently(Rule):
         index, name = operation.index, operation.index.name or "the index"
         columns = ", ".join(index.columns)
         return self.finding(
-            operation.location, f"{name} is built without CONCURRENTLY on {operation.table}",
-            f"CREATE INDEX {name} ON {operation.table} ({columns}) locks out writes to {operation.table} while it builds.",
-            impact=f"Worst case: every write to {operation.table} waits for the whole index build, request workers "
+            operation.location, _("%(name)s is built without CONCURRENTLY on %(table)s", name=name, table=operation.table),
+            _("CREATE INDEX %(name)s ON %(table)s (%(columns)s) locks out writes to %(table)s while it builds.", name=name, table=operation.table, columns=columns),
+            impact=_("Worst case: every write to %(table)s waits for the whole index build, request workers "
                    "pile up and the service times out during the deploy. Most likely: a write stall of seconds to "
-                   "minutes that grows with the table.",
-            root_cause="Alembic and most SQL tools run each migration in one transaction, where CONCURRENTLY is not "
-                       "allowed, so the generated default is a blocking build.",
+                   "minutes that grows with the table.", table=operation.table),
+            root_cause=_("Alembic and most SQL tools run each migration in one transaction, where CONCURRENTLY is not "
+                       "allowed, so the generated default is a blocking build."),
             fix=Fix(short_term=_PARTITIONED_FIX if table is not None and table.partition_by else _FIX,
-                    medium_term="Set `lock_timeout` in every revision so a blocked DDL fails fast instead of queueing "
-                                "writes behind it; check new revisions with `schemalens check` in CI.",
-                    long_term="A migration template whose index helper is concurrent by default."),
-            verification=f"SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = '{operation.table}'::regclass;"
+                    medium_term=_("Set `lock_timeout` in every revision so a blocked DDL fails fast instead of queueing "
+                                "writes behind it; check new revisions with `schemalens check` in CI."),
+                    long_term=_("A migration template whose index helper is concurrent by default.")),
+            verification=_("SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = '%(table)s'::regclass;"
                          "  -- the new index is valid; test: rehearse the migration while a writer loops "
-                         "(`schemalens verify` reports the lock taken)",
+                         "(`schemalens verify` reports the lock taken)", table=operation.table),
             table=operation.table, column=index.columns[0] if len(index.columns) == 1 else None,
-            related=(Related(created.location, f"{operation.table} created here"),),
+            related=(Related(created.location, _("%(table)s created here", table=operation.table)),),
             severity="P0" if table is not None and context.is_big(table) else None)

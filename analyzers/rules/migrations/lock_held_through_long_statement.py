@@ -7,6 +7,7 @@ from ...schema.operations import AddConstraint, AttachPartition, DataChange, Val
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, severity_by_size, sql_example, transaction_of
+from ...i18n import _
 
 
 class LockHeldThroughLongStatement(Rule):
@@ -52,8 +53,7 @@ class LockHeldThroughLongStatement(Rule):
     name = "lock-held-through-long-statement"
     dimension = 5
     severity = "P2"
-    summary = "ACCESS EXCLUSIVE held through a later scan or rewrite in the same transaction"
-    summary_zh = "同一事务中 ACCESS EXCLUSIVE 锁被持有到后续的扫描/重写结束"
+    summary = _("ACCESS EXCLUSIVE held through a later scan or rewrite in the same transaction")
     peers = ("pgls:runningStatementWhileHoldingAccessExclusive", "pgls:avoidWideLockWindow", "eugene:E4")
 
     valid = (
@@ -95,22 +95,22 @@ class LockHeldThroughLongStatement(Rule):
 
     def _finding(self, context, walked, long, first, strong) -> Finding:
         locked, table = first.table, walked.table
-        what = f"{long.title} on {table}" + (" rewrites it" if long.rewrites else " scans it")
+        what = _("%(title)s on %(table)s", title=long.title, table=table) + (_(" rewrites it") if long.rewrites else _(" scans it"))
         return self.finding(
-            walked.operation.location, f"{locked} stays under ACCESS EXCLUSIVE while {long.title} runs on {table}",
-            f"{strong.title} took ACCESS EXCLUSIVE on {locked} earlier in this transaction, and it is held until the "
-            f"commit; {what}, so reads and writes of {locked} wait for all of it (alone it would take "
-            f"{sql_name(long.strongest)}).",
-            impact=f"Worst case: {locked} is unreadable for the whole scan or rewrite and the service times out. Most "
-                   "likely: a deploy that blocks reads far longer than either statement would alone.",
-            root_cause="Alembic runs a revision as one transaction, so the first statement's lock lasts for the rest "
-                       "of it.",
-            fix=Fix(short_term=f"Move {long.title} to a revision of its own, or after a commit (`autocommit_block()`), "
-                               "so that it holds only its own lock.",
-                    medium_term="Keep transactions that take ACCESS EXCLUSIVE to instant statements."),
-            verification="`schemalens verify` shows the locks held per statement; no scan runs under an earlier "
-                         "ACCESS EXCLUSIVE",
-            table=locked, related=(Related(first.operation.location, f"ACCESS EXCLUSIVE on {locked} taken here"),),
+            walked.operation.location, _("%(locked)s stays under ACCESS EXCLUSIVE while %(title)s runs on %(table)s", locked=locked, title=long.title, table=table),
+            _("%(title)s took ACCESS EXCLUSIVE on %(locked)s earlier in this transaction, and it is held until the "
+            "commit; %(what)s, so reads and writes of %(locked)s wait for all of it (alone it would take "
+            "%(sql_name)s).", title=strong.title, locked=locked, what=what, sql_name=sql_name(long.strongest)),
+            impact=_("Worst case: %(locked)s is unreadable for the whole scan or rewrite and the service times out. Most "
+                   "likely: a deploy that blocks reads far longer than either statement would alone.", locked=locked),
+            root_cause=_("Alembic runs a revision as one transaction, so the first statement's lock lasts for the rest "
+                       "of it."),
+            fix=Fix(short_term=_("Move %(title)s to a revision of its own, or after a commit (`autocommit_block()`), "
+                               "so that it holds only its own lock.", title=long.title),
+                    medium_term=_("Keep transactions that take ACCESS EXCLUSIVE to instant statements.")),
+            verification=_("`schemalens verify` shows the locks held per statement; no scan runs under an earlier "
+                         "ACCESS EXCLUSIVE"),
+            table=locked, related=(Related(first.operation.location, _("ACCESS EXCLUSIVE on %(locked)s taken here", locked=locked)),),
             severity=severity_by_size(context, locked, big="P1"))
 
 

@@ -6,6 +6,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .fresh_database_replay import failed_table, replay_problems
 from .sql_history import display_name
+from ...i18n import _
 
 _SHOWN_CONSEQUENCES = 3
 
@@ -46,8 +47,7 @@ class MigrationNeedsLaterMigration(Rule):
     name = "migration-needs-later-migration"
     dimension = 5
     severity = "P0"
-    summary = "SQL migration that needs an object a later migration creates"
-    summary_zh = "迁移依赖之后的迁移才创建的对象（顺序错误）"
+    summary = _("SQL migration that needs an object a later migration creates")
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                       "db/V2__priority.sql": "ALTER TABLE orders ADD COLUMN priority smallint NOT NULL DEFAULT 0;\n",
@@ -65,27 +65,27 @@ class MigrationNeedsLaterMigration(Rule):
             error, creation = problem.error, problem.creation
             name, creator = display_name(error.location.path), display_name(creation.location.path)
             kind, key = problem.failure.missing
-            what = f'{kind} "{key}"'
+            what = _('%(kind)s "%(key)s"', kind=kind, key=key)
             same_file = creation.location.path == error.location.path
             consequences = problem.consequences
-            after = f" {len(consequences)} later statement(s) fail only because of it." if consequences else ""
-            related = (Related(creation.location, "created only here, later"),
-                       *(Related(location, "fails only because of this") for location in consequences[:_SHOWN_CONSEQUENCES]))
-            where = "later in the same file" if same_file else f"by {creator}, which runs after it"
+            after = " " + _("%(count)s later statement(s) fail only because of it.", count=len(consequences)) if consequences else ""
+            related = (Related(creation.location, _("created only here, later")),
+                       *(Related(location, _("fails only because of this")) for location in consequences[:_SHOWN_CONSEQUENCES]))
+            where = _("later in the same file") if same_file else _("by %(creator)s, which runs after it", creator=creator)
             yield self.finding(
-                error.location, f"{name} needs {what}, created only {where}",
-                f"In the order of {database.label}, {name} changes {what} before it exists: it is created {where}.{after}",
-                impact="Worst case: a disaster recovery from the migrations stops here. Most likely: every new "
+                error.location, _("%(name)s needs %(what)s, created only %(where)s", name=name, what=what, where=where),
+                _("In the order of %(label)s, %(name)s changes %(what)s before it exists: it is created %(where)s.%(after)s", label=database.label, name=name, what=what, where=where, after=after),
+                impact=_("Worst case: a disaster recovery from the migrations stops here. Most likely: every new "
                        "environment and CI database fails here, while the databases that ran the files in another order "
-                       "(or got the object by hand) hide it.",
-                root_cause="A migration renumbered or merged with a version taken at branch time, or written against a "
-                           "database that already had the object.",
-                fix=Fix(short_term=(f"Move the statement after the one that creates {what} in the same file."
+                       "(or got the object by hand) hide it."),
+                root_cause=_("A migration renumbered or merged with a version taken at branch time, or written against a "
+                           "database that already had the object."),
+                fix=Fix(short_term=(_("Move the statement after the one that creates %(what)s in the same file.", what=what)
                                     if same_file else
-                                    f"Give {creator} a version before {name} (or move the dependent statement into a "
-                                    f"migration after {creator}); where both already ran, add a guarded migration instead "
-                                    "of renumbering and say so in both headers."),
-                        medium_term="CI applies every migration folder to an empty database with its own tool.",
-                        long_term="Take migration versions at merge time (or timestamps), never renumber shipped files."),
-                verification="apply the folder to an empty database with its tool (or schemalens verify); it runs to the end",
+                                    _("Give %(creator)s a version before %(name)s (or move the dependent statement into a "
+                                    "migration after %(creator)s); where both already ran, add a guarded migration instead "
+                                    "of renumbering and say so in both headers.", creator=creator, name=name)),
+                        medium_term=_("CI applies every migration folder to an empty database with its own tool."),
+                        long_term=_("Take migration versions at merge time (or timestamps), never renumber shipped files.")),
+                verification=_("apply the folder to an empty database with its tool (or schemalens verify); it runs to the end"),
                 table=failed_table(problem.failure), related=related)

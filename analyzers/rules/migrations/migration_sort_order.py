@@ -7,6 +7,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders, naming_scheme, version_prefix, whole_version
+from ...i18n import _
 
 
 class MigrationSortOrder(Rule):
@@ -47,8 +48,7 @@ class MigrationSortOrder(Rule):
     name = "migration-sort-order"
     dimension = 5
     severity = "P1"
-    summary = "migration files whose name order differs from their version order"
-    summary_zh = "迁移文件名排序与版本顺序不一致（未补零）"
+    summary = _("migration files whose name order differs from their version order")
 
     valid = (Example({"db/001_init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                       "db/002_more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",
@@ -75,15 +75,15 @@ class MigrationSortOrder(Rule):
         width = max(len(version_prefix(p)) for _, p in numbered)
         padded = f"{int(version_prefix(path)):0{width}d}{name[len(version_prefix(path)):]}"
         return self.finding(
-            Location(path, 1), f"{name} sorts before {other}",
-            f"In {folder}, {name} comes before {other} by name but after it by version: a runner that applies files "
-            "in name order runs it too early.",
-            impact=f"Worst case: {name} runs before {other} in one environment and after it in another, and the schemas "
-                   "differ silently. Most likely: it fails on a fresh database because what it changes does not exist yet.",
-            root_cause="Version numbers without zero padding, so name order and number order disagree from 10 on.",
-            fix=Fix(short_term=f"Zero-pad the versions of {folder} to {width} digits (git mv {path} {folder}/{padded}, "
-                               "and the same for the others); update the runner's history table if it records file names.",
-                    medium_term="CI checks that name order equals version order in migration folders (schemalens check).",
-                    long_term="Generate migration names from a tool that pads or timestamps them."),
-            verification=f"ls {folder}  # lists the files in version order",
-            related=(Related(Location(overtaken, 1), "an earlier version sorted after it"),))
+            Location(path, 1), _("%(name)s sorts before %(other)s", name=name, other=other),
+            _("In %(folder)s, %(name)s comes before %(other)s by name but after it by version: a runner that applies files "
+            "in name order runs it too early.", folder=folder, name=name, other=other),
+            impact=_("Worst case: %(name)s runs before %(other)s in one environment and after it in another, and the schemas "
+                   "differ silently. Most likely: it fails on a fresh database because what it changes does not exist yet.", name=name, other=other),
+            root_cause=_("Version numbers without zero padding, so name order and number order disagree from 10 on."),
+            fix=Fix(short_term=_("Zero-pad the versions of %(folder)s to %(width)s digits (git mv %(path)s %(folder)s/%(padded)s, "
+                               "and the same for the others); update the runner's history table if it records file names.", folder=folder, width=width, path=path, padded=padded),
+                    medium_term=_("CI checks that name order equals version order in migration folders (schemalens check)."),
+                    long_term=_("Generate migration names from a tool that pads or timestamps them.")),
+            verification=_("ls %(folder)s  # lists the files in version order", folder=folder),
+            related=(Related(Location(overtaken, 1), _("an earlier version sorted after it")),))

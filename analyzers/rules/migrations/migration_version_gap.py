@@ -7,6 +7,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders, naming_scheme, version_prefix, whole_version
+from ...i18n import _
 
 # Versions this large are timestamps or dates (20240105, 1704412800): gaps are their nature.
 _LARGEST_SEQUENCE_NUMBER = 99_999
@@ -65,8 +66,7 @@ class MigrationVersionGap(Rule):
     name = "migration-version-gap"
     dimension = 5
     severity = "P2"
-    summary = "numbered SQL migrations with a missing version"
-    summary_zh = "编号 SQL 迁移的版本号有缺口"
+    summary = _("numbered SQL migrations with a missing version")
 
     valid = (Example({"db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                       "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",
@@ -90,15 +90,15 @@ class MigrationVersionGap(Rule):
         names = ", ".join(f"{letter}{number:0{width}d}" for number in list(missing)[:5]) + (" ..." if len(missing) > 5 else "")
         after_name, before_name = PurePosixPath(after).name, PurePosixPath(before).name
         return self.finding(
-            Location(after, 1), f"{folder}: version {names} missing before {after_name}",
-            f"{after_name} follows {before_name} in {folder}; version {names} is missing.",
-            impact="Worst case: the missing migration ran in some environments and not others, so their schemas differ. "
+            Location(after, 1), _("%(folder)s: version %(names)s missing before %(after_name)s", folder=folder, names=names, after_name=after_name),
+            _("%(after_name)s follows %(before_name)s in %(folder)s; version %(names)s is missing.", after_name=after_name, before_name=before_name, folder=folder, names=names),
+            impact=_("Worst case: the missing migration ran in some environments and not others, so their schemas differ. "
                    "Most likely: it arrives later from another branch and Flyway refuses to run it after the newer "
-                   "version (validate fails), or runs it out of order.",
-            root_cause="A migration was deleted or renamed after it was numbered, or two branches picked numbers in parallel.",
-            fix=Fix(short_term=f"Find what {names} was (git log --all -- '{folder}/{names.split(',')[0]}*'); restore it if it "
-                               f"ran anywhere, otherwise renumber {after_name} and later files down to close the gap.",
-                    medium_term="CI checks that versions are consecutive and unique (schemalens check).",
-                    long_term="Take the next version number at merge time (or use timestamps) instead of at branch time."),
-            verification="flyway info shows consecutive versions; flyway validate passes against a production snapshot",
-            related=(Related(Location(before, 1), "the version before the gap"),))
+                   "version (validate fails), or runs it out of order."),
+            root_cause=_("A migration was deleted or renamed after it was numbered, or two branches picked numbers in parallel."),
+            fix=Fix(short_term=_("Find what %(names)s was (git log --all -- '%(folder)s/%(split)s*'); restore it if it "
+                               "ran anywhere, otherwise renumber %(after_name)s and later files down to close the gap.", names=names, folder=folder, split=names.split(',')[0], after_name=after_name),
+                    medium_term=_("CI checks that versions are consecutive and unique (schemalens check)."),
+                    long_term=_("Take the next version number at merge time (or use timestamps) instead of at branch time.")),
+            verification=_("flyway info shows consecutive versions; flyway validate passes against a production snapshot"),
+            related=(Related(Location(before, 1), _("the version before the gap")),))

@@ -9,6 +9,7 @@ from ...schema.operations import DropIndex, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
+from ...i18n import _
 
 
 class MissingLockTimeout(Rule):
@@ -53,8 +54,7 @@ class MissingLockTimeout(Rule):
     name = "missing-lock-timeout"
     dimension = 5
     severity = "P2"
-    summary = "DDL on an existing table without lock_timeout"
-    summary_zh = "迁移对已有表执行 DDL 但未设置 lock_timeout（锁等待会阻塞所有查询）"
+    summary = _("DDL on an existing table without lock_timeout")
     peers = ("squawk:require-lock-timeout", "squawk:require-timeout-settings", "pgls:lockTimeoutWarning",
              "pgls:avoidCreateTrigger", "eugene:E9", "strong_migrations:lock_timeout")
 
@@ -94,18 +94,18 @@ class MissingLockTimeout(Rule):
         table, step = walked.table, walked.step
         label = f"revision {step.revision}" if step.path.endswith(".py") and step.revision else PurePosixPath(step.path).name
         return self.finding(
-            walked.operation.location, f"{label} locks {table} with no lock_timeout",
-            f"{lock_sentence(effect)} Without lock_timeout it waits for its lock as long as any transaction on "
-            f"{table} runs, and every later query on {table} queues behind it.",
-            impact=f"Worst case: one long-running transaction on {table} during the deploy turns an instant DDL "
-                   "into an outage of every endpoint using the table. Most likely: latency spikes during deploys.",
-            root_cause="Migrations run with the server's default lock_timeout, which is 0 (wait forever).",
+            walked.operation.location, _("%(label)s locks %(table)s with no lock_timeout", label=label, table=table),
+            _("%(lock_sentence)s Without lock_timeout it waits for its lock as long as any transaction on "
+            "%(table)s runs, and every later query on %(table)s queues behind it.", lock_sentence=lock_sentence(effect), table=table),
+            impact=_("Worst case: one long-running transaction on %(table)s during the deploy turns an instant DDL "
+                   "into an outage of every endpoint using the table. Most likely: latency spikes during deploys.", table=table),
+            root_cause=_("Migrations run with the server's default lock_timeout, which is 0 (wait forever)."),
             fix=Fix(short_term=LOCK_TIMEOUT_ADVICE,
-                    medium_term="Set lock_timeout (and statement_timeout) once for every revision in env.py, and "
-                                "retry the deploy step when it times out.",
-                    long_term="A migration runner that retries with backoff on lock timeouts."),
-            verification=f"In one session `BEGIN; LOCK TABLE {table} IN ACCESS SHARE MODE;`, run the migration in "
-                         "another: it fails after the timeout; test: `schemalens verify` reports the setting",
+                    medium_term=_("Set lock_timeout (and statement_timeout) once for every revision in env.py, and "
+                                "retry the deploy step when it times out."),
+                    long_term=_("A migration runner that retries with backoff on lock timeouts.")),
+            verification=_("In one session `BEGIN; LOCK TABLE %(table)s IN ACCESS SHARE MODE;`, run the migration in "
+                         "another: it fails after the timeout; test: `schemalens verify` reports the setting", table=table),
             table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
 
 

@@ -9,6 +9,7 @@ from ...schema.operations import AlterColumn, DataChange, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, severity_by_size, sql_example, step_label
+from ...i18n import _
 
 
 class MissingStatementTimeout(Rule):
@@ -65,8 +66,7 @@ class MissingStatementTimeout(Rule):
     name = "missing-statement-timeout"
     dimension = 5
     severity = "P2"
-    summary = "table rewrite or scan under a blocking lock without statement_timeout"
-    summary_zh = "在阻塞锁下重写或扫描表但未设置 statement_timeout"
+    summary = _("table rewrite or scan under a blocking lock without statement_timeout")
     peers = ("squawk:require-statement-timeout", "pgls:requireStatementTimeout")
 
     valid = (
@@ -111,20 +111,20 @@ class MissingStatementTimeout(Rule):
     def _finding(self, context: AuditContext, walked: WalkedOperation, effect) -> Finding:
         table = walked.table
         what = lock_sentence(effect) if effect is not None else (
-            f"This {walked.operation.kind} runs while earlier DDL holds its lock on {table}.")
+            _("This %(kind)s runs while earlier DDL holds its lock on %(table)s.", kind=walked.operation.kind, table=table))
         return self.finding(
-            walked.operation.location, f"{step_label(walked)} has no statement_timeout for a long statement on {table}",
-            f"{what} Nothing bounds how long it runs while holding the lock.",
-            impact=f"Worst case: the statement runs for hours on a table bigger than expected and {table} stays "
-                   "blocked until someone cancels it. Most likely: a deploy that blocks traffic far longer than planned.",
-            root_cause="Migrations run with the server's default statement_timeout, usually 0 (no limit).",
-            fix=Fix(short_term="Start the revision with `SET statement_timeout = '15min'` (a bound you can afford to "
-                               "block the table for), after `SET lock_timeout`.",
-                    medium_term="Set both timeouts for every revision in env.py (SET LOCAL inside the transaction).",
-                    long_term="Expand and contract (`schemalens scaffold`) so that no statement holds a blocking lock "
-                              "for long."),
-            verification="Rehearse on a copy with more rows (`schemalens verify`): the migration fails with "
-                         "`canceling statement due to statement timeout` instead of running on",
+            walked.operation.location, _("%(step_label)s has no statement_timeout for a long statement on %(table)s", step_label=step_label(walked), table=table),
+            _("%(what)s Nothing bounds how long it runs while holding the lock.", what=what),
+            impact=_("Worst case: the statement runs for hours on a table bigger than expected and %(table)s stays "
+                   "blocked until someone cancels it. Most likely: a deploy that blocks traffic far longer than planned.", table=table),
+            root_cause=_("Migrations run with the server's default statement_timeout, usually 0 (no limit)."),
+            fix=Fix(short_term=_("Start the revision with `SET statement_timeout = '15min'` (a bound you can afford to "
+                               "block the table for), after `SET lock_timeout`."),
+                    medium_term=_("Set both timeouts for every revision in env.py (SET LOCAL inside the transaction)."),
+                    long_term=_("Expand and contract (`schemalens scaffold`) so that no statement holds a blocking lock "
+                              "for long.")),
+            verification=_("Rehearse on a copy with more rows (`schemalens verify`): the migration fails with "
+                         "`canceling statement due to statement timeout` instead of running on"),
             table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
 
 

@@ -5,6 +5,7 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 def _branch_labels(graph, revision_id: str) -> set[str]:
@@ -84,8 +85,7 @@ class MultipleHeads(Rule):
     name = "multiple-heads"
     dimension = 5
     severity = "P1"
-    summary = "several Alembic heads without a merge revision"
-    summary_zh = "存在多个 Alembic head 且没有合并迁移"
+    summary = _("several Alembic heads without a merge revision")
 
     valid = (
         Example({**ALEMBIC_SETUP,
@@ -111,15 +111,15 @@ class MultipleHeads(Rule):
             first, others = graph.by_id[heads[0]], [graph.by_id[rid] for rid in heads[1:]]
             listed = ", ".join(heads)
             yield self.finding(
-                first.location, f"{len(heads)} Alembic heads: {listed}",
-                f"Revisions {listed} are all heads: nothing merges them, so `alembic upgrade head` refuses to run.",
-                impact="Worst case: `alembic upgrade heads` applies the branches in a different order in each environment "
+                first.location, _("%(count)s Alembic heads: %(listed)s", count=len(heads), listed=listed),
+                _("Revisions %(listed)s are all heads: nothing merges them, so `alembic upgrade head` refuses to run.", listed=listed),
+                impact=_("Worst case: `alembic upgrade heads` applies the branches in a different order in each environment "
                        "and their schemas diverge. Most likely: the deploy step `alembic upgrade head` fails with "
-                       "\"Multiple head revisions are present\".",
-                root_cause="Two changes were each written on top of the same head and merged without rebasing one on the other.",
-                fix=Fix(short_term=f"alembic merge -m \"merge heads\" {' '.join(heads)}  (or point the newer revision's "
-                                   "down_revision at the other head, if it has not run anywhere yet).",
-                        medium_term="CI fails when `alembic heads` prints more than one line (schemalens check does it).",
-                        long_term="Merge queue or a rebase-before-merge policy for pull requests that add revisions."),
-                verification="alembic heads  # prints one revision; alembic upgrade head runs on a fresh database",
-                related=tuple(Related(other.location, f"also a head: {other.id}") for other in others))
+                       "\"Multiple head revisions are present\"."),
+                root_cause=_("Two changes were each written on top of the same head and merged without rebasing one on the other."),
+                fix=Fix(short_term=_("alembic merge -m \"merge heads\" %(heads)s  (or point the newer revision's "
+                                   "down_revision at the other head, if it has not run anywhere yet).", heads=' '.join(heads)),
+                        medium_term=_("CI fails when `alembic heads` prints more than one line (schemalens check does it)."),
+                        long_term=_("Merge queue or a rebase-before-merge policy for pull requests that add revisions.")),
+                verification=_("alembic heads  # prints one revision; alembic upgrade head runs on a fresh database"),
+                related=tuple(Related(other.location, _("also a head: %(id)s", id=other.id)) for other in others))

@@ -6,6 +6,7 @@ from ...schema.operations import TransactionControl
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, sql_example
+from ...i18n import _, capitalized
 
 
 class NestedTransaction(Rule):
@@ -50,8 +51,7 @@ class NestedTransaction(Rule):
     name = "nested-transaction"
     dimension = 5
     severity = "P1"
-    summary = "BEGIN/COMMIT that nests in, or ends, the transaction the migration runs in"
-    summary_zh = "迁移中的 BEGIN/COMMIT 与所在事务嵌套或提前结束事务"
+    summary = _("BEGIN/COMMIT that nests in, or ends, the transaction the migration runs in")
     peers = ("squawk:transaction-nesting", "pgls:transactionNesting")
 
     valid = (
@@ -78,15 +78,15 @@ class NestedTransaction(Rule):
                     continue
                 begins = operation.kind == "BEGIN"
                 if tool_transaction:
-                    who = "Alembic" if in_alembic else f"the migration tool ({context.sql_transactions.tool_of(step.path).tool})"
-                    problem = (f"{who} already runs {step.path} in a transaction: this {operation.statement} "
-                               + ("is ignored with a warning, and the COMMIT that follows commits that transaction early"
-                                  if begins else "commits (or rolls back) that transaction early, and the statements "
-                                                 "after it run outside any transaction"))
+                    who = "Alembic" if in_alembic else _("the migration tool (%(tool)s)", tool=context.sql_transactions.tool_of(step.path).tool)
+                    problem = (_("%(who)s already runs %(path)s in a transaction: this %(statement)s ", who=who, path=step.path, statement=operation.statement)
+                               + (_("is ignored with a warning, and the COMMIT that follows commits that transaction early")
+                                  if begins else _("commits (or rolls back) that transaction early, and the statements "
+                                                 "after it run outside any transaction")))
                 elif begins and explicit_open:
-                    problem = f"a transaction is already open: this {operation.statement} is ignored with a warning"
+                    problem = _("a transaction is already open: this %(statement)s is ignored with a warning", statement=operation.statement)
                 elif not begins and not explicit_open:
-                    problem = f"no transaction is open: this {operation.statement} does nothing but warn"
+                    problem = _("no transaction is open: this %(statement)s does nothing but warn", statement=operation.statement)
                 else:
                     explicit_open = begins
                     continue
@@ -95,15 +95,15 @@ class NestedTransaction(Rule):
 
     def _finding(self, operation: TransactionControl, problem: str, in_alembic: bool) -> Finding:
         return self.finding(
-            operation.location, f"{operation.statement} does not match the transaction the migration runs in",
-            f"{problem[0].upper()}{problem[1:]}.",
-            impact="Worst case: a failure after the early COMMIT leaves the migration half applied while the tool "
+            operation.location, _("%(statement)s does not match the transaction the migration runs in", statement=operation.statement),
+            capitalized(problem) + _("."),
+            impact=_("Worst case: a failure after the early COMMIT leaves the migration half applied while the tool "
                    "records it as failed and atomic, and a retry fails on what was already applied. Most likely: "
-                   "warnings in the deploy log and statements running outside the intended transaction.",
-            root_cause="The file manages transactions itself while its runner does too.",
-            fix=Fix(short_term="Use `op.get_context().autocommit_block()` for statements that must run outside the "
-                               "transaction, and no BEGIN/COMMIT in op.execute()." if in_alembic else
-                    "Remove the BEGIN/COMMIT from files the tool wraps; use its per-file switch (sqlx `-- no-transaction`, "
-                    "dbmate `transaction:false`, goose `NO TRANSACTION`) for a file that must run outside one.",
-                    medium_term="Set `sql_transactions` for folders whose tool SchemaLens does not recognize."),
-            verification="The migration's log on a scratch database shows no \"transaction in progress\" warnings")
+                   "warnings in the deploy log and statements running outside the intended transaction."),
+            root_cause=_("The file manages transactions itself while its runner does too."),
+            fix=Fix(short_term=_("Use `op.get_context().autocommit_block()` for statements that must run outside the "
+                               "transaction, and no BEGIN/COMMIT in op.execute().") if in_alembic else
+                    _("Remove the BEGIN/COMMIT from files the tool wraps; use its per-file switch (sqlx `-- no-transaction`, "
+                    "dbmate `transaction:false`, goose `NO TRANSACTION`) for a file that must run outside one."),
+                    medium_term=_("Set `sql_transactions` for folders whose tool SchemaLens does not recognize.")),
+            verification=_("The migration's log on a scratch database shows no \"transaction in progress\" warnings"))

@@ -28,6 +28,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders
+from ...i18n import _
 
 # The statements that have an IF NOT EXISTS form, and what it looks like.
 _IDEMPOTENT_FORM = {CreateTable: "CREATE TABLE IF NOT EXISTS", CreateIndex: "CREATE INDEX IF NOT EXISTS",
@@ -127,8 +128,7 @@ class NonIdempotentStatement(Rule):
     name = "non-idempotent-statement"
     dimension = 5
     severity = "P2"
-    summary = "statement that fails when its migration is run again (no transaction, no IF [NOT] EXISTS)"
-    summary_zh = "迁移重跑时会失败的语句（无事务、缺少 IF [NOT] EXISTS）"
+    summary = _("statement that fails when its migration is run again (no transaction, no IF [NOT] EXISTS)")
     peers = ("squawk:prefer-robust-stmts", "pgls:preferRobustStmts")
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
@@ -165,11 +165,11 @@ class NonIdempotentStatement(Rule):
             operation = walked.operation
             if isinstance(operation, CreateIndex) and operation.index.concurrently and operation.index.name \
                     and not operation.if_not_exists and not _index_dropped_first(walked):
-                yield self._rerun_finding(walked, f"CREATE INDEX CONCURRENTLY {operation.index.name}",
-                                          f"DROP INDEX CONCURRENTLY IF EXISTS {operation.index.name}; then CREATE INDEX "
-                                          f"CONCURRENTLY {operation.index.name} ...",
-                                          "a failed concurrent build leaves an INVALID index of this name, so running "
-                                          "it again fails with \"already exists\"")
+                yield self._rerun_finding(walked, _("CREATE INDEX CONCURRENTLY %(index)s", index=operation.index.name),
+                                          _("DROP INDEX CONCURRENTLY IF EXISTS %(index)s; then CREATE INDEX "
+                                          "CONCURRENTLY %(index)s ...", index=operation.index.name),
+                                          _("a failed concurrent build leaves an INVALID index of this name, so running "
+                                          "it again fails with \"already exists\""))
                 continue
             if walked.in_transaction or _embedded(context, walked):
                 continue
@@ -181,23 +181,23 @@ class NonIdempotentStatement(Rule):
             if form is None or not (known or _followed(walk, position)):
                 continue
             what, fix = form
-            yield self._rerun_finding(walked, what, fix, "a failure in a later statement leaves it applied with no "
+            yield self._rerun_finding(walked, what, fix, _("a failure in a later statement leaves it applied with no "
                                                          "transaction to undo it, and running the file again fails "
-                                                         "here")
+                                                         "here"))
 
     def _rerun_finding(self, walked, what: str, fix: str, why: str) -> Finding:
         operation = walked.operation
         return self.finding(
-            operation.location, f"{what} cannot be run twice",
-            f"{what} runs outside a transaction: {why}.",
-            impact="Worst case: a deploy that failed half-way cannot be retried without editing the database by "
-                   "hand. Most likely: a manual fix-up during an incident.",
-            root_cause="The migration runs statement by statement, and this statement does not check whether its "
-                       "work is already done.",
-            fix=Fix(short_term=f"Write `{fix}`, or run the file in one transaction (BEGIN ... COMMIT, or the tool's "
-                               "per-file transaction).",
-                    medium_term="CI applies each migration twice to a scratch database and fails on errors."),
-            verification="Apply the migration, then apply it again on the same scratch database: the second run succeeds",
+            operation.location, _("%(what)s cannot be run twice", what=what),
+            _("%(what)s runs outside a transaction: %(why)s.", what=what, why=why),
+            impact=_("Worst case: a deploy that failed half-way cannot be retried without editing the database by "
+                   "hand. Most likely: a manual fix-up during an incident."),
+            root_cause=_("The migration runs statement by statement, and this statement does not check whether its "
+                       "work is already done."),
+            fix=Fix(short_term=_("Write `%(fix)s`, or run the file in one transaction (BEGIN ... COMMIT, or the tool's "
+                               "per-file transaction).", fix=fix),
+                    medium_term=_("CI applies each migration twice to a scratch database and fails on errors.")),
+            verification=_("Apply the migration, then apply it again on the same scratch database: the second run succeeds"),
             table=walked.table)
 
     def _by_convention(self, context: AuditContext) -> Iterator[Finding]:
@@ -218,19 +218,19 @@ class NonIdempotentStatement(Rule):
             name = operation.index.name or ""
             what, fix = f"CREATE INDEX {name}".rstrip(), f"CREATE INDEX IF NOT EXISTS {name} ON {operation.table} (...)"
         else:
-            what = f"ADD COLUMN {operation.table}.{operation.column.name}"
+            what = _("ADD COLUMN %(table)s.%(column)s", table=operation.table, column=operation.column.name)
             fix = f"ALTER TABLE {operation.table} ADD COLUMN IF NOT EXISTS {operation.column.name} ..."
         return self.finding(
-            operation.location, f"{what} without IF NOT EXISTS",
-            f"{idempotent} of the {total} CREATE TABLE / CREATE INDEX / ADD COLUMN statements in {folder} use IF NOT "
-            f"EXISTS; this {what} does not, so running the file again fails.",
-            impact="Worst case: a re-run after a partial failure stops at this statement with \"already exists\" and "
-                   "the statements after it never run. Most likely: a manual fix-up during a deploy.",
-            root_cause=f"The folder's convention ({form}) was not followed in this statement.",
-            fix=Fix(short_term=f"Write `{fix}`.",
-                    medium_term="CI applies the folder twice to a scratch database and fails on errors.",
-                    long_term="A migration template (or linter rule in the editor) with IF NOT EXISTS in every CREATE."),
-            verification="Apply the folder twice to a scratch database with psql -v ON_ERROR_STOP=1: the second pass succeeds.",
+            operation.location, _("%(what)s without IF NOT EXISTS", what=what),
+            _("%(idempotent)s of the %(total)s CREATE TABLE / CREATE INDEX / ADD COLUMN statements in %(folder)s use IF NOT "
+            "EXISTS; this %(what)s does not, so running the file again fails.", idempotent=idempotent, total=total, folder=folder, what=what),
+            impact=_("Worst case: a re-run after a partial failure stops at this statement with \"already exists\" and "
+                   "the statements after it never run. Most likely: a manual fix-up during a deploy."),
+            root_cause=_("The folder's convention (%(form)s) was not followed in this statement.", form=form),
+            fix=Fix(short_term=_("Write `%(fix)s`.", fix=fix),
+                    medium_term=_("CI applies the folder twice to a scratch database and fails on errors."),
+                    long_term=_("A migration template (or linter rule in the editor) with IF NOT EXISTS in every CREATE.")),
+            verification=_("Apply the folder twice to a scratch database with psql -v ON_ERROR_STOP=1: the second pass succeeds."),
             table=operation.table, column=operation.column.name if isinstance(operation, AddColumn) else None)
 
 
@@ -286,12 +286,12 @@ def _not_rerunnable(walked) -> Optional[tuple[str, str]]:
             return (f"ADD CONSTRAINT {name}", f"ALTER TABLE {operation.table} DROP CONSTRAINT IF EXISTS {name}; then the "
                                               "ADD CONSTRAINT")
         case RenameTable():
-            return f"RENAME {operation.table}", "a DO block that renames only when the old name exists"
+            return f"RENAME {operation.table}", _("a DO block that renames only when the old name exists")
         case AlterColumn() if operation.new_name is not None:
             return f"RENAME COLUMN {operation.table}.{operation.column}", \
-                "a DO block that renames only when the old name exists"
+                _("a DO block that renames only when the old name exists")
         case CreateEnum():
-            return f"CREATE TYPE {operation.enum.name}", "a DO block that creates the type only when it is missing"
+            return f"CREATE TYPE {operation.enum.name}", _("a DO block that creates the type only when it is missing")
         case UnsupportedStatement(kind="ALTER TABLE ENABLE ROW LEVEL SECURITY" | "ALTER TABLE DISABLE ROW LEVEL SECURITY"):
             return None  # idempotent: running it twice changes nothing
     return None

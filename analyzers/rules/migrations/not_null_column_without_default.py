@@ -6,6 +6,7 @@ from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, on_existing_tables, scaffold_command, sql_example
+from ...i18n import _
 
 
 class NotNullColumnWithoutDefault(Rule):
@@ -41,8 +42,7 @@ class NotNullColumnWithoutDefault(Rule):
     name = "not-null-column-without-default"
     dimension = 5
     severity = "P0"
-    summary = "NOT NULL column without a default added to an existing table"
-    summary_zh = "为已有表添加无默认值的 NOT NULL 列（有数据时迁移失败）"
+    summary = _("NOT NULL column without a default added to an existing table")
     peers = ("squawk:adding-required-field", "pgls:addingRequiredField", "atlas:MF103",
              "django-migration-linter:NOT_NULL")
 
@@ -64,20 +64,20 @@ class NotNullColumnWithoutDefault(Rule):
                     or column.generated is not None:
                 continue
             yield self.finding(
-                walked.operation.location, f"{table}.{column.name} is added NOT NULL without a default",
-                f"ALTER TABLE {table} ADD COLUMN {column.name} {column.type} NOT NULL fails as soon as {table} has a "
-                "row, and the running release does not write the column.",
-                impact=f"Worst case: the deploy fails half-way in production (the migration ran on empty databases "
-                       f"only) and inserts from the old release into {table} fail. Most likely: a failed release "
-                       "and a hurried hotfix.",
-                root_cause="Development and test databases are empty, so the statement passes everywhere but "
-                           "production.",
-                fix=Fix(short_term=f"Give {column.name} a constant `server_default`, or add it nullable, backfill, "
-                                   f"then make it NOT NULL through a validated CHECK."
+                walked.operation.location, _("%(table)s.%(column)s is added NOT NULL without a default", table=table, column=column.name),
+                _("ALTER TABLE %(table)s ADD COLUMN %(column)s %(type)s NOT NULL fails as soon as %(table)s has a "
+                "row, and the running release does not write the column.", table=table, column=column.name, type=column.type),
+                impact=_("Worst case: the deploy fails half-way in production (the migration ran on empty databases "
+                       "only) and inserts from the old release into %(table)s fail. Most likely: a failed release "
+                       "and a hurried hotfix.", table=table),
+                root_cause=_("Development and test databases are empty, so the statement passes everywhere but "
+                           "production."),
+                fix=Fix(short_term=_("Give %(column)s a constant `server_default`, or add it nullable, backfill, "
+                                   "then make it NOT NULL through a validated CHECK.", column=column.name)
                                    + scaffold_command(context, walked, "add-column", table, column=column.name, type=column.type,
                                                       backfill="<SQL value for existing rows>"),
-                        medium_term="Run migrations in CI against a database with rows.",
-                        long_term="`schemalens verify` in CI on a seeded copy of the schema."),
-                verification=f"SELECT count(*) FROM {table} WHERE {column.name} IS NULL;  -- 0; test: upgrade on "
-                             "a database with rows (`schemalens verify`) succeeds",
+                        medium_term=_("Run migrations in CI against a database with rows."),
+                        long_term=_("`schemalens verify` in CI on a seeded copy of the schema.")),
+                verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NULL;  -- 0; test: upgrade on "
+                             "a database with rows (`schemalens verify`) succeeds", table=table, column=column.name),
                 table=table, column=column.name, related=created_here(walked))

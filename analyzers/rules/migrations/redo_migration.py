@@ -7,6 +7,7 @@ from typing import Iterator
 from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # `v2` names a redo; `v1.10` (a release a combined migration covers) does not.
 _REDO = re.compile(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo|retry|correct|repair|take\d+|re_?apply)($|[_\-\s.])", re.IGNORECASE)
@@ -54,8 +55,7 @@ class RedoMigration(Rule):
     name = "redo-migration"
     dimension = 5
     severity = "P2"
-    summary = "a _v2/_fix migration redoing an earlier one"
-    summary_zh = "以 _v2/_fix 命名、重做早先迁移的迁移"
+    summary = _("a _v2/_fix migration redoing an earlier one")
 
     valid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                       "db/V2__add_index.sql": "CREATE INDEX ix_orders_status ON orders (status);\n"}),
@@ -87,17 +87,17 @@ class RedoMigration(Rule):
                     location = revision.location if revision else step.operations[0].location
                     first_location = next(op.location for op in previous.operations if getattr(op, "table", None) in touched)
                     yield self.finding(
-                        location, f"{PurePosixPath(step.path).name} redoes {PurePosixPath(previous.path).name}",
-                        f"{step.path} is named as a fix or new version and changes {shared} again after {previous.path}.",
-                        impact="Worst case: environments that ran the original and those that ran both end with different "
+                        location, _("%(name)s redoes %(name_2)s", name=PurePosixPath(step.path).name, name_2=PurePosixPath(previous.path).name),
+                        _("%(path)s is named as a fix or new version and changes %(shared)s again after %(path_2)s.", path=step.path, shared=shared, path_2=previous.path),
+                        impact=_("Worst case: environments that ran the original and those that ran both end with different "
                                "schemas, and a rollback of one half breaks the other. Most likely: the original was "
-                               "edited after shipping and some databases never got the change.",
-                        root_cause="The first migration was not rehearsed against a realistic database before merge.",
-                        fix=Fix(short_term=f"Check that {previous.path} is unchanged since it shipped (git log) and that "
-                                           "every environment ran both.",
-                                medium_term="Rehearse every migration on a production-like snapshot in CI (schemalens verify).",
-                                long_term="Standard: shipped migrations are immutable; fixes are forward migrations with a reason."),
-                        verification="schemalens verify on an empty database and on a snapshot; compare the resulting schemas.",
+                               "edited after shipping and some databases never got the change."),
+                        root_cause=_("The first migration was not rehearsed against a realistic database before merge."),
+                        fix=Fix(short_term=_("Check that %(path)s is unchanged since it shipped (git log) and that "
+                                           "every environment ran both.", path=previous.path),
+                                medium_term=_("Rehearse every migration on a production-like snapshot in CI (schemalens verify)."),
+                                long_term=_("Standard: shipped migrations are immutable; fixes are forward migrations with a reason.")),
+                        verification=_("schemalens verify on an empty database and on a snapshot; compare the resulting schemas."),
                         table=sorted(_tables(previous) & touched)[0],
-                        related=(Related(first_location, "earlier migration"),))
+                        related=(Related(first_location, _("earlier migration")),))
             earlier.append(step)

@@ -6,6 +6,7 @@ from ...schema.operations import Maintenance
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, concurrently_advice, lock_sentence, severity_by_size, sql_example
+from ...i18n import _
 
 
 class ReindexWithoutConcurrently(Rule):
@@ -44,8 +45,7 @@ class ReindexWithoutConcurrently(Rule):
     name = "reindex-without-concurrently"
     dimension = 5
     severity = "P1"
-    summary = "REINDEX without CONCURRENTLY (blocks reads through the index and writes)"
-    summary_zh = "REINDEX 未使用 CONCURRENTLY（阻塞写入及使用该索引的读取）"
+    summary = _("REINDEX without CONCURRENTLY (blocks reads through the index and writes)")
     peers = ("squawk:require-concurrent-reindex", "pgls:requireConcurrentReindex", "django-migration-linter:REINDEX")
 
     valid = (
@@ -68,20 +68,20 @@ class ReindexWithoutConcurrently(Rule):
             target = f"{operation.target} {operation.name}" if operation.name else operation.target
             concurrent = f"REINDEX {operation.target} CONCURRENTLY {operation.name or ''}".rstrip()
             if context.postgres_version >= 12:
-                short_term = f"Rebuild it concurrently: {concurrently_advice(walked, concurrent)}."
+                short_term = _("Rebuild it concurrently: %(concurrently_advice)s.", concurrently_advice=concurrently_advice(walked, concurrent))
             else:
-                short_term = (f"PostgreSQL {context.postgres_version} has no REINDEX CONCURRENTLY: build a copy with "
-                              "CREATE INDEX CONCURRENTLY, drop the old index concurrently and rename the copy.")
+                short_term = (_("PostgreSQL %(postgres_version)s has no REINDEX CONCURRENTLY: build a copy with "
+                              "CREATE INDEX CONCURRENTLY, drop the old index concurrently and rename the copy.", postgres_version=context.postgres_version))
             yield self.finding(
-                operation.location, f"REINDEX {target} runs without CONCURRENTLY",
+                operation.location, _("REINDEX %(target)s runs without CONCURRENTLY", target=target),
                 lock_sentence(effect),
-                impact="Worst case: writes, and the reads that use the index, wait for the whole rebuild (minutes on a "
-                       "big table) and the deploy times out. Most likely: a stall of the table during the deploy.",
-                root_cause="REINDEX is maintenance written into a migration, where it runs at deploy time under "
-                           "its strongest lock.",
+                impact=_("Worst case: writes, and the reads that use the index, wait for the whole rebuild (minutes on a "
+                       "big table) and the deploy times out. Most likely: a stall of the table during the deploy."),
+                root_cause=_("REINDEX is maintenance written into a migration, where it runs at deploy time under "
+                           "its strongest lock."),
                 fix=Fix(short_term=short_term,
-                        medium_term=f"Run index maintenance outside deploys, in a scheduled window. {LOCK_TIMEOUT_ADVICE}",
-                        long_term="Monitor index bloat (pgstattuple) and rebuild concurrently when it grows."),
-                verification="`schemalens verify` shows SHARE UPDATE EXCLUSIVE for the rebuild; test: `SELECT "
-                             "indexrelid::regclass FROM pg_index WHERE NOT indisvalid` is empty afterwards",
+                        medium_term=_("Run index maintenance outside deploys, in a scheduled window. %(lock_timeout_advice)s", lock_timeout_advice=LOCK_TIMEOUT_ADVICE),
+                        long_term=_("Monitor index bloat (pgstattuple) and rebuild concurrently when it grows.")),
+                verification=_("`schemalens verify` shows SHARE UPDATE EXCLUSIVE for the rebuild; test: `SELECT "
+                             "indexrelid::regclass FROM pg_index WHERE NOT indisvalid` is empty afterwards"),
                 table=walked.table, severity=severity_by_size(context, walked.table))

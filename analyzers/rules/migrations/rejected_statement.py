@@ -5,6 +5,7 @@ from typing import Iterator
 from ...schema.model import ExtractionError
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 # The extractor words PostgreSQL's parser errors (pglast) this way, in SQL files and op.execute().
 REJECTED_PREFIX = "PostgreSQL would reject this"
@@ -57,8 +58,7 @@ class RejectedStatement(Rule):
     name = "rejected-statement"
     dimension = 5
     severity = "P0"
-    summary = "migration statement that PostgreSQL's parser rejects"
-    summary_zh = "迁移中存在 PostgreSQL 解析器拒绝的语句"
+    summary = _("migration statement that PostgreSQL's parser rejects")
     peers = ("squawk:ban-duplicate-column-assignments",)
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
@@ -73,13 +73,13 @@ class RejectedStatement(Rule):
             path = error.location.path
             reason = error.message.split(":", 1)[1].strip() if ":" in error.message else error.message
             yield self.finding(
-                error.location, f"PostgreSQL rejects this statement: {reason}",
-                f"{error.message}. The migration {path} stops here on every database.",
-                impact="Worst case: the deploy stops halfway through the migration and leaves the statements before this "
+                error.location, _("PostgreSQL rejects this statement: %(reason)s", reason=reason),
+                _("%(message)s. The migration %(path)s stops here on every database.", message=error.message, path=path),
+                impact=_("Worst case: the deploy stops halfway through the migration and leaves the statements before this "
                        "one applied without a transaction to undo them. Most likely: the migration fails in CI or on "
-                       "the first deploy.",
-                root_cause="SQL written without running it, copied from another database's dialect, or edited by hand.",
-                fix=Fix(short_term=f"Correct the statement in {path} (PostgreSQL says: {reason}).",
-                        medium_term="CI applies every migration to a scratch PostgreSQL of the production version.",
-                        long_term="Generate migration SQL from a tool, or check it in the editor as it is typed (schemalens lsp)."),
-                verification=f"psql -v ON_ERROR_STOP=1 -f {path} runs to the end on a scratch database")
+                       "the first deploy."),
+                root_cause=_("SQL written without running it, copied from another database's dialect, or edited by hand."),
+                fix=Fix(short_term=_("Correct the statement in %(path)s (PostgreSQL says: %(reason)s).", path=path, reason=reason),
+                        medium_term=_("CI applies every migration to a scratch PostgreSQL of the production version."),
+                        long_term=_("Generate migration SQL from a tool, or check it in the editor as it is typed (schemalens lsp).")),
+                verification=_("psql -v ON_ERROR_STOP=1 -f %(path)s runs to the end on a scratch database", path=path))

@@ -6,6 +6,7 @@ from ...schema.operations import AlterColumn, DropColumn, RenameConstraint, Rena
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, new_in_this_step, on_existing_tables, scaffold_command, sql_example
+from ...i18n import _
 
 # Objects that queries name (a rename or a move to another schema breaks them), and objects only
 # code that names them explicitly depends on (ON CONFLICT ON CONSTRAINT, index hints, error
@@ -60,8 +61,7 @@ class RenameBreaksRunningCode(Rule):
     name = "rename-breaks-running-code"
     dimension = 5
     severity = "P1"
-    summary = "column or table renamed in place (the running release breaks)"
-    summary_zh = "直接重命名列或表（滚动发布期间旧代码报错）"
+    summary = _("column or table renamed in place (the running release breaks)")
     peers = ("squawk:renaming-column", "squawk:renaming-table", "squawk:renaming-object", "squawk:ban-set-schema",
              "pgls:renamingColumn", "pgls:renamingTable", "strong_migrations:rename_column",
              "strong_migrations:rename_table", "strong_migrations:rename_enum_value", "strong_migrations:rename_schema",
@@ -99,23 +99,23 @@ class RenameBreaksRunningCode(Rule):
                 continue
             if kind in _QUERIED and mention is None and context.has_application_code:
                 continue
-            evidence = (f" {mention.path}:{mention.line} names it." if mention else
-                        " SchemaLens sees no code that reads this database, so it cannot tell whether a deployed "
-                        "release uses it." if kind != "ENUM VALUE" else " Rows and code literals keep the old value.")
+            evidence = (_(" %(path)s:%(line)s names it.", path=mention.path, line=mention.line) if mention else
+                        _(" SchemaLens sees no code that reads this database, so it cannot tell whether a deployed "
+                        "release uses it.") if kind != "ENUM VALUE" else _(" Rows and code literals keep the old value."))
             operation = walked.operation
             yield self.finding(
-                operation.location, f"{kind.lower()} {old} is {how} to {new}",
-                f"Code of the running release that uses {old} fails from the commit of this migration until every old "
-                f"process is replaced.{evidence}",
-                impact=f"Worst case: errors on every request that uses {old} during the deploy. Most likely: a burst of "
-                       "errors for the length of the rollout.",
-                root_cause="A rename is one statement in SQL but two releases in a system that deploys gradually.",
-                fix=Fix(short_term=f"Keep {old} working while both releases run: create the new object beside the old "
+                operation.location, _("%(lower)s %(old)s is %(how)s to %(new)s", lower=kind.lower(), old=old, how=how, new=new),
+                _("Code of the running release that uses %(old)s fails from the commit of this migration until every old "
+                "process is replaced.%(evidence)s", old=old, evidence=evidence),
+                impact=_("Worst case: errors on every request that uses %(old)s during the deploy. Most likely: a burst of "
+                       "errors for the length of the rollout.", old=old),
+                root_cause=_("A rename is one statement in SQL but two releases in a system that deploys gradually."),
+                fix=Fix(short_term=_("Keep %(old)s working while both releases run: create the new object beside the old "
                                    "one (a view or function under the new name, a new enum value written alongside the "
-                                   "old one), move the code, then drop the old name in a later release.",
-                        long_term="Review renames as two-release changes; `schemalens check` in CI flags them."),
-                verification=f"grep the application for {old}: no use left when the old name goes; test: the previous "
-                             "release's tests pass against the migrated schema",
+                                   "old one), move the code, then drop the old name in a later release.", old=old),
+                        long_term=_("Review renames as two-release changes; `schemalens check` in CI flags them.")),
+                verification=_("grep the application for %(old)s: no use left when the old name goes; test: the previous "
+                             "release's tests pass against the migrated schema", old=old),
                 table=walked.table, related=created_here(walked), severity="P2" if mention is None else None)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -127,31 +127,31 @@ class RenameBreaksRunningCode(Rule):
             if isinstance(operation, RenameTable):
                 old, new, what = table, operation.new_name, "table"
                 column = None
-                transition = (f"rename it and `CREATE VIEW {table} AS SELECT * FROM {new}` in the same revision; "
-                              "drop the view once no code uses the old name")
+                transition = (_("rename it and `CREATE VIEW %(table)s AS SELECT * FROM %(new)s` in the same revision; "
+                              "drop the view once no code uses the old name", table=table, new=new))
             elif operation.new_name is not None:
                 old, new, what = f"{table}.{operation.column}", f"{table}.{operation.new_name}", "column"
                 column = operation.column
-                transition = (f"add {operation.new_name}, sync it from {operation.column} with a trigger, backfill, "
-                              f"switch the code, and drop {operation.column} in a later release")
+                transition = (_("add %(new_name)s, sync it from %(column)s with a trigger, backfill, "
+                              "switch the code, and drop %(column)s in a later release", new_name=operation.new_name, column=operation.column))
             else:
                 continue
             yield self.finding(
-                operation.location, f"{what} {old} is renamed to {new} in place",
-                f"Code of the running release still uses {old}; its queries fail from the commit of this migration "
-                "until every old process is replaced.",
-                impact=f"Worst case: errors on every request that touches {old} during the deploy, and an "
+                operation.location, _("%(what)s %(old)s is renamed to %(new)s in place", what=what, old=old, new=new),
+                _("Code of the running release still uses %(old)s; its queries fail from the commit of this migration "
+                "until every old process is replaced.", old=old),
+                impact=_("Worst case: errors on every request that touches %(old)s during the deploy, and an "
                        "application rollback that cannot work without a schema rollback. Most likely: a burst of "
-                       "500s for the length of the rollout.",
-                root_cause="Renames are one statement in SQL but two releases in a system that deploys gradually.",
-                fix=Fix(short_term=f"Expand and contract: {transition}." + (
+                       "500s for the length of the rollout.", old=old),
+                root_cause=_("Renames are one statement in SQL but two releases in a system that deploys gradually."),
+                fix=Fix(short_term=_("Expand and contract: %(transition)s.", transition=transition) + (
                     scaffold_command(context, walked, "rename-column", table, column=column, new_name=operation.new_name) if column
                     else scaffold_command(context, walked, "rename-table", table, new_name=new)),
-                        medium_term="Keep the old name in the model (`Column('old_name', key='new_name')`) when only "
-                                    "the Python attribute needs the new name.",
-                        long_term="Review renames as two-release changes; `schemalens check` in CI flags them."),
-                verification="Run the previous release's tests against the migrated schema; test: `schemalens "
-                             "verify` rehearses upgrade, downgrade and upgrade",
+                        medium_term=_("Keep the old name in the model (`Column('old_name', key='new_name')`) when only "
+                                    "the Python attribute needs the new name."),
+                        long_term=_("Review renames as two-release changes; `schemalens check` in CI flags them.")),
+                verification=_("Run the previous release's tests against the migrated schema; test: `schemalens "
+                             "verify` rehearses upgrade, downgrade and upgrade"),
                 table=table, column=column, related=created_here(walked))
 
 
@@ -159,18 +159,18 @@ def _renamed_object(operation) -> tuple:
     """(kind, old name, new name or new schema, how) of a rename or schema move of an object other
     than a table or column, or None."""
     if isinstance(operation, RenameIndex):
-        return "INDEX", operation.name, operation.new_name, "renamed"
+        return "INDEX", operation.name, operation.new_name, _("renamed")
     if isinstance(operation, RenameConstraint):
-        return "CONSTRAINT", operation.name, operation.new_name, "renamed"
+        return "CONSTRAINT", operation.name, operation.new_name, _("renamed")
     if not isinstance(operation, UnsupportedStatement) or not operation.name:
         return None
     if operation.kind == "RENAME VALUE":
         return "ENUM VALUE", operation.detail.split(" -> ")[0], operation.detail.split(" -> ")[-1], \
-            f"renamed in enum {operation.name}"
+            _("renamed in enum %(name)s", name=operation.name)
     if operation.kind.startswith("RENAME ") and operation.kind != "RENAME COLUMN":
-        return operation.kind.removeprefix("RENAME "), operation.name, operation.detail, "renamed"
+        return operation.kind.removeprefix("RENAME "), operation.name, operation.detail, _("renamed")
     if operation.kind.startswith("SET SCHEMA "):
-        return operation.kind.removeprefix("SET SCHEMA "), operation.name, f"{operation.detail}.{operation.name}", "moved"
+        return operation.kind.removeprefix("SET SCHEMA "), operation.name, f"{operation.detail}.{operation.name}", _("moved")
     return None
 
 

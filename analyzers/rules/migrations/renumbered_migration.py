@@ -8,6 +8,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_history import checked_databases, display_name
+from ...i18n import _
 
 # `002a_x.sql`, `V2a__x.sql`: a version with a letter, squeezed between two numbers.
 _SUFFIXED = re.compile(r"^(V?)(\d+)([A-Za-z])(?=[_.-])")
@@ -20,10 +21,10 @@ _TITLE = re.compile(r"^\s*(?:--+|/\*+|#)\s*(?:"
 _FILE_VERSION = re.compile(r"^(?:V|U)?(\d+[a-z]?(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
 
 _TOOL_CONSEQUENCE = {
-    "flyway": "Flyway refuses it (a version must be numeric: validate and migrate fail)",
-    "up-down": "golang-migrate and sqlx skip or refuse it (their versions are integers), so it never runs there",
-    "goose": "goose refuses it (its versions are integers)",
-    "pop": "pop skips it (its versions are integers)",
+    "flyway": _("Flyway refuses it (a version must be numeric: validate and migrate fail)"),
+    "up-down": _("golang-migrate and sqlx skip or refuse it (their versions are integers), so it never runs there"),
+    "goose": _("goose refuses it (its versions are integers)"),
+    "pop": _("pop skips it (its versions are integers)"),
 }
 
 
@@ -77,8 +78,7 @@ class RenumberedMigration(Rule):
     name = "renumbered-migration"
     dimension = 5
     severity = "P2"
-    summary = "patched-in (002a_) or renumbered SQL migration version"
-    summary_zh = "手工插入（002a_）或重新编号的 SQL 迁移版本"
+    summary = _("patched-in (002a_) or renumbered SQL migration version")
 
     valid = (Example({"db/001_notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY);\n",
                       "db/002_channel.sql": "-- 002: the delivery channel\nALTER TABLE notifications ADD COLUMN channel text;\n"}),)
@@ -126,40 +126,41 @@ class RenumberedMigration(Rule):
         name = display_name(path)
         base_version = _normalized(suffixed.group(2))
         base = by_version.get(base_version)
-        consequence = _TOOL_CONSEQUENCE.get(tool, "a runner that sorts by name runs it after the files of version "
-                                                  f"{suffixed.group(2)}, one that sorts by number sees two of them")
-        related = (Related(Location(base, 1), "the migration it was squeezed after"),) if base and base != path else ()
+        consequence = _TOOL_CONSEQUENCE.get(tool, _("a runner that sorts by name runs it after the files of version "
+                                                    "%(version)s, one that sorts by number sees two of them",
+                                                    version=suffixed.group(2)))
+        related = (Related(Location(base, 1), _("the migration it was squeezed after")),) if base and base != path else ()
         return self.finding(
-            Location(path, 1), f"{name} is a patch version squeezed between two migrations",
-            f"In {database.label}, {name} has the version {suffixed.group(1)}{suffixed.group(2)}{suffixed.group(3)}: "
-            f"{consequence}.",
-            impact="Worst case: the patch never runs on new databases, or runs in a different place than where it was "
-                   "first applied. Most likely: environments disagree on the order, and the tool's history tables differ.",
-            root_cause="A fix was inserted between two shipped migrations instead of getting the next free version.",
-            fix=Fix(short_term=(f"Renumber {name} to the next free version of the folder with a header note naming its "
+            Location(path, 1), _("%(name)s is a patch version squeezed between two migrations", name=name),
+            _("In %(label)s, %(name)s has the version %(group)s%(group_2)s%(group_3)s: "
+            "%(consequence)s.", label=database.label, name=name, group=suffixed.group(1), group_2=suffixed.group(2), group_3=suffixed.group(3), consequence=consequence),
+            impact=_("Worst case: the patch never runs on new databases, or runs in a different place than where it was "
+                   "first applied. Most likely: environments disagree on the order, and the tool's history tables differ."),
+            root_cause=_("A fix was inserted between two shipped migrations instead of getting the next free version."),
+            fix=Fix(short_term=(_("Renumber %(name)s to the next free version of the folder with a header note naming its "
                                 "old number (and update the history table of databases that ran it), or fold it into "
-                                f"{display_name(base) if base else 'the migration it patches'} if that never ran anywhere."),
-                    medium_term="CI rejects migration versions that are not numbers of the tool's scheme.",
-                    long_term="Take versions at merge time or use timestamps; never squeeze a migration between two others."),
-            verification="the tool's info/status command lists the file with a plain numeric version, in order",
+                                "%(value)s if that never ran anywhere.", name=name, value=display_name(base) if base else _('the migration it patches'))),
+                    medium_term=_("CI rejects migration versions that are not numbers of the tool's scheme."),
+                    long_term=_("Take versions at merge time or use timestamps; never squeeze a migration between two others.")),
+            verification=_("the tool's info/status command lists the file with a plain numeric version, in order"),
             related=related)
 
     def _mismatch(self, database, path: str, line: int, named: str, by_version: dict[str, str]) -> Finding:
         name = display_name(path)
         other = by_version.get(_normalized(named))
-        where = (f"which is the version of {display_name(other)}" if other and other != path
-                 else "a version no file of the folder has now: the file was renumbered")
-        related = (Related(Location(other, 1), f"has version {named}"),) if other and other != path else ()
+        where = (_("which is the version of %(name)s", name=display_name(other)) if other and other != path
+                 else _("a version no file of the folder has now: the file was renumbered"))
+        related = (Related(Location(other, 1), _("has version %(named)s", named=named)),) if other and other != path else ()
         return self.finding(
-            Location(path, line), f"{name} says it is {named}",
-            f"In {database.label}, the header of {name} names version {named}, {where}.",
-            impact="Worst case: databases that ran it under the old version and those that run it under the new one "
+            Location(path, line), _("%(name)s says it is %(named)s", name=name, named=named),
+            _("In %(label)s, the header of %(name)s names version %(named)s, %(where)s.", label=database.label, name=name, named=named, where=where),
+            impact=_("Worst case: databases that ran it under the old version and those that run it under the new one "
                    "record different histories, and a later rename or squash misses one. Most likely: reviewers and "
-                   "the tool disagree on which migration this is.",
-            root_cause="The file was renumbered (or copied from another migration) and its header kept the old version.",
-            fix=Fix(short_term=(f"Correct the header of {name} and say which version it had before (\"renumbered from "
-                                f"{named}\"); where it ran as {named}, update that database's history table."),
-                    medium_term="Generate headers from the file name, or drop versions from headers.",
-                    long_term="Standard: shipped migrations keep their versions; fixes are new migrations."),
-            verification=f"head -1 {path}  # names the version of the file name",
+                   "the tool disagree on which migration this is."),
+            root_cause=_("The file was renumbered (or copied from another migration) and its header kept the old version."),
+            fix=Fix(short_term=(_("Correct the header of %(name)s and say which version it had before (\"renumbered from "
+                                "%(named)s\"); where it ran as %(named)s, update that database's history table.", name=name, named=named)),
+                    medium_term=_("Generate headers from the file name, or drop versions from headers."),
+                    long_term=_("Standard: shipped migrations keep their versions; fixes are new migrations.")),
+            verification=_("head -1 %(path)s  # names the version of the file name", path=path),
             related=related)

@@ -9,6 +9,7 @@ from ...extract.alembic_revisions import DEFAULT_FILE_TEMPLATE, alembic_ini_opti
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 # A token of a file_template: %(name)s, %(month).2d, ...
 _TOKEN = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
@@ -63,8 +64,7 @@ class RevisionIdMismatch(Rule):
     name = "revision-id-mismatch"
     dimension = 5
     severity = "P2"
-    summary = "revision id that does not match its file name"
-    summary_zh = "迁移文件名与其 revision id 不一致"
+    summary = _("revision id that does not match its file name")
 
     valid = (Example({**ALEMBIC_SETUP,
                       "migrations/versions/a1_init.py": revision_file("a1", None),
@@ -107,14 +107,14 @@ class RevisionIdMismatch(Rule):
         slug = re.sub(r"\W+", "_", (revision.message or "").lower()).strip("_")
         expected = template.replace("%(rev)s", revision.id).replace("%(slug)s", slug or "<slug>")
         expected = _TOKEN.sub("<date>", expected) + ".py"
-        says = f"the id of revision {other_id}" if other_id else "no revision id the folder's pattern puts there"
+        says = _("the id of revision %(other_id)s", other_id=other_id) if other_id else _("no revision id the folder's pattern puts there")
         return self.finding(
-            revision.location, f"{name} declares revision {revision.id}",
-            f"{name} declares revision {revision.id!r}, but its name carries {says} (file_template {template}).",
-            impact="Worst case: someone restores or edits the wrong file, or points a down_revision at the id in the "
-                   "name, and the history breaks. Most likely: confusion in review and when reading alembic history.",
-            root_cause="The file was copied from another revision and its id edited (or the reverse), or named by hand.",
-            fix=Fix(short_term=f"git mv {revision.path} {PurePosixPath(revision.path).parent}/{expected}",
-                    medium_term="Create revisions only with `alembic revision` so the name and id come from one place.",
-                    long_term="CI checks that each revision file name carries its id (schemalens check)."),
-            verification=f"ls {PurePosixPath(revision.path).parent}  # the file of {revision.id} is named after it")
+            revision.location, _("%(name)s declares revision %(id)s", name=name, id=revision.id),
+            _("%(name)s declares revision %(id)r, but its name carries %(says)s (file_template %(template)s).", name=name, id=revision.id, says=says, template=template),
+            impact=_("Worst case: someone restores or edits the wrong file, or points a down_revision at the id in the "
+                   "name, and the history breaks. Most likely: confusion in review and when reading alembic history."),
+            root_cause=_("The file was copied from another revision and its id edited (or the reverse), or named by hand."),
+            fix=Fix(short_term=_("git mv %(path)s %(parent)s/%(expected)s", path=revision.path, parent=PurePosixPath(revision.path).parent, expected=expected),
+                    medium_term=_("Create revisions only with `alembic revision` so the name and id come from one place."),
+                    long_term=_("CI checks that each revision file name carries its id (schemalens check).")),
+            verification=_("ls %(parent)s  # the file of %(id)s is named after it", parent=PurePosixPath(revision.path).parent, id=revision.id))

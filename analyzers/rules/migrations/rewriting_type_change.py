@@ -14,6 +14,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class RewritingTypeChange(Rule):
@@ -53,8 +54,7 @@ class RewritingTypeChange(Rule):
     name = "rewriting-type-change"
     dimension = 5
     severity = "P1"
-    summary = "column type change that rewrites an existing table"
-    summary_zh = "修改列类型导致整表重写（锁表）"
+    summary = _("column type change that rewrites an existing table")
     peers = ("squawk:changing-column-type", "pgls:changingColumnType", "strong_migrations:change_column",
              "eugene:E5", "atlas:PG301", "django-migration-linter:ALTER_COLUMN")
 
@@ -74,25 +74,25 @@ class RewritingTypeChange(Rule):
             if effect is None:
                 continue
             operation, table = walked.operation, walked.table
-            before = walked.type_before or "its old type"
+            before = walked.type_before or _("its old type")
             yield self.finding(
-                operation.location, f"{table}.{operation.column} changes type from {before} to {operation.type}, "
-                                    "rewriting the table",
+                operation.location, _("%(table)s.%(column)s changes type from %(before)s to %(type)s, "
+                                    "rewriting the table", table=table, column=operation.column, before=before, type=operation.type),
                 lock_sentence(effect),
-                impact=f"Worst case: {table} is unreadable and unwritable for the whole rewrite (minutes to hours on "
+                impact=_("Worst case: %(table)s is unreadable and unwritable for the whole rewrite (minutes to hours on "
                        "a big table) and the disk needs room for a second copy. Most likely: a stalled deploy and "
-                       "timeouts on every endpoint that touches the table.",
-                root_cause="Type changes look like metadata edits in the model; PostgreSQL has to convert every row.",
-                fix=Fix(short_term=f"Add `{operation.column}_new {operation.type}`, keep it in sync with a trigger, "
+                       "timeouts on every endpoint that touches the table.", table=table),
+                root_cause=_("Type changes look like metadata edits in the model; PostgreSQL has to convert every row."),
+                fix=Fix(short_term=_("Add `%(column)s_new %(type)s`, keep it in sync with a trigger, "
                                    "backfill in batches, switch the application, then swap the columns in one short "
-                                   "transaction." + (scaffold_command(context, walked, "change-type", table,
+                                   "transaction.", column=operation.column, type=operation.type) + (scaffold_command(context, walked, "change-type", table,
                                                                       column=operation.column, type=operation.type)
                                                      if not _scaffold_refuses(context, table, operation.column) else ""),
-                        medium_term="Set `lock_timeout` and rehearse the migration on a copy of production "
-                                    "(`schemalens verify`).",
-                        long_term="Choose bigint for keys and counters from the start."),
-                verification=f"SELECT pg_relation_filenode('{table}');  -- same value before and after: no rewrite; "
-                             "test: `schemalens verify` reports no rewrite for the revision",
+                        medium_term=_("Set `lock_timeout` and rehearse the migration on a copy of production "
+                                    "(`schemalens verify`)."),
+                        long_term=_("Choose bigint for keys and counters from the start.")),
+                verification=_("SELECT pg_relation_filenode('%(table)s');  -- same value before and after: no rewrite; "
+                             "test: `schemalens verify` reports no rewrite for the revision", table=table),
                 table=table, column=operation.column, related=created_here(walked),
                 severity=severity_by_size(context, table))
 

@@ -10,12 +10,13 @@ from typing import Iterator, Optional
 from ...pg.locks import LockEffect
 from ...schema.migration_walk import WalkedOperation
 from ...schema.model import table_key
+from ...i18n import _
 from ..base import Related
 from ..context import AuditContext
 
-LOCK_TIMEOUT_ADVICE = ("Start the revision with `SET lock_timeout = '5s'` so that, if the lock cannot be "
-                       "taken at once, the migration fails and is retried instead of queueing every query "
-                       "on the table behind it.")
+LOCK_TIMEOUT_ADVICE = _("Start the revision with `SET lock_timeout = '5s'` so that, if the lock cannot be "
+                         "taken at once, the migration fails and is retried instead of queueing every query "
+                         "on the table behind it.")
 
 
 def on_existing_tables(context: AuditContext, *kinds: type) -> Iterator[WalkedOperation]:
@@ -28,7 +29,7 @@ def on_existing_tables(context: AuditContext, *kinds: type) -> Iterator[WalkedOp
 def created_here(walked: WalkedOperation) -> tuple[Related, ...]:
     if walked.created_at is None:
         return ()
-    return (Related(walked.created_at, f"{walked.table} created here"),)
+    return (Related(walked.created_at, _("%(table)s created here", table=walked.table)),)
 
 
 def severity_by_size(context: AuditContext, table: Optional[str], small: Optional[str] = None,
@@ -46,12 +47,13 @@ def scaffold_command(context: AuditContext, walked: WalkedOperation, change: str
     if walked.step.path not in context.model.revision_files:
         return ""
     arguments = "".join(f" --{name.replace('_', '-')} {shlex.quote(value)}" for name, value in options.items() if value)
-    return f" `schemalens scaffold {change} --table {table}{arguments}` writes these revisions."
+    command = f"schemalens scaffold {change} --table {table}{arguments}"
+    return " " + _("`%(command)s` writes these revisions.", command=command)
 
 
 def lock_sentence(effect: LockEffect) -> str:
     text = effect.describe()
-    return f"{text} {effect.note}" if effect.note else text
+    return text + " " + effect.note if effect.note else text
 
 
 # Examples: a base revision creates `orders` and `customers`; the rule's revision follows it.
@@ -101,19 +103,19 @@ def step_label(walked: WalkedOperation) -> str:
     """"revision b2" for an Alembic revision, the file name for a SQL migration."""
     step = walked.step
     if step.path.endswith(".py") and step.revision:
-        return f"revision {step.revision}"
+        return _("revision %(revision)s", revision=step.revision)
     return step.path.rsplit("/", 1)[-1]
 
 
 def concurrently_advice(walked: WalkedOperation, statement: str) -> str:
     """How to run `statement` (a CONCURRENTLY form) outside a transaction, in this step's tool."""
     if in_alembic(walked):
-        return f"run `{statement}` inside `with op.get_context().autocommit_block():`"
+        return _("run `%(statement)s` inside `with op.get_context().autocommit_block():`", statement=statement)
     if walked.in_transaction:
-        return (f"run `{statement}` in a migration file of its own that the tool runs without a transaction "
-                "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`; Flyway does so "
-                "by itself), outside any BEGIN ... COMMIT")
-    return f"run `{statement}` (outside any BEGIN ... COMMIT)"
+        return _("run `%(statement)s` in a migration file of its own that the tool runs without a transaction "
+                 "(sqlx `-- no-transaction`, dbmate `transaction:false`, goose `NO TRANSACTION`; Flyway does so "
+                 "by itself), outside any BEGIN ... COMMIT", statement=statement)
+    return _("run `%(statement)s` (outside any BEGIN ... COMMIT)", statement=statement)
 
 
 def transaction_of(context: AuditContext, walked: WalkedOperation) -> list[WalkedOperation]:

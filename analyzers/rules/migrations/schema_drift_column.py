@@ -8,6 +8,7 @@ from ...schema.drift import ColumnDifference, column_differences, effective_null
 from ...schema.model import Column, Table
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _, join
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
 
@@ -75,8 +76,7 @@ class SchemaDriftColumn(Rule):
     name = "schema-drift-column"
     dimension = 5
     severity = "P1"
-    summary = "column missing on one side, or type/nullability/server default differs between models and migrations"
-    summary_zh = "模型与迁移的字段不一致（缺失、类型、可空性或数据库默认值不同）"
+    summary = _("column missing on one side, or type/nullability/server default differs between models and migrations")
 
     valid = (
         Example({"app/models.py": _models(_MODEL_COLUMNS), **_ALEMBIC,
@@ -127,27 +127,27 @@ class SchemaDriftColumn(Rule):
 
     def _model_only(self, orm: Table, database: Table, column: Column) -> Finding:
         table = orm.key
-        related = [Related(database.location, f"{table} created here; no migration adds {column.name}")]
+        related = [Related(database.location, _("%(table)s created here; no migration adds %(column)s", table=table, column=column.name))]
         if database.changed and database.changed != database.location:
-            related.append(Related(database.changed, f"{table} last changed"))
+            related.append(Related(database.changed, _("%(table)s last changed", table=table)))
         not_null = not column.nullable and not column.server_default
         return self.finding(
-            column.location, f"{table}.{column.name} is declared in the model but no migration creates it",
-            f"The model declares {table}.{column.name} ({_spelled(column, column.nullable)}), but the migrations never "
-            f"add it to {table}.",
-            impact=f"Worst case: every ORM query on {table} selects {column.name} and fails with `column {table}.{column.name} "
+            column.location, _("%(table)s.%(column)s is declared in the model but no migration creates it", table=table, column=column.name),
+            _("The model declares %(table)s.%(column)s (%(spelled)s), but the migrations never "
+            "add it to %(table)s.", table=table, column=column.name, spelled=_spelled(column, column.nullable)),
+            impact=_("Worst case: every ORM query on %(table)s selects %(column)s and fails with `column %(table)s.%(column)s "
                    "does not exist` as soon as the new code is deployed: an outage of everything that reads "
-                   f"{orm.class_name or table}. Most likely: tests built with `create_all()` pass and the migrated "
-                   "staging or production database is the first to fail.",
-            root_cause="The model was changed without generating (or committing) the revision that adds the column.",
-            fix=Fix(short_term=f"`alembic revision --autogenerate -m \"add {table}.{column.name}\"` and check it holds "
-                               f"`op.add_column(\"{orm.name}\", sa.Column(\"{column.name}\", {_sa_type(column)}, "
-                               f"nullable={column.nullable}){_schema_argument(orm)})`; deploy it before the code that uses the column."
-                               + (" It is NOT NULL without a default: add it nullable, backfill, then set NOT NULL."
+                   "%(value)s. Most likely: tests built with `create_all()` pass and the migrated "
+                   "staging or production database is the first to fail.", table=table, column=column.name, value=orm.class_name or table),
+            root_cause=_("The model was changed without generating (or committing) the revision that adds the column."),
+            fix=Fix(short_term=_("`alembic revision --autogenerate -m \"add %(table)s.%(column)s\"` and check it holds "
+                               "`op.add_column(\"%(orm)s\", sa.Column(\"%(column)s\", %(sa_type)s, "
+                               "nullable=%(nullable)s)%(schema_argument)s)`; deploy it before the code that uses the column.", table=table, column=column.name, orm=orm.name, sa_type=_sa_type(column), nullable=column.nullable, schema_argument=_schema_argument(orm))
+                               + (_(" It is NOT NULL without a default: add it nullable, backfill, then set NOT NULL.")
                                   if not_null else ""),
-                    medium_term="Run `alembic check` (and `schemalens check`) in CI so that a model change without its "
-                                "revision fails the build.",
-                    long_term="Tests run against a database built by the migrations, not by `create_all()`."),
+                    medium_term=_("Run `alembic check` (and `schemalens check`) in CI so that a model change without its "
+                                "revision fails the build."),
+                    long_term=_("Tests run against a database built by the migrations, not by `create_all()`.")),
             verification=_verification(database, column.name),
             table=table, column=column.name, related=tuple(related))
 
@@ -157,57 +157,57 @@ class SchemaDriftColumn(Rule):
         blocks_inserts = not nullable and not column.server_default and not column.identity
         owner = f"model {orm.class_name}" if orm.class_name else f"Table({orm.name!r})"
         return self.finding(
-            column.location, f"{table}.{column.name} exists in the database but not in the model",
-            f"The migrations give {table} a column {column.name} ({_spelled(column, nullable)}) that {owner} does not declare.",
-            impact=(f"Worst case: every insert through {owner} fails with `null value in column \"{column.name}\" violates "
-                    "not-null constraint`, since the ORM never sets a column it does not know. " if blocks_inserts else
-                    "Worst case: the next `alembic revision --autogenerate` writes "
-                    f"`op.drop_column(\"{table}\", \"{column.name}\")`, a reviewer trusts it and the column's data is gone. ")
-                   + f"Most likely: code reads {column.name} with raw SQL while tests built from the models lack it.",
-            root_cause="The column was added by a hand-written migration, or removed from the model while the column was kept.",
-            fix=Fix(short_term=f"Declare `{column.name} = sa.Column({_sa_type(column)}, nullable={nullable}"
-                               + (f", server_default=sa.text({column.server_default!r})" if column.server_default else "")
-                               + f")` on {owner}, or, if nothing uses it, drop it in a revision once no running code reads it.",
-                    medium_term="Run `alembic check` in CI; hand-written migrations come with the matching model change.",
-                    long_term="The models describe every column the application's migrations create."),
+            column.location, _("%(table)s.%(column)s exists in the database but not in the model", table=table, column=column.name),
+            _("The migrations give %(table)s a column %(column)s (%(spelled)s) that %(owner)s does not declare.", table=table, column=column.name, spelled=_spelled(column, nullable), owner=owner),
+            impact=(_("Worst case: every insert through %(owner)s fails with `null value in column \"%(column)s\" violates "
+                    "not-null constraint`, since the ORM never sets a column it does not know. ", owner=owner, column=column.name) if blocks_inserts else
+                    _("Worst case: the next `alembic revision --autogenerate` writes "
+                    "`op.drop_column(\"%(table)s\", \"%(column)s\")`, a reviewer trusts it and the column's data is gone. ", table=table, column=column.name))
+                   + _("Most likely: code reads %(column)s with raw SQL while tests built from the models lack it.", column=column.name),
+            root_cause=_("The column was added by a hand-written migration, or removed from the model while the column was kept."),
+            fix=Fix(short_term=_("Declare `%(column)s = sa.Column(%(sa_type)s, nullable=%(nullable)s", column=column.name, sa_type=_sa_type(column), nullable=nullable)
+                               + (_(", server_default=sa.text(%(server_default)r)", server_default=column.server_default) if column.server_default else "")
+                               + _(")` on %(owner)s, or, if nothing uses it, drop it in a revision once no running code reads it.", owner=owner),
+                    medium_term=_("Run `alembic check` in CI; hand-written migrations come with the matching model change."),
+                    long_term=_("The models describe every column the application's migrations create.")),
             verification=_verification(database, column.name),
             table=table, column=column.name,
-            related=(Related(orm.location, f"{owner} does not declare {column.name}"),))
+            related=(Related(orm.location, _("%(owner)s does not declare %(column)s", owner=owner, column=column.name)),))
 
     def _mismatch(self, context: AuditContext, orm: Table, database: Table, difference: ColumnDifference) -> Finding:
         table, left, right = orm.key, difference.orm, difference.database
         location, related = context.where_column(database, right)
         parts, impacts, changes = [], [], []
         if "type" in difference.aspects:
-            parts.append(f"model {left.type}, database {right.type}")
-            impacts.append(f"values are bound and compared as {left.type} but stored as {right.type}: rounding, "
-                           "truncation or `invalid input syntax` errors that tests built from the models never see")
+            parts.append(_("model %(type)s, database %(type_2)s", type=left.type, type_2=right.type))
+            impacts.append(_("values are bound and compared as %(type)s but stored as %(type_2)s: rounding, "
+                           "truncation or `invalid input syntax` errors that tests built from the models never see", type=left.type, type_2=right.type))
             changes.append(f"type_={_sa_type(left)}")
         if "nullable" in difference.aspects:
-            parts.append(f"model {_null(difference.orm_nullable)}, database {_null(difference.database_nullable)}")
-            impacts.append(f"objects that leave {right.name} None fail to save with a not-null violation" if not
+            parts.append(_("model %(null)s, database %(null_2)s", null=_null(difference.orm_nullable), null_2=_null(difference.database_nullable)))
+            impacts.append(_("objects that leave %(right)s None fail to save with a not-null violation", right=right.name) if not
                            difference.database_nullable else
-                           f"the database accepts NULL in {right.name}, which the code treats as never missing")
+                           _("the database accepts NULL in %(right)s, which the code treats as never missing", right=right.name))
             changes.append(f"nullable={difference.orm_nullable}")
         if "server default" in difference.aspects:
-            parts.append(f"model {_default(left)}, database {_default(right)}")
-            impacts.append("rows inserted without a value (raw SQL, other services, bulk loads) get "
-                           f"{right.server_default or 'NULL'} in production but {left.server_default or 'NULL'} in databases "
-                           "built from the models")
+            parts.append(_("model %(default)s, database %(default_2)s", default=_default(left), default_2=_default(right)))
+            impacts.append(_("rows inserted without a value (raw SQL, other services, bulk loads) get "
+                           "%(value)s in production but %(value_2)s in databases "
+                           "built from the models", value=right.server_default or 'NULL', value_2=left.server_default or 'NULL'))
             changes.append(f"server_default=sa.text({left.server_default!r})" if left.server_default else "server_default=None")
         return self.finding(
-            location, f"{table}.{right.name}: " + "; ".join(parts),
-            f"The model and the migrations disagree on {table}.{right.name}: " + "; ".join(parts) + ".",
-            impact="Worst case: " + "; ".join(impacts) + ". Most likely: the difference shows up in production only, "
-                   "and the next autogenerated revision carries an `alter_column` nobody asked for.",
-            root_cause="One side was changed without the other: a model edit with no revision, or a hand-written "
-                       "migration with no model edit.",
-            fix=Fix(short_term=f"Decide which side is right. If the database is, change the model's {right.name} to match "
-                               f"({_spelled(right, difference.database_nullable)}); if the model is, generate "
-                               f"`op.alter_column(\"{orm.name}\", \"{right.name}\", {', '.join(changes)}{_schema_argument(orm)})`.",
-                    medium_term="A type change rewrites the table and SET NOT NULL scans it: on a big table use a new "
-                                "column and backfill, and a NOT VALID check before SET NOT NULL. Run `alembic check` in CI.",
-                    long_term="Model and revision change in the same pull request; tests run on a migrated database."),
+            location, _("%(table)s.%(right)s: ", table=table, right=right.name) + join("; ", parts),
+            _("The model and the migrations disagree on %(table)s.%(right)s: ", table=table, right=right.name) + join("; ", parts) + ".",
+            impact=_("Worst case: ") + join("; ", impacts) + _(". Most likely: the difference shows up in production only, "
+                   "and the next autogenerated revision carries an `alter_column` nobody asked for."),
+            root_cause=_("One side was changed without the other: a model edit with no revision, or a hand-written "
+                       "migration with no model edit."),
+            fix=Fix(short_term=_("Decide which side is right. If the database is, change the model's %(right)s to match "
+                               "(%(spelled)s); if the model is, generate "
+                               "`op.alter_column(\"%(orm)s\", \"%(right)s\", %(changes)s%(schema_argument)s)`.", right=right.name, spelled=_spelled(right, difference.database_nullable), orm=orm.name, changes=', '.join(changes), schema_argument=_schema_argument(orm)),
+                    medium_term=_("A type change rewrites the table and SET NOT NULL scans it: on a big table use a new "
+                                "column and backfill, and a NOT VALID check before SET NOT NULL. Run `alembic check` in CI."),
+                    long_term=_("Model and revision change in the same pull request; tests run on a migrated database.")),
             verification=_verification(database, right.name),
             table=table, column=right.name, related=related)
 
@@ -230,7 +230,7 @@ def _null(nullable: bool) -> str:
 
 
 def _default(column: Column) -> str:
-    return f"DEFAULT {column.server_default}" if column.server_default else "no server default"
+    return f"DEFAULT {column.server_default}" if column.server_default else _("no server default")
 
 
 def _spelled(column: Column, nullable: bool) -> str:
@@ -260,6 +260,6 @@ def _sa_type(column: Column) -> str:
 
 
 def _verification(table: Table, column: str) -> str:
-    return (f"SELECT data_type, character_maximum_length, is_nullable, column_default FROM information_schema.columns "
-            f"WHERE table_schema = '{table.schema or 'public'}' AND table_name = '{table.name}' AND column_name = '{column}';"
-            "  -- matches the model; `alembic check` (with compare_server_default=True) reports no new upgrade operations")
+    return (_("SELECT data_type, character_maximum_length, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_schema = '%(value)s' AND table_name = '%(table)s' AND column_name = '%(column)s';"
+            "  -- matches the model; `alembic check` (with compare_server_default=True) reports no new upgrade operations", value=table.schema or 'public', table=table.name, column=column))

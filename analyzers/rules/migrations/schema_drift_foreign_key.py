@@ -6,6 +6,7 @@ from ...schema.drift import ElementDifference, foreign_key_differences, has_migr
 from ...schema.model import ForeignKey, Table
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _, join
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
 
@@ -67,8 +68,7 @@ class SchemaDriftForeignKey(Rule):
     name = "schema-drift-foreign-key"
     dimension = 5
     severity = "P1"
-    summary = "foreign key declared by the models but not by migrations, or the reverse"
-    summary_zh = "模型与迁移的外键不一致（只在一侧存在或 ON DELETE 不同）"
+    summary = _("foreign key declared by the models but not by migrations, or the reverse")
 
     valid = (
         Example({"app/models.py": _models("    user_id = sa.Column(sa.BigInteger, sa.ForeignKey('users.id', ondelete='CASCADE'))\n"),
@@ -103,42 +103,42 @@ class SchemaDriftForeignKey(Rule):
     def _model_only(self, orm: Table, database: Table, key: ForeignKey) -> Finding:
         table, reference = orm.key, _reference(key)
         return self.finding(
-            key.location, f"{table} {reference} is declared in the model but no migration creates it",
-            f"The model declares the foreign key {table} {reference}, but the migrations never create it.",
-            impact=f"Worst case: the database accepts {table} rows that point at no {key.ref_table} row, and deleting a "
-                   f"{key.ref_table} row leaves its {table} behind (an ON DELETE the model relies on does not exist). "
-                   "Most likely: tests built with `create_all()` enforce the key and production does not.",
-            root_cause="The key was added to the model without a revision, or the revision was written by hand without it.",
-            fix=Fix(short_term=f"Find orphans (`SELECT count(*) FROM {table} t WHERE {_orphans(key)}`), then "
-                               f"`op.create_foreign_key({_name(orm, key)!r}, {orm.name!r}, {key.ref_table!r}, "
-                               f"{list(key.columns)!r}, {list(key.ref_columns)!r}"
-                               + (f", ondelete={key.on_delete!r}" if key.on_delete else "")
-                               + ", postgresql_not_valid=True)` and validate it in a later revision.",
-                    medium_term="Run `alembic check` in CI so that model and migrations cannot part ways.",
-                    long_term="Model and revision change in the same pull request; tests run on a migrated database."),
+            key.location, _("%(table)s %(reference)s is declared in the model but no migration creates it", table=table, reference=reference),
+            _("The model declares the foreign key %(table)s %(reference)s, but the migrations never create it.", table=table, reference=reference),
+            impact=_("Worst case: the database accepts %(table)s rows that point at no %(ref_table)s row, and deleting a "
+                   "%(ref_table)s row leaves its %(table)s behind (an ON DELETE the model relies on does not exist). "
+                   "Most likely: tests built with `create_all()` enforce the key and production does not.", table=table, ref_table=key.ref_table),
+            root_cause=_("The key was added to the model without a revision, or the revision was written by hand without it."),
+            fix=Fix(short_term=_("Find orphans (`SELECT count(*) FROM %(table)s t WHERE %(orphans)s`), then "
+                               "`op.create_foreign_key(%(name)r, %(orm)r, %(ref_table)r, "
+                               "%(columns)r, %(ref_columns)r", table=table, orphans=_orphans(key), name=_name(orm, key), orm=orm.name, ref_table=key.ref_table, columns=list(key.columns), ref_columns=list(key.ref_columns))
+                               + (_(", ondelete=%(on_delete)r", on_delete=key.on_delete) if key.on_delete else "")
+                               + _(", postgresql_not_valid=True)` and validate it in a later revision."),
+                    medium_term=_("Run `alembic check` in CI so that model and migrations cannot part ways."),
+                    long_term=_("Model and revision change in the same pull request; tests run on a migrated database.")),
             verification=_verification(table),
             table=table, column=key.columns[0] if len(key.columns) == 1 else None,
-            related=(Related(database.location, f"{table} created here; no migration adds this key"),))
+            related=(Related(database.location, _("%(table)s created here; no migration adds this key", table=table)),))
 
     def _database_only(self, orm: Table, key: ForeignKey) -> Finding:
         table, reference = orm.key, _reference(key)
         owner = f"model {orm.class_name}" if orm.class_name else f"Table({orm.name!r})"
         return self.finding(
-            key.location, f"{table} {reference} exists in the database but not in the model",
-            f"The migrations create the foreign key {table} {reference}"
-            + (f" ON DELETE {key.on_delete}" if key.on_delete else "") + f", which {owner} does not declare.",
-            impact=f"Worst case: the next `alembic revision --autogenerate` drops the key and {table} starts collecting "
-                   f"orphans. Most likely: the ORM flushes or deletes {table} and {key.ref_table} in an order the key "
-                   "rejects, failing with a foreign key violation in production only.",
-            root_cause="The key was added by a hand-written migration without the matching `ForeignKey` in the model.",
-            fix=Fix(short_term=f"Declare it on {owner}: `sa.ForeignKey(\"{key.ref_table}.{key.ref_columns[0]}\""
-                               + (f", ondelete=\"{key.on_delete}\"" if key.on_delete else "") + ")` on "
-                               + ", ".join(key.columns) + " (or a `ForeignKeyConstraint` for a composite key).",
-                    medium_term="Run `alembic check` in CI; hand-written migrations come with their model change.",
-                    long_term="The models declare every constraint the application's migrations create."),
+            key.location, _("%(table)s %(reference)s exists in the database but not in the model", table=table, reference=reference),
+            _("The migrations create the foreign key %(table)s %(reference)s", table=table, reference=reference)
+            + (_(" ON DELETE %(on_delete)s", on_delete=key.on_delete) if key.on_delete else "") + _(", which %(owner)s does not declare.", owner=owner),
+            impact=_("Worst case: the next `alembic revision --autogenerate` drops the key and %(table)s starts collecting "
+                   "orphans. Most likely: the ORM flushes or deletes %(table)s and %(ref_table)s in an order the key "
+                   "rejects, failing with a foreign key violation in production only.", table=table, ref_table=key.ref_table),
+            root_cause=_("The key was added by a hand-written migration without the matching `ForeignKey` in the model."),
+            fix=Fix(short_term=_("Declare it on %(owner)s: `sa.ForeignKey(\"%(ref_table)s.%(ref_columns)s\"", owner=owner, ref_table=key.ref_table, ref_columns=key.ref_columns[0])
+                               + (_(", ondelete=\"%(on_delete)s\"", on_delete=key.on_delete) if key.on_delete else "") + _(")` on ")
+                               + ", ".join(key.columns) + _(" (or a `ForeignKeyConstraint` for a composite key)."),
+                    medium_term=_("Run `alembic check` in CI; hand-written migrations come with their model change."),
+                    long_term=_("The models declare every constraint the application's migrations create.")),
             verification=_verification(table),
             table=table, column=key.columns[0] if len(key.columns) == 1 else None,
-            related=(Related(orm.location, f"{owner} does not declare this key"),))
+            related=(Related(orm.location, _("%(owner)s does not declare this key", owner=owner)),))
 
     def _options_differ(self, orm: Table, difference: ElementDifference) -> Finding:
         table, left, right = orm.key, difference.orm, difference.database
@@ -150,19 +150,19 @@ class SchemaDriftForeignKey(Rule):
         if "deferrable" in difference.aspects:
             parts.append(f"model {_deferral(left)}, database {_deferral(right)}")
         return self.finding(
-            left.location, f"{table} {_reference(left)}: " + "; ".join(parts),
-            f"The foreign key {table} {_reference(left)} exists on both sides but differs: " + "; ".join(parts) + ".",
-            impact=f"Worst case: deleting or updating a {left.ref_table} row does something else in production than the "
-                   f"model and its tests expect: {table} rows are deleted that the code meant to keep, or the delete fails "
-                   "with a foreign key violation. Most likely: cascades that pass in tests fail or overreach in production.",
-            root_cause="The key's options were changed on one side only.",
-            fix=Fix(short_term="Decide which side is right; change the model's `ForeignKey(...)` options to match, or "
+            left.location, _("%(table)s %(reference)s: ", table=table, reference=_reference(left)) + join("; ", parts),
+            _("The foreign key %(table)s %(reference)s exists on both sides but differs: ", table=table, reference=_reference(left)) + join("; ", parts) + ".",
+            impact=_("Worst case: deleting or updating a %(ref_table)s row does something else in production than the "
+                   "model and its tests expect: %(table)s rows are deleted that the code meant to keep, or the delete fails "
+                   "with a foreign key violation. Most likely: cascades that pass in tests fail or overreach in production.", ref_table=left.ref_table, table=table),
+            root_cause=_("The key's options were changed on one side only."),
+            fix=Fix(short_term=_("Decide which side is right; change the model's `ForeignKey(...)` options to match, or "
                                "replace the key in a revision (`op.drop_constraint` + `op.create_foreign_key` with "
-                               "`postgresql_not_valid=True`, validated in a later revision).",
-                    medium_term="Run `alembic check` in CI.",
-                    long_term="Model and revision change in the same pull request."),
+                               "`postgresql_not_valid=True`, validated in a later revision)."),
+                    medium_term=_("Run `alembic check` in CI."),
+                    long_term=_("Model and revision change in the same pull request.")),
             verification=_verification(table), table=table, column=left.columns[0] if len(left.columns) == 1 else None,
-            related=(Related(right.location, "database foreign key"),))
+            related=(Related(right.location, _("database foreign key")),))
 
 
 def _reference(key: ForeignKey) -> str:
@@ -187,5 +187,5 @@ def _deferral(key: ForeignKey) -> str:
 
 
 def _verification(table: str) -> str:
-    return (f"SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '{table}'::regclass AND "
-            "contype = 'f';  -- the model's foreign keys, no more, no fewer; `alembic check` reports no new upgrade operations")
+    return (_("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '%(table)s'::regclass AND "
+            "contype = 'f';  -- the model's foreign keys, no more, no fewer; `alembic check` reports no new upgrade operations", table=table))

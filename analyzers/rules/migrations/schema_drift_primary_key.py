@@ -6,6 +6,7 @@ from ...schema.drift import has_migrations, primary_key_difference, shared_table
 from ...schema.model import Table
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
            "class Base(DeclarativeBase):\n    pass\n\n\n"
@@ -61,8 +62,7 @@ class SchemaDriftPrimaryKey(Rule):
     name = "schema-drift-primary-key"
     dimension = 5
     severity = "P1"
-    summary = "primary key differs between models and migrations"
-    summary_zh = "模型与迁移的主键不一致（ORM 主键为数据库主键的真子集时破坏标识映射）"
+    summary = _("primary key differs between models and migrations")
 
     valid = (
         Example({"app/models.py": _MODELS + _COMPOSITE, "db/V1__events.sql": _PARTITIONED}),
@@ -90,50 +90,50 @@ class SchemaDriftPrimaryKey(Rule):
         owner = f"model {orm.class_name}" if orm.class_name else f"Table({orm.name!r})"
         if orm.primary_key is not None:
             location = orm.primary_key.location
-            related = Related(database.primary_key.location, "database primary key") if database.primary_key else \
-                Related(database.location, f"{table} created here without a primary key")
+            related = Related(database.primary_key.location, _("database primary key")) if database.primary_key else \
+                Related(database.location, _("%(table)s created here without a primary key", table=table))
         else:
             location = database.primary_key.location
-            related = Related(orm.location, f"{owner} declares no primary key")
+            related = Related(orm.location, _("%(owner)s declares no primary key", owner=owner))
         key, full = _columns(modelled), _columns(migrated)
         if subset:
-            impact = (f"Worst case: two {table} rows share {key} (one per partition or per {', '.join(sorted(set(migrated) - set(modelled)))}); "
-                      f"the identity map turns them into one object, `session.get` returns either, and an ORM UPDATE or "
-                      f"DELETE `WHERE {' AND '.join(f'{c} = ...' for c in modelled)}` changes every one of them: silent data "
-                      "corruption. Most likely: lookups by the partial key return the wrong row once the duplicates appear.")
+            impact = (_("Worst case: two %(table)s rows share %(key)s (one per partition or per %(value)s); "
+                      "the identity map turns them into one object, `session.get` returns either, and an ORM UPDATE or "
+                      "DELETE `WHERE %(value_2)s` changes every one of them: silent data "
+                      "corruption. Most likely: lookups by the partial key return the wrong row once the duplicates appear.", table=table, key=key, value=', '.join(sorted(set(migrated) - set(modelled))), value_2=' AND '.join(f'{c} = ...' for c in modelled)))
         elif not migrated:
-            impact = (f"Worst case: the database does not enforce {key}: duplicates inserted by retries or raw SQL become "
+            impact = (_("Worst case: the database does not enforce %(key)s: duplicates inserted by retries or raw SQL become "
                       "rows the ORM cannot tell apart, so updates and deletes by key touch all of them. Most likely: tests "
-                      "built with `create_all()` have the key and production does not.")
+                      "built with `create_all()` have the key and production does not.", key=key))
         elif not modelled:
-            impact = (f"Worst case: databases built from the models (tests, new environments) lack the key {full} and accept "
-                      "duplicates that production rejects. Most likely: inserts that pass in tests fail in production.")
+            impact = (_("Worst case: databases built from the models (tests, new environments) lack the key %(full)s and accept "
+                      "duplicates that production rejects. Most likely: inserts that pass in tests fail in production.", full=full))
         else:
-            impact = (f"Worst case: the ORM identifies {table} rows by {key} while the database keys them by {full}; rows "
+            impact = (_("Worst case: the ORM identifies %(table)s rows by %(key)s while the database keys them by %(full)s; rows "
                       "the database holds apart collapse into one object, or lookups by the model's key miss. Most likely: "
-                      "`session.get` and ORM updates address rows by a key the database does not guarantee.")
+                      "`session.get` and ORM updates address rows by a key the database does not guarantee.", table=table, key=key, full=full))
         return self.finding(
-            location, f"{table} primary key: model {key}, database {full}",
-            (f"{owner} keys {table} by {key}, but the migrations give it " + (f"the primary key {full}." if migrated else "no primary key.")
-             if modelled else f"{owner} declares no primary key for {table}, but the migrations give it {full}."),
+            location, _("%(table)s primary key: model %(key)s, database %(full)s", table=table, key=key, full=full),
+            (_("%(owner)s keys %(table)s by %(key)s, but the migrations give it ", owner=owner, table=table, key=key) + (_("the primary key %(full)s.", full=full) if migrated else _("no primary key."))
+             if modelled else _("%(owner)s declares no primary key for %(table)s, but the migrations give it %(full)s.", owner=owner, table=table, full=full)),
             impact=impact,
-            root_cause=("The table was partitioned (or re-keyed) by a migration, and PostgreSQL made the partition key part "
-                        "of the primary key; the model kept the old key." if subset else
-                        "The key was changed on one side only; `alembic revision --autogenerate` does not compare primary keys."),
-            fix=Fix(short_term=(f"Make the model's key {full}: `primary_key=True` on exactly {', '.join(migrated)} (or "
-                                "`__mapper_args__ = {\"primary_key\": [...]}`), and pass the full key to `session.get`."
+            root_cause=(_("The table was partitioned (or re-keyed) by a migration, and PostgreSQL made the partition key part "
+                        "of the primary key; the model kept the old key.") if subset else
+                        _("The key was changed on one side only; `alembic revision --autogenerate` does not compare primary keys.")),
+            fix=Fix(short_term=(_("Make the model's key %(full)s: `primary_key=True` on exactly %(migrated)s (or "
+                                "`__mapper_args__ = {\"primary_key\": [...]}`), and pass the full key to `session.get`.", full=full, migrated=', '.join(migrated))
                                 if migrated else
-                                f"Add the key in a revision: `op.create_primary_key(\"pk_{orm.name}\", \"{orm.name}\", "
-                                f"{list(modelled)!r})`, after removing duplicates (build a unique index CONCURRENTLY first on a "
-                                "big table)."),
-                    medium_term=f"Find code that loads or updates {table} by {key} alone and give it the full key.",
-                    long_term="Primary keys are reviewed with every partitioning or re-keying migration; a check compares "
-                              "the model's keys with the catalog in CI."),
-            verification=(f"SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
-                          f"ANY (i.indkey) WHERE i.indrelid = '{table}'::regclass AND i.indisprimary;  -- the model's key "
-                          "columns (`alembic check` does not compare primary keys)"),
+                                _("Add the key in a revision: `op.create_primary_key(\"pk_%(orm)s\", \"%(orm)s\", "
+                                "%(modelled)r)`, after removing duplicates (build a unique index CONCURRENTLY first on a "
+                                "big table).", orm=orm.name, modelled=list(modelled))),
+                    medium_term=_("Find code that loads or updates %(table)s by %(key)s alone and give it the full key.", table=table, key=key),
+                    long_term=_("Primary keys are reviewed with every partitioning or re-keying migration; a check compares "
+                              "the model's keys with the catalog in CI.")),
+            verification=(_("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
+                          "ANY (i.indkey) WHERE i.indrelid = '%(table)s'::regclass AND i.indisprimary;  -- the model's key "
+                          "columns (`alembic check` does not compare primary keys)", table=table)),
             table=table, related=(related,), severity="P0" if subset else None)
 
 
 def _columns(columns) -> str:
-    return f"({', '.join(columns)})" if columns else "no primary key"
+    return f"({', '.join(columns)})" if columns else _("no primary key")

@@ -7,6 +7,7 @@ from ...schema.model import Table, table_key
 from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
            "class Base(DeclarativeBase):\n    pass\n\n\n"
@@ -62,8 +63,7 @@ class SchemaDriftTable(Rule):
     name = "schema-drift-table"
     dimension = 5
     severity = "P1"
-    summary = "table declared by the models but not created by migrations, or the reverse"
-    summary_zh = "模型与迁移不一致：表只存在于模型或只存在于迁移中"
+    summary = _("table declared by the models but not created by migrations, or the reverse")
 
     valid = (
         Example({"app/models.py": _MODELS, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),
@@ -114,43 +114,43 @@ class SchemaDriftTable(Rule):
 
     def _model_only(self, context: AuditContext, table: Table) -> Finding:
         head = newest_migration(context.model)
-        what = f"model {table.class_name}" if table.class_name else f"Table({table.name!r})"
+        what = _("model %(class_name)s", class_name=table.class_name) if table.class_name else _("Table(%(table)r)", table=table.name)
         return self.finding(
-            table.location, f"{table.key} is declared by the models but no migration creates it",
-            f"{what} maps table {table.key}, but replaying the migrations gives no such table.",
-            impact=f"Worst case: every request that touches {table.class_name or table.name} fails with `relation \"{table.name}\" does "
+            table.location, _("%(table)s is declared by the models but no migration creates it", table=table.key),
+            _("%(what)s maps table %(table)s, but replaying the migrations gives no such table.", what=what, table=table.key),
+            impact=_("Worst case: every request that touches %(value)s fails with `relation \"%(table)s\" does "
                    "not exist` right after the deploy, on the migrated database only. Most likely: tests built with "
-                   "`create_all()` pass and staging or production is the first to fail.",
-            root_cause="The model was added or renamed without generating (or committing) the revision that creates its table.",
-            fix=Fix(short_term=f"`alembic revision --autogenerate -m \"create {table.name}\"`, check that it holds "
-                               f"`op.create_table(\"{table.name}\", ...)` with the model's columns and keys, and ship it "
-                               "before or with the model.",
-                    medium_term="Run `alembic check` (and `schemalens check`) in CI, so a model change without its "
-                                "revision fails the build.",
-                    long_term="Migrations are generated from the models and reviewed in the same pull request; tests run "
-                              "against a database built by the migrations, not by `create_all()`."),
-            verification=f"SELECT to_regclass('{_qualified(table)}');  -- not NULL after the migration; "
-                         "`alembic check` reports no new upgrade operations (`alembic revision --autogenerate` is empty)",
+                   "`create_all()` pass and staging or production is the first to fail.", value=table.class_name or table.name, table=table.name),
+            root_cause=_("The model was added or renamed without generating (or committing) the revision that creates its table."),
+            fix=Fix(short_term=_("`alembic revision --autogenerate -m \"create %(table)s\"`, check that it holds "
+                               "`op.create_table(\"%(table)s\", ...)` with the model's columns and keys, and ship it "
+                               "before or with the model.", table=table.name),
+                    medium_term=_("Run `alembic check` (and `schemalens check`) in CI, so a model change without its "
+                                "revision fails the build."),
+                    long_term=_("Migrations are generated from the models and reviewed in the same pull request; tests run "
+                              "against a database built by the migrations, not by `create_all()`.")),
+            verification=_("SELECT to_regclass('%(qualified)s');  -- not NULL after the migration; "
+                         "`alembic check` reports no new upgrade operations (`alembic revision --autogenerate` is empty)", qualified=_qualified(table)),
             table=table.key,
-            related=(Related(head, "newest migration: none creates this table"),) if head else ())
+            related=(Related(head, _("newest migration: none creates this table")),) if head else ())
 
     def _database_only(self, table: Table) -> Finding:
-        related = (Related(table.changed, "last changed"),) if table.changed and table.changed != table.location else ()
+        related = (Related(table.changed, _("last changed")),) if table.changed and table.changed != table.location else ()
         return self.finding(
-            table.location, f"{table.key} is created by migrations but no model maps it",
-            f"The migrations create table {table.key} (and leave it at head), but no model class or Table() declares it.",
-            impact=f"Worst case: the next `alembic revision --autogenerate` writes `op.drop_table(\"{table.name}\")`, a "
+            table.location, _("%(table)s is created by migrations but no model maps it", table=table.key),
+            _("The migrations create table %(table)s (and leave it at head), but no model class or Table() declares it.", table=table.key),
+            impact=_("Worst case: the next `alembic revision --autogenerate` writes `op.drop_table(\"%(table)s\")`, a "
                    "reviewer trusts it and the table and its data are gone. Most likely: code reads it with raw SQL that "
-                   "no type checker or autogenerate sees, and its columns drift from what that code expects.",
-            root_cause="The table was created by hand-written migration SQL, or its model was deleted while the table "
-                       "was kept.",
-            fix=Fix(short_term=f"Declare {table.name} in the models (every column, key and index as migrated), or, if it "
-                               f"is really unused, drop it in a revision after checking nothing reads it.",
-                    medium_term=f"If another tool owns {table.name}, keep it out of autogenerate with an `include_object` "
-                                "hook in `env.py` and document the owner.",
-                    long_term="One owner per table: the models describe every table the application's migrations create."),
-            verification=f"SELECT to_regclass('{_qualified(table)}');  -- the table exists; "
-                         "`alembic check` proposes no `drop_table` for it once it is modelled (or excluded)",
+                   "no type checker or autogenerate sees, and its columns drift from what that code expects.", table=table.name),
+            root_cause=_("The table was created by hand-written migration SQL, or its model was deleted while the table "
+                       "was kept."),
+            fix=Fix(short_term=_("Declare %(table)s in the models (every column, key and index as migrated), or, if it "
+                               "is really unused, drop it in a revision after checking nothing reads it.", table=table.name),
+                    medium_term=_("If another tool owns %(table)s, keep it out of autogenerate with an `include_object` "
+                                "hook in `env.py` and document the owner.", table=table.name),
+                    long_term=_("One owner per table: the models describe every table the application's migrations create.")),
+            verification=_("SELECT to_regclass('%(qualified)s');  -- the table exists; "
+                         "`alembic check` proposes no `drop_table` for it once it is modelled (or excluded)", qualified=_qualified(table)),
             table=table.key, related=related)
 
 

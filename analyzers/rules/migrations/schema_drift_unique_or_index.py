@@ -6,6 +6,7 @@ from ...schema.drift import ElementDifference, has_migrations, shared_tables, un
 from ...schema.model import Index, Table, UniqueConstraint
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
 
@@ -66,8 +67,7 @@ class SchemaDriftUniqueOrIndex(Rule):
     name = "schema-drift-unique-or-index"
     dimension = 5
     severity = "P2"
-    summary = "unique constraint or index declared by the models but not by migrations, or the reverse"
-    summary_zh = "模型与迁移的唯一约束或索引不一致"
+    summary = _("unique constraint or index declared by the models but not by migrations, or the reverse")
 
     valid = (
         Example({"app/models.py": _models("sa.Index('ix_users_lower_email', sa.func.lower(sa.text('email'))),\n"
@@ -105,63 +105,63 @@ class SchemaDriftUniqueOrIndex(Rule):
         table, what = orm.key, _describe(element)
         unique = _is_unique(element)
         return self.finding(
-            element.location, f"{what} on {table} is declared in the model but no migration creates it",
-            f"The model declares {what} on {table}" + (f" ({element.name})" if element.name else "")
-            + ", but the migrations never create it.",
-            impact=(f"Worst case: duplicate {_keys(element)} rows get into {table}, and `ON CONFLICT ({_keys(element)})` "
+            element.location, _("%(what)s on %(table)s is declared in the model but no migration creates it", what=what, table=table),
+            _("The model declares %(what)s on %(table)s", what=what, table=table) + (_(" (%(element)s)", element=element.name) if element.name else "")
+            + _(", but the migrations never create it."),
+            impact=(_("Worst case: duplicate %(keys)s rows get into %(table)s, and `ON CONFLICT (%(keys)s)` "
                     "fails with \"no unique or exclusion constraint matching\". Most likely: tests built with "
-                    "`create_all()` reject duplicates that production accepts." if unique else
-                    f"Worst case: the queries this index was declared for scan all of {table} in production and time out "
-                    "under load. Most likely: they are fast in tests built with `create_all()` and slow after deploy."),
-            root_cause="The model gained the index or constraint without a revision, or the revision was written by hand without it.",
-            fix=Fix(short_term=f"Generate the revision (`alembic revision --autogenerate`); on a table with rows build "
-                               f"`CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY ... ON {table} ({_keys(element)})` "
-                               "in an `autocommit_block()`" + (", after removing duplicates, then attach it as the constraint "
-                                                                "with `ADD CONSTRAINT ... UNIQUE USING INDEX`." if unique else "."),
-                    medium_term="Run `alembic check` in CI so that model and migrations cannot part ways.",
-                    long_term="Model and revision change in the same pull request; tests run on a migrated database."),
+                    "`create_all()` reject duplicates that production accepts.", keys=_keys(element), table=table) if unique else
+                    _("Worst case: the queries this index was declared for scan all of %(table)s in production and time out "
+                    "under load. Most likely: they are fast in tests built with `create_all()` and slow after deploy.", table=table)),
+            root_cause=_("The model gained the index or constraint without a revision, or the revision was written by hand without it."),
+            fix=Fix(short_term=_("Generate the revision (`alembic revision --autogenerate`); on a table with rows build "
+                               "`CREATE %(value)sINDEX CONCURRENTLY ... ON %(table)s (%(keys)s)` "
+                               "in an `autocommit_block()`", value='UNIQUE ' if unique else '', table=table, keys=_keys(element)) + (_(", after removing duplicates, then attach it as the constraint "
+                                                                "with `ADD CONSTRAINT ... UNIQUE USING INDEX`.") if unique else "."),
+                    medium_term=_("Run `alembic check` in CI so that model and migrations cannot part ways."),
+                    long_term=_("Model and revision change in the same pull request; tests run on a migrated database.")),
             verification=_verification(table), table=table, column=_column(element),
-            related=(Related(database.location, f"{table} created here; no migration adds this {_kind(element)}"),))
+            related=(Related(database.location, _("%(table)s created here; no migration adds this %(kind)s", table=table, kind=_kind(element))),))
 
     def _database_only(self, orm: Table, element: Element) -> Finding:
         table, what = orm.key, _describe(element)
         owner = f"model {orm.class_name}" if orm.class_name else f"Table({orm.name!r})"
         unique = _is_unique(element)
         return self.finding(
-            element.location, f"{what} on {table} exists in the database but not in the model",
-            f"The migrations create {what} on {table}" + (f" ({element.name})" if element.name else "")
-            + f", which {owner} does not declare.",
-            impact=(f"Worst case: inserts that tests accept fail in production with a unique violation on "
-                    f"({_keys(element)}), or the next autogenerated revision drops the constraint and duplicates get in. "
-                    "Most likely: code written against the models does not expect the IntegrityError." if unique else
-                    f"Worst case: the next `alembic revision --autogenerate` drops the index and the queries that use it "
-                    f"scan all of {table}. Most likely: a reviewer removes the `drop_index` by hand, every time."),
-            root_cause="The index or constraint was added by a hand-written migration without the matching model change.",
-            fix=Fix(short_term=f"Declare it on {owner} (`sa.{'UniqueConstraint' if isinstance(element, UniqueConstraint) else 'Index'}"
-                               f"({(element.name or '')!r}, ...)` in `__table_args__`, or `unique=True`/`index=True` on the "
-                               "column), or drop it in a revision if nothing needs it.",
-                    medium_term="Run `alembic check` in CI; hand-written migrations come with their model change.",
-                    long_term="The models declare every index and constraint the application's migrations create."),
+            element.location, _("%(what)s on %(table)s exists in the database but not in the model", what=what, table=table),
+            _("The migrations create %(what)s on %(table)s", what=what, table=table) + (_(" (%(element)s)", element=element.name) if element.name else "")
+            + _(", which %(owner)s does not declare.", owner=owner),
+            impact=(_("Worst case: inserts that tests accept fail in production with a unique violation on "
+                    "(%(keys)s), or the next autogenerated revision drops the constraint and duplicates get in. "
+                    "Most likely: code written against the models does not expect the IntegrityError.", keys=_keys(element)) if unique else
+                    _("Worst case: the next `alembic revision --autogenerate` drops the index and the queries that use it "
+                    "scan all of %(table)s. Most likely: a reviewer removes the `drop_index` by hand, every time.", table=table)),
+            root_cause=_("The index or constraint was added by a hand-written migration without the matching model change."),
+            fix=Fix(short_term=_("Declare it on %(owner)s (`sa.%(value)s"
+                               "(%(value_2)r, ...)` in `__table_args__`, or `unique=True`/`index=True` on the "
+                               "column), or drop it in a revision if nothing needs it.", owner=owner, value='UniqueConstraint' if isinstance(element, UniqueConstraint) else 'Index', value_2=(element.name or '')),
+                    medium_term=_("Run `alembic check` in CI; hand-written migrations come with their model change."),
+                    long_term=_("The models declare every index and constraint the application's migrations create.")),
             verification=_verification(table), table=table, column=_column(element),
-            related=(Related(orm.location, f"{owner} does not declare this {_kind(element)}"),))
+            related=(Related(orm.location, _("%(owner)s does not declare this %(kind)s", owner=owner, kind=_kind(element))),))
 
     def _differs(self, orm: Table, difference: ElementDifference) -> Finding:
         table, left, right = orm.key, difference.orm, difference.database
-        what = f"model {_describe(left)}, database {_describe(right)}"
+        what = _("model %(describe)s, database %(describe_2)s", describe=_describe(left), describe_2=_describe(right))
         return self.finding(
-            left.location, f"{table}: {what}",
-            f"The model and the migrations index {table} differently: {what} ({', '.join(difference.aspects)} differ).",
-            impact=("Worst case: uniqueness is enforced on one side only: duplicates in production, or inserts that "
-                    "fail in production and pass in tests. " if "uniqueness" in difference.aspects else
-                    "Worst case: queries planned against the model's index find a different one in production. ")
-                   + "Most likely: the next autogenerated revision drops and recreates the index.",
-            root_cause="The index or constraint was changed on one side only.",
-            fix=Fix(short_term="Decide which side is right; change the model to match the database, or replace the index "
-                               "in a revision (build the new one CONCURRENTLY, then drop the old one).",
-                    medium_term="Run `alembic check` in CI.",
-                    long_term="Model and revision change in the same pull request."),
+            left.location, _("%(table)s: %(what)s", table=table, what=what),
+            _("The model and the migrations index %(table)s differently: %(what)s (%(aspects)s differ).", table=table, what=what, aspects=', '.join(difference.aspects)),
+            impact=(_("Worst case: uniqueness is enforced on one side only: duplicates in production, or inserts that "
+                    "fail in production and pass in tests. ") if "uniqueness" in difference.aspects else
+                    _("Worst case: queries planned against the model's index find a different one in production. "))
+                   + _("Most likely: the next autogenerated revision drops and recreates the index."),
+            root_cause=_("The index or constraint was changed on one side only."),
+            fix=Fix(short_term=_("Decide which side is right; change the model to match the database, or replace the index "
+                               "in a revision (build the new one CONCURRENTLY, then drop the old one)."),
+                    medium_term=_("Run `alembic check` in CI."),
+                    long_term=_("Model and revision change in the same pull request.")),
             verification=_verification(table), table=table, column=_column(left),
-            related=(Related(right.location, f"database {_kind(right)}"),))
+            related=(Related(right.location, _("database %(kind)s", kind=_kind(right))),))
 
 
 def _is_unique(element: Element) -> bool:
@@ -191,5 +191,5 @@ def _column(element: Element):
 
 
 def _verification(table: str) -> str:
-    return (f"SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = '{table}'::regclass;"
-            "  -- the model's indexes and unique keys, no more, no fewer; `alembic check` reports no new upgrade operations")
+    return (_("SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = '%(table)s'::regclass;"
+            "  -- the model's indexes and unique keys, no more, no fewer; `alembic check` reports no new upgrade operations", table=table))

@@ -25,6 +25,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _
 
 
 class SetNotNullDirectly(Rule):
@@ -72,8 +73,7 @@ class SetNotNullDirectly(Rule):
     name = "set-not-null-directly"
     dimension = 5
     severity = "P1"
-    summary = "SET NOT NULL on an existing table without a validated CHECK first"
-    summary_zh = "直接对已有表 SET NOT NULL（锁表全表扫描），未先用 CHECK NOT VALID 验证"
+    summary = _("SET NOT NULL on an existing table without a validated CHECK first")
     peers = ("squawk:adding-not-nullable-field", "pgls:addingNotNullField", "strong_migrations:change_column_null",
              "eugene:E2", "eugene:W14", "atlas:PG303", "atlas:PG304", "atlas:MF104",
              "django-migration-linter:NOT_NULL")
@@ -119,24 +119,24 @@ class SetNotNullDirectly(Rule):
         table = walked.table
         constraint = f"{table}_{column}_not_null"
         version = context.postgres_version
-        old = f" PostgreSQL {version} ignores a validated CHECK here (it helps from 12 on): plan the scan, or " \
-              "upgrade first." if version < 12 else ""
+        old = _(" PostgreSQL %(version)s ignores a validated CHECK here (it helps from 12 on): plan the scan, or " \
+              "upgrade first.", version=version) if version < 12 else ""
         return self.finding(
-            operation.location, f"{table}.{column} is made NOT NULL " + ("by ADD PRIMARY KEY USING INDEX" if primary_key
-                                                                        else "directly"),
+            operation.location, _("%(table)s.%(column)s is made NOT NULL ", table=table, column=column) + (_("by ADD PRIMARY KEY USING INDEX") if primary_key
+                                                                        else _("directly")),
             lock_sentence(effect) + old,
-            impact=f"Worst case: every query on {table} waits for the scan and the service times out during "
+            impact=_("Worst case: every query on %(table)s waits for the scan and the service times out during "
                    "the deploy; if a NULL slipped in, the migration fails half-way. Most likely: seconds to "
-                   "minutes of blocked traffic growing with the table.",
-            root_cause="`nullable=False` looks like a catalog flag but PostgreSQL must read every row to prove it.",
-            fix=Fix(short_term=f"`ALTER TABLE {table} ADD CONSTRAINT {constraint} CHECK ({column} IS NOT NULL) NOT "
-                               f"VALID`; in the next revision `VALIDATE CONSTRAINT {constraint}`, then `SET NOT "
-                               f"NULL` (no scan since PostgreSQL 12) and drop the check."
+                   "minutes of blocked traffic growing with the table.", table=table),
+            root_cause=_("`nullable=False` looks like a catalog flag but PostgreSQL must read every row to prove it."),
+            fix=Fix(short_term=_("`ALTER TABLE %(table)s ADD CONSTRAINT %(constraint)s CHECK (%(column)s IS NOT NULL) NOT "
+                               "VALID`; in the next revision `VALIDATE CONSTRAINT %(constraint)s`, then `SET NOT "
+                               "NULL` (no scan since PostgreSQL 12) and drop the check.", table=table, constraint=constraint, column=column)
                                + scaffold_command(context, walked, "set-not-null", table, column=column),
-                    medium_term=f"Backfill NULL {column} values in batches before validating.",
-                    long_term="Add new columns NOT NULL with a constant default from the start."),
-            verification=f"SELECT count(*) FROM {table} WHERE {column} IS NULL;  -- 0 before VALIDATE; test: "
-                         "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE",
+                    medium_term=_("Backfill NULL %(column)s values in batches before validating.", column=column),
+                    long_term=_("Add new columns NOT NULL with a constant default from the start.")),
+            verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NULL;  -- 0 before VALIDATE; test: "
+                         "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE", table=table, column=column),
             table=table, column=column, related=created_here(walked), severity=severity_by_size(context, table))
 
 

@@ -7,6 +7,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_history import checked_databases, display_name, repeats
+from ...i18n import _
 
 
 class SupersededMigration(Rule):
@@ -44,8 +45,7 @@ class SupersededMigration(Rule):
     name = "superseded-migration"
     dimension = 5
     severity = "P1"
-    summary = "SQL migration that repeats an earlier one (_v2, _fix, duplicate)"
-    summary_zh = "重复早先迁移的 SQL 迁移（_v2、_fix、重复执行）"
+    summary = _("SQL migration that repeats an earlier one (_v2, _fix, duplicate)")
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n",
                       "db/V2__drop_note.sql": "ALTER TABLE orders DROP COLUMN note;\n",
@@ -71,26 +71,27 @@ class SupersededMigration(Rule):
         earlier_location = next((op.location for op in earlier.operations if _schema_change(op)), Location(earlier.path, 1))
         guarded = all(getattr(op, "if_not_exists", False) or getattr(op, "if_exists", False)
                       for op in later.operations if _schema_change(op))
-        outcome = ("every one of them is guarded, so on a fresh database it does nothing" if guarded else
-                   "on a fresh database it fails with `already exists`")
-        how = f"repeats {repeat.shared} schema change(s) of it" + (" (its name says it is a redo)" if repeat.named_as_redo else "")
+        outcome = (_("every one of them is guarded, so on a fresh database it does nothing") if guarded else
+                   _("on a fresh database it fails with `already exists`"))
+        how = (_("repeats %(count)s schema change(s) of it", count=repeat.shared)
+               + (_(" (its name says it is a redo)") if repeat.named_as_redo else ""))
         return self.finding(
-            location, f"{second} repeats {first}",
-            f"In {database.label}, {second} {how}: {outcome}. Both files stay in the history of every new database.",
-            impact="Worst case: databases built from the folder and the ones that ran only one version differ, and a "
+            location, _("%(second)s repeats %(first)s", second=second, first=first),
+            _("In %(label)s, %(second)s %(how)s: %(outcome)s. Both files stay in the history of every new database.", label=database.label, second=second, how=how, outcome=outcome),
+            impact=_("Worst case: databases built from the folder and the ones that ran only one version differ, and a "
                    "fix made in one file is missing from the other. Most likely: a fresh database fails or carries a "
-                   "no-op migration that reviewers read as a change.",
-            root_cause="The first migration failed or was wrong somewhere, a corrected copy was added, and the original "
-                       "was never removed.",
-            fix=Fix(short_term=(f"Delete {second} before it reaches a new environment if {first} is right; otherwise "
-                                f"fix {first} only where it has not run yet. Where both ran, squash them into one "
-                                "baseline for new databases and note the removed file in its header."),
-                    medium_term="Review rule: a migration that corrects another says which databases need it; copies "
-                                "named _v2/_fix are squashed before merge.",
-                    long_term="Rehearse migrations on a production-like database before merge (schemalens verify), so "
-                              "that they are right the first time."),
-            verification=f"apply the folder to an empty database: {second} no longer fails or does nothing",
-            related=(Related(earlier_location, f"first done in {first}"),))
+                   "no-op migration that reviewers read as a change."),
+            root_cause=_("The first migration failed or was wrong somewhere, a corrected copy was added, and the original "
+                       "was never removed."),
+            fix=Fix(short_term=(_("Delete %(second)s before it reaches a new environment if %(first)s is right; otherwise "
+                                "fix %(first)s only where it has not run yet. Where both ran, squash them into one "
+                                "baseline for new databases and note the removed file in its header.", second=second, first=first)),
+                    medium_term=_("Review rule: a migration that corrects another says which databases need it; copies "
+                                "named _v2/_fix are squashed before merge."),
+                    long_term=_("Rehearse migrations on a production-like database before merge (schemalens verify), so "
+                              "that they are right the first time.")),
+            verification=_("apply the folder to an empty database: %(second)s no longer fails or does nothing", second=second),
+            related=(Related(earlier_location, _("first done in %(first)s", first=first)),))
 
 
 def _schema_change(operation) -> bool:

@@ -6,6 +6,7 @@ from ...schema.operations import UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import created_here, lock_sentence, new_in_this_step, sql_example
+from ...i18n import _, capitalized
 
 _TRIGGER = ("CREATE FUNCTION orders_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\n"
             "CREATE TRIGGER orders_audit AFTER UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION orders_audit();\n")
@@ -53,8 +54,7 @@ class TriggerDisabled(Rule):
     name = "trigger-disabled"
     dimension = 5
     severity = "P1"
-    summary = "trigger disabled in a migration (stops firing for the application's writes too)"
-    summary_zh = "迁移中禁用触发器（对应用的写入同样失效）"
+    summary = _("trigger disabled in a migration (stops firing for the application's writes too)")
     peers = ("squawk:ban-disable-trigger", "pgls:avoidEnableDisableTrigger")
 
     valid = (
@@ -86,30 +86,30 @@ class TriggerDisabled(Rule):
                 w.in_transaction for w in walk[position:walk.index(enabled) + 1])
             everything = operation.name == "ALL"
             if enabled is None:
-                problem, severity = "it is not enabled again in this migration: it stays off for every session", "P1"
+                problem, severity = _("it is not enabled again in this migration: it stays off for every session"), "P1"
             elif not one_transaction:
-                problem, severity = ("it is enabled again, but not in the same transaction: the application's writes "
-                                     "in between skip it"), "P1"
+                problem, severity = _("it is enabled again, but not in the same transaction: the application's writes "
+                                       "in between skip it"), "P1"
             else:
-                problem, severity = ("disable and enable share one transaction, so other sessions never see it off, "
-                                     "but their writes to the table wait until the commit"), "P2"
+                problem, severity = _("disable and enable share one transaction, so other sessions never see it off, "
+                                       "but their writes to the table wait until the commit"), "P2"
             if everything:
                 severity = "P1"
-                problem += "; ALL includes the foreign-key triggers, so references are not checked meanwhile"
+                problem += _("; ALL includes the foreign-key triggers, so references are not checked meanwhile")
             (effect,) = walked.lock_effects
-            trigger = "every trigger" if everything else f"trigger {operation.name}"
+            trigger = _("every trigger") if everything else _("trigger %(operation)s", operation=operation.name)
             yield self.finding(
-                operation.location, f"{trigger} on {walked.table} is disabled by a migration",
-                f"{trigger[0].upper()}{trigger[1:]} stops firing for every session: {problem}. {lock_sentence(effect)}",
-                impact="Worst case: writes by the running application skip the trigger (no audit row, a wrong "
+                operation.location, _("%(trigger)s on %(table)s is disabled by a migration", trigger=trigger, table=walked.table),
+                _("%(trigger)s stops firing for every session: %(problem)s. %(lock_sentence)s", trigger=capitalized(trigger), problem=problem, lock_sentence=lock_sentence(effect)),
+                impact=_("Worst case: writes by the running application skip the trigger (no audit row, a wrong "
                        "counter, an unchecked reference) and nothing reports it. Most likely: a gap in whatever the "
-                       "trigger maintains, found weeks later.",
-                root_cause="Triggers are disabled to speed up or allow a backfill, which also disables them for the "
-                           "application.",
-                fix=Fix(short_term="Keep the trigger on; to skip it for the migration's own writes only, `SET LOCAL "
+                       "trigger maintains, found weeks later."),
+                root_cause=_("Triggers are disabled to speed up or allow a backfill, which also disables them for the "
+                           "application."),
+                fix=Fix(short_term=_("Keep the trigger on; to skip it for the migration's own writes only, `SET LOCAL "
                                    "session_replication_role = replica` inside the migration's transaction, or a check "
-                                   "on a custom setting in the trigger function.",
-                        medium_term="Backfills that the triggers accept, in batches."),
-                verification=f"SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = '{walked.table}'::regclass;  "
-                             "-- 'O' for every trigger after the migration",
+                                   "on a custom setting in the trigger function."),
+                        medium_term=_("Backfills that the triggers accept, in batches.")),
+                verification=_("SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = '%(table)s'::regclass;  "
+                             "-- 'O' for every trigger after the migration", table=walked.table),
                 table=walked.table, related=created_here(walked), severity=severity)

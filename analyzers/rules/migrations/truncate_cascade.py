@@ -7,6 +7,7 @@ from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, lock_sentence, sql_example
+from ...i18n import _
 
 
 class TruncateCascade(Rule):
@@ -43,8 +44,7 @@ class TruncateCascade(Rule):
     name = "truncate-cascade"
     dimension = 5
     severity = "P1"
-    summary = "TRUNCATE ... CASCADE empties every table with a foreign key to it"
-    summary_zh = "TRUNCATE ... CASCADE 会级联清空所有通过外键引用它的表"
+    summary = _("TRUNCATE ... CASCADE empties every table with a foreign key to it")
     peers = ("squawk:ban-truncate-cascade", "pgls:banTruncateCascade")
 
     valid = (
@@ -69,22 +69,22 @@ class TruncateCascade(Rule):
             truncated = [o.table for o in walked.step.operations if isinstance(o, DataChange) and o.location == operation.location]
             emptied = _referencing(context, truncated)
             (effect,) = walked.lock_effects
-            also = f" It also empties {', '.join(emptied)}." if emptied else (
-                " The migrated schema shows no table referencing it, but any foreign key created elsewhere counts.")
+            also = _(" It also empties %(emptied)s.", emptied=', '.join(emptied)) if emptied else (
+                _(" The migrated schema shows no table referencing it, but any foreign key created elsewhere counts."))
             yield self.finding(
-                operation.location, f"TRUNCATE {', '.join(t for t in truncated if t)} CASCADE",
-                f"CASCADE empties every table with a foreign key to {', '.join(t for t in truncated if t)}, recursively."
+                operation.location, _("TRUNCATE %(value)s CASCADE", value=', '.join(t for t in truncated if t)),
+                _("CASCADE empties every table with a foreign key to %(value)s, recursively.", value=', '.join(t for t in truncated if t))
                 + also + " " + lock_sentence(effect),
-                impact="Worst case: production data in referencing tables is deleted with no way back but a restore. "
-                       "Most likely: a migration written for a development database that empties more than intended.",
-                root_cause="CASCADE is added to make TRUNCATE stop complaining about foreign keys, which are the "
-                           "warning.",
-                fix=Fix(short_term="Remove CASCADE and name each table to empty; if others still reference them, decide "
-                                   "per table (delete in batches, or drop the foreign key first).",
-                        medium_term="Keep data deletion out of schema migrations; run it as a reviewed job.",
-                        long_term="Take a backup (or a snapshot) before any migration that deletes data."),
-                verification="SELECT conrelid::regclass FROM pg_constraint WHERE contype = 'f' AND confrelid = "
-                             f"'{truncated[0]}'::regclass;  -- the tables CASCADE would empty",
+                impact=_("Worst case: production data in referencing tables is deleted with no way back but a restore. "
+                       "Most likely: a migration written for a development database that empties more than intended."),
+                root_cause=_("CASCADE is added to make TRUNCATE stop complaining about foreign keys, which are the "
+                           "warning."),
+                fix=Fix(short_term=_("Remove CASCADE and name each table to empty; if others still reference them, decide "
+                                   "per table (delete in batches, or drop the foreign key first)."),
+                        medium_term=_("Keep data deletion out of schema migrations; run it as a reviewed job."),
+                        long_term=_("Take a backup (or a snapshot) before any migration that deletes data.")),
+                verification=_("SELECT conrelid::regclass FROM pg_constraint WHERE contype = 'f' AND confrelid = "
+                             "'%(truncated)s'::regclass;  -- the tables CASCADE would empty", truncated=truncated[0]),
                 table=walked.table, severity="P0" if emptied else None)
 
 

@@ -6,6 +6,7 @@ from ...schema.operations import TransactionControl
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import sql_example
+from ...i18n import _
 
 
 class UncommittedTransaction(Rule):
@@ -46,8 +47,7 @@ class UncommittedTransaction(Rule):
     name = "uncommitted-transaction"
     dimension = 5
     severity = "P1"
-    summary = "BEGIN without COMMIT or ROLLBACK in a SQL migration"
-    summary_zh = "SQL 迁移中 BEGIN 之后没有 COMMIT 或 ROLLBACK"
+    summary = _("BEGIN without COMMIT or ROLLBACK in a SQL migration")
     peers = ("squawk:ban-uncommitted-transaction",)
 
     valid = (Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;\n")),)
@@ -67,15 +67,15 @@ class UncommittedTransaction(Rule):
             if opened is None:
                 continue
             yield self.finding(
-                opened.location, f"{opened.statement} is never committed",
-                f"{step.path} opens a transaction with {opened.statement} and ends without COMMIT or ROLLBACK: what "
-                "the statements after it do depends on how the runner closes the connection.",
-                impact="Worst case: the migration is recorded as applied while its changes were rolled back, and later "
+                opened.location, _("%(statement)s is never committed", statement=opened.statement),
+                _("%(path)s opens a transaction with %(statement)s and ends without COMMIT or ROLLBACK: what "
+                "the statements after it do depends on how the runner closes the connection.", path=step.path, statement=opened.statement),
+                impact=_("Worst case: the migration is recorded as applied while its changes were rolled back, and later "
                        "migrations fail on a schema that is not there. Most likely: a warning in the deploy log and a "
-                       "change that is committed only by accident of the tool.",
-                root_cause="The COMMIT was forgotten, or the file was cut from a longer script.",
-                fix=Fix(short_term=f"End {step.path} with COMMIT; (or remove the BEGIN when the tool wraps files in a "
-                                   "transaction).",
-                        medium_term="Apply every migration file with psql -v ON_ERROR_STOP=1 in CI."),
-                verification=f"psql -v ON_ERROR_STOP=1 -1 -f {step.path} on a scratch database, then check the change "
-                             "from a new session")
+                       "change that is committed only by accident of the tool."),
+                root_cause=_("The COMMIT was forgotten, or the file was cut from a longer script."),
+                fix=Fix(short_term=_("End %(path)s with COMMIT; (or remove the BEGIN when the tool wraps files in a "
+                                   "transaction).", path=step.path),
+                        medium_term=_("Apply every migration file with psql -v ON_ERROR_STOP=1 in CI.")),
+                verification=_("psql -v ON_ERROR_STOP=1 -1 -f %(path)s on a scratch database, then check the change "
+                             "from a new session", path=step.path))

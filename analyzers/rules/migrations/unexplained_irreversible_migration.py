@@ -7,6 +7,7 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .downgrade_source import read_downgrade
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 def _baseline(downgrade_def: str) -> str:
@@ -63,8 +64,7 @@ class UnexplainedIrreversibleMigration(Rule):
     name = "unexplained-irreversible-migration"
     dimension = 5
     severity = "P2"
-    summary = "irreversible migration that does not say why"
-    summary_zh = "不可回滚的迁移未说明原因"
+    summary = _("irreversible migration that does not say why")
 
     valid = (
         Example({**ALEMBIC_SETUP, "migrations/versions/a1_dedupe.py": revision_file(
@@ -94,31 +94,31 @@ class UnexplainedIrreversibleMigration(Rule):
 
     def _raises(self, revision, location) -> Finding:
         return self.finding(
-            location, f"revision {revision.id} cannot be rolled back and does not say why",
-            f"downgrade() of revision {revision.id} always raises, with no comment or docstring explaining why it is "
-            "irreversible or how to recover.",
-            impact="Worst case: during an incident a rollback stops at this revision and nobody knows whether restoring "
-                   "a backup, rolling forward or patching by hand is safe. Most likely: time lost working out why.",
-            root_cause="The downgrade was left as a placeholder, or the reason lives only in someone's memory.",
-            fix=Fix(short_term=f"Write, in a comment above the raise in {revision.path}, why the change cannot be undone "
-                               "and what to do instead (restore from backup, roll forward); or write the downgrade.",
-                    medium_term="Review checklist: every irreversible revision names its recovery plan.",
-                    long_term="Design changes to be reversible (expand/contract), so irreversible steps are rare and deliberate."),
-            verification=f"Reading downgrade() of {revision.id} tells a reviewer why it raises and how to recover.")
+            location, _("revision %(id)s cannot be rolled back and does not say why", id=revision.id),
+            _("downgrade() of revision %(id)s always raises, with no comment or docstring explaining why it is "
+            "irreversible or how to recover.", id=revision.id),
+            impact=_("Worst case: during an incident a rollback stops at this revision and nobody knows whether restoring "
+                   "a backup, rolling forward or patching by hand is safe. Most likely: time lost working out why."),
+            root_cause=_("The downgrade was left as a placeholder, or the reason lives only in someone's memory."),
+            fix=Fix(short_term=_("Write, in a comment above the raise in %(path)s, why the change cannot be undone "
+                               "and what to do instead (restore from backup, roll forward); or write the downgrade.", path=revision.path),
+                    medium_term=_("Review checklist: every irreversible revision names its recovery plan."),
+                    long_term=_("Design changes to be reversible (expand/contract), so irreversible steps are rare and deliberate.")),
+            verification=_("Reading downgrade() of %(id)s tells a reviewer why it raises and how to recover.", id=revision.id))
 
     def _baseline(self, revision) -> Finding:
         location = revision.downgrade_location or revision.location
         return self.finding(
-            location, f"baseline revision {revision.id} has no downgrade and no reason",
-            f"Revision {revision.id} is a baseline (no down_revision) whose downgrade() is "
-            + ("missing" if revision.downgrade_location is None else "empty")
-            + ", with no comment saying that it is deliberate.",
-            impact="Worst case: `alembic downgrade base` reports success and leaves the whole schema in place, and a "
+            location, _("baseline revision %(id)s has no downgrade and no reason", id=revision.id),
+            _("Revision %(id)s is a baseline (no down_revision) whose downgrade() is ", id=revision.id)
+            + (_("missing") if revision.downgrade_location is None else _("empty"))
+            + _(", with no comment saying that it is deliberate."),
+            impact=_("Worst case: `alembic downgrade base` reports success and leaves the whole schema in place, and a "
                    "script that relies on it (test teardown, a rebuild) runs against stale tables. Most likely: "
-                   "readers cannot tell a deliberate baseline from a forgotten downgrade.",
-            root_cause="The baseline was generated from an existing database and its downgrade left as generated.",
-            fix=Fix(short_term=f"Add a comment in or above downgrade() of {revision.id} saying it is a baseline that is "
-                               "not rolled back (or write the downgrade: drop what the schema file creates).",
-                    medium_term="Review checklist: every irreversible revision names its recovery plan.",
-                    long_term="Keep the baseline's schema file next to it and rebuild test databases from it, not by downgrading."),
-            verification=f"Reading {revision.path} tells a reviewer that its downgrade is empty on purpose.")
+                   "readers cannot tell a deliberate baseline from a forgotten downgrade."),
+            root_cause=_("The baseline was generated from an existing database and its downgrade left as generated."),
+            fix=Fix(short_term=_("Add a comment in or above downgrade() of %(id)s saying it is a baseline that is "
+                               "not rolled back (or write the downgrade: drop what the schema file creates).", id=revision.id),
+                    medium_term=_("Review checklist: every irreversible revision names its recovery plan."),
+                    long_term=_("Keep the baseline's schema file next to it and rebuild test databases from it, not by downgrading.")),
+            verification=_("Reading %(path)s tells a reviewer that its downgrade is empty on purpose.", path=revision.path))

@@ -16,6 +16,7 @@ from .safety import (
     severity_by_size,
     sql_example,
 )
+from ...i18n import _, lowercased
 
 
 class UniqueConstraintWithoutIndex(Rule):
@@ -59,8 +60,7 @@ class UniqueConstraintWithoutIndex(Rule):
     name = "unique-constraint-without-index"
     dimension = 5
     severity = "P1"
-    summary = "unique constraint or primary key added directly to an existing table"
-    summary_zh = "在已有表上直接添加唯一约束/主键（建索引期间锁表）"
+    summary = _("unique constraint or primary key added directly to an existing table")
     peers = ("squawk:disallowed-unique-constraint", "squawk:adding-serial-primary-key-field",
              "squawk:constraint-missing-not-valid", "pgls:disallowUniqueConstraint", "pgls:addingPrimaryKeyConstraint",
              "strong_migrations:add_unique_constraint", "eugene:E7", "atlas:PG104", "atlas:PG105", "atlas:MF101",
@@ -93,37 +93,37 @@ class UniqueConstraintWithoutIndex(Rule):
         scaffold = (scaffold_command(context, walked, "add-unique", table, columns=",".join(constraint.columns))
                     if kind == "UNIQUE" else "")
         if walked.partitioned:
-            short_term = (f"{table} is partitioned: PostgreSQL builds no index CONCURRENTLY on it and takes no "
-                          f"`USING INDEX` there. Build each partition's unique index CONCURRENTLY in "
-                          f"`autocommit_block()`, make it that partition's {kind} with `ADD CONSTRAINT ... {kind} "
-                          f"USING INDEX`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} ({columns})`, which "
-                          "adopts the partitions' constraints without a build." + scaffold)
+            short_term = (_("%(table)s is partitioned: PostgreSQL builds no index CONCURRENTLY on it and takes no "
+                          "`USING INDEX` there. Build each partition's unique index CONCURRENTLY in "
+                          "`autocommit_block()`, make it that partition's %(kind)s with `ADD CONSTRAINT ... %(kind)s "
+                          "USING INDEX`, then `ALTER TABLE %(table)s ADD CONSTRAINT %(name)s %(kind)s (%(columns)s)`, which "
+                          "adopts the partitions' constraints without a build.", table=table, kind=kind, name=name, columns=columns) + scaffold)
         else:
-            short_term = (f"`CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})` in "
-                          f"`autocommit_block()`, then `ALTER TABLE {table} ADD CONSTRAINT {name} {kind} "
-                          f"USING INDEX {name}`." + scaffold)
+            short_term = (_("`CREATE UNIQUE INDEX CONCURRENTLY %(name)s ON %(table)s (%(columns)s)` in "
+                          "`autocommit_block()`, then `ALTER TABLE %(table)s ADD CONSTRAINT %(name)s %(kind)s "
+                          "USING INDEX %(name)s`.", name=name, table=table, columns=columns, kind=kind) + scaffold)
         rewrite = _column_rewrite(walked)
         explanation = lock_sentence(effect)
         if rewrite is not None:
             column = walked.operation.column
             default = column.server_default or column.identity or column.type
-            explanation += (f" The column's default ({default}) also rewrites {table} under the same lock "
-                            "(reported here rather than by SL510: one statement, one finding).")
-            short_term = (f"Add {column.name} with no default, `ALTER COLUMN {column.name} SET DEFAULT {default}` for "
-                          f"new rows, backfill old rows in batches, then " + short_term[0].lower() + short_term[1:])
+            explanation += _(" The column's default (%(default)s) also rewrites %(table)s under the same lock "
+                             "(reported here rather than by SL510: one statement, one finding).", default=default, table=table)
+            short_term = (_("Add %(column)s with no default, `ALTER COLUMN %(column)s SET DEFAULT %(default)s` for "
+                          "new rows, backfill old rows in batches, then ", column=column.name, default=default) + lowercased(short_term))
         return self.finding(
-            walked.operation.location, f"{kind} ({columns}) is added to {table} directly",
+            walked.operation.location, _("%(kind)s (%(columns)s) is added to %(table)s directly", kind=kind, columns=columns, table=table),
             explanation,
-            impact=f"Worst case: {table} is unreadable and unwritable for the whole index build. Most likely: "
-                   "a deploy that blocks traffic for seconds to minutes, growing with the table.",
-            root_cause="Alembic's create_unique_constraint/create_primary_key build the index inside the "
-                       "ALTER TABLE.",
+            impact=_("Worst case: %(table)s is unreadable and unwritable for the whole index build. Most likely: "
+                   "a deploy that blocks traffic for seconds to minutes, growing with the table.", table=table),
+            root_cause=_("Alembic's create_unique_constraint/create_primary_key build the index inside the "
+                       "ALTER TABLE."),
             fix=Fix(short_term=short_term,
-                    medium_term="Check for duplicates first: a concurrent unique build fails on them and leaves "
-                                "an INVALID index to drop.",
-                    long_term="Declare unique keys when the table is created."),
-            verification=f"SELECT {columns}, count(*) FROM {table} GROUP BY {columns} HAVING count(*) > 1;  -- no "
-                         "rows before the build; test: `schemalens verify` shows no ACCESS EXCLUSIVE during it",
+                    medium_term=_("Check for duplicates first: a concurrent unique build fails on them and leaves "
+                                "an INVALID index to drop."),
+                    long_term=_("Declare unique keys when the table is created.")),
+            verification=_("SELECT %(columns)s, count(*) FROM %(table)s GROUP BY %(columns)s HAVING count(*) > 1;  -- no "
+                         "rows before the build; test: `schemalens verify` shows no ACCESS EXCLUSIVE during it", columns=columns, table=table),
             table=table, column=constraint.columns[0] if len(constraint.columns) == 1 else None,
             related=created_here(walked), severity=severity_by_size(context, table))
 

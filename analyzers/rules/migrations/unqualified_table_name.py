@@ -12,6 +12,7 @@ from ...schema.operations import AddColumn, AlterColumn, CreateTable, DropColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from ...i18n import _
 
 
 @lru_cache(maxsize=256)
@@ -81,8 +82,7 @@ class UnqualifiedTableName(Rule):
     dimension = 5
     severity = "P2"
     default_enabled = False
-    summary = "table named without a schema in a migration (depends on search_path)"
-    summary_zh = "迁移中的表名未限定 schema（依赖 search_path）"
+    summary = _("table named without a schema in a migration (depends on search_path)")
     peers = ("squawk:require-table-schema",)
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE public.orders (id bigint PRIMARY KEY);\n"
@@ -111,16 +111,16 @@ class UnqualifiedTableName(Rule):
             if isinstance(operation, (CreateTable, DropTable, AddColumn, DropColumn, AlterColumn)) \
                     and operation.schema is None and operation.location.path == step.path:
                 yield self._finding(operation.location, type(operation).__name__, operation.table,
-                                    'schema="public" on the op.* call')
+                                    _('schema="public" on the op.* call'))
 
     def _finding(self, location: Location, statement: str, table: str, qualified: str) -> Finding:
         return self.finding(
-            location, f"{table} is named without a schema",
-            f"{statement} {table} resolves {table} through search_path, which the migration does not set.",
-            impact="Worst case: run with another search_path (another role, a tenant schema first), the migration "
-                   "changes or drops a table in the wrong schema. Most likely: nothing in a single-schema project.",
-            root_cause="Names are written the way they are typed in psql.",
-            fix=Fix(short_term=f"Qualify it: {qualified}; or set search_path at the start of the migration."),
-            verification="Run the migration with SET search_path = other, public on a scratch database: it changes "
-                         f"public.{table}",
+            location, _("%(table)s is named without a schema", table=table),
+            _("%(statement)s %(table)s resolves %(table)s through search_path, which the migration does not set.", statement=statement, table=table),
+            impact=_("Worst case: run with another search_path (another role, a tenant schema first), the migration "
+                   "changes or drops a table in the wrong schema. Most likely: nothing in a single-schema project."),
+            root_cause=_("Names are written the way they are typed in psql."),
+            fix=Fix(short_term=_("Qualify it: %(qualified)s; or set search_path at the start of the migration.", qualified=qualified)),
+            verification=_("Run the migration with SET search_path = other, public on a scratch database: it changes "
+                         "public.%(table)s", table=table),
             table=table)

@@ -7,6 +7,7 @@ from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
+from ...i18n import _
 
 
 class VolatileColumnDefault(Rule):
@@ -52,8 +53,7 @@ class VolatileColumnDefault(Rule):
     name = "volatile-column-default"
     dimension = 5
     severity = "P1"
-    summary = "column added to an existing table with a volatile default (table rewrite)"
-    summary_zh = "为已有表添加带易变默认值的列（整表重写）"
+    summary = _("column added to an existing table with a volatile default (table rewrite)")
     peers = ("squawk:adding-field-with-default", "pgls:addingFieldWithDefault", "pgls:addSerialColumn",
              "strong_migrations:add_column_default", "strong_migrations:add_column_default_callable",
              "strong_migrations:add_column_auto_incrementing", "strong_migrations:add_column_generated_stored",
@@ -91,49 +91,49 @@ class VolatileColumnDefault(Rule):
                 yield self._before_11(context, walked, effect)
                 continue
             yield self.finding(
-                walked.operation.location, f"{table}.{column.name} is added with the volatile default {default}",
+                walked.operation.location, _("%(table)s.%(column)s is added with the volatile default %(default)s", table=table, column=column.name, default=default),
                 lock_sentence(effect),
-                impact=f"Worst case: {table} is locked for reads and writes while every row is rewritten. Most "
-                       "likely: a deploy that stalls traffic for as long as copying the table takes.",
-                root_cause="Since PostgreSQL 11 constant defaults are instant, which makes every default look "
-                           "free; volatile ones still rewrite.",
-                fix=Fix(short_term=f"Add {column.name} with no default, then `ALTER COLUMN {column.name} SET DEFAULT "
-                                   f"{default}` for new rows, and backfill old rows in batches.",
-                        medium_term="Generate such values in the application, or set the default after adding the column.",
-                        long_term="A migration template that adds columns without volatile defaults."),
-                verification=f"SELECT pg_relation_filenode('{table}');  -- unchanged by the migration; test: "
-                             "`schemalens verify` reports no rewrite",
+                impact=_("Worst case: %(table)s is locked for reads and writes while every row is rewritten. Most "
+                       "likely: a deploy that stalls traffic for as long as copying the table takes.", table=table),
+                root_cause=_("Since PostgreSQL 11 constant defaults are instant, which makes every default look "
+                           "free; volatile ones still rewrite."),
+                fix=Fix(short_term=_("Add %(column)s with no default, then `ALTER COLUMN %(column)s SET DEFAULT "
+                                   "%(default)s` for new rows, and backfill old rows in batches.", column=column.name, default=default),
+                        medium_term=_("Generate such values in the application, or set the default after adding the column."),
+                        long_term=_("A migration template that adds columns without volatile defaults.")),
+                verification=_("SELECT pg_relation_filenode('%(table)s');  -- unchanged by the migration; test: "
+                             "`schemalens verify` reports no rewrite", table=table),
                 table=table, column=column.name, related=created_here(walked),
                 severity=severity_by_size(context, table))
 
     def _generated(self, context: AuditContext, walked, effect) -> Finding:
         column, table = walked.operation.column, walked.table
         return self.finding(
-            walked.operation.location, f"{table}.{column.name} is added as a stored generated column",
+            walked.operation.location, _("%(table)s.%(column)s is added as a stored generated column", table=table, column=column.name),
             lock_sentence(effect),
-            impact=f"Worst case: {table} is locked for reads and writes while every row is rewritten with the computed "
-                   "value. Most likely: a deploy that stalls traffic for as long as copying the table takes.",
-            root_cause="A stored generated column is materialized for every existing row when it is added.",
-            fix=Fix(short_term=f"Add {column.name} as a plain nullable column, fill it for new rows with a trigger (or in "
-                               f"the application), backfill old rows in batches; or compute `{column.generated}` in "
-                               "queries or a view instead."),
-            verification=f"SELECT pg_relation_filenode('{table}');  -- unchanged by the migration",
+            impact=_("Worst case: %(table)s is locked for reads and writes while every row is rewritten with the computed "
+                   "value. Most likely: a deploy that stalls traffic for as long as copying the table takes.", table=table),
+            root_cause=_("A stored generated column is materialized for every existing row when it is added."),
+            fix=Fix(short_term=_("Add %(column)s as a plain nullable column, fill it for new rows with a trigger (or in "
+                               "the application), backfill old rows in batches; or compute `%(generated)s` in "
+                               "queries or a view instead.", column=column.name, generated=column.generated)),
+            verification=_("SELECT pg_relation_filenode('%(table)s');  -- unchanged by the migration", table=table),
             table=table, column=column.name, related=created_here(walked), severity=severity_by_size(context, table))
 
     def _before_11(self, context: AuditContext, walked, effect) -> Finding:
         column, table = walked.operation.column, walked.table
         return self.finding(
-            walked.operation.location, f"{table}.{column.name} is added with a default on PostgreSQL "
-                                       f"{context.postgres_version}",
-            f"Before PostgreSQL 11 every default, even a constant, is written into every existing row: ADD COLUMN "
-            f"rewrites {table} under ACCESS EXCLUSIVE.",
-            impact=f"Worst case: {table} is locked for reads and writes while every row is rewritten. Most likely: a "
-                   "stalled deploy on a big table.",
-            root_cause="Constant defaults became catalog-only in PostgreSQL 11; this project runs an older version.",
-            fix=Fix(short_term=f"Add {column.name} without a default, set the default afterwards (new rows only), and "
-                               "backfill old rows in batches.",
-                    medium_term="Upgrade PostgreSQL (11+ makes constant defaults instant)."),
-            verification=f"SELECT pg_relation_filenode('{table}');  -- unchanged by the migration",
+            walked.operation.location, _("%(table)s.%(column)s is added with a default on PostgreSQL "
+                                       "%(postgres_version)s", table=table, column=column.name, postgres_version=context.postgres_version),
+            _("Before PostgreSQL 11 every default, even a constant, is written into every existing row: ADD COLUMN "
+            "rewrites %(table)s under ACCESS EXCLUSIVE.", table=table),
+            impact=_("Worst case: %(table)s is locked for reads and writes while every row is rewritten. Most likely: a "
+                   "stalled deploy on a big table.", table=table),
+            root_cause=_("Constant defaults became catalog-only in PostgreSQL 11; this project runs an older version."),
+            fix=Fix(short_term=_("Add %(column)s without a default, set the default afterwards (new rows only), and "
+                               "backfill old rows in batches.", column=column.name),
+                    medium_term=_("Upgrade PostgreSQL (11+ makes constant defaults instant).")),
+            verification=_("SELECT pg_relation_filenode('%(table)s');  -- unchanged by the migration", table=table),
             table=table, column=column.name, related=created_here(walked), severity=severity_by_size(context, table))
 
 

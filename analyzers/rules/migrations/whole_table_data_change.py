@@ -7,6 +7,7 @@ from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, severity_by_size, sql_example
+from ...i18n import _
 
 
 class WholeTableDataChange(Rule):
@@ -41,8 +42,7 @@ class WholeTableDataChange(Rule):
     name = "whole-table-data-change"
     dimension = 5
     severity = "P2"
-    summary = "UPDATE or DELETE without WHERE on an existing table in a migration"
-    summary_zh = "迁移中对已有表执行不带 WHERE 的 UPDATE/DELETE"
+    summary = _("UPDATE or DELETE without WHERE on an existing table in a migration")
     peers = ("pgls:banUpdateWithoutWhere", "pgls:banDeleteWithoutWhere")
 
     valid = (
@@ -67,15 +67,15 @@ class WholeTableDataChange(Rule):
                 continue
             table = walked.table
             yield self.finding(
-                operation.location, f"{operation.kind} of every row of {table} in one statement",
-                f"{operation.kind} without WHERE changes every row of {table} in one transaction, locking them all "
-                "against other writers until it commits.",
-                impact=f"Worst case: writers to {table} wait for the whole statement, the table bloats and replicas lag; "
-                       "a DELETE empties a production table. Most likely: a slow deploy step that grows with the table.",
-                root_cause="Backfills written as one statement, tested on small development data.",
-                fix=Fix(short_term=f"Batch it by primary-key range with a commit per batch, resumable (WHERE ... IS NULL)."
-                        if operation.kind == "UPDATE" else f"Make sure the DELETE is meant; batch it by key range.",
-                        medium_term="Data changes in their own revision or job, not in schema migrations."),
-                verification=f"SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = '{table}';  -- stays small "
-                             "while the batches run",
+                operation.location, _("%(kind)s of every row of %(table)s in one statement", kind=operation.kind, table=table),
+                _("%(kind)s without WHERE changes every row of %(table)s in one transaction, locking them all "
+                "against other writers until it commits.", kind=operation.kind, table=table),
+                impact=_("Worst case: writers to %(table)s wait for the whole statement, the table bloats and replicas lag; "
+                       "a DELETE empties a production table. Most likely: a slow deploy step that grows with the table.", table=table),
+                root_cause=_("Backfills written as one statement, tested on small development data."),
+                fix=Fix(short_term=_("Batch it by primary-key range with a commit per batch, resumable (WHERE ... IS NULL).")
+                        if operation.kind == "UPDATE" else _("Make sure the DELETE is meant; batch it by key range."),
+                        medium_term=_("Data changes in their own revision or job, not in schema migrations.")),
+                verification=_("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = '%(table)s';  -- stays small "
+                             "while the batches run", table=table),
                 table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))

@@ -5,6 +5,7 @@ from typing import Iterator
 from ...report.relations import is_association_table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class AssociationTableWithoutKey(Rule):
@@ -41,8 +42,7 @@ class AssociationTableWithoutKey(Rule):
     name = "association-table-without-key"
     dimension = 1
     severity = "P1"
-    summary = "association table without a primary key or unique pair"
-    summary_zh = "中间表缺少主键或组合唯一约束"
+    summary = _("association table without a primary key or unique pair")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE posts (id bigint PRIMARY KEY);\nCREATE TABLE tags (id bigint PRIMARY KEY);\n"
@@ -70,14 +70,14 @@ class AssociationTableWithoutKey(Rule):
             columns = ", ".join(sorted(pair))
             left, right = (fk.ref_table for fk in table.foreign_keys)
             yield self.finding(
-                location, f"{table.name} links {left} and {right} with no key on ({columns})",
-                f"Association table {table.name} has no primary key or unique constraint on ({columns}).",
-                impact=f"Worst case: duplicate links double-count {right} per {left} in joins, reports and "
-                       "billing. Most likely: a retried request inserts the same pair twice.",
-                root_cause="The link table was declared as two plain foreign-key columns.",
-                fix=Fix(short_term=f"Find and delete duplicates, then `ALTER TABLE {table.name} ADD PRIMARY KEY ({columns})` "
-                                   "(build a unique index CONCURRENTLY first and add the key USING INDEX on a big table).",
-                        medium_term="Declare both columns `primary_key=True` in the model, and index the second column for reverse lookups.",
-                        long_term="ADR: every association table is keyed on its pair."),
-                verification=f"SELECT {columns}, count(*) FROM {table.name} GROUP BY {columns} HAVING count(*) > 1;  -- expect no rows",
+                location, _("%(table)s links %(left)s and %(right)s with no key on (%(columns)s)", table=table.name, left=left, right=right, columns=columns),
+                _("Association table %(table)s has no primary key or unique constraint on (%(columns)s).", table=table.name, columns=columns),
+                impact=_("Worst case: duplicate links double-count %(right)s per %(left)s in joins, reports and "
+                       "billing. Most likely: a retried request inserts the same pair twice.", right=right, left=left),
+                root_cause=_("The link table was declared as two plain foreign-key columns."),
+                fix=Fix(short_term=_("Find and delete duplicates, then `ALTER TABLE %(table)s ADD PRIMARY KEY (%(columns)s)` "
+                                   "(build a unique index CONCURRENTLY first and add the key USING INDEX on a big table).", table=table.name, columns=columns),
+                        medium_term=_("Declare both columns `primary_key=True` in the model, and index the second column for reverse lookups."),
+                        long_term=_("ADR: every association table is keyed on its pair.")),
+                verification=_("SELECT %(columns)s, count(*) FROM %(table)s GROUP BY %(columns)s HAVING count(*) > 1;  -- expect no rows", columns=columns, table=table.name),
                 table=table.name, related=related)

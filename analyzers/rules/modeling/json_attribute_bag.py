@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class JsonAttributeBag(Rule):
@@ -42,8 +43,7 @@ class JsonAttributeBag(Rule):
     name = "json-attribute-bag"
     dimension = 1
     severity = "P2"
-    summary = "JSON column used as a bag of attributes filtered by key"
-    summary_zh = "JSON 字段被当作属性袋按键过滤（EAV）"
+    summary = _("JSON column used as a bag of attributes filtered by key")
 
     valid = (Example({"app/models.py": (
         "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
@@ -69,14 +69,14 @@ class JsonAttributeBag(Rule):
                 reported.add((table.key, column.name))
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.{column.name} is filtered by key",
-                    f"Code filters {table.name} by keys inside the {column.type} column {column.name} (e.g. {found.key}).",
-                    impact="Worst case: filters scan and parse every document as the table grows, and misspelled keys "
-                           "silently match nothing. Most likely: slow catalogue queries and attributes with no constraints.",
-                    root_cause="Attributes that are queried were stored in a schemaless document instead of columns.",
-                    fix=Fix(short_term=f"CREATE INDEX CONCURRENTLY ON {table.name} USING gin ({column.name} jsonb_path_ops); "
-                                       "(or an expression index per filtered key).",
-                            medium_term=f"Promote the filtered keys of {column.name} to typed columns with constraints; backfill them.",
-                            long_term="ADR: JSON only for data that is never filtered, joined or constrained."),
-                    verification=f"EXPLAIN the filter on {table.name}: expect an index scan, not a Seq Scan.",
-                    table=table.name, column=column.name, related=related + (Related(found.location, "filtered by key here"),))
+                    location, _("%(table)s.%(column)s is filtered by key", table=table.name, column=column.name),
+                    _("Code filters %(table)s by keys inside the %(type)s column %(column)s (e.g. %(found)s).", table=table.name, type=column.type, column=column.name, found=found.key),
+                    impact=_("Worst case: filters scan and parse every document as the table grows, and misspelled keys "
+                           "silently match nothing. Most likely: slow catalogue queries and attributes with no constraints."),
+                    root_cause=_("Attributes that are queried were stored in a schemaless document instead of columns."),
+                    fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY ON %(table)s USING gin (%(column)s jsonb_path_ops); "
+                                       "(or an expression index per filtered key).", table=table.name, column=column.name),
+                            medium_term=_("Promote the filtered keys of %(column)s to typed columns with constraints; backfill them.", column=column.name),
+                            long_term=_("ADR: JSON only for data that is never filtered, joined or constrained.")),
+                    verification=_("EXPLAIN the filter on %(table)s: expect an index scan, not a Seq Scan.", table=table.name),
+                    table=table.name, column=column.name, related=related + (Related(found.location, _("filtered by key here")),))

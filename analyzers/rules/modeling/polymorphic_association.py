@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class PolymorphicAssociation(Rule):
@@ -48,8 +49,7 @@ class PolymorphicAssociation(Rule):
     name = "polymorphic-association"
     dimension = 1
     severity = "P1"
-    summary = "polymorphic type + id pair without constraints"
-    summary_zh = "多态关联（type + id）缺少约束"
+    summary = _("polymorphic type + id pair without constraints")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE posts (id bigint PRIMARY KEY);\n"
@@ -76,17 +76,17 @@ class PolymorphicAssociation(Rule):
                     table.column(type_column).type in context.layer.enums
                 location, related = context.where_column(table, column)
                 yield self.finding(
-                    location, f"{table.name}.({type_column}, {column.name}) is a polymorphic reference",
-                    f"{table.name}.{column.name} points into a table named by {type_column}; no foreign key checks it"
-                    + ("" if constrained else f", and nothing limits the values of {type_column}") + ".",
-                    impact="Worst case: rows point at deleted or never-existing targets and are shown, billed or "
+                    location, _("%(table)s.(%(type_column)s, %(column)s) is a polymorphic reference", table=table.name, type_column=type_column, column=column.name),
+                    _("%(table)s.%(column)s points into a table named by %(type_column)s; no foreign key checks it", table=table.name, column=column.name, type_column=type_column)
+                    + ("" if constrained else _(", and nothing limits the values of %(type_column)s", type_column=type_column)) + ".",
+                    impact=_("Worst case: rows point at deleted or never-existing targets and are shown, billed or "
                            "notified wrongly. Most likely: orphans accumulate after target deletes and a misspelled "
-                           "type value hides rows from every reader.",
-                    root_cause="One column pair was used to reference several tables, which no FK can express.",
-                    fix=Fix(short_term=f"Add a CHECK on {type_column} listing the allowed types and a nightly orphan report per type.",
-                            medium_term=f"Replace ({type_column}, {column.name}) with one nullable FK per target table and "
-                                        f"CHECK (num_nonnulls(...) = 1); backfill from the pair, then drop it.",
-                            long_term="ADR: no polymorphic references without a constraint strategy."),
-                    verification=f"SELECT {type_column}, count(*) FROM {table.name} GROUP BY 1;  -- then, per type, count rows "
-                                 f"whose {column.name} has no target (expect 0)",
+                           "type value hides rows from every reader."),
+                    root_cause=_("One column pair was used to reference several tables, which no FK can express."),
+                    fix=Fix(short_term=_("Add a CHECK on %(type_column)s listing the allowed types and a nightly orphan report per type.", type_column=type_column),
+                            medium_term=_("Replace (%(type_column)s, %(column)s) with one nullable FK per target table and "
+                                        "CHECK (num_nonnulls(...) = 1); backfill from the pair, then drop it.", type_column=type_column, column=column.name),
+                            long_term=_("ADR: no polymorphic references without a constraint strategy.")),
+                    verification=_("SELECT %(type_column)s, count(*) FROM %(table)s GROUP BY 1;  -- then, per type, count rows "
+                                 "whose %(column)s has no target (expect 0)", type_column=type_column, table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)

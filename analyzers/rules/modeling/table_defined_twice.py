@@ -8,6 +8,7 @@ from ...schema.model import table_key
 from ...schema.operations import CreateTable
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 def migration_root(step, alembic_ids) -> str:
@@ -47,8 +48,7 @@ class TableDefinedTwice(Rule):
     name = "table-defined-twice"
     dimension = 1
     severity = "P1"
-    summary = "table created by several migration histories with different columns"
-    summary_zh = "同一张表在多个迁移来源中定义且字段不一致"
+    summary = _("table created by several migration histories with different columns")
 
     valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n",
                       "reporting/V1__daily.sql": "CREATE TABLE daily_totals (day date PRIMARY KEY, total numeric);\n"}),)
@@ -73,14 +73,14 @@ class TableDefinedTwice(Rule):
                 only_here = sorted(columns - first_columns)
                 only_there = sorted(first_columns - columns)
                 yield self.finding(
-                    operation.location, f"{key} is also created in {first.location.path} with other columns",
-                    f"{key} is created by two migration histories: here with {', '.join(only_here) or 'no extra columns'}, "
-                    f"there with {', '.join(only_there) or 'no extra columns'}.",
-                    impact="Worst case: environments built in a different order get different tables and code fails only "
-                           "there. Most likely: one history's CREATE is skipped and its columns are missing.",
-                    root_cause="Two codebases or tools each own a copy of the table's definition.",
-                    fix=Fix(short_term=f"Pick the owning history for {key} and make the other one stop creating it.",
-                            medium_term=f"Reconcile the columns ({', '.join(only_here + only_there)}) with an expand/contract migration.",
-                            long_term="ADR: one owner per table; other services read through views or APIs."),
-                    verification=f"Build a fresh database from every history and compare `\\d {key}` with both definitions.",
-                    table=operation.table, related=(Related(first.location, f"first created in {first_root.split(':', 1)[1]}"),))
+                    operation.location, _("%(key)s is also created in %(path)s with other columns", key=key, path=first.location.path),
+                    _("%(key)s is created by two migration histories: here with %(value)s, "
+                    "there with %(value_2)s.", key=key, value=', '.join(only_here) or _('no extra columns'), value_2=', '.join(only_there) or _('no extra columns')),
+                    impact=_("Worst case: environments built in a different order get different tables and code fails only "
+                           "there. Most likely: one history's CREATE is skipped and its columns are missing."),
+                    root_cause=_("Two codebases or tools each own a copy of the table's definition."),
+                    fix=Fix(short_term=_("Pick the owning history for %(key)s and make the other one stop creating it.", key=key),
+                            medium_term=_("Reconcile the columns (%(value)s) with an expand/contract migration.", value=', '.join(only_here + only_there)),
+                            long_term=_("ADR: one owner per table; other services read through views or APIs.")),
+                    verification=_("Build a fresh database from every history and compare `\\d %(key)s` with both definitions.", key=key),
+                    table=operation.table, related=(Related(first.location, _("first created in %(split)s", split=first_root.split(':', 1)[1])),))

@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...i18n import _
 
 
 class UnconstrainedRedundantKey(Rule):
@@ -47,8 +48,7 @@ class UnconstrainedRedundantKey(Rule):
     name = "unconstrained-redundant-key"
     dimension = 1
     severity = "P2"
-    summary = "copied grandparent key with no composite foreign key"
-    summary_zh = "冗余的祖先键没有组合外键保证一致"
+    summary = _("copied grandparent key with no composite foreign key")
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"
@@ -80,20 +80,20 @@ class UnconstrainedRedundantKey(Rule):
                         continue
                     column = child.column(copied.columns[0])
                     location, related = context.where_column(child, column)
-                    related += (Related(parent_to_grand.location, f"{parent.name}.{', '.join(grand_key)} already says it"),)
+                    related += (Related(parent_to_grand.location, _("%(parent)s.%(grand_key)s already says it", parent=parent.name, grand_key=', '.join(grand_key))),)
                     pair = f"{to_parent.columns[0]}, {copied.columns[0]}"
                     yield self.finding(
-                        location, f"{child.name}.{copied.columns[0]} copies {parent.name}.{grand_key[0]} unchecked",
-                        f"{child.name} stores {copied.columns[0]} and {to_parent.columns[0]}; {parent.name} already relates to "
-                        f"{parent_to_grand.ref_table}, and no composite foreign key keeps the two consistent.",
-                        impact=f"Worst case: {child.name} rows attributed to one {parent_to_grand.ref_table} belong to a "
-                               f"{parent.name} of another, and reports or access checks use the wrong one. Most likely: "
-                               "one insert path forgets to copy the key correctly.",
-                        root_cause="A key was denormalised for query speed without a constraint to keep the copy true.",
-                        fix=Fix(short_term=f"SELECT count(*) FROM {child.name} c JOIN {parent.name} p ON p.id = c.{to_parent.columns[0]} "
-                                           f"WHERE p.{grand_key[0]} <> c.{copied.columns[0]};  -- repair mismatches",
-                                medium_term=f"ALTER TABLE {parent.name} ADD UNIQUE (id, {grand_key[0]}); ALTER TABLE {child.name} ADD "
-                                            f"FOREIGN KEY ({pair}) REFERENCES {parent.name} (id, {grand_key[0]}) NOT VALID; then VALIDATE.",
-                                long_term="ADR: every denormalised key is either constrained or derived (view, generated column)."),
-                        verification=f"The mismatch query above returns 0; an inconsistent insert into {child.name} fails.",
+                        location, _("%(child)s.%(columns)s copies %(parent)s.%(grand_key)s unchecked", child=child.name, columns=copied.columns[0], parent=parent.name, grand_key=grand_key[0]),
+                        _("%(child)s stores %(columns)s and %(columns_2)s; %(parent)s already relates to "
+                        "%(ref_table)s, and no composite foreign key keeps the two consistent.", child=child.name, columns=copied.columns[0], columns_2=to_parent.columns[0], parent=parent.name, ref_table=parent_to_grand.ref_table),
+                        impact=_("Worst case: %(child)s rows attributed to one %(ref_table)s belong to a "
+                               "%(parent)s of another, and reports or access checks use the wrong one. Most likely: "
+                               "one insert path forgets to copy the key correctly.", child=child.name, ref_table=parent_to_grand.ref_table, parent=parent.name),
+                        root_cause=_("A key was denormalised for query speed without a constraint to keep the copy true."),
+                        fix=Fix(short_term=_("SELECT count(*) FROM %(child)s c JOIN %(parent)s p ON p.id = c.%(columns)s "
+                                           "WHERE p.%(grand_key)s <> c.%(columns_2)s;  -- repair mismatches", child=child.name, parent=parent.name, columns=to_parent.columns[0], grand_key=grand_key[0], columns_2=copied.columns[0]),
+                                medium_term=_("ALTER TABLE %(parent)s ADD UNIQUE (id, %(grand_key)s); ALTER TABLE %(child)s ADD "
+                                            "FOREIGN KEY (%(pair)s) REFERENCES %(parent)s (id, %(grand_key)s) NOT VALID; then VALIDATE.", parent=parent.name, grand_key=grand_key[0], child=child.name, pair=pair),
+                                long_term=_("ADR: every denormalised key is either constrained or derived (view, generated column).")),
+                        verification=_("The mismatch query above returns 0; an inconsistent insert into %(child)s fails.", child=child.name),
                         table=child.name, column=copied.columns[0], related=related)

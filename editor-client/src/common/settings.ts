@@ -9,6 +9,7 @@ export interface ExtensionSettings {
     perPathIgnores: Record<string, string[]>;
     dialect: string;
     hintsFile: string;
+    lang: string;
 }
 
 export type ServerSettings = Record<string, unknown>;
@@ -25,6 +26,7 @@ export function readSettings(get: SettingReader): ExtensionSettings {
         perPathIgnores: get<Record<string, string[]>>('perPathIgnores', {}),
         dialect: get<string>('dialect', ''),
         hintsFile: get<string>('hintsFile', ''),
+        lang: get<string>('lang', ''),
     };
 }
 
@@ -51,6 +53,9 @@ export function toServerSettings(settings: ExtensionSettings): ServerSettings {
     }
     if (settings.hintsFile) {
         server.hints_file = settings.hintsFile;
+    }
+    if (settings.lang) {
+        server.lang = settings.lang;
     }
     return server;
 }

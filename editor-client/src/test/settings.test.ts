@@ -14,11 +14,11 @@ test('defaults send nothing, so the project configuration stays in force', () =>
 test('settings map to the server names', () => {
     const settings = readSettings(reader({
         select: ['SL4', 'SL505'], ignore: ['SL2'], severity: { SL201: 'P1' }, perPathIgnores: { 'legacy/**': ['SL2'] },
-        dialect: 'mysql', hintsFile: 'db/hints.toml', interpreter: ['/venv/bin/python'],
+        dialect: 'mysql', hintsFile: 'db/hints.toml', interpreter: ['/venv/bin/python'], lang: 'zh',
     }));
     assert.deepEqual(toServerSettings(settings), {
         select: ['SL4', 'SL505'], ignore: ['SL2'], severity: { SL201: 'P1' }, per_path_ignores: { 'legacy/**': ['SL2'] },
-        dialect: 'mysql', hints_file: 'db/hints.toml',
+        dialect: 'mysql', hints_file: 'db/hints.toml', lang: 'zh',
     });
     assert.deepEqual(settings.interpreter, ['/venv/bin/python']);
 });
