@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..extract.alembic_revisions import nearest_alembic_ini
+from ..i18n import Translator, translator
 from ..scaffold import disk_reader
 from ..workspace.package_roots import PackageRoots
 from ..extract.sql_dialects import POSTGRESQL, label
@@ -30,6 +31,8 @@ from ..workspace.migration_sets import runnable_text
 from ..workspace.migration_tools import SqlTransactions, file_in_transaction
 from .target import RehearsalDatabase, TargetError
 from .tracer import StatementTracer, TracedStatement
+
+ENGLISH = translator("en")
 
 Progress = Callable[[str], None]
 
@@ -120,14 +123,17 @@ class SqlSetResult:
         """Every file ran to its end: never when none did."""
         return not self.not_run and self.failed is None and 0 < self.ran == len(self.files)
 
-    def line(self) -> str:
-        """One line for the report."""
+    def line(self, _: Translator = ENGLISH) -> str:
+        """One line for the report, in the language of `_`."""
         if self.not_run:
-            return f"{self.name} ({len(self.files)} file(s), {label(self.dialect)}): not run: {self.not_run}"
-        state = (f"FAILED at {self.failed}, {len(self.files) - self.ran - 1} later file(s) not run" if self.failed
-                 else "ok" if self.ok else "ran nothing")
-        return (f"{self.name}: {self.ran} of {len(self.files)} file(s) ran in {self.seconds:.1f} s "
-                f"(database {self.database}; {self.transactions}): {state}")
+            return _("%(name)s (%(files)d file(s), %(dialect)s): not run: %(reason)s", name=self.name,
+                     files=len(self.files), dialect=label(self.dialect), reason=self.not_run)
+        state = (_("FAILED at %(place)s, %(later)d later file(s) not run", place=self.failed,
+                   later=len(self.files) - self.ran - 1) if self.failed
+                 else _("ok") if self.ok else _("ran nothing"))
+        return _("%(name)s: %(ran)d of %(files)d file(s) ran in %(seconds).1f s (database %(database)s; %(transactions)s):"
+                 " %(state)s", name=self.name, ran=self.ran, files=len(self.files), seconds=self.seconds,
+                 database=self.database, transactions=self.transactions, state=state)
 
 
 def rehearse(model, database: RehearsalDatabase, progress: Progress, python: Optional[str] = None) -> Rehearsal:

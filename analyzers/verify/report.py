@@ -76,12 +76,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _verdict(verdict: str, _) -> str:
+    return {"FAILED": _("FAILED"), "INCOMPLETE": _("INCOMPLETE")}.get(verdict, verdict)
+
+
 def render_verify_markdown(report: VerifyReport, heading_level: int = 1, lang: str = "en") -> str:
     _ = translator(lang)
     h = "#" * heading_level
     rehearsal = report.rehearsal
     out = [f"{h} " + _("Migration rehearsal (schemalens verify)"), "",
-           _("%(outcome)s: %(database)s, %(seconds).1f s.", outcome=_("FAILED") if report.verdict == "FAILED" else report.verdict,
+           _("%(outcome)s: %(database)s, %(seconds).1f s.", outcome=_verdict(report.verdict, _),
              database=report.database, seconds=report.seconds)
            + (" " + _("Alembic ran with %(way)s.", way=rehearsal.way) if rehearsal.way else "")
            + (" " + _("Project code ran in %(python)s.", python=rehearsal.python) if rehearsal.python else ""), ""]
@@ -90,7 +94,7 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1, lang: s
             + (" " + _("(bootstrapped by create_all() + stamp)") if name in rehearsal.bootstrapped else "")
             + ("" if name in rehearsal.environments else " " + _("(not rehearsed)"))
             for name, count in rehearsal.revisions.items()]
-    out += [f"- SQL migration set {_cell(result.line())}" for result in rehearsal.sql_sets]
+    out += ["- " + _("SQL migration set %(line)s", line=_cell(result.line(_))) for result in rehearsal.sql_sets]
     out += [f"- {_.localize(note)}" for note in rehearsal.notes]
     by_revision: dict[str, dict[str, StepResult]] = defaultdict(dict)
     order: list[str] = []
