@@ -120,3 +120,35 @@ def test_saving_an_unchanged_python_file_parses_nothing(tmp_path: Path):
     before = index._files[path]
     index.update_file(path, (root / path).read_text())
     assert index._files[path] is before
+
+
+def _finding_keys(model) -> list[tuple]:
+    from schemalens.analyzers.audit import run_audit
+
+    return [(f.rule, f.location, f.title, f.severity) for f in run_audit(model).findings]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(("revision", "model", "service")), min_size=1, max_size=4))
+def test_findings_after_edits_equal_a_fresh_audit(tmp_path_factory, kinds):
+    """What is kept between edits (parse results, the query flow, per-text word sets) never makes an
+    edited workspace's findings differ from those of a fresh index of the same files."""
+    root = _copy(tmp_path_factory.mktemp("edits"))
+    index = WorkspaceIndex(root)
+    model = index.index_all()
+    _finding_keys(model)
+    paths = {"revision": "migrations/versions/0003_rename.py", "model": "app/models/accounts.py",
+             "service": next(str(p.relative_to(root)) for p in sorted((root / "app").rglob("*.py"))
+                             if "models" not in p.parts)}
+    edits = {"revision": ("def upgrade():\n", "def upgrade():\n    op.add_column('groups', sa.Column('rank_{n}', sa.Integer()))\n"),
+             "model": ("    phone = db.Column(db.String(32))\n",
+                       "    phone = db.Column(db.String(32))\n    nickname_{n} = db.Column(db.Text)\n"),
+             "service": ("", "")}
+    for number, kind in enumerate(kinds):
+        path = paths[kind]
+        old, new = edits[kind]
+        text = (root / path).read_text().replace(old, new.format(n=number), 1) + f"\n# edit {number}\n"
+        (root / path).write_text(text)
+        model = index.update_file(path, text)
+        edited = _finding_keys(model)
+    assert edited == _finding_keys(WorkspaceIndex(root).index_all())
