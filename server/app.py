@@ -47,6 +47,7 @@ class SchemaLensServer(LanguageServer):
         self.root: Optional[Path] = None
         self.index: Optional[WorkspaceIndex] = None
         self.model = None
+        self.audited = None  # the model whose findings `published` holds
         self.published: dict[str, list[types.Diagnostic]] = {}
         self.generation = 0
         self.lock = asyncio.Lock()
@@ -126,10 +127,14 @@ class SchemaLensServer(LanguageServer):
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=opened, diagnostics=[]))
 
     async def _rebuild(self, change) -> None:
-        """Republish diagnostics for every file whose diagnostics changed, open or not."""
+        """Republish diagnostics for every file whose diagnostics changed, open or not. A change
+        that leaves the index's model as it was (a file opened or saved as the index read it) is
+        not audited again: the audit reads nothing else, so its findings are those published."""
         loop = asyncio.get_running_loop()
         index = self.index
         self.model = await loop.run_in_executor(self.analysis, change, index)
+        if self.model is not None and self.model is self.audited:
+            return
         stale, audited = await loop.run_in_executor(self.analysis, self._audit, index, self.model)
         self.stale, self.line_maps = stale, audited.maps
         self.findings = audited.findings
@@ -140,6 +145,7 @@ class SchemaLensServer(LanguageServer):
             if diagnostics != self.published.get(uri, []):
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
         self.published = current
+        self.audited = self.model
 
     @staticmethod
     def _audit(index: WorkspaceIndex, model) -> tuple[dict[str, Optional[str]], CarriedAudit]:

@@ -1,0 +1,85 @@
+"""Time to the first diagnostics of an open model file, cold, on each corpus project: a fresh
+language server (an empty parse cache of its own) over stdio, driven by pytest-lsp's client as
+an editor drives it: `initialize`, `initialized`, then `didOpen` of a model file. Prints the
+seconds from `initialize` to that file's first `publishDiagnostics`, and to the end of the
+initial index (the first diagnostics of any file), per project. Medians of `--runs` starts.
+A benchmark, not a test: it always exits 0. Issue #18's target: <= 1 s on any corpus project.
+
+    python bench/bench_first_diagnostics.py [--runs 3] [--project polar]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY / "tests"))
+
+import corpus_projects  # noqa: E402  (test helpers shared with the benchmarks)
+
+# The model file opened in each project (the same as bench_neovim.py's).
+OPENED = {"CTFd": "CTFd/models/__init__.py", "redash": "redash/models/__init__.py",
+          "dispatch": "src/dispatch/incident/models.py", "polar": "server/polar/models/order.py"}
+TARGET = 1.0
+
+
+async def _first_diagnostics(root: Path, opened: str, cache: Path) -> tuple[float, float]:
+    """(seconds to the open file's first diagnostics, seconds to any file's first diagnostics)."""
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
+                                server_env={"SCHEMALENS_CACHE_DIR": str(cache)})
+    client = await config.start()
+    uri = (root / opened).as_uri()
+    first_any: list[float] = []  # seconds to the first diagnostics of any file
+    started = time.perf_counter()
+    try:
+        await client.initialize_session(types.InitializeParams(
+            capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+            uri=uri, language_id="python", version=0, text=(root / opened).read_text(encoding="utf-8"))))
+        # Poll: a burst of notifications resolves one wait_for_notification, not one each.
+        deadline = started + 600
+        while uri not in client.diagnostics and time.perf_counter() < deadline:
+            if client.diagnostics and not first_any:
+                first_any.append(time.perf_counter() - started)
+            await asyncio.sleep(0.005)
+        if not first_any:
+            first_any.append(time.perf_counter() - started)
+        return time.perf_counter() - started, first_any[0]
+    finally:
+        await client.shutdown_session()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--project", choices=sorted(OPENED), action="append")
+    args = parser.parse_args()
+    if not corpus_projects.available():
+        print("the corpus (../shared/corpus) is not here: nothing to measure")
+        return 0
+    for project in args.project or corpus_projects.PROJECTS:
+        root = corpus_projects.unpacked(project)
+        opened, anything = [], []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory(prefix="schemalens-first-") as cache:
+                file_seconds, any_seconds = asyncio.run(_first_diagnostics(root, OPENED[project], Path(cache)))
+            opened.append(file_seconds)
+            anything.append(any_seconds)
+        print(f"{project:9} open model file's first diagnostics, cold: {statistics.median(opened):6.2f} s "
+              f"(runs: {', '.join(f'{v:.2f}' for v in opened)}; target {TARGET:.0f} s); "
+              f"any file's: {statistics.median(anything):6.2f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
