@@ -499,3 +499,112 @@ def test_queries_lacking_the_same_index_are_one_finding(tmp_path):
     (finding,) = [f for f in run_audit(model).findings if f.rule == "SL405"]
     assert (finding.table, finding.column) == ("orders", "reference")
     assert [r.location.line for r in finding.related if r.label.startswith("also")] == [10]
+
+
+LEDGER = """
+    from sqlalchemy import String, and_
+    from sqlalchemy.ext.hybrid import hybrid_property
+    from sqlalchemy.orm import Mapped, composite, mapped_column
+
+    from app.models import Base, SoftDelete
+
+
+    class Account(SoftDelete, Base):
+        __tablename__ = "accounts"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        active: Mapped[bool]
+        _billing_name: Mapped[str] = mapped_column("billing_name", String)
+        region_id: Mapped[int]
+        zone_id: Mapped[int]
+        place = composite("region_id", "zone_id")
+
+        @hybrid_property
+        def can_login(self) -> bool:
+            return not self.is_deleted and self.active
+
+        @can_login.inplace.expression
+        @classmethod
+        def _can_login_expression(cls):
+            return and_(~cls.is_deleted, cls.active)
+"""
+
+
+def _coverage(tmp_path: Path, services: str):
+    model = _index(tmp_path, {"app/ledger.py": LEDGER, "app/services.py": services})
+    return query_coverage(model, model.orm, _application(model))
+
+
+def test_a_column_named_apart_from_its_attribute_is_read_as_its_column(tmp_path):
+    services = """
+        from app.ledger import Account
+
+
+        def named(session, name):
+            return session.query(Account).filter(Account._billing_name == name).all()
+    """
+    paths = _paths(tmp_path, {"app/ledger.py": LEDGER, "app/services.py": services})
+    (predicate,) = _one(paths, "named").predicates
+    assert (predicate.use.table, predicate.use.column, predicate.operator, predicate.expression) == (
+        "accounts", "billing_name", "=", False)
+    assert _coverage(tmp_path, services).unresolved == ()
+
+
+def test_a_hybrid_property_over_another_hybrid_property_is_resolved(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.ledger import Account
+
+
+        def can_login(session):
+            return session.query(Account).filter(Account.can_login).all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (1, 1)
+
+
+def test_a_composite_is_resolved_to_its_columns(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.ledger import Account
+
+
+        def at(session, place):
+            return session.query(Account).filter(Account.place == place).all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (1, 1)
+
+
+def test_select_through_the_sql_module_is_a_query(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import sql
+
+        from app.models import Order
+
+
+        async def by_status(session, status):
+            statement = sql.select(Order).where(Order.status == status)
+            return (await session.execute(statement)).scalars().all()
+    """})
+    assert _predicates(_one(paths, "by_status")) == [("orders", "status", "=")]
+
+
+def test_a_tables_select_is_a_query_of_its_table(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+
+        def by_reference(session, reference):
+            return session.execute(Order.__table__.select().where(Order.reference == reference)).fetchone()
+    """})
+    assert _predicates(_one(paths, "by_reference")) == [("orders", "reference", "=")]
+
+
+def test_an_aggregates_filter_is_not_a_query_call(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from sqlalchemy import func, select
+
+        from app.models import Order
+
+
+        def counts(session):
+            late = func.count().filter(Order.status == "late")
+            return session.execute(select(late, func.sum(Order.id).filter(Order.note.is_(None)))).one()
+    """)
+    assert (coverage.calls, coverage.unresolved) == (0, ())

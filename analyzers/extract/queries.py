@@ -143,6 +143,7 @@ class HybridAttribute:
     predicates: tuple[Predicate, ...]
     columns: tuple[ColumnRef, ...]
     location: Location
+    renamed: bool = False  # `_name = mapped_column("name", ...)`: the attribute is the column itself, under another key
 
 
 @dataclass(frozen=True, slots=True)
@@ -913,7 +914,7 @@ class _FunctionReader:
         method = _method_name(node)
         arguments = self.reader.arguments(node)
         if last in ("select", "update", "delete", "insert") and (callee == last or callee.endswith(
-                ("sqlalchemy." + last, "sa." + last, "db." + last, "expression." + last))):
+                ("sqlalchemy." + last, "sa." + last, "db." + last, "expression." + last, "sql." + last))):
             entities = tuple(dict.fromkeys(e for e in (self.reader.entity(a) for a in arguments) if e))
             shape = self.new_shape(last, entities, self.reader.location(node))
             if last == "select":
@@ -931,6 +932,11 @@ class _FunctionReader:
                 shape = self.new_shape("select", entities, self.reader.location(node))
                 self._aggregates(shape, arguments)
                 return shape
+        if method == "select" and isinstance(node.func, ast.Attribute) and not arguments \
+                and (dotted(node.func.value) or "").endswith(".__table__"):
+            # `Model.__table__.select()`: every column of the model's table
+            return self.new_shape("select", ((dotted(node.func.value) or "").rpartition(".")[0],),
+                                  self.reader.location(node))
         if method in ("update", "delete", "insert") and isinstance(node.func, ast.Attribute) and not arguments:
             table = dotted(node.func.value) or ""
             inner = self.chain(node.func.value)
@@ -972,7 +978,7 @@ class _FunctionReader:
         """Whether a call whose value is refined may return a query: not `", ".join(...)`-like
         values, and a `join` only of a class, a relationship or an alias."""
         callee = callee_text(call.func)
-        if callee is None or callee.rpartition(".")[2] in _NOT_QUERIES:
+        if callee is None or callee.rpartition(".")[2] in _NOT_QUERIES or _is_sql_function(call):
             return False
         return method not in ("join", "outerjoin") or _may_be_a_query_call(node)
 
@@ -1396,6 +1402,10 @@ def read_queries(source: PythonFile) -> QueryFacts:
                     hybrid = _hybrid(reader, statement.name, member)
                     if hybrid is not None and (hybrid.predicates or hybrid.columns):
                         hybrids[hybrid.attribute] = hybrid  # an `.expression` written after the property wins
+                else:
+                    attribute = _attribute_columns(reader, statement.name, member)
+                    if attribute is not None:
+                        hybrids[attribute.attribute] = attribute
             facts.hybrids += hybrids.values()
     return facts
 
@@ -1431,6 +1441,38 @@ def _hybrid(reader: _Reader, class_name: str, node: Union[ast.FunctionDef, ast.A
     if any(p.column.model != "cls" for p in predicates):
         predicates = ()
     return HybridAttribute(class_name, attribute, predicates, tuple(columns), reader.location(node))
+
+
+_COLUMN_CALLS = ("Column", "mapped_column")
+
+
+def _attribute_columns(reader: _Reader, class_name: str, node: ast.stmt) -> Optional[HybridAttribute]:
+    """A class attribute that SQL reads as columns of another name: a column given its name
+    (`_billing_name = mapped_column("billing_name", ...)`) or a `composite` of columns, read the
+    way a hybrid property over those columns is."""
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        attribute, value = node.target.id, node.value
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        attribute, value = node.targets[0].id, node.value
+    else:
+        return None
+    if not isinstance(value, ast.Call):
+        return None
+    callee = (dotted(value.func) or "").rpartition(".")[2]
+    location = reader.location(node)
+    if callee in _COLUMN_CALLS:
+        name = _string_value(value.args[0]) if value.args else None
+        if name is None or name == attribute:
+            return None
+        return HybridAttribute(class_name, attribute, (), (ColumnRef("cls", name, location),), location, renamed=True)
+    if callee == "composite":
+        # `composite("subscription_id", "order_id")` (attribute names) or `composite(Point, x, y)` (the columns)
+        names = [_string_value(a) or (a.id if isinstance(a, ast.Name) else None) for a in value.args]
+        names = [n for n in names if n and not n[:1].isupper()]
+        if names:
+            return HybridAttribute(class_name, attribute, (), tuple(ColumnRef("cls", n, location) for n in names),
+                                   location)
+    return None
 
 
 def _nested_functions(body: list[ast.stmt]) -> list[Union[ast.FunctionDef, ast.AsyncFunctionDef]]:
@@ -1500,6 +1542,8 @@ def _may_be_a_query_call(node: ast.Call) -> bool:
     receiver = node.func.value
     if isinstance(receiver, (ast.Constant, ast.JoinedStr)) or dotted(receiver) in _NOT_QUERY_RECEIVERS:
         return False
+    if isinstance(receiver, ast.Call) and _is_sql_function(receiver):
+        return False  # `func.count().filter(...)`: an aggregate's FILTER (WHERE ...), not a query's
     if node.func.attr not in ("join", "outerjoin"):
         return True
     arguments = [a.value if isinstance(a, ast.Starred) else a for a in node.args]
@@ -1512,6 +1556,12 @@ def _may_be_a_query_call(node: ast.Call) -> bool:
         return (dotted(target.func) or "").rpartition(".")[2] == "aliased"
     name = dotted(target)
     return bool(name) and any(part[:1].isupper() for part in name.split("."))
+
+
+def _is_sql_function(call: ast.Call) -> bool:
+    """A SQL function call: `func.count(...)`, `sa.func.sum(...)`, `db.func.max(...)`."""
+    callee = dotted(call.func) or ""
+    return callee.startswith("func.") or ".func." in callee
 
 
 def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, row_helpers: dict) -> None:
