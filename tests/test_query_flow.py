@@ -608,3 +608,87 @@ def test_an_aggregates_filter_is_not_a_query_call(tmp_path):
             return session.execute(select(late, func.sum(Order.id).filter(Order.note.is_(None)))).one()
     """)
     assert (coverage.calls, coverage.unresolved) == (0, ())
+
+
+def test_filter_by_of_a_dict_of_known_keys_reads_them_as_columns(tmp_path):
+    paths = _paths(tmp_path, {"app/views.py": """
+        from app.models import Order
+        from app.web import use_args
+
+
+        class OrderList:
+            @use_args({"status": str, "reference": str, "q": str}, location="query")
+            def get(self, query_args):
+                q = query_args.pop("q", None)
+                args = query_args
+                return Order.query.filter_by(**args).all()
+
+
+        def late(note):
+            filters_by = {"status": "late"}
+            if note:
+                filters_by["note"] = note
+            return Order.query.filter_by(**filters_by).all()
+    """})
+    # request arguments: each key filters only when the request gives it, so no condition the query always makes
+    assert _predicates(_one(paths, "OrderList.get")) == []
+    assert sorted(_predicates(_one(paths, "late"))) == [("orders", "note", "="), ("orders", "status", "=")]
+
+
+def test_filter_by_of_request_arguments_is_resolved_to_their_columns(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.models import Order
+        from app.web import use_args
+
+
+        @use_args({"status": str, "reference": str, "q": str}, location="query")
+        def orders(query_args):
+            query_args.pop("q", None)
+            return Order.query.filter_by(**query_args).all()
+
+
+        @use_args({"status": str, "colour": str}, location="query")
+        def coloured(query_args):
+            return Order.query.filter_by(**query_args).all()
+    """)
+    (unresolved,) = coverage.unresolved
+    assert unresolved.kind == "column" and "colour" in unresolved.reason
+
+
+def test_filter_by_of_a_dict_a_caller_hands_in_is_not_read(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.models import Order
+
+
+        def matching(fields=None):
+            if fields is None:
+                fields = {}
+            return Order.query.filter_by(**fields).all()
+    """)
+    (unresolved,) = coverage.unresolved
+    assert unresolved.kind == "condition"
+
+
+def test_an_ordering_chosen_at_run_time_reads_its_column(tmp_path):
+    paths = _paths(tmp_path, {"app/views.py": """
+        from sqlalchemy import asc, desc, select
+
+        from app.models import Order
+
+
+        def newest(session, is_desc):
+            direction = desc if is_desc else asc
+            return session.execute(select(Order).order_by(direction(Order.created_at))).scalars().all()
+
+
+        def by_reference(session, is_desc):
+            ordering = Order.reference.desc() if is_desc else Order.reference.asc()
+            return session.execute(select(Order).order_by(ordering)).scalars().all()
+
+
+        def draft_last(session):
+            return session.execute(select(Order).order_by((Order.status == "draft").asc())).scalars().all()
+    """})
+    assert [o.column.column for o in _one(paths, "newest").shape.order_by] == ["created_at"]
+    assert [o.column.column for o in _one(paths, "by_reference").shape.order_by] == ["reference"]
+    assert [o.column.column for o in _one(paths, "draft_last").shape.order_by] == ["status"]

@@ -356,11 +356,23 @@ class _Reader:
         if isinstance(node, ast.BinOp):  # `Order.created_at + interval`: an expression over the column
             found = self._column(node.left) or self._column(node.right)
             return found._replace(expression=True) if found else None
+        if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+            # `(Challenge.position == 0).asc()`: ordered by a condition over the column
+            found = self._column(node.left)
+            return found._replace(expression=True) if found else None
+        if isinstance(node, ast.IfExp):  # `Order.name.desc() if is_desc else Order.name.asc()`: one column either way
+            body, orelse = self._column(node.body), self._column(node.orelse)
+            same = body is not None and orelse is not None and (body.ref.model, body.ref.column) == (
+                orelse.ref.model, orelse.ref.column)
+            return body if same else None
         if isinstance(node, ast.Call):
             method = _method_name(node)
             callee = dotted(node.func) or ""
             last = callee.rpartition(".")[2]
             arguments = call_arguments(node)
+            if isinstance(node.func, ast.Name) and scope is not None and node.func.id in scope.order_functions \
+                    and arguments:
+                return self._column(arguments[0][1])  # `direction(Order.created_at)`, `direction = desc if d else asc`
             if method in _ORDER_MODIFIERS and isinstance(node.func, ast.Attribute):
                 return self._column(node.func.value)
             if method in _JSON_ACCESSORS and isinstance(node.func, ast.Attribute):
@@ -771,6 +783,10 @@ class _FunctionReader:
         self.class_values: dict[str, str] = {}
         self.returned_classes: dict[str, None] = {}
         self.counted: dict[int, tuple] = {}  # id of a counted call -> (shape, columns, tables, relationships, unread)
+        # dicts whose keys are known, for `filter_by(**name)`: (keys, whether each key is there only when a request gives it)
+        self.keyword_sets: dict[str, tuple[tuple[str, ...], bool]] = {}
+        self.optional_columns: list[ColumnRef] = []  # columns of the counted call being read that it may filter on
+        self.order_functions: set[str] = set()  # names bound to `asc`/`desc` (`direction = desc if d else asc`)
 
     def new_shape(self, *args, **kwargs) -> _Shape:
         shape = _Shape(*args, **kwargs)
@@ -783,6 +799,11 @@ class _FunctionReader:
         """`name = value`: what the name holds from now on (read before the name is rebound:
         `query = query.filter(...)`)."""
         unwrapped = _unwrapped(value)
+        self.order_functions.discard(name)
+        if _is_order_function(unwrapped):
+            self._forget(name)
+            self.order_functions.add(name)
+            return
         shape = self.expression(value)
         bound: Optional[tuple[dict, object]] = None
         if shape is not None:
@@ -999,9 +1020,10 @@ class _FunctionReader:
             return
         before = shape.shape
         self.reader.take_unread()
+        self.optional_columns = []
         self._refine(shape, method, node)
         after = shape.shape
-        columns = [p.column for p in after.predicates[len(before.predicates):]]
+        columns = [p.column for p in after.predicates[len(before.predicates):]] + self.optional_columns
         columns += [o.column for o in after.order_by[len(before.order_by):]]
         columns += list(after.group_by[len(before.group_by):])
         tables, relationships = [], []
@@ -1027,7 +1049,15 @@ class _FunctionReader:
             target, through = filter_by_target(shape.shape)
             shape.add(predicates=tuple(Predicate(ColumnRef(target, k.arg, reader.location(k), through=through), "=")
                                        for k in node.keywords if k.arg is not None))
-            reader.unread += [_shortened(reader.source.segment(k.value)) for k in node.keywords if k.arg is None]
+            for keyword in node.keywords:
+                keys, optional = _keyword_set(reader, keyword.value) if keyword.arg is None else ((), False)
+                refs = [ColumnRef(target, key, reader.location(keyword), through=through) for key in keys or ()]
+                if optional:  # request arguments: the columns the call may filter on, not a condition it always makes
+                    self.optional_columns += refs
+                else:
+                    shape.add(predicates=tuple(Predicate(ref, "=") for ref in refs))
+                if keyword.arg is None and keys is None:
+                    reader.unread.append(_shortened(reader.source.segment(keyword.value)))
         elif method in ("join", "outerjoin", "join_from"):
             self._join(shape, arguments, node, outer=method == "outerjoin" or any(
                 k.arg in ("isouter", "full") for k in node.keywords))
@@ -1287,8 +1317,19 @@ def _calls_outermost_first(node: ast.AST) -> list[ast.Call]:
     return [call for call in walk_in_order(node, prune=(ast.Lambda,)) if isinstance(call, ast.Call)]
 
 
+def _is_order_function(node: ast.expr) -> bool:
+    """`desc`, `sa.asc`, `desc if is_desc else asc`: a function that orders one way or the other."""
+    if isinstance(node, ast.IfExp):
+        return _is_order_function(node.body) and _is_order_function(node.orelse)
+    name = dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    return bool(name) and name.rpartition(".")[2] in ("asc", "desc", "nulls_last", "nulls_first", "nullslast",
+                                                      "nullsfirst")
+
+
 def _descending(node: ast.expr) -> bool:
     node = _unwrapped(node)
+    if isinstance(node, ast.IfExp):
+        return _descending(node.body)
     if isinstance(node, ast.Call):
         method = _method_name(node) or (dotted(node.func) or "").rpartition(".")[2]
         if method in _ORDER_SIDE:
@@ -1365,6 +1406,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
         for parameter, default in (_class_defaults(node) if node is not None else {}).items():
             function.pending.pop(parameter, None)
             function.aliases[parameter] = default  # `def unique(value, model=Users)`
+        function.keyword_sets = _keyword_sets(body, node, receiver)
         reader.scope = function
         function.block(body)
         reader.scope = None
@@ -1473,6 +1515,77 @@ def _attribute_columns(reader: _Reader, class_name: str, node: ast.stmt) -> Opti
             return HybridAttribute(class_name, attribute, (), tuple(ColumnRef("cls", n, location) for n in names),
                                    location)
     return None
+
+
+def _keyword_set(reader: _Reader, node: ast.expr) -> tuple[Optional[tuple[str, ...]], bool]:
+    """The keys of a dict expanded into `filter_by(**node)` when they are known (else None), and
+    whether they are request arguments, each there only when the request gives it."""
+    if isinstance(node, ast.Dict) and None not in node.keys and all(_string_value(k) is not None for k in node.keys):
+        return tuple(_string_value(k) for k in node.keys), False
+    if isinstance(node, ast.Name) and reader.scope is not None and node.id in reader.scope.keyword_sets:
+        return reader.scope.keyword_sets[node.id]
+    return None, False
+
+
+def _keyword_sets(body: list[ast.stmt], node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]],
+                  receiver: Optional[str]) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Names of a function holding dicts whose keys are known, for `filter_by(**name)`: the
+    parameter a decorator fills from a dict of fields (webargs' `@use_args({"name": ...})`), a
+    dict literal, keys set by `name["key"] = ...`; keys `pop`ped or deleted are taken out.
+    Read without regard to order; a name bound to anything else is not known."""
+    keys: dict[str, dict[str, None]] = {}
+    unknown: set[str] = set()
+    requested: set[str] = set()  # filled from the request's arguments
+    if node is not None:
+        parameters = [a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg != receiver]
+        unknown.update(a.arg for a in node.args.kwonlyargs)  # what callers hand in (`kwargs=None`, then `kwargs = {}`)
+        fields = [d.args[0] for d in node.decorator_list if isinstance(d, ast.Call) and d.args
+                  and isinstance(d.args[0], ast.Dict) and d.args[0].keys
+                  and all(k is not None and _string_value(k) is not None for k in d.args[0].keys)]
+        if len(fields) == 1 and parameters:  # the parsed arguments come as the first parameter after self
+            keys[parameters[0]] = dict.fromkeys(_string_value(k) for k in fields[0].keys)
+            requested.add(parameters[0])
+            parameters = parameters[1:]
+        unknown.update(parameters)
+    removed: dict[str, set[str]] = {}
+    same: dict[str, str] = {}
+    for child in walk_in_order(body, prune=(*_FUNCTIONS, ast.Lambda, ast.ClassDef)):
+        if isinstance(child, ast.Assign):
+            for target in child.targets:
+                if isinstance(target, ast.Name):
+                    value = child.value
+                    if isinstance(value, ast.Dict) and None not in value.keys \
+                            and all(_string_value(k) is not None for k in value.keys):
+                        keys.setdefault(target.id, {}).update(dict.fromkeys(_string_value(k) for k in value.keys))
+                    elif isinstance(value, ast.Name) and value.id in keys:
+                        keys.setdefault(target.id, {}).update(keys[value.id])
+                        same[target.id] = value.id  # one dict under two names: a key popped from one is gone from both
+                        if value.id in requested:
+                            requested.add(target.id)
+                    else:
+                        unknown.add(target.id)
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                        and _string_value(target.slice) is not None:
+                    keys.setdefault(target.value.id, {})[_string_value(target.slice)] = None
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    unknown.add(target.value.id)
+        elif isinstance(child, (ast.AugAssign, ast.AnnAssign)) and isinstance(child.target, ast.Name):
+            unknown.add(child.target.id)
+        elif isinstance(child, ast.Delete):
+            for target in child.targets:
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                        and _string_value(target.slice) is not None:
+                    removed.setdefault(target.value.id, set()).add(_string_value(target.slice))
+        elif isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) \
+                and isinstance(child.func.value, ast.Name):
+            name, method = child.func.value.id, child.func.attr
+            if method == "pop" and child.args and _string_value(child.args[0]) is not None:
+                removed.setdefault(name, set()).add(_string_value(child.args[0]))
+            elif method in ("update", "setdefault", "pop", "popitem", "clear", "__setitem__"):
+                unknown.add(name)
+    return {name: (tuple(k for k in found if k not in removed.get(name, set()) | removed.get(same.get(name, ""), set())),
+                   name in requested)
+            for name, found in keys.items() if name not in unknown and same.get(name) not in unknown}
 
 
 def _nested_functions(body: list[ast.stmt]) -> list[Union[ast.FunctionDef, ast.AsyncFunctionDef]]:
