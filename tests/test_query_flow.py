@@ -692,3 +692,32 @@ def test_an_ordering_chosen_at_run_time_reads_its_column(tmp_path):
     assert [o.column.column for o in _one(paths, "newest").shape.order_by] == ["created_at"]
     assert [o.column.column for o in _one(paths, "by_reference").shape.order_by] == ["reference"]
     assert [o.column.column for o in _one(paths, "draft_last").shape.order_by] == ["status"]
+
+
+def test_a_statement_inside_a_condition_is_read_as_a_subquery(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from sqlalchemy import exists, select
+
+        from app.models import Customer, Order
+
+
+        async def orphans(session):
+            statement = select(Order).where(~exists(select(1).where(Customer.id == Order.customer_id)))
+            return (await session.execute(statement)).scalars().all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (2, 2)
+
+
+def test_an_update_refined_after_its_values_is_a_query(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import update
+
+        from app.models import Order
+
+
+        async def close(session, reference):
+            statement = update(Order).values(status="closed").where(Order.reference == reference)
+            await session.execute(statement)
+    """})
+    path = _one(paths, "close")
+    assert path.shape.kind == "update" and _predicates(path) == [("orders", "reference", "=")]

@@ -202,6 +202,10 @@ _QUERY_METHODS = {"filter", "filter_by", "where", "having", "join", "outerjoin",
                   "select_from", "subquery", "scalar_subquery", "cte", "distinct", "with_for_update", "execution_options",
                   "add_columns", "correlate", "all", "first", "one", "one_or_none", "scalar_one", "scalar_one_or_none",
                   "scalars", "unique", "yield_per", "params", "union", "union_all", "intersect", "except_"}
+# Methods of INSERT/UPDATE/DELETE statements that keep the statement (never a dict's `values()`: followed
+# only on a chain that is already a statement).
+_STATEMENT_METHODS = {"values", "ordered_values", "returning", "inline", "correlate_except", "on_conflict_do_update",
+                      "on_conflict_do_nothing"}
 # Session methods that run a statement given as their first argument.
 _EXECUTES = {"execute", "scalars", "scalar", "scalar_one", "scalar_one_or_none", "stream", "stream_scalars",
              "exec"}
@@ -983,6 +987,10 @@ class _FunctionReader:
                 return statement
         if not isinstance(node.func, ast.Attribute):
             return None
+        if method in _STATEMENT_METHODS:  # `update(X).values(...)`: only of a chain already a statement
+            inner = self.chain(node.func.value, fetched=False)
+            if inner is not None:
+                return inner
         if method in _QUERY_METHODS or method in _TERMINALS:
             receiver = _unwrapped(node.func.value)
             inner = self.chain(receiver, used=method in _QUERY_METHODS, fetched=method in _TERMINALS)
@@ -1409,6 +1417,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
         function.keyword_sets = _keyword_sets(body, node, receiver)
         reader.scope = function
         function.block(body)
+        _inner_statements(body, function)
         reader.scope = None
         base = len(facts.queries)
         index_of = {}
@@ -1515,6 +1524,28 @@ def _attribute_columns(reader: _Reader, class_name: str, node: ast.stmt) -> Opti
             return HybridAttribute(class_name, attribute, (), tuple(ColumnRef("cls", n, location) for n in names),
                                    location)
     return None
+
+
+_STATEMENTS = ("select", "update", "delete", "insert", "exists")
+
+
+def _inner_statements(body: list[ast.stmt], function: _FunctionReader) -> None:
+    """Statements written where no query is followed (`~exists(select(1).where(...))` in a
+    condition, `select(select(X.id).where(...).exists())`, a CTE of an UPDATE): each read as a
+    subquery of the query around it, not a query of its own."""
+    for node in walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in COUNTED_CALLS) or id(node) in function.counted:
+            continue
+        root = node
+        while isinstance(root, ast.Call) and isinstance(root.func, ast.Attribute):
+            root = _unwrapped(root.func.value)
+        name = (dotted(root.func) or "") if isinstance(root, ast.Call) else ""
+        if name.rpartition(".")[2] not in _STATEMENTS or "." in name and not name.startswith(("sa.", "sqlalchemy.", "sql.", "db.")):
+            continue
+        shape = function.chain(node)
+        if shape is not None:
+            shape.add(embedded=True)
 
 
 def _keyword_set(reader: _Reader, node: ast.expr) -> tuple[Optional[tuple[str, ...]], bool]:
