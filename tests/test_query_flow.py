@@ -721,3 +721,68 @@ def test_an_update_refined_after_its_values_is_a_query(tmp_path):
     """})
     path = _one(paths, "close")
     assert path.shape.kind == "update" and _predicates(path) == [("orders", "reference", "=")]
+
+
+def test_a_dynamic_relationship_of_self_is_a_query_of_its_target(tmp_path):
+    paths = _paths(tmp_path, {"app/accounts.py": """
+        from sqlalchemy.orm import relationship
+
+        from app.models import Base, Order
+
+
+        class Shop(Base):
+            __tablename__ = "shops"
+            orders = relationship("Order", lazy="dynamic")
+
+            def late_orders(self):
+                return self.orders.filter(Order.status == "late").all()
+    """})
+    assert paths == []  # its foreign key condition is the relationship's, not known here: not reported alone
+    model = _index(tmp_path, {})
+    coverage = query_coverage(model, model.orm, _application(model))
+    assert (coverage.calls, coverage.resolved) == (1, 1)
+
+
+def test_an_ordering_function_of_an_aggregate_or_a_column_is_read(tmp_path):
+    coverage = _coverage(tmp_path, """
+        import sqlalchemy as sa
+        from sqlalchemy import func
+
+        from app.models import Order
+
+
+        def busiest(session):
+            return session.query(Order.status).group_by(Order.status).order_by(sa.desc(func.count(0))).all()
+
+
+        def newest(session):
+            return session.query(Order).order_by(sa.desc(Order.created_at)).all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (3, 3)
+
+
+def test_a_condition_kept_in_a_name_by_or_is_read(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import or_
+
+        from app.models import Order
+
+
+        def search(session, term):
+            matching = or_(Order.reference.ilike(term), Order.note.ilike(term))
+            return session.query(Order).filter(matching).all()
+    """})
+    assert sorted(p.use.column for p in _one(paths, "search").predicates) == ["note", "reference"]
+
+
+def test_a_join_without_arguments_is_not_a_query_call(tmp_path):
+    coverage = _coverage(tmp_path, """
+        import threading
+
+
+        def run(work):
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+    """)
+    assert coverage.calls == 0

@@ -378,7 +378,9 @@ class _Reader:
                     and arguments:
                 return self._column(arguments[0][1])  # `direction(Order.created_at)`, `direction = desc if d else asc`
             if method in _ORDER_MODIFIERS and isinstance(node.func, ast.Attribute):
-                return self._column(node.func.value)
+                found = self._column(node.func.value)
+                if found is not None or not arguments:  # `Order.id.desc()`; else `sa.desc(Order.id)`, read below
+                    return found
             if method in _JSON_ACCESSORS and isinstance(node.func, ast.Attribute):
                 found = self._column(node.func.value)
                 return found._replace(as_text=True) if found else None
@@ -664,7 +666,9 @@ def _aggregate(node: ast.expr) -> bool:
         last = (dotted(node.func) or "").rpartition(".")[2] or (_method_name(node) or "")
         if last in ("count", "sum", "max", "min", "avg"):
             return True
-        if last in _ORDER_MODIFIERS and isinstance(node.func, ast.Attribute):
+        if last in _ORDER_SIDE and node.args:  # `db.desc(func.count(0))`
+            node = node.args[0]
+        elif last in _ORDER_MODIFIERS and isinstance(node.func, ast.Attribute):
             node = node.func.value
         elif last in _ORDER_MODIFIERS and node.args:
             node = node.args[0]
@@ -791,6 +795,8 @@ class _FunctionReader:
         self.keyword_sets: dict[str, tuple[tuple[str, ...], bool]] = {}
         self.optional_columns: list[ColumnRef] = []  # columns of the counted call being read that it may filter on
         self.order_functions: set[str] = set()  # names bound to `asc`/`desc` (`direction = desc if d else asc`)
+        self.receiver = receiver
+        self.dynamic_relationships: dict[str, str] = {}  # of the method's class: attribute -> target class
 
     def new_shape(self, *args, **kwargs) -> _Shape:
         shape = _Shape(*args, **kwargs)
@@ -812,6 +818,9 @@ class _FunctionReader:
         bound: Optional[tuple[dict, object]] = None
         if shape is not None:
             bound = (self.results if _fetches(unwrapped) else self.variables, shape)
+        elif isinstance(unwrapped, ast.Call) and (dotted(unwrapped.func) or "").rpartition(".")[2] in (
+                "or_", "and_", "not_") and unwrapped.args:
+            bound = (self.lists, [unwrapped])  # `search = or_(User.name.ilike(t), ...)`: a condition kept for later
         elif isinstance(unwrapped, ast.Call):
             callee = callee_text(unwrapped.func) or ""
             last = callee.rpartition(".")[2]
@@ -926,6 +935,13 @@ class _FunctionReader:
                     return self.new_shape("select", (entity,), self.reader.location(node))
             if node.attr in ("c", "columns"):
                 return None
+            if isinstance(node.value, ast.Name) and node.value.id == self.receiver \
+                    and node.attr in self.dynamic_relationships:
+                # `self.groups` of `groups = relationship("Group", lazy="dynamic")`: a query of Group, under the
+                # relationship's own condition (its foreign key to self), unknown here: counted, not reported alone
+                shape = self.new_shape("select", (self.dynamic_relationships[node.attr],), self.reader.location(node))
+                shape.add(embedded=True)
+                return shape
             if node.attr in _TERMINALS:
                 inner = self.chain(node.value, used=True)
                 if inner is not None:
@@ -991,6 +1007,8 @@ class _FunctionReader:
             inner = self.chain(node.func.value, fetched=False)
             if inner is not None:
                 return inner
+        if method in ("join", "outerjoin") and not node.args and not node.keywords:
+            return None  # `thread.join()`: a query's join always names what it joins
         if method in _QUERY_METHODS or method in _TERMINALS:
             receiver = _unwrapped(node.func.value)
             inner = self.chain(receiver, used=method in _QUERY_METHODS, fetched=method in _TERMINALS)
@@ -1406,7 +1424,8 @@ def read_queries(source: PythonFile) -> QueryFacts:
     row_helpers = _row_helpers(module, reader)
 
     def read_function(body: list[ast.stmt], name: Optional[str], context: str, location: Location,
-                      node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]] = None, method: bool = False) -> None:
+                      node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]] = None, method: bool = False,
+                      dynamic_relationships: Optional[dict[str, str]] = None) -> None:
         parameters, annotations, locations = _parameters(source, node) if node is not None else ((), {}, {})
         decorators = _decorator_names(node) if node is not None else ()
         receiver = parameters[0] if method and parameters and "staticmethod" not in decorators else None
@@ -1415,6 +1434,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
             function.pending.pop(parameter, None)
             function.aliases[parameter] = default  # `def unique(value, model=Users)`
         function.keyword_sets = _keyword_sets(body, node, receiver)
+        function.dynamic_relationships = dynamic_relationships or {}
         reader.scope = function
         function.block(body)
         _inner_statements(body, function)
@@ -1445,11 +1465,12 @@ def read_queries(source: PythonFile) -> QueryFacts:
                           source.name_location(statement), statement)
         elif isinstance(statement, ast.ClassDef):
             hybrids: dict[str, HybridAttribute] = {}
+            dynamic = _dynamic_relationships(statement)
             for member in statement.body:
                 if isinstance(member, _FUNCTIONS):
                     read_function(member.body, f"{statement.name}.{member.name}",
                                   _decorator_context(member) or module_context, source.name_location(member), member,
-                                  method=True)
+                                  method=True, dynamic_relationships=dynamic)
                     hybrid = _hybrid(reader, statement.name, member)
                     if hybrid is not None and (hybrid.predicates or hybrid.columns):
                         hybrids[hybrid.attribute] = hybrid  # an `.expression` written after the property wins
@@ -1527,6 +1548,23 @@ def _attribute_columns(reader: _Reader, class_name: str, node: ast.stmt) -> Opti
 
 
 _STATEMENTS = ("select", "update", "delete", "insert", "exists")
+
+
+def _dynamic_relationships(node: ast.ClassDef) -> dict[str, str]:
+    """The relationships of a class that load as a query (`lazy="dynamic"`): attribute -> target class."""
+    found = {}
+    for member in node.body:
+        target = member.targets[0] if isinstance(member, ast.Assign) and len(member.targets) == 1 else (
+            member.target if isinstance(member, ast.AnnAssign) else None)
+        value = member.value if isinstance(member, (ast.Assign, ast.AnnAssign)) else None
+        if not (isinstance(target, ast.Name) and isinstance(value, ast.Call) and value.args
+                and (dotted(value.func) or "").rpartition(".")[2] == "relationship"):
+            continue
+        lazy = next((_string_value(k.value) for k in value.keywords if k.arg == "lazy"), None)
+        related = _string_value(value.args[0]) or dotted(value.args[0])
+        if lazy == "dynamic" and related:
+            found[target.id] = related
+    return found
 
 
 def _inner_statements(body: list[ast.stmt], function: _FunctionReader) -> None:
