@@ -786,3 +786,20 @@ def test_a_join_without_arguments_is_not_a_query_call(tmp_path):
             thread.join()
     """)
     assert coverage.calls == 0
+
+
+def test_a_condition_replaced_by_true_on_another_branch_keeps_its_column(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import true
+
+        from app.models import Order
+
+
+        def before(session, freeze):
+            if freeze:
+                frozen = Order.created_at < freeze
+            else:
+                frozen = true()
+            return session.query(Order).filter(frozen).all()
+    """})
+    assert _predicates(_one(paths, "before")) == [("orders", "created_at", "<")]

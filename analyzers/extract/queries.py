@@ -819,6 +819,11 @@ class _FunctionReader:
         if shape is not None:
             bound = (self.results if _fetches(unwrapped) else self.variables, shape)
         elif isinstance(unwrapped, ast.Call) and (dotted(unwrapped.func) or "").rpartition(".")[2] in (
+                "true", "false") and not unwrapped.args:
+            # `cond = true()` on the other branch of `cond = Solve.date < freeze`: a condition over no column,
+            # the one the other branch kept stays
+            bound = (self.lists, self.lists.get(name, []))
+        elif isinstance(unwrapped, ast.Call) and (dotted(unwrapped.func) or "").rpartition(".")[2] in (
                 "or_", "and_", "not_") and unwrapped.args:
             bound = (self.lists, [unwrapped])  # `search = or_(User.name.ilike(t), ...)`: a condition kept for later
         elif isinstance(unwrapped, ast.Call):
