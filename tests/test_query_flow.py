@@ -803,3 +803,19 @@ def test_a_condition_replaced_by_true_on_another_branch_keeps_its_column(tmp_pat
             return session.query(Order).filter(frozen).all()
     """})
     assert _predicates(_one(paths, "before")) == [("orders", "created_at", "<")]
+
+
+def test_any_of_a_value_is_a_value_in_an_array_column(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+
+        def tagged(session, tag):
+            return session.query(Order).filter(Order.note.any(tag)).all()
+
+
+        def with_item(session, sku):
+            return session.query(Order).filter(Order.items.any(Item.sku == sku)).all()
+    """})
+    assert _predicates(_one(paths, "tagged")) == [("orders", "note", "@>")]
+    assert _predicates(_one(paths, "with_item")) == [("items", "sku", "=")]

@@ -549,6 +549,12 @@ class _Reader:
                 operator = _METHOD_OPERATORS[method]
                 return [Predicate(found_column[0], operator) for argument in self.arguments(receiver)
                         for found_column in [self.column(argument)] if found_column]
+            if method == "any" and len(arguments) == 1 and isinstance(receiver, ast.expr) \
+                    and _is_value(arguments[0], self.scope):
+                # `User.group_ids.any(group_id)`: a value in an ARRAY column (`group_id = ANY(group_ids)`)
+                subject = self._column(receiver)
+                if subject is not None:
+                    return [Predicate(subject.ref, "@>", json_key=subject.json_key, expression=subject.expression)]
             if method in ("any", "has") and isinstance(receiver, ast.expr):
                 # `Order.items.any(Item.sku == x)`: EXISTS over the related table, its own conditions
                 for argument in arguments:
@@ -657,6 +663,15 @@ _JSON_ACCESSORS = {"as_string", "as_integer", "as_float", "as_boolean", "as_nume
 
 def _is_or_of_a_list(node: ast.Call) -> bool:
     return (dotted(node.func) or "").rpartition(".")[2] == "or_" and any(isinstance(a, ast.Starred) for a in node.args)
+
+
+def _is_value(node: ast.expr, scope) -> bool:
+    """A plain value (a constant, a local name holding no condition or column), not a criterion."""
+    node = _unwrapped(node)
+    if isinstance(node, ast.Constant):
+        return node.value is not None and not isinstance(node.value, bool)
+    return isinstance(node, ast.Name) and scope is not None and node.id not in scope.lists \
+        and node.id not in scope.columns and node.id not in scope.variables
 
 
 def _aggregate(node: ast.expr) -> bool:
