@@ -754,7 +754,7 @@ class CodeBase:
                                          operator=operator, alternative=alternative, negated=False))
             else:
                 found += [replace(predicate, column=replace(inner, model=column.model, location=column.location),
-                                  expression=True) for inner in hybrid.columns]
+                                  expression=not hybrid.renamed) for inner in hybrid.columns]
         return tuple(found)
 
     def qualified_ref(self, path: str, self_class: Optional[str], column: ColumnRef, function: Optional[str]) -> ColumnRef:

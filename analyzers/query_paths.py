@@ -439,6 +439,21 @@ def _call_problem(call: QueryCall, facts, composed: dict, flow, resolver: Resolv
     return first
 
 
+def _hybrid_over_columns(ref: ColumnRef, flow, resolver: Resolver, depth: int = 0) -> bool:
+    """Whether `ref` is a hybrid property (or a renamed column, a composite) that reads only
+    columns of its table, directly or through other hybrid properties of the class."""
+    hybrid = flow.hybrid(ref.model, ref.column) if depth < 4 else None
+    if hybrid is None or not hybrid.columns:
+        return False
+    for inner in hybrid.columns:
+        inner = replace(inner, model=ref.model)
+        if inner.column == ref.column:
+            return False
+        if resolver.column(inner) is None and not _hybrid_over_columns(inner, flow, resolver, depth + 1):
+            return False
+    return True
+
+
 def _problem_in(call: QueryCall, path: QueryPath, self_class, file_path: str, function, flow,
                 resolver: Resolver) -> Optional[tuple[str, str]]:
     if path.table is None:
@@ -458,9 +473,7 @@ def _problem_in(call: QueryCall, path: QueryPath, self_class, file_path: str, fu
         qualified = flow.qualified_ref(file_path, self_class, ref, function)
         if ref.table and not ref.model:
             continue  # SQL without a table name: read against the main table
-        hybrid = flow.hybrid(qualified.model, ref.column) if resolver.column(qualified) is None else None
-        if hybrid is not None and hybrid.columns and all(
-                resolver.column(replace(inner, model=qualified.model)) for inner in hybrid.columns):
+        if resolver.column(qualified) is None and _hybrid_over_columns(qualified, flow, resolver):
             continue  # a hybrid property over columns of the table
         if resolver.column(qualified) is None:
             table = resolver.ref_table(qualified)

@@ -499,3 +499,323 @@ def test_queries_lacking_the_same_index_are_one_finding(tmp_path):
     (finding,) = [f for f in run_audit(model).findings if f.rule == "SL405"]
     assert (finding.table, finding.column) == ("orders", "reference")
     assert [r.location.line for r in finding.related if r.label.startswith("also")] == [10]
+
+
+LEDGER = """
+    from sqlalchemy import String, and_
+    from sqlalchemy.ext.hybrid import hybrid_property
+    from sqlalchemy.orm import Mapped, composite, mapped_column
+
+    from app.models import Base, SoftDelete
+
+
+    class Account(SoftDelete, Base):
+        __tablename__ = "accounts"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        active: Mapped[bool]
+        _billing_name: Mapped[str] = mapped_column("billing_name", String)
+        region_id: Mapped[int]
+        zone_id: Mapped[int]
+        place = composite("region_id", "zone_id")
+
+        @hybrid_property
+        def can_login(self) -> bool:
+            return not self.is_deleted and self.active
+
+        @can_login.inplace.expression
+        @classmethod
+        def _can_login_expression(cls):
+            return and_(~cls.is_deleted, cls.active)
+"""
+
+
+def _coverage(tmp_path: Path, services: str):
+    model = _index(tmp_path, {"app/ledger.py": LEDGER, "app/services.py": services})
+    return query_coverage(model, model.orm, _application(model))
+
+
+def test_a_column_named_apart_from_its_attribute_is_read_as_its_column(tmp_path):
+    services = """
+        from app.ledger import Account
+
+
+        def named(session, name):
+            return session.query(Account).filter(Account._billing_name == name).all()
+    """
+    paths = _paths(tmp_path, {"app/ledger.py": LEDGER, "app/services.py": services})
+    (predicate,) = _one(paths, "named").predicates
+    assert (predicate.use.table, predicate.use.column, predicate.operator, predicate.expression) == (
+        "accounts", "billing_name", "=", False)
+    assert _coverage(tmp_path, services).unresolved == ()
+
+
+def test_a_hybrid_property_over_another_hybrid_property_is_resolved(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.ledger import Account
+
+
+        def can_login(session):
+            return session.query(Account).filter(Account.can_login).all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (1, 1)
+
+
+def test_a_composite_is_resolved_to_its_columns(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.ledger import Account
+
+
+        def at(session, place):
+            return session.query(Account).filter(Account.place == place).all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (1, 1)
+
+
+def test_select_through_the_sql_module_is_a_query(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import sql
+
+        from app.models import Order
+
+
+        async def by_status(session, status):
+            statement = sql.select(Order).where(Order.status == status)
+            return (await session.execute(statement)).scalars().all()
+    """})
+    assert _predicates(_one(paths, "by_status")) == [("orders", "status", "=")]
+
+
+def test_a_tables_select_is_a_query_of_its_table(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+
+        def by_reference(session, reference):
+            return session.execute(Order.__table__.select().where(Order.reference == reference)).fetchone()
+    """})
+    assert _predicates(_one(paths, "by_reference")) == [("orders", "reference", "=")]
+
+
+def test_an_aggregates_filter_is_not_a_query_call(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from sqlalchemy import func, select
+
+        from app.models import Order
+
+
+        def counts(session):
+            late = func.count().filter(Order.status == "late")
+            return session.execute(select(late, func.sum(Order.id).filter(Order.note.is_(None)))).one()
+    """)
+    assert (coverage.calls, coverage.unresolved) == (0, ())
+
+
+def test_filter_by_of_a_dict_of_known_keys_reads_them_as_columns(tmp_path):
+    paths = _paths(tmp_path, {"app/views.py": """
+        from app.models import Order
+        from app.web import use_args
+
+
+        class OrderList:
+            @use_args({"status": str, "reference": str, "q": str}, location="query")
+            def get(self, query_args):
+                q = query_args.pop("q", None)
+                args = query_args
+                return Order.query.filter_by(**args).all()
+
+
+        def late(note):
+            filters_by = {"status": "late"}
+            if note:
+                filters_by["note"] = note
+            return Order.query.filter_by(**filters_by).all()
+    """})
+    # request arguments: each key filters only when the request gives it, so no condition the query always makes
+    assert _predicates(_one(paths, "OrderList.get")) == []
+    assert sorted(_predicates(_one(paths, "late"))) == [("orders", "note", "="), ("orders", "status", "=")]
+
+
+def test_filter_by_of_request_arguments_is_resolved_to_their_columns(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.models import Order
+        from app.web import use_args
+
+
+        @use_args({"status": str, "reference": str, "q": str}, location="query")
+        def orders(query_args):
+            query_args.pop("q", None)
+            return Order.query.filter_by(**query_args).all()
+
+
+        @use_args({"status": str, "colour": str}, location="query")
+        def coloured(query_args):
+            return Order.query.filter_by(**query_args).all()
+    """)
+    (unresolved,) = coverage.unresolved
+    assert unresolved.kind == "column" and "colour" in unresolved.reason
+
+
+def test_filter_by_of_a_dict_a_caller_hands_in_is_not_read(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from app.models import Order
+
+
+        def matching(fields=None):
+            if fields is None:
+                fields = {}
+            return Order.query.filter_by(**fields).all()
+    """)
+    (unresolved,) = coverage.unresolved
+    assert unresolved.kind == "condition"
+
+
+def test_an_ordering_chosen_at_run_time_reads_its_column(tmp_path):
+    paths = _paths(tmp_path, {"app/views.py": """
+        from sqlalchemy import asc, desc, select
+
+        from app.models import Order
+
+
+        def newest(session, is_desc):
+            direction = desc if is_desc else asc
+            return session.execute(select(Order).order_by(direction(Order.created_at))).scalars().all()
+
+
+        def by_reference(session, is_desc):
+            ordering = Order.reference.desc() if is_desc else Order.reference.asc()
+            return session.execute(select(Order).order_by(ordering)).scalars().all()
+
+
+        def draft_last(session):
+            return session.execute(select(Order).order_by((Order.status == "draft").asc())).scalars().all()
+    """})
+    assert [o.column.column for o in _one(paths, "newest").shape.order_by] == ["created_at"]
+    assert [o.column.column for o in _one(paths, "by_reference").shape.order_by] == ["reference"]
+    assert [o.column.column for o in _one(paths, "draft_last").shape.order_by] == ["status"]
+
+
+def test_a_statement_inside_a_condition_is_read_as_a_subquery(tmp_path):
+    coverage = _coverage(tmp_path, """
+        from sqlalchemy import exists, select
+
+        from app.models import Customer, Order
+
+
+        async def orphans(session):
+            statement = select(Order).where(~exists(select(1).where(Customer.id == Order.customer_id)))
+            return (await session.execute(statement)).scalars().all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (2, 2)
+
+
+def test_an_update_refined_after_its_values_is_a_query(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import update
+
+        from app.models import Order
+
+
+        async def close(session, reference):
+            statement = update(Order).values(status="closed").where(Order.reference == reference)
+            await session.execute(statement)
+    """})
+    path = _one(paths, "close")
+    assert path.shape.kind == "update" and _predicates(path) == [("orders", "reference", "=")]
+
+
+def test_a_dynamic_relationship_of_self_is_a_query_of_its_target(tmp_path):
+    paths = _paths(tmp_path, {"app/accounts.py": """
+        from sqlalchemy.orm import relationship
+
+        from app.models import Base, Order
+
+
+        class Shop(Base):
+            __tablename__ = "shops"
+            orders = relationship("Order", lazy="dynamic")
+
+            def late_orders(self):
+                return self.orders.filter(Order.status == "late").all()
+    """})
+    assert paths == []  # its foreign key condition is the relationship's, not known here: not reported alone
+    model = _index(tmp_path, {})
+    coverage = query_coverage(model, model.orm, _application(model))
+    assert (coverage.calls, coverage.resolved) == (1, 1)
+
+
+def test_an_ordering_function_of_an_aggregate_or_a_column_is_read(tmp_path):
+    coverage = _coverage(tmp_path, """
+        import sqlalchemy as sa
+        from sqlalchemy import func
+
+        from app.models import Order
+
+
+        def busiest(session):
+            return session.query(Order.status).group_by(Order.status).order_by(sa.desc(func.count(0))).all()
+
+
+        def newest(session):
+            return session.query(Order).order_by(sa.desc(Order.created_at)).all()
+    """)
+    assert (coverage.calls, coverage.resolved) == (3, 3)
+
+
+def test_a_condition_kept_in_a_name_by_or_is_read(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import or_
+
+        from app.models import Order
+
+
+        def search(session, term):
+            matching = or_(Order.reference.ilike(term), Order.note.ilike(term))
+            return session.query(Order).filter(matching).all()
+    """})
+    assert sorted(p.use.column for p in _one(paths, "search").predicates) == ["note", "reference"]
+
+
+def test_a_join_without_arguments_is_not_a_query_call(tmp_path):
+    coverage = _coverage(tmp_path, """
+        import threading
+
+
+        def run(work):
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+    """)
+    assert coverage.calls == 0
+
+
+def test_a_condition_replaced_by_true_on_another_branch_keeps_its_column(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import true
+
+        from app.models import Order
+
+
+        def before(session, freeze):
+            if freeze:
+                frozen = Order.created_at < freeze
+            else:
+                frozen = true()
+            return session.query(Order).filter(frozen).all()
+    """})
+    assert _predicates(_one(paths, "before")) == [("orders", "created_at", "<")]
+
+
+def test_any_of_a_value_is_a_value_in_an_array_column(tmp_path):
+    paths = _paths(tmp_path, {"app/services.py": """
+        from app.models import Order
+
+
+        def tagged(session, tag):
+            return session.query(Order).filter(Order.note.any(tag)).all()
+
+
+        def with_item(session, sku):
+            return session.query(Order).filter(Order.items.any(Item.sku == sku)).all()
+    """})
+    assert _predicates(_one(paths, "tagged")) == [("orders", "note", "@>")]
+    assert _predicates(_one(paths, "with_item")) == [("items", "sku", "=")]

@@ -143,6 +143,7 @@ class HybridAttribute:
     predicates: tuple[Predicate, ...]
     columns: tuple[ColumnRef, ...]
     location: Location
+    renamed: bool = False  # `_name = mapped_column("name", ...)`: the attribute is the column itself, under another key
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,10 @@ _QUERY_METHODS = {"filter", "filter_by", "where", "having", "join", "outerjoin",
                   "select_from", "subquery", "scalar_subquery", "cte", "distinct", "with_for_update", "execution_options",
                   "add_columns", "correlate", "all", "first", "one", "one_or_none", "scalar_one", "scalar_one_or_none",
                   "scalars", "unique", "yield_per", "params", "union", "union_all", "intersect", "except_"}
+# Methods of INSERT/UPDATE/DELETE statements that keep the statement (never a dict's `values()`: followed
+# only on a chain that is already a statement).
+_STATEMENT_METHODS = {"values", "ordered_values", "returning", "inline", "correlate_except", "on_conflict_do_update",
+                      "on_conflict_do_nothing"}
 # Session methods that run a statement given as their first argument.
 _EXECUTES = {"execute", "scalars", "scalar", "scalar_one", "scalar_one_or_none", "stream", "stream_scalars",
              "exec"}
@@ -355,13 +360,27 @@ class _Reader:
         if isinstance(node, ast.BinOp):  # `Order.created_at + interval`: an expression over the column
             found = self._column(node.left) or self._column(node.right)
             return found._replace(expression=True) if found else None
+        if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+            # `(Challenge.position == 0).asc()`: ordered by a condition over the column
+            found = self._column(node.left)
+            return found._replace(expression=True) if found else None
+        if isinstance(node, ast.IfExp):  # `Order.name.desc() if is_desc else Order.name.asc()`: one column either way
+            body, orelse = self._column(node.body), self._column(node.orelse)
+            same = body is not None and orelse is not None and (body.ref.model, body.ref.column) == (
+                orelse.ref.model, orelse.ref.column)
+            return body if same else None
         if isinstance(node, ast.Call):
             method = _method_name(node)
             callee = dotted(node.func) or ""
             last = callee.rpartition(".")[2]
             arguments = call_arguments(node)
+            if isinstance(node.func, ast.Name) and scope is not None and node.func.id in scope.order_functions \
+                    and arguments:
+                return self._column(arguments[0][1])  # `direction(Order.created_at)`, `direction = desc if d else asc`
             if method in _ORDER_MODIFIERS and isinstance(node.func, ast.Attribute):
-                return self._column(node.func.value)
+                found = self._column(node.func.value)
+                if found is not None or not arguments:  # `Order.id.desc()`; else `sa.desc(Order.id)`, read below
+                    return found
             if method in _JSON_ACCESSORS and isinstance(node.func, ast.Attribute):
                 found = self._column(node.func.value)
                 return found._replace(as_text=True) if found else None
@@ -530,6 +549,12 @@ class _Reader:
                 operator = _METHOD_OPERATORS[method]
                 return [Predicate(found_column[0], operator) for argument in self.arguments(receiver)
                         for found_column in [self.column(argument)] if found_column]
+            if method == "any" and len(arguments) == 1 and isinstance(receiver, ast.expr) \
+                    and _is_value(arguments[0], self.scope):
+                # `User.group_ids.any(group_id)`: a value in an ARRAY column (`group_id = ANY(group_ids)`)
+                subject = self._column(receiver)
+                if subject is not None:
+                    return [Predicate(subject.ref, "@>", json_key=subject.json_key, expression=subject.expression)]
             if method in ("any", "has") and isinstance(receiver, ast.expr):
                 # `Order.items.any(Item.sku == x)`: EXISTS over the related table, its own conditions
                 for argument in arguments:
@@ -640,6 +665,15 @@ def _is_or_of_a_list(node: ast.Call) -> bool:
     return (dotted(node.func) or "").rpartition(".")[2] == "or_" and any(isinstance(a, ast.Starred) for a in node.args)
 
 
+def _is_value(node: ast.expr, scope) -> bool:
+    """A plain value (a constant, a local name holding no condition or column), not a criterion."""
+    node = _unwrapped(node)
+    if isinstance(node, ast.Constant):
+        return node.value is not None and not isinstance(node.value, bool)
+    return isinstance(node, ast.Name) and scope is not None and node.id not in scope.lists \
+        and node.id not in scope.columns and node.id not in scope.variables
+
+
 def _aggregate(node: ast.expr) -> bool:
     """`func.count()`, `desc(func.count(0))`: an aggregate over rows, with no column to index."""
     node = _unwrapped(node)
@@ -647,7 +681,9 @@ def _aggregate(node: ast.expr) -> bool:
         last = (dotted(node.func) or "").rpartition(".")[2] or (_method_name(node) or "")
         if last in ("count", "sum", "max", "min", "avg"):
             return True
-        if last in _ORDER_MODIFIERS and isinstance(node.func, ast.Attribute):
+        if last in _ORDER_SIDE and node.args:  # `db.desc(func.count(0))`
+            node = node.args[0]
+        elif last in _ORDER_MODIFIERS and isinstance(node.func, ast.Attribute):
             node = node.func.value
         elif last in _ORDER_MODIFIERS and node.args:
             node = node.args[0]
@@ -770,6 +806,12 @@ class _FunctionReader:
         self.class_values: dict[str, str] = {}
         self.returned_classes: dict[str, None] = {}
         self.counted: dict[int, tuple] = {}  # id of a counted call -> (shape, columns, tables, relationships, unread)
+        # dicts whose keys are known, for `filter_by(**name)`: (keys, whether each key is there only when a request gives it)
+        self.keyword_sets: dict[str, tuple[tuple[str, ...], bool]] = {}
+        self.optional_columns: list[ColumnRef] = []  # columns of the counted call being read that it may filter on
+        self.order_functions: set[str] = set()  # names bound to `asc`/`desc` (`direction = desc if d else asc`)
+        self.receiver = receiver
+        self.dynamic_relationships: dict[str, str] = {}  # of the method's class: attribute -> target class
 
     def new_shape(self, *args, **kwargs) -> _Shape:
         shape = _Shape(*args, **kwargs)
@@ -782,10 +824,23 @@ class _FunctionReader:
         """`name = value`: what the name holds from now on (read before the name is rebound:
         `query = query.filter(...)`)."""
         unwrapped = _unwrapped(value)
+        self.order_functions.discard(name)
+        if _is_order_function(unwrapped):
+            self._forget(name)
+            self.order_functions.add(name)
+            return
         shape = self.expression(value)
         bound: Optional[tuple[dict, object]] = None
         if shape is not None:
             bound = (self.results if _fetches(unwrapped) else self.variables, shape)
+        elif isinstance(unwrapped, ast.Call) and (dotted(unwrapped.func) or "").rpartition(".")[2] in (
+                "true", "false") and not unwrapped.args:
+            # `cond = true()` on the other branch of `cond = Solve.date < freeze`: a condition over no column,
+            # the one the other branch kept stays
+            bound = (self.lists, self.lists.get(name, []))
+        elif isinstance(unwrapped, ast.Call) and (dotted(unwrapped.func) or "").rpartition(".")[2] in (
+                "or_", "and_", "not_") and unwrapped.args:
+            bound = (self.lists, [unwrapped])  # `search = or_(User.name.ilike(t), ...)`: a condition kept for later
         elif isinstance(unwrapped, ast.Call):
             callee = callee_text(unwrapped.func) or ""
             last = callee.rpartition(".")[2]
@@ -900,6 +955,13 @@ class _FunctionReader:
                     return self.new_shape("select", (entity,), self.reader.location(node))
             if node.attr in ("c", "columns"):
                 return None
+            if isinstance(node.value, ast.Name) and node.value.id == self.receiver \
+                    and node.attr in self.dynamic_relationships:
+                # `self.groups` of `groups = relationship("Group", lazy="dynamic")`: a query of Group, under the
+                # relationship's own condition (its foreign key to self), unknown here: counted, not reported alone
+                shape = self.new_shape("select", (self.dynamic_relationships[node.attr],), self.reader.location(node))
+                shape.add(embedded=True)
+                return shape
             if node.attr in _TERMINALS:
                 inner = self.chain(node.value, used=True)
                 if inner is not None:
@@ -913,7 +975,7 @@ class _FunctionReader:
         method = _method_name(node)
         arguments = self.reader.arguments(node)
         if last in ("select", "update", "delete", "insert") and (callee == last or callee.endswith(
-                ("sqlalchemy." + last, "sa." + last, "db." + last, "expression." + last))):
+                ("sqlalchemy." + last, "sa." + last, "db." + last, "expression." + last, "sql." + last))):
             entities = tuple(dict.fromkeys(e for e in (self.reader.entity(a) for a in arguments) if e))
             shape = self.new_shape(last, entities, self.reader.location(node))
             if last == "select":
@@ -931,6 +993,11 @@ class _FunctionReader:
                 shape = self.new_shape("select", entities, self.reader.location(node))
                 self._aggregates(shape, arguments)
                 return shape
+        if method == "select" and isinstance(node.func, ast.Attribute) and not arguments \
+                and (dotted(node.func.value) or "").endswith(".__table__"):
+            # `Model.__table__.select()`: every column of the model's table
+            return self.new_shape("select", ((dotted(node.func.value) or "").rpartition(".")[0],),
+                                  self.reader.location(node))
         if method in ("update", "delete", "insert") and isinstance(node.func, ast.Attribute) and not arguments:
             table = dotted(node.func.value) or ""
             inner = self.chain(node.func.value)
@@ -956,6 +1023,12 @@ class _FunctionReader:
                 return statement
         if not isinstance(node.func, ast.Attribute):
             return None
+        if method in _STATEMENT_METHODS:  # `update(X).values(...)`: only of a chain already a statement
+            inner = self.chain(node.func.value, fetched=False)
+            if inner is not None:
+                return inner
+        if method in ("join", "outerjoin") and not node.args and not node.keywords:
+            return None  # `thread.join()`: a query's join always names what it joins
         if method in _QUERY_METHODS or method in _TERMINALS:
             receiver = _unwrapped(node.func.value)
             inner = self.chain(receiver, used=method in _QUERY_METHODS, fetched=method in _TERMINALS)
@@ -972,7 +1045,7 @@ class _FunctionReader:
         """Whether a call whose value is refined may return a query: not `", ".join(...)`-like
         values, and a `join` only of a class, a relationship or an alias."""
         callee = callee_text(call.func)
-        if callee is None or callee.rpartition(".")[2] in _NOT_QUERIES:
+        if callee is None or callee.rpartition(".")[2] in _NOT_QUERIES or _is_sql_function(call):
             return False
         return method not in ("join", "outerjoin") or _may_be_a_query_call(node)
 
@@ -993,9 +1066,10 @@ class _FunctionReader:
             return
         before = shape.shape
         self.reader.take_unread()
+        self.optional_columns = []
         self._refine(shape, method, node)
         after = shape.shape
-        columns = [p.column for p in after.predicates[len(before.predicates):]]
+        columns = [p.column for p in after.predicates[len(before.predicates):]] + self.optional_columns
         columns += [o.column for o in after.order_by[len(before.order_by):]]
         columns += list(after.group_by[len(before.group_by):])
         tables, relationships = [], []
@@ -1021,7 +1095,15 @@ class _FunctionReader:
             target, through = filter_by_target(shape.shape)
             shape.add(predicates=tuple(Predicate(ColumnRef(target, k.arg, reader.location(k), through=through), "=")
                                        for k in node.keywords if k.arg is not None))
-            reader.unread += [_shortened(reader.source.segment(k.value)) for k in node.keywords if k.arg is None]
+            for keyword in node.keywords:
+                keys, optional = _keyword_set(reader, keyword.value) if keyword.arg is None else ((), False)
+                refs = [ColumnRef(target, key, reader.location(keyword), through=through) for key in keys or ()]
+                if optional:  # request arguments: the columns the call may filter on, not a condition it always makes
+                    self.optional_columns += refs
+                else:
+                    shape.add(predicates=tuple(Predicate(ref, "=") for ref in refs))
+                if keyword.arg is None and keys is None:
+                    reader.unread.append(_shortened(reader.source.segment(keyword.value)))
         elif method in ("join", "outerjoin", "join_from"):
             self._join(shape, arguments, node, outer=method == "outerjoin" or any(
                 k.arg in ("isouter", "full") for k in node.keywords))
@@ -1281,8 +1363,19 @@ def _calls_outermost_first(node: ast.AST) -> list[ast.Call]:
     return [call for call in walk_in_order(node, prune=(ast.Lambda,)) if isinstance(call, ast.Call)]
 
 
+def _is_order_function(node: ast.expr) -> bool:
+    """`desc`, `sa.asc`, `desc if is_desc else asc`: a function that orders one way or the other."""
+    if isinstance(node, ast.IfExp):
+        return _is_order_function(node.body) and _is_order_function(node.orelse)
+    name = dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    return bool(name) and name.rpartition(".")[2] in ("asc", "desc", "nulls_last", "nulls_first", "nullslast",
+                                                      "nullsfirst")
+
+
 def _descending(node: ast.expr) -> bool:
     node = _unwrapped(node)
+    if isinstance(node, ast.IfExp):
+        return _descending(node.body)
     if isinstance(node, ast.Call):
         method = _method_name(node) or (dotted(node.func) or "").rpartition(".")[2]
         if method in _ORDER_SIDE:
@@ -1351,7 +1444,8 @@ def read_queries(source: PythonFile) -> QueryFacts:
     row_helpers = _row_helpers(module, reader)
 
     def read_function(body: list[ast.stmt], name: Optional[str], context: str, location: Location,
-                      node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]] = None, method: bool = False) -> None:
+                      node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]] = None, method: bool = False,
+                      dynamic_relationships: Optional[dict[str, str]] = None) -> None:
         parameters, annotations, locations = _parameters(source, node) if node is not None else ((), {}, {})
         decorators = _decorator_names(node) if node is not None else ()
         receiver = parameters[0] if method and parameters and "staticmethod" not in decorators else None
@@ -1359,8 +1453,11 @@ def read_queries(source: PythonFile) -> QueryFacts:
         for parameter, default in (_class_defaults(node) if node is not None else {}).items():
             function.pending.pop(parameter, None)
             function.aliases[parameter] = default  # `def unique(value, model=Users)`
+        function.keyword_sets = _keyword_sets(body, node, receiver)
+        function.dynamic_relationships = dynamic_relationships or {}
         reader.scope = function
         function.block(body)
+        _inner_statements(body, function)
         reader.scope = None
         base = len(facts.queries)
         index_of = {}
@@ -1388,14 +1485,19 @@ def read_queries(source: PythonFile) -> QueryFacts:
                           source.name_location(statement), statement)
         elif isinstance(statement, ast.ClassDef):
             hybrids: dict[str, HybridAttribute] = {}
+            dynamic = _dynamic_relationships(statement)
             for member in statement.body:
                 if isinstance(member, _FUNCTIONS):
                     read_function(member.body, f"{statement.name}.{member.name}",
                                   _decorator_context(member) or module_context, source.name_location(member), member,
-                                  method=True)
+                                  method=True, dynamic_relationships=dynamic)
                     hybrid = _hybrid(reader, statement.name, member)
                     if hybrid is not None and (hybrid.predicates or hybrid.columns):
                         hybrids[hybrid.attribute] = hybrid  # an `.expression` written after the property wins
+                else:
+                    attribute = _attribute_columns(reader, statement.name, member)
+                    if attribute is not None:
+                        hybrids[attribute.attribute] = attribute
             facts.hybrids += hybrids.values()
     return facts
 
@@ -1431,6 +1533,148 @@ def _hybrid(reader: _Reader, class_name: str, node: Union[ast.FunctionDef, ast.A
     if any(p.column.model != "cls" for p in predicates):
         predicates = ()
     return HybridAttribute(class_name, attribute, predicates, tuple(columns), reader.location(node))
+
+
+_COLUMN_CALLS = ("Column", "mapped_column")
+
+
+def _attribute_columns(reader: _Reader, class_name: str, node: ast.stmt) -> Optional[HybridAttribute]:
+    """A class attribute that SQL reads as columns of another name: a column given its name
+    (`_billing_name = mapped_column("billing_name", ...)`) or a `composite` of columns, read the
+    way a hybrid property over those columns is."""
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        attribute, value = node.target.id, node.value
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        attribute, value = node.targets[0].id, node.value
+    else:
+        return None
+    if not isinstance(value, ast.Call):
+        return None
+    callee = (dotted(value.func) or "").rpartition(".")[2]
+    location = reader.location(node)
+    if callee in _COLUMN_CALLS:
+        name = _string_value(value.args[0]) if value.args else None
+        if name is None or name == attribute:
+            return None
+        return HybridAttribute(class_name, attribute, (), (ColumnRef("cls", name, location),), location, renamed=True)
+    if callee == "composite":
+        # `composite("subscription_id", "order_id")` (attribute names) or `composite(Point, x, y)` (the columns)
+        names = [_string_value(a) or (a.id if isinstance(a, ast.Name) else None) for a in value.args]
+        names = [n for n in names if n and not n[:1].isupper()]
+        if names:
+            return HybridAttribute(class_name, attribute, (), tuple(ColumnRef("cls", n, location) for n in names),
+                                   location)
+    return None
+
+
+_STATEMENTS = ("select", "update", "delete", "insert", "exists")
+
+
+def _dynamic_relationships(node: ast.ClassDef) -> dict[str, str]:
+    """The relationships of a class that load as a query (`lazy="dynamic"`): attribute -> target class."""
+    found = {}
+    for member in node.body:
+        target = member.targets[0] if isinstance(member, ast.Assign) and len(member.targets) == 1 else (
+            member.target if isinstance(member, ast.AnnAssign) else None)
+        value = member.value if isinstance(member, (ast.Assign, ast.AnnAssign)) else None
+        if not (isinstance(target, ast.Name) and isinstance(value, ast.Call) and value.args
+                and (dotted(value.func) or "").rpartition(".")[2] == "relationship"):
+            continue
+        lazy = next((_string_value(k.value) for k in value.keywords if k.arg == "lazy"), None)
+        related = _string_value(value.args[0]) or dotted(value.args[0])
+        if lazy == "dynamic" and related:
+            found[target.id] = related
+    return found
+
+
+def _inner_statements(body: list[ast.stmt], function: _FunctionReader) -> None:
+    """Statements written where no query is followed (`~exists(select(1).where(...))` in a
+    condition, `select(select(X.id).where(...).exists())`, a CTE of an UPDATE): each read as a
+    subquery of the query around it, not a query of its own."""
+    for node in walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in COUNTED_CALLS) or id(node) in function.counted:
+            continue
+        root = node
+        while isinstance(root, ast.Call) and isinstance(root.func, ast.Attribute):
+            root = _unwrapped(root.func.value)
+        name = (dotted(root.func) or "") if isinstance(root, ast.Call) else ""
+        if name.rpartition(".")[2] not in _STATEMENTS or "." in name and not name.startswith(("sa.", "sqlalchemy.", "sql.", "db.")):
+            continue
+        shape = function.chain(node)
+        if shape is not None:
+            shape.add(embedded=True)
+
+
+def _keyword_set(reader: _Reader, node: ast.expr) -> tuple[Optional[tuple[str, ...]], bool]:
+    """The keys of a dict expanded into `filter_by(**node)` when they are known (else None), and
+    whether they are request arguments, each there only when the request gives it."""
+    if isinstance(node, ast.Dict) and None not in node.keys and all(_string_value(k) is not None for k in node.keys):
+        return tuple(_string_value(k) for k in node.keys), False
+    if isinstance(node, ast.Name) and reader.scope is not None and node.id in reader.scope.keyword_sets:
+        return reader.scope.keyword_sets[node.id]
+    return None, False
+
+
+def _keyword_sets(body: list[ast.stmt], node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]],
+                  receiver: Optional[str]) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Names of a function holding dicts whose keys are known, for `filter_by(**name)`: the
+    parameter a decorator fills from a dict of fields (webargs' `@use_args({"name": ...})`), a
+    dict literal, keys set by `name["key"] = ...`; keys `pop`ped or deleted are taken out.
+    Read without regard to order; a name bound to anything else is not known."""
+    keys: dict[str, dict[str, None]] = {}
+    unknown: set[str] = set()
+    requested: set[str] = set()  # filled from the request's arguments
+    if node is not None:
+        parameters = [a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg != receiver]
+        unknown.update(a.arg for a in node.args.kwonlyargs)  # what callers hand in (`kwargs=None`, then `kwargs = {}`)
+        fields = [d.args[0] for d in node.decorator_list if isinstance(d, ast.Call) and d.args
+                  and isinstance(d.args[0], ast.Dict) and d.args[0].keys
+                  and all(k is not None and _string_value(k) is not None for k in d.args[0].keys)]
+        if len(fields) == 1 and parameters:  # the parsed arguments come as the first parameter after self
+            keys[parameters[0]] = dict.fromkeys(_string_value(k) for k in fields[0].keys)
+            requested.add(parameters[0])
+            parameters = parameters[1:]
+        unknown.update(parameters)
+    removed: dict[str, set[str]] = {}
+    same: dict[str, str] = {}
+    for child in walk_in_order(body, prune=(*_FUNCTIONS, ast.Lambda, ast.ClassDef)):
+        if isinstance(child, ast.Assign):
+            for target in child.targets:
+                if isinstance(target, ast.Name):
+                    value = child.value
+                    if isinstance(value, ast.Dict) and None not in value.keys \
+                            and all(_string_value(k) is not None for k in value.keys):
+                        keys.setdefault(target.id, {}).update(dict.fromkeys(_string_value(k) for k in value.keys))
+                    elif isinstance(value, ast.Name) and value.id in keys:
+                        keys.setdefault(target.id, {}).update(keys[value.id])
+                        same[target.id] = value.id  # one dict under two names: a key popped from one is gone from both
+                        if value.id in requested:
+                            requested.add(target.id)
+                    else:
+                        unknown.add(target.id)
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                        and _string_value(target.slice) is not None:
+                    keys.setdefault(target.value.id, {})[_string_value(target.slice)] = None
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    unknown.add(target.value.id)
+        elif isinstance(child, (ast.AugAssign, ast.AnnAssign)) and isinstance(child.target, ast.Name):
+            unknown.add(child.target.id)
+        elif isinstance(child, ast.Delete):
+            for target in child.targets:
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                        and _string_value(target.slice) is not None:
+                    removed.setdefault(target.value.id, set()).add(_string_value(target.slice))
+        elif isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) \
+                and isinstance(child.func.value, ast.Name):
+            name, method = child.func.value.id, child.func.attr
+            if method == "pop" and child.args and _string_value(child.args[0]) is not None:
+                removed.setdefault(name, set()).add(_string_value(child.args[0]))
+            elif method in ("update", "setdefault", "pop", "popitem", "clear", "__setitem__"):
+                unknown.add(name)
+    return {name: (tuple(k for k in found if k not in removed.get(name, set()) | removed.get(same.get(name, ""), set())),
+                   name in requested)
+            for name, found in keys.items() if name not in unknown and same.get(name) not in unknown}
 
 
 def _nested_functions(body: list[ast.stmt]) -> list[Union[ast.FunctionDef, ast.AsyncFunctionDef]]:
@@ -1500,6 +1744,8 @@ def _may_be_a_query_call(node: ast.Call) -> bool:
     receiver = node.func.value
     if isinstance(receiver, (ast.Constant, ast.JoinedStr)) or dotted(receiver) in _NOT_QUERY_RECEIVERS:
         return False
+    if isinstance(receiver, ast.Call) and _is_sql_function(receiver):
+        return False  # `func.count().filter(...)`: an aggregate's FILTER (WHERE ...), not a query's
     if node.func.attr not in ("join", "outerjoin"):
         return True
     arguments = [a.value if isinstance(a, ast.Starred) else a for a in node.args]
@@ -1512,6 +1758,12 @@ def _may_be_a_query_call(node: ast.Call) -> bool:
         return (dotted(target.func) or "").rpartition(".")[2] == "aliased"
     name = dotted(target)
     return bool(name) and any(part[:1].isupper() for part in name.split("."))
+
+
+def _is_sql_function(call: ast.Call) -> bool:
+    """A SQL function call: `func.count(...)`, `sa.func.sum(...)`, `db.func.max(...)`."""
+    callee = dotted(call.func) or ""
+    return callee.startswith("func.") or ".func." in callee
 
 
 def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, row_helpers: dict) -> None:
