@@ -15,59 +15,60 @@ from . import __version__
 from .analyzers.i18n import LANGUAGES, _, choose_language, translator
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="schemalens", description="Audit a repository's database design: "
-                                     "SQLAlchemy models, Alembic revisions and SQL migrations, read statically.")
+def _build_parser(lang: Optional[str] = None) -> argparse.ArgumentParser:
+    _ = translator(lang)  # the help texts in the language asked for on the command line
+    parser = argparse.ArgumentParser(prog="schemalens", description=_("Audit a repository's database design: "
+                                     "SQLAlchemy models, Alembic revisions and SQL migrations, read statically."))
     parser.add_argument("--version", action="version", version=f"schemalens {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what is skipped and why")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log what is skipped and why"))
     language = argparse.ArgumentParser(add_help=False)
     language.add_argument("--lang", choices=LANGUAGES, default=None,
-                          help="language of the output (default: [tool.schemalens] lang, else en)")
+                          help=_("language of the output (default: [tool.schemalens] lang, else en)"))
     common = argparse.ArgumentParser(add_help=False, parents=[language])
-    common.add_argument("--no-cache", action="store_true", help="do not read or write the parse cache")
+    common.add_argument("--no-cache", action="store_true", help=_("do not read or write the parse cache"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    schema = commands.add_parser("schema", parents=[common], help="print the schema map (tables, relations, constraints, indexes)")
-    schema.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
+    schema = commands.add_parser("schema", parents=[common], help=_("print the schema map (tables, relations, constraints, indexes)"))
+    schema.add_argument("path", nargs="?", default=".", help=_("workspace folder (default: the current one)"))
     schema.add_argument("--layer", choices=("orm", "database"), default=None,
-                        help="orm: what the models declare; database: the migrations replayed "
-                             "(default: database, or orm when there are no migrations; json prints both)")
+                        help=_("orm: what the models declare; database: the migrations replayed "
+                             "(default: database, or orm when there are no migrations; json prints both)"))
     schema.add_argument("--format", choices=("text", "markdown", "json", "mermaid"), default="text")
     schema.add_argument("--set", metavar="FOLDER",
-                        help="with several migration sets (one database each): only the database built by the "
-                             "migration folder FOLDER (default: every one, the main one first)")
-    schema.add_argument("--output", "-o", help="write to this file instead of standard output")
-    audit = commands.add_parser("audit", parents=[common], help="run the audit and print the report (spec sections I-IV and a roadmap)")
-    audit.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
+                        help=_("with several migration sets (one database each): only the database built by the "
+                             "migration folder FOLDER (default: every one, the main one first)"))
+    schema.add_argument("--output", "-o", help=_("write to this file instead of standard output"))
+    audit = commands.add_parser("audit", parents=[common], help=_("run the audit and print the report (spec sections I-IV and a roadmap)"))
+    audit.add_argument("path", nargs="?", default=".", help=_("workspace folder (default: the current one)"))
     audit.add_argument("--format", choices=("markdown", "json", "sarif"), default="markdown")
-    audit.add_argument("--output", "-o", help="write to this file instead of standard output")
+    audit.add_argument("--output", "-o", help=_("write to this file instead of standard output"))
     audit.add_argument("--verify", action="store_true",
-                       help="also rehearse the migrations on a throwaway PostgreSQL and add the result (see `verify`)")
-    check = commands.add_parser("check", parents=[common], help="audit and exit 1 when findings at or above --fail-on exist")
-    check.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
+                       help=_("also rehearse the migrations on a throwaway PostgreSQL and add the result (see `verify`)"))
+    check = commands.add_parser("check", parents=[common], help=_("audit and exit 1 when findings at or above --fail-on exist"))
+    check.add_argument("path", nargs="?", default=".", help=_("workspace folder (default: the current one)"))
     check.add_argument("--fail-on", choices=("P0", "P1", "P2"), default="P1")
-    rule = commands.add_parser("rule", parents=[language], help="print a rule's documentation (or every rule's, with --all)")
-    rule.add_argument("code", nargs="?", help="rule code or name, e.g. SL201 or timestamp-without-time-zone")
-    rule.add_argument("--all", action="store_true", help="print docs/rules.md for every rule")
-    commands.add_parser("locks", parents=[language], help="print what PostgreSQL locks, rewrites and scans for each DDL operation")
+    rule = commands.add_parser("rule", parents=[language], help=_("print a rule's documentation (or every rule's, with --all)"))
+    rule.add_argument("code", nargs="?", help=_("rule code or name, e.g. SL201 or timestamp-without-time-zone"))
+    rule.add_argument("--all", action="store_true", help=_("print docs/rules.md for every rule"))
+    commands.add_parser("locks", parents=[language], help=_("print what PostgreSQL locks, rewrites and scans for each DDL operation"))
     verify = commands.add_parser(
-        "verify", parents=[common], help="rehearse the migrations on a real PostgreSQL: upgrade, downgrade, upgrade again",
-        description="Apply every revision, downgrade step by step to base and upgrade again on a throwaway PostgreSQL "
+        "verify", parents=[common], help=_("rehearse the migrations on a real PostgreSQL: upgrade, downgrade, upgrade again"),
+        description=_("Apply every revision, downgrade step by step to base and upgrade again on a throwaway PostgreSQL "
                     "(or --dsn), tracing each statement's locks, rewrites and time, then compare the database with "
-                    "SchemaLens's static model and with the models. Runs the project's env.py and revision files.")
-    verify.add_argument("path", nargs="?", default=".", help="workspace folder (default: the current one)")
-    verify.add_argument("--dsn", help="postgresql:// URL of a disposable database instead of the embedded one")
-    verify.add_argument("--yes", action="store_true", help="use --dsn even though its name does not say it is disposable")
-    verify.add_argument("--keep", action="store_true", help="leave the embedded PostgreSQL running and say how to reach it")
+                    "SchemaLens's static model and with the models. Runs the project's env.py and revision files."))
+    verify.add_argument("path", nargs="?", default=".", help=_("workspace folder (default: the current one)"))
+    verify.add_argument("--dsn", help=_("postgresql:// URL of a disposable database instead of the embedded one"))
+    verify.add_argument("--yes", action="store_true", help=_("use --dsn even though its name does not say it is disposable"))
+    verify.add_argument("--keep", action="store_true", help=_("leave the embedded PostgreSQL running and say how to reach it"))
     verify.add_argument("--python", metavar="PATH",
-                        help="the project's Python interpreter (its virtualenv's bin/python), which runs env.py and the "
-                             "revisions where the application imports (default: SchemaLens's own)")
+                        help=_("the project's Python interpreter (its virtualenv's bin/python), which runs env.py and the "
+                             "revisions where the application imports (default: SchemaLens's own)"))
     verify.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    verify.add_argument("--output", "-o", help="write to this file instead of standard output")
+    verify.add_argument("--output", "-o", help=_("write to this file instead of standard output"))
     scaffold = commands.add_parser(
-        "scaffold", parents=[language], help="write expand / backfill / contract Alembic revisions for a schema change",
-        description="Write the safe sequence of Alembic revisions for a change, chained after the current head, into "
+        "scaffold", parents=[language], help=_("write expand / backfill / contract Alembic revisions for a schema change"),
+        description=_("Write the safe sequence of Alembic revisions for a change, chained after the current head, into "
                     "the project's versions folder. Run it from the project root (or give --path). "
-                    "`schemalens scaffold CHANGE --help` says what a change asks.")
+                    "`schemalens scaffold CHANGE --help` says what a change asks."))
     from .analyzers.scaffold import CHANGES, HELP
 
     changes = scaffold.add_subparsers(dest="change", metavar="CHANGE", required=True, help=f"one of: {', '.join(CHANGES)}")
@@ -79,12 +80,12 @@ def _build_parser() -> argparse.ArgumentParser:
                         + (f"\noptional: --{', --'.join(about.optional)}" if about.optional else "")
                         + f"\n\nexample:\n  {about.example}")
         _scaffold_options(parser_of_change)
-    lsp = commands.add_parser("lsp", parents=[language], help="run the language server (stdio by default)")
+    lsp = commands.add_parser("lsp", parents=[language], help=_("run the language server (stdio by default)"))
     transport = lsp.add_mutually_exclusive_group()
-    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
-    transport.add_argument("--ws", metavar="HOST:PORT", help="listen on a WebSocket instead of stdio")
+    transport.add_argument("--tcp", metavar="HOST:PORT", help=_("listen on TCP instead of stdio"))
+    transport.add_argument("--ws", metavar="HOST:PORT", help=_("listen on a WebSocket instead of stdio"))
     # vscode-languageclient appends --stdio when its transport is set to stdio
-    transport.add_argument("--stdio", action="store_true", help="use standard input and output (the default)")
+    transport.add_argument("--stdio", action="store_true", help=_("use standard input and output (the default)"))
     return parser
 
 
@@ -349,8 +350,18 @@ def _scaffold(args: argparse.Namespace) -> int:
     return 0
 
 
+def _language_asked(argv: Sequence[str]) -> Optional[str]:
+    """The `--lang` of a command line, read before parsing it so that `--help` speaks it too."""
+    for number, argument in enumerate(argv):
+        if argument == "--lang" and number + 1 < len(argv):
+            return argv[number + 1]
+        if argument.startswith("--lang="):
+            return argument.partition("=")[2]
+    return None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = _build_parser()
+    parser = _build_parser(_language_asked(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="schemalens: %(message)s")
     handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "locks": _locks, "lsp": _lsp,

@@ -207,3 +207,15 @@ def test_scaffold_docstrings_follow_the_language():
     assert "SchemaLens 安全迁移" in chinese[0].text and "SchemaLens safe migration" in english[0].text
     # file names come from the English revision message (after the new revision id)
     assert chinese[0].path.split("_", 1)[1] == english[0].path.split("_", 1)[1]
+
+
+def test_help_speaks_the_language_asked_for(capsys):
+    from schemalens.commands import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "--lang", "zh", "--help"])
+    assert exit_info.value.code == 0
+    assert "工作区目录（默认：当前目录）" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    assert "workspace folder (default: the current one)" in capsys.readouterr().out
