@@ -565,4 +565,4 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
                      query_calls=tuple(found.calls), hybrids=tuple(found.hybrids),
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
-                     runs_migrations=runs_migrations(source.tree))
+                     runs_migrations="upgrade" in source.text and runs_migrations(source.tree))
