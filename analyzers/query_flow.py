@@ -459,6 +459,48 @@ class CodeBase:
                         stack.append(callee)
         return resolved
 
+    @cached_property
+    def unreached(self) -> frozenset[tuple[str, str]]:
+        """Module-level functions of application code that no application path runs: undecorated,
+        named nowhere in application code but by resolved calls, and called only by functions
+        like them (or by tests and scripts, which are not application code). Empty when the
+        application has no entry point (no request handler or task): then nothing says what runs.
+
+        Conservative by construction: methods are never in it (templates, serializers and
+        frameworks call them through objects the reader cannot follow), and a name used any other
+        way (handed on, registered, in `__all__` or a string, called on a receiver not followed)
+        counts as reached."""
+        where_run = self.where_run
+        if not any(where_run.get(key) in ("request", "task") for key in self.functions if key[0] in self.application):
+            return frozenset()
+        named: set[str] = set()
+        edges: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for path in self.application:
+            file_facts = self.facts.get(path)
+            named |= getattr(file_facts, "referenced_names", frozenset())
+        for key, function in self.functions.items():
+            if key[0] not in self.application:
+                continue
+            frame = self.frame(key)
+            for callee in function.callees:
+                target = self.target(frame, callee)
+                if target is None:
+                    named.add(callee.rpartition(".")[2])
+                else:
+                    edges.setdefault(key, set()).add(target.key)
+        candidates = {key for key, function in self.functions.items()
+                      if key[0] in self.application and "." not in key[1] and not function.decorators
+                      and where_run.get(key) not in ("request", "task") and key[1] not in named
+                      and not key[1].startswith("__")}
+        reached: set[tuple[str, str]] = set()
+        stack = [key for key in self.functions if key[0] in self.application and key not in candidates]
+        while stack:
+            for callee in edges.get(stack.pop(), ()):
+                if callee in candidates and callee not in reached:
+                    reached.add(callee)
+                    stack.append(callee)
+        return frozenset(candidates - reached)
+
     def _unique_names(self) -> dict[str, tuple[str, str]]:
         """Function names defined once in the workspace: a call of one whose receiver is unknown
         (`svc.list_entries(...)` with `svc` from a parameter) still reaches it."""

@@ -55,6 +55,7 @@ class QueryPath:
     source: Optional[tuple[str, int]] = None  # (path, index in its file's queries) of the shape it is reported for
     parts: tuple[tuple[str, int, Optional[str]], ...] = ()  # every shape composed into it: (path, index, class of self)
     unknown_columns: tuple[ColumnRef, ...] = ()  # `getattr(Model, name)`: columns chosen at run time
+    reached: bool = True  # False: only functions no application path runs lead to it (CodeBase.unreached)
 
     @property
     def location(self) -> Location:
@@ -234,11 +235,12 @@ def query_paths(model, layer: SchemaLayer, code_facts: Iterable) -> list[QueryPa
     flow = code_base(model, application)
     resolver = Resolver(model, layer, flow.mro)
     where_run = flow.where_run
+    unreached = flow.unreached
     paths = []
     for query in flow.flow_queries:
         context = where_run.get(query.context_of, query.shape.context)
         path = resolve(query.shape, resolver, context)
-        paths.append(replace(path, source=query.source, parts=query.parts))
+        paths.append(replace(path, source=query.source, parts=query.parts, reached=query.context_of not in unreached))
     return paths
 
 

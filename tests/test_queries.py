@@ -263,4 +263,4 @@ def test_rows_from_another_function_and_read_by_a_helper():
             return [_json(p) for p in catalog.search_products(term)]
     """)
     reads = {(r.variable, r.attribute, r.rows_from, r.location.line) for r in facts.loop_reads}
-    assert ("p", "tags", "search_products", 3) in reads and ("p", "name", "search_products", 3) in reads
+    assert ("p", "tags", "catalog.search_products", 3) in reads and ("p", "name", "catalog.search_products", 3) in reads

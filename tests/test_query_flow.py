@@ -9,7 +9,7 @@ from pathlib import Path
 
 from schemalens.analyzers.query_paths import query_coverage, query_paths
 from schemalens.analyzers.workspace.code_roles import is_application_code
-from schemalens.analyzers.workspace.config import Config
+from schemalens.analyzers.workspace.config import Config, TableHints
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 MODELS = '''
@@ -819,3 +819,67 @@ def test_any_of_a_value_is_a_value_in_an_array_column(tmp_path):
     """})
     assert _predicates(_one(paths, "tagged")) == [("orders", "note", "@>")]
     assert _predicates(_one(paths, "with_item")) == [("items", "sku", "=")]
+
+
+# Code no application path runs
+
+_ROUTES = """
+    from app import orders
+
+    @app.get("/orders/<reference>")
+    def show(reference):
+        return orders.by_reference(reference)
+"""
+_ORDERS = """
+    from app.models import Order
+
+
+    def by_reference(reference):
+        return Order.query.filter(Order.reference == reference).first()
+
+
+    def by_note(note):
+        return Order.query.filter(Order.note == note).first()
+
+
+    def by_note_or_fail(note):
+        return by_note(note) or abort(404)
+"""
+
+
+def _reached(paths) -> dict[str, bool]:
+    return {p.shape.function: p.reached for p in paths}
+
+
+def test_a_function_only_tests_or_dead_code_call_is_not_reached(tmp_path):
+    paths = _paths(tmp_path, {"app/routes.py": _ROUTES, "app/orders.py": _ORDERS,
+                              "tests/test_orders.py": "from app.orders import by_note\n\n\ndef test_it():\n    by_note('x')\n"})
+    assert _reached(paths) == {"by_reference": True, "by_note": False}
+
+
+def test_a_function_named_other_than_by_a_call_is_reached(tmp_path):
+    registered = _ROUTES + "\nhandlers = {'note': orders.by_note_or_fail}\n"
+    assert _reached(_paths(tmp_path, {"app/routes.py": registered, "app/orders.py": _ORDERS})) == {
+        "by_reference": True, "by_note": True}
+    named = _ROUTES + "\n\ndef lookup(kind):\n    return getattr(orders, 'by_note')\n"
+    assert _reached(_paths(tmp_path, {"app/routes.py": named, "app/orders.py": _ORDERS}))["by_note"]
+
+
+def test_without_an_entry_point_every_function_is_reached(tmp_path):
+    paths = _paths(tmp_path, {"app/orders.py": _ORDERS})
+    assert set(_reached(paths).values()) == {True}
+
+
+def test_a_loop_over_what_a_function_returns_reads_that_module_s_function(tmp_path):
+    from schemalens.analyzers.audit import run_audit
+    from schemalens.analyzers.rules import rule_by_code
+
+    model = _index(tmp_path, {
+        "app/archive.py": ("from app.models import Order\n\n\n"
+                           "def recent():\n    return Order.query.all()\n"),
+        "app/orders.py": ("from sqlalchemy.orm import selectinload\n\nfrom app.models import Order\n\n\n"
+                          "def recent():\n    return Order.query.options(selectinload(Order.items)).all()\n"),
+        "app/report.py": ("from app import orders\n\n\n"
+                          "def sizes():\n    return [len(order.items) for order in orders.recent()]\n"),
+    }, Config(tables={"orders": TableHints(rows=50_000)}))
+    assert [f for f in run_audit(model, rules=[rule_by_code("SL412")]).findings] == []

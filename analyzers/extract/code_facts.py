@@ -118,6 +118,10 @@ class CodeFacts:
     sql_insert_tables: frozenset[str] = frozenset()
     # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself.
     runs_migrations: bool = False
+    # Names the file uses other than by calling them inside a function (a function handed on,
+    # registered, listed in `__all__` or named in a string, and everything called at module or
+    # class level): what may run a function that no resolved call reaches.
+    referenced_names: frozenset[str] = frozenset()
 
 
 _DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
@@ -565,4 +569,39 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
                      query_calls=tuple(found.calls), hybrids=tuple(found.hybrids),
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
-                     runs_migrations="upgrade" in source.text and runs_migrations(source.tree))
+                     runs_migrations="upgrade" in source.text and runs_migrations(source.tree),
+                     referenced_names=referenced_names(source.tree))
+
+
+_NAME_STRING = re.compile(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`
+
+
+def referenced_names(tree: ast.Module) -> frozenset[str]:
+    """See CodeFacts.referenced_names: names and attributes read other than as the function of a
+    call inside a function body, every callee outside function bodies, and the identifiers of
+    strings that look like names or dotted paths."""
+    found: set[str] = set()
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]  # (node, inside a function body)
+    while stack:
+        node, in_function = stack.pop()
+        if isinstance(node, ast.Call) and in_function:
+            # the callee itself is followed by the call graph; what it is called on is a use
+            if isinstance(node.func, ast.Attribute):
+                stack.append((node.func.value, True))
+            elif not isinstance(node.func, ast.Name):
+                stack.append((node.func, True))
+            stack += [(child, True) for child in (*node.args, *node.keywords)]
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            found.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 200 \
+                and _NAME_STRING.fullmatch(node.value):
+            found.update(part for part in re.split(r"[.:]", node.value) if part)
+        function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        decorators = node.decorator_list if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else ()
+        for child in ast.iter_child_nodes(node):
+            # decorators run where the function is defined
+            stack.append((child, in_function if any(child is d for d in decorators) else in_function or function))
+    return frozenset(found)

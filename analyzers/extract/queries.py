@@ -114,7 +114,8 @@ class LoopRead:
     location: Location
     source: Optional[int] = None
     parent: Optional[tuple[int, str]] = None  # (index of the enclosing loop's query, the attribute it iterates)
-    rows_from: Optional[str] = None  # the rows come from calling this function (`catalog.search_products(q)`)
+    rows_from: Optional[str] = None  # the rows come from calling this function, as written (`catalog.search_products`)
+    function: Optional[str] = None  # the function the loop is in (None: module level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1325,10 +1326,10 @@ class _FunctionReader:
         if source is None and shape is not None:
             source = ("query", shape)
         elif source is None and isinstance(iterable, ast.Call) and (dotted(iterable.func) or ""):
-            source = ("function", (dotted(iterable.func) or "").rpartition(".")[2])
+            source = ("function", dotted(iterable.func) or "")
         elif source is None and isinstance(iterable, ast.Name) and self.pending.get(iterable.id, ("",))[0] == "call":
             called = dotted(self.pending[iterable.id][1].func) or ""  # `orders = recent(); for o in orders`
-            source = ("function", called.rpartition(".")[2]) if called else None
+            source = ("function", called) if called else None
         if isinstance(target, ast.Name) and source is not None:
             self.loops.append((target.id, source, scope))
 
@@ -1466,7 +1467,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
         for shape in function.shapes:
             facts.queries.append(replace(shape.shape, function=name, context=context,
                                          origin=_origin(shape, index_of)))
-        _loop_reads(function, facts, index_of, row_helpers)
+        _loop_reads(function, facts, index_of, row_helpers, name)
         facts.calls += _counted_calls(body, function, index_of, reader)
         if name is not None:
             facts.functions.append(FunctionFacts(
@@ -1766,7 +1767,8 @@ def _is_sql_function(call: ast.Call) -> bool:
     return callee.startswith("func.") or ".func." in callee
 
 
-def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, row_helpers: dict) -> None:
+def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, row_helpers: dict,
+                name: Optional[str]) -> None:
     """Attribute reads on loop variables (directly, or by a helper of the module the row is passed
     to), with where the loop's rows come from."""
     sources: dict[str, tuple] = {}
@@ -1778,14 +1780,15 @@ def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, ro
         for attribute, location in _attribute_reads(scope, variable, function.reader, row_helpers):
             kind = sources[variable]
             if kind[0] == "function":
-                facts.loop_reads.append(LoopRead(variable, attribute, location, rows_from=kind[1]))
+                facts.loop_reads.append(LoopRead(variable, attribute, location, rows_from=kind[1], function=name))
             elif kind[0] == "query":
                 if kind[1] is not None:
-                    facts.loop_reads.append(LoopRead(variable, attribute, location, source=kind[1]))
+                    facts.loop_reads.append(LoopRead(variable, attribute, location, source=kind[1], function=name))
             else:
                 parent = sources.get(kind[1])
                 if parent is not None and parent[0] == "query" and parent[1] is not None:
-                    facts.loop_reads.append(LoopRead(variable, attribute, location, parent=(parent[1], kind[2])))
+                    facts.loop_reads.append(LoopRead(variable, attribute, location, parent=(parent[1], kind[2]),
+                                                     function=name))
 
 
 def _attribute_reads(scope, variable: str, reader: _Reader,

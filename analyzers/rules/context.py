@@ -103,6 +103,13 @@ class AuditContext:
         return [facts for _, facts in sorted(self.model.code.items())]
 
     @cached_property
+    def code_base(self):
+        """The application's functions, classes and queries read together (query_flow.CodeBase)."""
+        from ..query_flow import code_base
+
+        return code_base(self.model, [facts.path for facts in self.code_facts()])
+
+    @cached_property
     def query_paths(self) -> list:
         """Every query of the application code, followed across functions and resolved to the
         effective tables."""

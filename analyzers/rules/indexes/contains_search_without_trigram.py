@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import trigram_or_text_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import hinted_small, p0_on_a_big_request_path, query_example, where_it_runs
+from .query_support import hinted_small, p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
 from ...i18n import _
 
 _SEARCH = "def search(session, Customer, term):\n    return session.query(Customer).filter(Customer.name.ilike(f'%{term}%')).all()\n"
@@ -58,7 +58,7 @@ class ContainsSearchWithoutTrigram(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in context.query_paths:
+        for path in reached_paths(context):
             for predicate in path.predicates:
                 if predicate.operator not in ("like", "ilike") or predicate.pattern not in ("contains", "suffix"):
                     continue

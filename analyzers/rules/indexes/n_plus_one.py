@@ -97,7 +97,7 @@ class NPlusOne(Rule):
                 continue  # a command run by hand over a few rows, not a path users wait on
             for read in facts.loop_reads:
                 path = self._rows_path(context, reported, facts.path, read)
-                if path is None:
+                if path is None or not path.reached:
                     continue
                 owner = path.table
                 if read.parent is not None:
@@ -136,9 +136,15 @@ class NPlusOne(Rule):
     @staticmethod
     def _rows_path(context: AuditContext, reported: dict, path: str, read):
         """The query whose rows the loop walks: one of this file's, or the one a function it calls
-        returns (`catalog.search_products(q)`, by the function's name)."""
+        returns (`catalog.search_products(q)`: the function the call resolves to, else by its name)."""
         if read.rows_from is not None:
+            flow = context.code_base
+            target = flow.target(flow.frame((path, read.function)), read.rows_from)
+            if target is not None:
+                return next((p for p in context.query_paths if p.table is not None and p.shape.kind == "select"
+                             and (p.location.path, p.shape.function) == target.key and not p.shape.subquery), None)
+            name = read.rows_from.rpartition(".")[2]
             return next((p for p in context.query_paths if p.table is not None and p.shape.kind == "select"
-                         and (p.shape.function or "").rpartition(".")[2] == read.rows_from and not p.shape.subquery), None)
+                         and (p.shape.function or "").rpartition(".")[2] == name and not p.shape.subquery), None)
         index = read.source if read.source is not None else read.parent[0]
         return reported.get((path, index))

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from .query_support import p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
 from ...i18n import _
 
 _PAGE = ("def page(Order, customer_id, page):\n"
@@ -51,7 +51,7 @@ class OffsetPagination(Rule):
                        config="[tool.schemalens.tables.orders]\nrows = 2_000_000\n"),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in context.query_paths:
+        for path in reached_paths(context):
             table = context.layer.tables.get(path.table or "")
             if path.shape.pagination not in ("offset", "paginate") or table is None or not context.is_big(table, 100_000):
                 continue

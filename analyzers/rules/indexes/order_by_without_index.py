@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
+from .query_support import p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
 from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
@@ -50,7 +50,7 @@ class OrderByWithoutIndex(Rule):
     invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in context.query_paths:
+        for path in reached_paths(context):
             if not path.order_by:
                 continue
             use, descending = path.order_by[0]

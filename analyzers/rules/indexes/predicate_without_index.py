@@ -8,7 +8,7 @@ from ..context import AuditContext
 from ..selection import rule_enabled
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
-from .query_support import SCHEMA, hinted_small, is_association, query_example, severity_for, where_it_runs
+from .query_support import SCHEMA, hinted_small, is_association, query_example, reached_paths, severity_for, where_it_runs
 from ...i18n import _
 
 
@@ -22,8 +22,9 @@ class PredicateWithoutIndex(Rule):
     Joins through association tables are SL406's; `%term%` searches are SL407's. A flag or a
     state (a boolean, an enum, `status`, `type`, `is_*`) is not a way into a table (a handful of
     values; an index on it alone is SL403's), and a query on a foreign key no index serves is
-    SL401's (the index it asks for serves the query). The queries that lack the same index are
-    one finding.
+    SL401's (the index it asks for serves the query). A query in a function no application path
+    runs (only tests call it, or nothing does, in an application with request handlers or
+    tasks) is not reported. The queries that lack the same index are one finding.
 
     ## Why it matters
     Without an index PostgreSQL reads the whole table for every call. It is invisible on a
@@ -73,6 +74,11 @@ class PredicateWithoutIndex(Rule):
         Example(query_example("def pending(session, Order, customer_id):\n"
                               "    return session.query(Order).filter(Order.customer_id == customer_id, Order.status == 'x').all()\n")
                 | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
+        # dispatch: a service function that only a test calls runs on no application path
+        Example(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n")
+                | {"app/routes.py": "@app.get('/orders')\ndef orders():\n    return []\n",
+                   "tests/test_orders.py": ("from app.services.orders import by_note\n\n\n"
+                                            "def test_by_note():\n    assert by_note(None, 'x') == []\n")}),
     )
     invalid = (
         Example(query_example("def by_note(Order, note):\n"
@@ -90,7 +96,7 @@ class PredicateWithoutIndex(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         seen = set()
         unindexed_keys = _unindexed_foreign_keys(context) if rule_enabled("SL401", context.model.config) else set()
-        for path in context.query_paths:
+        for path in reached_paths(context):
             for table_key in path.tables:
                 table = context.layer.tables.get(table_key)
                 if table is None or is_association(table) or hinted_small(context, table):

@@ -13,6 +13,12 @@ from ...i18n import _
 SMALL_TABLE_ROWS = 10_000  # a table hinted smaller than this is read whole cheaply
 
 
+def reached_paths(context: AuditContext) -> list[QueryPath]:
+    """The application's query paths that some application path runs (not only dead code, or
+    functions only tests call: see CodeBase.unreached)."""
+    return [path for path in context.query_paths if path.reached]
+
+
 def where_it_runs(path: QueryPath) -> str:
     function = f"{path.shape.function}()" if path.shape.function else _("module level")
     where = {"request": _("in a request handler"), "task": _("in a background task")}.get(path.context, "")
