@@ -286,11 +286,17 @@ async def test_hover_on_a_column_lists_the_code_that_queries_it(client: Language
     service.write_text(service_text)
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=service.as_uri(), language_id="python", version=1, text=service_text)))
-    await _diagnostics_for(client, service.as_uri(), lambda d: "SL405" in _codes(d))
     uri = (workspace / MODELS).as_uri()
     text = (workspace / MODELS).read_text()
     line = next(n for n, line in enumerate(text.splitlines()) if line.strip().startswith("display_name ="))
-    result = await client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=6)))
-    assert "Code paths on this column:" in result.contents.value
+
+    async def hover_once_indexed():
+        while True:  # the opened file is indexed in the background
+            found = await client.text_document_hover_async(types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=6)))
+            if found is not None and "Code paths on this column:" in found.contents.value:
+                return found
+            await asyncio.sleep(0.1)
+
+    result = await asyncio.wait_for(hover_once_indexed(), 30)
     assert "filter = in by_name — `app/services.py:5`" in result.contents.value

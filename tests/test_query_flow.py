@@ -464,6 +464,9 @@ def test_query_coverage_counts_calls_and_says_why_one_is_not_resolved(tmp_path):
     assert "parameter `thing` of unknown" in unresolved.reason
 
 
+_SIZED = Config(tables={"orders": TableHints(rows=100_000), "customers": TableHints(rows=100_000)})
+
+
 def test_query_rules_report_no_finding_on_code_under_tests(tmp_path):
     from schemalens.analyzers.audit import run_audit
 
@@ -476,7 +479,7 @@ def test_query_rules_report_no_finding_on_code_under_tests(tmp_path):
                 print(order.customer.email)
     """
     model = _index(tmp_path, {"tests/test_orders.py": loop.format(name="test_notes"),
-                              "app/views.py": loop.format(name="notes")})
+                              "app/views.py": loop.format(name="notes")}, _SIZED)
     query_codes = {f"SL{n}" for n in range(405, 414)}
     findings = [f for f in run_audit(model).findings if f.rule in query_codes]
     assert findings and {f.location.path for f in findings} == {"app/views.py"}
@@ -495,7 +498,7 @@ def test_queries_lacking_the_same_index_are_one_finding(tmp_path):
 
         def first_pending(session):
             return session.query(Order).filter(Order.reference == "y").first()
-    """})
+    """}, _SIZED)
     (finding,) = [f for f in run_audit(model).findings if f.rule == "SL405"]
     assert (finding.table, finding.column) == ("orders", "reference")
     assert [r.location.line for r in finding.related if r.label.startswith("also")] == [10]

@@ -6,7 +6,7 @@ from ...query_paths import Resolver
 from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, where_it_runs
+from .query_support import p0_on_a_big_request_path, size_evidence, sized, where_it_runs
 from ...i18n import _
 
 _EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
@@ -18,6 +18,7 @@ _MODELS = ("from sqlalchemy import ForeignKey\nfrom sqlalchemy.orm import Declar
            "class OrderItem(Base):\n    __tablename__ = 'order_items'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
            "    order_id: Mapped[int] = mapped_column(ForeignKey('orders.id', ondelete='CASCADE'), index=True)\n"
            "    order: Mapped[Order] = relationship(back_populates='items')\n")
+_SIZES = "[tool.schemalens.tables.orders]\nrows = 100_000\n[tool.schemalens.tables.order_items]\nrows = 300_000\n"
 _LOOP = ("from app.models import Order\n\n\ndef totals(session):\n    result = []\n"
          "    for order in session.query(Order).all():\n        result.append(len(order.items))\n    return result\n")
 
@@ -28,16 +29,26 @@ class NPlusOne(Rule):
     order.items`, one level deeper, `for item in order.items: item.product`, in a comprehension,
     over rows a function returns, or in a helper of the module each row is passed to) when neither
     the query (`options(selectinload(...))`, `joinedload`, `subqueryload`) nor the
-    relationship (`lazy="selectin"` / `"joined"`) loads it up front. Not reported: a relationship
-    that never loads lazily (`lazy="raise"`, `"noload"`: a missing load fails instead of
-    querying) and a query whose loader options come from its caller (`.options(*options)`).
+    relationship (`lazy="selectin"` / `"joined"`) loads it up front, on rows of a table the size
+    hints (`[tool.schemalens.tables.<name>]`) give 10,000 rows or more (now or within a year).
+    Not reported: a relationship that never loads lazily (`lazy="raise"`, `"noload"`: a missing
+    load fails instead of querying), a query whose loader options come from its caller
+    (`.options(*options)`), a many-to-one whose target table is not hinted that big (the
+    session's identity map answers it once each target is loaded: one query per distinct
+    target, not per row), code no application path runs and commands an operator runs by hand.
+
+    Without a size hint the rule stays silent: a loop's cost is the number of rows it walks, and
+    on the judged corpus of real projects most lazy loads in loops walked the children of one
+    parent or a handful of configuration rows (about four findings in ten were worth a
+    reviewer's time).
 
     ## Why it matters
     Each row triggers one more query: a page of 50 orders makes 51 round trips, 101 with one
     more level. It looks fine with ten rows in development and multiplies with data and
     traffic.
 
-    P1; P0 when it runs in a request handler on a table hinted at 1M rows.
+    P1; P0 when it runs in a request handler on a table hinted at 1M rows. The finding names the
+    hint that put the table in scope.
 
     ## Example
     ```python
@@ -62,27 +73,41 @@ class NPlusOne(Rule):
 
     valid = (Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
         "session.query(Order).all()", "session.query(Order).options(selectinload(Order.items)).all()").replace(
-        "from app.models import Order\n", "from sqlalchemy.orm import selectinload\n\nfrom app.models import Order\n")}),
+        "from app.models import Order\n", "from sqlalchemy.orm import selectinload\n\nfrom app.models import Order\n")},
+        config=_SIZES),
              # the caller chooses the loaders
              Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
                  "def totals(session):", "def totals(session, options=()):").replace(
-                 "session.query(Order).all()", "session.query(Order).options(*options).all()")}),
+                 "session.query(Order).all()", "session.query(Order).options(*options).all()")}, config=_SIZES),
              # a relationship that never loads lazily fails instead of querying
              Example({"app/models.py": _MODELS.replace("relationship(back_populates='order')",
                                                        "relationship(back_populates='order', lazy='raise')"),
-                      "app/services/orders.py": _LOOP}),
+                      "app/services/orders.py": _LOOP}, config=_SIZES),
              # dispatch, redash: a command an operator runs by hand
-             Example({"app/models.py": _MODELS, "app/cli.py": _LOOP}))
+             Example({"app/models.py": _MODELS, "app/cli.py": _LOOP}, config=_SIZES),
+             # redash: a many-to-one to a table not hinted big is answered from the identity map
+             Example({"app/models.py": _MODELS, "app/services/orders.py": (
+                 "from app.models import OrderItem\n\n\ndef orders(session):\n"
+                 "    return {item.order.id for item in session.query(OrderItem).all()}\n")},
+                 config="[tool.schemalens.tables.order_items]\nrows = 300_000\n"),
+             # CTFd, dispatch: no size hint (the children of one parent, a few configuration rows)
+             Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP}))
     invalid = (
         Example({"app/models.py": _MODELS,
-                 "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")}),
+                 "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")},
+                config=_SIZES),
         # rows another function returns, read by a helper each row is passed to
         Example({"app/models.py": _MODELS,
                  "app/services/orders.py": ("from app.models import Order\n\n\ndef recent(session):\n"
                                             "    return session.query(Order).all()\n"),
                  "app/routes/orders.py": ("from app.services.orders import recent\n\n\ndef _json(order):\n"
                                           "    return {'items': len(order.items)}  # expect\n\n\n"
-                                          "def page(session):\n    return [_json(o) for o in recent(session)]\n")}),
+                                          "def page(session):\n    return [_json(o) for o in recent(session)]\n")},
+                config=_SIZES),
+        # a many-to-one to a big table: one query per distinct order
+        Example({"app/models.py": _MODELS, "app/services/orders.py": (
+            "from app.models import OrderItem\n\n\ndef orders(session):\n"
+            "    return {item.order.id for item in session.query(OrderItem).all()}  # expect\n")}, config=_SIZES),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -111,17 +136,21 @@ class NPlusOne(Rule):
                         or {read.attribute, "*"} & set(path.shape.eager):
                     continue
                 # one finding per loop and attribute; a helper's reads are one place whichever loop calls it
+                table = context.layer.tables.get(owner)
+                target_table = context.layer.tables.get(relationship.target_table or "")
+                if not sized(context, table) or _many_to_one(relationship, table) and not sized(context, target_table):
+                    continue  # few rows to walk, or few targets to load once each (the identity map answers the rest)
                 key = (read.location.path, read.rows_from, read.variable, read.attribute) if read.rows_from \
                     else (path.location, read.variable, read.attribute)
                 if key in seen:
                     continue
                 seen.add(key)
-                table = context.layer.tables.get(owner)
                 target = relationship.target_table or relationship.target or "?"
                 yield self.finding(
                     read.location, _("%(variable)s.%(attribute)s is loaded once per row (N+1)", variable=read.variable, attribute=read.attribute),
                     _("The loop over the query of %(where_it_runs)s reads %(class_name)s.%(attribute)s "
-                    "(-> %(target)s) on every row; the relationship loads lazily and the query does not load it up front.", where_it_runs=where_it_runs(path), class_name=relationship.class_name, attribute=read.attribute, target=target),
+                    "(-> %(target)s) on every row; the relationship loads lazily and the query does not load it up front.", where_it_runs=where_it_runs(path), class_name=relationship.class_name, attribute=read.attribute, target=target)
+                    + " " + size_evidence(context, table),
                     impact=_("Worst case: a page of N rows makes N+1 queries (N*M+1 one level deeper) and the endpoint "
                            "times out as data grows. Most likely: latency proportional to the page size."),
                     root_cause=_("Lazy loading is SQLAlchemy's default; the loop hides one query per iteration."),
@@ -148,3 +177,13 @@ class NPlusOne(Rule):
                          and (p.shape.function or "").rpartition(".")[2] == name and not p.shape.subquery), None)
         index = read.source if read.source is not None else read.parent[0]
         return reported.get((path, index))
+
+
+def _many_to_one(relationship, table) -> bool:
+    """A to-one relationship through a foreign key of `table`'s own: SQLAlchemy loads it by the
+    target's primary key, from the identity map when the target is already loaded."""
+    if relationship.secondary is not None or relationship.uselist is True or table is None:
+        return False
+    if relationship.target_table == table.key:  # self-referential: either direction unless uselist=False says
+        return relationship.uselist is False
+    return any(key.ref_table == relationship.target_table for key in table.foreign_keys)

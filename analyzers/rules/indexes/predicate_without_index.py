@@ -6,25 +6,42 @@ from ...query_paths import entry_points
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..selection import rule_enabled
+from ...workspace.code_roles import is_operator_command
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
-from .query_support import SCHEMA, hinted_small, is_association, query_example, reached_paths, severity_for, where_it_runs
+from .query_support import (SCHEMA, is_association, query_example, reached_paths, severity_for, size_evidence, sized,
+                            where_it_runs)
 from ...i18n import _
+
+
+_SIZES = "[tool.schemalens.tables.orders]\nrows = 100_000\n[tool.schemalens.tables.customers]\nrows = 100_000\n"
+
+
+def _sized(files: dict) -> Example:
+    """An example on the orders and customers tables, hinted at 100,000 rows."""
+    return Example(files, config=_SIZES)
 
 
 class PredicateWithoutIndex(Rule):
     """## What it finds
     A query in the application code (`filter`, `filter_by`, `where`, a join's on-clause, or
-    `text()` SQL) that enters a table only through columns no index can serve: no index,
+    `text()` SQL) that enters a table the size hints (`[tool.schemalens.tables.<name>]`) give
+    10,000 rows or more (now or within a year) only through columns no index can serve: no index,
     primary key or unique constraint has one of them first, or after columns the same query
     matches by equality (the leftmost-prefix rule of composite indexes). When one predicate on
     the table has an index, the others only filter the rows it returns and are not reported.
     Joins through association tables are SL406's; `%term%` searches are SL407's. A flag or a
     state (a boolean, an enum, `status`, `type`, `is_*`) is not a way into a table (a handful of
-    values; an index on it alone is SL403's), and a query on a foreign key no index serves is
-    SL401's (the index it asks for serves the query). A query in a function no application path
-    runs (only tests call it, or nothing does, in an application with request handlers or
-    tasks) is not reported. The queries that lack the same index are one finding.
+    values; an index on it alone is SL403's), nor is `IS NULL` / `IS NOT NULL`, and a query on a
+    foreign key no index serves is SL401's (the index it asks for serves the query). Not
+    reported either: a query in a function no application path runs (only tests call it, or
+    nothing does, in an application with request handlers or tasks) and a command an operator
+    runs by hand. The queries that lack the same index are one finding.
+
+    Without a size hint the rule stays silent: whether a scan matters depends on the table's
+    size, and on the judged corpus of real projects most unindexed lookups read configuration
+    and lookup tables of a few hundred rows (about one finding in four was worth a reviewer's
+    time). Give the tables you expect to grow a `rows` / `rows_in_a_year` hint.
 
     ## Why it matters
     Without an index PostgreSQL reads the whole table for every call. It is invisible on a
@@ -34,7 +51,7 @@ class PredicateWithoutIndex(Rule):
 
     P2; P1 when the query runs in a request handler (directly or through the functions it
     calls); P0 when, in addition, the size hints give the table 1M rows now or within a year.
-    Tables hinted under 10,000 rows are skipped.
+    The finding names the hint that put the table in scope.
 
     ## Example
     ```python
@@ -59,37 +76,44 @@ class PredicateWithoutIndex(Rule):
     summary = _("query filters or joins on a column no index serves")
 
     valid = (
-        Example(query_example("def by_customer(Order, customer_id):\n"
+        _sized(query_example("def by_customer(Order, customer_id):\n"
                               "    return Order.query.filter(Order.customer_id == customer_id).all()\n")),
-        Example(query_example("def by_status(Order, status):\n    return Order.query.filter_by(status=status).all()\n")
+        _sized(query_example("def by_status(Order, status):\n    return Order.query.filter_by(status=status).all()\n")
                 | {"db/V2__status_index.sql": "CREATE INDEX orders_status_customer_idx ON orders (status, customer_id);\n"}),
         # a foreign key no index serves: SL401 reports the index it lacks
-        Example(query_example("def by_customer(Order, customer_id):\n"
+        _sized(query_example("def by_customer(Order, customer_id):\n"
                               "    return Order.query.filter(Order.customer_id == customer_id).all()\n",
                               SCHEMA.replace("CREATE INDEX orders_customer_id_idx ON orders (customer_id);\n", ""))),
         # a flag or a state has a handful of values: not a way into the table
-        Example(query_example("def live(Order):\n    return Order.query.filter(Order.archived == False).all()\n",
+        _sized(query_example("def live(Order):\n    return Order.query.filter(Order.archived == False).all()\n",
                               SCHEMA.replace("deleted_at timestamptz", "deleted_at timestamptz, archived boolean NOT NULL"))),
-        Example(query_example("def pending(Order):\n    return Order.query.filter(Order.status == 'pending').all()\n")),
-        Example(query_example("def pending(session, Order, customer_id):\n"
+        _sized(query_example("def pending(Order):\n    return Order.query.filter(Order.status == 'pending').all()\n")),
+        _sized(query_example("def pending(session, Order, customer_id):\n"
                               "    return session.query(Order).filter(Order.customer_id == customer_id, Order.status == 'x').all()\n")
                 | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
         # dispatch: a service function that only a test calls runs on no application path
-        Example(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n")
+        _sized(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n")
                 | {"app/routes.py": "@app.get('/orders')\ndef orders():\n    return []\n",
                    "tests/test_orders.py": ("from app.services.orders import by_note\n\n\n"
                                             "def test_by_note():\n    assert by_note(None, 'x') == []\n")}),
+        # NULL or not NULL keeps most rows: an index on it would not be chosen
+        _sized(query_example("def unsent(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n")),
+        # a command an operator runs by hand
+        _sized({**query_example(""), "app/cli.py": "def find(Order, note):\n    return Order.query.filter(Order.note == note).all()\n"}),
+        # CTFd, dispatch: no size hint, and most unindexed lookups read tables of a few hundred rows
+        Example(query_example("def by_name(Project, name):\n    return Project.query.filter(Project.name == name).first()\n",
+                              "CREATE TABLE projects (id bigint PRIMARY KEY, name text NOT NULL);\n")),
     )
     invalid = (
-        Example(query_example("def by_note(Order, note):\n"
+        _sized(query_example("def by_note(Order, note):\n"
                               "    return Order.query.filter(Order.note == note).all()  # expect\n")),
-        Example(query_example("from sqlalchemy import select\n\n\ndef mine(session, Customer, email):\n"
+        _sized(query_example("from sqlalchemy import select\n\n\ndef mine(session, Customer, email):\n"
                               "    return session.execute(select(Customer).where(Customer.email == email)).scalar_one()  # expect\n")),
         # the composite index leads with customer_id, which this query does not match
-        Example(query_example("def by_note(session, Order, note):\n"
+        _sized(query_example("def by_note(session, Order, note):\n"
                               "    return session.query(Order).filter(Order.note == note).all()  # expect\n")
                 | {"db/V2__idx.sql": "CREATE INDEX orders_customer_note_idx ON orders (customer_id, note);\n"}),
-        Example(query_example("from sqlalchemy import text\n\n\ndef notes(session):\n"
+        _sized(query_example("from sqlalchemy import text\n\n\ndef notes(session):\n"
                               "    return session.execute(text('SELECT id FROM orders WHERE note = :n'), {'n': 'x'})  # expect\n")),
     )
 
@@ -97,11 +121,16 @@ class PredicateWithoutIndex(Rule):
         seen = set()
         unindexed_keys = _unindexed_foreign_keys(context) if rule_enabled("SL401", context.model.config) else set()
         for path in reached_paths(context):
+            if is_operator_command(path.location.path):
+                continue  # a command run by hand: one scan that an operator waits for, not a path users wait on
             for table_key in path.tables:
                 table = context.layer.tables.get(table_key)
-                if table is None or is_association(table) or hinted_small(context, table):
+                if table is None or is_association(table) or not sized(context, table):
                     continue
                 entries = entry_points(path, table, context.layer)
+                # NULL / NOT NULL keeps most rows of a table: no index on it would be chosen
+                null_checks = {p.use.location for p in path.predicates if p.use.table == table_key and p.operator == "is null"}
+                entries = [e for e in entries if e.index or e.location not in null_checks]
                 if any((table_key, e.column) in unindexed_keys for e in entries if not e.index):
                     continue  # a foreign key no index serves: SL401's finding, whose index will serve this query
                 # A flag or a state (banned = false, status = 'open') has a handful of values: an index
@@ -122,7 +151,8 @@ class PredicateWithoutIndex(Rule):
         return self.finding(
             location, _("query %(what)s, which no index serves", what=what),
             _("The query of %(where_it_runs)s %(what)s; no index, primary key or unique constraint of %(table)s "
-            "leads with %(column)s (after the columns it matches by equality).", where_it_runs=where_it_runs(path), what=what, table=table.name, column=column),
+            "leads with %(column)s (after the columns it matches by equality).", where_it_runs=where_it_runs(path), what=what, table=table.name, column=column)
+            + " " + size_evidence(context, table),
             impact=_("Worst case: every call reads all of %(table)s; at 10x-100x the rows it takes seconds and exhausts "
                    "the connection pool under load. Most likely: a query that slows down in step with the table.", table=table.name),
             root_cause=_("Indexes were declared for keys and foreign keys, not for the columns the code filters on."),

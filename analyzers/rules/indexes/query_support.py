@@ -39,9 +39,25 @@ def p0_on_a_big_request_path(context: AuditContext, path: QueryPath, table: Opti
     return "P0" if severity_for(context, path, table) == "P0" else None
 
 
-def hinted_small(context: AuditContext, table: Table) -> bool:
+def hinted_rows(context: AuditContext, table: Table) -> int:
+    """The most rows the size hints give `table`, now or within a year (0 without hints)."""
     hints = context.hints(table)
-    return hints.rows is not None and hints.rows < SMALL_TABLE_ROWS and (hints.rows_in_a_year or 0) < SMALL_TABLE_ROWS
+    return max(hints.rows or 0, hints.rows_in_a_year or 0)
+
+
+def sized(context: AuditContext, table: Optional[Table]) -> bool:
+    """Whether the size hints give `table` SMALL_TABLE_ROWS rows or more, now or within a year.
+    The rules whose findings are only true of big tables (a scan, a search, a query per row)
+    report such tables only: on the judged corpus most of the queries they flag run on tables
+    of a few hundred rows, where the finding costs nothing."""
+    return table is not None and hinted_rows(context, table) >= SMALL_TABLE_ROWS
+
+
+def size_evidence(context: AuditContext, table: Table) -> str:
+    """The sentence a finding of a size-dependent rule ends with: the hint that put it in scope
+    (and raised its severity, when it did)."""
+    return _("Reported because the size hints give %(table)s %(rows)s rows, now or within a year "
+             "([tool.schemalens.tables.%(table)s]).", table=table.name, rows=format(hinted_rows(context, table), ","))
 
 
 def is_association(table: Table) -> bool:

@@ -6,6 +6,7 @@ import csv
 import io
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.security import check_password_hash
 
 from ..models import User
 from ..services import users as user_service
@@ -17,6 +18,15 @@ bp = Blueprint("users", __name__)
 def signup():
     user = user_service.register(request.get_json())
     return jsonify({"id": user.id, "email": user.email}), 201
+
+
+@bp.post("/login")
+def login():
+    payload = request.get_json()
+    user = user_service.find_for_login(payload["login"])
+    if user is None or not check_password_hash(user.password_hash, payload["password"]):
+        return jsonify({"error": "invalid credentials"}), 401
+    return jsonify({"id": user.id})
 
 
 @bp.get("/export.csv")
