@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...query_paths import trigram_or_text_index
+from ...query_paths import entry_points, trigram_or_text_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import p0_on_a_big_request_path, query_example, reached_paths, size_evidence, sized, where_it_runs
@@ -18,7 +18,9 @@ class ContainsSearchWithoutTrigram(Rule):
     `.contains(term)`, `.endswith(term)` or `LIKE '%...%'` in SQL, on a column with no trigram
     index (GIN or GiST with `gin_trgm_ops` / `gist_trgm_ops`) and no full-text index over it,
     on a table the size hints (`[tool.schemalens.tables.<name>]`) give 10,000 rows or more (now
-    or within a year). Not reported: a query in a function no application path runs.
+    or within a year). Not reported: a search over the rows another predicate of the query (or
+    the join feeding the table) finds through an index (one customer's orders), and a query in a
+    function no application path runs.
 
     Without a size hint the rule stays silent: a leading-wildcard search costs what the table
     holds, and on the judged corpus of real projects most such searches ran over one
@@ -63,6 +65,9 @@ class ContainsSearchWithoutTrigram(Rule):
                               "    return session.query(Customer).filter(Customer.name.startswith(term)).all()\n"), config=_SIZES),
         # polar: no size hint (a merchant's discounts, a staff page over a pruned table)
         Example(query_example(_SEARCH)),
+        # polar: one customer's rows, found through an index, are searched; not the whole table
+        Example(query_example("def notes(Order, customer_id, term):\n    return Order.query.filter("
+                              "Order.customer_id == customer_id, Order.note.contains(term)).all()\n"), config=_SIZES),
     )
     invalid = (
         Example(query_example(_SEARCH.replace(".all()\n", ".all()  # expect\n")), config=_SIZES),
@@ -79,6 +84,8 @@ class ContainsSearchWithoutTrigram(Rule):
                 table = context.layer.tables.get(use.table)
                 if not sized(context, table) or trigram_or_text_index(table, use.column):
                     continue
+                if any(entry.index and entry.kind != "search" for entry in entry_points(path, table, context.layer)):
+                    continue  # another predicate (or the join feeding the table) narrows it through an index first
                 yield self.finding(
                     use.location, _("%(upper)s '%%...%%' on %(table)s.%(column)s reads the whole table", upper=predicate.operator.upper(), table=table.name, column=use.column),
                     _("The query of %(where_it_runs)s searches %(table)s.%(column)s with a leading wildcard; "

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...query_paths import entry_points
+from ...query_paths import entry_points, serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..selection import rule_enabled
@@ -33,7 +33,8 @@ class PredicateWithoutIndex(Rule):
     Joins through association tables are SL406's; `%term%` searches are SL407's. A flag or a
     state (a boolean, an enum, `status`, `type`, `is_*`) is not a way into a table (a handful of
     values; an index on it alone is SL403's), nor is `IS NULL` / `IS NOT NULL`, and a query on a
-    foreign key no index serves is SL401's (the index it asks for serves the query). Not
+    foreign key no index serves is SL401's (the index it asks for serves the query, and the
+    tables the query joins from there by an index). Not
     reported either: a query in a function no application path runs (only tests call it, or
     nothing does, in an application with request handlers or tasks) and a command an operator
     runs by hand. The queries that lack the same index are one finding.
@@ -96,6 +97,11 @@ class PredicateWithoutIndex(Rule):
                 | {"app/routes.py": "@app.get('/orders')\ndef orders():\n    return []\n",
                    "tests/test_orders.py": ("from app.services.orders import by_note\n\n\n"
                                             "def test_by_note():\n    assert by_note(None, 'x') == []\n")}),
+        # dispatch: the rows come through a join from a foreign key SL401 asks an index for
+        _sized(query_example("def of_customer(session, Customer, Order, customer_id, note):\n"
+                             "    return session.query(Customer).join(Order).filter(Order.customer_id == customer_id, "
+                             "Customer.name == note).all()\n",
+                             SCHEMA.replace("CREATE INDEX orders_customer_id_idx ON orders (customer_id);\n", ""))),
         # NULL or not NULL keeps most rows: an index on it would not be chosen
         _sized(query_example("def unsent(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n")),
         # a command an operator runs by hand
@@ -131,7 +137,8 @@ class PredicateWithoutIndex(Rule):
                 # NULL / NOT NULL keeps most rows of a table: no index on it would be chosen
                 null_checks = {p.use.location for p in path.predicates if p.use.table == table_key and p.operator == "is null"}
                 entries = [e for e in entries if e.index or e.location not in null_checks]
-                if any((table_key, e.column) in unindexed_keys for e in entries if not e.index):
+                if any((table_key, e.column) in unindexed_keys for e in entries if not e.index) \
+                        or _fed_through_a_reported_key(path, table, unindexed_keys):
                     continue  # a foreign key no index serves: SL401's finding, whose index will serve this query
                 # A flag or a state (banned = false, status = 'open') has a handful of values: an index
                 # on it alone is one SL403 reports, not a way in.
@@ -173,6 +180,19 @@ def _unindexed_foreign_keys(context: AuditContext) -> set[tuple[str, str]]:
         keys = leading_columns_served(table)
         found |= {(table.key, fk.columns[0]) for fk in table.foreign_keys if not is_served(fk.columns, keys)}
     return found
+
+
+def _fed_through_a_reported_key(path, table, unindexed_keys: set[tuple[str, str]]) -> bool:
+    """Whether the query joins `table` by an index from a table it matches on a foreign key SL401
+    reports: with the index SL401 asks for, the join narrows `table` too."""
+    for join in path.joins:
+        for near, columns, far in ((join.table, join.columns, join.other_table), (join.other_table, join.other_columns, join.table)):
+            if near != table.key or not columns or not far or serving_index(table, columns[0], set(columns[1:])) is None:
+                continue
+            if any((far, p.use.column) in unindexed_keys for p in path.predicates
+                   if p.use.table == far and p.operator in ("=", "in") and p.alternative is None):
+                return True
+    return False
 
 
 def _is_low_cardinality(context: AuditContext, table, column: str) -> bool:
