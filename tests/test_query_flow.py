@@ -886,3 +886,10 @@ def test_a_loop_over_what_a_function_returns_reads_that_module_s_function(tmp_pa
                           "def sizes():\n    return [len(order.items) for order in orders.recent()]\n"),
     }, Config(tables={"orders": TableHints(rows=50_000)}))
     assert [f for f in run_audit(model, rules=[rule_by_code("SL412")]).findings] == []
+
+
+def test_code_no_application_path_runs_is_no_key_path(tmp_path):
+    from schemalens.analyzers.report.key_paths import key_paths
+
+    model = _index(tmp_path, {"app/routes.py": _ROUTES, "app/orders.py": _ORDERS})
+    assert [k.path.shape.function for k in key_paths(model)] == ["by_reference"]

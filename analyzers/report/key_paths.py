@@ -80,7 +80,8 @@ def key_paths(model, layer=None, paths: Optional[Sequence[QueryPath]] = None, to
     if paths is None:
         patterns = model.config.non_application_paths
         paths = query_paths(model, layer, [f for path, f in sorted(model.code.items()) if is_application_code(path, patterns)])
-    assessed = [assess(model, layer, p) for p in paths if p.table is not None and not p.shape.subquery]
+    # code no application path runs (only tests call it) is no key path
+    assessed = [assess(model, layer, p) for p in paths if p.table is not None and not p.shape.subquery and p.reached]
     return sorted(assessed, key=lambda k: (-k.score, k.path.location.path, k.path.location.line))[:top]
 
 
