@@ -7,7 +7,7 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
 
-_LOW_CARDINALITY_NAME = re.compile(r"(^|_)(status|state|type|kind|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
+_LOW_CARDINALITY_NAME = re.compile(r"(^|_)(status|state|type|kind|role|visibility|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
 
 
 def is_low_cardinality(context: AuditContext, column) -> bool:

@@ -135,11 +135,11 @@ class NPlusOne(Rule):
                 if relationship is None or relationship.lazy in _EAGER | _NEVER_LAZY \
                         or {read.attribute, "*"} & set(path.shape.eager):
                     continue
-                # one finding per loop and attribute; a helper's reads are one place whichever loop calls it
                 table = context.layer.tables.get(owner)
                 target_table = context.layer.tables.get(relationship.target_table or "")
                 if not sized(context, table) or _many_to_one(relationship, table) and not sized(context, target_table):
                     continue  # few rows to walk, or few targets to load once each (the identity map answers the rest)
+                # one finding per loop and attribute; a helper's reads are one place whichever loop calls it
                 key = (read.location.path, read.rows_from, read.variable, read.attribute) if read.rows_from \
                     else (path.location, read.variable, read.attribute)
                 if key in seen:

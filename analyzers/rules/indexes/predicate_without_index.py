@@ -31,13 +31,13 @@ class PredicateWithoutIndex(Rule):
     matches by equality (the leftmost-prefix rule of composite indexes). When one predicate on
     the table has an index, the others only filter the rows it returns and are not reported.
     Joins through association tables are SL406's; `%term%` searches are SL407's. A flag or a
-    state (a boolean, an enum, `status`, `type`, `is_*`) is not a way into a table (a handful of
-    values; an index on it alone is SL403's), nor is `IS NULL` / `IS NOT NULL`, and a query on a
-    foreign key no index serves is SL401's (the index it asks for serves the query, and the
-    tables the query joins from there by an index). Not
-    reported either: a query in a function no application path runs (only tests call it, or
-    nothing does, in an application with request handlers or tasks) and a command an operator
-    runs by hand. The queries that lack the same index are one finding.
+    state (a boolean, an enum, `status`, `type`, `role`, `visibility`, `is_*`) is not a way into
+    a table (a handful of values; an index on it alone is SL403's), nor is `IS NULL` / `IS NOT
+    NULL`, and a query on a foreign key no index serves is SL401's (the index it asks for serves
+    the query, and the tables the query joins from there by an index). Not reported either: a
+    query in a function no application path runs (only tests call it, or nothing does, in an
+    application with request handlers or tasks) and a command an operator runs by hand. The
+    queries that lack the same index are one finding.
 
     Without a size hint the rule stays silent: whether a scan matters depends on the table's
     size, and on the judged corpus of real projects most unindexed lookups read configuration
@@ -89,6 +89,10 @@ class PredicateWithoutIndex(Rule):
         _sized(query_example("def live(Order):\n    return Order.query.filter(Order.archived == False).all()\n",
                               SCHEMA.replace("deleted_at timestamptz", "deleted_at timestamptz, archived boolean NOT NULL"))),
         _sized(query_example("def pending(Order):\n    return Order.query.filter(Order.status == 'pending').all()\n")),
+        # dispatch: a two-valued visibility (open or restricted), most rows open
+        _sized(query_example("from sqlalchemy import or_\n\n\ndef visible(Order):\n"
+                             "    return Order.query.filter(or_(Order.visibility == 'open', Order.visibility == 'restricted')).all()\n",
+                             SCHEMA.replace("deleted_at timestamptz", "deleted_at timestamptz, visibility text NOT NULL"))),
         _sized(query_example("def pending(session, Order, customer_id):\n"
                               "    return session.query(Order).filter(Order.customer_id == customer_id, Order.status == 'x').all()\n")
                 | {"db/V2__idx.sql": "CREATE INDEX orders_customer_status_idx ON orders (customer_id, status);\n"}),
