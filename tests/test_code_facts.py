@@ -85,3 +85,26 @@ def test_a_check_before_saving_the_object_itself_or_against_a_cap_is_no_check_th
                 session.add(Teams(name="x"))
     ''')
     assert facts.check_then_inserts == ()
+
+
+def test_referenced_names_are_uses_other_than_calls_inside_functions():
+    import ast
+
+    from schemalens.analyzers.extract.code_facts import referenced_names
+
+    tree = ast.parse(textwrap.dedent("""
+        __all__ = ["exported"]
+        app.add_url_rule("/orders", view_func=views.list_orders)
+        scheduler.add(every(30))(sync_jobs)
+        start_at_import()
+
+
+        @router.get("/me")
+        def me(user=Depends(current_user)):
+            orders.by_owner(user.id)
+            helper(1)
+            return getattr(orders, "by_note")
+    """))
+    assert referenced_names(tree) >= {"exported", "list_orders", "sync_jobs", "start_at_import", "add_url_rule",
+                                      "current_user", "orders", "by_note", "get"}
+    assert not referenced_names(tree) & {"by_owner", "helper"}  # called in a function: the call graph follows them
