@@ -1,11 +1,12 @@
-"""A small checker for English prose left in Chinese text: code spans, quoted SQL, quoted
-strings and identifiers are ignored; three or more English words in a row, one of them a common
+"""A small checker for English prose left in Chinese text: fenced code blocks, code spans, quoted
+SQL, quoted strings and identifiers are ignored; three or more English words in a row, one of them a common
 English word (the, of, in, ...), count as prose."""
 
 from __future__ import annotations
 
 import re
 
+_FENCED = re.compile(r"^```.*?^```", re.M | re.S)
 _CODE_SPAN = re.compile(r"`[^`]*`")
 # SQL as the texts quote it: from a statement's verb to its semicolon (or the line's end).
 _SQL = re.compile(r"\b(?:SELECT|CREATE|ALTER|DROP|UPDATE|DELETE|INSERT|EXPLAIN|SET|WITH|REINDEX|VACUUM|ANALYZE|"
@@ -24,7 +25,7 @@ _COMMON = frozenset("""the a an of to in is are was be been and or with without 
 
 def english_prose(text: str) -> list[str]:
     """The runs of English words in `text` that read as prose."""
-    text = _SQL_TYPES.sub(" ", _QUOTED.sub(" ", _SQL.sub(" ", _CODE_SPAN.sub(" ", text))))
+    text = _SQL_TYPES.sub(" ", _QUOTED.sub(" ", _SQL.sub(" ", _CODE_SPAN.sub(" ", _FENCED.sub(" ", text)))))
     found = []
     for run in _RUN.finditer(text):
         words = re.split(r"[ ,]+", run.group(0))

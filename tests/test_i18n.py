@@ -12,6 +12,7 @@ from babel.messages.pofile import read_po
 
 from schemalens.analyzers.i18n import LOCALE_DIR, _, _n, choose_language, join, normalize_language, translator
 from schemalens.analyzers.report.audit_text import HEADINGS
+from schemalens.analyzers.report.rule_docs import doc_paragraphs, docs_markdown, rules_markdown
 from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers.workspace.config import config_from_mapping
 from schemalens.commands import main
@@ -74,6 +75,8 @@ def test_the_catalog_holds_every_marked_text():
     ids = {_ids(message)[0] for message in _catalog()}
     assert {str(rule.summary.msgid) for rule in all_rules()} <= ids
     assert {heading.msgid for heading in HEADINGS.values()} <= ids
+    assert {paragraph for paragraph, _module, _code in doc_paragraphs()} <= ids, \
+        "a rule's docs changed: run scripts/catalog.py and translate the new paragraphs (locale/README.md)"
 
 
 def test_glossary_terms_are_the_report_headings():
@@ -194,6 +197,35 @@ def test_every_finding_text_goes_through_the_catalog_and_reads_as_chinese(rule, 
             for text in filter(None, _texts(finding)):
                 assert isinstance(text, Text), text
                 assert english_prose(zh.localize(text)) == [], zh.localize(text)
+
+
+def test_chinese_rule_docs_have_no_english_prose_outside_code():
+    from prose import english_prose
+
+    text = rules_markdown("zh")
+    assert english_prose(text) == []
+    assert text.count("### 为什么重要") == len(all_rules())
+
+
+def test_rule_docs_translate_prose_and_keep_code_and_headings_levels():
+    docs = "## Why it matters\nP2.\n\n```sql\nCREATE INDEX ix ON t (a);\n```\nUntranslated\ntext."
+    assert docs_markdown(docs) == "### Why it matters\nP2.\n\n```sql\nCREATE INDEX ix ON t (a);\n```\nUntranslated\ntext."
+    assert docs_markdown(docs, "zh").splitlines() == [
+        "### 为什么重要", "P2。", "", "```sql", "CREATE INDEX ix ON t (a);", "```",
+        "Untranslated", "text."]  # no translation yet: shown in English, never dropped
+    assert [paragraph for kind, paragraph in _doc_parts(docs) if kind == "prose"] == ["P2.", "Untranslated\ntext."]
+
+
+def _doc_parts(docs):
+    from schemalens.analyzers.report.rule_docs import _docs_parts
+
+    return list(_docs_parts(docs))
+
+
+def test_the_rule_command_prints_chinese_docs(capsys):
+    assert main(["rule", "SL401", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "### 为什么重要" in out and "PostgreSQL 不会为外键的引用方建索引" in out
 
 
 def test_scaffold_docstrings_follow_the_language():
