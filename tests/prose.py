@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-_FENCED = re.compile(r"^```.*?^```", re.M | re.S)
+_FENCED = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 _CODE_SPAN = re.compile(r"`[^`]*`")
 # SQL as the texts quote it: from a statement's verb to its semicolon (or the line's end).
 _SQL = re.compile(r"\b(?:SELECT|CREATE|ALTER|DROP|UPDATE|DELETE|INSERT|EXPLAIN|SET|WITH|REINDEX|VACUUM|ANALYZE|"

@@ -47,7 +47,7 @@ def _docs_parts(docs: str) -> Iterator[tuple[str, str]]:
     paragraph: list[str] = []
     in_code = False
     for line in docs.splitlines():
-        if in_code or line.startswith("```") or not line.strip() or line.startswith("## "):
+        if in_code or line.startswith(("```", "## ")) or not line.strip():
             if paragraph:
                 yield "prose", "\n".join(paragraph)
                 paragraph = []
