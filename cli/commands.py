@@ -324,7 +324,7 @@ def _scaffold(args: argparse.Namespace) -> int:
     try:
         files, project = scaffold(model, request, dsn=dsn, lang=args.lang)
     except ScaffoldError as error:
-        raise _UsageError(str(error)) from None
+        raise _UsageError(error.args[0]) from None
     except ImportError:
         raise _UsageError(_("--dsn needs psycopg: pip install 'schemalens[verify]'")) from None
     except Exception as error:  # noqa: BLE001 - psycopg's connection errors, at the boundary
@@ -342,7 +342,7 @@ def _scaffold(args: argparse.Namespace) -> int:
     try:
         written = write_files(model.root, files, project.versions)
     except ValueError as error:
-        raise _UsageError(str(error)) from None
+        raise _UsageError(error.args[0]) from None
     for note in run_post_write_hooks(model.root, project, written):
         print(f"schemalens: {tr.localize(note)}", file=sys.stderr)
     for revision_file, path in zip(files, written):

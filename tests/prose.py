@@ -32,3 +32,17 @@ def english_prose(text: str) -> list[str]:
         if any(word in _COMMON for word in words) and not _SQL_KEYWORD.search(run.group(0)):
             found.append(run.group(0))
     return found
+
+
+def python_prose(source: str, template: str = "") -> str:
+    """The prose SchemaLens wrote into a generated revision: the module docstring without its first
+    line (Alembic's revision message, which names the file) and the comments, one per line; lines
+    that come from the project's own `template` (its script.py.mako) are left out."""
+    import ast
+    import io
+    import tokenize
+
+    docstring = (ast.get_docstring(ast.parse(source)) or "").splitlines()[1:]
+    comments = [token.string for token in tokenize.generate_tokens(io.StringIO(source).readline)
+                if token.type == tokenize.COMMENT]
+    return "\n".join(line.strip().lstrip("# ") for line in (*docstring, *comments) if line.strip() not in template)
