@@ -213,7 +213,7 @@ def _rehearse(model, dsn, yes: bool, keep: bool, python: Optional[str], lang: Op
         return verify(model, dsn=dsn, yes=yes, keep=keep, python=python,
                       progress=lambda line: print(f"schemalens: {tr.localize(line)}", file=sys.stderr))
     except TargetError as error:
-        raise _UsageError(str(error)) from None
+        raise _UsageError(error.args[0]) from None
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -251,3 +251,42 @@ def test_help_speaks_the_language_asked_for(capsys):
     with pytest.raises(SystemExit):
         main(["audit", "--help"])
     assert "workspace folder (default: the current one)" in capsys.readouterr().out
+
+
+def test_configuration_warnings_read_as_chinese():
+    from prose import english_prose
+
+    config = config_from_mapping({
+        "dialect": "oracle", "exclude": 3, "tables": {"orders": {"rows": -1, "pages": 2}, "users": 5},
+        "severity": {"SL301": "P9"}, "per_path_ignores": 3, "preset": ["nope"], "postgres_version": "x",
+        "sql_transactions": {"db": "sometimes"}, "lang": "klingon", "colour": "blue"}, "pyproject.toml")
+    zh = translator("zh")
+    assert len(config.problems) == 12
+    for problem in config.problems:
+        chinese = zh.localize(problem.message)
+        assert english_prose(chinese) == [] and re.search(r"[\u4e00-\u9fff]", chinese), chinese
+    assert zh.localize(config_from_mapping({"postgres_version": 99}, "pyproject.toml").problems[0].message) == \
+        "配置：postgres_version 99 不在 9-19 之间；改用 19"
+
+
+BROKEN_REVISION = '"""broken"""\nrevision = "b2"\ndown_revision = "zz"\n\ndef upgrade():\n    pass\n'
+
+
+def test_problems_reading_a_workspace_are_listed_in_chinese(tmp_path, capsys):
+    """What could not be read (a file that does not parse, a revision whose parent is missing, a
+    model with no table name) is told in the chosen language; Python's own message stays, as code."""
+    from prose import english_prose
+
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "migrations" / "versions" / "b2_broken.py").write_text(BROKEN_REVISION)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "broken.py").write_text("def (:\n")
+    (tmp_path / "app" / "models.py").write_text(
+        "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+        "class Order(Base):\n    name = 'orders'\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\ncolour = "blue"\n')
+    assert main(["schema", str(tmp_path), "--lang", "zh", "--no-cache"]) == 0
+    problems = capsys.readouterr().err
+    assert "个问题" in problems and "语法错误" in problems and "没有任何 revision 文件定义它" in problems
+    assert "未知的设置项 'colour'" in problems and "没有 __tablename__" in problems
+    assert english_prose(problems) == [], problems
