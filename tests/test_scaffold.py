@@ -325,3 +325,14 @@ def test_scaffold_change_help_says_what_that_change_asks_with_an_example_that_pa
     # the example is a valid invocation: argparse takes it (a schema the fixture lacks is the scaffold's own message)
     main([*shlex.split(about.example)[1:], "--path", str(project), "--no-cache", "--dry-run"])
     assert "usage:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", sorted(HELP))
+def test_scaffold_change_help_speaks_chinese(change: str, capsys):
+    with pytest.raises(SystemExit):
+        main(["scaffold", change, "--help", "--lang", "zh"])
+    text = capsys.readouterr().out
+    assert f"{change}：{translator('zh').localize(HELP[change].summary)}。" in text and "必填：--table" in text
+    # argparse's own words ("usage:", "options:", "show this help message and exit") are not ours to translate
+    ours = text.split("\n\n", 1)[1].replace("show this help message and exit", "")
+    assert english_prose(ours) == [], ours

@@ -999,40 +999,40 @@ class ChangeHelp:
 
 
 HELP: dict[str, ChangeHelp] = {
-    "add-column": ChangeHelp("a NOT NULL column: added nullable, backfilled in batches, then NOT NULL through a validated "
-                             "check (one instant step with a constant --default)", ("table", "column", "type"),
+    "add-column": ChangeHelp(_("a NOT NULL column: added nullable, backfilled in batches, then NOT NULL through a validated "
+                             "check (one instant step with a constant --default)"), ("table", "column", "type"),
                              ("default", "backfill", "batch-size", "backfill-triggers"),
                              "schemalens scaffold add-column --table orders --column channel --type text --default \"'web'\""),
-    "set-not-null": ChangeHelp("NOT NULL on an existing column: optional default, backfill with the application that "
-                               "writes values live, then a validated check and SET NOT NULL", ("table", "column"),
+    "set-not-null": ChangeHelp(_("NOT NULL on an existing column: optional default, backfill with the application that "
+                               "writes values live, then a validated check and SET NOT NULL"), ("table", "column"),
                                ("default", "backfill", "batch-size", "backfill-triggers"),
                                "schemalens scaffold set-not-null --table orders --column amount --backfill 0"),
-    "rename-column": ChangeHelp("a new column kept in step both ways by a trigger, backfilled; the new application "
-                                "after the backfill; the old column dropped last", ("table", "column", "new-name"),
+    "rename-column": ChangeHelp(_("a new column kept in step both ways by a trigger, backfilled; the new application "
+                                "after the backfill; the old column dropped last"), ("table", "column", "new-name"),
                                 ("batch-size", "backfill-triggers", "dsn"),
                                 "schemalens scaffold rename-column --table orders --column status --new-name state"),
-    "rename-table": ChangeHelp("the table renamed behind an updatable view with the old name, the view dropped once the "
-                               "application uses the new name", ("table", "new-name"), (),
+    "rename-table": ChangeHelp(_("the table renamed behind an updatable view with the old name, the view dropped once the "
+                               "application uses the new name"), ("table", "new-name"), (),
                                "schemalens scaffold rename-table --table customers --new-name clients"),
-    "change-type": ChangeHelp("a column of the new type kept in step by a trigger, backfilled, then swapped in with its "
-                              "indexes and constraints (also a single-column primary key and the keys that reference it)",
+    "change-type": ChangeHelp(_("a column of the new type kept in step by a trigger, backfilled, then swapped in with its "
+                              "indexes and constraints (also a single-column primary key and the keys that reference it)"),
                               ("table", "column", "type"), ("batch-size", "backfill-triggers", "dsn"),
                               "schemalens scaffold change-type --table orders --column id --type bigint"),
-    "add-foreign-key": ChangeHelp("the key added NOT VALID (with an index on the referencing columns), then validated",
+    "add-foreign-key": ChangeHelp(_("the key added NOT VALID (with an index on the referencing columns), then validated"),
                                   ("table", "column or --columns", "ref"), ("on-delete", "name"),
                                   "schemalens scaffold add-foreign-key --table orders --column customer_id --ref customers.id"),
-    "add-unique": ChangeHelp("a unique index built concurrently, then made the constraint USING INDEX",
+    "add-unique": ChangeHelp(_("a unique index built concurrently, then made the constraint USING INDEX"),
                              ("table", "column or --columns"), ("name",),
                              "schemalens scaffold add-unique --table customers --column email"),
-    "add-check": ChangeHelp("the check added NOT VALID, then validated", ("table", "check"), ("column", "name"),
+    "add-check": ChangeHelp(_("the check added NOT VALID, then validated"), ("table", "check"), ("column", "name"),
                             "schemalens scaffold add-check --table orders --column qty --check 'qty > 0'"),
-    "add-index": ChangeHelp("an index built concurrently", ("table", "column or --columns"), ("where", "using", "name"),
+    "add-index": ChangeHelp(_("an index built concurrently"), ("table", "column or --columns"), ("where", "using", "name"),
                             "schemalens scaffold add-index --table orders --columns customer_id,created_at"),
-    "drop-column": ChangeHelp("NOT NULL dropped first (the new application stops writing it), then the column",
+    "drop-column": ChangeHelp(_("NOT NULL dropped first (the new application stops writing it), then the column"),
                               ("table", "column"), ("default", "dsn"),
                               "schemalens scaffold drop-column --table orders --column legacy_code --default \"''\""),
-    "add-composite-fk": ChangeHelp("a composite key that keeps a redundant column consistent: rows repaired from the "
-                                   "parent, then the key validated", ("table", "columns", "ref"), ("on-delete", "name"),
+    "add-composite-fk": ChangeHelp(_("a composite key that keeps a redundant column consistent: rows repaired from the "
+                                   "parent, then the key validated"), ("table", "columns", "ref"), ("on-delete", "name"),
                                    "schemalens scaffold add-composite-fk --table order_lines --columns order_id,customer_id "
                                    "--ref orders.id,customer_id"),
 }
