@@ -31,6 +31,15 @@ _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)
 _WORD = re.compile(r"\w+")
 
 
+_APPEND_ONLY_NAME = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
+                               r"activity|activities|trail|trails|metric|metrics|tracking)$")
+
+
+def named_append_only(table_name: str) -> bool:
+    """A table named as a record of occurrences (logs, events, history, audit, metrics)."""
+    return _APPEND_ONLY_NAME.search(table_name) is not None
+
+
 @functools.lru_cache(maxsize=4096)
 def _words_of(text: str) -> frozenset[str]:
     """A file's words, lower case; kept across audits while the text is unchanged (an edit
@@ -185,6 +194,24 @@ class AuditContext:
     @cached_property
     def _sql_insert_tables(self) -> frozenset[str]:
         return self._application_words(lambda facts: facts.sql_insert_tables, sql_insert_tables)
+
+    def written_negative(self, column_name: str) -> bool:
+        """True when application code writes a negated value into an attribute or keyword of
+        that name (`amount=-fee`): a quantity signed by design."""
+        return column_name in self._negated_names
+
+    @cached_property
+    def _negated_names(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.negated_names)
+
+    def validated_non_negative(self, column_name: str) -> bool:
+        """True when an input field of that name is bounded below at zero or more (pydantic
+        `Field(ge=0)`, `PositiveInt`, marshmallow `Range(min=0)`)."""
+        return column_name in self._non_negative_inputs
+
+    @cached_property
+    def _non_negative_inputs(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.non_negative_inputs)
 
     def _application_words(self, of_facts, of_sql_text) -> frozenset[str]:
         words: set[str] = set()
