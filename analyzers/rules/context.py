@@ -31,6 +31,10 @@ _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)
 _WORD = re.compile(r"\w+")
 
 
+_OTHER_ENGINE = re.compile(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle)\b"
+                           r"|\bdialect\.name\s*[!=]=\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)"
+                           r"|\.startswith\(\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)")
+
 _APPEND_ONLY_NAME = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
                                r"activity|activities|trail|trails|metric|metrics|tracking)$")
 
@@ -173,6 +177,13 @@ class AuditContext:
         upgrade() called from application code that is not an operator command, as in an app
         factory): the migrations run before the new version serves, not beside live traffic."""
         return any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts())
+
+    @cached_property
+    def migrations_serve_other_engines(self) -> bool:
+        """True when the Alembic revisions branch on, or use types of, another database engine
+        (`url.startswith("mysql")`, `dialect.name == "sqlite"`, `from sqlalchemy.dialects import
+        mysql`): the schema is written to be portable, not for PostgreSQL alone."""
+        return any(_OTHER_ENGINE.search(self.text_of(path) or "") for path in self.model.revision_files)
 
     def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
