@@ -11,6 +11,7 @@ from .rules import all_rules
 from .rules.base import Finding, Rule, one_per_problem
 from .rules.context import AuditContext
 from .rules.selection import apply_selection, rule_enabled
+from .i18n import _
 from .schema.model import ExtractionError, Location
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
         except Exception as error:  # one broken rule must not hide every other finding
             log.exception("rule %s failed", rule_class.code)
             errors.append(ExtractionError(Location(model.config.source or ".", 1),
-                                          f"rule {rule_class.code} failed: {error!r}", kind="internal"))
+                                          _("rule %(rule)s failed: %(error)s", rule=rule_class.code, error=repr(error)),
+                                          kind="internal"))
+
     kept = apply_selection(findings, model.config, text_of)
     if merged:
         kept = one_per_problem(kept, rules)

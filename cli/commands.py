@@ -71,15 +71,19 @@ def _build_parser(lang: Optional[str] = None) -> argparse.ArgumentParser:
                     "`schemalens scaffold CHANGE --help` says what a change asks."))
     from .analyzers.scaffold import CHANGES, HELP
 
-    changes = scaffold.add_subparsers(dest="change", metavar="CHANGE", required=True, help=f"one of: {', '.join(CHANGES)}")
+    changes = scaffold.add_subparsers(dest="change", metavar="CHANGE", required=True,
+                                      help=_("one of: %(changes)s", changes=", ".join(CHANGES)))
     for change in CHANGES:
         about = HELP[change]
-        parser_of_change = changes.add_parser(
-            change, parents=[common], help=about.summary, formatter_class=argparse.RawDescriptionHelpFormatter,
-            description=f"{change}: {about.summary}.\n\nasks: --{', --'.join(about.required)}"
-                        + (f"\noptional: --{', --'.join(about.optional)}" if about.optional else "")
-                        + f"\n\nexample:\n  {about.example}")
-        _scaffold_options(parser_of_change)
+        summary = _.localize(about.summary)
+        description = (_("%(change)s: %(summary)s.", change=change, summary=summary) + "\n\n"
+                       + _("asks: %(options)s", options="--" + ", --".join(about.required)))
+        if about.optional:
+            description += "\n" + _("optional: %(options)s", options="--" + ", --".join(about.optional))
+        description += "\n\n" + _("example:") + f"\n  {about.example}"
+        parser_of_change = changes.add_parser(change, parents=[common], help=summary, description=description,
+                                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        _scaffold_options(parser_of_change, _)
     lsp = commands.add_parser("lsp", parents=[language], help=_("run the language server (stdio by default)"))
     transport = lsp.add_mutually_exclusive_group()
     transport.add_argument("--tcp", metavar="HOST:PORT", help=_("listen on TCP instead of stdio"))
@@ -89,30 +93,31 @@ def _build_parser(lang: Optional[str] = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _scaffold_options(scaffold: argparse.ArgumentParser) -> None:
+def _scaffold_options(scaffold: argparse.ArgumentParser, _) -> None:
+    """The options of every scaffold change; `_`: the translator of the help texts."""
     scaffold.add_argument("--table", required=True)
     scaffold.add_argument("--column")
-    scaffold.add_argument("--columns", help="comma-separated (add-index, add-unique, add-foreign-key, add-composite-fk)")
-    scaffold.add_argument("--type", help="SQL type of the new or changed column, e.g. bigint, 'varchar(40)'")
-    scaffold.add_argument("--default", help="SQL default for new rows, e.g. \"'web'\" or now()")
-    scaffold.add_argument("--backfill", help="SQL expression for existing rows (default: --default)")
+    scaffold.add_argument("--columns", help=_("comma-separated (add-index, add-unique, add-foreign-key, add-composite-fk)"))
+    scaffold.add_argument("--type", help=_("SQL type of the new or changed column, e.g. bigint, 'varchar(40)'"))
+    scaffold.add_argument("--default", help=_("SQL default for new rows, e.g. \"'web'\" or now()"))
+    scaffold.add_argument("--backfill", help=_("SQL expression for existing rows (default: --default)"))
     scaffold.add_argument("--new-name", help="rename-column, rename-table")
-    scaffold.add_argument("--ref", help="referenced TABLE.COLUMN (or TABLE.A,B for add-composite-fk)")
-    scaffold.add_argument("--on-delete", help="CASCADE, SET NULL, RESTRICT, ... (default: that of an existing key, else RESTRICT)")
-    scaffold.add_argument("--check", help="add-check: the SQL condition")
-    scaffold.add_argument("--where", help="add-index: partial index predicate")
-    scaffold.add_argument("--using", help="add-index: access method (gin, gist, brin, hash)")
-    scaffold.add_argument("--name", help="constraint or index name (default: PostgreSQL's naming)")
-    scaffold.add_argument("--batch-size", type=int, default=1000, help="rows per backfill batch (default 1000)")
+    scaffold.add_argument("--ref", help=_("referenced TABLE.COLUMN (or TABLE.A,B for add-composite-fk)"))
+    scaffold.add_argument("--on-delete", help=_("CASCADE, SET NULL, RESTRICT, ... (default: that of an existing key, else RESTRICT)"))
+    scaffold.add_argument("--check", help=_("add-check: the SQL condition"))
+    scaffold.add_argument("--where", help=_("add-index: partial index predicate"))
+    scaffold.add_argument("--using", help=_("add-index: access method (gin, gist, brin, hash)"))
+    scaffold.add_argument("--name", help=_("constraint or index name (default: PostgreSQL's naming)"))
+    scaffold.add_argument("--batch-size", type=int, default=1000, help=_("rows per backfill batch (default 1000)"))
     scaffold.add_argument("--backfill-triggers", choices=("keep", "fire"), default="keep",
-                          help="keep (default): while a backfill runs, the table's row triggers change no other column "
-                               "(an updated_at trigger leaves updated_at as it was); fire: they run as on any update "
-                               "(updated_at becomes the backfill's time on every row it fills)")
-    scaffold.add_argument("--dsn", help="a database (postgresql://... or libpq conninfo) whose catalog gives the table's "
-                          "triggers and their functions as they are there, also those the migrations do not create; "
-                          "only read")
-    scaffold.add_argument("--path", default=".", help="project root (default: the current folder)")
-    scaffold.add_argument("--dry-run", action="store_true", help="print the files instead of writing them")
+                          help=_("keep (default): while a backfill runs, the table's row triggers change no other column "
+                                 "(an updated_at trigger leaves updated_at as it was); fire: they run as on any update "
+                                 "(updated_at becomes the backfill's time on every row it fills)"))
+    scaffold.add_argument("--dsn", help=_("a database (postgresql://... or libpq conninfo) whose catalog gives the table's "
+                                          "triggers and their functions as they are there, also those the migrations do "
+                                          "not create; only read"))
+    scaffold.add_argument("--path", default=".", help=_("project root (default: the current folder)"))
+    scaffold.add_argument("--dry-run", action="store_true", help=_("print the files instead of writing them"))
 
 
 def _lsp(args: argparse.Namespace) -> int:
@@ -213,7 +218,7 @@ def _rehearse(model, dsn, yes: bool, keep: bool, python: Optional[str], lang: Op
         return verify(model, dsn=dsn, yes=yes, keep=keep, python=python,
                       progress=lambda line: print(f"schemalens: {tr.localize(line)}", file=sys.stderr))
     except TargetError as error:
-        raise _UsageError(str(error)) from None
+        raise _UsageError(error.args[0]) from None
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -324,7 +329,7 @@ def _scaffold(args: argparse.Namespace) -> int:
     try:
         files, project = scaffold(model, request, dsn=dsn, lang=args.lang)
     except ScaffoldError as error:
-        raise _UsageError(str(error)) from None
+        raise _UsageError(error.args[0]) from None
     except ImportError:
         raise _UsageError(_("--dsn needs psycopg: pip install 'schemalens[verify]'")) from None
     except Exception as error:  # noqa: BLE001 - psycopg's connection errors, at the boundary
@@ -342,7 +347,7 @@ def _scaffold(args: argparse.Namespace) -> int:
     try:
         written = write_files(model.root, files, project.versions)
     except ValueError as error:
-        raise _UsageError(str(error)) from None
+        raise _UsageError(error.args[0]) from None
     for note in run_post_write_hooks(model.root, project, written):
         print(f"schemalens: {tr.localize(note)}", file=sys.stderr)
     for revision_file, path in zip(files, written):

@@ -132,14 +132,17 @@ async def create_revision_files(ls: LanguageServer, *args) -> Optional[list[str]
              for f in args[0].get("files", []) if isinstance(f, dict) and "path" in f and "text" in f]
     folders = {str(PurePosixPath(f.path).parent) for f in files}
     known = {folder for history in ls.model.histories for folder in history.environment.versions}
+    _ = translator(ls.lang)
     if len(folders) != 1 or not folders <= known:
         _show_message(ls, types.MessageType.Error,
-                      f"SchemaLens: not creating {', '.join(f.path for f in files)}: not in a migrations versions folder")
+                      _("SchemaLens: not creating %(paths)s: not in a migrations versions folder",
+                        paths=", ".join(f.path for f in files)))
         return None
     try:
         written = write_files(ls.root, files, folders.pop())
     except (ValueError, OSError) as error:
-        _show_message(ls, types.MessageType.Error, f"SchemaLens: no revision written: {error}")
+        reason = _.localize(error.args[0]) if isinstance(error, ValueError) else str(error)
+        _show_message(ls, types.MessageType.Error, _("SchemaLens: no revision written: %(reason)s", reason=reason))
         return None
     ls.pending.update(dict.fromkeys(f.path for f in files))
     await ls.apply_pending()
@@ -150,7 +153,8 @@ async def create_revision_files(ls: LanguageServer, *args) -> Optional[list[str]
             await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=position == 0))
     else:
         _show_message(ls, types.MessageType.Info,
-                      "SchemaLens: created " + ", ".join(f"{f.path} ({f.phase})" for f in files))
+                      _("SchemaLens: created %(files)s", files=", ".join(f"{f.path} ({f.phase})" for f in files)))
+
     return uris
 
 

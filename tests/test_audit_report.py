@@ -88,6 +88,11 @@ def test_rule_docs_file_is_in_sync_with_the_rule_modules():
         "regenerate with: schemalens rule --all > docs/rules.md"
 
 
+def test_chinese_rule_docs_file_is_in_sync_with_the_rule_modules_and_the_catalog():
+    assert (ROOT / "docs" / "rules.zh.md").read_text(encoding="utf-8") == rules_markdown("zh"), \
+        "regenerate with: schemalens rule --all --lang zh > docs/rules.zh.md (after scripts/catalog.py)"
+
+
 def test_a_rejected_statement_is_reported_once_as_a_finding(tmp_path, capsys):
     (tmp_path / "db").mkdir()
     (tmp_path / "db" / "V1__base.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")

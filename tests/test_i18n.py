@@ -12,6 +12,7 @@ from babel.messages.pofile import read_po
 
 from schemalens.analyzers.i18n import LOCALE_DIR, _, _n, choose_language, join, normalize_language, translator
 from schemalens.analyzers.report.audit_text import HEADINGS
+from schemalens.analyzers.report.rule_docs import doc_paragraphs, docs_markdown, rules_markdown
 from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers.workspace.config import config_from_mapping
 from schemalens.commands import main
@@ -74,6 +75,8 @@ def test_the_catalog_holds_every_marked_text():
     ids = {_ids(message)[0] for message in _catalog()}
     assert {str(rule.summary.msgid) for rule in all_rules()} <= ids
     assert {heading.msgid for heading in HEADINGS.values()} <= ids
+    assert {paragraph for paragraph, _module, _code in doc_paragraphs()} <= ids, \
+        "a rule's docs changed: run scripts/catalog.py and translate the new paragraphs (locale/README.md)"
 
 
 def test_glossary_terms_are_the_report_headings():
@@ -196,6 +199,35 @@ def test_every_finding_text_goes_through_the_catalog_and_reads_as_chinese(rule, 
                 assert english_prose(zh.localize(text)) == [], zh.localize(text)
 
 
+def test_chinese_rule_docs_have_no_english_prose_outside_code():
+    from prose import english_prose
+
+    text = rules_markdown("zh")
+    assert english_prose(text) == []
+    assert text.count("### 为什么重要") == len(all_rules())
+
+
+def test_rule_docs_translate_prose_and_keep_code_and_headings_levels():
+    docs = "## Why it matters\nP2.\n\n```sql\nCREATE INDEX ix ON t (a);\n```\nUntranslated\ntext."
+    assert docs_markdown(docs) == "### Why it matters\nP2.\n\n```sql\nCREATE INDEX ix ON t (a);\n```\nUntranslated\ntext."
+    assert docs_markdown(docs, "zh").splitlines() == [
+        "### 为什么重要", "P2。", "", "```sql", "CREATE INDEX ix ON t (a);", "```",
+        "Untranslated", "text."]  # no translation yet: shown in English, never dropped
+    assert [paragraph for kind, paragraph in _doc_parts(docs) if kind == "prose"] == ["P2.", "Untranslated\ntext."]
+
+
+def _doc_parts(docs):
+    from schemalens.analyzers.report.rule_docs import _docs_parts
+
+    return list(_docs_parts(docs))
+
+
+def test_the_rule_command_prints_chinese_docs(capsys):
+    assert main(["rule", "SL401", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "### 为什么重要" in out and "PostgreSQL 不会为外键的引用方建索引" in out
+
+
 def test_scaffold_docstrings_follow_the_language():
     from schemalens.analyzers.scaffold import ChangeRequest, scaffold
     from schemalens.analyzers.workspace.index import WorkspaceIndex
@@ -219,3 +251,42 @@ def test_help_speaks_the_language_asked_for(capsys):
     with pytest.raises(SystemExit):
         main(["audit", "--help"])
     assert "workspace folder (default: the current one)" in capsys.readouterr().out
+
+
+def test_configuration_warnings_read_as_chinese():
+    from prose import english_prose
+
+    config = config_from_mapping({
+        "dialect": "oracle", "exclude": 3, "tables": {"orders": {"rows": -1, "pages": 2}, "users": 5},
+        "severity": {"SL301": "P9"}, "per_path_ignores": 3, "preset": ["nope"], "postgres_version": "x",
+        "sql_transactions": {"db": "sometimes"}, "lang": "klingon", "colour": "blue"}, "pyproject.toml")
+    zh = translator("zh")
+    assert len(config.problems) == 12
+    for problem in config.problems:
+        chinese = zh.localize(problem.message)
+        assert english_prose(chinese) == [] and re.search(r"[\u4e00-\u9fff]", chinese), chinese
+    assert zh.localize(config_from_mapping({"postgres_version": 99}, "pyproject.toml").problems[0].message) == \
+        "配置：postgres_version 99 不在 9-19 之间；改用 19"
+
+
+BROKEN_REVISION = '"""broken"""\nrevision = "b2"\ndown_revision = "zz"\n\ndef upgrade():\n    pass\n'
+
+
+def test_problems_reading_a_workspace_are_listed_in_chinese(tmp_path, capsys):
+    """What could not be read (a file that does not parse, a revision whose parent is missing, a
+    model with no table name) is told in the chosen language; Python's own message stays, as code."""
+    from prose import english_prose
+
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "migrations" / "versions" / "b2_broken.py").write_text(BROKEN_REVISION)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "broken.py").write_text("def (:\n")
+    (tmp_path / "app" / "models.py").write_text(
+        "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+        "class Order(Base):\n    name = 'orders'\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\ncolour = "blue"\n')
+    assert main(["schema", str(tmp_path), "--lang", "zh", "--no-cache"]) == 0
+    problems = capsys.readouterr().err
+    assert "个问题" in problems and "语法错误" in problems and "没有任何 revision 文件定义它" in problems
+    assert "未知的设置项 'colour'" in problems and "没有 __tablename__" in problems
+    assert english_prose(problems) == [], problems

@@ -96,3 +96,48 @@ async def english_by_setting(lsp_client: LanguageClient, workspace: Path):
 async def test_the_lang_setting_wins_over_the_client_locale(english_by_setting: LanguageClient, workspace: Path):
     _, _, diagnostics = await _open(english_by_setting, workspace)
     assert all("\nFix: " in d.message for d in diagnostics if d.code.startswith("SL"))
+
+
+@pytest.fixture
+def unsafe_project(tmp_path: Path) -> Path:
+    from test_scaffold import UNSAFE_HEAD
+
+    root = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "scaffold_project", root)
+    (root / "migrations/versions/20261129_1f2e3d4c5b6a_unsafe.py").write_text(UNSAFE_HEAD)
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"]))
+async def chinese_file_creating_client(lsp_client: LanguageClient, unsafe_project: Path):
+    capabilities = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+        workspace_edit=types.WorkspaceEditClientCapabilities(
+            document_changes=True, resource_operations=[types.ResourceOperationKind.Create])))
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=capabilities, root_uri=unsafe_project.as_uri(),
+                                                               locale="zh-cn"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_a_zh_cn_client_gets_the_safe_revisions_in_chinese(chinese_file_creating_client: LanguageClient,
+                                                                  unsafe_project: Path):
+    from prose import english_prose, python_prose
+
+    client, head = chinese_file_creating_client, unsafe_project / "migrations/versions/20261129_1f2e3d4c5b6a_unsafe.py"
+    uri = head.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=head.read_text())))
+    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL508" in {x.code for x in d})
+    target = next(d for d in diagnostics if d.code == "SL508")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
+        context=types.CodeActionContext(diagnostics=[target])))
+    split = next(action for action in actions if "拆分为扩展 / 回填 / 收缩" in action.title)
+    template = (unsafe_project / "migrations" / "script.py.mako").read_text()
+    edits = [change for change in split.edit.document_changes if isinstance(change, types.TextDocumentEdit)]
+    created = [edit.edits[0].new_text for edit in edits if edit.text_document.uri != uri]
+    head_edit = next(edit for edit in edits if edit.text_document.uri == uri).edits[0].new_text
+    assert created and all(english_prose(python_prose(text, template)) == [] for text in created)
+    assert all("运行前须已上线" in text for text in created)
+    assert "SchemaLens：已移到安全迁移" in head_edit

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import datetime
 import itertools
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.fixes import apply_edit
+from schemalens.analyzers.i18n import translator
 from schemalens.analyzers.rules import rule_by_code
 from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.scaffold import HELP, ChangeRequest, ScaffoldError, scaffold, write_files
@@ -23,9 +25,11 @@ from schemalens.analyzers.workspace.index import WorkspaceIndex
 from schemalens.commands import main
 
 from conftest import FIXTURES
+from prose import english_prose, python_prose
 from test_scaffold_postgres import CASES
 
 VERSIONS = "migrations/versions"
+HAN = re.compile(r"[\u4e00-\u9fff]")
 NOW = datetime.datetime(2026, 11, 30, 9, 5, 7)
 
 
@@ -90,8 +94,30 @@ def test_an_unsupported_template_falls_back_and_the_alias_is_the_projects(projec
     (ChangeRequest("reorder-columns", "orders"), "unknown change"),
 ])
 def test_refusals_say_why(project: Path, request_: ChangeRequest, message: str):
-    with pytest.raises(ScaffoldError, match=message):
+    with pytest.raises(ScaffoldError, match=message) as refusal:
         scaffold(_model(project), request_)
+    chinese = translator("zh").localize(refusal.value.args[0])
+    assert english_prose(chinese) == [] and HAN.search(chinese), chinese
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.request.change}-{case.request.column or case.request.table}")
+def test_a_chinese_scaffold_writes_its_docstrings_and_comments_in_chinese(project: Path, case):
+    """Phase notes, deploy sentences and the comments of the generated code follow the language;
+    SQL, code and the revision message (the file name) stay as they are."""
+    template = (project / "migrations" / "script.py.mako").read_text()
+    chinese, _used = scaffold(_model(project), case.request, lang="zh", now=NOW, new_id=_ids())
+    english, _used = scaffold(_model(project), case.request, now=NOW, new_id=_ids())
+    assert [f.path for f in chinese] == [f.path for f in english]
+    for revision_file in chinese:
+        prose = python_prose(revision_file.text, template)
+        assert english_prose(prose) == [], revision_file.path
+        assert "运行前须已上线" in prose and "之后可部署" in prose
+        compile(revision_file.text, revision_file.path, "exec")
+
+
+def test_scaffold_errors_on_the_command_line_follow_lang(project: Path, capsys):
+    assert main(["scaffold", "add-index", "--table", "nope", "--columns", "a", "--path", str(project), "--lang", "zh"]) == 2
+    assert "迁移构建出的数据库中没有表 'nope'" in capsys.readouterr().err
 
 
 def test_a_column_used_in_a_partial_index_is_not_renamed_behind_the_indexes_back():
@@ -299,3 +325,14 @@ def test_scaffold_change_help_says_what_that_change_asks_with_an_example_that_pa
     # the example is a valid invocation: argparse takes it (a schema the fixture lacks is the scaffold's own message)
     main([*shlex.split(about.example)[1:], "--path", str(project), "--no-cache", "--dry-run"])
     assert "usage:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", sorted(HELP))
+def test_scaffold_change_help_speaks_chinese(change: str, capsys):
+    with pytest.raises(SystemExit):
+        main(["scaffold", change, "--help", "--lang", "zh"])
+    text = capsys.readouterr().out
+    assert f"{change}：{translator('zh').localize(HELP[change].summary)}。" in text and "必填：--table" in text
+    # argparse's own words ("usage:", "options:", "show this help message and exit") are not ours to translate
+    ours = text.split("\n\n", 1)[1].replace("show this help message and exit", "")
+    assert english_prose(ours) == [], ours

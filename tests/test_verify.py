@@ -405,3 +405,17 @@ def test_nothing_to_rehearse_is_not_ok(postgres, tmp_path):
     (tmp_path / "README.md").write_text("no migrations here\n")
     report = verify(WorkspaceIndex(tmp_path).index_all(), dsn=postgres.url(postgres.fresh_database("verify")))
     assert report.failed and any(failure.startswith("nothing ran") for failure in report.rehearsal.failures)
+
+
+def test_a_chinese_rehearsal_reports_its_steps_failures_and_drift_in_chinese(postgres, tmp_path, capsys):
+    """The report's per-revision lines, the failure, the runner's note, the drift and the progress
+    lines follow --lang; SQL, PostgreSQL's own messages (quoted as code) and names stay as they are."""
+    from prose import english_prose
+
+    root = _project(tmp_path, BAD_DOWNGRADE, models=True)
+    dsn = postgres.url(postgres.fresh_database("verify_zh"))
+    assert main(["verify", str(root), "--dsn", dsn, "--yes", "--lang", "zh", "--no-cache"]) == 1
+    out, err = capsys.readouterr()
+    assert english_prose(out) == [] and english_prose(err) == []
+    assert "PostgreSQL 拒绝了" in out and "downgrade 中途停止" in out and "数据库 '缺失'" in out and "**失败**" in out
+    assert "schemalens verify 会针对" in err

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
+from ..i18n import _
 from ..schema import operations as ops
 from ..schema.model import (
     CheckConstraint,
@@ -169,7 +170,7 @@ def parse_revision(text: str, path: str, dialect: str = "postgresql") -> Revisio
     try:
         return _RevisionReader(source, dialect).read()
     except RecursionError as error:
-        return RevisionParse(None, (ExtractionError(Location(path, 1), f"cannot analyse: {error}"),))
+        return RevisionParse(None, (ExtractionError(Location(path, 1), _("cannot analyse: %(error)s", error=str(error))),))
 
 
 def _module_name(path: str) -> str:
@@ -199,7 +200,7 @@ class _RevisionReader:
                     imports.append(imported)
                     bindings[imported.local] = imported.target
         for statement in tree.body:
-            target, _ = _assignment(statement)
+            target, _value = _assignment(statement)
             if target is not None:
                 bindings.setdefault(target, f"{self.module}.{target}")
         self.builder = ExprBuilder(source, bindings)
@@ -323,10 +324,10 @@ class _RevisionReader:
             return value.args
         if value is not None and value.kind == "dict":
             if view == "values":
-                return tuple(item for _, item in value.items)
+                return tuple(item for _key, item in value.items)
             if view == "items":
                 return tuple(Expr("seq", key.source, key.location, value="tuple", args=(key, item)) for key, item in value.items)
-            return tuple(key for key, _ in value.items)
+            return tuple(key for key, _item in value.items)
         return None
 
     def _dialect_branch(self, test: ast.expr, scope: "_Scope") -> Optional[bool]:
@@ -416,13 +417,15 @@ class _RevisionReader:
         try:
             translated = translate(expr, location, batch_table, scope.autocommit)
         except (IndexError, TypeError, AttributeError, ValueError) as error:
-            self.errors.append(ExtractionError(location, f"cannot read op.{method}(): {error}", kind="unsupported"))
+            self.errors.append(ExtractionError(location, _("cannot read %(call)s: %(error)s", call="op." + method + "()",
+                                                           error=str(error)), kind="unsupported"))
             return
         for operation in translated:
             missing = _missing_name(operation)
             if missing:
-                self.errors.append(ExtractionError(location, f"op.{method}(): the {missing} is computed at run time; "
-                                                   "this operation is not replayed", kind="opaque"))
+                self.errors.append(ExtractionError(location, _("%(call)s: the %(name)s is computed at run time; this "
+                                                               "operation is not replayed", call="op." + method + "()",
+                                                               name=missing), kind="opaque"))
                 continue
             out.append(self._with_final_names(operation))
 
@@ -598,7 +601,7 @@ class _RevisionReader:
             remote = self._strings(self._arg(expr, 1, "refcolumns"))
             if not remote:
                 return None
-            *schema, ref_table, _ = remote[0].split(".") if remote[0].count(".") >= 1 else ("", remote[0], "")
+            *schema, ref_table, _column = remote[0].split(".") if remote[0].count(".") >= 1 else ("", remote[0], "")
             return ForeignKey(name, local, ref_table, tuple(r.split(".")[-1] for r in remote), expr.location,
                               ref_schema=schema[-1] if schema and schema[-1] else None,
                               on_delete=_upper(self._str(expr, 99, "ondelete")), on_update=_upper(self._str(expr, 99, "onupdate")),
@@ -760,7 +763,7 @@ class _RevisionReader:
                 return []  # a read (a backfill's lookup): no schema or rows change
             if verb is not None:  # `table.insert().values(...)`: rows change, the schema does not
                 return [ops.DataChange(verb, location)]
-            reason = f"SQL built at run time is not analysed: {' '.join(statement.source.split())[:80]}"
+            reason = _("SQL built at run time is not analysed: %(source)s", source=" ".join(statement.source.split())[:80])
             self.errors.append(ExtractionError(location, reason, kind="opaque"))
             return [ops.Opaque(location, reason)]
         start = _string_content_start(source)
@@ -789,7 +792,9 @@ class _RevisionReader:
         fields = {key: self.world.const(value) for key, value in entity.kwargs} if kind else {}
         sql = _entity_statement(kind, fields, replace, drop)
         if sql is None:
-            reason = f"alembic_utils entity not analysed: {' '.join((entity.source if entity else call.source).split())[:80]}"
+            reason = _("alembic_utils entity not analysed: %(source)s",
+                       source=" ".join((entity.source if entity else call.source).split())[:80])
+
             self.errors.append(ExtractionError(location, reason, kind="opaque"))
             return [ops.Opaque(location, reason)]
         extraction = sql_files.parse_sql(sql, self.path, embedded=True)
@@ -888,7 +893,7 @@ def _missing_name(operation) -> Optional[str]:
     for field in dataclasses.fields(operation):
         required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
         if required and field.name in ("table", "column") and getattr(operation, field.name) is None:
-            return "table name" if field.name == "table" else "column"
+            return _("table name") if field.name == "table" else _("column")
     return None
 
 

@@ -46,6 +46,10 @@ class ReadModifyWrite:
 
     attribute: str
     location: Location
+    # Raised by a constant with no comparison of the attribute earlier in its function: a tally
+    # of events (`views += 1`), where a lost update undercounts by one, rather than a quantity
+    # or a limit checked before it is raised (`if used < limit: used += 1`).
+    counts_events: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +114,11 @@ class CodeFacts:
     functions: tuple[FunctionFacts, ...] = ()
     query_calls: tuple[QueryCall, ...] = ()  # filter/where/join/order_by/group_by calls, for the query coverage
     hybrids: tuple[HybridAttribute, ...] = ()  # hybrid properties of its classes, as SQL reads them
-    # Words (lower case) the file deletes rows of: after DELETE FROM / TRUNCATE / DROP TABLE /
-    # DETACH PARTITION and in `delete(Model)`, and before a `.delete(` call: the tables (or
-    # model classes) whose rows some code removes.
+    # Words (lower case) the file deletes or archives rows of: after DELETE FROM / TRUNCATE /
+    # DROP TABLE / DETACH PARTITION and in `delete(Model)`, before a `.delete(` call, and the
+    # table of an UPDATE that clears columns of old rows to NULL (`UPDATE t SET payload = NULL
+    # WHERE created_at < ...`, `update(Model)...values(payload=None)`): the tables (or model
+    # classes) whose rows, or whose rows' bulk, some code removes.
     deletion_words: frozenset[str] = frozenset()
     # Tables the file inserts rows into with SQL text (INSERT INTO ...), past the ORM's defaults.
     sql_insert_tables: frozenset[str] = frozenset()
@@ -122,6 +128,12 @@ class CodeFacts:
     # registered, listed in `__all__` or named in a string, and everything called at module or
     # class level): what may run a function that no resolved call reaches.
     referenced_names: frozenset[str] = frozenset()
+    # Names the file writes negated values into (`amount=-fee`, `entry.balance = -total`):
+    # quantities signed by design (ledger amounts, refunds, credits).
+    negated_names: frozenset[str] = frozenset()
+    # Input fields bounded below at zero or more (pydantic `Field(ge=0)`, `conint(gt=0)`,
+    # `PositiveInt`/`NonNegativeInt`, marshmallow `Range(min=0)`): values validated on the way in.
+    non_negative_inputs: frozenset[str] = frozenset()
 
 
 _DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
@@ -129,13 +141,23 @@ _DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH
 _INSERT_STATEMENT = re.compile(r"\bINSERT\s+INTO\s+(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
 _DELETE_CALL = re.compile(r"\.delete\(")
 _DELETE_CONSTRUCT = re.compile(r"(?<![.\w])delete\(\s*(\w+)")  # SQLAlchemy's delete(Model)
+# Archiving in place: an UPDATE whose SET (or `.values(...)`) clears a column to NULL, on rows
+# chosen by age (a time column or a cutoff compared with `<` near it): not a one-off reset.
+_CLEARING_UPDATE_STATEMENT = re.compile(r"\bUPDATE\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)\"?\s+SET\s+[^;]{0,200}?=\s*NULL\b",
+                                        re.IGNORECASE)
+_CLEARING_UPDATE_CONSTRUCT = re.compile(r"(?<![.\w])update\(\s*(\w+)\s*\)[^;]{0,600}?\.values\([^)]{0,200}?=\s*None\b")
+_AGE_FILTER = re.compile(r"\w+_(?:at|date|time|on)\s*<|<\s*\w*(?:older|before|cutoff|ago|expire)|-\s*interval\b", re.IGNORECASE)
+_AGE_WINDOW = 800  # characters before and after the UPDATE where its row filter is written
 _WORD = re.compile(r"\w+")
 
 
 def deletion_words(text: str) -> frozenset[str]:
-    """The words of `text` that name what rows are deleted from (see CodeFacts.deletion_words)."""
+    """The words of `text` that name what rows are deleted from or archived (see CodeFacts.deletion_words)."""
     words = {match.group(1).lower() for match in _DELETION_STATEMENT.finditer(text)}
     words.update(match.group(1).lower() for match in _DELETE_CONSTRUCT.finditer(text))
+    for pattern in (_CLEARING_UPDATE_STATEMENT, _CLEARING_UPDATE_CONSTRUCT):
+        words.update(match.group(1).lower() for match in pattern.finditer(text)
+                     if _AGE_FILTER.search(text, max(match.start() - _AGE_WINDOW, 0), match.end() + _AGE_WINDOW))
     for match in _DELETE_CALL.finditer(text):
         words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
     return frozenset(words)
@@ -305,11 +327,15 @@ class _Collector:
         self.json_key_filters: list[JsonKeyFilter] = []
         self.strings: list[tuple[str, Location]] = []
         self._inside_fstrings: set[int] = set()  # an f-string's text pieces and format specs: not string literals
+        self._guarded_increments: set[int] = set()  # constant increments checked earlier in their function
+        self.negated_names: set[str] = set()
+        self.non_negative_inputs: set[str] = set()
         self._visits = {
             ast.Call: self.visit_call, ast.Compare: self.visit_compare, ast.Subscript: self.visit_subscript,
             ast.BoolOp: self.visit_bool_op, ast.If: self.visit_if, ast.FunctionDef: self.visit_function,
             ast.AsyncFunctionDef: self.visit_function, ast.AugAssign: self.visit_aug_assign,
             ast.Assign: self.visit_assign, ast.Constant: self.visit_constant, ast.JoinedStr: self.visit_fstring,
+            ast.keyword: self.visit_keyword, ast.AnnAssign: self.visit_ann_assign,
         }
 
     def collect(self) -> None:
@@ -404,7 +430,8 @@ class _Collector:
 
     def visit_function(self, node: ast.FunctionDef) -> None:
         """Existence checks (`if <query>.first() ...`, or a variable holding one) followed, in the
-        same function, by an insert."""
+        same function, by an insert; constant increments of an attribute compared earlier."""
+        self._mark_guarded_increments(node)
         checks: dict[str, tuple[tuple[str, ...], Optional[str]]] = {}  # variable -> (columns, model) of its query
         statements, one_line = _flatten(self.source, node.body)
         for position, statement in enumerate(statements):
@@ -427,13 +454,40 @@ class _Collector:
 
     # read-modify-write
 
+    def _mark_guarded_increments(self, function: ast.FunctionDef) -> None:
+        compared: list[tuple[int, str]] = [(node.lineno, dotted(operand)) for node in ast.walk(function)
+                                           if isinstance(node, ast.Compare)
+                                           for operand in (node.left, *node.comparators) if isinstance(operand, ast.Attribute)]
+        for node in ast.walk(function):
+            raised = _constant_increment(node)
+            if raised is not None and any(line < node.lineno and name == raised for line, name in compared):
+                self._guarded_increments.add(id(node))
+
     def visit_aug_assign(self, node: ast.AugAssign) -> None:
         target = node.target
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
                 and isinstance(node.op, (ast.Add, ast.Sub)):
-            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node)))
+            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node), self._counts_events(node)))
+
+    def _counts_events(self, node: ast.AST) -> bool:
+        return _constant_increment(node) is not None and id(node) not in self._guarded_increments
+
+    # signed quantities and validated inputs
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.arg is not None and _negated(node.value):
+            self.negated_names.add(node.arg)
+
+    def visit_ann_assign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name) and _bounded_non_negative(node.annotation, node.value):
+            self.non_negative_inputs.add(node.target.id)
 
     def visit_assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Attribute) and _negated(node.value):
+                self.negated_names.add(target.attr)
+            if isinstance(target, ast.Name) and _bounded_non_negative(None, node.value):
+                self.non_negative_inputs.add(target.id)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
                 and _method(node.value) == "synonym" and node.value.args:
             # `old_name = synonym("new_name")` on a model: the old attribute keeps reading a stored column.
@@ -447,7 +501,7 @@ class _Collector:
         if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)) \
                 and isinstance(target.value, ast.Name) and target.value.id != "self" \
                 and dotted(value.left) == dotted(target):
-            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node)))
+            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node), self._counts_events(node)))
 
     # URLs
 
@@ -527,6 +581,43 @@ class _Collector:
         return end
 
 
+def _negated(value: ast.AST) -> bool:
+    """`-expression` (a negative literal such as `-1` is a sentinel, not a signed quantity)."""
+    return isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub) and not isinstance(value.operand, ast.Constant)
+
+
+_NON_NEGATIVE_TYPES = frozenset({"PositiveInt", "NonNegativeInt", "PositiveFloat", "NonNegativeFloat", "PositiveDecimal"})
+
+
+def _bounded_non_negative(annotation: Optional[ast.AST], value: Optional[ast.AST]) -> bool:
+    """A declared field whose lower bound is zero or more: `Field(ge=0)`, `conint(gt=0)`,
+    `Annotated[int, Field(ge=1)]`, `PositiveInt`, `fields.Integer(validate=Range(min=0))`."""
+    for node in (n for root in (annotation, value) if root is not None for n in ast.walk(root)):
+        if isinstance(node, (ast.Name, ast.Attribute)) and (node.id if isinstance(node, ast.Name) else node.attr) in _NON_NEGATIVE_TYPES:
+            return True
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                bound = keyword.value
+                if keyword.arg in ("ge", "gt", "min") and isinstance(bound, ast.Constant) \
+                        and isinstance(bound.value, (int, float)) and not isinstance(bound.value, bool) and bound.value >= 0:
+                    return True
+    return False
+
+
+def _constant_increment(node: ast.AST) -> Optional[str]:
+    """The attribute (dotted) that `node` raises by a constant: `obj.n += 1`, `obj.n = obj.n + 1`."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+        target, step = node.target, node.value
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp) \
+            and isinstance(node.value.op, ast.Add) and dotted(node.value.left) == dotted(node.targets[0]):
+        target, step = node.targets[0], node.value.right
+    else:
+        return None
+    if isinstance(target, ast.Attribute) and isinstance(step, ast.Constant) and type(step.value) is int and step.value > 0:
+        return dotted(target)
+    return None
+
+
 def _literal_value(written: str) -> Optional[str]:
     """The value of a plain string literal as written (None for an f-string or bytes)."""
     prefix = written[: len(written) - len(written.lstrip("rRbBuUfFtT"))]
@@ -570,7 +661,8 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      query_calls=tuple(found.calls), hybrids=tuple(found.hybrids),
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
                      runs_migrations="upgrade" in source.text and runs_migrations(source.tree),
-                     referenced_names=referenced_names(source.tree))
+                     referenced_names=referenced_names(source.tree),
+                     negated_names=frozenset(collector.negated_names), non_negative_inputs=frozenset(collector.non_negative_inputs))
 
 
 _NAME_STRING = re.compile(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`

@@ -20,6 +20,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Union
 
+from ..i18n import _
 from ..schema.model import ExtractionError, Location
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
@@ -91,7 +92,7 @@ def parse_python(text: str, path: str) -> tuple[Optional[PythonFile], Optional[E
     except SyntaxError as error:
         first_error = _syntax_error(error, path, lines)
     except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes, absurd nesting
-        return None, ExtractionError(Location(path, 1), f"cannot parse: {error}")
+        return None, ExtractionError(Location(path, 1), _("cannot parse: %(error)s", error=str(error)))
     # Newer syntax: first the common constructs by line, then f-strings and t-strings with libcst.
     common = _downlevel_common(text)
     try:
@@ -106,9 +107,9 @@ def parse_python(text: str, path: str) -> tuple[Optional[PythonFile], Optional[E
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return None, ExtractionError(first_error.location, (
-        f"{first_error.message} (this file uses Python syntax newer than {version}, the Python running SchemaLens; "
-        "run SchemaLens on the project's Python to read it)"))
+    return None, ExtractionError(first_error.location, _(
+        "%(error)s (this file uses Python syntax newer than %(version)s, the Python running SchemaLens; run SchemaLens "
+        "on the project's Python to read it)", error=first_error.message, version=version))
 
 
 def parse_expression(text: str) -> Optional[ast.expr]:
@@ -217,7 +218,8 @@ def _syntax_error(error: SyntaxError, path: str, lines: tuple[str, ...]) -> Extr
     line = min(max(error.lineno or 1, 1), max(len(lines), 1))
     length = len(lines[line - 1]) if lines else 0
     column = min(max(error.offset or 1, 1), length + 1)
-    return ExtractionError(Location(path, line, column), f"syntax error: {error.msg}")
+    return ExtractionError(Location(path, line, column), _("syntax error: %(error)s", error=error.msg))
+
 
 
 # The newer syntax met most often, rewritten by line: much cheaper than libcst's full rewrite.

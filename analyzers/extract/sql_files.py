@@ -272,7 +272,8 @@ class _Builder:
             else:
                 handler(node, location)
         except Exception as error:  # an unusual construct must not stop the file
-            self.errors.append(ExtractionError(location, f"SchemaLens could not read this statement: {error!r}", kind="unsupported"))
+            self.errors.append(ExtractionError(location, _("SchemaLens could not read this statement: %(error)s",
+                                                           error=repr(error)), kind="unsupported"))
 
     def _emit(self, operation) -> None:
         self.operations.append(operation)
@@ -625,7 +626,8 @@ class _Builder:
         try:
             tree = pglast.parse_plpgsql(f"DO $pglast$ {body} $pglast$")
         except Exception as error:
-            self.errors.append(ExtractionError(location, f"PostgreSQL would reject this DO block: {error}"))
+            self.errors.append(ExtractionError(location, _("PostgreSQL would reject this DO block: %(error)s", error=str(error))))
+
             return
         for line_number, sql in _plpgsql_statements(tree):
             if body_offset >= 0:

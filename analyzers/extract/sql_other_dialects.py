@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional
 import sqlglot
 from sqlglot import exp
 
+from ..i18n import _
 from ..schema import operations as ops
 from ..schema.model import Column, ExtractionError, ForeignKey, Index, Location, PrimaryKey, UniqueConstraint
 from ..schema.type_names import normalize_type
@@ -144,7 +145,8 @@ def parse_other_dialect(text: str, path: str, dialect: str, positions: "_Positio
         except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as error:
             reason = error.errors[0]["description"] if getattr(error, "errors", None) else str(error).splitlines()[0]
             if rejections:
-                errors.append(ExtractionError(location, f"{dialect} would reject this statement: {reason}"))
+                errors.append(ExtractionError(location, _("%(dialect)s would reject this statement: %(reason)s",
+                                                          dialect=dialect, reason=reason)))
             else:  # counted in the coverage, not a problem of the file: sqlglot is not the engine
                 operations.append(ops.UnsupportedStatement(UNREAD, location))
             continue
@@ -153,7 +155,9 @@ def parse_other_dialect(text: str, path: str, dialect: str, positions: "_Positio
         try:
             operations.extend(_operations(tree, location, read))
         except Exception as error:  # an unusual tree must not stop the file
-            errors.append(ExtractionError(location, f"SchemaLens could not read this statement: {error!r}", kind="unsupported"))
+            errors.append(ExtractionError(location, _("SchemaLens could not read this statement: %(error)s",
+                                                      error=repr(error)), kind="unsupported"))
+
     return SqlExtraction(tuple(operations), tuple(errors))
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Optional
 
+from ..i18n import _
 from ..schema.model import (
     CheckConstraint,
     Column,
@@ -333,7 +334,7 @@ class _LayerBuilder:
         try:
             function(*args)
         except (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError) as error:
-            self.errors.append(ExtractionError(location, f"SchemaLens could not read this model: {error!r}"))
+            self.errors.append(ExtractionError(location, _("SchemaLens could not read this model: %(error)s", error=repr(error))))
 
     def _mapped_parent(self, info: _ClassInfo) -> Optional[_ClassInfo]:
         for qualified in info.lineage[1:]:
@@ -374,7 +375,7 @@ class _LayerBuilder:
             return camel_to_snake_case(info.summary.name)
         if parent is not None:
             return None
-        self.errors.append(ExtractionError(info.summary.location, f"class {info.summary.name} has no __tablename__"))
+        self.errors.append(ExtractionError(info.summary.location, _("class %(name)s has no __tablename__", name=info.summary.name)))
         return None
 
     def _declares_primary_key(self, info: _ClassInfo, attributes: list[ClassAttribute]) -> bool:
@@ -400,11 +401,12 @@ class _LayerBuilder:
         except (Unknown, RecursionError) as error:
             name, reason = None, str(error)
         else:
-            reason = f"it gives {type(name).__name__}"
+            reason = _("it gives %(type)s", type=type(name).__name__)
         if isinstance(name, str) and name:
             return name
-        self.errors.append(ExtractionError(attribute.location, f"__tablename__ of {cls.name} is computed at run time "
-                                           f"in a way SchemaLens does not follow ({reason})", kind="opaque"))
+        self.errors.append(ExtractionError(attribute.location, _("__tablename__ of %(name)s is computed at run time in a "
+                                                                 "way SchemaLens does not follow (%(reason)s)",
+                                                                 name=cls.name, reason=reason), kind="opaque"))
         return None
 
     def _map_class(self, info: _ClassInfo) -> None:
@@ -476,7 +478,7 @@ class _LayerBuilder:
         if value is None or value.kind != "call":
             return value
         needs = self.world.member(value) is None or any(
-            argument.kind == "call" and self.world.member(argument) is None for argument in (*value.args, *(v for _, v in value.kwargs)))
+            argument.kind == "call" and self.world.member(argument) is None for argument in (*value.args, *(v for _name, v in value.kwargs)))
         if not needs:
             return value
         return self.evaluator.expanded_call(value) or value
@@ -491,7 +493,7 @@ class _LayerBuilder:
             return None
         annotated_call = None
         if annotation is not None:
-            _, annotated_call = self._unwrap_annotated(self._strip_optional(annotation)[0])
+            _type, annotated_call = self._unwrap_annotated(self._strip_optional(annotation)[0])
         if call is None:
             if annotated_call is None and self._annotation_type(self._strip_optional(annotation)[0], root) is None:
                 return None  # `Mapped["Other"]` without relationship(): not a column
@@ -536,7 +538,7 @@ class _LayerBuilder:
         return annotation, False
 
     def _annotation_type(self, annotation: Expr, root: _Root) -> Optional[TypeResult]:
-        annotation, _ = self._unwrap_annotated(annotation)
+        annotation, _metadata = self._unwrap_annotated(annotation)
         if annotation.kind == "subscript" and annotation.func is not None and annotation.func.kind == "name":
             if _typing_member(self.world.resolve(annotation.func.name)) == "Literal":
                 values = [a.value for a in (annotation.args[0].args if annotation.args[0].kind == "seq" else annotation.args) if a.is_str]
@@ -595,7 +597,8 @@ class _LayerBuilder:
                 type_result = self._annotation_type(inner, root)
                 raw_type = inner.source
                 if type_result is None and not foreign_keys:
-                    self.errors.append(ExtractionError(location, f"no SQLAlchemy type for annotation {inner.source}"))
+                    self.errors.append(ExtractionError(location, _("no SQLAlchemy type for annotation %(annotation)s",
+                                                                   annotation=inner.source)))
         primary_key = world.const(call.kwarg("primary_key")) is True
         explicit_nullable = world.const(call.kwarg("nullable"))
         if isinstance(explicit_nullable, bool):
@@ -703,7 +706,7 @@ class _LayerBuilder:
         if call.func is None or call.func.kind != "name":
             return None
         name = call.func.name
-        for _ in range(5):
+        for _attempt in range(5):
             owner = name.rpartition(".")[0]
             if not owner:
                 return None
@@ -769,7 +772,7 @@ class _LayerBuilder:
                 if found is not None:
                     found[0].module_indexes.append(call)
                     return
-        self.errors.append(ExtractionError(call.location, "Index(...) whose table could not be found"))
+        self.errors.append(ExtractionError(call.location, _("Index(...) whose table could not be found")))
 
     # what was recognized
 
@@ -808,8 +811,9 @@ class _LayerBuilder:
                 continue
             unresolved = [base.source for base in cls.bases if base.kind == "name"
                           and self.world.resolve(base.name) not in self.world.classes]
-            reason = (f"its bases ({', '.join(unresolved)}) do not lead to a declarative base SchemaLens found"
-                      if unresolved else "none of its bases is a declarative base")
+            reason = (_("its bases (%(bases)s) do not lead to a declarative base SchemaLens found",
+                        bases=", ".join(unresolved)) if unresolved else _("none of its bases is a declarative base"))
+
             unrecognized.append(UnrecognizedModel(cls.name, cls.location, reason))
         unrecognized.sort(key=lambda u: (u.location.path, u.location.line))
         return found, tuple(unrecognized)
@@ -825,7 +829,7 @@ class _LayerBuilder:
                 self.kept_out.append(KeptOutTable(table.key, table.location, engine or "not application code"))
                 continue
             if table.key in by_key:
-                self.errors.append(ExtractionError(table.location, f"table {table.key} is declared twice"))
+                self.errors.append(ExtractionError(table.location, _("table %(table)s is declared twice", table=table.key)))
                 continue
             built = self._guarded_table(table)
             if built is not None:
@@ -836,7 +840,8 @@ class _LayerBuilder:
         try:
             return self._finish_table(table)
         except (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError) as error:
-            self.errors.append(ExtractionError(table.location, f"SchemaLens could not read this table: {error!r}"))
+            self.errors.append(ExtractionError(table.location, _("SchemaLens could not read this table: %(error)s",
+                                                                 error=repr(error))))
             return None
 
     def _finish_table(self, table: _TableBuild) -> Table:
@@ -943,8 +948,8 @@ class _LayerBuilder:
         for target in targets:
             value = self.world.value_of(target) if target.kind == "name" and not self._looks_like_attribute(target) else target
             if value.is_str:
-                table_part, _, column_name = value.value.rpartition(".")
-                schema, _, table_name = table_part.rpartition(".")
+                table_part, _dot, column_name = value.value.rpartition(".")
+                schema, _dot, table_name = table_part.rpartition(".")
                 for candidate in self.tables:
                     if candidate.name == table_name and (candidate.schema or None) == (schema or None):
                         column = candidate.column_by_key(column_name)
@@ -958,14 +963,15 @@ class _LayerBuilder:
         for target in targets:
             value = self.world.value_of(target) if target.kind == "name" and not self._looks_like_attribute(target) else target
             if value.is_str:
-                table_part, _, column_name = value.value.rpartition(".")
-                schema, _, name = table_part.rpartition(".")
+                table_part, _dot, column_name = value.value.rpartition(".")
+                schema, _dot, name = table_part.rpartition(".")
                 ref_schema, ref_table = schema or None, name
                 ref_columns.append(column_name)
             else:
                 found = self._column_ref(value, None)
                 if found is None:
-                    self.errors.append(ExtractionError(call.location, f"foreign key target {value.source} not found"))
+                    self.errors.append(ExtractionError(call.location, _("foreign key target %(target)s not found",
+                                                                        target=value.source)))
                     return None
                 ref_schema, ref_table = found[0].schema, found[0].name
                 ref_columns.append(found[1].name)
@@ -1073,7 +1079,9 @@ class _LayerBuilder:
         try:
             name = re.sub(r"%\((\w+)\)s", lambda m: token(m.group(1)), template)
         except KeyError as error:
-            self.errors.append(ExtractionError(element.location, f"unknown naming convention token {error}"))
+            self.errors.append(ExtractionError(element.location, _("unknown naming convention token %(token)s",
+                                                                   token=str(error))))
+
             return element
         return replace(element, name=sqlalchemy_truncated(name))
 

@@ -1,8 +1,19 @@
-"""Rule documentation generated from the rule modules themselves (docs/rules.md, `schemalens rule`)."""
+"""Rule documentation generated from the rule modules themselves (docs/rules.md, docs/rules.zh.md,
+`schemalens rule`).
+
+A rule's docstring is its documentation in English. In another language each prose paragraph of
+it is a catalog message whose id is the paragraph itself (scripts/catalog.py extracts them with
+`doc_paragraphs`); headings are fixed messages and fenced code blocks are never translated. A
+paragraph with no translation yet is shown in English.
+"""
 
 from __future__ import annotations
 
-from ..i18n import translator
+import inspect
+from pathlib import Path
+from typing import Iterator
+
+from ..i18n import _, translator
 from ..rules import all_rules
 from ..rules.base import Rule
 from ..rules.selection import PRESETS
@@ -26,31 +37,88 @@ def peers_line(rule: type[Rule], lang: str = "en") -> str:
     return _("Covers: %(peers)s.", peers=peers)
 
 
+_HEADINGS = {"What it finds": _("What it finds"), "Why it matters": _("Why it matters"), "Example": _("Example"),
+             "Use instead": _("Use instead"), "How to verify": _("How to verify"), "Severity": _("Severity")}
+
+
+def _docs_parts(docs: str) -> Iterator[tuple[str, str]]:
+    """A docstring as ("heading", title), ("prose", paragraph), ("code", line) and ("blank", "") parts,
+    in order: a paragraph runs until a blank line, a heading or a code fence."""
+    paragraph: list[str] = []
+    in_code = False
+    for line in docs.splitlines():
+        if in_code or line.startswith(("```", "## ")) or not line.strip():
+            if paragraph:
+                yield "prose", "\n".join(paragraph)
+                paragraph = []
+            if line.startswith("```"):
+                in_code = not in_code
+            if in_code or line.startswith("```"):
+                yield "code", line
+            elif line.startswith("## "):
+                yield "heading", line[3:]
+            else:
+                yield "blank", ""
+        else:
+            paragraph.append(line)
+    if paragraph:
+        yield "prose", "\n".join(paragraph)
+
+
+def docs_markdown(docs: str, lang: str = "en") -> str:
+    """A rule's docstring in `lang`, its headings one level below the rule's own."""
+    tr = translator(lang)
+    lines = []
+    for kind, text in _docs_parts(docs):
+        if kind == "heading":
+            lines.append("### " + tr.localize(_HEADINGS.get(text, text)))
+        elif kind == "prose":
+            lines.append(tr.gettext(text))
+        else:
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def doc_paragraphs() -> Iterator[tuple[str, str, str]]:
+    """Every rule's prose paragraphs, the message ids of its docs: (paragraph, module file, rule code)."""
+    root = Path(__file__).resolve().parent.parent.parent
+    for rule in all_rules():
+        path = Path(inspect.getsourcefile(rule)).resolve()
+        where = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        for kind, text in _docs_parts(rule.docs()):
+            if kind == "prose":
+                yield text, where, rule.code
+
+
 def _in_a_preset(rule: type[Rule]) -> bool:
     return any(rule.code in codes for codes in PRESETS.values())
 
 
 def rule_markdown(rule: type[Rule], lang: str = "en") -> str:
-    """A rule's page: a header in `lang`, then the rule's docstring (English; see docs/rules.md)."""
+    """A rule's page in `lang`: a header, then the rule's docstring."""
     _ = translator(lang)
-    enabled = ""
+    notes = []
     if not rule.default_enabled:
-        enabled = " " + (_("Off by default: select it by code or with a preset.") if _in_a_preset(rule)
-                         else _("Off by default: select it by code."))
+        notes.append(_("Off by default: select it by code or with a preset.") if _in_a_preset(rule)
+                     else _("Off by default: select it by code."))
     if rule.contends_with_live_traffic:
-        enabled += " " + _("Held back when the application applies its migrations itself as it starts (Flask-Migrate's or"
-                           " Alembic's `upgrade()` called from application code): they then run before the new version"
-                           " serves, not beside live traffic.")
-    other = translator("en" if lang != "en" else "zh").localize(rule.summary)
-    header = (f"## {rule.code} {rule.name}\n\n{_.localize(rule.summary)} ({other}). "
-              + _("Dimension %(dimension)d (%(name)s), default severity %(severity)s.", dimension=rule.dimension,
-                  name=_.localize(DIMENSION_NAMES[rule.dimension]), severity=rule.severity)
-              + f"{enabled}\n\n")
+        notes.append(_("Held back when the application applies its migrations itself as it starts (Flask-Migrate's or"
+                       " Alembic's `upgrade()` called from application code): they then run before the new version"
+                       " serves, not beside live traffic."))
+    summary = _.localize(rule.summary)
+    if _.lang == "en":
+        # The English page names each rule in Chinese too, the audit method's language; a Chinese
+        # page stays Chinese, its rule names being the cross-reference.
+        summary += f" ({translator('zh').localize(rule.summary)})"
+    sentence_gap = " " if _.lang == "en" else ""
+    header = sentence_gap.join([
+        f"## {rule.code} {rule.name}\n\n"
+        + _("%(summary)s. Dimension %(dimension)d (%(name)s), default severity %(severity)s.", summary=summary,
+            dimension=rule.dimension, name=_.localize(DIMENSION_NAMES[rule.dimension]), severity=rule.severity),
+        *notes]) + "\n\n"
     if rule.peers:
         header += peers_line(rule, lang) + "\n\n"
-    # The docstring's own headings sit one level below the rule's.
-    body = "\n".join("#" + line if line.startswith("## ") else line for line in rule.docs().splitlines())
-    return header + body + "\n"
+    return header + docs_markdown(rule.docs(), lang) + "\n"
 
 
 def rules_markdown(lang: str = "en") -> str:

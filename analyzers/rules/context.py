@@ -31,6 +31,19 @@ _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)
 _WORD = re.compile(r"\w+")
 
 
+_OTHER_ENGINE = re.compile(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle)\b"
+                           r"|\bdialect\.name\s*[!=]=\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)"
+                           r"|\.startswith\(\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)")
+
+_APPEND_ONLY_NAME = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
+                               r"activity|activities|trail|trails|metric|metrics|tracking)$")
+
+
+def named_append_only(table_name: str) -> bool:
+    """A table named as a record of occurrences (logs, events, history, audit, metrics)."""
+    return _APPEND_ONLY_NAME.search(table_name) is not None
+
+
 @functools.lru_cache(maxsize=4096)
 def _words_of(text: str) -> frozenset[str]:
     """A file's words, lower case; kept across audits while the text is unchanged (an edit
@@ -172,6 +185,13 @@ class AuditContext:
         factory): the migrations run before the new version serves, not beside live traffic."""
         return any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts())
 
+    @cached_property
+    def migrations_serve_other_engines(self) -> bool:
+        """True when the Alembic revisions branch on, or use types of, another database engine
+        (`url.startswith("mysql")`, `dialect.name == "sqlite"`, `from sqlalchemy.dialects import
+        mysql`): the schema is written to be portable, not for PostgreSQL alone."""
+        return any(_OTHER_ENGINE.search(self.text_of(path) or "") for path in self.model.revision_files)
+
     def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
         partitions of `table`, named as a table or as its model class (each file's words are
@@ -192,6 +212,24 @@ class AuditContext:
     @cached_property
     def _sql_insert_tables(self) -> frozenset[str]:
         return self._application_words(lambda facts: facts.sql_insert_tables, sql_insert_tables)
+
+    def written_negative(self, column_name: str) -> bool:
+        """True when application code writes a negated value into an attribute or keyword of
+        that name (`amount=-fee`): a quantity signed by design."""
+        return column_name in self._negated_names
+
+    @cached_property
+    def _negated_names(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.negated_names)
+
+    def validated_non_negative(self, column_name: str) -> bool:
+        """True when an input field of that name is bounded below at zero or more (pydantic
+        `Field(ge=0)`, `PositiveInt`, marshmallow `Range(min=0)`)."""
+        return column_name in self._non_negative_inputs
+
+    @cached_property
+    def _non_negative_inputs(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.non_negative_inputs)
 
     def _application_words(self, of_facts, of_sql_text) -> frozenset[str]:
         words: set[str] = set()

@@ -11,7 +11,9 @@ from typing import Optional
 
 from ..extract.alembic_revisions import (DEFAULT_FILE_TEMPLATE, alembic_ini_options, file_template_of,
                                          find_script_locations, nearest_alembic_ini)
+from ..i18n import _
 from .changes import HELP, PLANNERS, ChangeHelp, ChangeRequest, ScaffoldError, plan_change
+
 from .revision_files import (ALEMBIC_TEMPLATE, AlembicProject, RevisionFile, render_plan, run_post_write_hooks,
                              sqlalchemy_alias, supported_template, write_files)
 from .triggers import with_database_triggers
@@ -37,15 +39,15 @@ def alembic_project(model) -> AlembicProject:
     and the project's naming, template and import style."""
     graph = model.revisions
     if len(graph.heads) > 1:
-        raise ScaffoldError(f"the revision graph has {len(graph.heads)} heads ({', '.join(graph.heads)}): "
-                            "merge them first (alembic merge heads), then scaffold")
+        raise ScaffoldError(_("the revision graph has %(count)d heads (%(heads)s): merge them first (alembic merge "
+                              "heads), then scaffold", count=len(graph.heads), heads=", ".join(graph.heads)))
     if graph.heads:
         head_path = graph.by_id[graph.heads[0]].path
         versions = str(PurePosixPath(head_path).parent)
     else:
         locations = find_script_locations(str(model.root))
         if not locations:
-            raise ScaffoldError("no Alembic project here (no alembic.ini with script_location, no migrations/versions)")
+            raise ScaffoldError(_("no Alembic project here (no alembic.ini with script_location, no migrations/versions)"))
         versions, head_path = locations[0], None
     notes: list[str] = []
     read = disk_reader(model.root)
@@ -55,16 +57,17 @@ def alembic_project(model) -> AlembicProject:
     file_template = file_template_of(ini)
     if file_template is None:
         if ini.get("file_template"):
-            notes.append(f"alembic.ini file_template {ini['file_template']!r} has no %(rev)s; using {DEFAULT_FILE_TEMPLATE}")
+            notes.append(_("alembic.ini file_template %(template)r has no %%(rev)s; using %(default)s",
+                           template=ini["file_template"], default=DEFAULT_FILE_TEMPLATE))
         file_template = DEFAULT_FILE_TEMPLATE
     project_template = read(str(script_location / "script.py.mako"))
     head_text = read(head_path) if head_path else None
     alias = sqlalchemy_alias([text for text in (project_template, head_text) if text]) or "sa"
     template = project_template
     if template is None or not supported_template(template):
-        notes.append("no script.py.mako beside the versions folder" if template is None else
-                     "script.py.mako uses Mako beyond Alembic's own placeholders")
-        notes[-1] += ": Alembic's generic template is used"
+        notes.append(_("no script.py.mako beside the versions folder: Alembic's generic template is used")
+                     if template is None else
+                     _("script.py.mako uses Mako beyond Alembic's own placeholders: Alembic's generic template is used"))
         import_line = "import sqlalchemy" if alias == "sqlalchemy" else f"import sqlalchemy as {alias}"
         template = ALEMBIC_TEMPLATE.replace("import sqlalchemy as sa", import_line)
     try:
@@ -84,7 +87,8 @@ def scaffold(model, request: ChangeRequest, *, layer=None, dsn: Optional[str] = 
     `dsn`: a database whose catalog gives the table's triggers and their functions as they are
     there (those the migrations do not create too)."""
     if model.config.dialect != "postgresql":
-        raise ScaffoldError(f"scaffolding writes PostgreSQL migrations; this workspace's dialect is {model.config.dialect}")
+        raise ScaffoldError(_("scaffolding writes PostgreSQL migrations; this workspace's dialect is %(dialect)s",
+                              dialect=model.config.dialect))
     project = alembic_project(model)
     layer = layer or model.database
     if dsn:

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 from ..schema.drift import comparable_type, same_type
 from ..schema.migration_walk import is_volatile_default, type_change_rewrites
+from ..i18n import _, join
 from ..schema.model import Column, ForeignKey, Index, PrimaryKey, SchemaLayer, Table, UniqueConstraint
 from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, columns_sql, flatten,
                    object_name, quote)
@@ -20,7 +21,8 @@ from .triggers import TriggerFunction, definition, digest, guard_sql, reads, rec
 
 
 class ScaffoldError(ValueError):
-    """The change cannot be scaffolded as asked; the message says why and what to do instead."""
+    """The change cannot be scaffolded as asked; the message (a catalog text) says why and what to
+    do instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,24 +46,27 @@ class ChangeRequest:
 
 
 # The deploy sentences the revision docstrings use.
-ANY_APP = "any version of the application (this step is compatible with old and new code)"
+ANY_APP = _("any version of the application (this step is compatible with old and new code)")
+EXPAND_REVISION = _("the expand revision")
+RELIES_ON_THE_COLUMN = _("code that relies on the column being set")
 
 
 def plan_change(request: ChangeRequest, layer: SchemaLayer) -> Plan:
     planner = PLANNERS.get(request.change)
     if planner is None:
-        raise ScaffoldError(f"unknown change {request.change!r}; one of: {', '.join(PLANNERS)}")
-    schema, _, name = request.table.rpartition(".")
+        raise ScaffoldError(_("unknown change %(change)r; one of: %(changes)s", change=request.change,
+                              changes=", ".join(PLANNERS)))
+    schema, _dot, name = request.table.rpartition(".")
     layer = with_postgresql_names(layer)
     table = layer.table(name, schema or None)
     if table is not None and table.schema not in (None, "public"):
-        raise ScaffoldError(f"{request.table} is outside the public schema; the scaffold writes unqualified names, "
-                            "so it only changes tables in public")
+        raise ScaffoldError(_("%(table)s is outside the public schema; the scaffold writes unqualified names, "
+                              "so it only changes tables in public", table=request.table))
     if table is None:
-        raise ScaffoldError(f"table {request.table!r} is not in the database the migrations build "
-                            f"({len(layer.tables)} tables at head); create it with a migration first")
+        raise ScaffoldError(_("table %(table)r is not in the database the migrations build (%(count)d tables at "
+                              "head); create it with a migration first", table=request.table, count=len(layer.tables)))
     if request.backfill_triggers not in ("keep", "fire"):
-        raise ScaffoldError(f"--backfill-triggers is keep or fire, not {request.backfill_triggers!r}")
+        raise ScaffoldError(_("--backfill-triggers is keep or fire, not %(value)r", value=request.backfill_triggers))
     keep = request.backfill_triggers == "keep"
     phases = tuple(replace(phase, upgrade=_with_triggers(phase.upgrade, keep), downgrade=_with_triggers(phase.downgrade, keep))
                    for phase in planner(request, table, layer) if phase is not None)
@@ -78,9 +83,11 @@ def _with_triggers(blocks: tuple[Block, ...], keep: bool) -> tuple[Block, ...]:
 
 # Statements PostgreSQL refuses on a partitioned table (its own SQL, as the planners write it).
 _REFUSED_ON_PARTITIONED = (
-    (re.compile(r"INDEX CONCURRENTLY (?:IF (?:NOT )?EXISTS )?\S+ ON (\S+)"), "builds no index CONCURRENTLY"),
-    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT \S+ (?:UNIQUE|PRIMARY KEY) USING INDEX"), "takes no ADD CONSTRAINT ... USING INDEX"),
-    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT .* FOREIGN KEY .* NOT VALID$"), "takes no NOT VALID foreign key (before 18)"),
+    (re.compile(r"INDEX CONCURRENTLY (?:IF (?:NOT )?EXISTS )?\S+ ON (\S+)"), _("builds no index CONCURRENTLY")),
+    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT \S+ (?:UNIQUE|PRIMARY KEY) USING INDEX"),
+     _("takes no ADD CONSTRAINT ... USING INDEX")),
+    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT .* FOREIGN KEY .* NOT VALID$"),
+     _("takes no NOT VALID foreign key (before 18)")),
 )
 
 
@@ -96,8 +103,9 @@ def _refuse_what_partitioned_tables_refuse(plan: Plan, layer: SchemaLayer) -> No
                 for pattern, refusal in _REFUSED_ON_PARTITIONED:
                     match = pattern.search(statement)
                     if match and match.group(1) in partitioned:
-                        raise ScaffoldError(f"{partitioned[match.group(1)]} is partitioned, and PostgreSQL {refusal} on a "
-                                            f"partitioned table; {plan.change} is not planned for partitioned tables yet")
+                        raise ScaffoldError(_("%(table)s is partitioned, and PostgreSQL %(refusal)s on a partitioned "
+                                              "table; %(change)s is not planned for partitioned tables yet",
+                                              table=partitioned[match.group(1)], refusal=refusal, change=plan.change))
 
 
 def postgresql_name(table: str, columns: tuple[str, ...], label: str) -> str:
@@ -133,23 +141,27 @@ def with_postgresql_names(layer: SchemaLayer) -> SchemaLayer:
 
 def _require(value, option: str, change: str):
     if not value:
-        raise ScaffoldError(f"{change} needs {option}")
+        raise ScaffoldError(_("%(change)s needs %(option)s", change=change, option=option))
     return value
 
 
 def _column(table: Table, name: Optional[str], change: str) -> Column:
     column = table.column(_require(name, "--column", change))
     if column is None:
-        raise ScaffoldError(f"{table.name} has no column {name!r} in the database the migrations build")
+        raise ScaffoldError(_("%(table)s has no column %(column)r in the database the migrations build",
+                              table=table.name, column=name))
     return column
 
 
 def _key(table: Table) -> str:
     """The single-column primary key that backfill batches walk."""
     if table.primary_key is None or len(table.primary_key.columns) != 1:
-        found = "no primary key" if table.primary_key is None else f"the composite key ({', '.join(table.primary_key.columns)})"
-        raise ScaffoldError(f"{table.name} has {found}: batched backfills walk a single-column primary key; "
-                            "add one (an identity column) first")
+        if table.primary_key is None:
+            raise ScaffoldError(_("%(table)s has no primary key: batched backfills walk a single-column primary key; "
+                                  "add one (an identity column) first", table=table.name))
+        raise ScaffoldError(_("%(table)s has the composite key (%(columns)s): batched backfills walk a single-column "
+                              "primary key; add one (an identity column) first", table=table.name,
+                              columns=", ".join(table.primary_key.columns)))
     return table.primary_key.columns[0]
 
 
@@ -217,18 +229,20 @@ def _dependents(layer: SchemaLayer, table: Table, column: str, change: str, key_
     blockers = []
     single_key = table.primary_key is not None and table.primary_key.columns == (column,)
     if table.primary_key and column in table.primary_key.columns and not (key_allowed and single_key):
-        blockers.append(f"it is part of the primary key {table.primary_key.name or ''}".rstrip())
+        blockers.append(_("it is part of the primary key %(key)s", key=table.primary_key.name) if table.primary_key.name
+                        else _("it is part of the primary key"))
     if not (key_allowed and single_key):
-        blockers += [f"foreign key {name} references it" for name in _inbound_keys(layer, table, column)]
-    blockers += [f"check constraint {check.name or check.expression} uses it" for check in table.check_constraints
+        blockers += [_("foreign key %(key)s references it", key=name) for name in _inbound_keys(layer, table, column)]
+    blockers += [_("check constraint %(check)s uses it", check=check.name or check.expression) for check in table.check_constraints
                  if _mentions(check.expression, column)]
     indexes = tuple(index for index in table.indexes if column in index.columns or _mentions(index.where, column)
                     or any(expression and _mentions(key, column) for key, expression in zip(index.columns, index.expressions)))
-    blockers += [f"index {index.name} uses it in an expression or its WHERE" for index in indexes
+    blockers += [_("index %(index)s uses it in an expression or its WHERE", index=index.name) for index in indexes
                  if any(index.expressions) or _mentions(index.where, column)]
     if blockers:
-        raise ScaffoldError(f"cannot {change} {table.name}.{column}: {'; '.join(blockers)}. "
-                            "Change those by hand first, then scaffold again.")
+        raise ScaffoldError(_("cannot %(change)s %(table)s.%(column)s: %(blockers)s. Change those by hand first, then "
+                              "scaffold again.", change=change, table=table.name, column=column,
+                              blockers=join("; ", blockers)))
     inbound = tuple((other.name, key) for other in layer.tables.values() for key in other.foreign_keys
                     if key.ref_table == table.name and column in key.ref_columns) if key_allowed and single_key else ()
     return _Dependents(indexes, tuple(u for u in table.unique_constraints if column in u.columns),
@@ -313,7 +327,7 @@ class _Replacement:
         name, old, new, dependents = self.table.name, self.column.name, self.target, self.dependents
         blocks: list[Block] = [*self.expand(added=old)]
         if self.rewrites:  # the trigger functions read the old column again, as before the contract
-            blocks.append(InTransaction(tuple(definition(function, body) for function, body, _ in self.rewrites)))
+            blocks.append(InTransaction(tuple(definition(function, body) for function, body, _after in self.rewrites)))
         blocks += [Backfill(name, _key(self.table), f"{quote(old)} = {quote(new)}",
                                         f"{quote(old)} IS DISTINCT FROM {quote(new)}", batch_size=batch_size, targets=(old,))]
         restoring = {element.name: object_name(element.name or old, suffix="restore")
@@ -362,11 +376,11 @@ class _Replacement:
             blocks.append(_create_index(name, key_index, (staging,), unique=True))
         statements = [self.guard] if self.guard else []
         # The table's trigger functions that read the old column read the new one from here on.
-        statements += [definition(function, rewritten) for function, _, rewritten in self.rewrites]
+        statements += [definition(function, rewritten) for function, _now, rewritten in self.rewrites]
         if dependents.inbound:
             # Writers to a referencing table lock it, then the key's table for the FK check: take
             # the locks in that order too, or a concurrent insert and this swap deadlock.
-            tables = ", ".join(dict.fromkeys([*(quote(child) for child, _ in dependents.inbound), quote(name)]))
+            tables = ", ".join(dict.fromkeys([*(quote(child) for child, _inbound in dependents.inbound), quote(name)]))
             statements.append(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         if not self.column.nullable:
             *check_blocks, set_not_null = _not_null_through_check(name, staging)
@@ -398,7 +412,8 @@ class _Replacement:
         if self.column.type != self.target_type:
             statements.append(recompile_sql(name))
         blocks.append(InTransaction(tuple(statements)))
-        validations = [_alter(name, f"VALIDATE CONSTRAINT {quote(final)}") for _, final in keys]
+        validations = [_alter(name, f"VALIDATE CONSTRAINT {quote(final)}") for _original, final in keys]
+
         validations += [_alter(child, f"VALIDATE CONSTRAINT {quote(inbound.name)}") for child, inbound in dependents.inbound]
         return tuple(blocks), ((Autocommit(tuple(validations)),) if validations else ())
 
@@ -454,37 +469,44 @@ def _replacement_phases(forward: _Replacement, backward: _Replacement, batch_siz
                          *expand, *fill)
     return (
         Phase("expand", f"{summary}: expand", old_code, ANY_APP if not forward.two_way else old_code, expand, forward.undo_expand(),
-              (f"A trigger keeps {forward.staging} in step with {forward.column.name} on every insert and update"
-               + (" and the reverse, so old and new code can run side by side once the backfill has filled the "
-                  "existing rows." if forward.two_way else "."),)),
-        Phase("backfill", f"{summary}: backfill", "the expand revision",
-              f"{new_code} (every row has {forward.staging} now)" if forward.two_way else ANY_APP, fill, (),
-              ("Batches by primary-key range, a commit per batch; a re-run skips rows already done.",)),
+              (_("A trigger keeps %(staging)s in step with %(column)s on every insert and update and the reverse, so old "
+                 "and new code can run side by side once the backfill has filled the existing rows.",
+                 staging=forward.staging, column=forward.column.name) if forward.two_way else
+               _("A trigger keeps %(staging)s in step with %(column)s on every insert and update.",
+                 staging=forward.staging, column=forward.column.name),)),
+        Phase("backfill", f"{summary}: backfill", EXPAND_REVISION,
+              _("%(code)s (every row has %(staging)s now)", code=new_code, staging=forward.staging) if forward.two_way
+              else ANY_APP, fill, (),
+              (_("Batches by primary-key range, a commit per batch; a re-run skips rows already done."),)),
         Phase("contract", f"{summary}: contract", new_code, new_code, contract, undo_contract,
-              (f"Indexes and constraints on {forward.column.name} are rebuilt on the new column before the old one is dropped.",)
-              + ((f"The downgrade brings {forward.column.name} back beside {forward.staging}, filled, and leaves "
-                  f"{forward.staging} as it is: the application that reads it keeps working.",) if forward.two_way else ())
+              (_("Indexes and constraints on %(column)s are rebuilt on the new column before the old one is dropped.",
+                 column=forward.column.name),)
+              + ((_("The downgrade brings %(column)s back beside %(staging)s, filled, and leaves %(staging)s as it is: "
+                    "the application that reads it keeps working.", column=forward.column.name, staging=forward.staging),)
+                 if forward.two_way else ())
               + _trigger_notes(forward)),
     )
 
 
 def _prepared_statements_note(table: str, column: str) -> str:
-    return (f"A session that prepared a statement returning {table}.{column} before this step (server-side prepared "
-            "statements: PREPARE, psycopg 3 and JDBC after 5 runs, asyncpg always) gets 'cached plan must not change "
-            "result type' from it until it reconnects: restart the application right after this step, or run it with "
-            "server-side prepared statements off. The table's PL/pgSQL trigger functions are defined again here, "
-            "unchanged, so that every session compiles them anew for the new type.")
+    return _("A session that prepared a statement returning %(table)s.%(column)s before this step (server-side prepared "
+             "statements: PREPARE, psycopg 3 and JDBC after 5 runs, asyncpg always) gets 'cached plan must not change "
+             "result type' from it until it reconnects: restart the application right after this step, or run it with "
+             "server-side prepared statements off. The table's PL/pgSQL trigger functions are defined again here, "
+             "unchanged, so that every session compiles them anew for the new type.", table=table, column=column)
 
 
 def _trigger_notes(forward: _Replacement) -> tuple[str, ...]:
     notes = []
     if forward.column.type != forward.target_type:
         notes.append(_prepared_statements_note(forward.table.name, forward.column.name))
-    notes += [f"{function.described} reads {forward.column.name}: it reads {forward.target} from this step on (the "
-              "downgrade restores it)." for function, _, _ in forward.rewrites]
+    notes += [_("%(function)s reads %(column)s: it reads %(target)s from this step on (the downgrade restores it).",
+                function=function.described, column=forward.column.name, target=forward.target)
+              for function, _now, _after in forward.rewrites]
     if forward.guard:
-        notes.append(f"Before it changes anything, each step checks that no other trigger function of {forward.table.name} "
-                     f"reads {forward.column.name}, and stops with the trigger's name if one does.")
+        notes.append(_("Before it changes anything, each step checks that no other trigger function of %(table)s reads "
+                       "%(column)s, and stops with the trigger's name if one does.", table=forward.table.name,
+                       column=forward.column.name))
     return tuple(notes)
 
 
@@ -494,29 +516,31 @@ def _add_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
     column = _require(request.column, "--column", request.change)
     column_type = _require(request.type, "--type", request.change)
     if table.column(column) is not None:
-        raise ScaffoldError(f"{table.name} already has a column {column!r}")
+        raise ScaffoldError(_("%(table)s already has a column %(column)r", table=table.name, column=column))
     value = request.backfill or request.default
     if value is None:
-        raise ScaffoldError(f"existing rows of {table.name} need a value for the new NOT NULL column {column!r}: "
-                            "give --default (also used for new rows) or --backfill (an SQL expression for existing rows)")
+        raise ScaffoldError(_("existing rows of %(table)s need a value for the new NOT NULL column %(column)r: give "
+                              "--default (also used for new rows) or --backfill (an SQL expression for existing rows)",
+                              table=table.name, column=column))
     drop = (InTransaction((_alter(table.name, f"DROP COLUMN IF EXISTS {quote(column)}"),)),)
     if request.default and not request.backfill and not is_volatile_default(request.default):
         # A constant default is stored once, not written into every row (PostgreSQL 11+): the
         # column arrives filled and NOT NULL in one instant step, so there is nothing to backfill.
         add = _alter(table.name, f"ADD COLUMN {quote(column)} {column_type} DEFAULT {request.default} NOT NULL")
-        yield Phase("expand", f"add {table.name}.{column}", ANY_APP, "code that reads and writes the new column",
+        yield Phase("expand", f"add {table.name}.{column}", ANY_APP, _("code that reads and writes the new column"),
                     (InTransaction((add,)),), drop,
-                    ("A constant default makes this one instant step on PostgreSQL 11 and later: no rewrite, no backfill.",))
+                    (_("A constant default makes this one instant step on PostgreSQL 11 and later: no rewrite, no backfill."),))
         return
     statements = [_alter(table.name, f"ADD COLUMN {quote(column)} {column_type}")]
     if request.default:  # a volatile default would be evaluated for every row: set it for new rows only
         statements.append(_alter(table.name, f"ALTER COLUMN {quote(column)} SET DEFAULT {request.default}"))
-    writes = f"code that writes {column} on every insert" + ("" if request.default else " (the column has no default)")
+    writes = (_("code that writes %(column)s on every insert", column=column) if request.default else
+              _("code that writes %(column)s on every insert (the column has no default)", column=column))
     yield Phase("expand", f"add {table.name}.{column}: expand", ANY_APP, writes, (InTransaction(tuple(statements)),), drop)
     yield Phase("backfill", f"add {table.name}.{column}: backfill", writes, ANY_APP,
                 (Backfill(table.name, _key(table), f"{quote(column)} = {value}", f"{quote(column)} IS NULL",
                           batch_size=request.batch_size, targets=(column,)),), ())
-    yield Phase("contract", f"add {table.name}.{column}: NOT NULL", writes, "code that relies on the column being set",
+    yield Phase("contract", f"add {table.name}.{column}: NOT NULL", writes, RELIES_ON_THE_COLUMN,
                 _not_null_through_check(table.name, column),
                 (InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column)} DROP NOT NULL"),)),))
 
@@ -527,47 +551,51 @@ def _set_not_null(request: ChangeRequest, table: Table, layer: SchemaLayer):
     any update of a row still NULL fail, even one that touches another column)."""
     column = _column(table, request.column, request.change)
     if not column.nullable:
-        raise ScaffoldError(f"{table.name}.{column.name} is already NOT NULL")
+        raise ScaffoldError(_("%(table)s.%(column)s is already NOT NULL", table=table.name, column=column.name))
     name = quote(column.name)
-    writes = f"code that never writes NULL into {column.name}" + (" (leaving it out is fine: the default fills it)"
-                                                                   if request.default else "")
+    writes = (_("code that never writes NULL into %(column)s (leaving it out is fine: the default fills it)",
+                column=column.name) if request.default else
+              _("code that never writes NULL into %(column)s", column=column.name))
     if request.default:
         yield Phase("expand", f"{table.name}.{column.name} NOT NULL: default", ANY_APP, writes,
                     (InTransaction((_alter(table.name, f"ALTER COLUMN {name} SET DEFAULT {request.default}"),)),),
                     (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP DEFAULT"),)),),
-                    (f"New rows that leave {column.name} out get {request.default}; nothing is scanned.",))
+                    (_("New rows that leave %(column)s out get %(default)s; nothing is scanned.", column=column.name,
+                       default=request.default),))
     value = request.backfill or request.default
     if value:
         yield Phase("backfill", f"{table.name}.{column.name} NOT NULL: backfill", writes, writes,
                     (Backfill(table.name, _key(table), f"{name} = {value}", f"{name} IS NULL", batch_size=request.batch_size,
                               targets=(column.name,)),), (),
-                    ("Rows written after the batches must not be NULL again: the application that never writes NULL "
-                     "is live before this step and stays.",))
+                    (_("Rows written after the batches must not be NULL again: the application that never writes NULL "
+                       "is live before this step and stays."),))
+    still_null = f"SELECT count(*) FROM {quote(table.name)} WHERE {name} IS NULL"
     yield Phase("contract", f"{table.name}.{column.name} NOT NULL: contract",
-                ("the backfill, with " if value else "") + writes, "code that relies on the column being set",
+                _("the backfill, with %(code)s", code=writes) if value else writes, RELIES_ON_THE_COLUMN,
                 _not_null_through_check(table.name, column.name),
                 (InTransaction((_alter(table.name, f"ALTER COLUMN {name} DROP NOT NULL"),)),),
-                ((f"Rows still NULL make VALIDATE fail; find them with SELECT count(*) FROM {quote(table.name)} "
-                  f"WHERE {name} IS NULL.") if not value else "VALIDATE reads the whole table without blocking writes.",))
+                (_("Rows still NULL make VALIDATE fail; find them with %(query)s.", query=still_null) if not value
+                 else _("VALIDATE reads the whole table without blocking writes."),))
+
 
 
 def _rename_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
     column = _column(table, request.column, request.change)
     new_name = _require(request.new_name, "--new-name", request.change)
     if table.column(new_name) is not None:
-        raise ScaffoldError(f"{table.name} already has a column {new_name!r}")
+        raise ScaffoldError(_("%(table)s already has a column %(column)r", table=table.name, column=new_name))
     forward = _Replacement(table, column, new_name, new_name, column.type,
-                           _dependents(layer, table, column.name, "rename"), two_way=True)
+                           _dependents(layer, table, column.name, _("rename")), two_way=True)
     rewrites = _trigger_rewrites(layer, table, column, new_name)
     harm = f"the contract drops {column.name} and from then on every insert and update of {table.name} would fail in it"
     forward = replace(forward, rewrites=rewrites, guard=guard_sql(
-        table.name, column.name, harm, {function.function.name: digest(body) for function, body, _ in rewrites}, (forward.function,)))
+        table.name, column.name, harm, {function.function.name: digest(body) for function, body, _after in rewrites}, (forward.function,)))
     after = forward.after_contract()
     moved = after.column(new_name)
     backward = _Replacement(after, moved, column.name, column.name, column.type,
-                            _dependents(layer, after, new_name, "rename"), two_way=True)
+                            _dependents(layer, after, new_name, _("rename")), two_way=True)
     yield from _replacement_phases(forward, backward, request.batch_size, summary=f"rename {table.name}.{column.name} to {new_name}",
-                                   new_code=f"code that reads and writes {new_name}", old_code=ANY_APP)
+                                   new_code=_("code that reads and writes %(column)s", column=new_name), old_code=ANY_APP)
 
 
 def _trigger_rewrites(layer: SchemaLayer, table: Table, column: Column, new_name: str) -> tuple[tuple[TriggerFunction, str, str], ...]:
@@ -579,15 +607,17 @@ def _trigger_rewrites(layer: SchemaLayer, table: Table, column: Column, new_name
         if not reads(body, column.name):
             continue
         if function.other_tables:
-            raise ScaffoldError(f"cannot rename {table.name}.{column.name}: {function.described} reads it, and triggers of "
-                                f"{', '.join(function.other_tables)} run the same function, whose columns keep their names. "
-                                f"Give {table.name} a function of its own first, then scaffold again.")
+            raise ScaffoldError(_("cannot rename %(table)s.%(column)s: %(function)s reads it, and triggers of %(others)s "
+                                  "run the same function, whose columns keep their names. Give %(table)s a function of "
+                                  "its own first, then scaffold again.", table=table.name, column=column.name,
+                                  function=function.described, others=", ".join(function.other_tables)))
         rewritten = renamed(body, column.name, new_name)
         if rewritten is None:
-            raise ScaffoldError(f"cannot rename {table.name}.{column.name}: {function.described} reads it other than as "
-                                f"NEW.{column.name} or OLD.{column.name} (in a query, a string or a comment), which the "
-                                f"scaffold does not rewrite; once the contract drops {column.name} every insert and update "
-                                f"of {table.name} would fail in it. Change the function by hand in the contract.")
+            raise ScaffoldError(_("cannot rename %(table)s.%(column)s: %(function)s reads it other than as "
+                                  "NEW.%(column)s or OLD.%(column)s (in a query, a string or a comment), which the "
+                                  "scaffold does not rewrite; once the contract drops %(column)s every insert and update "
+                                  "of %(table)s would fail in it. Change the function by hand in the contract.",
+                                  table=table.name, column=column.name, function=function.described))
         rewrites.append((function, body, rewritten))
     return tuple(rewrites)
 
@@ -598,66 +628,74 @@ def _change_type(request: ChangeRequest, table: Table, layer: SchemaLayer):
     column = _column(table, request.column, request.change)
     new_type = normalize_type(_require(request.type, "--type", request.change))
     if new_type == column.type:
-        raise ScaffoldError(f"{table.name}.{column.name} is already {column.type}")
+        raise ScaffoldError(_("%(table)s.%(column)s is already %(type)s", table=table.name, column=column.name,
+                              type=column.type))
     if comparable_type(new_type) and comparable_type(column.type) and same_type(new_type, column.type):
-        raise ScaffoldError(f"{table.name}.{column.name} is {column.type}, which PostgreSQL stores as {new_type}: "
-                            "there is nothing to change")
+        raise ScaffoldError(_("%(table)s.%(column)s is %(type)s, which PostgreSQL stores as %(new_type)s: there is "
+                              "nothing to change", table=table.name, column=column.name, type=column.type,
+                              new_type=new_type))
     if not type_change_rewrites(column.type, new_type):
         alter = lambda to: InTransaction((_alter(table.name, f"ALTER COLUMN {quote(column.name)} TYPE {to}"),  # noqa: E731
                                           recompile_sql(table.name)))
         yield Phase("expand", f"{table.name}.{column.name} {column.type} to {new_type}", ANY_APP, ANY_APP,
                     (alter(new_type),), (alter(column.type),),
-                    (f"{column.type} to {new_type} changes only the catalog (no rewrite, no scan): one instant step. "
-                     "The downgrade narrows the type back, which scans the table under its lock.",
+                    (_("%(type)s to %(new_type)s changes only the catalog (no rewrite, no scan): one instant step. "
+                       "The downgrade narrows the type back, which scans the table under its lock.", type=column.type,
+                       new_type=new_type),
                      _prepared_statements_note(table.name, column.name)))
         return
     if column.identity in ("always", "by default"):
-        raise ScaffoldError(f"{table.name}.{column.name} is an identity column, whose sequence cannot move to another "
-                            "column; change its type by hand (or make it a serial column first)")
+        raise ScaffoldError(_("%(table)s.%(column)s is an identity column, whose sequence cannot move to another "
+                              "column; change its type by hand (or make it a serial column first)", table=table.name,
+                              column=column.name))
     staging = f"{column.name}_new"
     if table.column(staging) is not None:
-        raise ScaffoldError(f"{table.name} already has a column {staging!r} (the scaffold's staging column)")
+        raise ScaffoldError(_("%(table)s already has a column %(column)r (the scaffold's staging column)",
+                              table=table.name, column=staging))
     forward = _Replacement(table, column, staging, column.name, new_type,
-                           _dependents(layer, table, column.name, "change the type of", key_allowed=True), two_way=False)
+                           _dependents(layer, table, column.name, _("change the type of"), key_allowed=True), two_way=False)
     after = forward.after_contract()
     backward = _Replacement(after, after.column(column.name), staging, column.name, column.type,
-                            _dependents(layer, after, column.name, "change the type of", key_allowed=True), two_way=False)
+                            _dependents(layer, after, column.name, _("change the type of"), key_allowed=True), two_way=False)
     yield from _replacement_phases(forward, backward, request.batch_size,
                                    summary=f"{table.name}.{column.name} {column.type} to {new_type}",
-                                   new_code=f"code that accepts {column.name} as {new_type}", old_code=ANY_APP)
+                                   new_code=_("code that accepts %(column)s as %(type)s", column=column.name, type=new_type),
+                                   old_code=ANY_APP)
 
 
 def _rename_table(request: ChangeRequest, table: Table, layer: SchemaLayer):
     new_name = _require(request.new_name, "--new-name", request.change)
     if layer.table(new_name) is not None:
-        raise ScaffoldError(f"a table {new_name!r} already exists")
+        raise ScaffoldError(_("a table %(table)r already exists", table=new_name))
     old, new = quote(table.name), quote(new_name)
     # A view over a single table is updatable: old code keeps reading and writing the old name.
-    yield Phase("expand", f"rename table {table.name} to {new_name}", ANY_APP, f"code that uses {new_name}",
+    yield Phase("expand", f"rename table {table.name} to {new_name}", ANY_APP, _("code that uses %(table)s", table=new_name),
                 (InTransaction((f"ALTER TABLE {old} RENAME TO {new}", f"CREATE VIEW {old} AS SELECT * FROM {new}")),),
                 (InTransaction((f"DROP VIEW IF EXISTS {old}", f"ALTER TABLE {new} RENAME TO {old}")),),
-                (f"Until the contract, {table.name} is a view of {new_name}: selects, inserts, updates and deletes "
-                 "through it reach the table. Columns added to the table after this step do not show in the view.",))
-    yield Phase("contract", f"drop the view {table.name}", f"code that uses {new_name} only", ANY_APP,
+                (_("Until the contract, %(table)s is a view of %(new_name)s: selects, inserts, updates and deletes "
+                   "through it reach the table. Columns added to the table after this step do not show in the view.",
+                   table=table.name, new_name=new_name),))
+    yield Phase("contract", f"drop the view {table.name}", _("code that uses %(table)s only", table=new_name), ANY_APP,
                 (InTransaction((f"DROP VIEW {old}",)),), (InTransaction((f"CREATE VIEW {old} AS SELECT * FROM {new}",)),))
 
 
 def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
     column = _column(table, request.column, request.change)
-    dependents = _dependents(layer, table, column.name, "drop")
+    dependents = _dependents(layer, table, column.name, _("drop"))
     for function in trigger_functions(layer, table):
         if function.function is not None and reads(function.function.body, column.name):
-            raise ScaffoldError(f"cannot drop {table.name}.{column.name}: {function.described} reads it, and PostgreSQL drops "
-                                f"a column without checking function bodies: every insert and update of {table.name} would "
-                                f"then fail in the trigger. Change the function so that it no longer reads {column.name} "
-                                "first, then scaffold again.")
+            raise ScaffoldError(_("cannot drop %(table)s.%(column)s: %(function)s reads it, and PostgreSQL drops a column "
+                                  "without checking function bodies: every insert and update of %(table)s would then fail "
+                                  "in the trigger. Change the function so that it no longer reads %(column)s first, then "
+                                  "scaffold again.", table=table.name, column=column.name, function=function.described))
     guard = guard_sql(table.name, column.name, f"once {column.name} is dropped every insert and update of {table.name} "
                       "would fail in it", {}, ())
     name = quote(column.name)
-    stop = f"code that no longer reads or writes {column.name}"
+    stop = _("code that no longer reads or writes %(column)s", column=column.name)
     if not column.nullable and column.server_default is None:
-        refill = _require(request.backfill or request.default, "--default: the value the downgrade gives rows that have "
-                          f"none, to make {column.name} NOT NULL again (its old values are gone once the column is dropped)",
+        refill = _require(request.backfill or request.default,
+                          _("--default: the value the downgrade gives rows that have none, to make %(column)s NOT NULL "
+                            "again (its old values are gone once the column is dropped)", column=column.name),
                           request.change)
         # New code does not write the column: its inserts must not fail on NOT NULL.
         yield Phase("expand", f"drop {table.name}.{column.name}: allow NULL", ANY_APP, stop,
@@ -665,8 +703,9 @@ def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
                     (Backfill(table.name, _key(table), f"{name} = {refill}", f"{name} IS NULL", batch_size=request.batch_size,
                               targets=(column.name,)),
                      *_not_null_through_check(table.name, column.name)),
-                    (f"The downgrade writes {refill} into rows that have no {column.name} (those inserted by code "
-                     "that no longer writes it, or all of them after the contract's downgrade) before NOT NULL returns.",))
+                    (_("The downgrade writes %(value)s into rows that have no %(column)s (those inserted by code that no "
+                       "longer writes it, or all of them after the contract's downgrade) before NOT NULL returns.",
+                       value=refill, column=column.name),))
     default = f" DEFAULT {column.server_default}" if column.server_default else ""
     not_null = " NOT NULL" if not column.nullable and column.server_default and not is_volatile_default(column.server_default) else ""
     restore: list[Block] = [InTransaction((_alter(table.name, f"ADD COLUMN {name} {column.type}{default}{not_null}"),))]
@@ -678,26 +717,29 @@ def _drop_column(request: ChangeRequest, table: Table, layer: SchemaLayer):
     restore += [block for key in dependents.foreign_keys for block in (
         InTransaction((_alter(table.name, _foreign_key_sql(key, key.name, key.columns)),)),
         Autocommit((_alter(table.name, f"VALIDATE CONSTRAINT {quote(key.name)}"),)))]
-    lost = [f"{kind} {element.name}" for kind, elements in (("index", dependents.indexes), ("unique constraint", dependents.unique),
-                                                            ("foreign key", dependents.foreign_keys)) for element in elements]
+    lost = [*(_("index %(name)s", name=index.name) for index in dependents.indexes),
+            *(_("unique constraint %(name)s", name=unique.name) for unique in dependents.unique),
+            *(_("foreign key %(name)s", name=key.name) for key in dependents.foreign_keys)]
+    dump = f"pg_dump -t {table.name}"
+    copy = f"CREATE TABLE {table.name}_{column.name}_backup AS SELECT {_key(table)}, {name} FROM {quote(table.name)}"
     yield Phase("contract", f"drop {table.name}.{column.name}", stop, ANY_APP,
                 (InTransaction((guard, _alter(table.name, f"DROP COLUMN {name}"))),), tuple(restore),
-                (f"The values of {column.name} are gone after this step; the downgrade brings the column back "
-                 f"empty. Keep them first if they may be needed: pg_dump -t {table.name} or "
-                 f"CREATE TABLE {table.name}_{column.name}_backup AS SELECT {_key(table)}, {name} FROM {quote(table.name)}.",
-                 *((f"Dropped with it and rebuilt by the downgrade: {', '.join(lost)}.",) if lost else ())))
+                (_("The values of %(column)s are gone after this step; the downgrade brings the column back empty. Keep "
+                   "them first if they may be needed: %(dump)s or %(copy)s.", column=column.name, dump=dump, copy=copy),
+                 *((_("Dropped with it and rebuilt by the downgrade: %(lost)s.", lost=join(", ", lost)),) if lost else ())))
 
 
 def _parse_ref(request: ChangeRequest, layer: SchemaLayer) -> tuple[Table, tuple[str, ...]]:
     ref = _require(request.ref, "--ref TABLE.COLUMN", request.change)
-    table_name, _, columns = ref.partition(".")
+    table_name, _dot, columns = ref.partition(".")
     target = layer.table(table_name)
     if target is None or not columns:
-        raise ScaffoldError(f"--ref {ref!r}: give an existing table and its column(s), e.g. customers.id or parents.id,tenant_id")
+        raise ScaffoldError(_("--ref %(ref)r: give an existing table and its column(s), e.g. customers.id or "
+                              "parents.id,tenant_id", ref=ref))
     names = tuple(c.strip() for c in columns.split(","))
     missing = [c for c in names if target.column(c) is None]
     if missing:
-        raise ScaffoldError(f"{target.name} has no column {', '.join(missing)}")
+        raise ScaffoldError(_("%(table)s has no column %(columns)s", table=target.name, columns=", ".join(missing)))
     return target, names
 
 
@@ -727,7 +769,8 @@ def _add_foreign_key(request: ChangeRequest, table: Table, layer: SchemaLayer, *
     columns = _key_columns(request, table)
     target, ref_columns = _parse_ref(request, layer)
     if len(ref_columns) != len(columns):
-        raise ScaffoldError(f"{len(columns)} column(s) reference {len(ref_columns)} column(s) of {target.name}")
+        raise ScaffoldError(_("%(count)d column(s) reference %(ref_count)d column(s) of %(table)s", count=len(columns),
+                              ref_count=len(ref_columns), table=target.name))
     name = request.name or object_name(table.name, *columns, suffix="fkey")
     expand: list[Block] = []
     undo: list[Block] = []
@@ -749,33 +792,36 @@ def _add_foreign_key(request: ChangeRequest, table: Table, layer: SchemaLayer, *
     expand.append(InTransaction((_alter(table.name, _foreign_key_sql(key, name, columns)),)))
     undo.insert(0, InTransaction((_alter(table.name, f"DROP CONSTRAINT IF EXISTS {quote(name)}"),)))
     described = f"{table.name} ({', '.join(columns)}) -> {target.name} ({', '.join(ref_columns)})"
-    writes = f"code that only writes {', '.join(columns)} values present in {target.name}"
+    writes = _("code that only writes %(columns)s values present in %(table)s", columns=", ".join(columns),
+               table=target.name)
     yield Phase("expand", f"foreign key {described}: expand", writes, ANY_APP, tuple(expand), tuple(undo),
-                ("NOT VALID: enforced on new rows at once, existing rows are checked by the contract.",))
+                (_("NOT VALID: enforced on new rows at once, existing rows are checked by the contract."),))
     if repair:
         joined = " AND ".join(f"{quote(table.name)}.{quote(c)} = parent.{quote(r)}"
                               for c, r in zip(columns[:1], ref_columns[:1]))
         differs = " OR ".join(f"{quote(table.name)}.{quote(c)} IS DISTINCT FROM parent.{quote(r)}"
                               for c, r in zip(columns[1:], ref_columns[1:]))
-        yield Phase("backfill", f"foreign key {described}: repair rows", "the expand revision", ANY_APP,
+        yield Phase("backfill", f"foreign key {described}: repair rows", EXPAND_REVISION, ANY_APP,
                     (Backfill(table.name, _key(table), ", ".join(f"{quote(c)} = parent.{quote(r)}" for c, r in zip(columns[1:], ref_columns[1:])),
                               f"{joined} AND ({differs})", source=f"{quote(target.name)} AS parent", batch_size=request.batch_size,
                               targets=columns[1:]),), (),
-                    (f"Rows whose {', '.join(columns[1:])} disagrees with their {target.name} row take the parent's value: "
-                     f"the parent is the source of truth.",))
+                    (_("Rows whose %(columns)s disagrees with their %(table)s row take the parent's value: the parent is "
+                       "the source of truth.", columns=", ".join(columns[1:]), table=target.name),))
     orphans = (f"SELECT count(*) FROM {quote(table.name)} c WHERE {' AND '.join(f'c.{quote(x)} IS NOT NULL' for x in columns)} "
                f"AND NOT EXISTS (SELECT 1 FROM {quote(target.name)} p WHERE "
                + " AND ".join(f"p.{quote(r)} = c.{quote(x)}" for x, r in zip(columns, ref_columns)) + ")")
-    yield Phase("contract", f"foreign key {described}: validate", "the expand revision" + (" and the repair" if repair else ""),
+    yield Phase("contract", f"foreign key {described}: validate",
+                _("the expand revision and the repair") if repair else EXPAND_REVISION,
                 ANY_APP, (Autocommit((_alter(table.name, f"VALIDATE CONSTRAINT {quote(name)}"),)),), (),
-                (f"Orphan rows make VALIDATE fail; count them first: {orphans}.",
-                 "VALIDATE reads both tables holding SHARE UPDATE EXCLUSIVE / ROW SHARE: reads and writes go on."))
+                (_("Orphan rows make VALIDATE fail; count them first: %(query)s.", query=orphans),
+                 _("VALIDATE reads both tables holding SHARE UPDATE EXCLUSIVE / ROW SHARE: reads and writes go on.")))
+
 
 
 def _add_composite_foreign_key(request: ChangeRequest, table: Table, layer: SchemaLayer):
     if len(_key_columns(request, table)) < 2:
-        raise ScaffoldError("add-composite-fk needs --columns with the parent key and the redundant key, e.g. "
-                            "--columns order_id,customer_id --ref orders.id,customer_id")
+        raise ScaffoldError(_("add-composite-fk needs --columns with the parent key and the redundant key, e.g. "
+                              "--columns order_id,customer_id --ref orders.id,customer_id"))
     yield from _add_foreign_key(request, table, layer, repair=True)
 
 
@@ -789,38 +835,40 @@ def _add_unique(request: ChangeRequest, table: Table, layer: SchemaLayer):
                   "HAVING count(*) > 1")
     yield Phase("expand", f"unique {table.name} ({', '.join(columns)}): build the index", ANY_APP, ANY_APP,
                 (_create_index(table.name, name, columns, unique=True),), (_drop_index(name),),
-                (f"Duplicates make the build fail and leave an INVALID index (a re-run drops it); find them first: {duplicates}.",))
+                (_("Duplicates make the build fail and leave an INVALID index (a re-run drops it); find them first: "
+                   "%(query)s.", query=duplicates),))
     yield Phase("contract", f"unique {table.name} ({', '.join(columns)}): constraint", ANY_APP, ANY_APP,
                 (InTransaction((_alter(table.name, f"ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)}"),)),),
                 (InTransaction((_alter(table.name, f"DROP CONSTRAINT {quote(name)}"),)),
                  _create_index(table.name, name, columns, unique=True)),
-                ("USING INDEX makes the constraint from the built index without another scan.",))
+                (_("USING INDEX makes the constraint from the built index without another scan."),))
 
 
 def _add_check(request: ChangeRequest, table: Table, layer: SchemaLayer):
     expression = _require(request.check, "--check SQL", request.change)
     name = request.name or object_name(table.name, request.column or "value", suffix="check")
-    writes = f"code that only writes rows satisfying {expression}"
+    writes = _("code that only writes rows satisfying %(check)s", check=expression)
     yield Phase("expand", f"check {name}: expand", writes, ANY_APP,
                 (InTransaction((_alter(table.name, f"ADD CONSTRAINT {quote(name)} CHECK ({expression}) NOT VALID"),)),),
                 (InTransaction((_alter(table.name, f"DROP CONSTRAINT IF EXISTS {quote(name)}"),)),),
-                ("NOT VALID: enforced on new and updated rows at once, without scanning the table.",))
-    yield Phase("contract", f"check {name}: validate", "the expand revision", ANY_APP,
+                (_("NOT VALID: enforced on new and updated rows at once, without scanning the table."),))
+    breaking = f"SELECT * FROM {quote(table.name)} WHERE NOT ({expression})"
+    yield Phase("contract", f"check {name}: validate", EXPAND_REVISION, ANY_APP,
                 (Autocommit((_alter(table.name, f"VALIDATE CONSTRAINT {quote(name)}"),)),), (),
-                (f"Rows that break it make VALIDATE fail; find them with SELECT * FROM {quote(table.name)} WHERE NOT ({expression}).",))
+                (_("Rows that break it make VALIDATE fail; find them with %(query)s.", query=breaking),))
 
 
 def _add_index(request: ChangeRequest, table: Table, layer: SchemaLayer):
     columns = _key_columns(request, table)
     name = request.name or object_name(table.name, *columns, suffix="idx")
     if any(index.name == name for index in table.indexes):
-        raise ScaffoldError(f"{table.name} already has an index {name!r}")
+        raise ScaffoldError(_("%(table)s already has an index %(index)r", table=table.name, index=name))
     if table.partition_by:
         yield _add_index_partitioned(table, layer, name, columns, using=request.using, where=request.where)
         return
     yield Phase("expand", f"index {name}", ANY_APP, ANY_APP,
                 (_create_index(table.name, name, columns, using=request.using, where=request.where),), (_drop_index(name),),
-                ("CONCURRENTLY: reads and writes go on while the index is built.",))
+                (_("CONCURRENTLY: reads and writes go on while the index is built."),))
 
 
 # partitioned tables: PostgreSQL builds no index CONCURRENTLY on a partitioned table and takes no
@@ -835,8 +883,9 @@ def _partitions(table: Table, layer: SchemaLayer) -> list[Table]:
                         key=lambda t: t.name)
     nested = [p.name for p in partitions if p.partition_by]
     if nested:
-        raise ScaffoldError(f"{', '.join(nested)} of {table.name} are partitioned again; the scaffold plans one level "
-                            "of partitions: index each leaf partition concurrently by hand")
+        raise ScaffoldError(_("%(partitions)s of %(table)s are partitioned again; the scaffold plans one level of "
+                              "partitions: index each leaf partition concurrently by hand", partitions=", ".join(nested),
+                              table=table.name))
     return partitions
 
 
@@ -864,26 +913,30 @@ def _partitions_guard(table: Table, partitions: list[Table]) -> str:
 def _partition_index_name(partition: Table, columns: tuple[str, ...], suffix: str) -> str:
     name = object_name(partition.name, *columns, suffix=suffix)
     if any(index.name == name for index in partition.indexes) or any(u.name == name for u in partition.unique_constraints):
-        raise ScaffoldError(f"partition {partition.name} already has an index {name!r}")
+        raise ScaffoldError(_("partition %(partition)s already has an index %(index)r", partition=partition.name, index=name))
     return name
 
 
 def _add_unique_partitioned(table: Table, layer: SchemaLayer, name: str, columns: tuple[str, ...]):
     key = _partition_key(table)
     if key is None or not set(key) <= set(columns):
-        raise ScaffoldError(f"{table.name} is partitioned by {table.partition_by}: PostgreSQL requires every column of the "
-                            f"partition key in a unique constraint on it; add {', '.join(key or ('the key',))} to the columns")
+        raise ScaffoldError(_("%(table)s is partitioned by %(key)s: PostgreSQL requires every column of the partition "
+                              "key in a unique constraint on it; add %(columns)s to the columns", table=table.name,
+                              key=table.partition_by, columns=", ".join(key) if key else _("the key")))
     partitions = _partitions(table, layer)
     names = [_partition_index_name(p, columns, "key") for p in partitions]
     guard = InTransaction((_partitions_guard(table, partitions),))
     described = f"unique {table.name} ({', '.join(columns)})"
+    duplicates = (f"SELECT {columns_sql(columns)}, count(*) FROM {quote(table.name)} GROUP BY {columns_sql(columns)} "
+                  "HAVING count(*) > 1")
     yield Phase("expand", f"{described}: build the partitions' indexes", ANY_APP, ANY_APP,
                 (guard, *(_create_index(p.name, n, columns, unique=True) for p, n in zip(partitions, names))),
                 tuple(_drop_index(n) for n in names),
-                (f"{table.name} is partitioned, and PostgreSQL builds no index concurrently on a partitioned table: each "
-                 "partition's unique index is built CONCURRENTLY instead.",
-                 f"Duplicates make a build fail and leave an INVALID index (a re-run drops it); find them first: "
-                 f"SELECT {columns_sql(columns)}, count(*) FROM {quote(table.name)} GROUP BY {columns_sql(columns)} HAVING count(*) > 1."))
+                (_("%(table)s is partitioned, and PostgreSQL builds no index concurrently on a partitioned table: each "
+                   "partition's unique index is built CONCURRENTLY instead.", table=table.name),
+                 _("Duplicates make a build fail and leave an INVALID index (a re-run drops it); find them first: "
+                   "%(query)s.", query=duplicates)))
+
     attach = tuple(_alter(p.name, f"ADD CONSTRAINT {quote(n)} UNIQUE USING INDEX {quote(n)}") for p, n in zip(partitions, names))
     yield Phase("contract", f"{described}: constraint", ANY_APP, ANY_APP,
                 # The partitioned table first, then its partitions (LOCK TABLE recurses): the order
@@ -892,8 +945,8 @@ def _add_unique_partitioned(table: Table, layer: SchemaLayer, name: str, columns
                                 *attach, _alter(table.name, f"ADD CONSTRAINT {quote(name)} UNIQUE ({columns_sql(columns)})"))),),
                 (InTransaction((_alter(table.name, f"DROP CONSTRAINT {quote(name)}"),)),
                  *(_create_index(p.name, n, columns, unique=True) for p, n in zip(partitions, names))),
-                ("Each partition's index becomes its constraint (USING INDEX); the constraint on the partitioned table "
-                 "then adopts them without building or scanning anything.",))
+                (_("Each partition's index becomes its constraint (USING INDEX); the constraint on the partitioned table "
+                   "then adopts them without building or scanning anything."),))
 
 
 def _add_index_partitioned(table: Table, layer: SchemaLayer, name: str, columns: tuple[str, ...], *,
@@ -912,11 +965,12 @@ def _add_index_partitioned(table: Table, layer: SchemaLayer, name: str, columns:
                InTransaction((*(f"ALTER INDEX {quote(name)} ATTACH PARTITION {quote(n)}" for n in names), valid)))
     return Phase("expand", f"index {name}", ANY_APP, ANY_APP, upgrade,
                  (InTransaction((f"DROP INDEX IF EXISTS {quote(name)}",)),),
-                 (f"{table.name} is partitioned, and PostgreSQL builds no index concurrently on a partitioned table: the "
-                  "index is made ON ONLY the partitioned table (no build), each partition's index is built CONCURRENTLY "
-                  "and attached; the index is valid once every partition has one.",
-                  "The downgrade drops the partitioned index with its partitions' indexes (a partitioned index cannot "
-                  "be dropped concurrently): a brief ACCESS EXCLUSIVE on each."))
+                 (_("%(table)s is partitioned, and PostgreSQL builds no index concurrently on a partitioned table: the "
+                    "index is made ON ONLY the partitioned table (no build), each partition's index is built CONCURRENTLY "
+                    "and attached; the index is valid once every partition has one.", table=table.name),
+                  _("The downgrade drops the partitioned index with its partitions' indexes (a partitioned index cannot "
+                    "be dropped concurrently): a brief ACCESS EXCLUSIVE on each.")))
+
 
 
 PLANNERS: dict[str, Callable] = {
@@ -945,40 +999,40 @@ class ChangeHelp:
 
 
 HELP: dict[str, ChangeHelp] = {
-    "add-column": ChangeHelp("a NOT NULL column: added nullable, backfilled in batches, then NOT NULL through a validated "
-                             "check (one instant step with a constant --default)", ("table", "column", "type"),
+    "add-column": ChangeHelp(_("a NOT NULL column: added nullable, backfilled in batches, then NOT NULL through a validated "
+                             "check (one instant step with a constant --default)"), ("table", "column", "type"),
                              ("default", "backfill", "batch-size", "backfill-triggers"),
                              "schemalens scaffold add-column --table orders --column channel --type text --default \"'web'\""),
-    "set-not-null": ChangeHelp("NOT NULL on an existing column: optional default, backfill with the application that "
-                               "writes values live, then a validated check and SET NOT NULL", ("table", "column"),
+    "set-not-null": ChangeHelp(_("NOT NULL on an existing column: optional default, backfill with the application that "
+                               "writes values live, then a validated check and SET NOT NULL"), ("table", "column"),
                                ("default", "backfill", "batch-size", "backfill-triggers"),
                                "schemalens scaffold set-not-null --table orders --column amount --backfill 0"),
-    "rename-column": ChangeHelp("a new column kept in step both ways by a trigger, backfilled; the new application "
-                                "after the backfill; the old column dropped last", ("table", "column", "new-name"),
+    "rename-column": ChangeHelp(_("a new column kept in step both ways by a trigger, backfilled; the new application "
+                                "after the backfill; the old column dropped last"), ("table", "column", "new-name"),
                                 ("batch-size", "backfill-triggers", "dsn"),
                                 "schemalens scaffold rename-column --table orders --column status --new-name state"),
-    "rename-table": ChangeHelp("the table renamed behind an updatable view with the old name, the view dropped once the "
-                               "application uses the new name", ("table", "new-name"), (),
+    "rename-table": ChangeHelp(_("the table renamed behind an updatable view with the old name, the view dropped once the "
+                               "application uses the new name"), ("table", "new-name"), (),
                                "schemalens scaffold rename-table --table customers --new-name clients"),
-    "change-type": ChangeHelp("a column of the new type kept in step by a trigger, backfilled, then swapped in with its "
-                              "indexes and constraints (also a single-column primary key and the keys that reference it)",
+    "change-type": ChangeHelp(_("a column of the new type kept in step by a trigger, backfilled, then swapped in with its "
+                              "indexes and constraints (also a single-column primary key and the keys that reference it)"),
                               ("table", "column", "type"), ("batch-size", "backfill-triggers", "dsn"),
                               "schemalens scaffold change-type --table orders --column id --type bigint"),
-    "add-foreign-key": ChangeHelp("the key added NOT VALID (with an index on the referencing columns), then validated",
+    "add-foreign-key": ChangeHelp(_("the key added NOT VALID (with an index on the referencing columns), then validated"),
                                   ("table", "column or --columns", "ref"), ("on-delete", "name"),
                                   "schemalens scaffold add-foreign-key --table orders --column customer_id --ref customers.id"),
-    "add-unique": ChangeHelp("a unique index built concurrently, then made the constraint USING INDEX",
+    "add-unique": ChangeHelp(_("a unique index built concurrently, then made the constraint USING INDEX"),
                              ("table", "column or --columns"), ("name",),
                              "schemalens scaffold add-unique --table customers --column email"),
-    "add-check": ChangeHelp("the check added NOT VALID, then validated", ("table", "check"), ("column", "name"),
+    "add-check": ChangeHelp(_("the check added NOT VALID, then validated"), ("table", "check"), ("column", "name"),
                             "schemalens scaffold add-check --table orders --column qty --check 'qty > 0'"),
-    "add-index": ChangeHelp("an index built concurrently", ("table", "column or --columns"), ("where", "using", "name"),
+    "add-index": ChangeHelp(_("an index built concurrently"), ("table", "column or --columns"), ("where", "using", "name"),
                             "schemalens scaffold add-index --table orders --columns customer_id,created_at"),
-    "drop-column": ChangeHelp("NOT NULL dropped first (the new application stops writing it), then the column",
+    "drop-column": ChangeHelp(_("NOT NULL dropped first (the new application stops writing it), then the column"),
                               ("table", "column"), ("default", "dsn"),
                               "schemalens scaffold drop-column --table orders --column legacy_code --default \"''\""),
-    "add-composite-fk": ChangeHelp("a composite key that keeps a redundant column consistent: rows repaired from the "
-                                   "parent, then the key validated", ("table", "columns", "ref"), ("on-delete", "name"),
+    "add-composite-fk": ChangeHelp(_("a composite key that keeps a redundant column consistent: rows repaired from the "
+                                   "parent, then the key validated"), ("table", "columns", "ref"), ("on-delete", "name"),
                                    "schemalens scaffold add-composite-fk --table order_lines --columns order_id,customer_id "
                                    "--ref orders.id,customer_id"),
 }

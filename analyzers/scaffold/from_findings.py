@@ -16,7 +16,8 @@ from ..schema.migration_walk import is_volatile_default
 from ..schema.model import CheckConstraint, ForeignKey, Location, SchemaLayer, Table, UniqueConstraint
 from ..schema.replay import replay_steps
 from ..fixes import LineEdit
-from ..i18n import _
+from ..i18n import _, translator
+
 from . import disk_reader, scaffold
 from .changes import ChangeRequest, ScaffoldError
 from .revision_files import RevisionFile
@@ -53,14 +54,16 @@ def safe_change_edit(safe_change: SafeChange, model, text_of: Optional[TextOf] =
     files, project = scaffold(model, safe_change.request, layer=safe_change.layer, lang=lang)  # docstrings in `lang`
     outside = [f.path for f in files if str(PurePosixPath(f.path).parent) != project.versions]
     if outside:
-        raise ScaffoldError(f"refusing to create {', '.join(outside)}: outside the versions folder {project.versions}")
+        raise ScaffoldError(_("refusing to create %(paths)s: outside the versions folder %(folder)s",
+                              paths=", ".join(outside), folder=project.versions))
+
     moved = ", ".join(f.revision for f in files)
     edits = []
     for location in safe_change.replaces:
         text = split_lines(text_of(location.path) or "")[location.line - 1]
         indent = text[: len(text) - len(text.lstrip())]
-        edits.append(LineEdit(location.path, location.line, f"{indent}pass  # SchemaLens: moved to the safe revisions {moved}",
-                              location.end_line))
+        comment = translator(lang).localize(_("SchemaLens: moved to the safe revisions %(revisions)s", revisions=moved))
+        edits.append(LineEdit(location.path, location.line, f"{indent}pass  # {comment}", location.end_line))
     return SafeChangeEdit(tuple(files), tuple(edits))
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
-from ..i18n import translator
+from ..i18n import _, translator
+
 from ..extract.alembic_revisions import DEFAULT_FILE_TEMPLATE
 from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, object_name, quote,
                    rerunnable)
@@ -153,15 +154,18 @@ def _set(parameter: str, value: str, local: bool = False) -> str:
     return _execute(f"{scope} {parameter} = '{value}'" if value != "0" else f"{scope} {parameter} = 0")
 
 
-_RESET = ["finally:", "    # The timeouts end with this block: later statements and revisions keep their own.",
-          '    op.execute("RESET statement_timeout")', '    op.execute("RESET lock_timeout")']
+def _reset(lang: str) -> list[str]:
+    _ = translator(lang)
+    return ["finally:", "    # " + _("The timeouts end with this block: later statements and revisions keep their own."),
+            '    op.execute("RESET statement_timeout")', '    op.execute("RESET lock_timeout")']
 
 
 def _indent(lines: list[str], by: str = "    ") -> list[str]:
     return [by + line if line else line for line in "\n".join(lines).split("\n")]
 
 
-def _backfill_code(block: Backfill, sa: str) -> list[str]:
+def _backfill_code(block: Backfill, sa: str, lang: str) -> list[str]:
+    _ = translator(lang)
     table, key = quote(block.table), quote(block.key)
     source = f" FROM {block.source}" if block.source else ""
     qualified = f"{table}.{key}" if block.source else key
@@ -184,17 +188,20 @@ def _backfill_code(block: Backfill, sa: str) -> list[str]:
         f"    log.info('backfill {block.table}: %s rows updated, up to {block.key} %s', done, upper)",
         f"    lower = bind.execute({sa}.text({following!r}), {{'upper': upper}}).scalar()",
     ]
+    resume_command = f"alembic -x {resume}=<last key logged> upgrade ..."
+    resume_comment = "# " + _("Resume after an interruption with: %(command)s", command=resume_command)
     if not keep:
-        return ["bind = op.get_bind()",
-                f"# Resume after an interruption with: alembic -x {resume}=<last key logged> upgrade ...", *loop]
+        return ["bind = op.get_bind()", resume_comment, *loop]
     return [
         "bind = op.get_bind()",
-        f"# Row triggers of {block.table} that write other columns (updated_at-style) would change more than",
-        f"# {', '.join(block.targets)}: while the batches run, a trigger of this revision puts those columns back.",
+        *("# " + line for line in _(
+            "Row triggers of %(table)s that write other columns (updated_at-style) would change more than\n"
+            "%(columns)s: while the batches run, a trigger of this revision puts those columns back.",
+            table=block.table, columns=", ".join(block.targets)).splitlines()),
         _execute(_keeper_sql(block.table, block.targets, keeper)),
         _execute("SET schemalens.backfill = 'on'"),
         "try:",
-        f"    # Resume after an interruption with: alembic -x {resume}=<last key logged> upgrade ...",
+        "    " + resume_comment,
         *_indent(loop),
         "finally:",
         '    op.execute("RESET schemalens.backfill")',
@@ -226,23 +233,26 @@ def _keeper_sql(table: str, targets: tuple[str, ...], keeper: str) -> str:
         "  END IF;\nEND $$")
 
 
-def render_body(blocks: tuple[Block, ...], sa: str) -> tuple[str, set[str]]:
+def render_body(blocks: tuple[Block, ...], sa: str, lang: str = "en") -> tuple[str, set[str]]:
     """The Python statements of upgrade() or downgrade(), and the names they need imported
     ("context", "log", "sa"). Timeouts are scoped: SET LOCAL in a transaction, reset at the end of
-    an autocommit block; every statement can run again after a failure part-way through."""
+    an autocommit block; every statement can run again after a failure part-way through.
+    `lang`: of the comments."""
     if not blocks:
-        return "pass  # nothing to undo here: the previous revision's downgrade removes what this one filled in", set()
+        _ = translator(lang)
+        return "pass  # " + _("nothing to undo here: the previous revision's downgrade removes what this one filled in"), set()
     needs: set[str] = set()
-    return "\n".join(_render_blocks(blocks, sa, needs)), needs
+    return "\n".join(_render_blocks(blocks, sa, needs, lang)), needs
 
 
-def _render_blocks(blocks: tuple[Block, ...], sa: str, needs: set[str]) -> list[str]:
+def _render_blocks(blocks: tuple[Block, ...], sa: str, needs: set[str], lang: str) -> list[str]:
+    _ = translator(lang)
     lines: list[str] = []
     for block in blocks:
         if isinstance(block, Unless):
             needs.add("sa")
             lines += [f"if not op.get_bind().execute({sa}.text({block.done!r})).scalar():",
-                      *_indent(_render_blocks(block.blocks, sa, needs))]
+                      *_indent(_render_blocks(block.blocks, sa, needs, lang))]
             continue
         if isinstance(block, InTransaction):
             lines += [_set("lock_timeout", LOCK_TIMEOUT, local=True), _set("statement_timeout", DDL_STATEMENT_TIMEOUT, local=True)]
@@ -251,7 +261,7 @@ def _render_blocks(blocks: tuple[Block, ...], sa: str, needs: set[str]) -> list[
         lines.append("with op.get_context().autocommit_block():")
         inner = [_set("lock_timeout", LOCK_TIMEOUT)]
         if isinstance(block, Autocommit):
-            inner += ["# Long, but holds only locks that let reads and writes go on: no statement timeout.",
+            inner += ["# " + _("Long, but holds only locks that let reads and writes go on: no statement timeout."),
                       _set("statement_timeout", "0")]
             body = []
             for statement in block.statements:
@@ -263,8 +273,8 @@ def _render_blocks(blocks: tuple[Block, ...], sa: str, needs: set[str]) -> list[
         else:
             needs |= {"context", "log", "sa"}
             inner.append(_set("statement_timeout", BATCH_STATEMENT_TIMEOUT))
-            body = _backfill_code(block, sa)
-        inner += ["try:", *_indent(body), *_RESET]
+            body = _backfill_code(block, sa, lang)
+        inner += ["try:", *_indent(body), *_reset(lang)]
         lines += _indent(inner)
     return lines
 
@@ -326,14 +336,15 @@ def revision_id_maker(existing: tuple[str, ...], now: datetime.datetime) -> Call
 
 def render_plan(plan: Plan, project: AlembicProject, *, now: Optional[datetime.datetime] = None,
                 new_id: Optional[Callable[[], str]] = None, lang: Optional[str] = None) -> list[RevisionFile]:
-    """`lang`: of the docstrings (default English)."""
+    """`lang`: of the docstrings and comments (default English)."""
+
     now = now or datetime.datetime.now()
     new_id = new_id or revision_id_maker(project.revision_ids, now)
     files, parent = [], project.head
     for position, phase in enumerate(plan.phases, start=1):
         revision = new_id()
-        upgrades, upgrade_needs = render_body(phase.upgrade, project.sqlalchemy_alias)
-        downgrades, downgrade_needs = render_body(phase.downgrade, project.sqlalchemy_alias)
+        upgrades, upgrade_needs = render_body(phase.upgrade, project.sqlalchemy_alias, lang or "en")
+        downgrades, downgrade_needs = render_body(phase.downgrade, project.sqlalchemy_alias, lang or "en")
         needs = upgrade_needs | downgrade_needs
         imports = ["import logging"] if "log" in needs else []
         if "context" in needs:
@@ -393,8 +404,8 @@ def run_post_write_hooks(root: Path, project: AlembicProject, paths: list[Path])
         from alembic.script import write_hooks
         from alembic.util import CommandError
     except ImportError:
-        return ["alembic.ini has post_write_hooks, but Alembic is not installed here to run them: "
-                "pip install 'schemalens[verify]', or run them yourself"]
+        return [_("alembic.ini has post_write_hooks, but Alembic is not installed here to run them: "
+                  "pip install 'schemalens[verify]', or run them yourself")]
     config = Config(str(root / project.ini))
     if hasattr(config, "get_hooks_list"):  # Alembic 1.16 and later: a list of hooks, each with its options
         hooks = config.get_hooks_list()
@@ -408,7 +419,8 @@ def run_post_write_hooks(root: Path, project: AlembicProject, paths: list[Path])
         try:
             write_hooks._run_hooks(str(path), hooks)
         except (CommandError, OSError) as error:
-            notes.append(f"post_write_hooks of {project.ini} failed on {path.name}: {error}")
+            notes.append(_("post_write_hooks of %(ini)s failed on %(file)s: %(error)s", ini=project.ini, file=path.name,
+                           error=str(error)))
     return notes
 
 
@@ -419,9 +431,10 @@ def write_files(root: Path, files: list[RevisionFile], versions: str) -> list[Pa
     for revision_file in files:
         target = (root / revision_file.path).resolve()
         if target.parent != folder:
-            raise ValueError(f"refusing to write {revision_file.path}: outside the versions folder {versions}")
+            raise ValueError(_("refusing to write %(path)s: outside the versions folder %(folder)s",
+                               path=revision_file.path, folder=versions))
         if target.exists():
-            raise ValueError(f"refusing to overwrite {revision_file.path}")
+            raise ValueError(_("refusing to overwrite %(path)s", path=revision_file.path))
         targets.append(target)
     folder.mkdir(parents=True, exist_ok=True)
     for target, revision_file in zip(targets, files):

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from ..i18n import _
 from ..schema.model import Function, Location, SchemaLayer, Table, Trigger, table_key
 from .plan import quote
 
@@ -44,7 +45,7 @@ class TriggerFunction:
 
     @property
     def described(self) -> str:
-        return f"trigger {', '.join(self.triggers)} (function {self.name})"
+        return _("trigger %(triggers)s (function %(function)s)", triggers=", ".join(self.triggers), function=self.name)
 
 
 def trigger_functions(layer: SchemaLayer, table: Table) -> list[TriggerFunction]:
@@ -55,7 +56,7 @@ def trigger_functions(layer: SchemaLayer, table: Table) -> list[TriggerFunction]
             by_function.setdefault(trigger.function, []).append(trigger.name)
     found = []
     for name, triggers in by_function.items():
-        schema, _, bare = name.rpartition(".")
+        schema, _dot, bare = name.rpartition(".")
         others = tuple(sorted({other.name for other in layer.tables.values() if other.key != table.key
                                for trigger in other.triggers if trigger.function == name}))
         found.append(TriggerFunction(tuple(triggers), name, layer.functions.get(table_key(bare, schema or None)), others))

@@ -10,6 +10,7 @@ it generates.
 
 from __future__ import annotations
 
+from ..i18n import _, join
 from .model import SchemaLayer
 
 
@@ -51,20 +52,25 @@ def _index_key(key: str, is_expression: bool) -> str:
 
 
 def differences(expected: dict, actual: dict, names: tuple[str, str] = ("expected", "actual")) -> list[str]:
-    """Readable lines: what differs between two comparable() dicts (`names` says which is which)."""
+    """Readable lines (catalog texts): what differs between two comparable() dicts (`names` says
+    which is which)."""
     lines = []
     for key in sorted(set(expected["tables"]) | set(actual["tables"])):
         left, right = expected["tables"].get(key), actual["tables"].get(key)
         if left == right:
             continue
         if left is None or right is None:
-            lines.append(f"table {key}: only in {names[1] if left is None else names[0]}")
+            lines.append(_("table %(table)s: only in %(side)s", table=key, side=names[1] if left is None else names[0]))
             continue
         for part in sorted(set(left) | set(right)):
-            lines += _part_differences(f"table {key}.{part}", left.get(part), right.get(part), names)
+            lines += _part_differences(_("table %(table)s", table=key + "." + part), left.get(part), right.get(part), names)
     if expected["enums"] != actual["enums"]:
-        lines.append(f"enums: {names[0]} {expected['enums']!r}, {names[1]} {actual['enums']!r}")
+        lines.append(join("", ("enums: ", names[0], f" {expected['enums']!r}, ", names[1], f" {actual['enums']!r}")))
     return lines
+
+
+def _shown(values: dict, column) -> str:
+    return repr(values[column]) if column in values else join("", ("'", _("missing"), "'"))
 
 
 def _part_differences(where: str, left, right, names: tuple[str, str]) -> list[str]:
@@ -72,9 +78,12 @@ def _part_differences(where: str, left, right, names: tuple[str, str]) -> list[s
     if left == right:
         return []
     if isinstance(left, dict) and isinstance(right, dict):
-        return [f"{where} {column}: {names[0]} {left.get(column, 'missing')!r}, {names[1]} {right.get(column, 'missing')!r}"
+        return [_("%(where)s %(column)s: %(left_side)s %(left)s, %(right_side)s %(right)s", where=where, column=column,
+                  left_side=names[0], left=_shown(left, column), right_side=names[1], right=_shown(right, column))
                 for column in sorted(set(left) | set(right), key=str) if left.get(column) != right.get(column)]
     if isinstance(left, (set, frozenset)) and isinstance(right, (set, frozenset)):
-        return ([f"{where}: only in {names[0]}: {item!r}" for item in sorted(left - right, key=repr)]
-                + [f"{where}: only in {names[1]}: {item!r}" for item in sorted(right - left, key=repr)])
-    return [f"{where}:\n  {names[0]}: {left!r}\n  {names[1]}: {right!r}"]
+        return ([_("%(where)s: only in %(side)s: %(item)s", where=where, side=names[0], item=repr(item))
+                 for item in sorted(left - right, key=repr)]
+                + [_("%(where)s: only in %(side)s: %(item)s", where=where, side=names[1], item=repr(item))
+                   for item in sorted(right - left, key=repr)])
+    return [join("", (where, ":\n  ", names[0], f": {left!r}\n  ", names[1], f": {right!r}"))]

@@ -325,8 +325,8 @@ def unique_and_index_differences(orm: Table, database: Table) -> list[ElementDif
     on the same columns (or with the same name) pair up as one difference; an index whose
     expression is Python SchemaLens cannot read is never reported, nor is any expression or
     partial index on the other side that it could be."""
-    orm_elements = [e for e in (*orm.unique_constraints, *orm.indexes) if _columns_exist(e, database)]
-    database_elements = [e for e in (*database.unique_constraints, *database.indexes) if _columns_exist(e, orm)]
+    orm_elements = _distinct([e for e in (*orm.unique_constraints, *orm.indexes) if _columns_exist(e, database)])
+    database_elements = _distinct([e for e in (*database.unique_constraints, *database.indexes) if _columns_exist(e, orm)])
     orm_only, database_only, pairs = _match(orm_elements, database_elements, _unique_or_index_key)
     found = []
     for left, right in pairs:
@@ -342,6 +342,21 @@ def unique_and_index_differences(orm: Table, database: Table) -> list[ElementDif
     found += [ElementDifference(orm.key, e, None) for e in orm_only if not _skipped(e, unreadable)]
     found += [ElementDifference(orm.key, None, e) for e in database_only if not _skipped(e, unreadable)]
     return found
+
+
+def _distinct(elements: list[UniqueOrIndex]) -> list[UniqueOrIndex]:
+    """One of each key: a unique key declared twice (`UniqueConstraint("slug")` beside
+    `unique=True`) is one thing to compare, whatever the other side holds of it."""
+    seen: set[tuple] = set()
+    kept = []
+    for element in elements:
+        key = _unique_or_index_key(element)
+        if key is not None and key[0] == "unique":
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(element)
+    return kept
 
 
 def _columns_exist(element: UniqueOrIndex, other: Table) -> bool:

@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from ..i18n import _
 from .model import ExtractionError, Location
 
 
@@ -64,7 +65,8 @@ def build_revision_graph(revisions: Iterable) -> RevisionGraph:
     for revision in sorted(revisions, key=lambda r: r.path):
         if revision.id in by_id:
             first = by_id[revision.id]
-            errors.append(ExtractionError(revision.location, f"duplicate revision id {revision.id!r}, also in {first.path}:{first.location.line}"))
+            errors.append(ExtractionError(revision.location, _("duplicate revision id %(revision)r, also in %(place)s",
+                                                               revision=revision.id, place=first.path + ":" + str(first.location.line))))
             problems.append(GraphProblem("duplicate", revision.id, revision.location, first=first.location))
             continue
         by_id[revision.id] = revision
@@ -81,7 +83,8 @@ def build_revision_graph(revisions: Iterable) -> RevisionGraph:
                 elif attribute == "depends_on" and parent in labels:
                     parents[rid].add(labels[parent])
                 else:
-                    errors.append(ExtractionError(revision.location, f"revision {rid} points at {parent!r}, which no revision file defines"))
+                    errors.append(ExtractionError(revision.location, _("revision %(revision)s points at %(parent)r, which no "
+                                                                       "revision file defines", revision=rid, parent=parent)))
                     problems.append(GraphProblem("missing", rid, revision.location, attribute=attribute, missing=parent))
     children: dict[str, set[str]] = {rid: set() for rid in by_id}
     for rid, found in parents.items():
@@ -93,7 +96,7 @@ def build_revision_graph(revisions: Iterable) -> RevisionGraph:
     heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        _, rid = heapq.heappop(ready)
+        _order, rid = heapq.heappop(ready)
         order.append(rid)
         for child in children[rid]:
             waiting[child] -= 1
@@ -102,8 +105,10 @@ def build_revision_graph(revisions: Iterable) -> RevisionGraph:
     if len(order) < len(by_id):
         stuck = sorted(set(by_id) - set(order), key=lambda rid: by_id[rid].path)
         for rid in stuck:
-            errors.append(ExtractionError(by_id[rid].location, f"revision {rid} is part of a cycle (or descends from one): "
-                                                                 f"{' -> '.join(stuck[:6])}; it is not replayed"))
+            errors.append(ExtractionError(by_id[rid].location, _("revision %(revision)s is part of a cycle (or descends from "
+                                                                 "one): %(chain)s; it is not replayed", revision=rid,
+                                                                 chain=" -> ".join(stuck[:6]))))
+
         for cycle in _cycles(stuck, parents):
             problems.append(GraphProblem("cycle", cycle[0], by_id[cycle[0]].location, cycle=cycle))
     referenced = {parent for revision in by_id.values() for parent in revision.down_revisions}

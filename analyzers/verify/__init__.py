@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..i18n import _
 from ..schema.compare import comparable, differences
 from .rehearsal import Progress, Rehearsal, rehearse
 from .target import RehearsalDatabase, TargetError, embedded, from_dsn
@@ -20,8 +21,6 @@ from .target import RehearsalDatabase, TargetError, embedded, from_dsn
 __all__ = ["TargetError", "VerifyReport", "verify"]
 
 TOOL_TABLES = ("alembic_version", "flyway_schema_history")
-NOTICE = ("schemalens verify runs the project's Alembic env.py and revision files (project code) and its SQL "
-          "migrations against {where}; nothing else is touched.")
 
 
 @dataclass
@@ -57,7 +56,9 @@ def verify(model, *, dsn: Optional[str] = None, yes: bool = False, keep: bool = 
     env.py and revisions (default: SchemaLens's own, where the application may not import)."""
     started = time.perf_counter()
     database: RehearsalDatabase = from_dsn(dsn, yes) if dsn else embedded()
-    progress(NOTICE.format(where=database.describe()))
+    progress(_("schemalens verify runs the project's Alembic env.py and revision files (project code) and its SQL "
+               "migrations against %(where)s; nothing else is touched.", where=database.describe()))
+
     try:
         rehearsal = rehearse(model, database, progress, python=python)
         report = VerifyReport(database.describe(), rehearsal)
@@ -77,8 +78,8 @@ def _compare(model, database: RehearsalDatabase, report: VerifyReport) -> None:
     from ..pg.catalog import read_catalog
 
     if not report.rehearsal.main_rehearsed:
-        report.drift_skipped = ("the main database's migrations did not run on PostgreSQL (see the migration sets), so "
-                                "there is nothing to compare")
+        report.drift_skipped = _("the main database's migrations did not run on PostgreSQL (see the migration sets), so "
+                                 "there is nothing to compare")
         return
     with psycopg.connect(database.dsn) as connection:
         catalog = comparable(read_catalog(connection))
@@ -90,10 +91,10 @@ def _compare(model, database: RehearsalDatabase, report: VerifyReport) -> None:
     static = normalized(comparable(model.database))
     report.limitations = differences(catalog, static, ("PostgreSQL", "SchemaLens"))
     if not model.orm.tables:
-        report.drift_skipped = "SchemaLens read no model (0 model tables), so there is nothing to compare the database with"
+        report.drift_skipped = _("SchemaLens read no model (0 model tables), so there is nothing to compare the database with")
     elif not catalog["tables"]:
-        report.drift_skipped = ("the rehearsal left no table in the database (no migration created one), so there is "
-                                "nothing to compare the models with")
+        report.drift_skipped = _("the rehearsal left no table in the database (no migration created one), so there is "
+                                 "nothing to compare the models with")
     else:
         report.drift_compared = True
         orm = normalized(comparable(model.orm))
@@ -101,7 +102,7 @@ def _compare(model, database: RehearsalDatabase, report: VerifyReport) -> None:
         for key, entry in orm["tables"].items():
             if key in mapped["tables"]:
                 _take_generated_names(entry, mapped["tables"][key])
-        report.drift = [line for line in differences(mapped, orm, ("database", "models")) if not line.startswith("enums")]
+        report.drift = [line for line in differences(mapped, orm, (_("database"), _("models"))) if not line.startswith("enums")]
 
 
 # PostgreSQL's default (and largest) precision for timestamps and times is 6: timestamp(6) is timestamp.

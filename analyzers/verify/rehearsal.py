@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..extract.alembic_revisions import nearest_alembic_ini
-from ..i18n import Translator, translator
+from ..i18n import Message, Translator, _, join, translator
+
+
 from ..scaffold import disk_reader
 from ..workspace.package_roots import PackageRoots
 from ..extract.sql_dialects import POSTGRESQL, label
@@ -79,9 +81,9 @@ class StepResult:
         if self.problem:
             return self.problem
         if self.error is not None:
-            where = f"{self.path}:{self.line}: " if self.line is not None else ""
-            return f"{where}PostgreSQL refused `{self.error.sql[:200]}`: {self.error.error}"
-        return "ran no statement"
+            refused = _("PostgreSQL refused `%(sql)s`: %(error)s", sql=self.error.sql[:200], error=self.error.error)
+            return f"{self.path}:{self.line}: " + refused if self.line is not None else refused
+        return _("ran no statement")
 
 
 @dataclass
@@ -148,8 +150,10 @@ def rehearse(model, database: RehearsalDatabase, progress: Progress, python: Opt
             step.rows = _rows(database, {t for s in step.statements for t in s.locks})
     _sql_sets(model, database, rehearsal, progress, alembic_ran=bool(histories))
     if not rehearsal.ran_anything and not rehearsal.failures:
-        rehearsal.failures.append("nothing ran: SchemaLens found no Alembic revision and no PostgreSQL SQL migration "
-                                  "folder to rehearse" + (" (see the migration sets above)" if rehearsal.sql_sets else ""))
+        rehearsal.failures.append(
+            _("nothing ran: SchemaLens found no Alembic revision and no PostgreSQL SQL migration folder to rehearse "
+              "(see the migration sets above)") if rehearsal.sql_sets else
+            _("nothing ran: SchemaLens found no Alembic revision and no PostgreSQL SQL migration folder to rehearse"))
     return rehearsal
 
 
@@ -164,8 +168,9 @@ def _alembic(model, histories, database: RehearsalDatabase, rehearsal: Rehearsal
         rehearsal.revisions[history.environment.name] = len(history.graph.by_id)
         for revision in history.graph.by_id.values():
             by_id[(history.environment.name, revision.id)] = revision
-    progress(f"running Alembic in {interpreter}" + ("" if python else " (SchemaLens's own interpreter: "
-                                                                       "give --python for the project's)"))
+    progress(_("running Alembic in %(python)s", python=interpreter) if python else
+             _("running Alembic in %(python)s (SchemaLens's own interpreter: give --python for the project's)",
+               python=interpreter))
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr:
         process = subprocess.Popen([interpreter, str(RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=stderr, text=True, encoding="utf-8", errors="replace", cwd=str(model.root))
@@ -183,7 +188,8 @@ def _alembic(model, histories, database: RehearsalDatabase, rehearsal: Rehearsal
         if not finished:
             stderr.seek(0)
             tail = "\n".join(stderr.read().strip().splitlines()[-8:])
-            rehearsal.failures.append(f"the Alembic runner stopped (exit {code}) in {interpreter}" + (f":\n{tail}" if tail else ""))
+            stopped = _("the Alembic runner stopped (exit %(code)s) in %(python)s", code=code, python=interpreter)
+            rehearsal.failures.append(stopped + f":\n{tail}" if tail else stopped)
 
 
 def _never_ran(histories, rehearsal: Rehearsal) -> None:
@@ -197,11 +203,12 @@ def _never_ran(histories, rehearsal: Rehearsal) -> None:
         ran = {s.revision for s in rehearsal.steps if s.environment == name and s.phase == phase}
         missing = [rid for rid in history.graph.order if rid not in ran]
         if missing:
-            rehearsal.failures.append(
-                f"{name}: {len(missing)} of {len(history.graph.order)} revision(s) never ran in the {phase} "
-                f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}) although nothing failed: "
-                f"{rehearsal.ways.get(name, 'its env')} did not run them (an env.py that migrates only the schemas "
-                "it finds, or another database)")
+            rehearsal.failures.append(_(
+                "%(environment)s: %(missing)d of %(count)d revision(s) never ran in the %(phase)s (%(revisions)s) "
+                "although nothing failed: %(way)s did not run them (an env.py that migrates only the schemas it finds, "
+                "or another database)", environment=name, missing=len(missing), count=len(history.graph.order),
+                phase=phase, revisions=", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""),
+                way=rehearsal.ways.get(name) or _("its env")))
 
 
 def alembic_job(model, histories, database: RehearsalDatabase) -> dict:
@@ -274,21 +281,23 @@ def _event(event: dict, rehearsal: Rehearsal, by_id: dict, model, python: Option
     if kind == "started":
         rehearsal.python = f"{python or event['python']} (Python {event['version']}, SQLAlchemy {event['sqlalchemy']}, Alembic {event['alembic']})"
     elif kind == "way":
-        rehearsal.ways[environment] = event["way"]
+        rehearsal.ways[environment] = runner_text(event["way"])
         if environment not in rehearsal.environments:
             rehearsal.environments.append(environment)
-        rehearsal.way = "; ".join(f"{name}: {way}" if len(rehearsal.ways) > 1 else way for name, way in rehearsal.ways.items())
-        progress(f"{environment}: running Alembic with {event['way']}")
+        rehearsal.way = join("; ", (f"{name}: " + way if len(rehearsal.ways) > 1 else way
+                                    for name, way in rehearsal.ways.items()))
+        progress(_("%(environment)s: running Alembic with %(way)s", environment=environment, way=rehearsal.ways[environment]))
     elif kind == "fallback":
         reason = fallback_reason(event["exception"], python)
-        rehearsal.notes.append(f"{environment}: {event['way']} could not run here: {reason}; the SchemaLens env ran the "
-                               "same revision files instead")
+        rehearsal.notes.append(_("%(environment)s: %(way)s could not run here: %(reason)s; the SchemaLens env ran the "
+                                 "same revision files instead", environment=environment, way=runner_text(event["way"]),
+                                 reason=reason))
     elif kind == "bootstrapped":
         rehearsal.bootstrapped.append(environment)
-        rehearsal.notes.append(f"{environment}: its history starts on an existing schema, so it was bootstrapped as the "
-                               f"project does it: create_all() of the models' {event['tables']} table(s), then alembic "
-                               "stamp heads; the upgrade then has nothing to run, the downgrade and the upgrade again "
-                               "run every revision")
+        rehearsal.notes.append(_("%(environment)s: its history starts on an existing schema, so it was bootstrapped as "
+                                 "the project does it: create_all() of the models' %(tables)s table(s), then alembic "
+                                 "stamp heads; the upgrade then has nothing to run, the downgrade and the upgrade again "
+                                 "run every revision", environment=environment, tables=event["tables"]))
     elif kind in ("step", "failed"):
         revision = event.get("revision")
         known = by_id.get((environment, revision))
@@ -303,12 +312,16 @@ def _event(event: dict, rehearsal: Rehearsal, by_id: dict, model, python: Option
         if kind == "failed":
             step.problem = failure_text(step, python, model)
         rehearsal.steps.append(step)
-        state = "ok" if step.ok else f"FAILED: {step.failure()}"
-        progress(f"{phase:13} {revision}  {step.duration_ms:7.1f} ms  {state}")
+        progress(f"{phase:13} {revision}  {step.duration_ms:7.1f} ms  " + _step_state(step))
     elif kind == "note":
-        rehearsal.notes.append(event["text"])
+        rehearsal.notes.append(runner_text(event["text"]))
     elif kind == "fatal":
-        rehearsal.failures.append(event["text"])
+        rehearsal.failures.append(runner_text(event["text"]))
+
+
+def runner_text(value) -> str:
+    """A text runner.py sent: a catalog id with its parameters (see its `_`), or plain text."""
+    return Message(value["msgid"], value["params"]) if isinstance(value, dict) else value
 
 
 def _statement(data: dict) -> TracedStatement:
@@ -318,12 +331,17 @@ def _statement(data: dict) -> TracedStatement:
                            in_transaction=data["in_transaction"], error=data["error"], traced=data.get("traced", True))
 
 
+def _step_state(step: StepResult) -> str:
+    """A progress line's verdict on a step: ok, or FAILED and why."""
+    return _("ok") if step.ok else _("FAILED: %(failure)s", failure=step.failure())
+
+
 def _interpreter_hint(python: Optional[str]) -> str:
     if python:
-        return f"install it in {python}, the interpreter given with --python"
-    return ("run verify with --python pointing at the project's interpreter (its virtualenv, where the application "
-            "imports), e.g. schemalens verify --python .venv/bin/python, or install it in SchemaLens's interpreter "
-            f"({sys.executable})")
+        return _("install it in %(python)s, the interpreter given with --python", python=python)
+    return _("run verify with --python pointing at the project's interpreter (its virtualenv, where the application "
+             "imports), e.g. schemalens verify --python .venv/bin/python, or install it in SchemaLens's interpreter "
+             "(%(python)s)", python=sys.executable)
 
 
 def fallback_reason(exception: dict, python: Optional[str]) -> str:
@@ -331,31 +349,38 @@ def fallback_reason(exception: dict, python: Optional[str]) -> str:
     message = exception["message"]
     where = f" ({exception['where']})" if exception.get("where") else ""
     if "application context" in message or "current_app" in message:
-        return ("its env.py needs the running Flask application (current_app), which only `flask db upgrade` "
-                f"provides{where}")
+        return _("its env.py needs the running Flask application (current_app), which only `flask db upgrade` "
+                 "provides") + where
     if message.startswith("refusing to run migrations against"):
-        return f"its env.py connects to the database its own settings name, not the rehearsal's: {message}"
+        return _("its env.py connects to the database its own settings name, not the rehearsal's: %(message)s",
+                 message=message)
     if exception.get("missing_module"):
-        return (f"its env.py imports {exception['missing_module']}, which this interpreter cannot import{where}; "
-                + _interpreter_hint(python))
+        return _("its env.py imports %(module)s, which this interpreter cannot import%(where)s; %(hint)s",
+                 module=exception["missing_module"], where=where, hint=_interpreter_hint(python))
     return f"{exception['type']}: {message}{where}"
 
 
 def failure_text(step: StepResult, python: Optional[str], model) -> str:
     """The failed revision, the exception, and what to do."""
     exception = step.exception or {}
-    subject = f"{step.phase} of {step.path}" if step.revision not in ("env.py", "create_all()") else (
-        f"{step.environment}: {'the create_all() bootstrap' if step.revision == 'create_all()' else 'env.py'}")
+    if step.revision not in ("env.py", "create_all()"):
+        subject = _("%(phase)s of %(path)s", phase=step.phase, path=step.path)
+    elif step.revision == "create_all()":
+        subject = _("%(environment)s: the create_all() bootstrap", environment=step.environment)
+    else:
+        subject = f"{step.environment}: env.py"
     if step.error is not None:
-        return (f"{subject}: PostgreSQL refused `{step.error.sql[:200]}`: {step.error.error}. Fix the revision "
-                "(or the one before it that left the schema this way) and run verify again.")
-    where = f" at {exception['where']}" if exception.get("where") else ""
-    text = f"{subject}: {exception.get('type')}: {exception.get('message')}{where}."
+        return _("%(subject)s: PostgreSQL refused `%(sql)s`: %(error)s. Fix the revision (or the one before it that left "
+                 "the schema this way) and run verify again.", subject=subject, sql=step.error.sql[:200],
+                 error=step.error.error)
+    raised = f"{exception.get('type')}: {exception.get('message')}"
+    text = (_("%(subject)s: %(exception)s at %(where)s.", subject=subject, exception=raised, where=exception["where"])
+            if exception.get("where") else _("%(subject)s: %(exception)s.", subject=subject, exception=raised))
     if exception.get("missing_module"):
-        importer = f" ({exception['importer']})" if exception.get("importer") else ""
-        return (f"{text} The import of {exception['missing_module']}{importer} failed in "
-                f"{python or sys.executable}: {_interpreter_hint(python)}.")
-    return text + " Fix the code it points at (or give it what it needs to run) and run verify again."
+        module = exception["missing_module"] + (f" ({exception['importer']})" if exception.get("importer") else "")
+        return text + " " + _("The import of %(module)s failed in %(python)s: %(hint)s.", module=module,
+                              python=python or sys.executable, hint=_interpreter_hint(python))
+    return text + " " + _("Fix the code it points at (or give it what it needs to run) and run verify again.")
 
 
 # SQL migration sets
@@ -367,29 +392,28 @@ def _sql_sets(model, database: RehearsalDatabase, rehearsal: Rehearsal, progress
     planned = {location.folder for d in model.databases for location in d.locations}
     for location in getattr(model, "sql_locations", ()):
         if location.draft and location.files:
-            rehearsal.notes.append(f"{location.folder}: not run, {location.draft_reason} (a draft: no migrator reads it)")
+            rehearsal.notes.append(_("%(folder)s: not run, %(reason)s (a draft: no migrator reads it)",
+                                     folder=location.folder, reason=location.draft_reason))
         elif location.files and location.folder not in planned:
             rehearsal.sql_sets.append(SqlSetResult(location.folder or ".", location.dialect, location.files,
-                                                   not_run=f"written for {label(location.dialect)} "
-                                                           f"({location.dialect_reason}); verify runs PostgreSQL only"))
+                                                   not_run=_written_for(location.dialect, location.dialect_reason)))
     for planned_set in model.databases:
         if not planned_set.files:
             continue
         if planned_set.test_fixture:
-            rehearsal.notes.append(f"{planned_set.label}: not run, a test fixture (its folders are under tests/: it "
-                                   "builds a test database, not the application's)")
+            rehearsal.notes.append(_("%(set)s: not run, a test fixture (its folders are under tests/: it builds a test "
+                                     "database, not the application's)", set=planned_set.label))
             continue
         result = SqlSetResult(planned_set.label, planned_set.dialect, planned_set.files)
         rehearsal.sql_sets.append(result)
         if planned_set.dialect != POSTGRESQL:
-            result.not_run = (f"written for {label(planned_set.dialect)} ({planned_set.locations[0].dialect_reason}); "
-                              "verify runs PostgreSQL only")
+            result.not_run = _written_for(planned_set.dialect, planned_set.locations[0].dialect_reason)
             rehearsal.main_rehearsed &= not planned_set.main
-            progress(f"{planned_set.label}: not run ({label(planned_set.dialect)})")
+            progress(_("%(set)s: not run (%(dialect)s)", set=planned_set.label, dialect=label(planned_set.dialect)))
             continue
         if planned_set.name == ALEMBIC:
             if rehearsal.failures or any(not step.ok for step in rehearsal.steps):
-                result.not_run = "it extends the Alembic history's database, whose rehearsal failed first"
+                result.not_run = _("it extends the Alembic history's database, whose rehearsal failed first")
                 continue
             target = database  # after the Alembic head, in its database
         elif planned_set.main and not alembic_ran:
@@ -398,10 +422,14 @@ def _sql_sets(model, database: RehearsalDatabase, rehearsal: Rehearsal, progress
             try:
                 target = database.another(planned_set.name)
             except TargetError as error:
-                result.not_run = str(error)
+                result.not_run = error.args[0]
                 rehearsal.main_rehearsed &= not planned_set.main
                 continue
         _sql_set(model, target, result, rehearsal, progress)
+
+
+def _written_for(dialect: str, reason: str) -> str:
+    return _("written for %(dialect)s (%(reason)s); verify runs PostgreSQL only", dialect=label(dialect), reason=reason)
 
 
 def _sql_set(model, target: RehearsalDatabase, result: SqlSetResult, rehearsal: Rehearsal, progress: Progress) -> None:
@@ -423,13 +451,14 @@ def _sql_set(model, target: RehearsalDatabase, result: SqlSetResult, rehearsal: 
     tracer.install()
     engine = create_engine(target.url, poolclass=pool.NullPool)
     tracer.phase = "upgrade"
-    progress(f"{result.name}: running {len(result.files)} SQL migration file(s) in database {target.name}")
+    progress(_("%(set)s: running %(count)d SQL migration file(s) in database %(database)s", set=result.name,
+               count=len(result.files), database=target.name))
     started = time.perf_counter()
     try:
         for path in result.files:
             text = text_of(path) or ""
             tool = transactions.tool_of(path)
-            tools[tool.tool or "no tool recognized"] = tool.mode
+            tools[tool.tool or _("no tool recognized")] = tool.mode
             in_transaction = file_in_transaction(tool, text)
             line = _run_file(engine, runnable_text(text), in_transaction)
             tracer.finish_revision(path)
@@ -437,19 +466,20 @@ def _sql_set(model, target: RehearsalDatabase, result: SqlSetResult, rehearsal: 
             if line is not None or not step.ok:
                 step.line = line
                 result.failed = f"{path}:{line}" if line is not None else path
-                step.problem = (f"migration set {result.name}: {path}:{line}: PostgreSQL refused `{step.error.sql[:200]}`: "
-                                f"{step.error.error}. Fix the migration (or an earlier one that left the database "
-                                "this way) and run verify again." if step.error is not None and line is not None else None)
-                progress(f"upgrade       {path}  FAILED: {step.failure()}")
+                step.problem = (_("migration set %(set)s: %(place)s: PostgreSQL refused `%(sql)s`: %(error)s. Fix the "
+                                  "migration (or an earlier one that left the database this way) and run verify again.",
+                                  set=result.name, place=result.failed, sql=step.error.sql[:200], error=step.error.error)
+                                if step.error is not None and line is not None else None)
+                progress(f"upgrade       {path}  " + _step_state(step))
                 break
             result.ran += 1
-            progress(f"upgrade       {path}  {step.duration_ms:7.1f} ms  ok")
+            progress(f"upgrade       {path}  {step.duration_ms:7.1f} ms  " + _step_state(step))
     finally:
         result.seconds = time.perf_counter() - started
         engine.dispose()
         tracer.remove()
-    result.transactions = "; ".join(f"{tool}: {'a transaction per file' if mode == 'per-file' else 'no transaction'}"
-                                    for tool, mode in tools.items())
+    result.transactions = join("; ", (f"{tool}: " + (_("a transaction per file") if mode == "per-file" else _("no transaction"))
+                                      for tool, mode in tools.items()))
     for step in rehearsal.steps:
         if step.migration_set == result.name and step.phase == "upgrade" and not step.rows:
             step.rows = _rows(target, {t for s in step.statements for t in s.locks})

@@ -106,14 +106,16 @@ def render_verify_markdown(report: VerifyReport, heading_level: int = 1, lang: s
             _("| revision | %(phases)s | slowest statement | strongest lock per table | rewrites | rows |",
               phases=" | ".join(PHASES)),
             "|---|---|---|---|---|---|---|---|"]
+    # Outside the f-strings below, where Babel would not see them.
+    ok, failed, ran_nothing = _("ok"), _("failed"), _("ran nothing")
     for revision in order:
         steps = by_revision[revision]
         first = steps.get("upgrade") or next(iter(steps.values()))
         cells = []
         for phase in PHASES:
             step = steps.get(phase)
-            cells.append("-" if step is None else f"ok {step.duration_ms:.0f} ms" if step.ok
-                         else f"**{_('ran nothing')}**" if step.ran_nothing else f"**{_('failed')}**")
+            cells.append("-" if step is None else f"{ok} {step.duration_ms:.0f} ms" if step.ok
+                         else f"**{ran_nothing}**" if step.ran_nothing else f"**{failed}**")
         slowest = max(first.statements, key=lambda s: s.duration_ms, default=None)
         locks = ", ".join(f"{table}: {mode}" for table, mode in _locks(first).items())
         rows = ", ".join(f"{table} {count}" for table, count in first.rows.items() if table not in TOOL_TABLES)

@@ -36,6 +36,12 @@ sys.path[:] = [entry for entry in sys.path if entry and Path(entry).resolve() !=
 
 PHASES = ("upgrade", "downgrade", "upgrade again")
 
+
+def _(msgid: str, **params) -> dict:
+    """A text for SchemaLens's catalog, which this script (run by the project's interpreter) cannot
+    import: its id and parameters, translated on SchemaLens's side."""
+    return {"msgid": msgid, "params": params}
+
 SCHEMALENS_ENV = '''"""SchemaLens rehearsal env: the revision files against the rehearsal database, no app import."""
 import inspect
 
@@ -163,7 +169,8 @@ class Rehearsal:
                 if not self._environment(environment):
                     rest = [e["name"] for e in self.job["environments"][self.job["environments"].index(environment) + 1:]]
                     if rest:
-                        self.events.send("note", text=f"not rehearsed after that failure: {', '.join(rest)}")
+                        self.events.send("note", text=_("not rehearsed after that failure: %(environments)s",
+                                                        environments=", ".join(rest)))
                     break
         finally:
             self.tracer.remove()
@@ -177,8 +184,8 @@ class Rehearsal:
         revision_files = environment["revisions"]
         attempts = []
         if environment.get("ini") and environment.get("env_path"):
-            attempts.append(("project", f"the project's env.py ({environment['env_label']})"))
-        attempts.append(("schemalens", "a SchemaLens env (the revision files, no application import)"))
+            attempts.append(("project", _("the project's env.py (%(label)s)", label=environment["env_label"])))
+        attempts.append(("schemalens", _("a SchemaLens env (the revision files, no application import)")))
         own_env = tempfile.mkdtemp(prefix="schemalens-env-")
         bootstrap = environment.get("bootstrap")
         config = None
@@ -208,8 +215,8 @@ class Rehearsal:
                 except Exception as error:  # noqa: BLE001 - a downgrade is project code too
                     self._failed(phase, exception_json(error, revision_files))
                     if phase == "downgrade":
-                        self.events.send("note", text=f"{environment['name']}: the downgrade stopped; upgrading again "
-                                                      "from where it stopped")
+                        self.events.send("note", text=_("%(environment)s: the downgrade stopped; upgrading again from "
+                                                        "where it stopped", environment=environment["name"]))
                         continue
                     return True
         return True
@@ -377,7 +384,8 @@ def main() -> int:
         import alembic  # noqa: F401
         import sqlalchemy
     except ImportError as error:
-        events.send("fatal", text=f"{sys.executable} cannot run Alembic: {error}")
+        events.send("fatal", text=_("%(python)s cannot run Alembic: %(error)s", python=sys.executable, error=str(error)))
+
         return 2
     events.send("started", python=sys.executable, version=sys.version.split()[0], sqlalchemy=sqlalchemy.__version__,
                 alembic=alembic.__version__)

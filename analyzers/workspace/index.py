@@ -28,7 +28,9 @@ from ..extract import (
     sqlalchemy_models,
 )
 from ..extract.python_source import parse_python
+from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, table_key
+
 from ..schema.operations import CreateTable, ExistingTables, Step
 from ..schema.replay import ReplayRun, replay_steps
 from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
@@ -452,7 +454,7 @@ class WorkspaceIndex:
                        and f.dialect in ("", self.config.dialect)]
             if scripts:
                 planned.append(("", [], [], [Step(path, f.result.operations) for path, f in scripts]))
-        others = {name: tuple(steps) for name, _, _, steps in planned}
+        others = {name: tuple(steps) for name, _dialect, _files, steps in planned}
         others.update(self._unreplayed_steps())
         replays: dict[str, ReplayRun] = {}
         built = []
@@ -542,7 +544,8 @@ def _parse_job(job: tuple[str, str, str, str, str, str, str]) -> ParsedFile:
     except Exception as error:  # the boundary: a parser bug must not take the index down
         log.exception("failed to parse %s", path)
         return ParsedFile(path, kind, digest, None,
-                          (ExtractionError(Location(path, 1), f"SchemaLens could not analyse this file: {error!r}"),), module,
+                          (ExtractionError(Location(path, 1), _("SchemaLens could not analyse this file: %(error)s",
+                                                                error=repr(error))),), module,
                           dialect)
     return ParsedFile(path, kind, digest, result, tuple(errors), module, dialect)
 

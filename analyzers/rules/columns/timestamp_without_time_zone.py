@@ -10,7 +10,9 @@ from ...i18n import _
 class TimestampWithoutTimeZone(Rule):
     """## What it finds
     Columns of type `timestamp without time zone` (SQLAlchemy `DateTime()` without
-    `timezone=True`, SQL `timestamp`).
+    `timezone=True`, SQL `timestamp`). Not in a project whose Alembic revisions also serve
+    MySQL or SQLite (they branch on the engine or use its types): there naive UTC timestamps
+    are the portable choice, since MySQL's `DATETIME` holds no offset.
 
     ## Why it matters
     The value carries no offset: what it means depends on the time zone of whichever process
@@ -46,7 +48,19 @@ class TimestampWithoutTimeZone(Rule):
     valid = (Example({"app/models.py": (
         "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
         "class Event(Base):\n    __tablename__ = 'events'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
-        "    created_at = sa.Column(sa.DateTime(timezone=True))\n")}),)
+        "    created_at = sa.Column(sa.DateTime(timezone=True))\n")}),
+        # CTFd: the same revisions run on MySQL, SQLite and PostgreSQL
+        Example({"app/models.py": (
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+            "class Event(Base):\n    __tablename__ = 'events'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+            "    created_at = sa.Column(sa.DateTime)\n"),
+            "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": "",
+            "migrations/versions/a1_precision.py": (
+                "from alembic import op\nimport sqlalchemy as sa\nfrom sqlalchemy.dialects import mysql\n"
+                "revision = 'a1'\ndown_revision = None\n\ndef upgrade():\n    url = str(op.get_bind().engine.url)\n"
+                "    if url.startswith('mysql'):\n        op.alter_column('events', 'created_at', type_=mysql.DATETIME(fsp=6))\n\n"
+                "def downgrade():\n    pass\n")}),
+    )
     invalid = (Example({"app/models.py": (
         "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
         "class Event(Base):\n    __tablename__ = 'events'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
@@ -58,6 +72,8 @@ class TimestampWithoutTimeZone(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        if context.migrations_serve_other_engines:
+            return
         for table in context.tables():
             if table.partition_of:
                 continue

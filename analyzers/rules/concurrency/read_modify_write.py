@@ -14,7 +14,10 @@ class ReadModifyWrite(Rule):
     """## What it finds
     Counters and balances updated in Python (`product.stock -= quantity`,
     `account.balance = account.balance + amount`) on an attribute that is a numeric column,
-    instead of in one SQL statement.
+    instead of in one SQL statement. A tally of events raised by a constant (`file.downloads
+    += 1`) is left out unless the function compares the attribute before raising it (`if
+    coupon.used < coupon.limit: coupon.used += 1`): a lost increment undercounts a statistic
+    by one, while a limit checked on a stale value lets concurrent requests past it.
 
     ## Why it matters
     Two requests load the same row, both compute from the old value and both write: one update
@@ -55,15 +58,27 @@ class ReadModifyWrite(Rule):
             "migrations/V1__ledger.sql": ("CREATE TABLE credits (id bigint PRIMARY KEY, amount integer NOT NULL);\n"
                                           "CREATE TABLE meters (id bigint PRIMARY KEY, amount integer NOT NULL);\n"),
             "app/services/meters.py": "def add(line, n):\n    line.amount += n\n"}),
+        # dispatch, polar: message and download tallies; a lost increment only undercounts
+        Example({
+            "migrations/V1__files.sql": "CREATE TABLE files (id bigint PRIMARY KEY, downloads integer NOT NULL);\n",
+            "app/services/files.py": ("def download(session, File, file_id):\n    file = session.get(File, file_id)\n"
+                                      "    file.downloads += 1\n    if file.downloads >= 3:\n        notify(file)\n")}),
     )
     invalid = (Example({
         "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
         "app/services/stock.py": ("def take(session, Product, pid, n):\n    product = session.get(Product, pid)\n"
-                                  "    product.stock -= n  # expect\n    session.commit()\n")}),)
+                                  "    product.stock -= n  # expect\n    session.commit()\n")}),
+        Example({
+            "migrations/V1__coupons.sql": "CREATE TABLE coupons (id bigint PRIMARY KEY, used integer NOT NULL, max_uses integer);\n",
+            "app/services/coupons.py": ("def redeem(session, Coupon, cid):\n    coupon = session.get(Coupon, cid)\n"
+                                        "    if coupon.used < coupon.max_uses:\n        coupon.used += 1  # expect\n")}),
+    )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():
             for found in facts.read_modify_writes:
+                if found.counts_events:
+                    continue
                 tables = [t for t in context.tables_with_columns((found.attribute,))
                           if t.column(found.attribute).type.startswith(_NUMERIC)]
                 if len(tables) != 1 or is_operator_command(facts.path):

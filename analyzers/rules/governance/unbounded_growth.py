@@ -1,21 +1,26 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
-from ..context import AuditContext
+from ..context import AuditContext, named_append_only
+from ...schema.model import Column
 from ...i18n import _
 
-APPEND_ONLY = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
-                         r"activity|activities|trail|trails|metric|metrics|tracking)$")
+
+def _records_time(column: Column) -> bool:
+    """A date or time column, also behind a custom type whose name says so (`UtcDateTime`)."""
+    return column.type.startswith(("date", "time")) or any(word in column.raw_type.lower() for word in ("date", "time"))
 
 
 class UnboundedGrowth(Rule):
     """## What it finds
     Append-only tables (log, event, history, audit, outbox, change_log, activity, metrics)
-    that are not partitioned and that no code or SQL ever deletes from (no `DELETE FROM`,
-    `.delete()`, `TRUNCATE` or `DROP`/`DETACH PARTITION` mentioning the table).
+    that are not partitioned and that no code or SQL ever deletes from or archives (no
+    `DELETE FROM`, `.delete()`, `TRUNCATE`, `DROP`/`DETACH PARTITION`, or an UPDATE clearing
+    a column of old rows to NULL mentioning the table). A table with no date or time column is not taken
+    for a log: a log records when each row happened, so a table without one is a registry
+    (event types, a link table) whose size follows its configuration, not its traffic.
 
     ## Why it matters
     They grow forever: vacuum, backups and restores get slower every month, indexes stop
@@ -60,13 +65,35 @@ class UnboundedGrowth(Rule):
                                    "    id = Column(Integer, primary_key=True)\n    handled_at = Column(DateTime(timezone=True))\n"),
                  "app/tasks.py": ("from sqlalchemy import delete\n\ndef prune(session, before):\n"
                                   "    session.execute(delete(ExternalEvent).where(ExternalEvent.handled_at < before))\n")}),
+        # dispatch: a registry of plugin event types and a link table, no time column
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE plugin_event (id int PRIMARY KEY, slug text UNIQUE, name text);\n"
+            "CREATE TABLE assoc_model_activities (model_id int, activity_id int, PRIMARY KEY (model_id, activity_id));\n")}),
+        # polar: a nightly job archives old rows by clearing their payload in batches
+        Example({"app/models.py": ("from sqlalchemy import Column, DateTime, Integer, JSON\nfrom sqlalchemy.orm import declarative_base\n"
+                                   "Base = declarative_base()\n\nclass WebhookEvent(Base):\n    __tablename__ = 'webhook_events'\n"
+                                   "    id = Column(Integer, primary_key=True)\n    created_at = Column(DateTime(timezone=True))\n"
+                                   "    payload = Column(JSON)\n"),
+                 "app/tasks.py": ("from sqlalchemy import select, update\n\ndef archive(session, older_than):\n"
+                                  "    batch = select(WebhookEvent.id).where(WebhookEvent.created_at < older_than).limit(5000)\n"
+                                  "    session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(batch)).values(payload=None))\n")}),
     )
     invalid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE audit_logs (  -- expect\n  id bigint PRIMARY KEY,\n  created_at timestamptz\n);\n")}),)
+        "CREATE TABLE audit_logs (  -- expect\n  id bigint PRIMARY KEY,\n  created_at timestamptz\n);\n")}),
+        # polar: clearing a pending reference on the rows just inserted is no retention
+        Example({"app/models.py": ("from sqlalchemy import Column, DateTime, Integer, String\nfrom sqlalchemy.orm import declarative_base\n"
+                                   "Base = declarative_base()\n\nclass Event(Base):  # expect\n    __tablename__ = 'events'\n"
+                                   "    id = Column(Integer, primary_key=True)\n    timestamp = Column(DateTime(timezone=True))\n"
+                                   "    pending_ref = Column(String)\n"),
+                 "app/repository.py": ("from sqlalchemy import update\n\ndef link(session, ids):\n"
+                                       "    session.execute(update(Event).where(Event.id.in_(ids)).values(pending_ref=None))\n")}),
+    )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for table in context.tables():
-            if table.partition_of or table.partition_by or not APPEND_ONLY.search(table.name):
+            if table.partition_of or table.partition_by or not named_append_only(table.name):
+                continue
+            if not any(_records_time(column) for column in table.columns):
                 continue
             if context.code_mentions_deletion(table):
                 continue

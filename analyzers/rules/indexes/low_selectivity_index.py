@@ -28,6 +28,12 @@ class LowSelectivityIndex(Rule):
     (`status = 'failed'`, `is_deleted = false` on a mostly-deleted table) is better served by a
     partial index.
 
+    Off by default: the planner does use such an index for the rare value, and on the real
+    projects we read every one served a rare-value scan (archived rows, open checkouts, one
+    benefit type) on a table whose write cost it barely raised (0 of 2 findings, 23 indexes,
+    worth a reviewer's time). Select it by code (`select = ["ALL", "SL403"]`) on write-heavy
+    tables where `pg_stat_user_indexes` shows the index unused.
+
     ## Example
     ```python
     is_active = db.Column(db.Boolean, index=True)
@@ -45,6 +51,7 @@ class LowSelectivityIndex(Rule):
     """
 
     code = "SL403"
+    default_enabled = False
     grouped_by = "workspace"
     name = "low-selectivity-index"
     dimension = 4

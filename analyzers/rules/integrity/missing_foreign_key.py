@@ -4,7 +4,7 @@ from typing import Iterator, Optional
 
 from ...schema.drift import comparable_type
 from ..base import Example, Finding, Fix, Rule
-from ..context import AuditContext
+from ..context import AuditContext, named_append_only
 from ...i18n import _
 
 
@@ -40,7 +40,9 @@ def _can_hold_key_of(column, target) -> bool:
 class MissingForeignKey(Rule):
     """## What it finds
     A column named `<x>_id` whose table `<x>` (or its plural) exists in the schema, with no
-    foreign key on it.
+    foreign key on it. Columns of tables named as records of occurrences (logs, events,
+    history, audit, metrics) are left out: those keep their references without a foreign key
+    on purpose, so that writing a record never fails and the history outlives its parents.
 
     ## Why it matters
     The database accepts ids that never existed and keeps rows whose parent was deleted.
@@ -78,6 +80,10 @@ class MissingForeignKey(Rule):
             "CREATE TABLE customers (id uuid PRIMARY KEY);\n"
             "CREATE TABLE transactions (id uuid PRIMARY KEY, customer_id varchar(64));\n"
             "CREATE TABLE canvas (id integer PRIMARY KEY, canvas_id varchar(32));\n")}),
+        # polar: the organization an email log or a usage event belongs to, kept without a foreign key
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE organizations (id uuid PRIMARY KEY);\n"
+            "CREATE TABLE email_logs (id uuid PRIMARY KEY, organization_id uuid, created_at timestamptz);\n")}),
     )
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY);\n"
@@ -85,7 +91,7 @@ class MissingForeignKey(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for table in context.tables():
-            if table.partition_of:
+            if table.partition_of or named_append_only(table.name):
                 continue
             fk_columns = {column for fk in table.foreign_keys for column in fk.columns}
             for column in table.columns:

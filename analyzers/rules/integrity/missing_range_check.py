@@ -18,7 +18,10 @@ def constrained(table, column: str) -> bool:
 class MissingRangeCheck(Rule):
     """## What it finds
     Quantities that cannot be negative (quantity, stock, price, amount, balance, count, ...)
-    in numeric columns with no CHECK constraint on them.
+    in numeric columns with no CHECK constraint on them. Left out: names the code writes
+    negated values into (`amount=-fee`: ledger amounts and balances are signed by design), and
+    names an input schema bounds at zero or more (pydantic `Field(ge=0)`, `PositiveInt`,
+    marshmallow `Range(min=0)`), whose values are validated where they come in.
 
     ## Why it matters
     A race between two decrements, a refund applied twice or a sign error in an import writes
@@ -49,9 +52,21 @@ class MissingRangeCheck(Rule):
     summary = _("non-negative quantity without a CHECK constraint")
 
     valid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL CHECK (stock >= 0));\n")}),)
+        "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL CHECK (stock >= 0));\n")}),
+        # polar: ledger amounts written negative on refunds; a trial length validated by the API schema
+        Example({"migrations/V1__init.sql": ("CREATE TABLE transactions (id bigint PRIMARY KEY, amount integer NOT NULL);\n"
+                                             "CREATE TABLE products (id bigint PRIMARY KEY, trial_interval_count integer);\n"),
+                 "app/services/ledger.py": ("def refund(session, Transaction, paid):\n"
+                                            "    session.add(Transaction(amount=-paid.amount))\n"),
+                 "app/schemas.py": ("from pydantic import BaseModel, Field\n\nclass ProductCreate(BaseModel):\n"
+                                    "    trial_interval_count: int | None = Field(default=None, ge=1, le=1000)\n")}),
+    )
     invalid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE products (\n  id bigint PRIMARY KEY,\n  stock integer NOT NULL  -- expect\n);\n")}),)
+        "CREATE TABLE products (\n  id bigint PRIMARY KEY,\n  stock integer NOT NULL  -- expect\n);\n")}),
+        # CTFd: a cost no schema validates; unlocking writes an award of `-cost`, a sentinel stays a sentinel
+        Example({"migrations/V1__init.sql": "CREATE TABLE hints (\n  id bigint PRIMARY KEY,\n  cost integer  -- expect\n);\n",
+                 "app/unlocks.py": "def unlock(hint, Award):\n    return Award(value=-hint.cost, cost=-1)\n"}),
+    )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for table in context.tables():
@@ -60,8 +75,9 @@ class MissingRangeCheck(Rule):
             for column in table.columns:
                 if not _QUANTITY_NAME.search(column.name) or not column.type.startswith(_NUMERIC):
                     continue
-                if constrained(table, column.name):
-                    continue
+                if constrained(table, column.name) or context.written_negative(column.name) \
+                        or context.validated_non_negative(column.name):
+                    continue  # checked, signed by design, or validated where it comes in
                 location, related = context.where_column(table, column)
                 yield self.finding(
                     location, _("%(table)s.%(column)s accepts negative values", table=table.name, column=column.name),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...schema.operations import (
+    DROP_DEFAULT,
     AlterColumn,
     DataChange,
     Opaque,
@@ -77,7 +78,7 @@ class EmptyDowngrade(Rule):
         "migrations/env.py": "",
         "migrations/versions/b1_fill.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'b1'\ndown_revision = None\n\n"
                                            "def upgrade():\n    op.execute(\"UPDATE search_filter SET creator_id = 1 WHERE creator_id IS NULL\")\n"
-                                           "    op.alter_column('queries', 'schedule', nullable=True)\n\n"
+                                           "    op.alter_column('queries', 'schedule', nullable=True, server_default=None)\n\n"
                                            "def downgrade():\n    pass\n")}))
     invalid = (Example({
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
@@ -111,11 +112,13 @@ class EmptyDowngrade(Rule):
 
 def _leaves_nothing_to_undo(operation) -> bool:
     """Session settings, VALIDATE CONSTRAINT, data changes (the previous code ignores backfilled
-    values) and a dropped NOT NULL (the old code writes what it always wrote)."""
+    values) and a dropped NOT NULL, with or without the default beside it (the old code writes
+    what it always wrote, and the column takes it)."""
     if isinstance(operation, (UnsupportedStatement, Opaque, SetParameter, TransactionControl, ValidateConstraint, DataChange)):
         return True
-    return isinstance(operation, AlterColumn) and operation.nullable is True and not any(
-        (operation.type, operation.server_default, operation.new_name, operation.identity, operation.using))
+    return isinstance(operation, AlterColumn) and operation.nullable is True \
+        and operation.server_default in (None, DROP_DEFAULT) and not any(
+            (operation.type, operation.new_name, operation.identity, operation.using))
 
 
 def _explained(context: AuditContext, path: str) -> bool:

@@ -90,6 +90,9 @@ class SchemaDriftColumn(Rule):
                                           "    valid = sa.Column(sa.Boolean, default=False)\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, position integer NOT NULL DEFAULT 0,\n"
                                       "  valid boolean DEFAULT true);\n"}),
+        # dispatch: a migration widened the column to unconstrained numeric; the model keeps numeric(10,2)
+        Example({"app/models.py": _models("    hours = sa.Column(sa.Numeric(10, 2))\n    note = sa.Column(sa.String(64))\n"),
+                 "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, hours numeric, note text);\n"}),
         Example({"app/models.py": _models("    __table_args__ = {'autoload_with': engine}  # reflected: columns come from the database\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text NOT NULL);\n"}),
     )
@@ -214,11 +217,33 @@ class SchemaDriftColumn(Rule):
 
 def _reportable_aspects(context: AuditContext, orm: Table, difference: ColumnDifference) -> tuple[str, ...]:
     """A server default against a model that fills the column client-side (`default=`) is no
-    drift while every insert goes through the ORM: it only matters to rows inserted with SQL."""
+    drift while every insert goes through the ORM: it only matters to rows inserted with SQL.
+    Nor is a database type that stores every value of the model's type unchanged (`numeric`
+    for `numeric(10,2)`, `text` for `varchar(64)`, `bigint` for `integer`): nothing the
+    application writes fails or changes."""
+    aspects = difference.aspects
     client_filled = difference.orm.default is not None and difference.orm.server_default is None
     if client_filled and not context.code_inserts_with_sql(orm.name):
-        return tuple(aspect for aspect in difference.aspects if aspect != "server default")
-    return difference.aspects
+        aspects = tuple(aspect for aspect in aspects if aspect != "server default")
+    if _holds_unchanged(difference.orm.type, difference.database.type):
+        aspects = tuple(aspect for aspect in aspects if aspect != "type")
+    return aspects
+
+
+_WIDER_INTEGERS = {"smallint": ("integer", "bigint"), "integer": ("bigint",)}
+
+
+def _holds_unchanged(model_type: str, database_type: str) -> bool:
+    """Whether a column of `database_type` stores every value of `model_type` as it is."""
+    if database_type in _WIDER_INTEGERS.get(model_type, ()):
+        return True
+    if model_type.startswith("numeric(") and database_type == "numeric":
+        return True
+    length = re.fullmatch(r"character varying\((\d+)\)", model_type)
+    if length and database_type in ("text", "character varying"):
+        return True
+    wider = re.fullmatch(r"character varying\((\d+)\)", database_type)
+    return bool(length and wider and int(wider.group(1)) >= int(length.group(1)))
 
 
 def _schema_argument(table: Table) -> str:

@@ -77,6 +77,11 @@ class SchemaDriftUniqueOrIndex(Rule):
                      "    op.create_index('users_email_key', 'users', ['email'], unique=True)\n"
                      "    op.execute(\"CREATE INDEX users_lower_email_idx ON users (lower((email)::text))\")\n"
                      "    op.execute(\"CREATE INDEX users_active_idx ON users (id) WHERE (status = 'active'::text)\")")}),
+        # polar: the model declares the unique key twice (UniqueConstraint and unique=True), the database holds it once
+        Example({"app/models.py": _models("sa.UniqueConstraint('email'),",
+                                          "    email = sa.Column(sa.String(255), nullable=False, unique=True)\n"),
+                 **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
+                     "    op.create_unique_constraint('users_email_key', 'users', ['email'])")}),
     )
     invalid = (
         Example({"app/models.py": _models("sa.UniqueConstraint('email', name='uq_users_email'),  # expect\n"
