@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -18,10 +19,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class HeldBack:
+    """Checks that ran short of the evidence their findings need: said in the report instead of
+    reported as findings or left unsaid."""
+
+    rules: tuple[str, ...]
+    reason: str  # "size": tables without size hints; "migrates at startup": lock rules
+    candidates: int = 0  # the findings the rules would have made with the evidence
+    tables: tuple[str, ...] = ()  # the tables that evidence is about, those with most candidates first
+
+
+@dataclass(frozen=True, slots=True)
 class AuditResult:
     findings: tuple[Finding, ...]
     errors: tuple[ExtractionError, ...]  # rules that failed, as problems of SchemaLens itself
     query_paths: tuple = ()  # the application's queries resolved to tables (the index rules read them)
+    held_back: tuple[HeldBack, ...] = ()
 
 
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True) -> AuditResult:
@@ -39,8 +52,12 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     comparable = model.coverage.layers_comparable
     if rules is None:
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
+    held_back_locks = []
     for rule_class in rules:
-        if rule_class.compares_layers and not comparable or rule_class.contends_with_live_traffic and context.migrates_at_startup:
+        if rule_class.contends_with_live_traffic and context.migrates_at_startup:
+            held_back_locks.append(rule_class.code)
+            continue
+        if rule_class.compares_layers and not comparable:
             continue
         try:
             findings.extend(rule_class().check(context))
@@ -53,7 +70,13 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     kept = apply_selection(findings, model.config, text_of)
     if merged:
         kept = one_per_problem(kept, rules)
-    return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), tuple(context.query_paths))
+    held_back = [HeldBack(tuple(held_back_locks), "migrates at startup")] if held_back_locks else []
+    if context.unsized:
+        by_table: Counter = sum(context.unsized.values(), Counter())
+        held_back.append(HeldBack(tuple(sorted(context.unsized)), "size", sum(by_table.values()),
+                                  tuple(table for table, _count in by_table.most_common())))
+    return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), tuple(context.query_paths),
+                       tuple(held_back))
 
 
 # Rules that report workspace problems (a statement PostgreSQL rejects, a broken revision graph)

@@ -159,6 +159,7 @@ class CarriedAudit:
     problems: tuple[ExtractionError, ...]  # problems reading the workspace that no finding reports
     query_paths: tuple  # the application's queries, those in files that do not parse left out
     maps: dict[str, Optional[LineMap]]
+    held_back: tuple = ()  # AuditResult.held_back
 
 
 def audit_through_edits(model, stale_sources: Mapping[str, Optional[str]], text_of,
@@ -187,4 +188,4 @@ def audit_through_edits(model, stale_sources: Mapping[str, Optional[str]], text_
         findings = sorted(findings, key=lambda f: f.sort_key)
     problems = carry_problems(workspace_problems(model.errors, result.findings), maps, current_problems)
     query_paths = tuple(path for path in result.query_paths if path.location.path not in maps)
-    return CarriedAudit(tuple(findings), tuple(problems), query_paths, maps)
+    return CarriedAudit(tuple(findings), tuple(problems), query_paths, maps, result.held_back)

@@ -186,7 +186,7 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"schemalens: {translator(args.lang).localize(error.message)}", file=sys.stderr)
     rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None, lang=args.lang) if args.verify else None
     if args.format == "json":
-        data = audit_json(model, result.findings, result.query_paths, lang=args.lang)
+        data = audit_json(model, result.findings, result.query_paths, lang=args.lang, held_back=result.held_back)
         if rehearsal is not None:
             from .analyzers.verify.report import verify_json
 
@@ -195,7 +195,7 @@ def _audit(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         text = json.dumps(audit_sarif(model, result.findings, __version__), indent=2, ensure_ascii=False) + "\n"
     else:
-        text = render_audit_markdown(model, result.findings, args.lang, result.query_paths)
+        text = render_audit_markdown(model, result.findings, args.lang, result.query_paths, result.held_back)
         if rehearsal is not None:
             from .analyzers.verify.report import render_verify_markdown
 

@@ -65,6 +65,7 @@ class SchemaLensServer(LanguageServer):
         # call, the allocator keeps an arena per thread and the server's memory creeps up.
         self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemalens-analysis")
         self.query_paths: tuple = ()  # from the last audit: hovers list the code that queries a column
+        self.held_back: tuple = ()  # from the last audit: said in the report
         self.client_locale: Optional[str] = None  # InitializeParams.locale (VS Code: its display language)
         self.lang = "en"  # of diagnostics, hovers, actions and reports: see choose_lang
 
@@ -139,6 +140,7 @@ class SchemaLensServer(LanguageServer):
         self.stale, self.line_maps = stale, audited.maps
         self.findings = audited.findings
         self.query_paths = audited.query_paths
+        self.held_back = audited.held_back
         current = diagnostics_by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang)
         for uri in sorted(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
@@ -338,7 +340,7 @@ async def generate_report(ls: SchemaLensServer, *args) -> Optional[str]:
         return None
     # An explicit argument ("en", "zh") wins; without one, the server's language.
     lang = (normalize_language(args[0]) if args else None) or ls.lang
-    report = render_audit_markdown(ls.model, ls.findings, lang, ls.query_paths)
+    report = render_audit_markdown(ls.model, ls.findings, lang, ls.query_paths, ls.held_back)
     return await _show_document(ls, "schemalens-audit.md", report)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.report.audit_json import audit_json
+from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 _TABLE = "CREATE TABLE events (\n  id bigint PRIMARY KEY,\n  seen_at timestamp{comment}\n);\n"
@@ -81,7 +83,9 @@ def test_lock_rules_are_held_back_when_the_application_migrates_itself_as_it_sta
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "__init__.py").write_text(
         "from flask_migrate import upgrade\n\ndef create_app():\n    app = object()\n    upgrade()\n    return app\n")
-    assert "SL505" not in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    held = run_audit(WorkspaceIndex(tmp_path).index_all())
+    assert "SL505" not in _codes(held)
+    assert any(entry.reason == "migrates at startup" and "SL505" in entry.rules for entry in held.held_back)
     (tmp_path / "app" / "__init__.py").write_text("def create_app():\n    return object()\n")
     (tmp_path / "app" / "cli.py").write_text("from alembic import command\n\ndef upgrade(config):\n    command.upgrade(config, 'head')\n")
     assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))  # a deploy step runs them
@@ -96,3 +100,22 @@ def test_an_opinion_rule_is_off_under_all_and_on_by_name_or_preset(tmp_path: Pat
     assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
     (tmp_path / "pyproject.toml").write_text('[tool.schemalens]\nselect = ["ALL", "SL210"]\n')
     assert "SL210" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+
+
+def test_query_findings_waiting_for_table_sizes_are_said_and_found_once_hinted(tmp_path: Path):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "V1__init.sql").write_text("CREATE TABLE customers (id bigint PRIMARY KEY, email text);\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "routes.py").write_text(
+        "from flask import Blueprint\n\nbp = Blueprint('c', __name__)\n\n@bp.route('/customers')\n"
+        "def find(Customer, email):\n    return Customer.query.filter(Customer.email == email).first()\n")
+    result = run_audit(WorkspaceIndex(tmp_path).index_all())
+    assert "SL405" not in _codes(result)
+    [size] = [entry for entry in result.held_back if entry.reason == "size"]
+    assert size.rules == ("SL405",) and size.candidates == 1 and size.tables == ("customers",)
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert "held back: 1 candidate finding of SL405 waits for table sizes" in render_audit_markdown(model, (), "en", (), result.held_back)
+    assert audit_json(model, (), (), held_back=result.held_back)["summary"]["held_back"][0]["tables"] == ["customers"]
+    (tmp_path / "pyproject.toml").write_text("[tool.schemalens.tables.customers]\nrows = 2_000_000\n")
+    hinted = run_audit(WorkspaceIndex(tmp_path).index_all())
+    assert "SL405" in _codes(hinted) and not hinted.held_back

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .held_back import held_back_json
 from ..audit import workspace_problems
 from ..i18n import translator
 from ..rules import all_rules
@@ -34,9 +35,9 @@ def finding_json(finding: Finding, lang: str = "en") -> dict:
     }
 
 
-def audit_json(model, findings: tuple[Finding, ...], paths=None, lang: str = "en") -> dict:
+def audit_json(model, findings: tuple[Finding, ...], paths=None, lang: str = "en", held_back=()) -> dict:
     """`paths`: the audit's query paths (AuditResult.query_paths), resolved again when not given;
-    `lang`: the language of the texts."""
+    `lang`: the language of the texts; `held_back`: the checks the audit held back (AuditResult.held_back)."""
     tr = translator(lang).localize
     by_severity = Counter(f.severity for f in findings)
     by_dimension = Counter(f.dimension for f in findings)
@@ -50,6 +51,7 @@ def audit_json(model, findings: tuple[Finding, ...], paths=None, lang: str = "en
             "tables": {"orm": len(model.orm.tables), "database": len(model.database.tables)},
             "errors": [{"path": e.location.path, "line": e.location.line, "message": tr(e.message)}
                        for e in workspace_problems(model.errors, findings)],
+            "held_back": held_back_json(held_back, lang),
         },
         "key_paths": [{"path": k.path.location.path, "line": k.path.location.line, "function": k.path.shape.function,
                        "runs_in": k.path.context, "kind": k.path.shape.kind, "tables": list(k.path.tables),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from .held_back import held_back_lines
 from ..audit import workspace_problems
 from ..i18n import translator
 from ..rules import rule_by_code
@@ -74,8 +75,9 @@ def roadmap(findings: tuple[Finding, ...], lang: str) -> list[str]:
     return actions
 
 
-def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en", paths=None) -> str:
-    """`paths`: the audit's query paths (AuditResult.query_paths), resolved again when not given."""
+def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en", paths=None, held_back=()) -> str:
+    """`paths`: the audit's query paths (AuditResult.query_paths), resolved again when not given;
+    `held_back`: the checks the audit held back (AuditResult.held_back), said under coverage."""
     _ = translator(lang)
     text = {key: _.localize(heading) for key, heading in HEADINGS.items()}
     out = [f"# {text['title']}", ""]
@@ -85,6 +87,7 @@ def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en"
                           orm=len(model.orm.tables)))
     out += ["", f"**{text['coverage']}**:", ""]
     out += [f"- {_.localize(line).strip()}" for line in model.coverage.lines()]
+    out += [f"- {line}" for line in held_back_lines(held_back, lang)]
     out.append("")
     layer = model.database if model.database.tables else model.orm
     overview = render_schema_map(layer, "markdown", orm=model.orm, lang=lang)

@@ -7,9 +7,11 @@ model (that is where developers edit), with the migration that created it as rel
 
 from __future__ import annotations
 
+from collections import Counter
+
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Callable, Iterator, Optional
@@ -55,6 +57,13 @@ def _words_of(text: str) -> frozenset[str]:
 class AuditContext:
     model: "WorkspaceModel"  # noqa: F821 - schemalens.analyzers.workspace.index.WorkspaceModel
     text_of: Callable[[str], Optional[str]]  # path -> the file's current text
+    # rule code -> table -> candidate findings the size hints did not put in scope (see hold_back_for_size)
+    unsized: dict[str, Counter] = field(default_factory=dict)
+
+    def hold_back_for_size(self, rule: str, table: str) -> None:
+        """Count a finding `rule` would make on `table` if the size hints gave it rows: the audit
+        report names the tables whose size would decide such findings, instead of guessing."""
+        self.unsized.setdefault(rule, Counter())[table] += 1
 
     @cached_property
     def layer(self) -> SchemaLayer:

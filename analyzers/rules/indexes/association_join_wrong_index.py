@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import is_association, query_example, reached_paths, severity_for, size_evidence, sized, where_it_runs
+from .query_support import is_association, query_example, reached_paths, severity_for, size_evidence, in_size_scope, where_it_runs
 from ...i18n import _
 
 _SCHEMA = ("CREATE TABLE products (id bigint PRIMARY KEY, name text);\nCREATE TABLE tags (id bigint PRIMARY KEY, name text);\n"
@@ -70,13 +70,14 @@ class AssociationJoinWrongIndex(Rule):
         for path in reached_paths(context):
             for table_name in {p.use.table for p in path.predicates} | {j.table for j in path.joins}:
                 table = context.layer.tables.get(table_name)
-                if table is None or not is_association(table) or not sized(context, table):
+                if table is None or not is_association(table):
                     continue
                 matched = [p for p in path.predicates if p.use.table == table_name and p.operator in ("=", "in")]
                 matched_columns = [p.use.column for p in matched]
                 joined = [j for j in path.joins if j.table == table_name and j.columns]
                 entry = matched_columns[0] if matched_columns else (joined[0].columns[0] if joined else None)
-                if entry is None or serving_index(table, entry, set()) is not None:
+                if entry is None or serving_index(table, entry, set()) is not None \
+                        or not in_size_scope(context, self.code, table):
                     continue
                 location = matched[0].use.location if matched else joined[0].location
                 other = next((c for fk in table.foreign_keys for c in fk.columns if c != entry), "")

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import entry_points, trigram_or_text_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, query_example, reached_paths, size_evidence, sized, where_it_runs
+from .query_support import p0_on_a_big_request_path, query_example, reached_paths, size_evidence, in_size_scope, where_it_runs
 from ...i18n import _
 
 _SIZES = "[tool.schemalens.tables.orders]\nrows = 100_000\n[tool.schemalens.tables.customers]\nrows = 100_000\n"
@@ -82,10 +82,12 @@ class ContainsSearchWithoutTrigram(Rule):
                     continue
                 use = predicate.use
                 table = context.layer.tables.get(use.table)
-                if not sized(context, table) or trigram_or_text_index(table, use.column):
+                if table is None or trigram_or_text_index(table, use.column):
                     continue
                 if any(entry.index and entry.kind != "search" for entry in entry_points(path, table, context.layer)):
                     continue  # another predicate (or the join feeding the table) narrows it through an index first
+                if not in_size_scope(context, self.code, table):
+                    continue
                 yield self.finding(
                     use.location, _("%(upper)s '%%...%%' on %(table)s.%(column)s reads the whole table", upper=predicate.operator.upper(), table=table.name, column=use.column),
                     _("The query of %(where_it_runs)s searches %(table)s.%(column)s with a leading wildcard; "

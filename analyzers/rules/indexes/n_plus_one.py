@@ -6,7 +6,7 @@ from ...query_paths import Resolver
 from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, size_evidence, sized, where_it_runs
+from .query_support import p0_on_a_big_request_path, size_evidence, in_size_scope, where_it_runs
 from ...i18n import _
 
 _EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
@@ -137,14 +137,15 @@ class NPlusOne(Rule):
                     continue
                 table = context.layer.tables.get(owner)
                 target_table = context.layer.tables.get(relationship.target_table or "")
-                if not sized(context, table) or _many_to_one(relationship, table) and not sized(context, target_table):
-                    continue  # few rows to walk, or few targets to load once each (the identity map answers the rest)
                 # one finding per loop and attribute; a helper's reads are one place whichever loop calls it
                 key = (read.location.path, read.rows_from, read.variable, read.attribute) if read.rows_from \
                     else (path.location, read.variable, read.attribute)
                 if key in seen:
                     continue
                 seen.add(key)
+                if not in_size_scope(context, self.code, table) \
+                        or _many_to_one(relationship, table) and not in_size_scope(context, self.code, target_table):
+                    continue  # few rows to walk, or few targets to load once each (the identity map answers the rest)
                 target = relationship.target_table or relationship.target or "?"
                 yield self.finding(
                     read.location, _("%(variable)s.%(attribute)s is loaded once per row (N+1)", variable=read.variable, attribute=read.attribute),

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
+from .query_support import in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
 from ...i18n import _
 
 _PAGE = ("def page(Order, customer_id, page):\n"
@@ -53,7 +53,7 @@ class OffsetPagination(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path in reached_paths(context):
             table = context.layer.tables.get(path.table or "")
-            if path.shape.pagination not in ("offset", "paginate") or table is None or not context.is_big(table, 100_000):
+            if path.shape.pagination not in ("offset", "paginate") or not in_size_scope(context, self.code, table, 100_000):
                 continue
             order = ", ".join(f"{use.column}{' DESC' if descending else ''}" for use, descending in path.order_by) or "id"
             yield self.finding(

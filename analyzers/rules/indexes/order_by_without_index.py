@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
+from .query_support import in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
 from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
@@ -55,9 +55,9 @@ class OrderByWithoutIndex(Rule):
                 continue
             use, descending = path.order_by[0]
             table = context.layer.tables.get(use.table)
-            if table is None or not context.is_big(table, 100_000):
+            if table is None or serving_index(table, use.column, path.equal_columns(use.table)) is not None:
                 continue
-            if serving_index(table, use.column, path.equal_columns(use.table)) is not None:
+            if not in_size_scope(context, self.code, table, 100_000):
                 continue
             equal = sorted(path.equal_columns(use.table))
             key = ", ".join([*equal, f"{use.column}{' DESC' if descending else ''}"])

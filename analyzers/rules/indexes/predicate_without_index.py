@@ -9,7 +9,7 @@ from ..selection import rule_enabled
 from ...workspace.code_roles import is_operator_command
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
-from .query_support import (SCHEMA, is_association, query_example, reached_paths, severity_for, size_evidence, sized,
+from .query_support import (SCHEMA, is_association, query_example, reached_paths, severity_for, size_evidence, in_size_scope,
                             where_it_runs)
 from ...i18n import _
 
@@ -135,7 +135,7 @@ class PredicateWithoutIndex(Rule):
                 continue  # a command run by hand: one scan that an operator waits for, not a path users wait on
             for table_key in path.tables:
                 table = context.layer.tables.get(table_key)
-                if table is None or is_association(table) or not sized(context, table):
+                if table is None or is_association(table):
                     continue
                 entries = entry_points(path, table, context.layer)
                 # NULL / NOT NULL keeps most rows of a table: no index on it would be chosen
@@ -153,6 +153,8 @@ class PredicateWithoutIndex(Rule):
                 if (table_key, entry.column, entry.location) in seen:
                     continue
                 seen.add((table_key, entry.column, entry.location))
+                if not in_size_scope(context, self.code, table):
+                    continue
                 columns = ", ".join(dict.fromkeys(e.column for e in entries))
                 what = _("joins %(table)s on %(column)s", table=table.name, column=entry.column) if entry.kind == "join" else _("filters %(table)s on %(columns)s", table=table.name, columns=columns)
                 yield self._finding(context, path, table, entry.column, entry.location, what)

@@ -53,6 +53,17 @@ def sized(context: AuditContext, table: Optional[Table]) -> bool:
     return table is not None and hinted_rows(context, table) >= SMALL_TABLE_ROWS
 
 
+def in_size_scope(context: AuditContext, rule: str, table: Optional[Table], rows: int = SMALL_TABLE_ROWS) -> bool:
+    """Whether the size hints give `table` `rows` rows or more (now or within a year); a
+    candidate out of scope is counted as held back (`hold_back_for_size`), so that the report
+    can say which tables' sizes would decide it."""
+    if table is not None and context.is_big(table, rows):
+        return True
+    if table is not None:
+        context.hold_back_for_size(rule, table.key)
+    return False
+
+
 def size_evidence(context: AuditContext, table: Table) -> str:
     """The sentence a finding of a size-dependent rule ends with: the hint that put it in scope
     (and raised its severity, when it did)."""

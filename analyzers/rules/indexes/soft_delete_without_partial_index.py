@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .query_support import query_example, reached_paths, size_evidence, sized
+from .query_support import query_example, reached_paths, size_evidence, in_size_scope
 from ...i18n import _
 
 SOFT_DELETE_COLUMNS = ("deleted_at", "is_deleted", "deleted", "archived_at", "removed_at", "is_archived")
@@ -72,7 +72,9 @@ class SoftDeleteWithoutPartialIndex(Rule):
                     break
         for (table_name, column), found in sorted(uses.items()):
             table = context.layer.tables.get(table_name)
-            if not sized(context, table) or len(found) < 2 or any(index.where and column in index.where for index in table.indexes):
+            if table is None or len(found) < 2 or any(index.where and column in index.where for index in table.indexes):
+                continue
+            if not in_size_scope(context, self.code, table):
                 continue
             first, *others = sorted(found, key=lambda use: (use.location.path, use.location.line))
             yield self.finding(

@@ -1,0 +1,34 @@
+"""The checks an audit held back for want of evidence (AuditResult.held_back), as sentences: the
+report says them beside what the index could not read, instead of guessing a finding."""
+
+from __future__ import annotations
+
+from ..i18n import translator
+
+SHOWN = 10  # tables named per sentence
+
+
+def held_back_lines(held_back, lang: str = "en") -> list[str]:
+    _ = translator(lang)
+    lines = []
+    for entry in held_back:
+        rules = ", ".join(entry.rules)
+        if entry.reason == "size":
+            tables = ", ".join(entry.tables[:SHOWN]) + (", ..." if len(entry.tables) > SHOWN else "")
+            lines.append(_.ngettext(
+                "held back: %(count)d candidate finding of %(rules)s waits for table sizes: no size hint gives rows to %(tables)s "
+                "([tool.schemalens.tables.<name>] rows / rows_in_a_year: hint the tables you expect to grow)",
+                "held back: %(count)d candidate findings of %(rules)s wait for table sizes: no size hint gives rows to %(tables)s "
+                "([tool.schemalens.tables.<name>] rows / rows_in_a_year: hint the tables you expect to grow)",
+                entry.candidates, rules=rules, tables=tables))
+        else:
+            lines.append(_("held back: %(rules)s: the application applies its migrations as it starts (Alembic's or "
+                           "Flask-Migrate's upgrade() in application code), so they do not run beside live traffic",
+                           rules=rules))
+    return lines
+
+
+def held_back_json(held_back, lang: str = "en") -> list[dict]:
+    return [{"rules": list(entry.rules), "reason": entry.reason, "candidates": entry.candidates,
+             "tables": list(entry.tables), "message": line}
+            for entry, line in zip(held_back, held_back_lines(held_back, lang))]
