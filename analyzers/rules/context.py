@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Callable, Iterator, Optional
@@ -29,6 +30,10 @@ _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)
 
 
 _WORD = re.compile(r"\w+")
+# Alembic's revision template writes `Create Date: 2022-08-05 14:49:00.383167` in the docstring.
+_CREATE_DATE = re.compile(r"^Create Date:\s*(\d{4}-\d\d-\d\d)(?:[ T](\d\d):(\d\d))?", re.MULTILINE)
+# A file name that starts with a date or timestamp: 2022-07-29_x.py, 2026-06-19-1032_x.py, 20220729120000_x.sql.
+_FILE_NAME_DATE = re.compile(r"^((?:19|20)\d\d)-?(\d\d)-?(\d\d)(?:[-_T]?(\d\d)(\d\d))?(?=\d*[^\d])")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -165,6 +170,33 @@ class AuditContext:
         factory): the migrations run before the new version serves, not beside live traffic."""
         return any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts())
 
+    def migration_date(self, path: str) -> Optional[datetime]:
+        """When the migration at `path` was written: Alembic's `Create Date:` line in its
+        docstring, else a date that starts its file name; None when neither says."""
+        if path not in self._migration_dates:
+            self._migration_dates[path] = _written_on(path, self.text_of(path) or "")
+        return self._migration_dates[path]
+
+    @cached_property
+    def _migration_dates(self) -> dict[str, Optional[datetime]]:
+        return {}
+
+    def starts_a_history(self, path: str) -> bool:
+        """The migration at `path` is the first of its history: an Alembic revision with no
+        down revision, or the first SQL migration of its folder. Such a migration is often a
+        squash of older ones, so its date says nothing about when its tables were born."""
+        return path in self._history_starts
+
+    @cached_property
+    def _history_starts(self) -> frozenset[str]:
+        starts = {path for path, revision in self.model.revision_files.items()
+                  if revision is not None and not revision.down_revisions}
+        first_of_folder: dict[str, str] = {}
+        for step in self.model.steps:
+            if step.path not in self.model.revision_files:
+                first_of_folder.setdefault(str(PurePosixPath(step.path).parent), step.path)
+        return frozenset(starts | set(first_of_folder.values()))
+
     def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
         partitions of `table`, named as a table or as its model class (each file's words are
@@ -292,3 +324,18 @@ class AuditContext:
         lines[0] = lines[0][operation.location.column - 1:]
         match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
         return match.group(1) if match else None
+
+
+def _written_on(path: str, text: str) -> Optional[datetime]:
+    match = _CREATE_DATE.search(text[:3000]) or _FILE_NAME_DATE.match(PurePosixPath(path).name)
+    if match is None:
+        return None
+    if match.re is _CREATE_DATE:
+        day, hour, minute = match.group(1).replace("-", ""), match.group(2), match.group(3)
+        parts = (day[:4], day[4:6], day[6:8], hour, minute)
+    else:
+        parts = match.groups()
+    try:
+        return datetime(*(int(part or 0) for part in parts))
+    except ValueError:  # digits that are not a date (a version number): no date
+        return None

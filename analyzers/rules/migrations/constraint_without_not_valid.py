@@ -8,6 +8,7 @@ from ...schema.operations import AddColumn, AddConstraint, TransactionControl, V
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
+    young_table_example,
     alembic_example,
     created_here,
     lock_sentence,
@@ -15,6 +16,7 @@ from .safety import (
     scaffold_command,
     severity_by_size,
     sql_example,
+    young_table,
 )
 from ...i18n import _
 
@@ -31,6 +33,12 @@ class ConstraintWithoutNotValid(Rule):
     for a foreign key) is held until the commit, so through the whole scan, as if NOT VALID had
     not been written. Alembic runs a revision in one transaction; SQL tools that wrap each file
     (Flyway, sqlx, dbmate, ...) do the same for a file.
+
+    A young table is left alone: one created at most 14 days before the migration (dates from
+    Alembic's `Create Date:` line or a date that starts the file name; never a table of the
+    first migration of a history, which is often a squash of older ones), unless the size hints
+    call it big. It holds at most two weeks of rows of a feature that has just shipped, so the
+    validation scan is short.
 
     ## Why it matters
     Adding a foreign key takes SHARE ROW EXCLUSIVE on both tables and a CHECK takes ACCESS
@@ -80,6 +88,9 @@ class ConstraintWithoutNotValid(Rule):
             "                          postgresql_not_valid=True)")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n")
                 | {"db/V3__validate.sql": "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\n"}),
+        # A table created days before, in the same release: few rows (real code: a feature's new table).
+        Example(young_table_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
+                                    "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])")),
     )
     invalid = (
         Example(alembic_example(
@@ -101,7 +112,7 @@ class ConstraintWithoutNotValid(Rule):
             if isinstance(operation, AddConstraint) and getattr(operation.constraint, "not_valid", False) \
                     and walked.in_transaction:
                 pending.setdefault(number, {})[operation.constraint.name] = walked
-            if not walked.existing:
+            if not walked.existing or young_table(context, walked):
                 continue
             if isinstance(operation, AddConstraint):
                 constraints = [operation.constraint]

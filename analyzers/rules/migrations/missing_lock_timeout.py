@@ -3,12 +3,22 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Iterator, Optional
 
-from ...pg.locks import blocks_writes
+from ...pg.locks import REFERENCED, blocks_writes
 from ...schema.migration_walk import WalkedOperation
+from ...schema.model import ForeignKey, table_key
 from ...schema.operations import DropIndex, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
+from .safety import (
+    young_table_example,
+    LOCK_TIMEOUT_ADVICE,
+    alembic_example,
+    created_here,
+    created_with_this_change,
+    lock_sentence,
+    severity_by_size,
+    sql_example,
+)
 from ...i18n import _
 
 
@@ -17,6 +27,11 @@ class MissingLockTimeout(Rule):
     A migration step (an Alembic revision or a SQL file) whose DDL takes a lock that blocks
     writes on a table an earlier migration created, with no `SET lock_timeout` before it in the
     step (or in Alembic's `env.py`).
+
+    A table created by a migration written at most a day before this one (Alembic's `Create
+    Date:` line or a date that starts the file name; never a table of the first migration of a
+    history) came with the same change: nothing queries it yet, so no queue forms behind its
+    lock. When the DDL also locks a referenced table (a foreign key), the finding names that one.
 
     ## Why it matters
     A DDL statement waits for its lock behind any long transaction on the table (a report, a
@@ -63,12 +78,19 @@ class MissingLockTimeout(Rule):
         Example(sql_example("SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN channel text;\n")),
         Example({**alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))", lock_timeout=False),
                  "migrations/env.py": "connection.exec_driver_sql(\"SET lock_timeout = '5s'\")\n"}),
+        # The table came with the same change (a revision written the same day): nothing queries it yet.
+        Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))",
+                                    written="2024-03-05 15:00", lock_timeout=False)),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))  # expect",
                                 lock_timeout=False)),
         Example(sql_example("ALTER TABLE orders ADD COLUMN channel text;  -- expect\n"
                             "ALTER TABLE orders ADD COLUMN source text;\n")),
+        # ... but its foreign key also locks `customers`, which is in use.
+        Example(young_table_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
+                                    "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])  # expect",
+                                    written="2024-03-05 15:00", lock_timeout=False)),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -87,11 +109,14 @@ class MissingLockTimeout(Rule):
             effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
             if effect is None or _env_sets_lock_timeout(context, walked):
                 continue
+            queued = _queued_table(context, walked)
+            if queued is None and walked.table is not None:
+                continue  # only tables that came with this change are locked
             reported_steps.add(number)
-            yield self._finding(context, walked, effect)
+            yield self._finding(context, walked, effect, queued)
 
-    def _finding(self, context: AuditContext, walked: WalkedOperation, effect) -> Finding:
-        table, step = walked.table, walked.step
+    def _finding(self, context: AuditContext, walked: WalkedOperation, effect, table: Optional[str]) -> Finding:
+        step = walked.step
         label = f"revision {step.revision}" if step.path.endswith(".py") and step.revision else PurePosixPath(step.path).name
         return self.finding(
             walked.operation.location, _("%(label)s locks %(table)s with no lock_timeout", label=label, table=table),
@@ -107,6 +132,22 @@ class MissingLockTimeout(Rule):
             verification=_("In one session `BEGIN; LOCK TABLE %(table)s IN ACCESS SHARE MODE;`, run the migration in "
                          "another: it fails after the timeout; test: `schemalens verify` reports the setting", table=table),
             table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
+
+
+def _queued_table(context: AuditContext, walked: WalkedOperation) -> Optional[str]:
+    """The table behind whose lock queries would queue: the operation's table, or, when that table
+    came with this change (`created_with_this_change`: nothing uses it yet), the referenced table
+    the operation also blocks writes on. None when every such table came with this change, and
+    when the referenced table cannot be named (it may be in use): then the operation's table."""
+    if not created_with_this_change(context, walked):
+        return walked.table
+    if not any(role == REFERENCED and blocks_writes(mode) for effect in walked.lock_effects for role, mode in effect.locks):
+        return None
+    constraint = getattr(walked.operation, "constraint", None) or walked.constraint_before
+    if not isinstance(constraint, ForeignKey):
+        return walked.table
+    referenced = table_key(constraint.ref_table, constraint.ref_schema)
+    return None if created_with_this_change(context, walked, referenced) else referenced
 
 
 def _env_sets_lock_timeout(context: AuditContext, walked: WalkedOperation) -> bool:

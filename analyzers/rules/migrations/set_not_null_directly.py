@@ -17,6 +17,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
+    young_table_example,
     alembic_example,
     created_here,
     lock_sentence,
@@ -24,6 +25,7 @@ from .safety import (
     scaffold_command,
     severity_by_size,
     sql_example,
+    young_table,
 )
 from ...i18n import _
 
@@ -39,6 +41,12 @@ class SetNotNullDirectly(Rule):
 
     Also `ADD PRIMARY KEY ... USING INDEX` on columns that are not NOT NULL yet: PostgreSQL sets
     them NOT NULL as part of it, with the same scan under ACCESS EXCLUSIVE.
+
+    A young table is left alone: one created at most 14 days before the migration (dates from
+    Alembic's `Create Date:` line or a date that starts the file name; never a table of the
+    first migration of a history, which is often a squash of older ones), unless the size hints
+    call it big. It holds at most two weeks of rows of a feature that has just shipped, so the
+    scan is short.
 
     ## Why it matters
     SET NOT NULL takes ACCESS EXCLUSIVE and scans the whole table to prove there is no NULL:
@@ -85,6 +93,8 @@ class SetNotNullDirectly(Rule):
             "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n"
             "ALTER TABLE orders DROP CONSTRAINT orders_status_not_null;\n")),
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=True)")),
+        # A table created days before, in the same release: few rows (real code: a feature's new table).
+        Example(young_table_example("    op.alter_column('orders', 'status', nullable=False)")),
     )
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=False)  # expect")),
@@ -97,6 +107,8 @@ class SetNotNullDirectly(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AlterColumn, AddConstraintUsingIndex):
             operation = walked.operation
+            if young_table(context, walked):
+                continue
             if isinstance(operation, AddConstraintUsingIndex):
                 yield from self._primary_key_using_index(context, walked)
                 continue
