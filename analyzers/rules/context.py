@@ -8,7 +8,9 @@ model (that is where developers edit), with the migration that created it as rel
 from __future__ import annotations
 
 import functools
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -41,6 +43,17 @@ def _words_of(text: str) -> frozenset[str]:
     """A file's words, lower case; kept across audits while the text is unchanged (an edit
     changes one file's text, not the others')."""
     return frozenset(word.lower() for word in _WORD.findall(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _code_words_of(text: str) -> frozenset[str]:
+    """A Python file's words outside comments, lower case (all its words when it does not tokenize)."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+        kept = " ".join(token.string for token in tokens if token.type != tokenize.COMMENT)
+    except (tokenize.TokenError, SyntaxError):
+        return _words_of(text)
+    return _words_of(kept)
 
 
 @dataclass
@@ -196,6 +209,23 @@ class AuditContext:
             if step.path not in self.model.revision_files:
                 first_of_folder.setdefault(str(PurePosixPath(step.path).parent), step.path)
         return frozenset(starts | set(first_of_folder.values()))
+
+    def table_in_use(self, key: str) -> bool:
+        """Whether the application may read or write the table filed under `key`: a model maps it,
+        deployed application code names it outside comments (a query, a string, a class), or the
+        workspace holds no deployed code to tell. A legacy table no code uses any more is not."""
+        if key in self.model.orm.tables or not self._code_texts:
+            return True
+        name = key.rpartition(".")[2].lower()
+        return any(name in _words_of(text) and name in _code_words_of(text) for text in self._code_texts)
+
+    @cached_property
+    def _code_texts(self) -> list[str]:
+        """The texts of the models and of deployed application code."""
+        patterns = self.model.config.non_application_paths
+        models = [self.text_of(path) or "" for path, kind in sorted(self.model.files.items())
+                  if kind == "model" and is_application_code(path, patterns)]
+        return models + [text for _path, text in self._deployed_texts]
 
     def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
