@@ -62,3 +62,10 @@ def test_a_table_the_size_hints_call_big_is_never_young(tmp_path):
     files = young_table_example("    op.alter_column('orders', 'status', nullable=False)")
     context = _context(tmp_path, {**files, "pyproject.toml": "[tool.schemalens.tables.orders]\nrows = 5000000\n"})
     assert not young_table(context, _alter(context, "orders"))
+
+
+def test_a_table_created_more_than_a_month_before_is_not_young(tmp_path):
+    context = _context(tmp_path, young_table_example("    op.alter_column('orders', 'status', nullable=False)",
+                                                     written="2024-04-20 10:00"))
+    walked = _alter(context, "orders")
+    assert table_age(context, walked).days == 46 and not young_table(context, walked)

@@ -17,11 +17,12 @@ class BackfillInDdlTransaction(Rule):
     An UPDATE, INSERT or DELETE that runs in the same transaction as, and after, DDL that locks
     a table an earlier migration created: a backfill inside a schema migration.
 
-    A change to the young table the DDL locked is left alone: one created at most 14 days before
+    A change to the young table the DDL locked is left alone: one created at most 30 days before
     the migration (dates from Alembic's `Create Date:` line or a date that starts the file name;
     never a table of the first migration of a history, which is often a squash of older ones),
-    unless the size hints call it big. It holds at most two weeks of rows of a feature that has
-    just shipped, so the change is short.
+    unless the size hints call it big. The change stalls traffic noticeably only at millions of
+    rows, which a table gains within a month only at over 100,000 rows a day: a volume to
+    declare in the size hints.
 
     ## Why it matters
     Locks are held until the transaction commits. The ALTER TABLE's lock (ACCESS EXCLUSIVE for

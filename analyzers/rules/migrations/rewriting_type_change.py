@@ -28,11 +28,11 @@ class RewritingTypeChange(Rule):
     is only the column or its cast to the new type (`USING note::varchar(1000)`), which
     PostgreSQL reduces to the plain change (measured: docs/locks.md).
 
-    A young table is left alone: one created at most 14 days before the migration (dates from
+    A young table is left alone: one created at most 30 days before the migration (dates from
     Alembic's `Create Date:` line or a date that starts the file name; never a table of the
     first migration of a history, which is often a squash of older ones), unless the size hints
-    call it big. It holds at most two weeks of rows of a feature that has just shipped, so the
-    rewrite is short.
+    call it big. Its rewrite stalls traffic noticeably only at millions of rows, which a table
+    gains within a month only at over 100,000 rows a day: a volume to declare in the size hints.
 
     ## Why it matters
     PostgreSQL rewrites the whole table and rebuilds every index on it while holding ACCESS

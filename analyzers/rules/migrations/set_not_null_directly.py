@@ -42,11 +42,11 @@ class SetNotNullDirectly(Rule):
     Also `ADD PRIMARY KEY ... USING INDEX` on columns that are not NOT NULL yet: PostgreSQL sets
     them NOT NULL as part of it, with the same scan under ACCESS EXCLUSIVE.
 
-    A young table is left alone: one created at most 14 days before the migration (dates from
+    A young table is left alone: one created at most 30 days before the migration (dates from
     Alembic's `Create Date:` line or a date that starts the file name; never a table of the
     first migration of a history, which is often a squash of older ones), unless the size hints
-    call it big. It holds at most two weeks of rows of a feature that has just shipped, so the
-    scan is short.
+    call it big. Its scan stalls traffic noticeably only at millions of rows, which a table
+    gains within a month only at over 100,000 rows a day: a volume to declare in the size hints.
 
     ## Why it matters
     SET NOT NULL takes ACCESS EXCLUSIVE and scans the whole table to prove there is no NULL:
