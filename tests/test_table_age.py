@@ -29,10 +29,12 @@ def _alter(context: AuditContext, table: str):
     return next(w for w in context.migration_walk if isinstance(w.operation, AlterColumn) and w.table == table)
 
 
-def test_a_migration_is_dated_by_alembic_create_date_else_by_its_file_name(tmp_path):
+def test_a_migration_is_dated_by_alembic_create_date_or_its_file_name_whichever_is_later(tmp_path):
     context = _context(tmp_path, {"notes.txt": ""})
-    context.text_of = {"v/a1_x.py": '"""x\n\nCreate Date: 2022-08-05 14:49:00.383167\n"""\n'}.get
+    create_date = '"""x\n\nCreate Date: 2022-08-05 14:49:00.383167\n"""\n'
+    context.text_of = {"v/a1_x.py": create_date, "v/2022-10-01_a1.py": create_date}.get
     assert context.migration_date("v/a1_x.py") == datetime(2022, 8, 5, 14, 49)
+    assert context.migration_date("v/2022-10-01_a1.py") == datetime(2022, 10, 1)  # renamed when merged
     assert context.migration_date("v/2026-06-19-1032_add.py") == datetime(2026, 6, 19, 10, 32)
     assert context.migration_date("db/20220729120000_add.sql") == datetime(2022, 7, 29, 12, 0)
     assert context.migration_date("db/2023-11-29a_x.py") == datetime(2023, 11, 29)

@@ -184,8 +184,8 @@ class AuditContext:
         return any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts())
 
     def migration_date(self, path: str) -> Optional[datetime]:
-        """When the migration at `path` was written: Alembic's `Create Date:` line in its
-        docstring, else a date that starts its file name; None when neither says."""
+        """When the migration at `path` was written: the later of Alembic's `Create Date:` line in
+        its docstring and a date that starts its file name; None when neither says."""
         if path not in self._migration_dates:
             self._migration_dates[path] = _written_on(path, self.text_of(path) or "")
         return self._migration_dates[path]
@@ -357,7 +357,14 @@ class AuditContext:
 
 
 def _written_on(path: str, text: str) -> Optional[datetime]:
-    match = _CREATE_DATE.search(text[:3000]) or _FILE_NAME_DATE.match(PurePosixPath(path).name)
+    """The later of the `Create Date:` line and the date that starts the file name: a revision
+    written long before it was merged is often renamed with the merge date, nearer its release."""
+    dates = [date for date in (_date_of(_CREATE_DATE.search(text[:3000])),
+                               _date_of(_FILE_NAME_DATE.match(PurePosixPath(path).name))) if date is not None]
+    return max(dates, default=None)
+
+
+def _date_of(match: Optional[re.Match]) -> Optional[datetime]:
     if match is None:
         return None
     if match.re is _CREATE_DATE:
