@@ -8,7 +8,6 @@ from ...schema.operations import AddColumn, AddConstraint, TransactionControl, V
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
-    young_table_example,
     alembic_example,
     created_here,
     lock_sentence,
@@ -17,6 +16,7 @@ from .safety import (
     severity_by_size,
     sql_example,
     young_table,
+    young_table_example,
 )
 from ...i18n import _
 

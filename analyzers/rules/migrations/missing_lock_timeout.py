@@ -10,7 +10,6 @@ from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
-    young_table_example,
     LOCK_TIMEOUT_ADVICE,
     alembic_example,
     created_here,
@@ -18,6 +17,7 @@ from .safety import (
     lock_sentence,
     severity_by_size,
     sql_example,
+    young_table_example,
 )
 from ...i18n import _
 

@@ -6,13 +6,13 @@ from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
-    young_table_example,
     alembic_example,
     created_here,
     created_with_this_change,
     on_existing_tables,
     scaffold_command,
     sql_example,
+    young_table_example,
 )
 from ...i18n import _
 

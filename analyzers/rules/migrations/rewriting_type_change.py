@@ -6,7 +6,6 @@ from ...schema.operations import AlterColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
-    young_table_example,
     alembic_example,
     created_here,
     lock_sentence,
@@ -15,6 +14,7 @@ from .safety import (
     severity_by_size,
     sql_example,
     young_table,
+    young_table_example,
 )
 from ...i18n import _
 

@@ -12,12 +12,12 @@ from ...schema.operations import (
     AlterColumn,
     CreateIndex,
     CreateTable,
+    DataChange,
     ValidateConstraint,
 )
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
-    young_table_example,
     alembic_example,
     created_here,
     lock_sentence,
@@ -25,7 +25,9 @@ from .safety import (
     scaffold_command,
     severity_by_size,
     sql_example,
+    transaction_of,
     young_table,
+    young_table_example,
 )
 from ...i18n import _
 
@@ -38,6 +40,10 @@ class SetNotNullDirectly(Rule):
     is below 12, where such a CHECK does not help. A `VALIDATE CONSTRAINT` of a constraint the
     migrations SchemaLens reads never added (it came from elsewhere) on the same table is given
     the benefit of the doubt.
+
+    A column added and backfilled (UPDATE) earlier in the same transaction is left to SL516:
+    the ADD COLUMN's ACCESS EXCLUSIVE lock is held through the backfill and the scan alike, one
+    problem, reported at the backfill.
 
     Also `ADD PRIMARY KEY ... USING INDEX` on columns that are not NOT NULL yet: PostgreSQL sets
     them NOT NULL as part of it, with the same scan under ACCESS EXCLUSIVE.
@@ -95,6 +101,11 @@ class SetNotNullDirectly(Rule):
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=True)")),
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.alter_column('orders', 'status', nullable=False)")),
+        # Added and backfilled in the same transaction: the ADD COLUMN's lock covers the backfill
+        # and the scan, reported once, by SL516 at the UPDATE (real code: a new column filled at once).
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
+                                "    op.execute(\"UPDATE orders SET channel = 'web'\")\n"
+                                "    op.alter_column('orders', 'channel', nullable=False)")),
     )
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=False)  # expect")),
@@ -112,7 +123,8 @@ class SetNotNullDirectly(Rule):
             if isinstance(operation, AddConstraintUsingIndex):
                 yield from self._primary_key_using_index(context, walked)
                 continue
-            if operation.nullable is not False or _proven_by_a_check(context, walked, operation.column):
+            if operation.nullable is not False or _proven_by_a_check(context, walked, operation.column) \
+                    or _backfilled_under_the_add(context, walked):
                 continue
             effect = next(e for e in walked.lock_effects if e.key == "set-not-null")
             yield self._finding(context, walked, operation.column, effect)
@@ -150,6 +162,24 @@ class SetNotNullDirectly(Rule):
             verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NULL;  -- 0 before VALIDATE; test: "
                          "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE", table=table, column=column),
             table=table, column=column, related=created_here(walked), severity=severity_by_size(context, table))
+
+
+def _backfilled_under_the_add(context: AuditContext, target: WalkedOperation) -> bool:
+    """The column was added earlier in the same transaction and an UPDATE of its table ran in
+    between: the ADD COLUMN's ACCESS EXCLUSIVE lock is held through the backfill and this scan
+    alike, one problem that SL516 reports at the backfill."""
+    added = False
+    for walked in transaction_of(context, target):
+        operation = walked.operation
+        if walked is target:
+            return False
+        if walked.table != target.table:
+            continue
+        if isinstance(operation, AddColumn) and operation.column.name == target.operation.column:
+            added = True
+        elif added and isinstance(operation, DataChange) and operation.kind == "UPDATE":
+            return True
+    return False
 
 
 def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: str) -> bool:
