@@ -59,3 +59,17 @@ def test_the_walk_knows_existing_tables_old_types_and_transactions():
     assert not by_line[("V2__b.sql", 4)].in_transaction
     renamed_index = by_line[("V2__b.sql", 5)]
     assert renamed_index.existing and renamed_index.created_at.path == "V1__a.sql"
+
+
+def test_dropping_a_table_with_a_foreign_key_locks_the_referenced_table_too():
+    walked = _walk(("V1__a.sql", "CREATE TABLE parent (id int PRIMARY KEY);\n"
+                                 "CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent);\n"
+                                 "CREATE TABLE other (id int PRIMARY KEY, parent_id int);\n"
+                                 "ALTER TABLE other ADD CONSTRAINT other_parent_fk FOREIGN KEY (parent_id) REFERENCES parent;\n"),
+                   ("V2__b.sql", "ALTER TABLE other DROP CONSTRAINT other_parent_fk;\n"
+                                 "DROP TABLE other;\nDROP TABLE child;\n"))
+    by_line = {(w.step.path, w.operation.location.line): w for w in walked}
+    assert [e.key for e in by_line[("V2__b.sql", 2)].lock_effects] == ["drop-table"]  # its foreign key went first
+    child = by_line[("V2__b.sql", 3)]
+    assert child.references == ("parent",)
+    assert [e.key for e in child.lock_effects] == ["drop-table-with-foreign-key"]

@@ -79,7 +79,8 @@ def root(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURES / "scaffold_project", root)
     (root / "migrations/versions/20260102_1c2d3e4f5a6b_readings.py").write_text(READINGS)
-    (root / "migrations/versions/20260103_2d3e4f5a6b7c_unique_readings.py").write_text(UNSAFE_HEAD)
+    # Two months later: `readings` is no young table (see rules/migrations/safety.py young_table).
+    (root / "migrations/versions/20260301_2d3e4f5a6b7c_unique_readings.py").write_text(UNSAFE_HEAD)
     return root
 
 
@@ -117,7 +118,7 @@ def test_a_foreign_key_on_a_partitioned_table_is_refused_not_planned_wrong(root:
 
 
 def test_no_concurrent_index_quick_fix_on_a_partitioned_table(root: Path):
-    path = root / "migrations/versions/20260103_2d3e4f5a6b7c_unique_readings.py"
+    path = root / "migrations/versions/20260301_2d3e4f5a6b7c_unique_readings.py"
     path.write_text(UNSAFE_HEAD.replace(
         'op.create_unique_constraint("readings_sensor_taken_on_key", "readings", ["sensor", "taken_on"])',
         'op.create_index("readings_sensor_idx", "readings", ["sensor"])').replace(
@@ -203,7 +204,7 @@ def test_an_index_on_a_partitioned_table_runs_on_postgresql(root: Path, database
     from alembic import command
 
     dsn, config = database
-    (root / "migrations/versions/20260103_2d3e4f5a6b7c_unique_readings.py").unlink()
+    (root / "migrations/versions/20260301_2d3e4f5a6b7c_unique_readings.py").unlink()
     command.upgrade(config, "1c2d3e4f5a6b")
     _query(dsn, SEED + " RETURNING 1")
     files, _ = scaffold(WorkspaceIndex(root).index_all(), ChangeRequest("add-index", "readings", columns=("sensor",)))
@@ -224,7 +225,7 @@ def test_a_partition_the_migrations_do_not_know_stops_the_revision(root: Path, d
     from sqlalchemy.exc import InternalError, ProgrammingError
 
     dsn, config = database
-    (root / "migrations/versions/20260103_2d3e4f5a6b7c_unique_readings.py").unlink()
+    (root / "migrations/versions/20260301_2d3e4f5a6b7c_unique_readings.py").unlink()
     command.upgrade(config, "1c2d3e4f5a6b")
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute("CREATE TABLE readings_2027 PARTITION OF readings FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')")

@@ -180,7 +180,7 @@ EFFECTS: dict[str, LockEffect] = {effect.key: effect for effect in (
     _effect("drop-column", "DROP COLUMN", [(TABLE, ACCESS_EXCLUSIVE)], "ALTER TABLE child DROP COLUMN note",
             note=_("The column is only marked dropped; space comes back as rows are rewritten.")),
     _effect("rename-column", "RENAME COLUMN", [(TABLE, ACCESS_EXCLUSIVE)], "ALTER TABLE child RENAME COLUMN note TO memo"),
-    _effect("alter-type-rewrite", _("ALTER COLUMN TYPE that changes the storage (int to bigint)"),
+    _effect("alter-type-rewrite", _("ALTER COLUMN TYPE that changes the storage"),
             [(TABLE, ACCESS_EXCLUSIVE)], "ALTER TABLE child ALTER COLUMN qty TYPE bigint", rewrites=True,
             note=_("Every index on the column is rebuilt too.")),
     _effect("alter-type-binary-compatible", _("ALTER COLUMN TYPE to a binary-compatible type "

@@ -7,11 +7,13 @@ model (that is where developers edit), with the migration that created it as rel
 
 from __future__ import annotations
 
-from collections import Counter
-
 import functools
+import io
 import re
+import tokenize
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Callable, Iterator, Optional
@@ -31,6 +33,10 @@ _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)
 
 
 _WORD = re.compile(r"\w+")
+# Alembic's revision template writes `Create Date: 2022-08-05 14:49:00.383167` in the docstring.
+_CREATE_DATE = re.compile(r"^Create Date:\s*(\d{4}-\d\d-\d\d)(?:[ T](\d\d):(\d\d))?", re.MULTILINE)
+# A file name that starts with a date or timestamp: 2022-07-29_x.py, 2026-06-19-1032_x.py, 20220729120000_x.sql.
+_FILE_NAME_DATE = re.compile(r"^((?:19|20)\d\d)-?(\d\d)-?(\d\d)(?:[-_T]?(\d\d)(\d\d))?(?=\d*[^\d])")
 
 
 _OTHER_ENGINE = re.compile(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle)\b"
@@ -51,6 +57,17 @@ def _words_of(text: str) -> frozenset[str]:
     """A file's words, lower case; kept across audits while the text is unchanged (an edit
     changes one file's text, not the others')."""
     return frozenset(word.lower() for word in _WORD.findall(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _code_words_of(text: str) -> frozenset[str]:
+    """A Python file's words outside comments, lower case (all its words when it does not tokenize)."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+        kept = " ".join(token.string for token in tokens if token.type != tokenize.COMMENT)
+    except (tokenize.TokenError, SyntaxError):
+        return _words_of(text)
+    return _words_of(kept)
 
 
 @dataclass
@@ -201,6 +218,50 @@ class AuditContext:
         mysql`): the schema is written to be portable, not for PostgreSQL alone."""
         return any(_OTHER_ENGINE.search(self.text_of(path) or "") for path in self.model.revision_files)
 
+    def migration_date(self, path: str) -> Optional[datetime]:
+        """When the migration at `path` was written: the later of Alembic's `Create Date:` line in
+        its docstring and a date that starts its file name; None when neither says."""
+        if path not in self._migration_dates:
+            self._migration_dates[path] = _written_on(path, self.text_of(path) or "")
+        return self._migration_dates[path]
+
+    @cached_property
+    def _migration_dates(self) -> dict[str, Optional[datetime]]:
+        return {}
+
+    def starts_a_history(self, path: str) -> bool:
+        """The migration at `path` is the first of its history: an Alembic revision with no
+        down revision, or the first SQL migration of its folder. Such a migration is often a
+        squash of older ones, so its date says nothing about when its tables were born."""
+        return path in self._history_starts
+
+    @cached_property
+    def _history_starts(self) -> frozenset[str]:
+        starts = {path for path, revision in self.model.revision_files.items()
+                  if revision is not None and not revision.down_revisions}
+        first_of_folder: dict[str, str] = {}
+        for step in self.model.steps:
+            if step.path not in self.model.revision_files:
+                first_of_folder.setdefault(str(PurePosixPath(step.path).parent), step.path)
+        return frozenset(starts | set(first_of_folder.values()))
+
+    def table_in_use(self, key: str) -> bool:
+        """Whether the application may read or write the table filed under `key`: a model maps it,
+        deployed application code names it outside comments (a query, a string, a class), or the
+        workspace holds no deployed code to tell. A legacy table no code uses any more is not."""
+        if key in self.model.orm.tables or not self._code_texts:
+            return True
+        name = key.rpartition(".")[2].lower()
+        return any(name in _words_of(text) and name in _code_words_of(text) for text in self._code_texts)
+
+    @cached_property
+    def _code_texts(self) -> list[str]:
+        """The texts of the models and of deployed application code."""
+        patterns = self.model.config.non_application_paths
+        models = [self.text_of(path) or "" for path, kind in sorted(self.model.files.items())
+                  if kind == "model" and is_application_code(path, patterns)]
+        return models + [text for _path, text in self._deployed_texts]
+
     def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
         partitions of `table`, named as a table or as its model class (each file's words are
@@ -346,3 +407,25 @@ class AuditContext:
         lines[0] = lines[0][operation.location.column - 1:]
         match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
         return match.group(1) if match else None
+
+
+def _written_on(path: str, text: str) -> Optional[datetime]:
+    """The later of the `Create Date:` line and the date that starts the file name: a revision
+    written long before it was merged is often renamed with the merge date, nearer its release."""
+    dates = [date for date in (_date_of(_CREATE_DATE.search(text[:3000])),
+                               _date_of(_FILE_NAME_DATE.match(PurePosixPath(path).name))) if date is not None]
+    return max(dates, default=None)
+
+
+def _date_of(match: Optional[re.Match]) -> Optional[datetime]:
+    if match is None:
+        return None
+    if match.re is _CREATE_DATE:
+        day, hour, minute = match.group(1).replace("-", ""), match.group(2), match.group(3)
+        parts = (day[:4], day[4:6], day[6:8], hour, minute)
+    else:
+        parts = match.groups()
+    try:
+        return datetime(*(int(part or 0) for part in parts))
+    except ValueError:  # digits that are not a date (a version number): no date
+        return None

@@ -38,6 +38,7 @@ class WalkedOperation:
     partitioned: bool = False
     constraint_before: Optional[object] = None  # DropConstraint/ValidateConstraint: the constraint, when a step added it
     nullable_before: Optional[bool] = None  # AlterColumn: whether the column allowed NULL before; None: unknown
+    references: tuple[str, ...] = ()  # DropTable: the tables its foreign keys reference (keys), as far as known
 
     @property
     def lock_effects(self) -> tuple[LockEffect, ...]:
@@ -135,7 +136,7 @@ def _lock_effect_key(walked: WalkedOperation) -> Optional[str]:
             has_fk = any(isinstance(c, ForeignKey) for c in operation.constraints)
             return "create-table-with-foreign-key" if has_fk else "create-table"
         case ops.DropTable():
-            return "drop-table"
+            return "drop-table-with-foreign-key" if walked.references else "drop-table"
         case ops.RenameTable():
             return "rename-table"
         case ops.AddColumn():
@@ -235,6 +236,7 @@ def walk_migrations(steps: tuple[ops.Step, ...],
     column_types: dict[tuple[str, str], str] = {}
     constraints: dict[tuple[str, str], object] = {}  # (table key, constraint name) -> the constraint
     nullable: dict[tuple[str, str], bool] = {}  # (table key, column) -> allows NULL
+    references: dict[str, dict[object, str]] = {}  # table key -> {its foreign key: the referenced table's key}
     for number, step in enumerate(steps):
         in_transaction = step.path.endswith(".py") or sql_in_transaction(step.path)
         for operation in step.operations:
@@ -248,10 +250,14 @@ def walk_migrations(steps: tuple[ops.Step, ...],
             if isinstance(operation, (ops.DropConstraint, ops.ValidateConstraint)) and key is not None:
                 constraint_before = constraints.get((key, operation.name))
             origin = created.get(key) if key is not None else None
+            referenced = tuple(sorted(set(references.get(key, {}).values()) - {key})) \
+                if isinstance(operation, ops.DropTable) else ()
             yield WalkedOperation(number, step, operation, key, existing=origin is not None and origin[0] < number,
                                   in_transaction=in_transaction, created_at=origin[1] if origin else None,
                                   type_before=type_before, partitioned=key in partitioned,
-                                  constraint_before=constraint_before, nullable_before=nullable_before)
+                                  constraint_before=constraint_before, nullable_before=nullable_before,
+                                  references=referenced)
+            _track_references(operation, key, constraint_before, references)
             if isinstance(operation, ops.CreateIndex) and operation.index.name:
                 index_tables[operation.index.name] = key
             _track_constraints(operation, key, constraints)
@@ -285,6 +291,27 @@ def _track_nullable(operation, key: Optional[str], nullable: dict) -> None:
             for (table, column), allows in list(nullable.items()):
                 if table == key:
                     nullable[(new_key, column)] = allows
+
+
+def _track_references(operation, key: Optional[str], dropped, references: dict) -> None:
+    """The foreign keys of each table, so that a DROP TABLE knows which tables it locks too (their
+    foreign key triggers are dropped with it). `dropped`: the constraint a DROP CONSTRAINT removes."""
+    if key is None:
+        return
+    match operation:
+        case ops.CreateTable() | ops.AddColumn():
+            for constraint in operation.constraints:
+                if isinstance(constraint, ForeignKey):
+                    references.setdefault(key, {})[constraint] = table_key(constraint.ref_table, constraint.ref_schema)
+        case ops.AddConstraint(constraint=ForeignKey() as constraint):
+            references.setdefault(key, {})[constraint] = table_key(constraint.ref_table, constraint.ref_schema)
+        case ops.DropConstraint():
+            references.get(key, {}).pop(dropped, None)
+        case ops.DropTable():
+            references.pop(key, None)
+        case ops.RenameTable():
+            if key in references:
+                references[table_key(operation.new_name, operation.schema)] = references.pop(key)
 
 
 def _track_constraints(operation, key: Optional[str], constraints: dict) -> None:

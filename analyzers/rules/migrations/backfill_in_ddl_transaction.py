@@ -6,7 +6,7 @@ from ...pg.locks import blocks_writes, sql_name
 from ...schema.operations import DataChange, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .safety import alembic_example, severity_by_size, sql_example
+from .safety import alembic_example, severity_by_size, sql_example, young_table, young_table_example
 from ...i18n import _
 
 _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
@@ -16,6 +16,13 @@ class BackfillInDdlTransaction(Rule):
     """## What it finds
     An UPDATE, INSERT or DELETE that runs in the same transaction as, and after, DDL that locks
     a table an earlier migration created: a backfill inside a schema migration.
+
+    A change to the young table the DDL locked is left alone: one created at most 30 days before
+    the migration (dates from Alembic's `Create Date:` line or a date that starts the file name;
+    never a table of the first migration of a history, which is often a squash of older ones),
+    unless the size hints call it big. The change stalls traffic noticeably only at millions of
+    rows, which a table gains within a month only at over 100,000 rows a day: a volume to
+    declare in the size hints.
 
     ## Why it matters
     Locks are held until the transaction commits. The ALTER TABLE's lock (ACCESS EXCLUSIVE for
@@ -54,6 +61,9 @@ class BackfillInDdlTransaction(Rule):
     valid = (
         Example(alembic_example("    op.execute(\"UPDATE orders SET status = 'new' WHERE status IS NULL\")")),
         Example(sql_example("INSERT INTO customers (id, email) VALUES (1, 'a@example.com');\n")),
+        # A table created days before, in the same release: few rows (real code: a feature's new table).
+        Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
+                                    "    op.execute(\"UPDATE orders SET channel = 'web'\")")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
@@ -74,7 +84,8 @@ class BackfillInDdlTransaction(Rule):
                 held.pop(number, None)
             if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES:
                 if number in held:
-                    yield self._finding(context, walked, *held[number])
+                    if not self._short(context, walked, held[number][0]):
+                        yield self._finding(context, walked, *held[number])
                 elif number in earlier:
                     yield self._mixed_finding(walked, *earlier[number])
                 continue
@@ -84,6 +95,12 @@ class BackfillInDdlTransaction(Rule):
                     earlier.setdefault(number, (walked, effect))
                     if walked.in_transaction:
                         held.setdefault(number, (walked, effect))
+
+    @staticmethod
+    def _short(context: AuditContext, walked, ddl) -> bool:
+        """The change is on the young table the DDL locked (see `young_table`): it touches few
+        rows, so the lock is not held for long."""
+        return walked.table == ddl.table and young_table(context, ddl)
 
     def _finding(self, context: AuditContext, walked, ddl, effect) -> Finding:
         operation, locked = walked.operation, ddl.table

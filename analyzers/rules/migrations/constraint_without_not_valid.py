@@ -15,6 +15,8 @@ from .safety import (
     scaffold_command,
     severity_by_size,
     sql_example,
+    young_table,
+    young_table_example,
 )
 from ...i18n import _
 
@@ -31,6 +33,12 @@ class ConstraintWithoutNotValid(Rule):
     for a foreign key) is held until the commit, so through the whole scan, as if NOT VALID had
     not been written. Alembic runs a revision in one transaction; SQL tools that wrap each file
     (Flyway, sqlx, dbmate, ...) do the same for a file.
+
+    A young table is left alone: one created at most 30 days before the migration (dates from
+    Alembic's `Create Date:` line or a date that starts the file name; never a table of the
+    first migration of a history, which is often a squash of older ones), unless the size hints
+    call it big. Its validation scan stalls traffic noticeably only at millions of rows, which a table
+    gains within a month only at over 100,000 rows a day: a volume to declare in the size hints.
 
     ## Why it matters
     Adding a foreign key takes SHARE ROW EXCLUSIVE on both tables and a CHECK takes ACCESS
@@ -80,6 +88,9 @@ class ConstraintWithoutNotValid(Rule):
             "                          postgresql_not_valid=True)")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n")
                 | {"db/V3__validate.sql": "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\n"}),
+        # A table created days before, in the same release: few rows (real code: a feature's new table).
+        Example(young_table_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
+                                    "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])")),
     )
     invalid = (
         Example(alembic_example(
@@ -101,7 +112,7 @@ class ConstraintWithoutNotValid(Rule):
             if isinstance(operation, AddConstraint) and getattr(operation.constraint, "not_valid", False) \
                     and walked.in_transaction:
                 pending.setdefault(number, {})[operation.constraint.name] = walked
-            if not walked.existing:
+            if not walked.existing or young_table(context, walked):
                 continue
             if isinstance(operation, AddConstraint):
                 constraints = [operation.constraint]

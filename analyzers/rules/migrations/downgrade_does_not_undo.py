@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Iterator, Optional
 
 from ...schema.model import Location, table_key
@@ -109,6 +110,10 @@ class DowngradeDoesNotUndo(Rule):
     - a table or column the downgrade drops although the upgrade did not create it: rolling back
       destroys data that existed before the revision.
 
+    A downgrade that leaves a table (column) of the upgrade in place and drops another of a
+    similar name that the upgrade did not create (a mistyped name) is one finding, at the table
+    (column) the upgrade creates, with the wrong drop as related location.
+
     Renamed tables and columns are skipped, and so is a side that builds SQL or names at run
     time or calls helper functions of the project.
     Empty downgrades are SL504's; downgrades that `raise` on purpose are SL534's. All findings
@@ -174,6 +179,11 @@ class DowngradeDoesNotUndo(Rule):
             "    op.drop_column('orders', 'legacy_code')  # expect",
             "    op.alter_column('orders', 'status', nullable=True)\n"
             "    op.drop_column('orders', 'status')  # expect")}),
+        # A mistyped name in the downgrade: one finding, at the table the upgrade creates.
+        Example({**_ORDERS, "migrations/versions/b2_links.py": revision_file(
+            "b2", "a1",
+            "    op.create_table('order_item_links', sa.Column('id', sa.Integer(), primary_key=True))  # expect",
+            "    op.drop_table('order_item_link_types')")}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -190,25 +200,70 @@ class DowngradeDoesNotUndo(Rule):
     def _compare(self, revision, up: _Effects, down: _Effects) -> Iterator[Finding]:
         renamed_tables = up.renamed_tables | down.renamed_tables
         renamed_columns = up.renamed_columns | down.renamed_columns
+        left_tables, left_columns = self._left_tables_and_columns(up, down, renamed_tables, renamed_columns)
+        destroyed_tables, destroyed_columns = self._destroyed_tables_and_columns(up, down, renamed_tables,
+                                                                                 renamed_columns)
+        # A downgrade that drops a table (column) the upgrade did not create while leaving the one it
+        # did create in place, under a similar name, holds one mistake: a wrong name. One finding.
+        mistaken = {}
+        if not down.unknown and not up.unknown:
+            mistaken = {**_pair_by_name(left_tables, destroyed_tables),
+                        **_pair_by_name(left_columns, destroyed_columns)}
         if not down.unknown:
-            yield from self._left_in_place(revision, up, down, renamed_tables, renamed_columns)
+            yield from self._left_in_place(revision, up, down, renamed_tables, left_tables, left_columns, mistaken)
             yield from self._not_recreated(revision, up, down, renamed_tables, renamed_columns)
         if not up.unknown:
-            yield from self._destroyed(revision, up, down, renamed_tables, renamed_columns)
+            wrong = set(mistaken.values())
+            yield from self._destroyed(revision, down, [t for t in destroyed_tables if t not in wrong],
+                                       [c for c in destroyed_columns if c not in wrong])
 
-    def _left_in_place(self, revision, up, down, renamed_tables, renamed_columns) -> Iterator[Finding]:
+    @staticmethod
+    def _left_tables_and_columns(up, down, renamed_tables, renamed_columns) -> tuple[list, list]:
+        """The tables and (table, column)s the upgrade adds and the downgrade leaves in place."""
         def gone(table: str, columns=()) -> bool:
             return table in down.dropped_tables or any((table, column) in down.dropped_columns for column in columns)
 
-        for table, operation in up.created_tables.items():
-            if table not in renamed_tables and table not in up.dropped_tables and not gone(table):
-                yield self._left(revision, operation.location, f"table {table}", f"op.drop_table({operation.table!r})", table)
-        for (table, column), operation in up.added_columns.items():
-            if (table in up.created_tables or table in renamed_tables or (table, column) in renamed_columns
-                    or (table, column) in up.dropped_columns or gone(table, (column,))):
-                continue
-            yield self._left(revision, operation.location, f"column {table}.{column}",
-                             f"op.drop_column({operation.table!r}, {column!r})", table, column)
+        tables = [table for table in up.created_tables
+                  if table not in renamed_tables and table not in up.dropped_tables and not gone(table)]
+        columns = [(table, column) for table, column in up.added_columns
+                   if not (table in up.created_tables or table in renamed_tables or (table, column) in renamed_columns
+                           or (table, column) in up.dropped_columns or gone(table, (column,)))]
+        return tables, columns
+
+    @staticmethod
+    def _destroyed_tables_and_columns(up, down, renamed_tables, renamed_columns) -> tuple[list, list]:
+        """The tables and (table, column)s the downgrade drops that the upgrade did not create."""
+        tables = [table for table in down.dropped_tables
+                  if not (table in up.created_tables or table in renamed_tables or table in down.created_tables)]
+        columns = [(table, column) for table, column in down.dropped_columns
+                   if not ((table, column) in up.added_columns or table in up.created_tables or table in renamed_tables
+                           or (table, column) in renamed_columns or (table, column) in down.added_columns)]
+        return tables, columns
+
+    def _left_in_place(self, revision, up, down, renamed_tables, left_tables, left_columns,
+                       mistaken) -> Iterator[Finding]:
+        def gone(table: str, columns=()) -> bool:
+            return table in down.dropped_tables or any((table, column) in down.dropped_columns for column in columns)
+
+        for table in left_tables:
+            operation = up.created_tables[table]
+            if table in mistaken:
+                wrong = mistaken[table]
+                yield self._wrong_name(revision, operation.location, f"table {table}", f"table {wrong}",
+                                       down.dropped_tables[wrong].location, table)
+            else:
+                yield self._left(revision, operation.location, f"table {table}", f"op.drop_table({operation.table!r})",
+                                 table)
+        for table, column in left_columns:
+            operation = up.added_columns[(table, column)]
+            if (table, column) in mistaken:
+                wrong = mistaken[(table, column)]
+                yield self._wrong_name(revision, operation.location, f"column {table}.{column}",
+                                       f"column {wrong[0]}.{wrong[1]}", down.dropped_columns[wrong].location,
+                                       table, column)
+            else:
+                yield self._left(revision, operation.location, f"column {table}.{column}",
+                                 f"op.drop_column({operation.table!r}, {column!r})", table, column)
         for operation in up.created_indexes:
             table, name = table_key(operation.table, operation.schema), operation.index.name
             if (table in up.created_tables or table in renamed_tables or name in down.dropped_indexes
@@ -239,16 +294,12 @@ class DowngradeDoesNotUndo(Rule):
                              f"op.add_column({operation.table!r}, sa.Column({column!r}, <its type>, nullable=True))",
                              table, column)
 
-    def _destroyed(self, revision, up, down, renamed_tables, renamed_columns) -> Iterator[Finding]:
-        for table, operation in down.dropped_tables.items():
-            if table in up.created_tables or table in renamed_tables or table in down.created_tables:
-                continue
-            yield self._drops(revision, operation.location, f"table {table}", table)
-        for (table, column), operation in down.dropped_columns.items():
-            if ((table, column) in up.added_columns or table in up.created_tables or table in renamed_tables
-                    or (table, column) in renamed_columns or (table, column) in down.added_columns):
-                continue
-            yield self._drops(revision, operation.location, f"column {table}.{column}", table, column)
+    def _destroyed(self, revision, down, tables, columns) -> Iterator[Finding]:
+        for table in tables:
+            yield self._drops(revision, down.dropped_tables[table].location, f"table {table}", table)
+        for table, column in columns:
+            yield self._drops(revision, down.dropped_columns[(table, column)].location, f"column {table}.{column}",
+                              table, column)
 
     # the three findings
 
@@ -299,8 +350,44 @@ class DowngradeDoesNotUndo(Rule):
             verification=self._verification(revision), table=table, column=column,
             related=self._downgrade_related(revision))
 
+    def _wrong_name(self, revision, location: Location, what: str, wrong: str, wrong_location: Location, table: str,
+                    column: Optional[str] = None) -> Finding:
+        return self.finding(
+            location, _("downgrade of %(id)s drops %(wrong)s instead of %(what)s", id=revision.id, wrong=wrong, what=what),
+            _("upgrade() of revision %(id)s adds %(what)s; downgrade() leaves it in place and drops %(wrong)s, "
+              "which the upgrade did not create: a wrong name.", id=revision.id, what=what, wrong=wrong),
+            impact=_("Worst case: a rollback deletes %(wrong)s and its data, if it exists, and leaves %(what)s "
+                     "behind for the previous release. Most likely: the downgrade fails, or the next upgrade fails "
+                     "with \"already exists\".", wrong=wrong, what=what),
+            root_cause=_("The name in downgrade() was mistyped or copied from another revision."),
+            fix=Fix(short_term=_("In downgrade() of %(id)s, drop %(what)s instead of %(wrong)s.", id=revision.id,
+                                 what=what, wrong=wrong),
+                    medium_term=_("CI runs upgrade -> downgrade -> upgrade on a rehearsal database for every pull request."),
+                    long_term=_("Compare the schema before the upgrade with the schema after the downgrade for each revision.")),
+            verification=self._verification(revision), table=table, column=column,
+            related=(Related(wrong_location, _("drops %(wrong)s", wrong=wrong)), *self._downgrade_related(revision)))
+
     @staticmethod
     def _verification(revision) -> str:
         parent = revision.down_revisions[0] if revision.down_revisions else "base"
         return (_("pg_dump --schema-only before `alembic upgrade %(id)s` equals the dump after "
                 "`alembic downgrade %(parent)s` on a rehearsal database", id=revision.id, parent=parent))
+
+
+def _pair_by_name(left: list, destroyed: list) -> dict:
+    """{left: destroyed}: each name the downgrade leaves in place, paired with the most similar
+    name it drops instead (the same table, for columns; names at least 60 % alike), each used once."""
+    def name(key) -> str:
+        return key[1] if isinstance(key, tuple) else key
+
+    def alike(one, other) -> float:
+        if isinstance(one, tuple) and one[0] != other[0]:
+            return 0.0
+        return SequenceMatcher(None, name(one), name(other)).ratio()
+
+    candidates = sorted(((alike(one, other), one, other) for one in left for other in destroyed), key=lambda c: -c[0])
+    pairs: dict = {}
+    for likeness, one, other in candidates:
+        if likeness >= 0.6 and one not in pairs and other not in pairs.values():
+            pairs[one] = other
+    return pairs

@@ -3,13 +3,47 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Iterator, Optional
 
-from ...pg.locks import blocks_writes
+from ...pg.locks import REFERENCED, blocks_writes
 from ...schema.migration_walk import WalkedOperation
-from ...schema.operations import DropIndex, Maintenance, SetParameter
+from ...schema.model import ForeignKey, table_key
+from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import LOCK_TIMEOUT_ADVICE, alembic_example, created_here, lock_sentence, severity_by_size, sql_example
+from .safety import (
+    LOCK_TIMEOUT_ADVICE,
+    alembic_example,
+    created_here,
+    created_with_this_change,
+    lock_sentence,
+    severity_by_size,
+    sql_example,
+    young_table_example,
+)
 from ...i18n import _
+
+
+# Examples: the application maps `customers` only; the history still has two legacy tables, one of
+# them with a foreign key to `customers`.
+_LEGACY = {
+    "app/models.py": ("from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+                      "Base = declarative_base()\n\nclass Customer(Base):\n    __tablename__ = 'customers'\n"
+                      "    id = Column(Integer, primary_key=True)  # replaces legacy_events\n"),
+    "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+    "migrations/env.py": "",
+    "migrations/versions/a1_base.py": (
+        "from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\ndef upgrade():\n"
+        "    op.create_table('customers', sa.Column('id', sa.Integer(), primary_key=True))\n"
+        "    op.create_table('legacy_events', sa.Column('id', sa.Integer(), primary_key=True))\n"
+        "    op.create_table('legacy_links', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "                    sa.Column('customer_id', sa.Integer(), sa.ForeignKey('customers.id')))\n\n"
+        "def downgrade():\n    pass\n"),
+}
+
+
+def _legacy_drop(table: str, marker: str = "") -> dict[str, str]:
+    return {**_LEGACY, "migrations/versions/b2_drop.py": (
+        "from alembic import op\nrevision = 'b2'\ndown_revision = 'a1'\n\n"
+        f"def upgrade():\n    op.drop_table({table!r}){marker}\n\ndef downgrade():\n    pass\n")}
 
 
 class MissingLockTimeout(Rule):
@@ -17,6 +51,13 @@ class MissingLockTimeout(Rule):
     A migration step (an Alembic revision or a SQL file) whose DDL takes a lock that blocks
     writes on a table an earlier migration created, with no `SET lock_timeout` before it in the
     step (or in Alembic's `env.py`).
+
+    A table created by a migration written at most a day before this one (Alembic's `Create
+    Date:` line or a date that starts the file name; never a table of the first migration of a
+    history) came with the same change: nothing queries it yet, so no queue forms behind its
+    lock. Nor behind a legacy table that no model maps and no application code names outside
+    comments. When such a DDL also locks a referenced table in use (adding a foreign key, or
+    dropping a table whose foreign keys' triggers live on it), the finding names that table.
 
     ## Why it matters
     A DDL statement waits for its lock behind any long transaction on the table (a report, a
@@ -63,12 +104,23 @@ class MissingLockTimeout(Rule):
         Example(sql_example("SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN channel text;\n")),
         Example({**alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))", lock_timeout=False),
                  "migrations/env.py": "connection.exec_driver_sql(\"SET lock_timeout = '5s'\")\n"}),
+        # The table came with the same change (a revision written the same day): nothing queries it yet.
+        Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))",
+                                    written="2024-03-05 15:00", lock_timeout=False)),
+        # A legacy table no model maps and no code names (a comment does not count): nothing queues.
+        Example(_legacy_drop("legacy_events")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))  # expect",
                                 lock_timeout=False)),
         Example(sql_example("ALTER TABLE orders ADD COLUMN channel text;  -- expect\n"
                             "ALTER TABLE orders ADD COLUMN source text;\n")),
+        # Dropping a table whose foreign key's triggers live on `customers`, which is in use, locks it.
+        Example(_legacy_drop("legacy_links", "  # expect")),
+        # ... but its foreign key also locks `customers`, which is in use.
+        Example(young_table_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
+                                    "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])  # expect",
+                                    written="2024-03-05 15:00", lock_timeout=False)),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -87,11 +139,14 @@ class MissingLockTimeout(Rule):
             effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
             if effect is None or _env_sets_lock_timeout(context, walked):
                 continue
+            queued = _queued_table(context, walked)
+            if queued is None and walked.table is not None:
+                continue  # it locks no table anything uses yet, or any more
             reported_steps.add(number)
-            yield self._finding(context, walked, effect)
+            yield self._finding(context, walked, effect, queued)
 
-    def _finding(self, context: AuditContext, walked: WalkedOperation, effect) -> Finding:
-        table, step = walked.table, walked.step
+    def _finding(self, context: AuditContext, walked: WalkedOperation, effect, table: Optional[str]) -> Finding:
+        step = walked.step
         label = f"revision {step.revision}" if step.path.endswith(".py") and step.revision else PurePosixPath(step.path).name
         return self.finding(
             walked.operation.location, _("%(label)s locks %(table)s with no lock_timeout", label=label, table=table),
@@ -107,6 +162,41 @@ class MissingLockTimeout(Rule):
             verification=_("In one session `BEGIN; LOCK TABLE %(table)s IN ACCESS SHARE MODE;`, run the migration in "
                          "another: it fails after the timeout; test: `schemalens verify` reports the setting", table=table),
             table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
+
+
+def _queued_table(context: AuditContext, walked: WalkedOperation) -> Optional[str]:
+    """The table behind whose lock queries would queue: the operation's table, unless nothing uses
+    it (it came with this change, or it is a legacy table this operation drops that no code uses:
+    `AuditContext.table_in_use`);
+    then the first table in use that the operation also blocks writes on through a foreign key.
+    None when it blocks no table in use; the operation's table when a referenced table it blocks
+    cannot be named (it may be in use)."""
+    if walked.table is None or _in_use(context, walked, walked.table):
+        return walked.table
+    if not any(role == REFERENCED and blocks_writes(mode) for effect in walked.lock_effects for role, mode in effect.locks):
+        return None
+    constraint = getattr(walked.operation, "constraint", None) or walked.constraint_before
+    if isinstance(constraint, ForeignKey):
+        referenced: tuple[str, ...] = (table_key(constraint.ref_table, constraint.ref_schema),)
+    elif walked.references:
+        referenced = walked.references
+    else:
+        return walked.table
+    return next((table for table in referenced if _in_use(context, walked, table)), None)
+
+
+def _in_use(context: AuditContext, walked: WalkedOperation, table: str) -> bool:
+    """Something reads or writes `table` while the operation runs. Today's code tells only for a
+    table this migration drops and for tables that still exist: a table a later migration drops
+    was in use by the code of its time."""
+    own = table == walked.table
+    if created_with_this_change(context, walked, None if own else table):
+        return False
+    dropped_here = any(isinstance(operation, DropTable) and table_key(operation.table, operation.schema) == table
+                       for operation in walked.step.operations)
+    if dropped_here or table in context.layer.tables:
+        return context.table_in_use(table)
+    return True
 
 
 def _env_sets_lock_timeout(context: AuditContext, walked: WalkedOperation) -> bool:

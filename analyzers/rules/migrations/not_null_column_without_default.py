@@ -5,7 +5,15 @@ from typing import Iterator
 from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, on_existing_tables, scaffold_command, sql_example
+from .safety import (
+    alembic_example,
+    created_here,
+    created_with_this_change,
+    on_existing_tables,
+    scaffold_command,
+    sql_example,
+    young_table_example,
+)
 from ...i18n import _
 
 
@@ -14,6 +22,11 @@ class NotNullColumnWithoutDefault(Rule):
     A NOT NULL column without a server default added to a table an earlier migration created.
     A generated column (identity, serial, `GENERATED ALWAYS AS ... STORED`) gets its values from
     PostgreSQL and is not reported.
+
+    A table created by a migration written at most a day before this one (Alembic's `Create
+    Date:` line or a date that starts the file name; never a table of the first migration of a
+    history) came with the same change: both run in the same upgrade, so it is still empty and
+    is not reported.
 
     ## Why it matters
     On a table that has rows PostgreSQL rejects the statement (`column contains null values`):
@@ -51,16 +64,22 @@ class NotNullColumnWithoutDefault(Rule):
                                 "server_default='EUR'))")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN currency char(3);\n")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN doubled int GENERATED ALWAYS AS (total * 2) STORED NOT NULL;\n")),
+        # The table came with the same change (a revision written the same day): it is empty.
+        Example(young_table_example("    op.add_column('orders', sa.Column('org_id', sa.Integer(), nullable=False))",
+                                    written="2024-03-05 15:00")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('currency', sa.String(3), nullable=False))  # expect")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN currency char(3) NOT NULL;  -- expect\n")),
+        # Three days later the table may have rows: one is enough for the ADD COLUMN to fail.
+        Example(young_table_example(
+            "    op.add_column('orders', sa.Column('org_id', sa.Integer(), nullable=False))  # expect")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AddColumn):
             column, table = walked.operation.column, walked.table
-            if column.nullable or column.server_default or column.identity or column.primary_key \
+            if created_with_this_change(context, walked) or column.nullable or column.server_default or column.identity or column.primary_key \
                     or column.generated is not None:
                 continue
             yield self.finding(

@@ -5,11 +5,13 @@ their examples are built on."""
 from __future__ import annotations
 
 import shlex
+from datetime import timedelta
 from typing import Iterator, Optional
 
 from ...pg.locks import LockEffect
 from ...schema.migration_walk import WalkedOperation
-from ...schema.model import table_key
+from ...schema.model import Location, table_key
+from ...schema.operations import CreateTable
 from ...i18n import _
 from ..base import Related
 from ..context import AuditContext
@@ -81,6 +83,33 @@ def alembic_example(upgrade: str, downgrade: str = "    pass", *, lock_timeout: 
     return {**ALEMBIC_BASE, "migrations/versions/b2_change.py": revision}
 
 
+def young_table_example(upgrade: str, *, written: str = "2024-03-08 10:00", lock_timeout: bool = True) -> dict[str, str]:
+    """A history whose revision c3 (written on `written`) changes `orders`,
+    which revision b2 created on 2024-03-05 (revision a1, the first of the history, created
+    `customers` long before)."""
+    def revision(revision_id: str, down: Optional[str], date: str, body: str) -> str:
+        return (f'"""{revision_id}\n\nCreate Date: {date}\n"""\nfrom alembic import op\nimport sqlalchemy as sa\n'
+                f"revision = {revision_id!r}\ndown_revision = {down!r}\n\ndef upgrade():\n{body}\n\n"
+                "def downgrade():\n    pass\n")
+
+    return {
+        "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+        "migrations/env.py": "",
+        "migrations/versions/a1_customers.py": revision(
+            "a1", None, "2023-01-10 09:00:00.000000",
+            "    op.create_table('customers', sa.Column('id', sa.BigInteger(), primary_key=True),\n"
+            "                    sa.Column('email', sa.String(200)))"),
+        "migrations/versions/b2_orders.py": revision(
+            "b2", "a1", "2024-03-05 09:00:00.000000",
+            "    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True),\n"
+            "                    sa.Column('status', sa.String(20)), sa.Column('customer_id', sa.BigInteger()),\n"
+            "                    sa.Column('total', sa.Integer()), sa.Column('note', sa.Text()))"),
+        "migrations/versions/c3_change.py": revision(
+            "c3", "b2", f"{written}:00.000000", ("    op.execute(\"SET lock_timeout = '5s'\")\n" if lock_timeout else "")
+            + upgrade),
+    }
+
+
 SQL_BASE = ("CREATE TABLE customers (id bigint PRIMARY KEY, email varchar(200));\n"
             "CREATE TABLE orders (id int PRIMARY KEY, status varchar(20), customer_id bigint, total int, note text);\n")
 
@@ -93,6 +122,66 @@ def sql_example(second: str) -> dict[str, str]:
 def new_in_this_step(walked: WalkedOperation) -> bool:
     """The operation's table was created by the same migration step: it is still empty."""
     return walked.created_at is not None and not walked.existing
+
+
+# A table created at most this long before a migration is young: a scan or rewrite stalls traffic
+# noticeably at millions of rows, which a table gains within a month only at over 100,000 rows a
+# day, a volume the size hints should declare (they override this).
+YOUNG_TABLE_AGE = timedelta(days=30)
+# A table created at most this long before a migration came with the same change: both ship in the
+# same upgrade run, so nothing has read or written the table yet.
+SAME_CHANGE_AGE = timedelta(days=1)
+
+
+def table_age(context: AuditContext, walked: WalkedOperation, table: Optional[str] = None) -> Optional[timedelta]:
+    """How long before the operation's migration an earlier one created its table (or `table`, a
+    table key), from the migrations' dates (see `AuditContext.migration_date`). None when a date
+    is missing, when the dates run backwards, or when the table came from the first migration of
+    its history (often a squash of older ones, whose date is not its tables' birth)."""
+    created_at = walked.created_at if table is None else _created_before(context, walked, table)
+    if created_at is None or created_at.path == walked.step.path or context.starts_a_history(created_at.path):
+        return None
+    created, written = context.migration_date(created_at.path), context.migration_date(walked.step.path)
+    if created is None or written is None or written < created:
+        return None
+    return written - created
+
+
+def young_table(context: AuditContext, walked: WalkedOperation) -> bool:
+    """The table was created by the same migration, or at most 30 days (YOUNG_TABLE_AGE) before
+    it, and the size hints do not say it is big: a scan, rewrite or index build over it is short."""
+    if new_in_this_step(walked):
+        return True
+    age = table_age(context, walked)
+    if age is None or age > YOUNG_TABLE_AGE:
+        return False
+    found = context.layer.tables.get(walked.table) if walked.table else None
+    return found is None or not context.is_big(found)
+
+
+def created_with_this_change(context: AuditContext, walked: WalkedOperation, table: Optional[str] = None) -> bool:
+    """The operation's table (or `table`, a table key) was created by the same migration or by one
+    written at most a day (SAME_CHANGE_AGE) before it: both run in the same upgrade, so the table
+    is empty and nothing reads it yet."""
+    if table is None and new_in_this_step(walked):
+        return True
+    if table is not None:
+        created_at = _created_before(context, walked, table)
+        if created_at is not None and created_at.path == walked.step.path:
+            return True
+    age = table_age(context, walked, table)
+    return age is not None and age <= SAME_CHANGE_AGE
+
+
+def _created_before(context: AuditContext, walked: WalkedOperation, table: str) -> Optional[Location]:
+    """Where the last CREATE TABLE of `table` (a key) before `walked`, in its step or an earlier one, is."""
+    found = None
+    for other in context.migration_walk:
+        if other is walked:
+            return found
+        if isinstance(other.operation, CreateTable) and other.table == table:
+            found = other.operation.location
+    return None
 
 
 def in_alembic(walked: WalkedOperation) -> bool:

@@ -12,6 +12,7 @@ from ...schema.operations import (
     AlterColumn,
     CreateIndex,
     CreateTable,
+    DataChange,
     ValidateConstraint,
 )
 from ..base import Example, Finding, Fix, Rule
@@ -24,6 +25,9 @@ from .safety import (
     scaffold_command,
     severity_by_size,
     sql_example,
+    transaction_of,
+    young_table,
+    young_table_example,
 )
 from ...i18n import _
 
@@ -37,8 +41,18 @@ class SetNotNullDirectly(Rule):
     migrations SchemaLens reads never added (it came from elsewhere) on the same table is given
     the benefit of the doubt.
 
+    A column added and backfilled (UPDATE) earlier in the same transaction is left to SL516:
+    the ADD COLUMN's ACCESS EXCLUSIVE lock is held through the backfill and the scan alike, one
+    problem, reported at the backfill.
+
     Also `ADD PRIMARY KEY ... USING INDEX` on columns that are not NOT NULL yet: PostgreSQL sets
     them NOT NULL as part of it, with the same scan under ACCESS EXCLUSIVE.
+
+    A young table is left alone: one created at most 30 days before the migration (dates from
+    Alembic's `Create Date:` line or a date that starts the file name; never a table of the
+    first migration of a history, which is often a squash of older ones), unless the size hints
+    call it big. Its scan stalls traffic noticeably only at millions of rows, which a table
+    gains within a month only at over 100,000 rows a day: a volume to declare in the size hints.
 
     ## Why it matters
     SET NOT NULL takes ACCESS EXCLUSIVE and scans the whole table to prove there is no NULL:
@@ -85,6 +99,13 @@ class SetNotNullDirectly(Rule):
             "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n"
             "ALTER TABLE orders DROP CONSTRAINT orders_status_not_null;\n")),
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=True)")),
+        # A table created days before, in the same release: few rows (real code: a feature's new table).
+        Example(young_table_example("    op.alter_column('orders', 'status', nullable=False)")),
+        # Added and backfilled in the same transaction: the ADD COLUMN's lock covers the backfill
+        # and the scan, reported once, by SL516 at the UPDATE (real code: a new column filled at once).
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
+                                "    op.execute(\"UPDATE orders SET channel = 'web'\")\n"
+                                "    op.alter_column('orders', 'channel', nullable=False)")),
     )
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=False)  # expect")),
@@ -97,10 +118,13 @@ class SetNotNullDirectly(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AlterColumn, AddConstraintUsingIndex):
             operation = walked.operation
+            if young_table(context, walked):
+                continue
             if isinstance(operation, AddConstraintUsingIndex):
                 yield from self._primary_key_using_index(context, walked)
                 continue
-            if operation.nullable is not False or _proven_by_a_check(context, walked, operation.column):
+            if operation.nullable is not False or _proven_by_a_check(context, walked, operation.column) \
+                    or _backfilled_under_the_add(context, walked):
                 continue
             effect = next(e for e in walked.lock_effects if e.key == "set-not-null")
             yield self._finding(context, walked, operation.column, effect)
@@ -138,6 +162,24 @@ class SetNotNullDirectly(Rule):
             verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NULL;  -- 0 before VALIDATE; test: "
                          "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE", table=table, column=column),
             table=table, column=column, related=created_here(walked), severity=severity_by_size(context, table))
+
+
+def _backfilled_under_the_add(context: AuditContext, target: WalkedOperation) -> bool:
+    """The column was added earlier in the same transaction and an UPDATE of its table ran in
+    between: the ADD COLUMN's ACCESS EXCLUSIVE lock is held through the backfill and this scan
+    alike, one problem that SL516 reports at the backfill."""
+    added = False
+    for walked in transaction_of(context, target):
+        operation = walked.operation
+        if walked is target:
+            return False
+        if walked.table != target.table:
+            continue
+        if isinstance(operation, AddColumn) and operation.column.name == target.operation.column:
+            added = True
+        elif added and isinstance(operation, DataChange) and operation.kind == "UPDATE":
+            return True
+    return False
 
 
 def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: str) -> bool:

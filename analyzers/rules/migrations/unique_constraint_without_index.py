@@ -15,6 +15,8 @@ from .safety import (
     scaffold_command,
     severity_by_size,
     sql_example,
+    young_table,
+    young_table_example,
 )
 from ...i18n import _, lowercased
 
@@ -27,6 +29,12 @@ class UniqueConstraintWithoutIndex(Rule):
     text UNIQUE`). When that column's default also rewrites the table (a serial), the finding
     says so and its fix adds the column without it first: SL510 leaves the statement to this
     rule.
+
+    A young table is left alone: one created at most 30 days before the migration (dates from
+    Alembic's `Create Date:` line or a date that starts the file name; never a table of the
+    first migration of a history, which is often a squash of older ones), unless the size hints
+    call it big. Its index build stalls traffic noticeably only at millions of rows, which a table
+    gains within a month only at over 100,000 rows a day: a volume to declare in the size hints.
 
     ## Why it matters
     `ADD CONSTRAINT ... UNIQUE` builds the unique index under ACCESS EXCLUSIVE: no reads and
@@ -69,6 +77,8 @@ class UniqueConstraintWithoutIndex(Rule):
     valid = (
         Example(sql_example("CREATE UNIQUE INDEX CONCURRENTLY orders_status_key ON orders (status);\n"
                             "ALTER TABLE orders ADD CONSTRAINT orders_status_key UNIQUE USING INDEX orders_status_key;\n")),
+        # A table created days before, in the same release: few rows (real code: a feature's new table).
+        Example(young_table_example("    op.create_unique_constraint('uq_orders_note', 'orders', ['note'])")),
     )
     invalid = (
         Example(alembic_example("    op.create_unique_constraint('uq_orders_status', 'orders', ['status'])  # expect")),
@@ -80,6 +90,8 @@ class UniqueConstraintWithoutIndex(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AddConstraint, AddColumn):
             operation = walked.operation
+            if young_table(context, walked):
+                continue
             constraints = operation.constraints if isinstance(operation, AddColumn) else (operation.constraint,)
             for constraint in constraints:
                 if isinstance(constraint, (UniqueConstraint, PrimaryKey)):
