@@ -23,9 +23,9 @@ TRIAGE = Path(__file__).resolve().parent / "corpus" / "triage"
 LABELS = ("tp", "noise", "fp")
 # The targets of the precision issue: overall, P0, and the floor for every rule enabled by default.
 OVERALL_TARGET, P0_TARGET, RULE_FLOOR = 0.90, 0.95, 0.70
-# Where the corpus stands (2026-12-03: 107 of 202 findings tp): not the targets yet, so the test
+# Where the corpus stands (2026-12-03: 109 of 161 findings tp): not the targets yet, so the test
 # holds this line and a change that lowers it fails. Raise it as rules improve.
-OVERALL_FLOOR = 0.50
+OVERALL_FLOOR = 0.65
 
 
 def _code_line(root: Path, path: str, line: int) -> str:

@@ -132,6 +132,7 @@ class FunctionFacts:
     imports: tuple[tuple[str, str, int], ...] = ()  # imports inside the function: (local name, dotted target, level)
     class_values: tuple[tuple[str, str], ...] = ()  # a class name bound to a call: `Model = get_model()` -> "get_model"
     returned_classes: tuple[str, ...] = ()  # classes it returns, as written (`return Users`)
+    last_line: int = 0  # where its body ends (0: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1473,7 +1474,8 @@ def read_queries(source: PythonFile) -> QueryFacts:
             facts.functions.append(FunctionFacts(
                 name, context, tuple(sorted(c for c in function.calls if c)), location, parameters, decorators,
                 tuple(function.callees), tuple(sorted(function.classes.items())), tuple(function.imports),
-                tuple(sorted(function.class_values.items())), tuple(function.returned_classes)))
+                tuple(sorted(function.class_values.items())), tuple(function.returned_classes),
+                getattr(node, "end_lineno", None) or 0))
         for nested in _nested_functions(body):
             read_function(nested.body, f"{name}.{nested.name}" if name else nested.name,
                           _decorator_context(nested) or context, source.name_location(nested), nested)

@@ -148,6 +148,20 @@ class AuditContext:
 
         return code_base(self.model, [facts.path for facts in self.code_facts()])
 
+    def runs_in_application(self, location: Location) -> bool:
+        """False when `location` lies in a module-level function no application path runs
+        (CodeBase.unreached: only tests call it, or nothing does)."""
+        return not any(start <= location.line <= end for start, end in self._unreached_spans.get(location.path, ()))
+
+    @cached_property
+    def _unreached_spans(self) -> dict[str, list[tuple[int, int]]]:
+        spans: dict[str, list[tuple[int, int]]] = {}
+        functions = self.code_base.functions
+        for path, name in self.code_base.unreached:
+            function = functions[(path, name)]
+            spans.setdefault(path, []).append((function.location.line, function.last_line or function.location.line))
+        return spans
+
     @cached_property
     def query_paths(self) -> list:
         """Every query of the application code, followed across functions and resolved to the
@@ -186,6 +200,8 @@ class AuditContext:
         found: dict[str, dict[str, Location]] = {}
         for facts in self.code_facts():
             for lookup in facts.lookups:
+                if not self.runs_in_application(lookup.location):
+                    continue
                 mapped = self._table_of_class.get(lookup.model) if lookup.model is not None else None
                 if mapped is not None:
                     keys = [mapped.key]

@@ -24,7 +24,8 @@ class CheckThenInsert(Rule):
     """## What it finds
     Code that checks whether a row exists (`if not Model.query.filter_by(col=...).first():`,
     or a variable holding such a query) and then inserts, on columns that no unique
-    constraint covers.
+    constraint covers. Not in a module-level function no application path runs (only tests
+    call it, or nothing does, in an application with request handlers or tasks).
 
     ## Why it matters
     Two requests (or two workers) run the check at the same time, both see nothing, and both
@@ -75,6 +76,14 @@ class CheckThenInsert(Rule):
             "app/cli/users.py": ("def create_root(session, Users, email):\n"
                                  "    if not Users.query.filter_by(email=email).first():\n"
                                  "        session.add(Users(email=email))\n")}),
+        # dispatch: a get-or-create no route, task or other function calls
+        Example({
+            "migrations/V1__canvas.sql": "CREATE TABLE canvas (id bigint PRIMARY KEY, case_id bigint, type text);\n",
+            "app/routes.py": ("from flask import Blueprint\n\nbp = Blueprint('cases', __name__)\n\n"
+                              "@bp.route('/cases')\ndef cases():\n    return 'ok'\n"),
+            "app/canvas/service.py": ("def get_or_create_by_case(session, Canvas, case_id, kind):\n"
+                                      "    if session.query(Canvas).filter_by(case_id=case_id, type=kind).first() is None:\n"
+                                      "        session.add(Canvas(case_id=case_id, type=kind))\n")}),
     )
     invalid = (Example({
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL);\n",
@@ -87,6 +96,8 @@ class CheckThenInsert(Rule):
             if is_operator_command(facts.path):
                 continue
             for found in facts.check_then_inserts:
+                if not context.runs_in_application(found.location):
+                    continue  # only tests call it, or nothing does: no race to lose
                 table = _checked_table(context, found)
                 if table is None or any(key and key <= set(found.columns) for key in unique_column_sets(table)):
                     continue

@@ -29,7 +29,9 @@ class NaturalKeyNotUnique(Rule):
     """## What it finds
     Natural keys (email, username, slug, code, sku, order number, external id) that the code
     looks up with `filter_by(<column>=...)` or `<Model>.<column> == ...`, with no unique
-    constraint or unique index covering the column.
+    constraint or unique index covering the column. A lookup in a module-level function no
+    application path runs (only tests call it, or nothing does, in an application with request
+    handlers or tasks) is not evidence.
 
     ## Why it matters
     Lookups by a natural key assume one row. Without a constraint two sign-ups with the same
@@ -83,6 +85,13 @@ class NaturalKeyNotUnique(Rule):
                                 "    session.query(User).filter_by(email=email).first()\n"
                                 "    session.query(Contact).filter(Contact.email == email, Contact.project_id == project_id).first()\n"
                                 "    return session.query(Discount).filter(func.lower(Discount.code) == code.lower()).first()\n")}),
+        # dispatch: the only lookup by slug is in a function nothing calls
+        Example({
+            "migrations/V1__init.sql": "CREATE TABLE incident_type (id bigint PRIMARY KEY, slug text);\n",
+            "app/routes.py": ("from flask import Blueprint\n\nbp = Blueprint('incidents', __name__)\n\n"
+                              "@bp.route('/incidents')\ndef incidents():\n    return 'ok'\n"),
+            "app/incident_type/service.py": ("def get_by_slug(session, IncidentType, slug):\n"
+                                             "    return session.query(IncidentType).filter(IncidentType.slug == slug).one_or_none()\n")}),
     )
     invalid = (Example({
         "migrations/V1__init.sql": "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  email text NOT NULL  -- expect\n);\n",
