@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 
 from schemalens.analyzers.pg.embedded import EmbeddedPostgres, start_postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# A client that applies workspace edits creating files (the scaffold's code action writes revisions).
+FILE_CREATING_CAPABILITIES = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+    workspace_edit=types.WorkspaceEditClientCapabilities(
+        document_changes=True, resource_operations=[types.ResourceOperationKind.Create])))
+
+
+@pytest.fixture
+def unsafe_project(tmp_path: Path) -> Path:
+    """The scaffold fixture project with a head revision that makes unsafe changes."""
+    from test_scaffold import UNSAFE_HEAD
+
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURES / "scaffold_project", root)
+    (root / "migrations/versions/20261129_1f2e3d4c5b6a_unsafe.py").write_text(UNSAFE_HEAD)
+    return root
 
 
 @dataclass

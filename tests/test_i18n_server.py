@@ -14,6 +14,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from conftest import FILE_CREATING_CAPABILITIES
+
 SERVICE = Path(__file__).parent / "fixtures" / "flask_service"
 MODELS = "app/models/accounts.py"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -98,23 +100,10 @@ async def test_the_lang_setting_wins_over_the_client_locale(english_by_setting: 
     assert all("\nFix: " in d.message for d in diagnostics if d.code.startswith("SL"))
 
 
-@pytest.fixture
-def unsafe_project(tmp_path: Path) -> Path:
-    from test_scaffold import UNSAFE_HEAD
-
-    root = tmp_path / "project"
-    shutil.copytree(Path(__file__).parent / "fixtures" / "scaffold_project", root)
-    (root / "migrations/versions/20261129_1f2e3d4c5b6a_unsafe.py").write_text(UNSAFE_HEAD)
-    return root
-
-
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"]))
 async def chinese_file_creating_client(lsp_client: LanguageClient, unsafe_project: Path):
-    capabilities = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
-        workspace_edit=types.WorkspaceEditClientCapabilities(
-            document_changes=True, resource_operations=[types.ResourceOperationKind.Create])))
-    await lsp_client.initialize_session(types.InitializeParams(capabilities=capabilities, root_uri=unsafe_project.as_uri(),
-                                                               locale="zh-cn"))
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=FILE_CREATING_CAPABILITIES, root_uri=unsafe_project.as_uri(), locale="zh-cn"))
     yield
     await lsp_client.shutdown_session()
 
