@@ -3,12 +3,14 @@
 On the generated 500-model / 1000-revision / 200-SQL workspace it prints: the time from
 `initialize` to the first diagnostics, with the parse cache cold and then warm (a second start); didChange -> publishDiagnostics latency (p50/p95) over
 edits of a model file and of a revision in the middle of the chain; hover latency (p50/p95);
-and the server's RSS after a first and a second batch of edits (growth between the two).
+and the server's RSS after a first and a second batch of edits (growth between the two). With
+`--tracemalloc`, the server traces its allocations (server/memory_trace.py: slower) and the
+benchmark prints what grew most between its first and last snapshots, by allocation site.
 Edits alternately add one and two columns above existing findings, so that each edit moves
 those findings and must republish diagnostics.
 A benchmark, not a test: it always exits 0.
 
-    python bench/bench_lsp.py [--edits 200] [--rss-edits 1000 10000] [--models 500] ...
+    python bench/bench_lsp.py [--edits 200] [--rss-edits 1000 10000] [--models 500] [--tracemalloc] ...
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
+from typing import Optional
 
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
@@ -27,6 +31,7 @@ from pytest_lsp import ClientServerConfig
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_workspace import generate_workspace  # noqa: E402  (a sibling script, not a package)
+from schemalens.server.memory_trace import ENVIRONMENT, EVERY  # noqa: E402
 
 # Edits go after the primary key line of the first model in the file.
 MODEL_ANCHOR = "primary_key=True)\n"
@@ -71,10 +76,13 @@ async def _edits(client, root: Path, path: str, count: int, make_line, insert_af
     return latencies
 
 
-async def _start(root: Path):
-    """A server on `root` with the benchmark's own parse cache; returns it once its first diagnostics arrived."""
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
-                                server_env={"SCHEMALENS_CACHE_DIR": str(root.parent / "cache")})
+async def _start(root: Path, trace: Optional[Path] = None):
+    """A server on `root` with the benchmark's own parse cache (tracing its allocations into
+    `trace` when given); returns it once its first diagnostics arrived."""
+    environment = {"SCHEMALENS_CACHE_DIR": str(root.parent / "cache")}
+    if trace is not None:
+        environment[ENVIRONMENT] = str(trace)
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"], server_env=environment)
     client = await config.start()
     started = time.perf_counter()
     await client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri()))
@@ -82,8 +90,9 @@ async def _start(root: Path):
     return client, time.perf_counter() - started
 
 
-async def run(root: Path, model_path: str, revision_path: str, table: str, edits: int, rss_edits: list[int]) -> list[str]:
-    client, first = await _start(root)
+async def run(root: Path, model_path: str, revision_path: str, table: str, edits: int, rss_edits: list[int],
+              trace: Optional[Path] = None) -> list[str]:
+    client, first = await _start(root, trace)
     pid = client._server.pid
     report = [f"initialize -> first diagnostics, parse cache cold: {first:.2f} s (target {TARGETS['first_diagnostics']:.0f} s)"]
 
@@ -128,6 +137,22 @@ async def run(root: Path, model_path: str, revision_path: str, table: str, edits
     return report
 
 
+def _growth(trace: Path, shown: int = 12) -> list[str]:
+    """What grew most between the first and the last allocation snapshot, by allocation site."""
+    snapshots = sorted(trace.glob("snapshot-*.pickle"))
+    if len(snapshots) < 2:
+        return [f"allocation snapshots: {len(snapshots)} written (one every {EVERY} rebuilds): nothing to compare"]
+    first, last = (tracemalloc.Snapshot.load(str(path)) for path in (snapshots[0], snapshots[-1]))
+    differences = last.compare_to(first, "traceback")
+    lines = [f"allocations grown from {snapshots[0].stem} to {snapshots[-1].stem}: "
+             f"{sum(d.size_diff for d in differences) / 1024:+.0f} KiB in all; the largest:"]
+    for difference in differences[:shown]:
+        frames = [f for f in difference.traceback if "importlib" not in f.filename][-4:]
+        lines.append(f"  {difference.size_diff / 1024:+8.1f} KiB {difference.count_diff:+7d} blocks  "
+                     + " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames)))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", type=int, default=500)
@@ -135,14 +160,18 @@ def main() -> None:
     parser.add_argument("--sql", type=int, default=200)
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--rss-edits", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--tracemalloc", action="store_true", help="trace the server's allocations and print what grew")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="schemalens-bench-") as temporary:
+        trace = Path(temporary) / "allocations" if args.tracemalloc else None
         root = Path(temporary) / "workspace"
         workspace = generate_workspace(root, args.models, args.revisions, args.sql)
         model_path = workspace.model_files[len(workspace.model_files) // 2]
         revision_path = workspace.revision_files[len(workspace.revision_files) // 2]
         table = workspace.table_of_revision[revision_path]
-        lines = asyncio.run(run(root, model_path, revision_path, table, args.edits, args.rss_edits))
+        lines = asyncio.run(run(root, model_path, revision_path, table, args.edits, args.rss_edits, trace))
+        if trace is not None:
+            lines += _growth(trace)
     print(f"workspace: {args.models} model modules, {args.revisions} revisions, {args.sql} SQL migrations")
     print("\n".join(lines))
 

@@ -28,6 +28,7 @@ from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 from . import code_actions, navigation
 from .diagnostics import diagnostics_by_uri, relative_path
+from .memory_trace import MemoryTrace
 from .positions import Positions, split_documents_as_lsp
 from .process import ClientLogHandler, ClientWatchdog, configure_logging, end_process
 
@@ -68,6 +69,7 @@ class SchemaLensServer(LanguageServer):
         self.held_back: tuple = ()  # from the last audit: said in the report
         self.client_locale: Optional[str] = None  # InitializeParams.locale (VS Code: its display language)
         self.lang = "en"  # of diagnostics, hovers, actions and reports: see choose_lang
+        self.memory_trace = MemoryTrace.from_environment()
 
     def choose_lang(self, config) -> str:
         """The editor's `lang` setting, else the project's `[tool.schemalens] lang`, else the
@@ -148,6 +150,7 @@ class SchemaLensServer(LanguageServer):
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
         self.published = current
         self.audited = self.model
+        self.memory_trace.rebuilt()
 
     @staticmethod
     def _audit(index: WorkspaceIndex, model) -> tuple[dict[str, Optional[str]], CarriedAudit]:
