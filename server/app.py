@@ -29,6 +29,7 @@ from schemalens.analyzers.workspace.index import WorkspaceIndex
 from . import code_actions, navigation
 from .diagnostics import diagnostics_by_uri, relative_path
 from .memory_trace import MemoryTrace
+from .protocol import SchemaLensProtocol
 from .positions import Positions, split_documents_as_lsp
 from .process import ClientLogHandler, ClientWatchdog, configure_logging, end_process
 
@@ -44,7 +45,7 @@ _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
 
 class SchemaLensServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("schemalens", __version__)
+        super().__init__("schemalens", __version__, protocol_cls=SchemaLensProtocol)
         self.root: Optional[Path] = None
         self.index: Optional[WorkspaceIndex] = None
         self.model = None
