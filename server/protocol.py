@@ -14,8 +14,8 @@ class SchemaLensProtocol(LanguageServerProtocol):
     left to pygls, which cancels while it iterates over the futures (shutdown) or has already
     removed it ($/cancelRequest)."""
 
-    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
-        super()._execute_handler(msg_id, handler, callback, args=args, kwargs=kwargs)
+    def _execute_handler(self, msg_id, *args, **kwargs):
+        super()._execute_handler(msg_id, *args, **kwargs)  # whatever else pygls passes, as it is
         future = self._request_futures.get(msg_id)
         if future is not None:
             future.add_done_callback(lambda done: self._forget(msg_id, done))
