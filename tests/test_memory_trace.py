@@ -28,3 +28,15 @@ def test_nothing_is_traced_unless_asked(monkeypatch):
     trace = MemoryTrace.from_environment()
     trace.rebuilt()
     assert trace.folder is None and not tracemalloc.is_tracing()
+
+
+def test_the_audit_keeps_one_word_set_per_file_however_many_edits():
+    from schemalens.analyzers.rules.context import _ByPath
+
+    computed = []
+    words = _ByPath(lambda text: computed.append(text) or frozenset(text.split()))
+    for number in range(100):
+        assert words("app/models.py", f"x = {number}") == frozenset({"x", "=", str(number)})
+    assert words("app/models.py", "x = 99") == frozenset({"x", "=", "99"})
+    assert len(computed) == 100  # the unchanged text is not read again
+    assert len(words._entries) == 1

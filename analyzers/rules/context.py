@@ -7,7 +7,6 @@ model (that is where developers edit), with the migration that created it as rel
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 import tokenize
@@ -52,22 +51,39 @@ def named_append_only(table_name: str) -> bool:
     return _APPEND_ONLY_NAME.search(table_name) is not None
 
 
-@functools.lru_cache(maxsize=4096)
-def _words_of(text: str) -> frozenset[str]:
-    """A file's words, lower case; kept across audits while the text is unchanged (an edit
-    changes one file's text, not the others')."""
+def _words(text: str) -> frozenset[str]:
+    """A text's words, lower case."""
     return frozenset(word.lower() for word in _WORD.findall(text))
 
 
-@functools.lru_cache(maxsize=1024)
-def _code_words_of(text: str) -> frozenset[str]:
+def _code_words(text: str) -> frozenset[str]:
     """A Python file's words outside comments, lower case (all its words when it does not tokenize)."""
     try:
         tokens = tokenize.generate_tokens(io.StringIO(text).readline)
         kept = " ".join(token.string for token in tokens if token.type != tokenize.COMMENT)
     except (tokenize.TokenError, SyntaxError):
-        return _words_of(text)
-    return _words_of(kept)
+        return _words(text)
+    return _words(kept)
+
+
+class _ByPath:
+    """What `compute` makes of a file's text, kept across audits per path while the text is
+    unchanged: an edit replaces its own file's entry, so the memory stays one entry per file
+    however many edits come (a cache keyed by text kept every edited version)."""
+
+    def __init__(self, compute: Callable[[str], frozenset[str]]) -> None:
+        self._compute = compute
+        self._entries: dict[str, tuple[str, frozenset[str]]] = {}
+
+    def __call__(self, path: str, text: str) -> frozenset[str]:
+        entry = self._entries.get(path)
+        if entry is None or entry[0] != text:
+            entry = self._entries[path] = (text, self._compute(text))
+        return entry[1]
+
+
+_words_of = _ByPath(_words)
+_code_words_of = _ByPath(_code_words)
 
 
 @dataclass
@@ -268,15 +284,16 @@ class AuditContext:
         if key in self.model.orm.tables or not self._code_texts:
             return True
         name = key.rpartition(".")[2].lower()
-        return any(name in _words_of(text) and name in _code_words_of(text) for text in self._code_texts)
+        return any(name in _words_of(path, text) and name in _code_words_of(path, text)
+                   for path, text in self._code_texts)
 
     @cached_property
-    def _code_texts(self) -> list[str]:
-        """The texts of the models and of deployed application code."""
+    def _code_texts(self) -> list[tuple[str, str]]:
+        """(path, text) of the models and of deployed application code."""
         patterns = self.model.config.non_application_paths
-        models = [self.text_of(path) or "" for path, kind in sorted(self.model.files.items())
+        models = [(path, self.text_of(path) or "") for path, kind in sorted(self.model.files.items())
                   if kind == "model" and is_application_code(path, patterns)]
-        return models + [text for _path, text in self._deployed_texts]
+        return models + list(self._deployed_texts)
 
     def code_mentions_deletion(self, table: Table) -> bool:
         """True when application code or a SQL script deletes from, truncates or drops
@@ -344,7 +361,7 @@ class AuditContext:
     @cached_property
     def _deployed_words(self) -> list[frozenset[str]]:
         """The words (lower case) of each deployed file, in the order of `_deployed_texts`."""
-        return [_words_of(text) for _, text in self._deployed_texts]
+        return [_words_of(path, text) for path, text in self._deployed_texts]
 
     @property
     def has_application_code(self) -> bool:
