@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -14,6 +15,15 @@ from lsprotocol import types
 from schemalens.analyzers.pg.embedded import EmbeddedPostgres, start_postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
+async def diagnostics_for(client, uri: str, predicate, timeout: float = 60) -> list:
+    """`uri`'s diagnostics once the server has published them and `predicate` holds for them."""
+    async def wait():
+        while uri not in client.diagnostics or not predicate(client.diagnostics[uri]):
+            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        return client.diagnostics[uri]
+    return await asyncio.wait_for(wait(), timeout)
+
+
 # A client that applies workspace edits creating files (the scaffold's code action writes revisions).
 FILE_CREATING_CAPABILITIES = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
     workspace_edit=types.WorkspaceEditClientCapabilities(

@@ -3,7 +3,6 @@ diagnostics, hovers and code action titles (pytest-lsp drives the real server ov
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import sys
@@ -14,7 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from conftest import FILE_CREATING_CAPABILITIES
+from conftest import FILE_CREATING_CAPABILITIES, diagnostics_for
 
 SERVICE = Path(__file__).parent / "fixtures" / "flask_service"
 MODELS = "app/models/accounts.py"
@@ -37,12 +36,6 @@ async def chinese_client(lsp_client: LanguageClient, workspace: Path):
     await lsp_client.shutdown_session()
 
 
-async def _diagnostics_for(client: LanguageClient, uri: str, predicate, timeout: float = 30) -> list[types.Diagnostic]:
-    async def wait():
-        while not predicate(client.diagnostics.get(uri, [])):
-            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        return client.diagnostics[uri]
-    return await asyncio.wait_for(wait(), timeout)
 
 
 async def _open(client: LanguageClient, workspace: Path) -> tuple[str, str, list[types.Diagnostic]]:
@@ -50,7 +43,7 @@ async def _open(client: LanguageClient, workspace: Path) -> tuple[str, str, list
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    return uri, text, await _diagnostics_for(client, uri, lambda d: "SL401" in {x.code for x in d})
+    return uri, text, await diagnostics_for(client, uri, lambda d: "SL401" in {x.code for x in d})
 
 
 @pytest.mark.asyncio
@@ -117,7 +110,7 @@ async def test_a_zh_cn_client_gets_the_safe_revisions_in_chinese(chinese_file_cr
     uri = head.as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=head.read_text())))
-    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL508" in {x.code for x in d})
+    diagnostics = await diagnostics_for(client, uri, lambda d: "SL508" in {x.code for x in d})
     target = next(d for d in diagnostics if d.code == "SL508")
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,

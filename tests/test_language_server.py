@@ -12,7 +12,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from conftest import FILE_CREATING_CAPABILITIES
+from conftest import FILE_CREATING_CAPABILITIES, diagnostics_for
 
 SERVICE = Path(__file__).parent / "fixtures" / "flask_service"
 MODELS = "app/models/accounts.py"
@@ -34,12 +34,6 @@ async def client(lsp_client: LanguageClient, workspace: Path):
     await lsp_client.shutdown_session()
 
 
-async def _diagnostics_for(client: LanguageClient, uri: str, predicate, timeout: float = 30) -> list[types.Diagnostic]:
-    async def wait():
-        while not predicate(client.diagnostics.get(uri, [])):
-            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        return client.diagnostics[uri]
-    return await asyncio.wait_for(wait(), timeout)
 
 
 def _codes(diagnostics) -> set[str]:
@@ -52,7 +46,7 @@ async def test_findings_appear_and_an_edit_that_fixes_one_clears_it(client: Lang
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    diagnostics = await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
     phone = next(d for d in diagnostics if d.code == "SL701")
     assert phone.severity == types.DiagnosticSeverity.Warning and "Fix:" in phone.message
     assert text.splitlines()[phone.range.start.line].strip().startswith("phone =")
@@ -61,7 +55,7 @@ async def test_findings_appear_and_an_edit_that_fixes_one_clears_it(client: Lang
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
-    await _diagnostics_for(client, uri, lambda d: "SL701" not in _codes(d))
+    await diagnostics_for(client, uri, lambda d: "SL701" not in _codes(d))
 
 
 @pytest.mark.asyncio
@@ -70,11 +64,11 @@ async def test_a_syntax_error_mid_edit_keeps_the_other_diagnostics(client: Langu
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    await _diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=text + "\nclass Half(db.Model\n")]))
-    diagnostics = await _diagnostics_for(client, uri, lambda d: "parse:error" in _codes(d))
+    diagnostics = await diagnostics_for(client, uri, lambda d: "parse:error" in _codes(d))
     assert "SL701" in _codes(diagnostics)
 
 
@@ -84,7 +78,7 @@ async def test_hover_on_a_table_name_shows_its_card(client: LanguageClient, work
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    await _diagnostics_for(client, uri, lambda d: bool(d))
+    await diagnostics_for(client, uri, lambda d: bool(d))
     line = next(n for n, line in enumerate(text.splitlines()) if '__tablename__ = "accounts"' in line)
     character = text.splitlines()[line].index("accounts") + 2
     result = await client.text_document_hover_async(types.HoverParams(
@@ -109,10 +103,10 @@ async def test_initialization_options_override_the_project_settings(configured_c
     text = (workspace / MODELS).read_text()
     configured_client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    diagnostics = await _diagnostics_for(configured_client, uri, lambda d: bool(d))
+    diagnostics = await diagnostics_for(configured_client, uri, lambda d: bool(d))
     assert not any(code.startswith("SL7") for code in _codes(diagnostics))
     configured_client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"schemalens": {}}))
-    await _diagnostics_for(configured_client, uri, lambda d: "SL701" in _codes(d))
+    await diagnostics_for(configured_client, uri, lambda d: "SL701" in _codes(d))
 
 
 @pytest.mark.asyncio
@@ -121,7 +115,7 @@ async def test_definition_and_symbols(client: LanguageClient, workspace: Path):
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    await _diagnostics_for(client, uri, lambda d: bool(d))
+    await diagnostics_for(client, uri, lambda d: bool(d))
     line = next(n for n, line in enumerate(text.splitlines()) if '"accounts.id"' in line)
     character = text.splitlines()[line].index("accounts.id") + 9
     places = await client.text_document_definition_async(types.DefinitionParams(
@@ -141,7 +135,7 @@ async def test_code_actions_edit_the_line_and_the_finding_goes_away(client: Lang
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    diagnostics = await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
     target = next(d for d in diagnostics if d.code == "SL701")
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
@@ -152,7 +146,7 @@ async def test_code_actions_edit_the_line_and_the_finding_goes_away(client: Lang
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
-    await _diagnostics_for(client, uri, lambda d: not any(x.code == "SL701" and x.range.start.line == target.range.start.line
+    await diagnostics_for(client, uri, lambda d: not any(x.code == "SL701" and x.range.start.line == target.range.start.line
                                                           for x in d))
 
 
@@ -174,7 +168,7 @@ async def test_applying_a_local_fix_removes_its_diagnostic(client: LanguageClien
     text = (workspace / path).read_text().replace("def upgrade():\n", "def upgrade():\n" + BLOCKING_INDEX, 1)
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    diagnostics = await _diagnostics_for(client, uri, lambda d: rule in _codes(d))
+    diagnostics = await diagnostics_for(client, uri, lambda d: rule in _codes(d))
     target = next(d for d in diagnostics if d.code == rule)
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
@@ -186,7 +180,7 @@ async def test_applying_a_local_fix_removes_its_diagnostic(client: LanguageClien
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
-    await _diagnostics_for(client, uri, lambda d: rule not in _codes(d))
+    await diagnostics_for(client, uri, lambda d: rule not in _codes(d))
 
 
 @pytest.mark.asyncio
@@ -195,7 +189,7 @@ async def test_no_model_fix_for_a_table_the_migrations_build(client: LanguageCli
     uri = (workspace / MODELS).as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
         uri=uri, language_id="python", version=1, text=(workspace / MODELS).read_text())))
-    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL401" in _codes(d))
+    diagnostics = await diagnostics_for(client, uri, lambda d: "SL401" in _codes(d))
     target = next(d for d in diagnostics if d.code == "SL401")
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
@@ -209,7 +203,7 @@ async def test_report_command_writes_the_audit(client: LanguageClient, workspace
     uri = (workspace / MODELS).as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=(workspace / MODELS).read_text())))
-    await _diagnostics_for(client, uri, lambda d: bool(d))
+    await diagnostics_for(client, uri, lambda d: bool(d))
     report_uri = await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="schemalens.generateReport", arguments=["zh"]))
     assert "缺口地图" in Path(report_uri.removeprefix("file://")).read_text(encoding="utf-8")
@@ -221,7 +215,7 @@ async def test_references_of_a_table(client: LanguageClient, workspace: Path):
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    await _diagnostics_for(client, uri, lambda d: bool(d))
+    await diagnostics_for(client, uri, lambda d: bool(d))
     line = next(n for n, line in enumerate(text.splitlines()) if '__tablename__ = "accounts"' in line)
     places = await client.text_document_references_async(types.ReferenceParams(
         text_document=types.TextDocumentIdentifier(uri=uri),
@@ -244,7 +238,7 @@ async def test_an_unsafe_statement_is_split_by_a_code_action(file_creating_clien
     uri = head.as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=head.read_text())))
-    diagnostics = await _diagnostics_for(client, uri, lambda d: "SL508" in _codes(d))
+    diagnostics = await diagnostics_for(client, uri, lambda d: "SL508" in _codes(d))
     target = next(d for d in diagnostics if d.code == "SL508")
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
@@ -265,7 +259,7 @@ async def test_an_unsafe_statement_is_split_by_a_code_action(file_creating_clien
     for created_uri in created:
         client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
             changes=[types.FileEvent(uri=created_uri, type=types.FileChangeType.Created)]))
-    await _diagnostics_for(client, uri, lambda d: "SL508" not in _codes(d))
+    await diagnostics_for(client, uri, lambda d: "SL508" not in _codes(d))
 
 
 @pytest.mark.asyncio

@@ -15,6 +15,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from conftest import diagnostics_for
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
 ORDER = "app/models/order.py"
 HALF_TYPED = "    total = db.Column(db.Numeric(12,"
@@ -36,12 +38,6 @@ async def client(lsp_client: LanguageClient, shop: Path):
     await lsp_client.shutdown_session()
 
 
-async def _diagnostics_for(client: LanguageClient, uri: str, predicate, timeout: float = 60) -> list[types.Diagnostic]:
-    async def wait():
-        while uri not in client.diagnostics or not predicate(client.diagnostics[uri]):
-            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        return client.diagnostics[uri]
-    return await asyncio.wait_for(wait(), timeout)
 
 
 def _parse_errors(diagnostics) -> list[types.Diagnostic]:
@@ -61,12 +57,12 @@ async def _open_and_break(client: LanguageClient, shop: Path, after: str = "id =
     good = (shop / ORDER).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=good)))
-    before = await _diagnostics_for(client, uri, lambda d: any(x.code == "SL201" for x in d))
+    before = await diagnostics_for(client, uri, lambda d: any(x.code == "SL201" for x in d))
     lines = good.split("\n")
     at = next(n for n, line in enumerate(lines) if line.strip().startswith(after)) + 1
     broken = "\n".join(lines[:at] + [HALF_TYPED] + lines[at:])
     _change(client, uri, 2, broken)
-    after = await _diagnostics_for(client, uri, lambda d: bool(_parse_errors(d)))
+    after = await diagnostics_for(client, uri, lambda d: bool(_parse_errors(d)))
     return uri, good, broken, at, before, after
 
 
@@ -133,7 +129,7 @@ async def test_the_ignore_action_on_a_moved_finding_edits_its_line(client: Langu
     assert edit.new_text == lines[target.range.start.line] + "  # schemalens: ignore[SL201]"
     lines[target.range.start.line] = edit.new_text
     _change(client, uri, 3, "\n".join(lines))
-    await _diagnostics_for(client, uri, lambda d: bool(_parse_errors(d)) and not any(
+    await diagnostics_for(client, uri, lambda d: bool(_parse_errors(d)) and not any(
         x.code == "SL201" and x.range.start.line == target.range.start.line for x in d))
 
 
@@ -173,13 +169,13 @@ async def test_a_syntax_error_is_on_its_own_line_within_it(client: LanguageClien
     uri, text = (shop / path).as_uri(), (shop / path).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
         uri=uri, language_id="sql" if path.endswith(".sql") else "python", version=1, text=text)))
-    await _diagnostics_for(client, uri, lambda d: True)
+    await diagnostics_for(client, uri, lambda d: True)
     lines = text.split("\n")
     at = next(n for n, line in enumerate(lines) if line.startswith(before))
     broken = "\n".join(lines[:at] + [typed, ""] + lines[at:])
     _change(client, uri, 2, broken)
     def rejected(diagnostics):  # a statement PostgreSQL rejects is a finding (SL531, SL538), which carries the fix
         return [d for d in diagnostics if d.range.start.line == at and (d in _parse_errors(diagnostics) or d.code in ("SL531", "SL538"))]
-    error = rejected(await _diagnostics_for(client, uri, lambda d: bool(rejected(d))))[0]
+    error = rejected(await diagnostics_for(client, uri, lambda d: bool(rejected(d))))[0]
     assert error.range.start.character <= len(typed) and error.range.end.line == at and error.range.end.character <= len(typed)
     assert typed[error.range.start.character:].startswith(at_character) or error.range.start.character == 0

@@ -16,6 +16,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from conftest import diagnostics_for
+
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.rules.base import occurrences
 from schemalens.analyzers.workspace.index import WorkspaceIndex
@@ -84,13 +86,6 @@ async def client(lsp_client: LanguageClient, shop: Path):
 READING = pytest.mark.asyncio(loop_scope="module")
 
 
-async def _diagnostics_for(client: LanguageClient, uri: str, predicate, timeout: float = 60) -> list[types.Diagnostic]:
-    """The file's diagnostics once published and `predicate` holds for them."""
-    async def wait():
-        while uri not in client.diagnostics or not predicate(client.diagnostics[uri]):
-            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        return client.diagnostics[uri]
-    return await asyncio.wait_for(wait(), timeout)
 
 
 def _open(client: LanguageClient, root: Path, path: str) -> tuple[str, str]:
@@ -112,7 +107,7 @@ def _position(text: str, needle: str, offset: int, occurrence: int = 0) -> types
 @READING
 async def test_the_index_reports_progress_and_files_get_diagnostics_unopened(reader: LanguageClient, shop_to_read: Path):
     revision = (shop_to_read / REVISION).as_uri()
-    await _diagnostics_for(reader, revision, lambda d: any(x.code == "SL505" for x in d))
+    await diagnostics_for(reader, revision, lambda d: any(x.code == "SL505" for x in d))
     (reports,) = reader.progress_reports.values()
     for _ in range(100):  # the end of the progress follows the diagnostics of the first index
         if isinstance(reports[-1], types.WorkDoneProgressEnd):
@@ -128,7 +123,7 @@ async def test_the_index_reports_progress_and_files_get_diagnostics_unopened(rea
 @READING
 async def test_a_diagnostic_carries_severity_code_link_related_information_and_fix(reader: LanguageClient, shop_to_read: Path):
     uri, _ = _open(reader, shop_to_read, ORDER)
-    diagnostics = await _diagnostics_for(reader, uri, lambda d: {"SL401", "SL201", "SL305"} <= {x.code for x in d})
+    diagnostics = await diagnostics_for(reader, uri, lambda d: {"SL401", "SL201", "SL305"} <= {x.code for x in d})
     audited = {(f.rule, f.location.line - 1): f.severity for merged in run_audit(WorkspaceIndex(shop_to_read).index_all()).findings
                for f in occurrences(merged) if f.location.path == ORDER}
     kinds = {"P0": types.DiagnosticSeverity.Error, "P1": types.DiagnosticSeverity.Warning,
@@ -140,7 +135,7 @@ async def test_a_diagnostic_carries_severity_code_link_related_information_and_f
     assert sl305.code_description.href.endswith("docs/rules.md#sl305-missing-non-negative-check")
     assert "\nFix: " in sl305.message
     services = (shop_to_read / "app/services/orders.py").as_uri()
-    sl601 = await _diagnostics_for(reader, services, lambda d: any(x.code == "SL601" and x.related_information for x in d))
+    sl601 = await diagnostics_for(reader, services, lambda d: any(x.code == "SL601" and x.related_information for x in d))
     related = next(d for d in sl601 if d.code == "SL601").related_information
     assert any(info.location.uri == uri for info in related)
 
@@ -150,7 +145,7 @@ async def test_a_diagnostic_carries_severity_code_link_related_information_and_f
 @pytest.mark.asyncio
 async def test_a_save_and_a_change_on_disk_are_followed(client: LanguageClient, shop: Path):
     uri, text = _open(client, shop, ORDER)
-    await _diagnostics_for(client, uri, lambda d: any(x.code == "SL201" for x in d))
+    await diagnostics_for(client, uri, lambda d: any(x.code == "SL201" for x in d))
     added = "    shipped_on = db.Column(db.DateTime)"  # a model column no migration adds: SL521
     edited = text.replace("    paid_at = db.Column(db.DateTime)\n", "    paid_at = db.Column(db.DateTime)\n" + added + "\n")
     line = edited.split("\n").index(added)
@@ -159,7 +154,7 @@ async def test_a_save_and_a_change_on_disk_are_followed(client: LanguageClient, 
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)]))
     (shop / ORDER).write_text(edited)
     client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
-    await _diagnostics_for(client, uri, lambda d: any(x.code == "SL521" and x.range.start.line == line for x in d))
+    await diagnostics_for(client, uri, lambda d: any(x.code == "SL521" and x.range.start.line == line for x in d))
     # A file written by another tool, not open in the editor.
     revision = shop / REVISION
     blocking = "    op.create_index('ix_orders_paid_at', 'orders', ['paid_at'], unique=False)"
@@ -168,7 +163,7 @@ async def test_a_save_and_a_change_on_disk_are_followed(client: LanguageClient, 
     revision.write_text("\n".join(lines[:at] + [blocking] + lines[at:]))
     client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
         changes=[types.FileEvent(uri=revision.as_uri(), type=types.FileChangeType.Changed)]))
-    await _diagnostics_for(client, revision.as_uri(), lambda d: any(x.code == "SL505" and x.range.start.line == at for x in d))
+    await diagnostics_for(client, revision.as_uri(), lambda d: any(x.code == "SL505" and x.range.start.line == at for x in d))
 
 
 # "Hover on a model class (its name where declared or used, `Order.status` for a column),
@@ -197,7 +192,7 @@ HOVERS = [
 @pytest.mark.parametrize("what, path, needle, offset, table, column", HOVERS, ids=[h[0] for h in HOVERS])
 async def test_hover_shows_the_table_card(reader: LanguageClient, shop_to_read: Path, what, path, needle, offset, table, column):
     uri, text = _open(reader, shop_to_read, path)
-    await _diagnostics_for(reader, uri, lambda d: True)
+    await diagnostics_for(reader, uri, lambda d: True)
     hover = await reader.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=_position(text, needle, offset)))
     assert hover is not None, f"no hover on the {what}"
@@ -210,7 +205,7 @@ async def test_hover_shows_the_table_card(reader: LanguageClient, shop_to_read: 
 @READING
 async def test_the_card_lists_keys_row_hints_migrations_differences_and_queries(reader: LanguageClient, shop_to_read: Path):
     uri, text = _open(reader, shop_to_read, ORDER)
-    await _diagnostics_for(reader, uri, lambda d: bool(d))
+    await diagnostics_for(reader, uri, lambda d: bool(d))
     table = await reader.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=_position(text, "class Order(", 7)))
     card = table.contents.value
@@ -229,7 +224,7 @@ async def test_the_card_lists_keys_row_hints_migrations_differences_and_queries(
 @READING
 async def test_definition_and_references_from_a_model_class(reader: LanguageClient, shop_to_read: Path):
     uri, text = _open(reader, shop_to_read, ORDER)
-    await _diagnostics_for(reader, uri, lambda d: bool(d))
+    await diagnostics_for(reader, uri, lambda d: bool(d))
     position = _position(text, "class Order(", 7)
     places = await reader.text_document_definition_async(types.DefinitionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=position))
@@ -260,7 +255,7 @@ def _apply(text: str, edits: list[types.TextEdit]) -> str:
 @pytest.mark.asyncio
 async def test_ignore_in_this_file_adds_a_file_comment_and_the_findings_go(client: LanguageClient, shop: Path):
     uri, text = _open(client, shop, ORDER)
-    diagnostics = await _diagnostics_for(client, uri, lambda d: sum(x.code == "SL201" for x in d) >= 2)
+    diagnostics = await diagnostics_for(client, uri, lambda d: sum(x.code == "SL201" for x in d) >= 2)
     target = next(d for d in diagnostics if d.code == "SL201")
     action = next(a for a in await _actions(client, uri, target) if a.title == "SchemaLens: Ignore SL201 in this file")
     fixed = _apply(text, action.edit.changes[uri])
@@ -269,7 +264,7 @@ async def test_ignore_in_this_file_adds_a_file_comment_and_the_findings_go(clien
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
-    after = await _diagnostics_for(client, uri, lambda d: not any(x.code == "SL201" for x in d))
+    after = await diagnostics_for(client, uri, lambda d: not any(x.code == "SL201" for x in d))
     assert {d.code for d in after} >= {d.code for d in diagnostics} - {"SL201"}
 
 
@@ -277,7 +272,7 @@ async def test_ignore_in_this_file_adds_a_file_comment_and_the_findings_go(clien
 async def test_ignore_for_this_statement_on_sql_inside_a_string(reader: LanguageClient, shop_to_read: Path):
     path = "migrations/versions/f0c2d6e8a413_pending_orders_index_and_audit_schema_version.py"
     uri, text = _open(reader, shop_to_read, path)
-    diagnostics = await _diagnostics_for(reader, uri, lambda d: bool(d))
+    diagnostics = await diagnostics_for(reader, uri, lambda d: bool(d))
     inside = [d for d in diagnostics if not text.split("\n")[d.range.start.line].rstrip().endswith(("(", ")", ",", ":"))
               and '"""' not in text.split("\n")[d.range.start.line]]
     for diagnostic in inside or diagnostics:
@@ -319,7 +314,7 @@ async def _run_scaffold(client: LanguageClient, root: Path, path: str, rule: str
     client would (its edit, then its command), and return the files it created."""
     uri, text = _open(client, root, path)
     line = next(n for n, l in enumerate(text.split("\n")) if on in l)
-    diagnostics = await _diagnostics_for(client, uri, lambda d: any(x.code == rule and x.range.start.line == line for x in d))
+    diagnostics = await diagnostics_for(client, uri, lambda d: any(x.code == rule and x.range.start.line == line for x in d))
     target = next(d for d in diagnostics if d.code == rule and d.range.start.line == line)
     action = next(a for a in await _actions(client, uri, target) if title in a.title)
     assert action.edit is None or action.edit.document_changes is None, "this client declared no documentChanges"
@@ -340,7 +335,7 @@ async def _run_scaffold(client: LanguageClient, root: Path, path: str, rule: str
     for file in new:
         compile(file.read_text(), str(file), "exec")
     assert any("SchemaLens: created" in m.message for m in client.messages), "the client is told which files"
-    await _diagnostics_for(client, uri, lambda d: not any(x.message == target.message for x in d))
+    await diagnostics_for(client, uri, lambda d: not any(x.message == target.message for x in d))
     return new
 
 
@@ -364,7 +359,7 @@ async def test_generate_the_safe_migration_without_document_changes(plain_edit_c
 async def test_the_file_command_refuses_paths_outside_the_versions_folders(plain_edit_client: LanguageClient,
                                                                          unsafe_project: Path):
     uri, _ = _open(plain_edit_client, unsafe_project, "app/models.py")
-    await _diagnostics_for(plain_edit_client, uri, lambda d: bool(d))
+    await diagnostics_for(plain_edit_client, uri, lambda d: bool(d))
     created = await plain_edit_client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="schemalens.createRevisionFiles", arguments=[{"files": [{"path": "app/evil.py", "text": "x = 1\n"}]}]))
     assert created is None and not (unsafe_project / "app/evil.py").exists()
@@ -376,7 +371,7 @@ async def test_the_file_command_refuses_paths_outside_the_versions_folders(plain
 @READING
 async def test_the_report_and_schema_map_commands(reader: LanguageClient, shop_to_read: Path):
     uri, _ = _open(reader, shop_to_read, ORDER)
-    await _diagnostics_for(reader, uri, lambda d: bool(d))
+    await diagnostics_for(reader, uri, lambda d: bool(d))
     report = await reader.workspace_execute_command_async(types.ExecuteCommandParams(command="schemalens.generateReport"))
     assert "## III" in Path(report.removeprefix("file://")).read_text(encoding="utf-8") or \
         "P0" in Path(report.removeprefix("file://")).read_text(encoding="utf-8")
@@ -399,10 +394,10 @@ async def configured(lsp_client: LanguageClient, shop: Path):
 @pytest.mark.asyncio
 async def test_editor_settings_select_ignore_severity_and_per_path_ignores(configured: LanguageClient, shop: Path):
     uri, _ = _open(configured, shop, ORDER)
-    diagnostics = await _diagnostics_for(configured, uri, lambda d: any(x.code == "SL201" for x in d))
+    diagnostics = await diagnostics_for(configured, uri, lambda d: any(x.code == "SL201" for x in d))
     codes = {d.code for d in diagnostics if not str(d.code).startswith("parse:")}
     assert codes and all(code.startswith("SL2") for code in codes) and "SL203" not in codes
     assert all(d.severity == types.DiagnosticSeverity.Error for d in diagnostics if d.code == "SL201")
     configured.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"schemalens": {"dialect": "oracle"}}))
-    await _diagnostics_for(configured, uri, lambda d: any(x.code == "SL401" for x in d))
+    await diagnostics_for(configured, uri, lambda d: any(x.code == "SL401" for x in d))
     assert any(m.type == types.MessageType.Warning and "dialect" in m.message for m in configured.log_messages)
