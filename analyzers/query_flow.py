@@ -468,7 +468,7 @@ class CodeBase:
 
         Conservative by construction: methods are never in it (templates, serializers and
         frameworks call them through objects the reader cannot follow), and a name used any other
-        way (handed on, registered, in `__all__` or a string, called on a receiver not followed)
+        way (handed on, registered, in a string, called on a receiver not followed)
         counts as reached."""
         where_run = self.where_run
         if not any(where_run.get(key) in ("request", "task") for key in self.functions if key[0] in self.application):

@@ -25,7 +25,7 @@ LABELS = ("tp", "noise", "fp")
 OVERALL_TARGET, P0_TARGET, RULE_FLOOR = 0.90, 0.95, 0.70
 # Where the corpus stands (2026-12-03: 109 of 161 findings tp): not the targets yet, so the test
 # holds this line and a change that lowers it fails. Raise it as rules improve.
-OVERALL_FLOOR = 0.65
+OVERALL_FLOOR = 0.70
 
 
 def _code_line(root: Path, path: str, line: int) -> str:

@@ -119,3 +119,18 @@ def test_query_findings_waiting_for_table_sizes_are_said_and_found_once_hinted(t
     (tmp_path / "pyproject.toml").write_text("[tool.schemalens.tables.customers]\nrows = 2_000_000\n")
     hinted = run_audit(WorkspaceIndex(tmp_path).index_all())
     assert "SL405" in _codes(hinted) and not hinted.held_back
+
+
+def test_foreign_key_indexes_are_held_back_and_said_when_the_project_deploys_mysql(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__orders.sql").write_text(
+        "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE order_items (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));\n")
+    (tmp_path / "requirements.txt").write_text("pymysql==1.1.1\n")
+    model = WorkspaceIndex(tmp_path).index_all()
+    held = run_audit(model)
+    assert "SL401" not in _codes(held)
+    report = render_audit_markdown(model, held.findings, held_back=held.held_back)
+    assert "held back: SL401: the project deploys MySQL (requirements.txt: pymysql)" in report
+    (tmp_path / "requirements.txt").write_text("pymysql==1.1.1\npsycopg[binary]==3.2\n")
+    assert "SL401" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))

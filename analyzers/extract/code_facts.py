@@ -125,8 +125,9 @@ class CodeFacts:
     # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself.
     runs_migrations: bool = False
     # Names the file uses other than by calling them inside a function (a function handed on,
-    # registered, listed in `__all__` or named in a string, and everything called at module or
-    # class level): what may run a function that no resolved call reaches.
+    # registered or named in a string, and everything called at module or class level): what may
+    # run a function that no resolved call reaches. `__all__` lists only what `import *` copies:
+    # a caller of such a name still calls it by name.
     referenced_names: frozenset[str] = frozenset()
     # Names the file writes negated values into (`amount=-fee`, `entry.balance = -total`):
     # quantities signed by design (ledger amounts, refunds, credits).
@@ -668,6 +669,13 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
 _NAME_STRING = re.compile(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`
 
 
+def _assigns_all(node: ast.AST) -> bool:
+    """`__all__ = [...]`, `__all__ += [...]` or `__all__: list[str] = [...]`."""
+    targets = node.targets if isinstance(node, ast.Assign) else \
+        [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+    return any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets)
+
+
 def referenced_names(tree: ast.Module) -> frozenset[str]:
     """See CodeFacts.referenced_names: names and attributes read other than as the function of a
     call inside a function body, every callee outside function bodies, and the identifiers of
@@ -676,6 +684,8 @@ def referenced_names(tree: ast.Module) -> frozenset[str]:
     stack: list[tuple[ast.AST, bool]] = [(tree, False)]  # (node, inside a function body)
     while stack:
         node, in_function = stack.pop()
+        if _assigns_all(node):
+            continue
         if isinstance(node, ast.Call) and in_function:
             # the callee itself is followed by the call graph; what it is called on is a use
             if isinstance(node.func, ast.Attribute):

@@ -21,6 +21,9 @@ def held_back_lines(held_back, lang: str = "en") -> list[str]:
                 "held back: %(count)d candidate findings of %(rules)s wait for table sizes: no size hint gives rows to %(tables)s "
                 "([tool.schemalens.tables.<name>] rows / rows_in_a_year: hint the tables you expect to grow)",
                 entry.candidates, rules=rules, tables=tables))
+        elif entry.reason == "mysql":
+            lines.append(_("held back: %(rules)s: the project deploys MySQL (%(source)s), where InnoDB indexes every "
+                           "foreign key itself", rules=rules, source=entry.source))
         else:
             lines.append(_("held back: %(rules)s: the application applies its migrations as it starts (Alembic's or "
                            "Flask-Migrate's upgrade() in application code), so they do not run beside live traffic",
@@ -30,5 +33,5 @@ def held_back_lines(held_back, lang: str = "en") -> list[str]:
 
 def held_back_json(held_back, lang: str = "en") -> list[dict]:
     return [{"rules": list(entry.rules), "reason": entry.reason, "candidates": entry.candidates,
-             "tables": list(entry.tables), "message": line}
+             "tables": list(entry.tables), "source": entry.source, "message": line}
             for entry, line in zip(held_back, held_back_lines(held_back, lang))]

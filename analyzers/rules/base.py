@@ -102,6 +102,9 @@ class Rule:
     # A rule about locks and scans that block the application's live traffic while a migration
     # runs: held back when the application applies its migrations itself as it starts.
     contends_with_live_traffic: ClassVar[bool] = False
+    # A rule whose claim is false on MySQL (InnoDB indexes every foreign key itself): held back
+    # when the project deploys MySQL (analyzers/workspace/deployed_engine.py).
+    moot_on_mysql: ClassVar[bool] = False
     # Off by default (an opinion, a heuristic that mostly reports deliberate choices): selected
     # only by its code, a prefix or a preset that lists it (`preset = "squawk"`), never by "ALL";
     # the docs say why it is off.

@@ -23,6 +23,7 @@ from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
+from ..workspace.deployed_engine import DeployedEngine, deployed_engine
 from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from .base import Related
@@ -116,6 +117,12 @@ class AuditContext:
     def postgres(self) -> PostgresVersion:
         """The PostgreSQL major version the rules answer for, and where it was read."""
         return postgres_version(self.model.config, getattr(self.model, "root", None))
+
+    @cached_property
+    def deployed_engine(self) -> DeployedEngine:
+        """The engine the project runs on, from the drivers it depends on (PostgreSQL unless
+        only MySQL drivers are declared), and where that was read."""
+        return deployed_engine(self.model.config, getattr(self.model, "root", None))
 
     @property
     def postgres_version(self) -> int:

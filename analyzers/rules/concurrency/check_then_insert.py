@@ -20,6 +20,21 @@ def _checked_table(context: AuditContext, found):
     return tables[0] if len(tables) == 1 else None
 
 
+def _canvas_package(route: str, *, expect: bool = False) -> dict[str, str]:
+    """A route module and a `canvas` package that re-exports its service's get-or-create."""
+    return {
+        "migrations/V1__canvas.sql": "CREATE TABLE canvas (id bigint PRIMARY KEY, case_id bigint, type text);\n",
+        "app/routes.py": ("from flask import Blueprint\nfrom app import canvas\n\n"
+                          f"bp = Blueprint('cases', __name__)\n\n{route}"),
+        "app/canvas/__init__.py": ("from .service import get_or_create_by_case\n\n"
+                                   "__all__ = ['get_or_create_by_case']\n"),
+        "app/canvas/service.py": ("def get_or_create_by_case(session, Canvas, case_id, kind):\n"
+                                  "    if session.query(Canvas).filter_by(case_id=case_id, type=kind).first() is None:"
+                                  + ("  # expect" if expect else "") + "\n"
+                                  "        session.add(Canvas(case_id=case_id, type=kind))\n"),
+    }
+
+
 class CheckThenInsert(Rule):
     """## What it finds
     Code that checks whether a row exists (`if not Model.query.filter_by(col=...).first():`,
@@ -76,20 +91,19 @@ class CheckThenInsert(Rule):
             "app/cli/users.py": ("def create_root(session, Users, email):\n"
                                  "    if not Users.query.filter_by(email=email).first():\n"
                                  "        session.add(Users(email=email))\n")}),
-        # dispatch: a get-or-create no route, task or other function calls
-        Example({
-            "migrations/V1__canvas.sql": "CREATE TABLE canvas (id bigint PRIMARY KEY, case_id bigint, type text);\n",
-            "app/routes.py": ("from flask import Blueprint\n\nbp = Blueprint('cases', __name__)\n\n"
-                              "@bp.route('/cases')\ndef cases():\n    return 'ok'\n"),
-            "app/canvas/service.py": ("def get_or_create_by_case(session, Canvas, case_id, kind):\n"
-                                      "    if session.query(Canvas).filter_by(case_id=case_id, type=kind).first() is None:\n"
-                                      "        session.add(Canvas(case_id=case_id, type=kind))\n")}),
+        # dispatch: a get-or-create no route, task or other function calls; the package only
+        # re-exports it (an import and `__all__` call nothing)
+        Example(_canvas_package("@bp.route('/cases')\ndef cases():\n    return 'ok'\n")),
     )
     invalid = (Example({
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL);\n",
         "app/services/orders.py": ("def create(session, Order, order_no):\n"
                                    "    if session.query(Order).filter_by(order_no=order_no).first() is None:  # expect\n"
-                                   "        session.add(Order(order_no=order_no))\n")}),)
+                                   "        session.add(Order(order_no=order_no))\n")}),
+        Example(_canvas_package("@bp.route('/cases/<int:case_id>')\ndef case(case_id):\n"
+                                "    canvas.get_or_create_by_case(db.session, Canvas, case_id, 'summary')\n",
+                                expect=True)),
+    )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():

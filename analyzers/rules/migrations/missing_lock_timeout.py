@@ -13,10 +13,10 @@ from .safety import (
     LOCK_TIMEOUT_ADVICE,
     alembic_example,
     created_here,
-    created_with_this_change,
     lock_sentence,
     severity_by_size,
     sql_example,
+    young_table,
     young_table_example,
 )
 from ...i18n import _
@@ -52,11 +52,11 @@ class MissingLockTimeout(Rule):
     writes on a table an earlier migration created, with no `SET lock_timeout` before it in the
     step (or in Alembic's `env.py`).
 
-    A table created by a migration written at most a day before this one (Alembic's `Create
+    A table created by a migration written at most 30 days before this one (Alembic's `Create
     Date:` line or a date that starts the file name; never a table of the first migration of a
-    history) came with the same change: nothing queries it yet, so no queue forms behind its
-    lock. Nor behind a legacy table that no model maps and no application code names outside
-    comments. When such a DDL also locks a referenced table in use (adding a foreign key, or
+    history), which the size hints do not call big, is young: few queries hold it and none for
+    long, so no queue forms behind its lock. Nor behind a legacy table that no model maps and no
+    application code names outside comments. When such a DDL also locks a referenced table in use (adding a foreign key, or
     dropping a table whose foreign keys' triggers live on it), the finding names that table.
 
     ## Why it matters
@@ -107,12 +107,18 @@ class MissingLockTimeout(Rule):
         # The table came with the same change (a revision written the same day): nothing queries it yet.
         Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))",
                                     written="2024-03-05 15:00", lock_timeout=False)),
+        # dispatch: a column added to a table created twelve days before; no queue forms on a young table.
+        Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))",
+                                    written="2024-03-17 10:00", lock_timeout=False)),
         # A legacy table no model maps and no code names (a comment does not count): nothing queues.
         Example(_legacy_drop("legacy_events")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))  # expect",
                                 lock_timeout=False)),
+        # Three months after `orders` was created, its readers queue behind the lock.
+        Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))  # expect",
+                                    written="2024-06-05 10:00", lock_timeout=False)),
         Example(sql_example("ALTER TABLE orders ADD COLUMN channel text;  -- expect\n"
                             "ALTER TABLE orders ADD COLUMN source text;\n")),
         # Dropping a table whose foreign key's triggers live on `customers`, which is in use, locks it.
@@ -190,7 +196,7 @@ def _in_use(context: AuditContext, walked: WalkedOperation, table: str) -> bool:
     table this migration drops and for tables that still exist: a table a later migration drops
     was in use by the code of its time."""
     own = table == walked.table
-    if created_with_this_change(context, walked, None if own else table):
+    if young_table(context, walked, None if own else table):
         return False
     dropped_here = any(isinstance(operation, DropTable) and table_key(operation.table, operation.schema) == table
                        for operation in walked.step.operations)

@@ -147,15 +147,17 @@ def table_age(context: AuditContext, walked: WalkedOperation, table: Optional[st
     return written - created
 
 
-def young_table(context: AuditContext, walked: WalkedOperation) -> bool:
-    """The table was created by the same migration, or at most 30 days (YOUNG_TABLE_AGE) before
-    it, and the size hints do not say it is big: a scan, rewrite or index build over it is short."""
-    if new_in_this_step(walked):
+def young_table(context: AuditContext, walked: WalkedOperation, table: Optional[str] = None) -> bool:
+    """The operation's table (or `table`, a table key) was created by the same migration, or at
+    most 30 days (YOUNG_TABLE_AGE) before it, and the size hints do not say it is big: a scan,
+    rewrite or index build over it is short, and few queries hold it."""
+    if created_with_this_change(context, walked, table):
         return True
-    age = table_age(context, walked)
+    age = table_age(context, walked, table)
     if age is None or age > YOUNG_TABLE_AGE:
         return False
-    found = context.layer.tables.get(walked.table) if walked.table else None
+    key = walked.table if table is None else table
+    found = context.layer.tables.get(key) if key else None
     return found is None or not context.is_big(found)
 
 

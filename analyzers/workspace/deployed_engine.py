@@ -1,0 +1,77 @@
+"""The database engine the project deploys, read from the drivers its dependency files declare.
+
+SchemaLens answers for PostgreSQL. A project whose dependencies name MySQL drivers and no
+PostgreSQL driver (CTFd: `pymysql` only) runs on MySQL, where some PostgreSQL claims are false:
+InnoDB creates an index for every foreign key itself. Rules whose claim is such a one
+(`Rule.moot_on_mysql`) are held back there and the report says so. A `postgres_version`
+setting says the project runs PostgreSQL whatever its dependencies hold.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+from .config import Config
+
+_POSTGRES_DRIVERS = re.compile(r"(?<![\w-])(psycopg2?(?:-binary)?|psycopg_pool|asyncpg|pg8000)(?![\w-])", re.IGNORECASE)
+_MYSQL_DRIVERS = re.compile(r"(?<![\w-])(pymysql|mysqlclient|mysql-connector-python|aiomysql|asyncmy)(?![\w-])",
+                            re.IGNORECASE)
+# Dependency declarations at the project root, and pip-tools style requirements folders.
+_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile")
+_REQUIREMENTS = re.compile(r"^requirements[\w.-]*\.(?:txt|in)$", re.IGNORECASE)
+# Requirements for developing, not running, the project: a test driver there says nothing.
+_DEVELOPMENT = re.compile(r"dev|test|lint|doc|ci\b|typing", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class DeployedEngine:
+    name: str  # "postgresql" or "mysql"
+    source: str  # "requirements.txt: pymysql", "configured", "default"
+
+
+def deployed_engine(config: Config, root: Optional[Path]) -> DeployedEngine:
+    if config.postgres_version is not None:
+        return DeployedEngine("postgresql", f"postgres_version configured in {config.source or 'the settings'}")
+    mysql = None
+    for path in _dependency_files(root) if root is not None else ():
+        try:
+            declared = _runtime_dependencies(path)
+        except (OSError, ValueError):
+            continue
+        if _POSTGRES_DRIVERS.search(declared):
+            return DeployedEngine("postgresql", f"{path.relative_to(root).as_posix()}: "
+                                  f"{_POSTGRES_DRIVERS.search(declared).group(1)}")
+        found = _MYSQL_DRIVERS.search(declared)
+        if found and mysql is None:
+            mysql = DeployedEngine("mysql", f"{path.relative_to(root).as_posix()}: {found.group(1)}")
+    return mysql or DeployedEngine("postgresql", "default")
+
+
+def _runtime_dependencies(path: Path) -> str:
+    """The dependencies `path` declares for running the project, as text: pyproject's
+    `[project]` dependencies and extras and Poetry's main group (not development groups, where
+    a test driver lives), other files without their comments ("# via psycopg" declares nothing)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.name == "pyproject.toml":
+        data = tomllib.loads(text)
+        project = data.get("project", {})
+        declared = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            declared += extra
+        declared += list(data.get("tool", {}).get("poetry", {}).get("dependencies", {}))
+        return "\n".join(str(entry) for entry in declared)
+    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+
+
+def _dependency_files(root: Path) -> Iterator[Path]:
+    for name in _FILES:
+        if (root / name).is_file():
+            yield root / name
+    candidates = [p for p in root.iterdir() if _REQUIREMENTS.match(p.name)]
+    if (root / "requirements").is_dir():  # requirements/base.txt, requirements/prod.in
+        candidates += [p for p in (root / "requirements").iterdir() if p.suffix in (".txt", ".in")]
+    yield from sorted(p for p in candidates if p.is_file() and not _DEVELOPMENT.search(p.stem))
