@@ -22,8 +22,10 @@ function at the top of its call chain hands it on: `FlowQuery`. Where each funct
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import PurePosixPath
 from typing import Iterable, Optional
 
 from .extract.module_summary import ModuleSummary
@@ -49,6 +51,10 @@ _LIBRARY_PAGINATION = {
 # Classes whose HTTP-verb methods are request handlers.
 _VIEW_BASES = {"flask_restful.Resource", "flask_restx.Resource", "flask_restplus.Resource", "flask.views.MethodView",
                "flask.views.View", "starlette.endpoints.HTTPEndpoint", "tornado.web.RequestHandler"}
+# Decorators and modules of handlers only staff reach: `@admins_only`, `@require_super_admin`,
+# `@staff_member_required`, `@superuser_required`; `admin/`, `admin.py`, `backoffice/`.
+_STAFF = re.compile(r"admin|staff|superuser", re.IGNORECASE)
+_STAFF_MODULE = re.compile(r"admin|backoffice|back_office", re.IGNORECASE)
 _HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
 
 
@@ -435,20 +441,12 @@ class CodeBase:
         """(path, function) -> "request", "task" or "other": request handlers (route decorators, the
         HTTP methods of view classes) and tasks, then every function they call, transitively."""
         resolved: dict[tuple[str, Optional[str]], str] = {}
-        edges: dict[tuple[str, Optional[str]], set] = {}
-        unique = self._unique_names()
+        edges = self._call_edges
         for (path, name), function in self.functions.items():
             key = (path, name)
             resolved[key] = function.context
             if function.context == "other" and self._is_view_method(path, name):
                 resolved[key] = "request"
-            frame = self.frame(key)
-            for callee in function.callees:
-                target = self.target(frame, callee)
-                if target is not None:
-                    edges.setdefault(key, set()).add(target.key)
-                elif callee.rpartition(".")[2] in unique:
-                    edges.setdefault(key, set()).add(unique[callee.rpartition(".")[2]])
         for kind in ("request", "task"):
             stack = [key for key, context in resolved.items() if context == kind]
             while stack:
@@ -458,6 +456,54 @@ class CodeBase:
                         resolved[callee] = kind
                         stack.append(callee)
         return resolved
+
+    @cached_property
+    def _call_edges(self) -> dict[tuple[str, Optional[str]], set]:
+        """function -> the functions it calls: resolved callees, and a callee whose receiver is
+        unknown when its name is defined once in the workspace."""
+        edges: dict[tuple[str, Optional[str]], set] = {}
+        unique = self._unique_names()
+        for key, function in self.functions.items():
+            frame = self.frame(key)
+            for callee in function.callees:
+                target = self.target(frame, callee)
+                if target is not None:
+                    edges.setdefault(key, set()).add(target.key)
+                elif callee.rpartition(".")[2] in unique:
+                    edges.setdefault(key, set()).add(unique[callee.rpartition(".")[2]])
+        return edges
+
+    @cached_property
+    def admin_only(self) -> frozenset[tuple[str, Optional[str]]]:
+        """Functions that only administrators' requests run: request handlers behind an admin,
+        staff or superuser decorator (`@admins_only`, `@require_super_admin`,
+        `@staff_member_required`) or in an admin or back-office module, and what only they call.
+        Their traffic is a few staff members, not the users a query's cost is paid for."""
+        handlers = [key for key, function in self.functions.items()
+                    if function.context == "request" or (function.context == "other" and self._is_view_method(*key))]
+        admin_roots = [key for key in handlers if self._for_staff(key)]
+        if not admin_roots:
+            return frozenset()
+        public_roots = [key for key in handlers if key not in admin_roots]
+        public_roots += [key for key, function in self.functions.items() if function.context == "task"]
+        return frozenset(self._reach(admin_roots) - self._reach(public_roots))
+
+    def _for_staff(self, key: tuple[str, Optional[str]]) -> bool:
+        function = self.functions[key]
+        owner = self.defining_class(*key)
+        summary = self.world.classes.get(owner) if owner else None
+        class_decorators = [d.name or (d.func.name if d.func else "") or "" for d in summary.decorators] if summary else []
+        return any(_STAFF.search(name) for name in (*function.decorators, *class_decorators)) \
+            or any(_STAFF_MODULE.fullmatch(part) for part in PurePosixPath(key[0]).with_suffix("").parts)
+
+    def _reach(self, roots: list) -> set:
+        reached, stack = set(roots), list(roots)
+        while stack:
+            for callee in self._call_edges.get(stack.pop(), ()):
+                if callee not in reached:
+                    reached.add(callee)
+                    stack.append(callee)
+        return reached
 
     @cached_property
     def unreached(self) -> frozenset[tuple[str, str]]:

@@ -26,6 +26,9 @@ def _build_parser(lang: Optional[str] = None) -> argparse.ArgumentParser:
                           help=_("language of the output (default: [tool.schemalens] lang, else en)"))
     common = argparse.ArgumentParser(add_help=False, parents=[language])
     common.add_argument("--no-cache", action="store_true", help=_("do not read or write the parse cache"))
+    common.add_argument("--hints", metavar="FILE",
+                        help=_("size hints in a TOML file of their own ([tables.<name>] rows = ...), over "
+                               "[tool.schemalens.tables]: the editor's hintsFile setting"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     schema = commands.add_parser("schema", parents=[common], help=_("print the schema map (tables, relations, constraints, indexes)"))
     schema.add_argument("path", nargs="?", default=".", help=_("workspace folder (default: the current one)"))
@@ -138,11 +141,24 @@ def _index(args: argparse.Namespace):
     root = Path(args.path)
     if not root.is_dir():
         raise _UsageError(_("%(path)s: not a folder", path=args.path))
-    index = WorkspaceIndex(root, cache_dir=None if args.no_cache else default_cache_dir())
+    index = WorkspaceIndex(root, _config_with_hints(root, args.hints) if args.hints else None,
+                           cache_dir=None if args.no_cache else default_cache_dir())
     model = index.index_all(progress=_progress(args.lang) if sys.stderr.isatty() else None)
     # --lang wins over the project's `lang`; every later message of the command follows it.
     args.lang = choose_language(args.lang, model.config.lang)
     return model
+
+
+def _config_with_hints(root: Path, hints_file: str):
+    """The workspace's configuration with the hints file's tables over its own; a file that
+    cannot be read is a problem of the run (reported with the workspace's), not a crash."""
+    from dataclasses import replace
+
+    from .analyzers.workspace.config import load_config, load_hints_file
+
+    config = load_config(root)
+    hints, problems = load_hints_file(Path.cwd(), hints_file)
+    return replace(config, tables={**config.tables, **hints}, problems=config.problems + problems)
 
 
 def _progress(lang: Optional[str]):

@@ -134,3 +134,42 @@ def test_foreign_key_indexes_are_held_back_and_said_when_the_project_deploys_mys
     assert "held back: SL401: the project deploys MySQL (requirements.txt: pymysql)" in report
     (tmp_path / "requirements.txt").write_text("pymysql==1.1.1\npsycopg[binary]==3.2\n")
     assert "SL401" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+
+
+def test_git_is_asked_again_once_an_ignore_file_changes(tmp_path: Path):
+    from schemalens.analyzers.rules.migrations.ignored_migration_files import ignored_by_git
+
+    (tmp_path / "db").mkdir()
+    paths = ["db/V1__init.sql", "db/V2__local.sql"]
+    for path in paths:
+        (tmp_path / path).write_text("CREATE TABLE a (id int);\n")
+    (tmp_path / ".gitignore").write_text("db/V2__*.sql\n")
+    assert ignored_by_git(tmp_path, paths) == ["db/V2__local.sql"]
+    assert ignored_by_git(tmp_path, paths) == ["db/V2__local.sql"]  # remembered
+    (tmp_path / "db" / ".gitignore").write_text("V1__*.sql\n")
+    assert ignored_by_git(tmp_path, paths) == paths
+    (tmp_path / ".gitignore").write_text("")
+    (tmp_path / "db" / ".gitignore").unlink()
+    assert ignored_by_git(tmp_path, paths) == []
+
+
+def test_a_hints_file_given_to_the_cli_sizes_tables_and_a_bad_one_is_reported(tmp_path: Path, capsys):
+    import json
+
+    from schemalens.commands import main
+
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__orders.sql").write_text(
+        "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE order_items (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));\n")
+    (tmp_path / "hints.toml").write_text("[tables.order_items]\nrows = 5_000_000\n")
+
+    def severity_of_sl401(*options: str) -> str:
+        assert main(["audit", str(tmp_path), "--no-cache", "--format", "json", *options]) == 0
+        report = json.loads(capsys.readouterr().out)
+        return next(f["severity"] for f in report["findings"] if f["rule"] == "SL401"), report
+
+    assert severity_of_sl401()[0] == "P1"
+    assert severity_of_sl401("--hints", str(tmp_path / "hints.toml"))[0] == "P0"
+    _, report = severity_of_sl401("--hints", str(tmp_path / "missing.toml"))
+    assert any("cannot read the hints file" in problem["message"] for problem in report["summary"]["errors"])

@@ -171,7 +171,7 @@ _NOT_QUERY_RECEIVERS = {"np", "numpy", "pd", "pandas", "torch", "tf", "jnp", "re
 
 _REQUEST_DECORATORS = {"route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "view"}
 _TASK_DECORATORS = {"task", "shared_task", "actor", "periodic_task", "scheduled_job", "cron", "job", "on_after_configure"}
-_TASK_PATHS = re.compile(r"(^|/)(tasks?|jobs?|workers?|celery\w*|cron\w*|scheduler\w*)(/|\.py$)")
+_TASK_PATHS = re.compile(r"(^|/)(tasks?|jobs?|workers?|celery\w*|cron\w*|schedule[dr]\w*)(/|\.py$)")
 _ORDER_SIDE = {"desc": True, "asc": False}
 _TEXT_TYPES = {"Text", "String", "TEXT", "VARCHAR", "Unicode", "UnicodeText"}
 _COMPARE = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in",

@@ -6,7 +6,7 @@ from ...query_paths import Resolver
 from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, size_evidence, in_size_scope, where_it_runs
+from .query_support import for_users, in_size_scope, p0_on_a_big_request_path, size_evidence, where_it_runs
 from ...i18n import _
 
 _EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
@@ -35,7 +35,9 @@ class NPlusOne(Rule):
     load fails instead of querying), a query whose loader options come from its caller
     (`.options(*options)`), a many-to-one whose target table is not hinted that big (the
     session's identity map answers it once each target is loaded: one query per distinct
-    target, not per row), code no application path runs and commands an operator runs by hand.
+    target, not per row), code no application path runs, commands an operator runs by hand,
+    administrators' pages, and background jobs: there the extra queries delay no user, and on
+    the hinted corpus every N+1 of a scheduled job walked the few rows of a recent window.
 
     Without a size hint the rule stays silent: a loop's cost is the number of rows it walks, and
     on the judged corpus of real projects most lazy loads in loops walked the children of one
@@ -83,6 +85,11 @@ class NPlusOne(Rule):
              Example({"app/models.py": _MODELS.replace("relationship(back_populates='order')",
                                                        "relationship(back_populates='order', lazy='raise')"),
                       "app/services/orders.py": _LOOP}, config=_SIZES),
+             # dispatch: a scheduled job walking the rows of the last shift; no user waits on it
+             Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
+                 "def totals(session):", "@shared_task\ndef totals(session):").replace(
+                 "from app.models import Order\n", "from celery import shared_task\n\nfrom app.models import Order\n")},
+                     config=_SIZES),
              # dispatch, redash: a command an operator runs by hand
              Example({"app/models.py": _MODELS, "app/cli.py": _LOOP}, config=_SIZES),
              # redash: a many-to-one to a table not hinted big is answered from the identity map
@@ -122,7 +129,7 @@ class NPlusOne(Rule):
                 continue  # a command run by hand over a few rows, not a path users wait on
             for read in facts.loop_reads:
                 path = self._rows_path(context, reported, facts.path, read)
-                if path is None or not path.reached:
+                if path is None or not path.reached or path.context == "task" or not for_users(context, path):
                     continue
                 owner = path.table
                 if read.parent is not None:

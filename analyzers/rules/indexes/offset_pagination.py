@@ -4,7 +4,8 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
+from .query_support import (in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, rows_are_few,
+                            where_it_runs)
 from ...i18n import _
 
 _PAGE = ("def page(Order, customer_id, page):\n"
@@ -46,14 +47,20 @@ class OffsetPagination(Rule):
     severity = "P1"
     summary = _("OFFSET pagination on a big table")
 
-    valid = (Example(query_example(_PAGE), config="[tool.schemalens.tables.orders]\nrows = 5000\n"),)
+    valid = (Example(query_example(_PAGE), config="[tool.schemalens.tables.orders]\nrows = 5000\n"),
+             # polar: the pages are of groups (one row per status), not of the table's rows
+             Example(query_example("from sqlalchemy import func\n\n\ndef page(session, Order, page):\n"
+                                   "    return session.query(Order.status, func.count(Order.id)).group_by(Order.status)"
+                                   ".offset((page - 1) * 20).limit(20).all()\n"),
+                     config="[tool.schemalens.tables.orders]\nrows = 2_000_000\n"))
     invalid = (Example(query_example(_PAGE.replace(".all()\n", ".all()  # expect\n")),
                        config="[tool.schemalens.tables.orders]\nrows = 2_000_000\n"),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path in reached_paths(context):
             table = context.layer.tables.get(path.table or "")
-            if path.shape.pagination not in ("offset", "paginate") or not in_size_scope(context, self.code, table, 100_000):
+            if path.shape.pagination not in ("offset", "paginate") or (table is not None and rows_are_few(path, table)) \
+                    or not in_size_scope(context, self.code, table, 100_000):
                 continue
             order = ", ".join(f"{use.column}{' DESC' if descending else ''}" for use, descending in path.order_by) or "id"
             yield self.finding(

@@ -5,7 +5,8 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
+from .query_support import (in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, rows_are_few,
+                            where_it_runs)
 from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
@@ -39,6 +40,7 @@ class OrderByWithoutIndex(Rule):
     """
 
     code = "SL410"
+    grouped_by = "column"
     name = "order-by-without-index"
     dimension = 4
     severity = "P1"
@@ -46,16 +48,33 @@ class OrderByWithoutIndex(Rule):
 
     valid = (Example(query_example(_TOP) | {"db/V2__idx.sql": "CREATE INDEX orders_created_idx ON orders (created_at);\n"},
                      config=_BIG),
-             Example(query_example(_TOP), config="[tool.schemalens.tables.orders]\nrows = 900\n"))
+             Example(query_example(_TOP), config="[tool.schemalens.tables.orders]\nrows = 900\n"),
+             # polar, redash: the sort is of groups or of an expression, not of rows by a column
+             Example(query_example("from sqlalchemy import func\n\n\ndef by_status(session, Order):\n"
+                                   "    return session.query(Order.status, func.count(Order.id)).group_by(Order.status)"
+                                   ".order_by(Order.status).all()\n"
+                                   "def drift(session, Order):\n"
+                                   "    return session.query(Order).order_by(func.abs(Order.customer_id - Order.id)).limit(10).all()\n"),
+                     config=_BIG),
+             # dispatch: an ORDER BY after a primary-key match sorts one row
+             Example(query_example("def one(Order, order_id):\n"
+                                   "    return Order.query.filter(Order.id == order_id).order_by(Order.created_at).first()\n"),
+                     config=_BIG),
+             # CTFd, redash: an administrators' page (`@admins_only`) is no path users wait on
+             Example(query_example("from app.auth import admins_only\n\n\n@app.route('/admin/orders')\n@admins_only\n"
+                                   "def newest(Order):\n"
+                                   "    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"),
+                     config=_BIG))
     invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path in reached_paths(context):
-            if not path.order_by:
-                continue
+            if not path.order_by or path.order_expression:
+                continue  # an expression (`abs(amount)`) is no column an index returns in order
             use, descending = path.order_by[0]
             table = context.layer.tables.get(use.table)
-            if table is None or serving_index(table, use.column, path.equal_columns(use.table)) is not None:
+            if table is None or serving_index(table, use.column, path.equal_columns(use.table)) is not None \
+                    or rows_are_few(path, table):
                 continue
             if not in_size_scope(context, self.code, table, 100_000):
                 continue

@@ -15,8 +15,14 @@ SMALL_TABLE_ROWS = 10_000  # a table hinted smaller than this is read whole chea
 
 def reached_paths(context: AuditContext) -> list[QueryPath]:
     """The application's query paths that some application path runs (not only dead code, or
-    functions only tests call: see CodeBase.unreached)."""
-    return [path for path in context.query_paths if path.reached]
+    functions only tests call: see CodeBase.unreached), for users (not only administrators'
+    pages: CodeBase.admin_only)."""
+    return [path for path in context.query_paths if path.reached and for_users(context, path)]
+
+
+def for_users(context: AuditContext, path: QueryPath) -> bool:
+    """The query runs for users, not only on administrators' pages (CodeBase.admin_only)."""
+    return (path.location.path, path.shape.function) not in context.code_base.admin_only
 
 
 def where_it_runs(path: QueryPath) -> str:
@@ -37,6 +43,20 @@ def severity_for(context: AuditContext, path: QueryPath, table: Optional[Table])
 def p0_on_a_big_request_path(context: AuditContext, path: QueryPath, table: Optional[Table]) -> Optional[str]:
     """P0 for a request path on a table hinted at 1M rows (now or within a year), else the rule's default."""
     return "P0" if severity_for(context, path, table) == "P0" else None
+
+
+def rows_are_few(path: QueryPath, table: Table) -> bool:
+    """Whether what the query sorts or pages of `table` is a few rows, whatever the table's size:
+    groups (GROUP BY, aggregates), or the one row a primary or unique key matched by equality
+    selects. (One parent's rows through a foreign key are not assumed few: the reader merges
+    filters a function applies only on some calls, so the key may not always narrow.)"""
+    if path.group_by or path.aggregates:
+        return True
+    equal = path.equal_columns(table.key)
+    unique_keys = [table.primary_key.columns] if table.primary_key else []
+    unique_keys += [u.columns for u in table.unique_constraints]
+    unique_keys += [i.columns for i in table.indexes if i.unique and not i.where and not any(i.expressions)]
+    return any(key and set(key) <= equal for key in unique_keys)
 
 
 def hinted_rows(context: AuditContext, table: Table) -> int:

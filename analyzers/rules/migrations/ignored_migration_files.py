@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from ...schema.model import Location
@@ -11,7 +12,42 @@ from ..context import AuditContext
 from ...i18n import _
 
 
+# root -> (the paths asked about and their ignore files' stamps, the answer): an edit re-audits
+# the same migration files, and git's answer changes only with them or their ignore files.
+_ANSWERS: dict[str, tuple[tuple, list[str]]] = {}
+
+
 def ignored_by_git(root, paths: list[str]) -> list[str]:
+    """The paths that git's ignore rules exclude (remembered until the paths or the ignore files
+    that apply to them change)."""
+    question = (tuple(paths), _ignore_file_stamps(Path(root), paths))
+    known = _ANSWERS.get(str(root))
+    if known is not None and known[0] == question:
+        return list(known[1])
+    answer = _ask_git(root, paths)
+    _ANSWERS[str(root)] = (question, answer)
+    return list(answer)
+
+
+def _ignore_file_stamps(root: Path, paths: list[str]) -> tuple:
+    """(path, mtime, size) of every ignore file git reads for `paths`: the `.gitignore` of each
+    folder from the root down to theirs, and the repository's info/exclude."""
+    folders = {PurePosixPath(path).parent for path in paths}
+    candidates = {root / ".git" / "info" / "exclude"}
+    for folder in folders:
+        for ancestor in (folder, *folder.parents):
+            candidates.add(root / ancestor / ".gitignore")
+    stamps = []
+    for candidate in sorted(candidates):
+        try:
+            status = candidate.stat()
+        except OSError:
+            continue
+        stamps.append((str(candidate), status.st_mtime_ns, status.st_size))
+    return tuple(stamps)
+
+
+def _ask_git(root, paths: list[str]) -> list[str]:
     """The paths that git's ignore rules exclude, or [] when git is not installed.
 
     Outside a repository, or inside one that ignores the whole workspace (a project unpacked
