@@ -103,6 +103,11 @@ class _Value:
     parts: tuple[tuple[str, int, Optional[str]], ...]
 
 
+def _decorator_name(decorator) -> str:
+    """A decorator's dotted name (`app.route` for `@app.route(...)`), "" when it has none."""
+    return decorator.name or (decorator.func.name if decorator.func else "") or ""
+
+
 class CodeBase:
     """The workspace's functions, classes and queries, read together.
 
@@ -440,13 +445,8 @@ class CodeBase:
     def contexts(self) -> dict[tuple[str, Optional[str]], str]:
         """(path, function) -> "request", "task" or "other": request handlers (route decorators, the
         HTTP methods of view classes) and tasks, then every function they call, transitively."""
-        resolved: dict[tuple[str, Optional[str]], str] = {}
+        resolved = {key: self._own_context(key) for key in self.functions}
         edges = self._call_edges
-        for (path, name), function in self.functions.items():
-            key = (path, name)
-            resolved[key] = function.context
-            if function.context == "other" and self._is_view_method(path, name):
-                resolved[key] = "request"
         for kind in ("request", "task"):
             stack = [key for key, context in resolved.items() if context == kind]
             while stack:
@@ -479,20 +479,25 @@ class CodeBase:
         staff or superuser decorator (`@admins_only`, `@require_super_admin`,
         `@staff_member_required`) or in an admin or back-office module, and what only they call.
         Their traffic is a few staff members, not the users a query's cost is paid for."""
-        handlers = [key for key, function in self.functions.items()
-                    if function.context == "request" or (function.context == "other" and self._is_view_method(*key))]
-        admin_roots = [key for key in handlers if self._for_staff(key)]
+        roots = {key: self._own_context(key) for key in self.functions}
+        admin_roots = [key for key, kind in roots.items() if kind == "request" and self._for_staff(key)]
         if not admin_roots:
             return frozenset()
-        public_roots = [key for key in handlers if key not in admin_roots]
-        public_roots += [key for key, function in self.functions.items() if function.context == "task"]
+        public_roots = [key for key, kind in roots.items()
+                        if kind == "task" or (kind == "request" and not self._for_staff(key))]
         return frozenset(self._reach(admin_roots) - self._reach(public_roots))
+
+    def _own_context(self, key: tuple[str, str]) -> str:
+        """Where a function runs by itself, before its callers are followed: its decorators' and
+        module's context, "request" for the HTTP methods of view classes."""
+        context = self.functions[key].context
+        return "request" if context == "other" and self._is_view_method(*key) else context
 
     def _for_staff(self, key: tuple[str, Optional[str]]) -> bool:
         function = self.functions[key]
         owner = self.defining_class(*key)
         summary = self.world.classes.get(owner) if owner else None
-        class_decorators = [d.name or (d.func.name if d.func else "") or "" for d in summary.decorators] if summary else []
+        class_decorators = [_decorator_name(d) for d in summary.decorators] if summary else []
         return any(_STAFF.search(name) for name in (*function.decorators, *class_decorators)) \
             or any(_STAFF_MODULE.fullmatch(part) for part in PurePosixPath(key[0]).with_suffix("").parts)
 
@@ -560,8 +565,7 @@ class CodeBase:
         if owner is None or name.rpartition(".")[2] not in _HTTP_METHODS:
             return False
         summary = self.world.classes.get(owner)
-        if summary is not None and any((d.name or (d.func.name if d.func else "") or "").endswith(".route")
-                                       for d in summary.decorators):
+        if summary is not None and any(_decorator_name(d).endswith(".route") for d in summary.decorators):
             return True
         return any(base in _VIEW_BASES for base in self.mro(owner))
 

@@ -56,11 +56,15 @@ class QueryPath:
     parts: tuple[tuple[str, int, Optional[str]], ...] = ()  # every shape composed into it: (path, index, class of self)
     unknown_columns: tuple[ColumnRef, ...] = ()  # `getattr(Model, name)`: columns chosen at run time
     reached: bool = True  # False: only functions no application path runs lead to it (CodeBase.unreached)
-    order_expression: bool = False  # its first ordering is an expression over a column (`func.abs(amount)`)
 
     @property
     def location(self) -> Location:
         return self.shape.location
+
+    @property
+    def order_expression(self) -> bool:
+        """Its first ordering is an expression over a column (`func.abs(amount)`), not the column."""
+        return bool(self.shape.order_by) and self.shape.order_by[0].expression
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -211,8 +215,7 @@ def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
     aggregates = tuple((name, use) for name, ref in shape.aggregates for use in [resolver.column(ref, main)] if use)
     unknown = tuple(p.column for p in shape.predicates if p.column.dynamic is not None) + tuple(
         o.column for o in shape.order_by if o.column.dynamic is not None)
-    return QueryPath(shape, context, main, predicates, tuple(joins), order, group, aggregates, unknown_columns=unknown,
-                     order_expression=bool(shape.order_by) and shape.order_by[0].expression)
+    return QueryPath(shape, context, main, predicates, tuple(joins), order, group, aggregates, unknown_columns=unknown)
 
 
 def _relationship_columns(layer: SchemaLayer, source: str, target: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -384,6 +384,21 @@ def test_routes_services_and_repositories_give_each_query_where_it_runs(tmp_path
     assert _one(paths, "purge").context == "task"
 
 
+def test_functions_of_scheduled_and_scheduler_modules_are_tasks(tmp_path):
+    # dispatch: `feedback/service/scheduled.py` holds the daily jobs
+    job = """
+        from app.models import Order
+
+
+        def {name}(session):
+            return session.query(Order).filter(Order.reference == "x").all()
+    """
+    paths = _paths(tmp_path, {"app/feedback/scheduled.py": job.format(name="daily"),
+                              "app/scheduler.py": job.format(name="hourly"),
+                              "app/schedules.py": job.format(name="listed")})
+    assert [_one(paths, name).context for name in ("daily", "hourly", "listed")] == ["task", "task", "other"]
+
+
 def test_view_class_methods_are_request_handlers(tmp_path):
     paths = _paths(tmp_path, {"app/api.py": """
         from flask_restx import Namespace, Resource

@@ -56,8 +56,9 @@ class MissingLockTimeout(Rule):
     Date:` line or a date that starts the file name; never a table of the first migration of a
     history), which the size hints do not call big, is young: few queries hold it and none for
     long, so no queue forms behind its lock. Nor behind a legacy table that no model maps and no
-    application code names outside comments. When such a DDL also locks a referenced table in use (adding a foreign key, or
-    dropping a table whose foreign keys' triggers live on it), the finding names that table.
+    application code names outside comments. When such a DDL also locks a referenced table in
+    use (adding a foreign key, or dropping a table whose foreign keys' triggers live on it), the
+    finding names that table.
 
     ## Why it matters
     A DDL statement waits for its lock behind any long transaction on the table (a report, a
