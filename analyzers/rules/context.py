@@ -28,6 +28,13 @@ from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from .base import Related
 
+# Size hints at or above this many rows (now or within a year) make a table big: scans, rewrites
+# and index builds over it take seconds to minutes, and the rules raise their severity.
+BIG_TABLE_ROWS = 1_000_000
+# Under this many rows (now and within a year) a table is small: a scan, rewrite or index build
+# over it takes milliseconds, and the lock rules leave it alone.
+SMALL_TABLE_ROWS = 100_000
+
 _RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
                                  r"(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 
@@ -145,10 +152,22 @@ class AuditContext:
     def hints(self, table: Table) -> TableHints:
         return self.model.config.tables.get(table.name) or self.model.config.tables.get(table.key) or TableHints()
 
-    def is_big(self, table: Table, rows: int = 1_000_000) -> bool:
+    def is_big(self, table: Table, rows: int = BIG_TABLE_ROWS) -> bool:
         """True when the size hints say the table has, or will have within a year, `rows` rows."""
         hints = self.hints(table)
         return max(hints.rows or 0, hints.rows_in_a_year or 0) >= rows
+
+    def is_small(self, table: Table) -> bool:
+        """True when the size hints give the table fewer than SMALL_TABLE_ROWS rows, now and
+        within a year; a table without hints is neither big nor small."""
+        hints = self.hints(table)
+        return hints.rows is not None and max(hints.rows, hints.rows_in_a_year or 0) < SMALL_TABLE_ROWS
+
+    @cached_property
+    def newest_migration_date(self) -> Optional[datetime]:
+        """The date of the newest migration: the size hints describe the tables as of then."""
+        dates = [date for step in self.model.steps if (date := self.migration_date(step.path)) is not None]
+        return max(dates, default=None)
 
     def code_facts(self) -> list:
         """The CodeFacts of every application file, by path: tests, scripts, seeds and fixtures

@@ -10,7 +10,6 @@ same revision files with no application import, and the report says why."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess

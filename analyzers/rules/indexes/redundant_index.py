@@ -39,7 +39,8 @@ class RedundantIndex(Rule):
     Indexes that another index, unique constraint or primary key already covers: the same
     columns twice (a unique constraint plus a unique index), or a plain index whose columns
     are a leading prefix of another key; in every database the migrations build (each service's
-    SQL folder). A partial index on a unique key is SL415's.
+    SQL folder). A partial index on a unique key is SL415's. A prefix index on a table the size
+    hints keep small (under 100,000 rows) is left alone: it costs nothing measurable.
 
     ## Why it matters
     Every index is written on every insert and on updates of its columns, takes memory in
@@ -77,6 +78,12 @@ class RedundantIndex(Rule):
             "CREATE TABLE events (id bigint PRIMARY KEY, external_id text);\n"
             "CREATE INDEX ix_events_external_id ON events (external_id);\n"
             "CREATE INDEX ix_events_external_id_pattern ON events (external_id text_pattern_ops);\n")}),
+        # polar: a prefix index on a table of a few hundred consents, which the team says is small
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE oauth2_grants (id bigint PRIMARY KEY, client_id text, organization_id bigint,\n"
+            "                            UNIQUE (client_id, organization_id));\n"
+            "CREATE INDEX ix_oauth2_grants_client_id ON oauth2_grants (client_id);\n")},
+            config="[tool.schemalens.tables.oauth2_grants]\nrows = 500\n"),
     )
     invalid = (
         Example({"migrations/V1__init.sql": (
@@ -100,9 +107,11 @@ class RedundantIndex(Rule):
                 if cover is None:
                     continue
                 cover_name, cover_columns, _unique, cover_element = cover
+                same = tuple(cover_columns) == tuple(index.columns)
+                if not same and context.is_small(table):
+                    continue
                 location, related = context.where_element(table, index) if label is None else (index.location, ())
                 related += (Related(cover_element.location, _("covered by %(cover_name)s", cover_name=cover_name)),)
-                same = tuple(cover_columns) == tuple(index.columns)
                 yield self.finding(
                     location, _("%(index)s on %(table)s is redundant with %(cover_name)s", index=index.name, table=table.name, cover_name=cover_name),
                     _("%(index)s (%(columns)s) ", index=index.name, columns=', '.join(index.columns))

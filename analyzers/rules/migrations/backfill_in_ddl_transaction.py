@@ -6,7 +6,7 @@ from ...pg.locks import blocks_writes, sql_name
 from ...schema.operations import DataChange, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .safety import alembic_example, severity_by_size, sql_example, young_table, young_table_example
+from .safety import alembic_example, few_rows, severity_by_size, sql_example, young_table_example
 from ...i18n import _
 
 _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
@@ -17,12 +17,14 @@ class BackfillInDdlTransaction(Rule):
     An UPDATE, INSERT or DELETE that runs in the same transaction as, and after, DDL that locks
     a table an earlier migration created: a backfill inside a schema migration.
 
-    A change to the young table the DDL locked is left alone: one created at most 30 days before
-    the migration (dates from Alembic's `Create Date:` line or a date that starts the file name;
-    never a table of the first migration of a history, which is often a squash of older ones),
-    unless the size hints call it big. The change stalls traffic noticeably only at millions of
-    rows, which a table gains within a month only at over 100,000 rows a day: a volume to
-    declare in the size hints.
+    A change to the young or small table the DDL locked is left alone: one created at most 30
+    days before the migration (dates from Alembic's `Create Date:` line or a date that starts
+    the file name; never a table of the first migration of a history, which is often a squash of
+    older ones), unless the size hints make it big by then (they give today's rows, of which a
+    month-old table held a month's share). The change stalls traffic noticeably only at millions
+    of rows, which a table gains within a month only at over 100,000 rows a day: a volume to
+    declare in the size hints. A table the size hints keep under 100,000 rows, now and in a
+    year, is left alone too: its change lasts milliseconds.
 
     ## Why it matters
     Locks are held until the transaction commits. The ALTER TABLE's lock (ACCESS EXCLUSIVE for
@@ -98,9 +100,9 @@ class BackfillInDdlTransaction(Rule):
 
     @staticmethod
     def _short(context: AuditContext, walked, ddl) -> bool:
-        """The change is on the young table the DDL locked (see `young_table`): it touches few
-        rows, so the lock is not held for long."""
-        return walked.table == ddl.table and young_table(context, ddl)
+        """The change is on the young or small table the DDL locked (see `few_rows`): it
+        touches few rows, so the lock is not held for long."""
+        return walked.table == ddl.table and few_rows(context, ddl)
 
     def _finding(self, context: AuditContext, walked, ddl, effect) -> Finding:
         operation, locked = walked.operation, ddl.table

@@ -10,12 +10,11 @@ from ..context import AuditContext
 from .safety import (
     alembic_example,
     created_here,
+    few_rows,
     lock_sentence,
-    on_existing_tables,
     scaffold_command,
     severity_by_size,
     sql_example,
-    young_table,
     young_table_example,
 )
 from ...i18n import _
@@ -37,8 +36,11 @@ class ConstraintWithoutNotValid(Rule):
     A young table is left alone: one created at most 30 days before the migration (dates from
     Alembic's `Create Date:` line or a date that starts the file name; never a table of the
     first migration of a history, which is often a squash of older ones), unless the size hints
-    call it big. Its validation scan stalls traffic noticeably only at millions of rows, which a table
-    gains within a month only at over 100,000 rows a day: a volume to declare in the size hints.
+    make it big by then (they give today's rows, of which a month-old table held a month's
+    share). Its validation scan stalls traffic noticeably only at millions of rows, which a
+    table gains within a month only at over 100,000 rows a day: a volume to declare in the size
+    hints. A table the size hints keep under 100,000 rows, now and in a year, is left alone too:
+    its lock lasts milliseconds.
 
     ## Why it matters
     Adding a foreign key takes SHARE ROW EXCLUSIVE on both tables and a CHECK takes ACCESS
@@ -91,6 +93,14 @@ class ConstraintWithoutNotValid(Rule):
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
                                     "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])")),
+        # dispatch: the hints give today's million rows; the table was days old when this ran, years ago
+        Example(young_table_example("    op.create_foreign_key(None, 'orders', 'customers', ['customer_id'], ['id'])",
+                                    newest="2026-11-20 10:00"),
+                config="[tool.schemalens.tables.orders]\nrows = 1_000_000\n"),
+        # dispatch: a configuration table the team keeps at a few dozen rows
+        Example(alembic_example(
+            "    op.create_foreign_key('fk_orders_customer', 'orders', 'customers', ['customer_id'], ['id'])"),
+                config="[tool.schemalens.tables.orders]\nrows = 50\n"),
     )
     invalid = (
         Example(alembic_example(
@@ -99,6 +109,10 @@ class ConstraintWithoutNotValid(Rule):
         Example(sql_example("ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES customers (id);  -- expect\n")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n"
                             "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;  -- expect\n")),
+        # a young table the hints already give a million rows: the migration is the newest
+        Example(young_table_example(
+            "    op.create_foreign_key(None, 'orders', 'customers', ['customer_id'], ['id'])  # expect"),
+                config="[tool.schemalens.tables.orders]\nrows = 1_000_000\n"),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -112,7 +126,7 @@ class ConstraintWithoutNotValid(Rule):
             if isinstance(operation, AddConstraint) and getattr(operation.constraint, "not_valid", False) \
                     and walked.in_transaction:
                 pending.setdefault(number, {})[operation.constraint.name] = walked
-            if not walked.existing or young_table(context, walked):
+            if not walked.existing or few_rows(context, walked):
                 continue
             if isinstance(operation, AddConstraint):
                 constraints = [operation.constraint]

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...schema.operations import CreateTable, DetachPartition
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import LOCK_TIMEOUT_ADVICE, concurrently_advice, created_here, lock_sentence, new_in_this_step, sql_example
+from .safety import LOCK_TIMEOUT_ADVICE, concurrently_advice, created_here, lock_sentence, new_in_this_step
 from ...i18n import _
 
 _PARTITIONED = ("CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);\n"

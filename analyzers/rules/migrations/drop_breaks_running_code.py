@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from ...schema.model import Location, table_key
+from ...schema.model import table_key
 from ...schema.operations import (
     CreateEnum,
     CreateFunction,

@@ -14,7 +14,6 @@ from ...schema.operations import (
     CreateEnum,
     CreateIndex,
     CreateTable,
-    DataChange,
     DropColumn,
     DropConstraint,
     DropIndex,

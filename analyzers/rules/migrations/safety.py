@@ -10,11 +10,11 @@ from typing import Iterator, Optional
 
 from ...pg.locks import LockEffect
 from ...schema.migration_walk import WalkedOperation
-from ...schema.model import Location, table_key
+from ...schema.model import Location, Table, table_key
 from ...schema.operations import CreateTable
 from ...i18n import _
 from ..base import Related
-from ..context import AuditContext
+from ..context import BIG_TABLE_ROWS, AuditContext
 
 LOCK_TIMEOUT_ADVICE = _("Start the revision with `SET lock_timeout = '5s'` so that, if the lock cannot be "
                          "taken at once, the migration fails and is retried instead of queueing every query "
@@ -83,16 +83,18 @@ def alembic_example(upgrade: str, downgrade: str = "    pass", *, lock_timeout: 
     return {**ALEMBIC_BASE, "migrations/versions/b2_change.py": revision}
 
 
-def young_table_example(upgrade: str, *, written: str = "2024-03-08 10:00", lock_timeout: bool = True) -> dict[str, str]:
+def young_table_example(upgrade: str, *, written: str = "2024-03-08 10:00", lock_timeout: bool = True,
+                        newest: Optional[str] = None) -> dict[str, str]:
     """A history whose revision c3 (written on `written`) changes `orders`,
     which revision b2 created on 2024-03-05 (revision a1, the first of the history, created
-    `customers` long before)."""
+    `customers` long before); with `newest`, an empty revision d4 written on that date ends it."""
     def revision(revision_id: str, down: Optional[str], date: str, body: str) -> str:
         return (f'"""{revision_id}\n\nCreate Date: {date}\n"""\nfrom alembic import op\nimport sqlalchemy as sa\n'
                 f"revision = {revision_id!r}\ndown_revision = {down!r}\n\ndef upgrade():\n{body}\n\n"
                 "def downgrade():\n    pass\n")
 
-    return {
+    later = {"migrations/versions/d4_later.py": revision("d4", "c3", f"{newest}:00.000000", "    pass")} if newest else {}
+    return later | {
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
         "migrations/env.py": "",
         "migrations/versions/a1_customers.py": revision(
@@ -149,8 +151,8 @@ def table_age(context: AuditContext, walked: WalkedOperation, table: Optional[st
 
 def young_table(context: AuditContext, walked: WalkedOperation, table: Optional[str] = None) -> bool:
     """The operation's table (or `table`, a table key) was created by the same migration, or at
-    most 30 days (YOUNG_TABLE_AGE) before it, and the size hints do not say it is big: a scan,
-    rewrite or index build over it is short, and few queries hold it."""
+    most 30 days (YOUNG_TABLE_AGE) before it, and the size hints do not say it was big by then:
+    a scan, rewrite or index build over it is short, and few queries hold it."""
     if created_with_this_change(context, walked, table):
         return True
     age = table_age(context, walked, table)
@@ -158,7 +160,35 @@ def young_table(context: AuditContext, walked: WalkedOperation, table: Optional[
         return False
     key = walked.table if table is None else table
     found = context.layer.tables.get(key) if key else None
-    return found is None or not context.is_big(found)
+    return found is None or _hinted_rows_at_age(context, found, age, walked) < BIG_TABLE_ROWS
+
+
+def few_rows(context: AuditContext, walked: WalkedOperation, table: Optional[str] = None) -> bool:
+    """The operation's table (or `table`, a table key) holds few rows when the migration runs:
+    it is young (see `young_table`) or the size hints keep it under SMALL_TABLE_ROWS now and
+    in a year, so a scan, rewrite or index build over it takes milliseconds."""
+    if young_table(context, walked, table):
+        return True
+    key = walked.table if table is None else table
+    found = context.layer.tables.get(key) if key else None
+    return found is not None and context.is_small(found)
+
+
+def _hinted_rows_at_age(context: AuditContext, table: Table, age: timedelta, walked: WalkedOperation) -> float:
+    """The rows the size hints give the table when it was `age` old. The hints speak of today
+    (the newest migration's date): a table hinted at a million rows after four years held a
+    thirteen-day share of them when it was thirteen days old; a yearly growth hint gives the
+    rate directly."""
+    hints = context.hints(table)
+    if hints.rows_in_a_year:
+        return hints.rows_in_a_year * age / timedelta(days=365)
+    if not hints.rows:
+        return 0
+    written, newest = context.migration_date(walked.step.path), context.newest_migration_date
+    if written is None or newest is None:
+        return hints.rows
+    lifetime = newest - (written - age)
+    return hints.rows if lifetime <= age else hints.rows * age / lifetime
 
 
 def created_with_this_change(context: AuditContext, walked: WalkedOperation, table: Optional[str] = None) -> bool:
