@@ -461,17 +461,30 @@ class CodeBase:
     def _call_edges(self) -> dict[tuple[str, Optional[str]], set]:
         """function -> the functions it calls: resolved callees, and a callee whose receiver is
         unknown when its name is defined once in the workspace."""
-        edges: dict[tuple[str, Optional[str]], set] = {}
-        unique = self._unique_names()
-        for key, function in self.functions.items():
-            frame = self.frame(key)
-            for callee in function.callees:
-                target = self.target(frame, callee)
-                if target is not None:
-                    edges.setdefault(key, set()).add(target.key)
-                elif callee.rpartition(".")[2] in unique:
-                    edges.setdefault(key, set()).add(unique[callee.rpartition(".")[2]])
-        return edges
+        return {key: found for key, function in self.functions.items()
+                if (found := self._resolved(key, function.callees))}
+
+    def _resolved(self, key: tuple[str, Optional[str]], callees) -> set:
+        """The functions that `callees` (as written in the function `key`) call."""
+        found = set()
+        frame, unique = self.frame(key), self._unique_names
+        for callee in callees:
+            target = self.target(frame, callee)
+            if target is not None:
+                found.add(target.key)
+            elif callee.rpartition(".")[2] in unique:
+                found.add(unique[callee.rpartition(".")[2]])
+        return found
+
+    @cached_property
+    def per_row_in_jobs(self) -> frozenset[tuple[str, Optional[str]]]:
+        """Functions a background job calls once per row, inside a `for` or `while` loop, and
+        what they call: a query there runs as many times as the job has rows, not once."""
+        where_run = self.where_run
+        roots = [callee for key, function in self.functions.items()
+                 if where_run.get(key) == "task" and function.looped_callees
+                 for callee in self._resolved(key, function.looped_callees)]
+        return frozenset(self._reach(roots))
 
     @cached_property
     def admin_only(self) -> frozenset[tuple[str, Optional[str]]]:
@@ -552,6 +565,7 @@ class CodeBase:
                     stack.append(callee)
         return frozenset(candidates - reached)
 
+    @cached_property
     def _unique_names(self) -> dict[str, tuple[str, str]]:
         """Function names defined once in the workspace: a call of one whose receiver is unknown
         (`svc.list_entries(...)` with `svc` from a parameter) still reaches it."""

@@ -29,6 +29,7 @@ class PathPredicate:
     alternative: Optional[tuple[int, int]] = None  # inside an OR: (which OR, which branch)
     expression: bool = False  # on an expression over the column (a hybrid property's value)
     json_key: bool = False  # a key of a JSON document, not the whole document as text
+    conditional: bool = False  # only some calls make it (added under an `if`, a loop or a `match` case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +76,12 @@ class QueryPath:
                     found.append(table)
         return tuple(found)
 
-    def equal_columns(self, table: str) -> set[str]:
+    def equal_columns(self, table: str, always: bool = False) -> set[str]:
+        """The columns of `table` the query matches by equality (outside an OR); with `always`,
+        only those every call matches (not added under an `if`)."""
         return {p.use.column for p in self.predicates
-                if p.use.table == table and p.operator in ("=", "in", "is null") and p.alternative is None}
+                if p.use.table == table and p.operator in ("=", "in", "is null") and p.alternative is None
+                and not (always and p.conditional)}
 
 
 def _snake(name: str) -> str:
@@ -173,7 +177,7 @@ def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
         # `exists().where(...)`, `select(func.count())`: FROM the columns' table
         main = next((t for t in (resolver.ref_table(p.column) for p in shape.predicates) if t), None)
     predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text, p.alternative, p.expression,
-                                     p.json_key)
+                                     p.json_key, p.conditional)
                        for p in shape.predicates
                        for use in [resolver.column(p.column, main if p.column.table and not p.column.model else None)] if use)
     joins = []

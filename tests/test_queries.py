@@ -64,6 +64,31 @@ def test_predicates_and_their_operators():
         ("Order", "a", "in", None), ("Order", "b", "in", None), ("Order", "customer_id", "=", None)]
 
 
+def test_conditions_added_under_a_branch_are_conditional():
+    shape = _only("""
+        def orders(session, customer_id, status, tags):
+            query = session.query(Order).filter(Order.customer_id == customer_id)
+            if status:
+                query = query.filter(Order.status == status)
+            for tag in tags:
+                query = query.filter_by(tag=tag)
+            return query.all()
+    """)
+    assert [(p.column.column, p.conditional) for p in shape.predicates] == [
+        ("customer_id", False), ("status", True), ("tag", True)]
+
+
+def test_a_query_begun_in_a_branch_is_not_conditional_there():
+    shape = _only("""
+        def orders(session, customer_id):
+            if customer_id:
+                query = session.query(Order).filter(Order.customer_id == customer_id)
+                query = query.filter(Order.status == "paid")
+                return query.all()
+    """)
+    assert [p.conditional for p in shape.predicates] == [False, False]
+
+
 def test_like_pattern_shapes_as_written():
     shape = _only("""
         def f(session, term):

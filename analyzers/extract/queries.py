@@ -49,6 +49,7 @@ class Predicate:
     alternative: Optional[tuple[int, int]] = None  # inside an OR: (which OR of the file, which branch)
     negated: bool = False  # `~Order.is_deleted`: a boolean (or a hybrid property) tested false
     expression: bool = False  # on an expression over the column (a hybrid property's): a plain index may not serve it
+    conditional: bool = False  # added under an `if`, a loop or a `match` case: only some calls make it
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ class FunctionFacts:
     class_values: tuple[tuple[str, str], ...] = ()  # a class name bound to a call: `Model = get_model()` -> "get_model"
     returned_classes: tuple[str, ...] = ()  # classes it returns, as written (`return Users`)
     last_line: int = 0  # where its body ends (0: not known)
+    looped_callees: tuple[str, ...] = ()  # callees as written, called inside a `for` or `while` body: once per row
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +309,7 @@ class _Shape:
         self.shape = QueryShape(kind, entities, location, sql=sql)
         # ("parameter", name) or ("call", callee, [(slot, _Shape)]); made a QueryOrigin once indexes are known
         self.origin = origin
+        self.depth = 0  # how many branches (if, loop, match case) enclose where the query was begun
 
     def add(self, **changes) -> None:
         merged = {key: getattr(self.shape, key) + value if isinstance(value, tuple) else value for key, value in changes.items()}
@@ -814,9 +817,14 @@ class _FunctionReader:
         self.order_functions: set[str] = set()  # names bound to `asc`/`desc` (`direction = desc if d else asc`)
         self.receiver = receiver
         self.dynamic_relationships: dict[str, str] = {}  # of the method's class: attribute -> target class
+        self.depth = 0  # branches (if, loop, match case) around the statement being read
+        self.loop_depth = 0  # `for` and `while` bodies around it
+        self.looped_callees: dict[str, None] = {}
+        self.binding_depth: dict[str, int] = {}  # pending name -> the depth it was bound at (parameters: 0)
 
     def new_shape(self, *args, **kwargs) -> _Shape:
         shape = _Shape(*args, **kwargs)
+        shape.depth = self.depth
         self.shapes.append(shape)
         return shape
 
@@ -861,6 +869,7 @@ class _FunctionReader:
                     self.class_values[name] = callee
                 if last not in _NOT_QUERIES and callee:
                     self.pending[name] = ("call", unwrapped)
+                    self.binding_depth[name] = self.depth
                 return
         elif isinstance(unwrapped, (ast.List, ast.Tuple, ast.ListComp)):
             bound = (self.lists, self.reader._elements(unwrapped))
@@ -894,6 +903,7 @@ class _FunctionReader:
             shape = self.new_shape("select", (), location, origin=("parameter", name))
         else:
             shape = self._call_shape(pending[1])
+        shape.depth = self.binding_depth.pop(name, 0)
         self.variables[name] = shape
         return shape
 
@@ -1091,11 +1101,14 @@ class _FunctionReader:
     def _refine(self, shape: _Shape, method: Optional[str], node: ast.Call) -> None:
         reader = self.reader
         arguments = reader.arguments(node)
+        conditional = self.depth > shape.depth
         if method in ("filter", "where", "having"):
-            shape.add(predicates=tuple(p for a in arguments for p in reader.predicates(a)))
+            shape.add(predicates=tuple(replace(p, conditional=True) if conditional else p
+                                       for a in arguments for p in reader.predicates(a)))
         elif method == "filter_by":
             target, through = filter_by_target(shape.shape)
-            shape.add(predicates=tuple(Predicate(ColumnRef(target, k.arg, reader.location(k), through=through), "=")
+            shape.add(predicates=tuple(Predicate(ColumnRef(target, k.arg, reader.location(k), through=through), "=",
+                                                 conditional=conditional)
                                        for k in node.keywords if k.arg is not None))
             for keyword in node.keywords:
                 keys, optional = _keyword_set(reader, keyword.value) if keyword.arg is None else ((), False)
@@ -1103,7 +1116,7 @@ class _FunctionReader:
                 if optional:  # request arguments: the columns the call may filter on, not a condition it always makes
                     self.optional_columns += refs
                 else:
-                    shape.add(predicates=tuple(Predicate(ref, "=") for ref in refs))
+                    shape.add(predicates=tuple(Predicate(ref, "=", conditional=conditional) for ref in refs))
                 if keyword.arg is None and keys is None:
                     reader.unread.append(_shortened(reader.source.segment(keyword.value)))
         elif method in ("join", "outerjoin", "join_from"):
@@ -1206,12 +1219,12 @@ class _FunctionReader:
                 self.expression(node.value)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self.loop(node.target, node.iter, node.body)
-            self.block(node.body)
-            self.block(node.orelse)
+            self.branch(node.body, loop=True)
+            self.branch(node.orelse)
         elif isinstance(node, (ast.If, ast.While)):
             self.expression(node.test)
-            self.block(node.body)
-            self.block(node.orelse)  # an `elif` is an If there
+            self.branch(node.body, loop=isinstance(node, ast.While))
+            self.branch(node.orelse)  # an `elif` is an If there
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 self.expression(item.context_expr)
@@ -1234,11 +1247,22 @@ class _FunctionReader:
         elif type(node).__name__ == "Match":
             self.expression(node.subject)
             for case in node.cases:
-                self.block(case.body)
+                self.branch(case.body)
 
     def block(self, body: list[ast.stmt]) -> None:
         for statement in body:
             self.statement(statement)
+
+    def branch(self, body: list[ast.stmt], loop: bool = False) -> None:
+        """A body that runs on some calls only: what it adds to a query begun outside it is
+        conditional. A loop's body runs once per row, and so do the functions it calls."""
+        self.depth += 1
+        self.loop_depth += loop
+        try:
+            self.block(body)
+        finally:
+            self.depth -= 1
+            self.loop_depth -= loop
 
     def _return(self, value: ast.expr) -> None:
         """`return <query>`: the function gives the query to its caller; `return self._base()` and
@@ -1276,6 +1300,8 @@ class _FunctionReader:
             self.calls.add((dotted(call.func) or "").rpartition(".")[2] or _method_name(call) or "")
             if callee:
                 self.callees[callee] = None
+                if self.loop_depth:
+                    self.looped_callees[callee] = None
         shape = self.chain(node)
         if shape is not None:
             return shape
@@ -1475,7 +1501,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
                 name, context, tuple(sorted(c for c in function.calls if c)), location, parameters, decorators,
                 tuple(function.callees), tuple(sorted(function.classes.items())), tuple(function.imports),
                 tuple(sorted(function.class_values.items())), tuple(function.returned_classes),
-                getattr(node, "end_lineno", None) or 0))
+                getattr(node, "end_lineno", None) or 0, tuple(function.looped_callees)))
         for nested in _nested_functions(body):
             read_function(nested.body, f"{name}.{nested.name}" if name else nested.name,
                           _decorator_context(nested) or context, source.name_location(nested), nested)

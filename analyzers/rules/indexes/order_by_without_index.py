@@ -5,12 +5,13 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import (in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, rows_are_few,
-                            where_it_runs)
+from .query_support import (entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, p0_on_a_big_request_path,
+                            query_example, reached_paths, rows_are_few, where_it_runs)
 from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
 _BIG = "[tool.schemalens.tables.orders]\nrows = 3_000_000\n"
+_NIGHTLY = {"app/tasks.py": "from app.services.orders import newest\n\n\n@shared_task\ndef nightly():\n    newest(None)\n"}
 
 
 class OrderByWithoutIndex(Rule):
@@ -18,6 +19,13 @@ class OrderByWithoutIndex(Rule):
     A query that sorts a table the size hints give 100,000 rows or more (now or within a year)
     by a column no index can return in order: no index has it first, or right after the
     columns the query matches by equality.
+
+    Not reported: a sort of a few rows (groups, the one row a unique key matches, one parent's
+    rows when the size hints give a handful per parent), of rows reached through a join from
+    another table's one row (its primary or unique key matched on every call), of an expression,
+    on administrators' pages, or in background jobs, once per run (not once per row of a loop),
+    on a table hinted under a million rows (the job waits a moment, no user does). A condition
+    added under an `if` does not count as narrowing: the calls without it sort everything.
 
     ## Why it matters
     Without such an index PostgreSQL reads every matching row and sorts them before it can
@@ -64,8 +72,22 @@ class OrderByWithoutIndex(Rule):
              Example(query_example("from app.auth import admins_only\n\n\n@app.route('/admin/orders')\n@admins_only\n"
                                    "def newest(Order):\n"
                                    "    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"),
-                     config=_BIG))
-    invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),)
+                     config=_BIG),
+             # dispatch: the entities of one signal (matched by its primary key), reached through joins
+             Example(query_example("def of_customer(session, Order, Customer, customer_id):\n"
+                                   "    return (session.query(Order).join(Customer, Customer.id == Order.customer_id)\n"
+                                   "            .filter(Customer.id == customer_id).order_by(Order.created_at).all())\n"),
+                     config=_BIG),
+             # polar: an hourly job sorting a table of 100,000 rows
+             Example(query_example(_TOP) | _NIGHTLY, config="[tool.schemalens.tables.orders]\nrows = 500_000\n"))
+    invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),
+               # the key is matched on some calls only: the others sort the whole table
+               Example(query_example("def newest(Order, order_id):\n    query = Order.query\n    if order_id:\n"
+                                     "        query = query.filter(Order.id == order_id)\n"
+                                     "    return query.order_by(Order.created_at.desc()).limit(50).all()  # expect\n"),
+                       config=_BIG),
+               # a big table sorted in a background job is still reported
+               Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")) | _NIGHTLY, config=_BIG))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path in reached_paths(context):
@@ -74,7 +96,8 @@ class OrderByWithoutIndex(Rule):
             use, descending = path.order_by[0]
             table = context.layer.tables.get(use.table)
             if table is None or serving_index(table, use.column, path.equal_columns(use.table)) is not None \
-                    or rows_are_few(path, table):
+                    or rows_are_few(context, path, table) or entered_from_one_row(context, path, table) \
+                    or in_a_job_on_a_modest_table(context, path, table):
                 continue
             if not in_size_scope(context, self.code, table, 100_000):
                 continue

@@ -9,8 +9,8 @@ from ..selection import rule_enabled
 from ...workspace.code_roles import is_operator_command
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
-from .query_support import (SCHEMA, is_association, query_example, reached_paths, severity_for, size_evidence, in_size_scope,
-                            where_it_runs)
+from .query_support import (SCHEMA, entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, is_association,
+                            query_example, reached_paths, severity_for, size_evidence, where_it_runs)
 from ...i18n import _
 
 
@@ -26,18 +26,21 @@ class PredicateWithoutIndex(Rule):
     """## What it finds
     A query in the application code (`filter`, `filter_by`, `where`, a join's on-clause, or
     `text()` SQL) that enters a table the size hints (`[tool.schemalens.tables.<name>]`) give
-    10,000 rows or more (now or within a year) only through columns no index can serve: no index,
-    primary key or unique constraint has one of them first, or after columns the same query
-    matches by equality (the leftmost-prefix rule of composite indexes). When one predicate on
-    the table has an index, the others only filter the rows it returns and are not reported.
-    Joins through association tables are SL406's; `%term%` searches are SL407's. A flag or a
-    state (a boolean, an enum, `status`, `type`, `role`, `visibility`, `is_*`) is not a way into
-    a table (a handful of values; an index on it alone is SL403's), nor is `IS NULL` / `IS NOT
-    NULL`, and a query on a foreign key no index serves is SL401's (the index it asks for serves
-    the query, and the tables the query joins from there by an index). Not reported either: a
-    query in a function no application path runs (only tests call it, or nothing does, in an
-    application with request handlers or tasks) and a command an operator runs by hand. The
-    queries that lack the same index are one finding.
+    10,000 rows or more (now or within a year) only through columns no index can serve: no
+    index, primary key or unique constraint has one of them first, or after columns the same
+    query matches by equality (the leftmost-prefix rule of composite indexes). When one
+    predicate on the table has an index, the others only filter the rows it returns and are not
+    reported. Joins through association tables are SL406's; `%term%` searches are SL407's. A
+    flag or a state (a boolean, an enum, `status`, `type`, `role`, `visibility`, `is_*`) is not
+    a way into a table (a handful of values; an index on it alone is SL403's), nor is `IS NULL`
+    / `IS NOT NULL`, and a query on a foreign key no index serves is SL401's (the index it asks
+    for serves the query, and the tables the query joins from there by an index). Not reported
+    either: a query in a function no application path runs (only tests call it, or nothing does,
+    in an application with request handlers or tasks) and a command an operator runs by hand; a
+    table whose rows the query reaches through a join from another table's one row (its primary
+    or unique key matched on every call: the planner starts there); a query only background jobs
+    run, once per run (not once per row of a loop), on a table hinted under a million rows (the
+    job waits a moment, no user does). The queries that lack the same index are one finding.
 
     Without a size hint the rule stays silent: whether a scan matters depends on the table's
     size, and on the judged corpus of real projects most unindexed lookups read configuration
@@ -110,6 +113,17 @@ class PredicateWithoutIndex(Rule):
         _sized(query_example("def unsent(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n")),
         # a command an operator runs by hand
         _sized({**query_example(""), "app/cli.py": "def find(Order, note):\n    return Order.query.filter(Order.note == note).all()\n"}),
+        # dispatch: the signal instances of one entity (matched by its primary key), reached through joins
+        _sized(query_example("def tagged(session, Order, OrderTag, Tag, tag_id, note):\n"
+                             "    return (session.query(Order).join(OrderTag, OrderTag.order_id == Order.id)\n"
+                             "            .join(Tag, Tag.id == OrderTag.tag_id).filter(Tag.id == tag_id, Order.note == note).all())\n",
+                             SCHEMA + "CREATE TABLE tags (id bigint PRIMARY KEY, name text);\n"
+                             "CREATE TABLE order_tag (order_id bigint REFERENCES orders (id), tag_id bigint REFERENCES tags (id),\n"
+                             "                        PRIMARY KEY (order_id, tag_id));\n")),
+        # dispatch: a daily job scanning a table of 100,000 rows
+        _sized(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n")
+                | {"app/tasks.py": "from app.services.orders import by_note\n\n\n@shared_task\ndef daily():\n"
+                                   "    by_note(None, 'x')\n"}),
         # CTFd, dispatch: no size hint, and most unindexed lookups read tables of a few hundred rows
         Example(query_example("def by_name(Project, name):\n    return Project.query.filter(Project.name == name).first()\n",
                               "CREATE TABLE projects (id bigint PRIMARY KEY, name text NOT NULL);\n")),
@@ -125,6 +139,10 @@ class PredicateWithoutIndex(Rule):
                 | {"db/V2__idx.sql": "CREATE INDEX orders_customer_note_idx ON orders (customer_id, note);\n"}),
         _sized(query_example("from sqlalchemy import text\n\n\ndef notes(session):\n"
                               "    return session.execute(text('SELECT id FROM orders WHERE note = :n'), {'n': 'x'})  # expect\n")),
+        # dispatch: an hourly job that scans the table once per open case
+        _sized(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()  # expect\n")
+                | {"app/tasks.py": "from app.services.orders import by_note\n\n\n@shared_task\ndef hourly(cases):\n"
+                                   "    for case in cases:\n        by_note(None, case.note)\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -135,7 +153,8 @@ class PredicateWithoutIndex(Rule):
                 continue  # a command run by hand: one scan that an operator waits for, not a path users wait on
             for table_key in path.tables:
                 table = context.layer.tables.get(table_key)
-                if table is None or is_association(table):
+                if table is None or is_association(table) or entered_from_one_row(context, path, table) \
+                        or in_a_job_on_a_modest_table(context, path, table):
                     continue
                 entries = entry_points(path, table, context.layer)
                 # NULL / NOT NULL keeps most rows of a table: no index on it would be chosen
