@@ -55,7 +55,8 @@ class SetNotNullDirectly(Rule):
     share). Its scan stalls traffic noticeably only at millions of rows, which a table gains
     within a month only at over 100,000 rows a day: a volume to declare in the size hints. A
     table the size hints keep under 100,000 rows, now and in a year, is left alone too: its lock
-    lasts milliseconds.
+    lasts milliseconds. So is an older table whose hinted rows, spread over its life, came to
+    under 10,000 when the migration ran.
 
     ## Why it matters
     SET NOT NULL takes ACCESS EXCLUSIVE and scans the whole table to prove there is no NULL:
@@ -104,6 +105,10 @@ class SetNotNullDirectly(Rule):
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=True)")),
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.alter_column('orders', 'status', nullable=False)")),
+        # dispatch: six weeks old when this ran; the hints' 100,000 rows came over the three years after
+        Example(young_table_example("    op.alter_column('orders', 'status', nullable=False)",
+                                    written="2024-04-16 10:00", newest="2027-03-05 10:00"),
+                config="[tool.schemalens.tables.orders]\nrows = 100_000\n"),
         # Added and backfilled in the same transaction: the ADD COLUMN's lock covers the backfill
         # and the scan, reported once, by SL516 at the UPDATE (real code: a new column filled at once).
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
@@ -112,6 +117,10 @@ class SetNotNullDirectly(Rule):
     )
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=False)  # expect")),
+        # six weeks old too, but the hints' two million rows put some 80,000 in it by then
+        Example(young_table_example("    op.alter_column('orders', 'status', nullable=False)  # expect",
+                                    written="2024-04-16 10:00", newest="2027-03-05 10:00"),
+                config="[tool.schemalens.tables.orders]\nrows = 2_000_000\n"),
         Example(sql_example("ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n")),
         Example(sql_example("CREATE UNIQUE INDEX CONCURRENTLY orders_status_key ON orders (status);\n"
                             "ALTER TABLE orders DROP CONSTRAINT orders_pkey;\n"
