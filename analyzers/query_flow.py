@@ -114,8 +114,11 @@ class CodeBase:
     `facts`: CodeFacts by path (every Python file: callees may live in any of them);
     `summaries`: ModuleSummary by path; `application`: the paths whose queries are reported."""
 
-    def __init__(self, facts: dict, summaries: dict[str, ModuleSummary], application: Iterable[str]) -> None:
+    def __init__(self, facts: dict, summaries: dict[str, ModuleSummary], application: Iterable[str],
+                 mapped_classes: Iterable[str] = ()) -> None:
+        """`mapped_classes`: the models' classes, qualified (`app.models.Order`)."""
         self.facts = facts
+        self.mapped_classes = frozenset(mapped_classes)
         self.summaries = summaries
         self.application = set(application)
         self.world = World(summaries.values())
@@ -530,10 +533,13 @@ class CodeBase:
         like them (or by tests and scripts, which are not application code). Empty when the
         application has no entry point (no request handler or task): then nothing says what runs.
 
-        Conservative by construction: methods are never in it (templates, serializers and
-        frameworks call them through objects the reader cannot follow), and a name used any other
-        way (handed on, registered, in a string, called on a receiver not followed)
-        counts as reached."""
+        Conservative by construction: of methods, only a model's plain, class and static methods
+        can be in it (SQLAlchemy calls none of them; the application calls them by name, on a
+        receiver the reader may not follow, so a method whose name application code never uses
+        is called by nothing but tests), never another class's (templates, serializers and
+        frameworks call those through objects the reader cannot follow); and a name used any
+        other way (handed on, registered, in a string, called on a receiver not followed) counts
+        as reached. A model method only a template calls is not seen: templates are not read."""
         where_run = self.where_run
         if not any(where_run.get(key) in ("request", "task") for key in self.functions if key[0] in self.application):
             return frozenset()
@@ -553,9 +559,9 @@ class CodeBase:
                 else:
                     edges.setdefault(key, set()).add(target.key)
         candidates = {key for key, function in self.functions.items()
-                      if key[0] in self.application and "." not in key[1] and not function.decorators
-                      and where_run.get(key) not in ("request", "task") and key[1] not in named
-                      and not key[1].startswith("__")}
+                      if key[0] in self.application and where_run.get(key) not in ("request", "task")
+                      and (self._plain_function(key, function) or self._model_method(key, function))
+                      and key[1].rpartition(".")[2] not in named and not key[1].rpartition(".")[2].startswith("__")}
         reached: set[tuple[str, str]] = set()
         stack = [key for key in self.functions if key[0] in self.application and key not in candidates]
         while stack:
@@ -564,6 +570,14 @@ class CodeBase:
                     reached.add(callee)
                     stack.append(callee)
         return frozenset(candidates - reached)
+
+    @staticmethod
+    def _plain_function(key: tuple[str, str], function: FunctionFacts) -> bool:
+        return "." not in key[1] and not function.decorators
+
+    def _model_method(self, key: tuple[str, str], function: FunctionFacts) -> bool:
+        return key[1].count(".") == 1 and set(function.decorators) <= {"classmethod", "staticmethod"} \
+            and self.defining_class(*key) in self.mapped_classes
 
     @cached_property
     def _unique_names(self) -> dict[str, tuple[str, str]]:
@@ -908,7 +922,8 @@ def code_base(model, application: Optional[Iterable[str]] = None) -> CodeBase:
            tuple(paths))
     if _last_code_base and _last_code_base[0] == key:
         return _last_code_base[2]
-    base = CodeBase(model.code, summaries, paths)
+    mapped = [f"{table.module}.{table.class_name}" for table in model.orm.tables.values() if table.module and table.class_name]
+    base = CodeBase(model.code, summaries, paths, mapped)
     _last_code_base[:] = [key, (list(model.code.values()), list(summaries.values())), base]  # the objects keep their ids
     return base
 

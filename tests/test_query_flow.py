@@ -883,6 +883,16 @@ def test_a_function_named_other_than_by_a_call_is_reached(tmp_path):
     assert _reached(_paths(tmp_path, {"app/routes.py": named, "app/orders.py": _ORDERS}))["by_note"]
 
 
+def test_a_model_method_only_tests_call_is_not_reached(tmp_path):
+    methods = ("\n    @classmethod\n    def by_sku(cls, sku):\n        return Item.query.filter(Item.sku == sku).first()\n"
+               "\n    def siblings(self):\n        return Item.query.filter(Item.order_id == self.order_id).all()\n")
+    routes = textwrap.dedent(_ROUTES) + "\n\n@app.get('/items/<item_id>')\ndef item(item_id):\n    return load(item_id).siblings()\n"
+    paths = _paths(tmp_path, {"app/models.py": MODELS + methods, "app/routes.py": routes, "app/orders.py": _ORDERS,
+                              "tests/test_items.py": "from app.models import Item\n\n\ndef test_it():\n    Item.by_sku('x')\n"})
+    reached = _reached(paths)
+    assert (reached["Item.by_sku"], reached["Item.siblings"]) == (False, True)
+
+
 def test_without_an_entry_point_every_function_is_reached(tmp_path):
     paths = _paths(tmp_path, {"app/orders.py": _ORDERS})
     assert set(_reached(paths).values()) == {True}
