@@ -819,7 +819,7 @@ class _FunctionReader:
         self.dynamic_relationships: dict[str, str] = {}  # of the method's class: attribute -> target class
         self.depth = 0  # branches (if, loop, match case) around the statement being read
         self.loop_depth = 0  # `for` and `while` bodies around it
-        self.looped_callees: dict[str, None] = {}
+        self.looped_callees: dict[str, None] = {}  # callees called inside a loop body (FunctionFacts.looped_callees)
         self.binding_depth: dict[str, int] = {}  # pending name -> the depth it was bound at (parameters: 0)
 
     def new_shape(self, *args, **kwargs) -> _Shape:

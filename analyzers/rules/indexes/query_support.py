@@ -11,7 +11,7 @@ from ..context import AuditContext
 from .foreign_key_without_index import is_served, leading_columns_served
 from ...i18n import _
 
-SMALL_TABLE_ROWS = 10_000  # a table hinted smaller than this is read whole cheaply
+CHEAP_SCAN_ROWS = 10_000  # a table hinted smaller than this is read whole cheaply
 
 
 def reached_paths(context: AuditContext) -> list[QueryPath]:
@@ -109,14 +109,14 @@ def hinted_rows(context: AuditContext, table: Table) -> int:
 
 
 def sized(context: AuditContext, table: Optional[Table]) -> bool:
-    """Whether the size hints give `table` SMALL_TABLE_ROWS rows or more, now or within a year.
+    """Whether the size hints give `table` CHEAP_SCAN_ROWS rows or more, now or within a year.
     The rules whose findings are only true of big tables (a scan, a search, a query per row)
     report such tables only: on the judged corpus most of the queries they flag run on tables
     of a few hundred rows, where the finding costs nothing."""
-    return table is not None and hinted_rows(context, table) >= SMALL_TABLE_ROWS
+    return table is not None and hinted_rows(context, table) >= CHEAP_SCAN_ROWS
 
 
-def in_size_scope(context: AuditContext, rule: str, table: Optional[Table], rows: int = SMALL_TABLE_ROWS) -> bool:
+def in_size_scope(context: AuditContext, rule: str, table: Optional[Table], rows: int = CHEAP_SCAN_ROWS) -> bool:
     """Whether the size hints give `table` `rows` rows or more (now or within a year); a
     candidate out of scope is counted as held back (`hold_back_for_size`), so that the report
     can say which tables' sizes would decide it."""

@@ -194,14 +194,14 @@ def _hinted_rows_at_age(context: AuditContext, table: Table, age: timedelta, wal
     rate directly."""
     hints = context.hints(table)
     if hints.rows_in_a_year:
-        return hints.rows_in_a_year * age / timedelta(days=365)
+        return hints.rows_in_a_year * (age / timedelta(days=365))
     if not hints.rows:
         return 0
     written, newest = context.migration_date(walked.step.path), context.newest_migration_date
     if written is None or newest is None:
         return hints.rows
     lifetime = newest - (written - age)
-    return hints.rows if lifetime <= age else hints.rows * age / lifetime
+    return hints.rows if lifetime <= age else hints.rows * (age / lifetime)
 
 
 def created_with_this_change(context: AuditContext, walked: WalkedOperation, table: Optional[str] = None) -> bool:
