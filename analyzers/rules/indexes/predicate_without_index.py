@@ -113,6 +113,16 @@ class PredicateWithoutIndex(Rule):
         _sized(query_example("def unsent(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n")),
         # a command an operator runs by hand
         _sized({**query_example(""), "app/cli.py": "def find(Order, note):\n    return Order.query.filter(Order.note == note).all()\n"}),
+        # redash: a model's class method that only a test calls (Change.last_change)
+        _sized({**query_example(""),
+                "app/models.py": ("from sqlalchemy import Column, BigInteger, Text\nfrom sqlalchemy.orm import declarative_base\n"
+                                  "Base = declarative_base()\n\n\nclass Order(Base):\n    __tablename__ = 'orders'\n"
+                                  "    id = Column(BigInteger, primary_key=True)\n    note = Column(Text)\n\n"
+                                  "    @classmethod\n    def by_note(cls, session, note):\n"
+                                  "        return session.query(Order).filter(Order.note == note).first()\n"),
+                "app/routes.py": "@app.get('/orders')\ndef orders():\n    return []\n",
+                "tests/test_orders.py": ("from app.models import Order\n\n\n"
+                                         "def test_by_note(session):\n    assert Order.by_note(session, 'x') is None\n")}),
         # dispatch: the signal instances of one entity (matched by its primary key), reached through joins
         _sized(query_example("def tagged(session, Order, OrderTag, Tag, tag_id, note):\n"
                              "    return (session.query(Order).join(OrderTag, OrderTag.order_id == Order.id)\n"
