@@ -480,14 +480,27 @@ class CodeBase:
         return found
 
     @cached_property
-    def per_row_in_jobs(self) -> frozenset[tuple[str, Optional[str]]]:
+    def per_row_in_jobs(self) -> dict[tuple[str, Optional[str]], frozenset[tuple]]:
         """Functions a background job calls once per row, inside a `for` or `while` loop, and
-        what they call: a query there runs as many times as the job has rows, not once."""
+        what they call: a query there runs as many times as the job's loops have rows, not once.
+        Each maps to the loop nests that run it: per nest, the functions whose results its loops
+        iterate (None for a loop whose rows come from no function the flow resolves)."""
         where_run = self.where_run
-        roots = [callee for key, function in self.functions.items()
-                 if where_run.get(key) == "task" and function.looped_callees
-                 for callee in self._resolved(key, function.looped_callees)]
-        return frozenset(self._reach(roots))
+        nests_of_roots: dict[tuple[str, Optional[str]], set[tuple]] = {}
+        for key, function in self.functions.items():
+            if where_run.get(key) != "task":
+                continue
+            frame = self.frame(key)
+            for callee, loops in function.looped_callees:
+                nest = tuple(target.key if loop and (target := self.target(frame, loop)) is not None else None
+                             for loop in loops)
+                for root in self._resolved(key, (callee,)):
+                    nests_of_roots.setdefault(root, set()).add(nest)
+        nests: dict[tuple[str, Optional[str]], set[tuple]] = {}
+        for root, root_nests in nests_of_roots.items():
+            for reached in self._reach([root]):
+                nests.setdefault(reached, set()).update(root_nests)
+        return {key: frozenset(found) for key, found in nests.items()}
 
     @cached_property
     def admin_only(self) -> frozenset[tuple[str, Optional[str]]]:

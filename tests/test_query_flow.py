@@ -918,3 +918,22 @@ def test_code_no_application_path_runs_is_no_key_path(tmp_path):
 
     model = _index(tmp_path, {"app/routes.py": _ROUTES, "app/orders.py": _ORDERS})
     assert [k.path.shape.function for k in key_paths(model)] == ["by_reference"]
+
+
+def test_a_job_s_loops_say_whose_rows_they_walk(tmp_path):
+    from schemalens.analyzers.query_flow import code_base
+
+    model = _index(tmp_path, {
+        "app/orders.py": ("from app.models import Order\n\n\ndef open_orders():\n    return Order.query.all()\n\n\n"
+                          "def by_reference(reference):\n    return Order.query.filter(Order.reference == reference).all()\n\n\n"
+                          "def items_of(order):\n    return order.items\n"),
+        "app/tasks.py": ("from app import orders\n\n\n@shared_task\ndef nightly(references):\n"
+                         "    open_ones = orders.open_orders()\n    for order in open_ones:\n        orders.items_of(order)\n"
+                         "        for reference in references:\n            orders.by_reference(reference)\n"
+                         "    while references:\n        orders.by_reference(references.pop())\n"),
+    })
+    nests = code_base(model, [path for path in model.code if path.startswith("app/")]).per_row_in_jobs
+    open_orders = ("app/orders.py", "open_orders")
+    assert nests[("app/orders.py", "items_of")] == {(open_orders,)}
+    assert nests[("app/orders.py", "by_reference")] == {(open_orders, None), (None,)}
+    assert ("app/orders.py", "open_orders") not in nests

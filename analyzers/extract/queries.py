@@ -134,7 +134,9 @@ class FunctionFacts:
     class_values: tuple[tuple[str, str], ...] = ()  # a class name bound to a call: `Model = get_model()` -> "get_model"
     returned_classes: tuple[str, ...] = ()  # classes it returns, as written (`return Users`)
     last_line: int = 0  # where its body ends (0: not known)
-    looped_callees: tuple[str, ...] = ()  # callees as written, called inside a `for` or `while` body: once per row
+    # callees as written, called inside `for` or `while` bodies (once per row), each with the rows its loops iterate,
+    # outermost first: the function whose result a `for` walks, as written, or "" (a `while`, rows not from a call)
+    looped_callees: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -818,8 +820,8 @@ class _FunctionReader:
         self.receiver = receiver
         self.dynamic_relationships: dict[str, str] = {}  # of the method's class: attribute -> target class
         self.depth = 0  # branches (if, loop, match case) around the statement being read
-        self.loop_depth = 0  # `for` and `while` bodies around it
-        self.looped_callees: dict[str, None] = {}  # callees called inside a loop body (FunctionFacts.looped_callees)
+        self.loops_around: list[str] = []  # the `for` and `while` bodies around it: where their rows come from
+        self.looped_callees: dict[tuple[str, tuple[str, ...]], None] = {}  # FunctionFacts.looped_callees
         self.binding_depth: dict[str, int] = {}  # pending name -> the depth it was bound at (parameters: 0)
 
     def new_shape(self, *args, **kwargs) -> _Shape:
@@ -1218,12 +1220,11 @@ class _FunctionReader:
             if not self._list_change(node.value):
                 self.expression(node.value)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
-            self.loop(node.target, node.iter, node.body)
-            self.branch(node.body, loop=True)
+            self.branch(node.body, loop=self.loop(node.target, node.iter, node.body))
             self.branch(node.orelse)
         elif isinstance(node, (ast.If, ast.While)):
             self.expression(node.test)
-            self.branch(node.body, loop=isinstance(node, ast.While))
+            self.branch(node.body, loop="" if isinstance(node, ast.While) else None)
             self.branch(node.orelse)  # an `elif` is an If there
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
@@ -1253,16 +1254,19 @@ class _FunctionReader:
         for statement in body:
             self.statement(statement)
 
-    def branch(self, body: list[ast.stmt], loop: bool = False) -> None:
+    def branch(self, body: list[ast.stmt], loop: Optional[str] = None) -> None:
         """A body that runs on some calls only: what it adds to a query begun outside it is
-        conditional. A loop's body runs once per row, and so do the functions it calls."""
+        conditional. A loop's body (`loop`: where its rows come from, see `loop`) runs once per
+        row, and so do the functions it calls."""
         self.depth += 1
-        self.loop_depth += loop
+        if loop is not None:
+            self.loops_around.append(loop)
         try:
             self.block(body)
         finally:
             self.depth -= 1
-            self.loop_depth -= loop
+            if loop is not None:
+                self.loops_around.pop()
 
     def _return(self, value: ast.expr) -> None:
         """`return <query>`: the function gives the query to its caller; `return self._base()` and
@@ -1300,8 +1304,8 @@ class _FunctionReader:
             self.calls.add((dotted(call.func) or "").rpartition(".")[2] or _method_name(call) or "")
             if callee:
                 self.callees[callee] = None
-                if self.loop_depth:
-                    self.looped_callees[callee] = None
+                if self.loops_around:
+                    self.looped_callees[(callee, tuple(self.loops_around))] = None
         shape = self.chain(node)
         if shape is not None:
             return shape
@@ -1341,8 +1345,9 @@ class _FunctionReader:
                     self.expression(child)
         return None
 
-    def loop(self, target: ast.expr, iterable: ast.expr, scope) -> None:
-        """A for statement (`scope` is its body) or comprehension: where its rows come from, and where they are read."""
+    def loop(self, target: ast.expr, iterable: ast.expr, scope) -> str:
+        """A for statement (`scope` is its body) or comprehension: where its rows come from, and where they are read.
+        Returns the function whose result it iterates, as written (`service.list_active`), or ""."""
         source = self.relationship_source(iterable)
         shape = self.expression(iterable)
         if shape is None and isinstance(_unwrapped(iterable), ast.Name):
@@ -1359,6 +1364,7 @@ class _FunctionReader:
             source = ("function", called) if called else None
         if isinstance(target, ast.Name) and source is not None:
             self.loops.append((target.id, source, scope))
+        return source[1] if source is not None and source[0] == "function" else ""
 
     def relationship_source(self, node: ast.expr) -> Optional[tuple[str, str, str]]:
         """A loop over another loop variable's attribute (`for item in order.items`)."""

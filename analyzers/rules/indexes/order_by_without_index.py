@@ -23,8 +23,9 @@ class OrderByWithoutIndex(Rule):
     Not reported: a sort of a few rows (groups, the one row a unique key matches, one parent's
     rows when the size hints give a handful per parent), of rows reached through a join from
     another table's one row (its primary or unique key matched on every call), of an expression,
-    on administrators' pages, or in background jobs, once per run (not once per row of a loop),
-    on a table hinted under a million rows (the job waits a moment, no user does). A condition
+    on administrators' pages, or in background jobs, once per run or once per row of loops over
+    tables the size hints call small (not once per row of other loops), on a table hinted under
+    a million rows (the job waits a moment, no user does). A condition
     added under an `if` does not count as narrowing: the calls without it sort everything.
 
     ## Why it matters

@@ -39,8 +39,9 @@ class PredicateWithoutIndex(Rule):
     in an application with request handlers or tasks) and a command an operator runs by hand; a
     table whose rows the query reaches through a join from another table's one row (its primary
     or unique key matched on every call: the planner starts there); a query only background jobs
-    run, once per run (not once per row of a loop), on a table hinted under a million rows (the
-    job waits a moment, no user does). The queries that lack the same index are one finding.
+    run, once per run or once per row of loops over tables the size hints call small (not once
+    per row of other loops), on a table hinted under a million rows (the job waits a moment, no
+    user does). The queries that lack the same index are one finding.
 
     Without a size hint the rule stays silent: whether a scan matters depends on the table's
     size, and on the judged corpus of real projects most unindexed lookups read configuration
@@ -134,6 +135,13 @@ class PredicateWithoutIndex(Rule):
         _sized(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n")
                 | {"app/tasks.py": "from app.services.orders import by_note\n\n\n@shared_task\ndef daily():\n"
                                    "    by_note(None, 'x')\n"}),
+        # dispatch: a daily job that scans the table once for each of a few on-call services
+        Example(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n\n\n"
+                              "def all_regions(Region):\n    return Region.query.all()\n",
+                              SCHEMA + "CREATE TABLE regions (id bigint PRIMARY KEY, name text);\n")
+                | {"app/tasks.py": "from app.services.orders import all_regions, by_note\n\n\n@shared_task\ndef daily():\n"
+                                   "    regions = all_regions(None)\n    for region in regions:\n        by_note(None, region.name)\n"},
+                config=_SIZES + "[tool.schemalens.tables.regions]\nrows = 20\n"),
         # CTFd, dispatch: no size hint, and most unindexed lookups read tables of a few hundred rows
         Example(query_example("def by_name(Project, name):\n    return Project.query.filter(Project.name == name).first()\n",
                               "CREATE TABLE projects (id bigint PRIMARY KEY, name text NOT NULL);\n")),
