@@ -28,6 +28,7 @@ from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Iterable, Optional
 
+from .code_structure import resolving_attributes, structure
 from .extract.module_summary import ModuleSummary
 from .extract.python_names import absolute_module, package_of
 from .extract.python_world import World
@@ -146,6 +147,25 @@ class CodeBase:
         self._callers: Optional[dict[tuple[str, str], list[tuple[tuple[str, str], Optional[str]]]]] = None
         self._consumers: Optional[tuple[set, set]] = None
         self._templates: dict[tuple[str, int], bool] = {}
+        self._reports: dict[tuple[str, int], list[FlowQuery]] = {}  # what `queries` composed, by shape reported
+        self._carried_reports: dict[tuple[str, int], list[FlowQuery]] = {}
+
+    # Answers that name functions, classes and shapes by name or index, never by location: the
+    # same for a code base whose files only moved (code_structure).
+    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "_unique_names",
+                        "_callers", "_consumers", "_templates", "_qualified", "_targets", "_bindings", "_mro")
+
+    def carry_over(self, last: "CodeBase", moved: set[str]) -> None:
+        """Keep what `last`, the code base before an edit that only moved the code of the files
+        `moved` (see code_base), already answered: where functions run, what is unreached, the
+        resolved calls, and the queries composed from other files' shapes only."""
+        for name in self._MOVABLE_ANSWERS:
+            answer = last.__dict__.get(name)
+            if answer is not None:
+                self.__dict__[name] = answer
+        self._carried_reports = {source: flows for source, flows in last._reports.items()
+                                 if source[0] not in moved and all(part[0] not in moved for flow in flows
+                                                                   for part in flow.parts)}
 
     # names
 
@@ -622,7 +642,11 @@ class CodeBase:
             for index, shape in enumerate(file_facts.queries):
                 if not self._is_reported(path, index, shape):
                     continue
-                found += self._report(path, index, shape)
+                flows = self._carried_reports.get((path, index))
+                if flows is None:
+                    flows = self._report(path, index, shape)
+                self._reports[(path, index)] = flows
+                found += flows
         return found
 
     def _is_reported(self, path: str, index: int, shape: QueryShape) -> bool:
@@ -935,11 +959,36 @@ def code_base(model, application: Optional[Iterable[str]] = None) -> CodeBase:
            tuple(paths))
     if _last_code_base and _last_code_base[0] == key:
         return _last_code_base[2]
-    mapped = [f"{table.module}.{table.class_name}" for table in model.orm.tables.values() if table.module and table.class_name]
+    mapped = sorted(f"{table.module}.{table.class_name}" for table in model.orm.tables.values()
+                    if table.module and table.class_name)
     base = CodeBase(model.code, summaries, paths, mapped)
+    if _last_code_base:
+        last = _last_code_base[2]
+        moved = _moved_only(last, base)
+        if moved is not None:
+            base.carry_over(last, moved)
     _last_code_base[:] = [key, (list(model.code.values()), list(summaries.values())), base]  # the objects keep their ids
     return base
 
 
 _last_code_base: list = []  # [key, the objects its ids are of, CodeBase]
+_MOVED_FILES_COMPARED = 16  # an edit, or the edits a rebuild applies at once, touch a few files
+
+
+def _moved_only(last: CodeBase, base: CodeBase) -> Optional[set[str]]:
+    """The files whose code moved without changing what the flow reads of it (see
+    code_structure), when every other file is the same object as in `last`; else None."""
+    if (set(last.facts), set(last.summaries), last.application, last.mapped_classes) \
+            != (set(base.facts), set(base.summaries), base.application, base.mapped_classes):
+        return None
+    changed = {path for path in base.facts if base.facts[path] is not last.facts[path]} \
+        | {path for path in base.summaries if base.summaries[path] is not last.summaries[path]}
+    if len(changed) > _MOVED_FILES_COMPARED:
+        return None  # a new index, not an edit: comparing every file would cost what it saves
+    resolving = resolving_attributes(last.world)
+    if resolving != resolving_attributes(base.world):
+        return None
+    same = all(structure(last.facts.get(path), last.summaries.get(path), resolving)
+               == structure(base.facts.get(path), base.summaries.get(path), resolving) for path in changed)
+    return changed if same else None
 

@@ -1,0 +1,73 @@
+"""What the query flow reads of a file, without where it is: decides when an edit changed only
+positions, so that where functions run, what is unreached and the queries of other files can be
+kept across the edit (query_flow.code_base).
+
+An edit that adds a column to a model moves every line below it and adds one class attribute,
+but changes no function, call or query: the flow's answers stay the same, only their locations
+move. `structure(facts, summary, resolving)` is a file's code facts and summary with every
+Location dropped, with the line where each function ends dropped, and with the parts of the
+summary the flow never reads left out (class method bodies, module-level calls, attribute
+annotations). A class attribute counts only under a name some class of the workspace binds to
+one of its classes (`model = Order`, `repository = OrderRepository()`, the names in
+`resolving`): `CodeBase.class_attribute` answers None for every other name, whether the
+attribute is there or not.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Optional
+
+from .extract.code_facts import CodeFacts
+from .extract.module_summary import ClassSummary, ModuleSummary
+from .extract.python_world import World
+from .extract.queries import FunctionFacts
+from .schema.model import Location
+
+
+def resolving_attributes(world: World) -> frozenset[str]:
+    """Names of class attributes that bind a class of the workspace (`model = Order`)."""
+    return frozenset(attribute.name for cls in world.classes.values() for attribute in cls.attributes
+                     if attribute.value is not None and attribute.value.kind in ("name", "call") and attribute.value.name
+                     and world.resolve(attribute.value.name) in world.classes)
+
+
+def structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
+    """The file's code facts and summary as the flow reads them, without positions (see the module)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: which equal objects happen to be one object must not change the bytes
+    pickler.dispatch_table = {
+        Location: _no_location,
+        FunctionFacts: _function_without_end,
+        ClassSummary: lambda cls: _class_as_read(cls, resolving),
+        ModuleSummary: _module_as_read,
+        CodeFacts: _facts_in_order,
+    }
+    pickler.dump((facts, summary))
+    return buffer.getvalue()
+
+
+def _facts_in_order(facts: CodeFacts):
+    # a set's order follows how it was built, not what it holds (pickle writes sets as it meets them)
+    return (tuple, (tuple(tuple(sorted(value)) if isinstance(value, frozenset) else value
+                          for value in (getattr(facts, name) for name in CodeFacts.__slots__)),))
+
+
+def _no_location(location: Location):
+    return (tuple, ())
+
+
+def _function_without_end(function: FunctionFacts):
+    return (tuple, (tuple(getattr(function, name) for name in FunctionFacts.__slots__ if name != "last_line"),))
+
+
+def _class_as_read(cls: ClassSummary, resolving: frozenset[str]):
+    attributes = tuple((a.name, a.value) for a in cls.attributes if a.name in resolving)
+    return (tuple, ((cls.name, cls.qualified, cls.bases, cls.decorators, attributes),))
+
+
+def _module_as_read(summary: ModuleSummary):
+    return (tuple, ((summary.path, summary.module, summary.imports, summary.classes, summary.assignments,
+                     tuple(function.qualified for function in summary.functions)),))

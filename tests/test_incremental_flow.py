@@ -1,0 +1,97 @@
+"""The query flow kept across edits that only move code (query_flow.code_base, code_structure):
+after any sequence of edits on a real project, the findings equal those of a fresh index."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import corpus_projects
+from schemalens.analyzers import query_flow
+from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.code_structure import resolving_attributes, structure
+from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.python_world import World
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+MODELS = "CTFd/models/__init__.py"
+CHALLENGES = "CTFd/api/v1/challenges.py"
+
+# Each edit: (path, text to find, what replaces it; {n} is the edit's number).
+EDITS = {
+    # a column: every line below moves, one class attribute more
+    "column": (MODELS, "    secret = db.Column(db.String(128))\n",
+               "    secret = db.Column(db.String(128))\n    nickname_{n} = db.Column(db.Text)\n"),
+    # lines above a module's queries
+    "comment": (CHALLENGES, "", "# edit {n}\n"),
+    # a query that changes what it filters on
+    "query": (CHALLENGES, ".filter_by(account_id=user.account_id)", ".filter_by(user_id=user.account_id)"),
+    # a new function with a query, that no route calls
+    "function": (CHALLENGES, "", "from CTFd.models import Users\n\n\ndef by_email_{n}(email):\n"
+                                 "    return Users.query.filter_by(website=email).first()\n\n\n"),
+    # a model method
+    "method": (MODELS, "    @property\n    def solves(self):\n",
+               "    def by_country_{n}(self):\n        return Users.query.filter_by(country=self.country).all()\n\n"
+               "    @property\n    def solves(self):\n"),
+}
+
+pytestmark = pytest.mark.skipif(not corpus_projects.available(), reason="the corpus (../shared/corpus) is not here")
+
+
+def _keys(model) -> list[tuple]:
+    return [(f.rule, f.location, f.title, f.message, f.severity, tuple(r.location for r in f.related))
+            for f in run_audit(model).findings]
+
+
+@pytest.fixture(scope="module")
+def ctfd_root():
+    return corpus_projects.unpacked("CTFd")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(kinds=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=5))
+def test_findings_after_edits_equal_a_fresh_index(ctfd_root, kinds):
+    index = WorkspaceIndex(ctfd_root)
+    _keys(index.index_all())
+    texts: dict[str, str] = {}
+    for number, kind in enumerate(kinds):
+        path, old, new = EDITS[kind]
+        text = texts.get(path) or (ctfd_root / path).read_text(encoding="utf-8")
+        texts[path] = text.replace(old, new.format(n=number), 1) if old else new.format(n=number) + text
+        edited = _keys(index.update_file(path, texts[path]))
+    fresh = WorkspaceIndex(ctfd_root)
+    fresh.index_all()
+    for path, text in texts.items():
+        model = fresh.update_file(path, text)
+    query_flow._last_code_base.clear()
+    assert edited == _keys(model)
+
+
+def test_an_edit_that_moves_code_keeps_where_functions_run(ctfd_root):
+    index = WorkspaceIndex(ctfd_root)
+    model = index.index_all()
+    run_audit(model)
+    before = query_flow.code_base(model)
+    assert before.where_run and before.unreached is not None
+    path, old, new = EDITS["column"]
+    text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new.format(n=0), 1)
+    after = query_flow.code_base(index.update_file(path, text))
+    assert after is not before and after.where_run is before.where_run and after.unreached is before.unreached
+    path, old, new = EDITS["query"]
+    text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new, 1)
+    changed = query_flow.code_base(index.update_file(path, text))
+    assert changed.where_run is not after.where_run
+
+
+def test_a_moved_file_reads_the_same_and_a_binding_attribute_does_not():
+    models = ("from app.repositories import OrderRepository\n\n\nclass Order(Base):\n"
+              "    id = Column(Integer, primary_key=True)\n\n\nclass OrderService:\n    repository = OrderRepository()\n")
+    moved = "# a comment\n" + models.replace("primary_key=True)\n", "primary_key=True)\n    note = Column(Text)\n")
+    shadowing = models.replace("primary_key=True)\n", "primary_key=True)\n    repository = Column(Text)\n")
+    repositories = summarize_module("class OrderRepository:\n    pass\n", "app/repositories.py", "app.repositories")
+    summaries = [summarize_module(text, "app/models.py", "app.models") for text in (models, moved, shadowing)]
+    resolving = resolving_attributes(World([repositories, summaries[0]]))
+    assert resolving == {"repository"}
+    first, second, third = (structure(None, summary, resolving) for summary in summaries)
+    assert first == second != third
