@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Iterable, Optional
 
 from .extract.queries import ColumnRef, QueryCall, QueryShape
@@ -259,8 +260,12 @@ def _usable(index: Index, filtered: set[str]) -> bool:
     """A partial index serves a query that filters on the columns its WHERE reads."""
     if not index.where:
         return True
-    mentioned = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", index.where))
-    return bool(mentioned & filtered)
+    return not _names_in(index.where).isdisjoint(filtered)
+
+
+@lru_cache(maxsize=4096)
+def _names_in(where: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", where))
 
 
 def btree_keys(table: Table, filtered: Optional[set[str]] = None) -> list[tuple[str, tuple[str, ...]]]:
