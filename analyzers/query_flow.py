@@ -147,8 +147,10 @@ class CodeBase:
         self._callers: Optional[dict[tuple[str, str], list[tuple[tuple[str, str], Optional[str]]]]] = None
         self._consumers: Optional[tuple[set, set]] = None
         self._templates: dict[tuple[str, int], bool] = {}
-        self._reports: dict[tuple[str, int], list[FlowQuery]] = {}  # what `queries` composed, by shape reported
-        self._carried_reports: dict[tuple[str, int], list[FlowQuery]] = {}
+        # What `queries` composed, by shape reported, in order; and, after an edit that only moved
+        # code, the shapes `last` reported (the same ones) with what can be kept of their queries.
+        self._reports: dict[tuple[str, int], list[FlowQuery]] = {}
+        self._carried_reports: Optional[dict[tuple[str, int], Optional[list[FlowQuery]]]] = None
 
     # Answers that name functions, classes and shapes by name or index, never by location: the
     # same for a code base whose files only moved (code_structure).
@@ -163,9 +165,11 @@ class CodeBase:
             answer = last.__dict__.get(name)
             if answer is not None:
                 self.__dict__[name] = answer
-        self._carried_reports = {source: flows for source, flows in last._reports.items()
-                                 if source[0] not in moved and all(part[0] not in moved for flow in flows
-                                                                   for part in flow.parts)}
+        if "flow_queries" in last.__dict__:
+            self._carried_reports = {
+                source: flows if source[0] not in moved and all(part[0] not in moved for flow in flows
+                                                                 for part in flow.parts) else None
+                for source, flows in last._reports.items()}
 
     # names
 
@@ -634,19 +638,17 @@ class CodeBase:
 
     def queries(self) -> list[FlowQuery]:
         """Every query of application code as the database receives it."""
+        if self._carried_reports is not None:
+            reported = list(self._carried_reports.items())
+        else:
+            reported = [((path, index), None) for path in sorted(self.application) if path in self.facts
+                        for index, shape in enumerate(self.facts[path].queries) if self._is_reported(path, index, shape)]
         found: list[FlowQuery] = []
-        for path in sorted(self.application):
-            file_facts = self.facts.get(path)
-            if file_facts is None:
-                continue
-            for index, shape in enumerate(file_facts.queries):
-                if not self._is_reported(path, index, shape):
-                    continue
-                flows = self._carried_reports.get((path, index))
-                if flows is None:
-                    flows = self._report(path, index, shape)
-                self._reports[(path, index)] = flows
-                found += flows
+        for (path, index), flows in reported:
+            if flows is None:
+                flows = self._report(path, index, self.facts[path].queries[index])
+            self._reports[(path, index)] = flows
+            found += flows
         return found
 
     def _is_reported(self, path: str, index: int, shape: QueryShape) -> bool:
