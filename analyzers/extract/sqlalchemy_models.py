@@ -158,6 +158,7 @@ class _LayerBuilder:
         self.infos: dict[str, _ClassInfo] = {}
         self.roots: dict[str, _Root] = {}
         self.class_tables: dict[str, _TableBuild] = {}
+        self._classes_by_last_name: Optional[tuple[int, dict[str, list[str]]]] = None  # (built at size, index)
         self.var_tables: dict[str, _TableBuild] = {}
         self.tables: list[_TableBuild] = []
         self.enums: dict[str, EnumType] = {}
@@ -780,9 +781,11 @@ class _LayerBuilder:
         """(library class, table) for every mapped class that inherits from a class of a library
         other than SQLAlchemy: columns such a base declares (authlib's OAuth2 mixins) are not read."""
         found = []
+        classes: dict[tuple[str, str], ClassSummary] = {}  # (name, path) -> the first class so defined
+        for qualified, summary in self.world.classes.items():
+            classes.setdefault((summary.name, self.world.path_of(qualified)), summary)
         for table in self.tables:
-            cls = next((c for q, c in self.world.classes.items() if c.name == table.class_name
-                        and self.world.path_of(q) == table.location.path), None)
+            cls = classes.get((table.class_name, table.location.path))
             for base in cls.bases if cls is not None else ():
                 resolved = self.world.resolve(base.name) if base.kind == "name" else None
                 flask_model = bool(resolved) and resolved.endswith(".Model") and self.world.is_flask_db(resolved[:-6])
@@ -1142,7 +1145,12 @@ class _LayerBuilder:
 
     def _class_by_name(self, name: str) -> Optional[str]:
         """The mapped class a relationship string names (its class name, or a dotted path)."""
-        matches = [q for q in self.class_tables if q == name or q.rpartition(".")[2] == name.rpartition(".")[2]]
+        if self._classes_by_last_name is None or self._classes_by_last_name[0] != len(self.class_tables):
+            by_last: dict[str, list[str]] = {}
+            for qualified in self.class_tables:
+                by_last.setdefault(qualified.rpartition(".")[2], []).append(qualified)
+            self._classes_by_last_name = (len(self.class_tables), by_last)
+        matches = self._classes_by_last_name[1].get(name.rpartition(".")[2], [])
         return matches[0] if len(matches) == 1 else None
 
 
