@@ -35,6 +35,10 @@ from .process import ClientLogHandler, ClientWatchdog, configure_logging, end_pr
 
 log = logging.getLogger(__name__)
 
+# An edit arriving within this long of the one before is part of a burst (typing): it waits this
+# long for the next one, so that one rebuild takes the burst along. An edit after a pause (a
+# paste, a quick fix, the first keystroke) is rebuilt at once; edits arriving while a rebuild
+# runs wait for the lock and go into the next rebuild together.
 DEBOUNCE_SECONDS = 0.1
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration);
@@ -52,6 +56,7 @@ class SchemaLensServer(LanguageServer):
         self.audited = None  # the model whose findings `published` holds
         self.published: dict[str, list[types.Diagnostic]] = {}
         self.generation = 0
+        self.last_edit_at = float("-inf")  # the event loop's clock at the last didChange
         self.lock = asyncio.Lock()
         # Edited files waiting for the next rebuild: path -> buffer text (None: read the disk).
         self.pending: dict[str, Optional[str]] = {}
@@ -308,9 +313,13 @@ async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce:
     ls.generation += 1
     generation = ls.generation
     if debounce:
-        await asyncio.sleep(DEBOUNCE_SECONDS)
-        if generation != ls.generation:
-            return  # a newer edit arrived; its rebuild takes this one along
+        now = asyncio.get_running_loop().time()
+        in_a_burst = now - ls.last_edit_at < DEBOUNCE_SECONDS
+        ls.last_edit_at = now
+        if in_a_burst:
+            await asyncio.sleep(DEBOUNCE_SECONDS)
+            if generation != ls.generation:
+                return  # a newer edit arrived; its rebuild takes this one along
     await ls.apply_pending(opened=uri if opened else None)
 
 

@@ -59,6 +59,26 @@ async def test_findings_appear_and_an_edit_that_fixes_one_clears_it(client: Lang
 
 
 @pytest.mark.asyncio
+async def test_a_burst_of_edits_ends_with_the_diagnostics_of_the_last_text(client: LanguageClient, workspace: Path):
+    uri = (workspace / MODELS).as_uri()
+    text = (workspace / MODELS).read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    # typing: each edit moves the phone column one line down, the last one renames it
+    edits = [text.replace("    phone = ", "#\n" * number + "    phone = ") for number in range(1, 6)]
+    edits.append(edits[-1].replace("    phone = db.Column(db.String(32))\n", "    phone_encrypted = db.Column(db.LargeBinary)\n"))
+    for version, edited in enumerate(edits, start=2):
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)]))
+        await asyncio.sleep(0.02)
+    diagnostics = await diagnostics_for(client, uri, lambda d: "SL701" not in _codes(d))
+    lines = edits[-1].splitlines()
+    assert diagnostics and all(lines[d.range.start.line] != "#" for d in diagnostics)  # at the last text's lines
+
+
+@pytest.mark.asyncio
 async def test_a_syntax_error_mid_edit_keeps_the_other_diagnostics(client: LanguageClient, workspace: Path):
     uri = (workspace / MODELS).as_uri()
     text = (workspace / MODELS).read_text()
