@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Iterable, Optional
 
 from .extract.queries import ColumnRef, QueryCall, QueryShape
@@ -102,6 +102,12 @@ class Resolver:
         self.classes = {t.class_name: t.key for t in tables}
         self.qualified = {f"{t.module}.{t.class_name}": t.key for t in tables if t.module}
         self.relationships = {(r.table, r.attribute): r for r in model.relationships}
+
+    @cached_property
+    def signature(self) -> tuple:
+        """What resolving reads of the models, besides the layer: equal signatures resolve alike."""
+        return (self.classes, self.qualified, tuple((r.table, r.attribute, r.target_table, r.secondary, r.foreign_keys)
+                                                    for r in self.relationships.values()))
 
     def table(self, name: str, is_table: bool = False) -> Optional[str]:
         """The table a class (qualified or as written) or a table name stands for."""
@@ -243,15 +249,70 @@ def query_paths(model, layer: SchemaLayer, code_facts: Iterable) -> list[QueryPa
 
     application = [facts.path for facts in code_facts]
     flow = code_base(model, application)
-    resolver = Resolver(model, layer, flow.mro)
     where_run = flow.where_run
     unreached = flow.unreached
+    # A query the flow kept across an edit (the same object) resolves as it did when the class
+    # names and relationships are the same and so is every table it looked up (a model edit
+    # changes one table or a few: the others are the same objects, or equal).
+    tables = _RecordedTables(layer.tables)
+    resolver = Resolver(model, _LayerView(tables), flow.mro)
+    before, was = (_last_resolved[2], _last_resolved[0]) if _last_resolved and _last_resolved[1] == resolver.signature \
+        else ({}, {})
+    unchanged: dict[str, bool] = {}
+
+    def same_table(key: str) -> bool:
+        if key not in unchanged:
+            old, new = was.get(key), layer.tables.get(key)
+            unchanged[key] = old is new or old == new
+        return unchanged[key]
+
+    resolved: dict[int, tuple] = {}
     paths = []
     for query in flow.flow_queries:
         context = where_run.get(query.context_of, query.shape.context)
-        path = resolve(query.shape, resolver, context)
-        paths.append(replace(path, source=query.source, parts=query.parts, reached=query.context_of not in unreached))
+        reached = query.context_of not in unreached
+        kept = before.get(id(query))
+        if kept is not None and kept[0] is query and kept[1:3] == (context, reached) and all(map(same_table, kept[4])):
+            path, read = kept[3], kept[4]
+        else:
+            tables.read = set()
+            path = replace(resolve(query.shape, resolver, context), source=query.source, parts=query.parts, reached=reached)
+            read = frozenset(tables.read)
+        resolved[id(query)] = (query, context, reached, path, read)
+        paths.append(path)
+    _last_resolved[:] = [layer.tables, resolver.signature, resolved]
     return paths
+
+
+# [the tables resolved against, Resolver.signature, {id(flow query): (it, context, reached, QueryPath, keys looked up)}]
+_last_resolved: list = []
+
+
+class _RecordedTables:
+    """A layer's tables that note which keys were looked up."""
+
+    def __init__(self, tables: dict) -> None:
+        self.tables = tables
+        self.read: set[str] = set()
+
+    def get(self, key: str, default=None):
+        self.read.add(key)
+        return self.tables.get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        self.read.add(key)
+        return key in self.tables
+
+    def __getitem__(self, key: str):
+        self.read.add(key)
+        return self.tables[key]
+
+
+class _LayerView:
+    """What the Resolver reads of a layer: its tables."""
+
+    def __init__(self, tables: _RecordedTables) -> None:
+        self.tables = tables
 
 
 # what indexes serve

@@ -4,11 +4,12 @@ after any sequence of edits on a real project, the findings equal those of a fre
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import corpus_projects
-from schemalens.analyzers import query_flow
+from corpus_triage import config_with_hints
+from schemalens.analyzers import query_flow, query_paths
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.code_structure import resolving_attributes, structure
 from schemalens.analyzers.extract.module_summary import summarize_module
@@ -17,19 +18,24 @@ from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 MODELS = "CTFd/models/__init__.py"
 CHALLENGES = "CTFd/api/v1/challenges.py"
+REVISION = "migrations/versions/f73a96c97449_add_logic_column_to_challenges.py"
 
 # Each edit: (path, text to find, what replaces it; {n} is the edit's number).
 EDITS = {
-    # a column: every line below moves, one class attribute more
+    # a column: every line below moves, one class attribute more (and a column queries may read)
     "column": (MODELS, "    secret = db.Column(db.String(128))\n",
-               "    secret = db.Column(db.String(128))\n    nickname_{n} = db.Column(db.Text)\n"),
+               "    secret = db.Column(db.String(128))\n    nickname = db.Column(db.Text)  # {n}\n"),
     # lines above a module's queries
     "comment": (CHALLENGES, "", "# edit {n}\n"),
     # a query that changes what it filters on
     "query": (CHALLENGES, ".filter_by(account_id=user.account_id)", ".filter_by(user_id=user.account_id)"),
-    # a new function with a query, that no route calls
-    "function": (CHALLENGES, "", "from CTFd.models import Users\n\n\ndef by_email_{n}(email):\n"
-                                 "    return Users.query.filter_by(website=email).first()\n\n\n"),
+    # a new request handler with a query on a column the migrations may not have added yet
+    "function": (CHALLENGES, "", "from CTFd.models import Users\n\n\n@app.route('/by-nickname-{n}')\n"
+                                 "def by_nickname_{n}(value):\n"
+                                 "    return Users.query.filter_by(website=value, nickname=value).first()\n\n\n"),
+    # ... which a revision adds: the table the query is resolved against changes
+    "revision": (REVISION, "def upgrade():\n",
+                 "def upgrade():\n    op.add_column('users', sa.Column('nickname', sa.Text()))  # {n}\n"),
     # a model method
     "method": (MODELS, "    @property\n    def solves(self):\n",
                "    def by_country_{n}(self):\n        return Users.query.filter_by(country=self.country).all()\n\n"
@@ -51,8 +57,10 @@ def ctfd_root():
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(kinds=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=5))
+@example(kinds=["function", "column", "revision", "comment", "method"])
 def test_findings_after_edits_equal_a_fresh_index(ctfd_root, kinds):
-    index = WorkspaceIndex(ctfd_root)
+    config = config_with_hints("CTFd", ctfd_root)  # the query rules report only tables hinted big
+    index = WorkspaceIndex(ctfd_root, config)
     _keys(index.index_all())
     texts: dict[str, str] = {}
     for number, kind in enumerate(kinds):
@@ -60,11 +68,12 @@ def test_findings_after_edits_equal_a_fresh_index(ctfd_root, kinds):
         text = texts.get(path) or (ctfd_root / path).read_text(encoding="utf-8")
         texts[path] = text.replace(old, new.format(n=number), 1) if old else new.format(n=number) + text
         edited = _keys(index.update_file(path, texts[path]))
-    fresh = WorkspaceIndex(ctfd_root)
+    fresh = WorkspaceIndex(ctfd_root, config)
     fresh.index_all()
     for path, text in texts.items():
         model = fresh.update_file(path, text)
     query_flow._last_code_base.clear()
+    query_paths._last_resolved.clear()
     assert edited == _keys(model)
 
 
