@@ -68,7 +68,7 @@ def _measure(root: Path, cache: Path, edits: int) -> dict:
             copied = f"{declaration.group(1)}bench_extra_{number}{declaration.group(3)}\n"
             added = lines[:line] + [copied] + lines[line:]
             start = time.perf_counter()
-            run_audit(index.update_file(path, "".join(added)))
+            run_audit(index.update_file(path, "".join(added)), text_of=index._read)  # as the language server reads
             timings.append(time.perf_counter() - start)
         result.update(edit_p50=statistics.median(timings), edit_max=max(timings), edited=f"{path}:{line + 1}")
         revisions = sorted(path for path in model.revision_files)
@@ -78,7 +78,7 @@ def _measure(root: Path, cache: Path, edits: int) -> dict:
             timings = []
             for number in range(edits):
                 start = time.perf_counter()
-                run_audit(index.update_file(revision, f"# bench edit {number}\n" + text))
+                run_audit(index.update_file(revision, f"# bench edit {number}\n" + text), text_of=index._read)
                 timings.append(time.perf_counter() - start)
             result.update(revision_p50=statistics.median(timings))
     result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -122,6 +122,18 @@ def test_saving_an_unchanged_python_file_parses_nothing(tmp_path: Path):
     assert index._files[path] is before
 
 
+def test_rules_read_the_text_the_index_parsed_until_the_file_is_said_changed(tmp_path: Path):
+    root = _copy(tmp_path)
+    index = WorkspaceIndex(root)
+    index.index_all()
+    path = "app/models/accounts.py"
+    parsed = (root / path).read_text()
+    (root / path).write_text(parsed + "\n# changed on disk\n")
+    assert index._read(path) == parsed  # the version the model holds, read once
+    index.update_file(path, None)  # the editor's file watcher reports the change
+    assert index._read(path).endswith("# changed on disk\n")
+
+
 def _finding_keys(model) -> list[tuple]:
     from schemalens.analyzers.audit import run_audit
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import PurePosixPath
-from typing import Callable, Iterator, Optional
+from typing import Callable, Generic, Iterator, Optional, TypeVar
 
 from ..i18n import _
 from ..extract.code_facts import deletion_words, sql_insert_tables
@@ -74,16 +74,19 @@ def _code_words(text: str) -> frozenset[str]:
     return _words(kept)
 
 
-class _ByPath:
+_Found = TypeVar("_Found")
+
+
+class _ByPath(Generic[_Found]):
     """What `compute` makes of a file's text, kept across audits per path while the text is
     unchanged: an edit replaces its own file's entry, so the memory stays one entry per file
     however many edits come (a cache keyed by text kept every edited version)."""
 
-    def __init__(self, compute: Callable[[str], frozenset[str]]) -> None:
+    def __init__(self, compute: Callable[[str], _Found]) -> None:
         self._compute = compute
-        self._entries: dict[str, tuple[str, frozenset[str]]] = {}
+        self._entries: dict[str, tuple[str, _Found]] = {}
 
-    def __call__(self, path: str, text: str) -> frozenset[str]:
+    def __call__(self, path: str, text: str) -> _Found:
         entry = self._entries.get(path)
         if entry is None or entry[0] != text:
             entry = self._entries[path] = (text, self._compute(text))
@@ -92,6 +95,7 @@ class _ByPath:
 
 _words_of = _ByPath(_words)
 _code_words_of = _ByPath(_code_words)
+_names_other_engines_of = _ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
 @dataclass
@@ -274,7 +278,7 @@ class AuditContext:
         """True when the Alembic revisions branch on, or use types of, another database engine
         (`url.startswith("mysql")`, `dialect.name == "sqlite"`, `from sqlalchemy.dialects import
         mysql`): the schema is written to be portable, not for PostgreSQL alone."""
-        return any(_OTHER_ENGINE.search(self.text_of(path) or "") for path in self.model.revision_files)
+        return any(_names_other_engines_of(path, self.text_of(path) or "") for path in self.model.revision_files)
 
     def migration_date(self, path: str) -> Optional[datetime]:
         """When the migration at `path` was written: the later of Alembic's `Create Date:` line in
@@ -376,8 +380,9 @@ class AuditContext:
         patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words]
         if not patterns:
             return None
+        plain_words = {word.lower() for word in words if _WORD.fullmatch(word)}
         for number, (path, text) in enumerate(self._deployed_texts):
-            if not all(word.lower() in self._deployed_words[number] for word in words if _WORD.fullmatch(word)):
+            if not plain_words <= self._deployed_words[number]:
                 continue  # a word the file does not hold: no pattern needs to run over it
             if all(pattern.search(text) for pattern in patterns):
                 match = patterns[-1].search(text)

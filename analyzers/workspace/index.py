@@ -133,6 +133,9 @@ class WorkspaceIndex:
         self.config = config or load_config(self.root)
         self._files: dict[str, ParsedFile] = {}
         self._texts: dict[str, str] = {}  # unsaved editor buffers override the disk
+        # The disk's texts as last read: rules read the files the index parsed, at that version,
+        # on every audit (an edit of one file reads that file again).
+        self._disk: dict[str, Optional[str]] = {}
         self._script_locations: list[str] = []
         self._sql_plan = SqlPlan()
         self._sql_facts: dict[str, tuple[str, SqlFileFacts]] = {}  # path -> (content digest, facts)
@@ -163,6 +166,7 @@ class WorkspaceIndex:
         Files whose content is unchanged since the last index (or the disk cache) are not parsed
         again; the rest are parsed in worker processes when there are many.
         """
+        self._disk = {}
         self.config = self._explicit_config or load_config(self.root)
         paths = list(walk_files(self.root, self.config))
         texts = {path: self._read(path) for path in paths}
@@ -229,6 +233,7 @@ class WorkspaceIndex:
 
     def _update_file(self, path: str, text: Optional[str]) -> WorkspaceModel:
         path = PurePosixPath(path).as_posix()
+        self._disk.pop(path, None)
         buffer_before = self._texts.get(path)
         if text is None:
             self._texts.pop(path, None)
@@ -278,6 +283,7 @@ class WorkspaceIndex:
     def remove_file(self, path: str) -> WorkspaceModel:
         removed = self._files.pop(path, None)
         self._texts.pop(path, None)
+        self._disk.pop(path, None)
         if path in self._paths:
             self._paths.remove(path)
         if _summary(removed) is not None:
@@ -315,6 +321,11 @@ class WorkspaceIndex:
     def _read(self, path: str) -> Optional[str]:
         if path in self._texts:
             return self._texts[path]
+        if path not in self._disk:
+            self._disk[path] = self._read_disk(path)
+        return self._disk[path]
+
+    def _read_disk(self, path: str) -> Optional[str]:
         try:
             return (self.root / path).read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
