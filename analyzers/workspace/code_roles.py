@@ -43,6 +43,7 @@ _COMMAND_FOLDERS = ("cli", "commands", "management")
 _COMMAND_FILES = ("manage.py", "cli.py", "commands.py")
 
 
+@functools.lru_cache(maxsize=65536)
 def is_operator_command(path: str) -> bool:
     parts = PurePosixPath(path).parts
     return parts[-1] in _COMMAND_FILES or any(part in _COMMAND_FOLDERS for part in parts[:-1])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Iterator
 
@@ -12,6 +13,7 @@ from ...i18n import _
 _ILIKE = re.compile(r"\.ilike\(|\bILIKE\b")
 
 
+@lru_cache(maxsize=65536)
 def _is_test_file(path: str) -> bool:
     parts = PurePosixPath(path).parts
     name = parts[-1]
