@@ -456,12 +456,16 @@ class _Collector:
     # read-modify-write
 
     def _mark_guarded_increments(self, function: ast.FunctionDef) -> None:
-        compared: list[tuple[int, str]] = [(node.lineno, dotted(operand)) for node in ast.walk(function)
-                                           if isinstance(node, ast.Compare)
-                                           for operand in (node.left, *node.comparators) if isinstance(operand, ast.Attribute)]
+        compared: list[tuple[int, str]] = []
+        increments: list[tuple[ast.AST, str]] = []
         for node in ast.walk(function):
-            raised = _constant_increment(node)
-            if raised is not None and any(line < node.lineno and name == raised for line, name in compared):
+            if isinstance(node, ast.Compare):
+                compared += [(node.lineno, dotted(operand)) for operand in (node.left, *node.comparators)
+                             if isinstance(operand, ast.Attribute)]
+            elif isinstance(node, (ast.AugAssign, ast.Assign)) and (raised := _constant_increment(node)) is not None:
+                increments.append((node, raised))
+        for node, raised in increments:
+            if any(line < node.lineno and name == raised for line, name in compared):
                 self._guarded_increments.add(id(node))
 
     def visit_aug_assign(self, node: ast.AugAssign) -> None:
@@ -684,9 +688,18 @@ def referenced_names(tree: ast.Module) -> frozenset[str]:
     stack: list[tuple[ast.AST, bool]] = [(tree, False)]  # (node, inside a function body)
     while stack:
         node, in_function = stack.pop()
-        if _assigns_all(node):
+        kind = type(node)
+        if kind is ast.Name:
+            if isinstance(node.ctx, ast.Load):
+                found.add(node.id)
             continue
-        if isinstance(node, ast.Call) and in_function:
+        if kind is ast.Constant:
+            if isinstance(node.value, str) and len(node.value) <= 200 and _NAME_STRING.fullmatch(node.value):
+                found.update(part for part in re.split(r"[.:]", node.value) if part)
+            continue
+        if kind in _ASSIGNMENTS and _assigns_all(node):
+            continue
+        if kind is ast.Call and in_function:
             # the callee itself is followed by the call graph; what it is called on is a use
             if isinstance(node.func, ast.Attribute):
                 stack.append((node.func.value, True))
@@ -694,16 +707,16 @@ def referenced_names(tree: ast.Module) -> frozenset[str]:
                 stack.append((node.func, True))
             stack += [(child, True) for child in (*node.args, *node.keywords)]
             continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            found.add(node.id)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        if kind is ast.Attribute and isinstance(node.ctx, ast.Load):
             found.add(node.attr)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 200 \
-                and _NAME_STRING.fullmatch(node.value):
-            found.update(part for part in re.split(r"[.:]", node.value) if part)
-        function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-        decorators = node.decorator_list if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else ()
-        for child in ast.iter_child_nodes(node):
+        if kind in _FUNCTIONS_AND_LAMBDAS:
             # decorators run where the function is defined
-            stack.append((child, in_function if any(child is d for d in decorators) else in_function or function))
+            decorators = {id(decorator) for decorator in getattr(node, "decorator_list", ())}
+            stack += [(child, in_function if id(child) in decorators else True) for child in ast.iter_child_nodes(node)]
+        else:
+            stack += [(child, in_function) for child in ast.iter_child_nodes(node)]
     return frozenset(found)
+
+
+_ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
+_FUNCTIONS_AND_LAMBDAS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
