@@ -40,13 +40,18 @@ def _codes(diagnostics) -> set[str]:
     return {d.code for d in diagnostics}
 
 
-@pytest.mark.asyncio
-async def test_findings_appear_and_an_edit_that_fixes_one_clears_it(client: LanguageClient, workspace: Path):
+async def _open_models(client: LanguageClient, workspace: Path) -> tuple[str, str, list]:
+    """Open the models file; its uri, text and first diagnostics (with its SL701 finding)."""
     uri = (workspace / MODELS).as_uri()
     text = (workspace / MODELS).read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    diagnostics = await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    return uri, text, await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+
+
+@pytest.mark.asyncio
+async def test_findings_appear_and_an_edit_that_fixes_one_clears_it(client: LanguageClient, workspace: Path):
+    uri, text, diagnostics = await _open_models(client, workspace)
     phone = next(d for d in diagnostics if d.code == "SL701")
     assert phone.severity == types.DiagnosticSeverity.Warning and "Fix:" in phone.message
     assert text.splitlines()[phone.range.start.line].strip().startswith("phone =")
@@ -60,11 +65,7 @@ async def test_findings_appear_and_an_edit_that_fixes_one_clears_it(client: Lang
 
 @pytest.mark.asyncio
 async def test_a_burst_of_edits_ends_with_the_diagnostics_of_the_last_text(client: LanguageClient, workspace: Path):
-    uri = (workspace / MODELS).as_uri()
-    text = (workspace / MODELS).read_text()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    uri, text, _ = await _open_models(client, workspace)
     # typing: each edit moves the phone column one line down, the last one renames it
     edits = [text.replace("    phone = ", "#\n" * number + "    phone = ") for number in range(1, 6)]
     edits.append(edits[-1].replace("    phone = db.Column(db.String(32))\n", "    phone_encrypted = db.Column(db.LargeBinary)\n"))
@@ -80,11 +81,7 @@ async def test_a_burst_of_edits_ends_with_the_diagnostics_of_the_last_text(clien
 
 @pytest.mark.asyncio
 async def test_a_syntax_error_mid_edit_keeps_the_other_diagnostics(client: LanguageClient, workspace: Path):
-    uri = (workspace / MODELS).as_uri()
-    text = (workspace / MODELS).read_text()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    uri, text, _ = await _open_models(client, workspace)
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=text + "\nclass Half(db.Model\n")]))
@@ -151,11 +148,7 @@ async def test_definition_and_symbols(client: LanguageClient, workspace: Path):
 
 @pytest.mark.asyncio
 async def test_code_actions_edit_the_line_and_the_finding_goes_away(client: LanguageClient, workspace: Path):
-    uri = (workspace / MODELS).as_uri()
-    text = (workspace / MODELS).read_text()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    diagnostics = await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))
+    uri, text, diagnostics = await _open_models(client, workspace)
     target = next(d for d in diagnostics if d.code == "SL701")
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=target.range,
