@@ -142,13 +142,21 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _children_in_order(node: ast.AST) -> list[ast.AST]:
-    ordered = _IN_SOURCE_ORDER.get(type(node))
+    kind = type(node)
+    ordered = _IN_SOURCE_ORDER.get(kind)
     if ordered is not None:
         return ordered(node)
-    fields = _CHILD_FIELDS.get(type(node))
+    fields = _CHILD_FIELDS.get(kind)
     if fields is None:
-        fields = _CHILD_FIELDS[type(node)] = tuple(name for name in node._fields if name not in _NOT_CHILDREN)
-    return _nodes(*(getattr(node, name, None) for name in fields))
+        fields = _CHILD_FIELDS[kind] = tuple(name for name in node._fields if name not in _NOT_CHILDREN)
+    found: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            found += [item for item in value if isinstance(item, ast.AST)]
+        elif isinstance(value, ast.AST):
+            found.append(value)
+    return found
 
 
 def _nodes(*values) -> list[ast.AST]:

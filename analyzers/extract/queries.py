@@ -1487,11 +1487,15 @@ def read_queries(source: PythonFile) -> QueryFacts:
         for parameter, default in (_class_defaults(node) if node is not None else {}).items():
             function.pending.pop(parameter, None)
             function.aliases[parameter] = default  # `def unique(value, model=Users)`
-        function.keyword_sets = _keyword_sets(body, node, receiver)
+        # the body's nodes, nested functions and classes aside (each is read on its own), walked once
+        nodes = list(walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef)))
+        outside_lambdas = list(walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef, ast.Lambda))) \
+            if any(isinstance(n, ast.Lambda) for n in nodes) else nodes
+        function.keyword_sets = _keyword_sets(outside_lambdas, node, receiver)
         function.dynamic_relationships = dynamic_relationships or {}
         reader.scope = function
         function.block(body)
-        _inner_statements(body, function)
+        _inner_statements(outside_lambdas, function)
         reader.scope = None
         base = len(facts.queries)
         index_of = {}
@@ -1501,14 +1505,14 @@ def read_queries(source: PythonFile) -> QueryFacts:
             facts.queries.append(replace(shape.shape, function=name, context=context,
                                          origin=_origin(shape, index_of)))
         _loop_reads(function, facts, index_of, row_helpers, name)
-        facts.calls += _counted_calls(body, function, index_of, reader)
+        facts.calls += _counted_calls(nodes, function, index_of, reader)
         if name is not None:
             facts.functions.append(FunctionFacts(
                 name, context, tuple(sorted(c for c in function.calls if c)), location, parameters, decorators,
                 tuple(function.callees), tuple(sorted(function.classes.items())), tuple(function.imports),
                 tuple(sorted(function.class_values.items())), tuple(function.returned_classes),
                 getattr(node, "end_lineno", None) or 0, tuple(function.looped_callees)))
-        for nested in _nested_functions(body):
+        for nested in (n for n in outside_lambdas if isinstance(n, _FUNCTIONS)):  # under if/with/try too
             read_function(nested.body, f"{name}.{nested.name}" if name else nested.name,
                           _decorator_context(nested) or context, source.name_location(nested), nested)
 
@@ -1622,11 +1626,12 @@ def _dynamic_relationships(node: ast.ClassDef) -> dict[str, str]:
     return found
 
 
-def _inner_statements(body: list[ast.stmt], function: _FunctionReader) -> None:
+def _inner_statements(nodes: list[ast.AST], function: _FunctionReader) -> None:
     """Statements written where no query is followed (`~exists(select(1).where(...))` in a
     condition, `select(select(X.id).where(...).exists())`, a CTE of an UPDATE): each read as a
-    subquery of the query around it, not a query of its own."""
-    for node in walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+    subquery of the query around it, not a query of its own. `nodes`: the function body's,
+    outside nested functions, classes and lambdas."""
+    for node in nodes:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in COUNTED_CALLS) or id(node) in function.counted:
             continue
@@ -1651,12 +1656,13 @@ def _keyword_set(reader: _Reader, node: ast.expr) -> tuple[Optional[tuple[str, .
     return None, False
 
 
-def _keyword_sets(body: list[ast.stmt], node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]],
+def _keyword_sets(nodes: list[ast.AST], node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]],
                   receiver: Optional[str]) -> dict[str, tuple[tuple[str, ...], bool]]:
     """Names of a function holding dicts whose keys are known, for `filter_by(**name)`: the
     parameter a decorator fills from a dict of fields (webargs' `@use_args({"name": ...})`), a
     dict literal, keys set by `name["key"] = ...`; keys `pop`ped or deleted are taken out.
-    Read without regard to order; a name bound to anything else is not known."""
+    Read without regard to order; a name bound to anything else is not known. `nodes`: the
+    function body's, outside nested functions, classes and lambdas."""
     keys: dict[str, dict[str, None]] = {}
     unknown: set[str] = set()
     requested: set[str] = set()  # filled from the request's arguments
@@ -1673,7 +1679,7 @@ def _keyword_sets(body: list[ast.stmt], node: Optional[Union[ast.FunctionDef, as
         unknown.update(parameters)
     removed: dict[str, set[str]] = {}
     same: dict[str, str] = {}
-    for child in walk_in_order(body, prune=(*_FUNCTIONS, ast.Lambda, ast.ClassDef)):
+    for child in nodes:
         if isinstance(child, ast.Assign):
             for target in child.targets:
                 if isinstance(target, ast.Name):
@@ -1712,12 +1718,6 @@ def _keyword_sets(body: list[ast.stmt], node: Optional[Union[ast.FunctionDef, as
             for name, found in keys.items() if name not in unknown and same.get(name) not in unknown}
 
 
-def _nested_functions(body: list[ast.stmt]) -> list[Union[ast.FunctionDef, ast.AsyncFunctionDef]]:
-    """Functions defined inside a body (under if/with/try too), not inside other functions."""
-    return [node for node in walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef, ast.Lambda))
-            if isinstance(node, _FUNCTIONS)]
-
-
 def _parameters(source: PythonFile, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]):
     """(names, name -> annotation as written, name -> location) of a function's parameters."""
     arguments = node.args
@@ -1752,10 +1752,10 @@ def _origin(shape: _Shape, index_of: dict) -> Optional[QueryOrigin]:
                                              if id(argument) in index_of))
 
 
-def _counted_calls(body: list[ast.stmt], function: _FunctionReader, index_of: dict, reader: _Reader) -> list[QueryCall]:
-    """The counted calls (COUNTED_CALLS) of a function body, nested functions and classes aside."""
+def _counted_calls(nodes: list[ast.AST], function: _FunctionReader, index_of: dict, reader: _Reader) -> list[QueryCall]:
+    """The counted calls (COUNTED_CALLS) of a function body (`nodes`: nested functions and classes aside)."""
     found = []
-    for node in walk_in_order(body, prune=(*_FUNCTIONS, ast.ClassDef)):
+    for node in nodes:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in COUNTED_CALLS):
             continue
         location = reader.location(node.func)
