@@ -822,6 +822,8 @@ class _FunctionReader:
         self.depth = 0  # branches (if, loop, match case) around the statement being read
         self.loops_around: list[str] = []  # the `for` and `while` bodies around it: where their rows come from
         self.looped_callees: dict[tuple[str, tuple[str, ...]], None] = {}  # FunctionFacts.looped_callees
+        # ids of the nodes whose calls are recorded, per loop nest around them (`expression`)
+        self.recorded: dict[tuple[str, ...], set[int]] = {}
         self.binding_depth: dict[str, int] = {}  # pending name -> the depth it was bound at (parameters: 0)
 
     def new_shape(self, *args, **kwargs) -> _Shape:
@@ -1299,13 +1301,19 @@ class _FunctionReader:
     def expression(self, node: ast.expr) -> Optional[_Shape]:
         """Every query an expression holds (a chain, or chains passed as arguments); returns the
         outermost one."""
-        for call in _calls_outermost_first(node):
-            callee = callee_text(call.func)
-            self.calls.add((dotted(call.func) or "").rpartition(".")[2] or _method_name(call) or "")
-            if callee:
-                self.callees[callee] = None
-                if self.loops_around:
-                    self.looped_callees[(callee, tuple(self.loops_around))] = None
+        loops = tuple(self.loops_around)
+        recorded = self.recorded.setdefault(loops, set())
+        if id(node) not in recorded:  # an expression inside one read already, under the same loops, adds nothing
+            for child in walk_in_order(node, prune=(ast.Lambda,)):
+                recorded.add(id(child))
+                if not isinstance(child, ast.Call):
+                    continue
+                callee = callee_text(child.func)
+                self.calls.add((dotted(child.func) or "").rpartition(".")[2] or _method_name(child) or "")
+                if callee:
+                    self.callees[callee] = None
+                    if loops:
+                        self.looped_callees[(callee, loops)] = None
         shape = self.chain(node)
         if shape is not None:
             return shape
