@@ -456,6 +456,9 @@ class _Collector:
     # read-modify-write
 
     def _mark_guarded_increments(self, function: ast.FunctionDef) -> None:
+        lines = self.source.lines[function.lineno - 1:function.end_lineno or function.lineno]
+        if not any("+" in line for line in lines):
+            return  # no increment is written without a plus
         compared: list[tuple[int, str]] = []
         increments: list[tuple[ast.AST, str]] = []
         for node in ast.walk(function):
