@@ -154,7 +154,7 @@ class CodeBase:
 
     # Answers that name functions, classes and shapes by name or index, never by location: the
     # same for a code base whose files only moved (code_structure).
-    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "_unique_names",
+    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "_unique_names", "_overrides",
                         "_callers", "_consumers", "_templates", "_qualified", "_targets", "_bindings", "_mro")
 
     def carry_over(self, last: "CodeBase", moved: set[str]) -> None:
@@ -492,13 +492,16 @@ class CodeBase:
                 if (found := self._resolved(key, function.callees))}
 
     def _resolved(self, key: tuple[str, Optional[str]], callees) -> set:
-        """The functions that `callees` (as written in the function `key`) call."""
+        """The functions that `callees` (as written in the function `key`) call: a method called
+        on an instance may run as any subclass's override of it."""
         found = set()
         frame, unique = self.frame(key), self._unique_names
         for callee in callees:
             target = self.target(frame, callee)
             if target is not None:
                 found.add(target.key)
+                if not callee.startswith("super()"):
+                    found |= self._overrides.get(target.key, set())
             elif callee.rpartition(".")[2] in unique:
                 found.add(unique[callee.rpartition(".")[2]])
         return found
@@ -615,6 +618,21 @@ class CodeBase:
     def _model_method(self, key: tuple[str, str], function: FunctionFacts) -> bool:
         return key[1].count(".") == 1 and set(function.decorators) <= {"classmethod", "staticmethod"} \
             and self.defining_class(*key) in self.mapped_classes
+
+    @cached_property
+    def _overrides(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """A method -> the methods of the same name that subclasses define (virtual dispatch)."""
+        found: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for (path, name), _function in self.functions.items():
+            if not name or name.count(".") != 1:
+                continue
+            owner = self.defining_class(path, name)
+            method = name.partition(".")[2]
+            for base in self.mro(owner)[1:] if owner else ():
+                overridden = self.by_qualified.get(f"{base}.{method}")
+                if overridden is not None:
+                    found.setdefault(overridden, set()).add((path, name))
+        return found
 
     @cached_property
     def _unique_names(self) -> dict[str, tuple[str, str]]:

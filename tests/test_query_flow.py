@@ -937,3 +937,16 @@ def test_a_job_s_loops_say_whose_rows_they_walk(tmp_path):
     assert nests[("app/orders.py", "items_of")] == {(open_orders,)}
     assert nests[("app/orders.py", "by_reference")] == {(open_orders, None), (None,)}
     assert ("app/orders.py", "open_orders") not in nests
+
+
+def test_a_method_called_on_an_instance_runs_as_any_subclass_override(tmp_path):
+    # polar: a job builds the invariant it is given (`type[Invariant]`) and calls its check()
+    paths = _paths(tmp_path, {
+        "app/checks.py": ("from app.models import Order\n\n\nclass Check:\n    def run(self):\n        raise NotImplementedError\n\n\n"
+                          "class LateOrders(Check):\n    def run(self):\n"
+                          "        return Order.query.filter(Order.reference == 'late').all()\n\n\n"
+                          "class Report:\n    def run(self):\n        return Order.query.filter(Order.reference == 'r').all()\n"),
+        "app/tasks.py": ("from app.checks import Check\n\n\n@shared_task\ndef check(check_cls: type[Check]):\n"
+                         "    found = check_cls()\n    found.run()\n"),
+    })
+    assert (_one(paths, "LateOrders.run").context, _one(paths, "Report.run").context) == ("task", "other")

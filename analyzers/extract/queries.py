@@ -805,6 +805,9 @@ class _FunctionReader:
         self.aliases: dict[str, str] = {}
         self.classes: dict[str, str] = {name: _class_name(annotation) for name, annotation in (annotations or {}).items()
                                          if _class_name(annotation)}
+        # parameters that hold a class (`model_cls: type[Order]`): calling one builds an instance of it
+        self.class_parameters: dict[str, str] = {name: found.group(1) for name, annotation in (annotations or {}).items()
+                                                 if (found := _CLASS_ANNOTATION.fullmatch(annotation.strip()))}
         self.shapes: list[_Shape] = []
         self.loops: list[tuple[str, object, object]] = []  # (variable, source, where it is read: a node or a body)
         self.calls: set[str] = set()
@@ -865,9 +868,9 @@ class _FunctionReader:
             elif column is not None:
                 bound = (self.columns, column)
             else:
-                owner = _class_name(callee)
+                owner = _class_name(callee) or self.class_parameters.get(callee)
                 self._forget(name)
-                if owner:  # `OrderRepository(session)`, `OrderRepository.from_session(session)`
+                if owner:  # `OrderRepository(session)`, `OrderRepository.from_session(session)`, `model_cls(session)`
                     self.classes[name] = owner
                 elif name[:1].isupper() and callee:  # `Model = get_model()`: a class chosen by a function
                     self.class_values[name] = callee
@@ -1380,6 +1383,9 @@ class _FunctionReader:
                 and any(variable == node.value.id for variable, _, _ in self.loops):
             return ("attribute", node.value.id, node.attr)
         return None
+
+
+_CLASS_ANNOTATION = re.compile(r"(?:typing\.)?[tT]ype\[\s*([A-Za-z_][\w.]*)\s*\]")
 
 
 def _class_name(text: str) -> Optional[str]:

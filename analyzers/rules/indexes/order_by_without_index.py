@@ -80,7 +80,17 @@ class OrderByWithoutIndex(Rule):
                                    "            .filter(Customer.id == customer_id).order_by(Order.created_at).all())\n"),
                      config=_BIG),
              # polar: an hourly job sorting a table of 100,000 rows
-             Example(query_example(_TOP) | _NIGHTLY, config="[tool.schemalens.tables.orders]\nrows = 500_000\n"))
+             Example(query_example(_TOP) | _NIGHTLY, config="[tool.schemalens.tables.orders]\nrows = 500_000\n"),
+             # polar: the job runs a check of a class it is given (`type[Check]`); the subclass's override sorts
+             Example(query_example("from app.services.checks import Check\n\n\nclass NewestCheck(Check):\n"
+                                   "    def run(self, Order):\n"
+                                   "        return Order.query.order_by(Order.created_at.desc()).limit(10).all()\n")
+                     | {"app/services/checks.py": "class Check:\n    def __init__(self, session):\n        self.session = session\n\n"
+                                                  "    def run(self, Order):\n        raise NotImplementedError\n",
+                        "app/tasks.py": ("from app.services.checks import Check\n\n\n@shared_task\n"
+                                         "def run_check(check_cls: type[Check]):\n    check = check_cls(None)\n"
+                                         "    check.run(None)\n")},
+                     config="[tool.schemalens.tables.orders]\nrows = 500_000\n"))
     invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),
                # the key is matched on some calls only: the others sort the whole table
                Example(query_example("def newest(Order, order_id):\n    query = Order.query\n    if order_id:\n"
