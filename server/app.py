@@ -35,10 +35,10 @@ from .process import ClientLogHandler, ClientWatchdog, configure_logging, end_pr
 
 log = logging.getLogger(__name__)
 
-# An edit arriving within this long of the one before is part of a burst (typing): it waits this
-# long for the next one, so that one rebuild takes the burst along. An edit after a pause (a
-# paste, a quick fix, the first keystroke) is rebuilt at once; edits arriving while a rebuild
-# runs wait for the lock and go into the next rebuild together.
+# An edit arriving within this long of the one before while a rebuild still runs is part of a
+# burst the server is behind on (typing faster than it checks): it waits this long for the next
+# one, so that one rebuild takes the burst along. Any other edit (after a pause, or once the last
+# one is checked) is rebuilt at once.
 DEBOUNCE_SECONDS = 0.1
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration);
@@ -314,7 +314,7 @@ async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce:
     generation = ls.generation
     if debounce:
         now = asyncio.get_running_loop().time()
-        in_a_burst = now - ls.last_edit_at < DEBOUNCE_SECONDS
+        in_a_burst = now - ls.last_edit_at < DEBOUNCE_SECONDS and ls.lock.locked()
         ls.last_edit_at = now
         if in_a_burst:
             await asyncio.sleep(DEBOUNCE_SECONDS)
