@@ -620,6 +620,11 @@ class CodeBase:
             and self.defining_class(*key) in self.mapped_classes
 
     @cached_property
+    def resolving_attributes(self) -> frozenset[str]:
+        """code_structure.resolving_attributes of this code base's world."""
+        return resolving_attributes(self.world)
+
+    @cached_property
     def _overrides(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
         """A method -> the methods of the same name that subclasses define (virtual dispatch)."""
         found: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -1005,8 +1010,8 @@ def _moved_only(last: CodeBase, base: CodeBase) -> Optional[set[str]]:
         | {path for path in base.summaries if base.summaries[path] is not last.summaries[path]}
     if len(changed) > _MOVED_FILES_COMPARED:
         return None  # a new index, not an edit: comparing every file would cost what it saves
-    resolving = resolving_attributes(last.world)
-    if resolving != resolving_attributes(base.world):
+    resolving = last.resolving_attributes
+    if resolving != base.resolving_attributes:
         return None
     same = all(structure(last.facts.get(path), last.summaries.get(path), resolving)
                == structure(base.facts.get(path), base.summaries.get(path), resolving) for path in changed)
