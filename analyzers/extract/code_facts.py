@@ -482,19 +482,25 @@ class _Collector:
 
     # signed quantities and validated inputs
 
+    def _may_bound(self, node: ast.stmt) -> bool:
+        """The statement's lines name a lower bound (`ge=`, `gt=`, `min=`) or a positive type:
+        `_bounded_non_negative` need not walk it otherwise."""
+        return any(_BOUND_WORDS.search(line) for line in self.source.lines[node.lineno - 1:node.end_lineno or node.lineno])
+
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.arg is not None and _negated(node.value):
             self.negated_names.add(node.arg)
 
     def visit_ann_assign(self, node: ast.AnnAssign) -> None:
-        if isinstance(node.target, ast.Name) and _bounded_non_negative(node.annotation, node.value):
+        if isinstance(node.target, ast.Name) and self._may_bound(node) and _bounded_non_negative(node.annotation, node.value):
             self.non_negative_inputs.add(node.target.id)
 
     def visit_assign(self, node: ast.Assign) -> None:
+        may_bound = self._may_bound(node)
         for target in node.targets:
             if isinstance(target, ast.Attribute) and _negated(node.value):
                 self.negated_names.add(target.attr)
-            if isinstance(target, ast.Name) and _bounded_non_negative(None, node.value):
+            if isinstance(target, ast.Name) and may_bound and _bounded_non_negative(None, node.value):
                 self.non_negative_inputs.add(target.id)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
                 and _method(node.value) == "synonym" and node.value.args:
@@ -595,6 +601,7 @@ def _negated(value: ast.AST) -> bool:
 
 
 _NON_NEGATIVE_TYPES = frozenset({"PositiveInt", "NonNegativeInt", "PositiveFloat", "NonNegativeFloat", "PositiveDecimal"})
+_BOUND_WORDS = re.compile(r"\b(?:ge|gt|min)\s*=|Positive|NonNegative")
 
 
 def _bounded_non_negative(annotation: Optional[ast.AST], value: Optional[ast.AST]) -> bool:
@@ -649,6 +656,8 @@ def collect_code_facts(text: str, path: str, dialect: str = "postgresql") -> Cod
 def url_facts_of(source: PythonFile) -> CodeFacts:
     """Only the URL-like string constants of a file that is not application code (the database
     URLs a test suite connects to)."""
+    if "://" not in source.text:
+        return CodeFacts(source.path)  # a URL is written with its `://` (most test files hold none)
     strings = tuple((node.value, source.location(node)) for node in ast.walk(source.tree)
                     if isinstance(node, ast.Constant) and isinstance(node.value, str) and "://" in node.value[:40])
     return CodeFacts(source.path, strings=strings)
