@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Iterator, Optional
 
-from ...pg.locks import REFERENCED, blocks_writes
+from ...pg.locks import REFERENCED, TABLE, blocks_reads, blocks_writes
 from ...schema.migration_walk import WalkedOperation
 from ...schema.model import ForeignKey, table_key
 from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
@@ -155,12 +155,23 @@ class MissingLockTimeout(Rule):
     def _finding(self, context: AuditContext, walked: WalkedOperation, effect, table: Optional[str]) -> Finding:
         step = walked.step
         label = f"revision {step.revision}" if step.path.endswith(".py") and step.revision else PurePosixPath(step.path).name
+        if _blocks_reads_of(walked, table):
+            message = _("%(lock_sentence)s Without lock_timeout it waits for its lock as long as any transaction on "
+                        "%(table)s runs, and every later query on %(table)s queues behind it.",
+                        lock_sentence=lock_sentence(effect), table=table)
+            impact = _("Worst case: one long-running transaction on %(table)s during the deploy turns an instant DDL "
+                       "into an outage of every endpoint using the table. Most likely: latency spikes during deploys.",
+                       table=table)
+        else:  # a referenced table's lock: reads go on, writes queue
+            message = _("%(lock_sentence)s Without lock_timeout it waits for its lock as long as any transaction "
+                        "writing %(table)s runs, and every later write to %(table)s queues behind it (reads go on).",
+                        lock_sentence=lock_sentence(effect), table=table)
+            impact = _("Worst case: one long-running transaction writing %(table)s during the deploy stalls every "
+                       "endpoint that writes the table until it ends. Most likely: slow writes during deploys.",
+                       table=table)
         return self.finding(
             walked.operation.location, _("%(label)s locks %(table)s with no lock_timeout", label=label, table=table),
-            _("%(lock_sentence)s Without lock_timeout it waits for its lock as long as any transaction on "
-            "%(table)s runs, and every later query on %(table)s queues behind it.", lock_sentence=lock_sentence(effect), table=table),
-            impact=_("Worst case: one long-running transaction on %(table)s during the deploy turns an instant DDL "
-                   "into an outage of every endpoint using the table. Most likely: latency spikes during deploys.", table=table),
+            message, impact=impact,
             root_cause=_("Migrations run with the server's default lock_timeout, which is 0 (wait forever)."),
             fix=Fix(short_term=LOCK_TIMEOUT_ADVICE,
                     medium_term=_("Set lock_timeout (and statement_timeout) once for every revision in env.py, and "
@@ -190,6 +201,15 @@ def _queued_table(context: AuditContext, walked: WalkedOperation) -> Optional[st
     else:
         return walked.table
     return next((table for table in referenced if _in_use(context, walked, table)), None)
+
+
+def _blocks_reads_of(walked: WalkedOperation, table: Optional[str]) -> bool:
+    """The operation's locks on `table` (its own table, else a table it references) make plain
+    SELECTs wait: ACCESS EXCLUSIVE does; the SHARE ROW EXCLUSIVE a foreign key takes on the
+    referenced table lets reads go on."""
+    role = TABLE if table is None or table == walked.table else REFERENCED
+    modes = [mode for effect in walked.lock_effects for held, mode in effect.locks if held == role]
+    return not modes or any(blocks_reads(mode) for mode in modes)
 
 
 def _in_use(context: AuditContext, walked: WalkedOperation, table: str) -> bool:

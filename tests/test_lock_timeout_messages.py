@@ -1,0 +1,34 @@
+"""SL515 says what queues behind the lock: every query when it blocks reads, only writes when
+it is the SHARE ROW EXCLUSIVE a foreign key takes on the table it references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.rules import rule_by_code
+from schemalens.analyzers.rules.migrations.safety import alembic_example, young_table_example
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+
+def _message(tmp_path: Path, files: dict[str, str]) -> str:
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    (finding,) = run_audit(WorkspaceIndex(tmp_path).index_all(), rules=[rule_by_code("SL515")]).findings
+    return finding.message
+
+
+def test_a_lock_on_the_table_queues_every_query(tmp_path):
+    message = _message(tmp_path, alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))",
+                                                 lock_timeout=False))
+    assert "every later query on orders queues" in message
+
+
+def test_a_lock_on_a_referenced_table_queues_its_writes_only(tmp_path):
+    # `orders` came with this change; its new foreign key locks `customers`, which is in use
+    message = _message(tmp_path, young_table_example(
+        "    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
+        "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])",
+        written="2024-03-05 15:00", lock_timeout=False))
+    assert "every later write to customers queues behind it (reads go on)" in message
