@@ -3,6 +3,7 @@ which converts the analyzers' code point columns into the negotiated encoding.""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,7 @@ _SEVERITY = {"P0": types.DiagnosticSeverity.Error, "P1": types.DiagnosticSeverit
 _UNNECESSARY = {"SL402"}
 
 
+@functools.lru_cache(maxsize=65536)
 def uri_of(root: Path, path: str) -> str:
     return uris.from_fs_path(str(root / path))
 
