@@ -11,6 +11,7 @@ those findings and must republish diagnostics.
 A benchmark, not a test: it always exits 0.
 
     python bench/bench_lsp.py [--edits 200] [--rss-edits 1000 10000] [--models 500] [--tracemalloc] ...
+    python bench/bench_lsp.py --project redash [--edits 60]   # a corpus project: first diagnostics, model edits
 """
 
 from __future__ import annotations
@@ -76,10 +77,10 @@ async def _edits(client, root: Path, path: str, count: int, make_line, insert_af
     return latencies
 
 
-async def _start(root: Path, trace: Optional[Path] = None):
-    """A server on `root` with the benchmark's own parse cache (tracing its allocations into
-    `trace` when given); returns it once its first diagnostics arrived."""
-    environment = {"SCHEMALENS_CACHE_DIR": str(root.parent / "cache")}
+async def _start(root: Path, trace: Optional[Path] = None, cache: Optional[Path] = None):
+    """A server on `root` with the benchmark's own parse cache (`cache`, else beside `root`;
+    tracing its allocations into `trace` when given); returns it once its first diagnostics arrived."""
+    environment = {"SCHEMALENS_CACHE_DIR": str(cache or root.parent / "cache")}
     if trace is not None:
         environment[ENVIRONMENT] = str(trace)
     config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"], server_env=environment)
@@ -153,8 +154,36 @@ def _growth(trace: Path, shown: int = 12) -> list[str]:
     return lines
 
 
+async def run_project(root: Path, cache: Path, edits: int) -> list[str]:
+    """On a real project: first diagnostics with the parse cache cold, then warm, and model edits
+    that add one or two columns above a finding of a model file (each edit moves it: the server
+    republishes)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_corpus import _DECLARATION, _line
+    from schemalens.analyzers.audit import run_audit
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+    model = WorkspaceIndex(root).index_all()
+    model_paths = {table.location.path for table in model.orm.tables.values()}
+    path, number, declaration = next(
+        (f.location.path, number, match) for f in run_audit(model).findings if f.location.path in model_paths
+        for number in range(f.location.line - 1, 0, -1)
+        for match in [_DECLARATION.match(_line(root, f.location.path, number))]
+        if match and (root / f.location.path).read_text(encoding="utf-8").count(_line(root, f.location.path, number) + "\n") == 1)
+    client, cold = await _start(root, cache=cache)
+    await client.shutdown_session()
+    client, warm = await _start(root, cache=cache)
+    make_line = (lambda n: "".join(f"{declaration.group(1)}bench_{n}_{k}{declaration.group(3)}\n" for k in range(n % 2 + 1)))
+    values = await _edits(client, root, path, edits, make_line, _line(root, path, number) + "\n")
+    await client.shutdown_session()
+    return [f"initialize -> first diagnostics, parse cache cold: {cold:.2f} s, warm: {warm:.2f} s",
+            f"didChange -> diagnostics, {path} ({len(values)} edits): p50 {statistics.median(values) * 1000:.0f} ms, "
+            f"p95 {_percentile(values, 0.95) * 1000:.0f} ms (target p95 100 ms)"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--project", help="a corpus project (../shared/corpus) instead of the generated workspace")
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--revisions", type=int, default=1000)
     parser.add_argument("--sql", type=int, default=200)
@@ -162,6 +191,15 @@ def main() -> None:
     parser.add_argument("--rss-edits", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--tracemalloc", action="store_true", help="trace the server's allocations and print what grew")
     args = parser.parse_args()
+    if args.project:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        import corpus_projects
+
+        with tempfile.TemporaryDirectory(prefix="schemalens-bench-") as temporary:
+            lines = asyncio.run(run_project(corpus_projects.unpacked(args.project), Path(temporary), args.edits))
+        print(f"project: {args.project}")
+        print("\n".join(lines))
+        return
     with tempfile.TemporaryDirectory(prefix="schemalens-bench-") as temporary:
         trace = Path(temporary) / "allocations" if args.tracemalloc else None
         root = Path(temporary) / "workspace"
