@@ -456,8 +456,7 @@ class _Collector:
     # read-modify-write
 
     def _mark_guarded_increments(self, function: ast.FunctionDef) -> None:
-        lines = self.source.lines[function.lineno - 1:function.end_lineno or function.lineno]
-        if not any("+" in line for line in lines):
+        if "+" not in self.source.segment(function):
             return  # no increment is written without a plus
         compared: list[tuple[int, str]] = []
         increments: list[tuple[ast.AST, str]] = []
@@ -485,7 +484,7 @@ class _Collector:
     def _may_bound(self, node: ast.stmt) -> bool:
         """The statement's lines name a lower bound (`ge=`, `gt=`, `min=`) or a positive type:
         `_bounded_non_negative` need not walk it otherwise."""
-        return any(_BOUND_WORDS.search(line) for line in self.source.lines[node.lineno - 1:node.end_lineno or node.lineno])
+        return _BOUND_WORDS.search(self.source.segment(node)) is not None
 
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.arg is not None and _negated(node.value):

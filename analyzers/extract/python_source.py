@@ -149,23 +149,16 @@ def _children_in_order(node: ast.AST) -> list[ast.AST]:
     fields = _CHILD_FIELDS.get(kind)
     if fields is None:
         fields = _CHILD_FIELDS[kind] = tuple(name for name in node._fields if name not in _NOT_CHILDREN)
-    found: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, list):
-            found += [item for item in value if isinstance(item, ast.AST)]
-        elif isinstance(value, ast.AST):
-            found.append(value)
-    return found
+    return _nodes(*[getattr(node, name, None) for name in fields])
 
 
 def _nodes(*values) -> list[ast.AST]:
     found: list[ast.AST] = []
     for value in values:
-        if isinstance(value, ast.AST):
+        if isinstance(value, list):
+            found += [item for item in value if isinstance(item, ast.AST)]
+        elif isinstance(value, ast.AST):
             found.append(value)
-        elif isinstance(value, list):
-            found.extend(item for item in value if isinstance(item, ast.AST))
     return found
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Iterable, Optional
 
 from ..i18n import _
@@ -158,7 +159,6 @@ class _LayerBuilder:
         self.infos: dict[str, _ClassInfo] = {}
         self.roots: dict[str, _Root] = {}
         self.class_tables: dict[str, _TableBuild] = {}
-        self._classes_by_last_name: Optional[tuple[int, dict[str, list[str]]]] = None  # (built at size, index)
         self.var_tables: dict[str, _TableBuild] = {}
         self.tables: list[_TableBuild] = []
         self.enums: dict[str, EnumType] = {}
@@ -1145,13 +1145,16 @@ class _LayerBuilder:
 
     def _class_by_name(self, name: str) -> Optional[str]:
         """The mapped class a relationship string names (its class name, or a dotted path)."""
-        if self._classes_by_last_name is None or self._classes_by_last_name[0] != len(self.class_tables):
-            by_last: dict[str, list[str]] = {}
-            for qualified in self.class_tables:
-                by_last.setdefault(qualified.rpartition(".")[2], []).append(qualified)
-            self._classes_by_last_name = (len(self.class_tables), by_last)
-        matches = self._classes_by_last_name[1].get(name.rpartition(".")[2], [])
+        matches = self._classes_by_last_name.get(name.rpartition(".")[2], [])
         return matches[0] if len(matches) == 1 else None
+
+    @cached_property
+    def _classes_by_last_name(self) -> dict[str, list[str]]:
+        """Mapped classes by their last name; read once every class is mapped (relationship_records)."""
+        found: dict[str, list[str]] = {}
+        for qualified in self.class_tables:
+            found.setdefault(qualified.rpartition(".")[2], []).append(qualified)
+        return found
 
 
 def _unordered(expr: Expr, world: World) -> Expr:

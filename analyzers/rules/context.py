@@ -216,6 +216,14 @@ class AuditContext:
 
         return query_paths(self.model, self.layer, self.code_facts())
 
+    @cached_property
+    def query_paths_by_function(self) -> dict[tuple[str, Optional[str]], list]:
+        """`query_paths` by the function they are reported at: (path, function name)."""
+        found: dict[tuple[str, Optional[str]], list] = {}
+        for path in self.query_paths:
+            found.setdefault((path.location.path, path.shape.function), []).append(path)
+        return found
+
     def tables_with_columns(self, columns) -> list[Table]:
         """Tables that have every one of `columns`."""
         wanted = set(columns)

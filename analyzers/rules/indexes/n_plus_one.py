@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ...query_paths import Resolver
 from ...workspace.code_roles import is_operator_command
@@ -121,19 +121,17 @@ class NPlusOne(Rule):
         resolver = Resolver(context.model, context.layer)
         seen = set()
         reported: dict[tuple[str, int], object] = {}
-        selects: dict[tuple[str, Optional[str]], object] = {}  # the first select of each function
-        selects_by_name: dict[str, object] = {}  # ... and of each function name, wherever it is
+        selects_by_name: dict[str, object] = {}  # the first select of each function name, wherever it is
         for path in context.query_paths:
             if path.source is not None and path.table is not None:
                 reported.setdefault(path.source, path)
-            if path.table is not None and path.shape.kind == "select" and not path.shape.subquery:
-                selects.setdefault((path.location.path, path.shape.function), path)
+            if _a_select(path):
                 selects_by_name.setdefault((path.shape.function or "").rpartition(".")[2], path)
         for facts in context.code_facts():
             if is_operator_command(facts.path):
                 continue  # a command run by hand over a few rows, not a path users wait on
             for read in facts.loop_reads:
-                path = self._rows_path(context, reported, selects, selects_by_name, facts.path, read)
+                path = self._rows_path(context, reported, selects_by_name, facts.path, read)
                 if path is None or not path.reached or path.context == "task" or not for_users(context, path):
                     continue
                 owner = path.table
@@ -176,17 +174,22 @@ class NPlusOne(Rule):
                     table=owner, severity=p0_on_a_big_request_path(context, path, table))
 
     @staticmethod
-    def _rows_path(context: AuditContext, reported: dict, selects: dict, selects_by_name: dict, path: str, read):
+    def _rows_path(context: AuditContext, reported: dict, selects_by_name: dict, path: str, read):
         """The query whose rows the loop walks: one of this file's, or the one a function it calls
         returns (`catalog.search_products(q)`: the function the call resolves to, else by its name)."""
         if read.rows_from is not None:
             flow = context.code_base
             target = flow.target(flow.frame((path, read.function)), read.rows_from)
             if target is not None:
-                return selects.get(target.key)
+                return next((p for p in context.query_paths_by_function.get(target.key, ()) if _a_select(p)), None)
             return selects_by_name.get(read.rows_from.rpartition(".")[2])
         index = read.source if read.source is not None else read.parent[0]
         return reported.get((path, index))
+
+
+def _a_select(path) -> bool:
+    """A query that reads rows of a table, on its own (not a subquery)."""
+    return path.table is not None and path.shape.kind == "select" and not path.shape.subquery
 
 
 def _many_to_one(relationship, table) -> bool:

@@ -110,8 +110,7 @@ def in_a_job_on_a_modest_table(context: AuditContext, path: QueryPath, table: Ta
 def _gives_few_rows(context: AuditContext, function: tuple) -> bool:
     """The queries `function` (a code base key) runs all read tables the size hints call small:
     a loop over its result has few rows."""
-    tables = [table for path in context.query_paths if (path.location.path, path.shape.function) == function
-              for table in path.tables]
+    tables = [table for path in context.query_paths_by_function.get(function, ()) for table in path.tables]
     return bool(tables) and all((found := context.layer.tables.get(table)) is not None and context.is_small(found)
                                 for table in tables)
 
