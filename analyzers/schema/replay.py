@@ -270,16 +270,8 @@ class _Replayer:
         def taken(name: str) -> bool:
             return name in constraint_names or self._relation_taken(name, table.schema)
 
-        if isinstance(constraint, PrimaryKey):
-            name = _choose_name(table.name, "", "pkey", taken)
-        elif isinstance(constraint, ForeignKey):
-            name = _choose_name(table.name, "_".join(constraint.columns), "fkey", taken)
-        elif isinstance(constraint, UniqueConstraint):
-            name = _choose_name(table.name, "_".join(constraint.columns), "key", taken)
-        else:
-            column = _first_column_in(constraint.expression, table)
-            name = _choose_name(table.name, column or "", "check", taken)
-        return replace(constraint, name=name)
+        check_column = _first_column_in(constraint.expression, table) if isinstance(constraint, CheckConstraint) else None
+        return replace(constraint, name=postgres_constraint_name(table.name, constraint, taken, check_column))
 
     def _name_index(self, table: Table, index: Index, by_convention: bool = False,
                     final_names: frozenset[str] = frozenset()) -> Index:
@@ -829,6 +821,20 @@ def _make_object_name(name1: str, name2: str, label: str) -> str:
         pieces.append(part2.decode(errors="ignore"))
     pieces.append(label)
     return "_".join(pieces)
+
+
+def postgres_constraint_name(table: str, constraint, taken, check_column: Optional[str] = None) -> str:
+    """The name PostgreSQL gives an unnamed constraint of `table` (a table name, no schema):
+    `orders_pkey`, `orders_buyer_id_fkey`, `orders_email_key`, `orders_total_check` (a CHECK is
+    named after `check_column`, the first column its expression reads), numbered while
+    `taken(name)`."""
+    if isinstance(constraint, PrimaryKey):
+        return _choose_name(table, "", "pkey", taken)
+    if isinstance(constraint, ForeignKey):
+        return _choose_name(table, "_".join(constraint.columns), "fkey", taken)
+    if isinstance(constraint, UniqueConstraint):
+        return _choose_name(table, "_".join(constraint.columns), "key", taken)
+    return _choose_name(table, check_column or "", "check", taken)
 
 
 def _choose_name(name1: str, name2: str, label: str, taken) -> str:

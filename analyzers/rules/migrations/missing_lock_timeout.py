@@ -15,6 +15,7 @@ from .safety import (
     created_here,
     lock_sentence,
     severity_by_size,
+    step_label,
     sql_example,
     young_table,
     young_table_example,
@@ -38,6 +39,18 @@ _LEGACY = {
         "                    sa.Column('customer_id', sa.Integer(), sa.ForeignKey('customers.id')))\n\n"
         "def downgrade():\n    pass\n"),
 }
+
+
+def _young_self_reference_drop() -> dict[str, str]:
+    """dispatch: a revision drops, by the name PostgreSQL gave it, the unnamed foreign key of a
+    table created the day before; the table it references is just as young."""
+    example = young_table_example("    op.drop_constraint('orders_parent_id_fkey', 'orders', type_='foreignkey')",
+                                  written="2024-03-06 08:00", lock_timeout=False)
+    created = "migrations/versions/b2_orders.py"
+    example[created] = example[created].replace(
+        "sa.Column('note', sa.Text())",
+        "sa.Column('note', sa.Text()),\n                    sa.Column('parent_id', sa.Integer(), sa.ForeignKey('orders.id'))")
+    return example
 
 
 def _legacy_drop(table: str, marker: str = "") -> dict[str, str]:
@@ -113,6 +126,7 @@ class MissingLockTimeout(Rule):
                                     written="2024-03-17 10:00", lock_timeout=False)),
         # A legacy table no model maps and no code names (a comment does not count): nothing queues.
         Example(_legacy_drop("legacy_events")),
+        Example(_young_self_reference_drop()),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))  # expect",
@@ -153,8 +167,7 @@ class MissingLockTimeout(Rule):
             yield self._finding(context, walked, effect, queued)
 
     def _finding(self, context: AuditContext, walked: WalkedOperation, effect, table: Optional[str]) -> Finding:
-        step = walked.step
-        label = f"revision {step.revision}" if step.path.endswith(".py") and step.revision else PurePosixPath(step.path).name
+        label = step_label(walked)
         if _blocks_reads_of(walked, table):
             message = _("%(lock_sentence)s Without lock_timeout it waits for its lock as long as any transaction on "
                         "%(table)s runs, and every later query on %(table)s queues behind it.",
