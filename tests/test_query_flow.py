@@ -288,6 +288,25 @@ def test_condition_lists_and_and_or_over_them(tmp_path):
     assert path.predicates[2].alternative is not None
 
 
+def test_a_parameter_wrapped_in_a_list_of_itself(tmp_path):
+    # flaskbb: `clause = [clause]` lists the parameter it replaces; reading it must not recurse forever.
+    paths = _paths(tmp_path, {"app/services.py": """
+        from sqlalchemy import func, select
+
+        from app.models import Order
+
+
+        def count(session, clause=None):
+            statement = select(func.count(Order.id))
+            if clause is not None:
+                if not isinstance(clause, list):
+                    clause = [clause]
+                statement = statement.where(*clause)
+            return session.execute(statement.where(Order.status == "paid")).scalar_one()
+    """})
+    assert _predicates(_one(paths, "count")) == [("orders", "status", "=")]
+
+
 def test_getattr_with_a_name_known_only_at_run_time_is_said_as_such(tmp_path):
     files = {"app/services.py": """
         from app.models import Order

@@ -135,6 +135,10 @@ class CodeFacts:
     # Input fields bounded below at zero or more (pydantic `Field(ge=0)`, `conint(gt=0)`,
     # `PositiveInt`/`NonNegativeInt`, marshmallow `Range(min=0)`): values validated on the way in.
     non_negative_inputs: frozenset[str] = frozenset()
+    # Names the file reads or writes as an object's attribute: `user.api_key`, `getattr(user,
+    # "api_key")`, and keywords of a class's constructor (`Users(api_key=...)`). A column no file
+    # names is not used by the code by name.
+    attribute_names: frozenset[str] = frozenset()
 
 
 _DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
@@ -331,12 +335,13 @@ class _Collector:
         self._guarded_increments: set[int] = set()  # constant increments checked earlier in their function
         self.negated_names: set[str] = set()
         self.non_negative_inputs: set[str] = set()
+        self.attribute_names: set[str] = set()
         self._visits = {
             ast.Call: self.visit_call, ast.Compare: self.visit_compare, ast.Subscript: self.visit_subscript,
             ast.BoolOp: self.visit_bool_op, ast.If: self.visit_if, ast.FunctionDef: self.visit_function,
             ast.AsyncFunctionDef: self.visit_function, ast.AugAssign: self.visit_aug_assign,
             ast.Assign: self.visit_assign, ast.Constant: self.visit_constant, ast.JoinedStr: self.visit_fstring,
-            ast.keyword: self.visit_keyword, ast.AnnAssign: self.visit_ann_assign,
+            ast.keyword: self.visit_keyword, ast.AnnAssign: self.visit_ann_assign, ast.Attribute: self.visit_attribute,
         }
 
     def collect(self) -> None:
@@ -348,8 +353,17 @@ class _Collector:
 
     # lookups and JSON keys
 
+    def visit_attribute(self, node: ast.Attribute) -> None:
+        self.attribute_names.add(node.attr)
+
     def visit_call(self, node: ast.Call) -> None:
         method = _method(node)
+        if method in ("getattr", "setattr", "hasattr") and len(node.args) > 1 and isinstance(node.func, ast.Name):
+            name = _string(node.args[1])
+            if name:
+                self.attribute_names.add(name)
+        elif method and method[0].isupper():
+            self.attribute_names.update(keyword.arg for keyword in node.keywords if keyword.arg is not None)
         if method == "filter_by":
             model = _queried_model(node)
             for keyword in node.keywords:
@@ -678,7 +692,8 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
                      runs_migrations="upgrade" in source.text and runs_migrations(source.tree),
                      referenced_names=referenced_names(source.tree),
-                     negated_names=frozenset(collector.negated_names), non_negative_inputs=frozenset(collector.non_negative_inputs))
+                     negated_names=frozenset(collector.negated_names), non_negative_inputs=frozenset(collector.non_negative_inputs),
+                     attribute_names=frozenset(collector.attribute_names))
 
 
 _NAME_STRING = re.compile(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`

@@ -328,6 +328,8 @@ class _Reader:
         self.alternatives = 0  # OR groups read so far
         self.unread: list[str] = []  # conditions read as no column since the last `take_unread()`
         self.scope: Optional["_FunctionReader"] = None
+        # Condition lists being read: `clause = [clause]` lists itself (the parameter it replaced).
+        self._lists_read: set[str] = set()
 
     def take_unread(self) -> tuple[str, ...]:
         found, self.unread = tuple(self.unread), []
@@ -533,8 +535,13 @@ class _Reader:
             if not found:
                 self._not_read(node)
             return found
-        if isinstance(node, ast.Name) and self.scope is not None and node.id in self.scope.lists:
-            return [p for element in self.scope.lists[node.id] for p in self.predicates(element)]
+        if isinstance(node, ast.Name) and self.scope is not None and node.id in self.scope.lists \
+                and node.id not in self._lists_read:
+            self._lists_read.add(node.id)
+            try:
+                return [p for element in self.scope.lists[node.id] for p in self.predicates(element)]
+            finally:
+                self._lists_read.discard(node.id)
         if isinstance(node, (ast.Attribute, ast.Name, ast.Subscript)):
             subject = self._column(node)
             if subject is not None:  # `Order.is_active`: a boolean column tested true

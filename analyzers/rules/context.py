@@ -363,6 +363,15 @@ class AuditContext:
     def _negated_names(self) -> frozenset[str]:
         return frozenset(name for facts in self.code_facts() for name in facts.negated_names)
 
+    def code_names_attribute(self, name: str) -> bool:
+        """True when application code reads or writes an attribute of that name (`user.api_key`,
+        `getattr(user, "api_key")`, `Users(api_key=...)`)."""
+        return name in self._attribute_names
+
+    @cached_property
+    def _attribute_names(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.attribute_names)
+
     def validated_non_negative(self, column_name: str) -> bool:
         """True when an input field of that name is bounded below at zero or more (pydantic
         `Field(ge=0)`, `PositiveInt`, marshmallow `Range(min=0)`)."""

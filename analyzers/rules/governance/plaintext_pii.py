@@ -16,6 +16,11 @@ _PROTECTED = re.compile(r"(hash|hashed|encrypted|enc|cipher|digest|masked|last4|
 _TEXT = ("character varying", "text", "character", "jsonb", "json")
 
 
+_USERS_WITH_SECRET = ("from flask_sqlalchemy import SQLAlchemy\ndb = SQLAlchemy()\n\n"
+                      "class Users(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
+                      "    secret = db.Column(db.String(128))\n")
+
+
 class PlaintextPii(Rule):
     """## What it finds
     Columns that by name hold personal data or secrets (id card / passport numbers, bank
@@ -23,7 +28,10 @@ class PlaintextPii(Rule):
     plain text, with no sign of hashing or encryption in the name, and written without a
     transform in the models (a `@validates` method, a property setter or a `TypeDecorator` may
     hash or encrypt the value: CTFd's `users.password` is hashed in `@validates("password")`).
-    A name alone is no evidence that passwords leak: the finding is P1, never P0.
+    A name alone is no evidence that passwords leak: the finding is P1, never P0. Nor is a
+    mapped credential column (password, secret, key, token) that no default fills and no
+    application code reads or writes by name (`user.secret`, `Users(secret=...)`): CTFd's
+    `users.secret` is a legacy column nothing uses.
 
     ## Why it matters
     Every backup, replica, log line, export and analyst query carries the raw value. One leaked
@@ -70,9 +78,16 @@ class PlaintextPii(Rule):
                  "class Users(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
                  "    password = db.Column(db.String(128))\n\n"
                  "    @validates('password')\n    def validate_password(self, key, plaintext):\n"
-                 "        return hash_password(str(plaintext))\n")}))
+                 "        return hash_password(str(plaintext))\n")}),
+             # CTFd: a legacy `secret` column that the code never reads or writes (an `hmac(..., secret=)`
+             # keyword is not the column).
+             Example({"app/models.py": _USERS_WITH_SECRET,
+                      "app/invites.py": "def invite_code(user, key):\n    return hmac(str(user.id), secret=key)\n"}))
     invalid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  id_card varchar(18),  -- expect\n  password varchar(128)  -- expect\n);\n")}),)
+        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  id_card varchar(18),  -- expect\n  password varchar(128)  -- expect\n);\n")}),
+               # polar: the signing secret is read where webhooks are signed.
+               Example({"app/models.py": _USERS_WITH_SECRET.replace("String(128))", "String(128))  # expect"),
+                        "app/invites.py": "def invite_code(user):\n    return sign(user.id, user.secret)\n"}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         library_tables = {table for _, table in context.model.coverage.library_bases}
@@ -87,6 +102,8 @@ class PlaintextPii(Rule):
                 if table.key in library_tables and (orm is None or orm.column(column.name) is None):
                     continue  # declared by a library base class (authlib's token mixins): how it is written is not read
                 secret = re.search(r"password|secret|key|token", column.name) is not None
+                if secret and orm is not None and orm.column(column.name) is not None and not _written_or_read(context, column):
+                    continue  # mapped, yet no code names it and no default fills it: nothing shows it holds a credential
                 location, related = context.where_column(table, column)
                 yield self.finding(
                     location, _("%(table)s.%(column)s stores %(value)s in plain text", table=table.name, column=column.name, value=_('a secret') if secret else _('personal data')),
@@ -102,3 +119,8 @@ class PlaintextPii(Rule):
                             long_term=_("Data classification per column, envelope encryption with a managed key and key rotation.")),
                     verification=_("SELECT %(column)s FROM %(table)s LIMIT 5;  -- expect hashes or ciphertext only", column=column.name, table=table.name),
                     table=table.name, column=column.name, related=related)
+
+
+def _written_or_read(context: AuditContext, column) -> bool:
+    """The application stores or uses the column's value: a default fills it, or code names it."""
+    return column.default is not None or column.server_default is not None or context.code_names_attribute(column.name)
