@@ -1145,8 +1145,8 @@ class _FunctionReader:
             shape.add(pagination="offset")
         elif method == "paginate":
             shape.add(pagination="paginate", executed=True)
-        elif method == "limit" and shape.shape.pagination is None:
-            shape.add(pagination="limit")
+        elif method == "limit" and shape.shape.pagination is None and not conditional:
+            shape.add(pagination="limit")  # `if limit: query = query.limit(limit)`: the other calls read every row
         elif method == "options":
             shape.add(eager=tuple(_eager_attributes(self.reader.source, node)))
         elif method in ("subquery", "cte", "alias", "scalar_subquery"):

@@ -49,8 +49,9 @@ class NPlusOne(Rule):
     more level. It looks fine with ten rows in development and multiplies with data and
     traffic.
 
-    P1; P0 when it runs in a request handler on a table hinted at 1M rows. The finding names the
-    hint that put the table in scope.
+    P1; P0 when it runs in a request handler on a table hinted at 1M rows and the loop walks
+    every row the query finds (no LIMIT, page or slice: a page of rows makes a page of queries,
+    slow but bounded). The finding names the hint that put the table in scope.
 
     ## Example
     ```python
@@ -171,7 +172,7 @@ class NPlusOne(Rule):
                                         "eager load fails in tests instead of querying.", class_name=relationship.class_name, attribute=read.attribute),
                             long_term=_("Tests assert the number of statements of hot code paths.")),
                     verification=_("A test with 20 rows counts statements (sqlalchemy event before_cursor_execute): 2, not 21"),
-                    table=owner, severity=p0_on_a_big_request_path(context, path, table))
+                    table=owner, severity=None if path.shape.pagination else p0_on_a_big_request_path(context, path, table))
 
     @staticmethod
     def _rows_path(context: AuditContext, reported: dict, selects_by_name: dict, path: str, read):

@@ -5,8 +5,8 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import (entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, p0_on_a_big_request_path,
-                            query_example, reached_paths, rows_are_few, where_it_runs)
+from .query_support import (entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, narrowed_by_an_index,
+                            p0_on_a_big_request_path, query_example, reached_paths, rows_are_few, where_it_runs)
 from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
@@ -33,7 +33,9 @@ class OrderByWithoutIndex(Rule):
     return the first page, even for `LIMIT 20`; big sorts spill to disk. With the index it
     reads the first 20 entries and stops.
 
-    P1; P0 when it runs in a request handler on a table hinted at 1M rows.
+    P1; P0 when it runs in a request handler on a table hinted at 1M rows and no index narrows
+    the rows first (when an index serves a column every call matches by equality, the sort is of
+    those rows, not of the table: P1).
 
     ## Example
     ```python
@@ -125,4 +127,5 @@ class OrderByWithoutIndex(Rule):
                         medium_term=_("Pair it with keyset pagination on the same columns."),
                         long_term=_("Review list queries with EXPLAIN on production-sized data before release.")),
                 verification=_("EXPLAIN the query: no Sort node; an Index Scan on %(table)s_%(column)s_idx feeds the Limit", table=table.name, column=use.column),
-                table=table.name, column=use.column, severity=p0_on_a_big_request_path(context, path, table))
+                table=table.name, column=use.column,
+                severity=None if narrowed_by_an_index(path, table) else p0_on_a_big_request_path(context, path, table))

@@ -84,6 +84,13 @@ def few_per_parent(context: AuditContext, path: QueryPath, table: Table) -> bool
     return False
 
 
+def narrowed_by_an_index(path: QueryPath, table: Table) -> bool:
+    """Every call matches a column of `table` by equality that an index, primary key or unique
+    constraint leads with: the planner reads the matching rows only, not the whole table."""
+    equal = path.equal_columns(table.key, always=True)
+    return any(key and key[0] in equal for key in leading_columns_served(table))
+
+
 def entered_from_one_row(context: AuditContext, path: QueryPath, table: Table) -> bool:
     """Another table of the query is matched by a primary or unique key on every call: the
     planner starts from that row and reaches `table`'s rows through the joins, so what it reads
