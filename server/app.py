@@ -21,6 +21,7 @@ from schemalens.analyzers.i18n import choose_language, normalize_language
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
 from schemalens.analyzers.through_edits import CarriedAudit, LineMap, audit_through_edits
+from schemalens.analyzers.workspace.audit_cache import AuditCache, KeptAudit, workspace_snapshot
 from schemalens.analyzers.workspace.cache import default_cache_dir
 from schemalens.analyzers.workspace.config import config_from_mapping, load_config, load_hints_file
 from schemalens.analyzers.workspace.discovery import project_root
@@ -62,6 +63,10 @@ class SchemaLensServer(LanguageServer):
         self.pending: dict[str, Optional[str]] = {}
         self.editor_settings: dict[str, Any] = {}
         self.findings: tuple = ()
+        self.problems: tuple = ()  # extraction problems of the last audit, published with the findings
+        # The diagnostics published come from the audit kept on disk for this unchanged workspace,
+        # while the index is rebuilt (see `publish_kept_audit`).
+        self.publishing_kept = False
         self.watchdog: Optional[ClientWatchdog] = None  # watches the client's process
         self.log_handler = ClientLogHandler(self.window_log_message)
         # Files that do not parse: path -> the text of the last good parse the model holds (None:
@@ -116,7 +121,7 @@ class SchemaLensServer(LanguageServer):
         """Run `change(index)` (or a full index) off the event loop, then republish diagnostics."""
         async with self.lock:
             if self.index is not None:
-                await self._rebuild(change or (lambda index: index.index_all()))
+                await self.rebuild(change or (lambda index: index.index_all()))
 
     async def apply_pending(self, opened: Optional[str] = None) -> None:
         """Apply every edit that arrived since the last rebuild in one rebuild: an edit that a
@@ -131,14 +136,15 @@ class SchemaLensServer(LanguageServer):
                     for path, text in changes.items():
                         index.update_file(path, text)
                     return index.model
-                await self._rebuild(apply)
+                await self.rebuild(apply)
             if opened and opened not in self.published:
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=opened, diagnostics=[]))
 
-    async def _rebuild(self, change) -> None:
-        """Republish diagnostics for every file whose diagnostics changed, open or not. A change
-        that leaves the index's model as it was (a file opened or saved as the index read it) is
-        not audited again: the audit reads nothing else, so its findings are those published."""
+    async def rebuild(self, change) -> None:
+        """Run `change(index)`, then republish diagnostics for every file whose diagnostics
+        changed, open or not; the caller holds `lock`. A change that leaves the index's model as
+        it was (a file opened or saved as the index read it) is not audited again: the audit
+        reads nothing else, so its findings are those published."""
         loop = asyncio.get_running_loop()
         index = self.index
         self.model = await loop.run_in_executor(self.analysis, change, index)
@@ -147,6 +153,7 @@ class SchemaLensServer(LanguageServer):
         stale, audited = await loop.run_in_executor(self.analysis, self._audit, index, self.model)
         self.stale, self.line_maps = stale, audited.maps
         self.findings = audited.findings
+        self.problems = audited.problems
         self.query_paths = audited.query_paths
         self.held_back = audited.held_back
         current = diagnostics_by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang)
@@ -156,7 +163,20 @@ class SchemaLensServer(LanguageServer):
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
         self.published = current
         self.audited = self.model
+        self.publishing_kept = False
         self.memory_trace.rebuilt()
+
+    def publish_kept_audit(self, kept: KeptAudit) -> None:
+        """Publish the audit kept for this workspace, unchanged since (analyzers/workspace/
+        audit_cache.py), before the index is rebuilt; the rebuild then republishes only what
+        differs, which is nothing unless a file changes meanwhile."""
+        self.published = diagnostics_by_uri(self.root, kept.findings, kept.problems, self.positions(), self.lang)
+        # An open file the kept audit found nothing in: say so now, not when the index is rebuilt.
+        opened = {uri: [] for uri in self.workspace.text_documents if uri not in self.published}
+        for uri, diagnostics in sorted({**opened, **self.published}.items()):
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self.publishing_kept = True
+        log.info("published the kept audit of the unchanged workspace: %d findings", len(kept.findings))
 
     @staticmethod
     def _audit(index: WorkspaceIndex, model) -> tuple[dict[str, Optional[str]], CarriedAudit]:
@@ -216,24 +236,38 @@ async def initialized(ls: SchemaLensServer, params: types.InitializedParams) -> 
 
 
 async def _index_root(ls: SchemaLensServer, root: Path) -> None:
-    ls.root = root.resolve()
-    config = ls.effective_config()
-    ls.lang = ls.choose_lang(config)
-    ls.index = WorkspaceIndex(ls.root, config, cache_dir=default_cache_dir())
+    """Index the workspace at `root`. Edits that arrive meanwhile wait in `pending` (the lock is
+    held from the start): applied to an index not built yet, they would publish the findings of
+    a workspace of one file."""
     loop = asyncio.get_running_loop()
-    await _register_watchers(ls)
-    token = str(uuid.uuid4())
-    progress = await _begin_progress(ls, token)
+    async with ls.lock:
+        ls.root = root.resolve()
+        config = ls.effective_config()
+        ls.lang = ls.choose_lang(config)
+        ls.index = WorkspaceIndex(ls.root, config, cache_dir=default_cache_dir())
+        kept_audits = AuditCache(default_cache_dir(), ls.root)
+        # Taken before the index reads any file: a file changed while it runs makes the next
+        # start's snapshot differ, so an audit of older texts is never reused.
+        snapshot = await loop.run_in_executor(ls.analysis, workspace_snapshot, ls.root, config)
+        kept = await loop.run_in_executor(ls.analysis, kept_audits.load, snapshot)
+        if kept is not None:
+            ls.publish_kept_audit(kept)
+        await _register_watchers(ls)
+        token = str(uuid.uuid4())
+        progress = await _begin_progress(ls, token)
 
-    def report(done: int, total: int) -> None:
-        if progress:
-            value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
-            loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
+        def report(done: int, total: int) -> None:
+            if progress:
+                value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
+                loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
 
-    await ls.reindex(lambda index: index.index_all(progress=report))
+        await ls.rebuild(lambda index: index.index_all(progress=report))
+        audit = KeptAudit(ls.findings, ls.problems)  # of the files on disk: edits wait in `pending`
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))
     log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
+    if audit != kept:
+        await loop.run_in_executor(ls.analysis, kept_audits.save, snapshot, audit)
 
 
 async def _begin_progress(ls: SchemaLensServer, token: str) -> bool:
@@ -325,7 +359,10 @@ async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce:
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 async def did_open(ls: SchemaLensServer, params: types.DidOpenTextDocumentParams) -> None:
-    await _update(ls, params.text_document.uri, params.text_document.text, debounce=False, opened=True)
+    uri = params.text_document.uri
+    if ls.publishing_kept and uri not in ls.published:  # see publish_kept_audit
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    await _update(ls, uri, params.text_document.text, debounce=False, opened=True)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)

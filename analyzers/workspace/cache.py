@@ -15,7 +15,7 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 log = logging.getLogger(__name__)
 
@@ -37,33 +37,49 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def cache_file(directory: Path, root: Path, suffix: str) -> Path:
+    """The file in `directory` of a cache for the workspace at `root`, written by this code."""
+    digest = hashlib.blake2b(str(root).encode(), digest_size=8).hexdigest()
+    return directory / f"{root.name or 'root'}-{digest}-{_code_fingerprint()}{suffix}"
+
+
+def read_pickle(path: Path) -> Any:
+    """What `write_pickle` stored at `path`, or None when there is none or it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # a cache from another build, or a truncated file
+        log.info("ignoring cache %s: %s", path, error)
+        return None
+
+
+def write_pickle(path: Path, value: Any) -> bool:
+    """Store `value` at `path`; False (and a log line) when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a crash never leaves a half-written cache behind.
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
+            _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        os.replace(handle.name, path)
+    except Exception as error:
+        log.info("could not write cache %s: %s", path, error)
+        return False
+    return True
+
+
 class ParseCache:
     def __init__(self, directory: Path, root: Path) -> None:
-        digest = hashlib.blake2b(str(root).encode(), digest_size=8).hexdigest()
-        self.path = directory / f"{root.name or 'root'}-{digest}-{_code_fingerprint()}.pickle"
+        self.path = cache_file(directory, root, ".pickle")
 
     def load(self) -> dict:
         """{(path, kind, digest): ParsedFile}, or {} when there is no usable cache."""
-        try:
-            with open(self.path, "rb") as handle:
-                entries = pickle.load(handle)
-            return entries if isinstance(entries, dict) else {}
-        except FileNotFoundError:
-            return {}
-        except Exception as error:  # a cache from another build, or a truncated file
-            log.info("ignoring parse cache %s: %s", self.path, error)
-            return {}
+        entries = read_pickle(self.path)
+        return entries if isinstance(entries, dict) else {}
 
     def save(self, parsed_files: Iterable) -> None:
-        entries = {(f.path, f.kind, f.digest): f for f in parsed_files}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename, so a crash never leaves a half-written cache behind.
-            with tempfile.NamedTemporaryFile("wb", dir=self.path.parent, delete=False) as handle:
-                _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(entries)
-            os.replace(handle.name, self.path)
-        except Exception as error:
-            log.info("could not write parse cache %s: %s", self.path, error)
+        write_pickle(self.path, {(f.path, f.kind, f.digest): f for f in parsed_files})
 
 
 class _Pickler(pickle.Pickler):
