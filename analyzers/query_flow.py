@@ -147,6 +147,9 @@ class CodeBase:
         self._callers: Optional[dict[tuple[str, str], list[tuple[tuple[str, str], Optional[str]]]]] = None
         self._consumers: Optional[tuple[set, set]] = None
         self._templates: dict[tuple[str, int], bool] = {}
+        # Functions whose returned queries `_compose` is following: a function that returns a call
+        # of itself (`return clean(json.loads(text))`) would be followed again at every level.
+        self._composing: set[tuple[str, str]] = set()
         # What `queries` composed, by shape reported, in order; and, after an edit that only moved
         # code, the shapes `last` reported (the same ones) with what can be kept of their queries.
         self._reports: dict[tuple[str, int], list[FlowQuery]] = {}
@@ -804,6 +807,8 @@ class CodeBase:
             arguments[slot] = self._compose(frame, argument, env, top, depth + 1, bind)
         target = self.target(frame, origin.name)
         bases: list[_Value] = []
+        if target is not None and target.key in self._composing:
+            return [_Value(own, top, None, part)]  # recursion: what it returns is what is being composed
         if target is not None:
             callee_env = {}
             for slot, values in arguments.items():
@@ -811,9 +816,13 @@ class CodeBase:
                 if parameter is not None:
                     callee_env[parameter] = values
             callee_frame = _Frame(target.key[0], target.key[1], target.self_class)
-            for returned in self.shapes_of.get(target.key, ()):
-                if self.facts[target.key[0]].queries[returned].returned and self.is_template(target.key[0], returned):
-                    bases += self._compose(callee_frame, returned, callee_env, top, depth + 1, bind)
+            self._composing.add(target.key)
+            try:
+                for returned in self.shapes_of.get(target.key, ()):
+                    if self.facts[target.key[0]].queries[returned].returned and self.is_template(target.key[0], returned):
+                        bases += self._compose(callee_frame, returned, callee_env, top, depth + 1, bind)
+            finally:
+                self._composing.discard(target.key)
         else:
             qualified = self.qualify(frame, origin.name) or origin.name
             passed = next(iter(arguments.values()), [])

@@ -307,6 +307,35 @@ def test_a_parameter_wrapped_in_a_list_of_itself(tmp_path):
     assert _predicates(_one(paths, "count")) == [("orders", "status", "=")]
 
 
+def test_a_function_that_returns_a_call_of_itself_is_followed_once(tmp_path, monkeypatch):
+    # mealie: a cleaner that returns `clean(...)` of its input from several branches was followed
+    # again at every level (2 ** 12 compositions here; the real one, with more branches, ran for minutes)
+    from schemalens.analyzers import query_flow
+
+    composed = []
+    compose = query_flow.CodeBase._compose
+    monkeypatch.setattr(query_flow.CodeBase, "_compose", lambda self, *a, **k: composed.append(1) or compose(self, *a, **k))
+    paths = _paths(tmp_path, {"app/services.py": """
+        import json
+
+        from app.models import Order
+
+
+        def clean(steps):
+            if isinstance(steps, str):
+                return clean(json.loads(steps))
+            if isinstance(steps, dict):
+                return clean(list(steps.values()))
+            return steps
+
+
+        def open_orders(session):
+            return session.query(Order).filter(Order.status == "open").all()
+    """})
+    assert _predicates(_one(paths, "open_orders")) == [("orders", "status", "=")]
+    assert len(composed) < 100
+
+
 def test_getattr_with_a_name_known_only_at_run_time_is_said_as_such(tmp_path):
     files = {"app/services.py": """
         from app.models import Order
