@@ -184,6 +184,32 @@ def test_table_name_computed_on_the_base_class_from_the_class_name():
     assert set(layer.tables) == {"incident_cost_type", "plain_things"}
 
 
+def test_table_name_from_a_pattern_compiled_in_another_module():
+    # prefect: `CAMEL_TO_SNAKE = re.compile(...)` in a utilities module, `.sub()` on the base class
+    layer, errors = layer_of({
+        "app/naming.py": """
+            import re
+
+            CAMEL_TO_SNAKE: re.Pattern[str] = re.compile(r"(?<!^)(?=[A-Z])")
+        """,
+        "app/models.py": """
+            from sqlalchemy import Integer
+            from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+            from app.naming import CAMEL_TO_SNAKE
+
+            class Base(DeclarativeBase):
+                @declared_attr.directive
+                def __tablename__(cls) -> str:
+                    return CAMEL_TO_SNAKE.sub("_", cls.__name__).lower()
+
+            class FlowRunState(Base):
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        """})
+    assert errors == ()
+    assert set(layer.tables) == {"flow_run_state"}
+
+
 def test_table_name_from_an_f_string_and_percent_formatting():
     layer, errors = layer_of({"app/models.py": """
         from sqlalchemy import Integer

@@ -5,7 +5,7 @@ Real projects write `Column = functools.partial(db.Column, nullable=False)`, pri
 factories (`id = primary_key("User")`), functions that return a `Column` or `mapped_column`,
 and `__tablename__` computed from the class name (`resolve_table_name(cls.__name__)`). The
 evaluator follows such code over `Expr` trees: constants, strings and their common methods,
-`re.sub`/`re.split` with literal patterns, f-strings and `%`, tuples, lists, dicts, `defaultdict`,
+`re.sub`/`re.split` with literal patterns (also through `re.compile`), f-strings and `%`, tuples, lists, dicts, `defaultdict`,
 comprehensions, `functools.partial`, calls of small workspace functions (`FunctionSummary`,
 straight-line code), with a step budget. SQLAlchemy calls are not evaluated but rebuilt with
 their arguments evaluated (a partial evaluation), so `Column(key_type("Org"), ...)` becomes
@@ -29,7 +29,8 @@ _STRING_METHODS = {"lower", "upper", "title", "capitalize", "casefold", "swapcas
                    "format", "zfill", "center", "ljust", "rjust"}
 _BUILTINS: dict[str, Callable] = {"str": str, "len": len, "tuple": tuple, "list": list, "int": int, "bool": bool,
                                   "dict": dict, "sorted": sorted, "reversed": lambda v: list(reversed(v))}
-_REGEX_FUNCTIONS = {"sub", "split", "subn", "escape"}
+_REGEX_FUNCTIONS = {"sub", "split", "subn", "escape", "compile"}
+_PATTERN_METHODS = {"sub", "split", "subn"}  # of a pattern `re.compile` made from a literal
 
 
 class Unknown(Exception):
@@ -183,6 +184,12 @@ class Evaluator:
         symbol = Symbol(Expr("name", expr.source, expr.location, name=name))
         assignment = self.world.assignments.get(name)
         if assignment is None:
+            owner, _, attribute = name.rpartition(".")
+            if owner in self.world.assignments:  # `CAMEL_TO_SNAKE.sub` of an imported constant
+                try:
+                    return self._attribute(self._global(Expr("name", owner, expr.location, name=owner), depth), attribute, expr)
+                except Unknown:
+                    return symbol
             return symbol
         if name not in self._assignment_values:
             self._assignment_values[name] = symbol  # a cycle reads as the name itself
@@ -206,6 +213,8 @@ class Evaluator:
         if isinstance(value, str) and attribute in _STRING_METHODS:
             return _BoundMethod(value, attribute)
         if isinstance(value, (dict, DefaultDict)) and attribute in ("update", "get"):
+            return _BoundMethod(value, attribute)
+        if isinstance(value, re.Pattern) and attribute in _PATTERN_METHODS:
             return _BoundMethod(value, attribute)
         if isinstance(value, Symbol):
             base = value.expr
