@@ -84,6 +84,24 @@ def test_a_plugin_folder_of_revisions_is_an_environment_of_its_own(tmp_path):
     assert set(model.database.tables) == {"challenges", "dynamic_challenge"} and model.errors == ()
 
 
+def test_a_version_folder_per_engine_reads_the_postgresql_history_and_says_the_others(tmp_path):
+    # prefect: env.py picks versions/postgresql or versions/sqlite by the dialect it connects to
+    write(tmp_path, {
+        "migrations/env.py": "",
+        "migrations/versions/postgresql/p1.py": revision("p1", None, "op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))"),
+        "migrations/versions/sqlite/s1.py": revision("s1", None, """
+            op.execute("PRAGMA foreign_keys=OFF")
+            op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))
+        """),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert [h.environment.versions for h in model.histories] == [("migrations/versions/postgresql",)]
+    assert set(model.database.tables) == {"flow"} and model.errors == ()
+    assert model.coverage.revisions_skipped == (("SQLite", 1, ("migrations/versions/sqlite/s1.py",)),)
+    # no P0 "PostgreSQL rejects PRAGMA", no second head
+    assert not [f for f in run_audit(model).findings if f.rule in ("SL538", "SL530")]
+
+
 def test_a_history_that_starts_on_a_create_all_schema_takes_the_model_tables_as_there(tmp_path):
     write(tmp_path, {
         "app/__init__.py": "",

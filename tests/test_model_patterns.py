@@ -210,6 +210,34 @@ def test_table_name_from_a_pattern_compiled_in_another_module():
     assert set(layer.tables) == {"flow_run_state"}
 
 
+def test_annotation_types_from_the_type_map_of_the_base_class_or_of_its_registry():
+    # prefect: `registry = registry(type_annotation_map={DateTime: Timestamp})` on the base class
+    layer, errors = layer_of({"app/models.py": """
+        from typing import ClassVar, Optional
+        from sqlalchemy import BigInteger, DateTime as SqlDateTime, Integer
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+        from pendulum import DateTime
+
+        class Base(DeclarativeBase):
+            registry: ClassVar = registry(type_annotation_map={DateTime: SqlDateTime(timezone=True)})
+
+        class Run(Base):
+            __tablename__ = "runs"
+            id: Mapped[int] = mapped_column(Integer, primary_key=True)
+            started: Mapped[Optional[DateTime]]
+
+        class Other(DeclarativeBase):
+            type_annotation_map = {int: BigInteger}
+
+        class Count(Other):
+            __tablename__ = "counts"
+            id: Mapped[int] = mapped_column(primary_key=True)
+    """})
+    assert errors == ()
+    assert column(layer, "runs", "started").type == "timestamp with time zone"
+    assert column(layer, "counts", "id").type == "bigint"
+
+
 def test_table_name_from_an_f_string_and_percent_formatting():
     layer, errors = layer_of({"app/models.py": """
         from sqlalchemy import Integer

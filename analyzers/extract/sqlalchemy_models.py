@@ -225,13 +225,18 @@ class _LayerBuilder:
             metadata = cls.attribute("metadata")
             registry = cls.attribute("registry")
             metadata_expr = metadata.value if metadata is not None else None
-            if metadata_expr is None and registry is not None and registry.value is not None:
-                registry_call = self.world.value_of(registry.value)
-                metadata_expr = registry_call.kwarg("metadata") if registry_call.kind == "call" else None
+            registry_call = self.world.value_of(registry.value) if registry is not None and registry.value is not None else None
+            if registry_call is not None and registry_call.kind != "call":
+                registry_call = None
+            if metadata_expr is None and registry_call is not None:
+                metadata_expr = registry_call.kwarg("metadata")
             convention, schema = self._convention(metadata_expr)
             root = _Root(cls.qualified, convention=convention, schema=schema)
             type_map = cls.attribute("type_annotation_map")
-            mapping = self.world.value_of(type_map.value) if type_map is not None else None
+            # on the class, or given to its registry (prefect: `registry = registry(type_annotation_map={...})`)
+            mapping = self.world.value_of(type_map.value) if type_map is not None else \
+                registry_call.kwarg("type_annotation_map") if registry_call is not None else None
+            mapping = self.world.value_of(mapping) if mapping is not None and type_map is None else mapping
             if mapping is not None and mapping.kind == "dict":
                 for key, value in mapping.items:
                     if key.kind == "name":

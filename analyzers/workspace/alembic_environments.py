@@ -6,7 +6,9 @@ beside them (Flask-Migrate), and from folders of revision files that no environm
 plugin or extension migrations a project's own migrator runs). Each environment's `env.py` is
 read statically for the schema it migrates: a constant `SET search_path TO core` (or a
 `schema_translate_map` default) makes unqualified names in its revisions mean that schema; a
-search path set per run (one schema per tenant) leaves them unqualified.
+search path set per run (one schema per tenant) leaves them unqualified. A version folder whose
+revisions sit in subfolders named after engines (`versions/postgresql`, `versions/sqlite`) holds
+one history per engine: the PostgreSQL one is read, the others are said as not read.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class AlembicEnvironment:
     env_path: Optional[str] = None  # its env.py
     default_schema: Optional[str] = None  # what unqualified names in its revisions mean
     per_run_schema: bool = False  # env.py sets the search path for each run (a schema per tenant)
+    # Version folders of the histories it keeps for other engines, with the engine: (folder, engine)
+    other_engines: tuple[tuple[str, str], ...] = ()
 
     def owns(self, path: str) -> bool:
         return under(path, self.versions)
@@ -59,6 +63,8 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
     environments: list[AlembicEnvironment] = []
     claimed: set[str] = set()
 
+    revision_files = list(revision_files)
+
     def add(name: str, script_location: Optional[str], version_locations: list[str]) -> None:
         versions = [folder for folder in version_locations if _present(folder, present)]
         if script_location is not None and _present(f"{script_location}/versions", present):
@@ -67,9 +73,17 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
         if not versions:
             return
         claimed.update(versions)
+        postgres, others = [], []
+        for folder in versions:
+            engines = _engine_folders(folder, revision_files)
+            if any(engine == "PostgreSQL" for engine in engines.values()):
+                postgres += [sub for sub, engine in engines.items() if engine == "PostgreSQL"]
+                others += [(sub, engine) for sub, engine in engines.items() if engine != "PostgreSQL"]
+            else:
+                postgres.append(folder)
         env_path = f"{script_location}/env.py" if script_location is not None and f"{script_location}/env.py" in paths else None
         schema, per_run = _migrated_schema(env_path, text_of) if env_path else (None, False)
-        environments.append(AlembicEnvironment(name, tuple(versions), env_path, schema, per_run))
+        environments.append(AlembicEnvironment(name, tuple(postgres), env_path, schema, per_run, tuple(others)))
 
     for ini in sorted(p for p in paths if PurePosixPath(p).name == "alembic.ini" and not _skipped(p)):
         here = str(PurePosixPath(ini).parent)
@@ -102,6 +116,22 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
         if len(files) >= 1:
             add(folder, None, [folder])
     return environments
+
+
+# Folders named after a database engine: one revision history per engine, of which env.py runs
+# the one of the database it connects to (prefect: versions/postgresql and versions/sqlite).
+_ENGINE_FOLDERS = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL",
+                   "mariadb": "MariaDB", "mssql": "SQL Server", "oracle": "Oracle"}
+
+
+def _engine_folders(folder: str, revision_files: list[str]) -> dict[str, str]:
+    """{subfolder: engine} when every revision under the version folder `folder` sits in a
+    subfolder of it named after a database engine; else {}."""
+    subfolders = {PurePosixPath(path).parent for path in revision_files if under(path, [folder])}
+    engines = {str(sub): _ENGINE_FOLDERS.get(sub.name.lower()) for sub in subfolders}
+    if not engines or any(engine is None or str(PurePosixPath(sub).parent) != folder for sub, engine in engines.items()):
+        return {}
+    return dict(sorted(engines.items()))
 
 
 def _present(folder: str, present: set[str]) -> bool:

@@ -28,6 +28,7 @@ class Coverage:
     kept_out_tables: tuple[KeptOutTable, ...] = ()
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such a base declares is not read
     revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
+    revisions_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (engine, how many files, the first of them)
     sql_files: dict[str, int] = field(default_factory=dict)  # "migration file(s), PostgreSQL" -> files read
     sql_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (why, how many files, the first of them)
     sql_statements: dict[str, tuple[int, int]] = field(default_factory=dict)  # dialect -> (statements read, not readable)
@@ -86,6 +87,10 @@ class Coverage:
         for folder, count in sorted(self.revisions.items()):
             out.append(_n("migrations: %(count)d Alembic revision(s) in environment %(folder)s",
                           "migrations: %(count)d Alembic revision(s) in environment %(folder)s", count, folder=folder or '.'))
+        for engine, count, paths in self.revisions_skipped:
+            shown = ", ".join(paths) + (", ..." if count > len(paths) else "")
+            out.append(_("Alembic revisions not read: %(count)d, the history kept for %(engine)s: %(paths)s",
+                         count=count, engine=engine, paths=shown))
         for kind, count in sorted(self.sql_files.items()):
             out.append(_("SQL files: %(count)d %(kind)s", count=count, kind=kind))
         for dialect, (read, unread) in sorted(self.sql_statements.items()):
@@ -115,6 +120,8 @@ class Coverage:
                                 for t in self.kept_out_tables],
             "library_bases": [{"class": base, "table": table} for base, table in self.library_bases],
             "revisions": dict(sorted(self.revisions.items())),
+            "revisions_skipped": [{"engine": engine, "files": count, "first": list(paths)}
+                                  for engine, count, paths in self.revisions_skipped],
             "sql_files": dict(sorted(self.sql_files.items())),
             "sql_statements": {dialect: {"read": read, "unread": unread}
                                for dialect, (read, unread) in sorted(self.sql_statements.items())},

@@ -67,7 +67,8 @@ class ParsedFile:
     """One file's parse result, valid for as long as its content digest is unchanged."""
 
     path: str
-    kind: str  # "model", "python", "support" (tests, scripts), "revision"; "sql_migration", "sql_script", "sql_draft", "sql_skipped"
+    kind: str  # "model", "python", "support" (tests, scripts), "revision", "revision_skipped" (another engine's);
+    # "sql_migration", "sql_script", "sql_draft", "sql_skipped"
     digest: str
     result: Any  # PythonModule, Revision, SqlExtraction, or None when the file cannot be read
     errors: tuple[ExtractionError, ...] = ()
@@ -341,6 +342,8 @@ class WorkspaceIndex:
             self._environments = find_environments(self._paths, self._read, self._package_roots.folder_of,
                                                    sorted(self._revision_like))
         self._script_locations = [folder for environment in self._environments for folder in environment.versions]
+        self._other_engine_versions = {folder: engine for environment in self._environments
+                                       for folder, engine in environment.other_engines}
         sql_paths = [p for p in self._paths if p.endswith(".sql")]
         self._sql_plan = plan_sql(sql_paths, self._facts_of, sql_roots=tuple(self.config.sql_roots),
                                   workspace_dialect=self.config.dialect)
@@ -371,6 +374,8 @@ class WorkspaceIndex:
             return None
         if under(path, self._script_locations):
             return "revision"
+        if under(path, self._other_engine_versions):
+            return "revision_skipped"
         if not is_application_code(path, self.config.non_application_paths):
             return "support"  # tests, scripts, seeds: read for the names they define, not for code paths
         if self.config.model_roots and not under(path, self.config.model_roots):
@@ -525,7 +530,13 @@ class WorkspaceIndex:
                              "change tables that none of them creates: a create_all() and stamp bootstrap); "
                              f"{len(history.existing_tables)} model table(s) are taken as there at its start")
         sql = sql_coverage(self._files, self._sql_plan, databases)
+        skipped: dict[str, list[str]] = {}
+        for path, parsed in self._files.items():
+            if parsed.kind == "revision_skipped":
+                engine = next(engine for folder, engine in self._other_engine_versions.items() if under(path, [folder]))
+                skipped.setdefault(engine, []).append(path)
         return Coverage(
+            revisions_skipped=tuple((engine, len(paths), tuple(sorted(paths)[:3])) for engine, paths in sorted(skipped.items())),
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
             kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases, revisions=revisions,
             sql_files=sql.files, sql_skipped=sql.skipped, migration_sets=sql.sets, sql_statements=sql.statements,
@@ -573,6 +584,8 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
     if kind == "revision":
         parse = alembic_revisions.parse_revision(text, path, dialect)
         return parse.revision, tuple(parse.errors)
+    if kind == "revision_skipped":  # a history kept for another engine (see alembic_environments)
+        return None, ()
     if kind == "sql_skipped":  # another engine SchemaLens does not read, or a down migration
         return sql_files.SqlExtraction((), ()), ()
     if kind in ("sql_migration", "sql_draft"):
