@@ -164,3 +164,15 @@ def test_core_statements_on_a_table_are_data_changes_and_a_loops_problem_is_repo
     assert [type(op).__name__ for op in upgrade] == ["DataChange", "Opaque", "DataChange", "Opaque", "DataChange"]
     assert [op.kind for op in upgrade if type(op).__name__ == "DataChange"] == ["INSERT", "INSERT", "UPDATE"]
     assert len(errors) == 1 and "build_statement" in errors[0].message
+
+
+def test_types_the_revision_imports_from_the_project_keep_their_module_path():
+    # ihatemoney: `sa.Enum(BillType)` of the models' enum; prefect: its own JSON TypeDecorator
+    text = ("from app.models import BillType\nfrom app.types import JSON, UTCDateTime\n"
+            + HEADER.format(rid="r1", down=None) + "def upgrade():\n"
+            "    op.add_column('bill', sa.Column('bill_type', sa.Enum(BillType)))\n"
+            "    op.add_column('bill', sa.Column('payload', JSON, nullable=True))\n"
+            "    op.add_column('bill', sa.Column('paid_at', UTCDateTime(timezone=True)))\n")
+    revision = parse_revision(text, "versions/r1.py").revision
+    types = {op.column.name: op.column.type for op in revision.upgrade if isinstance(op, ops.AddColumn)}
+    assert types == {"bill_type": "billtype", "payload": "app.types.json", "paid_at": "app.types.utcdatetime(timezone=true)"}

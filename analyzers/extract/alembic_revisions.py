@@ -507,7 +507,14 @@ class _RevisionReader:
             return "unknown", "", None
         result = self.types.of_expr(expr)
         if result is None:
-            return normalize_type(expr.source), expr.source, None
+            # A type imported from the project or another library (prefect's own `JSON`, a
+            # TypeDecorator over JSONB) goes by its module path, never by a PostgreSQL type of
+            # the same name: the comparisons treat it as unread (drift.comparable_type).
+            qualified = self.world.resolve(expr.name) if expr.kind in ("name", "call") and expr.name else None
+            if qualified is None or "." not in qualified:
+                return normalize_type(expr.source), expr.source, None
+            arguments = expr.source[expr.source.index("("):] if expr.kind == "call" and "(" in expr.source else ""
+            return normalize_type(qualified + arguments), expr.source, None
         return normalize_type(result.text), expr.source, result.enum
 
     # column definitions

@@ -633,7 +633,7 @@ class _LayerBuilder:
     def _server_default(self, expr: Optional[Expr]) -> Optional[str]:
         """The DEFAULT clause SQLAlchemy would emit: a quoted literal, text(...) as written, func.x()."""
         expr = self.world.value_of(expr)
-        if expr is None:
+        if expr is None or (expr.kind == "const" and expr.value is None):  # `server_default=None`: none
             return None
         if expr.is_str:
             return "'" + expr.value.replace("'", "''") + "'"

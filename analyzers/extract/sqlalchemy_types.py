@@ -171,6 +171,7 @@ class Types:
         values: list[str] = []
         name = world.const(call.kwarg("name")) if call is not None else None
         schema = world.const(call.kwarg("schema")) if call is not None else None
+        unread_class = False
         for argument in (call.args if call is not None else ()):
             argument = world.value_of(argument)
             if argument.is_str:
@@ -180,9 +181,17 @@ class Types:
                 values += self.enum_values(cls, call)
                 if name is None:
                     name = cls.name.lower()
+            elif argument.kind == "name" and argument.name.rpartition(".")[2][:1].isupper():
+                # a Python enum this file does not define (a revision importing the models' enum):
+                # SQLAlchemy names the type after the class; its members are not read here
+                unread_class = True
+                if name is None:
+                    name = argument.name.rpartition(".")[2].lower()
             elif argument.kind == "seq":
                 values += [world.const(item) for item in argument.args if isinstance(world.const(item), str)]
         native = world.const(call.kwarg("native_enum")) if call is not None else None
+        if unread_class:
+            return TypeResult("unknown" if native is False else name)
         if name is None or native is False:
             length = world.const(call.kwarg("length")) if call is not None else None
             if not isinstance(length, int):

@@ -132,8 +132,10 @@ _KNOWN_TYPE = re.compile(r"^[a-z_][a-z0-9_ .]*(\(\d+(,\d+)?\))?( with(out)? time
 
 def comparable_type(text: str) -> bool:
     """False for types SchemaLens could not read (`null`, `unknown`, Python call text such as
-    `app.types.money()`): such a column is not reported as a type difference."""
-    return text not in ("null", "unknown", "") and bool(_KNOWN_TYPE.match(text))
+    `app.types.money()`, a module path such as `app.db.types.json`: PostgreSQL qualifies a type
+    by its schema only): such a column is not reported as a type difference."""
+    return text not in ("null", "unknown", "") and bool(_KNOWN_TYPE.match(text)) \
+        and text.split("(")[0].count(".") < 2
 
 
 # PostgreSQL's default (and largest) precision for timestamps and times is 6.
@@ -158,6 +160,10 @@ def same_server_default(orm: Column, database: Column) -> bool:
     return left == right
 
 
+# A Python value SchemaLens cannot render as the SQL it compiles to: a class's attribute (an enum
+# member, `Status.ACTIVE`) or a call of a class (`FetchedValue()`, a construct compiled per dialect
+# such as prefect's `GenerateUUID()`); SQL functions are not written in mixed case.
+_PYTHON_VALUE = re.compile(r"\b[A-Z]\w*\.\w+|\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z]\w*\s*\(")
 _NUMERIC_TYPES = ("smallint", "integer", "bigint", "numeric", "real", "double precision")
 _TRUE = ("true", "t", "yes", "y", "on", "1")
 _FALSE = ("false", "f", "no", "n", "off", "0")
@@ -169,7 +175,7 @@ def default_key(text: Optional[str], type_name: str = "") -> Optional[str]:
     quoting of numbers and booleans do not matter; `DEFAULT NULL` is no default (None)."""
     if text is None:
         return None
-    if re.search(r"\bFetchedValue\s*\(", text):
+    if _outside_strings(text, lambda part: "\0" if _PYTHON_VALUE.search(part) else "").count("\0"):
         return UNKNOWN
     key = expression_text(text)
     if key is None:

@@ -36,13 +36,22 @@ _MIGRATED_COLUMNS = ("        sa.Column('status', sa.VARCHAR(length=20), nullabl
                      "        sa.Column('created_at', postgresql.TIMESTAMP(timezone=True), nullable=True, server_default=sa.text('CURRENT_TIMESTAMP')),\n")
 
 
+_PROJECT_TYPES = ("import enum\nfrom sqlalchemy.dialects import postgresql\nfrom sqlalchemy.sql import functions\n"
+                  "from sqlalchemy.types import TypeDecorator\n\n\n"
+                  "class JSON(TypeDecorator):\n    impl = postgresql.JSONB\n\n\n"
+                  "class GenerateUUID(functions.FunctionElement):\n    name = 'uuid_default'\n\n\n"
+                  "class Status(str, enum.Enum):\n    NOT_READY = 'NOT_READY'\n")
+
+
 class SchemaDriftColumn(Rule):
     """## What it finds
     Columns of a table that both the models and the migrations define, where the two disagree:
     a column on one side only, or a column whose type, nullability or server default differs.
     Spellings PostgreSQL treats as the same do not count (`sa.String(20)` and `VARCHAR(20)`,
     `'0'` and `0.00` as a numeric default, `now()` and `CURRENT_TIMESTAMP`, casts), nor do
-    types SchemaLens cannot read or defaults the model leaves to the database (`FetchedValue()`).
+    types SchemaLens cannot read (a revision's type imported from the project or another library
+    goes by its module path, never by a PostgreSQL type of the same name) or defaults it cannot
+    render as SQL (`FetchedValue()`, an enum member, a construct compiled per dialect).
     Models that reflect their table (`autoload_with`, `DeferredReflection`) are not compared.
 
     ## Why it matters
@@ -95,6 +104,20 @@ class SchemaDriftColumn(Rule):
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, hours numeric, note text);\n"}),
         Example({"app/models.py": _models("    __table_args__ = {'autoload_with': engine}  # reflected: columns come from the database\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text NOT NULL);\n"}),
+        # prefect: the project's own JSON type (a TypeDecorator over JSONB) in the revision, an enum
+        # member and a construct compiled per dialect as server defaults, `server_default=None`
+        Example({"app/types.py": _PROJECT_TYPES,
+                 "app/models.py": "from app.types import JSON, GenerateUUID, Status\n" + _models(
+                     "    payload = sa.Column(JSON)\n"
+                     "    token = sa.Column(sa.Uuid, server_default=GenerateUUID())\n"
+                     "    status = sa.Column(sa.String(20), server_default=Status.NOT_READY)\n"
+                     "    options = sa.Column(sa.Text, server_default=None)\n"),
+                 **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+                     "        sa.Column('payload', JSON, nullable=True),\n"
+                     "        sa.Column('token', sa.Uuid(), server_default=sa.text('gen_random_uuid()'), nullable=True),\n"
+                     "        sa.Column('status', sa.String(length=20), server_default='NOT_READY', nullable=True),\n"
+                     "        sa.Column('options', sa.Text(), nullable=True),\n").replace(
+                     "import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom app.types import JSON\n")}),
     )
     invalid = (
         Example({"app/models.py": _models("    status = sa.Column(sa.String(20), nullable=False)\n"
