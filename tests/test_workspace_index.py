@@ -45,6 +45,17 @@ def test_a_model_edit_leaves_the_database_layer_alone(tmp_path: Path):
     assert index._replays["alembic"].replayed_steps == 0 and model.database is before.database
 
 
+def test_a_bug_in_the_model_reader_is_one_error_and_the_migrations_are_still_read(tmp_path: Path, monkeypatch):
+    from schemalens.analyzers.extract import sqlalchemy_models
+
+    def fails(self):
+        raise TypeError("unhashable type")  # what a bug in library_tables once raised on ihatemoney
+    monkeypatch.setattr(sqlalchemy_models._LayerBuilder, "library_tables", fails)
+    model = WorkspaceIndex(_copy(tmp_path)).index_all()
+    assert [e.message for e in model.errors if "could not build the schema of the models" in e.message]
+    assert model.orm.tables == {} and model.database.tables  # the revisions are replayed all the same
+
+
 def test_a_half_typed_line_keeps_the_last_good_model_of_that_file(tmp_path: Path):
     root = _copy(tmp_path)
     index = WorkspaceIndex(root)

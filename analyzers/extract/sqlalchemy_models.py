@@ -782,6 +782,29 @@ class _LayerBuilder:
 
     # what was recognized
 
+    def library_tables(self) -> tuple[tuple[str, str], ...]:
+        """(table key, library) for the tables a library maps at run time from the models:
+        SQLAlchemy-Continuum's `<table>_version` for every class with `__versioned__` (its own or
+        a base's) and for the association tables of their relationships, and its `transaction`
+        table."""
+        versioned = {table.key for qualified, table in self.class_tables.items()
+                     if self._inherits_attribute(qualified, "__versioned__", 0)}
+        versioned |= {record.secondary for record in self.relationship_records()
+                      if record.table in versioned and record.secondary}
+        found = [(f"{key}_version", "SQLAlchemy-Continuum") for key in sorted(versioned)]
+        if found:
+            found += [(table_key(name), "SQLAlchemy-Continuum") for name in ("transaction", "transaction_changes")]
+        return tuple(found)
+
+    def _inherits_attribute(self, qualified: str, name: str, depth: int) -> bool:
+        cls = self.world.classes.get(qualified)
+        if cls is None or depth > 10:
+            return False
+        if cls.attribute(name) is not None:
+            return True
+        return any(self._inherits_attribute(resolved, name, depth + 1) for base in cls.bases
+                   if base.kind == "name" and (resolved := self.world.resolve(base.name)))
+
     def library_bases(self) -> tuple[tuple[str, str], ...]:
         """(library class, table) for every mapped class that inherits from a class of a library
         other than SQLAlchemy: columns such a base declares (authlib's OAuth2 mixins) are not read."""
@@ -1262,6 +1285,7 @@ class OrmBuild:
     unrecognized: tuple[UnrecognizedModel, ...] = ()  # of those, the ones that gave no table
     kept_out: tuple[KeptOutTable, ...] = ()
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such bases declare is not read
+    library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
     transformed_columns: frozenset[tuple[str, str]] = frozenset()  # (table key, column) written through a transform
 
 
@@ -1276,7 +1300,8 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     transformed = frozenset((table.key, column.name) for table in builder.tables for column in table.columns
                             if column.transformed)
     return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), builder.relationship_records(),
-                    model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(), transformed)
+                    model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(),
+                    builder.library_tables(), transformed)
 
 
 # Packages whose classes a model may inherit from without declaring columns that way.

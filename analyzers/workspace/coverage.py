@@ -27,6 +27,7 @@ class Coverage:
     unrecognized_models: tuple[UnrecognizedModel, ...] = ()
     kept_out_tables: tuple[KeptOutTable, ...] = ()
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such a base declares is not read
+    library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
     revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
     revisions_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (engine, how many files, the first of them)
     sql_files: dict[str, int] = field(default_factory=dict)  # "migration file(s), PostgreSQL" -> files read
@@ -84,6 +85,12 @@ class Coverage:
             names = ", ".join(tables[:SHOWN]) + (", ..." if len(tables) > SHOWN else "")
             out.append(_("not read: columns the library class %(base)s may declare, inherited by %(tables)s", base=base,
                          tables=names))
+        by_library: dict[str, list[str]] = {}
+        for table, library in self.library_tables:
+            by_library.setdefault(library, []).append(table)
+        for library, tables in sorted(by_library.items()):
+            names = ", ".join(tables[:SHOWN]) + (", ..." if len(tables) > SHOWN else "")
+            out.append(_("mapped by %(library)s at run time, not by a model: %(tables)s", library=library, tables=names))
         for folder, count in sorted(self.revisions.items()):
             out.append(_n("migrations: %(count)d Alembic revision(s) in environment %(folder)s",
                           "migrations: %(count)d Alembic revision(s) in environment %(folder)s", count, folder=folder or '.'))
@@ -119,6 +126,7 @@ class Coverage:
             "kept_out_tables": [{"table": t.key, "path": t.location.path, "line": t.location.line, "reason": t.reason}
                                 for t in self.kept_out_tables],
             "library_bases": [{"class": base, "table": table} for base, table in self.library_bases],
+            "library_tables": [{"table": table, "library": library} for table, library in self.library_tables],
             "revisions": dict(sorted(self.revisions.items())),
             "revisions_skipped": [{"engine": engine, "files": count, "first": list(paths)}
                                   for engine, count, paths in self.revisions_skipped],

@@ -408,7 +408,13 @@ class WorkspaceIndex:
         if self._orm is None:
             summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
             patterns = self.config.non_application_paths
-            self._orm = sqlalchemy_models.build_orm(summaries, lambda path: is_application_code(path, patterns))
+            try:
+                self._orm = sqlalchemy_models.build_orm(summaries, lambda path: is_application_code(path, patterns))
+            except Exception as error:  # the boundary: a bug in the model reader must not take the index down
+                log.exception("failed to build the models' schema")
+                where = Location(summaries[0].path if summaries else ".", 1)
+                self._orm = sqlalchemy_models.OrmBuild(SchemaLayer("orm"), (ExtractionError(where, _(
+                    "SchemaLens could not build the schema of the models: %(error)s", error=repr(error))),), None, ())
         orm_layer, orm_errors = self._orm.layer, self._orm.errors
         naming_convention, relationships = self._orm.naming_convention, self._orm.relationships
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
@@ -538,7 +544,8 @@ class WorkspaceIndex:
         return Coverage(
             revisions_skipped=tuple((engine, len(paths), tuple(sorted(paths)[:3])) for engine, paths in sorted(skipped.items())),
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
-            kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases, revisions=revisions,
+            kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases,
+            library_tables=self._orm.library_tables, revisions=revisions,
             sql_files=sql.files, sql_skipped=sql.skipped, migration_sets=sql.sets, sql_statements=sql.statements,
             orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
             tables_in_both=tables_in_both(orm_layer, database_layer), notes=tuple(notes))

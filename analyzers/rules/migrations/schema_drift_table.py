@@ -9,7 +9,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...i18n import _
 
-_MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n\n"
+_MODELS = ("import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase, relationship\n\n\n"
            "class Base(DeclarativeBase):\n    pass\n\n\n"
            "class Order(Base):\n    __tablename__ = 'orders'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n")
 _REFUND = "\n\nclass Refund(Base):  # expect\n    __tablename__ = 'refunds'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n"
@@ -32,7 +32,9 @@ class SchemaDriftTable(Rule):
     no model maps. Checked only when the workspace has both models and migrations (a project
     without migrations cannot drift from them). A table created by a migration history that
     creates none of the modelled tables (a SQL folder another team owns for its reporting
-    tables) is not expected to have a model, and neither is a partition.
+    tables) is not expected to have a model, and neither is a partition, nor a table a library
+    maps at run time (SQLAlchemy-Continuum's `<table>_version` of `__versioned__` models and of
+    their association tables, and its `transaction` table).
 
     ## Why it matters
     A model without its table fails at run time, on the migrated database only: the first
@@ -72,6 +74,19 @@ class SchemaDriftTable(Rule):
                  "reporting/migrations/V1__daily_sales.sql": "CREATE TABLE daily_sales (day date PRIMARY KEY, total numeric);\n"}),
         Example({"app/models.py": _MODELS + _REFUND.replace("  # expect", ""), **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
             "    op.execute('CREATE VIEW refunds AS SELECT id FROM orders')")}),
+        # ihatemoney: SQLAlchemy-Continuum maps the version tables of `__versioned__` models (and of
+        # their association tables) and its transaction table at run time
+        Example({"app/models.py": _MODELS.replace("    __tablename__ = 'orders'\n", "    __tablename__ = 'orders'\n    __versioned__ = {}\n")
+                 + "    tags = relationship('Tag', secondary='order_tags')\n\n\n"
+                   "class Tag(Base):\n    __tablename__ = 'tags'\n    id = sa.Column(sa.BigInteger, primary_key=True)\n\n\n"
+                   "order_tags = sa.Table('order_tags', Base.metadata, sa.Column('order_id', sa.ForeignKey('orders.id')),\n"
+                   "                      sa.Column('tag_id', sa.ForeignKey('tags.id')))\n",
+                 **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+            "    op.create_table('tags', sa.Column('id', sa.BigInteger(), primary_key=True))\n"
+            "    op.create_table('order_tags', sa.Column('order_id', sa.BigInteger()), sa.Column('tag_id', sa.BigInteger()))\n"
+            "    op.create_table('transaction', sa.Column('id', sa.BigInteger(), primary_key=True))\n"
+            "    op.create_table('orders_version', sa.Column('id', sa.BigInteger()), sa.Column('transaction_id', sa.BigInteger()))\n"
+            "    op.create_table('order_tags_version', sa.Column('order_id', sa.BigInteger()), sa.Column('transaction_id', sa.BigInteger()))")}),
     )
     invalid = (
         Example({"app/models.py": _MODELS + _REFUND, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),
@@ -88,8 +103,10 @@ class SchemaDriftTable(Rule):
             if key not in model.database.tables and key not in relations:
                 yield self._model_only(context, table)
         owners = self._owning_histories(context)
+        library_tables = {table for table, _ in model.coverage.library_tables}
         for key, table in sorted(model.database.tables.items()):
-            if key not in model.orm.tables and not table.partition_of and migration_history(model, table.location.path) in owners:
+            if key not in model.orm.tables and key not in library_tables and not table.partition_of \
+                    and migration_history(model, table.location.path) in owners:
                 yield self._database_only(table)
 
     def _owning_histories(self, context: AuditContext) -> set[str]:
