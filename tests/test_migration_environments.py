@@ -132,6 +132,42 @@ def test_a_history_that_starts_on_a_create_all_schema_takes_the_model_tables_as_
     assert any("starts on an existing schema" in note for note in model.coverage.notes)
 
 
+def test_a_create_all_schema_spread_over_schemas_is_there_whole(tmp_path):
+    # indico: models in a dozen PostgreSQL schemas, created by create_all() and stamped; the first
+    # revision adds a table next to ones no revision ever touches
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import Column, ForeignKey, Integer
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+            class User(Base):
+                __tablename__ = "users"
+                __table_args__ = {"schema": "users"}
+                id = Column(Integer, primary_key=True)
+            class Event(Base):
+                __tablename__ = "events"
+                __table_args__ = {"schema": "events"}
+                id = Column(Integer, primary_key=True)
+            class Role(Base):
+                __tablename__ = "roles"
+                __table_args__ = {"schema": "events"}
+                id = Column(Integer, primary_key=True)
+                event_id = Column(Integer, ForeignKey("events.events.id"))
+        """,
+        "migrations/env.py": "",
+        "migrations/versions/a1.py": revision("a1", None, """
+            op.create_table('roles', sa.Column('id', sa.Integer(), primary_key=True),
+                            sa.Column('event_id', sa.Integer(), sa.ForeignKey('events.events.id')), schema='events')
+            op.add_column('events', sa.Column('label', sa.String()), schema='events')
+        """),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert model.errors == ()
+    assert set(model.histories[0].existing_tables) == {"users.users", "events.events"}
+    assert not [f for f in run_audit(model).findings if f.rule == "SL520"]
+
+
 def test_a_history_that_creates_its_tables_is_replayed_strictly(tmp_path):
     write(tmp_path, {
         "migrations/env.py": "",

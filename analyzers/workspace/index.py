@@ -516,7 +516,8 @@ class WorkspaceIndex:
         for environment in self._environments:
             graph = build_revision_graph([r for r in revisions if environment.owns(r.path)])
             ordered = [graph.by_id[rid] for rid in graph.order]
-            existing, unknown = _existing_tables(ordered, environment.default_schema, orm_layer)
+            others = {other.default_schema for other in self._environments if other is not environment and other.default_schema}
+            existing, unknown = _existing_tables(ordered, environment.default_schema, orm_layer, others)
             histories.append(MigrationHistory(environment, graph, existing, unknown))
         return _replay_order(histories)
 
@@ -655,11 +656,14 @@ def _history_steps(history: MigrationHistory, orm_layer: SchemaLayer) -> list[St
     return steps
 
 
-def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: SchemaLayer) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: SchemaLayer,
+                     other_schemas: set = frozenset()) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(model tables, other tables) the history takes as given. A history whose revisions change
     tables that none of them creates started on a schema built another way (`create_all()`,
-    then `alembic stamp`): then every model table of its schema that it does not create was
-    there, and the tables it changes that the models no longer declare were there too."""
+    then `alembic stamp`): then every model table it does not create was there (those of its
+    schema when its env.py sets one; else those of any schema but the ones other environments
+    set: indico keeps its tables in a dozen schemas), and the tables it changes that the models
+    no longer declare were there too."""
     created: set[str] = set()
     changed_first: dict[str, None] = {}
     for revision in revisions:
@@ -675,8 +679,10 @@ def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: 
     never_created = [key for key in changed_first if key not in created]
     if not any(key in orm_layer.tables for key in never_created):
         return (), ()
-    models = tuple(key for key, table in orm_layer.tables.items()
-                   if (table.schema or None) == (default_schema or None) and key not in created)
+    def ours(table) -> bool:
+        schema = table.schema or None
+        return schema == default_schema if default_schema else schema not in other_schemas
+    models = tuple(key for key, table in orm_layer.tables.items() if ours(table) and key not in created)
     return models, tuple(key for key in never_created if key not in orm_layer.tables)
 
 

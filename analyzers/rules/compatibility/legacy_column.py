@@ -15,7 +15,9 @@ class LegacyColumn(Rule):
     """## What it finds
     Columns kept only for compatibility: names with legacy, deprecated, old, obsolete, compat,
     bak, tmp or a `_v1` suffix, or a comment saying so (including 兼容/废弃/弃用), still present
-    at head with no migration removing them.
+    at head with no migration removing them. Not the identifier of a record in a retired or
+    outside system (`legacy_stripe_subscription_id`, `legacy_id`: provenance, kept on purpose),
+    unless it references a table of the schema (`legacy_user_id` -> `users`).
 
     ## Why it matters
     Compatibility columns are written by some code paths and read by others; without a plan
@@ -44,9 +46,18 @@ class LegacyColumn(Rule):
     summary = _("compatibility-only column with no removal plan")
 
     valid = (Example({"migrations/V1__init.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text, old_price_note text);\n"
-                                                 "ALTER TABLE orders DROP COLUMN old_price_note;\n"}),)
+                                                 "ALTER TABLE orders DROP COLUMN old_price_note;\n"}),
+             # polar, indico: where a row came from in the billing system or the site it was migrated from
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE subscriptions (id bigint PRIMARY KEY, legacy_stripe_subscription_id text);\n"
+                 "CREATE TABLE legacy_category_id_map (legacy_category_id text PRIMARY KEY, category_id bigint);\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  legacy_status varchar(20)  -- expect\n);\n")}),)
+        "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  legacy_status varchar(20)  -- expect\n);\n")}),
+               # polar: customers.legacy_user_id still links each customer to the user it was
+               Example({"migrations/V1__init.sql": (
+                   "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+                   "CREATE TABLE customers (\n  id bigint PRIMARY KEY,\n"
+                   "  legacy_user_id bigint REFERENCES users (id)  -- expect\n);\n")}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for table in context.tables():
@@ -54,6 +65,8 @@ class LegacyColumn(Rule):
                 continue
             for column in table.columns:
                 if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(column.comment))):
+                    continue
+                if _provenance_id(table, column.name):
                     continue
                 location, related = context.where_column(table, column)
                 yield self.finding(
@@ -68,3 +81,12 @@ class LegacyColumn(Rule):
                             long_term=_("Standard: every compatibility shim has an owner, a metric and a removal migration.")),
                     verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NOT NULL;  -- and no traffic in pg_stat_statements", table=table.name, column=column.name),
                     table=table.name, column=column.name, related=related)
+
+
+def _provenance_id(table, column: str) -> bool:
+    """An identifier of the record in a retired or outside system (`legacy_stripe_subscription_id`,
+    indico's `legacy_category_id`): kept on purpose to trace where a row came from, not a column
+    the code reads instead of a newer one. A legacy column that references a table of the schema
+    (`legacy_user_id` -> users) is a compatibility link the code still follows."""
+    referencing = {name for key in table.foreign_keys for name in key.columns}
+    return (column == "legacy_id" or column.endswith("_id")) and column not in referencing
