@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Iterator, Optional
 
-from ...schema.model import Location, table_key
+from ...schema.model import CheckConstraint, ForeignKey, Location, PrimaryKey, Table, UniqueConstraint, table_key
+from ...schema.replay import convention_name
 from ...schema.operations import (
     AddColumn,
     AddConstraint,
@@ -87,6 +89,38 @@ class _Effects:
         return effects
 
 
+_CONVENTION_KEYS = {PrimaryKey: "pk", ForeignKey: "fk", UniqueConstraint: "uq", CheckConstraint: "ck"}
+
+
+def _by_convention(convention: dict, operation: AddConstraint) -> Optional[str]:
+    """The name the constraint gets from the models' naming convention, which Alembic applies
+    to the name an `op.create_*_constraint` call gives (`ck_folders_is_hidden` for
+    `is_hidden` under `ck_%(table_name)s_%(constraint_name)s`)."""
+    template = convention.get(_CONVENTION_KEYS.get(type(operation.constraint), ""))
+    if not template or "%(constraint_name)s" not in template:
+        return None
+    return convention_name(template, Table(operation.table, operation.location, operation.schema), operation.constraint)
+
+
+def _named_among(name: str, by_convention: Optional[str], dropped: set[str]) -> bool:
+    """The constraint `name` is among the `dropped` names: as written, as the naming convention
+    makes it, or under a prefix a convention the models set outside SchemaLens's reading adds
+    (indico's `ck_blocking_principals_valid_user` for `valid_user`)."""
+    return name in dropped or by_convention in dropped or any(other.endswith("_" + name) for other in dropped)
+
+
+def _columns_of(element) -> tuple[str, ...]:
+    """The columns a constraint or index is on; for a CHECK or an expression key, the names the
+    expression reads (dropping any of them drops the constraint or index)."""
+    if isinstance(element, CheckConstraint):
+        return _names_in(element.expression)
+    return tuple(name for key in getattr(element, "columns", ()) for name in _names_in(key))
+
+
+def _names_in(expression: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[A-Za-z_]\w*", re.sub(r"'(?:[^']|'')*'", "", expression)))
+
+
 def _name_unknown(operation, key: Optional[str]) -> bool:
     """True when a table, column, index or constraint name of the operation is not a constant."""
     if isinstance(operation, (CreateTable, DropTable, AddColumn, DropColumn, CreateIndex, AddConstraint, DropConstraint)) \
@@ -114,6 +148,8 @@ class DowngradeDoesNotUndo(Rule):
     similar name that the upgrade did not create (a mistyped name) is one finding, at the table
     (column) the upgrade creates, with the wrong drop as related location.
 
+    A constraint dropped under the name a naming convention gives it (`ck_orders_status_known`
+    for `status_known`) is dropped; a CHECK or an expression index goes with any column it reads.
     Renamed tables and columns are skipped, and so is a side that builds SQL or names at run
     time or calls helper functions of the project.
     Empty downgrades are SL504's; downgrades that `raise` on purpose are SL534's. All findings
@@ -166,7 +202,18 @@ class DowngradeDoesNotUndo(Rule):
         "    op.alter_column('orders', 'legacy_code', new_column_name='code')",
         "    op.alter_column('orders', 'code', new_column_name='legacy_code')\n"
         "    op.drop_index('ix_orders_status', table_name='orders')\n"
-        "    op.drop_column('orders', 'note')")}),)
+        "    op.drop_column('orders', 'note')")}),
+        # indico: the downgrade drops the constraint under the name the models' naming convention
+        # gave it; a CHECK and an expression index go with the column they read
+        Example({**_ORDERS, "migrations/versions/b2_hidden.py": revision_file(
+            "b2", "a1",
+            "    op.create_check_constraint('status_known', 'orders', \"status IN ('new', 'paid')\")\n"
+            "    op.add_column('orders', sa.Column('is_hidden', sa.Boolean(), nullable=True))\n"
+            "    op.create_check_constraint('hidden_not_paid', 'orders', \"NOT (is_hidden AND status = 'paid')\")\n"
+            "    op.create_index('ix_orders_hidden_lower', 'orders', [sa.text('lower(is_hidden::text)')])",
+            "    op.drop_constraint('ck_orders_status_known', 'orders')\n"
+            "    op.drop_column('orders', 'is_hidden')")}),
+    )
     invalid = (
         Example({**_ORDERS, "migrations/versions/b2_note.py": revision_file(
             "b2", "a1",
@@ -195,9 +242,10 @@ class DowngradeDoesNotUndo(Rule):
             if downgrade is not None and downgrade.raises:
                 continue  # irreversible on purpose: SL534 checks that it says why
             yield from self._compare(revision, _Effects.of(revision.upgrade, upgrade is not None and upgrade.calls_helpers),
-                                     _Effects.of(revision.downgrade, downgrade is not None and downgrade.calls_helpers))
+                                     _Effects.of(revision.downgrade, downgrade is not None and downgrade.calls_helpers),
+                                     context.model.naming_convention or {})
 
-    def _compare(self, revision, up: _Effects, down: _Effects) -> Iterator[Finding]:
+    def _compare(self, revision, up: _Effects, down: _Effects, convention: dict) -> Iterator[Finding]:
         renamed_tables = up.renamed_tables | down.renamed_tables
         renamed_columns = up.renamed_columns | down.renamed_columns
         left_tables, left_columns = self._left_tables_and_columns(up, down, renamed_tables, renamed_columns)
@@ -210,7 +258,8 @@ class DowngradeDoesNotUndo(Rule):
             mistaken = {**_pair_by_name(left_tables, destroyed_tables),
                         **_pair_by_name(left_columns, destroyed_columns)}
         if not down.unknown:
-            yield from self._left_in_place(revision, up, down, renamed_tables, left_tables, left_columns, mistaken)
+            yield from self._left_in_place(revision, up, down, renamed_tables, left_tables, left_columns, mistaken,
+                                           convention)
             yield from self._not_recreated(revision, up, down, renamed_tables, renamed_columns)
         if not up.unknown:
             wrong = set(mistaken.values())
@@ -241,7 +290,7 @@ class DowngradeDoesNotUndo(Rule):
         return tables, columns
 
     def _left_in_place(self, revision, up, down, renamed_tables, left_tables, left_columns,
-                       mistaken) -> Iterator[Finding]:
+                       mistaken, convention: dict) -> Iterator[Finding]:
         def gone(table: str, columns=()) -> bool:
             return table in down.dropped_tables or any((table, column) in down.dropped_columns for column in columns)
 
@@ -267,14 +316,15 @@ class DowngradeDoesNotUndo(Rule):
         for operation in up.created_indexes:
             table, name = table_key(operation.table, operation.schema), operation.index.name
             if (table in up.created_tables or table in renamed_tables or name in down.dropped_indexes
-                    or name in up.dropped_indexes or gone(table, operation.index.columns)):
+                    or name in up.dropped_indexes or gone(table, _columns_of(operation.index))):
                 continue
             yield self._left(revision, operation.location, f"index {name}",
                              f"op.drop_index({name!r}, table_name={operation.table!r})", table)
         for operation in up.added_constraints:
             table, name = table_key(operation.table, operation.schema), operation.constraint.name
-            if (table in up.created_tables or table in renamed_tables or name in down.dropped_constraints
-                    or name in up.dropped_constraints or gone(table, getattr(operation.constraint, "columns", ()))):
+            if (table in up.created_tables or table in renamed_tables
+                    or _named_among(name, _by_convention(convention, operation), down.dropped_constraints)
+                    or name in up.dropped_constraints or gone(table, _columns_of(operation.constraint))):
                 continue
             yield self._left(revision, operation.location, f"constraint {name}",
                              f"op.drop_constraint({name!r}, {operation.table!r})", table)
