@@ -24,10 +24,10 @@ HINTS = Path(__file__).resolve().parent / "corpus" / "hints"  # size hints judge
 LABELS = ("tp", "noise", "fp")
 # The targets of the precision issue: overall, P0, and the floor for every rule enabled by default.
 OVERALL_TARGET, P0_TARGET, RULE_FLOOR = 0.90, 0.95, 0.70
-# Where the corpus stands (2026-12-03, tables hinted by tests/corpus/hints: 121 of 149 findings
+# Where the corpus stands (2026-12-03, tables hinted by tests/corpus/hints: 122 of 141 findings
 # tp): not the targets yet, so the test holds this line and a change that lowers it fails.
 # Raise it as rules improve.
-OVERALL_FLOOR = 0.80
+OVERALL_FLOOR = 0.85
 
 
 def _code_line(root: Path, path: str, line: int) -> str:

@@ -1,8 +1,9 @@
 """The judged triage holds: every finding of `schemalens audit` on the corpus projects carries a
 label (tests/corpus/triage/), and precision does not fall below where the corpus stands.
 
-The issue's targets (overall 90 % tp, P0 95 %, 70 % for every rule enabled by default) are not
-met yet; `python bench/precision.py` prints where each rule stands."""
+Of the issue's targets (overall 90 % tp, P0 95 %, 70 % for every rule enabled by default), the
+P0 one is met and held here; the others are not met yet: `python bench/precision.py` prints where
+each rule stands."""
 
 from __future__ import annotations
 
@@ -33,3 +34,9 @@ def test_precision_does_not_fall_below_where_the_corpus_stands(judged):
     labeled = [entry for result in judged.values() for entry in result.labeled]
     overall = corpus_triage.Precision(labeled, []).ratio()
     assert overall is not None and overall >= corpus_triage.OVERALL_FLOOR
+
+
+def test_p0_findings_meet_the_target(judged):
+    labeled = [entry for result in judged.values() for entry in result.labeled]
+    p0 = corpus_triage.Precision(labeled, []).ratio(lambda keyed: keyed.finding["severity"] == "P0")
+    assert p0 is not None and p0 >= corpus_triage.P0_TARGET
