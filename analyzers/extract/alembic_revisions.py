@@ -660,7 +660,12 @@ class _RevisionReader:
 
     def _op_drop_column(self, call, location, batch, autocommit):
         table = batch or self._str(call, 0, "table_name")
-        return [ops.DropColumn(table, self._str(call, 0 if batch else 1, "column_name"), location, self._str(call, 99, "schema"))]
+        position = 0 if batch else 1
+        column = self._str(call, position, "column_name")
+        given = self._arg(call, position, "column_name")
+        if column is None and given is not None and given.kind == "call" and self._member(given) == "Column":
+            column = self._str(given, 0, "name")  # jupyterhub: `op.drop_column('groups', sa.Column('properties'))`
+        return [ops.DropColumn(table, column, location, self._str(call, 99, "schema"))]
 
     def _op_alter_column(self, call, location, batch, autocommit):
         table = batch or self._str(call, 0, "table_name")

@@ -150,6 +150,8 @@ class DowngradeDoesNotUndo(Rule):
 
     A constraint dropped under the name a naming convention gives it (`ck_orders_status_known`
     for `status_known`) is dropped; a CHECK or an expression index goes with any column it reads.
+    A model table no migration creates is created by the application itself (`create_all()` as
+    it starts): a downgrade that drops it drops what came after the upgrade.
     Renamed tables and columns are skipped, and so is a side that builds SQL or names at run
     time or calls helper functions of the project.
     Empty downgrades are SL504's; downgrades that `raise` on purpose are SL534's. All findings
@@ -213,6 +215,18 @@ class DowngradeDoesNotUndo(Rule):
             "    op.create_index('ix_orders_hidden_lower', 'orders', [sa.text('lower(is_hidden::text)')])",
             "    op.drop_constraint('ck_orders_status_known', 'orders')\n"
             "    op.drop_column('orders', 'is_hidden')")}),
+        # jupyterhub: the column given as a Column object; `roles` is a model table the application
+        # creates itself as it starts (no migration does), so its downgrade drops what came after
+        Example({**_ORDERS, "app/models.py": (
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n\n\n"
+            "class Order(Base):\n    __tablename__ = 'orders'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+            "    status = sa.Column(sa.Text)\n    legacy_code = sa.Column(sa.Text)\n    options = sa.Column(sa.Text)\n\n\n"
+            "class Role(Base):\n    __tablename__ = 'roles'\n    id = sa.Column(sa.Integer, primary_key=True)\n"),
+            "migrations/versions/b2_options.py": revision_file(
+                "b2", "a1",
+                "    op.add_column('orders', sa.Column('options', sa.Text()))",
+                "    op.drop_column('orders', sa.Column('options'))\n"
+                "    op.drop_table('roles')")}),
     )
     invalid = (
         Example({**_ORDERS, "migrations/versions/b2_note.py": revision_file(
@@ -243,9 +257,19 @@ class DowngradeDoesNotUndo(Rule):
                 continue  # irreversible on purpose: SL534 checks that it says why
             yield from self._compare(revision, _Effects.of(revision.upgrade, upgrade is not None and upgrade.calls_helpers),
                                      _Effects.of(revision.downgrade, downgrade is not None and downgrade.calls_helpers),
-                                     context.model.naming_convention or {})
+                                     context.model.naming_convention or {}, self._created_at_start(context))
 
-    def _compare(self, revision, up: _Effects, down: _Effects, convention: dict) -> Iterator[Finding]:
+    @staticmethod
+    def _created_at_start(context: AuditContext) -> set[str]:
+        """Model tables no migration creates, and tables a history takes as there at its start:
+        the application creates them itself (`create_all()` as it starts, jupyterhub), so a
+        downgrade that drops one drops what came after the upgrade."""
+        created = {walked.table for walked in context.migration_walk if isinstance(walked.operation, CreateTable)}
+        taken = {table for history in context.model.histories for table in history.unknown_tables}
+        return (set(context.model.orm.tables) | taken) - created
+
+    def _compare(self, revision, up: _Effects, down: _Effects, convention: dict,
+                 created_at_start: set[str]) -> Iterator[Finding]:
         renamed_tables = up.renamed_tables | down.renamed_tables
         renamed_columns = up.renamed_columns | down.renamed_columns
         left_tables, left_columns = self._left_tables_and_columns(up, down, renamed_tables, renamed_columns)
@@ -263,7 +287,7 @@ class DowngradeDoesNotUndo(Rule):
             yield from self._not_recreated(revision, up, down, renamed_tables, renamed_columns)
         if not up.unknown:
             wrong = set(mistaken.values())
-            yield from self._destroyed(revision, down, [t for t in destroyed_tables if t not in wrong],
+            yield from self._destroyed(revision, down, [t for t in destroyed_tables if t not in wrong | created_at_start],
                                        [c for c in destroyed_columns if c not in wrong])
 
     @staticmethod
