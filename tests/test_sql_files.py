@@ -80,6 +80,14 @@ def test_other_dialects_go_through_sqlglot():
     assert [(c.name, c.type, c.nullable) for c in table.columns] == [("id", "integer", False), ("name", "character varying(20)", False)]
 
 
+def test_rename_table_of_mysql_and_clickhouse_is_a_rename():
+    # umami's ClickHouse folder swaps a rebuilt table in with RENAME TABLE, which sqlglot keeps as a command
+    extraction = parse_sql("RENAME TABLE umami.events TO umami.events_old, umami.events_new TO umami.events;\n"
+                           "RENAME TABLE `a` TO `b`;\n", "m.sql", dialect="clickhouse")
+    renames = [(op.schema, op.table, op.new_name) for op in extraction.operations]
+    assert renames == [("umami", "events", "events_old"), ("umami", "events_new", "events"), (None, "a", "b")]
+
+
 def test_bind_parameters_of_sql_written_in_python_parse_and_keep_their_offsets():
     from schemalens.analyzers.extract.sql_files import placeholders_as_parameters
 

@@ -259,8 +259,13 @@ def test_a_versioned_folder_beside_the_schema_file_that_builds_new_databases_is_
              "schema/sqlite/temporal/versioned/v0.2/queue.sql": "CREATE TABLE queue (id int);\n",
              "schema/sqlite/temporal/versioned/v0.6/add_start_time.sql":
                  "ALTER TABLE current_executions ADD COLUMN start_time timestamp;\n"}
-    without_manifests = WorkspaceIndex(_write(tmp_path / "plain", files)).index_all()
+    # a schema file that does not create what the folder needs builds no database the folder upgrades
+    unrelated = files | {"schema/sqlite/temporal/schema.sql": "CREATE TABLE visibility (id int);\n"}
+    without_manifests = WorkspaceIndex(_write(tmp_path / "plain", unrelated)).index_all()
     assert [f.rule for f in run_audit(without_manifests).findings if f.rule in ("SL570", "SL571")] == ["SL570"]
+    # umami: the schema file creates the table the first migration alters; no manifests needed
+    beside = WorkspaceIndex(_write(tmp_path / "beside", files)).index_all()
+    assert [f.rule for f in run_audit(beside).findings if f.rule in ("SL570", "SL571")] == []
     files |= {"schema/sqlite/temporal/versioned/v0.2/manifest.json": manifest.replace("add_start_time", "queue"),
               "schema/sqlite/temporal/versioned/v0.6/manifest.json": manifest}
     with_manifests = WorkspaceIndex(_write(tmp_path / "temporal", files)).index_all()

@@ -244,6 +244,30 @@ def _dropped(drop: exp.Drop) -> list:
     return [target for target in targets if target is not None and target.name]
 
 
+# MySQL's and ClickHouse's `RENAME TABLE a TO b, c TO d`, which sqlglot keeps as a command.
+_RENAME_PAIR = re.compile(r"^\s*((?:[`\"]?\w+[`\"]?\.)?[`\"]?\w+[`\"]?)\s+TO\s+((?:[`\"]?\w+[`\"]?\.)?[`\"]?\w+[`\"]?)\s*$",
+                          re.IGNORECASE)
+
+
+def _renamed_tables(text: str, location: Location) -> list:
+    """The RenameTable operations of `TABLE a TO b, ...` (the text after RENAME); an unread form
+    is said as such."""
+    body = re.sub(r"^\s*TABLES?\s+", "", text, flags=re.IGNORECASE)
+    pairs = [_RENAME_PAIR.match(part) for part in body.rstrip(";").split(",")]
+    if not body or not all(pairs):
+        return [ops.UnsupportedStatement("Rename", location)]
+    renamed = []
+    for pair in pairs:
+        (schema, table), (_, new_name) = (_qualified(pair.group(1)), _qualified(pair.group(2)))
+        renamed.append(ops.RenameTable(table, new_name, location, schema))
+    return renamed
+
+
+def _qualified(name: str) -> tuple[Optional[str], str]:
+    schema, _, table = name.replace("`", "").replace('"', "").rpartition(".")
+    return schema or None, table
+
+
 def _operations(tree, location: Location, dialect: str) -> list:
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and isinstance(tree.this, exp.Schema):
         target = tree.this.this
@@ -284,6 +308,8 @@ def _operations(tree, location: Location, dialect: str) -> list:
                 for target in _dropped(tree)]
     if isinstance(tree, exp.Command) and str(tree.this).upper() in ("PREPARE", "EXECUTE", "DEALLOCATE"):
         return [ops.Opaque(location, "SQL prepared from a string at run time (PREPARE ... EXECUTE)")]
+    if isinstance(tree, exp.Command) and str(tree.this).upper() == "RENAME":
+        return _renamed_tables(tree.expression.name if tree.expression is not None else "", location)
     if isinstance(tree, exp.Alter) and tree.args.get("kind", "TABLE") == "TABLE":
         table, schema = tree.this.name, _schema(tree.this)
         result = []

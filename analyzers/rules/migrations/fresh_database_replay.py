@@ -40,8 +40,9 @@ class FreshDatabaseReplay(Rule):
     statements that fail only because of it are counted under it, not reported again. A
     statement that needs an object a later migration creates is SL571's. A folder that only
     upgrades existing databases while a schema file beside it builds new ones (temporal-sql-tool's
-    `versioned/` with a `manifest.json` per version, next to `schema.sql`) is not replayed as
-    the way to a new database.
+    `versioned/` with a `manifest.json` per version, next to `schema.sql`; or a `schema.sql`
+    beside the folder that creates the first table the migrations need and none of them
+    creates, as umami's ClickHouse folder) is not replayed as the way to a new database.
 
     ## Why it matters
     The databases that exist today were built another way (by hand, from a dump, from a
@@ -76,7 +77,12 @@ class FreshDatabaseReplay(Rule):
     valid = (Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
                       "db/V2__channel.sql": "ALTER TABLE notifications ADD COLUMN channel text;\n"}),
              Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
-                      "db/V2__channel.sql": "ALTER TABLE notifications ADD COLUMN IF NOT EXISTS body text;\n"}))
+                      "db/V2__channel.sql": "ALTER TABLE notifications ADD COLUMN IF NOT EXISTS body text;\n"}),
+             # umami: new databases are built from the schema file beside the folder, whose first
+             # migration alters a table that file creates
+             Example({"db/events/schema.sql": "CREATE TABLE events (id bigint PRIMARY KEY, body text);\n",
+                      "db/events/migrations/01_channel.sql": "ALTER TABLE events ADD COLUMN channel text;\n",
+                      "db/events/migrations/02_locale.sql": "ALTER TABLE events ADD COLUMN locale text;\n"}))
     invalid = (
         Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
                  "db/V2__template_locale.sql": (

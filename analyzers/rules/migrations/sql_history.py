@@ -25,21 +25,38 @@ def checked_databases(model) -> list:
 
 def schema_file_for_new_databases(database, text_of) -> Optional[str]:
     """The schema file that builds new databases when the migration folder only upgrades existing
-    ones, else None. temporal-sql-tool's layout: version folders each with a `manifest.json`
-    (`versioned/v0.2/manifest.json`), beside a `schema.sql` that holds the whole current schema and
-    is applied to a new database instead of the versions (which may start after the first one)."""
+    ones, else None: a `schema.sql` beside the folder (or one level up) when the folder's version
+    folders each hold a `manifest.json` (temporal-sql-tool: `versioned/v0.2/manifest.json`, and
+    the versions may start after the first one), or when the first relation the migrations need
+    and none of them creates is one that schema file creates (umami: `db/clickhouse/schema.sql`
+    beside `db/clickhouse/migrations/`, whose first migration alters its tables)."""
     for location in database.locations:
         if not location.files:
             continue
         first = PurePosixPath(location.files[0]).parent
-        if first.as_posix() == location.folder or text_of(f"{first}/manifest.json") is None:
-            continue
+        versioned = first.as_posix() != location.folder and text_of(f"{first}/manifest.json") is not None
         folder = PurePosixPath(location.folder)
         for parent in (folder.parent, folder.parent.parent):
             candidate = f"{parent}/schema.sql" if parent.as_posix() != "." else "schema.sql"
-            if text_of(candidate) is not None:
+            schema = text_of(candidate)
+            if schema is not None and (versioned or _creates_first_needed(database, schema)):
                 return candidate
     return None
+
+
+def _creates_first_needed(database, schema: str) -> bool:
+    """The first relation the database's migrations need and none of them creates (another
+    database may have one of that name) is one the schema file's text creates (a table or a
+    view of that name)."""
+    needed = next((problem.failure.missing[1] for problem in sorted(database.problems, key=lambda p: p.step)
+                   if problem.failure.missing and problem.failure.missing[0] == "relation"
+                   and (problem.creation is None or problem.creation.database != database.name)),
+                  None)
+    if needed is None:
+        return False
+    name = re.escape(needed.rpartition(".")[2])
+    return re.search(rf"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|(?:MATERIALIZED\s+)?VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                     rf"(?:[\w\"`]+\.)?[\"`]?{name}[\"`]?(?![\w])", schema, re.IGNORECASE) is not None
 
 
 def migration_name(path: str) -> str:
