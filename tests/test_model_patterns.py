@@ -238,6 +238,25 @@ def test_annotation_types_from_the_type_map_of_the_base_class_or_of_its_registry
     assert column(layer, "counts", "id").type == "bigint"
 
 
+def test_a_base_class_rebound_to_the_declarative_base_built_from_it():
+    # mindsdb: `class Base: ...` then `Base = declarative_base(cls=Base)`; the models see the second
+    layer, errors = layer_of({"app/models.py": """
+        from sqlalchemy import Column, Integer
+        from sqlalchemy.orm import declarative_base
+
+        class Base:
+            __allow_unmapped__ = True
+
+        Base = declarative_base(cls=Base)
+
+        class Project(Base):
+            __tablename__ = "project"
+            id = Column(Integer, primary_key=True)
+    """})
+    assert errors == ()
+    assert set(layer.tables) == {"project"}
+
+
 def test_table_name_from_an_f_string_and_percent_formatting():
     layer, errors = layer_of({"app/models.py": """
         from sqlalchemy import Integer

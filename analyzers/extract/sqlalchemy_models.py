@@ -190,7 +190,7 @@ class _LayerBuilder:
                 root = root or self._root_of_class(cls)
             elif resolved.endswith(".Model") and self.world.is_flask_db(resolved[: -len(".Model")]):
                 root = root or self._flask_root(resolved[: -len(".Model")])
-            elif resolved in self.world.classes:
+            elif resolved in self.world.classes and not self._rebound(resolved):
                 base_info = self.info(resolved, visiting)
                 if base_info is not None:
                     base_mros.append(base_info.lineage)
@@ -201,6 +201,13 @@ class _LayerBuilder:
         info = _ClassInfo(cls, [qualified, *_merge_mros(base_mros)], root, is_root, abstract)
         self.infos[qualified] = info
         return info
+
+    def _rebound(self, qualified: str) -> bool:
+        """A class name the module binds again further down (mindsdb: `class Base: ...`, then
+        `Base = declarative_base(cls=Base)`): classes defined after that see the assignment."""
+        cls, assignment = self.world.classes.get(qualified), self.world.assignments.get(qualified)
+        return cls is not None and assignment is not None and assignment.location.path == cls.location.path \
+            and assignment.location.line > cls.location.line
 
     def _convention(self, metadata: Optional[Expr]) -> tuple[dict[str, str], Optional[str]]:
         metadata = self.world.value_of(metadata)
