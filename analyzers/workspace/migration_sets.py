@@ -67,13 +67,18 @@ class SqlFileFacts:
 
     dialect: DialectGuess  # from its markers alone
     sections: Optional[str] = None  # "dbmate", "goose", "sql-migrate": the tool its section markers name
+    template: bool = False  # a Jinja template (`{{ name }}`, `{% if %}`): SQL only once rendered
+
+
+# Jinja's (and Nunjucks', Django's) tags: pgadmin keeps hundreds of such .sql templates.
+_TEMPLATE_TAG = re.compile(r"\{%-?\s*[a-z]+\b|\{\{-?\s*[A-Za-z_]")
 
 
 def file_facts(text: str) -> SqlFileFacts:
     from ..extract.sql_dialects import text_dialect
 
     sections = next((tool for tool, marker in _SECTION_MARKERS.items() if marker.search(text)), None)
-    return SqlFileFacts(text_dialect(text), sections)
+    return SqlFileFacts(text_dialect(text), sections, _TEMPLATE_TAG.search(text) is not None)
 
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
@@ -159,6 +164,8 @@ def plan_sql(paths: Iterable[str], facts: Callable[[str], SqlFileFacts], *, sql_
     """How every .sql file of the workspace is read: the migration folders and their tools, and
     a kind and dialect per file."""
     sql_paths = sorted(p for p in paths if p.endswith(".sql"))
+    templates = [path for path in sql_paths if facts(path).template]
+    sql_paths = [path for path in sql_paths if not facts(path).template]
     by_folder: dict[str, list[str]] = {}
     for path in sql_paths:
         by_folder.setdefault(_parent(path), []).append(path)
@@ -192,6 +199,8 @@ def plan_sql(paths: Iterable[str], facts: Callable[[str], SqlFileFacts], *, sql_
                 files[path] = ("sql_script", dialect, "")
             else:
                 files[path] = ("sql_skipped", dialect, _unreadable(dialect, guess.reason))
+    for path in templates:
+        files[path] = ("sql_skipped", workspace_dialect, _("templates ({{ }}, {% %}): SQL only once rendered"))
     return SqlPlan(tuple(locations), files)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...schema.model import ExtractionError
+from ...workspace.code_roles import is_application_code
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
@@ -16,9 +17,11 @@ def rejected_statements(model) -> list[ExtractionError]:
     """The extraction problems that are statements PostgreSQL's parser rejects in a migration
     file: this rule reports them as findings. Renderers of `model.errors` (CLI, LSP) can use it
     to leave them out and show each problem once."""
+    patterns = model.config.non_application_paths
     return [error for error in model.errors
             if error.kind == "error" and error.message.startswith(REJECTED_PREFIX)
-            and model.files.get(error.location.path) in _MIGRATION_FILES]
+            and model.files.get(error.location.path) in _MIGRATION_FILES
+            and is_application_code(error.location.path, patterns)]  # not a test's expected output (pgadmin)
 
 
 class RejectedStatement(Rule):
@@ -30,7 +33,9 @@ class RejectedStatement(Rule):
     "a" specified more than once`): `UPDATE ... SET a = 1, a = 2`, `INSERT INTO t (a, a)`,
     `ON CONFLICT DO UPDATE` and `MERGE` assignments, two columns of one name in CREATE TABLE,
     or in a view's or `SELECT ... INTO`'s output (`SELECT 1, 2` names both `?column?`). Names
-    compare as PostgreSQL stores them: case-folded and cut at 63 bytes.
+    compare as PostgreSQL stores them: case-folded and cut at 63 bytes. Not in tests, scripts
+    or fixtures (`non_application_paths`): their SQL is test data (pgadmin's expected outputs
+    hold placeholders such as `<OWNER>`), left with the reading errors.
 
     ## Why it matters
     The migration cannot run: it fails at that statement on every database, so the deploy stops
@@ -62,7 +67,14 @@ class RejectedStatement(Rule):
     peers = ("squawk:ban-duplicate-column-assignments",)
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
-                                           "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL;\n"}),)
+                                           "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL;\n"}),
+             # pgadmin: Jinja templates of SQL per server version, and a test's expected output
+             Example({"app/templates/views/sql/15_plus/update.sql": (
+                          "ALTER VIEW {{ conn|qtIdent(data.schema, data.name) }}\n"
+                          "{% if data.owner %}    OWNER TO {{ data.owner }}{% endif %};\n"),
+                      "app/templates/views/sql/16_plus/update.sql": "ALTER VIEW {{ data.name }} RENAME TO {{ data.new }};\n",
+                      "tests/pg/15_plus/alter_view.sql": "ALTER TABLE public.v OWNER TO <OWNER>;\n",
+                      "tests/pg/16_plus/alter_view.sql": "GRANT ALL ON TABLE public.v TO <OWNER>;\n"}))
     invalid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
                                              "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL,;  -- expect\n"}),
                Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n"
