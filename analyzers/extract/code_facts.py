@@ -176,6 +176,13 @@ def sql_insert_tables(text: str) -> frozenset[str]:
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
 _CONFIG_READS = ("getenv", "get", "environ")
 _VERSION_FIELDS = ("schema_version", "payload_version", "data_version", "format_version", "version")
+
+
+def _server_version_number(test: ast.Compare) -> bool:
+    """`manager.version >= 100000`: a server's version number (PostgreSQL's server_version_num),
+    not the version of stored data, which counts 1, 2, 3."""
+    return any(isinstance(side, ast.Constant) and isinstance(side.value, int) and side.value >= 1000
+               for side in (test.left, *test.comparators))
 _INSERTS = ("add", "add_all", "insert", "merge", "create", "bulk_save_objects")
 
 
@@ -439,7 +446,7 @@ class _Collector:
         for candidate in candidates:
             got = _get_key(candidate) if isinstance(candidate, ast.Call) else None
             name = got[0] if got else (candidate.attr if isinstance(candidate, ast.Attribute) else None)
-            if name in _VERSION_FIELDS:
+            if name in _VERSION_FIELDS and not (name == "version" and _server_version_number(test)):
                 self.version_switches.append(VersionSwitch(name, self._location(node)))
                 break
 

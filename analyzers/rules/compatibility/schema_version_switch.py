@@ -11,7 +11,8 @@ class SchemaVersionSwitch(Rule):
     """## What it finds
     Branches on a stored payload or schema version (`if event.schema_version == 1:`,
     `if data.get("version") < 2:`): code that keeps reading every historical shape of the
-    data.
+    data. Not a comparison of a `version` with a number of 1000 or more: that is a server's
+    version number (`manager.version >= 100000`), not the version of stored data.
 
     ## Why it matters
     Every version ever written stays readable only as long as its branch survives; the
@@ -40,9 +41,15 @@ class SchemaVersionSwitch(Rule):
     severity = "P2"
     summary = _("branching on a stored schema or payload version")
 
-    valid = (Example({"app/services/audit.py": "def changes(event):\n    return event.payload['changes']\n"}),)
+    valid = (Example({"app/services/audit.py": "def changes(event):\n    return event.payload['changes']\n"}),
+             # pgadmin: the connected PostgreSQL server's version number, not a version of stored data
+             Example({"app/services/replay.py": ("def pause_sql(manager):\n    if manager.version >= 100000:\n"
+                                                 "        return 'SELECT pg_wal_replay_pause()'\n"
+                                                 "    return 'SELECT pg_xlog_replay_pause()'\n")}))
     invalid = (Example({"app/services/audit.py": ("def changes(event):\n    if event.schema_version == 1:  # expect\n"
-                                                  "        return event.payload\n    return event.payload['changes']\n")}),)
+                                                  "        return event.payload\n    return event.payload['changes']\n")}),
+               Example({"app/services/audit.py": ("def changes(event):\n    if event.version < 2:  # expect\n"
+                                                  "        return event.payload\n    return event.payload['changes']\n")}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():
