@@ -32,3 +32,10 @@ def test_a_lock_on_a_referenced_table_queues_its_writes_only(tmp_path):
         "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])",
         written="2024-03-05 15:00", lock_timeout=False))
     assert "every later write to customers queues behind it (reads go on)" in message
+
+
+def test_an_index_the_migrations_did_not_create_is_said_by_its_name(tmp_path):
+    # kinto: the index comes from a schema file the migrations do not hold; its table is unknown
+    message = _message(tmp_path, {"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+                                  "db/V2__drop.sql": "DROP INDEX idx_records_last_modified_epoch;\n"})
+    assert "the table of index idx_records_last_modified_epoch" in message and "None" not in message

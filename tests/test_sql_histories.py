@@ -324,3 +324,14 @@ def test_the_statements_that_fail_on_a_fresh_postgresql_are_the_ones_the_replay_
     assert replayed == failed
     expected, actual = comparable(read_catalog(dsn)), comparable(database.layer)
     assert expected == actual, "\n".join(differences(expected, actual))
+
+
+def test_schema_files_of_tests_build_no_database_of_the_application(tmp_path):
+    # kinto: tests/core/schema/ holds old schemas to test upgrades from; only the application's scripts are stepped
+    root = _write(tmp_path, {
+        "app/storage/schema.sql": "CREATE TABLE records (id text PRIMARY KEY, data jsonb);\n",
+        "tests/core/schema/storage-1.6.sql": ("CREATE TABLE records (id text PRIMARY KEY);\n"
+                                             "ALTER TABLE records ADD COLUMN data jsonb;\n"),
+    })
+    model = WorkspaceIndex(root).index_all()
+    assert [step.path for step in model.steps] == ["app/storage/schema.sql"]

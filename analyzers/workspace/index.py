@@ -472,8 +472,10 @@ class WorkspaceIndex:
             if steps:
                 planned.append((name, members, files, steps))
         if not planned:
+            # a test's schema files (kinto's tests/core/schema/) build no database the application uses
             scripts = [(path, f) for path, f in sorted(self._files.items()) if f.kind == "sql_script" and f.result is not None
-                       and f.dialect in ("", self.config.dialect)]
+                       and f.dialect in ("", self.config.dialect)
+                       and is_application_code(path, self.config.non_application_paths)]
             if scripts:
                 planned.append(("", [], [], [Step(path, f.result.operations) for path, f in scripts]))
         others = {name: tuple(steps) for name, _dialect, _files, steps in planned}

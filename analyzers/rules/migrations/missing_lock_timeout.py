@@ -166,9 +166,12 @@ class MissingLockTimeout(Rule):
             reported_steps.add(number)
             yield self._finding(context, walked, effect, queued)
 
-    def _finding(self, context: AuditContext, walked: WalkedOperation, effect, table: Optional[str]) -> Finding:
+    def _finding(self, context: AuditContext, walked: WalkedOperation, effect, locked: Optional[str]) -> Finding:
         label = step_label(walked)
-        if _blocks_reads_of(walked, table):
+        # An index the migrations did not create (or REINDEX of a schema) names no table it locks.
+        table = locked or (_("the table of index %(index)s", index=walked.operation.name)
+                           if isinstance(walked.operation, DropIndex) else _("the tables it names"))
+        if _blocks_reads_of(walked, locked):
             message = _("%(lock_sentence)s Without lock_timeout it waits for its lock as long as any transaction on "
                         "%(table)s runs, and every later query on %(table)s queues behind it.",
                         lock_sentence=lock_sentence(effect), table=table)
@@ -192,7 +195,7 @@ class MissingLockTimeout(Rule):
                     long_term=_("A migration runner that retries with backoff on lock timeouts.")),
             verification=_("In one session `BEGIN; LOCK TABLE %(table)s IN ACCESS SHARE MODE;`, run the migration in "
                          "another: it fails after the timeout; test: `schemalens verify` reports the setting", table=table),
-            table=table, related=created_here(walked), severity=severity_by_size(context, table, big="P1"))
+            table=locked, related=created_here(walked), severity=severity_by_size(context, locked, big="P1"))
 
 
 def _queued_table(context: AuditContext, walked: WalkedOperation) -> Optional[str]:
