@@ -24,7 +24,8 @@ class SqliteTestsForPostgres(Rule):
     """## What it finds
     Tests configured with a `sqlite://` database while the schema or the code relies on
     PostgreSQL: JSONB, ARRAY, enum types, partitioned tables, triggers, partial or GIN/GiST
-    indexes, ILIKE.
+    indexes, ILIKE. Not a SQLite URL inside one test function or on its decorators: that test
+    is about SQLite itself (that it is refused, or supported), not the suite's database.
 
     ## Why it matters
     SQLite ignores or emulates these differently: no JSONB operators, no partial-index
@@ -54,9 +55,20 @@ class SqliteTestsForPostgres(Rule):
     summary = _("tests on SQLite while the schema uses PostgreSQL features")
 
     valid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
-                      "tests/conftest.py": "URL = 'postgresql://localhost/test'\n"}),)
+                      "tests/conftest.py": "URL = 'postgresql://localhost/test'\n"}),
+             # ckan: tests about SQLite itself (a SQLite URL must be refused), not the suite's database
+             Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
+                      "tests/conftest.py": "URL = 'postgresql://localhost/test'\n",
+                      "tests/test_backend.py": ("import pytest\n\n\ndef test_sqlite_is_refused(backend):\n"
+                                                "    with pytest.raises(AssertionError):\n"
+                                                "        backend.connect('sqlite://x')\n\n\n"
+                                                "@pytest.mark.config('write_url', 'sqlite://x')\n"
+                                                "def test_sqlite_engine(backend):\n    backend.connect()\n")}))
     invalid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
-                        "tests/conftest.py": "URL = 'sqlite:///:memory:'  # expect\n"}),)
+                        "tests/conftest.py": "URL = 'sqlite:///:memory:'  # expect\n"}),
+               Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
+                        "tests/conftest.py": ("import pytest\n\n\n@pytest.fixture\ndef engine():\n"
+                                              "    return create_engine('sqlite://')  # expect\n")}))
 
     def _postgres_features(self, context: AuditContext) -> list[Related]:
         features: list[Related] = []
@@ -77,7 +89,8 @@ class SqliteTestsForPostgres(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         sqlite_urls = [(value, location) for facts in context.all_code_facts() if _is_test_file(facts.path)
-                       for value, location in facts.strings if value.startswith("sqlite:")]
+                       for value, location in facts.strings if value.startswith("sqlite:")
+                       and not _in_one_test(context.text_of(location.path) or "", location.line)]
         if not sqlite_urls:
             return
         features = self._postgres_features(context)
@@ -97,3 +110,25 @@ class SqliteTestsForPostgres(Rule):
                         long_term=_("Remove the SQLite configuration; test on the production engine and version.")),
                 verification=_("The test engine URL starts with postgresql; a JSONB or ILIKE test runs in CI."),
                 related=tuple(features[:3]))
+
+
+_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
+
+
+def _in_one_test(text: str, line: int) -> bool:
+    """The URL belongs to one test function (its body, or a decorator above it): that test is
+    about SQLite (ckan checks that a SQLite URL is refused), not the suite's database, which
+    fixtures, conftest and settings configure."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return False
+    here = lines[line - 1]
+    if here.lstrip().startswith("@"):  # a decorator: the function below it
+        below = next((match for text_line in lines[line:] if (match := _DEF.match(text_line))), None)
+        return below is not None and below.group(2).startswith("test")
+    indent = len(here) - len(here.lstrip())
+    for text_line in reversed(lines[:line - 1]):
+        match = _DEF.match(text_line)
+        if match and len(match.group(1)) < indent:
+            return match.group(2).startswith("test")
+    return False
