@@ -48,7 +48,7 @@ def test_a_model_edit_leaves_the_database_layer_alone(tmp_path: Path):
 def test_a_bug_in_the_model_reader_is_one_error_and_the_migrations_are_still_read(tmp_path: Path, monkeypatch):
     from schemalens.analyzers.extract import sqlalchemy_models
 
-    def fails(self):
+    def fails(self, relationships):
         raise TypeError("unhashable type")  # what a bug in library_tables once raised on ihatemoney
     monkeypatch.setattr(sqlalchemy_models._LayerBuilder, "library_tables", fails)
     model = WorkspaceIndex(_copy(tmp_path)).index_all()

@@ -241,9 +241,8 @@ class _LayerBuilder:
             root = _Root(cls.qualified, convention=convention, schema=schema)
             type_map = cls.attribute("type_annotation_map")
             # on the class, or given to its registry (prefect: `registry = registry(type_annotation_map={...})`)
-            mapping = self.world.value_of(type_map.value) if type_map is not None else \
-                registry_call.kwarg("type_annotation_map") if registry_call is not None else None
-            mapping = self.world.value_of(mapping) if mapping is not None and type_map is None else mapping
+            mapping = self.world.value_of(type_map.value if type_map is not None else
+                                          registry_call.kwarg("type_annotation_map") if registry_call is not None else None)
             if mapping is not None and mapping.kind == "dict":
                 for key, value in mapping.items:
                     if key.kind == "name":
@@ -789,28 +788,19 @@ class _LayerBuilder:
 
     # what was recognized
 
-    def library_tables(self) -> tuple[tuple[str, str], ...]:
+    def library_tables(self, relationships: tuple[Relationship, ...]) -> tuple[tuple[str, str], ...]:
         """(table key, library) for the tables a library maps at run time from the models:
         SQLAlchemy-Continuum's `<table>_version` for every class with `__versioned__` (its own or
         a base's) and for the association tables of their relationships, and its `transaction`
         table."""
         versioned = {table.key for qualified, table in self.class_tables.items()
-                     if self._inherits_attribute(qualified, "__versioned__", 0)}
-        versioned |= {record.secondary for record in self.relationship_records()
-                      if record.table in versioned and record.secondary}
+                     if self._lookup([self.world.classes[q] for q in self.infos[qualified].lineage if q in self.world.classes],
+                                     "__versioned__") is not None}
+        versioned |= {record.secondary for record in relationships if record.table in versioned and record.secondary}
         found = [(f"{key}_version", "SQLAlchemy-Continuum") for key in sorted(versioned)]
         if found:
             found += [(table_key(name), "SQLAlchemy-Continuum") for name in ("transaction", "transaction_changes")]
         return tuple(found)
-
-    def _inherits_attribute(self, qualified: str, name: str, depth: int) -> bool:
-        cls = self.world.classes.get(qualified)
-        if cls is None or depth > 10:
-            return False
-        if cls.attribute(name) is not None:
-            return True
-        return any(self._inherits_attribute(resolved, name, depth + 1) for base in cls.bases
-                   if base.kind == "name" and (resolved := self.world.resolve(base.name)))
 
     def library_bases(self) -> tuple[tuple[str, str], ...]:
         """(library class, table) for every mapped class that inherits from a class of a library
@@ -1306,9 +1296,10 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     model_classes, unrecognized = builder.recognition()
     transformed = frozenset((table.key, column.name) for table in builder.tables for column in table.columns
                             if column.transformed)
-    return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), builder.relationship_records(),
+    relationships = builder.relationship_records()
+    return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), relationships,
                     model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(),
-                    builder.library_tables(), transformed)
+                    builder.library_tables(relationships), transformed)
 
 
 # Packages whose classes a model may inherit from without declaring columns that way.

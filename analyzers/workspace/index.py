@@ -518,7 +518,8 @@ class WorkspaceIndex:
         for environment in self._environments:
             graph = build_revision_graph([r for r in revisions if environment.owns(r.path)])
             ordered = [graph.by_id[rid] for rid in graph.order]
-            others = {other.default_schema for other in self._environments if other is not environment and other.default_schema}
+            others = frozenset(other.default_schema for other in self._environments
+                               if other is not environment and other.default_schema)
             existing, unknown = _existing_tables(ordered, environment.default_schema, orm_layer, others)
             histories.append(MigrationHistory(environment, graph, existing, unknown))
         return _replay_order(histories)
@@ -659,7 +660,7 @@ def _history_steps(history: MigrationHistory, orm_layer: SchemaLayer) -> list[St
 
 
 def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: SchemaLayer,
-                     other_schemas: set = frozenset()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+                     other_schemas: frozenset[str] = frozenset()) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(model tables, other tables) the history takes as given. A history whose revisions change
     tables that none of them creates started on a schema built another way (`create_all()`,
     then `alembic stamp`): then every model table it does not create was there (those of its

@@ -102,11 +102,12 @@ def _by_convention(convention: dict, operation: AddConstraint) -> Optional[str]:
     return convention_name(template, Table(operation.table, operation.location, operation.schema), operation.constraint)
 
 
-def _named_among(name: str, by_convention: Optional[str], dropped: set[str]) -> bool:
-    """The constraint `name` is among the `dropped` names: as written, as the naming convention
-    makes it, or under a prefix a convention the models set outside SchemaLens's reading adds
-    (indico's `ck_blocking_principals_valid_user` for `valid_user`)."""
-    return name in dropped or by_convention in dropped or any(other.endswith("_" + name) for other in dropped)
+def _named_among(name: str, table: str, by_convention: Optional[str], dropped: set[str]) -> bool:
+    """The constraint `name` of `table` is among the `dropped` names: as written, as the naming
+    convention makes it, or as a convention the models set outside SchemaLens's reading makes
+    it, ending with the table's name and its own (indico's `ck_blocking_principals_valid_user`
+    for `valid_user` on `blocking_principals`)."""
+    return name in dropped or by_convention in dropped or any(other.endswith(f"_{table}_{name}") for other in dropped)
 
 
 def _columns_of(element) -> tuple[str, ...]:
@@ -347,7 +348,7 @@ class DowngradeDoesNotUndo(Rule):
         for operation in up.added_constraints:
             table, name = table_key(operation.table, operation.schema), operation.constraint.name
             if (table in up.created_tables or table in renamed_tables
-                    or _named_among(name, _by_convention(convention, operation), down.dropped_constraints)
+                    or _named_among(name, operation.table, _by_convention(convention, operation), down.dropped_constraints)
                     or name in up.dropped_constraints or gone(table, _columns_of(operation.constraint))):
                 continue
             yield self._left(revision, operation.location, f"constraint {name}",
