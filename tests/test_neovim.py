@@ -128,7 +128,7 @@ def test_the_readme_snippet_indexes_the_project_of_a_file_opened_from_elsewhere_
     assert not report["cwd"].startswith(str(shop_copy))
     (client,) = report["clients"]  # one server for both files of the project
     assert client["name"] == "schemalens" and Path(client["root_dir"]) == shop_copy
-    assert {"SL201", "SL305", "SL401"} <= {d["code"] for d in report["files"][str(models)]["diagnostics"]}
+    assert {"SL201", "SL206", "SL401"} <= {d["code"] for d in report["files"][str(models)]["diagnostics"]}
     assert any(d["code"] == "SL505" for d in report["files"][str(revision)]["diagnostics"])
     assert not any("no workspace folder" in m["message"] for m in report["messages"])
     assert any(m["method"] == "window/logMessage" and m["message"].startswith("schemalens: indexed") for m in report["messages"])

@@ -123,7 +123,7 @@ async def test_the_index_reports_progress_and_files_get_diagnostics_unopened(rea
 @READING
 async def test_a_diagnostic_carries_severity_code_link_related_information_and_fix(reader: LanguageClient, shop_to_read: Path):
     uri, _ = _open(reader, shop_to_read, ORDER)
-    diagnostics = await diagnostics_for(reader, uri, lambda d: {"SL401", "SL201", "SL305"} <= {x.code for x in d})
+    diagnostics = await diagnostics_for(reader, uri, lambda d: {"SL401", "SL201", "SL206"} <= {x.code for x in d})
     audited = {(f.rule, f.location.line - 1): f.severity for merged in run_audit(WorkspaceIndex(shop_to_read).index_all()).findings
                for f in occurrences(merged) if f.location.path == ORDER}
     kinds = {"P0": types.DiagnosticSeverity.Error, "P1": types.DiagnosticSeverity.Warning,
@@ -131,9 +131,9 @@ async def test_a_diagnostic_carries_severity_code_link_related_information_and_f
     assert set(audited.values()) == set(kinds), "the file has findings of every severity"
     for diagnostic in diagnostics:
         assert diagnostic.severity == kinds[audited[(diagnostic.code, diagnostic.range.start.line)]]
-    sl305 = next(d for d in diagnostics if d.code == "SL305")
-    assert sl305.code_description.href.endswith("docs/rules.md#sl305-missing-non-negative-check")
-    assert "\nFix: " in sl305.message
+    sl206 = next(d for d in diagnostics if d.code == "SL206")
+    assert sl206.code_description.href.endswith("docs/rules.md#sl206-inconsistent-naming")
+    assert "\nFix: " in sl206.message
     services = (shop_to_read / "app/services/orders.py").as_uri()
     sl601 = await diagnostics_for(reader, services, lambda d: any(x.code == "SL601" and x.related_information for x in d))
     related = next(d for d in sl601 if d.code == "SL601").related_information

@@ -132,6 +132,10 @@ class CodeFacts:
     # Names the file writes negated values into (`amount=-fee`, `entry.balance = -total`):
     # quantities signed by design (ledger amounts, refunds, credits).
     negated_names: frozenset[str] = frozenset()
+    # Attribute names whose value takes part in arithmetic where its sign matters: decremented
+    # (`product.stock -= n`, not the clamped `x.a -= min(n, x.a)`), negated (`-hint.cost`) or
+    # subtracted (`total - order.discount`). A negative value there oversells, gives or pays.
+    subtracted_names: frozenset[str] = frozenset()
     # Input fields bounded below at zero or more (pydantic `Field(ge=0)`, `conint(gt=0)`,
     # `PositiveInt`/`NonNegativeInt`, marshmallow `Range(min=0)`): values validated on the way in.
     non_negative_inputs: frozenset[str] = frozenset()
@@ -341,6 +345,7 @@ class _Collector:
         self._inside_fstrings: set[int] = set()  # an f-string's text pieces and format specs: not string literals
         self._guarded_increments: set[int] = set()  # constant increments checked earlier in their function
         self.negated_names: set[str] = set()
+        self.subtracted_names: set[str] = set()
         self.non_negative_inputs: set[str] = set()
         self.attribute_names: set[str] = set()
         self._visits = {
@@ -348,7 +353,7 @@ class _Collector:
             ast.BoolOp: self.visit_bool_op, ast.If: self.visit_if, ast.FunctionDef: self.visit_function,
             ast.AsyncFunctionDef: self.visit_function, ast.AugAssign: self.visit_aug_assign,
             ast.Assign: self.visit_assign, ast.Constant: self.visit_constant, ast.JoinedStr: self.visit_fstring,
-            ast.keyword: self.visit_keyword, ast.AnnAssign: self.visit_ann_assign, ast.Attribute: self.visit_attribute,
+            ast.keyword: self.visit_keyword, ast.UnaryOp: self.visit_unary_op, ast.BinOp: self.visit_bin_op, ast.AnnAssign: self.visit_ann_assign, ast.Attribute: self.visit_attribute,
         }
 
     def collect(self) -> None:
@@ -493,6 +498,8 @@ class _Collector:
 
     def visit_aug_assign(self, node: ast.AugAssign) -> None:
         target = node.target
+        if isinstance(target, ast.Attribute) and isinstance(node.op, ast.Sub) and not _clamped(node.value, target):
+            self.subtracted_names.add(target.attr)
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
                 and isinstance(node.op, (ast.Add, ast.Sub)):
             self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node), self._counts_events(node)))
@@ -510,6 +517,14 @@ class _Collector:
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.arg is not None and _negated(node.value):
             self.negated_names.add(node.arg)
+
+    def visit_unary_op(self, node: ast.UnaryOp) -> None:
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Attribute):
+            self.subtracted_names.add(node.operand.attr)
+
+    def visit_bin_op(self, node: ast.BinOp) -> None:
+        if isinstance(node.op, ast.Sub):
+            self.subtracted_names.update(operand.attr for operand in (node.left, node.right) if isinstance(operand, ast.Attribute))
 
     def visit_ann_assign(self, node: ast.AnnAssign) -> None:
         if isinstance(node.target, ast.Name) and self._may_bound(node) and _bounded_non_negative(node.annotation, node.value):
@@ -615,6 +630,12 @@ class _Collector:
         return end
 
 
+def _clamped(value: ast.AST, target: ast.Attribute) -> bool:
+    """`x.a -= min(n, x.a)`: the decrement stops at zero."""
+    return isinstance(value, ast.Call) and _method(value) == "min" \
+        and any(dotted(argument) == dotted(target) for argument in value.args)
+
+
 def _negated(value: ast.AST) -> bool:
     """`-expression` (a negative literal such as `-1` is a sentinel, not a signed quantity)."""
     return isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub) and not isinstance(value.operand, ast.Constant)
@@ -699,7 +720,8 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
                      runs_migrations="upgrade" in source.text and runs_migrations(source.tree),
                      referenced_names=referenced_names(source.tree),
-                     negated_names=frozenset(collector.negated_names), non_negative_inputs=frozenset(collector.non_negative_inputs),
+                     negated_names=frozenset(collector.negated_names), subtracted_names=frozenset(collector.subtracted_names),
+                     non_negative_inputs=frozenset(collector.non_negative_inputs),
                      attribute_names=frozenset(collector.attribute_names))
 
 

@@ -363,6 +363,15 @@ class AuditContext:
     def _negated_names(self) -> frozenset[str]:
         return frozenset(name for facts in self.code_facts() for name in facts.negated_names)
 
+    def sign_matters(self, column_name: str) -> bool:
+        """True when application code decrements, negates or subtracts an attribute of that name
+        (`product.stock -= n`, `-hint.cost`): a negative value there changes what the code does."""
+        return column_name in self._subtracted_names
+
+    @cached_property
+    def _subtracted_names(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.subtracted_names)
+
     def code_names_attribute(self, name: str) -> bool:
         """True when application code reads or writes an attribute of that name (`user.api_key`,
         `getattr(user, "api_key")`, `Users(api_key=...)`)."""

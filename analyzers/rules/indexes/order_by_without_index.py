@@ -5,12 +5,14 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import (entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, narrowed_by_an_index,
+from .query_support import (SCHEMA, entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, narrowed_by_an_index,
                             p0_on_a_big_request_path, query_example, reached_paths, rows_are_few, where_it_runs)
 from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
 _BIG = "[tool.schemalens.tables.orders]\nrows = 3_000_000\n"
+_BY_CUSTOMER = ("def latest(Order, customer_id):\n"
+                "    return Order.query.filter(Order.customer_id == customer_id).order_by(Order.created_at.desc()).first()\n")
 _NIGHTLY = {"app/tasks.py": "from app.services.orders import newest\n\n\n@shared_task\ndef nightly():\n    newest(None)\n"}
 
 
@@ -21,21 +23,23 @@ class OrderByWithoutIndex(Rule):
     columns the query matches by equality.
 
     Not reported: a sort of a few rows (groups, the one row a unique key matches, one parent's
-    rows when the size hints give a handful per parent), of rows reached through a join from
-    another table's one row (its primary or unique key matched on every call), of an expression,
-    on administrators' pages, or in background jobs, once per run or once per row of loops over
-    tables the size hints call small (not once per row of other loops), on a table hinted under
-    a million rows (the job waits a moment, no user does). A condition
-    added under an `if` does not count as narrowing: the calls without it sort everything.
+    rows when the size hints give a handful per parent), of the rows an index narrows to (every
+    call matches by equality a column an index leads with, neither `IS NULL`, a status or flag
+    nor a foreign key the size hints give 10,000 rows or more per referenced row: the sort is
+    of one key's rows, in memory; on the judged corpus such sorts were worth no reviewer's
+    time), of rows reached through a join from another table's one row (its primary or unique
+    key matched on every call), of an expression, on administrators' pages, or in background
+    jobs, once per run or once per row of loops over tables the size hints call small (not once
+    per row of other loops), on a table hinted under a million rows (the job waits a moment, no
+    user does). A condition added under an `if` does not count as narrowing: the calls without
+    it sort everything.
 
     ## Why it matters
     Without such an index PostgreSQL reads every matching row and sorts them before it can
     return the first page, even for `LIMIT 20`; big sorts spill to disk. With the index it
     reads the first 20 entries and stops.
 
-    P1; P0 when it runs in a request handler on a table hinted at 1M rows and no index narrows
-    the rows first (when an index serves a column every call matches by equality, the sort is of
-    those rows, not of the table: P1).
+    P1; P0 when it runs in a request handler on a table hinted at 1M rows.
 
     ## Example
     ```python
@@ -92,13 +96,22 @@ class OrderByWithoutIndex(Rule):
                         "app/tasks.py": ("from app.services.checks import Check\n\n\n@shared_task\n"
                                          "def run_check(check_cls: type[Check]):\n    check = check_cls(None)\n"
                                          "    check.run(None)\n")},
-                     config="[tool.schemalens.tables.orders]\nrows = 500_000\n"))
+                     config="[tool.schemalens.tables.orders]\nrows = 500_000\n"),
+             # redash: the results of one query hash, found through its index, sorted newest first
+             Example(query_example(_BY_CUSTOMER), config=_BIG))
     invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),
                # the key is matched on some calls only: the others sort the whole table
                Example(query_example("def newest(Order, order_id):\n    query = Order.query\n    if order_id:\n"
                                      "        query = query.filter(Order.id == order_id)\n"
                                      "    return query.order_by(Order.created_at.desc()).limit(50).all()  # expect\n"),
                        config=_BIG),
+               # one customer's orders are most of the table: the index narrows to millions of rows
+               Example(query_example(_BY_CUSTOMER.replace(".first()\n", ".first()  # expect\n")),
+                       config=_BIG + "[tool.schemalens.tables.customers]\nrows = 20\n"),
+               # an index on a status narrows to one status's rows: most of the table
+               Example(query_example(_BY_CUSTOMER.replace("Order.customer_id == customer_id", "Order.status == 'open'")
+                                     .replace(".first()\n", ".first()  # expect\n"),
+                                     SCHEMA + "CREATE INDEX orders_status_idx ON orders (status);\n"), config=_BIG),
                # a big table sorted in a background job is still reported
                Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")) | _NIGHTLY, config=_BIG))
 
@@ -109,8 +122,8 @@ class OrderByWithoutIndex(Rule):
             use, descending = path.order_by[0]
             table = context.layer.tables.get(use.table)
             if table is None or serving_index(table, use.column, path.equal_columns(use.table)) is not None \
-                    or rows_are_few(context, path, table) or entered_from_one_row(context, path, table) \
-                    or in_a_job_on_a_modest_table(context, path, table):
+                    or rows_are_few(context, path, table) or narrowed_by_an_index(context, path, table) \
+                    or entered_from_one_row(context, path, table) or in_a_job_on_a_modest_table(context, path, table):
                 continue
             if not in_size_scope(context, self.code, table, 100_000):
                 continue
@@ -128,4 +141,4 @@ class OrderByWithoutIndex(Rule):
                         long_term=_("Review list queries with EXPLAIN on production-sized data before release.")),
                 verification=_("EXPLAIN the query: no Sort node; an Index Scan on %(table)s_%(column)s_idx feeds the Limit", table=table.name, column=use.column),
                 table=table.name, column=use.column,
-                severity=None if narrowed_by_an_index(path, table) else p0_on_a_big_request_path(context, path, table))
+                severity=p0_on_a_big_request_path(context, path, table))

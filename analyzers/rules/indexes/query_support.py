@@ -9,6 +9,7 @@ from ...query_paths import QueryPath
 from ...schema.model import Table, table_key
 from ..context import AuditContext
 from .foreign_key_without_index import is_served, leading_columns_served
+from .low_selectivity_index import is_low_cardinality
 from ...i18n import _
 
 CHEAP_SCAN_ROWS = 10_000  # a table hinted smaller than this is read whole cheaply
@@ -84,11 +85,32 @@ def few_per_parent(context: AuditContext, path: QueryPath, table: Table) -> bool
     return False
 
 
-def narrowed_by_an_index(path: QueryPath, table: Table) -> bool:
-    """Every call matches a column of `table` by equality that an index, primary key or unique
-    constraint leads with: the planner reads the matching rows only, not the whole table."""
-    equal = path.equal_columns(table.key, always=True)
-    return any(key and key[0] in equal for key in leading_columns_served(table))
+# A foreign key narrows a sort to few rows unless the size hints give the table this many rows
+# or more per referenced row (an organization's orders on a multi-tenant ledger).
+MANY_PER_PARENT = 10_000
+
+
+def narrowed_by_an_index(context: AuditContext, path: QueryPath, table: Table) -> bool:
+    """Every call matches by equality a selective column of `table` that an index, primary key
+    or unique constraint leads with: the planner reads that key's rows only, and sorts them in
+    memory. Not selective: `IS NULL` (the rows not deleted yet), a status, type or flag
+    (`is_low_cardinality`), or a foreign key the size hints give MANY_PER_PARENT rows or more
+    per referenced row."""
+    equal = {p.use.column for p in path.predicates if p.use.table == table.key and p.operator in ("=", "in")
+             and p.alternative is None and not p.conditional}
+    served = {key[0] for key in leading_columns_served(table) if key}
+    return any(table.column(name) is not None and not is_low_cardinality(context, table.column(name))
+               and not _many_per_parent(context, table, name) for name in equal & served)
+
+
+def _many_per_parent(context: AuditContext, table: Table, column: str) -> bool:
+    rows = hinted_rows(context, table)
+    for foreign_key in table.foreign_keys:
+        parent = context.layer.tables.get(table_key(foreign_key.ref_table, foreign_key.ref_schema))
+        parent_rows = hinted_rows(context, parent) if parent is not None else 0
+        if foreign_key.columns[:1] == (column,) and parent_rows and rows >= MANY_PER_PARENT * parent_rows:
+            return True
+    return False
 
 
 def entered_from_one_row(context: AuditContext, path: QueryPath, table: Table) -> bool:
