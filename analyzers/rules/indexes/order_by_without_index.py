@@ -6,6 +6,7 @@ from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import (SCHEMA, entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, narrowed_by_an_index,
+                            ordered_scan_cannot_drive,
                             p0_on_a_big_request_path, query_example, reached_paths, rows_are_few, where_it_runs)
 from ...i18n import _
 
@@ -13,6 +14,11 @@ _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.des
 _BIG = "[tool.schemalens.tables.orders]\nrows = 3_000_000\n"
 _BY_CUSTOMER = ("def latest(Order, customer_id):\n"
                 "    return Order.query.filter(Order.customer_id == customer_id).order_by(Order.created_at.desc()).first()\n")
+# Shipments filtered by carrier, joined to their orders by an unindexed shipments.order_id.
+_SHIPMENTS = SCHEMA + "CREATE TABLE shipments (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders (id), carrier text);\n"
+_BY_CARRIER = ("def by_carrier(session, Order, Shipment, carrier):\n"
+               "    return (session.query(Order).join(Shipment, Shipment.order_id == Order.id)\n"
+               "            .filter(Shipment.carrier == carrier).order_by(Order.created_at.desc()).limit(10).all())\n")
 _NIGHTLY = {"app/tasks.py": "from app.services.orders import newest\n\n\n@shared_task\ndef nightly():\n    newest(None)\n"}
 
 
@@ -25,14 +31,17 @@ class OrderByWithoutIndex(Rule):
     Not reported: a sort of a few rows (groups, the one row a unique key matches, one parent's
     rows when the size hints give a handful per parent), of the rows an index narrows to (every
     call matches by equality a column an index leads with, neither `IS NULL`, a status or flag
-    nor a foreign key the size hints give 10,000 rows or more per referenced row: the sort is
-    of one key's rows, in memory; on the judged corpus such sorts were worth no reviewer's
-    time), of rows reached through a join from another table's one row (its primary or unique
-    key matched on every call), of an expression, on administrators' pages, or in background
-    jobs, once per run or once per row of loops over tables the size hints call small (not once
-    per row of other loops), on a table hinted under a million rows (the job waits a moment, no
-    user does). A condition added under an `if` does not count as narrowing: the calls without
-    it sort everything.
+    nor a foreign key the size hints give 10,000 rows or more per referenced row: the sort is of
+    one key's rows, in memory; on the judged corpus such sorts were worth no reviewer's time),
+    of rows reached through a join from another table's one row (its primary or unique key
+    matched on every call) or from another table's filter when no index serves that table's side
+    of the join (walking the sorted table in index order would scan the other table once per
+    row: no index in this order serves the query; the cost is the other table's filter or join
+    key, which SL405 or SL401 report), of an expression, on administrators' pages, or in
+    background jobs, once per run or once per row of loops over tables the size hints call small
+    (not once per row of other loops), on a table hinted under a million rows (the job waits a
+    moment, no user does). A condition added under an `if` does not count as narrowing: the
+    calls without it sort everything.
 
     ## Why it matters
     Without such an index PostgreSQL reads every matching row and sorts them before it can
@@ -97,6 +106,8 @@ class OrderByWithoutIndex(Rule):
                                          "def run_check(check_cls: type[Check]):\n    check = check_cls(None)\n"
                                          "    check.run(None)\n")},
                      config="[tool.schemalens.tables.orders]\nrows = 500_000\n"),
+             # dispatch: the cases of one signal's instances, joined by an unindexed key
+             Example(query_example(_BY_CARRIER, _SHIPMENTS), config=_BIG),
              # redash: the results of one query hash, found through its index, sorted newest first
              Example(query_example(_BY_CUSTOMER), config=_BIG))
     invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),
@@ -108,6 +119,10 @@ class OrderByWithoutIndex(Rule):
                # one customer's orders are most of the table: the index narrows to millions of rows
                Example(query_example(_BY_CUSTOMER.replace(".first()\n", ".first()  # expect\n")),
                        config=_BIG + "[tool.schemalens.tables.customers]\nrows = 20\n"),
+               # with shipments(order_id) indexed, walking orders newest first and probing shipments is a plan
+               Example(query_example(_BY_CARRIER.replace(".all())\n", ".all())  # expect\n"),
+                                     _SHIPMENTS + "CREATE INDEX shipments_order_id_idx ON shipments (order_id);\n"),
+                       config=_BIG),
                # an index on a status narrows to one status's rows: most of the table
                Example(query_example(_BY_CUSTOMER.replace("Order.customer_id == customer_id", "Order.status == 'open'")
                                      .replace(".first()\n", ".first()  # expect\n"),
@@ -123,7 +138,7 @@ class OrderByWithoutIndex(Rule):
             table = context.layer.tables.get(use.table)
             if table is None or serving_index(table, use.column, path.equal_columns(use.table)) is not None \
                     or rows_are_few(context, path, table) or narrowed_by_an_index(context, path, table) \
-                    or entered_from_one_row(context, path, table) or in_a_job_on_a_modest_table(context, path, table):
+                    or ordered_scan_cannot_drive(context, path, table) or entered_from_one_row(context, path, table) or in_a_job_on_a_modest_table(context, path, table):
                 continue
             if not in_size_scope(context, self.code, table, 100_000):
                 continue

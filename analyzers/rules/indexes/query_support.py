@@ -113,6 +113,23 @@ def _many_per_parent(context: AuditContext, table: Table, column: str) -> bool:
     return False
 
 
+def ordered_scan_cannot_drive(context: AuditContext, path: QueryPath, table: Table) -> bool:
+    """The query matches by equality a column of another table it joins `table` to, and no
+    index serves that table's side of the join: walking `table` in index order would scan the
+    other table once per row, so an index in the sort order serves no plan. The rows to sort
+    are what the other table's filter finds; the cost is that filter or the unindexed join key
+    (SL405, SL401)."""
+    for join in path.joins:
+        for other_key, other_columns, sorted_key in ((join.table, join.columns, join.other_table),
+                                                     (join.other_table, join.other_columns, join.table)):
+            other = context.layer.tables.get(other_key or "")
+            if sorted_key != table.key or other is None or other.key == table.key or not other_columns:
+                continue
+            if path.equal_columns(other.key, always=True) and not is_served(other_columns, leading_columns_served(other)):
+                return True
+    return False
+
+
 def entered_from_one_row(context: AuditContext, path: QueryPath, table: Table) -> bool:
     """Another table of the query is matched by a primary or unique key on every call: the
     planner starts from that row and reaches `table`'s rows through the joins, so what it reads
