@@ -24,7 +24,7 @@ class HeldBack:
     reported as findings or left unsaid."""
 
     rules: tuple[str, ...]
-    reason: str  # "size": tables without size hints; "migrates at startup": lock rules; "mysql": moot_on_mysql rules
+    reason: str  # "size": tables without size hints; "migrates at startup" or "declared" (migrations_run = "offline"): lock rules; "mysql": moot_on_mysql rules
     candidates: int = 0  # the findings the rules would have made with the evidence
     tables: tuple[str, ...] = ()  # the tables that evidence is about, those with most candidates first
     source: str = ""  # where the reason was read ("requirements.txt: pymysql")
@@ -55,7 +55,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
     held_back_locks, held_back_mysql = [], []
     for rule_class in rules:
-        if rule_class.contends_with_live_traffic and context.migrates_at_startup:
+        if rule_class.contends_with_live_traffic and context.migrations_run_offline:
             held_back_locks.append(rule_class.code)
             continue
         if rule_class.moot_on_mysql and context.deployed_engine.name == "mysql":
@@ -74,7 +74,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     kept = apply_selection(findings, model.config, text_of)
     if merged:
         kept = one_per_problem(kept, rules)
-    held_back = [HeldBack(tuple(held_back_locks), "migrates at startup")] if held_back_locks else []
+    held_back = [HeldBack(tuple(held_back_locks), context.migrations_run_offline)] if held_back_locks else []
     if held_back_mysql:
         held_back.append(HeldBack(tuple(held_back_mysql), "mysql", source=context.deployed_engine.source))
     if context.unsized:

@@ -7,6 +7,7 @@ from pathlib import Path
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.report.audit_json import audit_json
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
+from schemalens.analyzers.report.held_back import held_back_lines
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 _TABLE = "CREATE TABLE events (\n  id bigint PRIMARY KEY,\n  seen_at timestamp{comment}\n);\n"
@@ -89,6 +90,26 @@ def test_lock_rules_are_held_back_when_the_application_migrates_itself_as_it_sta
     (tmp_path / "app" / "__init__.py").write_text("def create_app():\n    return object()\n")
     (tmp_path / "app" / "cli.py").write_text("from alembic import command\n\ndef upgrade(config):\n    command.upgrade(config, 'head')\n")
     assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))  # a deploy step runs them
+
+
+def test_lock_rules_are_held_back_when_the_configuration_says_migrations_run_offline(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n")
+    (tmp_path / "migrations" / "V2__index.sql").write_text("CREATE INDEX ix_orders_note ON orders (note);\n")
+    (tmp_path / "schemalens.toml").write_text('migrations_run = "offline"\n')
+    held = run_audit(WorkspaceIndex(tmp_path).index_all())
+    assert "SL505" not in _codes(held)
+    (entry,) = held.held_back
+    assert entry.reason == "declared" and "SL505" in entry.rules and "SL533" not in entry.rules
+    assert 'migrations_run = "offline"' in held_back_lines(held.held_back)[0]
+    # "online" wins over the application applying its migrations as it starts
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("from flask_migrate import upgrade\n\ndef create_app():\n    upgrade()\n")
+    (tmp_path / "schemalens.toml").write_text('migrations_run = "online"\n')
+    assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+    (tmp_path / "schemalens.toml").write_text('migrations_run = "sometimes"\n')
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert model.config.migrations_run is None and "migrations_run 'sometimes'" in model.config.problems[0].message
 
 
 def test_an_opinion_rule_is_off_under_all_and_on_by_name_or_preset(tmp_path: Path):

@@ -1,9 +1,7 @@
 """The judged triage holds: every finding of `schemalens audit` on the corpus projects carries a
-label (tests/corpus/triage/), and precision does not fall below where the corpus stands.
-
-Of the issue's targets (overall 90 % tp, P0 95 %, 70 % for every rule enabled by default), the
-P0 one is met and held here; the others are not met yet: `python bench/precision.py` prints where
-each rule stands."""
+label (tests/corpus/triage/), and precision meets the issue's targets overall (90 % tp) and on
+P0 (95 %). The third target, 70 % for every rule enabled by default, is not met yet for rules
+with one to three findings on the corpus: `python bench/precision.py` prints where each stands."""
 
 from __future__ import annotations
 
@@ -30,10 +28,10 @@ def test_every_finding_is_labeled(judged, project):
     assert not unlabeled, "label these (python bench/precision.py --todo DIR):\n" + "\n".join(unlabeled)
 
 
-def test_precision_does_not_fall_below_where_the_corpus_stands(judged):
+def test_overall_precision_meets_the_target(judged):
     labeled = [entry for result in judged.values() for entry in result.labeled]
     overall = corpus_triage.Precision(labeled, []).ratio()
-    assert overall is not None and overall >= corpus_triage.OVERALL_FLOOR
+    assert overall is not None and overall >= corpus_triage.OVERALL_TARGET
 
 
 def test_p0_findings_meet_the_target(judged):

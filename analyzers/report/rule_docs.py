@@ -105,6 +105,8 @@ def rule_markdown(rule: type[Rule], lang: str = "en") -> str:
         notes.append(_("Held back when the application applies its migrations itself as it starts (Flask-Migrate's or"
                        " Alembic's `upgrade()` called from application code): they then run before the new version"
                        " serves, not beside live traffic."))
+        notes.append(_("Held back too when the configuration says `migrations_run = \"offline\"` (the migrations run while"
+                       " the application is stopped, as in a maintenance window or a self-hosted upgrade)."))
     summary = _.localize(rule.summary)
     if _.lang == "en":
         # The English page names each rule in Chinese too, the audit method's language; a Chinese

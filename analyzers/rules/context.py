@@ -275,11 +275,18 @@ class AuditContext:
         return found
 
     @cached_property
-    def migrates_at_startup(self) -> bool:
-        """True when the application applies its migrations itself (Flask-Migrate's or Alembic's
-        upgrade() called from application code that is not an operator command, as in an app
-        factory): the migrations run before the new version serves, not beside live traffic."""
-        return any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts())
+    def migrations_run_offline(self) -> Optional[str]:
+        """Why the migrations do not run beside live traffic, if they do not: "declared" (the
+        configuration says `migrations_run = "offline"`) or "migrates at startup" (the application
+        applies them itself, Flask-Migrate's or Alembic's upgrade() called from application code
+        that is not an operator command, as in an app factory: they run before the new version
+        serves). None when they run online, declared or as far as the code shows."""
+        declared = self.model.config.migrations_run
+        if declared is not None:
+            return "declared" if declared == "offline" else None
+        if any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts()):
+            return "migrates at startup"
+        return None
 
     @cached_property
     def migrations_serve_other_engines(self) -> bool:

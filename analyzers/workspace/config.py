@@ -63,6 +63,10 @@ class Config:
     postgres_version: Optional[int] = None  # None: read from the project, else the newest supported
     sql_transactions: dict[str, str] = field(default_factory=dict)  # SQL folder -> "per-file", "none" or a tool
     lang: Optional[str] = None  # "en" or "zh": reports, diagnostics and hovers; None: the command's or editor's choice
+    # "offline": migrations run while the application is stopped (a maintenance window, a
+    # self-hosted upgrade); "online": beside live traffic; None: online unless the application
+    # applies them itself as it starts.
+    migrations_run: Optional[str] = None
     source: Optional[str] = None  # the file the settings came from, relative to the root
     problems: tuple[ExtractionError, ...] = ()
 
@@ -70,6 +74,7 @@ class Config:
 _LIST_KEYS = ("include", "exclude", "model_roots", "migration_roots", "sql_roots", "non_application_paths", "select",
               "ignore")
 _SEVERITIES = ("P0", "P1", "P2")
+MIGRATION_RUNS = ("online", "offline")
 
 
 def load_config(root: Path) -> Config:
@@ -138,6 +143,12 @@ def config_from_mapping(data: Any, source: str) -> Config:
                 values["postgres_version"] = version
         elif key == "sql_transactions":
             values["sql_transactions"] = _sql_transactions(value, problems)
+        elif key == "migrations_run":
+            if value in MIGRATION_RUNS:
+                values["migrations_run"] = value
+            else:
+                problems.append(_("migrations_run %(value)r is not one of %(modes)s; detecting it", value=value,
+                                  modes=", ".join(MIGRATION_RUNS)))
         elif key in ("lang", "language"):
             lang = normalize_language(value)
             if lang is None:
