@@ -143,6 +143,7 @@ class CodeBase:
         self._mro: dict[str, tuple[str, ...]] = {}
         self._qualified: dict[tuple, Optional[str]] = {}
         self._targets: dict[tuple, Optional[_Target]] = {}
+        self._qualified_shapes: dict[tuple, QueryShape] = {}  # (frame, index of the shape in its file)
         self._binding_values: dict[tuple, list[_Value]] = {}
         self._callers: Optional[dict[tuple[str, str], list[tuple[tuple[str, str], Optional[str]]]]] = None
         self._consumers: Optional[tuple[set, set]] = None
@@ -784,7 +785,9 @@ class CodeBase:
         for these arguments), then its own refinements."""
         file_facts = self.facts[frame.path]
         shape = file_facts.queries[index]
-        own = self._qualified_shape(frame, shape)
+        own = self._qualified_shapes.get((frame, index))
+        if own is None:
+            own = self._qualified_shapes[(frame, index)] = self._qualified_shape(frame, shape)
         part = ((frame.path, index, frame.self_class),)
         origin = shape.origin
         if origin is None:

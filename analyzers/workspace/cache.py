@@ -9,10 +9,12 @@ it only ever saves time.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import hashlib
 import logging
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -66,7 +68,28 @@ def write_pickle(path: Path, value: Any) -> bool:
     except Exception as error:
         log.info("could not write cache %s: %s", path, error)
         return False
+    _remove_other_versions(path)
     return True
+
+
+_VERSIONED_NAME = re.compile(r"^(?P<workspace>.+)-(?P<fingerprint>[0-9a-f]{16})(?P<suffix>\..+)$")
+
+
+def _remove_other_versions(path: Path) -> None:
+    """Remove the caches of the same kind that other versions of SchemaLens wrote for this
+    workspace (`cache_file` names carry the code's fingerprint): no version reads another's,
+    and each upgrade would otherwise leave one more behind."""
+    written = _VERSIONED_NAME.match(path.name)
+    if written is None:
+        return
+    for sibling in path.parent.glob(f"{glob.escape(written['workspace'])}-*{glob.escape(written['suffix'])}"):
+        other = _VERSIONED_NAME.match(sibling.name)
+        if other is not None and sibling != path and other["workspace"] == written["workspace"] \
+                and other["suffix"] == written["suffix"]:
+            try:
+                sibling.unlink()
+            except OSError as error:
+                log.info("could not remove an old cache %s: %s", sibling, error)
 
 
 class ParseCache:

@@ -156,9 +156,10 @@ class WorkspaceIndex:
     def index_all(self, progress: Optional[Progress] = None) -> WorkspaceModel:
         with _allocation_heavy():
             model = self._index_all(progress)
-        # The parse results live as long as the index: keep the collector from rescanning them
-        # on every later edit (a full collection over them costs tens of milliseconds).
-        gc.freeze()
+            # The parse results live as long as the index: keep the collector from rescanning
+            # them on every later edit (a full collection over them costs tens of milliseconds),
+            # and from scanning them once more as soon as it is enabled again.
+            gc.freeze()
         return model
 
     def _index_all(self, progress: Optional[Progress]) -> WorkspaceModel:
