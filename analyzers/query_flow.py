@@ -490,10 +490,15 @@ class CodeBase:
 
     @cached_property
     def _call_edges(self) -> dict[tuple[str, Optional[str]], set]:
-        """function -> the functions it calls: resolved callees, and a callee whose receiver is
-        unknown when its name is defined once in the workspace."""
+        """function -> the functions it calls: resolved callees, a callee whose receiver is
+        unknown when its name is defined once in the workspace, and the functions of a dispatch
+        table it builds (FunctionFacts.tabled, resolved as written only)."""
         return {key: found for key, function in self.functions.items()
-                if (found := self._resolved(key, function.callees))}
+                if (found := self._resolved(key, function.callees) | self._tabled(key, function.tabled))}
+
+    def _tabled(self, key: tuple[str, Optional[str]], names) -> set:
+        frame = self.frame(key)
+        return {target.key for name in names if (target := self.target(frame, name)) is not None}
 
     def _resolved(self, key: tuple[str, Optional[str]], callees) -> set:
         """The functions that `callees` (as written in the function `key`) call: a method called

@@ -473,7 +473,8 @@ class _Collector:
                     columns, model = next((checks[name] for name in _names_in(statement.test) if name in checks), ((), None))
                 if not columns:
                     continue
-                later = [call for rest in (statement.body, *statements[position + 1:]) for call in _calls(rest)
+                # the insert under the check, in its `else` (`if row: update, else: insert`), or after it
+                later = [call for rest in (statement.body, statement.orelse, *statements[position + 1:]) for call in _calls(rest)
                          if _method(call) in _INSERTS and not _adds_self(call)]
                 if later:
                     self.check_then_inserts.append(CheckThenInsert(

@@ -137,6 +137,20 @@ class FunctionFacts:
     # callees as written, called inside `for` or `while` bodies (once per row), each with the rows its loops iterate,
     # outermost first: the function whose result a `for` walks, as written, or "" (a `while`, rows not from a call)
     looped_callees: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # names in a dict, list, tuple or set literal it builds, not called there, as written: a
+    # dispatch table (`loaders = {"teams": load_teams_csv}`, then `loaders[kind](rows)`)
+    tabled: tuple[str, ...] = ()
+
+
+def _tabled_names(nodes) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for node in nodes:
+        elements = node.values if isinstance(node, ast.Dict) else node.elts if isinstance(node, (ast.List, ast.Tuple, ast.Set)) else ()
+        for element in elements:
+            written = dotted(element) if isinstance(element, (ast.Name, ast.Attribute)) else None
+            if written:
+                found[written] = None
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1532,7 +1546,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
                 name, context, tuple(sorted(c for c in function.calls if c)), location, parameters, decorators,
                 tuple(function.callees), tuple(sorted(function.classes.items())), tuple(function.imports),
                 tuple(sorted(function.class_values.items())), tuple(function.returned_classes),
-                getattr(node, "end_lineno", None) or 0, tuple(function.looped_callees)))
+                getattr(node, "end_lineno", None) or 0, tuple(function.looped_callees), _tabled_names(nodes)))
         for nested in (n for n in outside_lambdas if isinstance(n, _FUNCTIONS)):  # under if/with/try too
             read_function(nested.body, f"{name}.{nested.name}" if name else nested.name,
                           _decorator_context(nested) or context, source.name_location(nested), nested)

@@ -201,9 +201,22 @@ class AuditContext:
 
     @cached_property
     def _unreached_spans(self) -> dict[str, list[tuple[int, int]]]:
+        return self._spans(self.code_base.unreached)
+
+    def only_administrators_run(self, location: Location) -> bool:
+        """True when `location` lies in a function only administrators' requests run
+        (CodeBase.admin_only: behind an admin or staff decorator, or only called from there)."""
+        return any(start <= location.line <= end for start, end in self._admin_only_spans.get(location.path, ()))
+
+    @cached_property
+    def _admin_only_spans(self) -> dict[str, list[tuple[int, int]]]:
+        return self._spans(self.code_base.admin_only)
+
+    def _spans(self, keys) -> dict[str, list[tuple[int, int]]]:
+        """The lines of the functions `keys` names ((path, function) pairs of the code base), by path."""
         spans: dict[str, list[tuple[int, int]]] = {}
         functions = self.code_base.functions
-        for path, name in self.code_base.unreached:
+        for path, name in keys:
             function = functions[(path, name)]
             spans.setdefault(path, []).append((function.location.line, function.last_line or function.location.line))
         return spans
