@@ -176,3 +176,24 @@ def test_types_the_revision_imports_from_the_project_keep_their_module_path():
     revision = parse_revision(text, "versions/r1.py").revision
     types = {op.column.name: op.column.type for op in revision.upgrade if isinstance(op, ops.AddColumn)}
     assert types == {"bill_type": "billtype", "payload": "app.types.json", "paid_at": "app.types.utcdatetime(timezone=true)"}
+
+
+def test_enum_types_are_created_where_alembic_creates_them():
+    # warehouse: one type on two columns of a new table; an explicit create before add_column and
+    # alter_column (neither creates a type); a dialect ENUM the migration creates itself
+    text = (HEADER.format(rid="a1", down=None).replace("from alembic import op\n", "from alembic import op\n"
+                                                          "from sqlalchemy.dialects import postgresql\n")
+            + "def upgrade():\n"
+            "    kinds = sa.Enum('threat', 'benign', name='verdict')\n"
+            "    op.create_table('verdicts', sa.Column('id', sa.Integer(), primary_key=True),\n"
+            "                    sa.Column('classification', kinds), sa.Column('reviewed', kinds))\n"
+            "    sa.Enum('a', 'b', name='status').create(op.get_bind())\n"
+            "    op.add_column('verdicts', sa.Column('status', sa.Enum('a', 'b', name='status')))\n"
+            "    op.alter_column('verdicts', 'status', type_=sa.Enum('a', 'b', name='status'))\n"
+            "    op.create_table('releases', sa.Column('id', sa.Integer(), primary_key=True),\n"
+            "                    sa.Column('lifecycle', postgresql.ENUM('archived', name='lifecycle', create_type=False)),\n"
+            "                    sa.Column('stage', postgresql.ENUM('draft', name='stage')))\n"
+            "    kinds.drop(op.get_bind(), checkfirst=True)\n")
+    upgrade = parse_revision(text, "versions/a1.py").revision.upgrade
+    assert [op.enum.name for op in upgrade if isinstance(op, ops.CreateEnum)] == ["verdict", "status", "stage"]
+    assert [(op.name, op.if_exists) for op in upgrade if isinstance(op, ops.DropType)] == [("verdict", True)]

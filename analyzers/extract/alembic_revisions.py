@@ -404,6 +404,9 @@ class _RevisionReader:
         expr = scope.build(node)
         batch_table = scope.batches.get(owner.id) if isinstance(owner, ast.Name) else None
         owner_name = scope.build(owner).name or ""
+        if method in ("create", "drop") and (node.args or any(k.arg == "bind" for k in node.keywords)):
+            out += self._type_ddl(method, scope.build(owner), expr, self.locate(node))
+            return
         is_op = owner_name in ("alembic.op", "op") or owner_name.endswith(".op")
         is_connection_execute = method == "execute" and not is_op and batch_table is None
         if not (is_op or batch_table is not None or is_connection_execute):
@@ -428,6 +431,18 @@ class _RevisionReader:
                                                                name=missing), kind="opaque"))
                 continue
             out.append(self._with_final_names(operation))
+
+    def _type_ddl(self, method: str, owner: Expr, call: Expr, location: Location) -> list:
+        """`sa.Enum(..., name="status").create(op.get_bind())` and `.drop(bind)`, on a type
+        written there or bound to a name: SQLAlchemy's CREATE TYPE and DROP TYPE (`checkfirst=True`
+        only when it does not exist, or does). Anything else called `create` is not DDL here."""
+        _normalized, _raw, enum = self._type(owner)
+        if enum is None or not enum.name:
+            return []
+        checkfirst = self.world.const(call.kwarg("checkfirst")) is True if call.kwarg("checkfirst") is not None else False
+        if method == "create":
+            return [ops.CreateEnum(enum, location, if_not_exists=checkfirst)]
+        return [ops.DropType(enum.name, location, enum.schema, if_exists=checkfirst)]
 
     def _helper(self, function: ast.FunctionDef, call: ast.Call, scope: "_Scope", out: list) -> None:
         """A function of the revision file called from upgrade()/downgrade(): read in place,
@@ -517,6 +532,13 @@ class _RevisionReader:
             return normalize_type(qualified + arguments), expr.source, None
         return normalize_type(result.text), expr.source, result.enum
 
+    def _creates_type(self, type_expr: Expr) -> bool:
+        """A native enum type a CREATE TABLE creates: every one but the dialect's
+        `postgresql.ENUM(..., create_type=False)` (SQLAlchemy's own `Enum` ignores the flag)."""
+        written = self.world.value_of(type_expr) or type_expr if type_expr.kind == "name" else type_expr
+        flag = written.kwarg("create_type") if written.kind == "call" and self._member(written) == "ENUM" else None
+        return flag is None or self.world.const(flag) is not False
+
     # column definitions
 
     def _column(self, expr: Expr, table: str, out_constraints: list, out_enums: list,
@@ -543,7 +565,7 @@ class _RevisionReader:
                 type_expr = argument
         type_expr = expr.kwarg("type_") or type_expr
         normalized, raw, enum = self._type(type_expr)
-        if enum is not None:
+        if enum is not None and self._creates_type(type_expr):
             out_enums.append(enum)
         location = expr.location
         primary = self._bool(expr, "primary_key")
@@ -630,7 +652,9 @@ class _RevisionReader:
             if constraint is not None:
                 constraints.append(constraint)
         partition_by = self._str(call, 99, "postgresql_partition_by")
-        result = [ops.CreateEnum(enum, location) for enum in enums if enum.name]
+        # SQLAlchemy creates each named type once per CREATE TABLE, however many columns use it
+        created = {(enum.schema, enum.name): enum for enum in enums if enum.name}
+        result = [ops.CreateEnum(enum, location) for enum in created.values()]
         result.append(ops.CreateTable(table, location, schema, tuple(columns), tuple(constraints), partition_by,
                                       named_by_convention=True))
         result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]
@@ -650,11 +674,11 @@ class _RevisionReader:
     def _op_add_column(self, call, location, batch, autocommit):
         table = batch or self._str(call, 0, "table_name")
         column_expr = self._arg(call, 0 if batch else 1, "column")
-        constraints, enums, indexes = [], [], []
-        column = self._column(column_expr, table, constraints, enums, indexes)
+        constraints, indexes = [], []
+        # Alembic's add_column creates no type (a new enum type is created first, by `.create(bind)`)
+        column = self._column(column_expr, table, constraints, [], indexes)
         schema = self._str(call, 99, "schema")
-        result = [ops.CreateEnum(enum, location) for enum in enums if enum.name]
-        result.append(ops.AddColumn(table, column, location, schema, constraints=tuple(constraints), named_by_convention=True))
+        result = [ops.AddColumn(table, column, location, schema, constraints=tuple(constraints), named_by_convention=True)]
         result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]
         return result
 
@@ -673,10 +697,8 @@ class _RevisionReader:
         type_expr = call.kwarg("type_")
         normalized = raw = None
         result = []
-        if type_expr is not None:
-            normalized, raw, enum = self._type(type_expr)
-            if enum is not None and enum.name:
-                result.append(ops.CreateEnum(enum, location))
+        if type_expr is not None:  # a type Alembic's alter_column does not create: `.create(bind)` does, before
+            normalized, raw, _enum = self._type(type_expr)
         nullable_expr = call.kwarg("nullable")
         nullable = self.world.const(nullable_expr) if nullable_expr is not None else None
         default_expr = call.kwarg("server_default")

@@ -208,6 +208,7 @@ class DetachPartition:
 class CreateEnum:
     enum: EnumType
     location: Location
+    if_not_exists: bool = False  # SQLAlchemy's `type.create(bind, checkfirst=True)`
 
 
 @dataclass(frozen=True, slots=True)

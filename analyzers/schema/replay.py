@@ -641,6 +641,8 @@ class _Replayer:
 
     def _CreateEnum(self, op: ops.CreateEnum) -> None:
         key = table_key(op.enum.name, op.enum.schema)
+        if key in self.state.enums and op.if_not_exists:
+            return
         if key in self.state.enums:
             self._error(op.location, f'type "{key}" already exists', existing=self.state.enums[key].location,
                         duplicate=("type", key))
