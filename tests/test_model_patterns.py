@@ -449,3 +449,33 @@ def test_a_class_body_reads_the_names_bound_before_it_not_a_later_class_of_the_s
     })
     assert errors == ()
     assert [(fk.columns, fk.ref_table) for fk in layer.tables["signal_instance"].foreign_keys] == [(("oncall_service_id",), "service")]
+
+
+def test_an_f_string_foreign_key_target_and_an_abstract_concrete_base():
+    # warehouse: a mixin names its target through the other class's __tablename__; the base of
+    # the concrete observation classes maps no table of its own
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import ForeignKey, Integer
+            from sqlalchemy.ext.declarative import AbstractConcreteBase
+            from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+            class Base(DeclarativeBase):
+                pass
+            class ObserverAssociation(Base):
+                __tablename__ = "observer_association"
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+            class HasObservers:
+                @declared_attr
+                def observer_association_id(cls):
+                    return mapped_column(ForeignKey(f"{ObserverAssociation.__tablename__}.id"))
+            class Project(HasObservers, Base):
+                __tablename__ = "projects"
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+            class Observation(AbstractConcreteBase, Base):
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        """,
+    })
+    assert errors == ()
+    assert [(fk.columns, fk.ref_table) for fk in layer.tables["projects"].foreign_keys] == \
+        [(("observer_association_id",), "observer_association")]

@@ -32,6 +32,9 @@ class ClassAttribute:
     annotation: Optional[Expr] = None
     declared_attr: bool = False
     function: Optional["FunctionSummary"] = None  # a declared_attr's body, for the static evaluator
+    # A declared_attr that maps a class at run time, `type(name, bases, {"__tablename__": ...})`
+    # (SQLAlchemy's table-per-related pattern): the `__tablename__` of each class it builds.
+    built_tablenames: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +279,11 @@ class _Summarizer:
                 break
         annotation = self.final_exprs.build_annotation(node.returns) if node.returns is not None else None
         function = self._function(node, f"{self._qualified(node.name)}") if isinstance(node, ast.FunctionDef) else None
+        built = tuple(self.final_exprs.build(value) for call in ast.walk(node) if _builds_a_class(call)
+                      for key, value in zip(call.args[2].keys, call.args[2].values)
+                      if isinstance(key, ast.Constant) and key.value == "__tablename__")
         return ClassAttribute(node.name, self.source.name_location(node), value, annotation, declared_attr=True,
-                              function=function)
+                              function=function, built_tablenames=built)
 
 
 def _bound_names(statement: ast.stmt) -> list[str]:
@@ -330,3 +336,10 @@ def _assigned(statement: ast.stmt) -> list[str]:
     if isinstance(target, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in target.elts):
         return [e.id for e in target.elts]
     return []
+
+
+def _builds_a_class(node: ast.AST) -> bool:
+    """`type(name, bases, {...})`: a class made at run time from a namespace written there."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
+        and len(node.args) == 3 and isinstance(node.args[2], ast.Dict)
+

@@ -197,7 +197,10 @@ class _LayerBuilder:
                     root = root or base_info.root
             elif resolved in self.world.assignments:
                 root = root or self._root_of_assignment(resolved)
-        abstract = self.world.const((cls.attribute("__abstract__") or ClassAttribute("", cls.location)).value) is True
+        # SQLAlchemy's AbstractConcreteBase maps no table of its own: each concrete subclass has one
+        abstract = self.world.const((cls.attribute("__abstract__") or ClassAttribute("", cls.location)).value) is True \
+            or any(base.kind == "name" and sa_member(self.world.resolve(base.name) or "") == "AbstractConcreteBase"
+                   for base in cls.bases)
         info = _ClassInfo(cls, [qualified, *_merge_mros(base_mros)], root, is_root, abstract)
         self.infos[qualified] = info
         return info
@@ -800,7 +803,26 @@ class _LayerBuilder:
         found = [(f"{key}_version", "SQLAlchemy-Continuum") for key in sorted(versioned)]
         if found:
             found += [(table_key(name), "SQLAlchemy-Continuum") for name in ("transaction", "transaction_changes")]
-        return tuple(found)
+        return tuple(found) + self._built_at_run_time()
+
+    def _built_at_run_time(self) -> tuple[tuple[str, str], ...]:
+        """(table key, the declared_attr that builds it) for the classes a mixin's declared_attr
+        maps at run time for each model that inherits it (`type(f"{cls.__name__}Event", (Event,
+        db.Model), {"__tablename__": f"{cls.__name__.lower()}_events", ...})`), named with `cls`
+        bound to that model. Their columns are not read."""
+        found: dict[str, str] = {}
+        for qualified in self.class_tables:
+            model = self.world.classes[qualified]
+            for owner in (self.world.classes[q] for q in self.infos[qualified].lineage if q in self.world.classes):
+                for attribute in owner.attributes:
+                    for written in attribute.built_tablenames:
+                        try:
+                            name = self.evaluator.value(written, {"cls": ClassRef(model.name)})
+                        except (Unknown, RecursionError):
+                            continue
+                        if isinstance(name, str) and name:
+                            found.setdefault(table_key(name), f"{owner.name}.{attribute.name}")
+        return tuple(sorted(found.items()))
 
     def library_bases(self) -> tuple[tuple[str, str], ...]:
         """(library class, table) for every mapped class that inherits from a class of a library
@@ -972,9 +994,23 @@ class _LayerBuilder:
         name = self.world.const(call.kwarg("name"))
         return name if isinstance(name, str) else None
 
+    def _target_value(self, target: Expr) -> Expr:
+        """A foreign key's target as written: a module constant's value, an f-string evaluated
+        (`f"{ObserverAssociation.__tablename__}.id"`), else the expression itself."""
+        if target.kind == "name" and not self._looks_like_attribute(target):
+            return self.world.value_of(target)
+        if target.kind == "fstring":
+            try:
+                text = self.evaluator.value(target)
+            except (Unknown, RecursionError):
+                return target
+            if isinstance(text, str):
+                return Expr("const", target.source, target.location, value=text)
+        return target
+
     def _fk_target(self, table: _TableBuild, targets: Iterable[Expr]) -> Optional[tuple[_TableBuild, _ColumnBuild]]:
         for target in targets:
-            value = self.world.value_of(target) if target.kind == "name" and not self._looks_like_attribute(target) else target
+            value = self._target_value(target)
             if value.is_str:
                 table_part, _dot, column_name = value.value.rpartition(".")
                 schema, _dot, table_name = table_part.rpartition(".")
@@ -989,7 +1025,7 @@ class _LayerBuilder:
     def _foreign_key(self, table: _TableBuild, columns: list[str], targets: list[Expr], call: Expr) -> Optional[ForeignKey]:
         ref_schema, ref_table, ref_columns = None, None, []
         for target in targets:
-            value = self.world.value_of(target) if target.kind == "name" and not self._looks_like_attribute(target) else target
+            value = self._target_value(target)
             if value.is_str:
                 table_part, _dot, column_name = value.value.rpartition(".")
                 schema, _dot, name = table_part.rpartition(".")

@@ -185,6 +185,13 @@ class Evaluator:
         assignment = self.world.assignments.get(name)
         if assignment is None:
             owner, _, attribute = name.rpartition(".")
+            member = self.world.classes[owner].attribute(attribute) if owner in self.world.classes else None
+            if member is not None and member.value is not None and not member.declared_attr:
+                # `f"{ObserverAssociation.__tablename__}.id"`: a class's own attribute
+                try:
+                    return self._eval(member.value, _Scope({}), depth + 1)
+                except Unknown:
+                    return symbol
             if owner in self.world.assignments:  # `CAMEL_TO_SNAKE.sub` of an imported constant
                 try:
                     return self._attribute(self._global(Expr("name", owner, expr.location, name=owner), depth), attribute, expr)

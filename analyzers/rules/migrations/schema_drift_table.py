@@ -34,7 +34,10 @@ class SchemaDriftTable(Rule):
     creates none of the modelled tables (a SQL folder another team owns for its reporting
     tables) is not expected to have a model, and neither is a partition, nor a table a library
     maps at run time (SQLAlchemy-Continuum's `<table>_version` of `__versioned__` models and of
-    their association tables, and its `transaction` table).
+    their association tables, and its `transaction` table), nor one a mixin's `declared_attr`
+    maps at run time for each model that inherits it (SQLAlchemy's table-per-related pattern:
+    `type(f"{cls.__name__}Event", (Event, Base), {"__tablename__": f"{cls.__name__.lower()}_events",
+    ...})`); the coverage section names both.
 
     ## Why it matters
     A model without its table fails at run time, on the migrated database only: the first
@@ -87,6 +90,17 @@ class SchemaDriftTable(Rule):
             "    op.create_table('transaction', sa.Column('id', sa.BigInteger(), primary_key=True))\n"
             "    op.create_table('orders_version', sa.Column('id', sa.BigInteger()), sa.Column('transaction_id', sa.BigInteger()))\n"
             "    op.create_table('order_tags_version', sa.Column('order_id', sa.BigInteger()), sa.Column('transaction_id', sa.BigInteger()))")}),
+        # warehouse: each model with events gets an events table from a class its mixin builds
+        Example({"app/models.py": _MODELS.replace("class Order(Base):", "class HasEvents:\n"
+                                                  "    @declared_attr\n    def events(cls):\n"
+                                                  "        event_cls = type(f'{cls.__name__}Event', (Base,), {\n"
+                                                  "            '__tablename__': f'{cls.__name__.lower()}_events',\n"
+                                                  "            'id': sa.Column(sa.BigInteger, primary_key=True)})\n"
+                                                  "        return relationship(event_cls)\n\n\n"
+                                                  "class Order(HasEvents, Base):").replace(
+                     "from sqlalchemy.orm import DeclarativeBase,", "from sqlalchemy.orm import DeclarativeBase, declared_attr,"),
+                 **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+            "    op.create_table('order_events', sa.Column('id', sa.BigInteger(), primary_key=True))")}),
     )
     invalid = (
         Example({"app/models.py": _MODELS + _REFUND, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),
