@@ -34,12 +34,16 @@ class FunctionSource:
     calls_helpers: bool  # calls a function of this file or of the project: it may change the schema unseen
     docstring: Optional[str]
     commented_source: str = field(repr=False)  # the def with the comment block directly above it
+    raised_message: Optional[str] = None  # the text the first of `raises` raises with: `raise X("...")`
 
     @functools.cached_property
     def explanation(self) -> Optional[str]:
-        """The docstring, or the first comment in or directly above the def that says something.
-        Computed when a rule asks: it tokenizes the function."""
-        return self.docstring or _explaining_comment(self.commented_source)
+        """The docstring, the first comment in or directly above the def that says something,
+        or the message the downgrade raises with when it says something (warehouse raises
+        "Order No. 227 - Ни шагу назад!" in every revision: forward only, by policy). Computed
+        when a rule asks: it tokenizes the function."""
+        message = self.raised_message if self.raised_message and _says_something(self.raised_message) else None
+        return self.docstring or _explaining_comment(self.commented_source) or message
 
 
 def read_function(text: Optional[str], path: str, name: str) -> Optional[FunctionSource]:
@@ -63,10 +67,12 @@ def _read_migration_functions(text: str, path: str) -> dict[str, FunctionSource]
                          if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name), None)
         if function is None:
             continue
-        raises = tuple(Location(path, node.lineno, node.col_offset + 1) for node in _unconditional_raises(function.body))
+        raise_nodes = list(_unconditional_raises(function.body))
+        raises = tuple(Location(path, node.lineno, node.col_offset + 1) for node in raise_nodes)
         docstring = (ast.get_docstring(function) or "").strip() or None
         functions[name] = FunctionSource(raises, _calls_helpers(function, helpers), docstring,
-                                         _commented_source(lines, function))
+                                         _commented_source(lines, function),
+                                         _message(raise_nodes[0]) if raise_nodes else None)
     return functions
 
 
@@ -119,11 +125,24 @@ def _commented_source(lines: list[str], function: ast.FunctionDef) -> str:
     return "\n".join(lines[start - 1:function.end_lineno or first_line]) + "\n"
 
 
+def _message(node: ast.Raise) -> Optional[str]:
+    """`raise RuntimeError("text")`: the text."""
+    exception = node.exc
+    if isinstance(exception, ast.Call) and exception.args and isinstance(exception.args[0], ast.Constant) \
+            and isinstance(exception.args[0].value, str):
+        return exception.args[0].value.strip()
+    return None
+
+
+def _says_something(text: str) -> bool:
+    return len(text.split()) >= _WORDS_OF_AN_EXPLANATION and not _NOT_AN_EXPLANATION.match(text)
+
+
 def _explaining_comment(source: str) -> Optional[str]:
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             comment = token.string.lstrip("# \t").strip() if token.type == tokenize.COMMENT else ""
-            if len(comment.split()) >= _WORDS_OF_AN_EXPLANATION and not _NOT_AN_EXPLANATION.match(comment):
+            if _says_something(comment):
                 return comment
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
