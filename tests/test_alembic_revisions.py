@@ -197,3 +197,14 @@ def test_enum_types_are_created_where_alembic_creates_them():
     upgrade = parse_revision(text, "versions/a1.py").revision.upgrade
     assert [op.enum.name for op in upgrade if isinstance(op, ops.CreateEnum)] == ["verdict", "status", "stage"]
     assert [(op.name, op.if_exists) for op in upgrade if isinstance(op, ops.DropType)] == [("verdict", True)]
+
+
+def test_primary_key_columns_make_one_composite_key_unless_the_table_names_its_own():
+    # keystone: two primary_key=True columns are one composite primary key, as SQLAlchemy builds it
+    revision = _revision("a1", None, upgrade=(
+        "    op.create_table('project_endpoint', sa.Column('endpoint_id', sa.String(64), primary_key=True),\n"
+        "                    sa.Column('project_id', sa.String(64), primary_key=True))\n"
+        "    op.create_table('tags', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('name', sa.Text()),\n"
+        "                    sa.PrimaryKeyConstraint('id', 'name', name='tags_pk'))\n"))
+    keys = [[(c.name, c.columns) for c in op.constraints if type(c).__name__ == "PrimaryKey"] for op in revision.upgrade]
+    assert keys == [[(None, ("endpoint_id", "project_id"))], [("tags_pk", ("id", "name"))]]

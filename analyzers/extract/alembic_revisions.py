@@ -643,14 +643,22 @@ class _RevisionReader:
         table = self._str(call, 0, "table_name")
         schema = self._str(call, 99, "schema")
         columns, constraints, enums, indexes = [], [], [], []
+        keyed: list[PrimaryKey] = []  # columns written with primary_key=True
         for argument in call.args[1:]:
-            column = self._column(argument, table, constraints, enums, indexes)
+            column_constraints: list = []
+            column = self._column(argument, table, column_constraints, enums, indexes)
             if column is not None:
                 columns.append(column)
+                keyed += [c for c in column_constraints if isinstance(c, PrimaryKey)]
+                constraints += [c for c in column_constraints if not isinstance(c, PrimaryKey)]
                 continue
             constraint = self._table_constraint(argument) if argument.kind == "call" else None
             if constraint is not None:
                 constraints.append(constraint)
+        # SQLAlchemy makes one primary key of every primary_key=True column (a composite key when
+        # there are several), unless a PrimaryKeyConstraint of the table names it
+        if keyed and not any(isinstance(c, PrimaryKey) for c in constraints):
+            constraints.append(PrimaryKey(None, tuple(c for pk in keyed for c in pk.columns), keyed[0].location))
         partition_by = self._str(call, 99, "postgresql_partition_by")
         # SQLAlchemy creates each named type once per CREATE TABLE, however many columns use it
         created = {(enum.schema, enum.name): enum for enum in enums if enum.name}
