@@ -479,3 +479,27 @@ def test_an_f_string_foreign_key_target_and_an_abstract_concrete_base():
     assert errors == ()
     assert [(fk.columns, fk.ref_table) for fk in layer.tables["projects"].foreign_keys] == \
         [(("observer_association_id",), "observer_association")]
+
+
+def test_a_type_written_in_the_call_wins_over_an_annotation_sqlalchemy_cannot_map():
+    # fief: `Mapped[UUID4]` (pydantic's) with the project's own GUID type given to mapped_column
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/models.py": """
+            from pydantic import UUID4
+            from sqlalchemy import CHAR, TypeDecorator
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            class GUID(TypeDecorator):
+                class UUIDChar(CHAR):
+                    python_type = UUID4
+                impl = UUIDChar
+            class Base(DeclarativeBase):
+                pass
+            class AuditLog(Base):
+                __tablename__ = "audit_logs"
+                id: Mapped[UUID4] = mapped_column(GUID, primary_key=True)
+                subject_user_id: Mapped[UUID4 | None] = mapped_column(GUID, nullable=True)
+        """,
+    })
+    assert errors == ()
+    assert column(layer, "audit_logs", "subject_user_id").nullable

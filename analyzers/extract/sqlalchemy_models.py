@@ -600,7 +600,7 @@ class _LayerBuilder:
                 checks.append(argument)
             elif member in ("Computed", "FetchedValue", "DefaultClause"):
                 continue
-            elif type_result is None:
+            elif type_result is None and not raw_type:
                 type_result = self.types.of_expr(argument)
                 raw_type = argument.source
                 type_class = world.resolve(argument.name) if argument.name else None
@@ -608,7 +608,7 @@ class _LayerBuilder:
         optional = False
         if annotation is not None:
             inner, optional = self._strip_optional(annotation)
-            if type_result is None:
+            if type_result is None and not raw_type:  # a type written in the call wins, read or not (fief's GUID)
                 type_result = self._annotation_type(inner, root)
                 raw_type = inner.source
                 if type_result is None and not foreign_keys:
