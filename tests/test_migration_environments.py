@@ -132,6 +132,38 @@ def test_a_history_that_starts_on_a_create_all_schema_takes_the_model_tables_as_
     assert any("starts on an existing schema" in note for note in model.coverage.notes)
 
 
+def test_a_table_the_history_renames_into_place_is_not_taken_as_there(tmp_path):
+    # onyx: search_settings is embedding_model renamed; its index names were taken by the model's copy
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import Column, Index, Integer, String
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+            class User(Base):
+                __tablename__ = "users"
+                id = Column(Integer, primary_key=True)
+                name = Column(String(10))
+            class SearchSettings(Base):
+                __tablename__ = "search_settings"
+                id = Column(Integer, primary_key=True)
+                status = Column(String(10))
+                __table_args__ = (Index("ix_present", "status"),)
+        """,
+        "migrations/env.py": "",
+        "migrations/versions/a1.py": revision("a1", None, """
+            op.add_column('users', sa.Column('name', sa.String(10)))
+            op.create_table('embedding_model', sa.Column('id', sa.Integer(), primary_key=True),
+                            sa.Column('status', sa.String(10)))
+            op.create_index('ix_present', 'embedding_model', ['status'])
+            op.rename_table('embedding_model', 'search_settings')
+        """),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert model.errors == ()
+    assert model.histories[0].existing_tables == ("users",)
+
+
 def test_a_create_all_schema_spread_over_schemas_is_there_whole(tmp_path):
     # indico: models in a dozen PostgreSQL schemas, created by create_all() and stamped; the first
     # revision adds a table next to ones no revision ever touches

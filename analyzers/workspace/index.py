@@ -31,7 +31,7 @@ from ..extract.python_source import parse_python
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, table_key
 
-from ..schema.operations import CreateTable, ExistingTables, Step
+from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
 from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql, runnable_text
@@ -680,6 +680,8 @@ def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: 
                 created.add(key)
             elif key not in created:
                 changed_first.setdefault(key)
+            if isinstance(operation, RenameTable):  # onyx: search_settings is embedding_model renamed
+                created.add(table_key(operation.new_name, operation.schema or default_schema))
     never_created = [key for key in changed_first if key not in created]
     if not any(key in orm_layer.tables for key in never_created):
         return (), ()
