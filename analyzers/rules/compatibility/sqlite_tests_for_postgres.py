@@ -49,6 +49,7 @@ class SqliteTestsForPostgres(Rule):
     """
 
     code = "SL803"
+    grouped_by = "workspace"  # one test setup: every SQLite URL of the suite is a place of the same problem
     name = "sqlite-tests-for-postgres"
     dimension = 8
     severity = "P1"
