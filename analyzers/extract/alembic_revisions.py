@@ -439,7 +439,7 @@ class _RevisionReader:
         _normalized, _raw, enum = self._type(owner)
         if enum is None or not enum.name:
             return []
-        checkfirst = self.world.const(call.kwarg("checkfirst")) is True if call.kwarg("checkfirst") is not None else False
+        checkfirst = self.world.const(call.kwarg("checkfirst")) is True
         if method == "create":
             return [ops.CreateEnum(enum, location, if_not_exists=checkfirst)]
         return [ops.DropType(enum.name, location, enum.schema, if_exists=checkfirst)]
