@@ -503,3 +503,25 @@ def test_a_type_written_in_the_call_wins_over_an_annotation_sqlalchemy_cannot_ma
     })
     assert errors == ()
     assert column(layer, "audit_logs", "subject_user_id").nullable
+
+
+def test_a_base_that_renames_its_tables_at_run_time_is_said():
+    # fief: Base.__init_subclass__ prefixes every __tablename__ with a setting
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import Integer
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            from app.settings import settings
+            class Base(DeclarativeBase):
+                def __init_subclass__(cls) -> None:
+                    cls.__tablename__ = f"{settings.table_prefix}{cls.__tablename__}"
+                    super().__init_subclass__()
+            class AuditLog(Base):
+                __tablename__ = "audit_logs"
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        """,
+    })
+    assert [(e.kind, e.message) for e in errors] == [(
+        "opaque", "Base.__init_subclass__ sets __tablename__ at run time: 1 table is read under the name its class "
+                  "writes (audit_logs)")]

@@ -47,6 +47,9 @@ class ClassSummary:
     attributes: tuple[ClassAttribute, ...] = ()
     methods: tuple["FunctionSummary", ...] = ()  # the small straight-line ones, for the static evaluator
     transformed: tuple[str, ...] = ()  # attributes whose written value code transforms: @validates("x"), @x.setter
+    # `__init_subclass__` assigns `cls.__tablename__` (fief prefixes every name with a setting):
+    # the names its subclasses write are not the names their tables get
+    renames_tables: bool = False
 
     def attribute(self, name: str) -> Optional[ClassAttribute]:
         for attribute in self.attributes:
@@ -253,8 +256,11 @@ class _Summarizer:
                         methods.append(method)
             else:
                 attributes += self._class_assignment(statement)
+        renames_tables = any(isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+                             and statement.name == "__init_subclass__" and _assigns_tablename(statement)
+                             for statement in node.body)
         return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
-                            tuple(attributes), tuple(methods), tuple(transformed))
+                            tuple(attributes), tuple(methods), tuple(transformed), renames_tables)
 
     def _class_assignment(self, statement: ast.stmt) -> list[ClassAttribute]:
         location = self.source.location(statement)
@@ -342,4 +348,11 @@ def _builds_a_class(node: ast.AST) -> bool:
     """`type(name, bases, {...})`: a class made at run time from a namespace written there."""
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
         and len(node.args) == 3 and isinstance(node.args[2], ast.Dict)
+
+
+def _assigns_tablename(function: ast.AST) -> bool:
+    return any(isinstance(node, (ast.Assign, ast.AugAssign)) and any(
+        isinstance(target, ast.Attribute) and target.attr == "__tablename__"
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+        for node in ast.walk(function))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable, Iterable, Optional
 
-from ..i18n import _
+from ..i18n import _, _n
 from ..schema.model import (
     CheckConstraint,
     Column,
@@ -38,6 +38,8 @@ from .python_names import Expr, walk
 from .python_world import World, _typing_member, sa_member
 from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
 from .static_eval import ClassRef, Evaluator, Namespace, Unknown
+
+_SHOWN_NAMES = 5  # table names an error lists before '...'
 
 
 @dataclass(frozen=True, slots=True)
@@ -805,6 +807,24 @@ class _LayerBuilder:
             found += [(table_key(name), "SQLAlchemy-Continuum") for name in ("transaction", "transaction_changes")]
         return tuple(found) + self._built_at_run_time()
 
+    def say_renamed_at_run_time(self) -> None:
+        """One error per base whose `__init_subclass__` rewrites `__tablename__`: the names its
+        model classes write are read as written, which is not what the database holds."""
+        renamed: dict[str, list[str]] = {}
+        for qualified, table in self.class_tables.items():
+            renamer = next((q for q in self.infos[qualified].lineage
+                            if q in self.world.classes and self.world.classes[q].renames_tables), None)
+            if renamer is not None:
+                renamed.setdefault(renamer, []).append(table.name)
+        for renamer, names in sorted(renamed.items()):
+            cls = self.world.classes[renamer]
+            shown = ", ".join(sorted(names)[:_SHOWN_NAMES]) + (", ..." if len(names) > _SHOWN_NAMES else "")
+            self.errors.append(ExtractionError(cls.location, _n(
+                "%(name)s.__init_subclass__ sets __tablename__ at run time: %(count)d table is read under the name "
+                "its class writes (%(names)s)",
+                "%(name)s.__init_subclass__ sets __tablename__ at run time: %(count)d tables are read under the names "
+                "their classes write (%(names)s)", len(names), name=cls.name, names=shown), kind="opaque"))
+
     def _built_at_run_time(self) -> tuple[tuple[str, str], ...]:
         """(table key, the declared_attr that builds it) for the classes a mixin's declared_attr
         maps at run time for each model that inherits it (`type(f"{cls.__name__}Event", (Event,
@@ -1329,6 +1349,7 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     builder = _LayerBuilder(summaries, is_application)
     builder.run()
     layer = builder.finish()
+    builder.say_renamed_at_run_time()
     model_classes, unrecognized = builder.recognition()
     transformed = frozenset((table.key, column.name) for table in builder.tables for column in table.columns
                             if column.transformed)
