@@ -797,7 +797,7 @@ class _LayerBuilder:
         """(table key, library) for the tables a library maps at run time from the models:
         SQLAlchemy-Continuum's `<table>_version` for every class with `__versioned__` (its own or
         a base's) and for the association tables of their relationships, and its `transaction`
-        table."""
+        table; then (table key, declared_attr) for the classes mixins build (`_built_at_run_time`)."""
         versioned = {table.key for qualified, table in self.class_tables.items()
                      if self._lookup([self.world.classes[q] for q in self.infos[qualified].lineage if q in self.world.classes],
                                      "__versioned__") is not None}
