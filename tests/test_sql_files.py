@@ -103,3 +103,20 @@ def test_a_psql_script_reads_its_variables_as_the_names_and_strings_they_stand_f
     script = "\\set role `echo $ROLE`\nCREATE USER :role WITH PASSWORD :'secret';\nGRANT CONNECT ON DATABASE :db TO :role;\n"
     extraction = parse_sql(script, "init.sql")
     assert extraction.errors == ()
+
+
+def test_ddl_a_do_block_runs_only_when_the_catalog_says_so_is_replayed_as_such():
+    # onyx: add the unique constraint unless it is there already (fresh databases have it)
+    from schemalens.analyzers.schema.replay import replay_steps
+
+    guarded = ("DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'uq_skill_slug') THEN\n"
+               "    ALTER TABLE skill ADD CONSTRAINT uq_skill_slug UNIQUE (slug);\n  END IF;\n"
+               "  IF EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'ix_old') THEN\n    DROP INDEX ix_old;\n  END IF;\n"
+               "  IF true THEN\n    CREATE INDEX ix_skill_slug ON skill (slug);\n  END IF;\nEND $$;\n")
+    operations = parse_sql(guarded, "v2.sql").operations
+    assert [(type(op).__name__, getattr(op, "if_not_exists", None), getattr(op, "if_exists", None)) for op in operations] \
+        == [("AddConstraint", True, None), ("DropIndex", None, True), ("CreateIndex", False, None)]
+    first = parse_sql("CREATE TABLE skill (id int PRIMARY KEY, slug text, CONSTRAINT uq_skill_slug UNIQUE (slug));\n",
+                      "v1.sql").operations
+    replayed = replay_steps([ops.Step("v1.sql", first), ops.Step("v2.sql", operations)])
+    assert replayed.errors == ()

@@ -629,7 +629,7 @@ class _Builder:
             self.errors.append(ExtractionError(location, _("PostgreSQL would reject this DO block: %(error)s", error=str(error))))
 
             return
-        for line_number, sql in _plpgsql_statements(tree):
+        for line_number, sql, guard in _plpgsql_statements(tree):
             if body_offset >= 0:
                 line_start = _nth_line_offset(body, line_number)
                 inner_offset = body.find(sql.split()[0], line_start) if sql.split() else line_start
@@ -639,7 +639,7 @@ class _Builder:
             nested = parse_sql(sql, self.positions.path)
             where = self.positions.at(offset)
             for operation in nested.operations:
-                self._emit(relocated(operation, where))
+                self._emit(_guarded(relocated(operation, where), guard))
             for error in nested.errors:
                 self.errors.append(ExtractionError(where, error.message, error.kind))
 
@@ -907,21 +907,46 @@ def _nth_line_offset(text: str, line_number: int) -> int:
     return offset
 
 
-def _plpgsql_statements(tree) -> Iterator[tuple[int, str]]:
-    """(line in the body, SQL) of the plain statements and literal EXECUTEs in a PL/pgSQL tree."""
+def _plpgsql_statements(tree, guard: Optional[str] = None) -> Iterator[tuple[int, str, Optional[str]]]:
+    """(line in the body, SQL, guard) of the plain statements and literal EXECUTEs in a PL/pgSQL
+    tree. The guard of a statement under `IF [NOT] EXISTS (SELECT ... FROM pg_constraint ...)
+    THEN`: "absent" or "present", the object it makes or drops being checked for first."""
     if isinstance(tree, dict):
         for key, value in tree.items():
             if key == "PLpgSQL_stmt_execsql":
-                yield value.get("lineno", 1), value["sqlstmt"]["PLpgSQL_expr"]["query"]
+                yield value.get("lineno", 1), value["sqlstmt"]["PLpgSQL_expr"]["query"], guard
             elif key == "PLpgSQL_stmt_dynexecute":
                 query = value["query"]["PLpgSQL_expr"]["query"].strip()
                 if len(query) >= 2 and query[0] == query[-1] == "'":
-                    yield value.get("lineno", 1), query[1:-1].replace("''", "'")
+                    yield value.get("lineno", 1), query[1:-1].replace("''", "'"), guard
+            elif key == "PLpgSQL_stmt_if":
+                condition = value.get("cond", {}).get("PLpgSQL_expr", {}).get("query", "")
+                yield from _plpgsql_statements(value.get("then_body", []), _catalog_guard(condition) or guard)
+                yield from _plpgsql_statements([value.get("elsif_list", []), value.get("else_body", [])], guard)
             else:
-                yield from _plpgsql_statements(value)
+                yield from _plpgsql_statements(value, guard)
     elif isinstance(tree, list):
         for item in tree:
-            yield from _plpgsql_statements(item)
+            yield from _plpgsql_statements(item, guard)
+
+
+_CATALOG_CHECK = re.compile(r"^\s*(NOT\s+)?EXISTS\s*\(.*\b(?:pg_catalog|pg_constraint|pg_class|pg_index|pg_indexes|pg_type|"
+                            r"pg_namespace|pg_attribute|pg_trigger|pg_proc|information_schema)\b", re.IGNORECASE | re.DOTALL)
+
+
+def _catalog_guard(condition: str) -> Optional[str]:
+    """"absent" for `NOT EXISTS (a catalog query)`, "present" for `EXISTS (...)`, else None."""
+    match = _CATALOG_CHECK.match(condition)
+    return None if match is None else "absent" if match.group(1) else "present"
+
+
+def _guarded(operation, guard: Optional[str]):
+    """An operation a DO block runs only when its object is absent (or present): IF NOT EXISTS
+    (or IF EXISTS), where the operation has the flag."""
+    flag = {"absent": "if_not_exists", "present": "if_exists"}.get(guard or "")
+    if flag is None or flag not in {f.name for f in fields(operation)}:
+        return operation
+    return replace(operation, **{flag: True})
 
 
 def relocated(operation, location: Location):

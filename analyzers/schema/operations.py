@@ -145,6 +145,7 @@ class AddConstraint:
     schema: Optional[str] = None
     named_by_convention: bool = False
     final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
+    if_not_exists: bool = False  # run only when no constraint of that name is there (a guarded DO block)
 
 
 @dataclass(frozen=True, slots=True)

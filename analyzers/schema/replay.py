@@ -461,6 +461,9 @@ class _Replayer:
     # constraints
 
     def _AddConstraint(self, op: ops.AddConstraint) -> None:
+        table = self.state.tables.get(table_key(op.table, op.schema)) if op.if_not_exists else None
+        if table is not None and op.constraint.name in self._constraint_names(table):
+            return
         self._add_constraint(op.table, op.schema, op.constraint, op.location, record=True,
                              by_convention=op.named_by_convention, final_names=op.final_names)
 
