@@ -77,11 +77,12 @@ class QueryPath:
                     found.append(table)
         return tuple(found)
 
-    def equal_columns(self, table: str, always: bool = False) -> set[str]:
+    def equal_columns(self, table: str, always: bool = False, null: bool = True) -> set[str]:
         """The columns of `table` the query matches by equality (outside an OR); with `always`,
-        only those every call matches (not added under an `if`)."""
+        only those every call matches (not added under an `if`); without `null`, not `IS NULL`."""
+        operators = ("=", "in", "is null") if null else ("=", "in")
         return {p.use.column for p in self.predicates
-                if p.use.table == table and p.operator in ("=", "in", "is null") and p.alternative is None
+                if p.use.table == table and p.operator in operators and p.alternative is None
                 and not (always and p.conditional)}
 
 

@@ -353,7 +353,8 @@ class _Collector:
             ast.BoolOp: self.visit_bool_op, ast.If: self.visit_if, ast.FunctionDef: self.visit_function,
             ast.AsyncFunctionDef: self.visit_function, ast.AugAssign: self.visit_aug_assign,
             ast.Assign: self.visit_assign, ast.Constant: self.visit_constant, ast.JoinedStr: self.visit_fstring,
-            ast.keyword: self.visit_keyword, ast.UnaryOp: self.visit_unary_op, ast.BinOp: self.visit_bin_op, ast.AnnAssign: self.visit_ann_assign, ast.Attribute: self.visit_attribute,
+            ast.keyword: self.visit_keyword, ast.AnnAssign: self.visit_ann_assign, ast.Attribute: self.visit_attribute,
+            ast.UnaryOp: self.visit_unary_op, ast.BinOp: self.visit_bin_op,
         }
 
     def collect(self) -> None:

@@ -138,7 +138,8 @@ class OrderByWithoutIndex(Rule):
             table = context.layer.tables.get(use.table)
             if table is None or serving_index(table, use.column, path.equal_columns(use.table)) is not None \
                     or rows_are_few(context, path, table) or narrowed_by_an_index(context, path, table) \
-                    or ordered_scan_cannot_drive(context, path, table) or entered_from_one_row(context, path, table) or in_a_job_on_a_modest_table(context, path, table):
+                    or ordered_scan_cannot_drive(context, path, table) or entered_from_one_row(context, path, table) \
+                    or in_a_job_on_a_modest_table(context, path, table):
                 continue
             if not in_size_scope(context, self.code, table, 100_000):
                 continue

@@ -75,14 +75,17 @@ def few_per_parent(context: AuditContext, path: QueryPath, table: Table) -> bool
     (Without the index the query reads the whole table, and an index on the key and the sort
     column is the fix.)"""
     equal = path.equal_columns(table.key, always=True)
-    rows = hinted_rows(context, table)
-    for foreign_key in table.foreign_keys:
-        parent = context.layer.tables.get(table_key(foreign_key.ref_table, foreign_key.ref_schema))
-        if parent is not None and rows and set(foreign_key.columns) <= equal \
-                and rows <= FEW_PER_PARENT * hinted_rows(context, parent) \
-                and is_served(foreign_key.columns, leading_columns_served(table)):
-            return True
-    return False
+    return any(set(foreign_key.columns) <= equal and (ratio := rows_per_parent(context, table, foreign_key)) is not None
+               and ratio <= FEW_PER_PARENT and is_served(foreign_key.columns, leading_columns_served(table))
+               for foreign_key in table.foreign_keys)
+
+
+def rows_per_parent(context: AuditContext, table: Table, foreign_key) -> Optional[float]:
+    """The rows of `table` per row of the table `foreign_key` references, by the size hints;
+    None unless both are hinted."""
+    parent = context.layer.tables.get(table_key(foreign_key.ref_table, foreign_key.ref_schema))
+    rows, parent_rows = hinted_rows(context, table), hinted_rows(context, parent) if parent is not None else 0
+    return rows / parent_rows if rows and parent_rows else None
 
 
 # A foreign key narrows a sort to few rows unless the size hints give the table this many rows
@@ -96,21 +99,15 @@ def narrowed_by_an_index(context: AuditContext, path: QueryPath, table: Table) -
     memory. Not selective: `IS NULL` (the rows not deleted yet), a status, type or flag
     (`is_low_cardinality`), or a foreign key the size hints give MANY_PER_PARENT rows or more
     per referenced row."""
-    equal = {p.use.column for p in path.predicates if p.use.table == table.key and p.operator in ("=", "in")
-             and p.alternative is None and not p.conditional}
+    equal = path.equal_columns(table.key, always=True, null=False)
     served = {key[0] for key in leading_columns_served(table) if key}
     return any(table.column(name) is not None and not is_low_cardinality(context, table.column(name))
                and not _many_per_parent(context, table, name) for name in equal & served)
 
 
 def _many_per_parent(context: AuditContext, table: Table, column: str) -> bool:
-    rows = hinted_rows(context, table)
-    for foreign_key in table.foreign_keys:
-        parent = context.layer.tables.get(table_key(foreign_key.ref_table, foreign_key.ref_schema))
-        parent_rows = hinted_rows(context, parent) if parent is not None else 0
-        if foreign_key.columns[:1] == (column,) and parent_rows and rows >= MANY_PER_PARENT * parent_rows:
-            return True
-    return False
+    return any(foreign_key.columns[:1] == (column,) and (ratio := rows_per_parent(context, table, foreign_key)) is not None
+               and ratio >= MANY_PER_PARENT for foreign_key in table.foreign_keys)
 
 
 def ordered_scan_cannot_drive(context: AuditContext, path: QueryPath, table: Table) -> bool:
