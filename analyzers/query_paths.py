@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
-from .extract.queries import ColumnRef, QueryCall, QueryShape
+from .extract.queries import Arm, ColumnRef, QueryCall, QueryShape
 from .schema.model import Index, Location, SchemaLayer, Table
 
 
@@ -31,6 +31,7 @@ class PathPredicate:
     expression: bool = False  # on an expression over the column (a hybrid property's value)
     json_key: bool = False  # a key of a JSON document, not the whole document as text
     conditional: bool = False  # only some calls make it (added under an `if`, a loop or a `match` case)
+    arm: Optional[Arm] = None  # conditional: the arm of an if/elif chain every call takes one of
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,22 @@ class QueryPath:
         return {p.use.column for p in self.predicates
                 if p.use.table == table and p.operator in operators and p.alternative is None
                 and not (always and p.conditional)}
+
+    def every_call(self, table: str, holds: Callable[[set[str]], bool], null: bool = True) -> bool:
+        """Whether `holds` is true of the columns of `table` every call matches by equality
+        (`equal_columns`): of those every call makes, or of those plus each arm's of an if/elif
+        chain every call takes one arm of (see `Arm`), for every arm of the chain."""
+        always = self.equal_columns(table, always=True, null=null)
+        if holds(always):
+            return True
+        operators = ("=", "in", "is null") if null else ("=", "in")
+        chains: dict[tuple, list[set[str]]] = {}
+        for p in self.predicates:
+            if p.arm is not None:
+                arms = chains.setdefault((p.use.location.path, p.arm.chain), [set() for _ in range(p.arm.count)])
+                if p.use.table == table and p.operator in operators and p.alternative is None:
+                    arms[p.arm.index].add(p.use.column)
+        return any(all(holds(always | columns) for columns in arms) for arms in chains.values())
 
 
 def _snake(name: str) -> str:
@@ -185,7 +202,7 @@ def resolve(shape: QueryShape, resolver: Resolver, context: str) -> QueryPath:
         # `exists().where(...)`, `select(func.count())`: FROM the columns' table
         main = next((t for t in (resolver.ref_table(p.column) for p in shape.predicates) if t), None)
     predicates = tuple(PathPredicate(use, p.operator, p.pattern, p.json_as_text, p.alternative, p.expression,
-                                     p.json_key, p.conditional)
+                                     p.json_key, p.conditional, p.arm)
                        for p in shape.predicates
                        for use in [resolver.column(p.column, main if p.column.table and not p.column.model else None)] if use)
     joins = []

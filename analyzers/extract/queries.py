@@ -40,6 +40,19 @@ class ColumnRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Arm:
+    """One arm of an if/elif chain that every call takes one arm of: the chain ends in `else`,
+    or it dispatches on what one value is (every test a call on the same first argument:
+    `is_member(subject)` / `is_customer(subject)`, `isinstance(x, A)` / `isinstance(x, B)`),
+    not on whether optional arguments were given (`if email:` / `elif name:`). A condition
+    every arm of such a chain makes narrows every call."""
+
+    chain: tuple[int, int]  # line and column of the chain's `if`
+    index: int  # which arm
+    count: int  # how many arms the chain has
+
+
+@dataclass(frozen=True, slots=True)
 class Predicate:
     column: ColumnRef
     operator: str  # "=", "!=", "<", "<=", ">", ">=", "in", "like", "ilike", "is null", "is not null", "between", "@>"
@@ -50,6 +63,7 @@ class Predicate:
     negated: bool = False  # `~Order.is_deleted`: a boolean (or a hybrid property) tested false
     expression: bool = False  # on an expression over the column (a hybrid property's): a plain index may not serve it
     conditional: bool = False  # added under an `if`, a loop or a `match` case: only some calls make it
+    arm: Optional["Arm"] = None  # conditional: the arm of an if/elif chain every call takes one of (see `Arm`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -849,6 +863,7 @@ class _FunctionReader:
         # ids of the nodes whose calls are recorded, per loop nest around them (`expression`)
         self.recorded: dict[tuple[str, ...], set[int]] = {}
         self.binding_depth: dict[str, int] = {}  # pending name -> the depth it was bound at (parameters: 0)
+        self.arms: list[Optional[Arm]] = []  # per branch around the statement: the chain arm it is, if any
 
     def new_shape(self, *args, **kwargs) -> _Shape:
         shape = _Shape(*args, **kwargs)
@@ -1130,13 +1145,15 @@ class _FunctionReader:
         reader = self.reader
         arguments = reader.arguments(node)
         conditional = self.depth > shape.depth
+        # an arm directly inside the query's own block: the chain decides between the calls of the query
+        arm = self.arms[-1] if conditional and self.depth == shape.depth + 1 else None
         if method in ("filter", "where", "having"):
-            shape.add(predicates=tuple(replace(p, conditional=True) if conditional else p
+            shape.add(predicates=tuple(replace(p, conditional=True, arm=arm) if conditional else p
                                        for a in arguments for p in reader.predicates(a)))
         elif method == "filter_by":
             target, through = filter_by_target(shape.shape)
             shape.add(predicates=tuple(Predicate(ColumnRef(target, k.arg, reader.location(k), through=through), "=",
-                                                 conditional=conditional)
+                                                 conditional=conditional, arm=arm)
                                        for k in node.keywords if k.arg is not None))
             for keyword in node.keywords:
                 keys, optional = _keyword_set(reader, keyword.value) if keyword.arg is None else ((), False)
@@ -1144,7 +1161,7 @@ class _FunctionReader:
                 if optional:  # request arguments: the columns the call may filter on, not a condition it always makes
                     self.optional_columns += refs
                 else:
-                    shape.add(predicates=tuple(Predicate(ref, "=", conditional=conditional) for ref in refs))
+                    shape.add(predicates=tuple(Predicate(ref, "=", conditional=conditional, arm=arm) for ref in refs))
                 if keyword.arg is None and keys is None:
                     reader.unread.append(_shortened(reader.source.segment(keyword.value)))
         elif method in ("join", "outerjoin", "join_from"):
@@ -1248,10 +1265,12 @@ class _FunctionReader:
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self.branch(node.body, loop=self.loop(node.target, node.iter, node.body))
             self.branch(node.orelse)
-        elif isinstance(node, (ast.If, ast.While)):
+        elif isinstance(node, ast.If):
+            self.if_chain(node)
+        elif isinstance(node, ast.While):
             self.expression(node.test)
-            self.branch(node.body, loop="" if isinstance(node, ast.While) else None)
-            self.branch(node.orelse)  # an `elif` is an If there
+            self.branch(node.body, loop="")
+            self.branch(node.orelse)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 self.expression(item.context_expr)
@@ -1280,17 +1299,41 @@ class _FunctionReader:
         for statement in body:
             self.statement(statement)
 
-    def branch(self, body: list[ast.stmt], loop: Optional[str] = None) -> None:
+    def if_chain(self, node: ast.If) -> None:
+        """`if`, its `elif`s and `else`: each arm a branch. When every call takes one of the arms
+        (see `Arm`), what the arms add is marked with the arm."""
+        arms: list[tuple[Optional[ast.expr], list[ast.stmt]]] = []
+        current = node
+        while True:
+            arms.append((current.test, current.body))
+            if len(current.orelse) == 1 and isinstance(current.orelse[0], ast.If):
+                current = current.orelse[0]
+            else:
+                break
+        if current.orelse:
+            arms.append((None, current.orelse))
+        exhaustive = len(arms) > 1 and (arms[-1][0] is None or _dispatch_on_one_value([test for test, _ in arms]))
+        for index, (test, body) in enumerate(arms):
+            if test is not None:  # an `elif`'s test runs only when the tests before it failed
+                self.depth += bool(index)
+                self.expression(test)
+                self.depth -= bool(index)
+            self.branch(body, arm=Arm((node.lineno, node.col_offset), index, len(arms)) if exhaustive else None)
+
+    def branch(self, body: list[ast.stmt], loop: Optional[str] = None, arm: Optional[Arm] = None) -> None:
         """A body that runs on some calls only: what it adds to a query begun outside it is
         conditional. A loop's body (`loop`: where its rows come from, see `loop`) runs once per
-        row, and so do the functions it calls."""
+        row, and so do the functions it calls. `arm`: the body is an arm of a chain every call
+        takes one arm of."""
         self.depth += 1
+        self.arms.append(arm)
         if loop is not None:
             self.loops_around.append(loop)
         try:
             self.block(body)
         finally:
             self.depth -= 1
+            self.arms.pop()
             if loop is not None:
                 self.loops_around.pop()
 
@@ -1421,6 +1464,12 @@ def _class_name(text: str) -> Optional[str]:
             found = ".".join(parts[:position])
             return None if parts[position - 1] in ("Any", "Optional", "Session", "AsyncSession") else found
     return None
+
+
+def _dispatch_on_one_value(tests: list) -> bool:
+    """Every test is a call whose first argument is the same expression (see `Arm`)."""
+    subjects = {ast.dump(test.args[0]) if isinstance(test, ast.Call) and test.args else None for test in tests}
+    return len(subjects) == 1 and None not in subjects
 
 
 _PLAIN_EXPRESSIONS = (ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.IfExp, ast.Compare, ast.Subscript, ast.Attribute, ast.Dict,

@@ -19,6 +19,11 @@ _SHIPMENTS = SCHEMA + "CREATE TABLE shipments (id bigint PRIMARY KEY, order_id b
 _BY_CARRIER = ("def by_carrier(session, Order, Shipment, carrier):\n"
                "    return (session.query(Order).join(Shipment, Shipment.order_id == Order.id)\n"
                "            .filter(Shipment.carrier == carrier).order_by(Order.created_at.desc()).limit(10).all())\n")
+# One customer's orders, or one order by its key, whichever the caller is: every arm narrows.
+_BY_SUBJECT = ("def visible(Order, subject):\n    query = Order.query\n"
+               "    if is_customer(subject):\n        query = query.filter(Order.customer_id == subject.id)\n"
+               "    elif is_order_link(subject):\n        query = query.filter(Order.id == subject.order_id)\n"
+               "    return query.order_by(Order.created_at.desc()).all()\n")
 _NIGHTLY = {"app/tasks.py": "from app.services.orders import newest\n\n\n@shared_task\ndef nightly():\n    newest(None)\n"}
 
 
@@ -109,13 +114,19 @@ class OrderByWithoutIndex(Rule):
              # dispatch: the cases of one signal's instances, joined by an unindexed key
              Example(query_example(_BY_CARRIER, _SHIPMENTS), config=_BIG),
              # redash: the results of one query hash, found through its index, sorted newest first
-             Example(query_example(_BY_CUSTOMER), config=_BIG))
+             Example(query_example(_BY_CUSTOMER), config=_BIG),
+             # polar: the customer portal narrows by customer or by member, whichever the caller is
+             Example(query_example(_BY_SUBJECT), config=_BIG))
     invalid = (Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")), config=_BIG),
                # the key is matched on some calls only: the others sort the whole table
                Example(query_example("def newest(Order, order_id):\n    query = Order.query\n    if order_id:\n"
                                      "        query = query.filter(Order.id == order_id)\n"
                                      "    return query.order_by(Order.created_at.desc()).limit(50).all()  # expect\n"),
                        config=_BIG),
+               # filters on optional arguments (`if customer_id:` / `elif order_id:`): calls giving neither sort all
+               Example(query_example(_BY_SUBJECT.replace("is_customer(subject)", "subject.customer_id")
+                                     .replace("is_order_link(subject)", "subject.order_id")
+                                     .replace(".all()\n", ".all()  # expect\n")), config=_BIG),
                # one customer's orders are most of the table: the index narrows to millions of rows
                Example(query_example(_BY_CUSTOMER.replace(".first()\n", ".first()  # expect\n")),
                        config=_BIG + "[tool.schemalens.tables.customers]\nrows = 20\n"),

@@ -51,17 +51,17 @@ def rows_are_few(context: AuditContext, path: QueryPath, table: Table) -> bool:
     """Whether what the query sorts or pages of `table` is a few rows, whatever the table's size:
     groups (GROUP BY, aggregates), the one row a primary or unique key matched by equality
     selects, or one parent's rows when the size hints give a handful per parent (see
-    `few_per_parent`). Only conditions every call makes count (not one added under an `if`)."""
+    `few_per_parent`). Only conditions every call makes count (not one added under an `if`,
+    unless every arm of an if/elif chain every call takes adds one: `QueryPath.every_call`)."""
     return bool(path.group_by or path.aggregates) or one_row(path, table) or few_per_parent(context, path, table)
 
 
 def one_row(path: QueryPath, table: Table) -> bool:
     """Every call matches a primary or unique key of `table` by equality: one row."""
-    equal = path.equal_columns(table.key, always=True)
     unique_keys = [table.primary_key.columns] if table.primary_key else []
     unique_keys += [u.columns for u in table.unique_constraints]
     unique_keys += [i.columns for i in table.indexes if i.unique and not i.where and not any(i.expressions)]
-    return any(key and set(key) <= equal for key in unique_keys)
+    return path.every_call(table.key, lambda equal: any(key and set(key) <= equal for key in unique_keys))
 
 
 # One parent's rows are few when the size hints give the child table at most this many rows per
@@ -74,10 +74,10 @@ def few_per_parent(context: AuditContext, path: QueryPath, table: Table) -> bool
     the size hints give `table` at most FEW_PER_PARENT rows per row of the table it references.
     (Without the index the query reads the whole table, and an index on the key and the sort
     column is the fix.)"""
-    equal = path.equal_columns(table.key, always=True)
-    return any(set(foreign_key.columns) <= equal and (ratio := rows_per_parent(context, table, foreign_key)) is not None
-               and ratio <= FEW_PER_PARENT and is_served(foreign_key.columns, leading_columns_served(table))
-               for foreign_key in table.foreign_keys)
+    few = [foreign_key for foreign_key in table.foreign_keys
+           if (ratio := rows_per_parent(context, table, foreign_key)) is not None and ratio <= FEW_PER_PARENT
+           and is_served(foreign_key.columns, leading_columns_served(table))]
+    return path.every_call(table.key, lambda equal: any(set(foreign_key.columns) <= equal for foreign_key in few))
 
 
 def rows_per_parent(context: AuditContext, table: Table, foreign_key) -> Optional[float]:
@@ -99,10 +99,10 @@ def narrowed_by_an_index(context: AuditContext, path: QueryPath, table: Table) -
     memory. Not selective: `IS NULL` (the rows not deleted yet), a status, type or flag
     (`is_low_cardinality`), or a foreign key the size hints give MANY_PER_PARENT rows or more
     per referenced row."""
-    equal = path.equal_columns(table.key, always=True, null=False)
-    served = {key[0] for key in leading_columns_served(table) if key}
-    return any(table.column(name) is not None and not is_low_cardinality(context, table.column(name))
-               and not _many_per_parent(context, table, name) for name in equal & served)
+    selective = {name for key in leading_columns_served(table) if key for name in key[:1]
+                 if table.column(name) is not None and not is_low_cardinality(context, table.column(name))
+                 and not _many_per_parent(context, table, name)}
+    return path.every_call(table.key, lambda equal: bool(equal & selective), null=False)
 
 
 def _many_per_parent(context: AuditContext, table: Table, column: str) -> bool:
