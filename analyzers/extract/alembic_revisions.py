@@ -35,6 +35,7 @@ from ..schema.type_names import normalize_type
 from . import sql_files
 from .module_summary import Assignment, ModuleSummary
 from .python_names import Expr, ExprBuilder, ImportedName, imports_of
+from .migration_functions import FunctionSource, migration_functions
 from .python_source import PythonFile, parse_python
 from .python_world import World, sa_member
 from .sqlalchemy_types import Types
@@ -53,6 +54,11 @@ class Revision:
     downgrade: tuple[ops.Operation, ...] = ()
     downgrade_location: Optional[Location] = None
     downgrade_is_empty: bool = False
+    functions: tuple[tuple[str, FunctionSource], ...] = ()  # what upgrade() and downgrade() say beyond their operations
+
+    def function(self, name: str) -> Optional[FunctionSource]:
+        """What `upgrade()` or `downgrade()` says beyond its operations; None without that function."""
+        return next((source for function, source in self.functions if function == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +235,8 @@ class _RevisionReader:
             message=message, branch_labels=self._ids("branch_labels"), depends_on=self._ids("depends_on"),
             upgrade=tuple(upgrade), downgrade=tuple(downgrade),
             downgrade_location=self.locate(downgrade_node) if downgrade_node is not None else None,
-            downgrade_is_empty=downgrade_node is None or _is_empty(downgrade_node))
+            downgrade_is_empty=downgrade_node is None or _is_empty(downgrade_node),
+            functions=migration_functions(self.source))
         return RevisionParse(revision, tuple(dict.fromkeys(self.errors)))  # a loop reads its body once per item
 
     def _ids(self, name: str) -> tuple[str, ...]:

@@ -94,6 +94,7 @@ class _ByPath(Generic[_Found]):
 
 
 _words_of = _ByPath(_words)
+_lowered_of = _ByPath(str.lower)  # a cheap first test before a file's words are found
 _code_words_of = _ByPath(_code_words)
 _names_other_engines_of = _ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
@@ -342,7 +343,7 @@ class AuditContext:
         if key in self.model.orm.tables or not self._code_texts:
             return True
         name = key.rpartition(".")[2].lower()
-        return any(name in _words_of(path, text) and name in _code_words_of(path, text)
+        return any(name in _lowered_of(path, text) and name in _words_of(path, text) and name in _code_words_of(path, text)
                    for path, text in self._code_texts)
 
     @cached_property
@@ -427,18 +428,14 @@ class AuditContext:
         if not patterns:
             return None
         plain_words = {word.lower() for word in words if _WORD.fullmatch(word)}
-        for number, (path, text) in enumerate(self._deployed_texts):
-            if not plain_words <= self._deployed_words[number]:
+        for path, text in self._deployed_texts:
+            lowered = _lowered_of(path, text)
+            if not all(word in lowered for word in plain_words):
                 continue  # a word the file does not hold: no pattern needs to run over it
             if all(pattern.search(text) for pattern in patterns):
                 match = patterns[-1].search(text)
                 return Location(path, text.count("\n", 0, match.start()) + 1)
         return None
-
-    @cached_property
-    def _deployed_words(self) -> list[frozenset[str]]:
-        """The words (lower case) of each deployed file, in the order of `_deployed_texts`."""
-        return [_words_of(path, text) for path, text in self._deployed_texts]
 
     @property
     def has_application_code(self) -> bool:

@@ -23,7 +23,6 @@ from ...schema.operations import (
 )
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .downgrade_source import read_function
 from .revision_examples import ALEMBIC_SETUP, revision_file
 from ...i18n import _
 
@@ -252,8 +251,7 @@ class DowngradeDoesNotUndo(Rule):
         for path, revision in sorted(context.model.revision_files.items()):
             if revision.downgrade_is_empty:
                 continue  # SL504 reports it
-            text = context.text_of(path)
-            upgrade, downgrade = read_function(text, path, "upgrade"), read_function(text, path, "downgrade")
+            upgrade, downgrade = revision.function("upgrade"), revision.function("downgrade")
             if downgrade is not None and downgrade.raises:
                 continue  # irreversible on purpose: SL534 checks that it says why
             yield from self._compare(revision, _Effects.of(revision.upgrade, upgrade is not None and upgrade.calls_helpers),

@@ -14,7 +14,6 @@ from ...schema.operations import (
 )
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .downgrade_source import read_downgrade
 from ...i18n import _
 
 
@@ -91,7 +90,7 @@ class EmptyDowngrade(Rule):
         for path, revision in sorted(context.model.revision_files.items()):
             # Session settings and VALIDATE CONSTRAINT leave nothing to undo.
             changes = [op for op in revision.upgrade if not _leaves_nothing_to_undo(op)]
-            if not changes or not revision.downgrade_is_empty or _explained(context, path):
+            if not changes or not revision.downgrade_is_empty or _explained(revision):
                 continue
             location = revision.downgrade_location or revision.location
             yield self.finding(
@@ -121,7 +120,7 @@ def _leaves_nothing_to_undo(operation) -> bool:
             (operation.type, operation.new_name, operation.identity, operation.using))
 
 
-def _explained(context: AuditContext, path: str) -> bool:
+def _explained(revision) -> bool:
     """A downgrade left empty on purpose says why in a comment or docstring."""
-    source = read_downgrade(context.text_of(path), path)
+    source = revision.function("downgrade")
     return source is not None and bool(source.explanation)

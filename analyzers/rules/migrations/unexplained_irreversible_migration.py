@@ -5,7 +5,6 @@ from typing import Iterator
 from ...schema.operations import Opaque, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .downgrade_source import read_downgrade
 from .revision_examples import ALEMBIC_SETUP, revision_file
 from ...i18n import _
 
@@ -91,7 +90,7 @@ class UnexplainedIrreversibleMigration(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path, revision in sorted(context.model.revision_files.items()):
-            source = read_downgrade(context.text_of(path), path)
+            source = revision.function("downgrade")
             if source is not None and source.raises:
                 if not source.explanation:
                     yield self._raises(revision, source.raises[0])

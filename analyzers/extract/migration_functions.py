@@ -2,8 +2,8 @@
 statements that make a downgrade irreversible on purpose, whether a comment or docstring
 explains why, and whether the function hands work to helpers the extractor does not follow.
 
-The Revision record carries operations only; the rest is read here, from the file's text,
-with Python's own parser and tokenizer.
+Read with the revision (Revision.functions), from the tree it was parsed into, and cached
+with it: the rules that ask read no file again.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
-from ...schema.model import Location
+from ..schema.model import Location
 
 # Comments that say nothing about the downgrade: Alembic's template markers, tool directives, to-dos.
 _NOT_AN_EXPLANATION = re.compile(
@@ -46,38 +46,23 @@ class FunctionSource:
         return self.docstring or _explaining_comment(self.commented_source) or message
 
 
-def read_function(text: Optional[str], path: str, name: str) -> Optional[FunctionSource]:
-    """The module-level function `name` ("upgrade" or "downgrade") of a revision file's text;
-    None when the file does not parse or has no such function."""
-    return _read_migration_functions(text, path).get(name) if text else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _read_migration_functions(text: str, path: str) -> dict[str, FunctionSource]:
-    """`upgrade` and `downgrade` of one revision file, read with one parse. Cached by text:
-    several rules ask, and the language server re-audits unchanged files on every edit."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return {}
-    lines, helpers = text.splitlines(), _helpers(tree)
-    functions: dict[str, FunctionSource] = {}
+def migration_functions(source) -> tuple[tuple[str, FunctionSource], ...]:
+    """`upgrade` and `downgrade` of one revision file (a PythonFile), as (name, FunctionSource)."""
+    tree, lines = source.tree, list(source.lines)
+    helpers = _helpers(tree)
+    functions = []
     for name in ("upgrade", "downgrade"):
         function = next((node for node in reversed(tree.body)
                          if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name), None)
         if function is None:
             continue
         raise_nodes = list(_unconditional_raises(function.body))
-        raises = tuple(Location(path, node.lineno, node.col_offset + 1) for node in raise_nodes)
         docstring = (ast.get_docstring(function) or "").strip() or None
-        functions[name] = FunctionSource(raises, _calls_helpers(function, helpers), docstring,
-                                         _commented_source(lines, function),
-                                         _message(raise_nodes[0]) if raise_nodes else None)
-    return functions
-
-
-def read_downgrade(text: Optional[str], path: str) -> Optional[FunctionSource]:
-    return read_function(text, path, "downgrade")
+        functions.append((name, FunctionSource(tuple(source.location(node) for node in raise_nodes),
+                                               _calls_helpers(function, helpers), docstring,
+                                               _commented_source(lines, function),
+                                               _message(raise_nodes[0]) if raise_nodes else None)))
+    return tuple(functions)
 
 
 def _unconditional_raises(statements: list[ast.stmt]) -> Iterator[ast.Raise]:
