@@ -566,11 +566,6 @@ class CodeBase:
         return any(_STAFF.search(name) for name in (*function.decorators, *class_decorators)) \
             or any(_STAFF_MODULE.fullmatch(part) for part in PurePosixPath(key[0]).with_suffix("").parts)
 
-    def reached_from(self, key: tuple[str, Optional[str]], callees) -> set:
-        """The functions that calling `callees` (as written in the function `key`) runs: those
-        they resolve to and every function those call."""
-        return self._reach(list(self._resolved(key, callees)))
-
     def _reach(self, roots: list) -> set:
         reached, stack = set(roots), list(roots)
         while stack:

@@ -131,7 +131,6 @@ class LoopRead:
     parent: Optional[tuple[int, str]] = None  # (index of the enclosing loop's query, the attribute it iterates)
     rows_from: Optional[str] = None  # the rows come from calling this function, as written (`catalog.search_products`)
     function: Optional[str] = None  # the function the loop is in (None: module level)
-    row_calls: tuple[str, ...] = ()  # callees, as written, the loop passes its row to (`find_entities(s, row)`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1896,32 +1895,18 @@ def _loop_reads(function: _FunctionReader, facts: QueryFacts, index_of: dict, ro
             sources[variable] = ("query", index_of.get(id(source[1])))
         else:
             sources[variable] = source
-        reads = _attribute_reads(scope, variable, function.reader, row_helpers)
-        row_calls = _row_calls(scope, variable) if reads else ()
-        for attribute, location in reads:
+        for attribute, location in _attribute_reads(scope, variable, function.reader, row_helpers):
             kind = sources[variable]
             if kind[0] == "function":
-                facts.loop_reads.append(LoopRead(variable, attribute, location, rows_from=kind[1], function=name,
-                                                 row_calls=row_calls))
+                facts.loop_reads.append(LoopRead(variable, attribute, location, rows_from=kind[1], function=name))
             elif kind[0] == "query":
                 if kind[1] is not None:
-                    facts.loop_reads.append(LoopRead(variable, attribute, location, source=kind[1], function=name,
-                                                     row_calls=row_calls))
+                    facts.loop_reads.append(LoopRead(variable, attribute, location, source=kind[1], function=name))
             else:
                 parent = sources.get(kind[1])
                 if parent is not None and parent[0] == "query" and parent[1] is not None:
                     facts.loop_reads.append(LoopRead(variable, attribute, location, parent=(parent[1], kind[2]),
-                                                     function=name, row_calls=row_calls))
-
-
-def _row_calls(scope, variable: str) -> tuple[str, ...]:
-    """The callees, as written, of the calls in `scope` given `variable` itself as an argument."""
-    found: dict[str, None] = {}
-    for node in walk_in_order(scope):
-        if isinstance(node, ast.Call) and (callee := callee_text(node.func)) and any(
-                isinstance(argument, ast.Name) and argument.id == variable for _, argument in call_arguments(node)):
-            found[callee] = None
-    return tuple(found)
+                                                     function=name))
 
 
 def _attribute_reads(scope, variable: str, reader: _Reader,

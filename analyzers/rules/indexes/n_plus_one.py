@@ -35,9 +35,7 @@ class NPlusOne(Rule):
     load fails instead of querying), a query whose loader options come from its caller
     (`.options(*options)`), a many-to-one whose target table is not hinted that big (the
     session's identity map answers it once each target is loaded: one query per distinct
-    target, not per row), a loop that passes each row to a function running queries of its own
-    (per-row database work by design: an eager load removes one of several queries per row;
-    batching is the fix), code no application path runs, commands an operator runs by hand,
+    target, not per row), code no application path runs, commands an operator runs by hand,
     administrators' pages, and background jobs: there the extra queries delay no user, and on
     the hinted corpus every N+1 of a scheduled job walked the few rows of a recent window.
 
@@ -100,14 +98,6 @@ class NPlusOne(Rule):
                  "from app.models import OrderItem\n\n\ndef orders(session):\n"
                  "    return {item.order.id for item in session.query(OrderItem).all()}\n")},
                  config="[tool.schemalens.tables.order_items]\nrows = 300_000\n"),
-             # dispatch: each row is passed to a function that looks up rows of its own (per-row work by design)
-             Example({"app/models.py": _MODELS,
-                      "app/services/items.py": ("from app.models import OrderItem\n\n\ndef first_item(session, order):\n"
-                                                "    return session.query(OrderItem).filter(OrderItem.order_id == order.id).first()\n"),
-                      "app/services/orders.py": _LOOP.replace(
-                          "        result.append(", "        first_item(session, order)\n        result.append(").replace(
-                          "from app.models import Order\n", "from app.models import Order\nfrom app.services.items import first_item\n")},
-                     config=_SIZES),
              # CTFd, dispatch: no size hint (the children of one parent, a few configuration rows)
              Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP}))
     invalid = (
@@ -143,8 +133,7 @@ class NPlusOne(Rule):
                 continue  # a command run by hand over a few rows, not a path users wait on
             for read in facts.loop_reads:
                 path = self._rows_path(context, reported, selects_by_name, facts.path, read)
-                if path is None or not path.reached or path.context == "task" or not for_users(context, path) \
-                        or _queries_per_row_anyway(context, facts.path, read):
+                if path is None or not path.reached or path.context == "task" or not for_users(context, path):
                     continue
                 owner = path.table
                 if read.parent is not None:
@@ -197,17 +186,6 @@ class NPlusOne(Rule):
             return selects_by_name.get(read.rows_from.rpartition(".")[2])
         index = read.source if read.source is not None else read.parent[0]
         return reported.get((path, index))
-
-
-def _queries_per_row_anyway(context: AuditContext, path: str, read) -> bool:
-    """The loop passes each row to a function that runs queries of its own (`find_entities(s,
-    row)` looking up or creating rows per row): the loop is per-row database work by design,
-    and loading the relationship up front removes one of several queries each row makes, not
-    the round trip per row. Batching the loop's work is the fix there, not an eager load."""
-    if not read.row_calls:
-        return False
-    reached = context.code_base.reached_from((path, read.function), read.row_calls)
-    return any(context.query_paths_by_function.get(function) for function in reached)
 
 
 def _a_select(path) -> bool:
