@@ -339,7 +339,7 @@ class _Shape:
         self.shape = QueryShape(kind, entities, location, sql=sql)
         # ("parameter", name) or ("call", callee, [(slot, _Shape)]); made a QueryOrigin once indexes are known
         self.origin = origin
-        self.depth = 0  # how many branches (if, loop, match case) enclose where the query was begun
+        self.branches: tuple[int, ...] = ()  # the branches (if, loop, match case) around where the query was begun
 
     def add(self, **changes) -> None:
         merged = {key: getattr(self.shape, key) + value if isinstance(value, tuple) else value for key, value in changes.items()}
@@ -857,17 +857,19 @@ class _FunctionReader:
         self.order_functions: set[str] = set()  # names bound to `asc`/`desc` (`direction = desc if d else asc`)
         self.receiver = receiver
         self.dynamic_relationships: dict[str, str] = {}  # of the method's class: attribute -> target class
-        self.depth = 0  # branches (if, loop, match case) around the statement being read
+        # the branches (if arm, loop, match case) around the statement being read, each by a number of its own
+        self.branches: tuple[int, ...] = ()
+        self.branches_read = 0
         self.loops_around: list[str] = []  # the `for` and `while` bodies around it: where their rows come from
         self.looped_callees: dict[tuple[str, tuple[str, ...]], None] = {}  # FunctionFacts.looped_callees
         # ids of the nodes whose calls are recorded, per loop nest around them (`expression`)
         self.recorded: dict[tuple[str, ...], set[int]] = {}
-        self.binding_depth: dict[str, int] = {}  # pending name -> the depth it was bound at (parameters: 0)
+        self.binding_branches: dict[str, tuple[int, ...]] = {}  # pending name -> the branches it was bound in
         self.arms: list[Optional[Arm]] = []  # per branch around the statement: the chain arm it is, if any
 
     def new_shape(self, *args, **kwargs) -> _Shape:
         shape = _Shape(*args, **kwargs)
-        shape.depth = self.depth
+        shape.branches = self.branches
         self.shapes.append(shape)
         return shape
 
@@ -912,7 +914,7 @@ class _FunctionReader:
                     self.class_values[name] = callee
                 if last not in _NOT_QUERIES and callee:
                     self.pending[name] = ("call", unwrapped)
-                    self.binding_depth[name] = self.depth
+                    self.binding_branches[name] = self.branches
                 return
         elif isinstance(unwrapped, (ast.List, ast.Tuple, ast.ListComp)):
             bound = (self.lists, self.reader._elements(unwrapped))
@@ -946,7 +948,7 @@ class _FunctionReader:
             shape = self.new_shape("select", (), location, origin=("parameter", name))
         else:
             shape = self._call_shape(pending[1])
-        shape.depth = self.binding_depth.pop(name, 0)
+        shape.branches = self.binding_branches.pop(name, ())
         self.variables[name] = shape
         return shape
 
@@ -1144,9 +1146,11 @@ class _FunctionReader:
     def _refine(self, shape: _Shape, method: Optional[str], node: ast.Call) -> None:
         reader = self.reader
         arguments = reader.arguments(node)
-        conditional = self.depth > shape.depth
+        # made inside a branch within where the query was bound, or in a branch beside it (a name
+        # bound in one arm of an if is refined in another: the calls of that arm hold the earlier query)
+        conditional = shape.branches[:len(self.branches)] != self.branches
         # an arm directly inside the query's own block: the chain decides between the calls of the query
-        arm = self.arms[-1] if conditional and self.depth == shape.depth + 1 else None
+        arm = self.arms[-1] if conditional and self.branches[:-1] == shape.branches else None
         if method in ("filter", "where", "having"):
             shape.add(predicates=tuple(replace(p, conditional=True, arm=arm) if conditional else p
                                        for a in arguments for p in reader.predicates(a)))
@@ -1314,10 +1318,10 @@ class _FunctionReader:
             arms.append((None, current.orelse))
         exhaustive = len(arms) > 1 and (arms[-1][0] is None or _dispatch_on_one_value([test for test, _ in arms]))
         for index, (test, body) in enumerate(arms):
-            if test is not None:  # an `elif`'s test runs only when the tests before it failed
-                self.depth += bool(index)
+            if test is not None and index:  # an `elif`'s test runs only when the tests before it failed
+                self.branch([ast.Expr(test)])
+            elif test is not None:
                 self.expression(test)
-                self.depth -= bool(index)
             self.branch(body, arm=Arm((node.lineno, node.col_offset), index, len(arms)) if exhaustive else None)
 
     def branch(self, body: list[ast.stmt], loop: Optional[str] = None, arm: Optional[Arm] = None) -> None:
@@ -1325,14 +1329,16 @@ class _FunctionReader:
         conditional. A loop's body (`loop`: where its rows come from, see `loop`) runs once per
         row, and so do the functions it calls. `arm`: the body is an arm of a chain every call
         takes one arm of."""
-        self.depth += 1
+        outside = self.branches
+        self.branches_read += 1
+        self.branches = outside + (self.branches_read,)
         self.arms.append(arm)
         if loop is not None:
             self.loops_around.append(loop)
         try:
             self.block(body)
         finally:
-            self.depth -= 1
+            self.branches = outside
             self.arms.pop()
             if loop is not None:
                 self.loops_around.pop()

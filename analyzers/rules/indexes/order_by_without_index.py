@@ -123,6 +123,12 @@ class OrderByWithoutIndex(Rule):
                                      "        query = query.filter(Order.id == order_id)\n"
                                      "    return query.order_by(Order.created_at.desc()).limit(50).all()  # expect\n"),
                        config=_BIG),
+               # onyx: the key is matched in one arm; the other arm rebinds the query through a helper
+               Example(query_example("def newest(Order, f, attribute):\n    query = Order.query\n    if f:\n"
+                                     "        if attribute == 'name':\n            query = by_name(query, f)\n"
+                                     "        elif attribute == 'id':\n            query = query.filter(Order.id == f)\n"
+                                     "    return query.order_by(Order.created_at.desc()).limit(50).all()  # expect\n"),
+                       config=_BIG),
                # filters on optional arguments (`if customer_id:` / `elif order_id:`): calls giving neither sort all
                Example(query_example(_BY_SUBJECT.replace("is_customer(subject)", "subject.customer_id")
                                      .replace("is_order_link(subject)", "subject.order_id")
