@@ -57,6 +57,7 @@ _VIEW_BASES = {"flask_restful.Resource", "flask_restx.Resource", "flask_restplus
 _STAFF = re.compile(r"admin|staff|superuser", re.IGNORECASE)
 _STAFF_MODULE = re.compile(r"admin|backoffice|back_office", re.IGNORECASE)
 _HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
+_WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,7 @@ class CodeBase:
 
     # Answers that name functions, classes and shapes by name or index, never by location: the
     # same for a code base whose files only moved (code_structure).
-    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "_unique_names", "_overrides",
+    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "write_requests_only", "_unique_names", "_overrides",
                         "_callers", "_consumers", "_templates", "_qualified", "_targets", "_bindings", "_mro")
 
     def carry_over(self, last: "CodeBase", moved: set[str]) -> None:
@@ -552,6 +553,25 @@ class CodeBase:
                         if kind == "task" or (kind == "request" and not self._for_staff(key))]
         return frozenset(self._reach(admin_roots) - self._reach(public_roots))
 
+    @cached_property
+    def write_requests_only(self) -> frozenset[tuple[str, Optional[str]]]:
+        """Functions that only requests writing data run: handlers of POST, PUT, PATCH or DELETE
+        (`@router.post`, a view class's `post`), and what only they call; not what a read
+        request (`@router.get`, a handler whose methods are not read here) or a task also runs."""
+        roots = {key: self._own_context(key) for key in self.functions}
+        writing = [key for key, kind in roots.items() if kind == "request" and self._writes(key)]
+        if not writing:
+            return frozenset()
+        others = [key for key, kind in roots.items() if kind == "task" or (kind == "request" and not self._writes(key))]
+        return frozenset(self._reach(writing) - self._reach(others))
+
+    def _writes(self, key: tuple[str, Optional[str]]) -> bool:
+        """A request handler for a method that writes: by its decorator, or a view class's method name."""
+        decorators = set(self.functions[key].decorators)
+        if self._is_view_method(*key):
+            return (key[1] or "").rpartition(".")[2] in _WRITE_METHODS
+        return bool(decorators & _WRITE_METHODS) and not decorators & (_HTTP_METHODS - _WRITE_METHODS)
+
     def _own_context(self, key: tuple[str, str]) -> str:
         """Where a function runs by itself, before its callers are followed: its decorators' and
         module's context, "request" for the HTTP methods of view classes."""
@@ -894,6 +914,7 @@ class CodeBase:
             group_by=shape.group_by + own.group_by,
             aggregates=shape.aggregates + own.aggregates,
             pagination=own.pagination or shape.pagination,
+            limit=own.limit if own.pagination else shape.limit,
             eager=shape.eager + own.eager,
             subquery=own.subquery or shape.subquery,
             executed=own.executed or shape.executed,

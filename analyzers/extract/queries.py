@@ -107,6 +107,7 @@ class QueryShape:
     group_by: tuple[ColumnRef, ...] = ()
     aggregates: tuple[tuple[str, ColumnRef], ...] = ()  # ("max", Payment.create_time)
     pagination: Optional[str] = None  # "offset", "paginate", "limit"
+    limit: Optional[int] = None  # with pagination "limit": the number every call gives, when written as one
     eager: tuple[str, ...] = ()  # relationship attributes loaded by options(selectinload(...), ...); "*": unknown ones
     subquery: bool = False
     sql: Optional[str] = None  # the text of a text() query
@@ -1181,7 +1182,9 @@ class _FunctionReader:
         elif method == "paginate":
             shape.add(pagination="paginate", executed=True)
         elif method == "limit" and shape.shape.pagination is None and not conditional:
-            shape.add(pagination="limit")  # `if limit: query = query.limit(limit)`: the other calls read every row
+            # `if limit: query = query.limit(limit)`: the other calls read every row
+            count = arguments[0] if len(arguments) == 1 else None
+            shape.add(pagination="limit", limit=count.value if isinstance(count, ast.Constant) and type(count.value) is int else None)
         elif method == "options":
             shape.add(eager=tuple(_eager_attributes(self.reader.source, node)))
         elif method in ("subquery", "cte", "alias", "scalar_subquery"):

@@ -35,7 +35,9 @@ class NPlusOne(Rule):
     load fails instead of querying), a query whose loader options come from its caller
     (`.options(*options)`), a many-to-one whose target table is not hinted that big (the
     session's identity map answers it once each target is loaded: one query per distinct
-    target, not per row), code no application path runs, commands an operator runs by hand,
+    target, not per row), a loop over at most 100 rows (a constant LIMIT) that only requests
+    writing data run (POST, PUT, PATCH, DELETE handlers: a bounded number of extra queries once
+    per write, not per page view), code no application path runs, commands an operator runs by hand,
     administrators' pages, and background jobs: there the extra queries delay no user, and on
     the hinted corpus every N+1 of a scheduled job walked the few rows of a recent window.
 
@@ -98,6 +100,10 @@ class NPlusOne(Rule):
                  "from app.models import OrderItem\n\n\ndef orders(session):\n"
                  "    return {item.order.id for item in session.query(OrderItem).all()}\n")},
                  config="[tool.schemalens.tables.order_items]\nrows = 300_000\n"),
+             # dispatch: creating an entity type walks at most 100 signal instances of one case
+             Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
+                 "session.query(Order).all()", "session.query(Order).limit(100).all()").replace(
+                 "def totals(session):", "@router.post('/totals')\ndef totals(session):")}, config=_SIZES),
              # CTFd, dispatch: no size hint (the children of one parent, a few configuration rows)
              Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP}))
     invalid = (
@@ -112,6 +118,11 @@ class NPlusOne(Rule):
                                           "    return {'items': len(order.items)}  # expect\n\n\n"
                                           "def page(session):\n    return [_json(o) for o in recent(session)]\n")},
                 config=_SIZES),
+        # the same bounded loop on a read request: a page view makes a page of queries
+        Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
+            "session.query(Order).all()", "session.query(Order).limit(100).all()").replace(
+            "def totals(session):", "@router.get('/totals')\ndef totals(session):").replace(
+            "len(order.items))\n", "len(order.items))  # expect\n")}, config=_SIZES),
         # a many-to-one to a big table: one query per distinct order
         Example({"app/models.py": _MODELS, "app/services/orders.py": (
             "from app.models import OrderItem\n\n\ndef orders(session):\n"
@@ -133,7 +144,8 @@ class NPlusOne(Rule):
                 continue  # a command run by hand over a few rows, not a path users wait on
             for read in facts.loop_reads:
                 path = self._rows_path(context, reported, selects_by_name, facts.path, read)
-                if path is None or not path.reached or path.context == "task" or not for_users(context, path):
+                if path is None or not path.reached or path.context == "task" or not for_users(context, path) \
+                        or _bounded_on_writes(context, facts.path, read, path):
                     continue
                 owner = path.table
                 if read.parent is not None:
@@ -186,6 +198,18 @@ class NPlusOne(Rule):
             return selects_by_name.get(read.rows_from.rpartition(".")[2])
         index = read.source if read.source is not None else read.parent[0]
         return reported.get((path, index))
+
+
+# A loop over a query with a constant LIMIT this small makes at most this many extra queries.
+BOUNDED_LOOP = 100
+
+
+def _bounded_on_writes(context: AuditContext, path: str, read, rows) -> bool:
+    """The loop walks at most BOUNDED_LOOP rows (a constant LIMIT on its query), and only
+    requests that write (POST, PUT, PATCH, DELETE handlers: CodeBase.write_requests_only) run
+    it: a bounded number of extra queries, once per write, not per page view."""
+    return rows.shape.limit is not None and rows.shape.limit <= BOUNDED_LOOP \
+        and (path, read.function) in context.code_base.write_requests_only
 
 
 def _a_select(path) -> bool:
