@@ -1,6 +1,6 @@
 """A SQL-only audit beside squawk, in one run: the same migration folder checked by
-`schemalens audit` (a fresh process each time, as a CI step runs it; parse cache cold, then
-warm) and by `squawk` (PyPI `squawk-cli`) on all its files at once. Prints wall and CPU seconds
+`schemalens audit` (a fresh process each time, as a CI step runs it, from bytecode as an installed
+copy starts: bench/as_installed.py; parse cache cold, then warm) and by `squawk` (PyPI `squawk-cli`) on all its files at once. Prints wall and CPU seconds
 of each and the ratio against the performance issue's target (SchemaLens <= 5x squawk).
 
 The folder is a generated reporting schema of `--files` numbered migrations (bench/generate_
@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_workspace import GeneratedWorkspace, _write_sql_migrations  # noqa: E402  (a sibling script)
+from as_installed import from_bytecode  # noqa: E402  (sibling scripts)
+from generate_workspace import GeneratedWorkspace, _write_sql_migrations  # noqa: E402
 
 TARGET_RATIO = 5.0
 
@@ -58,6 +59,7 @@ def main() -> int:
     parser.add_argument("--folder", type=Path, help="a real SQL migration folder to check instead")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    from_bytecode()
     squawk = _squawk()
     with tempfile.TemporaryDirectory(prefix="schemalens-sql-bench-") as temporary:
         root = Path(temporary) / "workspace"

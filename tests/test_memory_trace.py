@@ -31,10 +31,10 @@ def test_nothing_is_traced_unless_asked(monkeypatch):
 
 
 def test_the_audit_keeps_one_word_set_per_file_however_many_edits():
-    from schemalens.analyzers.rules.context import _ByPath
+    from schemalens.analyzers.by_path import ByPath
 
     computed = []
-    words = _ByPath(lambda text: computed.append(text) or frozenset(text.split()))
+    words = ByPath(lambda text: computed.append(text) or frozenset(text.split()))
     for number in range(100):
         assert words("app/models.py", f"x = {number}") == frozenset({"x", "=", str(number)})
     assert words("app/models.py", "x = 99") == frozenset({"x", "=", "99"})

@@ -24,13 +24,10 @@ from ..i18n import _
 from ..schema import operations as ops
 from ..schema.model import Column, ExtractionError, ForeignKey, Index, Location, PrimaryKey, UniqueConstraint
 from ..schema.type_names import normalize_type
-from .sql_dialects import SQLGLOT_NAMES
+from .sql_dialects import SQLGLOT_NAMES, UNREAD
 
 if TYPE_CHECKING:
     from .sql_files import SqlExtraction, _Positions
-
-# The kind of UnsupportedStatement recorded for a statement of another engine that sqlglot cannot read.
-UNREAD = "unread by sqlglot"
 
 # sqlglot logs a warning for every statement it falls back to reading as a bare command.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)

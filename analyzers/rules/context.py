@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import PurePosixPath
-from typing import Callable, Generic, Iterator, Optional, TypeVar
+from typing import Callable, Iterator, Optional
 
+from ..by_path import ByPath
 from ..i18n import _
 from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import walk_migrations
@@ -74,29 +75,10 @@ def _code_words(text: str) -> frozenset[str]:
     return _words(kept)
 
 
-_Found = TypeVar("_Found")
-
-
-class _ByPath(Generic[_Found]):
-    """What `compute` makes of a file's text, kept across audits per path while the text is
-    unchanged: an edit replaces its own file's entry, so the memory stays one entry per file
-    however many edits come (a cache keyed by text kept every edited version)."""
-
-    def __init__(self, compute: Callable[[str], _Found]) -> None:
-        self._compute = compute
-        self._entries: dict[str, tuple[str, _Found]] = {}
-
-    def __call__(self, path: str, text: str) -> _Found:
-        entry = self._entries.get(path)
-        if entry is None or entry[0] != text:
-            entry = self._entries[path] = (text, self._compute(text))
-        return entry[1]
-
-
-_words_of = _ByPath(_words)
-_lowered_of = _ByPath(str.lower)  # a cheap first test before a file's words are found
-_code_words_of = _ByPath(_code_words)
-_names_other_engines_of = _ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
+_words_of = ByPath(_words)
+_lowered_of = ByPath(str.lower)  # a cheap first test before a file's words are found
+_code_words_of = ByPath(_code_words)
+_names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
 @dataclass

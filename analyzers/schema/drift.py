@@ -9,13 +9,13 @@ Each difference keeps both elements (either may be None), so callers can point a
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Callable, Generic, Optional, Sequence, TypeVar, Union
 
+from ..by_path import ByPath
 from .model import Column, ForeignKey, Index, Location, PrimaryKey, Table, UniqueConstraint, table_key
 
 Element = TypeVar("Element")
@@ -61,17 +61,15 @@ def shared_tables(model, text_of: Callable[[str], Optional[str]]) -> list[tuple[
 _REFLECTION = re.compile(r"\bautoload_with[\"']?\s*[=:]|\bautoload[\"']?\s*[=:]\s*True\b|\bDeferredReflection\b")
 
 
-@functools.lru_cache(maxsize=64)
-def _mentions_reflection(text: str) -> bool:
-    """Whether a file mentions reflection at all: searched once per text, not once per table."""
-    return bool(_REFLECTION.search(text))
+# Whether a file mentions reflection at all: searched once per text, not once per table.
+_mentions_reflection = ByPath(lambda text: _REFLECTION.search(text) is not None)
 
 
 def is_reflected(table: Table, text_of: Callable[[str], Optional[str]]) -> bool:
     """True when the class or Table(...) declaring `table` asks SQLAlchemy to reflect it. The
     declaration runs from its first line to the next line that starts at column 1."""
     text = text_of(table.location.path)
-    if text is None or not _mentions_reflection(text):
+    if text is None or not _mentions_reflection(table.location.path, text):
         return False
     lines = text.splitlines()[table.location.line - 1:]
     end = next((number for number, line in enumerate(lines[1:], start=1) if line[:1].strip() and not line.startswith(")")),

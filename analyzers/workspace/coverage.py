@@ -186,11 +186,10 @@ _KINDS = {"sql_migration": _("migration file(s)"), "sql_script": _("script(s) (n
 def sql_coverage(parsed_files: dict, plan, databases) -> SqlCoverage:
     """What was read of the workspace's SQL: files per kind and dialect, files skipped and why,
     and every migration set with the database it builds."""
-    from ..extract.sql_dialects import label
+    from ..extract.sql_dialects import UNREAD, label
 
     files: dict[str, int] = {}
     skipped: dict[str, list[str]] = {}
-    from ..extract.sql_other_dialects import UNREAD
 
     statements: dict[str, list[int]] = {}
     for path, parsed in sorted(parsed_files.items()):
