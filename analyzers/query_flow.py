@@ -159,8 +159,9 @@ class CodeBase:
 
     # Answers that name functions, classes and shapes by name or index, never by location: the
     # same for a code base whose files only moved (code_structure).
-    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "write_requests_only", "_unique_names", "_overrides",
-                        "_callers", "_consumers", "_templates", "_qualified", "_targets", "_bindings", "_mro")
+    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "write_requests_only",
+                        "_unique_names", "_overrides", "_callers", "_consumers", "_templates", "_qualified", "_targets",
+                        "_bindings", "_mro")
 
     def carry_over(self, last: "CodeBase", moved: set[str]) -> None:
         """Keep what `last`, the code base before an edit that only moved the code of the files

@@ -1,7 +1,8 @@
 """A SQL-only audit beside squawk, in one run: the same migration folder checked by
 `schemalens audit` (a fresh process each time, as a CI step runs it, from bytecode as an installed
-copy starts: bench/as_installed.py; parse cache cold, then warm) and by `squawk` (PyPI `squawk-cli`) on all its files at once. Prints wall and CPU seconds
-of each and the ratio against the performance issue's target (SchemaLens <= 5x squawk).
+copy starts: bench/as_installed.py; parse cache cold, then warm) and by `squawk` (PyPI
+`squawk-cli`) on all its files at once. Prints wall and CPU seconds of each and the ratio
+against the performance issue's target (SchemaLens <= 5x squawk).
 
 The folder is a generated reporting schema of `--files` numbered migrations (bench/generate_
 workspace.py), or any real folder given with `--folder` (copied, so that nothing is written

@@ -1184,7 +1184,8 @@ class _FunctionReader:
         elif method == "limit" and shape.shape.pagination is None and not conditional:
             # `if limit: query = query.limit(limit)`: the other calls read every row
             count = arguments[0] if len(arguments) == 1 else None
-            shape.add(pagination="limit", limit=count.value if isinstance(count, ast.Constant) and type(count.value) is int else None)
+            written = count.value if isinstance(count, ast.Constant) and type(count.value) is int else None
+            shape.add(pagination="limit", limit=written)
         elif method == "options":
             shape.add(eager=tuple(_eager_attributes(self.reader.source, node)))
         elif method in ("subquery", "cte", "alias", "scalar_subquery"):

@@ -325,8 +325,8 @@ class AuditContext:
         if key in self.model.orm.tables or not self._code_texts:
             return True
         name = key.rpartition(".")[2].lower()
-        return any(name in _lowered_of(path, text) and name in _words_of(path, text) and name in _code_words_of(path, text)
-                   for path, text in self._code_texts)
+        return any(name in _lowered_of(path, text) and name in _words_of(path, text)
+                   and name in _code_words_of(path, text) for path, text in self._code_texts)
 
     @cached_property
     def _code_texts(self) -> list[tuple[str, str]]:
