@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemalens.analyzers.extract.alembic_revisions import find_script_locations, parse_revision
 from schemalens.analyzers.schema import operations as ops
+from schemalens.analyzers.schema.model import ForeignKey
 from schemalens.analyzers.schema.revision_graph import build_revision_graph
 
 HEADER = "import sqlalchemy as sa\nfrom alembic import op\nrevision = {rid!r}\ndown_revision = {down!r}\n\n"
@@ -208,3 +209,16 @@ def test_primary_key_columns_make_one_composite_key_unless_the_table_names_its_o
         "                    sa.PrimaryKeyConstraint('id', 'name', name='tags_pk'))\n"))
     keys = [[(c.name, c.columns) for c in op.constraints if type(c).__name__ == "PrimaryKey"] for op in revision.upgrade]
     assert keys == [[(None, ("endpoint_id", "project_id"))], [("tags_pk", ("id", "name"))]]
+
+
+def test_a_foreign_key_added_later_is_left_out_of_create_table():
+    # SQLAlchemy leaves use_alter keys out of CREATE TABLE on PostgreSQL; op.create_table adds them nowhere.
+    revision = _revision("a1", None, upgrade=(
+        "    op.create_table('tracker', sa.Column('topic_id', sa.Integer(), sa.ForeignKey('topics.id', use_alter=True)),\n"
+        "                    sa.Column('user_id', sa.Integer()),\n"
+        "                    sa.ForeignKeyConstraint(['topic_id'], ['topics.id'], name='fk_topic', use_alter=True),\n"
+        "                    sa.ForeignKeyConstraint(['user_id'], ['users.id']))\n"
+        "    op.add_column('posts', sa.Column('topic_id', sa.Integer(), sa.ForeignKey('topics.id', use_alter=True)))\n"))
+    create, add = revision.upgrade
+    assert [(c.columns, c.ref_table) for c in create.constraints if isinstance(c, ForeignKey)] == [(("user_id",), "users")]
+    assert [c.ref_table for c in add.constraints] == ["topics"]

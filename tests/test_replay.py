@@ -108,3 +108,15 @@ def test_a_check_on_several_columns_is_named_after_the_table_only():
 def test_an_index_on_a_column_the_table_lacks_is_rejected():
     run = _replay_sql("CREATE TABLE o (id int);\nCREATE INDEX o_priority_idx ON o (priority);\n")
     assert [e.message for e in run.errors] == ['column "priority" does not exist']
+
+
+def test_dropping_by_postgresql_s_default_name_drops_the_constraint_the_convention_named():
+    # flaskbb: the revisions were written against a database built before the project adopted its
+    # naming convention; the replay names the first revision's unnamed keys by today's convention.
+    named = ops.AddConstraint("t1", ForeignKey("fk_t1_id_t0", ("id",), "t0", ("id",), _at(3)), _at(3))
+    dropped = ops.DropConstraint("t1", "t1_id_fkey", _at(5), kind="foreignkey")
+    missing = ops.DropConstraint("t1", "t1_other_fkey", _at(6), kind="foreignkey")
+    run = replay_steps(_steps(2) + [ops.Step("fk.sql", (named,)), ops.Step("drop.sql", (dropped, missing))])
+    assert run.layer.tables["t1"].foreign_keys == ()
+    assert [(e.location.line, e.message) for e in run.errors] == [
+        (6, 'constraint "t1_other_fkey" of relation "t1" does not exist')]

@@ -549,7 +549,7 @@ class _RevisionReader:
     # column definitions
 
     def _column(self, expr: Expr, table: str, out_constraints: list, out_enums: list,
-                out_indexes: list) -> Optional[Column]:
+                out_indexes: list, creating_table: bool = False) -> Optional[Column]:
         if expr.kind != "call" or self._member(expr) != "Column":
             return None
         args = list(expr.args)
@@ -591,6 +591,8 @@ class _RevisionReader:
                 if persisted is None or self.world.const(persisted) is not False:
                     generated = self._text(argument.args[0]) or self.world.const(argument.args[0]) or argument.args[0].source
         for fk in foreign_keys:
+            if creating_table and _added_later(fk):
+                continue
             target = self.world.const(fk.args[0]) if fk.args else None
             if isinstance(target, str) and "." in target:
                 *schema, ref_table, ref_column = target.split(".")
@@ -653,14 +655,14 @@ class _RevisionReader:
         keyed: list[PrimaryKey] = []  # columns written with primary_key=True
         for argument in call.args[1:]:
             column_constraints: list = []
-            column = self._column(argument, table, column_constraints, enums, indexes)
+            column = self._column(argument, table, column_constraints, enums, indexes, creating_table=True)
             if column is not None:
                 columns.append(column)
                 keyed += [c for c in column_constraints if isinstance(c, PrimaryKey)]
                 constraints += [c for c in column_constraints if not isinstance(c, PrimaryKey)]
                 continue
             constraint = self._table_constraint(argument) if argument.kind == "call" else None
-            if constraint is not None:
+            if constraint is not None and not _added_later(argument):
                 constraints.append(constraint)
         # SQLAlchemy makes one primary key of every primary_key=True column (a composite key when
         # there are several), unless a PrimaryKeyConstraint of the table names it
@@ -935,6 +937,14 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
                    kwargs=tuple((k, _substituted(v, local_values)) for k, v in expr.kwargs),
                    items=tuple((_substituted(k, local_values), _substituted(v, local_values)) for k, v in expr.items),
                    func=_substituted(expr.func, local_values) if expr.func is not None else None)
+
+
+def _added_later(foreign_key: Expr) -> bool:
+    """`ForeignKey(..., use_alter=True)` or such a ForeignKeyConstraint: SQLAlchemy leaves it out of
+    CREATE TABLE on PostgreSQL (for metadata.create_all to add with ALTER TABLE once every table
+    exists), and op.create_table adds it nowhere: the database built by the revisions lacks it."""
+    value = foreign_key.kwarg("use_alter")
+    return value is not None and value.kind == "const" and value.value is True
 
 
 def _missing_name(operation) -> Optional[str]:

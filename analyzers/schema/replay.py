@@ -528,17 +528,20 @@ class _Replayer:
         table = self._table(op.table, op.schema, op.location)
         if table is None:
             return
-        if op.name not in self._constraint_names(table):
+        name = op.name
+        if name not in self._constraint_names(table):
+            name = _named_by_convention_instead(table, op.name)
+        if name is None:
             if not op.if_exists:
                 self._error(op.location, f'constraint "{op.name}" of relation "{table.key}" does not exist',
                             missing=("constraint", f"{table.key}.{op.name}"))
             return
         table = replace(
             table,
-            primary_key=None if table.primary_key and table.primary_key.name == op.name else table.primary_key,
-            foreign_keys=tuple(c for c in table.foreign_keys if c.name != op.name),
-            unique_constraints=tuple(c for c in table.unique_constraints if c.name != op.name),
-            check_constraints=tuple(c for c in table.check_constraints if c.name != op.name),
+            primary_key=None if table.primary_key and table.primary_key.name == name else table.primary_key,
+            foreign_keys=tuple(c for c in table.foreign_keys if c.name != name),
+            unique_constraints=tuple(c for c in table.unique_constraints if c.name != name),
+            check_constraints=tuple(c for c in table.check_constraints if c.name != name),
         )
         self._store(self._touch(table, op.location, f"drop constraint {op.name}"))
 
@@ -840,6 +843,20 @@ def postgres_constraint_name(table: str, constraint, taken, check_column: Option
     if isinstance(constraint, UniqueConstraint):
         return _choose_name(table, "_".join(constraint.columns), "key", taken)
     return _choose_name(table, check_column or "", "check", taken)
+
+
+def _named_by_convention_instead(table: Table, name: str) -> Optional[str]:
+    """The constraint of `table` that PostgreSQL would have named `name` had it been created
+    unnamed, when the replay named it by the naming convention instead: a revision that drops
+    `orders_user_id_fkey` was written against a database built before the project adopted its
+    convention (flaskbb), while the replay applies today's convention to all of history."""
+    constraints = [*([table.primary_key] if table.primary_key else []), *table.foreign_keys,
+                   *table.unique_constraints, *table.check_constraints]
+    for constraint in constraints:
+        if not isinstance(constraint, CheckConstraint) \
+                and postgres_constraint_name(table.name, constraint, lambda _name: False) == name:
+            return constraint.name
+    return None
 
 
 def _choose_name(name1: str, name2: str, label: str, taken) -> str:
