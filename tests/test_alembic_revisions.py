@@ -222,3 +222,11 @@ def test_a_foreign_key_added_later_is_left_out_of_create_table():
     create, add = revision.upgrade
     assert [(c.columns, c.ref_table) for c in create.constraints if isinstance(c, ForeignKey)] == [(("user_id",), "users")]
     assert [c.ref_table for c in add.constraints] == ["topics"]
+
+
+def test_a_column_added_with_primary_key_true_is_not_the_table_s_key():
+    # Alembic's add_column adds every constraint of the column but its primary key (onyx).
+    revision = _revision("a1", None, upgrade=(
+        "    op.add_column('chat_message', sa.Column('id', sa.Integer(), primary_key=True, unique=True))\n"))
+    (add,) = revision.upgrade
+    assert [type(c).__name__ for c in add.constraints] == ["UniqueConstraint"] and add.column.nullable is False

@@ -694,6 +694,9 @@ class _RevisionReader:
         constraints, indexes = [], []
         # Alembic's add_column creates no type (a new enum type is created first, by `.create(bind)`)
         column = self._column(column_expr, table, constraints, [], indexes)
+        # Alembic adds the column's constraints after it, all but a primary key: primary_key=True
+        # on a column added to a table makes it NOT NULL, not the table's key (onyx)
+        constraints = [c for c in constraints if not isinstance(c, PrimaryKey)]
         schema = self._str(call, 99, "schema")
         result = [ops.AddColumn(table, column, location, schema, constraints=tuple(constraints), named_by_convention=True)]
         result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from ..i18n import _, _n
 from ..schema.model import (
@@ -155,6 +155,7 @@ class _LayerBuilder:
         self.world = World(summaries)
         self.is_application = is_application
         self.kept_out: list[KeptOutTable] = []
+        self.library_named: list[tuple[str, str]] = []  # (class, library base): its __tablename__ is the library's
         self.types = Types(self.world)
         self.evaluator = Evaluator(self.world)
         self.errors: list[ExtractionError] = []
@@ -392,8 +393,27 @@ class _LayerBuilder:
             return camel_to_snake_case(info.summary.name)
         if parent is not None:
             return None
+        library = next((base for base in self._library_bases(info.summary)), None)
+        if library is not None:  # fastapi-users' SQLAlchemyBaseUserTableUUID declares `__tablename__ = "user"`
+            self.library_named.append((info.summary.name, library))
+            return None
         self.errors.append(ExtractionError(info.summary.location, _("class %(name)s has no __tablename__", name=info.summary.name)))
         return None
+
+    def _library_bases(self, cls: ClassSummary) -> Iterator[str]:
+        """The bases of `cls` that resolve to a class of a library other than SQLAlchemy (or
+        Flask-SQLAlchemy's `db.Model`): names outside the workspace, which are not read."""
+        for base in cls.bases:
+            resolved = self.world.resolve(base.name) if base.kind == "name" else None
+            flask_model = bool(resolved) and resolved.endswith(".Model") and self.world.is_flask_db(resolved[:-6])
+            if resolved and resolved not in self.world.classes and "." in resolved and not flask_model \
+                    and resolved.rpartition(".")[0] not in self._workspace_modules \
+                    and resolved.split(".")[0] not in _NOT_LIBRARIES and sa_member(resolved) is None:
+                yield resolved
+
+    @cached_property
+    def _workspace_modules(self) -> frozenset[str]:
+        return frozenset(summary.module for summary in self.world.summaries)
 
     def _declares_primary_key(self, info: _ClassInfo, attributes: list[ClassAttribute]) -> bool:
         for attribute in attributes:
@@ -853,12 +873,7 @@ class _LayerBuilder:
             classes.setdefault((summary.name, self.world.path_of(qualified)), summary)
         for table in self.tables:
             cls = classes.get((table.class_name, table.location.path))
-            for base in cls.bases if cls is not None else ():
-                resolved = self.world.resolve(base.name) if base.kind == "name" else None
-                flask_model = bool(resolved) and resolved.endswith(".Model") and self.world.is_flask_db(resolved[:-6])
-                if resolved and resolved not in self.world.classes and "." in resolved and not flask_model \
-                        and resolved.split(".")[0] not in _NOT_LIBRARIES and sa_member(resolved) is None:
-                    found.append((resolved, table.key))
+            found += [(base, table.key) for base in (self._library_bases(cls) if cls is not None else ())]
         return tuple(found)
 
     def recognition(self) -> tuple[int, tuple[UnrecognizedModel, ...]]:
@@ -1340,6 +1355,7 @@ class OrmBuild:
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such bases declare is not read
     library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
     transformed_columns: frozenset[tuple[str, str]] = frozenset()  # (table key, column) written through a transform
+    library_named: tuple[tuple[str, str], ...] = ()  # (class, library base): a table named by the library, not read
 
 
 def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True) -> OrmBuild:
@@ -1356,7 +1372,7 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     relationships = builder.relationship_records()
     return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), relationships,
                     model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(),
-                    builder.library_tables(relationships), transformed)
+                    builder.library_tables(relationships), transformed, tuple(builder.library_named))
 
 
 # Packages whose classes a model may inherit from without declaring columns that way.

@@ -28,6 +28,7 @@ class Coverage:
     kept_out_tables: tuple[KeptOutTable, ...] = ()
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such a base declares is not read
     library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
+    library_named: tuple[tuple[str, str], ...] = ()  # (class, library base): a table the library names, not read
     revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
     revisions_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (engine, how many files, the first of them)
     sql_files: dict[str, int] = field(default_factory=dict)  # "migration file(s), PostgreSQL" -> files read
@@ -91,6 +92,8 @@ class Coverage:
         for library, tables in sorted(by_library.items()):
             names = ", ".join(tables[:SHOWN]) + (", ..." if len(tables) > SHOWN else "")
             out.append(_("mapped by %(library)s at run time, not by a model: %(tables)s", library=library, tables=names))
+        for cls, base in self.library_named:
+            out.append(_("not read: the table of %(cls)s, named by its library class %(base)s", cls=cls, base=base))
         for folder, count in sorted(self.revisions.items()):
             out.append(_n("migrations: %(count)d Alembic revision(s) in environment %(folder)s",
                           "migrations: %(count)d Alembic revision(s) in environment %(folder)s", count, folder=folder or '.'))
@@ -127,6 +130,7 @@ class Coverage:
                                 for t in self.kept_out_tables],
             "library_bases": [{"class": base, "table": table} for base, table in self.library_bases],
             "library_tables": [{"table": table, "library": library} for table, library in self.library_tables],
+            "library_named": [{"class": cls, "library": base} for cls, base in self.library_named],
             "revisions": dict(sorted(self.revisions.items())),
             "revisions_skipped": [{"engine": engine, "files": count, "first": list(paths)}
                                   for engine, count, paths in self.revisions_skipped],

@@ -550,7 +550,7 @@ class WorkspaceIndex:
             revisions_skipped=tuple((engine, len(paths), tuple(sorted(paths)[:3])) for engine, paths in sorted(skipped.items())),
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
             kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases,
-            library_tables=self._orm.library_tables, revisions=revisions,
+            library_tables=self._orm.library_tables, library_named=self._orm.library_named, revisions=revisions,
             sql_files=sql.files, sql_skipped=sql.skipped, migration_sets=sql.sets, sql_statements=sql.statements,
             orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
             tables_in_both=tables_in_both(orm_layer, database_layer), notes=tuple(notes))

@@ -37,7 +37,9 @@ class SchemaDriftTable(Rule):
     their association tables, and its `transaction` table), nor one a mixin's `declared_attr`
     maps at run time for each model that inherits it (SQLAlchemy's table-per-related pattern:
     `type(f"{cls.__name__}Event", (Event, Base), {"__tablename__": f"{cls.__name__.lower()}_events",
-    ...})`); the coverage section names both.
+    ...})`), nor the table of a model class whose `__tablename__` comes from a library base
+    SchemaLens does not read (fastapi-users' `SQLAlchemyBaseOAuthAccountTableUUID`: the table
+    whose name, without case or underscores, is the class's); the coverage section names them.
 
     ## Why it matters
     A model without its table fails at run time, on the migrated database only: the first
@@ -101,6 +103,12 @@ class SchemaDriftTable(Rule):
                      "from sqlalchemy.orm import DeclarativeBase,", "from sqlalchemy.orm import DeclarativeBase, declared_attr,"),
                  **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
             "    op.create_table('order_events', sa.Column('id', sa.BigInteger(), primary_key=True))")}),
+        # onyx: fastapi-users' base class names the table of OAuthAccount ("oauth_account")
+        Example({"app/models.py": "from fastapi_users_db_sqlalchemy import SQLAlchemyBaseOAuthAccountTableUUID\n"
+                                  + _MODELS + "\n\nclass OAuthAccount(SQLAlchemyBaseOAuthAccountTableUUID, Base):\n"
+                                              "    access_token = sa.Column(sa.Text, nullable=False)\n",
+                 **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+            "    op.create_table('oauth_account', sa.Column('id', sa.BigInteger(), primary_key=True))")}),
     )
     invalid = (
         Example({"app/models.py": _MODELS + _REFUND, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),
@@ -118,8 +126,10 @@ class SchemaDriftTable(Rule):
                 yield self._model_only(context, table)
         owners = self._owning_histories(context)
         library_tables = {table for table, _ in model.coverage.library_tables}
+        library_named = {_squashed(cls) for cls, _ in model.coverage.library_named}
         for key, table in sorted(model.database.tables.items()):
             if key not in model.orm.tables and key not in library_tables and not table.partition_of \
+                    and _squashed(table.name) not in library_named \
                     and migration_history(model, table.location.path) in owners:
                 yield self._database_only(table)
 
@@ -187,3 +197,10 @@ class SchemaDriftTable(Rule):
 
 def _qualified(table: Table) -> str:
     return f"{table.schema or 'public'}.{table.name}"
+
+
+def _squashed(name: str) -> str:
+    """A class or table name without case or underscores: the table a library base names for a
+    model class (fastapi-users: `OAuthAccount` -> "oauth_account", `AccessToken` -> "accesstoken")
+    is taken to be the one whose name squashes alike."""
+    return name.replace("_", "").lower()
