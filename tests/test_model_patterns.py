@@ -374,6 +374,24 @@ def test_a_model_class_whose_base_cannot_be_followed_is_said_with_its_base():
     assert [(u.class_name, "Base" in u.reason) for u in built.unrecognized] == [("Order", True)]
 
 
+def test_a_table_named_by_a_library_base_is_said_as_not_read():
+    # onyx: fastapi-users' base classes declare `__tablename__` ("oauth_account"), and the library is not read.
+    from schemalens.analyzers.extract.sqlalchemy_models import build_orm
+
+    files = {"app/models.py": """
+        from fastapi_users_db_sqlalchemy import SQLAlchemyBaseOAuthAccountTableUUID
+        from sqlalchemy import Column, Text
+        from sqlalchemy.orm import DeclarativeBase
+        class Base(DeclarativeBase):
+            pass
+        class OAuthAccount(SQLAlchemyBaseOAuthAccountTableUUID, Base):
+            access_token = Column(Text, nullable=False)
+    """}
+    built = build_orm([summarize_module(textwrap.dedent(t), p, "app.models") for p, t in files.items()])
+    assert built.library_named == (("OAuthAccount", "fastapi_users_db_sqlalchemy.SQLAlchemyBaseOAuthAccountTableUUID"),)
+    assert built.errors == () and built.layer.tables == {}
+
+
 def test_library_column_types_and_the_search_indexes_make_searchable_adds():
     layer, errors = layer_of({"app/models.py": """
         from sqlalchemy import Column, Integer, MetaData, String
