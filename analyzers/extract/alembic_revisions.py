@@ -55,6 +55,8 @@ class Revision:
     downgrade_location: Optional[Location] = None
     downgrade_is_empty: bool = False
     functions: tuple[tuple[str, FunctionSource], ...] = ()  # what upgrade() and downgrade() say beyond their operations
+    # one entry per operation not read (a name computed at run time): the function holding it, "upgrade" or "downgrade"
+    unread: tuple[str, ...] = ()
 
     def function(self, name: str) -> Optional[FunctionSource]:
         """What `upgrade()` or `downgrade()` says beyond its operations; None without that function."""
@@ -190,6 +192,8 @@ class _RevisionReader:
         self.locate = source.location
         self.errors: list[ExtractionError] = []
         self.final_names: set[str] = set()  # names given through op.f(): SQLAlchemy does not re-template them
+        self.reading = ""  # the function whose operations are being read
+        self.unread: list[str] = []  # Revision.unread
         imports: list[ImportedName] = []
         assignments: list[Assignment] = []
         bindings: dict[str, str] = {}
@@ -236,7 +240,7 @@ class _RevisionReader:
             upgrade=tuple(upgrade), downgrade=tuple(downgrade),
             downgrade_location=self.locate(downgrade_node) if downgrade_node is not None else None,
             downgrade_is_empty=downgrade_node is None or _is_empty(downgrade_node),
-            functions=migration_functions(self.source))
+            functions=migration_functions(self.source), unread=tuple(self.unread))
         return RevisionParse(revision, tuple(dict.fromkeys(self.errors)))  # a loop reads its body once per item
 
     def _ids(self, name: str) -> tuple[str, ...]:
@@ -256,6 +260,7 @@ class _RevisionReader:
         function = self.functions.get(name)
         if function is None:
             return []
+        self.reading = name
         operations: list[ops.Operation] = []
         self._statements(function.body, self._function_scope(function, {}), operations)
         return operations
@@ -383,7 +388,7 @@ class _RevisionReader:
         if isinstance(node, ast.Name) and node.id in scope.values:
             return self._dialect_text(scope.values[node.id], scope)
         source = self.source.segment(node)
-        if re.search(r"\bdialect\b", source):
+        if re.search(r"\bdialect\b|\bengine\.name$", source):  # Engine.name is its dialect's (keystone)
             return _DIALECT_NAMES.get(self.dialect, (self.dialect,))
         if re.search(r"\burl\b", source, re.IGNORECASE):
             return tuple(f"{name}://" for name in _DIALECT_NAMES.get(self.dialect, (self.dialect,)))
@@ -431,8 +436,9 @@ class _RevisionReader:
                                                            error=str(error)), kind="unsupported"))
             return
         for operation in translated:
-            missing = _missing_name(operation)
+            missing = _missing_name(operation, expr)
             if missing:
+                self.unread.append(self.reading)
                 self.errors.append(ExtractionError(location, _("%(call)s: the %(name)s is computed at run time; this "
                                                                "operation is not replayed", call="op." + method + "()",
                                                                name=missing), kind="opaque"))
@@ -942,6 +948,13 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
                    func=_substituted(expr.func, local_values) if expr.func is not None else None)
 
 
+def _none_written(call: Expr) -> bool:
+    """The object's name is given as the constant `None` (first argument, or by keyword)."""
+    given = call.args[0] if call.args else next(
+        (value for keyword, value in call.kwargs if keyword in ("constraint_name", "index_name", "name")), None)
+    return given is not None and given.kind == "const" and given.value is None
+
+
 def _added_later(foreign_key: Expr) -> bool:
     """`ForeignKey(..., use_alter=True)` or such a ForeignKeyConstraint: SQLAlchemy leaves it out of
     CREATE TABLE on PostgreSQL (for metadata.create_all to add with ALTER TABLE once every table
@@ -950,8 +963,16 @@ def _added_later(foreign_key: Expr) -> bool:
     return value is not None and value.kind == "const" and value.value is True
 
 
-def _missing_name(operation) -> Optional[str]:
-    """The name an operation needs but could not be read ("table name", "column"), or None."""
+# Operations on an object that exists already, by its name: without the name there is nothing to act on.
+_BY_NAME = (ops.DropConstraint, ops.DropIndex, ops.RenameConstraint, ops.RenameIndex, ops.ValidateConstraint)
+
+
+def _missing_name(operation, call: Expr) -> Optional[str]:
+    """The name an operation needs but could not be read ("table name", "column", "name": onyx
+    drops a constraint whose name it asks the inspector for), or None. A name written as `None`
+    (autogenerate's `op.drop_constraint(None, ...)`) is read: it is what the revision says."""
+    if isinstance(operation, _BY_NAME) and operation.name is None and not _none_written(call):
+        return _("name")
     for field in dataclasses.fields(operation):
         required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
         if required and field.name in ("table", "column") and getattr(operation, field.name) is None:
