@@ -244,4 +244,15 @@ def test_dropping_a_constraint_whose_name_is_found_at_run_time_is_said_not_repla
     assert [(type(op).__name__, op.name) for op in parsed.revision.upgrade] == [
         ("DropIndex", "ix_user_file_status"), ("DropConstraint", None)]
     assert [(e.location.line, e.message) for e in parsed.errors] == [
-        (8, "op.drop_constraint(): the name is computed at run time; this operation is not replayed")]
+        (8, "op.drop_constraint(): the name is computed at run time; 1 operation of this file is not replayed")]
+
+
+def test_operations_on_names_built_at_run_time_are_said_once_per_file_with_their_count():
+    # fief: every name starts with a table prefix env.py reads from the settings.
+    parsed = parse_revision(HEADER.format(rid="a1", down=None) + (
+        "def upgrade():\n    prefix = op.get_context().opts['table_prefix']\n"
+        "    for name in ('users', 'tenants'):\n        op.drop_table(f'{prefix}{name}')\n"
+        "    op.drop_table(f'{prefix}clients')\n"), "versions/a1.py")
+    assert [(e.location.line, e.message) for e in parsed.errors] == [
+        (9, "op.drop_table(): the table name is computed at run time; 2 such operations of this file are not "
+             "replayed, the first here")]  # the loop's statement once

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
-from ..i18n import _
+from ..i18n import _, _n
 from ..schema import operations as ops
 from ..schema.model import (
     CheckConstraint,
@@ -194,6 +194,8 @@ class _RevisionReader:
         self.final_names: set[str] = set()  # names given through op.f(): SQLAlchemy does not re-template them
         self.reading = ""  # the function whose operations are being read
         self.unread: list[str] = []  # Revision.unread
+        # (call, the name it lacks) -> where: said once per file, with how many (fief builds every name at run time)
+        self.not_replayed: dict[tuple[str, str], list[Location]] = {}
         imports: list[ImportedName] = []
         assignments: list[Assignment] = []
         bindings: dict[str, str] = {}
@@ -241,6 +243,12 @@ class _RevisionReader:
             downgrade_location=self.locate(downgrade_node) if downgrade_node is not None else None,
             downgrade_is_empty=downgrade_node is None or _is_empty(downgrade_node),
             functions=migration_functions(self.source), unread=tuple(self.unread))
+        for (call, name), locations in self.not_replayed.items():
+            count = len(dict.fromkeys(locations))  # a loop reads its body once per item
+            self.errors.append(ExtractionError(locations[0], _n(
+                "%(call)s: the %(name)s is computed at run time; %(count)d operation of this file is not replayed",
+                "%(call)s: the %(name)s is computed at run time; %(count)d such operations of this file are not "
+                "replayed, the first here", count, call=call, name=name), kind="opaque"))
         return RevisionParse(revision, tuple(dict.fromkeys(self.errors)))  # a loop reads its body once per item
 
     def _ids(self, name: str) -> tuple[str, ...]:
@@ -439,9 +447,7 @@ class _RevisionReader:
             missing = _missing_name(operation, expr)
             if missing:
                 self.unread.append(self.reading)
-                self.errors.append(ExtractionError(location, _("%(call)s: the %(name)s is computed at run time; this "
-                                                               "operation is not replayed", call="op." + method + "()",
-                                                               name=missing), kind="opaque"))
+                self.not_replayed.setdefault(("op." + method + "()", missing), []).append(location)
                 continue
             out.append(self._with_final_names(operation))
 
