@@ -392,6 +392,22 @@ def test_a_table_named_by_a_library_base_is_said_as_not_read():
     assert built.errors == () and built.layer.tables == {}
 
 
+def test_a_table_whose_name_is_computed_at_run_time_is_said_as_not_read():
+    # fief: the name gets a prefix from the settings.
+    layer, errors = layer_of({"app/models.py": """
+        from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
+        from app.settings import settings
+        metadata = MetaData()
+        def prefixed(name):
+            return f"{settings.prefix}{name}"
+        RolePermission = Table(prefixed("roles_permissions"), metadata, Column("role_id", Integer))
+        Plain = Table("plain", metadata, Column("id", Integer))
+    """})
+    assert set(layer.tables) == {"plain"}
+    assert [(e.location.line, e.message) for e in errors] == [
+        (7, 'Table(prefixed("roles_permissions"), ...): the table name is computed at run time; this table is not read')]
+
+
 def test_library_column_types_and_the_search_indexes_make_searchable_adds():
     layer, errors = layer_of({"app/models.py": """
         from sqlalchemy import Column, Integer, MetaData, String

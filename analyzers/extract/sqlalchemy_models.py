@@ -310,9 +310,13 @@ class _LayerBuilder:
             for assignment in summary.assignments:
                 if self._is_table_call(assignment.value):
                     self._guarded(assignment.location, self._table_call, assignment.value, summary, assignment.qualified)
+                else:
+                    self._say_unnamed_table(assignment.value, summary)
             for call in summary.calls:
                 if self._is_table_call(call):
                     self._guarded(call.location, self._table_call, call, summary, None)
+                else:
+                    self._say_unnamed_table(call, summary)
         for summary in self.world.summaries:
             for expr in [*(a.value for a in summary.assignments), *summary.calls]:
                 if expr.kind == "call" and self.world.member(expr) == "Index":
@@ -682,6 +686,15 @@ class _LayerBuilder:
         return expr.source
 
     # Table(...) objects
+
+    def _say_unnamed_table(self, expr: Expr, summary: ModuleSummary) -> None:
+        """`Table(get_prefixed_tablename("roles"), metadata, ...)` in application code: a table
+        whose name is computed at run time is not read, and the errors say so (fief)."""
+        if expr.kind == "call" and expr.args and self.world.member(expr) == "Table" \
+                and self.is_application(summary.path) and not self.world.value_of(expr.args[0]).is_str:
+            self.errors.append(ExtractionError(expr.location, _(
+                "Table(%(name)s, ...): the table name is computed at run time; this table is not read",
+                name=expr.args[0].source), kind="opaque"))
 
     def _is_table_call(self, expr: Expr) -> bool:
         return expr.kind == "call" and self.world.member(expr) == "Table" and bool(expr.args) and self.world.value_of(expr.args[0]).is_str
