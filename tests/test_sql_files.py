@@ -80,6 +80,15 @@ def test_other_dialects_go_through_sqlglot():
     assert [(c.name, c.type, c.nullable) for c in table.columns] == [("id", "integer", False), ("name", "character varying(20)", False)]
 
 
+def test_an_unnamed_unique_key_of_mysql_is_read():
+    # privacyidea's MariaDB seed: `UNIQUE (name)` beside `UNIQUE KEY uq_t_code (code)`.
+    extraction = parse_sql("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), code VARCHAR(8),\n"
+                           "  UNIQUE (name), UNIQUE KEY uq_t_code (code));\n", "m.sql", dialect="mysql")
+    assert not extraction.errors
+    uniques = [c for c in extraction.operations[0].constraints if type(c).__name__ == "UniqueConstraint"]
+    assert [(u.name, u.columns) for u in uniques] == [(None, ("name",)), ("uq_t_code", ("code",))]
+
+
 def test_rename_table_of_mysql_and_clickhouse_is_a_rename():
     # umami's ClickHouse folder swaps a rebuilt table in with RENAME TABLE, which sqlglot keeps as a command
     extraction = parse_sql("RENAME TABLE umami.events TO umami.events_old, umami.events_new TO umami.events;\n"

@@ -228,7 +228,9 @@ def _table_element(element, location: Location, dialect: str, table: str):
     if isinstance(element, exp.UniqueColumnConstraint):
         schema = element.this
         if isinstance(schema, exp.Schema):
-            return UniqueConstraint(name or schema.this.name or None, _names(schema.expressions), location)
+            # `UNIQUE KEY uq (name)` names it; a bare `UNIQUE (name)` does not (schema.this is None)
+            named = schema.this.name if schema.this is not None else None
+            return UniqueConstraint(name or named or None, _names(schema.expressions), location)
         return None
     if isinstance(element, exp.IndexColumnConstraint):
         return Index(element.name or None, _names(element.expressions), location)
