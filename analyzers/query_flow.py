@@ -560,11 +560,11 @@ class CodeBase:
         (`@router.post`, a view class's `post`), and what only they call; not what a read
         request (`@router.get`, a handler whose methods are not read here) or a task also runs."""
         roots = {key: self._own_context(key) for key in self.functions}
-        writing = [key for key, kind in roots.items() if kind == "request" and self._writes(key)]
+        writing = {key for key, kind in roots.items() if kind == "request" and self._writes(key)}
         if not writing:
             return frozenset()
-        others = [key for key, kind in roots.items() if kind == "task" or (kind == "request" and not self._writes(key))]
-        return frozenset(self._reach(writing) - self._reach(others))
+        others = [key for key, kind in roots.items() if kind in ("request", "task") and key not in writing]
+        return frozenset(self._reach(list(writing)) - self._reach(others))
 
     def _writes(self, key: tuple[str, Optional[str]]) -> bool:
         """A request handler for a method that writes: by its decorator, or a view class's method name."""

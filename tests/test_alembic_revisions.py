@@ -224,6 +224,16 @@ def test_a_foreign_key_added_later_is_left_out_of_create_table():
     create, add = revision.upgrade
     assert [(c.columns, c.ref_table) for c in create.constraints if isinstance(c, ForeignKey)] == [(("user_id",), "users")]
     assert [c.ref_table for c in add.constraints] == ["topics"]
+    # the oracle: SQLAlchemy's CREATE TABLE for PostgreSQL
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+    metadata = sa.MetaData()
+    for name in ("topics", "users"):
+        sa.Table(name, metadata, sa.Column("id", sa.Integer, primary_key=True))
+    tracker = sa.Table("tracker", metadata, sa.Column("topic_id", sa.Integer, sa.ForeignKey("topics.id", use_alter=True)),
+                       sa.Column("user_id", sa.Integer), sa.ForeignKeyConstraint(["user_id"], ["users.id"]))
+    created = str(sa.schema.CreateTable(tracker).compile(dialect=postgresql.dialect()))
+    assert "REFERENCES users" in created and "REFERENCES topics" not in created
 
 
 def test_a_column_added_with_primary_key_true_is_not_the_table_s_key():

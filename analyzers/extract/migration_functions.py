@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from ..schema.model import Location
+from .python_source import PythonFile
 
 # Comments that say nothing about the downgrade: Alembic's template markers, tool directives, to-dos.
 _NOT_AN_EXPLANATION = re.compile(
@@ -46,8 +47,8 @@ class FunctionSource:
         return self.docstring or _explaining_comment(self.commented_source) or message
 
 
-def migration_functions(source) -> tuple[tuple[str, FunctionSource], ...]:
-    """`upgrade` and `downgrade` of one revision file (a PythonFile), as (name, FunctionSource)."""
+def migration_functions(source: PythonFile) -> tuple[tuple[str, FunctionSource], ...]:
+    """`upgrade` and `downgrade` of one revision file, as (name, FunctionSource)."""
     tree, lines = source.tree, list(source.lines)
     helpers = _helpers(tree)
     functions = []

@@ -397,7 +397,7 @@ class _LayerBuilder:
             return camel_to_snake_case(info.summary.name)
         if parent is not None:
             return None
-        library = next((base for base in self._library_bases(info.summary)), None)
+        library = next(self._library_bases(info.summary), None)
         if library is not None:  # fastapi-users' SQLAlchemyBaseUserTableUUID declares `__tablename__ = "user"`
             self.library_named.append((info.summary.name, library))
             return None
