@@ -266,3 +266,24 @@ def test_operations_on_names_built_at_run_time_are_said_once_per_file_with_their
     assert [(e.location.line, e.message) for e in parsed.errors] == [
         (9, "op.drop_table(): the table name is computed at run time; 2 such operations of this file are not "
              "replayed, the first here")]  # the loop's statement once
+
+
+def test_sql_with_bound_parameters_is_read_as_its_text():
+    upgrade, errors = _upgrade("    stmt = sa.text('UPDATE orders SET status = :status WHERE id = :id')\n"
+                     "    stmt = stmt.bindparams(status='paid', id=1)\n"
+                     "    op.execute(stmt)\n"
+                     "    op.execute(sa.text('DELETE FROM orders WHERE id = :id').bindparams(id=2))\n")
+    assert [(type(o).__name__, o.kind, o.table) for o in upgrade] == \
+        [("DataChange", "UPDATE", "orders"), ("DataChange", "DELETE", "orders")]
+    assert not errors
+
+
+def test_a_table_created_from_columns_built_at_run_time_is_partly_read_and_says_so():
+    upgrade, errors = _upgrade("    columns = [sa.Column('id', sa.Integer(), primary_key=True)]\n"
+                     "    for name in NAMES:\n        columns.append(sa.Column(name, sa.Integer()))\n"
+                     "    op.create_table('totals', sa.Column('note', sa.Text()), *columns)\n")
+    (create,) = upgrade
+    assert create.partly_read and [c.name for c in create.columns] == ["note"]
+    assert [e.message for e in errors] == [
+        "op.create_table(totals, *[sa.Column('id', sa.Integer(), primary_key=True)]): what is passed at run time "
+        "is not read; the table is not compared with the models"]

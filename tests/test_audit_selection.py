@@ -152,7 +152,7 @@ def test_foreign_key_indexes_are_held_back_and_said_when_the_project_deploys_mys
     held = run_audit(model)
     assert "SL401" not in _codes(held)
     report = render_audit_markdown(model, held.findings, held_back=held.held_back)
-    assert "held back: SL401: the project deploys MySQL (requirements.txt: pymysql)" in report
+    assert "held back: SL401, SL538: the project deploys MySQL (requirements.txt: pymysql)" in report
     (tmp_path / "requirements.txt").write_text("pymysql==1.1.1\npsycopg[binary]==3.2\n")
     assert "SL401" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
 

@@ -109,3 +109,16 @@ def test_referenced_names_are_uses_other_than_calls_inside_functions():
                                       "current_user", "orders", "by_note", "get"}
     assert not referenced_names(tree) & {"by_owner", "helper"}  # called in a function: the call graph follows them
     assert "exported" not in referenced_names(tree)  # `__all__` copies names for `import *`; it calls nothing
+
+
+def test_names_written_hashed_directly_through_a_local_or_by_keyword_and_not_raw_ones():
+    facts = _facts('''
+        def save(admin, user, raw, form):
+            admin.password = bcrypt.hashpw(raw, salt).decode()
+            digest = hash_with_pepper(form.token)
+            user.token = digest
+            user.nickname = form.nickname
+            user.secret = raw
+            return Users(api_key=make_password(form.key), email=form.email)
+    ''')
+    assert facts.hashed_names == {"password", "token", "api_key"}

@@ -31,6 +31,7 @@ from ..schema.model import (
     UniqueConstraint,
     ordered_column,
 )
+from ..schema.drift import UNKNOWN
 from ..schema.type_names import normalize_type
 from . import sql_files
 from .module_summary import Assignment, ModuleSummary
@@ -632,8 +633,14 @@ class _RevisionReader:
         text = self._text(value)
         if text is not None:
             return text
+        if value.kind == "call" and self._member(value) in ("true", "false", "null"):  # sa.true() compiles to true
+            return self._member(value)
         if value.kind == "call" and value.name and value.name.split(".")[-2:-1] == ["func"]:
             return f"{value.name.split('.')[-1]}()"
+        if value.kind == "call" and sa_member(value.name) is None:
+            # `server_default=get_node()`: a string computed when the migration runs, which
+            # SQLAlchemy writes as a literal (privacyidea): a constant of unknown value
+            return UNKNOWN
         return value.source
 
     def _table_constraint(self, expr: Expr) -> Optional[ops.Constraint]:
@@ -665,7 +672,15 @@ class _RevisionReader:
         schema = self._str(call, 99, "schema")
         columns, constraints, enums, indexes = [], [], [], []
         keyed: list[PrimaryKey] = []  # columns written with primary_key=True
+        unread = [argument for argument in call.args[1:] if argument.starred]
+        if unread:
+            self.errors.append(ExtractionError(location, _(
+                "op.create_table(%(table)s, *%(columns)s): what is passed at run time is not read; "
+                "the table is not compared with the models", table=table,
+                columns=" ".join(unread[0].source.split())[:60]), kind="opaque"))
         for argument in call.args[1:]:
+            if argument.starred:
+                continue
             column_constraints: list = []
             column = self._column(argument, table, column_constraints, enums, indexes, creating_table=True)
             if column is not None:
@@ -685,7 +700,7 @@ class _RevisionReader:
         created = {(enum.schema, enum.name): enum for enum in enums if enum.name}
         result = [ops.CreateEnum(enum, location) for enum in created.values()]
         result.append(ops.CreateTable(table, location, schema, tuple(columns), tuple(constraints), partition_by,
-                                      named_by_convention=True))
+                                      named_by_convention=True, partly_read=bool(unread)))
         result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]
         comment = self._str(call, 99, "comment")
         if comment:
@@ -820,6 +835,9 @@ class _RevisionReader:
         if statement is None:
             return []
         source = self.world.value_of(statement) if statement.kind == "name" else statement
+        while source is not None and source.kind == "call" and source.func is not None \
+                and source.func.kind == "attribute" and source.func.value in _SAME_STATEMENT:
+            source = source.func.func  # `text("...").bindparams(...)`
         if source is not None and source.kind == "call" and source.args and self._member(source) in ("text", "literal_column"):
             source = self.world.value_of(source.args[0]) if source.args[0].kind == "name" else source.args[0]
         text = self.world.const(source) if source is not None else None
@@ -942,10 +960,18 @@ class _Scope:
         return _substituted(self.builder.build(node), self.locals) if self.locals else self.builder.build(node)
 
 
+# Methods of a SQL statement that return it with parameters or options set: the same SQL runs.
+_SAME_STATEMENT = ("bindparams", "columns", "execution_options")
+
+
 def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
     """`expr` with every name bound in the function replaced by what it was bound to."""
     if expr.kind == "name" and expr.name in local_values:
-        return local_values[expr.name]
+        value = local_values[expr.name]
+        return replace(value, starred=True) if expr.starred else value  # `*columns` stays unpacked
+    receiver, _, method = (expr.name or "").rpartition(".")
+    if expr.kind == "call" and method in _SAME_STATEMENT and receiver in local_values:
+        return local_values[receiver]  # `stmt = stmt.bindparams(id=id)`: stmt's SQL, parameters bound (lemur)
     if not (expr.args or expr.kwargs or expr.items or expr.func):
         return expr
     return replace(expr, args=tuple(_substituted(a, local_values) for a in expr.args),

@@ -143,6 +143,10 @@ class CodeFacts:
     # "api_key")`, and keywords of a class's constructor (`Users(api_key=...)`). A column no file
     # names is not used by the code by name.
     attribute_names: frozenset[str] = frozenset()
+    # Names the file writes a hashed or encrypted value into (`user.password =
+    # bcrypt.generate_password_hash(raw)`, `Users(password=hash_password(raw))`, or a local
+    # variable that holds such a value, `admin.password = digest`): the code does not store them raw.
+    hashed_names: frozenset[str] = frozenset()
 
 
 _DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
@@ -179,6 +183,12 @@ def sql_insert_tables(text: str) -> frozenset[str]:
 
 _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "urandom", "get_random_bytes", "uuid4")
 _CONFIG_READS = ("getenv", "get", "environ")
+# Where configuration is read from: `os.environ.get`, `app.config.get`, `settings.get`; not a
+# function's `kwargs.get` or a request's `headers.get` (alerta: `kwargs.get('id') or str(uuid4())`).
+_CONFIG_RECEIVER = re.compile(r"(?:^|[._])(?:environ|env|config|conf|settings|secrets?|options)$", re.IGNORECASE)
+# What a configured secret is called; a literal key without one of these words is not a secret.
+_SECRET_NAME = re.compile(r"key|secret|token|salt|pepper|passw|signing|cipher|fernet|crypt|hmac|private",
+                          re.IGNORECASE)
 _VERSION_FIELDS = ("schema_version", "payload_version", "data_version", "format_version", "version")
 
 
@@ -222,6 +232,19 @@ def _get_key(node: ast.AST) -> Optional[tuple[str, ast.Call]]:
         if key is not None:
             return key, node
     return None
+
+
+def _reads_a_secret(call: ast.Call) -> bool:
+    """`os.getenv("FERNET_KEY")`, `app.config.get("SECRET")`, `os.environ.get(name)`: a read of
+    configuration whose key, when written, names a secret."""
+    method = _method(call)
+    if method not in _CONFIG_READS:
+        return False
+    if method == "get" and not _CONFIG_RECEIVER.search(_receiver(call)):
+        return False
+    arguments = call_arguments(call)
+    key = _string(arguments[0][1]) if arguments else None
+    return key is None or bool(_SECRET_NAME.search(key))
 
 
 def _receiver(get_call: ast.Call) -> str:
@@ -348,6 +371,9 @@ class _Collector:
         self.subtracted_names: set[str] = set()
         self.non_negative_inputs: set[str] = set()
         self.attribute_names: set[str] = set()
+        self.hashed_names: set[str] = set()
+        self._hashed_locals: set[str] = set()  # local names assigned a hashed value, file-wide
+        self._may_hash = _HASHING.search(source.text) is not None  # most files call no hashing function
         self._visits = {
             ast.Call: self.visit_call, ast.Compare: self.visit_compare, ast.Subscript: self.visit_subscript,
             ast.BoolOp: self.visit_bool_op, ast.If: self.visit_if, ast.FunctionDef: self.visit_function,
@@ -390,7 +416,7 @@ class _Collector:
             if inner is not None and inner[0] != got[0]:
                 self.fallback_reads.append(FallbackRead((got[0], inner[0]), self._location(node),
                                                         (_receiver(got[1]), _receiver(inner[1]))))
-            if any(_method(call) in _GENERATORS for call in _calls(default)):
+            if _reads_a_secret(node) and any(_method(call) in _GENERATORS for call in _calls(default)):
                 self._key_fallback(default, self._location(node))
 
     def visit_compare(self, node: ast.Compare) -> None:
@@ -436,7 +462,7 @@ class _Collector:
             if left_key is not None and right_key is not None and left_key[0] != right_key[0]:
                 self.fallback_reads.append(FallbackRead((left_key[0], right_key[0]), location,
                                                         (_receiver(left_key[1]), _receiver(right_key[1]))))
-            if any(_method(call) in _CONFIG_READS for call in _calls(left)) and \
+            if any(_reads_a_secret(call) for call in _calls(left)) and \
                     any(_method(call) in _GENERATORS for call in _calls(right)):
                 self._key_fallback(right, location)
 
@@ -519,6 +545,16 @@ class _Collector:
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.arg is not None and _negated(node.value):
             self.negated_names.add(node.arg)
+        if node.arg is not None and self._hashed(node.value):
+            self.hashed_names.add(node.arg)
+
+    def _hashed(self, value: ast.AST) -> bool:
+        """A value a hashing or encryption function returned, or a local name assigned one."""
+        if not self._may_hash:
+            return False
+        if isinstance(value, ast.Name):
+            return value.id in self._hashed_locals
+        return any(_HASHING.search(_method(call) or "") for call in _calls(value))
 
     def visit_unary_op(self, node: ast.UnaryOp) -> None:
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Attribute):
@@ -534,9 +570,15 @@ class _Collector:
 
     def visit_assign(self, node: ast.Assign) -> None:
         may_bound = self._may_bound(node)
+        hashed = self._hashed(node.value)
         for target in node.targets:
             if isinstance(target, ast.Attribute) and _negated(node.value):
                 self.negated_names.add(target.attr)
+            if hashed:
+                if isinstance(target, ast.Attribute):
+                    self.hashed_names.add(target.attr)
+                elif isinstance(target, ast.Name):
+                    self._hashed_locals.add(target.id)
             if isinstance(target, ast.Name) and may_bound and _bounded_non_negative(None, node.value):
                 self.non_negative_inputs.add(target.id)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
@@ -644,6 +686,9 @@ def _negated(value: ast.AST) -> bool:
 
 
 _NON_NEGATIVE_TYPES = frozenset({"PositiveInt", "NonNegativeInt", "PositiveFloat", "NonNegativeFloat", "PositiveDecimal"})
+# Functions that hash or encrypt: hash_password, generate_password_hash, bcrypt.hashpw,
+# make_password, encrypt, hmac.new(...).hexdigest, hashlib.sha256(...).digest.
+_HASHING = re.compile(r"hash|crypt|digest|hmac|argon|scrypt|pbkdf|make_password", re.IGNORECASE)
 _BOUND_WORDS = re.compile(r"\b(?:ge|gt|min)\s*=|Positive|NonNegative")
 
 
@@ -724,7 +769,8 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      referenced_names=referenced_names(source.tree),
                      negated_names=frozenset(collector.negated_names), subtracted_names=frozenset(collector.subtracted_names),
                      non_negative_inputs=frozenset(collector.non_negative_inputs),
-                     attribute_names=frozenset(collector.attribute_names))
+                     attribute_names=frozenset(collector.attribute_names),
+                     hashed_names=frozenset(collector.hashed_names))
 
 
 _NAME_STRING = re.compile(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`

@@ -14,7 +14,8 @@ from .python_names import Expr
 # sqlalchemy sub-modules skipped when naming a member: `sqlalchemy.orm.mapped_column` -> "mapped_column".
 _SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expression", "sqltypes", "ext",
                "declarative", "base", "json", "array", "ranges", "named_types", "decl_api", "functions",
-               "elements", "mysql", "sqlite", "pg8000", "psycopg2", "psycopg", "asyncpg", "hstore", "types_"}
+               "elements", "mysql", "sqlite", "pg8000", "psycopg2", "psycopg", "asyncpg", "hstore", "types_",
+               "testing"}  # sqlalchemy.testing.schema.mapped_column wraps the ORM's (privacyidea's models)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -153,14 +154,38 @@ class World:
         return None
 
     def value_of(self, expr: Optional[Expr], depth: int = 0) -> Optional[Expr]:
-        """A name replaced by the module constant it refers to (followed through re-exports)."""
-        while expr is not None and expr.kind == "name" and depth < 20:
-            resolved = self.resolve(expr.name)
-            assignment = self.assignments.get(resolved) if resolved else None
-            if assignment is None:
+        """A name replaced by the module constant it refers to (followed through re-exports), and
+        an entry of a module's dict literal read by a written key (`LENGTHS["name"]`,
+        `LENGTHS.get("name")`) replaced by the entry's value."""
+        while expr is not None and depth < 20:
+            if expr.kind == "name":
+                resolved = self.resolve(expr.name)
+                assignment = self.assignments.get(resolved) if resolved else None
+                if assignment is None:
+                    return expr
+                expr, depth = assignment.value, depth + 1
+                continue
+            entry = self._dict_entry(expr, depth)
+            if entry is None:
                 return expr
-            expr, depth = assignment.value, depth + 1
+            expr, depth = entry, depth + 1
         return expr
+
+    def _dict_entry(self, expr: Expr, depth: int) -> Optional[Expr]:
+        if expr.kind == "subscript" and len(expr.args) == 1 and expr.func is not None:
+            mapping, key = expr.func, expr.args[0]
+        elif expr.kind == "call" and expr.name and expr.name.endswith(".get") and len(expr.args) == 1 \
+                and not expr.kwargs and not expr.args[0].starred:
+            mapping, key = Expr("name", expr.source, expr.location, name=expr.name[:-len(".get")]), expr.args[0]
+        else:
+            return None
+        if mapping.kind != "name":
+            return None
+        mapping, key = self.value_of(mapping, depth + 1), self.value_of(key, depth + 1)
+        if mapping is None or mapping.kind != "dict" or key is None or key.kind != "const":
+            return None
+        return next((value for written, value in mapping.items
+                     if written.kind == "const" and written.value == key.value), None)
 
     def const(self, expr: Optional[Expr]):
         expr = self.value_of(expr)

@@ -126,8 +126,22 @@ class Types:
             value = call.args[position]
         return value
 
+    def _unread_modifier(self, call: Optional[Expr], *arguments: tuple[int, str]) -> bool:
+        """True when a length, precision or scale is written but is not a constant SchemaLens can
+        read (`Unicode(lengths.get(name))`): the type is then unknown, not one without a modifier."""
+        for position, keyword in arguments:
+            value = self.world.value_of(self._arg(call, position, keyword))
+            if value is not None and value.kind != "const":
+                return True
+        return False
+
     def _sa_type(self, name: str, call: Optional[Expr], expr: Expr, depth: int) -> Optional[TypeResult]:
         world = self.world
+        if name in _STRING_TYPES or name in ("BIT", "Float", "FLOAT"):
+            if self._unread_modifier(call, (0, "length" if name not in ("Float", "FLOAT") else "precision")):
+                return None
+        if name in _NUMERIC_TYPES and self._unread_modifier(call, (0, "precision"), (1, "scale")):
+            return None
         if name in _SIMPLE_TYPES:
             return TypeResult(_SIMPLE_TYPES[name])
         if name in _STRING_TYPES:

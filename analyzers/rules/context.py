@@ -384,6 +384,15 @@ class AuditContext:
     def _attribute_names(self) -> frozenset[str]:
         return frozenset(name for facts in self.code_facts() for name in facts.attribute_names)
 
+    def code_hashes_attribute(self, name: str) -> bool:
+        """True when application code writes a hashed or encrypted value under that name
+        (`user.password = generate_password_hash(raw)`, `Users(password=hash_password(raw))`)."""
+        return name in self._hashed_names
+
+    @cached_property
+    def _hashed_names(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.hashed_names)
+
     def validated_non_negative(self, column_name: str) -> bool:
         """True when an input field of that name is bounded below at zero or more (pydantic
         `Field(ge=0)`, `PositiveInt`, marshmallow `Range(min=0)`)."""

@@ -51,9 +51,11 @@ def newest_migration(model, history: Optional[str] = None) -> Optional[Location]
 
 def shared_tables(model, text_of: Callable[[str], Optional[str]]) -> list[tuple[Table, Table]]:
     """(orm, database) pairs of the tables both layers know, by key, without the models that
-    reflect their table from the database (their columns and keys are the database's)."""
+    reflect their table from the database (their columns and keys are the database's) and the
+    tables a migration created with columns SchemaLens could not read."""
     return [(orm, model.database.tables[key]) for key, orm in sorted(model.orm.tables.items())
-            if key in model.database.tables and not is_reflected(orm, text_of)]
+            if key in model.database.tables and not model.database.tables[key].partly_read
+            and not is_reflected(orm, text_of)]
 
 
 # `autoload_with=engine` (also in a `__table_args__` dict), `autoload=True`, or a

@@ -18,6 +18,7 @@ from pglast import ast as pg_ast
 from ..pg.function_volatility import is_volatile_expression
 from ..pg.locks import EFFECTS, LockEffect
 from . import operations as ops
+from .drift import UNKNOWN
 from .model import CheckConstraint, ForeignKey, PrimaryKey, UniqueConstraint, table_key
 from .replay import postgres_constraint_name
 from .type_names import SERIAL_TYPES, normalize_type
@@ -48,8 +49,9 @@ class WalkedOperation:
 
 def is_volatile_default(expression: Optional[str]) -> bool:
     """A default PostgreSQL computes per row (a volatile or unknown function): adding a column
-    with it rewrites the table. now() and CURRENT_TIMESTAMP are stable; see pg/function_volatility.py."""
-    return is_volatile_expression(expression)
+    with it rewrites the table. now() and CURRENT_TIMESTAMP are stable; see pg/function_volatility.py.
+    A default a revision computes in Python (UNKNOWN) is written as a literal: a constant."""
+    return expression != UNKNOWN and is_volatile_expression(expression)
 
 
 def type_change_rewrites(before: Optional[str], after: str, using: Optional[str] = None,

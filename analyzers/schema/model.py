@@ -193,6 +193,9 @@ class Table:
     class_name: Optional[str] = None  # ORM: the mapped class, None for Table(...) objects
     changed: Optional[Location] = None
     history: tuple[Change, ...] = ()
+    # Database layer: created by a migration whose columns SchemaLens could not all read
+    # (`op.create_table("t", *columns)`): not compared with the models.
+    partly_read: bool = False
 
     @property
     def key(self) -> str:

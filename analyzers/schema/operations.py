@@ -43,6 +43,7 @@ class CreateTable:
     named_by_convention: bool = False
     final_names: frozenset[str] = frozenset()  # op.f("...") names: never re-templated
     temporary: bool = False  # CREATE TEMP TABLE: gone at the end of the session
+    partly_read: bool = False  # `op.create_table("t", *columns)`: columns built at run time, not read
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,12 @@ class _Replayer:
             self.state.missing[missing] = location
         self.failures.append(ReplayFailure(error, missing, existing, root, duplicate))
 
+    def _missing_column(self, table: Table, location: Location, message: str, column: str) -> None:
+        """PostgreSQL's error for a column `table` lacks; none when the migration that created
+        the table passed columns SchemaLens could not read (its extraction error says so)."""
+        if not table.partly_read:
+            self._error(location, message, missing=("column", f"{table.key}.{column}"))
+
     def _not_made(self, kind: str, key: str, table: Optional[str], schema: Optional[str]) -> None:
         """A statement that would have made an object failed because its table is missing: the
         object is missing for the same root reason, so statements that need it later are
@@ -305,7 +311,7 @@ class _Replayer:
             name=op.table, schema=op.schema, location=op.location,
             columns=tuple(replace(column, history=(self._change(column.location, "create table"),)) for column in columns),
             partition_by=op.partition_by, partition_of=op.partition_of, partition_bound=op.partition_bound,
-            history=(self._change(op.location, "create table"),),
+            history=(self._change(op.location, "create table"),), partly_read=op.partly_read,
         )
         self._store(table)
         for column in op.columns:
@@ -377,8 +383,8 @@ class _Replayer:
             return
         if table.column(op.column) is None:
             if not op.if_exists:
-                self._error(op.location, f'column "{op.column}" of relation "{table.key}" does not exist',
-                            missing=("column", f"{table.key}.{op.column}"))
+                self._missing_column(table, op.location, f'column "{op.column}" of relation "{table.key}" does not exist',
+                                     op.column)
             return
         name = op.column
         # PostgreSQL drops every index and constraint that involves the column.
@@ -400,8 +406,8 @@ class _Replayer:
         table = self._table(table_name, schema, location)
         column = table.column(column_name) if table is not None else None
         if table is not None and column is None:
-            self._error(location, f'column "{column_name}" of relation "{table.key}" does not exist',
-                        missing=("column", f"{table.key}.{column_name}"))
+            self._missing_column(table, location, f'column "{column_name}" of relation "{table.key}" does not exist',
+                                 column_name)
         return (table, column) if column is not None else (None, None)
 
     def _AlterColumn(self, op: ops.AlterColumn) -> None:
@@ -484,8 +490,7 @@ class _Replayer:
             return
         missing = [c for c in getattr(constraint, "columns", ()) if table.column(c) is None]
         if missing:
-            self._error(location, f'column "{missing[0]}" named in key does not exist',
-                        missing=("column", f"{table.key}.{missing[0]}"))
+            self._missing_column(table, location, f'column "{missing[0]}" named in key does not exist', missing[0])
             return
         self._found("constraint", f"{table.key}.{constraint.name}")
         if isinstance(constraint, PrimaryKey):
@@ -586,7 +591,7 @@ class _Replayer:
             index = replace(index, expressions=(False,) * len(index.columns))
         missing = [c for c, is_expression in zip(index.columns, index.expressions) if not is_expression and table.column(c) is None]
         if missing and table.columns:
-            self._error(op.location, f'column "{missing[0]}" does not exist', missing=("column", f"{table.key}.{missing[0]}"))
+            self._missing_column(table, op.location, f'column "{missing[0]}" does not exist', missing[0])
             return
         if index.name and self._relation_taken(index.name, table.schema):
             if not op.if_not_exists:

@@ -13,6 +13,11 @@ class GeneratedKeyFallback(Rule):
     fallback: `os.getenv("KEY") or Fernet.generate_key()`, `os.environ.get("KEY",
     secrets.token_bytes(32))`, `... or os.urandom(32)`.
 
+    A read counts when it reads configuration (`os.getenv`, `os.environ`, a `config`,
+    `settings` or `options` object) under a key that names a secret (key, secret, token, salt,
+    password...): a constructor's `kwargs.get("id") or str(uuid4())` makes a new row's id, not
+    a key (alerta).
+
     ## Why it matters
     When the variable is missing (a new server, a typo, a rotated secret store), the process
     silently encrypts with a key that exists only in its memory. Everything it writes becomes
@@ -40,9 +45,20 @@ class GeneratedKeyFallback(Rule):
     severity = "P0"
     summary = _("encryption key with a generated fallback")
 
-    valid = (Example({"app/crypto.py": "import os\nKEY = os.environ['FERNET_KEY']\n"}),)
+    valid = (Example({"app/crypto.py": "import os\nKEY = os.environ['FERNET_KEY']\n"}),
+             # alerta: a new row's id, and a request id, generated when none was given
+             Example({"app/models/alert.py": ("from uuid import uuid4\n\n\nclass Alert:\n"
+                                              "    def __init__(self, **kwargs):\n"
+                                              "        self.id = kwargs.get('id') or str(uuid4())\n"),
+                      "app/tracing.py": ("import os\nimport uuid\nfrom flask import request\n\n\n"
+                                         "def request_id():\n"
+                                         "    return request.headers.get('X-Request-ID') or str(uuid.uuid4())\n\n\n"
+                                         "INSTANCE = os.environ.get('INSTANCE_ID') or str(uuid.uuid4())\n")}))
     invalid = (Example({"app/crypto.py": ("import os\nfrom cryptography.fernet import Fernet\n"
-                                          "KEY = os.getenv('FERNET_KEY') or Fernet.generate_key()  # expect\n")}),)
+                                          "KEY = os.getenv('FERNET_KEY') or Fernet.generate_key()  # expect\n")}),
+               Example({"app/settings.py": ("import secrets\nfrom flask import current_app\n\n\n"
+                                            "def signing_secret():\n"
+                                            "    return current_app.config.get('SIGNING_SECRET', secrets.token_hex(32))  # expect\n")}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():

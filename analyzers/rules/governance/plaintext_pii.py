@@ -27,7 +27,10 @@ class PlaintextPii(Rule):
     cards, phone, real name, address, birthday, passwords, API keys, access tokens) stored as
     plain text, with no sign of hashing or encryption in the name, and written without a
     transform in the models (a `@validates` method, a property setter or a `TypeDecorator` may
-    hash or encrypt the value: CTFd's `users.password` is hashed in `@validates("password")`).
+    hash or encrypt the value: CTFd's `users.password` is hashed in `@validates("password")`),
+    and that no application code writes hashed or encrypted (`user.password =
+    bcrypt.generate_password_hash(raw)` in an event listener, `Users(password=hash_password(raw))`
+    in a service, or a variable holding such a value: lemur, mealie).
     A name alone is no evidence that passwords leak: the finding is P1, never P0. Nor is a
     mapped credential column (password, secret, key, token) that no default fills and no
     application code reads or writes by name (`user.secret`, `Users(secret=...)`): CTFd's
@@ -82,7 +85,18 @@ class PlaintextPii(Rule):
              # CTFd: a legacy `secret` column that the code never reads or writes (an `hmac(..., secret=)`
              # keyword is not the column).
              Example({"app/models.py": _USERS_WITH_SECRET,
-                      "app/invites.py": "def invite_code(user, key):\n    return hmac(str(user.id), secret=key)\n"}))
+                      "app/invites.py": "def invite_code(user, key):\n    return hmac(str(user.id), secret=key)\n"}),
+             # lemur: an event listener hashes before every insert; mealie: services hash before
+             # they construct the user; privacyidea: the digest passes through a local variable
+             Example({"app/models.py": _USERS_WITH_SECRET.replace(
+                          "secret = db.Column(db.String(128))\n",
+                          "password = db.Column(db.String(128))\n    api_key = db.Column(db.String(128))\n"
+                          "    phone = db.Column(db.String(64))\n\n"
+                          "    def hash_password(self):\n"
+                          "        self.password = bcrypt.generate_password_hash(self.password).decode('utf-8')\n"),
+                      "app/services.py": ("def register(form):\n    return Users(api_key=hash_token(form.key))\n\n\n"
+                                          "def set_phone(user, phone):\n    sealed = encrypt_field(phone)\n"
+                                          "    user.phone = sealed\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  id_card varchar(18),  -- expect\n  password varchar(128)  -- expect\n);\n")}),
                # polar: the signing secret is read where webhooks are signed.
@@ -97,7 +111,7 @@ class PlaintextPii(Rule):
             orm = context.orm_table(table)
             for column in table.columns:
                 if not _SENSITIVE.match(column.name) or _PROTECTED.search(column.name) or not column.type.startswith(_TEXT) \
-                        or context.writes_are_transformed(table, column):
+                        or context.writes_are_transformed(table, column) or context.code_hashes_attribute(column.name):
                     continue
                 if table.key in library_tables and (orm is None or orm.column(column.name) is None):
                     continue  # declared by a library base class (authlib's token mixins): how it is written is not read

@@ -50,6 +50,9 @@ class DropBreaksRunningCode(Rule):
 
     Columns and tables the models still declare are SL513's (P0). A drop of something that the
     models no longer declare and no code names is the last step of a two-release removal: safe.
+    A table named like a model class that maps another table (the old `MachineToken` replaced by
+    `machinetoken`, still mapped by the class `MachineToken`) is not reported either: code that
+    names it names the class.
 
     ## Why it matters
     During a rolling deploy the old release runs until the new one has replaced it, and it still
@@ -90,6 +93,15 @@ class DropBreaksRunningCode(Rule):
         Example({**alembic_example("    op.drop_column('orders', 'note')"), "app/models.py": _MODEL}),
         Example({**sql_example("DROP VIEW IF EXISTS order_totals;\n"),
                  "app/service.py": "def totals(session):\n    return session.execute('SELECT * FROM orders')\n"}),
+        # privacyidea: the old table "MachineToken" gave way to machinetoken, which the class
+        # MachineToken maps; the code names the class
+        Example({"db/V1__base.sql": 'CREATE TABLE "MachineToken" (id integer PRIMARY KEY);\n',
+                 "db/V2__change.sql": 'CREATE TABLE machinetoken (id integer PRIMARY KEY);\nDROP TABLE "MachineToken";\n',
+                 "app/models.py": _MODEL.replace("class Order(Base):\n    __tablename__ = 'orders'",
+                                                 "class MachineToken(Base):\n    __tablename__ = 'machinetoken'")
+                                         .replace("    status = Column(String(20))\n", ""),
+                 "app/machines.py": "from app.models import MachineToken\n\n\n"
+                                    "def tokens(session):\n    return session.query(MachineToken).all()\n"}),
     )
     invalid = (
         Example(sql_example("ALTER TABLE orders DROP COLUMN note;  -- expect\n")),
@@ -123,6 +135,8 @@ class DropBreaksRunningCode(Rule):
         model = context.model.orm.tables.get(key)
         if model is not None:
             return None  # the models decide: SL513 when they still use it, safe when they do not
+        if _names_a_model_class(context, operation.table):
+            return None  # code that names it names the model class, which maps another table now
         if kind == "table":
             mention = context.code_mention(operation.table)
         else:
@@ -206,3 +220,10 @@ def _trigger_dropped_first(walked) -> bool:
     operations = walked.step.operations
     earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
     return any(isinstance(other, DropTrigger) for other in earlier)
+
+
+def _names_a_model_class(context: AuditContext, table: str) -> bool:
+    """The dropped table's name is, case aside, that of a model class mapping another table
+    (privacyidea replaced its table `MachineToken` with `machinetoken`, mapped by the class
+    `MachineToken`): a file naming it names the class, which is no evidence about the old table."""
+    return any(orm.class_name and orm.class_name.lower() == table.lower() for orm in context.model.orm.tables.values())

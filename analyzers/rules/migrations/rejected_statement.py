@@ -37,6 +37,10 @@ class RejectedStatement(Rule):
     or fixtures (`non_application_paths`): their SQL is test data (pgadmin's expected outputs
     hold placeholders such as `<OWNER>`), left with the reading errors.
 
+    Held back when the project deploys MySQL: its dependency files name MySQL drivers and no
+    PostgreSQL driver, so backquotes and `TINYINT(1)` in its revisions are its engine's syntax
+    (ichnaea). The statements stay listed among the reading errors, as SQL not read.
+
     ## Why it matters
     The migration cannot run: it fails at that statement on every database, so the deploy stops
     there — in the middle of the file when the tool does not wrap it in a transaction, leaving
@@ -60,6 +64,7 @@ class RejectedStatement(Rule):
     """
 
     code = "SL538"
+    moot_on_mysql = True
     name = "rejected-statement"
     dimension = 5
     severity = "P0"
@@ -74,7 +79,13 @@ class RejectedStatement(Rule):
                           "{% if data.owner %}    OWNER TO {{ data.owner }}{% endif %};\n"),
                       "app/templates/views/sql/16_plus/update.sql": "ALTER VIEW {{ data.name }} RENAME TO {{ data.new }};\n",
                       "tests/pg/15_plus/alter_view.sql": "ALTER TABLE public.v OWNER TO <OWNER>;\n",
-                      "tests/pg/16_plus/alter_view.sql": "GRANT ALL ON TABLE public.v TO <OWNER>;\n"}))
+                      "tests/pg/16_plus/alter_view.sql": "GRANT ALL ON TABLE public.v TO <OWNER>;\n"}),
+             # ichnaea: deployed on MySQL (pymysql the only driver), revisions write MySQL's SQL
+             Example({"requirements.txt": "pymysql==1.0.2\n",
+                      "migrations/versions/a1_transfer.py": (
+                          "from alembic import op\nimport sqlalchemy as sa\n\nrevision = 'a1'\ndown_revision = None\n\n\n"
+                          "def upgrade():\n    op.execute(sa.text(\n"
+                          "        'ALTER TABLE api_key ADD COLUMN `allow_transfer` TINYINT(1) AFTER `allow_locate`'))\n")}))
     invalid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
                                              "ALTER TABLE orders ADD COLUMN note text DEFAULT '' NOT NULL,;  -- expect\n"}),
                Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n"

@@ -118,6 +118,32 @@ class SchemaDriftColumn(Rule):
                      "        sa.Column('status', sa.String(length=20), server_default='NOT_READY', nullable=True),\n"
                      "        sa.Column('options', sa.Text(), nullable=True),\n").replace(
                      "import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom app.types import JSON\n")}),
+        # privacyidea: mapped_column from sqlalchemy.testing.schema, lengths read from a dict of
+        # the module or computed at run time, sa.false() as the database default
+        Example({"app/models.py": _models(
+                     "    note = sa.Column(sa.Unicode(LENGTHS.get('note')))\n"
+                     "    serial = sa.Column(sa.Unicode(LENGTHS['serial']))\n"
+                     "    label = sa.Column(sa.Unicode(configured_length('label')))\n"
+                     "    paid = mapped_column(sa.Boolean, nullable=False, server_default=sa.false())\n").replace(
+                     "from sqlalchemy.orm import DeclarativeBase\n",
+                     "from sqlalchemy.orm import DeclarativeBase\nfrom sqlalchemy.testing.schema import mapped_column\n"
+                     "from app.lengths import configured_length\n\nLENGTHS = {'note': 200, 'serial': 40}\n"),
+                 **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
+                     "        sa.Column('note', sa.Unicode(length=200), nullable=True),\n"
+                     "        sa.Column('serial', sa.Unicode(length=40), nullable=True),\n"
+                     "        sa.Column('label', sa.Unicode(length=80), nullable=True),\n"
+                     "        sa.Column('paid', sa.Boolean(), nullable=False, server_default=sa.false()),\n")}),
+        # privacyidea: columns built in a loop, passed as `*columns`: the table is not compared
+        Example({"app/models.py": _models("    bucket_1s = sa.Column(sa.BigInteger, nullable=False)\n"
+                                          "    bucket_5s = sa.Column(sa.BigInteger, nullable=False)\n"),
+                 **_ALEMBIC, "migrations/versions/a1_orders.py": (
+                     "from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n"
+                     "BUCKETS = ('bucket_1s', 'bucket_5s')\n\n\n"
+                     "def upgrade():\n    columns = [sa.Column('id', sa.BigInteger(), primary_key=True)]\n"
+                     "    for bucket in BUCKETS:\n        columns.append(sa.Column(bucket, sa.BigInteger(), nullable=False))\n"
+                     "    op.create_table('orders', *columns)\n"
+                     "    op.create_index('ix_orders_bucket_1s', 'orders', ['bucket_1s'])\n\n\n"
+                     "def downgrade():\n    op.drop_table('orders')\n")}),
     )
     invalid = (
         Example({"app/models.py": _models("    status = sa.Column(sa.String(20), nullable=False)\n"

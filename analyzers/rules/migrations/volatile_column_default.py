@@ -23,9 +23,11 @@ class VolatileColumnDefault(Rule):
     - a stored generated column (`GENERATED ALWAYS AS (...) STORED`, SQLAlchemy `Computed`);
     - any default at all before PostgreSQL 11 (`postgres_version`).
 
-    Constant and stable defaults (`0`, `'new'`, `now()`, `CURRENT_TIMESTAMP`) are fine since
-    PostgreSQL 11. A column added with its own PRIMARY KEY or UNIQUE (`ADD COLUMN id bigserial
-    PRIMARY KEY`) is reported once, by SL514, whose finding names the rewrite too.
+    Constant and stable defaults (`0`, `'new'`, `sa.false()`, `now()`, `CURRENT_TIMESTAMP`) are
+    fine since PostgreSQL 11, and so is a value a revision computes in Python
+    (`server_default=get_node()`), which SQLAlchemy writes as a literal. A column added with
+    its own PRIMARY KEY or UNIQUE (`ADD COLUMN id bigserial PRIMARY KEY`) is reported once, by
+    SL514, whose finding names the rewrite too.
 
     ## Why it matters
     A volatile default has to be computed for every existing row, so PostgreSQL rewrites the
@@ -64,6 +66,13 @@ class VolatileColumnDefault(Rule):
         Example(sql_example("ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();\n")),
         # One statement, one finding: SL514 reports it, rewrite included.
         Example(sql_example("ALTER TABLE orders ADD COLUMN seq bigserial UNIQUE;\n")),
+        # privacyidea: sa.false() compiles to the constant false; a value computed in Python when
+        # the revision runs is written as a literal
+        Example(alembic_example("    op.add_column('orders', sa.Column('paid', sa.Boolean(), nullable=False,\n"
+                                "                  server_default=sa.false()))\n"
+                                "    node = socket.gethostname()\n"
+                                "    op.add_column('orders', sa.Column('node', sa.Unicode(255), nullable=False,\n"
+                                "                  server_default=node))")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('public_id', sa.Uuid(),  # expect\n"
