@@ -97,7 +97,7 @@ def test_a_version_folder_per_engine_reads_the_postgresql_history_and_says_the_o
     model = WorkspaceIndex(tmp_path).index_all()
     assert [h.environment.versions for h in model.histories] == [("migrations/versions/postgresql",)]
     assert set(model.database.tables) == {"flow"} and model.errors == ()
-    assert model.coverage.revisions_skipped == (("SQLite", 1, ("migrations/versions/sqlite/s1.py",)),)
+    assert model.coverage.revisions_skipped == (("the history kept for SQLite", 1, ("migrations/versions/sqlite/s1.py",)),)
     # no P0 "PostgreSQL rejects PRAGMA", no second head
     assert not [f for f in run_audit(model).findings if f.rule in ("SL538", "SL530")]
 
@@ -208,3 +208,19 @@ def test_a_history_that_creates_its_tables_is_replayed_strictly(tmp_path):
     })
     model = WorkspaceIndex(tmp_path).index_all()
     assert [e.message for e in model.errors] == ['relation "orders" does not exist']
+
+
+def test_a_subfolder_that_repeats_revision_ids_is_a_second_history_and_one_that_does_not_is_read(tmp_path):
+    # zou: versions/legacy is the chain before a squash, ending in the squashed revision's id;
+    # keystone: versions/yoga/expand continues the history of the folder above it
+    write(tmp_path, {
+        "migrations/env.py": "",
+        "migrations/versions/s1_squash.py": revision("s1", None, "op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))"),
+        "migrations/versions/e1_expand/e1.py": revision("e1", "s1", "op.add_column('flow', sa.Column('note', sa.Text()))"),
+        "migrations/versions/legacy/l1.py": revision("l1", None, "op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))"),
+        "migrations/versions/legacy/s1.py": revision("s1", "l1", "op.add_column('flow', sa.Column('old', sa.Text()))"),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert [c.name for c in model.database.tables["flow"].columns] == ["id", "note"] and model.errors == ()
+    assert model.coverage.revisions_skipped == (("a second history that repeats revision ids of migrations/versions", 2,
+                                                  ("migrations/versions/legacy/l1.py", "migrations/versions/legacy/s1.py")),)

@@ -8,7 +8,11 @@ read statically for the schema it migrates: a constant `SET search_path TO core`
 `schema_translate_map` default) makes unqualified names in its revisions mean that schema; a
 search path set per run (one schema per tenant) leaves them unqualified. A version folder whose
 revisions sit in subfolders named after engines (`versions/postgresql`, `versions/sqlite`) holds
-one history per engine: the PostgreSQL one is read, the others are said as not read.
+one history per engine: the PostgreSQL one is read, the others are said as not read. A subfolder
+whose revisions repeat revision ids of the rest of its version folder holds a second history
+(zou's `versions/legacy`: the old chain that ends in the squashed revision's id, for databases
+created before the squash): a database runs one of the two, so it is said as not read either.
+Subfolders that repeat no id are part of the history (keystone's `versions/yoga/expand`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..extract.python_names import ExprBuilder, dotted
 from ..extract.python_source import parse_python
 from ..extract.python_world import World
 from ..extract.static_eval import Evaluator, Unknown
+from ..i18n import _
 from .discovery import under
 
 _REVISION_HEADER = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*['\"]", re.MULTILINE)
@@ -41,11 +46,12 @@ class AlembicEnvironment:
     env_path: Optional[str] = None  # its env.py
     default_schema: Optional[str] = None  # what unqualified names in its revisions mean
     per_run_schema: bool = False  # env.py sets the search path for each run (a schema per tenant)
-    # Version folders of the histories it keeps for other engines, with the engine: (folder, engine)
-    other_engines: tuple[tuple[str, str], ...] = ()
+    # Folders of revisions it does not run, with why: the histories it keeps for other engines,
+    # and second histories that repeat its revision ids: (folder, why)
+    set_aside: tuple[tuple[str, str], ...] = ()
 
     def owns(self, path: str) -> bool:
-        return under(path, self.versions)
+        return under(path, self.versions) and not under(path, [folder for folder, _why in self.set_aside])
 
 
 def looks_like_revision(text: str) -> bool:
@@ -73,17 +79,21 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
         if not versions:
             return
         claimed.update(versions)
-        postgres, others = [], []
+        postgres, set_aside = [], []
         for folder in versions:
             engines = _engine_folders(folder, revision_files)
             if any(engine == "PostgreSQL" for engine in engines.values()):
                 postgres += [sub for sub, engine in engines.items() if engine == "PostgreSQL"]
-                others += [(sub, engine) for sub, engine in engines.items() if engine != "PostgreSQL"]
+                set_aside += [(sub, _("the history kept for %(engine)s", engine=engine))
+                              for sub, engine in engines.items() if engine != "PostgreSQL"]
             else:
                 postgres.append(folder)
+        for folder in postgres:
+            set_aside += [(sub, _("a second history that repeats revision ids of %(folder)s", folder=folder))
+                          for sub in _second_histories(folder, revision_files, text_of)]
         env_path = f"{script_location}/env.py" if script_location is not None and f"{script_location}/env.py" in paths else None
         schema, per_run = _migrated_schema(env_path, text_of) if env_path else (None, False)
-        environments.append(AlembicEnvironment(name, tuple(postgres), env_path, schema, per_run, tuple(others)))
+        environments.append(AlembicEnvironment(name, tuple(postgres), env_path, schema, per_run, tuple(set_aside)))
 
     for ini in sorted(p for p in paths if PurePosixPath(p).name == "alembic.ini" and not _skipped(p)):
         here = str(PurePosixPath(ini).parent)
@@ -132,6 +142,32 @@ def _engine_folders(folder: str, revision_files: list[str]) -> dict[str, str]:
     if not engines or any(engine is None or str(PurePosixPath(sub).parent) != folder for sub, engine in engines.items()):
         return {}
     return dict(sorted(engines.items()))
+
+
+_REVISION_ID = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def _second_histories(folder: str, revision_files: list[str], text_of: Callable[[str], Optional[str]]) -> list[str]:
+    """The subfolders of the version folder `folder` whose revisions repeat a revision id of the
+    revisions outside them: each holds a history of its own."""
+    inside = [path for path in revision_files if under(path, [folder])]
+    subfolders = sorted({_first_subfolder(folder, path) for path in inside} - {None})
+    if not subfolders:
+        return []
+    ids = {path: set(_REVISION_ID.findall(text_of(path) or "")) for path in inside}
+    found = []
+    for sub in subfolders:
+        own = set().union(*(ids[path] for path in inside if under(path, [sub])))
+        rest = set().union(*(ids[path] for path in inside if not under(path, [sub])))
+        if own & rest:
+            found.append(sub)
+    return found
+
+
+def _first_subfolder(folder: str, path: str) -> Optional[str]:
+    """`folder/legacy` for `folder/legacy/x/r1.py`; None for a file directly in `folder`."""
+    parts = PurePosixPath(path).relative_to(folder.strip("/") or ".").parts
+    return str(PurePosixPath(folder) / parts[0]) if len(parts) > 1 else None
 
 
 def _present(folder: str, present: set[str]) -> bool:

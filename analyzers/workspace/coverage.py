@@ -30,7 +30,7 @@ class Coverage:
     library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
     library_named: tuple[tuple[str, str], ...] = ()  # (class, library base): a table the library names, not read
     revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
-    revisions_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (engine, how many files, the first of them)
+    revisions_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (why, how many files, the first of them)
     sql_files: dict[str, int] = field(default_factory=dict)  # "migration file(s), PostgreSQL" -> files read
     sql_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (why, how many files, the first of them)
     sql_statements: dict[str, tuple[int, int]] = field(default_factory=dict)  # dialect -> (statements read, not readable)
@@ -97,10 +97,9 @@ class Coverage:
         for folder, count in sorted(self.revisions.items()):
             out.append(_n("migrations: %(count)d Alembic revision(s) in environment %(folder)s",
                           "migrations: %(count)d Alembic revision(s) in environment %(folder)s", count, folder=folder or '.'))
-        for engine, count, paths in self.revisions_skipped:
+        for why, count, paths in self.revisions_skipped:
             shown = ", ".join(paths) + (", ..." if count > len(paths) else "")
-            out.append(_("Alembic revisions not read: %(count)d, the history kept for %(engine)s: %(paths)s",
-                         count=count, engine=engine, paths=shown))
+            out.append(_("Alembic revisions not read: %(count)d, %(why)s: %(paths)s", count=count, why=why, paths=shown))
         for kind, count in sorted(self.sql_files.items()):
             out.append(_("SQL files: %(count)d %(kind)s", count=count, kind=kind))
         for dialect, (read, unread) in sorted(self.sql_statements.items()):
@@ -132,8 +131,8 @@ class Coverage:
             "library_tables": [{"table": table, "library": library} for table, library in self.library_tables],
             "library_named": [{"class": cls, "library": base} for cls, base in self.library_named],
             "revisions": dict(sorted(self.revisions.items())),
-            "revisions_skipped": [{"engine": engine, "files": count, "first": list(paths)}
-                                  for engine, count, paths in self.revisions_skipped],
+            "revisions_skipped": [{"why": why, "files": count, "first": list(paths)}
+                                  for why, count, paths in self.revisions_skipped],
             "sql_files": dict(sorted(self.sql_files.items())),
             "sql_statements": {dialect: {"read": read, "unread": unread}
                                for dialect, (read, unread) in sorted(self.sql_statements.items())},

@@ -343,8 +343,8 @@ class WorkspaceIndex:
             self._environments = find_environments(self._paths, self._read, self._package_roots.folder_of,
                                                    sorted(self._revision_like))
         self._script_locations = [folder for environment in self._environments for folder in environment.versions]
-        self._other_engine_versions = {folder: engine for environment in self._environments
-                                       for folder, engine in environment.other_engines}
+        self._set_aside_versions = {folder: why for environment in self._environments
+                                    for folder, why in environment.set_aside}
         sql_paths = [p for p in self._paths if p.endswith(".sql")]
         self._sql_plan = plan_sql(sql_paths, self._facts_of, sql_roots=tuple(self.config.sql_roots),
                                   workspace_dialect=self.config.dialect)
@@ -373,10 +373,10 @@ class WorkspaceIndex:
             return planned[0] if planned is not None else "sql_script"
         if not path.endswith(".py"):
             return None
+        if under(path, self._set_aside_versions):
+            return "revision_skipped"
         if under(path, self._script_locations):
             return "revision"
-        if under(path, self._other_engine_versions):
-            return "revision_skipped"
         if not is_application_code(path, self.config.non_application_paths):
             return "support"  # tests, scripts, seeds: read for the names they define, not for code paths
         if self.config.model_roots and not under(path, self.config.model_roots):
@@ -544,10 +544,10 @@ class WorkspaceIndex:
         skipped: dict[str, list[str]] = {}
         for path, parsed in self._files.items():
             if parsed.kind == "revision_skipped":
-                engine = next(engine for folder, engine in self._other_engine_versions.items() if under(path, [folder]))
-                skipped.setdefault(engine, []).append(path)
+                why = next(why for folder, why in self._set_aside_versions.items() if under(path, [folder]))
+                skipped.setdefault(why, []).append(path)
         return Coverage(
-            revisions_skipped=tuple((engine, len(paths), tuple(sorted(paths)[:3])) for engine, paths in sorted(skipped.items())),
+            revisions_skipped=tuple((why, len(paths), tuple(sorted(paths)[:3])) for why, paths in sorted(skipped.items())),
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
             kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases,
             library_tables=self._orm.library_tables, library_named=self._orm.library_named, revisions=revisions,
