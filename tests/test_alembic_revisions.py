@@ -287,3 +287,26 @@ def test_a_table_created_from_columns_built_at_run_time_is_partly_read_and_says_
     assert [e.message for e in errors] == [
         "op.create_table(totals, *[sa.Column('id', sa.Integer(), primary_key=True)]): what is passed at run time "
         "is not read; the table is not compared with the models"]
+
+
+def test_strings_built_from_the_files_constants_and_loop_variables_are_read():
+    text = HEADER.format(rid="r1", down=None) + (
+        "SEQUENCE = 'message_seq'\n"
+        "RENAMES = [('orders', 'orders_a_fkey', 'fk_orders_a'), ('items', 'items_b_fkey', 'fk_items_b')]\n\n\n"
+        "def upgrade():\n"
+        "    op.execute(f'CREATE SEQUENCE {SEQUENCE} START 1')\n"
+        "    for table, old, new in RENAMES:\n"
+        "        op.execute(f'ALTER TABLE \"{table}\" RENAME CONSTRAINT \"{old}\" TO \"{new}\"')\n"
+        "    for table in ('orders', 'items'):\n"
+        "        op.drop_constraint(f'{table}_owner_fkey', table, type_='foreignkey')\n"
+        "    op.execute(f'DROP TABLE {undefined_name}')\n\n\n"
+        "def downgrade():\n    pass\n")
+    parse = parse_revision(text, "versions/r1.py")
+    operations = parse.revision.upgrade
+    assert [type(o).__name__ for o in operations] == ["CreateSequence", "RenameConstraint", "RenameConstraint",
+                                                      "DropConstraint", "DropConstraint", "Opaque"]
+    assert [(o.table, o.name, o.new_name) for o in operations[1:3]] == [
+        ("orders", "orders_a_fkey", "fk_orders_a"), ("items", "items_b_fkey", "fk_items_b")]
+    assert [(o.table, o.name) for o in operations[3:5]] == [("orders", "orders_owner_fkey"), ("items", "items_owner_fkey")]
+    assert all(o.location.line == 13 for o in operations[1:3])
+    assert ["SQL built at run time" in e.message for e in parse.errors] == [True]

@@ -224,3 +224,35 @@ def test_a_subfolder_that_repeats_revision_ids_is_a_second_history_and_one_that_
     assert [c.name for c in model.database.tables["flow"].columns] == ["id", "note"] and model.errors == ()
     assert model.coverage.revisions_skipped == (("a second history that repeats revision ids of migrations/versions", 2,
                                                   ("migrations/versions/legacy/l1.py", "migrations/versions/legacy/s1.py")),)
+
+
+def test_models_kept_beside_env_py_for_data_migrations_are_not_the_applications(tmp_path):
+    # agenta: migrations/core/deprecated_models.py snapshots tables that later revisions dropped
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/models.py": """
+            from sqlalchemy import Column, Integer
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+
+            class Flow(Base):
+                __tablename__ = 'flow'
+                id = Column(Integer, primary_key=True)
+        """,
+        "migrations/core/env.py": "",
+        "migrations/core/deprecated_models.py": """
+            from sqlalchemy import Column, Integer
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+
+            class OldFlow(Base):
+                __tablename__ = 'old_flow'
+                id = Column(Integer, primary_key=True)
+        """,
+        "migrations/core/versions/r1.py": revision("r1", None, """
+            op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))
+        """),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert set(model.orm.tables) == {"flow"}
+    assert [(kept.key, kept.reason) for kept in model.coverage.kept_out_tables] == [("old_flow", "not application code")]

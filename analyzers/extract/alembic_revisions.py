@@ -40,6 +40,7 @@ from .migration_functions import FunctionSource, migration_functions
 from .python_source import PythonFile, parse_python
 from .python_world import World, sa_member
 from .sqlalchemy_types import Types
+from .static_eval import Evaluator, Unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,7 +500,19 @@ class _RevisionReader:
             if value is not None and isinstance(self.world.const(value), str):
                 self.final_names.add(self.world.const(value))
         constant = self.world.const(value) if value is not None else None
-        return constant if isinstance(constant, str) else None
+        return constant if isinstance(constant, str) else self._folded_string(value)
+
+    def _folded_string(self, expr: Optional[Expr]) -> Optional[str]:
+        """A string built from constants only: an f-string, `+`, `%` or `.format` of the file's
+        constants, its loop variables and small functions of its own (tracecat: `for table, old,
+        new in RENAMES: op.execute(f'ALTER TABLE "{table}" RENAME CONSTRAINT "{old}" TO "{new}"')`)."""
+        if expr is None or expr.kind not in ("fstring", "binop", "call"):
+            return None
+        try:
+            value = Evaluator(self.world).value(expr)
+        except (Unknown, RecursionError, TypeError, ValueError, AttributeError, KeyError, IndexError):
+            return None
+        return value if isinstance(value, str) else None
 
     def _strings(self, value: Optional[Expr]) -> tuple[str, ...]:
         if value is None:
@@ -841,6 +854,11 @@ class _RevisionReader:
         if source is not None and source.kind == "call" and source.args and self._member(source) in ("text", "literal_column"):
             source = self.world.value_of(source.args[0]) if source.args[0].kind == "name" else source.args[0]
         text = self.world.const(source) if source is not None else None
+        folded = None if isinstance(text, str) else self._folded_string(source)
+        if folded is not None:  # built from the file's constants and loop variables: placed at the call
+            extraction = sql_files.parse_sql(folded, self.path, embedded=True)
+            self.errors.extend(dataclasses.replace(error, location=location) for error in extraction.errors)
+            return [sql_files.relocated(operation, location) for operation in extraction.operations]
         if not isinstance(text, str):
             verb = _core_statement_verb(source if source is not None else statement)
             if verb == "SELECT":

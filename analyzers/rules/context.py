@@ -25,6 +25,7 @@ from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
+from ..workspace.discovery import under
 from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from .base import Related
@@ -438,13 +439,15 @@ class AuditContext:
     @cached_property
     def _deployed_paths(self) -> tuple[str, ...]:
         """Application Python that a deploy runs against production: not tests, scripts, seeds or
-        fixtures (`non_application_paths`), nor Alembic's env.py and helpers beside the versions
-        folders, nor SQL scripts (one-off scripts and dumps)."""
+        fixtures (`non_application_paths`), nor Alembic's env.py and the helpers and data
+        migrations in the folder that holds the versions folder, nor SQL scripts (one-off
+        scripts and dumps)."""
         patterns = self.model.config.non_application_paths
         migration_folders = {str(PurePosixPath(path).parent.parent) for path in self.model.revision_files}
+        below = [folder for folder in migration_folders if folder not in (".", "")]  # a root folder holds the application
         return tuple(path for path, kind in sorted(self.model.files.items())
                      if kind == "python" and is_application_code(path, patterns)
-                     and str(PurePosixPath(path).parent) not in migration_folders)
+                     and str(PurePosixPath(path).parent) not in migration_folders and not under(path, below))
 
     @cached_property
     def _deployed_texts(self) -> list[tuple[str, str]]:

@@ -137,7 +137,10 @@ class WorkspaceIndex:
         # The disk's texts as last read: rules read the files the index parsed, at that version,
         # on every audit (an edit of one file reads that file again).
         self._disk: dict[str, Optional[str]] = {}
-        self._script_locations: list[str] = []
+        self._script_locations: list[str] = []  # the version folders of every environment
+        # The folders of the environments' env.py: the tables what else they hold declares (data
+        # migrations' snapshots of old models) are not the application's.
+        self._migration_folders: list[str] = []
         self._sql_plan = SqlPlan()
         self._sql_facts: dict[str, tuple[str, SqlFileFacts]] = {}  # path -> (content digest, facts)
         self._environments: list[AlembicEnvironment] = []
@@ -343,6 +346,8 @@ class WorkspaceIndex:
             self._environments = find_environments(self._paths, self._read, self._package_roots.folder_of,
                                                    sorted(self._revision_like))
         self._script_locations = [folder for environment in self._environments for folder in environment.versions]
+        self._migration_folders = [folder for environment in self._environments if environment.env_path
+                                   and (folder := str(PurePosixPath(environment.env_path).parent)) not in ("", ".")]
         self._set_aside_versions = {folder: why for environment in self._environments
                                     for folder, why in environment.set_aside}
         sql_paths = [p for p in self._paths if p.endswith(".sql")]
@@ -383,6 +388,11 @@ class WorkspaceIndex:
             return "python"
         return "model" if looks_like_model_module(text) else "python"
 
+    def _declares_application_tables(self, path: str) -> bool:
+        """Not tests, scripts, seeds or fixtures (`non_application_paths`), nor migration code
+        beside an env.py (agenta keeps snapshots of its old models there for data migrations)."""
+        return is_application_code(path, self.config.non_application_paths) and not under(path, self._migration_folders)
+
     def _parse(self, path: str, text: Optional[str]) -> Optional[ParsedFile]:
         if text is None:
             return None
@@ -408,9 +418,8 @@ class WorkspaceIndex:
     def _rebuild(self) -> WorkspaceModel:
         if self._orm is None:
             summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
-            patterns = self.config.non_application_paths
             try:
-                self._orm = sqlalchemy_models.build_orm(summaries, lambda path: is_application_code(path, patterns))
+                self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables)
             except Exception as error:  # the boundary: a bug in the model reader must not take the index down
                 log.exception("failed to build the models' schema")
                 where = Location(summaries[0].path if summaries else ".", 1)
