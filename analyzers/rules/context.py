@@ -429,6 +429,27 @@ class AuditContext:
                 return Location(path, text.count("\n", 0, match.start()) + 1)
         return None
 
+    def sql_mention(self, *words: str, relation: Optional[str] = None) -> Optional[Location]:
+        """The first query of deployed application code whose SQL text (`text("...")`,
+        `execute("...")`) names every one of `words` as a whole word, and `relation` as a table
+        or view (after FROM, JOIN, INTO, UPDATE or TABLE), or None. Evidence that code uses a
+        table no model maps: a word in a docstring, a comment, a dict key or a variable is not
+        (letta, ckan, indico), nor a column of the same name (`WHERE state = 'active'`)."""
+        patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words if word]
+        if relation:
+            patterns.append(re.compile(rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|ONLY)\s+(?:[\w\"]+\.)?\"?{re.escape(relation)}"
+                                       rf"\"?(?!\w)", re.IGNORECASE))
+        if not patterns:
+            return None
+        deployed = set(self._deployed_paths)
+        for facts in self.code_facts():
+            if facts.path not in deployed:
+                continue
+            for query in facts.queries:
+                if query.sql and all(pattern.search(query.sql) for pattern in patterns):
+                    return query.location
+        return None
+
     @property
     def has_application_code(self) -> bool:
         """The workspace holds the code that reads the database: models, application Python, or

@@ -24,6 +24,8 @@ from ...i18n import _
 _OBJECT_DROPS = {"DROP VIEW": "view", "DROP MATERIALIZED VIEW": "materialized view", "DROP SCHEMA": "schema",
                  "DROP EXTENSION": "extension", "DROP DOMAIN": "domain", "DROP PROCEDURE": "procedure",
                  "DROP ROUTINE": "routine", "DROP AGGREGATE": "aggregate"}
+# Kinds of object that SQL names where it names a table.
+_RELATIONS = ("view", "materialized view")
 # What a drop of each kind takes with it under CASCADE.
 _CASCADES = {"type": _("every column of the type"), "domain": _("every column of the domain"),
              "extension": _("every object that uses its functions, types and operators"),
@@ -41,8 +43,9 @@ class DropBreaksRunningCode(Rule):
     extension that already existed, when SchemaLens cannot show that no deployed code still
     uses it:
 
-    - the workspace holds code that names it (raw SQL, `text()`, a query by name; for a column:
-      a file that names both the table and the column), P1;
+    - the application runs SQL that names it (`text("...")`, `execute("...")`; for a column:
+      SQL that names both the table and the column), P1. A word in a docstring, a comment, a
+      dict key or a variable is no evidence (letta, ckan);
     - the workspace holds no code that reads the database (a SQL-only repository), so nothing
       can be shown either way, P2;
     - any drop with CASCADE of a type, domain, sequence, function, view, schema or extension,
@@ -93,6 +96,13 @@ class DropBreaksRunningCode(Rule):
         Example({**alembic_example("    op.drop_column('orders', 'note')"), "app/models.py": _MODEL}),
         Example({**sql_example("DROP VIEW IF EXISTS order_totals;\n"),
                  "app/service.py": "def totals(session):\n    return session.execute('SELECT * FROM orders')\n"}),
+        # letta, ckan: the dropped table's and column's names as a docstring's word, a variable
+        # and a dict key, not in any SQL the application runs
+        Example({**alembic_example("    op.drop_column('orders', 'note')\n    op.drop_table('customers')"),
+                 "app/agents.py": ('def recall(store, orders):\n'
+                                   '    """Recall from customers what the agent stored."""\n'
+                                   '    customers = store.search()\n'
+                                   '    return [{"note": order.id} for order in orders], customers\n')}),
         # privacyidea: the old table "MachineToken" gave way to machinetoken, which the class
         # MachineToken maps; the code names the class
         Example({"db/V1__base.sql": 'CREATE TABLE "MachineToken" (id integer PRIMARY KEY);\n',
@@ -138,9 +148,9 @@ class DropBreaksRunningCode(Rule):
         if _names_a_model_class(context, operation.table):
             return None  # code that names it names the model class, which maps another table now
         if kind == "table":
-            mention = context.code_mention(operation.table)
+            mention = context.sql_mention(relation=operation.table)
         else:
-            mention = context.code_mention(operation.table, operation.column)
+            mention = context.sql_mention(operation.column, relation=operation.table)
         if mention is not None:
             return "P1", _("%(path)s:%(line)s still names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)
         if not context.has_application_code:
@@ -149,7 +159,7 @@ class DropBreaksRunningCode(Rule):
         return None
 
     def _object(self, context: AuditContext, kind: str, name: str, cascade: bool):
-        mention = context.code_mention(name)
+        mention = context.sql_mention(relation=name) if kind in _RELATIONS else context.sql_mention(name)
         if cascade and kind in _CASCADES:
             related = (Related(mention, _("named here")),) if mention else ()
             return "P1", _("CASCADE also drops %(cascades)s.", cascades=_CASCADES[kind]), related
