@@ -74,7 +74,8 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     kept = apply_selection(findings, model.config, text_of)
     if merged:
         kept = one_per_problem(kept, rules)
-    held_back = [HeldBack(tuple(held_back_locks), context.migrations_run_offline)] if held_back_locks else []
+    held_back = [HeldBack(tuple(held_back_locks), context.migrations_run_offline, source=context.migrations_offline_source)] \
+        if held_back_locks else []
     if held_back_mysql:
         held_back.append(HeldBack(tuple(held_back_mysql), "mysql", source=context.deployed_engine.source))
     if context.unsized:

@@ -92,6 +92,19 @@ def test_lock_rules_are_held_back_when_the_application_migrates_itself_as_it_sta
     assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))  # a deploy step runs them
 
 
+def test_lock_rules_are_held_back_when_the_containers_start_command_migrates_first(tmp_path: Path):
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n")
+    (tmp_path / "migrations" / "V2__index.sql").write_text("CREATE INDEX ix_orders_note ON orders (note);\n")
+    (tmp_path / "Dockerfile").write_text('FROM python:3.12\nCMD ["./start.sh"]\n')
+    (tmp_path / "start.sh").write_text("#!/bin/sh\nalembic upgrade head\nexec gunicorn app:app\n")
+    held = run_audit(WorkspaceIndex(tmp_path).index_all())
+    assert "SL505" not in _codes(held)
+    (entry,) = held.held_back
+    assert (entry.reason, entry.source) == ("migrates at startup", "start.sh:2")
+    assert "the start command applies the migrations before the server starts (start.sh:2)" in held_back_lines(held.held_back)[0]
+
+
 def test_lock_rules_are_held_back_when_the_configuration_says_migrations_run_offline(tmp_path: Path):
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n")

@@ -28,6 +28,9 @@ def held_back_lines(held_back, lang: str = "en") -> list[str]:
             lines.append(_("held back: %(rules)s: the configuration says the migrations run while the application is "
                            "stopped (migrations_run = \"offline\"), so no live traffic waits behind their locks",
                            rules=rules))
+        elif entry.source:
+            lines.append(_("held back: %(rules)s: the start command applies the migrations before the server starts "
+                           "(%(source)s), so they do not run beside live traffic", rules=rules, source=entry.source))
         else:
             lines.append(_("held back: %(rules)s: the application applies its migrations as it starts (Alembic's or "
                            "Flask-Migrate's upgrade() in application code), so they do not run beside live traffic",

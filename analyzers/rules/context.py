@@ -28,6 +28,7 @@ from ..workspace.deployed_engine import DeployedEngine, deployed_engine
 from ..workspace.discovery import under
 from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
+from ..workspace.startup_commands import startup_migration
 from .base import Related
 
 # Size hints at or above this many rows (now or within a year) make a table big: scans, rewrites
@@ -271,19 +272,31 @@ class AuditContext:
                 found.setdefault(table.class_name, self.layer.tables.get(table.key) or table)
         return found
 
-    @cached_property
+    @property
     def migrations_run_offline(self) -> Optional[str]:
         """Why the migrations do not run beside live traffic, if they do not: "declared" (the
         configuration says `migrations_run = "offline"`) or "migrates at startup" (the application
         applies them itself, Flask-Migrate's or Alembic's upgrade() called from application code
-        that is not an operator command, as in an app factory: they run before the new version
-        serves). None when they run online, declared or as far as the code shows."""
+        that is not an operator command, as in an app factory, or the start command of its
+        container or process file: they run before the new version serves). None when they run
+        online, declared or as far as the code shows."""
+        return self._offline[0]
+
+    @property
+    def migrations_offline_source(self) -> str:
+        """Where a start command applies the migrations ("letta/server/startup.sh:56"), when
+        that, not application code, says they run at startup; else ""."""
+        return self._offline[1]
+
+    @cached_property
+    def _offline(self) -> tuple[Optional[str], str]:
         declared = self.model.config.migrations_run
         if declared is not None:
-            return "declared" if declared == "offline" else None
+            return ("declared" if declared == "offline" else None), ""
         if any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts()):
-            return "migrates at startup"
-        return None
+            return "migrates at startup", ""
+        source = startup_migration(getattr(self.model, "root", None))
+        return ("migrates at startup", source) if source else (None, "")
 
     @cached_property
     def migrations_serve_other_engines(self) -> bool:

@@ -1,0 +1,93 @@
+"""Whether the project's start command applies the migrations before the server starts.
+
+Container images and process files start many services: `CMD ["./startup.sh"]` in a Dockerfile,
+`command: sh -c "alembic upgrade head && gunicorn app:app"` in a compose file, `web: flask db
+upgrade && gunicorn ...` in a Procfile, or an entrypoint script that runs `alembic upgrade head`
+and then `exec`s the server (letta). Such a service migrates as it starts, like an application
+factory that calls `upgrade()`: the new version applies its migrations before it serves.
+
+Read statically from a few files at known places (no walk of the tree): Dockerfiles, compose
+files and the Procfile at the root and in `docker/`, `deploy/` and `.docker/`, the scripts
+their start commands name, and scripts named like entrypoints there and in `scripts/` and
+`bin/`. A Procfile's `release:` process is not a start command: Heroku runs it while the
+previous release still serves.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Iterator, Optional
+
+_FOLDERS = ("", "docker", "deploy", ".docker", "scripts", "bin")
+_DEPLOY_FILE = re.compile(r"^(?:Dockerfile[\w.-]*|[\w.-]+\.dockerfile|(?:docker-)?compose[\w.-]*\.ya?ml|Procfile)$",
+                          re.IGNORECASE)
+_ENTRYPOINT_SCRIPT = re.compile(r"^[\w.-]*(?:entrypoint|start|startup|boot|run|serve)[\w.-]*\.sh$", re.IGNORECASE)
+# A script a start command names: `./letta/server/startup.sh`, `/app/docker/entrypoint.sh`.
+_SCRIPT_PATH = re.compile(r"[\w./-]+\.sh\b")
+_MIGRATE = re.compile(r"\balembic\b[^\n;&|]*\bupgrade\b|\bflask\s+db\s+upgrade\b|\bmanage\.py\s+db\s+upgrade\b")
+# What starts a long-running server after the migration: a known server, or `exec` of the
+# process the container keeps running.
+_SERVE = re.compile(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitress-serve|flask\s+run)\b"
+                    r"|^\s*exec\s+\S", re.MULTILINE)
+_RELEASE_PROCESS = re.compile(r"^release\s*:.*$", re.MULTILINE)
+_MAX_BYTES = 200_000
+
+
+def startup_migration(root: Optional[Path]) -> Optional[str]:
+    """Where a start command applies the migrations before the server starts
+    ("letta/server/startup.sh:56"), or None."""
+    if root is None:
+        return None
+    for path in _start_files(root):
+        text = _read(root / path)
+        if text is None:
+            continue
+        if path.name.lower() == "procfile":
+            text = _RELEASE_PROCESS.sub("", text)
+        migrate = _MIGRATE.search(text)
+        if migrate is not None and _SERVE.search(text, migrate.end()):
+            return f"{path.as_posix()}:{text.count(chr(10), 0, migrate.start()) + 1}"
+    return None
+
+
+def _start_files(root: Path) -> Iterator[PurePosixPath]:
+    """Deploy files and entrypoint scripts at the known places, then the scripts they name."""
+    found: list[PurePosixPath] = []
+    for folder in _FOLDERS:
+        directory = root / folder if folder else root
+        try:
+            names = sorted(entry.name for entry in directory.iterdir() if entry.is_file())
+        except OSError:
+            continue
+        found += [PurePosixPath(folder, name) for name in names
+                  if _DEPLOY_FILE.match(name) or _ENTRYPOINT_SCRIPT.match(name)]
+    named: list[PurePosixPath] = []
+    for path in found:
+        if _DEPLOY_FILE.match(path.name):
+            for script in _SCRIPT_PATH.findall(_read(root / path) or ""):
+                in_workspace = _in_workspace(root, script)
+                if in_workspace is not None:
+                    named.append(in_workspace)
+    yield from dict.fromkeys([*found, *named])
+
+
+def _in_workspace(root: Path, script: str) -> Optional[PurePosixPath]:
+    """The workspace file a start command's script path names: `./letta/server/startup.sh` from
+    the root; `/app/docker/entrypoint.sh` as `app/docker/entrypoint.sh`, else `docker/entrypoint.sh`
+    (the image copies the repository to a folder of its own), else `entrypoint.sh`."""
+    parts = [part for part in PurePosixPath(script).parts if part not in ("/", ".")]
+    for start in range(len(parts)):
+        candidate = PurePosixPath(*parts[start:])
+        if ".." not in candidate.parts and (root / candidate).is_file():
+            return candidate
+    return None
+
+
+def _read(file: Path) -> Optional[str]:
+    try:
+        if file.stat().st_size > _MAX_BYTES:
+            return None
+        return file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
