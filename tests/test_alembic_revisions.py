@@ -310,3 +310,15 @@ def test_strings_built_from_the_files_constants_and_loop_variables_are_read():
     assert [(o.table, o.name) for o in operations[3:5]] == [("orders", "orders_owner_fkey"), ("items", "items_owner_fkey")]
     assert all(o.location.line == 13 for o in operations[1:3])
     assert ["SQL built at run time" in e.message for e in parse.errors] == [True]
+
+
+def test_indexes_given_to_create_table_are_created_after_it():
+    upgrade, errors = _upgrade("    op.create_table('files', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                               "                    sa.Column('storage', sa.Text()), sa.Column('location', sa.Text()),\n"
+                               "                    sa.Index('idx_file_location', 'storage', 'location', unique=True),\n"
+                               "                    sa.Index(None, 'location', postgresql_where=sa.text('storage IS NULL')))\n")
+    create, unique, partial = upgrade
+    assert type(create).__name__ == "CreateTable" and not errors
+    assert (unique.table, unique.index.name, unique.index.columns, unique.index.unique) == \
+        ("files", "idx_file_location", ("storage", "location"), True)
+    assert (partial.index.name, partial.index.columns, partial.index.where) == (None, ("location",), "storage IS NULL")

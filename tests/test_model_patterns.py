@@ -559,3 +559,26 @@ def test_a_base_that_renames_its_tables_at_run_time_is_said():
     assert [(e.kind, e.message) for e in errors] == [(
         "opaque", "Base.__init_subclass__ sets __tablename__ at run time: 1 table is read under the name its class "
                   "writes (audit_logs)")]
+
+
+def test_a_declared_attr_returning_a_helper_method_of_its_mixin_reads_the_helpers_column():
+    # letta: `_created_by_id` returns `cls._user_by_id()`, a classmethod returning mapped_column
+    layer, errors = layer_of({
+        "app/models.py": """
+            from sqlalchemy import Integer, String
+            from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+            class Base(DeclarativeBase):
+                pass
+            class AuditMixin:
+                @declared_attr
+                def _created_by_id(cls):
+                    return cls._user_by_id()
+                @classmethod
+                def _user_by_id(cls):
+                    return mapped_column(String, nullable=True)
+            class Agent(AuditMixin, Base):
+                __tablename__ = "agents"
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        """,
+    })
+    assert (column(layer, "agents", "_created_by_id").type, errors) == ("character varying", ())

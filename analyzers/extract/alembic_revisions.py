@@ -685,6 +685,7 @@ class _RevisionReader:
         schema = self._str(call, 99, "schema")
         columns, constraints, enums, indexes = [], [], [], []
         keyed: list[PrimaryKey] = []  # columns written with primary_key=True
+        table_indexes: list[ops.CreateIndex] = []
         unread = [argument for argument in call.args[1:] if argument.starred]
         if unread:
             self.errors.append(ExtractionError(location, _(
@@ -701,6 +702,10 @@ class _RevisionReader:
                 keyed += [c for c in column_constraints if isinstance(c, PrimaryKey)]
                 constraints += [c for c in column_constraints if not isinstance(c, PrimaryKey)]
                 continue
+            if argument.kind == "call" and self._member(argument) == "Index":
+                # Alembic creates the table's indexes after it (ckan, indico: sa.Index(...) among the columns)
+                table_indexes += self._op_create_index(_as_create_index(argument, table), argument.location, None, False)
+                continue
             constraint = self._table_constraint(argument) if argument.kind == "call" else None
             if constraint is not None and not _added_later(argument):
                 constraints.append(constraint)
@@ -715,6 +720,7 @@ class _RevisionReader:
         result.append(ops.CreateTable(table, location, schema, tuple(columns), tuple(constraints), partition_by,
                                       named_by_convention=True, partly_read=bool(unread)))
         result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]
+        result += [replace(create, schema=schema) for create in table_indexes]
         comment = self._str(call, 99, "comment")
         if comment:
             result.append(ops.SetTableComment(table, comment, location, schema))
@@ -996,6 +1002,15 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
                    kwargs=tuple((k, _substituted(v, local_values)) for k, v in expr.kwargs),
                    items=tuple((_substituted(k, local_values), _substituted(v, local_values)) for k, v in expr.items),
                    func=_substituted(expr.func, local_values) if expr.func is not None else None)
+
+
+def _as_create_index(index: Expr, table: Optional[str]) -> Expr:
+    """`sa.Index(name, *columns, **options)` given to op.create_table, as the op.create_index(name,
+    table, [columns], **options) that Alembic runs for it."""
+    name = index.args[0] if index.args else Expr("const", "None", index.location)
+    keys = Expr("seq", index.source, index.location, value="list", args=index.args[1:])
+    return Expr("call", index.source, index.location, name="op.create_index",
+                args=(name, Expr("const", repr(table), index.location, value=table), keys), kwargs=index.kwargs)
 
 
 def _none_written(call: Expr) -> bool:

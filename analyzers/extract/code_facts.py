@@ -50,6 +50,10 @@ class ReadModifyWrite:
     # of events (`views += 1`), where a lost update undercounts by one, rather than a quantity
     # or a limit checked before it is raised (`if used < limit: used += 1`).
     counts_events: bool = False
+    # The class the function says the object is an instance of (`usage = Usage()`, a parameter
+    # `usage: Usage`), None when it does not say: a class no table maps holds no row (letta's
+    # pydantic usage statistics).
+    receiver_class: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,46 @@ _CONFIG_RECEIVER = re.compile(r"(?:^|[._])(?:environ|env|config|conf|settings|se
 _SECRET_NAME = re.compile(r"key|secret|token|salt|pepper|passw|signing|cipher|fernet|crypt|hmac|private",
                           re.IGNORECASE)
 _VERSION_FIELDS = ("schema_version", "payload_version", "data_version", "format_version", "version")
+
+
+def _local_classes(function: ast.FunctionDef) -> dict[str, str]:
+    """Names the function binds to an instance of a class it names: `usage = Usage()`, a parameter
+    or a variable annotated `usage: Usage` (or `Optional[Usage]`, `Usage | None`)."""
+    arguments = function.args
+    found = {argument.arg: name for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+             if (name := _class_of_annotation(argument.annotation)) is not None}
+    for node in ast.walk(function):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name = _class_of_annotation(node.annotation)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.Call):
+            name = _method(node.value)
+            name = name if name and name[:1].isupper() else None
+        else:
+            continue
+        target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+        if name is not None:
+            found[target.id] = name
+    return found
+
+
+def _class_of_annotation(annotation: Optional[ast.AST]) -> Optional[str]:
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):  # `Usage | None`
+        sides = [side for side in (annotation.left, annotation.right)
+                 if not (isinstance(side, ast.Constant) and side.value is None)]
+        return _class_of_annotation(sides[0]) if len(sides) == 1 else None
+    if isinstance(annotation, ast.Subscript) and (dotted(annotation.value) or "").rpartition(".")[2] == "Optional":
+        return _class_of_annotation(annotation.slice)
+    name = (dotted(annotation) or "").rpartition(".")[2] if annotation is not None else ""
+    return name if name[:1].isupper() else None
+
+
+def _only_raises(body: list[ast.stmt]) -> bool:
+    """Every path through `body` raises (or does nothing): `raise`, and `if` statements whose
+    branches only raise."""
+    return all(isinstance(statement, (ast.Raise, ast.Pass)) or
+               isinstance(statement, ast.If) and _only_raises(statement.body) and _only_raises(statement.orelse)
+               for statement in body)
 
 
 def _server_version_number(test: ast.Compare) -> bool:
@@ -367,6 +411,7 @@ class _Collector:
         self.strings: list[tuple[str, Location]] = []
         self._inside_fstrings: set[int] = set()  # an f-string's text pieces and format specs: not string literals
         self._guarded_increments: set[int] = set()  # constant increments checked earlier in their function
+        self._receiver_classes: dict[int, str] = {}  # read-modify-write node -> the class of its object
         self.negated_names: set[str] = set()
         self.subtracted_names: set[str] = set()
         self.non_negative_inputs: set[str] = set()
@@ -474,7 +519,10 @@ class _Collector:
 
     def visit_if(self, node: ast.If) -> None:
         test = node.test
-        candidates = (test.left, *test.comparators) if isinstance(test, ast.Compare) else ()
+        if _only_raises(node.body) and _only_raises(node.orelse):
+            return  # a check that rejects a version (`if address.version != 4: raise`), not a switch of shapes
+        candidates = (test.left, *test.comparators) if isinstance(test, ast.Compare) \
+            and not any(isinstance(c, ast.Constant) and c.value is None for c in test.comparators) else ()
         for candidate in candidates:
             got = _get_key(candidate) if isinstance(candidate, ast.Call) else None
             name = got[0] if got else (candidate.attr if isinstance(candidate, ast.Attribute) else None)
@@ -486,6 +534,7 @@ class _Collector:
         """Existence checks (`if <query>.first() ...`, or a variable holding one) followed, in the
         same function, by an insert; constant increments of an attribute compared earlier."""
         self._mark_guarded_increments(node)
+        self._mark_receiver_classes(node)
         checks: dict[str, tuple[tuple[str, ...], Optional[str]]] = {}  # variable -> (columns, model) of its query
         statements, one_line = _flatten(self.source, node.body)
         for position, statement in enumerate(statements):
@@ -530,10 +579,24 @@ class _Collector:
             self.subtracted_names.add(target.attr)
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
                 and isinstance(node.op, (ast.Add, ast.Sub)):
-            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node), self._counts_events(node)))
+            self.read_modify_writes.append(self._read_modify_write(target.attr, node))
 
     def _counts_events(self, node: ast.AST) -> bool:
         return _constant_increment(node) is not None and id(node) not in self._guarded_increments
+
+    def _mark_receiver_classes(self, function: ast.FunctionDef) -> None:
+        """The class of each read-modify-write's object, where the function says it."""
+        classes = _local_classes(function)
+        if not classes:
+            return
+        for node in ast.walk(function):
+            target = node.target if isinstance(node, ast.AugAssign) else \
+                node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in classes:
+                self._receiver_classes[id(node)] = classes[target.value.id]
+
+    def _read_modify_write(self, attribute: str, node: ast.AST) -> ReadModifyWrite:
+        return ReadModifyWrite(attribute, self._location(node), self._counts_events(node), self._receiver_classes.get(id(node)))
 
     # signed quantities and validated inputs
 
@@ -594,7 +657,7 @@ class _Collector:
         if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)) \
                 and isinstance(target.value, ast.Name) and target.value.id != "self" \
                 and dotted(value.left) == dotted(target):
-            self.read_modify_writes.append(ReadModifyWrite(target.attr, self._location(node), self._counts_events(node)))
+            self.read_modify_writes.append(self._read_modify_write(target.attr, node))
 
     # URLs
 

@@ -6,7 +6,7 @@ through the file's imports. The index caches it by content; nothing keeps a synt
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Union
 
 from ..schema.model import ExtractionError, Location
@@ -256,11 +256,26 @@ class _Summarizer:
                         methods.append(method)
             else:
                 attributes += self._class_assignment(statement)
+        helpers = {statement.name: statement for statement in node.body if isinstance(statement, ast.FunctionDef)}
+        attributes = [self._through_helper(attribute, helpers) for attribute in attributes]
         renames_tables = any(isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
                              and statement.name == "__init_subclass__" and _assigns_tablename(statement)
                              for statement in node.body)
         return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
                             tuple(attributes), tuple(methods), tuple(transformed), renames_tables)
+
+    def _through_helper(self, attribute: ClassAttribute, helpers: dict[str, ast.FunctionDef]) -> ClassAttribute:
+        """A declared_attr that returns what a method of its class returns (`return
+        cls._user_by_id()`, whose body is `return mapped_column(String, nullable=True)`: letta)
+        takes that method's returned expression as its value."""
+        value = attribute.value
+        if not (attribute.declared_attr and value is not None and value.kind == "call" and not value.args
+                and not value.kwargs and value.name and value.name.count(".") == 1):
+            return attribute
+        helper = helpers.get(value.name.partition(".")[2])
+        returned = next((statement.value for statement in helper.body if isinstance(statement, ast.Return)), None) \
+            if helper is not None else None
+        return replace(attribute, value=self.final_exprs.build(returned)) if returned is not None else attribute
 
     def _class_assignment(self, statement: ast.stmt) -> list[ClassAttribute]:
         location = self.source.location(statement)

@@ -12,7 +12,9 @@ class SchemaVersionSwitch(Rule):
     Branches on a stored payload or schema version (`if event.schema_version == 1:`,
     `if data.get("version") < 2:`): code that keeps reading every historical shape of the
     data. Not a comparison of a `version` with a number of 1000 or more: that is a server's
-    version number (`manager.version >= 100000`), not the version of stored data.
+    version number (`manager.version >= 100000`), not the version of stored data. Nor a check
+    whose branches only raise (`if address.version != 4: raise ValueError(...)`: a rejected
+    input, not a shape read), nor a test for a missing version (`if ref.version is None:`).
 
     ## Why it matters
     Every version ever written stays readable only as long as its branch survives; the
@@ -45,7 +47,12 @@ class SchemaVersionSwitch(Rule):
              # pgadmin: the connected PostgreSQL server's version number, not a version of stored data
              Example({"app/services/replay.py": ("def pause_sql(manager):\n    if manager.version >= 100000:\n"
                                                  "        return 'SELECT pg_wal_replay_pause()'\n"
-                                                 "    return 'SELECT pg_xlog_replay_pause()'\n")}))
+                                                 "    return 'SELECT pg_xlog_replay_pause()'\n")}),
+             # tracecat, agenta, aiida: a check that rejects a version, and a test for a missing one
+             Example({"app/services/network.py": ("def allow(address, ref):\n    if address.version != 4:\n"
+                                                  "        raise ValueError('IPv4 only')\n"
+                                                  "    if ref.version is None:\n        return latest(ref)\n"
+                                                  "    return ref\n")}))
     invalid = (Example({"app/services/audit.py": ("def changes(event):\n    if event.schema_version == 1:  # expect\n"
                                                   "        return event.payload\n    return event.payload['changes']\n")}),
                Example({"app/services/audit.py": ("def changes(event):\n    if event.version < 2:  # expect\n"

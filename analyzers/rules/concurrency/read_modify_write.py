@@ -17,7 +17,9 @@ class ReadModifyWrite(Rule):
     instead of in one SQL statement. A tally of events raised by a constant (`file.downloads
     += 1`) is left out unless the function compares the attribute before raising it (`if
     coupon.used < coupon.limit: coupon.used += 1`): a lost increment undercounts a statistic
-    by one, while a limit checked on a stale value lets concurrent requests past it.
+    by one, while a limit checked on a stale value lets concurrent requests past it. Nor an
+    object the function says is an instance of a class no table maps (`usage = Usage()`, a
+    parameter `usage: Usage`): letta sums token counts on pydantic objects that hold no row.
 
     ## Why it matters
     Two requests load the same row, both compute from the old value and both write: one update
@@ -63,6 +65,14 @@ class ReadModifyWrite(Rule):
             "migrations/V1__files.sql": "CREATE TABLE files (id bigint PRIMARY KEY, downloads integer NOT NULL);\n",
             "app/services/files.py": ("def download(session, File, file_id):\n    file = session.get(File, file_id)\n"
                                       "    file.downloads += 1\n    if file.downloads >= 3:\n        notify(file)\n")}),
+        # letta: token counts summed on pydantic objects; `steps.completion_tokens` is a column
+        Example({
+            "migrations/V1__steps.sql": "CREATE TABLE steps (id bigint PRIMARY KEY, completion_tokens integer);\n",
+            "app/agents.py": ("def total(responses, usage: UsageStatistics):\n    for response in responses:\n"
+                              "        usage.completion_tokens += response.completion_tokens\n"
+                              "    run_usage = UsageStatistics()\n"
+                              "    run_usage.completion_tokens = run_usage.completion_tokens + usage.completion_tokens\n"
+                              "    return run_usage\n")}),
     )
     invalid = (Example({
         "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
@@ -77,7 +87,8 @@ class ReadModifyWrite(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():
             for found in facts.read_modify_writes:
-                if found.counts_events:
+                if found.counts_events or found.receiver_class is not None \
+                        and context.orm_table_of_class(found.receiver_class) is None:
                     continue
                 tables = [t for t in context.tables_with_columns((found.attribute,))
                           if t.column(found.attribute).type.startswith(_NUMERIC)]
