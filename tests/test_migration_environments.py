@@ -256,3 +256,35 @@ def test_models_kept_beside_env_py_for_data_migrations_are_not_the_applications(
     model = WorkspaceIndex(tmp_path).index_all()
     assert set(model.orm.tables) == {"flow"}
     assert [(kept.key, kept.reason) for kept in model.coverage.kept_out_tables] == [("old_flow", "not application code")]
+
+
+def test_an_environment_that_repeats_another_ones_revision_ids_is_an_alternative_to_it(tmp_path):
+    # agenta: each edition (oss/, ee/) keeps its own copy of the core history; ee has one more
+    create = "op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))"
+    write(tmp_path, {
+        "oss/migrations/env.py": "",
+        "oss/migrations/versions/c1.py": revision("c1", None, create),
+        "ee/migrations/env.py": "",
+        "ee/migrations/versions/c1.py": revision("c1", None, create),
+        "ee/migrations/versions/e1.py": revision("e1", "c1", "op.add_column('flow', sa.Column('seats', sa.Integer()))"),
+        "tracing/env.py": "",
+        "tracing/versions/t1.py": revision("t1", None, "op.create_table('spans', sa.Column('id', sa.Integer(), primary_key=True))"),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert [h.environment.name for h in model.histories] == ["ee/migrations", "tracing"]
+    assert [c.name for c in model.database.tables["flow"].columns] == ["id", "seats"] and model.errors == ()
+    assert model.coverage.revisions_skipped == (
+        ("an alternative to ee/migrations that repeats its revision ids", 1, ("oss/migrations/versions/c1.py",)),)
+
+
+def test_a_revision_file_beside_env_py_outside_the_version_folders_is_not_run(tmp_path):
+    # agenta: migrations/core/temp/ holds a draft revision whose parent is gone
+    write(tmp_path, {
+        "migrations/env.py": "",
+        "migrations/versions/c1.py": revision("c1", None, "op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))"),
+        "migrations/temp/d1.py": revision("d1", "gone", "op.drop_table('flow')"),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert [h.environment.name for h in model.histories] == ["migrations"] and "flow" in model.database.tables
+    assert model.coverage.revisions_skipped == (("outside the version folders of migrations", 1, ("migrations/temp/d1.py",)),)
+    assert not [f for f in run_audit(model).findings if f.rule == "SL531"]

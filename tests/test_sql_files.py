@@ -59,7 +59,7 @@ def test_embedded_sql_is_located_in_the_enclosing_file():
 
 def test_sql_built_at_run_time_is_recorded_as_opaque():
     revision = ("from alembic import op\nrevision = 'a'\ndown_revision = None\n\n"
-                "def upgrade():\n    table = 'orders'\n    op.execute(f'ALTER TABLE {table} ADD COLUMN x int')\n")
+                "def upgrade():\n    table = current_tables()[0]\n    op.execute(f'ALTER TABLE {table} ADD COLUMN x int')\n")
     parse = parse_revision(revision, "a.py")
     assert isinstance(parse.revision.upgrade[0], ops.Opaque)
     assert [(e.location.line, e.kind) for e in parse.errors] == [(7, "opaque")]
@@ -106,6 +106,13 @@ def test_bind_parameters_of_sql_written_in_python_parse_and_keep_their_offsets()
     assert ":value" not in converted and "%s" not in converted and "%(other)s" not in converted
     assert "d::text = 'x:y'" in converted and "e[1:2]" in converted
     assert parse_sql(sql, "r.py", embedded=True).errors == ()
+
+
+def test_a_bind_parameter_after_in_stands_for_a_list_and_parses():
+    # indico: psycopg's `IN %s` with a tuple; tracecat: SQLAlchemy's expanding `IN :types`
+    sql = "UPDATE events SET state = 1 WHERE id IN %s AND type NOT IN :types"
+    assert parse_sql(sql, "r.py", embedded=True).errors == ()
+    assert [(o.kind, o.table) for o in parse_sql(sql, "r.py", embedded=True).operations] == [("UPDATE", "events")]
 
 
 def test_a_psql_script_reads_its_variables_as_the_names_and_strings_they_stand_for():

@@ -136,6 +136,15 @@ def placeholders_as_parameters(text: str, *, psql: bool = False) -> str:
     def blank(start: int, end: int, replacement: str = "") -> None:
         chars[start:end + 1] = list(replacement.ljust(end + 1 - start))
 
+    def parameter(index: int, end: int) -> None:
+        """The bind parameter from tokens[index] to `end`; one that follows IN stands for a list
+        (psycopg's `IN %s` with a tuple, SQLAlchemy's expanding `IN :ids`), read as a comparison."""
+        start, replacement = tokens[index].start, "$1"
+        if index and tokens[index - 1].name == "IN_P":
+            negated = index > 1 and tokens[index - 2].name == "NOT"
+            start, replacement = tokens[index - 2 if negated else index - 1].start, "<> $1" if negated else "= $1"
+        blank(start, end, replacement)
+
     for index, token in enumerate(tokens[:-1]):
         following = tokens[index + 1]
         if following.start != token.end + 1 or (token.start and (text[token.start - 1].isalnum() or text[token.start - 1] in "_])")):
@@ -144,13 +153,13 @@ def placeholders_as_parameters(text: str, *, psql: bool = False) -> str:
             if psql and (following.name in ("IDENT", "SCONST") or following.kind != "NO_KEYWORD"):
                 blank(token.start, token.start)
             elif not psql and (following.name == "IDENT" or following.kind != "NO_KEYWORD"):
-                blank(token.start, following.end, "$1")
+                parameter(index, following.end)
         elif token.name == "ASCII_37" and not psql:  # '%'
             if following.name == "IDENT" and text[following.start:following.end + 1] == "s":
-                blank(token.start, following.end, "$1")
+                parameter(index, following.end)
             elif following.name == "ASCII_40" and index + 4 < len(tokens) and tokens[index + 3].name == "ASCII_41" \
                     and text[tokens[index + 4].start:tokens[index + 4].end + 1] == "s":
-                blank(token.start, tokens[index + 4].end, "$1")
+                parameter(index, tokens[index + 4].end)
     return "".join(chars)
 
 

@@ -21,7 +21,7 @@ import ast
 import configparser
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Callable, Iterable, Optional
 
@@ -123,9 +123,36 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
         if not any(under(path, [v]) for v in claimed):
             orphans.setdefault(str(PurePosixPath(path).parent), []).append(path)
     for folder, files in sorted(orphans.items()):
-        if len(files) >= 1:
+        owner = next((position for position, environment in enumerate(environments) if environment.env_path
+                      and under(f"{folder}/x.py", [str(PurePosixPath(environment.env_path).parent)])), None)
+        if owner is None:
             add(folder, None, [folder])
-    return environments
+        else:  # beside an env.py, outside its version folders: Alembic never runs it (agenta's core/temp)
+            environment = environments[owner]
+            why = _("outside the version folders of %(environment)s", environment=environment.name)
+            environments[owner] = replace(environment, set_aside=(*environment.set_aside, (folder, why)))
+    return _without_alternatives(environments, revision_files, text_of)
+
+
+def _without_alternatives(environments: list[AlembicEnvironment], revision_files: list[str],
+                          text_of: Callable[[str], Optional[str]]) -> list[AlembicEnvironment]:
+    """Environments whose revisions repeat revision ids of another are alternatives to it, not
+    histories of their own: agenta keeps a copy of its core history in each edition (`oss/` and
+    `ee/`), and a database runs one of them. The one with more revisions is read; the versions
+    of the other are set aside, said as not read."""
+    if len(environments) < 2:
+        return environments
+    owned = {environment.name: [path for path in revision_files if environment.owns(path)] for environment in environments}
+    ids = {name: {rid for path in paths for rid in _REVISION_ID.findall(text_of(path) or "")} for name, paths in owned.items()}
+    kept: dict[str, AlembicEnvironment] = {}
+    for environment in sorted(environments, key=lambda e: (-len(owned[e.name]), e.name)):
+        rival = next((other for other in kept.values() if ids[other.name] & ids[environment.name]), None)
+        if rival is None:
+            kept[environment.name] = environment
+            continue
+        why = _("an alternative to %(other)s that repeats its revision ids", other=rival.name)
+        kept[rival.name] = replace(rival, set_aside=(*rival.set_aside, *((folder, why) for folder in environment.versions)))
+    return [kept[environment.name] for environment in environments if environment.name in kept]
 
 
 # Folders named after a database engine: one revision history per engine, of which env.py runs

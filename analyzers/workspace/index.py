@@ -346,10 +346,9 @@ class WorkspaceIndex:
             self._environments = find_environments(self._paths, self._read, self._package_roots.folder_of,
                                                    sorted(self._revision_like))
         self._script_locations = [folder for environment in self._environments for folder in environment.versions]
-        self._migration_folders = [folder for environment in self._environments if environment.env_path
-                                   and (folder := str(PurePosixPath(environment.env_path).parent)) not in ("", ".")]
         self._set_aside_versions = {folder: why for environment in self._environments
                                     for folder, why in environment.set_aside}
+        self._migration_folders = _env_folders([*self._script_locations, *self._set_aside_versions], set(self._paths))
         sql_paths = [p for p in self._paths if p.endswith(".sql")]
         self._sql_plan = plan_sql(sql_paths, self._facts_of, sql_roots=tuple(self.config.sql_roots),
                                   workspace_dialect=self.config.dialect)
@@ -616,6 +615,18 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
 
 
 _PYTHON_KINDS = ("model", "python", "support")
+
+
+def _env_folders(version_folders: list[str], paths: set[str]) -> list[str]:
+    """The folders holding the env.py of each version folder (its parent, or the parent's parent
+    for a history per engine), read or set aside, except the workspace root."""
+    found = []
+    for folder in version_folders:
+        for parent in list(PurePosixPath(folder).parents)[:2]:
+            if str(parent) not in ("", ".") and f"{parent}/env.py" in paths:
+                found.append(str(parent))
+                break
+    return sorted(set(found))
 
 
 def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSummary]:
