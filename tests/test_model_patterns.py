@@ -582,3 +582,27 @@ def test_a_declared_attr_returning_a_helper_method_of_its_mixin_reads_the_helper
         """,
     })
     assert (column(layer, "agents", "_created_by_id").type, errors) == ("character varying", ())
+
+
+def test_a_class_that_maps_a_table_it_declares_as_its___table__():
+    # ckan: `__table__ = Table("activity", BaseModel.metadata, Column(...))` in the class body
+    layer, errors = layer_of({
+        "app/models.py": """
+            from sqlalchemy import Column, Index, Integer, Table, UnicodeText
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+            tracking_table = Table("tracking", Base.metadata, Column("id", Integer, primary_key=True))
+            class Activity(Base):
+                __table__ = Table(
+                    "activity", Base.metadata,
+                    Column("id", UnicodeText, primary_key=True),
+                    Column("user_id", UnicodeText),
+                )
+            class Tracking(Base):
+                __table__ = tracking_table
+            Index("idx_activity_user_id", Activity.__table__.c.user_id)
+        """,
+    })
+    assert [c.name for c in layer.tables["activity"].columns] == ["id", "user_id"] and "tracking" in layer.tables
+    assert [i.name for i in layer.tables["activity"].indexes] == ["idx_activity_user_id"]
+    assert errors == ()

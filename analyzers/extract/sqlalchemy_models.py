@@ -457,6 +457,10 @@ class _LayerBuilder:
         for cls in classes:
             names += [a.name for a in cls.attributes if a.name not in names]
         attributes = [self._lookup(classes, name) for name in names]
+        declared_table = info.summary.attribute("__table__")
+        if declared_table is not None:
+            self._declared_table(info, declared_table)
+            return
         table_name = self._table_name(info, parent, classes, attributes)
         if table_name is None:
             table = self.class_tables.get(parent.summary.qualified) if parent is not None else None
@@ -484,6 +488,18 @@ class _LayerBuilder:
             value = self.world.value_of(attribute.value)
             if value is not None and value.kind == "call" and self.world.member(value) == "relationship":
                 self.relationships.append((info.summary.qualified, attribute, value))
+
+    def _declared_table(self, info: _ClassInfo, attribute: ClassAttribute) -> None:
+        """`__table__ = Table("activity", metadata, Column(...), ...)` (ckan): the class maps that
+        table, read as the Table() object it is. One that names a module's Table() is read with
+        the module."""
+        value = attribute.value
+        if value is None or not self._is_table_call(value):
+            return
+        self._table_call(value, self.world.class_module[info.summary.qualified], None)
+        table = self.tables[-1]
+        table.class_name = info.summary.name
+        self.class_tables[info.summary.qualified] = table
 
     def _table_args(self, value: Optional[Expr]) -> tuple[list[Expr], dict[str, Expr]]:
         value = self.world.value_of(value)

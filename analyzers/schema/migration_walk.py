@@ -240,6 +240,7 @@ def walk_migrations(steps: tuple[ops.Step, ...],
     constraints: dict[tuple[str, str], object] = {}  # (table key, constraint name) -> the constraint
     nullable: dict[tuple[str, str], bool] = {}  # (table key, column) -> allows NULL
     references: dict[str, dict[object, str]] = {}  # table key -> {its foreign key: the referenced table's key}
+    emptied: dict[str, int] = {}  # table key -> the step that deleted all its rows (DELETE without WHERE, TRUNCATE)
     for number, step in enumerate(steps):
         in_transaction = step.path.endswith(".py") or sql_in_transaction(step.path)
         for operation in step.operations:
@@ -255,7 +256,10 @@ def walk_migrations(steps: tuple[ops.Step, ...],
             origin = created.get(key) if key is not None else None
             referenced = tuple(sorted(set(references.get(key, {}).values()) - {key})) \
                 if isinstance(operation, ops.DropTable) else ()
-            yield WalkedOperation(number, step, operation, key, existing=origin is not None and origin[0] < number,
+            # A table the same step emptied earlier holds no rows, like one it created (letta:
+            # DELETE FROM tools, then an ADD COLUMN ... NOT NULL)
+            existing = origin is not None and origin[0] < number and emptied.get(key) != number
+            yield WalkedOperation(number, step, operation, key, existing=existing,
                                   in_transaction=in_transaction, created_at=origin[1] if origin else None,
                                   type_before=type_before, partitioned=key in partitioned,
                                   constraint_before=constraint_before, nullable_before=nullable_before,
@@ -265,6 +269,9 @@ def walk_migrations(steps: tuple[ops.Step, ...],
                 index_tables[operation.index.name] = key
             _track_constraints(operation, key, constraints)
             _track_nullable(operation, key, nullable)
+            if isinstance(operation, ops.DataChange) and key is not None \
+                    and (operation.kind == "TRUNCATE" or operation.kind == "DELETE" and operation.whole_table):
+                emptied[key] = number
             in_transaction = _track(operation, number, key, in_transaction, created, partitioned, column_types)
 
 

@@ -26,7 +26,8 @@ class NotNullColumnWithoutDefault(Rule):
     A table created by a migration written at most a day before this one (Alembic's `Create
     Date:` line or a date that starts the file name; never a table of the first migration of a
     history) came with the same change: both run in the same upgrade, so it is still empty and
-    is not reported.
+    is not reported. Nor is a table the same migration emptied before (`DELETE FROM orders`
+    without WHERE, `TRUNCATE orders`).
 
     ## Why it matters
     On a table that has rows PostgreSQL rejects the statement (`column contains null values`):
@@ -67,6 +68,9 @@ class NotNullColumnWithoutDefault(Rule):
         # The table came with the same change (a revision written the same day): it is empty.
         Example(young_table_example("    op.add_column('orders', sa.Column('org_id', sa.Integer(), nullable=False))",
                                     written="2024-03-05 15:00")),
+        # letta: the revision deletes every row first, in the same transaction
+        Example(alembic_example("    op.execute('DELETE FROM orders')\n"
+                                "    op.add_column('orders', sa.Column('org_id', sa.Integer(), nullable=False))")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('currency', sa.String(3), nullable=False))  # expect")),
