@@ -672,7 +672,8 @@ class _LayerBuilder:
             transformed=decorated,
             key=key, name=name, location=location, type_text=type_result.text if type_result else None,
             raw_type=raw_type, nullable=nullable, primary_key=primary_key,
-            default=_source(call.kwarg("default") or call.kwarg("insert_default")),
+            # `default_factory=`: the dataclass form of a client default (MappedAsDataclass; ckan)
+            default=_source(call.kwarg("default") or call.kwarg("insert_default") or call.kwarg("default_factory")),
             server_default=self._server_default(call.kwarg("server_default")),
             identity=identity, sequence=sequence, comment=world.const(call.kwarg("comment")),
             autoincrement=world.const(call.kwarg("autoincrement")), foreign_keys=foreign_keys,

@@ -334,6 +334,11 @@ def unique_and_index_differences(orm: Table, database: Table) -> list[ElementDif
     orm_elements = _distinct([e for e in (*orm.unique_constraints, *orm.indexes) if _columns_exist(e, database)])
     database_elements = _distinct([e for e in (*database.unique_constraints, *database.indexes) if _columns_exist(e, orm)])
     orm_only, database_only, pairs = _match(orm_elements, database_elements, _unique_or_index_key)
+    # PostgreSQL keeps no UNIQUE of CREATE TABLE on the primary key's columns (transformIndexConstraints
+    # drops it as redundant), so a database built from these models lacks it too (zou, letta)
+    primary = tuple(orm.primary_key.columns) if orm.primary_key else None
+    orm_only = [e for e in orm_only if not (isinstance(e, UniqueConstraint) and not e.deferrable
+                                            and tuple(e.columns) == primary)]
     found = []
     for left, right in pairs:
         aspects = _index_aspects(left, right)

@@ -93,12 +93,14 @@ class SchemaDriftColumn(Rule):
                      "import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n")}),
         Example({"app/models.py": _models("    note = sa.Column(sa.Text)\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);\n"}),
-        # CTFd, dispatch: the ORM fills the column (`default=`); the server default only serves
+        # CTFd, dispatch, ckan: the ORM fills the column (`default=`, `default_factory=`); the server default only serves
         # the migration's existing rows, and no code inserts with SQL.
         Example({"app/models.py": _models("    position = sa.Column(sa.Integer, nullable=False, default=0)\n"
-                                          "    valid = sa.Column(sa.Boolean, default=False)\n"),
+                                          "    valid = sa.Column(sa.Boolean, default=False)\n"
+                                          "    extras = mapped_column(sa.Text, default_factory=str)\n").replace(
+                     "from sqlalchemy.orm import DeclarativeBase\n", "from sqlalchemy.orm import DeclarativeBase, mapped_column\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, position integer NOT NULL DEFAULT 0,\n"
-                                      "  valid boolean DEFAULT true);\n"}),
+                                      "  valid boolean DEFAULT true, extras text DEFAULT '');\n"}),
         # dispatch: a migration widened the column to unconstrained numeric; the model keeps numeric(10,2)
         Example({"app/models.py": _models("    hours = sa.Column(sa.Numeric(10, 2))\n    note = sa.Column(sa.String(64))\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, hours numeric, note text);\n"}),

@@ -35,7 +35,8 @@ class SchemaDriftUniqueOrIndex(Rule):
     or the reverse, compared by their columns or expressions, uniqueness, WHERE and access
     method (not by name): a unique index and a unique constraint on the same columns are the
     same thing. An index on both sides that differs (unique on one side only, another WHERE)
-    is reported once. Models that reflect their table are not compared.
+    is reported once. Models that reflect their table are not compared, nor a model's UNIQUE
+    on its primary key's columns, which PostgreSQL drops from CREATE TABLE as redundant.
 
     ## Why it matters
     A unique constraint in the models only is not enforced: duplicates get in, and
@@ -82,6 +83,14 @@ class SchemaDriftUniqueOrIndex(Rule):
                                           "    email = sa.Column(sa.String(255), nullable=False, unique=True)\n"),
                  **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
                      "    op.create_unique_constraint('users_email_key', 'users', ['email'])")}),
+        # zou, letta: a UNIQUE on the primary key's columns, in the model and in op.create_table;
+        # PostgreSQL keeps only the primary key
+        Example({"app/models.py": _models("sa.UniqueConstraint('id', name='users_id_uc'),"),
+                 **_ALEMBIC, "migrations/versions/a1_users.py": (
+                     "from alembic import op\nimport sqlalchemy as sa\nrevision = 'a1'\ndown_revision = None\n\n\n"
+                     "def upgrade():\n    op.create_table('users', sa.Column('id', sa.BigInteger(), primary_key=True),\n"
+                     "                    sa.Column('email', sa.String(length=255), nullable=False),\n"
+                     "                    sa.Column('status', sa.Text()), sa.UniqueConstraint('id', name='users_id_uc'))\n")}),
     )
     invalid = (
         Example({"app/models.py": _models("sa.UniqueConstraint('email', name='uq_users_email'),  # expect\n"
