@@ -606,3 +606,30 @@ def test_a_class_that_maps_a_table_it_declares_as_its___table__():
     assert [c.name for c in layer.tables["activity"].columns] == ["id", "user_id"] and "tracking" in layer.tables
     assert [i.name for i in layer.tables["activity"].indexes] == ["idx_activity_user_id"]
     assert errors == ()
+
+
+def test_table_args_built_by_a_helper_of_the_project_keep_the_schema_it_is_given():
+    # indico: `return auto_table_args(cls, schema='events')` in a declared_attr
+    layer, errors = layer_of({
+        "app/models.py": """
+            from sqlalchemy import Column, ForeignKey, Integer
+            from sqlalchemy.orm import declarative_base, declared_attr
+            from app.util import auto_table_args
+            Base = declarative_base()
+            class Event(Base):
+                __tablename__ = "events"
+                __table_args__ = {"schema": "events"}
+                id = Column(Integer, primary_key=True)
+            class Track(Base):
+                __tablename__ = "tracks"
+                @declared_attr
+                def __table_args__(cls):
+                    return auto_table_args(cls, schema="events")
+                id = Column(Integer, primary_key=True)
+                event_id = Column(Integer, ForeignKey("events.events.id"))
+        """,
+        "app/util.py": "def auto_table_args(cls, **kwargs):\n    return (kwargs,)\n",
+    })
+    track = layer.tables["events.tracks"]
+    assert [(fk.ref_schema, fk.ref_table) for fk in track.foreign_keys] == [("events", "events")] and errors == ()
+    assert track.partly_read and not layer.tables["events.events"].partly_read  # what the helper builds is not read

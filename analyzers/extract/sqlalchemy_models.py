@@ -116,6 +116,7 @@ class _TableBuild:
     module_indexes: list[Expr] = field(default_factory=list)
     comment: Optional[str] = None
     partition_by: Optional[str] = None
+    partly_read: bool = False  # its __table_args__ are built by a helper of the project, not read
 
     @property
     def key(self) -> str:
@@ -469,12 +470,14 @@ class _LayerBuilder:
         else:
             table_args = self._lookup(classes, "__table_args__")
             args_items, options = self._table_args(table_args.value if table_args is not None else None)
+            built = self.world.value_of(table_args.value) if table_args is not None else None
             schema = self.world.const(options.get("schema")) or info.root.schema
             module = self.world.class_module[info.summary.qualified].module
             table = _TableBuild(table_name, schema, info.summary.location, module, info.summary.name, info.root)
             table.comment = self.world.const(options.get("comment"))
             table.partition_by = self.world.const(options.get("postgresql_partition_by"))
             table.items += args_items
+            table.partly_read = built is not None and built.kind == "call" and self.world.member(built) is None
             self.tables.append(table)
         self.class_tables[info.summary.qualified] = table
         transformed = {name for cls in classes for name in cls.transformed}
@@ -505,6 +508,10 @@ class _LayerBuilder:
         value = self.world.value_of(value)
         if value is None:
             return [], {}
+        if value.kind == "call" and self.world.member(value) is None:
+            # `auto_table_args(cls, schema="events")`, a helper of the project (indico): what it
+            # builds is not read (the table is partly read), the options it is given are
+            return [], {key: option for key, option in value.kwargs if key in ("schema", "comment")}
         entries = [value] if value.kind == "dict" else list(value.args) if value.kind == "seq" else []
         items, options = [], {}
         for entry in entries:
@@ -1015,7 +1022,7 @@ class _LayerBuilder:
             name=table.name, location=table.location, schema=table.schema, columns=columns, primary_key=primary_key,
             foreign_keys=tuple(foreign_keys), unique_constraints=tuple(uniques), check_constraints=tuple(checks),
             indexes=tuple(indexes), partition_by=table.partition_by, comment=table.comment, module=table.module,
-            class_name=table.class_name,
+            class_name=table.class_name, partly_read=table.partly_read,
         )
 
     def _final_column(self, table: _TableBuild, column: _ColumnBuild, primary_key: Optional[PrimaryKey]) -> Column:

@@ -52,9 +52,9 @@ def newest_migration(model, history: Optional[str] = None) -> Optional[Location]
 def shared_tables(model, text_of: Callable[[str], Optional[str]]) -> list[tuple[Table, Table]]:
     """(orm, database) pairs of the tables both layers know, by key, without the models that
     reflect their table from the database (their columns and keys are the database's) and the
-    tables a migration created with columns SchemaLens could not read."""
+    tables either layer did not read whole (Table.partly_read)."""
     return [(orm, model.database.tables[key]) for key, orm in sorted(model.orm.tables.items())
-            if key in model.database.tables and not model.database.tables[key].partly_read
+            if key in model.database.tables and not (orm.partly_read or model.database.tables[key].partly_read)
             and not is_reflected(orm, text_of)]
 
 

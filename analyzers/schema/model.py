@@ -193,8 +193,8 @@ class Table:
     class_name: Optional[str] = None  # ORM: the mapped class, None for Table(...) objects
     changed: Optional[Location] = None
     history: tuple[Change, ...] = ()
-    # Database layer: created by a migration whose columns SchemaLens could not all read
-    # (`op.create_table("t", *columns)`): not compared with the models.
+    # Not all of it read: a migration's `op.create_table("t", *columns)`, a model's
+    # `__table_args__` built by a helper of the project. Not compared between the layers.
     partly_read: bool = False
 
     @property
