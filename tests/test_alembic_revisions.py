@@ -322,3 +322,13 @@ def test_indexes_given_to_create_table_are_created_after_it():
     assert (unique.table, unique.index.name, unique.index.columns, unique.index.unique) == \
         ("files", "idx_file_location", ("storage", "location"), True)
     assert (partial.index.name, partial.index.columns, partial.index.where) == (None, ("location",), "storage IS NULL")
+
+
+def test_a_foreign_key_constraint_of_create_table_keeps_when_it_is_checked():
+    # bitcart: initially="DEFERRED" was read by op.create_foreign_key only
+    upgrade, errors = _upgrade("    op.create_table('payouts', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                               "                    sa.Column('store_id', sa.Integer()),\n"
+                               "                    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], deferrable=True,\n"
+                               "                                            initially='DEFERRED'))\n")
+    (key,) = [c for c in upgrade[0].constraints if isinstance(c, ForeignKey)]
+    assert (key.deferrable, key.initially) == (True, "DEFERRED") and not errors

@@ -103,6 +103,9 @@ def test_lock_rules_are_held_back_when_the_containers_start_command_migrates_fir
     (entry,) = held.held_back
     assert (entry.reason, entry.source) == ("migrates at startup", "start.sh:2")
     assert "the start command applies the migrations before the server starts (start.sh:2)" in held_back_lines(held.held_back)[0]
+    # letta: a history that builds indexes concurrently is written to run beside live traffic
+    (tmp_path / "migrations" / "V3__search.sql").write_text("CREATE INDEX CONCURRENTLY ix_orders_id_note ON orders (id, note);\n")
+    assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
 
 
 def test_lock_rules_are_held_back_when_the_configuration_says_migrations_run_offline(tmp_path: Path):

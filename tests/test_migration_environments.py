@@ -262,17 +262,20 @@ def test_an_environment_that_repeats_another_ones_revision_ids_is_an_alternative
     # agenta: each edition (oss/, ee/) keeps its own copy of the core history; ee has one more
     create = "op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True))"
     write(tmp_path, {
-        "oss/migrations/env.py": "",
+        "oss/migrations/env.py": 'config.set_main_option("sqlalchemy.url", POSTGRES_URI_CORE)\n',
         "oss/migrations/versions/c1.py": revision("c1", None, create),
-        "ee/migrations/env.py": "",
+        "ee/migrations/env.py": 'config.set_main_option("sqlalchemy.url", env.postgres.uri_core)\n',
         "ee/migrations/versions/c1.py": revision("c1", None, create),
         "ee/migrations/versions/e1.py": revision("e1", "c1", "op.add_column('flow', sa.Column('seats', sa.Integer()))"),
-        "tracing/env.py": "",
+        "tracing/env.py": 'config.set_main_option("sqlalchemy.url", env.postgres.uri_tracing)\n',
         "tracing/versions/t1.py": revision("t1", None, "op.create_table('spans', sa.Column('id', sa.Integer(), primary_key=True))"),
+        # a copy of a core revision in another database's history: not an alternative to core
+        "tracing/versions/c1.py": revision("c1", "t1", "op.add_column('spans', sa.Column('note', sa.Text()))"),
     })
     model = WorkspaceIndex(tmp_path).index_all()
     assert [h.environment.name for h in model.histories] == ["ee/migrations", "tracing"]
-    assert [c.name for c in model.database.tables["flow"].columns] == ["id", "seats"] and model.errors == ()
+    assert [c.name for c in model.database.tables["flow"].columns] == ["id", "seats"]
+    assert [c.name for c in model.database.tables["spans"].columns] == ["id", "note"]
     assert model.coverage.revisions_skipped == (
         ("an alternative to ee/migrations that repeats its revision ids", 1, ("oss/migrations/versions/c1.py",)),)
 

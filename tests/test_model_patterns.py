@@ -588,6 +588,7 @@ def test_a_class_that_maps_a_table_it_declares_as_its___table__():
     # ckan: `__table__ = Table("activity", BaseModel.metadata, Column(...))` in the class body
     layer, errors = layer_of({
         "app/models.py": """
+            from typing import ClassVar
             from sqlalchemy import Column, Index, Integer, Table, UnicodeText
             from sqlalchemy.orm import declarative_base
             Base = declarative_base()
@@ -600,10 +601,15 @@ def test_a_class_that_maps_a_table_it_declares_as_its___table__():
                 )
             class Tracking(Base):
                 __table__ = tracking_table
+            class File(Base):
+                __tablename__ = "file"
+                __table__: ClassVar[Table]
+                id = Column(Integer, primary_key=True)
             Index("idx_activity_user_id", Activity.__table__.c.user_id)
         """,
     })
     assert [c.name for c in layer.tables["activity"].columns] == ["id", "user_id"] and "tracking" in layer.tables
+    assert [c.name for c in layer.tables["file"].columns] == ["id"]  # an annotation declares no table
     assert [i.name for i in layer.tables["activity"].indexes] == ["idx_activity_user_id"]
     assert errors == ()
 
@@ -633,3 +639,33 @@ def test_table_args_built_by_a_helper_of_the_project_keep_the_schema_it_is_given
     track = layer.tables["events.tracks"]
     assert [(fk.ref_schema, fk.ref_table) for fk in track.foreign_keys] == [("events", "events")] and errors == ()
     assert track.partly_read and not layer.tables["events.events"].partly_read  # what the helper builds is not read
+
+
+def test_advanced_alchemy_bases_map_their_classes_with_the_librarys_names_keys_and_types():
+    # litestar-fullstack: `class User(UUIDAuditBase)`; bitcart: `class Model(SQLQuery)` with its own metadata
+    layer, errors = layer_of({
+        "app/models.py": """
+            from datetime import datetime
+            from uuid import UUID
+            from advanced_alchemy.base import SQLQuery, UUIDAuditBase
+            from sqlalchemy import ForeignKey, MetaData, String
+            from sqlalchemy.orm import Mapped, mapped_column
+            class TeamMember(UUIDAuditBase):
+                name: Mapped[str] = mapped_column(String(100))
+                joined_at: Mapped[datetime]
+                user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
+            class Model(SQLQuery):
+                __abstract__ = True
+                metadata = MetaData(naming_convention={"fk": "%(table_name)s_%(column_0_name)s_%(referred_table_name)s_fkey"})
+            class User(Model):
+                __tablename__ = "users"
+                id: Mapped[str] = mapped_column(String(20), primary_key=True)
+        """,
+    })
+    members = layer.tables["team_member"]
+    assert [(c.name, c.type, c.nullable) for c in members.columns] == [
+        ("id", "uuid", False), ("created_at", "timestamp with time zone", False),
+        ("updated_at", "timestamp with time zone", False), ("name", "character varying(100)", False),
+        ("joined_at", "timestamp with time zone", False), ("user_id", "uuid", False)]
+    assert members.primary_key.columns == ("id",) and members.primary_key.name == "pk_team_member"
+    assert [c.name for c in layer.tables["users"].columns] == ["id"] and errors == ()

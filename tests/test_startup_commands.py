@@ -46,3 +46,21 @@ def test_a_release_process_a_separate_migration_job_or_no_server_is_not_a_start_
         "scripts/run_tests.sh": "alembic upgrade head\npytest\n",
     })
     assert startup_migration(tmp_path) is None
+
+
+def test_a_recipe_that_starts_production_runs_its_migration_dependency_first(tmp_path):
+    # bitcart: `prod-api-up: db-migrate prod-api`, run by its compose file as `just prod-api-up`
+    _write(tmp_path, {"justfile": ("prod-api:\n    gunicorn -c gunicorn.conf.py main:app\n\n"
+                                   "prod-api-up: db-migrate prod-api\n\n"
+                                   "db-migrate:\n    alembic upgrade head\n")})
+    assert startup_migration(tmp_path) == "justfile:7"
+    _write(tmp_path, {"justfile": "serve-all: db-migrate api\n\ndb-migrate:\n    alembic upgrade head\n\n"
+                                  "api:\n    uvicorn main:app\n",
+                      "docker-compose.yml": "services:\n  api:\n    command: just serve-all\n"})
+    assert startup_migration(tmp_path) == "justfile:4"
+
+
+def test_developer_recipes_side_by_side_are_not_a_start_command(tmp_path):
+    _write(tmp_path, {"Makefile": "migrate:\n\talembic upgrade head\n\nrun:\n\tuvicorn main:app --reload\n\n"
+                                  "dev: migrate run\n"})
+    assert startup_migration(tmp_path) is None

@@ -675,7 +675,7 @@ class _RevisionReader:
             return ForeignKey(name, local, ref_table, tuple(r.split(".")[-1] for r in remote), expr.location,
                               ref_schema=schema[-1] if schema and schema[-1] else None,
                               on_delete=_upper(self._str(expr, 99, "ondelete")), on_update=_upper(self._str(expr, 99, "onupdate")),
-                              deferrable=self._bool(expr, "deferrable"))
+                              deferrable=self._bool(expr, "deferrable"), initially=_upper(self._str(expr, 99, "initially")))
         return None
 
     # op.* translations: each returns a list of operations

@@ -70,9 +70,46 @@ class _Root:
     convention: dict[str, str] = field(default_factory=lambda: dict(_DEFAULT_CONVENTION))
     schema: Optional[str] = None
     type_map: dict[str, Expr] = field(default_factory=dict)
+    automatic_names: bool = False  # a class without __tablename__ maps the snake_case of its name
+    # Columns the base's library declares on every mapped class: (name, type, NOT NULL, primary key)
+    library_columns: tuple[tuple[str, str, bool, bool], ...] = ()
 
 
 _DEFAULT_CONVENTION = {"ix": "ix_%(column_0_label)s"}
+
+# advanced_alchemy (the Litestar ecosystem's SQLAlchemy bases, advanced_alchemy/base.py): the
+# naming convention of its registry, table names from the class name (CommonTableAttributes, in
+# every base but SQLQuery and AdvancedDeclarativeBase), and the columns of the primary key and
+# audit mixins each base includes.
+_ADVANCED_ALCHEMY = "advanced_alchemy.base."
+_ADVANCED_ALCHEMY_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+                                "ck": "ck_%(table_name)s_%(constraint_name)s",
+                                "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+                                "pk": "pk_%(table_name)s"}
+_ADVANCED_ALCHEMY_KEYS = {"UUID": "UUID", "UUIDv6": "UUID", "UUIDv7": "UUID", "BigInt": "BIGINT", "NanoID": "VARCHAR"}
+_AUDIT_COLUMNS = (("created_at", "TIMESTAMP WITH TIME ZONE", True, False),
+                  ("updated_at", "TIMESTAMP WITH TIME ZONE", True, False))
+# Its registry's type_annotation_map: `Mapped[datetime]` is a DateTimeUTC column, and so on.
+_ADVANCED_ALCHEMY_ANNOTATIONS = {
+    python: Expr("name", library, Location("", 1), name=f"advanced_alchemy.types.{library}")
+    for python, library in (("datetime.datetime", "DateTimeUTC"), ("uuid.UUID", "GUID"), ("dict", "JsonB"))}
+
+
+def _advanced_alchemy_root(base: str) -> Optional[_Root]:
+    """The root an advanced_alchemy base class stands for, or None for another name."""
+    name = base.removeprefix(_ADVANCED_ALCHEMY)
+    if not base.startswith(_ADVANCED_ALCHEMY) or "." in name:
+        return None
+    if name in ("SQLQuery", "AdvancedDeclarativeBase", "DefaultBase"):
+        return _Root(base, convention=dict(_ADVANCED_ALCHEMY_CONVENTION), automatic_names=name == "DefaultBase",
+                     type_map=dict(_ADVANCED_ALCHEMY_ANNOTATIONS))
+    audit = name.endswith("AuditBase")
+    key = name.removesuffix("AuditBase") if audit else name.removesuffix("Base")
+    if key not in _ADVANCED_ALCHEMY_KEYS or not name.endswith("Base"):
+        return None
+    columns = (("id", _ADVANCED_ALCHEMY_KEYS[key], True, True), *(_AUDIT_COLUMNS if audit else ()))
+    return _Root(base, convention=dict(_ADVANCED_ALCHEMY_CONVENTION), automatic_names=True, library_columns=columns,
+                 type_map=dict(_ADVANCED_ALCHEMY_ANNOTATIONS))
 _CONVENTION_KEYS = {"Index": "ix", "UniqueConstraint": "uq", "CheckConstraint": "ck", "ForeignKeyConstraint": "fk",
                     "PrimaryKeyConstraint": "pk"}
 
@@ -201,6 +238,8 @@ class _LayerBuilder:
                     root = root or base_info.root
             elif resolved in self.world.assignments:
                 root = root or self._root_of_assignment(resolved)
+            elif (library := _advanced_alchemy_root(resolved)) is not None:
+                root = root or self._library_root(cls, library)
         # SQLAlchemy's AbstractConcreteBase maps no table of its own: each concrete subclass has one
         abstract = self.world.const((cls.attribute("__abstract__") or ClassAttribute("", cls.location)).value) is True \
             or any(base.kind == "name" and sa_member(self.world.resolve(base.name) or "") == "AbstractConcreteBase"
@@ -208,6 +247,15 @@ class _LayerBuilder:
         info = _ClassInfo(cls, [qualified, *_merge_mros(base_mros)], root, is_root, abstract)
         self.infos[qualified] = info
         return info
+
+    def _library_root(self, cls: ClassSummary, library: _Root) -> _Root:
+        """The root of a class that inherits a library's declarative base: the library's, or
+        the class's own when it sets `metadata` or `registry` (bitcart's `Model(SQLQuery)`)."""
+        if cls.attribute("metadata") is None and cls.attribute("registry") is None:
+            return self.roots.setdefault(library.key, library)
+        own = self._root_of_class(cls)
+        return replace(own, automatic_names=library.automatic_names, library_columns=library.library_columns,
+                       type_map={**library.type_map, **own.type_map})
 
     def _rebound(self, qualified: str) -> bool:
         """A class name the module binds again further down (mindsdb: `class Base: ...`, then
@@ -394,7 +442,7 @@ class _LayerBuilder:
         found = own or self._lookup(classes[1:], "__tablename__")
         if found is not None and found.value is not None:
             return self._evaluate_name(found, info.summary)
-        if info.root.flask:
+        if info.root.flask or info.root.automatic_names:
             return camel_to_snake_case(info.summary.name)
         if parent is not None:
             return None
@@ -459,7 +507,7 @@ class _LayerBuilder:
             names += [a.name for a in cls.attributes if a.name not in names]
         attributes = [self._lookup(classes, name) for name in names]
         declared_table = info.summary.attribute("__table__")
-        if declared_table is not None:
+        if declared_table is not None and declared_table.value is not None:  # not `__table__: ClassVar[Table]` (ckan)
             self._declared_table(info, declared_table)
             return
         table_name = self._table_name(info, parent, classes, attributes)
@@ -478,6 +526,10 @@ class _LayerBuilder:
             table.partition_by = self.world.const(options.get("postgresql_partition_by"))
             table.items += args_items
             table.partly_read = built is not None and built.kind == "call" and self.world.member(built) is None
+            table.columns += [_ColumnBuild(name, name, info.summary.location, type_text, type_text, not not_null,
+                                           primary_key=primary_key)
+                              for name, type_text, not_null, primary_key in info.root.library_columns
+                              if name not in names]
             self.tables.append(table)
         self.class_tables[info.summary.qualified] = table
         transformed = {name for cls in classes for name in cls.transformed}
@@ -653,7 +705,9 @@ class _LayerBuilder:
                 type_result = self.types.of_expr(argument)
                 raw_type = argument.source
                 type_class = world.resolve(argument.name) if argument.name else None
-                decorated = type_class in world.classes
+                # a TypeDecorator of the project, or a library's encrypting type (sqlalchemy_utils'
+                # EncryptedType, advanced_alchemy's EncryptedText): what is stored is not what is written
+                decorated = type_class in world.classes or "Encrypted" in (type_class or "").rpartition(".")[2]
         optional = False
         if annotation is not None:
             inner, optional = self._strip_optional(annotation)

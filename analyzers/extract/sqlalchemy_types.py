@@ -53,7 +53,15 @@ _LIBRARY_TYPES = {
     ("sqlalchemy_searchable", "TSVectorType"): "TSVECTOR", ("citext", "CIText"): "CITEXT",
     ("pgvector", "Vector"): "VECTOR", ("pgvector", "VECTOR"): "VECTOR",
     ("geoalchemy2", "Geometry"): "GEOMETRY", ("geoalchemy2", "Geography"): "GEOGRAPHY",
+    ("advanced_alchemy", "GUID"): "UUID", ("advanced_alchemy", "DateTimeUTC"): "TIMESTAMP WITH TIME ZONE",
+    ("advanced_alchemy", "JsonB"): "JSONB", ("advanced_alchemy", "ORA_JSONB"): "JSONB",
+    ("advanced_alchemy", "EncryptedString"): "VARCHAR", ("advanced_alchemy", "EncryptedText"): "TEXT",
+    ("advanced_alchemy", "PasswordHash"): "VARCHAR", ("advanced_alchemy", "StoredObject"): "JSONB",
+    ("advanced_alchemy", "BigIntIdentity"): "BIGINT",
 }
+# advanced_alchemy's migration template puts its types on SQLAlchemy's module (`sa.GUID = GUID`),
+# so revisions call them as `sa.GUID(length=16)`: names SQLAlchemy itself does not have.
+PATCHED_ONTO_SQLALCHEMY = {name: text for (library, name), text in _LIBRARY_TYPES.items() if library == "advanced_alchemy"}
 
 
 def library_type(qualified: Optional[str]) -> Optional[str]:
@@ -137,6 +145,8 @@ class Types:
 
     def _sa_type(self, name: str, call: Optional[Expr], expr: Expr, depth: int) -> Optional[TypeResult]:
         world = self.world
+        if name in PATCHED_ONTO_SQLALCHEMY:
+            return TypeResult(PATCHED_ONTO_SQLALCHEMY[name])
         if name in _STRING_TYPES or name in ("BIT", "Float", "FLOAT"):
             if self._unread_modifier(call, (0, "length" if name not in ("Float", "FLOAT") else "precision")):
                 return None

@@ -80,6 +80,9 @@ def _code_words(text: str) -> frozenset[str]:
 _words_of = ByPath(_words)
 _lowered_of = ByPath(str.lower)  # a cheap first test before a file's words are found
 _code_words_of = ByPath(_code_words)
+# What a migration written to run beside live traffic does (see _migrations_spare_live_traffic).
+_SPARES_LIVE_TRAFFIC = re.compile(r"\bCONCURRENTLY\b|postgresql_concurrently\s*=\s*True|\bNOT\s+VALID\b|"
+                                  r"postgresql_not_valid\s*=\s*True|autocommit_block|\block_timeout\b", re.IGNORECASE)
 _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
@@ -293,10 +296,20 @@ class AuditContext:
         declared = self.model.config.migrations_run
         if declared is not None:
             return ("declared" if declared == "offline" else None), ""
+        if self._migrations_spare_live_traffic:
+            return None, ""
         if any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts()):
             return "migrates at startup", ""
         source = startup_migration(getattr(self.model, "root", None))
         return ("migrates at startup", source) if source else (None, "")
+
+    @property
+    def _migrations_spare_live_traffic(self) -> bool:
+        """Some migration builds an index CONCURRENTLY, adds a constraint NOT VALID, leaves the
+        transaction or sets lock_timeout: its authors run migrations beside live traffic, whatever
+        starts them (letta migrates at startup, and builds its indexes concurrently)."""
+        paths = [*self.model.revision_files, *self.model.sql_migrations]
+        return any(_SPARES_LIVE_TRAFFIC.search(self.text_of(path) or "") for path in paths)
 
     @cached_property
     def migrations_serve_other_engines(self) -> bool:

@@ -139,14 +139,18 @@ def _without_alternatives(environments: list[AlembicEnvironment], revision_files
     """Environments whose revisions repeat revision ids of another are alternatives to it, not
     histories of their own: agenta keeps a copy of its core history in each edition (`oss/` and
     `ee/`), and a database runs one of them. The one with more revisions is read; the versions
-    of the other are set aside, said as not read."""
+    of the other are set aside, said as not read. Not when their env.py files connect to
+    databases of different names (agenta's `uri_core` and `uri_tracing`): those are two databases."""
     if len(environments) < 2:
         return environments
     owned = {environment.name: [path for path in revision_files if environment.owns(path)] for environment in environments}
     ids = {name: {rid for path in paths for rid in _REVISION_ID.findall(text_of(path) or "")} for name, paths in owned.items()}
+    databases = {environment.name: _database_words(environment.env_path, text_of) for environment in environments}
     kept: dict[str, AlembicEnvironment] = {}
     for environment in sorted(environments, key=lambda e: (-len(owned[e.name]), e.name)):
-        rival = next((other for other in kept.values() if ids[other.name] & ids[environment.name]), None)
+        rival = next((other for other in kept.values() if ids[other.name] & ids[environment.name]
+                      and not (databases[other.name] and databases[environment.name]
+                               and databases[other.name] != databases[environment.name])), None)
         if rival is None:
             kept[environment.name] = environment
             continue
@@ -172,6 +176,23 @@ def _engine_folders(folder: str, revision_files: list[str]) -> dict[str, str]:
 
 
 _REVISION_ID = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+# The URL an env.py migrates: `config.set_main_option("sqlalchemy.url", settings.uri_core)`,
+# `create_engine(DATABASE_URL_TRACING)`.
+_DATABASE_URL = re.compile(r"set_main_option\(\s*[\"']sqlalchemy\.url[\"']\s*,\s*([^)\n]+)\)|create_(?:async_)?engine\(\s*([^,)\n]+)")
+_GENERIC_URL_WORDS = frozenset({"postgres", "postgresql", "pg", "uri", "url", "dsn", "database", "db", "env", "settings",
+                                "config", "conf", "sqlalchemy", "os", "environ", "get", "getenv", "str", "self"})
+
+
+def _database_words(env_path: Optional[str], text_of: Callable[[str], Optional[str]]) -> frozenset[str]:
+    """The words naming the database an env.py connects to (`env.postgres.uri_tracing` ->
+    {"tracing"}), empty when it does not say."""
+    found = _DATABASE_URL.search(text_of(env_path) or "") if env_path else None
+    if found is None:
+        return frozenset()
+    expression = found.group(1) or found.group(2)
+    return frozenset(re.findall(r"[a-z0-9]+", expression.lower())) - _GENERIC_URL_WORDS
 
 
 def _second_histories(folder: str, revision_files: list[str], text_of: Callable[[str], Optional[str]]) -> list[str]:

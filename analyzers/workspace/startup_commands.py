@@ -10,7 +10,10 @@ Read statically from a few files at known places (no walk of the tree): Dockerfi
 files and the Procfile at the root and in `docker/`, `deploy/` and `.docker/`, the scripts
 their start commands name, and scripts named like entrypoints there and in `scripts/` and
 `bin/`. A Procfile's `release:` process is not a start command: Heroku runs it while the
-previous release still serves.
+previous release still serves. In a justfile or Makefile, a recipe runs its dependencies first
+(bitcart: `prod-api-up: db-migrate prod-api`); one counts when a start command runs it (`just
+prod-api-up`) or its name says it starts production (`prod`, `start`), not a developer's
+`migrate` and `run` recipes side by side.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ _SERVE = re.compile(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitr
                     r"|^\s*exec\s+\S", re.MULTILINE)
 _RELEASE_PROCESS = re.compile(r"^release\s*:.*$", re.MULTILINE)
 _MAX_BYTES = 200_000
+_RECIPE_FILES = ("justfile", "Justfile", ".justfile", "Makefile", "makefile", "GNUmakefile")
+# `name param: dependency other`, at the start of a line (not `x := value`, not a Make variable)
+_RECIPE = re.compile(r"^([A-Za-z_][\w.-]*)(?:[ \t]+[^:=\n]*)?:(?!=)[ \t]*([^\n#]*)")
+_RUNS_RECIPE = re.compile(r"\b(?:just|make)(?:\s+-\S+)*\s+([A-Za-z_][\w.-]*)")
+_STARTS_PRODUCTION = re.compile(r"prod|start", re.IGNORECASE)
 
 
 def startup_migration(root: Optional[Path]) -> Optional[str]:
@@ -39,7 +47,11 @@ def startup_migration(root: Optional[Path]) -> Optional[str]:
     ("letta/server/startup.sh:56"), or None."""
     if root is None:
         return None
-    for path in _start_files(root):
+    starts = list(_start_files(root))
+    recipe = _recipe_migration(root, starts)
+    if recipe is not None:
+        return recipe
+    for path in starts:
         text = _read(root / path)
         if text is None:
             continue
@@ -49,6 +61,56 @@ def startup_migration(root: Optional[Path]) -> Optional[str]:
         if migrate is not None and _SERVE.search(text, migrate.end()):
             return f"{path.as_posix()}:{text.count(chr(10), 0, migrate.start()) + 1}"
     return None
+
+
+def _recipe_migration(root: Path, starts: list[PurePosixPath]) -> Optional[str]:
+    """Where a justfile or Makefile recipe that starts the server migrates first ("justfile:73")."""
+    named = {name for path in starts for name in _RUNS_RECIPE.findall(_read(root / path) or "")}
+    for folder in _FOLDERS:
+        for file_name in _RECIPE_FILES:
+            path = PurePosixPath(folder, file_name)
+            text = _read(root / path)
+            if text is None:
+                continue
+            recipes = _recipes(text)
+            for name in recipes:
+                if name not in named and not _STARTS_PRODUCTION.search(name):
+                    continue
+                commands = _expanded(name, recipes, set())
+                first = next((position for position, (_line, command) in enumerate(commands)
+                              if _MIGRATE.search(command)), None)
+                if first is None:
+                    continue
+                line, command = commands[first]
+                later = [command[_MIGRATE.search(command).end():], *(text for _line, text in commands[first + 1:])]
+                if any(_SERVE.search(text) for text in later):
+                    return f"{path.as_posix()}:{line}"
+    return None
+
+
+def _recipes(text: str) -> dict[str, tuple[list[str], list[tuple[int, str]]]]:
+    """{recipe: (its dependencies, its commands with their line numbers)}."""
+    found: dict[str, tuple[list[str], list[tuple[int, str]]]] = {}
+    current = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t"):
+            if current is not None and line.strip():
+                found[current][1].append((number, line.strip().lstrip("@-")))
+            continue
+        match = _RECIPE.match(line)
+        current = match.group(1) if match else None
+        if current is not None:
+            found[current] = (match.group(2).split(), [])
+    return found
+
+
+def _expanded(name: str, recipes: dict, seen: set) -> list[tuple[int, str]]:
+    """The commands a recipe runs, its dependencies' first, in order."""
+    if name in seen or name not in recipes:
+        return []
+    seen.add(name)
+    dependencies, commands = recipes[name]
+    return [command for dependency in dependencies for command in _expanded(dependency, recipes, seen)] + commands
 
 
 def _start_files(root: Path) -> Iterator[PurePosixPath]:

@@ -86,6 +86,12 @@ class PlaintextPii(Rule):
              # keyword is not the column).
              Example({"app/models.py": _USERS_WITH_SECRET,
                       "app/invites.py": "def invite_code(user, key):\n    return hmac(str(user.id), secret=key)\n"}),
+             # litestar-fullstack: a library's encrypting type
+             Example({"app/models.py": ("from advanced_alchemy.types import EncryptedText\nfrom flask_sqlalchemy import SQLAlchemy\n"
+                                        "db = SQLAlchemy()\n\nclass Account(db.Model):\n"
+                                        "    id = db.Column(db.Integer, primary_key=True)\n"
+                                        "    refresh_token = db.Column(EncryptedText(key='k'))\n"),
+                      "app/accounts.py": "def store(account, token):\n    account.refresh_token = token\n"}),
              # lemur: an event listener hashes before every insert; mealie: services hash before
              # they construct the user; privacyidea: the digest passes through a local variable
              Example({"app/models.py": _USERS_WITH_SECRET.replace(

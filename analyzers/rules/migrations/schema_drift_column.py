@@ -101,6 +101,9 @@ class SchemaDriftColumn(Rule):
                      "from sqlalchemy.orm import DeclarativeBase\n", "from sqlalchemy.orm import DeclarativeBase, mapped_column\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, position integer NOT NULL DEFAULT 0,\n"
                                       "  valid boolean DEFAULT true, extras text DEFAULT '');\n"}),
+        # litestar-fullstack: the model's Text type, written by autogenerate as its String parent
+        Example({"app/models.py": _models("    note = sa.Column(sa.Text)\n"),
+                 "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, note varchar);\n"}),
         # dispatch: a migration widened the column to unconstrained numeric; the model keeps numeric(10,2)
         Example({"app/models.py": _models("    hours = sa.Column(sa.Numeric(10, 2))\n    note = sa.Column(sa.String(64))\n"),
                  "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, hours numeric, note text);\n"}),
