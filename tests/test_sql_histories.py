@@ -275,7 +275,7 @@ def test_a_versioned_folder_beside_the_schema_file_that_builds_new_databases_is_
 def test_a_release_number_in_a_migration_s_name_is_not_a_redo(tmp_path):
     root = _write(tmp_path, {"db/V1__events.sql": "CREATE TABLE events (id bigint PRIMARY KEY);\n",
                              "db/V2__combined_v1.10_v1.13.sql": "ALTER TABLE events ADD COLUMN a text;\n",
-                             "db/V3__events_v2.sql": "ALTER TABLE events ADD COLUMN b text;\n"})
+                             "db/V3__events_v2.sql": "ALTER TABLE events ALTER COLUMN a TYPE varchar(200);\n"})
     redo = [f.location.path for f in run_audit(WorkspaceIndex(root).index_all()).findings if f.rule == "SL503"]
     assert redo == ["db/V3__events_v2.sql"]
 

@@ -684,8 +684,13 @@ class _Builder:
             self._reject_duplicates(_output_names(node.query), location)
 
     def _CreateTableAsStmt(self, node, location: Location) -> None:
-        self._other(node, location)
         into = node.into
+        relation = into.rel if into is not None else None
+        if relation is not None and relation.relpersistence == "t":  # a scratch table of a data migration
+            self._emit(ops.CreateTable(relation.relname, location, self._schema(relation), temporary=True,
+                                       if_not_exists=bool(node.if_not_exists)))
+        else:
+            self._other(node, location)
         if into is not None and into.colNames:
             self._reject_duplicates(_names(into.colNames), location)
         elif isinstance(node.query, ast.SelectStmt):

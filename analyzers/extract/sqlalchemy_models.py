@@ -182,6 +182,17 @@ class _ClassInfo:
         return self.root is not None and not self.is_root and not self.abstract
 
 
+def _sql_literal(value) -> str:
+    """A Python constant as the SQL literal SQLAlchemy renders for it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def camel_to_snake_case(name: str) -> str:
     """Flask-SQLAlchemy's automatic table name (flask_sqlalchemy.model.camel_to_snake_case)."""
     name = re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name)
@@ -756,6 +767,8 @@ class _LayerBuilder:
                 return self.world.value_of(expr.args[0]).value
             if member in ("true", "false", "null"):
                 return member
+            if member == "literal" and expr.args and self.world.value_of(expr.args[0]).kind == "const":
+                return _sql_literal(self.world.value_of(expr.args[0]).value)  # `literal(True)` (chaos_genius)
             if member.startswith("func."):
                 function = member[len("func."):]
                 if function in ("current_timestamp", "current_date", "current_time", "localtimestamp", "localtime") and not expr.args:

@@ -24,6 +24,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from .safety import temporary_tables
 from ...i18n import _
 
 # Examples: a base revision creates `orders`; the rule's revision follows it.
@@ -55,8 +56,12 @@ class _Effects:
     def of(cls, operations, unknown: bool = False) -> "_Effects":
         """`unknown`: the function also calls helpers or holds operations that were not read."""
         effects = cls(unknown=unknown)
+        operations = list(operations)
+        scratch = temporary_tables(operations)
         for operation in operations:
             table = getattr(operation, "table", None)
+            if table in scratch:
+                continue  # a TEMPORARY table is no part of the schema
             key = table_key(table, getattr(operation, "schema", None)) if isinstance(table, str) else None
             if _name_unknown(operation, key):
                 effects.unknown = True  # a name computed at run time (a loop over tables, a variable)

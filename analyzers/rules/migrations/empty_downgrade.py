@@ -14,6 +14,7 @@ from ...schema.operations import (
 )
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from .safety import temporary_tables
 from ...i18n import _
 
 
@@ -21,9 +22,10 @@ class EmptyDowngrade(Rule):
     """## What it finds
     Alembic revisions whose `upgrade()` changes the schema but whose `downgrade()` is missing
     or empty (`pass`). Revisions that change nothing an inverse could undo (merges; only
-    session settings, autocommit blocks, data backfills, dropped NOT NULLs or VALIDATE
-    CONSTRAINT) are skipped, and so is any revision whose downgrade has a comment saying why it
-    is empty (a baseline schema, a function replaced in place).
+    session settings, autocommit blocks, data backfills, dropped NOT NULLs, VALIDATE
+    CONSTRAINT or a TEMPORARY table and its indexes) are skipped, and so is any revision whose
+    downgrade has a comment saying why it is empty (a baseline schema, a function replaced in
+    place).
 
     ## Why it matters
     A failed deploy cannot be rolled back with `alembic downgrade`: the schema stays ahead of
@@ -77,7 +79,10 @@ class EmptyDowngrade(Rule):
         "migrations/env.py": "",
         "migrations/versions/b1_fill.py": ("from alembic import op\nimport sqlalchemy as sa\nrevision = 'b1'\ndown_revision = None\n\n"
                                            "def upgrade():\n    op.execute(\"UPDATE search_filter SET creator_id = 1 WHERE creator_id IS NULL\")\n"
-                                           "    op.alter_column('queries', 'schedule', nullable=True, server_default=None)\n\n"
+                                           "    op.alter_column('queries', 'schedule', nullable=True, server_default=None)\n"
+                                           # agenta, indico: a TEMPORARY table holds the rows being moved
+                                           "    op.execute('CREATE TEMPORARY TABLE moved AS SELECT id FROM queries')\n"
+                                           "    op.execute('CREATE INDEX ix_moved_id ON moved (id)')\n\n"
                                            "def downgrade():\n    pass\n")}))
     invalid = (Example({
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
@@ -96,7 +101,8 @@ class EmptyDowngrade(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path, revision in sorted(context.model.revision_files.items()):
             # Session settings and VALIDATE CONSTRAINT leave nothing to undo.
-            changes = [op for op in revision.upgrade if not _leaves_nothing_to_undo(op)]
+            scratch = temporary_tables(revision.upgrade)
+            changes = [op for op in revision.upgrade if not _leaves_nothing_to_undo(op) and getattr(op, "table", None) not in scratch]
             # an operation on a name computed at run time changes the schema too (keystone drops an index it looks up)
             count = len(changes) + revision.unread.count("upgrade")
             if not count or not revision.downgrade_is_empty or _explained(revision):

@@ -4,7 +4,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Iterator
 
-from ...schema.operations import DataChange
+from ...schema.operations import CreateTable, DataChange
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...i18n import _
@@ -16,18 +16,35 @@ _REDO = re.compile(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo
 _VERSION_PREFIX = re.compile(r"^(?:[VUR]?\d+(?:[._]\d+)*_{1,2}|[0-9a-f]{8,}_)", re.IGNORECASE)
 
 
-def _tables(step) -> set[str]:
-    """Tables whose schema the step changes (a data repair redoes no migration)."""
-    return {table for operation in step.operations
-            if not isinstance(operation, DataChange) and (table := getattr(operation, "table", None))}
+def _objects(step) -> set[tuple[str, str]]:
+    """What the step changes of the schema (a data repair changes none of it): (table, column)
+    for a column it adds, alters or drops, and for each column of a table it creates;
+    (table, "*") for the rest (the table itself, an index, a constraint)."""
+    found = set()
+    for operation in step.operations:
+        table = getattr(operation, "table", None)
+        if isinstance(operation, DataChange) or not table:
+            continue
+        if isinstance(operation, CreateTable):
+            found |= {(table, column.name) for column in operation.columns}
+        column = getattr(operation, "column", None)
+        found.add((table, column if isinstance(column, str) else getattr(column, "name", None) or "*"))
+    return found
+
+
+def _overlap(earlier: set[tuple[str, str]], later: set[tuple[str, str]]) -> set[str]:
+    """The tables of what both steps change."""
+    return {table for table, _name in earlier & later}
 
 
 class RedoMigration(Rule):
     """## What it finds
     Migrations whose file name or message says they redo or fix an earlier one (`_v2`,
-    `_fix`, `hotfix`, `again`, `redo`) and that change the schema of a table an earlier
-    migration changed. A migration that only repairs rows (`fix_ended_subscriptions`: an
-    UPDATE) is not one.
+    `_fix`, `hotfix`, `again`, `redo`) and that change what an earlier migration changed: the
+    same column (one it added, changed or created its table with), or the same table beyond
+    its columns (an index, a constraint). A migration that only repairs rows
+    (`fix_ended_subscriptions`: an UPDATE) is not one, nor one that adds a new column to a
+    table an earlier one changed (bitcart).
 
     ## Why it matters
     A fix-up migration means the first one shipped broken: environments that ran the original
@@ -57,7 +74,11 @@ class RedoMigration(Rule):
     severity = "P2"
     summary = _("a _v2/_fix migration redoing an earlier one")
 
-    valid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
+    valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
+                      "db/V2__add_created.sql": "ALTER TABLE orders ADD COLUMN created timestamptz;\n",
+                      # bitcart: a new column in a migration named as a fix
+                      "db/V3__fix_templates.sql": "ALTER TABLE orders ADD COLUMN use_html_templates boolean;\n"}),
+             Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                       "db/V2__add_index.sql": "CREATE INDEX ix_orders_status ON orders (status);\n"}),
              # polar: a data repair after an application bug
              Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text, ended_at timestamptz);\n",
@@ -79,13 +100,14 @@ class RedoMigration(Rule):
             # The version prefix (V2__, 0003_, a revision id) is not part of the name.
             stem = _VERSION_PREFIX.sub("", PurePosixPath(step.path).stem)
             label = " ".join(filter(None, (stem, getattr(revision, "message", None))))
-            touched = _tables(step)
+            touched = _objects(step)
             if _REDO.search(label) and touched:
-                previous = next((s for s in reversed(earlier) if _tables(s) & touched), None)
+                previous = next((s for s in reversed(earlier) if _overlap(_objects(s), touched)), None)
                 if previous is not None:
-                    shared = ", ".join(sorted(_tables(previous) & touched))
+                    overlap = _overlap(_objects(previous), touched)
+                    shared = ", ".join(sorted(overlap))
                     location = revision.location if revision else step.operations[0].location
-                    first_location = next(op.location for op in previous.operations if getattr(op, "table", None) in touched)
+                    first_location = next(op.location for op in previous.operations if getattr(op, "table", None) in overlap)
                     yield self.finding(
                         location, _("%(name)s redoes %(name_2)s", name=PurePosixPath(step.path).name, name_2=PurePosixPath(previous.path).name),
                         _("%(path)s is named as a fix or new version and changes %(shared)s again after %(path_2)s.", path=step.path, shared=shared, path_2=previous.path),
@@ -98,6 +120,6 @@ class RedoMigration(Rule):
                                 medium_term=_("Rehearse every migration on a production-like snapshot in CI (schemalens verify)."),
                                 long_term=_("Standard: shipped migrations are immutable; fixes are forward migrations with a reason.")),
                         verification=_("schemalens verify on an empty database and on a snapshot; compare the resulting schemas."),
-                        table=sorted(_tables(previous) & touched)[0],
+                        table=sorted(overlap)[0],
                         related=(Related(first_location, _("earlier migration")),))
             earlier.append(step)

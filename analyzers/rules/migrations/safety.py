@@ -285,3 +285,10 @@ def locked_anyway(context: AuditContext, walked: WalkedOperation) -> bool:
     return any(other is not walked and other.table == walked.table
                and any(e.lock() == ACCESS_EXCLUSIVE for e in other.lock_effects)
                for other in transaction_of(context, walked))
+
+
+def temporary_tables(operations) -> frozenset[str]:
+    """Tables the operations create TEMPORARY: gone at the end of the session, nothing of the
+    schema to undo (agenta, indico: a scratch table for a data migration)."""
+    return frozenset(operation.table for operation in operations
+                     if isinstance(operation, CreateTable) and operation.temporary)

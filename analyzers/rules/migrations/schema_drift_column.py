@@ -124,12 +124,14 @@ class SchemaDriftColumn(Rule):
                      "        sa.Column('options', sa.Text(), nullable=True),\n").replace(
                      "import sqlalchemy as sa\n", "import sqlalchemy as sa\nfrom app.types import JSON\n")}),
         # privacyidea: mapped_column from sqlalchemy.testing.schema, lengths read from a dict of
-        # the module or computed at run time, sa.false() as the database default
+        # the module or computed at run time, sa.false() as the database default; chaos_genius:
+        # literal(True) as the model's
         Example({"app/models.py": _models(
                      "    note = sa.Column(sa.Unicode(LENGTHS.get('note')))\n"
                      "    serial = sa.Column(sa.Unicode(LENGTHS['serial']))\n"
                      "    label = sa.Column(sa.Unicode(configured_length('label')))\n"
-                     "    paid = mapped_column(sa.Boolean, nullable=False, server_default=sa.false())\n").replace(
+                     "    paid = mapped_column(sa.Boolean, nullable=False, server_default=sa.false())\n"
+                     "    active = sa.Column(sa.Boolean, server_default=sa.literal(True))\n").replace(
                      "from sqlalchemy.orm import DeclarativeBase\n",
                      "from sqlalchemy.orm import DeclarativeBase\nfrom sqlalchemy.testing.schema import mapped_column\n"
                      "from app.lengths import configured_length\n\nLENGTHS = {'note': 200, 'serial': 40}\n"),
@@ -137,7 +139,8 @@ class SchemaDriftColumn(Rule):
                      "        sa.Column('note', sa.Unicode(length=200), nullable=True),\n"
                      "        sa.Column('serial', sa.Unicode(length=40), nullable=True),\n"
                      "        sa.Column('label', sa.Unicode(length=80), nullable=True),\n"
-                     "        sa.Column('paid', sa.Boolean(), nullable=False, server_default=sa.false()),\n")}),
+                     "        sa.Column('paid', sa.Boolean(), nullable=False, server_default=sa.false()),\n"
+                     "        sa.Column('active', sa.Boolean(), server_default=sa.text('true')),\n")}),
         # privacyidea: columns built in a loop, passed as `*columns`: the table is not compared
         Example({"app/models.py": _models("    bucket_1s = sa.Column(sa.BigInteger, nullable=False)\n"
                                           "    bucket_5s = sa.Column(sa.BigInteger, nullable=False)\n"),

@@ -43,7 +43,8 @@ class SetNotNullDirectly(Rule):
 
     A column added and backfilled (UPDATE) earlier in the same transaction is left to SL516:
     the ADD COLUMN's ACCESS EXCLUSIVE lock is held through the backfill and the scan alike, one
-    problem, reported at the backfill.
+    problem, reported at the backfill. So is an ALTER that also changes the column's type in a
+    way that rewrites the table (SL509): PostgreSQL checks NOT NULL while it rewrites.
 
     Also `ADD PRIMARY KEY ... USING INDEX` on columns that are not NOT NULL yet: PostgreSQL sets
     them NOT NULL as part of it, with the same scan under ACCESS EXCLUSIVE.
@@ -103,6 +104,9 @@ class SetNotNullDirectly(Rule):
             "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n"
             "ALTER TABLE orders DROP CONSTRAINT orders_status_not_null;\n")),
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=True)")),
+        # bitcart: json to jsonb and NOT NULL in one ALTER, one rewrite (SL509 reports it)
+        Example(alembic_example("    op.alter_column('orders', 'total', type_=sa.Text(), nullable=False,\n"
+                                "                    postgresql_using='total::text')")),
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.alter_column('orders', 'status', nullable=False)")),
         # dispatch: six weeks old when this ran; the hints' 100,000 rows came over the three years after
@@ -138,6 +142,8 @@ class SetNotNullDirectly(Rule):
             if operation.nullable is not False or _proven_by_a_check(context, walked, operation.column) \
                     or _backfilled_under_the_add(context, walked):
                 continue
+            if any(e.key == "alter-type-rewrite" for e in walked.lock_effects):
+                continue  # the same ALTER rewrites the table and checks NOT NULL as it does: SL509 reports it
             effect = next(e for e in walked.lock_effects if e.key == "set-not-null")
             yield self._finding(context, walked, operation.column, effect)
 
