@@ -332,3 +332,14 @@ def test_a_foreign_key_constraint_of_create_table_keeps_when_it_is_checked():
                                "                                            initially='DEFERRED'))\n")
     (key,) = [c for c in upgrade[0].constraints if isinstance(c, ForeignKey)]
     assert (key.deferrable, key.initially) == (True, "DEFERRED") and not errors
+
+
+def test_a_foreign_key_target_built_from_a_loop_variable_is_read():
+    # ckan: `sa.ForeignKey(column.replace('_', '.'))` for each (table, column) of a module's list
+    text = HEADER.format(rid="r1", down=None) + (
+        "FKS = [('package_tag', 'package_id'), ('member', 'group_id')]\n\n\n"
+        "def upgrade():\n    for table, column in FKS:\n"
+        "        op.add_column(table, sa.Column(column, sa.UnicodeText, sa.ForeignKey(column.replace('_', '.'))))\n")
+    parse = parse_revision(text, "versions/r1.py")
+    assert [(o.table, [(c.ref_table, c.ref_columns) for c in o.constraints]) for o in parse.revision.upgrade] == [
+        ("package_tag", [("package", ("id",))]), ("member", [("group", ("id",))])]

@@ -619,13 +619,14 @@ class _RevisionReader:
         for fk in foreign_keys:
             if creating_table and _added_later(fk):
                 continue
-            target = self.world.const(fk.args[0]) if fk.args else None
+            target = self._str(fk, 0, "column")  # ckan: ForeignKey(column.replace('_', '.')) in a loop
             if isinstance(target, str) and "." in target:
                 *schema, ref_table, ref_column = target.split(".")
                 out_constraints.append(ForeignKey(
                     self._str(fk, 99, "name"), (name,), ref_table, (ref_column,), fk.location,
                     ref_schema=schema[-1] if schema else None, on_delete=_upper(self._str(fk, 99, "ondelete")),
-                    on_update=_upper(self._str(fk, 99, "onupdate")), deferrable=self._bool(fk, "deferrable")))
+                    on_update=_upper(self._str(fk, 99, "onupdate")), deferrable=self._bool(fk, "deferrable"),
+                    initially=_upper(self._str(fk, 99, "initially"))))
         # unique=True with index=True is a unique index, as SQLAlchemy builds it.
         if self._bool(expr, "unique") and not self._bool(expr, "index"):
             out_constraints.append(UniqueConstraint(None, (name,), location))
@@ -996,6 +997,10 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
     receiver, _, method = (expr.name or "").rpartition(".")
     if expr.kind == "call" and method in _SAME_STATEMENT and receiver in local_values:
         return local_values[receiver]  # `stmt = stmt.bindparams(id=id)`: stmt's SQL, parameters bound (lemur)
+    if expr.kind == "call" and receiver in local_values and local_values[receiver].kind == "const":
+        # `column.replace("_", ".")` on a loop's constant (ckan): a method of that value, for the evaluator
+        method_of = Expr("attribute", expr.func.source, expr.func.location, value=method, func=local_values[receiver])
+        expr = replace(expr, name=None, func=method_of)
     if not (expr.args or expr.kwargs or expr.items or expr.func):
         return expr
     return replace(expr, args=tuple(_substituted(a, local_values) for a in expr.args),
