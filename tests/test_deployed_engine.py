@@ -1,21 +1,13 @@
 """The engine a project deploys, from its dependency files (analyzers/workspace/deployed_engine.py)."""
 
-from pathlib import Path
-
 from analyzers.workspace.config import Config
 from analyzers.workspace.deployed_engine import deployed_engine
-
-
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    return tmp_path
+from workspace_files import write_files
 
 
 def test_a_mysql_runtime_driver_with_a_postgresql_test_driver_deploys_mysql(tmp_path):
     # CTFd: PyMySQL in [project] dependencies, psycopg2 only in the dev group
-    root = _project(tmp_path, {"pyproject.toml": (
+    root = write_files(tmp_path, {"pyproject.toml": (
         '[project]\nname = "app"\ndependencies = ["Flask==2.1.3", "PyMySQL[rsa]==1.1.1"]\n\n'
         '[dependency-groups]\ndev = ["pytest", "psycopg2-binary==2.9.6"]\n'),
         "requirements-dev.txt": "psycopg2-binary\n"})
@@ -24,15 +16,15 @@ def test_a_mysql_runtime_driver_with_a_postgresql_test_driver_deploys_mysql(tmp_
 
 
 def test_any_postgresql_runtime_driver_deploys_postgresql(tmp_path):
-    root = _project(tmp_path, {"requirements.txt": "pymysql==1.1.1\n", "requirements/prod.txt": "asyncpg==0.29\n"})
+    root = write_files(tmp_path, {"requirements.txt": "pymysql==1.1.1\n", "requirements/prod.txt": "asyncpg==0.29\n"})
     assert deployed_engine(Config(), root).source == "requirements/prod.txt: asyncpg"
 
 
 def test_a_comment_declares_nothing_and_no_driver_means_postgresql(tmp_path):
-    root = _project(tmp_path, {"requirements.txt": "flask\n    # via pymysql\n"})
+    root = write_files(tmp_path, {"requirements.txt": "flask\n    # via pymysql\n"})
     assert deployed_engine(Config(), root).name == "postgresql"
 
 
 def test_a_configured_postgres_version_says_postgresql(tmp_path):
-    root = _project(tmp_path, {"requirements.txt": "pymysql\n"})
+    root = write_files(tmp_path, {"requirements.txt": "pymysql\n"})
     assert deployed_engine(Config(postgres_version=16), root).name == "postgresql"

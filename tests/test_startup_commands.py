@@ -3,21 +3,13 @@ they run, never executed."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from schemalens.analyzers.workspace.startup_commands import startup_migration
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text)
-    return root
+from workspace_files import write_files
 
 
 def test_a_dockerfile_cmd_script_that_migrates_then_execs_the_server(tmp_path):
     # letta: CMD ["./letta/server/startup.sh"], which runs `alembic upgrade head` and `exec $CMD`
-    _write(tmp_path, {
+    write_files(tmp_path, {
         "Dockerfile": 'FROM python:3.12\nWORKDIR /app\nCOPY . .\nCMD ["./letta/server/startup.sh"]\n',
         "letta/server/startup.sh": "#!/bin/sh\nset -e\nif ! alembic upgrade head; then\n  exit 1\nfi\nexec $CMD\n",
     })
@@ -25,7 +17,7 @@ def test_a_dockerfile_cmd_script_that_migrates_then_execs_the_server(tmp_path):
 
 
 def test_an_absolute_entrypoint_path_is_found_in_the_workspace(tmp_path):
-    _write(tmp_path, {
+    write_files(tmp_path, {
         "docker/Dockerfile": 'FROM python:3.12\nENTRYPOINT ["/app/docker/boot.sh"]\n',
         "docker/boot.sh": "flask db upgrade\ngunicorn app:app\n",
     })
@@ -33,14 +25,14 @@ def test_an_absolute_entrypoint_path_is_found_in_the_workspace(tmp_path):
 
 
 def test_a_compose_command_that_migrates_and_serves(tmp_path):
-    _write(tmp_path, {"docker-compose.yml": (
+    write_files(tmp_path, {"docker-compose.yml": (
         "services:\n  api:\n    command: sh -c \"alembic upgrade head && uvicorn app.main:app --host 0.0.0.0\"\n")})
     assert startup_migration(tmp_path) == "docker-compose.yml:3"
 
 
 def test_a_release_process_a_separate_migration_job_or_no_server_is_not_a_start_command(tmp_path):
     # Heroku runs `release:` while the previous release serves; a job that only migrates serves nothing
-    _write(tmp_path, {
+    write_files(tmp_path, {
         "Procfile": "release: alembic upgrade head\nweb: gunicorn app:app\n",
         "docker-compose.yml": "services:\n  migrate:\n    command: alembic upgrade head\n",
         "scripts/run_tests.sh": "alembic upgrade head\npytest\n",
@@ -50,17 +42,17 @@ def test_a_release_process_a_separate_migration_job_or_no_server_is_not_a_start_
 
 def test_a_recipe_that_starts_production_runs_its_migration_dependency_first(tmp_path):
     # bitcart: `prod-api-up: db-migrate prod-api`, run by its compose file as `just prod-api-up`
-    _write(tmp_path, {"justfile": ("prod-api:\n    gunicorn -c gunicorn.conf.py main:app\n\n"
+    write_files(tmp_path, {"justfile": ("prod-api:\n    gunicorn -c gunicorn.conf.py main:app\n\n"
                                    "prod-api-up: db-migrate prod-api\n\n"
                                    "db-migrate:\n    alembic upgrade head\n")})
     assert startup_migration(tmp_path) == "justfile:7"
-    _write(tmp_path, {"justfile": "serve-all: db-migrate api\n\ndb-migrate:\n    alembic upgrade head\n\n"
+    write_files(tmp_path, {"justfile": "serve-all: db-migrate api\n\ndb-migrate:\n    alembic upgrade head\n\n"
                                   "api:\n    uvicorn main:app\n",
                       "docker-compose.yml": "services:\n  api:\n    command: just serve-all\n"})
     assert startup_migration(tmp_path) == "justfile:4"
 
 
 def test_developer_recipes_side_by_side_are_not_a_start_command(tmp_path):
-    _write(tmp_path, {"Makefile": "migrate:\n\talembic upgrade head\n\nrun:\n\tuvicorn main:app --reload\n\n"
+    write_files(tmp_path, {"Makefile": "migrate:\n\talembic upgrade head\n\nrun:\n\tuvicorn main:app --reload\n\n"
                                   "dev: migrate run\n"})
     assert startup_migration(tmp_path) is None
