@@ -9,7 +9,11 @@ from ...i18n import _
 
 # Server defaults that stand in for "unknown": empty string, zero.
 _PLACEHOLDER = re.compile(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
-_COUNTER_NAME = re.compile(r"(count|total|num|quantity|qty|stock|balance|score|points|attempts|retries|version|position|sort|order|rank|priority|level|amount)s?$|^(is|has)_")
+# Counters, tallies and positions start at 0 (`completion_tokens`, `transient_bounces`,
+# `num_times_observed`, `last_case_number`, `revision_padding`: letta, warehouse, onyx, tracecat, zou).
+_COUNTER_NAME = re.compile(r"(count|total|num|number|quantity|qty|stock|balance|score|points|attempts|retries|version|"
+                           r"position|sort|order|rank|priority|level|amount|tokens?|bounces?|hits|views|clicks|"
+                           r"downloads|votes|likes|failures|errors|runs|padding|offset|depth)s?$|^(is|has)_|^(num|n|nb|count|total)_")
 
 
 class DefaultHidesMissing(Rule):
@@ -45,7 +49,11 @@ class DefaultHidesMissing(Rule):
     summary = _("NOT NULL column whose '' or 0 default hides missing values")
 
     valid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE users (id bigint PRIMARY KEY, phone varchar(20), login_count integer NOT NULL DEFAULT 0);\n")}),)
+        "CREATE TABLE users (id bigint PRIMARY KEY, phone varchar(20), login_count integer NOT NULL DEFAULT 0);\n")}),
+             # letta, warehouse, onyx: tallies that start at zero
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE steps (id bigint PRIMARY KEY, completion_tokens integer NOT NULL DEFAULT 0,\n"
+                 "  transient_bounces integer NOT NULL DEFAULT 0, num_times_observed integer NOT NULL DEFAULT 0);\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),)
 
