@@ -343,3 +343,12 @@ def test_a_foreign_key_target_built_from_a_loop_variable_is_read():
     parse = parse_revision(text, "versions/r1.py")
     assert [(o.table, [(c.ref_table, c.ref_columns) for c in o.constraints]) for o in parse.revision.upgrade] == [
         ("package_tag", [("package", ("id",))]), ("member", [("group", ("id",))])]
+
+
+def test_a_query_built_at_run_time_reads_and_changes_nothing():
+    # chaos_genius: the rows a backfill works on, selected by an id known when it runs
+    upgrade, errors = _upgrade("    for kpi_id in current_kpis():\n"
+                               "        op.get_bind().execute(sa.text(f'SELECT anomaly_params FROM kpi WHERE id={kpi_id}'))\n"
+                               "        op.execute(f'UPDATE kpi SET impact = 1 WHERE id={kpi_id}')\n")
+    assert [type(o).__name__ for o in upgrade] == ["Opaque"]
+    assert [e.kind for e in errors] == ["opaque"]

@@ -867,7 +867,7 @@ class _RevisionReader:
             self.errors.extend(dataclasses.replace(error, location=location) for error in extraction.errors)
             return [sql_files.relocated(operation, location) for operation in extraction.operations]
         if not isinstance(text, str):
-            verb = _core_statement_verb(source if source is not None else statement)
+            verb = _core_statement_verb(source if source is not None else statement) or _written_verb(source)
             if verb == "SELECT":
                 return []  # a read (a backfill's lookup): no schema or rows change
             if verb is not None:  # `table.insert().values(...)`: rows change, the schema does not
@@ -1007,6 +1007,17 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
                    kwargs=tuple((k, _substituted(v, local_values)) for k, v in expr.kwargs),
                    items=tuple((_substituted(k, local_values), _substituted(v, local_values)) for k, v in expr.items),
                    func=_substituted(expr.func, local_values) if expr.func is not None else None)
+
+
+def _written_verb(source: Optional[Expr]) -> Optional[str]:
+    """"SELECT" for an f-string whose written text starts a query (`f"SELECT ... WHERE id={kpi_id}"`,
+    chaos_genius): whatever the values, it reads."""
+    first = source.args[0] if source is not None and source.kind == "fstring" and source.args else None
+    words = first.value.split() if first is not None and first.is_str else []
+    if not words or words[0].upper() not in ("SELECT", "WITH"):
+        return None
+    written = " ".join(part.value for part in source.args if part.is_str).upper()
+    return None if re.search(r"\b(INSERT|UPDATE|DELETE|MERGE|INTO)\b", written) else "SELECT"
 
 
 def _as_create_index(index: Expr, table: Optional[str]) -> Expr:

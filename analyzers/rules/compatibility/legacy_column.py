@@ -8,6 +8,9 @@ from ..context import AuditContext
 from ...i18n import _
 
 _LEGACY_NAME = re.compile(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|backup|tmp|unused)(_|$)|_v1$")
+# The marker as what the row says of itself (`deprecated`, `is_legacy`, `deprecated_at`): data
+# about the thing the row stands for, not a column kept for compatibility (tracecat).
+_STATE_OF_THE_ROW = re.compile(r"^(is_|has_|was_)?(legacy|deprecated|obsolete|old|unused)(_(at|on|by|since|reason|message|note))?$")
 _LEGACY_COMMENT = re.compile(r"legacy|deprecated|obsolete|compat|backward|兼容|废弃|弃用|旧", re.IGNORECASE)
 
 
@@ -17,7 +20,9 @@ class LegacyColumn(Rule):
     bak, tmp or a `_v1` suffix, or a comment saying so (including 兼容/废弃/弃用), still present
     at head with no migration removing them. Not the identifier of a record in a retired or
     outside system (`legacy_stripe_subscription_id`, `legacy_id`: provenance, kept on purpose),
-    unless it references a table of the schema (`legacy_user_id` -> `users`).
+    unless it references a table of the schema (`legacy_user_id` -> `users`). Nor a column that
+    says the row's own state (`deprecated`, `is_legacy`, `deprecated_at`): tracecat's actions
+    keep a deprecation message there.
 
     ## Why it matters
     Compatibility columns are written by some code paths and read by others; without a plan
@@ -50,7 +55,11 @@ class LegacyColumn(Rule):
              # polar, indico: where a row came from in the billing system or the site it was migrated from
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE subscriptions (id bigint PRIMARY KEY, legacy_stripe_subscription_id text);\n"
-                 "CREATE TABLE legacy_category_id_map (legacy_category_id text PRIMARY KEY, category_id bigint);\n")}))
+                 "CREATE TABLE legacy_category_id_map (legacy_category_id text PRIMARY KEY, category_id bigint);\n")}),
+             # tracecat: whether, since when and why a registry action is deprecated
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE actions (id bigint PRIMARY KEY, deprecated text, is_deprecated boolean,\n"
+                 "  deprecated_at timestamptz);\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  legacy_status varchar(20)  -- expect\n);\n")}),
                # polar: customers.legacy_user_id still links each customer to the user it was
@@ -64,7 +73,8 @@ class LegacyColumn(Rule):
             if table.partition_of:
                 continue
             for column in table.columns:
-                if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(column.comment))):
+                if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(column.comment))) \
+                        or _STATE_OF_THE_ROW.match(column.name):
                     continue
                 if _provenance_id(table, column.name):
                     continue
