@@ -30,6 +30,21 @@ def test_a_compose_command_that_migrates_and_serves(tmp_path):
     assert startup_migration(tmp_path) == "docker-compose.yml:3"
 
 
+def test_a_procfile_process_that_migrates_then_serves(tmp_path):
+    write_files(tmp_path, {"Procfile": "release: echo ok\nweb: flask db upgrade && gunicorn app:app\n"})
+    assert startup_migration(tmp_path) == "Procfile:2"
+
+
+def test_a_build_step_or_a_service_beside_the_server_is_not_a_start_command(tmp_path):
+    # RUN runs when the image is built; compose starts its services side by side
+    write_files(tmp_path, {
+        "Dockerfile": "FROM python:3.12\nRUN flask db upgrade\nCMD gunicorn app:app\n",
+        "docker-compose.yml": ("services:\n  migrate:\n    command: alembic upgrade head\n"
+                               "  api:\n    command: uvicorn app.main:app\n"),
+    })
+    assert startup_migration(tmp_path) is None
+
+
 def test_a_release_process_a_separate_migration_job_or_no_server_is_not_a_start_command(tmp_path):
     # Heroku runs `release:` while the previous release serves; a job that only migrates serves nothing
     write_files(tmp_path, {

@@ -9,8 +9,10 @@ factory that calls `upgrade()`: the new version applies its migrations before it
 Read statically from a few files at known places (no walk of the tree): Dockerfiles, compose
 files and the Procfile at the root and in `docker/`, `deploy/` and `.docker/`, the scripts
 their start commands name, and scripts named like entrypoints there and in `scripts/` and
-`bin/`. A Procfile's `release:` process is not a start command: Heroku runs it while the
-previous release still serves. In a justfile or Makefile, a recipe runs its dependencies first
+`bin/`. A script runs in order; of a Dockerfile only CMD and ENTRYPOINT start anything (RUN
+runs when the image is built); a compose file's services and a Procfile's processes start side
+by side, so each line is one command, and a Procfile's `release:` process is none: Heroku runs
+it while the previous release still serves. In a justfile or Makefile, a recipe runs its dependencies first
 (bitcart: `prod-api-up: db-migrate prod-api`); one counts when a start command runs it (`just
 prod-api-up`) or its name says it starts production (`prod`, `start`), not a developer's
 `migrate` and `run` recipes side by side.
@@ -33,7 +35,8 @@ _MIGRATE = re.compile(r"\balembic\b[^\n;&|]*\bupgrade\b|\bflask\s+db\s+upgrade\b
 # process the container keeps running.
 _SERVE = re.compile(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitress-serve|flask\s+run)\b"
                     r"|^\s*exec\s+\S", re.MULTILINE)
-_RELEASE_PROCESS = re.compile(r"^release\s*:.*$", re.MULTILINE)
+_RELEASE_PROCESS = re.compile(r"^release\s*:")
+_START_INSTRUCTION = re.compile(r"^\s*(CMD|ENTRYPOINT)\b", re.IGNORECASE)
 _MAX_BYTES = 200_000
 _RECIPE_FILES = ("justfile", "Justfile", ".justfile", "Makefile", "makefile", "GNUmakefile")
 # `name param: dependency other`, at the start of a line (not `x := value`, not a Make variable)
@@ -53,14 +56,27 @@ def startup_migration(root: Optional[Path]) -> Optional[str]:
         return recipe
     for path in starts:
         text = _read(root / path)
-        if text is None:
-            continue
-        if path.name.lower() == "procfile":
-            text = _RELEASE_PROCESS.sub("", text)
-        migrate = _MIGRATE.search(text)
-        if migrate is not None and _SERVE.search(text, migrate.end()):
-            return f"{path.as_posix()}:{text.count(chr(10), 0, migrate.start()) + 1}"
+        for line, command in _commands(path, text) if text is not None else ():
+            migrate = _MIGRATE.search(command)
+            if migrate is not None and _SERVE.search(command, migrate.end()):
+                return f"{path.as_posix()}:{line + command.count(chr(10), 0, migrate.start())}"
     return None
+
+
+def _commands(path: PurePosixPath, text: str) -> Iterator[tuple[int, str]]:
+    """(first line, command) of what a start file runs, each in the order it runs: a script
+    whole; a Dockerfile's CMD and ENTRYPOINT (its RUN lines run when the image is built); a
+    compose file's or Procfile's lines one by one (each its own service or process, started
+    side by side), without Heroku's `release:` process."""
+    if path.suffix == ".sh":
+        yield 1, text
+        return
+    name = path.name.lower()
+    dockerfile = name.startswith("dockerfile") or name.endswith(".dockerfile")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if dockerfile and not _START_INSTRUCTION.match(line) or _RELEASE_PROCESS.match(line):
+            continue
+        yield number, line
 
 
 def _recipe_migration(root: Path, starts: list[PurePosixPath]) -> Optional[str]:
@@ -82,8 +98,8 @@ def _recipe_migration(root: Path, starts: list[PurePosixPath]) -> Optional[str]:
                 if first is None:
                     continue
                 line, command = commands[first]
-                later = [command[_MIGRATE.search(command).end():], *(text for _line, text in commands[first + 1:])]
-                if any(_SERVE.search(text) for text in later):
+                later = [command[_MIGRATE.search(command).end():], *(rest for _line, rest in commands[first + 1:])]
+                if any(_SERVE.search(rest) for rest in later):
                     return f"{path.as_posix()}:{line}"
     return None
 
@@ -127,10 +143,9 @@ def _start_files(root: Path) -> Iterator[PurePosixPath]:
     named: list[PurePosixPath] = []
     for path in found:
         if _DEPLOY_FILE.match(path.name):
-            for script in _SCRIPT_PATH.findall(_read(root / path) or ""):
-                in_workspace = _in_workspace(root, script)
-                if in_workspace is not None:
-                    named.append(in_workspace)
+            for _line, command in _commands(path, _read(root / path) or ""):
+                named += [script for written in _SCRIPT_PATH.findall(command)
+                          if (script := _in_workspace(root, written)) is not None]
     yield from dict.fromkeys([*found, *named])
 
 
