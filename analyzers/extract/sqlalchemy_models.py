@@ -1195,6 +1195,29 @@ class _LayerBuilder:
         text = value.value if value is not None and value.is_str else (value.source if value is not None else "")
         return self._named(table, CheckConstraint(self._explicit_name(call), text, call.location), "ck")
 
+    def _own_column(self, expr: Expr, table: _TableBuild) -> Optional[tuple[_TableBuild, _ColumnBuild]]:
+        """`cls.code` in a declared_attr of the table's class (indico): the column of that attribute."""
+        owner, _, attribute = (expr.name or "").partition(".") if expr.kind == "name" else ("", "", "")
+        column = table.column_by_key(attribute) if owner == "cls" and "." not in attribute else None
+        return (table, column) if column is not None else None
+
+    def _sql_of(self, expr: Expr, table: _TableBuild) -> Optional[str]:
+        """An index expression as the SQL SQLAlchemy compiles: `func.lower(cls.code)` is
+        `lower(code)`; None when it is more than functions of columns and constants."""
+        if expr.is_str:  # a string in a SQL function is a value, not a column
+            return "'" + expr.value.replace("'", "''") + "'"
+        if expr.kind == "const" and isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool):
+            return str(expr.value)
+        found = self._column_ref(expr, table) or self._own_column(expr, table)
+        if found is not None:
+            return found[1].name
+        member = self.world.member(expr) or ""
+        if expr.kind == "call" and member.startswith("func.") and not expr.kwargs:
+            arguments = [self._sql_of(self.world.value_of(argument), table) for argument in expr.args]
+            if all(argument is not None for argument in arguments):
+                return f"{member.removeprefix('func.')}({', '.join(arguments)})"
+        return None
+
     def _index(self, table: _TableBuild, call: Expr) -> Index:
         world = self.world
         arguments = list(call.args)
@@ -1203,7 +1226,7 @@ class _LayerBuilder:
             name = world.value_of(arguments.pop(0)).value
         keys, expressions = [], []
         for argument in arguments:
-            found = self._column_ref(_unordered(argument, world), table)
+            found = self._column_ref(_unordered(argument, world), table) or self._own_column(_unordered(argument, world), table)
             if found is not None:
                 keys.append(found[1].name)
                 expressions.append(False)
@@ -1212,7 +1235,7 @@ class _LayerBuilder:
             if world.member(value) in ("text", "literal_column") and value.args and world.value_of(value.args[0]).is_str:
                 text = world.value_of(value.args[0]).value
             else:
-                text = value.value if value.is_str else value.source
+                text = value.value if value.is_str else self._sql_of(value, table) or value.source
             ordered = ordered_column(text) if not value.is_str else None
             keys.append(ordered or text)
             expressions.append(ordered is None)

@@ -83,6 +83,14 @@ class SchemaDriftUniqueOrIndex(Rule):
                                           "    email = sa.Column(sa.String(255), nullable=False, unique=True)\n"),
                  **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
                      "    op.create_unique_constraint('users_email_key', 'users', ['email'])")}),
+        # indico: the index written in a declared_attr with `cls` and `func`, in SQL in the revision
+        Example({"app/models.py": _models("sa.Index('ix_users_lower_email'),").replace(
+                     "    __table_args__ = (\n        sa.Index('ix_users_lower_email'),\n    )\n",
+                     "    @declared_attr\n    def __table_args__(cls):\n"
+                     "        return (sa.Index('ix_users_status_email', cls.status, sa.func.lower(cls.email), unique=True),)\n\n"
+                     ).replace("from sqlalchemy.orm import DeclarativeBase", "from sqlalchemy.orm import DeclarativeBase, declared_attr"),
+                 **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
+                     "    op.execute('CREATE UNIQUE INDEX ix_users_status_email ON users (status, lower(email))')")}),
         # zou, letta: a UNIQUE on the primary key's columns, in the model and in op.create_table;
         # PostgreSQL keeps only the primary key
         Example({"app/models.py": _models("sa.UniqueConstraint('id', name='users_id_uc'),"),
