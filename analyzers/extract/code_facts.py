@@ -133,8 +133,9 @@ class CodeFacts:
     # run a function that no resolved call reaches. `__all__` lists only what `import *` copies:
     # a caller of such a name still calls it by name.
     referenced_names: frozenset[str] = frozenset()
-    # Names the file writes negated values into (`amount=-fee`, `entry.balance = -total`):
-    # quantities signed by design (ledger amounts, refunds, credits).
+    # Names the file gives negative values on purpose: it writes negated values into them
+    # (`amount=-fee`, `entry.balance = -total`: ledger amounts, refunds, credits), or compares
+    # them with a negative constant (`if product.quantity == -1:`, a sentinel: bitcart).
     negated_names: frozenset[str] = frozenset()
     # Attribute names whose value takes part in arithmetic where its sign matters: decremented
     # (`product.stock -= n`, not the clamped `x.a -= min(n, x.a)`), negated (`-hint.cost`) or
@@ -465,6 +466,9 @@ class _Collector:
                 self._key_fallback(default, self._location(node))
 
     def visit_compare(self, node: ast.Compare) -> None:
+        operands = (node.left, *node.comparators)
+        if any(_negative_constant(operand) for operand in operands):
+            self.negated_names.update(operand.attr for operand in operands if isinstance(operand, ast.Attribute))
         if isinstance(node.left, ast.Attribute) and isinstance(node.left.value, ast.Name):
             if any(isinstance(operator, ast.Eq) for operator in node.ops):
                 model = node.left.value.id
@@ -741,6 +745,12 @@ def _clamped(value: ast.AST, target: ast.Attribute) -> bool:
     """`x.a -= min(n, x.a)`: the decrement stops at zero."""
     return isinstance(value, ast.Call) and _method(value) == "min" \
         and any(dotted(argument) == dotted(target) for argument in value.args)
+
+
+def _negative_constant(value: ast.AST) -> bool:
+    """`-1`, `-1.0`: a negative number written as such."""
+    return isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub) and isinstance(value.operand, ast.Constant) \
+        and type(value.operand.value) in (int, float)
 
 
 def _negated(value: ast.AST) -> bool:

@@ -24,9 +24,10 @@ class MissingRangeCheck(Rule):
     only stores and shows (a negative one is a wrong figure in a report; on the judged corpus
     such findings were worth no reviewer's time), a decrement clamped at zero
     (`x.credit -= min(n, x.credit)`), names the code writes negated values into (`amount=-fee`:
-    ledger amounts and balances are signed by design), and names an input schema bounds at zero
-    or more (pydantic `Field(ge=0)`, `PositiveInt`, marshmallow `Range(min=0)`), whose values
-    are validated where they come in.
+    ledger amounts and balances are signed by design) or compares with a negative constant
+    (`if product.quantity == -1:`, a sentinel a CHECK would forbid), and names an input
+    schema bounds at zero or more (pydantic `Field(ge=0)`, `PositiveInt`, marshmallow
+    `Range(min=0)`), whose values are validated where they come in.
 
     ## Why it matters
     A race between two decrements, a refund applied twice or a sign error in an import writes
@@ -74,6 +75,10 @@ class MissingRangeCheck(Rule):
                                            "    case_cost.amount = hours * rate\n\n\n"
                                            "def spend(account, amount):\n"
                                            "    account.credit_balance -= min(amount, account.credit_balance)\n")}),
+        # bitcart: -1 means an unlimited quantity, which a CHECK (quantity >= 0) would forbid
+        Example({"migrations/V1__init.sql": "CREATE TABLE products (id bigint PRIMARY KEY, quantity integer NOT NULL);\n",
+                 "app/services/products.py": ("def take(product, n):\n    if product.quantity == -1:\n        return\n"
+                                              "    product.quantity -= n\n")}),
     )
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE products (\n  id bigint PRIMARY KEY,\n  stock integer NOT NULL  -- expect\n);\n"),
