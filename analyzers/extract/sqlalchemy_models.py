@@ -101,15 +101,17 @@ def _advanced_alchemy_root(base: str) -> Optional[_Root]:
     if not base.startswith(_ADVANCED_ALCHEMY) or "." in name:
         return None
     if name in ("SQLQuery", "AdvancedDeclarativeBase", "DefaultBase"):
-        return _Root(base, convention=dict(_ADVANCED_ALCHEMY_CONVENTION), automatic_names=name == "DefaultBase",
-                     type_map=dict(_ADVANCED_ALCHEMY_ANNOTATIONS))
-    audit = name.endswith("AuditBase")
-    key = name.removesuffix("AuditBase") if audit else name.removesuffix("Base")
-    if key not in _ADVANCED_ALCHEMY_KEYS or not name.endswith("Base"):
-        return None
-    columns = (("id", _ADVANCED_ALCHEMY_KEYS[key], True, True), *(_AUDIT_COLUMNS if audit else ()))
-    return _Root(base, convention=dict(_ADVANCED_ALCHEMY_CONVENTION), automatic_names=True, library_columns=columns,
-                 type_map=dict(_ADVANCED_ALCHEMY_ANNOTATIONS))
+        automatic_names, columns = name == "DefaultBase", ()
+    else:
+        audit = name.endswith("AuditBase")
+        key = name.removesuffix("AuditBase") if audit else name.removesuffix("Base")
+        if key not in _ADVANCED_ALCHEMY_KEYS or not name.endswith("Base"):
+            return None
+        automatic_names, columns = True, (("id", _ADVANCED_ALCHEMY_KEYS[key], True, True), *(_AUDIT_COLUMNS if audit else ()))
+    return _Root(base, convention=dict(_ADVANCED_ALCHEMY_CONVENTION), automatic_names=automatic_names,
+                 library_columns=columns, type_map=dict(_ADVANCED_ALCHEMY_ANNOTATIONS))
+
+
 _CONVENTION_KEYS = {"Index": "ix", "UniqueConstraint": "uq", "CheckConstraint": "ck", "ForeignKeyConstraint": "fk",
                     "PrimaryKeyConstraint": "pk"}
 
@@ -760,7 +762,7 @@ class _LayerBuilder:
         if expr is None or (expr.kind == "const" and expr.value is None):  # `server_default=None`: none
             return None
         if expr.is_str:
-            return "'" + expr.value.replace("'", "''") + "'"
+            return _sql_literal(expr.value)
         if expr.kind == "call":
             member = self.world.member(expr) or ""
             if member in ("text", "literal_column", "DefaultClause") and expr.args and self.world.value_of(expr.args[0]).is_str:
@@ -1204,10 +1206,8 @@ class _LayerBuilder:
     def _sql_of(self, expr: Expr, table: _TableBuild) -> Optional[str]:
         """An index expression as the SQL SQLAlchemy compiles: `func.lower(cls.code)` is
         `lower(code)`; None when it is more than functions of columns and constants."""
-        if expr.is_str:  # a string in a SQL function is a value, not a column
-            return "'" + expr.value.replace("'", "''") + "'"
-        if expr.kind == "const" and isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool):
-            return str(expr.value)
+        if expr.kind == "const":  # a string in a SQL function is a value, not a column
+            return _sql_literal(expr.value)
         found = self._column_ref(expr, table) or self._own_column(expr, table)
         if found is not None:
             return found[1].name

@@ -80,9 +80,11 @@ def _code_words(text: str) -> frozenset[str]:
 _words_of = ByPath(_words)
 _lowered_of = ByPath(str.lower)  # a cheap first test before a file's words are found
 _code_words_of = ByPath(_code_words)
-# What a migration written to run beside live traffic does (see _migrations_spare_live_traffic).
+# What a migration written to run beside live traffic does (see _migrations_spare_live_traffic),
+# searched once per file text, not on every audit.
 _SPARES_LIVE_TRAFFIC = re.compile(r"\bCONCURRENTLY\b|postgresql_concurrently\s*=\s*True|\bNOT\s+VALID\b|"
                                   r"postgresql_not_valid\s*=\s*True|autocommit_block|\block_timeout\b", re.IGNORECASE)
+_spares_live_traffic_of = ByPath(lambda text: _SPARES_LIVE_TRAFFIC.search(text) is not None)
 _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
@@ -309,7 +311,7 @@ class AuditContext:
         transaction or sets lock_timeout: its authors run migrations beside live traffic, whatever
         starts them (letta migrates at startup, and builds its indexes concurrently)."""
         paths = [*self.model.revision_files, *self.model.sql_migrations]
-        return any(_SPARES_LIVE_TRAFFIC.search(self.text_of(path) or "") for path in paths)
+        return any(_spares_live_traffic_of(path, self.text_of(path) or "") for path in paths)
 
     @cached_property
     def migrations_serve_other_engines(self) -> bool:
@@ -491,10 +493,10 @@ class AuditContext:
         scripts and dumps)."""
         patterns = self.model.config.non_application_paths
         migration_folders = {str(PurePosixPath(path).parent.parent) for path in self.model.revision_files}
-        below = [folder for folder in migration_folders if folder not in (".", "")]  # a root folder holds the application
         return tuple(path for path, kind in sorted(self.model.files.items())
                      if kind == "python" and is_application_code(path, patterns)
-                     and str(PurePosixPath(path).parent) not in migration_folders and not under(path, below))
+                     and str(PurePosixPath(path).parent) not in migration_folders
+                     and not under(path, self.model.migration_folders))
 
     @cached_property
     def _deployed_texts(self) -> list[tuple[str, str]]:

@@ -105,6 +105,9 @@ class WorkspaceModel:
     # `database`); and every SQL migration folder as its tool reads it, drafts included.
     databases: tuple[Database, ...] = ()
     sql_locations: tuple[SqlLocation, ...] = ()
+    # The folders of the Alembic environments' env.py (not the workspace root): what else they
+    # hold is migration code (data migrations, helpers, snapshots of old models).
+    migration_folders: tuple[str, ...] = ()
 
     def database_of(self, path: str) -> Optional[Database]:
         """The database whose migrations include the file `path`."""
@@ -138,9 +141,7 @@ class WorkspaceIndex:
         # on every audit (an edit of one file reads that file again).
         self._disk: dict[str, Optional[str]] = {}
         self._script_locations: list[str] = []  # the version folders of every environment
-        # The folders of the environments' env.py: the tables what else they hold declares (data
-        # migrations' snapshots of old models) are not the application's.
-        self._migration_folders: list[str] = []
+        self._migration_folders: list[str] = []  # see WorkspaceModel.migration_folders
         self._sql_plan = SqlPlan()
         self._sql_facts: dict[str, tuple[str, SqlFileFacts]] = {}  # path -> (content digest, facts)
         self._environments: list[AlembicEnvironment] = []
@@ -458,6 +459,7 @@ class WorkspaceIndex:
             transformed_columns=self._orm.transformed_columns,
             databases=databases,
             sql_locations=self._sql_plan.locations,
+            migration_folders=tuple(self._migration_folders),
         )
         return self.model
 
