@@ -89,3 +89,26 @@ def test_a_pruned_node_is_visited_but_not_what_is_inside_it():
     source, _ = parse_python("x = f(lambda: g(), h())\n", "x.py")
     calls = [source.segment(node) for node in walk_in_order(source.tree, prune=(ast.Lambda,)) if isinstance(node, ast.Call)]
     assert calls == ["f(lambda: g(), h())", "h()"]
+
+
+def test_a_parsed_file_walks_its_subtrees_as_a_tree_never_numbered_does():
+    # walk_in_order slices the order numbered at parse time; a tree parsed by `ast` alone is
+    # walked node by node: the two must agree on every subtree, pruned or not
+    source, _ = parse_python(WRITTEN, "x.py")
+    plain = ast.parse(WRITTEN)
+    pairs = list(zip(walk_in_order(source.tree), walk_in_order(plain)))
+    assert pairs and all(type(numbered) is type(walked) for numbered, walked in pairs)
+    for prune in ((), (ast.Lambda,), (ast.FunctionDef, ast.ClassDef), (ast.Call,)):
+        for numbered, walked in pairs:
+            assert [ast.dump(node) for node in walk_in_order(numbered, prune)] == \
+                   [ast.dump(node) for node in walk_in_order(walked, prune)]
+        body, plain_body = source.tree.body, plain.body
+        assert [ast.dump(node) for node in walk_in_order(body, prune)] == \
+               [ast.dump(node) for node in walk_in_order(plain_body, prune)]
+
+
+def test_a_tree_outliving_its_file_is_still_walked():
+    source, _ = parse_python("x = f(g())\n", "x.py")
+    tree = source.tree
+    del source  # the numbered order goes with the file
+    assert [type(node).__name__ for node in walk_in_order(tree)] == ["Module", "Assign", "Name", "Call", "Name", "Call", "Name"]

@@ -203,7 +203,7 @@ def _local_classes(function: ast.FunctionDef) -> dict[str, str]:
     arguments = function.args
     found = {argument.arg: name for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
              if (name := _class_of_annotation(argument.annotation)) is not None}
-    for node in ast.walk(function):
+    for node in walk_in_order(function):
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name = _class_of_annotation(node.annotation)
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
@@ -347,7 +347,7 @@ def runs_migrations(tree: ast.AST) -> bool:
     """Whether the module calls `flask_migrate.upgrade` or `alembic.command.upgrade` (under any
     name it imports them as)."""
     callable_names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walk_in_order(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 if (node.module, alias.name) in _UPGRADE_FUNCTIONS:
@@ -359,7 +359,7 @@ def runs_migrations(tree: ast.AST) -> bool:
                 if alias.name in ("flask_migrate", "alembic.command"):
                     callable_names.add(f"{alias.asname or alias.name}.upgrade")
     return bool(callable_names) and any(isinstance(node, ast.Call) and dotted(node.func) in callable_names
-                                        for node in ast.walk(tree))
+                                        for node in walk_in_order(tree))
 
 
 def _adds_self(call: ast.Call) -> bool:
@@ -567,7 +567,7 @@ class _Collector:
             return  # no increment is written without a plus
         compared: list[tuple[int, str]] = []
         increments: list[tuple[ast.AST, str]] = []
-        for node in ast.walk(function):
+        for node in walk_in_order(function):
             if isinstance(node, ast.Compare):
                 compared += [(node.lineno, dotted(operand)) for operand in (node.left, *node.comparators)
                              if isinstance(operand, ast.Attribute)]
@@ -593,7 +593,7 @@ class _Collector:
         classes = _local_classes(function)
         if not classes:
             return
-        for node in ast.walk(function):
+        for node in walk_in_order(function):
             target = node.target if isinstance(node, ast.AugAssign) else \
                 node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in classes:
@@ -819,7 +819,7 @@ def url_facts_of(source: PythonFile) -> CodeFacts:
     URLs a test suite connects to)."""
     if "://" not in source.text:
         return CodeFacts(source.path)  # a URL is written with its `://` (most test files hold none)
-    strings = tuple((node.value, source.location(node)) for node in ast.walk(source.tree)
+    strings = tuple((node.value, source.location(node)) for node in walk_in_order(source.tree)
                     if isinstance(node, ast.Constant) and isinstance(node.value, str) and "://" in node.value[:40])
     return CodeFacts(source.path, strings=strings)
 

@@ -17,7 +17,8 @@ import ast
 import re
 import sys
 import warnings
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence, Union
 
 from ..i18n import _
@@ -36,6 +37,9 @@ class PythonFile:
     tree: ast.Module
     lines: tuple[str, ...]
     rewritten: bool = False  # parsed from a rewrite of syntax newer than this interpreter
+    # Holds the nodes numbered for `walk_in_order`, which each node refers to weakly: the nodes
+    # form no reference cycle, so a tree is freed as soon as its file is.
+    nodes_in_order: Optional[list] = field(default=None, repr=False, compare=False)
 
     def _column(self, line: int, byte_offset: int) -> int:
         """A 0-based UTF-8 byte offset on a 1-based line (what `ast` reports), as a code point offset."""
@@ -88,7 +92,7 @@ def parse_python(text: str, path: str) -> tuple[Optional[PythonFile], Optional[E
     within that line). Never raises."""
     lines = tuple(split_lines(text))
     try:
-        return PythonFile(path, text, _parse(text), lines), None
+        return _numbered(path, text, _parse(text), lines), None
     except SyntaxError as error:
         first_error = _syntax_error(error, path, lines)
     except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes, absurd nesting
@@ -96,14 +100,14 @@ def parse_python(text: str, path: str) -> tuple[Optional[PythonFile], Optional[E
     # Newer syntax: first the common constructs by line, then f-strings and t-strings with libcst.
     common = _downlevel_common(text)
     try:
-        return PythonFile(path, text, _parse(common), lines, rewritten=True), None
+        return _numbered(path, text, _parse(common), lines, rewritten=True), None
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     rewritten = _downlevel_strings(common)
     if rewritten is None:  # libcst rejects it too: a real syntax error
         return None, first_error
     try:
-        return PythonFile(path, text, _parse(rewritten), lines, rewritten=True), None
+        return _numbered(path, text, _parse(rewritten), lines, rewritten=True), None
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -128,13 +132,62 @@ def walk_in_order(node: Union[ast.AST, Sequence[ast.AST]], prune: tuple[type, ..
     the `def`, a dict's keys beside their values, `a if test else b` as written, a keyword before a
     `*args` as written. (`ast.walk` is breadth first, and `ast` fields follow the grammar's own
     order.) Expression contexts and operators are not visited; a `prune` node is, not what is inside it."""
-    stack = list(reversed(node)) if isinstance(node, (list, tuple)) else [node]
+    roots = node if isinstance(node, (list, tuple)) else (node,)
+    for root in roots:
+        span = getattr(root, "_schemalens_span", None)
+        order = span[0]() if span is not None else None
+        if order is None:  # a node of a tree no live PythonFile numbered (a string annotation)
+            yield from _walk_unnumbered(root, prune)
+            continue
+        _, position, end = span
+        if not prune:
+            yield from order[position:end]
+            continue
+        while position < end:
+            current = order[position]
+            yield current
+            position = current._schemalens_span[2] if isinstance(current, prune) else position + 1
+
+
+def _walk_unnumbered(node: ast.AST, prune: tuple[type, ...]) -> Iterator[ast.AST]:
+    stack = [node]
     while stack:
         current = stack.pop()
         yield current
         if prune and isinstance(current, prune):
             continue
         stack.extend(reversed(_children_in_order(current)))
+
+
+# Every node of a parsed file knows the file's nodes in `walk_in_order`'s order (through a weak
+# reference) and the slice of them it spans, as `_schemalens_span`: the extractors walk the same
+# subtrees many times (a function, then each of its statements, then their expressions), and a
+# slice costs a fraction of a walk.
+class _NodesInOrder(list):
+    """A list a node can refer to weakly."""
+
+
+def _numbered(path: str, text: str, tree: ast.Module, lines: tuple[str, ...], rewritten: bool = False) -> PythonFile:
+    order = _NodesInOrder()
+    append = order.append
+    reference = weakref.ref(order)
+    stack: list = [tree]  # nodes to enter, and (node, start) pairs to leave
+    while stack:
+        current = stack.pop()
+        if current.__class__ is tuple:
+            node, start = current
+            node._schemalens_span = (reference, start, len(order))
+            continue
+        start = len(order)
+        append(current)
+        children = _children_in_order(current)
+        if children:
+            stack.append((current, start))
+            children.reverse()
+            stack += children
+        else:
+            current._schemalens_span = (reference, start, start + 1)
+    return PythonFile(path, text, tree, lines, rewritten, order)
 
 
 _NOT_CHILDREN = {"ctx", "op", "ops"}
