@@ -14,6 +14,7 @@ from .rules.context import AuditContext
 from .rules.selection import apply_selection, rule_enabled
 from .i18n import _
 from .schema.model import ExtractionError, Location
+from .workspace.index import CodeNotRead
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class AuditResult:
     errors: tuple[ExtractionError, ...]  # rules that failed, as problems of SchemaLens itself
     query_paths: tuple = ()  # the application's queries resolved to tables (the index rules read them)
     held_back: tuple[HeldBack, ...] = ()
+    # Rules that asked for code facts a schema-first model does not have yet (WorkspaceIndex.
+    # index_all): their findings, and what is said of held-back checks, wait for the full model.
+    waiting_for_code: tuple[str, ...] = ()
 
 
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True) -> AuditResult:
@@ -53,18 +57,20 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     comparable = model.coverage.layers_comparable
     if rules is None:
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
-    held_back_locks, held_back_mysql = [], []
+    held_back_locks, held_back_mysql, waiting = [], [], []
     for rule_class in rules:
-        if rule_class.contends_with_live_traffic and context.migrations_run_offline:
-            held_back_locks.append(rule_class.code)
-            continue
-        if rule_class.moot_on_mysql and context.deployed_engine.name == "mysql":
-            held_back_mysql.append(rule_class.code)
-            continue
-        if rule_class.compares_layers and not comparable:
-            continue
         try:
-            findings.extend(rule_class().check(context))
+            if rule_class.contends_with_live_traffic and context.migrations_run_offline:
+                held_back_locks.append(rule_class.code)
+                continue
+            if rule_class.moot_on_mysql and context.deployed_engine.name == "mysql":
+                held_back_mysql.append(rule_class.code)
+                continue
+            if rule_class.compares_layers and not comparable:
+                continue
+            findings.extend(list(rule_class().check(context)))  # all of them, or none if it fails
+        except CodeNotRead:
+            waiting.append(rule_class.code)
         except Exception as error:  # one broken rule must not hide every other finding
             log.exception("rule %s failed", rule_class.code)
             errors.append(ExtractionError(Location(model.config.source or ".", 1),
@@ -74,6 +80,8 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     kept = apply_selection(findings, model.config, text_of)
     if merged:
         kept = one_per_problem(kept, rules)
+    if waiting:
+        return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), waiting_for_code=tuple(waiting))
     held_back = [HeldBack(tuple(held_back_locks), context.migrations_run_offline, source=context.migrations_offline_source)] \
         if held_back_locks else []
     if held_back_mysql:

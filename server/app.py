@@ -17,6 +17,7 @@ from pygls import uris
 from pygls.lsp.server import LanguageServer
 
 from schemalens import __version__
+from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.i18n import choose_language, normalize_language
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
@@ -178,6 +179,15 @@ class SchemaLensServer(LanguageServer):
         self.publishing_kept = True
         log.info("published the kept audit of the unchanged workspace: %d findings", len(kept.findings))
 
+    def publish_schema_findings(self, findings: tuple) -> None:
+        """Publish what the checks found in the models, migrations and SQL of a cold index before
+        its code facts are read (WorkspaceIndex.index_all's `schema_first`): findings that stand
+        whatever the code says. The rebuild that ends the index then publishes what it adds."""
+        self.published = diagnostics_by_uri(self.root, findings, (), self.positions(), self.lang)
+        for uri, diagnostics in sorted(self.published.items()):
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        log.info("published %d findings of the models and migrations; reading the code", len(findings))
+
     @staticmethod
     def _audit(index: WorkspaceIndex, model) -> tuple[dict[str, Optional[str]], CarriedAudit]:
         """The audit, at the lines of the current texts: in a file that does not parse, what the
@@ -261,7 +271,13 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
                 value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
                 loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
 
-        await ls.rebuild(lambda index: index.index_all(progress=report))
+        def schema_first(model) -> None:  # on the analysis thread, while the index goes on
+            findings = run_audit(model, text_of=ls.index._read).findings
+            loop.call_soon_threadsafe(ls.publish_schema_findings, findings)
+
+        # A kept audit already shows every finding: a first look would take some away for a while.
+        first = schema_first if kept is None else None
+        await ls.rebuild(lambda index: index.index_all(progress=report, schema_first=first))
         audit = KeptAudit(ls.findings, ls.problems)  # of the files on disk: edits wait in `pending`
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))

@@ -126,8 +126,6 @@ class CodeFacts:
     deletion_words: frozenset[str] = frozenset()
     # Tables the file inserts rows into with SQL text (INSERT INTO ...), past the ORM's defaults.
     sql_insert_tables: frozenset[str] = frozenset()
-    # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself.
-    runs_migrations: bool = False
     # Names the file uses other than by calling them inside a function (a function handed on,
     # registered or named in a string, and everything called at module or class level): what may
     # run a function that no resolved call reaches. `__all__` lists only what `import *` copies:
@@ -338,28 +336,6 @@ def _checked_columns(node: ast.AST) -> tuple[tuple[str, ...], Optional[str]]:
             owner = comparison.left.value
             models.append(owner.id if isinstance(owner, ast.Name) and owner.id[:1].isupper() else None)
     return tuple(columns), next((model for model in models if model), None)
-
-
-_UPGRADE_FUNCTIONS = {("flask_migrate", "upgrade"), ("alembic.command", "upgrade")}
-
-
-def runs_migrations(tree: ast.AST) -> bool:
-    """Whether the module calls `flask_migrate.upgrade` or `alembic.command.upgrade` (under any
-    name it imports them as)."""
-    callable_names: set[str] = set()
-    for node in walk_in_order(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                if (node.module, alias.name) in _UPGRADE_FUNCTIONS:
-                    callable_names.add(alias.asname or alias.name)
-                elif (node.module, alias.name) == ("alembic", "command"):
-                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name in ("flask_migrate", "alembic.command"):
-                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
-    return bool(callable_names) and any(isinstance(node, ast.Call) and dotted(node.func) in callable_names
-                                        for node in walk_in_order(tree))
 
 
 def _adds_self(call: ast.Call) -> bool:
@@ -838,7 +814,6 @@ def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
                      query_calls=tuple(found.calls), hybrids=tuple(found.hybrids),
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
-                     runs_migrations="upgrade" in source.text and runs_migrations(source.tree),
                      referenced_names=referenced_names(source.tree),
                      negated_names=frozenset(collector.negated_names), subtracted_names=frozenset(collector.subtracted_names),
                      non_negative_inputs=frozenset(collector.non_negative_inputs),

@@ -107,6 +107,9 @@ class ModuleSummary:
     calls: tuple[Expr, ...] = ()  # module-level call statements: `Index("ix", Model.col)`, `Table(...)`
     errors: tuple[ExtractionError, ...] = ()
     functions: tuple[FunctionSummary, ...] = ()
+    # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself
+    # (read with the models, in a cold index's first pass, for the checks of locks under traffic).
+    runs_migrations: bool = False
 
 
 def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
@@ -176,7 +179,8 @@ class _Summarizer:
             self._summarize(statement, classes, assignments, calls, functions)
             _bind(statement, self.bound, self.source, self.module)
         return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls),
-                             functions=tuple(functions))
+                             functions=tuple(functions),
+                             runs_migrations="upgrade" in self.source.text and runs_migrations(self.source.tree))
 
     def _summarize(self, statement: ast.stmt, classes: list, assignments: list, calls: list, functions: list) -> None:
         if isinstance(statement, ast.ClassDef):
@@ -371,3 +375,24 @@ def _assigns_tablename(function: ast.AST) -> bool:
         for target in (node.targets if isinstance(node, ast.Assign) else [node.target]))
         for node in ast.walk(function))
 
+
+_UPGRADE_FUNCTIONS = {("flask_migrate", "upgrade"), ("alembic.command", "upgrade")}
+
+
+def runs_migrations(tree: ast.AST) -> bool:
+    """Whether the module calls `flask_migrate.upgrade` or `alembic.command.upgrade` (under any
+    name it imports them as)."""
+    callable_names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if (node.module, alias.name) in _UPGRADE_FUNCTIONS:
+                    callable_names.add(alias.asname or alias.name)
+                elif (node.module, alias.name) == ("alembic", "command"):
+                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in ("flask_migrate", "alembic.command"):
+                    callable_names.add(f"{alias.asname or alias.name}.upgrade")
+    return bool(callable_names) and any(isinstance(node, ast.Call) and dotted(node.func) in callable_names
+                                        for node in ast.walk(tree))

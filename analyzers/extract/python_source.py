@@ -87,12 +87,14 @@ def split_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
-def parse_python(text: str, path: str) -> tuple[Optional[PythonFile], Optional[ExtractionError]]:
+def parse_python(text: str, path: str, numbered: bool = True) -> tuple[Optional[PythonFile], Optional[ExtractionError]]:
     """The parsed file, or None and the syntax error (at the line and column the parser reports,
-    within that line). Never raises."""
+    within that line). Never raises. `numbered`: number the nodes for fast walks (see
+    `walk_in_order`), worth its cost when the file's code is walked many times."""
     lines = tuple(split_lines(text))
+    made = _numbered_file if numbered else PythonFile
     try:
-        return _numbered(path, text, _parse(text), lines), None
+        return made(path, text, _parse(text), lines), None
     except SyntaxError as error:
         first_error = _syntax_error(error, path, lines)
     except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes, absurd nesting
@@ -100,14 +102,14 @@ def parse_python(text: str, path: str) -> tuple[Optional[PythonFile], Optional[E
     # Newer syntax: first the common constructs by line, then f-strings and t-strings with libcst.
     common = _downlevel_common(text)
     try:
-        return _numbered(path, text, _parse(common), lines, rewritten=True), None
+        return made(path, text, _parse(common), lines, rewritten=True), None
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     rewritten = _downlevel_strings(common)
     if rewritten is None:  # libcst rejects it too: a real syntax error
         return None, first_error
     try:
-        return _numbered(path, text, _parse(rewritten), lines, rewritten=True), None
+        return made(path, text, _parse(rewritten), lines, rewritten=True), None
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -167,7 +169,7 @@ class _NodesInOrder(list):
     """A list a node can refer to weakly."""
 
 
-def _numbered(path: str, text: str, tree: ast.Module, lines: tuple[str, ...], rewritten: bool = False) -> PythonFile:
+def _numbered_file(path: str, text: str, tree: ast.Module, lines: tuple[str, ...], rewritten: bool = False) -> PythonFile:
     order = _NodesInOrder()
     append = order.append
     reference = weakref.ref(order)

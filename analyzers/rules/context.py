@@ -300,7 +300,9 @@ class AuditContext:
             return ("declared" if declared == "offline" else None), ""
         if self._migrations_spare_live_traffic:
             return None, ""
-        if any(facts.runs_migrations and not is_operator_command(facts.path) for facts in self.code_facts()):
+        patterns = self.model.config.non_application_paths
+        if any(summary.runs_migrations and self.model.files.get(path) != "support" and is_application_code(path, patterns)
+               and not is_operator_command(path) for path, summary in self.model.summaries.items()):
             return "migrates at startup", ""
         source = startup_migration(getattr(self.model, "root", None))
         return ("migrates at startup", source) if source else (None, "")

@@ -18,6 +18,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from ..extract import (
@@ -53,13 +54,33 @@ _PARALLEL_MINIMUM = 64
 Progress = Callable[[int, int], None]  # (files parsed so far, files to parse)
 
 
+class CodeNotRead(Exception):
+    """A check asked for the code facts of a model built before the code was read (see
+    `WorkspaceIndex.index_all`'s `schema_first`): its findings wait for the full model."""
+
+
+class _CodeNotReadYet(Mapping):
+    """The code facts of a model built from the schema files alone: any look raises CodeNotRead."""
+
+    def __getitem__(self, path: str):
+        raise CodeNotRead(path)
+
+    def __iter__(self):
+        raise CodeNotRead()
+
+    def __len__(self) -> int:
+        raise CodeNotRead()
+
+
 @dataclass(frozen=True, slots=True)
 class PythonModule:
     """What one Python file (not a revision) gives, from one parse: its summary for the models
     layer and name resolution, and its code facts (queries, lookups, writes)."""
 
     summary: module_summary.ModuleSummary
-    facts: code_facts.CodeFacts  # of code that is not the application's (tests, scripts): its URLs only
+    # Of code that is not the application's (tests, scripts): its URLs only. None in the first,
+    # schema-only pass of a cold index (`index_all`'s `schema_first`).
+    facts: Optional[code_facts.CodeFacts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +155,7 @@ class WorkspaceIndex:
         self._explicit_config = config
         self._cache = open_cache(self.root, cache_dir)
         self._workers = workers or os.cpu_count() or 1
+        self._pool: Optional[ProcessPoolExecutor] = None  # worker processes while `index_all` runs
         self.config = config or load_config(self.root)
         self._files: dict[str, ParsedFile] = {}
         self._texts: dict[str, str] = {}  # unsaved editor buffers override the disk
@@ -157,21 +179,31 @@ class WorkspaceIndex:
 
     # public API
 
-    def index_all(self, progress: Optional[Progress] = None) -> WorkspaceModel:
+    def index_all(self, progress: Optional[Progress] = None,
+                  schema_first: Optional[Callable[[WorkspaceModel], None]] = None) -> WorkspaceModel:
+        """Discover and parse every file, then build both layers.
+
+        `schema_first(model)`, when there are many Python files to parse: called with a model built
+        from a first pass that reads every file but the code facts of Python files (the costly
+        part: queries, lookups, writes), whose `code` raises CodeNotRead. The models, migrations
+        and SQL are already complete in it, so what a check finds there without the code stands
+        (the language server publishes it before the code is read)."""
         with _allocation_heavy():
-            model = self._index_all(progress)
+            try:
+                model = self._index_all(progress, schema_first)
+            finally:
+                if self._pool is not None:
+                    self._pool.shutdown()
+                    self._pool = None
             # The parse results live as long as the index: keep the collector from rescanning
             # them on every later edit (a full collection over them costs tens of milliseconds),
             # and from scanning them once more as soon as it is enabled again.
             gc.freeze()
         return model
 
-    def _index_all(self, progress: Optional[Progress]) -> WorkspaceModel:
-        """Discover and parse every file, then build both layers.
-
-        Files whose content is unchanged since the last index (or the disk cache) are not parsed
-        again; the rest are parsed in worker processes when there are many.
-        """
+    def _index_all(self, progress: Optional[Progress], schema_first) -> WorkspaceModel:
+        """Files whose content is unchanged since the last index (or the disk cache) are not parsed
+        again; the rest are parsed in worker processes when there are many."""
         self._disk = {}
         self.config = self._explicit_config or load_config(self.root)
         paths = list(walk_files(self.root, self.config))
@@ -199,29 +231,43 @@ class WorkspaceIndex:
                 files[path] = cached
             else:
                 pending.append((path, kind, digest, text, module))
+        self._orm = None
+        self._replays = {}
+        code_pending = [job for job in pending if job[1] in _PYTHON_KINDS]
+        if schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM:
+            total = len(pending) + len(code_pending)
+            for parsed in self._parse_many(pending, _counted(progress, 0, total), with_code=False):
+                files[parsed.path] = parsed
+            self._files = {path: files[path] for path in paths if path in files}
+            try:
+                schema_first(self._rebuild(code_read=False))
+            except Exception:  # the boundary: the full index must not depend on the first look
+                log.exception("the schema-first pass failed")
+            # The summaries come out of the second parse the same: the models' build is kept.
+            pending, progress = code_pending, _counted(progress, len(pending), total)
         for parsed in self._parse_many(pending, progress):
             files[parsed.path] = parsed
         self._files = {path: files[path] for path in paths if path in files}
         if self._cache and pending:
             self._cache.save(self._files.values())
-        self._orm = None
-        self._replays = {}
         return self._rebuild()
 
-    def _parse_many(self, pending: list[tuple[str, str, str, str, str]], progress: Optional[Progress]) -> list[ParsedFile]:
-        jobs = [(*job, self._dialect_of(job[0]), self.config.dialect) for job in pending]
+    def _parse_many(self, pending: list[tuple[str, str, str, str, str]], progress: Optional[Progress],
+                    with_code: bool = True) -> list[ParsedFile]:
+        jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, with_code) for job in pending]
         results: list[ParsedFile] = []
         if self._workers > 1 and len(jobs) >= _PARALLEL_MINIMUM:
             try:
                 # spawn, not fork: the language server has threads, and fork copies their locks.
                 # Workers parse without the cyclic collector: syntax trees are freed by reference
                 # counting (RSS stays flat), and collections cost a fifth of the parse time.
-                with ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=gc.disable) as pool:
-                    for parsed in pool.map(_parse_job, jobs, chunksize=16):
-                        results.append(parsed)
-                        if progress:
-                            progress(len(results), len(jobs))
+                if self._pool is None:  # one for both passes of an index (`_index_all` shuts it down)
+                    self._pool = ProcessPoolExecutor(max_workers=self._workers, initializer=gc.disable,
+                                                     mp_context=multiprocessing.get_context("spawn"))
+                for parsed in self._pool.map(_parse_job, jobs, chunksize=16):
+                    results.append(parsed)
+                    if progress:
+                        progress(len(results), len(jobs))
                 return results
             except (OSError, RuntimeError) as error:  # no multiprocessing here (sandbox, frozen app)
                 log.info("parsing in this process: %s", error)
@@ -406,7 +452,7 @@ class WorkspaceIndex:
         if previous is not None and previous.digest == digest and previous.kind == kind and previous.module == module \
                 and previous.dialect == dialect:
             return previous
-        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect))
+        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True))
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
@@ -415,7 +461,7 @@ class WorkspaceIndex:
 
     # building the layers
 
-    def _rebuild(self) -> WorkspaceModel:
+    def _rebuild(self, code_read: bool = True) -> WorkspaceModel:
         if self._orm is None:
             summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
             try:
@@ -447,7 +493,7 @@ class WorkspaceIndex:
             sql_migrations=sql_migrations, steps=steps, errors=errors,
             files={path: parsed.kind for path, parsed in self._files.items()},
             code={path: parsed.result.facts for path, parsed in self._files.items()
-                  if parsed.kind in _PYTHON_KINDS and parsed.result is not None},
+                  if parsed.kind in _PYTHON_KINDS and parsed.result is not None} if code_read else _CodeNotReadYet(),
             summaries={path: parsed.result.summary for path, parsed in self._files.items()
                        if parsed.kind in _PYTHON_KINDS and parsed.result is not None},
             revision_files={path: parsed.result for path, parsed in self._files.items()
@@ -579,12 +625,13 @@ def _allocation_heavy():
             gc.enable()
 
 
-def _parse_job(job: tuple[str, str, str, str, str, str, str]) -> ParsedFile:
+def _parse_job(job: tuple[str, str, str, str, str, str, str, bool]) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
-    `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings'."""
-    path, kind, digest, text, module, dialect, workspace_dialect = job
+    `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings';
+    without `with_code`, a Python file gives its summary only."""
+    path, kind, digest, text, module, dialect, workspace_dialect, with_code = job
     try:
-        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect)
+        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect, with_code)
     except Exception as error:  # the boundary: a parser bug must not take the index down
         log.exception("failed to parse %s", path)
         return ParsedFile(path, kind, digest, None,
@@ -595,12 +642,14 @@ def _parse_job(job: tuple[str, str, str, str, str, str, str]) -> ParsedFile:
 
 
 def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
-                workspace_dialect: str) -> tuple[Any, tuple[ExtractionError, ...]]:
+                workspace_dialect: str, with_code: bool = True) -> tuple[Any, tuple[ExtractionError, ...]]:
     if kind in _PYTHON_KINDS:
-        source, error = parse_python(text, path)
+        source, error = parse_python(text, path, numbered=with_code)
         if source is None:
             return None, (error,)
         summary = module_summary.summarize_source(source, module)
+        if not with_code:
+            return PythonModule(summary, None), tuple(summary.errors)
         facts = code_facts.facts_of(source, dialect) if kind != "support" else code_facts.url_facts_of(source)
         return PythonModule(summary, facts), (*summary.errors, *facts.errors)
     if kind == "revision":
@@ -617,6 +666,16 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
 
 
 _PYTHON_KINDS = ("model", "python", "support")
+# From this many Python files to parse, a first pass without their code facts is worth its cost
+# (each of them is parsed twice): the schema's findings come seconds before the rest.
+_SCHEMA_FIRST_MINIMUM = 200
+
+
+def _counted(progress: Optional[Progress], before: int, total: int) -> Optional[Progress]:
+    """`progress` for one pass of a two-pass parse: counted from `before`, out of `total`."""
+    if progress is None:
+        return None
+    return lambda done, _pass_total: progress(before + done, total)
 
 
 def _env_folders(version_folders: list[str], paths: set[str]) -> list[str]:

@@ -1,0 +1,57 @@
+"""On a cold start of a workspace with many Python files, the language server publishes what the
+models and migrations show before it reads the code, then what the code adds, and never takes a
+published finding back (the real server over stdio, driven by pytest-lsp)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig
+
+from test_audit_cache import _service
+
+MODELS = "app/models/accounts.py"
+MODULES = 220  # more Python files than a one-pass index is worth (index._SCHEMA_FIRST_MINIMUM)
+
+
+@pytest.mark.asyncio
+async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
+    root = _service(tmp_path)
+    (root / "app" / "reports").mkdir()
+    for number in range(MODULES):
+        (root / "app" / "reports" / f"report_{number}.py").write_text(
+            f"def total_{number}(rows):\n    return sum(row.amount for row in rows)\n", encoding="utf-8")
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
+                                server_env={"SCHEMALENS_CACHE_DIR": str(tmp_path / "cache")})
+    client = await config.start()
+    uri = (root / MODELS).as_uri()
+    published: list[list[types.Diagnostic]] = []
+    features = client.protocol.fm.features
+    keep_diagnostics = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> None:
+        keep_diagnostics(params)
+        if params.uri == uri:
+            published.append(params.diagnostics)
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    try:
+        await client.initialize_session(types.InitializeParams(
+            capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="service")]))
+        for _ in range(3000):
+            if any("indexed" in m.message for m in client.log_messages):
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+    finally:
+        await client.shutdown_session()
+    assert any("reading the code" in m.message for m in client.log_messages)
+    first, last = [{(d.code, d.range.start.line) for d in diagnostics} for diagnostics in (published[0], published[-1])]
+    assert {"SL401", "SL205"} <= {code for code, _ in first}  # the models' own findings, at once
+    assert "SL701" not in {code for code, _ in first}  # plaintext secrets wait for the code that writes them
+    assert "SL701" in {code for code, _ in last}
+    assert first <= last
