@@ -186,7 +186,7 @@ class SchemaLensServer(LanguageServer):
         self.published = diagnostics_by_uri(self.root, findings, (), self.positions(), self.lang)
         for uri, diagnostics in sorted(self.published.items()):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
-        log.info("published %d findings of the models and migrations; reading the code", len(findings))
+        log.info("published %d findings of the models and migrations; the checks of the code follow", len(findings))
 
     @staticmethod
     def _audit(index: WorkspaceIndex, model) -> tuple[dict[str, Optional[str]], CarriedAudit]:

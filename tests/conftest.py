@@ -24,6 +24,21 @@ async def diagnostics_for(client, uri: str, predicate, timeout: float = 60) -> l
     return await asyncio.wait_for(wait(), timeout)
 
 
+def publications_of(client, uri: str) -> list:
+    """Every publication of `uri`'s diagnostics from now on, in order (pytest-lsp's client keeps
+    the last one only)."""
+    published: list = []
+    features = client.protocol.fm.features
+    keep_diagnostics = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> None:
+        keep_diagnostics(params)
+        if params.uri == uri:
+            published.append(params.diagnostics)
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    return published
+
+
 # A client that applies workspace edits creating files (the scaffold's code action writes revisions).
 FILE_CREATING_CAPABILITIES = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
     workspace_edit=types.WorkspaceEditClientCapabilities(

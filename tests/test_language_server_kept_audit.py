@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 
-from conftest import diagnostics_for
+from conftest import diagnostics_for, publications_of
 from test_audit_cache import _service
 
 MODELS = "app/models/accounts.py"
@@ -25,17 +25,8 @@ async def _session(root: Path, cache: Path) -> tuple[list, list[str], int]:
     config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
                                 server_env={"SCHEMALENS_CACHE_DIR": str(cache)})
     client = await config.start()
-    published: list = []
     uri = (root / MODELS).as_uri()
-
-    features = client.protocol.fm.features
-    keep_diagnostics = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
-
-    def record(params: types.PublishDiagnosticsParams) -> None:  # pytest-lsp's handler, counted
-        keep_diagnostics(params)
-        if params.uri == uri:
-            published.append(params.diagnostics)
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    published = publications_of(client, uri)
 
     try:
         await client.initialize_session(types.InitializeParams(

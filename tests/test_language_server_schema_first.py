@@ -12,32 +12,20 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 
+from conftest import publications_of
 from test_audit_cache import _service
 
 MODELS = "app/models/accounts.py"
 MODULES = 220  # more Python files than a one-pass index is worth (index._SCHEMA_FIRST_MINIMUM)
 
 
-@pytest.mark.asyncio
-async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
-    root = _service(tmp_path)
-    (root / "app" / "reports").mkdir()
-    for number in range(MODULES):
-        (root / "app" / "reports" / f"report_{number}.py").write_text(
-            f"def total_{number}(rows):\n    return sum(row.amount for row in rows)\n", encoding="utf-8")
+async def _session(root: Path, cache: Path) -> tuple[list[list[types.Diagnostic]], list[str]]:
+    """One editor session until the index ends: every publication of the models file's
+    diagnostics, in order, and the server's log messages."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
-                                server_env={"SCHEMALENS_CACHE_DIR": str(tmp_path / "cache")})
+                                server_env={"SCHEMALENS_CACHE_DIR": str(cache)})
     client = await config.start()
-    uri = (root / MODELS).as_uri()
-    published: list[list[types.Diagnostic]] = []
-    features = client.protocol.fm.features
-    keep_diagnostics = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
-
-    def record(params: types.PublishDiagnosticsParams) -> None:
-        keep_diagnostics(params)
-        if params.uri == uri:
-            published.append(params.diagnostics)
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    published = publications_of(client, (root / MODELS).as_uri())
     try:
         await client.initialize_session(types.InitializeParams(
             capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
@@ -49,9 +37,23 @@ async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
         await asyncio.sleep(0.2)
     finally:
         await client.shutdown_session()
-    assert any("reading the code" in m.message for m in client.log_messages)
-    first, last = [{(d.code, d.range.start.line) for d in diagnostics} for diagnostics in (published[0], published[-1])]
-    assert {"SL401", "SL205"} <= {code for code, _ in first}  # the models' own findings, at once
-    assert "SL701" not in {code for code, _ in first}  # plaintext secrets wait for the code that writes them
-    assert "SL701" in {code for code, _ in last}
-    assert first <= last
+    return published, [m.message for m in client.log_messages]
+
+
+@pytest.mark.asyncio
+async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
+    root, cache = _service(tmp_path), tmp_path / "cache"
+    (root / "app" / "reports").mkdir()
+    for number in range(MODULES):
+        (root / "app" / "reports" / f"report_{number}.py").write_text(
+            f"def total_{number}(rows):\n    return sum(row.amount for row in rows)\n", encoding="utf-8")
+    cold = await _session(root, cache)
+    (root / "app" / "reports" / "report_0.py").write_text("def total_0(rows):\n    return 0\n", encoding="utf-8")
+    warm = await _session(root, cache)  # one file changed: the parse cache serves the rest
+    for published, log in (cold, warm):
+        assert any("the checks of the code follow" in message for message in log)
+        first, last = [{(d.code, d.range.start.line) for d in diagnostics} for diagnostics in (published[0], published[-1])]
+        assert {"SL401", "SL205"} <= {code for code, _ in first}  # the models' own findings, at once
+        assert "SL701" not in {code for code, _ in first}  # plaintext secrets wait for the code that writes them
+        assert "SL701" in {code for code, _ in last}
+        assert first <= last

@@ -59,3 +59,16 @@ def test_the_first_model_has_no_code_to_read(every_index_looks_first):
 def test_a_small_workspace_is_read_in_one_pass():
     firsts, _ = _first_and_full(FIXTURES / "flask_service")
     assert firsts == []
+
+
+def test_a_workspace_read_from_the_parse_cache_looks_first_with_its_code_hidden(tmp_path, every_index_looks_first):
+    root = FIXTURES / "flask_service"
+    WorkspaceIndex(root, cache_dir=tmp_path).index_all()
+    firsts: list = []
+    model = WorkspaceIndex(root, cache_dir=tmp_path).index_all(schema_first=firsts.append)
+    (first_model,) = firsts
+    with pytest.raises(CodeNotRead):
+        dict(first_model.code)
+    first, full = run_audit(first_model), run_audit(model)
+    assert first.findings and first.waiting_for_code
+    assert {_key(f) for f in first.findings} <= {_key(f) for f in full.findings}

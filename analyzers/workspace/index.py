@@ -183,11 +183,12 @@ class WorkspaceIndex:
                   schema_first: Optional[Callable[[WorkspaceModel], None]] = None) -> WorkspaceModel:
         """Discover and parse every file, then build both layers.
 
-        `schema_first(model)`, when there are many Python files to parse: called with a model built
-        from a first pass that reads every file but the code facts of Python files (the costly
-        part: queries, lookups, writes), whose `code` raises CodeNotRead. The models, migrations
-        and SQL are already complete in it, so what a check finds there without the code stands
-        (the language server publishes it before the code is read)."""
+        `schema_first(model)`, in a workspace of many Python files: called with a model whose
+        `code` raises CodeNotRead, and whose models, migrations and SQL are complete, so that what
+        a check finds there without the code stands (the language server publishes it before the
+        checks of the code run). With many Python files to parse, it comes from a first pass that
+        reads every file but the code facts of Python files (the costly part: queries, lookups,
+        writes); else from the full model, the code hidden."""
         with _allocation_heavy():
             try:
                 model = self._index_all(progress, schema_first)
@@ -234,15 +235,13 @@ class WorkspaceIndex:
         self._orm = None
         self._replays = {}
         code_pending = [job for job in pending if job[1] in _PYTHON_KINDS]
-        if schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM:
+        two_passes = schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM
+        if two_passes:
             total = len(pending) + len(code_pending)
             for parsed in self._parse_many(pending, _counted(progress, 0, total), with_code=False):
                 files[parsed.path] = parsed
             self._files = {path: files[path] for path in paths if path in files}
-            try:
-                schema_first(self._rebuild(code_read=False))
-            except Exception:  # the boundary: the full index must not depend on the first look
-                log.exception("the schema-first pass failed")
+            _look_first(schema_first, self._rebuild(code_read=False))
             # The summaries come out of the second parse the same: the models' build is kept.
             pending, progress = code_pending, _counted(progress, len(pending), total)
         for parsed in self._parse_many(pending, progress):
@@ -250,7 +249,12 @@ class WorkspaceIndex:
         self._files = {path: files[path] for path in paths if path in files}
         if self._cache and pending:
             self._cache.save(self._files.values())
-        return self._rebuild()
+        model = self._rebuild()
+        python_files = sum(1 for parsed in self._files.values() if parsed.kind in _PYTHON_KINDS)
+        if schema_first is not None and not two_passes and python_files >= _SCHEMA_FIRST_MINIMUM:
+            # Parsed already (the parse cache): the checks of the code are still the costly part.
+            _look_first(schema_first, replace(model, code=_CodeNotReadYet()))
+        return model
 
     def _parse_many(self, pending: list[tuple[str, str, str, str, str]], progress: Optional[Progress],
                     with_code: bool = True) -> list[ParsedFile]:
@@ -669,6 +673,13 @@ _PYTHON_KINDS = ("model", "python", "support")
 # From this many Python files to parse, a first pass without their code facts is worth its cost
 # (each of them is parsed twice): the schema's findings come seconds before the rest.
 _SCHEMA_FIRST_MINIMUM = 200
+
+
+def _look_first(schema_first: Callable[[WorkspaceModel], None], model: WorkspaceModel) -> None:
+    try:
+        schema_first(model)
+    except Exception:  # the boundary: the full index must not depend on the first look
+        log.exception("the schema-first look failed")
 
 
 def _counted(progress: Optional[Progress], before: int, total: int) -> Optional[Progress]:
