@@ -35,18 +35,52 @@ def resolving_attributes(world: World) -> frozenset[str]:
 
 def structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
     """The file's code facts and summary as the flow reads them, without positions (see the module)."""
+    key = (id(facts), id(summary), resolving)
+    recent = _RECENT.get(key)
+    if recent is not None and recent[0] is facts and recent[1] is summary:
+        return recent[2]
+    written = _structure(facts, summary, resolving)
+    _RECENT[key] = (facts, summary, written)
+    if len(_RECENT) > _RECENT_KEPT:
+        del _RECENT[next(iter(_RECENT))]
+    return written
+
+
+# The structures computed last: an edit compares the file's new facts with those of the edit
+# before, whose structure that edit computed (the facts are kept with it: ids stay theirs).
+_RECENT: dict[tuple, tuple[object, object, bytes]] = {}
+_RECENT_KEPT = 32
+
+
+def _structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.fast = True  # no memo: which equal objects happen to be one object must not change the bytes
-    pickler.dispatch_table = {
+    pickler.dispatch_table = _Reducers({
         Location: _no_location,
         FunctionFacts: _function_without_end,
         ClassSummary: lambda cls: _class_as_read(cls, resolving),
         ModuleSummary: _module_as_read,
         CodeFacts: _facts_in_order,
-    }
+    })
     pickler.dump((facts, summary))
     return buffer.getvalue()
+
+
+class _Reducers(dict):
+    """How the pickler writes each type: as given, and any other slotted dataclass as its type's
+    name and its field values (pickle's own way calls `dataclasses.fields` for every object)."""
+
+    def __missing__(self, kind: type):
+        slots = getattr(kind, "__slots__", None)
+        if slots is None or not hasattr(kind, "__dataclass_fields__"):
+            raise KeyError(kind)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+
+        def reduce(value):
+            return (tuple, ((name, *[getattr(value, slot) for slot in slots]),))
+        self[kind] = reduce
+        return reduce
 
 
 def _facts_in_order(facts: CodeFacts):

@@ -108,7 +108,7 @@ class ModuleSummary:
     errors: tuple[ExtractionError, ...] = ()
     functions: tuple[FunctionSummary, ...] = ()
     # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself
-    # (read with the models, in a cold index's first pass, for the checks of locks under traffic).
+    # (read with the models: the schema-first look of WorkspaceIndex.index_all has the lock checks).
     runs_migrations: bool = False
 
 

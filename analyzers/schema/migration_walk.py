@@ -8,6 +8,7 @@ The migration-safety rules (SL5xx) read this instead of each re-tracking the rep
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
@@ -89,6 +90,7 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
     return True
 
 
+@functools.lru_cache(maxsize=4096)  # every audit asks again about the same ALTERs
 def _uses_only_the_column(using: str, column: str, after: str) -> bool:
     """`USING column`, `USING column::new_type` or `USING CAST(column AS new_type)`."""
     try:

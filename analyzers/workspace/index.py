@@ -15,10 +15,10 @@ import hashlib
 import logging
 import multiprocessing
 import os
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from ..extract import (
