@@ -12,6 +12,7 @@ from schemalens.analyzers.extract.alembic_revisions import parse_revision
 from schemalens.analyzers.extract.sql_files import parse_sql
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from schemalens.commands import main
+from workspace_files import write_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SERVICE = FIXTURES / "flask_service"
@@ -189,3 +190,40 @@ def test_findings_after_edits_equal_a_fresh_audit(tmp_path_factory, kinds):
         model = index.update_file(path, text)
         edited = _finding_keys(model)
     assert edited == _finding_keys(WorkspaceIndex(root).index_all())
+
+
+HELPED_MODELS = {
+    "app/columns.py": (
+        "from sqlalchemy import Column, String\n\n\n"
+        "def name_column():\n    return Column(String(80), nullable=False)\n"),
+    "app/models.py": (
+        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+        "from app.columns import name_column\n\nBase = declarative_base()\n\n\n"
+        "class Team(Base):\n    __tablename__ = 'teams'\n    id = Column(Integer, primary_key=True)\n"
+        "    name = name_column()\n"),
+    "app/services.py": (
+        "from app.models import Team\n\n\n"
+        "def team_named(session, name):\n    return session.query(Team).filter(Team.name == name).first()\n"),
+}
+
+
+def test_an_edit_of_code_the_models_do_not_read_keeps_their_build(tmp_path: Path):
+    root = write_files(tmp_path / "helped", HELPED_MODELS)
+    index = WorkspaceIndex(root)
+    index.index_all()
+    built = index._orm
+    edited = HELPED_MODELS["app/services.py"].replace("    return", "    session.flush()\n    return")
+    model = index.update_file("app/services.py", edited)
+    assert index._orm is built  # a function body the models never evaluate, and moved lines
+    (root / "app/services.py").write_text(edited, encoding="utf-8")
+    assert model.orm == WorkspaceIndex(root).index_all().orm
+
+
+def test_an_edit_of_a_column_helper_the_models_call_builds_them_again(tmp_path: Path):
+    root = write_files(tmp_path / "helped", HELPED_MODELS)
+    index = WorkspaceIndex(root)
+    index.index_all()
+    built = index._orm
+    model = index.update_file("app/columns.py", HELPED_MODELS["app/columns.py"].replace("String(80)", "String(120)"))
+    assert index._orm is not built
+    assert model.orm.tables["teams"].column("name").type == "character varying(120)"

@@ -50,6 +50,7 @@ class World:
         self.assignments: dict[str, Assignment] = {}
         self.assignment_module: dict[str, ModuleSummary] = {}
         self.functions: dict[str, FunctionSummary] = {}
+        self.functions_evaluated: set[str] = set()  # whose bodies an Evaluator followed (static_eval)
         self._resolved: dict[str, str] = {}
         self._flask_db: dict[str, bool] = {}
         for summary in self.summaries:

@@ -1483,6 +1483,9 @@ class OrmBuild:
     library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
     transformed_columns: frozenset[tuple[str, str]] = frozenset()  # (table key, column) written through a transform
     library_named: tuple[tuple[str, str], ...] = ()  # (class, library base): a table named by the library, not read
+    # The workspace functions whose bodies the build evaluated (column helpers, table-name
+    # functions): of any other function, only the name can matter to it.
+    functions_evaluated: frozenset[str] = frozenset()
 
 
 def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True) -> OrmBuild:
@@ -1499,7 +1502,8 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     relationships = builder.relationship_records()
     return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), relationships,
                     model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(),
-                    builder.library_tables(relationships), transformed, tuple(builder.library_named))
+                    builder.library_tables(relationships), transformed, tuple(builder.library_named),
+                    frozenset(builder.world.functions_evaluated))
 
 
 # Packages whose classes a model may inherit from without declaring columns that way.

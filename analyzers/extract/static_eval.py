@@ -175,6 +175,7 @@ class Evaluator:
         """A qualified name: a workspace function or constant, a known helper, or a symbol."""
         name = self.world.resolve(expr.name) or expr.name
         if name in self.world.functions:
+            self.world.functions_evaluated.add(name)
             return _Function(self.world.functions[name])
         if name in ("functools.partial", "collections.defaultdict") or name in _BUILTINS:
             return _Builtin(name)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import io
 import logging
 import multiprocessing
 import os
+import pickle
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -171,6 +173,7 @@ class WorkspaceIndex:
         self._revision_like: set[str] = set()  # Python files that look like revisions (looks_like_revision)
         self._package_roots = PackageRoots(())
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
+        self._orm_paths: frozenset[str] = frozenset()  # the files that locations in `_orm` point into
         self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
         self.model: Optional[WorkspaceModel] = None
         # Files whose text does not parse: path -> (the ParsedFile that kept the last good parse,
@@ -316,9 +319,21 @@ class WorkspaceIndex:
             self._files.pop(path, None)
         else:
             self._files[path] = parsed
-        if _summary(previous) != _summary(parsed):
+        if _summary(previous) != _summary(parsed) and not self._only_moved_outside_the_models(path, previous, parsed):
             self._orm = None
         return self._rebuild()
+
+    def _only_moved_outside_the_models(self, path: str, previous: Optional[ParsedFile], parsed: Optional[ParsedFile]) -> bool:
+        """Whether the models' build stays the same after this edit of `path`: nothing the build
+        holds is located in the file, and its summary is the same but for positions and for the
+        bodies of functions the build never evaluated (a query changed in a service)."""
+        if self._orm is None or previous is None or parsed is None or path in self._orm_paths:
+            return False
+        before, after = _summary(previous), _summary(parsed)
+        if before is None or after is None:
+            return False
+        evaluated = self._orm.functions_evaluated
+        return _positionless(before, evaluated) == _positionless(after, evaluated)
 
     def _relocates(self, path: str, content: str, new: bool) -> bool:
         """Whether an edit of `path` moves migration folders or package roots: then the kinds of
@@ -470,6 +485,7 @@ class WorkspaceIndex:
             summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
             try:
                 self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables)
+                self._orm_paths = _located_paths(self._orm)
             except Exception as error:  # the boundary: a bug in the model reader must not take the index down
                 log.exception("failed to build the models' schema")
                 where = Location(summaries[0].path if summaries else ".", 1)
@@ -673,6 +689,35 @@ _PYTHON_KINDS = ("model", "python", "support")
 # From this many Python files to parse, a first pass without their code facts is worth its cost
 # (each of them is parsed twice): the schema's findings come seconds before the rest.
 _SCHEMA_FIRST_MINIMUM = 200
+
+
+def _positionless(summary: module_summary.ModuleSummary, evaluated: frozenset[str]) -> bytes:
+    """A summary as the models' build reads it, without its locations, as bytes: of a function
+    the build did not evaluate, its name only."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: which equal objects happen to be one object must not change the bytes
+    pickler.dispatch_table = {
+        Location: lambda location: (tuple, ()),
+        module_summary.FunctionSummary: lambda function: (tuple, (
+            tuple(getattr(function, field) for field in function.__slots__) if function.qualified in evaluated
+            else (function.qualified,),)),
+    }
+    pickler.dump(summary)
+    return buffer.getvalue()
+
+
+def _located_paths(built: sqlalchemy_models.OrmBuild) -> frozenset[str]:
+    """The files of every location the models' build holds (tables, columns, errors, ...)."""
+    paths: set[str] = set()
+
+    def recorded(location: Location):
+        paths.add(location.path)
+        return (tuple, ())
+    pickler = pickle.Pickler(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {Location: recorded}
+    pickler.dump(built)
+    return frozenset(paths)
 
 
 def _look_first(schema_first: Callable[[WorkspaceModel], None], model: WorkspaceModel) -> None:
