@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from .rules import all_rules
@@ -14,7 +14,8 @@ from .rules.context import AuditContext
 from .rules.selection import apply_selection, rule_enabled
 from .i18n import _
 from .schema.model import ExtractionError, Location
-from .workspace.index import CodeNotRead
+from .workspace.discovery import under
+from .workspace.index import PYTHON_KINDS, CodeNotRead, WorkspaceModel, code_hidden
 
 log = logging.getLogger(__name__)
 
@@ -42,56 +43,120 @@ class AuditResult:
     waiting_for_code: tuple[str, ...] = ()
 
 
-def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True) -> AuditResult:
+@dataclass
+class KeptRules:
+    """What the rules that read no code found in the last audit, and what they read: an audit
+    whose model differs from that one only in its code (an edit of a service) takes their
+    outcomes back instead of running them again. A caller that audits again and again (the
+    language server) keeps one and hands it to every `run_audit`."""
+
+    inputs: Optional[tuple] = None  # the model but its code (_schema_inputs), and the rules run
+    texts: dict[str, Optional[str]] = field(default_factory=dict)  # every text those rules read
+    outcomes: dict[str, tuple] = field(default_factory=dict)  # rule code -> _outcome of the rules that read no code
+
+
+def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True,
+              kept: Optional[KeptRules] = None) -> AuditResult:
     """Check `model` (a WorkspaceModel) with the enabled rules (or exactly `rules`), apply
     suppressions, make one finding per problem (unless `merged` is False: one per place, for a
     caller that moves findings before grouping them), sort.
 
     `text_of(path)` returns a file's current text (the editor's buffer); by default the file is
     read from disk under the model's root. Each file is read once per audit: many rules read the same files.
+
+    The rules first run on the model with its code hidden (`code_hidden`: the code facts, and the
+    text of Python files outside the migrations): the outcome of a rule that asks for neither
+    depends on the schema alone, and `kept` can keep it. The others run again on the whole model.
     """
     text_of = functools.lru_cache(maxsize=None)(text_of or (lambda path: _read(model.root, path)))
-    context = AuditContext(model, text_of)
-    findings: list[Finding] = []
-    errors: list[ExtractionError] = []
-    comparable = model.coverage.layers_comparable
     if rules is None:
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
-    held_back_locks, held_back_mysql, waiting = [], [], []
-    for rule_class in rules:
-        try:
-            if rule_class.contends_with_live_traffic and context.migrations_run_offline:
-                held_back_locks.append(rule_class.code)
-                continue
-            if rule_class.moot_on_mysql and context.deployed_engine.name == "mysql":
-                held_back_mysql.append(rule_class.code)
-                continue
-            if rule_class.compares_layers and not comparable:
-                continue
-            findings.extend(list(rule_class().check(context)))  # all of them, or none if it fails
-        except CodeNotRead:
-            waiting.append(rule_class.code)
-        except Exception as error:  # one broken rule must not hide every other finding
-            log.exception("rule %s failed", rule_class.code)
-            errors.append(ExtractionError(Location(model.config.source or ".", 1),
+    inputs = (_schema_inputs(model), tuple(rule.code for rule in rules))
+    if kept is not None and kept.inputs == inputs and all(text_of(path) == text for path, text in kept.texts.items()):
+        outcomes = {rule.code: kept.outcomes.get(rule.code, ("waits",)) for rule in rules}
+    else:
+        read: dict[str, Optional[str]] = {}
+        first = AuditContext(code_hidden(model), _schema_texts(model, text_of, read))
+        outcomes = {rule.code: _outcome(rule, first, model) for rule in rules}
+        if kept is not None:
+            kept.inputs, kept.texts = inputs, read
+            kept.outcomes = {code: outcome for code, outcome in outcomes.items() if outcome[0] != "waits"}
+    context = AuditContext(model, text_of)
+    for rule in rules:
+        if outcomes[rule.code][0] == "waits":
+            outcomes[rule.code] = _outcome(rule, context, model)
+
+    findings = [finding for outcome in outcomes.values() if outcome[0] == "found" for finding in outcome[1]]
+    errors = [outcome[1] for outcome in outcomes.values() if outcome[0] == "failed"]
+    waiting = tuple(code for code, outcome in outcomes.items() if outcome[0] == "waits")
+    kept_findings = apply_selection(findings, model.config, text_of)
+    if merged:
+        kept_findings = one_per_problem(kept_findings, rules)
+    ordered = tuple(sorted(kept_findings, key=lambda f: f.sort_key))
+    if waiting:
+        return AuditResult(ordered, tuple(errors), waiting_for_code=waiting)
+    held_back = []
+    locks = [outcome for outcome in outcomes.values() if outcome[0] == "locks"]
+    if locks:
+        held_back.append(HeldBack(tuple(code for code, outcome in outcomes.items() if outcome[0] == "locks"),
+                                  locks[0][1], source=locks[0][2]))
+    mysql = [outcome for outcome in outcomes.values() if outcome[0] == "mysql"]
+    if mysql:
+        held_back.append(HeldBack(tuple(code for code, outcome in outcomes.items() if outcome[0] == "mysql"), "mysql",
+                                  source=mysql[0][1]))
+    unsized = {code: outcome[2] for code, outcome in outcomes.items() if outcome[0] == "found" and outcome[2]}
+    if unsized:
+        by_table: Counter = sum(unsized.values(), Counter())
+        held_back.append(HeldBack(tuple(sorted(unsized)), "size", sum(by_table.values()),
+                                  tuple(table for table, _count in by_table.most_common())))
+    return AuditResult(ordered, tuple(errors), tuple(context.query_paths), tuple(held_back))
+
+
+def _outcome(rule_class: type[Rule], context: AuditContext, model) -> tuple:
+    """What one rule gives in `context`: ("found", findings, the candidates it held back for
+    want of size hints), ("locks", why, where it was read) or ("mysql", where it was read) when
+    held back, ("skipped",), ("failed", the problem), or ("waits",) when it asked for code the
+    context hides."""
+    try:
+        if rule_class.contends_with_live_traffic and context.migrations_run_offline:
+            return ("locks", context.migrations_run_offline, context.migrations_offline_source)
+        if rule_class.moot_on_mysql and context.deployed_engine.name == "mysql":
+            return ("mysql", context.deployed_engine.source)
+        if rule_class.compares_layers and not model.coverage.layers_comparable:
+            return ("skipped",)
+        found = list(rule_class().check(context))  # all of them, or none if it fails
+        return ("found", found, context.unsized.pop(rule_class.code, None))
+    except CodeNotRead:
+        context.unsized.pop(rule_class.code, None)
+        return ("waits",)
+    except Exception as error:  # one broken rule must not hide every other finding
+        log.exception("rule %s failed", rule_class.code)
+        return ("failed", ExtractionError(Location(model.config.source or ".", 1),
                                           _("rule %(rule)s failed: %(error)s", rule=rule_class.code, error=repr(error)),
                                           kind="internal"))
 
-    kept = apply_selection(findings, model.config, text_of)
-    if merged:
-        kept = one_per_problem(kept, rules)
-    if waiting:
-        return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), waiting_for_code=tuple(waiting))
-    held_back = [HeldBack(tuple(held_back_locks), context.migrations_run_offline, source=context.migrations_offline_source)] \
-        if held_back_locks else []
-    if held_back_mysql:
-        held_back.append(HeldBack(tuple(held_back_mysql), "mysql", source=context.deployed_engine.source))
-    if context.unsized:
-        by_table: Counter = sum(context.unsized.values(), Counter())
-        held_back.append(HeldBack(tuple(sorted(context.unsized)), "size", sum(by_table.values()),
-                                  tuple(table for table, _count in by_table.most_common())))
-    return AuditResult(tuple(sorted(kept, key=lambda f: f.sort_key)), tuple(errors), tuple(context.query_paths),
-                       tuple(held_back))
+
+def _schema_inputs(model) -> tuple:
+    """Everything of the model a rule may read besides its code: the layers, the migrations, the
+    files and settings, and which modules apply the migrations at startup."""
+    return (*(getattr(model, name) for name in _SCHEMA_FIELDS),
+            frozenset(path for path, summary in model.summaries.items() if summary.runs_migrations))
+
+
+_SCHEMA_FIELDS = tuple(name for name in WorkspaceModel.__dataclass_fields__ if name not in ("code", "summaries"))
+
+
+def _schema_texts(model, text_of, read: dict[str, Optional[str]]):
+    """`text_of` that hides the text of Python files outside the migrations (application code,
+    models, tests: code, like the code facts) and records every text it gives."""
+    hidden = {path for path, kind in model.files.items() if kind in PYTHON_KINDS and not under(path, model.migration_folders)}
+
+    def schema_text(path: str) -> Optional[str]:
+        if path in hidden:
+            raise CodeNotRead(path)
+        text = read[path] = text_of(path)
+        return text
+    return schema_text
 
 
 # Rules that report workspace problems (a statement PostgreSQL rejects, a broken revision graph)

@@ -19,7 +19,7 @@ import difflib
 from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Optional, TypeVar
 
-from .audit import run_audit, workspace_problems
+from .audit import KeptRules, run_audit, workspace_problems
 from .extract.python_source import split_lines
 from .rules import all_rules
 from .rules.base import Finding, one_per_problem
@@ -163,14 +163,15 @@ class CarriedAudit:
 
 
 def audit_through_edits(model, stale_sources: Mapping[str, Optional[str]], text_of,
-                        current_problems: Iterable[ExtractionError] = ()) -> CarriedAudit:
+                        current_problems: Iterable[ExtractionError] = (), kept: Optional[KeptRules] = None) -> CarriedAudit:
     """Audit `model` and report everything at its place in the current texts (`text_of`).
 
     `stale_sources`: the files whose current text does not parse and the text of the last good
     parse the model still holds for each (None: not known). The rules read those texts, so that
     what they see matches the parse; their findings are then carried through the edits since,
     and the `schemalens: ignore` comments of the current text apply to them. `current_problems`
-    are the problems of the current texts (the syntax errors), which are not moved.
+    are the problems of the current texts (the syntax errors), which are not moved. `kept`: see
+    run_audit.
     """
     maps = line_maps(stale_sources, text_of)
 
@@ -179,7 +180,7 @@ def audit_through_edits(model, stale_sources: Mapping[str, Optional[str]], text_
         return good if good is not None else text_of(path)
 
     # Each place carried on its own, then grouped one finding per problem as run_audit groups them.
-    result = run_audit(model, text_of=audited_text, merged=not maps)
+    result = run_audit(model, text_of=audited_text, merged=not maps, kept=kept)
     findings = carry_findings(result.findings, maps)
     if maps:  # the suppression comments of the current texts
         moved = [finding for finding in findings if finding.location.path in maps]

@@ -17,7 +17,7 @@ from pygls import uris
 from pygls.lsp.server import LanguageServer
 
 from schemalens import __version__
-from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.i18n import choose_language, normalize_language
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
@@ -82,6 +82,9 @@ class SchemaLensServer(LanguageServer):
         self.client_locale: Optional[str] = None  # InitializeParams.locale (VS Code: its display language)
         self.lang = "en"  # of diagnostics, hovers, actions and reports: see choose_lang
         self.memory_trace = MemoryTrace.from_environment()
+        # Between audits: what the rules that read no code found (an edit of application code
+        # leaves it standing; see run_audit).
+        self.kept_rules = KeptRules()
 
     def choose_lang(self, config) -> str:
         """The editor's `lang` setting, else the project's `[tool.schemalens] lang`, else the
@@ -151,7 +154,7 @@ class SchemaLensServer(LanguageServer):
         self.model = await loop.run_in_executor(self.analysis, change, index)
         if self.model is not None and self.model is self.audited:
             return
-        stale, audited = await loop.run_in_executor(self.analysis, self._audit, index, self.model)
+        stale, audited = await loop.run_in_executor(self.analysis, self._audit, index, self.model, self.kept_rules)
         self.stale, self.line_maps = stale, audited.maps
         self.findings = audited.findings
         self.problems = audited.problems
@@ -189,12 +192,13 @@ class SchemaLensServer(LanguageServer):
         log.info("published %d findings of the models and migrations; the checks of the code follow", len(findings))
 
     @staticmethod
-    def _audit(index: WorkspaceIndex, model) -> tuple[dict[str, Optional[str]], CarriedAudit]:
+    def _audit(index: WorkspaceIndex, model, kept: Optional[KeptRules] = None) -> tuple[dict[str, Optional[str]], CarriedAudit]:
         """The audit, at the lines of the current texts: in a file that does not parse, what the
-        last good parse says is carried through the edits since, or withheld."""
+        last good parse says is carried through the edits since, or withheld. `kept`: what the
+        rules that read no code found last time (see run_audit)."""
         stale = index.stale_sources()
         current_errors = [error for path in stale for error in index.parsed(path).errors]
-        return stale, audit_through_edits(model, stale, index._read, current_errors)
+        return stale, audit_through_edits(model, stale, index._read, current_errors, kept)
 
 
 def run_stdio() -> None:

@@ -1,7 +1,10 @@
-"""The query flow kept across edits that only move code (query_flow.code_base, code_structure):
+"""What is kept across edits: the query flow across edits that only move code (query_flow.code_base,
+code_structure), the outcomes of rules that read no code across edits of the code (audit.KeptRules):
 after any sequence of edits on a real project, the findings equal those of a fresh index."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -10,7 +13,8 @@ from hypothesis import strategies as st
 import corpus_projects
 from corpus_triage import config_with_hints
 from schemalens.analyzers import query_flow, query_paths
-from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.audit import KeptRules, run_audit
+from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers.code_structure import resolving_attributes, structure
 from schemalens.analyzers.extract.module_summary import summarize_module
 from schemalens.analyzers.extract.python_world import World
@@ -45,9 +49,9 @@ EDITS = {
 pytestmark = pytest.mark.skipif(not corpus_projects.available(), reason="the corpus (../shared/corpus) is not here")
 
 
-def _keys(model) -> list[tuple]:
+def _keys(model, kept: Optional[KeptRules] = None) -> list[tuple]:
     return [(f.rule, f.location, f.title, f.message, f.severity, tuple(r.location for r in f.related))
-            for f in run_audit(model).findings]
+            for f in run_audit(model, kept=kept).findings]
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +65,14 @@ def ctfd_root():
 def test_findings_after_edits_equal_a_fresh_index(ctfd_root, kinds):
     config = config_with_hints("CTFd", ctfd_root)  # the query rules report only tables hinted big
     index = WorkspaceIndex(ctfd_root, config)
-    _keys(index.index_all())
+    kept = KeptRules()  # as the language server audits every edit: the outcomes of rules that read no code kept
+    _keys(index.index_all(), kept)
     texts: dict[str, str] = {}
     for number, kind in enumerate(kinds):
         path, old, new = EDITS[kind]
         text = texts.get(path) or (ctfd_root / path).read_text(encoding="utf-8")
         texts[path] = text.replace(old, new.format(n=number), 1) if old else new.format(n=number) + text
-        edited = _keys(index.update_file(path, texts[path]))
+        edited = _keys(index.update_file(path, texts[path]), kept)
     fresh = WorkspaceIndex(ctfd_root, config)
     fresh.index_all()
     for path, text in texts.items():
@@ -104,3 +109,25 @@ def test_a_moved_file_reads_the_same_and_a_binding_attribute_does_not():
     assert resolving == {"repository"}
     first, second, third = (structure(None, summary, resolving) for summary in summaries)
     assert first == second != third
+
+
+def test_an_edit_of_application_code_keeps_what_the_rules_that_read_no_code_found(ctfd_root, monkeypatch):
+    index = WorkspaceIndex(ctfd_root)
+    kept = KeptRules()
+    first = run_audit(index.index_all(), kept=kept)
+    schema_rules = {code for code, outcome in kept.outcomes.items() if outcome[0] == "found"}
+    assert schema_rules and "SL201" in schema_rules  # a check of the models alone
+    ran: list[str] = []
+    for rule in all_rules():
+        check = rule.check
+        monkeypatch.setattr(rule, "check", lambda self, context, check=check: (ran.append(self.code), check(self, context))[1])
+    path, old, new = EDITS["query"]
+    text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new, 1)
+    again = run_audit(index.update_file(path, text), kept=kept)
+    assert ran and not schema_rules & set(ran)
+    assert {f.rule for f in first.findings} & schema_rules <= {f.rule for f in again.findings}
+    ran.clear()
+    path, old, new = EDITS["revision"]
+    text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new.format(n=0), 1)
+    run_audit(index.update_file(path, text), kept=kept)
+    assert schema_rules <= set(ran)  # a revision is the schema: they run again

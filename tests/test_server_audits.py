@@ -27,9 +27,9 @@ def _server(tmp_path: Path) -> tuple[SchemaLensServer, list[str], list]:
     audits: list[str] = []
     audit = SchemaLensServer._audit
 
-    def counted(index, model):
+    def counted(index, model, kept=None):
         audits.append("audit")
-        return audit(index, model)
+        return audit(index, model, kept)
     server._audit = counted
     return server, audits, published
 

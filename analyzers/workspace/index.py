@@ -61,6 +61,11 @@ class CodeNotRead(Exception):
     `WorkspaceIndex.index_all`'s `schema_first`): its findings wait for the full model."""
 
 
+def code_hidden(model: "WorkspaceModel") -> "WorkspaceModel":
+    """The model with its code facts hidden: any look at them raises CodeNotRead."""
+    return replace(model, code=_CodeNotReadYet())
+
+
 class _CodeNotReadYet(Mapping):
     """The code facts of a model built from the schema files alone: any look raises CodeNotRead."""
 
@@ -237,7 +242,7 @@ class WorkspaceIndex:
                 pending.append((path, kind, digest, text, module))
         self._orm = None
         self._replays = {}
-        code_pending = [job for job in pending if job[1] in _PYTHON_KINDS]
+        code_pending = [job for job in pending if job[1] in PYTHON_KINDS]
         two_passes = schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM
         if two_passes:
             total = len(pending) + len(code_pending)
@@ -253,10 +258,10 @@ class WorkspaceIndex:
         if self._cache and pending:
             self._cache.save(self._files.values())
         model = self._rebuild()
-        python_files = sum(1 for parsed in self._files.values() if parsed.kind in _PYTHON_KINDS)
+        python_files = sum(1 for parsed in self._files.values() if parsed.kind in PYTHON_KINDS)
         if schema_first is not None and not two_passes and python_files >= _SCHEMA_FIRST_MINIMUM:
             # Parsed already (the parse cache): the checks of the code are still the costly part.
-            _look_first(schema_first, replace(model, code=_CodeNotReadYet()))
+            _look_first(schema_first, code_hidden(model))
         return model
 
     def _parse_many(self, pending: list[tuple[str, str, str, str, str]], progress: Optional[Progress],
@@ -513,9 +518,9 @@ class WorkspaceIndex:
             sql_migrations=sql_migrations, steps=steps, errors=errors,
             files={path: parsed.kind for path, parsed in self._files.items()},
             code={path: parsed.result.facts for path, parsed in self._files.items()
-                  if parsed.kind in _PYTHON_KINDS and parsed.result is not None} if code_read else _CodeNotReadYet(),
+                  if parsed.kind in PYTHON_KINDS and parsed.result is not None} if code_read else _CodeNotReadYet(),
             summaries={path: parsed.result.summary for path, parsed in self._files.items()
-                       if parsed.kind in _PYTHON_KINDS and parsed.result is not None},
+                       if parsed.kind in PYTHON_KINDS and parsed.result is not None},
             revision_files={path: parsed.result for path, parsed in self._files.items()
                             if parsed.kind == "revision" and parsed.result is not None},
             naming_convention=naming_convention,
@@ -663,7 +668,7 @@ def _parse_job(job: tuple[str, str, str, str, str, str, str, bool]) -> ParsedFil
 
 def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
                 workspace_dialect: str, with_code: bool = True) -> tuple[Any, tuple[ExtractionError, ...]]:
-    if kind in _PYTHON_KINDS:
+    if kind in PYTHON_KINDS:
         source, error = parse_python(text, path, numbered=with_code)
         if source is None:
             return None, (error,)
@@ -685,7 +690,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
     return extraction, tuple(extraction.errors)
 
 
-_PYTHON_KINDS = ("model", "python", "support")
+PYTHON_KINDS = ("model", "python", "support")
 # From this many Python files to parse, a first pass without their code facts is worth its cost
 # (each of them is parsed twice): the schema's findings come seconds before the rest.
 _SCHEMA_FIRST_MINIMUM = 200
@@ -748,7 +753,7 @@ def _env_folders(version_folders: list[str], paths: set[str]) -> list[str]:
 
 def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSummary]:
     """The module summary of a parsed Python file, else None."""
-    if parsed is None or parsed.kind not in _PYTHON_KINDS or parsed.result is None:
+    if parsed is None or parsed.kind not in PYTHON_KINDS or parsed.result is None:
         return None
     return parsed.result.summary
 

@@ -1,0 +1,77 @@
+"""The outcomes of rules that read no code, kept across audits (audit.KeptRules): an edit of the
+code leaves them standing, and a rule that reads the code's text runs again (the property test
+over edits of a real project is in test_incremental_flow.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemalens.analyzers.audit import KeptRules, run_audit
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+from workspace_files import write_files
+
+SERVICE = "app/services.py"
+FILES = {
+    "app/models.py": (
+        "from sqlalchemy import Column, Integer, String\nfrom sqlalchemy.orm import declarative_base\n\n"
+        "Base = declarative_base()\n\n\nclass Team(Base):\n    __tablename__ = 'teams'\n"
+        "    id = Column(Integer, primary_key=True)\n    name = Column(String(80), nullable=False)\n"),
+    SERVICE: (
+        "from app.models import Team\n\n\n"
+        "def team_named(session, name):\n    return session.query(Team).filter(Team.name == name).first()\n"),
+    "migrations/env.py": "from alembic import context\ncontext.run_migrations()\n",
+    "migrations/versions/0001_init.py": (
+        "from alembic import op\nimport sqlalchemy as sa\n\nrevision = '0001'\ndown_revision = None\n\n\n"
+        "def upgrade():\n    op.create_table('teams', sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "                    sa.Column('name', sa.String(80), nullable=False), sa.UniqueConstraint('name', name='uq_teams_name'))\n\n\n"
+        "def downgrade():\n    op.drop_table('teams')\n"),
+    "migrations/versions/0002_drop.py": (
+        "from alembic import op\n\nrevision = '0002'\ndown_revision = '0001'\n\n\n"
+        "def upgrade():\n    op.drop_constraint('uq_teams_name', 'teams', type_='unique')\n\n\n"
+        "def downgrade():\n    op.create_unique_constraint('uq_teams_name', 'teams', ['name'])\n"),
+}
+# SL545 tells a dropped constraint the code relies on by the code's text naming it.
+NAMED = FILES[SERVICE] + "\nUPSERT = 'INSERT INTO teams (name) VALUES (%s) ON CONFLICT ON CONSTRAINT uq_teams_name DO NOTHING'\n"
+
+
+def _keys(result) -> list[tuple]:
+    return [(f.rule, f.location, f.message, f.severity) for f in result.findings]
+
+
+def test_an_edit_of_code_whose_text_a_rule_reads_runs_that_rule_again(tmp_path: Path):
+    root = write_files(tmp_path / "service", FILES)
+    index = WorkspaceIndex(root)
+    kept = KeptRules()
+    before = run_audit(index.index_all(), kept=kept, text_of=index._read)
+    assert kept.outcomes and "SL545" not in {f.rule for f in before.findings}
+    after = run_audit(index.update_file(SERVICE, NAMED), kept=kept, text_of=index._read)
+    (root / SERVICE).write_text(NAMED, encoding="utf-8")
+    assert "SL545" in {f.rule for f in after.findings}
+    assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
+
+
+def test_an_edit_of_code_keeps_the_outcomes_of_the_rules_that_read_no_code(tmp_path: Path):
+    root = write_files(tmp_path / "service", FILES)
+    index = WorkspaceIndex(root)
+    kept = KeptRules()
+    run_audit(index.index_all(), kept=kept, text_of=index._read)
+    outcomes = kept.outcomes
+    edited = FILES[SERVICE].replace("    return", "    session.flush()\n    return")
+    after = run_audit(index.update_file(SERVICE, edited), kept=kept, text_of=index._read)
+    assert kept.outcomes is outcomes  # taken back, not worked out again
+    (root / SERVICE).write_text(edited, encoding="utf-8")
+    assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
+
+
+def test_an_edit_of_a_text_those_rules_read_runs_them_again(tmp_path: Path):
+    root = write_files(tmp_path / "service", FILES)
+    index = WorkspaceIndex(root)
+    kept = KeptRules()
+    before = run_audit(index.index_all(), kept=kept, text_of=index._read)
+    assert "SL515" in {f.rule for f in before.findings}
+    env = FILES["migrations/env.py"].replace("context.run_migrations()", "context.execute(\"SET lock_timeout = '5s'\")\n"
+                                                                       "context.run_migrations()")
+    after = run_audit(index.update_file("migrations/env.py", env), kept=kept, text_of=index._read)
+    assert "SL515" not in {f.rule for f in after.findings}  # env.py sets lock_timeout for every revision
+    (root / "migrations/env.py").write_text(env, encoding="utf-8")
+    assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
