@@ -3,9 +3,12 @@ everything in the order of the source, with columns counted in characters."""
 
 from __future__ import annotations
 
+import gc
 import textwrap
+import weakref
 
-from schemalens.analyzers.extract.code_facts import collect_code_facts
+from schemalens.analyzers.extract.code_facts import collect_code_facts, facts_of
+from schemalens.analyzers.extract.python_source import parse_python
 
 
 def _facts(code: str):
@@ -122,3 +125,27 @@ def test_names_written_hashed_directly_through_a_local_or_by_keyword_and_not_raw
             return Users(api_key=make_password(form.key), email=form.email)
     ''')
     assert facts.hashed_names == {"password", "token", "api_key"}
+
+
+def test_a_files_tree_is_freed_as_soon_as_its_facts_are_read():
+    # no reference cycle through the extractors: an edit's syntax tree goes with reference
+    # counting, not at the cyclic collector's next pass (which then scanned every node of it)
+    text = textwrap.dedent("""
+        def handler(session, name):
+            def nested():
+                return session.query(User).filter(User.name == name).first()
+            user = nested()
+            user.count += 1
+            return user
+    """)
+    collector_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        source, _ = parse_python(text, "app/views.py")
+        tree = weakref.ref(source.tree)
+        facts_of(source)
+        del source
+        assert tree() is None
+    finally:
+        if collector_was_enabled:
+            gc.enable()

@@ -396,21 +396,13 @@ class _Collector:
         self.hashed_names: set[str] = set()
         self._hashed_locals: set[str] = set()  # local names assigned a hashed value, file-wide
         self._may_hash = _HASHING.search(source.text) is not None  # most files call no hashing function
-        self._visits = {
-            ast.Call: self.visit_call, ast.Compare: self.visit_compare, ast.Subscript: self.visit_subscript,
-            ast.BoolOp: self.visit_bool_op, ast.If: self.visit_if, ast.FunctionDef: self.visit_function,
-            ast.AsyncFunctionDef: self.visit_function, ast.AugAssign: self.visit_aug_assign,
-            ast.Assign: self.visit_assign, ast.Constant: self.visit_constant, ast.JoinedStr: self.visit_fstring,
-            ast.keyword: self.visit_keyword, ast.AnnAssign: self.visit_ann_assign, ast.Attribute: self.visit_attribute,
-            ast.UnaryOp: self.visit_unary_op, ast.BinOp: self.visit_bin_op,
-        }
 
     def collect(self) -> None:
-        visits = self._visits
+        visits = _VISITS
         for node in walk_in_order(self.source.tree):
             visit = visits.get(type(node))
             if visit is not None:
-                visit(node)
+                visit(self, node)
 
     # lookups and JSON keys
 
@@ -788,6 +780,18 @@ def collect_code_facts(text: str, path: str, dialect: str = "postgresql") -> Cod
     if source is None:
         return CodeFacts(path, errors=(error,))
     return facts_of(source, dialect)
+
+
+# What `_Collector.collect` does with each kind of node: the functions, not methods bound to a
+# collector, so that a collector holds no cycle and its file's tree is freed as soon as it is.
+_VISITS = {
+    ast.Call: _Collector.visit_call, ast.Compare: _Collector.visit_compare, ast.Subscript: _Collector.visit_subscript,
+    ast.BoolOp: _Collector.visit_bool_op, ast.If: _Collector.visit_if, ast.FunctionDef: _Collector.visit_function,
+    ast.AsyncFunctionDef: _Collector.visit_function, ast.AugAssign: _Collector.visit_aug_assign,
+    ast.Assign: _Collector.visit_assign, ast.Constant: _Collector.visit_constant, ast.JoinedStr: _Collector.visit_fstring,
+    ast.keyword: _Collector.visit_keyword, ast.AnnAssign: _Collector.visit_ann_assign,
+    ast.Attribute: _Collector.visit_attribute, ast.UnaryOp: _Collector.visit_unary_op, ast.BinOp: _Collector.visit_bin_op,
+}
 
 
 def url_facts_of(source: PythonFile) -> CodeFacts:

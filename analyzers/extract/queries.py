@@ -1632,6 +1632,9 @@ def read_queries(source: PythonFile) -> QueryFacts:
                     if attribute is not None:
                         hybrids[attribute.attribute] = attribute
             facts.hybrids += hybrids.values()
+    # `read_function` calls itself through its closure: a reference cycle that would keep this
+    # file's tree alive until the cyclic collector runs. Dropping the name breaks it.
+    del read_function
     return facts
 
 
