@@ -183,9 +183,9 @@ class SchemaLensServer(LanguageServer):
         log.info("published the kept audit of the unchanged workspace: %d findings", len(kept.findings))
 
     def publish_schema_findings(self, findings: tuple) -> None:
-        """Publish what the checks found in the models, migrations and SQL of a cold index before
-        its code facts are read (WorkspaceIndex.index_all's `schema_first`): findings that stand
-        whatever the code says. The rebuild that ends the index then publishes what it adds."""
+        """Publish what the checks found in the models, migrations and SQL of the workspace before
+        the checks of its code run (WorkspaceIndex.index_all's `schema_first`): findings that
+        stand whatever the code says. The rebuild that ends the index then publishes what it adds."""
         self.published = diagnostics_by_uri(self.root, findings, (), self.positions(), self.lang)
         for uri, diagnostics in sorted(self.published.items()):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
