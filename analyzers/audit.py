@@ -53,6 +53,9 @@ class KeptRules:
     inputs: Optional[tuple] = None  # the model but its code (_schema_inputs), and the rules run
     texts: dict[str, Optional[str]] = field(default_factory=dict)  # every text those rules read
     outcomes: dict[str, tuple] = field(default_factory=dict)  # rule code -> _outcome of the rules that read no code
+    # The rules that asked for the code: later audits run them on the whole model at once, instead
+    # of first on the model without its code, where they stop where they ask for it.
+    read_code: frozenset[str] = frozenset()
 
 
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True,
@@ -77,10 +80,12 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     else:
         read: dict[str, Optional[str]] = {}
         first = AuditContext(code_hidden(model), _schema_texts(model, text_of, read))
-        outcomes = {rule.code: _outcome(rule, first, model) for rule in rules}
+        read_code = kept.read_code if kept is not None else frozenset()
+        outcomes = {rule.code: ("waits",) if rule.code in read_code else _outcome(rule, first, model) for rule in rules}
         if kept is not None:
             kept.inputs, kept.texts = inputs, read
             kept.outcomes = {code: outcome for code, outcome in outcomes.items() if outcome[0] != "waits"}
+            kept.read_code = frozenset(code for code, outcome in outcomes.items() if outcome[0] == "waits")
     context = AuditContext(model, text_of)
     for rule in rules:
         if outcomes[rule.code][0] == "waits":
@@ -139,11 +144,25 @@ def _outcome(rule_class: type[Rule], context: AuditContext, model) -> tuple:
 def _schema_inputs(model) -> tuple:
     """Everything of the model a rule may read besides its code: the layers, the migrations, the
     files and settings, and which modules apply the migrations at startup."""
-    return (*(getattr(model, name) for name in _SCHEMA_FIELDS),
+    return (*(_Identity(getattr(model, name)) for name in _LAYERS), *(getattr(model, name) for name in _SCHEMA_FIELDS),
             frozenset(path for path, summary in model.summaries.items() if summary.runs_migrations))
 
 
-_SCHEMA_FIELDS = tuple(name for name in WorkspaceModel.__dataclass_fields__ if name not in ("code", "summaries"))
+class _Identity:
+    """A value compared as the object it is: the index keeps a layer it does not rebuild, and
+    comparing a rebuilt one table by table would cost more than the rules it could spare."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Identity) and other.value is self.value
+
+
+_LAYERS = ("orm", "database")
+_SCHEMA_FIELDS = tuple(name for name in WorkspaceModel.__dataclass_fields__ if name not in ("code", "summaries", *_LAYERS))
 
 
 def _schema_texts(model, text_of, read: dict[str, Optional[str]]):

@@ -131,3 +131,4 @@ def test_an_edit_of_application_code_keeps_what_the_rules_that_read_no_code_foun
     text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new.format(n=0), 1)
     run_audit(index.update_file(path, text), kept=kept)
     assert schema_rules <= set(ran)  # a revision is the schema: they run again
+    assert len(ran) == len(set(ran))  # each once: the rules of the code straight on the whole model

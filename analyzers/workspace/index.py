@@ -178,7 +178,7 @@ class WorkspaceIndex:
         self._revision_like: set[str] = set()  # Python files that look like revisions (looks_like_revision)
         self._package_roots = PackageRoots(())
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
-        self._orm_paths: frozenset[str] = frozenset()  # the files that locations in `_orm` point into
+        self._orm_paths: Optional[frozenset[str]] = None  # the files that locations in `_orm` point into
         self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
         self.model: Optional[WorkspaceModel] = None
         # Files whose text does not parse: path -> (the ParsedFile that kept the last good parse,
@@ -332,13 +332,17 @@ class WorkspaceIndex:
         """Whether the models' build stays the same after this edit of `path`: nothing the build
         holds is located in the file, and its summary is the same but for positions and for the
         bodies of functions the build never evaluated (a query changed in a service)."""
-        if self._orm is None or previous is None or parsed is None or path in self._orm_paths:
-            return False
+        if self._orm is None or previous is None or parsed is None or parsed.kind == "model":
+            return False  # a file of models: its edits are the models' (not worth comparing)
         before, after = _summary(previous), _summary(parsed)
         if before is None or after is None:
             return False
         evaluated = self._orm.functions_evaluated
-        return _positionless(before, evaluated) == _positionless(after, evaluated)
+        if _positionless(before, evaluated) != _positionless(after, evaluated):
+            return False
+        if self._orm_paths is None:  # once per build, when an edit first asks
+            self._orm_paths = _located_paths(self._orm)
+        return path not in self._orm_paths
 
     def _relocates(self, path: str, content: str, new: bool) -> bool:
         """Whether an edit of `path` moves migration folders or package roots: then the kinds of
@@ -487,10 +491,10 @@ class WorkspaceIndex:
 
     def _rebuild(self, code_read: bool = True) -> WorkspaceModel:
         if self._orm is None:
+            self._orm_paths = None
             summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
             try:
                 self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables)
-                self._orm_paths = _located_paths(self._orm)
             except Exception as error:  # the boundary: a bug in the model reader must not take the index down
                 log.exception("failed to build the models' schema")
                 where = Location(summaries[0].path if summaries else ".", 1)
