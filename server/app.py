@@ -276,7 +276,8 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
                 loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
 
         def schema_first(model) -> None:  # on the analysis thread, while the index goes on
-            findings = run_audit(model, text_of=ls.index._read).findings
+            # what the rules of the schema find stands: the audit of the full model takes it back
+            findings = run_audit(model, text_of=ls.index._read, kept=ls.kept_rules).findings
             loop.call_soon_threadsafe(ls.publish_schema_findings, findings)
 
         # A kept audit already shows every finding: a first look would take some away for a while.
