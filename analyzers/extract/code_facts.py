@@ -27,6 +27,9 @@ class Lookup:
     column: str
     model: Optional[str]  # the class name when written as `Model.column`
     location: Location
+    # False: it does not pick rows by the column's value alone (a join condition, `A.x == B.y`,
+    # or one branch of an `or_()`)
+    by_value: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,9 @@ class CodeFacts:
     referenced_names: frozenset[str] = frozenset()
     # Names the file gives negative values on purpose: it writes negated values into them
     # (`amount=-fee`, `entry.balance = -total`: ledger amounts, refunds, credits), or compares
-    # them with a negative constant (`if product.quantity == -1:`, a sentinel: bitcart).
+    # them with a negative constant (`if product.quantity == -1:`, a sentinel: bitcart); and
+    # names it tests for a value below zero (`if ref.quantity <= 0: delete(ref)`: mealie), whose
+    # negative values it handles itself.
     negated_names: frozenset[str] = frozenset()
     # Attribute names whose value takes part in arithmetic where its sign matters: decremented
     # (`product.stock -= n`, not the clamped `x.a -= min(n, x.a)`), negated (`-hint.cost`) or
@@ -378,6 +383,7 @@ class _Collector:
         self.source = source
         self._location = source.location
         self.lookups: list[Lookup] = []
+        self._alternatives: set[int] = set()  # ids of the comparisons that are branches of an `or_()`
         self.check_then_inserts: list[CheckThenInsert] = []
         self.read_modify_writes: list[ReadModifyWrite] = []
         self.fallback_reads: list[FallbackRead] = []
@@ -417,7 +423,9 @@ class _Collector:
                 self.attribute_names.add(name)
         elif method and method[0].isupper():
             self.attribute_names.update(keyword.arg for keyword in node.keywords if keyword.arg is not None)
-        if method == "filter_by":
+        if method == "or_":
+            self._alternatives.update(id(argument) for argument in node.args if isinstance(argument, ast.Compare))
+        elif method == "filter_by":
             model = _queried_model(node)
             for keyword in node.keywords:
                 if keyword.arg is not None:
@@ -437,11 +445,19 @@ class _Collector:
         operands = (node.left, *node.comparators)
         if any(_negative_constant(operand) for operand in operands):
             self.negated_names.update(operand.attr for operand in operands if isinstance(operand, ast.Attribute))
+        for left, operator, right in zip(operands, node.ops, operands[1:]):
+            if isinstance(operator, (ast.Lt, ast.LtE)) and isinstance(left, ast.Attribute) and _zero(right):
+                self.negated_names.add(left.attr)
+            elif isinstance(operator, (ast.Gt, ast.GtE)) and isinstance(right, ast.Attribute) and _zero(left):
+                self.negated_names.add(right.attr)
         if isinstance(node.left, ast.Attribute) and isinstance(node.left.value, ast.Name):
             if any(isinstance(operator, ast.Eq) for operator in node.ops):
                 model = node.left.value.id
                 if model[:1].isupper():
-                    self.lookups.append(Lookup(node.left.attr, model, self._location(node)))
+                    by_value = id(node) not in self._alternatives and not any(
+                        isinstance(other, ast.Attribute) and isinstance(other.value, ast.Name) and other.value.id[:1].isupper()
+                        for other in node.comparators)
+                    self.lookups.append(Lookup(node.left.attr, model, self._location(node), by_value))
 
     def visit_subscript(self, node: ast.Subscript) -> None:
         value = node.value
@@ -719,6 +735,10 @@ def _negative_constant(value: ast.AST) -> bool:
     """`-1`, `-1.0`: a negative number written as such."""
     return isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub) and isinstance(value.operand, ast.Constant) \
         and type(value.operand.value) in (int, float)
+
+
+def _zero(value: ast.AST) -> bool:
+    return isinstance(value, ast.Constant) and type(value.value) in (int, float) and value.value == 0
 
 
 def _negated(value: ast.AST) -> bool:

@@ -10,11 +10,20 @@ from ...i18n import _
 _LOW_CARDINALITY_NAME = re.compile(r"(^|_)(status|state|type|kind|role|visibility|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
 
 
-def is_low_cardinality(context: AuditContext, column) -> bool:
+_ENUM_DECLARATION = re.compile(r"^(\w+\.)*Enum\(")
+
+
+def is_low_cardinality(context: AuditContext, table, column) -> bool:
     """A boolean, an enum type or a status-like column (`status`, `type`, `is_*`): a handful of
-    distinct values, which a single-column btree index does not narrow."""
-    return column.type == "boolean" or column.type in context.layer.enums or \
-        bool(_LOW_CARDINALITY_NAME.search(column.name) and column.type.startswith(("character", "text", "smallint")))
+    distinct values, which a single-column btree index does not narrow. A column the models
+    declare as an `Enum` is one even when it is stored as a string (`native_enum=False`, or
+    migrations that create it as `sa.String()`)."""
+    if column.type == "boolean" or column.type in context.layer.enums or \
+            (_LOW_CARDINALITY_NAME.search(column.name) and column.type.startswith(("character", "text", "smallint"))):
+        return True
+    mapped = context.model.orm.tables.get(table.key)
+    declared = mapped.column(column.name) if mapped is not None else None
+    return declared is not None and bool(_ENUM_DECLARATION.match(declared.raw_type))
 
 
 class LowSelectivityIndex(Rule):
@@ -75,7 +84,7 @@ class LowSelectivityIndex(Rule):
                 column = table.column(index.columns[0])
                 if column is None:
                     continue
-                if not is_low_cardinality(context, column):
+                if not is_low_cardinality(context, table, column):
                     continue
                 location, related = context.where_element(table, index)
                 yield self.finding(

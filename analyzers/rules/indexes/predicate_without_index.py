@@ -31,10 +31,11 @@ class PredicateWithoutIndex(Rule):
     query matches by equality (the leftmost-prefix rule of composite indexes). When one
     predicate on the table has an index, the others only filter the rows it returns and are not
     reported. Joins through association tables are SL406's; `%term%` searches are SL407's. A
-    flag or a state (a boolean, an enum, `status`, `type`, `role`, `visibility`, `is_*`) is not
-    a way into a table (a handful of values; an index on it alone is SL403's), nor is `IS NULL`
-    / `IS NOT NULL`, and a query on a foreign key no index serves is SL401's (the index it asks
-    for serves the query, and the tables the query joins from there by an index). Not reported
+    flag or a state (a boolean, an enum, also one the models declare as `Enum` but store as a
+    string, `status`, `type`, `role`, `visibility`, `is_*`) is not a way into a table (a
+    handful of values; an index on it alone is SL403's), nor is `IS NULL` / `IS NOT NULL`, and
+    a query on a foreign key no index serves is SL401's (the index it asks for serves the query,
+    and the tables the query joins from there by an index). Not reported
     either: a query in a function no application path runs (only tests call it, or nothing does,
     in an application with request handlers or tasks) and a command an operator runs by hand; a
     table whose rows the query reaches through a join from another table's one row (its primary
@@ -110,6 +111,14 @@ class PredicateWithoutIndex(Rule):
                              "    return session.query(Customer).join(Order).filter(Order.customer_id == customer_id, "
                              "Customer.name == note).all()\n",
                              SCHEMA.replace("CREATE INDEX orders_customer_id_idx ON orders (customer_id);\n", ""))),
+        # onyx: the models declare an Enum stored as a string (native_enum=False), the migrations a text column
+        _sized({**query_example("def of_source(Order, source):\n    return Order.query.filter(Order.source == source).all()\n",
+                                SCHEMA.replace("deleted_at timestamptz", "deleted_at timestamptz, source text NOT NULL")),
+                "app/models.py": ("import enum\nfrom sqlalchemy import BigInteger, Column, Enum\n"
+                                  "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n\n\n"
+                                  "class Source(str, enum.Enum):\n    WEB = 'web'\n    API = 'api'\n\n\n"
+                                  "class Order(Base):\n    __tablename__ = 'orders'\n    id = Column(BigInteger, primary_key=True)\n"
+                                  "    source = Column(Enum(Source, native_enum=False), nullable=False)\n")}),
         # NULL or not NULL keeps most rows: an index on it would not be chosen
         _sized(query_example("def unsent(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n")),
         # a command an operator runs by hand
@@ -240,4 +249,4 @@ def _fed_through_a_reported_key(path, table, unindexed_keys: set[tuple[str, str]
 
 def _is_low_cardinality(context: AuditContext, table, column: str) -> bool:
     found = table.column(column)
-    return found is not None and is_low_cardinality(context, found)
+    return found is not None and is_low_cardinality(context, table, found)

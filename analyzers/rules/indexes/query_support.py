@@ -100,7 +100,7 @@ def narrowed_by_an_index(context: AuditContext, path: QueryPath, table: Table) -
     (`is_low_cardinality`), or a foreign key the size hints give MANY_PER_PARENT rows or more
     per referenced row."""
     selective = {name for key in leading_columns_served(table) if key for name in key[:1]
-                 if table.column(name) is not None and not is_low_cardinality(context, table.column(name))
+                 if table.column(name) is not None and not is_low_cardinality(context, table, table.column(name))
                  and not _many_per_parent(context, table, name)}
     return path.every_call(table.key, lambda equal: bool(equal & selective), null=False)
 

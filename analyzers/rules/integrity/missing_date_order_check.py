@@ -27,6 +27,14 @@ class MissingDateOrderCheck(Rule):
     `starts_on`/`ends_on`, `valid_from`/`valid_to`) with no CHECK that the start is not after
     the end.
 
+    Off by default: whether an inverted pair can arise, and what it breaks, depends on where the
+    values come from, which the schema does not say. On the real projects we read, 2 of 7
+    findings were worth a reviewer's time (user-entered schedules, billing periods computed
+    in-house); the others held times mirrored from another system (on-call shifts from
+    PagerDuty, telemetry spans), windows the code computes in order, or planning dates nothing
+    reads back. Select it by code (`select = ["ALL", "SL306"]`) where intervals are entered by
+    users or drive availability and overlap queries.
+
     ## Why it matters
     An inverted interval is accepted silently and then matches nothing, or everything, in
     overlap and "is active" queries: a promotion that never shows, a booking that blocks a
@@ -47,6 +55,7 @@ class MissingDateOrderCheck(Rule):
     """
 
     code = "SL306"
+    default_enabled = False
     grouped_by = "workspace"
     name = "missing-date-order-check"
     dimension = 3

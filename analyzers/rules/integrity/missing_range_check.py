@@ -7,7 +7,7 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
 
-_QUANTITY_NAME = re.compile(r"(^|_)(quantity|qty|amount|price|stock|inventory|balance|count|total|cost|fee|weight|duration|age)s?$")
+_QUANTITY_NAME = re.compile(r"(^|_)(quantity|qty|amount|price|stock|inventory|balance|total|cost|fee|weight|duration|age)s?$")
 _NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
 
 
@@ -17,7 +17,7 @@ def constrained(table, column: str) -> bool:
 
 class MissingRangeCheck(Rule):
     """## What it finds
-    Quantities that cannot be negative (quantity, stock, price, amount, balance, count, ...)
+    Quantities that cannot be negative (quantity, stock, price, amount, balance, cost, ...)
     in numeric columns with no CHECK constraint on them, which the code decrements, negates or
     subtracts (`product.stock -= n`, `Award(value=-hint.cost)`, `total - order.discount`): there
     a negative value oversells, or turns a charge into a credit. Left out: quantities the code
@@ -25,9 +25,12 @@ class MissingRangeCheck(Rule):
     such findings were worth no reviewer's time), a decrement clamped at zero
     (`x.credit -= min(n, x.credit)`), names the code writes negated values into (`amount=-fee`:
     ledger amounts and balances are signed by design) or compares with a negative constant
-    (`if product.quantity == -1:`, a sentinel a CHECK would forbid), and names an input
-    schema bounds at zero or more (pydantic `Field(ge=0)`, `PositiveInt`, marshmallow
-    `Range(min=0)`), whose values are validated where they come in.
+    (`if product.quantity == -1:`, a sentinel a CHECK would forbid) or tests for a value below
+    zero (`if ref.quantity <= 0: delete(ref)`: the code decides what a negative value means),
+    counts of other rows (`post_count`, `event_count`: a cache of `COUNT(*)`, a negative one a
+    wrong figure the rows correct), and names an input schema bounds at zero or more
+    (pydantic `Field(ge=0)`, `PositiveInt`, marshmallow `Range(min=0)`), whose values are
+    validated where they come in.
 
     ## Why it matters
     A race between two decrements, a refund applied twice or a sign error in an import writes
@@ -79,6 +82,13 @@ class MissingRangeCheck(Rule):
         Example({"migrations/V1__init.sql": "CREATE TABLE products (id bigint PRIMARY KEY, quantity integer NOT NULL);\n",
                  "app/services/products.py": ("def take(product, n):\n    if product.quantity == -1:\n        return\n"
                                               "    product.quantity -= n\n")}),
+        # mealie: a decremented quantity whose row is deleted once it reaches zero or below;
+        # flaskbb: a post count decremented when a topic moves
+        Example({"migrations/V1__init.sql": ("CREATE TABLE recipe_refs (id bigint PRIMARY KEY, recipe_quantity double precision);\n"
+                                             "CREATE TABLE forums (id bigint PRIMARY KEY, post_count integer NOT NULL);\n"),
+                 "app/services/lists.py": ("def remove(repo, ref, forum, n):\n    ref.recipe_quantity -= n\n"
+                                           "    if ref.recipe_quantity <= 0.0:\n        repo.delete(ref.id)\n"
+                                           "    forum.post_count -= n\n")}),
     )
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE products (\n  id bigint PRIMARY KEY,\n  stock integer NOT NULL  -- expect\n);\n"),

@@ -29,7 +29,8 @@ class NaturalKeyNotUnique(Rule):
     """## What it finds
     Natural keys (email, username, slug, code, sku, order number, external id) that the code
     looks up with `filter_by(<column>=...)` or `<Model>.<column> == ...`, with no unique
-    constraint or unique index covering the column. A lookup in a module-level function no
+    constraint or unique index covering the column. A join condition (`A.email == B.email`)
+    and one branch of an `or_()` are not lookups by the key. A lookup in a module-level function no
     application path runs (only tests call it, or nothing does, in an application with request
     handlers or tasks) is not evidence.
 
@@ -85,6 +86,20 @@ class NaturalKeyNotUnique(Rule):
                                 "    session.query(User).filter_by(email=email).first()\n"
                                 "    session.query(Contact).filter(Contact.email == email, Contact.project_id == project_id).first()\n"
                                 "    return session.query(Discount).filter(func.lower(Discount.code) == code.lower()).first()\n")}),
+        # onyx: a join condition names the column (`Account.email == User.email`); warehouse: the
+        # slug is one branch of an `or_()`, which a unique slug would not make one row
+        Example({
+            "app/models.py": ("from sqlalchemy import Column, Integer, String\nfrom sqlalchemy.orm import declarative_base\n"
+                              "Base = declarative_base()\n\n"
+                              "class User(Base):\n    __tablename__ = 'users'\n    id = Column(Integer, primary_key=True)\n"
+                              "    email = Column(String, unique=True)\n\n"
+                              "class Account(Base):\n    __tablename__ = 'accounts'\n    id = Column(Integer, primary_key=True)\n"
+                              "    email = Column(String)\n\n"
+                              "class Sponsor(Base):\n    __tablename__ = 'sponsors'\n    id = Column(Integer, primary_key=True)\n"
+                              "    name = Column(String)\n    slug = Column(String)\n"),
+            "app/services.py": ("from sqlalchemy import exists, or_\n\n\ndef find(session, user_id, name, slug):\n"
+                                "    session.query(User).filter(User.id == user_id, exists().where(Account.email == User.email)).first()\n"
+                                "    return session.query(Sponsor).filter(or_(Sponsor.name == name, Sponsor.slug == slug)).one()\n")}),
         # dispatch: the only lookup by slug is in a function nothing calls
         Example({
             "migrations/V1__init.sql": "CREATE TABLE incident_type (id bigint PRIMARY KEY, slug text);\n",
