@@ -27,9 +27,9 @@ class Lookup:
     column: str
     model: Optional[str]  # the class name when written as `Model.column`
     location: Location
-    # False: it does not pick rows by the column's value alone (a join condition, `A.x == B.y`,
-    # or one branch of an `or_()`)
-    by_value: bool = True
+    # False: not a lookup of one row by the column's value: a join condition (`A.x == B.y`), one
+    # branch of an `or_()`, or a predicate of a query that reads a set of rows (`.all()`, `.distinct()`)
+    by_key: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +372,25 @@ def _names_in(node: ast.AST) -> list[str]:
     return [name for _, name in sorted(names, key=lambda item: item[0])]
 
 
+_SET_READS = frozenset({"all", "distinct"})  # a query ending so reads every row it matches, not one
+
+
+_FILTERS = frozenset({"filter", "where", "and_"})
+_PARENT_KEY = re.compile(r"(^|_)id$")
+
+
+def _scopes(predicate: ast.AST) -> bool:
+    """`X.project_id == p`, `X.project_id.in_(ids)`: the rows of a parent (a tenant, a project).
+    The other predicates beside it are then looked up within that parent, not by a key alone."""
+    if isinstance(predicate, ast.Compare) and any(isinstance(operator, ast.Eq) for operator in predicate.ops):
+        column = predicate.left
+    elif isinstance(predicate, ast.Call) and _method(predicate) == "in_":
+        column = predicate.func.value
+    else:
+        return False
+    return isinstance(column, ast.Attribute) and bool(_PARENT_KEY.search(column.attr))
+
+
 def _method(call: ast.Call) -> Optional[str]:
     return call.func.attr if isinstance(call.func, ast.Attribute) else (call.func.id if isinstance(call.func, ast.Name) else None)
 
@@ -383,7 +402,7 @@ class _Collector:
         self.source = source
         self._location = source.location
         self.lookups: list[Lookup] = []
-        self._alternatives: set[int] = set()  # ids of the comparisons that are branches of an `or_()`
+        self._not_by_key: set[int] = set()  # ids of comparisons and filter_by calls that are no lookup by a key (Lookup.by_key)
         self.check_then_inserts: list[CheckThenInsert] = []
         self.read_modify_writes: list[ReadModifyWrite] = []
         self.fallback_reads: list[FallbackRead] = []
@@ -424,12 +443,20 @@ class _Collector:
         elif method and method[0].isupper():
             self.attribute_names.update(keyword.arg for keyword in node.keywords if keyword.arg is not None)
         if method == "or_":
-            self._alternatives.update(id(argument) for argument in node.args if isinstance(argument, ast.Compare))
+            self._not_by_key.update(id(argument) for argument in node.args if isinstance(argument, ast.Compare))
+        elif method in _SET_READS and isinstance(node.func, ast.Attribute):
+            # parents come first in the walk: the query's predicates are visited after this
+            self._not_by_key.update(id(inner) for inner in walk_in_order(node.func.value) if isinstance(inner, (ast.Compare, ast.Call)))
+        elif method in _FILTERS and any(_scopes(argument) for argument in node.args):
+            self._not_by_key.update(id(argument) for argument in node.args if not _scopes(argument))
         elif method == "filter_by":
             model = _queried_model(node)
+            scoped = any(keyword.arg and _PARENT_KEY.search(keyword.arg) for keyword in node.keywords)
+            by_key = id(node) not in self._not_by_key
             for keyword in node.keywords:
                 if keyword.arg is not None:
-                    self.lookups.append(Lookup(keyword.arg, model, self._location(keyword)))
+                    lookup_by_key = by_key and (not scoped or bool(_PARENT_KEY.search(keyword.arg)))
+                    self.lookups.append(Lookup(keyword.arg, model, self._location(keyword), lookup_by_key))
         arguments = call_arguments(node)
         got = _get_key(node)
         if got is not None and len(arguments) > 1:
@@ -454,10 +481,10 @@ class _Collector:
             if any(isinstance(operator, ast.Eq) for operator in node.ops):
                 model = node.left.value.id
                 if model[:1].isupper():
-                    by_value = id(node) not in self._alternatives and not any(
+                    by_key = id(node) not in self._not_by_key and not any(
                         isinstance(other, ast.Attribute) and isinstance(other.value, ast.Name) and other.value.id[:1].isupper()
                         for other in node.comparators)
-                    self.lookups.append(Lookup(node.left.attr, model, self._location(node), by_value))
+                    self.lookups.append(Lookup(node.left.attr, model, self._location(node), by_key))
 
     def visit_subscript(self, node: ast.Subscript) -> None:
         value = node.value

@@ -257,7 +257,7 @@ class AuditContext:
         found: dict[str, dict[str, Location]] = {}
         for facts in self.code_facts():
             for lookup in facts.lookups:
-                if not lookup.by_value or not self.runs_in_application(lookup.location):
+                if not lookup.by_key or not self.runs_in_application(lookup.location):
                     continue
                 mapped = self._table_of_class.get(lookup.model) if lookup.model is not None else None
                 if mapped is not None:

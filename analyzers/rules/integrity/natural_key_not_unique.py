@@ -29,8 +29,10 @@ class NaturalKeyNotUnique(Rule):
     """## What it finds
     Natural keys (email, username, slug, code, sku, order number, external id) that the code
     looks up with `filter_by(<column>=...)` or `<Model>.<column> == ...`, with no unique
-    constraint or unique index covering the column. A join condition (`A.email == B.email`)
-    and one branch of an `or_()` are not lookups by the key. A lookup in a module-level function no
+    constraint or unique index covering the column. Not lookups by the key: a join condition
+    (`A.email == B.email`), one branch of an `or_()`, a query that reads every row it matches
+    (`.all()`, `.distinct()`), and a match within a parent's rows (`filter_by(project_id=p,
+    email=e)`: the key is scoped, SL601 reports the race of inserting such a pair). A lookup in a module-level function no
     application path runs (only tests call it, or nothing does, in an application with request
     handlers or tasks) is not evidence.
 
@@ -87,7 +89,8 @@ class NaturalKeyNotUnique(Rule):
                                 "    session.query(Contact).filter(Contact.email == email, Contact.project_id == project_id).first()\n"
                                 "    return session.query(Discount).filter(func.lower(Discount.code) == code.lower()).first()\n")}),
         # onyx: a join condition names the column (`Account.email == User.email`); warehouse: the
-        # slug is one branch of an `or_()`, which a unique slug would not make one row
+        # slug is one branch of an `or_()`, which a unique slug would not make one row; agenta: the
+        # projects an address is invited to, a set, and its invitation within one project
         Example({
             "app/models.py": ("from sqlalchemy import Column, Integer, String\nfrom sqlalchemy.orm import declarative_base\n"
                               "Base = declarative_base()\n\n"
@@ -97,9 +100,12 @@ class NaturalKeyNotUnique(Rule):
                               "    email = Column(String)\n\n"
                               "class Sponsor(Base):\n    __tablename__ = 'sponsors'\n    id = Column(Integer, primary_key=True)\n"
                               "    name = Column(String)\n    slug = Column(String)\n"),
-            "app/services.py": ("from sqlalchemy import exists, or_\n\n\ndef find(session, user_id, name, slug):\n"
+            "app/services.py": ("from sqlalchemy import exists, or_, select\n\n\ndef find(session, user_id, name, slug):\n"
                                 "    session.query(User).filter(User.id == user_id, exists().where(Account.email == User.email)).first()\n"
-                                "    return session.query(Sponsor).filter(or_(Sponsor.name == name, Sponsor.slug == slug)).one()\n")}),
+                                "    session.query(Sponsor).filter(or_(Sponsor.name == name, Sponsor.slug == slug)).one()\n"
+                                "    session.query(Account).filter_by(project_id=user_id, email=name).first()\n"
+                                "    session.query(Account).filter(Account.project_id.in_([user_id]), Account.email == name).first()\n"
+                                "    return select(Account.id).where(Account.email == name).distinct()\n")}),
         # dispatch: the only lookup by slug is in a function nothing calls
         Example({
             "migrations/V1__init.sql": "CREATE TABLE incident_type (id bigint PRIMARY KEY, slug text);\n",
@@ -110,7 +116,13 @@ class NaturalKeyNotUnique(Rule):
     )
     invalid = (Example({
         "migrations/V1__init.sql": "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  email text NOT NULL  -- expect\n);\n",
-        "app/services/users.py": "def find(session, User, email):\n    return session.query(User).filter_by(email=email).first()\n"}),)
+        "app/services/users.py": "def find(session, User, email):\n    return session.query(User).filter_by(email=email).first()\n"}),
+        # dispatch: an external id is a key of its own, not a parent's rows
+        Example({
+            "migrations/V1__init.sql": "CREATE TABLE signal (\n  id bigint PRIMARY KEY,\n  external_id text  -- expect\n);\n",
+            "app/services/signals.py": ("def find(session, Signal, external_id):\n"
+                                        "    return session.query(Signal).filter(Signal.external_id == external_id).one_or_none()\n")}),
+    )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for table in context.tables():
