@@ -544,7 +544,9 @@ class CodeBase:
     def admin_only(self) -> frozenset[tuple[str, Optional[str]]]:
         """Functions that only administrators' requests run: request handlers behind an admin,
         staff or superuser decorator (`@admins_only`, `@require_super_admin`,
-        `@staff_member_required`) or in an admin or back-office module, and what only they call.
+        `@staff_member_required`) or FastAPI dependency (`Depends(current_admin_user)`,
+        `Depends(require_permission(Permission.FULL_ADMIN_PANEL_ACCESS))`), or in an admin or
+        back-office module, and what only they call.
         Their traffic is a few staff members, not the users a query's cost is paid for."""
         roots = {key: self._own_context(key) for key in self.functions}
         admin_roots = [key for key, kind in roots.items() if kind == "request" and self._for_staff(key)]
@@ -584,7 +586,7 @@ class CodeBase:
         owner = self.defining_class(*key)
         summary = self.world.classes.get(owner) if owner else None
         class_decorators = [_decorator_name(d) for d in summary.decorators] if summary else []
-        return any(_STAFF.search(name) for name in (*function.decorators, *class_decorators)) \
+        return any(_STAFF.search(name) for name in (*function.decorators, *function.dependencies, *class_decorators)) \
             or any(_STAFF_MODULE.fullmatch(part) for part in PurePosixPath(key[0]).with_suffix("").parts)
 
     def _reach(self, roots: list) -> set:

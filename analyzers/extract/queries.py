@@ -155,6 +155,11 @@ class FunctionFacts:
     # names in a dict, list, tuple or set literal it builds, not called there, as written: a
     # dispatch table (`loaders = {"teams": load_teams_csv}`, then `loaders[kind](rows)`)
     tabled: tuple[str, ...] = ()
+    # the last part of every name inside its FastAPI dependencies (`Depends(...)`, `Security(...)`
+    # as a parameter's default or annotation, or in its decorators' `dependencies=[...]`):
+    # `Depends(require_permission(Permission.FULL_ADMIN_PANEL_ACCESS))` gives
+    # ("require_permission", "Permission", "FULL_ADMIN_PANEL_ACCESS")
+    dependencies: tuple[str, ...] = ()
 
 
 def _tabled_names(nodes) -> tuple[str, ...]:
@@ -1546,6 +1551,30 @@ class QueryFacts:
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
+_DEPENDENCY_CALLS = frozenset({"Depends", "Security"})
+
+
+def _dependency_names(node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> tuple[str, ...]:
+    """FunctionFacts.dependencies of a function."""
+    arguments = node.args
+    roots = [*arguments.defaults, *arguments.kw_defaults,
+             *(argument.annotation for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)),
+             *(keyword.value for decorator in node.decorator_list if isinstance(decorator, ast.Call)
+               for keyword in decorator.keywords if keyword.arg == "dependencies")]
+    found: dict[str, None] = {}
+    for root in roots:
+        if root is None:
+            continue
+        for inner in walk_in_order(root):
+            if isinstance(inner, ast.Call) and (dotted(inner.func) or "").rpartition(".")[2] in _DEPENDENCY_CALLS:
+                for named in walk_in_order([*inner.args, *(keyword.value for keyword in inner.keywords)]):
+                    if isinstance(named, ast.Name):
+                        found[named.id] = None
+                    elif isinstance(named, ast.Attribute):
+                        found[named.attr] = None
+    return tuple(found)
+
+
 def _decorator_names(node: Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]) -> tuple[str, ...]:
     names = []
     for decorator in node.decorator_list:
@@ -1605,7 +1634,8 @@ def read_queries(source: PythonFile) -> QueryFacts:
                 name, context, tuple(sorted(c for c in function.calls if c)), location, parameters, decorators,
                 tuple(function.callees), tuple(sorted(function.classes.items())), tuple(function.imports),
                 tuple(sorted(function.class_values.items())), tuple(function.returned_classes),
-                getattr(node, "end_lineno", None) or 0, tuple(function.looped_callees), _tabled_names(nodes)))
+                getattr(node, "end_lineno", None) or 0, tuple(function.looped_callees), _tabled_names(nodes),
+                _dependency_names(node) if node is not None else ()))
         for nested in (n for n in outside_lambdas if isinstance(n, _FUNCTIONS)):  # under if/with/try too
             read_function(nested.body, f"{name}.{nested.name}" if name else nested.name,
                           _decorator_context(nested) or context, source.name_location(nested), nested)

@@ -35,9 +35,10 @@ class PredicateWithoutIndex(Rule):
     string, `status`, `type`, `role`, `visibility`, `is_*`) is not a way into a table (a
     handful of values; an index on it alone is SL403's), nor is `IS NULL` / `IS NOT NULL`, and
     a query on a foreign key no index serves is SL401's (the index it asks for serves the query,
-    and the tables the query joins from there by an index). Not reported
-    either: a query in a function no application path runs (only tests call it, or nothing does,
-    in an application with request handlers or tasks) and a command an operator runs by hand; a
+    and the tables the query joins from there by an index). Not reported either: a query in a
+    function no application path runs (only tests call it, or nothing does, in an application
+    with request handlers or tasks), a query only administrators' requests run (an admin
+    decorator or FastAPI dependency, an admin module) and a command an operator runs by hand; a
     table whose rows the query reaches through a join from another table's one row (its primary
     or unique key matched on every call: the planner starts there); a query only background jobs
     run, once per run or once per row of loops over tables the size hints call small (not once
@@ -121,6 +122,15 @@ class PredicateWithoutIndex(Rule):
                                   "    source = Column(Enum(Source, native_enum=False), nullable=False)\n")}),
         # NULL or not NULL keeps most rows: an index on it would not be chosen
         _sized(query_example("def unsent(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n")),
+        # onyx: what only requests behind an administrator's FastAPI dependency run (the handler
+        # in its parameters, the route in its decorator's dependencies)
+        _sized(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n")
+                | {"app/routes.py": ("from fastapi import APIRouter, Depends\nfrom app.auth import current_admin_user, require_permission\n"
+                                     "from app.services.orders import by_note\n\nrouter = APIRouter()\n\n\n"
+                                     "@router.get('/admin/orders')\ndef admin_orders(note: str, user=Depends(current_admin_user)):\n"
+                                     "    return by_note(None, note)\n\n\n"
+                                     "@router.get('/manage/orders', dependencies=[Depends(require_permission(Permission.FULL_ADMIN_ACCESS))])\n"
+                                     "def managed_orders(note: str):\n    return by_note(None, note)\n")}),
         # a command an operator runs by hand
         _sized({**query_example(""), "app/cli.py": "def find(Order, note):\n    return Order.query.filter(Order.note == note).all()\n"}),
         # redash: a model's class method that only a test calls (Change.last_change)
