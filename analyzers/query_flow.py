@@ -159,7 +159,8 @@ class CodeBase:
 
     # Answers that name functions, classes and shapes by name or index, never by location: the
     # same for a code base whose files only moved (code_structure).
-    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "write_requests_only",
+    _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "operator_only",
+                        "write_requests_only",
                         "_unique_names", "_overrides", "_callers", "_consumers", "_templates", "_qualified", "_targets",
                         "_bindings", "_mro")
 
@@ -555,6 +556,24 @@ class CodeBase:
         public_roots = [key for key, kind in roots.items()
                         if kind == "task" or (kind == "request" and not self._for_staff(key))]
         return frozenset(self._reach(admin_roots) - self._reach(public_roots))
+
+    @cached_property
+    def operator_only(self) -> frozenset[tuple[str, Optional[str]]]:
+        """Functions only commands an operator runs by hand lead to: the functions of command
+        modules (`cli.py`, `manage.py`, a `commands` package: is_operator_command) and those
+        decorated as commands (`@click.command()`, `@app.cli.command()`, typer's `@app.command()`),
+        and what only they call. Not what a request handler, a task, or an application function
+        nothing is seen calling (a callback a framework registers) also leads to."""
+        from .workspace.code_roles import is_operator_command
+
+        commands = {key for key in self.functions if key[0] in self.application
+                    and (is_operator_command(key[0]) or "command" in self.functions[key].decorators)}
+        if not commands:
+            return frozenset()
+        called = {callee for callees in self._call_edges.values() for callee in callees}
+        others = [key for key in self.functions if key[0] in self.application and key not in commands
+                  and (self._own_context(key) in ("request", "task") or key not in called)]
+        return frozenset(self._reach(list(commands)) - self._reach(others))
 
     @cached_property
     def write_requests_only(self) -> frozenset[tuple[str, Optional[str]]]:

@@ -202,6 +202,17 @@ class AuditContext:
     def _admin_only_spans(self) -> dict[str, list[tuple[int, int]]]:
         return self._spans(self.code_base.admin_only)
 
+    def run_by_operators(self, location: Location) -> bool:
+        """True when `location` lies in a command an operator runs by hand (a `cli.py`, a
+        `commands` package), or in a function only such commands lead to (CodeBase.operator_only):
+        one run at a time, over what the operator asked for, which no user waits on."""
+        return is_operator_command(location.path) or \
+            any(start <= location.line <= end for start, end in self._operator_only_spans.get(location.path, ()))
+
+    @cached_property
+    def _operator_only_spans(self) -> dict[str, list[tuple[int, int]]]:
+        return self._spans(self.code_base.operator_only)
+
     def _spans(self, keys) -> dict[str, list[tuple[int, int]]]:
         """The lines of the functions `keys` names ((path, function) pairs of the code base), by path."""
         spans: dict[str, list[tuple[int, int]]] = {}

@@ -4,7 +4,6 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from ...workspace.code_roles import is_operator_command
 from ..integrity.natural_key_not_unique import unique_column_sets
 from ...i18n import _
 
@@ -42,9 +41,11 @@ class CheckThenInsert(Rule):
     (`if row: update, else: insert`) or after it, on columns that no unique constraint covers.
     Not in a module-level function no application path runs (only tests call it, or nothing
     does, in an application with request handlers or tasks), nor in code only administrators'
-    requests run (behind an admin or staff decorator, or only called from there): one
-    administrator's import or settings page is no pair of concurrent callers (on the judged
-    corpus such findings were worth no reviewer's time).
+    requests run (behind an admin or staff decorator, or only called from there), nor in a
+    command an operator runs by hand or what only such commands call (a `cli` module, a
+    `@click.command()`): one administrator's import or settings page, one operator's import,
+    is no pair of concurrent callers (on the judged corpus such findings were worth no
+    reviewer's time).
 
     ## Why it matters
     Two requests (or two workers) run the check at the same time, both see nothing, and both
@@ -102,6 +103,15 @@ class CheckThenInsert(Rule):
         Example(_canvas_package("@bp.route('/admin/cases/<int:case_id>')\n@admins_only\ndef case(case_id, kind):\n"
                                 "    loaders = {'summary': canvas.get_or_create_by_case}\n"
                                 "    loaders[kind](db.session, Canvas, case_id, kind)\n")),
+        # indico: the affiliations of an event an operator imports with a click command
+        Example({
+            "migrations/V1__affiliations.sql": "CREATE TABLE affiliations (id bigint PRIMARY KEY, name text, city text);\n",
+            "app/routes.py": "@app.route('/events')\ndef events():\n    return 'ok'\n",
+            "app/events/export.py": ("import click\nfrom app.events.affiliations import get_or_create\n\n\n"
+                                     "@click.command()\ndef import_event(name, city):\n    get_or_create(db.session, name, city)\n"),
+            "app/events/affiliations.py": ("def get_or_create(session, name, city):\n"
+                                           "    if not Affiliation.query.filter_by(name=name, city=city).first():\n"
+                                           "        session.add(Affiliation(name=name, city=city))\n")}),
     )
     invalid = (Example({
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, order_no text NOT NULL);\n",
@@ -121,11 +131,10 @@ class CheckThenInsert(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():
-            if is_operator_command(facts.path):
-                continue
             for found in facts.check_then_inserts:
-                if not context.runs_in_application(found.location) or context.only_administrators_run(found.location):
-                    continue  # only tests call it, or nothing does, or one administrator: no race to lose
+                if not context.runs_in_application(found.location) or context.only_administrators_run(found.location) \
+                        or context.run_by_operators(found.location):
+                    continue  # only tests call it, or nothing does, or one administrator or operator: no race to lose
                 table = _checked_table(context, found)
                 if table is None or any(key and key <= set(found.columns) for key in unique_column_sets(table)):
                     continue

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...i18n import _
@@ -92,7 +91,7 @@ class ReadModifyWrite(Rule):
                     continue
                 tables = [t for t in context.tables_with_columns((found.attribute,))
                           if t.column(found.attribute).type.startswith(_NUMERIC)]
-                if len(tables) != 1 or is_operator_command(facts.path):
+                if len(tables) != 1 or context.run_by_operators(found.location):
                     continue  # the column of several tables: which one the object maps cannot be told
                 table = tables[0]
                 location, _related = context.where_column(table, table.column(found.attribute))

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...query_paths import Resolver
-from ...workspace.code_roles import is_operator_command
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import for_users, in_size_scope, p0_on_a_big_request_path, size_evidence, where_it_runs
@@ -140,9 +139,9 @@ class NPlusOne(Rule):
             if _a_select(path):
                 selects_by_name.setdefault((path.shape.function or "").rpartition(".")[2], path)
         for facts in context.code_facts():
-            if is_operator_command(facts.path):
-                continue  # a command run by hand over a few rows, not a path users wait on
             for read in facts.loop_reads:
+                if context.run_by_operators(read.location):
+                    continue  # a command run by hand over a few rows, not a path users wait on
                 path = self._rows_path(context, reported, selects_by_name, facts.path, read)
                 if path is None or not path.reached or path.context == "task" or not for_users(context, path) \
                         or _bounded_on_writes(context, facts.path, read, path):

@@ -6,7 +6,6 @@ from ...query_paths import entry_points, serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..selection import rule_enabled
-from ...workspace.code_roles import is_operator_command
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
 from .query_support import (SCHEMA, entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, is_association,
@@ -38,9 +37,10 @@ class PredicateWithoutIndex(Rule):
     and the tables the query joins from there by an index). Not reported either: a query in a
     function no application path runs (only tests call it, or nothing does, in an application
     with request handlers or tasks), a query only administrators' requests run (an admin
-    decorator or FastAPI dependency, an admin module) and a command an operator runs by hand; a
-    table whose rows the query reaches through a join from another table's one row (its primary
-    or unique key matched on every call: the planner starts there); a query only background jobs
+    decorator or FastAPI dependency, an admin module) and a command an operator runs by hand
+    (or what only such commands call); a table whose rows the query reaches through a join from
+    another table's one row (its primary or unique key matched on every call: the planner
+    starts there); a query only background jobs
     run, once per run or once per row of loops over tables the size hints call small (not once
     per row of other loops), on a table hinted under a million rows (the job waits a moment, no
     user does). The queries that lack the same index are one finding.
@@ -133,6 +133,10 @@ class PredicateWithoutIndex(Rule):
                                      "def managed_orders(note: str):\n    return by_note(None, note)\n")}),
         # a command an operator runs by hand
         _sized({**query_example(""), "app/cli.py": "def find(Order, note):\n    return Order.query.filter(Order.note == note).all()\n"}),
+        # fief, lemur: a service only commands call
+        _sized(query_example("def by_note(Order, note):\n    return Order.query.filter(Order.note == note).all()\n")
+                | {"app/maintenance.py": ("import click\nfrom app.services.orders import by_note\n\n\n"
+                                          "@click.command()\ndef sweep(note):\n    by_note(None, note)\n")}),
         # redash: a model's class method that only a test calls (Change.last_change)
         _sized({**query_example(""),
                 "app/models.py": ("from sqlalchemy import Column, BigInteger, Text\nfrom sqlalchemy.orm import declarative_base\n"
@@ -186,7 +190,7 @@ class PredicateWithoutIndex(Rule):
         seen = set()
         unindexed_keys = _unindexed_foreign_keys(context) if rule_enabled("SL401", context.model.config) else set()
         for path in reached_paths(context):
-            if is_operator_command(path.location.path):
+            if context.run_by_operators(path.location):
                 continue  # a command run by hand: one scan that an operator waits for, not a path users wait on
             for table_key in path.tables:
                 table = context.layer.tables.get(table_key)
