@@ -160,7 +160,7 @@ class CodeBase:
     # Answers that name functions, classes and shapes by name or index, never by location: the
     # same for a code base whose files only moved (code_structure).
     _MOVABLE_ANSWERS = ("where_run", "_call_edges", "unreached", "per_row_in_jobs", "admin_only", "operator_only",
-                        "write_requests_only",
+                        "write_requests_only", "_module_tables",
                         "_unique_names", "_overrides", "_callers", "_consumers", "_templates", "_qualified", "_targets",
                         "_bindings", "_mro")
 
@@ -497,7 +497,43 @@ class CodeBase:
         unknown when its name is defined once in the workspace, and the functions of a dispatch
         table it builds (FunctionFacts.tabled, resolved as written only)."""
         return {key: found for key, function in self.functions.items()
-                if (found := self._resolved(key, function.callees) | self._tabled(key, function.tabled))}
+                if (found := self._resolved(key, function.callees) | self._tabled(key, function.tabled)
+                    | self._through_module_tables(key[0], function.callees))}
+
+    def _through_module_tables(self, path: str, callees) -> set:
+        """The functions of a module-level dispatch table a function looks one up in:
+        `dump = CSV_KEYS.get(name)` reaches every function `CSV_KEYS = {"users": dump_users, ...}`
+        holds (CTFd's CSV exports)."""
+        tables = self._module_tables
+        if not tables:
+            return set()
+        bindings, found = self.bindings(path), set()
+        for callee in callees:
+            receiver, dot, _ = callee.partition(".")
+            held = tables.get(bindings.get(receiver, "")) if dot else None
+            for name in held or ():
+                if (target := self.by_qualified.get(name)) is not None:
+                    found.add(target)
+        return found
+
+    @cached_property
+    def _module_tables(self) -> dict[str, tuple[str, ...]]:
+        """Module-level dict, list, tuple or set literals holding functions (as values, or called by
+        a lambda: `"scoreboard-admin": lambda: dump_scoreboard_csv(admin=True)`), by qualified
+        name: the qualified names of the functions each holds."""
+        found = {}
+        for path in self.application:
+            summary = self.summaries.get(path)
+            for assignment in summary.assignments if summary is not None else ():
+                value = assignment.value
+                entries = [v for _, v in value.items] if value.kind == "dict" else value.args if value.kind == "seq" else ()
+                names = tuple(name for entry in entries
+                              if (name := entry.name if entry.kind == "name" else
+                                  entry.args[0].name if entry.kind == "lambda" and entry.args and entry.args[0].kind == "call" else None)
+                              and name in self.by_qualified)
+                if names:
+                    found[assignment.qualified] = names
+        return found
 
     def _tabled(self, key: tuple[str, Optional[str]], names) -> set:
         frame = self.frame(key)

@@ -120,6 +120,11 @@ class Resolver:
         self.classes = {t.class_name: t.key for t in tables}
         self.qualified = {f"{t.module}.{t.class_name}": t.key for t in tables if t.module}
         self.relationships = {(r.table, r.attribute): r for r in model.relationships}
+        for declared in model.relationships:  # `backref="project"` declares Person.project on the target's side
+            if declared.backref and declared.target_table:
+                self.relationships.setdefault((declared.target_table, declared.backref), replace(
+                    declared, table=declared.target_table, class_name="", attribute=declared.backref, target=None,
+                    target_table=declared.table, uselist=None, backref=declared.attribute, lazy=None))
 
     @cached_property
     def signature(self) -> tuple:

@@ -94,6 +94,14 @@ class NPlusOne(Rule):
                      config=_SIZES),
              # dispatch, redash: a command an operator runs by hand
              Example({"app/models.py": _MODELS, "app/cli.py": _LOOP}, config=_SIZES),
+             # CTFd: an administrator's CSV export, which looks its dump function up in a module-level table
+             Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP + (
+                 "\n\nEXPORTS = {'totals': totals, 'first': lambda: totals(None)[:1]}\n\n\n"
+                 "def export(name):\n    dump = EXPORTS.get(name)\n    return dump(None)\n"),
+                      "app/views.py": ("from app.services.orders import export\nfrom app.auth import admins_only\n\n\n"
+                                       "@app.route('/admin/export')\n@admins_only\ndef admin_export():\n"
+                                       "    return export('totals')\n\n\n@app.route('/')\ndef index():\n    return 'ok'\n")},
+                     config=_SIZES),
              # redash: a many-to-one to a table not hinted big is answered from the identity map
              Example({"app/models.py": _MODELS, "app/services/orders.py": (
                  "from app.models import OrderItem\n\n\ndef orders(session):\n"

@@ -120,6 +120,17 @@ class PredicateWithoutIndex(Rule):
                                   "class Source(str, enum.Enum):\n    WEB = 'web'\n    API = 'api'\n\n\n"
                                   "class Order(Base):\n    __tablename__ = 'orders'\n    id = Column(BigInteger, primary_key=True)\n"
                                   "    source = Column(Enum(Source, native_enum=False), nullable=False)\n")}),
+        # ihatemoney: the query also matches `Person.project`, the backref of Project.members, on a
+        # foreign key no index serves (SL401's)
+        Example({"app/models.py": ("from sqlalchemy import BigInteger, Column, ForeignKey, Text\n"
+                                   "from sqlalchemy.orm import declarative_base, relationship\nBase = declarative_base()\n\n\n"
+                                   "class Project(Base):\n    __tablename__ = 'project'\n    id = Column(BigInteger, primary_key=True)\n"
+                                   "    members = relationship('Person', backref='project')\n\n\n"
+                                   "class Person(Base):\n    __tablename__ = 'person'\n    id = Column(BigInteger, primary_key=True)\n"
+                                   "    name = Column(Text)\n    project_id = Column(BigInteger, ForeignKey('project.id'))\n"),
+                 "app/views.py": ("from app.models import Person\n\n\n@app.route('/members')\ndef members(name, project):\n"
+                                  "    return Person.query.filter(Person.name == name, Person.project == project).all()\n")},
+                config="[tool.schemalens.tables.person]\nrows = 100_000\n"),
         # NULL or not NULL keeps most rows: an index on it would not be chosen
         _sized(query_example("def unsent(Order):\n    return Order.query.filter(Order.deleted_at.is_(None)).all()\n")),
         # onyx: what only requests behind an administrator's FastAPI dependency run (the handler
