@@ -30,6 +30,7 @@ from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 from . import code_actions, navigation
 from .diagnostics import diagnostics_by_uri, relative_path
+from .garbage import FullCollections
 from .memory_trace import MemoryTrace
 from .protocol import SchemaLensProtocol
 from .positions import Positions, split_documents_as_lsp
@@ -85,6 +86,7 @@ class SchemaLensServer(LanguageServer):
         # Between audits: what the rules that read no code found (an edit of application code
         # leaves it standing; see run_audit).
         self.kept_rules = KeptRules()
+        self.full_collections = FullCollections()  # started with the serving process (run_stdio, run_socket)
 
     def choose_lang(self, config) -> str:
         """The editor's `lang` setting, else the project's `[tool.schemalens] lang`, else the
@@ -150,6 +152,13 @@ class SchemaLensServer(LanguageServer):
         it was (a file opened or saved as the index read it) is not audited again: the audit
         reads nothing else, so its findings are those published."""
         loop = asyncio.get_running_loop()
+        self.full_collections.before_rebuild()
+        try:
+            await self._rebuild(loop, change)
+        finally:
+            self.full_collections.after_rebuild(loop)
+
+    async def _rebuild(self, loop: asyncio.AbstractEventLoop, change) -> None:
         index = self.index
         self.model = await loop.run_in_executor(self.analysis, change, index)
         if self.model is not None and self.model is self.audited:
@@ -206,6 +215,7 @@ def run_stdio() -> None:
     client closes the pipe (it exited or died) while an index runs on the analysis thread, a
     normal interpreter exit would wait for that index to finish."""
     configure_logging(server.log_handler, keep_stderr=False)
+    server.full_collections.start()
     server.start_io()
     try:
         sys.stdout.flush()
@@ -218,6 +228,7 @@ def run_socket(start, host: str, port: int) -> None:
     """Serve over TCP or a WebSocket (`start`: server.start_tcp or start_ws); logs go to the
     client and to standard error."""
     configure_logging(server.log_handler, keep_stderr=True)
+    server.full_collections.start()
     start(host, port)
 
 

@@ -1,0 +1,62 @@
+"""The server's full garbage collections run when the user pauses, or after AT_MOST_EVERY
+rebuilds without a pause, never by the interpreter's own schedule (server/garbage.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import pytest
+
+from schemalens.server import garbage
+from schemalens.server.garbage import FullCollections
+
+
+def _full_collections() -> int:
+    return gc.get_stats()[2]["collections"]
+
+
+@pytest.fixture
+def collections():
+    thresholds = gc.get_threshold()
+    full = FullCollections()
+    full.start()
+    yield full
+    gc.set_threshold(*thresholds)
+
+
+def test_the_interpreter_runs_no_full_collection_of_its_own(collections):
+    before, middle = _full_collections(), gc.get_stats()[1]["collections"]
+    kept = [[] for _ in range(1_000_000)]  # allocations enough for many young and middle collections
+    assert gc.get_stats()[1]["collections"] > middle + garbage.AT_MOST_EVERY // 10
+    assert _full_collections() == before
+    del kept
+
+
+def test_nonstop_rebuilds_collect_every_at_most_every(collections):
+    before = _full_collections()
+    for _ in range(garbage.AT_MOST_EVERY - 1):
+        collections.before_rebuild()
+    assert _full_collections() == before
+    collections.before_rebuild()
+    assert _full_collections() == before + 1
+    assert collections.since_last == 0
+
+
+def test_a_pause_collects_and_a_rebuild_within_it_does_not(collections, monkeypatch):
+    monkeypatch.setattr(garbage, "IDLE", 0.05)
+
+    async def edits() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        start = _full_collections()
+        collections.before_rebuild()
+        collections.after_rebuild(loop)
+        await asyncio.sleep(0.01)
+        collections.before_rebuild()  # the next edit, within the pause: no collection
+        await asyncio.sleep(0.1)
+        during_the_rebuild = _full_collections() - start
+        collections.after_rebuild(loop)
+        await asyncio.sleep(0.1)
+        return during_the_rebuild, _full_collections() - start
+
+    assert asyncio.run(edits()) == (0, 1)
