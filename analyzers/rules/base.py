@@ -162,12 +162,15 @@ def occurrences(finding: Finding) -> list[Finding]:
     """A merged finding as one finding per place it stands for (the editor shows each, with its
     own quick fixes); an unmerged finding as itself."""
     found = [finding]
-    for related in finding.related:
-        if related.label.startswith(ALSO):
-            table, _, column = related.label[len(ALSO):].partition(".")
-            found.append(replace(finding, location=related.location, column=column or finding.column,
-                                 table=table if column else finding.table,
-                                 related=tuple(r for r in finding.related if not r.label.startswith(ALSO))))
+    also = [related for related in finding.related if related.label.startswith(ALSO)]
+    if not also:
+        return found
+    own = tuple(related for related in finding.related if not related.label.startswith(ALSO))  # once: a
+    # convention finding of a 500-model workspace stands for thousands of places
+    for related in also:
+        table, _, column = related.label[len(ALSO):].partition(".")
+        found.append(replace(finding, location=related.location, column=column or finding.column,
+                             table=table if column else finding.table, related=own))
     return found
 
 

@@ -367,8 +367,17 @@ class AuditContext:
         if key in self.model.orm.tables or not self._code_texts:
             return True
         name = key.rpartition(".")[2].lower()
-        return any(name in _lowered_of(path, text) and name in _words_of(path, text)
-                   and name in _code_words_of(path, text) for path, text in self._code_texts)
+        found = self._tables_in_use.get(name)
+        if found is None:  # once per table: a history of 1,000 revisions asks of its tables again and again
+            found = self._tables_in_use[name] = any(
+                name in _lowered_of(path, text) and name in _words_of(path, text)
+                and name in _code_words_of(path, text) for path, text in self._code_texts)
+        return found
+
+    @cached_property
+    def _tables_in_use(self) -> dict[str, bool]:
+        """table_in_use's answers so far, by the table's lowercased name (filled as asked)."""
+        return {}
 
     @cached_property
     def _code_texts(self) -> list[tuple[str, str]]:

@@ -261,6 +261,7 @@ class DowngradeDoesNotUndo(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        created_at_start = self._created_at_start(context)
         for path, revision in sorted(context.model.revision_files.items()):
             if revision.downgrade_is_empty:
                 continue  # SL504 reports it
@@ -272,7 +273,7 @@ class DowngradeDoesNotUndo(Rule):
             unknown_downgrade = downgrade is not None and downgrade.calls_helpers or "downgrade" in revision.unread
             yield from self._compare(revision, _Effects.of(revision.upgrade, unknown_upgrade),
                                      _Effects.of(revision.downgrade, unknown_downgrade),
-                                     context.model.naming_convention or {}, self._created_at_start(context))
+                                     context.model.naming_convention or {}, created_at_start)
 
     @staticmethod
     def _created_at_start(context: AuditContext) -> set[str]:

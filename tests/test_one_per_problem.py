@@ -1,0 +1,32 @@
+"""One finding per problem (rules/base.py): the findings of a rule grouped over the workspace
+become one finding whose other places are `also:` related locations, and `occurrences` gives
+the editor one finding per place again."""
+
+from __future__ import annotations
+
+from schemalens.analyzers.rules.base import ALSO, Fix, Related, occurrences, one_per_problem
+from schemalens.analyzers.rules.integrity.missing_date_order_check import MissingDateOrderCheck
+from schemalens.analyzers.schema.model import Location
+
+PLACES = 2_000  # a convention finding on a 500-model workspace stands for thousands of places
+
+
+def _findings(rule):
+    evidence = (Related(Location("db/V1__init.sql", 1), "table created"),)
+    return [rule.finding(Location("app/models.py", line), f"t{line}.(starts_at, ends_at) may be inverted", "m",
+                         impact="i", root_cause="r", fix=Fix("f"), verification="v", table=f"t{line}",
+                         column="starts_at", related=evidence)
+            for line in range(1, PLACES + 1)]
+
+
+def test_a_grouped_rule_is_one_finding_and_an_occurrence_per_place():
+    rule = MissingDateOrderCheck()
+    [merged] = one_per_problem(_findings(rule), [rule])
+    assert merged.location.line == 1
+    assert sum(r.label.startswith(ALSO) for r in merged.related) == PLACES - 1
+    places = occurrences(merged)
+    assert [p.location.line for p in places] == list(range(1, PLACES + 1))
+    assert [p.table for p in places[:3]] == ["t1", "t2", "t3"]
+    assert all(p.related == (Related(Location("db/V1__init.sql", 1), "table created"),) for p in places[1:])
+    # built once for all of them: rebuilt per place, it made publishing diagnostics quadratic
+    assert len({id(p.related) for p in places[1:]}) == 1
