@@ -124,7 +124,8 @@ class Resolver:
             if declared.backref and declared.target_table:
                 self.relationships.setdefault((declared.target_table, declared.backref), replace(
                     declared, table=declared.target_table, class_name="", attribute=declared.backref, target=None,
-                    target_table=declared.table, uselist=None, backref=declared.attribute, lazy=None))
+                    target_table=declared.table, uselist=None, backref=declared.attribute, lazy=declared.backref_lazy,
+                    backref_lazy=declared.lazy))
 
     @cached_property
     def signature(self) -> tuple:

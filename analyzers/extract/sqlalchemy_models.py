@@ -58,6 +58,7 @@ class Relationship:
     backref: Optional[str] = None
     back_populates: Optional[str] = None
     lazy: Optional[str] = None  # the loader strategy when written: "select", "selectin", "joined", "dynamic", ...
+    backref_lazy: Optional[str] = None  # the loader strategy of the backref, when written: backref("order", lazy=...)
 
 
 @dataclass
@@ -1343,16 +1344,18 @@ class _LayerBuilder:
                     resolved = self.world.resolve(secondary.name)
                     secondary_key = self.var_tables[resolved].key if resolved in self.var_tables else secondary.source
             backref = call.kwarg("backref")
-            backref_name = None
+            backref_name = backref_lazy = None
             if backref is not None:
                 backref_name = backref.value if backref.is_str else self.world.const(backref.args[0]) if backref.kind == "call" and backref.args else None
+                if backref.kind == "call":  # backref("order", lazy="joined")
+                    backref_lazy = _loader_strategy(self.world.const(backref.kwarg("lazy")))
             uselist = self.world.const(call.kwarg("uselist"))
             records.append(Relationship(
                 table=table.key, class_name=qualified.rpartition(".")[2], attribute=attribute.name, target=target,
                 target_table=target_table, location=attribute.location, secondary=secondary_key,
                 foreign_keys=_source(call.kwarg("foreign_keys")), uselist=uselist if isinstance(uselist, bool) else None,
                 backref=backref_name, back_populates=self.world.const(call.kwarg("back_populates")),
-                lazy=_const_str(self.world.const(call.kwarg("lazy"))),
+                lazy=_loader_strategy(self.world.const(call.kwarg("lazy"))), backref_lazy=backref_lazy,
             ))
         return tuple(records)
 
@@ -1548,5 +1551,9 @@ def relationships(summaries: Iterable[ModuleSummary]) -> tuple[Relationship, ...
     return build_orm(summaries).relationships
 
 
-def _const_str(value) -> Optional[str]:
+def _loader_strategy(value) -> Optional[str]:
+    """`lazy=` as SQLAlchemy reads it: a strategy's name, or its legacy booleans (True is "select",
+    False is "joined")."""
+    if isinstance(value, bool):
+        return "select" if value else "joined"
     return value if isinstance(value, str) else None

@@ -17,6 +17,15 @@ _MODELS = ("from sqlalchemy import ForeignKey\nfrom sqlalchemy.orm import Declar
            "class OrderItem(Base):\n    __tablename__ = 'order_items'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
            "    order_id: Mapped[int] = mapped_column(ForeignKey('orders.id', ondelete='CASCADE'), index=True)\n"
            "    order: Mapped[Order] = relationship(back_populates='items')\n")
+# the many-to-one OrderItem.order declared as Order.items's backref
+_BACKREF_MODELS = ("from sqlalchemy import ForeignKey\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, backref, "
+                   "mapped_column, relationship\n\n\nclass Base(DeclarativeBase):\n    pass\n\n\n"
+                   "class Order(Base):\n    __tablename__ = 'orders'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
+                   "    items = relationship('OrderItem', backref='order')\n\n\n"
+                   "class OrderItem(Base):\n    __tablename__ = 'order_items'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
+                   "    order_id: Mapped[int] = mapped_column(ForeignKey('orders.id', ondelete='CASCADE'), index=True)\n")
+_ITEM_LOOP = ("from app.models import OrderItem\n\n\ndef orders(session):\n"
+              "    return [item.order.id for item in session.query(OrderItem).all()]\n")
 _SIZES = "[tool.schemalens.tables.orders]\nrows = 100_000\n[tool.schemalens.tables.order_items]\nrows = 300_000\n"
 _LOOP = ("from app.models import Order\n\n\ndef totals(session):\n    result = []\n"
          "    for order in session.query(Order).all():\n        result.append(len(order.items))\n    return result\n")
@@ -111,12 +120,18 @@ class NPlusOne(Rule):
              Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP.replace(
                  "session.query(Order).all()", "session.query(Order).limit(100).all()").replace(
                  "def totals(session):", "@router.post('/totals')\ndef totals(session):")}, config=_SIZES),
+             # indico: a backref that loads joined (`backref('user', lazy=False)`)
+             Example({"app/models.py": _BACKREF_MODELS.replace("backref='order'", "backref=backref('order', lazy=False)"),
+                      "app/services/orders.py": _ITEM_LOOP}, config=_SIZES),
              # CTFd, dispatch: no size hint (the children of one parent, a few configuration rows)
              Example({"app/models.py": _MODELS, "app/services/orders.py": _LOOP}))
     invalid = (
         Example({"app/models.py": _MODELS,
                  "app/services/orders.py": _LOOP.replace("len(order.items))\n", "len(order.items))  # expect\n")},
                 config=_SIZES),
+        # ihatemoney: the many-to-one is the backref the other class declares
+        Example({"app/models.py": _BACKREF_MODELS,
+                 "app/services/orders.py": _ITEM_LOOP.replace(".all()]\n", ".all()]  # expect\n")}, config=_SIZES),
         # rows another function returns, read by a helper each row is passed to
         Example({"app/models.py": _MODELS,
                  "app/services/orders.py": ("from app.models import Order\n\n\ndef recent(session):\n"
