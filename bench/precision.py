@@ -1,7 +1,8 @@
 """Precision of the audit on the corpus, against the judged triage (tests/corpus/triage/).
 
 Audits each corpus project (../shared/corpus) and prints, from the labels: precision (share of
-findings labeled `tp`) overall, per severity and per rule, the findings without a label and the
+findings labeled `tp`) overall and per severity for the rules on by default, per rule for every
+rule audited (the rules off by default that the corpus still measures marked), the findings without a label and the
 labels whose finding is gone. With `--todo DIR`, writes the unlabeled findings of each project
 to DIR/<project>.json with the code around them, for a judge to read and label. A benchmark,
 not a test: it always exits 0 (tests/test_corpus_precision.py holds the targets).
@@ -53,9 +54,10 @@ def main() -> int:
         result = corpus_triage.precision(keyed, labels)
         everything += result.labeled
         stale = corpus_triage.stale_labels(keyed, labels)
+        on_by_default = corpus_triage.Precision([(k, label) for k, label in result.labeled if corpus_triage.on_by_default(k)], [])
         print(f"== {project}: {len(keyed)} findings, {len(result.labeled)} labeled, {len(result.unlabeled)} unlabeled, "
-              f"{len(stale)} stale labels; precision {_percent(*_tp(result.labeled))}")
-        for severity, (tp, total) in result.by(lambda k: k.finding["severity"]).items():
+              f"{len(stale)} stale labels; precision of the rules on by default {_percent(*_tp(on_by_default.labeled))}")
+        for severity, (tp, total) in on_by_default.by(lambda k: k.finding["severity"]).items():
             print(f"   {severity}: {_percent(tp, total)}")
         if args.todo and result.unlabeled:
             args.todo.mkdir(parents=True, exist_ok=True)
@@ -63,13 +65,14 @@ def main() -> int:
                      "line": k.finding["line"], "code_around": _context(root, k.finding["path"], k.finding["line"]),
                      "related": k.finding.get("related", [])} for k in result.unlabeled]
             (args.todo / f"{project}.json").write_text(json.dumps(todo, indent=1, ensure_ascii=False) + "\n")
-    total = corpus_triage.Precision(everything, [])
-    print(f"== corpus: precision {_percent(*_tp(everything))}")
-    for severity, (tp, count) in total.by(lambda k: k.finding["severity"]).items():
+    on_by_default = [(keyed, label) for keyed, label in everything if corpus_triage.on_by_default(keyed)]
+    print(f"== corpus, rules on by default: precision {_percent(*_tp(on_by_default))}")
+    for severity, (tp, count) in corpus_triage.Precision(on_by_default, []).by(lambda k: k.finding["severity"]).items():
         print(f"   {severity}: {_percent(tp, count)}")
     print("   per rule:")
-    for rule, (tp, count) in total.by(lambda k: k.finding["rule"]).items():
-        print(f"   {rule}: {_percent(tp, count)}")
+    for rule, (tp, count) in corpus_triage.Precision(everything, []).by(lambda k: k.finding["rule"]).items():
+        off = "  (off by default)" if rule in corpus_triage.MEASURED_OFF_BY_DEFAULT else ""
+        print(f"   {rule}: {_percent(tp, count)}{off}")
     return 0
 
 

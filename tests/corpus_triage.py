@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -24,6 +24,10 @@ HINTS = Path(__file__).resolve().parent / "corpus" / "hints"  # size hints judge
 LABELS = ("tp", "noise", "fp")
 # The targets of the precision issue: overall, P0, and the floor for every rule enabled by default.
 OVERALL_TARGET, P0_TARGET, RULE_FLOOR = 0.90, 0.95, 0.70
+# Rules off by default for want of precision, still audited and judged on the corpus so that a
+# change that narrows one is measured (their labels stay); the targets count only the rules on
+# by default.
+MEASURED_OFF_BY_DEFAULT = ("SL304", "SL305", "SL405", "SL601")
 
 
 def _code_line(root: Path, path: str, line: int) -> str:
@@ -63,7 +67,9 @@ def audit_project(project: str) -> tuple[Path, list[Keyed]]:
     from schemalens.analyzers.workspace.index import WorkspaceIndex
 
     root = corpus_projects.unpacked(project)
-    model = WorkspaceIndex(root, config_with_hints(project, root), cache_dir=corpus_projects.CACHE / "parse-cache").index_all()
+    config = config_with_hints(project, root)
+    config = replace(config, select=(*config.select, *MEASURED_OFF_BY_DEFAULT))
+    model = WorkspaceIndex(root, config, cache_dir=corpus_projects.CACHE / "parse-cache").index_all()
     return root, keyed_findings([finding_json(finding) for finding in run_audit(model).findings], root)
 
 
@@ -71,7 +77,6 @@ def config_with_hints(project: str, root: Path):
     """The project's configuration with the size hints judged for it (tests/corpus/hints/), and
     how its migrations run when the project documents it (`migrations_run` at the file's top)."""
     import tomllib
-    from dataclasses import replace
 
     from schemalens.analyzers.workspace.config import config_from_mapping, load_config, load_hints_file
 
@@ -134,6 +139,12 @@ class Precision:
         for keyed, label in self.labeled:
             groups[part(keyed)].append(label["label"])
         return {group: (labels.count("tp"), len(labels)) for group, labels in sorted(groups.items())}
+
+
+def on_by_default(keyed: Keyed) -> bool:
+    from schemalens.analyzers.rules import rule_by_code
+
+    return rule_by_code(keyed.finding["rule"]).default_enabled
 
 
 def precision(keyed: list[Keyed], labels: dict[tuple, dict]) -> Precision:

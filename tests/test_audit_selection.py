@@ -146,6 +146,10 @@ def test_query_findings_waiting_for_table_sizes_are_said_and_found_once_hinted(t
     (tmp_path / "app" / "routes.py").write_text(
         "from flask import Blueprint\n\nbp = Blueprint('c', __name__)\n\n@bp.route('/customers')\n"
         "def find(Customer, email):\n    return Customer.query.filter(Customer.email == email).first()\n")
+    off_by_default = run_audit(WorkspaceIndex(tmp_path).index_all())
+    assert "SL405" not in _codes(off_by_default) and not off_by_default.held_back
+    selected = '[tool.schemalens]\nselect = ["ALL", "SL405"]\n'
+    (tmp_path / "pyproject.toml").write_text(selected)
     result = run_audit(WorkspaceIndex(tmp_path).index_all())
     assert "SL405" not in _codes(result)
     [size] = [entry for entry in result.held_back if entry.reason == "size"]
@@ -153,7 +157,7 @@ def test_query_findings_waiting_for_table_sizes_are_said_and_found_once_hinted(t
     model = WorkspaceIndex(tmp_path).index_all()
     assert "held back: 1 candidate finding of SL405 waits for table sizes" in render_audit_markdown(model, (), "en", (), result.held_back)
     assert audit_json(model, (), (), held_back=result.held_back)["summary"]["held_back"][0]["tables"] == ["customers"]
-    (tmp_path / "pyproject.toml").write_text("[tool.schemalens.tables.customers]\nrows = 2_000_000\n")
+    (tmp_path / "pyproject.toml").write_text(selected + "[tool.schemalens.tables.customers]\nrows = 2_000_000\n")
     hinted = run_audit(WorkspaceIndex(tmp_path).index_all())
     assert "SL405" in _codes(hinted) and not hinted.held_back
 

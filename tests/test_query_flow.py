@@ -527,7 +527,7 @@ def test_query_coverage_counts_calls_and_says_why_one_is_not_resolved(tmp_path):
     assert "parameter `thing` of unknown" in unresolved.reason
 
 
-_SIZED = Config(tables={"orders": TableHints(rows=100_000), "customers": TableHints(rows=100_000)})
+_SIZED = Config(select=("ALL", "SL405"), tables={"orders": TableHints(rows=100_000), "customers": TableHints(rows=100_000)})
 
 
 def test_query_rules_report_no_finding_on_code_under_tests(tmp_path):

@@ -36,6 +36,12 @@ class NaturalKeyNotUnique(Rule):
     application path runs (only tests call it, or nothing does, in an application with request
     handlers or tasks) is not evidence.
 
+    Off by default: a name says a column is a key, not whether duplicates can arise or what
+    they break. On the judged corpus 2 of 3 findings were worth a reviewer's time, and 3 of 5
+    with the projects we read beyond it (a slug read only on a legacy URL, a code drawn at
+    random by a library, were not). Select it by code (`select = ["ALL", "SL304"]`) where
+    users or imports supply the keys the code looks rows up by.
+
     ## Why it matters
     Lookups by a natural key assume one row. Without a constraint two sign-ups with the same
     email, or two imports of the same SKU, both succeed; `.first()` then returns an arbitrary
@@ -61,6 +67,7 @@ class NaturalKeyNotUnique(Rule):
     """
 
     code = "SL304"
+    default_enabled = False
     name = "natural-key-not-unique"
     dimension = 3
     severity = "P1"
