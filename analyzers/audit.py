@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
 from .rules import all_rules
@@ -44,18 +44,28 @@ class AuditResult:
 
 
 @dataclass
-class KeptRules:
-    """What the rules that read no code found in the last audit, and what they read: an audit
-    whose model differs from that one only in its code (an edit of a service) takes their
-    outcomes back instead of running them again. A caller that audits again and again (the
-    language server) keeps one and hands it to every `run_audit`."""
+class KeptOutcomes:
+    """What the rules that completed on one partial view of the model found, and what that view
+    showed them (see KeptRules)."""
 
-    inputs: Optional[tuple] = None  # the model but its code (_schema_inputs), and the rules run
+    inputs: Optional[tuple] = None  # the parts of the model the view shows, and the rules run
     texts: dict[str, Optional[str]] = field(default_factory=dict)  # every text those rules read
-    outcomes: dict[str, tuple] = field(default_factory=dict)  # rule code -> _outcome of the rules that read no code
-    # The rules that asked for the code: later audits run them on the whole model at once, instead
-    # of first on the model without its code, where they stop where they ask for it.
-    read_code: frozenset[str] = frozenset()
+    outcomes: dict[str, tuple] = field(default_factory=dict)  # rule code -> _outcome
+    # The rules that asked for what the view hides: later audits run them on a fuller view at once
+    # instead of first on this one, where they stop where they ask for it.
+    read_more: frozenset[str] = frozenset()
+
+
+@dataclass
+class KeptRules:
+    """What the rules found in the last audit, by what they read: an audit whose model differs
+    from that one only in its code (an edit of a service) takes back the outcomes of the rules
+    that read no code; one that differs only in its models and code (an edit of a model) those
+    of the rules that read only the migrations, the SQL and the settings. A caller that audits
+    again and again (the language server) keeps one and hands it to every `run_audit`."""
+
+    migrations: KeptOutcomes = field(default_factory=KeptOutcomes)  # rules that read neither the models nor the code
+    schema: KeptOutcomes = field(default_factory=KeptOutcomes)  # rules that read no code
 
 
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True,
@@ -67,29 +77,35 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     `text_of(path)` returns a file's current text (the editor's buffer); by default the file is
     read from disk under the model's root. Each file is read once per audit: many rules read the same files.
 
-    The rules first run on the model with its code hidden (`code_hidden`: the code facts, and the
-    text of Python files outside the migrations): the outcome of a rule that asks for neither
-    depends on the schema alone, and `kept` can keep it. The others run again on the whole model.
+    The rules first run on the model with its models and code hidden (`_models_hidden`), then on
+    the model with its code hidden (`code_hidden`: the code facts, and the text of Python files
+    outside the migrations): the outcome of a rule that completes there depends on what that
+    view shows alone, and `kept` can keep it. The others run again on the whole model.
     """
     text_of = functools.lru_cache(maxsize=None)(text_of or (lambda path: _read(model.root, path)))
     if rules is None:
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
-    inputs = (_schema_inputs(model), tuple(rule.code for rule in rules))
-    if kept is not None and kept.inputs == inputs and all(text_of(path) == text for path, text in kept.texts.items()):
-        outcomes = {rule.code: kept.outcomes.get(rule.code, ("waits",)) for rule in rules}
-    else:
-        read: dict[str, Optional[str]] = {}
-        first = AuditContext(code_hidden(model), _schema_texts(model, text_of, read))
-        read_code = kept.read_code if kept is not None else frozenset()
-        outcomes = {rule.code: ("waits",) if rule.code in read_code else _outcome(rule, first, model) for rule in rules}
-        if kept is not None:
-            kept.inputs, kept.texts = inputs, read
-            kept.outcomes = {code: outcome for code, outcome in outcomes.items() if outcome[0] != "waits"}
-            kept.read_code = frozenset(code for code, outcome in outcomes.items() if outcome[0] == "waits")
+    codes = tuple(rule.code for rule in rules)
+    outcomes: dict[str, tuple] = {}
+    pending = list(rules)
+    for view, view_inputs, name in _PARTIAL_VIEWS if kept is not None else ():  # with nothing to keep, straight on the whole model
+        state = getattr(kept, name)
+        inputs = (view_inputs(model), codes)
+        if state.inputs == inputs and all(text_of(path) == text for path, text in state.texts.items()):
+            found = {rule.code: state.outcomes[rule.code] for rule in pending if rule.code in state.outcomes}
+        else:
+            read: dict[str, Optional[str]] = {}
+            shown = view(model)
+            context = AuditContext(shown, _schema_texts(model, text_of, read))
+            found = {rule.code: outcome for rule in pending if rule.code not in state.read_more
+                     and (outcome := _outcome(rule, context, shown))[0] != "waits"}
+            setattr(kept, name, KeptOutcomes(inputs, read, found, frozenset(rule.code for rule in pending if rule.code not in found)))
+        outcomes.update(found)
+        pending = [rule for rule in pending if rule.code not in found]
     context = AuditContext(model, text_of)
-    for rule in rules:
-        if outcomes[rule.code][0] == "waits":
-            outcomes[rule.code] = _outcome(rule, context, model)
+    for rule in pending:
+        outcomes[rule.code] = _outcome(rule, context, model)
+    outcomes = {code: outcomes[code] for code in codes}
 
     findings = [finding for outcome in outcomes.values() if outcome[0] == "found" for finding in outcome[1]]
     errors = [outcome[1] for outcome in outcomes.values() if outcome[0] == "failed"]
@@ -143,9 +159,33 @@ def _outcome(rule_class: type[Rule], context: AuditContext, model) -> tuple:
 
 def _schema_inputs(model) -> tuple:
     """Everything of the model a rule may read besides its code: the layers, the migrations, the
-    files and settings, and which modules apply the migrations at startup."""
-    return (*(_Identity(getattr(model, name)) for name in _LAYERS), *(getattr(model, name) for name in _SCHEMA_FIELDS),
-            frozenset(path for path, summary in model.summaries.items() if summary.runs_migrations))
+    files and settings."""
+    return (*(_Identity(getattr(model, name)) for name in _LAYERS), *(getattr(model, name) for name in _SCHEMA_FIELDS))
+
+
+def _migration_inputs(model) -> tuple:
+    """Everything of the model a rule may read besides its models and its code: the database the
+    migrations build, the migrations, the files and settings."""
+    return (_Identity(model.database), *(getattr(model, name) for name in _MIGRATION_FIELDS))
+
+
+def _models_hidden(model):
+    """The model with its code and what the models say hidden: any look at them raises
+    CodeNotRead."""
+    return replace(code_hidden(model), orm=_NotRead(), summaries=_NotRead(),
+                   **{name: _NotRead() for name in _MODEL_FIELDS})
+
+
+class _NotRead:
+    """A part of the model a partial view hides: any look at it, a comparison included, raises
+    CodeNotRead."""
+
+    __slots__ = ()
+
+    def _hidden(self, *_args):
+        raise CodeNotRead()
+
+    __getattr__ = __getitem__ = __iter__ = __len__ = __contains__ = __bool__ = __eq__ = __hash__ = _hidden
 
 
 class _Identity:
@@ -163,6 +203,12 @@ class _Identity:
 
 _LAYERS = ("orm", "database")
 _SCHEMA_FIELDS = tuple(name for name in WorkspaceModel.__dataclass_fields__ if name not in ("code", "summaries", *_LAYERS))
+# What the index builds from the models besides their layer (the main database's layer, its
+# bootstrap tables and the naming convention the replay applies are compared as they come out).
+_MODEL_FIELDS = ("relationships", "transformed_columns", "coverage")
+_MIGRATION_FIELDS = tuple(name for name in _SCHEMA_FIELDS if name not in _MODEL_FIELDS)
+# The partial views the rules run on first, narrowest first: (view, what it shows, KeptRules field).
+_PARTIAL_VIEWS = ((_models_hidden, _migration_inputs, "migrations"), (code_hidden, _schema_inputs, "schema"))
 
 
 def _schema_texts(model, text_of, read: dict[str, Optional[str]]):

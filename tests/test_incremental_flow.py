@@ -115,7 +115,8 @@ def test_an_edit_of_application_code_keeps_what_the_rules_that_read_no_code_foun
     index = WorkspaceIndex(ctfd_root)
     kept = KeptRules()
     first = run_audit(index.index_all(), kept=kept)
-    schema_rules = {code for code, outcome in kept.outcomes.items() if outcome[0] == "found"}
+    schema_rules = {code for state in (kept.migrations, kept.schema) for code, outcome in state.outcomes.items()
+                    if outcome[0] == "found"}
     assert schema_rules and "SL201" in schema_rules  # a check of the models alone
     ran: list[str] = []
     for rule in all_rules():

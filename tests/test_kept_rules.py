@@ -1,12 +1,14 @@
-"""The outcomes of rules that read no code, kept across audits (audit.KeptRules): an edit of the
-code leaves them standing, and a rule that reads the code's text runs again (the property test
-over edits of a real project is in test_incremental_flow.py)."""
+"""The outcomes of rules kept across audits by what they read (audit.KeptRules): an edit of the
+code leaves those of the rules that read no code standing, an edit of a model those of the rules
+that read only the migrations, and a rule that reads the edited text runs again (the property
+test over edits of a real project is in test_incremental_flow.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from schemalens.analyzers.audit import KeptRules, run_audit
+from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from workspace_files import write_files
 
@@ -43,7 +45,7 @@ def test_an_edit_of_code_whose_text_a_rule_reads_runs_that_rule_again(tmp_path: 
     index = WorkspaceIndex(root)
     kept = KeptRules()
     before = run_audit(index.index_all(), kept=kept, text_of=index._read)
-    assert kept.outcomes and "SL545" not in {f.rule for f in before.findings}
+    assert kept.schema.outcomes and "SL545" not in {f.rule for f in before.findings}
     after = run_audit(index.update_file(SERVICE, NAMED), kept=kept, text_of=index._read)
     (root / SERVICE).write_text(NAMED, encoding="utf-8")
     assert "SL545" in {f.rule for f in after.findings}
@@ -55,10 +57,10 @@ def test_an_edit_of_code_keeps_the_outcomes_of_the_rules_that_read_no_code(tmp_p
     index = WorkspaceIndex(root)
     kept = KeptRules()
     run_audit(index.index_all(), kept=kept, text_of=index._read)
-    outcomes = kept.outcomes
+    migrations, schema = kept.migrations, kept.schema
     edited = FILES[SERVICE].replace("    return", "    session.flush()\n    return")
     after = run_audit(index.update_file(SERVICE, edited), kept=kept, text_of=index._read)
-    assert kept.outcomes is outcomes  # taken back, not worked out again
+    assert kept.migrations is migrations and kept.schema is schema  # taken back, not worked out again
     (root / SERVICE).write_text(edited, encoding="utf-8")
     assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
 
@@ -74,4 +76,30 @@ def test_an_edit_of_a_text_those_rules_read_runs_them_again(tmp_path: Path):
     after = run_audit(index.update_file("migrations/env.py", env), kept=kept, text_of=index._read)
     assert "SL515" not in {f.rule for f in after.findings}  # env.py sets lock_timeout for every revision
     (root / "migrations/env.py").write_text(env, encoding="utf-8")
+    assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
+
+
+def test_an_edit_of_a_model_keeps_the_outcomes_of_the_rules_that_read_only_the_migrations(tmp_path: Path, monkeypatch):
+    root = write_files(tmp_path / "service", {**FILES, "migrations/versions/0003_index.py": (
+        "from alembic import op\nimport sqlalchemy as sa\n\nrevision = '0003'\ndown_revision = '0002'\n\n\n"
+        "def upgrade():\n    op.create_index('ix_teams_name', 'teams', ['name'])\n"
+        "    op.add_column('teams', sa.Column('created', sa.DateTime()))\n\n\n"
+        "def downgrade():\n    op.drop_column('teams', 'created')\n    op.drop_index('ix_teams_name', 'teams')\n")})
+    index = WorkspaceIndex(root)
+    kept = KeptRules()
+    run_audit(index.index_all(), kept=kept, text_of=index._read)
+    migrations, schema = kept.migrations, kept.schema
+    migration_rules = {code for code, outcome in migrations.outcomes.items() if outcome[0] == "found" and outcome[1]}
+    assert "SL505" in migration_rules  # an index built without CONCURRENTLY, whatever the models say
+    ran: list[str] = []
+    for rule in all_rules():
+        check = rule.check
+        monkeypatch.setattr(rule, "check", lambda self, context, check=check: (ran.append(self.code), check(self, context))[1])
+    # the models declare the revision's timestamp column: SL201 reports it where the models declare it
+    edited = FILES["app/models.py"].replace("String\n", "DateTime, String\n") + "    created = Column(DateTime)\n"
+    after = run_audit(index.update_file("app/models.py", edited), kept=kept, text_of=index._read)
+    assert kept.migrations is migrations and kept.schema is not schema
+    assert ran and not migration_rules & set(ran)
+    (root / "app/models.py").write_text(edited, encoding="utf-8")
+    assert [f.location.path for f in after.findings if f.rule == "SL201"] == ["app/models.py"]
     assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))

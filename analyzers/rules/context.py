@@ -312,8 +312,8 @@ class AuditContext:
         if self._migrations_spare_live_traffic:
             return None, ""
         patterns = self.model.config.non_application_paths
-        if any(summary.runs_migrations and self.model.files.get(path) != "support" and is_application_code(path, patterns)
-               and not is_operator_command(path) for path, summary in self.model.summaries.items()):
+        if any(self.model.files.get(path) != "support" and is_application_code(path, patterns) and not is_operator_command(path)
+               for path in self.model.migrating_modules):
             return "migrates at startup", ""
         source = startup_migration(getattr(self.model, "root", None))
         return ("migrates at startup", source) if source else (None, "")

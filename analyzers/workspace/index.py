@@ -136,6 +136,8 @@ class WorkspaceModel:
     # The folders of the Alembic environments' env.py (not the workspace root): what else they
     # hold is migration code (data migrations, helpers, snapshots of old models).
     migration_folders: tuple[str, ...] = ()
+    # The Python modules that apply the migrations themselves (an app factory calling upgrade()).
+    migrating_modules: frozenset[str] = frozenset()
 
     def database_of(self, path: str) -> Optional[Database]:
         """The database whose migrations include the file `path`."""
@@ -535,6 +537,8 @@ class WorkspaceIndex:
             databases=databases,
             sql_locations=self._sql_plan.locations,
             migration_folders=tuple(self._migration_folders),
+            migrating_modules=frozenset(path for path, parsed in self._files.items() if parsed.kind in PYTHON_KINDS
+                                        and parsed.result is not None and parsed.result.summary.runs_migrations),
         )
         return self.model
 
