@@ -88,6 +88,10 @@ _spares_live_traffic_of = ByPath(lambda text: _SPARES_LIVE_TRAFFIC.search(text) 
 _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
+# [(steps, whether each SQL step runs in a transaction), their walk] of the last audit
+_last_walk: list = []
+
+
 @dataclass
 class AuditContext:
     model: "WorkspaceModel"  # noqa: F821 - schemalens.analyzers.workspace.index.WorkspaceModel
@@ -106,8 +110,16 @@ class AuditContext:
 
     @cached_property
     def migration_walk(self) -> list:
-        """The migration steps' operations in replay order, with what was true before each."""
-        return list(walk_migrations(self.model.steps, self.sql_transactions))
+        """The migration steps' operations in replay order, with what was true before each. The
+        last audit's walk is taken back while the steps and their transactions are the same (an
+        edit of a model or of the code): over a long history it is one of an audit's costliest
+        parts."""
+        steps = self.model.steps
+        in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
+        key = (steps, in_transaction)
+        if not (_last_walk and _last_walk[0] == key):
+            _last_walk[:] = [key, list(walk_migrations(steps, in_transaction.__getitem__))]
+        return _last_walk[1]
 
     @cached_property
     def sql_transactions(self) -> SqlTransactions:
