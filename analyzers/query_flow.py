@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import PurePosixPath
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 from .code_structure import resolving_attributes, structure
 from .extract.module_summary import ModuleSummary
@@ -72,9 +72,17 @@ class FlowQuery:
     source: tuple[str, int]  # (path, index) of the shape it is reported for
 
 
-@dataclass(frozen=True, slots=True)
-class _Frame:
-    """A function read with `self`/`cls` standing for `self_class`."""
+_UNRESOLVED = object()  # a call not resolved yet (None: resolved to nothing)
+
+
+def _with_column(part, column: ColumnRef):
+    """A predicate or an ordering on `column`: itself when it is on that column already."""
+    return part if column is part.column else replace(part, column=column)
+
+
+class _Frame(NamedTuple):
+    """A function read with `self`/`cls` standing for `self_class` (a tuple: frames key the
+    memos of call resolution, looked up some hundred thousand times per audit)."""
 
     path: str
     name: Optional[str]  # None: the module's top level
@@ -355,9 +363,10 @@ class CodeBase:
     def target(self, frame: _Frame, callee: str) -> Optional[_Target]:
         """The workspace function a callee as written in `frame` calls, or None."""
         key = (frame, callee)
-        if key not in self._targets:
-            self._targets[key] = self._target(frame, callee)
-        return self._targets[key]
+        found = self._targets.get(key, _UNRESOLVED)
+        if found is _UNRESOLVED:
+            found = self._targets[key] = self._target(frame, callee)
+        return found
 
     def _target(self, frame: _Frame, callee: str) -> Optional[_Target]:
         function = self.functions.get((frame.path, frame.name)) if frame.name else None
@@ -991,15 +1000,18 @@ class CodeBase:
                 ("self.", "cls.")) else "")
 
         def ref(column: ColumnRef) -> ColumnRef:
-            return column if column.table else replace(column, model=name(column.model))
+            if column.table:
+                return column
+            model = name(column.model)
+            return column if model == column.model else replace(column, model=model)
 
         entities = tuple(e for e in (name(entity) for entity in shape.entities) if e)
         return replace(
             shape,
             entities=entities,
-            predicates=self._predicates(tuple(replace(p, column=ref(p.column)) for p in shape.predicates)),
+            predicates=self._predicates(tuple(_with_column(p, ref(p.column)) for p in shape.predicates)),
             joins=tuple(_qualified_join(join, name, ref) for join in shape.joins),
-            order_by=tuple(replace(o, column=ref(o.column)) for o in shape.order_by),
+            order_by=tuple(_with_column(o, ref(o.column)) for o in shape.order_by),
             group_by=tuple(ref(c) for c in shape.group_by),
             aggregates=tuple((f, ref(c)) for f, c in shape.aggregates),
         )
