@@ -29,7 +29,7 @@ from schemalens.analyzers.workspace.discovery import project_root
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 from . import code_actions, navigation
-from .diagnostics import diagnostics_by_uri, relative_path
+from .diagnostics import Diagnostics, relative_path
 from .garbage import FullCollections
 from .memory_trace import MemoryTrace
 from .protocol import SchemaLensProtocol
@@ -86,6 +86,7 @@ class SchemaLensServer(LanguageServer):
         # Between audits: what the rules that read no code found (an edit of application code
         # leaves it standing; see run_audit).
         self.kept_rules = KeptRules()
+        self.diagnostics = Diagnostics()  # keeps the last publication's, for the findings an edit leaves as they were
         self.full_collections = FullCollections()  # started with the serving process (run_stdio, run_socket)
 
     def choose_lang(self, config) -> str:
@@ -169,7 +170,7 @@ class SchemaLensServer(LanguageServer):
         self.problems = audited.problems
         self.query_paths = audited.query_paths
         self.held_back = audited.held_back
-        current = diagnostics_by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang)
+        current = self.diagnostics.by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang)
         for uri in sorted(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
             if diagnostics != self.published.get(uri, []):
@@ -183,7 +184,7 @@ class SchemaLensServer(LanguageServer):
         """Publish the audit kept for this workspace, unchanged since (analyzers/workspace/
         audit_cache.py), before the index is rebuilt; the rebuild then republishes only what
         differs, which is nothing unless a file changes meanwhile."""
-        self.published = diagnostics_by_uri(self.root, kept.findings, kept.problems, self.positions(), self.lang)
+        self.published = self.diagnostics.by_uri(self.root, kept.findings, kept.problems, self.positions(), self.lang)
         # An open file the kept audit found nothing in: say so now, not when the index is rebuilt.
         opened = {uri: [] for uri in self.workspace.text_documents if uri not in self.published}
         for uri, diagnostics in sorted({**opened, **self.published}.items()):
@@ -195,7 +196,7 @@ class SchemaLensServer(LanguageServer):
         """Publish what the checks found in the models, migrations and SQL of the workspace before
         the checks of its code run (WorkspaceIndex.index_all's `schema_first`): findings that
         stand whatever the code says. The rebuild that ends the index then publishes what it adds."""
-        self.published = diagnostics_by_uri(self.root, findings, (), self.positions(), self.lang)
+        self.published = self.diagnostics.by_uri(self.root, findings, (), self.positions(), self.lang)
         for uri, diagnostics in sorted(self.published.items()):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
         log.info("published %d findings of the models and migrations; the checks of the code follow", len(findings))

@@ -52,15 +52,38 @@ def problem_diagnostic(problem: ExtractionError, positions: Positions, lang: str
                             severity=severity, source="schemalens", code=f"parse:{problem.kind}")
 
 
-def diagnostics_by_uri(root: Path, findings, problems, positions: Positions,
-                       lang: str = "en") -> dict[str, list[types.Diagnostic]]:
-    by_uri: dict[str, list[types.Diagnostic]] = {}
-    for finding in (occurrence for merged in findings for occurrence in occurrences(merged)):
-        by_uri.setdefault(uri_of(root, finding.location.path), []).append(finding_diagnostic(finding, root, positions, lang))
+class Diagnostics:
+    """Findings and problems as diagnostics, by file. A finding that comes back from the last
+    publication unchanged, in the same language and encoding, pointing into texts that did not
+    change, keeps its diagnostic: a 500-model workspace republishes some 6,000 of them after
+    every edit, and converting them all again was a quarter of the edit."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple, tuple[tuple, types.Diagnostic]] = {}  # (finding, lang, encoding) -> (texts, diagnostic)
+
+    def by_uri(self, root: Path, findings, problems, positions: Positions, lang: str = "en") -> dict[str, list[types.Diagnostic]]:
+        last, self._last = self._last, {}
+        by_uri: dict[str, list[types.Diagnostic]] = {}
+        for finding in (occurrence for merged in findings for occurrence in occurrences(merged)):
+            key = (finding, lang, positions.encoding)
+            texts = tuple(positions.text(path) for path in _paths(finding))
+            kept = last.get(key)
+            diagnostic = kept[1] if kept is not None and kept[0] == texts else finding_diagnostic(finding, root, positions, lang)
+            self._last[key] = (texts, diagnostic)
+            by_uri.setdefault(uri_of(root, finding.location.path), []).append(diagnostic)
+        _add_problems(by_uri, root, problems, positions, lang)
+        return by_uri
+
+
+def _paths(finding: Finding) -> tuple[str, ...]:
+    """The files whose lines a finding's diagnostic points into."""
+    return (finding.location.path, *(related.location.path for related in finding.related))
+
+
+def _add_problems(by_uri: dict[str, list[types.Diagnostic]], root: Path, problems, positions: Positions, lang: str) -> None:
     for problem in problems:
         if (root / problem.location.path).exists():
             by_uri.setdefault(uri_of(root, problem.location.path), []).append(problem_diagnostic(problem, positions, lang))
-    return by_uri
 
 
 def relative_path(root: Path, uri: str) -> Optional[str]:

@@ -70,11 +70,18 @@ class Positions:
     def __init__(self, encoding: Optional[str], text_of: TextOf) -> None:
         self.encoding = str(encoding or types.PositionEncodingKind.Utf16)
         self._text_of = text_of
+        self._texts: dict[str, Optional[str]] = {}
         self._lines: dict[str, Optional[list[str]]] = {}
+
+    def text(self, path: str) -> Optional[str]:
+        """The file's text the conversions read."""
+        if path not in self._texts:
+            self._texts[path] = self._text_of(path)
+        return self._texts[path]
 
     def lines(self, path: str) -> Optional[list[str]]:
         if path not in self._lines:
-            text = self._text_of(path)
+            text = self.text(path)
             self._lines[path] = None if text is None else lsp_lines(text)
         return self._lines[path]
 
