@@ -52,8 +52,8 @@ class PredicateWithoutIndex(Rule):
 
     Off by default, even with size hints: whether a scan matters depends on how often the query
     runs, which the code alone does not tell. On the judged corpus 2 of 3 findings were worth a
-    reviewer's time, and 17 of 38 with the projects we read beyond it, whose every table was
-    hinted at a million rows (most of the rest ran once per deletion of a parent, behind
+    reviewer's time, and 17 of 38 with the projects we read beyond it, most of them hinted at a
+    million rows for every table (most of the rest ran once per deletion of a parent, behind
     permissions the code checks at run time, or in methods nothing calls). Select it by code
     (`select = ["ALL", "SL405"]`) together with size hints for the tables you expect to grow.
 
