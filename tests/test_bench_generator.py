@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +10,7 @@ from pathlib import Path
 import psycopg
 
 from schemalens.analyzers.pg.catalog import read_catalog
-
-_GENERATOR = Path(__file__).resolve().parent.parent / "bench" / "generate_workspace.py"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_workspace", _GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_workspace", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+from workspace_files import bench_generator
 
 
 def _digest(root: Path) -> str:
@@ -33,7 +23,7 @@ def _digest(root: Path) -> str:
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
-    generate = _generator().generate_workspace
+    generate = bench_generator().generate_workspace
     first = generate(tmp_path / "a", models=12, revisions=20, sql=5, seed=1)
     generate(tmp_path / "b", models=12, revisions=20, sql=5, seed=1)
     generate(tmp_path / "c", models=12, revisions=20, sql=5, seed=2)
@@ -43,7 +33,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 
 
 def test_generated_revisions_and_sql_apply_to_postgresql(tmp_path, postgres):
-    workspace = _generator().generate_workspace(tmp_path / "w", models=15, revisions=30, sql=8, seed=7)
+    workspace = bench_generator().generate_workspace(tmp_path / "w", models=15, revisions=30, sql=8, seed=7)
     dsn = postgres.fresh_database("generated")
     alembic = [sys.executable, "-m", "alembic", "-c", str(workspace.root / "alembic.ini"), "-x", f"url={postgres.url(dsn)}"]
     for step in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"]):

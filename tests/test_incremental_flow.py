@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 
 import corpus_projects
 from corpus_triage import config_with_hints
-from schemalens.analyzers import query_flow, query_paths
+from schemalens.analyzers import query_flow
 from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers.code_structure import resolving_attributes, structure
 from schemalens.analyzers.extract.module_summary import summarize_module
 from schemalens.analyzers.extract.python_world import World
 from schemalens.analyzers.workspace.index import WorkspaceIndex
+from workspace_files import fresh_model
 
 MODELS = "CTFd/models/__init__.py"
 CHALLENGES = "CTFd/api/v1/challenges.py"
@@ -73,13 +74,7 @@ def test_findings_after_edits_equal_a_fresh_index(ctfd_root, kinds):
         text = texts.get(path) or (ctfd_root / path).read_text(encoding="utf-8")
         texts[path] = text.replace(old, new.format(n=number), 1) if old else new.format(n=number) + text
         edited = _keys(index.update_file(path, texts[path]), kept)
-    fresh = WorkspaceIndex(ctfd_root, config)
-    fresh.index_all()
-    for path, text in texts.items():
-        model = fresh.update_file(path, text)
-    query_flow._last_code_base.clear()
-    query_paths._last_resolved.clear()
-    assert edited == _keys(model)
+    assert edited == _keys(fresh_model(ctfd_root, texts, config))
 
 
 def test_an_edit_that_moves_code_keeps_where_functions_run(ctfd_root):

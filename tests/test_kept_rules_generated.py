@@ -4,33 +4,20 @@ language server audits them, the findings equal those of a fresh index of the ed
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from schemalens.analyzers import query_flow, query_paths
 from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.workspace.index import WorkspaceIndex
+from workspace_files import bench_generator, fresh_model
 
-_GENERATOR = Path(__file__).resolve().parent.parent / "bench" / "generate_workspace.py"
 MODEL_ANCHOR = "primary_key=True)\n"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_workspace", _GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_workspace", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    return _generator().generate_workspace(tmp_path_factory.mktemp("generated"), models=12, revisions=30, sql=6)
+    return bench_generator().generate_workspace(tmp_path_factory.mktemp("generated"), models=12, revisions=30, sql=6)
 
 
 def _edit(workspace, kind: str, number: int) -> tuple[str, str, str]:
@@ -75,10 +62,4 @@ def test_findings_after_edits_equal_a_fresh_index(workspace, kinds):
         text = texts.get(path) or (workspace.root / path).read_text(encoding="utf-8")
         texts[path] = text.replace(old, new, 1) if old else new + text
         edited = _keys(index.update_file(path, texts[path]), kept)
-    fresh = WorkspaceIndex(workspace.root, workers=1)
-    fresh.index_all()
-    for path, text in texts.items():
-        model = fresh.update_file(path, text)
-    query_flow._last_code_base.clear()
-    query_paths._last_resolved.clear()
-    assert edited == _keys(model)
+    assert edited == _keys(fresh_model(workspace.root, texts, workers=1))

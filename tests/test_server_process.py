@@ -4,7 +4,6 @@ writes nothing to standard error: its log goes to the client as window/logMessag
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import queue
@@ -18,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from schemalens.analyzers.workspace.discovery import project_root
+from workspace_files import bench_generator
 
 SERVICE = Path(__file__).parent / "fixtures" / "flask_service"
-GENERATOR = Path(__file__).resolve().parents[1] / "bench" / "generate_workspace.py"
 EXIT_SECONDS = 2.0
 
 
@@ -135,12 +134,8 @@ def service(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def large_workspace(tmp_path_factory) -> Path:
     """A workspace whose cold index takes seconds (300 model modules, 600 revisions)."""
-    spec = importlib.util.spec_from_file_location("generate_workspace", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("generate_workspace", module)
-    spec.loader.exec_module(module)
     root = tmp_path_factory.mktemp("large") / "workspace"
-    module.generate_workspace(root, models=300, revisions=600, sql=50)
+    bench_generator().generate_workspace(root, models=300, revisions=600, sql=50)
     return root
 
 

@@ -11,3 +11,31 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
+
+
+def bench_generator():
+    """bench/generate_workspace.py, imported from its file (bench/ is not a package)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("generate_workspace", Path(__file__).resolve().parent.parent / "bench" / "generate_workspace.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("generate_workspace", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def fresh_model(root: Path, texts: dict[str, str], config=None, workers=None):
+    """The model a fresh index of `root` builds with `texts` ({path: text}) as the editor's
+    buffers, with the memos the query flow keeps from earlier audits forgotten: what an audit
+    kept across edits must equal."""
+    from schemalens.analyzers import query_flow, query_paths
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+
+    fresh = WorkspaceIndex(root, config, workers=workers)
+    model = fresh.index_all()
+    for path, text in texts.items():
+        model = fresh.update_file(path, text)
+    query_flow._last_code_base.clear()
+    query_paths._last_resolved.clear()
+    return model
