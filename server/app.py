@@ -184,11 +184,7 @@ class SchemaLensServer(LanguageServer):
         """Publish the audit kept for this workspace, unchanged since (analyzers/workspace/
         audit_cache.py), before the index is rebuilt; the rebuild then republishes only what
         differs, which is nothing unless a file changes meanwhile."""
-        self.published = self.diagnostics.by_uri(self.root, kept.findings, kept.problems, self.positions(), self.lang)
-        # An open file the kept audit found nothing in: say so now, not when the index is rebuilt.
-        opened = {uri: [] for uri in self.workspace.text_documents if uri not in self.published}
-        for uri, diagnostics in sorted({**opened, **self.published}.items()):
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self._publish_before_the_index(self.diagnostics.by_uri(self.root, kept.findings, kept.problems, self.positions(), self.lang))
         self.publishing_kept = True
         log.info("published the kept audit of the unchanged workspace: %d findings", len(kept.findings))
 
@@ -196,10 +192,17 @@ class SchemaLensServer(LanguageServer):
         """Publish what the checks found in the models, migrations and SQL of the workspace before
         the checks of its code run (WorkspaceIndex.index_all's `schema_first`): findings that
         stand whatever the code says. The rebuild that ends the index then publishes what it adds."""
-        self.published = self.diagnostics.by_uri(self.root, findings, (), self.positions(), self.lang)
-        for uri, diagnostics in sorted(self.published.items()):
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self._publish_before_the_index(self.diagnostics.by_uri(self.root, findings, (), self.positions(), self.lang))
         log.info("published %d findings of the models and migrations; the checks of the code follow", len(findings))
+
+    def _publish_before_the_index(self, published: dict[str, list]) -> None:
+        """Publish what is known before the index ends, and say so now for an open file nothing
+        was found in yet, not when the index ends: the rebuild that ends it publishes only what
+        differs."""
+        self.published = published
+        opened = {uri: [] for uri in self.workspace.text_documents if uri not in published}
+        for uri, diagnostics in sorted({**opened, **published}.items()):
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
 
     @staticmethod
     def _audit(index: WorkspaceIndex, model, kept: Optional[KeptRules] = None) -> tuple[dict[str, Optional[str]], CarriedAudit]:

@@ -1,12 +1,14 @@
 """On a cold start of a workspace with many Python files, the language server publishes what the
 models and migrations show before it reads the code, then what the code adds, and never takes a
-published finding back (the real server over stdio, driven by pytest-lsp)."""
+published finding back; an open file they show nothing in is said to have nothing yet, then
+(the real server over stdio, driven by pytest-lsp)."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from lsprotocol import types
@@ -19,17 +21,22 @@ MODELS = "app/models/accounts.py"
 MODULES = 220  # more Python files than a one-pass index is worth (index._SCHEMA_FIRST_MINIMUM)
 
 
-async def _session(root: Path, cache: Path) -> tuple[list[list[types.Diagnostic]], list[str]]:
+async def _session(root: Path, cache: Path, opened: Optional[str] = None) -> tuple[list[list[types.Diagnostic]], list[str]]:
     """One editor session until the index ends: every publication of the models file's
-    diagnostics, in order, and the server's log messages."""
+    diagnostics (of `opened`'s, opened at once, when given), in order, and the server's log
+    messages."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
                                 server_env={"SCHEMALENS_CACHE_DIR": str(cache)})
     client = await config.start()
-    published = publications_of(client, (root / MODELS).as_uri())
+    published = publications_of(client, (root / (opened or MODELS)).as_uri())
     try:
         await client.initialize_session(types.InitializeParams(
             capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="service")]))
+        if opened:
+            client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+                uri=(root / opened).as_uri(), language_id="python", version=1,
+                text=(root / opened).read_text(encoding="utf-8"))))
         for _ in range(3000):
             if any("indexed" in m.message for m in client.log_messages):
                 break
@@ -40,13 +47,17 @@ async def _session(root: Path, cache: Path) -> tuple[list[list[types.Diagnostic]
     return published, [m.message for m in client.log_messages]
 
 
-@pytest.mark.asyncio
-async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
-    root, cache = _service(tmp_path), tmp_path / "cache"
+def _reports(root: Path) -> Path:
     (root / "app" / "reports").mkdir()
     for number in range(MODULES):
         (root / "app" / "reports" / f"report_{number}.py").write_text(
             f"def total_{number}(rows):\n    return sum(row.amount for row in rows)\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.asyncio
+async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
+    root, cache = _reports(_service(tmp_path)), tmp_path / "cache"
     cold = await _session(root, cache)
     (root / "app" / "reports" / "report_0.py").write_text("def total_0(rows):\n    return 0\n", encoding="utf-8")
     warm = await _session(root, cache)  # one file changed: the parse cache serves the rest
@@ -57,3 +68,12 @@ async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
         assert "SL701" not in {code for code, _ in first}  # plaintext secrets wait for the code that writes them
         assert "SL701" in {code for code, _ in last}
         assert first <= last
+
+
+@pytest.mark.asyncio
+async def test_an_open_file_they_find_nothing_in_is_published_with_them(tmp_path: Path):
+    root, cache = _reports(_service(tmp_path)), tmp_path / "cache"
+    published, log = await _session(root, cache, opened="app/reports/report_1.py")
+    # with the models' findings, then again when the index ends, as for every file opened
+    assert len(published) == 2 and not any(published)
+    assert any("the checks of the code follow" in message for message in log)
