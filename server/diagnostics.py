@@ -65,7 +65,7 @@ class Diagnostics:
         last, self._last = self._last, {}
         by_uri: dict[str, list[types.Diagnostic]] = {}
         for finding in (occurrence for merged in findings for occurrence in occurrences(merged)):
-            key = (finding, lang, positions.encoding)
+            key = (_shown(finding), lang, positions.encoding)
             texts = tuple(positions.text(path) for path in _paths(finding))
             kept = last.get(key)
             diagnostic = kept[1] if kept is not None and kept[0] == texts else finding_diagnostic(finding, root, positions, lang)
@@ -73,6 +73,13 @@ class Diagnostics:
             by_uri.setdefault(uri_of(root, finding.location.path), []).append(diagnostic)
         _add_problems(by_uri, root, problems, positions, lang)
         return by_uri
+
+
+def _shown(finding: Finding) -> tuple:
+    """What of a finding its diagnostic shows (finding_diagnostic): a merged finding's title, which
+    counts its places, is not shown, so a place added elsewhere leaves the others' diagnostics."""
+    return (finding.rule, finding.name, finding.severity, finding.message, finding.fix.short_term, finding.location,
+            finding.related)
 
 
 def _paths(finding: Finding) -> tuple[str, ...]:

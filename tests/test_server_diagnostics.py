@@ -1,9 +1,11 @@
 """Findings as diagnostics across publications (server/diagnostics.py): a finding that comes back
-unchanged keeps its diagnostic, and one whose file changed, or shown in another language or
-encoding, is converted again (its columns count the new text's characters)."""
+showing the same (its title aside: a merged finding's counts its places) keeps its diagnostic,
+and one whose file changed, or shown in another language or encoding, is converted again (its
+columns count the new text's characters)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from schemalens.analyzers.rules.base import Finding, Fix, Related
@@ -31,6 +33,9 @@ def test_an_unchanged_finding_keeps_its_diagnostic():
     diagnostics = Diagnostics()
     first = _publish(diagnostics, TEXT, _finding())
     assert _publish(diagnostics, TEXT, _finding()) is first  # equal, not the same object: as an audit makes it again
+    # a place more elsewhere changes the title of the finding that stands for them all
+    assert _publish(diagnostics, TEXT, replace(_finding(), title="orders.total is a float (and 1 more)")) is first
+    assert _publish(diagnostics, TEXT, replace(_finding(), message="orders.total is a real.")) is not first
 
 
 def test_a_changed_text_language_or_encoding_converts_it_again():
