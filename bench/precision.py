@@ -2,10 +2,11 @@
 
 Audits each corpus project (../shared/corpus) and prints, from the labels: precision (share of
 findings labeled `tp`) overall and per severity for the rules on by default, per rule for every
-rule audited (the rules off by default that the corpus still measures marked), the findings without a label and the
-labels whose finding is gone. With `--todo DIR`, writes the unlabeled findings of each project
-to DIR/<project>.json with the code around them, for a judge to read and label. A benchmark,
-not a test: it always exits 0 (tests/test_corpus_precision.py holds the targets).
+rule audited (the rules off by default that the corpus still measures marked), the findings
+without a label and the labels whose finding is gone. With `--todo DIR`, writes the unlabeled
+findings of each project to DIR/<project>.json with the code around them, for a judge to read
+and label. A benchmark, not a test: it always exits 0 (tests/test_corpus_precision.py holds
+the targets).
 
     python bench/precision.py [--project NAME ...] [--todo DIR]
 """

@@ -54,12 +54,13 @@ def problem_diagnostic(problem: ExtractionError, positions: Positions, lang: str
 
 class Diagnostics:
     """Findings and problems as diagnostics, by file. A finding that comes back from the last
-    publication unchanged, in the same language and encoding, pointing into texts that did not
-    change, keeps its diagnostic: a 500-model workspace republishes some 6,000 of them after
-    every edit, and converting them all again was a quarter of the edit."""
+    publication showing the same (`_shown`), in the same language and encoding, pointing into
+    texts that did not change, keeps its diagnostic: a 500-model workspace republishes some
+    6,000 of them after every edit, and converting them all again was a quarter of the edit."""
 
     def __init__(self) -> None:
-        self._last: dict[tuple, tuple[tuple, types.Diagnostic]] = {}  # (finding, lang, encoding) -> (texts, diagnostic)
+        # (what a finding shows, language, encoding) -> (the texts it points into, its diagnostic)
+        self._last: dict[tuple, tuple[tuple, types.Diagnostic]] = {}
 
     def by_uri(self, root: Path, findings, problems, positions: Positions, lang: str = "en") -> dict[str, list[types.Diagnostic]]:
         last, self._last = self._last, {}
