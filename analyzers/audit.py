@@ -10,7 +10,7 @@ from typing import Iterable, Optional
 
 from .rules import all_rules
 from .rules.base import Finding, Rule, one_per_problem
-from .rules.context import AuditContext
+from .rules.context import AuditContext, FindingsBySubject
 from .rules.selection import apply_selection, rule_enabled
 from .i18n import _
 from .schema.model import ExtractionError, Location
@@ -66,6 +66,8 @@ class KeptRules:
 
     migrations: KeptOutcomes = field(default_factory=KeptOutcomes)  # rules that read neither the models nor the code
     schema: KeptOutcomes = field(default_factory=KeptOutcomes)  # rules that read no code
+    # What the rules that run again found per table, by what they found it from (AuditContext.per_subject)
+    by_subject: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
 
 
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True,
@@ -80,7 +82,9 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     The rules first run on the model with its models and code hidden (`_models_hidden`), then on
     the model with its code hidden (`code_hidden`: the code facts, and the text of Python files
     outside the migrations): the outcome of a rule that completes there depends on what that
-    view shows alone, and `kept` can keep it. The others run again on the whole model.
+    view shows alone, and `kept` can keep it. The others run again on the whole model; those that
+    check table by table take back, from `kept`, what they found on each table whose inputs are
+    unchanged (AuditContext.per_subject).
     """
     text_of = functools.lru_cache(maxsize=None)(text_of or (lambda path: _read(model.root, path)))
     if rules is None:
@@ -88,24 +92,31 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     codes = tuple(rule.code for rule in rules)
     outcomes: dict[str, tuple] = {}
     pending = list(rules)
+    by_subject = FindingsBySubject(kept.by_subject) if kept is not None else None
+    taken_back: set[str] = set()
     for view, view_inputs, name in _PARTIAL_VIEWS if kept is not None else ():  # with nothing to keep, straight on the whole model
         state = getattr(kept, name)
         inputs = (view_inputs(model), codes)
         if state.inputs == inputs and all(text_of(path) == text for path, text in state.texts.items()):
             found = {rule.code: state.outcomes[rule.code] for rule in pending if rule.code in state.outcomes}
+            taken_back.update(found)
         else:
             read: dict[str, Optional[str]] = {}
             shown = view(model)
-            context = AuditContext(shown, _schema_texts(model, text_of, read))
+            context = AuditContext(shown, _schema_texts(model, text_of, read), by_subject=by_subject)
             found = {rule.code: outcome for rule in pending if rule.code not in state.read_more
                      and (outcome := _outcome(rule, context, shown))[0] != "waits"}
             setattr(kept, name, KeptOutcomes(inputs, read, found, frozenset(rule.code for rule in pending if rule.code not in found)))
         outcomes.update(found)
         pending = [rule for rule in pending if rule.code not in found]
-    context = AuditContext(model, text_of)
+    context = AuditContext(model, text_of, by_subject=by_subject)
     for rule in pending:
         outcomes[rule.code] = _outcome(rule, context, model)
     outcomes = {code: outcomes[code] for code in codes}
+    if kept is not None:
+        # a rule whose outcome was taken back whole made nothing again: what it found per table stays
+        kept.by_subject = {key: last for key, last in kept.by_subject.items() if key[0] in taken_back}
+        kept.by_subject.update(by_subject.now)
 
     findings = [finding for outcome in outcomes.values() if outcome[0] == "found" for finding in outcome[1]]
     errors = [outcome[1] for outcome in outcomes.values() if outcome[0] == "failed"]

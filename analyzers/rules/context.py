@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import PurePosixPath
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from ..by_path import ByPath
 from ..i18n import _
@@ -90,6 +90,24 @@ _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not 
 
 # [(steps, whether each SQL step runs in a transaction), their walk] of the last audit
 _last_walk: list = []
+# [{path: text} of the code texts, {table name: the path of a text that names it, or None}] of the last audit
+_last_names_in_use: list = []
+
+
+def _text_naming(name: str, texts: Iterable[tuple[str, str]]) -> Optional[str]:
+    """The path of the first of `texts` ((path, text)) that names `name` outside comments, or None."""
+    return next((path for path, text in texts if name in _lowered_of(path, text) and name in _words_of(path, text)
+                 and name in _code_words_of(path, text)), None)
+
+
+@dataclass
+class FindingsBySubject:
+    """What rules found about each of their subjects (a table, a pair of tables), with the inputs
+    they found it from: (rule code, subject) -> (inputs, findings), in the last audit and in this
+    one (see AuditContext.per_subject)."""
+
+    before: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
+    now: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,6 +116,26 @@ class AuditContext:
     text_of: Callable[[str], Optional[str]]  # path -> the file's current text
     # rule code -> table -> candidate findings the size hints did not put in scope (see hold_back_for_size)
     unsized: dict[str, Counter] = field(default_factory=dict)
+    # Kept across the audits of a caller that audits again and again (the language server); None: nothing is kept.
+    by_subject: Optional[FindingsBySubject] = None
+
+    def per_subject(self, rule: str, subject, find: Callable[..., Iterable], *inputs) -> tuple:
+        """`find(*inputs)`: the findings of `rule` about one `subject` (hashable, unique in the
+        rule), taken back from the last audit when the inputs were equal. `find` reads nothing but
+        its inputs (never this context): an edit changes a table or two, and a rule that makes a
+        thousand findings over a thousand tables makes again only those of the tables it changed.
+        Tables come from the index, which keeps the objects of those a rebuild leaves equal: they
+        compare by identity at once."""
+        if self.by_subject is None:
+            return tuple(find(*inputs))
+        key = (rule, subject)
+        last = self.by_subject.now.get(key) or self.by_subject.before.get(key)
+        if last is not None and last[0] == inputs:
+            found = last[1]
+        else:
+            found = tuple(find(*inputs))
+        self.by_subject.now[key] = (inputs, found)
+        return found
 
     def hold_back_for_size(self, rule: str, table: str) -> None:
         """Count a finding `rule` would make on `table` if the size hints gave it rows: the audit
@@ -379,17 +417,29 @@ class AuditContext:
         if key in self.model.orm.tables or not self._code_texts:
             return True
         name = key.rpartition(".")[2].lower()
-        found = self._tables_in_use.get(name)
-        if found is None:  # once per table: a history of 1,000 revisions asks of its tables again and again
-            found = self._tables_in_use[name] = any(
-                name in _lowered_of(path, text) and name in _words_of(path, text)
-                and name in _code_words_of(path, text) for path, text in self._code_texts)
-        return found
+        if name not in self._tables_in_use:  # once per table: a history of 1,000 revisions asks of its tables again and again
+            self._tables_in_use[name] = _text_naming(name, self._code_texts)
+        return self._tables_in_use[name] is not None
 
     @cached_property
-    def _tables_in_use(self) -> dict[str, bool]:
-        """table_in_use's answers so far, by the table's lowercased name (filled as asked)."""
-        return {}
+    def _tables_in_use(self) -> dict[str, Optional[str]]:
+        """table_in_use's answers so far, by the table's lowercased name: the path of a code text
+        that names it, None when none does. The last audit's answers are taken back where the
+        texts they were read from are unchanged (an edit changes one text of hundreds): a name
+        some text named is named while that text is the same, a name none named is looked for
+        in the changed texts only."""
+        texts = dict(self._code_texts)
+        answers: dict[str, Optional[str]] = {}
+        if _last_names_in_use:
+            texts_before, answers_before = _last_names_in_use
+            changed = [(path, text) for path, text in texts.items() if texts_before.get(path) != text]
+            for name, naming in answers_before.items():
+                if naming is None:
+                    answers[name] = _text_naming(name, changed)
+                elif texts.get(naming) == texts_before[naming]:
+                    answers[name] = naming
+        _last_names_in_use[:] = [texts, answers]
+        return answers
 
     @cached_property
     def _code_texts(self) -> list[tuple[str, str]]:
@@ -540,44 +590,23 @@ class AuditContext:
     def orm_table(self, table: Table) -> Optional[Table]:
         return self.model.orm.tables.get(table.key)
 
+    def model_twin(self, table: Table) -> Optional[Table]:
+        """The model's declaration of `table` of the migrations' database; None when there is none,
+        or when the rules check the models' own layer (no migrations)."""
+        return None if self.layer is self.model.orm else self.orm_table(table)
+
     def where_table(self, table: Table) -> tuple[Location, tuple[Related, ...]]:
         """The place to report a table finding, and the other places that show it."""
-        return self._where(table, self.orm_table(table), _("created in migration"))
+        return table_place(table, self.model_twin(table))
 
     def where_column(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
-        orm = self.orm_table(table)
-        return self._where(column, orm.column(column.name) if orm else None, _("column created in migration"))
+        return column_place(column, self.model_twin(table))
 
     def where_column_type(self, table: Table, column: Column) -> tuple[Location, tuple[Related, ...]]:
-        """Where a finding about a column's type goes: the model when one declares the column,
-        else the migration statement that last set its type (an ALTER COLUMN ... TYPE), else
-        the statement that created it."""
-        location, related = self.where_column(table, column)
-        if location != column.location:
-            return location, related
-        changed = next((change.location for change in reversed(column.history)
-                        if re.search(r"(^|: |, )type ", change.action)), None)
-        if changed is None or changed == column.location:
-            return location, related
-        return changed, (*related, Related(column.location, _("column created here")))
+        return column_type_place(column, self.model_twin(table))
 
     def where_element(self, table: Table, element) -> tuple[Location, tuple[Related, ...]]:
-        """For a constraint or index: its model declaration (same kind, same columns) when there is one."""
-        orm = self.orm_table(table)
-        twin = None
-        if orm is not None:
-            candidates = (orm.primary_key, *orm.foreign_keys, *orm.unique_constraints, *orm.check_constraints, *orm.indexes)
-            twin = next((c for c in candidates if type(c) is type(element) and c is not None and (
-                getattr(c, "columns", None) == getattr(element, "columns", ()) or (c.name and c.name == element.name))), None)
-        return self._where(element, twin, _("created in migration"))
-
-    def _where(self, element, orm_element, database_label: str) -> tuple[Location, tuple[Related, ...]]:
-        if self.layer is self.model.orm or orm_element is None:
-            return element.location, ()
-        related = [Related(element.location, database_label)]
-        if element.changed is not None and element.changed != element.location:
-            related.append(Related(element.changed, _("last changed")))
-        return orm_element.location, tuple(related)
+        return element_place(element, self.model_twin(table))
 
     def relation_created_by(self, operation) -> Optional[str]:
         """The name a CREATE VIEW / CREATE TABLE AS statement (an unmodelled operation) creates,
@@ -591,6 +620,50 @@ class AuditContext:
         lines[0] = lines[0][operation.location.column - 1:]
         match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
         return match.group(1) if match else None
+
+
+def table_place(table: Table, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
+    """Where to report a finding about `table`, and the other places that show it: the model's
+    declaration (`twin`, AuditContext.model_twin) when there is one, the migration as related
+    evidence."""
+    return _placed(table, twin, _("created in migration"))
+
+
+def column_place(column: Column, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
+    return _placed(column, twin.column(column.name) if twin else None, _("column created in migration"))
+
+
+def column_type_place(column: Column, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
+    """Where a finding about a column's type goes: the model when one declares the column,
+    else the migration statement that last set its type (an ALTER COLUMN ... TYPE), else
+    the statement that created it."""
+    location, related = column_place(column, twin)
+    if location != column.location:
+        return location, related
+    changed = next((change.location for change in reversed(column.history)
+                    if re.search(r"(^|: |, )type ", change.action)), None)
+    if changed is None or changed == column.location:
+        return location, related
+    return changed, (*related, Related(column.location, _("column created here")))
+
+
+def element_place(element, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
+    """For a constraint or index: its model declaration (same kind, same columns) when there is one."""
+    declared = None
+    if twin is not None:
+        candidates = (twin.primary_key, *twin.foreign_keys, *twin.unique_constraints, *twin.check_constraints, *twin.indexes)
+        declared = next((c for c in candidates if type(c) is type(element) and c is not None and (
+            getattr(c, "columns", None) == getattr(element, "columns", ()) or (c.name and c.name == element.name))), None)
+    return _placed(element, declared, _("created in migration"))
+
+
+def _placed(element, declared, database_label: str) -> tuple[Location, tuple[Related, ...]]:
+    if declared is None:
+        return element.location, ()
+    related = [Related(element.location, database_label)]
+    if element.changed is not None and element.changed != element.location:
+        related.append(Related(element.changed, _("last changed")))
+    return declared.location, tuple(related)
 
 
 def _written_on(path: str, text: str) -> Optional[datetime]:

@@ -32,7 +32,7 @@ from ..extract import (
 )
 from ..extract.python_source import parse_python
 from ..i18n import _
-from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, table_key
+from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
@@ -182,6 +182,9 @@ class WorkspaceIndex:
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._orm_paths: Optional[frozenset[str]] = None  # the files that locations in `_orm` point into
         self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
+        # The tables of the last build of the models' layer and of the main database's, by key: a
+        # rebuild keeps the objects of the tables it builds equal (see _keep_equal_tables).
+        self._built_tables: dict[str, dict[str, Table]] = {"orm": {}, "database": {}}
         self.model: Optional[WorkspaceModel] = None
         # Files whose text does not parse: path -> (the ParsedFile that kept the last good parse,
         # the text that parse was made from, or None when unknown). See stale_sources().
@@ -503,6 +506,7 @@ class WorkspaceIndex:
                 self._orm = sqlalchemy_models.OrmBuild(SchemaLayer("orm"), (ExtractionError(where, _(
                     "SchemaLens could not build the schema of the models: %(error)s", error=repr(error))),), None, ())
         orm_layer, orm_errors = self._orm.layer, self._orm.errors
+        self._keep_equal_tables("orm", orm_layer)
         naming_convention, relationships = self._orm.naming_convention, self._orm.relationships
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = build_revision_graph(revisions)
@@ -511,6 +515,7 @@ class WorkspaceIndex:
         databases = self._databases(alembic_steps, orm_layer, naming_convention)
         main = next((database for database in databases if database.main), None)
         database_layer = main.layer if main is not None else SchemaLayer("database")
+        self._keep_equal_tables("database", database_layer)
         walked = [d for d in databases if d.dialect == self.config.dialect and not d.test_fixture]
         steps = tuple(step for database in walked for step in database.steps)
         sql_migrations = tuple(path for database in walked for path in database.files)
@@ -541,6 +546,18 @@ class WorkspaceIndex:
                                         and parsed.result is not None and parsed.result.summary.runs_migrations),
         )
         return self.model
+
+    def _keep_equal_tables(self, name: str, layer: SchemaLayer) -> None:
+        """Give `layer` the objects of the last build's tables where they are equal to its own: an
+        edit changes a table or two, and the rules that keep what they found per table
+        (AuditContext.per_subject) compare the others by identity at once (comparing 900 tables
+        again in each of those rules would cost more than it spares)."""
+        before = self._built_tables[name]
+        for key, table in layer.tables.items():
+            kept = before.get(key)
+            if kept is not None and kept is not table and kept == table:
+                layer.tables[key] = kept
+        self._built_tables[name] = dict(layer.tables)
 
     def _databases(self, alembic_steps: list[Step], orm_layer: SchemaLayer, naming_convention) -> tuple[Database, ...]:
         """Every database the migrations build, each replayed on its own; the main one marked.

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
-from ..context import AuditContext
+from ..context import AuditContext, column_type_place
 from ...i18n import _
 
 
@@ -75,24 +76,26 @@ class TimestampWithoutTimeZone(Rule):
         if context.migrations_serve_other_engines:
             return
         for table in context.tables():
-            if table.partition_of:
+            if not table.partition_of:
+                yield from context.per_subject(self.code, table.key, self._table_findings, table, context.model_twin(table))
+
+    def _table_findings(self, table: Table, twin: Optional[Table]) -> Iterator[Finding]:
+        for column in table.columns:
+            if not column.type.startswith(("timestamp without time zone", "timestamp(")) or "with time zone" in column.type:
                 continue
-            for column in table.columns:
-                if not column.type.startswith(("timestamp without time zone", "timestamp(")) or "with time zone" in column.type:
-                    continue
-                location, related = context.where_column_type(table, column)
-                yield self.finding(
-                    location, _("%(table)s.%(column)s is a timestamp without time zone", table=table.name, column=column.name),
-                    _("%(table)s.%(column)s (%(type)s) stores no UTC offset.", table=table.name, column=column.name, type=column.type),
-                    impact=_("Worst case: instants written by services in different zones or around a DST change are "
-                           "off by hours and ordering or retention queries pick the wrong rows. Most likely: a "
-                           "driver or ORM default converts to local time on one code path and not another."),
-                    root_cause=_("The ORM type `DateTime()` defaults to `timezone=False`."),
-                    fix=Fix(short_term=_("Declare `%(column)s` as `DateTime(timezone=True)` for new columns and "
-                                       "write only UTC values.", column=column.name),
-                            medium_term=_("Migrate: `ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE timestamptz "
-                                        "USING %(column)s AT TIME ZONE 'UTC'` (staged on big tables).", table=table.name, column=column.name),
-                            long_term=_("Adopt a standard: every instant is timestamptz; local dates are `date` columns.")),
-                    verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' "
-                                 "AND column_name = '%(column)s';  -- expect 'timestamp with time zone'", table=table.name, column=column.name),
-                    table=table.name, column=column.name, related=related)
+            location, related = column_type_place(column, twin)
+            yield self.finding(
+                location, _("%(table)s.%(column)s is a timestamp without time zone", table=table.name, column=column.name),
+                _("%(table)s.%(column)s (%(type)s) stores no UTC offset.", table=table.name, column=column.name, type=column.type),
+                impact=_("Worst case: instants written by services in different zones or around a DST change are "
+                       "off by hours and ordering or retention queries pick the wrong rows. Most likely: a "
+                       "driver or ORM default converts to local time on one code path and not another."),
+                root_cause=_("The ORM type `DateTime()` defaults to `timezone=False`."),
+                fix=Fix(short_term=_("Declare `%(column)s` as `DateTime(timezone=True)` for new columns and "
+                                   "write only UTC values.", column=column.name),
+                        medium_term=_("Migrate: `ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE timestamptz "
+                                    "USING %(column)s AT TIME ZONE 'UTC'` (staged on big tables).", table=table.name, column=column.name),
+                        long_term=_("Adopt a standard: every instant is timestamptz; local dates are `date` columns.")),
+                verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' "
+                             "AND column_name = '%(column)s';  -- expect 'timestamp with time zone'", table=table.name, column=column.name),
+                table=table.name, column=column.name, related=related)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Related, Rule
-from ..context import AuditContext
+from ..context import AuditContext, element_place
 from ...i18n import _
 
 
@@ -97,36 +98,41 @@ class RedundantIndex(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for label, table in _tables_of_every_database(context):
-            if table.partition_of:
+            if not table.partition_of:
+                yield from context.per_subject(self.code, (label, table.key), self._table_findings, label, table,
+                                               context.model_twin(table) if label is None else None, context.is_small(table))
+
+    def _table_findings(self, label: Optional[str], table: Table, twin: Optional[Table], small: bool) -> Iterator[Finding]:
+        """`label`: the database's, None for the main one; `twin`: the model's declaration of the
+        table; `small`: the size hints make it small."""
+        keys = _keys(table)
+        for index in table.indexes:
+            if index.where or index.using or any(index.expressions) or index.include or not index.columns:
                 continue
-            keys = _keys(table)
-            for index in table.indexes:
-                if index.where or index.using or any(index.expressions) or index.include or not index.columns:
-                    continue
-                cover = self._covering_key(index, keys)
-                if cover is None:
-                    continue
-                cover_name, cover_columns, _unique, cover_element = cover
-                same = tuple(cover_columns) == tuple(index.columns)
-                if not same and context.is_small(table):
-                    continue
-                location, related = context.where_element(table, index) if label is None else (index.location, ())
-                related += (Related(cover_element.location, _("covered by %(cover_name)s", cover_name=cover_name)),)
-                yield self.finding(
-                    location, _("%(index)s on %(table)s is redundant with %(cover_name)s", index=index.name, table=table.name, cover_name=cover_name),
-                    _("%(index)s (%(columns)s) ", index=index.name, columns=', '.join(index.columns))
-                    + (_("duplicates") if same else _("is a prefix of")) + _(" %(cover_name)s (%(cover_columns)s)", cover_name=cover_name, cover_columns=', '.join(cover_columns))
-                    + (_(" (%(label)s).", label=label) if label else "."),
-                    impact=_("Worst case: write-heavy paths on %(table)s slow down and vacuum and backups grow for no "
-                           "read benefit. Most likely: a few percent of write latency and buffer space wasted.", table=table.name),
-                    root_cause=_("An index was added for a query that an existing index already serves "
-                               "(often `index=True` next to a composite or unique index)."),
-                    fix=Fix(short_term=_("Check pg_stat_user_indexes.idx_scan for %(index)s on production.", index=index.name),
-                            medium_term=_("DROP INDEX CONCURRENTLY %(index)s; and remove it from the model.", index=index.name),
-                            long_term=_("Standard: index review in code review; one index per leading-column set.")),
-                    verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(columns)s = 1;  -- expect %(cover_name)s "
-                                 "to be used after the drop", table=table.name, columns=index.columns[0], cover_name=cover_name),
-                    table=table.name, column=index.columns[0] if len(index.columns) == 1 else None, related=related)
+            cover = self._covering_key(index, keys)
+            if cover is None:
+                continue
+            cover_name, cover_columns, _unique, cover_element = cover
+            same = tuple(cover_columns) == tuple(index.columns)
+            if not same and small:
+                continue
+            location, related = element_place(index, twin)
+            related += (Related(cover_element.location, _("covered by %(cover_name)s", cover_name=cover_name)),)
+            yield self.finding(
+                location, _("%(index)s on %(table)s is redundant with %(cover_name)s", index=index.name, table=table.name, cover_name=cover_name),
+                _("%(index)s (%(columns)s) ", index=index.name, columns=', '.join(index.columns))
+                + (_("duplicates") if same else _("is a prefix of")) + _(" %(cover_name)s (%(cover_columns)s)", cover_name=cover_name, cover_columns=', '.join(cover_columns))
+                + (_(" (%(label)s).", label=label) if label else "."),
+                impact=_("Worst case: write-heavy paths on %(table)s slow down and vacuum and backups grow for no "
+                       "read benefit. Most likely: a few percent of write latency and buffer space wasted.", table=table.name),
+                root_cause=_("An index was added for a query that an existing index already serves "
+                           "(often `index=True` next to a composite or unique index)."),
+                fix=Fix(short_term=_("Check pg_stat_user_indexes.idx_scan for %(index)s on production.", index=index.name),
+                        medium_term=_("DROP INDEX CONCURRENTLY %(index)s; and remove it from the model.", index=index.name),
+                        long_term=_("Standard: index review in code review; one index per leading-column set.")),
+                verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(columns)s = 1;  -- expect %(cover_name)s "
+                             "to be used after the drop", table=table.name, columns=index.columns[0], cover_name=cover_name),
+                table=table.name, column=index.columns[0] if len(index.columns) == 1 else None, related=related)
 
     @staticmethod
     def _covering_key(index, keys):

@@ -164,9 +164,10 @@ class MissingLockTimeout(Rule):
             if queued is None and walked.table is not None:
                 continue  # it locks no table anything uses yet, or any more
             reported_steps.add(number)
-            yield self._finding(context, walked, effect, queued)
+            yield from context.per_subject(self.code, walked.operation.location, self._finding, walked, effect, queued,
+                                           severity_by_size(context, queued, big="P1"))
 
-    def _finding(self, context: AuditContext, walked: WalkedOperation, effect, locked: Optional[str]) -> Finding:
+    def _finding(self, walked: WalkedOperation, effect, locked: Optional[str], severity: Optional[str]) -> Iterator[Finding]:
         label = step_label(walked)
         # An index the migrations did not create (or REINDEX of a schema) names no table it locks.
         table = locked or (_("the table of index %(index)s", index=walked.operation.name)
@@ -185,7 +186,7 @@ class MissingLockTimeout(Rule):
             impact = _("Worst case: one long-running transaction writing %(table)s during the deploy stalls every "
                        "endpoint that writes the table until it ends. Most likely: slow writes during deploys.",
                        table=table)
-        return self.finding(
+        yield self.finding(
             walked.operation.location, _("%(label)s locks %(table)s with no lock_timeout", label=label, table=table),
             message, impact=impact,
             root_cause=_("Migrations run with the server's default lock_timeout, which is 0 (wait forever)."),
@@ -195,7 +196,7 @@ class MissingLockTimeout(Rule):
                     long_term=_("A migration runner that retries with backoff on lock timeouts.")),
             verification=_("In one session `BEGIN; LOCK TABLE %(table)s IN ACCESS SHARE MODE;`, run the migration in "
                          "another: it fails after the timeout; test: `schemalens verify` reports the setting", table=table),
-            table=locked, related=created_here(walked), severity=severity_by_size(context, locked, big="P1"))
+            table=locked, related=created_here(walked), severity=severity)
 
 
 def _queued_table(context: AuditContext, walked: WalkedOperation) -> Optional[str]:

@@ -7,7 +7,7 @@ from typing import Iterator
 from ...schema.drift import ColumnDifference, column_differences, effective_nullable, has_migrations, shared_tables
 from ...schema.model import Column, Table
 from ..base import Example, Finding, Fix, Related, Rule
-from ..context import AuditContext
+from ..context import AuditContext, column_place
 from ...i18n import _, join
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}
@@ -174,16 +174,22 @@ class SchemaDriftColumn(Rule):
             return
         partly_read = {table for _, table in context.model.coverage.library_bases}
         for orm, database in shared_tables(context.model, context.text_of):
-            for difference in column_differences(orm, database):
-                if difference.database is None:
-                    yield self._model_only(orm, database, difference.orm)
-                elif difference.orm is None:
-                    if orm.key not in partly_read:  # a library base class may declare it
-                        yield self._database_only(orm, database, difference.database)
-                else:
-                    aspects = _reportable_aspects(context, orm, difference)
-                    if aspects:
-                        yield self._mismatch(context, orm, database, replace(difference, aspects=aspects))
+            yield from context.per_subject(self.code, orm.key, self._table_findings, orm, database,
+                                           orm.key in partly_read, context.code_inserts_with_sql(orm.name))
+
+    def _table_findings(self, orm: Table, database: Table, partly_read: bool, inserted_with_sql: bool) -> Iterator[Finding]:
+        """`partly_read`: a library base class may declare columns of the table; `inserted_with_sql`:
+        code inserts into it with SQL, where the ORM's client-side defaults do not apply."""
+        for difference in column_differences(orm, database):
+            if difference.database is None:
+                yield self._model_only(orm, database, difference.orm)
+            elif difference.orm is None:
+                if not partly_read:
+                    yield self._database_only(orm, database, difference.database)
+            else:
+                aspects = _reportable_aspects(difference, inserted_with_sql)
+                if aspects:
+                    yield self._mismatch(orm, database, replace(difference, aspects=aspects))
 
     def _model_only(self, orm: Table, database: Table, column: Column) -> Finding:
         table = orm.key
@@ -234,9 +240,9 @@ class SchemaDriftColumn(Rule):
             table=table, column=column.name,
             related=(Related(orm.location, _("%(owner)s does not declare %(column)s", owner=owner, column=column.name)),))
 
-    def _mismatch(self, context: AuditContext, orm: Table, database: Table, difference: ColumnDifference) -> Finding:
+    def _mismatch(self, orm: Table, database: Table, difference: ColumnDifference) -> Finding:
         table, left, right = orm.key, difference.orm, difference.database
-        location, related = context.where_column(database, right)
+        location, related = column_place(right, orm)
         parts, impacts, changes = [], [], []
         if "type" in difference.aspects:
             parts.append(_("model %(type)s, database %(type_2)s", type=left.type, type_2=right.type))
@@ -272,7 +278,7 @@ class SchemaDriftColumn(Rule):
             table=table, column=right.name, related=related)
 
 
-def _reportable_aspects(context: AuditContext, orm: Table, difference: ColumnDifference) -> tuple[str, ...]:
+def _reportable_aspects(difference: ColumnDifference, inserted_with_sql: bool) -> tuple[str, ...]:
     """A server default against a model that fills the column client-side (`default=`) is no
     drift while every insert goes through the ORM: it only matters to rows inserted with SQL.
     Nor is a database type that stores every value of the model's type unchanged (`numeric`
@@ -280,7 +286,7 @@ def _reportable_aspects(context: AuditContext, orm: Table, difference: ColumnDif
     application writes fails or changes."""
     aspects = difference.aspects
     client_filled = difference.orm.default is not None and difference.orm.server_default is None
-    if client_filled and not context.code_inserts_with_sql(orm.name):
+    if client_filled and not inserted_with_sql:
         aspects = tuple(aspect for aspect in aspects if aspect != "server default")
     if _holds_unchanged(difference.orm.type, difference.database.type):
         aspects = tuple(aspect for aspect in aspects if aspect != "type")

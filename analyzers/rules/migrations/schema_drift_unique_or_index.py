@@ -115,13 +115,16 @@ class SchemaDriftUniqueOrIndex(Rule):
         if not has_migrations(context.model):
             return
         for orm, database in shared_tables(context.model, context.text_of):
-            for difference in unique_and_index_differences(orm, database):
-                if difference.database is None:
-                    yield self._model_only(orm, database, difference.orm)
-                elif difference.orm is None:
-                    yield self._database_only(orm, difference.database)
-                else:
-                    yield self._differs(orm, difference)
+            yield from context.per_subject(self.code, orm.key, self._table_findings, orm, database)
+
+    def _table_findings(self, orm: Table, database: Table) -> Iterator[Finding]:
+        for difference in unique_and_index_differences(orm, database):
+            if difference.database is None:
+                yield self._model_only(orm, database, difference.orm)
+            elif difference.orm is None:
+                yield self._database_only(orm, difference.database)
+            else:
+                yield self._differs(orm, difference)
 
     def _model_only(self, orm: Table, database: Table, element: Element) -> Finding:
         table, what = orm.key, _describe(element)
