@@ -68,6 +68,7 @@ class KeptRules:
     schema: KeptOutcomes = field(default_factory=KeptOutcomes)  # rules that read no code
     # What the rules that run again found per table, by what they found it from (AuditContext.per_subject)
     by_subject: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
+    merged: dict[tuple, tuple] = field(default_factory=dict)  # the groups of findings one_per_problem merged
 
 
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True,
@@ -123,7 +124,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     waiting = tuple(code for code, outcome in outcomes.items() if outcome[0] == "waits")
     kept_findings = apply_selection(findings, model.config, text_of)
     if merged:
-        kept_findings = one_per_problem(kept_findings, rules)
+        kept_findings = one_per_problem(kept_findings, rules, kept.merged if kept is not None else None)
     ordered = tuple(sorted(kept_findings, key=lambda f: f.sort_key))
     if waiting:
         return AuditResult(ordered, tuple(errors), waiting_for_code=waiting)

@@ -30,3 +30,17 @@ def test_a_grouped_rule_is_one_finding_and_an_occurrence_per_place():
     assert all(p.related == (Related(Location("db/V1__init.sql", 1), "table created"),) for p in places[1:])
     # built once for all of them: rebuilt per place, it made publishing diagnostics quadratic
     assert len({id(p.related) for p in places[1:]}) == 1
+
+
+def test_a_group_of_the_same_findings_is_the_same_finding_again():
+    """What one audit merged is kept for the next (KeptRules.merged): a group of the very findings
+    it merged becomes the finding it became; a group that changed is merged again."""
+    rule = MissingDateOrderCheck()
+    findings = _findings(rule)
+    kept: dict = {}
+    [merged] = one_per_problem(findings, [rule], kept)
+    [again] = one_per_problem(list(findings), [rule], kept)
+    assert again is merged
+    fewer = findings[:-1]
+    [changed] = one_per_problem(fewer, [rule], kept)
+    assert changed == one_per_problem(fewer, [rule])[0] != merged

@@ -136,10 +136,14 @@ class Rule:
 ALSO = "also: "  # the label prefix of a related location that is the same problem again
 
 
-def one_per_problem(findings: list[Finding], rules) -> list[Finding]:
+def one_per_problem(findings: list[Finding], rules, kept: Optional[dict] = None) -> list[Finding]:
     """Findings of one rule at one place (a column declared once in a mixin, reported for every
     table that inherits it), and of a `grouped_by` rule on one table, one column or in one file, become one
-    finding: the first, with the others as `also:` related locations."""
+    finding: the first, with the others as `also:` related locations.
+
+    `kept`: {group: (its findings, the finding they became)} of the last call, replaced by this
+    call's: a group of the same findings becomes the same finding without being sorted and
+    merged again (a workspace-wide group stands for thousands of places)."""
     grouping = {rule.code: rule.grouped_by for rule in rules}
     groups: dict[tuple, list[Finding]] = {}
     for finding in findings:
@@ -155,7 +159,15 @@ def one_per_problem(findings: list[Finding], rules) -> list[Finding]:
         else:
             key = (finding.rule, "at", finding.location.path, finding.location.line, finding.location.column)
         groups.setdefault(key, []).append(finding)
-    return [_merged(sorted(group, key=lambda f: f.sort_key)) for group in groups.values()]
+    if kept is None:
+        return [_merged(sorted(group, key=lambda f: f.sort_key)) for group in groups.values()]
+    merged = {}
+    for key, group in groups.items():
+        last = kept.get(key)
+        merged[key] = (group, last[1] if last is not None and last[0] == group else _merged(sorted(group, key=lambda f: f.sort_key)))
+    kept.clear()
+    kept.update(merged)
+    return [finding for _group, finding in merged.values()]
 
 
 def occurrences(finding: Finding) -> list[Finding]:

@@ -7,6 +7,7 @@ import fnmatch
 from dataclasses import replace
 from typing import Iterable, Optional
 
+from ..by_path import ByPath
 from ..extract.python_source import split_lines
 from ..suppressions import FILE_IGNORE, LINE_IGNORE, CommentPlaces, comment_places
 from ..workspace.config import Config
@@ -52,12 +53,15 @@ def rule_enabled(code: str, config: Config, default_enabled: bool = True) -> boo
 
 
 class _FileComments:
-    """A file's lines and its file-level ignores, read once per audit; where its statements
-    start and end only when a finding needs it (see analyzers/suppressions.py)."""
+    """A file's lines and its file-level ignores; where its statements start and end only when a
+    finding needs it (see analyzers/suppressions.py). Kept across audits while the file's text
+    is unchanged (`_comments_of`): a large workspace has findings in a thousand files."""
 
-    def __init__(self, path: str, text: str) -> None:
-        self.path, self.text = path, text
-        self.lines = split_lines(text)  # the lines the extractors and editors count
+    def __init__(self, text: str) -> None:
+        # Every comment names schemalens: a file without the word has none (most files), and
+        # its lines are not kept.
+        self.text = text if "schemalens" in text else None
+        self.lines = split_lines(text) if self.text is not None else []  # the lines the extractors and editors count
         self.file_ignores = [_codes(match.group(1)) for line in self.lines if (match := FILE_IGNORE.search(line))]
         self._places: Optional[CommentPlaces] = None
 
@@ -66,17 +70,20 @@ class _FileComments:
         return bool(match) and (_codes(match.group(1)) is None or matches(rule, _codes(match.group(1))))
 
     def suppresses(self, finding: Finding) -> bool:
+        if self.text is None:
+            return False
         if any(codes is None or matches(finding.rule, codes) for codes in self.file_ignores):
             return True
         line = finding.location.line
         if self._line_suppresses(finding.rule, line):
             return True
-        if "schemalens" not in self.text:
-            return False
         if self._places is None:
-            self._places = comment_places(self.path, self.text) or CommentPlaces("#", frozenset())
+            self._places = comment_places(finding.location.path, self.text) or CommentPlaces("#", frozenset())
         # A line inside a string: the comment is on its statement's first or last line.
         return any(self._line_suppresses(finding.rule, other) for other in self._places.covering(line))
+
+
+_comments_of = ByPath(_FileComments)
 
 
 def apply_selection(findings: Iterable[Finding], config: Config, text_of) -> list[Finding]:
@@ -90,7 +97,7 @@ def apply_selection(findings: Iterable[Finding], config: Config, text_of) -> lis
                for pattern, codes in config.per_path_ignores.items()):
             continue
         if path not in comments:
-            comments[path] = _FileComments(path, text_of(path) or "")
+            comments[path] = _comments_of(path, text_of(path) or "")
         if comments[path].suppresses(finding):
             continue
         override = config.severity.get(finding.rule)
