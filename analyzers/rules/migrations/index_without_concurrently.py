@@ -113,12 +113,13 @@ class IndexWithoutConcurrently(Rule):
             if walked.operation.index.concurrently or few_rows(context, walked):
                 continue
             table = context.layer.tables.get(walked.table)
-            yield self._finding(context, walked.operation, walked.created_at, table)
+            yield from context.per_subject(self.code, walked.operation.location, self._finding, walked.operation,
+                                           walked.created_at, table, table is not None and context.is_big(table))
 
-    def _finding(self, context: AuditContext, operation: CreateIndex, created_at, table) -> Finding:
+    def _finding(self, operation: CreateIndex, created_at, table, big: bool) -> Iterator[Finding]:
         index, name = operation.index, operation.index.name or "the index"
         columns = ", ".join(index.columns)
-        return self.finding(
+        yield self.finding(
             operation.location, _("%(name)s is built without CONCURRENTLY on %(table)s", name=name, table=operation.table),
             _("CREATE INDEX %(name)s ON %(table)s (%(columns)s) locks out writes to %(table)s while it builds.", name=name, table=operation.table, columns=columns),
             impact=_("Worst case: every write to %(table)s waits for the whole index build, request workers "
@@ -135,4 +136,4 @@ class IndexWithoutConcurrently(Rule):
                          "(`schemalens verify` reports the lock taken)", table=operation.table),
             table=operation.table, column=index.columns[0] if len(index.columns) == 1 else None,
             related=(Related(created_at, _("%(table)s created here", table=operation.table)),),
-            severity="P0" if table is not None and context.is_big(table) else None)
+            severity="P0" if big else None)
