@@ -56,22 +56,38 @@ class Diagnostics:
     """Findings and problems as diagnostics, by file. A finding that comes back from the last
     publication showing the same (`_shown`), in the same language and encoding, pointing into
     texts that did not change, keeps its diagnostic: a 500-model workspace republishes some
-    6,000 of them after every edit, and converting them all again was a quarter of the edit."""
+    6,000 of them after every edit, and converting them all again was a quarter of the edit. A
+    merged finding that is the very object of the last publication (the audit keeps the merged
+    finding of an unchanged group) keeps the diagnostics of all its places at once."""
 
     def __init__(self) -> None:
         # (what a finding shows, language, encoding) -> (the texts it points into, its diagnostic)
         self._last: dict[tuple, tuple[tuple, types.Diagnostic]] = {}
+        # id of a merged finding -> (the finding, which it keeps alive so that no other takes its id;
+        # (language, encoding, the texts it points into); [(uri, key in _last, entry in _last)] of its places)
+        self._last_merged: dict[int, tuple[Finding, tuple, list]] = {}
 
     def by_uri(self, root: Path, findings, problems, positions: Positions, lang: str = "en") -> dict[str, list[types.Diagnostic]]:
         last, self._last = self._last, {}
+        last_merged, self._last_merged = self._last_merged, {}
         by_uri: dict[str, list[types.Diagnostic]] = {}
-        for finding in (occurrence for merged in findings for occurrence in occurrences(merged)):
-            key = (_shown(finding), lang, positions.encoding)
-            texts = tuple(positions.text(path) for path in _paths(finding))
-            kept = last.get(key)
-            diagnostic = kept[1] if kept is not None and kept[0] == texts else finding_diagnostic(finding, root, positions, lang)
-            self._last[key] = (texts, diagnostic)
-            by_uri.setdefault(uri_of(root, finding.location.path), []).append(diagnostic)
+        for merged in findings:
+            shown_in = (lang, positions.encoding, tuple(positions.text(path) for path in _paths(merged)))
+            kept_places = last_merged.get(id(merged))
+            if kept_places is not None and kept_places[1] == shown_in:
+                places = kept_places[2]
+            else:
+                places = []
+                for finding in occurrences(merged):
+                    key = (_shown(finding), lang, positions.encoding)
+                    texts = tuple(positions.text(path) for path in _paths(finding))
+                    kept = last.get(key)
+                    diagnostic = kept[1] if kept is not None and kept[0] == texts else finding_diagnostic(finding, root, positions, lang)
+                    places.append((uri_of(root, finding.location.path), key, (texts, diagnostic)))
+            self._last_merged[id(merged)] = (merged, shown_in, places)
+            for uri, key, entry in places:
+                self._last[key] = entry
+                by_uri.setdefault(uri, []).append(entry[1])
         _add_problems(by_uri, root, problems, positions, lang)
         return by_uri
 

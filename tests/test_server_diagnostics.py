@@ -1,7 +1,8 @@
 """Findings as diagnostics across publications (server/diagnostics.py): a finding that comes back
 showing the same (its title aside: a merged finding's counts its places) keeps its diagnostic,
 and one whose file changed, or shown in another language or encoding, is converted again (its
-columns count the new text's characters)."""
+columns count the new text's characters); the very merged finding of the last publication keeps
+the diagnostics of all its places."""
 
 from __future__ import annotations
 
@@ -48,3 +49,29 @@ def test_a_changed_text_language_or_encoding_converts_it_again():
     assert again.range.start.character == 5
     assert _publish(diagnostics, widened, _finding(), encoding="utf-32").range.start.character == 4
     assert _publish(diagnostics, widened, _finding(), lang="zh").message != again.message
+
+
+def test_the_same_merged_finding_keeps_the_diagnostics_of_all_its_places(monkeypatch):
+    """The audit keeps the merged finding of a group of the same findings (one_per_problem): its
+    places are not taken apart again while their texts are unchanged."""
+    from schemalens.server import diagnostics as module
+
+    merged = replace(_finding(), title="orders.total is a float (and 1 more)",
+                     related=(*_finding().related, Related(Location("app/other.py", 3, 5), "also: invoices.total")))
+    texts = {MODELS: TEXT, "app/other.py": "\n\nclass Invoice(Base):\n    total = Column(Float)\n"}
+    calls = []
+    original = module.occurrences
+    monkeypatch.setattr(module, "occurrences", lambda finding: calls.append(finding) or original(finding))
+    diagnostics = Diagnostics()
+
+    def publish(finding, text_of):
+        return diagnostics.by_uri(ROOT, (finding,), (), Positions("utf-16", text_of), "en")
+
+    first = publish(merged, texts.get)
+    assert sorted(len(found) for found in first.values()) == [1, 1] and len(calls) == 1
+    again = publish(merged, texts.get)
+    assert len(calls) == 1 and all(a is b for uri in first for a, b in zip(again[uri], first[uri]))
+    # the same merged finding, a text it points into changed: its places are placed again
+    assert publish(merged, {**texts, "app/other.py": "\n" + texts["app/other.py"]}.get) and len(calls) == 2
+    # an equal merged finding made again is taken apart again, its places keeping their diagnostics
+    assert publish(replace(merged), texts.get) == first and len(calls) == 3
