@@ -149,3 +149,40 @@ def test_a_files_tree_is_freed_as_soon_as_its_facts_are_read():
     finally:
         if collector_was_enabled:
             gc.enable()
+
+
+# Each pattern deletion_words and sql_insert_tables search, with what its matches start with
+# (found in the text lowered when the pattern ignores case).
+_KEYWORD_PATTERNS = (("_DELETION_STATEMENT", True, ("delete", "truncate", "detach", "drop")),
+                     ("_DELETE_CONSTRUCT", False, ("delete(",)), ("_CLEARING_UPDATE_STATEMENT", True, ("update",)),
+                     ("_CLEARING_UPDATE_CONSTRUCT", False, ("update(",)), ("_INSERT_STATEMENT", True, ("insert",)))
+_TRICKY = (
+    "db.Column(db.Integer, db.ForeignKey('users.id', ondelete='CASCADE'))\n"
+    "session.execute('DROP TABLE IF EXISTS delete_log')  # a keyword inside the match before it\n"
+    "conn.execute(\"Update events SET payload = NULL WHERE created_at < now() - interval '30 days'\")\n"
+    "q = update(Event).where(Event.created_at < cutoff).values(payload=None)\n"
+    "x.delete(synchronize_session=False); delete(Session)\n"
+    "İstanbul = 'INSERT INTO cities (name) VALUES (%s)'  # lowering lengthens the text\n"
+    "cursor.execute('insert into Audit_Log select * from staging; TRUNCATE TABLE staging')\n"
+    "cursor.execute('TRUNCATE drop TABLE stale')  # a match, and in it where another would start\n")
+
+
+def test_keyword_searches_find_what_the_patterns_find_everywhere():
+    """The patterns are tried only where their first word occurs (a tenth of a cold index went
+    to trying them at every position): the matches are those of trying them everywhere, on
+    tricky text and on every Python file of a corpus project."""
+    import corpus_projects
+    from schemalens.analyzers.extract import code_facts
+
+    texts = [_TRICKY, _TRICKY.replace("İstanbul", "istanbul")]
+    if corpus_projects.available():
+        texts += [path.read_text(encoding="utf-8", errors="replace")
+                  for path in sorted(corpus_projects.unpacked("CTFd").rglob("*.py"))]
+    for name, ignores_case, keywords in _KEYWORD_PATTERNS:
+        pattern = getattr(code_facts, name)
+        for text in texts:
+            searched = text.lower() if ignores_case else text
+            assert [m.span() for m in code_facts._matches(pattern, text, searched, keywords)] == \
+                [m.span() for m in pattern.finditer(text)], (name, text[:80])
+    assert code_facts.deletion_words(_TRICKY) >= {"delete_log", "events", "event", "session", "staging"}
+    assert code_facts.sql_insert_tables(_TRICKY) == {"cities", "audit_log"}
