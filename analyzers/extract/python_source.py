@@ -40,6 +40,11 @@ class PythonFile:
     # Holds the nodes numbered for `walk_in_order`, which each node refers to weakly: the nodes
     # form no reference cycle, so a tree is freed as soon as its file is.
     nodes_in_order: Optional[list] = field(default=None, repr=False, compare=False)
+    # All of it ASCII (most files): byte offsets are code point offsets, on every line
+    ascii: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ascii", self.text.isascii())
 
     def _column(self, line: int, byte_offset: int) -> int:
         """A 0-based UTF-8 byte offset on a 1-based line (what `ast` reports), as a code point offset."""
@@ -50,12 +55,15 @@ class PythonFile:
 
     def location(self, node: ast.AST) -> Location:
         line = getattr(node, "lineno", 1)
-        column = self._column(line, getattr(node, "col_offset", 0)) + 1
+        start = getattr(node, "col_offset", 0)
         end_line = getattr(node, "end_lineno", None)
-        end_offset = getattr(node, "end_col_offset", None)
-        if end_line is None or end_offset is None:
-            return Location(self.path, line, column)
-        return Location(self.path, line, column, end_line, self._column(end_line, end_offset) + 1)
+        end = getattr(node, "end_col_offset", None)
+        if not self.ascii:
+            start = self._column(line, start)
+            end = end if end_line is None or end is None else self._column(end_line, end)
+        if end_line is None or end is None:
+            return Location(self.path, line, start + 1)
+        return Location(self.path, line, start + 1, end_line, end + 1)
 
     def name_location(self, node: ast.AST) -> Location:
         """Where the name of a class or function definition is written (`ast` only places the keyword)."""
