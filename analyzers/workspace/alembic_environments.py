@@ -56,7 +56,7 @@ class AlembicEnvironment:
 
 def looks_like_revision(text: str) -> bool:
     """A cheap test on a file's text: module-level `revision = "..."` and `down_revision =`."""
-    return bool(_REVISION_HEADER.search(text)) and bool(_DOWN_REVISION_HEADER.search(text))
+    return "down_revision" in text and bool(_REVISION_HEADER.search(text)) and bool(_DOWN_REVISION_HEADER.search(text))
 
 
 def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[str]],
