@@ -262,18 +262,25 @@ class DowngradeDoesNotUndo(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         created_at_start = self._created_at_start(context)
+        convention = context.model.naming_convention or {}
         for path, revision in sorted(context.model.revision_files.items()):
-            if revision.downgrade_is_empty:
-                continue  # SL504 reports it
-            upgrade, downgrade = revision.function("upgrade"), revision.function("downgrade")
-            if downgrade is not None and downgrade.raises:
-                continue  # irreversible on purpose: SL534 checks that it says why
-            # helpers it calls, or operations on names computed at run time: anything may happen
-            unknown_upgrade = upgrade is not None and upgrade.calls_helpers or "upgrade" in revision.unread
-            unknown_downgrade = downgrade is not None and downgrade.calls_helpers or "downgrade" in revision.unread
-            yield from self._compare(revision, _Effects.of(revision.upgrade, unknown_upgrade),
-                                     _Effects.of(revision.downgrade, unknown_downgrade),
-                                     context.model.naming_convention or {}, created_at_start)
+            # of the tables the application creates itself, those its downgrade may drop
+            dropped = {table_key(operation.table, getattr(operation, "schema", None)) for operation in revision.downgrade
+                       if isinstance(operation, DropTable) and isinstance(operation.table, str)}
+            yield from context.per_subject(self.code, path, self._revision_findings, revision, convention,
+                                           frozenset(dropped & created_at_start))
+
+    def _revision_findings(self, revision, convention: dict, created_at_start: frozenset[str]) -> Iterator[Finding]:
+        if revision.downgrade_is_empty:
+            return  # SL504 reports it
+        upgrade, downgrade = revision.function("upgrade"), revision.function("downgrade")
+        if downgrade is not None and downgrade.raises:
+            return  # irreversible on purpose: SL534 checks that it says why
+        # helpers it calls, or operations on names computed at run time: anything may happen
+        unknown_upgrade = upgrade is not None and upgrade.calls_helpers or "upgrade" in revision.unread
+        unknown_downgrade = downgrade is not None and downgrade.calls_helpers or "downgrade" in revision.unread
+        yield from self._compare(revision, _Effects.of(revision.upgrade, unknown_upgrade),
+                                 _Effects.of(revision.downgrade, unknown_downgrade), convention, created_at_start)
 
     @staticmethod
     def _created_at_start(context: AuditContext) -> set[str]:
@@ -285,7 +292,7 @@ class DowngradeDoesNotUndo(Rule):
         return (set(context.model.orm.tables) | taken) - created
 
     def _compare(self, revision, up: _Effects, down: _Effects, convention: dict,
-                 created_at_start: set[str]) -> Iterator[Finding]:
+                 created_at_start: frozenset[str]) -> Iterator[Finding]:
         renamed_tables = up.renamed_tables | down.renamed_tables
         renamed_columns = up.renamed_columns | down.renamed_columns
         left_tables, left_columns = self._left_tables_and_columns(up, down, renamed_tables, renamed_columns)
