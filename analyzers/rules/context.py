@@ -7,6 +7,7 @@ model (that is where developers edit), with the migration that created it as rel
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import tokenize
@@ -14,7 +15,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from pathlib import PurePosixPath
 from typing import Callable, Iterable, Iterator, Optional
 
 from ..by_path import ByPath
@@ -25,7 +25,7 @@ from ..schema.model import Column, Location, SchemaLayer, Table
 from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
-from ..workspace.discovery import under
+from ..workspace.discovery import folder_of, under
 from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from ..workspace.startup_commands import startup_migration
@@ -407,7 +407,7 @@ class AuditContext:
         first_of_folder: dict[str, str] = {}
         for step in self.model.steps:
             if step.path not in self.model.revision_files:
-                first_of_folder.setdefault(str(PurePosixPath(step.path).parent), step.path)
+                first_of_folder.setdefault(folder_of(step.path), step.path)
         return frozenset(starts | set(first_of_folder.values()))
 
     def table_in_use(self, key: str) -> bool:
@@ -576,10 +576,10 @@ class AuditContext:
         migrations in the folder that holds the versions folder, nor SQL scripts (one-off
         scripts and dumps)."""
         patterns = self.model.config.non_application_paths
-        migration_folders = {str(PurePosixPath(path).parent.parent) for path in self.model.revision_files}
+        migration_folders = {folder_of(folder_of(path)) for path in self.model.revision_files}
         return tuple(path for path, kind in sorted(self.model.files.items())
                      if kind == "python" and is_application_code(path, patterns)
-                     and str(PurePosixPath(path).parent) not in migration_folders
+                     and folder_of(path) not in migration_folders
                      and not under(path, self.model.migration_folders))
 
     @cached_property
@@ -668,10 +668,18 @@ def _placed(element, declared, database_label: str) -> tuple[Location, tuple[Rel
 
 def _written_on(path: str, text: str) -> Optional[datetime]:
     """The later of the `Create Date:` line and the date that starts the file name: a revision
-    written long before it was merged is often renamed with the merge date, nearer its release."""
-    dates = [date for date in (_date_of(_CREATE_DATE.search(text[:3000])),
-                               _date_of(_FILE_NAME_DATE.match(PurePosixPath(path).name))) if date is not None]
+    written long before it was merged is often renamed with the merge date, nearer its release.
+    Both are read once per text and per name: the lock rules ask it of every migration."""
+    dates = [date for date in (_create_date_of(path, text), _named_date(path.rpartition("/")[2])) if date is not None]
     return max(dates, default=None)
+
+
+_create_date_of = ByPath(lambda text: _date_of(_CREATE_DATE.search(text[:3000])))
+
+
+@functools.lru_cache(maxsize=65536)
+def _named_date(name: str) -> Optional[datetime]:
+    return _date_of(_FILE_NAME_DATE.match(name))
 
 
 def _date_of(match: Optional[re.Match]) -> Optional[datetime]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from .discovery import folder_of
+
 _PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 
 
@@ -61,8 +63,7 @@ class PackageRoots:
 
 def _split(path: str) -> tuple[str, str]:
     """(the folder, "." for the workspace root; the file name) of a relative path."""
-    folder, _, name = path.rpartition("/")
-    return folder or ".", name
+    return folder_of(path), path.rpartition("/")[2]
 
 
 def _within(folder: str, root: str) -> bool:

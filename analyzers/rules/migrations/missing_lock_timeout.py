@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Iterator, Optional
 
 from ...pg.locks import REFERENCED, TABLE, blocks_reads, blocks_writes
 from ...schema.migration_walk import WalkedOperation
 from ...schema.model import ForeignKey, table_key
 from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
+from ...workspace.discovery import folder_of
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
@@ -247,5 +247,6 @@ def _env_sets_lock_timeout(context: AuditContext, walked: WalkedOperation) -> bo
     """Alembic's env.py (next to the versions folder) sets lock_timeout for every revision."""
     if not walked.step.path.endswith(".py"):
         return False
-    env: Optional[str] = context.text_of(str(PurePosixPath(walked.step.path).parent.parent / "env.py"))
+    folder = folder_of(folder_of(walked.step.path))
+    env: Optional[str] = context.text_of("env.py" if folder == "." else f"{folder}/env.py")
     return bool(env and "lock_timeout" in env)
