@@ -6,13 +6,13 @@ from ...pg.locks import REFERENCED, TABLE, blocks_reads, blocks_writes
 from ...schema.migration_walk import WalkedOperation
 from ...schema.model import ForeignKey, table_key
 from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
-from ...workspace.discovery import folder_of
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
     LOCK_TIMEOUT_ADVICE,
     alembic_example,
     created_here,
+    env_sets,
     lock_sentence,
     severity_by_size,
     step_label,
@@ -158,7 +158,7 @@ class MissingLockTimeout(Rule):
             if number in reported_steps or number in timeout_steps or not on_existing:
                 continue
             effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
-            if effect is None or _env_sets_lock_timeout(context, walked):
+            if effect is None or env_sets(context, walked, "lock_timeout"):
                 continue
             queued = _queued_table(context, walked)
             if queued is None and walked.table is not None:
@@ -243,10 +243,3 @@ def _in_use(context: AuditContext, walked: WalkedOperation, table: str) -> bool:
     return True
 
 
-def _env_sets_lock_timeout(context: AuditContext, walked: WalkedOperation) -> bool:
-    """Alembic's env.py (next to the versions folder) sets lock_timeout for every revision."""
-    if not walked.step.path.endswith(".py"):
-        return False
-    folder = folder_of(folder_of(walked.step.path))
-    env: Optional[str] = context.text_of("env.py" if folder == "." else f"{folder}/env.py")
-    return bool(env and "lock_timeout" in env)

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ...pg.locks import blocks_writes
 from ...schema.migration_walk import WalkedOperation
 from ...schema.operations import AlterColumn, DataChange, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, lock_sentence, severity_by_size, sql_example, step_label
+from .safety import alembic_example, created_here, env_sets, lock_sentence, severity_by_size, sql_example, step_label
 from ...i18n import _
 
 
@@ -102,8 +101,8 @@ class MissingStatementTimeout(Rule):
             long_running = effect is not None and (effect.rewrites or effect.scans) \
                 and not _proven_not_null(context, walked) and not _own_rule_reports(context, effect.key)
             backfill = isinstance(operation, DataChange) and number in locked
-            if not (long_running or backfill) or _env_sets(context, walked, "statement_timeout") \
-                    or not (number in lock_timed or _env_sets(context, walked, "lock_timeout")):
+            if not (long_running or backfill) or env_sets(context, walked, "statement_timeout") \
+                    or not (number in lock_timed or env_sets(context, walked, "lock_timeout")):
                 continue
             reported.add(number)
             yield self._finding(context, walked, effect)
@@ -148,11 +147,6 @@ def _own_rule_reports(context: AuditContext, key: str) -> bool:
     return rule is not None and rule_enabled(code, context.model.config, rule.default_enabled)
 
 
-def _env_sets(context: AuditContext, walked: WalkedOperation, setting: str) -> bool:
-    if not walked.step.path.endswith(".py"):
-        return False
-    env: Optional[str] = context.text_of(str(PurePosixPath(walked.step.path).parent.parent / "env.py"))
-    return bool(env and setting in env)
 
 
 def _proven_not_null(context: AuditContext, walked: WalkedOperation) -> bool:

@@ -13,6 +13,7 @@ from ...schema.migration_walk import WalkedOperation
 from ...schema.model import Location, Table, table_key
 from ...schema.operations import CreateTable
 from ...i18n import _
+from ...workspace.discovery import folder_of
 from ..base import Related
 from ..context import BIG_TABLE_ROWS, SMALL_TABLE_ROWS, AuditContext
 
@@ -26,6 +27,16 @@ def on_existing_tables(context: AuditContext, *kinds: type) -> Iterator[WalkedOp
     for walked in context.migration_walk:
         if walked.existing and isinstance(walked.operation, kinds):
             yield walked
+
+
+def env_sets(context: AuditContext, walked: WalkedOperation, setting: str) -> bool:
+    """Alembic's env.py (next to the versions folder of the operation's revision) names `setting`
+    (`lock_timeout`, `statement_timeout`): it sets it for every revision."""
+    if not walked.step.path.endswith(".py"):
+        return False
+    folder = folder_of(folder_of(walked.step.path))
+    env: Optional[str] = context.text_of("env.py" if folder == "." else f"{folder}/env.py")
+    return bool(env and setting in env)
 
 
 def created_here(walked: WalkedOperation) -> tuple[Related, ...]:
