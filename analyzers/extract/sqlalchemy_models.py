@@ -693,16 +693,17 @@ class _LayerBuilder:
     def _column(self, call: Expr, key: str, location: Location, annotation: Optional[Expr], root: _Root,
                 table: _TableBuild) -> _ColumnBuild:
         world = self.world
+        keywords = dict(call.kwargs)  # looked up a dozen times: once into a dict
         positional = list(call.args)
         name = key
         if positional and world.value_of(positional[0]).is_str:
             name = world.value_of(positional.pop(0)).value
-        name = world.const(call.kwarg("name")) or name
+        name = world.const(keywords.get("name")) or name
         type_result, raw_type = None, ""
         foreign_keys, checks = [], []
         identity = sequence = None
         decorated = False  # the type is a workspace class (a TypeDecorator): it may transform what is stored
-        for argument in [*positional, *(v for k, v in call.kwargs if k == "type_")]:
+        for argument in [*positional, *((keywords["type_"],) if "type_" in keywords else ())]:
             member = world.member(argument)
             if member == "ForeignKey":
                 foreign_keys.append(argument)
@@ -731,8 +732,8 @@ class _LayerBuilder:
                 if type_result is None and not foreign_keys:
                     self.errors.append(ExtractionError(location, _("no SQLAlchemy type for annotation %(annotation)s",
                                                                    annotation=inner.source)))
-        primary_key = world.const(call.kwarg("primary_key")) is True
-        explicit_nullable = world.const(call.kwarg("nullable"))
+        primary_key = world.const(keywords.get("primary_key")) is True
+        explicit_nullable = world.const(keywords.get("nullable"))
         if isinstance(explicit_nullable, bool):
             nullable = explicit_nullable
         elif primary_key or identity is not None:
@@ -748,11 +749,11 @@ class _LayerBuilder:
             key=key, name=name, location=location, type_text=type_result.text if type_result else None,
             raw_type=raw_type, nullable=nullable, primary_key=primary_key,
             # `default_factory=`: the dataclass form of a client default (MappedAsDataclass; ckan)
-            default=_source(call.kwarg("default") or call.kwarg("insert_default") or call.kwarg("default_factory")),
-            server_default=self._server_default(call.kwarg("server_default")),
-            identity=identity, sequence=sequence, comment=world.const(call.kwarg("comment")),
-            autoincrement=world.const(call.kwarg("autoincrement")), foreign_keys=foreign_keys,
-            index=world.const(call.kwarg("index")) is True, unique=world.const(call.kwarg("unique")) is True,
+            default=_source(keywords.get("default") or keywords.get("insert_default") or keywords.get("default_factory")),
+            server_default=self._server_default(keywords.get("server_default")),
+            identity=identity, sequence=sequence, comment=world.const(keywords.get("comment")),
+            autoincrement=world.const(keywords.get("autoincrement")), foreign_keys=foreign_keys,
+            index=world.const(keywords.get("index")) is True, unique=world.const(keywords.get("unique")) is True,
             checks=checks,
         )
         return column
