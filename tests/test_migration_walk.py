@@ -73,3 +73,23 @@ def test_dropping_a_table_with_a_foreign_key_locks_the_referenced_table_too():
     child = by_line[("V2__b.sql", 3)]
     assert child.references == ("parent",)
     assert [e.key for e in child.lock_effects] == ["drop-table-with-foreign-key"]
+
+
+def test_the_walk_by_kind_of_operation_is_the_walk_filtered(tmp_path):
+    """AuditContext.walked: the operations of some kinds (subclasses included), in replay order,
+    as filtering the whole walk gives them; the index is kept with the walk across audits."""
+    from schemalens.analyzers.rules.context import AuditContext
+    from schemalens.analyzers.schema.operations import AddColumn, AlterColumn, CreateIndex
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+    from workspace_files import write_files
+
+    root = write_files(tmp_path / "sql", {
+        "db/V1__base.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\nCREATE INDEX ix_note ON orders (note);\n",
+        "db/V2__change.sql": "ALTER TABLE orders ADD COLUMN total numeric;\nALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n"
+                             "ALTER TABLE orders ADD COLUMN paid boolean;\nCREATE INDEX ix_total ON orders (total);\n"})
+    model = WorkspaceIndex(root).index_all()
+    for _audit in range(2):
+        context = AuditContext(model, lambda path: (root / path).read_text())
+        for kinds in ((AddColumn,), (AlterColumn, CreateIndex), (AddColumn, AlterColumn, CreateIndex)):
+            expected = [w for w in context.migration_walk if isinstance(w.operation, kinds)]
+            assert expected and context.walked(*kinds) == expected

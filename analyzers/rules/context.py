@@ -88,7 +88,7 @@ _spares_live_traffic_of = ByPath(lambda text: _SPARES_LIVE_TRAFFIC.search(text) 
 _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
-# [(steps, whether each SQL step runs in a transaction), their walk] of the last audit
+# [(steps, whether each SQL step runs in a transaction), their walk, its index by kind of operation] of the last audit
 _last_walk: list = []
 # [{path: text} of the code texts, {table name: the path of a text that names it, or None}] of the last audit
 _last_names_in_use: list = []
@@ -156,8 +156,23 @@ class AuditContext:
         in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
         key = (steps, in_transaction)
         if not (_last_walk and _last_walk[0] == key):
-            _last_walk[:] = [key, list(walk_migrations(steps, in_transaction.__getitem__))]
+            _last_walk[:] = [key, list(walk_migrations(steps, in_transaction.__getitem__)), None]
         return _last_walk[1]
+
+    def walked(self, *kinds: type) -> list:
+        """The operations of `migration_walk` that are of one of `kinds`, in replay order: a rule
+        that looks at a few kinds of operation does not visit the thousands of others (the
+        walk's index by kind is kept with the walk)."""
+        walk = self.migration_walk
+        by_kind = _last_walk[2] if _last_walk[1] is walk else None
+        if by_kind is None:
+            by_kind = {}
+            for position, walked in enumerate(walk):
+                by_kind.setdefault(type(walked.operation), []).append((position, walked))
+            if _last_walk[1] is walk:
+                _last_walk[2] = by_kind
+        found = [entry for kind, entries in by_kind.items() if issubclass(kind, kinds) for entry in entries]
+        return [walked for _position, walked in sorted(found, key=lambda entry: entry[0])]
 
     @cached_property
     def sql_transactions(self) -> SqlTransactions:

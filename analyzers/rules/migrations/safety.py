@@ -24,8 +24,8 @@ LOCK_TIMEOUT_ADVICE = _("Start the revision with `SET lock_timeout = '5s'` so th
 
 def on_existing_tables(context: AuditContext, *kinds: type) -> Iterator[WalkedOperation]:
     """Operations of the given kinds on tables that an earlier migration step created."""
-    for walked in context.migration_walk:
-        if walked.existing and isinstance(walked.operation, kinds):
+    for walked in context.walked(*kinds):
+        if walked.existing:
             yield walked
 
 
