@@ -66,10 +66,9 @@ class DetachPartitionWithoutConcurrently(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         if context.postgres_version < 14:
             return
-        for walked in context.migration_walk:
+        for walked in context.walked(DetachPartition):
             operation = walked.operation
-            if not isinstance(operation, DetachPartition) or operation.concurrently or new_in_this_step(walked) \
-                    or _created_in_step(walked, operation.partition):
+            if operation.concurrently or new_in_this_step(walked) or _created_in_step(walked, operation.partition):
                 continue
             (effect,) = walked.lock_effects
             statement = f"ALTER TABLE {operation.table} DETACH PARTITION {operation.partition} CONCURRENTLY"

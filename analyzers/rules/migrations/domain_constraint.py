@@ -62,10 +62,8 @@ class DomainConstraint(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in context.migration_walk:
+        for walked in context.walked(UnsupportedStatement):
             operation = walked.operation
-            if not isinstance(operation, UnsupportedStatement):
-                continue
             if operation.kind == "CREATE DOMAIN" and operation.detail:
                 yield self._created(operation)
                 continue

@@ -91,10 +91,10 @@ class DropConstraintRule(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in context.migration_walk:
+        for walked in context.walked(DropConstraint):
             operation = walked.operation
-            if not isinstance(operation, DropConstraint) or new_in_this_step(walked) or _put_back(walked) \
-                    or _replaced_by_not_null(walked) or _goes_with_its_column(walked):
+            if new_in_this_step(walked) or _put_back(walked) or _replaced_by_not_null(walked) \
+                    or _goes_with_its_column(walked):
                 continue
             kind = {"foreignkey": "FOREIGN KEY", "unique": "UNIQUE", "check": "CHECK",
                     "primary": "PRIMARY KEY"}.get(dropped_constraint_kind(walked) or "")

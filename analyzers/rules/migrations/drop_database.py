@@ -49,9 +49,9 @@ class DropDatabase(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in context.migration_walk:
+        for walked in context.walked(UnsupportedStatement):
             operation = walked.operation
-            if not isinstance(operation, UnsupportedStatement) or operation.kind != "DROP DATABASE":
+            if operation.kind != "DROP DATABASE":
                 continue
             yield self.finding(
                 operation.location, _("database %(operation)s is dropped by a migration", operation=operation.name),

@@ -57,9 +57,9 @@ class EnumValueAppended(Rule):
                        config='select = ["SL553"]\n'),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in context.migration_walk:
+        for walked in context.walked(AddEnumValue):
             operation = walked.operation
-            if not isinstance(operation, AddEnumValue) or operation.before or operation.after:
+            if operation.before or operation.after:
                 continue
             enum = context.model.database.enums.get(operation.name)
             values = f" after {', '.join(repr(v) for v in enum.values)}" if enum is not None and enum.values else ""

@@ -50,10 +50,9 @@ class ExclusionConstraint(Rule):
     invalid = (Example(sql_example("ALTER TABLE orders ADD CONSTRAINT one_status EXCLUDE USING btree (status WITH =);  -- expect\n")),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in context.migration_walk:
+        for walked in context.walked(UnsupportedStatement):
             operation = walked.operation
-            if not isinstance(operation, UnsupportedStatement) or operation.kind != "ADD EXCLUSION CONSTRAINT" \
-                    or new_in_this_step(walked):
+            if operation.kind != "ADD EXCLUSION CONSTRAINT" or new_in_this_step(walked):
                 continue
             (effect,) = walked.lock_effects
             table = walked.table

@@ -59,10 +59,9 @@ class ReindexWithoutConcurrently(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in context.migration_walk:
+        for walked in context.walked(Maintenance):
             operation = walked.operation
-            if not isinstance(operation, Maintenance) or operation.kind != "REINDEX" or operation.concurrently \
-                    or operation.target == "SYSTEM":
+            if operation.kind != "REINDEX" or operation.concurrently or operation.target == "SYSTEM":
                 continue
             (effect,) = walked.lock_effects
             target = f"{operation.target} {operation.name}" if operation.name else operation.target

@@ -59,9 +59,9 @@ class TruncateCascade(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         reported: set = set()
-        for walked in context.migration_walk:
+        for walked in context.walked(DataChange):
             operation = walked.operation
-            if not isinstance(operation, DataChange) or operation.kind != "TRUNCATE" or not operation.cascade:
+            if operation.kind != "TRUNCATE" or not operation.cascade:
                 continue
             if operation.location in reported:  # one statement truncating several tables: one finding
                 continue
