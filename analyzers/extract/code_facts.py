@@ -177,8 +177,9 @@ def deletion_words(text: str) -> frozenset[str]:
     lowered = text.lower()
     words = {match.group(1).lower() for match in _matches(_DELETION_STATEMENT, text, lowered, _DELETION_KEYWORDS)}
     words.update(match.group(1).lower() for match in _matches(_DELETE_CONSTRUCT, text, text, ("delete(",)))
-    for pattern, keywords in ((_CLEARING_UPDATE_STATEMENT, ("update",)), (_CLEARING_UPDATE_CONSTRUCT, ("update(",))):
-        words.update(match.group(1).lower() for match in _matches(pattern, text, lowered if keywords == ("update",) else text, keywords)
+    for pattern, searched, keywords in ((_CLEARING_UPDATE_STATEMENT, lowered, ("update",)),
+                                        (_CLEARING_UPDATE_CONSTRUCT, text, ("update(",))):
+        words.update(match.group(1).lower() for match in _matches(pattern, text, searched, keywords)
                      if _AGE_FILTER.search(text, max(match.start() - _AGE_WINDOW, 0), match.end() + _AGE_WINDOW))
     for match in _DELETE_CALL.finditer(text):
         words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
