@@ -6,10 +6,10 @@ SQLAlchemy API that a name stands for.
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 from .module_summary import Assignment, ClassSummary, FunctionSummary, ModuleSummary
-from .python_names import Expr
+from .python_names import Expr, ImportedName
 
 # sqlalchemy sub-modules skipped when naming a member: `sqlalchemy.orm.mapped_column` -> "mapped_column".
 _SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expression", "sqltypes", "ext",
@@ -197,3 +197,138 @@ class World:
         return summary.path if summary else ""
 
 
+
+
+
+
+class Importers:
+    """Which files import which names, kept across builds of the world: a build changes only the
+    entries of the files whose summaries changed (`take`). It answers which modules may resolve
+    names differently after a change (`modules_reading`), and is built when first asked."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[str, ModuleSummary] = {}  # by path
+        self._exact: dict[str, dict[str, list[str]]] = {}  # dotted name -> path -> the locals importing exactly it
+        # module -> first component of a name under it -> path -> the locals importing that name or one under it
+        self._below: dict[str, dict[str, dict[str, list[str]]]] = {}
+        self._indexed = False
+
+    def take(self, summaries: Iterable[ModuleSummary]) -> tuple[list[ModuleSummary], set[str]]:
+        """These summaries in place of the last ones. Returns the summaries that changed (their
+        versions before and after) and the modules that came or went."""
+        current = {summary.path: summary for summary in summaries}
+        changed = [summary for path, summary in self.summaries.items() if current.get(path) is not summary]
+        changed += [summary for path, summary in current.items() if self.summaries.get(path) is not summary]
+        if self._indexed:
+            for summary in changed:  # the versions before first: they leave the entries of their paths
+                self._index(summary, current.get(summary.path) is summary)
+        before = {summary.module for summary in self.summaries.values()}
+        self.summaries = current
+        return changed, before ^ {summary.module for summary in current.values()}
+
+    def _index(self, summary: ModuleSummary, present: bool) -> None:
+        """Add the imports of `summary` to the index, or take those of its path out."""
+        for imported in summary.imports:
+            target = imported.target
+            entries = [self._exact.setdefault(target, {})]
+            entries += [self._below.setdefault(target[:cut], {}).setdefault(target[cut + 1:].split(".", 1)[0], {})
+                        for cut in _dots(target)]
+            for by_path in entries:
+                if present:
+                    by_path.setdefault(summary.path, []).append(imported.local)
+                else:
+                    by_path.pop(summary.path, None)
+
+    def modules_reading(self, changed: Iterable[ModuleSummary], appeared: Iterable[str]) -> Optional[set[str]]:
+        """The modules whose names may resolve differently once the `changed` summaries (the
+        modules' versions before and after a change) are in the world: those modules, and every
+        module that imports a name one of them binds, transitively. `appeared`: modules that came
+        or went, whose mere presence can change what a name under them means.
+
+        A module reads another's names only through its imports (an `Expr`'s names are qualified
+        through the file's own). A module that imports a changed name binds that name again (a
+        package's re-export) and may use it in anything it defines: those names change for its
+        own importers, its other imports do not.
+
+        None when the change reaches further than one visit per file would follow: through a
+        package every module imports from, what changed reaches most of the workspace, and
+        following it costs more than the answer spares."""
+        if not self._indexed:  # indexed when first asked: a one-shot audit never asks
+            self._indexed = True
+            for summary in self.summaries.values():
+                self._index(summary, True)
+        changing: dict[str, set[str]] = {}  # module -> the first components of its names that may change
+        starred = set(appeared)  # modules any name under which may change
+        for summary in changed:
+            changing.setdefault(summary.module, set()).update(_bound(summary))
+            if any(imported.local == "*" for imported in summary.imports):
+                starred.add(summary.module)
+        pending: list[tuple[str, Optional[set[str]]]] = [(module, None) for module in starred]  # None: every name
+        pending += [(module, set(names)) for module, names in changing.items() if module not in starred]
+        reading = set(changing) | starred
+        defined: dict[str, set[str]] = {}  # by path
+        visits = len(self.summaries)
+        while pending:
+            module, names = pending.pop()
+            hits: dict[str, list[str]] = {}
+            for by_path in self._importers(module, names):
+                for path, locals_ in by_path.items():
+                    hits.setdefault(path, []).extend(locals_)
+            visits -= len(hits)
+            if visits < 0:
+                return None
+            for path, locals_ in hits.items():
+                summary = self.summaries[path]
+                reading.add(summary.module)
+                if summary.module in starred:
+                    continue
+                if "*" in locals_:
+                    starred.add(summary.module)
+                    pending.append((summary.module, None))
+                    continue
+                known = changing.get(summary.module)
+                if known is None:
+                    known = changing[summary.module] = set()
+                    more = set(locals_) | defined.setdefault(path, _defined(summary))
+                else:
+                    more = set(locals_) - known
+                    if path not in defined:
+                        more |= defined.setdefault(path, _defined(summary)) - known
+                if more:
+                    known |= more
+                    pending.append((summary.module, more))
+        return reading
+
+    def _importers(self, module: str, names: Optional[set[str]]) -> Iterator[dict[str, list[str]]]:
+        """The locals that import `names` of `module` (every name: None), by path, and those that
+        import the module itself or a package above it (`import app`, then `app.models.X`)."""
+        if not module:  # a script's names are imported by their own names
+            for name in (names if names is not None else [n for n in self._exact if "." not in n]):
+                yield self._exact.get(name, {})
+                yield from self._below.get(name, {}).values()
+            return
+        below = self._below.get(module, {})
+        for name in (below if names is None else names):
+            yield below.get(name, {})
+        for name in (module, *(module[:cut] for cut in _dots(module))):
+            yield self._exact.get(name, {})
+
+
+def _dots(name: str) -> Iterator[int]:
+    """The positions of the dots of a dotted name, from the last."""
+    cut = name.rfind(".")
+    while cut > 0:
+        yield cut
+        cut = name.rfind(".", 0, cut)
+
+
+def _bound(summary: ModuleSummary) -> set[str]:
+    """The first components of the names a module binds: imports and definitions."""
+    return {imported.local for imported in summary.imports} | _defined(summary)
+
+
+def _defined(summary: ModuleSummary) -> set[str]:
+    prefix = len(summary.module) + 1 if summary.module else 0
+    return {qualified[prefix:].split(".", 1)[0] for qualified in (
+        *(a.qualified for a in summary.assignments), *(c.qualified for c in summary.classes),
+        *(f.qualified for f in summary.functions))}

@@ -35,7 +35,7 @@ from ..schema.replay import sqlalchemy_truncated
 from ..schema.type_names import normalize_type
 from .module_summary import ClassAttribute, ClassSummary, ModuleSummary
 from .python_names import Expr, walk
-from .python_world import World, _typing_member, sa_member
+from .python_world import Importers, World, _typing_member, sa_member
 from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
 from .static_eval import ClassRef, Evaluator, Namespace, Unknown
 
@@ -157,6 +157,8 @@ class _TableBuild:
     comment: Optional[str] = None
     partition_by: Optional[str] = None
     partly_read: bool = False  # its __table_args__ are built by a helper of the project, not read
+    # The mapping of a class that maps this table, which another build can take back (KeptMappings)
+    mapping: Optional["_Mapping"] = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -202,9 +204,75 @@ def camel_to_snake_case(name: str) -> str:
     return name.lower().lstrip("_")
 
 
+@dataclass(frozen=True)
+class _Mapping:
+    """What mapping one class added to a build: its table as mapped (before subclasses, module
+    indexes and the finish change it), errors, relationships, names left to a library, the enums
+    its columns declared (in order: the first of a name wins) and the functions it evaluated."""
+
+    summary: ClassSummary
+    table: Optional[_TableBuild]
+    errors: tuple[ExtractionError, ...]
+    relationships: tuple[tuple[str, ClassAttribute, Expr], ...]
+    library_named: tuple[tuple[str, str], ...]
+    enums: dict[str, EnumType]
+    functions_evaluated: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Finish:
+    """A table finished from what a mapping made alone (no other table read, nothing added to
+    it since), with the naming convention it was finished under and the errors it gave."""
+
+    mapping: _Mapping
+    convention: dict[str, str]
+    table: Optional[Table]
+    errors: tuple[ExtractionError, ...]
+    functions_evaluated: frozenset[str]  # `f"{Other.__tablename__}.id"` foreign keys
+
+
+def _copied_table(table: _TableBuild) -> _TableBuild:
+    """A copy the build may change (columns, items) without changing `table`."""
+    copy = replace(table, columns=[], items=list(table.items), module_indexes=list(table.module_indexes))
+    for column in table.columns:
+        copied = object.__new__(_ColumnBuild)
+        copied.__dict__.update(column.__dict__)
+        copied.foreign_keys, copied.checks = list(column.foreign_keys), list(column.checks)
+        copy.columns.append(copied)
+    return copy
+
+
+class KeptMappings:
+    """What each class's mapping added to the last build of the models' layer, for the next
+    (WorkspaceIndex keeps one across edits). A class maps from its summary and the names its
+    module reads through its imports; while neither changed (`modules_reading`), the next build
+    takes back what it added, and maps only the classes an edit can touch."""
+
+    def __init__(self) -> None:
+        self.importers = Importers()
+        self.mappings: dict[str, _Mapping] = {}  # by qualified class name
+        self.finished: dict[str, _Finish] = {}  # by qualified class name
+        self.built = False
+
+    def modules_to_map(self, summaries: list[ModuleSummary]) -> Optional[set[str]]:
+        """The modules whose classes map again: None (all of them) on a first build, or when a
+        change reaches most modules (Importers.modules_reading)."""
+        changed, appeared = self.importers.take(summaries)
+        return self.importers.modules_reading(changed, appeared) if self.built else None
+
+    def keep(self, mappings: dict[str, _Mapping], finished: dict[str, _Finish]) -> None:
+        self.mappings, self.finished = mappings, finished
+        self.built = True
+
+
 class _LayerBuilder:
-    def __init__(self, summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool]) -> None:
+    def __init__(self, summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool],
+                 kept: Optional[KeptMappings] = None) -> None:
         self.world = World(summaries)
+        self.kept = kept
+        self.mappings: dict[str, _Mapping] = {}
+        self.finished: dict[str, _Finish] = {}
+        self._other_tables_read = 0  # lookups of tables by name: a finish that made none read only its own
         self.is_application = is_application
         self.kept_out: list[KeptOutTable] = []
         self.library_named: list[tuple[str, str]] = []  # (class, library base): its __tablename__ is the library's
@@ -367,8 +435,19 @@ class _LayerBuilder:
             self.info(qualified)
         mapped = [info for info in self.infos.values() if info.mapped]
         mapped.sort(key=lambda info: (len(info.lineage), self.world.path_of(info.summary.qualified), info.summary.location.line))
+        reading = self.kept.modules_to_map(self.world.summaries) if self.kept is not None else None
+        mappings: dict[str, _Mapping] = {}
         for info in mapped:
-            self._guarded(info.summary.location, self._map_class, info)
+            kept = self.kept.mappings.get(info.summary.qualified) if reading is not None else None
+            if kept is not None and kept.summary is info.summary \
+                    and self.world.class_module[info.summary.qualified].module not in reading:
+                self._replay(info, kept)
+                mappings[info.summary.qualified] = kept
+            else:
+                mapping = self._map_recorded(info)
+                if mapping is not None:
+                    mappings[info.summary.qualified] = mapping
+        self.mappings = mappings
         for summary in self.world.summaries:
             for assignment in summary.assignments:
                 if self._is_table_call(assignment.value):
@@ -420,6 +499,50 @@ class _LayerBuilder:
             function(*args)
         except (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError) as error:
             self.errors.append(ExtractionError(location, _("SchemaLens could not read this model: %(error)s", error=repr(error))))
+
+    def _map_recorded(self, info: _ClassInfo) -> Optional[_Mapping]:
+        """Map the class, and return what it added to the build when another build can take it
+        back (KeptMappings): a class that maps a table of its own, or none, from its summary."""
+        qualified = info.summary.qualified
+        tables, errors, relationships, named, roots = (len(self.tables), len(self.errors), len(self.relationships),
+                                                       len(self.library_named), len(self.roots))
+        enums, self.enums = self.enums, {}
+        evaluated, self.world.functions_evaluated = self.world.functions_evaluated, set()
+        try:
+            self._guarded(info.summary.location, self._map_class, info)
+        finally:
+            class_enums, self.enums = self.enums, enums
+            for key, enum in class_enums.items():
+                enums.setdefault(key, enum)
+            class_evaluated, self.world.functions_evaluated = self.world.functions_evaluated, evaluated
+            evaluated |= class_evaluated
+        added = self.tables[tables:]
+        own = self.class_tables.get(qualified)
+        # Single-table inheritance adds to the parent's table, `__table__` reads a Table() whose
+        # metadata may make a root: what they did depends on more than the class; they map again.
+        if len(self.roots) != roots or info.summary.attribute("__table__") is not None \
+                or not (added == [] and own is None or len(added) == 1 and own is added[0]):
+            return None
+        mapping = _Mapping(info.summary, _copied_table(added[0]) if added else None, tuple(self.errors[errors:]),
+                           tuple(self.relationships[relationships:]), tuple(self.library_named[named:]), class_enums,
+                           frozenset(class_evaluated))
+        if added:
+            added[0].mapping = mapping
+        return mapping
+
+    def _replay(self, info: _ClassInfo, mapping: _Mapping) -> None:
+        """What mapping the class added to the last build, added to this one."""
+        if mapping.table is not None:
+            table = _copied_table(mapping.table)
+            table.root, table.mapping = info.root, mapping
+            self.tables.append(table)
+            self.class_tables[info.summary.qualified] = table
+        self.errors += mapping.errors
+        self.relationships += mapping.relationships
+        self.library_named += mapping.library_named
+        for key, enum in mapping.enums.items():
+            self.enums.setdefault(key, enum)
+        self.world.functions_evaluated |= mapping.functions_evaluated
 
     def _mapped_parent(self, info: _ClassInfo) -> Optional[_ClassInfo]:
         for qualified in info.lineage[1:]:
@@ -876,6 +999,7 @@ class _LayerBuilder:
             return (table, column) if column is not None else None
         if expr.kind != "name":
             return None
+        self._other_tables_read += 1
         resolved = self.world.resolve(expr.name)
         parts = resolved.split(".")
         for cut in range(len(parts) - 1, 0, -1):
@@ -897,6 +1021,7 @@ class _LayerBuilder:
         return None
 
     def _looks_like_attribute(self, expr: Expr) -> bool:
+        self._other_tables_read += 1
         resolved = self.world.resolve(expr.name)
         return resolved.rpartition(".")[0] in self.class_tables or resolved.rpartition(".")[0] in self.var_tables
 
@@ -1030,12 +1155,31 @@ class _LayerBuilder:
         return SchemaLayer("orm", tables=by_key, enums=dict(sorted(self.enums.items())))
 
     def _guarded_table(self, table: _TableBuild) -> Optional[Table]:
+        mapping = table.mapping
+        # as the mapping made it: no subclass added columns, no module-level Index() names it
+        alone = mapping is not None and len(table.columns) == len(mapping.table.columns) and not table.module_indexes \
+            and self.searchable is None
+        kept = self.kept.finished.get(mapping.summary.qualified) if alone and self.kept is not None else None
+        if kept is not None and kept.mapping is mapping and kept.convention == table.root.convention:
+            self.errors += kept.errors
+            self.world.functions_evaluated |= kept.functions_evaluated
+            self.finished[mapping.summary.qualified] = kept
+            return kept.table
+        errors, reads = len(self.errors), self._other_tables_read
+        evaluated, self.world.functions_evaluated = self.world.functions_evaluated, set()
         try:
-            return self._finish_table(table)
+            finished = self._finish_table(table)
         except (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError) as error:
             self.errors.append(ExtractionError(table.location, _("SchemaLens could not read this table: %(error)s",
                                                                  error=repr(error))))
-            return None
+            finished = None
+        finally:
+            table_evaluated, self.world.functions_evaluated = self.world.functions_evaluated, evaluated
+            evaluated |= table_evaluated
+        if alone and self._other_tables_read == reads:
+            self.finished[mapping.summary.qualified] = _Finish(mapping, dict(table.root.convention), finished,
+                                                               tuple(self.errors[errors:]), frozenset(table_evaluated))
+        return finished
 
     def _finish_table(self, table: _TableBuild) -> Table:
         world = self.world
@@ -1157,6 +1301,7 @@ class _LayerBuilder:
             if value.is_str:
                 table_part, _dot, column_name = value.value.rpartition(".")
                 schema, _dot, table_name = table_part.rpartition(".")
+                self._other_tables_read += 1
                 for candidate in self.tables:
                     if candidate.name == table_name and (candidate.schema or None) == (schema or None):
                         column = candidate.column_by_key(column_name)
@@ -1492,11 +1637,14 @@ class OrmBuild:
     functions_evaluated: frozenset[str] = frozenset()
 
 
-def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True) -> OrmBuild:
+def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True,
+              kept: Optional[KeptMappings] = None) -> OrmBuild:
     """The `orm` layer of every module summary read together, with its naming convention, the
     relationships, and what was (not) recognized. Tables declared where `is_application` is
-    False (tests, scripts) or in modules of another database engine are kept out of the layer."""
-    builder = _LayerBuilder(summaries, is_application)
+    False (tests, scripts) or in modules of another database engine are kept out of the layer.
+    `kept`: what the classes' mappings added to the last build, taken back where nothing they
+    read changed; it is given this build's."""
+    builder = _LayerBuilder(summaries, is_application, kept)
     builder.run()
     layer = builder.finish()
     builder.say_renamed_at_run_time()
@@ -1504,10 +1652,13 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     transformed = frozenset((table.key, column.name) for table in builder.tables for column in table.columns
                             if column.transformed)
     relationships = builder.relationship_records()
-    return OrmBuild(layer, tuple(builder.errors), _main_convention(builder), relationships,
-                    model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(),
-                    builder.library_tables(relationships), transformed, tuple(builder.library_named),
-                    frozenset(builder.world.functions_evaluated))
+    built = OrmBuild(layer, tuple(builder.errors), _main_convention(builder), relationships,
+                     model_classes, unrecognized, tuple(builder.kept_out), builder.library_bases(),
+                     builder.library_tables(relationships), transformed, tuple(builder.library_named),
+                     frozenset(builder.world.functions_evaluated))
+    if kept is not None:
+        kept.keep(builder.mappings, builder.finished)
+    return built
 
 
 # Packages whose classes a model may inherit from without declaring columns that way.

@@ -37,6 +37,11 @@ class Unknown(Exception):
     """The value cannot be known statically."""
 
 
+class _OutOfSteps(Unknown):
+    """The evaluation ran out of its step budget: a value not known for lack of steps, which
+    another evaluation, with its own budget, may know."""
+
+
 @dataclass(frozen=True)
 class Symbol:
     """Something the evaluator does not compute (a SQLAlchemy name or call): kept as its expression."""
@@ -131,7 +136,7 @@ class Evaluator:
     def _tick(self) -> None:
         self._steps += 1
         if self._steps > _MAX_STEPS:
-            raise Unknown("step budget exhausted")
+            raise _OutOfSteps("step budget exhausted")
 
     def _eval(self, expr: Expr, scope: _Scope, depth: int) -> Any:
         self._tick()
@@ -203,6 +208,10 @@ class Evaluator:
             self._assignment_values[name] = symbol  # a cycle reads as the name itself
             try:
                 value = self._eval(assignment.value, _Scope({}), depth + 1)
+            except (_OutOfSteps, RecursionError):
+                # not what the name is: remembered, it would depend on what was evaluated first
+                del self._assignment_values[name]
+                raise
             except Unknown:
                 value = symbol
             # An object the evaluator does not compute keeps its name, which the world resolves

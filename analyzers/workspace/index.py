@@ -181,6 +181,7 @@ class WorkspaceIndex:
         self._package_roots = PackageRoots(())
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._orm_paths: Optional[frozenset[str]] = None  # the files that locations in `_orm` point into
+        self._kept_mappings = sqlalchemy_models.KeptMappings()  # what each class's mapping added to `_orm`
         self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
         # The tables of the last build of the models' layer and of the main database's, by key: a
         # rebuild keeps the objects of the tables it builds equal (see _keep_equal_tables).
@@ -519,9 +520,10 @@ class WorkspaceIndex:
             self._orm_paths = None
             summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
             try:
-                self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables)
+                self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables, self._kept_mappings)
             except Exception as error:  # the boundary: a bug in the model reader must not take the index down
                 log.exception("failed to build the models' schema")
+                self._kept_mappings = sqlalchemy_models.KeptMappings()
                 where = Location(summaries[0].path if summaries else ".", 1)
                 self._orm = sqlalchemy_models.OrmBuild(SchemaLayer("orm"), (ExtractionError(where, _(
                     "SchemaLens could not build the schema of the models: %(error)s", error=repr(error))),), None, ())

@@ -1,0 +1,202 @@
+"""The models' layer built again after edits, taking back what unchanged classes mapped
+(sqlalchemy_models.KeptMappings): after any sequence of edits, each build equals a build from
+scratch of the same files; and a class whose module and imports did not change is not mapped again."""
+
+from __future__ import annotations
+
+import textwrap
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.python_names import Expr
+from schemalens.analyzers.extract.python_world import World
+from schemalens.analyzers.extract.sqlalchemy_models import KeptMappings, build_orm
+from schemalens.analyzers.extract.static_eval import Evaluator, Symbol, Unknown
+from schemalens.analyzers.schema.model import Location
+from schemalens.analyzers.workspace.package_roots import PackageRoots
+
+FILES = {
+    "app/__init__.py": '"""The application."""',
+    "app/db.py": """
+        from sqlalchemy import MetaData
+        from sqlalchemy.orm import DeclarativeBase
+        class Base(DeclarativeBase):
+            metadata = MetaData(naming_convention={"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s"})
+    """,
+    "app/types.py": """
+        import enum
+        from sqlalchemy import Column, String
+        def code_column(length=20):
+            return Column(String(length), nullable=False)
+        class Status(enum.Enum):
+            active = "active"
+            closed = "closed"
+    """,
+    "app/mixins.py": """
+        from sqlalchemy import Column, DateTime
+        class Timestamped:
+            created_at = Column(DateTime, nullable=False)
+    """,
+    "app/models/__init__.py": """
+        from app.types import code_column
+        from .users import User
+        from .orders import Order, RushOrder
+    """,
+    "app/models/users.py": """
+        from sqlalchemy import Column, Enum, Integer
+        from app.db import Base
+        from app.mixins import Timestamped
+        from app.types import Status, code_column
+        class User(Timestamped, Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+            code = code_column(12)
+            status = Column(Enum(Status), nullable=False)
+    """,
+    "app/models/orders.py": """
+        from sqlalchemy import Column, Enum, ForeignKey, Index, Integer, String
+        from app.db import Base
+        from app.types import Status
+        from app.models.users import User
+        class Order(Base):
+            __tablename__ = "orders"
+            id = Column(Integer, primary_key=True)
+            kind = Column(String(10))
+            user_id = Column(Integer, ForeignKey(User.id), index=True)
+            status = Column(Enum(Status, name="order_status"))
+            __mapper_args__ = {"polymorphic_on": kind}
+        class RushOrder(Order):
+            fee = Column(Integer)
+        Index("ix_orders_kind_status", Order.kind, Order.status)
+    """,
+    # imports a model through the package's re-export
+    "app/reports.py": """
+        from sqlalchemy import Column, ForeignKey, Integer
+        from app.db import Base
+        from app.models import RushOrder, code_column
+        class Report(Base):
+            __tablename__ = "reports"
+            id = Column(Integer, primary_key=True)
+            fee = Column(Integer, ForeignKey(RushOrder.fee))
+            code = code_column()
+    """,
+    # imports nothing of the models: its foreign key names the table, and takes its column's type
+    "app/audit.py": """
+        from sqlalchemy import Column, Enum, ForeignKey, Integer, Text
+        from app.db import Base
+        from app.types import Status
+        class AuditEntry(Base):
+            __tablename__ = "audit_entries"
+            id = Column(Integer, primary_key=True)
+            order_id = Column(ForeignKey("orders.id"))
+            note = Column(Text, unique=True)
+            status = Column(Enum(Status))
+    """,
+}
+
+# Each edit toggles one file between its text above and this one (None: the file is gone).
+EDITS = {
+    "users column": ("app/models/users.py", lambda text: text + "    email = Column(Integer)\n"),
+    "users table name": ("app/models/users.py", lambda text: text.replace('"users"', '"members"')),
+    "helper length": ("app/types.py", lambda text: text.replace("length=20", "length=30").replace("String(length)", "String(length + 1)")),
+    "enum value": ("app/types.py", lambda text: text.replace('closed = "closed"', 'closed = "closed"\n    held = "held"')),
+    "mixin nullable": ("app/mixins.py", lambda text: text.replace("nullable=False", "nullable=True")),
+    "naming convention": ("app/db.py", lambda text: text.replace('"ix": "ix_', '"ix": "idx_')),
+    "order key type": ("app/models/orders.py", lambda text: text.replace("id = Column(Integer, primary_key=True)",
+                                                                        "id = Column(String(8), primary_key=True)")),
+    "subclass column": ("app/models/orders.py", lambda text: text.replace("fee = Column(Integer)", "fee = Column(Integer)\n    rush = Column(Integer)")),
+    "re-export": ("app/models/__init__.py", lambda text: text.replace(", RushOrder", "\nfrom .users import User as RushOrder")),
+    "audit status": ("app/audit.py", lambda text: text.replace("    status = Column(Enum(Status))\n", "")),
+    "audit gone": ("app/audit.py", lambda text: None),
+    "new module": ("app/extra.py", lambda text: textwrap.dedent("""
+        from sqlalchemy import Column, Integer
+        from app.db import Base
+        class Extra(Base):
+            __tablename__ = "extras"
+            id = Column(Integer, primary_key=True)
+    """)),
+}
+
+
+class _Workspace:
+    """The files with some of the edits made, one summary object per file text: an unchanged file
+    keeps its summary, as the index keeps the parse of an unchanged file."""
+
+    def __init__(self) -> None:
+        self.edited: set[str] = set()
+        self._summaries: dict[tuple[str, str], object] = {}
+
+    def toggle(self, edit: str) -> None:
+        self.edited ^= {edit}
+
+    def _text(self, path: str) -> str | None:
+        text = textwrap.dedent(FILES.get(path, ""))
+        for edit in sorted(self.edited):
+            edit_path, change = EDITS[edit]
+            if edit_path == path and text is not None:
+                text = change(text)
+        return text or None
+
+    def summaries(self) -> list:
+        files = {path: text for path in sorted({*FILES, *(path for path, _change in EDITS.values())})
+                 if (text := self._text(path)) is not None}
+        roots = PackageRoots(files)
+        found = []
+        for path, text in files.items():
+            if (path, text) not in self._summaries:
+                self._summaries[path, text] = summarize_module(text, path, roots.module_name(path))
+            found.append(self._summaries[path, text])
+        return found
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=8))
+@example(edits=["order key type", "audit status", "enum value", "audit gone", "audit gone", "naming convention"])
+@example(edits=["new module", "users table name", "re-export", "subclass column", "mixin nullable", "helper length"])
+def test_each_build_after_edits_equals_a_build_from_scratch(edits):
+    workspace = _Workspace()
+    kept = KeptMappings()
+    build_orm(workspace.summaries(), kept=kept)
+    for edit in edits:
+        workspace.toggle(edit)
+        summaries = workspace.summaries()
+        assert build_orm(summaries, kept=kept) == build_orm(summaries)
+
+
+def test_the_examples_edits_change_the_build():
+    """Each edit above changes what the models build, so that the equality above compares
+    builds that differ from the first."""
+    first = build_orm(_Workspace().summaries())
+    for edit in EDITS:
+        workspace = _Workspace()
+        workspace.toggle(edit)
+        assert build_orm(workspace.summaries()) != first, edit
+
+
+def test_a_class_whose_module_and_imports_did_not_change_is_taken_back():
+    workspace = _Workspace()
+    kept = KeptMappings()
+    build_orm(workspace.summaries(), kept=kept)
+    before = dict(kept.mappings)
+    workspace.toggle("users column")
+    build_orm(workspace.summaries(), kept=kept)
+    # audit.py imports nothing that changed; orders.py imports the edited module
+    assert kept.mappings["app.audit.AuditEntry"] is before["app.audit.AuditEntry"]
+    assert kept.mappings["app.models.orders.Order"] is not before["app.models.orders.Order"]
+    assert kept.mappings["app.models.users.User"] is not before["app.models.users.User"]
+
+
+def test_a_name_whose_evaluation_ran_out_of_steps_is_not_remembered():
+    """An evaluation that runs out of steps while it reads a constant leaves the constant unknown
+    only to itself: another evaluation, with its own steps, reads it."""
+    zeros = ", ".join(["0"] * 3000)
+    summary = summarize_module(f"A = [{zeros}]\nB = [{zeros}]\nPAIR = (B, A)\n", "m.py", "m")
+    evaluator = Evaluator(World([summary]))
+    name = lambda qualified: Expr("name", qualified, Location("m.py", 1), name=qualified)  # noqa: E731
+    try:
+        evaluator.value(name("m.PAIR"))
+    except Unknown:
+        pass
+    assert not isinstance(evaluator.value(name("m.A")), Symbol)
