@@ -159,6 +159,7 @@ class _TableBuild:
     partly_read: bool = False  # its __table_args__ are built by a helper of the project, not read
     # The mapping of a class that maps this table, which another build can take back (KeptMappings)
     mapping: Optional["_Mapping"] = field(default=None, compare=False, repr=False)
+    shares_columns: bool = field(default=False, compare=False, repr=False)  # with its mapping's: copied before a change
 
     @property
     def key(self) -> str:
@@ -231,15 +232,27 @@ class _Finish:
     functions_evaluated: frozenset[str]  # `f"{Other.__tablename__}.id"` foreign keys
 
 
-def _copied_table(table: _TableBuild) -> _TableBuild:
-    """A copy the build may change (columns, items) without changing `table`."""
-    copy = replace(table, columns=[], items=list(table.items), module_indexes=list(table.module_indexes))
-    for column in table.columns:
-        copied = object.__new__(_ColumnBuild)
-        copied.__dict__.update(column.__dict__)
-        copied.foreign_keys, copied.checks = list(column.foreign_keys), list(column.checks)
-        copy.columns.append(copied)
+def _copied_table(table: _TableBuild, columns: bool = True) -> _TableBuild:
+    """A copy the build may change (its lists, and its columns unless `columns` is False: then
+    they are shared until `_own_columns`) without changing `table`."""
+    copy = object.__new__(_TableBuild)
+    copy.__dict__.update(table.__dict__)
+    copy.columns, copy.items, copy.module_indexes = list(table.columns), list(table.items), list(table.module_indexes)
+    if columns:
+        _own_columns(copy)
+    else:
+        copy.shares_columns = True
     return copy
+
+
+def _own_columns(table: _TableBuild) -> None:
+    copied = []
+    for column in table.columns:
+        copy = object.__new__(_ColumnBuild)
+        copy.__dict__.update(column.__dict__)
+        copy.foreign_keys, copy.checks = list(column.foreign_keys), list(column.checks)
+        copied.append(copy)
+    table.columns, table.shares_columns = copied, False
 
 
 class KeptMappings:
@@ -533,7 +546,8 @@ class _LayerBuilder:
     def _replay(self, info: _ClassInfo, mapping: _Mapping) -> None:
         """What mapping the class added to the last build, added to this one."""
         if mapping.table is not None:
-            table = _copied_table(mapping.table)
+            # its columns change only when it is finished again (a kept finish reads none)
+            table = _copied_table(mapping.table, columns=False)
             table.root, table.mapping = info.root, mapping
             self.tables.append(table)
             self.class_tables[info.summary.qualified] = table
@@ -1165,6 +1179,8 @@ class _LayerBuilder:
             self.world.functions_evaluated |= kept.functions_evaluated
             self.finished[mapping.summary.qualified] = kept
             return kept.table
+        if table.shares_columns:
+            _own_columns(table)
         errors, reads = len(self.errors), self._other_tables_read
         evaluated, self.world.functions_evaluated = self.world.functions_evaluated, set()
         try:

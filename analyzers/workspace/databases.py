@@ -204,6 +204,8 @@ def explain_failures(name: str, steps: tuple[Step, ...], failures_by_step: tuple
                      others: dict[str, tuple[Step, ...]], text_of=None) -> tuple[ReplayProblem, ...]:
     """Root failures with the statement that creates what they miss and their consequences.
     `text_of(path)` reads the statements SchemaLens does not model, for the names they create."""
+    if not any(failures_by_step):  # most replays: nothing to explain, and no need to list what each step creates
+        return ()
     unmodelled = _unmodelled(steps, text_of) if text_of is not None else []
     creations: dict[tuple[str, str], list[tuple[int, Location]]] = {}
     for number, step in enumerate(steps):

@@ -887,6 +887,8 @@ def _existing_tables(revisions: list, default_schema: Optional[str], orm_layer: 
 
 def _replay_order(histories: list[MigrationHistory]) -> tuple[MigrationHistory, ...]:
     """Environments whose revisions reference tables another creates come after it (then by name)."""
+    if len(histories) < 2:
+        return tuple(histories)
     creates = {id(h): {table_key(op.table, op.schema or h.environment.default_schema)
                        for r in h.graph.by_id.values() for op in r.upgrade if isinstance(op, CreateTable)}
                for h in histories}
