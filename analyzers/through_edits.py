@@ -111,12 +111,14 @@ def carry_location(location: Location, maps: LineMaps) -> Optional[Location]:
 def carry_findings(findings: Iterable[Finding], maps: LineMaps) -> list[Finding]:
     """The findings at their lines in the current texts: a finding whose own lines changed is
     withheld; related locations whose lines changed are left out of it."""
+    if not maps:  # every file parses: every finding is where it was found
+        return list(findings)
     carried = []
     for finding in findings:
         location = carry_location(finding.location, maps)
         if location is None:
             continue
-        related = tuple(replace(item, location=moved) for item in finding.related
+        related = tuple(item if moved is item.location else replace(item, location=moved) for item in finding.related
                         if (moved := carry_location(item.location, maps)) is not None)
         if location is not finding.location or related != finding.related:
             finding = replace(finding, location=location, related=related)
