@@ -27,9 +27,23 @@ def test_a_grouped_rule_is_one_finding_and_an_occurrence_per_place():
     places = occurrences(merged)
     assert [p.location.line for p in places] == list(range(1, PLACES + 1))
     assert [p.table for p in places[:3]] == ["t1", "t2", "t3"]
-    assert all(p.related == (Related(Location("db/V1__init.sql", 1), "table created"),) for p in places[1:])
+    # each place shows its own evidence: the first does not list the 1,999 others (a diagnostic
+    # of 2,000 related locations, sent again whenever one of them moves)
+    assert all(p.related == (Related(Location("db/V1__init.sql", 1), "table created"),) for p in places)
     # built once for all of them: rebuilt per place, it made publishing diagnostics quadratic
-    assert len({id(p.related) for p in places[1:]}) == 1
+    assert len({id(p.related) for p in places}) == 1
+
+
+def test_the_tables_a_mixins_column_is_reported_for_are_one_place():
+    """A column declared once in a mixin, reported for every table that inherits it: one place."""
+    rule = MissingDateOrderCheck()
+    mixin = Location("app/mixins.py", 9)
+    findings = [rule.finding(mixin, f"t{n}.(starts_at, ends_at) may be inverted", "m", impact="i", root_cause="r",
+                             fix=Fix("f"), verification="v", table=f"t{n}", column="starts_at") for n in range(50)]
+    findings.append(rule.finding(Location("app/models.py", 3), "other.(starts_at, ends_at) may be inverted", "m",
+                                 impact="i", root_cause="r", fix=Fix("f"), verification="v", table="other", column="starts_at"))
+    [merged] = one_per_problem(findings, [rule])
+    assert [p.location for p in occurrences(merged)] == [mixin, Location("app/models.py", 3)]
 
 
 def test_a_group_of_the_same_findings_is_the_same_finding_again():

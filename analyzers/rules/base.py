@@ -171,15 +171,21 @@ def one_per_problem(findings: list[Finding], rules, kept: Optional[dict] = None)
 
 
 def occurrences(finding: Finding) -> list[Finding]:
-    """A merged finding as one finding per place it stands for (the editor shows each, with its
-    own quick fixes); an unmerged finding as itself."""
-    found = [finding]
+    """A merged finding as one finding per place it stands for, each with its own evidence (the
+    editor shows each, with its own quick fixes); an unmerged finding as itself. The tables a
+    mixin's column is reported for stand at one place, the column: one finding there, not one
+    per table."""
     also = [related for related in finding.related if related.label.startswith(ALSO)]
     if not also:
-        return found
+        return [finding]
     own = tuple(related for related in finding.related if not related.label.startswith(ALSO))  # once: a
     # convention finding of a 500-model workspace stands for thousands of places
+    found = [replace(finding, related=own)]
+    places = {finding.location}
     for related in also:
+        if related.location in places:
+            continue
+        places.add(related.location)
         table, _, column = related.label[len(ALSO):].partition(".")
         found.append(replace(finding, location=related.location, column=column or finding.column,
                              table=table if column else finding.table, related=own))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
 import pglast
@@ -42,10 +42,15 @@ class WalkedOperation:
     constraint_before: Optional[object] = None  # DropConstraint/ValidateConstraint: the constraint, when a step added it
     nullable_before: Optional[bool] = None  # AlterColumn: whether the column allowed NULL before; None: unknown
     references: tuple[str, ...] = ()  # DropTable: the tables its foreign keys reference (keys), as far as known
+    # lock_effects once known: a dozen rules ask for them on every audit, and the walk is kept
+    # across audits while the migrations do not change
+    known_lock_effects: Optional[tuple[LockEffect, ...]] = field(default=None, compare=False, repr=False)
 
     @property
     def lock_effects(self) -> tuple[LockEffect, ...]:
-        return tuple(EFFECTS[key] for key in lock_effect_keys(self))
+        if self.known_lock_effects is None:
+            object.__setattr__(self, "known_lock_effects", tuple(EFFECTS[key] for key in lock_effect_keys(self)))
+        return self.known_lock_effects
 
 
 def is_volatile_default(expression: Optional[str]) -> bool:
