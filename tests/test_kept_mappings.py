@@ -25,10 +25,19 @@ FILES = {
         class Base(DeclarativeBase):
             metadata = MetaData(naming_convention={"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s"})
     """,
+    "app/settings.py": """
+        CODE_LENGTH = 20
+    """,
+    "app/constants.py": """
+        from app.settings import *
+    """,
+    # a helper that reads a constant that reads a setting, through a star import
     "app/types.py": """
         import enum
         from sqlalchemy import Column, String
-        def code_column(length=20):
+        from app.constants import CODE_LENGTH
+        DEFAULT_LENGTH = CODE_LENGTH
+        def code_column(length=DEFAULT_LENGTH):
             return Column(String(length), nullable=False)
         class Status(enum.Enum):
             active = "active"
@@ -100,7 +109,8 @@ FILES = {
 EDITS = {
     "users column": ("app/models/users.py", lambda text: text + "    email = Column(Integer)\n"),
     "users table name": ("app/models/users.py", lambda text: text.replace('"users"', '"members"')),
-    "helper length": ("app/types.py", lambda text: text.replace("length=20", "length=30").replace("String(length)", "String(length + 1)")),
+    "helper length": ("app/types.py", lambda text: text.replace("String(length)", "String(length + 1)")),
+    "setting": ("app/settings.py", lambda text: text.replace("20", "24")),
     "enum value": ("app/types.py", lambda text: text.replace('closed = "closed"', 'closed = "closed"\n    held = "held"')),
     "mixin nullable": ("app/mixins.py", lambda text: text.replace("nullable=False", "nullable=True")),
     "naming convention": ("app/db.py", lambda text: text.replace('"ix": "ix_', '"ix": "idx_')),

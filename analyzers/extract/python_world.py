@@ -6,10 +6,11 @@ SQLAlchemy API that a name stands for.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
 from .module_summary import Assignment, ClassSummary, FunctionSummary, ModuleSummary
-from .python_names import Expr, ImportedName
+from .python_names import Expr, walk
 
 # sqlalchemy sub-modules skipped when naming a member: `sqlalchemy.orm.mapped_column` -> "mapped_column".
 _SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expression", "sqltypes", "ext",
@@ -201,16 +202,21 @@ class World:
 
 
 
-class Importers:
-    """Which files import which names, kept across builds of the world: a build changes only the
-    entries of the files whose summaries changed (`take`). It answers which modules may resolve
-    names differently after a change (`modules_reading`), and is built when first asked."""
+class NameReaders:
+    """Which names each module's own names read, kept across builds of the world: an import
+    reads its target; a class, function or assignment reads the names in its expressions
+    (qualified through the file's imports and module-level names, `module_summary.py`). A build
+    changes only the entries of the files whose summaries changed (`take`). It answers which
+    names may mean something else after a change (`changing`), and is built when first asked."""
 
     def __init__(self) -> None:
         self.summaries: dict[str, ModuleSummary] = {}  # by path
-        self._exact: dict[str, dict[str, list[str]]] = {}  # dotted name -> path -> the locals importing exactly it
-        # module -> first component of a name under it -> path -> the locals importing that name or one under it
-        self._below: dict[str, dict[str, dict[str, list[str]]]] = {}
+        self._reads: dict[str, dict[str, set[str]]] = {}  # path -> its own name -> the names it reads, as indexed
+        self._exact: dict[str, dict[str, set[str]]] = {}  # dotted name -> path -> its names that read exactly it
+        # module -> first component of a name under it -> path -> its names that read that name or one under it
+        self._below: dict[str, dict[str, dict[str, set[str]]]] = {}
+        self._modules: dict[str, list[str]] = {}  # module -> its paths
+        self._owners: dict[str, list[tuple[str, str]]] = {}  # a name read -> the (module, name) pairs it may be
         self._indexed = False
 
     def take(self, summaries: Iterable[ModuleSummary]) -> tuple[list[ModuleSummary], set[str]]:
@@ -222,87 +228,115 @@ class Importers:
         if self._indexed:
             for summary in changed:  # the versions before first: they leave the entries of their paths
                 self._index(summary, current.get(summary.path) is summary)
-        before = {summary.module for summary in self.summaries.values()}
+        before = set(self._modules)
+        if changed:
+            self._modules = {}
+            for path, summary in current.items():
+                self._modules.setdefault(summary.module, []).append(path)
+        appeared = before ^ set(self._modules)
+        if appeared:
+            self._owners.clear()
         self.summaries = current
-        return changed, before ^ {summary.module for summary in current.values()}
+        return changed, appeared
 
     def _index(self, summary: ModuleSummary, present: bool) -> None:
-        """Add the imports of `summary` to the index, or take those of its path out."""
-        for imported in summary.imports:
-            target = imported.target
-            entries = [self._exact.setdefault(target, {})]
-            entries += [self._below.setdefault(target[:cut], {}).setdefault(target[cut + 1:].split(".", 1)[0], {})
-                        for cut in _dots(target)]
-            for by_path in entries:
-                if present:
-                    by_path.setdefault(summary.path, []).append(imported.local)
-                else:
-                    by_path.pop(summary.path, None)
+        """Add what the names of `summary` read to the index, or take its path's entries out."""
+        path = summary.path
+        reads = _names_read(summary) if present else self._reads.pop(path, {})
+        if present:
+            self._reads[path] = reads
+        for local, names in reads.items():
+            for name in names:
+                entries = [self._exact.setdefault(name, {})]
+                entries += [self._below.setdefault(name[:cut], {}).setdefault(name[cut + 1:].split(".", 1)[0], {})
+                            for cut in _dots(name)]
+                for by_path in entries:
+                    if present:
+                        by_path.setdefault(path, set()).add(local)
+                    else:
+                        by_path.pop(path, None)
 
-    def modules_reading(self, changed: Iterable[ModuleSummary], appeared: Iterable[str]) -> Optional[set[str]]:
-        """The modules whose names may resolve differently once the `changed` summaries (the
-        modules' versions before and after a change) are in the world: those modules, and every
-        module that imports a name one of them binds, transitively. `appeared`: modules that came
-        or went, whose mere presence can change what a name under them means.
+    def changing(self, changed: Iterable[ModuleSummary], appeared: Iterable[str],
+                 wanted: Iterable[tuple[str, str]]) -> Optional[Changing]:
+        """The names that may mean something else once the `changed` summaries (the modules'
+        versions before and after a change) are in the world: every name those modules bind,
+        and every name that reads one of them, transitively, as far as `wanted` names ((module,
+        name) pairs) read them: a change followed through the application's services, which no
+        model reads, would only cost time. `appeared`: modules that came or went, whose mere
+        presence can change what a name under them means.
 
-        A module reads another's names only through its imports (an `Expr`'s names are qualified
-        through the file's own). A module that imports a changed name binds that name again (a
-        package's re-export) and may use it in anything it defines: those names change for its
-        own importers, its other imports do not.
-
-        None when the change reaches further than one visit per file would follow: through a
-        package every module imports from, what changed reaches most of the workspace, and
-        following it costs more than the answer spares."""
+        None when the change reaches further than one visit per file would follow."""
         if not self._indexed:  # indexed when first asked: a one-shot audit never asks
             self._indexed = True
             for summary in self.summaries.values():
                 self._index(summary, True)
-        changing: dict[str, set[str]] = {}  # module -> the first components of its names that may change
-        starred = set(appeared)  # modules any name under which may change
+        read_by: Optional[tuple[set[tuple[str, str]], set[str]]] = None  # what `wanted` read, once needed
+        found = Changing({}, set(appeared))
         for summary in changed:
-            changing.setdefault(summary.module, set()).update(_bound(summary))
+            found.names.setdefault(summary.module, set()).update(_bound(summary))
             if any(imported.local == "*" for imported in summary.imports):
-                starred.add(summary.module)
-        pending: list[tuple[str, Optional[set[str]]]] = [(module, None) for module in starred]  # None: every name
-        pending += [(module, set(names)) for module, names in changing.items() if module not in starred]
-        reading = set(changing) | starred
-        defined: dict[str, set[str]] = {}  # by path
+                found.starred.add(summary.module)
+        pending: list[tuple[str, Optional[set[str]]]] = [(module, None) for module in found.starred]  # None: every name
+        pending += [(module, set(names)) for module, names in found.names.items() if module not in found.starred]
         visits = len(self.summaries)
         while pending:
             module, names = pending.pop()
-            hits: dict[str, list[str]] = {}
-            for by_path in self._importers(module, names):
+            hits: dict[str, set[str]] = {}
+            for by_path in self._readers(module, names):
                 for path, locals_ in by_path.items():
-                    hits.setdefault(path, []).extend(locals_)
+                    hits.setdefault(path, set()).update(locals_)
             visits -= len(hits)
             if visits < 0:
                 return None
             for path, locals_ in hits.items():
-                summary = self.summaries[path]
-                reading.add(summary.module)
-                if summary.module in starred:
+                reader = self.summaries[path].module
+                if reader in found.starred:
                     continue
-                if "*" in locals_:
-                    starred.add(summary.module)
-                    pending.append((summary.module, None))
+                known = found.names.get(reader, set())
+                more = locals_ - known
+                if not more:
                     continue
-                known = changing.get(summary.module)
-                if known is None:
-                    known = changing[summary.module] = set()
-                    more = set(locals_) | defined.setdefault(path, _defined(summary))
-                else:
-                    more = set(locals_) - known
-                    if path not in defined:
-                        more |= defined.setdefault(path, _defined(summary)) - known
-                if more:
-                    known |= more
-                    pending.append((summary.module, more))
-        return reading
+                read_by = read_by or self._read_by(wanted)
+                read, read_whole = read_by
+                if not any(reader == whole or reader.startswith(whole + ".") for whole in read_whole):
+                    more = {local for local in more if (reader, local) in read}
+                if "*" in more:  # a star import of a changing name: any name of the reader may change
+                    found.starred.add(reader)
+                    pending.append((reader, None))
+                elif more:
+                    found.names[reader] = known | more
+                    pending.append((reader, more))
+        return found
 
-    def _importers(self, module: str, names: Optional[set[str]]) -> Iterator[dict[str, list[str]]]:
-        """The locals that import `names` of `module` (every name: None), by path, and those that
-        import the module itself or a package above it (`import app`, then `app.models.X`)."""
-        if not module:  # a script's names are imported by their own names
+    def _read_by(self, wanted: Iterable[tuple[str, str]]) -> tuple[set[tuple[str, str]], set[str]]:
+        """The (module, name) pairs `wanted` read, transitively, them included; and the modules
+        they read whole (`import app`, then `app.models.X`: any name under them)."""
+        modules = self._modules
+        read: set[tuple[str, str]] = set()
+        whole: set[str] = set()
+        pending = list(wanted)
+        while pending:
+            pair = pending.pop()
+            if pair in read:
+                continue
+            read.add(pair)
+            module, local = pair
+            for path in modules.get(module, ()):
+                for name in self._reads.get(path, {}).get(local, ()):
+                    if name in modules:
+                        whole.add(name)
+                    if name not in self._owners:
+                        owners = [(name[:cut], name[cut + 1:].split(".", 1)[0]) for cut in _dots(name)]
+                        # "": a script's names; "*": what the module's star imports bring
+                        self._owners[name] = [pair for owner, first in (*owners, ("", name.split(".", 1)[0]))
+                                              if owner in modules for pair in ((owner, first), (owner, "*"))]
+                    pending += self._owners[name]
+        return read, whole
+
+    def _readers(self, module: str, names: Optional[set[str]]) -> Iterator[dict[str, set[str]]]:
+        """The names that read `names` of `module` (every name: None), by path, and those that
+        read the module itself or a package above it (`import app`, then `app.models.X`)."""
+        if not module:  # a script's names are read by their own names
             for name in (names if names is not None else [n for n in self._exact if "." not in n]):
                 yield self._exact.get(name, {})
                 yield from self._below.get(name, {}).values()
@@ -312,6 +346,57 @@ class Importers:
             yield below.get(name, {})
         for name in (module, *(module[:cut] for cut in _dots(module))):
             yield self._exact.get(name, {})
+
+
+@dataclass
+class Changing:
+    """Names that may mean something else after a change: by module, the first components of
+    its names (`names`), and the modules any name under which may (`starred`)."""
+
+    names: dict[str, set[str]]
+    starred: set[str]
+
+    def __contains__(self, qualified: str) -> bool:
+        module, _, name = qualified.rpartition(".")
+        while True:
+            if module in self.starred or name in self.names.get(module, ()):
+                return True
+            if not module:
+                return False
+            module, _, parent = module.rpartition(".")
+            name = parent
+
+
+def _names_read(summary: ModuleSummary) -> dict[str, set[str]]:
+    """Each name the module binds (its first component) -> the qualified names it reads."""
+    reads: dict[str, set[str]] = {}
+    for imported in summary.imports:
+        reads.setdefault(imported.local, set()).add(imported.target)
+    prefix = len(summary.module) + 1 if summary.module else 0
+    definitions = [(a.qualified, (a.value,)) for a in summary.assignments]
+    definitions += [(f.qualified, _function_exprs(f)) for f in summary.functions]
+    definitions += [(c.qualified, _class_exprs(c)) for c in summary.classes]
+    for qualified, exprs in definitions:
+        names = reads.setdefault(qualified[prefix:].split(".", 1)[0], set())
+        for expr in exprs:
+            if expr is not None:
+                names.update(e.name for e in walk(expr) if e.name)
+    return reads
+
+
+def _function_exprs(function: FunctionSummary) -> list[Optional[Expr]]:
+    return [*(value for _name, value in function.defaults), *(step.value for step in function.steps)]
+
+
+def _class_exprs(cls: ClassSummary) -> list[Optional[Expr]]:
+    found: list[Optional[Expr]] = [*cls.bases, *cls.decorators]
+    for attribute in cls.attributes:
+        found += [attribute.value, attribute.annotation, *attribute.built_tablenames]
+        if attribute.function is not None:
+            found += _function_exprs(attribute.function)
+    for method in cls.methods:
+        found += _function_exprs(method)
+    return found
 
 
 def _dots(name: str) -> Iterator[int]:

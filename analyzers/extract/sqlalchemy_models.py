@@ -35,7 +35,7 @@ from ..schema.replay import sqlalchemy_truncated
 from ..schema.type_names import normalize_type
 from .module_summary import ClassAttribute, ClassSummary, ModuleSummary
 from .python_names import Expr, walk
-from .python_world import Importers, World, _typing_member, sa_member
+from .python_world import Changing, NameReaders, World, _typing_member, sa_member
 from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
 from .static_eval import ClassRef, Evaluator, Namespace, Unknown
 
@@ -257,21 +257,22 @@ def _own_columns(table: _TableBuild) -> None:
 
 class KeptMappings:
     """What each class's mapping added to the last build of the models' layer, for the next
-    (WorkspaceIndex keeps one across edits). A class maps from its summary and the names its
-    module reads through its imports; while neither changed (`modules_reading`), the next build
-    takes back what it added, and maps only the classes an edit can touch."""
+    (WorkspaceIndex keeps one across edits). A class maps from its summary and the names it
+    reads, and what those read in turn; while none of them changed (NameReaders), the next
+    build takes back what it added, and maps only the classes an edit can touch."""
 
     def __init__(self) -> None:
-        self.importers = Importers()
+        self.readers = NameReaders()
         self.mappings: dict[str, _Mapping] = {}  # by qualified class name
         self.finished: dict[str, _Finish] = {}  # by qualified class name
         self.built = False
 
-    def modules_to_map(self, summaries: list[ModuleSummary]) -> Optional[set[str]]:
-        """The modules whose classes map again: None (all of them) on a first build, or when a
-        change reaches most modules (Importers.modules_reading)."""
-        changed, appeared = self.importers.take(summaries)
-        return self.importers.modules_reading(changed, appeared) if self.built else None
+    def changing(self, summaries: list[ModuleSummary], classes: Iterable[tuple[str, str]]) -> Optional[Changing]:
+        """The names that may mean something else since the last build (NameReaders.changing),
+        as far as `classes` ((module, name) pairs) read them: the classes among them map again.
+        None (all of them) on a first build, or when a change reaches too far to follow."""
+        changed, appeared = self.readers.take(summaries)
+        return self.readers.changing(changed, appeared, classes) if self.built else None
 
     def keep(self, mappings: dict[str, _Mapping], finished: dict[str, _Finish]) -> None:
         self.mappings, self.finished = mappings, finished
@@ -448,12 +449,13 @@ class _LayerBuilder:
             self.info(qualified)
         mapped = [info for info in self.infos.values() if info.mapped]
         mapped.sort(key=lambda info: (len(info.lineage), self.world.path_of(info.summary.qualified), info.summary.location.line))
-        reading = self.kept.modules_to_map(self.world.summaries) if self.kept is not None else None
+        changing = self.kept.changing(self.world.summaries, [(self.world.class_module[info.summary.qualified].module,
+                                                              info.summary.name) for info in mapped]) \
+            if self.kept is not None else None
         mappings: dict[str, _Mapping] = {}
         for info in mapped:
-            kept = self.kept.mappings.get(info.summary.qualified) if reading is not None else None
-            if kept is not None and kept.summary is info.summary \
-                    and self.world.class_module[info.summary.qualified].module not in reading:
+            kept = self.kept.mappings.get(info.summary.qualified) if changing is not None else None
+            if kept is not None and kept.summary is info.summary and info.summary.qualified not in changing:
                 self._replay(info, kept)
                 mappings[info.summary.qualified] = kept
             else:
