@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from ..by_path import ByPath
 from ..i18n import _
@@ -88,7 +88,7 @@ _spares_live_traffic_of = ByPath(lambda text: _SPARES_LIVE_TRAFFIC.search(text) 
 _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
-# [(steps, whether each SQL step runs in a transaction), their walk, its index by kind of operation] of the last audit
+# [(steps, whether each SQL step runs in a transaction), their walk, what rules drew from it (from_walk)] of the last audit
 _last_walk: list = []
 # [{path: text} of the code texts, {table name: the path of a text that names it, or None}] of the last audit
 _last_names_in_use: list = []
@@ -156,23 +156,25 @@ class AuditContext:
         in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
         key = (steps, in_transaction)
         if not (_last_walk and _last_walk[0] == key):
-            _last_walk[:] = [key, list(walk_migrations(steps, in_transaction.__getitem__)), None]
+            _last_walk[:] = [key, list(walk_migrations(steps, in_transaction.__getitem__)), {}]
         return _last_walk[1]
 
     def walked(self, *kinds: type) -> list:
         """The operations of `migration_walk` that are of one of `kinds`, in replay order: a rule
         that looks at a few kinds of operation does not visit the thousands of others (the
         walk's index by kind is kept with the walk)."""
-        walk = self.migration_walk
-        by_kind = _last_walk[2] if _last_walk[1] is walk else None
-        if by_kind is None:
-            by_kind = {}
-            for position, walked in enumerate(walk):
-                by_kind.setdefault(type(walked.operation), []).append((position, walked))
-            if _last_walk[1] is walk:
-                _last_walk[2] = by_kind
+        by_kind = self.from_walk("operations by kind", _by_kind)
         found = [entry for kind, entries in by_kind.items() if issubclass(kind, kinds) for entry in entries]
         return [walked for _position, walked in sorted(found, key=lambda entry: entry[0])]
+
+    def from_walk(self, name: str, derive: Callable[[list], Any]) -> Any:
+        """`derive(migration_walk)`, kept with the walk (under `name`): what a rule draws from the
+        walk alone is drawn again only when the migrations change."""
+        walk = self.migration_walk
+        derived = _last_walk[2] if _last_walk[1] is walk else {}
+        if name not in derived:
+            derived[name] = derive(walk)
+        return derived[name]
 
     @cached_property
     def sql_transactions(self) -> SqlTransactions:
@@ -679,6 +681,14 @@ def _placed(element, declared, database_label: str) -> tuple[Location, tuple[Rel
     if element.changed is not None and element.changed != element.location:
         related.append(Related(element.changed, _("last changed")))
     return declared.location, tuple(related)
+
+
+def _by_kind(walk: list) -> dict[type, list[tuple[int, object]]]:
+    """The walk's operations by their type, each with its position in the walk."""
+    by_kind: dict[type, list[tuple[int, object]]] = {}
+    for position, walked in enumerate(walk):
+        by_kind.setdefault(type(walked.operation), []).append((position, walked))
+    return by_kind
 
 
 def _written_on(path: str, text: str) -> Optional[datetime]:

@@ -9,12 +9,14 @@ tool is not recognized is taken as transactional only between an explicit BEGIN 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Optional
 
 from .config import Config
+from .discovery import folder_of
 
 # Each tool's default: "per-file" (one transaction per migration file) or "none".
 TOOL_TRANSACTIONS = {
@@ -95,6 +97,7 @@ def _mentions_sqlx(root: Path, folder: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)  # every audit asks it of every SQL migration
 def file_in_transaction(tool: FolderTool, text: str) -> bool:
     """Whether the folder's tool runs the file `text` inside a transaction it opens itself."""
     if tool.mode != "per-file":
@@ -121,9 +124,9 @@ class SqlTransactions:
         self._migrations = set(model.sql_migrations)
 
     def tool_of(self, path: str) -> FolderTool:
-        folder = str(PurePosixPath(path).parent)
+        folder = folder_of(path)
         if folder not in self._folders:
-            paths = [p for p in self.model.sql_migrations if str(PurePosixPath(p).parent) == folder]
+            paths = [p for p in self.model.sql_migrations if folder_of(p) == folder]
             self._folders[folder] = folder_tool("" if folder == "." else folder, paths, self.text_of,
                                                 getattr(self.model, "root", None), self.model.config)
         return self._folders[folder]

@@ -146,19 +146,9 @@ class MissingLockTimeout(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         reported_steps: set[int] = set()
-        timeout_steps: set[int] = set()
-        for walked in context.migration_walk:
+        for walked, effect in context.from_walk(self.code, _blocking_without_timeout):
             number = walked.step_number
-            operation = walked.operation
-            if isinstance(operation, SetParameter) and operation.name == "lock_timeout" and operation.value not in (None, "0"):
-                timeout_steps.add(number)
-            # REINDEX INDEX / SCHEMA and DROP INDEX of an index the migrations did not create name no
-            # table, but lock tables that exist.
-            on_existing = walked.existing or (walked.table is None and isinstance(operation, (DropIndex, Maintenance)))
-            if number in reported_steps or number in timeout_steps or not on_existing:
-                continue
-            effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
-            if effect is None or env_sets(context, walked, "lock_timeout"):
+            if number in reported_steps or env_sets(context, walked, "lock_timeout"):
                 continue
             queued = _queued_table(context, walked)
             if queued is None and walked.table is not None:
@@ -197,6 +187,26 @@ class MissingLockTimeout(Rule):
             verification=_("In one session `BEGIN; LOCK TABLE %(table)s IN ACCESS SHARE MODE;`, run the migration in "
                          "another: it fails after the timeout; test: `schemalens verify` reports the setting", table=table),
             table=locked, related=created_here(walked), severity=severity)
+
+
+def _blocking_without_timeout(walk: list) -> list[tuple[WalkedOperation, object]]:
+    """(operation, its first lock effect that blocks writes) for each operation on a table that
+    existed before its step, where no earlier statement of the step set lock_timeout."""
+    found = []
+    timeout_steps: set[int] = set()
+    for walked in walk:
+        operation = walked.operation
+        if isinstance(operation, SetParameter) and operation.name == "lock_timeout" and operation.value not in (None, "0"):
+            timeout_steps.add(walked.step_number)
+        # REINDEX INDEX / SCHEMA and DROP INDEX of an index the migrations did not create name no
+        # table, but lock tables that exist.
+        on_existing = walked.existing or (walked.table is None and isinstance(operation, (DropIndex, Maintenance)))
+        if walked.step_number in timeout_steps or not on_existing:
+            continue
+        effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
+        if effect is not None:
+            found.append((walked, effect))
+    return found
 
 
 def _queued_table(context: AuditContext, walked: WalkedOperation) -> Optional[str]:
