@@ -23,12 +23,13 @@ function at the top of its call chain hands it on: `FlowQuery`. Where each funct
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Iterable, NamedTuple, Optional
 
 from .code_structure import resolving_attributes, structure
+from .dataclass_copy import replace
 from .extract.module_summary import ModuleSummary
 from .extract.python_names import absolute_module, package_of
 from .extract.python_world import World

@@ -6,10 +6,11 @@ section of the report and the hovers read these."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Optional
 
+from .dataclass_copy import replace
 from .extract.queries import Arm, ColumnRef, QueryCall, QueryShape
 from .schema.model import Index, Location, SchemaLayer, Table
 

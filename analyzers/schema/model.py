@@ -9,8 +9,10 @@ oldest first, for hovers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Optional
+
+from ..dataclass_copy import replace
 
 
 @dataclass(frozen=True, slots=True)

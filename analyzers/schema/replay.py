@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from ..dataclass_copy import replace
 from . import operations as ops
 from .model import (
     Change,

