@@ -302,6 +302,7 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))
     log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
+    await loop.run_in_executor(ls.analysis, ls.index.prepare_for_edits)
     if audit != kept:
         await loop.run_in_executor(ls.analysis, kept_audits.save, snapshot, audit)
 

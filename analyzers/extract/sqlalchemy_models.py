@@ -274,6 +274,10 @@ class KeptMappings:
         changed, appeared = self.readers.take(summaries)
         return self.readers.changing(changed, appeared, classes) if self.built else None
 
+    def prepare_for_edits(self) -> None:
+        """Do now what the first build after an edit would do first (NameReaders.index_all)."""
+        self.readers.index_all()
+
     def keep(self, mappings: dict[str, _Mapping], finished: dict[str, _Finish]) -> None:
         self.mappings, self.finished = mappings, finished
         self.built = True

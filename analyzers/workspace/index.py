@@ -516,6 +516,11 @@ class WorkspaceIndex:
 
     # building the layers
 
+    def prepare_for_edits(self) -> None:
+        """Build now what only edits need, so that the first edit does not wait for it: the
+        language server calls this once the index is published."""
+        self._kept_mappings.prepare_for_edits()
+
     def _rebuild(self, code_read: bool = True) -> WorkspaceModel:
         self._last_rebuild.next()
         if self._orm is None:
