@@ -127,7 +127,7 @@ class ConstraintWithoutNotValid(Rule):
             if isinstance(operation, AddConstraint) and getattr(operation.constraint, "not_valid", False) \
                     and walked.in_transaction:
                 pending.setdefault(number, {})[operation.constraint.name] = walked
-            if not walked.existing or few_rows(context, walked):
+            if not walked.existing:
                 continue
             if isinstance(operation, AddConstraint):
                 constraints = [operation.constraint]
@@ -135,8 +135,9 @@ class ConstraintWithoutNotValid(Rule):
                 constraints = list(operation.constraints)
             else:
                 continue
-            for constraint in constraints:
-                if isinstance(constraint, (ForeignKey, CheckConstraint)) and not constraint.not_valid:
+            validated = [c for c in constraints if isinstance(c, (ForeignKey, CheckConstraint)) and not c.not_valid]
+            if validated and not few_rows(context, walked):
+                for constraint in validated:
                     yield self._finding(context, walked, constraint)
 
     def _validated_at_once(self, context: AuditContext, walked, added) -> Finding:

@@ -83,8 +83,8 @@ class NotNullColumnWithoutDefault(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AddColumn):
             column, table = walked.operation.column, walked.table
-            if created_with_this_change(context, walked) or column.nullable or column.server_default or column.identity or column.primary_key \
-                    or column.generated is not None:
+            if column.nullable or column.server_default or column.identity or column.primary_key \
+                    or column.generated is not None or created_with_this_change(context, walked):
                 continue
             yield self.finding(
                 walked.operation.location, _("%(table)s.%(column)s is added NOT NULL without a default", table=table, column=column.name),

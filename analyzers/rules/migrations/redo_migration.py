@@ -100,8 +100,7 @@ class RedoMigration(Rule):
             # The version prefix (V2__, 0003_, a revision id) is not part of the name.
             stem = _VERSION_PREFIX.sub("", PurePosixPath(step.path).stem)
             label = " ".join(filter(None, (stem, getattr(revision, "message", None))))
-            touched = _objects(step)
-            if _REDO.search(label) and touched:
+            if _REDO.search(label) and (touched := _objects(step)):
                 previous = next((s for s in reversed(earlier) if _overlap(_objects(s), touched)), None)
                 if previous is not None:
                     overlap = _overlap(_objects(previous), touched)

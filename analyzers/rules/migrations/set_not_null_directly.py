@@ -134,13 +134,12 @@ class SetNotNullDirectly(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AlterColumn, AddConstraintUsingIndex):
             operation = walked.operation
-            if few_rows(context, walked):
+            if isinstance(operation, AlterColumn) and operation.nullable is not False or few_rows(context, walked):
                 continue
             if isinstance(operation, AddConstraintUsingIndex):
                 yield from self._primary_key_using_index(context, walked)
                 continue
-            if operation.nullable is not False or _proven_by_a_check(context, walked, operation.column) \
-                    or _backfilled_under_the_add(context, walked):
+            if _proven_by_a_check(context, walked, operation.column) or _backfilled_under_the_add(context, walked):
                 continue
             if any(e.key == "alter-type-rewrite" for e in walked.lock_effects):
                 continue  # the same ALTER rewrites the table and checks NOT NULL as it does: SL509 reports it

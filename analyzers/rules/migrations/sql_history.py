@@ -121,11 +121,24 @@ class Repeat:
     named_as_redo: bool  # the later one's name says so (`_v2`, `_fix`, `_final`)
 
 
+# id of a database -> (the database, its repeats): three rules ask, on every audit
+_repeats_of: dict[int, tuple[object, list["Repeat"]]] = {}
+
+
 def repeats(database) -> list[Repeat]:
     """Migrations that only repeat an earlier one: every schema change of the later one is in
     the earlier one, and nothing between them undid it. Changes to relations the database's
     migrations do not create as tables (views, CREATE TABLE AS) are left out: SchemaLens does
     not see them dropped and created again."""
+    kept = _repeats_of.get(id(database))
+    if kept is None:  # the entry holds the database: its id is not another's while it is kept
+        if len(_repeats_of) >= 16:
+            _repeats_of.pop(next(iter(_repeats_of)))
+        kept = _repeats_of[id(database)] = (database, _repeats(database))
+    return kept[1]
+
+
+def _repeats(database) -> list[Repeat]:
     steps = [step for step in database.steps
              if step.path.endswith(".sql") and not any(isinstance(op, ops.ExistingTables) for op in step.operations)]
     tables = {table_key(op.table, op.schema or step.schema) for step in database.steps for op in step.operations

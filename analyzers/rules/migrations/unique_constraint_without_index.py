@@ -94,11 +94,10 @@ class UniqueConstraintWithoutIndex(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AddConstraint, AddColumn):
             operation = walked.operation
-            if few_rows(context, walked):
-                continue
             constraints = operation.constraints if isinstance(operation, AddColumn) else (operation.constraint,)
-            for constraint in constraints:
-                if isinstance(constraint, (UniqueConstraint, PrimaryKey)):
+            unique = [constraint for constraint in constraints if isinstance(constraint, (UniqueConstraint, PrimaryKey))]
+            if unique and not few_rows(context, walked):
+                for constraint in unique:
                     yield self._finding(context, walked, constraint)
 
     def _finding(self, context: AuditContext, walked, constraint) -> Finding:
