@@ -41,6 +41,18 @@ def folder_of(path: str) -> str:
     return path.rpartition("/")[0] or "."
 
 
+def file_name(path: str) -> str:
+    """`PurePosixPath(path).name`, without building a path object."""
+    return path.rpartition("/")[2]
+
+
+def file_stem(path: str) -> str:
+    """`PurePosixPath(path).stem`: the name without its last suffix."""
+    name = file_name(path)
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
 def under(path: str, folders: Iterable[str]) -> bool:
     """True when `path` lies inside one of `folders` (relative paths, forward slashes)."""
     for folder in folders:

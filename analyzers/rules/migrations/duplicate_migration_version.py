@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from pathlib import PurePosixPath
 from typing import Iterator
 
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...workspace.discovery import file_name, folder_of
 from ...i18n import _
 
 _SQL_VERSION = re.compile(r"^(?:V|U)?(\d+(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
@@ -15,7 +15,7 @@ _SQL_VERSION = re.compile(r"^(?:V|U)?(\d+(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNOREC
 
 def sql_version(path: str) -> str | None:
     """The version of a SQL migration file name: V1_2__x.sql -> "1.2", 0003_x.up.sql -> "3"."""
-    match = _SQL_VERSION.match(PurePosixPath(path).name)
+    match = _SQL_VERSION.match(file_name(path))
     if not match:
         return None
     return ".".join(str(int(part)) for part in re.split(r"[._]", match.group(1)))
@@ -76,7 +76,7 @@ class DuplicateMigrationVersion(Rule):
         for path in sorted(p for p, kind in context.model.files.items() if kind == "sql_migration"):
             version = sql_version(path)
             if version is not None:
-                groups[(str(PurePosixPath(path).parent), "", version)].append(Location(path, 1))
+                groups[(folder_of(path), "", version)].append(Location(path, 1))
         for (scope, _kind, version), locations in sorted(groups.items()):
             first = locations[0]
             for location in locations[1:]:

@@ -9,6 +9,7 @@ from typing import Iterator
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...workspace.discovery import folder_of
 from ...i18n import _
 
 
@@ -32,7 +33,7 @@ def ignored_by_git(root, paths: list[str]) -> list[str]:
 def _ignore_file_stamps(root: Path, paths: list[str]) -> tuple:
     """(path, mtime, size) of every ignore file git reads for `paths`: the `.gitignore` of each
     folder from the root down to theirs, and the repository's info/exclude."""
-    folders = {PurePosixPath(path).parent for path in paths}
+    folders = {PurePosixPath(folder) for folder in {folder_of(path) for path in paths}}
     candidates = {root / ".git" / "info" / "exclude"}
     for folder in folders:
         for ancestor in (folder, *folder.parents):

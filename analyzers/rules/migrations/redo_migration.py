@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Iterator
 
 from ...schema.operations import CreateTable, DataChange
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...workspace.discovery import file_name, file_stem
 from ...i18n import _
 
 # `v2` names a redo; `v1.10` (a release a combined migration covers) does not.
@@ -98,7 +98,7 @@ class RedoMigration(Rule):
                 continue
             revision = context.model.revision_files.get(step.path)
             # The version prefix (V2__, 0003_, a revision id) is not part of the name.
-            stem = _VERSION_PREFIX.sub("", PurePosixPath(step.path).stem)
+            stem = _VERSION_PREFIX.sub("", file_stem(step.path))
             label = " ".join(filter(None, (stem, getattr(revision, "message", None))))
             if _REDO.search(label) and (touched := _objects(step)):
                 previous = next((s for s in reversed(earlier) if _overlap(_objects(s), touched)), None)
@@ -108,7 +108,7 @@ class RedoMigration(Rule):
                     location = revision.location if revision else step.operations[0].location
                     first_location = next(op.location for op in previous.operations if getattr(op, "table", None) in overlap)
                     yield self.finding(
-                        location, _("%(name)s redoes %(name_2)s", name=PurePosixPath(step.path).name, name_2=PurePosixPath(previous.path).name),
+                        location, _("%(name)s redoes %(name_2)s", name=file_name(step.path), name_2=file_name(previous.path)),
                         _("%(path)s is named as a fix or new version and changes %(shared)s again after %(path_2)s.", path=step.path, shared=shared, path_2=previous.path),
                         impact=_("Worst case: environments that ran the original and those that ran both end with different "
                                "schemas, and a rollback of one half breaks the other. Most likely: the original was "

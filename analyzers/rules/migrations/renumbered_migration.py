@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Iterator, Optional
 
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...workspace.discovery import file_name
 from .sql_history import checked_databases, display_name
 from ...i18n import _
 
@@ -30,7 +30,7 @@ _TOOL_CONSEQUENCE = {
 
 def _version(path: str) -> Optional[str]:
     """The version a file name carries, normalized: `V0012a__x.sql` -> "12a"."""
-    match = _FILE_VERSION.match(PurePosixPath(path).name)
+    match = _FILE_VERSION.match(file_name(path))
     if not match:
         return None
     return _normalized(match.group(1))
@@ -99,7 +99,7 @@ class RenumberedMigration(Rule):
                     by_version.setdefault(version, path)
             tools = {path: location.tool for location in database.locations for path in location.files}
             for path in database.files:
-                suffixed = _SUFFIXED.match(PurePosixPath(path).name)
+                suffixed = _SUFFIXED.match(file_name(path))
                 if suffixed:
                     yield self._patched(database, path, suffixed, by_version, tools.get(path, ""))
                 title = self._title(context, path)

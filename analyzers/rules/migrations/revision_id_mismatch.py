@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import PurePosixPath
 from typing import Iterator, Optional
 
 from ...extract.alembic_revisions import DEFAULT_FILE_TEMPLATE, alembic_ini_options, file_template_of, nearest_alembic_ini
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...workspace.discovery import file_name, file_stem, folder_of
 from .revision_examples import ALEMBIC_SETUP, revision_file
 from ...i18n import _
 
@@ -86,10 +86,10 @@ class RevisionIdMismatch(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         folders: dict[str, list] = {}
         for path, revision in sorted(context.model.revision_files.items()):
-            folders.setdefault(str(PurePosixPath(path).parent), []).append(revision)
+            folders.setdefault(folder_of(path), []).append(revision)
         for folder, revisions in sorted(folders.items()):
             template = file_template(context, folder)
-            mismatched = [r for r in revisions if not name_pattern(template, r.id).fullmatch(PurePosixPath(r.path).stem)]
+            mismatched = [r for r in revisions if not name_pattern(template, r.id).fullmatch(file_stem(r.path))]
             if (len(revisions) - len(mismatched)) * 2 <= len(revisions):
                 continue  # the folder does not follow the pattern: names are free-form there
             for revision in mismatched:
@@ -98,12 +98,12 @@ class RevisionIdMismatch(Rule):
     @staticmethod
     def _id_in_name(template: str, revisions: list, revision) -> Optional[str]:
         """The id of another revision of the folder that the file name carries, if any."""
-        stem = PurePosixPath(revision.path).stem
+        stem = file_stem(revision.path)
         return next((other.id for other in revisions if other.id != revision.id
                      and name_pattern(template, other.id).fullmatch(stem)), None)
 
     def _finding(self, revision, template: str, other_id: Optional[str]) -> Finding:
-        name = PurePosixPath(revision.path).name
+        name = file_name(revision.path)
         slug = re.sub(r"\W+", "_", (revision.message or "").lower()).strip("_")
         expected = template.replace("%(rev)s", revision.id).replace("%(slug)s", slug or "<slug>")
         expected = _TOKEN.sub("<date>", expected) + ".py"
@@ -114,7 +114,7 @@ class RevisionIdMismatch(Rule):
             impact=_("Worst case: someone restores or edits the wrong file, or points a down_revision at the id in the "
                    "name, and the history breaks. Most likely: confusion in review and when reading alembic history."),
             root_cause=_("The file was copied from another revision and its id edited (or the reverse), or named by hand."),
-            fix=Fix(short_term=_("git mv %(path)s %(parent)s/%(expected)s", path=revision.path, parent=PurePosixPath(revision.path).parent, expected=expected),
+            fix=Fix(short_term=_("git mv %(path)s %(parent)s/%(expected)s", path=revision.path, parent=folder_of(revision.path), expected=expected),
                     medium_term=_("Create revisions only with `alembic revision` so the name and id come from one place."),
                     long_term=_("CI checks that each revision file name carries its id (schemalens check).")),
-            verification=_("ls %(parent)s  # the file of %(id)s is named after it", parent=PurePosixPath(revision.path).parent, id=revision.id))
+            verification=_("ls %(parent)s  # the file of %(id)s is named after it", parent=folder_of(revision.path), id=revision.id))

@@ -4,9 +4,9 @@ and whole-number versions (`V12__x.sql`, `0012_x.sql` -> 12)."""
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Optional
 
+from ...workspace.discovery import file_name, folder_of
 from .duplicate_migration_version import sql_version
 
 _FLYWAY = re.compile(r"^V\d", re.IGNORECASE)
@@ -17,13 +17,13 @@ def migration_folders(model) -> dict[str, list[str]]:
     """Folder -> its SQL migration files (down and undo files excluded), in replay (version) order."""
     folders: dict[str, list[str]] = {}
     for path in model.sql_migrations:
-        folders.setdefault(str(PurePosixPath(path).parent), []).append(path)
+        folders.setdefault(folder_of(path), []).append(path)
     return folders
 
 
 def naming_scheme(path: str) -> Optional[str]:
     """"flyway" (V<n>__), "golang-migrate" (<n>_x.up.sql), "numbered" (<n>_x.sql) or None."""
-    name = PurePosixPath(path).name
+    name = file_name(path)
     if _FLYWAY.match(name):
         return "flyway"
     if _NUMBERED.match(name):
@@ -39,6 +39,6 @@ def whole_version(path: str) -> Optional[int]:
 
 def version_prefix(path: str) -> str:
     """The version as written in the file name: "V4", "0004"."""
-    name = PurePosixPath(path).name
+    name = file_name(path)
     match = re.match(r"^(V?\d+)", name, re.IGNORECASE)
     return match.group(1) if match else name
