@@ -378,12 +378,11 @@ def _names_read(summary: ModuleSummary) -> dict[str, set[str]]:
     reads: dict[str, set[str]] = {}
     for imported in summary.imports:
         reads.setdefault(imported.local, set()).add(imported.target)
-    prefix = len(summary.module) + 1 if summary.module else 0
     definitions = [(a.qualified, (a.value,)) for a in summary.assignments]
     definitions += [(f.qualified, _function_exprs(f)) for f in summary.functions]
     definitions += [(c.qualified, _class_exprs(c)) for c in summary.classes]
     for qualified, exprs in definitions:
-        names = reads.setdefault(qualified[prefix:].split(".", 1)[0], set())
+        names = reads.setdefault(_local(summary, qualified), set())
         for expr in exprs:
             if expr is not None:
                 names.update(e.name for e in walk(expr) if e.name)
@@ -419,7 +418,11 @@ def _bound(summary: ModuleSummary) -> set[str]:
 
 
 def _defined(summary: ModuleSummary) -> set[str]:
-    prefix = len(summary.module) + 1 if summary.module else 0
-    return {qualified[prefix:].split(".", 1)[0] for qualified in (
+    return {_local(summary, qualified) for qualified in (
         *(a.qualified for a in summary.assignments), *(c.qualified for c in summary.classes),
         *(f.qualified for f in summary.functions))}
+
+
+def _local(summary: ModuleSummary, qualified: str) -> str:
+    """The name a module binds for one of its definitions: "Order" for "app.models.Order.status"."""
+    return qualified[len(summary.module) + 1 if summary.module else 0:].split(".", 1)[0]
