@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.workspace.index import WorkspaceIndex
-from workspace_files import bench_generator, fresh_model
+from workspace_files import bench_generator, buffers_over_disk, fresh_model
 
 MODEL_ANCHOR = "primary_key=True)\n"
 
@@ -38,28 +38,35 @@ def _edit(workspace, kind: str, number: int) -> tuple[str, str, str]:
         "sql index": (sql, "", f"CREATE INDEX edit_{number}_idx ON report_0001 (id);\n"),
         # lines above a SQL migration's statements
         "sql comment": (sql, "", f"-- edit {number}\n"),
+        # env.py sets the timeouts for every revision: the lock findings of every revision go
+        "env timeouts": ("migrations/env.py", "", "# connection.exec_driver_sql(\"SET lock_timeout = '5s'; "
+                                                  "SET statement_timeout = '1min'\")\n"),
     }[kind]
 
 
-def _keys(model, kept=None) -> list[tuple]:
-    return [(f.rule, f.location, f.title, f.message, f.severity, tuple(r.location for r in f.related))
-            for f in run_audit(model, kept=kept).findings]
+def _keys(model, texts: dict[str, str], kept=None) -> tuple[list[tuple], tuple]:
+    """The findings, and what the report says of checks held back, with `texts` as the editor's
+    buffers (env.py is read as a text, not parsed)."""
+    audit = run_audit(model, kept=kept, text_of=buffers_over_disk(model.root, texts))
+    return ([(f.rule, f.location, f.title, f.message, f.severity, tuple(r.location for r in f.related))
+             for f in audit.findings], audit.held_back)
 
 
-KINDS = ("model column", "model comment", "revision column", "sql index", "sql comment")
+KINDS = ("model column", "model comment", "revision column", "sql index", "sql comment", "env timeouts")
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 @given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6))
 @example(kinds=["model column", "sql index", "model comment", "revision column", "model column", "sql comment"])
+@example(kinds=["revision column", "env timeouts"])
 def test_findings_after_edits_equal_a_fresh_index(workspace, kinds):
     index = WorkspaceIndex(workspace.root, workers=1)
     kept = KeptRules()
-    _keys(index.index_all(), kept)
+    _keys(index.index_all(), {}, kept)
     texts: dict[str, str] = {}
     for number, kind in enumerate(kinds):
         path, old, new = _edit(workspace, kind, number)
         text = texts.get(path) or (workspace.root / path).read_text(encoding="utf-8")
         texts[path] = text.replace(old, new, 1) if old else new + text
-        edited = _keys(index.update_file(path, texts[path]), kept)
-    assert edited == _keys(fresh_model(workspace.root, texts, workers=1))
+        edited = _keys(index.update_file(path, texts[path]), texts, kept)
+    assert edited == _keys(fresh_model(workspace.root, texts, workers=1), texts)

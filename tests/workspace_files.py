@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 
 def write_files(root: Path, files: dict[str, str]) -> Path:
@@ -11,6 +12,18 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
+
+
+def buffers_over_disk(root: Path, texts: dict[str, str]):
+    """A `text_of` for run_audit: `texts` ({path: text}) as the editor's buffers, else the disk."""
+    def text_of(path: str) -> Optional[str]:
+        if path in texts:
+            return texts[path]
+        try:
+            return (root / path).read_text(encoding="utf-8")
+        except OSError:
+            return None
+    return text_of
 
 
 def bench_generator():

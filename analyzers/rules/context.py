@@ -22,6 +22,7 @@ from ..i18n import _
 from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
+from ..schema.operations import CreateTable
 from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
@@ -30,6 +31,7 @@ from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from ..workspace.startup_commands import startup_migration
 from .base import Related
+from .steps import Answers, StepView, per_step
 
 # Size hints at or above this many rows (now or within a year) make a table big: scans, rewrites
 # and index builds over it take seconds to minutes, and the rules raise their severity.
@@ -88,7 +90,8 @@ _spares_live_traffic_of = ByPath(lambda text: _SPARES_LIVE_TRAFFIC.search(text) 
 _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
-# [(steps, whether each SQL step runs in a transaction), their walk, what rules drew from it (from_walk)] of the last audit
+# [(steps, whether each SQL step runs in a transaction), their walk, what rules drew from it (from_walk),
+#  {step number: its walked operations}] of the last audit
 _last_walk: list = []
 # [{path: text} of the code texts, {table name: the path of a text that names it, or None}] of the last audit
 _last_names_in_use: list = []
@@ -118,6 +121,7 @@ class AuditContext:
     unsized: dict[str, Counter] = field(default_factory=dict)
     # Kept across the audits of a caller that audits again and again (the language server); None: nothing is kept.
     by_subject: Optional[FindingsBySubject] = None
+    by_step: Optional[FindingsBySubject] = None  # the same, step by step (AuditContext.per_step)
 
     def per_subject(self, rule: str, subject, find: Callable[..., Iterable], *inputs) -> tuple:
         """`find(*inputs)`: the findings of `rule` about one `subject` (hashable, unique in the
@@ -151,13 +155,52 @@ class AuditContext:
         """The migration steps' operations in replay order, with what was true before each. The
         last audit's walk is taken back while the steps and their transactions are the same (an
         edit of a model or of the code): over a long history it is one of an audit's costliest
-        parts."""
+        parts. When they differ (an edit of a migration), the operations of every step that
+        walks as it did are the last walk's very objects (see `step_operations`)."""
         steps = self.model.steps
         in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
         key = (steps, in_transaction)
         if not (_last_walk and _last_walk[0] == key):
-            _last_walk[:] = [key, list(walk_migrations(steps, in_transaction.__getitem__)), {}]
+            groups = _step_groups(walk_migrations(steps, in_transaction.__getitem__), _last_walk[3] if _last_walk else {})
+            _last_walk[:] = [key, [walked for group in groups.values() for walked in group], {}, groups]
         return _last_walk[1]
+
+    def step_operations(self, number: int) -> tuple:
+        """The walked operations of step `number`, as one tuple: the same object from audit to
+        audit while the step walks the same (what AuditContext.per_step compares)."""
+        walk = self.migration_walk
+        return _last_walk[3].get(number, ()) if _last_walk[1] is walk else ()
+
+    def per_step(self, rule: str, items: Iterable, find: Callable[[StepView, list], Iterable],
+                 step_of: Optional[Callable[[Any], int]] = None) -> Iterator:
+        """The findings of `rule` in each migration step: `find(view, the step's items)` (a
+        StepView, through which `find` asks everything else it reads), taken back from the last
+        audit for each step that walks the same and whose questions have the same answers (see
+        rules/steps.py). `items`: walked operations, or what the rule drew from them, in walk
+        order; `step_of(item)` gives an item's step number (by default its `step_number`)."""
+        return per_step(self, rule, items, find, step_of)
+
+    @cached_property
+    def answers(self) -> Answers:
+        """This audit's answers to the questions of the checks of single steps (rules/steps.py)."""
+        return Answers(self)
+
+    def about_walk(self, question: Callable[..., Any], walked, *args) -> Any:
+        """`question(self, walked, *args)`: a question about the walk around `walked` (earlier
+        steps included), which a StepView records (`question`: a module-level function)."""
+        return question(self, walked, *args)
+
+    def created_before(self, walked, table: str) -> Optional[Location]:
+        """Where the last CREATE TABLE of `table` (a key) before `walked`, in its step or an
+        earlier one, is."""
+        creations = self.from_walk("creations", _creations)
+        position = creations[1][id(walked)]
+        found = None
+        for created_position, location in creations[0].get(table, ()):
+            if created_position >= position:
+                break
+            found = location
+        return found
 
     def walked(self, *kinds: type) -> list:
         """The operations of `migration_walk` that are of one of `kinds`, in replay order: a rule
@@ -211,17 +254,27 @@ class AuditContext:
             yield table
 
     def hints(self, table: Table) -> TableHints:
-        return self.model.config.tables.get(table.name) or self.model.config.tables.get(table.key) or TableHints()
+        return self.hints_named(table.name, table.key)
+
+    def hints_named(self, name: str, key: str) -> TableHints:
+        """The size hints of the table `name` (filed under `key`)."""
+        return self.model.config.tables.get(name) or self.model.config.tables.get(key) or TableHints()
 
     def is_big(self, table: Table, rows: int = BIG_TABLE_ROWS) -> bool:
         """True when the size hints say the table has, or will have within a year, `rows` rows."""
-        hints = self.hints(table)
-        return max(hints.rows or 0, hints.rows_in_a_year or 0) >= rows
+        return self.big_by_hints(self.hints(table), rows)
 
     def is_small(self, table: Table) -> bool:
         """True when the size hints give the table fewer than SMALL_TABLE_ROWS rows, now and
         within a year; a table without hints is neither big nor small."""
-        hints = self.hints(table)
+        return self.small_by_hints(self.hints(table))
+
+    @staticmethod
+    def big_by_hints(hints: TableHints, rows: Optional[int] = None) -> bool:
+        return max(hints.rows or 0, hints.rows_in_a_year or 0) >= (BIG_TABLE_ROWS if rows is None else rows)
+
+    @staticmethod
+    def small_by_hints(hints: TableHints) -> bool:
         return hints.rows is not None and max(hints.rows, hints.rows_in_a_year or 0) < SMALL_TABLE_ROWS
 
     @cached_property
@@ -681,6 +734,30 @@ def _placed(element, declared, database_label: str) -> tuple[Location, tuple[Rel
     if element.changed is not None and element.changed != element.location:
         related.append(Related(element.changed, _("last changed")))
     return declared.location, tuple(related)
+
+
+def _step_groups(walk: Iterable, last: dict[int, tuple]) -> dict[int, tuple]:
+    """The walked operations by step number, in walk order; a step's tuple is the one in `last`
+    (the last walk's) when equal to it, objects and all."""
+    groups: dict[int, list] = {}
+    for walked in walk:
+        groups.setdefault(walked.step_number, []).append(walked)
+    kept = {}
+    for number, operations in groups.items():
+        before = last.get(number)
+        kept[number] = before if before is not None and len(before) == len(operations) \
+            and all(a is b or a == b for a, b in zip(before, operations)) else tuple(operations)
+    return kept
+
+
+def _creations(walk: list) -> tuple[dict[str, list[tuple[int, Location]]], dict[int, int]]:
+    """({table key: [(position in the walk, location) of each CREATE TABLE of it]}, {id of a walked
+    operation: its position})."""
+    created: dict[str, list[tuple[int, Location]]] = {}
+    for position, walked in enumerate(walk):
+        if isinstance(walked.operation, CreateTable):
+            created.setdefault(walked.table, []).append((position, walked.operation.location))
+    return created, {id(walked): position for position, walked in enumerate(walk)}
 
 
 def _by_kind(walk: list) -> dict[type, list[tuple[int, object]]]:

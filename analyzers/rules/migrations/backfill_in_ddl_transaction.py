@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ...pg.locks import blocks_writes, sql_name
 from ...schema.operations import DataChange, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import alembic_example, few_rows, severity_by_size, sql_example, young_table_example
 from ...i18n import _
 
@@ -79,25 +80,28 @@ class BackfillInDdlTransaction(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        held: dict[int, tuple] = {}  # step -> (walked DDL, effect) holding a lock in the open transaction
-        earlier: dict[int, tuple] = {}  # step -> the first such DDL, committed or not
-        for walked in context.migration_walk:
-            operation, number = walked.operation, walked.step_number
+        return context.per_step(self.code, context.migration_walk, self._check_step)
+
+    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+        held: Optional[tuple] = None  # (walked DDL, effect) holding a lock in the open transaction
+        earlier: Optional[tuple] = None  # the first such DDL, committed or not
+        for walked in operations:
+            operation = walked.operation
             if isinstance(operation, TransactionControl) or not walked.in_transaction:
-                held.pop(number, None)
+                held = None
             if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES:
-                if number in held:
-                    if not self._short(context, walked, held[number][0]):
-                        yield self._finding(context, walked, *held[number])
-                elif number in earlier:
-                    yield self._mixed_finding(walked, *earlier[number])
+                if held is not None:
+                    if not self._short(context, walked, held[0]):
+                        yield self._finding(context, walked, *held)
+                elif earlier is not None:
+                    yield self._mixed_finding(walked, *earlier)
                 continue
             if walked.existing:
                 effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
                 if effect is not None:
-                    earlier.setdefault(number, (walked, effect))
+                    earlier = earlier or (walked, effect)
                     if walked.in_transaction:
-                        held.setdefault(number, (walked, effect))
+                        held = held or (walked, effect)
 
     @staticmethod
     def _short(context: AuditContext, walked, ddl) -> bool:

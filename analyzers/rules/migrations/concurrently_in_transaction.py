@@ -5,6 +5,7 @@ from typing import Iterator
 from ...schema.operations import CreateIndex, Maintenance, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import SQL_BASE, alembic_example, sql_example
 from ...i18n import _
 
@@ -68,7 +69,10 @@ class ConcurrentlyInTransaction(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in context.migration_walk:
+        return context.per_step(self.code, context.migration_walk, self._check_step)
+
+    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+        for walked in operations:
             operation = walked.operation
             if not walked.in_transaction:
                 continue

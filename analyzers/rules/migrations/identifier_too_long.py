@@ -10,6 +10,7 @@ from ...schema import operations as ops
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import alembic_example, sql_example
 from ...i18n import _
 
@@ -130,10 +131,14 @@ class IdentifierTooLong(Rule):
             if not step.path.endswith(".py"):
                 for location, name in long_identifiers(context.text_of(step.path) or "", step.path):
                     yield self._finding(location, name, None)
-        for walked in context.migration_walk:
+        yield from context.per_step(self.code, context.migration_walk, self._check_step)
+
+    def _check_step(self, _context: StepView, operations: list) -> Iterator[Finding]:
+        """The names of a revision's operations (a SQL migration's are read from its text)."""
+        if not operations[0].step.path.endswith(".py"):
+            return
+        for walked in operations:
             operation = walked.operation
-            if not walked.step.path.endswith(".py"):
-                continue
             reported: set[str] = set()
             # op.f("...") names are SQLAlchemy's to render: it cuts long ones itself, with a hash suffix,
             # the same way everywhere they are used.

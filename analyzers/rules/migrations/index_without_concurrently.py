@@ -5,6 +5,7 @@ from typing import Iterator
 from ...schema.operations import CreateIndex
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import few_rows, on_existing_tables, young_table_example
 from ...i18n import _
 
@@ -109,7 +110,10 @@ class IndexWithoutConcurrently(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for walked in on_existing_tables(context, CreateIndex):
+        return context.per_step(self.code, on_existing_tables(context, CreateIndex), self._check_step)
+
+    def _check_step(self, context: StepView, created: list) -> Iterator[Finding]:
+        for walked in created:
             if walked.operation.index.concurrently or few_rows(context, walked):
                 continue
             table = context.layer.tables.get(walked.table)

@@ -8,6 +8,7 @@ from ...schema.model import ForeignKey, table_key
 from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import (
     LOCK_TIMEOUT_ADVICE,
     alembic_example,
@@ -145,17 +146,21 @@ class MissingLockTimeout(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        reported_steps: set[int] = set()
-        for walked, effect in context.from_walk(self.code, _blocking_without_timeout):
-            number = walked.step_number
-            if number in reported_steps or env_sets(context, walked, "lock_timeout"):
-                continue
+        return context.per_step(self.code, context.from_walk(self.code, _blocking_without_timeout), self._check_step,
+                                lambda found: found[0].step_number)
+
+    def _check_step(self, context: StepView, blocking: list) -> Iterator[Finding]:
+        """The first of a step's operations that block writes with no lock_timeout set before them
+        (`blocking`: (walked operation, lock effect)) that locks a table in use."""
+        for walked, effect in blocking:
+            if env_sets(context, walked, "lock_timeout"):
+                return
             queued = _queued_table(context, walked)
             if queued is None and walked.table is not None:
                 continue  # it locks no table anything uses yet, or any more
-            reported_steps.add(number)
             yield from context.per_subject(self.code, walked.operation.location, self._finding, walked, effect, queued,
                                            severity_by_size(context, queued, big="P1"))
+            return
 
     def _finding(self, walked: WalkedOperation, effect, locked: Optional[str], severity: Optional[str]) -> Iterator[Finding]:
         label = step_label(walked)

@@ -7,6 +7,7 @@ from ...schema.migration_walk import WalkedOperation
 from ...schema.operations import AlterColumn, DataChange, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import alembic_example, created_here, env_sets, lock_sentence, severity_by_size, sql_example, step_label
 from ...i18n import _
 
@@ -79,33 +80,35 @@ class MissingStatementTimeout(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        reported: set[int] = set()
-        timed: set[int] = set()
-        lock_timed: set[int] = set()
-        locked: set[int] = set()  # steps holding a write-blocking lock in an open transaction
-        for walked in context.migration_walk:
-            number, operation = walked.step_number, walked.operation
+        return context.per_step(self.code, context.migration_walk, self._check_step)
+
+    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+        """The step's first long statement under a blocking lock, unless a statement_timeout
+        was set before it (or no lock_timeout was: SL515's finding comes first)."""
+        lock_timed = locked = False  # locked: a write-blocking lock is held in an open transaction
+        for walked in operations:
+            operation = walked.operation
             if isinstance(operation, SetParameter) and operation.name == "statement_timeout" \
                     and operation.value not in (None, "0"):
-                timed.add(number)
+                return
             if isinstance(operation, SetParameter) and operation.name == "lock_timeout" \
                     and operation.value not in (None, "0"):
-                lock_timed.add(number)
+                lock_timed = True
             if not walked.in_transaction:
-                locked.discard(number)
-            if number in reported or number in timed or not walked.existing:
+                locked = False
+            if not walked.existing:
                 continue
             effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
             if effect is not None and walked.in_transaction:
-                locked.add(number)
+                locked = True
             long_running = effect is not None and (effect.rewrites or effect.scans) \
                 and not _proven_not_null(context, walked) and not _own_rule_reports(context, effect.key)
-            backfill = isinstance(operation, DataChange) and number in locked
+            backfill = isinstance(operation, DataChange) and locked
             if not (long_running or backfill) or env_sets(context, walked, "statement_timeout") \
-                    or not (number in lock_timed or env_sets(context, walked, "lock_timeout")):
+                    or not (lock_timed or env_sets(context, walked, "lock_timeout")):
                 continue
-            reported.add(number)
             yield self._finding(context, walked, effect)
+            return
 
     def _finding(self, context: AuditContext, walked: WalkedOperation, effect) -> Finding:
         table = walked.table
@@ -155,4 +158,4 @@ def _proven_not_null(context: AuditContext, walked: WalkedOperation) -> bool:
 
     operation = walked.operation
     return isinstance(operation, AlterColumn) and operation.nullable is False and operation.type is None \
-        and _proven_by_a_check(context, walked, operation.column)
+        and context.about_walk(_proven_by_a_check, walked, operation.column)

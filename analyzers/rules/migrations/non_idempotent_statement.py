@@ -5,6 +5,7 @@ from typing import Iterator, Optional
 
 import pglast
 
+from ...by_path import ByPath
 from ...schema.model import Location
 from ...schema.operations import (
     AddColumn,
@@ -26,6 +27,7 @@ from ...schema.operations import (
 )
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .sql_folders import migration_folders
 from ...i18n import _
 
@@ -57,6 +59,10 @@ class _EmbeddedSql:
         return index >= 0 and self.spans[index][0] <= offset <= self.spans[index][1]
 
 
+# Scanned once per file text, not on every audit.
+_embedded_sql_of = ByPath(_EmbeddedSql)
+
+
 def _create_statements(context: AuditContext, paths: list[str]) -> list:
     """CREATE TABLE, CREATE INDEX and ADD COLUMN operations written as statements of the folder's files."""
     wanted = set(paths)
@@ -68,7 +74,7 @@ def _create_statements(context: AuditContext, paths: list[str]) -> list:
         for operation in step.operations:
             if not isinstance(operation, tuple(_IDEMPOTENT_FORM)):
                 continue
-            embedded = embedded or _EmbeddedSql(context.text_of(step.path) or "")
+            embedded = embedded or _embedded_sql_of(step.path, context.text_of(step.path) or "")
             if not embedded.contains(operation.location):
                 found.append(operation)
     return found
@@ -159,7 +165,9 @@ class NonIdempotentStatement(Rule):
                 yield finding
 
     def _outside_transactions(self, context: AuditContext) -> Iterator[Finding]:
-        walk = context.migration_walk
+        return context.per_step(self.code, context.migration_walk, self._outside_transactions_in_step)
+
+    def _outside_transactions_in_step(self, context: StepView, walk: list) -> Iterator[Finding]:
         for position, walked in enumerate(walk):
             operation = walked.operation
             if isinstance(operation, CreateIndex) and operation.index.concurrently and operation.index.name \
@@ -251,7 +259,7 @@ def _embedded(context: AuditContext, walked) -> bool:
     """A statement inside a DO block: the block guards itself."""
     if walked.step.path.endswith(".py"):
         return False
-    return _EmbeddedSql(context.text_of(walked.step.path) or "").contains(walked.operation.location)
+    return _embedded_sql_of(walked.step.path, context.text_of(walked.step.path) or "").contains(walked.operation.location)
 
 
 def _not_rerunnable(walked) -> Optional[tuple[str, str]]:

@@ -10,7 +10,7 @@ from typing import Iterator, Optional
 
 from ...pg.locks import LockEffect
 from ...schema.migration_walk import WalkedOperation
-from ...schema.model import Location, Table, table_key
+from ...schema.model import Table, table_key
 from ...schema.operations import CreateTable
 from ...i18n import _
 from ...workspace.discovery import folder_of
@@ -151,7 +151,7 @@ def table_age(context: AuditContext, walked: WalkedOperation, table: Optional[st
     table key), from the migrations' dates (see `AuditContext.migration_date`). None when a date
     is missing, when the dates run backwards, or when the table came from the first migration of
     its history (often a squash of older ones, whose date is not its tables' birth)."""
-    created_at = walked.created_at if table is None else _created_before(context, walked, table)
+    created_at = walked.created_at if table is None else context.created_before(walked, table)
     if created_at is None or created_at.path == walked.step.path or context.starts_a_history(created_at.path):
         return None
     created, written = context.migration_date(created_at.path), context.migration_date(walked.step.path)
@@ -222,22 +222,11 @@ def created_with_this_change(context: AuditContext, walked: WalkedOperation, tab
     if table is None and new_in_this_step(walked):
         return True
     if table is not None:
-        created_at = _created_before(context, walked, table)
+        created_at = context.created_before(walked, table)
         if created_at is not None and created_at.path == walked.step.path:
             return True
     age = table_age(context, walked, table)
     return age is not None and age <= SAME_CHANGE_AGE
-
-
-def _created_before(context: AuditContext, walked: WalkedOperation, table: str) -> Optional[Location]:
-    """Where the last CREATE TABLE of `table` (a key) before `walked`, in its step or an earlier one, is."""
-    found = None
-    for other in context.migration_walk:
-        if other is walked:
-            return found
-        if isinstance(other.operation, CreateTable) and other.table == table:
-            found = other.operation.location
-    return None
 
 
 def in_alembic(walked: WalkedOperation) -> bool:
@@ -270,19 +259,18 @@ def transaction_of(context: AuditContext, walked: WalkedOperation) -> list[Walke
 
     if not walked.in_transaction:
         return []
-    walk = context.migration_walk
+    walk = context.step_operations(walked.step_number)
     position = next(i for i, w in enumerate(walk) if w is walked)
 
     def same(other: WalkedOperation) -> bool:
-        return other.step_number == walked.step_number and other.in_transaction \
-            and not isinstance(other.operation, TransactionControl)
+        return other.in_transaction and not isinstance(other.operation, TransactionControl)
 
     start, end = position, position
     while start > 0 and same(walk[start - 1]):
         start -= 1
     while end + 1 < len(walk) and same(walk[end + 1]):
         end += 1
-    return walk[start:end + 1]
+    return list(walk[start:end + 1])
 
 
 def locked_anyway(context: AuditContext, walked: WalkedOperation) -> bool:

@@ -6,6 +6,7 @@ from ...schema.model import PrimaryKey, UniqueConstraint
 from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
 from ...i18n import _
 
@@ -84,8 +85,11 @@ class VolatileColumnDefault(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        return context.per_step(self.code, on_existing_tables(context, AddColumn), self._check_step)
+
+    def _check_step(self, context: StepView, added: list) -> Iterator[Finding]:
         old_version = context.postgres_version < 11
-        for walked in on_existing_tables(context, AddColumn):
+        for walked in added:
             rewriting = ("add-column-volatile-default", "add-column-generated-stored",
                          *(("add-column-constant-default",) if old_version else ()))
             effect = next((e for e in walked.lock_effects if e.key in rewriting), None)

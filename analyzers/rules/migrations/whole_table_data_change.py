@@ -6,6 +6,7 @@ from ...pg.locks import blocks_writes
 from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..steps import StepView
 from .safety import alembic_example, created_here, severity_by_size, sql_example
 from ...i18n import _
 
@@ -55,15 +56,18 @@ class WholeTableDataChange(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        locked: dict[int, set] = {}  # step -> tables with write-blocking DDL in the open transaction (SL516's)
-        for walked in context.migration_walk:
-            number, operation = walked.step_number, walked.operation
+        return context.per_step(self.code, context.migration_walk, self._check_step)
+
+    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+        locked: set = set()  # tables with write-blocking DDL in the open transaction (SL516's)
+        for walked in operations:
+            operation = walked.operation
             if not walked.in_transaction:
-                locked.pop(number, None)
+                locked.clear()
             elif any(blocks_writes(e.strongest) for e in walked.lock_effects) and not isinstance(operation, DataChange):
-                locked.setdefault(number, set()).add(walked.table)
+                locked.add(walked.table)
             if not isinstance(operation, DataChange) or not operation.whole_table or not walked.existing \
-                    or walked.table in locked.get(number, ()):
+                    or walked.table in locked:
                 continue
             table = walked.table
             yield self.finding(
