@@ -5,6 +5,8 @@ earlier revision changes). Each audit kept across edits equals a fresh audit of 
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 from schemalens.analyzers.audit import KeptRules, run_audit
@@ -88,3 +90,25 @@ def test_a_step_is_checked_again_when_env_py_sets_the_timeout(tmp_path: Path):
     audit, fresh, _kept = _audits(tmp_path, [(ENV, "connection.exec_driver_sql(\"SET lock_timeout = '5s'\")\n")])
     assert not [f for f in audit.findings if f.rule == "SL515"]
     assert _keys(audit) == _keys(fresh)
+
+
+def test_an_audit_leaves_no_cycle_that_keeps_its_model_alive(tmp_path: Path, monkeypatch):
+    # The language server collects the oldest generation only when the user pauses: an audit's
+    # context (and the model it holds) in a reference cycle would stay until then, edit after edit.
+    from schemalens.analyzers.rules import context as context_module
+
+    write_files(tmp_path, _files())
+    model = WorkspaceIndex(tmp_path, workers=1).index_all()
+    made = []
+    original = context_module.AuditContext.__init__
+
+    def remembered(self, *args, **options):
+        original(self, *args, **options)
+        made.append(weakref.ref(self))
+    monkeypatch.setattr(context_module.AuditContext, "__init__", remembered)
+    gc.disable()
+    try:
+        run_audit(model, kept=KeptRules())
+        assert made and all(reference() is None for reference in made)
+    finally:
+        gc.enable()

@@ -183,7 +183,7 @@ class AuditContext:
     @cached_property
     def answers(self) -> Answers:
         """This audit's answers to the questions of the checks of single steps (rules/steps.py)."""
-        return Answers(self)
+        return Answers()
 
     def about_walk(self, question: Callable[..., Any], walked, *args) -> Any:
         """`question(self, walked, *args)`: a question about the walk around `walked` (earlier

@@ -49,23 +49,24 @@ _QUESTIONS: dict[str, Callable[..., Any]] = {
 
 class Answers:
     """The answers of one AuditContext to StepView questions, each worked out once per audit, and
-    whether an answer recorded earlier is the same (compared once per recorded object)."""
+    whether an answer recorded earlier is the same (compared once per recorded object). The
+    context is handed in, not held: it holds this (a cycle would keep each audit's model alive
+    until a full collection)."""
 
-    def __init__(self, context) -> None:
-        self._context = context
+    def __init__(self) -> None:
         self._now: dict[tuple, Any] = {}
         self._same: dict[tuple, bool] = {}
 
-    def __call__(self, question: tuple) -> Any:
+    def answer(self, context, question: tuple) -> Any:
         try:
             return self._now[question]
         except KeyError:
-            answer = self._now[question] = _QUESTIONS[question[0]](self._context, *question[1:])
+            answer = self._now[question] = _QUESTIONS[question[0]](context, *question[1:])
             return answer
 
-    def unchanged(self, reads: tuple[tuple[tuple, Any], ...]) -> bool:
+    def unchanged(self, context, reads: tuple[tuple[tuple, Any], ...]) -> bool:
         for question, recorded in reads:
-            now = self(question)
+            now = self.answer(context, question)
             if now is recorded:
                 continue
             key = (question, id(recorded))  # recorded answers live in the memo: their ids stay theirs
@@ -89,7 +90,7 @@ def per_step(context, rule: str, items: Iterable, find: Callable[["StepView", li
         operations = context.step_operations(number)
         key = (rule, part, number)
         last = memo.now.get(key) or memo.before.get(key) if memo is not None else None
-        if last is None or last.operations is not operations or not context.answers.unchanged(last.reads):
+        if last is None or last.operations is not operations or not context.answers.unchanged(context, last.reads):
             view = StepView(context, number)
             found = tuple(find(view, step_items))
             last = StepFindings(operations, tuple(view.reads.items()), found, view.unsized or None)
@@ -129,7 +130,7 @@ class StepView:
         self.unsized: Counter = Counter()
 
     def _ask(self, *question) -> Any:
-        answer = self.reads[question] = self._context.answers(question)
+        answer = self.reads[question] = self._context.answers.answer(self._context, question)
         return answer
 
     @property
