@@ -68,8 +68,8 @@ class KeptRules:
     schema: KeptOutcomes = field(default_factory=KeptOutcomes)  # rules that read no code
     # What the rules that run again found per table, by what they found it from (AuditContext.per_subject)
     by_subject: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
-    # What the rules that check step by step found in each migration step (AuditContext.per_step)
-    by_step: dict[tuple, object] = field(default_factory=dict)
+    # What the rules that check step by step or table by table found in each (rules/recorded.py)
+    by_check: dict[tuple, object] = field(default_factory=dict)
     merged: dict[tuple, tuple] = field(default_factory=dict)  # the groups of findings one_per_problem merged
 
 
@@ -96,7 +96,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     outcomes: dict[str, tuple] = {}
     pending = list(rules)
     by_subject = FindingsBySubject(kept.by_subject) if kept is not None else None
-    by_step = FindingsBySubject(kept.by_step) if kept is not None else None
+    by_check = FindingsBySubject(kept.by_check) if kept is not None else None
     taken_back: set[str] = set()
     for view, view_inputs, name in _PARTIAL_VIEWS if kept is not None else ():  # with nothing to keep, straight on the whole model
         state = getattr(kept, name)
@@ -107,13 +107,13 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
         else:
             read: dict[str, Optional[str]] = {}
             shown = view(model)
-            context = AuditContext(shown, _schema_texts(model, text_of, read), by_subject=by_subject, by_step=by_step)
+            context = AuditContext(shown, _schema_texts(model, text_of, read), by_subject=by_subject, by_check=by_check)
             found = {rule.code: outcome for rule in pending if rule.code not in state.read_more
                      and (outcome := _outcome(rule, context, shown))[0] != "waits"}
             setattr(kept, name, KeptOutcomes(inputs, read, found, frozenset(rule.code for rule in pending if rule.code not in found)))
         outcomes.update(found)
         pending = [rule for rule in pending if rule.code not in found]
-    context = AuditContext(model, text_of, by_subject=by_subject, by_step=by_step)
+    context = AuditContext(model, text_of, by_subject=by_subject, by_check=by_check)
     for rule in pending:
         outcomes[rule.code] = _outcome(rule, context, model)
     outcomes = {code: outcomes[code] for code in codes}
@@ -121,7 +121,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
         # a rule whose outcome was taken back whole made nothing again: what it found per table, or
         # per step, stays
         kept.by_subject = _kept_for(kept.by_subject, by_subject, taken_back)
-        kept.by_step = _kept_for(kept.by_step, by_step, taken_back)
+        kept.by_check = _kept_for(kept.by_check, by_check, taken_back)
 
     findings = [finding for outcome in outcomes.values() if outcome[0] == "found" for finding in outcome[1]]
     errors = [outcome[1] for outcome in outcomes.values() if outcome[0] == "failed"]

@@ -31,7 +31,8 @@ from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from ..workspace.startup_commands import startup_migration
 from .base import Related
-from .steps import Answers, StepView, per_step
+from .places import column_place, column_type_place, element_place, table_place
+from .recorded import Answers, StepView, TableView, per_step, per_table
 
 # Size hints at or above this many rows (now or within a year) make a table big: scans, rewrites
 # and index builds over it take seconds to minutes, and the rules raise their severity.
@@ -121,7 +122,7 @@ class AuditContext:
     unsized: dict[str, Counter] = field(default_factory=dict)
     # Kept across the audits of a caller that audits again and again (the language server); None: nothing is kept.
     by_subject: Optional[FindingsBySubject] = None
-    by_step: Optional[FindingsBySubject] = None  # the same, step by step (AuditContext.per_step)
+    by_check: Optional[FindingsBySubject] = None  # the same, step by step and table by table (rules/recorded.py)
 
     def per_subject(self, rule: str, subject, find: Callable[..., Iterable], *inputs) -> tuple:
         """`find(*inputs)`: the findings of `rule` about one `subject` (hashable, unique in the
@@ -176,13 +177,20 @@ class AuditContext:
         """The findings of `rule` in each migration step: `find(view, the step's items)` (a
         StepView, through which `find` asks everything else it reads), taken back from the last
         audit for each step that walks the same and whose questions have the same answers (see
-        rules/steps.py). `items`: walked operations, or what the rule drew from them, in walk
+        rules/recorded.py). `items`: walked operations, or what the rule drew from them, in walk
         order; `step_of(item)` gives an item's step number (by default its `step_number`)."""
         return per_step(self, rule, items, find, step_of)
 
+    def per_table(self, rule: str, find: Callable[[TableView, Table], Iterable], tables: Optional[Iterable[Table]] = None) -> Iterator:
+        """The findings of `rule` about each table (`tables`, by default those of `tables()`):
+        `find(view, table)` (a TableView, through which `find` asks everything else it reads),
+        taken back from the last audit for each table that is the same object and whose
+        questions have the same answers (see rules/recorded.py)."""
+        return per_table(self, rule, find, tables)
+
     @cached_property
     def answers(self) -> Answers:
-        """This audit's answers to the questions of the checks of single steps (rules/steps.py)."""
+        """This audit's answers to the questions of the checks of single steps (rules/recorded.py)."""
         return Answers()
 
     def about_walk(self, question: Callable[..., Any], walked, *args) -> Any:
@@ -366,7 +374,15 @@ class AuditContext:
     def writes_are_transformed(self, table: Table, column: Column) -> bool:
         """Whether the models write this column through code that changes the value (a
         TypeDecorator, @validates, a property setter): hashing or encryption may live there."""
-        return (table.key, column.name) in self.model.transformed_columns
+        return self.column_transformed(table.key, column.name)
+
+    def column_transformed(self, key: str, column: str) -> bool:
+        return (key, column) in self.model.transformed_columns
+
+    @cached_property
+    def library_tables(self) -> frozenset[str]:
+        """The keys of the tables a library's base class declares (authlib's token mixins)."""
+        return frozenset(key for _, key in self.model.coverage.library_bases)
 
     def orm_table_of_class(self, class_name: str) -> Optional[Table]:
         """The effective table mapped by the model class named `class_name`."""
@@ -663,7 +679,11 @@ class AuditContext:
     def model_twin(self, table: Table) -> Optional[Table]:
         """The model's declaration of `table` of the migrations' database; None when there is none,
         or when the rules check the models' own layer (no migrations)."""
-        return None if self.layer is self.model.orm else self.orm_table(table)
+        return self.twin_of(table.key)
+
+    def twin_of(self, key: str) -> Optional[Table]:
+        """model_twin of the table filed under `key`."""
+        return None if self.layer is self.model.orm else self.model.orm.tables.get(key)
 
     def where_table(self, table: Table) -> tuple[Location, tuple[Related, ...]]:
         """The place to report a table finding, and the other places that show it."""
@@ -690,50 +710,6 @@ class AuditContext:
         lines[0] = lines[0][operation.location.column - 1:]
         match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
         return match.group(1) if match else None
-
-
-def table_place(table: Table, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
-    """Where to report a finding about `table`, and the other places that show it: the model's
-    declaration (`twin`, AuditContext.model_twin) when there is one, the migration as related
-    evidence."""
-    return _placed(table, twin, _("created in migration"))
-
-
-def column_place(column: Column, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
-    return _placed(column, twin.column(column.name) if twin else None, _("column created in migration"))
-
-
-def column_type_place(column: Column, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
-    """Where a finding about a column's type goes: the model when one declares the column,
-    else the migration statement that last set its type (an ALTER COLUMN ... TYPE), else
-    the statement that created it."""
-    location, related = column_place(column, twin)
-    if location != column.location:
-        return location, related
-    changed = next((change.location for change in reversed(column.history)
-                    if re.search(r"(^|: |, )type ", change.action)), None)
-    if changed is None or changed == column.location:
-        return location, related
-    return changed, (*related, Related(column.location, _("column created here")))
-
-
-def element_place(element, twin: Optional[Table]) -> tuple[Location, tuple[Related, ...]]:
-    """For a constraint or index: its model declaration (same kind, same columns) when there is one."""
-    declared = None
-    if twin is not None:
-        candidates = (twin.primary_key, *twin.foreign_keys, *twin.unique_constraints, *twin.check_constraints, *twin.indexes)
-        declared = next((c for c in candidates if type(c) is type(element) and c is not None and (
-            getattr(c, "columns", None) == getattr(element, "columns", ()) or (c.name and c.name == element.name))), None)
-    return _placed(element, declared, _("created in migration"))
-
-
-def _placed(element, declared, database_label: str) -> tuple[Location, tuple[Related, ...]]:
-    if declared is None:
-        return element.location, ()
-    related = [Related(element.location, database_label)]
-    if element.changed is not None and element.changed != element.location:
-        related.append(Related(element.changed, _("last changed")))
-    return declared.location, tuple(related)
 
 
 def _step_groups(walk: Iterable, last: dict[int, tuple]) -> dict[int, tuple]:

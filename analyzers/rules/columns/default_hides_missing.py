@@ -3,8 +3,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..recorded import TableView
 from ...i18n import _
 
 # Server defaults that stand in for "unknown": empty string, zero.
@@ -58,25 +60,27 @@ class DefaultHidesMissing(Rule):
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for table in context.tables():
-            if table.partition_of:
+        return context.per_table(self.code, self._check_table)
+
+    def _check_table(self, context: TableView, table: Table) -> Iterator[Finding]:
+        if table.partition_of:
+            return
+        for column in table.columns:
+            default = (column.server_default or "").strip()
+            if column.nullable or not default or not _PLACEHOLDER.match(default.lower()):
                 continue
-            for column in table.columns:
-                default = (column.server_default or "").strip()
-                if column.nullable or not default or not _PLACEHOLDER.match(default.lower()):
-                    continue
-                if _COUNTER_NAME.search(column.name) or column.type == "boolean":
-                    continue
-                location, related = context.where_column(table, column)
-                yield self.finding(
-                    location, _("%(table)s.%(column)s defaults to %(default)s", table=table.name, column=column.name, default=default),
-                    _("%(table)s.%(column)s is NOT NULL with DEFAULT %(default)s: a missing value is stored as a real-looking one.", table=table.name, column=column.name, default=default),
-                    impact=_("Worst case: rows without the value pass every check and are shipped, billed or contacted with "
-                           "an empty or zero value. Most likely: reports and averages include placeholder values."),
-                    root_cause=_("NOT NULL was satisfied with a placeholder instead of a decision about missing values."),
-                    fix=Fix(short_term=_("SELECT count(*) FROM %(table)s WHERE %(column)s = %(default)s;  -- measure it", table=table.name, column=column.name, default=default),
-                            medium_term=_("Either allow NULL (DROP NOT NULL, set the placeholders to NULL in batches) or DROP DEFAULT "
-                                        "so writes must provide the value."),
-                            long_term=_("Standard: NULL means unknown; defaults are real business defaults only.")),
-                    verification=_("INSERT INTO %(table)s DEFAULT VALUES;  -- expect a NOT NULL violation or a NULL %(column)s", table=table.name, column=column.name),
-                    table=table.name, column=column.name, related=related)
+            if _COUNTER_NAME.search(column.name) or column.type == "boolean":
+                continue
+            location, related = context.where_column(table, column)
+            yield self.finding(
+                location, _("%(table)s.%(column)s defaults to %(default)s", table=table.name, column=column.name, default=default),
+                _("%(table)s.%(column)s is NOT NULL with DEFAULT %(default)s: a missing value is stored as a real-looking one.", table=table.name, column=column.name, default=default),
+                impact=_("Worst case: rows without the value pass every check and are shipped, billed or contacted with "
+                       "an empty or zero value. Most likely: reports and averages include placeholder values."),
+                root_cause=_("NOT NULL was satisfied with a placeholder instead of a decision about missing values."),
+                fix=Fix(short_term=_("SELECT count(*) FROM %(table)s WHERE %(column)s = %(default)s;  -- measure it", table=table.name, column=column.name, default=default),
+                        medium_term=_("Either allow NULL (DROP NOT NULL, set the placeholders to NULL in batches) or DROP DEFAULT "
+                                    "so writes must provide the value."),
+                        long_term=_("Standard: NULL means unknown; defaults are real business defaults only.")),
+                verification=_("INSERT INTO %(table)s DEFAULT VALUES;  -- expect a NOT NULL violation or a NULL %(column)s", table=table.name, column=column.name),
+                table=table.name, column=column.name, related=related)

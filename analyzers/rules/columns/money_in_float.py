@@ -3,8 +3,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..recorded import TableView
 from ...i18n import _
 
 _MONEY_NAME = re.compile(r"(^|_)(amount|price|balance|cost|fee|total|money|salary|subtotal|tax|discount|refund|payment)(_|s?$)")
@@ -53,24 +55,26 @@ class MoneyInFloat(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for table in context.tables():
-            if table.partition_of:
+        return context.per_table(self.code, self._check_table)
+
+    def _check_table(self, context: TableView, table: Table) -> Iterator[Finding]:
+        if table.partition_of:
+            return
+        for column in table.columns:
+            if column.type.removesuffix("[]") not in _FLOAT_TYPES or not _MONEY_NAME.search(column.name):
                 continue
-            for column in table.columns:
-                if column.type.removesuffix("[]") not in _FLOAT_TYPES or not _MONEY_NAME.search(column.name):
-                    continue
-                location, related = context.where_column(table, column)
-                yield self.finding(
-                    location, _("%(table)s.%(column)s holds money in %(type)s", table=table.name, column=column.name, type=column.type),
-                    _("%(table)s.%(column)s is %(type)s; money needs exact decimal arithmetic.", table=table.name, column=column.name, type=column.type),
-                    impact=_("Worst case: balances and refunds drift by fractions of a cent that add up across "
-                           "millions of rows and fail reconciliation. Most likely: a total computed in SQL differs "
-                           "from the one computed in Python and an equality check rejects a valid payment."),
-                    root_cause=_("`Float` was chosen as the default numeric type."),
-                    fix=Fix(short_term=_("Round on every write and compare with a tolerance until `%(column)s` is migrated.", column=column.name),
-                            medium_term=_("Add `%(column)s_new numeric(12,2)`, backfill with `round(%(column)s::numeric, 2)`, "
-                                        "switch reads and writes, then drop the float column (expand, backfill, contract).", column=column.name),
-                            long_term=_("Standard: money is numeric(p, s) or integer minor units, never float.")),
-                    verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' "
-                                 "AND column_name = '%(column)s';  -- expect 'numeric'", table=table.name, column=column.name),
-                    table=table.name, column=column.name, related=related)
+            location, related = context.where_column(table, column)
+            yield self.finding(
+                location, _("%(table)s.%(column)s holds money in %(type)s", table=table.name, column=column.name, type=column.type),
+                _("%(table)s.%(column)s is %(type)s; money needs exact decimal arithmetic.", table=table.name, column=column.name, type=column.type),
+                impact=_("Worst case: balances and refunds drift by fractions of a cent that add up across "
+                       "millions of rows and fail reconciliation. Most likely: a total computed in SQL differs "
+                       "from the one computed in Python and an equality check rejects a valid payment."),
+                root_cause=_("`Float` was chosen as the default numeric type."),
+                fix=Fix(short_term=_("Round on every write and compare with a tolerance until `%(column)s` is migrated.", column=column.name),
+                        medium_term=_("Add `%(column)s_new numeric(12,2)`, backfill with `round(%(column)s::numeric, 2)`, "
+                                    "switch reads and writes, then drop the float column (expand, backfill, contract).", column=column.name),
+                        long_term=_("Standard: money is numeric(p, s) or integer minor units, never float.")),
+                verification=_("SELECT data_type FROM information_schema.columns WHERE table_name = '%(table)s' "
+                             "AND column_name = '%(column)s';  -- expect 'numeric'", table=table.name, column=column.name),
+                table=table.name, column=column.name, related=related)

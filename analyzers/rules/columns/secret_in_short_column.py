@@ -3,8 +3,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..recorded import TableView
 from ...i18n import _
 
 # Names that say the column holds ciphertext. A hash has a fixed length (64 hex characters for
@@ -62,24 +64,26 @@ class SecretInShortColumn(Rule):
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  api_token_encrypted varchar(64)  -- expect\n);\n")}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for table in context.tables():
-            if table.partition_of:
+        return context.per_table(self.code, self._check_table)
+
+    def _check_table(self, context: TableView, table: Table) -> Iterator[Finding]:
+        if table.partition_of:
+            return
+        for column in table.columns:
+            length = varchar_length(column.type)
+            if length is None or length > _TOO_SHORT or not ENCRYPTED_NAME.search(column.name):
                 continue
-            for column in table.columns:
-                length = varchar_length(column.type)
-                if length is None or length > _TOO_SHORT or not ENCRYPTED_NAME.search(column.name):
-                    continue
-                location, related = context.where_column(table, column)
-                yield self.finding(
-                    location, _("%(table)s.%(column)s holds a secret in %(type)s", table=table.name, column=column.name, type=column.type),
-                    _("%(table)s.%(column)s (%(type)s) is too short for encrypted or encoded values.", table=table.name, column=column.name, type=column.type),
-                    impact=_("Worst case: after a key rotation or a library upgrade the longer ciphertext no longer fits "
-                           "and writes fail or, on MySQL, are truncated and can never be decrypted. Most likely: "
-                           "longer inputs fail to save."),
-                    root_cause=_("The length was sized for the plaintext, not the encoded ciphertext or hash."),
-                    fix=Fix(short_term=_("ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE text;  "
-                                       "(varchar to text does not rewrite the table)", table=table.name, column=column.name),
-                            medium_term=_("Add a test that stores the longest realistic value with the production encryption scheme."),
-                            long_term=_("Standard: secrets are stored as text/bytea ciphertext with a key id column for rotation.")),
-                    verification=_("SELECT max(length(%(column)s)) FROM %(table)s;  -- and the round-trip test", column=column.name, table=table.name),
-                    table=table.name, column=column.name, related=related)
+            location, related = context.where_column(table, column)
+            yield self.finding(
+                location, _("%(table)s.%(column)s holds a secret in %(type)s", table=table.name, column=column.name, type=column.type),
+                _("%(table)s.%(column)s (%(type)s) is too short for encrypted or encoded values.", table=table.name, column=column.name, type=column.type),
+                impact=_("Worst case: after a key rotation or a library upgrade the longer ciphertext no longer fits "
+                       "and writes fail or, on MySQL, are truncated and can never be decrypted. Most likely: "
+                       "longer inputs fail to save."),
+                root_cause=_("The length was sized for the plaintext, not the encoded ciphertext or hash."),
+                fix=Fix(short_term=_("ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE text;  "
+                                   "(varchar to text does not rewrite the table)", table=table.name, column=column.name),
+                        medium_term=_("Add a test that stores the longest realistic value with the production encryption scheme."),
+                        long_term=_("Standard: secrets are stored as text/bytea ciphertext with a key id column for rotation.")),
+                verification=_("SELECT max(length(%(column)s)) FROM %(table)s;  -- and the round-trip test", column=column.name, table=table.name),
+                table=table.name, column=column.name, related=related)

@@ -4,7 +4,8 @@ from typing import Iterator, Optional
 
 from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
-from ..context import AuditContext, column_type_place
+from ..context import AuditContext
+from ..places import column_type_place
 from ...i18n import _
 
 

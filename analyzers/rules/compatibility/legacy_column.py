@@ -3,8 +3,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..recorded import TableView
 from ...i18n import _
 
 _LEGACY_NAME = re.compile(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|backup|tmp|unused)(_|$)|_v1$")
@@ -69,28 +71,30 @@ class LegacyColumn(Rule):
                    "  legacy_user_id bigint REFERENCES users (id)  -- expect\n);\n")}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for table in context.tables():
-            if table.partition_of:
+        return context.per_table(self.code, self._check_table)
+
+    def _check_table(self, context: TableView, table: Table) -> Iterator[Finding]:
+        if table.partition_of:
+            return
+        for column in table.columns:
+            if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(column.comment))) \
+                    or _STATE_OF_THE_ROW.match(column.name):
                 continue
-            for column in table.columns:
-                if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(column.comment))) \
-                        or _STATE_OF_THE_ROW.match(column.name):
-                    continue
-                if _provenance_id(table, column.name):
-                    continue
-                location, related = context.where_column(table, column)
-                yield self.finding(
-                    location, _("%(table)s.%(column)s is kept for compatibility", table=table.name, column=column.name),
-                    _("%(table)s.%(column)s is marked legacy/deprecated and no migration removes it.", table=table.name, column=column.name),
-                    impact=_("Worst case: old and new columns disagree and a client reads the stale one for money or "
-                           "state decisions. Most likely: the column lives forever and keeps being written."),
-                    root_cause=_("A rename or redesign stopped after the expand step; the contract step was never planned."),
-                    fix=Fix(short_term=_("Log or count reads and writes of %(column)s; name an owner and a removal date.", column=column.name),
-                            medium_term=_("Backfill the replacement, remove the last readers, then ALTER TABLE %(table)s "
-                                        "DROP COLUMN %(column)s in a contract migration.", table=table.name, column=column.name),
-                            long_term=_("Standard: every compatibility shim has an owner, a metric and a removal migration.")),
-                    verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NOT NULL;  -- and no traffic in pg_stat_statements", table=table.name, column=column.name),
-                    table=table.name, column=column.name, related=related)
+            if _provenance_id(table, column.name):
+                continue
+            location, related = context.where_column(table, column)
+            yield self.finding(
+                location, _("%(table)s.%(column)s is kept for compatibility", table=table.name, column=column.name),
+                _("%(table)s.%(column)s is marked legacy/deprecated and no migration removes it.", table=table.name, column=column.name),
+                impact=_("Worst case: old and new columns disagree and a client reads the stale one for money or "
+                       "state decisions. Most likely: the column lives forever and keeps being written."),
+                root_cause=_("A rename or redesign stopped after the expand step; the contract step was never planned."),
+                fix=Fix(short_term=_("Log or count reads and writes of %(column)s; name an owner and a removal date.", column=column.name),
+                        medium_term=_("Backfill the replacement, remove the last readers, then ALTER TABLE %(table)s "
+                                    "DROP COLUMN %(column)s in a contract migration.", table=table.name, column=column.name),
+                        long_term=_("Standard: every compatibility shim has an owner, a metric and a removal migration.")),
+                verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NOT NULL;  -- and no traffic in pg_stat_statements", table=table.name, column=column.name),
+                table=table.name, column=column.name, related=related)
 
 
 def _provenance_id(table, column: str) -> bool:

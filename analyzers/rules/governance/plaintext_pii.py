@@ -3,8 +3,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..recorded import TableView
 from ...i18n import _
 
 # Sensitive personal data and secrets that should not sit in plain text.
@@ -110,35 +112,36 @@ class PlaintextPii(Rule):
                         "app/invites.py": "def invite_code(user):\n    return sign(user.id, user.secret)\n"}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        library_tables = {table for _, table in context.model.coverage.library_bases}
-        for table in context.tables():
-            if table.partition_of:
+        return context.per_table(self.code, self._check_table)
+
+    def _check_table(self, context: TableView, table: Table) -> Iterator[Finding]:
+        if table.partition_of:
+            return
+        orm = context.orm_table(table)
+        for column in table.columns:
+            if not _SENSITIVE.match(column.name) or _PROTECTED.search(column.name) or not column.type.startswith(_TEXT) \
+                    or context.writes_are_transformed(table, column) or context.code_hashes_attribute(column.name):
                 continue
-            orm = context.orm_table(table)
-            for column in table.columns:
-                if not _SENSITIVE.match(column.name) or _PROTECTED.search(column.name) or not column.type.startswith(_TEXT) \
-                        or context.writes_are_transformed(table, column) or context.code_hashes_attribute(column.name):
-                    continue
-                if table.key in library_tables and (orm is None or orm.column(column.name) is None):
-                    continue  # declared by a library base class (authlib's token mixins): how it is written is not read
-                secret = re.search(r"password|secret|key|token", column.name) is not None
-                if secret and orm is not None and orm.column(column.name) is not None and not _written_or_read(context, column):
-                    continue  # mapped, yet no code names it and no default fills it: nothing shows it holds a credential
-                location, related = context.where_column(table, column)
-                yield self.finding(
-                    location, _("%(table)s.%(column)s stores %(value)s in plain text", table=table.name, column=column.name, value=_('a secret') if secret else _('personal data')),
-                    _("%(table)s.%(column)s (%(type)s) holds %(value)s with no hashing or encryption.", table=table.name, column=column.name, type=column.type, value=_('credentials') if secret else 'PII'),
-                    impact=_("Worst case: a leaked backup, replica or export exposes every value")
-                           + (_(" and hands over accounts.") if secret else _(" and triggers breach notification duties."))
-                           + _(" Most likely: the values spread into logs, BI tools and support exports."),
-                    root_cause=_("Sensitive fields were modelled like any other string."),
-                    fix=Fix(short_term=(_("Hash passwords with argon2/bcrypt and rotate exposed tokens.") if secret else
-                                        _("Restrict read access to %(table)s.%(column)s and mask it in logs and exports.", table=table.name, column=column.name)),
-                            medium_term=(_("Add %(column)s_hash / %(column)s_encrypted columns, backfill, switch code, drop the "
-                                         "plain column (expand, backfill, contract).", column=column.name)),
-                            long_term=_("Data classification per column, envelope encryption with a managed key and key rotation.")),
-                    verification=_("SELECT %(column)s FROM %(table)s LIMIT 5;  -- expect hashes or ciphertext only", column=column.name, table=table.name),
-                    table=table.name, column=column.name, related=related)
+            if table.key in context.library_tables and (orm is None or orm.column(column.name) is None):
+                continue  # declared by a library base class (authlib's token mixins): how it is written is not read
+            secret = re.search(r"password|secret|key|token", column.name) is not None
+            if secret and orm is not None and orm.column(column.name) is not None and not _written_or_read(context, column):
+                continue  # mapped, yet no code names it and no default fills it: nothing shows it holds a credential
+            location, related = context.where_column(table, column)
+            yield self.finding(
+                location, _("%(table)s.%(column)s stores %(value)s in plain text", table=table.name, column=column.name, value=_('a secret') if secret else _('personal data')),
+                _("%(table)s.%(column)s (%(type)s) holds %(value)s with no hashing or encryption.", table=table.name, column=column.name, type=column.type, value=_('credentials') if secret else 'PII'),
+                impact=_("Worst case: a leaked backup, replica or export exposes every value")
+                       + (_(" and hands over accounts.") if secret else _(" and triggers breach notification duties."))
+                       + _(" Most likely: the values spread into logs, BI tools and support exports."),
+                root_cause=_("Sensitive fields were modelled like any other string."),
+                fix=Fix(short_term=(_("Hash passwords with argon2/bcrypt and rotate exposed tokens.") if secret else
+                                    _("Restrict read access to %(table)s.%(column)s and mask it in logs and exports.", table=table.name, column=column.name)),
+                        medium_term=(_("Add %(column)s_hash / %(column)s_encrypted columns, backfill, switch code, drop the "
+                                     "plain column (expand, backfill, contract).", column=column.name)),
+                        long_term=_("Data classification per column, envelope encryption with a managed key and key rotation.")),
+                verification=_("SELECT %(column)s FROM %(table)s LIMIT 5;  -- expect hashes or ciphertext only", column=column.name, table=table.name),
+                table=table.name, column=column.name, related=related)
 
 
 def _written_or_read(context: AuditContext, column) -> bool:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ...schema.model import Table
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ..recorded import TableView
 from ...i18n import _
 
 
@@ -93,29 +95,31 @@ class ForeignKeyWithoutIndex(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for table in context.tables():
-            if table.partition_of:
+        return context.per_table(self.code, self._check_table)
+
+    def _check_table(self, context: TableView, table: Table) -> Iterator[Finding]:
+        if table.partition_of:
+            return
+        keys = leading_columns_served(table)
+        for fk in table.foreign_keys:
+            if is_served(fk.columns, keys):
                 continue
-            keys = leading_columns_served(table)
-            for fk in table.foreign_keys:
-                if is_served(fk.columns, keys):
-                    continue
-                location, related = context.where_element(table, fk)
-                columns = ", ".join(fk.columns)
-                index_name = f"ix_{table.name}_{'_'.join(fk.columns)}"
-                yield self.finding(
-                    location, _("%(table)s(%(columns)s) references %(ref_table)s with no index on (%(columns)s)", table=table.name, columns=columns, ref_table=fk.ref_table),
-                    _("No index, primary key or unique constraint of %(table)s starts with (%(columns)s).", table=table.name, columns=columns),
-                    impact=_("Worst case: deleting or re-keying a %(ref_table)s row scans all of %(table)s while "
-                           "holding locks, and parent-to-children joins scan too. Most likely: these queries slow "
-                           "down steadily as %(table)s grows until they time out.", ref_table=fk.ref_table, table=table.name),
-                    root_cause=_("PostgreSQL indexes the referenced key, never the referencing columns; the model did not ask for one."),
-                    fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY %(index_name)s ON %(table)s (%(columns)s); "
-                                       "in a migration with `autocommit_block()`.", index_name=index_name, table=table.name, columns=columns),
-                            medium_term=_("Declare it on the model (`index=True` or `Index(\"%(index_name)s\", ...)`) so ORM and "
-                                        "database stay in step.", index_name=index_name),
-                            long_term=_("Standard: every FK column leads an index; a CI check runs this rule.")),
-                    verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(columns)s = 1;  -- expect an Index Scan "
-                                 "using %(index_name)s", table=table.name, columns=fk.columns[0], index_name=index_name),
-                    table=table.name, column=fk.columns[0] if len(fk.columns) == 1 else None, related=related,
-                    severity="P0" if context.is_big(table) else None)
+            location, related = context.where_element(table, fk)
+            columns = ", ".join(fk.columns)
+            index_name = f"ix_{table.name}_{'_'.join(fk.columns)}"
+            yield self.finding(
+                location, _("%(table)s(%(columns)s) references %(ref_table)s with no index on (%(columns)s)", table=table.name, columns=columns, ref_table=fk.ref_table),
+                _("No index, primary key or unique constraint of %(table)s starts with (%(columns)s).", table=table.name, columns=columns),
+                impact=_("Worst case: deleting or re-keying a %(ref_table)s row scans all of %(table)s while "
+                       "holding locks, and parent-to-children joins scan too. Most likely: these queries slow "
+                       "down steadily as %(table)s grows until they time out.", ref_table=fk.ref_table, table=table.name),
+                root_cause=_("PostgreSQL indexes the referenced key, never the referencing columns; the model did not ask for one."),
+                fix=Fix(short_term=_("CREATE INDEX CONCURRENTLY %(index_name)s ON %(table)s (%(columns)s); "
+                                   "in a migration with `autocommit_block()`.", index_name=index_name, table=table.name, columns=columns),
+                        medium_term=_("Declare it on the model (`index=True` or `Index(\"%(index_name)s\", ...)`) so ORM and "
+                                    "database stay in step.", index_name=index_name),
+                        long_term=_("Standard: every FK column leads an index; a CI check runs this rule.")),
+                verification=_("EXPLAIN SELECT * FROM %(table)s WHERE %(columns)s = 1;  -- expect an Index Scan "
+                             "using %(index_name)s", table=table.name, columns=fk.columns[0], index_name=index_name),
+                table=table.name, column=fk.columns[0] if len(fk.columns) == 1 else None, related=related,
+                severity="P0" if context.is_big(table) else None)

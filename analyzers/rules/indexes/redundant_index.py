@@ -4,7 +4,8 @@ from typing import Iterator, Optional
 
 from ...schema.model import Table
 from ..base import Example, Finding, Fix, Related, Rule
-from ..context import AuditContext, element_place
+from ..context import AuditContext
+from ..places import element_place
 from ...i18n import _
 
 

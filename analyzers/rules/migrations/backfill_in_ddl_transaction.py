@@ -6,7 +6,7 @@ from ...pg.locks import blocks_writes, sql_name
 from ...schema.operations import DataChange, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import alembic_example, few_rows, severity_by_size, sql_example, young_table_example
 from ...i18n import _
 

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...schema.operations import CreateIndex, Maintenance, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import SQL_BASE, alembic_example, sql_example
 from ...i18n import _
 

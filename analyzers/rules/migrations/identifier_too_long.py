@@ -10,7 +10,7 @@ from ...schema import operations as ops
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import alembic_example, sql_example
 from ...i18n import _
 

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...schema.operations import CreateIndex
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import few_rows, on_existing_tables, young_table_example
 from ...i18n import _
 

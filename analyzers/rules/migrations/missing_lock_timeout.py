@@ -8,7 +8,7 @@ from ...schema.model import ForeignKey, table_key
 from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import (
     LOCK_TIMEOUT_ADVICE,
     alembic_example,

@@ -7,7 +7,7 @@ from ...schema.migration_walk import WalkedOperation
 from ...schema.operations import AlterColumn, DataChange, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import alembic_example, created_here, env_sets, lock_sentence, severity_by_size, sql_example, step_label
 from ...i18n import _
 

@@ -27,7 +27,7 @@ from ...schema.operations import (
 )
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .sql_folders import migration_folders
 from ...i18n import _
 

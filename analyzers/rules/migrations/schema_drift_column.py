@@ -7,7 +7,8 @@ from typing import Iterator
 from ...schema.drift import ColumnDifference, column_differences, effective_nullable, has_migrations, shared_tables
 from ...schema.model import Column, Table
 from ..base import Example, Finding, Fix, Related, Rule
-from ..context import AuditContext, column_place
+from ..context import AuditContext
+from ..places import column_place
 from ...i18n import _, join
 
 _ALEMBIC = {"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": ""}

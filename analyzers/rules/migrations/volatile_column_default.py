@@ -6,7 +6,7 @@ from ...schema.model import PrimaryKey, UniqueConstraint
 from ...schema.operations import AddColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import alembic_example, created_here, lock_sentence, on_existing_tables, severity_by_size, sql_example
 from ...i18n import _
 

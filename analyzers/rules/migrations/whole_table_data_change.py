@@ -6,7 +6,7 @@ from ...pg.locks import blocks_writes
 from ...schema.operations import DataChange
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from ..steps import StepView
+from ..recorded import StepView
 from .safety import alembic_example, created_here, severity_by_size, sql_example
 from ...i18n import _
 

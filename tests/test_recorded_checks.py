@@ -1,7 +1,8 @@
-"""What the migration rules found step by step, kept across audits (AuditContext.per_step): an
-edit of one revision makes again only the findings of its step; a step whose operations are
-unchanged is checked again when an answer it asked for changed (the text of env.py, a table an
-earlier revision changes). Each audit kept across edits equals a fresh audit of the same texts."""
+"""What the rules found step by step and table by table, kept across audits (rules/recorded.py):
+an edit of one revision makes again only the findings of its step and of the table it changes; a
+step whose operations are unchanged is checked again when an answer it asked for changed (the
+text of env.py, a table an earlier revision changes). Each audit kept across edits equals a fresh
+audit of the same texts."""
 
 from __future__ import annotations
 
@@ -57,17 +58,21 @@ def _audits(root: Path, edits: list[tuple[str, str]]):
     return audit, run_audit(fresh.model, text_of=text_of), kept
 
 
-def test_an_edit_of_one_revision_checks_again_only_its_step_and_the_steps_that_read_what_it_changed(tmp_path: Path):
+def test_an_edit_of_one_revision_checks_again_only_its_step_the_steps_that_read_what_it_changed_and_its_table(tmp_path: Path):
     files = _files()
     write_files(tmp_path, files)
     index = WorkspaceIndex(tmp_path, workers=1)
     kept = KeptRules()
     run_audit(index.index_all(), kept=kept)
-    before = dict(kept.by_step)
+    before = dict(kept.by_check)
     run_audit(index.update_file(EDITED, files[EDITED].replace("def upgrade():\n", "def upgrade():\n    pass\n")), kept=kept)
     numbers = {step.path: number for number, step in enumerate(index.model.steps)}
-    again = {key[2] for key, found in kept.by_step.items() if before.get(key) is not found}
-    taken_back = {key[2] for key, found in kept.by_step.items() if before.get(key) is found}
+    again = {key[2] for key, found in kept.by_check.items() if before.get(key) is not found}
+    taken_back = {key[2] for key, found in kept.by_check.items() if before.get(key) is found}
+    # the checks of single tables: those of `orders` only, which changed
+    assert {subject for subject in again if isinstance(subject, str)} == {"orders"}
+    assert "customers" in taken_back
+    again, taken_back = ({subject for subject in subjects if isinstance(subject, int)} for subjects in (again, taken_back))
     # d4's checks that asked about `orders`, whose column c3 adds (its line moved), run again; the
     # others, and every check of a1 and b2, asked nothing that changed
     assert again == {numbers[EDITED], numbers[LATER]}
