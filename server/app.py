@@ -4,13 +4,14 @@ workspace index and turns audit findings into diagnostics and hovers."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from lsprotocol import types
 from pygls import uris
@@ -30,7 +31,7 @@ from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 from . import code_actions, navigation
 from .diagnostics import Diagnostics, relative_path
-from .garbage import FullCollections
+from .garbage import IDLE, FullCollections
 from .memory_trace import MemoryTrace
 from .protocol import SchemaLensProtocol
 from .positions import Positions, split_documents_as_lsp
@@ -88,6 +89,9 @@ class SchemaLensServer(LanguageServer):
         self.kept_rules = KeptRules()
         self.diagnostics = Diagnostics()  # keeps the last publication's, for the findings an edit leaves as they were
         self.full_collections = FullCollections()  # started with the serving process (run_stdio, run_socket)
+        # The kept audit's save (AuditCache.save), waiting for the user to pause (see keep_audit_when_idle)
+        self.unsaved_audit: Optional[Callable[[], None]] = None
+        self._save_timer: Optional[asyncio.TimerHandle] = None
 
     def choose_lang(self, config) -> str:
         """The editor's `lang` setting, else the project's `[tool.schemalens] lang`, else the
@@ -154,10 +158,36 @@ class SchemaLensServer(LanguageServer):
         reads nothing else, so its findings are those published."""
         loop = asyncio.get_running_loop()
         self.full_collections.before_rebuild()
+        if self._save_timer is not None:
+            self._save_timer.cancel()
         try:
             await self._rebuild(loop, change)
         finally:
             self.full_collections.after_rebuild(loop)
+            self._save_after_a_pause(loop)
+
+    def keep_audit_when_idle(self, save: Callable[[], None]) -> None:
+        """Write the audit kept for the next start (`save`) once the user pauses, or at shutdown:
+        on the analysis thread it would make the first edit after the index wait for it (150 ms
+        on 500 models)."""
+        self.unsaved_audit = save
+        self._save_after_a_pause(asyncio.get_running_loop())
+
+    def _save_after_a_pause(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.unsaved_audit is not None:
+            if self._save_timer is not None:
+                self._save_timer.cancel()
+            self._save_timer = loop.call_later(IDLE, lambda: asyncio.ensure_future(self.save_kept_audit()))
+
+    async def save_kept_audit(self) -> None:
+        """Write the kept audit now, if it waits, between rebuilds."""
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self._save_timer = None
+        async with self.lock:
+            save, self.unsaved_audit = self.unsaved_audit, None
+            if save is not None:
+                await asyncio.get_running_loop().run_in_executor(self.analysis, save)
 
     async def _rebuild(self, loop: asyncio.AbstractEventLoop, change) -> None:
         index = self.index
@@ -304,7 +334,7 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
     log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
     await loop.run_in_executor(ls.analysis, ls.index.prepare_for_edits)
     if audit != kept:
-        await loop.run_in_executor(ls.analysis, kept_audits.save, snapshot, audit)
+        ls.keep_audit_when_idle(functools.partial(kept_audits.save, snapshot, audit))
 
 
 async def _begin_progress(ls: SchemaLensServer, token: str) -> bool:
@@ -392,6 +422,11 @@ async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce:
             if generation != ls.generation:
                 return  # a newer edit arrived; its rebuild takes this one along
     await ls.apply_pending(opened=uri if opened else None)
+
+
+@server.feature(types.SHUTDOWN)
+async def shutdown(ls: SchemaLensServer, *args) -> None:
+    await ls.save_kept_audit()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -209,3 +209,28 @@ def test_a_name_whose_evaluation_ran_out_of_steps_is_not_remembered():
     with pytest.raises(Unknown):
         evaluator.value(name("m.PAIR"))
     assert not isinstance(evaluator.value(name("m.A")), Symbol)
+
+
+def test_after_a_cold_index_in_two_passes_an_edit_maps_again_only_its_classes(tmp_path):
+    """The models are built in the first, schema-only pass of a cold index (`schema_first`); the
+    second pass parses the same texts again, with their code: the summaries it keeps are the first
+    pass's objects, which the kept mappings know, so the first edit does not map every class again."""
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+    from workspace_files import bench_generator
+
+    workspace = bench_generator().generate_workspace(tmp_path / "generated", models=210, revisions=300, sql=2)
+    index = WorkspaceIndex(workspace.root, workers=1, cache_dir=tmp_path / "cache")
+    looked_first = []
+    index.index_all(schema_first=looked_first.append)
+    assert looked_first  # two passes
+    index.prepare_for_edits()
+    before = dict(index._kept_mappings.mappings)
+    edited = workspace.model_files[0]
+    text = (workspace.root / edited).read_text(encoding="utf-8")
+    index.update_file(edited, text.replace("primary_key=True)\n", "primary_key=True)\n    edit = db.Column(db.Text)\n", 1))
+    mapped_again = [name for name, mapping in index._kept_mappings.mappings.items() if before.get(name) is not mapping]
+    assert mapped_again and all(name.startswith(_module_of(edited)) for name in mapped_again)
+
+
+def _module_of(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")

@@ -266,7 +266,7 @@ class WorkspaceIndex:
             # The summaries come out of the second parse the same: the models' build is kept.
             pending, progress = code_pending, _counted(progress, len(pending), total)
         for parsed in self._parse_many(pending, progress):
-            files[parsed.path] = parsed
+            files[parsed.path] = _keeping_summary(files.get(parsed.path), parsed) if two_passes else parsed
         self._files = {path: files[path] for path in paths if path in files}
         if self._cache and pending:
             self._cache.save(self._files.values())
@@ -769,6 +769,17 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
         text = runnable_text(text)  # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
     extraction = sql_files.parse_sql(text, path, dialect=dialect, rejections=dialect == workspace_dialect)
     return extraction, tuple(extraction.errors)
+
+
+def _keeping_summary(first: Optional[ParsedFile], parsed: ParsedFile) -> ParsedFile:
+    """`parsed`, with its code facts, holding the summary object of the first pass's parse of the
+    same text (index_all): the models' build taken from the first pass, and the index of the names
+    each module reads (prepare_for_edits), know summaries by identity. With new objects, the first
+    edit after the index would map every class again (0.8 s on 500 models)."""
+    if first is None or first.result is None or parsed.result is None or (first.digest, first.module, first.kind) \
+            != (parsed.digest, parsed.module, parsed.kind):
+        return parsed
+    return replace(parsed, result=replace(parsed.result, summary=first.result.summary))
 
 
 PYTHON_KINDS = ("model", "python", "support")

@@ -1,0 +1,51 @@
+"""The audit kept for the next start is written once the user pauses (server.app's
+keep_audit_when_idle), not on the analysis thread before the first edit after the index; a
+shutdown writes it at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from schemalens.server import app
+from schemalens.server.app import SchemaLensServer
+
+
+@pytest.fixture
+def server(monkeypatch):
+    monkeypatch.setattr(app, "IDLE", 0.05)
+    return SchemaLensServer()
+
+
+@pytest.mark.asyncio
+async def test_the_kept_audit_is_written_after_a_pause(server):
+    saved = []
+    server.keep_audit_when_idle(lambda: saved.append("audit"))
+    await asyncio.sleep(0.01)
+    assert saved == []  # an edit now would not wait for it
+    await asyncio.sleep(0.2)
+    assert saved == ["audit"]
+
+
+@pytest.mark.asyncio
+async def test_edits_put_the_save_off_until_they_pause(server):
+    saved = []
+    server.keep_audit_when_idle(lambda: saved.append("audit"))
+    server.audited = unchanged = object()  # rebuilds that leave the model as audited: nothing to audit
+    for _ in range(4):
+        await asyncio.sleep(0.03)
+        await server.rebuild(lambda index: unchanged)  # an edit's rebuild, each within the pause
+    assert saved == []
+    await asyncio.sleep(0.2)
+    assert saved == ["audit"]
+
+
+@pytest.mark.asyncio
+async def test_a_shutdown_writes_the_kept_audit_at_once(server):
+    saved = []
+    server.keep_audit_when_idle(lambda: saved.append("audit"))
+    await server.save_kept_audit()
+    assert saved == ["audit"]
+    await asyncio.sleep(0.2)
+    assert saved == ["audit"]  # once
