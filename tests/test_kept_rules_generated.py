@@ -15,6 +15,15 @@ from workspace_files import bench_generator, buffers_over_disk, fresh_model
 MODEL_ANCHOR = "primary_key=True)\n"
 
 
+@pytest.fixture(autouse=True)
+def walk_checkpoints_every_few_steps(monkeypatch):
+    """An edit walks the migrations again from the checkpoint before it: with checkpoints every
+    few steps, the edits below resume walks from the middle of the history."""
+    from schemalens.analyzers.schema import migration_walk
+
+    monkeypatch.setattr(migration_walk, "CHECKPOINT_EVERY", 4)
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     return bench_generator().generate_workspace(tmp_path_factory.mktemp("generated"), models=12, revisions=30, sql=6)

@@ -93,3 +93,21 @@ def test_the_walk_by_kind_of_operation_is_the_walk_filtered(tmp_path):
         for kinds in ((AddColumn,), (AlterColumn, CreateIndex), (AddColumn, AlterColumn, CreateIndex)):
             expected = [w for w in context.migration_walk if isinstance(w.operation, kinds)]
             assert expected and context.walked(*kinds) == expected
+
+
+def test_a_walk_resumed_from_a_checkpoint_walks_as_one_from_the_first_step(tmp_path, monkeypatch):
+    # An edit of one migration walks again from the checkpoint before it (AuditContext.migration_walk):
+    # what the walk knows there must be all it would know having walked from the start.
+    from schemalens.analyzers.schema import migration_walk
+    from schemalens.analyzers.workspace.index import WorkspaceIndex
+    from workspace_files import bench_generator
+
+    monkeypatch.setattr(migration_walk, "CHECKPOINT_EVERY", 3)
+    workspace = bench_generator().generate_workspace(tmp_path, models=12, revisions=30, sql=6)
+    steps = WorkspaceIndex(workspace.root, workers=1).index_all().steps
+    checkpoints: dict = {}
+    whole = list(walk_migrations(steps, checkpoints=checkpoints))
+    assert sorted(checkpoints) == list(range(0, len(steps), 3))
+    for number, state in checkpoints.items():
+        resumed = list(walk_migrations(steps, start=number, state=state.copy()))
+        assert resumed == [walked for walked in whole if walked.step_number >= number]

@@ -43,6 +43,7 @@ def fresh_model(root: Path, texts: dict[str, str], config=None, workers=None):
     buffers, with the memos the query flow keeps from earlier audits forgotten: what an audit
     kept across edits must equal."""
     from schemalens.analyzers import query_flow, query_paths
+    from schemalens.analyzers.rules import context
     from schemalens.analyzers.workspace.index import WorkspaceIndex
 
     fresh = WorkspaceIndex(root, config, workers=workers)
@@ -51,4 +52,5 @@ def fresh_model(root: Path, texts: dict[str, str], config=None, workers=None):
         model = fresh.update_file(path, text)
     query_flow._last_code_base.clear()
     query_paths._last_resolved.clear()
+    context._last_walk.clear()
     return model

@@ -92,7 +92,7 @@ _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not 
 
 
 # [(steps, whether each SQL step runs in a transaction), their walk, what rules drew from it (from_walk),
-#  {step number: its walked operations}] of the last audit
+#  {step number: its walked operations}, {step number: what the walk knew before it}] of the last audit
 _last_walk: list = []
 # [{path: text} of the code texts, {table name: the path of a text that names it, or None}] of the last audit
 _last_names_in_use: list = []
@@ -162,8 +162,15 @@ class AuditContext:
         in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
         key = (steps, in_transaction)
         if not (_last_walk and _last_walk[0] == key):
-            groups = _step_groups(walk_migrations(steps, in_transaction.__getitem__), _last_walk[3] if _last_walk else {})
-            _last_walk[:] = [key, [walked for group in groups.values() for walked in group], {}, groups]
+            last_groups, last_checkpoints = (_last_walk[3], _last_walk[4]) if _last_walk else ({}, {})
+            changed = _first_change(key, _last_walk[0]) if _last_walk else 0
+            start = max((number for number in last_checkpoints if number <= changed), default=0)
+            state = last_checkpoints[start].copy() if start in last_checkpoints else None
+            checkpoints = {number: kept for number, kept in last_checkpoints.items() if number < start}
+            groups = {number: group for number, group in last_groups.items() if number < start}
+            groups.update(_step_groups(walk_migrations(steps, in_transaction.__getitem__, start=start, state=state,
+                                                       checkpoints=checkpoints), last_groups))
+            _last_walk[:] = [key, [walked for group in groups.values() for walked in group], {}, groups, checkpoints]
         return _last_walk[1]
 
     def step_operations(self, number: int) -> tuple:
@@ -710,6 +717,17 @@ class AuditContext:
         lines[0] = lines[0][operation.location.column - 1:]
         match = _RELATION_STATEMENT.match("\n".join(lines[:5]).lstrip())
         return match.group(1) if match else None
+
+
+def _first_change(walked: tuple, before: tuple) -> int:
+    """The number of the first step that differs between two walks' (steps, whether each SQL step
+    runs in a transaction): the walks agree up to it."""
+    (steps, in_transaction), (steps_before, in_transaction_before) = walked, before
+    for number, step in enumerate(steps):
+        if number >= len(steps_before) or not (step is steps_before[number] or step == steps_before[number]) \
+                or in_transaction.get(step.path) != in_transaction_before.get(step.path):
+            return number
+    return len(steps)
 
 
 def _step_groups(walk: Iterable, last: dict[int, tuple]) -> dict[int, tuple]:

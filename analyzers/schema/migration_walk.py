@@ -232,23 +232,52 @@ def dropped_constraint_kind(walked: WalkedOperation) -> Optional[str]:
                                            ("_check", "check")) if name.endswith(suffix)), None)
 
 
+# The walk keeps what it knows before every this-many-th step (`checkpoints`): an edit of one
+# migration walks again from the last such step before it, not from the first.
+CHECKPOINT_EVERY = 100
+
+
+@dataclass
+class WalkState:
+    """What the walk knows of the database before a step."""
+
+    created: dict[str, tuple[int, ops.Location]] = field(default_factory=dict)  # table key -> (step, where)
+    index_tables: dict[str, str] = field(default_factory=dict)  # index name -> table key
+    partitioned: set[str] = field(default_factory=set)
+    column_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    constraints: dict[tuple[str, str], object] = field(default_factory=dict)  # (table key, constraint name) -> the constraint
+    nullable: dict[tuple[str, str], bool] = field(default_factory=dict)  # (table key, column) -> allows NULL
+    references: dict[str, dict[object, str]] = field(default_factory=dict)  # table key -> {its foreign key: the referenced table's key}
+    emptied: dict[str, int] = field(default_factory=dict)  # table key -> the step that deleted all its rows (DELETE without WHERE, TRUNCATE)
+
+    def copy(self) -> "WalkState":
+        return WalkState(dict(self.created), dict(self.index_tables), set(self.partitioned), dict(self.column_types),
+                         dict(self.constraints), dict(self.nullable),
+                         {key: dict(references) for key, references in self.references.items()}, dict(self.emptied))
+
+
 def walk_migrations(steps: tuple[ops.Step, ...],
-                    sql_in_transaction: Callable[[str], bool] = lambda path: False) -> Iterator[WalkedOperation]:
+                    sql_in_transaction: Callable[[str], bool] = lambda path: False, *, start: int = 0,
+                    state: Optional[WalkState] = None,
+                    checkpoints: Optional[dict[int, WalkState]] = None) -> Iterator[WalkedOperation]:
     """Every operation of every step, in replay order, with what was true just before it.
 
     Alembic revisions run in a transaction (autocommit_block() leaves it). A SQL file runs in
     one when `sql_in_transaction(path)` says its folder's tool wraps it (see
     workspace/migration_tools.py), else only between an explicit BEGIN and COMMIT.
+
+    From step `start` on, with `state` (what was true before it, which the walk changes) when
+    given; `checkpoints`, when given, receives a copy of the state before every CHECKPOINT_EVERY-th
+    step.
     """
-    created: dict[str, tuple[int, ops.Location]] = {}
-    index_tables: dict[str, str] = {}  # index name -> table key
-    partitioned: set[str] = set()
-    column_types: dict[tuple[str, str], str] = {}
-    constraints: dict[tuple[str, str], object] = {}  # (table key, constraint name) -> the constraint
-    nullable: dict[tuple[str, str], bool] = {}  # (table key, column) -> allows NULL
-    references: dict[str, dict[object, str]] = {}  # table key -> {its foreign key: the referenced table's key}
-    emptied: dict[str, int] = {}  # table key -> the step that deleted all its rows (DELETE without WHERE, TRUNCATE)
-    for number, step in enumerate(steps):
+    state = state if state is not None else WalkState()
+    created, index_tables, partitioned = state.created, state.index_tables, state.partitioned
+    column_types, constraints, nullable = state.column_types, state.constraints, state.nullable
+    references, emptied = state.references, state.emptied
+    for number in range(start, len(steps)):
+        if checkpoints is not None and number % CHECKPOINT_EVERY == 0:
+            checkpoints[number] = state.copy()
+        step = steps[number]
         in_transaction = step.path.endswith(".py") or sql_in_transaction(step.path)
         for operation in step.operations:
             key = _table_key_of(operation)
