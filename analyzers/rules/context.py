@@ -176,17 +176,23 @@ class AuditContext:
     def step_operations(self, number: int) -> tuple:
         """The walked operations of step `number`, as one tuple: the same object from audit to
         audit while the step walks the same (what AuditContext.per_step compares)."""
-        walk = self.migration_walk
-        return _last_walk[3].get(number, ()) if _last_walk[1] is walk else ()
+        return self.walked_steps.get(number, ())
 
-    def per_step(self, rule: str, items: Iterable, find: Callable[[StepView, list], Iterable],
+    @property
+    def walked_steps(self) -> dict[int, tuple]:
+        """{step number: step_operations(number)} of every step with operations, in walk order."""
+        walk = self.migration_walk
+        return _last_walk[3] if _last_walk[1] is walk else {}
+
+    def per_step(self, rule: str, find: Callable[[StepView, list], Iterable], items: Optional[Iterable] = None,
                  step_of: Optional[Callable[[Any], int]] = None) -> Iterator:
         """The findings of `rule` in each migration step: `find(view, the step's items)` (a
         StepView, through which `find` asks everything else it reads), taken back from the last
         audit for each step that walks the same and whose questions have the same answers (see
-        rules/recorded.py). `items`: walked operations, or what the rule drew from them, in walk
-        order; `step_of(item)` gives an item's step number (by default its `step_number`)."""
-        return per_step(self, rule, items, find, step_of)
+        rules/recorded.py). `items`: what the rule drew from the walked operations, in walk order
+        (by default the operations themselves); `step_of(item)` gives an item's step number (by
+        default its `step_number`)."""
+        return per_step(self, rule, find, items, step_of)
 
     def per_table(self, rule: str, find: Callable[[TableView, Table], Iterable], tables: Optional[Iterable[Table]] = None) -> Iterator:
         """The findings of `rule` about each table (`tables`, by default those of `tables()`):

@@ -88,16 +88,19 @@ class Answers:
         return True
 
 
-def per_step(context, rule: str, items: Iterable, find: Callable[["StepView", list], Iterable],
+def per_step(context, rule: str, find: Callable[["StepView", list], Iterable], items: Optional[Iterable] = None,
              step_of: Optional[Callable[[Any], int]] = None) -> Iterator:
-    """`find(view, items of one step)` for each step that `items` (in walk order) belong to, as
-    `step_of(item)` tells, taken back from the last audit (`context.by_check`) when the step's
-    operations are the same objects and every question `find` asked the view has the same answer.
-    The items of a step must depend on that step's walked operations alone."""
+    """`find(view, items of one step)` for each step, taken back from the last audit
+    (`context.by_check`) when the step's operations are the same objects and every question
+    `find` asked the view has the same answer. `items` (in walk order; by default the walked
+    operations) belong to steps as `step_of(item)` tells; a step's items must depend on that
+    step's walked operations alone."""
     part = _part(find)
-    for number, step_items in _by_step(items, step_of or _step_number):
-        yield from _checked(context, rule, (rule, part, number), context.step_operations(number),
-                            lambda: StepView(context, number), find, step_items)
+    steps = context.walked_steps
+    grouped = steps.items() if items is None else _by_step(items, step_of or _step_number)
+    for number, step_items in grouped:
+        yield from _checked(context, rule, (rule, part, number), steps[number], lambda: StepView(context, number),
+                            find, step_items)
 
 
 def per_table(context, rule: str, find: Callable[["TableView", Any], Iterable], tables: Optional[Iterable] = None) -> Iterator:
@@ -112,7 +115,7 @@ def per_table(context, rule: str, find: Callable[["TableView", Any], Iterable], 
 def _checked(context, rule: str, key: tuple, subject, make_view: Callable[[], "_View"], find: Callable, items) -> tuple:
     memo = context.by_check
     last = memo.now.get(key) or memo.before.get(key) if memo is not None else None
-    if last is None or last.subject is not subject or not context.answers.unchanged(context, last.reads):
+    if last is None or last.subject is not subject or last.reads and not context.answers.unchanged(context, last.reads):
         view = make_view()
         found = tuple(find(view, items))
         last = Checked(subject, tuple(view.reads.items()), found, view.unsized or None)

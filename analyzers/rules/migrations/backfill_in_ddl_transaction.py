@@ -80,7 +80,7 @@ class BackfillInDdlTransaction(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, context.migration_walk, self._check_step)
+        return context.per_step(self.code, self._check_step)
 
     def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
         held: Optional[tuple] = None  # (walked DDL, effect) holding a lock in the open transaction

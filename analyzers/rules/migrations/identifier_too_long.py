@@ -131,7 +131,7 @@ class IdentifierTooLong(Rule):
             if not step.path.endswith(".py"):
                 for location, name in long_identifiers(context.text_of(step.path) or "", step.path):
                     yield self._finding(location, name, None)
-        yield from context.per_step(self.code, context.migration_walk, self._check_step)
+        yield from context.per_step(self.code, self._check_step)
 
     def _check_step(self, _context: StepView, operations: list) -> Iterator[Finding]:
         """The names of a revision's operations (a SQL migration's are read from its text)."""

@@ -110,7 +110,7 @@ class IndexWithoutConcurrently(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, on_existing_tables(context, CreateIndex), self._check_step)
+        return context.per_step(self.code, self._check_step, on_existing_tables(context, CreateIndex))
 
     def _check_step(self, context: StepView, created: list) -> Iterator[Finding]:
         for walked in created:

@@ -146,7 +146,7 @@ class MissingLockTimeout(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, context.from_walk(self.code, _blocking_without_timeout), self._check_step,
+        return context.per_step(self.code, self._check_step, context.from_walk(self.code, _blocking_without_timeout),
                                 lambda found: found[0].step_number)
 
     def _check_step(self, context: StepView, blocking: list) -> Iterator[Finding]:

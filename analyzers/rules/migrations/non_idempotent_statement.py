@@ -165,7 +165,7 @@ class NonIdempotentStatement(Rule):
                 yield finding
 
     def _outside_transactions(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, context.migration_walk, self._outside_transactions_in_step)
+        return context.per_step(self.code, self._outside_transactions_in_step)
 
     def _outside_transactions_in_step(self, context: StepView, walk: list) -> Iterator[Finding]:
         for position, walked in enumerate(walk):

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import functools
 import re
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ...schema.operations import CreateTable, DataChange
 from ..base import Example, Finding, Fix, Related, Rule
@@ -14,6 +15,14 @@ _REDO = re.compile(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo
 
 
 _VERSION_PREFIX = re.compile(r"^(?:[VUR]?\d+(?:[._]\d+)*_{1,2}|[0-9a-f]{8,}_)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=65536)
+def _named_a_redo(path: str, message: Optional[str]) -> bool:
+    """The migration's file name (without its version prefix: V2__, 0003_, a revision id) or its
+    revision message says it fixes or redoes something; asked of every migration on every audit."""
+    label = " ".join(filter(None, (_VERSION_PREFIX.sub("", file_stem(path)), message)))
+    return _REDO.search(label) is not None
 
 
 def _objects(step) -> set[tuple[str, str]]:
@@ -97,10 +106,7 @@ class RedoMigration(Rule):
                 earlier.append(step)
                 continue
             revision = context.model.revision_files.get(step.path)
-            # The version prefix (V2__, 0003_, a revision id) is not part of the name.
-            stem = _VERSION_PREFIX.sub("", file_stem(step.path))
-            label = " ".join(filter(None, (stem, getattr(revision, "message", None))))
-            if _REDO.search(label) and (touched := _objects(step)):
+            if _named_a_redo(step.path, getattr(revision, "message", None)) and (touched := _objects(step)):
                 previous = next((s for s in reversed(earlier) if _overlap(_objects(s), touched)), None)
                 if previous is not None:
                     overlap = _overlap(_objects(previous), touched)

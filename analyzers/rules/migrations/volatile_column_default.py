@@ -85,7 +85,7 @@ class VolatileColumnDefault(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, on_existing_tables(context, AddColumn), self._check_step)
+        return context.per_step(self.code, self._check_step, on_existing_tables(context, AddColumn))
 
     def _check_step(self, context: StepView, added: list) -> Iterator[Finding]:
         old_version = context.postgres_version < 11

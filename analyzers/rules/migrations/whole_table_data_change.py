@@ -56,7 +56,7 @@ class WholeTableDataChange(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, context.migration_walk, self._check_step)
+        return context.per_step(self.code, self._check_step)
 
     def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
         locked: set = set()  # tables with write-blocking DDL in the open transaction (SL516's)

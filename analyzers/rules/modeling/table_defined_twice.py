@@ -1,21 +1,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import PurePosixPath
 from typing import Iterator
 
 from ...schema.model import table_key
 from ...schema.operations import CreateTable
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
+from ...workspace.discovery import folder_of
 from ...i18n import _
 
 
 def migration_root(step, alembic_ids) -> str:
     """The migration history a step belongs to: the Alembic chain, or its SQL folder."""
     if step.revision in alembic_ids and step.path.endswith(".py"):
-        return "alembic:" + str(PurePosixPath(step.path).parent)
-    return "sql:" + str(PurePosixPath(step.path).parent)
+        return "alembic:" + folder_of(step.path)
+    return "sql:" + folder_of(step.path)
 
 
 class TableDefinedTwice(Rule):
