@@ -146,13 +146,12 @@ class MissingLockTimeout(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, self._check_step, context.from_walk(self.code, _blocking_without_timeout),
-                                lambda found: found[0].step_number)
+        return context.per_step(self.code, self._check_step)
 
-    def _check_step(self, context: StepView, blocking: list) -> Iterator[Finding]:
+    def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         """The first of a step's operations that block writes with no lock_timeout set before them
-        (`blocking`: (walked operation, lock effect)) that locks a table in use."""
-        for walked, effect in blocking:
+        that locks a table in use."""
+        for walked, effect in _blocking_without_timeout(operations):
             if env_sets(context, walked, "lock_timeout"):
                 return
             queued = _queued_table(context, walked)
@@ -194,24 +193,20 @@ class MissingLockTimeout(Rule):
             table=locked, related=created_here(walked), severity=severity)
 
 
-def _blocking_without_timeout(walk: list) -> list[tuple[WalkedOperation, object]]:
-    """(operation, its first lock effect that blocks writes) for each operation on a table that
-    existed before its step, where no earlier statement of the step set lock_timeout."""
-    found = []
-    timeout_steps: set[int] = set()
-    for walked in walk:
+def _blocking_without_timeout(operations: tuple) -> Iterator[tuple[WalkedOperation, object]]:
+    """(operation, its first lock effect that blocks writes) for each of a step's operations on a
+    table that existed before the step, until a statement of the step sets lock_timeout."""
+    for walked in operations:
         operation = walked.operation
         if isinstance(operation, SetParameter) and operation.name == "lock_timeout" and operation.value not in (None, "0"):
-            timeout_steps.add(walked.step_number)
+            return
         # REINDEX INDEX / SCHEMA and DROP INDEX of an index the migrations did not create name no
         # table, but lock tables that exist.
-        on_existing = walked.existing or (walked.table is None and isinstance(operation, (DropIndex, Maintenance)))
-        if walked.step_number in timeout_steps or not on_existing:
+        if not (walked.existing or (walked.table is None and isinstance(operation, (DropIndex, Maintenance)))):
             continue
         effect = next((e for e in walked.lock_effects if blocks_writes(e.strongest)), None)
         if effect is not None:
-            found.append((walked, effect))
-    return found
+            yield walked, effect
 
 
 def _queued_table(context: AuditContext, walked: WalkedOperation) -> Optional[str]:
