@@ -11,6 +11,7 @@ from typing import Iterable, Optional
 from .rules import all_rules
 from .rules.base import Finding, Rule, one_per_problem
 from .rules.context import AuditContext, FindingsBySubject
+from .rules.recorded import Checked
 from .rules.selection import apply_selection, rule_enabled
 from .i18n import _
 from .schema.model import ExtractionError, Location
@@ -69,7 +70,7 @@ class KeptRules:
     # What the rules that run again found per table, by what they found it from (AuditContext.per_subject)
     by_subject: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
     # What the rules that check step by step or table by table found in each (rules/recorded.py)
-    by_check: dict[tuple, object] = field(default_factory=dict)
+    by_check: dict[tuple, Checked] = field(default_factory=dict)
     merged: dict[tuple, tuple] = field(default_factory=dict)  # the groups of findings one_per_problem merged
 
 

@@ -203,7 +203,7 @@ class AuditContext:
 
     @cached_property
     def answers(self) -> Answers:
-        """This audit's answers to the questions of the checks of single steps (rules/recorded.py)."""
+        """This audit's answers to the questions of the checks of single steps and tables (rules/recorded.py)."""
         return Answers()
 
     def about_walk(self, question: Callable[..., Any], walked, *args) -> Any:
