@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -253,16 +254,12 @@ class WorkspaceIndex:
         two_passes = schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM
         if two_passes:
             total = len(pending) + len(code_pending)
-            # A few hundred files without their code facts are parsed here before worker
-            # processes would be up (started with a fresh interpreter, they import SchemaLens
-            # first: 0.3 s); they start meanwhile, for the second pass.
-            here = len(pending) < _FIRST_PASS_IN_WORKERS
-            if here:
-                self._start_workers(len(code_pending))
-            for parsed in self._parse_many(pending, _counted(progress, 0, total), with_code=False, here=here):
-                files[parsed.path] = parsed
+            read_first = self._parse_for_the_schema(pending, files, _counted(progress, 0, total), len(code_pending))
             self._files = {path: files[path] for path in paths if path in files}
-            _look_first(schema_first, self._rebuild(code_read=False))
+            unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
+            _look_first(schema_first, self._rebuild(code_read=False, unread=unread))
+            if unread:
+                self._orm = None  # built again with every module's summary
             # The summaries come out of the second parse the same: the models' build is kept.
             pending, progress = code_pending, _counted(progress, len(pending), total)
         for parsed in self._parse_many(pending, progress):
@@ -276,6 +273,39 @@ class WorkspaceIndex:
             # Parsed already (the parse cache): the checks of the code are still the costly part.
             _look_first(schema_first, code_hidden(model))
         return model
+
+    def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress],
+                              second_pass: int) -> set[str]:
+        """Parse, without their code facts, the files the schema-first look reads: the migrations
+        and SQL files, the model modules, the Python files that may apply the migrations, and
+        every module these import, transitively (a mixin, an enum, a column helper, a constant).
+        The rest of the Python files wait for the second pass, which reads their code. A few
+        hundred files are parsed here before worker processes would be up (started with a fresh
+        interpreter, they import SchemaLens first: 0.3 s); they start meanwhile, for the second
+        pass. Returns the paths parsed."""
+        waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
+        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or job[1] == "model"
+                or any(marker in job[3] for marker in _SCHEMA_MARKERS)]
+        for job in jobs:
+            waiting.pop(job[4], None)
+        read = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS]  # from the parse cache
+        parsed_paths: set[str] = set()
+        started = False
+        while jobs or read:
+            if jobs:
+                here = len(jobs) < _FIRST_PASS_IN_WORKERS
+                if here and not started:
+                    self._start_workers(second_pass)
+                    started = True
+                read = self._parse_many(jobs, progress, with_code=False, here=here)
+                for parsed in read:
+                    files[parsed.path] = parsed
+                    parsed_paths.add(parsed.path)
+            named = [*_imported_modules(read), *(name for parsed in read if parsed.kind in PYTHON_KINDS
+                                                  for name in _QUOTED_NAME.findall(self._read(parsed.path) or ""))]
+            jobs = [job for module in named for job in _popped(waiting, module)]
+            read = []
+        return parsed_paths
 
     def _start_workers(self, jobs: int) -> None:
         """Start the worker processes that will parse `jobs` files, without waiting for them."""
@@ -521,7 +551,8 @@ class WorkspaceIndex:
         language server calls this once the index is published."""
         self._kept_mappings.prepare_for_edits()
 
-    def _rebuild(self, code_read: bool = True) -> WorkspaceModel:
+    def _rebuild(self, code_read: bool = True, unread: Optional[dict[str, str]] = None) -> WorkspaceModel:
+        """`unread`: the files not parsed yet (path -> kind), in the first pass of index_all."""
         self._last_rebuild.next()
         if self._orm is None:
             self._orm_paths = None
@@ -556,7 +587,7 @@ class WorkspaceIndex:
         self.model = WorkspaceModel(
             root=self.root, config=self.config, orm=orm_layer, database=database_layer, revisions=graph,
             sql_migrations=sql_migrations, steps=steps, errors=errors,
-            files={path: parsed.kind for path, parsed in self._files.items()},
+            files=_kinds(self._paths, self._files, unread) if unread else {path: parsed.kind for path, parsed in self._files.items()},
             code={path: parsed.result.facts for path, parsed in self._files.items()
                   if parsed.kind in PYTHON_KINDS and parsed.result is not None} if code_read else _CodeNotReadYet(),
             summaries={path: parsed.result.summary for path, parsed in self._files.items()
@@ -769,6 +800,38 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
         text = runnable_text(text)  # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
     extraction = sql_files.parse_sql(text, path, dialect=dialect, rejections=dialect == workspace_dialect)
     return extraction, tuple(extraction.errors)
+
+
+# Python files the schema-first look reads besides the model modules (discovery.py's markers) and
+# what they import: code that applies the migrations, and what adds to the models from elsewhere
+# (a subclass of a model, an index or a listener declared beside them).
+_SCHEMA_MARKERS = ("upgrade", "__mapper_args__", "__table_args__", "relationship(", "Mapped[", "Index(", "listens_for",
+                   "event.listen", "ForeignKey(", "UniqueConstraint(", "CheckConstraint(", "DDL(")
+# A quoted dotted name: a module imported by its name (importlib.import_module("app.settings.dynamic"),
+# a settings path), which the names' evaluation follows as it follows imports.
+_QUOTED_NAME = re.compile(r"""["']([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+)["']""")
+
+
+def _imported_modules(parsed_files: list[ParsedFile]) -> list[str]:
+    """The dotted targets the Python files among `parsed_files` import (`from a.b import c`: "a.b.c")."""
+    return [imported.target for parsed in parsed_files if isinstance(parsed.result, PythonModule)
+            for imported in parsed.result.summary.imports]
+
+
+def _popped(waiting: dict[str, tuple], target: str) -> list[tuple]:
+    """The job of the module `target` names (itself, or the module that holds the name), taken
+    out of `waiting`; none when that module is not waiting (parsed already, or not in the workspace)."""
+    while target:
+        job = waiting.pop(target, None)
+        if job is not None:
+            return [job]
+        target = target.rpartition(".")[0]
+    return []
+
+
+def _kinds(paths: list[str], files: dict[str, ParsedFile], unread: dict[str, str]) -> dict[str, str]:
+    """path -> kind of every file, parsed or not yet, in walk order."""
+    return {path: files[path].kind if path in files else unread[path] for path in paths if path in files or path in unread}
 
 
 def _keeping_summary(first: Optional[ParsedFile], parsed: ParsedFile) -> ParsedFile:

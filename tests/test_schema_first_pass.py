@@ -1,0 +1,48 @@
+"""The first pass of a cold index (WorkspaceIndex.index_all with `schema_first`) parses what the
+schema-first look reads: the migrations, the model modules, and the modules they import or name
+in a string (a settings module loaded with importlib), transitively; the application's other
+code waits for the second pass. What the first look sees of the schema is what the full index
+builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+from workspace_files import write_files
+
+SERVICES = 210  # a workspace of 200 Python files or more is indexed in two passes
+
+FILES = {
+    "app/__init__.py": "",
+    "app/models.py": (
+        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+        "from app import settings\nfrom app.columns import money\n\nBase = declarative_base()\n"
+        "key_definitions = settings.dynamic_settings.key_definitions((Integer, {}))\n\n\n"
+        "def key_type(name):\n    return key_definitions[name][0]\n\n\n"
+        "class Order(Base):\n    __tablename__ = 'orders'\n    id = Column(Integer, primary_key=True)\n"
+        "    total = money()\n    user_id = Column(key_type('User'))\n"),
+    "app/columns.py": "from sqlalchemy import Column, Numeric\n\n\ndef money():\n    return Column(Numeric(12, 2))\n",
+    # redash: dynamic_settings = importlib.import_module(os.environ.get(..., "redash.settings.dynamic_settings"))
+    "app/settings/__init__.py": ("import importlib\nimport os\n\n"
+                                 "dynamic_settings = importlib.import_module(os.environ.get('APP_SETTINGS', "
+                                 "'app.settings.dynamic_settings'))\n"),
+    "app/settings/dynamic_settings.py": "def key_definitions(default):\n    return {'User': default}\n",
+    **{f"app/services/service_{number}.py": f"def handle_{number}(order):\n    return order.total\n"
+       for number in range(SERVICES)},
+}
+
+
+def test_the_first_pass_reads_the_models_and_what_they_read_only(tmp_path: Path):
+    write_files(tmp_path, FILES)
+    index = WorkspaceIndex(tmp_path, workers=1, cache_dir=tmp_path / "cache")
+    looked: list = []
+    model = index.index_all(schema_first=looked.append)
+    first = looked[0]
+    assert first.orm.tables == model.orm.tables
+    orders = model.orm.tables["orders"]
+    assert [column.type for column in orders.columns] == ["integer", "numeric(12,2)", "integer"]
+    assert {"app/models.py", "app/columns.py", "app/settings/__init__.py", "app/settings/dynamic_settings.py"} <= set(first.summaries)
+    assert "app/services/service_0.py" not in first.summaries
+    assert first.files["app/services/service_0.py"] == "python"  # known, not read yet
+    assert "app/services/service_0.py" in model.summaries
