@@ -180,10 +180,13 @@ class SchemaLensServer(LanguageServer):
             self._save_timer = loop.call_later(IDLE, lambda: asyncio.ensure_future(self.save_kept_audit()))
 
     async def save_kept_audit(self) -> None:
-        """Write the kept audit now, if it waits, between rebuilds."""
+        """Write the kept audit now, if it waits, between rebuilds (a shutdown during the first
+        index has none to write, and does not wait for the index)."""
         if self._save_timer is not None:
             self._save_timer.cancel()
             self._save_timer = None
+        if self.unsaved_audit is None:
+            return
         async with self.lock:
             save, self.unsaved_audit = self.unsaved_audit, None
             if save is not None:

@@ -49,3 +49,9 @@ async def test_a_shutdown_writes_the_kept_audit_at_once(server):
     assert saved == ["audit"]
     await asyncio.sleep(0.2)
     assert saved == ["audit"]  # once
+
+
+@pytest.mark.asyncio
+async def test_a_shutdown_during_the_first_index_does_not_wait_for_it(server):
+    async with server.lock:  # the first index holds it until it ends; it has nothing kept yet
+        await asyncio.wait_for(server.save_kept_audit(), 0.5)

@@ -259,8 +259,8 @@ class WorkspaceIndex:
             unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
             _look_first(schema_first, self._rebuild(code_read=False, unread=unread))
             if unread:
-                self._orm = None  # built again with every module's summary
-            # The summaries come out of the second parse the same: the models' build is kept.
+                self._orm = None  # built again with every module's summary (the kept mappings spare most of it)
+            # The summaries come out of the second parse the same: what the models' build kept holds.
             pending, progress = code_pending, _counted(progress, len(pending), total)
         for parsed in self._parse_many(pending, progress):
             files[parsed.path] = _keeping_summary(files.get(parsed.path), parsed) if two_passes else parsed
@@ -277,8 +277,9 @@ class WorkspaceIndex:
     def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress],
                               second_pass: int) -> set[str]:
         """Parse, without their code facts, the files the schema-first look reads: the migrations
-        and SQL files, the model modules, the Python files that may apply the migrations, and
-        every module these import, transitively (a mixin, an enum, a column helper, a constant).
+        and SQL files, the model modules, the Python files that may apply the migrations or add to
+        the models (`_SCHEMA_MARKERS`), and every module these import or name in a string,
+        transitively (a mixin, an enum, a column helper, a constant, a settings module).
         The rest of the Python files wait for the second pass, which reads their code. A few
         hundred files are parsed here before worker processes would be up (started with a fresh
         interpreter, they import SchemaLens first: 0.3 s); they start meanwhile, for the second
