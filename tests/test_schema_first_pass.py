@@ -28,6 +28,9 @@ FILES = {
                                  "dynamic_settings = importlib.import_module(os.environ.get('APP_SETTINGS', "
                                  "'app.settings.dynamic_settings'))\n"),
     "app/settings/dynamic_settings.py": "def key_definitions(default):\n    return {'User': default}\n",
+    # applies the migrations at startup: the lock checks hold back (AuditContext.migrations_run_offline)
+    "app/startup.py": "from flask_migrate import upgrade\n\n\ndef boot(app):\n    upgrade()\n",
+    "app/billing.py": "def upgrade(plan):\n    return plan.next\n",  # an everyday word
     **{f"app/services/service_{number}.py": f"def handle_{number}(order):\n    return order.total\n"
        for number in range(SERVICES)},
 }
@@ -43,6 +46,7 @@ def test_the_first_pass_reads_the_models_and_what_they_read_only(tmp_path: Path)
     orders = model.orm.tables["orders"]
     assert [column.type for column in orders.columns] == ["integer", "numeric(12,2)", "integer"]
     assert {"app/models.py", "app/columns.py", "app/settings/__init__.py", "app/settings/dynamic_settings.py"} <= set(first.summaries)
-    assert "app/services/service_0.py" not in first.summaries
+    assert first.migrating_modules == model.migrating_modules == {"app/startup.py"}
+    assert "app/services/service_0.py" not in first.summaries and "app/billing.py" not in first.summaries
     assert first.files["app/services/service_0.py"] == "python"  # known, not read yet
     assert "app/services/service_0.py" in model.summaries

@@ -278,15 +278,14 @@ class WorkspaceIndex:
                               second_pass: int) -> set[str]:
         """Parse, without their code facts, the files the schema-first look reads: the migrations
         and SQL files, the model modules, the Python files that may apply the migrations or add to
-        the models (`_SCHEMA_MARKERS`), and every module these import or name in a string,
+        the models (`_read_for_the_schema`), and every module these import or name in a string,
         transitively (a mixin, an enum, a column helper, a constant, a settings module).
         The rest of the Python files wait for the second pass, which reads their code. A few
         hundred files are parsed here before worker processes would be up (started with a fresh
         interpreter, they import SchemaLens first: 0.3 s); they start meanwhile, for the second
         pass. Returns the paths parsed."""
         waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
-        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or job[1] == "model"
-                or any(marker in job[3] for marker in _SCHEMA_MARKERS)]
+        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or job[1] == "model" or _read_for_the_schema(job[3])]
         for job in jobs:
             waiting.pop(job[4], None)
         read = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS]  # from the parse cache
@@ -805,11 +804,18 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
     return extraction, tuple(extraction.errors)
 
 
-# Python files the schema-first look reads besides the model modules (discovery.py's markers) and
-# what they import: code that applies the migrations, and what adds to the models from elsewhere
-# (a subclass of a model, an index or a listener declared beside them).
-_SCHEMA_MARKERS = ("upgrade", "__mapper_args__", "__table_args__", "relationship(", "Mapped[", "Index(", "listens_for",
+# What adds to the models from outside a model module (a subclass of a model, an index or a
+# listener declared elsewhere): a Python file that holds one is read in the schema-first pass.
+_SCHEMA_MARKERS = ("__mapper_args__", "__table_args__", "relationship(", "Mapped[", "Index(", "listens_for",
                    "event.listen", "ForeignKey(", "UniqueConstraint(", "CheckConstraint(", "DDL(")
+
+
+def _read_for_the_schema(text: str) -> bool:
+    """A Python file (not a model module) the schema-first look reads: it adds to the models
+    (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.runs_migrations: upgrade()
+    of Flask-Migrate or of alembic.command; "upgrade" alone is everyday code's word too)."""
+    return any(marker in text for marker in _SCHEMA_MARKERS) \
+        or ("upgrade" in text and ("alembic" in text or "flask_migrate" in text))
 # A quoted dotted name: a module imported by its name (importlib.import_module("app.settings.dynamic"),
 # a settings path), which the names' evaluation follows as it follows imports.
 _QUOTED_NAME = re.compile(r"""["']([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+)["']""")
