@@ -31,8 +31,9 @@ class Checked:
     unsized: Optional[Counter]  # the candidates it held back for want of size hints, by table
 
 
-# Questions of the application code a view forwards to the AuditContext (their arguments are names).
-_CODE_QUESTIONS = frozenset({"code_hashes_attribute", "code_names_attribute", "code_inserts_with_sql", "written_negative",
+# Questions a view forwards to the AuditContext's method of the same name (their arguments are
+# names and paths).
+_FORWARDED = frozenset({"code_hashes_attribute", "code_names_attribute", "code_inserts_with_sql", "written_negative",
                              "sign_matters", "validated_non_negative", "table_in_use", "migration_date",
                              "starts_a_history", "column_transformed"})
 
@@ -51,7 +52,7 @@ _QUESTIONS: dict[str, Callable[..., Any]] = {
     "is revision": lambda c, path: path in c.model.revision_files,
     "sql tool": lambda c, path: c.sql_transactions.tool_of(path),
     "sql in transaction": lambda c, path: c.sql_transactions(path),
-    "code": lambda c, name, *args: getattr(c, name)(*args),
+    "method": lambda c, name, *args: getattr(c, name)(*args),
     "created before": lambda c, number, position, table: c.created_before(c.step_operations(number)[position], table),
     "about walk": lambda c, question, number, position, *args: question(c, c.step_operations(number)[position], *args),
 }
@@ -162,8 +163,8 @@ class _View:
         return answer
 
     def __getattr__(self, name: str):
-        if name in _CODE_QUESTIONS:
-            return lambda *args: self._ask("code", name, *args)
+        if name in _FORWARDED:
+            return lambda *args: self._ask("method", name, *args)
         raise AttributeError(f"{type(self).__name__} does not offer {name!r}: a check of one step or table asks "
                              f"what it reads through its view (rules/recorded.py)")
 
@@ -245,7 +246,7 @@ class TableView(_View):
         return self._ask("orm table", table.key)
 
     def writes_are_transformed(self, table, column) -> bool:
-        return self._ask("code", "column_transformed", table.key, column.name)
+        return self._ask("method", "column_transformed", table.key, column.name)
 
     def where_table(self, table):
         return table_place(table, self.model_twin(table))
