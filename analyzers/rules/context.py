@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ..by_path import ByPath
 from ..i18n import _
@@ -184,7 +184,7 @@ class AuditContext:
         walk = self.migration_walk
         return _last_walk[3] if _last_walk[1] is walk else {}
 
-    def per_step(self, rule: str, find: Callable[[StepView, list], Iterable], items: Optional[Iterable] = None,
+    def per_step(self, rule: str, find: Callable[[StepView, Sequence], Iterable], items: Optional[Iterable] = None,
                  step_of: Optional[Callable[[Any], int]] = None) -> Iterator:
         """The findings of `rule` in each migration step: `find(view, the step's items)` (a
         StepView, through which `find` asks everything else it reads), taken back from the last

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from .places import column_place, column_type_place, element_place, table_place
 
@@ -89,7 +89,7 @@ class Answers:
         return True
 
 
-def per_step(context, rule: str, find: Callable[["StepView", list], Iterable], items: Optional[Iterable] = None,
+def per_step(context, rule: str, find: Callable[["StepView", Sequence], Iterable], items: Optional[Iterable] = None,
              step_of: Optional[Callable[[Any], int]] = None) -> Iterator:
     """`find(view, items of one step)` for each step, taken back from the last audit
     (`context.by_check`) when the step's operations are the same objects and every question

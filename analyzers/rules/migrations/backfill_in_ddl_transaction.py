@@ -82,7 +82,7 @@ class BackfillInDdlTransaction(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return context.per_step(self.code, self._check_step)
 
-    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+    def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         held: Optional[tuple] = None  # (walked DDL, effect) holding a lock in the open transaction
         earlier: Optional[tuple] = None  # the first such DDL, committed or not
         for walked in operations:

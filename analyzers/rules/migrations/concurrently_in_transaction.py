@@ -71,7 +71,7 @@ class ConcurrentlyInTransaction(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return context.per_step(self.code, self._check_step)
 
-    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+    def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         for walked in operations:
             operation = walked.operation
             if not walked.in_transaction:

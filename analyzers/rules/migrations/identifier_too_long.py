@@ -133,7 +133,7 @@ class IdentifierTooLong(Rule):
                     yield self._finding(location, name, None)
         yield from context.per_step(self.code, self._check_step)
 
-    def _check_step(self, _context: StepView, operations: list) -> Iterator[Finding]:
+    def _check_step(self, _context: StepView, operations: tuple) -> Iterator[Finding]:
         """The names of a revision's operations (a SQL migration's are read from its text)."""
         if not operations[0].step.path.endswith(".py"):
             return

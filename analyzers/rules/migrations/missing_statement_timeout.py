@@ -82,7 +82,7 @@ class MissingStatementTimeout(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return context.per_step(self.code, self._check_step)
 
-    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+    def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         """The step's first long statement under a blocking lock, unless a statement_timeout
         was set before it (or no lock_timeout was: SL515's finding comes first)."""
         lock_timed = locked = False  # locked: a write-blocking lock is held in an open transaction

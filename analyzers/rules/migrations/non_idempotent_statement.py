@@ -167,7 +167,7 @@ class NonIdempotentStatement(Rule):
     def _outside_transactions(self, context: AuditContext) -> Iterator[Finding]:
         return context.per_step(self.code, self._outside_transactions_in_step)
 
-    def _outside_transactions_in_step(self, context: StepView, walk: list) -> Iterator[Finding]:
+    def _outside_transactions_in_step(self, context: StepView, walk: tuple) -> Iterator[Finding]:
         for position, walked in enumerate(walk):
             operation = walked.operation
             if isinstance(operation, CreateIndex) and operation.index.concurrently and operation.index.name \
@@ -244,7 +244,7 @@ class NonIdempotentStatement(Rule):
 _ENDS_TRANSACTION = (TransactionControl, SetParameter)
 
 
-def _followed(walk: list, position: int) -> bool:
+def _followed(walk: tuple, position: int) -> bool:
     """Another statement of the same migration step runs after this one (and so may fail after it)."""
     walked = walk[position]
     for later in walk[position + 1:]:

@@ -58,7 +58,7 @@ class WholeTableDataChange(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return context.per_step(self.code, self._check_step)
 
-    def _check_step(self, context: StepView, operations: list) -> Iterator[Finding]:
+    def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         locked: set = set()  # tables with write-blocking DDL in the open transaction (SL516's)
         for walked in operations:
             operation = walked.operation
