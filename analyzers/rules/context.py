@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 from ..by_path import ByPath
 from ..i18n import _
 from ..extract.code_facts import deletion_words, sql_insert_tables
-from ..schema.migration_walk import walk_migrations
+from ..schema.migration_walk import WalkState, walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..schema.operations import CreateTable
 from ..workspace.code_roles import is_application_code, is_operator_command
@@ -91,9 +91,19 @@ _spares_live_traffic_of = ByPath(lambda text: _SPARES_LIVE_TRAFFIC.search(text) 
 _names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
 
 
-# [(steps, whether each SQL step runs in a transaction), their walk, what rules drew from it (from_walk),
-#  {step number: its walked operations}, {step number: what the walk knew before it}] of the last audit
-_last_walk: list = []
+@dataclass
+class _Walked:
+    """One audit's walk of the migrations, kept for the next audit (AuditContext.migration_walk)."""
+
+    key: tuple  # (the steps, whether each SQL step runs in a transaction)
+    walk: list
+    groups: dict[int, tuple]  # step number -> its walked operations
+    checkpoints: dict[int, WalkState]  # step number -> what the walk knew before it
+    derived: dict[str, Any] = field(default_factory=dict)  # what rules drew from it (from_walk)
+
+
+# The last audit's walk: none, or one _Walked
+_last_walk: list[_Walked] = []
 # [{path: text} of the code texts, {table name: the path of a text that names it, or None}] of the last audit
 _last_names_in_use: list = []
 
@@ -106,9 +116,10 @@ def _text_naming(name: str, texts: Iterable[tuple[str, str]]) -> Optional[str]:
 
 @dataclass
 class FindingsBySubject:
-    """What rules found about each of their subjects (a table, a pair of tables), with the inputs
-    they found it from: (rule code, subject) -> (inputs, findings), in the last audit and in this
-    one (see AuditContext.per_subject)."""
+    """What rules found about each of their subjects, in the last audit and in this one: (rule
+    code, subject) -> (inputs, findings) for a table or a pair of tables (AuditContext.per_subject);
+    (rule code, check, step number or table key) -> recorded.Checked for the checks of one step or
+    one table (per_step, per_table)."""
 
     before: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
     now: dict[tuple, tuple[tuple, tuple]] = field(default_factory=dict)
@@ -151,27 +162,35 @@ class AuditContext:
     def layer(self) -> SchemaLayer:
         return self.model.database if self.model.database.tables else self.model.orm
 
-    @cached_property
+    @property
     def migration_walk(self) -> list:
-        """The migration steps' operations in replay order, with what was true before each. The
-        last audit's walk is taken back while the steps and their transactions are the same (an
-        edit of a model or of the code): over a long history it is one of an audit's costliest
-        parts. When they differ (an edit of a migration), the operations of every step that
-        walks as it did are the last walk's very objects (see `step_operations`)."""
+        """The migration steps' operations in replay order, with what was true before each."""
+        return self._walked.walk
+
+    @cached_property
+    def _walked(self) -> _Walked:
+        """The walk of the migrations. The last audit's is taken back while the steps and their
+        transactions are the same (an edit of a model or of the code): over a long history it is
+        one of an audit's costliest parts. When they differ (an edit of a migration), the walk
+        resumes from the last checkpoint before the first step that differs, and the operations
+        of every step that walks as it did are the last walk's very objects (see
+        `step_operations`)."""
         steps = self.model.steps
         in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
         key = (steps, in_transaction)
-        if not (_last_walk and _last_walk[0] == key):
-            last_groups, last_checkpoints = (_last_walk[3], _last_walk[4]) if _last_walk else ({}, {})
-            changed = _first_change(key, _last_walk[0]) if _last_walk else 0
-            start = max((number for number in last_checkpoints if number <= changed), default=0)
-            state = last_checkpoints[start].copy() if start in last_checkpoints else None
-            checkpoints = {number: kept for number, kept in last_checkpoints.items() if number < start}
-            groups = {number: group for number, group in last_groups.items() if number < start}
-            groups.update(_step_groups(walk_migrations(steps, in_transaction.__getitem__, start=start, state=state,
-                                                       checkpoints=checkpoints), last_groups))
-            _last_walk[:] = [key, [walked for group in groups.values() for walked in group], {}, groups, checkpoints]
-        return _last_walk[1]
+        last = _last_walk[0] if _last_walk else None
+        if last is not None and last.key == key:
+            return last
+        groups_before, checkpoints_before = (last.groups, last.checkpoints) if last is not None else ({}, {})
+        changed = _first_change(key, last.key) if last is not None else 0
+        start = max((number for number in checkpoints_before if number <= changed), default=0)
+        state = checkpoints_before[start].copy() if start in checkpoints_before else None
+        checkpoints = {number: kept for number, kept in checkpoints_before.items() if number < start}
+        groups = {number: group for number, group in groups_before.items() if number < start}
+        groups.update(_step_groups(walk_migrations(steps, in_transaction.__getitem__, start=start, state=state,
+                                                   checkpoints=checkpoints), groups_before))
+        _last_walk[:] = [_Walked(key, [walked for group in groups.values() for walked in group], groups, checkpoints)]
+        return _last_walk[0]
 
     def step_operations(self, number: int) -> tuple:
         """The walked operations of step `number`, as one tuple: the same object from audit to
@@ -181,8 +200,7 @@ class AuditContext:
     @property
     def walked_steps(self) -> dict[int, tuple]:
         """{step number: step_operations(number)} of every step with operations, in walk order."""
-        walk = self.migration_walk
-        return _last_walk[3] if _last_walk[1] is walk else {}
+        return self._walked.groups
 
     def per_step(self, rule: str, find: Callable[[StepView, Sequence], Iterable], items: Optional[Iterable] = None,
                  step_of: Optional[Callable[[Any], int]] = None) -> Iterator:
@@ -234,10 +252,9 @@ class AuditContext:
     def from_walk(self, name: str, derive: Callable[[list], Any]) -> Any:
         """`derive(migration_walk)`, kept with the walk (under `name`): what a rule draws from the
         walk alone is drawn again only when the migrations change."""
-        walk = self.migration_walk
-        derived = _last_walk[2] if _last_walk[1] is walk else {}
+        derived = self._walked.derived
         if name not in derived:
-            derived[name] = derive(walk)
+            derived[name] = derive(self._walked.walk)
         return derived[name]
 
     @cached_property

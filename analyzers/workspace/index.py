@@ -858,8 +858,8 @@ PYTHON_KINDS = ("model", "python", "support")
 # From this many Python files to parse, a first pass without their code facts is worth its cost
 # (each of them is parsed twice): the schema's findings come seconds before the rest.
 _SCHEMA_FIRST_MINIMUM = 200
-# From this many files to parse without their code facts (the first pass), worker processes
-# parse them sooner than this process, their start included (CTFd's 320 files: 0.36 s here, 0.48 s
+# From this many files to parse without their code facts (in one round of the first pass), worker
+# processes parse them sooner than this process, their start included (CTFd's 320 files: 0.36 s here, 0.48 s
 # on two workers; polar's 1,800: 2.1 s here, 1.3 s on two).
 _FIRST_PASS_IN_WORKERS = 500
 
