@@ -124,6 +124,9 @@ def _scaffold_options(scaffold: argparse.ArgumentParser, _) -> None:
 
 
 def _lsp(args: argparse.Namespace) -> int:
+    from .analyzers.workspace.parse_workers import start_early_worker
+
+    start_early_worker()  # up by the time the client's `initialize` arrives: the server's imports take longer
     from .server.app import run_socket, run_stdio, server
 
     if args.tcp or args.ws:

@@ -1,8 +1,9 @@
 """The first pass of a cold index (WorkspaceIndex.index_all with `schema_first`) parses what the
-schema-first look reads: the migrations, the model modules, and the modules they import or name
-in a string (a settings module loaded with importlib), transitively; the application's other
-code waits for the second pass. What the first look sees of the schema is what the full index
-builds."""
+schema-first look reads: the migrations, the model modules, and the modules whose names they
+read (through re-exports and star imports, in function bodies; a settings module that importlib
+loads, read as an attribute of its package), transitively; the application's other code waits for the second
+pass, also the modules the models import but read nothing of. What the first look sees of the
+schema is what the full index builds."""
 
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ FILES = {
     "app/__init__.py": "",
     "app/models.py": (
         "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n"
-        "from app import settings\nfrom app.columns import money\n\nBase = declarative_base()\n"
+        "import app.services.service_1\n"  # imported, none of its names read
+        "from app import settings\nfrom app.types import money\n\nBase = declarative_base()\n"
         "key_definitions = settings.dynamic_settings.key_definitions((Integer, {}))\n\n\n"
         "def key_type(name):\n    return key_definitions[name][0]\n\n\n"
         "class Order(Base):\n    __tablename__ = 'orders'\n    id = Column(Integer, primary_key=True)\n"
-        "    total = money()\n    user_id = Column(key_type('User'))\n"),
-    "app/columns.py": "from sqlalchemy import Column, Numeric\n\n\ndef money():\n    return Column(Numeric(12, 2))\n",
+        "    total = Column(money())\n    user_id = Column(key_type('User'))\n"),
+    "app/types/__init__.py": "from app.types.numbers import *\n",
+    "app/types/numbers.py": ("from sqlalchemy import Numeric\nfrom app.constants import SCALE\n\n\n"
+                             "def money():\n    return Numeric(12, SCALE)\n"),
+    "app/constants.py": ("from app.services.service_2 import handle_2\n\nSCALE = 3\n\n\n"
+                         "def pay(order):\n    return handle_2(order)\n"),  # a name no model reads
     # redash: dynamic_settings = importlib.import_module(os.environ.get(..., "redash.settings.dynamic_settings"))
     "app/settings/__init__.py": ("import importlib\nimport os\n\n"
                                  "dynamic_settings = importlib.import_module(os.environ.get('APP_SETTINGS', "
@@ -44,9 +50,11 @@ def test_the_first_pass_reads_the_models_and_what_they_read_only(tmp_path: Path)
     first = looked[0]
     assert first.orm.tables == model.orm.tables
     orders = model.orm.tables["orders"]
-    assert [column.type for column in orders.columns] == ["integer", "numeric(12,2)", "integer"]
-    assert {"app/models.py", "app/columns.py", "app/settings/__init__.py", "app/settings/dynamic_settings.py"} <= set(first.summaries)
+    assert [column.type for column in orders.columns] == ["integer", "numeric(12,3)", "integer"]
+    assert {"app/models.py", "app/types/__init__.py", "app/types/numbers.py", "app/constants.py",
+            "app/settings/__init__.py", "app/settings/dynamic_settings.py"} <= set(first.summaries)
     assert first.migrating_modules == model.migrating_modules == {"app/startup.py"}
-    assert "app/services/service_0.py" not in first.summaries and "app/billing.py" not in first.summaries
+    assert not {"app/services/service_0.py", "app/services/service_1.py", "app/services/service_2.py",
+                "app/billing.py"} & set(first.summaries)
     assert first.files["app/services/service_0.py"] == "python"  # known, not read yet
     assert "app/services/service_0.py" in model.summaries

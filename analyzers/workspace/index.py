@@ -14,12 +14,10 @@ import gc
 import hashlib
 import io
 import logging
-import multiprocessing
 import os
 import pickle
-import re
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Optional
@@ -32,6 +30,7 @@ from ..extract import (
     sqlalchemy_models,
 )
 from ..extract.python_source import parse_python
+from ..extract.python_world import ReadClosure
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 
@@ -47,6 +46,7 @@ from .alembic_environments import AlembicEnvironment, find_environments, looks_l
 from .code_roles import is_application_code
 from .coverage import Coverage, sql_coverage, tables_in_both
 from .package_roots import PackageRoots
+from .parse_workers import new_pool, take_early_pool
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,7 @@ class WorkspaceIndex:
         writes); else from the full model, the code hidden."""
         with _allocation_heavy():
             try:
+                self._pool = take_early_pool(self._workers)
                 model = self._index_all(progress, schema_first)
             finally:
                 if self._pool is not None:
@@ -254,7 +255,7 @@ class WorkspaceIndex:
         two_passes = schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM
         if two_passes:
             total = len(pending) + len(code_pending)
-            read_first = self._parse_for_the_schema(pending, files, _counted(progress, 0, total), len(code_pending))
+            read_first = self._parse_for_the_schema(pending, files, progress, total, len(code_pending), helper=self._pool)
             self._files = {path: files[path] for path in paths if path in files}
             unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
             _look_first(schema_first, self._rebuild(code_read=False, unread=unread))
@@ -274,38 +275,78 @@ class WorkspaceIndex:
             _look_first(schema_first, code_hidden(model))
         return model
 
-    def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress],
-                              second_pass: int) -> set[str]:
+    def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress], total: int,
+                              second_pass: int, helper: Optional[ProcessPoolExecutor] = None) -> set[str]:
         """Parse, without their code facts, the files the schema-first look reads: the migrations
         and SQL files, the model modules, the Python files that may apply the migrations or add to
-        the models (`_read_for_the_schema`), and every module these import or name in a string,
-        transitively (a mixin, an enum, a column helper, a constant, a settings module).
+        the models (`_read_for_the_schema`), and the modules whose names these read, transitively
+        (a mixin, an enum, a column helper, a constant, a settings module: python_world.ReadClosure).
         The rest of the Python files wait for the second pass, which reads their code. A few
         hundred files are parsed here before worker processes would be up (started with a fresh
         interpreter, they import SchemaLens first: 0.3 s); they start meanwhile, for the second
-        pass. Returns the paths parsed."""
+        pass. `helper`: a pool whose worker is up already (parse_workers.start_early_worker): it
+        parses the migrations and SQL files meanwhile, whose results cost a tenth of their parse
+        to bring back (the summaries of Python files cost as much as parsing them here).
+        Returns the paths parsed."""
         waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
-        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or job[1] == "model" or _read_for_the_schema(job[3])]
+        cached = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS and parsed.result is not None]
+        closure = ReadClosure([*waiting, *(parsed.module for parsed in cached)])
+        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or _read_whole(job[1], job[3])]
+        whole = {job[0] for job in jobs}
         for job in jobs:
             waiting.pop(job[4], None)
-        read = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS]  # from the parse cache
+        for parsed in cached:
+            closure.take(parsed.result.summary, whole=_read_whole(parsed.kind, self._read(parsed.path) or ""))
+        jobs += [waiting.pop(module) for module in closure.wanted() if module in waiting]
         parsed_paths: set[str] = set()
-        started = False
-        while jobs or read:
-            if jobs:
-                here = len(jobs) < _FIRST_PASS_IN_WORKERS
-                if here and not started:
+        handed: list[tuple[list, Future]] = []  # (jobs, their parse) given to the helper
+        first_round = True
+        while jobs:
+            here = len(jobs) < _FIRST_PASS_IN_WORKERS
+            if first_round:
+                if helper is not None and here:
+                    handed = self._hand_over([job for job in jobs if job[1] not in PYTHON_KINDS], helper)
+                    jobs = [job for job in jobs if job[1] in PYTHON_KINDS]
+                if here:
                     self._start_workers(second_pass)
-                    started = True
-                read = self._parse_many(jobs, progress, with_code=False, here=here)
-                for parsed in read:
-                    files[parsed.path] = parsed
-                    parsed_paths.add(parsed.path)
-            named = [*_imported_modules(read), *(name for parsed in read if parsed.kind in PYTHON_KINDS
-                                                  for name in _QUOTED_NAME.findall(self._read(parsed.path) or ""))]
-            jobs = [job for module in named for job in _popped(waiting, module)]
-            read = []
+            for parsed in self._parse_many(jobs, _counted(progress, len(parsed_paths), total), with_code=False, here=here):
+                files[parsed.path] = parsed
+                parsed_paths.add(parsed.path)
+                if isinstance(parsed.result, PythonModule):
+                    closure.take(parsed.result.summary, whole=parsed.path in whole)
+            jobs = [waiting.pop(module) for module in closure.wanted() if module in waiting]
+            first_round = False
+        for parsed in self._taken_back(handed):
+            files[parsed.path] = parsed
+            parsed_paths.add(parsed.path)
+            if progress:
+                progress(len(parsed_paths), total)
         return parsed_paths
+
+    def _hand_over(self, pending: list[tuple[str, str, str, str, str]], pool: ProcessPoolExecutor) -> list[tuple[list, Future]]:
+        """Give `pending` (files without code facts to read) to `pool`'s workers, a few at a time."""
+        jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, False) for job in pending]
+        chunks = [jobs[start:start + _HANDED_CHUNK] for start in range(0, len(jobs), _HANDED_CHUNK)]
+        try:
+            return [(chunk, pool.submit(_parse_jobs, chunk)) for chunk in chunks]
+        except (OSError, RuntimeError) as error:  # a pool that broke: parse them here
+            log.info("parsing in this process: %s", error)
+            return [(chunk, _done(None)) for chunk in chunks]
+
+    @staticmethod
+    def _taken_back(handed: list[tuple[list, Future]]) -> list[ParsedFile]:
+        """What the workers parsed of `handed`; a chunk they have not begun is parsed here (this
+        process is done with its own share), as is one whose worker failed."""
+        results: list[ParsedFile] = []
+        for chunk, future in handed:
+            parsed = None
+            if not future.cancel():
+                try:
+                    parsed = future.result()
+                except Exception as error:  # the boundary: a worker that failed (killed, a broken pool)
+                    log.info("parsing in this process: %s", error)
+            results += parsed if parsed is not None else _parse_jobs(chunk)
+        return results
 
     def _start_workers(self, jobs: int) -> None:
         """Start the worker processes that will parse `jobs` files, without waiting for them: all
@@ -319,13 +360,9 @@ class WorkspaceIndex:
                 log.info("no worker processes: %s", error)
 
     def _workers_pool(self) -> ProcessPoolExecutor:
-        """The pool of both passes of an index (`_index_all` shuts it down). spawn, not fork: the
-        language server has threads, and fork copies their locks. Workers parse without the
-        cyclic collector: syntax trees are freed by reference counting (RSS stays flat), and
-        collections cost a fifth of the parse time."""
+        """The pool of both passes of an index (`index_all` shuts it down)."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, initializer=gc.disable,
-                                             mp_context=multiprocessing.get_context("spawn"))
+            self._pool = new_pool(self._workers)
         return self._pool
 
     def _parse_many(self, pending: list[tuple[str, str, str, str, str]], progress: Optional[Progress],
@@ -764,6 +801,16 @@ def _allocation_heavy():
             gc.enable()
 
 
+def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> list[ParsedFile]:
+    return [_parse_job(job) for job in jobs]
+
+
+def _done(result) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
+
+
 def _parse_job(job: tuple[str, str, str, str, str, str, str, bool]) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
     `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings';
@@ -810,32 +857,18 @@ _SCHEMA_MARKERS = ("__mapper_args__", "__table_args__", "relationship(", "Mapped
                    "event.listen", "ForeignKey(", "UniqueConstraint(", "CheckConstraint(", "DDL(")
 
 
+def _read_whole(kind: str, text: str) -> bool:
+    """Whether the first pass reads every name of this Python file: a model module, or one that
+    may add to the models or apply the migrations (`_read_for_the_schema`)."""
+    return kind == "model" or _read_for_the_schema(text)
+
+
 def _read_for_the_schema(text: str) -> bool:
     """A Python file (not a model module) the schema-first look reads: it adds to the models
     (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.runs_migrations: upgrade()
     of Flask-Migrate or of alembic.command; "upgrade" alone is everyday code's word too)."""
     return any(marker in text for marker in _SCHEMA_MARKERS) \
         or ("upgrade" in text and ("alembic" in text or "flask_migrate" in text))
-# A quoted dotted name: a module imported by its name (importlib.import_module("app.settings.dynamic"),
-# a settings path), which the names' evaluation follows as it follows imports.
-_QUOTED_NAME = re.compile(r"""["']([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+)["']""")
-
-
-def _imported_modules(parsed_files: list[ParsedFile]) -> list[str]:
-    """The dotted targets the Python files among `parsed_files` import (`from a.b import c`: "a.b.c")."""
-    return [imported.target for parsed in parsed_files if isinstance(parsed.result, PythonModule)
-            for imported in parsed.result.summary.imports]
-
-
-def _popped(waiting: dict[str, tuple], target: str) -> list[tuple]:
-    """The job of the module `target` names (itself, or the module that holds the name), taken
-    out of `waiting`; none when that module is not waiting (parsed already, or not in the workspace)."""
-    while target:
-        job = waiting.pop(target, None)
-        if job is not None:
-            return [job]
-        target = target.rpartition(".")[0]
-    return []
 
 
 def _kinds(paths: list[str], files: dict[str, ParsedFile], unread: dict[str, str]) -> dict[str, str]:
@@ -862,6 +895,9 @@ _SCHEMA_FIRST_MINIMUM = 200
 # processes parse them sooner than this process, their start included (CTFd's 320 files: 0.36 s here, 0.48 s
 # on two workers; polar's 1,800: 2.1 s here, 1.3 s on two).
 _FIRST_PASS_IN_WORKERS = 500
+# Files in each piece of work handed to a worker in the first pass: small enough that this
+# process, done with its own share, takes back a good part of what the worker has not begun.
+_HANDED_CHUNK = 8
 
 
 def _positionless(summary: module_summary.ModuleSummary, evaluated: frozenset[str]) -> bytes:
