@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.report.audit_json import audit_json
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.held_back import held_back_lines
+from schemalens.analyzers.rules import context
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
 _TABLE = "CREATE TABLE events (\n  id bigint PRIMARY KEY,\n  seen_at timestamp{comment}\n);\n"
@@ -126,6 +129,23 @@ def test_lock_rules_are_held_back_when_the_configuration_says_migrations_run_off
     (tmp_path / "schemalens.toml").write_text('migrations_run = "sometimes"\n')
     model = WorkspaceIndex(tmp_path).index_all()
     assert model.config.migrations_run is None and "migrations_run 'sometimes'" in model.config.problems[0].message
+
+
+@pytest.mark.parametrize("text", [
+    "op.create_index('ix', 'orders', ['note'], postgresql_concurrently=True)\n",
+    "op.execute('CREATE INDEX Concurrently ix ON orders (note)')\n",
+    "op.execute('ALTER TABLE orders ADD CONSTRAINT c CHECK (total > 0) not\n  VALID')\n",
+    "with op.get_context().autocommit_block():\n    pass\n", "op.execute(\"SET LOCK_TIMEOUT = '2s'\")\n",
+    "op.execute('UPDATE orders SET valid = true')\n", "op.add_column('orders', sa.Column('note', sa.Text()))\n"])
+def test_a_migration_is_searched_for_what_spares_live_traffic_only_when_it_holds_its_words(text: str):
+    assert context._spares_live_traffic(text) == (context._SPARES_LIVE_TRAFFIC.search(text) is not None)
+
+
+@pytest.mark.parametrize("text", [
+    "from sqlalchemy.dialects import mysql\n", "if op.get_bind().dialect.name == 'sqlite':\n    pass\n",
+    "if url.startswith( 'mariadb'):\n    pass\n", "# runs on Oracle too\n", "op.add_column('t', sa.Column('mysql_id', sa.Integer()))\n"])
+def test_a_migration_is_searched_for_another_engine_only_when_it_names_one(text: str):
+    assert context._names_other_engines(text) == (context._OTHER_ENGINE.search(text) is not None)
 
 
 def test_an_opinion_rule_is_off_under_all_and_on_by_name_or_preset(tmp_path: Path):

@@ -87,8 +87,23 @@ _code_words_of = ByPath(_code_words)
 # searched once per file text, not on every audit.
 _SPARES_LIVE_TRAFFIC = re.compile(r"\bCONCURRENTLY\b|postgresql_concurrently\s*=\s*True|\bNOT\s+VALID\b|"
                                   r"postgresql_not_valid\s*=\s*True|autocommit_block|\block_timeout\b", re.IGNORECASE)
-_spares_live_traffic_of = ByPath(lambda text: _SPARES_LIVE_TRAFFIC.search(text) is not None)
-_names_other_engines_of = ByPath(lambda text: _OTHER_ENGINE.search(text) is not None)
+# Words each match of those expressions holds: a text without any is not searched (most
+# migrations: the search alone took 0.04 s of a cold first look at dispatch's 153 revisions).
+_SPARING_WORDS = ("concurrently", "valid", "autocommit_block", "lock_timeout")  # lowercased
+_OTHER_ENGINES = ("mysql", "mariadb", "sqlite", "mssql", "oracle")
+
+
+def _spares_live_traffic(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _SPARING_WORDS) and _SPARES_LIVE_TRAFFIC.search(text) is not None
+
+
+def _names_other_engines(text: str) -> bool:
+    return any(engine in text for engine in _OTHER_ENGINES) and _OTHER_ENGINE.search(text) is not None
+
+
+_spares_live_traffic_of = ByPath(_spares_live_traffic)
+_names_other_engines_of = ByPath(_names_other_engines)
 
 
 @dataclass

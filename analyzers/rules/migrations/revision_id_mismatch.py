@@ -21,15 +21,42 @@ def file_template(context: AuditContext, folder: str) -> str:
     return (file_template_of(alembic_ini_options(found[1])) if found else None) or DEFAULT_FILE_TEMPLATE
 
 
-@functools.lru_cache(maxsize=8192)  # one per revision; the language server audits on every edit
-def name_pattern(template: str, revision_id: str) -> re.Pattern:
-    """The file names (without .py) the template gives a revision with this id."""
-    pattern, position = "", 0
+def named_after(template: str, revision_id: str, stem: str) -> bool:
+    """Whether the template gives a revision with this id the file name `stem` (without .py):
+    the template's text and the id where it says, anything where its other tokens are. Matched
+    as a glob, not with an expression compiled per revision (a fifth of a cold first look's
+    checks, 153 revisions)."""
+    pieces = [piece.replace(_REV, revision_id) for piece in _literal_pieces(template)]
+    if len(pieces) == 1:
+        return stem == pieces[0]
+    first, *middle, last = pieces
+    if not stem.startswith(first):
+        return False
+    position = len(first)
+    for piece in middle:  # the leftmost place of each leaves the most room for what follows
+        position = stem.find(piece, position)
+        if position < 0:
+            return False
+        position += len(piece)
+    return len(stem) - len(last) >= position and stem.endswith(last)
+
+
+_REV = "\0rev\0"  # where the id goes in a piece (no file name holds NUL)
+
+
+@functools.lru_cache(maxsize=64)
+def _literal_pieces(template: str) -> tuple[str, ...]:
+    """The text between the template's tokens other than %(rev)s, which stays in its piece."""
+    pieces, piece, position = [], "", 0
     for token in _TOKEN.finditer(template):
-        pattern += re.escape(template[position:token.start()])
-        pattern += re.escape(revision_id) if token.group(1) == "rev" else ".*?"
+        piece += template[position:token.start()]
+        if token.group(1) == "rev":
+            piece += _REV
+        else:
+            pieces.append(piece)
+            piece = ""
         position = token.end()
-    return re.compile(pattern + re.escape(template[position:]))
+    return (*pieces, piece + template[position:])
 
 
 class RevisionIdMismatch(Rule):
@@ -89,7 +116,7 @@ class RevisionIdMismatch(Rule):
             folders.setdefault(folder_of(path), []).append(revision)
         for folder, revisions in sorted(folders.items()):
             template = file_template(context, folder)
-            mismatched = [r for r in revisions if not name_pattern(template, r.id).fullmatch(file_stem(r.path))]
+            mismatched = [r for r in revisions if not named_after(template, r.id, file_stem(r.path))]
             if (len(revisions) - len(mismatched)) * 2 <= len(revisions):
                 continue  # the folder does not follow the pattern: names are free-form there
             for revision in mismatched:
@@ -100,7 +127,7 @@ class RevisionIdMismatch(Rule):
         """The id of another revision of the folder that the file name carries, if any."""
         stem = file_stem(revision.path)
         return next((other.id for other in revisions if other.id != revision.id
-                     and name_pattern(template, other.id).fullmatch(stem)), None)
+                     and named_after(template, other.id, stem)), None)
 
     def _finding(self, revision, template: str, other_id: Optional[str]) -> Finding:
         name = file_name(revision.path)
