@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import re
 from pathlib import PurePosixPath
-from typing import Iterable
+from typing import Iterable, Optional
 
 # Folder names (at any depth) and file-name globs of code that is not the application.
 _FOLDERS = ("tests", "test", "testing", "scripts", "fixtures", "seeds", "load_tests", "benchmarks", "bench", "docs")
@@ -27,14 +28,27 @@ def is_application_code(path: str, patterns: Iterable[str] = DEFAULT_NON_APPLICA
 
 @functools.lru_cache(maxsize=65536)
 def _is_application_code(path: str, patterns: tuple[str, ...]) -> bool:
-    parts = PurePosixPath(path).parts
-    for pattern in patterns:
-        if pattern.endswith("/"):
-            if pattern.rstrip("/") in parts[:-1] or fnmatch.fnmatch("/".join(parts[:-1]) + "/", pattern + "*"):
-                return False
-        elif fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(parts[-1], pattern):
-            return False
-    return True
+    folders, folder_globs, file_globs = _matchers(patterns)
+    folder, _, name = path.rpartition("/")
+    if folder and not folders.isdisjoint(folder.split("/")):
+        return False
+    if folder_globs is not None and folder_globs.match(folder + "/"):
+        return False
+    return file_globs is None or not (file_globs.match(path) or file_globs.match(name))
+
+
+@functools.lru_cache(maxsize=64)
+def _matchers(patterns: tuple[str, ...]) -> tuple[frozenset[str], Optional[re.Pattern], Optional[re.Pattern]]:
+    """(folder names, one expression of the folder patterns as globs over a file's folder path,
+    one of the other patterns): one match each instead of a glob per pattern (a cold index asks
+    once per file)."""
+    folder_patterns = [pattern for pattern in patterns if pattern.endswith("/")]
+    file_patterns = [pattern for pattern in patterns if not pattern.endswith("/")]
+
+    def one(globs: list[str]) -> Optional[re.Pattern]:
+        return re.compile("|".join(fnmatch.translate(glob) for glob in globs)) if globs else None
+    return (frozenset(pattern.rstrip("/") for pattern in folder_patterns),
+            one([pattern + "*" for pattern in folder_patterns]), one(file_patterns))
 
 
 # Commands an operator runs by hand (`flask <command>`, `manage.py`, a `cli` package): one at a

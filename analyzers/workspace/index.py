@@ -517,7 +517,8 @@ class WorkspaceIndex:
 
     def _read_disk(self, path: str) -> Optional[str]:
         try:
-            return (self.root / path).read_text(encoding="utf-8", errors="replace")
+            with open(os.path.join(self.root, path), encoding="utf-8", errors="replace") as file:  # not pathlib: once per file of a cold index
+                return file.read()
         except FileNotFoundError:
             return None  # rules ask for files that may not exist (the alembic.ini nearest a folder)
         except OSError as error:
