@@ -383,8 +383,11 @@ def runs_migrations(tree: ast.AST) -> bool:
     """Whether the module calls `flask_migrate.upgrade` or `alembic.command.upgrade` (under any
     name it imports them as)."""
     callable_names: set[str] = set()
+    calls: list[ast.Call] = []  # found in the same walk as the imports (a walk of a large file costs)
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 if (node.module, alias.name) in _UPGRADE_FUNCTIONS:
                     callable_names.add(alias.asname or alias.name)
@@ -394,5 +397,4 @@ def runs_migrations(tree: ast.AST) -> bool:
             for alias in node.names:
                 if alias.name in ("flask_migrate", "alembic.command"):
                     callable_names.add(f"{alias.asname or alias.name}.upgrade")
-    return bool(callable_names) and any(isinstance(node, ast.Call) and dotted(node.func) in callable_names
-                                        for node in ast.walk(tree))
+    return bool(callable_names) and any(dotted(call.func) in callable_names for call in calls)

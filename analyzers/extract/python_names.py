@@ -145,7 +145,7 @@ class ExprBuilder:
 
     def build(self, node: ast.expr) -> Expr:
         location = self._file.location(node)
-        source = self.source(node)
+        source = self._file.text_at(location).strip()
         name = dotted(node)
         if name is not None:
             return Expr("name", source, location, name=self.qualify(name))

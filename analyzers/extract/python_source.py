@@ -80,7 +80,10 @@ class PythonFile:
 
     def segment(self, node: ast.AST) -> str:
         """The source text of `node`, as written (without enclosing parentheses)."""
-        location = self.location(node)
+        return self.text_at(self.location(node))
+
+    def text_at(self, location: Location) -> str:
+        """The source text between a location's start and end."""
         if location.end_line is None:
             return ""
         first, last = location.line - 1, location.end_line - 1

@@ -261,7 +261,15 @@ class WorkspaceIndex:
         two_passes = schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM
         if two_passes:
             total = len(pending) + len(code_pending)
-            read_first = self._parse_for_the_schema(pending, files, progress, total, code_pending, helper=self._pool)
+            read_first, handed = self._parse_for_the_schema(pending, files, progress, total, code_pending, helper=self._pool)
+            if handed:  # the models read no migration: built while the helper parses those
+                self._files = {path: files[path] for path in paths if path in files}
+                self._build_orm()
+            for parsed in self._taken_back(handed):
+                files[parsed.path] = parsed
+                read_first.add(parsed.path)
+                if progress:
+                    progress(len(read_first), total)
             self._files = {path: files[path] for path in paths if path in files}
             unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
             _look_first(schema_first, self._rebuild(code_read=False, unread=unread))
@@ -282,7 +290,8 @@ class WorkspaceIndex:
         return model
 
     def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress], total: int,
-                              second_pass: list[tuple], helper: Optional[ProcessPoolExecutor] = None) -> set[str]:
+                              second_pass: list[tuple], helper: Optional[ProcessPoolExecutor] = None
+                              ) -> tuple[set[str], list[tuple[list, Future]]]:
         """Parse, without their code facts, the files the schema-first look reads: the migrations
         and SQL files, the model modules, the Python files that may apply the migrations or add to
         the models (`_read_for_the_schema`), and the modules whose names these read, transitively
@@ -293,7 +302,7 @@ class WorkspaceIndex:
         pass. `helper`: a pool whose worker is up already (parse_workers.start_early_worker): it
         parses the migrations and SQL files meanwhile, whose results cost a tenth of their parse
         to bring back (the summaries of Python files cost as much as parsing them here).
-        Returns the paths parsed."""
+        Returns the paths parsed, and the work handed to the helper (`_taken_back`)."""
         waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
         cached = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS and parsed.result is not None]
         closure = ReadClosure([*waiting, *(parsed.module for parsed in cached)])
@@ -314,7 +323,7 @@ class WorkspaceIndex:
                     handed = self._hand_over([job for job in jobs if job[1] not in PYTHON_KINDS], helper)
                     jobs = [job for job in jobs if job[1] in PYTHON_KINDS]
                 if here:
-                    self._start_workers(second_pass)
+                    self._start_workers(second_pass, running=1 if handed else 0)
             for parsed in self._parse_many(jobs, _counted(progress, len(parsed_paths), total), with_code=False, here=here):
                 files[parsed.path] = parsed
                 parsed_paths.add(parsed.path)
@@ -322,12 +331,7 @@ class WorkspaceIndex:
                     closure.take(parsed.result.summary, whole=parsed.path in whole)
             jobs = [waiting.pop(module) for module in closure.wanted() if module in waiting]
             first_round = False
-        for parsed in self._taken_back(handed):
-            files[parsed.path] = parsed
-            parsed_paths.add(parsed.path)
-            if progress:
-                progress(len(parsed_paths), total)
-        return parsed_paths
+        return parsed_paths, handed
 
     def _hand_over(self, pending: list[tuple[str, str, str, str, str]], pool: ProcessPoolExecutor) -> list[tuple[list, Future]]:
         """Give `pending` (files without code facts to read) to `pool`'s workers, a few at a time."""
@@ -362,13 +366,14 @@ class WorkspaceIndex:
         here = sum(_SECONDS_PER_FILE + len(job[3]) * _SECONDS_PER_CHARACTER for job in jobs)
         return here * (1 - 1 / self._workers) > _WORKER_START_SECONDS
 
-    def _start_workers(self, jobs: list[tuple]) -> None:
+    def _start_workers(self, jobs: list[tuple], running: int = 0) -> None:
         """Start the worker processes that will parse `jobs`, without waiting for them: all but
         one, which would take the core this process parses the first pass on (polar, 2 cores:
-        first look 2.4 -> 2.2 s); the pool starts the last when the second pass gives it work."""
+        first look 2.4 -> 2.2 s), and but the `running` ones, busy with the first pass (a process
+        more would slow it); the pool starts the rest when the second pass gives it work."""
         if self._worth_workers(jobs):
             try:
-                for _worker in range(max(1, self._workers - 1)):
+                for _worker in range(self._workers - 1 - running):
                     self._workers_pool().submit(os.getpid)  # each submission a pool cannot serve at once starts a process
             except (OSError, RuntimeError) as error:
                 log.info("no worker processes: %s", error)
@@ -608,17 +613,7 @@ class WorkspaceIndex:
     def _rebuild(self, code_read: bool = True, unread: Optional[dict[str, str]] = None) -> WorkspaceModel:
         """`unread`: the files not parsed yet (path -> kind), in the first pass of index_all."""
         self._last_rebuild.next()
-        if self._orm is None:
-            self._orm_paths = None
-            summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
-            try:
-                self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables, self._kept_mappings)
-            except Exception as error:  # the boundary: a bug in the model reader must not take the index down
-                log.exception("failed to build the models' schema")
-                self._kept_mappings = sqlalchemy_models.KeptMappings()
-                where = Location(summaries[0].path if summaries else ".", 1)
-                self._orm = sqlalchemy_models.OrmBuild(SchemaLayer("orm"), (ExtractionError(where, _(
-                    "SchemaLens could not build the schema of the models: %(error)s", error=repr(error))),), None, ())
+        self._build_orm()
         orm_layer, orm_errors = self._orm.layer, self._orm.errors
         self._keep_equal_tables("orm", orm_layer)
         naming_convention, relationships = self._orm.naming_convention, self._orm.relationships
@@ -660,6 +655,21 @@ class WorkspaceIndex:
                                         and parsed.result is not None and parsed.result.summary.runs_migrations),
         )
         return self.model
+
+    def _build_orm(self) -> None:
+        """The models' build, unless built since the last change of a summary."""
+        if self._orm is not None:
+            return
+        self._orm_paths = None
+        summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
+        try:
+            self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables, self._kept_mappings)
+        except Exception as error:  # the boundary: a bug in the model reader must not take the index down
+            log.exception("failed to build the models' schema")
+            self._kept_mappings = sqlalchemy_models.KeptMappings()
+            where = Location(summaries[0].path if summaries else ".", 1)
+            self._orm = sqlalchemy_models.OrmBuild(SchemaLayer("orm"), (ExtractionError(where, _(
+                "SchemaLens could not build the schema of the models: %(error)s", error=repr(error))),), None, ())
 
     def _keep_equal_tables(self, name: str, layer: SchemaLayer) -> None:
         """Give `layer` the objects of the last build's tables where they are equal to its own: an
