@@ -20,7 +20,7 @@ from typing import Optional
 log = logging.getLogger(__name__)
 
 # What a worker imports to parse (`index._parse_job`): imported ahead by the early worker.
-_PARSERS = "schemalens.analyzers.workspace.index"
+_PARSERS = f"{__name__.rpartition('.')[0]}.index"
 
 _early: list[tuple[int, ProcessPoolExecutor]] = []  # (its size, the pool of the worker started ahead), until an index takes it
 
