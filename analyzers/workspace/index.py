@@ -890,10 +890,8 @@ def _read_whole(kind: str, text: str) -> bool:
 
 def _read_for_the_schema(text: str) -> bool:
     """A Python file (not a model module) the schema-first look reads: it adds to the models
-    (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.runs_migrations: upgrade()
-    of Flask-Migrate or of alembic.command; "upgrade" alone is everyday code's word too)."""
-    return any(marker in text for marker in _SCHEMA_MARKERS) \
-        or ("upgrade" in text and ("alembic" in text or "flask_migrate" in text))
+    (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.may_run_migrations)."""
+    return any(marker in text for marker in _SCHEMA_MARKERS) or module_summary.may_run_migrations(text)
 
 
 def _kinds(paths: list[str], files: dict[str, ParsedFile], unread: dict[str, str]) -> dict[str, str]:
