@@ -17,13 +17,16 @@ SERVICES = 210  # a workspace of 200 Python files or more is indexed in two pass
 FILES = {
     "app/__init__.py": "",
     "app/models.py": (
-        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n"
-        "import app.services.service_1\n"  # imported, none of its names read
+        "from sqlalchemy import Column, Index, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+        "from app.services.service_1 import handle_1\n"  # imported, read by nothing the models hold
+        "from app.names import TOTAL_INDEX\n"
         "from app import settings\nfrom app.types import money\n\nBase = declarative_base()\n"
         "key_definitions = settings.dynamic_settings.key_definitions((Integer, {}))\n\n\n"
         "def key_type(name):\n    return key_definitions[name][0]\n\n\n"
         "class Order(Base):\n    __tablename__ = 'orders'\n    id = Column(Integer, primary_key=True)\n"
-        "    total = Column(money())\n    user_id = Column(key_type('User'))\n"),
+        "    total = Column(money())\n    user_id = Column(key_type('User'))\n\n\n"
+        "Index(TOTAL_INDEX, Order.total)\n"),  # a module-level call reads a name too
+    "app/names.py": "TOTAL_INDEX = 'ix_orders_by_total'\n",
     "app/types/__init__.py": "from app.types.numbers import *\n",
     "app/types/numbers.py": ("from sqlalchemy import Numeric\nfrom app.constants import SCALE\n\n\n"
                              "def money():\n    return Numeric(12, SCALE)\n"),
@@ -51,7 +54,8 @@ def test_the_first_pass_reads_the_models_and_what_they_read_only(tmp_path: Path)
     assert first.orm.tables == model.orm.tables
     orders = model.orm.tables["orders"]
     assert [column.type for column in orders.columns] == ["integer", "numeric(12,3)", "integer"]
-    assert {"app/models.py", "app/types/__init__.py", "app/types/numbers.py", "app/constants.py",
+    assert [index.name for index in orders.indexes] == ["ix_orders_by_total"]
+    assert {"app/models.py", "app/types/__init__.py", "app/types/numbers.py", "app/constants.py", "app/names.py",
             "app/settings/__init__.py", "app/settings/dynamic_settings.py"} <= set(first.summaries)
     assert first.migrating_modules == model.migrating_modules == {"app/startup.py"}
     assert not {"app/services/service_0.py", "app/services/service_1.py", "app/services/service_2.py",

@@ -306,12 +306,12 @@ class WorkspaceIndex:
         waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
         cached = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS and parsed.result is not None]
         closure = ReadClosure([*waiting, *(parsed.module for parsed in cached)])
-        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or _read_whole(job[1], job[3])]
-        whole = {job[0] for job in jobs}
+        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or _read_itself(job[1], job[3])]
+        read_itself = {job[0] for job in jobs}
         for job in jobs:
             waiting.pop(job[4], None)
         for parsed in cached:
-            closure.take(parsed.result.summary, whole=_read_whole(parsed.kind, self._read(parsed.path) or ""))
+            closure.take(parsed.result.summary, read=_read_itself(parsed.kind, self._read(parsed.path) or ""))
         jobs += [waiting.pop(module) for module in closure.wanted() if module in waiting]
         parsed_paths: set[str] = set()
         handed: list[tuple[list, Future]] = []  # (jobs, their parse) given to the helper
@@ -328,7 +328,7 @@ class WorkspaceIndex:
                 files[parsed.path] = parsed
                 parsed_paths.add(parsed.path)
                 if isinstance(parsed.result, PythonModule):
-                    closure.take(parsed.result.summary, whole=parsed.path in whole)
+                    closure.take(parsed.result.summary, read=parsed.path in read_itself)
             jobs = [waiting.pop(module) for module in closure.wanted() if module in waiting]
             first_round = False
         return parsed_paths, handed
@@ -882,9 +882,9 @@ _SCHEMA_MARKERS = ("__mapper_args__", "__table_args__", "relationship(", "Mapped
                    "event.listen", "ForeignKey(", "UniqueConstraint(", "CheckConstraint(", "DDL(")
 
 
-def _read_whole(kind: str, text: str) -> bool:
-    """Whether the first pass reads every name of this Python file: a model module, or one that
-    may add to the models or apply the migrations (`_read_for_the_schema`)."""
+def _read_itself(kind: str, text: str) -> bool:
+    """Whether the first pass reads this Python file itself (ReadClosure.take's `read`): a model
+    module, or one that may add to the models or apply the migrations (`_read_for_the_schema`)."""
     return kind == "model" or _read_for_the_schema(text)
 
 
