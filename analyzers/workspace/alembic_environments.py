@@ -31,7 +31,7 @@ from ..extract.python_source import parse_python
 from ..extract.python_world import World
 from ..extract.static_eval import Evaluator, Unknown
 from ..i18n import _
-from .discovery import under
+from .discovery import file_name, folder_of, under
 
 _REVISION_HEADER = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*['\"]", re.MULTILINE)
 _DOWN_REVISION_HEADER = re.compile(r"^down_revision\s*(?::[^=\n]+)?=", re.MULTILINE)
@@ -65,7 +65,7 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
     maps a package name to its folder (for `package:path` script locations); `revision_files`
     are the files that look like revisions (`looks_like_revision`)."""
     paths = list(paths)
-    present = {str(PurePosixPath(p).parent) for p in paths} | {"."}
+    present = {folder_of(p) for p in paths} | {"."}
     environments: list[AlembicEnvironment] = []
     claimed: set[str] = set()
 
@@ -95,8 +95,8 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
         schema, per_run = _migrated_schema(env_path, text_of) if env_path else (None, False)
         environments.append(AlembicEnvironment(name, tuple(postgres), env_path, schema, per_run, tuple(set_aside)))
 
-    for ini in sorted(p for p in paths if PurePosixPath(p).name == "alembic.ini" and not _skipped(p)):
-        here = str(PurePosixPath(ini).parent)
+    for ini in sorted(p for p in paths if file_name(p) == "alembic.ini" and not _skipped(p)):
+        here = folder_of(ini)
         parser = configparser.ConfigParser(defaults={"here": "%(here)s"}, interpolation=None)
         try:
             parser.read_string(text_of(ini) or "")
@@ -115,13 +115,13 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
             versions = [_resolve(part, here, package_folder) for part in parts if part.strip()]
             name = section if section != "alembic" else (script_location or ini)
             add(name, script_location, [v for v in versions if v is not None])
-    for env in sorted(p for p in paths if PurePosixPath(p).name == "env.py" and not _skipped(p)):
-        folder = str(PurePosixPath(env).parent)
+    for env in sorted(p for p in paths if file_name(p) == "env.py" and not _skipped(p)):
+        folder = folder_of(env)
         add(folder, folder, [])
     orphans: dict[str, list[str]] = {}
     for path in revision_files:
         if not any(under(path, [v]) for v in claimed):
-            orphans.setdefault(str(PurePosixPath(path).parent), []).append(path)
+            orphans.setdefault(folder_of(path), []).append(path)
     for folder, files in sorted(orphans.items()):
         owner = next((position for position, environment in enumerate(environments) if environment.env_path
                       and under(f"{folder}/x.py", [str(PurePosixPath(environment.env_path).parent)])), None)

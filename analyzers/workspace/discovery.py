@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import DEFAULT_EXCLUDE, Config
@@ -22,11 +22,12 @@ def walk_files(root: Path, config: Config) -> Iterator[str]:
     patterns = [pattern for pattern in config.exclude if pattern not in excluded]
     for directory, folders, files in os.walk(root):
         folders[:] = sorted(f for f in folders if f not in excluded and not f.endswith(".egg-info"))
-        relative_dir = PurePosixPath(Path(directory).relative_to(root).as_posix())
+        relative_dir = os.path.relpath(directory, root).replace(os.sep, "/")  # strings, not paths: once per file
+        prefix = "" if relative_dir == "." else relative_dir + "/"
         for name in sorted(files):
             if not (name.endswith((".py", ".sql")) or name in ("alembic.ini", "pyproject.toml", "schemalens.toml")):
                 continue
-            relative = (relative_dir / name).as_posix().removeprefix("./")
+            relative = prefix + name
             if any(fnmatch.fnmatch(relative, pattern) for pattern in patterns):
                 continue
             if config.include and not any(fnmatch.fnmatch(relative, pattern) for pattern in config.include):
