@@ -33,7 +33,6 @@ from ..extract.python_source import parse_python
 from ..extract.python_world import ReadClosure
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
-
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
 from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
