@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 import re
 from pathlib import PurePosixPath
 from typing import Iterable, Optional
@@ -45,8 +46,10 @@ def _matchers(patterns: tuple[str, ...]) -> tuple[frozenset[str], Optional[re.Pa
     folder_patterns = [pattern for pattern in patterns if pattern.endswith("/")]
     file_patterns = [pattern for pattern in patterns if not pattern.endswith("/")]
 
+    flags = re.IGNORECASE if os.path.normcase("A") == "a" else 0  # as fnmatch matches on Windows
+
     def one(globs: list[str]) -> Optional[re.Pattern]:
-        return re.compile("|".join(fnmatch.translate(glob) for glob in globs)) if globs else None
+        return re.compile("|".join(fnmatch.translate(glob) for glob in globs), flags) if globs else None
     return (frozenset(pattern.rstrip("/") for pattern in folder_patterns),
             one([pattern + "*" for pattern in folder_patterns]), one(file_patterns))
 
