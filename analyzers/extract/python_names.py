@@ -129,9 +129,6 @@ class ExprBuilder:
         self._file = source
         self._bindings = bindings  # local name -> qualified name (imports and module-level names)
 
-    def source(self, node: ast.AST) -> str:
-        return self._file.segment(node).strip()
-
     def scoped(self, local_names: set[str]) -> "ExprBuilder":
         """A builder for a function body: its own names (parameters, locals) stay unqualified."""
         return ExprBuilder(self._file, {k: v for k, v in self._bindings.items() if k not in local_names})

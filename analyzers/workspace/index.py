@@ -300,7 +300,7 @@ class WorkspaceIndex:
         interpreter, they import SchemaLens first: 0.3 s); they start meanwhile, for the second
         pass. `helper`: a pool whose worker is up already (parse_workers.start_early_worker): it
         parses the migrations and SQL files meanwhile, whose results cost a tenth of their parse
-        to bring back (the summaries of Python files cost as much as parsing them here).
+        to bring back (the summaries of Python files cost nearly as much as parsing them here).
         Returns the paths parsed, and the work handed to the helper (`_taken_back`)."""
         waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
         cached = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS and parsed.result is not None]
