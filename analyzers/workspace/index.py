@@ -290,7 +290,7 @@ class WorkspaceIndex:
 
     def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress], total: int,
                               second_pass: list[tuple], helper: Optional[ProcessPoolExecutor] = None
-                              ) -> tuple[set[str], list[tuple[list, Future]]]:
+                              ) -> tuple[set[str], list[tuple[list, Optional[Future]]]]:
         """Parse, without their code facts, the files the schema-first look reads: the migrations
         and SQL files, the model modules, the Python files that may apply the migrations or add to
         the models (`_read_for_the_schema`), and the modules whose names these read, transitively
@@ -313,7 +313,7 @@ class WorkspaceIndex:
             closure.take(parsed.result.summary, read=_read_itself(parsed.kind, self._read(parsed.path) or ""))
         jobs += [waiting.pop(module) for module in closure.wanted() if module in waiting]
         parsed_paths: set[str] = set()
-        handed: list[tuple[list, Future]] = []  # (jobs, their parse) given to the helper
+        handed: list[tuple[list, Optional[Future]]] = []  # (jobs, their parse) given to the helper
         first_round = True
         while jobs:
             here = len(jobs) < _FIRST_PASS_IN_WORKERS
@@ -332,24 +332,26 @@ class WorkspaceIndex:
             first_round = False
         return parsed_paths, handed
 
-    def _hand_over(self, pending: list[tuple[str, str, str, str, str]], pool: ProcessPoolExecutor) -> list[tuple[list, Future]]:
-        """Give `pending` (files without code facts to read) to `pool`'s workers, a few at a time."""
+    def _hand_over(self, pending: list[tuple[str, str, str, str, str]], pool: ProcessPoolExecutor
+                   ) -> list[tuple[list, Optional[Future]]]:
+        """Give `pending` (files without code facts to read) to `pool`'s workers, a few at a time
+        (None: the pool could not take them)."""
         jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, False) for job in pending]
         chunks = [jobs[start:start + _HANDED_CHUNK] for start in range(0, len(jobs), _HANDED_CHUNK)]
         try:
             return [(chunk, pool.submit(_parse_jobs, chunk)) for chunk in chunks]
         except (OSError, RuntimeError) as error:  # a pool that broke: parse them here
             log.info("parsing in this process: %s", error)
-            return [(chunk, _done(None)) for chunk in chunks]
+            return [(chunk, None) for chunk in chunks]
 
     @staticmethod
-    def _taken_back(handed: list[tuple[list, Future]]) -> list[ParsedFile]:
+    def _taken_back(handed: list[tuple[list, Optional[Future]]]) -> list[ParsedFile]:
         """What the workers parsed of `handed`; a chunk they have not begun is parsed here (this
         process is done with its own share), as is one whose worker failed."""
         results: list[ParsedFile] = []
         for chunk, future in handed:
             parsed = None
-            if not future.cancel():
+            if future is not None and not future.cancel():
                 try:
                     parsed = future.result()
                 except Exception as error:  # the boundary: a worker that failed (killed, a broken pool)
@@ -827,12 +829,6 @@ def _allocation_heavy():
 
 def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> list[ParsedFile]:
     return [_parse_job(job) for job in jobs]
-
-
-def _done(result) -> Future:
-    future: Future = Future()
-    future.set_result(result)
-    return future
 
 
 def _parse_job(job: tuple[str, str, str, str, str, str, str, bool]) -> ParsedFile:
