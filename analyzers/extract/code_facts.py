@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 from ..schema.model import ExtractionError, Location
 from .python_names import dotted
 from .python_source import PythonFile, child_nodes, parse_python, walk_in_order
-from .queries import FunctionFacts, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
+from .queries import FunctionFacts, FunctionReads, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
 from .sql_queries import shape_from_sql
 
 
@@ -883,12 +883,12 @@ def url_facts_of(source: PythonFile) -> CodeFacts:
     return CodeFacts(source.path, strings=strings)
 
 
-def facts_of(source: PythonFile, dialect: str = "postgresql") -> CodeFacts:
-    """The CodeFacts of a file already parsed."""
+def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[FunctionReads] = None) -> CodeFacts:
+    """The CodeFacts of a file already parsed; `kept`: see read_queries."""
     path = source.path
     collector = _Collector(source)
     collector.collect()
-    found = read_queries(source)
+    found = read_queries(source, kept)
     shapes = tuple(shape_from_sql(shape, dialect) if shape.sql is not None else shape for shape in found.queries)
     return CodeFacts(path, tuple(collector.lookups), tuple(collector.check_then_inserts),
                      tuple(collector.read_modify_writes), tuple(collector.fallback_reads),

@@ -18,9 +18,10 @@ import ast
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import NamedTuple, Optional, Union
 
+from ..dataclass_copy import replace as copy_replace
 from ..schema.model import Location
 from .python_names import dotted
 from .python_source import PythonFile, walk_in_order
@@ -1539,6 +1540,13 @@ def _eager_attributes(source: PythonFile, node: ast.Call) -> list[str]:
     return found
 
 
+# The classes of a file's facts that hold places, and their fields that may (see _LineMove): those
+# whose type names a Location or one of these classes.
+_PLACED = (ColumnRef, Arm, Predicate, Join, Ordering, QueryShape, LoopRead, FunctionFacts, QueryCall)
+_NAMES_A_PLACE = re.compile(r"\b(?:Location|%s)\b" % "|".join(kind.__name__ for kind in _PLACED))
+_MOVED_FIELDS = {kind: tuple(f.name for f in fields(kind) if _NAMES_A_PLACE.search(f.type)) for kind in _PLACED}
+
+
 @dataclass
 class QueryFacts:
     queries: list[QueryShape] = field(default_factory=list)
@@ -1592,17 +1600,23 @@ def _decorator_context(node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> Op
     return None
 
 
-def read_queries(source: PythonFile) -> QueryFacts:
-    """Every query shape, loop read, function and counted call of one parsed file."""
+def read_queries(source: PythonFile, kept: Optional["FunctionReads"] = None) -> QueryFacts:
+    """Every query shape, loop read, function and counted call of one parsed file. `kept`: what
+    the functions of an earlier text of this file read to (an editor's buffer, edit after
+    edit); a function read the same way again is taken from it, and `kept` then holds this
+    text's (see FunctionReads)."""
     path, module = source.path, source.tree
     reader = _Reader(source)
     facts = QueryFacts()
     module_context = "task" if _TASK_PATHS.search(path) else "other"
     row_helpers = _row_helpers(module, reader)
+    earlier = kept.reads if kept is not None else {}
+    read_now: dict[tuple, _FunctionRead] = {}
 
     def read_function(body: list[ast.stmt], name: Optional[str], context: str, location: Location,
                       node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]] = None, method: bool = False,
-                      dynamic_relationships: Optional[dict[str, str]] = None) -> None:
+                      dynamic_relationships: Optional[dict[str, str]] = None,
+                      helpers: Optional[_ConsultedHelpers] = None) -> None:
         parameters, annotations, locations = _parameters(source, node) if node is not None else ((), {}, {})
         decorators = _decorator_names(node) if node is not None else ()
         receiver = parameters[0] if method and parameters and "staticmethod" not in decorators else None
@@ -1627,7 +1641,7 @@ def read_queries(source: PythonFile) -> QueryFacts:
         for shape in function.shapes:
             facts.queries.append(replace(shape.shape, function=name, context=context,
                                          origin=_origin(shape, index_of)))
-        _loop_reads(function, facts, index_of, row_helpers, name)
+        _loop_reads(function, facts, index_of, helpers if helpers is not None else row_helpers, name)
         facts.calls += _counted_calls(nodes, function, index_of, reader)
         if name is not None:
             facts.functions.append(FunctionFacts(
@@ -1638,22 +1652,48 @@ def read_queries(source: PythonFile) -> QueryFacts:
                 _dependency_names(node) if node is not None else ()))
         for nested in (n for n in outside_lambdas if isinstance(n, _FUNCTIONS)):  # under if/with/try too
             read_function(nested.body, f"{name}.{nested.name}" if name else nested.name,
-                          _decorator_context(nested) or context, source.name_location(nested), nested)
+                          _decorator_context(nested) or context, source.name_location(nested), nested, helpers=helpers)
+
+    def read_or_take(node: Union[ast.FunctionDef, ast.AsyncFunctionDef], name: str, method: bool = False,
+                     dynamic_relationships: Optional[dict[str, str]] = None) -> None:
+        """read_function of a module function or a method (its nested functions with it), or
+        what an earlier read of the same function gave, moved to where it is now."""
+        context = _decorator_context(node) or module_context
+        if kept is None:
+            read_function(node.body, name, context, source.name_location(node), node, method, dynamic_relationships)
+            return
+        first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+        # what else the read depends on: where the function's queries and OR groups are numbered from
+        key = ("\n".join(source.lines[first - 1:node.end_lineno]), name, context, method,
+               tuple(sorted((dynamic_relationships or {}).items())), len(facts.queries), reader.alternatives)
+        taken = earlier.get(key)
+        if taken is not None and taken.holds(row_helpers):
+            taken = taken.moved_to(first)
+            facts.queries += taken.queries
+            facts.loop_reads += taken.loop_reads
+            facts.calls += taken.calls
+            facts.functions += taken.functions
+            reader.alternatives += taken.alternatives
+        else:
+            before = (len(facts.queries), len(facts.loop_reads), len(facts.calls), len(facts.functions), reader.alternatives)
+            helpers = _ConsultedHelpers(row_helpers)
+            read_function(node.body, name, context, source.name_location(node), node, method, dynamic_relationships, helpers)
+            taken = _FunctionRead(first, node.end_lineno, tuple(facts.queries[before[0]:]), tuple(facts.loop_reads[before[1]:]),
+                                  tuple(facts.calls[before[2]:]), tuple(facts.functions[before[3]:]),
+                                  reader.alternatives - before[4], tuple(helpers.consulted.items()))
+        read_now[key] = taken
 
     read_function([s for s in module.body if not isinstance(s, (*_FUNCTIONS, ast.ClassDef))], None, module_context,
                   Location(path, 1))
     for statement in module.body:
         if isinstance(statement, _FUNCTIONS):
-            read_function(statement.body, statement.name, _decorator_context(statement) or module_context,
-                          source.name_location(statement), statement)
+            read_or_take(statement, statement.name)
         elif isinstance(statement, ast.ClassDef):
             hybrids: dict[str, HybridAttribute] = {}
             dynamic = _dynamic_relationships(statement)
             for member in statement.body:
                 if isinstance(member, _FUNCTIONS):
-                    read_function(member.body, f"{statement.name}.{member.name}",
-                                  _decorator_context(member) or module_context, source.name_location(member), member,
-                                  method=True, dynamic_relationships=dynamic)
+                    read_or_take(member, f"{statement.name}.{member.name}", method=True, dynamic_relationships=dynamic)
                     hybrid = _hybrid(reader, statement.name, member)
                     if hybrid is not None and (hybrid.predicates or hybrid.columns):
                         hybrids[hybrid.attribute] = hybrid  # an `.expression` written after the property wins
@@ -1662,10 +1702,96 @@ def read_queries(source: PythonFile) -> QueryFacts:
                     if attribute is not None:
                         hybrids[attribute.attribute] = attribute
             facts.hybrids += hybrids.values()
+    if kept is not None:
+        kept.reads = read_now
     # `read_function` calls itself through its closure: a reference cycle that would keep this
-    # file's tree alive until the cyclic collector runs. Dropping the name breaks it.
-    del read_function
+    # file's tree alive until the cyclic collector runs. Dropping the names breaks it.
+    del read_function, read_or_take
     return facts
+
+
+class FunctionReads:
+    """What each function of one file read to, kept from one text of the file to the next while
+    an editor changes it: reading the queries of a 1,500-line models file costs 20 ms, and an
+    edit leaves most of its functions as they were. A function is taken from an earlier read
+    when its text is the same, and so is what else its read depends on: its class's dynamic
+    relationships, the numbers of the file's queries and OR groups before it (the indices its
+    facts hold), and the module's row helpers its loops looked up. Its facts then move to its
+    new lines, the places within it and only those."""
+
+    def __init__(self) -> None:
+        self.reads: dict[tuple, _FunctionRead] = {}
+
+
+@dataclass(frozen=True)
+class _FunctionRead:
+    """What reading one function (its nested functions with it) added to a file's QueryFacts."""
+
+    first: int  # its lines, decorators included
+    last: int
+    queries: tuple[QueryShape, ...]
+    loop_reads: tuple[LoopRead, ...]
+    calls: tuple[QueryCall, ...]
+    functions: tuple[FunctionFacts, ...]
+    alternatives: int  # the OR groups it numbered
+    helpers: tuple[tuple[str, Optional[list]], ...]  # the row helpers its loops looked up, as they were
+
+    def holds(self, row_helpers: dict) -> bool:
+        return all(row_helpers.get(name) == reads for name, reads in self.helpers)
+
+    def moved_to(self, first: int) -> "_FunctionRead":
+        lines = first - self.first
+        if not lines:
+            return self
+        move = _LineMove(lines, self.first, self.last)
+        return _FunctionRead(first, self.last + lines, move(self.queries), move(self.loop_reads), move(self.calls),
+                             move(self.functions), self.alternatives, self.helpers)
+
+
+class _LineMove:
+    """Moves the places between lines `first` and `last` of a function's facts by `lines`: its
+    Locations, the `if` of an Arm, a function's last line. Places outside it (a row helper's
+    reads, elsewhere in the module) stay. Objects with nothing to move are kept, not copied."""
+
+    def __init__(self, lines: int, first: int, last: int) -> None:
+        self.lines, self.first, self.last = lines, first, last
+
+    def __call__(self, value):
+        kind = type(value)
+        if kind is Location:
+            if not self.first <= value.line <= self.last:
+                return value
+            return Location(value.path, value.line + self.lines, value.column,
+                            None if value.end_line is None else value.end_line + self.lines, value.end_column)
+        if kind is tuple:
+            moved = tuple(self(item) for item in value)
+            return value if all(new is old for new, old in zip(moved, value)) else moved
+        names = _MOVED_FIELDS.get(kind)
+        if names is None:
+            return value
+        changes = {}
+        for name in names:
+            old = getattr(value, name)
+            new = self(old)
+            if new is not old:
+                changes[name] = new
+        if kind is Arm and self.first <= value.chain[0] <= self.last:
+            changes["chain"] = (value.chain[0] + self.lines, value.chain[1])
+        elif kind is FunctionFacts and self.first <= value.last_line <= self.last:
+            changes["last_line"] = value.last_line + self.lines
+        return copy_replace(value, **changes) if changes else value
+
+
+class _ConsultedHelpers:
+    """The module's row helpers (`_row_helpers`), noting the names one function's loops looked up."""
+
+    def __init__(self, helpers: dict[str, list[tuple[str, Location]]]) -> None:
+        self.helpers = helpers
+        self.consulted: dict[str, Optional[list[tuple[str, Location]]]] = {}
+
+    def get(self, name: str) -> Optional[list[tuple[str, Location]]]:
+        found = self.consulted[name] = self.helpers.get(name)
+        return found
 
 
 def _hybrid(reader: _Reader, class_name: str, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> Optional[HybridAttribute]:
@@ -1678,10 +1804,12 @@ def _hybrid(reader: _Reader, class_name: str, node: Union[ast.FunctionDef, ast.A
             attribute = node.name
         elif name.endswith(".expression") and "." in name:
             attribute = name.split(".")[0]
+    if attribute is None:
+        return None
     returns = [n for n in walk_in_order(node.body, prune=(*_FUNCTIONS, ast.Lambda, ast.ClassDef))
                if isinstance(n, ast.Return) and n.value is not None]
     parameters = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
-    if attribute is None or not returns or not parameters:
+    if not returns or not parameters:
         return None
     function = _FunctionReader(reader)
     function.aliases[parameters[0]] = "cls"
@@ -1962,10 +2090,11 @@ def _attribute_reads(scope, variable: str, reader: _Reader,
             # `row.parent = x` sets the relationship: no load
             if isinstance(node.value, ast.Name) and node.value.id == variable and isinstance(node.ctx, ast.Load):
                 found.append((node.attr, reader.location(node)))
-        elif isinstance(node, ast.Call) and row_helpers and isinstance(node.func, ast.Name) and node.func.id in row_helpers:
+        elif isinstance(node, ast.Call) and row_helpers is not None and isinstance(node.func, ast.Name) \
+                and (helper_reads := row_helpers.get(node.func.id)):
             arguments = call_arguments(node)
             if arguments and isinstance(arguments[0][1], ast.Name) and arguments[0][1].id == variable:
-                found.extend(row_helpers[node.func.id])
+                found.extend(helper_reads)
     return found
 
 

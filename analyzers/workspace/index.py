@@ -31,6 +31,7 @@ from ..extract import (
 )
 from ..extract.python_source import parse_python
 from ..extract.python_world import ReadClosure
+from ..extract.queries import FunctionReads
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
@@ -197,6 +198,8 @@ class WorkspaceIndex:
         # Files whose text does not parse: path -> (the ParsedFile that kept the last good parse,
         # the text that parse was made from, or None when unknown). See stale_sources().
         self._stale: dict[str, tuple[ParsedFile, Optional[str]]] = {}
+        # What the functions of each Python file edited read to, for its next edit (queries.FunctionReads).
+        self._function_reads: dict[str, FunctionReads] = {}
 
     # public API
 
@@ -597,7 +600,8 @@ class WorkspaceIndex:
         if previous is not None and previous.digest == digest and previous.kind == kind and previous.module == module \
                 and previous.dialect == dialect:
             return previous
-        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True))
+        kept = self._function_reads.setdefault(path, FunctionReads()) if kind in PYTHON_KINDS else None
+        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True), kept)
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
@@ -831,13 +835,13 @@ def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> l
     return [_parse_job(job) for job in jobs]
 
 
-def _parse_job(job: tuple[str, str, str, str, str, str, str, bool]) -> ParsedFile:
+def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optional[FunctionReads] = None) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
     `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings';
-    without `with_code`, a Python file gives its summary only."""
+    without `with_code`, a Python file gives its summary only. `kept`: see queries.read_queries."""
     path, kind, digest, text, module, dialect, workspace_dialect, with_code = job
     try:
-        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect, with_code)
+        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect, with_code, kept)
     except Exception as error:  # the boundary: a parser bug must not take the index down
         log.exception("failed to parse %s", path)
         return ParsedFile(path, kind, digest, None,
@@ -847,8 +851,8 @@ def _parse_job(job: tuple[str, str, str, str, str, str, str, bool]) -> ParsedFil
     return ParsedFile(path, kind, digest, result, tuple(errors), module, dialect)
 
 
-def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
-                workspace_dialect: str, with_code: bool = True) -> tuple[Any, tuple[ExtractionError, ...]]:
+def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, workspace_dialect: str,
+                with_code: bool = True, kept: Optional[FunctionReads] = None) -> tuple[Any, tuple[ExtractionError, ...]]:
     if kind in PYTHON_KINDS:
         source, error = parse_python(text, path, numbered=with_code)
         if source is None:
@@ -856,7 +860,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str,
         summary = module_summary.summarize_source(source, module)
         if not with_code:
             return PythonModule(summary, None), tuple(summary.errors)
-        facts = code_facts.facts_of(source, dialect) if kind != "support" else code_facts.url_facts_of(source)
+        facts = code_facts.facts_of(source, dialect, kept) if kind != "support" else code_facts.url_facts_of(source)
         return PythonModule(summary, facts), (*summary.errors, *facts.errors)
     if kind == "revision":
         parse = alembic_revisions.parse_revision(text, path, dialect)

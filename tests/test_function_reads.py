@@ -1,0 +1,159 @@
+"""What the functions of a file read to, kept from one text of the file to the next
+(queries.FunctionReads): after any edit, the facts equal those of a fresh read, and a function
+whose text and numbering did not change is not read again."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import corpus_projects
+from schemalens.analyzers.extract import queries
+from schemalens.analyzers.extract.python_source import parse_python
+from schemalens.analyzers.extract.queries import FunctionReads, read_queries
+
+HEADER = "from app.models import Order, Item, session\n\n\n"
+PATH = "app/services.py"
+
+
+def _read(text: str, kept=None):
+    source, error = parse_python(text, PATH)
+    assert error is None
+    return read_queries(source, kept)
+
+
+@pytest.fixture
+def functions_read(monkeypatch) -> list[int]:
+    """How many functions each read of a file reads (the module's own statements counted too)."""
+    counts = [0]
+
+    class Counted(queries._FunctionReader):
+        def __init__(self, *args, **kwargs):
+            counts[-1] += 1
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "_FunctionReader", Counted)
+    return counts
+
+
+def _edited(before: str, after: str, counts: list[int]):
+    """The facts of `after` read with what `before`'s functions read to, checked equal to a
+    fresh read; and the number of functions read again."""
+    kept = FunctionReads()
+    _read(before, kept)
+    counts.append(0)
+    taken = _read(after, kept)
+    read_again = counts[-1]
+    assert taken == _read(after)
+    return taken, read_again
+
+
+ARMS = '''def by_state(state):
+    query = session.query(Order)
+    if state == "open":
+        query = query.filter(Order.closed_at.is_(None))
+    elif state == "closed":
+        query = query.filter(Order.closed_at.isnot(None))
+    else:
+        query = query.filter(Order.archived == True)
+    return query.all()
+'''
+
+
+def test_a_function_below_an_edit_is_taken_with_its_places_moved(functions_read):
+    before = HEADER + "LIMIT = 10\n\n\n" + ARMS
+    after = HEADER + "LIMIT = 10\nPAGE = 20\n\n\n" + ARMS
+    taken, read_again = _edited(before, after, functions_read)
+    assert read_again == 1  # the module's statements; `by_state` is taken
+    arms = [p.arm for q in taken.queries for p in q.predicates if p.arm is not None]
+    assert arms and all(arm.chain[0] == 10 for arm in arms)  # the `if`, a line lower
+    assert taken.functions[0].location.line == 8 and taken.functions[0].last_line == 16
+
+
+def test_an_edited_function_is_read_again_and_the_others_taken(functions_read):
+    other = "def first_item():\n    return session.query(Item).filter(Item.sku == 'a').first()\n"
+    before = HEADER + ARMS + "\n\n" + other
+    after = HEADER + ARMS.replace("Order.archived == True", "Order.archived == False") + "\n\n" + other
+    _taken, read_again = _edited(before, after, functions_read)
+    assert read_again == 2  # the module's statements and `by_state`
+
+
+HELPER = "def row_json(row):\n    return {'id': row.id, 'sku': row.sku}\n\n\n"
+LOOP = "def export():\n    for item in session.query(Item).all():\n        row_json(item)\n"
+
+
+def test_a_row_helper_that_stays_keeps_its_places_when_the_loop_moves(functions_read):
+    before = HEADER + HELPER + LOOP
+    after = HEADER + HELPER + "# exports\n" + LOOP
+    taken, read_again = _edited(before, after, functions_read)
+    assert read_again == 1
+    helper_reads = [read for read in taken.loop_reads if read.function == "export"]
+    assert {read.location.line for read in helper_reads} == {5}  # in `row_json`, which did not move
+
+
+def test_a_loop_is_read_again_when_its_row_helper_changes(functions_read):
+    before = HEADER + HELPER + LOOP
+    after = HEADER + HELPER.replace("'sku': row.sku", "'sku': row.sku, 'name': row.name") + LOOP
+    taken, read_again = _edited(before, after, functions_read)
+    assert read_again == 3  # the module, `row_json` and `export`, whose loop reads what the helper reads
+    assert "name" in {read.attribute for read in taken.loop_reads if read.function == "export"}
+
+
+def test_functions_after_a_new_or_group_are_read_again(functions_read):
+    """A condition's OR group is numbered across the file: one more before a function renumbers its own."""
+    grouped = "def either(a, b):\n    return session.query(Order).filter(or_(Order.id == a, Order.code == b)).all()\n"
+    before = HEADER + "def plain():\n    return session.query(Order).all()\n\n\n" + grouped
+    after = HEADER + "def plain():\n    return session.query(Order).filter(or_(Order.id == 1, Order.id == 2)).all()\n\n\n" + grouped
+    taken, read_again = _edited(before, after, functions_read)
+    assert read_again == 3
+    assert {p.alternative[0] for q in taken.queries if q.function == "either" for p in q.predicates} == {2}
+
+
+# Real files: random line edits, one after another, each read with what the one before kept.
+_LINES = ("", "# a comment", "extra = Column(Integer)", "rows = session.query(Order).filter(Order.id == 1).all()",
+          "if x:\n{indent}    y = 1\n{indent}elif z:\n{indent}    y = 2\n{indent}else:\n{indent}    y = 3")
+
+
+def _corpus_files() -> list[tuple[str, str]]:
+    if not corpus_projects.available():
+        return []
+    found = []
+    for project in ("CTFd", "redash", "dispatch"):
+        root = corpus_projects.unpacked(project)
+        files = sorted(path for path in root.rglob("*.py") if "query(" in path.read_text(encoding="utf-8", errors="replace")
+                       or "select(" in path.read_text(encoding="utf-8", errors="replace"))
+        found += [(project, str(path.relative_to(root))) for path in random.Random(project).sample(files, min(15, len(files)))]
+    return found
+
+
+CORPUS_FILES = _corpus_files()
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason="the corpus (../shared/corpus) is not here")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CORPUS_FILES or [("", "")]),
+       st.lists(st.tuples(st.floats(0, 1), st.sampled_from(["insert", "delete", "duplicate"]), st.sampled_from(_LINES)),
+                min_size=1, max_size=5))
+def test_after_any_edits_of_a_real_file_the_facts_equal_a_fresh_read(file, edits):
+    project, path = file
+    text = (corpus_projects.unpacked(project) / path).read_text(encoding="utf-8")
+    kept = FunctionReads()
+    read_queries(parse_python(text, path)[0], kept)
+    for where, action, line in edits:
+        lines = text.split("\n")
+        at = int(where * (len(lines) - 1))
+        indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        if action == "insert":
+            lines.insert(at, indent + line.format(indent=indent))
+        elif action == "delete":
+            del lines[at]
+        else:
+            lines.insert(at, lines[at])
+        text = "\n".join(lines)
+        source, _error = parse_python(text, path)
+        if source is None:  # the edit broke the syntax: the index keeps the last good parse
+            continue
+        assert read_queries(source, kept) == read_queries(source)
