@@ -1,6 +1,6 @@
-"""What the functions of a file read to, kept from one text of the file to the next
-(queries.FunctionReads): after any edit, the facts equal those of a fresh read, and a function
-whose text and numbering did not change is not read again."""
+"""What a file's functions and statements read to, kept from one text of the file to the next
+(code_facts.EarlierReads, queries.FunctionReads): after any edit, the facts equal those of a
+fresh read, and a function whose text and numbering did not change is not read again."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import corpus_projects
 from schemalens.analyzers.extract import queries
+from schemalens.analyzers.extract.code_facts import EarlierReads, facts_of
 from schemalens.analyzers.extract.python_source import parse_python
 from schemalens.analyzers.extract.queries import FunctionReads, read_queries
 
@@ -112,6 +113,23 @@ def test_functions_after_a_new_or_group_are_read_again(functions_read):
     assert {p.alternative[0] for q in taken.queries if q.function == "either" for p in q.predicates} == {2}
 
 
+def test_statements_that_share_a_line_keep_their_own_names():
+    before = "import os\nfirst = alpha; second = beta\n"
+    after = "import os\n\nfirst = alpha; second = beta\n"
+    kept = EarlierReads()
+    facts_of(parse_python(before, PATH)[0], kept=kept)
+    names = facts_of(parse_python(after, PATH)[0], kept=kept).referenced_names
+    assert {"alpha", "beta"} <= names
+    assert names == facts_of(parse_python(after, PATH)[0]).referenced_names
+
+
+def test_a_new_decorator_is_a_new_statement():
+    kept = EarlierReads()
+    facts_of(parse_python("@alpha\ndef f():\n    pass\n", PATH)[0], kept=kept)
+    names = facts_of(parse_python("@beta\ndef f():\n    pass\n", PATH)[0], kept=kept).referenced_names
+    assert "beta" in names and "alpha" not in names
+
+
 # Real files: random line edits, one after another, each read with what the one before kept.
 _LINES = ("", "# a comment", "extra = Column(Integer)", "rows = session.query(Order).filter(Order.id == 1).all()",
           "if x:\n{indent}    y = 1\n{indent}elif z:\n{indent}    y = 2\n{indent}else:\n{indent}    y = 3")
@@ -140,8 +158,8 @@ CORPUS_FILES = _corpus_files()
 def test_after_any_edits_of_a_real_file_the_facts_equal_a_fresh_read(file, edits):
     project, path = file
     text = (corpus_projects.unpacked(project) / path).read_text(encoding="utf-8")
-    kept = FunctionReads()
-    read_queries(parse_python(text, path)[0], kept)
+    kept = EarlierReads()
+    facts_of(parse_python(text, path)[0], kept=kept)
     for where, action, line in edits:
         lines = text.split("\n")
         at = int(where * (len(lines) - 1))
@@ -156,4 +174,4 @@ def test_after_any_edits_of_a_real_file_the_facts_equal_a_fresh_read(file, edits
         source, _error = parse_python(text, path)
         if source is None:  # the edit broke the syntax: the index keeps the last good parse
             continue
-        assert read_queries(source, kept) == read_queries(source)
+        assert facts_of(source, kept=kept) == facts_of(source)

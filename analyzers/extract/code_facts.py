@@ -883,12 +883,24 @@ def url_facts_of(source: PythonFile) -> CodeFacts:
     return CodeFacts(source.path, strings=strings)
 
 
-def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[FunctionReads] = None) -> CodeFacts:
-    """The CodeFacts of a file already parsed; `kept`: see read_queries."""
+class EarlierReads:
+    """What the last text of one file read to, kept for the next while an editor changes the
+    file: what each function's queries read to (queries.FunctionReads), and the names each
+    module-level statement references (by its text and column: a statement reads the same names
+    wherever it is)."""
+
+    def __init__(self) -> None:
+        self.functions = FunctionReads()
+        self.names: dict[tuple[int, str], frozenset[str]] = {}
+
+
+def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[EarlierReads] = None) -> CodeFacts:
+    """The CodeFacts of a file already parsed; `kept`: what the last text of the file read to,
+    taken where it holds and replaced with this text's."""
     path = source.path
     collector = _Collector(source)
     collector.collect()
-    found = read_queries(source, kept)
+    found = read_queries(source, kept.functions if kept is not None else None)
     shapes = tuple(shape_from_sql(shape, dialect) if shape.sql is not None else shape for shape in found.queries)
     return CodeFacts(path, tuple(collector.lookups), tuple(collector.check_then_inserts),
                      tuple(collector.read_modify_writes), tuple(collector.fallback_reads),
@@ -897,7 +909,7 @@ def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[Fun
                      loop_reads=tuple(found.loop_reads), functions=tuple(found.functions),
                      query_calls=tuple(found.calls), hybrids=tuple(found.hybrids),
                      deletion_words=deletion_words(source.text), sql_insert_tables=sql_insert_tables(source.text),
-                     referenced_names=referenced_names(source.tree),
+                     referenced_names=_referenced_names(source, kept) if kept is not None else referenced_names(source.tree),
                      negated_names=frozenset(collector.negated_names), subtracted_names=frozenset(collector.subtracted_names),
                      non_negative_inputs=frozenset(collector.non_negative_inputs),
                      attribute_names=frozenset(collector.attribute_names),
@@ -914,7 +926,7 @@ def _assigns_all(node: ast.AST) -> bool:
     return any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets)
 
 
-def referenced_names(tree: ast.Module) -> frozenset[str]:
+def referenced_names(tree: ast.AST) -> frozenset[str]:
     """See CodeFacts.referenced_names: names and attributes read other than as the function of a
     call inside a function body, every callee outside function bodies, and the identifiers of
     strings that look like names or dotted paths."""
@@ -949,6 +961,23 @@ def referenced_names(tree: ast.Module) -> frozenset[str]:
             stack += [(child, in_function if id(child) in decorators else True) for child in child_nodes(node)]
         else:
             stack += [(child, in_function) for child in child_nodes(node)]
+    return frozenset(found)
+
+
+def _referenced_names(source: PythonFile, kept: EarlierReads) -> frozenset[str]:
+    """referenced_names of the file, statement by statement: a statement of the last text's is
+    not walked again."""
+    found: set[str] = set()
+    names_now: dict[tuple[int, str], frozenset[str]] = {}
+    for statement in source.tree.body:
+        first = min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", ()))])
+        key = (statement.col_offset, "\n".join(source.lines[first - 1:statement.end_lineno]))
+        names = kept.names.get(key)
+        if names is None:
+            names = referenced_names(statement)
+        names_now[key] = names
+        found |= names
+    kept.names = names_now
     return frozenset(found)
 
 

@@ -31,7 +31,6 @@ from ..extract import (
 )
 from ..extract.python_source import parse_python
 from ..extract.python_world import ReadClosure
-from ..extract.queries import FunctionReads
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
@@ -198,8 +197,8 @@ class WorkspaceIndex:
         # Files whose text does not parse: path -> (the ParsedFile that kept the last good parse,
         # the text that parse was made from, or None when unknown). See stale_sources().
         self._stale: dict[str, tuple[ParsedFile, Optional[str]]] = {}
-        # What the functions of each Python file edited read to, for its next edit (queries.FunctionReads).
-        self._function_reads: dict[str, FunctionReads] = {}
+        # What each Python file edited read to, for its next edit (code_facts.EarlierReads).
+        self._earlier_reads: dict[str, code_facts.EarlierReads] = {}
 
     # public API
 
@@ -600,7 +599,7 @@ class WorkspaceIndex:
         if previous is not None and previous.digest == digest and previous.kind == kind and previous.module == module \
                 and previous.dialect == dialect:
             return previous
-        kept = self._function_reads.setdefault(path, FunctionReads()) if kind in PYTHON_KINDS else None
+        kept = self._earlier_reads.setdefault(path, code_facts.EarlierReads()) if kind in PYTHON_KINDS else None
         parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True), kept)
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
@@ -835,10 +834,10 @@ def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> l
     return [_parse_job(job) for job in jobs]
 
 
-def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optional[FunctionReads] = None) -> ParsedFile:
+def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optional[code_facts.EarlierReads] = None) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
     `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings';
-    without `with_code`, a Python file gives its summary only. `kept`: see queries.read_queries."""
+    without `with_code`, a Python file gives its summary only. `kept`: see code_facts.facts_of."""
     path, kind, digest, text, module, dialect, workspace_dialect, with_code = job
     try:
         result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect, with_code, kept)
@@ -852,7 +851,7 @@ def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Option
 
 
 def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, workspace_dialect: str,
-                with_code: bool = True, kept: Optional[FunctionReads] = None) -> tuple[Any, tuple[ExtractionError, ...]]:
+                with_code: bool = True, kept: Optional[code_facts.EarlierReads] = None) -> tuple[Any, tuple[ExtractionError, ...]]:
     if kind in PYTHON_KINDS:
         source, error = parse_python(text, path, numbered=with_code)
         if source is None:
