@@ -127,7 +127,12 @@ def _lsp(args: argparse.Namespace) -> int:
     from .analyzers.workspace.parse_workers import start_early_worker
 
     start_early_worker()  # up by the time the client's `initialize` arrives: the server's imports take longer
+    from .server.attrs_methods_cache import keep_attrs_methods
+
+    put_back = keep_attrs_methods()  # lsprotocol's classes without compiling their methods again
     from .server.app import run_socket, run_stdio, server
+
+    put_back()
 
     if args.tcp or args.ws:
         host, _, port = (args.tcp or args.ws).rpartition(":")
