@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 from collections import deque
@@ -91,10 +92,15 @@ def end_process(code: int) -> None:
     """End the server now, and the parse workers of an index that is running (they would wait
     for each other's pipes and outlive it). Not a clean shutdown: that would wait for the
     analysis thread, and for a thread blocked reading a standard input nobody writes to. Every
-    file SchemaLens writes is written then renamed, so nothing is left half-written."""
+    file SchemaLens writes is written then renamed, so nothing is left half-written.
+
+    The worker pools' semaphores are released first, by multiprocessing's own finalizers of
+    priority 0 and above, as a normal exit runs them (those below join threads, which could
+    wait): else its resource tracker, which outlives the server, warns of them on standard error."""
     try:
         for child in multiprocessing.active_children():
             child.kill()
+        multiprocessing.util._run_finalizers(0)
     except Exception:  # exiting anyway
         pass
     os._exit(code)

@@ -36,7 +36,9 @@ class RawClient:
         self.received: list[dict] = []
         self.stderr = b""
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        # reads until every process that holds the server's standard error ends (its children too)
+        self.stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self.stderr_reader.start()
         self._ids = iter(range(1, 10_000))
 
     def _read(self) -> None:
@@ -186,6 +188,23 @@ def test_the_server_exits_within_2_s_when_the_pipe_closes_while_indexing(large_w
         assert _seconds_to_exit(client.server) < EXIT_SECONDS
     finally:
         client.close()
+
+
+def test_an_exit_while_indexing_writes_nothing_to_stderr(large_workspace: Path, tmp_path: Path):
+    """The parse workers' semaphores are released when the server ends during an index: else
+    multiprocessing's resource tracker warns of them on standard error as it ends, and editors
+    log that as an error."""
+    client = RawClient(tmp_path / "cache", os.getpid())
+    try:
+        client.initialize(large_workspace)
+        time.sleep(1.0)
+        assert not any("indexed" in m["message"] for m in client.log_messages()), "the index should still run"
+        client.server.stdin.close()
+        client.server.wait(timeout=10)
+        client.stderr_reader.join(timeout=10)
+    finally:
+        client.close()
+    assert client.stderr == b""
 
 
 def test_a_client_in_another_pid_namespace_is_not_taken_for_dead(service: Path, tmp_path: Path):
