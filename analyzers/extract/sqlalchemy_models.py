@@ -1135,10 +1135,10 @@ class _LayerBuilder:
         tables = {table.class_name for table in self.tables if table.class_name}
         found, unrecognized = 0, []
         for qualified, cls in self.world.classes.items():
-            path = self.world.path_of(qualified)
             info = self.infos.get(qualified)
             declares = cls.attribute("__tablename__") is not None or cls.attribute("__table__") is not None
-            if not self.is_application(path) or not (declares or (info is not None and info.mapped)):
+            # the path's roles last: most classes of a workspace are no model, and matching costs
+            if not (declares or (info is not None and info.mapped)) or not self.is_application(self.world.path_of(qualified)):
                 continue
             if info is not None and (info.is_root or info.abstract):
                 continue
@@ -1160,7 +1160,10 @@ class _LayerBuilder:
 
     def finish(self) -> SchemaLayer:
         by_key: dict[str, Table] = {}
-        engines = {summary.path: _other_engine(summary) for summary in self.world.summaries}
+        # the engine of each module that declares a table (not of every module: a build follows each edit)
+        summaries = {summary.path: summary for summary in self.world.summaries}
+        engines = {path: _other_engine(summaries[path]) for path in {table.location.path for table in self.tables}
+                   if path in summaries}
         for table in sorted(self.tables, key=lambda t: (t.location.path, t.location.line)):
             engine = engines.get(table.location.path)
             if engine is not None or not self.is_application(table.location.path):
