@@ -141,8 +141,8 @@ def _corpus_files() -> list[tuple[str, str]]:
     found = []
     for project in ("CTFd", "redash", "dispatch"):
         root = corpus_projects.unpacked(project)
-        files = sorted(path for path in root.rglob("*.py") if "query(" in path.read_text(encoding="utf-8", errors="replace")
-                       or "select(" in path.read_text(encoding="utf-8", errors="replace"))
+        files = sorted(path for path in root.rglob("*.py")
+                       for text in [path.read_text(encoding="utf-8", errors="replace")] if "query(" in text or "select(" in text)
         found += [(project, str(path.relative_to(root))) for path in random.Random(project).sample(files, min(15, len(files)))]
     return found
 

@@ -1542,7 +1542,7 @@ def _eager_attributes(source: PythonFile, node: ast.Call) -> list[str]:
 
 # The classes of a file's facts that hold places, and their fields that may (see _LineMove): those
 # whose type names a Location or one of these classes.
-_PLACED = (ColumnRef, Arm, Predicate, Join, Ordering, QueryShape, LoopRead, FunctionFacts, QueryCall)
+_PLACED = (ColumnRef, Arm, Predicate, Join, Ordering, QueryOrigin, QueryShape, LoopRead, FunctionFacts, QueryCall)
 _NAMES_A_PLACE = re.compile(r"\b(?:Location|%s)\b" % "|".join(kind.__name__ for kind in _PLACED))
 _MOVED_FIELDS = {kind: tuple(f.name for f in fields(kind) if _NAMES_A_PLACE.search(f.type)) for kind in _PLACED}
 

@@ -2,7 +2,7 @@
 
 spawn, not fork: the language server has threads, and fork copies their locks. A spawned
 worker starts a fresh interpreter and imports the parsers first (0.3 s). The language server
-starts one before its own imports (0.5 s, most of it lsprotocol's types), so that it is ready
+starts one before its own imports (0.4 s, lsprotocol's and pygls's, then its own), so that it is ready
 when the client's `initialize` arrives: the first pass of a cold index hands it the migrations
 while this process reads the models (`WorkspaceIndex._parse_for_the_schema`).
 """
