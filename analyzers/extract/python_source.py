@@ -14,6 +14,7 @@ only the columns on a rewritten line may be off by a character or two.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import sys
 import warnings
@@ -182,16 +183,22 @@ class _NodesInOrder(list):
 
 def _numbered_file(path: str, text: str, tree: ast.Module, lines: tuple[str, ...], rewritten: bool = False) -> PythonFile:
     order = _NodesInOrder()
+    _number(tree, order, weakref.ref(order), 0)
+    return PythonFile(path, text, tree, lines, rewritten, order)
+
+
+def _number(root: ast.AST, order: list, reference: weakref.ref, base: int) -> None:
+    """Append `root` and the nodes inside it to `order` in walk order, each with its span: the
+    positions it covers in the file's order, which starts `base` nodes before `order` does."""
     append = order.append
-    reference = weakref.ref(order)
-    stack: list = [tree]  # nodes to enter, and (node, start) pairs to leave
+    stack: list = [root]  # nodes to enter, and (node, start) pairs to leave
     while stack:
         current = stack.pop()
         if current.__class__ is tuple:
             node, start = current
-            node._schemalens_span = (reference, start, len(order))
+            node._schemalens_span = (reference, start, base + len(order))
             continue
-        start = len(order)
+        start = base + len(order)
         append(current)
         children = child_nodes(current)
         if children:
@@ -200,7 +207,104 @@ def _numbered_file(path: str, text: str, tree: ast.Module, lines: tuple[str, ...
             stack += children
         else:
             current._schemalens_span = (reference, start, start + 1)
-    return PythonFile(path, text, tree, lines, rewritten, order)
+
+
+class Reparser:
+    """The last parse of the file an editor is changing, kept for the file's next text: only the
+    module-level statements the change touches are parsed again; the others are kept, moved to
+    their new lines (a keystroke in a 1,500-line module: 2-3 ms instead of 18). Keeps one file:
+    a tree costs about 50 times its text.
+
+    A statement's parse depends only on its own text: the lines before a statement that starts
+    on a line of its own end every bracket and string (the old parse ended a statement there),
+    and the parse of the changed lines fails if it leaves one open for the lines after."""
+
+    def __init__(self) -> None:
+        self._last: Optional[PythonFile] = None
+
+    def parse(self, text: str, path: str) -> tuple[Optional[PythonFile], Optional[ExtractionError]]:
+        """parse_python(text, path), numbered."""
+        last, self._last = self._last, None  # a splice changes the last tree's nodes: it is not kept as it was
+        source = _spliced(last, text) if last is not None and last.path == path and not last.rewritten else None
+        if source is not None:
+            self._last = source
+            return source, None
+        source, error = parse_python(text, path)
+        self._last = source if source is not None else last  # a half-typed line: splice into the last good tree
+        return source, error
+
+
+def _spliced(last: PythonFile, text: str) -> Optional[PythonFile]:
+    """`text` parsed from `last`, a parse of an earlier text of the same file: the changed lines'
+    statements parsed again, the others moved (their nodes are changed in place). None when the
+    changed lines do not parse on their own (then nothing is changed)."""
+    if last.nodes_in_order is None:
+        return None
+    lines = tuple(split_lines(text))
+    old = last.lines
+    same_start = 0
+    shortest = min(len(old), len(lines))
+    # the last of the lines is what follows the last line break: the same text, but not followed by one
+    while same_start < shortest - 1 and old[same_start] == lines[same_start]:
+        same_start += 1
+    same_end = 0
+    while same_end < shortest - same_start and old[-1 - same_end] == lines[-1 - same_end]:
+        same_end += 1
+    statements = last.tree.body
+    # 0-based first lines of the statements that start on a line of their own (the rest join the one before)
+    starts, firsts = [], []
+    for number, statement in enumerate(statements):
+        first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))]) - 1
+        if number == 0 or first >= statements[number - 1].end_lineno:
+            starts.append(first)
+            firsts.append(number)
+    kept_before = bisect.bisect_right(starts, same_start) - 1
+    start = starts[kept_before] if kept_before >= 0 else 0
+    first_changed = firsts[kept_before] if kept_before >= 0 else 0
+    kept_after = bisect.bisect_left(starts, max(len(old) - same_end, start + 1))
+    end = starts[kept_after] if kept_after < len(starts) else len(old)
+    first_after = firsts[kept_after] if kept_after < len(firsts) else len(statements)
+    line_shift = len(lines) - len(old)
+    changed_lines = lines[start: end + line_shift]
+    if start > 0 and lines[start - 1].endswith("\\"):  # that line goes on in the changed ones (or in nothing: an error)
+        return None
+    try:  # the changed lines and the line break after them (none at the end of the file)
+        changed = _parse("\n".join(changed_lines) + ("\n" if end < len(old) else ""))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    order = last.nodes_in_order
+    reference = last.tree._schemalens_span[0]
+    position = statements[first_changed]._schemalens_span[1] if first_changed < len(statements) else len(order)
+    position_after = statements[first_after]._schemalens_span[1] if first_after < len(statements) else len(order)
+    changed_order: list = []
+    for statement in changed.body:
+        _number(statement, changed_order, reference, position)
+    _move_lines(changed_order, start)
+    order[position: position_after] = changed_order
+    moved = order[position + len(changed_order):]
+    _move_lines(moved, line_shift)
+    count_shift = len(changed_order) - (position_after - position)
+    if count_shift:
+        for node in moved:
+            _, node_start, node_end = node._schemalens_span
+            node._schemalens_span = (reference, node_start + count_shift, node_end + count_shift)
+    tree = ast.Module(body=[*statements[:first_changed], *changed.body, *statements[first_after:]], type_ignores=[])
+    order[0] = tree
+    tree._schemalens_span = (reference, 0, len(order))
+    return PythonFile(last.path, text, tree, lines, False, order)
+
+
+def _move_lines(nodes: list, shift: int) -> None:
+    if not shift:
+        return
+    for node in nodes:
+        if node.__class__ in _PLACED:
+            node.lineno += shift
+            node.end_lineno += shift
+
+
+_PLACED = {kind for kind in vars(ast).values()
+           if isinstance(kind, type) and issubclass(kind, ast.AST) and "end_lineno" in kind._attributes}
 
 
 _NOT_CHILDREN = {"ctx", "op", "ops"}

@@ -29,7 +29,7 @@ from ..extract import (
     sql_files,
     sqlalchemy_models,
 )
-from ..extract.python_source import parse_python
+from ..extract.python_source import Reparser, parse_python
 from ..extract.python_world import ReadClosure
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
@@ -199,6 +199,7 @@ class WorkspaceIndex:
         self._stale: dict[str, tuple[ParsedFile, Optional[str]]] = {}
         # What each Python file edited read to, for its next edit (code_facts.EarlierReads).
         self._earlier_reads: dict[str, code_facts.EarlierReads] = {}
+        self._reparser = Reparser()  # the tree of the Python file edited last
 
     # public API
 
@@ -600,7 +601,8 @@ class WorkspaceIndex:
                 and previous.dialect == dialect:
             return previous
         kept = self._earlier_reads.setdefault(path, code_facts.EarlierReads()) if kind in PYTHON_KINDS else None
-        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True), kept)
+        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True), kept,
+                            self._reparser)
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
@@ -834,13 +836,15 @@ def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> l
     return [_parse_job(job) for job in jobs]
 
 
-def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optional[code_facts.EarlierReads] = None) -> ParsedFile:
+def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optional[code_facts.EarlierReads] = None,
+               reparser: Optional[Reparser] = None) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
     `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings';
-    without `with_code`, a Python file gives its summary only. `kept`: see code_facts.facts_of."""
+    without `with_code`, a Python file gives its summary only. `kept`: see code_facts.facts_of;
+    `reparser`: the tree of the Python file edited last (python_source.Reparser)."""
     path, kind, digest, text, module, dialect, workspace_dialect, with_code = job
     try:
-        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect, with_code, kept)
+        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect, with_code, kept, reparser)
     except Exception as error:  # the boundary: a parser bug must not take the index down
         log.exception("failed to parse %s", path)
         return ParsedFile(path, kind, digest, None,
@@ -851,9 +855,11 @@ def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Option
 
 
 def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, workspace_dialect: str,
-                with_code: bool = True, kept: Optional[code_facts.EarlierReads] = None) -> tuple[Any, tuple[ExtractionError, ...]]:
+                with_code: bool = True, kept: Optional[code_facts.EarlierReads] = None,
+                reparser: Optional[Reparser] = None) -> tuple[Any, tuple[ExtractionError, ...]]:
     if kind in PYTHON_KINDS:
-        source, error = parse_python(text, path, numbered=with_code)
+        source, error = reparser.parse(text, path) if reparser is not None and with_code else \
+            parse_python(text, path, numbered=with_code)
         if source is None:
             return None, (error,)
         summary = module_summary.summarize_source(source, module)
