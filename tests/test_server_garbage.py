@@ -1,10 +1,13 @@
-"""The server's full garbage collections run when the user pauses, or after AT_MOST_EVERY
-rebuilds without a pause, never by the interpreter's own schedule (server/garbage.py)."""
+"""The server's garbage collections (server/garbage.py): none during a rebuild, and what a rebuild
+leaves frozen; full collections when the user pauses, a sweep of the frozen garbage at a pause
+after SWEEP_EVERY rebuilds or after AT_MOST_EVERY rebuilds without a pause, never by the
+interpreter's own schedule."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 
 import pytest
 
@@ -23,6 +26,13 @@ def server_collections():
     full.start()
     yield full
     gc.set_threshold(*thresholds)
+    gc.enable()
+    gc.unfreeze()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.itself = self
 
 
 def test_the_interpreter_runs_no_full_collection_of_its_own(server_collections):
@@ -33,13 +43,51 @@ def test_the_interpreter_runs_no_full_collection_of_its_own(server_collections):
     del kept
 
 
-def test_nonstop_rebuilds_collect_every_at_most_every(server_collections):
+def test_nonstop_rebuilds_sweep_every_at_most_every(server_collections):
+    loop = asyncio.new_event_loop()
     before = _full_passes()
     for _ in range(garbage.AT_MOST_EVERY - 1):
         server_collections.before_rebuild()
+        server_collections.after_rebuild(loop)
     assert _full_passes() == before
     server_collections.before_rebuild()
     assert _full_passes() == before + 1
+    assert server_collections.since_last == 0
+    server_collections.after_rebuild(loop)
+    loop.close()
+
+
+def test_a_rebuild_runs_no_collection_and_what_it_leaves_is_frozen(server_collections):
+    loop = asyncio.new_event_loop()
+    young = gc.get_stats()[0]["collections"]
+    server_collections.before_rebuild()
+    made = [[] for _ in range(100_000)]
+    assert gc.get_stats()[0]["collections"] == young
+    frozen = gc.get_freeze_count()
+    server_collections.after_rebuild(loop)
+    assert gc.get_freeze_count() >= frozen + len(made)
+    assert gc.isenabled()
+    loop.close()
+
+
+def _rebuild_leaving_a_cycle(collections: FullCollections, loop) -> weakref.ref:
+    collections.before_rebuild()
+    garbage_left = weakref.ref(_Cycle())
+    collections.after_rebuild(loop)
+    return garbage_left
+
+
+def test_a_pause_sweeps_the_frozen_garbage_once_sweep_every_rebuilds_ran(server_collections, monkeypatch):
+    monkeypatch.setattr(garbage, "IDLE", 0.01)
+
+    async def pause_after(rebuilds: int) -> bool:
+        loop = asyncio.get_running_loop()
+        cycles = [_rebuild_leaving_a_cycle(server_collections, loop) for _ in range(rebuilds)]
+        await asyncio.sleep(0.05)
+        return all(cycle() is None for cycle in cycles)
+
+    assert not asyncio.run(pause_after(1))  # a plain collection: frozen garbage stays
+    assert asyncio.run(pause_after(garbage.SWEEP_EVERY))
     assert server_collections.since_last == 0
 
 
