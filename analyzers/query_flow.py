@@ -119,6 +119,32 @@ def _decorator_name(decorator) -> str:
     return decorator.name or (decorator.func.name if decorator.func else "") or ""
 
 
+@dataclass(frozen=True, slots=True)
+class _FileEntries:
+    """What one file's facts add to a CodeBase's indexes, in the order they add it."""
+
+    facts: object
+    module: str
+    functions: tuple[tuple[tuple[str, str], FunctionFacts], ...]
+    qualified: tuple[tuple[str, tuple[str, str]], ...]
+    shapes: dict[tuple[str, Optional[str]], tuple[int, ...]]
+    hybrids: tuple[tuple[tuple[str, str], object], ...]
+
+    @staticmethod
+    def of(path: str, module: str, facts) -> "_FileEntries":
+        shapes: dict[tuple[str, Optional[str]], list[int]] = {}
+        for index, shape in enumerate(facts.queries):
+            shapes.setdefault((path, shape.function), []).append(index)
+        return _FileEntries(
+            facts, module,
+            tuple(((path, function.name), function) for function in facts.functions),
+            tuple((f"{module}.{function.name}" if module else function.name, (path, function.name))
+                  for function in facts.functions),
+            {key: tuple(indexes) for key, indexes in shapes.items()},
+            tuple(((f"{module}.{hybrid.class_name}" if module else hybrid.class_name, hybrid.attribute), hybrid)
+                  for hybrid in getattr(facts, "hybrids", ())))
+
+
 class CodeBase:
     """The workspace's functions, classes and queries, read together.
 
@@ -126,8 +152,9 @@ class CodeBase:
     `summaries`: ModuleSummary by path; `application`: the paths whose queries are reported."""
 
     def __init__(self, facts: dict, summaries: dict[str, ModuleSummary], application: Iterable[str],
-                 mapped_classes: Iterable[str] = ()) -> None:
-        """`mapped_classes`: the models' classes, qualified (`app.models.Order`)."""
+                 mapped_classes: Iterable[str] = (), last: Optional["CodeBase"] = None) -> None:
+        """`mapped_classes`: the models' classes, qualified (`app.models.Order`); `last`: the code
+        base before an edit, whose entries of the files it left as they were are taken."""
         self.facts = facts
         self.mapped_classes = frozenset(mapped_classes)
         self.summaries = summaries
@@ -137,18 +164,19 @@ class CodeBase:
         self.functions: dict[tuple[str, str], FunctionFacts] = {}
         self.by_qualified: dict[str, tuple[str, str]] = {}
         self.shapes_of: dict[tuple[str, Optional[str]], list[int]] = {}
-        for path, file_facts in facts.items():
-            module = self.module_of.get(path, "")
-            for function in file_facts.functions:
-                self.functions[(path, function.name)] = function
-                self.by_qualified[f"{module}.{function.name}" if module else function.name] = (path, function.name)
-            for index, shape in enumerate(file_facts.queries):
-                self.shapes_of.setdefault((path, shape.function), []).append(index)
         self.hybrids = {}
+        kept = last._file_entries if last is not None else {}
+        self._file_entries: dict[str, _FileEntries] = {}
         for path, file_facts in facts.items():
             module = self.module_of.get(path, "")
-            for hybrid in getattr(file_facts, "hybrids", ()):
-                self.hybrids[(f"{module}.{hybrid.class_name}" if module else hybrid.class_name, hybrid.attribute)] = hybrid
+            entries = kept.get(path)
+            if entries is None or entries.facts is not file_facts or entries.module != module:
+                entries = _FileEntries.of(path, module, file_facts)
+            self._file_entries[path] = entries
+            self.functions.update(entries.functions)
+            self.by_qualified.update(entries.qualified)
+            self.shapes_of.update(entries.shapes)
+            self.hybrids.update(entries.hybrids)
         self._bindings: dict[str, dict[str, str]] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
         self._qualified: dict[tuple, Optional[str]] = {}
@@ -1095,9 +1123,9 @@ def code_base(model, application: Optional[Iterable[str]] = None) -> CodeBase:
         return _last_code_base[2]
     mapped = sorted(f"{table.module}.{table.class_name}" for table in model.orm.tables.values()
                     if table.module and table.class_name)
-    base = CodeBase(model.code, summaries, paths, mapped)
-    if _last_code_base:
-        last = _last_code_base[2]
+    last = _last_code_base[2] if _last_code_base else None
+    base = CodeBase(model.code, summaries, paths, mapped, last)
+    if last is not None:
         moved = _moved_only(last, base)
         if moved is not None:
             base.carry_over(last, moved)
