@@ -119,30 +119,9 @@ def _decorator_name(decorator) -> str:
     return decorator.name or (decorator.func.name if decorator.func else "") or ""
 
 
-@dataclass(frozen=True, slots=True)
-class _FileEntries:
-    """What one file's facts add to a CodeBase's indexes, in the order they add it."""
-
-    facts: object
-    module: str
-    functions: tuple[tuple[tuple[str, str], FunctionFacts], ...]
-    qualified: tuple[tuple[str, tuple[str, str]], ...]
-    shapes: dict[tuple[str, Optional[str]], tuple[int, ...]]
-    hybrids: tuple[tuple[tuple[str, str], object], ...]
-
-    @staticmethod
-    def of(path: str, module: str, facts) -> "_FileEntries":
-        shapes: dict[tuple[str, Optional[str]], list[int]] = {}
-        for index, shape in enumerate(facts.queries):
-            shapes.setdefault((path, shape.function), []).append(index)
-        return _FileEntries(
-            facts, module,
-            tuple(((path, function.name), function) for function in facts.functions),
-            tuple((f"{module}.{function.name}" if module else function.name, (path, function.name))
-                  for function in facts.functions),
-            {key: tuple(indexes) for key, indexes in shapes.items()},
-            tuple(((f"{module}.{hybrid.class_name}" if module else hybrid.class_name, hybrid.attribute), hybrid)
-                  for hybrid in getattr(facts, "hybrids", ())))
+def _hybrid_key(module: str, hybrid) -> tuple[str, str]:
+    """(the qualified class, the attribute) of a hybrid attribute, as CodeBase.hybrids keys it."""
+    return f"{module}.{hybrid.class_name}" if module else hybrid.class_name, hybrid.attribute
 
 
 class CodeBase:
@@ -154,29 +133,16 @@ class CodeBase:
     def __init__(self, facts: dict, summaries: dict[str, ModuleSummary], application: Iterable[str],
                  mapped_classes: Iterable[str] = (), last: Optional["CodeBase"] = None) -> None:
         """`mapped_classes`: the models' classes, qualified (`app.models.Order`); `last`: the code
-        base before an edit, whose entries of the files it left as they were are taken."""
+        base before an edit, whose indexes of functions, shapes and hybrids are taken and
+        patched where they can be (`_patched_indexes`)."""
         self.facts = facts
         self.mapped_classes = frozenset(mapped_classes)
         self.summaries = summaries
         self.application = set(application)
         self.world = World(summaries.values())
         self.module_of = {path: summary.module for path, summary in summaries.items()}
-        self.functions: dict[tuple[str, str], FunctionFacts] = {}
-        self.by_qualified: dict[str, tuple[str, str]] = {}
-        self.shapes_of: dict[tuple[str, Optional[str]], list[int]] = {}
-        self.hybrids = {}
-        kept = last._file_entries if last is not None else {}
-        self._file_entries: dict[str, _FileEntries] = {}
-        for path, file_facts in facts.items():
-            module = self.module_of.get(path, "")
-            entries = kept.get(path)
-            if entries is None or entries.facts is not file_facts or entries.module != module:
-                entries = _FileEntries.of(path, module, file_facts)
-            self._file_entries[path] = entries
-            self.functions.update(entries.functions)
-            self.by_qualified.update(entries.qualified)
-            self.shapes_of.update(entries.shapes)
-            self.hybrids.update(entries.hybrids)
+        if last is None or not self._patched_indexes(last):
+            self._index_files()
         self._bindings: dict[str, dict[str, str]] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
         self._qualified: dict[tuple, Optional[str]] = {}
@@ -193,6 +159,51 @@ class CodeBase:
         # code, the shapes `last` reported (the same ones) with what can be kept of their queries.
         self._reports: dict[tuple[str, int], list[FlowQuery]] = {}
         self._carried_reports: Optional[dict[tuple[str, int], Optional[list[FlowQuery]]]] = None
+
+    def _index_files(self) -> None:
+        self.functions: dict[tuple[str, str], FunctionFacts] = {}
+        self.by_qualified: dict[str, tuple[str, str]] = {}
+        self.shapes_of: dict[tuple[str, Optional[str]], list[int]] = {}
+        for path, file_facts in self.facts.items():
+            module = self.module_of.get(path, "")
+            for function in file_facts.functions:
+                self.functions[(path, function.name)] = function
+                self.by_qualified[f"{module}.{function.name}" if module else function.name] = (path, function.name)
+            for index, shape in enumerate(file_facts.queries):
+                self.shapes_of.setdefault((path, shape.function), []).append(index)
+        self.hybrids = {}
+        for path, file_facts in self.facts.items():
+            module = self.module_of.get(path, "")
+            for hybrid in getattr(file_facts, "hybrids", ()):
+                self.hybrids[_hybrid_key(module, hybrid)] = hybrid
+
+    def _patched_indexes(self, last: "CodeBase") -> bool:
+        """`last`'s indexes with the new facts of the files an edit changed, when those files
+        name the same functions, shapes and hybrids in the same order (a new column, a changed
+        line in a function): the keys stay where they are, in a fresh build's order, and take
+        the new values. False, with nothing set, otherwise."""
+        if list(self.facts) != list(last.facts) or self.module_of != last.module_of:
+            return False
+        changed = [path for path, file_facts in self.facts.items() if file_facts is not last.facts[path]]
+        if len(changed) > _MOVED_FILES_COMPARED:
+            return False
+        functions, hybrids = dict(last.functions), dict(last.hybrids)
+        for path in changed:
+            before, after = last.facts[path], self.facts[path]
+            if [f.name for f in before.functions] != [f.name for f in after.functions] \
+                    or [s.function for s in before.queries] != [s.function for s in after.queries] \
+                    or [(h.class_name, h.attribute) for h in getattr(before, "hybrids", ())] \
+                    != [(h.class_name, h.attribute) for h in getattr(after, "hybrids", ())]:
+                return False
+            for function in after.functions:
+                functions[(path, function.name)] = function
+            module = self.module_of.get(path, "")
+            for hybrid in getattr(after, "hybrids", ()):
+                hybrids[_hybrid_key(module, hybrid)] = hybrid
+        self.functions, self.hybrids = functions, hybrids
+        # names, paths and indexes only: the same (the lists of indexes are never changed)
+        self.by_qualified, self.shapes_of = last.by_qualified, last.shapes_of
+        return True
 
     # Answers that name functions, classes and shapes by name or index, never by location: the
     # same for a code base whose files only moved (code_structure).

@@ -93,6 +93,27 @@ def test_an_edit_that_moves_code_keeps_where_functions_run(ctfd_root):
     assert changed.where_run is not after.where_run
 
 
+def _indexes(base: query_flow.CodeBase) -> list[list[tuple]]:
+    return [list(index.items()) for index in (base.functions, base.by_qualified, base.shapes_of, base.hybrids)]
+
+
+@pytest.mark.parametrize("path, old, new, patched", [
+    EDITS["column"] + (True,), EDITS["query"] + (True,), EDITS["method"] + (False,), EDITS["function"] + (False,),
+    (CHALLENGES, "", "def helper_{n}():\n    return 1\n\n\n", False),  # a function with no query
+    (CHALLENGES, "    def get(self, challenge_id):\n",  # a query more in a function
+     "    def get(self, challenge_id):\n        Challenges.query.filter_by(id=challenge_id).first()\n", False),
+])
+def test_an_edit_s_code_base_indexes_its_functions_as_a_fresh_one_does(ctfd_root, path, old, new, patched):
+    index = WorkspaceIndex(ctfd_root)
+    before = query_flow.code_base(index.index_all())
+    text = (ctfd_root / path).read_text(encoding="utf-8")
+    model = index.update_file(path, text.replace(old, new.format(n=0), 1) if old else new.format(n=0) + text)
+    after = query_flow.code_base(model)
+    fresh = query_flow.CodeBase(after.facts, after.summaries, after.application, after.mapped_classes)
+    assert (after.by_qualified is before.by_qualified) == patched  # the same functions: taken, not built again
+    assert _indexes(after) == _indexes(fresh)
+
+
 def test_a_moved_file_reads_the_same_and_a_binding_attribute_does_not():
     models = ("from app.repositories import OrderRepository\n\n\nclass Order(Base):\n"
               "    id = Column(Integer, primary_key=True)\n\n\nclass OrderService:\n    repository = OrderRepository()\n")
