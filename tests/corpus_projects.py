@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("SCHEMALENS_CORPUS", REPOSITORY.parent / "shared" / "corpus"))
@@ -47,3 +48,18 @@ def unpacked(name: str) -> Optional[Path]:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def sampled_python_files(projects: tuple[str, ...] = ("CTFd", "redash", "dispatch"), per_project: int = 15,
+                         keep: Callable[[str], bool] = lambda text: True) -> list[tuple[str, str]]:
+    """(project, path) of up to `per_project` Python files of each project whose text `keep`
+    accepts, the same on every run; none without the corpus."""
+    if not available():
+        return []
+    found = []
+    for project in projects:
+        root = unpacked(project)
+        files = sorted(path for path in root.rglob("*.py") if keep(path.read_text(encoding="utf-8", errors="replace")))
+        found += [(project, str(path.relative_to(root)))
+                  for path in random.Random(project).sample(files, min(per_project, len(files)))]
+    return found

@@ -4,7 +4,6 @@ fresh read, and a function whose text and numbering did not change is not read a
 
 from __future__ import annotations
 
-import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -135,19 +134,7 @@ _LINES = ("", "# a comment", "extra = Column(Integer)", "rows = session.query(Or
           "if x:\n{indent}    y = 1\n{indent}elif z:\n{indent}    y = 2\n{indent}else:\n{indent}    y = 3")
 
 
-def _corpus_files() -> list[tuple[str, str]]:
-    if not corpus_projects.available():
-        return []
-    found = []
-    for project in ("CTFd", "redash", "dispatch"):
-        root = corpus_projects.unpacked(project)
-        files = sorted(path for path in root.rglob("*.py")
-                       for text in [path.read_text(encoding="utf-8", errors="replace")] if "query(" in text or "select(" in text)
-        found += [(project, str(path.relative_to(root))) for path in random.Random(project).sample(files, min(15, len(files)))]
-    return found
-
-
-CORPUS_FILES = _corpus_files()
+CORPUS_FILES = corpus_projects.sampled_python_files(keep=lambda text: "query(" in text or "select(" in text)
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason="the corpus (../shared/corpus) is not here")

@@ -5,7 +5,6 @@ parse fails as a fresh one does; and the statements the change does not touch ar
 from __future__ import annotations
 
 import ast
-import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -165,18 +164,7 @@ def test_after_any_edits_of_a_small_file_the_tree_is_a_fresh_parse(statements, e
         _assert_as_fresh(reparser, text)
 
 
-def _corpus_files() -> list[tuple[str, str]]:
-    if not corpus_projects.available():
-        return []
-    found = []
-    for project in ("CTFd", "redash", "dispatch"):
-        root = corpus_projects.unpacked(project)
-        files = sorted(root.rglob("*.py"))
-        found += [(project, str(path.relative_to(root))) for path in random.Random(project).sample(files, min(15, len(files)))]
-    return found
-
-
-CORPUS_FILES = _corpus_files()
+CORPUS_FILES = corpus_projects.sampled_python_files()
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason="the corpus (../shared/corpus) is not here")
