@@ -10,9 +10,10 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from . import __version__
+from .written_methods import cache_file, keep_written_methods
 from .analyzers.i18n import LANGUAGES, _, choose_language, translator
 
 
@@ -124,7 +125,8 @@ def _scaffold_options(scaffold: argparse.ArgumentParser, _) -> None:
     scaffold.add_argument("--dry-run", action="store_true", help=_("print the files instead of writing them"))
 
 
-def _lsp(args: argparse.Namespace) -> int:
+def _lsp(args: argparse.Namespace, imported: Callable[[], None]) -> int:
+    """`imported`: called once the server's modules are imported (see main)."""
     from .analyzers.workspace.parse_workers import start_early_worker
 
     start_early_worker()  # up by the time the client's `initialize` arrives: the server's imports take longer
@@ -132,12 +134,9 @@ def _lsp(args: argparse.Namespace) -> int:
     # or four happen, the last ones over lsprotocol's types) finds nothing to free (0.04 s).
     gc.disable()
     try:
-        from .server.attrs_methods_cache import keep_attrs_methods
-
-        put_back = keep_attrs_methods()  # lsprotocol's classes without compiling their methods again
         from .server.app import run_socket, run_stdio, server
 
-        put_back()
+        imported()
     finally:
         gc.enable()
 
@@ -396,15 +395,30 @@ def _language_asked(argv: Sequence[str]) -> Optional[str]:
     return None
 
 
+_COMMANDS = ("schema", "audit", "check", "rule", "locks", "lsp", "scaffold", "verify")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = _build_parser(_language_asked(sys.argv[1:] if argv is None else argv))
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    # The classes the command's modules make, without compiling their methods again (written_methods.py)
+    imported = keep_written_methods(cache_file(next((a for a in arguments if a in _COMMANDS), "other")))
+    try:
+        return _main(arguments, imported)
+    finally:
+        imported()
+
+
+def _main(arguments: list[str], imported: Callable[[], None]) -> int:
+    parser = _build_parser(_language_asked(arguments))
+    args = parser.parse_args(arguments)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="schemalens: %(message)s")
-    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "locks": _locks, "lsp": _lsp,
-                "scaffold": _scaffold, "verify": _verify}
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "lsp":
+        return _lsp(args, imported)
+    handlers = {"schema": _schema, "audit": _audit, "check": _check, "rule": _rule, "locks": _locks,
+                "scaffold": _scaffold, "verify": _verify}
     try:
         return handlers[args.command](args)
     except _UsageError as error:
