@@ -10,6 +10,7 @@ from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...workspace.discovery import folder_of
+from ...workspace.stamps import stamps
 from ...i18n import _
 
 
@@ -38,14 +39,7 @@ def _ignore_file_stamps(root: Path, paths: list[str]) -> tuple:
     for folder in folders:
         for ancestor in (folder, *folder.parents):
             candidates.add(root / ancestor / ".gitignore")
-    stamps = []
-    for candidate in sorted(candidates):
-        try:
-            status = candidate.stat()
-        except OSError:
-            continue
-        stamps.append((str(candidate), status.st_mtime_ns, status.st_size))
-    return tuple(stamps)
+    return stamps(sorted(candidates))
 
 
 def _ask_git(root, paths: list[str]) -> list[str]:
