@@ -1,4 +1,7 @@
-"""The engine a project deploys, from its dependency files (analyzers/workspace/deployed_engine.py)."""
+"""The engine a project deploys, from its dependency files (analyzers/workspace/deployed_engine.py),
+remembered until a folder it listed or a file it read changes."""
+
+import os
 
 from analyzers.workspace.config import Config
 from analyzers.workspace.deployed_engine import deployed_engine
@@ -28,3 +31,16 @@ def test_a_comment_declares_nothing_and_no_driver_means_postgresql(tmp_path):
 def test_a_configured_postgres_version_says_postgresql(tmp_path):
     root = write_files(tmp_path, {"requirements.txt": "pymysql\n"})
     assert deployed_engine(Config(postgres_version=16), root).name == "postgresql"
+
+
+def test_a_new_or_changed_dependency_file_is_read_again(tmp_path):
+    root = write_files(tmp_path, {"requirements.txt": "pymysql\n", "requirements/dev.txt": "psycopg2\n"})
+    for path in (root / "requirements.txt", root / "requirements"):
+        os.utime(path, (1_000, 1_000))  # changes below are seen even where time counts whole seconds
+    assert deployed_engine(Config(), root).name == "mysql"
+    (root / "requirements" / "base.txt").write_text("psycopg2\n")
+    os.utime(root / "requirements", (2_000, 2_000))
+    assert deployed_engine(Config(), root).source == "requirements/base.txt: psycopg2"
+    (root / "requirements" / "base.txt").write_text("asyncpg\n")
+    os.utime(root / "requirements" / "base.txt", (3_000, 3_000))
+    assert deployed_engine(Config(), root).source == "requirements/base.txt: asyncpg"

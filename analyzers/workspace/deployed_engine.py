@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from .config import Config
+from .stamps import Remembered
 
 _POSTGRES_DRIVERS = re.compile(r"(?<![\w-])(psycopg2?(?:-binary)?|psycopg_pool|asyncpg|pg8000)(?![\w-])", re.IGNORECASE)
 _MYSQL_DRIVERS = re.compile(r"(?<![\w-])(pymysql|mysqlclient|mysql-connector-python|aiomysql|asyncmy)(?![\w-])",
@@ -34,10 +35,17 @@ class DeployedEngine:
 
 
 def deployed_engine(config: Config, root: Optional[Path]) -> DeployedEngine:
+    """Remembered until a folder it listed or a file it read changes (workspace/stamps.py): every
+    audit asks, each edit in a language server."""
     if config.postgres_version is not None:
         return DeployedEngine("postgresql", f"postgres_version configured in {config.source or 'the settings'}")
+    return _remembered_engine(root) if root is not None else DeployedEngine("postgresql", "default")
+
+
+def _read_engine(root: Path, looked: list[str]) -> DeployedEngine:
     mysql = None
-    for path in _dependency_files(root) if root is not None else ():
+    for path in _dependency_files(root, looked):
+        looked.append(str(path))
         try:
             declared = _runtime_dependencies(path)
         except (OSError, ValueError):
@@ -49,6 +57,9 @@ def deployed_engine(config: Config, root: Optional[Path]) -> DeployedEngine:
         if found and mysql is None:
             mysql = DeployedEngine("mysql", f"{path.relative_to(root).as_posix()}: {found.group(1)}")
     return mysql or DeployedEngine("postgresql", "default")
+
+
+_remembered_engine = Remembered(_read_engine)
 
 
 def _runtime_dependencies(path: Path) -> str:
@@ -67,7 +78,9 @@ def _runtime_dependencies(path: Path) -> str:
     return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
 
 
-def _dependency_files(root: Path) -> Iterator[Path]:
+def _dependency_files(root: Path, looked: list[str]) -> Iterator[Path]:
+    """The files that declare dependencies; `looked` gets the folders listed."""
+    looked += [str(root), str(root / "requirements")]
     for name in _FILES:
         if (root / name).is_file():
             yield root / name

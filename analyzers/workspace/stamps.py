@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, Union
+from typing import Any, Callable, Generic, Iterable, TypeVar, Union
+
+T = TypeVar("T")
 
 
 def stamps(paths: Iterable[Union[str, os.PathLike]]) -> tuple:
@@ -18,3 +20,22 @@ def stamps(paths: Iterable[Union[str, os.PathLike]]) -> tuple:
             continue
         found.append((str(path), (status.st_mtime_ns, status.st_size)))
     return tuple(found)
+
+
+class Remembered(Generic[T]):
+    """What a look at files found, by key (a project's root), until a folder the look listed or a
+    file it read changes: `look` gets a list to add each of those paths to, listed or looked for
+    (a path not there counts: it may come)."""
+
+    def __init__(self, look: Callable[[Any, list[str]], T]) -> None:
+        self._look = look
+        self._last: dict[Any, tuple[tuple, T]] = {}
+
+    def __call__(self, key) -> T:
+        last = self._last.get(key)
+        if last is not None and stamps(path for path, _ in last[0]) == last[0]:
+            return last[1]
+        looked: list[str] = []
+        found = self._look(key, looked)
+        self._last[key] = (stamps(looked), found)
+        return found
