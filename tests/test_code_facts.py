@@ -186,3 +186,18 @@ def test_keyword_searches_find_what_the_patterns_find_everywhere():
                 [m.span() for m in pattern.finditer(text)], (name, text[:80])
     assert code_facts.deletion_words(_TRICKY) >= {"delete_log", "events", "event", "session", "staging"}
     assert code_facts.sql_insert_tables(_TRICKY) == {"cities", "audit_log"}
+
+
+def test_lower_bounds_are_read_on_any_line_of_their_statement():
+    facts = _facts('''
+        class Order(BaseModel):
+            quantity: int = Field(
+                default=1,
+                ge
+                =1,
+            )
+            amount: PositiveInt
+            discount: int = Field(default=0)
+            note: str = Field(max_length=10); price: int = Field(gt=0)
+    ''')
+    assert facts.non_negative_inputs == {"quantity", "amount", "price"}
