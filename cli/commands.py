@@ -401,7 +401,8 @@ _COMMANDS = ("schema", "audit", "check", "rule", "locks", "lsp", "scaffold", "ve
 def main(argv: Optional[Sequence[str]] = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     # The classes the command's modules make, without compiling their methods again (written_methods.py)
-    imported = keep_written_methods(cache_file(next((a for a in arguments if a in _COMMANDS), "other")))
+    command = next((argument for argument in arguments if argument in _COMMANDS), "other")
+    imported = keep_written_methods(cache_file(command), attrs=command == "lsp")  # lsprotocol's classes
     try:
         return _main(arguments, imported)
     finally:

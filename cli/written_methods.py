@@ -5,7 +5,8 @@ attrs and dataclasses write the methods of each class they make (`__init__`, `__
 
 - lsprotocol's 560 attrs classes: 0.13 s of the language server's 0.55 s of imports, before it
   can answer `initialize`;
-- SchemaLens's own 190 dataclasses: 0.10 s, half of what `schemalens audit` imports.
+- the 150-190 dataclasses a command makes (SchemaLens's own): 0.08-0.10 s, a third of what
+  `schemalens audit` imports.
 
 `keep_written_methods` has both take that code from a file in this package's `__pycache__`,
 where Python keeps the package's bytecode, and under the same conditions. The file is read when
@@ -38,8 +39,9 @@ def cache_file(command: str) -> Path:
     return Path(__file__).resolve().parent / "__pycache__" / f"written-methods.{command}.{sys.implementation.cache_tag}.marshal"
 
 
-def keep_written_methods(path: Path) -> Callable[[], None]:
-    """Have attrs and dataclasses take the code of the methods they write from `path` until the
+def keep_written_methods(path: Path, attrs: bool) -> Callable[[], None]:
+    """Have dataclasses, and attrs if `attrs` (importing it: 13 ms a command that uses no attrs
+    class need not pay), take the code of the methods they write from `path` until the
     returned function is first called. That function puts them back as they were, and writes
     `path` when this start compiled a tenth of its scripts or more: a first start, or a library
     that now writes other methods. A few scripts differ at every start and do not make it write:
@@ -58,7 +60,7 @@ def keep_written_methods(path: Path) -> Callable[[], None]:
         used[key] = code
         return code
 
-    put_back_attrs = _hook_attrs(code_of)
+    put_back_attrs = _hook_attrs(code_of) if attrs else (lambda: None)
     put_back_dataclasses = _hook_dataclasses(code_of)
     done = False
 

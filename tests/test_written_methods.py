@@ -33,7 +33,7 @@ def _start(path, classes: dict[str, tuple[str, ...]], make=attr.define(frozen=Tr
     has a script of that name already: forgotten, as a new process has none."""
     for name in [name for name in linecache.cache if name.startswith("<attrs generated")]:
         del linecache.cache[name]
-    put_back = written_methods.keep_written_methods(path)
+    put_back = written_methods.keep_written_methods(path, attrs=True)
     try:
         return {name: make(type(name, (), {"__annotations__": dict.fromkeys(fields, "int")}))
                 for name, fields in classes.items()}
@@ -102,7 +102,7 @@ def test_a_second_start_takes_the_dataclass_methods_the_first_compiled(tmp_path,
 
 def test_putting_back_twice_puts_back_once(tmp_path, compiled):
     path = tmp_path / "methods.marshal"
-    put_back = written_methods.keep_written_methods(path)
+    put_back = written_methods.keep_written_methods(path, attrs=True)
     dataclasses.dataclass(type("Once", (), {"__annotations__": {"x": "int"}}))
     put_back()
     written = path.read_bytes()
@@ -112,7 +112,7 @@ def test_putting_back_twice_puts_back_once(tmp_path, compiled):
 
 def test_attrs_and_dataclasses_are_put_back_and_others_left_alone(tmp_path, monkeypatch):
     original = _make._compile_and_eval
-    written_methods.keep_written_methods(tmp_path / "methods.marshal")()
+    written_methods.keep_written_methods(tmp_path / "methods.marshal", attrs=True)()
     assert _make._compile_and_eval is original and "exec" not in vars(dataclasses)
 
     def own_exec(source, globals=None, locals=None):
@@ -124,7 +124,7 @@ def test_attrs_and_dataclasses_are_put_back_and_others_left_alone(tmp_path, monk
         raise AssertionError("not to be called")
 
     monkeypatch.setattr(_make, "_compile_and_eval", other_signature)
-    put_back = written_methods.keep_written_methods(tmp_path / "methods.marshal")
+    put_back = written_methods.keep_written_methods(tmp_path / "methods.marshal", attrs=True)
     assert _make._compile_and_eval is other_signature and dataclasses.exec is own_exec
     put_back()
     assert dataclasses.exec is own_exec

@@ -212,8 +212,8 @@ def _number(root: ast.AST, order: list, reference: weakref.ref, base: int) -> No
 class Reparser:
     """The last parse of the file an editor is changing, kept for the file's next text: only the
     module-level statements the change touches are parsed again; the others are kept, moved to
-    their new lines (a keystroke in a 1,500-line module: 2-3 ms instead of 18). Keeps one file:
-    a tree costs about 50 times its text.
+    their new lines (a keystroke in a class of redash's 1,500-line models module: 5 ms instead
+    of 17). Keeps one file: a tree costs about 60 times its text (3.5 MB for that module).
 
     A statement's parse depends only on its own text: the lines before a statement that starts
     on a line of its own end every bracket and string (the old parse ended a statement there),
