@@ -3,6 +3,9 @@ they run, never executed."""
 
 from __future__ import annotations
 
+import os
+
+from schemalens.analyzers.workspace import startup_commands
 from schemalens.analyzers.workspace.startup_commands import startup_migration
 from workspace_files import write_files
 
@@ -71,3 +74,27 @@ def test_developer_recipes_side_by_side_are_not_a_start_command(tmp_path):
     write_files(tmp_path, {"Makefile": "migrate:\n\talembic upgrade head\n\nrun:\n\tuvicorn main:app --reload\n\n"
                                   "dev: migrate run\n"})
     assert startup_migration(tmp_path) is None
+
+
+def test_a_script_created_or_changed_later_is_read(tmp_path):
+    write_files(tmp_path, {"Dockerfile": 'FROM python:3.12\nCMD ["./app/bin/run.sh"]\n', "app/bin/README": "scripts\n"})
+    os.utime(tmp_path / "app" / "bin", (1_000, 1_000))  # changes are seen even where time counts whole seconds
+    assert startup_migration(tmp_path) is None
+    write_files(tmp_path, {"app/bin/run.sh": "alembic upgrade head\nexec gunicorn app:app\n"})
+    os.utime(tmp_path / "app" / "bin" / "run.sh", (2_000, 2_000))
+    os.utime(tmp_path / "app" / "bin", (1_000, 1_000))  # its folder as it was: the script itself says it came
+    assert startup_migration(tmp_path) == "app/bin/run.sh:1"
+    write_files(tmp_path, {"app/bin/run.sh": "exec gunicorn app:app\n"})
+    os.utime(tmp_path / "app" / "bin" / "run.sh", (3_000, 3_000))
+    assert startup_migration(tmp_path) is None
+    write_files(tmp_path, {"Dockerfile": 'FROM python:3.12\nCMD sh -c "flask db upgrade && gunicorn app:app"\n'})
+    os.utime(tmp_path / "Dockerfile", (4_000, 4_000))
+    assert startup_migration(tmp_path) == "Dockerfile:2"
+
+
+def test_an_unchanged_project_is_not_read_again(tmp_path, monkeypatch):
+    write_files(tmp_path, {"Procfile": "web: flask db upgrade && gunicorn app:app\n"})
+    assert startup_migration(tmp_path) == "Procfile:1"
+    read = []
+    monkeypatch.setattr(startup_commands, "_read", lambda file, looked: read.append(file))
+    assert startup_migration(tmp_path) == "Procfile:1" and read == []

@@ -37,5 +37,5 @@ class Remembered(Generic[T]):
             return last[1]
         looked: list[str] = []
         found = self._look(key, looked)
-        self._last[key] = (stamps(looked), found)
+        self._last[key] = (stamps(dict.fromkeys(looked)), found)
         return found

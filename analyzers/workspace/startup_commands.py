@@ -24,6 +24,8 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Optional
 
+from .stamps import Remembered
+
 _FOLDERS = ("", "docker", "deploy", ".docker", "scripts", "bin")
 _DEPLOY_FILE = re.compile(r"^(?:Dockerfile[\w.-]*|[\w.-]+\.dockerfile|(?:docker-)?compose[\w.-]*\.ya?ml|Procfile)$",
                           re.IGNORECASE)
@@ -47,20 +49,26 @@ _STARTS_PRODUCTION = re.compile(r"prod|start", re.IGNORECASE)
 
 def startup_migration(root: Optional[Path]) -> Optional[str]:
     """Where a start command applies the migrations before the server starts
-    ("letta/server/startup.sh:56"), or None."""
-    if root is None:
-        return None
-    starts = list(_start_files(root))
-    recipe = _recipe_migration(root, starts)
+    ("letta/server/startup.sh:56"), or None. Remembered until a folder it listed or a file it
+    looked for changes (workspace/stamps.py): every audit asks, each edit in a language server."""
+    return _remembered_migration(root) if root is not None else None
+
+
+def _read_migration(root: Path, looked: list[str]) -> Optional[str]:
+    starts = list(_start_files(root, looked))
+    recipe = _recipe_migration(root, starts, looked)
     if recipe is not None:
         return recipe
     for path in starts:
-        text = _read(root / path)
+        text = _read(root / path, looked)
         for line, command in _commands(path, text) if text is not None else ():
             migrate = _MIGRATE.search(command)
             if migrate is not None and _SERVE.search(command, migrate.end()):
                 return f"{path.as_posix()}:{line + command.count(chr(10), 0, migrate.start())}"
     return None
+
+
+_remembered_migration = Remembered(_read_migration)
 
 
 def _commands(path: PurePosixPath, text: str) -> Iterator[tuple[int, str]]:
@@ -79,13 +87,13 @@ def _commands(path: PurePosixPath, text: str) -> Iterator[tuple[int, str]]:
         yield number, line
 
 
-def _recipe_migration(root: Path, starts: list[PurePosixPath]) -> Optional[str]:
+def _recipe_migration(root: Path, starts: list[PurePosixPath], looked: list[str]) -> Optional[str]:
     """Where a justfile or Makefile recipe that starts the server migrates first ("justfile:73")."""
-    named = {name for path in starts for name in _RUNS_RECIPE.findall(_read(root / path) or "")}
+    named = {name for path in starts for name in _RUNS_RECIPE.findall(_read(root / path, looked) or "")}
     for folder in _FOLDERS:
         for file_name in _RECIPE_FILES:
             path = PurePosixPath(folder, file_name)
-            text = _read(root / path)
+            text = _read(root / path, looked)
             if text is None:
                 continue
             recipes = _recipes(text)
@@ -129,11 +137,13 @@ def _expanded(name: str, recipes: dict, seen: set) -> list[tuple[int, str]]:
     return [command for dependency in dependencies for command in _expanded(dependency, recipes, seen)] + commands
 
 
-def _start_files(root: Path) -> Iterator[PurePosixPath]:
-    """Deploy files and entrypoint scripts at the known places, then the scripts they name."""
+def _start_files(root: Path, looked: list[str]) -> Iterator[PurePosixPath]:
+    """Deploy files and entrypoint scripts at the known places, then the scripts they name;
+    `looked` gets every folder listed and file read or looked for."""
     found: list[PurePosixPath] = []
     for folder in _FOLDERS:
         directory = root / folder if folder else root
+        looked.append(str(directory))
         try:
             names = sorted(entry.name for entry in directory.iterdir() if entry.is_file())
         except OSError:
@@ -143,28 +153,32 @@ def _start_files(root: Path) -> Iterator[PurePosixPath]:
     named: list[PurePosixPath] = []
     for path in found:
         if _DEPLOY_FILE.match(path.name):
-            for _line, command in _commands(path, _read(root / path) or ""):
+            for _line, command in _commands(path, _read(root / path, looked) or ""):
                 named += [script for written in _SCRIPT_PATH.findall(command)
-                          if (script := _in_workspace(root, written)) is not None]
+                          if (script := _in_workspace(root, written, looked)) is not None]
     yield from dict.fromkeys([*found, *named])
 
 
-def _in_workspace(root: Path, script: str) -> Optional[PurePosixPath]:
+def _in_workspace(root: Path, script: str, looked: list[str]) -> Optional[PurePosixPath]:
     """The workspace file a start command's script path names: `./letta/server/startup.sh` from
     the root; `/app/docker/entrypoint.sh` as `app/docker/entrypoint.sh`, else `docker/entrypoint.sh`
     (the image copies the repository to a folder of its own), else `entrypoint.sh`."""
     parts = [part for part in PurePosixPath(script).parts if part not in ("/", ".")]
     for start in range(len(parts)):
         candidate = PurePosixPath(*parts[start:])
-        if ".." not in candidate.parts and (root / candidate).is_file():
-            return candidate
+        if ".." not in candidate.parts:
+            looked.append(str(root / candidate))
+            if (root / candidate).is_file():
+                return candidate
     return None
 
 
-def _read(file: Path) -> Optional[str]:
+def _read(file: Path, looked: list[str]) -> Optional[str]:
+    looked.append(str(file))
     try:
         if file.stat().st_size > _MAX_BYTES:
             return None
         return file.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+
