@@ -181,4 +181,3 @@ def _read(file: Path, looked: list[str]) -> Optional[str]:
         return file.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-
