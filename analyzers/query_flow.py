@@ -139,7 +139,7 @@ class CodeBase:
         self.mapped_classes = frozenset(mapped_classes)
         self.summaries = summaries
         self.application = set(application)
-        self.world = World(summaries.values())
+        self.world = World.after(last.world if last is not None else None, summaries.values())
         self.module_of = {path: summary.module for path, summary in summaries.items()}
         if last is None or not self._patched_indexes(last):
             self._index_files()

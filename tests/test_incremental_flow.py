@@ -114,6 +114,36 @@ def test_an_edit_s_code_base_indexes_its_functions_as_a_fresh_one_does(ctfd_root
     assert _indexes(after) == _indexes(fresh)
 
 
+def _world(world: World) -> list[list[tuple]]:
+    return [list(names.items()) for names in (world.aliases, world.stars, world.classes, world.class_module,
+                                              world.assignments, world.assignment_module, world.functions)]
+
+
+@pytest.mark.parametrize("path, old, new, patched", [
+    EDITS["column"] + (True,), EDITS["function"] + (False,), EDITS["method"] + (True,),
+    (MODELS, "", "from CTFd.utils import get_config\n", False),  # a name more: built again
+])
+def test_an_edit_s_worlds_name_what_fresh_ones_do(ctfd_root, monkeypatch, path, old, new, patched):
+    index = WorkspaceIndex(ctfd_root)
+    query_flow.code_base(index.index_all())
+    built = []
+    made = World.__init__
+
+    def counted(self, summaries):
+        summaries = list(summaries)
+        built.append(len(summaries))
+        made(self, summaries)
+
+    monkeypatch.setattr(World, "__init__", counted)
+    text = (ctfd_root / path).read_text(encoding="utf-8")
+    model = index.update_file(path, text.replace(old, new.format(n=0), 1) if old else new.format(n=0) + text)
+    base = query_flow.code_base(model)
+    orm_world = index._kept_mappings.world
+    assert (not any(built)) == patched  # patched worlds start empty, then take the last ones' names
+    assert _world(base.world) == _world(World(base.summaries.values()))
+    assert _world(orm_world) == _world(World(orm_world.summaries))
+
+
 def test_a_moved_file_reads_the_same_and_a_binding_attribute_does_not():
     models = ("from app.repositories import OrderRepository\n\n\nclass Order(Base):\n"
               "    id = Column(Integer, primary_key=True)\n\n\nclass OrderService:\n    repository = OrderRepository()\n")

@@ -39,6 +39,27 @@ def _typing_member(name: Optional[str]) -> Optional[str]:
     return None
 
 
+def _imports_bound(summary: ModuleSummary) -> tuple[list[tuple[str, str]], list[str]]:
+    """(the (qualified local name, target) pairs a module's imports bind, the modules it imports
+    `*` from), in order."""
+    aliases, stars = [], []
+    for imported in summary.imports:
+        if imported.local == "*":
+            stars.append(imported.target)
+        else:
+            qualified = f"{summary.module}.{imported.local}" if summary.module else imported.local
+            if qualified != imported.target:
+                aliases.append((qualified, imported.target))
+    return aliases, stars
+
+
+def _names_bound(summary: ModuleSummary) -> tuple:
+    """The names a module binds in a World, in order, and whether it imports `*`."""
+    aliases, stars = _imports_bound(summary)
+    return ([name for name, _ in aliases], bool(stars), [a.qualified for a in summary.assignments],
+            [c.qualified for c in summary.classes], [f.qualified for f in summary.functions])
+
+
 class World:
     """Every summary's names, so that a qualified name can be followed to what defines it."""
 
@@ -55,13 +76,10 @@ class World:
         self._resolved: dict[str, str] = {}
         self._flask_db: dict[str, bool] = {}
         for summary in self.summaries:
-            for imported in summary.imports:
-                if imported.local == "*":
-                    self.stars.setdefault(summary.module, []).append(imported.target)
-                else:
-                    qualified = f"{summary.module}.{imported.local}" if summary.module else imported.local
-                    if qualified != imported.target:
-                        self.aliases[qualified] = imported.target
+            aliases, stars = _imports_bound(summary)
+            self.aliases.update(aliases)
+            if stars:
+                self.stars.setdefault(summary.module, []).extend(stars)
             for assignment in summary.assignments:
                 self.assignments[assignment.qualified] = assignment
                 self.assignment_module[assignment.qualified] = summary
@@ -70,6 +88,43 @@ class World:
                 self.class_module[cls.qualified] = summary
             for function in summary.functions:
                 self.functions[function.qualified] = function
+
+    @classmethod
+    def after(cls, last: Optional["World"], summaries: Iterable[ModuleSummary]) -> "World":
+        """World(summaries), taken from `last` (the world before an edit) when the summaries that
+        changed (at most 16) bind the same names in the same order, each in a module of its own:
+        the names stay where a fresh build puts them and take their new values. The answers
+        `last` remembered are not taken."""
+        summaries = [s for s in summaries if s is not None]
+        if last is None or len(summaries) != len(last.summaries):
+            return cls(summaries)
+        changed = [(before, after) for before, after in zip(last.summaries, summaries) if before is not after]
+        if len(changed) > 16:
+            return cls(summaries)
+        for before, after in changed:
+            if (before.path, before.module) != (after.path, after.module) or _names_bound(before) != _names_bound(after) \
+                    or sum(summary.module == after.module for summary in summaries) > 1:
+                return cls(summaries)
+        world = cls(())  # the answers it remembers start empty, as a fresh world's
+        world.summaries = summaries
+        world.aliases, world.stars = dict(last.aliases), dict(last.stars)
+        world.classes, world.class_module = dict(last.classes), dict(last.class_module)
+        world.assignments, world.assignment_module = dict(last.assignments), dict(last.assignment_module)
+        world.functions = dict(last.functions)
+        for _before, summary in changed:
+            aliases, stars = _imports_bound(summary)
+            world.aliases.update(aliases)
+            if stars:
+                world.stars[summary.module] = stars
+            for assignment in summary.assignments:
+                world.assignments[assignment.qualified] = assignment
+                world.assignment_module[assignment.qualified] = summary
+            for class_summary in summary.classes:
+                world.classes[class_summary.qualified] = class_summary
+                world.class_module[class_summary.qualified] = summary
+            for function in summary.functions:
+                world.functions[function.qualified] = function
+        return world
 
     def resolve(self, name: Optional[str]) -> Optional[str]:
         """Follow re-exports, aliases and `db.X` (Flask-SQLAlchemy proxies sqlalchemy) to a

@@ -265,6 +265,7 @@ class KeptMappings:
         self.readers = NameReaders()
         self.mappings: dict[str, _Mapping] = {}  # by qualified class name
         self.finished: dict[str, _Finish] = {}  # by qualified class name
+        self.world: Optional[World] = None  # the last build's, for World.after
         self.built = False
 
     def changing(self, summaries: list[ModuleSummary], classes: Iterable[tuple[str, str]]) -> Optional[Changing]:
@@ -278,15 +279,15 @@ class KeptMappings:
         """Do now what the first build after an edit would do first (NameReaders.index_all)."""
         self.readers.index_all()
 
-    def keep(self, mappings: dict[str, _Mapping], finished: dict[str, _Finish]) -> None:
-        self.mappings, self.finished = mappings, finished
+    def keep(self, mappings: dict[str, _Mapping], finished: dict[str, _Finish], world: World) -> None:
+        self.mappings, self.finished, self.world = mappings, finished, world
         self.built = True
 
 
 class _LayerBuilder:
     def __init__(self, summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool],
                  kept: Optional[KeptMappings] = None) -> None:
-        self.world = World(summaries)
+        self.world = World.after(kept.world if kept is not None else None, summaries)
         self.kept = kept
         self.mappings: dict[str, _Mapping] = {}
         self.finished: dict[str, _Finish] = {}
@@ -1682,7 +1683,7 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
                      builder.library_tables(relationships), transformed, tuple(builder.library_named),
                      frozenset(builder.world.functions_evaluated))
     if kept is not None:
-        kept.keep(builder.mappings, builder.finished)
+        kept.keep(builder.mappings, builder.finished, builder.world)
     return built
 
 
