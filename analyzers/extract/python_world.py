@@ -76,18 +76,21 @@ class World:
         self._resolved: dict[str, str] = {}
         self._flask_db: dict[str, bool] = {}
         for summary in self.summaries:
-            aliases, stars = _imports_bound(summary)
-            self.aliases.update(aliases)
-            if stars:
-                self.stars.setdefault(summary.module, []).extend(stars)
-            for assignment in summary.assignments:
-                self.assignments[assignment.qualified] = assignment
-                self.assignment_module[assignment.qualified] = summary
-            for cls in summary.classes:
-                self.classes[cls.qualified] = cls
-                self.class_module[cls.qualified] = summary
-            for function in summary.functions:
-                self.functions[function.qualified] = function
+            self._add(summary)
+
+    def _add(self, summary: ModuleSummary) -> None:
+        aliases, stars = _imports_bound(summary)
+        self.aliases.update(aliases)
+        if stars:
+            self.stars.setdefault(summary.module, []).extend(stars)
+        for assignment in summary.assignments:
+            self.assignments[assignment.qualified] = assignment
+            self.assignment_module[assignment.qualified] = summary
+        for cls in summary.classes:
+            self.classes[cls.qualified] = cls
+            self.class_module[cls.qualified] = summary
+        for function in summary.functions:
+            self.functions[function.qualified] = function
 
     @classmethod
     def after(cls, last: Optional["World"], summaries: Iterable[ModuleSummary]) -> "World":
@@ -112,18 +115,9 @@ class World:
         world.assignments, world.assignment_module = dict(last.assignments), dict(last.assignment_module)
         world.functions = dict(last.functions)
         for _before, summary in changed:
-            aliases, stars = _imports_bound(summary)
-            world.aliases.update(aliases)
-            if stars:
-                world.stars[summary.module] = stars
-            for assignment in summary.assignments:
-                world.assignments[assignment.qualified] = assignment
-                world.assignment_module[assignment.qualified] = summary
-            for class_summary in summary.classes:
-                world.classes[class_summary.qualified] = class_summary
-                world.class_module[class_summary.qualified] = summary
-            for function in summary.functions:
-                world.functions[function.qualified] = function
+            if summary.module in world.stars:
+                world.stars[summary.module] = []  # its own list, where the last one's was
+            world._add(summary)
         return world
 
     def resolve(self, name: Optional[str]) -> Optional[str]:
