@@ -989,8 +989,7 @@ def _referenced_names(source: PythonFile, kept: EarlierReads) -> frozenset[str]:
     found: set[str] = set()
     names_now: dict[tuple[int, str], frozenset[str]] = {}
     for statement in source.tree.body:
-        first = min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", ()))])
-        key = (statement.col_offset, "\n".join(source.lines[first - 1:statement.end_lineno]))
+        key = (statement.col_offset, source.statement_text(statement))
         names = kept.names.get(key)
         if names is None:
             names = referenced_names(statement)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from ..schema.model import Location
-from .python_source import PythonFile
+from .python_source import PythonFile, first_line
 
 # Comments that say nothing about the downgrade: Alembic's template markers, tool directives, to-dos.
 _NOT_AN_EXPLANATION = re.compile(
@@ -104,11 +104,11 @@ def _calls_helpers(function: ast.FunctionDef, helpers: set[str]) -> bool:
 def _commented_source(lines: list[str], function: ast.FunctionDef) -> str:
     """The function's lines, from the block of comment lines directly above the def (or its
     decorators, no blank line between) to its end: a complete statement, which tokenizes alone."""
-    first_line = min([function.lineno, *(decorator.lineno for decorator in function.decorator_list)])
-    start = first_line
+    first = first_line(function)
+    start = first
     while start > 1 and lines[start - 2].lstrip().startswith("#"):
         start -= 1
-    return "\n".join(lines[start - 1:function.end_lineno or first_line]) + "\n"
+    return "\n".join(lines[start - 1:function.end_lineno or first]) + "\n"
 
 
 def _message(node: ast.Raise) -> Optional[str]:

@@ -79,6 +79,10 @@ class PythonFile:
             line += 1
         return start
 
+    def statement_text(self, node: ast.stmt) -> str:
+        """The lines of a statement, its decorators' included, as written."""
+        return "\n".join(self.lines[first_line(node) - 1:node.end_lineno])
+
     def segment(self, node: ast.AST) -> str:
         """The source text of `node`, as written (without enclosing parentheses)."""
         return self.text_at(self.location(node))
@@ -93,6 +97,12 @@ class PythonFile:
         parts = [self.lines[first][location.column - 1:], *self.lines[first + 1: last],
                  self.lines[last][: location.end_column - 1]]
         return "\n".join(parts)
+
+
+def first_line(statement: ast.stmt) -> int:
+    """The line a statement starts on: its first decorator's, for a decorated definition (`ast`
+    places a definition at its `def` or `class`)."""
+    return min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", ()))])
 
 
 def split_lines(text: str) -> list[str]:
@@ -254,7 +264,7 @@ def _spliced(last: PythonFile, text: str) -> Optional[PythonFile]:
     # 0-based first lines of the statements that start on a line of their own (the rest join the one before)
     starts, firsts = [], []
     for number, statement in enumerate(statements):
-        first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))]) - 1
+        first = first_line(statement) - 1
         if number == 0 or first >= statements[number - 1].end_lineno:
             starts.append(first)
             firsts.append(number)

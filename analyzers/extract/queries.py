@@ -24,7 +24,7 @@ from typing import NamedTuple, Optional, Union
 from ..dataclass_copy import replace as copy_replace
 from ..schema.model import Location
 from .python_names import dotted
-from .python_source import PythonFile, walk_in_order
+from .python_source import PythonFile, first_line, walk_in_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -1662,9 +1662,9 @@ def read_queries(source: PythonFile, kept: Optional["FunctionReads"] = None) -> 
         if kept is None:
             read_function(node.body, name, context, source.name_location(node), node, method, dynamic_relationships)
             return
-        first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+        first = first_line(node)
         # what else the read depends on: where the function's queries and OR groups are numbered from
-        key = ("\n".join(source.lines[first - 1:node.end_lineno]), name, context, method,
+        key = (source.statement_text(node), name, context, method,
                tuple(sorted((dynamic_relationships or {}).items())), len(facts.queries), reader.alternatives)
         taken = earlier.get(key)
         if taken is not None and taken.holds(row_helpers):
