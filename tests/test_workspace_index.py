@@ -127,15 +127,19 @@ def test_a_second_index_takes_every_file_from_the_disk_cache(tmp_path: Path):
 def test_a_cache_replaces_the_ones_other_versions_wrote_for_the_workspace(tmp_path: Path):
     root, cache = _copy(tmp_path), tmp_path / "cache"
     WorkspaceIndex(root, cache_dir=cache).index_all()
-    (written,) = cache.iterdir()
-    workspace = written.name.rsplit("-", 1)[0]
-    older = [cache / f"{workspace}-0123456789abcdef.pickle", cache / f"{workspace}-0123456789abcdef.audit.pickle"]
+    written = sorted(cache.iterdir())
+    assert [path.name.split(".", 1)[1] for path in written] == ["pickle", "rest.pickle"]
+    workspace = written[0].name.rsplit("-", 1)[0]
+    older = [cache / f"{workspace}-0123456789abcdef.pickle", cache / f"{workspace}-0123456789abcdef.rest.pickle",
+             cache / f"{workspace}-0123456789abcdef.audit.pickle"]
     others = [cache / "another-0011223344556677-0123456789abcdef.pickle", cache / "notes.txt"]
     for path in older + others:
         path.write_bytes(b"")
-    written.unlink()
+    for path in written:
+        path.unlink()
     WorkspaceIndex(root, cache_dir=cache).index_all()
-    assert sorted(cache.iterdir()) == sorted([written, older[1], *others])  # the parse cache of another version is gone
+    # the parse cache of another version is gone, both parts
+    assert sorted(cache.iterdir()) == sorted([*written, older[2], *others])
 
 
 def test_saving_an_unchanged_python_file_parses_nothing(tmp_path: Path):

@@ -92,17 +92,45 @@ def _remove_other_versions(path: Path) -> None:
                 log.info("could not remove an old cache %s: %s", sibling, error)
 
 
+@dataclasses.dataclass(frozen=True)
+class FirstPart:
+    """The part of a parse cache an index reads at once (`ParseCache`)."""
+
+    entries: dict  # (path, kind, digest) -> ParsedFile
+    later: dict  # (path, kind, digest) -> (module, dialect) of each entry of the rest part
+    token: str  # the rest part written with it holds the same
+
+
 class ParseCache:
+    """Two files: the first part (`<name>.pickle`) holds what an index reads at once, the rest
+    (`<name>.rest.pickle`) what it may read later (WorkspaceIndex decides which is which). Each
+    names a token the other holds: a rest part written by another save is never read with it."""
+
     def __init__(self, directory: Path, root: Path) -> None:
         self.path = cache_file(directory, root, ".pickle")
+        self.rest_path = cache_file(directory, root, ".rest.pickle")
 
-    def load(self) -> dict:
-        """{(path, kind, digest): ParsedFile}, or {} when there is no usable cache."""
-        entries = read_pickle(self.path)
-        return entries if isinstance(entries, dict) else {}
+    def load_first(self) -> Optional[FirstPart]:
+        """None when there is no usable cache."""
+        stored = read_pickle(self.path)
+        if not (isinstance(stored, tuple) and len(stored) == 3):
+            return None
+        token, entries, later = stored
+        return FirstPart(entries, later, token)
 
-    def save(self, parsed_files: Iterable) -> None:
-        write_pickle(self.path, {(f.path, f.kind, f.digest): f for f in parsed_files})
+    def load_rest(self, token: str) -> Optional[tuple[dict, Any]]:
+        """(the entries of the rest part, what else the index stored beside them), or None when
+        there is none written with the first part of `token`."""
+        stored = read_pickle(self.rest_path)
+        if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == token):
+            return None
+        return stored[1], stored[2]
+
+    def save(self, first: dict, rest: dict, beside_rest: Any, later: dict) -> None:
+        """`later`: what `FirstPart.later` gives of the entries of `rest`."""
+        token = os.urandom(8).hex()
+        if write_pickle(self.rest_path, (token, rest, beside_rest)):
+            write_pickle(self.path, (token, first, later))
 
 
 class _Pickler(pickle.Pickler):

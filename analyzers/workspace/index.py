@@ -38,7 +38,7 @@ from ..schema.replay import ReplayRun, replay_steps
 from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql, runnable_text
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
-from .cache import open_cache
+from .cache import ParseCache, open_cache
 from .config import Config, load_config
 from .discovery import looks_like_model_module, under, walk_files
 from .alembic_environments import AlembicEnvironment, find_environments, looks_like_revision
@@ -241,7 +241,8 @@ class WorkspaceIndex:
             if path.endswith(".sql") and text is not None:
                 self._remember_facts(path, text)
         self._locate_migrations()
-        known = dict(self._cache.load()) if self._cache and not self._files else {}
+        stored = _StoredParses(self._cache if not self._files else None, complete=schema_first is None)
+        known = dict(stored.entries)
         known.update({(f.path, f.kind, f.digest): f for f in self._files.values()})
         files: dict[str, ParsedFile] = {}
         pending: list[tuple[str, str, str, str, str]] = []  # (path, kind, digest, text, module)
@@ -261,9 +262,14 @@ class WorkspaceIndex:
         self._replays = {}
         code_pending = [job for job in pending if job[1] in PYTHON_KINDS]
         two_passes = schema_first is not None and len(code_pending) >= _SCHEMA_FIRST_MINIMUM
+        parsed_any = False
+        if not two_passes:
+            pending = stored.taken(pending, files, texts)
         if two_passes:
-            total = len(pending) + len(code_pending)
-            read_first, handed = self._parse_for_the_schema(pending, files, progress, total, code_pending, helper=self._pool)
+            first_total = sum(1 for job in pending if not stored.holds(job))
+            unstored = [job for job in code_pending if not stored.holds(job)]
+            total = first_total + len(unstored)
+            read_first, handed = self._parse_for_the_schema(pending, files, progress, total, unstored, helper=self._pool)
             if handed:  # the models read no migration: built while the helper parses those
                 self._files = {path: files[path] for path in paths if path in files}
                 self._build_orm()
@@ -272,24 +278,61 @@ class WorkspaceIndex:
                 read_first.add(parsed.path)
                 if progress:
                     progress(len(read_first), total)
+            parsed_any = bool(read_first)
             self._files = {path: files[path] for path in paths if path in files}
             unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
             _look_first(schema_first, self._rebuild(code_read=False, unread=unread))
             if unread:
                 self._orm = None  # built again with every module's summary (the kept mappings spare most of it)
             # The summaries come out of the second parse the same: what the models' build kept holds.
-            pending, progress = code_pending, _counted(progress, len(pending), total)
+            pending = stored.taken(code_pending, files, texts)
+            progress = _counted(progress, first_total, first_total + len(pending))
         for parsed in self._parse_many(pending, progress):
             files[parsed.path] = _keeping_summary(files.get(parsed.path), parsed) if two_passes else parsed
         self._files = {path: files[path] for path in paths if path in files}
-        if self._cache and pending:
-            self._cache.save(self._files.values())
+        if self._cache and (pending or parsed_any):
+            self._save_parses()
         model = self._rebuild()
         python_files = sum(1 for parsed in self._files.values() if parsed.kind in PYTHON_KINDS)
         if schema_first is not None and not two_passes and python_files >= _SCHEMA_FIRST_MINIMUM:
             # Parsed already (the parse cache): the checks of the code are still the costly part.
             _look_first(schema_first, code_hidden(model))
         return model
+
+    def _save_parses(self) -> None:
+        """Keep the parses on disk (`_StoredParses` reads them): in the first part, every file's
+        parse without the code facts of Python files, of the files the first look reads."""
+        first_look = self._first_look_paths()
+        first, rest, facts, later = {}, {}, {}, {}
+        for parsed in self._files.values():
+            key = (parsed.path, parsed.kind, parsed.digest)
+            if parsed.kind not in PYTHON_KINDS or parsed.result is None:
+                first[key] = parsed
+            elif parsed.path in first_look:
+                first[key] = replace(parsed, result=replace(parsed.result, facts=None))
+                facts[key] = parsed.result.facts
+            else:
+                rest[key] = parsed
+                later[key] = (parsed.module, parsed.dialect)
+        self._cache.save(first, rest, facts, later)
+
+    def _first_look_paths(self) -> set[str]:
+        """The Python files the schema-first look of an index of these files reads, as
+        `_parse_for_the_schema` finds them: the ones it reads itself, and the modules they read,
+        transitively."""
+        modules = {parsed.module: parsed for parsed in self._files.values()
+                   if parsed.kind in PYTHON_KINDS and isinstance(parsed.result, PythonModule)}
+        closure = ReadClosure(modules)
+        found: set[str] = set()
+        for parsed in modules.values():
+            if _read_itself(parsed.kind, self._read(parsed.path) or ""):
+                closure.take(parsed.result.summary, read=True)
+                found.add(parsed.path)
+        while wanted := [module for module in closure.wanted() if module in modules]:
+            for module in wanted:
+                closure.take(modules[module].result.summary)
+                found.add(modules[module].path)
+        return found
 
     def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress], total: int,
                               second_pass: list[tuple], helper: Optional[ProcessPoolExecutor] = None
@@ -901,6 +944,69 @@ def _read_for_the_schema(text: str) -> bool:
 def _kinds(paths: list[str], files: dict[str, ParsedFile], unread: dict[str, str]) -> dict[str, str]:
     """path -> kind of every file, parsed or not yet, in walk order."""
     return {path: files[path].kind if path in files else unread[path] for path in paths if path in files or path in unread}
+
+
+class _StoredParses:
+    """The parse cache as an index reads it. At once, the first part: every file but Python ones
+    whole, and of the Python files the schema-first look read last time, their summaries (their
+    code facts are in the rest). The rest, the other Python files and those code facts, only
+    when asked (`taken`): that is after the first look, which then comes sooner (polar, warm:
+    0.33 s of loading before it, 0.09 s now). `complete`: take the rest at once."""
+
+    def __init__(self, cache: Optional[ParseCache], complete: bool) -> None:
+        self._cache = cache
+        first = cache.load_first() if cache is not None else None
+        self.entries: dict[tuple[str, str, str], ParsedFile] = dict(first.entries) if first else {}
+        self._later: dict[tuple[str, str, str], tuple[str, str]] = first.later if first else {}
+        self._token = first.token if first else ""
+        self._rest: Optional[dict] = None  # loaded: its entries
+        self._facts: dict = {}  # loaded: the code facts of the first part's Python files
+        if complete:
+            self._load_rest()
+            self.entries = {key: self._with_facts(key, parsed) for key, parsed in self.entries.items()}
+            self.entries.update(self._rest)
+
+    def holds(self, job: tuple[str, str, str, str, str]) -> bool:
+        """Whether the rest holds the parse of a file to parse (path, kind, digest, text, module)."""
+        return self._later.get(job[:3], (None,))[0] == job[4]
+
+    def taken(self, jobs: list[tuple[str, str, str, str, str]], files: dict[str, ParsedFile],
+              texts: dict[str, Optional[str]]) -> list[tuple[str, str, str, str, str]]:
+        """Put in `files` what the rest holds of `jobs` (keeping the summary of a file the first
+        look read: `_keeping_summary`), and the code facts of the files taken from the first part;
+        returns what is left to parse: `jobs` it does not hold, and first-part files whose code
+        facts it lacks (a rest part lost)."""
+        if self._rest is None:
+            self._load_rest()
+        left = []
+        for job in jobs:
+            parsed = self._rest.get(job[:3]) if self.holds(job) else None
+            if parsed is not None:
+                files[job[0]] = _keeping_summary(files.get(job[0]), parsed)
+            else:
+                left.append(job)
+        asked = {job[0] for job in jobs}
+        for path, parsed in list(files.items()):
+            key = (path, parsed.kind, parsed.digest)
+            if path in asked or key not in self.entries or parsed is not self.entries[key] \
+                    or not isinstance(parsed.result, PythonModule) or parsed.result.facts is not None:
+                continue
+            with_facts = self._with_facts(key, parsed)
+            if with_facts is not parsed:
+                files[path] = with_facts
+            else:
+                left.append((path, parsed.kind, parsed.digest, texts.get(path) or "", parsed.module))
+        return left
+
+    def _load_rest(self) -> None:
+        stored = self._cache.load_rest(self._token) if self._cache is not None and self._token else None
+        self._rest, self._facts = stored if stored is not None else ({}, {})
+
+    def _with_facts(self, key: tuple[str, str, str], parsed: ParsedFile) -> ParsedFile:
+        facts = self._facts.get(key)
+        if facts is None or not isinstance(parsed.result, PythonModule):
+            return parsed
+        return replace(parsed, result=replace(parsed.result, facts=facts))
 
 
 def _keeping_summary(first: Optional[ParsedFile], parsed: ParsedFile) -> ParsedFile:

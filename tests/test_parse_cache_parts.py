@@ -1,0 +1,119 @@
+"""The parse cache in two parts (analyzers/workspace/cache.py, index._StoredParses): an index that
+looks at the schema first reads, before that look, only the parses it needs (every file but
+Python ones whole, and the summaries of the Python files the last first look read); the rest
+after. What both looks see is what an index of the same files without a cache sees."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from schemalens.analyzers.workspace import cache as parse_cache
+from schemalens.analyzers.workspace.index import PYTHON_KINDS, WorkspaceIndex
+from workspace_files import bench_generator, write_files
+
+SERVICES = 210  # a workspace of 200 Python files or more is looked at before its code is read
+MODEL = "app/models/model_0002.py"
+
+
+@pytest.fixture
+def workspace(tmp_path_factory):
+    generated = bench_generator().generate_workspace(tmp_path_factory.mktemp("generated"), models=6, revisions=12, sql=4)
+    write_files(generated.root, {f"app/services/service_{number}.py": f"LENGTH = {number + 40}\n\n\ndef handle_{number}(order):\n"
+                                 f"    return order.id\n" for number in range(SERVICES)})
+    return generated.root
+
+
+def _index(root, cache) -> tuple[WorkspaceIndex, list, list[str]]:
+    """(the index, what its first look saw, the order of the first look and of the rest's loading)."""
+    index = WorkspaceIndex(root, cache_dir=cache, workers=1)
+    events: list[str] = []
+    load_rest = parse_cache.ParseCache.load_rest
+
+    def loading_rest(cache_self, token):
+        events.append("rest loaded")
+        return load_rest(cache_self, token)
+
+    looked: list = []
+
+    def first_look(model):
+        events.append("first look")
+        looked.append(_view(model))
+
+    parse_cache.ParseCache.load_rest = loading_rest
+    try:
+        model = index.index_all(schema_first=first_look)
+    finally:
+        parse_cache.ParseCache.load_rest = load_rest
+    return index, [*looked, _view(model), _results(index)], events
+
+
+def _view(model) -> tuple:
+    return model.orm.tables, model.database.tables, model.errors, model.files
+
+
+def _results(index: WorkspaceIndex) -> dict:
+    return {path: (parsed.kind, parsed.digest, parsed.result, parsed.errors) for path, parsed in index._files.items()}
+
+
+def _parsed(monkeypatch) -> list[str]:
+    """The paths parsed from now on, in either pass."""
+    parsed: list[str] = []
+    parse_job = WorkspaceIndex._parse_many
+
+    def counting(index, pending, progress, with_code=True, here=False):
+        parsed.extend(job[0] for job in pending)
+        return parse_job(index, pending, progress, with_code, here)
+
+    monkeypatch.setattr(WorkspaceIndex, "_parse_many", counting)
+    return parsed
+
+
+def test_a_second_index_looks_first_then_reads_the_rest_parsing_nothing(workspace, tmp_path, monkeypatch):
+    _index_, cold, _ = _index(workspace, tmp_path / "cache")
+    parsed = _parsed(monkeypatch)
+    index, warm, events = _index(workspace, tmp_path / "cache")
+    assert events == ["first look", "rest loaded"]
+    assert parsed == []
+    assert warm == cold
+    assert all(parsed.result.facts is not None for parsed in index._files.values() if parsed.kind in PYTHON_KINDS)
+
+
+def test_a_model_that_now_reads_a_module_of_the_rest_is_looked_at_with_it(workspace, tmp_path, monkeypatch):
+    _index(workspace, tmp_path / "cache")
+    model = workspace / MODEL
+    model.write_text(model.read_text().replace("from .mixins import TimestampMixin\n",
+                                               "from .mixins import TimestampMixin\nfrom app.services.service_7 import LENGTH\n")
+                     .replace("reason_12 = db.Column(db.Text()", "reason_12 = db.Column(db.String(LENGTH)"))
+    parsed = _parsed(monkeypatch)
+    _index_, warm, _ = _index(workspace, tmp_path / "cache")
+    assert "app/services/service_7.py" in parsed  # in the first pass, the code facts after
+    _index_, uncached, _ = _index(workspace, tmp_path / "none")
+    assert warm == uncached
+    (table,) = [table for table in warm[0][0].values() if table.name == "entity_0002_a"]
+    assert [column.type for column in table.columns if column.name == "reason_12"] == ["character varying(47)"]
+
+
+@pytest.mark.parametrize("loss", ["missing", "another save's"])
+def test_a_rest_part_lost_is_parsed_again(workspace, tmp_path, monkeypatch, loss):
+    _index_, cold, _ = _index(workspace, tmp_path / "cache")
+    (rest,) = (tmp_path / "cache").glob("*.rest.pickle")
+    if loss == "missing":
+        rest.unlink()
+    else:
+        token, entries, facts = pickle.loads(rest.read_bytes())
+        rest.write_bytes(pickle.dumps(("another", entries, facts)))
+    parsed = _parsed(monkeypatch)
+    index, warm, _ = _index(workspace, tmp_path / "cache")
+    assert warm == cold
+    assert sorted(parsed) == sorted(path for path, parsed in index._files.items() if parsed.kind in PYTHON_KINDS)
+
+
+def test_an_index_without_a_first_look_reads_both_parts_at_once(workspace, tmp_path, monkeypatch):
+    index = WorkspaceIndex(workspace, cache_dir=tmp_path / "cache", workers=1)
+    model = index.index_all()
+    parsed = _parsed(monkeypatch)
+    again = WorkspaceIndex(workspace, cache_dir=tmp_path / "cache", workers=1)
+    assert _view(again.index_all()) == _view(model)
+    assert parsed == [] and _results(again) == _results(index)
