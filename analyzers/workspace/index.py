@@ -269,7 +269,7 @@ class WorkspaceIndex:
             first_total = sum(1 for job in pending if not stored.holds(job))
             unstored = [job for job in code_pending if not stored.holds(job)]
             total = first_total + len(unstored)
-            read_first, handed = self._parse_for_the_schema(pending, files, progress, total, unstored, helper=self._pool)
+            read_first, handed = self._parse_for_the_schema(pending, files, progress, total, unstored, stored, helper=self._pool)
             if handed:  # the models read no migration: built while the helper parses those
                 self._files = {path: files[path] for path in paths if path in files}
                 self._build_orm()
@@ -335,8 +335,8 @@ class WorkspaceIndex:
         return found
 
     def _parse_for_the_schema(self, pending: list, files: dict[str, ParsedFile], progress: Optional[Progress], total: int,
-                              second_pass: list[tuple], helper: Optional[ProcessPoolExecutor] = None
-                              ) -> tuple[set[str], list[tuple[list, Optional[Future]]]]:
+                              second_pass: list[tuple], stored: "_StoredParses",
+                              helper: Optional[ProcessPoolExecutor] = None) -> tuple[set[str], list[tuple[list, Optional[Future]]]]:
         """Parse, without their code facts, the files the schema-first look reads: the migrations
         and SQL files, the model modules, the Python files that may apply the migrations or add to
         the models (`_read_for_the_schema`), and the modules whose names these read, transitively
@@ -347,11 +347,14 @@ class WorkspaceIndex:
         pass. `helper`: a pool whose worker is up already (parse_workers.start_early_worker): it
         parses the migrations and SQL files meanwhile, whose results cost a tenth of their parse
         to bring back (the summaries of Python files cost nearly as much as parsing them here).
-        Returns the paths parsed, and the work handed to the helper (`_taken_back`)."""
+        Returns the paths parsed, and the work handed to the helper (`_taken_back`). `stored`: a
+        file whose parse the rest of the parse cache holds is not one the look reads itself (the
+        last look did not, `_save_parses`), which spares searching its text."""
         waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
         cached = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS and parsed.result is not None]
         closure = ReadClosure([*waiting, *(parsed.module for parsed in cached)])
-        jobs = [job for job in pending if job[1] not in PYTHON_KINDS or _read_itself(job[1], job[3])]
+        jobs = [job for job in pending
+                if job[1] not in PYTHON_KINDS or (not stored.holds(job) and _read_itself(job[1], job[3]))]
         read_itself = {job[0] for job in jobs}
         for job in jobs:
             waiting.pop(job[4], None)
