@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
+from typing import Optional
 
 import pytest
 
-from schemalens.analyzers.dataclass_copy import replace
+from schemalens.analyzers.dataclass_copy import replace, slot_init
 from schemalens.analyzers.extract.queries import ColumnRef, Predicate, QueryShape
 from schemalens.analyzers.schema.model import Column, Location, Table
 
@@ -45,3 +47,52 @@ class _Checked:
 
 def test_a_class_whose_copy_needs_its_init_goes_through_it():
     assert replace(_Checked(2), value=5).double == 10
+
+
+@slot_init
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Place:
+    path: str
+    line: int
+    column: int = 1
+    end: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PlaceAsWritten:
+    path: str
+    line: int
+    column: int = 1
+    end: Optional[int] = None
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [
+    (("a.py", 3), {}), (("a.py", 3, 4, 9), {}), (("a.py",), {"line": 2, "end": 5}), ((), {"path": "b.py", "line": 1}),
+])
+def test_slot_init_makes_the_object_dataclasses_init_makes(args, kwargs):
+    made, written = _Place(*args, **kwargs), _PlaceAsWritten(*args, **kwargs)
+    assert dataclasses.astuple(made) == dataclasses.astuple(written)
+    assert made == _Place(*args, **kwargs) and hash(made) == hash(_Place(*args, **kwargs))
+    assert pickle.loads(pickle.dumps(made)) == made
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.line = 7
+
+
+@pytest.mark.parametrize(("args", "kwargs", "error"), [
+    (("a.py",), {}, "missing 1 required positional argument: 'line'"),
+    (("a.py", 1), {"row": 2}, "unexpected keyword argument 'row'"),
+    (("a.py", 1, 2, 3, 4), {}, "takes from 3 to 5 positional arguments"),
+])
+def test_slot_init_refuses_what_dataclasses_init_refuses(args, kwargs, error):
+    with pytest.raises(TypeError, match=error):
+        _Place(*args, **kwargs)
+    with pytest.raises(TypeError, match=error):
+        _PlaceAsWritten(*args, **kwargs)
+
+
+def test_slot_init_is_for_frozen_slotted_classes_with_plain_defaults():
+    for unsuited in (dataclasses.dataclass(slots=True)(type("Open", (), {"__annotations__": {"value": int}})),
+                     dataclasses.dataclass(frozen=True)(type("Unslotted", (), {"__annotations__": {"value": int}})),
+                     _Checked):
+        with pytest.raises(TypeError, match="slot_init is for"):
+            slot_init(unsuited)

@@ -13,12 +13,14 @@ import ast
 from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
+from ..dataclass_copy import slot_init
 from ..schema.model import Location
 from .python_source import PythonFile, parse_expression, split_lines
 
 ConstValue = Union[str, int, float, bool, bytes, None]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Expr:
     """One expression. `kind` is "name", "const", "call", "seq", "dict", "subscript", "binop",

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..dataclass_copy import replace
+from ..dataclass_copy import replace, slot_init
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Location:
     """A place in a workspace file. `line` and `column` are 1-based, as editors print them."""
