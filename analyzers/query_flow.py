@@ -146,6 +146,8 @@ class CodeBase:
         self._bindings: dict[str, dict[str, str]] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
         self._qualified: dict[tuple, Optional[str]] = {}
+        self._frames: dict[tuple[str, Optional[str]], _Frame] = {}  # `frame(key)`, by key
+        self._local: dict[tuple[str, Optional[str]], dict[str, str]] = {}  # `_local_imports`, by function
         self._targets: dict[tuple, Optional[_Target]] = {}
         self._qualified_shapes: dict[tuple, QueryShape] = {}  # (frame, index of the shape in its file)
         self._binding_values: dict[tuple, list[_Value]] = {}
@@ -285,7 +287,9 @@ class CodeBase:
     def _chosen_class(self, frame: _Frame, name: str) -> Optional[str]:
         """`Model = get_model()`: the first class the called function returns."""
         function = self.functions.get((frame.path, frame.name)) if frame.name else None
-        callee = dict(function.class_values).get(name) if function is not None else None
+        if function is None or not function.class_values:
+            return None
+        callee = dict(function.class_values).get(name)
         target = self.target(frame, callee) if callee else None
         if target is None:
             return None
@@ -300,6 +304,13 @@ class CodeBase:
         """Imports made inside the function (and the functions around it)."""
         if frame.name is None:
             return {}
+        key = (frame.path, frame.name)
+        found = self._local.get(key)
+        if found is None:
+            found = self._local[key] = self._imports_inside(frame)
+        return found
+
+    def _imports_inside(self, frame: _Frame) -> dict[str, str]:
         found: dict[str, str] = {}
         module = self.module_of.get(frame.path, "")
         package = package_of(module, frame.path)
@@ -396,7 +407,12 @@ class CodeBase:
         return qualified if qualified in self.world.classes else None
 
     def frame(self, key: tuple[str, Optional[str]], self_class: Optional[str] = None) -> _Frame:
-        return _Frame(key[0], key[1], self_class or self.defining_class(*key))
+        if self_class:
+            return _Frame(key[0], key[1], self_class)
+        found = self._frames.get(key)
+        if found is None:
+            found = self._frames[key] = _Frame(key[0], key[1], self.defining_class(*key))
+        return found
 
     # calls
 
