@@ -199,5 +199,7 @@ def test_lower_bounds_are_read_on_any_line_of_their_statement():
             amount: PositiveInt
             discount: int = Field(default=0)
             note: str = Field(max_length=10); price: int = Field(gt=0)
+            stock: int = Field(default=0, min \\
+                               = 0)
     ''')
-    assert facts.non_negative_inputs == {"quantity", "amount", "price"}
+    assert facts.non_negative_inputs == {"quantity", "amount", "price", "stock"}

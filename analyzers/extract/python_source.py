@@ -25,7 +25,7 @@ from typing import Iterator, Optional, Sequence, Union
 from ..i18n import _
 from ..schema.model import ExtractionError, Location
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
 _DEFINITION = re.compile(r"\b(?:class|def)\s+(\w+)")
 
 
@@ -106,7 +106,7 @@ def first_line(statement: ast.stmt) -> int:
 
 
 def split_lines(text: str) -> list[str]:
-    return _LINE_BREAK.split(text)
+    return LINE_BREAK.split(text)
 
 
 def parse_python(text: str, path: str, numbered: bool = True) -> tuple[Optional[PythonFile], Optional[ExtractionError]]:

@@ -17,7 +17,7 @@ import pickle
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 log = logging.getLogger(__name__)
 
