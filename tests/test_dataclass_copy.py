@@ -49,21 +49,14 @@ def test_a_class_whose_copy_needs_its_init_goes_through_it():
     assert replace(_Checked(2), value=5).double == 10
 
 
-@slot_init
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Place:
-    path: str
-    line: int
-    column: int = 1
-    end: Optional[int] = None
+def _place_class(name: str) -> type:
+    made = dataclasses.make_dataclass(name, [("path", str), ("line", int), ("column", int, 1), ("end", Optional[int], None)],
+                                      frozen=True, slots=True)
+    made.__module__ = __name__  # found again when unpickled
+    return made
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _PlaceAsWritten:
-    path: str
-    line: int
-    column: int = 1
-    end: Optional[int] = None
+_Place, _PlaceAsWritten = slot_init(_place_class("_Place")), _place_class("_PlaceAsWritten")
 
 
 @pytest.mark.parametrize(("args", "kwargs"), [

@@ -60,24 +60,24 @@ def _results(index: WorkspaceIndex) -> dict:
 def _parsed(monkeypatch) -> list[str]:
     """The paths parsed from now on, in either pass."""
     parsed: list[str] = []
-    parse_job = WorkspaceIndex._parse_many
+    parse_many = WorkspaceIndex._parse_many
 
     def counting(index, pending, progress, with_code=True, here=False):
         parsed.extend(job[0] for job in pending)
-        return parse_job(index, pending, progress, with_code, here)
+        return parse_many(index, pending, progress, with_code, here)
 
     monkeypatch.setattr(WorkspaceIndex, "_parse_many", counting)
     return parsed
 
 
 def test_a_second_index_looks_first_then_reads_the_rest_parsing_nothing(workspace, tmp_path, monkeypatch):
-    _index_, cold, _ = _index(workspace, tmp_path / "cache")
+    _, cold, _ = _index(workspace, tmp_path / "cache")
     parsed = _parsed(monkeypatch)
     index, warm, events = _index(workspace, tmp_path / "cache")
     assert events == ["first look", "rest loaded"]
     assert parsed == []
     assert warm == cold
-    assert all(parsed.result.facts is not None for parsed in index._files.values() if parsed.kind in PYTHON_KINDS)
+    assert all(file.result.facts is not None for file in index._files.values() if file.kind in PYTHON_KINDS)
 
 
 def test_a_model_that_now_reads_a_module_of_the_rest_is_looked_at_with_it(workspace, tmp_path, monkeypatch):
@@ -87,9 +87,9 @@ def test_a_model_that_now_reads_a_module_of_the_rest_is_looked_at_with_it(worksp
                                                "from .mixins import TimestampMixin\nfrom app.services.service_7 import LENGTH\n")
                      .replace("reason_12 = db.Column(db.Text()", "reason_12 = db.Column(db.String(LENGTH)"))
     parsed = _parsed(monkeypatch)
-    _index_, warm, _ = _index(workspace, tmp_path / "cache")
+    _, warm, _ = _index(workspace, tmp_path / "cache")
     assert "app/services/service_7.py" in parsed  # in the first pass, the code facts after
-    _index_, uncached, _ = _index(workspace, tmp_path / "none")
+    _, uncached, _ = _index(workspace, tmp_path / "none")
     assert warm == uncached
     (table,) = [table for table in warm[0][0].values() if table.name == "entity_0002_a"]
     assert [column.type for column in table.columns if column.name == "reason_12"] == ["character varying(47)"]
@@ -97,7 +97,7 @@ def test_a_model_that_now_reads_a_module_of_the_rest_is_looked_at_with_it(worksp
 
 @pytest.mark.parametrize("loss", ["missing", "another save's"])
 def test_a_rest_part_lost_is_parsed_again(workspace, tmp_path, monkeypatch, loss):
-    _index_, cold, _ = _index(workspace, tmp_path / "cache")
+    _, cold, _ = _index(workspace, tmp_path / "cache")
     (rest,) = (tmp_path / "cache").glob("*.rest.pickle")
     if loss == "missing":
         rest.unlink()
@@ -107,7 +107,7 @@ def test_a_rest_part_lost_is_parsed_again(workspace, tmp_path, monkeypatch, loss
     parsed = _parsed(monkeypatch)
     index, warm, _ = _index(workspace, tmp_path / "cache")
     assert warm == cold
-    assert sorted(parsed) == sorted(path for path, parsed in index._files.items() if parsed.kind in PYTHON_KINDS)
+    assert sorted(parsed) == sorted(path for path, file in index._files.items() if file.kind in PYTHON_KINDS)
 
 
 def test_an_index_without_a_first_look_reads_both_parts_at_once(workspace, tmp_path, monkeypatch):
@@ -117,3 +117,12 @@ def test_an_index_without_a_first_look_reads_both_parts_at_once(workspace, tmp_p
     again = WorkspaceIndex(workspace, cache_dir=tmp_path / "cache", workers=1)
     assert _view(again.index_all()) == _view(model)
     assert parsed == [] and _results(again) == _results(index)
+
+
+def test_a_file_the_rest_holds_in_another_dialect_is_parsed_again(workspace, tmp_path, monkeypatch):
+    _index(workspace, tmp_path / "cache")
+    (workspace / "schemalens.toml").write_text('dialect = "mysql"\n')
+    parsed = _parsed(monkeypatch)
+    index, _, _ = _index(workspace, tmp_path / "cache")
+    assert "app/services/service_7.py" in parsed
+    assert {file.dialect for file in index._files.values() if file.kind in PYTHON_KINDS} == {"mysql"}
