@@ -149,6 +149,8 @@ def _lsp(args: argparse.Namespace, imported: Callable[[], None]) -> int:
 
 
 def _index(args: argparse.Namespace):
+    """The workspace's model, and the texts of its files as the index read them: the rules read
+    those, at the version the index parsed, not the disk again (polar: a thousand files)."""
     from .analyzers.workspace.cache import default_cache_dir
     from .analyzers.workspace.index import WorkspaceIndex
 
@@ -160,7 +162,7 @@ def _index(args: argparse.Namespace):
     model = index.index_all(progress=_progress(args.lang) if sys.stderr.isatty() else None)
     # --lang wins over the project's `lang`; every later message of the command follows it.
     args.lang = choose_language(args.lang, model.config.lang)
-    return model
+    return model, index.text_of
 
 
 def _config_with_hints(root: Path, hints_file: str):
@@ -210,8 +212,8 @@ def _audit(args: argparse.Namespace) -> int:
     from .analyzers.report.audit_json import audit_json, audit_sarif
     from .analyzers.report.audit_markdown import render_audit_markdown
 
-    model = _index(args)
-    result = run_audit(model)
+    model, text_of = _index(args)
+    result = run_audit(model, text_of=text_of)
     for error in result.errors:
         print(f"schemalens: {translator(args.lang).localize(error.message)}", file=sys.stderr)
     rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None, lang=args.lang) if args.verify else None
@@ -261,7 +263,7 @@ def _verify(args: argparse.Namespace) -> int:
             raise _UsageError(_("--python %(python)s: no such interpreter (give the path of the project's "
                                 "virtualenv python, e.g. .venv/bin/python)", python=args.python))
         python = str(Path(found).absolute())
-    model = _index(args)
+    model = _index(args)[0]
     report = _rehearse(model, args.dsn, args.yes, args.keep, python, args.lang)
     if args.format == "json":
         _write(json.dumps(verify_json(report), indent=2, ensure_ascii=False) + "\n", args.output)
@@ -275,8 +277,8 @@ def _verify(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from .analyzers.audit import run_audit, workspace_problems
 
-    model = _index(args)
-    result = run_audit(model)
+    model, text_of = _index(args)
+    result = run_audit(model, text_of=text_of)
     failing = [f for f in result.findings if f.severity <= args.fail_on]
     tr = translator(args.lang)
     for finding in result.findings:
@@ -314,7 +316,7 @@ def _schema(args: argparse.Namespace) -> int:
     from .analyzers.report.schema_json import workspace_json
     from .analyzers.report.schema_map import render_databases, render_mermaid, render_schema_map
 
-    model = _index(args)
+    model = _index(args)[0]
     layer_name = args.layer or ("database" if model.database.tables or not model.orm.tables else "orm")
     databases = sorted((d for d in model.databases if d.layer.tables or d.main), key=lambda d: not d.main)
     if args.set is not None:
@@ -349,7 +351,7 @@ def _scaffold(args: argparse.Namespace) -> int:
 
     if not 1 <= args.batch_size <= 100_000:
         raise _UsageError(_("--batch-size must be between 1 and 100000"))
-    model = _index(args)
+    model = _index(args)[0]
     request = ChangeRequest(
         args.change, args.table, column=args.column, type=args.type, default=args.default, backfill=args.backfill,
         new_name=args.new_name, ref=args.ref, columns=tuple(c.strip() for c in (args.columns or "").split(",") if c.strip()),

@@ -125,7 +125,7 @@ class SchemaLensServer(LanguageServer):
         def text_of(path: str) -> Optional[str]:
             if path in open_texts:
                 return open_texts[path]
-            return self.index._read(path) if self.index else None
+            return self.index.text_of(path) if self.index else None
         return Positions(self.workspace.position_encoding, text_of)
 
     async def reindex(self, change=None) -> None:
@@ -244,7 +244,7 @@ class SchemaLensServer(LanguageServer):
         rules that read no code found last time (see run_audit)."""
         stale = index.stale_sources()
         current_errors = [error for path in stale for error in index.parsed(path).errors]
-        return stale, audit_through_edits(model, stale, index._read, current_errors, kept)
+        return stale, audit_through_edits(model, stale, index.text_of, current_errors, kept)
 
 
 def run_stdio() -> None:
@@ -325,7 +325,7 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
 
         def schema_first(model) -> None:  # on the analysis thread, while the index goes on
             # what the rules of the schema find stands: the audit of the full model takes it back
-            findings = run_audit(model, text_of=ls.index._read, kept=ls.kept_rules).findings
+            findings = run_audit(model, text_of=ls.index.text_of, kept=ls.kept_rules).findings
             loop.call_soon_threadsafe(ls.publish_schema_findings, findings)
 
         # A kept audit already shows every finding: a first look would take some away for a while.

@@ -47,7 +47,7 @@ async def code_action(ls: "SchemaLensServer", params: types.CodeActionParams) ->
     # waiting for their debounce, and give nothing if the buffer moved on meanwhile.
     await ls.apply_pending()
     text = ls.workspace.get_text_document(uri).source
-    if ls.index is None or ls.index._read(path) != text:
+    if ls.index is None or ls.index.text_of(path) != text:
         return []
     positions = Positions(ls.workspace.position_encoding, lambda _: text)
     wanted = {(d.code, d.range.start.line + 1): d for d in params.context.diagnostics}
@@ -83,11 +83,11 @@ def _scaffold_action(ls: "SchemaLensServer", finding, diagnostic: types.Diagnost
     workspace edit, one edit that creates them and takes the unsafe statement out of the head
     revision; for others, an edit of the existing files (`changes`) and a command that creates
     the new ones."""
-    safe_change = safe_change_for(finding, ls.model, ls.index._read)
+    safe_change = safe_change_for(finding, ls.model, ls.index.text_of)
     if safe_change is None:
         return None
     try:
-        planned = safe_change_edit(safe_change, ls.model, ls.index._read, lang=ls.lang)
+        planned = safe_change_edit(safe_change, ls.model, ls.index.text_of, lang=ls.lang)
     except ScaffoldError as error:
         log.info("%s at %s: no scaffold: %s", finding.rule, finding.location, error)
         return None

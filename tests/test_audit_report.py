@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from schemalens.analyzers import audit as audit_module
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.report.audit_json import audit_json, audit_sarif
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
@@ -81,6 +82,21 @@ def test_check_exits_1_when_findings_reach_the_level(capsys):
 def test_check_exits_0_on_a_clean_workspace(tmp_path: Path):
     (tmp_path / "V1__t.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY, created_at timestamptz);\n")
     assert main(["check", str(tmp_path), "--fail-on", "P0"]) == 0
+
+
+@pytest.mark.parametrize("command", ["audit", "check"])
+def test_the_commands_audit_the_texts_the_index_read(command, audited, monkeypatch, capsys):
+    """The rules read each file as the index read it (the version it parsed), not the disk again."""
+    def no_second_read(root, path):
+        raise AssertionError(f"{path} read again from disk")
+
+    monkeypatch.setattr(audit_module, "_read", no_second_read)
+    main([command, str(EXAMPLE), "--no-cache", *(["--format", "json"] if command == "audit" else [])])
+    out = capsys.readouterr().out
+    if command == "audit":
+        assert json.loads(out)["summary"]["total"] == len(audited[1])
+    else:
+        assert out.count("\n") == len(audited[1])
 
 
 def test_rule_docs_file_is_in_sync_with_the_rule_modules():

@@ -52,14 +52,14 @@ def test_an_edit_of_one_model_makes_again_only_the_findings_of_its_table(tmp_pat
     root = write_files(tmp_path / "app", FILES)
     index = WorkspaceIndex(root)
     kept = KeptRules()
-    before = run_audit(index.index_all(), kept=kept, text_of=index._read, merged=False)
+    before = run_audit(index.index_all(), kept=kept, text_of=index.text_of, merged=False)
     teams = index.model.orm.tables["teams"]
     found_before = {(f.rule, f.table, f.column): f for f in before.findings if f.rule in ("SL201", "SL521")}
     assert {("SL521", "players", "legacy"), ("SL521", "teams", "legacy"), ("SL201", "players", "seen_at"),
             ("SL201", "teams", "seen_at")} <= set(found_before)
 
     edited = FILES[MODELS] + "    note = Column(String(200))\n"  # players, the last model
-    after = run_audit(index.update_file(MODELS, edited), kept=kept, text_of=index._read, merged=False)
+    after = run_audit(index.update_file(MODELS, edited), kept=kept, text_of=index.text_of, merged=False)
 
     assert index.model.orm.tables["teams"] is teams  # a rebuild keeps the object of a table it leaves equal
     found_after = {(f.rule, f.table, f.column): f for f in after.findings if f.rule in ("SL201", "SL521")}
@@ -79,12 +79,12 @@ def test_the_findings_of_a_table_follow_what_the_code_does_with_it(tmp_path: Pat
     def defaults(result) -> set[str]:
         return {f.table for f in result.findings if f.rule == "SL521" and "DEFAULT" in f.title}
 
-    assert defaults(run_audit(index.index_all(), kept=kept, text_of=index._read)) == set()
+    assert defaults(run_audit(index.index_all(), kept=kept, text_of=index.text_of)) == set()
     inserting = FILES[SERVICE].replace("    return len(rows)", "    connection.execute('INSERT INTO players (id) VALUES (%s)', rows)")
-    after = run_audit(index.update_file(SERVICE, inserting), kept=kept, text_of=index._read)
+    after = run_audit(index.update_file(SERVICE, inserting), kept=kept, text_of=index.text_of)
     assert defaults(after) == {"players"}
     assert _keys(after) == _keys(_fresh(root, {SERVICE: inserting}))
-    again = run_audit(index.update_file(SERVICE, FILES[SERVICE]), kept=kept, text_of=index._read)
+    again = run_audit(index.update_file(SERVICE, FILES[SERVICE]), kept=kept, text_of=index.text_of)
     assert defaults(again) == set()
     assert _keys(again) == _keys(_fresh(root, {SERVICE: FILES[SERVICE]}))
 
@@ -100,11 +100,11 @@ def test_a_legacy_table_is_in_use_while_code_names_it(tmp_path: Path):
     def locked(result) -> set[str]:
         return {f.table for f in result.findings if f.rule == "SL515"}
 
-    assert locked(run_audit(index.index_all(), kept=kept, text_of=index._read)) == set()
+    assert locked(run_audit(index.index_all(), kept=kept, text_of=index.text_of)) == set()
     naming = "def load(connection):\n    return connection.execute('SELECT count(*) FROM legacy_events')\n"
-    after = run_audit(index.update_file(SERVICE, naming), kept=kept, text_of=index._read)
+    after = run_audit(index.update_file(SERVICE, naming), kept=kept, text_of=index.text_of)
     assert locked(after) == {"legacy_events"}
     assert _keys(after) == _keys(_fresh(root, {SERVICE: naming}))
-    again = run_audit(index.update_file(SERVICE, files[SERVICE]), kept=kept, text_of=index._read)
+    again = run_audit(index.update_file(SERVICE, files[SERVICE]), kept=kept, text_of=index.text_of)
     assert locked(again) == set()
     assert _keys(again) == _keys(_fresh(root, {SERVICE: files[SERVICE]}))

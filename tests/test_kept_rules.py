@@ -44,9 +44,9 @@ def test_an_edit_of_code_whose_text_a_rule_reads_runs_that_rule_again(tmp_path: 
     root = write_files(tmp_path / "service", FILES)
     index = WorkspaceIndex(root)
     kept = KeptRules()
-    before = run_audit(index.index_all(), kept=kept, text_of=index._read)
+    before = run_audit(index.index_all(), kept=kept, text_of=index.text_of)
     assert kept.schema.outcomes and "SL545" not in {f.rule for f in before.findings}
-    after = run_audit(index.update_file(SERVICE, NAMED), kept=kept, text_of=index._read)
+    after = run_audit(index.update_file(SERVICE, NAMED), kept=kept, text_of=index.text_of)
     (root / SERVICE).write_text(NAMED, encoding="utf-8")
     assert "SL545" in {f.rule for f in after.findings}
     assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
@@ -56,10 +56,10 @@ def test_an_edit_of_code_keeps_the_outcomes_of_the_rules_that_read_no_code(tmp_p
     root = write_files(tmp_path / "service", FILES)
     index = WorkspaceIndex(root)
     kept = KeptRules()
-    run_audit(index.index_all(), kept=kept, text_of=index._read)
+    run_audit(index.index_all(), kept=kept, text_of=index.text_of)
     migrations, schema = kept.migrations, kept.schema
     edited = FILES[SERVICE].replace("    return", "    session.flush()\n    return")
-    after = run_audit(index.update_file(SERVICE, edited), kept=kept, text_of=index._read)
+    after = run_audit(index.update_file(SERVICE, edited), kept=kept, text_of=index.text_of)
     assert kept.migrations is migrations and kept.schema is schema  # taken back, not worked out again
     (root / SERVICE).write_text(edited, encoding="utf-8")
     assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
@@ -69,11 +69,11 @@ def test_an_edit_of_a_text_those_rules_read_runs_them_again(tmp_path: Path):
     root = write_files(tmp_path / "service", FILES)
     index = WorkspaceIndex(root)
     kept = KeptRules()
-    before = run_audit(index.index_all(), kept=kept, text_of=index._read)
+    before = run_audit(index.index_all(), kept=kept, text_of=index.text_of)
     assert "SL515" in {f.rule for f in before.findings}
     env = FILES["migrations/env.py"].replace("context.run_migrations()", "context.execute(\"SET lock_timeout = '5s'\")\n"
                                                                        "context.run_migrations()")
-    after = run_audit(index.update_file("migrations/env.py", env), kept=kept, text_of=index._read)
+    after = run_audit(index.update_file("migrations/env.py", env), kept=kept, text_of=index.text_of)
     assert "SL515" not in {f.rule for f in after.findings}  # env.py sets lock_timeout for every revision
     (root / "migrations/env.py").write_text(env, encoding="utf-8")
     assert _keys(after) == _keys(run_audit(WorkspaceIndex(root).index_all()))
@@ -87,7 +87,7 @@ def test_an_edit_of_a_model_keeps_the_outcomes_of_the_rules_that_read_only_the_m
         "def downgrade():\n    op.drop_column('teams', 'created')\n    op.drop_index('ix_teams_name', 'teams')\n")})
     index = WorkspaceIndex(root)
     kept = KeptRules()
-    run_audit(index.index_all(), kept=kept, text_of=index._read)
+    run_audit(index.index_all(), kept=kept, text_of=index.text_of)
     migrations, schema = kept.migrations, kept.schema
     migration_rules = {code for code, outcome in migrations.outcomes.items() if outcome[0] == "found" and outcome[1]}
     assert "SL505" in migration_rules  # an index built without CONCURRENTLY, whatever the models say
@@ -97,7 +97,7 @@ def test_an_edit_of_a_model_keeps_the_outcomes_of_the_rules_that_read_only_the_m
         monkeypatch.setattr(rule, "check", lambda self, context, check=check: (ran.append(self.code), check(self, context))[1])
     # the models declare the revision's timestamp column: SL201 reports it where the models declare it
     edited = FILES["app/models.py"].replace("String\n", "DateTime, String\n") + "    created = Column(DateTime)\n"
-    after = run_audit(index.update_file("app/models.py", edited), kept=kept, text_of=index._read)
+    after = run_audit(index.update_file("app/models.py", edited), kept=kept, text_of=index.text_of)
     assert kept.migrations is migrations and kept.schema is not schema
     assert ran and not migration_rules & set(ran)
     (root / "app/models.py").write_text(edited, encoding="utf-8")

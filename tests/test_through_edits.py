@@ -126,12 +126,12 @@ def test_findings_of_a_broken_model_file_stay_on_their_own_lines_or_are_withheld
     index = WorkspaceIndex(shop)
     model = index.index_all()
     good = (shop / ORDER).read_text()
-    before = [f for f in _places(run_audit(model, text_of=index._read).findings) if f.location.path == ORDER]
+    before = [f for f in _places(run_audit(model, text_of=index.text_of).findings) if f.location.path == ORDER]
     broken = _broken(good, "id = db.Column")
     index.update_file(ORDER, good)
     model = index.update_file(ORDER, broken)
     stale = index.stale_sources()
-    audited = audit_through_edits(model, stale, index._read, index.parsed(ORDER).errors)
+    audited = audit_through_edits(model, stale, index.text_of, index.parsed(ORDER).errors)
     after = [f for f in _places(audited.findings) if f.location.path == ORDER]
     good_lines, broken_lines = good.split("\n"), broken.split("\n")
     below = [f for f in before if f.location.line > next(n for n, l in enumerate(good_lines, 1) if "id = db.Column" in l)]
@@ -149,13 +149,13 @@ def test_a_finding_on_the_line_being_typed_is_withheld(shop: Path):
     index = WorkspaceIndex(shop)
     model = index.index_all()
     good = (shop / ORDER).read_text()
-    findings = [f for f in _places(run_audit(model, text_of=index._read).findings) if f.location.path == ORDER]
+    findings = [f for f in _places(run_audit(model, text_of=index.text_of).findings) if f.location.path == ORDER]
     target = next(f for f in findings if f.rule == "SL201")
     lines = good.split("\n")
     lines[target.location.line - 1] = lines[target.location.line - 1].replace("db.DateTime)", "db.DateTime(")
     index.update_file(ORDER, good)
     model = index.update_file(ORDER, "\n".join(lines))
-    audited = audit_through_edits(model, index.stale_sources(), index._read, index.parsed(ORDER).errors)
+    audited = audit_through_edits(model, index.stale_sources(), index.text_of, index.parsed(ORDER).errors)
     assert not any(f.location.path == ORDER and f.location.line == target.location.line for f in _places(audited.findings))
 
 
@@ -163,13 +163,13 @@ def test_an_ignore_comment_typed_while_the_file_is_broken_is_obeyed(shop: Path):
     index = WorkspaceIndex(shop)
     model = index.index_all()
     good = (shop / ORDER).read_text()
-    target = next(f for f in _places(run_audit(model, text_of=index._read).findings)
+    target = next(f for f in _places(run_audit(model, text_of=index.text_of).findings)
                   if f.location.path == ORDER and f.rule == "SL201")
     lines = _broken(good, "id = db.Column").split("\n")
     lines[target.location.line] += f"  # schemalens: ignore[{target.rule}]"  # one line lower now
     index.update_file(ORDER, good)
     model = index.update_file(ORDER, "\n".join(lines))
-    audited = audit_through_edits(model, index.stale_sources(), index._read, index.parsed(ORDER).errors)
+    audited = audit_through_edits(model, index.stale_sources(), index.text_of, index.parsed(ORDER).errors)
     assert not any(f.rule == target.rule and f.location.path == ORDER and f.location.line == target.location.line + 1
                    for f in _places(audited.findings))
 
@@ -180,14 +180,14 @@ def test_a_grouped_finding_keeps_its_other_places_while_one_is_being_typed(shop:
     index = WorkspaceIndex(shop)
     model = index.index_all()
     good = (shop / ORDER).read_text()
-    (grouped,) = [f for f in run_audit(model, text_of=index._read).findings if f.rule == "SL201"]
+    (grouped,) = [f for f in run_audit(model, text_of=index.text_of).findings if f.rule == "SL201"]
     places = _places([grouped])
     target = next(f for f in places if f.location.path == ORDER)
     lines = good.split("\n")
     lines[target.location.line - 1] = lines[target.location.line - 1].replace("db.DateTime)", "db.DateTime(")
     index.update_file(ORDER, good)
     model = index.update_file(ORDER, "\n".join(lines))
-    audited = audit_through_edits(model, index.stale_sources(), index._read, index.parsed(ORDER).errors)
+    audited = audit_through_edits(model, index.stale_sources(), index.text_of, index.parsed(ORDER).errors)
     (still,) = [f for f in audited.findings if f.rule == "SL201"]
     assert [(f.location.path, f.location.line) for f in _places([still])] == \
         [(f.location.path, f.location.line) for f in places if f is not target]

@@ -159,9 +159,9 @@ def test_rules_read_the_text_the_index_parsed_until_the_file_is_said_changed(tmp
     path = "app/models/accounts.py"
     parsed = (root / path).read_text()
     (root / path).write_text(parsed + "\n# changed on disk\n")
-    assert index._read(path) == parsed  # the version the model holds, read once
+    assert index.text_of(path) == parsed  # the version the model holds, read once
     index.update_file(path, None)  # the editor's file watcher reports the change
-    assert index._read(path).endswith("# changed on disk\n")
+    assert index.text_of(path).endswith("# changed on disk\n")
 
 
 def _finding_keys(model) -> list[tuple]:

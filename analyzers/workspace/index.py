@@ -536,6 +536,11 @@ class WorkspaceIndex:
             self._orm = None
         return self._rebuild()
 
+    def text_of(self, path: str) -> Optional[str]:
+        """A file's text as the index read it: the editor's buffer, else the disk's as last read,
+        the version the index parsed (what the rules read; None: there is no such file)."""
+        return self._read(path)
+
     def parsed(self, path: str) -> Optional[ParsedFile]:
         return self._files.get(path)
 
