@@ -204,7 +204,7 @@ class SchemaLensServer(LanguageServer):
         self.query_paths = audited.query_paths
         self.held_back = audited.held_back
         current = self.diagnostics.by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang)
-        for uri in sorted(set(current) | set(self.published)):
+        for uri in self._open_first(set(current) | set(self.published)):
             diagnostics = current.get(uri, [])
             if diagnostics != self.published.get(uri, []):
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
@@ -234,8 +234,15 @@ class SchemaLensServer(LanguageServer):
         differs."""
         self.published = published
         opened = {uri: [] for uri in self.workspace.text_documents if uri not in published}
-        for uri, diagnostics in sorted({**opened, **published}.items()):
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        shown = {**opened, **published}
+        for uri in self._open_first(shown):
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=shown[uri]))
+
+    def _open_first(self, uris) -> list[str]:
+        """`uris` in the order to publish them: the files open in the editor first, the ones the
+        user looks at (dispatch's first look: 24 ms to publish every file), then the others."""
+        open_documents = self.workspace.text_documents
+        return sorted(uris, key=lambda uri: (uri not in open_documents, uri))
 
     @staticmethod
     def _audit(index: WorkspaceIndex, model, kept: Optional[KeptRules] = None) -> tuple[dict[str, Optional[str]], CarriedAudit]:

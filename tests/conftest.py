@@ -39,6 +39,19 @@ def publications_of(client, uri: str) -> list:
     return published
 
 
+def publication_order(client) -> list[str]:
+    """The file of every publication of diagnostics from now on, in order."""
+    order: list[str] = []
+    features = client.protocol.fm.features
+    keep_diagnostics = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> None:
+        keep_diagnostics(params)
+        order.append(params.uri)
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    return order
+
+
 # A client that applies workspace edits creating files (the scaffold's code action writes revisions).
 FILE_CREATING_CAPABILITIES = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
     workspace_edit=types.WorkspaceEditClientCapabilities(

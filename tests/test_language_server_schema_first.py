@@ -14,21 +14,23 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 
-from conftest import publications_of
+from conftest import publication_order, publications_of
 from test_audit_cache import _service
 
 MODELS = "app/models/accounts.py"
 MODULES = 220  # more Python files than a one-pass index is worth (index._SCHEMA_FIRST_MINIMUM)
 
 
-async def _session(root: Path, cache: Path, opened: Optional[str] = None) -> tuple[list[list[types.Diagnostic]], list[str]]:
+async def _session(root: Path, cache: Path, opened: Optional[str] = None,
+                   order: Optional[list[str]] = None) -> tuple[list[list[types.Diagnostic]], list[str]]:
     """One editor session until the index ends: every publication of the models file's
     diagnostics (of `opened`'s, opened at once, when given), in order, and the server's log
-    messages."""
+    messages. `order`: filled with the file of every publication, in order."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
                                 server_env={"SCHEMALENS_CACHE_DIR": str(cache)})
     client = await config.start()
     published = publications_of(client, (root / (opened or MODELS)).as_uri())
+    publications = publication_order(client)
     try:
         await client.initialize_session(types.InitializeParams(
             capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
@@ -44,6 +46,8 @@ async def _session(root: Path, cache: Path, opened: Optional[str] = None) -> tup
         await asyncio.sleep(0.2)
     finally:
         await client.shutdown_session()
+    if order is not None:
+        order += publications
     return published, [m.message for m in client.log_messages]
 
 
@@ -77,3 +81,13 @@ async def test_an_open_file_they_find_nothing_in_is_published_with_them(tmp_path
     # with the models' findings, then again when the index ends, as for every file opened
     assert len(published) == 2 and not any(published)
     assert any("the checks of the code follow" in message for message in log)
+
+
+@pytest.mark.asyncio
+async def test_the_open_file_is_published_before_the_others(tmp_path: Path):
+    root, cache, order = _reports(_service(tmp_path)), tmp_path / "cache", []
+    opened = "migrations/versions/0003_rename.py"  # the last, by name, of the files with findings
+    published, _ = await _session(root, cache, opened=opened, order=order)
+    # the first look publishes every file it finds something in, the open one first
+    assert order[0] == (root / opened).as_uri() and published[0]
+    assert len(set(order)) > 2
