@@ -21,7 +21,9 @@ def _server(tmp_path: Path) -> tuple[SchemaLensServer, list[str], list]:
     server = SchemaLensServer()
     server.root = root.resolve()
     server.index = WorkspaceIndex(server.root, workers=1)
-    server.positions = lambda: Positions("utf-16", server.index.text_of)  # no client: no open buffers
+    # no client: no open buffers, no open documents to publish first
+    server.positions = lambda: Positions("utf-16", server.index.text_of)
+    server._open_first = sorted
     published: list = []
     server.text_document_publish_diagnostics = published.append
     audits: list[str] = []
