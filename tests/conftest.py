@@ -28,28 +28,26 @@ def publications_of(client, uri: str) -> list:
     """Every publication of `uri`'s diagnostics from now on, in order (pytest-lsp's client keeps
     the last one only)."""
     published: list = []
-    features = client.protocol.fm.features
-    keep_diagnostics = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
-
-    def record(params: types.PublishDiagnosticsParams) -> None:
-        keep_diagnostics(params)
-        if params.uri == uri:
-            published.append(params.diagnostics)
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    _on_each_publication(client, lambda params: published.append(params.diagnostics) if params.uri == uri else None)
     return published
 
 
 def publication_order(client) -> list[str]:
     """The file of every publication of diagnostics from now on, in order."""
     order: list[str] = []
+    _on_each_publication(client, lambda params: order.append(params.uri))
+    return order
+
+
+def _on_each_publication(client, record) -> None:
+    """Have `record(params)` see every publishDiagnostics the client receives, after the client."""
     features = client.protocol.fm.features
     keep_diagnostics = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
 
-    def record(params: types.PublishDiagnosticsParams) -> None:
+    def both(params: types.PublishDiagnosticsParams) -> None:
         keep_diagnostics(params)
-        order.append(params.uri)
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
-    return order
+        record(params)
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = both
 
 
 # A client that applies workspace edits creating files (the scaffold's code action writes revisions).
