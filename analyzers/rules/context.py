@@ -662,10 +662,9 @@ class AuditContext:
         patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words]
         if not patterns:
             return None
-        plain_words = {word.lower() for word in words if _WORD.fullmatch(word)}
-        for path, text in self._deployed_texts:
-            lowered = _lowered_of(path, text)
-            if not all(word in lowered for word in plain_words):
+        lowered_words = {word.lower() for word in words}  # phrases too: `ON CONFLICT`
+        for path, text, lowered in self._deployed_lowered:
+            if not all(word in lowered for word in lowered_words):
                 continue  # a word the file does not hold: no pattern needs to run over it
             if all(pattern.search(text) for pattern in patterns):
                 match = patterns[-1].search(text)
@@ -717,6 +716,12 @@ class AuditContext:
     def _deployed_texts(self) -> list[tuple[str, str]]:
         """(path, text) of deployed application code, read once per audit, when a rule asks."""
         return [(path, self.text_of(path) or "") for path in self._deployed_paths]
+
+    @cached_property
+    def _deployed_lowered(self) -> list[tuple[str, str, str]]:
+        """(path, text, text in lower case) of deployed application code: the rules that look
+        for words in it ask once per constraint or table (onyx: 30 times over 1,367 files)."""
+        return [(path, text, _lowered_of(path, text)) for path, text in self._deployed_texts]
 
     def orm_table(self, table: Table) -> Optional[Table]:
         return self.model.orm.tables.get(table.key)

@@ -88,6 +88,11 @@ class DropConstraintRule(Rule):
                  "app/orders.py": "def upsert(session, orders, row):\n"
                                   "    session.execute(insert(orders).values(row).on_conflict_do_nothing())\n"}),
         Example(sql_example("ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_customer_fk;  -- expect\n")),
+        # A raw SQL upsert, its ON CONFLICT written in lower case.
+        Example({**alembic_example("    op.drop_constraint('uq_orders_status', 'orders', type_='unique')  # expect"),
+                 "app/orders.py": "def upsert(session, row):\n"
+                                  "    session.execute(text('insert into orders (status) values (:status) '\n"
+                                  "                         'on conflict (status) do nothing'), row)\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
