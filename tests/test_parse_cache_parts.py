@@ -9,6 +9,7 @@ import pickle
 
 import pytest
 
+from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.workspace import cache as parse_cache
 from schemalens.analyzers.workspace.index import PYTHON_KINDS, WorkspaceIndex
 from workspace_files import bench_generator, write_files
@@ -126,3 +127,22 @@ def test_a_file_the_rest_holds_in_another_dialect_is_parsed_again(workspace, tmp
     index, _, _ = _index(workspace, tmp_path / "cache")
     assert "app/services/service_7.py" in parsed
     assert {file.dialect for file in index._files.values() if file.kind in PYTHON_KINDS} == {"mysql"}
+
+
+def test_an_edit_after_a_warm_index_finds_what_a_fresh_index_finds(workspace, tmp_path):
+    _index(workspace, tmp_path / "cache")
+    index, _, events = _index(workspace, tmp_path / "cache")
+    assert events == ["first look", "rest loaded"]
+    index.prepare_for_edits()
+    model = workspace / MODEL
+    edited = model.read_text().replace("    reason_12 = db.Column(", "    edited = db.Column(db.Integer(), nullable=False)\n"
+                                       "    reason_12 = db.Column(")
+    after_edit = index.update_file(MODEL, edited)
+    model.write_text(edited)
+    fresh = WorkspaceIndex(workspace, workers=1).index_all()
+    assert _findings(after_edit, index.text_of) == _findings(fresh, None)
+    assert _view(after_edit) == _view(fresh)
+
+
+def _findings(model, text_of) -> list[tuple]:
+    return [(f.rule, f.location, f.title, f.severity) for f in run_audit(model, text_of=text_of).findings]
