@@ -4,6 +4,8 @@ and the Markdown, JSON and SARIF renderings as the spec and the standards ask.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -97,6 +99,15 @@ def test_the_commands_audit_the_texts_the_index_read(command, audited, monkeypat
         assert json.loads(out)["summary"]["total"] == len(audited[1])
     else:
         assert out.count("\n") == len(audited[1])
+
+
+def test_an_audit_starts_without_importing_the_scaffold(tmp_path: Path):
+    """Only `scaffold` reads the changes it writes; every other command starts without them."""
+    script = ("import sys; from schemalens.commands import main; "
+              f"main(['audit', {str(EXAMPLE)!r}, '-o', {str(tmp_path / 'report.md')!r}, '--no-cache']); "
+              "print('schemalens.analyzers.scaffold' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False"]
 
 
 def test_rule_docs_file_is_in_sync_with_the_rule_modules():
