@@ -17,10 +17,9 @@ import logging
 import os
 import pickle
 from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..extract import (
     alembic_revisions,
@@ -46,6 +45,9 @@ from .code_roles import is_application_code
 from .coverage import Coverage, sql_coverage, tables_in_both
 from .package_roots import PackageRoots
 from .parse_workers import new_pool, take_early_pool
+
+if TYPE_CHECKING:  # worker pools are made in parse_workers, when a cold index has many files
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 

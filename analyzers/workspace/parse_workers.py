@@ -12,10 +12,11 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # imported when a pool is made: a command that parses in its own process never pays it
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ def new_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of up to `workers` processes, started as work comes. Workers parse without the
     cyclic collector: syntax trees are freed by reference counting (RSS stays flat), and
     collections cost a fifth of the parse time."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(max_workers=workers, initializer=gc.disable,
                                mp_context=multiprocessing.get_context("spawn"))
 
