@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Optional
 
+from .collector import collector_paused
 from .rules import all_rules
 from .rules.base import Finding, Rule, one_per_problem
 from .rules.context import AuditContext, FindingsBySubject
@@ -74,6 +75,7 @@ class KeptRules:
     merged: dict[tuple, tuple] = field(default_factory=dict)  # the groups of findings one_per_problem merged
 
 
+@collector_paused()
 def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=None, merged: bool = True,
               kept: Optional[KeptRules] = None) -> AuditResult:
     """Check `model` (a WorkspaceModel) with the enabled rules (or exactly `rules`), apply

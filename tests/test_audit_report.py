@@ -3,6 +3,7 @@ and the Markdown, JSON and SARIF renderings as the spec and the standards ask.""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -110,6 +111,23 @@ def test_an_audit_starts_without_what_it_does_not_use(tmp_path: Path):
               f"print(sorted(set({unused!r}) & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["[]"]
+
+
+def test_the_rules_run_with_the_collector_paused_and_it_runs_again_after(audited, monkeypatch):
+    """An audit's objects live until it ends: collections during it free nothing (collector_paused)."""
+    model, _ = audited
+    rule = next(rule for rule in audit_module.all_rules()  # one that always runs its check
+                if not (rule.compares_layers or rule.contends_with_live_traffic or rule.moot_on_mysql))
+    seen: list[bool] = []
+
+    def probe(self, context):
+        seen.append(gc.isenabled())
+        return ()
+
+    monkeypatch.setattr(rule, "check", probe)
+    assert gc.isenabled()
+    run_audit(model, rules=[rule])
+    assert seen == [False] and gc.isenabled()
 
 
 def test_rule_docs_file_is_in_sync_with_the_rule_modules():

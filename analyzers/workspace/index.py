@@ -9,7 +9,6 @@ that changed, reusing the snapshots before it.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import hashlib
 import io
@@ -30,6 +29,7 @@ from ..extract import (
 )
 from ..extract.python_source import Reparser, parse_python
 from ..extract.python_world import ReadClosure
+from ..collector import collector_paused
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
@@ -215,7 +215,7 @@ class WorkspaceIndex:
         checks of the code run). With many Python files to parse, it comes from a first pass that
         reads every file but the code facts of Python files (the costly part: queries, lookups,
         writes); else from the full model, the code hidden."""
-        with _allocation_heavy():
+        with collector_paused():
             try:
                 self._pool = take_early_pool(self._workers)
                 model = self._index_all(progress, schema_first)
@@ -460,7 +460,7 @@ class WorkspaceIndex:
 
     def update_file(self, path: str, text: Optional[str] = None) -> WorkspaceModel:
         """Re-index one file: `text` is the editor's buffer, or None to read it from disk."""
-        with _allocation_heavy():
+        with collector_paused():
             return self._update_file(path, text)
 
     def _update_file(self, path: str, text: Optional[str]) -> WorkspaceModel:
@@ -871,19 +871,6 @@ class _LastRebuild:
         entry = self._now.get(key) or self._last.get(key) or (objects, compute())
         self._now[key] = entry
         return entry[1]
-
-
-@contextlib.contextmanager
-def _allocation_heavy():
-    """Pause the cyclic garbage collector while building many small immutable objects: they
-    form no cycles, and collections triggered by the allocations dominated re-index time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> list[ParsedFile]:
