@@ -108,3 +108,21 @@ def test_a_pause_collects_and_a_rebuild_within_it_does_not(server_collections, m
         return during_the_rebuild, _full_passes() - start
 
     assert asyncio.run(edits()) == (0, 1)
+
+
+def test_what_the_server_imports_is_frozen_before_it_serves(monkeypatch):
+    """The imports' objects live as long as the process: frozen before the collector is on
+    again, so that the first allocations of the first request start no collection over them."""
+    from schemalens import commands
+    from schemalens.analyzers.workspace import parse_workers
+    from schemalens.server import app
+
+    serving: list[tuple[int, bool]] = []
+    monkeypatch.setattr(parse_workers, "start_early_worker", lambda: None)
+    monkeypatch.setattr(app, "run_stdio", lambda: serving.append((gc.get_freeze_count(), gc.isenabled())))
+    gc.unfreeze()
+    try:
+        commands.main(["lsp"])
+    finally:
+        gc.unfreeze()
+    assert len(serving) == 1 and serving[0][0] > 0 and serving[0][1]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from schemalens.analyzers.extract.alembic_revisions import parse_revision
 from schemalens.analyzers.extract.sql_files import parse_sql
+from schemalens.analyzers.workspace import cache
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from schemalens.commands import main
 from workspace_files import write_files
@@ -140,6 +141,26 @@ def test_a_cache_replaces_the_ones_other_versions_wrote_for_the_workspace(tmp_pa
     WorkspaceIndex(root, cache_dir=cache).index_all()
     # the parse cache of another version is gone, both parts
     assert sorted(cache.iterdir()) == sorted([*written, older[2], *others])
+
+
+def test_the_code_is_read_for_its_fingerprint_once_per_process(tmp_path: Path, monkeypatch):
+    """Each cache's name carries a digest of SchemaLens's own source: every file read once, not
+    once per cache named (a server start names three)."""
+    reads: list[Path] = []
+    read_bytes = Path.read_bytes
+
+    def counting(path: Path) -> bytes:
+        reads.append(path)
+        return read_bytes(path)
+
+    cache._code_fingerprint.cache_clear()
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    first = cache.cache_file(tmp_path, tmp_path / "a", ".pickle")
+    assert reads and len(reads) == len(set(reads))
+    read_once = len(reads)
+    second = cache.cache_file(tmp_path, tmp_path / "b", ".rest.pickle")
+    assert len(reads) == read_once
+    assert second.name.rsplit("-", 1)[1].split(".")[0] == first.name.rsplit("-", 1)[1].split(".")[0]
 
 
 def test_saving_an_unchanged_python_file_parses_nothing(tmp_path: Path):
