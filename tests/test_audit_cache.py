@@ -62,3 +62,14 @@ def test_an_audit_of_files_written_just_before_is_not_kept(tmp_path):
     (root / "app" / "models" / "accounts.py").touch()  # within the clock tick of a snapshot
     snapshot = workspace_snapshot(root, load_config(root))
     assert not AuditCache(tmp_path / "cache", root).save(snapshot, KeptAudit((), ()))
+
+
+def test_the_snapshot_names_files_by_their_paths_from_the_root(tmp_path):
+    root = _service(tmp_path)
+    (root / "node_modules").mkdir()
+    (root / "node_modules" / "left-pad.js").write_text("", encoding="utf-8")
+    (root / "requirements.txt").write_text("psycopg\n", encoding="utf-8")
+    paths = [path for path, _, _ in workspace_snapshot(root, load_config(root)).files]
+    expected = sorted(path.relative_to(root).as_posix() for path in root.rglob("*")
+                      if path.is_file() and "node_modules" not in path.parts)
+    assert paths == expected and {"requirements.txt", "app/models/accounts.py"} <= set(paths)
