@@ -1,3 +1,3 @@
-from schemalens.commands import main
+from schemalens.commands import run
 
-raise SystemExit(main())
+run()

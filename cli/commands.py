@@ -6,6 +6,7 @@ import argparse
 import gc
 import json
 import logging
+import os
 import re
 import shutil
 import sys
@@ -409,6 +410,28 @@ def _language_asked(argv: Sequence[str]) -> Optional[str]:
 
 
 _COMMANDS = ("schema", "audit", "check", "rule", "locks", "lsp", "scaffold", "verify")
+
+
+# The commands that only read and print: nothing they leave needs the interpreter's own exit.
+# `verify` stops the PostgreSQL it started and `scaffold` writes files, `lsp` ends itself.
+_READ_ONLY = ("schema", "audit", "check", "rule", "locks")
+
+
+def run() -> None:
+    """The `schemalens` command. After a command that only reads and prints, the process ends
+    as soon as its output is written: the interpreter's exit would free the workspace's model
+    object by object first (0.1 s of a 1.9 s audit of polar). mypy ends the same way."""
+    arguments = sys.argv[1:]
+    code = main(arguments)
+    if next((argument for argument in arguments if argument in _COMMANDS), None) in _READ_ONLY:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # a closed pipe (`| head`): reported by the interpreter's exit as usual
+            sys.exit(code)
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

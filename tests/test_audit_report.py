@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,20 @@ def test_the_rules_run_with_the_collector_paused_and_it_runs_again_after(audited
     assert gc.isenabled()
     run_audit(model, rules=[rule])
     assert seen == [False] and gc.isenabled()
+
+
+@pytest.mark.parametrize("command", ["audit", "check"])
+def test_the_command_ends_at_once_with_its_whole_output_and_status(command, audited):
+    """`schemalens audit` and `check` end without the interpreter's exit (cli/commands.run): what
+    they printed to a pipe (buffered) is all there, and the exit status is theirs."""
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-m", "schemalens", command, str(EXAMPLE), "--no-cache",
+                           *(["--format", "json"] if command == "audit" else [])], capture_output=True, text=True,
+                          env=buffered)
+    if command == "audit":
+        assert done.returncode == 0 and json.loads(done.stdout)["summary"]["total"] == len(audited[1])
+    else:
+        assert done.returncode == 1 and done.stdout.count("\n") == len(audited[1])
 
 
 def test_rule_docs_file_is_in_sync_with_the_rule_modules():
