@@ -163,6 +163,23 @@ def test_the_code_is_read_for_its_fingerprint_once_per_process(tmp_path: Path, m
     assert second.name.rsplit("-", 1)[1].split(".")[0] == first.name.rsplit("-", 1)[1].split(".")[0]
 
 
+def test_a_module_is_read_as_models_for_calls_that_declare_not_for_names_ending_like_them(tmp_path: Path):
+    """A class named like a declaration (`ProjectColumn` in a generated GraphQL schema: prefect's is
+    1 MB, read before the first look) or a UI component (`DatatableColumn(` in polar's back
+    office) is no model module; `sa.Column(`, `Column(` and `Table(` are."""
+    write_files(tmp_path, {
+        "app/graphql_schema.py": "import sgqlc.types\n\n\nclass ProjectColumn(sgqlc.types.Type):\n    name = 1\n",
+        "app/components.py": "from ui import datatable\n\ncolumns = [datatable.DatatableColumn('id')]\n",
+        "app/models.py": "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n"
+                         "users = sa.Table('users', metadata, sa.Column('id', sa.Integer, primary_key=True))\n",
+        "app/tables.py": "from sqlalchemy import Column, Integer\n\nID = Column(Integer)\n",
+    })
+    index = WorkspaceIndex(tmp_path)
+    index.index_all()
+    assert {path: parsed.kind for path, parsed in index._files.items()} == {
+        "app/graphql_schema.py": "python", "app/components.py": "python", "app/models.py": "model", "app/tables.py": "model"}
+
+
 def test_saving_an_unchanged_python_file_parses_nothing(tmp_path: Path):
     root = _copy(tmp_path)
     index = WorkspaceIndex(root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -12,8 +13,12 @@ from .config import DEFAULT_EXCLUDE, Config
 
 # Cheap test before a Python file is parsed as a model module: it declares something. Modules
 # that only query (services importing `select`) are application code, read for query facts.
-_MODEL_MARKERS = ("__tablename__", "db.Model", "declarative_base", "DeclarativeBase", "Table(", "mapped_column(",
-                  "Column(", "registry(", "declared_attr", "MetaData(", "SQLAlchemy(")
+_MODEL_MARKERS = ("__tablename__", "db.Model", "declarative_base", "DeclarativeBase", "declared_attr")
+# Calls that declare, as names of their own: `sa.Column(`, not `DatatableColumn(` or a generated
+# GraphQL schema's `class ProjectColumn(` (1 MB of it read first: prefect). Searched as plain text
+# first, then as a name, in the few files that hold one.
+_MODEL_CALLS = ("Table(", "mapped_column(", "Column(", "registry(", "MetaData(", "SQLAlchemy(")
+_MODEL_CALL = re.compile(r"(?<!\w)(?:%s)" % "|".join(re.escape(call) for call in _MODEL_CALLS))
 
 
 def walk_files(root: Path, config: Config) -> Iterator[str]:
@@ -64,7 +69,8 @@ def under(path: str, folders: Iterable[str]) -> bool:
 
 
 def looks_like_model_module(text: str) -> bool:
-    return any(marker in text for marker in _MODEL_MARKERS)
+    return any(marker in text for marker in _MODEL_MARKERS) or (
+        any(call in text for call in _MODEL_CALLS) and _MODEL_CALL.search(text) is not None)
 
 
 # What marks a project's root, in order: the first marker found in any folder above a file wins
