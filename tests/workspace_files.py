@@ -53,4 +53,6 @@ def fresh_model(root: Path, texts: dict[str, str], config=None, workers=None):
     query_flow._last_code_base.clear()
     query_paths._last_resolved.clear()
     context._last_walk.clear()
+    context._last_names_in_use.clear()
+    context._last_code_mentions.clear()
     return model
