@@ -96,7 +96,11 @@ def end_process(code: int) -> None:
 
     The worker pools' semaphores are released first, by multiprocessing's own finalizers of
     priority 0 and above, as a normal exit runs them (those below join threads, which could
-    wait): else its resource tracker, which outlives the server, warns of them on standard error."""
+    wait): else its resource tracker, which outlives the server, warns of them on standard error.
+    The threads of a pool whose workers are killed fail in the moments before the end (its
+    manager, its queue's feeder): nothing to report, and standard error stays empty (one end in
+    ten wrote their tracebacks there)."""
+    threading.excepthook = _ended
     try:
         for child in multiprocessing.active_children():
             child.kill()
@@ -104,6 +108,10 @@ def end_process(code: int) -> None:
     except Exception:  # exiting anyway
         pass
     os._exit(code)
+
+
+def _ended(_failure: threading.ExceptHookArgs) -> None:
+    """threading.excepthook while the process ends: a thread that fails then reports nothing."""
 
 
 # The client's process: checked this often, so that the server is gone within 2 s of it.

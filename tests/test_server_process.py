@@ -194,6 +194,28 @@ def test_the_server_exits_within_2_s_when_the_pipe_closes_while_indexing(large_w
     assert client.stderr == b""
 
 
+def test_a_thread_that_fails_as_the_server_ends_writes_nothing():
+    """What the pipe test above meets one end in ten (a worker pool's thread failing once its
+    workers are killed), made certain: the thread fails while end_process runs, and the process
+    ends with standard error empty and its own exit status."""
+    script = (
+        "import threading\n"
+        "from schemalens.server import process\n"
+        "failing = threading.Event()\n"
+        "def pool_thread():\n"
+        "    failing.wait()\n"
+        "    raise OSError('its worker was killed')\n"
+        "thread = threading.Thread(target=pool_thread)\n"
+        "thread.start()\n"
+        "def finalizers(minpriority=None):\n"
+        "    failing.set()\n"
+        "    thread.join()\n"
+        "process.multiprocessing.util._run_finalizers = finalizers\n"
+        "process.end_process(3)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (3, b"")
+
+
 def test_a_client_in_another_pid_namespace_is_not_taken_for_dead(service: Path, tmp_path: Path):
     """A process id this machine does not have (a container's editor, a remote host): the server
     keeps serving instead of exiting at once."""
