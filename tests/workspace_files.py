@@ -55,4 +55,5 @@ def fresh_model(root: Path, texts: dict[str, str], config=None, workers=None):
     context._last_walk.clear()
     context._last_names_in_use.clear()
     context._last_code_mentions.clear()
+    context._last_sql_mentions.clear()
     return model

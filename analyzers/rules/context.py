@@ -31,6 +31,7 @@ from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from ..workspace.startup_commands import startup_migration
 from .base import Related
+from .first_matches import FirstMatches
 from .places import column_place, column_type_place, element_place, table_place
 from .recorded import Answers, StepView, TableView, per_step, per_table
 
@@ -121,9 +122,9 @@ class _Walked:
 _last_walk: list[_Walked] = []
 # [{path: text} of the code texts, {table name: the path of a text that names it, or None}] of the last audit
 _last_names_in_use: list = []
-# [(path, text) of deployed code, {words: AuditContext.code_mention's answer}] of the last audit
+# The last audit's code_mention and sql_mention answers, and what they were found in (first_matches.py)
 _last_code_mentions: list = []
-_NOT_ASKED = object()
+_last_sql_mentions: list = []
 
 
 def _text_naming(name: str, texts: Iterable[tuple[str, str]]) -> Optional[str]:
@@ -664,57 +665,25 @@ class AuditContext:
         words = tuple(word for word in words if word)
         if not words:
             return None
-        mentions, texts_before, changed = self._code_mentions
-        if words not in mentions:
-            found = texts_before.get(words, _NOT_ASKED) if changed is not None else _NOT_ASKED
-            if found is _NOT_ASKED:
-                found = self._first_mention(words, range(len(self._deployed_texts)))
-            elif changed:
-                found = self._mention_after(words, found, changed)
-            mentions[words] = found
-        found = mentions[words]
-        return found[1] if found is not None else None
-
-    @cached_property
-    def _code_mentions(self) -> tuple[dict, dict, Optional[list[int]]]:
-        """(code_mention's answers so far: words -> (index of the deployed text, where) or None;
-        the last audit's answers; the indexes of the deployed texts that changed since, or None
-        when the deployed files are not the same). An edit changes one text of thousands: an
-        answer of the last audit holds while no text before the one it found changed, and that
-        one did not either (prefect asks 15 times per audit over 1,900 files, agenta 21 times)."""
-        texts = self._deployed_texts
-        answers: dict[tuple[str, ...], Optional[tuple[int, Location]]] = {}
-        before, changed = {}, None
-        if _last_code_mentions and [path for path, _ in _last_code_mentions[0]] == [path for path, _ in texts]:
-            before = _last_code_mentions[1]
-            changed = [index for index, ((_, old), (_, new)) in enumerate(zip(_last_code_mentions[0], texts)) if old != new]
-        _last_code_mentions[:] = [texts, answers]
-        return answers, before, changed
-
-    def _mention_after(self, words: tuple[str, ...], found: Optional[tuple[int, Location]],
-                       changed: list[int]) -> Optional[tuple[int, Location]]:
-        """The last audit's answer `found` for `words`, after the texts `changed` (indexes, in order) changed."""
-        if found is None:  # no text mentioned them: only a changed one can
-            return self._first_mention(words, changed)
-        earlier = self._first_mention(words, [index for index in changed if index < found[0]])
-        if earlier is not None or found[0] not in changed:
-            return earlier or found
-        return self._first_mention(words, range(found[0], len(self._deployed_texts)))
-
-    def _first_mention(self, words: tuple[str, ...], indexes: Iterable[int]) -> Optional[tuple[int, Location]]:
-        """(index, line) of the first of the deployed texts at `indexes` that names every one of
-        `words` as a whole word (the line of the last word), or None."""
         patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words]
         lowered_words = {word.lower() for word in words}  # phrases too: `ON CONFLICT`
         deployed = self._deployed_lowered
-        for index in indexes:
+
+        def line_naming_them(index: int) -> Optional[Location]:
             path, text, lowered = deployed[index]
             if not all(word in lowered for word in lowered_words):
-                continue  # a word the file does not hold: no pattern needs to run over it
-            if all(pattern.search(text) for pattern in patterns):
-                match = patterns[-1].search(text)
-                return index, Location(path, text.count("\n", 0, match.start()) + 1)
-        return None
+                return None  # a word the file does not hold: no pattern needs to run over it
+            if not all(pattern.search(text) for pattern in patterns):
+                return None
+            match = patterns[-1].search(text)
+            return Location(path, text.count("\n", 0, match.start()) + 1)
+
+        return self._code_mentions.first(words, line_naming_them)
+
+    @cached_property
+    def _code_mentions(self) -> FirstMatches:
+        """code_mention's answers, kept from the last audit over the deployed texts (first_matches.py)."""
+        return FirstMatches(self._deployed_texts, _last_code_mentions)
 
     def sql_mention(self, *words: str, relation: Optional[str] = None) -> Optional[Location]:
         """The first query of deployed application code whose SQL text (`text("...")`,
@@ -728,14 +697,24 @@ class AuditContext:
                                        rf"\"?(?!\w)", re.IGNORECASE))
         if not patterns:
             return None
+        deployed = self._sql_mentions_over
+
+        def query_naming_them(index: int) -> Optional[Location]:
+            return next((query.location for query in deployed[index][1].queries
+                         if query.sql and all(pattern.search(query.sql) for pattern in patterns)), None)
+
+        return self._sql_mentions.first((words, relation), query_naming_them)
+
+    @cached_property
+    def _sql_mentions_over(self) -> list[tuple[str, Any]]:
+        """(path, code facts) of deployed application code, in the order sql_mention reads them."""
         deployed = set(self._deployed_paths)
-        for facts in self.code_facts():
-            if facts.path not in deployed:
-                continue
-            for query in facts.queries:
-                if query.sql and all(pattern.search(query.sql) for pattern in patterns):
-                    return query.location
-        return None
+        return [(facts.path, facts) for facts in self.code_facts() if facts.path in deployed]
+
+    @cached_property
+    def _sql_mentions(self) -> FirstMatches:
+        """sql_mention's answers, kept from the last audit over the deployed code facts (first_matches.py)."""
+        return FirstMatches(self._sql_mentions_over, _last_sql_mentions)
 
     @property
     def has_application_code(self) -> bool:
