@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Optional
 
 from .config import DEFAULT_EXCLUDE, Config
 
@@ -61,11 +62,18 @@ def file_stem(path: str) -> str:
 
 def under(path: str, folders: Iterable[str]) -> bool:
     """True when `path` lies inside one of `folders` (relative paths, forward slashes)."""
-    for folder in folders:
-        folder = folder.strip("/")
-        if folder in ("", ".") or path.startswith(folder + "/"):
-            return True
-    return False
+    prefixes = _prefixes(folders if isinstance(folders, tuple) else tuple(folders))
+    return prefixes is None or path.startswith(prefixes)
+
+
+@functools.lru_cache(maxsize=256)
+def _prefixes(folders: tuple[str, ...]) -> Optional[tuple[str, ...]]:
+    """What a path inside one of `folders` starts with; None when one is the root. Made once per
+    set of folders: an audit asks of every file whether it lies in the migration folders."""
+    stripped = [folder.strip("/") for folder in folders]
+    if any(folder in ("", ".") for folder in stripped):
+        return None
+    return tuple(folder + "/" for folder in stripped)
 
 
 def looks_like_model_module(text: str) -> bool:
