@@ -423,7 +423,7 @@ def run() -> None:
     object by object first (0.1 s of a 1.9 s audit of polar). mypy ends the same way."""
     arguments = sys.argv[1:]
     code = main(arguments)
-    if next((argument for argument in arguments if argument in _COMMANDS), None) in _READ_ONLY:
+    if _command_of(arguments) in _READ_ONLY:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -434,10 +434,15 @@ def run() -> None:
     sys.exit(code)
 
 
+def _command_of(arguments: Sequence[str]) -> str:
+    """The command the arguments name ("other": none)."""
+    return next((argument for argument in arguments if argument in _COMMANDS), "other")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     # The classes the command's modules make, without compiling their methods again (written_methods.py)
-    command = next((argument for argument in arguments if argument in _COMMANDS), "other")
+    command = _command_of(arguments)
     imported = keep_written_methods(cache_file(command), attrs=command == "lsp")  # lsprotocol's classes
     try:
         return _main(arguments, imported)
