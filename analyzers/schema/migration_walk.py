@@ -52,6 +52,21 @@ class WalkedOperation:
             object.__setattr__(self, "known_lock_effects", tuple(EFFECTS[key] for key in lock_effect_keys(self)))
         return self.known_lock_effects
 
+    @property
+    def earlier_in_step(self) -> tuple[ops.Operation, ...]:
+        """The operations of its step before it."""
+        return self.step.operations[:self._position()]
+
+    @property
+    def later_in_step(self) -> tuple[ops.Operation, ...]:
+        """The operations of its step after it."""
+        return self.step.operations[self._position() + 1:]
+
+    def _position(self) -> int:
+        """Where the operation is in its step: found by identity (the walk hands out the step's own
+        objects), where `operations.index` compared it with each one before it, field by field."""
+        return next(index for index, other in enumerate(self.step.operations) if other is self.operation)
+
 
 def is_volatile_default(expression: Optional[str]) -> bool:
     """A default PostgreSQL computes per row (a volatile or unknown function): adding a column

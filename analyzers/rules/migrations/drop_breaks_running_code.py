@@ -227,9 +227,7 @@ def _created_in_step(walked, name: str) -> bool:
 
 def _trigger_dropped_first(walked) -> bool:
     """A trigger function dropped after its trigger, in the same step: nothing else calls it."""
-    operations = walked.step.operations
-    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
-    return any(isinstance(other, DropTrigger) for other in earlier)
+    return any(isinstance(other, DropTrigger) for other in walked.earlier_in_step)
 
 
 def _names_a_model_class(context: AuditContext, table: str) -> bool:

@@ -136,14 +136,13 @@ def _put_back(walked) -> bool:
     foreign key's ON DELETE) a constraint of the same kind on the same columns, or, when the
     dropped one's columns are unknown, of the same kind on the same table."""
     operations = walked.step.operations
-    later = operations[operations.index(walked.operation) + 1:] if walked.operation in operations else ()
     name, table = walked.operation.name, walked.operation.table
     dropped = walked.constraint_before
     kind = _KINDS.get(dropped_constraint_kind(walked) or "")
     if kind in (UniqueConstraint, PrimaryKey) and any(isinstance(other, CreateIndex) and other.table == table
                                                        and other.index.unique for other in operations):
         return True
-    for other in later:
+    for other in walked.later_in_step:
         if isinstance(other, AddColumn) and other.table == table and kind is not None \
                 and any(isinstance(c, kind) for c in other.constraints):
             return True
@@ -170,21 +169,17 @@ def _replaced_by_not_null(walked) -> bool:
     match = _NOT_NULL_CHECK.match(constraint.expression.strip())
     if match is None:
         return False
-    operations = walked.step.operations
-    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
     return any(isinstance(other, AlterColumn) and other.column == match.group(1) and other.nullable is False
-               for other in earlier)
+               for other in walked.earlier_in_step)
 
 
 def _goes_with_its_column(walked) -> bool:
     """The same step drops the table, or a column of the constraint (known from the migrations,
     else read from PostgreSQL's default name `<table>_<columns>_<suffix>`)."""
     operation = walked.operation
-    operations = walked.step.operations
-    later = operations[operations.index(operation) + 1:] if operation in operations else ()
     columns = set(getattr(walked.constraint_before, "columns", ()) or ())
     remainder = operation.name.removeprefix(f"{operation.table}_") if operation.name else ""
-    for other in later:
+    for other in walked.later_in_step:
         if isinstance(other, DropTable) and other.table == operation.table:
             return True
         if isinstance(other, DropColumn) and other.table == operation.table and (

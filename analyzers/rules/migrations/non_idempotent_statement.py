@@ -306,10 +306,8 @@ def _not_rerunnable(walked) -> Optional[tuple[str, str]]:
 
 def _dropped_first(walked, name: Optional[str]) -> bool:
     """`DROP CONSTRAINT IF EXISTS name` comes first in the step, and nothing added the name since."""
-    operations = walked.step.operations
-    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
     dropped = False
-    for other in earlier:
+    for other in walked.earlier_in_step:
         if isinstance(other, DropConstraint) and other.name == name and other.if_exists:
             dropped = True
         elif (isinstance(other, AddConstraint) and other.constraint.name == name
@@ -325,7 +323,5 @@ def _tool_known(context: AuditContext, path: str) -> bool:
 
 def _index_dropped_first(walked) -> bool:
     """`DROP INDEX [CONCURRENTLY] IF EXISTS name` earlier in the step clears a failed build's leftover."""
-    operations = walked.step.operations
-    earlier = operations[:operations.index(walked.operation)] if walked.operation in operations else ()
     return any(isinstance(other, DropIndex) and other.name == walked.operation.index.name and other.if_exists
-               for other in earlier)
+               for other in walked.earlier_in_step)

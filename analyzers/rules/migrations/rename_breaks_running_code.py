@@ -183,12 +183,10 @@ def _old_name_kept(context: AuditContext, walked) -> bool:
     """Running code keeps working when the same migration step keeps the name it uses: a table
     renamed and replaced by a view of the old name, or a staging column renamed into the place
     of the column just dropped (the swap at the end of a type change)."""
-    operation, operations = walked.operation, walked.step.operations
-    later = operations[operations.index(operation) + 1:] if operation in operations else ()
-    earlier = operations[: operations.index(operation)] if operation in operations else ()
+    operation = walked.operation
     if isinstance(operation, RenameTable):
         return any(isinstance(other, UnsupportedStatement) and other.kind == "View"
                    and (context.relation_created_by(other) or "").replace('"', "").split(".")[-1] == walked.table
-                   for other in later)
+                   for other in walked.later_in_step)
     return any(isinstance(other, DropColumn) and other.table == operation.table and other.column == operation.new_name
-               for other in earlier)
+               for other in walked.earlier_in_step)
