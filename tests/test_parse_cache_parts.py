@@ -11,6 +11,7 @@ import pytest
 
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.workspace import cache as parse_cache
+from schemalens.analyzers.workspace import index as index_module
 from schemalens.analyzers.workspace.index import PYTHON_KINDS, WorkspaceIndex
 from workspace_files import bench_generator, write_files
 
@@ -94,6 +95,28 @@ def test_a_model_that_now_reads_a_module_of_the_rest_is_looked_at_with_it(worksp
     assert warm == uncached
     (table,) = [table for table in warm[0][0].values() if table.name == "entity_0002_a"]
     assert [column.type for column in table.columns if column.name == "reason_12"] == ["character varying(47)"]
+
+
+def test_a_second_index_takes_whether_a_text_reads_as_models_from_the_cache(workspace, tmp_path, monkeypatch):
+    """Only the text that changed is searched for the model markers again; the kinds are what an
+    index without a cache finds (the changed service now declares a table)."""
+    _index(workspace, tmp_path / "cache")
+    service = workspace / "app/services/service_7.py"
+    service.write_text("import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n"
+                       "audit = sa.Table('audit', metadata, sa.Column('id', sa.Integer, primary_key=True))\n")
+    searched: list[str] = []
+    looks_like_model_module = index_module.looks_like_model_module
+
+    def counting(text: str) -> bool:
+        searched.append(text)
+        return looks_like_model_module(text)
+
+    monkeypatch.setattr(index_module, "looks_like_model_module", counting)
+    warm, _, _ = _index(workspace, tmp_path / "cache")
+    assert searched == [service.read_text()]
+    uncached, _, _ = _index(workspace, tmp_path / "none")
+    assert {path: file.kind for path, file in warm._files.items()} == {path: file.kind for path, file in uncached._files.items()}
+    assert warm._files["app/services/service_7.py"].kind == "model"
 
 
 @pytest.mark.parametrize("loss", ["missing", "another save's"])

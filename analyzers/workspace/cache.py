@@ -102,6 +102,7 @@ class FirstPart:
     entries: dict  # (path, kind, digest) -> ParsedFile
     later: dict  # (path, kind, digest) -> (module, dialect) of each entry of the rest part
     token: str  # the rest part written with it holds the same
+    model_marks: dict  # a Python text's digest -> whether it reads as a model module (discovery)
 
 
 class ParseCache:
@@ -116,10 +117,10 @@ class ParseCache:
     def load_first(self) -> Optional[FirstPart]:
         """None when there is no usable cache."""
         stored = read_pickle(self.path)
-        if not (isinstance(stored, tuple) and len(stored) == 3):
+        if not (isinstance(stored, tuple) and len(stored) == 4):
             return None
-        token, entries, later = stored
-        return FirstPart(entries, later, token)
+        token, entries, later, model_marks = stored
+        return FirstPart(entries, later, token, model_marks)
 
     def load_rest(self, token: str) -> Optional[tuple[dict, Any]]:
         """(the entries of the rest part, what else the index stored beside them), or None when
@@ -129,11 +130,11 @@ class ParseCache:
             return None
         return stored[1], stored[2]
 
-    def save(self, first: dict, rest: dict, beside_rest: Any, later: dict) -> None:
+    def save(self, first: dict, rest: dict, beside_rest: Any, later: dict, model_marks: dict) -> None:
         """`later`: what `FirstPart.later` gives of the entries of `rest`."""
         token = os.urandom(8).hex()
         if write_pickle(self.rest_path, (token, rest, beside_rest)):
-            write_pickle(self.path, (token, first, later))
+            write_pickle(self.path, (token, first, later, model_marks))
 
 
 class _Pickler(pickle.Pickler):

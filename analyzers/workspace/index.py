@@ -186,6 +186,7 @@ class WorkspaceIndex:
         self._environments: list[AlembicEnvironment] = []
         self._paths: list[str] = []  # every file walked, config files included
         self._revision_like: set[str] = set()  # Python files that look like revisions (looks_like_revision)
+        self._model_marks: dict[str, bool] = {}  # see _kind
         self._package_roots = PackageRoots(())
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._orm_paths: Optional[frozenset[str]] = None  # the files that locations in `_orm` point into
@@ -246,14 +247,17 @@ class WorkspaceIndex:
         stored = _StoredParses(self._cache if not self._files else None, self._dialect_of, complete=schema_first is None)
         known = dict(stored.entries)
         known.update({(f.path, f.kind, f.digest): f for f in self._files.values()})
+        self._model_marks = dict(stored.model_marks)
         files: dict[str, ParsedFile] = {}
         pending: list[tuple[str, str, str, str, str]] = []  # (path, kind, digest, text, module)
         for path in paths:
             text = texts[path]
-            kind = None if text is None else self._kind(path, text)
+            if text is None:
+                continue
+            digest = _digest(text) if path.endswith((".py", ".sql")) else ""
+            kind = self._kind(path, text, digest)
             if kind is None:
                 continue
-            digest = _digest(text)
             module = self._module(path)
             cached = known.get((path, kind, digest))
             if cached is not None and cached.module == module and cached.dialect == self._dialect_of(path):
@@ -316,7 +320,9 @@ class WorkspaceIndex:
             else:
                 rest[key] = parsed
                 later[key] = (parsed.module, parsed.dialect)
-        self._cache.save(first, rest, facts, later)
+        digests = {parsed.digest for parsed in self._files.values()}
+        self._cache.save(first, rest, facts, later,
+                         {digest: mark for digest, mark in self._model_marks.items() if digest in digests})
 
     def _first_look_paths(self) -> set[str]:
         """The Python files the schema-first look of an index of these files reads, as
@@ -620,7 +626,10 @@ class WorkspaceIndex:
     def _module(self, path: str) -> str:
         return self._package_roots.module_name(path) if path.endswith(".py") else ""
 
-    def _kind(self, path: str, text: str) -> Optional[str]:
+    def _kind(self, path: str, text: str, digest: Optional[str] = None) -> Optional[str]:
+        """The kind of a file. With `digest` (its text's), whether a Python text reads as a model
+        module is taken from the marks of the last index, kept in the parse cache, or made and
+        kept for the next: searching every text for the markers took 0.04 s of a warm polar start."""
         if path.endswith(".sql"):
             planned = self._sql_plan.files.get(path)
             return planned[0] if planned is not None else "sql_script"
@@ -634,7 +643,11 @@ class WorkspaceIndex:
             return "support"  # tests, scripts, seeds: read for the names they define, not for code paths
         if self.config.model_roots and not under(path, self.config.model_roots):
             return "python"
-        return "model" if looks_like_model_module(text) else "python"
+        if digest is None:
+            return "model" if looks_like_model_module(text) else "python"
+        if digest not in self._model_marks:
+            self._model_marks[digest] = looks_like_model_module(text)
+        return "model" if self._model_marks[digest] else "python"
 
     def _declares_application_tables(self, path: str) -> bool:
         """Not tests, scripts, seeds or fixtures (`non_application_paths`), nor migration code
@@ -956,6 +969,7 @@ class _StoredParses:
         self._dialect_of = dialect_of
         first = cache.load_first() if cache is not None else None
         self.entries: dict[tuple[str, str, str], ParsedFile] = dict(first.entries) if first else {}
+        self.model_marks: dict[str, bool] = first.model_marks if first else {}
         self._later: dict[tuple[str, str, str], tuple[str, str]] = first.later if first else {}
         self._token = first.token if first else ""
         self._rest: Optional[dict] = None  # loaded: its entries
