@@ -28,6 +28,8 @@ from schemalens.analyzers.workspace.cache import default_cache_dir
 from schemalens.analyzers.workspace.config import config_from_mapping, load_config, load_hints_file
 from schemalens.analyzers.workspace.discovery import project_root
 from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.analyzers.workspace import parse_workers
+from schemalens.analyzers.workspace.read_ahead import ReadAhead
 
 from . import code_actions, navigation
 from .diagnostics import Diagnostics, relative_path
@@ -254,13 +256,14 @@ class SchemaLensServer(LanguageServer):
         return stale, audit_through_edits(model, stale, index.text_of, current_errors, kept)
 
 
-def run_stdio() -> None:
-    """Serve one client over standard input and output, then end the process at once: when the
+def run_stdio(stdin: Optional[Any] = None) -> None:
+    """Serve one client over standard input and output (`stdin`: what to read the messages from,
+    if not standard input itself: see first_message.py), then end the process at once: when the
     client closes the pipe (it exited or died) while an index runs on the analysis thread, a
     normal interpreter exit would wait for that index to finish."""
     configure_logging(server.log_handler, keep_stderr=False)
     server.full_collections.start()
-    server.start_io()
+    server.start_io(stdin)
     try:
         sys.stdout.flush()
     except Exception:
@@ -337,7 +340,8 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
 
         # A kept audit already shows every finding: a first look would take some away for a while.
         first = schema_first if kept is None else None
-        await ls.rebuild(lambda index: index.index_all(progress=report, schema_first=first))
+        read = await loop.run_in_executor(ls.analysis, _read_ahead, ls.root, snapshot)
+        await ls.rebuild(lambda index: index.index_all(progress=report, schema_first=first, read=read))
         audit = KeptAudit(ls.findings, ls.problems)  # of the files on disk: edits wait in `pending`
     if progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))
@@ -345,6 +349,13 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
     await loop.run_in_executor(ls.analysis, ls.index.prepare_for_edits)
     if audit != kept:
         ls.keep_audit_when_idle(functools.partial(kept_audits.save, snapshot, audit))
+
+
+def _read_ahead(root: Path, snapshot) -> Optional[ReadAhead]:
+    """The files the early parse worker read of the workspace, as they still are (`snapshot`
+    is taken since: the audit kept with it must be of the texts the index read)."""
+    read = parse_workers.take_read_ahead(root)
+    return read.agreeing_with(snapshot.files) if read is not None else None
 
 
 async def _begin_progress(ls: SchemaLensServer, token: str) -> bool:

@@ -1,16 +1,21 @@
 """The parse worker the language server starts before its own imports
-(parse_workers.start_early_worker): the first pass of a cold index hands it the migrations and SQL
-files while this process reads the models, and what the first look and the full index see is what
-an index without it sees. A pool that broke leaves its work to this process."""
+(parse_workers.start_early_worker): it reads the workspace's files ahead (read_ahead.py), as they
+still are when the index takes them; the first pass of a cold index hands it the migrations and
+SQL files while this process reads the models, and what the first look and the full index see is
+what an index without it sees. A pool that broke leaves its work to this process."""
 
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 import pytest
 
 from schemalens.analyzers.workspace import parse_workers
+from schemalens.analyzers.workspace.config import load_config
+from schemalens.analyzers.workspace.discovery import walk_files
 from schemalens.analyzers.workspace.index import WorkspaceIndex
+from schemalens.analyzers.workspace.read_ahead import ReadAhead, read_ahead
 from workspace_files import bench_generator, write_files
 
 SERVICES = 210  # a workspace of 200 Python files or more is indexed in two passes
@@ -24,10 +29,11 @@ def workspace(tmp_path_factory):
     return generated.root
 
 
-def _views(root, workers: int) -> tuple:
-    """(what the first look sees, what the full index builds) of a cold index with `workers`."""
+def _views(root, workers: int, read: Optional[ReadAhead] = None) -> tuple:
+    """(what the first look sees, what the full index builds) of a cold index with `workers`
+    (`read`: the files read ahead)."""
     looked: list = []
-    model = WorkspaceIndex(root, workers=workers).index_all(schema_first=looked.append)
+    model = WorkspaceIndex(root, workers=workers).index_all(schema_first=looked.append, read=read)
     return tuple((view.orm.tables, view.database.tables, view.errors, view.files) for view in (looked[0], model))
 
 
@@ -58,3 +64,67 @@ def test_a_pool_that_broke_leaves_the_migrations_to_this_process(workspace, two_
     parse_workers.start_early_worker()
     parse_workers._early[0][1].shutdown()  # submitting to it raises
     assert _views(workspace, workers=2) == _views(workspace, workers=1)
+
+
+def test_the_early_worker_reads_the_workspace_the_index_then_takes_as_it_was_read(workspace, two_cpus, monkeypatch):
+    """Started with the workspace's root (as the server's first message names it), the worker
+    reads its Python and SQL files; an index given them reads and searches none of them again,
+    and builds what an index that reads them itself builds."""
+    from schemalens.analyzers.workspace import index as index_module
+
+    expected = _views(workspace, workers=1)
+    parse_workers.start_early_worker(str(workspace))
+    read = parse_workers.take_read_ahead(workspace.resolve())
+    walked = [path for path in walk_files(workspace, load_config(workspace)) if path.endswith((".py", ".sql"))]
+    assert sorted(read.texts) == sorted(walked)
+    assert all(read.texts[path] == (workspace / path).read_text(encoding="utf-8") for path in walked)
+
+    searched: list[str] = []
+    for name in ("looks_like_model_module", "read_for_the_schema"):
+        monkeypatch.setattr(index_module, name, lambda text, search=getattr(index_module, name): searched.append(text) or search(text))
+    read_from_disk: list[str] = []
+    read_disk = WorkspaceIndex._read_disk
+    monkeypatch.setattr(WorkspaceIndex, "_read_disk", lambda index, path: read_from_disk.append(path) or read_disk(index, path))
+    assert _views(workspace, workers=1, read=read) == expected
+    assert searched == [] and not [path for path in read_from_disk if path.endswith((".py", ".sql"))]
+
+
+def test_files_read_ahead_of_another_workspace_are_not_taken(workspace, two_cpus, tmp_path):
+    parse_workers.start_early_worker(str(workspace))
+    assert parse_workers.take_read_ahead(tmp_path.resolve()) is None
+    assert parse_workers.take_read_ahead(workspace.resolve()) is None  # taken once
+
+
+def test_a_file_changed_since_it_was_read_ahead_is_read_again(tmp_path, monkeypatch):
+    """The server keeps the audit of this start with a snapshot taken after the files were read
+    ahead: a file changed in between is the snapshot's version, read again by the index."""
+    from schemalens.analyzers.workspace.audit_cache import workspace_snapshot
+    from schemalens.server import app
+
+    root = write_files(tmp_path, {"app/models.py": "class Order(Base):\n    __tablename__ = 'orders'\n",
+                                  "app/services.py": "def total(order):\n    return order.total\n"})
+    read = read_ahead(str(root))
+    changed = "def total(order):\n    return order.total + order.tax\n"
+    (root / "app/services.py").write_text(changed)
+    monkeypatch.setattr(parse_workers, "take_read_ahead", lambda asked: read if asked == root else None)
+    taken = app._read_ahead(root, workspace_snapshot(root, load_config(root)))
+    assert sorted(taken.texts) == ["app/models.py"]
+    index = WorkspaceIndex(root)
+    index.index_all(read=taken)
+    assert index.text_of("app/services.py") == changed
+
+
+def test_a_file_that_changes_while_it_is_read_ahead_is_left_to_the_index(tmp_path, monkeypatch):
+    from schemalens.analyzers.workspace import read_ahead as read_ahead_module
+
+    root = write_files(tmp_path, {"app/models.py": "class Order(Base):\n    __tablename__ = 'orders'\n"})
+    fstat = os.fstat
+    sizes = iter(range(100, 200))  # the file grows while it is read: each look at it sees it larger
+
+    def growing(descriptor: int) -> os.stat_result:
+        status = list(fstat(descriptor))
+        status[6] = next(sizes)
+        return os.stat_result(status)
+
+    monkeypatch.setattr(read_ahead_module.os, "fstat", growing)
+    assert read_ahead(str(root)).texts == {}

@@ -118,8 +118,8 @@ def test_what_the_server_imports_is_frozen_before_it_serves(monkeypatch):
     from schemalens.server import app
 
     serving: list[tuple[int, bool]] = []
-    monkeypatch.setattr(parse_workers, "start_early_worker", lambda: None)
-    monkeypatch.setattr(app, "run_stdio", lambda: serving.append((gc.get_freeze_count(), gc.isenabled())))
+    monkeypatch.setattr(parse_workers, "start_early_worker", lambda root=None: None)
+    monkeypatch.setattr(app, "run_stdio", lambda stdin: serving.append((gc.get_freeze_count(), gc.isenabled())))
     gc.unfreeze()
     try:
         commands.main(["lsp"])

@@ -10,7 +10,6 @@ that changed, reusing the snapshots before it.
 from __future__ import annotations
 
 import gc
-import hashlib
 import io
 import logging
 import os
@@ -45,6 +44,7 @@ from .code_roles import is_application_code
 from .coverage import Coverage, sql_coverage, tables_in_both
 from .package_roots import PackageRoots
 from .parse_workers import new_pool, take_early_pool
+from .read_ahead import ReadAhead, read_for_the_schema, text_digest
 
 if TYPE_CHECKING:  # worker pools are made in parse_workers, when a cold index has many files
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -187,6 +187,7 @@ class WorkspaceIndex:
         self._paths: list[str] = []  # every file walked, config files included
         self._revision_like: set[str] = set()  # Python files that look like revisions (looks_like_revision)
         self._model_marks: dict[str, bool] = {}  # see _kind
+        self._schema_marks: dict[str, bool] = {}  # see _read_itself
         self._package_roots = PackageRoots(())
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._orm_paths: Optional[frozenset[str]] = None  # the files that locations in `_orm` point into
@@ -207,7 +208,8 @@ class WorkspaceIndex:
     # public API
 
     def index_all(self, progress: Optional[Progress] = None,
-                  schema_first: Optional[Callable[[WorkspaceModel], None]] = None) -> WorkspaceModel:
+                  schema_first: Optional[Callable[[WorkspaceModel], None]] = None,
+                  read: Optional[ReadAhead] = None) -> WorkspaceModel:
         """Discover and parse every file, then build both layers.
 
         `schema_first(model)`, in a workspace of many Python files: called with a model whose
@@ -215,11 +217,14 @@ class WorkspaceIndex:
         a check finds there without the code stands (the language server publishes it before the
         checks of the code run). With many Python files to parse, it comes from a first pass that
         reads every file but the code facts of Python files (the costly part: queries, lookups,
-        writes); else from the full model, the code hidden."""
+        writes); else from the full model, the code hidden.
+
+        `read`: the files read ahead (read_ahead.py), taken as they were read instead of reading
+        and searching them again; the others are read here."""
         with collector_paused():
             try:
                 self._pool = take_early_pool(self._workers)
-                model = self._index_all(progress, schema_first)
+                model = self._index_all(progress, schema_first, read or ReadAhead(str(self.root)))
             finally:
                 if self._pool is not None:
                     self._pool.shutdown()
@@ -230,10 +235,10 @@ class WorkspaceIndex:
             gc.freeze()
         return model
 
-    def _index_all(self, progress: Optional[Progress], schema_first) -> WorkspaceModel:
+    def _index_all(self, progress: Optional[Progress], schema_first, read: ReadAhead) -> WorkspaceModel:
         """Files whose content is unchanged since the last index (or the disk cache) are not parsed
         again; the rest are parsed in worker processes when there are many."""
-        self._disk = {}
+        self._disk = dict(read.texts)
         self.config = self._explicit_config or load_config(self.root)
         paths = list(walk_files(self.root, self.config))
         texts = {path: self._read(path) for path in paths}
@@ -247,14 +252,18 @@ class WorkspaceIndex:
         stored = _StoredParses(self._cache if not self._files else None, self._dialect_of, complete=schema_first is None)
         known = dict(stored.entries)
         known.update({(f.path, f.kind, f.digest): f for f in self._files.values()})
-        self._model_marks = dict(stored.model_marks)
+        self._model_marks = {**stored.model_marks, **{digest: marks.model for digest, marks in read.marks.items()}}
+        self._schema_marks = {digest: marks.schema for digest, marks in read.marks.items()}
         files: dict[str, ParsedFile] = {}
         pending: list[tuple[str, str, str, str, str]] = []  # (path, kind, digest, text, module)
         for path in paths:
             text = texts[path]
             if text is None:
                 continue
-            digest = _digest(text) if path.endswith((".py", ".sql")) else ""
+            if text is read.texts.get(path):
+                digest = read.digests[path]
+            else:
+                digest = text_digest(text) if path.endswith((".py", ".sql")) else ""
             kind = self._kind(path, text, digest)
             if kind is None:
                 continue
@@ -333,7 +342,7 @@ class WorkspaceIndex:
         closure = ReadClosure(modules)
         found: set[str] = set()
         for parsed in modules.values():
-            if _read_itself(parsed.kind, self._read(parsed.path) or ""):
+            if self._read_itself(parsed.kind, self._read(parsed.path) or "", parsed.digest):
                 closure.take(parsed.result.summary, read=True)
                 found.add(parsed.path)
         while wanted := [module for module in closure.wanted() if module in modules]:
@@ -347,7 +356,7 @@ class WorkspaceIndex:
                               helper: Optional[ProcessPoolExecutor] = None) -> tuple[set[str], list[tuple[list, Optional[Future]]]]:
         """Parse, without their code facts, the files the schema-first look reads: the migrations
         and SQL files, the model modules, the Python files that may apply the migrations or add to
-        the models (`_read_for_the_schema`), and the modules whose names these read, transitively
+        the models (read_ahead.read_for_the_schema), and the modules whose names these read, transitively
         (a mixin, an enum, a column helper, a constant, a settings module: python_world.ReadClosure).
         The rest of the Python files wait for the second pass, which reads their code. A few
         hundred files are parsed here before worker processes would be up (started with a fresh
@@ -363,12 +372,13 @@ class WorkspaceIndex:
         cached = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS and parsed.result is not None]
         closure = ReadClosure([*waiting, *(parsed.module for parsed in cached)])
         jobs = [job for job in pending
-                if job[1] not in PYTHON_KINDS or (not stored.holds(job) and _read_itself(job[1], job[3]))]
+                if job[1] not in PYTHON_KINDS or (not stored.holds(job) and self._read_itself(job[1], job[3], job[2]))]
         read_itself = {job[0] for job in jobs}
         for job in jobs:
             waiting.pop(job[4], None)
         for parsed in cached:
-            closure.take(parsed.result.summary, read=_read_itself(parsed.kind, self._read(parsed.path) or ""))
+            closure.take(parsed.result.summary,
+                         read=self._read_itself(parsed.kind, self._read(parsed.path) or "", parsed.digest))
         jobs += [waiting.pop(module) for module in closure.wanted() if module in waiting]
         parsed_paths: set[str] = set()
         handed: list[tuple[list, Optional[Future]]] = []  # (jobs, their parse) given to the helper
@@ -486,7 +496,7 @@ class WorkspaceIndex:
         if content is None:
             return self.remove_file(path)
         previous = self._files.get(path)
-        if previous is not None and previous.digest == _digest(content):
+        if previous is not None and previous.digest == text_digest(content):
             return self.model
         if path.endswith(".sql"):
             self._remember_facts(path, content)
@@ -570,7 +580,7 @@ class WorkspaceIndex:
             return
         good = None
         for text in (buffer_before, _read_disk(self.root / path)):
-            if text is not None and _digest(text) == previous.digest:
+            if text is not None and text_digest(text) == previous.digest:
                 good = text
                 break
         self._stale[path] = (parsed, good)
@@ -609,7 +619,7 @@ class WorkspaceIndex:
                                   workspace_dialect=self.config.dialect)
 
     def _remember_facts(self, path: str, text: str) -> None:
-        digest = _digest(text)
+        digest = text_digest(text)
         if self._sql_facts.get(path, ("",))[0] != digest:
             self._sql_facts[path] = (digest, file_facts(text))
 
@@ -649,6 +659,15 @@ class WorkspaceIndex:
             self._model_marks[digest] = looks_like_model_module(text)
         return "model" if self._model_marks[digest] else "python"
 
+    def _read_itself(self, kind: str, text: str, digest: str) -> bool:
+        """Whether the first pass reads this Python file itself (ReadClosure.take's `read`): a
+        model module, or one that may add to the models or apply the migrations
+        (read_ahead.read_for_the_schema; read ahead, by the text's digest)."""
+        if kind == "model":
+            return True
+        marked = self._schema_marks.get(digest)
+        return read_for_the_schema(text) if marked is None else marked
+
     def _declares_application_tables(self, path: str) -> bool:
         """Not tests, scripts, seeds or fixtures (`non_application_paths`), nor migration code
         beside an env.py (agenta keeps snapshots of its old models there for data migrations)."""
@@ -660,7 +679,7 @@ class WorkspaceIndex:
         kind = self._kind(path, text)
         if kind is None:
             return None
-        digest = _digest(text)
+        digest = text_digest(text)
         module = self._module(path)
         previous = self._files.get(path)
         dialect = self._dialect_of(path)
@@ -934,24 +953,6 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, work
     return extraction, tuple(extraction.errors)
 
 
-# What adds to the models from outside a model module (a subclass of a model, an index or a
-# listener declared elsewhere): a Python file that holds one is read in the schema-first pass.
-_SCHEMA_MARKERS = ("__mapper_args__", "__table_args__", "relationship(", "Mapped[", "Index(", "listens_for",
-                   "event.listen", "ForeignKey(", "UniqueConstraint(", "CheckConstraint(", "DDL(")
-
-
-def _read_itself(kind: str, text: str) -> bool:
-    """Whether the first pass reads this Python file itself (ReadClosure.take's `read`): a model
-    module, or one that may add to the models or apply the migrations (`_read_for_the_schema`)."""
-    return kind == "model" or _read_for_the_schema(text)
-
-
-def _read_for_the_schema(text: str) -> bool:
-    """A Python file (not a model module) the schema-first look reads: it adds to the models
-    (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.may_run_migrations)."""
-    return any(marker in text for marker in _SCHEMA_MARKERS) or module_summary.may_run_migrations(text)
-
-
 def _kinds(paths: list[str], files: dict[str, ParsedFile], unread: dict[str, str]) -> dict[str, str]:
     """path -> kind of every file, parsed or not yet, in walk order."""
     return {path: files[path].kind if path in files else unread[path] for path in paths if path in files or path in unread}
@@ -1115,9 +1116,6 @@ def _read_disk(file: Path) -> Optional[str]:
     except OSError:
         return None
 
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", errors="replace"), digest_size=16).hexdigest()
 
 
 def _version_label(path: str) -> str:

@@ -2,9 +2,10 @@
 
 spawn, not fork: the language server has threads, and fork copies their locks. A spawned
 worker starts a fresh interpreter and imports the parsers first (0.3 s). The language server
-starts one before its own imports (0.4 s, lsprotocol's and pygls's, then its own), so that it is ready
-when the client's `initialize` arrives: the first pass of a cold index hands it the migrations
-while this process reads the models (`WorkspaceIndex._parse_for_the_schema`).
+starts one as soon as the client's `initialize` names the workspace, before its own imports
+(0.35 s, lsprotocol's and pygls's, then its own): the worker reads the workspace's files
+meanwhile (read_ahead.py), then imports the parsers; the first pass of a cold index hands it the
+migrations while this process reads the models (`WorkspaceIndex._parse_for_the_schema`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import gc
 import importlib
 import logging
 import os
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # imported when a pool is made: a command that parses in its own process never pays it
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from .read_ahead import ReadAhead
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,10 @@ log = logging.getLogger(__name__)
 _PARSERS = f"{__name__.rpartition('.')[0]}.index"
 
 _early: list[tuple[int, ProcessPoolExecutor]] = []  # (its size, the pool of the worker started ahead), until an index takes it
+_reading: list[tuple[str, Future]] = []  # (the workspace root, its files read ahead by that worker), until the server takes them
+# How long the server waits for the files read ahead before it reads them itself: the read
+# starts with the process, and takes about as long as this process would.
+_READ_WAIT_SECONDS = 30
 
 
 def new_pool(workers: int) -> ProcessPoolExecutor:
@@ -37,19 +46,41 @@ def new_pool(workers: int) -> ProcessPoolExecutor:
                                mp_context=multiprocessing.get_context("spawn"))
 
 
-def start_early_worker() -> None:
-    """Start one parse worker now, importing the parsers, without waiting for it. Only with more
-    than one CPU: on one, it would take the time it saves from this process."""
+def start_early_worker(root: Optional[str] = None) -> None:
+    """Start one parse worker now, without waiting for it: it reads the files of the workspace
+    at `root` if given (`take_read_ahead`), then imports the parsers. Only with more than one
+    CPU: on one, it would take the time it saves from this process. One job: a pool starts
+    another process for each job it is given while its processes are busy."""
     workers = os.cpu_count() or 1
     if workers < 2 or _early:
         return
     try:
         pool = new_pool(workers)
-        pool.submit(_import_parsers)
+        if root is None:
+            pool.submit(importlib.import_module, _PARSERS)
+        else:
+            root = str(Path(root).resolve())
+            _reading.append((root, pool.submit(_read_ahead, root)))
     except (OSError, RuntimeError) as error:  # no multiprocessing here (sandbox, frozen app)
         log.info("no early parse worker: %s", error)
         return
     _early.append((workers, pool))
+
+
+def take_read_ahead(root: Path) -> Optional[ReadAhead]:
+    """The files of the workspace at `root` (resolved) the early worker read, once it has; None
+    when it read none, or another workspace's, or it failed. Taken once."""
+    if not _reading:
+        return None
+    read_root, future = _reading.pop()
+    if read_root != str(root):
+        future.cancel()
+        return None
+    try:
+        return future.result(timeout=_READ_WAIT_SECONDS)
+    except Exception as error:  # the boundary: a worker that failed or is stuck; the index reads the files
+        log.info("no files read ahead: %s", error)
+        return None
 
 
 def take_early_pool(workers: int) -> Optional[ProcessPoolExecutor]:
@@ -65,5 +96,11 @@ def take_early_pool(workers: int) -> Optional[ProcessPoolExecutor]:
     return pool
 
 
-def _import_parsers() -> None:
-    importlib.import_module(_PARSERS)
+def _read_ahead(root: str) -> ReadAhead:
+    """In the worker: the files read; the parsers are imported on a thread meanwhile, while the
+    files go back (a job that needs them waits for that import)."""
+    from .read_ahead import read_ahead
+
+    read = read_ahead(root)
+    threading.Thread(target=importlib.import_module, args=(_PARSERS,), daemon=True).start()
+    return read

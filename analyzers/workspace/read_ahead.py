@@ -1,0 +1,93 @@
+"""The workspace's Python and SQL files, read ahead of a cold index by the parse worker started
+with the language server, while the server imports its own modules (0.35 s on two cores, one
+idle): their texts, digests, and what a search of each text tells (`TextMarks`). The index takes
+them instead of reading and searching them itself (polar: 0.2 s of the 1,774 files' reading,
+digests and marker searches). Light to import: the worker reads before it imports the parsers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ..extract.module_summary import may_run_migrations
+from .config import load_config
+from .discovery import looks_like_model_module, walk_files
+
+# What adds to the models from outside a model module (a subclass of a model, an index or a
+# listener declared elsewhere): a Python file that holds one is read in the schema-first pass.
+_SCHEMA_MARKERS = ("__mapper_args__", "__table_args__", "relationship(", "Mapped[", "Index(", "listens_for",
+                   "event.listen", "ForeignKey(", "UniqueConstraint(", "CheckConstraint(", "DDL(")
+
+
+def text_digest(text: str) -> str:
+    """The digest that names a file's text in the index and its parse cache."""
+    return hashlib.blake2b(text.encode("utf-8", errors="replace"), digest_size=16).hexdigest()
+
+
+def read_for_the_schema(text: str) -> bool:
+    """A Python file (not a model module) the schema-first look reads: it adds to the models
+    (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.may_run_migrations)."""
+    return any(marker in text for marker in _SCHEMA_MARKERS) or may_run_migrations(text)
+
+
+@dataclass(frozen=True)
+class TextMarks:
+    """What searching a Python text tells, by the text's digest (a function of the text alone)."""
+    model: bool  # discovery.looks_like_model_module
+    schema: bool  # read_for_the_schema
+
+
+@dataclass
+class ReadAhead:
+    """`texts` and `digests` by relative path; `marks` by digest, of the Python texts; `stats`:
+    each file's (modification time in ns, size), the same before and after it was read."""
+    root: str
+    texts: dict[str, str] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    marks: dict[str, TextMarks] = field(default_factory=dict)
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def agreeing_with(self, files: Iterable[tuple[str, int, int]]) -> ReadAhead:
+        """The files read whose (path, modification time, size) is among `files` (a snapshot
+        taken since): one changed after it was read is read again by the index."""
+        current = {path: (mtime, size) for path, mtime, size in files}
+        kept = [path for path, status in self.stats.items() if current.get(path) == status]
+        return ReadAhead(self.root, {path: self.texts[path] for path in kept},
+                         {path: self.digests[path] for path in kept}, self.marks,
+                         {path: self.stats[path] for path in kept})
+
+
+def read_ahead(root: str) -> ReadAhead:
+    """Read the Python and SQL files of the workspace at `root` as the index walks it (with its
+    project's configuration), as `WorkspaceIndex._read_disk` reads them."""
+    config = load_config(Path(root))
+    read = ReadAhead(root)
+    for path in walk_files(Path(root), config):
+        if not path.endswith((".py", ".sql")):
+            continue
+        text, status = _read_unchanged(os.path.join(root, path))
+        if text is None:
+            continue
+        digest = text_digest(text)
+        read.texts[path], read.digests[path], read.stats[path] = text, digest, status
+        if path.endswith(".py") and digest not in read.marks:
+            read.marks[digest] = TextMarks(looks_like_model_module(text), read_for_the_schema(text))
+    return read
+
+
+def _read_unchanged(file: str) -> tuple[Optional[str], tuple[int, int]]:
+    """The file's text and its (modification time, size), or None when it cannot be read or
+    changed while it was read."""
+    try:
+        with open(file, encoding="utf-8", errors="replace") as stream:
+            before = os.fstat(stream.fileno())
+            text = stream.read()
+            after = os.fstat(stream.fileno())
+    except OSError:
+        return None, (0, 0)
+    status = (after.st_mtime_ns, after.st_size)
+    return (text if (before.st_mtime_ns, before.st_size) == status else None), status
