@@ -96,8 +96,9 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     if rules is None:
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
     codes = tuple(rule.code for rule in rules)
+    asked_ahead = [rule for rule in rules if rule.ask_ahead(model)]  # checked last: their answers come meanwhile
     outcomes: dict[str, tuple] = {}
-    pending = list(rules)
+    pending = [rule for rule in rules if rule not in asked_ahead] + asked_ahead
     by_subject = FindingsBySubject(kept.by_subject) if kept is not None else None
     by_check = FindingsBySubject(kept.by_check) if kept is not None else None
     taken_back: set[str] = set()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from schemalens.analyzers.audit import run_audit
+from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.report.audit_json import audit_json
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.held_back import held_back_lines
@@ -217,6 +217,37 @@ def test_git_is_asked_again_once_an_ignore_file_changes(tmp_path: Path):
     (tmp_path / ".gitignore").write_text("")
     (tmp_path / "db" / ".gitignore").unlink()
     assert ignored_by_git(tmp_path, paths) == []
+
+
+def test_git_is_asked_as_the_audit_starts_on_a_thread_and_once_while_nothing_changes(tmp_path: Path, monkeypatch):
+    """SL501's subprocesses run while the other rules check (Rule.ask_ahead); the audit takes
+    their answer, and asks again only when the question changes."""
+    import threading
+
+    from schemalens.analyzers.rules.migrations import ignored_migration_files
+
+    ask_git = ignored_migration_files._ask_git
+    asked_on: list[str] = []
+    monkeypatch.setattr(ignored_migration_files, "_ask_git",
+                        lambda root, paths: asked_on.append(threading.current_thread().name) or ask_git(root, paths))
+    (tmp_path / "db").mkdir()
+    for path in ("db/V1__init.sql", "db/V2__local.sql"):
+        (tmp_path / path).write_text("CREATE TABLE a (id int PRIMARY KEY);\n")
+    (tmp_path / ".gitignore").write_text("db/V2__*.sql\n")
+    index = WorkspaceIndex(tmp_path)
+    assert "SL501" in _codes(run_audit(index.index_all()))
+    assert "SL501" in _codes(run_audit(index.model))
+    assert asked_on == ["schemalens-git"]
+    (tmp_path / ".gitignore").write_text("")
+    assert "SL501" not in _codes(run_audit(index.model))
+    assert asked_on == ["schemalens-git", "schemalens-git"]
+    # the server's audits keep SL501's outcome while the model is the same: asked once, not at each
+    kept = KeptRules()
+    run_audit(index.model, kept=kept)
+    (tmp_path / ".gitignore").write_text("db/V1__*.sql\n")
+    for _edit in range(3):
+        run_audit(index.model, kept=kept)
+    assert len(asked_on) == 3
 
 
 def test_a_hints_file_given_to_the_cli_sizes_tables_and_a_bad_one_is_reported(tmp_path: Path, capsys):

@@ -123,6 +123,12 @@ class Rule:
         raise NotImplementedError
 
     @classmethod
+    def ask_ahead(cls, model) -> bool:
+        """Start, before the audit's rules run, what `check` would wait for outside this process
+        (a subprocess), so that it runs meanwhile; True if it did: the rule then checks last."""
+        return False
+
+    @classmethod
     def docs(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
 
