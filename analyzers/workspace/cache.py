@@ -9,6 +9,7 @@ it only ever saves time.
 from __future__ import annotations
 
 import dataclasses
+import io
 import functools
 import glob
 import hashlib
@@ -58,6 +59,13 @@ def read_pickle(path: Path) -> Any:
     except Exception as error:  # a cache from another build, or a truncated file
         log.info("ignoring cache %s: %s", path, error)
         return None
+
+
+def dumps(value: Any) -> bytes:
+    """`value` pickled as `write_pickle` pickles it (`_Pickler`); `pickle.loads` reads it."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
 
 
 def write_pickle(path: Path, value: Any) -> bool:

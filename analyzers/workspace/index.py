@@ -36,7 +36,7 @@ from ..schema.replay import ReplayRun, replay_steps
 from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql, runnable_text
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
-from .cache import ParseCache, open_cache
+from .cache import ParseCache, dumps, open_cache
 from .config import Config, load_config
 from .discovery import looks_like_model_module, under, walk_files
 from .alembic_environments import AlembicEnvironment, find_environments, looks_like_revision
@@ -407,24 +407,28 @@ class WorkspaceIndex:
         jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, False) for job in pending]
         chunks = [jobs[start:start + _HANDED_CHUNK] for start in range(0, len(jobs), _HANDED_CHUNK)]
         try:
-            return [(chunk, pool.submit(_parse_jobs, chunk)) for chunk in chunks]
+            return [(chunk, pool.submit(_parse_jobs_in_worker, chunk)) for chunk in chunks]
         except (OSError, RuntimeError) as error:  # a pool that broke: parse them here
             log.info("parsing in this process: %s", error)
             return [(chunk, None) for chunk in chunks]
 
     @staticmethod
     def _taken_back(handed: list[tuple[list, Optional[Future]]]) -> list[ParsedFile]:
-        """What the workers parsed of `handed`; a chunk they have not begun is parsed here (this
-        process is done with its own share), as is one whose worker failed."""
+        """What the workers parsed of `handed`. The chunks they have not begun are parsed here
+        first (this process is done with its own share), then the others are waited for: taken
+        in order, each wait let a worker begin the next chunk meanwhile. One whose worker failed
+        is parsed here too."""
         results: list[ParsedFile] = []
         for chunk, future in handed:
-            parsed = None
-            if future is not None and not future.cancel():
+            if future is None or future.cancel():
+                results += _parse_jobs(chunk)
+        for chunk, future in handed:
+            if future is not None and not future.cancelled():
                 try:
-                    parsed = future.result()
+                    results += pickle.loads(future.result())
                 except Exception as error:  # the boundary: a worker that failed (killed, a broken pool)
                     log.info("parsing in this process: %s", error)
-            results += parsed if parsed is not None else _parse_jobs(chunk)
+                    results += _parse_jobs(chunk)
         return results
 
     def _worth_workers(self, jobs: list[tuple]) -> bool:
@@ -459,9 +463,10 @@ class WorkspaceIndex:
         jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, with_code) for job in pending]
         results: list[ParsedFile] = []
         if not here and self._worth_workers(jobs):
+            chunks = [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
             try:
-                for parsed in self._workers_pool().map(_parse_job, jobs, chunksize=16):
-                    results.append(parsed)
+                for parsed in self._workers_pool().map(_parse_jobs_in_worker, chunks):
+                    results += pickle.loads(parsed)
                     if progress:
                         progress(len(results), len(jobs))
                 return results
@@ -909,6 +914,13 @@ def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> l
     return [_parse_job(job) for job in jobs]
 
 
+def _parse_jobs_in_worker(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> bytes:
+    """`_parse_jobs`, in a worker process: the parsed files pickled as the parse cache pickles
+    them (cache.dumps), which this process loads in 40 % of the time the pool's own pickling
+    takes (polar's first pass: 0.05 s instead of 0.13 s for 174 summaries)."""
+    return dumps(_parse_jobs(jobs))
+
+
 def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optional[code_facts.EarlierReads] = None,
                reparser: Optional[Reparser] = None) -> ParsedFile:
     """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
@@ -1043,6 +1055,8 @@ _SCHEMA_FIRST_MINIMUM = 200
 # processes parse them sooner than this process, their start included (CTFd's 320 files: 0.36 s here, 0.48 s
 # on two workers; polar's 1,800: 2.1 s here, 1.3 s on two).
 _FIRST_PASS_IN_WORKERS = 500
+# Files in each piece of work given to a worker in the second pass.
+_CHUNK = 16
 # Files in each piece of work handed to a worker in the first pass: small enough that this
 # process, done with its own share, takes back a good part of what the worker has not begun.
 _HANDED_CHUNK = 8
