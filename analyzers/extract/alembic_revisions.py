@@ -173,8 +173,9 @@ def find_script_locations(root: str) -> list[str]:
 # parsing one revision file
 
 def parse_revision(text: str, path: str, dialect: str = "postgresql") -> RevisionParse:
-    """Read one revision file, taking the branches of `dialect` where the code tests it. Never raises."""
-    source, error = parse_python(text, path)
+    """Read one revision file, taking the branches of `dialect` where the code tests it. Never raises.
+    Its nodes are not numbered (python_source.parse_python): the reader walks them once."""
+    source, error = parse_python(text, path, numbered=False)
     if source is None:
         return RevisionParse(None, (error,))
     try:
