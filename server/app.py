@@ -22,7 +22,6 @@ from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.i18n import choose_language, normalize_language
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
 from schemalens.analyzers.report.schema_map import render_schema_map
-from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers.through_edits import CarriedAudit, LineMap, audit_through_edits
 from schemalens.analyzers.workspace.audit_cache import AuditCache, KeptAudit, workspace_snapshot
 from schemalens.analyzers.workspace.cache import default_cache_dir
@@ -293,11 +292,7 @@ def initialize(ls: SchemaLensServer, params: types.InitializeParams) -> None:
         ls.editor_settings = dict(options.get("schemalens", options))
     ls.client_locale = params.locale
     split_documents_as_lsp(ls.workspace)
-    loop = asyncio.get_running_loop()
-    ls.log_handler.connect(loop)
-    # While the client answers with `initialized` (the index starts then): the rules' modules, which
-    # the first audit imports otherwise (124 modules, 0.03 s), on the thread the index then runs on.
-    loop.run_in_executor(ls.analysis, all_rules)
+    ls.log_handler.connect(asyncio.get_running_loop())
     if ls.process_id and ls.watchdog is None:
         ls.watchdog = ClientWatchdog(ls.process_id)
         ls.watchdog.start_watching()
