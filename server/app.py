@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 import sys
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -325,14 +326,17 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
         kept = await loop.run_in_executor(ls.analysis, kept_audits.load, snapshot)
         if kept is not None:
             ls.publish_kept_audit(kept)
-        await _register_watchers(ls)
+        # Asked of the client while the index runs: it answers within a round trip or two.
+        watching = asyncio.ensure_future(_register_watchers(ls))
         token = str(uuid.uuid4())
-        progress = await _begin_progress(ls, token)
+        progress = asyncio.ensure_future(_begin_progress(ls, token))
+        begun = threading.Event()  # read on the analysis thread
+        progress.add_done_callback(lambda future: begun.set() if future.result() else None)
 
         def send(done: int, total: int) -> None:
-            value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
-            loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
-        report = ThrottledReports(send) if progress else None
+            if begun.is_set():
+                value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
+                loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
 
         def schema_first(model) -> None:  # on the analysis thread, while the index goes on
             # what the rules of the schema find stands: the audit of the full model takes it back
@@ -342,9 +346,10 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
         # A kept audit already shows every finding: a first look would take some away for a while.
         first = schema_first if kept is None else None
         read = await loop.run_in_executor(ls.analysis, _read_ahead, ls.root, snapshot)
-        await ls.rebuild(lambda index: index.index_all(progress=report, schema_first=first, read=read))
+        await ls.rebuild(lambda index: index.index_all(progress=ThrottledReports(send), schema_first=first, read=read))
         audit = KeptAudit(ls.findings, ls.problems)  # of the files on disk: edits wait in `pending`
-    if progress:
+        await watching
+    if await progress:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))
     log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
     await loop.run_in_executor(ls.analysis, ls.index.prepare_for_edits)
