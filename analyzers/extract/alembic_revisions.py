@@ -13,10 +13,11 @@ import configparser
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Optional
+from typing import Iterable, Optional
 
+from ..dataclass_copy import replace
 from ..i18n import _, _n
 from ..schema import operations as ops
 from ..schema.model import (
@@ -37,7 +38,7 @@ from . import sql_files
 from .module_summary import Assignment, ModuleSummary
 from .python_names import Expr, ExprBuilder, ImportedName, imports_of
 from .migration_functions import FunctionSource, migration_functions
-from .python_source import PythonFile, parse_python
+from .python_source import PythonFile, parse_python, walk_in_order
 from .python_world import World, sa_member
 from .sqlalchemy_types import Types
 from .static_eval import Evaluator, Unknown
@@ -277,7 +278,7 @@ class _RevisionReader:
         return operations
 
     def _function_scope(self, function: ast.FunctionDef, arguments: dict[str, Expr], depth: int = 0) -> "_Scope":
-        local_names = {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        local_names = {node.id for node in walk_in_order(function) if node.__class__ is ast.Name and node.ctx.__class__ is ast.Store}
         local_names |= {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
         return _Scope(self.builder.scoped(local_names), dict(arguments), depth=depth)
 
@@ -1004,10 +1005,19 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
         expr = replace(expr, name=None, func=method_of)
     if not (expr.args or expr.kwargs or expr.items or expr.func):
         return expr
-    return replace(expr, args=tuple(_substituted(a, local_values) for a in expr.args),
-                   kwargs=tuple((k, _substituted(v, local_values)) for k, v in expr.kwargs),
-                   items=tuple((_substituted(k, local_values), _substituted(v, local_values)) for k, v in expr.items),
-                   func=_substituted(expr.func, local_values) if expr.func is not None else None)
+    args = tuple(_substituted(a, local_values) for a in expr.args)
+    kwargs = tuple((k, _substituted(v, local_values)) for k, v in expr.kwargs)
+    items = tuple((_substituted(k, local_values), _substituted(v, local_values)) for k, v in expr.items)
+    func = _substituted(expr.func, local_values) if expr.func is not None else None
+    if func is expr.func and _same(args, expr.args) and _same((v for _, v in kwargs), (v for _, v in expr.kwargs)) \
+            and _same((e for pair in items for e in pair), (e for pair in expr.items for e in pair)):
+        return expr  # nothing bound inside it (most of a migration's calls)
+    return replace(expr, args=args, kwargs=kwargs, items=items, func=func)
+
+
+def _same(these: Iterable[Expr], those: Iterable[Expr]) -> bool:
+    """Whether two sequences of expressions are the same objects, one for one."""
+    return all(this is that for this, that in zip(these, those))
 
 
 def _written_verb(source: Optional[Expr]) -> Optional[str]:
