@@ -128,3 +128,16 @@ def test_a_file_that_changes_while_it_is_read_ahead_is_left_to_the_index(tmp_pat
 
     monkeypatch.setattr(read_ahead_module.os, "fstat", growing)
     assert read_ahead(str(root)).texts == {}
+
+
+def test_what_a_worker_imports_to_parse_the_first_pass_leaves_the_code_facts_out():
+    """The early worker imports the parsers of the first pass (parse_workers._PARSERS) while the
+    server still imports: the code facts' extractors, and the index itself, are not among them."""
+    import subprocess
+    import sys
+
+    probe = (f"import importlib, sys; importlib.import_module({parse_workers._PARSERS!r}); "
+             "print(sorted(m for m in ('schemalens.analyzers.extract.code_facts', 'schemalens.analyzers.workspace.index') "
+             "if m in sys.modules))")
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

@@ -20,13 +20,11 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..extract import (
-    alembic_revisions,
     code_facts,
     module_summary,
-    sql_files,
     sqlalchemy_models,
 )
-from ..extract.python_source import Reparser, parse_python
+from ..extract.python_source import Reparser
 from ..extract.python_world import ReadClosure
 from ..collector import collector_paused
 from ..i18n import _
@@ -34,9 +32,10 @@ from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, T
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
 from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
-from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql, runnable_text
+from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
-from .cache import ParseCache, dumps, open_cache
+from .cache import ParseCache, open_cache
+from .parse_jobs import PYTHON_KINDS, ParsedFile, PythonModule, parse_job, parse_jobs, parse_jobs_in_worker
 from .config import Config, load_config
 from .discovery import looks_like_model_module, under, walk_files
 from .alembic_environments import AlembicEnvironment, find_environments, looks_like_revision
@@ -85,31 +84,6 @@ class _CodeNotReadYet(Mapping):
 
     def __len__(self) -> int:
         raise CodeNotRead()
-
-
-@dataclass(frozen=True, slots=True)
-class PythonModule:
-    """What one Python file (not a revision) gives, from one parse: its summary for the models
-    layer and name resolution, and its code facts (queries, lookups, writes)."""
-
-    summary: module_summary.ModuleSummary
-    # Of code that is not the application's (tests, scripts): its URLs only. None in the first,
-    # schema-only pass of a cold index (`index_all`'s `schema_first`).
-    facts: Optional[code_facts.CodeFacts]
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedFile:
-    """One file's parse result, valid for as long as its content digest is unchanged."""
-
-    path: str
-    kind: str  # "model", "python", "support" (tests, scripts), "revision", "revision_skipped" (another engine's);
-    # "sql_migration", "sql_script", "sql_draft", "sql_skipped"
-    digest: str
-    result: Any  # PythonModule, Revision, SqlExtraction, or None when the file cannot be read
-    errors: tuple[ExtractionError, ...] = ()
-    module: str = ""  # the dotted module name it was parsed as (Python files)
-    dialect: str = ""  # the SQL dialect it was parsed in (its folder's for SQL, the workspace's for Python)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +381,7 @@ class WorkspaceIndex:
         jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, False) for job in pending]
         chunks = [jobs[start:start + _HANDED_CHUNK] for start in range(0, len(jobs), _HANDED_CHUNK)]
         try:
-            return [(chunk, pool.submit(_parse_jobs_in_worker, chunk)) for chunk in chunks]
+            return [(chunk, pool.submit(parse_jobs_in_worker, chunk)) for chunk in chunks]
         except (OSError, RuntimeError) as error:  # a pool that broke: parse them here
             log.info("parsing in this process: %s", error)
             return [(chunk, None) for chunk in chunks]
@@ -421,14 +395,14 @@ class WorkspaceIndex:
         results: list[ParsedFile] = []
         for chunk, future in handed:
             if future is None or future.cancel():
-                results += _parse_jobs(chunk)
+                results += parse_jobs(chunk)
         for chunk, future in handed:
             if future is not None and not future.cancelled():
                 try:
                     results += pickle.loads(future.result())
                 except Exception as error:  # the boundary: a worker that failed (killed, a broken pool)
                     log.info("parsing in this process: %s", error)
-                    results += _parse_jobs(chunk)
+                    results += parse_jobs(chunk)
         return results
 
     def _worth_workers(self, jobs: list[tuple]) -> bool:
@@ -465,7 +439,7 @@ class WorkspaceIndex:
         if not here and self._worth_workers(jobs):
             chunks = [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
             try:
-                for parsed in self._workers_pool().map(_parse_jobs_in_worker, chunks):
+                for parsed in self._workers_pool().map(parse_jobs_in_worker, chunks):
                     results += pickle.loads(parsed)
                     if progress:
                         progress(len(results), len(jobs))
@@ -474,7 +448,7 @@ class WorkspaceIndex:
                 log.info("parsing in this process: %s", error)
                 results = []
         for job in jobs:
-            results.append(_parse_job(job))
+            results.append(parse_job(job))
             if progress:
                 progress(len(results), len(jobs))
         return results
@@ -692,7 +666,7 @@ class WorkspaceIndex:
                 and previous.dialect == dialect:
             return previous
         kept = self._earlier_reads.setdefault(path, code_facts.EarlierReads()) if kind in PYTHON_KINDS else None
-        parsed = _parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True), kept,
+        parsed = parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True), kept,
                             self._reparser)
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
@@ -910,59 +884,6 @@ class _LastRebuild:
         return entry[1]
 
 
-def _parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> list[ParsedFile]:
-    return [_parse_job(job) for job in jobs]
-
-
-def _parse_jobs_in_worker(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> bytes:
-    """`_parse_jobs`, in a worker process: the parsed files pickled as the parse cache pickles
-    them (cache.dumps), which this process loads in 40 % of the time the pool's own pickling
-    takes (polar's first pass: 0.05 s instead of 0.13 s for 174 summaries)."""
-    return dumps(_parse_jobs(jobs))
-
-
-def _parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optional[code_facts.EarlierReads] = None,
-               reparser: Optional[Reparser] = None) -> ParsedFile:
-    """Parse one file of a known kind (runs in worker processes too, so it is a plain function).
-    `dialect` is the file's (its SQL folder's, for a migration), `workspace_dialect` the settings';
-    without `with_code`, a Python file gives its summary only. `kept`: see code_facts.facts_of;
-    `reparser`: the tree of the Python file edited last (python_source.Reparser)."""
-    path, kind, digest, text, module, dialect, workspace_dialect, with_code = job
-    try:
-        result, errors = _parse_kind(kind, path, text, module, dialect, workspace_dialect, with_code, kept, reparser)
-    except Exception as error:  # the boundary: a parser bug must not take the index down
-        log.exception("failed to parse %s", path)
-        return ParsedFile(path, kind, digest, None,
-                          (ExtractionError(Location(path, 1), _("SchemaLens could not analyse this file: %(error)s",
-                                                                error=repr(error))),), module,
-                          dialect)
-    return ParsedFile(path, kind, digest, result, tuple(errors), module, dialect)
-
-
-def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, workspace_dialect: str,
-                with_code: bool = True, kept: Optional[code_facts.EarlierReads] = None,
-                reparser: Optional[Reparser] = None) -> tuple[Any, tuple[ExtractionError, ...]]:
-    if kind in PYTHON_KINDS:
-        source, error = reparser.parse(text, path) if reparser is not None and with_code else \
-            parse_python(text, path, numbered=with_code)
-        if source is None:
-            return None, (error,)
-        summary = module_summary.summarize_source(source, module)
-        if not with_code:
-            return PythonModule(summary, None), tuple(summary.errors)
-        facts = code_facts.facts_of(source, dialect, kept) if kind != "support" else code_facts.url_facts_of(source)
-        return PythonModule(summary, facts), (*summary.errors, *facts.errors)
-    if kind == "revision":
-        parse = alembic_revisions.parse_revision(text, path, dialect)
-        return parse.revision, tuple(parse.errors)
-    if kind == "revision_skipped":  # a history kept for another engine (see alembic_environments)
-        return None, ()
-    if kind == "sql_skipped":  # another engine SchemaLens does not read, or a down migration
-        return sql_files.SqlExtraction((), ()), ()
-    if kind in ("sql_migration", "sql_draft"):
-        text = runnable_text(text)  # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
-    extraction = sql_files.parse_sql(text, path, dialect=dialect, rejections=dialect == workspace_dialect)
-    return extraction, tuple(extraction.errors)
 
 
 def _kinds(paths: list[str], files: dict[str, ParsedFile], unread: dict[str, str]) -> dict[str, str]:
@@ -1047,7 +968,6 @@ def _keeping_summary(first: Optional[ParsedFile], parsed: ParsedFile) -> ParsedF
     return replace(parsed, result=replace(parsed.result, summary=first.result.summary))
 
 
-PYTHON_KINDS = ("model", "python", "support")
 # From this many Python files to parse, a first pass without their code facts is worth its cost
 # (each of them is parsed twice): the schema's findings come seconds before the rest.
 _SCHEMA_FIRST_MINIMUM = 200

@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # imported when a pool is made: a command that parses in its 
 
 log = logging.getLogger(__name__)
 
-# What a worker imports to parse (`index._parse_job`): imported ahead by the early worker.
-_PARSERS = f"{__name__.rpartition('.')[0]}.index"
+# What a worker imports to parse (`parse_jobs.parse_job`): imported ahead by the early worker.
+_PARSERS = f"{__name__.rpartition('.')[0]}.parse_jobs"
 
 _early: list[tuple[int, ProcessPoolExecutor]] = []  # (its size, the pool of the worker started ahead), until an index takes it
 _reading: list[tuple[str, Future]] = []  # (the workspace root, its files read ahead by that worker), until the server takes them
