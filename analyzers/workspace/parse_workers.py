@@ -14,6 +14,7 @@ import gc
 import importlib
 import logging
 import os
+import pickle
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -77,7 +78,7 @@ def take_read_ahead(root: Path) -> Optional[ReadAhead]:
         future.cancel()
         return None
     try:
-        return future.result(timeout=_READ_WAIT_SECONDS)
+        return pickle.loads(future.result(timeout=_READ_WAIT_SECONDS))
     except Exception as error:  # the boundary: a worker that failed or is stuck; the index reads the files
         log.info("no files read ahead: %s", error)
         return None
@@ -96,11 +97,13 @@ def take_early_pool(workers: int) -> Optional[ProcessPoolExecutor]:
     return pool
 
 
-def _read_ahead(root: str) -> ReadAhead:
-    """In the worker: the files read; the parsers are imported on a thread meanwhile, while the
-    files go back (a job that needs them waits for that import)."""
+def _read_ahead(root: str) -> bytes:
+    """In the worker: the files read, pickled. The server loads them when it takes them: loaded as
+    they arrived, their texts (polar: 15 MB) held the server's interpreter while it published the
+    audit kept for an unchanged workspace. The parsers are imported on a thread meanwhile, while
+    the files go back (a job that needs them waits for that import)."""
     from .read_ahead import read_ahead
 
-    read = read_ahead(root)
+    read = pickle.dumps(read_ahead(root), protocol=pickle.HIGHEST_PROTOCOL)
     threading.Thread(target=importlib.import_module, args=(_PARSERS,), daemon=True).start()
     return read
