@@ -331,7 +331,7 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
         token = str(uuid.uuid4())
         progress = asyncio.ensure_future(_begin_progress(ls, token))
         begun = threading.Event()  # read on the analysis thread
-        progress.add_done_callback(lambda future: begun.set() if future.result() else None)
+        progress.add_done_callback(lambda future: begun.set() if not future.cancelled() and future.result() else None)
 
         def send(done: int, total: int) -> None:
             if begun.is_set():
