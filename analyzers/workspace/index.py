@@ -379,7 +379,7 @@ class WorkspaceIndex:
         """Give `pending` (files without code facts to read) to `pool`'s workers, a few at a time
         (None: the pool could not take them)."""
         jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, False) for job in pending]
-        chunks = [jobs[start:start + _HANDED_CHUNK] for start in range(0, len(jobs), _HANDED_CHUNK)]
+        chunks = _chunks(jobs, _HANDED_CHUNK)
         try:
             return [(chunk, pool.submit(parse_jobs_in_worker, chunk)) for chunk in chunks]
         except (OSError, RuntimeError) as error:  # a pool that broke: parse them here
@@ -389,9 +389,9 @@ class WorkspaceIndex:
     @staticmethod
     def _taken_back(handed: list[tuple[list, Optional[Future]]]) -> list[ParsedFile]:
         """What the workers parsed of `handed`. The chunks they have not begun are parsed here
-        first (this process is done with its own share), then the others are waited for: taken
-        in order, each wait let a worker begin the next chunk meanwhile. One whose worker failed
-        is parsed here too."""
+        first (this process is done with its own share), then the others are waited for (a wait
+        first would let a worker begin the next chunk, which could then not be parsed here). One
+        whose worker failed is parsed here too."""
         results: list[ParsedFile] = []
         for chunk, future in handed:
             if future is None or future.cancel():
@@ -437,9 +437,8 @@ class WorkspaceIndex:
         jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, with_code) for job in pending]
         results: list[ParsedFile] = []
         if not here and self._worth_workers(jobs):
-            chunks = [jobs[start:start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
             try:
-                for parsed in self._workers_pool().map(parse_jobs_in_worker, chunks):
+                for parsed in self._workers_pool().map(parse_jobs_in_worker, _chunks(jobs, _CHUNK)):
                     results += pickle.loads(parsed)
                     if progress:
                         progress(len(results), len(jobs))
@@ -667,7 +666,7 @@ class WorkspaceIndex:
             return previous
         kept = self._earlier_reads.setdefault(path, code_facts.EarlierReads()) if kind in PYTHON_KINDS else None
         parsed = parse_job((path, kind, digest, text, module, dialect, self.config.dialect, True), kept,
-                            self._reparser)
+                           self._reparser)
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
@@ -980,6 +979,11 @@ _CHUNK = 16
 # Files in each piece of work handed to a worker in the first pass: small enough that this
 # process, done with its own share, takes back a good part of what the worker has not begun.
 _HANDED_CHUNK = 8
+
+
+def _chunks(jobs: list, size: int) -> list[list]:
+    """`jobs` in pieces of `size`, in order: what a worker is given at a time."""
+    return [jobs[start:start + size] for start in range(0, len(jobs), size)]
 
 
 def _positionless(summary: module_summary.ModuleSummary, evaluated: frozenset[str]) -> bytes:
