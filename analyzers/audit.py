@@ -88,7 +88,8 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     The rules first run on the model with its models and code hidden (`_models_hidden`), then on
     the model with its code hidden (`code_hidden`: the code facts, and the text of Python files
     outside the migrations): the outcome of a rule that completes there depends on what that
-    view shows alone, and `kept` can keep it. The others run again on the whole model; those that
+    view shows alone, and on what the rules read outside the model (Rule.read_outside), and
+    `kept` can keep it. The others run again on the whole model; those that
     check table by table take back, from `kept`, what they found on each table whose inputs are
     unchanged (AuditContext.per_subject).
     """
@@ -97,6 +98,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
         rules = [rule for rule in all_rules() if rule_enabled(rule.code, model.config, rule.default_enabled)]
     codes = tuple(rule.code for rule in rules)
     asked_ahead = [rule for rule in rules if rule.ask_ahead(model)]  # checked last: their answers come meanwhile
+    read_outside = tuple((rule.code, outside) for rule in rules if (outside := rule.read_outside(model)))
     outcomes: dict[str, tuple] = {}
     pending = [rule for rule in rules if rule not in asked_ahead] + asked_ahead
     by_subject = FindingsBySubject(kept.by_subject) if kept is not None else None
@@ -104,7 +106,7 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     taken_back: set[str] = set()
     for view, view_inputs, name in _PARTIAL_VIEWS if kept is not None else ():  # with nothing to keep, straight on the whole model
         state = getattr(kept, name)
-        inputs = (view_inputs(model), codes)
+        inputs = (view_inputs(model), codes, read_outside)
         if state.inputs == inputs and all(text_of(path) == text for path, text in state.texts.items()):
             found = {rule.code: state.outcomes[rule.code] for rule in pending if rule.code in state.outcomes}
             taken_back.update(found)

@@ -48,11 +48,13 @@ log = logging.getLogger(__name__)
 # one, so that one rebuild takes the burst along. Any other edit (after a pause, or once the last
 # one is checked) is rebuilt at once.
 DEBOUNCE_SECONDS = 0.1
-WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml")
+WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml", "**/.gitignore")
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration);
 # "hints_file", a TOML file of row hints, is read on its own.
 _EDITOR_SETTINGS = ("select", "ignore", "severity", "per_path_ignores", "dialect", "lang")
 _CONFIG_FILES = ("pyproject.toml", "schemalens.toml", "alembic.ini")
+# Files the index does not read and a rule does (Rule.read_outside): a change audits again.
+_READ_BY_RULES = (".gitignore",)
 
 
 class SchemaLensServer(LanguageServer):
@@ -137,6 +139,13 @@ class SchemaLensServer(LanguageServer):
         async with self.lock:
             if self.index is not None:
                 await self.rebuild(change or (lambda index: index.index_all()))
+
+    async def audit_again(self) -> None:
+        """Audit the model as it is: a file that only the rules read changed."""
+        async with self.lock:
+            if self.index is not None and self.index.model is not None:
+                self.audited = None
+                await self.rebuild(lambda index: index.model)
 
     async def apply_pending(self, opened: Optional[str] = None) -> None:
         """Apply every edit that arrived since the last rebuild in one rebuild: an edit that a
@@ -406,8 +415,11 @@ async def did_change_watched_files(ls: SchemaLensServer, params: types.DidChange
     if any(PurePosixPath(path).name in _CONFIG_FILES for path in paths):
         await _restart_index(ls)
         return
-    ls.pending.update(dict.fromkeys(paths))
+    read_by_rules = [path for path in paths if PurePosixPath(path).name in _READ_BY_RULES]
+    ls.pending.update(dict.fromkeys(path for path in paths if path not in read_by_rules))
     await ls.apply_pending()
+    if read_by_rules:
+        await ls.audit_again()
 
 
 async def _restart_index(ls: SchemaLensServer) -> None:

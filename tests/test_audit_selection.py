@@ -241,12 +241,15 @@ def test_git_is_asked_as_the_audit_starts_on_a_thread_and_once_while_nothing_cha
     (tmp_path / ".gitignore").write_text("")
     assert "SL501" not in _codes(run_audit(index.model))
     assert asked_on == ["schemalens-git", "schemalens-git"]
-    # the server's audits keep SL501's outcome while the model is the same: asked once, not at each
+    # the server's audits keep SL501's outcome while the model and the ignore files are the same:
+    # an edit of .gitignore is seen, and git asked once, not at each audit
     kept = KeptRules()
     run_audit(index.model, kept=kept)
+    assert len(asked_on) == 2
     (tmp_path / ".gitignore").write_text("db/V1__*.sql\n")
     for _edit in range(3):
-        run_audit(index.model, kept=kept)
+        found = [finding for finding in run_audit(index.model, kept=kept).findings if finding.rule == "SL501"]
+        assert [finding.location.path for finding in found] == ["db/V1__init.sql"]
     assert len(asked_on) == 3
 
 

@@ -105,6 +105,24 @@ async def test_hover_on_a_table_name_shows_its_card(client: LanguageClient, work
     assert "**accounts**" in card and "| email |" in card and "Migrations (newest first)" in card
 
 
+@pytest.mark.asyncio
+async def test_an_edit_of_gitignore_is_seen_by_the_rule_that_reads_it(client: LanguageClient, workspace: Path):
+    """SL501 reads .gitignore, which the index does not: the server watches it and audits again,
+    and does not keep the outcome it had before."""
+    await _open_models(client, workspace)
+    revision = workspace / "migrations/versions/0003_rename.py"
+
+    def ignore(patterns: str, change: types.FileChangeType) -> None:
+        (workspace / ".gitignore").write_text(patterns)
+        client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=(workspace / ".gitignore").as_uri(), type=change)]))
+
+    ignore("migrations/versions/0003_*.py\n", types.FileChangeType.Created)
+    await diagnostics_for(client, revision.as_uri(), lambda d: "SL501" in _codes(d), timeout=30)
+    ignore("__pycache__/\n", types.FileChangeType.Changed)
+    await diagnostics_for(client, revision.as_uri(), lambda d: "SL501" not in _codes(d), timeout=30)
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"]))
 async def configured_client(lsp_client: LanguageClient, workspace: Path):
     await lsp_client.initialize_session(types.InitializeParams(

@@ -129,6 +129,13 @@ class Rule:
         return False
 
     @classmethod
+    def read_outside(cls, model) -> tuple:
+        """Stamps of what `check` reads outside the model (files the index does not read, such as
+        `.gitignore`): an outcome kept from an earlier audit is taken back only while they are
+        the same (run_audit's `kept`)."""
+        return ()
+
+    @classmethod
     def docs(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
 

@@ -143,6 +143,10 @@ class IgnoredMigrationFiles(Rule):
     def ask_ahead(cls, model) -> bool:
         return ask_git_ahead(model.root, _migrations(model))
 
+    @classmethod
+    def read_outside(cls, model) -> tuple:
+        return _question(model.root, _migrations(model))[1]
+
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for path in ignored_by_git(context.model.root, _migrations(context.model)):
             yield self.finding(
