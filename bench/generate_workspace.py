@@ -266,7 +266,7 @@ def _write_revisions(rng: random.Random, out: Path, count: int, tables: list[Tab
         calls = rng.randint(1, 4)
         if pending:
             # The last revision takes whatever is left, so every model table gets created.
-            batch = pending if number == count else pending[:calls]
+            batch = pending[:] if number == count else pending[:calls]
             del pending[: len(batch)]
             for table in batch:
                 upgrade, downgrade = _create_table_call(table)

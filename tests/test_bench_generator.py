@@ -32,6 +32,14 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     assert 12 <= len(first.tables) <= 24
 
 
+def test_fewer_revisions_than_tables_create_every_table_in_the_last_one(tmp_path):
+    workspace = bench_generator().generate_workspace(tmp_path / "w", models=40, revisions=2, sql=0)
+    last = (workspace.root / workspace.revision_files[-1]).read_text(encoding="utf-8")
+    created = "".join((workspace.root / path).read_text(encoding="utf-8") for path in workspace.revision_files)
+    assert all(f"op.create_table('{table}'" in created for table in workspace.tables)
+    assert "op.create_table(" in last
+
+
 def test_generated_revisions_and_sql_apply_to_postgresql(tmp_path, postgres):
     workspace = bench_generator().generate_workspace(tmp_path / "w", models=15, revisions=30, sql=8, seed=7)
     dsn = postgres.fresh_database("generated")
