@@ -60,6 +60,36 @@ def test_the_early_worker_parses_the_migrations_of_the_first_pass(workspace, two
     assert handed.count("revision") == 40 and "sql_migration" in handed and "model" not in handed
 
 
+def test_the_first_pass_starts_no_second_worker_on_two_cpus(workspace, two_cpus):
+    """The first pass hands the early worker its jobs while this process parses the rest: a
+    second worker started meanwhile would take a core from both."""
+    parse_workers.start_early_worker()
+    index = WorkspaceIndex(workspace, workers=2)
+    processes: list[int] = []
+    index.index_all(schema_first=lambda model: processes.append(len(index._pool._processes)))
+    assert processes == [1]
+
+
+def test_the_early_worker_parses_modules_too_when_the_migrations_leave_it_time(tmp_path, two_cpus, monkeypatch):
+    """Many models and little to migrate: the worker parses the last of the first round's modules
+    before the migrations, and what the index sees is the same."""
+    root = bench_generator().generate_workspace(tmp_path / "generated", models=60, revisions=0, sql=3).root
+    write_files(root, {f"app/services/service_{number}.py": f"def handle_{number}(order):\n    return order.id\n"
+                       for number in range(SERVICES)})
+    handed: list[list[str]] = []
+    hand_over = WorkspaceIndex._hand_over
+
+    def recorded(index, pending, pool):
+        handed.append([job[1] for job in pending])
+        return hand_over(index, pending, pool)
+
+    monkeypatch.setattr(WorkspaceIndex, "_hand_over", recorded)
+    parse_workers.start_early_worker()
+    assert _views(root, workers=2) == _views(root, workers=1)
+    lent, migrations = handed
+    assert lent and set(lent) <= {"model", "python", "support"} and migrations.count("sql_migration") == 3
+
+
 def test_a_pool_that_broke_leaves_the_migrations_to_this_process(workspace, two_cpus):
     parse_workers.start_early_worker()
     parse_workers._early[0][1].shutdown()  # submitting to it raises
@@ -87,6 +117,28 @@ def test_the_early_worker_reads_the_workspace_the_index_then_takes_as_it_was_rea
     monkeypatch.setattr(WorkspaceIndex, "_read_disk", lambda index, path: read_from_disk.append(path) or read_disk(index, path))
     assert _views(workspace, workers=1, read=read) == expected
     assert searched == [] and not [path for path in read_from_disk if path.endswith((".py", ".sql"))]
+
+
+def test_a_test_file_is_not_searched_for_model_markers_and_its_text_in_a_model_module_is(tmp_path, monkeypatch):
+    """The index reads a test as "support" whatever it holds: the worker does not ask whether it
+    reads as a model module, unless the same text is also application code."""
+    from schemalens.analyzers.workspace import index as index_module
+    from schemalens.analyzers.workspace.read_ahead import text_digest
+
+    head = "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n"
+    model = head + "class Order(Base):\n    __tablename__ = 'orders'\n    id = Column(Integer, primary_key=True)\n"
+    fixture = head + "class Item(Base):\n    __tablename__ = 'items'\n    id = Column(Integer, primary_key=True)\n"
+    root = write_files(tmp_path, {"tests/test_orders.py": model, "web/models.py": model, "tests/conftest.py": fixture})
+    read = read_ahead(str(root))
+    assert read.marks[text_digest(fixture)].model is None
+    assert read.marks[text_digest(model)].model is True
+    expected = WorkspaceIndex(root).index_all()
+    searched: list[str] = []
+    search = index_module.looks_like_model_module
+    monkeypatch.setattr(index_module, "looks_like_model_module", lambda text: searched.append(text) or search(text))
+    model = WorkspaceIndex(root).index_all(read=read)
+    assert (model.files, model.orm.tables) == (expected.files, expected.orm.tables) and "orders" in model.orm.tables
+    assert searched == []
 
 
 def test_files_read_ahead_of_another_workspace_are_not_taken(workspace, two_cpus, tmp_path):

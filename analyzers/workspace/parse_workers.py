@@ -16,8 +16,9 @@ import logging
 import os
 import pickle
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 if TYPE_CHECKING:  # imported when a pool is made: a command that parses in its own process never pays it
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -45,6 +46,24 @@ def new_pool(workers: int) -> ProcessPoolExecutor:
 
     return ProcessPoolExecutor(max_workers=workers, initializer=gc.disable,
                                mp_context=multiprocessing.get_context("spawn"))
+
+
+@contextmanager
+def at_most(pool: Optional[ProcessPoolExecutor], processes: int) -> Iterator[None]:
+    """`pool` starts no more than `processes` processes meanwhile. A ProcessPoolExecutor starts
+    one for each job submitted while none of its processes is idle, up to its max_workers
+    (CPython 3.10-3.13, `_adjust_process_count`): the first pass's jobs, handed to the early
+    worker as it ends its read, started a second worker that took a core from this process and
+    from the first (polar, cold, 2 cores: first diagnostics 0.07 s later)."""
+    most = getattr(pool, "_max_workers", None)
+    if not isinstance(most, int):
+        yield
+        return
+    pool._max_workers = max(1, min(most, processes))
+    try:
+        yield
+    finally:
+        pool._max_workers = most
 
 
 def start_early_worker(root: Optional[str] = None) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..extract.module_summary import may_run_migrations
+from .code_roles import is_application_code
 from .config import load_config
 from .discovery import looks_like_model_module, walk_files
 
@@ -37,7 +38,7 @@ def read_for_the_schema(text: str) -> bool:
 @dataclass(frozen=True)
 class TextMarks:
     """What searching a Python text tells, by the text's digest (a function of the text alone)."""
-    model: bool  # discovery.looks_like_model_module
+    model: Optional[bool]  # discovery.looks_like_model_module; None: not searched (read only in tests, scripts)
     schema: bool  # read_for_the_schema
 
 
@@ -74,9 +75,20 @@ def read_ahead(root: str) -> ReadAhead:
             continue
         digest = text_digest(text)
         read.texts[path], read.digests[path], read.stats[path] = text, digest, status
-        if path.endswith(".py") and digest not in read.marks:
-            read.marks[digest] = TextMarks(looks_like_model_module(text), read_for_the_schema(text))
+        if path.endswith(".py"):
+            _mark(read.marks, digest, text, is_application_code(path, config.non_application_paths))
     return read
+
+
+def _mark(marks: dict[str, TextMarks], digest: str, text: str, application_code: bool) -> None:
+    """Search `text` for the marks the index asks of it. Whether it reads as a model module is
+    asked only of application code (a test or a script is "support" whatever it holds: a third
+    of polar's files, 0.04 s of the read)."""
+    known = marks.get(digest)
+    if known is None:
+        marks[digest] = TextMarks(looks_like_model_module(text) if application_code else None, read_for_the_schema(text))
+    elif known.model is None and application_code:
+        marks[digest] = TextMarks(looks_like_model_module(text), known.schema)
 
 
 def _read_unchanged(file: str) -> tuple[Optional[str], tuple[int, int]]:
