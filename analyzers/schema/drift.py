@@ -63,8 +63,10 @@ def shared_tables(model, text_of: Callable[[str], Optional[str]]) -> list[tuple[
 _REFLECTION = re.compile(r"\bautoload_with[\"']?\s*[=:]|\bautoload[\"']?\s*[=:]\s*True\b|\bDeferredReflection\b")
 
 
-# Whether a file mentions reflection at all: searched once per text, not once per table.
-_mentions_reflection = ByPath(lambda text: _REFLECTION.search(text) is not None)
+# Whether a file mentions reflection at all: searched once per text, not once per table, and
+# searched as plain text first (the pattern's search costs 8 ms over polar's model modules).
+_mentions_reflection = ByPath(lambda text: ("autoload" in text or "DeferredReflection" in text)
+                              and _REFLECTION.search(text) is not None)
 
 
 def is_reflected(table: Table, text_of: Callable[[str], Optional[str]]) -> bool:
