@@ -169,3 +169,24 @@ def test_an_edit_after_a_warm_index_finds_what_a_fresh_index_finds(workspace, tm
 
 def _findings(model, text_of) -> list[tuple]:
     return [(f.rule, f.location, f.title, f.severity) for f in run_audit(model, text_of=text_of).findings]
+
+
+def test_what_the_plan_reads_of_sql_files_is_kept_by_digest(tmp_path, monkeypatch):
+    """The engine markers of a SQL file are searched once per text: a warm index takes them from
+    the cache, and searches a file changed since."""
+    from schemalens.analyzers.workspace import migration_sets
+
+    root = write_files(tmp_path / "w", {"db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY);\n",
+                                        "db/V2__items.sql": "CREATE TABLE items (id int PRIMARY KEY) ENGINE=InnoDB;\n"})
+    searched: list[str] = []
+    file_facts = migration_sets.file_facts
+    monkeypatch.setattr(index_module, "file_facts", lambda text: searched.append(text) or file_facts(text))
+    WorkspaceIndex(root, cache_dir=tmp_path / "cache").index_all()
+    assert len(searched) == 2
+    (root / "db/V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY);\n")
+    warm = WorkspaceIndex(root, cache_dir=tmp_path / "cache").index_all()
+    assert searched[2:] == ["CREATE TABLE orders (id bigint PRIMARY KEY);\n"]
+    fresh = WorkspaceIndex(root).index_all()
+    assert warm.sql_locations == fresh.sql_locations and warm.sql_locations[0].dialect == "mysql"
+    assert WorkspaceIndex(root, cache_dir=tmp_path / "cache").index_all().sql_locations == fresh.sql_locations
+    assert len(searched) == 5  # the index without a cache searched both

@@ -111,6 +111,7 @@ class FirstPart:
     later: dict  # (path, kind, digest) -> (module, dialect) of each entry of the rest part
     token: str  # the rest part written with it holds the same
     model_marks: dict  # a Python text's digest -> whether it reads as a model module (discovery)
+    sql_facts: dict  # a SQL text's digest -> its migration_sets.SqlFileFacts
 
 
 class ParseCache:
@@ -125,10 +126,10 @@ class ParseCache:
     def load_first(self) -> Optional[FirstPart]:
         """None when there is no usable cache."""
         stored = read_pickle(self.path)
-        if not (isinstance(stored, tuple) and len(stored) == 4):
+        if not (isinstance(stored, tuple) and len(stored) == 5):
             return None
-        token, entries, later, model_marks = stored
-        return FirstPart(entries, later, token, model_marks)
+        token, entries, later, model_marks, sql_facts = stored
+        return FirstPart(entries, later, token, model_marks, sql_facts)
 
     def load_rest(self, token: str) -> Optional[tuple[dict, Any]]:
         """(the entries of the rest part, what else the index stored beside them), or None when
@@ -138,11 +139,11 @@ class ParseCache:
             return None
         return stored[1], stored[2]
 
-    def save(self, first: dict, rest: dict, beside_rest: Any, later: dict, model_marks: dict) -> None:
+    def save(self, first: dict, rest: dict, beside_rest: Any, later: dict, model_marks: dict, sql_facts: dict) -> None:
         """`later`: what `FirstPart.later` gives of the entries of `rest`."""
         token = os.urandom(8).hex()
         if write_pickle(self.rest_path, (token, rest, beside_rest)):
-            write_pickle(self.path, (token, first, later, model_marks))
+            write_pickle(self.path, (token, first, later, model_marks, sql_facts))
 
 
 class _Pickler(pickle.Pickler):
