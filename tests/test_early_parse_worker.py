@@ -110,7 +110,7 @@ def test_the_early_worker_reads_the_workspace_the_index_then_takes_as_it_was_rea
     assert all(read.texts[path] == (workspace / path).read_text(encoding="utf-8") for path in walked)
 
     searched: list[str] = []
-    for name in ("looks_like_model_module", "read_for_the_schema"):
+    for name in ("looks_like_model_module", "read_for_the_schema", "looks_like_revision"):
         monkeypatch.setattr(index_module, name, lambda text, search=getattr(index_module, name): searched.append(text) or search(text))
     read_from_disk: list[str] = []
     read_disk = WorkspaceIndex._read_disk

@@ -218,7 +218,8 @@ class WorkspaceIndex:
         texts = {path: self._read(path) for path in paths}
         self._paths = paths
         self._package_roots = PackageRoots(paths)
-        self._revision_like = {path for path, text in texts.items() if path.endswith(".py") and text and looks_like_revision(text)}
+        self._revision_like = {path for path, text in texts.items() if path.endswith(".py") and text
+                               and _read_as_a_revision(read, path, text)}
         first_part = self._cache.load_first() if self._cache is not None and not self._files else None
         for path, text in texts.items():
             if path.endswith(".sql") and text is not None:
@@ -1037,6 +1038,12 @@ def _located_paths(built: sqlalchemy_models.OrmBuild) -> frozenset[str]:
     pickler.dispatch_table = {Location: recorded}
     pickler.dump(built)
     return frozenset(paths)
+
+
+def _read_as_a_revision(read: ReadAhead, path: str, text: str) -> bool:
+    """looks_like_revision, as the read-ahead marked the text it read (polar: 9 ms of searching)."""
+    marks = read.marks.get(read.digests.get(path, ""))
+    return marks.revision if marks is not None else looks_like_revision(text)
 
 
 def _lent_to_the_helper(python: list[tuple], migrations: list[tuple]) -> int:

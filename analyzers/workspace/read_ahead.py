@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
 from ..extract.module_summary import may_run_migrations
+from .alembic_environments import looks_like_revision
 from .code_roles import is_application_code
 from .config import load_config
 from .discovery import looks_like_model_module, walk_files
@@ -40,6 +41,7 @@ class TextMarks:
     """What searching a Python text tells, by the text's digest (a function of the text alone)."""
     model: Optional[bool]  # discovery.looks_like_model_module; None: not searched (read only in tests, scripts)
     schema: bool  # read_for_the_schema
+    revision: bool  # alembic_environments.looks_like_revision
 
 
 @dataclass
@@ -86,9 +88,10 @@ def _mark(marks: dict[str, TextMarks], digest: str, text: str, application_code:
     of polar's files, 0.04 s of the read)."""
     known = marks.get(digest)
     if known is None:
-        marks[digest] = TextMarks(looks_like_model_module(text) if application_code else None, read_for_the_schema(text))
+        marks[digest] = TextMarks(looks_like_model_module(text) if application_code else None, read_for_the_schema(text),
+                                  looks_like_revision(text))
     elif known.model is None and application_code:
-        marks[digest] = TextMarks(looks_like_model_module(text), known.schema)
+        marks[digest] = replace(known, model=looks_like_model_module(text))
 
 
 def _read_unchanged(file: str) -> tuple[Optional[str], tuple[int, int]]:
