@@ -340,11 +340,19 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
         token = str(uuid.uuid4())
         progress = asyncio.ensure_future(_begin_progress(ls, token))
         begun = threading.Event()  # read on the analysis thread
-        progress.add_done_callback(lambda future: begun.set() if not future.cancelled() and future.result() else None)
+        latest: list[types.WorkDoneProgressReport] = []  # the last report made, sent late if the token came after it
+
+        def begin(future: asyncio.Future) -> None:
+            if not future.cancelled() and future.result():
+                begun.set()
+                if latest:  # a small workspace may be read before the client answers
+                    ls.work_done_progress.report(token, latest[-1])
+        progress.add_done_callback(begin)
 
         def send(done: int, total: int) -> None:
+            value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
+            latest[:] = [value]
             if begun.is_set():
-                value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // max(total, 1))
                 loop.call_soon_threadsafe(ls.work_done_progress.report, token, value)
 
         def schema_first(model) -> None:  # on the analysis thread, while the index goes on
