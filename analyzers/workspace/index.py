@@ -376,7 +376,7 @@ class WorkspaceIndex:
                     handed = self._hand_over(migrations, helper)
                     jobs = python[:kept_here]
                 if here:
-                    self._start_workers(second_pass, running=1 if handed else 0)
+                    self._start_workers(second_pass, running=1 if handed or lent else 0)
             parsed_now = self._parse_many(jobs, _counted(progress, len(parsed_paths), total), with_code=False, here=here)
             for parsed in parsed_now + self._taken_back(lent):
                 files[parsed.path] = parsed
