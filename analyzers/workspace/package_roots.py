@@ -30,10 +30,17 @@ class PackageRoots:
         projects = {"."} | {folder for folder, name in split if name in _PROJECT_FILES and folder not in self._packages}
         sources = {"src" if project == "." else f"{project}/src" for project in projects}
         self._project_roots = projects | {source for source in sources if any(_within(folder, source) for folder in folders)}
+        self._import_roots: dict[str, str] = {}  # folder -> its import root: a folder holds many files
 
     def import_root(self, path: str) -> str:
         """The folder `path` is imported from ("." for the workspace root)."""
         folder = _split(path)[0]
+        root = self._import_roots.get(folder)
+        if root is None:
+            root = self._import_roots[folder] = self._import_root_of(folder)
+        return root
+
+    def _import_root_of(self, folder: str) -> str:
         while folder in self._packages and folder != ".":
             folder = _split(folder)[0]
         above = [root for root in self._project_roots if _within(folder, root)]
