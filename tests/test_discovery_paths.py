@@ -34,3 +34,21 @@ def test_under_agrees_with_pure_posix_path(segments, folders):
     inside = [folder.strip("/") in ("", ".") or (path.is_relative_to(folder.strip("/")) and path != PurePosixPath(folder.strip("/")))
               for folder in folders]
     assert under(str(path), folders) == any(inside) == under(str(path), tuple(folders))
+
+
+def test_every_marker_holds_one_of_the_pieces_searched_first():
+    """holds_any searches the pieces first: a marker that holds none of them would never be found."""
+    from schemalens.analyzers.workspace import discovery, read_ahead
+
+    for pieces, markers in ((discovery._MODEL_MARKER_PIECES, discovery._MODEL_MARKERS),
+                            (discovery._MODEL_CALL_PIECES, discovery._MODEL_CALLS),
+                            (read_ahead._SCHEMA_MARKER_PIECES, read_ahead._SCHEMA_MARKERS)):
+        assert all(any(piece in marker for piece in pieces) for marker in markers)
+    for text, model, schema in (("class A(db.Model):\n    pass\n", True, False),
+                                ("Base = declarative_base()\n", True, False),
+                                ("t = sa.Table('t', metadata)\n", True, False),
+                                ("x = DatatableColumn('a')\n", False, False),
+                                ("@event.listens_for(Order, 'after_insert')\ndef f(*a): pass\n", False, True),
+                                ("class B(A):\n    __mapper_args__ = {'polymorphic_identity': 'b'}\n", False, True),
+                                ("print('nothing here')\n", False, False)):
+        assert (discovery.looks_like_model_module(text), read_ahead.read_for_the_schema(text)) == (model, schema), text

@@ -15,11 +15,13 @@ from .config import DEFAULT_EXCLUDE, Config
 # Cheap test before a Python file is parsed as a model module: it declares something. Modules
 # that only query (services importing `select`) are application code, read for query facts.
 _MODEL_MARKERS = ("__tablename__", "db.Model", "declarative_base", "DeclarativeBase", "declared_attr")
+_MODEL_MARKER_PIECES = ("__tablename__", "db.Model", "eclarative", "declared_attr")  # see holds_any
 # Calls that declare, as names of their own: `sa.Column(`, not `DatatableColumn(` or a generated
 # GraphQL schema's `class ProjectColumn(` (1 MB of it read first: prefect). Searched as plain text
 # first, then as a name, in the few files that hold one.
 _MODEL_CALLS = ("Table(", "mapped_column(", "Column(", "registry(", "MetaData(", "SQLAlchemy(")
 _MODEL_CALL = re.compile(r"(?<!\w)(?:%s)" % "|".join(re.escape(call) for call in _MODEL_CALLS))
+_MODEL_CALL_PIECES = ("Table(", "olumn(", "registry(", "MetaData(", "SQLAlchemy(")
 
 
 def walk_files(root: Path, config: Config) -> Iterator[str]:
@@ -77,8 +79,15 @@ def _prefixes(folders: tuple[str, ...]) -> Optional[tuple[str, ...]]:
 
 
 def looks_like_model_module(text: str) -> bool:
-    return any(marker in text for marker in _MODEL_MARKERS) or (
-        any(call in text for call in _MODEL_CALLS) and _MODEL_CALL.search(text) is not None)
+    return holds_any(text, _MODEL_MARKER_PIECES, _MODEL_MARKERS) or (
+        any(piece in text for piece in _MODEL_CALL_PIECES) and _MODEL_CALL.search(text) is not None)
+
+
+def holds_any(text: str, pieces: tuple[str, ...], markers: tuple[str, ...]) -> bool:
+    """Whether `text` holds one of `markers`, each of which holds one of `pieces`: a piece that
+    several markers share is one search of the whole text instead of several (most texts hold
+    none, and every search then reads all of it: polar's 1,774 files, 14.5 MB)."""
+    return any(piece in text for piece in pieces) and any(marker in text for marker in markers)
 
 
 # What marks a project's root, in order: the first marker found in any folder above a file wins

@@ -17,7 +17,7 @@ from ..extract.module_summary import may_run_migrations
 from .alembic_environments import looks_like_revision
 from .code_roles import is_application_code
 from .config import load_config
-from .discovery import looks_like_model_module, walk_files
+from .discovery import holds_any, looks_like_model_module, walk_files
 
 # What adds to the models from outside a model module (a subclass of a model, an index or a
 # listener declared elsewhere): a Python file that holds one is read in the schema-first pass.
@@ -30,10 +30,13 @@ def text_digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", errors="replace"), digest_size=16).hexdigest()
 
 
+_SCHEMA_MARKER_PIECES = ("_args__", "relationship(", "Mapped[", "Index(", "listen", "ForeignKey(", "Constraint(", "DDL(")
+
+
 def read_for_the_schema(text: str) -> bool:
     """A Python file (not a model module) the schema-first look reads: it adds to the models
     (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.may_run_migrations)."""
-    return any(marker in text for marker in _SCHEMA_MARKERS) or may_run_migrations(text)
+    return holds_any(text, _SCHEMA_MARKER_PIECES, _SCHEMA_MARKERS) or may_run_migrations(text)
 
 
 @dataclass(frozen=True)
