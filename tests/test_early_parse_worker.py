@@ -182,6 +182,21 @@ def test_a_file_that_changes_while_it_is_read_ahead_is_left_to_the_index(tmp_pat
     assert read_ahead(str(root)).texts == {}
 
 
+@pytest.mark.parametrize("content", [b"x = 1\n", b"x = 1\r\ny = 2\r\n", b"x = 1\ry = 2\n", b"\xef\xbb\xbfx = 1\n",
+                                     b"name = '\xe5\x90\x8d'\n", b"x = '\xff\xfe'\r\n", b"x = '\xe5\x90'\n", b""])
+def test_a_file_read_ahead_is_the_text_and_digest_the_index_reads(tmp_path, content: bytes):
+    """Read as bytes, hashed as bytes when that is the same: line ends, a byte-order mark,
+    Chinese text, invalid UTF-8 and an empty file read as text mode reads them."""
+    from schemalens.analyzers.workspace.read_ahead import text_digest
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/module.py").write_bytes(content)
+    read = read_ahead(str(tmp_path))
+    expected = WorkspaceIndex(tmp_path)._read_disk("app/module.py")
+    assert read.texts["app/module.py"] == expected
+    assert read.digests["app/module.py"] == text_digest(expected)
+
+
 def test_what_a_worker_imports_to_parse_the_first_pass_leaves_the_code_facts_out():
     """The early worker imports the parsers of the first pass (parse_workers._PARSERS) while the
     server still imports: the code facts' extractors, and the index itself, are not among them."""
