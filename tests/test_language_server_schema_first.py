@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Optional
 
 import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
+
+from schemalens.server.app import _done_on_the_loop
 
 from conftest import publication_order, publications_of
 from test_audit_cache import _service
@@ -91,3 +95,24 @@ async def test_the_open_file_is_published_before_the_others(tmp_path: Path):
     # the first look publishes every file it finds something in, the open one first
     assert order[0] == (root / opened).as_uri() and published[0]
     assert len(set(order)) > 2
+
+
+def test_the_index_goes_on_once_the_first_look_is_sent():
+    """The index's thread waits for the publication it asked of the event loop's (both would
+    share the interpreter), and goes on after a while when the loop does not run it."""
+    loop = asyncio.new_event_loop()
+    running = threading.Thread(target=loop.run_forever, daemon=True)
+    running.start()
+    try:
+        sent: list[str] = []
+        _done_on_the_loop(loop, lambda: (time.sleep(0.2), sent.append("published")))
+        assert sent == ["published"]
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result()  # a loop that runs again
+        loop.call_soon_threadsafe(time.sleep, 3)  # a loop busy elsewhere
+        started = time.monotonic()
+        _done_on_the_loop(loop, lambda: sent.append("late"))
+        assert time.monotonic() - started < 2.5 and sent == ["published"]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        running.join(timeout=5)
+        loop.close()
