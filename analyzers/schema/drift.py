@@ -339,9 +339,16 @@ def unique_and_index_differences(orm: Table, database: Table) -> list[ElementDif
     on the same columns (or with the same name) pair up as one difference; an index whose
     expression is Python SchemaLens cannot read is never reported, nor is any expression or
     partial index on the other side that it could be."""
-    orm_elements = _distinct([e for e in (*orm.unique_constraints, *orm.indexes) if _columns_exist(e, database)])
-    database_elements = _distinct([e for e in (*database.unique_constraints, *database.indexes) if _columns_exist(e, orm)])
-    orm_only, database_only, pairs = _match(orm_elements, database_elements, _unique_or_index_key)
+    # each element's key made once: asked of every element five times below (polar: 3,200 keys a first audit)
+    keys = {id(e): _unique_or_index_key(e) for e in (*orm.unique_constraints, *orm.indexes,
+                                                    *database.unique_constraints, *database.indexes)}
+
+    def key(element: UniqueOrIndex) -> Optional[tuple]:
+        return keys[id(element)]
+    orm_elements = _distinct([e for e in (*orm.unique_constraints, *orm.indexes) if _columns_exist(e, database)], key)
+    database_elements = _distinct([e for e in (*database.unique_constraints, *database.indexes) if _columns_exist(e, orm)],
+                                  key)
+    orm_only, database_only, pairs = _match(orm_elements, database_elements, key)
     # PostgreSQL keeps no UNIQUE of CREATE TABLE on the primary key's columns (transformIndexConstraints
     # drops it as redundant), so a database built from these models lacks it too (zou, letta)
     primary = tuple(orm.primary_key.columns) if orm.primary_key else None
@@ -349,27 +356,27 @@ def unique_and_index_differences(orm: Table, database: Table) -> list[ElementDif
                                             and tuple(e.columns) == primary)]
     found = []
     for left, right in pairs:
-        aspects = _index_aspects(left, right)
+        aspects = _index_aspects(key(left), key(right))
         if aspects:
             found.append(ElementDifference(orm.key, left, right, aspects))
     same_columns, orm_only, database_only = _pair_leftovers(orm_only, database_only)
     for left, right in same_columns:
-        aspects = _index_aspects(left, right)  # empty when one side is unreadable: nothing to say
+        aspects = _index_aspects(key(left), key(right))  # empty when one side is unreadable: nothing to say
         if aspects:
             found.append(ElementDifference(orm.key, left, right, aspects))
-    unreadable = any(_unique_or_index_key(e) is None for e in (*orm_only, *database_only))
-    found += [ElementDifference(orm.key, e, None) for e in orm_only if not _skipped(e, unreadable)]
-    found += [ElementDifference(orm.key, None, e) for e in database_only if not _skipped(e, unreadable)]
+    unreadable = any(key(e) is None for e in (*orm_only, *database_only))
+    found += [ElementDifference(orm.key, e, None) for e in orm_only if not _skipped(e, key(e), unreadable)]
+    found += [ElementDifference(orm.key, None, e) for e in database_only if not _skipped(e, key(e), unreadable)]
     return found
 
 
-def _distinct(elements: list[UniqueOrIndex]) -> list[UniqueOrIndex]:
+def _distinct(elements: list[UniqueOrIndex], key_of: Callable[[UniqueOrIndex], Optional[tuple]]) -> list[UniqueOrIndex]:
     """One of each key: a unique key declared twice (`UniqueConstraint("slug")` beside
     `unique=True`) is one thing to compare, whatever the other side holds of it."""
     seen: set[tuple] = set()
     kept = []
     for element in elements:
-        key = _unique_or_index_key(element)
+        key = key_of(element)
         if key is not None and key[0] == "unique":
             if key in seen:
                 continue
@@ -389,8 +396,8 @@ def _is_plain(element: UniqueOrIndex) -> bool:
     return not isinstance(element, Index) or (not any(element.expressions) and element.where is None)
 
 
-def _skipped(element: UniqueOrIndex, unreadable: bool) -> bool:
-    return _unique_or_index_key(element) is None or (unreadable and not _is_plain(element))
+def _skipped(element: UniqueOrIndex, key: Optional[tuple], unreadable: bool) -> bool:
+    return key is None or (unreadable and not _is_plain(element))
 
 
 def _keys(element: UniqueOrIndex) -> Optional[tuple[str, ...]]:
@@ -413,8 +420,8 @@ def _unique_or_index_key(element: UniqueOrIndex) -> Optional[tuple]:
     return ("unique" if unique else "index", keys, where, (element.using or "btree").lower())
 
 
-def _index_aspects(orm: UniqueOrIndex, database: UniqueOrIndex) -> tuple[str, ...]:
-    left, right = _unique_or_index_key(orm), _unique_or_index_key(database)
+def _index_aspects(left: Optional[tuple], right: Optional[tuple]) -> tuple[str, ...]:
+    """How two elements differ, by their keys (_unique_or_index_key)."""
     if left is None or right is None:
         return ()
     aspects = []
