@@ -136,3 +136,33 @@ def test_ddl_a_do_block_runs_only_when_the_catalog_says_so_is_replayed_as_such()
                       "v1.sql").operations
     replayed = replay_steps([ops.Step("v1.sql", first), ops.Step("v2.sql", operations)])
     assert replayed.errors == ()
+
+
+_TYPES = ("int", "integer", "int4", "bigint", "smallint", "serial", "bool", "boolean", "real", "float8", "double precision",
+          "numeric", "numeric(10)", "numeric(10, 2)", "numeric(12, 2)", "decimal(5,1)", "char", "char(1)", "char(2)",
+          'character(1)', '"char"', "varchar", "varchar(10)", "varchar(20)", "character varying(255)", "text", "bytea",
+          "time", "time(3)", "timetz", "time with time zone", "timestamp", "timestamp(0)", "timestamptz",
+          "timestamp(6) with time zone", "interval", "interval(3)", "interval hour to minute", "interval second(2)",
+          "interval day", "bit(3)", "bit varying(5)", "varbit", "int[]", "int[3]", "text[][]", "varchar(5)[2]",
+          "uuid", "jsonb", "public.citext", "ext.citext", '"My Type"', '"Schema"."Type"(4)', "pg_catalog.int4",
+          "geometry(Point, 4326)", "geometry(Polygon, 4326)", "mytype(foo)")
+
+
+def test_a_type_name_is_printed_as_pglast_prints_it_however_often_it_is_met():
+    """The extractor keeps pglast's printing of each type name by what its printer reads: every
+    spelling prints as pglast's own printer prints it, met first or again, next to the others."""
+    from pglast import parse_sql as pglast_parse
+    from pglast.stream import RawStream
+
+    from schemalens.analyzers.extract.sql_files import _deparse
+
+    columns = ", ".join(f"c{number} {spelling}" for number, spelling in enumerate(_TYPES))
+    for _met in range(2):
+        statement = pglast_parse(f"CREATE TABLE t ({columns});")[0].stmt
+        printed = [(_deparse(column.typeName), RawStream()(column.typeName)) for column in statement.tableElts]
+        assert [ours for ours, _ in printed] == [pglast for _, pglast in printed]
+    assert len({ours for ours, _ in printed}) > 40
+    functions = pglast_parse("CREATE FUNCTION f(a orders.id%TYPE) RETURNS SETOF int LANGUAGE sql AS 'SELECT 1';"
+                             "CREATE FUNCTION g(a orders.id) RETURNS int LANGUAGE sql AS 'SELECT 1';")
+    for type_name in [types for raw in functions for types in (raw.stmt.returnType, raw.stmt.parameters[0].argType)] * 2:
+        assert _deparse(type_name) == RawStream()(type_name)

@@ -245,10 +245,41 @@ def _names(nodes) -> list[str]:
 
 
 def _deparse(node) -> str:
+    key = _type_name_key(node) if isinstance(node, ast.TypeName) else None
+    if key is not None and key in _printed_types:
+        return _printed_types[key]
     try:
-        return RawStream()(node)
+        printed = RawStream()(node)
     except Exception:  # an expression the deparser does not know: keep something readable
         return type(node).__name__
+    if key is not None:
+        if len(_printed_types) >= _PRINTED_TYPES_KEPT:
+            _printed_types.clear()
+        _printed_types[key] = printed
+    return printed
+
+
+# pglast's printing of each type name met, by what its printer reads of the node: a printing takes
+# 40 us (the stream walks the node first), and a migration folder names a few types hundreds of
+# times (the benchmark's 98 files: 775 type names, 18 distinct; 33 ms of a cold SQL-only audit).
+_printed_types: dict[tuple, str] = {}
+_PRINTED_TYPES_KEPT = 1024
+
+
+def _type_name_key(node: ast.TypeName) -> Optional[tuple]:
+    """Everything pglast's TypeName printer reads (names, modifiers, array bounds, SETOF, %TYPE),
+    or None when a modifier is not an integer (its printing is an expression's)."""
+    modifiers = []
+    for modifier in node.typmods or ():
+        value = getattr(modifier, "val", None) if isinstance(modifier, ast.A_Const) else None
+        if not isinstance(value, ast.Integer):
+            return None
+        modifiers.append(value.ival)
+    names = tuple(getattr(name, "sval", None) for name in node.names or ())
+    bounds = tuple(getattr(bound, "ival", None) for bound in node.arrayBounds or ())
+    if None in names or None in bounds:
+        return None
+    return names, tuple(modifiers), bounds, bool(node.setof), bool(node.pct_type)
 
 
 _ACTIONS = {"a": None, "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
