@@ -112,6 +112,21 @@ def test_a_loop_over_a_literal_list_is_read_once_per_item_with_local_names_bound
     assert [(op.table, op.column.name) for op in upgrade] == [("orders", "archived_at"), ("invoices", "archived_at")]
 
 
+def test_a_local_name_is_bound_in_the_calls_that_name_it_however_it_is_spelled():
+    """Python reads `ﬁelds` (a ligature) as `fields`: the call that writes it uses the local all
+    the same, as a call uses a local bound after the first, beside calls that name no local."""
+    upgrade, errors = _upgrade("    ﬁelds = ['email']\n"
+                               "    op.create_index('ix_users_email', 'users', fields)\n"
+                               "    op.create_index('ix_users_mail', 'users', ﬁelds)\n"
+                               "    login = ['login']\n"
+                               "    op.create_index('ix_users_login', 'users', login)\n"
+                               "    op.create_index('ix_users_name', 'users', ['name'])\n")
+    assert errors == ()
+    assert [(op.index.name, op.index.columns) for op in upgrade] == [
+        ("ix_users_email", ("email",)), ("ix_users_mail", ("email",)), ("ix_users_login", ("login",)),
+        ("ix_users_name", ("name",))]
+
+
 def test_a_loop_over_a_module_level_dict_reads_its_keys_or_its_items():
     text = (HEADER.format(rid="r1", down=None)
             + "INDEXES = {'ix_entry_type': ['type'], 'ix_entry_end': ['end_at']}\n\n"

@@ -973,6 +973,7 @@ class _Scope:
         self.batches: dict[str, str] = {}
         self.autocommit = False
         self.depth = depth
+        self._searched: tuple[tuple[str, ...], Optional[re.Pattern]] = ((), None)  # see _local_names
 
     def child(self) -> "_Scope":
         inner = _Scope(self.builder, self.locals, self.depth)
@@ -984,7 +985,18 @@ class _Scope:
         self.locals[name] = self.build(node)
 
     def build(self, node: ast.expr) -> Expr:
-        return _substituted(self.builder.build(node), self.locals) if self.locals else self.builder.build(node)
+        expr = self.builder.build(node)
+        if not self.locals or (expr.source.isascii() and not self._local_names().search(expr.source)):
+            return expr  # names no local: `_substituted` would give it back as it is (a squash's 2,000 calls)
+        return _substituted(expr, self.locals)
+
+    def _local_names(self) -> re.Pattern:
+        """Any of the local names, as text: an expression whose ASCII text holds none names none
+        (a name is written as its identifier; only non-ASCII ones are normalized)."""
+        names = tuple(self.locals)
+        if self._searched[0] != names:
+            self._searched = (names, re.compile("|".join(map(re.escape, names))))
+        return self._searched[1]
 
 
 # Methods of a SQL statement that return it with parameters or options set: the same SQL runs.
