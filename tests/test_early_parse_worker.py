@@ -7,6 +7,7 @@ what an index without it sees. A pool that broke leaves its work to this process
 from __future__ import annotations
 
 import os
+import sys
 from typing import Optional
 
 import pytest
@@ -88,6 +89,30 @@ def test_the_early_worker_parses_modules_too_when_the_migrations_leave_it_time(t
     assert _views(root, workers=2) == _views(root, workers=1)
     lent, migrations = handed
     assert lent and set(lent) <= {"model", "python", "support"} and migrations.count("sql_migration") == 3
+
+
+def test_the_first_pass_takes_the_workers_parses_as_they_come(workspace, two_cpus, monkeypatch):
+    """While this process parses its share and takes the worker's back, its threads take turns
+    often: the pool's thread then reads a large parse from the pipe as the worker writes it,
+    instead of every 5 ms (the worker waits for it meanwhile). The interval is put back after."""
+    intervals: list[float] = []
+    for name in ("_parse_for_the_schema", "_taken_back"):
+        original = getattr(WorkspaceIndex, name)
+
+        def recorded(*arguments, original=original, **keywords):
+            intervals.append(sys.getswitchinterval())
+            return original(*arguments, **keywords)
+        static = isinstance(WorkspaceIndex.__dict__[name], staticmethod)
+        monkeypatch.setattr(WorkspaceIndex, name, staticmethod(recorded) if static else recorded)
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # Python's default
+    try:
+        parse_workers.start_early_worker()
+        WorkspaceIndex(workspace, workers=2).index_all(schema_first=lambda model: None)
+        assert len(intervals) >= 2 and max(intervals) <= 0.0005
+        assert sys.getswitchinterval() == 0.005
+    finally:
+        sys.setswitchinterval(before)
 
 
 def test_a_pool_that_broke_leaves_the_migrations_to_this_process(workspace, two_cpus):

@@ -42,7 +42,7 @@ from .alembic_environments import AlembicEnvironment, find_environments, looks_l
 from .code_roles import is_application_code
 from .coverage import Coverage, sql_coverage, tables_in_both
 from .package_roots import PackageRoots
-from .parse_workers import at_most, new_pool, take_early_pool
+from .parse_workers import at_most, new_pool, results_received_promptly, take_early_pool
 from .read_ahead import ReadAhead, read_for_the_schema, text_digest
 
 if TYPE_CHECKING:  # worker pools are made in parse_workers, when a cold index has many files
@@ -261,17 +261,18 @@ class WorkspaceIndex:
             first_total = sum(1 for job in pending if not stored.holds(job))
             unstored = [job for job in code_pending if not stored.holds(job)]
             total = first_total + len(unstored)
-            with at_most(self._pool, self._workers - 1):  # all but the core this process parses on
-                read_first, handed = self._parse_for_the_schema(pending, files, progress, total, unstored, stored,
-                                                                helper=self._pool)
-            if handed:  # the models read no migration: built while the helper parses those
-                self._files = {path: files[path] for path in paths if path in files}
-                self._build_orm()
-            for parsed in self._taken_back(handed):
-                files[parsed.path] = parsed
-                read_first.add(parsed.path)
-                if progress:
-                    progress(len(read_first), total)
+            with results_received_promptly():
+                with at_most(self._pool, self._workers - 1):  # all but the core this process parses on
+                    read_first, handed = self._parse_for_the_schema(pending, files, progress, total, unstored, stored,
+                                                                    helper=self._pool)
+                if handed:  # the models read no migration: built while the helper parses those
+                    self._files = {path: files[path] for path in paths if path in files}
+                    self._build_orm()
+                for parsed in self._taken_back(handed):
+                    files[parsed.path] = parsed
+                    read_first.add(parsed.path)
+                    if progress:
+                        progress(len(read_first), total)
             parsed_any = bool(read_first)
             self._files = {path: files[path] for path in paths if path in files}
             unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
