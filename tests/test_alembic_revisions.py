@@ -127,6 +127,14 @@ def test_a_local_name_is_bound_in_the_calls_that_name_it_however_it_is_spelled()
         ("ix_users_name", ("name",))]
 
 
+def test_each_of_many_local_names_is_bound_in_the_call_after_it():
+    upgrade, errors = _upgrade("".join(f"    name_{number} = 'column_{number}'\n"
+                                       f"    op.add_column('orders', sa.Column(name_{number}, sa.Integer()))\n"
+                                       for number in range(300)))
+    assert errors == ()
+    assert [op.column.name for op in upgrade] == [f"column_{number}" for number in range(300)]
+
+
 def test_a_loop_over_a_module_level_dict_reads_its_keys_or_its_items():
     text = (HEADER.format(rid="r1", down=None)
             + "INDEXES = {'ix_entry_type': ['type'], 'ix_entry_end': ['end_at']}\n\n"

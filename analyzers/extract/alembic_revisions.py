@@ -973,7 +973,6 @@ class _Scope:
         self.batches: dict[str, str] = {}
         self.autocommit = False
         self.depth = depth
-        self._searched: tuple[tuple[str, ...], Optional[re.Pattern]] = ((), None)  # see _local_names
 
     def child(self) -> "_Scope":
         inner = _Scope(self.builder, self.locals, self.depth)
@@ -986,17 +985,14 @@ class _Scope:
 
     def build(self, node: ast.expr) -> Expr:
         expr = self.builder.build(node)
-        if not self.locals or (expr.source.isascii() and not self._local_names().search(expr.source)):
+        if not self.locals or (expr.source.isascii() and self.locals.keys().isdisjoint(_IDENTIFIER.findall(expr.source))):
             return expr  # names no local: `_substituted` would give it back as it is (a squash's 2,000 calls)
         return _substituted(expr, self.locals)
 
-    def _local_names(self) -> re.Pattern:
-        """Any of the local names, as text: an expression whose ASCII text holds none names none
-        (a name is written as its identifier; only non-ASCII ones are normalized)."""
-        names = tuple(self.locals)
-        if self._searched[0] != names:
-            self._searched = (names, re.compile("|".join(map(re.escape, names))))
-        return self._searched[1]
+
+# A name as written in ASCII text: an expression whose words are none of the local names names
+# none (only a non-ASCII name is written otherwise than Python reads it: NFKC-normalized).
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # Methods of a SQL statement that return it with parameters or options set: the same SQL runs.
