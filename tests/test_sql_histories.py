@@ -12,9 +12,11 @@ import pglast
 import psycopg
 import pytest
 
+import corpus_projects
 from oracle import comparable, differences
 from schemalens.analyzers.audit import run_audit, workspace_problems
-from schemalens.analyzers.extract.sql_dialects import file_dialect, text_dialect
+from schemalens.analyzers.extract import sql_dialects
+from schemalens.analyzers.extract.sql_dialects import _MARKERS, file_dialect, text_dialect
 from schemalens.analyzers.extract.sql_files import parse_sql
 from schemalens.analyzers.pg.catalog import read_catalog
 from schemalens.analyzers.workspace.index import WorkspaceIndex
@@ -54,6 +56,81 @@ def _database(model, folder: str):
 ])
 def test_a_file_s_dialect_is_read_from_the_markers_only_its_engine_accepts(text, dialect):
     assert text_dialect(text).dialect == dialect
+
+
+# Texts each marker's pattern finds, one for every alternative it has.
+_MARKED = {
+    "GO batch separators": ["CREATE TABLE t (id int)\ngo\n"],
+    "IDENTITY(seed, step)": ["id INT IDENTITY(1,1)"],
+    "the dbo schema": ["[dbo].[t]", "dbo.t"],
+    "[bracketed] identifiers": ["[dbo].[T]", "CREATE TABLE t ([Id] INT)"],
+    "CLUSTERED indexes": ["PRIMARY KEY CLUSTERED (id)", "CREATE NONCLUSTERED INDEX ix ON t (id)"],
+    "SET ANSI_NULLS": ["SET ANSI_NULLS ON", "SET QUOTED_IDENTIFIER ON", "SET NOCOUNT ON", "SET ANSI_PADDING ON"],
+    "OBJECT_ID()/sp_ procedures": ["IF OBJECT_ID('t') IS NOT NULL", "EXEC sp_help", "EXECUTE sp_addrole", "sp_rename"],
+    "DATETIME2/UNIQUEIDENTIFIER/NVARCHAR(MAX)": ["created DATETIME2", "id UNIQUEIDENTIFIER", "body NVARCHAR(MAX)",
+                                                 "DEFAULT GETDATE()", "DEFAULT NEWID()"],
+    "NVARCHAR/DECLARE @variable": ["name NVARCHAR(40)", "DECLARE @count INT"],
+    "`backquoted` identifiers": ["CREATE TABLE `t` (id int)"],
+    "ENGINE=InnoDB": [") ENGINE=InnoDB;"],
+    "AUTO_INCREMENT": ["id int AUTO_INCREMENT"],
+    "utf8 charsets": ["DEFAULT CHARSET=utf8mb4", "COLLATE utf8mb4_bin", "CHARACTER SET utf8"],
+    "UNSIGNED/TINYINT/LONGTEXT": ["id int unsigned", "flag TINYINT", "body MEDIUMTEXT", "data LONGBLOB"],
+    "INT(11) display widths": ["id int(11)", "id BIGINT(20)", "n SMALLINT(6)", "n INTEGER(4)"],
+    "ON UPDATE CURRENT_TIMESTAMP": ["updated timestamp ON UPDATE CURRENT_TIMESTAMP"],
+    "DELIMITER": ["DELIMITER //"],
+    "# comments": ["# a comment\n"],
+    "@user variables": ["@x := 1", "SET @x = 1"],
+    "ENGINE = MergeTree": ["ENGINE = MergeTree ORDER BY id", "ENGINE = Memory"],
+    "ON CLUSTER": ["CREATE TABLE t ON CLUSTER main (id UInt64)"],
+    "LowCardinality/Nullable types": ["name LowCardinality(String)", "n Nullable(Int32)", "t DateTime64(3)",
+                                      "c FixedString(2)", "m Map(String, UInt64)", "a Array(String)"],
+    "data-skipping indexes": ["INDEX ix name TYPE minmax GRANULARITY 4", "INDEX ix name TYPE bloom_filter"],
+    "UInt64/Float64 types": ["id UInt64", "n Int8", "x Float64", "t DateTime"],
+    "VARCHAR2": ["name VARCHAR2(40)", "name NVARCHAR2(40)"],
+    "NUMBER columns": ["id NUMBER(10)", "id NUMBER,", "id NUMBER NOT NULL"],
+    "SYSDATE/DUAL/EXECUTE IMMEDIATE": ["DEFAULT SYSDATE", "DEFAULT SYSTIMESTAMP", "SELECT 1 FROM DUAL",
+                                       "EXECUTE IMMEDIATE 'x'"],
+    "NOCACHE/CLOB": ["NOCACHE", "NOCYCLE", "NOORDER", "NOLOGGING", "body CLOB"],
+    "SQL*Plus commands and / lines": ["CREATE TABLE t (id int);\n/\n", "PROMPT creating t", "REM a remark",
+                                      "REMARK a remark", "SPOOL out.log"],
+    "synonyms, NVL(), ROWNUM": ["CREATE PUBLIC SYNONYM t FOR s.t", "NVL(a, b)", "WHERE ROWNUM < 2"],
+    "AUTOINCREMENT/PRAGMA": ["id INTEGER PRIMARY KEY AUTOINCREMENT", "PRAGMA foreign_keys = ON", ") WITHOUT ROWID"],
+    "INSERT OR REPLACE": ["INSERT OR REPLACE INTO t VALUES (1)", "DEFAULT (datetime('now'))"],
+    "INTEGER IDENTITY columns (HSQLDB/H2)": ["id INTEGER IDENTITY PRIMARY KEY", "CREATE CACHED TABLE t (id int)"],
+    "psql meta-commands": ["\\set ON_ERROR_STOP on"],
+    "dollar-quoted bodies": ["AS $$ BEGIN END $$", "AS $body$ BEGIN END $body$"],
+    "SERIAL/JSONB/TIMESTAMPTZ types": ["id bigserial", "b jsonb", "t timestamptz", "d bytea", "a inet", "v tsvector"],
+    "extensions, plpgsql, GIN indexes": ["CREATE EXTENSION pg_trgm", "LANGUAGE plpgsql", "USING gin (body)",
+                                         "CREATE INDEX CONCURRENTLY ix ON t (id)"],
+    "::casts": ["SELECT '1'::int"],
+    "ON CONFLICT/ILIKE/arrays": ["ON CONFLICT DO NOTHING", "name ILIKE 'a%'", "tags text[]",
+                                 "COMMENT ON TABLE t IS 'x'"],
+}
+
+
+def test_every_match_of_a_marker_holds_one_of_its_needles():
+    """A text is searched with a marker only when it holds one of the marker's needles: every
+    alternative of every pattern finds its sample, and the sample, lowercased, holds a needle."""
+    assert sorted(_MARKED) == sorted(what for _, _, _, what, _ in _MARKERS)
+    for _, _, pattern, what, needles in _MARKERS:
+        for sample in _MARKED[what]:
+            assert pattern.search(sample), (what, sample)
+            assert any(needle in sample.lower() for needle in needles), (what, sample)
+
+
+def test_the_needles_change_no_guess(monkeypatch):
+    """Every SQL text at hand (the samples, the fixtures, the corpus's) gets the same guess as
+    when every text is searched with every marker."""
+    texts = [sample for samples in _MARKED.values() for sample in samples]
+    texts += ["\n".join(samples) for samples in _MARKED.values()]
+    texts.append("SET ANſI_NULLS ON\nGO\n")  # a long s: an S to a pattern that ignores case, not to str.lower
+    folders = [FIXTURES, Path(__file__).parent.parent / "examples"]
+    folders += [corpus_projects.unpacked(name) for name in corpus_projects.PROJECTS] if corpus_projects.available() else []
+    texts += [path.read_text(encoding="utf-8", errors="replace") for folder in folders for path in sorted(folder.rglob("*.sql"))]
+    guessed = [text_dialect(text) for text in texts]
+    monkeypatch.setattr(sql_dialects, "_MARKERS", tuple((*marker[:4], ("",)) for marker in _MARKERS))
+    assert [text_dialect(text) for text in texts] == guessed
+    assert len(texts) > 100 and {guess.dialect for guess in guessed} >= {"sqlserver", "mysql", "oracle", "postgresql", None}
 
 
 def test_names_and_folders_say_the_dialect_before_the_markers():

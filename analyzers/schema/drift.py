@@ -345,6 +345,7 @@ def unique_and_index_differences(orm: Table, database: Table) -> list[ElementDif
 
     def key(element: UniqueOrIndex) -> Optional[tuple]:
         return keys[id(element)]
+
     orm_elements = _distinct([e for e in (*orm.unique_constraints, *orm.indexes) if _columns_exist(e, database)], key)
     database_elements = _distinct([e for e in (*database.unique_constraints, *database.indexes) if _columns_exist(e, orm)],
                                   key)
