@@ -135,6 +135,19 @@ def test_each_of_many_local_names_is_bound_in_the_call_after_it():
     assert [op.column.name for op in upgrade] == [f"column_{number}" for number in range(300)]
 
 
+def test_an_operation_carries_the_op_f_names_given_so_far_of_its_own_elements_only():
+    """The replay asks whether an element's name was given through op.f() (the naming convention
+    leaves it alone) of the operation's own constraints and index only: 'positive' is final on
+    invoices, and on refunds after it, not on orders before it."""
+    upgrade, errors = _upgrade("    op.create_index(op.f('ix_users_email'), 'users', ['email'])\n"
+                               "    op.create_check_constraint('positive', 'orders', 'total > 0')\n"
+                               "    op.create_index(op.f('ix_users_login'), 'users', ['login'])\n"
+                               "    op.create_check_constraint(op.f('positive'), 'invoices', 'total > 0')\n"
+                               "    op.create_check_constraint('positive', 'refunds', 'total > 0')\n")
+    assert errors == ()
+    assert [op.final_names for op in upgrade] == [{"ix_users_email"}, set(), {"ix_users_login"}, {"positive"}, {"positive"}]
+
+
 def test_a_loop_over_a_module_level_dict_reads_its_keys_or_its_items():
     text = (HEADER.format(rid="r1", down=None)
             + "INDEXES = {'ix_entry_type': ['type'], 'ix_entry_end': ['end_at']}\n\n"
