@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -143,24 +146,50 @@ def test_a_cache_replaces_the_ones_other_versions_wrote_for_the_workspace(tmp_pa
     assert sorted(cache.iterdir()) == sorted([*written, older[2], *others])
 
 
-def test_the_code_is_read_for_its_fingerprint_once_per_process(tmp_path: Path, monkeypatch):
-    """Each cache's name carries a digest of SchemaLens's own source: every file read once, not
+def test_the_code_s_fingerprint_is_made_once_per_process(tmp_path: Path, monkeypatch):
+    """Each cache's name carries a digest of SchemaLens's own source, made once per process, not
     once per cache named (a server start names three)."""
+    made: list[Path] = []
+    monkeypatch.setattr(cache, "fingerprint_of", lambda package, record: made.append(package) or "f1")
+    cache._code_fingerprint.cache_clear()
+    try:
+        first = cache.cache_file(tmp_path, tmp_path / "a", ".pickle")
+        second = cache.cache_file(tmp_path, tmp_path / "b", ".rest.pickle")
+    finally:
+        cache._code_fingerprint.cache_clear()
+    assert len(made) == 1 and first.name.endswith("-f1.pickle") and second.name.endswith("-f1.rest.pickle")
+
+
+def test_the_fingerprint_is_kept_until_a_source_file_is_written_again(tmp_path: Path, monkeypatch):
+    """The digest of the source is kept beside the bytecode and read back while no file was written
+    since; a file written again is read again, even at its old size and modification time."""
+    package = write_files(tmp_path / "package", {"a.py": "x = 1\n", "sub/b.py": "y = 2\n"})
+    record = package / "__pycache__" / "code-fingerprint"
     reads: list[Path] = []
     read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: reads.append(path) or read_bytes(path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    first = cache.fingerprint_of(package, record)
+    assert len(reads) == 2 and record.exists()
+    reads.clear()
+    assert cache.fingerprint_of(package, record) == first and reads == []
+    changed = package / "sub" / "b.py"
+    before = changed.stat()
+    time.sleep(0.05)  # past the clock tick of the file's change time
+    changed.write_text("y = 3\n")
+    os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert changed.stat().st_size == before.st_size
+    assert cache.fingerprint_of(package, record) != first and len(reads) == 2
 
-    def counting(path: Path) -> bytes:
-        reads.append(path)
-        return read_bytes(path)
 
-    cache._code_fingerprint.cache_clear()
-    monkeypatch.setattr(Path, "read_bytes", counting)
-    first = cache.cache_file(tmp_path, tmp_path / "a", ".pickle")
-    assert reads and len(reads) == len(set(reads))
-    read_once = len(reads)
-    second = cache.cache_file(tmp_path, tmp_path / "b", ".rest.pickle")
-    assert len(reads) == read_once
-    assert second.name.rsplit("-", 1)[1].split(".")[0] == first.name.rsplit("-", 1)[1].split(".")[0]
+def test_the_fingerprint_is_made_where_it_cannot_be_kept(tmp_path: Path, monkeypatch):
+    package = write_files(tmp_path / "package", {"a.py": "x = 1\n"})
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    unkept = cache.fingerprint_of(package, package / "__pycache__" / "code-fingerprint")
+    assert not (package / "__pycache__").exists()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    (tmp_path / "file").write_text("")
+    assert cache.fingerprint_of(package, tmp_path / "file" / "code-fingerprint") == unkept  # its folder is a file
 
 
 def test_a_module_is_read_as_models_for_calls_that_declare_not_for_names_ending_like_them(tmp_path: Path):
