@@ -52,30 +52,15 @@ def fingerprint_of(package: Path, record: Path) -> str:
     for path in paths:
         status = path.stat()
         stamps.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\n".encode())
-    try:
-        kept_stamps, _, kept = record.read_text(encoding="ascii").partition(" ")
-        if kept_stamps == stamps.hexdigest() and kept:
-            return kept
-    except (OSError, ValueError):  # none yet, or not one this function wrote
-        pass
+    kept = read_pickle(record)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == stamps.hexdigest():
+        return kept[1]
     digest = hashlib.blake2b(digest_size=8)
     for path in paths:
         digest.update(path.read_bytes())
-    if not sys.dont_write_bytecode:
-        _write_record(record, f"{stamps.hexdigest()} {digest.hexdigest()}")
+    if not sys.dont_write_bytecode:  # a read-only installation: made again at every start
+        write_pickle(record, (stamps.hexdigest(), digest.hexdigest()))
     return digest.hexdigest()
-
-
-def _write_record(record: Path, text: str) -> None:
-    """Write `text` to `record` whole (renamed into place), or nothing where it cannot be written."""
-    try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=record.parent, prefix=record.name, suffix=".tmp")
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(text)
-        os.replace(temporary, record)
-    except OSError as error:  # a read-only installation: the digest is made at every start
-        log.info("code fingerprint not kept: %s", error)
 
 
 def cache_file(directory: Path, root: Path, suffix: str) -> Path:
