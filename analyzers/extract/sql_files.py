@@ -36,6 +36,7 @@ from ..schema.model import (
     ExtractionError,
 )
 from ..schema.type_names import SERIAL_TYPES, normalize_type
+from . import pg_tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,7 @@ def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int 
         cleaned = placeholders_as_parameters(cleaned, psql=not embedded)
     builder = _Builder(positions)
     try:
-        statements = [(raw.stmt, raw.stmt_location, raw.stmt_location + raw.stmt_len) for raw in pglast.parse_sql(cleaned)]
+        statements = [(raw.stmt, raw.stmt_location, raw.stmt_location + raw.stmt_len) for raw in pg_tree.parse_sql(cleaned)]
     except ParseError:
         statements = list(_statements_one_by_one(cleaned, builder, positions))
     for statement, start, end in statements:
@@ -229,7 +230,7 @@ def _statements_one_by_one(text: str, builder: "_Builder", positions: _Positions
         if not piece.strip():
             continue
         try:
-            parsed = pglast.parse_sql(piece)
+            parsed = pg_tree.parse_sql(piece)
         except ParseError as error:
             offset = _error_offset(error)
             where = positions.at(start + (offset if offset is not None and offset < len(piece) else 0))

