@@ -166,3 +166,34 @@ def test_a_type_name_is_printed_as_pglast_prints_it_however_often_it_is_met():
                              "CREATE FUNCTION g(a orders.id) RETURNS int LANGUAGE sql AS 'SELECT 1';")
     for type_name in [types for raw in functions for types in (raw.stmt.returnType, raw.stmt.parameters[0].argType)] * 2:
         assert _deparse(type_name) == RawStream()(type_name)
+
+
+def test_the_scan_rules_read_is_made_with_the_parse_and_kept_with_it():
+    """SL551's long names and SL537's string constants, from the text as written (the down section
+    of a dbmate file too), made by the parse job and kept in the parse cache."""
+    import pickle
+
+    from schemalens.analyzers.workspace.cache import dumps
+    from schemalens.analyzers.workspace.parse_jobs import parse_job
+
+    long_name = "ix_" + "orders_customer_" * 4
+    text = (f"-- migrate:up\nCREATE INDEX {long_name} ON orders (id);\n"
+            "DO $$ BEGIN\n  CREATE TABLE t (id int);\nEXCEPTION WHEN duplicate_table THEN NULL;\nEND $$;\n"
+            "-- migrate:down\nDROP INDEX \"Ärger_" + "ü" * 30 + "\";\n")
+    parsed = parse_job(("db/migrations/1_x.sql", "sql_migration", "digest", text, "", "postgresql", "postgresql", True))
+    scan = parsed.result.scan
+    assert [(where.line, where.column, name) for where, name in scan.long_identifiers] == [
+        (2, 14, long_name.lower()), (8, 12, "Ärger_" + "ü" * 30)]
+    assert scan.string_constants == (((3, 4), (6, 6)),)
+    assert pickle.loads(dumps([parsed]))[0].result.scan == scan
+
+
+def test_a_location_is_in_a_string_constant_from_its_first_character_to_its_last():
+    from schemalens.analyzers.extract.sql_files import scan_sql
+    from schemalens.analyzers.schema.model import Location
+
+    scan = scan_sql("SELECT 'a';\nDO $body$\nBEGIN CREATE TABLE t (); END\n$body$;\nSELECT 'b', 'c';", "m.sql")
+    inside = [(line, column) for line in range(1, 6) for column in range(1, 30) if scan.in_string_constant(Location("m.sql", line, column))]
+    assert inside == [(1, 8), (1, 9), (1, 10), *((2, c) for c in range(4, 30)), *((3, c) for c in range(1, 30)),
+                      *((4, c) for c in range(1, 7)), (5, 8), (5, 9), (5, 10), (5, 13), (5, 14), (5, 15)]
+    assert scan_sql("SELECT 'unterminated", "m.sql").string_constants == ()

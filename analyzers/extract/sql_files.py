@@ -39,10 +39,37 @@ from ..schema.type_names import SERIAL_TYPES, normalize_type
 from . import pg_tree
 
 
+MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
+
+
+def identifier_bytes(name: str) -> int:
+    return len(name.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class SqlScan:
+    """What PostgreSQL's scanner finds in a SQL file's text as written, for the rules: scanned once,
+    as the file is parsed, and kept in the parse cache with its operations (two rules scanned
+    every file again at every audit: 2 x 45 ms of 1,000 migration files)."""
+
+    # (where, name) of each identifier over MAX_IDENTIFIER_BYTES as written: the scanner, and so the
+    # parse tree, keeps only the cut name
+    long_identifiers: tuple[tuple[Location, str], ...] = ()
+    # ((line, column) of the first character, of the last) of each string constant, dollar-quoted
+    # bodies included: a statement found inside one is a DO block's or a function's
+    string_constants: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
+
+    def in_string_constant(self, location: Location) -> bool:
+        where = (location.line, location.column)
+        index = bisect.bisect_right(self.string_constants, where, key=lambda span: span[0]) - 1
+        return index >= 0 and self.string_constants[index][0] <= where <= self.string_constants[index][1]
+
+
 @dataclass(frozen=True, slots=True)
 class SqlExtraction:
     operations: tuple[ops.Operation, ...]
     errors: tuple[ExtractionError, ...]
+    scan: SqlScan = SqlScan()  # of a migration's or script's text, not of SQL embedded in Python
 
 
 # ordering of migration folders
@@ -87,14 +114,14 @@ class _Positions:
         self.path, self.line_offset, self.column_offset = path, line_offset, column_offset
 
     def at(self, offset: int, end: Optional[int] = None) -> Location:
-        line, column = self._line_column(offset)
+        line, column = self.line_column(offset)
         location = Location(self.path, line, column)
         if end is not None:
-            end_line, end_column = self._line_column(end)
+            end_line, end_column = self.line_column(end)
             location = Location(self.path, line, column, end_line, end_column)
         return location.shifted(self.line_offset, self.column_offset)
 
-    def _line_column(self, offset: int) -> tuple[int, int]:
+    def line_column(self, offset: int) -> tuple[int, int]:
         index = bisect.bisect_right(self.starts, offset) - 1
         return index + 1, offset - self.starts[index] + 1
 
@@ -185,6 +212,24 @@ def _statement_spans(text: str) -> list[tuple[int, int]]:
     if start is not None:
         spans.append((start, len(text)))
     return spans
+
+
+def scan_sql(text: str, path: str) -> SqlScan:
+    try:
+        tokens = pglast.parser.scan(text)
+    except Exception:  # the scanner gave up: the file is reported as rejected by its parse
+        return SqlScan()
+    positions = _Positions(text, path, 0, 0)
+    long_identifiers, string_constants = [], []
+    for token in tokens:
+        if token.name == "IDENT":
+            written = text[token.start:token.end + 1]
+            name = written[1:-1].replace('""', '"') if written.startswith('"') else written.lower()
+            if identifier_bytes(name) > MAX_IDENTIFIER_BYTES:
+                long_identifiers.append((positions.at(token.start), name))
+        elif token.name in ("SCONST", "USCONST"):
+            string_constants.append((positions.line_column(token.start), positions.line_column(token.end)))
+    return SqlScan(tuple(long_identifiers), tuple(string_constants))
 
 
 def _error_message(error: ParseError) -> str:

@@ -50,6 +50,7 @@ _QUESTIONS: dict[str, Callable[..., Any]] = {
     "twin": lambda c, key: c.twin_of(key),
     "text": lambda c, path: c.text_of(path),
     "is revision": lambda c, path: path in c.model.revision_files,
+    "sql scan": lambda c, path: c.model.sql_scans.get(path),
     "sql tool": lambda c, path: c.sql_transactions.tool_of(path),
     "sql in transaction": lambda c, path: c.sql_transactions(path),
     "method": lambda c, name, *args: getattr(c, name)(*args),
@@ -279,6 +280,10 @@ class _ModelView:
     def revision_files(self) -> "_RevisionPaths":
         return _RevisionPaths(self._view)
 
+    @property
+    def sql_scans(self) -> "_SqlScans":
+        return _SqlScans(self._view)
+
 
 class _RevisionPaths:
     __slots__ = ("_view",)
@@ -288,6 +293,16 @@ class _RevisionPaths:
 
     def __contains__(self, path: str) -> bool:
         return self._view._ask("is revision", path)
+
+
+class _SqlScans:
+    __slots__ = ("_view",)
+
+    def __init__(self, view: _View) -> None:
+        self._view = view
+
+    def get(self, path: str):
+        return self._view._ask("sql scan", path)
 
 
 class _LayerView:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from ..extract import (
     code_facts,
     module_summary,
+    sql_files,
     sqlalchemy_models,
 )
 from ..extract.python_source import Reparser
@@ -104,6 +105,7 @@ class WorkspaceModel:
     code: dict[str, "code_facts.CodeFacts"] = field(default_factory=dict)  # application code, by path
     summaries: dict[str, "module_summary.ModuleSummary"] = field(default_factory=dict)  # every Python module, by path
     revision_files: dict[str, Any] = field(default_factory=dict)  # path -> Revision, duplicates included
+    sql_scans: dict[str, "sql_files.SqlScan"] = field(default_factory=dict)  # what rules read of each SQL file's text
     naming_convention: Optional[dict[str, str]] = None  # the models' MetaData naming_convention, used by the replay
     relationships: tuple = ()  # sqlalchemy_models.Relationship of every mapped class
     coverage: Coverage = field(default_factory=Coverage)
@@ -731,6 +733,8 @@ class WorkspaceIndex:
                        if parsed.kind in PYTHON_KINDS and parsed.result is not None},
             revision_files={path: parsed.result for path, parsed in self._files.items()
                             if parsed.kind == "revision" and parsed.result is not None},
+            sql_scans={path: parsed.result.scan for path, parsed in self._files.items()
+                       if isinstance(parsed.result, sql_files.SqlExtraction)},
             naming_convention=naming_convention,
             relationships=relationships,
             coverage=coverage,

@@ -6,7 +6,7 @@ worker's imports: 0.06 s less)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..extract import alembic_revisions, module_summary, sql_files
@@ -100,7 +100,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, work
         return None, ()
     if kind == "sql_skipped":  # another engine SchemaLens does not read, or a down migration
         return sql_files.SqlExtraction((), ()), ()
-    if kind in ("sql_migration", "sql_draft"):
-        text = runnable_text(text)  # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
-    extraction = sql_files.parse_sql(text, path, dialect=dialect, rejections=dialect == workspace_dialect)
-    return extraction, tuple(extraction.errors)
+    # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
+    runnable = runnable_text(text) if kind in ("sql_migration", "sql_draft") else text
+    extraction = sql_files.parse_sql(runnable, path, dialect=dialect, rejections=dialect == workspace_dialect)
+    return replace(extraction, scan=sql_files.scan_sql(text, path)), tuple(extraction.errors)

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Iterator, Optional
 
-import pglast
-
-from ...extract.sql_files import _Positions
+from ...extract.sql_files import MAX_IDENTIFIER_BYTES, identifier_bytes
 from ...schema import operations as ops
 from ...schema.model import Location
 from ..base import Example, Finding, Fix, Rule
@@ -13,8 +10,6 @@ from ..context import AuditContext
 from ..recorded import StepView
 from .safety import alembic_example, sql_example
 from ...i18n import _
-
-MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 
 
 def _names(operation) -> list[str]:
@@ -52,30 +47,6 @@ def _names(operation) -> list[str]:
             if operation.kind.startswith(("RENAME", "SET SCHEMA")):
                 names.append(operation.detail)
     return [name for name in names if name]
-
-
-@lru_cache(maxsize=256)
-def long_identifiers(text: str, path: str) -> tuple[tuple[Location, str], ...]:
-    """(location, name) of every identifier over 63 bytes in a SQL file, as written: PostgreSQL's
-    scanner (and so the parse tree) keeps only the cut name."""
-    try:
-        tokens = pglast.parser.scan(text)
-    except Exception:  # the scanner gave up: the file is reported as rejected elsewhere
-        return ()
-    positions = _Positions(text, path, 0, 0)
-    found = []
-    for token in tokens:
-        if token.name != "IDENT":
-            continue
-        raw = text[token.start:token.end + 1]
-        name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
-        if identifier_bytes(name) > MAX_IDENTIFIER_BYTES:
-            found.append((positions.at(token.start), name))
-    return tuple(found)
-
-
-def identifier_bytes(name: str) -> int:
-    return len(name.encode("utf-8"))
 
 
 def truncated(name: str) -> str:
@@ -128,9 +99,9 @@ class IdentifierTooLong(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for step in context.model.steps:
-            if not step.path.endswith(".py"):
-                for location, name in long_identifiers(context.text_of(step.path) or "", step.path):
-                    yield self._finding(location, name, None)
+            scan = context.model.sql_scans.get(step.path)
+            for location, name in scan.long_identifiers if scan is not None else ():
+                yield self._finding(location, name, None)
         yield from context.per_step(self.code, self._check_step)
 
     def _check_step(self, _context: StepView, operations: tuple) -> Iterator[Finding]:

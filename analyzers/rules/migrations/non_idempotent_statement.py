@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-import bisect
 from typing import Iterator, Optional
 
-import pglast
-
-from ...by_path import ByPath
 from ...schema.model import Location
 from ...schema.operations import (
     AddColumn,
@@ -38,31 +34,6 @@ _IDEMPOTENT_FORM = {CreateTable: "CREATE TABLE IF NOT EXISTS", CreateIndex: "CRE
 _CONVENTION_MINIMUM = 2
 
 
-class _EmbeddedSql:
-    """Where a SQL file has string constants (the bodies of DO blocks and functions). Statements
-    found inside one come from a DO block, which guards them itself (IF NOT EXISTS (SELECT ...))."""
-
-    def __init__(self, text: str) -> None:
-        self.line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
-        try:
-            tokens = pglast.parser.scan(text)
-        except Exception:  # the scanner gave up: treat nothing as embedded
-            tokens = []
-        self.spans = [(t.start, t.end) for t in tokens if t.name in ("SCONST", "USCONST")]
-        self.starts = [start for start, _ in self.spans]
-
-    def contains(self, location: Location) -> bool:
-        if not 1 <= location.line <= len(self.line_starts):
-            return False
-        offset = self.line_starts[location.line - 1] + location.column - 1
-        index = bisect.bisect_right(self.starts, offset) - 1
-        return index >= 0 and self.spans[index][0] <= offset <= self.spans[index][1]
-
-
-# Scanned once per file text, not on every audit.
-_embedded_sql_of = ByPath(_EmbeddedSql)
-
-
 def _create_statements(context: AuditContext, paths: list[str]) -> list:
     """CREATE TABLE, CREATE INDEX and ADD COLUMN operations written as statements of the folder's files."""
     wanted = set(paths)
@@ -70,12 +41,8 @@ def _create_statements(context: AuditContext, paths: list[str]) -> list:
     for step in context.model.steps:
         if step.path not in wanted:
             continue
-        embedded: Optional[_EmbeddedSql] = None
         for operation in step.operations:
-            if not isinstance(operation, tuple(_IDEMPOTENT_FORM)):
-                continue
-            embedded = embedded or _embedded_sql_of(step.path, context.text_of(step.path) or "")
-            if not embedded.contains(operation.location):
+            if isinstance(operation, tuple(_IDEMPOTENT_FORM)) and not _in_string_constant(context, step.path, operation.location):
                 found.append(operation)
     return found
 
@@ -143,6 +110,10 @@ class NonIdempotentStatement(Rule):
                                          "  IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'ix_orders_note') THEN\n"
                                          "    CREATE INDEX ix_orders_note ON orders (note);\n"
                                          "  END IF;\n"
+                                         "END $$;\n"
+                                         "DO $$ BEGIN\n"
+                                         "  CREATE INDEX ix_orders_status_note ON orders (status, note);\n"
+                                         "EXCEPTION WHEN duplicate_table THEN NULL;\n"
                                          "END $$;\n"}),)
     invalid = (
         Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
@@ -257,9 +228,13 @@ def _followed(walk: tuple, position: int) -> bool:
 
 def _embedded(context: AuditContext, walked) -> bool:
     """A statement inside a DO block: the block guards itself."""
-    if walked.step.path.endswith(".py"):
-        return False
-    return _embedded_sql_of(walked.step.path, context.text_of(walked.step.path) or "").contains(walked.operation.location)
+    return _in_string_constant(context, walked.step.path, walked.operation.location)
+
+
+def _in_string_constant(context: AuditContext | StepView, path: str, location: Location) -> bool:
+    """In a string constant of a SQL file: a DO block's or a function's body."""
+    scan = context.model.sql_scans.get(path)
+    return scan is not None and scan.in_string_constant(location)
 
 
 def _not_rerunnable(walked) -> Optional[tuple[str, str]]:
