@@ -139,8 +139,10 @@ def _scaffold_options(scaffold: argparse.ArgumentParser, _) -> None:
 
 
 def _lsp(args: argparse.Namespace, imported: Callable[[], None], first_message: Optional[FirstMessage]) -> int:
-    """`imported`: called once the server's modules are imported (see main); `first_message`:
-    the client's, over standard input (see _start_serving)."""
+    """`imported`: see main, called by the server once its first index is published (the
+    classes and the messages' (un)structuring functions made until then are kept: the rules'
+    modules and the first messages' come after the imports); `first_message`: the client's,
+    over standard input (see _start_serving)."""
     # The imports make objects that live as long as the process: a collection among them (three
     # or four happen, the last ones over lsprotocol's types) finds nothing to free (0.04 s). Frozen
     # (never walked by a collection) before the collector is on again: else the first allocations
@@ -149,7 +151,7 @@ def _lsp(args: argparse.Namespace, imported: Callable[[], None], first_message: 
     try:
         from .server.app import run_socket, run_stdio, server
 
-        imported()
+        server.written_methods_kept = imported
     finally:
         gc.freeze()
         gc.enable()

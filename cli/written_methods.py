@@ -8,7 +8,9 @@ attrs and dataclasses write the methods of each class they make (`__init__`, `__
 - the 150-190 dataclasses a command makes (SchemaLens's own): 0.08-0.10 s, a third of what
   `schemalens audit` imports.
 
-`keep_written_methods` has both take that code from a file in this package's `__pycache__`,
+cattrs writes the functions that structure and unstructure lsprotocol's classes the same way,
+as messages arrive. `keep_written_methods` has them all take that code from a file in this
+package's `__pycache__`,
 where Python keeps the package's bytecode, and under the same conditions. The file is read when
 it is there. It is written unless bytecode is not written (PYTHONDONTWRITEBYTECODE) or the folder
 is read-only. A script's code is found by the script's file name and a digest of its exact
@@ -31,6 +33,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+# Scripts compiled in one start that make the file written again however many it holds (the
+# language server's first index adds 120 to 1,600: the rules' dataclasses, cattrs's functions).
+_REWRITE_MINIMUM = 32
 # attr._make._compile_and_eval's parameters (attrs 22 to 26): another signature is left alone.
 _PARAMETERS = ["script", "globs", "locs", "filename"]
 
@@ -40,11 +45,11 @@ def cache_file(command: str) -> Path:
 
 
 def keep_written_methods(path: Path, attrs: bool) -> Callable[[], None]:
-    """Have dataclasses, and attrs if `attrs` (importing it: 13 ms a command that uses no attrs
-    class need not pay), take the code of the methods they write from `path` until the
+    """Have dataclasses, and attrs and cattrs if `attrs` (importing attrs: 13 ms a command that
+    uses no attrs class need not pay), take the code of what they write from `path` until the
     returned function is first called. That function puts them back as they were, and writes
-    `path` when this start compiled a tenth of its scripts or more: a first start, or a library
-    that now writes other methods. A few scripts differ at every start and do not make it write:
+    `path` when this start compiled a tenth of its scripts or more, or `_REWRITE_MINIMUM`: a
+    first start, a library that now writes other methods, classes made after the imports. A few scripts differ at every start and do not make it write:
     a frozen attrs class's `__hash__` holds a hash salted per process."""
     kept = _load(path)
     used: dict[tuple[str, bytes], object] = {}
@@ -61,6 +66,7 @@ def keep_written_methods(path: Path, attrs: bool) -> Callable[[], None]:
         return code
 
     put_back_attrs = _hook_attrs(code_of) if attrs else (lambda: None)
+    put_back_cattrs = _hook_cattrs(code_of) if attrs else (lambda: None)
     put_back_dataclasses = _hook_dataclasses(code_of)
     done = False
 
@@ -70,8 +76,9 @@ def keep_written_methods(path: Path, attrs: bool) -> Callable[[], None]:
             return
         done = True
         put_back_attrs()
+        put_back_cattrs()
         put_back_dataclasses()
-        if compiled * 10 >= len(used) > 0 and not sys.dont_write_bytecode:
+        if (compiled * 10 >= len(used) or compiled >= _REWRITE_MINIMUM) and used and not sys.dont_write_bytecode:
             _save(path, used)
 
     return put_back
@@ -93,6 +100,36 @@ def _hook_attrs(code_of: Callable[[str, str], object]) -> Callable[[], None]:
 
     def put_back() -> None:
         _make._compile_and_eval = original
+
+    return put_back
+
+
+# cattrs's modules that compile the functions they write, with the builtin `compile`
+_CATTRS_WRITERS = ("cattrs.gen", "cattrs.gen.typeddicts")
+
+
+def _hook_cattrs(code_of: Callable[[str, str], object]) -> Callable[[], None]:
+    """cattrs writes the function that structures or unstructures a class as source the first time
+    a message holds that class (the language server's first messages: 66 functions, 17 ms of
+    compiling before polar's first diagnostics), and compiles it with `compile`: a module global
+    of that name is found first."""
+    try:
+        modules = [importlib.import_module(name) for name in _CATTRS_WRITERS]
+    except ImportError:
+        return lambda: None
+    hooked = [module for module in modules if "compile" not in vars(module)]  # one that names its own: left alone
+
+    def compile_written(source, filename, mode, *args, **kwargs):
+        if isinstance(source, str) and mode == "exec" and not args and not kwargs:
+            return code_of(source, filename)
+        return builtins.compile(source, filename, mode, *args, **kwargs)
+
+    for module in hooked:
+        module.compile = compile_written
+
+    def put_back() -> None:
+        for module in hooked:
+            del module.compile
 
     return put_back
 

@@ -98,6 +98,9 @@ class SchemaLensServer(LanguageServer):
         # The kept audit's save (AuditCache.save), waiting for the user to pause (see keep_audit_when_idle)
         self.unsaved_audit: Optional[Callable[[], None]] = None
         self._save_timer: Optional[asyncio.TimerHandle] = None
+        # Once the first index is published, or at shutdown: the code attrs, cattrs and dataclasses
+        # wrote until then is kept for the next start (`schemalens lsp`: cli/written_methods.py).
+        self.written_methods_kept: Callable[[], None] = lambda: None
 
     def choose_lang(self, config) -> str:
         """The editor's `lang` setting, else the project's `[tool.schemalens] lang`, else the
@@ -370,6 +373,7 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="indexed"))
     log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
     await loop.run_in_executor(ls.analysis, ls.index.prepare_for_edits)
+    await loop.run_in_executor(ls.analysis, ls.written_methods_kept)
     if audit != kept:
         ls.keep_audit_when_idle(functools.partial(kept_audits.save, snapshot, audit))
 
@@ -493,6 +497,7 @@ async def _update(ls: SchemaLensServer, uri: str, text: Optional[str], debounce:
 @server.feature(types.SHUTDOWN)
 async def shutdown(ls: SchemaLensServer, *args) -> None:
     await ls.save_kept_audit()
+    ls.written_methods_kept()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -1,5 +1,5 @@
-"""The methods attrs and dataclasses write, taken from the file an earlier start wrote
-(cli/written_methods.py)."""
+"""The methods attrs and dataclasses write, and cattrs's (un)structuring functions, taken from
+the file an earlier start wrote (cli/written_methods.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import dataclasses
 import linecache
 
 import attr
+import cattrs
+import cattrs.gen
 import pytest
 from attr import _make
 
@@ -128,3 +130,56 @@ def test_attrs_and_dataclasses_are_put_back_and_others_left_alone(tmp_path, monk
     assert _make._compile_and_eval is other_signature and dataclasses.exec is own_exec
     put_back()
     assert dataclasses.exec is own_exec
+
+
+@attr.define
+class _Point:
+    x: int
+    y: int
+
+
+def _cattrs_start(path) -> tuple:
+    """One start that structures and unstructures a class with a converter of its own: cattrs
+    names each function's script after the class, unless this process has one of that name."""
+    for name in [name for name in linecache.cache if name.startswith("<cattrs generated")]:
+        del linecache.cache[name]
+    put_back = written_methods.keep_written_methods(path, attrs=True)
+    try:
+        converter = cattrs.Converter()
+        return converter.structure({"x": 1, "y": 2}, _Point), converter.unstructure(_Point(3, 4))
+    finally:
+        put_back()
+
+
+def test_a_second_start_takes_the_functions_cattrs_wrote(tmp_path, compiled):
+    path = tmp_path / "methods.marshal"
+    first = _cattrs_start(path)
+    assert [name for name in compiled if name.startswith("<cattrs generated")]
+    compiled.clear()
+    assert _cattrs_start(path) == first == (_Point(1, 2), {"x": 3, "y": 4})
+    assert compiled == []
+    assert "compile" not in vars(cattrs.gen)
+
+
+def test_a_cattrs_that_names_its_own_compile_is_left_alone(tmp_path, monkeypatch):
+    def own_compile(source, filename, mode):
+        return compile(source, filename, mode)
+
+    monkeypatch.setattr(cattrs.gen, "compile", own_compile, raising=False)
+    put_back = written_methods.keep_written_methods(tmp_path / "methods.marshal", attrs=True)
+    assert cattrs.gen.compile is own_compile
+    put_back()
+    assert cattrs.gen.compile is own_compile
+
+
+def test_classes_made_after_the_imports_rewrite_a_large_file(tmp_path, compiled):
+    """A tenth of a large file is many scripts: 40 new ones (the rules' classes, the first
+    messages' functions) are enough."""
+    path = tmp_path / "methods.marshal"
+    many = {f"Many{number}": ("x",) for number in range(500)}
+    _start(path, many)
+    written = path.read_bytes()
+    _start(path, {**many, **{f"Late{number}": ("x",) for number in range(5)}})
+    assert path.read_bytes() == written
+    _start(path, {**many, **{f"Late{number}": ("x",) for number in range(40)}})
+    assert path.read_bytes() != written
