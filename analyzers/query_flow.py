@@ -34,6 +34,7 @@ from .extract.module_summary import ModuleSummary
 from .extract.python_names import absolute_module, package_of
 from .extract.python_world import World
 from .extract.queries import ColumnRef, FunctionFacts, Join, Predicate, QueryShape, filter_by_target as _filter_by_target
+from .lazy_pattern import LazyPattern
 
 # Budgets: a chain of calls this deep, and this many variants of one query, are plenty for real code.
 _DEPTH = 12
@@ -55,8 +56,8 @@ _VIEW_BASES = {"flask_restful.Resource", "flask_restx.Resource", "flask_restplus
                "flask.views.View", "starlette.endpoints.HTTPEndpoint", "tornado.web.RequestHandler"}
 # Decorators and modules of handlers only staff reach: `@admins_only`, `@require_super_admin`,
 # `@staff_member_required`, `@superuser_required`; `admin/`, `admin.py`, `backoffice/`.
-_STAFF = re.compile(r"admin|staff|superuser", re.IGNORECASE)
-_STAFF_MODULE = re.compile(r"admin|backoffice|back_office", re.IGNORECASE)
+_STAFF = LazyPattern(r"admin|staff|superuser", re.IGNORECASE)
+_STAFF_MODULE = LazyPattern(r"admin|backoffice|back_office", re.IGNORECASE)
 _HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
 _WRITE_METHODS = {"post", "put", "patch", "delete"}
 

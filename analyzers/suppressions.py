@@ -32,9 +32,10 @@ from typing import Optional
 import pglast
 
 from .extract.python_source import split_lines
+from .lazy_pattern import LazyPattern
 
-LINE_IGNORE = re.compile(r"(?:#|--)\s*schemalens:\s*ignore(?:\[([A-Za-z0-9,\s]+)\])?(?!-)")
-FILE_IGNORE = re.compile(r"(?:#|--)\s*schemalens:\s*ignore-file(?:\[([A-Za-z0-9,\s]+)\])?")
+LINE_IGNORE = LazyPattern(r"(?:#|--)\s*schemalens:\s*ignore(?:\[([A-Za-z0-9,\s]+)\])?(?!-)")
+FILE_IGNORE = LazyPattern(r"(?:#|--)\s*schemalens:\s*ignore-file(?:\[([A-Za-z0-9,\s]+)\])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ def with_suppression(line_text: str, rule: str, places: CommentPlaces, line: int
 
 
 # An encoding declaration (PEP 263), which must stay on line 1 or 2, as a shebang stays on line 1.
-_CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
+_CODING = LazyPattern(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
 
 
 def with_file_suppression(path: str, text: str, rule: str) -> Optional[tuple[int, str]]:

@@ -42,6 +42,7 @@ from .python_source import PythonFile, parse_python, walk_in_order
 from .python_world import World, sa_member
 from .sqlalchemy_types import Types
 from .static_eval import Evaluator, Unknown
+from ..lazy_pattern import LazyPattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -999,7 +1000,7 @@ class _Scope:
 
 # A name as written in ASCII text: an expression whose words are none of the local names names
 # none (only a non-ASCII name is written otherwise than Python reads it: NFKC-normalized).
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENTIFIER = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # Methods of a SQL statement that return it with parameters or options set: the same SQL runs.

@@ -19,6 +19,7 @@ from .python_names import dotted
 from .python_source import LINE_BREAK, PythonFile, child_nodes, parse_python, walk_in_order
 from .queries import FunctionFacts, FunctionReads, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
 from .sql_queries import shape_from_sql
+from ..lazy_pattern import LazyPattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,19 +159,19 @@ class CodeFacts:
     hashed_names: frozenset[str] = frozenset()
 
 
-_DELETION_STATEMENT = re.compile(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
+_DELETION_STATEMENT = LazyPattern(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
                                  r"\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
-_INSERT_STATEMENT = re.compile(r"\bINSERT\s+INTO\s+(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
-_DELETE_CALL = re.compile(r"\.delete\(")
-_DELETE_CONSTRUCT = re.compile(r"(?<![.\w])delete\(\s*(\w+)")  # SQLAlchemy's delete(Model)
+_INSERT_STATEMENT = LazyPattern(r"\bINSERT\s+INTO\s+(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
+_DELETE_CALL = LazyPattern(r"\.delete\(")
+_DELETE_CONSTRUCT = LazyPattern(r"(?<![.\w])delete\(\s*(\w+)")  # SQLAlchemy's delete(Model)
 # Archiving in place: an UPDATE whose SET (or `.values(...)`) clears a column to NULL, on rows
 # chosen by age (a time column or a cutoff compared with `<` near it): not a one-off reset.
-_CLEARING_UPDATE_STATEMENT = re.compile(r"\bUPDATE\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)\"?\s+SET\s+[^;]{0,200}?=\s*NULL\b",
+_CLEARING_UPDATE_STATEMENT = LazyPattern(r"\bUPDATE\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)\"?\s+SET\s+[^;]{0,200}?=\s*NULL\b",
                                         re.IGNORECASE)
-_CLEARING_UPDATE_CONSTRUCT = re.compile(r"(?<![.\w])update\(\s*(\w+)\s*\)[^;]{0,600}?\.values\([^)]{0,200}?=\s*None\b")
-_AGE_FILTER = re.compile(r"\w+_(?:at|date|time|on)\s*<|<\s*\w*(?:older|before|cutoff|ago|expire)|-\s*interval\b", re.IGNORECASE)
+_CLEARING_UPDATE_CONSTRUCT = LazyPattern(r"(?<![.\w])update\(\s*(\w+)\s*\)[^;]{0,600}?\.values\([^)]{0,200}?=\s*None\b")
+_AGE_FILTER = LazyPattern(r"\w+_(?:at|date|time|on)\s*<|<\s*\w*(?:older|before|cutoff|ago|expire)|-\s*interval\b", re.IGNORECASE)
 _AGE_WINDOW = 800  # characters before and after the UPDATE where its row filter is written
-_WORD = re.compile(r"\w+")
+_WORD = LazyPattern(r"\w+")
 
 
 def deletion_words(text: str) -> frozenset[str]:
@@ -226,9 +227,9 @@ _GENERATORS = ("generate_key", "token_bytes", "token_hex", "token_urlsafe", "ura
 _CONFIG_READS = ("getenv", "get", "environ")
 # Where configuration is read from: `os.environ.get`, `app.config.get`, `settings.get`; not a
 # function's `kwargs.get` or a request's `headers.get` (alerta: `kwargs.get('id') or str(uuid4())`).
-_CONFIG_RECEIVER = re.compile(r"(?:^|[._])(?:environ|env|config|conf|settings|secrets?|options)$", re.IGNORECASE)
+_CONFIG_RECEIVER = LazyPattern(r"(?:^|[._])(?:environ|env|config|conf|settings|secrets?|options)$", re.IGNORECASE)
 # What a configured secret is called; a literal key without one of these words is not a secret.
-_SECRET_NAME = re.compile(r"key|secret|token|salt|pepper|passw|signing|cipher|fernet|crypt|hmac|private",
+_SECRET_NAME = LazyPattern(r"key|secret|token|salt|pepper|passw|signing|cipher|fernet|crypt|hmac|private",
                           re.IGNORECASE)
 _VERSION_FIELDS = ("schema_version", "payload_version", "data_version", "format_version", "version")
 
@@ -409,7 +410,7 @@ _SET_READS = frozenset({"all", "distinct"})  # a query ending so reads every row
 
 
 _FILTERS = frozenset({"filter", "where", "and_"})
-_PARENT_KEY = re.compile(r"(^|_)id$")
+_PARENT_KEY = LazyPattern(r"(^|_)id$")
 
 
 def _scopes(predicate: ast.AST) -> bool:
@@ -814,11 +815,11 @@ _NON_NEGATIVE_TYPES = frozenset({"PositiveInt", "NonNegativeInt", "PositiveFloat
 # Functions that hash or encrypt: hash_password, generate_password_hash, bcrypt.hashpw,
 # make_password, encrypt, hmac.new(...).hexdigest, hashlib.sha256(...).digest.
 # Matched in lowercased text: the same search with re.IGNORECASE takes 8 times as long.
-_HASHING = re.compile(r"hash|crypt|digest|hmac|argon|scrypt|pbkdf|make_password")
+_HASHING = LazyPattern(r"hash|crypt|digest|hmac|argon|scrypt|pbkdf|make_password")
 # A lower bound (`ge=`, `gt=`, `min=`, its `=` perhaps on the next line, after a backslash or
 # within brackets) or a positive type. Written `\b(?:ge|gt|min)\s*(?:\\\s*)?=|Positive|NonNegative`
 # in full; a pattern that starts with a character class is searched 5 times as fast.
-_BOUND_WORDS = re.compile(r"[gmPN](?:(?<=\bg)[et]\s*(?:\\\s*)?=|(?<=\bm)in\s*(?:\\\s*)?=|ositive|onNegative)")
+_BOUND_WORDS = LazyPattern(r"[gmPN](?:(?<=\bg)[et]\s*(?:\\\s*)?=|(?<=\bm)in\s*(?:\\\s*)?=|ositive|onNegative)")
 
 
 class _LinesMatching:
@@ -949,7 +950,7 @@ def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[Ear
                      hashed_names=frozenset(collector.hashed_names))
 
 
-_NAME_STRING = re.compile(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`
+_NAME_STRING = LazyPattern(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`
 
 
 def _assigns_all(node: ast.AST) -> bool:

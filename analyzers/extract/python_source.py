@@ -24,9 +24,10 @@ from typing import Iterator, Optional, Sequence, Union
 
 from ..i18n import _
 from ..schema.model import ExtractionError, Location
+from ..lazy_pattern import LazyPattern
 
-LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
-_DEFINITION = re.compile(r"\b(?:class|def)\s+(\w+)")
+LINE_BREAK = LazyPattern(r"\r\n|\r|\n")  # what the tokenizer and the LSP count as line ends
+_DEFINITION = LazyPattern(r"\b(?:class|def)\s+(\w+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,10 +420,10 @@ def _syntax_error(error: SyntaxError, path: str, lines: tuple[str, ...]) -> Extr
 
 # The newer syntax met most often, rewritten by line: much cheaper than libcst's full rewrite.
 _COMMON_REWRITES = (
-    (re.compile(r"^([ \t]*except\*?[ \t]+)([^(\s:#][^:#\n]*,[^:#\n]*):", re.MULTILINE), r"\1(\2):"),  # 3.14
-    (re.compile(r"^([ \t]*)type[ \t]+([A-Za-z_]\w*)[ \t]*(?:\[[^\]\n]*\])?[ \t]*=", re.MULTILINE), r"\1\2 ="),  # 3.12
+    (LazyPattern(r"^([ \t]*except\*?[ \t]+)([^(\s:#][^:#\n]*,[^:#\n]*):", re.MULTILINE), r"\1(\2):"),  # 3.14
+    (LazyPattern(r"^([ \t]*)type[ \t]+([A-Za-z_]\w*)[ \t]*(?:\[[^\]\n]*\])?[ \t]*=", re.MULTILINE), r"\1\2 ="),  # 3.12
 )
-_TYPE_PARAMETERS = re.compile(r"^[ \t]*(?:class|(?:async[ \t]+)?def)[ \t]+\w+[ \t]*(\[)", re.MULTILINE)  # 3.12
+_TYPE_PARAMETERS = LazyPattern(r"^[ \t]*(?:class|(?:async[ \t]+)?def)[ \t]+\w+[ \t]*(\[)", re.MULTILINE)  # 3.12
 
 
 def _downlevel_common(text: str) -> str:

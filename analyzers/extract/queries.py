@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import io
-import re
 import tokenize
 from dataclasses import dataclass, field, fields, replace
 from typing import NamedTuple, Optional, Union
@@ -25,6 +24,7 @@ from ..dataclass_copy import replace as copy_replace
 from ..schema.model import Location
 from .python_names import dotted
 from .python_source import PythonFile, first_line, walk_in_order
+from ..lazy_pattern import LazyPattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +210,7 @@ _NOT_QUERY_RECEIVERS = {"np", "numpy", "pd", "pandas", "torch", "tf", "jnp", "re
 
 _REQUEST_DECORATORS = {"route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "view"}
 _TASK_DECORATORS = {"task", "shared_task", "actor", "periodic_task", "scheduled_job", "cron", "job", "on_after_configure"}
-_TASK_PATHS = re.compile(r"(^|/)(tasks?|jobs?|workers?|celery\w*|cron\w*|schedule[dr]\w*)(/|\.py$)")
+_TASK_PATHS = LazyPattern(r"(^|/)(tasks?|jobs?|workers?|celery\w*|cron\w*|schedule[dr]\w*)(/|\.py$)")
 _ORDER_SIDE = {"desc": True, "asc": False}
 _TEXT_TYPES = {"Text", "String", "TEXT", "VARCHAR", "Unicode", "UnicodeText"}
 _COMPARE = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in",
@@ -255,9 +255,9 @@ _NOT_QUERIES = {"len", "str", "int", "float", "bool", "dict", "list", "tuple", "
                 "jsonify", "render_template", "redirect", "url_for", "abort", "format", "join", "get", "items", "keys",
                 "values", "append", "dumps", "loads", "Response", "JSONResponse", "HTTPException", "super"}
 # Parameter names and annotations that say a parameter holds a query.
-_QUERY_NAMES = re.compile(r"^(q|qs|query|stmt|statement|select|sel|subquery|sq|base|base_query|base_statement)$"
+_QUERY_NAMES = LazyPattern(r"^(q|qs|query|stmt|statement|select|sel|subquery|sq|base|base_query|base_statement)$"
                           r"|(^|_)(query|statement|stmt|queryset|select)(_|$)")
-_QUERY_ANNOTATIONS = re.compile(r"\b(Select|Query|ScalarSelect|Subquery|CTE|Executable|TextClause)\b")
+_QUERY_ANNOTATIONS = LazyPattern(r"\b(Select|Query|ScalarSelect|Subquery|CTE|Executable|TextClause)\b")
 
 
 def _pattern(source: PythonFile, node: ast.expr) -> str:
@@ -278,7 +278,7 @@ def _pattern(source: PythonFile, node: ast.expr) -> str:
     return like_pattern(written[opening.end(): len(written) - len(opening.group(1))] if opening else "")
 
 
-_STRING_OPENING = re.compile("[A-Za-z]*(\"\"\"|'''|\"|')")  # prefix and quote
+_STRING_OPENING = LazyPattern("[A-Za-z]*(\"\"\"|'''|\"|')")  # prefix and quote
 
 
 def _merge_pattern(left: str, right: str) -> str:
@@ -1465,7 +1465,7 @@ class _FunctionReader:
         return None
 
 
-_CLASS_ANNOTATION = re.compile(r"(?:typing\.)?[tT]ype\[\s*([A-Za-z_][\w.]*)\s*\]")
+_CLASS_ANNOTATION = LazyPattern(r"(?:typing\.)?[tT]ype\[\s*([A-Za-z_][\w.]*)\s*\]")
 
 
 def _class_name(text: str) -> Optional[str]:
@@ -1543,7 +1543,7 @@ def _eager_attributes(source: PythonFile, node: ast.Call) -> list[str]:
 # The classes of a file's facts that hold places, and their fields that may (see _LineMove): those
 # whose type names a Location or one of these classes.
 _PLACED = (ColumnRef, Arm, Predicate, Join, Ordering, QueryOrigin, QueryShape, LoopRead, FunctionFacts, QueryCall)
-_NAMES_A_PLACE = re.compile(r"\b(?:Location|%s)\b" % "|".join(kind.__name__ for kind in _PLACED))
+_NAMES_A_PLACE = LazyPattern(r"\b(?:Location|%s)\b" % "|".join(kind.__name__ for kind in _PLACED))
 _MOVED_FIELDS = {kind: tuple(f.name for f in fields(kind) if _NAMES_A_PLACE.search(f.type)) for kind in _PLACED}
 
 

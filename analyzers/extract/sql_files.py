@@ -37,6 +37,7 @@ from ..schema.model import (
 )
 from ..schema.type_names import SERIAL_TYPES, normalize_type
 from . import pg_tree
+from ..lazy_pattern import LazyPattern
 
 
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
@@ -74,8 +75,8 @@ class SqlExtraction:
 
 # ordering of migration folders
 
-_FLYWAY = re.compile(r"^([VUR])(\d+(?:[._]\d+)*)?__", re.IGNORECASE)
-_NUMBERED = re.compile(r"^(\d+)")
+_FLYWAY = LazyPattern(r"^([VUR])(\d+(?:[._]\d+)*)?__", re.IGNORECASE)
+_NUMBERED = LazyPattern(r"^(\d+)")
 
 
 def is_down_migration(path: str) -> bool:
@@ -128,7 +129,7 @@ class _Positions:
 
 # splitting
 
-_COPY_FROM_STDIN = re.compile(r"^\s*COPY\b[^;]*\bFROM\s+stdin\b[^;]*;\s*$", re.IGNORECASE)
+_COPY_FROM_STDIN = LazyPattern(r"^\s*COPY\b[^;]*\bFROM\s+stdin\b[^;]*;\s*$", re.IGNORECASE)
 
 
 def _blank_out_non_sql(text: str) -> str:
@@ -1021,7 +1022,7 @@ def _plpgsql_statements(tree, guard: Optional[str] = None) -> Iterator[tuple[int
             yield from _plpgsql_statements(item, guard)
 
 
-_CATALOG_CHECK = re.compile(r"^\s*(NOT\s+)?EXISTS\s*\(.*\b(?:pg_catalog|pg_constraint|pg_class|pg_index|pg_indexes|pg_type|"
+_CATALOG_CHECK = LazyPattern(r"^\s*(NOT\s+)?EXISTS\s*\(.*\b(?:pg_catalog|pg_constraint|pg_class|pg_index|pg_indexes|pg_type|"
                             r"pg_namespace|pg_attribute|pg_trigger|pg_proc|information_schema)\b", re.IGNORECASE | re.DOTALL)
 
 

@@ -25,6 +25,7 @@ from ..schema import operations as ops
 from ..schema.model import Column, ExtractionError, ForeignKey, Index, Location, PrimaryKey, UniqueConstraint
 from ..schema.type_names import normalize_type
 from .sql_dialects import SQLGLOT_NAMES, UNREAD
+from ..lazy_pattern import LazyPattern
 
 if TYPE_CHECKING:
     from .sql_files import SqlExtraction, _Positions
@@ -34,15 +35,15 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 # Client commands that are not SQL: SQL*Plus (Oracle), sqlcmd (SQL Server).
 _CLIENT_COMMAND = {
-    "oracle": re.compile(r"^[ \t]*(?:PROMPT|REM|REMARK|SPOOL|WHENEVER|EXIT|QUIT|DEFINE|UNDEFINE|COLUMN|SHOW|@@?\S|"
+    "oracle": LazyPattern(r"^[ \t]*(?:PROMPT|REM|REMARK|SPOOL|WHENEVER|EXIT|QUIT|DEFINE|UNDEFINE|COLUMN|SHOW|@@?\S|"
                          r"SET\s+(?:DEFINE|ECHO|FEEDBACK|SERVEROUTPUT|VERIFY|TERMOUT|PAGESIZE|LINESIZE|HEADING|TIMING|"
                          r"SQLBLANKLINES|TRIMSPOOL|LONG|SCAN|CONCAT))\b[^\n]*$", re.IGNORECASE | re.MULTILINE),
-    "sqlserver": re.compile(r"^[ \t]*(?::setvar|:r|:on\s+error)\b[^\n]*$", re.IGNORECASE | re.MULTILINE),
+    "sqlserver": LazyPattern(r"^[ \t]*(?::setvar|:r|:on\s+error)\b[^\n]*$", re.IGNORECASE | re.MULTILINE),
 }
 # A PL/SQL or T-SQL body: semicolons inside it do not end the statement.
-_BLOCK_START = re.compile(r"\s*(?:CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:(?:NON)?EDITIONABLE\s+)?(?:PROCEDURE|FUNCTION|"
+_BLOCK_START = LazyPattern(r"\s*(?:CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:(?:NON)?EDITIONABLE\s+)?(?:PROCEDURE|FUNCTION|"
                           r"PACKAGE|TRIGGER|TYPE\s+BODY|PROC)\b|BEGIN\b|DECLARE\b)", re.IGNORECASE)
-_TSQL_STATEMENT_LINE = re.compile(r"\n(?=(?:CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|EXEC|EXECUTE|GRANT|PRINT|SET|IF|"
+_TSQL_STATEMENT_LINE = LazyPattern(r"\n(?=(?:CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|EXEC|EXECUTE|GRANT|PRINT|SET|IF|"
                                   r"USE|TRUNCATE)\b)", re.IGNORECASE)
 _SCHEMA_DEFAULTS = {"public", "dbo"}
 
@@ -118,8 +119,8 @@ def split_statements(text: str, dialect: str) -> list[tuple[int, str]]:
     return result
 
 
-_LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
-_LEADING_NOISE_MYSQL = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|#[^\n]*)*", re.DOTALL)
+_LEADING_NOISE = LazyPattern(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+_LEADING_NOISE_MYSQL = LazyPattern(r"(?:\s+|--[^\n]*|/\*.*?\*/|#[^\n]*)*", re.DOTALL)
 
 
 def _has_sql(piece: str) -> bool:
@@ -244,7 +245,7 @@ def _dropped(drop: exp.Drop) -> list:
 
 
 # MySQL's and ClickHouse's `RENAME TABLE a TO b, c TO d`, which sqlglot keeps as a command.
-_RENAME_PAIR = re.compile(r"^\s*((?:[`\"]?\w+[`\"]?\.)?[`\"]?\w+[`\"]?)\s+TO\s+((?:[`\"]?\w+[`\"]?\.)?[`\"]?\w+[`\"]?)\s*$",
+_RENAME_PAIR = LazyPattern(r"^\s*((?:[`\"]?\w+[`\"]?\.)?[`\"]?\w+[`\"]?)\s+TO\s+((?:[`\"]?\w+[`\"]?\.)?[`\"]?\w+[`\"]?)\s*$",
                           re.IGNORECASE)
 
 

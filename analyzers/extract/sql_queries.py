@@ -4,16 +4,16 @@ other dialects, sqlglot."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Optional
 
 from ..schema.model import Location
 from .queries import ColumnRef, Join, Ordering, Predicate, QueryShape, like_pattern
 from .sql_files import placeholders_as_parameters
+from ..lazy_pattern import LazyPattern
 
 # SQLAlchemy's :name binds are not SQL; PostgreSQL's $n parameters parse the same way.
-_BIND = re.compile(r"(?<![:\w]):(\w+)")
+_BIND = LazyPattern(r"(?<![:\w]):(\w+)")
 _OPERATORS = {"=", "<>", "!=", "<", "<=", ">", ">="}
 
 

@@ -8,12 +8,12 @@ yield `Finding`s; they never build text edits or know about editors.
 from __future__ import annotations
 
 import inspect
-import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Iterator, Optional
 
 from ..i18n import _n
 from ..schema.model import Location
+from ..lazy_pattern import LazyPattern
 
 if TYPE_CHECKING:
     from .context import AuditContext
@@ -78,7 +78,7 @@ class Example:
     config: str = ""  # extra [tool.schemalens] TOML, written to pyproject.toml
 
 
-_EXPECT = re.compile(r"(#|--)\s*expect\b")
+_EXPECT = LazyPattern(r"(#|--)\s*expect\b")
 
 
 def expected_lines(example: Example) -> set[tuple[str, int]]:

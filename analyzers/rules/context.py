@@ -34,6 +34,7 @@ from .base import Related
 from .first_matches import FirstMatches
 from .places import column_place, column_type_place, element_place, table_place
 from .recorded import Answers, StepView, TableView, per_step, per_table
+from ..lazy_pattern import LazyPattern
 
 # Size hints at or above this many rows (now or within a year) make a table big: scans, rewrites
 # and index builds over it take seconds to minutes, and the rules raise their severity.
@@ -42,22 +43,22 @@ BIG_TABLE_ROWS = 1_000_000
 # over it takes milliseconds, and the lock rules leave it alone.
 SMALL_TABLE_ROWS = 100_000
 
-_RELATION_STATEMENT = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
+_RELATION_STATEMENT = LazyPattern(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MATERIALIZED\s+)?(?:VIEW|TABLE)\s+"
                                  r"(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", re.IGNORECASE)
 
 
-_WORD = re.compile(r"\w+")
+_WORD = LazyPattern(r"\w+")
 # Alembic's revision template writes `Create Date: 2022-08-05 14:49:00.383167` in the docstring.
-_CREATE_DATE = re.compile(r"^Create Date:\s*(\d{4}-\d\d-\d\d)(?:[ T](\d\d):(\d\d))?", re.MULTILINE)
+_CREATE_DATE = LazyPattern(r"^Create Date:\s*(\d{4}-\d\d-\d\d)(?:[ T](\d\d):(\d\d))?", re.MULTILINE)
 # A file name that starts with a date or timestamp: 2022-07-29_x.py, 2026-06-19-1032_x.py, 20220729120000_x.sql.
-_FILE_NAME_DATE = re.compile(r"^((?:19|20)\d\d)-?(\d\d)-?(\d\d)(?:[-_T]?(\d\d)(\d\d))?(?=\d*[^\d])")
+_FILE_NAME_DATE = LazyPattern(r"^((?:19|20)\d\d)-?(\d\d)-?(\d\d)(?:[-_T]?(\d\d)(\d\d))?(?=\d*[^\d])")
 
 
-_OTHER_ENGINE = re.compile(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle)\b"
+_OTHER_ENGINE = LazyPattern(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle)\b"
                            r"|\bdialect\.name\s*[!=]=\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)"
                            r"|\.startswith\(\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)")
 
-_APPEND_ONLY_NAME = re.compile(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
+_APPEND_ONLY_NAME = LazyPattern(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
                                r"activity|activities|trail|trails|metric|metrics|tracking)$")
 
 
@@ -86,7 +87,7 @@ _lowered_of = ByPath(str.lower)  # a cheap first test before a file's words are 
 _code_words_of = ByPath(_code_words)
 # What a migration written to run beside live traffic does (see _migrations_spare_live_traffic),
 # searched once per file text, not on every audit.
-_SPARES_LIVE_TRAFFIC = re.compile(r"\bCONCURRENTLY\b|postgresql_concurrently\s*=\s*True|\bNOT\s+VALID\b|"
+_SPARES_LIVE_TRAFFIC = LazyPattern(r"\bCONCURRENTLY\b|postgresql_concurrently\s*=\s*True|\bNOT\s+VALID\b|"
                                   r"postgresql_not_valid\s*=\s*True|autocommit_block|\block_timeout\b", re.IGNORECASE)
 # Words each match of those expressions holds: a text without any is not searched (most
 # migrations: the search alone took 0.04 s of a cold first look at dispatch's 153 revisions).
@@ -837,22 +838,24 @@ def _written_on(path: str, text: str) -> Optional[datetime]:
     return max(dates, default=None)
 
 
-_create_date_of = ByPath(lambda text: _date_of(_CREATE_DATE.search(text[:3000])))
+def _header_date(text: str) -> Optional[datetime]:
+    match = _CREATE_DATE.search(text[:3000])
+    if match is None:
+        return None
+    day, hour, minute = match.group(1).replace("-", ""), match.group(2), match.group(3)
+    return _date((day[:4], day[4:6], day[6:8], hour, minute))
+
+
+_create_date_of = ByPath(_header_date)
 
 
 @functools.lru_cache(maxsize=65536)
 def _named_date(name: str) -> Optional[datetime]:
-    return _date_of(_FILE_NAME_DATE.match(name))
+    match = _FILE_NAME_DATE.match(name)
+    return _date(match.groups()) if match is not None else None
 
 
-def _date_of(match: Optional[re.Match]) -> Optional[datetime]:
-    if match is None:
-        return None
-    if match.re is _CREATE_DATE:
-        day, hour, minute = match.group(1).replace("-", ""), match.group(2), match.group(3)
-        parts = (day[:4], day[4:6], day[6:8], hour, minute)
-    else:
-        parts = match.groups()
+def _date(parts: Sequence[Optional[str]]) -> Optional[datetime]:
     try:
         return datetime(*(int(part or 0) for part in parts))
     except ValueError:  # digits that are not a date (a version number): no date

@@ -18,6 +18,7 @@ from ..schema.model import Column, ForeignKey, Index, PrimaryKey, SchemaLayer, T
 from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, columns_sql, flatten,
                    object_name, quote)
 from .triggers import TriggerFunction, definition, digest, guard_sql, reads, recompile_sql, renamed, trigger_functions
+from ..lazy_pattern import LazyPattern
 
 
 class ScaffoldError(ValueError):
@@ -83,10 +84,10 @@ def _with_triggers(blocks: tuple[Block, ...], keep: bool) -> tuple[Block, ...]:
 
 # Statements PostgreSQL refuses on a partitioned table (its own SQL, as the planners write it).
 _REFUSED_ON_PARTITIONED = (
-    (re.compile(r"INDEX CONCURRENTLY (?:IF (?:NOT )?EXISTS )?\S+ ON (\S+)"), _("builds no index CONCURRENTLY")),
-    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT \S+ (?:UNIQUE|PRIMARY KEY) USING INDEX"),
+    (LazyPattern(r"INDEX CONCURRENTLY (?:IF (?:NOT )?EXISTS )?\S+ ON (\S+)"), _("builds no index CONCURRENTLY")),
+    (LazyPattern(r"^ALTER TABLE (\S+) ADD CONSTRAINT \S+ (?:UNIQUE|PRIMARY KEY) USING INDEX"),
      _("takes no ADD CONSTRAINT ... USING INDEX")),
-    (re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT .* FOREIGN KEY .* NOT VALID$"),
+    (LazyPattern(r"^ALTER TABLE (\S+) ADD CONSTRAINT .* FOREIGN KEY .* NOT VALID$"),
      _("takes no NOT VALID foreign key (before 18)")),
 )
 

@@ -19,6 +19,8 @@ from typing import Optional, Union
 
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
+from ..lazy_pattern import LazyPattern
+
 BATCH_SIZE = 1000
 
 
@@ -90,7 +92,7 @@ class Plan:
     phases: tuple[Phase, ...]
 
 
-_PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_$]*")
+_PLAIN_IDENTIFIER = LazyPattern(r"[a-z_][a-z0-9_$]*")
 _KEYWORDS = RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS
 
 
@@ -105,7 +107,7 @@ def columns_sql(columns: tuple[str, ...]) -> str:
     return ", ".join(quote(column) for column in columns)
 
 
-_ADD_CONSTRAINT = re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT (\S+) ", re.DOTALL)
+_ADD_CONSTRAINT = LazyPattern(r"^ALTER TABLE (\S+) ADD CONSTRAINT (\S+) ", re.DOTALL)
 
 
 def rerunnable(sql: str) -> tuple[str, ...]:

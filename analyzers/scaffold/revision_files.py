@@ -20,6 +20,7 @@ from ..i18n import _, translator
 from ..extract.alembic_revisions import DEFAULT_FILE_TEMPLATE
 from .plan import (Autocommit, Backfill, Block, DropInvalidIndex, InTransaction, Phase, Plan, Unless, object_name, quote,
                    rerunnable)
+from ..lazy_pattern import LazyPattern
 
 LOCK_TIMEOUT = "5s"
 DDL_STATEMENT_TIMEOUT = "30s"  # DDL here only changes the catalog; anything longer is waiting or scanning
@@ -51,7 +52,7 @@ def downgrade():
     ${downgrades if downgrades else "pass"}
 '''
 
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_PLACEHOLDER = LazyPattern(r"\$\{([^}]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,7 @@ def _file_name(project: AlembicProject, revision: str, message: str, now: dateti
 
 # bodies
 
-_BIND_LOOKALIKE = re.compile(r"(?<![:\w\\]):(?=\w)")
+_BIND_LOOKALIKE = LazyPattern(r"(?<![:\w\\]):(?=\w)")
 
 
 def _execute(sql: str) -> str:
@@ -298,8 +299,8 @@ def _docstring(phase: Phase, position: int, total: int, plan: Plan, lang: str = 
     return "\n".join(lines).replace('"""', "'''").replace("\\", "\\\\")
 
 
-_TIMESTAMP_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?$")
-_SEQUENTIAL_ID = re.compile(r"^\d{1,7}$")
+_TIMESTAMP_ID = LazyPattern(r"^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?$")
+_SEQUENTIAL_ID = LazyPattern(r"^\d{1,7}$")
 
 
 def revision_id_maker(existing: tuple[str, ...], now: datetime.datetime) -> Callable[[], str]:

@@ -17,6 +17,7 @@ from typing import Callable, Generic, Optional, Sequence, TypeVar, Union
 
 from ..by_path import ByPath
 from .model import Column, ForeignKey, Index, Location, PrimaryKey, Table, UniqueConstraint, table_key
+from ..lazy_pattern import LazyPattern
 
 Element = TypeVar("Element")
 
@@ -60,7 +61,7 @@ def shared_tables(model, text_of: Callable[[str], Optional[str]]) -> list[tuple[
 
 # `autoload_with=engine` (also in a `__table_args__` dict), `autoload=True`, or a
 # DeferredReflection base: the model takes its columns from the database at run time.
-_REFLECTION = re.compile(r"\bautoload_with[\"']?\s*[=:]|\bautoload[\"']?\s*[=:]\s*True\b|\bDeferredReflection\b")
+_REFLECTION = LazyPattern(r"\bautoload_with[\"']?\s*[=:]|\bautoload[\"']?\s*[=:]\s*True\b|\bDeferredReflection\b")
 
 
 # Whether a file mentions reflection at all: searched once per text, not once per table, and
@@ -129,7 +130,7 @@ def effective_nullable(table: Table, column: Column) -> bool:
 
 
 # Modifiers PostgreSQL type names can carry: lengths, precision and scale, nothing else.
-_KNOWN_TYPE = re.compile(r"^[a-z_][a-z0-9_ .]*(\(\d+(,\d+)?\))?( with(out)? time zone)?(\[\])*$")
+_KNOWN_TYPE = LazyPattern(r"^[a-z_][a-z0-9_ .]*(\(\d+(,\d+)?\))?( with(out)? time zone)?(\[\])*$")
 
 
 def comparable_type(text: str) -> bool:
@@ -141,7 +142,7 @@ def comparable_type(text: str) -> bool:
 
 
 # PostgreSQL's default (and largest) precision for timestamps and times is 6.
-_DEFAULT_PRECISION = re.compile(r"^(timestamp|time)\(6\)")
+_DEFAULT_PRECISION = LazyPattern(r"^(timestamp|time)\(6\)")
 
 
 def same_type(orm_type: str, database_type: str) -> bool:
@@ -171,7 +172,7 @@ def same_server_default(orm: Column, database: Column) -> bool:
 # A Python value SchemaLens cannot render as the SQL it compiles to: a class's attribute (an enum
 # member, `Status.ACTIVE`) or a call of a class (`FetchedValue()`, a construct compiled per dialect
 # such as prefect's `GenerateUUID()`); SQL functions are not written in mixed case.
-_PYTHON_VALUE = re.compile(r"\b[A-Z]\w*\.\w+|\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z]\w*\s*\(")
+_PYTHON_VALUE = LazyPattern(r"\b[A-Z]\w*\.\w+|\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z]\w*\s*\(")
 _NUMERIC_TYPES = ("smallint", "integer", "bigint", "numeric", "real", "double precision")
 _TRUE = ("true", "t", "yes", "y", "on", "1")
 _FALSE = ("false", "f", "no", "n", "off", "0")
@@ -206,18 +207,18 @@ def default_key(text: Optional[str], type_name: str = "") -> Optional[str]:
 
 # expressions (defaults, index keys, partial index predicates)
 
-_STRING = re.compile(r"'(?:[^']|'')*'")
-_PYTHON_TEXT = re.compile(r"""\b(?:\w+\.)*(?:text|literal_column)\(\s*(?P<quote>"|')(?P<body>.*?)(?P=quote)\s*\)""")
-_PYTHON_CONSTANT = re.compile(r"\b(?:sa|sqlalchemy|db|sql|expression)\.(?:sql\.)?(true|false|null)\(\)")
-_PYTHON_FUNC = re.compile(r"\b(?:\w+\.)*func\.")
-_PYTHON_COLUMN = re.compile(r"""\b(?:\w+\.)*(?:Column|column)\(\s*(?P<quote>"|')(?P<name>\w+)(?P=quote)\s*\)""")
-_MODEL_ATTRIBUTE = re.compile(r"\b[A-Z]\w*\.(\w+)")
-_CAST_CALL = re.compile(r"\bcast\s*\(\s*('(?:[^']|'')*'|[\w.\"]+)\s+as\s+[^()]+?(\(\s*\d+(\s*,\s*\d+)?\s*\))?\s*\)", re.IGNORECASE)
-_CAST_OPERATOR = re.compile(
+_STRING = LazyPattern(r"'(?:[^']|'')*'")
+_PYTHON_TEXT = LazyPattern(r"""\b(?:\w+\.)*(?:text|literal_column)\(\s*(?P<quote>"|')(?P<body>.*?)(?P=quote)\s*\)""")
+_PYTHON_CONSTANT = LazyPattern(r"\b(?:sa|sqlalchemy|db|sql|expression)\.(?:sql\.)?(true|false|null)\(\)")
+_PYTHON_FUNC = LazyPattern(r"\b(?:\w+\.)*func\.")
+_PYTHON_COLUMN = LazyPattern(r"""\b(?:\w+\.)*(?:Column|column)\(\s*(?P<quote>"|')(?P<name>\w+)(?P=quote)\s*\)""")
+_MODEL_ATTRIBUTE = LazyPattern(r"\b[A-Z]\w*\.(\w+)")
+_CAST_CALL = LazyPattern(r"\bcast\s*\(\s*('(?:[^']|'')*'|[\w.\"]+)\s+as\s+[^()]+?(\(\s*\d+(\s*,\s*\d+)?\s*\))?\s*\)", re.IGNORECASE)
+_CAST_OPERATOR = LazyPattern(
     r"::\s*(double precision|character varying|bit varying|(timestamp|time)(\(\d+\))? with(out)? time zone|[\w.\"]+)"
     r"(\(\s*\d+(\s*,\s*\d+)?\s*\))?(\[\])*", re.IGNORECASE)
 # What is left of Python after the conversions: SchemaLens cannot tell what SQL it makes.
-_PYTHON_LEFT = re.compile(r"==|!=|\bfunc\b|\b(?:and_|or_|not_)\(|\.(?:is_|isnot|is_not|in_|not_in|notin_|like|ilike|desc|asc|"
+_PYTHON_LEFT = LazyPattern(r"==|!=|\bfunc\b|\b(?:and_|or_|not_)\(|\.(?:is_|isnot|is_not|in_|not_in|notin_|like|ilike|desc|asc|"
                           r"label|op|cast|collate|astext|contains|startswith|endswith)\b")
 
 

@@ -9,7 +9,6 @@ The migration-safety rules (SL5xx) read this instead of each re-tracking the rep
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
@@ -23,9 +22,10 @@ from .drift import UNKNOWN
 from .model import CheckConstraint, ForeignKey, PrimaryKey, UniqueConstraint, table_key
 from .replay import postgres_constraint_name
 from .type_names import SERIAL_TYPES, normalize_type
+from ..lazy_pattern import LazyPattern
 
-_VARCHAR = re.compile(r"^character varying(?:\((\d+)\))?$")
-_NUMERIC = re.compile(r"^numeric(?:\((\d+)(?:,\s*(\d+))?\))?$")
+_VARCHAR = LazyPattern(r"^character varying(?:\((\d+)\))?$")
+_NUMERIC = LazyPattern(r"^numeric(?:\((\d+)(?:,\s*(\d+))?\))?$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..dataclass_copy import replace, slot_init
+from ..lazy_pattern import LazyPattern
 
 
 @slot_init
@@ -128,7 +129,7 @@ class Index:
     changed: Optional[Location] = None
 
 
-_ORDERED_KEY = re.compile(r'^\s*"?([A-Za-z_][\w$]*)"?\s+(?:ASC|DESC)(?:\s+NULLS\s+(?:FIRST|LAST))?\s*$|'
+_ORDERED_KEY = LazyPattern(r'^\s*"?([A-Za-z_][\w$]*)"?\s+(?:ASC|DESC)(?:\s+NULLS\s+(?:FIRST|LAST))?\s*$|'
                           r'^\s*"?([A-Za-z_][\w$]*)"?\s+NULLS\s+(?:FIRST|LAST)\s*$', re.IGNORECASE)
 
 

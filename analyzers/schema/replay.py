@@ -33,6 +33,7 @@ from .model import (
     UniqueConstraint,
     table_key,
 )
+from ..lazy_pattern import LazyPattern
 
 _MAX_IDENTIFIER_BYTES = 63
 
@@ -748,7 +749,7 @@ def _rename_column_references(table: Table, old: str, new: str) -> Table:
     )
 
 
-_IDENTIFIER = re.compile(r'"([^"]+)"|\b([A-Za-z_][A-Za-z0-9_$]*)\b')
+_IDENTIFIER = LazyPattern(r'"([^"]+)"|\b([A-Za-z_][A-Za-z0-9_$]*)\b')
 
 
 def _identifiers(expression: str) -> list[str]:
@@ -768,7 +769,7 @@ def _first_column_in(expression: str, table: Table) -> Optional[str]:
     return referenced[0] if len(referenced) == 1 else None
 
 
-_TOKEN = re.compile(r"%\((\w+)\)s")
+_TOKEN = LazyPattern(r"%\((\w+)\)s")
 
 
 def convention_name(template: str, table: Table, element) -> Optional[str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import re
 
+from ..lazy_pattern import LazyPattern
+
 # Base names, lower case, without modifiers -> format_type spelling.
 _ALIASES = {
     "int": "integer", "int4": "integer", "integer": "integer", "serial": "integer",
@@ -39,7 +41,7 @@ _ALIASES = {
 
 SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
 
-_TIME_WITH_PRECISION = re.compile(
+_TIME_WITH_PRECISION = LazyPattern(
     r"^(timestamp|time)\s*\((\d+)\)\s*(with|without)\s+time\s+zone$"
 )
 

@@ -8,7 +8,6 @@ database it leaves with SchemaLens's static database layer and with the models.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -17,6 +16,7 @@ from ..i18n import _
 from ..schema.compare import comparable, differences
 from .rehearsal import Progress, Rehearsal, rehearse
 from .target import RehearsalDatabase, TargetError, embedded, from_dsn
+from ..lazy_pattern import LazyPattern
 
 __all__ = ["TargetError", "VerifyReport", "verify"]
 
@@ -106,7 +106,7 @@ def _compare(model, database: RehearsalDatabase, report: VerifyReport) -> None:
 
 
 # PostgreSQL's default (and largest) precision for timestamps and times is 6: timestamp(6) is timestamp.
-_DEFAULT_PRECISION = re.compile(r"^(timestamp|time)\(6\)")
+_DEFAULT_PRECISION = LazyPattern(r"^(timestamp|time)\(6\)")
 
 
 def normalized_type(text: str) -> str:

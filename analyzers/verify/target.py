@@ -11,10 +11,11 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ..i18n import _, join
 from ..pg.embedded import EmbeddedPostgres, PostgresUnavailable, start_postgres
+from ..lazy_pattern import LazyPattern
 
 
 DATABASE = "schemalens_rehearsal"
-_DISPOSABLE = re.compile(r"(^|[_\-.])(test|tests|tmp|temp|scratch|rehearsal|verify|ci|sandbox|throwaway|disposable)"
+_DISPOSABLE = LazyPattern(r"(^|[_\-.])(test|tests|tmp|temp|scratch|rehearsal|verify|ci|sandbox|throwaway|disposable)"
                          r"($|[_\-.\d])", re.IGNORECASE)
 
 

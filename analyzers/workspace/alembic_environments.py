@@ -32,10 +32,11 @@ from ..extract.python_world import World
 from ..extract.static_eval import Evaluator, Unknown
 from ..i18n import _
 from .discovery import file_name, folder_of, under
+from ..lazy_pattern import LazyPattern
 
-_REVISION_HEADER = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*['\"]", re.MULTILINE)
-_DOWN_REVISION_HEADER = re.compile(r"^down_revision\s*(?::[^=\n]+)?=", re.MULTILINE)
-_SEARCH_PATH = re.compile(r"search_path\s*(?:to|=)\s*['\"]?([A-Za-z_$][\w$]*)", re.IGNORECASE)
+_REVISION_HEADER = LazyPattern(r"^revision\s*(?::[^=\n]+)?=\s*['\"]", re.MULTILINE)
+_DOWN_REVISION_HEADER = LazyPattern(r"^down_revision\s*(?::[^=\n]+)?=", re.MULTILINE)
+_SEARCH_PATH = LazyPattern(r"search_path\s*(?:to|=)\s*['\"]?([A-Za-z_$][\w$]*)", re.IGNORECASE)
 _SKIPPED_FOLDERS = (".git", ".venv", "venv", "node_modules", "site-packages")
 
 
@@ -175,12 +176,12 @@ def _engine_folders(folder: str, revision_files: list[str]) -> dict[str, str]:
     return dict(sorted(engines.items()))
 
 
-_REVISION_ID = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_REVISION_ID = LazyPattern(r"^revision\s*(?::[^=\n]+)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 
 
 # The URL an env.py migrates: `config.set_main_option("sqlalchemy.url", settings.uri_core)`,
 # `create_engine(DATABASE_URL_TRACING)`.
-_DATABASE_URL = re.compile(r"set_main_option\(\s*[\"']sqlalchemy\.url[\"']\s*,\s*([^)\n]+)\)|create_(?:async_)?engine\(\s*([^,)\n]+)")
+_DATABASE_URL = LazyPattern(r"set_main_option\(\s*[\"']sqlalchemy\.url[\"']\s*,\s*([^)\n]+)\)|create_(?:async_)?engine\(\s*([^,)\n]+)")
 _GENERIC_URL_WORDS = frozenset({"postgres", "postgresql", "pg", "uri", "url", "dsn", "database", "db", "env", "settings",
                                 "config", "conf", "sqlalchemy", "os", "environ", "get", "getenv", "str", "self"})
 

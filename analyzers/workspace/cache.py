@@ -16,11 +16,12 @@ import hashlib
 import logging
 import os
 import pickle
-import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
+
+from ..lazy_pattern import LazyPattern
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def write_pickle(path: Path, value: Any) -> bool:
     return True
 
 
-_VERSIONED_NAME = re.compile(r"^(?P<workspace>.+)-(?P<fingerprint>[0-9a-f]{16})(?P<suffix>\..+)$")
+_VERSIONED_NAME = LazyPattern(r"^(?P<workspace>.+)-(?P<fingerprint>[0-9a-f]{16})(?P<suffix>\..+)$")
 
 
 def _remove_other_versions(path: Path) -> None:

@@ -24,6 +24,7 @@ from ..schema.model import Column, ExtractionError, ForeignKey, Location, Primar
 from ..schema.operations import CreateTable, ExistingTables, Step
 from ..schema.replay import ReplayFailure
 from .migration_sets import TOOL_TABLES, SqlLocation, version_key
+from ..lazy_pattern import LazyPattern
 
 ALEMBIC = "alembic"
 
@@ -243,10 +244,10 @@ def explain_failures(name: str, steps: tuple[Step, ...], failures_by_step: tuple
 
 _NAME = r'((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)'
 _UNMODELLED_STATEMENTS = (
-    (re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?(?:MATERIALIZED\s+)?"
+    (LazyPattern(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?(?:MATERIALIZED\s+)?"
                 r"(?:RECURSIVE\s+)?(?:VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _NAME, re.IGNORECASE), "relation"),
-    (re.compile(r"ALTER\s+TYPE\s+" + _NAME + r"\s+RENAME\s+TO\s+" + _NAME, re.IGNORECASE), "type"),
-    (re.compile(r"ALTER\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+EXISTS\s+)?" + _NAME + r"\s+RENAME\s+TO\s+" + _NAME, re.IGNORECASE),
+    (LazyPattern(r"ALTER\s+TYPE\s+" + _NAME + r"\s+RENAME\s+TO\s+" + _NAME, re.IGNORECASE), "type"),
+    (LazyPattern(r"ALTER\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+EXISTS\s+)?" + _NAME + r"\s+RENAME\s+TO\s+" + _NAME, re.IGNORECASE),
      "relation"),
 )
 

@@ -17,15 +17,16 @@ from typing import Iterator, Optional
 
 from .config import Config
 from .stamps import Remembered
+from ..lazy_pattern import LazyPattern
 
-_POSTGRES_DRIVERS = re.compile(r"(?<![\w-])(psycopg2?(?:-binary)?|psycopg_pool|asyncpg|pg8000)(?![\w-])", re.IGNORECASE)
-_MYSQL_DRIVERS = re.compile(r"(?<![\w-])(pymysql|mysqlclient|mysql-connector-python|aiomysql|asyncmy)(?![\w-])",
+_POSTGRES_DRIVERS = LazyPattern(r"(?<![\w-])(psycopg2?(?:-binary)?|psycopg_pool|asyncpg|pg8000)(?![\w-])", re.IGNORECASE)
+_MYSQL_DRIVERS = LazyPattern(r"(?<![\w-])(pymysql|mysqlclient|mysql-connector-python|aiomysql|asyncmy)(?![\w-])",
                             re.IGNORECASE)
 # Dependency declarations at the project root, and pip-tools style requirements folders.
 _FILES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile")
-_REQUIREMENTS = re.compile(r"^requirements[\w.-]*\.(?:txt|in)$", re.IGNORECASE)
+_REQUIREMENTS = LazyPattern(r"^requirements[\w.-]*\.(?:txt|in)$", re.IGNORECASE)
 # Requirements for developing, not running, the project: a test driver there says nothing.
-_DEVELOPMENT = re.compile(r"dev|test|lint|doc|ci\b|typing", re.IGNORECASE)
+_DEVELOPMENT = LazyPattern(r"dev|test|lint|doc|ci\b|typing", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from .config import DEFAULT_EXCLUDE, Config
+from ..lazy_pattern import LazyPattern
 
 # Cheap test before a Python file is parsed as a model module: it declares something. Modules
 # that only query (services importing `select`) are application code, read for query facts.
@@ -20,7 +21,7 @@ _MODEL_MARKER_PIECES = ("__tablename__", "db.Model", "eclarative", "declared_att
 # GraphQL schema's `class ProjectColumn(` (1 MB of it read first: prefect). Searched as plain text
 # first, then as a name, in the few files that hold one.
 _MODEL_CALLS = ("Table(", "mapped_column(", "Column(", "registry(", "MetaData(", "SQLAlchemy(")
-_MODEL_CALL = re.compile(r"(?<!\w)(?:%s)" % "|".join(re.escape(call) for call in _MODEL_CALLS))
+_MODEL_CALL = LazyPattern(r"(?<!\w)(?:%s)" % "|".join(re.escape(call) for call in _MODEL_CALLS))
 _MODEL_CALL_PIECES = ("Table(", "olumn(", "registry(", "MetaData(", "SQLAlchemy(")
 
 

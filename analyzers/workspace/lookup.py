@@ -3,20 +3,20 @@ go to definition and symbols, kept out of the language server."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Optional
 
 from ..extract.python_source import split_lines
 from ..schema.model import Location, Table, table_key
+from ..lazy_pattern import LazyPattern
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
+_IDENTIFIER = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
 # A dotted name of up to three parts (schema.table.column); in SQL a part may be "quoted".
 _PART = r"[A-Za-z_][A-Za-z0-9_$]*"
-_DOTTED = re.compile(rf"{_PART}(?:\.{_PART}){{0,2}}")
+_DOTTED = LazyPattern(rf"{_PART}(?:\.{_PART}){{0,2}}")
 _SQL_PART = rf'"[^"\n]+"|{_PART}'
-_SQL_DOTTED = re.compile(rf"(?:{_SQL_PART})(?:\.(?:{_SQL_PART})){{0,2}}")
-_SQL_SPLIT = re.compile(_SQL_PART)
+_SQL_DOTTED = LazyPattern(rf"(?:{_SQL_PART})(?:\.(?:{_SQL_PART})){{0,2}}")
+_SQL_SPLIT = LazyPattern(_SQL_PART)
 # Words of a model class that stand for its table.
 _TABLE_WORDS = frozenset({"__tablename__", "__table_args__", "__table__"})
 

@@ -32,30 +32,31 @@ from typing import Callable, Iterable, Optional
 
 from ..i18n import _
 from ..extract.sql_dialects import POSTGRESQL, DialectGuess, folder_dialect, label, name_dialect, readable
+from ..lazy_pattern import LazyPattern
 
 # Names of files in a SQL migration folder: Flyway, numbered (sqlx, goose, dbmate, golang-migrate),
 # timestamped (also Diesel's 2019-02-26-002946).
-_VERSIONED_NAME = re.compile(r"^(?:[VUR]\d[\d._]*__|R__|\d[\d-]*[_.-]).*\.sql$", re.IGNORECASE)
-_FLYWAY = re.compile(r"^([VUR])(\d+(?:[._]\d+)*)?__", re.IGNORECASE)
-_NUMBER = re.compile(r"^(\d[\d-]*)")
-_VERSION_FOLDER = re.compile(r"^(?:v?\d[\d._-]*)(?:[_.-].*)?$", re.IGNORECASE)
+_VERSIONED_NAME = LazyPattern(r"^(?:[VUR]\d[\d._]*__|R__|\d[\d-]*[_.-]).*\.sql$", re.IGNORECASE)
+_FLYWAY = LazyPattern(r"^([VUR])(\d+(?:[._]\d+)*)?__", re.IGNORECASE)
+_NUMBER = LazyPattern(r"^(\d[\d-]*)")
+_VERSION_FOLDER = LazyPattern(r"^(?:v?\d[\d._-]*)(?:[_.-].*)?$", re.IGNORECASE)
 _PER_FOLDER_FILES = ("up.sql", "migration.sql")  # Diesel, sourcegraph; Prisma
 _SECTION_MARKERS = {
-    "dbmate": re.compile(r"^\s*--\s*migrate:up\b", re.IGNORECASE | re.MULTILINE),
-    "goose": re.compile(r"^\s*--\s*\+goose\s+up\b", re.IGNORECASE | re.MULTILINE),
-    "sql-migrate": re.compile(r"^\s*--\s*\+migrate\s+up\b", re.IGNORECASE | re.MULTILINE),
+    "dbmate": LazyPattern(r"^\s*--\s*migrate:up\b", re.IGNORECASE | re.MULTILINE),
+    "goose": LazyPattern(r"^\s*--\s*\+goose\s+up\b", re.IGNORECASE | re.MULTILINE),
+    "sql-migrate": LazyPattern(r"^\s*--\s*\+migrate\s+up\b", re.IGNORECASE | re.MULTILINE),
 }
 # Where the down section starts, for every tool that has one in the same file; and a hand-written
 # `-- Down` (or `-- ==== DOWN ====`, `-- Down migration`) line alone.
-_DOWN_SECTION = re.compile(r"^[ \t]*--[ \t]*(?:migrate:down\b|\+goose[ \t]+down\b|\+migrate[ \t]+down\b|"
+_DOWN_SECTION = LazyPattern(r"^[ \t]*--[ \t]*(?:migrate:down\b|\+goose[ \t]+down\b|\+migrate[ \t]+down\b|"
                            r"[=#*\- \t]*down(?:[ \t]+migration)?[=#*\- \t]*$)[^\n]*", re.IGNORECASE | re.MULTILINE)
-_UP_SECTION = re.compile(r"^[ \t]*--[ \t]*(?:migrate:up\b|\+goose[ \t]+up\b|\+migrate[ \t]+up\b|"
+_UP_SECTION = LazyPattern(r"^[ \t]*--[ \t]*(?:migrate:up\b|\+goose[ \t]+up\b|\+migrate[ \t]+up\b|"
                          r"[=#*\- \t]*up(?:[ \t]+migration)?[=#*\- \t]*$)[^\n]*", re.IGNORECASE | re.MULTILINE)
 
 # Folder-name words of a copy or draft that no migrator reads.
 _DRAFT_WORDS = frozenset({"draft", "drafts", "old", "archive", "archived", "backup", "backups", "bak", "deprecated", "unused",
                           "obsolete", "wip", "tmp", "temp", "scratch", "attic", "trash", "orig", "copy"})
-_COPY_DECORATIONS = re.compile(r"^(?:v?\d+|new|next|prev|previous|old|bak|backup|copy|draft|wip|tmp|temp|orig|unused|"
+_COPY_DECORATIONS = LazyPattern(r"^(?:v?\d+|new|next|prev|previous|old|bak|backup|copy|draft|wip|tmp|temp|orig|unused|"
                                r"archive|fixed|final|2)$", re.IGNORECASE)
 # Folders of test fixtures: their migrations build test databases, not the application's.
 _TEST_FOLDERS = frozenset({"tests", "test", "testing", "testdata", "fixtures", "stub", "stubs", "mocks"})
@@ -71,7 +72,7 @@ class SqlFileFacts:
 
 
 # Jinja's (and Nunjucks', Django's) tags: pgadmin keeps hundreds of such .sql templates.
-_TEMPLATE_TAG = re.compile(r"\{%-?\s*[a-z]+\b|\{\{-?\s*[A-Za-z_]")
+_TEMPLATE_TAG = LazyPattern(r"\{%-?\s*[a-z]+\b|\{\{-?\s*[A-Za-z_]")
 
 
 def file_facts(text: str) -> SqlFileFacts:
@@ -81,7 +82,7 @@ def file_facts(text: str) -> SqlFileFacts:
     return SqlFileFacts(text_dialect(text), sections, _TEMPLATE_TAG.search(text) is not None)
 
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
+_PLACEHOLDER = LazyPattern(r"\$\{([A-Za-z_][\w.]*)\}")
 
 
 def runnable_text(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Optional
 
 from .config import Config
 from .discovery import folder_of
+from ..lazy_pattern import LazyPattern
 
 # Each tool's default: "per-file" (one transaction per migration file) or "none".
 TOOL_TRANSACTIONS = {
@@ -26,22 +27,22 @@ TOOL_TRANSACTIONS = {
 
 # A file's way of leaving its tool's transaction.
 _OPT_OUTS = {
-    "sqlx": re.compile(r"\A\s*--\s*no-transaction\b", re.IGNORECASE),
-    "dbmate": re.compile(r"--\s*migrate:up\b[^\n]*\btransaction:false\b", re.IGNORECASE),
-    "goose": re.compile(r"--\s*\+goose\s+NO\s+TRANSACTION\b", re.IGNORECASE),
-    "liquibase": re.compile(r"--\s*changeset\b[^\n]*\brunInTransaction:false\b", re.IGNORECASE),
-    "atlas": re.compile(r"--\s*atlas:txmode\s+none\b", re.IGNORECASE),
+    "sqlx": LazyPattern(r"\A\s*--\s*no-transaction\b", re.IGNORECASE),
+    "dbmate": LazyPattern(r"--\s*migrate:up\b[^\n]*\btransaction:false\b", re.IGNORECASE),
+    "goose": LazyPattern(r"--\s*\+goose\s+NO\s+TRANSACTION\b", re.IGNORECASE),
+    "liquibase": LazyPattern(r"--\s*changeset\b[^\n]*\brunInTransaction:false\b", re.IGNORECASE),
+    "atlas": LazyPattern(r"--\s*atlas:txmode\s+none\b", re.IGNORECASE),
 }
 # Any tool: the author says the file runs outside the tool's transaction (squawk's directive,
 # or SchemaLens's own).
-_ANY_OPT_OUT = re.compile(r"--\s*(?:squawk-disable-assume-in-transaction|schemalens:\s*no-transaction)\b", re.IGNORECASE)
+_ANY_OPT_OUT = LazyPattern(r"--\s*(?:squawk-disable-assume-in-transaction|schemalens:\s*no-transaction)\b", re.IGNORECASE)
 # Statements PostgreSQL refuses in a transaction block; Flyway runs a migration holding one
 # without a transaction (with `mixed`, or when the file has nothing else).
-_NON_TRANSACTIONAL = re.compile(r"\b(CONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|"
+_NON_TRANSACTIONAL = LazyPattern(r"\b(CONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|"
                                 r"CREATE\s+TABLESPACE|REINDEX\s+(?:SYSTEM|DATABASE|SCHEMA))\b", re.IGNORECASE)
-_FLYWAY_NAME = re.compile(r"^[VUR]\d[\d._]*__|^R__", re.IGNORECASE)
-_UP_FILE = re.compile(r"^\d+_.*\.up\.sql$", re.IGNORECASE)
-_TIMESTAMPED = re.compile(r"^\d{14}_.*\.sql$")
+_FLYWAY_NAME = LazyPattern(r"^[VUR]\d[\d._]*__|^R__", re.IGNORECASE)
+_UP_FILE = LazyPattern(r"^\d+_.*\.up\.sql$", re.IGNORECASE)
+_TIMESTAMPED = LazyPattern(r"^\d{14}_.*\.sql$")
 
 
 @dataclass(frozen=True, slots=True)

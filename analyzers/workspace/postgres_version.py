@@ -18,14 +18,15 @@ from typing import Iterator, Optional
 
 from .config import DEFAULT_EXCLUDE, NEWEST_POSTGRES_VERSION, SUPPORTED_POSTGRES_VERSIONS, Config
 from .stamps import Remembered
+from ..lazy_pattern import LazyPattern
 
 # An image reference of a PostgreSQL server: postgres:15, postgres:15.3-alpine, postgis/postgis:14-3.3,
 # bitnami/postgresql:16, timescale/timescaledb:2.11.0-pg15, pgvector/pgvector:pg16, cimg/postgres:14.2.
-_IMAGE = re.compile(r"""(?:^|[\s"'=/])((?:[\w.-]+/)*(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector|"""
+_IMAGE = LazyPattern(r"""(?:^|[\s"'=/])((?:[\w.-]+/)*(?:postgres|postgresql|postgis|timescaledb(?:-ha)?|pgvector|"""
                     r"""postgres-\w+)):([\w.-]+)""", re.IGNORECASE | re.MULTILINE)
-_PG_TAG = re.compile(r"pg-?(\d{1,2})(?!\d)", re.IGNORECASE)
-_LEADING = re.compile(r"^(\d{1,2})(?:[.\-_]|$)")
-_FILES = re.compile(r"^(?:docker-)?compose[\w.-]*\.ya?ml$|^Dockerfile[\w.-]*$|^\.gitlab-ci\.ya?ml$", re.IGNORECASE)
+_PG_TAG = LazyPattern(r"pg-?(\d{1,2})(?!\d)", re.IGNORECASE)
+_LEADING = LazyPattern(r"^(\d{1,2})(?:[.\-_]|$)")
+_FILES = LazyPattern(r"^(?:docker-)?compose[\w.-]*\.ya?ml$|^Dockerfile[\w.-]*$|^\.gitlab-ci\.ya?ml$", re.IGNORECASE)
 _CI_FOLDERS = (".github/workflows", ".circleci", ".buildkite", ".woodpecker")
 _MAX_DEPTH = 3
 

@@ -25,26 +25,27 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator, Optional
 
 from .stamps import Remembered
+from ..lazy_pattern import LazyPattern
 
 _FOLDERS = ("", "docker", "deploy", ".docker", "scripts", "bin")
-_DEPLOY_FILE = re.compile(r"^(?:Dockerfile[\w.-]*|[\w.-]+\.dockerfile|(?:docker-)?compose[\w.-]*\.ya?ml|Procfile)$",
+_DEPLOY_FILE = LazyPattern(r"^(?:Dockerfile[\w.-]*|[\w.-]+\.dockerfile|(?:docker-)?compose[\w.-]*\.ya?ml|Procfile)$",
                           re.IGNORECASE)
-_ENTRYPOINT_SCRIPT = re.compile(r"^[\w.-]*(?:entrypoint|start|startup|boot|run|serve)[\w.-]*\.sh$", re.IGNORECASE)
+_ENTRYPOINT_SCRIPT = LazyPattern(r"^[\w.-]*(?:entrypoint|start|startup|boot|run|serve)[\w.-]*\.sh$", re.IGNORECASE)
 # A script a start command names: `./letta/server/startup.sh`, `/app/docker/entrypoint.sh`.
-_SCRIPT_PATH = re.compile(r"[\w./-]+\.sh\b")
-_MIGRATE = re.compile(r"\balembic\b[^\n;&|]*\bupgrade\b|\bflask\s+db\s+upgrade\b|\bmanage\.py\s+db\s+upgrade\b")
+_SCRIPT_PATH = LazyPattern(r"[\w./-]+\.sh\b")
+_MIGRATE = LazyPattern(r"\balembic\b[^\n;&|]*\bupgrade\b|\bflask\s+db\s+upgrade\b|\bmanage\.py\s+db\s+upgrade\b")
 # What starts a long-running server after the migration: a known server, or `exec` of the
 # process the container keeps running.
-_SERVE = re.compile(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitress-serve|flask\s+run)\b"
+_SERVE = LazyPattern(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitress-serve|flask\s+run)\b"
                     r"|^\s*exec\s+\S", re.MULTILINE)
-_RELEASE_PROCESS = re.compile(r"^release\s*:")
-_START_INSTRUCTION = re.compile(r"^\s*(CMD|ENTRYPOINT)\b", re.IGNORECASE)
+_RELEASE_PROCESS = LazyPattern(r"^release\s*:")
+_START_INSTRUCTION = LazyPattern(r"^\s*(CMD|ENTRYPOINT)\b", re.IGNORECASE)
 _MAX_BYTES = 200_000
 _RECIPE_FILES = ("justfile", "Justfile", ".justfile", "Makefile", "makefile", "GNUmakefile")
 # `name param: dependency other`, at the start of a line (not `x := value`, not a Make variable)
-_RECIPE = re.compile(r"^([A-Za-z_][\w.-]*)(?:[ \t]+[^:=\n]*)?:(?!=)[ \t]*([^\n#]*)")
-_RUNS_RECIPE = re.compile(r"\b(?:just|make)(?:\s+-\S+)*\s+([A-Za-z_][\w.-]*)")
-_STARTS_PRODUCTION = re.compile(r"prod|start", re.IGNORECASE)
+_RECIPE = LazyPattern(r"^([A-Za-z_][\w.-]*)(?:[ \t]+[^:=\n]*)?:(?!=)[ \t]*([^\n#]*)")
+_RUNS_RECIPE = LazyPattern(r"\b(?:just|make)(?:\s+-\S+)*\s+([A-Za-z_][\w.-]*)")
+_STARTS_PRODUCTION = LazyPattern(r"prod|start", re.IGNORECASE)
 
 
 def startup_migration(root: Optional[Path]) -> Optional[str]:

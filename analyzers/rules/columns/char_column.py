@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ._column_types import base_type, columns_where, sql_table
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_CHAR = re.compile(r"^character(\(\d+\))?$")
+_CHAR = LazyPattern(r"^character(\(\d+\))?$")
 
 
 class CharColumn(Rule):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from ...schema.model import Table
@@ -8,12 +7,13 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import TableView
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
 # Server defaults that stand in for "unknown": empty string, zero.
-_PLACEHOLDER = re.compile(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
+_PLACEHOLDER = LazyPattern(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
 # Counters, tallies and positions start at 0 (`completion_tokens`, `transient_bounces`,
 # `num_times_observed`, `last_case_number`, `revision_padding`: letta, warehouse, onyx, tracecat, zou).
-_COUNTER_NAME = re.compile(r"(count|total|num|number|quantity|qty|stock|balance|score|points|attempts|retries|version|"
+_COUNTER_NAME = LazyPattern(r"(count|total|num|number|quantity|qty|stock|balance|score|points|attempts|retries|version|"
                            r"position|sort|order|rank|priority|level|amount|tokens?|bounces?|hits|views|clicks|"
                            r"downloads|votes|likes|failures|errors|runs|padding|offset|depth)s?$|^(is|has)_|^(num|n|nb|count|total)_")
 

@@ -6,8 +6,9 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_STATUS_NAME = re.compile(r"(^|_)(status|state|type|kind|stage|phase)$")
+_STATUS_NAME = LazyPattern(r"(^|_)(status|state|type|kind|stage|phase)$")
 _TEXT_TYPES = ("character varying", "text", "character")
 
 

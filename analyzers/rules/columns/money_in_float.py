@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from ...schema.model import Table
@@ -8,8 +7,9 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import TableView
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_MONEY_NAME = re.compile(r"(^|_)(amount|price|balance|cost|fee|total|money|salary|subtotal|tax|discount|refund|payment)(_|s?$)")
+_MONEY_NAME = LazyPattern(r"(^|_)(amount|price|balance|cost|fee|total|money|salary|subtotal|tax|discount|refund|payment)(_|s?$)")
 _FLOAT_TYPES = ("double precision", "real")
 
 

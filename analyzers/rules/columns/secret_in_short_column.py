@@ -8,10 +8,11 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import TableView
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
 # Names that say the column holds ciphertext. A hash has a fixed length (64 hex characters for
 # SHA-256, 60 for bcrypt) and a plain `token` or `password` says nothing about what is stored.
-ENCRYPTED_NAME = re.compile(r"(encrypted|cipher|crypt|_enc$)")
+ENCRYPTED_NAME = LazyPattern(r"(encrypted|cipher|crypt|_enc$)")
 # A Fernet token of an empty message is already 100 characters; base64 adds a third on top of
 # the ciphertext. Anything at or below this length truncates or rejects real values.
 _TOO_SHORT = 255

@@ -8,12 +8,13 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import TableView
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_LEGACY_NAME = re.compile(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|backup|tmp|unused)(_|$)|_v1$")
+_LEGACY_NAME = LazyPattern(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|backup|tmp|unused)(_|$)|_v1$")
 # The marker as what the row says of itself (`deprecated`, `is_legacy`, `deprecated_at`): data
 # about the thing the row stands for, not a column kept for compatibility (tracecat).
-_STATE_OF_THE_ROW = re.compile(r"^(is_|has_|was_)?(legacy|deprecated|obsolete|old|unused)(_(at|on|by|since|reason|message|note))?$")
-_LEGACY_COMMENT = re.compile(r"legacy|deprecated|obsolete|compat|backward|兼容|废弃|弃用|旧", re.IGNORECASE)
+_STATE_OF_THE_ROW = LazyPattern(r"^(is_|has_|was_)?(legacy|deprecated|obsolete|old|unused)(_(at|on|by|since|reason|message|note))?$")
+_LEGACY_COMMENT = LazyPattern(r"legacy|deprecated|obsolete|compat|backward|兼容|废弃|弃用|旧", re.IGNORECASE)
 
 
 class LegacyColumn(Rule):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Iterator
@@ -9,8 +8,9 @@ from ...schema.operations import CreateTrigger
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_ILIKE = re.compile(r"\.ilike\(|\bILIKE\b")
+_ILIKE = LazyPattern(r"\.ilike\(|\bILIKE\b")
 
 
 @lru_cache(maxsize=65536)
@@ -113,7 +113,7 @@ class SqliteTestsForPostgres(Rule):
                 related=tuple(features[:3]))
 
 
-_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
+_DEF = LazyPattern(r"^(\s*)(?:async\s+)?def\s+(\w+)")
 
 
 def _in_one_test(text: str, line: int) -> bool:

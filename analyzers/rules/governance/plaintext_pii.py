@@ -8,13 +8,14 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import TableView
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
 # Sensitive personal data and secrets that should not sit in plain text.
-_SENSITIVE = re.compile(
+_SENSITIVE = LazyPattern(
     r"^(id_card|id_number|idcard|ssn|national_id|passport(_no|_number)?|bank_card|card_number|credit_card|iban|"
     r"phone|mobile|telephone|tel|real_name|address|home_address|birthday|date_of_birth|dob|"
     r"password|secret|api_key|apikey|access_token|refresh_token|private_key)$")
-_PROTECTED = re.compile(r"(hash|hashed|encrypted|enc|cipher|digest|masked|last4|_fp|fingerprint)")
+_PROTECTED = LazyPattern(r"(hash|hashed|encrypted|enc|cipher|digest|masked|last4|_fp|fingerprint)")
 _TEXT = ("character varying", "text", "character", "jsonb", "json")
 
 

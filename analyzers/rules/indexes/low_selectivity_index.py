@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_LOW_CARDINALITY_NAME = re.compile(r"(^|_)(status|state|type|kind|role|visibility|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
+_LOW_CARDINALITY_NAME = LazyPattern(r"(^|_)(status|state|type|kind|role|visibility|gender|sex|flag|enabled|active|deleted|visible)$|^(is|has)_")
 
 
-_ENUM_DECLARATION = re.compile(r"^(\w+\.)*Enum\(")
+_ENUM_DECLARATION = LazyPattern(r"^(\w+\.)*Enum\(")
 
 
 def is_low_cardinality(context: AuditContext, table, column) -> bool:

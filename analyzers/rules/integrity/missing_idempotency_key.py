@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_JOB_TABLE = re.compile(r"(^|_)(job|jobs|task|tasks|sync|syncs|result|results|webhook|webhooks|import|imports|"
+_JOB_TABLE = LazyPattern(r"(^|_)(job|jobs|task|tasks|sync|syncs|result|results|webhook|webhooks|import|imports|"
                         r"delivery|deliveries|callback|callbacks|notification|notifications|outbox)($|_)")
 
 

@@ -6,8 +6,9 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_QUANTITY_NAME = re.compile(r"(^|_)(quantity|qty|amount|price|stock|inventory|balance|total|cost|fee|weight|duration|age)s?$")
+_QUANTITY_NAME = LazyPattern(r"(^|_)(quantity|qty|amount|price|stock|inventory|balance|total|cost|fee|weight|duration|age)s?$")
 _NUMERIC = ("integer", "bigint", "smallint", "numeric", "double precision", "real")
 
 

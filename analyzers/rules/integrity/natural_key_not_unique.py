@@ -6,8 +6,9 @@ from typing import Iterator
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-NATURAL_KEY = re.compile(r"^(email|username|user_name|login|slug|code|sku|order_no|order_number|serial_no|serial_number|"
+NATURAL_KEY = LazyPattern(r"^(email|username|user_name|login|slug|code|sku|order_no|order_number|serial_no|serial_number|"
                          r"external_id|invoice_no|invoice_number|phone|mobile)$")
 
 

@@ -19,8 +19,9 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, lock_sentence, new_in_this_step, sql_example
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_NOT_NULL_CHECK = re.compile(r'^\(*\s*"?(\w+)"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
+_NOT_NULL_CHECK = LazyPattern(r'^\(*\s*"?(\w+)"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
 
 
 class DropConstraintRule(Rule):

@@ -9,8 +9,9 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...workspace.discovery import file_name, folder_of
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
-_SQL_VERSION = re.compile(r"^(?:V|U)?(\d+(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
+_SQL_VERSION = LazyPattern(r"^(?:V|U)?(\d+(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
 
 
 def sql_version(path: str) -> str | None:

@@ -9,12 +9,13 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...workspace.discovery import file_name, file_stem
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
 # `v2` names a redo; `v1.10` (a release a combined migration covers) does not.
-_REDO = re.compile(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo|retry|correct|repair|take\d+|re_?apply)($|[_\-\s.])", re.IGNORECASE)
+_REDO = LazyPattern(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo|retry|correct|repair|take\d+|re_?apply)($|[_\-\s.])", re.IGNORECASE)
 
 
-_VERSION_PREFIX = re.compile(r"^(?:[VUR]?\d+(?:[._]\d+)*_{1,2}|[0-9a-f]{8,}_)", re.IGNORECASE)
+_VERSION_PREFIX = LazyPattern(r"^(?:[VUR]?\d+(?:[._]\d+)*_{1,2}|[0-9a-f]{8,}_)", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -9,16 +9,17 @@ from ..context import AuditContext
 from ...workspace.discovery import file_name
 from .sql_history import checked_databases, display_name
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
 # `002a_x.sql`, `V2a__x.sql`: a version with a letter, squeezed between two numbers.
-_SUFFIXED = re.compile(r"^(V?)(\d+)([A-Za-z])(?=[_.-])")
+_SUFFIXED = LazyPattern(r"^(V?)(\d+)([A-Za-z])(?=[_.-])")
 # The title of a migration: its first comment line starting with a version or a file name,
 # e.g. `-- V2a__add_priority.sql: ...`, `-- Migration 0012a: ...`, `/* 012a_add_priority */`.
-_TITLE = re.compile(r"^\s*(?:--+|/\*+|#)\s*(?:"
+_TITLE = LazyPattern(r"^\s*(?:--+|/\*+|#)\s*(?:"
                     r"(?:migration|version|revision)\s*[:#]?\s*(?P<named>V?\d+[a-z]?(?:[._]\d+)*)\b"
                     r"|(?P<flyway>(?-i:V)\d+[a-z]?(?:[._]\d+)*)(?=__|\s*[:\-]\s|\s*$)"
                     r"|(?P<padded>\d{3,6}[a-z]?)(?=_[A-Za-z]|\s*[:\-]\s|\s*$))", re.IGNORECASE)
-_FILE_VERSION = re.compile(r"^(?:V|U)?(\d+[a-z]?(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
+_FILE_VERSION = LazyPattern(r"^(?:V|U)?(\d+[a-z]?(?:[._]\d+)*)(?=__|_|\.|-)", re.IGNORECASE)
 
 _TOOL_CONSEQUENCE = {
     "flyway": _("Flyway refuses it (a version must be numeric: validate and migrate fail)"),

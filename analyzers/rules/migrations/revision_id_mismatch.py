@@ -10,9 +10,10 @@ from ..context import AuditContext
 from ...workspace.discovery import file_name, file_stem, folder_of
 from .revision_examples import ALEMBIC_SETUP, revision_file
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
 # A token of a file_template: %(name)s, %(month).2d, ...
-_TOKEN = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
+_TOKEN = LazyPattern(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
 
 
 def file_template(context: AuditContext, folder: str) -> str:

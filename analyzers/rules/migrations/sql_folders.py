@@ -8,9 +8,10 @@ from typing import Optional
 
 from ...workspace.discovery import file_name, folder_of
 from .duplicate_migration_version import sql_version
+from ...lazy_pattern import LazyPattern
 
-_FLYWAY = re.compile(r"^V\d", re.IGNORECASE)
-_NUMBERED = re.compile(r"^\d")
+_FLYWAY = LazyPattern(r"^V\d", re.IGNORECASE)
+_NUMBERED = LazyPattern(r"^\d")
 
 
 def migration_folders(model) -> dict[str, list[str]]:

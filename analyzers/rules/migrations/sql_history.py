@@ -10,11 +10,12 @@ from typing import Optional
 
 from ...schema import operations as ops
 from ...schema.model import table_key
+from ...lazy_pattern import LazyPattern
 
 # Words in a migration's name that say it redoes an earlier one.
-REDO_WORDS = re.compile(r"(?:^|[_\-\s.])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|final|again|redo|retry|new|copy|take\d+|corrected)(?:$|[_\-\s.])",
+REDO_WORDS = LazyPattern(r"(?:^|[_\-\s.])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|final|again|redo|retry|new|copy|take\d+|corrected)(?:$|[_\-\s.])",
                         re.IGNORECASE)
-_VERSION_PREFIX = re.compile(r"^(?:[VUR]?\d[\d._-]*[a-z]?_{1,2}|R__)", re.IGNORECASE)
+_VERSION_PREFIX = LazyPattern(r"^(?:[VUR]?\d[\d._-]*[a-z]?_{1,2}|R__)", re.IGNORECASE)
 
 
 def checked_databases(model) -> list:
