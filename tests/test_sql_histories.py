@@ -412,3 +412,50 @@ def test_schema_files_of_tests_build_no_database_of_the_application(tmp_path):
     })
     model = WorkspaceIndex(root).index_all()
     assert [step.path for step in model.steps] == ["app/storage/schema.sql"]
+
+
+def _repeats_pair_by_pair(database) -> list:
+    """sql_history._repeats as first written, every step against every earlier one: the oracle of
+    the indexed search."""
+    from schemalens.analyzers.rules.migrations import sql_history as history
+    from schemalens.analyzers.schema import operations as ops
+    from schemalens.analyzers.schema.model import table_key
+
+    steps = [step for step in database.steps
+             if step.path.endswith(".sql") and not any(isinstance(op, ops.ExistingTables) for op in step.operations)]
+    tables = {table_key(op.table, op.schema or step.schema) for step in database.steps for op in step.operations
+              if isinstance(op, ops.CreateTable)}
+    prints = [{fp for fp in history.fingerprints(step) if fp[0] in history._NO_TABLE or fp[1] in tables} for step in steps]
+    found = []
+    for number, step in enumerate(steps):
+        if not prints[number]:
+            continue
+        best = None
+        for other in range(number):
+            shared = prints[number] & prints[other]
+            if not shared or not prints[number] <= prints[other] or history._undone_between(shared, steps[other + 1:number]):
+                continue
+            if best is None or len(shared) > best[1]:
+                best = (steps[other], len(shared))
+        if best is not None:
+            found.append(history.Repeat(best[0], step, best[1], bool(history.REDO_WORDS.search(history.migration_name(step.path)))))
+    return found
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_repeated_migrations_are_found_as_comparing_every_pair_finds_them(tmp_path, seed):
+    import random
+
+    from schemalens.analyzers.rules.migrations.sql_history import _repeats
+
+    rng = random.Random(seed)
+    statements = ["CREATE TABLE t{t} (id int, c{c} int);", "ALTER TABLE t{t} ADD COLUMN c{c} int;",
+                  "ALTER TABLE t{t} DROP COLUMN c{c};", "CREATE INDEX ix{c} ON t{t} (c{c});", "DROP INDEX ix{c};",
+                  "ALTER TABLE t{t} RENAME TO t{c};", "DROP TABLE t{t};", "CREATE TYPE e{c} AS ENUM ('a');"]
+    files = {f"db/V{number}__{rng.choice(['step', 'step_fix', 'redo'])}.sql":
+             "\n".join(rng.choice(statements).format(t=rng.randrange(3), c=rng.randrange(3)) for _ in range(rng.randint(1, 3)))
+             for number in range(1, 41)}
+    database = _database(WorkspaceIndex(_write(tmp_path, files)).index_all(), "db")
+    expected = _repeats_pair_by_pair(database)
+    assert _repeats(database) == expected
+    assert seed > 2 or expected  # the first seeds repeat something

@@ -146,18 +146,22 @@ def _repeats(database) -> list[Repeat]:
               if isinstance(op, ops.CreateTable)}
     prints = [{fp for fp in fingerprints(step) if fp[0] in _NO_TABLE or fp[1] in tables} for step in steps]
     found = []
+    # fingerprint -> the numbers of the steps so far that have it, in order: the earlier steps a
+    # step can repeat have all of its fingerprints (comparing every pair of steps: 65 ms of 1,000
+    # SQL migrations, growing with their square)
+    holding: dict[tuple, list[int]] = {}
     for number, step in enumerate(steps):
-        if not prints[number]:
-            continue
-        best = None
-        for other in range(number):
-            shared = prints[number] & prints[other]
-            if not shared or not prints[number] <= prints[other] or _undone_between(shared, steps[other + 1:number]):
-                continue
-            if best is None or len(shared) > best[1]:
-                best = (steps[other], len(shared))
-        if best is not None:
-            found.append(Repeat(best[0], step, best[1], bool(REDO_WORDS.search(migration_name(step.path)))))
+        printed = prints[number]
+        if printed:
+            # each earlier step holding all of them shares exactly these: the first one nothing
+            # since undid is the one it repeats
+            fewest = min((holding.get(fp, []) for fp in printed), key=len)
+            repeated = next((other for other in fewest if printed <= prints[other]
+                             and not _undone_between(printed, steps[other + 1:number])), None)
+            if repeated is not None:
+                found.append(Repeat(steps[repeated], step, len(printed), bool(REDO_WORDS.search(migration_name(step.path)))))
+        for fp in printed:
+            holding.setdefault(fp, []).append(number)
     return found
 
 
