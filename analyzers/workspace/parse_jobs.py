@@ -103,4 +103,4 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, work
     # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
     runnable = runnable_text(text) if kind in ("sql_migration", "sql_draft") else text
     extraction = sql_files.parse_sql(runnable, path, dialect=dialect, rejections=dialect == workspace_dialect)
-    return replace(extraction, scan=sql_files.scan_sql(text, path)), tuple(extraction.errors)
+    return replace(extraction, scan=sql_files.scan_sql(text, path, extraction.operations)), tuple(extraction.errors)
