@@ -49,8 +49,9 @@ def keep_written_methods(path: Path, attrs: bool) -> Callable[[], None]:
     uses no attrs class need not pay), take the code of what they write from `path` until the
     returned function is first called. That function puts them back as they were, and writes
     `path` when this start compiled a tenth of its scripts or more, or `_REWRITE_MINIMUM`: a
-    first start, a library that now writes other methods, classes made after the imports. A few scripts differ at every start and do not make it write:
-    a frozen attrs class's `__hash__` holds a hash salted per process."""
+    first start, a library that now writes other methods, classes made after the imports. A few
+    scripts differ at every start and do not make it write: a frozen attrs class's `__hash__`
+    holds a hash salted per process."""
     kept = _load(path)
     used: dict[tuple[str, bytes], object] = {}
     compiled = 0
