@@ -31,6 +31,7 @@ from typing import Optional
 
 import pglast
 
+from .extract.pg_tree import scan
 from .extract.python_source import split_lines
 from .lazy_pattern import LazyPattern
 
@@ -193,10 +194,10 @@ def _sql_tokens(source: str) -> tuple[list, int]:
     """PostgreSQL's tokens of `source`, and how far they are certain: up to an unterminated
     string, quoted name or comment, the tokens before it (a line from there on is unreadable)."""
     try:
-        return list(pglast.parser.scan(source)), len(source)
+        return list(scan(source)), len(source)
     except pglast.parser.ParseError as error:
         offset = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
     try:
-        return list(pglast.parser.scan(source[:offset])), offset
+        return list(scan(source[:offset])), offset
     except pglast.parser.ParseError:
         return [], 0

@@ -52,7 +52,7 @@ def _rejected(outcome) -> bool:
 
 def _built_from_json(text: str):
     """pg_tree's own tree, without its way out to pglast.parse_sql (that must not be needed here)."""
-    return pg_tree._Builder(text).statements(json.loads(pglast.parser.parse_sql_json(text)))
+    return pg_tree._Builder(pg_tree._CharacterIndex(text)).statements(json.loads(pglast.parser.parse_sql_json(text)))
 
 
 def _agree(text: str) -> str | None:
@@ -154,5 +154,49 @@ def test_a_shape_it_does_not_know_is_parsed_by_pglast(monkeypatch):
     document["stmts"][0]["stmt"]["CreateStmt"]["relation"]["newField"] = 1
     monkeypatch.setattr(pg_tree, "parse_sql_json", lambda _: json.dumps(document))
     with pytest.raises(pg_tree._Unknown):
-        pg_tree._Builder(text).statements(document)
+        pg_tree._Builder(pg_tree._CharacterIndex(text)).statements(json.loads(json.dumps(document)))
     assert _difference(pglast.parse_sql(text), pg_tree.parse_sql(text)) is None
+
+
+@pytest.mark.parametrize("text", ["", "a", "é", "SELECT 'é' AS a", "表a€𝄞b", "ab𝄞", "𝄞", "x" * 5 + "é" * 3 + "y",
+                                  "COMMENT ON TABLE t IS '账户表'; SELECT 1"])
+def test_each_byte_offset_gives_the_character_pglast_gives(text):
+    displacements, index = pglast.parser.Displacements(text), pg_tree._CharacterIndex(text)
+    offsets = range(-2, len(text.encode("utf-8")) + 3)
+    assert [index(offset) for offset in offsets] == [displacements(offset) for offset in offsets]
+
+
+SCANNED = ["SELECT 'é', \"ñame\", 1 -- café\n/* 表 */ FROM t;", "CREATE TABLE 账户 (名字 text);", "DO $$ BEGIN RAISE NOTICE 'ü'; END $$;",
+           "SELECT $é$ body $é$", "SELECT $é$ a $__$ b $é$", "SELECT U&'d\\0061t\\+000061', E'\\u00e9', 'ä'||'ö'", "SELECT 1é, é1, x€y", "SELECT '𝄞' AS \"𝄞\";",
+           "SELECT 'unterminated é", "SELECT 'é', 'unterminated", "SELECT \"unterminated é", "/* unterminated ü"]
+
+
+@pytest.mark.parametrize("text", SCANNED)
+def test_the_same_tokens_as_pglast_s_scanner(text):
+    try:
+        expected = pglast.parser.scan(text)
+    except pglast.parser.ParseError as error:
+        with pytest.raises(pglast.parser.ParseError) as raised:
+            pg_tree.scan(text)
+        assert raised.value.args[1] == error.args[1]
+        return
+    assert pg_tree.scan(text) == expected
+
+
+def test_the_same_tokens_on_every_sql_text_at_hand():
+    """Each text with a Chinese comment before and after it, read through the stand-in."""
+    for path, text in _sql_texts():
+        text = f"-- 迁移：{path.name}\n{text}\n/* 结束 ü */"
+        expected, scanned = _outcome(pglast.parser.scan, text), _outcome(pg_tree.scan, text)
+        if _rejected(expected):
+            assert _rejected(scanned) and scanned.args[1] == expected.args[1], path
+        else:
+            assert scanned == expected, path
+
+
+def test_a_text_longer_than_a_megabyte_is_parsed_by_pglast(monkeypatch):
+    """Its JSON, read whole, would take twice the memory of its nodes."""
+    monkeypatch.setattr(pg_tree, "_JSON_CHARACTERS", 10)
+    monkeypatch.setattr(pg_tree.pglast, "parse_sql", lambda text: ("pglast's", text))
+
+    assert pg_tree.parse_sql("SELECT 12345678") == ("pglast's", "SELECT 12345678")

@@ -158,7 +158,7 @@ def placeholders_as_parameters(text: str, *, psql: bool = False) -> str:
     the string or the quoted identifier they stand for.
     """
     try:
-        tokens = pglast.parser.scan(text)
+        tokens = pg_tree.scan(text)
     except Exception:
         return text
     chars = list(text)
@@ -197,7 +197,7 @@ def _statement_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the statements, split at top-level semicolons by
     PostgreSQL's scanner (which knows strings, dollar quotes and comments)."""
     try:
-        tokens = pglast.parser.scan(text)
+        tokens = pg_tree.scan(text)
     except Exception:
         tokens = []
     spans, start, depth = [], None, 0
@@ -219,7 +219,7 @@ def _statement_spans(text: str) -> list[tuple[int, int]]:
 def scan_sql(text: str, path: str, operations: Iterable[ops.Operation]) -> SqlScan:
     """The scan of a SQL file's `text`, whose statements read as `operations`."""
     try:
-        tokens = pglast.parser.scan(text)
+        tokens = pg_tree.scan(text)
     except Exception:  # the scanner gave up: the file is reported as rejected by its parse
         return SqlScan()
     positions = _Positions(text, path, 0, 0)
