@@ -19,12 +19,13 @@ from __future__ import annotations
 import bisect
 import json
 import keyword
-import re
 from typing import Any, Callable, Optional
 
 import pglast
 from pglast import ast, enums
 from pglast.parser import ParseError, parse_sql_json
+
+from ..lazy_pattern import LazyPattern
 
 # What an attribute holds, by its C type in pglast's slot table
 _BOOL, _TEXT, _CHAR, _ENUM, _LIST, _NODE, _STRUCT, _LOCATION, _NUMBER = range(9)
@@ -42,6 +43,7 @@ class _Unknown(Exception):
 
 # A longer text is parsed by pglast.parse_sql: the JSON of a whole text and its dictionaries
 # take twice the memory of the nodes made of them (a 6 MB dump of INSERTs: 570 MB, against 255).
+# pglast's own conversion of locations is slow on such a text when it is not ASCII (24 s).
 _JSON_CHARACTERS = 1 << 20
 
 
@@ -56,9 +58,9 @@ def parse_sql(text: str) -> tuple[ast.RawStmt, ...]:
         return pglast.parse_sql(text)
 
 
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+_NOT_ASCII = LazyPattern(r"[^\x00-\x7f]")
 # A dollar quote whose tag is not ASCII: its stand-in could be another tag of the text
-_NOT_ASCII_TAG = re.compile(r"\$[^$\s]*[^\x00-\x7f][^$\s]*\$")
+_NOT_ASCII_TAG = LazyPattern(r"\$[^$\s]*[^\x00-\x7f][^$\s]*\$")
 
 
 def scan(text: str) -> list:
