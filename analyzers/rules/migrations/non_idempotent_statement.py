@@ -149,7 +149,7 @@ class NonIdempotentStatement(Rule):
                                           _("a failed concurrent build leaves an INVALID index of this name, so running "
                                           "it again fails with \"already exists\""))
                 continue
-            if walked.in_transaction or _embedded(context, walked):
+            if walked.in_transaction or _in_string_constant(context, walked.step.path, walked.operation.location):
                 continue
             form = _not_rerunnable(walked)
             # Known to run statement by statement (Alembic's autocommit_block, a tool that does not wrap
@@ -226,13 +226,9 @@ def _followed(walk: tuple, position: int) -> bool:
     return False
 
 
-def _embedded(context: AuditContext, walked) -> bool:
-    """A statement inside a DO block: the block guards itself."""
-    return _in_string_constant(context, walked.step.path, walked.operation.location)
-
-
 def _in_string_constant(context: AuditContext | StepView, path: str, location: Location) -> bool:
-    """In a string constant of a SQL file: a DO block's or a function's body."""
+    """In a string constant of a SQL file: a DO block's or a function's body, which guards its
+    statements itself."""
     scan = context.model.sql_scans.get(path)
     return scan is not None and scan.in_string_constant(location)
 
