@@ -194,9 +194,110 @@ def test_the_same_tokens_on_every_sql_text_at_hand():
             assert scanned == expected, path
 
 
-def test_a_text_longer_than_a_megabyte_is_parsed_by_pglast(monkeypatch):
-    """Its JSON, read whole, would take twice the memory of its nodes."""
-    monkeypatch.setattr(pg_tree, "_JSON_CHARACTERS", 10)
-    monkeypatch.setattr(pg_tree.pglast, "parse_sql", lambda text: ("pglast's", text))
+# Statements of every shape between which a long text is cut into runs: comments before and
+# after them (nested block comments too), non-ASCII text, a function whose BEGIN ATOMIC body the
+# scanner-based split takes for several statements, a rule with statements in parentheses, a
+# DO block, a last statement without a semicolon.
+_LONG = "".join(f"""-- 第 {number} 步
+CREATE TABLE "t{number}_ü" (id bigint PRIMARY KEY, "naïve" text DEFAULT 'café {number}' NOT NULL);
+/* outer /* nested ; */ still a comment; */ INSERT INTO "t{number}_ü" VALUES ({number}, '表 ; {number}');
+CREATE FUNCTION f{number}() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT {number}; END;
+CREATE RULE r{number} AS ON INSERT TO "t{number}_ü" DO ALSO (SELECT 1; SELECT 2);
+DO $$ BEGIN PERFORM {number}; END $$;
+""" for number in range(40)) + "SELECT 'last'"
 
-    assert pg_tree.parse_sql("SELECT 12345678") == ("pglast's", "SELECT 12345678")
+
+def _runs_of(text: str) -> list[tuple[int, int]]:
+    runs = pg_tree.statement_runs(text)
+    assert len(runs) > 5 and runs[0][0] == 0 and runs[-1][1] == len(text)
+    assert all(one[1] == other[0] for one, other in zip(runs, runs[1:]))
+    return runs
+
+
+@pytest.mark.parametrize("text", [_LONG, _LONG.encode("ascii", "replace").decode()], ids=["not ASCII", "ASCII"])
+def test_a_long_text_parsed_run_by_run_gives_pglast_s_tree(monkeypatch, text):
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 300)
+    _runs_of(text)
+    assert _difference(pglast.parse_sql(text), pg_tree.parse_sql(text)) is None
+
+
+def test_each_run_holds_the_statements_between_its_ends(monkeypatch):
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 300)
+    runs = list(pg_tree.parse_runs(_LONG))
+    assert len(runs) > 5
+    for start, end, statements in runs:
+        assert statements and all(start <= statement.stmt_location < end for statement in statements)
+        assert _LONG[start:start + 2] in ("--", "CR", "/*", "IN", "DO", "SE")  # a statement's first token
+
+
+def test_a_rejected_statement_in_a_long_text_gives_pglast_s_error(monkeypatch):
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 300)
+    text = _LONG.replace("SELECT 17;", "SELEC 17;")
+    with pytest.raises(pglast.parser.ParseError) as expected:
+        pglast.parse_sql(text)
+    with pytest.raises(pglast.parser.ParseError) as built:
+        pg_tree.parse_sql(text)
+    assert built.value.args == expected.value.args
+    outcomes = [parsed for _start, _end, parsed in pg_tree.parse_runs(text)]
+    assert sum(_rejected(parsed) for parsed in outcomes) == 1 and not _rejected(outcomes[-1])  # the runs after it are read
+
+
+def test_a_statement_of_megabytes_gives_pglast_s_tree(monkeypatch):
+    """A multi-row INSERT: pglast's own nodes when it is ASCII (no JSON dictionaries), built
+    from the JSON when it is not (pglast would be slow)."""
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 100)
+    monkeypatch.setattr(pg_tree, "_LONG_RUN_CHARACTERS", 400)
+    rows = ", ".join(f"({number}, 'x')" for number in range(40))
+    texts = {"ASCII": f"SELECT 1; INSERT INTO t VALUES {rows}; SELECT 2", "not ASCII": f"INSERT INTO t VALUES {rows}, (0, 'Zürich')"}
+    expected = {name: pglast.parse_sql(text) for name, text in texts.items()}
+    by_pglast = []
+    parse_by_pglast = pglast.parse_sql
+    monkeypatch.setattr(pg_tree.pglast, "parse_sql", lambda text: by_pglast.append(text) or parse_by_pglast(text))
+    for name, text in texts.items():
+        assert _difference(expected[name], pg_tree.parse_sql(text)) is None, name
+    assert [len(text) > 400 and text.isascii() for text in by_pglast] == [True]
+
+
+def test_a_run_of_a_shape_it_does_not_know_is_parsed_by_pglast_and_located_in_the_text(monkeypatch):
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 300)
+    built_from_json = pg_tree._Builder.statements
+
+    def unknown_in_the_third_run(builder, document):
+        unknown_in_the_third_run.runs += 1
+        if unknown_in_the_third_run.runs == 3:
+            raise pg_tree._Unknown("a shape")
+        return built_from_json(builder, document)
+
+    unknown_in_the_third_run.runs = 0
+    monkeypatch.setattr(pg_tree._Builder, "statements", unknown_in_the_third_run)
+    assert _difference(pglast.parse_sql(_LONG), pg_tree.parse_sql(_LONG)) is None
+    assert unknown_in_the_third_run.runs > 3
+
+
+def test_a_long_text_scanned_run_by_run_gives_pglast_s_tokens(monkeypatch):
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 300)
+    _runs_of(_LONG)
+    assert [token for tokens in pg_tree.scan_runs(_LONG) for token in tokens] == pglast.parser.scan(_LONG)
+    unterminated = _LONG + "; SELECT 'ü"
+    with pytest.raises(pglast.parser.ParseError) as expected:
+        pglast.parser.scan(unterminated)
+    with pytest.raises(pglast.parser.ParseError) as scanned:
+        list(pg_tree.scan_runs(unterminated))
+    assert scanned.value.args == expected.value.args
+
+
+def test_every_sql_text_at_hand_cut_into_runs_gives_pglast_s_tree(monkeypatch):
+    """Runs of about 1,000 characters: the corpus's migrations, PostgreSQL's own scripts; each
+    as it is, and with a Chinese comment at the end of every line (character indices)."""
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 1000)
+    cut = 0
+    for path, text in _sql_texts():
+        cleaned = next(_pieces(text))
+        for variant in (cleaned, cleaned.replace("\n", " -- 注释 ü\n")):
+            cut += len(pg_tree.statement_runs(variant)) > 1
+            expected, built = _outcome(pglast.parse_sql, variant), _outcome(pg_tree.parse_sql, variant)
+            if _rejected(expected):
+                assert _rejected(built) and built.args == expected.args, path
+            else:
+                assert _difference(expected, built) is None, f"{path}: {_difference(expected, built)}"
+    assert cut >= 40

@@ -18,6 +18,42 @@ def test_a_rejected_statement_is_reported_at_its_line_and_the_rest_is_read():
     assert "TABL" in extraction.errors[0].message
 
 
+def test_columns_after_a_rejected_statement_are_located_where_they_are_written():
+    """A statement read alone (the file as a whole is rejected) counts its nodes' locations from its own start."""
+    extraction = parse_sql("SELEC broken;\nCREATE TABLE a (\n  id int PRIMARY KEY,\n  name text\n);\n", "m.sql")
+    (create,) = extraction.operations
+    assert [(column.name, column.location.line, column.location.column) for column in create.columns] == [("id", 3, 3), ("name", 4, 3)]
+
+
+# A migration of every kind of statement the extractor reads, a psql meta-command, COPY data,
+# Chinese comments and names, one statement PostgreSQL rejects, and a DO block.
+_LONG_MIGRATION = "\\set ON_ERROR_STOP on\n" + "".join(f"""-- 第 {number} 步：账户
+CREATE TABLE "账户_{number}" (id bigint PRIMARY KEY, "名字" text NOT NULL DEFAULT '无', owner_id int REFERENCES owners (id));
+COMMENT ON TABLE "账户_{number}" IS '账户表 {number}';
+CREATE INDEX "ix_{number}" ON "账户_{number}" ("名字") WHERE owner_id IS NOT NULL;
+ALTER TABLE "账户_{number}" ADD COLUMN note text, ALTER COLUMN "名字" SET DATA TYPE varchar(200);
+COPY "账户_{number}" (id) FROM stdin;
+1
+\\.
+{"CREATE TABL broken (id int);" if number == 13 else "SELECT 1;"}
+DO $$ BEGIN EXECUTE 'CREATE TABLE IF NOT EXISTS x_{number} (a int)'; END $$;
+UPDATE "账户_{number}" SET note = 'ü' WHERE id = :'some_id';
+""" for number in range(30))
+
+
+def test_a_long_file_read_a_run_of_statements_at_a_time_reads_as_a_whole(monkeypatch):
+    from schemalens.analyzers.extract import pg_tree
+    from schemalens.analyzers.extract.sql_files import scan_sql
+
+    whole = parse_sql(_LONG_MIGRATION, "m.sql")
+    scanned_whole = scan_sql(_LONG_MIGRATION, "m.sql", whole.operations)
+    assert len(whole.errors) == 1 and len(whole.operations) > 200 and scanned_whole.string_constants
+    monkeypatch.setattr(pg_tree, "_RUN_CHARACTERS", 800)
+    assert len(pg_tree.statement_runs(_LONG_MIGRATION)) > 10
+    assert parse_sql(_LONG_MIGRATION, "m.sql") == whole
+    assert scan_sql(_LONG_MIGRATION, "m.sql", whole.operations) == scanned_whole
+
+
 def test_columns_after_multibyte_text_get_the_right_column():
     extraction = parse_sql("COMMENT ON TABLE a IS '账户表'; CREATE TABLE b (id int);", "m.sql")
     assert [(op.location.line, op.location.column) for op in extraction.operations] == [(1, 1), (1, 30)]

@@ -12,6 +12,10 @@ as False, 0, "\\0", None. A node type, field or shape this module does not know 
 the text is parsed by `pglast.parse_sql` instead (`_Unknown`). The tests compare both trees,
 attribute by attribute and location by location, on the SQL of the fixtures, of the corpus and
 PostgreSQL's own scripts (system views, information schema, contrib extensions).
+
+A text of more than a megabyte (a seed file, a dump) is parsed, and scanned, a run of whole
+statements at a time (`parse_runs`, `scan_runs`): in linear time and memory, where pglast's
+location conversion is quadratic in the non-ASCII characters of the whole text.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import bisect
 import json
 import keyword
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional, Union
 
 import pglast
 from pglast import ast, enums
@@ -41,21 +45,129 @@ class _Unknown(Exception):
     """A shape of the JSON this module does not build: the text goes to pglast.parse_sql."""
 
 
-# A longer text is parsed by pglast.parse_sql: the JSON of a whole text and its dictionaries
-# take twice the memory of the nodes made of them (a 6 MB dump of INSERTs: 570 MB, against 255).
-# pglast's own conversion of locations is slow on such a text when it is not ASCII (24 s).
-_JSON_CHARACTERS = 1 << 20
+# A longer text is parsed a run of whole statements at a time, each run's JSON and then its
+# nodes before the next run's: the JSON of a whole text and its dictionaries take twice the
+# memory of the nodes made of them (a 6 MB dump of INSERTs: 570 MB, against pglast's 255), and a
+# caller that takes the runs one by one (the extractor) holds one run's nodes at a time.
+_RUN_CHARACTERS = 1 << 20
+# A run this long holds a statement of megabytes (a run ends at the first statement after
+# _RUN_CHARACTERS): read by pglast when it is ASCII.
+_LONG_RUN_CHARACTERS = 4 * _RUN_CHARACTERS
 
 
 def parse_sql(text: str) -> tuple[ast.RawStmt, ...]:
     """`pglast.parse_sql(text)`: the same statements, raising the same ParseError."""
-    if len(text) > _JSON_CHARACTERS:
-        return pglast.parse_sql(text)
-    document = json.loads(parse_sql_json(text))  # the JSON text is freed before the nodes are made
+    statements: list[ast.RawStmt] = []
+    for _start, _end, parsed in parse_runs(text):
+        if isinstance(parsed, ParseError):
+            raise parsed
+        statements += parsed
+    return tuple(statements)
+
+
+def parse_runs(text: str, runs: Optional[list[tuple[int, int]]] = None
+               ) -> Iterator[tuple[int, int, Union[tuple[ast.RawStmt, ...], ParseError]]]:
+    """The statements of `text` a run at a time (`statement_runs`, or `runs` found before):
+    (start, end, the statements of text[start:end], located in `text`), or the ParseError of
+    the first statement PostgreSQL rejects in that run, its index in `text`, instead of its
+    statements. A run that ends inside a statement (libpg_query's scanner-based split takes the
+    semicolons of a `BEGIN ATOMIC` body for ends) is parsed again with the next one."""
+    runs = runs if runs is not None else statement_runs(text)
+    number = 0
+    while number < len(runs):
+        start, last = runs[number][0], number
+        while True:
+            end = runs[last][1]
+            try:
+                parsed: Union[tuple[ast.RawStmt, ...], ParseError] = _parsed_run(text, start, end)
+            except ParseError as error:
+                if last + 1 < len(runs) and str(error.args[0]).endswith("at end of input"):
+                    last += 1
+                    continue
+                parsed = error
+            break
+        yield start, end, parsed
+        number = last + 1
+
+
+def _parsed_run(text: str, start: int, end: int) -> tuple[ast.RawStmt, ...]:
+    """The statements of text[start:end] located in `text`, or its ParseError, its index in
+    `text`. A run after the first is parsed after one space: libpg_query leaves out a location
+    of 0, which pglast reads as the text's first character, and 0 is also what a location the
+    parser does not set holds (an IN list's bounds in a SQL function's body). With the space, the
+    run's first token is at 1, and a location left out stays 0, as in the whole text."""
+    if start:
+        run = " " + text[start:end]
+
+        def located(index: Optional[int]) -> Optional[int]:
+            return index and index - 1 + start
+    else:
+        run = text if end == len(text) else text[:end]
+        located = None
     try:
-        return _Builder(_CharacterIndex(text)).statements(document)
-    except _Unknown:
-        return pglast.parse_sql(text)
+        if len(run) > _LONG_RUN_CHARACTERS and run.isascii():
+            # A statement of megabytes (a multi-row INSERT): pglast's nodes, without the JSON's
+            # dictionaries; pglast is slow only on a text that is not ASCII.
+            return _relocated(pglast.parse_sql(run), located)
+        document = json.loads(parse_sql_json(run))  # the JSON text is freed before the nodes are made
+        try:
+            return _Builder(_CharacterIndex(run), located).statements(document)
+        except _Unknown:
+            return _relocated(pglast.parse_sql(run), located)
+    except ParseError as error:
+        stopped = stopped_at(error)
+        raise ParseError(error.args[0], located(stopped) if located and stopped is not None else stopped) from None
+
+
+def statement_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of `text`, end to end, each a run of whole statements of
+    `_RUN_CHARACTERS` or a little more: a run begins where a statement does, the comments before
+    it included, and ends where the next run begins (PostgreSQL locates a statement at its first
+    token, whatever comes before it). Found by libpg_query's scanner-based split on the text's
+    ASCII stand-in (see `scan`), in linear time; one run when the text is shorter, has a
+    non-ASCII dollar-quote tag, or is rejected by the scanner."""
+    whole = [(0, len(text))]
+    if len(text) <= _RUN_CHARACTERS:
+        return whole
+    ascii = text.isascii()
+    if not ascii and _NOT_ASCII_TAG.search(text):
+        return whole
+    stand_in = text if ascii else _stand_in(text)
+    try:
+        pieces = pglast.parser.split(stand_in, with_parser=False, only_slices=True)
+    except ParseError:
+        return whole
+    starts = [0]  # byte offsets of the text: the stand-in's indices
+    for piece in pieces:
+        if piece.start - starts[-1] >= _RUN_CHARACTERS:
+            starts.append(piece.start)
+    if not ascii:
+        index = _CharacterIndex(text)
+        starts = [index(start) for start in starts]
+    return list(zip(starts, [*starts[1:], len(text)]))
+
+
+def _relocated(statements: tuple[ast.RawStmt, ...], located: Optional[Callable[[int], int]]) -> tuple[ast.RawStmt, ...]:
+    """pglast's statements of a run, their locations made indices of the whole text by `located`."""
+    if located is not None:
+        for statement in statements:
+            statement.stmt_location = located(statement.stmt_location)
+            _relocate(statement.stmt, located)
+    return statements
+
+
+def _relocate(value: Any, located: Callable[[int], int]) -> None:
+    if isinstance(value, tuple):
+        for item in value:
+            _relocate(item, located)
+    elif isinstance(value, ast.Node):
+        for name, slot in type(value).__slots__.items():
+            attribute = getattr(value, name)
+            if slot.c_type == "ParseLoc":
+                if attribute is not None:
+                    setattr(value, name, located(attribute))
+            else:
+                _relocate(attribute, located)
 
 
 _NOT_ASCII = LazyPattern(r"[^\x00-\x7f]")
@@ -63,25 +175,48 @@ _NOT_ASCII = LazyPattern(r"[^\x00-\x7f]")
 _NOT_ASCII_TAG = LazyPattern(r"\$[^$\s]*[^\x00-\x7f][^$\s]*\$")
 
 
-def scan(text: str) -> list:
-    """`pglast.parser.scan(text)`: the same tokens, their offsets in characters. pglast turns each
-    token's byte offsets into character indices by searching a list of every byte of every
-    non-ASCII character: on a 600 KB text with an accented name in each row, 37 s. Here the
-    scanner reads a stand-in of the text, each non-ASCII character written as as many `_` as it
-    has bytes (PostgreSQL's scanner takes any byte over 0x7F for a letter of a name, as it takes
-    `_`): its indices are the text's byte offsets, made character indices by bisection. A text
-    the scanner rejects raises ParseError with the character index where it stopped."""
+def scan(text: str, offset: int = 0) -> list:
+    """`pglast.parser.scan(text)`: the same tokens, their offsets in characters (`offset` added:
+    a run's tokens, located in the whole text). pglast turns each token's byte offsets into
+    character indices by searching a list of every byte of every non-ASCII character: on a
+    600 KB text with an accented name in each row, 37 s. Here the scanner reads a stand-in of
+    the text, each non-ASCII character written as as many `_` as it has bytes (PostgreSQL's
+    scanner takes any byte over 0x7F for a letter of a name, as it takes `_`): its indices are
+    the text's byte offsets, made character indices by bisection. A text the scanner rejects
+    raises pglast's ParseError."""
     if text.isascii() or _NOT_ASCII_TAG.search(text):
-        return pglast.parser.scan(text)
-    index = _CharacterIndex(text)
-    stand_in = _NOT_ASCII.sub(lambda character: "_" * len(character.group().encode("utf-8", "surrogatepass")), text)
-    try:
-        tokens = pglast.parser.scan(stand_in)
-    except ParseError as error:
-        stopped = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
-        raise ParseError(error.args[0], index(stopped) if stopped is not None else None) from None
+        tokens = pglast.parser.scan(text)
+        index = None
+    else:
+        try:
+            tokens = pglast.parser.scan(_stand_in(text))
+        except ParseError:  # pglast's error, its message quoting the text, not the stand-in: found before any token is made
+            return pglast.parser.scan(text)
+        index = _CharacterIndex(text)
+    if index is None and not offset:
+        return tokens
     token_type = type(tokens[0]) if tokens else tuple
-    return [token_type(index(start), index(end), name, kind) for start, end, name, kind in tokens]
+    if index is None:
+        return [token_type(start + offset, end + offset, name, kind) for start, end, name, kind in tokens]
+    return [token_type(index(start) + offset, index(end) + offset, name, kind) for start, end, name, kind in tokens]
+
+
+def scan_runs(text: str) -> Iterator[list]:
+    """`scan(text)` a run at a time (`statement_runs`): the tokens of each run, located in
+    `text`. A text cut into runs was read whole by the scanner; one it rejects is one run, and
+    raises ParseError as `scan` does."""
+    for start, end in statement_runs(text):
+        yield scan(text[start:end] if (start, end) != (0, len(text)) else text, start)
+
+
+def stopped_at(error: ParseError) -> Optional[int]:
+    """The index where the parser or the scanner stopped, when the error says."""
+    return error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
+
+
+def _stand_in(text: str) -> str:
+    """`text` with each non-ASCII character written as as many `_` as it has UTF-8 bytes."""
+    return _NOT_ASCII.sub(lambda character: "_" * len(character.group().encode("utf-8", "surrogatepass")), text)
 
 
 class _CharacterIndex:
@@ -176,10 +311,11 @@ _CONSTANTS = {"ival": (ast.Integer, "ival", 0), "fval": (ast.Float, "fval", None
 
 
 class _Builder:
-    def __init__(self, index: _CharacterIndex) -> None:
+    def __init__(self, index: _CharacterIndex, located: Optional[Callable[[Optional[int]], Optional[int]]] = None) -> None:
         # pglast's locations are character indices; libpg_query's, byte offsets. On an ASCII text
-        # they are the same, save the ones outside it, which pglast reads as None.
-        self.index_of = index
+        # they are the same, save the ones outside it, which pglast reads as None. A run's are
+        # then made the whole text's (`located`).
+        self.index_of = index if located is None else (lambda offset: located(index(offset)))
 
     def statements(self, document: dict) -> tuple[ast.RawStmt, ...]:
         built = []

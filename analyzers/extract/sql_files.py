@@ -217,34 +217,35 @@ def _statement_spans(text: str) -> list[tuple[int, int]]:
 
 
 def scan_sql(text: str, path: str, operations: Iterable[ops.Operation]) -> SqlScan:
-    """The scan of a SQL file's `text`, whose statements read as `operations`."""
-    try:
-        tokens = pg_tree.scan(text)
-    except Exception:  # the scanner gave up: the file is reported as rejected by its parse
-        return SqlScan()
+    """The scan of a SQL file's `text`, whose statements read as `operations`, a run of
+    statements at a time (a long text's tokens are not all held at once)."""
     positions = _Positions(text, path, 0, 0)
     statements = sorted({(operation.location.line, operation.location.column) for operation in operations})
     long_identifiers, string_constants = [], []
-    for token in tokens:
-        if token.name == "IDENT":
-            written = text[token.start:token.end + 1]
-            name = written[1:-1].replace('""', '"') if written.startswith('"') else written.lower()
-            if identifier_bytes(name) > MAX_IDENTIFIER_BYTES:
-                long_identifiers.append((positions.at(token.start), name))
-        elif token.name in ("SCONST", "USCONST"):
-            first, last = positions.line_column(token.start), positions.line_column(token.end)
-            next_statement = bisect.bisect_left(statements, first)
-            if next_statement < len(statements) and statements[next_statement] <= last:
-                string_constants.append((first, last))
+    scanned = pg_tree.scan_runs(text)
+    while True:
+        try:
+            tokens = next(scanned)
+        except StopIteration:
+            break
+        except Exception:  # the scanner gave up: the file is reported as rejected by its parse
+            return SqlScan()
+        for token in tokens:
+            if token.name == "IDENT":
+                written = text[token.start:token.end + 1]
+                name = written[1:-1].replace('""', '"') if written.startswith('"') else written.lower()
+                if identifier_bytes(name) > MAX_IDENTIFIER_BYTES:
+                    long_identifiers.append((positions.at(token.start), name))
+            elif token.name in ("SCONST", "USCONST"):
+                first, last = positions.line_column(token.start), positions.line_column(token.end)
+                next_statement = bisect.bisect_left(statements, first)
+                if next_statement < len(statements) and statements[next_statement] <= last:
+                    string_constants.append((first, last))
     return SqlScan(tuple(long_identifiers), tuple(string_constants))
 
 
 def _error_message(error: ParseError) -> str:
     return str(error.args[0]) if error.args else str(error)
-
-
-def _error_offset(error: ParseError) -> Optional[int]:
-    return error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
 
 
 # the extractor
@@ -257,6 +258,10 @@ def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int 
     first character is at line `line_offset + 1`, column `column_offset + 1`); `embedded` SQL
     may hold bind parameters (`:name`, `%s`). Another engine's SQL is read with sqlglot; what it
     cannot read is an error only with `rejections` (the workspace is written for that engine).
+
+    A long text is read a run of statements at a time (pg_tree.parse_runs): a run PostgreSQL
+    rejects is read statement by statement, and each run's syntax trees are freed before the
+    next one is parsed.
     """
     positions = _Positions(text, path, line_offset, column_offset)
     if dialect != "postgresql":
@@ -264,33 +269,40 @@ def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int 
 
         return parse_other_dialect(text, path, dialect, positions, rejections=rejections)
     cleaned = _blank_out_non_sql(text)
+    runs = pg_tree.statement_runs(cleaned)
     if embedded or cleaned != text:  # bind parameters, or the variables of a psql script
-        cleaned = placeholders_as_parameters(cleaned, psql=not embedded)
+        cleaned = "".join(placeholders_as_parameters(cleaned[start:end], psql=not embedded) for start, end in runs)
     builder = _Builder(positions)
-    try:
-        statements = [(raw.stmt, raw.stmt_location, raw.stmt_location + raw.stmt_len) for raw in pg_tree.parse_sql(cleaned)]
-    except ParseError:
-        statements = list(_statements_one_by_one(cleaned, builder, positions))
-    for statement, start, end in statements:
-        builder.statement(statement, cleaned, start, end)
+    for start, end, parsed in pg_tree.parse_runs(cleaned, runs):
+        if isinstance(parsed, ParseError):
+            statements = list(_statements_one_by_one(cleaned, start, end, builder, positions))  # its errors first, as a whole file's
+        else:
+            statements = ((raw.stmt, raw.stmt_location, raw.stmt_location + raw.stmt_len, 0) for raw in parsed)
+        for statement, statement_start, statement_end, located_from in statements:
+            builder.statement(statement, cleaned, statement_start, statement_end, located_from)
     return SqlExtraction(tuple(builder.operations), tuple(builder.errors))
 
 
-def _statements_one_by_one(text: str, builder: "_Builder", positions: _Positions):
-    for start, end in _statement_spans(text):
+def _statements_one_by_one(text: str, run_start: int, run_end: int, builder: "_Builder", positions: _Positions):
+    """The statements of text[run_start:run_end], parsed one at a time: (node, start, end, where
+    its nodes' locations count from)."""
+    for start, end in _statement_spans(text[run_start:run_end]):
+        start, end = start + run_start, end + run_start
         piece = text[start:end]
         if not piece.strip():
             continue
         try:
             parsed = pg_tree.parse_sql(piece)
         except ParseError as error:
-            offset = _error_offset(error)
+            offset = pg_tree.stopped_at(error)
             where = positions.at(start + (offset if offset is not None and offset < len(piece) else 0))
             builder.errors.append(ExtractionError(where, _("PostgreSQL would reject this statement: %(reason)s",
                                                                  reason=_error_message(error))))
             continue
         for raw in parsed:
-            yield raw.stmt, start + raw.stmt_location, start + raw.stmt_location + (raw.stmt_len or len(piece))
+            # a piece's one statement runs to its end (length 0), which is after the comments before it
+            end = start + (raw.stmt_location + raw.stmt_len if raw.stmt_len else len(piece))
+            yield raw.stmt, start + raw.stmt_location, end, start
 
 
 def _names(nodes) -> list[str]:
@@ -351,12 +363,16 @@ class _Builder:
         self.operations: list[ops.Operation] = []
         self.errors: list[ExtractionError] = []
         self._text = ""
+        self._located_from = 0
 
     def _at(self, offset: Optional[int]) -> Location:
-        return self.positions.at(max(offset or 0, 0))
+        """Where a node's location points (counted from `_located_from` in the text)."""
+        return self.positions.at(self._located_from + max(offset or 0, 0))
 
-    def statement(self, node, text: str, start: int, end: int) -> None:
-        self._text, self._start = text, start
+    def statement(self, node, text: str, start: int, end: int, located_from: int = 0) -> None:
+        """`located_from`: where the statement's nodes count their locations from in `text` (a
+        statement parsed alone: its own start)."""
+        self._text, self._start, self._located_from = text, start, located_from
         location = self.positions.at(start, end)
         handler = getattr(self, f"_{type(node).__name__}", None)
         try:
