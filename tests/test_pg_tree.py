@@ -227,7 +227,7 @@ def test_each_run_holds_the_statements_between_its_ends(monkeypatch):
     assert len(runs) > 5
     for start, end, statements in runs:
         assert statements and all(start <= statement.stmt_location < end for statement in statements)
-        assert _LONG[start:start + 2] in ("--", "CR", "/*", "IN", "DO", "SE")  # a statement's first token
+        assert _LONG[start:start + 2] in ("--", "CR", "/*", "IN", "DO", "SE")  # where a statement begins, its comments included
 
 
 def test_a_rejected_statement_in_a_long_text_gives_pglast_s_error(monkeypatch):

@@ -301,8 +301,8 @@ def _statements_one_by_one(text: str, run_start: int, run_end: int, builder: "_B
             continue
         for raw in parsed:
             # a piece's one statement runs to its end (length 0), which is after the comments before it
-            end = start + (raw.stmt_location + raw.stmt_len if raw.stmt_len else len(piece))
-            yield raw.stmt, start + raw.stmt_location, end, start
+            statement_end = start + (raw.stmt_location + raw.stmt_len if raw.stmt_len else len(piece))
+            yield raw.stmt, start + raw.stmt_location, statement_end, start
 
 
 def _names(nodes) -> list[str]:
