@@ -301,3 +301,16 @@ def test_every_sql_text_at_hand_cut_into_runs_gives_pglast_s_tree(monkeypatch):
             else:
                 assert _difference(expected, built) is None, f"{path}: {_difference(expected, built)}"
     assert cut >= 40
+
+
+@pytest.mark.parametrize("with_parser", [True, False], ids=["parser", "scanner"])
+def test_the_same_statement_slices_as_pglast_s_split(with_parser):
+    """On the texts scanned above and every SQL text at hand with Chinese comments."""
+    texts = [*SCANNED, _LONG, "SELECT 1; SELEC 2 -- 表", *(f"-- 迁移：{path.name}\n{text}\n/* 结束 ü */" for path, text in _sql_texts())]
+    for text in texts:
+        expected = _outcome(lambda sql: list(pglast.parser.split(sql, with_parser=with_parser, only_slices=True)), text)
+        split = _outcome(lambda sql: pg_tree.split(sql, with_parser=with_parser), text)
+        if _rejected(expected):
+            assert _rejected(split) and split.args == expected.args, text[:80]
+        else:
+            assert split == expected, text[:80]

@@ -127,24 +127,34 @@ def statement_runs(text: str) -> list[tuple[int, int]]:
     ASCII stand-in (see `scan`), in linear time; one run when the text is shorter, has a
     non-ASCII dollar-quote tag, or is rejected by the scanner."""
     whole = [(0, len(text))]
-    if len(text) <= _RUN_CHARACTERS:
+    if len(text) <= _RUN_CHARACTERS or (not text.isascii() and _NOT_ASCII_TAG.search(text)):
         return whole
-    ascii = text.isascii()
-    if not ascii and _NOT_ASCII_TAG.search(text):
-        return whole
-    stand_in = text if ascii else _stand_in(text)
     try:
-        pieces = pglast.parser.split(stand_in, with_parser=False, only_slices=True)
+        pieces = split(text, with_parser=False)
     except ParseError:
         return whole
-    starts = [0]  # byte offsets of the text: the stand-in's indices
+    starts = [0]
     for piece in pieces:
         if piece.start - starts[-1] >= _RUN_CHARACTERS:
             starts.append(piece.start)
-    if not ascii:
-        index = _CharacterIndex(text)
-        starts = [index(start) for start in starts]
     return list(zip(starts, [*starts[1:], len(text)]))
+
+
+def split(text: str, with_parser: bool = True) -> list[slice]:
+    """`pglast.parser.split(text, with_parser, only_slices=True)`: the slices of the statements,
+    split by the parser or by the scanner alone, in linear time: pglast makes each statement's
+    byte offset a character index as it does a token's (see `scan`); here the split reads the
+    text's ASCII stand-in, whose indices are the text's byte offsets, made character indices by
+    bisection. A text with a non-ASCII dollar-quote tag is split by pglast. Raises ParseError
+    as pglast does."""
+    if text.isascii() or _NOT_ASCII_TAG.search(text):
+        return list(pglast.parser.split(text, with_parser=with_parser, only_slices=True))
+    try:
+        pieces = pglast.parser.split(_stand_in(text), with_parser=with_parser, only_slices=True)
+    except ParseError:  # pglast's error, its message quoting the text, not the stand-in
+        return list(pglast.parser.split(text, with_parser=with_parser, only_slices=True))
+    index = _CharacterIndex(text)
+    return [slice(index(piece.start), index(piece.stop - 1) + 1) for piece in pieces]
 
 
 def _relocated(statements: tuple[ast.RawStmt, ...], located: Optional[Callable[[int], int]]) -> tuple[ast.RawStmt, ...]:

@@ -509,15 +509,15 @@ def _statements(text: str) -> list[tuple[int, str]]:
     """(offset of its first token, text) of each statement, split as PostgreSQL's parser does;
     by its scanner alone when the file does not parse, so that PostgreSQL reports the error at
     the statement that has it."""
-    import pglast
+    from ..extract import pg_tree
 
     try:
-        slices = pglast.parser.split(text, with_parser=True, only_slices=True)
+        slices = pg_tree.split(text, with_parser=True)
         return [(piece.start, text[piece]) for piece in slices if text[piece].strip()]
     except Exception:  # noqa: BLE001 - pglast's ParseError
         pass
     statements, start, depth = [], None, 0
-    for token in pglast.parser.scan(text):
+    for token in pg_tree.scan(text):
         if token.name in ("SQL_COMMENT", "C_COMMENT"):
             continue
         start = token.start if start is None else start
