@@ -6,6 +6,7 @@ from typing import Iterator, Optional
 import pglast
 from pglast import ast, enums
 
+from ...extract import pg_tree
 from ...extract.sql_files import _Positions
 from ...schema.model import Location
 from ...schema.operations import AddColumn, AlterColumn, CreateTable, DropColumn, DropTable
@@ -20,7 +21,7 @@ def _unqualified(text: str, path: str) -> tuple[tuple[Location, str, str], ...]:
     """(location, statement, table) of CREATE / ALTER / DROP TABLE statements whose table has
     no schema, in a SQL file (temporary tables excepted: they live in their own schema)."""
     try:
-        statements = pglast.parse_sql(text)
+        statements = pg_tree.parse_sql(text)
     except pglast.parser.ParseError:
         return ()
     positions = _Positions(text, path, 0, 0)
