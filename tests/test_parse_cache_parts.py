@@ -190,3 +190,16 @@ def test_what_the_plan_reads_of_sql_files_is_kept_by_digest(tmp_path, monkeypatc
     assert warm.sql_locations == fresh.sql_locations and warm.sql_locations[0].dialect == "mysql"
     assert WorkspaceIndex(root, cache_dir=tmp_path / "cache").index_all().sql_locations == fresh.sql_locations
     assert len(searched) == 5  # the index without a cache searched both
+
+
+def test_a_large_script_s_parse_is_kept_with_the_rest_and_taken_after_the_first_look(workspace, tmp_path, monkeypatch):
+    """A seed file's parse is not loaded before the first look, which does not read it."""
+    monkeypatch.setattr(index_module, "_LARGE_SCRIPT_CHARACTERS", 100)
+    write_files(workspace, {"db/seed.sql": "".join(f"INSERT INTO audit_log (id) VALUES ({number});\n" for number in range(20))})
+    for cache in ("cold", "warm"):
+        parsed = _parsed(monkeypatch)
+        index = WorkspaceIndex(workspace, cache_dir=tmp_path / "cache", workers=1)
+        looked: list[bool] = []
+        model = index.index_all(schema_first=lambda first: looked.append("db/seed.sql" in first.sql_scans))
+        assert looked == [False] and "db/seed.sql" in model.sql_scans, cache
+        assert ("db/seed.sql" in parsed) == (cache == "cold")

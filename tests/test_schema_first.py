@@ -72,3 +72,61 @@ def test_a_workspace_read_from_the_parse_cache_looks_first_with_its_code_hidden(
     first, full = run_audit(first_model), run_audit(model)
     assert first.findings and first.waiting_for_code
     assert {_key(f) for f in first.findings} <= {_key(f) for f in full.findings}
+
+
+def _seeded(tmp_path: Path, script: str) -> Path:
+    """The flask_service fixture with a SQL script of seed data beside its Alembic migrations."""
+    import shutil
+
+    root = tmp_path / "seeded"
+    shutil.copytree(FIXTURES / "flask_service", root)
+    (root / "db").mkdir()
+    (root / "db" / "seed.sql").write_text(script, encoding="utf-8")
+    return root
+
+
+_SEED = "".join(f"INSERT INTO users (id, email) VALUES ({number}, 'user{number}@example.com');\n" for number in range(50))
+
+
+@pytest.mark.parametrize("name", ["example", "seeded"])
+def test_a_large_script_is_read_after_the_first_look(name, tmp_path, every_index_looks_first, monkeypatch):
+    """The example's cleanup script, and seed data: neither is part of the first look, whose
+    findings all stand, and the full model is the one an index without a first look builds."""
+    monkeypatch.setattr(workspace_index, "_LARGE_SCRIPT_CHARACTERS", 100)
+    root = EXAMPLE if name == "example" else _seeded(tmp_path, _SEED)
+    script = "sql/scripts/cleanup.sql" if name == "example" else "db/seed.sql"
+    (first_model,), model = _first_and_full(root)
+    assert first_model.files[script] == model.files[script] == "sql_script"
+    assert script not in first_model.sql_scans and script in model.sql_scans
+    first, full = run_audit(first_model), run_audit(model)
+    assert first.findings and {_key(f) for f in first.findings} <= {_key(f) for f in full.findings}
+    assert {_key(f) for f in full.findings} == {_key(f) for f in run_audit(WorkspaceIndex(root).index_all()).findings}
+
+
+def test_the_first_look_reads_a_large_script_that_is_the_database(tmp_path, every_index_looks_first, monkeypatch):
+    """No migration: the scripts (a schema dump) are the database the models are checked against."""
+    monkeypatch.setattr(workspace_index, "_LARGE_SCRIPT_CHARACTERS", 100)
+    root = _seeded(tmp_path, "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n" + _SEED)
+    import shutil
+
+    shutil.rmtree(root / "migrations")
+    (first_model,), model = _first_and_full(root)
+    assert "db/seed.sql" in first_model.sql_scans
+    assert first_model.database == model.database and "users" in first_model.database.tables
+
+
+def test_the_first_look_reads_a_large_script_when_a_migration_fails_to_replay(tmp_path, every_index_looks_first,
+                                                                             monkeypatch):
+    """The failure's explanation may be the script (SL570: only a script creates the table)."""
+    monkeypatch.setattr(workspace_index, "_LARGE_SCRIPT_CHARACTERS", 100)
+    root = _seeded(tmp_path, "CREATE TABLE ledgers (id bigint PRIMARY KEY);\n" + _SEED)
+    versions = root / "migrations" / "versions"
+    (versions / "0002_ledger_index.py").write_text(
+        'revision = "0002"\ndown_revision = "0001baseline"\n\nfrom alembic import op\n\n\n'
+        'def upgrade():\n    op.create_index("ix_ledgers_id", "ledgers", ["id"])\n\n\n'
+        'def downgrade():\n    op.drop_index("ix_ledgers_id", table_name="ledgers")\n', encoding="utf-8")
+    (first_model,), model = _first_and_full(root)
+    assert any(database.problems for database in model.databases)
+    assert "db/seed.sql" in first_model.sql_scans
+    first, full = run_audit(first_model), run_audit(model)
+    assert {_key(f) for f in first.findings} <= {_key(f) for f in full.findings}

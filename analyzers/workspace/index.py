@@ -260,13 +260,15 @@ class WorkspaceIndex:
         if not two_passes:
             pending = stored.taken(pending, files, texts)
         if two_passes:
-            first_total = sum(1 for job in pending if not stored.holds(job))
-            unstored = [job for job in code_pending if not stored.holds(job)]
+            later_scripts = [job for job in pending if _large_script(job)]
+            for_the_schema = [job for job in pending if not _large_script(job)]
+            first_total = sum(1 for job in for_the_schema if not stored.holds(job))
+            unstored = [job for job in code_pending + later_scripts if not stored.holds(job)]
             total = first_total + len(unstored)
             with results_received_promptly():
                 with at_most(self._pool, self._workers - 1):  # all but the core this process parses on
-                    read_first, handed = self._parse_for_the_schema(pending, files, progress, total, unstored, stored,
-                                                                    helper=self._pool)
+                    read_first, handed = self._parse_for_the_schema(for_the_schema, files, progress, total, unstored,
+                                                                    stored, helper=self._pool)
                 if handed:  # the models read no migration: built while the helper parses those
                     self._files = {path: files[path] for path in paths if path in files}
                     self._build_orm()
@@ -275,14 +277,23 @@ class WorkspaceIndex:
                     read_first.add(parsed.path)
                     if progress:
                         progress(len(read_first), total)
-            parsed_any = bool(read_first)
             self._files = {path: files[path] for path in paths if path in files}
             unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
-            _look_first(schema_first, self._rebuild(code_read=False, unread=unread))
+            first_model = self._rebuild(code_read=False, unread=unread)
+            if later_scripts and _needs_the_scripts(first_model):
+                for parsed in self._parse_many(stored.taken(later_scripts, files, texts), None, with_code=False):
+                    files[parsed.path] = parsed
+                read_first.update(job[0] for job in later_scripts)
+                later_scripts = []
+                self._files = {path: files[path] for path in paths if path in files}
+                unread = {job[0]: job[1] for job in pending if job[0] not in read_first}
+                first_model = self._rebuild(code_read=False, unread=unread)
+            parsed_any = bool(read_first)
+            _look_first(schema_first, first_model)
             if unread:
                 self._orm = None  # built again with every module's summary (the kept mappings spare most of it)
             # The summaries come out of the second parse the same: what the models' build kept holds.
-            pending = stored.taken(code_pending, files, texts)
+            pending = stored.taken(code_pending + later_scripts, files, texts)
             progress = _counted(progress, first_total, first_total + len(pending))
         for parsed in self._parse_many(pending, progress):
             files[parsed.path] = _keeping_summary(files.get(parsed.path), parsed) if two_passes else parsed
@@ -303,7 +314,10 @@ class WorkspaceIndex:
         first, rest, facts, later = {}, {}, {}, {}
         for parsed in self._files.values():
             key = (parsed.path, parsed.kind, parsed.digest)
-            if parsed.kind not in PYTHON_KINDS or parsed.result is None:
+            if parsed.kind == "sql_script" and len(self._read(parsed.path) or "") > _LARGE_SCRIPT_CHARACTERS:
+                rest[key] = parsed  # read after the first look (_large_script)
+                later[key] = (parsed.module, parsed.dialect)
+            elif parsed.kind not in PYTHON_KINDS or parsed.result is None:
                 first[key] = parsed
             elif parsed.path in first_look:
                 first[key] = replace(parsed, result=replace(parsed.result, facts=None))
@@ -1049,6 +1063,27 @@ def _read_as_a_revision(read: ReadAhead, path: str, text: str) -> bool:
     """looks_like_revision, as the read-ahead marked the text it read (polar: 9 ms of searching)."""
     marks = read.marks.get(read.digests.get(path, ""))
     return marks.revision if marks is not None else looks_like_revision(text)
+
+
+# A SQL script longer than this (a seed file, a data dump: 0.15 s of parse and more) is read after
+# the first look, unless that look needs it (_needs_the_scripts). A 20 MB seed file in CTFd held
+# the first diagnostics of a model file for 27 s.
+_LARGE_SCRIPT_CHARACTERS = 256 * 1024
+
+
+def _large_script(job: tuple) -> bool:
+    return job[1] == "sql_script" and len(job[3]) > _LARGE_SCRIPT_CHARACTERS
+
+
+def _needs_the_scripts(model: WorkspaceModel) -> bool:
+    """Whether the first look must read the scripts left for later: when no migration builds a
+    database (the scripts, a schema dump, are its database), or when a replay failed (a script
+    may be where the missing object is made, which the failure's explanation says: SL570). A
+    script is read by no other part of the first look than these (its statements are no step of
+    a database that migrations build)."""
+    databases = model.databases
+    return not any(database.alembic or database.locations for database in databases) \
+        or any(database.problems for database in databases)
 
 
 def _lent_to_the_helper(python: list[tuple], migrations: list[tuple]) -> int:
