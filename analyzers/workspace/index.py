@@ -290,7 +290,7 @@ class WorkspaceIndex:
                 first_model = self._rebuild(code_read=False, unread=unread)
             parsed_any = bool(read_first)
             _look_first(schema_first, first_model)
-            if unread:
+            if any(kind in PYTHON_KINDS for kind in unread.values()):
                 self._orm = None  # built again with every module's summary (the kept mappings spare most of it)
             # The summaries come out of the second parse the same: what the models' build kept holds.
             pending = stored.taken(code_pending + later_scripts, files, texts)
