@@ -18,6 +18,15 @@ def test_a_rejected_statement_is_reported_at_its_line_and_the_rest_is_read():
     assert "TABL" in extraction.errors[0].message
 
 
+def test_the_statements_before_an_unterminated_string_are_read_and_it_is_reported():
+    """The scanner stops at an unterminated string, quoted name or comment: the file used to read as nothing."""
+    for tail, column in (("SELECT 'unterminated", 8), ("'unterminated", 1), ('CREATE TABLE "b (id int);', 14), ("/* open", 1)):
+        extraction = parse_sql(f"CREATE TABLE a (id int);\n{tail}", "m.sql")
+        assert _kinds(extraction) == [("CreateTable", 1)], tail
+        assert [(error.location.line, error.location.column) for error in extraction.errors] == [(2, column)], tail
+        assert "unterminated" in extraction.errors[0].message
+
+
 def test_columns_after_a_rejected_statement_are_located_where_they_are_written():
     """A statement read alone (the file as a whole is rejected) counts its nodes' locations from its own start."""
     extraction = parse_sql("SELEC broken;\nCREATE TABLE a (\n  id int PRIMARY KEY,\n  name text\n);\n", "m.sql")

@@ -195,11 +195,18 @@ def placeholders_as_parameters(text: str, *, psql: bool = False) -> str:
 
 def _statement_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the statements, split at top-level semicolons by
-    PostgreSQL's scanner (which knows strings, dollar quotes and comments)."""
+    PostgreSQL's scanner (which knows strings, dollar quotes and comments). Where the scanner
+    stops (an unterminated string, quoted name or comment), the statement it is in runs to the
+    end of the text: the statements before it are still read, and it is reported."""
+    readable = len(text)
     try:
         tokens = pg_tree.scan(text)
-    except Exception:
-        tokens = []
+    except ParseError as error:
+        readable = pg_tree.stopped_at(error) or 0
+        try:
+            tokens = pg_tree.scan(text[:readable])
+        except ParseError:
+            tokens = []
     spans, start, depth = [], None, 0
     for token in tokens:
         if start is None:
@@ -211,6 +218,8 @@ def _statement_spans(text: str) -> list[tuple[int, int]]:
         elif token.name == "ASCII_59" and depth == 0:
             spans.append((start, token.start))
             start = None
+    if start is None and text[readable:].strip():
+        start = readable
     if start is not None:
         spans.append((start, len(text)))
     return spans
