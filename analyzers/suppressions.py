@@ -29,9 +29,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Optional
 
-import pglast
-
-from .extract.pg_tree import scan
+from .extract.pg_tree import scan_readable
 from .extract.python_source import split_lines
 from .lazy_pattern import LazyPattern
 
@@ -158,7 +156,7 @@ def _sql_places(text: str) -> CommentPlaces:
     starts = [0]
     for line in lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
-    tokens, readable = _sql_tokens(source)
+    tokens, readable = scan_readable(source)
     inside = set()  # lines whose line break falls inside a token (a string, a quoted name, a /* comment */)
     comments: dict[int, int] = {}
     statements: list[tuple[int, int]] = []
@@ -188,16 +186,3 @@ def _sql_places(text: str) -> CommentPlaces:
     accepting = frozenset(number for number in range(1, len(lines) + 1)
                           if number not in inside and number < last_readable)
     return CommentPlaces("--", accepting, comments, tuple(statements))
-
-
-def _sql_tokens(source: str) -> tuple[list, int]:
-    """PostgreSQL's tokens of `source`, and how far they are certain: up to an unterminated
-    string, quoted name or comment, the tokens before it (a line from there on is unreadable)."""
-    try:
-        return list(scan(source)), len(source)
-    except pglast.parser.ParseError as error:
-        offset = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
-    try:
-        return list(scan(source[:offset])), offset
-    except pglast.parser.ParseError:
-        return [], 0

@@ -419,3 +419,16 @@ def test_a_chinese_rehearsal_reports_its_steps_failures_and_drift_in_chinese(pos
     assert english_prose(out) == [] and english_prose(err) == []
     assert "PostgreSQL 拒绝了" in out and "downgrade 中途停止" in out and "数据库 '缺失'" in out and "**失败**" in out
     assert "schemalens verify 会针对" in err
+
+
+def test_a_migration_with_an_unterminated_string_fails_at_its_statement(postgres, tmp_path):
+    """PostgreSQL's scanner rejects the file whole: the statements before the string run, and the
+    one holding it is sent as it is, for PostgreSQL to refuse (verify failed on its own split)."""
+    root = _write(tmp_path, {"db/migrations/V1__users.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+                             "db/migrations/V2__note.sql": "ALTER TABLE users ADD COLUMN note text;\nSELECT 'unterminated\n"})
+    report = verify(WorkspaceIndex(root).index_all(), dsn=postgres.url(postgres.fresh_database("verify")), keep=True)
+    (result,) = report.rehearsal.sql_sets
+    assert result.failed == "db/migrations/V2__note.sql:2" and result.ran == 1
+    step = _step(report, "upgrade", "db/migrations/V2__note.sql")
+    assert "unterminated quoted string" in step.error.error
+    assert report.verdict == "FAILED"

@@ -211,6 +211,20 @@ def scan(text: str, offset: int = 0) -> list:
     return [token_type(index(start) + offset, index(end) + offset, name, kind) for start, end, name, kind in tokens]
 
 
+def scan_readable(text: str) -> tuple[list, int]:
+    """`scan(text)`, and how far the tokens are certain: where the scanner stops (an unterminated
+    string, quoted name or comment), the tokens before it and that index; else all of them and
+    the text's length."""
+    try:
+        return scan(text), len(text)
+    except ParseError as error:
+        readable = stopped_at(error) or 0
+    try:
+        return scan(text[:readable]), readable
+    except ParseError:
+        return [], 0
+
+
 def scan_runs(text: str) -> Iterator[list]:
     """`scan(text)` a run at a time (`statement_runs`): the tokens of each run, located in
     `text`. A text cut into runs was read whole by the scanner; one it rejects is one run, and

@@ -198,15 +198,7 @@ def _statement_spans(text: str) -> list[tuple[int, int]]:
     PostgreSQL's scanner (which knows strings, dollar quotes and comments). Where the scanner
     stops (an unterminated string, quoted name or comment), the statement it is in runs to the
     end of the text: the statements before it are still read, and it is reported."""
-    readable = len(text)
-    try:
-        tokens = pg_tree.scan(text)
-    except ParseError as error:
-        readable = pg_tree.stopped_at(error) or 0
-        try:
-            tokens = pg_tree.scan(text[:readable])
-        except ParseError:
-            tokens = []
+    tokens, readable = pg_tree.scan_readable(text)
     spans, start, depth = [], None, 0
     for token in tokens:
         if start is None:

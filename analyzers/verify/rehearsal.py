@@ -508,16 +508,20 @@ def _run_file(engine, text: str, in_transaction: bool) -> Optional[int]:
 def _statements(text: str) -> list[tuple[int, str]]:
     """(offset of its first token, text) of each statement, split as PostgreSQL's parser does;
     by its scanner alone when the file does not parse, so that PostgreSQL reports the error at
-    the statement that has it."""
+    the statement that has it. Where the scanner stops (an unterminated string, quoted name or
+    comment), the statement it is in runs to the end of the text."""
+    from pglast.parser import ParseError
+
     from ..extract import pg_tree
 
     try:
         slices = pg_tree.split(text, with_parser=True)
         return [(piece.start, text[piece]) for piece in slices if text[piece].strip()]
-    except Exception:  # noqa: BLE001 - pglast's ParseError
+    except ParseError:
         pass
+    tokens, readable = pg_tree.scan_readable(text)
     statements, start, depth = [], None, 0
-    for token in pg_tree.scan(text):
+    for token in tokens:
         if token.name in ("SQL_COMMENT", "C_COMMENT"):
             continue
         start = token.start if start is None else start
@@ -525,6 +529,8 @@ def _statements(text: str) -> list[tuple[int, str]]:
         if token.name == "ASCII_59" and depth == 0:
             statements.append((start, text[start:token.start]))
             start = None
+    if start is None and text[readable:].strip():
+        start = readable
     if start is not None and text[start:].strip():
         statements.append((start, text[start:]))
     return statements
