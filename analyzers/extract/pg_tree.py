@@ -102,7 +102,7 @@ def _parsed_run(text: str, start: int, end: int) -> tuple[ast.RawStmt, ...]:
         def located(index: Optional[int]) -> Optional[int]:
             return index and index - 1 + start
     else:
-        run = text if end == len(text) else text[:end]
+        run = text[:end]
         located = None
     try:
         if len(run) > _LONG_RUN_CHARACTERS and run.isascii():
@@ -116,7 +116,7 @@ def _parsed_run(text: str, start: int, end: int) -> tuple[ast.RawStmt, ...]:
             return _relocated(pglast.parse_sql(run), located)
     except ParseError as error:
         stopped = stopped_at(error)
-        raise ParseError(error.args[0], located(stopped) if located and stopped is not None else stopped) from None
+        raise ParseError(error.args[0], located(stopped) if located else stopped) from None
 
 
 def statement_runs(text: str) -> list[tuple[int, int]]:
@@ -143,17 +143,12 @@ def statement_runs(text: str) -> list[tuple[int, int]]:
 def split(text: str, with_parser: bool = True) -> list[slice]:
     """`pglast.parser.split(text, with_parser, only_slices=True)`: the slices of the statements,
     split by the parser or by the scanner alone, in linear time: pglast makes each statement's
-    byte offset a character index as it does a token's (see `scan`); here the split reads the
-    text's ASCII stand-in, whose indices are the text's byte offsets, made character indices by
-    bisection. A text with a non-ASCII dollar-quote tag is split by pglast. Raises ParseError
-    as pglast does."""
-    if text.isascii() or _NOT_ASCII_TAG.search(text):
-        return list(pglast.parser.split(text, with_parser=with_parser, only_slices=True))
-    try:
-        pieces = pglast.parser.split(_stand_in(text), with_parser=with_parser, only_slices=True)
-    except ParseError:  # pglast's error, its message quoting the text, not the stand-in
-        return list(pglast.parser.split(text, with_parser=with_parser, only_slices=True))
-    index = _CharacterIndex(text)
+    byte offset a character index as it does a token's (see `scan`). Raises ParseError as pglast
+    does."""
+    pieces, index = _through_the_stand_in(
+        text, lambda sql: pglast.parser.split(sql, with_parser=with_parser, only_slices=True))
+    if index is None:
+        return list(pieces)
     return [slice(index(piece.start), index(piece.stop - 1) + 1) for piece in pieces]
 
 
@@ -189,26 +184,31 @@ def scan(text: str, offset: int = 0) -> list:
     """`pglast.parser.scan(text)`: the same tokens, their offsets in characters (`offset` added:
     a run's tokens, located in the whole text). pglast turns each token's byte offsets into
     character indices by searching a list of every byte of every non-ASCII character: on a
-    600 KB text with an accented name in each row, 37 s. Here the scanner reads a stand-in of
-    the text, each non-ASCII character written as as many `_` as it has bytes (PostgreSQL's
-    scanner takes any byte over 0x7F for a letter of a name, as it takes `_`): its indices are
-    the text's byte offsets, made character indices by bisection. A text the scanner rejects
-    raises pglast's ParseError."""
-    if text.isascii() or _NOT_ASCII_TAG.search(text):
-        tokens = pglast.parser.scan(text)
-        index = None
-    else:
-        try:
-            tokens = pglast.parser.scan(_stand_in(text))
-        except ParseError:  # pglast's error, its message quoting the text, not the stand-in: found before any token is made
-            return pglast.parser.scan(text)
-        index = _CharacterIndex(text)
+    600 KB text with an accented name in each row, 37 s. A text the scanner rejects raises
+    pglast's ParseError."""
+    tokens, index = _through_the_stand_in(text, pglast.parser.scan)
     if index is None and not offset:
         return tokens
     token_type = type(tokens[0]) if tokens else tuple
     if index is None:
         return [token_type(start + offset, end + offset, name, kind) for start, end, name, kind in tokens]
     return [token_type(index(start) + offset, index(end) + offset, name, kind) for start, end, name, kind in tokens]
+
+
+def _through_the_stand_in(text: str, read: Callable[[str], Any]) -> tuple[Any, Optional[_CharacterIndex]]:
+    """What pglast's `read` (its scanner, its split) gives of `text`, and the character index of
+    its offsets when they are byte offsets. A text that is not ASCII is read as its stand-in, each
+    non-ASCII character written as as many `_` as it has bytes (PostgreSQL's scanner takes any
+    byte over 0x7F for a letter of a name, as it takes `_`): the offsets are the text's byte
+    offsets, made character indices by bisection. A text with a non-ASCII dollar-quote tag (its
+    stand-in could be another tag), and one the stand-in's reading rejects (pglast's error quotes
+    the text, not the stand-in), are read by pglast itself."""
+    if text.isascii() or _NOT_ASCII_TAG.search(text):
+        return read(text), None
+    try:
+        return read(_stand_in(text)), _CharacterIndex(text)
+    except ParseError:
+        return read(text), None
 
 
 def scan_readable(text: str) -> tuple[list, int]:
@@ -230,7 +230,7 @@ def scan_runs(text: str) -> Iterator[list]:
     `text`. A text cut into runs was read whole by the scanner; one it rejects is one run, and
     raises ParseError as `scan` does."""
     for start, end in statement_runs(text):
-        yield scan(text[start:end] if (start, end) != (0, len(text)) else text, start)
+        yield scan(text[start:end], start)
 
 
 def stopped_at(error: ParseError) -> Optional[int]:
