@@ -12,6 +12,7 @@ CASES = {
     "typed_20": lambda package: [package.Base.metadata],
     "classic_14": lambda package: [package.Base.metadata, package.mapper_registry.metadata],
     "flask_sqla": lambda package: [package.db.metadata],
+    "sqlmodel_app": lambda package: [package.shop.SQLModel.metadata],
 }
 
 

@@ -50,6 +50,10 @@ class ClassSummary:
     # `__init_subclass__` assigns `cls.__tablename__` (fief prefixes every name with a setting):
     # the names its subclasses write are not the names their tables get
     renames_tables: bool = False
+    keywords: tuple[tuple[str, Expr], ...] = ()  # of the class statement: SQLModel's `table=True`
+
+    def keyword(self, name: str) -> Optional[Expr]:
+        return next((value for keyword, value in self.keywords if keyword == name), None)
 
     def attribute(self, name: str) -> Optional[ClassAttribute]:
         for attribute in self.attributes:
@@ -265,8 +269,9 @@ class _Summarizer:
         renames_tables = any(isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
                              and statement.name == "__init_subclass__" and _assigns_tablename(statement)
                              for statement in node.body)
+        keywords = tuple((keyword.arg, self.exprs.build(keyword.value)) for keyword in node.keywords if keyword.arg)
         return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
-                            tuple(attributes), tuple(methods), tuple(transformed), renames_tables)
+                            tuple(attributes), tuple(methods), tuple(transformed), renames_tables, keywords)
 
     def _through_helper(self, attribute: ClassAttribute, helpers: dict[str, ast.FunctionDef]) -> ClassAttribute:
         """A declared_attr that returns what a method of its class returns (`return

@@ -19,12 +19,21 @@ _SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expre
                "testing"}  # sqlalchemy.testing.schema.mapped_column wraps the ORM's (privacyidea's models)
 
 
+# SQLModel re-exports SQLAlchemy's API under its own name (`from sqlmodel import Column, select`);
+# these names of it are its own (its `select` builds SQLAlchemy's, and stands for it).
+_SQLMODEL_OWN = frozenset({"SQLModel", "Field", "Relationship", "Session", "UTCDateTime", "Discriminator", "Tag", "col"})
+
+
 @functools.lru_cache(maxsize=4096)
 def sa_member(name: Optional[str]) -> Optional[str]:
     """The SQLAlchemy API a qualified name stands for ("Column", "func.now", "declared_attr.directive")."""
     if not name:
         return None
     parts = name.split(".")
+    if parts[0] == "sqlmodel":
+        if parts[-1] == "AutoString":  # a String that MySQL gives a length: on PostgreSQL, String itself
+            return "String"
+        return parts[1] if len(parts) == 2 and parts[1] not in _SQLMODEL_OWN else None
     if parts[0] != "sqlalchemy" or len(parts) < 2:
         return None
     parts = parts[1:]

@@ -74,6 +74,9 @@ class _Root:
     automatic_names: bool = False  # a class without __tablename__ maps the snake_case of its name
     # Columns the base's library declares on every mapped class: (name, type, NOT NULL, primary key)
     library_columns: tuple[tuple[str, str, bool, bool], ...] = ()
+    # SQLModel: a class maps a table when it says `table=True`, named as its class in lower case,
+    # with a column for each annotated field
+    sqlmodel: bool = False
 
 
 _DEFAULT_CONVENTION = {"ix": "ix_%(column_0_label)s"}
@@ -341,10 +344,13 @@ class _LayerBuilder:
                 root = root or self._root_of_assignment(resolved)
             elif (library := _advanced_alchemy_root(resolved)) is not None:
                 root = root or self._library_root(cls, library)
+            elif resolved in _SQLMODEL_BASES:
+                root = root or self.roots.setdefault(_SQLMODEL_BASES[0], _Root(_SQLMODEL_BASES[0], sqlmodel=True))
         # SQLAlchemy's AbstractConcreteBase maps no table of its own: each concrete subclass has one
         abstract = self.world.const((cls.attribute("__abstract__") or ClassAttribute("", cls.location)).value) is True \
             or any(base.kind == "name" and sa_member(self.world.resolve(base.name) or "") == "AbstractConcreteBase"
-                   for base in cls.bases)
+                   for base in cls.bases) \
+            or root is not None and root.sqlmodel and self.world.const(cls.keyword("table")) is not True
         info = _ClassInfo(cls, [qualified, *_merge_mros(base_mros)], root, is_root, abstract)
         self.infos[qualified] = info
         return info
@@ -600,6 +606,8 @@ class _LayerBuilder:
         found = own or self._lookup(classes[1:], "__tablename__")
         if found is not None and found.value is not None:
             return self._evaluate_name(found, info.summary)
+        if info.root.sqlmodel:
+            return info.summary.name.lower()  # SQLModel's own `__tablename__`
         if info.root.flask or info.root.automatic_names:
             return camel_to_snake_case(info.summary.name)
         if parent is not None:
@@ -694,13 +702,16 @@ class _LayerBuilder:
         for attribute in attributes:
             if attribute.name.startswith("__"):
                 continue
-            column = self._class_column(attribute, info.root, table)
+            column = (self._sqlmodel_column if info.root.sqlmodel else self._class_column)(attribute, info.root, table)
             if column is not None and table.column_by_key(column.key) is None:
                 column.transformed = column.transformed or column.key in transformed
                 table.columns.append(column)
             value = self.world.value_of(attribute.value)
             if value is not None and value.kind == "call" and self.world.member(value) == "relationship":
                 self.relationships.append((info.summary.qualified, attribute, value))
+            elif info.root.sqlmodel and value is not None and value.kind == "call" \
+                    and _sqlmodel_name(self.world.resolve(value.name)) == "Relationship":
+                self.relationships.append((info.summary.qualified, attribute, self._sqlmodel_relationship(value)))
 
     def _declared_table(self, info: _ClassInfo, attribute: ClassAttribute) -> None:
         """`__table__ = Table("activity", metadata, Column(...), ...)` (ckan): the class maps that
@@ -775,6 +786,89 @@ class _LayerBuilder:
         elif annotated_call is not None:
             call = _merge_calls(annotated_call, call)
         return self._column(call, attribute.name, attribute.location, annotation, root, table)
+
+    def _sqlmodel_column(self, attribute: ClassAttribute, root: _Root, table: _TableBuild) -> Optional[_ColumnBuild]:
+        """A field of a SQLModel table class as the Column SQLModel makes of it (sqlmodel/main.py,
+        get_column_from_field): `sa_column=` as written; else a Column of the type `sa_type=` or the
+        annotation gives, NOT NULL unless the annotation admits None (a primary key never) or
+        `nullable=` says, with Field()'s primary_key, foreign_key, ondelete, index, unique, default
+        and sa_column_args / sa_column_kwargs. Not a field: a private name, a ClassVar, a
+        Relationship()."""
+        annotation, value, world = attribute.annotation, attribute.value, self.world
+        called = _sqlmodel_name(world.resolve(value.name)) if value is not None and value.kind == "call" else None
+        if annotation is None or attribute.name.startswith("_") or called == "Relationship" or self._class_var(annotation):
+            return None
+        field = value if called == "Field" else None
+        keyword = field.kwarg if field is not None else (lambda _name: None)
+        location = attribute.location
+        sa_column = self._expanded(keyword("sa_column"))
+        if sa_column is not None:
+            return self._column(sa_column, attribute.name, location, None, root, table) \
+                if sa_column.kind == "call" and world.member(sa_column) == "Column" else None
+        inner, optional = self._strip_optional(annotation)
+        inner = self._unwrap_annotated(inner)[0]
+        primary_key = world.const(keyword("primary_key")) is True
+        nullable = world.const(keyword("nullable"))
+        kwargs: list[tuple[str, Expr]] = [
+            ("primary_key", _constant(primary_key, location)),
+            ("nullable", _constant(nullable if isinstance(nullable, bool) else optional and not primary_key, location))]
+        kwargs += [(name, keyword(name)) for name in ("index", "unique") if keyword(name) is not None]
+        default = (keyword("default_factory") or keyword("default") or next(iter(field.args), None)) if field is not None else value
+        if default is not None and not (default.kind == "const" and default.value in (None, Ellipsis)):
+            kwargs.append(("default", default))
+        args: list[Expr] = []
+        target = keyword("foreign_key")
+        if target is not None:
+            ondelete = keyword("ondelete")
+            args.append(_call("sqlalchemy.ForeignKey", target.source, location, (target,),
+                              (("ondelete", ondelete),) if ondelete is not None else ()))
+        extra_args, extra_kwargs = world.value_of(keyword("sa_column_args")), world.value_of(keyword("sa_column_kwargs"))
+        args += list(extra_args.args) if extra_args is not None and extra_args.kind == "seq" else []
+        type_expr = keyword("sa_type") or self._sqlmodel_type(inner, keyword, location)
+        if type_expr is not None:
+            kwargs.append(("type_", type_expr))
+        kwargs += [(key.value, item) for key, item in (extra_kwargs.items if extra_kwargs is not None and extra_kwargs.kind == "dict" else ())
+                   if key.is_str]
+        column = self._column(_call("sqlalchemy.Column", (field or annotation).source, location, tuple(args), tuple(kwargs)),
+                              attribute.name, location, None, root, table)
+        column.raw_type = column.raw_type or inner.source
+        if type_expr is None and world.resolve(inner.name if inner.kind == "name" else None) not in _SQLMODEL_VERSIONED_TYPES:
+            self.errors.append(ExtractionError(location, _("no column type SQLModel gives annotation %(annotation)s "
+                                                           "that SchemaLens knows", annotation=inner.source)))
+        return column
+
+    def _sqlmodel_type(self, annotation: Expr, keyword: Callable[[str], Optional[Expr]], location: Location) -> Optional[Expr]:
+        """The SQLAlchemy type SQLModel gives a field of this annotation (get_sqlalchemy_type), as
+        a call: `String(max_length)`, `Numeric(max_digits, decimal_places)`, `Enum(TheEnum)`."""
+        resolved = self.world.resolve(annotation.name) if annotation.kind == "name" else None
+        if resolved is None:
+            return None
+        if self.types.python_enum(resolved) is not None:
+            return _call("sqlalchemy.Enum", annotation.source, location, (annotation,))
+        name = _SQLMODEL_TYPES.get(resolved)
+        if name is None:
+            return None
+        modifiers = {"String": ("max_length",), "Numeric": ("max_digits", "decimal_places")}.get(name, ())
+        return _call(f"sqlalchemy.{name}", annotation.source, location,
+                     tuple(keyword(modifier) or _constant(None, location) for modifier in modifiers))
+
+    def _sqlmodel_relationship(self, call: Expr) -> Expr:
+        """SQLModel's Relationship() as the relationship() it makes (sqlmodel/main.py,
+        get_relationship_to): `sa_relationship=` as written; else its target from the annotation,
+        `link_model=` the secondary table, `sa_relationship_kwargs` on top."""
+        written = self.world.value_of(call.kwarg("sa_relationship"))
+        if written is not None and written.kind == "call" and self.world.member(written) == "relationship":
+            return written
+        kwargs = [(key, value) for key, value in call.kwargs if key == "back_populates"]
+        kwargs += [("secondary", call.kwarg("link_model"))] if call.kwarg("link_model") is not None else []
+        extra = self.world.value_of(call.kwarg("sa_relationship_kwargs"))
+        kwargs += [(key.value, value) for key, value in (extra.items if extra is not None and extra.kind == "dict" else ())
+                   if key.is_str]
+        return _call("sqlalchemy.orm.relationship", call.source, call.location, (), tuple(kwargs))
+
+    def _class_var(self, annotation: Expr) -> bool:
+        head = annotation.func if annotation.kind == "subscript" else annotation
+        return head is not None and head.kind == "name" and _typing_member(self.world.resolve(head.name)) == "ClassVar"
 
     def _mapped_inner(self, annotation: Optional[Expr]) -> Optional[Expr]:
         """X from `Mapped[X]` (also WriteOnlyMapped / DynamicMapped are not columns)."""
@@ -1514,7 +1608,9 @@ class _LayerBuilder:
                     secondary_key = secondary.value
                 elif secondary.kind == "name":
                     resolved = self.world.resolve(secondary.name)
-                    secondary_key = self.var_tables[resolved].key if resolved in self.var_tables else secondary.source
+                    # a Table() object, or a mapped class (SQLModel's `link_model=`)
+                    tables = self.var_tables if resolved in self.var_tables else self.class_tables
+                    secondary_key = tables[resolved].key if resolved in tables else secondary.source
             backref = call.kwarg("backref")
             backref_name = backref_lazy = None
             if backref is not None:
@@ -1603,6 +1699,35 @@ def _merge_calls(base: Expr, override: Expr) -> Expr:
     args = override.args if override.args else base.args
     return Expr("call", override.source, override.location, name=override.name, args=args,
                 kwargs=tuple(keywords.items()), func=override.func)
+
+
+# SQLModel (sqlmodel/main.py): its base class, and the SQLAlchemy type get_sqlalchemy_type gives
+# each annotation (an Enum subclass gives Enum(it)). A `datetime` gives DateTime until SQLModel
+# 0.0.45 and a timezone-aware UTCDateTime since: which one the project runs is not read.
+_SQLMODEL_BASES = ("sqlmodel.SQLModel", "sqlmodel.main.SQLModel")
+_SQLMODEL_TYPES = {
+    **dict.fromkeys(("str", "pydantic.EmailStr", "pydantic.networks.EmailStr", "pathlib.Path", "ipaddress.IPv4Address",
+                     "ipaddress.IPv4Network", "ipaddress.IPv6Address", "ipaddress.IPv6Network"), "String"),
+    "float": "Float", "bool": "Boolean", "int": "Integer", "datetime.date": "Date", "datetime.timedelta": "Interval",
+    "datetime.time": "Time", "bytes": "LargeBinary", "decimal.Decimal": "Numeric", "uuid.UUID": "Uuid"}
+_SQLMODEL_VERSIONED_TYPES = ("datetime.datetime",)
+
+
+def _sqlmodel_name(qualified: Optional[str]) -> Optional[str]:
+    """"Field" for `sqlmodel.Field` (also through `sqlmodel.main`), None for a name not SQLModel's."""
+    if not qualified or not qualified.startswith("sqlmodel."):
+        return None
+    return qualified.rpartition(".")[2]
+
+
+def _constant(value, location: Location) -> Expr:
+    return Expr("const", repr(value), location, value=value)
+
+
+def _call(callee: str, source: str, location: Location, args: tuple[Expr, ...], kwargs: tuple[tuple[str, Expr], ...] = ()) -> Expr:
+    """A call the extractor writes for what a library builds (SQLModel's Column of a field)."""
+    return Expr("call", source, location, name=callee, args=args, kwargs=kwargs,
+                func=Expr("name", callee.rpartition(".")[2], location, name=callee))
 
 
 def _union_parts(expr: Expr) -> list[Expr]:

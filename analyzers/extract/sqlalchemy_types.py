@@ -54,6 +54,7 @@ _LIBRARY_TYPES = {
     ("pgvector", "Vector"): "VECTOR", ("pgvector", "VECTOR"): "VECTOR",
     ("geoalchemy2", "Geometry"): "GEOMETRY", ("geoalchemy2", "Geography"): "GEOGRAPHY",
     ("advanced_alchemy", "GUID"): "UUID", ("advanced_alchemy", "DateTimeUTC"): "TIMESTAMP WITH TIME ZONE",
+    ("sqlmodel", "UTCDateTime"): "TIMESTAMP WITH TIME ZONE",
     ("advanced_alchemy", "JsonB"): "JSONB", ("advanced_alchemy", "ORA_JSONB"): "JSONB",
     ("advanced_alchemy", "EncryptedString"): "VARCHAR", ("advanced_alchemy", "EncryptedText"): "TEXT",
     ("advanced_alchemy", "PasswordHash"): "VARCHAR", ("advanced_alchemy", "StoredObject"): "JSONB",

@@ -15,8 +15,9 @@ from ..lazy_pattern import LazyPattern
 
 # Cheap test before a Python file is parsed as a model module: it declares something. Modules
 # that only query (services importing `select`) are application code, read for query facts.
-_MODEL_MARKERS = ("__tablename__", "db.Model", "declarative_base", "DeclarativeBase", "declared_attr")
-_MODEL_MARKER_PIECES = ("__tablename__", "db.Model", "eclarative", "declared_attr")  # see holds_any
+# SQLModel's table classes say `table=True`.
+_MODEL_MARKERS = ("__tablename__", "db.Model", "declarative_base", "DeclarativeBase", "declared_attr", "table=True")
+_MODEL_MARKER_PIECES = ("__tablename__", "db.Model", "eclarative", "declared_attr", "table=True")  # see holds_any
 # Calls that declare, as names of their own: `sa.Column(`, not `DatatableColumn(` or a generated
 # GraphQL schema's `class ProjectColumn(` (1 MB of it read first: prefect). Searched as plain text
 # first, then as a name, in the few files that hold one.
