@@ -8,12 +8,13 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from schemalens.analyzers.extract.module_summary import summarize_module
-from schemalens.analyzers.extract.sqlalchemy_models import build_orm_layer
+from schemalens.analyzers.extract.sqlalchemy_models import build_orm
 from schemalens.analyzers.schema.model import SchemaLayer, table_key
 from schemalens.analyzers.schema.type_names import normalize_type
 from schemalens.analyzers.workspace.package_roots import PackageRoots
@@ -28,13 +29,15 @@ def import_fixture(package: str):
     return importlib.import_module(package)
 
 
-def static_layer(package: str) -> tuple[SchemaLayer, tuple]:
-    """The extractor's view of the same package, every file read as text."""
+def static_layer(package: str, versions: Optional[dict[str, tuple[int, ...]]] = None) -> tuple[SchemaLayer, tuple]:
+    """The extractor's view of the same package, every file read as text; `versions`: the
+    libraries' pinned versions, as a lock file gives them."""
     paths = {path.relative_to(MODELS).as_posix(): path for path in sorted((MODELS / package).rglob("*.py"))}
     roots = PackageRoots(paths)
     summaries = [summarize_module(path.read_text(encoding="utf-8"), relative, roots.module_name(relative))
                  for relative, path in paths.items()]
-    return build_orm_layer(summaries)
+    built = build_orm(summaries, versions=versions)
+    return built.layer, built.errors
 
 
 def _names(columns) -> tuple[str, ...]:

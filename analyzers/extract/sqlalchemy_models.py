@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Mapping, Optional
 
 from ..i18n import _, _n
 from ..schema.model import (
@@ -289,7 +289,8 @@ class KeptMappings:
 
 class _LayerBuilder:
     def __init__(self, summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool],
-                 kept: Optional[KeptMappings] = None) -> None:
+                 kept: Optional[KeptMappings] = None, versions: Mapping[str, tuple[int, ...]] = {}) -> None:
+        self.sqlmodel_version = versions.get("sqlmodel")
         self.world = World.after(kept.world if kept is not None else None, summaries)
         self.kept = kept
         self.mappings: dict[str, _Mapping] = {}
@@ -845,6 +846,9 @@ class _LayerBuilder:
             return None
         if self.types.python_enum(resolved) is not None:
             return _call("sqlalchemy.Enum", annotation.source, location, (annotation,))
+        if resolved in _SQLMODEL_VERSIONED_TYPES and self.sqlmodel_version is not None:
+            aware = self.sqlmodel_version >= _SQLMODEL_AWARE_DATETIMES
+            return _call("sqlalchemy.DateTime", annotation.source, location, (), (("timezone", _constant(aware, location)),))
         name = _SQLMODEL_TYPES.get(resolved)
         if name is None:
             return None
@@ -1703,7 +1707,7 @@ def _merge_calls(base: Expr, override: Expr) -> Expr:
 
 # SQLModel (sqlmodel/main.py): its base class, and the SQLAlchemy type get_sqlalchemy_type gives
 # each annotation (an Enum subclass gives Enum(it)). A `datetime` gives DateTime until SQLModel
-# 0.0.45 and a timezone-aware UTCDateTime since: which one the project runs is not read.
+# 0.0.45 and a timezone-aware UTCDateTime since: read only when the project pins its version.
 _SQLMODEL_BASES = ("sqlmodel.SQLModel", "sqlmodel.main.SQLModel")
 _SQLMODEL_TYPES = {
     **dict.fromkeys(("str", "pydantic.EmailStr", "pydantic.networks.EmailStr", "pathlib.Path", "ipaddress.IPv4Address",
@@ -1711,6 +1715,7 @@ _SQLMODEL_TYPES = {
     "float": "Float", "bool": "Boolean", "int": "Integer", "datetime.date": "Date", "datetime.timedelta": "Interval",
     "datetime.time": "Time", "bytes": "LargeBinary", "decimal.Decimal": "Numeric", "uuid.UUID": "Uuid"}
 _SQLMODEL_VERSIONED_TYPES = ("datetime.datetime",)
+_SQLMODEL_AWARE_DATETIMES = (0, 0, 45)
 
 
 def _sqlmodel_name(qualified: Optional[str]) -> Optional[str]:
@@ -1789,13 +1794,14 @@ class OrmBuild:
 
 
 def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True,
-              kept: Optional[KeptMappings] = None) -> OrmBuild:
+              kept: Optional[KeptMappings] = None, versions: Optional[Mapping[str, tuple[int, ...]]] = None) -> OrmBuild:
     """The `orm` layer of every module summary read together, with its naming convention, the
     relationships, and what was (not) recognized. Tables declared where `is_application` is
     False (tests, scripts) or in modules of another database engine are kept out of the layer.
     `kept`: what the classes' mappings added to the last build, taken back where nothing they
-    read changed; it is given this build's."""
-    builder = _LayerBuilder(summaries, is_application, kept)
+    read changed; it is given this build's, and must come from a build with the same `versions`
+    (the libraries' pinned versions: workspace/dependency_pins.py)."""
+    builder = _LayerBuilder(summaries, is_application, kept, versions or {})
     builder.run()
     layer = builder.finish()
     builder.say_renamed_at_run_time()

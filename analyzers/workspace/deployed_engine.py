@@ -81,10 +81,16 @@ def _runtime_dependencies(path: Path) -> str:
 
 def _dependency_files(root: Path, looked: list[str]) -> Iterator[Path]:
     """The files that declare dependencies; `looked` gets the folders listed."""
-    looked += [str(root), str(root / "requirements")]
     for name in _FILES:
         if (root / name).is_file():
             yield root / name
+    yield from requirement_files(root, looked)
+
+
+def requirement_files(root: Path, looked: list[str]) -> Iterator[Path]:
+    """The requirements files at `root` and in its `requirements/` folder, but those for
+    developing the project; `looked` gets the folders listed."""
+    looked += [str(root), str(root / "requirements")]
     candidates = [p for p in root.iterdir() if _REQUIREMENTS.match(p.name)]
     if (root / "requirements").is_dir():  # requirements/base.txt, requirements/prod.in
         candidates += [p for p in (root / "requirements").iterdir() if p.suffix in (".txt", ".in")]

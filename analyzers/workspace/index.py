@@ -38,6 +38,7 @@ from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import FirstPart, ParseCache, open_cache
 from .parse_jobs import PYTHON_KINDS, ParsedFile, PythonModule, parse_job, parse_jobs, parse_jobs_in_worker
 from .config import Config, load_config
+from .dependency_pins import pinned_versions
 from .discovery import looks_like_model_module, under, walk_files
 from .alembic_environments import AlembicEnvironment, find_environments, looks_like_revision
 from .code_roles import is_application_code
@@ -168,6 +169,7 @@ class WorkspaceIndex:
         self._orm: Optional[sqlalchemy_models.OrmBuild] = None
         self._orm_paths: Optional[frozenset[str]] = None  # the files that locations in `_orm` point into
         self._kept_mappings = sqlalchemy_models.KeptMappings()  # what each class's mapping added to `_orm`
+        self._orm_versions: dict[str, tuple[int, ...]] = {}  # the libraries' pinned versions `_orm` was built with
         self._last_rebuild = _LastRebuild()  # what the revisions gave, while they are the same
         self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
         # The tables of the last build of the models' layer and of the main database's, by key: a
@@ -763,13 +765,18 @@ class WorkspaceIndex:
         return self.model
 
     def _build_orm(self) -> None:
-        """The models' build, unless built since the last change of a summary."""
-        if self._orm is not None:
+        """The models' build, unless built since the last change of a summary or of the pinned
+        version of a library the model reader asks for (a lock file changed)."""
+        versions = pinned_versions(self.root)
+        if self._orm is not None and versions == self._orm_versions:
             return
+        if versions != self._orm_versions:
+            self._kept_mappings, self._orm_versions = sqlalchemy_models.KeptMappings(), versions
         self._orm_paths = None
         summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
         try:
-            self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables, self._kept_mappings)
+            self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables, self._kept_mappings,
+                                                    versions)
         except Exception as error:  # the boundary: a bug in the model reader must not take the index down
             log.exception("failed to build the models' schema")
             self._kept_mappings = sqlalchemy_models.KeptMappings()
