@@ -14,7 +14,7 @@ from model_oracle_helpers import differences, from_layer, from_metadata, import_
 
 CASES = {
     "typed_20": lambda package: [package.Base.metadata],
-    "classic_14": lambda package: [package.Base.metadata, package.mapper_registry.metadata],
+    "classic_14": lambda package: [package.Base.metadata, package.mapper_registry.metadata, package.AuditBase.metadata],
     "flask_sqla": lambda package: [package.db.metadata],
     "sqlmodel_app": lambda package: [package.shop.SQLModel.metadata],
 }

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemalens.analyzers.extract.module_summary import summarize_module
-from schemalens.analyzers.extract.sqlalchemy_models import build_orm_layer, camel_to_snake_case, relationships
+from schemalens.analyzers.extract.sqlalchemy_models import build_orm, build_orm_layer, camel_to_snake_case, relationships
 from schemalens.analyzers.workspace.package_roots import PackageRoots
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
@@ -447,3 +447,33 @@ def test_sqlmodel_relationships_are_the_ones_sqlalchemy_maps():
     found = {(record.table, record.attribute, record.target_table, record.secondary)
              for record in relationships(summaries(files))}
     assert found == expected and len(expected) == 3
+
+
+def test_library_classes_inherited_through_workspace_classes_are_said_not_read():
+    """nova: `NovaBase(models.TimestampMixin, models.ModelBase)` under its models, and
+    `declarative_base(cls=_NovaAPIBase)` with oslo.db's mixins: their columns are not read."""
+    built = build_orm(summaries({"app/models.py": """
+        import sqlalchemy as sa
+        from oslo_db.sqlalchemy import models
+        from sqlalchemy.orm import declarative_base
+
+        class _APIBase(models.ModelBase, models.TimestampMixin):
+            pass
+
+        API_BASE = declarative_base(cls=_APIBase)
+        BASE = declarative_base()
+
+        class NovaBase(models.TimestampMixin):
+            pass
+
+        class CellMapping(API_BASE):
+            __tablename__ = "cell_mappings"
+            id = sa.Column(sa.Integer, primary_key=True)
+
+        class ConsoleAuthToken(BASE, NovaBase):
+            __tablename__ = "console_auth_tokens"
+            id = sa.Column(sa.Integer, primary_key=True)
+        """}))
+    assert sorted(built.library_bases) == [
+        ("oslo_db.sqlalchemy.models.ModelBase", "cell_mappings"), ("oslo_db.sqlalchemy.models.TimestampMixin", "cell_mappings"),
+        ("oslo_db.sqlalchemy.models.TimestampMixin", "console_auth_tokens")]

@@ -343,6 +343,12 @@ class _LayerBuilder:
                     root = root or base_info.root
             elif resolved in self.world.assignments:
                 root = root or self._root_of_assignment(resolved)
+                # `Base = declarative_base(cls=BaseModel)`: Base subclasses BaseModel, whose
+                # columns (and the library mixins it inherits) every mapped class takes
+                declared = self._declared_with_class(resolved)
+                base_info = self.info(declared, visiting) if declared is not None else None
+                if base_info is not None:
+                    base_mros.append(base_info.lineage)
             elif (library := _advanced_alchemy_root(resolved)) is not None:
                 root = root or self._library_root(cls, library)
             elif resolved in _SQLMODEL_BASES:
@@ -438,6 +444,18 @@ class _LayerBuilder:
         root = _Root(qualified, convention=convention, schema=schema)
         self.roots[qualified] = root
         return root
+
+    def _declared_with_class(self, qualified: str) -> Optional[str]:
+        """The workspace class a declarative base assignment is made from: `cls=` of
+        `declarative_base()` or of a registry's `generate_base()`."""
+        assignment = self.world.assignments.get(qualified)
+        call = assignment.value if assignment is not None else None
+        if call is None or call.kind != "call" or not (self.world.member(call) == "declarative_base"
+                                                       or (call.name or "").endswith(".generate_base")):
+            return None
+        cls = call.kwarg("cls")
+        resolved = self.world.resolve(cls.name) if cls is not None and cls.kind == "name" else None
+        return resolved if resolved in self.world.classes else None
 
     def _flask_root(self, db: str) -> _Root:
         key = f"{db}.Model"
@@ -1218,14 +1236,18 @@ class _LayerBuilder:
 
     def library_bases(self) -> tuple[tuple[str, str], ...]:
         """(library class, table) for every mapped class that inherits from a class of a library
-        other than SQLAlchemy: columns such a base declares (authlib's OAuth2 mixins) are not read."""
+        other than SQLAlchemy, itself or through a class of the workspace it inherits from (its
+        declarative base's `cls=` too): columns such a base declares (authlib's OAuth2 mixins,
+        oslo.db's TimestampMixin) are not read."""
         found = []
-        classes: dict[tuple[str, str], ClassSummary] = {}  # (name, path) -> the first class so defined
+        classes: dict[tuple[str, str], str] = {}  # (name, path) -> the first class so defined
         for qualified, summary in self.world.classes.items():
-            classes.setdefault((summary.name, self.world.path_of(qualified)), summary)
+            classes.setdefault((summary.name, self.world.path_of(qualified)), qualified)
         for table in self.tables:
-            cls = classes.get((table.class_name, table.location.path))
-            found += [(base, table.key) for base in (self._library_bases(cls) if cls is not None else ())]
+            info = self.infos.get(classes.get((table.class_name, table.location.path), ""))
+            lineage = [self.world.classes[name] for name in info.lineage if name in self.world.classes] if info else []
+            bases = dict.fromkeys(base for cls in lineage for base in self._library_bases(cls))
+            found += [(base, table.key) for base in bases]
         return tuple(found)
 
     def recognition(self) -> tuple[int, tuple[UnrecognizedModel, ...]]:
