@@ -84,6 +84,60 @@ def test_a_plugin_folder_of_revisions_is_an_environment_of_its_own(tmp_path):
     assert set(model.database.tables) == {"challenges", "dynamic_challenge"} and model.errors == ()
 
 
+def test_environments_that_create_the_same_table_build_two_databases(tmp_path):
+    """nova: `nova/db/main` and `nova/db/api` are two databases, each with its own `quotas`;
+    replayed into one, the second CREATE of `quotas` met the first's columns."""
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/models.py": """
+            import sqlalchemy as sa
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+            class Instance(Base):
+                __tablename__ = 'instances'
+                id = sa.Column(sa.Integer, primary_key=True)
+            class Service(Base):
+                __tablename__ = 'services'
+                id = sa.Column(sa.Integer, primary_key=True)
+            class CellMapping(Base):
+                __tablename__ = 'cell_mappings'
+                id = sa.Column(sa.Integer, primary_key=True)
+            class Quota(Base):  # the API database's
+                __tablename__ = 'quotas'
+                id = sa.Column(sa.Integer, primary_key=True)
+        """,
+        "app/db/main/alembic.ini": "[alembic]\nscript_location = %(here)s/migrations\n",
+        "app/db/main/migrations/env.py": "",
+        "app/db/main/migrations/versions/m1.py": revision("m1", None, """
+            op.create_table('instances', sa.Column('id', sa.Integer(), primary_key=True))
+            op.create_table('services', sa.Column('id', sa.Integer(), primary_key=True))
+            op.create_table('quotas', sa.Column('id', sa.Integer(), primary_key=True), sa.Column('deleted', sa.Integer()))
+            op.create_index('ix_quotas_deleted', 'quotas', ['deleted'])
+        """),
+        "app/db/api/alembic.ini": "[alembic]\nscript_location = %(here)s/migrations\n",
+        "app/db/api/migrations/env.py": "",
+        "app/db/api/migrations/versions/a1.py": revision("a1", None, """
+            op.create_table('quotas', sa.Column('id', sa.Integer(), primary_key=True))
+            op.create_table('cell_mappings', sa.Column('id', sa.Integer(), primary_key=True))
+        """),
+        # a plugin's revisions on the API database's tables: that database
+        "app/plugins/audit/migrations/p1.py": revision("p1", None, """
+            op.create_table('cell_audit', sa.Column('id', sa.Integer(), primary_key=True),
+                            sa.Column('cell_id', sa.Integer(), sa.ForeignKey('cell_mappings.id')))
+        """),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert model.errors == ()
+    tables = {database.name: set(database.layer.tables) for database in model.databases}
+    assert tables == {"alembic": {"instances", "services", "quotas"},
+                      "alembic:app/db/api/migrations/versions": {"quotas", "cell_mappings", "cell_audit"}}
+    assert [database.main for database in model.databases] == [True, False]  # the first holds more modelled tables
+    findings = run_audit(model).findings
+    # cell_mappings is created, in the API database; quotas, in both, is compared with neither
+    assert [f.title for f in findings if f.rule in ("SL520", "SL521", "SL524")] == \
+        ["cell_audit is created by migrations but no model maps it"]
+
+
 def test_a_version_folder_per_engine_reads_the_postgresql_history_and_says_the_others(tmp_path):
     # prefect: env.py picks versions/postgresql or versions/sqlite by the dialect it connects to
     write(tmp_path, {

@@ -210,9 +210,8 @@ def sql_coverage(parsed_files: dict, plan, databases) -> SqlCoverage:
             skipped.setdefault(why, []).append(path)
     in_database = {location.folder: database for database in databases for location in database.locations}
     sets = []
-    if any(database.alembic for database in databases):
-        alembic = next(database for database in databases if database.alembic)
-        sets.append(MigrationSetCoverage("alembic", "Alembic revisions", label(alembic.dialect),
+    for alembic in (database for database in databases if database.alembic):
+        sets.append(MigrationSetCoverage(alembic.name, "Alembic revisions", label(alembic.dialect),
                                          sum(1 for step in alembic.steps if step.path.endswith(".py")), alembic.name,
                                          len(alembic.layer.tables), alembic.main))
     for location in plan.locations:

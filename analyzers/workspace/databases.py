@@ -79,7 +79,9 @@ class ReplayProblem:
 class Database:
     """One database the migrations build, replayed on its own from empty."""
 
-    name: str  # "alembic", or the folder of its first SQL location
+    # "alembic"; "alembic:<version folder>" for another database the Alembic environments build;
+    # or the folder of its first SQL location
+    name: str
     dialect: str
     locations: tuple[SqlLocation, ...] = ()  # its SQL folders
     files: tuple[str, ...] = ()  # its SQL migration files in replay order
@@ -93,7 +95,10 @@ class Database:
 
     @property
     def label(self) -> str:
-        return "Alembic revisions" if self.alembic else self.name or "."
+        if self.alembic:
+            folder = self.name.partition(":")[2]
+            return f"Alembic revisions ({folder})" if folder else "Alembic revisions"
+        return self.name or "."
 
 
 def group_locations(locations: list[SqlLocation], operations_of, alembic_tables: set[str],

@@ -726,8 +726,9 @@ class WorkspaceIndex:
         revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
         graph = self._revision_graph(revisions)
         histories = self._histories(revisions, orm_layer)
-        alembic_steps = [step for history in histories for step in _history_steps(history, orm_layer)]
-        databases = self._databases(alembic_steps, orm_layer, naming_convention)
+        alembic_databases = [[step for history in group for step in _history_steps(history, orm_layer)]
+                             for group in _alembic_databases(histories, orm_layer)]
+        databases = self._databases(alembic_databases, orm_layer, naming_convention)
         main = next((database for database in databases if database.main), None)
         database_layer = main.layer if main is not None else SchemaLayer("database")
         self._keep_equal_tables("database", database_layer)
@@ -796,9 +797,12 @@ class WorkspaceIndex:
                 layer.tables[key] = kept
         self._built_tables[name] = dict(layer.tables)
 
-    def _databases(self, alembic_steps: list[Step], orm_layer: SchemaLayer, naming_convention) -> tuple[Database, ...]:
+    def _databases(self, alembic_databases: list[list[Step]], orm_layer: SchemaLayer, naming_convention) -> tuple[Database, ...]:
         """Every database the migrations build, each replayed on its own; the main one marked.
-        A workspace with no migrations at all takes its SQL scripts (a schema dump) as its database."""
+        `alembic_databases`: the steps of each database the Alembic environments build, the one
+        SQL folders may extend first. A workspace with no migrations at all takes its SQL scripts
+        (a schema dump) as its database."""
+        alembic_steps = alembic_databases[0] if alembic_databases else []
         locations = [location for location in self._sql_plan.locations if location.readable and not location.draft]
         alembic_tables = {table_key(op.table, op.schema or step.schema)
                           for step in alembic_steps for op in step.operations if isinstance(op, CreateTable)}
@@ -815,6 +819,9 @@ class WorkspaceIndex:
             steps += [Step(path, self._operations(path), _version_label(path)) for path in files if path in self._files]
             if steps:
                 planned.append((name, members, files, steps))
+        # the databases of the Alembic environments that create tables of the first one's again
+        planned += [(f"{ALEMBIC}:{steps[0].path.rpartition('/')[0]}", [], [], steps)
+                    for steps in alembic_databases[1:] if steps]
         if not planned:
             # a test's schema files (kinto's tests/core/schema/) build no database the application uses
             scripts = [(path, f) for path, f in sorted(self._files.items()) if f.kind == "sql_script" and f.result is not None
@@ -837,7 +844,8 @@ class WorkspaceIndex:
             gaps = {problem.error.location for problem in problems if problem.unmodelled is not None}
             errors = tuple(error for error in run.errors if error.location not in gaps)
             built.append(Database(name, dialect, tuple(members), tuple(files), run.steps, run.layer, errors, problems,
-                                  test_fixture=bool(members) and all(m.test_fixture for m in members), alembic=name == ALEMBIC))
+                                  test_fixture=bool(members) and all(m.test_fixture for m in members),
+                                  alembic=name.partition(":")[0] == ALEMBIC))
         self._replays = replays
         return _with_main(built, orm_layer, self.config.dialect)
 
@@ -1222,16 +1230,45 @@ def _tables_changed_first(revisions: list, default_schema: Optional[str]) -> tup
     return frozenset(created), tuple(key for key in changed_first if key not in created)
 
 
+def _alembic_databases(histories: tuple[MigrationHistory, ...], orm_layer: SchemaLayer) -> list[tuple[MigrationHistory, ...]]:
+    """The histories of each database the Alembic environments build, each in replay order.
+    Environments build one database, but one that creates a table another also creates builds
+    a database of its own (nova's `main` and `api` databases, each with its `quotas`): it joins
+    the database whose tables it references, else any database it creates nothing of again,
+    else it starts one. The database with the most tables the models map comes first."""
+    creates = {id(h): _created_tables(h) for h in histories}
+    references = {id(h): _referenced_by(h) for h in histories}
+    groups: list[list[MigrationHistory]] = []
+    for history in histories:
+        created = creates[id(history)]
+        open_groups = [g for g in groups if not any(created & creates[id(other)] for other in g)]
+        referenced = [g for g in open_groups if any(references[id(history)] & creates[id(other)] for other in g)]
+        group = next(iter(referenced or open_groups), None)
+        if group is None:
+            groups.append([history])
+        else:
+            group.append(history)
+    modelled = set(orm_layer.tables)
+    groups.sort(key=lambda g: -len(modelled & set().union(*(creates[id(h)] for h in g))))
+    return [tuple(group) for group in groups]
+
+
+def _created_tables(history: MigrationHistory) -> set[str]:
+    return {table_key(op.table, op.schema or history.environment.default_schema)
+            for r in history.graph.by_id.values() for op in r.upgrade if isinstance(op, CreateTable)}
+
+
+def _referenced_by(history: MigrationHistory) -> set[str]:
+    return {key for r in history.graph.by_id.values() for op in r.upgrade
+            for key in _referenced_tables(op, history.environment.default_schema)}
+
+
 def _replay_order(histories: list[MigrationHistory]) -> tuple[MigrationHistory, ...]:
     """Environments whose revisions reference tables another creates come after it (then by name)."""
     if len(histories) < 2:
         return tuple(histories)
-    creates = {id(h): {table_key(op.table, op.schema or h.environment.default_schema)
-                       for r in h.graph.by_id.values() for op in r.upgrade if isinstance(op, CreateTable)}
-               for h in histories}
-    references = {id(h): {key for r in h.graph.by_id.values() for op in r.upgrade
-                          for key in _referenced_tables(op, h.environment.default_schema)}
-                  for h in histories}
+    creates = {id(h): _created_tables(h) for h in histories}
+    references = {id(h): _referenced_by(h) for h in histories}
     remaining = sorted(histories, key=lambda h: h.environment.name)
     ordered: list[MigrationHistory] = []
     while remaining:

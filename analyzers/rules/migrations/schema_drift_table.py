@@ -121,13 +121,16 @@ class SchemaDriftTable(Rule):
         if not model.orm.tables or not has_migrations(model):
             return
         relations = self._relations_not_modelled(context)
+        # the tables of every database the workspace's migrations build (nova's API database too), the main one's first
+        databases = sorted((d for d in model.databases if d.main or not d.test_fixture), key=lambda d: d.main)
+        created = {key: table for database in databases for key, table in database.layer.tables.items()}
         for key, table in sorted(model.orm.tables.items()):
-            if key not in model.database.tables and key not in relations:
+            if key not in created and key not in relations:
                 yield self._model_only(context, table)
         owners = self._owning_histories(context)
         library_tables = {table for table, _ in model.coverage.library_tables}
         library_named = {_squashed(cls) for cls, _ in model.coverage.library_named}
-        for key, table in sorted(model.database.tables.items()):
+        for key, table in sorted(created.items()):
             if key not in model.orm.tables and key not in library_tables and not table.partition_of \
                     and _squashed(table.name) not in library_named \
                     and migration_history(model, table.location.path) in owners:
