@@ -1236,6 +1236,8 @@ def _alembic_databases(histories: tuple[MigrationHistory, ...], orm_layer: Schem
     a database of its own (nova's `main` and `api` databases, each with its `quotas`): it joins
     the database whose tables it references, else any database it creates nothing of again,
     else it starts one. The database with the most tables the models map comes first."""
+    if len(histories) < 2:
+        return [tuple(histories)] if histories else []
     creates = {id(h): _created_tables(h) for h in histories}
     references = {id(h): _referenced_by(h) for h in histories}
     groups: list[list[MigrationHistory]] = []
