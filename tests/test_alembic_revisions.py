@@ -104,6 +104,29 @@ def test_a_condition_that_is_not_about_the_dialect_reads_both_branches():
     assert [op.table for op in upgrade] == ["a", "b"]
 
 
+def test_what_a_branch_does_to_an_object_whose_existence_it_checks_runs_only_then():
+    """cinder, nova: `if 'migrate_version' in inspector.get_table_names(): op.drop_table(...)`
+    drops the table only where it is: DROP TABLE IF EXISTS, not a failure on a fresh database."""
+    upgrade, _ = _upgrade(
+        "    inspector = sa.inspect(op.get_bind())\n"
+        "    tables = inspector.get_table_names()\n"
+        "    if 'migrate_version' in tables:\n"
+        "        op.drop_table('migrate_version')\n"
+        "        op.drop_table('other')\n"
+        "    if 'note' not in [c['name'] for c in inspector.get_columns('orders')]:\n"
+        "        op.add_column('orders', sa.Column('note', sa.Text()))\n"
+        "    if not inspector.has_table('legacy'):\n"
+        "        op.create_table('legacy', sa.Column('id', sa.Integer(), primary_key=True))\n"
+        "    else:\n"
+        "        op.drop_index('ix_legacy_id', table_name='legacy')\n"
+        "        op.drop_index('ix_legacy_other', table_name='legacy')\n"
+        "    if 'a' in ['a', 'b']:\n"  # a constant list: no guard
+        "        op.drop_table('a')\n")
+    guarded = [(type(op).__name__, getattr(op, "if_exists", False) or getattr(op, "if_not_exists", False)) for op in upgrade]
+    assert guarded == [("DropTable", True), ("DropTable", False), ("AddColumn", True), ("CreateTable", True),
+                       ("DropIndex", False), ("DropIndex", False), ("DropTable", False)]
+
+
 def test_a_loop_over_a_literal_list_is_read_once_per_item_with_local_names_bound():
     upgrade, errors = _upgrade("    column = 'archived_at'\n"
                                "    for table in ['orders', 'invoices']:\n"

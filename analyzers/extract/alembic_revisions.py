@@ -97,6 +97,32 @@ def _core_statement_verb(expression: Expr) -> Optional[str]:
     return None
 
 
+_GUARDED_DROPS = (ops.DropTable, ops.DropIndex, ops.DropConstraint, ops.DropColumn)
+_GUARDED_CREATES = (ops.CreateTable, ops.CreateIndex, ops.AddColumn)
+
+
+def _guarded(operations: list, name: str, exists: bool) -> list:
+    """The operations of a branch run only when the object `name` exists (`exists`) or does not:
+    dropping it, or creating it, there is `IF EXISTS` / `IF NOT EXISTS` (an existence guard)."""
+    return [replace(operation, if_exists=True) if exists and isinstance(operation, _GUARDED_DROPS) and _object_name(operation) == name
+            else replace(operation, if_not_exists=True)
+            if not exists and isinstance(operation, _GUARDED_CREATES) and _object_name(operation) == name
+            else operation for operation in operations]
+
+
+def _object_name(operation) -> Optional[str]:
+    """The table, index, constraint or column an operation creates or drops."""
+    if isinstance(operation, (ops.CreateTable, ops.DropTable)):
+        return operation.table
+    if isinstance(operation, ops.CreateIndex):
+        return operation.index.name
+    if isinstance(operation, ops.AddColumn):
+        return operation.column.name
+    if isinstance(operation, ops.DropColumn):
+        return operation.column
+    return operation.name  # DropIndex, DropConstraint
+
+
 def _loop_names(target: ast.expr) -> Optional[tuple[str, ...]]:
     """The names a `for` binds (`name` or `key, value`), None for any other target."""
     if isinstance(target, ast.Name):
@@ -314,10 +340,14 @@ class _RevisionReader:
                     out.append(ops.TransactionControl("BEGIN", self.locate(statement)))
             elif isinstance(statement, ast.If):
                 branch = self._dialect_branch(statement.test, scope)
-                if branch is not False:
-                    self._statements(statement.body, scope, out)
-                if branch is not True:
-                    self._statements(statement.orelse, scope, out)
+                guard = self._existence_guard(statement.test, scope) if branch is None else None
+                for body, taken in ((statement.body, branch is not False), (statement.orelse, branch is not True)):
+                    if not taken:
+                        continue
+                    found: list = []
+                    self._statements(body, scope, found)
+                    out += _guarded(found, *guard) if guard is not None else found
+                    guard = (guard[0], not guard[1]) if guard is not None else None
             elif isinstance(statement, ast.For):
                 items = self._literal_items(statement.iter, scope)
                 targets = _loop_names(statement.target)
@@ -336,6 +366,25 @@ class _RevisionReader:
             elif isinstance(statement, (ast.While, ast.Try)):
                 self._statements(statement.body, scope, out)
                 self._statements(statement.orelse, scope, out)
+
+    def _existence_guard(self, test: ast.expr, scope: "_Scope") -> Optional[tuple[str, bool]]:
+        """(name, True) for a test that the object `name` exists, looked up at run time: `if
+        "migrate_version" in inspector.get_table_names():`, `if inspector.has_table("x"):`;
+        (name, False) for `not in` or `not ...`. None for any other test, and for a name looked
+        up in a constant list."""
+        exists = True
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, exists = test.operand, not exists
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "has_table" \
+                and test.args and isinstance(test.args[0], ast.Constant) and isinstance(test.args[0].value, str):
+            return test.args[0].value, exists
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.In, ast.NotIn))
+                and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)):
+            return None
+        looked_in = self.world.value_of(scope.build(test.comparators[0]))
+        if looked_in is None or looked_in.kind in ("seq", "dict", "const"):
+            return None
+        return test.left.value, exists == isinstance(test.ops[0], ast.In)
 
     def _literal_items(self, node: ast.expr, scope: "_Scope") -> Optional[tuple[Expr, ...]]:
         """The items a loop goes through: a literal list, a dict's keys, or its `.keys()`,
