@@ -1453,8 +1453,17 @@ class _LayerBuilder:
                         column = candidate.column_by_key(column_name)
                         return (candidate, column) if column is not None else None
                 return None
-            return self._column_ref(value, None)
+            return self._target_column(table, value)
         return None
+
+    def _target_column(self, table: _TableBuild, value: Expr) -> Optional[tuple[_TableBuild, _ColumnBuild]]:
+        """A foreign key's target written as a column: `Model.attr`, `some_table.c.col`, or a
+        column of the class body the key is declared in (`ForeignKey(id)`: cinder)."""
+        if value.kind == "name" and "." not in value.name:
+            column = table.column_by_key(value.name)
+            if column is not None:
+                return table, column
+        return self._column_ref(value, None)
 
     def _foreign_key(self, table: _TableBuild, columns: list[str], targets: list[Expr], call: Expr) -> Optional[ForeignKey]:
         ref_schema, ref_table, ref_columns = None, None, []
@@ -1466,7 +1475,7 @@ class _LayerBuilder:
                 ref_schema, ref_table = schema or None, name
                 ref_columns.append(column_name)
             else:
-                found = self._column_ref(value, None)
+                found = self._target_column(table, value)
                 if found is None:
                     self.errors.append(ExtractionError(call.location, _("foreign key target %(target)s not found",
                                                                         target=value.source)))
