@@ -104,10 +104,12 @@ _GUARDED_CREATES = (ops.CreateTable, ops.CreateIndex, ops.AddColumn)
 def _guarded(operations: list, name: str, exists: bool) -> list:
     """The operations of a branch run only when the object `name` exists (`exists`) or does not:
     dropping it, or creating it, there is `IF EXISTS` / `IF NOT EXISTS` (an existence guard)."""
-    return [replace(operation, if_exists=True) if exists and isinstance(operation, _GUARDED_DROPS) and _object_name(operation) == name
-            else replace(operation, if_not_exists=True)
-            if not exists and isinstance(operation, _GUARDED_CREATES) and _object_name(operation) == name
-            else operation for operation in operations]
+    guarded = []
+    for operation in operations:
+        if isinstance(operation, _GUARDED_DROPS if exists else _GUARDED_CREATES) and _object_name(operation) == name:
+            operation = replace(operation, **{"if_exists" if exists else "if_not_exists": True})
+        guarded.append(operation)
+    return guarded
 
 
 def _object_name(operation) -> Optional[str]:

@@ -289,8 +289,8 @@ class KeptMappings:
 
 class _LayerBuilder:
     def __init__(self, summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool],
-                 kept: Optional[KeptMappings] = None, versions: Mapping[str, tuple[int, ...]] = {}) -> None:
-        self.sqlmodel_version = versions.get("sqlmodel")
+                 kept: Optional[KeptMappings] = None, versions: Optional[Mapping[str, tuple[int, ...]]] = None) -> None:
+        self.sqlmodel_version = (versions or {}).get("sqlmodel")
         self.world = World.after(kept.world if kept is not None else None, summaries)
         self.kept = kept
         self.mappings: dict[str, _Mapping] = {}
@@ -1832,7 +1832,7 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
     `kept`: what the classes' mappings added to the last build, taken back where nothing they
     read changed; it is given this build's, and must come from a build with the same `versions`
     (the libraries' pinned versions: workspace/dependency_pins.py)."""
-    builder = _LayerBuilder(summaries, is_application, kept, versions or {})
+    builder = _LayerBuilder(summaries, is_application, kept, versions)
     builder.run()
     layer = builder.finish()
     builder.say_renamed_at_run_time()

@@ -9,9 +9,8 @@ Each difference keeps both elements (either may be None), so callers can point a
 
 from __future__ import annotations
 
-from collections import Counter
-
 import re
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath

@@ -121,7 +121,7 @@ class SchemaDriftTable(Rule):
         if not model.orm.tables or not has_migrations(model):
             return
         relations = self._relations_not_modelled(context)
-        # the tables of every database the workspace's migrations build (nova's API database too), the main one's first
+        # the tables of every database the migrations build (nova's API database too), the main one's last: they win
         databases = sorted((d for d in model.databases if d.main or not d.test_fixture), key=lambda d: d.main)
         created = {key: table for database in databases for key, table in database.layer.tables.items()}
         for key, table in sorted(model.orm.tables.items()):
