@@ -38,5 +38,5 @@ async def test_the_code_written_until_the_first_index_is_kept_once_it_is_publish
         assert kept.exists()
     finally:
         await client.shutdown_session()
-    _magic, scripts = marshal.loads(kept.read_bytes())
+    _magic, _format, scripts = marshal.loads(kept.read_bytes())
     assert "<cattrs generated structure lsprotocol.types.InitializeParams>" in {name for name, _digest in scripts}

@@ -183,3 +183,22 @@ def test_classes_made_after_the_imports_rewrite_a_large_file(tmp_path, compiled)
     assert path.read_bytes() == written
     _start(path, {**many, **{f"Late{number}": ("x",) for number in range(40)}})
     assert path.read_bytes() != written
+
+
+def test_a_dataclass_method_is_made_when_first_called_and_then_is_the_class_s_own(tmp_path, compiled):
+    path = tmp_path / "methods.marshal"
+    make = dataclasses.dataclass(frozen=True, slots=True)
+    _start(path, CLASSES, make)
+    compiled.clear()
+    made = _start(path, CLASSES, make)
+    point = made["Cached5"]
+    stand_in = point.__dict__["__eq__"]
+    subclass = type("Sub", (point,), {"__slots__": ()})
+    assert subclass(1, 2) == subclass(1, 2)  # called through a subclass: made on the class that holds it
+    assert point.__dict__["__eq__"] is not stand_in and point.__eq__.__qualname__ == "Cached5.__eq__"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        point(1, 2).x = 3
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'y'"):
+        point(1)
+    assert repr(point(1, 2)) == "Cached5(x=1, y=2)" and dataclasses.replace(point(1, 2), y=5) == point(1, 5)
+    assert compiled == []
