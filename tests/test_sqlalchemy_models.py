@@ -477,3 +477,24 @@ def test_library_classes_inherited_through_workspace_classes_are_said_not_read()
     assert sorted(built.library_bases) == [
         ("oslo_db.sqlalchemy.models.ModelBase", "cell_mappings"), ("oslo_db.sqlalchemy.models.TimestampMixin", "cell_mappings"),
         ("oslo_db.sqlalchemy.models.TimestampMixin", "console_auth_tokens")]
+
+
+def test_sqlmodel_datetime_types_follow_the_pinned_sqlmodel_version():
+    """SQLModel 0.0.45 made `datetime` timezone-aware and took pydantic's datetime types (before,
+    SQLModel gives them no column type): the oracle checks the installed version, this the one before."""
+    files = {"app/models.py": """
+        import datetime
+        from typing import Optional
+        from pydantic import NaiveDatetime
+        from sqlmodel import Field, SQLModel
+
+        class Event(SQLModel, table=True):
+            id: Optional[int] = Field(default=None, primary_key=True)
+            happened_at: datetime.datetime
+            promised_for: NaiveDatetime
+        """}
+    types = {version: {column.name: column.type for column in build_orm(summaries(files), versions={"sqlmodel": version})
+                       .layer.tables["event"].columns} for version in ((0, 0, 44), (0, 0, 45))}
+    assert types[(0, 0, 44)]["happened_at"] == "timestamp without time zone" and types[(0, 0, 44)]["promised_for"] == "null"
+    assert types[(0, 0, 45)]["happened_at"] == "timestamp with time zone"
+    assert types[(0, 0, 45)]["promised_for"] == "timestamp without time zone"

@@ -865,7 +865,10 @@ class _LayerBuilder:
         if self.types.python_enum(resolved) is not None:
             return _call("sqlalchemy.Enum", annotation.source, location, (annotation,))
         if resolved in _SQLMODEL_VERSIONED_TYPES and self.sqlmodel_version is not None:
-            aware = self.sqlmodel_version >= _SQLMODEL_AWARE_DATETIMES
+            since = self.sqlmodel_version >= _SQLMODEL_AWARE_DATETIMES
+            if resolved != "datetime.datetime" and not since:
+                return None  # pydantic's datetime types: no column type before SQLModel 0.0.45
+            aware = since and not resolved.endswith("NaiveDatetime")
             return _call("sqlalchemy.DateTime", annotation.source, location, (), (("timezone", _constant(aware, location)),))
         name = _SQLMODEL_TYPES.get(resolved)
         if name is None:
@@ -1738,14 +1741,16 @@ def _merge_calls(base: Expr, override: Expr) -> Expr:
 
 # SQLModel (sqlmodel/main.py): its base class, and the SQLAlchemy type get_sqlalchemy_type gives
 # each annotation (an Enum subclass gives Enum(it)). A `datetime` gives DateTime until SQLModel
-# 0.0.45 and a timezone-aware UTCDateTime since: read only when the project pins its version.
+# 0.0.45 and a timezone-aware UTCDateTime since, as does pydantic's AwareDatetime (a NaiveDatetime,
+# DateTime): read only when the project pins its version.
 _SQLMODEL_BASES = ("sqlmodel.SQLModel", "sqlmodel.main.SQLModel")
 _SQLMODEL_TYPES = {
     **dict.fromkeys(("str", "pydantic.EmailStr", "pydantic.networks.EmailStr", "pathlib.Path", "ipaddress.IPv4Address",
                      "ipaddress.IPv4Network", "ipaddress.IPv6Address", "ipaddress.IPv6Network"), "String"),
     "float": "Float", "bool": "Boolean", "int": "Integer", "datetime.date": "Date", "datetime.timedelta": "Interval",
     "datetime.time": "Time", "bytes": "LargeBinary", "decimal.Decimal": "Numeric", "uuid.UUID": "Uuid"}
-_SQLMODEL_VERSIONED_TYPES = ("datetime.datetime",)
+_SQLMODEL_VERSIONED_TYPES = ("datetime.datetime", "pydantic.AwareDatetime", "pydantic.types.AwareDatetime",
+                             "pydantic.NaiveDatetime", "pydantic.types.NaiveDatetime")
 _SQLMODEL_AWARE_DATETIMES = (0, 0, 45)
 
 
