@@ -70,7 +70,7 @@ def _pieces(text: str):
         cleaned = sql_files.placeholders_as_parameters(cleaned, psql=True)
     yield cleaned
     if _rejected(_outcome(pglast.parse_sql, cleaned)):
-        for start, end in sql_files._statement_spans(cleaned):
+        for start, end, _first in pg_tree.statement_spans(cleaned):
             if cleaned[start:end].strip():
                 yield cleaned[start:end]
 
@@ -314,3 +314,13 @@ def test_the_same_statement_slices_as_pglast_s_split(with_parser):
             assert _rejected(split) and split.args == expected.args, text[:80]
         else:
             assert split == expected, text[:80]
+
+
+def test_statement_spans_start_at_comments_and_run_to_the_end_past_where_the_scanner_stops():
+    """(start, end, first token that is no comment): the extractor reads a statement from its
+    comments on, verify sends PostgreSQL what follows them; an unterminated string, quoted name or
+    comment is a statement to the end, whatever precedes it, so that PostgreSQL reports it."""
+    assert pg_tree.statement_spans("SELECT 1; /* c */ SELECT (2;3);") == [(0, 8, 0), (10, 30, 18)]
+    assert pg_tree.statement_spans("SELECT 1;\n'oops") == [(0, 8, 0), (10, 15, 10)]
+    assert pg_tree.statement_spans("SELECT 1;\n-- note\n'oops") == [(0, 8, 0), (10, 23, 18)]
+    assert pg_tree.statement_spans("SELECT 1;\n-- only a note\n") == [(0, 8, 0), (10, 25, None)]

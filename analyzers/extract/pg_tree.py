@@ -225,6 +225,37 @@ def scan_readable(text: str) -> tuple[list, int]:
         return [], 0
 
 
+def statement_spans(text: str) -> list[tuple[int, int, Optional[int]]]:
+    """(start, end, first) of each statement, split at top-level semicolons by PostgreSQL's
+    scanner, which knows strings, dollar quotes and comments: `start` is its first token's, a
+    comment's too, `first` its first token that is no comment (None for comments alone). Where
+    the scanner stops (an unterminated string, quoted name or comment), the statement it is in
+    runs to the end of the text."""
+    tokens, readable = scan_readable(text)
+    spans: list[tuple[int, int, Optional[int]]] = []
+    start = first = None
+    depth = 0
+    for token in tokens:
+        start = token.start if start is None else start
+        if token.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        first = token.start if first is None else first
+        if token.name == "ASCII_40":
+            depth += 1
+        elif token.name == "ASCII_41":
+            depth = max(depth - 1, 0)
+        elif token.name == "ASCII_59" and depth == 0:
+            spans.append((start, token.start, first))
+            start = first = None
+    if start is None and text[readable:].strip():
+        start = readable
+    if first is None and text[readable:].strip():
+        first = readable
+    if start is not None:
+        spans.append((start, len(text), first))
+    return spans
+
+
 def scan_runs(text: str) -> Iterator[list]:
     """`scan(text)` a run at a time (`statement_runs`): the tokens of each run, located in
     `text`. A text cut into runs was read whole by the scanner; one it rejects is one run, and

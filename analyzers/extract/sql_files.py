@@ -193,29 +193,6 @@ def placeholders_as_parameters(text: str, *, psql: bool = False) -> str:
     return "".join(chars)
 
 
-def _statement_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the statements, split at top-level semicolons by
-    PostgreSQL's scanner (which knows strings, dollar quotes and comments). Where the scanner
-    stops (an unterminated string, quoted name or comment), the statement it is in runs to the
-    end of the text: the statements before it are still read, and it is reported."""
-    tokens, readable = pg_tree.scan_readable(text)
-    spans, start, depth = [], None, 0
-    for token in tokens:
-        if start is None:
-            start = token.start
-        if token.name == "ASCII_40":
-            depth += 1
-        elif token.name == "ASCII_41":
-            depth = max(depth - 1, 0)
-        elif token.name == "ASCII_59" and depth == 0:
-            spans.append((start, token.start))
-            start = None
-    if start is None and text[readable:].strip():
-        start = readable
-    if start is not None:
-        spans.append((start, len(text)))
-    return spans
-
 
 def scan_sql(text: str, path: str, operations: Iterable[ops.Operation]) -> SqlScan:
     """The scan of a SQL file's `text`, whose statements read as `operations`, a run of
@@ -287,7 +264,7 @@ def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int 
 def _statements_one_by_one(text: str, run_start: int, run_end: int, builder: "_Builder", positions: _Positions):
     """The statements of text[run_start:run_end], parsed one at a time: (node, start, end, where
     its nodes' locations count from)."""
-    for start, end in _statement_spans(text[run_start:run_end]):
+    for start, end, _first in pg_tree.statement_spans(text[run_start:run_end]):
         start, end = start + run_start, end + run_start
         piece = text[start:end]
         if not piece.strip():

@@ -519,21 +519,8 @@ def _statements(text: str) -> list[tuple[int, str]]:
         return [(piece.start, text[piece]) for piece in slices if text[piece].strip()]
     except ParseError:
         pass
-    tokens, readable = pg_tree.scan_readable(text)
-    statements, start, depth = [], None, 0
-    for token in tokens:
-        if token.name in ("SQL_COMMENT", "C_COMMENT"):
-            continue
-        start = token.start if start is None else start
-        depth += {"ASCII_40": 1, "ASCII_41": -1}.get(token.name, 0) if depth or token.name != "ASCII_41" else 0
-        if token.name == "ASCII_59" and depth == 0:
-            statements.append((start, text[start:token.start]))
-            start = None
-    if start is None and text[readable:].strip():
-        start = readable
-    if start is not None and text[start:].strip():
-        statements.append((start, text[start:]))
-    return statements
+    return [(first, text[first:end]) for _start, end, first in pg_tree.statement_spans(text)
+            if first is not None and text[first:end].strip()]
 
 
 def _read(path: Path) -> Optional[str]:
