@@ -411,3 +411,37 @@ def test_a_query_built_at_run_time_reads_and_changes_nothing():
                                "        op.execute(f'UPDATE kpi SET impact = 1 WHERE id={kpi_id}')\n")
     assert [type(o).__name__ for o in upgrade] == ["Opaque"]
     assert [e.kind for e in errors] == ["opaque"]
+
+
+def test_a_loop_goes_through_a_list_as_the_function_built_it():
+    """glance: `table_names = []`, six `table_names.append(...)`, then a loop that drops each."""
+    upgrade, errors = _upgrade("    names = []\n    names.append('a')\n    names.extend(['b', 'c'])\n"
+                               "    for name in names:\n        op.drop_table(name)\n")
+    assert ([op.table for op in upgrade], errors) == (["a", "b", "c"], ())
+    for change in ("    names.remove('a')\n", "    names += more()\n"):
+        upgrade, errors = _upgrade("    names = ['a', 'b']\n" + change + "    for name in names:\n        op.drop_table(name)\n")
+        assert upgrade == () and "computed at run time" in errors[0].message
+
+
+def test_a_branch_on_the_dialect_that_ends_the_function_ends_what_is_read():
+    """ironic, keystone: `if bind.engine.name != 'mysql': return` before MySQL-only statements."""
+    body = ("    bind = op.get_bind()\n"
+            "    if bind.engine.name != 'mysql':\n"
+            "        op.add_column('t', sa.Column('a', sa.Integer()))\n"
+            "        return\n"
+            "    op.execute(f'ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4')\n")
+    upgrade, errors = _upgrade(body)
+    assert ([type(op).__name__ for op in upgrade], errors) == (["AddColumn"], ())
+    upgrade, _errors = _upgrade(body, dialect="mysql")
+    assert [type(op).__name__ for op in upgrade] == ["Opaque"]
+    upgrade, _errors = _upgrade("    if has_data():\n        return\n    op.drop_table('a')\n")  # not decided here
+    assert [op.table for op in upgrade] == ["a"]
+
+
+def test_sql_written_through_textwrap_dedent_is_read():
+    """keystone's initial revision: `op.execute(textwrap.dedent(\"\"\" CREATE OR REPLACE FUNCTION ...\"\"\"))`."""
+    text = ("import textwrap\nfrom textwrap import dedent\n" + HEADER.format(rid="r1", down=None)
+            + "def upgrade():\n    op.execute(textwrap.dedent('''\n        CREATE TABLE a (id int);\n        '''))\n"
+            + "    sql = dedent('''\n        CREATE TABLE b (id int);\n    ''')\n    op.execute(sql)\n")
+    parse = parse_revision(text, "versions/r1.py")
+    assert ([op.table for op in parse.revision.upgrade if type(op).__name__ == "CreateTable"], parse.errors) == (["a", "b"], ())

@@ -62,3 +62,11 @@ def test_catalog_index_keys_are_column_names_not_quoted_identifiers(postgres):
     (index,) = read_catalog(dsn).tables["events"].indexes
     assert index.columns == ("timestamp", "Name", 'lower("Name")')
     assert index.expressions == (False, False, True)
+
+
+def test_revisions_calling_functions_of_other_modules_match_postgresql(postgres):
+    """The first revision creates its tables through `init_ops.upgrade()` of another module (a
+    helper of that module's own inside), the second adds a column through an imported helper, and
+    another adds a primary key only where the table has none: read in place, as Alembic runs them."""
+    root = FIXTURES / "alembic_helpers"
+    _assert_same(_alembic_upgrade(postgres, root, "alembic_helpers"), root)

@@ -61,6 +61,9 @@ class Revision:
     functions: tuple[tuple[str, FunctionSource], ...] = ()  # what upgrade() and downgrade() say beyond their operations
     # one entry per operation not read (a name computed at run time): the function holding it, "upgrade" or "downgrade"
     unread: tuple[str, ...] = ()
+    # Where operations run only as the database is at run time (`if not pk["constrained_columns"]:`,
+    # `try: ... except`): on an empty database they may fail where the migration skips them.
+    conditional: tuple[Location, ...] = ()
 
     def function(self, name: str) -> Optional[FunctionSource]:
         """What `upgrade()` or `downgrade()` says beyond its operations; None without that function."""
@@ -214,6 +217,40 @@ def parse_revision(text: str, path: str, dialect: str = "postgresql") -> Revisio
         return RevisionParse(None, (ExtractionError(Location(path, 1), _("cannot analyse: %(error)s", error=str(error))),))
 
 
+@dataclass(frozen=True, slots=True)
+class MigrationFunction:
+    """A function of a module that is no revision, read as Alembic operations."""
+
+    name: str
+    operations: tuple[ops.Operation, ...]
+    unread: int  # operations not read (a name computed at run time, a parameter)
+    conditional: tuple[Location, ...] = ()  # as Revision.conditional
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationHelpers:
+    """The functions of a module that calls Alembic's `op` without being a revision (neutron's
+    `*_init_ops.py`, a project's `migrations/helpers.py`), which revisions call."""
+
+    functions: tuple[MigrationFunction, ...]
+    errors: tuple[ExtractionError, ...]  # said where a revision calls one of them
+
+
+# A module that imports Alembic's `op`: its functions may be a revision's operations.
+_IMPORTS_OP = LazyPattern(r"^[ \t]*from[ \t]+alembic[ \t]+import[ \t(][^\n]*\bop\b", re.MULTILINE)
+
+
+def read_migration_helpers(source: PythonFile, dialect: str = "postgresql") -> Optional[MigrationHelpers]:
+    """The functions of a module that imports Alembic's `op`, read as operations; None for any
+    other module. Never raises."""
+    if "alembic" not in source.text or _IMPORTS_OP.search(source.text) is None:
+        return None
+    try:
+        return _RevisionReader(source, dialect).read_helpers()
+    except RecursionError as error:
+        return MigrationHelpers((), (ExtractionError(Location(source.path, 1), _("cannot analyse: %(error)s", error=str(error))),))
+
+
 def _module_name(path: str) -> str:
     return ".".join(PurePosixPath(path).with_suffix("").parts)
 
@@ -227,6 +264,7 @@ class _RevisionReader:
         self.final_names: set[str] = set()  # names given through op.f(): SQLAlchemy does not re-template them
         self.reading = ""  # the function whose operations are being read
         self.unread: list[str] = []  # Revision.unread
+        self.conditional: list[Location] = []  # Revision.conditional
         # (call, the name it lacks) -> where: said once per file, with how many (fief builds every name at run time)
         self.not_replayed: dict[tuple[str, str], list[Location]] = {}
         imports: list[ImportedName] = []
@@ -249,6 +287,7 @@ class _RevisionReader:
             if target is not None:
                 bindings.setdefault(target, f"{self.module}.{target}")
         self.builder = ExprBuilder(source, bindings)
+        self.imported = {imported.local: imported.target for imported in imports}
         for statement in tree.body:
             target, value = _assignment(statement)
             if target is None:
@@ -275,14 +314,31 @@ class _RevisionReader:
             upgrade=tuple(upgrade), downgrade=tuple(downgrade),
             downgrade_location=self.locate(downgrade_node) if downgrade_node is not None else None,
             downgrade_is_empty=downgrade_node is None or _is_empty(downgrade_node),
-            functions=migration_functions(self.source), unread=tuple(self.unread))
+            functions=migration_functions(self.source), unread=tuple(self.unread),
+            conditional=tuple(dict.fromkeys(self.conditional)))
+        return RevisionParse(revision, self._all_errors())
+
+    def read_helpers(self) -> MigrationHelpers:
+        """The operations of each top-level function, its parameters unbound (an operation on a
+        name a parameter gives is not replayed, and said so)."""
+        functions = []
+        for name in self.functions:
+            unread_before, conditional_before = len(self.unread), len(self.conditional)
+            operations = self._body(name)
+            functions.append(MigrationFunction(name, tuple(operations), len(self.unread) - unread_before,
+                                               tuple(dict.fromkeys(self.conditional[conditional_before:]))))
+        return MigrationHelpers(tuple(functions), self._all_errors())
+
+    def _all_errors(self) -> tuple[ExtractionError, ...]:
+        """The errors of the reading, with one for each call whose operations were not replayed
+        for want of a name."""
         for (call, name), locations in self.not_replayed.items():
             count = len(dict.fromkeys(locations))  # a loop reads its body once per item
             self.errors.append(ExtractionError(locations[0], _n(
                 "%(call)s: the %(name)s is computed at run time; %(count)d operation of this file is not replayed",
                 "%(call)s: the %(name)s is computed at run time; %(count)d such operations of this file are not "
                 "replayed, the first here", count, call=call, name=name), kind="opaque"))
-        return RevisionParse(revision, tuple(dict.fromkeys(self.errors)))  # a loop reads its body once per item
+        return tuple(dict.fromkeys(self.errors))  # a loop reads its body once per item
 
     def _ids(self, name: str) -> tuple[str, ...]:
         expr = self.header.get(name)
@@ -311,14 +367,22 @@ class _RevisionReader:
         local_names |= {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
         return _Scope(self.builder.scoped(local_names), dict(arguments), depth=depth)
 
-    def _statements(self, statements, scope: "_Scope", out: list) -> None:
+    def _statements(self, statements, scope: "_Scope", out: list) -> bool:
+        """Read `statements` into `out`; True when they end the function for sure (a `return` or
+        `raise` reached, a branch on the dialect that ends it taken: `if bind.dialect.name !=
+        "mysql": return` leaves nothing after it for PostgreSQL)."""
         for statement in statements:
+            if isinstance(statement, (ast.Return, ast.Raise)):
+                return True
             if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign)):
                 if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                         and isinstance(statement.targets[0], ast.Name):
                     scope.bind(statement.targets[0].id, statement.value)
                 if isinstance(statement.value, ast.Call):
                     self._call(statement.value, scope, out)
+                    _changed_in_place(statement.value, scope)
+            elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+                scope.forget(statement.target.id)
             elif isinstance(statement, ast.With):
                 inner = scope.child()
                 for item in statement.items:
@@ -337,9 +401,11 @@ class _RevisionReader:
                 leaves_the_transaction = inner.autocommit and not scope.autocommit
                 if leaves_the_transaction:
                     out.append(ops.TransactionControl("COMMIT", self.locate(statement)))
-                self._statements(statement.body, inner, out)
+                returned = self._statements(statement.body, inner, out)
                 if leaves_the_transaction:
                     out.append(ops.TransactionControl("BEGIN", self.locate(statement)))
+                if returned:
+                    return True
             elif isinstance(statement, ast.If):
                 branch = self._dialect_branch(statement.test, scope)
                 guard = self._existence_guard(statement.test, scope) if branch is None else None
@@ -347,7 +413,11 @@ class _RevisionReader:
                     if not taken:
                         continue
                     found: list = []
-                    self._statements(body, scope, found)
+                    if self._statements(body, scope, found) and branch is not None:
+                        out += found
+                        return True
+                    if branch is None and guard is None:
+                        self._run_time_condition(found)
                     out += _guarded(found, *guard) if guard is not None else found
                     guard = (guard[0], not guard[1]) if guard is not None else None
             elif isinstance(statement, ast.For):
@@ -365,9 +435,22 @@ class _RevisionReader:
                 else:
                     self._statements(statement.body, scope, out)
                 self._statements(statement.orelse, scope, out)
+            elif isinstance(statement, ast.Try) and statement.handlers:
+                found = []
+                self._statements(statement.body, scope, found)
+                self._run_time_condition(found)  # what fails is caught
+                out += found
+                self._statements(statement.orelse, scope, out)
             elif isinstance(statement, (ast.While, ast.Try)):
                 self._statements(statement.body, scope, out)
                 self._statements(statement.orelse, scope, out)
+        return False
+
+    def _run_time_condition(self, operations: list) -> None:
+        """`operations` run only as the database is when the migration runs (a test SchemaLens
+        does not decide, an exception caught): a failure of theirs on an empty database is no
+        failure of the migration."""
+        self.conditional += [operation.location for operation in operations]
 
     def _existence_guard(self, test: ast.expr, scope: "_Scope") -> Optional[tuple[str, bool]]:
         """(name, True) for a test that the object `name` exists, looked up at run time: `if
@@ -470,10 +553,11 @@ class _RevisionReader:
     def _call(self, node: ast.Call, scope: "_Scope", out: list) -> None:
         func = node.func
         if isinstance(func, ast.Name) and func.id in self.functions and func.id not in ("upgrade", "downgrade") \
-                and scope.depth < _HELPER_DEPTH:
+                and scope.depth < HELPER_DEPTH:
             self._helper(self.functions[func.id], node, scope, out)
             return
         if not isinstance(func, ast.Attribute):
+            self._helper_elsewhere(scope.build(node), node, out)
             return
         owner = func.value
         method = func.attr
@@ -486,6 +570,7 @@ class _RevisionReader:
         is_op = owner_name in ("alembic.op", "op") or owner_name.endswith(".op")
         is_connection_execute = method == "execute" and not is_op and batch_table is None
         if not (is_op or batch_table is not None or is_connection_execute):
+            self._helper_elsewhere(expr, node, out)
             return
         location = self.locate(node)
         translate = getattr(self, f"_op_{method}", None)
@@ -518,6 +603,17 @@ class _RevisionReader:
         if method == "create":
             return [ops.CreateEnum(enum, location, if_not_exists=checkfirst)]
         return [ops.DropType(enum.name, location, enum.schema, if_exists=checkfirst)]
+
+    def _helper_elsewhere(self, call: Expr, node: ast.Call, out: list) -> None:
+        """A call of a function another module may define, through this file's imports: the
+        index puts that function's operations here if the workspace defines it."""
+        root = node.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        name = call.name or ""
+        if isinstance(root, ast.Name) and root.id in self.imported and name.startswith(self.imported[root.id]) \
+                and _DOTTED_NAME.fullmatch(name) and not name.startswith(_LIBRARY_PACKAGES):
+            out.append(ops.HelperCall(name, self.locate(node)))
 
     def _helper(self, function: ast.FunctionDef, call: ast.Call, scope: "_Scope", out: list) -> None:
         """A function of the revision file called from upgrade()/downgrade(): read in place,
@@ -1014,7 +1110,10 @@ def _string_content_start(expr: Expr) -> Location:
     return Location(expr.location.path, expr.location.line, expr.location.column + prefix_length + opening)
 
 
-_HELPER_DEPTH = 4
+HELPER_DEPTH = 4
+# What a call of another module's function names: a dotted path through the imports.
+_DOTTED_NAME = LazyPattern(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_LIBRARY_PACKAGES = ("alembic.", "sqlalchemy.", "sqlmodel.")
 # `op` methods that give access to the migration context rather than change the schema.
 _NOT_OPERATIONS = {"get_bind", "get_context", "f", "inline_literal", "implementation_for", "run_async"}
 # How each dialect names itself in `dialect.name` and database URLs.
@@ -1042,11 +1141,42 @@ class _Scope:
         self.values[name] = node
         self.locals[name] = self.build(node)
 
+    def forget(self, name: str) -> None:
+        """`name` no longer holds what it was bound to (`names.append(...)`, `names += ...`)."""
+        self.values.pop(name, None)
+        self.locals.pop(name, None)
+
     def build(self, node: ast.expr) -> Expr:
         expr = self.builder.build(node)
         if not self.locals or (expr.source.isascii() and self.locals.keys().isdisjoint(_IDENTIFIER.findall(expr.source))):
             return expr  # names no local: `_substituted` would give it back as it is (a squash's 2,000 calls)
         return _substituted(expr, self.locals)
+
+
+# Methods that change a list, dict or set in place.
+_CHANGING_METHODS = frozenset(("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+                               "update", "setdefault", "add", "discard", "popitem"))
+
+
+def _changed_in_place(call: ast.Call, scope: _Scope) -> None:
+    """A call that changes a local list, dict or set in place: a list written in the function
+    grows by what `append` and `extend` add to it (glance builds the tables its loop drops with
+    `table_names.append("artifacts")` after `table_names = []`); after any other change, what the
+    name holds is not known."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr in _CHANGING_METHODS
+            and isinstance(call.func.value, ast.Name)):
+        return
+    name, method = call.func.value.id, call.func.attr
+    bound = scope.locals.get(name)
+    if bound is not None and bound.kind == "seq" and bound.value == "list" and method in ("append", "extend") \
+            and len(call.args) == 1 and not call.keywords:
+        added = scope.build(call.args[0])
+        items = (added,) if method == "append" else added.args if added.kind == "seq" else None
+        if items is not None:
+            scope.values.pop(name, None)
+            scope.locals[name] = replace(bound, args=(*bound.args, *items))
+            return
+    scope.forget(name)
 
 
 # A name as written in ASCII text: an expression whose words are none of the local names names

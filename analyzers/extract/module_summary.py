@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, replace
-from typing import Iterable, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from ..schema.model import ExtractionError, Location
 from .python_names import (
@@ -19,6 +19,9 @@ from .python_names import (
     package_of,
 )
 from .python_source import PythonFile, parse_python
+
+if TYPE_CHECKING:
+    from .alembic_revisions import MigrationHelpers
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ class ModuleSummary:
     # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself
     # (read with the models: the schema-first look of WorkspaceIndex.index_all has the lock checks).
     runs_migrations: bool = False
+    migration_helpers: Optional[MigrationHelpers] = None  # its functions as Alembic operations, when it imports `op`
 
 
 def summarize_module(text: str, path: str, module: str) -> ModuleSummary:

@@ -5,7 +5,7 @@ Real projects write `Column = functools.partial(db.Column, nullable=False)`, pri
 factories (`id = primary_key("User")`), functions that return a `Column` or `mapped_column`,
 and `__tablename__` computed from the class name (`resolve_table_name(cls.__name__)`). The
 evaluator follows such code over `Expr` trees: constants, strings and their common methods,
-`re.sub`/`re.split` with literal patterns (also through `re.compile`), f-strings and `%`, tuples, lists, dicts, `defaultdict`,
+`re.sub`/`re.split` with literal patterns (also through `re.compile`), `textwrap.dedent`, f-strings and `%`, tuples, lists, dicts, `defaultdict`,
 comprehensions, `functools.partial`, calls of small workspace functions (`FunctionSummary`,
 straight-line code), with a step budget. SQLAlchemy calls are not evaluated but rebuilt with
 their arguments evaluated (a partial evaluation), so `Column(key_type("Org"), ...)` becomes
@@ -15,6 +15,7 @@ their arguments evaluated (a partial evaluation), so `Column(key_type("Org"), ..
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -28,7 +29,8 @@ _STRING_METHODS = {"lower", "upper", "title", "capitalize", "casefold", "swapcas
                    "replace", "split", "rsplit", "join", "startswith", "endswith", "removeprefix", "removesuffix",
                    "format", "zfill", "center", "ljust", "rjust"}
 _BUILTINS: dict[str, Callable] = {"str": str, "len": len, "tuple": tuple, "list": list, "int": int, "bool": bool,
-                                  "dict": dict, "sorted": sorted, "reversed": lambda v: list(reversed(v))}
+                                  "dict": dict, "sorted": sorted, "reversed": lambda v: list(reversed(v)),
+                                  "textwrap.dedent": textwrap.dedent}  # keystone's SQL in revisions
 _REGEX_FUNCTIONS = {"sub", "split", "subn", "escape", "compile"}
 _PATTERN_METHODS = {"sub", "split", "subn"}  # of a pattern `re.compile` made from a literal
 

@@ -409,13 +409,24 @@ class ExistingTables:
     reason: str = "taken from the models: no migration creates it"  # the history line of each table
 
 
+@dataclass(frozen=True, slots=True)
+class HelperCall:
+    """A call in a revision of a function another module may define (`init_ops.upgrade()`,
+    `from app.db.helpers import add_audit_columns`): the index puts the operations of that
+    function of the workspace in its place (migration_helpers.py), and drops a call of anything
+    else (a library, a function that calls no Alembic operation)."""
+
+    target: str  # the function's dotted name, through the revision's imports
+    location: Location
+
+
 Operation = Union[
     CreateTable, DropTable, RenameTable, AddColumn, DropColumn, AlterColumn, CreateIndex,
     DropIndex, RenameIndex, AddConstraint, AddConstraintUsingIndex, DropConstraint, RenameConstraint, ValidateConstraint,
     AttachPartition, DetachPartition, CreateEnum, AddEnumValue, DropType, CreateSequence,
     AlterSequenceOwner, DropSequence, CreateFunction, DropFunction, CreateTrigger, DropTrigger,
     SetTableComment, SetColumnComment, DataChange, Maintenance, TransactionControl, SetParameter, Opaque,
-    UnsupportedStatement, ExistingTables,
+    UnsupportedStatement, ExistingTables, HelperCall,
 ]
 
 

@@ -33,6 +33,7 @@ from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, T
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
 from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
+from . import migration_helpers
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import FirstPart, ParseCache, open_cache
@@ -723,12 +724,14 @@ class WorkspaceIndex:
         orm_layer, orm_errors = self._orm.layer, self._orm.errors
         self._keep_equal_tables("orm", orm_layer)
         naming_convention, relationships = self._orm.naming_convention, self._orm.relationships
-        revisions = [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None]
+        revisions, helper_errors = self._with_helpers_read(
+            [f.result for f in self._files.values() if f.kind == "revision" and f.result is not None])
         graph = self._revision_graph(revisions)
         histories = self._histories(revisions, orm_layer)
         alembic_databases = [[step for history in group for step in _history_steps(history, orm_layer)]
                              for group in _alembic_databases(histories, orm_layer)]
-        databases = self._databases(alembic_databases, orm_layer, naming_convention)
+        conditional = frozenset(location for revision in revisions for location in revision.conditional)
+        databases = self._databases(alembic_databases, orm_layer, naming_convention, conditional)
         main = next((database for database in databases if database.main), None)
         database_layer = main.layer if main is not None else SchemaLayer("database")
         self._keep_equal_tables("database", database_layer)
@@ -739,7 +742,7 @@ class WorkspaceIndex:
         file_errors = tuple(error for f in self._files.values() if f.kind != "sql_draft" for error in f.errors)
         graph_errors = tuple(error for history in histories for error in history.graph.errors)
         replay_errors = tuple(error for database in databases for error in database.errors)
-        errors = (*self.config.problems, *file_errors, *orm_errors, *graph_errors, *replay_errors)
+        errors = (*self.config.problems, *file_errors, *helper_errors, *orm_errors, *graph_errors, *replay_errors)
         self.model = WorkspaceModel(
             root=self.root, config=self.config, orm=orm_layer, database=database_layer, revisions=graph,
             sql_migrations=sql_migrations, steps=steps, errors=errors,
@@ -748,8 +751,7 @@ class WorkspaceIndex:
                   if parsed.kind in PYTHON_KINDS and parsed.result is not None} if code_read else _CodeNotReadYet(),
             summaries={path: parsed.result.summary for path, parsed in self._files.items()
                        if parsed.kind in PYTHON_KINDS and parsed.result is not None},
-            revision_files={path: parsed.result for path, parsed in self._files.items()
-                            if parsed.kind == "revision" and parsed.result is not None},
+            revision_files={revision.path: revision for revision in revisions},
             sql_scans={path: parsed.result.scan for path, parsed in self._files.items()
                        if isinstance(parsed.result, sql_files.SqlExtraction)},
             naming_convention=naming_convention,
@@ -764,6 +766,27 @@ class WorkspaceIndex:
                                         and parsed.result is not None and parsed.result.summary.runs_migrations),
         )
         return self.model
+
+    def _with_helpers_read(self, revisions: list) -> tuple[list, tuple[ExtractionError, ...]]:
+        """The revisions with the functions of other modules they call read in place
+        (migration_helpers.py), and what was said of those functions. A revision is read again
+        only when it or a module that imports `op` changed."""
+        helpers = tuple(summary.migration_helpers for parsed in self._files.values()
+                        if (summary := _summary(parsed)) is not None and summary.migration_helpers is not None)
+        functions: list[migration_helpers.Functions] = []  # made once, when a revision needs it
+        read, errors = [], []
+        for revision in revisions:
+            if not migration_helpers.calls_helpers(revision):
+                read.append(revision)
+                continue
+            if not functions:
+                functions.append(migration_helpers.helper_functions(
+                    summary for parsed in self._files.values() if (summary := _summary(parsed)) is not None))
+            with_helpers, said = self._last_rebuild.get(
+                "helpers", (revision, *helpers), lambda: migration_helpers.with_helpers_read(revision, functions[0]))
+            read.append(with_helpers)
+            errors += said
+        return read, tuple(dict.fromkeys(errors))
 
     def _build_orm(self) -> None:
         """The models' build, unless built since the last change of a summary or of the pinned
@@ -797,11 +820,14 @@ class WorkspaceIndex:
                 layer.tables[key] = kept
         self._built_tables[name] = dict(layer.tables)
 
-    def _databases(self, alembic_databases: list[list[Step]], orm_layer: SchemaLayer, naming_convention) -> tuple[Database, ...]:
+    def _databases(self, alembic_databases: list[list[Step]], orm_layer: SchemaLayer, naming_convention,
+                   conditional: frozenset[Location] = frozenset()) -> tuple[Database, ...]:
         """Every database the migrations build, each replayed on its own; the main one marked.
         `alembic_databases`: the steps of each database the Alembic environments build, the one
         SQL folders may extend first. A workspace with no migrations at all takes its SQL scripts
-        (a schema dump) as its database."""
+        (a schema dump) as its database. `conditional`: where revisions run operations only as the
+        database is at run time (Revision.conditional): their failures on an empty database are
+        none of the migrations'."""
         alembic_steps = alembic_databases[0] if alembic_databases else []
         locations = [location for location in self._sql_plan.locations if location.readable and not location.draft]
         alembic_tables = {table_key(op.table, op.schema or step.schema)
@@ -841,7 +867,7 @@ class WorkspaceIndex:
                                         {other: other_steps for other, other_steps in others.items() if other != name},
                                         self._read)
             # What a statement SchemaLens does not model explains is its gap, not the workspace's problem.
-            gaps = {problem.error.location for problem in problems if problem.unmodelled is not None}
+            gaps = {problem.error.location for problem in problems if problem.unmodelled is not None} | conditional
             errors = tuple(error for error in run.errors if error.location not in gaps)
             built.append(Database(name, dialect, tuple(members), tuple(files), run.steps, run.layer, errors, problems,
                                   test_fixture=bool(members) and all(m.test_fixture for m in members),

@@ -87,6 +87,9 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, work
         if source is None:
             return None, (error,)
         summary = module_summary.summarize_source(source, module)
+        helpers = alembic_revisions.read_migration_helpers(source, dialect)
+        if helpers is not None:
+            summary = replace(summary, migration_helpers=helpers)
         if not with_code:
             return PythonModule(summary, None), tuple(summary.errors)
         from ..extract import code_facts  # the code facts: a worker that parses only the first pass never imports them
