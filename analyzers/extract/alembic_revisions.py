@@ -223,17 +223,21 @@ class MigrationFunction:
 
     name: str
     operations: tuple[ops.Operation, ...]
-    unread: int  # operations not read (a name computed at run time, a parameter)
+    unread: int  # operations not read (a name computed at run time, a parameter's)
     conditional: tuple[Location, ...] = ()  # as Revision.conditional
+    errors: tuple[ExtractionError, ...] = ()  # of its reading: said where a revision calls it
 
 
 @dataclass(frozen=True, slots=True)
 class MigrationHelpers:
     """The functions of a module that calls Alembic's `op` without being a revision (neutron's
-    `*_init_ops.py`, a project's `migrations/helpers.py`), which revisions call."""
+    `*_init_ops.py`, a project's `migrations/helpers.py`), which revisions call: each read with
+    its parameters unbound, for the calls that pass nothing; a call that passes arguments reads
+    it again (read_helper_call)."""
 
+    path: str
+    dialect: str
     functions: tuple[MigrationFunction, ...]
-    errors: tuple[ExtractionError, ...]  # said where a revision calls one of them
 
 
 # A module that imports Alembic's `op`: its functions may be a revision's operations.
@@ -245,10 +249,15 @@ def read_migration_helpers(source: PythonFile, dialect: str = "postgresql") -> O
     other module. Never raises."""
     if "alembic" not in source.text or _IMPORTS_OP.search(source.text) is None:
         return None
-    try:
-        return _RevisionReader(source, dialect).read_helpers()
-    except RecursionError as error:
-        return MigrationHelpers((), (ExtractionError(Location(source.path, 1), _("cannot analyse: %(error)s", error=str(error))),))
+    reader = _RevisionReader(source, dialect)
+    return MigrationHelpers(source.path, dialect, tuple(reader.read_call(name) for name in reader.functions))
+
+
+def read_helper_call(source: PythonFile, dialect: str, name: str, arguments: tuple = (),
+                     keywords: tuple = ()) -> MigrationFunction:
+    """The function `name` of a module read as operations, its parameters bound to `arguments`
+    and `keywords` (Exprs) as a call passes them. Never raises."""
+    return _RevisionReader(source, dialect).read_call(name, arguments, keywords)
 
 
 def _module_name(path: str) -> str:
@@ -318,16 +327,24 @@ class _RevisionReader:
             conditional=tuple(dict.fromkeys(self.conditional)))
         return RevisionParse(revision, self._all_errors())
 
-    def read_helpers(self) -> MigrationHelpers:
-        """The operations of each top-level function, its parameters unbound (an operation on a
-        name a parameter gives is not replayed, and said so)."""
-        functions = []
-        for name in self.functions:
-            unread_before, conditional_before = len(self.unread), len(self.conditional)
-            operations = self._body(name)
-            functions.append(MigrationFunction(name, tuple(operations), len(self.unread) - unread_before,
-                                               tuple(dict.fromkeys(self.conditional[conditional_before:]))))
-        return MigrationHelpers(tuple(functions), self._all_errors())
+    def read_call(self, name: str, arguments: tuple = (), keywords: tuple = ()) -> MigrationFunction:
+        """The operations of the top-level function `name` called with `arguments` and
+        `keywords` (Exprs); a parameter given nothing is unbound (an operation on a name it gives
+        is not replayed, and said so)."""
+        self.errors, self.not_replayed, self.unread, self.conditional = [], {}, [], []
+        function = self.functions.get(name)
+        if function is None:
+            return MigrationFunction(name, (), 0)
+        self.reading = name
+        operations: list[ops.Operation] = []
+        try:
+            scope = self._function_scope(function, self._bound_arguments(function, list(arguments), list(keywords)))
+            self._statements(function.body, scope, operations)
+        except RecursionError as error:
+            return MigrationFunction(name, (), 0, errors=(ExtractionError(self.locate(function), _(
+                "cannot analyse: %(error)s", error=str(error))),))
+        return MigrationFunction(name, tuple(operations), len(self.unread), tuple(dict.fromkeys(self.conditional)),
+                                 self._all_errors())
 
     def _all_errors(self) -> tuple[ExtractionError, ...]:
         """The errors of the reading, with one for each call whose operations were not replayed
@@ -367,10 +384,18 @@ class _RevisionReader:
         local_names |= {a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)}
         return _Scope(self.builder.scoped(local_names), dict(arguments), depth=depth)
 
-    def _statements(self, statements, scope: "_Scope", out: list) -> bool:
+    def _statements(self, statements, scope: "_Scope", out: list, once: bool = True) -> bool:
         """Read `statements` into `out`; True when they end the function for sure (a `return` or
         `raise` reached, a branch on the dialect that ends it taken: `if bind.dialect.name !=
-        "mysql": return` leaves nothing after it for PostgreSQL)."""
+        "mysql": return` leaves nothing after it for PostgreSQL). `once`: False when they may run
+        any number of times, or not at all (a loop over items not known, a branch not decided, a
+        `try` whose failure is caught): a list they change is then not known after them."""
+        if not once:
+            scope.uncertain += 1
+            try:
+                return self._statements(statements, scope, out)
+            finally:
+                scope.uncertain -= 1
         for statement in statements:
             if isinstance(statement, (ast.Return, ast.Raise)):
                 return True
@@ -413,7 +438,7 @@ class _RevisionReader:
                     if not taken:
                         continue
                     found: list = []
-                    if self._statements(body, scope, found) and branch is not None:
+                    if self._statements(body, scope, found, once=branch is not None) and branch is not None:
                         out += found
                         return True
                     if branch is None and guard is None:
@@ -433,16 +458,19 @@ class _RevisionReader:
                     for name in targets:
                         scope.locals.pop(name, None)
                 else:
-                    self._statements(statement.body, scope, out)
+                    self._statements(statement.body, scope, out, once=False)
                 self._statements(statement.orelse, scope, out)
             elif isinstance(statement, ast.Try) and statement.handlers:
                 found = []
-                self._statements(statement.body, scope, found)
+                self._statements(statement.body, scope, found, once=False)
                 self._run_time_condition(found)  # what fails is caught
                 out += found
                 self._statements(statement.orelse, scope, out)
-            elif isinstance(statement, (ast.While, ast.Try)):
+            elif isinstance(statement, ast.Try):
                 self._statements(statement.body, scope, out)
+                self._statements(statement.orelse, scope, out)
+            elif isinstance(statement, ast.While):
+                self._statements(statement.body, scope, out, once=False)
                 self._statements(statement.orelse, scope, out)
         return False
 
@@ -561,7 +589,7 @@ class _RevisionReader:
             return
         owner = func.value
         method = func.attr
-        expr = scope.build(node)
+        expr = _unpacked(scope.build(node))
         batch_table = scope.batches.get(owner.id) if isinstance(owner, ast.Name) else None
         owner_name = scope.build(owner).name or ""
         if method in ("create", "drop") and (node.args or any(k.arg == "bind" for k in node.keywords)):
@@ -613,22 +641,37 @@ class _RevisionReader:
         name = call.name or ""
         if isinstance(root, ast.Name) and root.id in self.imported and name.startswith(self.imported[root.id]) \
                 and _DOTTED_NAME.fullmatch(name) and not name.startswith(_LIBRARY_PACKAGES):
-            out.append(ops.HelperCall(name, self.locate(node)))
+            arguments = tuple(self.world.value_of(argument) or argument for argument in call.args)
+            keywords = tuple((keyword, self.world.value_of(value) or value) for keyword, value in call.kwargs)
+            out.append(ops.HelperCall(name, self.locate(node), arguments, keywords))
 
     def _helper(self, function: ast.FunctionDef, call: ast.Call, scope: "_Scope", out: list) -> None:
         """A function of the revision file called from upgrade()/downgrade(): read in place,
         its parameters bound to the call's arguments."""
-        positional = [*function.args.posonlyargs, *function.args.args]
-        parameters = [a.arg for a in (*positional, *function.args.kwonlyargs)]
-        defaults = zip([a.arg for a in positional][len(positional) - len(function.args.defaults):], function.args.defaults)
-        arguments = {name: self.builder.build(value) for name, value in defaults}
-        arguments.update({a.arg: self.builder.build(d) for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults)
-                          if d is not None})
-        arguments.update({name: scope.build(value) for name, value in zip(parameters, call.args)})
-        arguments.update({k.arg: scope.build(k.value) for k in call.keywords if k.arg in parameters})
+        arguments = self._bound_arguments(function, [scope.build(value) for value in call.args],
+                                          [(k.arg, scope.build(k.value)) for k in call.keywords if k.arg is not None])
         inner = self._function_scope(function, arguments, scope.depth + 1)
         inner.batches, inner.autocommit = dict(scope.batches), scope.autocommit
         self._statements(function.body, inner, out)
+
+    def _bound_arguments(self, function: ast.FunctionDef, arguments: list[Expr],
+                         keywords: list[tuple[str, Expr]]) -> dict[str, Expr]:
+        """Parameter name -> what a call passes it (`arguments`, `keywords`), else its default;
+        `*args` takes the positional arguments left, as a tuple."""
+        positional = [*function.args.posonlyargs, *function.args.args]
+        parameters = [a.arg for a in (*positional, *function.args.kwonlyargs)]
+        defaults = zip([a.arg for a in positional][len(positional) - len(function.args.defaults):], function.args.defaults)
+        bound = {name: self.builder.build(value) for name, value in defaults}
+        bound.update({a.arg: self.builder.build(d) for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults)
+                      if d is not None})
+        given = [argument for argument in arguments if not argument.starred]
+        bound.update(zip(parameters, given[:len(positional)]))
+        bound.update({name: value for name, value in keywords if name in parameters})
+        rest = given[len(positional):]
+        if function.args.vararg is not None and rest and len(given) == len(arguments):
+            bound[function.args.vararg.arg] = Expr("seq", ", ".join(item.source for item in rest), rest[0].location,
+                                                   value="tuple", args=tuple(rest))
+        return bound
 
     def _with_final_names(self, operation):
         """`operation` with those of its own constraints' and index's names given through op.f()
@@ -1131,10 +1174,12 @@ class _Scope:
         self.batches: dict[str, str] = {}
         self.autocommit = False
         self.depth = depth
+        self.uncertain = 0  # how many of the statements being read may run other than once (_statements)
 
     def child(self) -> "_Scope":
         inner = _Scope(self.builder, self.locals, self.depth)
         inner.values, inner.batches, inner.autocommit = self.values, dict(self.batches), self.autocommit
+        inner.uncertain = self.uncertain
         return inner
 
     def bind(self, name: str, node: ast.expr) -> None:
@@ -1160,15 +1205,15 @@ _CHANGING_METHODS = frozenset(("append", "extend", "insert", "remove", "pop", "c
 
 def _changed_in_place(call: ast.Call, scope: _Scope) -> None:
     """A call that changes a local list, dict or set in place: a list written in the function
-    grows by what `append` and `extend` add to it (glance builds the tables its loop drops with
-    `table_names.append("artifacts")` after `table_names = []`); after any other change, what the
-    name holds is not known."""
+    grows by what `append` and `extend` add to it where they run once (glance builds the tables
+    its loop drops with `table_names.append("artifacts")` after `table_names = []`); after any
+    other change, what the name holds is not known."""
     if not (isinstance(call.func, ast.Attribute) and call.func.attr in _CHANGING_METHODS
             and isinstance(call.func.value, ast.Name)):
         return
     name, method = call.func.value.id, call.func.attr
     bound = scope.locals.get(name)
-    if bound is not None and bound.kind == "seq" and bound.value == "list" and method in ("append", "extend") \
+    if not scope.uncertain and bound is not None and bound.kind == "seq" and bound.value == "list" and method in ("append", "extend") \
             and len(call.args) == 1 and not call.keywords:
         added = scope.build(call.args[0])
         items = (added,) if method == "append" else added.args if added.kind == "seq" else None
@@ -1210,6 +1255,15 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
             and _same((e for pair in items for e in pair), (e for pair in expr.items for e in pair)):
         return expr  # nothing bound inside it (most of a migration's calls)
     return replace(expr, args=args, kwargs=kwargs, items=items, func=func)
+
+
+def _unpacked(call: Expr) -> Expr:
+    """`call` with the items of a sequence it unpacks (`*columns`, bound to a tuple or list
+    written in the file) passed one by one, as Python passes them."""
+    if not any(argument.starred and argument.kind == "seq" for argument in call.args):
+        return call
+    return replace(call, args=tuple(item for argument in call.args
+                                    for item in (argument.args if argument.starred and argument.kind == "seq" else (argument,))))
 
 
 def _same(these: Iterable[Expr], those: Iterable[Expr]) -> bool:

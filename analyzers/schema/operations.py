@@ -418,6 +418,10 @@ class HelperCall:
 
     target: str  # the function's dotted name, through the revision's imports
     location: Location
+    # What the call passes (python_names.Expr), module constants of the revision read: the
+    # function is read again with its parameters bound to them.
+    arguments: tuple = ()
+    keywords: tuple = ()  # (name, Expr)
 
 
 Operation = Union[

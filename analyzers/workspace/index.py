@@ -9,6 +9,7 @@ that changed, reusing the snapshots before it.
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import logging
@@ -774,19 +775,20 @@ class WorkspaceIndex:
         helpers = tuple(summary.migration_helpers for parsed in self._files.values()
                         if (summary := _summary(parsed)) is not None and summary.migration_helpers is not None)
         functions: list[migration_helpers.Functions] = []  # made once, when a revision needs it
-        read, errors = [], []
-        for revision in revisions:
+
+        def read(revision) -> tuple[Any, tuple[ExtractionError, ...]]:
             if not migration_helpers.calls_helpers(revision):
-                read.append(revision)
-                continue
+                return revision, ()
             if not functions:
                 functions.append(migration_helpers.helper_functions(
                     summary for parsed in self._files.values() if (summary := _summary(parsed)) is not None))
-            with_helpers, said = self._last_rebuild.get(
-                "helpers", (revision, *helpers), lambda: migration_helpers.with_helpers_read(revision, functions[0]))
-            read.append(with_helpers)
+            return migration_helpers.with_helpers_read(revision, functions[0], self._read)
+        read_all, errors = [], []
+        for revision in revisions:
+            with_helpers, said = self._last_rebuild.get("helpers", (revision, *helpers), functools.partial(read, revision))
+            read_all.append(with_helpers)
             errors += said
-        return read, tuple(dict.fromkeys(errors))
+        return read_all, tuple(dict.fromkeys(errors))
 
     def _build_orm(self) -> None:
         """The models' build, unless built since the last change of a summary or of the pinned

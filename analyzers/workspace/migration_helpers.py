@@ -1,27 +1,30 @@
 """Revisions that call functions of other modules of the workspace: neutron's first revision
 calls `core_init_ops.upgrade()` and eight more such functions, which create every one of its
-tables. The reader keeps each such call as a `HelperCall`; here it becomes the operations of the
-function it names, when a module of the workspace that imports Alembic's `op` defines it
-(alembic_revisions.read_migration_helpers), read in place as a helper of the revision file itself
-is. A call of anything else (a library, a function that runs no operation) adds nothing."""
+tables; later ones call `migration.create_table_if_not_exists("ports", sa.Column(...), ...)`. The
+reader keeps each such call as a `HelperCall`; here it becomes the operations of the function it
+names, when a module of the workspace that imports Alembic's `op` defines it
+(alembic_revisions.read_migration_helpers), read in place with its parameters bound to what the
+call passes, as a helper of the revision file itself is. A call of anything else (a library, a
+function that runs no operation) adds nothing."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Optional
 
 from ..dataclass_copy import replace
-from ..extract.alembic_revisions import HELPER_DEPTH, MigrationFunction, MigrationHelpers, Revision
+from ..extract.alembic_revisions import (HELPER_DEPTH, MigrationFunction, MigrationHelpers, Revision,
+                                         read_helper_call)
 from ..extract.module_summary import ModuleSummary
+from ..extract.python_source import PythonFile, parse_python
 from ..schema.model import ExtractionError, Location
 from ..schema.operations import HelperCall, Operation
-
 
 Functions = dict[str, tuple[MigrationFunction, MigrationHelpers]]
 
 
-def helper_functions(summaries: Iterable[ModuleSummary]) -> Functions:
+def helper_functions(summaries) -> Functions:
     """Dotted name -> (the function, its module's helpers) of every function a module that
-    imports `op` defines."""
+    imports `op` defines (`summaries`: ModuleSummary)."""
     return {f"{summary.module}.{function.name}": (function, summary.migration_helpers)
             for summary in summaries if summary.migration_helpers is not None
             for function in summary.migration_helpers.functions}
@@ -31,11 +34,13 @@ def calls_helpers(revision: Revision) -> bool:
     return any(type(operation) is HelperCall for operation in (*revision.upgrade, *revision.downgrade))
 
 
-def with_helpers_read(revision: Revision, functions: Functions) -> tuple[Revision, tuple[ExtractionError, ...]]:
+def with_helpers_read(revision: Revision, functions: Functions,
+                      text_of: Callable[[str], Optional[str]]) -> tuple[Revision, tuple[ExtractionError, ...]]:
     """`revision` with each call of a function of `functions` replaced by its operations, the
-    other calls dropped; and what the readings of the functions' modules said (an operation on a
-    name computed at run time: a parameter's), where the revision calls them."""
-    reading = _Reading(functions, dict.fromkeys(revision.conditional))
+    other calls dropped; and what the readings of those functions said (an operation on a name
+    computed at run time), where the revision calls them. `text_of(path)`: a module's text, read
+    again for a call that passes arguments."""
+    reading = _Reading(functions, text_of, dict.fromkeys(revision.conditional))
     upgrade, upgrade_unread = reading.expanded(revision.upgrade, ())
     downgrade, downgrade_unread = reading.expanded(revision.downgrade, ())
     unread = (*revision.unread, *("upgrade",) * upgrade_unread, *("downgrade",) * downgrade_unread)
@@ -45,10 +50,13 @@ def with_helpers_read(revision: Revision, functions: Functions) -> tuple[Revisio
 
 
 class _Reading:
-    def __init__(self, functions: Functions, conditional: dict[Location, None]) -> None:
+    def __init__(self, functions: Functions, text_of: Callable[[str], Optional[str]],
+                 conditional: dict[Location, None]) -> None:
         self.functions = functions
+        self.text_of = text_of
         self.conditional = conditional  # Revision.conditional, with the functions' own, in order
         self.errors: list[ExtractionError] = []
+        self._sources: dict[str, Optional[PythonFile]] = {}
 
     def expanded(self, operations: tuple[Operation, ...], calling: tuple[str, ...]) -> tuple[tuple[Operation, ...], int]:
         """(`operations` with the calls read in place, how many operations those calls did not
@@ -62,12 +70,24 @@ class _Reading:
             entry = self.functions.get(operation.target)
             if entry is None or operation.target in calling or len(calling) >= HELPER_DEPTH:
                 continue
-            function, helpers = entry
+            function = self._called(operation, *entry)
             self.conditional.update(dict.fromkeys(function.conditional))
             inner, inner_unread = self.expanded(function.operations, (*calling, operation.target))
             if operation.location in self.conditional:
                 self.conditional.update(dict.fromkeys(inner_operation.location for inner_operation in inner))
             found += inner
             unread += function.unread + inner_unread
-            self.errors += helpers.errors
+            self.errors += function.errors
         return tuple(found), unread
+
+    def _called(self, call: HelperCall, function: MigrationFunction, helpers: MigrationHelpers) -> MigrationFunction:
+        """`function` as `call` runs it: read again with what the call passes, if anything."""
+        if not (call.arguments or call.keywords):
+            return function
+        if helpers.path not in self._sources:
+            text = self.text_of(helpers.path)
+            self._sources[helpers.path] = parse_python(text, helpers.path, numbered=False)[0] if text is not None else None
+        source = self._sources[helpers.path]
+        if source is None:
+            return function
+        return read_helper_call(source, helpers.dialect, function.name, call.arguments, call.keywords)
