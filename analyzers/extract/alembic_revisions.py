@@ -617,6 +617,9 @@ class _RevisionReader:
             if missing:
                 self.unread.append(self.reading)
                 self.not_replayed.setdefault(("op." + method + "()", missing), []).append(location)
+                creates = _CREATES.get(type(operation).__name__)
+                if creates is not None and (creates != "column" or getattr(operation, "new_name", True)):
+                    out.append(ops.NotReplayed(location, creates))
                 continue
             out.append(self._with_final_names(operation))
 
@@ -1154,6 +1157,9 @@ def _string_content_start(expr: Expr) -> Location:
 
 
 HELPER_DEPTH = 4
+# What an operation makes that a later one may need (an AlterColumn: when it renames the column).
+_CREATES = {"CreateTable": "relation", "RenameTable": "relation", "AddColumn": "column", "AlterColumn": "column",
+            "CreateIndex": "index", "AddConstraint": "constraint"}
 # What a call of another module's function names: a dotted path through the imports.
 _DOTTED_NAME = LazyPattern(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _LIBRARY_PACKAGES = ("alembic.", "sqlalchemy.", "sqlmodel.")

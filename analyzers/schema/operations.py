@@ -410,6 +410,16 @@ class ExistingTables:
 
 
 @dataclass(frozen=True, slots=True)
+class NotReplayed:
+    """Where an operation was not read for want of a name computed at run time (said where it is
+    written): the object of kind `creates` it may have made ("relation", "column", "index",
+    "constraint") can be what a later statement misses (databases.explain_failures)."""
+
+    location: Location
+    creates: str
+
+
+@dataclass(frozen=True, slots=True)
 class HelperCall:
     """A call in a revision of a function another module may define (`init_ops.upgrade()`,
     `from app.db.helpers import add_audit_columns`): the index puts the operations of that
@@ -430,7 +440,7 @@ Operation = Union[
     AttachPartition, DetachPartition, CreateEnum, AddEnumValue, DropType, CreateSequence,
     AlterSequenceOwner, DropSequence, CreateFunction, DropFunction, CreateTrigger, DropTrigger,
     SetTableComment, SetColumnComment, DataChange, Maintenance, TransactionControl, SetParameter, Opaque,
-    UnsupportedStatement, ExistingTables, HelperCall,
+    UnsupportedStatement, ExistingTables, HelperCall, NotReplayed,
 ]
 
 

@@ -263,12 +263,17 @@ def _key(name: str) -> str:
     return table_key(parts[-1], schema)
 
 
-def _unmodelled(steps: tuple[Step, ...], text_of) -> list[tuple[int, Location, str, str, bool]]:
+def _unmodelled(steps: tuple[Step, ...], text_of) -> list[tuple[int, Location, str, Optional[str], bool]]:
     """(step, location, kind, key, created) for what the statements SchemaLens does not model
-    create (a view, CREATE TABLE AS) or rename away (ALTER TYPE ... RENAME TO)."""
+    create (a view, CREATE TABLE AS) or rename away (ALTER TYPE ... RENAME TO), and what the
+    operations of a revision not read for want of a name may create (key None: any name; nova
+    creates its shadow tables under names computed at run time, then indexes on them)."""
     found = []
     for number, step in enumerate(steps):
         for op in step.operations:
+            if type(op).__name__ == "NotReplayed":
+                found.append((number, op.location, op.creates, None, True))  # of a name not known: any
+                continue
             if type(op).__name__ != "UnsupportedStatement":
                 continue
             text = _statement_text(op.location, text_of)
@@ -302,6 +307,10 @@ def _explained_by(failure: ReplayFailure, number: int, unmodelled) -> Optional[L
         if step > number or (step == number and (location.line, location.column) >= (at.line, at.column)):
             continue
         missing = failure.missing
+        if key is None:
+            if missing is not None and missing[0] == kind:
+                return location
+            continue
         if created and missing is not None and missing[0] in (kind, "index") and missing[1] == key:
             return location
         if created and missing is not None and missing[0] in ("column", "constraint") and missing[1].rsplit(".", 1)[0] == key:

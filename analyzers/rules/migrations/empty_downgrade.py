@@ -6,6 +6,7 @@ from ...schema.operations import (
     DROP_DEFAULT,
     AlterColumn,
     DataChange,
+    NotReplayed,
     Opaque,
     SetParameter,
     TransactionControl,
@@ -127,8 +128,10 @@ class EmptyDowngrade(Rule):
 def _leaves_nothing_to_undo(operation) -> bool:
     """Session settings, VALIDATE CONSTRAINT, data changes (the previous code ignores backfilled
     values) and a dropped NOT NULL, with or without the default beside it (the old code writes
-    what it always wrote, and the column takes it)."""
-    if isinstance(operation, (UnsupportedStatement, Opaque, SetParameter, TransactionControl, ValidateConstraint, DataChange)):
+    what it always wrote, and the column takes it). An operation not read is counted apart
+    (Revision.unread)."""
+    if isinstance(operation, (UnsupportedStatement, Opaque, SetParameter, TransactionControl, ValidateConstraint, DataChange,
+                              NotReplayed)):
         return True
     return isinstance(operation, AlterColumn) and operation.nullable is True \
         and operation.server_default in (None, DROP_DEFAULT) and not any(
