@@ -446,3 +446,21 @@ def test_sql_written_through_textwrap_dedent_is_read():
             + "    sql = dedent('''\n        CREATE TABLE b (id int);\n    ''')\n    op.execute(sql)\n")
     parse = parse_revision(text, "versions/r1.py")
     assert ([op.table for op in parse.revision.upgrade if type(op).__name__ == "CreateTable"], parse.errors) == (["a", "b"], ())
+
+
+def test_a_function_of_the_file_that_tests_the_dialect_is_a_dialect_branch():
+    """mealie: `def is_postgres(): return op.get_context().dialect.name == "postgresql"`."""
+    text = (HEADER.format(rid="r1", down=None) + "def is_postgres():\n    return op.get_context().dialect.name == 'postgresql'\n\n"
+            + "def upgrade():\n    if is_postgres():\n        query = 'INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING'\n"
+            + "    else:\n        query = 'INSERT OR IGNORE INTO t VALUES (1)'\n    op.execute(query)\n")
+    parse = parse_revision(text, "versions/r1.py")
+    assert ([type(op).__name__ for op in parse.revision.upgrade], parse.errors) == (["DataChange"], ())
+
+
+def test_a_name_bound_where_it_may_not_run_is_not_known_after():
+    """Both branches of a test decided at run time are read; which one bound the name is not known."""
+    upgrade, errors = _upgrade("    if has_rows():\n        query = 'UPDATE t SET a = 1'\n    else:\n"
+                               "        query = 'INSERT OR IGNORE INTO t VALUES (1)'\n    op.execute(query)\n")
+    assert [type(op).__name__ for op in upgrade] == ["Opaque"] and "not analysed" in errors[0].message
+    upgrade, errors = _upgrade("    query = 'UPDATE t SET a = 1'\n    if has_rows():\n        op.execute(query)\n    op.execute(query)\n")
+    assert [type(op).__name__ for op in upgrade] == ["DataChange", "DataChange"] and errors == ()

@@ -392,10 +392,14 @@ class _RevisionReader:
         `try` whose failure is caught): a list they change is then not known after them."""
         if not once:
             scope.uncertain += 1
+            bound_before = len(scope.bound)
             try:
                 return self._statements(statements, scope, out)
             finally:
                 scope.uncertain -= 1
+                for name in scope.bound[bound_before:]:  # bound here or not, to this or to something else
+                    scope.forget(name)
+                del scope.bound[bound_before:]
         for statement in statements:
             if isinstance(statement, (ast.Return, ast.Raise)):
                 return True
@@ -531,6 +535,13 @@ class _RevisionReader:
             return None if inner is None else not inner
         if isinstance(test, ast.Name) and test.id in scope.values:
             return self._dialect_branch(scope.values[test.id], scope)
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and not test.args and not test.keywords \
+                and test.func.id in self.functions and scope.depth < HELPER_DEPTH:
+            # a function of the file that returns such a test (mealie: `def is_postgres(): return
+            # op.get_context().dialect.name == "postgresql"`)
+            returned = _returned(self.functions[test.func.id])
+            function_scope = self._function_scope(self.functions[test.func.id], {}, scope.depth + 1)
+            return self._dialect_branch(returned, function_scope) if returned is not None else None
         if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr in ("startswith", "endswith") \
                 and len(test.args) == 1:
             subject = self._dialect_text(test.func.value, scope)
@@ -1181,16 +1192,18 @@ class _Scope:
         self.autocommit = False
         self.depth = depth
         self.uncertain = 0  # how many of the statements being read may run other than once (_statements)
+        self.bound: list[str] = []  # the names `bind` bound, in order
 
     def child(self) -> "_Scope":
         inner = _Scope(self.builder, self.locals, self.depth)
         inner.values, inner.batches, inner.autocommit = self.values, dict(self.batches), self.autocommit
-        inner.uncertain = self.uncertain
+        inner.uncertain, inner.bound = self.uncertain, self.bound
         return inner
 
     def bind(self, name: str, node: ast.expr) -> None:
         self.values[name] = node
         self.locals[name] = self.build(node)
+        self.bound.append(name)
 
     def forget(self, name: str) -> None:
         """`name` no longer holds what it was bound to (`names.append(...)`, `names += ...`)."""
@@ -1335,6 +1348,13 @@ def _assignment(statement: ast.stmt) -> tuple[Optional[str], Optional[ast.expr]]
     if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
         return statement.target.id, statement.value
     return None, None
+
+
+def _returned(function: ast.FunctionDef) -> Optional[ast.expr]:
+    """What a function of one `return` statement (after its docstring) returns, else None."""
+    body = [statement for statement in function.body
+            if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
+    return body[0].value if len(body) == 1 and isinstance(body[0], ast.Return) else None
 
 
 def _is_empty(function: ast.FunctionDef) -> bool:
