@@ -464,3 +464,20 @@ def test_a_name_bound_where_it_may_not_run_is_not_known_after():
     assert [type(op).__name__ for op in upgrade] == ["Opaque"] and "not analysed" in errors[0].message
     upgrade, errors = _upgrade("    query = 'UPDATE t SET a = 1'\n    if has_rows():\n        op.execute(query)\n    op.execute(query)\n")
     assert [type(op).__name__ for op in upgrade] == ["DataChange", "DataChange"] and errors == ()
+
+
+def test_a_table_object_created_or_dropped_through_the_bind_is_create_and_drop_table():
+    """manila's first revision: `Table('quotas', meta, Column(...), ...)` for each table, then
+    `table.create(conn, checkfirst=True)` in a loop over them."""
+    upgrade, errors = _upgrade(
+        "    meta = sa.MetaData()\n"
+        "    quotas = sa.Table('quotas', meta, sa.Column('id', sa.Integer(), primary_key=True),\n"
+        "                      sa.Column('project_id', sa.String(255), index=True), mysql_engine='InnoDB')\n"
+        "    services = sa.Table('services', meta, sa.Column('id', sa.Integer(), primary_key=True))\n"
+        "    for table in [quotas, services]:\n"
+        "        table.create(op.get_bind(), checkfirst=True)\n"
+        "    services.drop(op.get_bind())\n")
+    assert [(type(op).__name__, op.table, getattr(op, "if_not_exists", getattr(op, "if_exists", None))) for op in upgrade] == [
+        ("CreateTable", "quotas", True), ("CreateIndex", "quotas", False), ("CreateTable", "services", True),
+        ("DropTable", "services", False)]
+    assert [column.name for column in upgrade[0].columns] == ["id", "project_id"] and errors == ()

@@ -64,7 +64,12 @@ def test_operations_under_a_condition_decided_at_run_time_are_conditional():
         "    try:\n"
         "        op.add_column('t', sa.Column('b', sa.Integer()))\n"  # no handler: runs as written
         "    finally:\n"
-        "        pass\n")
+        "        pass\n"
+        "    try:\n"
+        "        op.add_column('t', sa.Column('c', sa.Integer()))\n"  # raised again: runs as written
+        "    except Exception:\n"
+        "        log.exception('failed')\n"
+        "        raise\n")
     assert [location.line for location in revision.conditional] == [9, 11]
 
 

@@ -120,3 +120,15 @@ def test_dropping_by_postgresql_s_default_name_drops_the_constraint_the_conventi
     assert run.layer.tables["t1"].foreign_keys == ()
     assert [(e.location.line, e.message) for e in run.errors] == [
         (6, 'constraint "t1_other_fkey" of relation "t1" does not exist')]
+
+
+def test_a_table_taken_as_there_is_there_under_its_new_name_after_a_rename():
+    """manila: its first revision creates volume_types by code not read, a later one renames it
+    and changes the renamed table."""
+    existing = ops.ExistingTables((), _at(1), unknown=("volume_types",))
+    rename = ops.RenameTable("volume_types", "share_types", _at(2))
+    drop = ops.DropConstraint("share_types", "vt_name_uc", _at(3))
+    run = replay_steps([ops.Step("m.py", (existing, rename, drop))])
+    assert run.errors == ()
+    run = replay_steps([ops.Step("m.py", (rename, drop))])
+    assert [error.location.line for error in run.errors] == [2, 3]  # without it: the rename fails, and what follows

@@ -464,7 +464,7 @@ class _RevisionReader:
                 else:
                     self._statements(statement.body, scope, out, once=False)
                 self._statements(statement.orelse, scope, out)
-            elif isinstance(statement, ast.Try) and statement.handlers:
+            elif isinstance(statement, ast.Try) and any(_swallows(handler) for handler in statement.handlers):
                 found = []
                 self._statements(statement.body, scope, found, once=False)
                 self._run_time_condition(found)  # what fails is caught
@@ -637,14 +637,31 @@ class _RevisionReader:
     def _type_ddl(self, method: str, owner: Expr, call: Expr, location: Location) -> list:
         """`sa.Enum(..., name="status").create(op.get_bind())` and `.drop(bind)`, on a type
         written there or bound to a name: SQLAlchemy's CREATE TYPE and DROP TYPE (`checkfirst=True`
-        only when it does not exist, or does). Anything else called `create` is not DDL here."""
+        only when it does not exist, or does); the same of a `Table(...)` (manila's first revision
+        creates its tables so): CREATE TABLE and DROP TABLE. Anything else called `create` is not
+        DDL here."""
+        checkfirst = self.world.const(call.kwarg("checkfirst")) is True
+        if owner.kind == "call" and self._member(owner) == "Table":
+            return self._table_ddl(method, owner, location, checkfirst)
         _normalized, _raw, enum = self._type(owner)
         if enum is None or not enum.name:
             return []
-        checkfirst = self.world.const(call.kwarg("checkfirst")) is True
         if method == "create":
             return [ops.CreateEnum(enum, location, if_not_exists=checkfirst)]
         return [ops.DropType(enum.name, location, enum.schema, if_exists=checkfirst)]
+
+    def _table_ddl(self, method: str, table: Expr, location: Location, checkfirst: bool) -> list:
+        """`Table(name, metadata, *elements).create(bind)` or `.drop(bind)`: read as Alembic's
+        `op.create_table(name, *elements)` and `op.drop_table(name)` are."""
+        if len(table.args) < 2 or table.args[1].starred:
+            return []
+        as_written = replace(table, args=(table.args[0], *table.args[2:]))
+        if method == "drop":
+            return [replace(drop, if_exists=checkfirst) for drop in self._op_drop_table(as_written, location, None, False)
+                    if drop.table is not None]
+        created = self._op_create_table(as_written, location, None, False)
+        return [replace(operation, if_not_exists=checkfirst) if isinstance(operation, ops.CreateTable) else operation
+                for operation in created] if created and getattr(created[0], "table", None) is not None else []
 
     def _helper_elsewhere(self, call: Expr, node: ast.Call, out: list) -> None:
         """A call of a function another module may define, through this file's imports: the
@@ -1348,6 +1365,12 @@ def _assignment(statement: ast.stmt) -> tuple[Optional[str], Optional[ast.expr]]
     if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
         return statement.target.id, statement.value
     return None, None
+
+
+def _swallows(handler: ast.ExceptHandler) -> bool:
+    """An `except` that goes on after the failure: one that does not end by raising (logs, then
+    `raise`, is no such handler)."""
+    return not (handler.body and isinstance(handler.body[-1], ast.Raise))
 
 
 def _returned(function: ast.FunctionDef) -> Optional[ast.expr]:
