@@ -481,3 +481,4 @@ def test_a_table_object_created_or_dropped_through_the_bind_is_create_and_drop_t
         ("CreateTable", "quotas", True), ("CreateIndex", "quotas", False), ("CreateTable", "services", True),
         ("DropTable", "services", False)]
     assert [column.name for column in upgrade[0].columns] == ["id", "project_id"] and errors == ()
+    assert [op.location.line for op in upgrade if type(op).__name__ == "CreateTable"] == [8, 10]  # where each is written

@@ -659,7 +659,7 @@ class _RevisionReader:
         if method == "drop":
             return [replace(drop, if_exists=checkfirst) for drop in self._op_drop_table(as_written, location, None, False)
                     if drop.table is not None]
-        created = self._op_create_table(as_written, location, None, False)
+        created = self._op_create_table(as_written, table.location, None, False)  # where its columns are written
         return [replace(operation, if_not_exists=checkfirst) if isinstance(operation, ops.CreateTable) else operation
                 for operation in created] if created and getattr(created[0], "table", None) is not None else []
 

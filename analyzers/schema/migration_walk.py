@@ -41,6 +41,7 @@ class WalkedOperation:
     partitioned: bool = False
     constraint_before: Optional[object] = None  # DropConstraint/ValidateConstraint: the constraint, when a step added it
     nullable_before: Optional[bool] = None  # AlterColumn: whether the column allowed NULL before; None: unknown
+    default_before: Optional[bool] = None  # AlterColumn: whether the column had a server default before; None: unknown
     references: tuple[str, ...] = ()  # DropTable: the tables its foreign keys reference (keys), as far as known
     # lock_effects once known: a dozen rules ask for them on every audit, and the walk is kept
     # across audits while the migrations do not change
@@ -262,12 +263,13 @@ class WalkState:
     column_types: dict[tuple[str, str], str] = field(default_factory=dict)
     constraints: dict[tuple[str, str], object] = field(default_factory=dict)  # (table key, constraint name) -> the constraint
     nullable: dict[tuple[str, str], bool] = field(default_factory=dict)  # (table key, column) -> allows NULL
+    defaults: dict[tuple[str, str], bool] = field(default_factory=dict)  # (table key, column) -> has a server default
     references: dict[str, dict[object, str]] = field(default_factory=dict)  # table key -> {its foreign key: the referenced table's key}
     emptied: dict[str, int] = field(default_factory=dict)  # table key -> the step that deleted all its rows (DELETE without WHERE, TRUNCATE)
 
     def copy(self) -> "WalkState":
         return WalkState(dict(self.created), dict(self.index_tables), set(self.partitioned), dict(self.column_types),
-                         dict(self.constraints), dict(self.nullable),
+                         dict(self.constraints), dict(self.nullable), dict(self.defaults),
                          {key: dict(references) for key, references in self.references.items()}, dict(self.emptied))
 
 
@@ -287,7 +289,7 @@ def walk_migrations(steps: tuple[ops.Step, ...],
     """
     state = state if state is not None else WalkState()
     created, index_tables, partitioned = state.created, state.index_tables, state.partitioned
-    column_types, constraints, nullable = state.column_types, state.constraints, state.nullable
+    column_types, constraints, nullable, defaults = state.column_types, state.constraints, state.nullable, state.defaults
     references, emptied = state.references, state.emptied
     for number in range(start, len(steps)):
         if checkpoints is not None and number % CHECKPOINT_EVERY == 0:
@@ -298,10 +300,11 @@ def walk_migrations(steps: tuple[ops.Step, ...],
             key = _table_key_of(operation)
             if key is None and isinstance(operation, ops.DropIndex):
                 key = index_tables.get(operation.name)
-            type_before = constraint_before = nullable_before = None
+            type_before = constraint_before = nullable_before = default_before = None
             if isinstance(operation, ops.AlterColumn) and key is not None:
                 type_before = column_types.get((key, operation.column))
                 nullable_before = nullable.get((key, operation.column))
+                default_before = defaults.get((key, operation.column))
             if isinstance(operation, (ops.DropConstraint, ops.ValidateConstraint)) and key is not None:
                 constraint_before = constraints.get((key, operation.name))
             origin = created.get(key) if key is not None else None
@@ -314,12 +317,13 @@ def walk_migrations(steps: tuple[ops.Step, ...],
                                   in_transaction=in_transaction, created_at=origin[1] if origin else None,
                                   type_before=type_before, partitioned=key in partitioned,
                                   constraint_before=constraint_before, nullable_before=nullable_before,
-                                  references=referenced)
+                                  default_before=default_before, references=referenced)
             _track_references(operation, key, constraint_before, references)
             if isinstance(operation, ops.CreateIndex) and operation.index.name:
                 index_tables[operation.index.name] = key
             _track_constraints(operation, key, constraints)
             _track_nullable(operation, key, nullable)
+            _track_defaults(operation, key, defaults)
             if isinstance(operation, ops.DataChange) and key is not None \
                     and (operation.kind == "TRUNCATE" or operation.kind == "DELETE" and operation.whole_table):
                 emptied[key] = number
@@ -352,6 +356,28 @@ def _track_nullable(operation, key: Optional[str], nullable: dict) -> None:
             for (table, column), allows in list(nullable.items()):
                 if table == key:
                     nullable[(new_key, column)] = allows
+
+
+def _track_defaults(operation, key: Optional[str], defaults: dict) -> None:
+    """Whether each column of the tables the migrations create has a server default."""
+    if key is None:
+        return
+    match operation:
+        case ops.CreateTable():
+            for column in operation.columns:
+                defaults[(key, column.name)] = column.server_default is not None
+        case ops.AddColumn():
+            defaults[(key, operation.column.name)] = operation.column.server_default is not None
+        case ops.AlterColumn():
+            if operation.server_default is not None:
+                defaults[(key, operation.column)] = operation.server_default != ops.DROP_DEFAULT
+            if operation.new_name is not None and (key, operation.column) in defaults:
+                defaults[(key, operation.new_name)] = defaults.pop((key, operation.column))
+        case ops.RenameTable():
+            new_key = table_key(operation.new_name, operation.schema)
+            for (table, column), has_default in list(defaults.items()):
+                if table == key:
+                    defaults[(new_key, column)] = has_default
 
 
 def _track_references(operation, key: Optional[str], dropped, references: dict) -> None:

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...schema.operations import DROP_DEFAULT, AddColumn, AlterColumn
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, created_here, on_existing_tables, sql_example
+from .safety import SQL_BASE, alembic_example, created_here, on_existing_tables, sql_example
 from ...i18n import _
 
 
@@ -47,17 +47,21 @@ class DropDefault(Rule):
         Example(sql_example("ALTER TABLE orders ADD COLUMN channel text NOT NULL DEFAULT 'web';\n"
                             "ALTER TABLE orders ALTER COLUMN channel DROP DEFAULT;\n")),
         Example(alembic_example("    op.alter_column('orders', 'status', server_default='new')")),
+        # glance's ocata_expand01: is_public was created with no default
+        Example(alembic_example("    op.alter_column('orders', 'status', nullable=True, server_default=None)")),
     )
     invalid = (
-        Example(alembic_example("    op.alter_column('orders', 'status', server_default=None)  # expect")),
-        Example(sql_example("ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;  -- expect\n")),
+        Example(alembic_example("    op.alter_column('orders', 'status', server_default='new')\n"
+                                "    op.alter_column('orders', 'status', server_default=None)  # expect")),
+        Example({"db/V1__base.sql": SQL_BASE + "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'new';\n",
+                 "db/V2__change.sql": "ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;  -- expect\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AlterColumn):
             operation = walked.operation
-            if operation.server_default != DROP_DEFAULT or _added_in_step(walked):
-                continue
+            if operation.server_default != DROP_DEFAULT or _added_in_step(walked) or walked.default_before is False:
+                continue  # a column that had no default loses none (glance: `server_default=None` beside nullable=True)
             table = context.model.database.tables.get(walked.table)
             column = table.column(operation.column) if table is not None else None
             required = column is not None and not column.nullable

@@ -47,7 +47,12 @@ class AssociationTableWithoutKey(Rule):
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE posts (id bigint PRIMARY KEY);\nCREATE TABLE tags (id bigint PRIMARY KEY);\n"
         "CREATE TABLE post_tags (post_id bigint REFERENCES posts (id) ON DELETE CASCADE,"
-        " tag_id bigint REFERENCES tags (id) ON DELETE CASCADE, PRIMARY KEY (post_id, tag_id));\n")}),)
+        " tag_id bigint REFERENCES tags (id) ON DELETE CASCADE, PRIMARY KEY (post_id, tag_id));\n")}),
+             # neutron's qos_port_policy_bindings: a port has one policy at most, so no pair comes twice
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE qos_policies (id varchar(36) PRIMARY KEY);\nCREATE TABLE ports (id varchar(36) PRIMARY KEY);\n"
+                 "CREATE TABLE qos_port_policy_bindings (policy_id varchar(36) NOT NULL REFERENCES qos_policies (id),"
+                 " port_id varchar(36) NOT NULL UNIQUE REFERENCES ports (id));\n")}))
     invalid = (Example({"app/models.py": (
         "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
         "class Post(Base):\n    __tablename__ = 'posts'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
@@ -64,7 +69,7 @@ class AssociationTableWithoutKey(Rule):
             keys += [set(i.columns) for i in table.indexes if i.unique and not i.where]
             if table.primary_key:
                 keys.append(set(table.primary_key.columns))
-            if any(key == pair for key in keys):
+            if any(key and key <= pair for key in keys):  # a key on one of the two: no pair twice either
                 continue
             location, related = context.where_table(table)
             columns = ", ".join(sorted(pair))
