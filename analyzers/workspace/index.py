@@ -775,6 +775,7 @@ class WorkspaceIndex:
         helpers = tuple(summary.migration_helpers for parsed in self._files.values()
                         if (summary := _summary(parsed)) is not None and summary.migration_helpers is not None)
         functions: list[migration_helpers.Functions] = []  # made once, when a revision needs it
+        source_of = migration_helpers.sources(self._read)
 
         def read(revision) -> tuple[Any, tuple[ExtractionError, ...]]:
             if not migration_helpers.calls_helpers(revision):
@@ -782,7 +783,7 @@ class WorkspaceIndex:
             if not functions:
                 functions.append(migration_helpers.helper_functions(
                     summary for parsed in self._files.values() if (summary := _summary(parsed)) is not None))
-            return migration_helpers.with_helpers_read(revision, functions[0], self._read)
+            return migration_helpers.with_helpers_read(revision, functions[0], source_of)
         read_all, errors = [], []
         for revision in revisions:
             with_helpers, said = self._last_rebuild.get("helpers", (revision, *helpers), functools.partial(read, revision))

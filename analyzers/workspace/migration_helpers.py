@@ -16,6 +16,19 @@ from ..extract.alembic_revisions import (HELPER_DEPTH, MigrationFunction, Migrat
                                          read_helper_call)
 from ..extract.module_summary import ModuleSummary
 from ..extract.python_source import PythonFile, parse_python
+
+
+def sources(text_of: Callable[[str], Optional[str]]) -> Callable[[str], Optional[PythonFile]]:
+    """`source_of` for `with_helpers_read`: each module parsed once, however many revisions call
+    it with arguments (neutron: 26 revisions call its `migration` module's functions)."""
+    parsed: dict[str, Optional[PythonFile]] = {}
+
+    def source_of(path: str) -> Optional[PythonFile]:
+        if path not in parsed:
+            text = text_of(path)
+            parsed[path] = parse_python(text, path, numbered=False)[0] if text is not None else None
+        return parsed[path]
+    return source_of
 from ..schema.model import ExtractionError, Location
 from ..schema.operations import HelperCall, Operation
 
@@ -35,12 +48,12 @@ def calls_helpers(revision: Revision) -> bool:
 
 
 def with_helpers_read(revision: Revision, functions: Functions,
-                      text_of: Callable[[str], Optional[str]]) -> tuple[Revision, tuple[ExtractionError, ...]]:
+                      source_of: Callable[[str], Optional[PythonFile]]) -> tuple[Revision, tuple[ExtractionError, ...]]:
     """`revision` with each call of a function of `functions` replaced by its operations, the
     other calls dropped; and what the readings of those functions said (an operation on a name
-    computed at run time), where the revision calls them. `text_of(path)`: a module's text, read
-    again for a call that passes arguments."""
-    reading = _Reading(functions, text_of, dict.fromkeys(revision.conditional))
+    computed at run time), where the revision calls them. `source_of(path)`: a module parsed, to
+    read again for a call that passes arguments (None: it cannot be)."""
+    reading = _Reading(functions, source_of, dict.fromkeys(revision.conditional))
     upgrade, upgrade_unread = reading.expanded(revision.upgrade, ())
     downgrade, downgrade_unread = reading.expanded(revision.downgrade, ())
     unread = (*revision.unread, *("upgrade",) * upgrade_unread, *("downgrade",) * downgrade_unread)
@@ -50,13 +63,12 @@ def with_helpers_read(revision: Revision, functions: Functions,
 
 
 class _Reading:
-    def __init__(self, functions: Functions, text_of: Callable[[str], Optional[str]],
+    def __init__(self, functions: Functions, source_of: Callable[[str], Optional[PythonFile]],
                  conditional: dict[Location, None]) -> None:
         self.functions = functions
-        self.text_of = text_of
+        self.source_of = source_of
         self.conditional = conditional  # Revision.conditional, with the functions' own, in order
         self.errors: list[ExtractionError] = []
-        self._sources: dict[str, Optional[PythonFile]] = {}
 
     def expanded(self, operations: tuple[Operation, ...], calling: tuple[str, ...]) -> tuple[tuple[Operation, ...], int]:
         """(`operations` with the calls read in place, how many operations those calls did not
@@ -84,10 +96,7 @@ class _Reading:
         """`function` as `call` runs it: read again with what the call passes, if anything."""
         if not (call.arguments or call.keywords):
             return function
-        if helpers.path not in self._sources:
-            text = self.text_of(helpers.path)
-            self._sources[helpers.path] = parse_python(text, helpers.path, numbered=False)[0] if text is not None else None
-        source = self._sources[helpers.path]
+        source = self.source_of(helpers.path)
         if source is None:
             return function
         return read_helper_call(source, helpers.dialect, function.name, call.arguments, call.keywords)
