@@ -506,7 +506,8 @@ class _LayerBuilder:
                     self._say_unnamed_table(call, summary)
         for summary in self.world.summaries:
             for expr in [*(a.value for a in summary.assignments), *summary.calls]:
-                if expr.kind == "call" and self.world.member(expr) == "Index":
+                expr = self._created_on_postgresql(expr)
+                if expr is not None and expr.kind == "call" and self.world.member(expr) == "Index":
                     self._guarded(expr.location, self._module_index, expr)
 
     def _searchable_index_name(self) -> Optional[Callable[[str, str], str]]:
@@ -755,7 +756,9 @@ class _LayerBuilder:
         entries = [value] if value.kind == "dict" else list(value.args) if value.kind == "seq" else []
         items, options = [], {}
         for entry in entries:
-            entry = self.world.value_of(entry)
+            entry = self._created_on_postgresql(self.world.value_of(entry))
+            if entry is None:
+                continue
             if entry.kind == "dict":
                 for key, option in entry.items:
                     if key.is_str:
@@ -763,6 +766,19 @@ class _LayerBuilder:
             elif entry.kind == "call":
                 items.append(entry)
         return items, options
+
+    def _created_on_postgresql(self, item: Expr) -> Optional[Expr]:
+        """`Index(...).ddl_if(dialect="postgresql")` (SQLAlchemy 2.0) as the index itself, and None
+        when `ddl_if` names other dialects only: PostgreSQL never gets it. A condition not read (a
+        `callable_`) keeps the item."""
+        if item.kind != "call" or item.name is not None or item.func is None or item.func.kind != "attribute" \
+                or item.func.value != "ddl_if" or item.func.func is None or item.func.func.kind != "call":
+            return item
+        dialect = self.world.value_of(item.kwarg("dialect"))
+        names = [self.world.const(name) for name in (dialect.args if dialect is not None and dialect.kind == "seq" else [dialect])]
+        if dialect is None or not all(isinstance(name, str) for name in names) or "postgresql" in names:
+            return item.func.func
+        return None
 
     # columns
 
@@ -1098,7 +1114,9 @@ class _LayerBuilder:
         table.comment = world.const(call.kwarg("comment"))
         table.partition_by = world.const(call.kwarg("postgresql_partition_by"))
         for item in rest:
-            item = self._expanded(item)
+            item = self._expanded(self._created_on_postgresql(item))
+            if item is None:
+                continue
             if world.member(item) == "Column":
                 table.columns.append(self._column(item, "", item.location, None, root, table))
                 column = table.columns[-1]
