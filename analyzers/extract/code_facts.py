@@ -274,11 +274,31 @@ def _only_raises(body: list[ast.stmt]) -> bool:
                for statement in body)
 
 
-def _server_version_number(test: ast.Compare) -> bool:
-    """`manager.version >= 100000`: a server's version number (PostgreSQL's server_version_num),
-    not the version of stored data, which counts 1, 2, 3."""
-    return any(isinstance(side, ast.Constant) and isinstance(side.value, int) and side.value >= 1000
-               for side in (test.left, *test.comparators))
+def _a_data_version(candidate: ast.AST, test: ast.Compare) -> bool:
+    """Whether a comparison of a plain `version` reads as a switch on a stored data version: the
+    version is compared with a literal or a named constant (`== 1`, `< CURRENT_VERSION`), not
+    with another value (warehouse: `version != self.release.version`, a package version typed
+    into a form); not with a number of 1000 or more (`manager.version >= 100000`: PostgreSQL's
+    server_version_num; data versions count 1, 2, 3); and not the version of an IP address
+    (`ipaddress.ip_address(host).version == 6`, `address.version != 4`)."""
+    others = [side for side in (test.left, *test.comparators) if side is not candidate]
+    literal = [side for side in others if isinstance(side, ast.Constant) and isinstance(side.value, (int, str))
+               or isinstance(side, ast.Name) and side.id.isupper()]
+    if len(literal) != len(others) or any(isinstance(side, ast.Constant) and isinstance(side.value, int)
+                                          and side.value >= 1000 for side in literal):
+        return False
+    return not (isinstance(candidate, ast.Attribute) and _an_ip_address(candidate.value))
+
+
+_IP_ADDRESS_WORDS = LazyPattern(r"(^|_)(ip|ips|ipaddr|ip_address|addr|address|network|net|subnet|cidr|interface)(_|$)")
+
+
+def _an_ip_address(node: ast.AST) -> bool:
+    """`ipaddress.ip_address(host)`, or a name that says it holds an address or network."""
+    if isinstance(node, ast.Call):
+        return (dotted(node.func) or "").rpartition(".")[2] in ("ip_address", "ip_network", "ip_interface")
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return bool(_IP_ADDRESS_WORDS.search(name.lower()))
 _INSERTS = ("add", "add_all", "insert", "merge", "create", "bulk_save_objects")
 
 
@@ -579,7 +599,7 @@ class _Collector:
         for candidate in candidates:
             got = _get_key(candidate) if isinstance(candidate, ast.Call) else None
             name = got[0] if got else (candidate.attr if isinstance(candidate, ast.Attribute) else None)
-            if name in _VERSION_FIELDS and not (name == "version" and _server_version_number(test)):
+            if name in _VERSION_FIELDS and not (name == "version" and not _a_data_version(candidate, test)):
                 self.version_switches.append(VersionSwitch(name, self._location(node)))
                 break
 

@@ -14,7 +14,9 @@ class SchemaVersionSwitch(Rule):
     data. Not a comparison of a `version` with a number of 1000 or more: that is a server's
     version number (`manager.version >= 100000`), not the version of stored data. Nor a check
     whose branches only raise (`if address.version != 4: raise ValueError(...)`: a rejected
-    input, not a shape read), nor a test for a missing version (`if ref.version is None:`).
+    input, not a shape read), nor a test for a missing version (`if ref.version is None:`). A
+    plain `version` counts when it is compared with a literal or a named constant, not with
+    another value (`version != release.version`), and not an IP address's (`ip.version == 6`).
 
     ## Why it matters
     Every version ever written stays readable only as long as its branch survives; the
@@ -52,7 +54,13 @@ class SchemaVersionSwitch(Rule):
              Example({"app/services/network.py": ("def allow(address, ref):\n    if address.version != 4:\n"
                                                   "        raise ValueError('IPv4 only')\n"
                                                   "    if ref.version is None:\n        return latest(ref)\n"
-                                                  "    return ref\n")}))
+                                                  "    return ref\n")}),
+             # warehouse: a version typed into a form against the release's; prefect: an IPv6 host
+             Example({"app/views/releases.py": ("def yank(request, release):\n    version = request.POST.get('version')\n"
+                                                "    if version != release.version:\n        flash('Could not yank')\n"
+                                                "        return redirect(request.url)\n    release.yanked = True\n")}),
+             Example({"app/cli/urls.py": ("import ipaddress\n\ndef url_host(host):\n    ip = ipaddress.ip_address(host)\n"
+                                          "    if ip.version == 6:\n        return f'[{host}]'\n    return host\n")}))
     invalid = (Example({"app/services/audit.py": ("def changes(event):\n    if event.schema_version == 1:  # expect\n"
                                                   "        return event.payload\n    return event.payload['changes']\n")}),
                Example({"app/services/audit.py": ("def changes(event):\n    if event.version < 2:  # expect\n"
