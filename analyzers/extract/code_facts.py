@@ -163,7 +163,9 @@ _DELETION_STATEMENT = LazyPattern(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETAC
                                  r"\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
 _INSERT_STATEMENT = LazyPattern(r"\bINSERT\s+INTO\s+(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
 _DELETE_CALL = LazyPattern(r"\.delete\(")
-_DELETE_CONSTRUCT = LazyPattern(r"(?<![.\w])delete\(\s*(\w+)")  # SQLAlchemy's delete(Model)
+# A call that deletes what its arguments name: SQLAlchemy's `delete(Model)`, `delete(db.Log)`,
+# `sa.delete(model)`, and a project's helper `_batch_delete(db, db.Log, ...)` or `purge_old(Event)`.
+_DELETING_CALL = LazyPattern(r"(?:delete|purge)\w*\(([^()]{0,300})")
 # Archiving in place: an UPDATE whose SET (or `.values(...)`) clears a column to NULL, on rows
 # chosen by age (a time column or a cutoff compared with `<` near it): not a one-off reset.
 _CLEARING_UPDATE_STATEMENT = LazyPattern(r"\bUPDATE\s+(?:ONLY\s+)?(?:\"?\w+\"?\.)?\"?(\w+)\"?\s+SET\s+[^;]{0,200}?=\s*NULL\b",
@@ -178,7 +180,8 @@ def deletion_words(text: str) -> frozenset[str]:
     """The words of `text` that name what rows are deleted from or archived (see CodeFacts.deletion_words)."""
     lowered = text.lower()
     words = {match.group(1).lower() for match in _matches(_DELETION_STATEMENT, text, lowered, _DELETION_KEYWORDS)}
-    words.update(match.group(1).lower() for match in _matches(_DELETE_CONSTRUCT, text, text, ("delete(",)))
+    for match in _matches(_DELETING_CALL, text, text, ("delete", "purge")):
+        words.update(word.lower() for word in _WORD.findall(match.group(1)))
     for pattern, searched, keywords in ((_CLEARING_UPDATE_STATEMENT, lowered, ("update",)),
                                         (_CLEARING_UPDATE_CONSTRUCT, text, ("update(",))):
         words.update(match.group(1).lower() for match in _matches(pattern, text, searched, keywords)

@@ -65,6 +65,12 @@ class UnboundedGrowth(Rule):
                                    "    id = Column(Integer, primary_key=True)\n    handled_at = Column(DateTime(timezone=True))\n"),
                  "app/tasks.py": ("from sqlalchemy import delete\n\ndef prune(session, before):\n"
                                   "    session.execute(delete(ExternalEvent).where(ExternalEvent.handled_at < before))\n")}),
+        # prefect: delete() of a model reached through an object, and a batch helper given the model
+        Example({"app/models.py": ("from sqlalchemy import Column, DateTime, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+                                   "Base = declarative_base()\n\nclass Log(Base):\n    __tablename__ = 'log'\n"
+                                   "    id = Column(Integer, primary_key=True)\n    created = Column(DateTime(timezone=True))\n"),
+                 "app/vacuum.py": ("import sqlalchemy as sa\n\nasync def vacuum(db, cutoff):\n"
+                                   "    await _batch_delete(db, db.Log, db.Log.created < cutoff, 500)\n")}),
         # dispatch: a registry of plugin event types and a link table, no time column
         Example({"migrations/V1__init.sql": (
             "CREATE TABLE plugin_event (id int PRIMARY KEY, slug text UNIQUE, name text);\n"
