@@ -36,9 +36,11 @@ def has_migrations(model) -> bool:
 
 
 def migration_history(model, path: str) -> str:
-    """The history a migration file belongs to: "alembic" for every revision, else its SQL folder."""
+    """The history a migration file belongs to: its Alembic environment's for a revision (ckan's
+    plugins keep histories of their own, each with its env.py), else its SQL folder."""
     if path in model.revision_files:
-        return "alembic"
+        return next((f"alembic:{history.environment.name}" for history in model.histories
+                     if any(revision.path == path for revision in history.graph.by_id.values())), "alembic")
     return "sql:" + str(PurePosixPath(path).parent)
 
 

@@ -32,7 +32,7 @@ class SchemaDriftTable(Rule):
     no model maps. Checked only when the workspace has both models and migrations (a project
     without migrations cannot drift from them). A table created by a migration history that
     creates none of the modelled tables (a SQL folder another team owns for its reporting
-    tables) is not expected to have a model, and neither is a partition, nor a table a library
+    tables, a plugin's Alembic environment of its own) is not expected to have a model, and neither is a partition, nor a table a library
     maps at run time (SQLAlchemy-Continuum's `<table>_version` of `__versioned__` models and of
     their association tables, and its `transaction` table), nor one a mixin's `declared_attr`
     maps at run time for each model that inherits it (SQLAlchemy's table-per-related pattern:
@@ -109,6 +109,14 @@ class SchemaDriftTable(Rule):
                                               "    access_token = sa.Column(sa.Text, nullable=False)\n",
                  **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(
             "    op.create_table('oauth_account', sa.Column('id', sa.BigInteger(), primary_key=True))")}),
+        # ckan: a plugin's Alembic environment of its own creates only tables no model maps
+        Example({"app/models.py": _MODELS, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision(""),
+                 "plugins/tracking/migration/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+                 "plugins/tracking/migration/env.py": "",
+                 "plugins/tracking/migration/versions/t1_raw.py": (
+                     "from alembic import op\nimport sqlalchemy as sa\nrevision = 't1'\ndown_revision = None\n\n\n"
+                     "def upgrade():\n    op.create_table('tracking_raw', sa.Column('url', sa.Text()))\n\n\n"
+                     "def downgrade():\n    op.drop_table('tracking_raw')\n")}),
     )
     invalid = (
         Example({"app/models.py": _MODELS + _REFUND, **_ALEMBIC, "migrations/versions/a1_orders.py": _revision("")}),
@@ -141,7 +149,7 @@ class SchemaDriftTable(Rule):
         model = context.model
         owners = {migration_history(model, table.location.path) for key, table in model.database.tables.items()
                   if key in model.orm.tables}
-        return owners or ({"alembic"} if model.revisions.by_id else set())
+        return owners or {migration_history(model, path) for path in model.revision_files}
 
     def _relations_not_modelled(self, context: AuditContext) -> set[str]:
         """Names of views and CREATE TABLE AS results in the migrations, read at their statements."""
