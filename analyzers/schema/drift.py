@@ -347,8 +347,8 @@ def unique_and_index_differences(orm: Table, database: Table) -> list[ElementDif
     expression is Python SchemaLens cannot read is never reported, nor is any expression or
     partial index on the other side that it could be."""
     # each element's key made once: asked of every element five times below (polar: 3,200 keys a first audit)
-    keys = {id(e): _unique_or_index_key(e) for e in (*orm.unique_constraints, *orm.indexes,
-                                                    *database.unique_constraints, *database.indexes)}
+    keys = {id(e): _unique_or_index_key(e, orm.name) for e in (*orm.unique_constraints, *orm.indexes,
+                                                              *database.unique_constraints, *database.indexes)}
 
     def key(element: UniqueOrIndex) -> Optional[tuple]:
         return keys[id(element)]
@@ -408,21 +408,31 @@ def _skipped(element: UniqueOrIndex, key: Optional[tuple], unreadable: bool) -> 
     return key is None or (unreadable and not _is_plain(element))
 
 
-def _keys(element: UniqueOrIndex) -> Optional[tuple[str, ...]]:
+def _keys(element: UniqueOrIndex, table: str = "") -> Optional[tuple[str, ...]]:
     expressions = getattr(element, "expressions", ()) or (False,) * len(element.columns)
-    keys = tuple(expression_key(column) if is_expression else column.lower()
+    keys = tuple(_table_expression_key(column, table) if is_expression else column.lower()
                  for column, is_expression in zip(element.columns, expressions))
     return None if None in keys else keys
 
 
-def _unique_or_index_key(element: UniqueOrIndex) -> Optional[tuple]:
-    keys = _keys(element)
+def _table_expression_key(text: str, table: str) -> Optional[str]:
+    """`expression_key` of an index's expression or WHERE on `table`, its columns written with or
+    without the table's name: PostgreSQL stores `"user".state = 'active'` as `state = 'active'`."""
+    key = expression_key(text)
+    if key is None or not table:
+        return key
+    qualifier = r"(?<![\w.])" + re.escape(table.lower()) + r"\.(?=[a-z_])"
+    return _outside_strings(key, lambda part: re.sub(qualifier, "", part))
+
+
+def _unique_or_index_key(element: UniqueOrIndex, table: str) -> Optional[tuple]:
+    keys = _keys(element, table)
     if keys is None:
         return None
     unique = isinstance(element, UniqueConstraint) or element.unique
     if _is_plain(element) and unique:
         return ("unique", tuple(sorted(keys)), None, "btree")
-    where = expression_key(element.where) if element.where else None
+    where = _table_expression_key(element.where, table) if element.where else None
     if element.where and where is None:
         return None
     return ("unique" if unique else "index", keys, where, (element.using or "btree").lower())

@@ -78,6 +78,12 @@ class SchemaDriftUniqueOrIndex(Rule):
                      "    op.create_index('users_email_key', 'users', ['email'], unique=True)\n"
                      "    op.execute(\"CREATE INDEX users_lower_email_idx ON users (lower((email)::text))\")\n"
                      "    op.execute(\"CREATE INDEX users_active_idx ON users (id) WHERE (status = 'active'::text)\")")}),
+        # ckan: the revision names the table in the WHERE (`"users".status`), PostgreSQL does not keep it
+        Example({"app/models.py": _models("sa.Index('ix_users_active_email', sa.func.lower(sa.text('email')), unique=True,\n"
+                                          "                 postgresql_where=sa.text(\"status = 'active'\")),"),
+                 **_ALEMBIC, "migrations/versions/a1_users.py": _revision(
+                     "    op.create_index('ix_users_active_email', 'users', [sa.text('lower(email)')], unique=True,\n"
+                     "                    postgresql_where=sa.text('\"users\".status=\\'active\\''))")}),
         # polar: the model declares the unique key twice (UniqueConstraint and unique=True), the database holds it once
         Example({"app/models.py": _models("sa.UniqueConstraint('email'),",
                                           "    email = sa.Column(sa.String(255), nullable=False, unique=True)\n"),
