@@ -22,6 +22,7 @@ from . import operations as ops
 from .model import (
     Change,
     CheckConstraint,
+    Column,
     ExtractionError,
     ForeignKey,
     Index,
@@ -688,6 +689,22 @@ class _Replayer:
         if self.state.enums.pop(table_key(op.name, op.schema), None) is None and not op.if_exists:
             self._error(op.location, f'type "{op.name}" does not exist', missing=("type", table_key(op.name, op.schema)))
 
+    def _UnsupportedStatement(self, op: ops.UnsupportedStatement) -> None:
+        """`ALTER TYPE ... RENAME TO` of an enum: the type and the columns of that type take the
+        new name (warehouse renames `ses_event_types`). Other types are not modelled."""
+        if op.kind != "RENAME TYPE" or not op.name or not op.detail:
+            return
+        enum = self.state.enums.pop(table_key(op.name, op.schema), None)
+        if enum is None:
+            return
+        self.state.enums[table_key(op.detail, op.schema)] = replace(enum, name=op.detail, changed=op.location)
+        old = {op.name.lower(), table_key(op.name, op.schema)}
+        new = table_key(op.detail, op.schema)
+        for table in list(self.state.tables.values()):
+            columns = tuple(_with_type_renamed(column, old, new) for column in table.columns)
+            if columns != table.columns:
+                self._store(replace(table, columns=columns))
+
     def _CreateSequence(self, op: ops.CreateSequence) -> None:
         self._found("sequence", table_key(op.sequence.name, op.sequence.schema))
         self.state.sequences[table_key(op.sequence.name, op.sequence.schema)] = op.sequence
@@ -924,3 +941,11 @@ def _equivalent_present(table: Table, constraint) -> bool:
         return any(u.columns == constraint.columns for u in table.unique_constraints) \
             or any(i.unique and i.columns == constraint.columns and not i.where for i in table.indexes)
     return any(c.expression == constraint.expression for c in table.check_constraints)
+
+
+def _with_type_renamed(column: Column, old: set[str], new: str) -> Column:
+    """`column` with its type (or the type of its array's items) named `new` when it is one of `old`."""
+    items, brackets = (column.type[:-2], "[]") if column.type.endswith("[]") else (column.type, "")
+    if items not in old:
+        return column
+    return replace(column, type=new + brackets, raw_type=new + brackets)
