@@ -68,6 +68,11 @@ class BackfillInDdlTransaction(Rule):
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
                                     "    op.execute(\"UPDATE orders SET channel = 'web'\")")),
+        # prefect: the backfill runs after the column is committed, in autocommit batches: the way this rule advises
+        Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
+                                "    with op.get_context().autocommit_block():\n"
+                                "        op.execute(\"UPDATE orders SET channel = 'web' WHERE id IN \"\n"
+                                "                   \"(SELECT id FROM orders WHERE channel IS NULL LIMIT 500)\")")),
     )
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
@@ -75,8 +80,8 @@ class BackfillInDdlTransaction(Rule):
         Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\n"
                             "UPDATE orders SET channel = 'web';  -- expect\nCOMMIT;\n")),
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
-                                "    with op.get_context().autocommit_block():\n"
-                                "        op.execute(\"UPDATE orders SET channel = 'web'\")  # expect")),
+                                "    op.execute('COMMIT')\n"
+                                "    op.execute(\"UPDATE orders SET channel = 'web'\")  # expect")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -85,15 +90,20 @@ class BackfillInDdlTransaction(Rule):
     def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         held: Optional[tuple] = None  # (walked DDL, effect) holding a lock in the open transaction
         earlier: Optional[tuple] = None  # the first such DDL, committed or not
+        # in Alembic's autocommit_block() (a COMMIT of the tool's, not a statement): each statement
+        # commits on its own, after the DDL committed, which is what this rule advises
+        autocommitted = False
         for walked in operations:
             operation = walked.operation
+            if isinstance(operation, TransactionControl):
+                autocommitted = operation.kind == "COMMIT" and operation.statement is None
             if isinstance(operation, TransactionControl) or not walked.in_transaction:
                 held = None
             if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES:
                 if held is not None:
                     if not self._short(context, walked, held[0]):
                         yield self._finding(context, walked, *held)
-                elif earlier is not None:
+                elif earlier is not None and not autocommitted:
                     yield self._mixed_finding(walked, *earlier)
                 continue
             if walked.existing:
@@ -147,3 +157,4 @@ class BackfillInDdlTransaction(Rule):
                     medium_term=_("Keep schema and data changes in separate revisions as a rule.")),
             verification=_("Run the data revision twice on a rehearsal database; the second run changes nothing"),
             table=operation.table, related=(Related(ddl.operation.location, _("schema change here")),), severity="P2")
+
