@@ -15,12 +15,15 @@ _LEGACY_NAME = LazyPattern(r"(^|_)(legacy|deprecated|old|obsolete|compat|bak|bac
 # about the thing the row stands for, not a column kept for compatibility (tracecat).
 _STATE_OF_THE_ROW = LazyPattern(r"^(is_|has_|was_)?(legacy|deprecated|obsolete|old|unused)(_(at|on|by|since|reason|message|note))?$")
 _LEGACY_COMMENT = LazyPattern(r"legacy|deprecated|obsolete|compat|backward|兼容|废弃|弃用|旧", re.IGNORECASE)
+# A comment's first sentence says what the column is; later ones explain (warehouse's caveats: "...
+# Older Macaroons may be missing caveats as previously only the legacy permissions caveats were stored.")
+_SENTENCE_END = LazyPattern(r"[.!?](\s|$)|[。！？；\n]")
 
 
 class LegacyColumn(Rule):
     """## What it finds
     Columns kept only for compatibility: names with legacy, deprecated, old, obsolete, compat,
-    bak, tmp or a `_v1` suffix, or a comment saying so (including 兼容/废弃/弃用), still present
+    bak, tmp or a `_v1` suffix, or a comment whose first sentence says so (including 兼容/废弃/弃用), still present
     at head with no migration removing them. Not the identifier of a record in a retired or
     outside system (`legacy_stripe_subscription_id`, `legacy_id`: provenance, kept on purpose),
     unless it references a table of the schema (`legacy_user_id` -> `users`). Nor a column that
@@ -62,9 +65,17 @@ class LegacyColumn(Rule):
              # tracecat: whether, since when and why a registry action is deprecated
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE actions (id bigint PRIMARY KEY, deprecated text, is_deprecated boolean,\n"
-                 "  deprecated_at timestamptz);\n")}))
+                 "  deprecated_at timestamptz);\n")}),
+             # warehouse: the current column, whose comment explains what older rows lack
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE macaroons (id bigint PRIMARY KEY, caveats jsonb);\n"
+                 "COMMENT ON COLUMN macaroons.caveats IS 'The caveats attached when it was generated. Older macaroons may "
+                 "lack them, as only the legacy permissions caveats were stored.';\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  legacy_status varchar(20)  -- expect\n);\n")}),
+               Example({"migrations/V1__init.sql": (
+                   "CREATE TABLE orders (id bigint PRIMARY KEY, note text);  -- expect\n"
+                   "COMMENT ON COLUMN orders.note IS 'Deprecated: kept for the old mobile app. Use notes.';\n")}),
                # polar: customers.legacy_user_id still links each customer to the user it was
                Example({"migrations/V1__init.sql": (
                    "CREATE TABLE users (id bigint PRIMARY KEY);\n"
@@ -78,7 +89,7 @@ class LegacyColumn(Rule):
         if table.partition_of:
             return
         for column in table.columns:
-            if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(column.comment))) \
+            if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(_first_sentence(column.comment)))) \
                     or _STATE_OF_THE_ROW.match(column.name):
                 continue
             if _provenance_id(table, column.name):
@@ -105,3 +116,8 @@ def _provenance_id(table, column: str) -> bool:
     (`legacy_user_id` -> users) is a compatibility link the code still follows."""
     referencing = {name for key in table.foreign_keys for name in key.columns}
     return (column == "legacy_id" or column.endswith("_id")) and column not in referencing
+
+
+def _first_sentence(comment: str) -> str:
+    end = _SENTENCE_END.search(comment)
+    return comment[:end.start()] if end else comment
