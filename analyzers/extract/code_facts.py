@@ -283,23 +283,27 @@ def _a_data_version(candidate: ast.AST, test: ast.Compare) -> bool:
     with another value (warehouse: `version != self.release.version`, a package version typed
     into a form); not with a number of 1000 or more (`manager.version >= 100000`: PostgreSQL's
     server_version_num; data versions count 1, 2, 3); and not the version of an IP address
-    (`ipaddress.ip_address(host).version == 6`, `address.version != 4`)."""
+    (`ipaddress.ip_address(host).version == 6`, `address.version != 4`, `== IP_VERSION_4`, `== IPV4_STR`)."""
     others = [side for side in (test.left, *test.comparators) if side is not candidate]
     literal = [side for side in others if isinstance(side, ast.Constant) and isinstance(side.value, (int, str))
-               or isinstance(side, ast.Name) and side.id.isupper()]
+               or isinstance(side, (ast.Name, ast.Attribute)) and (dotted(side) or "").rpartition(".")[2].isupper()]
     if len(literal) != len(others) or any(isinstance(side, ast.Constant) and isinstance(side.value, int)
                                           and side.value >= 1000 for side in literal):
         return False
-    return not (isinstance(candidate, ast.Attribute) and _an_ip_address(candidate.value))
+    return not (isinstance(candidate, ast.Attribute) and _an_ip_address(candidate.value)
+                or any(_IP_VERSION_CONSTANT.search((dotted(side) or "").rpartition(".")[2]) for side in literal))
 
 
+_IP_VERSION_CONSTANT = LazyPattern(r"(^|_)IP(V[46]|_VERSION)")  # IP_VERSION_4, IPV4_STR
 _IP_ADDRESS_WORDS = LazyPattern(r"(^|_)(ip|ips|ipaddr|ip_address|addr|address|network|net|subnet|cidr|interface)(_|$)")
 
 
 def _an_ip_address(node: ast.AST) -> bool:
-    """`ipaddress.ip_address(host)`, or a name that says it holds an address or network."""
+    """`ipaddress.ip_address(host)`, `netaddr.IPNetwork(cidr)`, or a name that says it holds an
+    address or network."""
     if isinstance(node, ast.Call):
-        return (dotted(node.func) or "").rpartition(".")[2] in ("ip_address", "ip_network", "ip_interface")
+        callee = (dotted(node.func) or "").rpartition(".")[2].lower().replace("_", "")
+        return callee in ("ipaddress", "ipnetwork", "ipinterface")
     name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
     return bool(_IP_ADDRESS_WORDS.search(name.lower()))
 _INSERTS = ("add", "add_all", "insert", "merge", "create", "bulk_save_objects")

@@ -60,7 +60,11 @@ class SchemaVersionSwitch(Rule):
                                                 "    if version != release.version:\n        flash('Could not yank')\n"
                                                 "        return redirect(request.url)\n    release.yanked = True\n")}),
              Example({"app/cli/urls.py": ("import ipaddress\n\ndef url_host(host):\n    ip = ipaddress.ip_address(host)\n"
-                                          "    if ip.version == 6:\n        return f'[{host}]'\n    return host\n")}))
+                                          "    if ip.version == 6:\n        return f'[{host}]'\n    return host\n")}),
+             # neutron: netaddr's networks, and a subnet's IP version against a named constant
+             Example({"app/agent/dhcp.py": ("import netaddr\n\ndef options(subnet, port):\n"
+                                            "    if netaddr.IPNetwork(subnet.cidr).version == 6:\n        return ra_options(subnet)\n"
+                                            "    if port.version == IPV4_STR:\n        return v4_options(port)\n    return []\n")}))
     invalid = (Example({"app/services/audit.py": ("def changes(event):\n    if event.schema_version == 1:  # expect\n"
                                                   "        return event.payload\n    return event.payload['changes']\n")}),
                Example({"app/services/audit.py": ("def changes(event):\n    if event.version < 2:  # expect\n"

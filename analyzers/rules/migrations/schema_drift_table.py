@@ -135,7 +135,7 @@ class SchemaDriftTable(Rule):
         for key, table in sorted(model.orm.tables.items()):
             if key not in created and key not in relations:
                 yield self._model_only(context, table)
-        owners = self._owning_histories(context)
+        owners = self._owning_histories(context, created)
         library_tables = {table for table, _ in model.coverage.library_tables}
         library_named = {_squashed(cls) for cls, _ in model.coverage.library_named}
         for key, table in sorted(created.items()):
@@ -144,11 +144,10 @@ class SchemaDriftTable(Rule):
                     and migration_history(model, table.location.path) in owners:
                 yield self._database_only(table)
 
-    def _owning_histories(self, context: AuditContext) -> set[str]:
-        """Migration histories that create at least one modelled table (Alembic when none does)."""
+    def _owning_histories(self, context: AuditContext, created: dict) -> set[str]:
+        """Migration histories that create at least one modelled table (every Alembic one when none does)."""
         model = context.model
-        owners = {migration_history(model, table.location.path) for key, table in model.database.tables.items()
-                  if key in model.orm.tables}
+        owners = {migration_history(model, table.location.path) for key, table in created.items() if key in model.orm.tables}
         return owners or {migration_history(model, path) for path in model.revision_files}
 
     def _relations_not_modelled(self, context: AuditContext) -> set[str]:
