@@ -154,7 +154,7 @@ def test_a_files_tree_is_freed_as_soon_as_its_facts_are_read():
 # Each pattern deletion_words and sql_insert_tables search, with what its matches start with
 # (found in the text lowered when the pattern ignores case).
 _KEYWORD_PATTERNS = (("_DELETION_STATEMENT", True, ("delete", "truncate", "detach", "drop")),
-                     ("_DELETE_CONSTRUCT", False, ("delete(",)), ("_CLEARING_UPDATE_STATEMENT", True, ("update",)),
+                     ("_DELETING_CALL", False, ("delete", "purge")), ("_CLEARING_UPDATE_STATEMENT", True, ("update",)),
                      ("_CLEARING_UPDATE_CONSTRUCT", False, ("update(",)), ("_INSERT_STATEMENT", True, ("insert",)))
 _TRICKY = (
     "db.Column(db.Integer, db.ForeignKey('users.id', ondelete='CASCADE'))\n"
@@ -203,3 +203,30 @@ def test_lower_bounds_are_read_on_any_line_of_their_statement():
                                = 0)
     ''')
     assert facts.non_negative_inputs == {"quantity", "amount", "price", "stock"}
+
+
+def test_tables_created_each_time_the_code_runs_and_not_under_a_condition_or_by_hand():
+    facts = _facts("""
+        def new_session_factory(url):
+            engine = create_engine(url)
+            with engine.begin():
+                Base.metadata.create_all(engine)
+            return engine
+
+        async def start(engine):
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+
+        def create_app(url):
+            if url.startswith("sqlite"):
+                db.create_all()
+            Base.metadata.create_all(engine, tables=[Event.__table__])
+
+        def init_db():
+            db.create_all()
+
+        @cli.command()
+        def build():
+            db.create_all()
+    """)
+    assert [location.line for location in facts.tables_created] == [5, 10]

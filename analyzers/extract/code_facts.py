@@ -157,6 +157,9 @@ class CodeFacts:
     # bcrypt.generate_password_hash(raw)`, `Users(password=hash_password(raw))`, or a local
     # variable that holds such a value, `admin.password = digest`): the code does not store them raw.
     hashed_names: frozenset[str] = frozenset()
+    # Where the file creates the models' tables each time it runs (`Base.metadata.create_all(engine)`
+    # in a module or a function body, not under a condition; see tables_created_at_start).
+    tables_created: tuple[Location, ...] = ()
 
 
 _DELETION_STATEMENT = LazyPattern(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETACH\s+PARTITION|DROP\s+TABLE(?:\s+IF\s+EXISTS)?)"
@@ -974,7 +977,56 @@ def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[Ear
                      negated_names=frozenset(collector.negated_names), subtracted_names=frozenset(collector.subtracted_names),
                      non_negative_inputs=frozenset(collector.non_negative_inputs),
                      attribute_names=frozenset(collector.attribute_names),
-                     hashed_names=frozenset(collector.hashed_names))
+                     hashed_names=frozenset(collector.hashed_names),
+                     tables_created=tables_created_at_start(source))
+
+
+# Functions run once by hand or by a test, not as the application starts: a CLI command, a fixture,
+# or one named as a set-up step (`init_db`, `create_schema` (ironic), `create_all_tables` (indico),
+# `reset_database`, `seed`, a migration of freqtrade's).
+_ONE_OFF_DECORATOR = LazyPattern(r"(^|\.)(command|group|fixture|task)$")
+_ONE_OFF_NAME = LazyPattern(r"(^|_)(init|initiali[sz]e|setup|set_up|bootstrap|reset|seed|populate|install|drop|create|recreate|"
+                            r"rebuild|migrate|upgrade|restore|import|main|test)(_|$)")
+
+
+def tables_created_at_start(source: PythonFile) -> tuple[Location, ...]:
+    """The `create_all()` calls that run whenever the module or a function of it runs: at the top
+    of the module or of a function body (in `with` blocks too), not under `if`/`try`/a loop
+    (CTFd creates its tables only on SQLite, dispatch only some with `tables=`), and not in a
+    one-off function (`_ONE_OFF_NAME`). jupyterhub creates every model table at each start:
+    migrations then need not create them, and a table an older release's models declare is
+    made by that release when it starts."""
+    if "create_all" not in source.text:
+        return ()
+    bodies = [source.tree.body] + [node.body for node in walk_in_order(source.tree)
+                                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _one_off(node)]
+    return tuple(source.location(call) for body in bodies for call in _unconditional_calls(body) if _creates_all_tables(call))
+
+
+def _one_off(function: ast.AST) -> bool:
+    return bool(_ONE_OFF_NAME.search(function.name.lower())) or any(
+        _ONE_OFF_DECORATOR.search(dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or "")
+        for decorator in function.decorator_list)
+
+
+def _unconditional_calls(body: list) -> Iterator[ast.Call]:
+    for statement in body:
+        if isinstance(statement, (ast.With, ast.AsyncWith)):
+            yield from _unconditional_calls(statement.body)
+        elif isinstance(statement, ast.Expr):
+            value = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
+            if isinstance(value, ast.Call):
+                yield value
+
+
+def _creates_all_tables(call: ast.Call) -> bool:
+    """`metadata.create_all(engine)`, `db.create_all()`, or `conn.run_sync(Base.metadata.create_all)`;
+    not `create_all(engine, tables=[...])`, which creates the tables it names."""
+    if any(keyword.arg == "tables" for keyword in call.keywords):
+        return False
+    if _method(call) == "create_all":
+        return True
+    return any(isinstance(argument, ast.Attribute) and argument.attr == "create_all" for argument in call.args)
 
 
 _NAME_STRING = LazyPattern(r"[A-Za-z_][\w.:]*")  # `"pkg.module:function"`, `getattr(x, "name")`

@@ -351,6 +351,12 @@ class AuditContext:
         patterns = self.model.config.non_application_paths
         return [facts for path, facts in sorted(self.model.code.items()) if is_application_code(path, patterns)]
 
+    @cached_property
+    def tables_created_at_start(self) -> Optional[Location]:
+        """Where application code creates the models' tables each time it runs (jupyterhub's
+        `Base.metadata.create_all(engine)` as the hub starts: CodeFacts.tables_created), or None."""
+        return next((location for facts in self.code_facts() for location in facts.tables_created), None)
+
     def all_code_facts(self) -> list:
         """The CodeFacts of every Python file, tests included."""
         return [facts for _, facts in sorted(self.model.code.items())]

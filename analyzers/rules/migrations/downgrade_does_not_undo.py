@@ -32,6 +32,11 @@ _ORDERS = {**ALEMBIC_SETUP, "migrations/versions/a1_orders.py": revision_file(
     "a1", None, "    op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True),\n"
                 "                    sa.Column('status', sa.Text()), sa.Column('legacy_code', sa.Text()))",
     "    op.drop_table('orders')")}
+_HUBS = {"migrations/versions/b2_hubs.py": revision_file(
+    "b2", "a1", "    op.create_table('hubs', sa.Column('id', sa.Integer(), primary_key=True))", "    op.drop_table('hubs')"),
+          "migrations/versions/c3_no_hubs.py": revision_file(
+              "c3", "b2", "    op.drop_table('hubs')  # expect\n    op.add_column('orders', sa.Column('hub_url', sa.Text()))",
+              "    op.drop_column('orders', 'hub_url')")}
 # Statements that create tables SchemaLens does not model (CREATE TABLE ... AS, SELECT ... INTO).
 _CREATES_UNMODELLED_TABLES = ("CreateTableAs", "Select")
 
@@ -157,7 +162,9 @@ class DowngradeDoesNotUndo(Rule):
     A constraint dropped under the name a naming convention gives it (`ck_orders_status_known`
     for `status_known`) is dropped; a CHECK or an expression index goes with any column it reads.
     A model table no migration creates is created by the application itself (`create_all()` as
-    it starts): a downgrade that drops it drops what came after the upgrade.
+    it starts): a downgrade that drops it drops what came after the upgrade. When the application
+    creates its models' tables each time it starts (jupyterhub), a table the upgrade drops is made
+    again by the release rolled back to: a downgrade need not re-create it.
     Renamed tables and columns are skipped, and so is a side that builds SQL or names at run
     time or calls helper functions of the project.
     Empty downgrades are SL504's; downgrades that `raise` on purpose are SL534's. All findings
@@ -240,8 +247,16 @@ class DowngradeDoesNotUndo(Rule):
             "    op.add_column('orders', sa.Column('note', sa.Text()))\n"
             "    op.create_unique_constraint('uq_orders_note', 'orders', ['note'])",
             "    op.drop_constraint(unique_name(op.get_bind()), 'orders', type_='unique')")}),
+        # jupyterhub: the application creates its models' tables each time it starts, so the release
+        # rolled back to makes the table the upgrade dropped
+        Example({**_ORDERS, **_HUBS, "app/orm.py": (
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase, sessionmaker\n\n\n"
+            "class Base(DeclarativeBase):\n    pass\n\n\n"
+            "def new_session_factory(url):\n    engine = sa.create_engine(url)\n"
+            "    Base.metadata.create_all(engine)\n    return sessionmaker(bind=engine)\n")}),
     )
     invalid = (
+        Example({**_ORDERS, **_HUBS}),
         Example({**_ORDERS, "migrations/versions/b2_note.py": revision_file(
             "b2", "a1",
             "    op.add_column('orders', sa.Column('note', sa.Text()))  # expect\n"
@@ -262,15 +277,19 @@ class DowngradeDoesNotUndo(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         created_at_start = self._created_at_start(context)
+        # the application creates its models' tables as it starts (jupyterhub): the release rolled
+        # back to makes the tables its models declare, whatever a downgrade left out
+        remade_at_start = context.tables_created_at_start is not None
         convention = context.model.naming_convention or {}
         for path, revision in sorted(context.model.revision_files.items()):
             # of the tables the application creates itself, those its downgrade may drop
             dropped = {table_key(operation.table, getattr(operation, "schema", None)) for operation in revision.downgrade
                        if isinstance(operation, DropTable) and isinstance(operation.table, str)}
             yield from context.per_subject(self.code, path, self._revision_findings, revision, convention,
-                                           frozenset(dropped & created_at_start))
+                                           frozenset(dropped & created_at_start), remade_at_start)
 
-    def _revision_findings(self, revision, convention: dict, created_at_start: frozenset[str]) -> Iterator[Finding]:
+    def _revision_findings(self, revision, convention: dict, created_at_start: frozenset[str],
+                           remade_at_start: bool) -> Iterator[Finding]:
         if revision.downgrade_is_empty:
             return  # SL504 reports it
         upgrade, downgrade = revision.function("upgrade"), revision.function("downgrade")
@@ -280,7 +299,8 @@ class DowngradeDoesNotUndo(Rule):
         unknown_upgrade = upgrade is not None and upgrade.calls_helpers or "upgrade" in revision.unread
         unknown_downgrade = downgrade is not None and downgrade.calls_helpers or "downgrade" in revision.unread
         yield from self._compare(revision, _Effects.of(revision.upgrade, unknown_upgrade),
-                                 _Effects.of(revision.downgrade, unknown_downgrade), convention, created_at_start)
+                                 _Effects.of(revision.downgrade, unknown_downgrade), convention, created_at_start,
+                                 remade_at_start)
 
     @staticmethod
     def _created_at_start(context: AuditContext) -> set[str]:
@@ -292,7 +312,7 @@ class DowngradeDoesNotUndo(Rule):
         return (set(context.model.orm.tables) | taken) - created
 
     def _compare(self, revision, up: _Effects, down: _Effects, convention: dict,
-                 created_at_start: frozenset[str]) -> Iterator[Finding]:
+                 created_at_start: frozenset[str], remade_at_start: bool) -> Iterator[Finding]:
         renamed_tables = up.renamed_tables | down.renamed_tables
         renamed_columns = up.renamed_columns | down.renamed_columns
         left_tables, left_columns = self._left_tables_and_columns(up, down, renamed_tables, renamed_columns)
@@ -307,7 +327,7 @@ class DowngradeDoesNotUndo(Rule):
         if not down.unknown:
             yield from self._left_in_place(revision, up, down, renamed_tables, left_tables, left_columns, mistaken,
                                            convention)
-            yield from self._not_recreated(revision, up, down, renamed_tables, renamed_columns)
+            yield from self._not_recreated(revision, up, down, renamed_tables, renamed_columns, remade_at_start)
         if not up.unknown:
             wrong = set(mistaken.values())
             yield from self._destroyed(revision, down, [t for t in destroyed_tables if t not in wrong | created_at_start],
@@ -376,9 +396,9 @@ class DowngradeDoesNotUndo(Rule):
             yield self._left(revision, operation.location, f"constraint {name}",
                              f"op.drop_constraint({name!r}, {operation.table!r})", table)
 
-    def _not_recreated(self, revision, up, down, renamed_tables, renamed_columns) -> Iterator[Finding]:
+    def _not_recreated(self, revision, up, down, renamed_tables, renamed_columns, remade_at_start: bool) -> Iterator[Finding]:
         for table, operation in up.dropped_tables.items():
-            if table in up.created_tables or table in renamed_tables or table in down.created_tables:
+            if table in up.created_tables or table in renamed_tables or table in down.created_tables or remade_at_start:
                 continue
             yield self._lost(revision, operation.location, f"table {table}",
                              f"op.create_table({operation.table!r}, ...) with the columns, keys and indexes it had", table)
