@@ -36,12 +36,23 @@ def has_migrations(model) -> bool:
 
 
 def migration_history(model, path: str) -> str:
-    """The history a migration file belongs to: its Alembic environment's for a revision (ckan's
-    plugins keep histories of their own, each with its env.py), else its SQL folder."""
-    if path in model.revision_files:
-        return next((f"alembic:{history.environment.name}" for history in model.histories
-                     if any(revision.path == path for revision in history.graph.by_id.values())), "alembic")
-    return "sql:" + str(PurePosixPath(path).parent)
+    """The history a migration file belongs to: for a revision, the Alembic environment whose
+    env.py runs it (ckan's plugins keep histories of their own, each with its env.py); a folder of
+    revisions without an env.py joins the environment of the database it builds. Else its SQL folder."""
+    if path not in model.revision_files:
+        return "sql:" + str(PurePosixPath(path).parent)
+    history = _history_of(model, path)
+    if history is not None and history.environment.env_path is None:
+        database = model.database_of(path)
+        history = next((other for other in model.histories if other.environment.env_path is not None and database is not None
+                        and any(database is model.database_of(revision.path) for revision in other.graph.by_id.values())),
+                       history)
+    return f"alembic:{history.environment.name}" if history is not None else "alembic"
+
+
+def _history_of(model, path: str):
+    return next((history for history in model.histories
+                 if any(revision.path == path for revision in history.graph.by_id.values())), None)
 
 
 def newest_migration(model, history: Optional[str] = None) -> Optional[Location]:

@@ -50,6 +50,9 @@ class AlembicEnvironment:
     # Folders of revisions it does not run, with why: the histories it keeps for other engines,
     # and second histories that repeat its revision ids: (folder, why)
     set_aside: tuple[tuple[str, str], ...] = ()
+    # The engines other than PostgreSQL it keeps histories for ("SQLite", "MySQL"): the project
+    # supports them (prefect: versions/sqlite beside versions/postgresql)
+    other_engines: tuple[str, ...] = ()
 
     def owns(self, path: str) -> bool:
         return under(path, self.versions) and not under(path, [folder for folder, _why in self.set_aside])
@@ -80,13 +83,14 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
         if not versions:
             return
         claimed.update(versions)
-        postgres, set_aside = [], []
+        postgres, set_aside, other_engines = [], [], []
         for folder in versions:
             engines = _engine_folders(folder, revision_files)
             if any(engine == "PostgreSQL" for engine in engines.values()):
                 postgres += [sub for sub, engine in engines.items() if engine == "PostgreSQL"]
                 set_aside += [(sub, _("the history kept for %(engine)s", engine=engine))
                               for sub, engine in engines.items() if engine != "PostgreSQL"]
+                other_engines += [engine for engine in engines.values() if engine and engine != "PostgreSQL"]
             else:
                 postgres.append(folder)
         for folder in postgres:
@@ -94,7 +98,8 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
                           for sub in _second_histories(folder, revision_files, text_of)]
         env_path = f"{script_location}/env.py" if script_location is not None and f"{script_location}/env.py" in paths else None
         schema, per_run = _migrated_schema(env_path, text_of) if env_path else (None, False)
-        environments.append(AlembicEnvironment(name, tuple(postgres), env_path, schema, per_run, tuple(set_aside)))
+        environments.append(AlembicEnvironment(name, tuple(postgres), env_path, schema, per_run, tuple(set_aside),
+                                               tuple(dict.fromkeys(other_engines))))
 
     for ini in sorted(p for p in paths if file_name(p) == "alembic.ini" and not _skipped(p)):
         here = folder_of(ini)

@@ -25,7 +25,10 @@ class SqliteTestsForPostgres(Rule):
     Tests configured with a `sqlite://` database while the schema or the code relies on
     PostgreSQL: JSONB, ARRAY, enum types, partitioned tables, triggers, partial or GIN/GiST
     indexes, ILIKE. Not a SQLite URL inside one test function or on its decorators: that test
-    is about SQLite itself (that it is refused, or supported), not the suite's database.
+    is about SQLite itself (that it is refused, or supported), not the suite's database. Nor
+    when the project migrates SQLite databases too (an Alembic history kept for SQLite beside
+    the PostgreSQL one, as prefect's, or a folder of SQLite migrations): SQLite is then an engine
+    it ships, and tests on it test a supported configuration.
 
     ## Why it matters
     SQLite ignores or emulates these differently: no JSONB operators, no partial-index
@@ -64,7 +67,20 @@ class SqliteTestsForPostgres(Rule):
                                                 "    with pytest.raises(AssertionError):\n"
                                                 "        backend.connect('sqlite://x')\n\n\n"
                                                 "@pytest.mark.config('write_url', 'sqlite://x')\n"
-                                                "def test_sqlite_engine(backend):\n    backend.connect()\n")}))
+                                                "def test_sqlite_engine(backend):\n    backend.connect()\n")}),
+             # prefect: an Alembic history for each engine it ships, SQLite's beside PostgreSQL's
+             Example({"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": "",
+                      "migrations/versions/postgresql/p1_flow.py": (
+                          "from alembic import op\nimport sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n"
+                          "revision = 'p1'\ndown_revision = None\n\n\ndef upgrade():\n"
+                          "    op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                          "                    sa.Column('tags', postgresql.JSONB()))\n\n\n"
+                          "def downgrade():\n    op.drop_table('flow')\n"),
+                      "migrations/versions/sqlite/s1_flow.py": (
+                          "from alembic import op\nimport sqlalchemy as sa\nrevision = 's1'\ndown_revision = None\n\n\n"
+                          "def upgrade():\n    op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                          "                    sa.Column('tags', sa.JSON()))\n\n\ndef downgrade():\n    op.drop_table('flow')\n"),
+                      "tests/conftest.py": "URL = 'sqlite:///:memory:'\n"}))
     invalid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
                         "tests/conftest.py": "URL = 'sqlite:///:memory:'  # expect\n"}),
                Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
@@ -92,7 +108,7 @@ class SqliteTestsForPostgres(Rule):
         sqlite_urls = [(value, location) for facts in context.all_code_facts() if _is_test_file(facts.path)
                        for value, location in facts.strings if value.startswith("sqlite:")
                        and not _in_one_test(context.text_of(location.path) or "", location.line)]
-        if not sqlite_urls:
+        if not sqlite_urls or _supports_sqlite(context.model):
             return
         features = self._postgres_features(context)
         if not features:
@@ -111,6 +127,13 @@ class SqliteTestsForPostgres(Rule):
                         long_term=_("Remove the SQLite configuration; test on the production engine and version.")),
                 verification=_("The test engine URL starts with postgresql; a JSONB or ILIKE test runs in CI."),
                 related=tuple(features[:3]))
+
+
+def _supports_sqlite(model) -> bool:
+    """The project migrates SQLite databases too (prefect keeps an Alembic history for each engine,
+    a folder of SQLite migrations): tests on SQLite test a configuration it ships."""
+    return any("SQLite" in history.environment.other_engines for history in model.histories) \
+        or any(location.dialect == "sqlite" and not location.test_fixture for location in model.sql_locations)
 
 
 _DEF = LazyPattern(r"^(\s*)(?:async\s+)?def\s+(\w+)")
