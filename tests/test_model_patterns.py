@@ -669,3 +669,24 @@ def test_advanced_alchemy_bases_map_their_classes_with_the_librarys_names_keys_a
         ("joined_at", "timestamp with time zone", False), ("user_id", "uuid", False)]
     assert members.primary_key.columns == ("id",) and members.primary_key.name == "pk_team_member"
     assert [c.name for c in layer.tables["users"].columns] == ["id"] and errors == ()
+
+
+def test_a_class_mapped_imperatively_maps_its_table():
+    """ckan: `meta.registry.map_imperatively(User, user_table, ...)` through the project's own registry."""
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/meta.py": "from sqlalchemy.orm import registry\nregistry = registry()\nmetadata = registry.metadata\n",
+        "app/user.py": """
+            import sqlalchemy as sa
+            from app import meta
+            user_table = sa.Table("user", meta.metadata, sa.Column("id", sa.Integer, primary_key=True),
+                                  sa.Column("password", sa.UnicodeText))
+            class User:
+                def _set_password(self, password):
+                    self._password = hash_password(password)
+                password = property(lambda self: self._password, _set_password)
+            meta.registry.map_imperatively(User, user_table)
+        """,
+    })
+    assert errors == ()
+    assert layer.tables["user"].class_name == "User"

@@ -268,6 +268,7 @@ class _Summarizer:
                         methods.append(method)
             else:
                 attributes += self._class_assignment(statement)
+                transformed += _property_with_setter(statement)
         helpers = {statement.name: statement for statement in node.body if isinstance(statement, ast.FunctionDef)}
         attributes = [self._through_helper(attribute, helpers) for attribute in attributes]
         renames_tables = any(isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -350,6 +351,18 @@ def _transformed_attributes(method: ast.AST) -> list[str]:
         elif name.endswith(".setter") or name.endswith(".inplace.setter"):
             found.append(name.split(".")[0])
     return found
+
+
+def _property_with_setter(statement: ast.stmt) -> list[str]:
+    """`password = property(_get_password, _set_password)` (ckan): the attribute a setter stands
+    between the caller and the stored value for, as `@password.setter` does."""
+    if not (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)
+            and dotted(statement.value.func) == "property"):
+        return []
+    call = statement.value
+    if len(call.args) < 2 and not any(keyword.arg == "fset" for keyword in call.keywords):
+        return []
+    return [target.id for target in statement.targets if isinstance(target, ast.Name)]
 
 
 def _is_docstring(statement: ast.stmt) -> bool:

@@ -505,6 +505,11 @@ class _LayerBuilder:
                 else:
                     self._say_unnamed_table(call, summary)
         for summary in self.world.summaries:
+            for call in summary.calls:
+                # a registry of the project's (`meta.registry.map_imperatively`): the class and the table say what it maps
+                if call.kind == "call" and (call.name or "").rpartition(".")[2] in ("map_imperatively", "mapper") and len(call.args) >= 2:
+                    self._guarded(call.location, self._imperative_mapping, call)
+        for summary in self.world.summaries:
             for expr in [*(a.value for a in summary.assignments), *summary.calls]:
                 expr = self._created_on_postgresql(expr)
                 if expr is not None and expr.kind == "call" and self.world.member(expr) == "Index":
@@ -766,6 +771,20 @@ class _LayerBuilder:
             elif entry.kind == "call":
                 items.append(entry)
         return items, options
+
+    def _imperative_mapping(self, call: Expr) -> None:
+        """`registry.map_imperatively(User, user_table, ...)` (`mapper(...)` before SQLAlchemy 2.0;
+        ckan maps every class so): the class maps the table, and the columns its setters or
+        validators transform are written through them."""
+        class_name = self.world.resolve(call.args[0].name) if call.args[0].kind == "name" else None
+        table_name = self.world.resolve(call.args[1].name) if call.args[1].kind == "name" else None
+        cls = self.world.classes.get(class_name or "")
+        table = self.var_tables.get(table_name or "")
+        if cls is None or table is None:
+            return
+        table.class_name = table.class_name or cls.name
+        for column in table.columns:
+            column.transformed = column.transformed or column.key in cls.transformed
 
     def _created_on_postgresql(self, item: Expr) -> Optional[Expr]:
         """`Index(...).ddl_if(dialect="postgresql")` (SQLAlchemy 2.0) as the index itself, and None

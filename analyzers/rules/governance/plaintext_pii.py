@@ -85,6 +85,18 @@ class PlaintextPii(Rule):
                  "    password = db.Column(db.String(128))\n\n"
                  "    @validates('password')\n    def validate_password(self, key, plaintext):\n"
                  "        return hash_password(str(plaintext))\n")}),
+             # ckan: a table mapped imperatively to a class whose `password` property hashes what it stores
+             Example({"app/models.py": (
+                 "import sqlalchemy as sa\nfrom sqlalchemy.orm import registry, synonym\n"
+                 "from passlib.hash import pbkdf2_sha512\nmapper_registry = registry()\n\n"
+                 "user_table = sa.Table('user', mapper_registry.metadata, sa.Column('id', sa.Integer, primary_key=True),\n"
+                 "                      sa.Column('password', sa.UnicodeText))\n\n\n"
+                 "class User:\n    def _set_password(self, password):\n"
+                 "        self._password = str(pbkdf2_sha512.hash(password))\n\n"
+                 "    def _get_password(self):\n        return self._password\n\n"
+                 "    password = property(_get_password, _set_password)\n\n\n"
+                 "mapper_registry.map_imperatively(User, user_table, properties={'password': synonym('_password', map_column=True)})\n"),
+                      "app/users.py": "def register(name, raw):\n    user = User()\n    user.password = raw\n    return user\n"}),
              # CTFd: a legacy `secret` column that the code never reads or writes (an `hmac(..., secret=)`
              # keyword is not the column).
              Example({"app/models.py": _USERS_WITH_SECRET,
