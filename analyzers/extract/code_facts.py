@@ -281,10 +281,10 @@ def _only_raises(body: list[ast.stmt]) -> bool:
 
 
 def _a_data_version(candidate: ast.AST, test: ast.Compare) -> bool:
-    """Whether a comparison of a plain `version` reads as a switch on a stored data version: the
+    """Whether a comparison of a version reads as a switch on a stored data version: the
     version is compared with a literal or a named constant (`== 1`, `< CURRENT_VERSION`), not
     with another value (warehouse: `version != self.release.version`, a package version typed
-    into a form); not with a number of 1000 or more (`manager.version >= 100000`: PostgreSQL's
+    into a form; kinto's migrator: `version == self.schema_version`); not with a number of 1000 or more (`manager.version >= 100000`: PostgreSQL's
     server_version_num; data versions count 1, 2, 3); and not the version of an IP address
     (`ipaddress.ip_address(host).version == 6`, `address.version != 4`, `== IP_VERSION_4`, `== IPV4_STR`)."""
     others = [side for side in (test.left, *test.comparators) if side is not candidate]
@@ -609,7 +609,7 @@ class _Collector:
         for candidate in candidates:
             got = _get_key(candidate) if isinstance(candidate, ast.Call) else None
             name = got[0] if got else (candidate.attr if isinstance(candidate, ast.Attribute) else None)
-            if name in _VERSION_FIELDS and not (name == "version" and not _a_data_version(candidate, test)):
+            if name in _VERSION_FIELDS and _a_data_version(candidate, test):
                 self.version_switches.append(VersionSwitch(name, self._location(node)))
                 break
 

@@ -15,8 +15,9 @@ class SchemaVersionSwitch(Rule):
     version number (`manager.version >= 100000`), not the version of stored data. Nor a check
     whose branches only raise (`if address.version != 4: raise ValueError(...)`: a rejected
     input, not a shape read), nor a test for a missing version (`if ref.version is None:`). A
-    plain `version` counts when it is compared with a literal or a named constant, not with
-    another value (`version != release.version`), and not an IP address's (`ip.version == 6`).
+    version counts when it is compared with a literal or a named constant, not with another
+    value (`version != release.version`, a migrator's `version == self.schema_version`), and a
+    plain `version` not when it is an IP address's (`ip.version == 6`).
 
     ## Why it matters
     Every version ever written stays readable only as long as its branch survives; the
@@ -61,6 +62,10 @@ class SchemaVersionSwitch(Rule):
                                                 "        return redirect(request.url)\n    release.yanked = True\n")}),
              Example({"app/cli/urls.py": ("import ipaddress\n\ndef url_host(host):\n    ip = ipaddress.ip_address(host)\n"
                                           "    if ip.version == 6:\n        return f'[{host}]'\n    return host\n")}),
+             # kinto: a migrator compares the installed schema version with its own
+             Example({"app/storage/migrator.py": ("def create_or_migrate(self, version):\n"
+                                                  "    if version == self.schema_version:\n        return\n"
+                                                  "    self.migrate_schema(version)\n")}),
              # neutron: netaddr's networks, and a subnet's IP version against a named constant
              Example({"app/agent/dhcp.py": ("import netaddr\n\ndef options(subnet, port):\n"
                                             "    if netaddr.IPNetwork(subnet.cidr).version == 6:\n        return ra_options(subnet)\n"
