@@ -24,8 +24,9 @@ class SqliteTestsForPostgres(Rule):
     """## What it finds
     Tests configured with a `sqlite://` database while the schema or the code relies on
     PostgreSQL: JSONB, ARRAY, enum types, partitioned tables, triggers, partial or GIN/GiST
-    indexes, ILIKE. Not a SQLite URL inside one test function or on its decorators: that test
-    is about SQLite itself (that it is refused, or supported), not the suite's database. Nor
+    indexes, ILIKE. Not a SQLite URL inside one test function or on its decorators, or in the
+    setUp of one test class: that test is about SQLite itself (that it is refused, or supported),
+    not the suite's database. Nor
     when the project migrates SQLite databases too (an Alembic history kept for SQLite beside
     the PostgreSQL one, as prefect's, or a folder of SQLite migrations): SQLite is then an engine
     it ships, and tests on it test a supported configuration.
@@ -68,6 +69,11 @@ class SqliteTestsForPostgres(Rule):
                                                 "        backend.connect('sqlite://x')\n\n\n"
                                                 "@pytest.mark.config('write_url', 'sqlite://x')\n"
                                                 "def test_sqlite_engine(backend):\n    backend.connect()\n")}),
+             # kinto: the setUp of one TestCase, about a connection pool
+             Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
+                      "tests/test_pool.py": ("import unittest\n\n\nclass QueuePoolTest(unittest.TestCase):\n"
+                                             "    def setUp(self):\n        self.engine = create_engine('sqlite:///:memory:')\n\n"
+                                             "    def test_backlog(self):\n        self.engine.connect()\n")}),
              # prefect: an Alembic history for each engine it ships, SQLite's beside PostgreSQL's
              Example({"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": "",
                       "migrations/versions/postgresql/p1_flow.py": (
@@ -83,6 +89,11 @@ class SqliteTestsForPostgres(Rule):
                       "tests/conftest.py": "URL = 'sqlite:///:memory:'\n"}))
     invalid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
                         "tests/conftest.py": "URL = 'sqlite:///:memory:'  # expect\n"}),
+               # the setUp of the base class every test inherits: the suite's database
+               Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
+                        "tests/base.py": ("import unittest\n\n\nclass BaseTestCase(unittest.TestCase):\n"
+                                          "    def setUp(self):\n"
+                                          "        self.engine = create_engine('sqlite:///:memory:')  # expect\n")}),
                Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
                         "tests/conftest.py": ("import pytest\n\n\n@pytest.fixture\ndef engine():\n"
                                               "    return create_engine('sqlite://')  # expect\n")}))
@@ -151,8 +162,26 @@ def _in_one_test(text: str, line: int) -> bool:
         below = next((match for text_line in lines[line:] if (match := _DEF.match(text_line))), None)
         return below is not None and below.group(2).startswith("test")
     indent = len(here) - len(here.lstrip())
-    for text_line in reversed(lines[:line - 1]):
-        match = _DEF.match(text_line)
+    for number in range(line - 2, -1, -1):
+        match = _DEF.match(lines[number])
         if match and len(match.group(1)) < indent:
+            if match.group(2) in _SET_UP:  # kinto: one TestCase's setUp, about a connection pool
+                return _in_a_test_class(lines, number, len(match.group(1)))
             return match.group(2).startswith("test")
+    return False
+
+
+_SET_UP = frozenset({"setUp", "setUpClass", "asyncSetUp", "setup_method", "setup_class"})
+_CLASS = LazyPattern(r"^(\s*)class\s+(\w+)")
+# A concrete test class (`TestPool`, `QueuePoolTest`), not a base the suite's tests inherit from.
+_TEST_CLASS = LazyPattern(r"^Test|Tests?$")
+_BASE_CLASS = LazyPattern(r"Base|Mixin|Abstract|Common|Helper")
+
+
+def _in_a_test_class(lines: list[str], def_line: int, def_indent: int) -> bool:
+    for text_line in reversed(lines[:def_line]):
+        match = _CLASS.match(text_line)
+        if match and len(match.group(1)) < def_indent:
+            name = match.group(2)
+            return bool(_TEST_CLASS.search(name)) and not _BASE_CLASS.search(name)
     return False
