@@ -690,3 +690,22 @@ def test_a_class_mapped_imperatively_maps_its_table():
     })
     assert errors == ()
     assert layer.tables["user"].class_name == "User"
+
+
+def test_a_server_default_given_as_a_positional_default_clause():
+    """lemur: `Column(ArrowType, DefaultClause(func.now()), nullable=False)`."""
+    layer, errors = layer_of({
+        "app/models.py": """
+            from sqlalchemy import Column, DefaultClause, Integer, String, func
+            from sqlalchemy.orm import declarative_base
+            Base = declarative_base()
+            class PendingCertificate(Base):
+                __tablename__ = "pending_certs"
+                id = Column(Integer, primary_key=True)
+                date_created = Column(String, DefaultClause(func.now()), nullable=False)
+                status = Column(String, DefaultClause("new"))
+        """,
+    })
+    assert errors == ()
+    assert column(layer, "pending_certs", "date_created").server_default == "now()"
+    assert column(layer, "pending_certs", "status").server_default == "'new'"

@@ -1000,6 +1000,7 @@ class _LayerBuilder:
         type_result, raw_type = None, ""
         foreign_keys, checks = [], []
         identity = sequence = None
+        positional_default: Optional[Expr] = None  # `Column(ArrowType, DefaultClause(func.now()))` (lemur)
         decorated = False  # the type is a workspace class (a TypeDecorator): it may transform what is stored
         for argument in [*positional, *((keywords["type_"],) if "type_" in keywords else ())]:
             member = world.member(argument)
@@ -1012,7 +1013,9 @@ class _LayerBuilder:
                 sequence = world.const(argument.args[0]) if argument.args else None
             elif member == "CheckConstraint":
                 checks.append(argument)
-            elif member in ("Computed", "FetchedValue", "DefaultClause"):
+            elif member == "DefaultClause":
+                positional_default = argument
+            elif member in ("Computed", "FetchedValue"):
                 continue
             elif type_result is None and not raw_type:
                 type_result = self.types.of_expr(argument)
@@ -1048,7 +1051,7 @@ class _LayerBuilder:
             raw_type=raw_type, nullable=nullable, primary_key=primary_key,
             # `default_factory=`: the dataclass form of a client default (MappedAsDataclass; ckan)
             default=_source(keywords.get("default") or keywords.get("insert_default") or keywords.get("default_factory")),
-            server_default=self._server_default(keywords.get("server_default")),
+            server_default=self._server_default(keywords.get("server_default") or positional_default),
             identity=identity, sequence=sequence, comment=world.const(keywords.get("comment")),
             autoincrement=world.const(keywords.get("autoincrement")), foreign_keys=foreign_keys,
             index=world.const(keywords.get("index")) is True, unique=world.const(keywords.get("unique")) is True,
@@ -1065,8 +1068,10 @@ class _LayerBuilder:
             return _sql_literal(expr.value)
         if expr.kind == "call":
             member = self.world.member(expr) or ""
-            if member in ("text", "literal_column", "DefaultClause") and expr.args and self.world.value_of(expr.args[0]).is_str:
+            if member in ("text", "literal_column") and expr.args and self.world.value_of(expr.args[0]).is_str:
                 return self.world.value_of(expr.args[0]).value
+            if member == "DefaultClause" and expr.args:  # what it holds: a string is a literal, as `server_default="x"`
+                return self._server_default(expr.args[0])
             if member in ("true", "false", "null"):
                 return member
             if member == "literal" and expr.args and self.world.value_of(expr.args[0]).kind == "const":
