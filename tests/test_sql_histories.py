@@ -459,3 +459,27 @@ def test_repeated_migrations_are_found_as_comparing_every_pair_finds_them(tmp_pa
     expected = _repeats_pair_by_pair(database)
     assert _repeats(database) == expected
     assert seed > 2 or expected  # the first seeds repeat something
+
+
+def test_upgrade_scripts_named_from_a_version_start_from_a_schema_the_folder_does_not_hold(tmp_path):
+    """kinto: a fresh install runs schema.sql; `migrations/migration_001_002.sql` ... upgrade older
+    installs, from schema version 1, which no file holds. What they change before creating it was
+    that schema's: no replay error, and the coverage says so. A folder numbered from its first
+    migration still reports a table it never creates."""
+    root = _write(tmp_path, {
+        "storage/schema.sql": "CREATE TABLE objects (id text PRIMARY KEY, deleted boolean NOT NULL);\n",
+        "storage/migrations/migration_010_011.sql": "ALTER INDEX idx_records_id RENAME TO idx_objects_id;\n",
+        "storage/migrations/migration_001_002.sql": "ALTER TABLE records ADD COLUMN deleted boolean;\nDROP INDEX idx_records_old;\n",
+        "storage/migrations/migration_002_003.sql": "ALTER TABLE records RENAME TO objects;\n"
+                                                    "CREATE TABLE timestamps (parent_id text PRIMARY KEY);\n",
+        "numbered/0002_more.sql": "ALTER TABLE orders ADD COLUMN note text;\n",
+        "numbered/0001_init.sql": "CREATE TABLE customers (id int PRIMARY KEY);\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    upgrades = next(location for location in model.sql_locations if location.folder == "storage/migrations")
+    assert [Path(path).name for path in upgrades.files] == [
+        "migration_001_002.sql", "migration_002_003.sql", "migration_010_011.sql"]
+    replay_errors = [(e.location.path, e.message) for e in model.errors if e.kind == "replay"]
+    assert replay_errors == [("numbered/0002_more.sql", 'relation "orders" does not exist')]
+    assert any("storage/migrations: its upgrade scripts start from schema version 1" in note and "1 table(s)" in note
+               for note in model.coverage.notes)

@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 from typing import Optional
 
 from ..schema.model import Column, ExtractionError, ForeignKey, Location, PrimaryKey, SchemaLayer, Table, table_key
-from ..schema.operations import CreateTable, ExistingTables, Step
+from ..schema.operations import CreateTable, ExistingTables, NotReplayed, RenameTable, Step
 from ..schema.replay import ReplayFailure
 from .migration_sets import TOOL_TABLES, SqlLocation, version_key
 from ..lazy_pattern import LazyPattern
@@ -179,6 +179,52 @@ def tool_table_step(members: list[SqlLocation], files: list[str], operations_of)
         return None
     return Step(files[0], (ExistingTables(tuple(tables), Location(files[0], 1),
                                           reason=f"created by the migration tool ({', '.join(m.tool for m in members)})"),))
+
+
+# Upgrade scripts named from the version they upgrade and the version they make (kinto's
+# `migration_001_002.sql`): the first starts from a schema the folder does not hold.
+_FROM_TO_NAME = LazyPattern(r"^(?:migration|upgrade)_?(\d+)[_.-](\d+)(?!\d)", re.IGNORECASE)
+
+
+def baseline_step(files: list[str], operations_of) -> Optional[Step]:
+    """A first step for a folder of upgrade scripts whose first file upgrades from a version the
+    folder does not hold (kinto installs its current schema.sql fresh, and runs the scripts on
+    older installs only): the tables the scripts change before any creates them are taken as
+    there, their columns not known, and an index or constraint they miss was that schema's."""
+    first = _FROM_TO_NAME.match(PurePosixPath(files[0]).name) if files else None
+    if first is None:
+        return None
+    created: set[str] = set()
+    changed_first: dict[str, None] = {}
+    for path in files:
+        for operation in operations_of(path):
+            table = getattr(operation, "table", None)
+            if not isinstance(table, str):
+                continue
+            key = table_key(table, getattr(operation, "schema", None))
+            if isinstance(operation, CreateTable):
+                created.add(key)
+            elif key not in created:
+                changed_first.setdefault(key)
+            if isinstance(operation, RenameTable):
+                created.add(table_key(operation.new_name, operation.schema))
+    where = Location(files[0], 1)
+    return Step(files[0], (ExistingTables((), where, tuple(changed_first), reason=f"{_BASELINE} {int(first.group(1))}"),
+                           NotReplayed(where, "index"), NotReplayed(where, "constraint")))
+
+
+_BASELINE = "schema version"  # the history line of a table taken from the schema upgrade scripts start from
+
+
+def upgrade_baseline(steps) -> Optional[tuple[str, str, int]]:
+    """(folder, version, tables taken as there) of a database whose upgrade scripts start from a
+    schema it does not hold (baseline_step), else None."""
+    for step in steps[:2]:
+        for operation in step.operations:
+            if isinstance(operation, ExistingTables) and operation.reason.startswith(_BASELINE):
+                return (str(PurePosixPath(step.path).parent), operation.reason[len(_BASELINE):].strip(),
+                        len(operation.unknown))
+    return None
 
 
 def _created(location: SqlLocation, operations_of) -> set[str]:

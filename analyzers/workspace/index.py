@@ -33,7 +33,8 @@ from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
-from .databases import ALEMBIC, Database, explain_failures, group_locations, merged_files, tool_table_step
+from .databases import (ALEMBIC, Database, baseline_step, explain_failures, group_locations, merged_files, tool_table_step,
+                        upgrade_baseline)
 from . import migration_helpers
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
@@ -845,6 +846,9 @@ class WorkspaceIndex:
             tool_tables = tool_table_step(members, files, self._operations)
             if tool_tables is not None and name != ALEMBIC:
                 steps.append(tool_tables)
+            baseline = baseline_step(files, self._operations) if name != ALEMBIC else None
+            if baseline is not None:
+                steps.append(baseline)
             steps += [Step(path, self._operations(path), _version_label(path)) for path in files if path in self._files]
             if steps:
                 planned.append((name, members, files, steps))
@@ -927,6 +931,13 @@ class WorkspaceIndex:
                 notes.append(f"migrations {environment.name}: the history starts on an existing schema (its revisions "
                              "change tables that none of them creates: a create_all() and stamp bootstrap); "
                              f"{len(history.existing_tables)} model table(s) are taken as there at its start")
+        for database in databases:
+            baseline = upgrade_baseline(database.steps)
+            if baseline is not None:
+                folder, version, count = baseline
+                notes.append(_("migration set %(folder)s: its upgrade scripts start from schema version %(version)s, which "
+                               "the workspace does not hold; %(count)s table(s) they change are taken as there, their "
+                               "columns not known", folder=folder, version=version, count=count))
         sql = sql_coverage(self._files, self._sql_plan, databases)
         skipped: dict[str, list[str]] = {}
         for path, parsed in self._files.items():
