@@ -733,7 +733,11 @@ class _Builder:
     # rows, and everything else
 
     def _InsertStmt(self, node, location: Location) -> None:
-        self._emit(ops.DataChange("INSERT", location, node.relation.relname))
+        source = node.selectStmt
+        # constants only: a VALUES of parameters is a row template a loop may run once per row (indico)
+        written = isinstance(source, ast.SelectStmt) and bool(source.valuesLists) and not source.fromClause \
+            and all(_constant(value) for row in source.valuesLists for value in row)
+        self._emit(ops.DataChange("INSERT", location, node.relation.relname, written_rows=written))
         self._reject_duplicates(_assigned_columns(node.cols), location)
         if node.onConflictClause is not None:
             self._reject_duplicates(_assigned_columns(node.onConflictClause.targetList), location)
@@ -947,6 +951,13 @@ def _stored_name(name: str) -> str:
     if len(encoded) <= 63:
         return name
     return encoded[:63].decode("utf-8", errors="ignore")
+
+
+def _constant(node) -> bool:
+    """A literal (`'21'`, `1`, `NULL`), cast or not."""
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    return isinstance(node, ast.A_Const)
 
 
 def _assigned_columns(targets) -> list[tuple[str, bool]]:

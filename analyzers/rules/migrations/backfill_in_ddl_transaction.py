@@ -16,7 +16,9 @@ _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
 class BackfillInDdlTransaction(Rule):
     """## What it finds
     An UPDATE, INSERT or DELETE that runs in the same transaction as, and after, DDL that locks
-    a table an earlier migration created: a backfill inside a schema migration.
+    a table an earlier migration created: a backfill inside a schema migration. Not an INSERT of
+    rows written out in the statement (`INSERT ... VALUES`: a version marker, a lookup row),
+    which touches those rows only.
 
     A change to the young or small table the DDL locked is left alone: one created at most 30
     days before the migration (dates from Alembic's `Create Date:` line or a date that starts
@@ -68,6 +70,9 @@ class BackfillInDdlTransaction(Rule):
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
                                     "    op.execute(\"UPDATE orders SET channel = 'web'\")")),
+        # kinto: each upgrade script ends by recording its schema version, one row written out
+        Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\n"
+                            "INSERT INTO orders (id, channel) VALUES (0, 'schema version 21');\nCOMMIT;\n")),
         # prefect: the backfill runs after the column is committed, in autocommit batches: the way this rule advises
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
                                 "    with op.get_context().autocommit_block():\n"
@@ -77,6 +82,8 @@ class BackfillInDdlTransaction(Rule):
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
                                 "    op.execute(\"UPDATE orders SET channel = 'web'\")  # expect")),
+        Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\n"
+                            "INSERT INTO orders (id, channel) SELECT id + 1000000, 'web' FROM orders;  -- expect\nCOMMIT;\n")),
         Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\n"
                             "UPDATE orders SET channel = 'web';  -- expect\nCOMMIT;\n")),
         Example(alembic_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
@@ -99,7 +106,7 @@ class BackfillInDdlTransaction(Rule):
                 autocommitted = operation.kind == "COMMIT" and operation.statement is None
             if isinstance(operation, TransactionControl) or not walked.in_transaction:
                 held = None
-            if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES:
+            if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES and not operation.written_rows:
                 if held is not None:
                     if not self._short(context, walked, held[0]):
                         yield self._finding(context, walked, *held)
