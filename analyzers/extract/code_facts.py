@@ -284,9 +284,10 @@ def _a_data_version(candidate: ast.AST, test: ast.Compare) -> bool:
     """Whether a comparison of a version reads as a switch on a stored data version: the
     version is compared with a literal or a named constant (`== 1`, `< CURRENT_VERSION`), not
     with another value (warehouse: `version != self.release.version`, a package version typed
-    into a form; kinto's migrator: `version == self.schema_version`); not with a number of 1000 or more (`manager.version >= 100000`: PostgreSQL's
-    server_version_num; data versions count 1, 2, 3); and not the version of an IP address
-    (`ipaddress.ip_address(host).version == 6`, `address.version != 4`, `== IP_VERSION_4`, `== IPV4_STR`)."""
+    into a form; kinto's migrator: `version == self.schema_version`); not with a number of 1000
+    or more (`manager.version >= 100000`: PostgreSQL's server_version_num; data versions count
+    1, 2, 3); and not the version of an IP address (`ipaddress.ip_address(host).version == 6`,
+    `address.version != 4`, `== IP_VERSION_4`, `== IPV4_STR`)."""
     others = [side for side in (test.left, *test.comparators) if side is not candidate]
     literal = [side for side in others if isinstance(side, ast.Constant) and isinstance(side.value, (int, str))
                or isinstance(side, (ast.Name, ast.Attribute)) and (dotted(side) or "").rpartition(".")[2].isupper()]
@@ -309,6 +310,8 @@ def _an_ip_address(node: ast.AST) -> bool:
         return callee in ("ipaddress", "ipnetwork", "ipinterface")
     name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
     return bool(_IP_ADDRESS_WORDS.search(name.lower()))
+
+
 _INSERTS = ("add", "add_all", "insert", "merge", "create", "bulk_save_objects")
 
 

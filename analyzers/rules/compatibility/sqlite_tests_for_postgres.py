@@ -26,10 +26,9 @@ class SqliteTestsForPostgres(Rule):
     PostgreSQL: JSONB, ARRAY, enum types, partitioned tables, triggers, partial or GIN/GiST
     indexes, ILIKE. Not a SQLite URL inside one test function or on its decorators, or in the
     setUp of one test class: that test is about SQLite itself (that it is refused, or supported),
-    not the suite's database. Nor
-    when the project migrates SQLite databases too (an Alembic history kept for SQLite beside
-    the PostgreSQL one, as prefect's, or a folder of SQLite migrations): SQLite is then an engine
-    it ships, and tests on it test a supported configuration.
+    not the suite's database. Nor when the project migrates SQLite databases too (an Alembic
+    history kept for SQLite beside the PostgreSQL one, as prefect's, or a folder of SQLite
+    migrations): SQLite is then an engine it ships, and tests on it test a supported configuration.
 
     ## Why it matters
     SQLite ignores or emulates these differently: no JSONB operators, no partial-index
