@@ -82,7 +82,7 @@ def _index(tmp_path: Path) -> tuple[Path, WorkspaceIndex]:
 def test_a_revision_reads_the_functions_it_calls_and_the_database_has_their_tables(tmp_path: Path):
     _root, index = _index(tmp_path)
     model = index.index_all()
-    assert sorted(model.database.tables) == ["accounts", "notes", "tags"]
+    assert sorted(model.database.tables) == ["accounts", "notes", "tags", "tasks", "workflow_runs"]
     assert "created_at" in {column.name for column in model.database.tables["accounts"].columns}
     # the operations are where they are written, and the revision file holds them
     initial = model.revision_files["migrations/versions/0001_initial.py"]
@@ -100,7 +100,7 @@ def test_an_edit_of_a_called_function_is_read_in_every_revision_that_calls_it(tm
                                                  '    op.create_table("labels", sa.Column("id", sa.Integer(), primary_key=True))\n'))
     assert "labels" in model.database.tables
     model = index.update_file(path, text.replace('    create_tags()\n', ''))
-    assert sorted(model.database.tables) == ["accounts", "notes"]
+    assert sorted(model.database.tables) == ["accounts", "notes", "tasks", "workflow_runs"]
 
 
 def test_a_call_that_passes_arguments_reads_the_function_with_them(tmp_path: Path):

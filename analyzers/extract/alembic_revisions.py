@@ -20,6 +20,7 @@ from typing import Iterable, Optional
 from ..dataclass_copy import replace
 from ..i18n import _, _n
 from ..schema import operations as ops
+from ..schema.replay import sqlalchemy_truncated
 from ..schema.model import (
     CheckConstraint,
     Column,
@@ -728,8 +729,12 @@ class _RevisionReader:
         value = self._arg(call, position, keyword)
         if value is not None and value.kind == "call" and _is_final_name(value):
             value = value.args[0] if value.args else None
-            if value is not None and isinstance(self.world.const(value), str):
-                self.final_names.add(self.world.const(value))
+            name = self.world.const(value) if value is not None else None
+            if isinstance(name, str):
+                # SQLAlchemy cuts a final name over 63 characters as it does a convention's (skyvern)
+                name = sqlalchemy_truncated(name)
+                self.final_names.add(name)
+                return name
         constant = self.world.const(value) if value is not None else None
         return constant if isinstance(constant, str) else self._folded_string(value)
 
@@ -946,9 +951,9 @@ class _RevisionReader:
         if keyed and not any(isinstance(c, PrimaryKey) for c in constraints):
             constraints.append(PrimaryKey(None, tuple(c for pk in keyed for c in pk.columns), keyed[0].location))
         partition_by = self._str(call, 99, "postgresql_partition_by")
-        # SQLAlchemy creates each named type once per CREATE TABLE, however many columns use it
+        # SQLAlchemy creates each named type once per run, however many columns and tables use it
         created = {(enum.schema, enum.name): enum for enum in enums if enum.name}
-        result = [ops.CreateEnum(enum, location) for enum in created.values()]
+        result = [ops.CreateEnum(enum, location, once_per_run=True) for enum in created.values()]
         result.append(ops.CreateTable(table, location, schema, tuple(columns), tuple(constraints), partition_by,
                                       named_by_convention=True, partly_read=bool(unread)))
         result += [ops.CreateIndex(index, table, location, schema, named_by_convention=True) for index in indexes]

@@ -211,6 +211,9 @@ class CreateEnum:
     enum: EnumType
     location: Location
     if_not_exists: bool = False  # SQLAlchemy's `type.create(bind, checkfirst=True)`
+    # created for a table's column by op.create_table: SQLAlchemy creates a named type once per
+    # run of the migrations (Alembic's DDL runner remembers it), not again for the next table
+    once_per_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)

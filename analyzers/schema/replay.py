@@ -47,13 +47,15 @@ class _State:
     functions: dict
     index_owner: dict[str, str]  # index key -> key of its table: index names share the relation namespace
     existing: frozenset[str] = frozenset()  # tables taken from the models at the start (ExistingTables)
+    # Named types SQLAlchemy created for a table in this run (CreateEnum.once_per_run)
+    made_for_tables: frozenset[str] = frozenset()
     # Objects a statement needed and did not find -> where that was first reported: later
     # statements that fail on the same missing object are consequences, not new problems.
     missing: dict[tuple[str, str], Location] = field(default_factory=dict)
 
     def copy(self) -> "_State":
         return _State(dict(self.tables), dict(self.enums), dict(self.sequences), dict(self.functions),
-                      dict(self.index_owner), self.existing, dict(self.missing))
+                      dict(self.index_owner), self.existing, self.made_for_tables, dict(self.missing))
 
 
 @dataclass(frozen=True, slots=True)
@@ -659,8 +661,10 @@ class _Replayer:
 
     def _CreateEnum(self, op: ops.CreateEnum) -> None:
         key = table_key(op.enum.name, op.enum.schema)
-        if key in self.state.enums and op.if_not_exists:
+        if key in self.state.enums and (op.if_not_exists or op.once_per_run and key in self.state.made_for_tables):
             return
+        if op.once_per_run:
+            self.state.made_for_tables = self.state.made_for_tables | {key}
         if key in self.state.enums:
             self._error(op.location, f'type "{key}" already exists', existing=self.state.enums[key].location,
                         duplicate=("type", key))
