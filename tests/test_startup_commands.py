@@ -98,3 +98,18 @@ def test_an_unchanged_project_is_not_read_again(tmp_path, monkeypatch):
     read = []
     monkeypatch.setattr(startup_commands, "_read", lambda file, looked: read.append(file))
     assert startup_migration(tmp_path) == "Procfile:1" and read == []
+
+
+def test_a_script_that_migrates_and_ends_running_the_application_with_python(tmp_path):
+    # skyvern: CMD runs entrypoint-skyvern.sh, which migrates, starts helpers in the background and
+    # ends with `python -m skyvern.forge`; a test script ending with pytest starts no application
+    write_files(tmp_path, {
+        "Dockerfile": 'FROM python:3.12\nCMD [ "/bin/bash", "/app/entrypoint-skyvern.sh" ]\n',
+        "entrypoint-skyvern.sh": ("#!/bin/bash\nset -e\nif [ \"$run_migration\" = true ]; then\n    alembic upgrade head\nfi\n"
+                                  "python run_streaming.py > /dev/null &\n\n# the server\npython -m skyvern.forge\n"),
+    })
+    assert startup_migration(tmp_path) == "entrypoint-skyvern.sh:4"
+    (tmp_path / "entrypoint-skyvern.sh").write_text("#!/bin/bash\nalembic upgrade head\npython -m pytest tests\n")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "run_tests.sh").write_text("alembic upgrade head\npython tests/run_all.py\n")
+    assert startup_migration(tmp_path) is None

@@ -3,7 +3,8 @@
 Container images and process files start many services: `CMD ["./startup.sh"]` in a Dockerfile,
 `command: sh -c "alembic upgrade head && gunicorn app:app"` in a compose file, `web: flask db
 upgrade && gunicorn ...` in a Procfile, or an entrypoint script that runs `alembic upgrade head`
-and then `exec`s the server (letta). Such a service migrates as it starts, like an application
+and then `exec`s the server (letta), or ends by running it with Python (skyvern: `python -m
+skyvern.forge`). Such a service migrates as it starts, like an application
 factory that calls `upgrade()`: the new version applies its migrations before it serves.
 
 Read statically from a few files at known places (no walk of the tree): Dockerfiles, compose
@@ -38,6 +39,10 @@ _MIGRATE = LazyPattern(r"\balembic\b[^\n;&|]*\bupgrade\b|\bflask\s+db\s+upgrade\
 # process the container keeps running.
 _SERVE = LazyPattern(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitress-serve|flask\s+run)\b"
                     r"|^\s*exec\s+\S", re.MULTILINE)
+# A script's last command, run in the foreground, that starts the application with Python
+# (skyvern: `python -m skyvern.forge`): the process the container keeps; not a test runner.
+_PYTHON_APPLICATION = LazyPattern(r"^(?:exec\s+)?python[\d.]*\s+(?:-m\s+(?!pytest\b|unittest\b|nose2?\b|tox\b)[\w.]+"
+                                 r"|(?!\S*test)[\w./-]+\.py)\b[^&]*$")
 _RELEASE_PROCESS = LazyPattern(r"^release\s*:")
 _START_INSTRUCTION = LazyPattern(r"^\s*(CMD|ENTRYPOINT)\b", re.IGNORECASE)
 _MAX_BYTES = 200_000
@@ -64,12 +69,21 @@ def _read_migration(root: Path, looked: list[str]) -> Optional[str]:
         text = _read(root / path, looked)
         for line, command in _commands(path, text) if text is not None else ():
             migrate = _MIGRATE.search(command)
-            if migrate is not None and _SERVE.search(command, migrate.end()):
+            if migrate is not None and (_SERVE.search(command, migrate.end())
+                                        or path.suffix == ".sh" and _ends_running_python(command[migrate.end():])):
                 return f"{path.as_posix()}:{line + command.count(chr(10), 0, migrate.start())}"
     return None
 
 
 _remembered_migration = Remembered(_read_migration)
+
+
+def _ends_running_python(script: str) -> bool:
+    """The script's last command (comments, blank lines and block ends aside) starts the
+    application with Python in the foreground."""
+    lines = [line.strip() for line in script.splitlines()]
+    commands = [line for line in lines if line and not line.startswith("#") and line not in ("fi", "done", "esac", "}")]
+    return bool(commands) and bool(_PYTHON_APPLICATION.match(commands[-1]))
 
 
 def _commands(path: PurePosixPath, text: str) -> Iterator[tuple[int, str]]:
