@@ -272,11 +272,13 @@ def _class_of_annotation(annotation: Optional[ast.AST]) -> Optional[str]:
     return name if name[:1].isupper() else None
 
 
-def _only_raises(body: list[ast.stmt]) -> bool:
-    """Every path through `body` raises (or does nothing): `raise`, and `if` statements whose
-    branches only raise."""
-    return all(isinstance(statement, (ast.Raise, ast.Pass)) or
-               isinstance(statement, ast.If) and _only_raises(statement.body) and _only_raises(statement.orelse)
+def _only_rejects(body: list[ast.stmt]) -> bool:
+    """Every path through `body` raises or returns nothing (`return`, `return None`), or does
+    nothing: `if` statements whose branches only do so too."""
+    return all(isinstance(statement, (ast.Raise, ast.Pass))
+               or isinstance(statement, ast.Return) and (statement.value is None
+                                                         or isinstance(statement.value, ast.Constant) and statement.value.value is None)
+               or isinstance(statement, ast.If) and _only_rejects(statement.body) and _only_rejects(statement.orelse)
                for statement in body)
 
 
@@ -605,8 +607,10 @@ class _Collector:
 
     def visit_if(self, node: ast.If) -> None:
         test = node.test
-        if _only_raises(node.body) and _only_raises(node.orelse):
-            return  # a check that rejects a version (`if address.version != 4: raise`), not a switch of shapes
+        if _only_rejects(node.body) and _only_rejects(node.orelse):
+            # a check that rejects a version (`if address.version != 4: raise`; skyvern: `if
+            # raw.get("version") != "1": return None`), not a switch of shapes
+            return
         candidates = (test.left, *test.comparators) if isinstance(test, ast.Compare) \
             and not any(isinstance(c, ast.Constant) and c.value is None for c in test.comparators) else ()
         for candidate in candidates:

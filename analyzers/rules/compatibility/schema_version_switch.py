@@ -13,11 +13,11 @@ class SchemaVersionSwitch(Rule):
     `if data.get("version") < 2:`): code that keeps reading every historical shape of the
     data. Not a comparison of a `version` with a number of 1000 or more: that is a server's
     version number (`manager.version >= 100000`), not the version of stored data. Nor a check
-    whose branches only raise (`if address.version != 4: raise ValueError(...)`: a rejected
-    input, not a shape read), nor a test for a missing version (`if ref.version is None:`). A
-    version counts when it is compared with a literal or a named constant, not with another
-    value (`version != release.version`, a migrator's `version == self.schema_version`), and a
-    plain `version` not when it is an IP address's (`ip.version == 6`).
+    whose branches only raise or return nothing (`if address.version != 4: raise
+    ValueError(...)`: a rejected input, not a shape read), nor a test for a missing version
+    (`if ref.version is None:`). A version counts when it is compared with a literal or a named
+    constant, not with another value (`version != release.version`, a migrator's `version ==
+    self.schema_version`), and a plain `version` not when it is an IP address's (`ip.version == 6`).
 
     ## Why it matters
     Every version ever written stays readable only as long as its branch survives; the
@@ -62,6 +62,9 @@ class SchemaVersionSwitch(Rule):
                                                 "        return redirect(request.url)\n    release.yanked = True\n")}),
              Example({"app/cli/urls.py": ("import ipaddress\n\ndef url_host(host):\n    ip = ipaddress.ip_address(host)\n"
                                           "    if ip.version == 6:\n        return f'[{host}]'\n    return host\n")}),
+             # skyvern: a reply of another version is turned away, not read
+             Example({"app/llm/parse.py": ("def parse_reply(raw):\n    if raw.get('version') != '1':\n        return None\n"
+                                           "    return raw['actions']\n")}),
              # kinto: a migrator compares the installed schema version with its own
              Example({"app/storage/migrator.py": ("def create_or_migrate(self, version):\n"
                                                   "    if version == self.schema_version:\n        return\n"

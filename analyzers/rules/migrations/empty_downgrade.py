@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ...schema.operations import (
     DROP_DEFAULT,
+    AddEnumValue,
     AlterColumn,
     DataChange,
     NotReplayed,
@@ -24,8 +25,8 @@ class EmptyDowngrade(Rule):
     """## What it finds
     Alembic revisions whose `upgrade()` changes the schema but whose `downgrade()` is missing
     or empty (`pass`). Revisions that change nothing an inverse could undo (merges; only
-    session settings, autocommit blocks, data backfills, dropped NOT NULLs, VALIDATE
-    CONSTRAINT or a TEMPORARY table and its indexes) are skipped, and so is any revision whose
+    session settings, autocommit blocks, data backfills, dropped NOT NULLs, values added to an
+    enum, VALIDATE CONSTRAINT or a TEMPORARY table and its indexes) are skipped, and so is any revision whose
     downgrade has a comment saying why it is empty (a baseline schema, a function replaced in
     place).
 
@@ -88,7 +89,9 @@ class EmptyDowngrade(Rule):
                                            "    op.alter_column('queries', 'schedule', nullable=True, server_default=None)\n"
                                            # agenta, indico: a TEMPORARY table holds the rows being moved
                                            "    op.execute('CREATE TEMPORARY TABLE moved AS SELECT id FROM queries')\n"
-                                           "    op.execute('CREATE INDEX ix_moved_id ON moved (id)')\n\n"
+                                           "    op.execute('CREATE INDEX ix_moved_id ON moved (id)')\n"
+                                           # skyvern: PostgreSQL cannot drop a value of an enum
+                                           "    op.execute(\"ALTER TYPE order_status ADD VALUE 'held'\")\n\n"
                                            "def downgrade():\n    pass\n")}))
     invalid = (Example({
         "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
@@ -191,11 +194,12 @@ def _schema_changes(revision) -> int:
 
 def _leaves_nothing_to_undo(operation) -> bool:
     """Session settings, VALIDATE CONSTRAINT, data changes (the previous code ignores backfilled
-    values) and a dropped NOT NULL, with or without the default beside it (the old code writes
+    values), a value added to an enum (PostgreSQL cannot drop one, and the previous code never
+    writes it) and a dropped NOT NULL, with or without the default beside it (the old code writes
     what it always wrote, and the column takes it). An operation not read is counted apart
     (Revision.unread)."""
     if isinstance(operation, (UnsupportedStatement, Opaque, SetParameter, TransactionControl, ValidateConstraint, DataChange,
-                              NotReplayed)):
+                              NotReplayed, AddEnumValue)):
         return True
     return isinstance(operation, AlterColumn) and operation.nullable is True \
         and operation.server_default in (None, DROP_DEFAULT) and not any(
