@@ -167,7 +167,8 @@ _DELETION_STATEMENT = LazyPattern(r"(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DETAC
 _INSERT_STATEMENT = LazyPattern(r"\bINSERT\s+INTO\s+(?:\"?\w+\"?\.)?\"?(\w+)", re.IGNORECASE)
 _DELETE_CALL = LazyPattern(r"\.delete\(")
 # A call that deletes what its arguments name: SQLAlchemy's `delete(Model)`, `delete(db.Log)`,
-# `sa.delete(model)`, and a project's helper `_batch_delete(db, db.Log, ...)` or `purge_old(Event)`.
+# `sa.delete(model)`, and a project's helper `_batch_delete(db, db.Log, ...)` or `purge_old(Event)`
+# (see _names_a_deletion).
 _DELETING_CALL = LazyPattern(r"(?:delete|purge)\w*\(([^()]{0,300})")
 # Archiving in place: an UPDATE whose SET (or `.values(...)`) clears a column to NULL, on rows
 # chosen by age (a time column or a cutoff compared with `<` near it): not a one-off reset.
@@ -184,7 +185,8 @@ def deletion_words(text: str) -> frozenset[str]:
     lowered = text.lower()
     words = {match.group(1).lower() for match in _matches(_DELETION_STATEMENT, text, lowered, _DELETION_KEYWORDS)}
     for match in _matches(_DELETING_CALL, text, text, ("delete", "purge")):
-        words.update(word.lower() for word in _WORD.findall(match.group(1)))
+        if _names_a_deletion(text, match):
+            words.update(word.lower() for word in _WORD.findall(match.group(1)))
     for pattern, searched, keywords in ((_CLEARING_UPDATE_STATEMENT, lowered, ("update",)),
                                         (_CLEARING_UPDATE_CONSTRUCT, text, ("update(",))):
         words.update(match.group(1).lower() for match in _matches(pattern, text, searched, keywords)
@@ -192,6 +194,17 @@ def deletion_words(text: str) -> frozenset[str]:
     for match in _DELETE_CALL.finditer(text):
         words.update(word.lower() for word in _WORD.findall(text[max(match.start() - 200, 0): match.start()]))
     return frozenset(words)
+
+
+def _names_a_deletion(text: str, match: re.Match) -> bool:
+    """The called name starts or ends with the verb (`delete`, `purge_old`, `_batch_delete`), not
+    one where it qualifies another word (skyvern's `_insert_delete_event` inserts a row)."""
+    start = match.start()
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    name = text[start:text.index("(", match.start())]
+    words = [word for word in name.lower().split("_") if word]
+    return bool(words) and (words[0] in ("delete", "purge") or words[-1] in ("delete", "purge"))
 
 
 def sql_insert_tables(text: str) -> frozenset[str]:

@@ -93,6 +93,12 @@ class UnboundedGrowth(Rule):
                                    "    pending_ref = Column(String)\n"),
                  "app/repository.py": ("from sqlalchemy import update\n\ndef link(session, ids):\n"
                                        "    session.execute(update(Event).where(Event.id.in_(ids)).values(pending_ref=None))\n")}),
+        # skyvern: a helper that records a tag's deletion inserts a row of the event table
+        Example({"app/models.py": ("from sqlalchemy import Column, DateTime, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+                                   "Base = declarative_base()\n\nclass TagEvent(Base):  # expect\n    __tablename__ = 'tag_events'\n"
+                                   "    id = Column(Integer, primary_key=True)\n    created_at = Column(DateTime(timezone=True))\n"),
+                 "app/tags.py": ("async def remove_tag(session, tag):\n"
+                                 "    await _insert_delete_event(session, event_model=TagEvent, tag=tag)\n")}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
