@@ -128,6 +128,11 @@ _last_code_mentions: list = []
 _last_sql_mentions: list = []
 
 
+_UPSERT_WORDS = ("on_conflict_do_update", "on_conflict_do_nothing", "on conflict")
+_UPSERT = LazyPattern(r"on_conflict_do_(?:update|nothing)\b|\bON\s+CONFLICT\b", re.IGNORECASE)
+_INSERT_TARGET = LazyPattern(r"\binsert\s*\(\s*([\w.]+)|\binsert\s+into\s+(?:only\s+)?(\"?[\w.]+)", re.IGNORECASE)
+
+
 def _text_naming(name: str, texts: Iterable[tuple[str, str]]) -> Optional[str]:
     """The path of the first of `texts` ((path, text)) that names `name` outside comments, or None."""
     return next((path for path, text in texts if name in _lowered_of(path, text) and name in _words_of(path, text)
@@ -686,6 +691,24 @@ class AuditContext:
             return Location(path, text.count("\n", 0, match.start()) + 1)
 
         return self._code_mentions.first(words, line_naming_them)
+
+    def upsert_into(self, names: Iterable[str], lines: int = 12) -> Optional[Location]:
+        """The first upsert of deployed application code whose INSERT targets one of `names` (a
+        table or its model class), or None: the nearest `insert(X)` or `INSERT INTO x` before an
+        ON CONFLICT (in its `lines` lines) says which table it writes (skyvern's repository
+        upserts into another table than the one it reads)."""
+        wanted = {name.lower() for name in names if name}
+        for path, text, lowered in self._deployed_lowered:
+            if not any(word.lower() in lowered for word in _UPSERT_WORDS) or not any(name in lowered for name in wanted):
+                continue
+            for match in _UPSERT.finditer(text):
+                start = match.start()
+                for _line in range(lines):
+                    start = text.rfind("\n", 0, start - 1) + 1 if start > 0 else 0
+                targets = [found.group(1) or found.group(2) for found in _INSERT_TARGET.finditer(text, start, match.start())]
+                if targets and targets[-1].strip('"').rpartition(".")[2].lower() in wanted:
+                    return Location(path, text.count("\n", 0, match.start()) + 1)
+        return None
 
     @cached_property
     def _code_mentions(self) -> FirstMatches:

@@ -4,7 +4,7 @@ import re
 from typing import Iterator, Optional
 
 from ...schema.migration_walk import dropped_constraint_kind
-from ...schema.model import CheckConstraint, ForeignKey, PrimaryKey, UniqueConstraint
+from ...schema.model import CheckConstraint, ForeignKey, PrimaryKey, UniqueConstraint, table_key
 from ...schema.operations import (
     AddColumn,
     AddConstraint,
@@ -79,6 +79,13 @@ class DropConstraintRule(Rule):
                             "ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n")),
         # An Alembic project whose code neither names the constraint nor upserts into the table.
         Example(alembic_example("    op.drop_constraint('uq_orders_status', 'orders', type_='unique')")),
+        # skyvern: the file that reads orders upserts into another table
+        Example({**alembic_example("    op.drop_constraint('uq_orders_status', 'orders', type_='unique')"),
+                 "app/repository.py": ("def orders_of(session, customer):\n"
+                                       "    return session.query(orders).filter_by(customer=customer).all()\n\n\n"
+                                       "def save_block(session, row):\n"
+                                       "    statement = insert(ScriptBlock).values(row)\n"
+                                       "    session.execute(statement.on_conflict_do_update(constraint='uc_label', set_=row))\n")}),
         # A foreign key's ON DELETE changes: dropped and added again on the same columns.
         Example(sql_example("ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;\n"
                             "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) "
@@ -189,7 +196,6 @@ def _goes_with_its_column(walked) -> bool:
     return False
 
 
-_UPSERT_WORDS = ("on_conflict_do_update", "on_conflict_do_nothing", "ON CONFLICT")
 _ACTIONS = ("CASCADE", "SET NULL", "SET DEFAULT")
 
 
@@ -202,11 +208,11 @@ def _reliance(context: AuditContext, walked, kind: Optional[str]) -> Optional[tu
     if mention is not None:
         return _("%(path)s:%(line)s names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)
     if kind in ("UNIQUE", "PRIMARY KEY"):
-        for word in _UPSERT_WORDS:
-            upsert = context.code_mention(operation.table, word)
-            if upsert is not None:
-                return (_("%(path)s:%(line)s upserts into %(table)s; ON CONFLICT needs a unique index "
-                        "on its target columns.", path=upsert.path, line=upsert.line, table=operation.table), (Related(upsert, _("upsert here")),))
+        orm = context.model.orm.tables.get(table_key(operation.table, operation.schema))
+        upsert = context.upsert_into((operation.table, orm.class_name if orm is not None else None))
+        if upsert is not None:
+            return (_("%(path)s:%(line)s upserts into %(table)s; ON CONFLICT needs a unique index "
+                    "on its target columns.", path=upsert.path, line=upsert.line, table=operation.table), (Related(upsert, _("upsert here")),))
     constraint = walked.constraint_before
     if isinstance(constraint, ForeignKey) and constraint.on_delete in _ACTIONS:
         return (_("Deleting a %(ref_table)s row no longer does ON DELETE %(on_delete)s on "
