@@ -157,6 +157,9 @@ class CodeFacts:
     # bcrypt.generate_password_hash(raw)`, `Users(password=hash_password(raw))`, or a local
     # variable that holds such a value, `admin.password = digest`): the code does not store them raw.
     hashed_names: frozenset[str] = frozenset()
+    # Names the file adds to as running totals (`block.llm_cost += amount`, `.values(llm_cost=
+    # Block.llm_cost + amount)`, `run.count = run.count + 1`): their zero is where a total starts.
+    accumulated_names: frozenset[str] = frozenset()
     # Where the file creates the models' tables each time it runs (`Base.metadata.create_all(engine)`
     # in a module or a function body, not under a condition; see tables_created_at_start).
     tables_created: tuple[Location, ...] = ()
@@ -283,6 +286,12 @@ def _class_of_annotation(annotation: Optional[ast.AST]) -> Optional[str]:
         return _class_of_annotation(annotation.slice)
     name = (dotted(annotation) or "").rpartition(".")[2] if annotation is not None else ""
     return name if name[:1].isupper() else None
+
+
+def _adds_to(value: ast.AST, name: str) -> bool:
+    """`<x>.name + ...` or `... + <x>.name`: a value that adds to what the attribute holds."""
+    return isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add) and any(
+        isinstance(operand, ast.Attribute) and operand.attr == name for operand in (value.left, value.right))
 
 
 def _only_rejects(body: list[ast.stmt]) -> bool:
@@ -497,6 +506,7 @@ class _Collector:
         self._guarded_increments: set[int] = set()  # constant increments checked earlier in their function
         self._receiver_classes: dict[int, str] = {}  # read-modify-write node -> the class of its object
         self.negated_names: set[str] = set()
+        self.accumulated_names: set[str] = set()
         self.subtracted_names: set[str] = set()
         self.non_negative_inputs: set[str] = set()
         self.attribute_names: set[str] = set()
@@ -678,6 +688,8 @@ class _Collector:
 
     def visit_aug_assign(self, node: ast.AugAssign) -> None:
         target = node.target
+        if isinstance(target, ast.Attribute) and isinstance(node.op, ast.Add):
+            self.accumulated_names.add(target.attr)
         if isinstance(target, ast.Attribute) and isinstance(node.op, ast.Sub) and not _clamped(node.value, target):
             self.subtracted_names.add(target.attr)
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id != "self" \
@@ -711,6 +723,8 @@ class _Collector:
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.arg is not None and _negated(node.value):
             self.negated_names.add(node.arg)
+        if node.arg is not None and _adds_to(node.value, node.arg):
+            self.accumulated_names.add(node.arg)
         if node.arg is not None and self._hashed(node.value):
             self.hashed_names.add(node.arg)
 
@@ -740,6 +754,8 @@ class _Collector:
         for target in node.targets:
             if isinstance(target, ast.Attribute) and _negated(node.value):
                 self.negated_names.add(target.attr)
+            if isinstance(target, ast.Attribute) and _adds_to(node.value, target.attr):
+                self.accumulated_names.add(target.attr)
             if hashed:
                 if isinstance(target, ast.Attribute):
                     self.hashed_names.add(target.attr)
@@ -998,6 +1014,7 @@ def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[Ear
                      non_negative_inputs=frozenset(collector.non_negative_inputs),
                      attribute_names=frozenset(collector.attribute_names),
                      hashed_names=frozenset(collector.hashed_names),
+                     accumulated_names=frozenset(collector.accumulated_names),
                      tables_created=tables_created_at_start(source))
 
 

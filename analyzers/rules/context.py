@@ -626,6 +626,15 @@ class AuditContext:
     def _negated_names(self) -> frozenset[str]:
         return frozenset(name for facts in self.code_facts() for name in facts.negated_names)
 
+    def code_accumulates(self, column_name: str) -> bool:
+        """True when application code adds to an attribute or keyword of that name as a running
+        total (`block.llm_cost += amount`, `.values(llm_cost=Block.llm_cost + amount)`)."""
+        return column_name in self._accumulated_names
+
+    @cached_property
+    def _accumulated_names(self) -> frozenset[str]:
+        return frozenset(name for facts in self.code_facts() for name in facts.accumulated_names)
+
     def sign_matters(self, column_name: str) -> bool:
         """True when application code decrements, negates or subtracts an attribute of that name
         (`product.stock -= n`, `-hint.cost`): a negative value there changes what the code does."""

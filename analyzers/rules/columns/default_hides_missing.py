@@ -21,7 +21,8 @@ _COUNTER_NAME = LazyPattern(r"(count|total|num|number|quantity|qty|stock|balance
 class DefaultHidesMissing(Rule):
     """## What it finds
     NOT NULL text or number columns whose default is `''` or `0`, where the name is not a
-    counter or quantity (counters legitimately start at 0).
+    counter or quantity (counters legitimately start at 0), and the code does not add to the
+    column as a running total (`.values(llm_cost=Block.llm_cost + amount)`: a total starts at 0).
 
     ## Why it matters
     The default satisfies NOT NULL without a real value: a missing phone number becomes `''`,
@@ -55,7 +56,13 @@ class DefaultHidesMissing(Rule):
              # letta, warehouse, onyx: tallies that start at zero
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE steps (id bigint PRIMARY KEY, completion_tokens integer NOT NULL DEFAULT 0,\n"
-                 "  transient_bounces integer NOT NULL DEFAULT 0, num_times_observed integer NOT NULL DEFAULT 0);\n")}))
+                 "  transient_bounces integer NOT NULL DEFAULT 0, num_times_observed integer NOT NULL DEFAULT 0);\n")}),
+             # skyvern: a cost the code only ever adds to, a running total from zero
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE run_blocks (id bigint PRIMARY KEY, llm_cost numeric NOT NULL DEFAULT 0);\n"),
+                      "app/blocks.py": ("def charge(session, block_id, amount):\n"
+                                        "    session.execute(update(RunBlock).where(RunBlock.id == block_id)\n"
+                                        "                    .values(llm_cost=RunBlock.llm_cost + amount))\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),)
 
@@ -69,7 +76,7 @@ class DefaultHidesMissing(Rule):
             default = (column.server_default or "").strip()
             if column.nullable or not default or not _PLACEHOLDER.match(default.lower()):
                 continue
-            if _COUNTER_NAME.search(column.name) or column.type == "boolean":
+            if _COUNTER_NAME.search(column.name) or column.type == "boolean" or context.code_accumulates(column.name):
                 continue
             location, related = context.where_column(table, column)
             yield self.finding(
