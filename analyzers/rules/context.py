@@ -626,6 +626,12 @@ class AuditContext:
     def _negated_names(self) -> frozenset[str]:
         return frozenset(name for facts in self.code_facts() for name in facts.negated_names)
 
+    def runs_conditionally(self, path: str, location: Location) -> bool:
+        """The operation at `location` of the revision at `path` runs only as the database is at
+        run time: under a Python test SchemaLens does not decide (Revision.conditional)."""
+        revision = self.model.revision_files.get(path)
+        return revision is not None and location in revision.conditional
+
     def code_accumulates(self, column_name: str) -> bool:
         """True when application code adds to an attribute or keyword of that name as a running
         total (`block.llm_cost += amount`, `.values(llm_cost=Block.llm_cost + amount)`)."""

@@ -35,7 +35,7 @@ class Checked:
 # names and paths).
 _FORWARDED = frozenset({"code_hashes_attribute", "code_names_attribute", "code_inserts_with_sql", "written_negative",
                              "sign_matters", "validated_non_negative", "table_in_use", "migration_date",
-                             "starts_a_history", "column_transformed", "code_accumulates"})
+                             "starts_a_history", "column_transformed", "code_accumulates", "runs_conditionally"})
 
 # What a view can be asked, each answered from the AuditContext `c` alone.
 _QUESTIONS: dict[str, Callable[..., Any]] = {

@@ -24,6 +24,7 @@ from ...schema.operations import (
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import StepView
+from .revision_examples import ALEMBIC_SETUP, revision_file
 from .sql_folders import migration_folders
 from ...i18n import _
 
@@ -67,7 +68,9 @@ class NonIdempotentStatement(Rule):
     - in a SQL migration folder whose convention is idempotent statements (more than half of its
     CREATE TABLE, CREATE INDEX and ADD COLUMN statements say IF NOT EXISTS, and at least two
     do), a CREATE TABLE, CREATE INDEX or ADD COLUMN without IF NOT EXISTS. Statements inside
-    DO blocks are skipped: those guard themselves.
+    DO blocks are skipped: those guard themselves. So are statements a revision runs only after
+    a test of the database in Python (`if _index_valid() is False:`): a test SchemaLens does not
+    decide, written to guard them.
 
     ## Why it matters
     A folder written idempotently is run that way: scripts are re-applied after a partial
@@ -114,7 +117,12 @@ class NonIdempotentStatement(Rule):
                                          "DO $$ BEGIN\n"
                                          "  CREATE INDEX ix_orders_status_note ON orders (status, note);\n"
                                          "EXCEPTION WHEN duplicate_table THEN NULL;\n"
-                                         "END $$;\n"}),)
+                                         "END $$;\n"}),
+             # skyvern: the revision asks the database whether the index is there before it drops it
+             Example({**ALEMBIC_SETUP, "migrations/versions/a1_drop.py": revision_file(
+                 "a1", None, "    with op.get_context().autocommit_block():\n"
+                             "        if _index_valid() is False:\n"
+                             "            op.execute('DROP INDEX CONCURRENTLY ix_orders_note')")}))
     invalid = (
         Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
                                       "CREATE INDEX IF NOT EXISTS ix_orders_status ON orders (status);\n",
@@ -124,6 +132,9 @@ class NonIdempotentStatement(Rule):
                                              "ALTER TABLE orders ADD COLUMN channel text;  -- expect\n"}),
         Example({"migrations/1_orders.up.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, note text);\n",
                  "migrations/2_index.up.sql": "CREATE INDEX CONCURRENTLY ix_orders_note ON orders (note);  -- expect\n"}),
+        Example({**ALEMBIC_SETUP, "migrations/versions/a1_drop.py": revision_file(
+            "a1", None, "    with op.get_context().autocommit_block():\n"
+                        "        op.execute('DROP INDEX CONCURRENTLY ix_orders_note')  # expect")}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -141,6 +152,8 @@ class NonIdempotentStatement(Rule):
     def _outside_transactions_in_step(self, context: StepView, walk: tuple) -> Iterator[Finding]:
         for position, walked in enumerate(walk):
             operation = walked.operation
+            if context.runs_conditionally(walked.step.path, operation.location):
+                continue  # skyvern: the revision tests the database first (`if _index_valid() is False:`)
             if isinstance(operation, CreateIndex) and operation.index.concurrently and operation.index.name \
                     and not operation.if_not_exists and not _index_dropped_first(walked):
                 yield self._rerun_finding(walked, _("CREATE INDEX CONCURRENTLY %(index)s", index=operation.index.name),
