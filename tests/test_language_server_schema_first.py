@@ -72,9 +72,11 @@ async def test_the_schema_findings_come_first_and_stay(tmp_path: Path):
     for published, log in (cold, warm):
         assert any("the checks of the code follow" in message for message in log)
         first, last = [{(d.code, d.range.start.line) for d in diagnostics} for diagnostics in (published[0], published[-1])]
-        assert {"SL401", "SL205"} <= {code for code, _ in first}  # the models' own findings, at once
-        assert "SL701" not in {code for code, _ in first}  # plaintext secrets wait for the code that writes them
-        assert "SL701" in {code for code, _ in last}
+        assert "SL401" in {code for code, _ in first}  # the models' own findings, at once
+        # plaintext secrets wait for the code that writes them, placeholder defaults for the code
+        # that may add to the column as a running total
+        assert {"SL701", "SL205"}.isdisjoint({code for code, _ in first})
+        assert {"SL701", "SL205"} <= {code for code, _ in last}
         assert first <= last
 
 
