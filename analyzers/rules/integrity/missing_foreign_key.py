@@ -46,9 +46,9 @@ class MissingForeignKey(Rule):
     history, audit, metrics) are left out: those keep their references without a foreign key
     on purpose, so that writing a record never fails and the history outlives its parents. So
     is a column whose foreign key a migration dropped: removed on purpose. When one migration
-    drops the foreign keys of three tables or more (skyvern's "drop most foreign keys"), the
-    project keeps references without them as a policy: that is one finding, at P2, at that
-    migration, not one per column.
+    drops the foreign keys of three tables or more, to three parents or more (skyvern's "drop
+    most foreign keys"), the project keeps references without them as a policy: that is one
+    finding, at P2, at that migration, not one per column.
 
     ## Why it matters
     The database accepts ids that never existed and keeps rows whose parent was deleted.
@@ -102,14 +102,28 @@ class MissingForeignKey(Rule):
                # skyvern: one migration drops the foreign keys of most tables, a policy: one finding there
                Example({"migrations/V1__init.sql": (
                    "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+                   "CREATE TABLE shops (id bigint PRIMARY KEY);\n"
                    "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));\n"
-                   "CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));\n"
-                   "CREATE TABLE notes (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));\n"
+                   "CREATE TABLE carts (id bigint PRIMARY KEY, shop_id bigint REFERENCES shops (id));\n"
+                   "CREATE TABLE notes (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));\n"
                    "CREATE TABLE tickets (id bigint PRIMARY KEY, user_id bigint);\n"),
                         "migrations/V2__drop_foreign_keys.sql": (
                    "ALTER TABLE orders DROP CONSTRAINT orders_user_id_fkey;  -- expect\n"
-                   "ALTER TABLE carts DROP CONSTRAINT carts_user_id_fkey;\n"
-                   "ALTER TABLE notes DROP CONSTRAINT notes_user_id_fkey;\n")}))
+                   "ALTER TABLE carts DROP CONSTRAINT carts_shop_id_fkey;\n"
+                   "ALTER TABLE notes DROP CONSTRAINT notes_order_id_fkey;\n")}),
+               # octavia: one migration drops the keys of five tables to one status lookup table, no
+               # policy: each column is its own finding
+               Example({"migrations/V1__init.sql": (
+                   "CREATE TABLE statuses (name text PRIMARY KEY);\n"
+                   "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+                   "CREATE TABLE pools (id bigint PRIMARY KEY, status text REFERENCES statuses (name));\n"
+                   "CREATE TABLE members (id bigint PRIMARY KEY, status text REFERENCES statuses (name));\n"
+                   "CREATE TABLE rules (id bigint PRIMARY KEY, status text REFERENCES statuses (name));\n"
+                   "CREATE TABLE tickets (\n  id bigint PRIMARY KEY,\n  user_id bigint  -- expect\n);\n"),
+                        "migrations/V2__statuses.sql": (
+                   "ALTER TABLE pools DROP CONSTRAINT pools_status_fkey;\n"
+                   "ALTER TABLE members DROP CONSTRAINT members_status_fkey;\n"
+                   "ALTER TABLE rules DROP CONSTRAINT rules_status_fkey;\n")}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         dropped_columns, policy = _foreign_keys_dropped(context)
@@ -179,13 +193,16 @@ class MissingForeignKey(Rule):
             severity="P2")
 
 
-_POLICY_TABLES = 3  # foreign keys of this many tables dropped by one migration: a policy, not a change of one relation
+# Foreign keys of this many tables, to this many parents, dropped by one migration: a policy, not
+# a change of one relation (octavia drops the keys of five tables to one status lookup table).
+_POLICY_TABLES = 3
 
 
 def _foreign_keys_dropped(context: AuditContext) -> tuple[set, Optional[tuple]]:
     """((table key, column) whose foreign key a migration dropped, (the first drop of the
-    migration that dropped those of _POLICY_TABLES tables or more, how many) or None). Only keys
-    whose columns are still there count: ckan drops the keys of nine tables with their columns."""
+    migration that dropped those of _POLICY_TABLES tables or more, to as many parents, how many
+    tables) or None). Only keys whose columns are still there count: ckan drops the keys of nine
+    tables with their columns."""
     columns: set[tuple[str, str]] = set()
     tables_by_step: dict[int, tuple] = {}
     for walked in context.migration_walk:
@@ -196,7 +213,8 @@ def _foreign_keys_dropped(context: AuditContext) -> tuple[set, Optional[tuple]]:
         if table is None or not all(table.column(column) is not None for column in before.columns):
             continue
         columns.update((table.key, column) for column in before.columns)
-        first, tables = tables_by_step.get(walked.step_number, (walked, set()))
-        tables_by_step[walked.step_number] = (first, tables | {walked.table})
-    policy = next(((first, len(tables)) for first, tables in tables_by_step.values() if len(tables) >= _POLICY_TABLES), None)
+        first, tables, parents = tables_by_step.get(walked.step_number, (walked, set(), set()))
+        tables_by_step[walked.step_number] = (first, tables | {walked.table}, parents | {before.ref_table})
+    policy = next(((first, len(tables)) for first, tables, parents in tables_by_step.values()
+                   if len(tables) >= _POLICY_TABLES and len(parents) >= _POLICY_TABLES), None)
     return columns, policy
