@@ -16,8 +16,9 @@ class NestedTransaction(Rule):
     - in an Alembic revision, or in a SQL file whose tool wraps each file in a transaction
       (Flyway, sqlx, dbmate, goose, ...; `sql_transactions`), any explicit BEGIN, COMMIT or
       ROLLBACK;
-    - in a SQL file run without one, a BEGIN while a BEGIN is open, or a COMMIT/ROLLBACK with
-      none open.
+    - in a SQL file run without one, or in an Alembic `autocommit_block()` (skyvern runs each
+      schema change in its own BEGIN ... COMMIT there), a BEGIN while a BEGIN is open, or a
+      COMMIT/ROLLBACK with none open.
 
     ## Why it matters
     PostgreSQL has no nested transactions. A BEGIN inside the tool's transaction is ignored
@@ -59,6 +60,12 @@ class NestedTransaction(Rule):
                 config='sql_transactions = { "db" = "none" }\n'),
         Example(alembic_example("    with op.get_context().autocommit_block():\n"
                                 "        op.execute('CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status)')")),
+        # skyvern: each schema change in a transaction of its own, with a timeout, in an autocommit block
+        Example(alembic_example("    with op.get_context().autocommit_block():\n"
+                                "        op.execute('BEGIN')\n"
+                                "        op.execute(\"SET LOCAL lock_timeout = '5s'\")\n"
+                                "        op.execute('ALTER TABLE orders ADD COLUMN channel text')\n"
+                                "        op.execute('COMMIT')")),
     )
     invalid = (
         Example(sql_example("BEGIN;  -- expect\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;  -- expect\n")),
@@ -66,6 +73,10 @@ class NestedTransaction(Rule):
                                 "    op.execute('CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status)')")),
         Example(sql_example("BEGIN;\nBEGIN;  -- expect\nCOMMIT;\nCOMMIT;  -- expect\n"),
                 config='sql_transactions = { "db" = "none" }\n'),
+        # in an autocommit block, a COMMIT with no BEGIN of its own
+        Example(alembic_example("    with op.get_context().autocommit_block():\n"
+                                "        op.execute('ALTER TABLE orders ADD COLUMN channel text')\n"
+                                "        op.execute('COMMIT')  # expect")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -74,7 +85,12 @@ class NestedTransaction(Rule):
             tool_transaction = in_alembic or context.sql_transactions(step.path)
             explicit_open = False
             for operation in step.operations:
-                if not isinstance(operation, TransactionControl) or operation.statement is None:
+                if not isinstance(operation, TransactionControl):
+                    continue
+                if operation.statement is None:
+                    # Alembic's autocommit_block() ends its transaction (COMMIT) and begins it again on
+                    # exit: inside, the revision's own BEGIN ... COMMIT are its transactions (skyvern)
+                    tool_transaction = operation.kind == "BEGIN" if in_alembic else tool_transaction
                     continue
                 begins = operation.kind == "BEGIN"
                 if tool_transaction:
