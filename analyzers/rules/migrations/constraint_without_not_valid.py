@@ -5,6 +5,7 @@ from typing import Iterator
 from ...pg.locks import EFFECTS
 from ...schema.model import CheckConstraint, ForeignKey
 from ...schema.operations import AddColumn, AddConstraint, TransactionControl, ValidateConstraint
+from ...schema.replay import postgres_constraint_name
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
@@ -163,7 +164,9 @@ class ConstraintWithoutNotValid(Rule):
     def _finding(self, context: AuditContext, walked, constraint) -> Finding:
         inline = isinstance(walked.operation, AddColumn)
         effect = EFFECTS["add-foreign-key" if isinstance(constraint, ForeignKey) else "add-check"]
-        table, name = walked.table, constraint.name or "the constraint"
+        table = walked.table
+        # unnamed (`op.create_foreign_key(None, ...)` without a naming convention): the name PostgreSQL gives it
+        name = constraint.name or postgres_constraint_name(table.rpartition(".")[2], constraint, lambda _name: False)
         is_fk = isinstance(constraint, ForeignKey)
         kind = "FOREIGN KEY" if is_fk else "CHECK"
         definition = (f"FOREIGN KEY ({', '.join(constraint.columns)}) REFERENCES {constraint.ref_table} "
