@@ -311,7 +311,8 @@ def _key(name: str) -> str:
 
 def _unmodelled(steps: tuple[Step, ...], text_of) -> list[tuple[int, Location, str, Optional[str], bool]]:
     """(step, location, kind, key, created) for what the statements SchemaLens does not model
-    create (a view, CREATE TABLE AS) or rename away (ALTER TYPE ... RENAME TO), and what the
+    create (a view, CREATE TABLE AS) or rename away (ALTER TYPE ... RENAME TO of a domain or a
+    composite type; the replay renames an enum itself), and what the
     operations of a revision not read for want of a name may create (key None: any name; nova
     creates its shadow tables under names computed at run time, then indexes on them)."""
     found = []
