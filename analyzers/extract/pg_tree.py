@@ -25,11 +25,14 @@ import json
 import keyword
 from typing import Any, Callable, Iterator, Optional, Union
 
-import pglast
-from pglast import ast, enums
-from pglast.parser import ParseError, parse_sql_json
-
+from ..lazy_module import LazyModule
 from ..lazy_pattern import LazyPattern
+
+# Imported when a text is parsed or scanned (lazy_module.py)
+pglast = LazyModule("pglast", globals(), "pglast")
+ast = LazyModule("pglast.ast", globals(), "ast")
+enums = LazyModule("pglast.enums", globals(), "enums")
+parser = LazyModule("pglast.parser", globals(), "parser")
 
 # What an attribute holds, by its C type in pglast's slot table
 _BOOL, _TEXT, _CHAR, _ENUM, _LIST, _NODE, _STRUCT, _LOCATION, _NUMBER = range(9)
@@ -59,14 +62,14 @@ def parse_sql(text: str) -> tuple[ast.RawStmt, ...]:
     """`pglast.parse_sql(text)`: the same statements, raising the same ParseError."""
     statements: list[ast.RawStmt] = []
     for _start, _end, parsed in parse_runs(text):
-        if isinstance(parsed, ParseError):
+        if isinstance(parsed, parser.ParseError):
             raise parsed
         statements += parsed
     return tuple(statements)
 
 
 def parse_runs(text: str, runs: Optional[list[tuple[int, int]]] = None
-               ) -> Iterator[tuple[int, int, Union[tuple[ast.RawStmt, ...], ParseError]]]:
+               ) -> Iterator[tuple[int, int, Union[tuple[ast.RawStmt, ...], parser.ParseError]]]:
     """The statements of `text` a run at a time (`statement_runs`, or `runs` found before):
     (start, end, the statements of text[start:end], located in `text`), or the ParseError of
     the first statement PostgreSQL rejects in that run, its index in `text`, instead of its
@@ -79,8 +82,8 @@ def parse_runs(text: str, runs: Optional[list[tuple[int, int]]] = None
         while True:
             end = runs[last][1]
             try:
-                parsed: Union[tuple[ast.RawStmt, ...], ParseError] = _parsed_run(text, start, end)
-            except ParseError as error:
+                parsed: Union[tuple[ast.RawStmt, ...], parser.ParseError] = _parsed_run(text, start, end)
+            except parser.ParseError as error:
                 if last + 1 < len(runs) and str(error.args[0]).endswith("at end of input"):
                     last += 1
                     continue
@@ -109,14 +112,14 @@ def _parsed_run(text: str, start: int, end: int) -> tuple[ast.RawStmt, ...]:
             # A statement of megabytes (a multi-row INSERT): pglast's nodes, without the JSON's
             # dictionaries; pglast is slow only on a text that is not ASCII.
             return _relocated(pglast.parse_sql(run), located)
-        document = json.loads(parse_sql_json(run))  # the JSON text is freed before the nodes are made
+        document = json.loads(parser.parse_sql_json(run))  # the JSON text is freed before the nodes are made
         try:
             return _Builder(_CharacterIndex(run), located).statements(document)
         except _Unknown:
             return _relocated(pglast.parse_sql(run), located)
-    except ParseError as error:
+    except parser.ParseError as error:
         stopped = stopped_at(error)
-        raise ParseError(error.args[0], located(stopped) if located else stopped) from None
+        raise parser.ParseError(error.args[0], located(stopped) if located else stopped) from None
 
 
 def statement_runs(text: str) -> list[tuple[int, int]]:
@@ -131,7 +134,7 @@ def statement_runs(text: str) -> list[tuple[int, int]]:
         return whole
     try:
         pieces = split(text, with_parser=False)
-    except ParseError:
+    except parser.ParseError:
         return whole
     starts = [0]
     for piece in pieces:
@@ -207,7 +210,7 @@ def _through_the_stand_in(text: str, read: Callable[[str], Any]) -> tuple[Any, O
         return read(text), None
     try:
         return read(_stand_in(text)), _CharacterIndex(text)
-    except ParseError:
+    except parser.ParseError:
         return read(text), None
 
 
@@ -217,11 +220,11 @@ def scan_readable(text: str) -> tuple[list, int]:
     the text's length."""
     try:
         return scan(text), len(text)
-    except ParseError as error:
+    except parser.ParseError as error:
         readable = stopped_at(error) or 0
     try:
         return scan(text[:readable]), readable
-    except ParseError:
+    except parser.ParseError:
         return [], 0
 
 
@@ -264,7 +267,7 @@ def scan_runs(text: str) -> Iterator[list]:
         yield scan(text[start:end], start)
 
 
-def stopped_at(error: ParseError) -> Optional[int]:
+def stopped_at(error: parser.ParseError) -> Optional[int]:
     """The index where the parser or the scanner stopped, when the error says."""
     return error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
 
@@ -361,8 +364,8 @@ def _layout(node_class: type) -> _Layout:
 # A_Const's value: the one field libpg_query writes, and the node pglast makes of it. pglast's
 # A_Const has no location; one that has is built by pglast.
 _CONSTANT_SLOTS = {"isnull", "val"}
-_CONSTANTS = {"ival": (ast.Integer, "ival", 0), "fval": (ast.Float, "fval", None), "boolval": (ast.Boolean, "boolval", False),
-              "sval": (ast.String, "sval", None), "bsval": (ast.BitString, "bsval", None)}
+_CONSTANTS = {"ival": ("Integer", "ival", 0), "fval": ("Float", "fval", None), "boolval": ("Boolean", "boolval", False),
+              "sval": ("String", "sval", None), "bsval": ("BitString", "bsval", None)}
 
 
 class _Builder:
@@ -440,7 +443,8 @@ class _Builder:
             written = [key for key in fields if key in _CONSTANTS]
             if len(written) != 1:
                 raise _Unknown(fields)
-            node_class, attribute, default = _CONSTANTS[written[0]]
+            class_name, attribute, default = _CONSTANTS[written[0]]
+            node_class = getattr(ast, class_name)
             value = node_class.__new__(node_class)
             getattr(node_class, attribute).__set__(value, fields[written[0]].get(attribute, default))
         ast.A_Const.isnull.__set__(constant, isnull)

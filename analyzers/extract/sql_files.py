@@ -14,10 +14,6 @@ from dataclasses import dataclass, fields, replace
 from pathlib import PurePosixPath
 from typing import Iterable, Iterator, Optional
 
-import pglast
-from pglast import ast, enums
-from pglast.parser import ParseError
-from pglast.stream import RawStream
 
 from ..i18n import _
 from ..schema import operations as ops
@@ -37,7 +33,15 @@ from ..schema.model import (
 )
 from ..schema.type_names import SERIAL_TYPES, normalize_type
 from . import pg_tree
+from ..lazy_module import LazyModule
 from ..lazy_pattern import LazyPattern
+
+# Imported when a file is parsed: a warm audit takes every file's statements from the cache.
+pglast = LazyModule("pglast", globals(), "pglast")
+ast = LazyModule("pglast.ast", globals(), "ast")
+enums = LazyModule("pglast.enums", globals(), "enums")
+parser = LazyModule("pglast.parser", globals(), "parser")
+stream = LazyModule("pglast.stream", globals(), "stream")
 
 
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
@@ -222,7 +226,7 @@ def scan_sql(text: str, path: str, operations: Iterable[ops.Operation]) -> SqlSc
     return SqlScan(tuple(long_identifiers), tuple(string_constants))
 
 
-def _error_message(error: ParseError) -> str:
+def _error_message(error: parser.ParseError) -> str:
     return str(error.args[0]) if error.args else str(error)
 
 
@@ -252,7 +256,7 @@ def parse_sql(text: str, path: str, *, line_offset: int = 0, column_offset: int 
         cleaned = "".join(placeholders_as_parameters(cleaned[start:end], psql=not embedded) for start, end in runs)
     builder = _Builder(positions)
     for start, end, parsed in pg_tree.parse_runs(cleaned, runs):
-        if isinstance(parsed, ParseError):
+        if isinstance(parsed, parser.ParseError):
             statements = list(_statements_one_by_one(cleaned, start, end, builder, positions))  # its errors first, as a whole file's
         else:
             statements = ((raw.stmt, raw.stmt_location, raw.stmt_location + raw.stmt_len, 0) for raw in parsed)
@@ -271,7 +275,7 @@ def _statements_one_by_one(text: str, run_start: int, run_end: int, builder: "_B
             continue
         try:
             parsed = pg_tree.parse_sql(piece)
-        except ParseError as error:
+        except parser.ParseError as error:
             offset = pg_tree.stopped_at(error)
             where = positions.at(start + (offset if offset is not None and offset < len(piece) else 0))
             builder.errors.append(ExtractionError(where, _("PostgreSQL would reject this statement: %(reason)s",
@@ -292,7 +296,7 @@ def _deparse(node) -> str:
     if key is not None and key in _printed_types:
         return _printed_types[key]
     try:
-        printed = RawStream()(node)
+        printed = stream.RawStream()(node)
     except Exception:  # an expression the deparser does not know: keep something readable
         return type(node).__name__
     if key is not None:
@@ -467,7 +471,7 @@ class _Builder:
                                                 schema=self._schema(node.relation)))
             return
         if node.objtype != enums.ObjectType.OBJECT_TABLE:
-            kind = _OBJECT_NAMES.get(node.objtype, node.objtype.name.removeprefix('OBJECT_'))
+            kind = _OBJECT_NAMES.get(node.objtype.name, node.objtype.name.removeprefix('OBJECT_'))
             self._emit(ops.UnsupportedStatement(f"ALTER {kind}", location, node.relation.relname,
                                                 schema=self._schema(node.relation)))
             return
@@ -518,7 +522,7 @@ class _Builder:
             elif kind in (T.AT_DetachPartition, T.AT_DetachPartitionFinalize):
                 concurrently = bool(command.def_.concurrent) or kind == T.AT_DetachPartitionFinalize
                 self._emit(ops.DetachPartition(table, command.def_.name.relname, where, schema, concurrently))
-            elif kind in _TABLE_ACTIONS:
+            elif kind.name in _TABLE_ACTIONS:
                 name = command.name
                 if kind in (T.AT_DisableTrigAll, T.AT_EnableTrigAll):
                     name = "ALL"
@@ -526,7 +530,7 @@ class _Builder:
                     name = "USER"
                 elif kind in (T.AT_DropInherit, T.AT_AddInherit) and isinstance(command.def_, ast.RangeVar):
                     name = command.def_.relname
-                self._emit(ops.UnsupportedStatement(_TABLE_ACTIONS[kind], where, name, table, schema))
+                self._emit(ops.UnsupportedStatement(_TABLE_ACTIONS[kind.name], where, name, table, schema))
             else:
                 self._emit(ops.UnsupportedStatement(f"ALTER TABLE {kind.name.removeprefix('AT_')}", where, table=table,
                                                     schema=schema))
@@ -544,7 +548,7 @@ class _Builder:
         elif node.renameType == O.OBJECT_INDEX:
             self._emit(ops.RenameIndex(relation.relname, node.newname, location, schema))
         else:
-            kind = _OBJECT_NAMES.get(node.renameType, node.renameType.name.removeprefix('OBJECT_'))
+            kind = _OBJECT_NAMES.get(node.renameType.name, node.renameType.name.removeprefix('OBJECT_'))
             name, schema = self._object_name(node)
             table = relation.relname if relation is not None and node.renameType in (
                 O.OBJECT_POLICY, O.OBJECT_TRIGGER, O.OBJECT_RULE) else None
@@ -569,7 +573,7 @@ class _Builder:
         return names[-1], names[-2] if len(names) > 1 and names[-2] != "public" else None
 
     def _AlterObjectSchemaStmt(self, node: ast.AlterObjectSchemaStmt, location: Location) -> None:
-        kind = _OBJECT_NAMES.get(node.objectType, node.objectType.name.removeprefix("OBJECT_"))
+        kind = _OBJECT_NAMES.get(node.objectType.name, node.objectType.name.removeprefix("OBJECT_"))
         name, schema = self._object_name(node)
         table = name if node.objectType == enums.ObjectType.OBJECT_TABLE else None
         self._emit(ops.UnsupportedStatement(f"SET SCHEMA {kind}", location, name, table, schema, node.newschema))
@@ -618,7 +622,7 @@ class _Builder:
             elif node.removeType == O.OBJECT_TRIGGER and len(names) >= 2:
                 self._emit(ops.DropTrigger(names[-1], names[-2], location))
             else:
-                kind = _OBJECT_NAMES.get(node.removeType, node.removeType.name.removeprefix('OBJECT_'))
+                kind = _OBJECT_NAMES.get(node.removeType.name, node.removeType.name.removeprefix('OBJECT_'))
                 table = names[-2] if node.removeType in (O.OBJECT_POLICY, O.OBJECT_RULE) and len(names) >= 2 else None
                 schema = None if table else schema
                 self._emit(ops.UnsupportedStatement(f"DROP {kind}", location, name, table, schema,
@@ -881,7 +885,7 @@ class _Builder:
         self._emit(ops.UnsupportedStatement(f"ALTER DOMAIN {action}", location, names[-1], schema=schema, detail=detail))
 
     def _GrantStmt(self, node: ast.GrantStmt, location: Location) -> None:
-        kind = _OBJECT_NAMES.get(node.objtype, node.objtype.name.removeprefix("OBJECT_"))
+        kind = _OBJECT_NAMES.get(node.objtype.name, node.objtype.name.removeprefix("OBJECT_"))
         self._emit(ops.UnsupportedStatement("GRANT" if node.is_grant else "REVOKE", location, detail=kind))
 
     def _GrantRoleStmt(self, node, location: Location) -> None:
@@ -905,26 +909,26 @@ class _Builder:
         self._emit(ops.UnsupportedStatement(type(node).__name__.removesuffix("Stmt"), location))
 
 
+# pglast's enums by member name: keyed by the members, they would import pglast with this module.
 _OBJECT_NAMES = {
-    enums.ObjectType.OBJECT_MATVIEW: "MATERIALIZED VIEW", enums.ObjectType.OBJECT_FOREIGN_TABLE: "FOREIGN TABLE",
-    enums.ObjectType.OBJECT_TABCONSTRAINT: "CONSTRAINT", enums.ObjectType.OBJECT_DOMCONSTRAINT: "DOMAIN CONSTRAINT",
+    "OBJECT_MATVIEW": "MATERIALIZED VIEW", "OBJECT_FOREIGN_TABLE": "FOREIGN TABLE",
+    "OBJECT_TABCONSTRAINT": "CONSTRAINT", "OBJECT_DOMCONSTRAINT": "DOMAIN CONSTRAINT",
 }
-_T = enums.AlterTableType
 # ALTER TABLE subcommands the rules read, as UnsupportedStatement kinds.
 _TABLE_ACTIONS = {
-    _T.AT_DisableTrig: "ALTER TABLE DISABLE TRIGGER", _T.AT_DisableTrigAll: "ALTER TABLE DISABLE TRIGGER",
-    _T.AT_DisableTrigUser: "ALTER TABLE DISABLE TRIGGER", _T.AT_EnableTrig: "ALTER TABLE ENABLE TRIGGER",
-    _T.AT_EnableTrigAll: "ALTER TABLE ENABLE TRIGGER", _T.AT_EnableTrigUser: "ALTER TABLE ENABLE TRIGGER",
-    _T.AT_EnableAlwaysTrig: "ALTER TABLE ENABLE TRIGGER", _T.AT_EnableReplicaTrig: "ALTER TABLE ENABLE TRIGGER",
-    _T.AT_DisableRule: "ALTER TABLE DISABLE RULE", _T.AT_EnableRule: "ALTER TABLE ENABLE RULE",
-    _T.AT_EnableAlwaysRule: "ALTER TABLE ENABLE RULE", _T.AT_EnableReplicaRule: "ALTER TABLE ENABLE RULE",
-    _T.AT_ReplicaIdentity: "ALTER TABLE REPLICA IDENTITY", _T.AT_DropInherit: "ALTER TABLE NO INHERIT",
-    _T.AT_EnableRowSecurity: "ALTER TABLE ENABLE ROW LEVEL SECURITY",
-    _T.AT_DisableRowSecurity: "ALTER TABLE DISABLE ROW LEVEL SECURITY",
-    _T.AT_ForceRowSecurity: "ALTER TABLE FORCE ROW LEVEL SECURITY",
-    _T.AT_NoForceRowSecurity: "ALTER TABLE NO FORCE ROW LEVEL SECURITY",
-    _T.AT_DropIdentity: "ALTER COLUMN DROP IDENTITY", _T.AT_SetIdentity: "ALTER COLUMN SET IDENTITY",
-    _T.AT_DropExpression: "ALTER COLUMN DROP EXPRESSION", _T.AT_SetExpression: "ALTER COLUMN SET EXPRESSION",
+    "AT_DisableTrig": "ALTER TABLE DISABLE TRIGGER", "AT_DisableTrigAll": "ALTER TABLE DISABLE TRIGGER",
+    "AT_DisableTrigUser": "ALTER TABLE DISABLE TRIGGER", "AT_EnableTrig": "ALTER TABLE ENABLE TRIGGER",
+    "AT_EnableTrigAll": "ALTER TABLE ENABLE TRIGGER", "AT_EnableTrigUser": "ALTER TABLE ENABLE TRIGGER",
+    "AT_EnableAlwaysTrig": "ALTER TABLE ENABLE TRIGGER", "AT_EnableReplicaTrig": "ALTER TABLE ENABLE TRIGGER",
+    "AT_DisableRule": "ALTER TABLE DISABLE RULE", "AT_EnableRule": "ALTER TABLE ENABLE RULE",
+    "AT_EnableAlwaysRule": "ALTER TABLE ENABLE RULE", "AT_EnableReplicaRule": "ALTER TABLE ENABLE RULE",
+    "AT_ReplicaIdentity": "ALTER TABLE REPLICA IDENTITY", "AT_DropInherit": "ALTER TABLE NO INHERIT",
+    "AT_EnableRowSecurity": "ALTER TABLE ENABLE ROW LEVEL SECURITY",
+    "AT_DisableRowSecurity": "ALTER TABLE DISABLE ROW LEVEL SECURITY",
+    "AT_ForceRowSecurity": "ALTER TABLE FORCE ROW LEVEL SECURITY",
+    "AT_NoForceRowSecurity": "ALTER TABLE NO FORCE ROW LEVEL SECURITY",
+    "AT_DropIdentity": "ALTER COLUMN DROP IDENTITY", "AT_SetIdentity": "ALTER COLUMN SET IDENTITY",
+    "AT_DropExpression": "ALTER COLUMN DROP EXPRESSION", "AT_SetExpression": "ALTER COLUMN SET EXPRESSION",
 }
 
 

@@ -15,8 +15,11 @@ import sys
 from functools import lru_cache
 from typing import Iterable, Optional
 
-import pglast
-from pglast import ast
+from ..lazy_module import LazyModule
+
+# Imported when an expression is first read (lazy_module.py)
+pglast = LazyModule("pglast", globals(), "pglast")
+ast = LazyModule("pglast.ast", globals(), "ast")
 
 MAX_ARGUMENTS = 8  # calls with more arguments than this are treated as volatile
 

@@ -12,9 +12,6 @@ import functools
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
-import pglast
-from pglast import ast as pg_ast
-
 from ..pg.function_volatility import is_volatile_expression
 from ..pg.locks import EFFECTS, LockEffect
 from . import operations as ops
@@ -114,6 +111,9 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
 @functools.lru_cache(maxsize=4096)  # every audit asks again about the same ALTERs
 def _uses_only_the_column(using: str, column: str, after: str) -> bool:
     """`USING column`, `USING column::new_type` or `USING CAST(column AS new_type)`."""
+    import pglast
+    from pglast import ast as pg_ast
+
     try:
         expression = pglast.parse_sql(f"SELECT {using}")[0].stmt.targetList[0].val
     except Exception:  # not an expression PostgreSQL reads: assume a real conversion

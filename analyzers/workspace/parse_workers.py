@@ -28,8 +28,9 @@ if TYPE_CHECKING:  # imported when a pool is made: a command that parses in its 
 
 log = logging.getLogger(__name__)
 
-# What a worker imports to parse (`parse_jobs.parse_job`): imported ahead by the early worker.
-_PARSERS = f"{__name__.rpartition('.')[0]}.parse_jobs"
+# What a worker imports to parse (`parse_jobs.parse_job`), and pglast, which the parsers import
+# when they first read SQL (lazy_module.py): imported ahead by the early worker.
+_PARSERS = (f"{__name__.rpartition('.')[0]}.parse_jobs", "pglast.ast", "pglast.enums", "pglast.parser", "pglast.stream")
 
 _early: list[tuple[int, ProcessPoolExecutor]] = []  # (its size, the pool of the worker started ahead), until an index takes it
 _reading: list[tuple[str, Future]] = []  # (the workspace root, its files read ahead by that worker), until the server takes them
@@ -78,7 +79,7 @@ def start_early_worker(root: Optional[str] = None) -> None:
     try:
         pool = new_pool(workers)
         if root is None:
-            pool.submit(importlib.import_module, _PARSERS)
+            pool.submit(_import_parsers)
         else:
             root = str(Path(root).resolve())
             _reading.append((root, pool.submit(_read_ahead, root)))
@@ -136,6 +137,11 @@ def take_early_pool(workers: int) -> Optional[ProcessPoolExecutor]:
     return pool
 
 
+def _import_parsers() -> None:
+    for name in _PARSERS:
+        importlib.import_module(name)
+
+
 def _read_ahead(root: str) -> bytes:
     """In the worker: the files read, pickled. The server loads them when it takes them: loaded as
     they arrived, their texts (polar: 15 MB) held the server's interpreter while it published the
@@ -144,5 +150,5 @@ def _read_ahead(root: str) -> bytes:
     from .read_ahead import read_ahead
 
     read = pickle.dumps(read_ahead(root), protocol=pickle.HIGHEST_PROTOCOL)
-    threading.Thread(target=importlib.import_module, args=(_PARSERS,), daemon=True).start()
+    threading.Thread(target=_import_parsers, daemon=True).start()
     return read

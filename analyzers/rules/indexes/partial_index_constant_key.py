@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-import pglast
-from pglast import ast, enums
-
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...i18n import _
+from ...lazy_module import LazyModule
+
+# Imported when a statement is first read (lazy_module.py)
+pglast = LazyModule("pglast", globals(), "pglast")
+ast = LazyModule("pglast.ast", globals(), "ast")
+enums = LazyModule("pglast.enums", globals(), "enums")
 
 
 def fixed_columns(predicate: str) -> dict[str, str]:

@@ -3,17 +3,20 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterator, Optional
 
-import pglast
-from pglast import ast, enums
-
 from ...extract import pg_tree
 from ...extract.sql_files import _Positions
 from ...schema.model import Location
 from ...schema.operations import AddColumn, AlterColumn, CreateTable, DropColumn, DropTable
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from ...lazy_module import LazyModule
 from .revision_examples import ALEMBIC_SETUP, revision_file
 from ...i18n import _
+
+# Imported when a statement is first read (lazy_module.py)
+pglast = LazyModule("pglast", globals(), "pglast")
+ast = LazyModule("pglast.ast", globals(), "ast")
+enums = LazyModule("pglast.enums", globals(), "enums")
 
 
 @lru_cache(maxsize=256)
