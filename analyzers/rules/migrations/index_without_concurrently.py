@@ -6,6 +6,7 @@ from ...schema.operations import CreateIndex
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ..recorded import StepView
+from .history_practice import once_where_never_practiced
 from .safety import few_rows, on_existing_tables, young_table_example
 from ...i18n import _
 
@@ -46,6 +47,10 @@ class IndexWithoutConcurrently(Rule):
     table the size hints keep under 100,000 rows, now and in a year, is left alone too: its lock
     lasts milliseconds. So is an older table whose hinted rows, spread over its life, came to
     under 10,000 when the migration ran.
+
+    In a history none of whose migrations builds an index concurrently, three or more findings
+    are one, at the newest migration, with the others as related places: the fix is the team's
+    practice for the migrations to come, not one per migration that ran long ago.
 
     ## Why it matters
     A plain `CREATE INDEX` takes a SHARE lock on the table for the whole build: every INSERT,
@@ -110,7 +115,10 @@ class IndexWithoutConcurrently(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, self._check_step, on_existing_tables(context, CreateIndex))
+        return iter(once_where_never_practiced(
+            context, context.per_step(self.code, self._check_step, on_existing_tables(context, CreateIndex)),
+            (CreateIndex,), lambda operation: operation.index.concurrently,
+            lambda history: _("no migration of %(history)s builds an index concurrently", history=history)))
 
     def _check_step(self, context: StepView, created: list) -> Iterator[Finding]:
         for walked in created:

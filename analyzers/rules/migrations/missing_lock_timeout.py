@@ -9,6 +9,7 @@ from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import StepView
+from .history_practice import once_where_never_practiced
 from .safety import (
     LOCK_TIMEOUT_ADVICE,
     alembic_example,
@@ -73,6 +74,10 @@ class MissingLockTimeout(Rule):
     application code names outside comments. When such a DDL also locks a referenced table in
     use (adding a foreign key, or dropping a table whose foreign keys' triggers live on it), the
     finding names that table.
+
+    In a history none of whose migrations sets lock_timeout (nor its `env.py`), three or more
+    findings are one, at the newest migration, with the others as related places: the fix is the
+    team's practice for the migrations to come, not one per migration that ran long ago.
 
     ## Why it matters
     A DDL statement waits for its lock behind any long transaction on the table (a report, a
@@ -146,7 +151,9 @@ class MissingLockTimeout(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, self._check_step)
+        return iter(once_where_never_practiced(
+            context, context.per_step(self.code, self._check_step), (SetParameter,), _sets_lock_timeout,
+            lambda history: _("no migration of %(history)s sets lock_timeout", history=history)))
 
     def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         """The first of a step's operations that block writes with no lock_timeout set before them
@@ -193,12 +200,16 @@ class MissingLockTimeout(Rule):
             table=locked, related=created_here(walked), severity=severity)
 
 
+def _sets_lock_timeout(operation) -> bool:
+    return operation.name == "lock_timeout" and operation.value not in (None, "0")
+
+
 def _blocking_without_timeout(operations: tuple) -> Iterator[tuple[WalkedOperation, object]]:
     """(operation, its first lock effect that blocks writes) for each of a step's operations on a
     table that existed before the step, until a statement of the step sets lock_timeout."""
     for walked in operations:
         operation = walked.operation
-        if isinstance(operation, SetParameter) and operation.name == "lock_timeout" and operation.value not in (None, "0"):
+        if isinstance(operation, SetParameter) and _sets_lock_timeout(operation):
             return
         # REINDEX INDEX / SCHEMA and DROP INDEX of an index the migrations did not create name no
         # table, but lock tables that exist.
