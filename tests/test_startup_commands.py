@@ -27,6 +27,20 @@ def test_an_absolute_entrypoint_path_is_found_in_the_workspace(tmp_path):
     assert startup_migration(tmp_path) == "docker/boot.sh:1"
 
 
+def test_a_project_cli_that_keeps_flask_migrate_s_db_upgrade(tmp_path):
+    # FitTrackee: the entrypoint runs its own CLI (`ftcli = 'fittrackee.cli:cli'`), then execs gunicorn
+    write_files(tmp_path, {
+        "docker-entrypoint-dev.sh": "#!/bin/bash\nset -e\nftcli db upgrade\nexec flask run --debug\n",
+        "docker-entrypoint.sh": ("#!/bin/bash\nset -e\n\n# Upgrade database\necho \"Upgrading database...\"\n"
+                                 "ftcli db upgrade || { echo \"Failed to upgrade database!\"; exit 1; }\n\n"
+                                 "exec gunicorn -b 0.0.0.0:5000 \"fittrackee:create_app()\"\n"),
+    })
+    assert startup_migration(tmp_path) == "docker-entrypoint.sh:6"  # production's, not the development one's
+    # `db migrate` writes a new revision (Flask-Migrate): it applies nothing; a development start is not production's
+    (tmp_path / "docker-entrypoint.sh").write_text("#!/bin/bash\nftcli db migrate\nexec gunicorn app:app\n")
+    assert startup_migration(tmp_path) is None
+
+
 def test_a_compose_command_that_migrates_and_serves(tmp_path):
     write_files(tmp_path, {"docker-compose.yml": (
         "services:\n  api:\n    command: sh -c \"alembic upgrade head && uvicorn app.main:app --host 0.0.0.0\"\n")})

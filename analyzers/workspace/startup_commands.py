@@ -2,10 +2,11 @@
 
 Container images and process files start many services: `CMD ["./startup.sh"]` in a Dockerfile,
 `command: sh -c "alembic upgrade head && gunicorn app:app"` in a compose file, `web: flask db
-upgrade && gunicorn ...` in a Procfile, or an entrypoint script that runs `alembic upgrade head`
-and then `exec`s the server (letta), or ends by running it with Python (skyvern: `python -m
-skyvern.forge`). Such a service migrates as it starts, like an application
-factory that calls `upgrade()`: the new version applies its migrations before it serves.
+upgrade && gunicorn ...` in a Procfile (or a project CLI's `db upgrade`: FitTrackee's `ftcli db
+upgrade`), or an entrypoint script that runs `alembic upgrade head` and then `exec`s the server
+(letta), or ends by running it with Python (skyvern: `python -m skyvern.forge`). Such a service
+migrates as it starts, like an application factory that calls `upgrade()`: the new version
+applies its migrations before it serves.
 
 Read statically from a few files at known places (no walk of the tree): Dockerfiles, compose
 files and the Procfile at the root and in `docker/`, `deploy/` and `.docker/`, the scripts
@@ -16,7 +17,8 @@ by side, so each line is one command, and a Procfile's `release:` process is non
 it while the previous release still serves. In a justfile or Makefile, a recipe runs its dependencies first
 (bitcart: `prod-api-up: db-migrate prod-api`); one counts when a start command runs it (`just
 prod-api-up`) or its name says it starts production (`prod`, `start`), not a developer's
-`migrate` and `run` recipes side by side.
+`migrate` and `run` recipes side by side. A file its name gives to development
+(`docker-entrypoint-dev.sh`, `docker-compose.dev.yml`) says nothing of how production starts.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ _DEPLOY_FILE = LazyPattern(r"^(?:Dockerfile[\w.-]*|[\w.-]+\.dockerfile|(?:docker
 _ENTRYPOINT_SCRIPT = LazyPattern(r"^[\w.-]*(?:entrypoint|start|startup|boot|run|serve)[\w.-]*\.sh$", re.IGNORECASE)
 # A script a start command names: `./letta/server/startup.sh`, `/app/docker/entrypoint.sh`.
 _SCRIPT_PATH = LazyPattern(r"[\w./-]+\.sh\b")
-_MIGRATE = LazyPattern(r"\balembic\b[^\n;&|]*\bupgrade\b|\bflask\s+db\s+upgrade\b|\bmanage\.py\s+db\s+upgrade\b")
+# `alembic upgrade head`, or a command line's `db upgrade` (Flask-Migrate's `flask db upgrade`, and the
+# project CLIs that keep its convention: FitTrackee's `ftcli db upgrade`, `superset db upgrade`,
+# `airflow db upgrade`); not `db migrate`, which Flask-Migrate gives to writing a new revision.
+_MIGRATE = LazyPattern(r"\balembic\b[^\n;&|]*\bupgrade\b|(?<![\w.-])[\w.-]+\s+db\s+upgrade\b")
 # What starts a long-running server after the migration: a known server, or `exec` of the
 # process the container keeps running.
 _SERVE = LazyPattern(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitress-serve|flask\s+run)\b"
@@ -44,6 +49,7 @@ _SERVE = LazyPattern(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|wait
 _PYTHON_APPLICATION = LazyPattern(r"^(?:exec\s+)?python[\d.]*\s+(?:-m\s+(?!pytest\b|unittest\b|nose2?\b|tox\b)[\w.]+"
                                  r"|(?!\S*test)[\w./-]+\.py)\b[^&]*$")
 _RELEASE_PROCESS = LazyPattern(r"^release\s*:")
+_DEVELOPMENT_WORDS = frozenset({"dev", "develop", "development", "local", "test", "tests", "debug"})
 _START_INSTRUCTION = LazyPattern(r"^\s*(CMD|ENTRYPOINT)\b", re.IGNORECASE)
 _MAX_BYTES = 200_000
 _RECIPE_FILES = ("justfile", "Justfile", ".justfile", "Makefile", "makefile", "GNUmakefile")
@@ -164,14 +170,21 @@ def _start_files(root: Path, looked: list[str]) -> Iterator[PurePosixPath]:
         except OSError:
             continue
         found += [PurePosixPath(folder, name) for name in names
-                  if _DEPLOY_FILE.match(name) or _ENTRYPOINT_SCRIPT.match(name)]
+                  if (_DEPLOY_FILE.match(name) or _ENTRYPOINT_SCRIPT.match(name)) and not _for_development(name)]
     named: list[PurePosixPath] = []
     for path in found:
         if _DEPLOY_FILE.match(path.name):
             for _line, command in _commands(path, _read(root / path, looked) or ""):
                 named += [script for written in _SCRIPT_PATH.findall(command)
-                          if (script := _in_workspace(root, written, looked)) is not None]
+                          if (script := _in_workspace(root, written, looked)) is not None
+                          and not _for_development(script.name)]
     yield from dict.fromkeys([*found, *named])
+
+
+def _for_development(name: str) -> bool:
+    """A file its name gives to development (FitTrackee's `docker-entrypoint-dev.sh`,
+    `docker-compose.dev.yml`, `Dockerfile.local`): how production starts is not read there."""
+    return any(word in _DEVELOPMENT_WORDS for word in re.split(r"[-_.]+", name.lower()))
 
 
 def _in_workspace(root: Path, script: str, looked: list[str]) -> Optional[PurePosixPath]:
