@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...schema.operations import AlterColumn, DropColumn, RenameConstraint, RenameIndex, RenameTable, UnsupportedStatement
+from ...schema.operations import (AlterColumn, CreateEnum, DropColumn, RenameConstraint, RenameIndex, RenameTable,
+                                  UnsupportedStatement)
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, new_in_this_step, on_existing_tables, scaffold_command, sql_example
@@ -14,6 +15,10 @@ from ...i18n import _
 _QUERIED = ("VIEW", "MATERIALIZED VIEW", "FUNCTION", "PROCEDURE", "ROUTINE", "TYPE", "DOMAIN", "SCHEMA", "SEQUENCE",
             "TABLE", "FOREIGN TABLE", "AGGREGATE")
 _NAMED_ONLY = ("INDEX", "CONSTRAINT", "TRIGGER", "POLICY", "RULE", "DOMAIN CONSTRAINT")
+
+
+_ENUM_STATE = sql_example("CREATE TYPE order_state AS ENUM ('new', 'paid');\n"
+                          "ALTER TABLE orders ADD COLUMN state order_state;\n")
 
 
 class RenameBreaksRunningCode(Rule):
@@ -75,10 +80,17 @@ class RenameBreaksRunningCode(Rule):
         Example(sql_example("ALTER TABLE orders RENAME TO purchases;\nCREATE VIEW orders AS SELECT * FROM purchases;\n")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN total_new bigint;\nALTER TABLE orders DROP COLUMN total;\n"
                             "ALTER TABLE orders RENAME COLUMN total_new TO total;\n")),
+        # fides: an enum renamed aside and created again with one more value, in one transaction
+        Example(_ENUM_STATE | {"db/V4__shipped.sql": (
+            "ALTER TYPE order_state RENAME TO order_state_old;\n"
+            "CREATE TYPE order_state AS ENUM ('new', 'paid', 'shipped');\n"
+            "ALTER TABLE orders ALTER COLUMN state TYPE order_state USING state::text::order_state;\n"
+            "DROP TYPE order_state_old;\n")}),
     )
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'note', new_column_name='customer_note')  # expect")),
         Example(sql_example("ALTER TABLE orders RENAME TO purchases;  -- expect\n")),
+        Example(_ENUM_STATE | {"db/V4__rename.sql": "ALTER TYPE order_state RENAME TO order_status;  -- expect\n"}),
         Example(sql_example("CREATE VIEW open_orders AS SELECT * FROM orders;\n")
                 | {"db/V3__rename.sql": "ALTER VIEW open_orders RENAME TO pending_orders;  -- expect\n"
                                         "ALTER TYPE order_state RENAME VALUE 'paid' TO 'settled';  -- expect\n"}),
@@ -175,8 +187,18 @@ def _renamed_object(operation) -> tuple:
 
 
 def _created_in_step(walked, name: str) -> bool:
+    """A view or domain of the old name in the same step, or, in the same transaction, an enum type
+    of the old name created after the rename (fides, FitTrackee: the type renamed aside, created
+    again with one more value, the column converted, the old type dropped): no session sees the
+    name go."""
     return any(getattr(other, "name", None) == name and isinstance(other, UnsupportedStatement)
-               and other.kind in ("View", "CREATE DOMAIN") for other in walked.step.operations)
+               and other.kind in ("View", "CREATE DOMAIN") for other in walked.step.operations) \
+        or walked.in_transaction and any(isinstance(other, CreateEnum) and _same_name(other.enum.name, name)
+                                         for other in walked.later_in_step)
+
+
+def _same_name(created: str, renamed: str) -> bool:
+    return created.strip('"').lower().rpartition(".")[2] == renamed.strip('"').lower().rpartition(".")[2]
 
 
 def _old_name_kept(context: AuditContext, walked) -> bool:
