@@ -32,6 +32,14 @@ from .safety import (
 from ...i18n import _
 
 
+def _created_not_null() -> dict[str, str]:
+    """fides: a column created NOT NULL, its `nullable=False` repeated beside a new server default."""
+    example = alembic_example("    op.alter_column('orders', 'tags', existing_type=sa.Text(), nullable=False, server_default='')")
+    example["migrations/versions/a1_base.py"] = example["migrations/versions/a1_base.py"].replace(
+        "sa.Column('note', sa.Text())", "sa.Column('note', sa.Text()), sa.Column('tags', sa.Text(), nullable=False)")
+    return example
+
+
 class SetNotNullDirectly(Rule):
     """## What it finds
     `ALTER COLUMN ... SET NOT NULL` (`op.alter_column(..., nullable=False)`) on a table an
@@ -104,6 +112,7 @@ class SetNotNullDirectly(Rule):
             "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n"
             "ALTER TABLE orders DROP CONSTRAINT orders_status_not_null;\n")),
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=True)")),
+        Example(_created_not_null()),
         # bitcart: json to jsonb and NOT NULL in one ALTER, one rewrite (SL509 reports it)
         Example(alembic_example("    op.alter_column('orders', 'total', type_=sa.Text(), nullable=False,\n"
                                 "                    postgresql_using='total::text')")),
@@ -136,6 +145,8 @@ class SetNotNullDirectly(Rule):
             operation = walked.operation
             if isinstance(operation, AlterColumn) and operation.nullable is not False or few_rows(context, walked):
                 continue
+            if walked.nullable_before is False:
+                continue  # NOT NULL already: PostgreSQL does not scan for NULLs again
             if isinstance(operation, AddConstraintUsingIndex):
                 yield from self._primary_key_using_index(context, walked)
                 continue
