@@ -743,6 +743,11 @@ class _Collector:
     def visit_bin_op(self, node: ast.BinOp) -> None:
         if isinstance(node.op, ast.Sub):
             self.subtracted_names.update(operand.attr for operand in (node.left, node.right) if isinstance(operand, ast.Attribute))
+        elif isinstance(node.op, ast.Add):
+            # `fleet.consolidation_attempt + 1` (dstack, stored back through a dict of updates): a count
+            self.accumulated_names.update(
+                operand.attr for operand, other in ((node.left, node.right), (node.right, node.left))
+                if isinstance(operand, ast.Attribute) and isinstance(other, ast.Constant) and other.value == 1)
 
     def visit_ann_assign(self, node: ast.AnnAssign) -> None:
         if isinstance(node.target, ast.Name) and self._may_bound(node) and _bounded_non_negative(node.annotation, node.value):

@@ -62,7 +62,13 @@ class DefaultHidesMissing(Rule):
                  "CREATE TABLE run_blocks (id bigint PRIMARY KEY, llm_cost numeric NOT NULL DEFAULT 0);\n"),
                       "app/blocks.py": ("def charge(session, block_id, amount):\n"
                                         "    session.execute(update(RunBlock).where(RunBlock.id == block_id)\n"
-                                        "                    .values(llm_cost=RunBlock.llm_cost + amount))\n")}))
+                                        "                    .values(llm_cost=RunBlock.llm_cost + amount))\n")}),
+             # dstack: a count of retries the code raises by one, the new value stored through a dict of updates
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE fleets (id bigint PRIMARY KEY, consolidation_attempt integer NOT NULL DEFAULT 0);\n"),
+                      "app/fleets.py": ("def retry(fleet, updates):\n"
+                                        "    new_attempt = fleet.consolidation_attempt + 1\n"
+                                        "    updates['consolidation_attempt'] = new_attempt\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),)
 
