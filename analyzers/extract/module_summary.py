@@ -54,6 +54,11 @@ class ClassSummary:
     # the names its subclasses write are not the names their tables get
     renames_tables: bool = False
     keywords: tuple[tuple[str, Expr], ...] = ()  # of the class statement: SQLModel's `table=True`
+    defines_init: bool = False  # the class body defines `__init__`
+    # How many leading positional arguments that `__init__` keeps before it hands the rest to
+    # `super().__init__(*args)` (dstack's `EnumAsString(RunStatus, 100)`: 1, its String gets 100);
+    # None when it hands none on.
+    init_keeps: Optional[int] = None
 
     def keyword(self, name: str) -> Optional[Expr]:
         return next((value for keyword, value in self.keywords if keyword == name), None)
@@ -275,8 +280,11 @@ class _Summarizer:
                              and statement.name == "__init_subclass__" and _assigns_tablename(statement)
                              for statement in node.body)
         keywords = tuple((keyword.arg, self.exprs.build(keyword.value)) for keyword in node.keywords if keyword.arg)
+        init = next((statement for statement in node.body if isinstance(statement, ast.FunctionDef) and statement.name == "__init__"),
+                    None)
         return ClassSummary(node.name, self._qualified(node.name), self.source.name_location(node), bases, decorators,
-                            tuple(attributes), tuple(methods), tuple(transformed), renames_tables, keywords)
+                            tuple(attributes), tuple(methods), tuple(transformed), renames_tables, keywords,
+                            init is not None, _positionals_kept(init) if init is not None else None)
 
     def _through_helper(self, attribute: ClassAttribute, helpers: dict[str, ast.FunctionDef]) -> ClassAttribute:
         """A declared_attr that returns what a method of its class returns (`return
@@ -351,6 +359,18 @@ def _transformed_attributes(method: ast.AST) -> list[str]:
         elif name.endswith(".setter") or name.endswith(".inplace.setter"):
             found.append(name.split(".")[0])
     return found
+
+
+def _positionals_kept(init: ast.FunctionDef) -> Optional[int]:
+    """The positional parameters (after `self`) an `__init__` keeps when it hands its `*args` on to
+    `super().__init__(*args, ...)`; None when it hands none on."""
+    star = init.args.vararg
+    hands_on = star is not None and any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+        and any(isinstance(argument, ast.Starred) and isinstance(argument.value, ast.Name) and argument.value.id == star.arg
+                for argument in node.args)
+        for node in ast.walk(init))
+    return len(init.args.posonlyargs) + len(init.args.args) - 1 if hands_on else None
 
 
 def _property_with_setter(statement: ast.stmt) -> list[str]:

@@ -109,10 +109,13 @@ class Types:
         """A TypeDecorator subclass compiles as its `impl`."""
         impl = cls.attribute("impl")
         if impl is not None and impl.value is not None:
-            if impl.value.kind == "name" and expr.kind == "call" and expr.kwargs:
-                # TypeDecorator.__init__ hands the keywords on to `impl` (`StringEnum(E, length=16)`).
+            # TypeDecorator.__init__ hands the keywords on to `impl` (`StringEnum(E, length=16)`), and
+            # the positional arguments its subclass's own __init__ does not keep (`EnumAsString(E, 100)`).
+            kept = self._positionals_kept(cls)
+            handed = expr.args[kept:] if expr.kind == "call" and kept is not None else ()
+            if impl.value.kind == "name" and expr.kind == "call" and (expr.kwargs or handed):
                 return self.of_expr(Expr("call", impl.value.source, impl.value.location, name=impl.value.name,
-                                         kwargs=expr.kwargs, func=impl.value), depth + 1)
+                                         args=tuple(handed), kwargs=expr.kwargs, func=impl.value), depth + 1)
             return self.of_expr(impl.value, depth + 1)
         for base in cls.bases:
             if base.kind == "name":
@@ -126,6 +129,17 @@ class Types:
                 elif sa_member(resolved) not in (None, "TypeDecorator", "UserDefinedType"):
                     return self._sa_type(sa_member(resolved).split(".")[-1], expr if expr.kind == "call" else None, expr, depth)
         return None
+
+    def _positionals_kept(self, cls: ClassSummary, depth: int = 0) -> Optional[int]:
+        """How many leading positional arguments of a call of `cls` the `__init__` it runs keeps
+        (its own, else its first base's: polar's StringEnum runs EnumType's, which hands none on);
+        0 for TypeDecorator's own, which hands them all to `impl`; None when none go there."""
+        if cls.defines_init:
+            return cls.init_keeps
+        base = next((self.world.resolve(base.name) for base in cls.bases if base.kind == "name"), None)
+        if base in self.world.classes and depth < 10:
+            return self._positionals_kept(self.world.classes[base], depth + 1)
+        return 0
 
     def _arg(self, call: Optional[Expr], position: int, keyword: str):
         if call is None:
