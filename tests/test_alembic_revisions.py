@@ -199,6 +199,20 @@ def test_an_operation_whose_table_is_computed_at_run_time_is_an_error_and_a_gap_
     assert len(errors) == 1 and "computed at run time" in errors[0].message and errors[0].location.line == 8
 
 
+def test_geoalchemy2_helpers_are_read_as_the_operations_they_extend():
+    """FitTrackee: geoalchemy2's alembic_helpers add a geometry column and its index in a batch."""
+    upgrade = ("    with op.batch_alter_table('segments') as batch_op:\n"
+               "        batch_op.add_geospatial_column(sa.Column('geom', Geometry(geometry_type='LINESTRING'), nullable=True))\n"
+               "        batch_op.create_geospatial_index('idx_segments_geom', ['geom'], postgresql_using='gist')\n"
+               "    op.create_geospatial_table('routes', sa.Column('id', sa.Integer(), primary_key=True))\n"
+               "    op.drop_geospatial_column('tracks', 'geom')\n")
+    operations, errors = _upgrade(upgrade)
+    assert errors == ()
+    assert [type(operation).__name__ for operation in operations] == ["AddColumn", "CreateIndex", "CreateTable", "DropColumn"]
+    assert operations[0].table == "segments" and operations[0].column.name == "geom"
+    assert operations[1].index.using == "gist" and operations[1].index.columns == ("geom",)
+
+
 def test_alembic_utils_entities_are_read_as_the_sql_they_run():
     upgrade, errors = _upgrade(
         "    ext = PGExtension(schema='public', signature='citext')\n"

@@ -539,6 +539,33 @@ def test_a_type_written_in_the_call_wins_over_an_annotation_sqlalchemy_cannot_ma
     assert column(layer, "audit_logs", "subject_user_id").nullable
 
 
+def test_a_geometry_column_has_the_spatial_index_geoalchemy2_gives_it():
+    # FitTrackee: `Geometry(..., spatial_index=True)` (geoalchemy2's default) makes idx_<table>_<column>
+    # USING gist at create_all, unless an index of the table holds the column already
+    layer, errors = layer_of({
+        "app/__init__.py": "",
+        "app/models.py": """
+            from geoalchemy2 import Geography, Geometry
+            from sqlalchemy import Index, Integer
+            from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+            class Base(DeclarativeBase):
+                pass
+            class Segment(Base):
+                __tablename__ = "segments"
+                id: Mapped[int] = mapped_column(Integer, primary_key=True)
+                geom = mapped_column(Geometry(geometry_type="LINESTRING", srid=4326))
+                start = mapped_column(Geography("POINT"), nullable=True)
+                end = mapped_column(Geometry("POINT", spatial_index=False))
+                area = mapped_column(Geometry("POLYGON"))
+                __table_args__ = (Index("segments_area_id", "area", "id"),)
+        """,
+    })
+    assert errors == ()
+    indexes = {index.name: (index.columns, index.using) for index in layer.tables["segments"].indexes}
+    assert indexes == {"idx_segments_geom": (("geom",), "gist"), "idx_segments_start": (("start",), "gist"),
+                       "segments_area_id": (("area", "id"), None)}
+
+
 def test_a_base_that_renames_its_tables_at_run_time_is_said():
     # fief: Base.__init_subclass__ prefixes every __tablename__ with a setting
     layer, errors = layer_of({

@@ -613,7 +613,7 @@ class _RevisionReader:
             self._helper_elsewhere(expr, node, out)
             return
         location = self.locate(node)
-        translate = getattr(self, f"_op_{method}", None)
+        translate = getattr(self, f"_op_{_GEOSPATIAL.get(method, method)}", None)
         if translate is None:
             if (is_op or batch_table is not None) and method not in _NOT_OPERATIONS:
                 out.append(ops.UnsupportedStatement(f"op.{method}", location))
@@ -1198,6 +1198,11 @@ _DOTTED_NAME = LazyPattern(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _LIBRARY_PACKAGES = ("alembic.", "sqlalchemy.", "sqlmodel.")
 # `op` methods that give access to the migration context rather than change the schema.
 _NOT_OPERATIONS = {"get_bind", "get_context", "f", "inline_literal", "implementation_for", "run_async"}
+# geoalchemy2's alembic_helpers: the operations they extend to tables with geometry columns, whose
+# spatial indexes they also manage (FitTrackee's `batch_op.add_geospatial_column`)
+_GEOSPATIAL = {"add_geospatial_column": "add_column", "drop_geospatial_column": "drop_column",
+               "create_geospatial_table": "create_table", "drop_geospatial_table": "drop_table",
+               "create_geospatial_index": "create_index", "drop_geospatial_index": "drop_index"}
 # How each dialect names itself in `dialect.name` and database URLs.
 _DIALECT_NAMES = {"postgresql": ("postgresql", "postgres"), "mysql": ("mysql", "mariadb"), "sqlite": ("sqlite",)}
 

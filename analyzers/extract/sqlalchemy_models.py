@@ -144,6 +144,7 @@ class _ColumnBuild:
     unique: bool = False
     checks: list = field(default_factory=list)  # CheckConstraint call Exprs
     transformed: bool = False  # written through code that changes the value (a TypeDecorator, @validates, a setter)
+    spatial_index: bool = False  # geoalchemy2's Geometry/Geography with `spatial_index` (its default): a GiST index
 
 
 @dataclass
@@ -1002,6 +1003,7 @@ class _LayerBuilder:
         identity = sequence = None
         positional_default: Optional[Expr] = None  # `Column(ArrowType, DefaultClause(func.now()))` (lemur)
         decorated = False  # the type is a workspace class (a TypeDecorator): it may transform what is stored
+        spatial_index = False
         for argument in [*positional, *((keywords["type_"],) if "type_" in keywords else ())]:
             member = world.member(argument)
             if member == "ForeignKey":
@@ -1024,6 +1026,8 @@ class _LayerBuilder:
                 # a TypeDecorator of the project, or a library's encrypting type (sqlalchemy_utils'
                 # EncryptedType, advanced_alchemy's EncryptedText): what is stored is not what is written
                 decorated = type_class in world.classes or "Encrypted" in (type_class or "").rpartition(".")[2]
+                spatial_index = type_result is not None and type_result.text in ("GEOMETRY", "GEOGRAPHY") \
+                    and argument.kind == "call" and world.const(argument.kwarg("spatial_index")) is not False
         optional = False
         if annotation is not None:
             inner, optional = self._strip_optional(annotation)
@@ -1055,7 +1059,7 @@ class _LayerBuilder:
             identity=identity, sequence=sequence, comment=world.const(keywords.get("comment")),
             autoincrement=world.const(keywords.get("autoincrement")), foreign_keys=foreign_keys,
             index=world.const(keywords.get("index")) is True, unique=world.const(keywords.get("unique")) is True,
-            checks=checks,
+            checks=checks, spatial_index=spatial_index,
         )
         return column
 
@@ -1418,6 +1422,10 @@ class _LayerBuilder:
                     foreign_keys.append(fk)
             elif member == "Index":
                 indexes.append(self._index(table, item))
+        # geoalchemy2 gives a spatial column not in any index of its table a GiST index of its own
+        indexes += [Index(f"idx_{table.name}_{column.name}", (column.name,), column.location, using="gist", expressions=(False,))
+                    for column in table.columns if column.spatial_index
+                    and not any(column.name in index.columns for index in indexes)]
         if primary_key is None:
             pk_columns = tuple(c.name for c in table.columns if c.primary_key)
             if pk_columns:
@@ -1475,8 +1483,10 @@ class _LayerBuilder:
     def _target_value(self, target: Expr) -> Expr:
         """A foreign key's target as written: a module constant's value, an f-string evaluated
         (`f"{ObserverAssociation.__tablename__}.id"`), else the expression itself."""
-        if target.kind == "name" and not self._looks_like_attribute(target):
-            return self.world.value_of(target)
+        if target.kind == "name":
+            if not self._looks_like_attribute(target):
+                return self.world.value_of(target)
+            return self._declared_path(target) or target
         if target.kind == "fstring":
             try:
                 text = self.evaluator.value(target)
@@ -1485,6 +1495,25 @@ class _LayerBuilder:
             if isinstance(text, str):
                 return Expr("const", target.source, target.location, value=text)
         return target
+
+    def _declared_path(self, target: Expr) -> Optional[Expr]:
+        """`Model.id_field_path` (fides): not a column, but a declared_attr of the class or a base
+        that makes a text of the class's table name (`f"{self.__tablename__}.id"`), evaluated for
+        that class; None otherwise."""
+        owner, _dot, attribute = self.world.resolve(target.name).rpartition(".")
+        table, info = self.class_tables.get(owner), self.infos.get(owner)
+        if table is None or info is None or table.column_by_key(attribute) is not None:
+            return None
+        member = self._lookup([self.world.classes[q] for q in info.lineage if q in self.world.classes], attribute)
+        if member is None or not member.declared_attr or member.value is None:
+            return None
+        this = Namespace((("__tablename__", table.name), ("__name__", info.summary.name)))
+        try:
+            text = (self.evaluator.call_result(member.function, {"cls": this, "self": this}) if member.function is not None
+                    else self.evaluator.value(member.value, {"cls": this, "self": this}))
+        except (Unknown, RecursionError):
+            return None
+        return Expr("const", target.source, target.location, value=text) if isinstance(text, str) else None
 
     def _fk_target(self, table: _TableBuild, targets: Iterable[Expr]) -> Optional[tuple[_TableBuild, _ColumnBuild]]:
         for target in targets:
