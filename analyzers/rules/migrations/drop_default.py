@@ -49,6 +49,11 @@ class DropDefault(Rule):
         Example(alembic_example("    op.alter_column('orders', 'status', server_default='new')")),
         # glance's ocata_expand01: is_public was created with no default
         Example(alembic_example("    op.alter_column('orders', 'status', nullable=True, server_default=None)")),
+        # FitTrackee: the default dropped for a type change and set again in the same statement
+        Example({"db/V1__base.sql": SQL_BASE + "ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'new';\n",
+                 "db/V2__change.sql": ("ALTER TABLE orders ALTER COLUMN status DROP DEFAULT,\n"
+                                       "  ALTER COLUMN status TYPE varchar(40),\n"
+                                       "  ALTER COLUMN status SET DEFAULT 'new';\n")}),
     )
     invalid = (
         Example(alembic_example("    op.alter_column('orders', 'status', server_default='new')\n"
@@ -62,6 +67,8 @@ class DropDefault(Rule):
             operation = walked.operation
             if operation.server_default != DROP_DEFAULT or _added_in_step(walked) or walked.default_before is False:
                 continue  # a column that had no default loses none (glance: `server_default=None` beside nullable=True)
+            if _set_again(walked):
+                continue
             table = context.model.database.tables.get(walked.table)
             column = table.column(operation.column) if table is not None else None
             required = column is not None and not column.nullable
@@ -76,6 +83,16 @@ class DropDefault(Rule):
                 verification=_("Insert a row the way the running release does; it keeps a valid %(column)s", column=operation.column),
                 table=walked.table, column=operation.column, related=created_here(walked),
                 severity="P1" if required else None)
+
+
+def _set_again(walked) -> bool:
+    """A default set again later in the same transaction, or the same statement (the DROP DEFAULT,
+    TYPE, SET DEFAULT of a type change whose old default does not cast): no insert sees none."""
+    operation = walked.operation
+    return any(isinstance(other, AlterColumn) and other.table == operation.table and other.column == operation.column
+               and other.server_default not in (None, DROP_DEFAULT)
+               and (walked.in_transaction or other.location == operation.location)
+               for other in walked.later_in_step)
 
 
 def _added_in_step(walked) -> bool:
