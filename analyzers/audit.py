@@ -10,7 +10,7 @@ from typing import Iterable, Optional
 
 from .collector import collector_paused
 from .rules import all_rules
-from .rules.base import Finding, Rule, one_per_problem
+from .rules.base import ALSO, Finding, Rule, one_per_problem
 from .rules.context import AuditContext, FindingsBySubject
 from .rules.recorded import Checked
 from .rules.selection import apply_selection, rule_enabled
@@ -176,6 +176,8 @@ def _outcome(rule_class: type[Rule], context: AuditContext, model) -> tuple:
         if rule_class.compares_layers and not model.coverage.layers_comparable:
             return ("skipped",)
         found = list(rule_class().check(context))  # all of them, or none if it fails
+        if rule_class.contends_with_live_traffic:
+            found = [finding for finding in found if not _moot_lock(context, finding)]
         return ("found", found, context.unsized.pop(rule_class.code, None))
     except CodeNotRead:
         context.unsized.pop(rule_class.code, None)
@@ -185,6 +187,12 @@ def _outcome(rule_class: type[Rule], context: AuditContext, model) -> tuple:
         return ("failed", ExtractionError(Location(model.config.source or ".", 1),
                                           _("rule %(rule)s failed: %(error)s", rule=rule_class.code, error=repr(error)),
                                           kind="internal"))
+
+
+def _moot_lock(context: AuditContext, finding: Finding) -> bool:
+    """A lock finding of one place on a table a later migration dropped: nothing is left to lock."""
+    return bool(finding.table) and not any(related.label.startswith(ALSO) for related in finding.related) \
+        and context.dropped_later(finding.table, finding.location.path)
 
 
 def _schema_inputs(model) -> tuple:

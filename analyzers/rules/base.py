@@ -100,7 +100,8 @@ class Rule:
     # one layer is not fully read, since every table missing from it would read as drift.
     compares_layers: ClassVar[bool] = False
     # A rule about locks and scans that block the application's live traffic while a migration
-    # runs: held back when the application applies its migrations itself as it starts.
+    # runs: held back when the application applies its migrations itself as it starts; its
+    # findings on a table a later migration dropped are moot (AuditContext.dropped_later).
     contends_with_live_traffic: ClassVar[bool] = False
     # A rule whose claim is false on MySQL (InnoDB indexes every foreign key itself): held back
     # when the project deploys MySQL (analyzers/workspace/deployed_engine.py).

@@ -22,7 +22,7 @@ from ..i18n import _
 from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import WalkState, walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
-from ..schema.operations import CreateTable
+from ..schema.operations import CreateTable, DropTable
 from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
@@ -485,6 +485,16 @@ class AuditContext:
                 found.setdefault(table.class_name, self.layer.tables.get(table.key) or table)
         return found
 
+    def dropped_later(self, table: str, path: str) -> bool:
+        """A migration after the one at `path` drops `table` (a key), and the migrations end without
+        it: what that migration locked then is moot now, nothing is left to lock or to change
+        (fides, tracecat: revisions of tables a later revision dropped)."""
+        if table in self.model.database.tables:
+            return False
+        drops, steps = self.from_walk("drops", _drops)
+        step = steps.get(path)
+        return step is not None and any(dropped > step for dropped in drops.get(table, ()))
+
     @property
     def migrations_run_offline(self) -> Optional[str]:
         """Why the migrations do not run beside live traffic, if they do not: "declared" (the
@@ -864,6 +874,17 @@ def _creations(walk: list) -> tuple[dict[str, list[tuple[int, Location]]], dict[
         if isinstance(walked.operation, CreateTable):
             created.setdefault(walked.table, []).append((position, walked.operation.location))
     return created, {id(walked): position for position, walked in enumerate(walk)}
+
+
+def _drops(walk: list) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """({table key: the step numbers of its DROP TABLEs}, {migration path: its step number})."""
+    drops: dict[str, list[int]] = {}
+    steps: dict[str, int] = {}
+    for walked in walk:
+        steps.setdefault(walked.step.path, walked.step_number)
+        if isinstance(walked.operation, DropTable) and walked.table is not None:
+            drops.setdefault(walked.table, []).append(walked.step_number)
+    return drops, steps
 
 
 def _by_kind(walk: list) -> dict[type, list[tuple[int, object]]]:
