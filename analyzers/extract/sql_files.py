@@ -14,7 +14,6 @@ from dataclasses import dataclass, fields, replace
 from pathlib import PurePosixPath
 from typing import Iterable, Iterator, Optional
 
-
 from ..i18n import _
 from ..schema import operations as ops
 from ..schema.model import (
