@@ -137,6 +137,10 @@ def test_names_and_folders_say_the_dialect_before_the_markers():
     assert file_dialect("db/0001_init.mysql.up.sql", "CREATE TABLE t (id bigserial);").dialect == "mysql"
     assert file_dialect("schema/sqlite/v3/schema.sql", "CREATE TABLE `t` (id int);").dialect == "sqlite"
     assert file_dialect("db/V1__init.sql", "CREATE TABLE t (id int);").dialect is None
+    # a word of the name before its first dot, after the markers (fides' sample data; a PostgreSQL
+    # migration named for the engine it imports from)
+    assert file_dialect("docker/sample_data/mariadb_example_schema.sql", "FLUSH PRIVILEGES;\nUSE shop;\n").dialect == "mysql"
+    assert file_dialect("db/V5__import_from_mysql.sql", "CREATE TABLE t (id bigserial, doc jsonb);").dialect == "postgresql"
 
 
 def test_no_file_of_another_engine_is_said_to_be_rejected_by_postgresql(services):

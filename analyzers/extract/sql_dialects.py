@@ -168,6 +168,16 @@ def name_dialect(path: str) -> Optional[DialectGuess]:
     return None
 
 
+def stem_dialect(path: str) -> Optional[DialectGuess]:
+    """The dialect a word of the file's name before its first dot names (fides'
+    `docker/sample_data/mariadb_example_schema.sql`): asked after the markers, since a PostgreSQL
+    migration may be named for the engine it copies data from (`0005_import_from_mysql.sql`)."""
+    for word in re.split(r"[^a-z0-9]+", PurePosixPath(path).name.lower().split(".")[0]):
+        if word in _NAME_WORDS:
+            return DialectGuess(_NAME_WORDS[word], f"the file name says {word}", 30)
+    return None
+
+
 def folder_dialect(folder: str) -> Optional[DialectGuess]:
     """The dialect named by the nearest folder of `folder` whose name has an engine's word
     (`db/mysql`, `migration_postgres`, `mysql-persistence/src/main/resources/db/migration`)."""
@@ -204,9 +214,10 @@ def text_dialect(text: str) -> DialectGuess:
 
 
 def file_dialect(path: str, text: str) -> DialectGuess:
-    """The dialect of one file on its own: its name, else its folders, else its markers."""
+    """The dialect of one file on its own: its name, else its folders, else its markers, else a
+    word of its name."""
     return name_dialect(path) or folder_dialect(str(PurePosixPath(path).parent)) or _or_none(text_dialect(text)) \
-        or DialectGuess(None)
+        or stem_dialect(path) or DialectGuess(None)
 
 
 def _or_none(guess: DialectGuess) -> Optional[DialectGuess]:

@@ -31,7 +31,7 @@ from pathlib import PurePosixPath
 from typing import Callable, Iterable, Optional
 
 from ..i18n import _
-from ..extract.sql_dialects import POSTGRESQL, DialectGuess, folder_dialect, label, name_dialect, readable
+from ..extract.sql_dialects import POSTGRESQL, DialectGuess, folder_dialect, label, name_dialect, readable, stem_dialect
 from ..lazy_pattern import LazyPattern
 
 # Names of files in a SQL migration folder: Flyway, numbered (sqlx, goose, dbmate, golang-migrate),
@@ -208,12 +208,14 @@ def plan_sql(paths: Iterable[str], facts: Callable[[str], SqlFileFacts], *, sql_
 
 
 def script_dialect(path: str, facts: SqlFileFacts, workspace_dialect: str) -> str:
-    """A file read on its own (a script, a dump): its name, then its folders, then its markers."""
+    """A file read on its own (a script, a dump): its name, then its folders, then its markers,
+    then a word of its name (sql_dialects.stem_dialect)."""
     return (_guess_of(path, facts) or DialectGuess(None)).dialect or workspace_dialect
 
 
 def _guess_of(path: str, facts: SqlFileFacts) -> Optional[DialectGuess]:
-    return name_dialect(path) or folder_dialect(_parent(path)) or (facts.dialect if facts.dialect.dialect else None)
+    return name_dialect(path) or folder_dialect(_parent(path)) or (facts.dialect if facts.dialect.dialect else None) \
+        or stem_dialect(path)
 
 
 def _sibling_guess(paths: list[str], facts: Callable[[str], SqlFileFacts]) -> DialectGuess:
