@@ -11,18 +11,20 @@ from ...lazy_pattern import LazyPattern
 
 # Server defaults that stand in for "unknown": empty string, zero.
 _PLACEHOLDER = LazyPattern(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
-# Counters, tallies and positions start at 0 (`completion_tokens`, `transient_bounces`,
-# `num_times_observed`, `last_case_number`, `revision_padding`: letta, warehouse, onyx, tracecat, zou).
+# Counters, tallies, positions and coordinates start at 0 (`completion_tokens`, `transient_bounces`,
+# `num_times_observed`, `last_case_number`, `revision_padding`, `viewport_y`: letta, warehouse, onyx, tracecat, zou).
 _COUNTER_NAME = LazyPattern(r"(count|total|num|number|quantity|qty|stock|balance|score|points|attempts|retries|version|"
                            r"position|sort|order|rank|priority|level|amount|tokens?|bounces?|hits|views|clicks|"
-                           r"downloads|votes|likes|failures|errors|runs|padding|offset|depth)s?$|^(is|has)_|^(num|n|nb|count|total)_")
+                           r"downloads|votes|likes|failures|errors|runs|padding|offset|depth)s?$|^(is|has)_|^(num|n|nb|count|total)_"
+                           r"|(^|_)[xyz]$|zoom$")
 
 
 class DefaultHidesMissing(Rule):
     """## What it finds
     NOT NULL text or number columns whose default is `''` or `0`, where the name is not a
-    counter or quantity (counters legitimately start at 0), and the code does not add to the
-    column as a running total (`.values(llm_cost=Block.llm_cost + amount)`: a total starts at 0).
+    counter, quantity or coordinate (counters legitimately start at 0, and a canvas at its
+    origin), and the code does not add to the column as a running total
+    (`.values(llm_cost=Block.llm_cost + amount)`: a total starts at 0) or raise it by one.
 
     ## Why it matters
     The default satisfies NOT NULL without a real value: a missing phone number becomes `''`,
@@ -63,6 +65,10 @@ class DefaultHidesMissing(Rule):
                       "app/blocks.py": ("def charge(session, block_id, amount):\n"
                                         "    session.execute(update(RunBlock).where(RunBlock.id == block_id)\n"
                                         "                    .values(llm_cost=RunBlock.llm_cost + amount))\n")}),
+             # tracecat: a canvas's coordinates, whose origin is a real place
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE workflow (id bigint PRIMARY KEY, viewport_x double precision NOT NULL DEFAULT 0.0,\n"
+                 "  viewport_y double precision NOT NULL DEFAULT 0.0);\n")}),
              # dstack: a count of retries the code raises by one, the new value stored through a dict of updates
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE fleets (id bigint PRIMARY KEY, consolidation_attempt integer NOT NULL DEFAULT 0);\n"),
