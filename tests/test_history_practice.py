@@ -8,7 +8,7 @@ from pathlib import Path
 
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.rules import rule_by_code
-from schemalens.analyzers.rules.base import ALSO
+from schemalens.analyzers.rules.base import ALSO, occurrences
 from schemalens.analyzers.rules.migrations.safety import ALEMBIC_BASE
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 
@@ -62,11 +62,14 @@ def test_fewer_than_three_are_each_their_own_finding(tmp_path):
 
 
 def test_indexes_built_without_concurrently_in_a_history_that_never_builds_one_concurrently(tmp_path):
-    index = ("    op.create_index('orders_c{n}', 'orders', ['status', 'total'])")
+    indexes = [f"    op.create_index('orders_{column}', 'orders', [{column!r}])" for column in ("status", "total", "note")]
     concurrent = ("    with op.get_context().autocommit_block():\n"
-                  "        op.create_index('orders_note', 'orders', ['note'], postgresql_concurrently=True)")
-    [finding] = _findings(_history(tmp_path / "never", [index.format(n=n) for n in range(3)]), "SL505")
+                  "        op.create_index('orders_customer', 'orders', ['customer_id'], postgresql_concurrently=True)")
+    [finding] = _findings(_history(tmp_path / "never", indexes), "SL505")
     assert Path(finding.location.path).name == "r4_change.py" and len(_places(finding)) == 2
     assert "no migration of migrations builds an index concurrently" in finding.title
-    found = _findings(_history(tmp_path / "once", [index.format(n=n) for n in range(3)] + [concurrent]), "SL505")
+    # the editor shows each place with its own column (base.occurrences)
+    assert sorted((Path(place.location.path).name, place.column) for place in occurrences(finding)) == [
+        ("r2_change.py", "status"), ("r3_change.py", "total"), ("r4_change.py", "note")]
+    found = _findings(_history(tmp_path / "once", indexes + [concurrent]), "SL505")
     assert len(found) == 3 and not any(_places(f) for f in found)

@@ -210,9 +210,12 @@ def _merged(group: list[Finding]) -> Finding:
     first, others = group[0], group[1:]
     if not others:
         return first
-    also = []
-    for other in others:
-        subject = ".".join(part for part in (other.table, other.column) if part) or other.title
-        also.append(Related(other.location, f"{ALSO}{subject}"))
     more = _n(" (and %(count)d more)", " (and %(count)d more)", len(others))
-    return replace(first, title=first.title + more, related=(*first.related, *also))
+    return replace(first, title=first.title + more, related=(*first.related, *map(also_place, others)))
+
+
+def also_place(other: Finding) -> Related:
+    """`other` as an `also:` place of the finding it was merged into, labeled with its table and
+    column, which `occurrences` gives back to the finding it makes there."""
+    subject = ".".join(part for part in (other.table, other.column) if part) or other.title
+    return Related(other.location, f"{ALSO}{subject}")

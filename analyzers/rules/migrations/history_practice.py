@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 from ...i18n import _, _n
 from ...schema.drift import migration_history
-from ..base import ALSO, Finding, Related
+from ..base import Finding, also_place
 from ..context import AuditContext
 
 # From this many findings in one history that never follows the practice, they are one finding.
@@ -59,7 +59,6 @@ def once_where_never_practiced(context: AuditContext, findings: Iterable[Finding
 
 
 def _one_for_the_history(newest: Finding, earlier: list[Finding], lacking: str) -> Finding:
-    also = tuple(Related(other.location, f"{ALSO}{other.table or other.title}") for other in earlier)
     count = len(earlier)
     return replace(
         newest,
@@ -71,7 +70,7 @@ def _one_for_the_history(newest: Finding, earlier: list[Finding], lacking: str) 
             "The history has never followed this practice: %(count)d earlier places do the same (related). The fix "
             "is a practice for the migrations to come: a migration that ran long ago has no lock left to take.", count),
         severity=min([newest.severity, *(other.severity for other in earlier)]),
-        related=(*newest.related, *also))
+        related=(*newest.related, *map(also_place, earlier)))
 
 
 def _history_name(history: str) -> str:
