@@ -471,6 +471,21 @@ def test_a_function_of_the_file_that_tests_the_dialect_is_a_dialect_branch():
     assert ([type(op).__name__ for op in parse.revision.upgrade], parse.errors) == (["DataChange"], ())
 
 
+def test_a_flag_named_for_the_connections_engine_is_a_dialect_branch():
+    """letta: `if settings.letta_pg_uri_no_default: return` ahead of a SQLite baseline, `if not
+    ...: return` ahead of each PostgreSQL revision. A flag that says nothing of the connection
+    (`pg_trgm_installed`) is decided at run time."""
+    sqlite_only = "    if settings.letta_pg_uri_no_default:\n        return\n    op.create_table('a', sa.Column('id', sa.Integer))\n"
+    postgres_only = "    if not settings.letta_pg_uri_no_default:\n        return\n    op.create_table('b', sa.Column('id', sa.Integer))\n"
+    assert [op.table for op in _upgrade(sqlite_only)[0]] == []
+    assert [op.table for op in _upgrade(sqlite_only, "sqlite")[0]] == ["a"]
+    assert [op.table for op in _upgrade(postgres_only)[0]] == ["b"]
+    assert [op.table for op in _upgrade("    if USE_SQLITE:\n        op.drop_table('c')\n")[0]] == []
+    assert [op.table for op in _upgrade("    if is_postgres():\n        op.drop_table('c')\n")[0]] == ["c"]
+    undecided = "    if pg_trgm_installed:\n        return\n    op.drop_table('d')\n"
+    assert [op.table for op in _upgrade(undecided)[0]] == ["d"]
+
+
 def test_a_name_bound_where_it_may_not_run_is_not_known_after():
     """Both branches of a test decided at run time are read; which one bound the name is not known."""
     upgrade, errors = _upgrade("    if has_rows():\n        query = 'UPDATE t SET a = 1'\n    else:\n"

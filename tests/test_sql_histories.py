@@ -51,6 +51,8 @@ def _database(model, folder: str):
     ("CREATE TABLE t (id NUMBER(10) NOT NULL, name VARCHAR2(40 CHAR));\n", "oracle"),
     ("CREATE TABLE t (id String, ts DateTime64(3)) ENGINE = MergeTree ORDER BY id;\n", "clickhouse"),
     ("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);\nPRAGMA foreign_keys = ON;\n", "sqlite"),
+    # quay's sqlc queries (internal/dal/queries/gc.sql)
+    ("SELECT t.id FROM tag t WHERE t.lifetime_end_ms <= (strftime('%s', 'now') * 1000) AND t.name = ?;\n", "sqlite"),
     ("\\set ON_ERROR_STOP on\nCREATE TABLE t (id bigserial PRIMARY KEY, body jsonb);\n", "postgresql"),
     ("CREATE TABLE t (id bigint PRIMARY KEY);\n", None),
 ])
@@ -96,6 +98,7 @@ _MARKED = {
     "synonyms, NVL(), ROWNUM": ["CREATE PUBLIC SYNONYM t FOR s.t", "NVL(a, b)", "WHERE ROWNUM < 2"],
     "AUTOINCREMENT/PRAGMA": ["id INTEGER PRIMARY KEY AUTOINCREMENT", "PRAGMA foreign_keys = ON", ") WITHOUT ROWID"],
     "INSERT OR REPLACE": ["INSERT OR REPLACE INTO t VALUES (1)", "DEFAULT (datetime('now'))"],
+    "strftime()": ["WHERE t.end_ms <= strftime('%s', 'now') * 1000"],
     "INTEGER IDENTITY columns (HSQLDB/H2)": ["id INTEGER IDENTITY PRIMARY KEY", "CREATE CACHED TABLE t (id int)"],
     "psql meta-commands": ["\\set ON_ERROR_STOP on"],
     "dollar-quoted bodies": ["AS $$ BEGIN END $$", "AS $body$ BEGIN END $body$"],

@@ -551,6 +551,10 @@ class _RevisionReader:
                 return None
             check = str.startswith if test.func.attr == "startswith" else str.endswith
             return any(check(text, candidate) for text in subject for candidate in candidates)
+        if isinstance(test, (ast.Name, ast.Attribute)) or isinstance(test, ast.Call) and not test.args \
+                and not test.keywords and isinstance(test.func, (ast.Name, ast.Attribute)):
+            engine = _flag_engine(test.func if isinstance(test, ast.Call) else test)
+            return None if engine is None else engine == self.dialect
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             left, operator, right = test.left, test.ops[0], test.comparators[0]
             if isinstance(operator, (ast.Is, ast.IsNot)) and isinstance(right, ast.Constant) and isinstance(right.value, bool):
@@ -1205,6 +1209,27 @@ _GEOSPATIAL = {"add_geospatial_column": "add_column", "drop_geospatial_column": 
                "create_geospatial_index": "create_index", "drop_geospatial_index": "drop_index"}
 # How each dialect names itself in `dialect.name` and database URLs.
 _DIALECT_NAMES = {"postgresql": ("postgresql", "postgres"), "mysql": ("mysql", "mariadb"), "sqlite": ("sqlite",)}
+
+
+def _flag_engine(node: ast.expr) -> Optional[str]:
+    """The engine a flag's name says the connection is (`settings.letta_pg_uri_no_default`,
+    `is_postgres`, `USE_SQLITE`): one engine's word with a word of a connection (uri, url, engine,
+    database...) or of a choice (is, use, using) beside it, no negation before the engine's word.
+    None for any other name (`pg_trgm_installed` says nothing of the connection)."""
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    words = [word for word in re.split(r"[^a-z0-9]+", name.lower()) if word]
+    engines = {position: _ENGINE_WORDS[word] for position, word in enumerate(words) if word in _ENGINE_WORDS}
+    if len(set(engines.values())) != 1 or not _CONNECTION_WORDS & set(words):
+        return None
+    first = min(engines)
+    if first and words[first - 1] in ("not", "no", "non", "without"):
+        return None
+    return next(iter(engines.values()))
+
+
+_ENGINE_WORDS = {word: dialect for dialect, words in _DIALECT_NAMES.items() for word in words} | {"pg": "postgresql"}
+_CONNECTION_WORDS = {"uri", "url", "dsn", "engine", "database", "db", "dialect", "backend", "driver", "connection",
+                     "is", "use", "uses", "using"}
 
 
 class _Scope:

@@ -124,6 +124,8 @@ _MARKERS: tuple[tuple[str, int, LazyPattern, str, tuple[str, ...]], ...] = (
      ("autoincrement", "pragma", "rowid")),
     ("sqlite", 2, LazyPattern(r"\bINSERT\s+OR\s+(?:REPLACE|IGNORE)\b|\bdatetime\s*\(\s*'now'", _I), "INSERT OR REPLACE",
      ("replace", "ignore", "datetime")),
+    ("sqlite", 3, LazyPattern(r"\bstrftime\s*\(", _I), "strftime()",  # neither PostgreSQL nor MySQL has it
+     ("strftime",)),
     ("hsqldb", 4, LazyPattern(r"\b(?:INTEGER|INT|BIGINT)\s+IDENTITY\b(?!\s*\()|\bCREATE\s+(?:MEMORY|CACHED)\s+TABLE\b", _I),
      "INTEGER IDENTITY columns (HSQLDB/H2)",
      ("identity", "memory", "cached")),
