@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..extract.other_orms import OtherOrmModels
 from ..extract.sqlalchemy_models import KeptOutTable, UnrecognizedModel
 from ..i18n import _, _n
 from ..schema.model import SchemaLayer
@@ -29,6 +30,7 @@ class Coverage:
     library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such a base declares is not read
     library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
     library_named: tuple[tuple[str, str], ...] = ()  # (class, library base): a table the library names, not read
+    other_orm_models: tuple[OtherOrmModels, ...] = ()  # model classes of ORMs SchemaLens does not read
     revisions: dict[str, int] = field(default_factory=dict)  # Alembic environment -> revisions read
     revisions_skipped: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # (why, how many files, the first of them)
     sql_files: dict[str, int] = field(default_factory=dict)  # "migration file(s), PostgreSQL" -> files read
@@ -65,6 +67,11 @@ class Coverage:
         """Plain sentences, one per fact."""
         out = [_("models: %(read)d of %(count)d model classes read as tables", read=self.recognized_models,
                  count=self.model_classes)]
+        for models in self.other_orm_models:
+            shown = ", ".join(models.paths) + (", ..." if models.files > len(models.paths) else "")
+            out.append("  " + _n("not read: %(count)d %(library)s model class (%(paths)s): SchemaLens reads SQLAlchemy models",
+                                 "not read: %(count)d %(library)s model classes (%(paths)s): SchemaLens reads SQLAlchemy models",
+                                 models.classes, library=models.library, paths=shown))
         for model in self.unrecognized_models[:SHOWN]:
             out.append("  " + _("not read: %(name)s (%(location)s): %(reason)s", name=model.class_name,
                                 location=model.location, reason=model.reason))
@@ -130,6 +137,8 @@ class Coverage:
             "library_bases": [{"class": base, "table": table} for base, table in self.library_bases],
             "library_tables": [{"table": table, "library": library} for table, library in self.library_tables],
             "library_named": [{"class": cls, "library": base} for cls, base in self.library_named],
+            "other_orm_models": [{"library": models.library, "classes": models.classes, "files": models.files,
+                                  "first": list(models.paths)} for models in self.other_orm_models],
             "revisions": dict(sorted(self.revisions.items())),
             "revisions_skipped": [{"why": why, "files": count, "first": list(paths)}
                                   for why, count, paths in self.revisions_skipped],

@@ -26,6 +26,7 @@ from ..extract import (
     sql_files,
     sqlalchemy_models,
 )
+from ..extract.other_orms import other_orm_models
 from ..extract.python_source import Reparser
 from ..extract.python_world import ReadClosure
 from ..collector import collector_paused
@@ -945,6 +946,8 @@ class WorkspaceIndex:
                 why = next(why for folder, why in self._set_aside_versions.items() if under(path, [folder]))
                 skipped.setdefault(why, []).append(path)
         return Coverage(
+            other_orm_models=other_orm_models(parsed.result.summary for parsed in self._files.values()
+                                              if parsed.kind in PYTHON_KINDS and parsed.result is not None),
             revisions_skipped=tuple((why, len(paths), tuple(sorted(paths)[:3])) for why, paths in sorted(skipped.items())),
             model_classes=self._orm.model_classes, unrecognized_models=self._orm.unrecognized,
             kept_out_tables=self._orm.kept_out, library_bases=self._orm.library_bases,
