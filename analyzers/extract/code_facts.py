@@ -291,7 +291,17 @@ def _class_of_annotation(annotation: Optional[ast.AST]) -> Optional[str]:
 def _adds_to(value: ast.AST, name: str) -> bool:
     """`<x>.name + ...` or `... + <x>.name`: a value that adds to what the attribute holds."""
     return isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add) and any(
-        isinstance(operand, ast.Attribute) and operand.attr == name for operand in (value.left, value.right))
+        (attribute := _attribute_read(operand)) is not None and attribute.attr == name
+        for operand in (value.left, value.right))
+
+
+def _attribute_read(node: ast.AST) -> Optional[ast.Attribute]:
+    """The attribute `node` reads: `<x>.name`, or `(<x>.name or 0)`, which reads it with a
+    default for None (onyx: `attempt.completed_batches = (attempt.completed_batches or 0) + 1`)."""
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) == 2 \
+            and isinstance(node.values[1], ast.Constant):
+        node = node.values[0]
+    return node if isinstance(node, ast.Attribute) else None
 
 
 def _only_rejects(body: list[ast.stmt]) -> bool:
@@ -746,8 +756,8 @@ class _Collector:
         elif isinstance(node.op, ast.Add):
             # `fleet.consolidation_attempt + 1` (dstack, stored back through a dict of updates): a count
             self.accumulated_names.update(
-                operand.attr for operand, other in ((node.left, node.right), (node.right, node.left))
-                if isinstance(operand, ast.Attribute) and isinstance(other, ast.Constant) and other.value == 1)
+                attribute.attr for operand, other in ((node.left, node.right), (node.right, node.left))
+                if (attribute := _attribute_read(operand)) is not None and isinstance(other, ast.Constant) and other.value == 1)
 
     def visit_ann_assign(self, node: ast.AnnAssign) -> None:
         if isinstance(node.target, ast.Name) and self._may_bound(node) and _bounded_non_negative(node.annotation, node.value):

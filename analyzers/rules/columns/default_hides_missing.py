@@ -74,7 +74,12 @@ class DefaultHidesMissing(Rule):
                  "CREATE TABLE fleets (id bigint PRIMARY KEY, consolidation_attempt integer NOT NULL DEFAULT 0);\n"),
                       "app/fleets.py": ("def retry(fleet, updates):\n"
                                         "    new_attempt = fleet.consolidation_attempt + 1\n"
-                                        "    updates['consolidation_attempt'] = new_attempt\n")}))
+                                        "    updates['consolidation_attempt'] = new_attempt\n")}),
+             # onyx: a count of finished batches raised by one from what may still be NULL
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE index_attempt (id bigint PRIMARY KEY, completed_batches integer NOT NULL DEFAULT 0);\n"),
+                      "app/indexing.py": ("def finish_batch(attempt):\n"
+                                          "    attempt.completed_batches = (attempt.completed_batches or 0) + 1\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),)
 

@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 from ...pg.locks import LockEffect
 from ...schema.migration_walk import WalkedOperation
 from ...schema.model import Table, table_key
-from ...schema.operations import CreateTable
+from ...schema.operations import AddColumn, CreateTable, DataChange
 from ...i18n import _
 from ...workspace.discovery import folder_of
 from ..base import Related
@@ -271,6 +271,24 @@ def transaction_of(context: AuditContext, walked: WalkedOperation) -> list[Walke
     while end + 1 < len(walk) and same(walk[end + 1]):
         end += 1
     return list(walk[start:end + 1])
+
+
+def backfilled_under_the_add(context: AuditContext, target: WalkedOperation, columns) -> bool:
+    """One of `columns` was added earlier in the same transaction and an UPDATE of its table ran
+    in between: the ADD COLUMN's ACCESS EXCLUSIVE lock is held through the backfill and the scan
+    `target` makes alike, one problem that SL516 reports at the backfill."""
+    added = False
+    for walked in transaction_of(context, target):
+        operation = walked.operation
+        if walked is target:
+            return False
+        if walked.table != target.table:
+            continue
+        if isinstance(operation, AddColumn) and operation.column.name in columns:
+            added = True
+        elif added and isinstance(operation, DataChange) and operation.kind == "UPDATE":
+            return True
+    return False
 
 
 def locked_anyway(context: AuditContext, walked: WalkedOperation) -> bool:

@@ -12,13 +12,13 @@ from ...schema.operations import (
     AlterColumn,
     CreateIndex,
     CreateTable,
-    DataChange,
     ValidateConstraint,
 )
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import (
     alembic_example,
+    backfilled_under_the_add,
     created_here,
     few_rows,
     lock_sentence,
@@ -150,7 +150,7 @@ class SetNotNullDirectly(Rule):
             if isinstance(operation, AddConstraintUsingIndex):
                 yield from self._primary_key_using_index(context, walked)
                 continue
-            if _proven_by_a_check(context, walked, operation.column) or _backfilled_under_the_add(context, walked):
+            if _proven_by_a_check(context, walked, operation.column) or backfilled_under_the_add(context, walked, (operation.column,)):
                 continue
             if any(e.key == "alter-type-rewrite" for e in walked.lock_effects):
                 continue  # the same ALTER rewrites the table and checks NOT NULL as it does: SL509 reports it
@@ -190,24 +190,6 @@ class SetNotNullDirectly(Rule):
             verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NULL;  -- 0 before VALIDATE; test: "
                          "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE", table=table, column=column),
             table=table, column=column, related=created_here(walked), severity=severity_by_size(context, table))
-
-
-def _backfilled_under_the_add(context: AuditContext, target: WalkedOperation) -> bool:
-    """The column was added earlier in the same transaction and an UPDATE of its table ran in
-    between: the ADD COLUMN's ACCESS EXCLUSIVE lock is held through the backfill and this scan
-    alike, one problem that SL516 reports at the backfill."""
-    added = False
-    for walked in transaction_of(context, target):
-        operation = walked.operation
-        if walked is target:
-            return False
-        if walked.table != target.table:
-            continue
-        if isinstance(operation, AddColumn) and operation.column.name == target.operation.column:
-            added = True
-        elif added and isinstance(operation, DataChange) and operation.kind == "UPDATE":
-            return True
-    return False
 
 
 def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: str) -> bool:
