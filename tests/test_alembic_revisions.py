@@ -511,3 +511,10 @@ def test_a_table_object_created_or_dropped_through_the_bind_is_create_and_drop_t
         ("DropTable", "services", False)]
     assert [column.name for column in upgrade[0].columns] == ["id", "project_id"] and errors == ()
     assert [op.location.line for op in upgrade if type(op).__name__ == "CreateTable"] == [8, 10]  # where each is written
+
+
+def test_sql_run_through_exec_driver_sql_is_read():
+    """letta: `autocommit_connection.exec_driver_sql("CREATE INDEX CONCURRENTLY ...")`."""
+    upgrade, errors = _upgrade("    connection = op.get_bind()\n"
+                               "    connection.exec_driver_sql('CREATE INDEX ix_m_updated ON messages (updated_at)')\n")
+    assert [(type(op).__name__, op.index.name) for op in upgrade] == [("CreateIndex", "ix_m_updated")] and errors == ()

@@ -604,7 +604,8 @@ class _RevisionReader:
             self._helper_elsewhere(scope.build(node), node, out)
             return
         owner = func.value
-        method = func.attr
+        # `connection.exec_driver_sql(text)` (SQLAlchemy 1.4+) runs its SQL as execute() does (letta)
+        method = "execute" if func.attr == "exec_driver_sql" else func.attr
         expr = _unpacked(scope.build(node))
         batch_table = scope.batches.get(owner.id) if isinstance(owner, ast.Name) else None
         owner_name = scope.build(owner).name or ""

@@ -1385,7 +1385,7 @@ class _LayerBuilder:
         indexes: list[Index] = []
         for column in table.columns:
             for fk_call in column.foreign_keys:
-                fk = self._foreign_key(table, [column.name], fk_call.args[:1], fk_call)
+                fk = self._foreign_key(table, [column.name], _referenced(fk_call), fk_call)
                 if fk is not None:
                     foreign_keys.append(fk)
             for check in column.checks:
@@ -1458,7 +1458,7 @@ class _LayerBuilder:
         """A column declared with only a ForeignKey takes the type of the column it references."""
         if depth > 5 or not column.foreign_keys:
             return None
-        target = self._fk_target(table, column.foreign_keys[0].args[:1])
+        target = self._fk_target(table, _referenced(column.foreign_keys[0]))
         if target is None:
             return None
         target_table, target_column = target
@@ -1973,3 +1973,10 @@ def _loader_strategy(value) -> Optional[str]:
     if isinstance(value, bool):
         return "select" if value else "joined"
     return value if isinstance(value, str) else None
+
+
+def _referenced(foreign_key: Expr) -> tuple[Expr, ...]:
+    """The column a `ForeignKey(...)` call references, written first or as `column=` (heat:
+    `ForeignKey(column='resource.id', name='fk_resource_id', ondelete='CASCADE')`)."""
+    column = foreign_key.kwarg("column")
+    return foreign_key.args[:1] or ((column,) if column is not None else ())

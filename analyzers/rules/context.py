@@ -58,8 +58,11 @@ _OTHER_ENGINE = LazyPattern(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle
                            r"|\bdialect\.name\s*[!=]=\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)"
                            r"|\.startswith\(\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)")
 
+# quay's `logentry3` (the third of its log tables), letta's `provider_traces`: a word for entries
+# and a number of the copy may follow
 _APPEND_ONLY_NAME = LazyPattern(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
-                               r"activity|activities|trail|trails|metric|metrics|tracking)$")
+                               r"activity|activities|trail|trails|metric|metrics|tracking|trace|traces)"
+                               r"(_?entry|_?entries)?(_?\d+)?$")
 
 
 def named_append_only(table_name: str) -> bool:

@@ -13,6 +13,10 @@ from ...lazy_pattern import LazyPattern
 # Names that say the column holds ciphertext. A hash has a fixed length (64 hex characters for
 # SHA-256, 60 for bcrypt) and a plain `token` or `password` says nothing about what is stored.
 ENCRYPTED_NAME = LazyPattern(r"(encrypted|cipher|crypt|_enc$)")
+# Names that say the column holds something about the encryption, not the ciphertext: how it
+# was made (heat's `decrypt_method`, 'cryptography_decrypt_v1'), which key, when, whether.
+_ABOUT_THE_ENCRYPTION = LazyPattern(r"_(method|algorithm|alg|scheme|type|kind|version|mode|provider|status|key_id|kid|"
+                                    r"at|on|enabled)$|^(is|has)_")
 # A Fernet token of an empty message is already 100 characters; base64 adds a third on top of
 # the ciphertext. Anything at or below this length truncates or rejects real values.
 _TOO_SHORT = 255
@@ -26,7 +30,8 @@ def varchar_length(type_text: str) -> int | None:
 class SecretInShortColumn(Rule):
     """## What it finds
     Columns meant to hold encrypted values (names with encrypted, cipher, crypt) declared as
-    `varchar(n)` or `char(n)` with n <= 255. A column named for a password, token or hash is
+    `varchar(n)` or `char(n)` with n <= 255; not a column named for something about the
+    encryption (`decrypt_method`, `encryption_key_id`, `encrypted_at`). A column named for a password, token or hash is
     not reported: a hash has a fixed length (a 64-character hex HMAC fits `char(64)`, as in
     polar's session tokens), and the name says nothing of what is stored.
 
@@ -60,7 +65,10 @@ class SecretInShortColumn(Rule):
 
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, password_hash text, api_token_encrypted text);\n")}),
-             Example({"migrations/V1__init.sql": "CREATE TABLE sessions (id bigint PRIMARY KEY, token char(64));\n"}))
+             Example({"migrations/V1__init.sql": "CREATE TABLE sessions (id bigint PRIMARY KEY, token char(64));\n"}),
+             # heat: the name of the function that decrypts the stored value ('cryptography_decrypt_v1')
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE resource_data (id bigint PRIMARY KEY, value text, decrypt_method varchar(64));\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  api_token_encrypted varchar(64)  -- expect\n);\n")}),)
 
@@ -72,7 +80,8 @@ class SecretInShortColumn(Rule):
             return
         for column in table.columns:
             length = varchar_length(column.type)
-            if length is None or length > _TOO_SHORT or not ENCRYPTED_NAME.search(column.name):
+            if length is None or length > _TOO_SHORT or not ENCRYPTED_NAME.search(column.name) \
+                    or _ABOUT_THE_ENCRYPTION.search(column.name):
                 continue
             location, related = context.where_column(table, column)
             yield self.finding(

@@ -90,6 +90,10 @@ class MissingForeignKey(Rule):
         Example({"migrations/V1__init.sql": (
             "CREATE TABLE organizations (id uuid PRIMARY KEY);\n"
             "CREATE TABLE email_logs (id uuid PRIMARY KEY, organization_id uuid, created_at timestamptz);\n")}),
+        # quay: the third of its audit log tables, one per period of the log
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE repository (id bigint PRIMARY KEY);\n"
+            "CREATE TABLE logentry3 (id bigint PRIMARY KEY, repository_id bigint, kind_id integer);\n")}),
         # a foreign key a migration dropped: removed on purpose
         Example({"migrations/V1__init.sql": (
             "CREATE TABLE users (id bigint PRIMARY KEY);\n"
