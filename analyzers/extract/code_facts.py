@@ -85,6 +85,7 @@ class VersionSwitch:
 
     field: str
     location: Location
+    key: bool = False  # read as a dict's key (`data.get("version")`), not as an attribute
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,7 +651,7 @@ class _Collector:
             got = _get_key(candidate) if isinstance(candidate, ast.Call) else None
             name = got[0] if got else (candidate.attr if isinstance(candidate, ast.Attribute) else None)
             if name in _VERSION_FIELDS and _a_data_version(candidate, test):
-                self.version_switches.append(VersionSwitch(name, self._location(node)))
+                self.version_switches.append(VersionSwitch(name, self._location(node), key=got is not None))
                 break
 
     def visit_function(self, node: ast.FunctionDef) -> None:
