@@ -6,9 +6,11 @@ through the file's imports. The index caches it by content; nothing keeps a synt
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
+from ..lazy_pattern import LazyPattern
 from ..schema.model import ExtractionError, Location
 from .python_names import (
     Expr,
@@ -300,6 +302,16 @@ class _Summarizer:
         return replace(attribute, value=self.final_exprs.build(returned)) if returned is not None else attribute
 
     def _class_assignment(self, statement: ast.stmt) -> list[ClassAttribute]:
+        if isinstance(statement, ast.If):
+            # letta: `if settings.database_engine is DatabaseChoice.POSTGRES: embedding = ...(Vector)
+            # else: embedding = ...(CommonVector)`: the branch for PostgreSQL first, then what only
+            # the other one declares
+            first, second = (statement.orelse, statement.body) if _tests_another_engine(self.source.segment(statement.test)) \
+                else (statement.body, statement.orelse)
+            taken = [attribute for inner in first for attribute in self._class_assignment(inner)]
+            names = {attribute.name for attribute in taken}
+            return taken + [attribute for inner in second for attribute in self._class_assignment(inner)
+                            if attribute.name not in names]
         location = self.source.location(statement)
         if isinstance(statement, ast.Assign):
             value = self.exprs.build(statement.value)
@@ -327,6 +339,19 @@ class _Summarizer:
                       if isinstance(key, ast.Constant) and key.value == "__tablename__")
         return ClassAttribute(node.name, self.source.name_location(node), value, annotation, declared_attr=True,
                               function=function, built_tablenames=built)
+
+
+_ENGINE_WORDS = LazyPattern(r"(postgres|\bpg\b|\bPG_|_PG\b)|(sqlite|mysql|mariadb|mssql|oracle)", re.IGNORECASE)
+_NEGATION = LazyPattern(r"\bnot\b|!=")
+
+
+def _tests_another_engine(test: str) -> bool:
+    """A class-body test whose true branch is for an engine other than PostgreSQL: it names
+    only another engine (`if settings.engine == "sqlite":`), or names PostgreSQL negated."""
+    named = {"postgresql" if match.group(1) else "other" for match in _ENGINE_WORDS.finditer(test)}
+    if named == {"postgresql"}:
+        return _NEGATION.search(test) is not None
+    return named == {"other"} and _NEGATION.search(test) is None
 
 
 def _bound_names(statement: ast.stmt) -> list[str]:
