@@ -21,7 +21,9 @@ _PARTITIONED = ("CREATE TABLE events (\n  id bigint GENERATED ALWAYS AS IDENTITY
 class SchemaDriftPrimaryKey(Rule):
     """## What it finds
     Tables whose primary key the models and the migrations declare on different columns, or
-    that have a primary key on one side only. Models that reflect their table are not compared.
+    that have a primary key on one side only. Models that reflect their table are not compared,
+    nor a table whose migrations leave no primary key but a UNIQUE key on the model's key
+    columns, all NOT NULL: the key is enforced under another name.
 
     P0 when the model's key is a strict subset of the database's: typically a model keyed on
     `id` over a partitioned table whose key is `(id, created_at)`, since PostgreSQL requires
@@ -68,6 +70,11 @@ class SchemaDriftPrimaryKey(Rule):
         Example({"app/models.py": _MODELS + _COMPOSITE, "db/V1__events.sql": _PARTITIONED}),
         Example({"app/models.py": _MODELS + _SINGLE.format(marker=""),
                  "db/V1__events.sql": "CREATE TABLE events (id bigserial, occurred_at timestamptz NOT NULL, CONSTRAINT events_pk PRIMARY KEY (id));\n"}),
+        # letta: the key's other columns dropped (and the primary key with them), then UNIQUE on the rest
+        Example({"app/models.py": _MODELS + _SINGLE.format(marker=""),
+                 "db/V1__events.sql": ("CREATE TABLE events (id bigint NOT NULL, tag text NOT NULL, occurred_at timestamptz NOT NULL,"
+                                       " PRIMARY KEY (id, tag));\n"),
+                 "db/V2__retag.sql": "ALTER TABLE events DROP COLUMN tag;\nALTER TABLE events ADD CONSTRAINT events_id_key UNIQUE (id);\n"}),
     )
     invalid = (
         Example({"app/models.py": _MODELS + _SINGLE.format(marker="  # expect"), "db/V1__events.sql": _PARTITIONED}),
@@ -79,7 +86,7 @@ class SchemaDriftPrimaryKey(Rule):
         if not has_migrations(context.model):
             return
         for orm, database in shared_tables(context.model, context.text_of):
-            if primary_key_difference(orm, database) is not None:
+            if primary_key_difference(orm, database) is not None and not _unique_in_its_place(orm, database):
                 yield self._finding(orm, database)
 
     def _finding(self, orm: Table, database: Table) -> Finding:
@@ -133,6 +140,22 @@ class SchemaDriftPrimaryKey(Rule):
                           "ANY (i.indkey) WHERE i.indrelid = '%(table)s'::regclass AND i.indisprimary;  -- the model's key "
                           "columns (`alembic check` does not compare primary keys)", table=table)),
             table=table, related=(related,), severity="P0" if subset else None)
+
+
+def _unique_in_its_place(orm: Table, database: Table) -> bool:
+    """The database has no primary key but a UNIQUE constraint (or a unique index on plain
+    columns, without WHERE) on the model's key, whose columns are all NOT NULL: the key is
+    enforced, only not named PRIMARY KEY (letta's tools_agents: its key's other columns dropped,
+    then UNIQUE (agent_id, tool_id))."""
+    if database.primary_key is not None or orm.primary_key is None:
+        return False
+    key = set(orm.primary_key.columns)
+    columns = [database.column(name) for name in key]
+    if any(column is None or column.nullable for column in columns):
+        return False
+    return any(set(unique.columns) == key for unique in database.unique_constraints) or any(
+        index.unique and index.where is None and not any(index.expressions) and set(index.columns) == key
+        for index in database.indexes)
 
 
 def _columns(columns) -> str:
