@@ -27,8 +27,9 @@ class LegacyColumn(Rule):
     at head with no migration removing them. Not the identifier of a record in a retired or
     outside system (`legacy_stripe_subscription_id`, `legacy_id`: provenance, kept on purpose),
     unless it references a table of the schema (`legacy_user_id` -> `users`). Nor a column that
-    says the row's own state (`deprecated`, `is_legacy`, `deprecated_at`): tracecat's actions
-    keep a deprecation message there.
+    says the row's own state (`deprecated`, `is_legacy`, `deprecated_at`, any boolean such as
+    heat's `backup`, whether the stack is a backup): tracecat's actions keep a deprecation
+    message there.
 
     ## Why it matters
     Compatibility columns are written by some code paths and read by others; without a plan
@@ -66,6 +67,8 @@ class LegacyColumn(Rule):
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE actions (id bigint PRIMARY KEY, deprecated text, is_deprecated boolean,\n"
                  "  deprecated_at timestamptz);\n")}),
+             # heat: whether the stack is a backup stack
+             Example({"migrations/V1__init.sql": "CREATE TABLE stack (id bigint PRIMARY KEY, backup boolean);\n"}),
              # warehouse: the current column, whose comment explains what older rows lack
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE macaroons (id bigint PRIMARY KEY, caveats jsonb);\n"
@@ -90,7 +93,7 @@ class LegacyColumn(Rule):
             return
         for column in table.columns:
             if not (_LEGACY_NAME.search(column.name) or (column.comment and _LEGACY_COMMENT.search(_first_sentence(column.comment)))) \
-                    or _STATE_OF_THE_ROW.match(column.name):
+                    or _STATE_OF_THE_ROW.match(column.name) or column.type == "boolean":
                 continue
             if _provenance_id(table, column.name):
                 continue
