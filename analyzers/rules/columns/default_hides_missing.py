@@ -19,11 +19,17 @@ _COUNTER_NAME = LazyPattern(r"(count|total|num|number|quantity|qty|stock|balance
                            r"|(^|_)[xyz]$|zoom$")
 
 
+# An integer state, status or kind is a code, and 0 one of its values (quay's repository.state:
+# RepositoryState.NORMAL = 0), not a missing one.
+_CODED_STATE = LazyPattern(r"(^|_)(state|status|kind|type|mode|role|category|visibility|tier|stage|phase)$")
+_INTEGERS = ("smallint", "integer", "bigint")
+
+
 class DefaultHidesMissing(Rule):
     """## What it finds
     NOT NULL text or number columns whose default is `''` or `0`, where the name is not a
     counter, quantity or coordinate (counters legitimately start at 0, and a canvas at its
-    origin), and the code does not add to the column as a running total
+    origin) nor an integer state, status or kind (a code, whose 0 is one of its values), and the code does not add to the column as a running total
     (`.values(llm_cost=Block.llm_cost + amount)`: a total starts at 0) or raise it by one.
 
     ## Why it matters
@@ -75,13 +81,19 @@ class DefaultHidesMissing(Rule):
                       "app/fleets.py": ("def retry(fleet, updates):\n"
                                         "    new_attempt = fleet.consolidation_attempt + 1\n"
                                         "    updates['consolidation_attempt'] = new_attempt\n")}),
+             # quay: a repository's state code, RepositoryState.NORMAL = 0
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE repository (id bigint PRIMARY KEY, state integer NOT NULL DEFAULT 0);\n")}),
              # onyx: a count of finished batches raised by one from what may still be NULL
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE index_attempt (id bigint PRIMARY KEY, completed_batches integer NOT NULL DEFAULT 0);\n"),
                       "app/indexing.py": ("def finish_batch(attempt):\n"
                                           "    attempt.completed_batches = (attempt.completed_batches or 0) + 1\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
-        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),)
+        "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  phone varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}),
+               # a status written as text: '' is no status
+               Example({"migrations/V1__init.sql": (
+        "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  status varchar(20) NOT NULL DEFAULT ''  -- expect\n);\n")}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return context.per_table(self.code, self._check_table)
@@ -93,7 +105,8 @@ class DefaultHidesMissing(Rule):
             default = (column.server_default or "").strip()
             if column.nullable or not default or not _PLACEHOLDER.match(default.lower()):
                 continue
-            if _COUNTER_NAME.search(column.name) or column.type == "boolean" or context.code_accumulates(column.name):
+            if _COUNTER_NAME.search(column.name) or column.type == "boolean" or context.code_accumulates(column.name) \
+                    or column.type in _INTEGERS and _CODED_STATE.search(column.name):
                 continue
             location, related = context.where_column(table, column)
             yield self.finding(
