@@ -59,6 +59,10 @@ class ReadModifyWrite:
     # `usage: Usage`), None when it does not say: a class no table maps holds no row (letta's
     # pydantic usage statistics).
     receiver_class: Optional[str] = None
+    # The object was read under a row lock: in a function that locks rows (`with_for_update()`,
+    # `FOR UPDATE`), or returned by a function of the module that does, or that upserts it with
+    # `ON CONFLICT DO UPDATE ... RETURNING` (onyx's get_or_create_tenant_usage), which locks it too.
+    locked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +259,16 @@ _CONFIG_RECEIVER = LazyPattern(r"(?:^|[._])(?:environ|env|config|conf|settings|s
 _SECRET_NAME = LazyPattern(r"key|secret|token|salt|pepper|passw|signing|cipher|fernet|crypt|hmac|private",
                           re.IGNORECASE)
 _VERSION_FIELDS = ("schema_version", "payload_version", "data_version", "format_version", "version")
+
+
+_CHANGE_IN_PLACE = LazyPattern(r"[+-]=|\.\w+\s*[+-]")
+_ROW_LOCK = LazyPattern(r"with_for_update\(|\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
+
+
+def _locks_rows(text: str) -> bool:
+    """Code that reads rows under a lock: `with_for_update()`, `SELECT ... FOR UPDATE`, or an
+    upsert that returns its row (`on_conflict_do_update(...).returning(...)`)."""
+    return _ROW_LOCK.search(text) is not None or "on_conflict_do_update" in text and ".returning(" in text
 
 
 def _local_classes(function: ast.FunctionDef) -> dict[str, str]:
@@ -516,6 +530,8 @@ class _Collector:
         self._inside_fstrings: set[int] = set()  # an f-string's text pieces and format specs: not string literals
         self._guarded_increments: set[int] = set()  # constant increments checked earlier in their function
         self._receiver_classes: dict[int, str] = {}  # read-modify-write node -> the class of its object
+        self._locked_writes: set[int] = set()  # read-modify-write nodes whose object was read under a row lock
+        self._locking_functions: Optional[frozenset[str]] = None  # the module's functions that lock the rows they read
         self.negated_names: set[str] = set()
         self.accumulated_names: set[str] = set()
         self.subtracted_names: set[str] = set()
@@ -659,6 +675,7 @@ class _Collector:
         same function, by an insert; constant increments of an attribute compared earlier."""
         self._mark_guarded_increments(node)
         self._mark_receiver_classes(node)
+        self._mark_locked_writes(node)
         checks: dict[str, tuple[tuple[str, ...], Optional[str]]] = {}  # variable -> (columns, model) of its query
         statements, one_line = _flatten(self.source, node.body)
         for position, statement in enumerate(statements):
@@ -721,8 +738,38 @@ class _Collector:
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in classes:
                 self._receiver_classes[id(node)] = classes[target.value.id]
 
+    def _mark_locked_writes(self, function: ast.FunctionDef) -> None:
+        """The read-modify-writes of `function` whose object it read under a row lock."""
+        text = self.source.segment(function)
+        if not _CHANGE_IN_PLACE.search(text):
+            return  # no read-modify-write is written without one (most functions: spared a walk)
+        writes = [(node, target.value.id) for node in walk_in_order(function)
+                  if isinstance(node, (ast.AugAssign, ast.Assign))
+                  and isinstance(target := node.target if isinstance(node, ast.AugAssign) else node.targets[0], ast.Attribute)
+                  and isinstance(target.value, ast.Name)]
+        if not writes:
+            return
+        if _locks_rows(text):
+            self._locked_writes.update(id(node) for node, _receiver in writes)
+            return
+        locking = self._module_locking_functions()
+        if not locking:
+            return
+        locked_names = {node.targets[0].id for node in walk_in_order(function)
+                        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                        and isinstance(node.value, ast.Call) and _method(node.value) in locking}
+        self._locked_writes.update(id(node) for node, receiver in writes if receiver in locked_names)
+
+    def _module_locking_functions(self) -> frozenset[str]:
+        if self._locking_functions is None:
+            self._locking_functions = frozenset(
+                statement.name for statement in self.source.tree.body
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _locks_rows(self.source.segment(statement)))
+        return self._locking_functions
+
     def _read_modify_write(self, attribute: str, node: ast.AST) -> ReadModifyWrite:
-        return ReadModifyWrite(attribute, self._location(node), self._counts_events(node), self._receiver_classes.get(id(node)))
+        return ReadModifyWrite(attribute, self._location(node), self._counts_events(node), self._receiver_classes.get(id(node)),
+                               id(node) in self._locked_writes)
 
     # signed quantities and validated inputs
 

@@ -19,6 +19,9 @@ class ReadModifyWrite(Rule):
     by one, while a limit checked on a stale value lets concurrent requests past it. Nor an
     object the function says is an instance of a class no table maps (`usage = Usage()`, a
     parameter `usage: Usage`): letta sums token counts on pydantic objects that hold no row.
+    Nor an object read under a row lock: in a function that locks what it reads
+    (`with_for_update()`, `FOR UPDATE`), or returned by a function of the module that does, or
+    that upserts it `ON CONFLICT DO UPDATE ... RETURNING` (which locks the row until the commit).
 
     ## Why it matters
     Two requests load the same row, both compute from the old value and both write: one update
@@ -72,6 +75,21 @@ class ReadModifyWrite(Rule):
                               "    run_usage = UsageStatistics()\n"
                               "    run_usage.completion_tokens = run_usage.completion_tokens + usage.completion_tokens\n"
                               "    return run_usage\n")}),
+        # onyx: the row upserted ON CONFLICT DO UPDATE ... RETURNING, locked until the commit;
+        # and an object read FOR UPDATE in the same function
+        Example({
+            "migrations/V1__usage.sql": ("CREATE TABLE tenant_usage (window_start date PRIMARY KEY, llm_cost numeric NOT NULL);\n"
+                                         "CREATE TABLE wallets (id bigint PRIMARY KEY, balance numeric NOT NULL);\n"),
+            "app/usage.py": ("def get_or_create_usage(session, window):\n"
+                             "    stmt = (pg_insert(TenantUsage).values(window_start=window, llm_cost=0)\n"
+                             "            .on_conflict_do_update(index_elements=['window_start'],\n"
+                             "                                   set_={'llm_cost': TenantUsage.llm_cost}).returning(TenantUsage))\n"
+                             "    return session.execute(stmt).scalar_one()\n\n"
+                             "def increment(session, window, amount):\n    usage = get_or_create_usage(session, window)\n"
+                             "    usage.llm_cost += amount\n\n"
+                             "def pay(session, wallet_id, amount):\n"
+                             "    wallet = session.query(Wallet).filter_by(id=wallet_id).with_for_update().one()\n"
+                             "    wallet.balance -= amount\n")}),
     )
     invalid = (Example({
         "migrations/V1__products.sql": "CREATE TABLE products (id bigint PRIMARY KEY, stock integer NOT NULL);\n",
@@ -86,7 +104,7 @@ class ReadModifyWrite(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for facts in context.code_facts():
             for found in facts.read_modify_writes:
-                if found.counts_events or found.receiver_class is not None \
+                if found.counts_events or found.locked or found.receiver_class is not None \
                         and context.orm_table_of_class(found.receiver_class) is None:
                     continue
                 tables = [t for t in context.tables_with_columns((found.attribute,))
