@@ -4,7 +4,7 @@ import functools
 import re
 from typing import Iterator, Optional
 
-from ...schema.operations import CreateTable, DataChange
+from ...schema.operations import AddConstraint, CreateIndex, CreateTable, DataChange, DropConstraint, DropIndex
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ...workspace.discovery import file_name, file_stem
@@ -28,8 +28,10 @@ def _named_a_redo(path: str, message: Optional[str]) -> bool:
 
 def _objects(step) -> set[tuple[str, str]]:
     """What the step changes of the schema (a data repair changes none of it): (table, column)
-    for a column it adds, alters or drops, and for each column of a table it creates;
-    (table, "*") for the rest (the table itself, an index, a constraint)."""
+    for a column it adds, alters or drops, and for each column of a table it creates; (table,
+    "index <name>") and (table, "constraint <name>") for a named index or constraint (letta: a
+    "fix" revision dropping indexes and adding a foreign key of a table whose unique key an
+    earlier one swapped changes none of what that one did); (table, "*") for the rest."""
     found = set()
     for operation in step.operations:
         table = getattr(operation, "table", None)
@@ -37,9 +39,22 @@ def _objects(step) -> set[tuple[str, str]]:
             continue
         if isinstance(operation, CreateTable):
             found |= {(table, column.name) for column in operation.columns}
-        column = getattr(operation, "column", None)
-        found.add((table, column if isinstance(column, str) else getattr(column, "name", None) or "*"))
+        found.add((table, _changed(operation)))
     return found
+
+
+def _changed(operation) -> str:
+    """What of its table `operation` changes, as `_objects` names it."""
+    if isinstance(operation, CreateIndex) and operation.index.name:
+        return f"index {operation.index.name}"
+    if isinstance(operation, DropIndex) and operation.name:
+        return f"index {operation.name}"
+    if isinstance(operation, AddConstraint) and operation.constraint.name:
+        return f"constraint {operation.constraint.name}"
+    if isinstance(operation, DropConstraint) and operation.name:
+        return f"constraint {operation.name}"
+    column = getattr(operation, "column", None)
+    return column if isinstance(column, str) else getattr(column, "name", None) or "*"
 
 
 def _overlap(earlier: set[tuple[str, str]], later: set[tuple[str, str]]) -> set[str]:
@@ -51,8 +66,9 @@ class RedoMigration(Rule):
     """## What it finds
     Migrations whose file name or message says they redo or fix an earlier one (`_v2`,
     `_fix`, `hotfix`, `again`, `redo`) and that change what an earlier migration changed: the
-    same column (one it added, changed or created its table with), or the same table beyond
-    its columns (an index, a constraint). A migration that only repairs rows
+    same column (one it added, changed or created its table with), the same index or
+    constraint (by name), or the same table beyond its columns (an unnamed index or constraint,
+    the table itself). A migration that only repairs rows
     (`fix_ended_subscriptions`: an UPDATE) is not one, nor one that adds a new column to a
     table an earlier one changed (bitcart).
 
@@ -92,9 +108,20 @@ class RedoMigration(Rule):
                       "db/V2__add_index.sql": "CREATE INDEX ix_orders_status ON orders (status);\n"}),
              # polar: a data repair after an application bug
              Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text, ended_at timestamptz);\n",
-                      "db/V2__fix_ended_orders.sql": "UPDATE orders SET status = 'canceled' WHERE ended_at IS NOT NULL;\n"}))
+                      "db/V2__fix_ended_orders.sql": "UPDATE orders SET status = 'canceled' WHERE ended_at IS NOT NULL;\n"}),
+             # letta: a "fix" that drops indexes of a table whose unique key an earlier migration swapped
+             Example({"db/V1__orders.sql": ("CREATE TABLE orders (id int PRIMARY KEY, job_id int, message_id int);\n"
+                                            "CREATE INDEX ix_orders_job_id ON orders (job_id);\n"),
+                      "db/V2__unique_job_message.sql": ("ALTER TABLE orders ADD CONSTRAINT uq_orders_job_message "
+                                                        "UNIQUE (job_id, message_id);\n"),
+                      "db/V3__fix_orders_indexes.sql": "DROP INDEX ix_orders_job_id;\n"}))
     invalid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
-                        "db/V2__add_status_fix.sql": "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n"}),)
+                        "db/V2__add_status_fix.sql": "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n"}),
+               # an index made again under its name
+               Example({"db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
+                        "db/V2__index_status.sql": "CREATE INDEX ix_orders_status ON orders (lower(status));\n",
+                        "db/V3__index_status_fix.sql": ("DROP INDEX ix_orders_status;  -- expect\n"
+                                                        "CREATE INDEX ix_orders_status ON orders (status);\n")}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         from .sql_history import checked_databases, repeats
