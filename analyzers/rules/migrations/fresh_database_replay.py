@@ -19,7 +19,7 @@ def replay_problems(context: AuditContext, *, later: bool):
     that only upgrades existing databases, new ones being built from a schema file beside it
     (temporal-sql-tool), is not meant to replay from empty."""
     for database in checked_databases(context.model):
-        if schema_file_for_new_databases(database, context.text_of) is not None:
+        if schema_file_for_new_databases(database, context.text_of, context.model.files) is not None:
             continue
         for problem in database.problems:
             path = problem.error.location.path
@@ -41,8 +41,8 @@ class FreshDatabaseReplay(Rule):
     statement that needs an object a later migration creates is SL571's. A folder that only
     upgrades existing databases while a schema file beside it builds new ones (temporal-sql-tool's
     `versioned/` with a `manifest.json` per version, next to `schema.sql`; or a `schema.sql`
-    beside the folder that creates the first table the migrations need and none of them
-    creates, as umami's ClickHouse folder) is not replayed as the way to a new database.
+    (or `<name>_schema.sql`, as quay's) beside the folder that creates the first table the
+    migrations need and none of them creates, as umami's ClickHouse folder) is not replayed as the way to a new database.
 
     ## Why it matters
     The databases that exist today were built another way (by hand, from a dump, from a
@@ -82,7 +82,10 @@ class FreshDatabaseReplay(Rule):
              # migration alters a table that file creates
              Example({"db/events/schema.sql": "CREATE TABLE events (id bigint PRIMARY KEY, body text);\n",
                       "db/events/migrations/01_channel.sql": "ALTER TABLE events ADD COLUMN channel text;\n",
-                      "db/events/migrations/02_locale.sql": "ALTER TABLE events ADD COLUMN locale text;\n"}))
+                      "db/events/migrations/02_locale.sql": "ALTER TABLE events ADD COLUMN locale text;\n"}),
+             # quay: the schema of new databases in `<name>_schema.sql`, beside a folder that brings old ones to it
+             Example({"db/sqlite/quay_schema.sql": "CREATE TABLE tag (id bigint PRIMARY KEY, name text);\n",
+                      "db/sqlite/compatibility/0001_bridge.sql": "ALTER TABLE tag ADD COLUMN immutable boolean;\n"}))
     invalid = (
         Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
                  "db/V2__template_locale.sql": (
