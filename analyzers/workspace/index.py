@@ -34,8 +34,8 @@ from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
-from .databases import (ALEMBIC, Database, baseline_step, explain_failures, group_locations, merged_files, tool_table_step,
-                        upgrade_baseline)
+from .databases import (ALEMBIC, Database, baseline_step, explain_failures, group_locations, merged_files,
+                        schema_file_for_new_databases, tool_table_step, upgrade_baseline)
 from . import migration_helpers
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
@@ -877,9 +877,12 @@ class WorkspaceIndex:
             # What a statement SchemaLens does not model explains is its gap, not the workspace's problem.
             gaps = {problem.error.location for problem in problems if problem.unmodelled is not None} | conditional
             errors = tuple(error for error in run.errors if error.location not in gaps)
-            built.append(Database(name, dialect, tuple(members), tuple(files), run.steps, run.layer, errors, problems,
-                                  test_fixture=bool(members) and all(m.test_fixture for m in members),
-                                  alembic=name.partition(":")[0] == ALEMBIC))
+            database = Database(name, dialect, tuple(members), tuple(files), run.steps, run.layer, errors, problems,
+                                test_fixture=bool(members) and all(m.test_fixture for m in members),
+                                alembic=name.partition(":")[0] == ALEMBIC)
+            built_from = schema_file_for_new_databases(database, self._read, self._paths) if members else None
+            # folders that upgrade the databases a schema file builds: failing from empty is no error of theirs
+            built.append(replace(database, errors=(), built_from=built_from) if built_from else database)
         self._replays = replays
         return _with_main(built, orm_layer, self.config.dialect)
 
@@ -933,6 +936,10 @@ class WorkspaceIndex:
                              "change tables that none of them creates: a create_all() and stamp bootstrap); "
                              f"{len(history.existing_tables)} model table(s) are taken as there at its start")
         for database in databases:
+            if database.built_from is not None:
+                notes.append(_("migration set %(folder)s: upgrades the databases %(schema)s builds; not replayed from an "
+                               "empty database, its failures there not reported", folder=database.name or ".",
+                               schema=database.built_from))
             baseline = upgrade_baseline(database.steps)
             if baseline is not None:
                 folder, version, count = baseline

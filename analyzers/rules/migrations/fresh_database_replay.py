@@ -5,7 +5,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .sql_history import checked_databases, display_name, repeats, schema_file_for_new_databases
+from .sql_history import checked_databases, display_name, repeats
 from ...i18n import _
 
 _SHOWN_CONSEQUENCES = 3
@@ -19,7 +19,7 @@ def replay_problems(context: AuditContext, *, later: bool):
     that only upgrades existing databases, new ones being built from a schema file beside it
     (temporal-sql-tool), is not meant to replay from empty."""
     for database in checked_databases(context.model):
-        if schema_file_for_new_databases(database, context.text_of, context.model.files) is not None:
+        if database.built_from is not None:
             continue
         for problem in database.problems:
             path = problem.error.location.path

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Iterable, Optional
+from typing import Optional
 
 from ...schema import operations as ops
 from ...schema.model import table_key
@@ -22,49 +22,6 @@ def checked_databases(model) -> list:
     """The databases whose SQL migration histories the rules check: every database built from
     SQL migration folders, test fixtures left out."""
     return [database for database in getattr(model, "databases", ()) if database.files and not database.test_fixture]
-
-
-def schema_file_for_new_databases(database, text_of, paths: Iterable[str] = ()) -> Optional[str]:
-    """The schema file that builds new databases when the migration folder only upgrades existing
-    ones, else None: a `schema.sql` (or, of `paths`, a `<name>_schema.sql`: quay's
-    `sqlite/quay_schema.sql` beside `sqlite/compatibility/`) beside the folder (or one level up) when the folder's version
-    folders each hold a `manifest.json` (temporal-sql-tool: `versioned/v0.2/manifest.json`, and
-    the versions may start after the first one), or when the first relation the migrations need
-    and none of them creates is one that schema file creates (umami: `db/clickhouse/schema.sql`
-    beside `db/clickhouse/migrations/`, whose first migration alters its tables)."""
-    for location in database.locations:
-        if not location.files:
-            continue
-        first = PurePosixPath(location.files[0]).parent
-        versioned = first.as_posix() != location.folder and text_of(f"{first}/manifest.json") is not None
-        folder = PurePosixPath(location.folder)
-        for parent in (folder.parent, folder.parent.parent):
-            prefix = f"{parent}/" if parent.as_posix() != "." else ""
-            named = sorted(path for path in paths if path.startswith(prefix) and "/" not in path[len(prefix):]
-                           and _SCHEMA_FILE.search(path[len(prefix):]))
-            for candidate in dict.fromkeys((f"{prefix}schema.sql", *named)):
-                schema = text_of(candidate)
-                if schema is not None and (versioned or _creates_first_needed(database, schema)):
-                    return candidate
-    return None
-
-
-_SCHEMA_FILE = re.compile(r"(^|[_\-.])schema\.sql$", re.IGNORECASE)
-
-
-def _creates_first_needed(database, schema: str) -> bool:
-    """The first relation the database's migrations need and none of them creates (another
-    database may have one of that name) is one the schema file's text creates (a table or a
-    view of that name)."""
-    needed = next((problem.failure.missing[1] for problem in sorted(database.problems, key=lambda p: p.step)
-                   if problem.failure.missing and problem.failure.missing[0] == "relation"
-                   and (problem.creation is None or problem.creation.database != database.name)),
-                  None)
-    if needed is None:
-        return False
-    name = re.escape(needed.rpartition(".")[2])
-    return re.search(rf"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|(?:MATERIALIZED\s+)?VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-                     rf"(?:[\w\"`]+\.)?[\"`]?{name}[\"`]?(?![\w])", schema, re.IGNORECASE) is not None
 
 
 def migration_name(path: str) -> str:
