@@ -21,9 +21,9 @@ _PARTITIONED = ("CREATE TABLE events (\n  id bigint GENERATED ALWAYS AS IDENTITY
 class SchemaDriftPrimaryKey(Rule):
     """## What it finds
     Tables whose primary key the models and the migrations declare on different columns, or
-    that have a primary key on one side only. Models that reflect their table are not compared,
-    nor a table whose migrations leave no primary key but a UNIQUE key on the model's key
-    columns, all NOT NULL: the key is enforced under another name.
+    that have a primary key on one side only. Models that reflect their table are not compared.
+    A table whose migrations leave no primary key but a UNIQUE key on the model's key columns,
+    all NOT NULL, has its key enforced under another name: P2, for the missing primary key.
 
     P0 when the model's key is a strict subset of the database's: typically a model keyed on
     `id` over a partitioned table whose key is `(id, created_at)`, since PostgreSQL requires
@@ -70,13 +70,14 @@ class SchemaDriftPrimaryKey(Rule):
         Example({"app/models.py": _MODELS + _COMPOSITE, "db/V1__events.sql": _PARTITIONED}),
         Example({"app/models.py": _MODELS + _SINGLE.format(marker=""),
                  "db/V1__events.sql": "CREATE TABLE events (id bigserial, occurred_at timestamptz NOT NULL, CONSTRAINT events_pk PRIMARY KEY (id));\n"}),
-        # letta: the key's other columns dropped (and the primary key with them), then UNIQUE on the rest
-        Example({"app/models.py": _MODELS + _SINGLE.format(marker=""),
+    )
+    invalid = (
+        # letta, FitTrackee: the key's other columns dropped (and the primary key with them), then
+        # UNIQUE on the rest: the key holds, the primary key is missing (P2)
+        Example({"app/models.py": _MODELS + _SINGLE.format(marker="  # expect"),
                  "db/V1__events.sql": ("CREATE TABLE events (id bigint NOT NULL, tag text NOT NULL, occurred_at timestamptz NOT NULL,"
                                        " PRIMARY KEY (id, tag));\n"),
                  "db/V2__retag.sql": "ALTER TABLE events DROP COLUMN tag;\nALTER TABLE events ADD CONSTRAINT events_id_key UNIQUE (id);\n"}),
-    )
-    invalid = (
         Example({"app/models.py": _MODELS + _SINGLE.format(marker="  # expect"), "db/V1__events.sql": _PARTITIONED}),
         Example({"app/models.py": _MODELS + _SINGLE.format(marker="  # expect"),
                  "db/V1__events.sql": "CREATE TABLE events (id bigint NOT NULL, occurred_at timestamptz NOT NULL);\n"}),
@@ -86,8 +87,31 @@ class SchemaDriftPrimaryKey(Rule):
         if not has_migrations(context.model):
             return
         for orm, database in shared_tables(context.model, context.text_of):
-            if primary_key_difference(orm, database) is not None and not _unique_in_its_place(orm, database):
-                yield self._finding(orm, database)
+            if primary_key_difference(orm, database) is None:
+                continue
+            unique = _unique_in_its_place(orm, database)
+            yield self._finding(orm, database) if unique is None else self._unique_stands_in(orm, database, unique)
+
+    def _unique_stands_in(self, orm: Table, database: Table, unique) -> Finding:
+        """No primary key, but a UNIQUE key on the model's NOT NULL key columns: the key holds;
+        what is missing is the name (replication and tools need a primary key). P2."""
+        table, key = orm.key, _columns(orm.primary_key.columns)
+        name = unique.name or _("the unique key")
+        return self.finding(
+            orm.primary_key.location, _("%(table)s has no primary key; UNIQUE %(key)s stands in for it", table=table, key=key),
+            _("The migrations leave %(table)s without a primary key (a key column was dropped, and the key with it), but "
+              "%(name)s enforces %(key)s on NOT NULL columns, the model's key.", table=table, name=name, key=key),
+            impact=_("Worst case: logical replication cannot publish UPDATE and DELETE of %(table)s, and tools that need a "
+                     "primary key (pg_repack, some CDC connectors) refuse the table. Most likely: nothing until one of them "
+                     "is set up.", table=table),
+            root_cause=_("Dropping a column of a primary key drops the key; the revision added a unique key instead of a "
+                         "new primary key."),
+            fix=Fix(short_term=_("Promote it: `ALTER TABLE %(table)s ADD CONSTRAINT %(table_name)s_pkey PRIMARY KEY USING "
+                                 "INDEX %(index)s` (the index behind %(name)s).", table=table, table_name=orm.name,
+                                 index=unique.name or "<index>", name=name)),
+            verification=_("SELECT conname FROM pg_constraint WHERE conrelid = '%(table)s'::regclass AND contype = 'p';  "
+                           "-- one row", table=table),
+            table=table, related=(Related(unique.location, _("the unique key")),), severity="P2")
 
     def _finding(self, orm: Table, database: Table) -> Finding:
         table = orm.key
@@ -142,20 +166,20 @@ class SchemaDriftPrimaryKey(Rule):
             table=table, related=(related,), severity="P0" if subset else None)
 
 
-def _unique_in_its_place(orm: Table, database: Table) -> bool:
-    """The database has no primary key but a UNIQUE constraint (or a unique index on plain
+def _unique_in_its_place(orm: Table, database: Table):
+    """When the database has no primary key: its UNIQUE constraint (or unique index on plain
     columns, without WHERE) on the model's key, whose columns are all NOT NULL: the key is
     enforced, only not named PRIMARY KEY (letta's tools_agents: its key's other columns dropped,
-    then UNIQUE (agent_id, tool_id))."""
+    then UNIQUE (agent_id, tool_id)). None otherwise."""
     if database.primary_key is not None or orm.primary_key is None:
-        return False
+        return None
     key = set(orm.primary_key.columns)
     columns = [database.column(name) for name in key]
     if any(column is None or column.nullable for column in columns):
-        return False
-    return any(set(unique.columns) == key for unique in database.unique_constraints) or any(
-        index.unique and index.where is None and not any(index.expressions) and set(index.columns) == key
-        for index in database.indexes)
+        return None
+    return next((unique for unique in database.unique_constraints if set(unique.columns) == key), None) or next(
+        (index for index in database.indexes
+         if index.unique and index.where is None and not any(index.expressions) and set(index.columns) == key), None)
 
 
 def _columns(columns) -> str:
