@@ -518,3 +518,14 @@ def test_sql_run_through_exec_driver_sql_is_read():
     upgrade, errors = _upgrade("    connection = op.get_bind()\n"
                                "    connection.exec_driver_sql('CREATE INDEX ix_m_updated ON messages (updated_at)')\n")
     assert [(type(op).__name__, op.index.name) for op in upgrade] == [("CreateIndex", "ix_m_updated")] and errors == ()
+
+
+def test_sql_run_on_an_autocommit_connection_runs_outside_the_transaction():
+    """letta: `connection.execution_options(isolation_level="AUTOCOMMIT")`, then exec_driver_sql of
+    CREATE INDEX CONCURRENTLY: read as in an autocommit_block()."""
+    upgrade, errors = _upgrade("    connection = op.get_bind()\n"
+                               "    autocommit = connection.execution_options(isolation_level='AUTOCOMMIT')\n"
+                               "    autocommit.exec_driver_sql('CREATE INDEX CONCURRENTLY ix_m ON messages (updated_at)')\n"
+                               "    connection.execute(sa.text('UPDATE messages SET a = 1'))\n")
+    assert [type(op).__name__ for op in upgrade] == ["TransactionControl", "CreateIndex", "TransactionControl", "DataChange"]
+    assert [op.kind for op in upgrade if type(op).__name__ == "TransactionControl"] == ["COMMIT", "BEGIN"] and errors == ()

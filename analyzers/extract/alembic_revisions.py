@@ -618,6 +618,13 @@ class _RevisionReader:
             self._helper_elsewhere(expr, node, out)
             return
         location = self.locate(node)
+        if is_connection_execute and not scope.autocommit and _autocommit_connection(owner, scope):
+            # letta: `connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(...)`
+            # runs outside the revision's transaction, as in an autocommit_block()
+            out.append(ops.TransactionControl("COMMIT", location))
+            self._call(node, scope.autocommitted(), out)
+            out.append(ops.TransactionControl("BEGIN", location))
+            return
         translate = getattr(self, f"_op_{_GEOSPATIAL.get(method, method)}", None)
         if translate is None:
             if (is_op or batch_table is not None) and method not in _NOT_OPERATIONS:
@@ -1212,6 +1219,16 @@ _GEOSPATIAL = {"add_geospatial_column": "add_column", "drop_geospatial_column": 
 _DIALECT_NAMES = {"postgresql": ("postgresql", "postgres"), "mysql": ("mysql", "mariadb"), "sqlite": ("sqlite",)}
 
 
+def _autocommit_connection(node: ast.expr, scope: "_Scope") -> bool:
+    """`node` is a connection set to autocommit: `<bind>.execution_options(isolation_level=
+    "AUTOCOMMIT")`, or a name bound to one."""
+    if isinstance(node, ast.Name) and node.id in scope.values:
+        node = scope.values[node.id]
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "execution_options" \
+        and any(keyword.arg == "isolation_level" and isinstance(keyword.value, ast.Constant)
+                and str(keyword.value.value).upper() == "AUTOCOMMIT" for keyword in node.keywords)
+
+
 def _flag_engine(node: ast.expr) -> Optional[str]:
     """The engine a flag's name says the connection is (`settings.letta_pg_uri_no_default`,
     `is_postgres`, `USE_SQLITE`): one engine's word with a word of a connection (uri, url, engine,
@@ -1251,6 +1268,12 @@ class _Scope:
         inner = _Scope(self.builder, self.locals, self.depth)
         inner.values, inner.batches, inner.autocommit = self.values, dict(self.batches), self.autocommit
         inner.uncertain, inner.bound = self.uncertain, self.bound
+        return inner
+
+    def autocommitted(self) -> "_Scope":
+        """This scope, inside an autocommit block."""
+        inner = self.child()
+        inner.autocommit = True
         return inner
 
     def bind(self, name: str, node: ast.expr) -> None:

@@ -39,6 +39,8 @@ def _objects(step) -> set[tuple[str, str]]:
             continue
         if isinstance(operation, CreateTable):
             found |= {(table, column.name) for column in operation.columns}
+            found |= {(table, f"constraint {constraint.name}") for constraint in operation.constraints
+                      if getattr(constraint, "name", None)}
         found.add((table, _changed(operation)))
     return found
 
@@ -117,6 +119,12 @@ class RedoMigration(Rule):
                       "db/V3__fix_orders_indexes.sql": "DROP INDEX ix_orders_job_id;\n"}))
     invalid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                         "db/V2__add_status_fix.sql": "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n"}),
+               # onyx: a unique key its table was created with, replaced by a "fix"
+               Example({"db/V1__tags.sql": ("CREATE TABLE tag (id int PRIMARY KEY, tag_key text, source text,\n"
+                                            "  CONSTRAINT tag_key_source_uc UNIQUE (tag_key, source));\n"),
+                        "db/V2__tag_fix.sql": ("ALTER TABLE tag DROP CONSTRAINT tag_key_source_uc;  -- expect\n"
+                                               "ALTER TABLE tag ADD COLUMN is_list boolean;\n"
+                                               "ALTER TABLE tag ADD CONSTRAINT tag_key_source_list_uc UNIQUE (tag_key, source, is_list);\n")}),
                # an index made again under its name
                Example({"db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                         "db/V2__index_status.sql": "CREATE INDEX ix_orders_status ON orders (lower(status));\n",
