@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Callable, Iterable, Optional
+from typing import Callable, Collection, Optional
 
 from ..schema.model import Column, ExtractionError, ForeignKey, Location, PrimaryKey, SchemaLayer, Table, table_key
 from ..schema.operations import CreateTable, ExistingTables, NotReplayed, RenameTable, Step
@@ -408,7 +408,7 @@ def _creations(step: Step):
 
 
 def schema_file_for_new_databases(database: Database, text_of: Callable[[str], Optional[str]],
-                                  paths: Iterable[str] = ()) -> Optional[str]:
+                                  paths: Collection[str]) -> Optional[str]:
     """The schema file that builds new databases when the migration folder only upgrades existing
     ones, else None: a `schema.sql` (or, of `paths`, a `<name>_schema.sql`: quay's
     `sqlite/quay_schema.sql` beside `sqlite/compatibility/`) beside the folder (or one level up) when the folder's version
@@ -427,7 +427,7 @@ def schema_file_for_new_databases(database: Database, text_of: Callable[[str], O
             named = sorted(path for path in paths if path.startswith(prefix) and "/" not in path[len(prefix):]
                            and _SCHEMA_FILE.search(path[len(prefix):]))
             for candidate in dict.fromkeys((f"{prefix}schema.sql", *named)):
-                schema = text_of(candidate)
+                schema = text_of(candidate) if candidate in paths else None
                 if schema is not None and (versioned or _creates_first_needed(database, schema)):
                     return candidate
     return None
