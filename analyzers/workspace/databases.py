@@ -433,7 +433,7 @@ def schema_file_for_new_databases(database: Database, text_of: Callable[[str], O
     return None
 
 
-_SCHEMA_FILE = re.compile(r"(^|[_\-.])schema\.sql$", re.IGNORECASE)
+_SCHEMA_FILE = LazyPattern(r"(^|[_\-.])schema\.sql$", re.IGNORECASE)
 
 
 def _creates_first_needed(database: Database, schema: str) -> bool:
