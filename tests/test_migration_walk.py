@@ -61,6 +61,15 @@ def test_the_walk_knows_existing_tables_old_types_and_transactions():
     assert renamed_index.existing and renamed_index.created_at.path == "V1__a.sql"
 
 
+def test_a_column_dropped_if_exists_that_the_table_does_not_have_is_known_absent():
+    """onyx: `DROP COLUMN IF EXISTS deleted_at` cleans up drift no migration made."""
+    walked = _walk(("V1__a.sql", "CREATE TABLE t (id int PRIMARY KEY, v integer);\n"),
+                   ("V2__b.sql", "ALTER TABLE t DROP COLUMN IF EXISTS deleted_at;\nALTER TABLE t DROP COLUMN IF EXISTS v;\n"
+                                 "ALTER TABLE t DROP COLUMN IF EXISTS v;\nALTER TABLE t RENAME TO u;\n"
+                                 "ALTER TABLE u ADD COLUMN w int;\nALTER TABLE u DROP COLUMN IF EXISTS w;\n"))
+    assert [w.column_absent for w in walked if type(w.operation).__name__ == "DropColumn"] == [True, False, True, False]
+
+
 def test_dropping_a_table_with_a_foreign_key_locks_the_referenced_table_too():
     walked = _walk(("V1__a.sql", "CREATE TABLE parent (id int PRIMARY KEY);\n"
                                  "CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent);\n"

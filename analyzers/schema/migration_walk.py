@@ -40,6 +40,9 @@ class WalkedOperation:
     nullable_before: Optional[bool] = None  # AlterColumn: whether the column allowed NULL before; None: unknown
     default_before: Optional[bool] = None  # AlterColumn: whether the column had a server default before; None: unknown
     references: tuple[str, ...] = ()  # DropTable: the tables its foreign keys reference (keys), as far as known
+    # DropColumn IF EXISTS of a column the table, created by an earlier step with every column
+    # read, does not have: a no-op on a database these migrations built (onyx's drift cleanup)
+    column_absent: bool = False
     # lock_effects once known: a dozen rules ask for them on every audit, and the walk is kept
     # across audits while the migrations do not change
     known_lock_effects: Optional[tuple[LockEffect, ...]] = field(default=None, compare=False, repr=False)
@@ -266,11 +269,13 @@ class WalkState:
     defaults: dict[tuple[str, str], bool] = field(default_factory=dict)  # (table key, column) -> has a server default
     references: dict[str, dict[object, str]] = field(default_factory=dict)  # table key -> {its foreign key: the referenced table's key}
     emptied: dict[str, int] = field(default_factory=dict)  # table key -> the step that deleted all its rows (DELETE without WHERE, TRUNCATE)
+    partly_read: set[str] = field(default_factory=set)  # tables created with columns built at run time
 
     def copy(self) -> "WalkState":
         return WalkState(dict(self.created), dict(self.index_tables), set(self.partitioned), dict(self.column_types),
                          dict(self.constraints), dict(self.nullable), dict(self.defaults),
-                         {key: dict(references) for key, references in self.references.items()}, dict(self.emptied))
+                         {key: dict(references) for key, references in self.references.items()}, dict(self.emptied),
+                         set(self.partly_read))
 
 
 def walk_migrations(steps: tuple[ops.Step, ...],
@@ -313,11 +318,13 @@ def walk_migrations(steps: tuple[ops.Step, ...],
             # A table the same step emptied earlier holds no rows, like one it created (letta:
             # DELETE FROM tools, then an ADD COLUMN ... NOT NULL)
             existing = origin is not None and origin[0] < number and emptied.get(key) != number
+            absent = isinstance(operation, ops.DropColumn) and operation.if_exists and origin is not None \
+                and key not in state.partly_read and (key, operation.column) not in column_types
             yield WalkedOperation(number, step, operation, key, existing=existing,
                                   in_transaction=in_transaction, created_at=origin[1] if origin else None,
                                   type_before=type_before, partitioned=key in partitioned,
                                   constraint_before=constraint_before, nullable_before=nullable_before,
-                                  default_before=default_before, references=referenced)
+                                  default_before=default_before, references=referenced, column_absent=absent)
             _track_references(operation, key, constraint_before, references)
             if isinstance(operation, ops.CreateIndex) and operation.index.name:
                 index_tables[operation.index.name] = key
@@ -327,7 +334,8 @@ def walk_migrations(steps: tuple[ops.Step, ...],
             if isinstance(operation, ops.DataChange) and key is not None \
                     and (operation.kind == "TRUNCATE" or operation.kind == "DELETE" and operation.whole_table):
                 emptied[key] = number
-            in_transaction = _track(operation, number, key, in_transaction, created, partitioned, column_types)
+            in_transaction = _track(operation, number, key, in_transaction, created, partitioned, column_types,
+                                    state.partly_read)
 
 
 def _track_nullable(operation, key: Optional[str], nullable: dict) -> None:
@@ -430,7 +438,7 @@ def _table_key_of(operation: ops.Operation) -> Optional[str]:
 
 
 def _track(operation, number: int, key: Optional[str], in_transaction: bool, created: dict, partitioned: set,
-           column_types: dict) -> bool:
+           column_types: dict, partly_read: set) -> bool:
     """Record what `operation` changed; return whether a transaction is open after it."""
     match operation:
         case ops.TransactionControl(kind=kind):
@@ -439,6 +447,8 @@ def _track(operation, number: int, key: Optional[str], in_transaction: bool, cre
             created[key] = (number, operation.location)
             if operation.partition_by:
                 partitioned.add(key)
+            if operation.partly_read:
+                partly_read.add(key)
             for column in operation.columns:
                 column_types[(key, column.name)] = column.type
         case ops.RenameTable():
@@ -447,6 +457,8 @@ def _track(operation, number: int, key: Optional[str], in_transaction: bool, cre
                 created[new_key] = created.pop(key)
             if key in partitioned:
                 partitioned.add(new_key)
+            if key in partly_read:
+                partly_read.add(new_key)
             for (table, column), type_name in list(column_types.items()):
                 if table == key:
                     column_types[(new_key, column)] = type_name
@@ -454,6 +466,8 @@ def _track(operation, number: int, key: Optional[str], in_transaction: bool, cre
             created.pop(key, None)
         case ops.AddColumn():
             column_types[(key, operation.column.name)] = operation.column.type
+        case ops.DropColumn():
+            column_types.pop((key, operation.column), None)
         case ops.AlterColumn():
             if operation.type is not None:
                 column_types[(key, operation.column)] = operation.type

@@ -151,7 +151,9 @@ class DowngradeDoesNotUndo(Rule):
     A `downgrade()` that is written but does not undo its `upgrade()`:
     - a table, column, named index or named constraint the upgrade adds that the downgrade
       leaves in place (dropping its table, or the column an index or constraint is on, counts);
-    - a table or column the upgrade drops that the downgrade does not re-create;
+    - a table or column the upgrade drops that the downgrade does not re-create (not a column
+      dropped IF EXISTS that the table, as the migrations built it, does not have: onyx cleans
+      up drift so);
     - a table or column the downgrade drops although the upgrade did not create it: rolling back
       destroys data that existed before the revision.
 
@@ -218,6 +220,12 @@ class DowngradeDoesNotUndo(Rule):
         "    op.alter_column('orders', 'code', new_column_name='legacy_code')\n"
         "    op.drop_index('ix_orders_status', table_name='orders')\n"
         "    op.drop_column('orders', 'note')")}),
+        # onyx: drift cleanup, a column no migration created dropped IF EXISTS: nothing to put back
+        Example({**_ORDERS, "migrations/versions/b2_cleanup.py": revision_file(
+            "b2", "a1",
+            "    op.add_column('orders', sa.Column('note', sa.Text()))\n"
+            "    op.execute('ALTER TABLE orders DROP COLUMN IF EXISTS deleted_at')",
+            "    op.drop_column('orders', 'note')")}),
         # indico: the downgrade drops the constraint under the name the models' naming convention
         # gave it; a CHECK and an expression index go with the column they read
         Example({**_ORDERS, "migrations/versions/b2_hidden.py": revision_file(
@@ -281,15 +289,17 @@ class DowngradeDoesNotUndo(Rule):
         # back to makes the tables its models declare, whatever a downgrade left out
         remade_at_start = context.tables_created_at_start is not None
         convention = context.model.naming_convention or {}
+        # DROP COLUMN IF EXISTS of a column the table does not have (onyx: drift cleanup): nothing to undo
+        no_ops = frozenset(walked.operation.location for walked in context.migration_walk if walked.column_absent)
         for path, revision in sorted(context.model.revision_files.items()):
             # of the tables the application creates itself, those its downgrade may drop
             dropped = {table_key(operation.table, getattr(operation, "schema", None)) for operation in revision.downgrade
                        if isinstance(operation, DropTable) and isinstance(operation.table, str)}
             yield from context.per_subject(self.code, path, self._revision_findings, revision, convention,
-                                           frozenset(dropped & created_at_start), remade_at_start)
+                                           frozenset(dropped & created_at_start), remade_at_start, no_ops)
 
     def _revision_findings(self, revision, convention: dict, created_at_start: frozenset[str],
-                           remade_at_start: bool) -> Iterator[Finding]:
+                           remade_at_start: bool, no_ops: frozenset = frozenset()) -> Iterator[Finding]:
         if revision.downgrade_is_empty:
             return  # SL504 reports it
         upgrade, downgrade = revision.function("upgrade"), revision.function("downgrade")
@@ -298,7 +308,9 @@ class DowngradeDoesNotUndo(Rule):
         # helpers it calls, or operations on names computed at run time: anything may happen
         unknown_upgrade = upgrade is not None and upgrade.calls_helpers or "upgrade" in revision.unread
         unknown_downgrade = downgrade is not None and downgrade.calls_helpers or "downgrade" in revision.unread
-        yield from self._compare(revision, _Effects.of(revision.upgrade, unknown_upgrade),
+        upgrade_operations = [operation for operation in revision.upgrade if operation.location not in no_ops] \
+            if no_ops else revision.upgrade
+        yield from self._compare(revision, _Effects.of(upgrade_operations, unknown_upgrade),
                                  _Effects.of(revision.downgrade, unknown_downgrade), convention, created_at_start,
                                  remade_at_start)
 

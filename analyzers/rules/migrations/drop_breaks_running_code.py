@@ -125,7 +125,7 @@ class DropBreaksRunningCode(Rule):
         for walked in context.migration_walk:
             operation = walked.operation
             what = _dropped(operation)
-            if what is None or new_in_this_step(walked) or _created_in_step(walked, what[1]) \
+            if what is None or walked.column_absent or new_in_this_step(walked) or _created_in_step(walked, what[1]) \
                     or what[0] == "function" and _trigger_dropped_first(walked):
                 continue
             kind, name = what
