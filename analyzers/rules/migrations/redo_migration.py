@@ -26,42 +26,44 @@ def _named_a_redo(path: str, message: Optional[str]) -> bool:
     return _REDO.search(label) is not None
 
 
-def _objects(step) -> set[tuple[str, str]]:
-    """What the step changes of the schema (a data repair changes none of it): (table, column)
-    for a column it adds, alters or drops, and for each column of a table it creates; (table,
-    "index <name>") and (table, "constraint <name>") for a named index or constraint (letta: a
-    "fix" revision dropping indexes and adding a foreign key of a table whose unique key an
-    earlier one swapped changes none of what that one did); (table, "*") for the rest."""
-    found = set()
+def _objects(step) -> dict[tuple[str, str], str]:
+    """What the step changes of the schema (a data repair changes none of it), each with its
+    table ("" when the statement does not say it: `op.drop_index("ix")`): ("column",
+    "table.column") for a column it adds, alters or drops, and for each column of a table it
+    creates; ("index", name) and ("constraint", "table.name") for a named index or constraint
+    (letta: a "fix" revision indexing a table whose unique key an earlier one swapped changes
+    none of what that one did); ("table", table) for the rest."""
+    found: dict[tuple[str, str], str] = {}
     for operation in step.operations:
-        table = getattr(operation, "table", None)
-        if isinstance(operation, DataChange) or not table:
+        table = getattr(operation, "table", None) or ""
+        if isinstance(operation, DataChange) or not table and not isinstance(operation, DropIndex):
             continue
         if isinstance(operation, CreateTable):
-            found |= {(table, column.name) for column in operation.columns}
-            found |= {(table, f"constraint {constraint.name}") for constraint in operation.constraints
-                      if getattr(constraint, "name", None)}
-        found.add((table, _changed(operation)))
+            found.update({("column", f"{table}.{column.name}"): table for column in operation.columns})
+            found.update({("constraint", f"{table}.{constraint.name}"): table for constraint in operation.constraints
+                          if getattr(constraint, "name", None)})
+        found.setdefault(_changed(operation, table), table)
     return found
 
 
-def _changed(operation) -> str:
+def _changed(operation, table: str) -> tuple[str, str]:
     """What of its table `operation` changes, as `_objects` names it."""
     if isinstance(operation, CreateIndex) and operation.index.name:
-        return f"index {operation.index.name}"
+        return ("index", operation.index.name)
     if isinstance(operation, DropIndex) and operation.name:
-        return f"index {operation.name}"
+        return ("index", operation.name)
     if isinstance(operation, AddConstraint) and operation.constraint.name:
-        return f"constraint {operation.constraint.name}"
+        return ("constraint", f"{table}.{operation.constraint.name}")
     if isinstance(operation, DropConstraint) and operation.name:
-        return f"constraint {operation.name}"
+        return ("constraint", f"{table}.{operation.name}")
     column = getattr(operation, "column", None)
-    return column if isinstance(column, str) else getattr(column, "name", None) or "*"
+    name = column if isinstance(column, str) else getattr(column, "name", None)
+    return ("column", f"{table}.{name}") if name else ("table", table)
 
 
-def _overlap(earlier: set[tuple[str, str]], later: set[tuple[str, str]]) -> set[str]:
+def _overlap(earlier: dict[tuple[str, str], str], later: dict[tuple[str, str], str]) -> set[str]:
     """The tables of what both steps change."""
-    return {table for table, _name in earlier & later}
+    return {earlier[key] or later[key] for key in earlier.keys() & later.keys()} - {""}
 
 
 class RedoMigration(Rule):
@@ -111,12 +113,11 @@ class RedoMigration(Rule):
              # polar: a data repair after an application bug
              Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text, ended_at timestamptz);\n",
                       "db/V2__fix_ended_orders.sql": "UPDATE orders SET status = 'canceled' WHERE ended_at IS NOT NULL;\n"}),
-             # letta: a "fix" that drops indexes of a table whose unique key an earlier migration swapped
-             Example({"db/V1__orders.sql": ("CREATE TABLE orders (id int PRIMARY KEY, job_id int, message_id int);\n"
-                                            "CREATE INDEX ix_orders_job_id ON orders (job_id);\n"),
+             # letta: a "fix" that indexes a table whose unique key an earlier migration swapped
+             Example({"db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, job_id int, message_id int);\n",
                       "db/V2__unique_job_message.sql": ("ALTER TABLE orders ADD CONSTRAINT uq_orders_job_message "
                                                         "UNIQUE (job_id, message_id);\n"),
-                      "db/V3__fix_orders_indexes.sql": "DROP INDEX ix_orders_job_id;\n"}))
+                      "db/V3__fix_orders_indexes.sql": "CREATE INDEX ix_orders_message_id ON orders (message_id);\n"}))
     invalid = (Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                         "db/V2__add_status_fix.sql": "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;  -- expect\n"}),
                # onyx: a unique key its table was created with, replaced by a "fix"
@@ -125,6 +126,11 @@ class RedoMigration(Rule):
                         "db/V2__tag_fix.sql": ("ALTER TABLE tag DROP CONSTRAINT tag_key_source_uc;  -- expect\n"
                                                "ALTER TABLE tag ADD COLUMN is_list boolean;\n"
                                                "ALTER TABLE tag ADD CONSTRAINT tag_key_source_list_uc UNIQUE (tag_key, source, is_list);\n")}),
+               # ckan: a unique index replaced, dropped by its name alone
+               Example({"db/V1__users.sql": "CREATE TABLE users (id int PRIMARY KEY, email text);\n",
+                        "db/V2__unique_email.sql": "CREATE UNIQUE INDEX ix_users_email ON users (email);\n",
+                        "db/V3__fix_unique_email.sql": ("CREATE UNIQUE INDEX ix_users_email_lower ON users (lower(email));  -- expect\n"
+                                                        "DROP INDEX ix_users_email;\n")}),
                # an index made again under its name
                Example({"db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                         "db/V2__index_status.sql": "CREATE INDEX ix_orders_status ON orders (lower(status));\n",
