@@ -529,3 +529,13 @@ def test_sql_run_on_an_autocommit_connection_runs_outside_the_transaction():
                                "    connection.execute(sa.text('UPDATE messages SET a = 1'))\n")
     assert [type(op).__name__ for op in upgrade] == ["TransactionControl", "CreateIndex", "TransactionControl", "DataChange"]
     assert [op.kind for op in upgrade if type(op).__name__ == "TransactionControl"] == ["COMMIT", "BEGIN"] and errors == ()
+
+
+def test_a_driver_s_placeholders_in_sql_given_parameters_are_parameters():
+    """quay: `conn.execute("UPDATE repositorybuildtrigger SET config=%s WHERE id=%s", config, id)`;
+    without parameters, `%s` is what PostgreSQL reads."""
+    upgrade, errors = _upgrade("    conn = op.get_bind()\n"
+                               "    conn.execute('UPDATE triggers SET config=%s WHERE id=%(id)s', config, trigger_id)\n")
+    assert [type(op).__name__ for op in upgrade] == ["DataChange"] and errors == ()
+    _upgrade_alone, errors = _upgrade("    op.execute('UPDATE triggers SET config=%s')\n")
+    assert [error.kind for error in errors] == ["error"] and "PostgreSQL" in str(errors[0].message)

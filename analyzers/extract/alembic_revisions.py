@@ -1124,6 +1124,10 @@ class _RevisionReader:
             self.errors.append(ExtractionError(location, reason, kind="opaque"))
             return [ops.Opaque(location, reason)]
         start = _string_content_start(source)
+        if len(call.args) > 1 or any(keyword not in ("sqltext", "execution_options") for keyword, _value in call.kwargs):
+            # `conn.execute("UPDATE t SET config=%s WHERE id=%s", config, id)` (quay): the driver puts
+            # the values in; PostgreSQL reads its own parameters, as long as the text keeps its length
+            text = _DRIVER_PLACEHOLDER.sub(lambda match: "$1".ljust(len(match.group(0))), text)
         extraction = sql_files.parse_sql(text, self.path, line_offset=start.line - 1, column_offset=start.column - 1,
                                          embedded=True)
         self.errors.extend(extraction.errors)
@@ -1217,6 +1221,10 @@ _GEOSPATIAL = {"add_geospatial_column": "add_column", "drop_geospatial_column": 
                "create_geospatial_index": "create_index", "drop_geospatial_index": "drop_index"}
 # How each dialect names itself in `dialect.name` and database URLs.
 _DIALECT_NAMES = {"postgresql": ("postgresql", "postgres"), "mysql": ("mysql", "mariadb"), "sqlite": ("sqlite",)}
+
+
+# A DBAPI driver's placeholders (psycopg2's and pymysql's format and pyformat paramstyles).
+_DRIVER_PLACEHOLDER = LazyPattern(r"%\(\w+\)s|%s")
 
 
 def _autocommit_connection(node: ast.expr, scope: "_Scope") -> bool:
