@@ -539,3 +539,13 @@ def test_a_driver_s_placeholders_in_sql_given_parameters_are_parameters():
     assert [type(op).__name__ for op in upgrade] == ["DataChange"] and errors == ()
     _upgrade_alone, errors = _upgrade("    op.execute('UPDATE triggers SET config=%s')\n")
     assert [error.kind for error in errors] == ["error"] and "PostgreSQL" in str(errors[0].message)
+
+
+def test_a_check_written_in_a_column_is_a_check_of_the_table():
+    """phoenix: `sa.Column("annotator_kind", sa.String, sa.CheckConstraint("annotator_kind IN (...)",
+    name="valid_annotator_kind"))` in op.create_table; a later revision drops it by that name."""
+    upgrade, errors = _upgrade("    op.create_table('notes', sa.Column('id', sa.Integer, primary_key=True),\n"
+                               "                    sa.Column('kind', sa.String, sa.CheckConstraint(\"kind IN ('a', 'b')\", name='valid_kind'),\n"
+                               "                              nullable=False))\n")
+    checks = [(c.name, c.expression) for c in upgrade[0].constraints if type(c).__name__ == "CheckConstraint"]
+    assert checks == [("valid_kind", "kind IN ('a', 'b')")] and errors == ()

@@ -24,6 +24,25 @@ def column(layer, table: str, name: str):
     return found
 
 
+def test_a_project_folder_that_is_also_a_package_is_where_its_packages_are_imported_from():
+    """codecarbon: carbonserver/ holds pyproject.toml and an `__init__.py`; its package
+    carbonserver/carbonserver/ is imported as `carbonserver` (`from carbonserver.database.database
+    import Base`)."""
+    layer, errors = layer_of({
+        "carbonserver/__init__.py": "",
+        "carbonserver/pyproject.toml": "",
+        "carbonserver/carbonserver/__init__.py": "",
+        "carbonserver/carbonserver/database/__init__.py": "",
+        "carbonserver/carbonserver/database/database.py": (
+            "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"),
+        "carbonserver/carbonserver/api/__init__.py": "",
+        "carbonserver/carbonserver/api/sql_models.py": (
+            "from sqlalchemy import Column, Integer\nfrom carbonserver.database.database import Base\n\n"
+            "class Run(Base):\n    __tablename__ = 'runs'\n    id = Column(Integer, primary_key=True)\n"),
+    })
+    assert list(layer.tables) == ["runs"] and errors == ()
+
+
 def test_package_root_below_the_workspace_root_and_a_base_re_exported_through_init():
     layer, errors = layer_of({
         "server/pyproject.toml": "",

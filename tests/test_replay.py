@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemalens.analyzers.schema import operations as ops
-from schemalens.analyzers.schema.model import Column, ForeignKey, Location, PrimaryKey
+from schemalens.analyzers.schema.model import CheckConstraint, Column, ForeignKey, Location, PrimaryKey
 from schemalens.analyzers.schema.replay import replay_steps
 
 
@@ -120,6 +120,16 @@ def test_dropping_by_postgresql_s_default_name_drops_the_constraint_the_conventi
     assert run.layer.tables["t1"].foreign_keys == ()
     assert [(e.location.line, e.message) for e in run.errors] == [
         (6, 'constraint "t1_other_fkey" of relation "t1" does not exist')]
+
+
+def test_a_check_dropped_by_the_name_its_convention_wraps_is_the_one_the_convention_named():
+    """phoenix: `"ck": "ck_%(table_name)s_`%(constraint_name)s`"`; `op.drop_constraint("valid",
+    "t1", type_="check")` drops "ck_t1_`valid`", as SQLAlchemy names it."""
+    convention = {"ck": "ck_%(table_name)s_`%(constraint_name)s`"}
+    added = ops.AddConstraint("t1", CheckConstraint("valid", "id > 0", _at(3)), _at(3), named_by_convention=True)
+    dropped = ops.DropConstraint("t1", "valid", _at(5), kind="check")
+    run = replay_steps(_steps(2) + [ops.Step("ck.py", (added,)), ops.Step("drop.py", (dropped,))], naming_convention=convention)
+    assert (run.errors, run.layer.tables["t1"].check_constraints) == ((), ())
 
 
 def test_a_table_taken_as_there_is_there_under_its_new_name_after_a_rename():

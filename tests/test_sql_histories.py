@@ -51,6 +51,8 @@ def _database(model, folder: str):
     ("CREATE TABLE t (id NUMBER(10) NOT NULL, name VARCHAR2(40 CHAR));\n", "oracle"),
     ("CREATE TABLE t (id String, ts DateTime64(3)) ENGINE = MergeTree ORDER BY id;\n", "clickhouse"),
     ("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);\nPRAGMA foreign_keys = ON;\n", "sqlite"),
+    # phoenix: a drizzle migration for SQLite, identifiers in backquotes
+    ("CREATE TABLE `items` (`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL, `repo` text);\n", "sqlite"),
     # quay's sqlc queries (internal/dal/queries/gc.sql)
     ("SELECT t.id FROM tag t WHERE t.lifetime_end_ms <= (strftime('%s', 'now') * 1000) AND t.name = ?;\n", "sqlite"),
     ("\\set ON_ERROR_STOP on\nCREATE TABLE t (id bigserial PRIMARY KEY, body jsonb);\n", "postgresql"),

@@ -875,6 +875,10 @@ class _RevisionReader:
                     ref_schema=schema[-1] if schema else None, on_delete=_upper(self._str(fk, 99, "ondelete")),
                     on_update=_upper(self._str(fk, 99, "onupdate")), deferrable=self._bool(fk, "deferrable"),
                     initially=_upper(self._str(fk, 99, "initially"))))
+        # `sa.Column("kind", sa.String, sa.CheckConstraint("kind IN (...)", name="valid_kind"))`
+        # (phoenix): a CHECK of the table, named by the naming convention as any other
+        out_constraints += [self._table_constraint(argument) for argument in args
+                            if argument.kind == "call" and self._member(argument) == "CheckConstraint" and argument.args]
         # unique=True with index=True is a unique index, as SQLAlchemy builds it.
         if self._bool(expr, "unique") and not self._bool(expr, "index"):
             out_constraints.append(UniqueConstraint(None, (name,), location))

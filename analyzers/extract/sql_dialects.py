@@ -47,6 +47,7 @@ _NAME_WORDS = {
 }
 
 _I, _M = re.IGNORECASE, re.IGNORECASE | re.MULTILINE
+_BACKQUOTES = "`backquoted` identifiers"
 
 # (dialect, weight, pattern, what it is, needles): each pattern counts once per file. Every match
 # of a pattern holds one of its needles, lowercased: an ASCII text that holds none of them is not
@@ -73,7 +74,7 @@ _MARKERS: tuple[tuple[str, int, LazyPattern, str, tuple[str, ...]], ...] = (
      ("datetime2", "uniqueidentifier", "nvarchar", "getdate", "newid")),
     ("sqlserver", 2, LazyPattern(r"\bNVARCHAR\b|\bDECLARE\s+@\w+", _I), "NVARCHAR/DECLARE @variable",
      ("nvarchar", "declare")),
-    ("mysql", 3, LazyPattern(r"`[^`\n]+`"), "`backquoted` identifiers",
+    ("mysql", 3, LazyPattern(r"`[^`\n]+`"), _BACKQUOTES,
      ("`",)),
     ("mysql", 4, LazyPattern(r"\bENGINE\s*=\s*(?:InnoDB|MyISAM|MEMORY|Aria|ARCHIVE|CSV)\b", _I), "ENGINE=InnoDB",
      ("engine",)),
@@ -207,6 +208,8 @@ def text_dialect(text: str) -> DialectGuess:
             found.setdefault(dialect, []).append(what)
     if not scores:
         return DialectGuess(None)
+    if "sqlite" in scores and found.get("mysql") == [_BACKQUOTES]:
+        del scores["mysql"]  # SQLite accepts MySQL's backquotes (drizzle writes them): its own markers decide
     # ClickHouse accepts backquotes and MySQL-looking types: its engines decide.
     best = max(scores, key=lambda d: (scores[d], d == POSTGRESQL))
     runner_up = max((score for dialect, score in scores.items() if dialect != best), default=0)

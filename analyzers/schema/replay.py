@@ -544,7 +544,7 @@ class _Replayer:
             return
         name = op.name
         if name not in self._constraint_names(table):
-            name = _named_by_convention_instead(table, op.name)
+            name = self._dropped_by_convention(table, op) or _named_by_convention_instead(table, op.name)
         if name is None:
             if not op.if_exists:
                 self._error(op.location, f'constraint "{op.name}" of relation "{table.key}" does not exist',
@@ -558,6 +558,21 @@ class _Replayer:
             check_constraints=tuple(c for c in table.check_constraints if c.name != name),
         )
         self._store(self._touch(table, op.location, f"drop constraint {op.name}"))
+
+    def _dropped_by_convention(self, table: Table, op: ops.DropConstraint) -> Optional[str]:
+        """The name Alembic's `op.drop_constraint(name, table, type_=kind)` drops when the naming
+        convention of that kind wraps the name given (phoenix: `"ck": "ck_%(table_name)s_
+        `%(constraint_name)s`"`, so dropping "valid_auth_method" drops "ck_users_`valid_auth_method`"),
+        if the table has a constraint of that name."""
+        kind = _CONVENTION_KINDS.get(op.kind or "")
+        template = self.naming_convention.get(kind) if kind else None
+        if template is None or "%(constraint_name)s" not in template:
+            return None
+        try:
+            name = convention_name(template, table, _NamedOnly(op.name))
+        except (KeyError, AttributeError):  # a token needing what the drop does not say (its columns)
+            return None
+        return name if name in self._constraint_names(table) else None
 
     def _RenameConstraint(self, op: ops.RenameConstraint) -> None:
         table = self._table(op.table, op.schema, op.location)
@@ -875,6 +890,18 @@ def postgres_constraint_name(table: str, constraint, taken, check_column: Option
     if isinstance(constraint, UniqueConstraint):
         return _choose_name(table, "_".join(constraint.columns), "key", taken)
     return _choose_name(table, check_column or "", "check", taken)
+
+
+# Alembic's type_ of op.drop_constraint -> the naming convention's key
+_CONVENTION_KINDS = {"check": "ck", "unique": "uq", "foreignkey": "fk", "primary": "pk"}
+
+
+@dataclass(frozen=True, slots=True)
+class _NamedOnly:
+    """A constraint known by its name alone (what a drop says of it)."""
+
+    name: str
+    columns: tuple[str, ...] = ()
 
 
 def _named_by_convention_instead(table: Table, name: str) -> Optional[str]:

@@ -27,7 +27,12 @@ class PackageRoots:
         self._packages = {folder for folder, name in split if name == "__init__.py"}
         folders = {folder for folder, _name in split}
         # A `setup.py` inside a package is a module of it, not a project file.
-        projects = {"."} | {folder for folder, name in split if name in _PROJECT_FILES and folder not in self._packages}
+        # A pyproject.toml is never a module: its folder is a project root even with an
+        # `__init__.py` (codecarbon's carbonserver/, whose package carbonserver/carbonserver/ is
+        # imported as `carbonserver`, from there).
+        self._pyprojects = {folder for folder, name in split if name == "pyproject.toml"}
+        projects = {"."} | self._pyprojects | {folder for folder, name in split
+                                               if name in _PROJECT_FILES and folder not in self._packages}
         sources = {"src" if project == "." else f"{project}/src" for project in projects}
         self._project_roots = projects | {source for source in sources if any(_within(folder, source) for folder in folders)}
         self._import_roots: dict[str, str] = {}  # folder -> its import root: a folder holds many files
@@ -41,10 +46,10 @@ class PackageRoots:
         return root
 
     def _import_root_of(self, folder: str) -> str:
-        while folder in self._packages and folder != ".":
+        while folder in self._packages and folder not in self._pyprojects and folder != ".":
             folder = _split(folder)[0]
         above = [root for root in self._project_roots if _within(folder, root)]
-        if folder in self._packages or not above:
+        if folder in self._packages and folder not in self._pyprojects or not above:
             return folder
         return max(above, key=lambda root: 0 if root == "." else root.count("/") + 1)
 
