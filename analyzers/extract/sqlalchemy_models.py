@@ -415,8 +415,9 @@ class _LayerBuilder:
                                           registry_call.kwarg("type_annotation_map") if registry_call is not None else None)
             if mapping is not None and mapping.kind == "dict":
                 for key, value in mapping.items:
-                    if key.kind == "name":
-                        root.type_map[self.world.resolve(key.name)] = value
+                    written = self._annotation_key(key)
+                    if written is not None:
+                        root.type_map[written] = value
             self.roots[cls.qualified] = root
         return self.roots[cls.qualified]
 
@@ -966,8 +967,23 @@ class _LayerBuilder:
                     return rest[0], True
         return annotation, False
 
+    def _annotation_key(self, annotation: Expr) -> Optional[str]:
+        """An annotation as a type_annotation_map key: its qualified name, or for a generic
+        (phoenix: `dict[str, Any]: JsonDict`) the qualified names of it and its arguments."""
+        if annotation.kind == "name":
+            return self.world.resolve(annotation.name)
+        if annotation.kind == "subscript" and annotation.func is not None and annotation.func.kind == "name":
+            arguments = annotation.args[0].args if len(annotation.args) == 1 and annotation.args[0].kind == "seq" \
+                else annotation.args
+            keys = [self._annotation_key(argument) for argument in arguments]
+            if None not in keys:
+                return f"{self.world.resolve(annotation.func.name)}[{', '.join(keys)}]"
+        return None
+
     def _annotation_type(self, annotation: Expr, root: _Root) -> Optional[TypeResult]:
         annotation, _metadata = self._unwrap_annotated(annotation)
+        if annotation.kind == "subscript" and root.type_map and (key := self._annotation_key(annotation)) in root.type_map:
+            return self.types.of_expr(root.type_map[key])
         if annotation.kind == "subscript" and annotation.func is not None and annotation.func.kind == "name":
             if _typing_member(self.world.resolve(annotation.func.name)) == "Literal":
                 values = [a.value for a in (annotation.args[0].args if annotation.args[0].kind == "seq" else annotation.args) if a.is_str]

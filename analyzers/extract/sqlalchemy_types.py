@@ -92,6 +92,12 @@ class Types:
             return None
         if expr.kind == "call" and (expr.name or "").endswith(".as_mutable") and expr.args:
             return self.of_expr(expr.args[0], depth + 1)  # MutableDict.as_mutable(JSONB) is a JSONB column
+        if expr.kind == "call" and expr.func is not None and expr.func.kind == "attribute" \
+                and expr.func.value == "with_variant" and expr.func.func is not None and expr.args:
+            # `JSON().with_variant(postgresql.JSONB(), "postgresql")` (phoenix): PostgreSQL's variant there
+            dialects = [self.world.const(argument) for argument in (*expr.args[1:], *(v for k, v in expr.kwargs if k == "dialect_name"))]
+            names = {name for value in dialects for name in (value if isinstance(value, (list, tuple)) else (value,))}
+            return self.of_expr(expr.args[0] if "postgresql" in names else expr.func.func, depth + 1)
         qualified = self.world.resolve(expr.name) if expr.name else None
         if qualified in self.world.classes:
             return self._workspace_type(self.world.classes[qualified], expr, depth)
