@@ -16,9 +16,12 @@ from pathlib import PurePosixPath
 from typing import Iterable, Optional
 
 # Folder names (at any depth) and file-name globs of code that is not the application.
-_FOLDERS = ("tests", "test", "testing", "scripts", "fixtures", "seeds", "load_tests", "benchmarks", "bench", "docs")
+# Examples, tutorials and documentation show the library or the application; they are not it
+# (Flask-AppBuilder's examples/, phoenix's internal_docs/vignettes/: a `users` model of their own).
+_FOLDERS = ("tests", "test", "testing", "scripts", "fixtures", "seeds", "load_tests", "benchmarks", "bench", "docs",
+            "examples", "example", "samples", "demo", "demos", "tutorials", "notebooks", "vignettes")
 _FILES = ("test_*.py", "*_test.py", "tests.py", "conftest.py", "seed*.py", "populate*.py")
-DEFAULT_NON_APPLICATION = (*(f"{folder}/" for folder in _FOLDERS), *_FILES)
+DEFAULT_NON_APPLICATION = (*(f"{folder}/" for folder in _FOLDERS), "*_docs/", *_FILES)
 
 
 def is_application_code(path: str, patterns: Iterable[str] = DEFAULT_NON_APPLICATION) -> bool:
