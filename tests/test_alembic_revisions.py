@@ -532,11 +532,13 @@ def test_sql_run_on_an_autocommit_connection_runs_outside_the_transaction():
 
 
 def test_a_driver_s_placeholders_in_sql_given_parameters_are_parameters():
-    """quay: `conn.execute("UPDATE repositorybuildtrigger SET config=%s WHERE id=%s", config, id)`;
+    """quay: `conn.execute("UPDATE repositorybuildtrigger SET config=%s WHERE id=%s", config, id)`, indico:
+    `WHERE id IN %s` with a tuple;
     without parameters, `%s` is what PostgreSQL reads."""
     upgrade, errors = _upgrade("    conn = op.get_bind()\n"
-                               "    conn.execute('UPDATE triggers SET config=%s WHERE id=%(id)s', config, trigger_id)\n")
-    assert [type(op).__name__ for op in upgrade] == ["DataChange"] and errors == ()
+                               "    conn.execute('UPDATE triggers SET config=%s WHERE id=%(id)s', config, trigger_id)\n"
+                               "    conn.execute('UPDATE comments SET revision_id = %s WHERE id IN %s', (1, (2, 3)))\n")
+    assert [type(op).__name__ for op in upgrade] == ["DataChange", "DataChange"] and errors == ()
     _upgrade_alone, errors = _upgrade("    op.execute('UPDATE triggers SET config=%s')\n")
     assert [error.kind for error in errors] == ["error"] and "PostgreSQL" in str(errors[0].message)
 
@@ -549,3 +551,19 @@ def test_a_check_written_in_a_column_is_a_check_of_the_table():
                                "                              nullable=False))\n")
     checks = [(c.name, c.expression) for c in upgrade[0].constraints if type(c).__name__ == "CheckConstraint"]
     assert checks == [("valid_kind", "kind IN ('a', 'b')")] and errors == ()
+
+
+def test_a_loop_over_lists_added_together_runs_once_per_item_of_each():
+    """phoenix: `for table, column in _LOG_TABLE_FK_INDEXES + _USER_ID_FK_INDEXES: op.create_index(...)`."""
+    text = (HEADER.format(rid="r1", down=None) + "LOGS = [('a', 'x')]\nUSERS = [('b', 'user_id'), ('c', 'user_id')]\n\n"
+            + "def upgrade():\n    for table, column in LOGS + USERS:\n"
+            + "        op.create_index(f'ix_{table}_{column}', table, [column])\n")
+    parse = parse_revision(text, "versions/r1.py")
+    assert [op.index.name for op in parse.revision.upgrade] == ["ix_a_x", "ix_b_user_id", "ix_c_user_id"]
+
+
+def test_sqlalchemy_s_constant_classes_are_constant_defaults():
+    """codecarbon: `server_default=sa.sql.False_()` is `DEFAULT false`, as `sa.false()` is."""
+    upgrade, errors = _upgrade("    op.add_column('users', sa.Column('is_admin', sa.Boolean(), server_default=sa.sql.False_()))\n"
+                               "    op.add_column('users', sa.Column('active', sa.Boolean(), server_default=sa.true()))\n")
+    assert [op.column.server_default for op in upgrade] == ["false", "true"] and errors == ()

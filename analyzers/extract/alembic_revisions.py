@@ -40,7 +40,7 @@ from .module_summary import Assignment, ModuleSummary
 from .python_names import Expr, ExprBuilder, ImportedName, imports_of
 from .migration_functions import FunctionSource, migration_functions
 from .python_source import PythonFile, parse_python, walk_in_order
-from .python_world import World, sa_member
+from .python_world import SQL_CONSTANTS, World, sa_member
 from .sqlalchemy_types import Types
 from .static_eval import Evaluator, Unknown
 from ..lazy_pattern import LazyPattern
@@ -506,8 +506,12 @@ class _RevisionReader:
 
     def _literal_items(self, node: ast.expr, scope: "_Scope") -> Optional[tuple[Expr, ...]]:
         """The items a loop goes through: a literal list, a dict's keys, or its `.keys()`,
-        `.values()` or `.items()` (as (key, value) pairs)."""
+        `.values()` or `.items()` (as (key, value) pairs), or lists of those added together."""
         view = None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            # phoenix: `for table, column in _LOG_TABLE_FK_INDEXES + _USER_ID_FK_INDEXES:`
+            left, right = self._literal_items(node.left, scope), self._literal_items(node.right, scope)
+            return left + right if left is not None and right is not None else None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args \
                 and node.func.attr in ("keys", "values", "items"):
             view, node = node.func.attr, node.func.value
@@ -899,8 +903,8 @@ class _RevisionReader:
         text = self._text(value)
         if text is not None:
             return text
-        if value.kind == "call" and self._member(value) in ("true", "false", "null"):  # sa.true() compiles to true
-            return self._member(value)
+        if value.kind == "call" and self._member(value) in SQL_CONSTANTS:  # sa.true() compiles to true
+            return SQL_CONSTANTS[self._member(value)]
         if value.kind == "call" and value.name and value.name.split(".")[-2:-1] == ["func"]:
             return f"{value.name.split('.')[-1]}()"
         if value.kind == "call" and sa_member(value.name) is None:
@@ -1130,8 +1134,9 @@ class _RevisionReader:
         start = _string_content_start(source)
         if len(call.args) > 1 or any(keyword not in ("sqltext", "execution_options") for keyword, _value in call.kwargs):
             # `conn.execute("UPDATE t SET config=%s WHERE id=%s", config, id)` (quay): the driver puts
-            # the values in; PostgreSQL reads its own parameters, as long as the text keeps its length
-            text = _DRIVER_PLACEHOLDER.sub(lambda match: "$1".ljust(len(match.group(0))), text)
+            # the values in, a tuple as a parenthesized list (indico: `WHERE id IN %s`); a NULL in
+            # parentheses stands wherever a value may
+            text = _DRIVER_PLACEHOLDER.sub(lambda match: "(NULL)".ljust(len(match.group(0))), text)
         extraction = sql_files.parse_sql(text, self.path, line_offset=start.line - 1, column_offset=start.column - 1,
                                          embedded=True)
         self.errors.extend(extraction.errors)

@@ -24,6 +24,11 @@ _SA_MODULES = {"orm", "dialects", "postgresql", "types", "sql", "schema", "expre
 _SQLMODEL_OWN = frozenset({"SQLModel", "Field", "Relationship", "Session", "UTCDateTime", "Discriminator", "Tag", "col"})
 
 
+# SQLAlchemy's constants as a server default compiles them: `sa.false()`, and its class
+# `sa.sql.False_()` (codecarbon), are the constant false
+SQL_CONSTANTS = {"true": "true", "false": "false", "null": "null", "True_": "true", "False_": "false", "Null": "null"}
+
+
 @functools.lru_cache(maxsize=4096)
 def sa_member(name: Optional[str]) -> Optional[str]:
     """The SQLAlchemy API a qualified name stands for ("Column", "func.now", "declared_attr.directive")."""

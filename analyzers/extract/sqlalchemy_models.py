@@ -35,7 +35,7 @@ from ..schema.replay import sqlalchemy_truncated
 from ..schema.type_names import normalize_type
 from .module_summary import ClassAttribute, ClassSummary, ModuleSummary
 from .python_names import Expr, walk
-from .python_world import Changing, NameReaders, World, _typing_member, sa_member
+from .python_world import SQL_CONSTANTS, Changing, NameReaders, World, _typing_member, sa_member
 from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
 from .static_eval import ClassRef, Evaluator, Namespace, Unknown
 
@@ -1092,8 +1092,8 @@ class _LayerBuilder:
                 return self.world.value_of(expr.args[0]).value
             if member == "DefaultClause" and expr.args:  # what it holds: a string is a literal, as `server_default="x"`
                 return self._server_default(expr.args[0])
-            if member in ("true", "false", "null"):
-                return member
+            if member in SQL_CONSTANTS:
+                return SQL_CONSTANTS[member]
             if member == "literal" and expr.args and self.world.value_of(expr.args[0]).kind == "const":
                 return _sql_literal(self.world.value_of(expr.args[0]).value)  # `literal(True)` (chaos_genius)
             if member.startswith("func."):

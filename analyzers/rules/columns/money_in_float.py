@@ -10,13 +10,17 @@ from ...i18n import _
 from ...lazy_pattern import LazyPattern
 
 _MONEY_NAME = LazyPattern(r"(^|_)(amount|price|balance|cost|fee|total|money|salary|subtotal|tax|discount|refund|payment)(_|s?$)")
+# A last word that counts or measures something else: phoenix's `total_tokens`, a `fee_percent`.
+_NOT_MONEY = LazyPattern(r"_(tokens?|counts?|items|bytes|size|gb|mb|kb|seconds|secs|ms|millis|duration|hours|minutes|days|requests|calls|"
+                         r"rows|percent|pct|ratio|rate|score|points|weight)$")
 _FLOAT_TYPES = ("double precision", "real")
 
 
 class MoneyInFloat(Rule):
     """## What it finds
     Columns whose names say money (amount, price, balance, cost, fee, total, ...) stored as
-    `double precision` or `real` (SQLAlchemy `Float`).
+    `double precision` or `real` (SQLAlchemy `Float`); not one whose last word counts or measures
+    something else (`total_tokens`, `fee_percent`).
 
     ## Why it matters
     Binary floating point cannot represent most decimal fractions: `0.1 + 0.2` is
@@ -45,7 +49,10 @@ class MoneyInFloat(Rule):
     severity = "P1"
     summary = _("money stored in a floating-point column")
 
-    valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL, weight real);\n"}),)
+    valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL, weight real);\n"}),
+             # phoenix: a count of tokens, beside the cost in money
+             Example({"migrations/V1__costs.sql": ("CREATE TABLE span_costs (id bigint PRIMARY KEY, total_cost numeric(12,6),\n"
+                                                   "  total_tokens double precision, cost_per_token_ratio real, ram_total_size real);\n")}))
     invalid = (
         Example({"migrations/V1__orders.sql": "CREATE TABLE orders (\n  id bigint PRIMARY KEY,\n  total double precision NOT NULL  -- expect\n);\n"}),
         Example({"app/models.py": (
@@ -61,7 +68,8 @@ class MoneyInFloat(Rule):
         if table.partition_of:
             return
         for column in table.columns:
-            if column.type.removesuffix("[]") not in _FLOAT_TYPES or not _MONEY_NAME.search(column.name):
+            if column.type.removesuffix("[]") not in _FLOAT_TYPES or not _MONEY_NAME.search(column.name) \
+                    or _NOT_MONEY.search(column.name):
                 continue
             location, related = context.where_column(table, column)
             yield self.finding(

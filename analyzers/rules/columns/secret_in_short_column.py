@@ -15,7 +15,7 @@ from ...lazy_pattern import LazyPattern
 ENCRYPTED_NAME = LazyPattern(r"(encrypted|cipher|crypt|_enc$)")
 # Names that say the column holds something about the encryption, not the ciphertext: how it
 # was made (heat's `decrypt_method`, 'cryptography_decrypt_v1'), which key, when, whether.
-_ABOUT_THE_ENCRYPTION = LazyPattern(r"_(method|algorithm|alg|scheme|type|kind|version|mode|provider|status|key_id|kid|"
+_ABOUT_THE_ENCRYPTION = LazyPattern(r"_(method|algorithm|alg|scheme|type|kind|version|mode|provider|plugin|backend|status|key_id|kid|"
                                     r"at|on|enabled)$|^(is|has)_")
 # A Fernet token of an empty message is already 100 characters; base64 adds a third on top of
 # the ciphertext. Anything at or below this length truncates or rejects real values.
@@ -66,9 +66,11 @@ class SecretInShortColumn(Rule):
     valid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (id bigint PRIMARY KEY, password_hash text, api_token_encrypted text);\n")}),
              Example({"migrations/V1__init.sql": "CREATE TABLE sessions (id bigint PRIMARY KEY, token char(64));\n"}),
-             # heat: the name of the function that decrypts the stored value ('cryptography_decrypt_v1')
+             # heat: the name of the function that decrypts the stored value ('cryptography_decrypt_v1');
+             # barbican: the plugin that encrypted it
              Example({"migrations/V1__init.sql": (
-                 "CREATE TABLE resource_data (id bigint PRIMARY KEY, value text, decrypt_method varchar(64));\n")}))
+                 "CREATE TABLE resource_data (id bigint PRIMARY KEY, value text, decrypt_method varchar(64),\n"
+                 "  crypto_plugin varchar(255));\n")}))
     invalid = (Example({"migrations/V1__init.sql": (
         "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  api_token_encrypted varchar(64)  -- expect\n);\n")}),)
 

@@ -17,7 +17,8 @@ class MigrationNeedsLaterMigration(Rule):
     the same folder creates: the files are out of order. It happens when a migration is
     renumbered (an ad-hoc `012a_` patch given the next free number), when two branches merge
     with versions taken at branch time, or when a migration is written against a database that
-    already had the object.
+    already had the object. Not a SQLite CREATE TABLE whose foreign key names a table created
+    later: SQLite checks none until rows are written.
 
     ## Why it matters
     Applied in the tool's order to an empty database, the migration fails because the object
@@ -51,7 +52,11 @@ class MigrationNeedsLaterMigration(Rule):
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                       "db/V2__priority.sql": "ALTER TABLE orders ADD COLUMN priority smallint NOT NULL DEFAULT 0;\n",
-                      "db/V3__priority_index.sql": "CREATE INDEX orders_priority_idx ON orders (priority);\n"}),)
+                      "db/V3__priority_index.sql": "CREATE INDEX orders_priority_idx ON orders (priority);\n"}),
+             # phoenix: a drizzle migration for SQLite, whose foreign key names a table created below it
+             Example({"drizzle/0000_init.sql": (
+                 "CREATE TABLE `labels` (`item_id` integer NOT NULL REFERENCES `items`(`id`), `label` text NOT NULL);\n"
+                 "CREATE TABLE `items` (`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL, `repo` text);\n")}),)
     invalid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                         "db/V2__priority_index.sql": "CREATE INDEX orders_priority_idx ON orders (priority);  -- expect\n",
                         "db/V3__priority.sql": "ALTER TABLE orders ADD COLUMN priority smallint NOT NULL DEFAULT 0;\n"}),
