@@ -78,3 +78,15 @@ def test_the_datetime_type_of_a_sqlmodel_field_follows_the_pinned_version_and_it
     os.utime(root / "uv.lock", (2_000, 2_000))
     assert index.update_file("db/seed.sql", "SELECT 3;\n").orm.tables["event"].column("happened_at").type \
         == "timestamp with time zone"
+
+
+def test_a_sqlmodel_field_defaulting_to_none_admits_none_under_a_pinned_pydantic_1(tmp_path):
+    """keep pins pydantic 1.10 (poetry.lock): `last_used: str = Field(default=None)` is a nullable
+    column there (sqlmodel 0.0.22 built on pydantic 1.10 says so), NOT NULL under pydantic 2."""
+    models = ("from sqlmodel import Field, SQLModel\n\n\nclass Tenant(SQLModel, table=True):\n"
+              "    id: int = Field(primary_key=True)\n    last_used: str = Field(default=None)\n    name: str\n")
+    for pydantic, nullable in (("1.10.19", True), ("2.9.2", False)):
+        root = write_files(tmp_path / pydantic, {"app/models.py": models,
+                                                 "requirements.txt": f"sqlmodel==0.0.22\npydantic=={pydantic}\n"})
+        table = WorkspaceIndex(root).index_all().orm.tables["tenant"]
+        assert (table.column("last_used").nullable, table.column("name").nullable) == (nullable, False), pydantic

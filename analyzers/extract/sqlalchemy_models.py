@@ -292,6 +292,7 @@ class _LayerBuilder:
     def __init__(self, summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool],
                  kept: Optional[KeptMappings] = None, versions: Optional[Mapping[str, tuple[int, ...]]] = None) -> None:
         self.sqlmodel_version = (versions or {}).get("sqlmodel")
+        self.pydantic_version = (versions or {}).get("pydantic")
         self.world = World.after(kept.world if kept is not None else None, summaries)
         self.kept = kept
         self.mappings: dict[str, _Mapping] = {}
@@ -847,7 +848,7 @@ class _LayerBuilder:
         """A field of a SQLModel table class as the Column SQLModel makes of it (sqlmodel/main.py,
         get_column_from_field): `sa_column=` as written; else a Column of the type `sa_type=` or the
         annotation gives, NOT NULL unless the annotation admits None (a primary key never) or
-        `nullable=` says, with Field()'s primary_key, foreign_key, ondelete, index, unique, default
+        `nullable=` says (or, under a pinned pydantic 1, its default is None), with Field()'s primary_key, foreign_key, ondelete, index, unique, default
         and sa_column_args / sa_column_kwargs. Not a field: a private name, a ClassVar, a
         Relationship()."""
         annotation, value, world = attribute.annotation, attribute.value, self.world
@@ -865,11 +866,14 @@ class _LayerBuilder:
         inner = self._unwrap_annotated(inner)[0]
         primary_key = world.const(keyword("primary_key")) is True
         nullable = world.const(keyword("nullable"))
+        default = (keyword("default_factory") or keyword("default") or next(iter(field.args), None)) if field is not None else value
+        if self.pydantic_version is not None and self.pydantic_version < (2,) and default is not None \
+                and default.kind == "const" and default.value is None:
+            optional = True  # pydantic 1 makes a field whose default is None admit None (keep: `last_used: str = Field(default=None)`)
         kwargs: list[tuple[str, Expr]] = [
             ("primary_key", _constant(primary_key, location)),
             ("nullable", _constant(nullable if isinstance(nullable, bool) else optional and not primary_key, location))]
         kwargs += [(name, keyword(name)) for name in ("index", "unique") if keyword(name) is not None]
-        default = (keyword("default_factory") or keyword("default") or next(iter(field.args), None)) if field is not None else value
         if default is not None and not (default.kind == "const" and default.value in (None, Ellipsis)):
             kwargs.append(("default", default))
         args: list[Expr] = []

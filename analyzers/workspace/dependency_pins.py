@@ -1,6 +1,6 @@
 """The versions of libraries a project pins, read from the lock and requirements files at its
 root: what the model reader needs where a library's behaviour changed between versions (the
-column type SQLModel gives a `datetime` field). A library the files do not pin to one version
+column type SQLModel gives a `datetime` field, whether pydantic lets a field default to None). A library the files do not pin to one version
 has none: what depends on it is then not read.
 
 Read, in this order (the first that pins the library wins): `uv.lock`, `poetry.lock`,
@@ -22,7 +22,7 @@ from .stamps import Remembered
 from ..lazy_pattern import LazyPattern
 
 # The libraries whose version the model reader asks for.
-PINNED_LIBRARIES = ("sqlmodel",)
+PINNED_LIBRARIES = ("sqlmodel", "pydantic")
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock")
 _EXACT_PIN = LazyPattern(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([0-9][0-9A-Za-z.+-]*)", re.MULTILINE)
 
