@@ -58,6 +58,11 @@ _OTHER_ENGINE = LazyPattern(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle
                            r"|\bdialect\.name\s*[!=]=\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)"
                            r"|\.startswith\(\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)")
 
+# A revision written to run on SQLite too: it branches on it or uses its types (keep), or the
+# environment renders batch operations, Alembic's way to alter SQLite's tables.
+_SQLITE_ENGINE = LazyPattern(r"\bdialects\s+import\s+sqlite\b|\bdialect(?:\.name)?\s*[!=]=\s*[\"']sqlite[\"']"
+                            r"|\bname\s*[!=]=\s*[\"']sqlite[\"']|\.startswith\(\s*[\"']sqlite|\brender_as_batch\s*=\s*True\b")
+
 # quay's `logentry3` (the third of its log tables), letta's `provider_traces`: a word for entries
 # and a number of the copy may follow
 _APPEND_ONLY_NAME = LazyPattern(r"(^|_)(log|logs|event|events|history|histories|audit|audits|outbox|change_log|changelog|"
@@ -542,6 +547,16 @@ class AuditContext:
         (`url.startswith("mysql")`, `dialect.name == "sqlite"`, `from sqlalchemy.dialects import
         mysql`): the schema is written to be portable, not for PostgreSQL alone."""
         return any(_names_other_engines_of(path, self.text_of(path) or "") for path in self.model.revision_files)
+
+    @cached_property
+    def migrations_serve_sqlite(self) -> bool:
+        """True when the Alembic revisions branch on SQLite or use its types, or an environment's
+        env.py renders batch operations (`render_as_batch=True`): SQLite is an engine the project
+        migrates, and ships (keep's default database)."""
+        paths = [*self.model.revision_files, *(history.environment.env_path for history in self.model.histories
+                                               if history.environment.env_path)]
+        return any(_SQLITE_ENGINE.search(text) for path in paths if "sqlite" in (text := self.text_of(path) or "")
+                   or "render_as_batch" in text)
 
     def migration_date(self, path: str) -> Optional[datetime]:
         """When the migration at `path` was written: the later of Alembic's `Create Date:` line in

@@ -27,7 +27,8 @@ class SqliteTestsForPostgres(Rule):
     indexes, ILIKE. Not a SQLite URL inside one test function or on its decorators, or in the
     setUp of one test class: that test is about SQLite itself (that it is refused, or supported),
     not the suite's database. Nor when the project migrates SQLite databases too (an Alembic
-    history kept for SQLite beside the PostgreSQL one, as prefect's, or a folder of SQLite
+    history kept for SQLite beside the PostgreSQL one, as prefect's, revisions that branch on
+    SQLite or an env.py with `render_as_batch=True`, as keep's, or a folder of SQLite
     migrations): SQLite is then an engine it ships, and tests on it test a supported configuration.
 
     ## Why it matters
@@ -85,6 +86,16 @@ class SqliteTestsForPostgres(Rule):
                           "from alembic import op\nimport sqlalchemy as sa\nrevision = 's1'\ndown_revision = None\n\n\n"
                           "def upgrade():\n    op.create_table('flow', sa.Column('id', sa.Integer(), primary_key=True),\n"
                           "                    sa.Column('tags', sa.JSON()))\n\n\ndef downgrade():\n    op.drop_table('flow')\n"),
+                      "tests/conftest.py": "URL = 'sqlite:///:memory:'\n"}),
+             # keep: one history, run on SQLite too (its default engine): batch operations in env.py
+             Example({"migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n",
+                      "migrations/env.py": "context.configure(connection=connection, render_as_batch=True)\n",
+                      "migrations/versions/a1_alert.py": (
+                          "from alembic import op\nimport sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n"
+                          "revision = 'a1'\ndown_revision = None\n\n\ndef upgrade():\n"
+                          "    op.create_table('alert', sa.Column('id', sa.Integer(), primary_key=True),\n"
+                          "                    sa.Column('event', postgresql.JSONB()))\n\n\n"
+                          "def downgrade():\n    op.drop_table('alert')\n"),
                       "tests/conftest.py": "URL = 'sqlite:///:memory:'\n"}))
     invalid = (Example({"migrations/V1__t.sql": "CREATE TABLE t (id bigint PRIMARY KEY, data jsonb);\n",
                         "tests/conftest.py": "URL = 'sqlite:///:memory:'  # expect\n"}),
@@ -118,7 +129,7 @@ class SqliteTestsForPostgres(Rule):
         sqlite_urls = [(value, location) for facts in context.all_code_facts() if _is_test_file(facts.path)
                        for value, location in facts.strings if value.startswith("sqlite:")
                        and not _in_one_test(context.text_of(location.path) or "", location.line)]
-        if not sqlite_urls or _supports_sqlite(context.model):
+        if not sqlite_urls or _supports_sqlite(context.model) or context.migrations_serve_sqlite:
             return
         features = self._postgres_features(context)
         if not features:
