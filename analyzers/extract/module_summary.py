@@ -20,6 +20,7 @@ from .python_names import (
     imports_of,
     package_of,
 )
+from .other_orms import LIBRARY_PACKAGES
 from .python_source import PythonFile, parse_python
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ class ModuleSummary:
     # The file calls Alembic's or Flask-Migrate's upgrade(): the code applies migrations itself
     # (read with the models: the schema-first look of WorkspaceIndex.index_all has the lock checks).
     runs_migrations: bool = False
+    imports_other_orm: bool = False  # it imports peewee, Django or Tortoise (other_orms.py)
     migration_helpers: Optional[MigrationHelpers] = None  # its functions as Alembic operations, when it imports `op`
 
 
@@ -195,7 +197,8 @@ class _Summarizer:
             _bind(statement, self.bound, self.source, self.module)
         return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls),
                              functions=tuple(functions),
-                             runs_migrations=may_run_migrations(self.source.text) and runs_migrations(self.source.tree))
+                             runs_migrations=may_run_migrations(self.source.text) and runs_migrations(self.source.tree),
+                             imports_other_orm=any(imported.target.startswith(LIBRARY_PACKAGES) for imported in self.imports))
 
     def _summarize(self, statement: ast.stmt, classes: list, assignments: list, calls: list, functions: list) -> None:
         if isinstance(statement, ast.ClassDef):

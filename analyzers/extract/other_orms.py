@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from .module_summary import ModuleSummary
+if TYPE_CHECKING:
+    from .module_summary import ModuleSummary
 
 # The base class each library's models derive from, by its qualified name.
 _MODEL_BASES = {
@@ -21,7 +22,7 @@ _MODEL_BASES = {
     "django.db.models.Model": "Django", "django.db.models.base.Model": "Django",
     "tortoise.models.Model": "Tortoise ORM", "tortoise.Model": "Tortoise ORM",
 }
-_LIBRARY_PACKAGES = tuple({name.partition(".")[0] for name in _MODEL_BASES})
+LIBRARY_PACKAGES = tuple(sorted({name.partition(".")[0] for name in _MODEL_BASES}))
 SHOWN_PATHS = 3
 
 
@@ -35,11 +36,12 @@ class OtherOrmModels:
     files: int
 
 
-def other_orm_models(summaries: Iterable[ModuleSummary]) -> tuple[OtherOrmModels, ...]:
+def other_orm_models(summaries: Iterable["ModuleSummary"]) -> tuple[OtherOrmModels, ...]:
     """The classes deriving, through any number of classes of the workspace, from a model base
-    of `_MODEL_BASES`, by library."""
+    of `_MODEL_BASES`, by library. Asked on every rebuild: nothing is walked unless a module
+    imports one of the libraries (ModuleSummary.imports_other_orm, found as it was parsed)."""
     summaries = [summary for summary in summaries if summary.classes]
-    if not any(imported.target.startswith(_LIBRARY_PACKAGES) for summary in summaries for imported in summary.imports):
+    if not any(summary.imports_other_orm for summary in summaries):
         return ()
     library_of: dict[str, str] = {}  # qualified class -> library
     where: dict[str, str] = {}

@@ -95,22 +95,24 @@ class SchemaVersionSwitch(Rule):
                         **_AUDIT_EVENTS}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        stored = {column.name for layer in (context.model.orm, context.model.database)
-                  for table in layer.tables.values() for column in table.columns}
-        json_stored = any(column.type in ("json", "jsonb") for layer in (context.model.orm, context.model.database)
-                          for table in layer.tables.values() for column in table.columns)
-        for facts in context.code_facts():
-            for found in facts.version_switches:
-                if not (json_stored if found.key else found.field in stored):
-                    continue  # not a version the database keeps: a library's, a request's, a token's
-                yield self.finding(
-                    found.location, _("branch on stored %(field)s", field=found.field),
-                    _("The code reads several historical shapes of stored data, selected by %(field)s.", field=found.field),
-                    impact=_("Worst case: a fix lands in one branch and rows of another version keep the bug. Most likely: "
-                           "old branches rot untested while old rows are still read."),
-                    root_cause=_("The data format changed without migrating the rows already stored."),
-                    fix=Fix(short_term=_("Count rows per %(field)s to know which branches are still needed.", field=found.field),
-                            medium_term=_("Backfill old rows to the current shape in batches, then delete the branch for each "
-                                        "version that reaches zero rows."),
-                            long_term=_("Standard: format changes ship with their backfill; readers handle one shape.")),
-                    verification=_("SELECT %(field)s, count(*) FROM <table> GROUP BY 1;  -- only the current version remains", field=found.field))
+        switches = [found for facts in context.code_facts() for found in facts.version_switches]
+        if not switches:
+            return  # most audits: the schema's columns are not gone through
+        columns = [column for layer in (context.model.orm, context.model.database)
+                   for table in layer.tables.values() for column in table.columns]
+        stored = {column.name for column in columns}
+        json_stored = any(column.type in ("json", "jsonb") for column in columns)
+        for found in switches:
+            if not (json_stored if found.key else found.field in stored):
+                continue  # not a version the database keeps: a library's, a request's, a token's
+            yield self.finding(
+                found.location, _("branch on stored %(field)s", field=found.field),
+                _("The code reads several historical shapes of stored data, selected by %(field)s.", field=found.field),
+                impact=_("Worst case: a fix lands in one branch and rows of another version keep the bug. Most likely: "
+                       "old branches rot untested while old rows are still read."),
+                root_cause=_("The data format changed without migrating the rows already stored."),
+                fix=Fix(short_term=_("Count rows per %(field)s to know which branches are still needed.", field=found.field),
+                        medium_term=_("Backfill old rows to the current shape in batches, then delete the branch for each "
+                                    "version that reaches zero rows."),
+                        long_term=_("Standard: format changes ship with their backfill; readers handle one shape.")),
+                verification=_("SELECT %(field)s, count(*) FROM <table> GROUP BY 1;  -- only the current version remains", field=found.field))
