@@ -1,10 +1,13 @@
 """A safety practice a whole migration history goes without is one finding, at its newest
 migration, the others its `also:` places (rules/migrations/history_practice.py); a history that
-follows it somewhere keeps a finding for each migration that does not."""
+takes it up keeps a finding for each later migration that does not follow it, and says those
+before it once, at P2."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from schemalens.analyzers.audit import run_audit
 from schemalens.analyzers.rules import rule_by_code
@@ -49,11 +52,25 @@ def test_a_history_that_never_sets_lock_timeout_is_one_finding_at_its_newest_mig
     assert "no migration of migrations sets lock_timeout (and 2 more like it)" in finding.title
 
 
-def test_a_history_that_sets_lock_timeout_somewhere_keeps_a_finding_per_migration_without(tmp_path):
-    bodies = [ADD_COLUMN.format(n=n) for n in range(3)] + [SET_LOCK_TIMEOUT + ADD_COLUMN.format(n=3)]
-    found = _findings(_history(tmp_path, bodies), "SL515")
-    assert sorted(Path(f.location.path).name for f in found) == ["r2_change.py", "r3_change.py", "r4_change.py"]
-    assert not any(_places(f) for f in found)
+def _practice_since(finding) -> list[str]:
+    return [Path(related.location.path).name for related in finding.related if related.label == "the practice followed from here on"]
+
+
+def test_a_history_that_takes_up_lock_timeout_says_the_migrations_before_once_and_each_slip_after(tmp_path):
+    bodies = [ADD_COLUMN.format(n=n) for n in range(3)] + [SET_LOCK_TIMEOUT + ADD_COLUMN.format(n=3), ADD_COLUMN.format(n=4)]
+    before, slip = sorted(_findings(_history(tmp_path, bodies), "SL515"), key=lambda f: f.location.path)
+    assert Path(before.location.path).name == "r4_change.py" and before.severity == "P2"
+    assert sorted(_places(before)) == ["r2_change.py", "r3_change.py"] and _practice_since(before) == ["r5_change.py"]
+    assert "before the history took up the practice at migrations/versions/r5_change.py:" in before.title
+    assert "(and 2 more like it)" in before.title
+    assert Path(slip.location.path).name == "r6_change.py" and "before the history" not in slip.title and not _places(slip)
+
+
+def test_one_migration_before_the_practice_is_said_alone_at_p2(tmp_path):
+    bodies = [ADD_COLUMN.format(n=0), SET_LOCK_TIMEOUT + ADD_COLUMN.format(n=1)]
+    [before] = _findings(_history(tmp_path, bodies), "SL515")
+    assert Path(before.location.path).name == "r2_change.py" and before.severity == "P2" and not _places(before)
+    assert before.title.endswith("before the history took up the practice at migrations/versions/r3_change.py:7")
 
 
 def test_fewer_than_three_are_each_their_own_finding(tmp_path):
@@ -71,5 +88,35 @@ def test_indexes_built_without_concurrently_in_a_history_that_never_builds_one_c
     # the editor shows each place with its own column (base.occurrences)
     assert sorted((Path(place.location.path).name, place.column) for place in occurrences(finding)) == [
         ("r2_change.py", "status"), ("r3_change.py", "total"), ("r4_change.py", "note")]
-    found = _findings(_history(tmp_path / "once", indexes + [concurrent]), "SL505")
-    assert len(found) == 3 and not any(_places(f) for f in found)
+    [before] = _findings(_history(tmp_path / "taken_up", indexes + [concurrent]), "SL505")
+    assert before.severity == "P2" and len(_places(before)) == 2 and _practice_since(before) == ["r5_change.py"]
+    found = _findings(_history(tmp_path / "slips", [concurrent] + indexes), "SL505")
+    assert len(found) == 3 and not any(_places(f) for f in found) and {f.severity for f in found} == {"P1"}
+
+
+ADD_FOREIGN_KEY = "    op.create_foreign_key(None, 'orders', 'customers', ['c{n}'], ['id'])"
+SET_NOT_NULL = "    op.alter_column('orders', 'c{n}', nullable=False)"
+ADD_UNIQUE = "    op.create_unique_constraint('uq_orders_c{n}', 'orders', ['c{n}'])"
+# each rule's way, in a revision of its own
+NOT_VALID_FOREIGN_KEY = "    op.execute('ALTER TABLE orders ADD CONSTRAINT fk_orders_c9 FOREIGN KEY (c9) REFERENCES customers (id) NOT VALID')"
+NOT_NULL_CHECK = "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_not_null CHECK (c9 IS NOT NULL) NOT VALID')"
+UNIQUE_USING_INDEX = "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_key UNIQUE USING INDEX orders_c9_idx')"
+
+
+@pytest.mark.parametrize("code, body, practice", [
+    ("SL507", ADD_FOREIGN_KEY, NOT_VALID_FOREIGN_KEY),
+    ("SL508", SET_NOT_NULL, NOT_NULL_CHECK),
+    ("SL514", ADD_UNIQUE, UNIQUE_USING_INDEX),
+])
+def test_the_lock_rules_with_a_way_of_their_own_say_a_history_without_it_once(tmp_path, code, body, practice):
+    columns = ["    op.add_column('orders', sa.Column('c{n}', sa.Integer()))".format(n=n) for n in range(10)]
+    # columns added in a migration of their own: the constraints come later, on a table with rows
+    setup = ["\n".join(columns) + "\n    op.create_index('orders_c9_idx', 'orders', ['c9'], unique=True)"]
+    changes = [body.format(n=n) for n in range(3)]
+    [finding] = _findings(_history(tmp_path / "never", setup + changes), code)
+    assert Path(finding.location.path).name == "r5_change.py" and len(_places(finding)) == 2
+    assert "no migration of migrations " in finding.title
+    [before] = _findings(_history(tmp_path / "taken_up", setup + changes + [practice]), code)
+    assert before.severity == "P2" and _practice_since(before) == ["r6_change.py"]
+    found = _findings(_history(tmp_path / "slips", setup + [practice] + changes), code)
+    assert len(found) == 3 and not any(f.severity == "P2" for f in found)

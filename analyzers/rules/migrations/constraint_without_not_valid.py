@@ -8,6 +8,7 @@ from ...schema.operations import AddColumn, AddConstraint, TransactionControl, V
 from ...schema.replay import postgres_constraint_name
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
+from .history_practice import said_once_per_history
 from .safety import (
     alembic_example,
     backfilled_under_the_add,
@@ -48,6 +49,13 @@ class ConstraintWithoutNotValid(Rule):
     hints. A table the size hints keep under 100,000 rows, now and in a year, is left alone too:
     its lock lasts milliseconds. So is an older table whose hinted rows, spread over its life,
     came to under 10,000 when the migration ran.
+
+    In a history none of whose migrations adds a constraint `NOT VALID`, three or more findings
+    are one, at the newest migration, with the others as related places: the fix is the team's
+    practice for the migrations to come, not one per migration that ran long ago. In a history
+    that takes the practice up, the migrations before the first that follows it are one finding
+    at P2 (they ran before it: nothing is left to change in them), and each later one that goes
+    without it is a finding of its own.
 
     ## Why it matters
     Adding a foreign key takes SHARE ROW EXCLUSIVE on both tables and a CHECK takes ACCESS
@@ -128,6 +136,12 @@ class ConstraintWithoutNotValid(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        return iter(said_once_per_history(
+            context, self._findings(context), (AddConstraint,),
+            lambda walked: getattr(walked.operation.constraint, "not_valid", False),
+            lambda history: _("no migration of %(history)s adds a constraint NOT VALID", history=history)))
+
+    def _findings(self, context: AuditContext) -> Iterator[Finding]:
         pending: dict[int, dict[str, object]] = {}  # step -> constraints added NOT VALID in the open transaction
         for walked in context.migration_walk:
             operation, number = walked.operation, walked.step_number

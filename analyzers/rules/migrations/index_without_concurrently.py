@@ -6,7 +6,7 @@ from ...schema.operations import CreateIndex
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ..recorded import StepView
-from .history_practice import once_where_never_practiced
+from .history_practice import said_once_per_history
 from .safety import few_rows, on_existing_tables, young_table_example
 from ...i18n import _
 
@@ -50,7 +50,10 @@ class IndexWithoutConcurrently(Rule):
 
     In a history none of whose migrations builds an index concurrently, three or more findings
     are one, at the newest migration, with the others as related places: the fix is the team's
-    practice for the migrations to come, not one per migration that ran long ago.
+    practice for the migrations to come, not one per migration that ran long ago. In a history
+    that takes the practice up, the migrations before the first that follows it are one finding
+    at P2 (they ran before it: nothing is left to change in them), and each later one that goes
+    without it is a finding of its own.
 
     ## Why it matters
     A plain `CREATE INDEX` takes a SHARE lock on the table for the whole build: every INSERT,
@@ -115,9 +118,9 @@ class IndexWithoutConcurrently(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return iter(once_where_never_practiced(
+        return iter(said_once_per_history(
             context, context.per_step(self.code, self._check_step, on_existing_tables(context, CreateIndex)),
-            (CreateIndex,), lambda operation: operation.index.concurrently,
+            (CreateIndex,), lambda walked: walked.operation.index.concurrently,
             lambda history: _("no migration of %(history)s builds an index concurrently", history=history)))
 
     def _check_step(self, context: StepView, created: list) -> Iterator[Finding]:

@@ -9,7 +9,7 @@ from ...schema.operations import DropIndex, DropTable, Maintenance, SetParameter
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import StepView
-from .history_practice import once_where_never_practiced
+from .history_practice import said_once_per_history
 from .safety import (
     LOCK_TIMEOUT_ADVICE,
     alembic_example,
@@ -77,7 +77,10 @@ class MissingLockTimeout(Rule):
 
     In a history none of whose migrations sets lock_timeout (nor its `env.py`), three or more
     findings are one, at the newest migration, with the others as related places: the fix is the
-    team's practice for the migrations to come, not one per migration that ran long ago.
+    team's practice for the migrations to come, not one per migration that ran long ago. In a
+    history that takes the practice up, the migrations before the first that follows it are one
+    finding at P2 (they ran before it: nothing is left to change in them), and each later one
+    that goes without it is a finding of its own.
 
     ## Why it matters
     A DDL statement waits for its lock behind any long transaction on the table (a report, a
@@ -151,8 +154,8 @@ class MissingLockTimeout(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return iter(once_where_never_practiced(
-            context, context.per_step(self.code, self._check_step), (SetParameter,), _sets_lock_timeout,
+        return iter(said_once_per_history(
+            context, context.per_step(self.code, self._check_step), (SetParameter,), lambda walked: _sets_lock_timeout(walked.operation),
             lambda history: _("no migration of %(history)s sets lock_timeout", history=history)))
 
     def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:

@@ -30,6 +30,10 @@ from .safety import (
     young_table_example,
 )
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
+from .history_practice import said_once_per_history
+
+_ANY_COLUMN_NOT_NULL = LazyPattern(r'^\(*\s*"?\w+"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
 
 
 def _created_not_null() -> dict[str, str]:
@@ -66,6 +70,13 @@ class SetNotNullDirectly(Rule):
     table the size hints keep under 100,000 rows, now and in a year, is left alone too: its lock
     lasts milliseconds. So is an older table whose hinted rows, spread over its life, came to
     under 10,000 when the migration ran.
+
+    In a history none of whose migrations adds a `CHECK (column IS NOT NULL) NOT VALID`, three
+    or more findings are one, at the newest migration, with the others as related places: the
+    fix is the team's practice for the migrations to come, not one per migration that ran long
+    ago. In a history that takes the practice up, the migrations before the first that follows
+    it are one finding at P2 (they ran before it: nothing is left to change in them), and each
+    later one that goes without it is a finding of its own.
 
     ## Why it matters
     SET NOT NULL takes ACCESS EXCLUSIVE and scans the whole table to prove there is no NULL:
@@ -141,6 +152,11 @@ class SetNotNullDirectly(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
+        return iter(said_once_per_history(
+            context, self._findings(context), (AddConstraint,), _not_null_check_not_valid,
+            lambda history: _("no migration of %(history)s proves NOT NULL with a CHECK added NOT VALID", history=history)))
+
+    def _findings(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AlterColumn, AddConstraintUsingIndex):
             operation = walked.operation
             if isinstance(operation, AlterColumn) and operation.nullable is not False or few_rows(context, walked):
@@ -190,6 +206,13 @@ class SetNotNullDirectly(Rule):
             verification=_("SELECT count(*) FROM %(table)s WHERE %(column)s IS NULL;  -- 0 before VALIDATE; test: "
                          "`schemalens verify` shows the SET NOT NULL step without a long ACCESS EXCLUSIVE", table=table, column=column),
             table=table, column=column, related=created_here(walked), severity=severity_by_size(context, table))
+
+
+def _not_null_check_not_valid(walked: WalkedOperation) -> bool:
+    """The first step of this rule's way: a CHECK (column IS NOT NULL) added NOT VALID."""
+    constraint = walked.operation.constraint
+    return isinstance(constraint, CheckConstraint) and constraint.not_valid \
+        and _ANY_COLUMN_NOT_NULL.match(constraint.expression.strip()) is not None
 
 
 def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: str) -> bool:
