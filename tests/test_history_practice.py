@@ -101,12 +101,18 @@ ADD_UNIQUE = "    op.create_unique_constraint('uq_orders_c{n}', 'orders', ['c{n}
 NOT_VALID_FOREIGN_KEY = "    op.execute('ALTER TABLE orders ADD CONSTRAINT fk_orders_c9 FOREIGN KEY (c9) REFERENCES customers (id) NOT VALID')"
 NOT_NULL_CHECK = "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_not_null CHECK (c9 IS NOT NULL) NOT VALID')"
 UNIQUE_USING_INDEX = "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_key UNIQUE USING INDEX orders_c9_idx')"
+BACKFILL = "    op.add_column('orders', sa.Column('d{n}', sa.Integer()))\n    op.execute('UPDATE orders SET d{n} = c{n}')"
+BACKFILL_ON_ITS_OWN = "    op.execute('UPDATE orders SET c9 = 0 WHERE c9 IS NULL')"
+BACKFILL_AFTER_A_COMMIT = ("    op.add_column('orders', sa.Column('e', sa.Integer()))\n"
+                           "    with op.get_context().autocommit_block():\n        op.execute('UPDATE orders SET e = c9')")
 
 
 @pytest.mark.parametrize("code, body, practice", [
     ("SL507", ADD_FOREIGN_KEY, NOT_VALID_FOREIGN_KEY),
     ("SL508", SET_NOT_NULL, NOT_NULL_CHECK),
     ("SL514", ADD_UNIQUE, UNIQUE_USING_INDEX),
+    ("SL516", BACKFILL, BACKFILL_ON_ITS_OWN),
+    ("SL516", BACKFILL, BACKFILL_AFTER_A_COMMIT),
 ])
 def test_the_lock_rules_with_a_way_of_their_own_say_a_history_without_it_once(tmp_path, code, body, practice):
     columns = ["    op.add_column('orders', sa.Column('c{n}', sa.Integer()))".format(n=n) for n in range(10)]

@@ -3,14 +3,25 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from ...pg.locks import blocks_writes, sql_name
-from ...schema.operations import DataChange, TransactionControl
+from ...schema.operations import DataChange, SetParameter, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ..recorded import StepView
+from .history_practice import said_once_per_history
 from .safety import alembic_example, few_rows, severity_by_size, sql_example, young_table_example
 from ...i18n import _
 
 _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
+# What a migration that only changes rows holds besides them
+_NOT_SCHEMA = (DataChange, TransactionControl, SetParameter)
+
+
+def _backfill_on_its_own(walked) -> bool:
+    """This rule's way: rows of a table an earlier migration created changed by a migration that
+    changes no schema, or after a commit (Alembic's `autocommit_block()`)."""
+    operation = walked.operation
+    return operation.kind in _ROW_CHANGES and not operation.written_rows and walked.existing and (
+        not walked.in_transaction or all(isinstance(other, _NOT_SCHEMA) for other in walked.step.operations))
 
 
 class BackfillInDdlTransaction(Rule):
@@ -29,6 +40,14 @@ class BackfillInDdlTransaction(Rule):
     declare in the size hints. A table the size hints keep under 100,000 rows, now and in a
     year, is left alone too: its change lasts milliseconds. So is an older table whose hinted
     rows, spread over its life, came to under 10,000 when the migration ran.
+
+    In a history none of whose migrations backfills apart from its schema changes (a migration
+    that only changes rows, or changes them after a commit, in `autocommit_block()`), three or
+    more findings are one, at the newest migration, with the others as related places: the fix
+    is the team's practice for the migrations to come, not one per migration that ran long ago.
+    In a history that takes the practice up, the migrations before the first that follows it are
+    one finding at P2 (they ran before it: nothing is left to change in them), and each later
+    one that goes without it is a finding of its own.
 
     ## Why it matters
     Locks are held until the transaction commits. The ALTER TABLE's lock (ACCESS EXCLUSIVE for
@@ -92,7 +111,9 @@ class BackfillInDdlTransaction(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        return context.per_step(self.code, self._check_step)
+        return iter(said_once_per_history(
+            context, context.per_step(self.code, self._check_step), (DataChange,), _backfill_on_its_own,
+            lambda history: _("no migration of %(history)s backfills apart from its schema changes", history=history)))
 
     def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         held: Optional[tuple] = None  # (walked DDL, effect) holding a lock in the open transaction
