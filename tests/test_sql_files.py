@@ -243,3 +243,12 @@ def test_a_location_is_in_a_string_constant_a_statement_was_read_from_from_its_f
     inside = [(line, column) for line in range(1, 6) for column in range(1, 30) if scan.in_string_constant(Location("m.sql", line, column))]
     assert inside == [*((2, c) for c in range(4, 30)), *((3, c) for c in range(1, 30)), *((4, c) for c in range(1, 7))]
     assert scan_sql("SELECT 'unterminated", "m.sql", ()).string_constants == ()
+
+
+def test_a_row_change_keeps_the_schema_of_its_table():
+    """indico: `UPDATE event_editing.revisions` is a change of that schema's table, not of a `revisions` elsewhere."""
+    result = parse_sql("UPDATE event_editing.revisions SET x = 1;\nDELETE FROM public.logs;\n"
+                       "TRUNCATE audit.entries;\nINSERT INTO event_editing.tags (id) SELECT id FROM tags;\n", "m.sql")
+    changes = [(op.kind, op.table, op.schema) for op in result.operations if isinstance(op, ops.DataChange)]
+    assert changes == [("UPDATE", "revisions", "event_editing"), ("DELETE", "logs", None), ("TRUNCATE", "entries", "audit"),
+                       ("INSERT", "tags", "event_editing")]

@@ -740,20 +740,23 @@ class _Builder:
         # constants only: a VALUES of parameters is a row template a loop may run once per row (indico)
         written = isinstance(source, ast.SelectStmt) and bool(source.valuesLists) and not source.fromClause \
             and all(_constant(value) for row in source.valuesLists for value in row)
-        self._emit(ops.DataChange("INSERT", location, node.relation.relname, written_rows=written))
+        self._emit(ops.DataChange("INSERT", location, node.relation.relname, written_rows=written,
+                                  schema=self._schema(node.relation)))
         self._reject_duplicates(_assigned_columns(node.cols), location)
         if node.onConflictClause is not None:
             self._reject_duplicates(_assigned_columns(node.onConflictClause.targetList), location)
 
     def _UpdateStmt(self, node, location: Location) -> None:
-        self._emit(ops.DataChange("UPDATE", location, node.relation.relname, whole_table=node.whereClause is None))
+        self._emit(ops.DataChange("UPDATE", location, node.relation.relname, whole_table=node.whereClause is None,
+                                  schema=self._schema(node.relation)))
         self._reject_duplicates(_assigned_columns(node.targetList), location)
 
     def _DeleteStmt(self, node, location: Location) -> None:
-        self._emit(ops.DataChange("DELETE", location, node.relation.relname, whole_table=node.whereClause is None))
+        self._emit(ops.DataChange("DELETE", location, node.relation.relname, whole_table=node.whereClause is None,
+                                  schema=self._schema(node.relation)))
 
     def _MergeStmt(self, node, location: Location) -> None:
-        self._emit(ops.DataChange("MERGE", location, node.relation.relname))
+        self._emit(ops.DataChange("MERGE", location, node.relation.relname, schema=self._schema(node.relation)))
         for clause in node.mergeWhenClauses or ():
             if clause.commandType == enums.CmdType.CMD_INSERT:
                 self._reject_duplicates(_assigned_columns(clause.targetList), location)
@@ -808,12 +811,13 @@ class _Builder:
                                                                reason='column "%s" specified more than once' % name)))
 
     def _CopyStmt(self, node, location: Location) -> None:
-        self._emit(ops.DataChange("COPY", location, node.relation.relname if node.relation else None))
+        self._emit(ops.DataChange("COPY", location, node.relation.relname if node.relation else None,
+                                  schema=self._schema(node.relation)))
 
     def _TruncateStmt(self, node, location: Location) -> None:
         cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
         for relation in node.relations or ():
-            self._emit(ops.DataChange("TRUNCATE", location, relation.relname, cascade=cascade))
+            self._emit(ops.DataChange("TRUNCATE", location, relation.relname, cascade=cascade, schema=self._schema(relation)))
 
     # transactions, settings and maintenance: no schema change, but they decide locks
 

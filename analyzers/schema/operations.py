@@ -316,6 +316,7 @@ class DataChange:
     cascade: bool = False  # TRUNCATE ... CASCADE: also empties every table with a foreign key to it
     whole_table: bool = False  # UPDATE or DELETE without WHERE
     written_rows: bool = False  # INSERT ... VALUES: rows written out in the statement, not read from a table
+    schema: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True)
