@@ -73,6 +73,22 @@ def test_each_alembic_environment_is_its_own_history_with_its_search_path(tmp_pa
     assert not [f for f in run_audit(model).findings if f.rule == "SL530"]  # one head per environment
 
 
+def test_a_script_location_of_the_default_section_is_the_alembic_sections_alone(tmp_path):
+    """onyx: [DEFAULT] names the script location, which configparser hands to every section:
+    [post_write_hooks] and [loggers] are no environments."""
+    write(tmp_path, {
+        "backend/alembic.ini": ("[DEFAULT]\nscript_location = alembic\n\n[post_write_hooks]\nhooks = black\n\n"
+                                "[loggers]\nkeys = root\n\n[alembic]\nscript_location = alembic\n\n"
+                                "[schema_private]\nscript_location = alembic_tenants\n"),
+        "backend/alembic/env.py": "",
+        "backend/alembic/versions/a1.py": revision("a1", None, "op.create_table('t', sa.Column('id', sa.Integer(), primary_key=True))"),
+        "backend/alembic_tenants/env.py": "",
+        "backend/alembic_tenants/versions/b1.py": revision("b1", None, "op.create_table('u', sa.Column('id', sa.Integer(), primary_key=True))"),
+    })
+    model = WorkspaceIndex(tmp_path).index_all()
+    assert sorted(h.environment.name for h in model.histories) == ["backend/alembic", "schema_private"]
+
+
 def test_a_plugin_folder_of_revisions_is_an_environment_of_its_own(tmp_path):
     write(tmp_path, {
         "migrations/env.py": "",

@@ -38,6 +38,7 @@ _REVISION_HEADER = LazyPattern(r"^revision\s*(?::[^=\n]+)?=\s*['\"]", re.MULTILI
 _DOWN_REVISION_HEADER = LazyPattern(r"^down_revision\s*(?::[^=\n]+)?=", re.MULTILINE)
 _SEARCH_PATH = LazyPattern(r"search_path\s*(?:to|=)\s*['\"]?([A-Za-z_$][\w$]*)", re.IGNORECASE)
 _SKIPPED_FOLDERS = (".git", ".venv", "venv", "node_modules", "site-packages")
+_NO_DEFAULT_SECTION = "schemalens: no default section"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +105,19 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
     for ini in sorted(p for p in paths if file_name(p) == "alembic.ini" and not _skipped(p)):
         here = folder_of(ini)
         parser = configparser.ConfigParser(defaults={"here": "%(here)s"}, interpolation=None)
+        # [DEFAULT] read as a section like the others: which sections name a script_location themselves
+        own = configparser.ConfigParser(default_section=_NO_DEFAULT_SECTION, interpolation=None, strict=False)
         try:
             parser.read_string(text_of(ini) or "")
+            own.read_string(text_of(ini) or "")
         except configparser.Error:
             continue
         for section in parser.sections():
             options = parser[section]
             location = options.get("script_location")
-            if not location:
+            # a script_location of [DEFAULT] reaches every section, [loggers] and [post_write_hooks]
+            # too (onyx): it is the [alembic] section's, which Alembic reads unless told another
+            if not location or section != "alembic" and not own.has_option(section, "script_location"):
                 continue
             script_location = _resolve(location, here, package_folder)
             separator = options.get("version_path_separator", "")
