@@ -99,6 +99,25 @@ def test_only_the_branch_of_the_workspace_dialect_is_read():
     assert [getattr(op, "name", None) or op.table for op in upgrade] == ["awards_ibfk_1", "not_on_sqlite", "mysql_leftover"]
 
 
+def test_a_dialect_named_by_a_constant_of_the_module_is_a_dialect_branch():
+    """manila: `MYSQL_ENGINE = 'mysql'` at the top, `if (engine.name == MYSQL_ENGINE):` in upgrade()."""
+    text = (HEADER.format(rid="r1", down=None) + "MYSQL_ENGINE = 'mysql'\n\n\ndef upgrade():\n"
+            "    engine = op.get_bind().engine\n    if (engine.name == MYSQL_ENGINE):\n"
+            "        op.create_primary_key('pk', 'drivers', ['id'])\n    op.drop_column('drivers', 'host')\n")
+    for dialect, expected in (("postgresql", ["drop_column"]), ("mysql", ["create_primary_key", "drop_column"])):
+        upgrade = parse_revision(text, "versions/r1.py", dialect).revision.upgrade
+        assert ["create_primary_key" if isinstance(op, ops.AddConstraint) else "drop_column" for op in upgrade] == expected
+
+
+def test_a_primary_key_dropped_by_a_name_asked_of_the_inspector_is_read():
+    body = ("    bind = op.get_bind()\n    pk = sa.inspect(bind).get_pk_constraint('bindings')\n"
+            "    op.drop_constraint(pk.get('name'), 'bindings', type_='primary')\n"
+            "    op.drop_constraint(pk.get('name'), 'bindings', type_='unique')\n")
+    upgrade, errors = _upgrade(body)
+    assert [(op.name, op.kind) for op in upgrade] == [(None, "primary")]
+    assert len(errors) == 1  # the unique constraint's: a table has many
+
+
 def test_a_condition_that_is_not_about_the_dialect_reads_both_branches():
     upgrade, _ = _upgrade("    if has_data():\n        op.drop_table('a')\n    else:\n        op.drop_table('b')\n")
     assert [op.table for op in upgrade] == ["a", "b"]

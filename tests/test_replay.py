@@ -132,6 +132,18 @@ def test_a_check_dropped_by_the_name_its_convention_wraps_is_the_one_the_convent
     assert (run.errors, run.layer.tables["t1"].check_constraints) == ((), ())
 
 
+def test_a_primary_key_dropped_by_a_name_not_read_is_the_tables_one_primary_key():
+    """neutron: `op.drop_constraint(inspector.get_pk_constraint(t).get('name'), t, type_='primary')`,
+    then a wider key: the table has one primary key, whatever its name."""
+    dropped = ops.DropConstraint("t1", None, _at(5), kind="primary")
+    wider = ops.AddConstraint("t1", PrimaryKey("pk_t1", ("id", "host"), _at(6)), _at(6))
+    run = replay_steps(_steps(2) + [ops.Step("pk.py", (ops.AddColumn("t1", Column("host", "text", "text", False, _at(4)), _at(4)),
+                                                       dropped, wider))])
+    assert run.errors == () and run.layer.tables["t1"].primary_key.columns == ("id", "host")
+    other = replay_steps(_steps(2) + [ops.Step("fk.py", (ops.DropConstraint("t1", None, _at(5), kind="foreignkey"),))])
+    assert other.errors  # another kind of constraint, its name not read, is not guessed
+
+
 def test_a_table_taken_as_there_is_there_under_its_new_name_after_a_rename():
     """manila: its first revision creates volume_types by code not read, a later one renames it
     and changes the renamed table."""

@@ -550,7 +550,7 @@ class _RevisionReader:
         if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr in ("startswith", "endswith") \
                 and len(test.args) == 1:
             subject = self._dialect_text(test.func.value, scope)
-            candidates = self._constant_strings(test.args[0])
+            candidates = self._constant_strings(test.args[0], scope)
             if subject is None or candidates is None:
                 return None
             check = str.startswith if test.func.attr == "startswith" else str.endswith
@@ -568,7 +568,7 @@ class _RevisionReader:
                 return (inner is right.value) if isinstance(operator, ast.Is) else (inner is not right.value)
             subject = self._dialect_text(left, scope) or self._dialect_text(right, scope)
             other = right if self._dialect_text(left, scope) else left
-            candidates = self._constant_strings(other)
+            candidates = self._constant_strings(other, scope)
             if subject is None or candidates is None:
                 return None
             matches = any(text == candidate for text in subject for candidate in candidates)
@@ -589,8 +589,13 @@ class _RevisionReader:
             return tuple(f"{name}://" for name in _DIALECT_NAMES.get(self.dialect, (self.dialect,)))
         return None
 
-    @staticmethod
-    def _constant_strings(node: ast.expr) -> Optional[tuple[str, ...]]:
+    def _constant_strings(self, node: ast.expr, scope: "_Scope") -> Optional[tuple[str, ...]]:
+        if isinstance(node, ast.Name):
+            # a name the function bound, or a constant of the module (manila: `MYSQL_ENGINE = 'mysql'`)
+            if node.id in scope.values:
+                return self._constant_strings(scope.values[node.id], scope)
+            value = self.world.const(self.header[node.id]) if node.id in self.header else None
+            return (value,) if isinstance(value, str) else None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return (node.value,)
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
@@ -1425,8 +1430,10 @@ _BY_NAME = (ops.DropConstraint, ops.DropIndex, ops.RenameConstraint, ops.RenameI
 def _missing_name(operation, call: Expr) -> Optional[str]:
     """The name an operation needs but could not be read ("table name", "column", "name": onyx
     drops a constraint whose name it asks the inspector for), or None. A name written as `None`
-    (autogenerate's `op.drop_constraint(None, ...)`) is read: it is what the revision says."""
-    if isinstance(operation, _BY_NAME) and operation.name is None and not _none_written(call):
+    (autogenerate's `op.drop_constraint(None, ...)`) is read: it is what the revision says. So is a
+    primary key's: a table has one (neutron asks the inspector for its name)."""
+    if isinstance(operation, _BY_NAME) and operation.name is None and not _none_written(call) \
+            and not (isinstance(operation, ops.DropConstraint) and operation.kind == "primary"):
         return _("name")
     for field in dataclasses.fields(operation):
         required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING

@@ -543,6 +543,11 @@ class _Replayer:
         if table is None:
             return
         name = op.name
+        if name is None and op.kind == "primary" and table.primary_key is not None:
+            name = table.primary_key.name  # the table's one primary key, its name not read
+            if name is None:
+                self._store(self._touch(replace(table, primary_key=None), op.location, "drop primary key"))
+                return
         if name not in self._constraint_names(table):
             name = self._dropped_by_convention(table, op) or _named_by_convention_instead(table, op.name)
         if name is None:
