@@ -28,7 +28,7 @@ class HeldBack:
     reported as findings or left unsaid."""
 
     rules: tuple[str, ...]
-    reason: str  # "size": tables without size hints; "migrates at startup" or "declared" (migrations_run = "offline"): lock rules; "mysql": moot_on_mysql rules
+    reason: str  # "size": tables without size hints; "migrates at startup" or "declared" (migrations_run = "offline"): lock rules; "mysql": moot_on_mysql rules; "mysql locks": lock rules on MySQL
     candidates: int = 0  # the findings the rules would have made with the evidence
     tables: tuple[str, ...] = ()  # the tables that evidence is about, those with most candidates first
     source: str = ""  # where the reason was read ("requirements.txt: pymysql")
@@ -143,10 +143,11 @@ def run_audit(model, *, rules: Optional[Iterable[type[Rule]]] = None, text_of=No
     if locks:
         held_back.append(HeldBack(tuple(code for code, outcome in outcomes.items() if outcome[0] == "locks"),
                                   locks[0][1], source=locks[0][2]))
-    mysql = [outcome for outcome in outcomes.values() if outcome[0] == "mysql"]
-    if mysql:
-        held_back.append(HeldBack(tuple(code for code, outcome in outcomes.items() if outcome[0] == "mysql"), "mysql",
-                                  source=mysql[0][1]))
+    for reason in ("mysql", "mysql locks"):
+        on_mysql = [outcome for outcome in outcomes.values() if outcome[0] == reason]
+        if on_mysql:
+            held_back.append(HeldBack(tuple(code for code, outcome in outcomes.items() if outcome[0] == reason), reason,
+                                      source=on_mysql[0][1]))
     unsized = {code: outcome[2] for code, outcome in outcomes.items() if outcome[0] == "found" and outcome[2]}
     if unsized:
         by_table: Counter = sum(unsized.values(), Counter())
@@ -165,14 +166,16 @@ def _kept_for(before: dict[tuple, object], memo: FindingsBySubject, taken_back: 
 
 def _outcome(rule_class: type[Rule], context: AuditContext, model) -> tuple:
     """What one rule gives in `context`: ("found", findings, the candidates it held back for
-    want of size hints), ("locks", why, where it was read) or ("mysql", where it was read) when
-    held back, ("skipped",), ("failed", the problem), or ("waits",) when it asked for code the
-    context hides."""
+    want of size hints), ("locks", why, where it was read), ("mysql", where it was read) or
+    ("mysql locks", where it was read) when held back, ("skipped",), ("failed", the problem), or
+    ("waits",) when it asked for code the context hides."""
     try:
         if rule_class.contends_with_live_traffic and context.migrations_run_offline:
             return ("locks", context.migrations_run_offline, context.migrations_offline_source)
         if rule_class.moot_on_mysql and context.deployed_engine.name == "mysql":
             return ("mysql", context.deployed_engine.source)
+        if rule_class.contends_with_live_traffic and context.deployed_engine.name == "mysql":
+            return ("mysql locks", context.deployed_engine.source)
         if rule_class.compares_layers and not model.coverage.layers_comparable:
             return ("skipped",)
         found = list(rule_class().check(context))  # all of them, or none if it fails

@@ -202,6 +202,22 @@ def test_foreign_key_indexes_are_held_back_and_said_when_the_project_deploys_mys
     assert "SL401" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
 
 
+def test_lock_rules_are_held_back_and_said_when_the_project_deploys_mysql(tmp_path: Path):
+    """octavia (`oslo.db[mysql]`): PostgreSQL's locks and remedies (CONCURRENTLY, NOT VALID) are not MySQL's."""
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n")
+    (tmp_path / "migrations" / "V2__status.sql").write_text("CREATE INDEX orders_status ON orders (status);\n")
+    (tmp_path / "requirements.txt").write_text("oslo.db[mysql]>=8.4.0\n")
+    model = WorkspaceIndex(tmp_path).index_all()
+    held = run_audit(model)
+    assert "SL505" not in _codes(held)
+    report = render_audit_markdown(model, held.findings, held_back=held.held_back)
+    assert "SL505" in next(line for line in report.splitlines() if "the project deploys MySQL (requirements.txt: mysql): "
+                           "these rules describe PostgreSQL's locks" in line)
+    (tmp_path / "requirements.txt").write_text("psycopg[binary]==3.2\n")
+    assert "SL505" in _codes(run_audit(WorkspaceIndex(tmp_path).index_all()))
+
+
 def test_git_is_asked_again_once_an_ignore_file_changes(tmp_path: Path):
     from schemalens.analyzers.rules.migrations.ignored_migration_files import ignored_by_git
 

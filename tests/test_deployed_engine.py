@@ -44,3 +44,11 @@ def test_a_new_or_changed_dependency_file_is_read_again(tmp_path):
     (root / "requirements" / "base.txt").write_text("asyncpg\n")
     os.utime(root / "requirements" / "base.txt", (3_000, 3_000))
     assert deployed_engine(Config(), root).source == "requirements/base.txt: asyncpg"
+
+
+def test_a_librarys_extra_that_installs_a_driver_names_the_engine(tmp_path):
+    # octavia: `oslo.db[mysql]`; SQLAlchemy's own extras name the driver they install
+    root = write_files(tmp_path, {"requirements.txt": "oslo.db[mysql]>=8.4.0 # Apache-2.0\nPyMySQL[rsa]\n"})
+    assert deployed_engine(Config(), root).source == "requirements.txt: mysql"
+    root = write_files(tmp_path / "pg", {"requirements.txt": "SQLAlchemy[asyncio, postgresql_asyncpg]>=2\noslo.db[mysql]\n"})
+    assert deployed_engine(Config(), root).source == "requirements.txt: postgresql_asyncpg"

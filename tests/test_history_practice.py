@@ -100,7 +100,9 @@ ADD_UNIQUE = "    op.create_unique_constraint('uq_orders_c{n}', 'orders', ['c{n}
 # each rule's way, in a revision of its own
 NOT_VALID_FOREIGN_KEY = "    op.execute('ALTER TABLE orders ADD CONSTRAINT fk_orders_c9 FOREIGN KEY (c9) REFERENCES customers (id) NOT VALID')"
 NOT_NULL_CHECK = "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_not_null CHECK (c9 IS NOT NULL) NOT VALID')"
-UNIQUE_USING_INDEX = "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_key UNIQUE USING INDEX orders_c9_idx')"
+UNIQUE_USING_INDEX = ("    with op.get_context().autocommit_block():\n"
+                      "        op.create_index('orders_c9_idx', 'orders', ['c9'], unique=True, postgresql_concurrently=True)\n"
+                      "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_key UNIQUE USING INDEX orders_c9_idx')")
 BACKFILL = "    op.add_column('orders', sa.Column('d{n}', sa.Integer()))\n    op.execute('UPDATE orders SET d{n} = c{n}')"
 BACKFILL_ON_ITS_OWN = "    op.execute('UPDATE orders SET c9 = 0 WHERE c9 IS NULL')"
 BACKFILL_AFTER_A_COMMIT = ("    op.add_column('orders', sa.Column('e', sa.Integer()))\n"
@@ -111,13 +113,12 @@ BACKFILL_AFTER_A_COMMIT = ("    op.add_column('orders', sa.Column('e', sa.Intege
     ("SL507", ADD_FOREIGN_KEY, NOT_VALID_FOREIGN_KEY),
     ("SL508", SET_NOT_NULL, NOT_NULL_CHECK),
     ("SL514", ADD_UNIQUE, UNIQUE_USING_INDEX),
-    ("SL516", BACKFILL, BACKFILL_ON_ITS_OWN),
     ("SL516", BACKFILL, BACKFILL_AFTER_A_COMMIT),
 ])
 def test_the_lock_rules_with_a_way_of_their_own_say_a_history_without_it_once(tmp_path, code, body, practice):
     columns = ["    op.add_column('orders', sa.Column('c{n}', sa.Integer()))".format(n=n) for n in range(10)]
     # columns added in a migration of their own: the constraints come later, on a table with rows
-    setup = ["\n".join(columns) + "\n    op.create_index('orders_c9_idx', 'orders', ['c9'], unique=True)"]
+    setup = ["\n".join(columns)]
     changes = [body.format(n=n) for n in range(3)]
     [finding] = _findings(_history(tmp_path / "never", setup + changes), code)
     assert Path(finding.location.path).name == "r5_change.py" and len(_places(finding)) == 2
@@ -126,3 +127,22 @@ def test_the_lock_rules_with_a_way_of_their_own_say_a_history_without_it_once(tm
     assert before.severity == "P2" and _practice_since(before) == ["r6_change.py"]
     found = _findings(_history(tmp_path / "slips", setup + [practice] + changes), code)
     assert len(found) == 3 and not any(f.severity == "P2" for f in found)
+
+
+@pytest.mark.parametrize("code, body, half_way", [
+    # validated in the transaction that added it: the ADD's lock is held through the scan
+    ("SL507", ADD_FOREIGN_KEY, NOT_VALID_FOREIGN_KEY + "\n    op.execute('ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_c9')"),
+    # a migration that only changes rows: one transaction as long as the UPDATE (and data fixes are written so)
+    ("SL516", BACKFILL, BACKFILL_ON_ITS_OWN),
+    # the index the key is added with was built under a lock
+    ("SL514", ADD_UNIQUE, "    op.create_index('orders_c9_idx', 'orders', ['c9'], unique=True)\n"
+                          "    op.execute('ALTER TABLE orders ADD CONSTRAINT orders_c9_key UNIQUE USING INDEX orders_c9_idx')"),
+])
+def test_the_way_written_half_way_is_not_the_practice(tmp_path, code, body, half_way):
+    columns = ["    op.add_column('orders', sa.Column('c{n}', sa.Integer()))".format(n=n) for n in range(10)]
+    found = _findings(_history(tmp_path, ["\n".join(columns)] + [body.format(n=n) for n in range(3)] + [half_way]), code)
+    [finding] = [f for f in found if "no migration of migrations " in f.title]
+    assert len(_places(finding)) == 2 and finding.severity != "P2"
+    # SL507's own finding on the VALIDATE stands apart from the history's
+    assert len(found) == (2 if code == "SL507" else 1)
+

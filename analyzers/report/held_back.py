@@ -24,6 +24,10 @@ def held_back_lines(held_back, lang: str = "en") -> list[str]:
         elif entry.reason == "mysql":
             lines.append(_("held back: %(rules)s: the project deploys MySQL (%(source)s), where InnoDB indexes every "
                            "foreign key itself", rules=rules, source=entry.source))
+        elif entry.reason == "mysql locks":
+            lines.append(_("held back: %(rules)s: the project deploys MySQL (%(source)s): these rules describe "
+                           "PostgreSQL's locks and their remedies (CONCURRENTLY, NOT VALID, lock_timeout), which MySQL's "
+                           "online DDL does not share", rules=rules, source=entry.source))
         elif entry.reason == "declared":
             lines.append(_("held back: %(rules)s: the configuration says the migrations run while the application is "
                            "stopped (migrations_run = \"offline\"), so no live traffic waits behind their locks",

@@ -109,6 +109,8 @@ def rule_markdown(rule: type[Rule], lang: str = "en") -> str:
                        " beside it (CREATE INDEX CONCURRENTLY, NOT VALID, lock_timeout, an autocommit block)."))
         notes.append(_("Held back too when the configuration says `migrations_run = \"offline\"` (the migrations run while"
                        " the application is stopped, as in a maintenance window or a self-hosted upgrade)."))
+        notes.append(_("Held back when the project deploys MySQL (its dependencies name a MySQL driver and no PostgreSQL"
+                       " one): the locks it describes, and their remedies, are PostgreSQL's."))
     summary = _.localize(rule.summary)
     if _.lang == "en":
         # The English page names each rule in Chinese too, the audit method's language; a Chinese

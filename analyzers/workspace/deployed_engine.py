@@ -2,9 +2,11 @@
 
 SchemaLens answers for PostgreSQL. A project whose dependencies name MySQL drivers and no
 PostgreSQL driver (CTFd: `pymysql` only) runs on MySQL, where some PostgreSQL claims are false:
-InnoDB creates an index for every foreign key itself. Rules whose claim is such a one
-(`Rule.moot_on_mysql`) are held back there and the report says so. A `postgres_version`
-setting says the project runs PostgreSQL whatever its dependencies hold.
+InnoDB creates an index for every foreign key itself; its online DDL does not lock as
+PostgreSQL does, and knows neither CONCURRENTLY nor NOT VALID. Rules whose claim is such a one
+(`Rule.moot_on_mysql`, and the lock rules: `Rule.contends_with_live_traffic`) are held back there
+and the report says so. A library's extra that installs a driver (`oslo.db[mysql]`) names it too.
+A `postgres_version` setting says the project runs PostgreSQL whatever its dependencies hold.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from .config import Config
 from .stamps import Remembered
 from ..lazy_pattern import LazyPattern
 
-_POSTGRES_DRIVERS = LazyPattern(r"(?<![\w-])(psycopg2?(?:-binary)?|psycopg_pool|asyncpg|pg8000)(?![\w-])", re.IGNORECASE)
-_MYSQL_DRIVERS = LazyPattern(r"(?<![\w-])(pymysql|mysqlclient|mysql-connector-python|aiomysql|asyncmy)(?![\w-])",
-                            re.IGNORECASE)
+# A driver, or a library's extra that installs one (`oslo.db[mysql]`, `sqlalchemy[postgresql_asyncpg]`).
+_EXTRA = r"|(?:(?<=[\[,])|(?<=, ))({engine}\w*)(?=\s*[\],])"
+_POSTGRES_DRIVERS = LazyPattern(r"(?<![\w-])(psycopg2?(?:-binary)?|psycopg_pool|asyncpg|pg8000)(?![\w-])"
+                                + _EXTRA.format(engine="postgres"), re.IGNORECASE)
+_MYSQL_DRIVERS = LazyPattern(r"(?<![\w-])(pymysql|mysqlclient|mysql-connector-python|aiomysql|asyncmy)(?![\w-])"
+                             + _EXTRA.format(engine="mysql"), re.IGNORECASE)
 # Dependency declarations at the project root, and pip-tools style requirements folders.
 _FILES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile")
 _REQUIREMENTS = LazyPattern(r"^requirements[\w.-]*\.(?:txt|in)$", re.IGNORECASE)
@@ -51,12 +56,12 @@ def _read_engine(root: Path, looked: list[str]) -> DeployedEngine:
             declared = _runtime_dependencies(path)
         except (OSError, ValueError):
             continue
-        if _POSTGRES_DRIVERS.search(declared):
-            return DeployedEngine("postgresql", f"{path.relative_to(root).as_posix()}: "
-                                  f"{_POSTGRES_DRIVERS.search(declared).group(1)}")
+        found = _POSTGRES_DRIVERS.search(declared)
+        if found:
+            return DeployedEngine("postgresql", f"{path.relative_to(root).as_posix()}: {_named(found)}")
         found = _MYSQL_DRIVERS.search(declared)
         if found and mysql is None:
-            mysql = DeployedEngine("mysql", f"{path.relative_to(root).as_posix()}: {found.group(1)}")
+            mysql = DeployedEngine("mysql", f"{path.relative_to(root).as_posix()}: {_named(found)}")
     return mysql or DeployedEngine("postgresql", "default")
 
 
@@ -95,3 +100,8 @@ def requirement_files(root: Path, looked: list[str]) -> Iterator[Path]:
     if (root / "requirements").is_dir():  # requirements/base.txt, requirements/prod.in
         candidates += [p for p in (root / "requirements").iterdir() if p.suffix in (".txt", ".in")]
     yield from sorted(p for p in candidates if p.is_file() and not _DEVELOPMENT.search(p.stem))
+
+
+def _named(found: re.Match) -> str:
+    """The driver or the extra a driver pattern found."""
+    return found.group(1) or found.group(2)

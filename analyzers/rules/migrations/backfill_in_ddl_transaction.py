@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from ...pg.locks import blocks_writes, sql_name
-from ...schema.operations import DataChange, SetParameter, TransactionControl
+from ...schema.operations import DataChange, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ..recorded import StepView
@@ -12,16 +12,17 @@ from .safety import alembic_example, few_rows, severity_by_size, sql_example, yo
 from ...i18n import _
 
 _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
-# What a migration that only changes rows holds besides them
-_NOT_SCHEMA = (DataChange, TransactionControl, SetParameter)
 
 
-def _backfill_on_its_own(walked) -> bool:
-    """This rule's way: rows of a table an earlier migration created changed by a migration that
-    changes no schema, or after a commit (Alembic's `autocommit_block()`)."""
+def _batched_after_a_commit(walked) -> bool:
+    """This rule's way: rows of a table an earlier migration created (or of one not read: a table
+    the code names through a variable) changed after the migration committed, each statement then
+    committing on its own (Alembic's `autocommit_block()`). A migration that only changes rows is
+    not enough: its one UPDATE of every row is a transaction as long, and data fixes are written so."""
     operation = walked.operation
-    return operation.kind in _ROW_CHANGES and not operation.written_rows and walked.existing and (
-        not walked.in_transaction or all(isinstance(other, _NOT_SCHEMA) for other in walked.step.operations))
+    return operation.kind in _ROW_CHANGES and not operation.written_rows and (walked.existing or walked.table is None) \
+        and not walked.in_transaction and any(isinstance(earlier, TransactionControl) and earlier.kind == "COMMIT"
+                                              for earlier in walked.earlier_in_step)
 
 
 class BackfillInDdlTransaction(Rule):
@@ -41,13 +42,14 @@ class BackfillInDdlTransaction(Rule):
     year, is left alone too: its change lasts milliseconds. So is an older table whose hinted
     rows, spread over its life, came to under 10,000 when the migration ran.
 
-    In a history none of whose migrations backfills apart from its schema changes (a migration
-    that only changes rows, or changes them after a commit, in `autocommit_block()`), three or
-    more findings are one, at the newest migration, with the others as related places: the fix
-    is the team's practice for the migrations to come, not one per migration that ran long ago.
-    In a history that takes the practice up, the migrations before the first that follows it are
-    one finding at P2 (they ran before it: nothing is left to change in them), and each later
-    one that goes without it is a finding of its own.
+    In a history none of whose migrations backfills after a commit, in batches (rows changed in
+    `autocommit_block()`, each statement committing on its own; a migration that only changes
+    rows does not count: its one UPDATE of every row is as long a transaction, and data fixes
+    are written so), three or more findings are one, at the newest migration, with the others as
+    related places: the fix is the team's practice for the migrations to come, not one per
+    migration that ran long ago. In a history that takes the practice up, the migrations before
+    the first that follows it are one finding at P2 (they ran before it: nothing is left to
+    change in them), and each later one that goes without it is a finding of its own.
 
     ## Why it matters
     Locks are held until the transaction commits. The ALTER TABLE's lock (ACCESS EXCLUSIVE for
@@ -112,8 +114,8 @@ class BackfillInDdlTransaction(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return iter(said_once_per_history(
-            context, context.per_step(self.code, self._check_step), (DataChange,), _backfill_on_its_own,
-            lambda history: _("no migration of %(history)s backfills apart from its schema changes", history=history)))
+            context, context.per_step(self.code, self._check_step), (DataChange,), _batched_after_a_commit,
+            lambda history: _("no migration of %(history)s backfills after a commit, in batches", history=history)))
 
     def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         held: Optional[tuple] = None  # (walked DDL, effect) holding a lock in the open transaction

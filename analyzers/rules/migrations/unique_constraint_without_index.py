@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ...pg.locks import EFFECTS
 from ...schema.model import PrimaryKey, UniqueConstraint
-from ...schema.operations import AddColumn, AddConstraint, AddConstraintUsingIndex
+from ...schema.operations import AddColumn, AddConstraint, AddConstraintUsingIndex, CreateIndex
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .history_practice import said_once_per_history
@@ -101,7 +101,7 @@ class UniqueConstraintWithoutIndex(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return iter(said_once_per_history(
-            context, self._findings(context), (AddConstraintUsingIndex,), lambda walked: True,
+            context, self._findings(context), (AddConstraintUsingIndex,), _concurrently_built(context),
             lambda history: _("no migration of %(history)s adds a key USING an index built first", history=history)))
 
     def _findings(self, context: AuditContext) -> Iterator[Finding]:
@@ -164,3 +164,9 @@ def _column_rewrite(walked):
     if not isinstance(walked.operation, AddColumn):
         return None
     return next((e for e in walked.lock_effects if e.key in REWRITING_DEFAULTS), None)
+
+
+def _concurrently_built(context: AuditContext):
+    """This rule's way: a key added USING an index built CONCURRENTLY first."""
+    built = {walked.operation.index.name for walked in context.walked(CreateIndex) if walked.operation.index.concurrently}
+    return lambda walked: walked.operation.index in built
