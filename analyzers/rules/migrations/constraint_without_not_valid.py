@@ -50,12 +50,12 @@ class ConstraintWithoutNotValid(Rule):
     its lock lasts milliseconds. So is an older table whose hinted rows, spread over its life,
     came to under 10,000 when the migration ran.
 
-    In a history none of whose migrations adds a constraint `NOT VALID`, three or more findings
-    are one, at the newest migration, with the others as related places: the fix is the team's
-    practice for the migrations to come, not one per migration that ran long ago. In a history
-    that takes the practice up, the migrations before the first that follows it are one finding
-    at P2 (they ran before it: nothing is left to change in them), and each later one that goes
-    without it is a finding of its own.
+    In a history none of whose migrations adds a constraint `NOT VALID` and validates it in a
+    later transaction, three or more findings are one, at the newest migration, with the others
+    as related places: the fix is the team's practice for the migrations to come, not one per
+    migration that ran long ago. In a history that takes the practice up, the migrations before
+    the first that follows it are one finding at P2 (they ran before it: nothing is left to
+    change in them), and each later one that goes without it is a finding of its own.
 
     ## Why it matters
     Adding a foreign key takes SHARE ROW EXCLUSIVE on both tables and a CHECK takes ACCESS

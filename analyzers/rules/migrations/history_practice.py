@@ -19,7 +19,7 @@ that says so.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable
 
 from ...i18n import _, _n
 from ...schema.drift import migration_history
@@ -47,10 +47,10 @@ def said_once_per_history(context: AuditContext, findings: Iterable[Finding], ki
 
     order = {step.path: number for number, step in enumerate(model.steps)}
     taken_up: dict[str, tuple[int, object]] = {}  # history -> (order, walked) of its first migration that follows it
-    for walked in context.walked(*kinds):
+    for walked in context.walked(*kinds):  # in replay order: the first that follows it comes first
         number = order.get(walked.step.path)
-        if number is not None and practiced(walked) and number < taken_up.get(history_of(walked.step.path), (number + 1,))[0]:
-            taken_up[history_of(walked.step.path)] = (number, walked)
+        if number is not None and practiced(walked):
+            taken_up.setdefault(history_of(walked.step.path), (number, walked))
     by_history: dict[str, list[Finding]] = {}
     kept: list[Finding] = []
     for finding in findings:

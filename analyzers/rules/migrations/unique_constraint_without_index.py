@@ -41,12 +41,12 @@ class UniqueConstraintWithoutIndex(Rule):
     lock lasts milliseconds. So is an older table whose hinted rows, spread over its life, came
     to under 10,000 when the migration ran.
 
-    In a history none of whose migrations adds a key `USING INDEX`, three or more findings are
-    one, at the newest migration, with the others as related places: the fix is the team's
-    practice for the migrations to come, not one per migration that ran long ago. In a history
-    that takes the practice up, the migrations before the first that follows it are one finding
-    at P2 (they ran before it: nothing is left to change in them), and each later one that goes
-    without it is a finding of its own.
+    In a history none of whose migrations adds a key `USING INDEX` of an index built
+    `CONCURRENTLY`, three or more findings are one, at the newest migration, with the others as
+    related places: the fix is the team's practice for the migrations to come, not one per
+    migration that ran long ago. In a history that takes the practice up, the migrations before
+    the first that follows it are one finding at P2 (they ran before it: nothing is left to
+    change in them), and each later one that goes without it is a finding of its own.
 
     ## Why it matters
     `ADD CONSTRAINT ... UNIQUE` builds the unique index under ACCESS EXCLUSIVE: no reads and
@@ -102,7 +102,7 @@ class UniqueConstraintWithoutIndex(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         return iter(said_once_per_history(
             context, self._findings(context), (AddConstraintUsingIndex,), _concurrently_built(context),
-            lambda history: _("no migration of %(history)s adds a key USING an index built first", history=history)))
+            lambda history: _("no migration of %(history)s adds a key USING an index built CONCURRENTLY", history=history)))
 
     def _findings(self, context: AuditContext) -> Iterator[Finding]:
         for walked in on_existing_tables(context, AddConstraint, AddColumn):
