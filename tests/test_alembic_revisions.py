@@ -118,6 +118,20 @@ def test_a_primary_key_dropped_by_a_name_asked_of_the_inspector_is_read():
     assert len(errors) == 1  # the unique constraint's: a table has many
 
 
+def test_a_core_statement_on_a_table_the_file_writes_changes_that_tables_rows():
+    """tracecat: `tbl = sa.table("accesstoken", ...)`, then `op.execute(tbl.update()...)`: a backfill of accesstoken."""
+    text = (HEADER.format(rid="r1", down=None) + "pages = sa.table('pages', sa.column('id'), schema='wiki')\n\n\n"
+            "def upgrade():\n    tbl = sa.table('accesstoken', sa.column('id', sa.UUID))\n"
+            "    op.execute(tbl.update().where(tbl.c.id.is_(None)).values(id=sa.func.gen_random_uuid()))\n"
+            "    users = sa.Table('users', sa.MetaData(), sa.Column('id', sa.Integer))\n"
+            "    op.get_bind().execute(users.delete())\n"
+            "    op.execute(pages.insert().from_select(['id'], sa.select(tbl.c.id)))\n"
+            "    op.execute(sa.select(tbl.c.id))\n    op.execute(unknown.update())\n")
+    upgrade = parse_revision(text, "versions/r1.py", "postgresql").revision.upgrade
+    assert [(op.kind, op.table, op.schema) for op in upgrade] == [
+        ("UPDATE", "accesstoken", None), ("DELETE", "users", None), ("INSERT", "pages", "wiki"), ("UPDATE", None, None)]
+
+
 def test_a_condition_that_is_not_about_the_dialect_reads_both_branches():
     upgrade, _ = _upgrade("    if has_data():\n        op.drop_table('a')\n    else:\n        op.drop_table('b')\n")
     assert [op.table for op in upgrade] == ["a", "b"]

@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..dataclass_copy import replace
 from ..i18n import _, _n
@@ -88,17 +88,37 @@ DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"
 _CORE_VERBS = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE", "select": "SELECT"}
 
 
-def _core_statement_verb(expression: Expr) -> Optional[str]:
-    """INSERT, UPDATE, DELETE or SELECT for a SQLAlchemy Core statement built on a table
-    (`configs.insert().values(...)`, `pages.update().where(...)`, `sa.select(...)`), else None."""
+def _core_statement(expression: Expr, value_of: Callable[[Expr], Optional[Expr]]) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """The verb (INSERT, UPDATE, DELETE or SELECT) of a SQLAlchemy Core statement built on a table
+    (`configs.insert().values(...)`, `pages.update().where(...)`, `sa.select(...)`), with the
+    table's name and schema when the statement's table is one the file writes (`sa.table("pages",
+    ...)` bound to a name of the function or the module: tracecat's backfills); else Nones."""
     node: Optional[Expr] = expression
     while node is not None and node.kind in ("call", "attribute"):
-        if node.kind == "call" and node.name:
-            verb = _CORE_VERBS.get(node.name.rpartition(".")[2])
+        if node.kind == "call":
+            if node.name:
+                head, _dot, method = node.name.rpartition(".")
+                receiver = value_of(Expr("name", head, node.location, name=head)) if head else None
+            else:  # a method of a table bound in the function (`_substituted`)
+                method = node.func.value if node.func is not None and node.func.kind == "attribute" else ""
+                receiver = node.func.func if method else None
+            verb = _CORE_VERBS.get(method)
             if verb is not None:
-                return verb
+                return (verb, *_table_written(receiver))
         node = node.func
-    return None
+    return None, None, None
+
+
+def _table_written(expression: Optional[Expr]) -> tuple[Optional[str], Optional[str]]:
+    """The name and schema of `sa.table("name", ..., schema="s")` or `sa.Table(...)`, else Nones."""
+    if expression is None or expression.kind != "call" or not expression.name \
+            or expression.name.rpartition(".")[2] not in ("table", "Table") or not expression.args:
+        return None, None
+    name, schema = expression.args[0], expression.kwarg("schema")
+    if name.kind != "const" or not isinstance(name.value, str):
+        return None, None
+    written = schema.value if schema is not None and schema.kind == "const" and isinstance(schema.value, str) else None
+    return name.value, None if written == "public" else written
 
 
 _GUARDED_DROPS = (ops.DropTable, ops.DropIndex, ops.DropConstraint, ops.DropColumn)
@@ -1128,11 +1148,12 @@ class _RevisionReader:
             self.errors.extend(dataclasses.replace(error, location=location) for error in extraction.errors)
             return [sql_files.relocated(operation, location) for operation in extraction.operations]
         if not isinstance(text, str):
-            verb = _core_statement_verb(source if source is not None else statement) or _written_verb(source)
+            verb, table, schema = _core_statement(source if source is not None else statement, self.world.value_of)
+            verb = verb or _written_verb(source)
             if verb == "SELECT":
                 return []  # a read (a backfill's lookup): no schema or rows change
             if verb is not None:  # `table.insert().values(...)`: rows change, the schema does not
-                return [ops.DataChange(verb, location)]
+                return [ops.DataChange(verb, location, table, schema=schema)]
             reason = _("SQL built at run time is not analysed: %(source)s", source=" ".join(statement.source.split())[:80])
             self.errors.append(ExtractionError(location, reason, kind="opaque"))
             return [ops.Opaque(location, reason)]
@@ -1358,8 +1379,9 @@ def _substituted(expr: Expr, local_values: dict[str, Expr]) -> Expr:
     receiver, _, method = (expr.name or "").rpartition(".")
     if expr.kind == "call" and method in _SAME_STATEMENT and receiver in local_values:
         return local_values[receiver]  # `stmt = stmt.bindparams(id=id)`: stmt's SQL, parameters bound (lemur)
-    if expr.kind == "call" and receiver in local_values and local_values[receiver].kind == "const":
-        # `column.replace("_", ".")` on a loop's constant (ckan): a method of that value, for the evaluator
+    if expr.kind == "call" and receiver in local_values and (local_values[receiver].kind == "const" or method in _CORE_VERBS):
+        # `column.replace("_", ".")` on a loop's constant (ckan): a method of that value, for the
+        # evaluator; `tbl.update()` on a table the function wrote: a statement on that table
         method_of = Expr("attribute", expr.func.source, expr.func.location, value=method, func=local_values[receiver])
         expr = replace(expr, name=None, func=method_of)
     if not (expr.args or expr.kwargs or expr.items or expr.func):
