@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from ...pg.locks import blocks_writes, sql_name
-from ...schema.operations import DataChange, TransactionControl
+from ...schema.model import table_key
+from ...schema.operations import DataChange, RenameTable, TransactionControl
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ..recorded import StepView
@@ -91,6 +92,9 @@ class BackfillInDdlTransaction(Rule):
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.add_column('orders', sa.Column('channel', sa.String(20)))\n"
                                     "    op.execute(\"UPDATE orders SET channel = 'web'\")")),
+        # letta: the young table renamed, then changed under its new name
+        Example(young_table_example("    op.rename_table('orders', 'purchases')\n"
+                                    "    op.execute(\"UPDATE purchases SET status = 'new'\")")),
         # kinto: each upgrade script ends by recording its schema version, one row written out
         Example(sql_example("BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\n"
                             "INSERT INTO orders (id, channel) VALUES (0, 'schema version 21');\nCOMMIT;\n")),
@@ -145,9 +149,12 @@ class BackfillInDdlTransaction(Rule):
 
     @staticmethod
     def _short(context: AuditContext, walked, ddl) -> bool:
-        """The change is on the young or small table the DDL locked (see `few_rows`): it
-        touches few rows, so the lock is not held for long."""
-        return walked.table == ddl.table and few_rows(context, ddl)
+        """The change is on the young or small table the DDL locked (see `few_rows`), by its name
+        or the one the DDL renamed it to (letta: RENAME TO steps, then UPDATE steps): it touches
+        few rows, so the lock is not held for long."""
+        renamed = ddl.operation
+        new_key = table_key(renamed.new_name, renamed.schema) if isinstance(renamed, RenameTable) else None
+        return walked.table in (ddl.table, new_key) and few_rows(context, ddl)
 
     def _finding(self, context: AuditContext, walked, ddl, effect) -> Finding:
         operation, locked = walked.operation, ddl.table
