@@ -26,6 +26,13 @@ def _batched_after_a_commit(walked) -> bool:
                                               for earlier in walked.earlier_in_step)
 
 
+def _names_of_the_locked_table(ddl) -> tuple:
+    """The keys the table a DDL locks goes by in the rest of its transaction: its own, and the
+    one a RENAME TO gives it."""
+    operation = ddl.operation
+    return (ddl.table, table_key(operation.new_name, operation.schema)) if isinstance(operation, RenameTable) else (ddl.table,)
+
+
 class BackfillInDdlTransaction(Rule):
     """## What it finds
     An UPDATE, INSERT or DELETE that runs in the same transaction as, and after, DDL that locks
@@ -123,6 +130,7 @@ class BackfillInDdlTransaction(Rule):
 
     def _check_step(self, context: StepView, operations: tuple) -> Iterator[Finding]:
         held: Optional[tuple] = None  # (walked DDL, effect) holding a lock in the open transaction
+        held_on: dict[str, tuple] = {}  # the same, the first on each table: a change of a locked table names its own lock
         earlier: Optional[tuple] = None  # the first such DDL, committed or not
         # in Alembic's autocommit_block() (a COMMIT of the tool's, not a statement): each statement
         # commits on its own, after the DDL committed, which is what this rule advises
@@ -132,11 +140,12 @@ class BackfillInDdlTransaction(Rule):
             if isinstance(operation, TransactionControl):
                 autocommitted = operation.kind == "COMMIT" and operation.statement is None
             if isinstance(operation, TransactionControl) or not walked.in_transaction:
-                held = None
+                held, held_on = None, {}
             if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES and not operation.written_rows:
-                if held is not None:
-                    if not self._short(context, walked, held[0]):
-                        yield self._finding(context, walked, *held)
+                lock = held_on.get(walked.table) or held
+                if lock is not None:
+                    if not self._short(context, walked, lock[0]):
+                        yield self._finding(context, walked, *lock)
                 elif earlier is not None and not autocommitted:
                     yield self._mixed_finding(walked, *earlier)
                 continue
@@ -146,15 +155,15 @@ class BackfillInDdlTransaction(Rule):
                     earlier = earlier or (walked, effect)
                     if walked.in_transaction:
                         held = held or (walked, effect)
+                        for name in _names_of_the_locked_table(walked):
+                            held_on.setdefault(name, (walked, effect))
 
     @staticmethod
     def _short(context: AuditContext, walked, ddl) -> bool:
         """The change is on the young or small table the DDL locked (see `few_rows`), by its name
         or the one the DDL renamed it to (letta: RENAME TO steps, then UPDATE steps): it touches
         few rows, so the lock is not held for long."""
-        renamed = ddl.operation
-        new_key = table_key(renamed.new_name, renamed.schema) if isinstance(renamed, RenameTable) else None
-        return walked.table in (ddl.table, new_key) and few_rows(context, ddl)
+        return walked.table in _names_of_the_locked_table(ddl) and few_rows(context, ddl)
 
     def _finding(self, context: AuditContext, walked, ddl, effect) -> Finding:
         operation, locked = walked.operation, ddl.table
