@@ -15,13 +15,18 @@ from ...i18n import _
 _ROW_CHANGES = ("UPDATE", "INSERT", "DELETE")
 
 
+def _backfills(change: DataChange) -> bool:
+    """Rows changed from what the table or another holds, not rows written out (`INSERT ... VALUES`)."""
+    return change.kind in _ROW_CHANGES and not change.written_rows
+
+
 def _batched_after_a_commit(walked) -> bool:
     """This rule's way: rows of a table an earlier migration created (or of one not read: a table
     the code names through a variable) changed after the migration committed, each statement then
     committing on its own (Alembic's `autocommit_block()`). A migration that only changes rows is
     not enough: its one UPDATE of every row is a transaction as long, and data fixes are written so."""
     operation = walked.operation
-    return operation.kind in _ROW_CHANGES and not operation.written_rows and (walked.existing or walked.table is None) \
+    return _backfills(operation) and (walked.existing or walked.table is None) \
         and not walked.in_transaction and any(isinstance(earlier, TransactionControl) and earlier.kind == "COMMIT"
                                               for earlier in walked.earlier_in_step)
 
@@ -141,7 +146,7 @@ class BackfillInDdlTransaction(Rule):
                 autocommitted = operation.kind == "COMMIT" and operation.statement is None
             if isinstance(operation, TransactionControl) or not walked.in_transaction:
                 held, held_on = None, {}
-            if isinstance(operation, DataChange) and operation.kind in _ROW_CHANGES and not operation.written_rows:
+            if isinstance(operation, DataChange) and _backfills(operation):
                 lock = held_on.get(walked.table) or held
                 if lock is not None:
                     if not self._short(context, walked, lock[0]):

@@ -33,7 +33,8 @@ from ...i18n import _
 from ...lazy_pattern import LazyPattern
 from .history_practice import said_once_per_history
 
-_ANY_COLUMN_NOT_NULL = LazyPattern(r'^\(*\s*"?\w+"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
+# CHECK (column IS NOT NULL), the column's name in group 1
+_NOT_NULL_CHECK = LazyPattern(r'^\(*\s*"?(.+?)"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
 
 
 def _created_not_null() -> dict[str, str]:
@@ -212,7 +213,7 @@ def _not_null_check_not_valid(walked: WalkedOperation) -> bool:
     """The first step of this rule's way: a CHECK (column IS NOT NULL) added NOT VALID."""
     constraint = walked.operation.constraint
     return isinstance(constraint, CheckConstraint) and constraint.not_valid \
-        and _ANY_COLUMN_NOT_NULL.match(constraint.expression.strip()) is not None
+        and _NOT_NULL_CHECK.match(constraint.expression.strip()) is not None
 
 
 def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: str) -> bool:
@@ -221,7 +222,6 @@ def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: s
     may be such a CHECK)."""
     if context.postgres_version < 12:
         return False
-    proves = re.compile(rf'^\(*\s*"?{re.escape(column)}"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
     pending: set[str] = set()
     proven = False
     for walked in context.migration_walk:
@@ -231,7 +231,7 @@ def _proven_by_a_check(context: AuditContext, target: WalkedOperation, column: s
         if walked.table != target.table:
             continue
         if isinstance(operation, AddConstraint) and isinstance(operation.constraint, CheckConstraint) \
-                and proves.match(operation.constraint.expression.strip()):
+                and _checks_not_null(operation.constraint.expression, column):
             if not operation.constraint.not_valid:
                 proven = True
             pending.add(operation.constraint.name)
@@ -264,3 +264,9 @@ def _state_before(context: AuditContext, target: WalkedOperation, index_name: st
         elif isinstance(operation, CreateIndex) and operation.index.name == index_name:
             columns = operation.index.columns
     return columns, nullable
+
+
+def _checks_not_null(expression: str, column: str) -> bool:
+    """`expression` is `column IS NOT NULL` (quoted or not, in parentheses or not)."""
+    found = _NOT_NULL_CHECK.match(expression.strip())
+    return found is not None and found.group(1).lower() == column.lower()
