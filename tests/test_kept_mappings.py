@@ -92,15 +92,18 @@ FILES = {
             fee = Column(Integer, ForeignKey(RushOrder.fee))
             code = code_column()
     """,
-    # imports nothing of the models: its foreign key names the table, and takes its column's type
+    # reads the models only through a relationship: its foreign key names the table, and takes its column's type
     "app/audit.py": """
         from sqlalchemy import Column, Enum, ForeignKey, Integer, Text
+        from sqlalchemy.orm import relationship
         from app.db import Base
         from app.types import Status
+        from app.models.orders import Order
         class AuditEntry(Base):
             __tablename__ = "audit_entries"
             id = Column(Integer, primary_key=True)
             order_id = Column(ForeignKey("orders.id"))
+            order = relationship(Order, backref="audit_entries")
             note = Column(Text, unique=True)
             status = Column(Enum(Status))
     """,
@@ -119,6 +122,8 @@ EDITS = {
                                                                         "id = Column(String(8), primary_key=True)")),
     "subclass column": ("app/models/orders.py", lambda text: text.replace("fee = Column(Integer)", "fee = Column(Integer)\n    rush = Column(Integer)")),
     "re-export": ("app/models/__init__.py", lambda text: text.replace(", RushOrder", "\nfrom .users import User as RushOrder")),
+    "order class name": ("app/models/orders.py", lambda text: text.replace("Order(Base)", "Purchase(Base)")
+                         .replace("(Order)", "(Purchase)").replace("Order.", "Purchase.")),
     "audit status": ("app/audit.py", lambda text: text.replace("    status = Column(Enum(Status))\n", "")),
     "audit gone": ("app/audit.py", lambda text: None),
     "new module": ("app/extra.py", lambda text: textwrap.dedent("""
@@ -194,6 +199,10 @@ def test_a_class_that_reads_nothing_that_changed_is_taken_back():
     workspace.toggle("users column")
     build_orm(workspace.summaries(), kept=kept)
     # AuditEntry reads nothing of users.py; Order reads User (its foreign key)
+    assert kept.mappings["app.audit.AuditEntry"] is before["app.audit.AuditEntry"]
+    workspace.toggle("subclass column")
+    build_orm(workspace.summaries(), kept=kept)
+    # AuditEntry's relationship to Order is recorded anew in every build: it does not map again with Order
     assert kept.mappings["app.audit.AuditEntry"] is before["app.audit.AuditEntry"]
     assert kept.mappings["app.models.orders.Order"] is not before["app.models.orders.Order"]
     assert kept.mappings["app.models.users.User"] is not before["app.models.users.User"]

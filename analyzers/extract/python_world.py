@@ -523,12 +523,30 @@ def _function_exprs(function: FunctionSummary) -> list[Optional[Expr]]:
 def _class_exprs(cls: ClassSummary) -> list[Optional[Expr]]:
     found: list[Optional[Expr]] = [*cls.bases, *cls.decorators]
     for attribute in cls.attributes:
-        found += [attribute.value, attribute.annotation, *attribute.built_tablenames]
+        if _is_relationship_call(attribute.value):
+            found += _read_in_mapping(attribute.value)
+        else:
+            found += [attribute.value, attribute.annotation]
+        found += attribute.built_tablenames
         if attribute.function is not None:
             found += _function_exprs(attribute.function)
     for method in cls.methods:
         found += _function_exprs(method)
     return found
+
+
+def _is_relationship_call(value: Optional[Expr]) -> bool:
+    return value is not None and value.kind == "call" and (value.name or "").rpartition(".")[2] == "relationship"
+
+
+def _read_in_mapping(call: Expr) -> list[Expr]:
+    """What mapping its class reads of a `relationship()`: its callee (is it SQLAlchemy's?) and
+    the calls among its arguments (a helper's call is expanded to see whether it builds a
+    column). Its target, its other arguments and its annotation are read when relationships are
+    recorded, anew in every build: a class that only points at another does not map again when
+    that one changes (in a model layer every class is reached that way)."""
+    return [Expr("name", call.name, call.location, name=call.name),
+            *(argument for argument in (*call.args, *(value for _key, value in call.kwargs)) if argument.kind == "call")]
 
 
 def _dots(name: str) -> Iterator[int]:
