@@ -51,8 +51,7 @@ def migration_history(model, path: str) -> str:
 
 
 def _history_of(model, path: str):
-    return next((history for history in model.histories
-                 if any(revision.path == path for revision in history.graph.by_id.values())), None)
+    return next((history for history in model.histories if path in history.graph.paths), None)
 
 
 def newest_migration(model, history: Optional[str] = None) -> Optional[Location]:

@@ -41,6 +41,11 @@ class RevisionGraph:
     by_id: dict = field(default_factory=dict)  # id -> Revision (the first file seen for a duplicate id)
     errors: tuple[ExtractionError, ...] = ()
     problems: tuple[GraphProblem, ...] = ()
+    # the files of its revisions: which history a migration file belongs to is asked per finding
+    paths: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paths", frozenset(revision.path for revision in self.by_id.values()))
 
     def descendants(self, revision_id: str) -> set[str]:
         """Every revision that has `revision_id` among its ancestors."""
