@@ -5,6 +5,7 @@ parse fails as a fresh one does; and the statements the change does not touch ar
 from __future__ import annotations
 
 import ast
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -120,6 +121,25 @@ def test_a_half_typed_line_keeps_the_last_good_tree_for_the_next_text():
     _assert_as_fresh(reparser, MODELS.replace("orders", "order_rows"))
 
 
+NEWER = MODELS + "\n\ntype Ids = list[int]\n\ntry:\n    total = 1\nexcept ValueError, TypeError:\n    total = 0\n"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="this interpreter parses the newer syntax as written")
+def test_a_file_of_newer_syntax_is_spliced_where_the_change_keeps_away_from_it(parsed_texts):
+    """A file that parses only from its rewrite by line (`except A, B:` of Python 3.14, `type X =`
+    of 3.12): an edit of a statement the rewrite leaves as written parses that statement alone;
+    an edit of a rewritten statement parses the file again."""
+    reparser = Reparser()
+    assert reparser.parse(NEWER, PATH)[0].rewritten
+    parsed_texts.clear()
+    edited = NEWER.replace('"orders"', '"order_rows"')
+    _assert_as_fresh(reparser, edited)
+    assert parsed_texts[0].startswith("class Order") and "Item" not in parsed_texts[0]
+    parsed_texts.clear()
+    _assert_as_fresh(reparser, edited.replace("    total = 0\n", "    total = -1\n"))
+    assert "class Order" in parsed_texts[0]
+
+
 def test_another_file_is_parsed_whole(parsed_texts):
     reparser = Reparser()
     reparser.parse(MODELS, PATH)
@@ -131,9 +151,13 @@ def test_another_file_is_parsed_whole(parsed_texts):
 _STATEMENTS = ("import os", "x = 1", "@decorator", "def f(a,\n      b):\n    return a",
                "class A:\n    y = 2\n\n    def m(self):\n        pass", "z = (1,\n 2); w = 3", 's = """\nabc\n"""',
                "# comment", "", "if x:\n    q = 1\nelse:\n    q = 2", "\\", "t = 'é'", "a = 1\r\nb = 2",
-               "p = '''x\r\ny'''", "match x:\n    case 1:\n        pass", "v = 1  # \\")
+               "p = '''x\r\ny'''", "match x:\n    case 1:\n        pass", "v = 1  # \\",
+               # syntax newer than some interpreters that run SchemaLens (3.12, 3.14): parsed from a rewrite
+               "type Alias = list[int]", "class G[T: (int,\n str)](Base):\n    pass", "def g[T](a: T) -> T:\n    return a",
+               "try:\n    pass\nexcept A, B:\n    pass")
 _LINES = ("", "# c", "x = (", ")", '"""', "@decorator", "def f():", "    pass", "else:", "y = 2; z = 3", "\\",
-          "class K(Base):", "    id = Column(Integer)", "except ValueError:", "  ", "é = 'ü'", "\ttab = 1", "case 2:")
+          "class K(Base):", "    id = Column(Integer)", "except ValueError:", "  ", "é = 'ü'", "\ttab = 1", "case 2:",
+          "except A, B:", "type U = int", "def h[T]():")
 _EDITS = st.lists(st.tuples(st.floats(0, 1), st.sampled_from(["insert", "insert indented", "append", "delete"]),
                             st.sampled_from(_LINES)), min_size=1, max_size=6)
 

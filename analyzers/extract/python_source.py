@@ -38,7 +38,8 @@ class PythonFile:
     text: str
     tree: ast.Module
     lines: tuple[str, ...]
-    rewritten: bool = False  # parsed from a rewrite of syntax newer than this interpreter
+    # parsed from a rewrite of syntax newer than this interpreter: BY_LINE or STRINGS ("": as written)
+    rewritten: str = ""
     # Holds the nodes numbered for `walk_in_order`, which each node refers to weakly: the nodes
     # form no reference cycle, so a tree is freed as soon as its file is.
     nodes_in_order: Optional[list] = field(default=None, repr=False, compare=False)
@@ -125,14 +126,14 @@ def parse_python(text: str, path: str, numbered: bool = True) -> tuple[Optional[
     # Newer syntax: first the common constructs by line, then f-strings and t-strings with libcst.
     common = _downlevel_common(text)
     try:
-        return made(path, text, _parse(common), lines, rewritten=True), None
+        return made(path, text, _parse(common), lines, rewritten=BY_LINE), None
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     rewritten = _downlevel_strings(common)
     if rewritten is None:  # libcst rejects it too: a real syntax error
         return None, first_error
     try:
-        return made(path, text, _parse(rewritten), lines, rewritten=True), None
+        return made(path, text, _parse(rewritten), lines, rewritten=STRINGS), None
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -192,7 +193,7 @@ class _NodesInOrder(list):
     """A list a node can refer to weakly."""
 
 
-def _numbered_file(path: str, text: str, tree: ast.Module, lines: tuple[str, ...], rewritten: bool = False) -> PythonFile:
+def _numbered_file(path: str, text: str, tree: ast.Module, lines: tuple[str, ...], rewritten: str = "") -> PythonFile:
     order = _NodesInOrder()
     _number(tree, order, weakref.ref(order), 0)
     return PythonFile(path, text, tree, lines, rewritten, order)
@@ -228,7 +229,11 @@ class Reparser:
 
     A statement's parse depends only on its own text: the lines before a statement that starts
     on a line of its own end every bracket and string (the old parse ended a statement there),
-    and the parse of the changed lines fails if it leaves one open for the lines after."""
+    and the parse of the changed lines fails if it leaves one open for the lines after. A file of
+    newer syntax than this interpreter's, rewritten by line, is spliced the same way while the
+    change keeps away from the rewritten statements (polar's 4,900-line endpoints module: one
+    parse of the changed function instead of two of the file); one rewritten with libcst is
+    parsed whole."""
 
     def __init__(self) -> None:
         self._last: Optional[PythonFile] = None
@@ -236,7 +241,7 @@ class Reparser:
     def parse(self, text: str, path: str) -> tuple[Optional[PythonFile], Optional[ExtractionError]]:
         """parse_python(text, path), numbered."""
         last, self._last = self._last, None  # a splice changes the last tree's nodes: it is not kept as it was
-        source = _spliced(last, text) if last is not None and last.path == path and not last.rewritten else None
+        source = _spliced(last, text) if last is not None and last.path == path and last.rewritten != STRINGS else None
         if source is not None:
             self._last = source
             return source, None
@@ -279,8 +284,14 @@ def _spliced(last: PythonFile, text: str) -> Optional[PythonFile]:
     changed_lines = lines[start: end + line_shift]
     if start > 0 and lines[start - 1].endswith("\\"):  # that line goes on in the changed ones (or in nothing: an error)
         return None
-    try:  # the changed lines and the line break after them (none at the end of the file)
-        changed = _parse("\n".join(changed_lines) + ("\n" if end < len(old) else ""))
+    changed_text = "\n".join(changed_lines) + ("\n" if end < len(old) else "")  # and the line break after them
+    if last.rewritten and (_rewrites_by_line("\n".join(changed_lines)) or _rewrites_by_line("\n".join(old[start:end]))):
+        # A tree parsed from a rewrite by line is kept only through a change of statements the rewrite
+        # leaves as written, before and after: the newer syntax that made the whole file parse from its
+        # rewrite is then in the kept statements, and the new text parses from its rewrite too.
+        return None
+    try:
+        changed = _parse(changed_text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     order = last.nodes_in_order
@@ -302,7 +313,7 @@ def _spliced(last: PythonFile, text: str) -> Optional[PythonFile]:
     tree = ast.Module(body=[*statements[:first_changed], *changed.body, *statements[first_after:]], type_ignores=[])
     order[0] = tree
     tree._schemalens_span = (reference, 0, len(order))
-    return PythonFile(last.path, text, tree, lines, False, order)
+    return PythonFile(last.path, text, tree, lines, last.rewritten, order)
 
 
 def _move_lines(nodes: list, shift: int) -> None:
@@ -418,12 +429,20 @@ def _syntax_error(error: SyntaxError, path: str, lines: tuple[str, ...]) -> Extr
 
 
 
+# How a file that `ast` rejects was parsed (PythonFile.rewritten)
+BY_LINE = "by line"  # the common constructs of newer syntax rewritten by line (`_downlevel_common`)
+STRINGS = "strings"  # and f-strings and t-strings with libcst (`_downlevel_strings`)
+
 # The newer syntax met most often, rewritten by line: much cheaper than libcst's full rewrite.
 _COMMON_REWRITES = (
     (LazyPattern(r"^([ \t]*except\*?[ \t]+)([^(\s:#][^:#\n]*,[^:#\n]*):", re.MULTILINE), r"\1(\2):"),  # 3.14
     (LazyPattern(r"^([ \t]*)type[ \t]+([A-Za-z_]\w*)[ \t]*(?:\[[^\]\n]*\])?[ \t]*=", re.MULTILINE), r"\1\2 ="),  # 3.12
 )
 _TYPE_PARAMETERS = LazyPattern(r"^[ \t]*(?:class|(?:async[ \t]+)?def)[ \t]+\w+[ \t]*(\[)", re.MULTILINE)  # 3.12
+
+
+def _rewrites_by_line(text: str) -> bool:
+    return _downlevel_common(text) != text
 
 
 def _downlevel_common(text: str) -> str:
