@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from ..lazy_pattern import LazyPattern
@@ -62,15 +62,20 @@ class ClassSummary:
     # `super().__init__(*args)` (dstack's `EnumAsString(RunStatus, 100)`: 1, its String gets 100);
     # None when it hands none on.
     init_keeps: Optional[int] = None
+    # the first attribute of each name, made when first asked (the models' build asks ~13,000 times an edit on polar)
+    _attribute_by_name: Optional[dict[str, ClassAttribute]] = field(default=None, init=False, repr=False, compare=False)
 
     def keyword(self, name: str) -> Optional[Expr]:
         return next((value for keyword, value in self.keywords if keyword == name), None)
 
     def attribute(self, name: str) -> Optional[ClassAttribute]:
-        for attribute in self.attributes:
-            if attribute.name == name:
-                return attribute
-        return None
+        by_name = self._attribute_by_name
+        if by_name is None:
+            by_name = {}
+            for attribute in self.attributes:
+                by_name.setdefault(attribute.name, attribute)
+            object.__setattr__(self, "_attribute_by_name", by_name)
+        return by_name.get(name)
 
 
 @dataclass(frozen=True, slots=True)

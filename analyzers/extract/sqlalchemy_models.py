@@ -324,6 +324,7 @@ class _LayerBuilder:
         root: Optional[_Root] = None
         is_root = False
         base_mros: list[list[str]] = []
+        concrete_base = False  # SQLAlchemy's AbstractConcreteBase maps no table of its own: each concrete subclass has one
         for decorator in cls.decorators:
             decorated = self.world.resolve(decorator.name) if decorator.kind == "name" else None
             if decorated and decorated.rpartition(".")[2] in ("mapped", "mapped_as_dataclass"):
@@ -333,6 +334,7 @@ class _LayerBuilder:
             if resolved is None:
                 continue
             member = sa_member(resolved)
+            concrete_base = concrete_base or member == "AbstractConcreteBase"
             if member in ("DeclarativeBase", "DeclarativeBaseNoMeta"):
                 is_root = True
                 root = root or self._root_of_class(cls)
@@ -355,10 +357,8 @@ class _LayerBuilder:
                 root = root or self._library_root(cls, library)
             elif resolved in _SQLMODEL_BASES:
                 root = root or self.roots.setdefault(_SQLMODEL_BASES[0], _Root(_SQLMODEL_BASES[0], sqlmodel=True))
-        # SQLAlchemy's AbstractConcreteBase maps no table of its own: each concrete subclass has one
-        abstract = self.world.const((cls.attribute("__abstract__") or ClassAttribute("", cls.location)).value) is True \
-            or any(base.kind == "name" and sa_member(self.world.resolve(base.name) or "") == "AbstractConcreteBase"
-                   for base in cls.bases) \
+        declared_abstract = cls.attribute("__abstract__")
+        abstract = declared_abstract is not None and self.world.const(declared_abstract.value) is True or concrete_base \
             or root is not None and root.sqlmodel and self.world.const(cls.keyword("table")) is not True
         info = _ClassInfo(cls, [qualified, *_merge_mros(base_mros)], root, is_root, abstract)
         self.infos[qualified] = info
@@ -1801,6 +1801,8 @@ _ORDERINGS = {"desc", "asc", "nulls_first", "nulls_last", "nullsfirst", "nullsla
 
 def _merge_mros(mros: list[list[str]]) -> list[str]:
     """C3 linearization of the bases' MROs (workspace classes only); depth-first if it fails."""
+    if len(mros) < 2:  # most classes: one base's MRO, as it is
+        return list(mros[0]) if mros else []
     sequences = [list(m) for m in mros if m] + [[m[0] for m in mros if m]]
     result: list[str] = []
     while True:
