@@ -273,7 +273,8 @@ HELPED_MODELS = {
         "class Team(Base):\n    __tablename__ = 'teams'\n    id = Column(Integer, primary_key=True)\n"
         "    name = name_column()\n"),
     "app/services.py": (
-        "from app.models import Team\n\n\n"
+        "from pydantic import BaseModel\nfrom app.models import Team\n\n\n"
+        "class TeamForm(BaseModel):\n    name: str\n\n\n"  # a class the models' build asks about too
         "def team_named(session, name):\n    return session.query(Team).filter(Team.name == name).first()\n"),
 }
 

@@ -68,6 +68,11 @@ class ClassSummary:
     def keyword(self, name: str) -> Optional[Expr]:
         return next((value for keyword, value in self.keywords if keyword == name), None)
 
+    def __getstate__(self) -> list:
+        """The fields, without the index of attributes: a pickle (the parse cache, the comparison
+        of summaries without positions) holds what was parsed, not what was asked since."""
+        return [getattr(self, name) if name != "_attribute_by_name" else None for name in self.__slots__]
+
     def attribute(self, name: str) -> Optional[ClassAttribute]:
         by_name = self._attribute_by_name
         if by_name is None:
