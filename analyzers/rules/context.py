@@ -18,7 +18,6 @@ from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ..by_path import ByPath
-from ..i18n import _
 from ..extract.code_facts import deletion_words, sql_insert_tables
 from ..schema.migration_walk import WalkState, walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
@@ -426,6 +425,17 @@ class AuditContext:
         from ..query_paths import query_paths
 
         return query_paths(self.model, self.layer, self.code_facts())
+
+    @cached_property
+    def reached_query_paths(self) -> tuple:
+        """The `query_paths` that some application path runs (not only dead code, or functions only
+        tests call: CodeBase.unreached), for users (`runs_for_users`). Made once an audit: each
+        query rule walks them (polar: 1,850 paths, eight rules)."""
+        return tuple(path for path in self.query_paths if path.reached and self.runs_for_users(path))
+
+    def runs_for_users(self, path) -> bool:
+        """The query path runs for users, not only on administrators' pages (CodeBase.admin_only)."""
+        return (path.location.path, path.shape.function) not in self.code_base.admin_only
 
     @cached_property
     def query_paths_by_function(self) -> dict[tuple[str, Optional[str]], list]:

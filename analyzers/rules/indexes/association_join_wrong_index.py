@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import serving_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import is_association, query_example, reached_paths, severity_for, size_evidence, in_size_scope, where_it_runs
+from .query_support import is_association, query_example, severity_for, size_evidence, in_size_scope, where_it_runs
 from ...i18n import _
 
 _SCHEMA = ("CREATE TABLE products (id bigint PRIMARY KEY, name text);\nCREATE TABLE tags (id bigint PRIMARY KEY, name text);\n"
@@ -67,7 +67,7 @@ class AssociationJoinWrongIndex(Rule):
                        config=_SIZES),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             for table_name in {p.use.table for p in path.predicates} | {j.table for j in path.joins}:
                 table = context.layer.tables.get(table_name)
                 if table is None or not is_association(table):

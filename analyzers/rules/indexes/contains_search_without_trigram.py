@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import entry_points, trigram_or_text_index
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, query_example, reached_paths, size_evidence, in_size_scope, where_it_runs
+from .query_support import p0_on_a_big_request_path, query_example, size_evidence, in_size_scope, where_it_runs
 from ...i18n import _
 
 _SIZES = "[tool.schemalens.tables.orders]\nrows = 100_000\n[tool.schemalens.tables.customers]\nrows = 100_000\n"
@@ -76,7 +76,7 @@ class ContainsSearchWithoutTrigram(Rule):
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             for predicate in path.predicates:
                 if predicate.operator not in ("like", "ilike") or predicate.pattern not in ("contains", "suffix"):
                     continue

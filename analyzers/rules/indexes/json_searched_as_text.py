@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import p0_on_a_big_request_path, query_example, reached_paths, where_it_runs
+from .query_support import p0_on_a_big_request_path, query_example, where_it_runs
 from ...i18n import _
 
 _SCHEMA = "CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb NOT NULL, kind text);\n"
@@ -56,7 +56,7 @@ class JsonSearchedAsText(Rule):
                                      _SCHEMA)),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             for predicate in path.predicates:
                 use = predicate.use
                 table = context.layer.tables.get(use.table)

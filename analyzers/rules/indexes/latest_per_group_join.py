@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import SCHEMA, query_example, reached_paths, severity_for, where_it_runs
+from .query_support import SCHEMA, query_example, severity_for, where_it_runs
 from ...i18n import _
 
 _LATEST = ("from sqlalchemy import func, select\n\n\ndef latest(session, Order):\n"
@@ -53,7 +53,7 @@ class LatestPerGroupJoin(Rule):
     invalid = (Example(query_example(_LATEST.replace("newest.c.at))\n", "newest.c.at))  # expect\n"), SCHEMA)),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             for join in path.joins:
                 sub = join.subquery
                 if sub is None or not sub.group_by or not any(name in ("max", "min") for name, _ in sub.aggregates):

@@ -5,7 +5,7 @@ from typing import Iterator
 from ...query_paths import Resolver
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import for_users, in_size_scope, p0_on_a_big_request_path, size_evidence, where_it_runs
+from .query_support import in_size_scope, p0_on_a_big_request_path, size_evidence, where_it_runs
 from ...i18n import _
 
 _EAGER = {"selectin", "joined", "subquery", "immediate", "selectinload", "joinedload"}
@@ -166,7 +166,7 @@ class NPlusOne(Rule):
                 if context.run_by_operators(read.location):
                     continue  # a command run by hand over a few rows, not a path users wait on
                 path = self._rows_path(context, reported, selects_by_name, facts.path, read)
-                if path is None or not path.reached or path.context == "task" or not for_users(context, path) \
+                if path is None or not path.reached or path.context == "task" or not context.runs_for_users(path) \
                         or _bounded_on_writes(context, facts.path, read, path):
                     continue
                 owner = path.table

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .query_support import (in_size_scope, p0_on_a_big_request_path, query_example, reached_paths, rows_are_few,
+from .query_support import (in_size_scope, p0_on_a_big_request_path, query_example, rows_are_few,
                             where_it_runs)
 from ...i18n import _
 
@@ -66,7 +66,7 @@ class OffsetPagination(Rule):
                        config="[tool.schemalens.tables.orders]\nrows = 2_000_000\n"),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             table = context.layer.tables.get(path.table or "")
             if path.shape.pagination not in ("offset", "paginate") or (table is not None and rows_are_few(context, path, table)) \
                     or not in_size_scope(context, self.code, table, 100_000):

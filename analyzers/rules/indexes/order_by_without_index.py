@@ -7,7 +7,7 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .query_support import (SCHEMA, entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, narrowed_by_an_index,
                             ordered_scan_cannot_drive,
-                            p0_on_a_big_request_path, query_example, reached_paths, rows_are_few, where_it_runs)
+                            p0_on_a_big_request_path, query_example, rows_are_few, where_it_runs)
 from ...i18n import _
 
 _TOP = "def newest(Order):\n    return Order.query.order_by(Order.created_at.desc()).limit(50).all()\n"
@@ -148,7 +148,7 @@ class OrderByWithoutIndex(Rule):
                Example(query_example(_TOP.replace(".all()\n", ".all()  # expect\n")) | _NIGHTLY, config=_BIG))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             if not path.order_by or path.order_expression:
                 continue  # an expression (`abs(amount)`) is no column an index returns in order
             use, descending = path.order_by[0]

@@ -9,7 +9,7 @@ from ..selection import rule_enabled
 from .foreign_key_without_index import is_served, leading_columns_served
 from .low_selectivity_index import is_low_cardinality
 from .query_support import (SCHEMA, entered_from_one_row, in_a_job_on_a_modest_table, in_size_scope, is_association,
-                            query_example, reached_paths, severity_for, size_evidence, where_it_runs)
+                            query_example, severity_for, size_evidence, where_it_runs)
 from ...i18n import _
 
 
@@ -208,7 +208,7 @@ class PredicateWithoutIndex(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         seen = set()
         unindexed_keys = _unindexed_foreign_keys(context) if rule_enabled("SL401", context.model.config) else set()
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             if context.run_by_operators(path.location):
                 continue  # a command run by hand: one scan that an operator waits for, not a path users wait on
             for table_key in path.tables:

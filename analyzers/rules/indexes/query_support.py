@@ -15,18 +15,6 @@ from ...i18n import _
 CHEAP_SCAN_ROWS = 10_000  # a table hinted smaller than this is read whole cheaply
 
 
-def reached_paths(context: AuditContext) -> list[QueryPath]:
-    """The application's query paths that some application path runs (not only dead code, or
-    functions only tests call: see CodeBase.unreached), for users (not only administrators'
-    pages: CodeBase.admin_only)."""
-    return [path for path in context.query_paths if path.reached and for_users(context, path)]
-
-
-def for_users(context: AuditContext, path: QueryPath) -> bool:
-    """The query runs for users, not only on administrators' pages (CodeBase.admin_only)."""
-    return (path.location.path, path.shape.function) not in context.code_base.admin_only
-
-
 def where_it_runs(path: QueryPath) -> str:
     function = f"{path.shape.function}()" if path.shape.function else _("module level")
     where = {"request": _("in a request handler"), "task": _("in a background task")}.get(path.context, "")

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
-from .query_support import query_example, reached_paths, size_evidence, in_size_scope
+from .query_support import query_example, size_evidence, in_size_scope
 from ...i18n import _
 
 SOFT_DELETE_COLUMNS = ("deleted_at", "is_deleted", "deleted", "archived_at", "removed_at", "is_archived")
@@ -71,7 +71,7 @@ class SoftDeleteWithoutPartialIndex(Rule):
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         uses: dict[tuple[str, str], list] = {}
-        for path in reached_paths(context):
+        for path in context.reached_query_paths:
             for predicate in path.predicates:
                 if predicate.use.column in SOFT_DELETE_COLUMNS and predicate.operator in ("=", "is null"):
                     uses.setdefault((predicate.use.table, predicate.use.column), []).append(predicate.use)

@@ -26,7 +26,6 @@ from .safety import (
     scaffold_command,
     severity_by_size,
     sql_example,
-    transaction_of,
     young_table_example,
 )
 from ...i18n import _
