@@ -33,6 +33,7 @@ from .base import Related
 from .first_matches import FirstMatches
 from .places import column_place, column_type_place, element_place, table_place
 from .recorded import Answers, StepView, TableView, per_step, per_table
+from .word_searches import WordSearches, words_of
 from ..lazy_pattern import LazyPattern
 
 # Size hints at or above this many rows (now or within a year) make a table big: scans, rewrites
@@ -91,6 +92,7 @@ def _code_words(text: str) -> frozenset[str]:
 
 _words_of = ByPath(_words)
 _lowered_of = ByPath(str.lower)  # a cheap first test before a file's words are found
+_word_searches = WordSearches()  # the first test of code_mention
 _code_words_of = ByPath(_code_words)
 # What a migration written to run beside live traffic does (see _migrations_spare_live_traffic),
 # searched once per file text, not on every audit.
@@ -731,12 +733,12 @@ class AuditContext:
         if not words:
             return None
         patterns = [re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words]
-        lowered_words = {word.lower() for word in words}  # phrases too: `ON CONFLICT`
+        sought = words_of(words)  # phrases too: `ON CONFLICT`
         deployed = self._deployed_lowered
 
         def line_naming_them(index: int) -> Optional[Location]:
             path, text, lowered = deployed[index]
-            if not all(word in lowered for word in lowered_words):
+            if not _word_searches.may_name(path, text, lowered, sought):
                 return None  # a word the file does not hold: no pattern needs to run over it
             if not all(pattern.search(text) for pattern in patterns):
                 return None
