@@ -13,7 +13,10 @@ printed with CPU seconds beside wall time (a loaded machine inflates wall time) 
 against the targets of the performance issue (cold <= 10 s, warm <= 1.5 s, edit p95 <= 100 ms).
 A benchmark, not a test: it always exits 0.
 
-    python bench/bench_corpus.py [--project NAME ...] [--edits 15]
+`--folder PATH` measures another project's folder the same way (read only: the edits are made in
+memory), instead of the corpus projects unless `--project` names some too.
+
+    python bench/bench_corpus.py [--project NAME ...] [--folder PATH ...] [--edits 15]
 """
 
 from __future__ import annotations
@@ -86,21 +89,24 @@ def _measure(root: Path, cache: Path, edits: int) -> dict:
     findings = len(run_audit(model, text_of=getattr(index, "text_of", None)).findings)
     result = {"seconds": time.perf_counter() - wall, "cpu": _cpu() - cpu, "findings": findings}
     if edits:
-        # A copy of a one-line column declaration of the widest model, under a new name.
-        table, line, declaration = next(
-            (t, c.location.line, match) for t in sorted(model.orm.tables.values(), key=lambda t: -len(t.columns))
-            for c in t.columns if c.location.path == t.location.path
-            for match in [_DECLARATION.match(_line(root, c.location.path, c.location.line))] if match)
-        path = table.location.path
-        lines = (root / path).read_text(encoding="utf-8").splitlines(keepends=True)
-        timings = []
-        for number in range(edits):
-            copied = f"{declaration.group(1)}bench_extra_{number}{declaration.group(3)}\n"
-            added = lines[:line] + [copied] + lines[line:]
-            start = time.perf_counter()
-            run_audit(index.update_file(path, "".join(added)), text_of=index._read)  # as the language server reads
-            timings.append(time.perf_counter() - start)
-        result.update(edit_p50=statistics.median(timings), edit_max=max(timings), edited=f"{path}:{line + 1}")
+        # A copy of a one-line column declaration of the widest model, under a new name (none: a
+        # project whose models declare no column on one line, such as SQLModel's `Field`s).
+        copied_column = next(
+            ((t, c.location.line, match) for t in sorted(model.orm.tables.values(), key=lambda t: -len(t.columns))
+             for c in t.columns if c.location.path == t.location.path
+             for match in [_DECLARATION.match(_line(root, c.location.path, c.location.line))] if match), None)
+        if copied_column is not None:
+            table, line, declaration = copied_column
+            path = table.location.path
+            lines = (root / path).read_text(encoding="utf-8").splitlines(keepends=True)
+            timings = []
+            for number in range(edits):
+                copied = f"{declaration.group(1)}bench_extra_{number}{declaration.group(3)}\n"
+                added = lines[:line] + [copied] + lines[line:]
+                start = time.perf_counter()
+                run_audit(index.update_file(path, "".join(added)), text_of=index._read)  # as the language server reads
+                timings.append(time.perf_counter() - start)
+            result.update(edit_p50=statistics.median(timings), edit_max=max(timings), edited=f"{path}:{line + 1}")
         revisions = sorted(path for path in model.revision_files)
         if revisions:  # the newest revision by path, edited with a comment line: replayed again, code unchanged
             revision = revisions[-1]
@@ -127,6 +133,7 @@ def _measure(root: Path, cache: Path, edits: int) -> dict:
 
 
 def _run(project: str, cache: Path, edits: int) -> dict:
+    """`project`: a corpus project's name, or a folder."""
     completed = subprocess.run([sys.executable, __file__, "--measure", project, "--cache", str(cache), "--edits", str(edits)],
                                capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -137,27 +144,32 @@ def _run(project: str, cache: Path, edits: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", action="append", choices=corpus_projects.PROJECTS)
+    parser.add_argument("--folder", action="append", type=Path, default=[], help="another project's folder")
     parser.add_argument("--edits", type=int, default=15)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(_measure(corpus_projects.unpacked(args.measure), args.cache, args.edits)))
+        root = corpus_projects.unpacked(args.measure) if args.measure in corpus_projects.PROJECTS else Path(args.measure)
+        print(json.dumps(_measure(root, args.cache, args.edits)))
         return 0
-    if not corpus_projects.available():
+    measured = [(project, project) for project in args.project or (() if args.folder else corpus_projects.PROJECTS)]
+    measured += [(folder.resolve().name, str(folder.resolve())) for folder in args.folder]
+    if not args.folder and not corpus_projects.available():
         print("corpus not found: nothing measured")
         return 0
     print(f"{'project':10} {'cold s (cpu)':>16} {'warm s (cpu)':>16} {'model edit p50/max ms':>22} "
           f"{'revision edit ms':>17} {'code edit ms':>13} {'rss MB':>7} findings")
-    for project in args.project or corpus_projects.PROJECTS:
+    for project, measure in measured:
         with tempfile.TemporaryDirectory() as cache:
-            cold = _run(project, Path(cache), 0)
-            warm = _run(project, Path(cache), args.edits)
+            cold = _run(measure, Path(cache), 0)
+            warm = _run(measure, Path(cache), args.edits)
         if "error" in cold or "error" in warm:
             print(f"{project:10} could not run: {cold.get('error') or warm.get('error')}")
             continue
+        model_edit = f"{warm['edit_p50'] * 1000:13.0f}/{warm['edit_max'] * 1000:<8.0f}" if "edit_p50" in warm else f"{'-':>22}"
         print(f"{project:10} {cold['seconds']:7.2f} ({cold['cpu']:6.2f}) {warm['seconds']:7.2f} ({warm['cpu']:6.2f}) "
-              f"{warm['edit_p50'] * 1000:13.0f}/{warm['edit_max'] * 1000:<8.0f} {warm.get('revision_p50', 0) * 1000:17.0f} "
+              f"{model_edit} {warm.get('revision_p50', 0) * 1000:17.0f} "
               f"{warm.get('code_p50', 0) * 1000:13.0f} {warm['rss_mb']:7.0f} {warm['findings']}")
     print("targets: cold <= 10 s, warm <= 1.5 s, edit (didChange to diagnostics) p95 <= 100 ms")
     return 0
