@@ -10,6 +10,7 @@ import pytest
 
 from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.rules import context
+from schemalens.analyzers.rules.word_searches import WordSearches
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from workspace_files import buffers_over_disk, fresh_model, write_files
 
@@ -37,7 +38,12 @@ def _mentions(model, text_of, name: str, kept=None) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_each_edit_of_deployed_code_finds_the_mention_a_fresh_audit_finds(tmp_path, case):
+@pytest.mark.parametrize("words", ["searched", "looked up"])
+def test_each_edit_of_deployed_code_finds_the_mention_a_fresh_audit_finds(tmp_path, monkeypatch, case, words):
+    """`words`: whether code_mention searches each file for the words, or looks them up in its
+    words found at once (rules/word_searches.py; a workspace that asks many questions)."""
+    if words == "looked up":
+        monkeypatch.setattr(context, "_word_searches", WordSearches(searches_before_words=0))
     migrations, naming, name = CASES[case]
     root = write_files(tmp_path / "project", {**migrations, **dict.fromkeys(SERVICES, QUIET)})
     index = WorkspaceIndex(root)
