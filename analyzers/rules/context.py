@@ -745,7 +745,7 @@ class AuditContext:
             match = patterns[-1].search(text)
             return Location(path, text.count("\n", 0, match.start()) + 1)
 
-        return self._code_mentions.first(words, line_naming_them, _word_searches.among(deployed, sought))
+        return self._code_mentions.first(words, line_naming_them, lambda: _word_searches.among(deployed, sought))
 
     def upsert_into(self, names: Iterable[str], lines: int = 12) -> Optional[Location]:
         """The first upsert of deployed application code whose INSERT targets one of `names` (a

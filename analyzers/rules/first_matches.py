@@ -32,14 +32,16 @@ class FirstMatches:
         last[:] = [items, self._answers]
 
     def first(self, question: Hashable, match: Callable[[int], Optional[Any]],
-              among: Optional[Sequence[int]] = None) -> Optional[Any]:
+              among: Callable[[], Optional[Sequence[int]]] = lambda: None) -> Optional[Any]:
         """What `match(index)` gives for the first item it gives something for (None: for none).
-        `question` names what `match` looks for: the same question, the same `match`. `among`:
-        the indexes, in order, of the only items `match` can give something for (None: any)."""
+        `question` names what `match` looks for: the same question, the same `match`. `among()`:
+        the indexes, in order, of the only items `match` can give something for (None: any),
+        asked only when a run of items is looked at (an answer kept, and the items changed since,
+        need no more)."""
         if question not in self._answers:
             found = self._before.get(question, _NOT_ASKED) if self._changed is not None else _NOT_ASKED
             if found is _NOT_ASKED:
-                found = _first(match, range(self._count) if among is None else among)
+                found = _first(match, _from(0, self._count, among()))
             elif self._changed:
                 found = self._after_changes(match, found, among)
             self._answers[question] = found
@@ -47,16 +49,19 @@ class FirstMatches:
         return found[1] if found is not None else None
 
     def _after_changes(self, match: Callable[[int], Optional[Any]], found: Optional[tuple[int, Any]],
-                       among: Optional[Sequence[int]]) -> Optional[tuple[int, Any]]:
+                       among: Callable[[], Optional[Sequence[int]]]) -> Optional[tuple[int, Any]]:
         """The last audit's answer `found`, now that the items `_changed` changed."""
-        changed = self._changed if among is None else sorted(set(self._changed).intersection(among))
         if found is None:  # no item matched: only a changed one can
-            return _first(match, changed)
-        earlier = _first(match, [index for index in changed if index < found[0]])
+            return _first(match, self._changed)
+        earlier = _first(match, [index for index in self._changed if index < found[0]])
         if earlier is not None or found[0] not in self._changed:
             return earlier or found
-        rest = range(found[0], self._count) if among is None else [index for index in among if index >= found[0]]
-        return _first(match, rest)
+        return _first(match, _from(found[0], self._count, among()))
+
+
+def _from(start: int, count: int, among: Optional[Sequence[int]]) -> Iterable[int]:
+    """The indexes from `start` on, of `among` if given, else of all `count` items."""
+    return range(start, count) if among is None else [index for index in among if index >= start]
 
 
 def _first(match: Callable[[int], Optional[Any]], indexes: Iterable[int]) -> Optional[tuple[int, Any]]:
