@@ -43,6 +43,7 @@ class Words(NamedTuple):
 
 
 def words_of(words: Iterable[str]) -> Words:
+    """The words (or phrases) of a question, as `may_name` takes them."""
     keys: dict[bytes, None] = {}
     others: dict[str, None] = {}
     for word in words:
