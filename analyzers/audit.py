@@ -243,7 +243,8 @@ class _Identity:
 
 
 _LAYERS = ("orm", "database")
-_SCHEMA_FIELDS = tuple(name for name in WorkspaceModel.__dataclass_fields__ if name not in ("code", "summaries", *_LAYERS))
+_SCHEMA_FIELDS = tuple(name for name in WorkspaceModel.__dataclass_fields__
+                       if name not in ("code", "code_read_from", "summaries", *_LAYERS))
 # What the index builds from the models besides their layer (the main database's layer, its
 # bootstrap tables and the naming convention the replay applies are compared as they come out).
 _MODEL_FIELDS = ("relationships", "transformed_columns", "coverage")

@@ -28,6 +28,7 @@ from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Iterable, NamedTuple, Optional
 
+from . import flow_answers
 from .code_structure import resolving_attributes, structure
 from .dataclass_copy import replace
 from .extract.module_summary import ModuleSummary
@@ -162,6 +163,7 @@ class CodeBase:
         # code, the shapes `last` reported (the same ones) with what can be kept of their queries.
         self._reports: dict[tuple[str, int], list[FlowQuery]] = {}
         self._carried_reports: Optional[dict[tuple[str, int], Optional[list[FlowQuery]]]] = None
+        self.answers_taken = False  # from a run before on the same code (take_answers)
 
     def _index_files(self) -> None:
         self.functions: dict[tuple[str, str], FunctionFacts] = {}
@@ -214,6 +216,28 @@ class CodeBase:
                         "write_requests_only", "_module_tables",
                         "_unique_names", "_overrides", "_callers", "_consumers", "_templates", "_qualified", "_targets",
                         "_bindings", "_mro")
+
+    # Memos of single lookups among the answers: most of their bytes (3.0 of 4.4 MB on polar), and
+    # made again on demand at little cost once the answers that needed them are there.
+    _LOOKUP_MEMOS = ("_qualified", "_targets", "_bindings")
+
+    def answers(self) -> Optional[dict]:
+        """What this code base answered that a code base of the same code answers the same (its
+        `_MOVABLE_ANSWERS` but the lookup memos, and the queries it composed, by shape reported),
+        for `take_answers`: None until its queries are composed."""
+        if "flow_queries" not in self.__dict__:
+            return None
+        found = {name: answer for name in self._MOVABLE_ANSWERS
+                 if name not in self._LOOKUP_MEMOS and (answer := self.__dict__.get(name)) is not None}
+        return {**found, "_reports": self._reports}
+
+    def take_answers(self, answers: dict) -> None:
+        """Take what `answers()` gave of a code base of the same code (flow_answers.py)."""
+        for name in self._MOVABLE_ANSWERS:
+            if name in answers:
+                self.__dict__[name] = answers[name]
+        self._carried_reports = dict(answers["_reports"])
+        self.answers_taken = True
 
     def carry_over(self, last: "CodeBase", moved: set[str]) -> None:
         """Keep what `last`, the code base before an edit that only moved the code of the files
@@ -1153,12 +1177,19 @@ def code_base(model, application: Optional[Iterable[str]] = None) -> CodeBase:
                     if table.module and table.class_name)
     last = _last_code_base[2] if _last_code_base else None
     base = CodeBase(model.code, summaries, paths, mapped, last)
-    if last is not None:
-        moved = _moved_only(last, base)
-        if moved is not None:
-            base.carry_over(last, moved)
+    moved = _moved_only(last, base) if last is not None else None
+    if moved is not None:
+        base.carry_over(last, moved)
+    else:
+        flow_answers.take_kept(base, model)
     _last_code_base[:] = [key, (list(model.code.values()), list(summaries.values())), base]  # the objects keep their ids
     return base
+
+
+def last_code_base(model) -> Optional[CodeBase]:
+    """The code base `code_base` made last, when it is `model`'s."""
+    base = _last_code_base[2] if _last_code_base else None
+    return base if base is not None and base.facts is model.code and base.summaries is model.summaries else None
 
 
 _last_code_base: list = []  # [key, the objects its ids are of, CodeBase]

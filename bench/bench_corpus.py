@@ -2,7 +2,10 @@
 subprocess so that memory and imports are per measurement,
 
 - cold `schemalens audit` work: index with an empty parse cache, then the audit;
-- warm: the same with the parse cache filled by the cold run (a second `schemalens audit`);
+- warm: the same with the parse cache filled by the cold run (a second `schemalens audit`), which
+  takes back the query flow's answers the cold run kept (flow_answers.py);
+- warm with a Python file changed (a comment added to the application file with the most
+  queries, in memory): the flow's answers are composed again, as after any change to the code;
 - an edit: a column added to the model class with the most columns, then `update_file` and the
   audit (what the language server does on a didChange, without the LSP round trip, the outcomes
   of the rules that read no code kept between audits as the server keeps them), p50 and max over
@@ -74,9 +77,13 @@ def _code_edit_place(root: Path, model) -> Optional[tuple[str, int, str]]:
     return None
 
 
-def _measure(root: Path, cache: Path, edits: int) -> dict:
+def _measure(root: Path, cache: Path, edits: int, python_changed: bool = False) -> dict:
     from schemalens.analyzers import audit
     from schemalens.analyzers.workspace.index import WorkspaceIndex
+    try:
+        from schemalens.analyzers.flow_answers import keep as keep_flow_answers
+    except ImportError:  # builds older than flow_answers keep nothing
+        keep_flow_answers = None
 
     # as the language server audits edits (builds older than KeptRules audit without)
     run_audit = functools.partial(audit.run_audit, kept=audit.KeptRules()) if hasattr(audit, "KeptRules") \
@@ -85,8 +92,13 @@ def _measure(root: Path, cache: Path, edits: int) -> dict:
     wall, cpu = time.perf_counter(), _cpu()
     index = WorkspaceIndex(root, cache_dir=cache)
     model = index.index_all()
+    if python_changed and (place := _code_edit_place(root, model)) is not None:
+        path = place[0]
+        model = index.update_file(path, (root / path).read_text(encoding="utf-8") + "\n# bench: changed\n")
     # as `schemalens audit` reads the files: the texts the index read (builds older than text_of: the disk)
     findings = len(run_audit(model, text_of=getattr(index, "text_of", None)).findings)
+    if keep_flow_answers is not None and not python_changed:
+        keep_flow_answers(model)  # as `schemalens audit` does
     result = {"seconds": time.perf_counter() - wall, "cpu": _cpu() - cpu, "findings": findings}
     if edits:
         # A copy of a one-line column declaration of the widest model, under a new name (none: a
@@ -132,9 +144,10 @@ def _measure(root: Path, cache: Path, edits: int) -> dict:
     return result
 
 
-def _run(project: str, cache: Path, edits: int) -> dict:
+def _run(project: str, cache: Path, edits: int, python_changed: bool = False) -> dict:
     """`project`: a corpus project's name, or a folder."""
-    completed = subprocess.run([sys.executable, __file__, "--measure", project, "--cache", str(cache), "--edits", str(edits)],
+    completed = subprocess.run([sys.executable, __file__, "--measure", project, "--cache", str(cache), "--edits", str(edits),
+                                *(["--python-changed"] if python_changed else [])],
                                capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
@@ -148,28 +161,30 @@ def main() -> int:
     parser.add_argument("--edits", type=int, default=15)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--python-changed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         root = corpus_projects.unpacked(args.measure) if args.measure in corpus_projects.PROJECTS else Path(args.measure)
-        print(json.dumps(_measure(root, args.cache, args.edits)))
+        print(json.dumps(_measure(root, args.cache, args.edits, args.python_changed)))
         return 0
     measured = [(project, project) for project in args.project or (() if args.folder else corpus_projects.PROJECTS)]
     measured += [(folder.resolve().name, str(folder.resolve())) for folder in args.folder]
     if not args.folder and not corpus_projects.available():
         print("corpus not found: nothing measured")
         return 0
-    print(f"{'project':10} {'cold s (cpu)':>16} {'warm s (cpu)':>16} {'model edit p50/max ms':>22} "
+    print(f"{'project':10} {'cold s (cpu)':>16} {'warm s (cpu)':>16} {'.py changed s':>13} {'model edit p50/max ms':>22} "
           f"{'revision edit ms':>17} {'code edit ms':>13} {'rss MB':>7} findings")
     for project, measure in measured:
         with tempfile.TemporaryDirectory() as cache:
             cold = _run(measure, Path(cache), 0)
             warm = _run(measure, Path(cache), args.edits)
-        if "error" in cold or "error" in warm:
-            print(f"{project:10} could not run: {cold.get('error') or warm.get('error')}")
+            changed = _run(measure, Path(cache), 0, python_changed=True)
+        if "error" in cold or "error" in warm or "error" in changed:
+            print(f"{project:10} could not run: {cold.get('error') or warm.get('error') or changed.get('error')}")
             continue
         model_edit = f"{warm['edit_p50'] * 1000:13.0f}/{warm['edit_max'] * 1000:<8.0f}" if "edit_p50" in warm else f"{'-':>22}"
         print(f"{project:10} {cold['seconds']:7.2f} ({cold['cpu']:6.2f}) {warm['seconds']:7.2f} ({warm['cpu']:6.2f}) "
-              f"{model_edit} {warm.get('revision_p50', 0) * 1000:17.0f} "
+              f"{changed['seconds']:13.2f} {model_edit} {warm.get('revision_p50', 0) * 1000:17.0f} "
               f"{warm.get('code_p50', 0) * 1000:13.0f} {warm['rss_mb']:7.0f} {warm['findings']}")
     print("targets: cold <= 10 s, warm <= 1.5 s, edit (didChange to diagnostics) p95 <= 100 ms")
     return 0

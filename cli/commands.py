@@ -224,12 +224,14 @@ def _report_problems(errors, lang: Optional[str]) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from .analyzers import flow_answers
     from .analyzers.audit import run_audit
     from .analyzers.report.audit_json import audit_json, audit_sarif
     from .analyzers.report.audit_markdown import render_audit_markdown
 
     model, text_of = _index(args)
     result = run_audit(model, text_of=text_of)
+    flow_answers.keep(model)
     for error in result.errors:
         print(f"schemalens: {translator(args.lang).localize(error.message)}", file=sys.stderr)
     rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None, lang=args.lang) if args.verify else None
@@ -291,10 +293,12 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .analyzers import flow_answers
     from .analyzers.audit import run_audit, workspace_problems
 
     model, text_of = _index(args)
     result = run_audit(model, text_of=text_of)
+    flow_answers.keep(model)
     failing = [f for f in result.findings if f.severity <= args.fail_on]
     tr = translator(args.lang)
     for finding in result.findings:

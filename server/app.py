@@ -19,6 +19,7 @@ from pygls import uris
 from pygls.lsp.server import LanguageServer
 
 from schemalens import __version__
+from schemalens.analyzers import flow_answers
 from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.i18n import choose_language, normalize_language
 from schemalens.analyzers.report.audit_markdown import render_audit_markdown
@@ -374,8 +375,14 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
     log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
     await loop.run_in_executor(ls.analysis, ls.index.prepare_for_edits)
     await loop.run_in_executor(ls.analysis, ls.written_methods_kept)
-    if audit != kept:
-        ls.keep_audit_when_idle(functools.partial(kept_audits.save, snapshot, audit))
+    model = ls.model
+
+    def keep_for_the_next_start() -> None:
+        if audit != kept:
+            kept_audits.save(snapshot, audit)
+        flow_answers.keep(model)  # nothing once an edit changed the code base since
+
+    ls.keep_audit_when_idle(keep_for_the_next_start)
 
 
 # How long the index waits for the first look's publication before it goes on anyway.

@@ -73,8 +73,20 @@ def cache_file(directory: Path, root: Path, suffix: str) -> Path:
 
 def read_pickle(path: Path) -> Any:
     """What `write_pickle` stored at `path`, or None when there is none or it cannot be read."""
+    return _read(path, None)
+
+
+def read_keyed_pickle(path: Path, key: str) -> Any:
+    """What `write_keyed_pickle` stored at `path` under `key`, or None when it stored another key
+    (then nothing more of the file is read), or there is none, or it cannot be read."""
+    return _read(path, key)
+
+
+def _read(path: Path, key: Optional[str]) -> Any:
     try:
         with open(path, "rb") as handle:
+            if key is not None and pickle.load(handle) != key:
+                return None
             return pickle.load(handle)
     except FileNotFoundError:
         return None
@@ -92,11 +104,21 @@ def dumps(value: Any) -> bytes:
 
 def write_pickle(path: Path, value: Any) -> bool:
     """Store `value` at `path`; False (and a log line) when it cannot be written."""
+    return _write(path, (value,))
+
+
+def write_keyed_pickle(path: Path, key: str, value: Any) -> bool:
+    """Store `value` at `path` behind `key`, which `read_keyed_pickle` reads first."""
+    return _write(path, (key, value))
+
+
+def _write(path: Path, values: tuple) -> bool:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a crash never leaves a half-written cache behind.
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
-            _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+            for value in values:
+                _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
         os.replace(handle.name, path)
     except Exception as error:
         log.info("could not write cache %s: %s", path, error)
@@ -144,6 +166,7 @@ class ParseCache:
     def __init__(self, directory: Path, root: Path) -> None:
         self.path = cache_file(directory, root, ".pickle")
         self.rest_path = cache_file(directory, root, ".rest.pickle")
+        self.flow_answers_path = cache_file(directory, root, ".flow.pickle")  # flow_answers.py
 
     def load_first(self) -> Optional[FirstPart]:
         """None when there is no usable cache."""

@@ -75,8 +75,9 @@ class CodeNotRead(Exception):
 
 
 def code_hidden(model: "WorkspaceModel") -> "WorkspaceModel":
-    """The model with its code facts hidden: any look at them raises CodeNotRead."""
-    return replace(model, code=_CodeNotReadYet())
+    """The model with its code facts, and what they were read from, hidden: any look at them
+    raises CodeNotRead."""
+    return replace(model, code=_CodeNotReadYet(), code_read_from=_CodeNotReadYet())
 
 
 class _CodeNotReadYet(Mapping):
@@ -127,6 +128,12 @@ class WorkspaceModel:
     migration_folders: tuple[str, ...] = ()
     # The Python modules that apply the migrations themselves (an app factory calling upgrade()).
     migrating_modules: frozenset[str] = frozenset()
+    # What each Python file's code facts and summary were read from: (kind, text digest, module,
+    # dialect), by path. The same inputs give the same facts and summary (the parse cache's key).
+    code_read_from: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    # Where the query flow keeps its answers for the next run on the same code (flow_answers.py);
+    # None without a parse cache.
+    flow_answers_file: Optional[Path] = None
 
     def database_of(self, path: str) -> Optional[Database]:
         """The database whose migrations include the file `path`."""
@@ -767,6 +774,10 @@ class WorkspaceIndex:
             migration_folders=tuple(self._migration_folders),
             migrating_modules=frozenset(path for path, parsed in self._files.items() if parsed.kind in PYTHON_KINDS
                                         and parsed.result is not None and parsed.result.summary.runs_migrations),
+            code_read_from={path: (parsed.kind, parsed.digest, parsed.module, parsed.dialect)
+                            for path, parsed in self._files.items() if parsed.kind in PYTHON_KINDS and parsed.result is not None}
+            if code_read else _CodeNotReadYet(),
+            flow_answers_file=self._cache.flow_answers_path if self._cache is not None else None,
         )
         return self.model
 
