@@ -61,3 +61,13 @@ async def test_a_changed_workspace_is_audited_again(tmp_path: Path):
     models.write_text(models.read_text(encoding="utf-8") + "\n# reviewed\n", encoding="utf-8")
     _, log, _ = await _session(root, cache)
     assert not any(KEPT in message for message in log)
+
+
+@pytest.mark.asyncio
+async def test_the_query_flow_answers_are_kept_for_the_next_start(tmp_path: Path):
+    root, cache = _service(tmp_path), tmp_path / "cache"
+    await _session(root, cache)
+    kept, = cache.glob("*.flow.pickle")  # written at the pause after the index, or at shutdown
+    written = kept.stat().st_mtime_ns
+    await _session(root, cache)
+    assert kept.stat().st_mtime_ns == written  # the second start took them back: nothing new to write
