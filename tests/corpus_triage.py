@@ -76,9 +76,8 @@ def audit_project(project: str) -> tuple[Path, list[Keyed]]:
 def config_with_hints(project: str, root: Path):
     """The project's configuration with the size hints judged for it (tests/corpus/hints/), and
     how its migrations run when the project documents it (`migrations_run` at the file's top)."""
-    import tomllib
-
     from schemalens.analyzers.workspace.config import config_from_mapping, load_config, load_hints_file
+    from schemalens.analyzers.workspace.toml_reader import tomllib
 
     config = load_config(root)
     hints_file = HINTS / f"{project}.toml"

@@ -46,11 +46,17 @@ def test_ci_runs_the_test_command_written_in_readme():
     assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
+def test_toml_is_read_through_toml_reader_only():
+    """Python 3.10, which README says SchemaLens runs on, has no `tomllib`: a module importing it
+    itself made every command fail there."""
+    reader = ROOT / "analyzers" / "workspace" / "toml_reader.py"
+    offenders = [str(path.relative_to(ROOT)) for top in ("analyzers", "cli", "server", "tests", "bench")
+                 for path in (ROOT / top).rglob("*.py") if path != reader and {"tomllib", "tomli"} & _imports(path)]
+    assert offenders == []
+
+
 def test_every_package_folder_is_listed_in_pyproject():
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+    from schemalens.analyzers.workspace.toml_reader import tomllib
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = set()

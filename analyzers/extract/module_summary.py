@@ -68,10 +68,12 @@ class ClassSummary:
     def keyword(self, name: str) -> Optional[Expr]:
         return next((value for keyword, value in self.keywords if keyword == name), None)
 
-    def __getstate__(self) -> list:
-        """The fields, without the index of attributes: a pickle (the parse cache, the comparison
-        of summaries without positions) holds what was parsed, not what was asked since."""
-        return [getattr(self, name) if name != "_attribute_by_name" else None for name in self.__slots__]
+    def __reduce__(self):
+        """The class and its fields, without the index of attributes: a pickle (the parse cache, the
+        comparison of summaries without positions) holds what was parsed, not what was asked since.
+        Not `__getstate__`: Python 3.10's dataclasses put their own in its place on a frozen
+        slotted class (an edit of a service then built the models again)."""
+        return ClassSummary, tuple(getattr(self, name) for name in self.__slots__ if name != "_attribute_by_name")
 
     def attribute(self, name: str) -> Optional[ClassAttribute]:
         by_name = self._attribute_by_name

@@ -6,19 +6,14 @@ to the defaults, so a typo never stops the analysis.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from ..i18n import LANGUAGES, _, normalize_language
 from ..schema.model import ExtractionError, Location
 from .code_roles import DEFAULT_NON_APPLICATION
+from .toml_reader import tomllib
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
 # PostgreSQL major versions whose behaviour the rules know (9 stands for 9.x). The default, when

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 from typing import Optional
 
 from .deployed_engine import requirement_files
 from .stamps import Remembered
+from .toml_reader import tomllib
 from ..lazy_pattern import LazyPattern
 
 # The libraries whose version the model reader asks for.

@@ -12,13 +12,13 @@ A `postgres_version` setting says the project runs PostgreSQL whatever its depen
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
 from .config import Config
 from .stamps import Remembered
+from .toml_reader import tomllib
 from ..lazy_pattern import LazyPattern
 
 # A driver, or a library's extra that installs one (`oslo.db[mysql]`, `sqlalchemy[postgresql_asyncpg]`).

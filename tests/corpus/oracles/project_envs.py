@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,6 +23,7 @@ REPOSITORY = HERE.parents[2]
 sys.path.insert(0, str(REPOSITORY / "tests"))
 
 import corpus_projects  # noqa: E402
+from schemalens.analyzers.workspace.toml_reader import tomllib  # noqa: E402
 
 VENVS = Path(os.environ.get("SCHEMALENS_ORACLE_VENVS", Path(tempfile.gettempdir()) / "oracle-venvs"))
 
