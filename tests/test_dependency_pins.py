@@ -3,7 +3,11 @@ use of them: the column type SQLModel gives a `datetime` field changed in SQLMod
 
 import os
 
-from analyzers.workspace.dependency_pins import pinned_versions, version_key
+import pytest
+
+import corpus_projects
+from analyzers.workspace.dependency_pins import _normalized, pinned_versions, tables_named, version_key
+from analyzers.workspace.toml_reader import tomllib
 from analyzers.workspace.index import WorkspaceIndex
 from workspace_files import write_files
 
@@ -90,3 +94,17 @@ def test_a_sqlmodel_field_defaulting_to_none_admits_none_under_a_pinned_pydantic
                                                  "requirements.txt": f"sqlmodel==0.0.22\npydantic=={pydantic}\n"})
         table = WorkspaceIndex(root).index_all().orm.tables["tenant"]
         assert (table.column("last_used").nullable, table.column("name").nullable) == (nullable, False), pydantic
+
+
+@pytest.mark.skipif(not corpus_projects.available(), reason="the corpus (../shared/corpus) is not here")
+@pytest.mark.parametrize("lock", ["CTFd/uv.lock", "redash/uv.lock", "polar/server/uv.lock"])
+def test_the_tables_of_a_real_lock_file_read_as_the_whole_file_reads(lock):
+    """Asked for every package it names, `tables_named` gives back each `[[package]]` table of the
+    file, in order, as parsing the whole file gives them (the oracle: tomllib on the whole text)."""
+    project, _, path = lock.partition("/")
+    text = (corpus_projects.unpacked(project) / path).read_text(encoding="utf-8")
+    whole = tomllib.loads(text)["package"]
+    names = {_normalized(package["name"]) for package in whole}
+    assert [package for table in tables_named(text, names) for package in tomllib.loads(table)["package"]] == whole
+    pydantic = [tomllib.loads(table)["package"] for table in tables_named(text, {"pydantic"})]
+    assert pydantic == [[package] for package in whole if _normalized(package["name"]) == "pydantic"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Optional
+from typing import Container, Iterator, Optional
 
 from .deployed_engine import requirement_files
 from .stamps import Remembered
@@ -48,6 +48,26 @@ def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# A lock file's `[[package]]` table starts with this line. The package's own name is one of its
+# top-level keys, on a `name = "..."` line of its own: its dependencies name packages inside
+# inline tables or as the keys of a sub-table, never so.
+_PACKAGE_HEADER = "[[package]]"
+_NAME_LINE = LazyPattern(r"""^name[ \t]*=[ \t]*(["'])([^"'\n]+)\1[ \t]*(?:#[^\n]*)?$""", re.MULTILINE)
+
+
+def tables_named(text: str, names: Container[str]) -> Iterator[str]:
+    """The `[[package]]` tables of a TOML lock file (uv, Poetry, PDM) whose own name, normalized,
+    is among `names`, each from its header to the next table's, in the file's order: parsing only
+    them is what the pins need (tracecat's uv.lock, 0.8 MB: 0.14 s of every audit to parse whole)."""
+    for line in _NAME_LINE.finditer(text):
+        if _normalized(line.group(2)) not in names:
+            continue
+        start = text.rfind(_PACKAGE_HEADER, 0, line.start())
+        if start >= 0:
+            end = text.find("\n" + _PACKAGE_HEADER, line.end())
+            yield text[start:end if end >= 0 else len(text)]
+
+
 def _read_pins(root: Path, looked: list[str]) -> dict[str, Version]:
     wanted = {_normalized(name): name for name in PINNED_LIBRARIES}
     pins: dict[str, Version] = {}
@@ -67,8 +87,9 @@ def _read_pins(root: Path, looked: list[str]) -> dict[str, Version]:
                 for package, entry in json.loads(text).get("default", {}).items():
                     pin(package, str(entry.get("version", "")))
             else:
-                for package in tomllib.loads(text).get("package", []):
-                    pin(str(package.get("name", "")), str(package.get("version", "")))
+                for table in tables_named(text, wanted):
+                    for package in tomllib.loads(table).get("package", []):
+                        pin(str(package.get("name", "")), str(package.get("version", "")))
         except (OSError, ValueError, AttributeError):
             continue
     for path in requirement_files(root, looked):
