@@ -9,8 +9,9 @@ files are application code and which classes are mapped. `keep` writes the answe
 base an audit composed beside the parse cache, under a digest of those inputs; a code base made
 on inputs with the same digest in a later run takes them back (`take_kept`) instead of composing
 them again. An audit after an edit of a migration, a SQL file or a setting takes them; any change
-to a Python file, however small, composes them again. The language server's edits carry answers
-over in memory (query_flow.code_base).
+to a Python file, however small, composes them again. Only a process's first code base looks for
+them: the language server's edits carry answers over in memory or compose them (query_flow.code_base),
+without a digest of every file's inputs and a read of the file on the way to their diagnostics.
 """
 
 from __future__ import annotations

@@ -1177,11 +1177,12 @@ def code_base(model, application: Optional[Iterable[str]] = None) -> CodeBase:
                     if table.module and table.class_name)
     last = _last_code_base[2] if _last_code_base else None
     base = CodeBase(model.code, summaries, paths, mapped, last)
-    moved = _moved_only(last, base) if last is not None else None
-    if moved is not None:
-        base.carry_over(last, moved)
-    else:
+    if last is None:
+        # the process's first code base (a command's, the server's first index): a run before may
+        # have kept its answers; later ones are edits, carried over in memory or composed again
         flow_answers.take_kept(base, model)
+    elif (moved := _moved_only(last, base)) is not None:
+        base.carry_over(last, moved)
     _last_code_base[:] = [key, (list(model.code.values()), list(summaries.values())), base]  # the objects keep their ids
     return base
 
