@@ -7,7 +7,10 @@ what an index without it sees. A pool that broke leaves its work to this process
 from __future__ import annotations
 
 import os
+import pickle
 import sys
+import threading
+import time
 from typing import Optional
 
 import pytest
@@ -233,3 +236,22 @@ def test_what_a_worker_imports_to_parse_the_first_pass_leaves_the_code_facts_out
              "if m in sys.modules), 'pglast.stream' in sys.modules)")
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert imported.strip() == "[] True"  # pglast too: the parsers import it only when they first read SQL
+
+
+def test_a_parse_in_the_worker_waits_for_the_parsers_import_its_read_ahead_started(tmp_path, monkeypatch):
+    """Once the worker has read the files ahead, it imports the parsers on a thread. A parse
+    that began meanwhile used pglast half imported (Python lets a second thread see a module of
+    a circular import before its end): the file was reported unreadable."""
+    imported = threading.Event()
+
+    def slow_import() -> None:
+        time.sleep(0.3)
+        imported.set()
+
+    monkeypatch.setattr(parse_workers, "_import_parsers", slow_import)
+    parse_workers._read_ahead(str(tmp_path))
+    job = ("migrations/001_orders.sql", "sql_migration", "digest", "CREATE TABLE orders (id int PRIMARY KEY);", "",
+           "postgres", "postgres", False)
+    (parsed,) = pickle.loads(parse_workers.parse_in_worker([job]))
+    assert imported.is_set() and not parse_workers._importing
+    assert parsed.result is not None and not parsed.errors

@@ -128,6 +128,31 @@ def test_a_second_index_takes_every_file_from_the_disk_cache(tmp_path: Path):
     assert parsed == []
 
 
+def test_a_file_the_parser_failed_on_is_read_again_by_the_next_index(tmp_path: Path, monkeypatch):
+    """A parser that raised (once: a parse worker's import not ended yet) leaves the file
+    unreadable for that index only: its failure is not kept in the parse cache."""
+    from schemalens.analyzers.workspace import parse_jobs
+
+    root = _copy(tmp_path)
+    path = "app/models/accounts.py"
+    parse_kind = parse_jobs._parse_kind
+
+    def fails_on_the_models(kind, file_path, *arguments):
+        if file_path == path:
+            raise ImportError("cannot import name 'fingerprint' from partially initialized module 'pglast.parser'")
+        return parse_kind(kind, file_path, *arguments)
+
+    monkeypatch.setattr(parse_jobs, "_parse_kind", fails_on_the_models)
+    failed = WorkspaceIndex(root, cache_dir=tmp_path / "cache", workers=1).index_all()
+    assert "accounts" not in failed.orm.tables and any(error.location.path == path for error in failed.errors)
+    monkeypatch.setattr(parse_jobs, "_parse_kind", parse_kind)
+    again = WorkspaceIndex(root, cache_dir=tmp_path / "cache", workers=1)
+    parsed = _parsed_paths(again)
+    model = again.index_all()
+    assert parsed == [path]
+    assert "accounts" in model.orm.tables and not any(error.location.path == path for error in model.errors)
+
+
 def test_a_cache_replaces_the_ones_other_versions_wrote_for_the_workspace(tmp_path: Path):
     root, cache = _copy(tmp_path), tmp_path / "cache"
     WorkspaceIndex(root, cache_dir=cache).index_all()

@@ -40,7 +40,7 @@ from . import migration_helpers
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import FirstPart, ParseCache, open_cache
-from .parse_jobs import PYTHON_KINDS, ParsedFile, PythonModule, parse_job, parse_jobs, parse_jobs_in_worker
+from .parse_jobs import PYTHON_KINDS, ParsedFile, PythonModule, parse_job, parse_jobs
 from .config import Config, load_config
 from .dependency_pins import pinned_versions
 from .discovery import looks_like_model_module, under, walk_files
@@ -48,7 +48,7 @@ from .alembic_environments import AlembicEnvironment, find_environments, looks_l
 from .code_roles import is_application_code
 from .coverage import Coverage, sql_coverage, tables_in_both
 from .package_roots import PackageRoots
-from .parse_workers import at_most, new_pool, results_received_promptly, take_early_pool
+from .parse_workers import at_most, new_pool, parse_in_worker, results_received_promptly, take_early_pool
 from .read_ahead import ReadAhead, read_for_the_schema, text_digest
 
 if TYPE_CHECKING:  # worker pools are made in parse_workers, when a cold index has many files
@@ -327,6 +327,8 @@ class WorkspaceIndex:
         first, rest, facts, later = {}, {}, {}, {}
         for parsed in self._files.values():
             key = (parsed.path, parsed.kind, parsed.digest)
+            if parsed.failed:
+                continue
             if parsed.kind == "sql_script" and len(self._read(parsed.path) or "") > _LARGE_SCRIPT_CHARACTERS:
                 rest[key] = parsed  # read after the first look (_large_script)
                 later[key] = (parsed.module, parsed.dialect)
@@ -424,7 +426,7 @@ class WorkspaceIndex:
         jobs = [(*job, self._dialect_of(job[0]), self.config.dialect, False) for job in pending]
         chunks = _chunks(jobs, _HANDED_CHUNK)
         try:
-            return [(chunk, pool.submit(parse_jobs_in_worker, chunk)) for chunk in chunks]
+            return [(chunk, pool.submit(parse_in_worker, chunk)) for chunk in chunks]
         except (OSError, RuntimeError) as error:  # a pool that broke: parse them here
             log.info("parsing in this process: %s", error)
             return [(chunk, None) for chunk in chunks]
@@ -481,7 +483,7 @@ class WorkspaceIndex:
         results: list[ParsedFile] = []
         if not here and self._worth_workers(jobs):
             try:
-                for parsed in self._workers_pool().map(parse_jobs_in_worker, _chunks(jobs, _CHUNK)):
+                for parsed in self._workers_pool().map(parse_in_worker, _chunks(jobs, _CHUNK)):
                     results += pickle.loads(parsed)
                     if progress:
                         progress(len(results), len(jobs))
@@ -717,7 +719,7 @@ class WorkspaceIndex:
         unreadable = parsed.result is None or any(e.message.startswith("syntax error") for e in parsed.errors)
         if unreadable and previous is not None and previous.kind == kind and previous.result is not None:
             # A half-typed line: keep the last good parse of this file in use, and show the error.
-            return ParsedFile(path, kind, digest, previous.result, parsed.errors, module, dialect)
+            return replace(parsed, result=previous.result)
         return parsed
 
     # building the layers

@@ -47,6 +47,9 @@ class ParsedFile:
     errors: tuple[ExtractionError, ...] = ()
     module: str = ""  # the dotted module name it was parsed as (Python files)
     dialect: str = ""  # the SQL dialect it was parsed in (its folder's for SQL, the workspace's for Python)
+    # The parser raised: not kept in the parse cache, so that the next index reads the file again
+    # (a failure of the moment, such as a worker's import, must not outlive it).
+    failed: bool = False
 
 
 def parse_jobs(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> list[ParsedFile]:
@@ -74,7 +77,7 @@ def parse_job(job: tuple[str, str, str, str, str, str, str, bool], kept: Optiona
         return ParsedFile(path, kind, digest, None,
                           (ExtractionError(Location(path, 1), _("SchemaLens could not analyse this file: %(error)s",
                                                                 error=repr(error))),), module,
-                          dialect)
+                          dialect, failed=True)
     return ParsedFile(path, kind, digest, result, tuple(errors), module, dialect)
 
 

@@ -34,6 +34,7 @@ _PARSERS = (f"{__name__.rpartition('.')[0]}.parse_jobs", "pglast.ast", "pglast.e
 
 _early: list[tuple[int, ProcessPoolExecutor]] = []  # (its size, the pool of the worker started ahead), until an index takes it
 _reading: list[tuple[str, Future]] = []  # (the workspace root, its files read ahead by that worker), until the server takes them
+_importing: list[threading.Thread] = []  # in a worker: the parsers' import its read ahead started, until a parse waits for it
 # How long the server waits for the files read ahead before it reads them itself: the read
 # starts with the process, and takes about as long as this process would.
 _READ_WAIT_SECONDS = 30
@@ -150,5 +151,20 @@ def _read_ahead(root: str) -> bytes:
     from .read_ahead import read_ahead
 
     read = pickle.dumps(read_ahead(root), protocol=pickle.HIGHEST_PROTOCOL)
-    threading.Thread(target=_import_parsers, daemon=True).start()
+    importing = threading.Thread(target=_import_parsers, daemon=True)
+    importing.start()
+    _importing.append(importing)
     return read
+
+
+def parse_in_worker(jobs: list[tuple[str, str, str, str, str, str, str, bool]]) -> bytes:
+    """`parse_jobs.parse_jobs_in_worker`, once the parsers' import that the read ahead started in
+    this worker has ended. A parse during that import used pglast half imported: Python lets a
+    second thread see a module of a circular import before its import ends, and pglast's node
+    classes are completed at the end of its import (a parse failed with ImportError or
+    ValueError, and the file was reported unreadable)."""
+    while _importing:
+        _importing.pop().join()
+    from .parse_jobs import parse_jobs_in_worker
+
+    return parse_jobs_in_worker(jobs)
