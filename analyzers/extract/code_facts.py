@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from ..schema.model import ExtractionError, Location
+from .module_summary import EarlierStatements
 from .python_names import dotted
 from .python_source import LINE_BREAK, PythonFile, child_nodes, parse_python, walk_in_order
 from .queries import FunctionFacts, FunctionReads, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
@@ -1048,13 +1049,14 @@ def url_facts_of(source: PythonFile) -> CodeFacts:
 
 class EarlierReads:
     """What the last text of one file read to, kept for the next while an editor changes the
-    file: what each function's queries read to (queries.FunctionReads), and the names each
+    file: what each function's queries read to (queries.FunctionReads), the names each
     module-level statement references (by its text and column: a statement reads the same names
-    wherever it is)."""
+    wherever it is), and what each gave the file's summary (module_summary.EarlierStatements)."""
 
     def __init__(self) -> None:
         self.functions = FunctionReads()
         self.names: dict[tuple[int, str], frozenset[str]] = {}
+        self.summary = EarlierStatements()  # what each statement gave the file's summary
 
 
 def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[EarlierReads] = None) -> CodeFacts:

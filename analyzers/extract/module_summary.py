@@ -6,9 +6,10 @@ through the file's imports. The index caches it by content; nothing keeps a synt
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Optional, Union
 
 from ..lazy_pattern import LazyPattern
 from ..schema.model import ExtractionError, Location
@@ -21,7 +22,7 @@ from .python_names import (
     package_of,
 )
 from .other_orms import LIBRARY_PACKAGES
-from .python_source import PythonFile, parse_python
+from .python_source import PythonFile, first_line, parse_python
 
 if TYPE_CHECKING:
     from .alembic_revisions import MigrationHelpers
@@ -150,9 +151,33 @@ def summarize_module(text: str, path: str, module: str) -> ModuleSummary:
     return summarize_source(source, module)
 
 
-def summarize_source(source: PythonFile, module: str) -> ModuleSummary:
-    """The ModuleSummary of a file already parsed."""
-    return _Summarizer(source, module).summary()
+def summarize_source(source: PythonFile, module: str, earlier: Optional[EarlierStatements] = None) -> ModuleSummary:
+    """The ModuleSummary of a file already parsed; `earlier`: what the statements of the file's
+    last text gave, taken where it holds and replaced with this text's."""
+    return _Summarizer(source, module).summary(earlier)
+
+
+class EarlierStatements:
+    """What each module-level statement of the last text of a file gave its summary, kept for
+    the next text while an editor changes the file. A statement gives the same while its lines
+    and their place are unchanged, and so are the names bound before it and at the end of the
+    module (which its expressions read): a keystroke in one class of tracecat's 5,500-line
+    models module summarizes that class, not its 101 classes; the others keep their objects,
+    which the models' build then recognizes as unchanged."""
+
+    def __init__(self) -> None:
+        # (place, lines, names bound before it, names bound at the end, all ASCII, rewritten) -> what it gave
+        self.given: dict[tuple, _Given] = {}
+
+
+class _Given(NamedTuple):
+    classes: tuple[ClassSummary, ...]
+    assignments: tuple[Assignment, ...]
+    calls: tuple[Expr, ...]
+    functions: tuple[FunctionSummary, ...]
+
+
+_NOTHING = _Given((), (), (), ())
 
 
 def _top_level(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
@@ -174,9 +199,20 @@ def module_bindings(source: PythonFile, module: str) -> tuple[dict[str, str], li
     """(local name -> qualified name, the imports) of a module's top level once it has run."""
     bindings: dict[str, str] = {}
     imports: list[ImportedName] = []
-    for statement in _top_level(source.tree.body):
-        imports += _bind(statement, bindings, source, module)
+    for _statement, bound in _bindings_by_statement(source, module, imports):
+        bindings.update(bound)
     return bindings, imports
+
+
+def _bindings_by_statement(source: PythonFile, module: str, imports: list[ImportedName]) -> list[tuple[ast.stmt, dict[str, str]]]:
+    """Each top-level statement and the names it binds (local name -> qualified name); the
+    imports it makes are added to `imports`."""
+    found = []
+    for statement in _top_level(source.tree.body):
+        bound: dict[str, str] = {}
+        imports += _bind(statement, bound, source, module)
+        found.append((statement, bound))
+    return found
 
 
 def _bind(statement: ast.stmt, bindings: dict[str, str], source: PythonFile, module: str) -> list[ImportedName]:
@@ -197,41 +233,70 @@ class _Summarizer:
 
     def __init__(self, source: PythonFile, module: str) -> None:
         self.source, self.path, self.module = source, source.path, module
-        final, self.imports = module_bindings(source, module)
+        self.imports: list[ImportedName] = []
+        self.statements = _bindings_by_statement(source, module, self.imports)
+        final: dict[str, str] = {}
+        for _statement, bound in self.statements:
+            final.update(bound)
         self.final_exprs = ExprBuilder(source, final)
         self.bound: dict[str, str] = {}
         self.exprs = ExprBuilder(source, self.bound)  # reads `bound` as it grows
 
-    def summary(self) -> ModuleSummary:
+    def summary(self, earlier: Optional[EarlierStatements] = None) -> ModuleSummary:
         classes, assignments, calls, functions = [], [], [], []
-        for statement in _top_level(self.source.tree.body):
-            self._summarize(statement, classes, assignments, calls, functions)
-            _bind(statement, self.bound, self.source, self.module)
+        before = hashlib.blake2b(digest_size=16)  # the names bound before each statement
+        if earlier is not None:
+            at_end = before.copy()
+            for _statement, bound in self.statements:
+                at_end.update(repr(tuple(bound.items())).encode())
+            names = (at_end.digest(), self.source.ascii, self.source.rewritten)
+        given: dict[tuple, _Given] = {}
+        for statement, bound in self.statements:
+            key = None
+            if earlier is not None:
+                key = (*self._place(statement), before.digest(), *names)
+                before.update(repr(tuple(bound.items())).encode())
+            found = earlier.given.get(key) if earlier is not None else None
+            if found is None:
+                found = self._summarize(statement)
+            if key is not None:
+                given[key] = found
+            classes += found.classes
+            assignments += found.assignments
+            calls += found.calls
+            functions += found.functions
+            self.bound.update(bound)
+        if earlier is not None:
+            earlier.given = given
         return ModuleSummary(self.path, self.module, tuple(self.imports), tuple(classes), tuple(assignments), tuple(calls),
                              functions=tuple(functions),
                              runs_migrations=may_run_migrations(self.source.text) and runs_migrations(self.source.tree),
                              imports_other_orm=any(imported.target.startswith(LIBRARY_PACKAGES) for imported in self.imports))
 
-    def _summarize(self, statement: ast.stmt, classes: list, assignments: list, calls: list, functions: list) -> None:
+    def _place(self, statement: ast.stmt) -> tuple:
+        """Where a statement is and the text of its lines: what its parse depends on."""
+        return (first_line(statement), statement.col_offset, statement.end_lineno, statement.end_col_offset,
+                self.source.statement_text(statement))
+
+    def _summarize(self, statement: ast.stmt) -> _Given:
+        """What one top-level statement gives the summary."""
         if isinstance(statement, ast.ClassDef):
-            classes.append(self._class(statement))
-        elif isinstance(statement, ast.FunctionDef):
+            return _Given((self._class(statement),), (), (), ())
+        if isinstance(statement, ast.FunctionDef):
             function = self._function(statement, self._qualified(statement.name))
-            if function is not None:
-                functions.append(function)
-        elif isinstance(statement, ast.Assign):
+            return _Given((), (), (), (function,) if function is not None else ())
+        if isinstance(statement, ast.Assign):
             value = self.exprs.build(statement.value)
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    assignments.append(Assignment(target.id, self._qualified(target.id), value,
-                                                  self.source.location(statement)))
-        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+            return _Given((), tuple(Assignment(target.id, self._qualified(target.id), value, self.source.location(statement))
+                                    for target in statement.targets if isinstance(target, ast.Name)), (), ())
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
                 and statement.value is not None:
             name = statement.target.id
-            assignments.append(Assignment(name, self._qualified(name), self.exprs.build(statement.value),
-                                          self.source.location(statement)))
-        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            calls.append(self.exprs.build(statement.value))
+            return _Given((), (Assignment(name, self._qualified(name), self.exprs.build(statement.value),
+                                          self.source.location(statement)),), (), ())
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            return _Given((), (), (self.exprs.build(statement.value),), ())
+        return _NOTHING
 
     def _function(self, node: ast.FunctionDef, qualified: str) -> Optional[FunctionSummary]:
         """A small function of straight-line code, else None (nothing else can be evaluated)."""

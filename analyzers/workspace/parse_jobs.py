@@ -89,7 +89,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, work
             parse_python(text, path, numbered=with_code)
         if source is None:
             return None, (error,)
-        summary = module_summary.summarize_source(source, module)
+        summary = module_summary.summarize_source(source, module, kept.summary if kept is not None else None)
         helpers = alembic_revisions.read_migration_helpers(source, dialect)
         if helpers is not None:
             summary = replace(summary, migration_helpers=helpers)
