@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.module_summary import EarlierStatements, summarize_module, summarize_source
 from schemalens.analyzers.extract.python_names import Expr
-from schemalens.analyzers.extract.python_world import World
+from schemalens.analyzers.extract.python_source import Reparser
+from schemalens.analyzers.extract.python_world import NameReaders, World
 from schemalens.analyzers.extract.sqlalchemy_models import KeptMappings, build_orm
 from schemalens.analyzers.extract.static_eval import Evaluator, Symbol, Unknown
 from schemalens.analyzers.schema.model import Location
@@ -120,6 +121,8 @@ EDITS = {
     "naming convention": ("app/db.py", lambda text: text.replace('"ix": "ix_', '"ix": "idx_')),
     "order key type": ("app/models/orders.py", lambda text: text.replace("id = Column(Integer, primary_key=True)",
                                                                         "id = Column(String(8), primary_key=True)")),
+    "subclass nullable": ("app/models/orders.py", lambda text: text.replace("fee = Column(Integer)",
+                                                                           "fee = Column(Integer, nullable=False)")),
     "subclass column": ("app/models/orders.py", lambda text: text.replace("fee = Column(Integer)", "fee = Column(Integer)\n    rush = Column(Integer)")),
     "re-export": ("app/models/__init__.py", lambda text: text.replace(", RushOrder", "\nfrom .users import User as RushOrder")),
     "order class name": ("app/models/orders.py", lambda text: text.replace("Order(Base)", "Purchase(Base)")
@@ -138,11 +141,15 @@ EDITS = {
 
 class _Workspace:
     """The files with some of the edits made, one summary object per file text: an unchanged file
-    keeps its summary, as the index keeps the parse of an unchanged file."""
+    keeps its summary, as the index keeps the parse of an unchanged file. `as_edited`: a file's
+    new text is summarized as the language server summarizes an edit, taking back what each of its
+    statements gave the last text (module_summary.EarlierStatements)."""
 
-    def __init__(self) -> None:
+    def __init__(self, as_edited: bool = False) -> None:
         self.edited: set[str] = set()
         self._summaries: dict[tuple[str, str], object] = {}
+        self._editors: dict[str, tuple[Reparser, EarlierStatements]] = {} if as_edited else None
+        self._last: dict[str, tuple[str, object]] = {}
 
     def toggle(self, edit: str) -> None:
         self.edited ^= {edit}
@@ -161,10 +168,27 @@ class _Workspace:
         roots = PackageRoots(files)
         found = []
         for path, text in files.items():
+            if self._editors is not None:
+                if self._last.get(path, ("",))[0] != text:
+                    reparser, earlier = self._editors.setdefault(path, (Reparser(), EarlierStatements()))
+                    source, _ = reparser.parse(text, path)
+                    self._last[path] = (text, summarize_source(source, roots.module_name(path), earlier))
+                found.append(self._last[path][1])
+                continue
             if (path, text) not in self._summaries:
                 self._summaries[path, text] = summarize_module(text, path, roots.module_name(path))
             found.append(self._summaries[path, text])
         return found
+
+
+def _index_of(readers: NameReaders) -> tuple:
+    """What a NameReaders knows of which names read which, without the entries left empty."""
+    def kept(by_path: dict) -> dict:
+        return {path: names for path, names in by_path.items() if names}
+
+    return (readers._reads, {name: kept(by_path) for name, by_path in readers._exact.items() if kept(by_path)},
+            {module: {first: kept(by_path) for first, by_path in below.items() if kept(by_path)}
+             for module, below in readers._below.items() if any(kept(by_path) for by_path in below.values())})
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -179,6 +203,40 @@ def test_each_build_after_edits_equals_a_build_from_scratch(edits):
         workspace.toggle(edit)
         summaries = workspace.summaries()
         assert build_orm(summaries, kept=kept) == build_orm(summaries)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=8))
+@example(edits=["users column", "users table name", "subclass column", "order class name", "audit status"])
+def test_each_build_after_edits_summarized_as_an_editor_changes_files_equals_a_build_from_scratch(edits):
+    """The definitions an edit leaves unchanged are the same objects: only the names an edit
+    redefines, and what reads them, map again; what the kept index of names read says is what
+    a fresh one says."""
+    workspace = _Workspace(as_edited=True)
+    kept = KeptMappings()
+    build_orm(workspace.summaries(), kept=kept)
+    for edit in edits:
+        workspace.toggle(edit)
+        summaries = workspace.summaries()
+        assert build_orm(summaries, kept=kept) == build_orm(summaries)
+        fresh = NameReaders()
+        fresh.take(summaries)
+        fresh.index_all()
+        assert _index_of(kept.readers) == _index_of(fresh)
+
+
+def test_an_edit_of_one_class_maps_again_that_class_and_what_reads_it():
+    workspace = _Workspace(as_edited=True)
+    kept = KeptMappings()
+    build_orm(workspace.summaries(), kept=kept)
+    before = dict(kept.mappings)
+    workspace.toggle("subclass nullable")
+    build_orm(workspace.summaries(), kept=kept)
+    mapped_again = sorted(name for name, mapping in kept.mappings.items() if before.get(name) is not mapping)
+    # RushOrder changed (a subclass sharing its parent's table maps in every build) and Report reads
+    # its column; Order, in the same module, and the module-level Index() below them are unchanged
+    assert mapped_again == ["app.reports.Report"]
+    assert kept.mappings["app.models.orders.Order"] is before["app.models.orders.Order"]
 
 
 def test_each_edit_changes_the_build():

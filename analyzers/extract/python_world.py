@@ -346,6 +346,7 @@ class NameReaders:
         self._modules: dict[str, list[str]] = {}  # module -> its paths
         self._owners: dict[str, list[tuple[str, str]]] = {}  # a name read -> the (module, name) pairs it may be
         self._indexed = False
+        self.redefined: dict[str, set[str]] = {}  # path -> the names its new version redefined, of the last take
 
     def take(self, summaries: Iterable[ModuleSummary]) -> tuple[list[ModuleSummary], set[str]]:
         """These summaries in place of the last ones. Returns the summaries that changed (their
@@ -353,9 +354,16 @@ class NameReaders:
         current = {summary.path: summary for summary in summaries}
         changed = [summary for path, summary in self.summaries.items() if current.get(path) is not summary]
         changed += [summary for path, summary in current.items() if self.summaries.get(path) is not summary]
+        self.redefined = {summary.path: _redefined(summary, current[summary.path]) for summary in changed
+                          if summary.path in current and current[summary.path] is not summary}
         if self._indexed:
             for summary in changed:  # the versions before first: they leave the entries of their paths
-                self._index(summary, current.get(summary.path) is summary)
+                present = current.get(summary.path) is summary
+                if summary.path in self.redefined:
+                    if present:
+                        self._index_again(summary, self.redefined[summary.path])
+                else:
+                    self._index(summary, present)
         before = set(self._modules)
         if changed:
             self._modules = {}
@@ -383,14 +391,38 @@ class NameReaders:
             self._reads[path] = reads
         for local, names in reads.items():
             for name in names:
-                entries = [self._exact.setdefault(name, {})]
-                entries += [self._below.setdefault(name[:cut], {}).setdefault(name[cut + 1:].split(".", 1)[0], {})
-                            for cut in _dots(name)]
-                for by_path in entries:
+                for by_path in self._entries(name):
                     if present:
                         by_path.setdefault(path, set()).add(local)
                     else:
                         by_path.pop(path, None)
+
+    def _index_again(self, summary: ModuleSummary, redefined: set[str]) -> None:
+        """Index what the `redefined` names of a new version of a module read, in place of what
+        those of the version before read (the other names read the same: their definitions are
+        the same objects)."""
+        path = summary.path
+        reads = self._reads.get(path, {})
+        now = _names_read(summary, redefined)
+        for local in redefined:
+            for name in reads.get(local, ()):
+                for by_path in self._entries(name):
+                    locals_ = by_path.get(path)
+                    if locals_ is not None:
+                        locals_.discard(local)
+                        if not locals_:
+                            del by_path[path]
+            for name in now.get(local, ()):
+                for by_path in self._entries(name):
+                    by_path.setdefault(path, set()).add(local)
+        self._reads[path] = {**{local: names for local, names in reads.items() if local not in redefined}, **now}
+
+    def _entries(self, name: str) -> list[dict[str, set[str]]]:
+        """Where the index keeps the readers of `name`: of it exactly, and of each module above it."""
+        entries = [self._exact.setdefault(name, {})]
+        entries += [self._below.setdefault(name[:cut], {}).setdefault(name[cut + 1:].split(".", 1)[0], {})
+                    for cut in _dots(name)]
+        return entries
 
     def changing(self, changed: Iterable[ModuleSummary], appeared: Iterable[str],
                  wanted: Iterable[tuple[str, str]]) -> Optional[Changing]:
@@ -406,7 +438,8 @@ class NameReaders:
         read_by: Optional[tuple[set[tuple[str, str]], set[str]]] = None  # what `wanted` read, once needed
         found = Changing({}, set(appeared))
         for summary in changed:
-            found.names.setdefault(summary.module, set()).update(_bound(summary))
+            names = self.redefined.get(summary.path)
+            found.names.setdefault(summary.module, set()).update(_bound(summary) if names is None else names)
             if any(imported.local == "*" for imported in summary.imports):
                 found.starred.add(summary.module)
         pending: list[tuple[str, Optional[set[str]]]] = [(module, None) for module in found.starred]  # None: every name
@@ -500,16 +533,21 @@ class Changing:
             name = parent
 
 
-def _names_read(summary: ModuleSummary) -> dict[str, set[str]]:
-    """Each name the module binds (its first component) -> the qualified names it reads."""
+def _names_read(summary: ModuleSummary, only: Optional[set[str]] = None) -> dict[str, set[str]]:
+    """Each name the module binds (its first component; of `only`, if given) -> the qualified
+    names it reads."""
     reads: dict[str, set[str]] = {}
     for imported in summary.imports:
-        reads.setdefault(imported.local, set()).add(imported.target)
+        if only is None or imported.local in only:
+            reads.setdefault(imported.local, set()).add(imported.target)
     definitions = [(a.qualified, (a.value,)) for a in summary.assignments]
     definitions += [(f.qualified, _function_exprs(f)) for f in summary.functions]
     definitions += [(c.qualified, _class_exprs(c)) for c in summary.classes]
     for qualified, exprs in definitions:
-        names = reads.setdefault(_local(summary, qualified), set())
+        local = _local(summary, qualified)
+        if only is not None and local not in only:
+            continue
+        names = reads.setdefault(local, set())
         for expr in exprs:
             if expr is not None:
                 names.update(e.name for e in walk(expr) if e.name)
@@ -555,6 +593,29 @@ def _dots(name: str) -> Iterator[int]:
     while cut > 0:
         yield cut
         cut = name.rfind(".", 0, cut)
+
+
+def _redefined(before: ModuleSummary, after: ModuleSummary) -> set[str]:
+    """The names whose definitions differ between two versions of a module's summary (an edit's):
+    a definition kept from the version before is the same object (module_summary.EarlierStatements),
+    so an edit of one class changes that class's name. Every name the module binds when what the
+    module says besides its definitions differs (its imports, its module-level calls, which
+    every build reads again, and what it says as a whole)."""
+    if (before.module, before.imports, before.runs_migrations, before.imports_other_orm, before.migration_helpers) \
+            != (after.module, after.imports, after.runs_migrations, after.imports_other_orm, after.migration_helpers) \
+            or len(before.calls) != len(after.calls) or any(a is not b for a, b in zip(before.calls, after.calls)):
+        return _bound(before) | _bound(after)
+    definitions_before, definitions_after = _definitions(before), _definitions(after)
+    return {name for name in definitions_before.keys() | definitions_after.keys()
+            if definitions_before.get(name) != definitions_after.get(name)}
+
+
+def _definitions(summary: ModuleSummary) -> dict[str, list[int]]:
+    """The name each definition of a module binds -> the identities of its definitions, in order."""
+    found: dict[str, list[int]] = {}
+    for definition in (*summary.assignments, *summary.classes, *summary.functions):
+        found.setdefault(_local(summary, definition.qualified), []).append(id(definition))
+    return found
 
 
 def _bound(summary: ModuleSummary) -> set[str]:
