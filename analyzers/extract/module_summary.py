@@ -166,7 +166,7 @@ class EarlierStatements:
     which the models' build then recognizes as unchanged."""
 
     def __init__(self) -> None:
-        # (place, lines, names bound before it, names bound at the end, all ASCII, rewritten) -> what it gave
+        # a statement's key (_Summarizer._keys) -> what it gave
         self.given: dict[tuple, _Given] = {}
 
 
@@ -244,18 +244,9 @@ class _Summarizer:
 
     def summary(self, earlier: Optional[EarlierStatements] = None) -> ModuleSummary:
         classes, assignments, calls, functions = [], [], [], []
-        before = hashlib.blake2b(digest_size=16)  # the names bound before each statement
-        if earlier is not None:
-            at_end = before.copy()
-            for _statement, bound in self.statements:
-                at_end.update(repr(tuple(bound.items())).encode())
-            names = (at_end.digest(), self.source.ascii, self.source.rewritten)
+        keys = self._keys() if earlier is not None else [None] * len(self.statements)
         given: dict[tuple, _Given] = {}
-        for statement, bound in self.statements:
-            key = None
-            if earlier is not None:
-                key = (*self._place(statement), before.digest(), *names)
-                before.update(repr(tuple(bound.items())).encode())
+        for (statement, bound), key in zip(self.statements, keys):
             found = earlier.given.get(key) if earlier is not None else None
             if found is None:
                 found = self._summarize(statement)
@@ -273,10 +264,20 @@ class _Summarizer:
                              runs_migrations=may_run_migrations(self.source.text) and runs_migrations(self.source.tree),
                              imports_other_orm=any(imported.target.startswith(LIBRARY_PACKAGES) for imported in self.imports))
 
-    def _place(self, statement: ast.stmt) -> tuple:
-        """Where a statement is and the text of its lines: what its parse depends on."""
-        return (first_line(statement), statement.col_offset, statement.end_lineno, statement.end_col_offset,
-                self.source.statement_text(statement))
+    def _keys(self) -> list[tuple]:
+        """Each statement's key in EarlierStatements: where it is and the text of its lines (its
+        parse and places), the names bound before it and at the end of the module (what its
+        expressions read), and how the file was read (all ASCII: columns; rewritten)."""
+        bound_by_each = [repr(tuple(bound.items())).encode() for _statement, bound in self.statements]
+        at_end = hashlib.blake2b(b"".join(bound_by_each), digest_size=16).digest()
+        before = hashlib.blake2b(digest_size=16)
+        keys = []
+        for (statement, _bound), bound in zip(self.statements, bound_by_each):
+            keys.append((first_line(statement), statement.col_offset, statement.end_lineno, statement.end_col_offset,
+                         self.source.statement_text(statement), before.digest(), at_end, self.source.ascii,
+                         self.source.rewritten))
+            before.update(bound)
+        return keys
 
     def _summarize(self, statement: ast.stmt) -> _Given:
         """What one top-level statement gives the summary."""
