@@ -108,14 +108,7 @@ def test_a_summary_without_what_came_before_is_a_fresh_one():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(_STATEMENTS), max_size=8), _EDITS)
 def test_after_any_edits_of_a_small_file_the_summary_is_a_fresh_one(statements, edits):
-    text = "\n".join(statements)
-    editor = _Editor()
-    editor.summary(text)
-    for edit in edits:
-        text = _edited(text, *edit)
-        summary = editor.summary(text)
-        if summary is not None:
-            assert summary == _fresh(text)
+    _assert_as_fresh_after("\n".join(statements), edits)
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason="the corpus (../shared/corpus) is not here")
@@ -123,7 +116,11 @@ def test_after_any_edits_of_a_small_file_the_summary_is_a_fresh_one(statements, 
 @given(st.sampled_from(CORPUS_FILES or [("", "")]), _EDITS)
 def test_after_any_edits_of_a_real_file_the_summary_is_a_fresh_one(file, edits):
     project, path = file
-    text = (corpus_projects.unpacked(project) / path).read_text(encoding="utf-8")
+    _assert_as_fresh_after((corpus_projects.unpacked(project) / path).read_text(encoding="utf-8"), edits)
+
+
+def _assert_as_fresh_after(text: str, edits: list) -> None:
+    """Each summary an editor's edits of `text` give is a fresh summary of the edited text."""
     editor = _Editor()
     editor.summary(text)
     for edit in edits:

@@ -196,13 +196,18 @@ def _index_of(readers: NameReaders) -> tuple:
 @example(edits=["order key type", "audit status", "enum value", "audit gone", "audit gone", "naming convention"])
 @example(edits=["new module", "users table name", "re-export", "subclass column", "mixin nullable", "helper length"])
 def test_each_build_after_edits_equals_a_build_from_scratch(edits):
-    workspace = _Workspace()
+    for summaries, build, _kept in _builds_after(_Workspace(), edits):
+        assert build == build_orm(summaries)
+
+
+def _builds_after(workspace: _Workspace, edits: list[str]):
+    """(the summaries, the build with the mappings kept, the kept mappings) after each edit."""
     kept = KeptMappings()
     build_orm(workspace.summaries(), kept=kept)
     for edit in edits:
         workspace.toggle(edit)
         summaries = workspace.summaries()
-        assert build_orm(summaries, kept=kept) == build_orm(summaries)
+        yield summaries, build_orm(summaries, kept=kept), kept
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -212,13 +217,8 @@ def test_each_build_after_edits_summarized_as_an_editor_changes_files_equals_a_b
     """The definitions an edit leaves unchanged are the same objects: only the names an edit
     redefines, and what reads them, map again; what the kept index of names read says is what
     a fresh one says."""
-    workspace = _Workspace(as_edited=True)
-    kept = KeptMappings()
-    build_orm(workspace.summaries(), kept=kept)
-    for edit in edits:
-        workspace.toggle(edit)
-        summaries = workspace.summaries()
-        assert build_orm(summaries, kept=kept) == build_orm(summaries)
+    for summaries, build, kept in _builds_after(_Workspace(as_edited=True), edits):
+        assert build == build_orm(summaries)
         fresh = NameReaders()
         fresh.take(summaries)
         fresh.index_all()
