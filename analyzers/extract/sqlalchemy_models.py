@@ -212,8 +212,9 @@ def camel_to_snake_case(name: str) -> str:
 @dataclass(frozen=True)
 class _Mapping:
     """What mapping one class added to a build: its table as mapped (before subclasses, module
-    indexes and the finish change it), errors, relationships, names left to a library, the enums
-    its columns declared (in order: the first of a name wins) and the functions it evaluated."""
+    indexes and the finish change it) or the ancestor whose table it maps, errors, relationships,
+    names left to a library, the enums its columns declared (in order: the first of a name wins)
+    and the functions it evaluated."""
 
     summary: ClassSummary
     table: Optional[_TableBuild]
@@ -222,6 +223,7 @@ class _Mapping:
     library_named: tuple[tuple[str, str], ...]
     enums: dict[str, EnumType]
     functions_evaluated: frozenset[str]
+    shares: Optional[str] = None  # the ancestor whose table it maps, adding nothing to it
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,11 @@ class _Finish:
     table: Optional[Table]
     errors: tuple[ExtractionError, ...]
     functions_evaluated: frozenset[str]  # `f"{Other.__tablename__}.id"` foreign keys
+
+
+def _size(table: _TableBuild) -> tuple[int, int, int]:
+    """How much a table holds: a class that maps it and leaves this unchanged added nothing to it."""
+    return len(table.columns), len(table.items), len(table.module_indexes)
 
 
 def _copied_table(table: _TableBuild, columns: bool = True) -> _TableBuild:
@@ -488,7 +495,8 @@ class _LayerBuilder:
         mappings: dict[str, _Mapping] = {}
         for info in mapped:
             kept = self.kept.mappings.get(info.summary.qualified) if changing is not None else None
-            if kept is not None and kept.summary is info.summary and info.summary.qualified not in changing:
+            if kept is not None and kept.summary is info.summary and info.summary.qualified not in changing \
+                    and (kept.shares is None or kept.shares in self.class_tables):
                 self._replay(info, kept)
                 mappings[info.summary.qualified] = kept
             else:
@@ -556,10 +564,14 @@ class _LayerBuilder:
 
     def _map_recorded(self, info: _ClassInfo) -> Optional[_Mapping]:
         """Map the class, and return what it added to the build when another build can take it
-        back (KeptMappings): a class that maps a table of its own, or none, from its summary."""
+        back (KeptMappings): a class that maps a table of its own, or none, from its summary, or
+        one that maps an ancestor's table and adds nothing to it (a single-table subclass that
+        only names its polymorphic identity)."""
         qualified = info.summary.qualified
         tables, errors, relationships, named, roots = (len(self.tables), len(self.errors), len(self.relationships),
                                                        len(self.library_named), len(self.roots))
+        ancestors_tables = {id(table): (name, _size(table)) for name in reversed(info.lineage[1:])
+                            if (table := self.class_tables.get(name)) is not None}
         enums, self.enums = self.enums, {}
         evaluated, self.world.functions_evaluated = self.world.functions_evaluated, set()
         try:
@@ -572,14 +584,16 @@ class _LayerBuilder:
             evaluated |= class_evaluated
         added = self.tables[tables:]
         own = self.class_tables.get(qualified)
-        # Single-table inheritance adds to the parent's table, `__table__` reads a Table() whose
-        # metadata may make a root: what they did depends on more than the class; they map again.
+        ancestor = ancestors_tables.get(id(own)) if own is not None and added == [] else None
+        shares = ancestor[0] if ancestor is not None and ancestor[1] == _size(own) else None
+        # Single-table inheritance that adds to the parent's table, `__table__` reads a Table()
+        # whose metadata may make a root: what they did depends on more than the class; they map again.
         if len(self.roots) != roots or info.summary.attribute("__table__") is not None \
-                or not (added == [] and own is None or len(added) == 1 and own is added[0]):
+                or not (added == [] and (own is None or shares is not None) or len(added) == 1 and own is added[0]):
             return None
         mapping = _Mapping(info.summary, _copied_table(added[0]) if added else None, tuple(self.errors[errors:]),
                            tuple(self.relationships[relationships:]), tuple(self.library_named[named:]), class_enums,
-                           frozenset(class_evaluated))
+                           frozenset(class_evaluated), shares)
         if added:
             added[0].mapping = mapping
         return mapping
@@ -592,6 +606,8 @@ class _LayerBuilder:
             table.root, table.mapping = info.root, mapping
             self.tables.append(table)
             self.class_tables[info.summary.qualified] = table
+        elif mapping.shares is not None:
+            self.class_tables[info.summary.qualified] = self.class_tables[mapping.shares]
         self.errors += mapping.errors
         self.relationships += mapping.relationships
         self.library_named += mapping.library_named
