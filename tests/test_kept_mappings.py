@@ -289,6 +289,40 @@ def test_a_subclass_that_adds_nothing_to_its_parent_s_table_is_taken_back():
     assert "app.models.orders.RushOrder" not in kept.mappings  # it adds a column to the parent's table
 
 
+def test_a_subclass_that_declares_a_column_a_sibling_added_maps_again_when_the_sibling_changes():
+    """Two single-table subclasses declare the same column: the first one mapped adds it, the
+    other finds it there. That one is not kept as adding nothing: once the first no longer
+    declares the column, the other adds it."""
+    texts = {"app/db.py": FILES["app/db.py"],
+             "app/parent.py": """
+                 from sqlalchemy import Column, Integer, String
+                 from app.db import Base
+                 class Parent(Base):
+                     __tablename__ = "parents"
+                     id = Column(Integer, primary_key=True)
+                     kind = Column(String(10))
+                     __mapper_args__ = {"polymorphic_on": kind}
+             """,
+             "app/first.py": """
+                 from sqlalchemy import Column, Integer
+                 from app.parent import Parent
+                 class First(Parent):
+                     extra = Column(Integer)
+             """,
+             "app/second.py": """
+                 from sqlalchemy import Column, Integer
+                 from app.parent import Parent
+                 class Second(Parent):
+                     extra = Column(Integer, use_existing_column=True)
+             """}
+    summaries = {path: summarize_module(textwrap.dedent(text), path, path[:-3].replace("/", ".")) for path, text in texts.items()}
+    kept = KeptMappings()
+    build_orm(list(summaries.values()), kept=kept)
+    summaries["app/first.py"] = summarize_module(textwrap.dedent(texts["app/first.py"]).replace("    extra = Column(Integer)\n", "    pass\n"),
+                                                 "app/first.py", "app.first")
+    assert build_orm(list(summaries.values()), kept=kept) == build_orm(list(summaries.values()))
+
+
 def test_a_name_whose_evaluation_ran_out_of_steps_is_not_remembered():
     """An evaluation that runs out of steps while it reads a constant leaves the constant unknown
     only to itself: another evaluation, with its own steps, reads it."""

@@ -223,7 +223,7 @@ class _Mapping:
     library_named: tuple[tuple[str, str], ...]
     enums: dict[str, EnumType]
     functions_evaluated: frozenset[str]
-    shares: Optional[str] = None  # the ancestor whose table it maps, adding nothing to it
+    shares: Optional[str] = None  # the mapped parent whose table it maps, adding nothing to it
 
 
 @dataclass(frozen=True)
@@ -570,8 +570,9 @@ class _LayerBuilder:
         qualified = info.summary.qualified
         tables, errors, relationships, named, roots = (len(self.tables), len(self.errors), len(self.relationships),
                                                        len(self.library_named), len(self.roots))
-        ancestors_tables = {id(table): (name, _size(table)) for name in reversed(info.lineage[1:])
-                            if (table := self.class_tables.get(name)) is not None}
+        parent = self._mapped_parent(info)
+        parent_table = self.class_tables.get(parent.summary.qualified) if parent is not None else None
+        parent_size = _size(parent_table) if parent_table is not None else None
         enums, self.enums = self.enums, {}
         evaluated, self.world.functions_evaluated = self.world.functions_evaluated, set()
         try:
@@ -584,8 +585,8 @@ class _LayerBuilder:
             evaluated |= class_evaluated
         added = self.tables[tables:]
         own = self.class_tables.get(qualified)
-        ancestor = ancestors_tables.get(id(own)) if own is not None and added == [] else None
-        shares = ancestor[0] if ancestor is not None and ancestor[1] == _size(own) else None
+        shares = parent.summary.qualified if own is not None and own is parent_table and added == [] \
+            and _size(own) == parent_size and self._adds_nothing_to(info, parent, own) else None
         # Single-table inheritance that adds to the parent's table, `__table__` reads a Table()
         # whose metadata may make a root: what they did depends on more than the class; they map again.
         if len(self.roots) != roots or info.summary.attribute("__table__") is not None \
@@ -614,6 +615,16 @@ class _LayerBuilder:
         for key, enum in mapping.enums.items():
             self.enums.setdefault(key, enum)
         self.world.functions_evaluated |= mapping.functions_evaluated
+
+    def _adds_nothing_to(self, info: _ClassInfo, parent: _ClassInfo, table: _TableBuild) -> bool:
+        """Whether a class that maps its parent's table adds nothing to it whatever else does: each
+        attribute of the class and of the mixins it takes columns from names a column the
+        table's own mapping made (a single-table subclass that names its polymorphic identity or
+        narrows the type of a parent's column), not one a sibling added."""
+        made = table.mapping.table if table.mapping is not None else None
+        return made is not None and all(made.column_by_key(attribute.name) is not None
+                                        for cls in self._own_classes(info, parent) for attribute in cls.attributes
+                                        if not attribute.name.startswith("__"))
 
     def _mapped_parent(self, info: _ClassInfo) -> Optional[_ClassInfo]:
         for qualified in info.lineage[1:]:
