@@ -98,7 +98,9 @@ def test_a_change_of_what_a_name_means_summarizes_what_reads_it_again(changed, s
     editor.summary(MODELS)
     summarized_classes.clear()
     text = MODELS.replace(*changed)
-    assert editor.summary(text) == _fresh(text)
+    summary = editor.summary(text)
+    assert summarized_classes == ["Order", "Item"]
+    assert summary == _fresh(text)
 
 
 def test_a_summary_without_what_came_before_is_a_fresh_one():
