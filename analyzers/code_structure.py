@@ -15,14 +15,15 @@ attribute is there or not.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 from typing import Optional
 
-from .extract.code_facts import CodeFacts
-from .extract.module_summary import ClassSummary, ModuleSummary
+from .extract.code_facts import CodeFacts, Lookup
+from .extract.module_summary import Assignment, ClassSummary, ModuleSummary
 from .extract.python_world import World
-from .extract.queries import FunctionFacts
+from .extract.queries import FunctionFacts, LoopRead, QueryCall, QueryShape
 from .schema.model import Location
 
 
@@ -53,18 +54,52 @@ _RECENT_KEPT = 32
 
 
 def _structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True  # no memo: which equal objects happen to be one object must not change the bytes
-    pickler.dispatch_table = _Reducers({
+    each_time = _Reducers({
         Location: _no_location,
         FunctionFacts: _function_without_end,
         ClassSummary: lambda cls: _class_as_read(cls, resolving),
         ModuleSummary: _module_as_read,
         CodeFacts: _facts_in_order,
     })
-    pickler.dump((facts, summary))
+    reducers = _Reducers(each_time)
+    for kind in _WRITTEN_ONCE:
+        reducers[kind] = _written_once(each_time, resolving)
+    return _pickled((facts, summary), reducers)
+
+
+def _pickled(value: object, reducers: "_Reducers") -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: which equal objects happen to be one object must not change the bytes
+    pickler.dispatch_table = reducers
+    pickler.dump(value)
     return buffer.getvalue()
+
+
+# The items of a file's facts and summary whose bytes are kept (`_WRITTEN`): an edit makes a few of
+# them anew, the read of a function or a class statement it changed or moved, and keeps the others
+# (queries.FunctionReads, module_summary.EarlierStatements), whose bytes it need not write again
+# (redash's models module: 7 ms for all of them).
+_WRITTEN_ONCE = (QueryShape, FunctionFacts, QueryCall, LoopRead, Lookup, ClassSummary, Assignment)
+
+
+def _written_once(each_time: "_Reducers", resolving: frozenset[str]):
+    """The reducer of an item written once: as its bytes (written by `each_time`), kept while the
+    item lives: frozen, it writes the same bytes as long as it lives, and `_WRITTEN` keeps it
+    alive with them, so that no other object takes its id meanwhile."""
+    def reduce(item):
+        key = (id(item), resolving) if type(item) is ClassSummary else id(item)
+        kept = _WRITTEN.get(key)
+        if kept is None:
+            kept = _WRITTEN[key] = (item, hashlib.blake2b(_pickled(item, each_time), digest_size=16).digest())
+            if len(_WRITTEN) > _WRITTEN_KEPT:
+                del _WRITTEN[next(iter(_WRITTEN))]
+        return (bytes, (kept[1],))
+    return reduce
+
+
+_WRITTEN: dict = {}  # id of an item (with `resolving` for a class) -> (the item, its bytes)
+_WRITTEN_KEPT = 8192  # the items of a few files of the largest size an edit changes
 
 
 class _Reducers(dict):

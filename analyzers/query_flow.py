@@ -248,9 +248,17 @@ class CodeBase:
             if answer is not None:
                 self.__dict__[name] = answer
         if "flow_queries" in last.__dict__:
+            # A query holds the places of the shapes it merged (a hybrid property's conditions take
+            # the place of the column they stand for): one of a moved file is kept when those are
+            # where they were (typing within a line moves none; a new line, what is below it).
+            def in_place(part: tuple) -> bool:
+                if part[0] not in moved:
+                    return True
+                before, after = last.facts[part[0]].queries[part[1]], self.facts[part[0]].queries[part[1]]
+                return before is after or before == after
+
             self._carried_reports = {
-                source: flows if source[0] not in moved and all(part[0] not in moved for flow in flows
-                                                                 for part in flow.parts) else None
+                source: flows if in_place(source) and all(in_place(part) for flow in flows for part in flow.parts) else None
                 for source, flows in last._reports.items()}
 
     # names

@@ -4,6 +4,7 @@ after any sequence of edits on a real project, the findings equal those of a fre
 
 from __future__ import annotations
 
+import copy
 from typing import Optional
 
 import pytest
@@ -32,6 +33,8 @@ EDITS = {
                "    secret = db.Column(db.String(128))\n    nickname = db.Column(db.Text)  # {n}\n"),
     # lines above a module's queries
     "comment": (CHALLENGES, "", "# edit {n}\n"),
+    # a comment at the end of a query's line: nothing moves, nothing the flow reads changes
+    "trailing": (CHALLENGES, ".filter_by(account_id=user.account_id)\n", ".filter_by(account_id=user.account_id)  # {n}\n"),
     # a query that changes what it filters on
     "query": (CHALLENGES, ".filter_by(account_id=user.account_id)", ".filter_by(user_id=user.account_id)"),
     # a new request handler with a query on a column the migrations may not have added yet
@@ -91,6 +94,23 @@ def test_an_edit_that_moves_code_keeps_where_functions_run(ctfd_root):
     text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new, 1)
     changed = query_flow.code_base(index.update_file(path, text))
     assert changed.where_run is not after.where_run
+
+
+@pytest.mark.parametrize("kind, composed_again", [("trailing", False), ("comment", True)])
+def test_an_edit_that_moves_no_query_keeps_the_queries_composed(ctfd_root, monkeypatch, kind, composed_again):
+    index = WorkspaceIndex(ctfd_root)
+    model = index.index_all()
+    run_audit(model)
+    composed = []
+    report = query_flow.CodeBase._report
+    monkeypatch.setattr(query_flow.CodeBase, "_report", lambda self, *place: composed.append(place) or report(self, *place))
+    path, old, new = EDITS[kind]
+    text = (ctfd_root / path).read_text(encoding="utf-8")
+    text = text.replace(old, new.format(n=0), 1) if old else new.format(n=0) + text
+    edited = _keys(index.update_file(path, text))
+    assert bool(composed) == composed_again
+    monkeypatch.undo()
+    assert edited == _keys(fresh_model(ctfd_root, {path: text}))
 
 
 def _indexes(base: query_flow.CodeBase) -> list[list[tuple]]:
@@ -155,6 +175,9 @@ def test_a_moved_file_reads_the_same_and_a_binding_attribute_does_not():
     assert resolving == {"repository"}
     first, second, third = (structure(None, summary, resolving) for summary in summaries)
     assert first == second != third
+    # each class's bytes are kept once written: for the names it was read for, and not for its id
+    assert structure(None, summaries[2], frozenset()) == structure(None, summaries[0], frozenset())
+    assert structure(None, copy.deepcopy(summaries[2]), resolving) == third
 
 
 def test_an_edit_of_application_code_keeps_what_the_rules_that_read_no_code_found(ctfd_root, monkeypatch):
