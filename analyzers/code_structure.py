@@ -5,7 +5,8 @@ kept across the edit (query_flow.code_base).
 An edit that adds a column to a model moves every line below it and adds one class attribute,
 but changes no function, call or query: the flow's answers stay the same, only their locations
 move. `structure(facts, summary, resolving)` is a file's code facts and summary with every
-Location dropped, with the line where each function ends dropped, and with the parts of the
+Location dropped, with the line where each function ends and the line of each if/elif chain a
+condition is an arm of dropped, and with the parts of the
 summary the flow never reads left out (class method bodies, module-level calls, attribute
 annotations). A class attribute counts only under a name some class of the workspace binds to
 one of its classes (`model = Order`, `repository = OrderRepository()`, the names in
@@ -20,10 +21,11 @@ import io
 import pickle
 from typing import Optional
 
-from .extract.code_facts import CodeFacts, Lookup
+from .extract.code_facts import CodeFacts
+from .extract.moved_items import moved_from
 from .extract.module_summary import Assignment, ClassSummary, ModuleSummary
 from .extract.python_world import World
-from .extract.queries import FunctionFacts, LoopRead, QueryCall, QueryShape
+from .extract.queries import Arm, FunctionFacts, LoopRead, QueryCall, QueryShape
 from .schema.model import Location
 
 
@@ -56,6 +58,7 @@ _RECENT_KEPT = 32
 def _structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
     each_time = _Reducers({
         Location: _no_location,
+        Arm: _arm_without_chain,
         FunctionFacts: _function_without_end,
         ClassSummary: lambda cls: _class_as_read(cls, resolving),
         ModuleSummary: _module_as_read,
@@ -80,18 +83,23 @@ def _pickled(value: object, reducers: "_Reducers") -> bytes:
 # them anew, the read of a function or a class statement it changed or moved, and keeps the others
 # (queries.FunctionReads, module_summary.EarlierStatements), whose bytes it need not write again
 # (redash's models module: 7 ms for all of them).
-_WRITTEN_ONCE = (QueryShape, FunctionFacts, QueryCall, LoopRead, Lookup, ClassSummary, Assignment)
+_WRITTEN_ONCE = (QueryShape, FunctionFacts, QueryCall, LoopRead, ClassSummary, Assignment)
 
 
 def _written_once(each_time: "_Reducers", resolving: frozenset[str]):
     """The reducer of an item written once: as its bytes (written by `each_time`), kept while the
     item lives: frozen, it writes the same bytes as long as it lives, and `_WRITTEN` keeps it
     alive with them, so that no other object takes its id meanwhile."""
+    def key(item) -> object:
+        return (id(item), resolving) if type(item) is ClassSummary else id(item)
+
     def reduce(item):
-        key = (id(item), resolving) if type(item) is ClassSummary else id(item)
-        kept = _WRITTEN.get(key)
+        kept = _WRITTEN.get(key(item))
         if kept is None:
-            kept = _WRITTEN[key] = (item, hashlib.blake2b(_pickled(item, each_time), digest_size=16).digest())
+            # a copy an edit moved writes what the item it was moved from wrote
+            before = _WRITTEN.get(key(moved_from(item)))
+            written = before[1] if before is not None else hashlib.blake2b(_pickled(item, each_time), digest_size=16).digest()
+            kept = _WRITTEN[key(item)] = (item, written)
             if len(_WRITTEN) > _WRITTEN_KEPT:
                 del _WRITTEN[next(iter(_WRITTEN))]
         return (bytes, (kept[1],))
@@ -126,6 +134,10 @@ def _facts_in_order(facts: CodeFacts):
 
 def _no_location(location: Location):
     return (tuple, ())
+
+
+def _arm_without_chain(arm: Arm):
+    return (tuple, ((arm.index, arm.count),))  # the chain is named by the line of its `if`: a place
 
 
 def _function_without_end(function: FunctionFacts):

@@ -16,8 +16,11 @@ from corpus_triage import config_with_hints
 from schemalens.analyzers import query_flow
 from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.rules import all_rules
+from schemalens.analyzers import code_structure
 from schemalens.analyzers.code_structure import resolving_attributes, structure
+from schemalens.analyzers.extract.code_facts import EarlierReads, facts_of
 from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.python_source import parse_python
 from schemalens.analyzers.extract.python_world import World
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from workspace_files import fresh_model
@@ -178,6 +181,28 @@ def test_a_moved_file_reads_the_same_and_a_binding_attribute_does_not():
     # each class's bytes are kept once written: for the names it was read for, and not for its id
     assert structure(None, summaries[2], frozenset()) == structure(None, summaries[0], frozenset())
     assert structure(None, copy.deepcopy(summaries[2]), resolving) == third
+
+
+BY_STATE = ("from app.models import Order, session\n\nLIMIT = 10\n\n\ndef by_state(state):\n"
+            "    query = session.query(Order)\n    if state == 'open':\n        query = query.filter(Order.closed_at.is_(None))\n"
+            "    else:\n        query = query.filter(Order.archived == True)\n    return query.all()\n")
+
+
+def test_a_function_an_edit_moved_reads_the_same_without_being_written_again(monkeypatch):
+    kept = EarlierReads()
+    before, after = (facts_of(parse_python(text, "app/services.py")[0], kept=kept)
+                     for text in (BY_STATE, BY_STATE.replace("LIMIT = 10\n", "LIMIT = 10\nPAGE = 20\n")))
+    assert after.queries[0].location.line == before.queries[0].location.line + 1
+    first = structure(before, None, frozenset())
+    written = []
+    pickled = code_structure._pickled
+    monkeypatch.setattr(code_structure, "_pickled", lambda value, reducers: written.append(value) or pickled(value, reducers))
+    assert structure(after, None, frozenset()) == first
+    assert written == [(after, None)]  # each of its items as the one it was moved from wrote it
+    monkeypatch.undo()
+    # and written afresh, a moved item writes what its original did: the `if` of its arms is a place too
+    code_structure._WRITTEN.clear()
+    assert code_structure._structure(after, None, frozenset()) == code_structure._structure(before, None, frozenset())
 
 
 def test_an_edit_of_application_code_keeps_what_the_rules_that_read_no_code_found(ctfd_root, monkeypatch):

@@ -22,6 +22,7 @@ from typing import NamedTuple, Optional, Union
 
 from ..dataclass_copy import replace as copy_replace
 from ..schema.model import Location
+from .moved_items import note_moved
 from .python_names import dotted
 from .python_source import PythonFile, first_line, walk_in_order
 from ..lazy_pattern import LazyPattern
@@ -1744,8 +1745,12 @@ class _FunctionRead:
         if not lines:
             return self
         move = _LineMove(lines, self.first, self.last)
-        return _FunctionRead(first, self.last + lines, move(self.queries), move(self.loop_reads), move(self.calls),
-                             move(self.functions), self.alternatives, self.helpers)
+        moved = _FunctionRead(first, self.last + lines, move(self.queries), move(self.loop_reads), move(self.calls),
+                              move(self.functions), self.alternatives, self.helpers)
+        for items, copies in ((self.queries, moved.queries), (self.loop_reads, moved.loop_reads),
+                              (self.calls, moved.calls), (self.functions, moved.functions)):
+            note_moved(items, copies)
+        return moved
 
 
 class _LineMove:
