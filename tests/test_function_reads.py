@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corpus_projects
-from schemalens.analyzers.extract import queries
+from schemalens.analyzers.extract import code_facts, queries
 from schemalens.analyzers.extract.code_facts import EarlierReads, facts_of
 from schemalens.analyzers.extract.python_source import parse_python
 from schemalens.analyzers.extract.queries import FunctionReads, read_queries
@@ -162,3 +162,73 @@ def test_after_any_edits_of_a_real_file_the_facts_equal_a_fresh_read(file, edits
         if source is None:  # the edit broke the syntax: the index keeps the last good parse
             continue
         assert facts_of(source, kept=kept) == facts_of(source)
+
+
+# What each module-level statement collected (code_facts._Collector), kept for the next text.
+SERVICES = '''from app.models import Counter, User, session
+from app.security import hash_password
+
+TOKEN = hash_password("seed")
+
+
+def locked(counter_id):
+    return session.query(Counter).filter(Counter.id == counter_id).with_for_update().one()
+
+
+def bump(counter_id):
+    counter = locked(counter_id)
+    counter.hits += 1
+
+
+def register(name):
+    session.add(User(name=name, password=TOKEN))
+
+
+def rotate(user):
+    secret = hash_password(user.name)
+    user.api_key = secret
+'''
+
+
+@pytest.fixture
+def statements_walked(monkeypatch) -> list[int]:
+    """The first line of each module-level statement the collector walks from now on."""
+    walked: list[int] = []
+    collect_statement = code_facts._Collector._collect_statement
+
+    def recorded(collector, statement):
+        walked.append(statement.lineno)
+        return collect_statement(collector, statement)
+
+    monkeypatch.setattr(code_facts._Collector, "_collect_statement", recorded)
+    return walked
+
+
+def _collected_after(before: str, after: str, walked: list[int]):
+    kept = EarlierReads()
+    facts_of(parse_python(before, PATH)[0], kept=kept)
+    walked.clear()
+    facts = facts_of(parse_python(after, PATH)[0], kept=kept)
+    assert facts == facts_of(parse_python(after, PATH)[0])
+    return facts
+
+
+def test_a_new_line_walks_its_statement_and_moves_what_the_others_collected(statements_walked):
+    after = SERVICES.replace("    counter.hits += 1\n", "    counter.hits += 1\n    counter.seen = True\n")
+    facts = _collected_after(SERVICES, after, statements_walked)
+    assert statements_walked == [11]  # `bump`; `register` below it is taken, a line lower
+    assert [write.location.line for write in facts.read_modify_writes] == [13]
+    assert facts.read_modify_writes[0].locked and "password" in facts.hashed_names
+
+
+@pytest.mark.parametrize("changed, walked", [
+    # what a name assigned a hash holds: a statement after it that passes the name on reads it again
+    # (`rotate`, which assigns its own hashed name before it reads it, is taken)
+    (('TOKEN = hash_password("seed")\n', 'TOKEN = "seed"\n'), [4, 16]),
+    # a function that locked the rows it reads no longer does: the write after a call of it reads it again
+    ((".with_for_update().one()", ".one()"), [7, 11]),
+])
+def test_a_statement_is_walked_again_when_what_it_read_of_the_others_changed(changed, walked, statements_walked):
+    facts = _collected_after(SERVICES, SERVICES.replace(*changed), statements_walked)
+    assert statements_walked == walked
+    assert "password" not in facts.hashed_names or not facts.read_modify_writes[0].locked

@@ -17,8 +17,9 @@ from typing import Iterator, Optional
 from ..schema.model import ExtractionError, Location
 from .module_summary import EarlierStatements
 from .python_names import dotted
-from .python_source import LINE_BREAK, PythonFile, child_nodes, parse_python, walk_in_order
-from .queries import FunctionFacts, FunctionReads, HybridAttribute, LoopRead, QueryCall, QueryShape, call_arguments, on_header_line, read_queries, string_literals
+from .python_source import LINE_BREAK, PythonFile, child_nodes, first_line, parse_python, walk_in_order
+from .queries import (FunctionFacts, FunctionReads, HybridAttribute, LineMove, LoopRead, QueryCall, QueryShape, call_arguments,
+                      on_header_line, placed_fields, read_queries, string_literals)
 from .sql_queries import shape_from_sql
 from ..lazy_pattern import LazyPattern
 
@@ -533,6 +534,10 @@ class _Collector:
         self._receiver_classes: dict[int, str] = {}  # read-modify-write node -> the class of its object
         self._locked_writes: set[int] = set()  # read-modify-write nodes whose object was read under a row lock
         self._locking_functions: Optional[frozenset[str]] = None  # the module's functions that lock the rows they read
+        self._locking_consulted = False  # by the statement being walked
+        # by the statement being walked: local name -> whether it held a hashed value when first asked
+        # about (None: the statement assigned it one first)
+        self._hashed_asked: dict[str, Optional[bool]] = {}
         self.negated_names: set[str] = set()
         self.accumulated_names: set[str] = set()
         self.subtracted_names: set[str] = set()
@@ -546,12 +551,69 @@ class _Collector:
         self._hashing_lines = _LinesMatching.of(_HASHING, source.text.lower())
         self._bound_lines = _LinesMatching.of(_BOUND_WORDS, source.text)
 
-    def collect(self) -> None:
+    def collect(self, kept: Optional[dict[tuple, "_Collected"]] = None) -> Optional[dict[tuple, "_Collected"]]:
+        """Walk the file. With `kept` (what each module-level statement of the file's last text
+        collected, by `_statement_key`), a statement found there is not walked again: what it
+        collected is taken, moved to its lines. Returns what each statement collected, for the
+        next text, when `kept` is given."""
+        if kept is None:
+            self._walk(self.source.tree)
+            return None
+        now = {}
+        for statement in self.source.tree.body:
+            key = self._statement_key(statement)
+            taken = kept.get(key)
+            if taken is not None and self._holds(taken):
+                taken = taken.moved_to(first_line(statement))
+                self._take(taken)
+            else:
+                taken = self._collect_statement(statement)
+            now[key] = taken
+        return now
+
+    def _statement_key(self, statement: ast.stmt) -> tuple:
+        """What a statement collects depends on its text and column (its lines only move its
+        places), on how the file's lines are read (as written, or rewritten for an older grammar;
+        columns beyond ASCII), and on what it asked of the statements before it (`_holds`)."""
+        return statement.col_offset, self.source.statement_text(statement), self.source.ascii, self.source.rewritten
+
+    def _holds(self, collected: "_Collected") -> bool:
+        """Whether the names a statement asked about hold a hashed value now as they did (those
+        assigned one before it) and the module's functions that lock rows, if it asked, are the same."""
+        return all((name in self._hashed_locals) == hashed for name, hashed in collected.hashed_asked) \
+            and (collected.locking is None or collected.locking == self._module_locking_functions())
+
+    def _walk(self, node: ast.AST) -> None:
         visits = _VISITS
-        for node in walk_in_order(self.source.tree):
-            visit = visits.get(type(node))
+        for inner in walk_in_order(node):
+            visit = visits.get(type(inner))
             if visit is not None:
-                visit(self, node)
+                visit(self, inner)
+
+    def _collect_statement(self, statement: ast.stmt) -> "_Collected":
+        lengths = [len(getattr(self, name)) for name in _LISTED]
+        file_names = [getattr(self, name) for name in _NAMED]
+        for name in _NAMED:
+            setattr(self, name, set())
+        hashed_before = frozenset(self._hashed_locals)
+        self._locking_consulted, self._hashed_asked = False, {}
+        self._walk(statement)
+        named = tuple(frozenset(getattr(self, name)) for name in _NAMED)
+        for name, names, added in zip(_NAMED, file_names, named):
+            names |= added
+            setattr(self, name, names)
+        return _Collected(first_line(statement), statement.end_lineno,
+                          tuple(tuple(getattr(self, name)[length:]) for name, length in zip(_LISTED, lengths)), named,
+                          frozenset(self._hashed_locals) - hashed_before,
+                          tuple((name, hashed) for name, hashed in self._hashed_asked.items() if hashed is not None),
+                          self._locking_functions if self._locking_consulted else None)
+
+    def _take(self, collected: "_Collected") -> None:
+        for name, items in zip(_LISTED, collected.listed):
+            getattr(self, name).extend(items)
+        for name, names in zip(_NAMED, collected.named):
+            getattr(self, name).update(names)
+        self._hashed_locals |= collected.hashed_locals
 
     # lookups and JSON keys
 
@@ -762,6 +824,7 @@ class _Collector:
         self._locked_writes.update(id(node) for node, receiver in writes if receiver in locked_names)
 
     def _module_locking_functions(self) -> frozenset[str]:
+        self._locking_consulted = True
         if self._locking_functions is None:
             self._locking_functions = frozenset(
                 statement.name for statement in self.source.tree.body
@@ -789,10 +852,12 @@ class _Collector:
 
     def _hashed(self, value: ast.AST) -> bool:
         """A value a hashing or encryption function returned, or a local name assigned one."""
+        if isinstance(value, ast.Name):
+            hashed = value.id in self._hashed_locals
+            self._hashed_asked.setdefault(value.id, hashed)
+            return hashed
         if self._hashing_lines is None:
             return False
-        if isinstance(value, ast.Name):
-            return value.id in self._hashed_locals
         return self._hashing_lines.within(value) and any(_HASHING.search((_method(call) or "").lower()) for call in _calls(value))
 
     def visit_unary_op(self, node: ast.UnaryOp) -> None:
@@ -825,6 +890,7 @@ class _Collector:
                     self.hashed_names.add(target.attr)
                 elif isinstance(target, ast.Name):
                     self._hashed_locals.add(target.id)
+                    self._hashed_asked.setdefault(target.id, None)  # what it asks of the name later is its own
             if isinstance(target, ast.Name) and may_bound and _bounded_non_negative(None, node.value):
                 self.non_negative_inputs.add(target.id)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) \
@@ -1037,6 +1103,35 @@ _VISITS = {
 }
 
 
+# What the collector gathers in lists, in the order the file is written, and in sets of names.
+_LISTED = ("lookups", "check_then_inserts", "read_modify_writes", "fallback_reads", "field_aliases", "version_switches",
+           "key_fallbacks", "json_key_filters", "strings")
+_NAMED = ("negated_names", "accumulated_names", "subtracted_names", "non_negative_inputs", "attribute_names", "hashed_names")
+_PLACED_FIELDS = placed_fields((Lookup, CheckThenInsert, ReadModifyWrite, FallbackRead, FieldAlias, VersionSwitch,
+                                GeneratedKeyFallback, JsonKeyFilter))
+
+
+@dataclass(frozen=True)
+class _Collected:
+    """What walking one module-level statement added to the collector."""
+
+    first: int  # its lines, decorators included
+    last: int
+    listed: tuple[tuple, ...]  # to each list of _LISTED
+    named: tuple[frozenset[str], ...]  # to each set of _NAMED
+    hashed_locals: frozenset[str]  # the local names it assigned a hashed value
+    hashed_asked: tuple[tuple[str, bool], ...]  # the local names it asked about, whether they held one
+    locking: Optional[frozenset[str]]  # the module's functions that lock rows, when its walk asked for them
+
+    def moved_to(self, first: int) -> "_Collected":
+        lines = first - self.first
+        if not lines:
+            return self
+        move = LineMove(lines, self.first, self.last, _PLACED_FIELDS)
+        return _Collected(first, self.last + lines, tuple(move(items) for items in self.listed), self.named,
+                          self.hashed_locals, self.hashed_asked, self.locking)
+
+
 def url_facts_of(source: PythonFile) -> CodeFacts:
     """Only the URL-like string constants of a file that is not application code (the database
     URLs a test suite connects to)."""
@@ -1051,11 +1146,13 @@ class EarlierReads:
     """What the last text of one file read to, kept for the next while an editor changes the
     file: what each function's queries read to (queries.FunctionReads), the names each
     module-level statement references (by its text and column: a statement reads the same names
-    wherever it is), and what each gave the file's summary (module_summary.EarlierStatements)."""
+    wherever it is), what the collector found in each (_Collector.collect) and what each gave the
+    file's summary (module_summary.EarlierStatements)."""
 
     def __init__(self) -> None:
         self.functions = FunctionReads()
         self.names: dict[tuple[int, str], frozenset[str]] = {}
+        self.collected: dict[tuple, _Collected] = {}  # what each statement collected (_Collector.collect)
         self.summary = EarlierStatements()  # what each statement gave the file's summary
 
 
@@ -1064,7 +1161,10 @@ def facts_of(source: PythonFile, dialect: str = "postgresql", kept: Optional[Ear
     taken where it holds and replaced with this text's."""
     path = source.path
     collector = _Collector(source)
-    collector.collect()
+    if kept is None:
+        collector.collect()
+    else:
+        kept.collected = collector.collect(kept.collected)
     found = read_queries(source, kept.functions if kept is not None else None)
     shapes = tuple(shape_from_sql(shape, dialect) if shape.sql is not None else shape for shape in found.queries)
     return CodeFacts(path, tuple(collector.lookups), tuple(collector.check_then_inserts),

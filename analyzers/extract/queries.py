@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field, fields, replace
 from typing import NamedTuple, Optional, Union
@@ -1541,11 +1542,16 @@ def _eager_attributes(source: PythonFile, node: ast.Call) -> list[str]:
     return found
 
 
-# The classes of a file's facts that hold places, and their fields that may (see _LineMove): those
-# whose type names a Location or one of these classes.
-_PLACED = (ColumnRef, Arm, Predicate, Join, Ordering, QueryOrigin, QueryShape, LoopRead, FunctionFacts, QueryCall)
-_NAMES_A_PLACE = LazyPattern(r"\b(?:Location|%s)\b" % "|".join(kind.__name__ for kind in _PLACED))
-_MOVED_FIELDS = {kind: tuple(f.name for f in fields(kind) if _NAMES_A_PLACE.search(f.type)) for kind in _PLACED}
+def placed_fields(kinds: tuple[type, ...]) -> dict[type, tuple[str, ...]]:
+    """The fields of each of `kinds` (dataclasses) that may hold a place, for LineMove: those whose
+    type names a Location or one of `kinds`."""
+    names_a_place = re.compile(r"\b(?:Location|%s)\b" % "|".join(kind.__name__ for kind in kinds))
+    return {kind: tuple(f.name for f in fields(kind) if names_a_place.search(f.type)) for kind in kinds}
+
+
+# The classes of a file's query facts that hold places
+_MOVED_FIELDS = placed_fields((ColumnRef, Arm, Predicate, Join, Ordering, QueryOrigin, QueryShape, LoopRead,
+                               FunctionFacts, QueryCall))
 
 
 @dataclass
@@ -1744,7 +1750,7 @@ class _FunctionRead:
         lines = first - self.first
         if not lines:
             return self
-        move = _LineMove(lines, self.first, self.last)
+        move = LineMove(lines, self.first, self.last)
         moved = _FunctionRead(first, self.last + lines, move(self.queries), move(self.loop_reads), move(self.calls),
                               move(self.functions), self.alternatives, self.helpers)
         for items, copies in ((self.queries, moved.queries), (self.loop_reads, moved.loop_reads),
@@ -1753,13 +1759,14 @@ class _FunctionRead:
         return moved
 
 
-class _LineMove:
-    """Moves the places between lines `first` and `last` of a function's facts by `lines`: its
-    Locations, the `if` of an Arm, a function's last line. Places outside it (a row helper's
+class LineMove:
+    """Moves the places between lines `first` and `last` of a function's or a statement's facts
+    by `lines`: its Locations, the `if` of an Arm, a function's last line, in the objects of the
+    kinds `placed` names (placed_fields) and tuples of them. Places outside it (a row helper's
     reads, elsewhere in the module) stay. Objects with nothing to move are kept, not copied."""
 
-    def __init__(self, lines: int, first: int, last: int) -> None:
-        self.lines, self.first, self.last = lines, first, last
+    def __init__(self, lines: int, first: int, last: int, placed: dict[type, tuple[str, ...]] = _MOVED_FIELDS) -> None:
+        self.lines, self.first, self.last, self.placed = lines, first, last, placed
 
     def __call__(self, value):
         kind = type(value)
@@ -1771,7 +1778,7 @@ class _LineMove:
         if kind is tuple:
             moved = tuple(self(item) for item in value)
             return value if all(new is old for new, old in zip(moved, value)) else moved
-        names = _MOVED_FIELDS.get(kind)
+        names = self.placed.get(kind)
         if names is None:
             return value
         changes = {}
