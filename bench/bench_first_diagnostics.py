@@ -43,7 +43,7 @@ _EDITOR_CAPABILITIES = types.ClientCapabilities(window=types.WindowClientCapabil
 async def _first_diagnostics(root: Path, opened: str, cache: Path) -> tuple[float, float]:
     """(seconds to the open file's first diagnostics, seconds to any file's first diagnostics)."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"],
-                                server_env={"SCHEMALENS_CACHE_DIR": str(cache)})
+                                server_env={**os.environ, "SCHEMALENS_CACHE_DIR": str(cache)})
     client = await config.start()
     uri = (root / opened).as_uri()
     first_any: list[float] = []  # seconds to the first diagnostics of any file

@@ -9,6 +9,8 @@ benchmark prints what grew most between its first and last snapshots, by allocat
 Edits alternately add one and two columns above existing findings, so that each edit moves
 those findings and must republish diagnostics; a first edit of three columns is not among them:
 on the generated workspace it is sent as soon as the index has ended, and timed on its own.
+The server runs from bytecode, as an installed copy does (bench/as_installed.py), in this
+process's environment: with a PYTHONPATH that holds another copy of SchemaLens, that copy.
 A benchmark, not a test: it always exits 0.
 
     python bench/bench_lsp.py [--edits 200] [--rss-edits 1000 10000] [--models 500] [--tracemalloc] ...
@@ -22,6 +24,7 @@ import asyncio
 import statistics
 import sys
 import tempfile
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -32,7 +35,8 @@ from pytest_lsp import ClientServerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_workspace import generate_workspace  # noqa: E402  (a sibling script, not a package)
+from as_installed import from_bytecode  # noqa: E402  (sibling scripts, not a package)
+from generate_workspace import generate_workspace  # noqa: E402
 from schemalens.server.memory_trace import ENVIRONMENT, EVERY  # noqa: E402
 
 # Edits go after the primary key line of the first model in the file.
@@ -90,7 +94,8 @@ async def _edits(client, root: Path, path: str, count: int, make_line, insert_af
 async def _start(root: Path, trace: Optional[Path] = None, cache: Optional[Path] = None):
     """A server on `root` with the benchmark's own parse cache (`cache`, else beside `root`;
     tracing its allocations into `trace` when given); returns it once its first diagnostics arrived."""
-    environment = {"SCHEMALENS_CACHE_DIR": str(cache or root.parent / "cache")}
+    # this process's environment (a PYTHONPATH runs another copy of SCHEMALENS: an A/B comparison)
+    environment = {**os.environ, "SCHEMALENS_CACHE_DIR": str(cache or root.parent / "cache")}
     if trace is not None:
         environment[ENVIRONMENT] = str(trace)
     config = ClientServerConfig(server_command=[sys.executable, "-m", "schemalens", "lsp"], server_env=environment)
@@ -207,6 +212,7 @@ def main() -> None:
     parser.add_argument("--rss-edits", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--tracemalloc", action="store_true", help="trace the server's allocations and print what grew")
     args = parser.parse_args()
+    from_bytecode()
     if args.project:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
         import corpus_projects
