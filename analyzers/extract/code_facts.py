@@ -547,9 +547,9 @@ class _Collector:
         self._hashed_locals: set[str] = set()  # local names assigned a hashed value, file-wide
         # The lines that name a hashing function or a lower bound: most files name neither, and
         # a statement whose lines name none needs no closer look (a whole-statement search cost
-        # a third of the walk of redash's models module)
-        self._hashing_lines = _LinesMatching.of(_HASHING, source.text.lower())
-        self._bound_lines = _LinesMatching.of(_BOUND_WORDS, source.text)
+        # a third of the walk of redash's models module). Those of the lines walked (`_search`).
+        self._hashing_lines: Optional[_LinesMatching] = None
+        self._bound_lines: Optional[_LinesMatching] = None
 
     def collect(self, kept: Optional[dict[tuple, "_Collected"]] = None) -> Optional[dict[tuple, "_Collected"]]:
         """Walk the file. With `kept` (what each module-level statement of the file's last text
@@ -557,25 +557,34 @@ class _Collector:
         collected is taken, moved to its lines. Returns what each statement collected, for the
         next text, when `kept` is given."""
         if kept is None:
+            self._search(self.source.text)
             self._walk(self.source.tree)
             return None
         now = {}
         for statement in self.source.tree.body:
-            key = self._statement_key(statement)
+            text = self.source.statement_text(statement)
+            key = self._statement_key(statement, text)
             taken = kept.get(key)
             if taken is not None and self._holds(taken):
                 taken = taken.moved_to(first_line(statement))
                 self._take(taken)
             else:
+                self._search(text, first_line(statement) - 1)
                 taken = self._collect_statement(statement)
             now[key] = taken
         return now
 
-    def _statement_key(self, statement: ast.stmt) -> tuple:
+    def _search(self, text: str, before: int = 0) -> None:
+        """Find the lines of `text` (the file's lines after the first `before`) that name a hashing
+        function or a lower bound, before its nodes are walked."""
+        self._hashing_lines = _LinesMatching.of(_HASHING, text.lower(), before)
+        self._bound_lines = _LinesMatching.of(_BOUND_WORDS, text, before)
+
+    def _statement_key(self, statement: ast.stmt, text: str) -> tuple:
         """What a statement collects depends on its text and column (its lines only move its
         places), on how the file's lines are read (as written, or rewritten for an older grammar;
         columns beyond ASCII), and on what it asked of the statements before it (`_holds`)."""
-        return statement.col_offset, self.source.statement_text(statement), self.source.ascii, self.source.rewritten
+        return statement.col_offset, text, self.source.ascii, self.source.rewritten
 
     def _holds(self, collected: "_Collected") -> bool:
         """Whether the names a statement asked about hold a hashed value now as they did (those
@@ -1019,11 +1028,12 @@ _BOUND_WORDS = LazyPattern(r"[gmPN](?:(?<=\bg)[et]\s*(?:\\\s*)?=|(?<=\bm)in\s*(?
 
 
 class _LinesMatching:
-    """The numbers of the lines of a file's text that a match of a pattern starts on."""
+    """The numbers of the lines of a file's text that a match of a pattern starts on (`text`: the
+    file's lines after the first `before`)."""
 
-    def __init__(self, pattern: re.Pattern, text: str) -> None:
+    def __init__(self, pattern: re.Pattern, text: str, before: int = 0) -> None:
         self.numbers: list[int] = []
-        line, counted = 1, 0
+        line, counted = before + 1, 0
         for match in pattern.finditer(text):
             line += len(LINE_BREAK.findall(text, counted, match.start()))
             counted = match.start()
@@ -1031,9 +1041,9 @@ class _LinesMatching:
                 self.numbers.append(line)
 
     @classmethod
-    def of(cls, pattern: re.Pattern, text: str) -> Optional["_LinesMatching"]:
+    def of(cls, pattern: re.Pattern, text: str, before: int = 0) -> Optional["_LinesMatching"]:
         """None when the pattern matches nowhere."""
-        found = cls(pattern, text)
+        found = cls(pattern, text, before)
         return found if found.numbers else None
 
     def within(self, node: ast.AST) -> bool:
