@@ -565,11 +565,12 @@ class _Collector:
             text = self.source.statement_text(statement)
             key = self._statement_key(statement, text)
             taken = kept.get(key)
+            first = first_line(statement)
             if taken is not None and self._holds(taken):
-                taken = taken.moved_to(first_line(statement))
+                taken = taken.moved_to(first)
                 self._take(taken)
             else:
-                self._search(text, first_line(statement) - 1)
+                self._search(text, first - 1)
                 taken = self._collect_statement(statement)
             now[key] = taken
         return now
@@ -607,22 +608,27 @@ class _Collector:
         hashed_before = frozenset(self._hashed_locals)
         self._locking_consulted, self._hashed_asked = False, {}
         self._walk(statement)
-        named = tuple(frozenset(getattr(self, name)) for name in _NAMED)
-        for name, names, added in zip(_NAMED, file_names, named):
-            names |= added
+        named = []
+        for name, names in zip(_NAMED, file_names):
+            added = getattr(self, name)
+            if added:
+                names |= added
+                named.append((name, frozenset(added)))
             setattr(self, name, names)
-        return _Collected(first_line(statement), statement.end_lineno,
-                          tuple(tuple(getattr(self, name)[length:]) for name, length in zip(_LISTED, lengths)), named,
+        listed = tuple((name, tuple(items[length:])) for name, length in zip(_LISTED, lengths)
+                       if len(items := getattr(self, name)) > length)
+        return _Collected(first_line(statement), statement.end_lineno, listed, tuple(named),
                           frozenset(self._hashed_locals) - hashed_before,
                           tuple((name, hashed) for name, hashed in self._hashed_asked.items() if hashed is not None),
                           self._locking_functions if self._locking_consulted else None)
 
     def _take(self, collected: "_Collected") -> None:
-        for name, items in zip(_LISTED, collected.listed):
+        for name, items in collected.listed:
             getattr(self, name).extend(items)
-        for name, names in zip(_NAMED, collected.named):
+        for name, names in collected.named:
             getattr(self, name).update(names)
-        self._hashed_locals |= collected.hashed_locals
+        if collected.hashed_locals:
+            self._hashed_locals |= collected.hashed_locals
 
     # lookups and JSON keys
 
@@ -1127,8 +1133,8 @@ class _Collected:
 
     first: int  # its lines, decorators included
     last: int
-    listed: tuple[tuple, ...]  # to each list of _LISTED
-    named: tuple[frozenset[str], ...]  # to each set of _NAMED
+    listed: tuple[tuple[str, tuple], ...]  # (a list of _LISTED, what it appended) for those it appended to
+    named: tuple[tuple[str, frozenset[str]], ...]  # (a set of _NAMED, the names it added) for those it added to
     hashed_locals: frozenset[str]  # the local names it assigned a hashed value
     hashed_asked: tuple[tuple[str, bool], ...]  # the local names it asked about, whether they held one
     locking: Optional[frozenset[str]]  # the module's functions that lock rows, when its walk asked for them
@@ -1138,7 +1144,7 @@ class _Collected:
         if not lines:
             return self
         move = LineMove(lines, self.first, self.last, _PLACED_FIELDS)
-        return _Collected(first, self.last + lines, tuple(move(items) for items in self.listed), self.named,
+        return _Collected(first, self.last + lines, tuple((name, move(items)) for name, items in self.listed), self.named,
                           self.hashed_locals, self.hashed_asked, self.locking)
 
 

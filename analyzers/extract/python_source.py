@@ -103,8 +103,9 @@ class PythonFile:
 
 def first_line(statement: ast.stmt) -> int:
     """The line a statement starts on: its first decorator's, for a decorated definition (`ast`
-    places a definition at its `def` or `class`)."""
-    return min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", ()))])
+    places a definition at its `def` or `class`, after its decorators)."""
+    decorators = getattr(statement, "decorator_list", None)
+    return decorators[0].lineno if decorators else statement.lineno
 
 
 def split_lines(text: str) -> list[str]:
