@@ -1776,21 +1776,30 @@ class LineMove:
             return Location(value.path, value.line + self.lines, value.column,
                             None if value.end_line is None else value.end_line + self.lines, value.end_column)
         if kind is tuple:
-            moved = tuple(self(item) for item in value)
-            return value if all(new is old for new, old in zip(moved, value)) else moved
+            if not value:
+                return value
+            moved = [self(item) for item in value]
+            for new, old in zip(moved, value):
+                if new is not old:
+                    return tuple(moved)
+            return value
         names = self.placed.get(kind)
         if names is None:
             return value
-        changes = {}
+        changes = None
         for name in names:
             old = getattr(value, name)
+            if old is None or old == ():
+                continue
             new = self(old)
             if new is not old:
+                if changes is None:
+                    changes = {}
                 changes[name] = new
         if kind is Arm and self.first <= value.chain[0] <= self.last:
-            changes["chain"] = (value.chain[0] + self.lines, value.chain[1])
+            changes = {**(changes or {}), "chain": (value.chain[0] + self.lines, value.chain[1])}
         elif kind is FunctionFacts and self.first <= value.last_line <= self.last:
-            changes["last_line"] = value.last_line + self.lines
+            changes = {**(changes or {}), "last_line": value.last_line + self.lines}
         return copy_replace(value, **changes) if changes else value
 
 
