@@ -56,6 +56,7 @@ _RECENT_KEPT = 32
 
 
 def _structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
+    path = getattr(facts, "path", None) or getattr(summary, "path", "")
     each_time = _Reducers({
         Location: _no_location,
         Arm: _arm_without_chain,
@@ -64,10 +65,13 @@ def _structure(facts: object, summary: Optional[ModuleSummary], resolving: froze
         ModuleSummary: _module_as_read,
         CodeFacts: _facts_in_order,
     })
+    written = _Written(path, _WRITTEN.get(path, {}), resolving)
     reducers = _Reducers(each_time)
     for kind in _WRITTEN_ONCE:
-        reducers[kind] = _written_once(each_time, resolving)
-    return _pickled((facts, summary), reducers)
+        reducers[kind] = written.reducer(each_time)
+    structure = _pickled((facts, summary), reducers)
+    _WRITTEN[path] = written.now
+    return structure
 
 
 def _pickled(value: object, reducers: "_Reducers") -> bytes:
@@ -86,28 +90,36 @@ def _pickled(value: object, reducers: "_Reducers") -> bytes:
 _WRITTEN_ONCE = (QueryShape, FunctionFacts, QueryCall, LoopRead, ClassSummary, Assignment)
 
 
-def _written_once(each_time: "_Reducers", resolving: frozenset[str]):
-    """The reducer of an item written once: as its bytes (written by `each_time`), kept while the
-    item lives: frozen, it writes the same bytes as long as it lives, and `_WRITTEN` keeps it
-    alive with them, so that no other object takes its id meanwhile."""
-    def key(item) -> object:
-        return (id(item), resolving) if type(item) is ClassSummary else id(item)
+class _Written:
+    """The bytes of the items of one file's facts and summary as one structure writes them: those
+    of the file's last structure (`before`) are taken back, and a copy the file's last read moved
+    takes those of the item it was moved from. An item is kept with its bytes (`now`, the file's
+    entry in `_WRITTEN` afterwards), so that no other object takes its id meanwhile; frozen, it
+    writes the same bytes as long as it lives."""
 
-    def reduce(item):
-        kept = _WRITTEN.get(key(item))
-        if kept is None:
-            # a copy an edit moved writes what the item it was moved from wrote
-            before = _WRITTEN.get(key(moved_from(item)))
-            written = before[1] if before is not None else hashlib.blake2b(_pickled(item, each_time), digest_size=16).digest()
-            kept = _WRITTEN[key(item)] = (item, written)
-            if len(_WRITTEN) > _WRITTEN_KEPT:
-                del _WRITTEN[next(iter(_WRITTEN))]
-        return (bytes, (kept[1],))
-    return reduce
+    def __init__(self, path: str, before: dict, resolving: frozenset[str]) -> None:
+        self.path, self.before, self.resolving = path, before, resolving
+        self.now: dict = {}
+
+    def key(self, item) -> object:
+        return (id(item), self.resolving) if type(item) is ClassSummary else id(item)
+
+    def reducer(self, each_time: "_Reducers"):
+        def reduce(item):
+            key = self.key(item)
+            kept = self.now.get(key) or self.before.get(key)
+            if kept is None:
+                taken = self.before.get(self.key(moved_from(self.path, item)))
+                kept = (item, taken[1] if taken is not None
+                        else hashlib.blake2b(_pickled(item, each_time), digest_size=16).digest())
+            self.now[key] = kept
+            return (bytes, (kept[1],))
+        return reduce
 
 
-_WRITTEN: dict = {}  # id of an item (with `resolving` for a class) -> (the item, its bytes)
-_WRITTEN_KEPT = 8192  # the items of a few files of the largest size an edit changes
+# path -> {id of an item (with `resolving` for a class): (the item, its bytes)} of the file's last
+# structure: the items of its facts and summary then, which the index holds while the file is as it was
+_WRITTEN: dict[str, dict] = {}
 
 
 class _Reducers(dict):

@@ -18,6 +18,7 @@ from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers import code_structure
 from schemalens.analyzers.code_structure import resolving_attributes, structure
+from schemalens.analyzers.extract import moved_items
 from schemalens.analyzers.extract.code_facts import EarlierReads, facts_of
 from schemalens.analyzers.extract.module_summary import summarize_module
 from schemalens.analyzers.extract.python_source import parse_python
@@ -203,6 +204,17 @@ def test_a_function_an_edit_moved_reads_the_same_without_being_written_again(mon
     # and written afresh, a moved item writes what its original did: the `if` of its arms is a place too
     code_structure._WRITTEN.clear()
     assert code_structure._structure(after, None, frozenset()) == code_structure._structure(before, None, frozenset())
+
+
+def test_what_is_kept_of_a_file_for_its_next_edit_is_that_of_its_last_text():
+    kept = EarlierReads()
+    for lines in range(4):  # each text moves `by_state` a line lower
+        facts = facts_of(parse_python(BY_STATE.replace("LIMIT = 10\n", "LIMIT = 10\n" + "\n" * lines), "app/services.py")[0],
+                         kept=kept)
+        structure(facts, None, frozenset())
+    items = {id(item) for item in (*facts.queries, *facts.loop_reads, *facts.functions, *facts.query_calls)}
+    assert {id(copy) for copy, _item in moved_items._MOVED_FROM["app/services.py"].values()} <= items
+    assert set(code_structure._WRITTEN["app/services.py"]) <= items
 
 
 def test_an_edit_of_application_code_keeps_what_the_rules_that_read_no_code_found(ctfd_root, monkeypatch):

@@ -23,7 +23,7 @@ from typing import NamedTuple, Optional, Union
 
 from ..dataclass_copy import replace as copy_replace
 from ..schema.model import Location
-from .moved_items import note_moved
+from .moved_items import begin_read, note_moved
 from .python_names import dotted
 from .python_source import PythonFile, first_line, walk_in_order
 from ..lazy_pattern import LazyPattern
@@ -1619,6 +1619,8 @@ def read_queries(source: PythonFile, kept: Optional["FunctionReads"] = None) -> 
     row_helpers = _row_helpers(module, reader)
     earlier = kept.reads if kept is not None else {}
     read_now: dict[tuple, _FunctionRead] = {}
+    if kept is not None:
+        begin_read(path)
 
     def read_function(body: list[ast.stmt], name: Optional[str], context: str, location: Location,
                       node: Optional[Union[ast.FunctionDef, ast.AsyncFunctionDef]] = None, method: bool = False,
@@ -1675,7 +1677,11 @@ def read_queries(source: PythonFile, kept: Optional["FunctionReads"] = None) -> 
                tuple(sorted((dynamic_relationships or {}).items())), len(facts.queries), reader.alternatives)
         taken = earlier.get(key)
         if taken is not None and taken.holds(row_helpers):
-            taken = taken.moved_to(first)
+            moved = taken.moved_to(first)
+            for items, copies in ((taken.queries, moved.queries), (taken.loop_reads, moved.loop_reads),
+                                  (taken.calls, moved.calls), (taken.functions, moved.functions)):
+                note_moved(path, items, copies)
+            taken = moved
             facts.queries += taken.queries
             facts.loop_reads += taken.loop_reads
             facts.calls += taken.calls
@@ -1751,12 +1757,8 @@ class _FunctionRead:
         if not lines:
             return self
         move = LineMove(lines, self.first, self.last)
-        moved = _FunctionRead(first, self.last + lines, move(self.queries), move(self.loop_reads), move(self.calls),
-                              move(self.functions), self.alternatives, self.helpers)
-        for items, copies in ((self.queries, moved.queries), (self.loop_reads, moved.loop_reads),
-                              (self.calls, moved.calls), (self.functions, moved.functions)):
-            note_moved(items, copies)
-        return moved
+        return _FunctionRead(first, self.last + lines, move(self.queries), move(self.loop_reads), move(self.calls),
+                             move(self.functions), self.alternatives, self.helpers)
 
 
 class LineMove:
