@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corpus_projects
+from recorded_calls import recorded_calls
 from schemalens.analyzers.extract import module_summary
 from schemalens.analyzers.extract.module_summary import EarlierStatements, summarize_source
 from schemalens.analyzers.extract.python_source import Reparser, parse_python
@@ -55,15 +56,7 @@ def _fresh(text: str):
 @pytest.fixture
 def summarized_classes(monkeypatch) -> list[str]:
     """The names of the classes summarized from now on."""
-    names: list[str] = []
-    summarize_class = module_summary._Summarizer._class
-
-    def recorded(summarizer, node):
-        names.append(node.name)
-        return summarize_class(summarizer, node)
-
-    monkeypatch.setattr(module_summary._Summarizer, "_class", recorded)
-    return names
+    return recorded_calls(monkeypatch, module_summary._Summarizer, "_class", lambda node: node.name)
 
 
 def test_a_keystroke_in_one_class_summarizes_that_class_and_keeps_the_others(summarized_classes):

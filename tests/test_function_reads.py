@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corpus_projects
+from recorded_calls import recorded_calls
 from schemalens.analyzers.extract import code_facts, queries
 from schemalens.analyzers.extract.code_facts import EarlierReads, facts_of
 from schemalens.analyzers.extract.python_source import parse_python
@@ -193,15 +194,7 @@ def rotate(user):
 @pytest.fixture
 def statements_walked(monkeypatch) -> list[int]:
     """The first line of each module-level statement the collector walks from now on."""
-    walked: list[int] = []
-    collect_statement = code_facts._Collector._collect_statement
-
-    def recorded(collector, statement):
-        walked.append(statement.lineno)
-        return collect_statement(collector, statement)
-
-    monkeypatch.setattr(code_facts._Collector, "_collect_statement", recorded)
-    return walked
+    return recorded_calls(monkeypatch, code_facts._Collector, "_collect_statement", lambda statement: statement.lineno)
 
 
 def _collected_after(before: str, after: str, walked: list[int]):
