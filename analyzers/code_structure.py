@@ -6,12 +6,11 @@ An edit that adds a column to a model moves every line below it and adds one cla
 but changes no function, call or query: the flow's answers stay the same, only their locations
 move. `structure(facts, summary, resolving)` is a file's code facts and summary with every
 Location dropped, with the line where each function ends and the line of each if/elif chain a
-condition is an arm of dropped, and with the parts of the
-summary the flow never reads left out (class method bodies, module-level calls, attribute
-annotations). A class attribute counts only under a name some class of the workspace binds to
-one of its classes (`model = Order`, `repository = OrderRepository()`, the names in
-`resolving`): `CodeBase.class_attribute` answers None for every other name, whether the
-attribute is there or not.
+condition is an arm of dropped, and with the parts of the summary the flow never reads left out
+(class method bodies, module-level calls, attribute annotations). A class attribute counts only
+under a name some class of the workspace binds to one of its classes (`model = Order`,
+`repository = OrderRepository()`, the names in `resolving`): `CodeBase.class_attribute` answers
+None for every other name, whether the attribute is there or not.
 """
 
 from __future__ import annotations
