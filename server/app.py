@@ -513,6 +513,8 @@ async def did_open(ls: SchemaLensServer, params: types.DidOpenTextDocumentParams
     if ls.publishing_kept and uri not in ls.published:  # see publish_kept_audit
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
     await _update(ls, uri, params.text_document.text, debounce=False, opened=True)
+    if not ls.pending:  # else an edit came first: its parse keeps what edits keep
+        await _on_the_analysis_thread(ls, uri, WorkspaceIndex.prepare_file_for_edits)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -531,6 +533,22 @@ async def did_save(ls: SchemaLensServer, params: types.DidSaveTextDocumentParams
 async def did_close(ls: SchemaLensServer, params: types.DidCloseTextDocumentParams) -> None:
     # The editor's buffer no longer overrides the file on disk.
     await _update(ls, params.text_document.uri, None, debounce=False)
+    await _on_the_analysis_thread(ls, params.text_document.uri, WorkspaceIndex.forget_file_edits)
+
+
+async def _on_the_analysis_thread(ls: SchemaLensServer, uri: str, work: Callable[[WorkspaceIndex, str], Any]) -> None:
+    """`work(index, path)` for the file at `uri`, between rebuilds as a rebuild runs (an edit
+    sent meanwhile waits for it): on the analysis thread, the collector off (garbage.py)."""
+    loop = asyncio.get_running_loop()
+    async with ls.lock:
+        path = relative_path(ls.root, uri) if ls.root is not None else None
+        if ls.index is None or path is None:
+            return
+        ls.full_collections.before_rebuild()
+        try:
+            await loop.run_in_executor(ls.analysis, work, ls.index, path)
+        finally:
+            ls.full_collections.after_rebuild(loop)
 
 
 @server.command("schemalens.generateReport")
