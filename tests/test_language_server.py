@@ -80,6 +80,28 @@ async def test_a_burst_of_edits_ends_with_the_diagnostics_of_the_last_text(clien
 
 
 @pytest.mark.asyncio
+async def test_closing_an_unsaved_file_shows_the_disk_s_findings_and_it_is_edited_again_after(client: LanguageClient,
+                                                                                             workspace: Path):
+    """An opened file is read as an edit reads it, and what is kept of it dropped on close:
+    neither changes what the server finds, before, between or after."""
+    uri, text, _ = await _open_models(client, workspace)
+    fixed = text.replace("    phone = db.Column(db.String(32))\n", "    phone_encrypted = db.Column(db.LargeBinary)\n")
+
+    def change(version: int) -> None:
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)]))
+
+    change(2)
+    await diagnostics_for(client, uri, lambda d: "SL701" not in _codes(d))
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    await diagnostics_for(client, uri, lambda d: "SL701" in _codes(d))  # the file on disk still has it
+    await _open_models(client, workspace)
+    change(3)
+    await diagnostics_for(client, uri, lambda d: "SL701" not in _codes(d))
+
+
+@pytest.mark.asyncio
 async def test_a_syntax_error_mid_edit_keeps_the_other_diagnostics(client: LanguageClient, workspace: Path):
     uri, text, _ = await _open_models(client, workspace)
     client.text_document_did_change(types.DidChangeTextDocumentParams(
