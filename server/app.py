@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 # one, so that one rebuild takes the burst along. Any other edit (after a pause, or once the last
 # one is checked) is rebuilt at once.
 DEBOUNCE_SECONDS = 0.1
+# A file the editor opens is read as an edit reads it once the user has read it this long without
+# an edit (WorkspaceIndex.prepare_file_for_edits): an edit typed sooner reads it itself rather
+# than wait for that read.
+PREPARE_AFTER_SECONDS = 0.3
 WATCHED = ("**/*.py", "**/*.sql", "**/alembic.ini", "**/pyproject.toml", "**/schemalens.toml", "**/.gitignore")
 # Settings an editor may override (initializationOptions, workspace/didChangeConfiguration);
 # "hints_file", a TOML file of row hints, is read on its own.
@@ -513,7 +517,9 @@ async def did_open(ls: SchemaLensServer, params: types.DidOpenTextDocumentParams
     if ls.publishing_kept and uri not in ls.published:  # see publish_kept_audit
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
     await _update(ls, uri, params.text_document.text, debounce=False, opened=True)
-    if not ls.pending:  # else an edit came first: its parse keeps what edits keep
+    generation = ls.generation
+    await asyncio.sleep(PREPARE_AFTER_SECONDS)
+    if ls.generation == generation:  # else an edit or another open came: the file edited reads itself
         await _on_the_analysis_thread(ls, uri, WorkspaceIndex.prepare_file_for_edits)
 
 
