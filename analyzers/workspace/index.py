@@ -571,7 +571,7 @@ class WorkspaceIndex:
         """Read `path` now as an edit reads it, for an editor that opened it: what edits keep of a
         file (its tree, what each statement and function read to) is then there for the first
         keystroke, which would otherwise read the whole file (redash's models module: that
-        edit's parse 90-150 ms, the next ones' 40). The model does not change: the parse made
+        edit's update 90-180 ms, the next ones' 40-70). The model does not change: the parse made
         here only fills what the next edit takes back. False, and nothing read, unless `path` is
         a Python file and the index holds the parse of its current text (a text that does not
         parse leaves the last good parse in use: not prepared)."""
