@@ -520,7 +520,7 @@ async def did_open(ls: SchemaLensServer, params: types.DidOpenTextDocumentParams
     generation = ls.generation
     await asyncio.sleep(PREPARE_AFTER_SECONDS)
     if ls.generation == generation:  # else an edit or another open came: the file edited reads itself
-        await _on_the_analysis_thread(ls, uri, WorkspaceIndex.prepare_file_for_edits)
+        await _as_a_rebuild(ls, uri, WorkspaceIndex.prepare_file_for_edits)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -539,12 +539,12 @@ async def did_save(ls: SchemaLensServer, params: types.DidSaveTextDocumentParams
 async def did_close(ls: SchemaLensServer, params: types.DidCloseTextDocumentParams) -> None:
     # The editor's buffer no longer overrides the file on disk.
     await _update(ls, params.text_document.uri, None, debounce=False)
-    await _on_the_analysis_thread(ls, params.text_document.uri, WorkspaceIndex.forget_file_edits)
+    await _as_a_rebuild(ls, params.text_document.uri, WorkspaceIndex.forget_file_edits)
 
 
-async def _on_the_analysis_thread(ls: SchemaLensServer, uri: str, work: Callable[[WorkspaceIndex, str], Any]) -> None:
-    """`work(index, path)` for the file at `uri`, between rebuilds as a rebuild runs (an edit
-    sent meanwhile waits for it): on the analysis thread, the collector off (garbage.py)."""
+async def _as_a_rebuild(ls: SchemaLensServer, uri: str, work: Callable[[WorkspaceIndex, str], Any]) -> None:
+    """`work(index, path)` for the file at `uri`, run as a rebuild runs: under the lock (an edit
+    sent meanwhile waits for it), on the analysis thread, the collector off (garbage.py)."""
     loop = asyncio.get_running_loop()
     async with ls.lock:
         path = relative_path(ls.root, uri) if ls.root is not None else None

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from schemalens.analyzers.extract import queries
-from workspace_files import fresh_model, write_files
 from schemalens.analyzers.workspace.index import WorkspaceIndex
+from workspace_files import fresh_model, write_files
 
 MODELS = '''from sqlalchemy import Column, Integer, String
 from sqlalchemy.orm import declarative_base
