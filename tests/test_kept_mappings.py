@@ -116,6 +116,34 @@ FILES = {
             id = Column(Integer, primary_key=True)
             express_order_id = Column(Integer, ForeignKey(ExpressOrder.id))
     """,
+    # reads a model through a module that imports the models' module under a name of its own
+    "app/registry.py": """
+        from app.models import orders as order_module
+    """,
+    "app/ledger.py": """
+        from sqlalchemy import Column, ForeignKey, Integer
+        from app.db import Base
+        from app.registry import order_module
+        class Ledger(Base):
+            __tablename__ = "ledger"
+            id = Column(Integer, primary_key=True)
+            order_id = Column(ForeignKey(order_module.Order.id))
+    """,
+    # reads a package whole, one module of which imports the models' module and reads nothing through it
+    "app/views/__init__.py": '"""The views."""',
+    "app/views/core.py": """
+        from app.models import orders
+        LENGTH = 10
+    """,
+    "app/labels.py": """
+        import app.views.core
+        from sqlalchemy import Column, Integer, String
+        from app.db import Base
+        class Label(Base):
+            __tablename__ = "labels"
+            id = Column(Integer, primary_key=True)
+            text = Column(String(app.views.core.LENGTH))
+    """,
 }
 
 # Each edit changes one file's text (to None: the file is gone); a test makes and unmakes them.
@@ -242,8 +270,10 @@ def test_an_edit_of_one_class_maps_again_that_class_and_what_reads_it():
     build_orm(workspace.summaries(), kept=kept)
     mapped_again = sorted(name for name, mapping in kept.mappings.items() if before.get(name) is not mapping)
     # RushOrder changed (a subclass sharing its parent's table maps in every build) and Report reads
-    # its column; Order, in the same module, and the module-level Index() below them are unchanged
-    assert mapped_again == ["app.reports.Report"]
+    # its column; Order, in the same module, and the module-level Index() below them are unchanged.
+    # Ledger reads the module through a name of another module's (`order_module.Order`): any change of
+    # the module reaches it
+    assert mapped_again == ["app.ledger.Ledger", "app.reports.Report"]
     assert kept.mappings["app.models.orders.Order"] is before["app.models.orders.Order"]
 
 
@@ -272,6 +302,21 @@ def test_a_class_that_reads_nothing_that_changed_is_taken_back():
     assert kept.mappings["app.audit.AuditEntry"] is before["app.audit.AuditEntry"]
     assert kept.mappings["app.models.orders.Order"] is not before["app.models.orders.Order"]
     assert kept.mappings["app.models.users.User"] is not before["app.models.users.User"]
+
+
+def test_a_change_reaches_through_a_module_imported_under_a_name_only_where_a_name_is_read_through_it():
+    """A module that imports the models' module under a name of its own carries a change of a
+    model to what reads through that name (Ledger's foreign key: `order_module.Order.id`), not to
+    what reads the module's other names (Label reads `app.views.core.LENGTH`)."""
+    workspace = _Workspace(as_edited=True)
+    kept = KeptMappings()
+    build_orm(workspace.summaries(), kept=kept)
+    before = dict(kept.mappings)
+    workspace.toggle("order key type")
+    summaries = workspace.summaries()
+    assert build_orm(summaries, kept=kept) == build_orm(summaries)
+    assert kept.mappings["app.ledger.Ledger"] is not before["app.ledger.Ledger"]
+    assert kept.mappings["app.labels.Label"] is before["app.labels.Label"]
 
 
 def test_a_subclass_that_adds_nothing_to_its_parent_s_table_is_taken_back():
