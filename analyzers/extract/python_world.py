@@ -347,6 +347,7 @@ class NameReaders:
         self._owners: dict[str, list[tuple[str, str]]] = {}  # a name read -> the (module, name) pairs it may be
         self._indexed = False
         self.redefined: dict[str, set[str]] = {}  # path -> the names its new version redefined, of the last take
+        self._defined: dict[str, tuple[ModuleSummary, set[str]]] = {}  # path -> (its summary, the names it defines), as asked
 
     def take(self, summaries: Iterable[ModuleSummary]) -> tuple[list[ModuleSummary], set[str]]:
         """These summaries in place of the last ones. Returns the summaries that changed (their
@@ -356,6 +357,8 @@ class NameReaders:
         changed += [summary for path, summary in current.items() if self.summaries.get(path) is not summary]
         self.redefined = {summary.path: _redefined(summary, current[summary.path]) for summary in changed
                           if summary.path in current and current[summary.path] is not summary}
+        for summary in changed:
+            self._defined.pop(summary.path, None)
         if self._indexed:
             for summary in changed:  # the versions before first: they leave the entries of their paths
                 present = current.get(summary.path) is summary
@@ -445,6 +448,7 @@ class NameReaders:
         pending: list[tuple[str, Optional[set[str]]]] = [(module, None) for module in found.starred]  # None: every name
         pending += [(module, set(names)) for module, names in found.names.items() if module not in found.starred]
         visits = len(self.summaries)
+        alias_read_by_none = functools.lru_cache(maxsize=None)(self._alias_read_by_none)  # a file is hit again and again
         while pending:
             module, names = pending.pop()
             hits: dict[str, set[str]] = {}
@@ -452,7 +456,7 @@ class NameReaders:
                 for path, locals_ in by_path.items():
                     hits.setdefault(path, set()).update(locals_)
             hits = {path: carrying for path, locals_ in hits.items()
-                    if (carrying := {local for local in locals_ if not self._alias_read_by_none(path, local)})}
+                    if (carrying := {local for local in locals_ if not alias_read_by_none(path, local)})}
             visits -= len(hits)
             if visits < 0:
                 return None
@@ -494,7 +498,14 @@ class NameReaders:
             return False
         targets = {imported.target for imported in summary.imports if imported.local == local}
         # a class of the same name reads what the import names (`class Order(Order)`): it may map anew
-        return bool(targets) and self._reads.get(path, {}).get(local, set()) <= targets and local not in _defined(summary)
+        return bool(targets) and self._reads.get(path, {}).get(local, set()) <= targets and local not in self._defined_by(summary)
+
+    def _defined_by(self, summary: ModuleSummary) -> set[str]:
+        """The names `summary` defines, kept while its file's summary is the same object."""
+        kept = self._defined.get(summary.path)
+        if kept is None or kept[0] is not summary:
+            kept = self._defined[summary.path] = (summary, _defined(summary))
+        return kept[1]
 
     def _read_by(self, wanted: Iterable[tuple[str, str]]) -> tuple[set[tuple[str, str]], set[str]]:
         """The (module, name) pairs `wanted` read, transitively, them included; and the modules
