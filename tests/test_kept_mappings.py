@@ -261,20 +261,28 @@ def test_each_build_after_edits_summarized_as_an_editor_changes_files_equals_a_b
         assert _index_of(kept.readers) == _index_of(fresh)
 
 
-def test_an_edit_of_one_class_maps_again_that_class_and_what_reads_it():
-    workspace = _Workspace(as_edited=True)
+def _mappings_before_and_after(edit: str, as_edited: bool = False) -> tuple[dict, dict]:
+    """The kept mappings of a build of the files, and of the build after `edit` (which equals a
+    build from scratch)."""
+    workspace = _Workspace(as_edited=as_edited)
     kept = KeptMappings()
     build_orm(workspace.summaries(), kept=kept)
     before = dict(kept.mappings)
-    workspace.toggle("subclass nullable")
-    build_orm(workspace.summaries(), kept=kept)
-    mapped_again = sorted(name for name, mapping in kept.mappings.items() if before.get(name) is not mapping)
+    workspace.toggle(edit)
+    summaries = workspace.summaries()
+    assert build_orm(summaries, kept=kept) == build_orm(summaries)
+    return before, kept.mappings
+
+
+def test_an_edit_of_one_class_maps_again_that_class_and_what_reads_it():
+    before, after = _mappings_before_and_after("subclass nullable", as_edited=True)
+    mapped_again = sorted(name for name, mapping in after.items() if before.get(name) is not mapping)
     # RushOrder changed (a subclass sharing its parent's table maps in every build) and Report reads
     # its column; Order, in the same module, and the module-level Index() below them are unchanged.
     # Ledger reads the module through a name of another module's (`order_module.Order`): any change of
     # the module reaches it
     assert mapped_again == ["app.ledger.Ledger", "app.reports.Report"]
-    assert kept.mappings["app.models.orders.Order"] is before["app.models.orders.Order"]
+    assert after["app.models.orders.Order"] is before["app.models.orders.Order"]
 
 
 def test_each_edit_changes_the_build():
@@ -308,30 +316,18 @@ def test_a_change_reaches_through_a_module_imported_under_a_name_only_where_a_na
     """A module that imports the models' module under a name of its own carries a change of a
     model to what reads through that name (Ledger's foreign key: `order_module.Order.id`), not to
     what reads the module's other names (Label reads `app.views.core.LENGTH`)."""
-    workspace = _Workspace(as_edited=True)
-    kept = KeptMappings()
-    build_orm(workspace.summaries(), kept=kept)
-    before = dict(kept.mappings)
-    workspace.toggle("order key type")
-    summaries = workspace.summaries()
-    assert build_orm(summaries, kept=kept) == build_orm(summaries)
-    assert kept.mappings["app.ledger.Ledger"] is not before["app.ledger.Ledger"]
-    assert kept.mappings["app.labels.Label"] is before["app.labels.Label"]
+    before, after = _mappings_before_and_after("order key type", as_edited=True)
+    assert after["app.ledger.Ledger"] is not before["app.ledger.Ledger"]
+    assert after["app.labels.Label"] is before["app.labels.Label"]
 
 
 def test_a_subclass_that_adds_nothing_to_its_parent_s_table_is_taken_back():
     """A single-table subclass that only names its polymorphic identity maps its parent's table
     and adds nothing to it: taken back while nothing it reads changed (polar: 54 such classes
     mapped again in every build)."""
-    workspace = _Workspace()
-    kept = KeptMappings()
-    build_orm(workspace.summaries(), kept=kept)
-    before = dict(kept.mappings)
-    workspace.toggle("audit status")
-    summaries = workspace.summaries()
-    assert build_orm(summaries, kept=kept) == build_orm(summaries)
-    assert kept.mappings["app.models.orders.ExpressOrder"] is before["app.models.orders.ExpressOrder"]
-    assert "app.models.orders.RushOrder" not in kept.mappings  # it adds a column to the parent's table
+    before, after = _mappings_before_and_after("audit status")
+    assert after["app.models.orders.ExpressOrder"] is before["app.models.orders.ExpressOrder"]
+    assert "app.models.orders.RushOrder" not in after  # it adds a column to the parent's table
 
 
 def test_a_subclass_that_declares_a_column_a_sibling_added_maps_again_when_the_sibling_changes():
