@@ -102,6 +102,7 @@ class SchemaLensServer(LanguageServer):
         self.full_collections = FullCollections()  # started with the serving process (run_stdio, run_socket)
         # The kept audit's save (AuditCache.save), waiting for the user to pause (see keep_audit_when_idle)
         self.unsaved_audit: Optional[Callable[[], None]] = None
+        self.idle_work: list[Callable[[], None]] = []  # done once the user pauses, on the analysis thread; not at shutdown
         self._save_timer: Optional[asyncio.TimerHandle] = None
         # Once the first index is published, or at shutdown: the code attrs, cattrs and dataclasses
         # wrote until then is kept for the next start (`schemalens lsp`: cli/written_methods.py).
@@ -194,11 +195,25 @@ class SchemaLensServer(LanguageServer):
         self.unsaved_audit = save
         self._save_after_a_pause(asyncio.get_running_loop())
 
+    def do_when_idle(self, work: Callable[[], None]) -> None:
+        """Run `work` on the analysis thread once the user pauses, as the kept audit is written;
+        a shutdown before that drops it."""
+        self.idle_work.append(work)
+        self._save_after_a_pause(asyncio.get_running_loop())
+
     def _save_after_a_pause(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.unsaved_audit is not None:
+        if self.unsaved_audit is not None or self.idle_work:
             if self._save_timer is not None:
                 self._save_timer.cancel()
-            self._save_timer = loop.call_later(IDLE, lambda: asyncio.ensure_future(self.save_kept_audit()))
+            self._save_timer = loop.call_later(IDLE, lambda: asyncio.ensure_future(self._paused()))
+
+    async def _paused(self) -> None:
+        await self.save_kept_audit()
+        work, self.idle_work = self.idle_work, []
+        if work:
+            async with self.lock:
+                for each in work:
+                    await asyncio.get_running_loop().run_in_executor(self.analysis, each)
 
     async def save_kept_audit(self) -> None:
         """Write the kept audit now, if it waits, between rebuilds (a shutdown during the first
@@ -379,6 +394,7 @@ async def _index_root(ls: SchemaLensServer, root: Path) -> None:
     log.info("indexed %s: %d files, %d tables", ls.root, len(ls.model.files), len(ls.model.database.tables))
     await loop.run_in_executor(ls.analysis, ls.index.prepare_for_edits)
     await loop.run_in_executor(ls.analysis, ls.written_methods_kept)
+    ls.do_when_idle(ls.index.prepare_for_unparsable_text)
     model = ls.model
 
     def keep_for_the_next_start() -> None:

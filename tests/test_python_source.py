@@ -112,3 +112,34 @@ def test_a_tree_outliving_its_file_is_still_walked():
     tree = source.tree
     del source  # the numbered order goes with the file
     assert [type(node).__name__ for node in walk_in_order(tree)] == ["Module", "Assign", "Name", "Call", "Name", "Call", "Name"]
+
+
+_REWRITER_IMPORTED = """
+import sys
+from pathlib import Path
+from schemalens.analyzers.workspace.index import WorkspaceIndex
+index = WorkspaceIndex(Path(sys.argv[1]), cache_dir=None)
+index.index_all()
+before = "libcst" in sys.modules
+index.prepare_for_unparsable_text()
+print(before, "libcst" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("files, imported", [
+    ({"app/models.py": "from sqlalchemy import Column, Integer\nfrom app.db import Base\n\n\nclass Item(Base):\n"
+                       "    __tablename__ = 'items'\n    id = Column(Integer, primary_key=True)\n"}, True),
+    ({"migrations/V1__items.sql": "CREATE TABLE items (id bigint PRIMARY KEY);\n"}, False),
+], ids=["Python", "SQL only"])
+def test_the_rewriter_is_imported_ahead_only_for_a_workspace_with_python_files(tmp_path, files, imported):
+    """What reads a text this interpreter rejects (libcst) is imported when the index prepares
+    for it, not by the index itself, and not for a workspace without Python files."""
+    import subprocess
+    import sys
+
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    run = subprocess.run([sys.executable, "-c", _REWRITER_IMPORTED, str(tmp_path)], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.split() == ["False", str(imported)]

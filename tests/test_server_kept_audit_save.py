@@ -1,6 +1,7 @@
 """The audit kept for the next start is written once the user pauses (server.app's
 keep_audit_when_idle), not on the analysis thread before the first edit after the index; a
-shutdown writes it at once."""
+shutdown writes it at once. Other work waits for the same pause (do_when_idle), and a shutdown
+drops it."""
 
 from __future__ import annotations
 
@@ -65,3 +66,27 @@ async def test_a_shutdown_writes_the_kept_audit_at_once(server):
 async def test_a_shutdown_during_the_first_index_does_not_wait_for_it(server):
     async with server.lock:  # the first index holds it until it ends; it has nothing kept yet
         await asyncio.wait_for(server.save_kept_audit(), 0.5)
+
+
+@pytest.mark.asyncio
+async def test_work_for_when_the_user_pauses_waits_for_a_pause_after_the_edits(server):
+    done = []
+    server.do_when_idle(lambda: done.append("work"))
+    server.audited = unchanged = object()
+    for _ in range(6):
+        await asyncio.sleep(PAUSE / 3)
+        await server.rebuild(lambda index: unchanged)
+    assert done == []
+    assert await _saved(done) == ["work"]
+    await asyncio.sleep(2 * PAUSE)
+    assert done == ["work"]  # once
+
+
+@pytest.mark.asyncio
+async def test_a_shutdown_drops_the_work_for_a_pause(server):
+    done, saved = [], []
+    server.keep_audit_when_idle(lambda: saved.append("audit"))
+    server.do_when_idle(lambda: done.append("work"))
+    await server.save_kept_audit()
+    await asyncio.sleep(2 * PAUSE)
+    assert saved == ["audit"] and done == []

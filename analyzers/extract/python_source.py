@@ -562,6 +562,13 @@ def _downlevel_transformer():
 _DOWNLEVEL: list = []  # the transformer class, built on first use so that importing this module skips libcst
 
 
+def import_rewriter() -> None:
+    """Import what reads a file this interpreter's grammar rejects (libcst: 0.27 s, 9 MB), before
+    the first such file: in an editor, the first half-typed line, whose diagnostics it would hold
+    back (every keystroke that leaves a syntax error asks libcst whether the file is newer Python)."""
+    _downlevel_class()
+
+
 def _downlevel_class():
     if not _DOWNLEVEL:
         _DOWNLEVEL.append(_downlevel_transformer())

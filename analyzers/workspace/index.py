@@ -27,7 +27,7 @@ from ..extract import (
     sqlalchemy_models,
 )
 from ..extract.other_orms import other_orm_models
-from ..extract.python_source import Reparser
+from ..extract.python_source import Reparser, import_rewriter
 from ..extract.python_world import ReadClosure
 from ..collector import collector_paused
 from ..i18n import _
@@ -753,6 +753,13 @@ class WorkspaceIndex:
         """Build now what only edits need, so that the first edit does not wait for it: the
         language server calls this once the index is published."""
         self._kept_mappings.prepare_for_edits()
+
+    def prepare_for_unparsable_text(self) -> None:
+        """Import now what reads a Python text this interpreter's grammar rejects
+        (python_source.import_rewriter), in a workspace with Python files: the language server
+        calls this once the user pauses after the index, before the first half-typed line."""
+        if any(parsed.kind in PYTHON_KINDS for parsed in self._files.values()):
+            import_rewriter()
 
     def _rebuild(self, code_read: bool = True, unread: Optional[dict[str, str]] = None) -> WorkspaceModel:
         """`unread`: the files not parsed yet (path -> kind), in the first pass of index_all."""
