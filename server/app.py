@@ -103,7 +103,7 @@ class SchemaLensServer(LanguageServer):
         # The kept audit's save (AuditCache.save), waiting for the user to pause (see keep_audit_when_idle)
         self.unsaved_audit: Optional[Callable[[], None]] = None
         self.idle_work: list[Callable[[], None]] = []  # done once the user pauses, on the analysis thread; not at shutdown
-        self._save_timer: Optional[asyncio.TimerHandle] = None
+        self._pause_timer: Optional[asyncio.TimerHandle] = None
         # Once the first index is published, or at shutdown: the code attrs, cattrs and dataclasses
         # wrote until then is kept for the next start (`schemalens lsp`: cli/written_methods.py).
         self.written_methods_kept: Callable[[], None] = lambda: None
@@ -180,32 +180,32 @@ class SchemaLensServer(LanguageServer):
         reads nothing else, so its findings are those published."""
         loop = asyncio.get_running_loop()
         self.full_collections.before_rebuild()
-        if self._save_timer is not None:
-            self._save_timer.cancel()
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
         try:
             await self._rebuild(loop, change)
         finally:
             self.full_collections.after_rebuild(loop)
-            self._save_after_a_pause(loop)
+            self._wait_for_a_pause(loop)
 
     def keep_audit_when_idle(self, save: Callable[[], None]) -> None:
         """Write the audit kept for the next start (`save`) once the user pauses, or at shutdown:
         on the analysis thread it would make the first edit after the index wait for it (150 ms
         on 500 models)."""
         self.unsaved_audit = save
-        self._save_after_a_pause(asyncio.get_running_loop())
+        self._wait_for_a_pause(asyncio.get_running_loop())
 
     def do_when_idle(self, work: Callable[[], None]) -> None:
         """Run `work` on the analysis thread once the user pauses, as the kept audit is written;
         a shutdown before that drops it."""
         self.idle_work.append(work)
-        self._save_after_a_pause(asyncio.get_running_loop())
+        self._wait_for_a_pause(asyncio.get_running_loop())
 
-    def _save_after_a_pause(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _wait_for_a_pause(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.unsaved_audit is not None or self.idle_work:
-            if self._save_timer is not None:
-                self._save_timer.cancel()
-            self._save_timer = loop.call_later(IDLE, lambda: asyncio.ensure_future(self._paused()))
+            if self._pause_timer is not None:
+                self._pause_timer.cancel()
+            self._pause_timer = loop.call_later(IDLE, lambda: asyncio.ensure_future(self._paused()))
 
     async def _paused(self) -> None:
         await self.save_kept_audit()
@@ -218,9 +218,9 @@ class SchemaLensServer(LanguageServer):
     async def save_kept_audit(self) -> None:
         """Write the kept audit now, if it waits, between rebuilds (a shutdown during the first
         index has none to write, and does not wait for the index)."""
-        if self._save_timer is not None:
-            self._save_timer.cancel()
-            self._save_timer = None
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
         if self.unsaved_audit is None:
             return
         async with self.lock:
