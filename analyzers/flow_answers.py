@@ -51,6 +51,8 @@ def take_kept(base, model) -> bool:
 def keep(model) -> None:
     """Write the answers of the code base the last audit of `model` composed, unless they were
     taken from the file (the same inputs) or are not complete (the flow did not run)."""
+    if not model.code:  # no Python code: no flow composed (nor query_flow to import)
+        return
     from .query_flow import last_code_base
 
     base = last_code_base(model)

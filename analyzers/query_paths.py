@@ -270,9 +270,11 @@ def _relationship_columns(layer: SchemaLayer, source: str, target: str) -> tuple
 def query_paths(model, layer: SchemaLayer, code_facts: Iterable) -> list[QueryPath]:
     """The queries of the files in `code_facts` (application code), followed across the
     workspace's functions (query_flow), resolved to the tables and columns of `layer`."""
+    application = [facts.path for facts in code_facts]
+    if not application:  # a workspace of migrations and SQL only: nothing to follow (nor query_flow to import)
+        return []
     from .query_flow import code_base
 
-    application = [facts.path for facts in code_facts]
     flow = code_base(model, application)
     where_run = flow.where_run
     unreached = flow.unreached

@@ -226,8 +226,6 @@ def _report_problems(errors, lang: Optional[str]) -> None:
 def _audit(args: argparse.Namespace) -> int:
     from .analyzers import flow_answers
     from .analyzers.audit import run_audit
-    from .analyzers.report.audit_json import audit_json, audit_sarif
-    from .analyzers.report.audit_markdown import render_audit_markdown
 
     model, text_of = _index(args)
     result = run_audit(model, text_of=text_of)
@@ -236,6 +234,8 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"schemalens: {translator(args.lang).localize(error.message)}", file=sys.stderr)
     rehearsal = _rehearse(model, dsn=None, yes=False, keep=False, python=None, lang=args.lang) if args.verify else None
     if args.format == "json":
+        from .analyzers.report.audit_json import audit_json
+
         data = audit_json(model, result.findings, result.query_paths, lang=args.lang, held_back=result.held_back)
         if rehearsal is not None:
             from .analyzers.verify.report import verify_json
@@ -243,8 +243,12 @@ def _audit(args: argparse.Namespace) -> int:
             data["verify"] = verify_json(rehearsal)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "sarif":
+        from .analyzers.report.audit_json import audit_sarif
+
         text = json.dumps(audit_sarif(model, result.findings, __version__), indent=2, ensure_ascii=False) + "\n"
     else:
+        from .analyzers.report.audit_markdown import render_audit_markdown
+
         text = render_audit_markdown(model, result.findings, args.lang, result.query_paths, result.held_back)
         if rehearsal is not None:
             from .analyzers.verify.report import render_verify_markdown

@@ -1,8 +1,10 @@
 """LazyModule: imported on first attribute read, then the module itself in the importer's
-namespace; a SQL-only audit whose parse cache answers does not import pglast."""
+namespace; a SQL-only audit whose parse cache answers does not import pglast, and no SQL-only
+audit imports the flow of Python queries."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -19,14 +21,19 @@ def test_imported_on_first_read_then_replaced_by_the_module(monkeypatch):
     assert namespace["colorsys"] is sys.modules["colorsys"]
 
 
+def _sql_workspace(tmp_path) -> None:
+    folder = tmp_path / "workspace" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);\n"
+                                           "INSERT INTO orders (id, total) VALUES (1, 2);\n")
+    (folder / "V2__index.sql").write_text("CREATE INDEX orders_total ON orders (total);\n"
+                                          "ALTER TABLE orders ADD COLUMN note text;\n")
+
+
 def test_a_warm_sql_only_audit_does_not_import_pglast(tmp_path):
     """The parse cache holds every file's statements: nothing is parsed, pglast's 40 ms of
     imports are not paid (bench/bench_sql_only.py)."""
-    folder = tmp_path / "workspace" / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "V1__orders.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);\n")
-    (folder / "V2__index.sql").write_text("CREATE INDEX orders_total ON orders (total);\n"
-                                          "ALTER TABLE orders ADD COLUMN note text;\n")
+    _sql_workspace(tmp_path)
     audit = textwrap.dedent(f"""
         import sys
         from pathlib import Path
@@ -40,3 +47,21 @@ def test_a_warm_sql_only_audit_does_not_import_pglast(tmp_path):
             for _ in range(2)]
     assert runs[0][1] == "True"  # the first audit parses
     assert runs[1] == [runs[0][0], "False"] and int(runs[0][0]) > 0
+
+
+def test_a_sql_only_audit_does_not_import_the_flow_of_python_queries(tmp_path):
+    """`schemalens audit` of SQL migrations alone has no Python query to follow: the query flow
+    and the Markdown report (JSON asked) are not imported (bench/bench_sql_only.py)."""
+    _sql_workspace(tmp_path)
+    audit = textwrap.dedent(f"""
+        import io, sys
+        from contextlib import redirect_stdout
+        from schemalens.commands import main
+        with redirect_stdout(io.StringIO()) as output:
+            main(["audit", {str(tmp_path / "workspace")!r}, "--format", "json"])
+        print("findings" in output.getvalue(), sorted(name.rpartition(".")[2] for name in sys.modules
+              if name in ("schemalens.analyzers.query_flow", "schemalens.analyzers.report.audit_markdown")))
+    """)
+    run = subprocess.run([sys.executable, "-c", audit], capture_output=True, text=True, check=True,
+                         env={**os.environ, "SCHEMALENS_CACHE_DIR": str(tmp_path / "cache")})
+    assert run.stdout.strip() == "True []"
