@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from .dataclass_copy import replace
-from .extract.queries import Arm, ColumnRef, QueryCall, QueryShape
 from .schema.model import Index, Location, SchemaLayer, Table
+
+if TYPE_CHECKING:  # the query extractor: not imported by an audit without Python (query_paths returns at once)
+    from .extract.queries import Arm, ColumnRef, QueryCall, QueryShape
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,6 +562,8 @@ def _hybrid_over_columns(ref: ColumnRef, flow, resolver: Resolver, depth: int = 
 
 def _problem_in(call: QueryCall, path: QueryPath, self_class, file_path: str, function, flow,
                 resolver: Resolver) -> Optional[tuple[str, str]]:
+    from .extract.queries import ColumnRef
+
     if path.table is None:
         what = ", ".join(e.rpartition(".")[2] for e in path.shape.entities) or "nothing known"
         return "entity", f"{call.method}() on a query of {what}: not a mapped table"

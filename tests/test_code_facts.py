@@ -172,20 +172,20 @@ def test_keyword_searches_find_what_the_patterns_find_everywhere():
     to trying them at every position): the matches are those of trying them everywhere, on
     tricky text and on every Python file of a corpus project."""
     import corpus_projects
-    from schemalens.analyzers.extract import text_writes
+    from schemalens.analyzers.extract import text_searches
 
     texts = [_TRICKY, _TRICKY.replace("İstanbul", "istanbul")]
     if corpus_projects.available():
         texts += [path.read_text(encoding="utf-8", errors="replace")
                   for path in sorted(corpus_projects.unpacked("CTFd").rglob("*.py"))]
     for name, ignores_case, keywords in _KEYWORD_PATTERNS:
-        pattern = getattr(text_writes, name)
+        pattern = getattr(text_searches, name)
         for text in texts:
             searched = text.lower() if ignores_case else text
-            assert [m.span() for m in text_writes._matches(pattern, text, searched, keywords)] == \
+            assert [m.span() for m in text_searches._matches(pattern, text, searched, keywords)] == \
                 [m.span() for m in pattern.finditer(text)], (name, text[:80])
-    assert text_writes.deletion_words(_TRICKY) >= {"delete_log", "events", "event", "session", "staging"}
-    assert text_writes.sql_insert_tables(_TRICKY) == {"cities", "audit_log"}
+    assert text_searches.deletion_words(_TRICKY) >= {"delete_log", "events", "event", "session", "staging"}
+    assert text_searches.sql_insert_tables(_TRICKY) == {"cities", "audit_log"}
 
 
 def test_lower_bounds_are_read_on_any_line_of_their_statement():

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemalens.analyzers.extract.module_summary import summarize_module
+from schemalens.analyzers.extract.orm_build import no_models
 from schemalens.analyzers.extract.sqlalchemy_models import build_orm, build_orm_layer, camel_to_snake_case, relationships
 from schemalens.analyzers.workspace.package_roots import PackageRoots
 
@@ -498,3 +499,8 @@ def test_sqlmodel_datetime_types_follow_the_pinned_sqlmodel_version():
     assert types[(0, 0, 44)]["happened_at"] == "timestamp without time zone" and types[(0, 0, 44)]["promised_for"] == "null"
     assert types[(0, 0, 45)]["happened_at"] == "timestamp with time zone"
     assert types[(0, 0, 45)]["promised_for"] == "timestamp without time zone"
+
+
+def test_the_build_of_no_module_is_what_a_workspace_without_python_is_given():
+    """The index gives a workspace without Python modules `no_models()`, without the model reader."""
+    assert build_orm([]) == no_models()

@@ -21,7 +21,7 @@ from .python_source import LINE_BREAK, PythonFile, child_nodes, first_line, pars
 from .queries import (FunctionFacts, FunctionReads, HybridAttribute, LineMove, LoopRead, QueryCall, QueryShape, call_arguments,
                       on_header_line, placed_fields, read_queries, string_literals)
 from .sql_queries import shape_from_sql
-from .text_writes import deletion_words, sql_insert_tables
+from .text_searches import deletion_words, sql_insert_tables
 from ..lazy_pattern import LazyPattern
 
 

@@ -23,6 +23,7 @@ from .python_names import (
 )
 from .other_orms import LIBRARY_PACKAGES
 from .python_source import PythonFile, first_line, parse_python
+from .text_searches import may_run_migrations
 
 if TYPE_CHECKING:
     from .alembic_revisions import MigrationHelpers
@@ -525,12 +526,6 @@ def _assigns_tablename(function: ast.AST) -> bool:
 
 
 _UPGRADE_FUNCTIONS = {("flask_migrate", "upgrade"), ("alembic.command", "upgrade")}
-
-
-def may_run_migrations(text: str) -> bool:
-    """What a module that `runs_migrations` holds: the word, and the module it imports it from
-    ("upgrade" alone is everyday code's word; a walk of a large module costs)."""
-    return "upgrade" in text and ("alembic" in text or "flask_migrate" in text)
 
 
 def runs_migrations(tree: ast.AST) -> bool:

@@ -34,6 +34,7 @@ from ..schema.model import (
 from ..schema.replay import sqlalchemy_truncated
 from ..schema.type_names import normalize_type
 from .module_summary import ClassAttribute, ClassSummary, ModuleSummary
+from .orm_build import KeptOutTable, OrmBuild, UnrecognizedModel
 from .python_names import Expr, walk
 from .python_world import SQL_CONSTANTS, Changing, NameReaders, World, _typing_member, sa_member
 from .sqlalchemy_types import PYTHON_TYPES, TypeResult, Types
@@ -1913,40 +1914,6 @@ def build_orm_layer(summaries: Iterable[ModuleSummary]) -> tuple[SchemaLayer, tu
     """Resolve every module summary together into the `orm` SchemaLayer and the problems found."""
     built = build_orm(summaries)
     return built.layer, built.errors
-
-
-@dataclass(frozen=True, slots=True)
-class KeptOutTable:
-    """A table declared in code that is not read as the application's PostgreSQL schema."""
-
-    key: str
-    location: Location
-    reason: str  # the other engine ("ClickHouse"), or "not application code"
-
-
-@dataclass(frozen=True, slots=True)
-class UnrecognizedModel:
-    class_name: str
-    location: Location
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class OrmBuild:
-    layer: SchemaLayer
-    errors: tuple[ExtractionError, ...]
-    naming_convention: Optional[dict[str, str]]
-    relationships: tuple[Relationship, ...]
-    model_classes: int = 0  # application classes that declare a table or map through a declarative base
-    unrecognized: tuple[UnrecognizedModel, ...] = ()  # of those, the ones that gave no table
-    kept_out: tuple[KeptOutTable, ...] = ()
-    library_bases: tuple[tuple[str, str], ...] = ()  # (library class, table): what such bases declare is not read
-    library_tables: tuple[tuple[str, str], ...] = ()  # (table key, library): tables a library maps at run time
-    transformed_columns: frozenset[tuple[str, str]] = frozenset()  # (table key, column) written through a transform
-    library_named: tuple[tuple[str, str], ...] = ()  # (class, library base): a table named by the library, not read
-    # The workspace functions whose bodies the build evaluated (column helpers, table-name
-    # functions): of any other function, only the name can matter to it.
-    functions_evaluated: frozenset[str] = frozenset()
 
 
 def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str], bool] = lambda path: True,

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ..by_path import ByPath
-from ..extract.text_writes import deletion_words, sql_insert_tables
+from ..extract.text_searches import deletion_words, sql_insert_tables
 from ..schema.migration_walk import WalkState, walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..schema.operations import CreateTable, DropTable

@@ -25,11 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Callable, Iterable, Optional
 
-from ..extract.module_summary import module_bindings, summarize_module
-from ..extract.python_names import ExprBuilder, dotted
 from ..extract.python_source import parse_python
-from ..extract.python_world import World
-from ..extract.static_eval import Evaluator, Unknown
 from ..i18n import _
 from .discovery import file_name, folder_of, under
 from ..lazy_pattern import LazyPattern
@@ -258,6 +254,12 @@ def _resolve(location: str, here: str, package_folder: Callable[[str], Optional[
 
 def _migrated_schema(env_path: str, text_of: Callable[[str], Optional[str]]) -> tuple[Optional[str], bool]:
     """(schema, per run): what env.py sets the search path to, read without running it."""
+    # the Python readers: an Alembic workspace's (an audit of SQL alone does not import them)
+    from ..extract.module_summary import module_bindings, summarize_module
+    from ..extract.python_names import ExprBuilder, dotted
+    from ..extract.python_world import World
+    from ..extract.static_eval import Evaluator, Unknown
+
     text = text_of(env_path) or ""
     if "search_path" not in text.lower() and "schema_translate_map" not in text:
         return None, False

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..extract.other_orms import OtherOrmModels
-from ..extract.sqlalchemy_models import KeptOutTable, UnrecognizedModel
+from ..extract.orm_build import KeptOutTable, UnrecognizedModel
 from ..i18n import _, _n
 from ..schema.model import SchemaLayer
 

@@ -20,15 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..extract import (
-    code_facts,
-    module_summary,
-    sql_files,
-    sqlalchemy_models,
-)
+from ..extract import sql_files
+from ..extract.orm_build import OrmBuild, no_models
 from ..extract.other_orms import other_orm_models
 from ..extract.python_source import Reparser, import_rewriter
-from ..extract.python_world import ReadClosure
+from ..lazy_module import LazyModule
 from ..collector import collector_paused
 from ..i18n import _
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
@@ -36,7 +32,6 @@ from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
 from .databases import (ALEMBIC, Database, baseline_step, explain_failures, group_locations, merged_files,
                         schema_file_for_new_databases, tool_table_step, upgrade_baseline)
-from . import migration_helpers
 from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import FirstPart, ParseCache, open_cache
@@ -50,6 +45,15 @@ from .coverage import Coverage, sql_coverage, tables_in_both
 from .package_roots import PackageRoots
 from .parse_workers import at_most, new_pool, parse_in_worker, results_received_promptly, take_early_pool
 from .read_ahead import ReadAhead, read_for_the_schema, text_digest
+
+# The readers of Python code, imported once a workspace has Python files to read: an audit of SQL
+# migrations alone does not pay their imports (lazy_module.py).
+_EXTRACT = f"{__package__.rpartition('.')[0]}.extract"
+code_facts = LazyModule(f"{_EXTRACT}.code_facts", globals(), "code_facts")
+module_summary = LazyModule(f"{_EXTRACT}.module_summary", globals(), "module_summary")
+python_world = LazyModule(f"{_EXTRACT}.python_world", globals(), "python_world")
+sqlalchemy_models = LazyModule(f"{_EXTRACT}.sqlalchemy_models", globals(), "sqlalchemy_models")
+migration_helpers = LazyModule(f"{__package__}.migration_helpers", globals(), "migration_helpers")
 
 if TYPE_CHECKING:  # worker pools are made in parse_workers, when a cold index has many files
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -177,9 +181,10 @@ class WorkspaceIndex:
         self._model_marks: dict[str, bool] = {}  # see _kind
         self._schema_marks: dict[str, bool] = {}  # see _read_itself
         self._package_roots = PackageRoots(())
-        self._orm: Optional[sqlalchemy_models.OrmBuild] = None
+        self._orm: Optional[OrmBuild] = None
         self._orm_paths: Optional[frozenset[str]] = None  # the files that locations in `_orm` point into
-        self._kept_mappings = sqlalchemy_models.KeptMappings()  # what each class's mapping added to `_orm`
+        # what each class's mapping added to `_orm` (sqlalchemy_models.KeptMappings; None: nothing yet)
+        self._kept_mappings = None
         self._orm_versions: dict[str, tuple[int, ...]] = {}  # the libraries' pinned versions `_orm` was built with
         self._last_rebuild = _LastRebuild()  # what the revisions gave, while they are the same
         self._replays: dict[str, ReplayRun] = {}  # database name -> its last replay
@@ -352,7 +357,9 @@ class WorkspaceIndex:
         transitively."""
         modules = {parsed.module: parsed for parsed in self._files.values()
                    if parsed.kind in PYTHON_KINDS and isinstance(parsed.result, PythonModule)}
-        closure = ReadClosure(modules)
+        if not modules:
+            return set()
+        closure = python_world.ReadClosure(modules)
         found: set[str] = set()
         for parsed in modules.values():
             if self._read_itself(parsed.kind, self._read(parsed.path) or "", parsed.digest):
@@ -383,7 +390,7 @@ class WorkspaceIndex:
         last look did not, `_save_parses`), which spares searching its text."""
         waiting = {job[4]: job for job in pending if job[1] in PYTHON_KINDS}
         cached = [parsed for parsed in files.values() if parsed.kind in PYTHON_KINDS and parsed.result is not None]
-        closure = ReadClosure([*waiting, *(parsed.module for parsed in cached)])
+        closure = python_world.ReadClosure([*waiting, *(parsed.module for parsed in cached)])
         jobs = [job for job in pending
                 if job[1] not in PYTHON_KINDS or (not stored.holds(job) and self._read_itself(job[1], job[3], job[2]))]
         read_itself = {job[0] for job in jobs}
@@ -752,7 +759,8 @@ class WorkspaceIndex:
     def prepare_for_edits(self) -> None:
         """Build now what only edits need, so that the first edit does not wait for it: the
         language server calls this once the index is published."""
-        self._kept_mappings.prepare_for_edits()
+        if self._kept_mappings is not None:
+            self._kept_mappings.prepare_for_edits()
 
     def prepare_for_unparsable_text(self) -> None:
         """Import now what reads a Python text this interpreter's grammar rejects
@@ -819,6 +827,8 @@ class WorkspaceIndex:
         """The revisions with the functions of other modules they call read in place
         (migration_helpers.py), and what was said of those functions. A revision is read again
         only when it or a module that imports `op` changed."""
+        if not revisions:
+            return [], ()
         helpers = tuple(summary.migration_helpers for parsed in self._files.values()
                         if (summary := _summary(parsed)) is not None and summary.migration_helpers is not None)
         functions: list[migration_helpers.Functions] = []  # made once, when a revision needs it
@@ -844,18 +854,20 @@ class WorkspaceIndex:
         versions = pinned_versions(self.root)
         if self._orm is not None and versions == self._orm_versions:
             return
-        if versions != self._orm_versions:
-            self._kept_mappings, self._orm_versions = sqlalchemy_models.KeptMappings(), versions
         self._orm_paths = None
         summaries = [summary for f in self._files.values() if (summary := _summary(f)) is not None]
+        if not summaries:  # no Python module: no models to read (nor their reader to import)
+            self._orm, self._orm_versions, self._kept_mappings = no_models(), versions, None
+            return
+        if self._kept_mappings is None or versions != self._orm_versions:
+            self._kept_mappings, self._orm_versions = sqlalchemy_models.KeptMappings(), versions
         try:
             self._orm = sqlalchemy_models.build_orm(summaries, self._declares_application_tables, self._kept_mappings,
                                                     versions)
         except Exception as error:  # the boundary: a bug in the model reader must not take the index down
             log.exception("failed to build the models' schema")
-            self._kept_mappings = sqlalchemy_models.KeptMappings()
-            where = Location(summaries[0].path if summaries else ".", 1)
-            self._orm = sqlalchemy_models.OrmBuild(SchemaLayer("orm"), (ExtractionError(where, _(
+            self._kept_mappings = None
+            self._orm = OrmBuild(SchemaLayer("orm"), (ExtractionError(Location(summaries[0].path, 1), _(
                 "SchemaLens could not build the schema of the models: %(error)s", error=repr(error))),), None, ())
 
     def _keep_equal_tables(self, name: str, layer: SchemaLayer) -> None:
@@ -1156,7 +1168,7 @@ def _positionless(summary: module_summary.ModuleSummary, evaluated: frozenset[st
     return buffer.getvalue()
 
 
-def _located_paths(built: sqlalchemy_models.OrmBuild) -> frozenset[str]:
+def _located_paths(built: OrmBuild) -> frozenset[str]:
     """The files of every location the models' build holds (tables, columns, errors, ...)."""
     paths: set[str] = set()
 

@@ -9,9 +9,10 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..extract import alembic_revisions, module_summary, sql_files
+from ..extract import sql_files
 from ..extract.python_source import Reparser, parse_python
 from ..i18n import _
+from ..lazy_module import LazyModule
 from ..schema.model import ExtractionError, Location
 from .cache import dumps
 from .migration_sets import runnable_text
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
     from ..extract import code_facts
 
 log = logging.getLogger(__name__)
+
+# The readers of Python files, imported with the first one parsed: a workspace of SQL migrations
+# alone does not pay their imports (a worker imports them ahead: parse_workers._PARSERS).
+_EXTRACT = f"{__package__.rpartition('.')[0]}.extract"
+alembic_revisions = LazyModule(f"{_EXTRACT}.alembic_revisions", globals(), "alembic_revisions")
+module_summary = LazyModule(f"{_EXTRACT}.module_summary", globals(), "module_summary")
 
 PYTHON_KINDS = ("model", "python", "support")
 

@@ -28,9 +28,11 @@ if TYPE_CHECKING:  # imported when a pool is made: a command that parses in its 
 
 log = logging.getLogger(__name__)
 
-# What a worker imports to parse (`parse_jobs.parse_job`), and pglast, which the parsers import
-# when they first read SQL (lazy_module.py): imported ahead by the early worker.
-_PARSERS = (f"{__name__.rpartition('.')[0]}.parse_jobs", "pglast.ast", "pglast.enums", "pglast.parser", "pglast.stream")
+# What a worker imports to parse (`parse_jobs.parse_job`), and what the parsers import when they
+# first read Python or SQL (lazy_module.py): imported ahead by the early worker.
+_ANALYZERS = __name__.rpartition('.')[0].rpartition('.')[0]
+_PARSERS = (f"{_ANALYZERS}.workspace.parse_jobs", f"{_ANALYZERS}.extract.module_summary",
+            f"{_ANALYZERS}.extract.alembic_revisions", "pglast.ast", "pglast.enums", "pglast.parser", "pglast.stream")
 
 _early: list[tuple[int, ProcessPoolExecutor]] = []  # (its size, the pool of the worker started ahead), until an index takes it
 _reading: list[tuple[str, Future]] = []  # (the workspace root, its files read ahead by that worker), until the server takes them

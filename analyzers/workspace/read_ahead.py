@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..extract.module_summary import may_run_migrations
+from ..extract.text_searches import may_run_migrations
 from .alembic_environments import looks_like_revision
 from .code_roles import is_application_code
 from .config import load_config
@@ -41,7 +41,7 @@ _SCHEMA_MARKER_PIECES = ("_args__", "relationship(", "Mapped[", "Index(", "liste
 
 def read_for_the_schema(text: str) -> bool:
     """A Python file (not a model module) the schema-first look reads: it adds to the models
-    (`_SCHEMA_MARKERS`), or may apply the migrations (module_summary.may_run_migrations)."""
+    (`_SCHEMA_MARKERS`), or may apply the migrations (text_searches.may_run_migrations)."""
     return holds_any(text, _SCHEMA_MARKER_PIECES, _SCHEMA_MARKERS) or may_run_migrations(text)
 
 

@@ -4,7 +4,6 @@ import functools
 import re
 from typing import Iterator, Optional
 
-from ...extract.alembic_revisions import DEFAULT_FILE_TEMPLATE, alembic_ini_options, file_template_of, nearest_alembic_ini
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ...workspace.discovery import file_name, file_stem, folder_of
@@ -18,6 +17,9 @@ _TOKEN = LazyPattern(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdif]")
 
 def file_template(context: AuditContext, folder: str) -> str:
     """The `file_template` of the alembic.ini nearest above `folder` (Alembic's default without one)."""
+    # the revisions' reader: asked only of Alembic revisions (an audit of SQL alone does not import it)
+    from ...extract.alembic_revisions import DEFAULT_FILE_TEMPLATE, alembic_ini_options, file_template_of, nearest_alembic_ini
+
     found = nearest_alembic_ini(folder, context.text_of)
     return (file_template_of(alembic_ini_options(found[1])) if found else None) or DEFAULT_FILE_TEMPLATE
 

@@ -1,6 +1,8 @@
-"""The rows a text deletes, archives or inserts into, found by searching it, without a parse: in
-Python code (SQL strings, query-builder calls) and in SQL scripts alike. Light to import: the
-audit of a workspace without Python reads its SQL scripts with it, without the Python extractors.
+"""What a text says, found by searching it without a parse: the rows it deletes, archives or
+inserts into, in Python code (SQL strings, query-builder calls) and in SQL scripts alike, and
+whether a Python module may apply the migrations. Light to import: the audit of a workspace without
+Python reads its SQL scripts with it, and the early parse worker searches every file with it,
+without the Python extractors.
 """
 
 from __future__ import annotations
@@ -88,3 +90,9 @@ def _occurrences(text: str, word: str) -> Iterator[int]:
     while start != -1:
         yield start
         start = text.find(word, start + 1)
+
+
+def may_run_migrations(text: str) -> bool:
+    """What a module that `runs_migrations` (module_summary) holds: the word, and the module it
+    imports it from ("upgrade" alone is everyday code's word; a walk of a large module costs)."""
+    return "upgrade" in text and ("alembic" in text or "flask_migrate" in text)
