@@ -234,6 +234,7 @@ class _Finish:
 
     mapping: _Mapping
     convention: dict[str, str]
+    search_indexes: Optional[tuple[str, ...]]  # the names of its search vectors' indexes (`_search_index_names`)
     table: Optional[Table]
     errors: tuple[ExtractionError, ...]
     functions_evaluated: frozenset[str]  # `f"{Other.__tablename__}.id"` foreign keys
@@ -1398,10 +1399,11 @@ class _LayerBuilder:
     def _guarded_table(self, table: _TableBuild) -> Optional[Table]:
         mapping = table.mapping
         # as the mapping made it: no subclass added columns, no module-level Index() names it
-        alone = mapping is not None and len(table.columns) == len(mapping.table.columns) and not table.module_indexes \
-            and self.searchable is None
+        alone = mapping is not None and len(table.columns) == len(mapping.table.columns) and not table.module_indexes
+        search_indexes = self._search_index_names(table) if alone else None
         kept = self.kept.finished.get(mapping.summary.qualified) if alone and self.kept is not None else None
-        if kept is not None and kept.mapping is mapping and kept.convention == table.root.convention:
+        if kept is not None and kept.mapping is mapping and kept.convention == table.root.convention \
+                and kept.search_indexes == search_indexes:
             self.errors += kept.errors
             self.world.functions_evaluated |= kept.functions_evaluated
             self.finished[mapping.summary.qualified] = kept
@@ -1420,9 +1422,17 @@ class _LayerBuilder:
             table_evaluated, self.world.functions_evaluated = self.world.functions_evaluated, evaluated
             evaluated |= table_evaluated
         if alone and self._other_tables_read == reads:
-            self.finished[mapping.summary.qualified] = _Finish(mapping, dict(table.root.convention), finished,
+            self.finished[mapping.summary.qualified] = _Finish(mapping, dict(table.root.convention), search_indexes, finished,
                                                                tuple(self.errors[errors:]), frozenset(table_evaluated))
         return finished
+
+    def _search_index_names(self, table: _TableBuild) -> Optional[tuple[str, ...]]:
+        """The names make_searchable() gives the GIN indexes of the table's search vectors (None:
+        the models do not call it): all a table's finish reads of how they are named, which a
+        project's copy of sqlalchemy_searchable may compute from its own code (dispatch)."""
+        if self.searchable is None:
+            return None
+        return tuple(self.searchable(table.name, column.name) for column in table.columns if column.type_text == "TSVECTOR")
 
     def _finish_table(self, table: _TableBuild) -> Table:
         world = self.world
