@@ -12,7 +12,7 @@ import io
 import re
 import tokenize
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -21,7 +21,7 @@ from ..by_path import ByPath
 from ..extract.text_searches import deletion_words, sql_insert_tables
 from ..schema.migration_walk import WalkState, walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
-from ..schema.operations import CreateTable, DropTable
+from ..schema.operations import CreateTable, DropTable, ExistingTables, Step
 from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
@@ -232,7 +232,8 @@ class AuditContext:
         one of an audit's costliest parts. When they differ (an edit of a migration), the walk
         resumes from the last checkpoint before the first step that differs, and the operations
         of every step that walks as it did are the last walk's very objects (see
-        `step_operations`)."""
+        `step_operations`). An edit of a model that a history takes as there at its start
+        (ExistingTables, which the walk does not read) walks as it did."""
         steps = self.model.steps
         in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
         key = (steps, in_transaction)
@@ -241,6 +242,9 @@ class AuditContext:
             return last
         groups_before, checkpoints_before = (last.groups, last.checkpoints) if last is not None else ({}, {})
         changed = _first_change(key, last.key) if last is not None else 0
+        if last is not None and changed == len(steps) == len(last.key[0]):
+            _last_walk[:] = [_Walked(key, last.walk, last.groups, last.checkpoints, last.derived)]
+            return _last_walk[0]
         start = max((number for number in checkpoints_before if number <= changed), default=0)
         state = checkpoints_before[start].copy() if start in checkpoints_before else None
         checkpoints = {number: kept for number, kept in checkpoints_before.items() if number < start}
@@ -892,10 +896,23 @@ def _first_change(walked: tuple, before: tuple) -> int:
     runs in a transaction): the walks agree up to it."""
     (steps, in_transaction), (steps_before, in_transaction_before) = walked, before
     for number, step in enumerate(steps):
-        if number >= len(steps_before) or not (step is steps_before[number] or step == steps_before[number]) \
+        if number >= len(steps_before) or not _walks_the_same(step, steps_before[number]) \
                 or in_transaction.get(step.path) != in_transaction_before.get(step.path):
             return number
     return len(steps)
+
+
+def _walks_the_same(step: Step, before: Step) -> bool:
+    """The same step, or one whose only change is in the tables it takes from the models
+    (ExistingTables: an edit of a model that a history starts from), which the walk does not read:
+    the walked ExistingTables then holds the tables of the first walk (no rule reads them)."""
+    if step is before or step == before:
+        return True
+    return replace(step, operations=()) == replace(before, operations=()) \
+        and len(step.operations) == len(before.operations) \
+        and all(operation == earlier or (isinstance(operation, ExistingTables) and isinstance(earlier, ExistingTables)
+                                         and replace(operation, tables=()) == replace(earlier, tables=()))
+                for operation, earlier in zip(step.operations, before.operations))
 
 
 def _step_groups(walk: Iterable, last: dict[int, tuple]) -> dict[int, tuple]:
