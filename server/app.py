@@ -12,7 +12,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Collection, Optional
 
 from lsprotocol import types
 from pygls import uris
@@ -239,11 +239,23 @@ class SchemaLensServer(LanguageServer):
         self.problems = audited.problems
         self.query_paths = audited.query_paths
         self.held_back = audited.held_back
-        current = self.diagnostics.by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang)
-        for uri in self._open_first(set(current) | set(self.published)):
-            diagnostics = current.get(uri, [])
+        open_uris = self._open_uris()
+        shown: set[str] = set()  # the open files, published before the others' diagnostics are made
+
+        def publish(uri: str, diagnostics: list[types.Diagnostic]) -> None:
             if diagnostics != self.published.get(uri, []):
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+            shown.add(uri)
+
+        def publish_open(made: dict[str, list[types.Diagnostic]]) -> None:
+            for uri in sorted(open_uris):
+                publish(uri, made.get(uri, []))
+
+        current = self.diagnostics.by_uri(self.root, audited.findings, audited.problems, self.positions(), self.lang,
+                                          first=open_uris, ready=publish_open)
+        for uri in self._open_first(set(current) | set(self.published)):
+            if uri not in shown:
+                publish(uri, current.get(uri, []))
         self.published = current
         self.audited = self.model
         self.publishing_kept = False
@@ -274,11 +286,15 @@ class SchemaLensServer(LanguageServer):
         for uri in self._open_first(shown):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=shown[uri]))
 
+    def _open_uris(self) -> Collection[str]:
+        """The files open in the editor: the ones the user looks at, published first."""
+        return self.workspace.text_documents
+
     def _open_first(self, uris) -> list[str]:
-        """`uris` in the order to publish them: the files open in the editor first, the ones the
-        user looks at (dispatch's first look: 24 ms to publish every file), then the others."""
-        open_documents = self.workspace.text_documents
-        return sorted(uris, key=lambda uri: (uri not in open_documents, uri))
+        """`uris` in the order to publish them: the files open in the editor first (dispatch's first
+        look: 24 ms to publish every file), then the others."""
+        open_uris = self._open_uris()
+        return sorted(uris, key=lambda uri: (uri not in open_uris, uri))
 
     @staticmethod
     def _audit(index: WorkspaceIndex, model, kept: Optional[KeptRules] = None) -> tuple[dict[str, Optional[str]], CarriedAudit]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Collection, Optional
 
 from lsprotocol import types
 from pygls import uris
@@ -68,10 +68,17 @@ class Diagnostics:
         # places; the paths of the files it points into)
         self._last_merged: dict[int, tuple[Finding, tuple, list, tuple[str, ...]]] = {}
 
-    def by_uri(self, root: Path, findings, problems, positions: Positions, lang: str = "en") -> dict[str, list[types.Diagnostic]]:
+    def by_uri(self, root: Path, findings, problems, positions: Positions, lang: str = "en",
+               first: Collection[str] = (), ready: Optional[Callable[[dict[str, list[types.Diagnostic]]], None]] = None
+               ) -> dict[str, list[types.Diagnostic]]:
+        """The diagnostics of every file. With `ready`, it is given those of the files `first` names
+        (the open ones) as soon as they are complete, before the diagnostics of other files that
+        must be made again are made (dispatch: an edit of its user model moves the related places
+        of 200 diagnostics in 45 other files, 6 ms of 8)."""
         last, self._last = self._last, {}
         last_merged, self._last_merged = self._last_merged, {}
         by_uri: dict[str, list[types.Diagnostic]] = {}
+        later: list[tuple] = []  # (places, the place's index there, its file's diagnostics, the index there)
         for merged in findings:
             kept_places = last_merged.get(id(merged))
             # the files it points into, once each: a finding merged from 2,000 places names a few
@@ -84,15 +91,44 @@ class Diagnostics:
                 for finding in occurrences(merged):
                     key = _ShownKey((_shown(finding), lang, positions.encoding))
                     texts = tuple(positions.text(path) for path in _paths(finding))
+                    uri = uri_of(root, finding.location.path)
                     kept = last.get(key)
-                    diagnostic = kept[1] if kept is not None and kept[0] == texts else finding_diagnostic(finding, root, positions, lang)
-                    places.append((uri_of(root, finding.location.path), key, (texts, diagnostic)))
+                    if kept is not None and kept[0] == texts:
+                        entry = kept
+                    elif ready is None or uri in first:
+                        entry = (texts, finding_diagnostic(finding, root, positions, lang))
+                    else:
+                        entry = _Later(finding, texts)
+                    places.append((uri, key, entry))
             self._last_merged[id(merged)] = (merged, shown_in, places, paths)
-            for uri, key, entry in places:
-                self._last[key] = entry
-                by_uri.setdefault(uri, []).append(entry[1])
+            for index, (uri, key, entry) in enumerate(places):
+                diagnostics = by_uri.setdefault(uri, [])
+                if isinstance(entry, _Later):
+                    later.append((places, index, diagnostics, len(diagnostics)))
+                    diagnostics.append(None)
+                else:
+                    self._last[key] = entry
+                    diagnostics.append(entry[1])
         _add_problems(by_uri, root, problems, positions, lang)
+        if ready is not None:
+            ready({uri: by_uri[uri] for uri in first if uri in by_uri})
+        for places, index, diagnostics, position in later:
+            uri, key, waiting = places[index]
+            entry = (waiting.texts, finding_diagnostic(waiting.finding, root, positions, lang))
+            places[index] = (uri, key, entry)
+            self._last[key] = entry
+            diagnostics[position] = entry[1]
         return by_uri
+
+
+class _Later:
+    """A place whose diagnostic `Diagnostics.by_uri` makes once the open files' are given."""
+
+    __slots__ = ("finding", "texts")
+
+    def __init__(self, finding: Finding, texts: tuple) -> None:
+        self.finding = finding
+        self.texts = texts
 
 
 class _ShownKey:

@@ -23,7 +23,7 @@ def _server(tmp_path: Path) -> tuple[SchemaLensServer, list[str], list]:
     server.index = WorkspaceIndex(server.root, workers=1)
     # no client: no open buffers, no open documents to publish first
     server.positions = lambda: Positions("utf-16", server.index.text_of)
-    server._open_first = sorted
+    server._open_uris = dict
     published: list = []
     server.text_document_publish_diagnostics = published.append
     audits: list[str] = []

@@ -2,7 +2,7 @@
 showing the same (its title aside: a merged finding's counts its places) keeps its diagnostic,
 and one whose file changed, or shown in another language or encoding, is converted again (its
 columns count the new text's characters); the very merged finding of the last publication keeps
-the diagnostics of all its places."""
+the diagnostics of all its places; the open files' diagnostics are given before the others are made."""
 
 from __future__ import annotations
 
@@ -75,3 +75,28 @@ def test_the_same_merged_finding_keeps_the_diagnostics_of_all_its_places(monkeyp
     assert publish(merged, {**texts, "app/other.py": "\n" + texts["app/other.py"]}.get) and len(calls) == 2
     # an equal merged finding made again is taken apart again, its places keeping their diagnostics
     assert publish(replace(merged), texts.get) == first and len(calls) == 3
+
+
+def test_the_open_files_diagnostics_are_given_before_the_others_are_made(monkeypatch):
+    """An edit of the open file moves the diagnostics of other files that point into it: the open
+    file's are published first, the others made after (the language server's `ready`)."""
+    from schemalens.server import diagnostics as module
+
+    other = replace(_finding(), location=Location("app/invoices.py", 2, 5), table="invoices")
+    texts = {MODELS: TEXT, "app/invoices.py": "class Invoice(Base):\n    total = Column(Float)\n"}
+    made: list[str] = []
+    convert = module.finding_diagnostic
+    monkeypatch.setattr(module, "finding_diagnostic", lambda finding, *args: made.append(finding.location.path)
+                        or convert(finding, *args))
+    diagnostics = Diagnostics()
+    open_uri = module.uri_of(ROOT, MODELS)
+    diagnostics.by_uri(ROOT, (other, _finding()), (), Positions("utf-16", texts.get), "en")
+    made.clear()
+    moved = {**texts, MODELS: "\n" + TEXT}  # both point into the open file, which gained a line
+    given: list = []
+    every = diagnostics.by_uri(ROOT, (other, _finding()), (), Positions("utf-16", moved.get), "en", first={open_uri},
+                               ready=lambda open_files: given.append((open_files, list(made))))
+    [(open_files, made_before)] = given
+    assert made_before == [MODELS] and made == [MODELS, "app/invoices.py"]
+    assert open_files == {open_uri: every[open_uri]} and None not in every[module.uri_of(ROOT, "app/invoices.py")]
+    assert every == Diagnostics().by_uri(ROOT, (other, _finding()), (), Positions("utf-16", moved.get), "en")
