@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING, Optional
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from schemalens.analyzers.fixes import file_suppression_fix, quick_fixes
 from schemalens.analyzers.i18n import translator
+from schemalens.analyzers.lazy_module import LazyModule
 from schemalens.analyzers.rules.base import occurrences
-from schemalens.analyzers.scaffold import RevisionFile, ScaffoldError, write_files
-from schemalens.analyzers.scaffold.from_findings import safe_change_edit, safe_change_for
 
 from .diagnostics import relative_path, uri_of
 from .positions import Positions
@@ -24,6 +22,12 @@ if TYPE_CHECKING:
     from .app import SchemaLensServer
 
 log = logging.getLogger(__name__)
+
+# Imported with the first code action: the scaffold and its SQL printer (pglast) are 40-60 ms of
+# the server's imports, before the first diagnostics of a workspace.
+fixes = LazyModule("schemalens.analyzers.fixes", globals(), "fixes")
+scaffold = LazyModule("schemalens.analyzers.scaffold", globals(), "scaffold")
+from_findings = LazyModule("schemalens.analyzers.scaffold.from_findings", globals(), "from_findings")
 
 CREATE_REVISIONS = "schemalens.createRevisionFiles"
 _KINDS = {"display": types.CodeActionKind.QuickFix, "safe": types.CodeActionKind.QuickFix,
@@ -56,9 +60,9 @@ async def code_action(ls: "SchemaLensServer", params: types.CodeActionParams) ->
         diagnostic = wanted.get((finding.rule, finding.location.line))
         if finding.location.path != path or diagnostic is None:
             continue
-        fixes = quick_fixes(finding, text, ls.model.database.tables)
-        file_fix = file_suppression_fix(finding, text)
-        for fix in [*fixes, *([file_fix] if file_fix else [])]:
+        quick = fixes.quick_fixes(finding, text, ls.model.database.tables)
+        file_fix = fixes.file_suppression_fix(finding, text)
+        for fix in [*quick, *([file_fix] if file_fix else [])]:
             edit = types.TextEdit(range=positions.lines_range(path, fix.edit.line, fix.edit.last_line),
                                   new_text=fix.edit.new_text)
             actions.append(types.CodeAction(
@@ -83,12 +87,12 @@ def _scaffold_action(ls: "SchemaLensServer", finding, diagnostic: types.Diagnost
     workspace edit, one edit that creates them and takes the unsafe statement out of the head
     revision; for others, an edit of the existing files (`changes`) and a command that creates
     the new ones."""
-    safe_change = safe_change_for(finding, ls.model, ls.index.text_of)
+    safe_change = from_findings.safe_change_for(finding, ls.model, ls.index.text_of)
     if safe_change is None:
         return None
     try:
-        planned = safe_change_edit(safe_change, ls.model, ls.index.text_of, lang=ls.lang)
-    except ScaffoldError as error:
+        planned = from_findings.safe_change_edit(safe_change, ls.model, ls.index.text_of, lang=ls.lang)
+    except scaffold.ScaffoldError as error:
         log.info("%s at %s: no scaffold: %s", finding.rule, finding.location, error)
         return None
     if any(line_edit.path in ls.stale for line_edit in planned.line_edits):
@@ -128,7 +132,7 @@ async def create_revision_files(ls: LanguageServer, *args) -> Optional[list[str]
     asked to, else named in a message. Only new files in a versions folder of the workspace."""
     if ls.model is None or not args or not isinstance(args[0], dict):
         return None
-    files = [RevisionFile(str(f["path"]), str(f["text"]), str(f.get("revision", "")), str(f.get("phase", "")))
+    files = [scaffold.RevisionFile(str(f["path"]), str(f["text"]), str(f.get("revision", "")), str(f.get("phase", "")))
              for f in args[0].get("files", []) if isinstance(f, dict) and "path" in f and "text" in f]
     folders = {str(PurePosixPath(f.path).parent) for f in files}
     known = {folder for history in ls.model.histories for folder in history.environment.versions}
@@ -139,7 +143,7 @@ async def create_revision_files(ls: LanguageServer, *args) -> Optional[list[str]
                         paths=", ".join(f.path for f in files)))
         return None
     try:
-        written = write_files(ls.root, files, folders.pop())
+        written = scaffold.write_files(ls.root, files, folders.pop())
     except (ValueError, OSError) as error:
         reason = _.localize(error.args[0]) if isinstance(error, ValueError) else str(error)
         _show_message(ls, types.MessageType.Error, _("SchemaLens: no revision written: %(reason)s", reason=reason))

@@ -1,6 +1,7 @@
 """LazyModule: imported on first attribute read, then the module itself in the importer's
 namespace; a SQL-only audit whose parse cache answers does not import pglast, and no SQL-only
-audit imports the readers of Python."""
+audit imports the readers of Python; the language server imports the scaffold with the first
+code action."""
 
 from __future__ import annotations
 
@@ -71,3 +72,17 @@ def test_a_sql_only_audit_imports_none_of_the_python_readers(tmp_path):
 
 _PYTHON_READERS = {"module_summary", "python_world", "static_eval", "sqlalchemy_models", "alembic_revisions",
                    "code_facts", "queries", "query_flow", "audit_markdown"}
+
+
+def test_the_language_server_imports_the_scaffold_and_pglast_when_they_are_used():
+    """The server's imports come before its first diagnostics; the scaffold and its SQL printer
+    (pglast: a rule that reads index predicates imports it when an audit needs it) are 40-60 ms
+    of them that a start publishing a kept audit never uses."""
+    imported = textwrap.dedent("""
+        import sys
+        import schemalens.server.app
+        print(sorted(name for name in sys.modules if name == "pglast" or name.startswith(("schemalens.analyzers.scaffold",
+              "schemalens.analyzers.fixes"))))
+    """)
+    run = subprocess.run([sys.executable, "-c", imported], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
