@@ -204,15 +204,20 @@ def _number(root: ast.AST, order: list, reference: weakref.ref, base: int) -> No
     """Append `root` and the nodes inside it to `order` in walk order, each with its span: the
     positions it covers in the file's order, which starts `base` nodes before `order` does."""
     append = order.append
+    leaves = _LEAVES
     stack: list = [root]  # nodes to enter, and (node, start) pairs to leave
     while stack:
         current = stack.pop()
-        if current.__class__ is tuple:
+        kind = current.__class__
+        if kind is tuple:
             node, start = current
             node._schemalens_span = (reference, start, base + len(order))
             continue
         start = base + len(order)
         append(current)
+        if kind in leaves:
+            current._schemalens_span = (reference, start, start + 1)
+            continue
         children = child_nodes(current)
         if children:
             stack.append((current, start))
@@ -414,6 +419,12 @@ _IN_SOURCE_ORDER = {
     ast.IfExp: lambda node: [node.body, node.test, node.orelse],
     ast.MatchMapping: lambda node: _pairs(node.keys, node.patterns),
 }
+
+# The kinds of node that never hold another (names and constants: a third of a file's nodes),
+# numbered without asking for their children (polar's 1,000,000 nodes: a quarter of the time).
+_LEAVES = frozenset(kind for kind in vars(ast).values() if isinstance(kind, type) and issubclass(kind, ast.AST)
+                    and kind not in _IN_SOURCE_ORDER
+                    and all(name in _NOT_CHILDREN or name in _SCALAR_FIELDS.get(kind, ()) for name in kind._fields))
 
 
 def _parse(text: str) -> ast.Module:
