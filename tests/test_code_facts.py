@@ -114,6 +114,38 @@ def test_referenced_names_are_uses_other_than_calls_inside_functions():
     assert "exported" not in referenced_names(tree)  # `__all__` copies names for `import *`; it calls nothing
 
 
+def test_referenced_names_of_a_parsed_file_and_of_its_statements_are_those_of_a_plain_tree():
+    """A parsed file's names are read off its numbered nodes, statement by statement after an
+    edit; a tree no file numbered is numbered for the walk: the same names either way."""
+    import ast
+
+    from schemalens.analyzers.extract.code_facts import referenced_names
+
+    text = textwrap.dedent("""
+        @app.task(queue=QUEUE)
+        def sync(session=Depends(get_session)):
+            @retry(times=RETRIES)
+            def attempt():
+                client.fetch(url=settings.BASE)
+                return records.load()
+            handler = lambda row: row.total
+            return attempt, handler
+
+        class Orders(Base):
+            __all__ += ["exported_name"]
+            status = Column(String, default=lambda: DEFAULT_STATUS)
+    """)
+    source, _ = parse_python(text, "app/tasks.py")
+    plain = ast.parse(text)
+    names = referenced_names(plain)
+    assert {"task", "QUEUE", "get_session", "RETRIES", "client", "settings", "BASE", "records", "total",
+            "DEFAULT_STATUS", "Column", "String"} <= names
+    assert not names & {"fetch", "load", "exported_name"}
+    assert referenced_names(source.tree) == names
+    assert [referenced_names(statement) for statement in source.tree.body] == \
+           [referenced_names(statement) for statement in plain.body]
+
+
 def test_names_written_hashed_directly_through_a_local_or_by_keyword_and_not_raw_ones():
     facts = _facts('''
         def save(admin, user, raw, form):

@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 from ..schema.model import ExtractionError, Location
 from .module_summary import EarlierStatements
 from .python_names import dotted
-from .python_source import LINE_BREAK, PythonFile, child_nodes, first_line, parse_python, walk_in_order
+from .python_source import LINE_BREAK, PythonFile, first_line, nodes_in_order, parse_python, walk_in_order
 from .queries import (FunctionFacts, FunctionReads, HybridAttribute, LineMove, LoopRead, QueryCall, QueryShape, call_arguments,
                       on_header_line, placed_fields, read_queries, string_literals)
 from .sql_queries import shape_from_sql
@@ -1181,38 +1181,41 @@ def _assigns_all(node: ast.AST) -> bool:
 def referenced_names(tree: ast.AST) -> frozenset[str]:
     """See CodeFacts.referenced_names: names and attributes read other than as the function of a
     call inside a function body, every callee outside function bodies, and the identifiers of
-    strings that look like names or dotted paths."""
+    strings that look like names or dotted paths. Read off the file's nodes in order (half the
+    time of a walk that asks each node for its children: polar, 0.5 s of a cold index)."""
+    order, position, end = nodes_in_order(tree)
     found: set[str] = set()
-    stack: list[tuple[ast.AST, bool]] = [(tree, False)]  # (node, inside a function body)
-    while stack:
-        node, in_function = stack.pop()
-        kind = type(node)
-        if kind is ast.Name:
+    inside: list[tuple[int, bool]] = [(end, False)]  # (where a range ends, inside a function body there)
+    callee = -1  # the position of a call's function read as a call, not as a name
+    while position < end:
+        node = order[position]
+        while inside[-1][0] <= position:
+            inside.pop()
+        kind = node.__class__
+        if position == callee:
+            pass  # the call graph follows the callee; what it is called on (an attribute's object) is a use
+        elif kind is ast.Name:
             if isinstance(node.ctx, ast.Load):
                 found.add(node.id)
-            continue
-        if kind is ast.Constant:
+        elif kind is ast.Constant:
             if isinstance(node.value, str) and len(node.value) <= 200 and _NAME_STRING.fullmatch(node.value):
                 found.update(part for part in re.split(r"[.:]", node.value) if part)
+        elif kind in _ASSIGNMENTS and _assigns_all(node):
+            position = node._schemalens_span[2]
             continue
-        if kind in _ASSIGNMENTS and _assigns_all(node):
-            continue
-        if kind is ast.Call and in_function:
-            # the callee itself is followed by the call graph; what it is called on is a use
-            if isinstance(node.func, ast.Attribute):
-                stack.append((node.func.value, True))
-            elif not isinstance(node.func, ast.Name):
-                stack.append((node.func, True))
-            stack += [(child, True) for child in (*node.args, *node.keywords)]
-            continue
-        if kind is ast.Attribute and isinstance(node.ctx, ast.Load):
-            found.add(node.attr)
-        if kind in _FUNCTIONS_AND_LAMBDAS:
-            # decorators run where the function is defined
-            decorators = {id(decorator) for decorator in getattr(node, "decorator_list", ())}
-            stack += [(child, in_function if id(child) in decorators else True) for child in child_nodes(node)]
-        else:
-            stack += [(child, in_function) for child in child_nodes(node)]
+        elif kind is ast.Call:
+            if inside[-1][1] and isinstance(node.func, (ast.Attribute, ast.Name)):
+                callee = position + 1  # a call's function comes first
+        elif kind is ast.Attribute:
+            if isinstance(node.ctx, ast.Load):
+                found.add(node.attr)
+        elif kind in _FUNCTIONS_AND_LAMBDAS:
+            outer = inside[-1][1]
+            inside.append((node._schemalens_span[2], True))
+            decorators = getattr(node, "decorator_list", None)
+            if decorators:  # they come first, and run where the function is defined
+                inside.append((decorators[-1]._schemalens_span[2], outer))
+        position += 1
     return frozenset(found)
 
 

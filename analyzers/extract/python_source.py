@@ -176,6 +176,20 @@ def walk_in_order(node: Union[ast.AST, Sequence[ast.AST]], prune: tuple[type, ..
             position = current._schemalens_span[2] if isinstance(current, prune) else position + 1
 
 
+def nodes_in_order(node: ast.AST) -> tuple[list, int, int]:
+    """The nodes `walk_in_order(node)` gives, as (a list, the position of `node` in it, the
+    position after its last node): a slice of its file's numbering, or `node` numbered now (a
+    tree no live PythonFile numbered). A walk skips a node's subtree by going on from the end
+    of its span (`node._schemalens_span[2]`)."""
+    span = getattr(node, "_schemalens_span", None)
+    order = span[0]() if span is not None else None
+    if order is not None:
+        return order, span[1], span[2]
+    order = _NodesInOrder()
+    _number(node, order, weakref.ref(order), 0)
+    return order, 0, len(order)
+
+
 def _walk_unnumbered(node: ast.AST, prune: tuple[type, ...]) -> Iterator[ast.AST]:
     stack = [node]
     while stack:
