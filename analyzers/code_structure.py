@@ -4,13 +4,17 @@ kept across the edit (query_flow.code_base).
 
 An edit that adds a column to a model moves every line below it and adds one class attribute,
 but changes no function, call or query: the flow's answers stay the same, only their locations
-move. `structure(facts, summary, resolving)` is a file's code facts and summary with every
-Location dropped, with the line where each function ends and the line of each if/elif chain a
-condition is an arm of dropped, and with the parts of the summary the flow never reads left out
-(class method bodies, module-level calls, attribute annotations). A class attribute counts only
+move. `structure(facts, summary, resolving, function_names)` is a file's code facts and summary
+with every Location dropped, with the line where each function ends and the line of each if/elif
+chain a condition is an arm of dropped, and with the parts of the summary the flow never reads
+left out (class method bodies, module-level calls, attribute annotations, the arguments of a call
+a module-level name is assigned: the columns of a `Table(...)`). A class attribute counts only
 under a name some class of the workspace binds to one of its classes (`model = Order`,
 `repository = OrderRepository()`, the names in `resolving`): `CodeBase.class_attribute` answers
-None for every other name, whether the attribute is there or not.
+None for every other name, whether the attribute is there or not. Of the names a file reads
+(`CodeFacts.referenced_names`, which take in the words of its strings: a `Table()`'s column
+names), only those some function of the workspace is named count (`function_names`): the flow
+asks them only whether a function is named somewhere (`CodeBase.unreached`).
 """
 
 from __future__ import annotations
@@ -35,13 +39,19 @@ def resolving_attributes(world: World) -> frozenset[str]:
                      and world.resolve(attribute.value.name) in world.classes)
 
 
-def structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
+def function_names(functions) -> frozenset[str]:
+    """The last part of the names of the functions (keyed (path, name), as CodeBase.functions)."""
+    return frozenset(name.rpartition(".")[2] for _path, name in functions)
+
+
+def structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str],
+              function_names: frozenset[str]) -> bytes:
     """The file's code facts and summary as the flow reads them, without positions (see the module)."""
-    key = (id(facts), id(summary), resolving)
+    key = (id(facts), id(summary), resolving, function_names)
     recent = _RECENT.get(key)
     if recent is not None and recent[0] is facts and recent[1] is summary:
         return recent[2]
-    written = _structure(facts, summary, resolving)
+    written = _structure(facts, summary, resolving, function_names)
     _RECENT[key] = (facts, summary, written)
     if len(_RECENT) > _RECENT_KEPT:
         del _RECENT[next(iter(_RECENT))]
@@ -54,15 +64,17 @@ _RECENT: dict[tuple, tuple[object, object, bytes]] = {}
 _RECENT_KEPT = 32
 
 
-def _structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str]) -> bytes:
+def _structure(facts: object, summary: Optional[ModuleSummary], resolving: frozenset[str],
+               function_names: frozenset[str]) -> bytes:
     path = getattr(facts, "path", None) or getattr(summary, "path", "")
     each_time = _Reducers({
         Location: _no_location,
         Arm: _arm_without_chain,
         FunctionFacts: _function_without_end,
         ClassSummary: lambda cls: _class_as_read(cls, resolving),
+        Assignment: _assignment_as_read,
         ModuleSummary: _module_as_read,
-        CodeFacts: _facts_in_order,
+        CodeFacts: lambda facts: _facts_in_order(facts, function_names),
     })
     written = _Written(path, _WRITTEN.get(path, {}), resolving)
     reducers = _Reducers(each_time)
@@ -137,10 +149,11 @@ class _Reducers(dict):
         return reduce
 
 
-def _facts_in_order(facts: CodeFacts):
+def _facts_in_order(facts: CodeFacts, function_names: frozenset[str]):
     # a set's order follows how it was built, not what it holds (pickle writes sets as it meets them)
-    return (tuple, (tuple(tuple(sorted(value)) if isinstance(value, frozenset) else value
-                          for value in (getattr(facts, name) for name in CodeFacts.__slots__)),))
+    values = (facts.referenced_names & function_names if name == "referenced_names" else getattr(facts, name)
+              for name in CodeFacts.__slots__)
+    return (tuple, (tuple(tuple(sorted(value)) if isinstance(value, frozenset) else value for value in values),))
 
 
 def _no_location(location: Location):
@@ -158,6 +171,15 @@ def _function_without_end(function: FunctionFacts):
 def _class_as_read(cls: ClassSummary, resolving: frozenset[str]):
     attributes = tuple((a.name, a.value) for a in cls.attributes if a.name in resolving)
     return (tuple, ((cls.name, cls.qualified, cls.bases, cls.decorators, attributes),))
+
+
+def _assignment_as_read(assignment: Assignment):
+    """What the flow reads of a module-level assignment: its name, and what its value is (a name,
+    a call of what) unless it is a dict or sequence literal, whose entries it reads (functions a
+    module table holds); not a call's arguments (the columns of a `Table(...)`)."""
+    value = assignment.value
+    read = value if value.kind in ("dict", "seq") else (value.kind, value.name)
+    return (tuple, ((assignment.name, assignment.qualified, read),))
 
 
 def _module_as_read(summary: ModuleSummary):

@@ -29,7 +29,7 @@ from pathlib import PurePosixPath
 from typing import Iterable, NamedTuple, Optional
 
 from . import flow_answers
-from .code_structure import resolving_attributes, structure
+from .code_structure import function_names, resolving_attributes, structure
 from .dataclass_copy import replace
 from .extract.module_summary import ModuleSummary
 from .extract.python_names import absolute_module, package_of
@@ -810,6 +810,11 @@ class CodeBase:
         return resolving_attributes(self.world)
 
     @cached_property
+    def function_names(self) -> frozenset[str]:
+        """code_structure.function_names of this code base's functions."""
+        return function_names(self.functions)
+
+    @cached_property
     def _overrides(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
         """A method -> the methods of the same name that subclasses define (virtual dispatch)."""
         found: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -1215,10 +1220,10 @@ def _moved_only(last: CodeBase, base: CodeBase) -> Optional[set[str]]:
         | {path for path in base.summaries if base.summaries[path] is not last.summaries[path]}
     if len(changed) > _MOVED_FILES_COMPARED:
         return None  # a new index, not an edit: comparing every file would cost what it saves
-    resolving = last.resolving_attributes
-    if resolving != base.resolving_attributes:
+    resolving, named = last.resolving_attributes, last.function_names
+    if resolving != base.resolving_attributes or named != base.function_names:
         return None
-    same = all(structure(last.facts.get(path), last.summaries.get(path), resolving)
-               == structure(base.facts.get(path), base.summaries.get(path), resolving) for path in changed)
+    same = all(structure(last.facts.get(path), last.summaries.get(path), resolving, named)
+               == structure(base.facts.get(path), base.summaries.get(path), resolving, named) for path in changed)
     return changed if same else None
 

@@ -52,6 +52,13 @@ EDITS = {
     "method": (MODELS, "    @property\n    def solves(self):\n",
                "    def by_country_{n}(self):\n        return Users.query.filter_by(country=self.country).all()\n\n"
                "    @property\n    def solves(self):\n"),
+    # an association table declared with Table(), and a column added to the first one (the flow reads neither
+    # its arguments nor the words of their strings, unless a function is named so)
+    "table": (MODELS, "class Users(db.Model):\n",
+              "user_tags_{n} = db.Table('user_tags_{n}', db.Column('user_id', db.Integer, db.ForeignKey('users.id')))\n"
+              "\n\nclass Users(db.Model):\n"),
+    "table column": (MODELS, "db.ForeignKey('users.id')))\n",
+                     "db.ForeignKey('users.id')), db.Column('note_{n}', db.Text), db.Column('get', db.Text))\n"),
 }
 
 pytestmark = pytest.mark.skipif(not corpus_projects.available(), reason="the corpus (../shared/corpus) is not here")
@@ -70,6 +77,7 @@ def ctfd_root():
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(kinds=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=5))
 @example(kinds=["function", "column", "revision", "comment", "method"])
+@example(kinds=["table", "table column", "query", "table column"])
 def test_findings_after_edits_equal_a_fresh_index(ctfd_root, kinds):
     config = config_with_hints("CTFd", ctfd_root)  # the query rules report only tables hinted big
     index = WorkspaceIndex(ctfd_root, config)
@@ -98,6 +106,21 @@ def test_an_edit_that_moves_code_keeps_where_functions_run(ctfd_root):
     text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new, 1)
     changed = query_flow.code_base(index.update_file(path, text))
     assert changed.where_run is not after.where_run
+
+
+def test_a_column_added_to_a_table_declared_with_table_keeps_where_functions_run(ctfd_root):
+    index = WorkspaceIndex(ctfd_root)
+    run_audit(index.index_all())
+    path, old, new = EDITS["table"]
+    text = (ctfd_root / path).read_text(encoding="utf-8").replace(old, new.format(n=0), 1)
+    model = index.update_file(path, text)
+    run_audit(model)
+    before = query_flow.code_base(model)
+    text = text.replace("db.ForeignKey('users.id')))\n", "db.ForeignKey('users.id')), db.Column('note', db.Text))\n", 1)
+    model = index.update_file(path, text)
+    after = query_flow.code_base(model)
+    assert after is not before and after.where_run is before.where_run and after.unreached is before.unreached
+    assert _keys(model) == _keys(fresh_model(ctfd_root, {path: text}))
 
 
 @pytest.mark.parametrize("kind, composed_again", [("trailing", False), ("comment", True)])
@@ -177,11 +200,29 @@ def test_a_moved_file_reads_the_same_and_a_binding_attribute_does_not():
     summaries = [summarize_module(text, "app/models.py", "app.models") for text in (models, moved, shadowing)]
     resolving = resolving_attributes(World([repositories, summaries[0]]))
     assert resolving == {"repository"}
-    first, second, third = (structure(None, summary, resolving) for summary in summaries)
+    first, second, third = (structure(None, summary, resolving, frozenset()) for summary in summaries)
     assert first == second != third
     # each class's bytes are kept once written: for the names it was read for, and not for its id
-    assert structure(None, summaries[2], frozenset()) == structure(None, summaries[0], frozenset())
-    assert structure(None, copy.deepcopy(summaries[2]), resolving) == third
+    assert structure(None, summaries[2], frozenset(), frozenset()) == structure(None, summaries[0], frozenset(), frozenset())
+    assert structure(None, copy.deepcopy(summaries[2]), resolving, frozenset()) == third
+
+
+TAGS = ("from sqlalchemy import Column, Integer, Table, Text\nfrom app.db import metadata\n\n"
+        "order_tags = Table('order_tags', metadata, Column('order_id', Integer))\n")
+
+
+def test_a_table_s_columns_and_words_naming_no_function_are_not_read_by_the_flow():
+    """A column added to a `Table(...)` changes neither what the module-level name is (a call of
+    Table) nor a name some function has; a string naming a function, or another callee, does."""
+    def read(text: str, named: frozenset[str] = frozenset({"archive"})) -> bytes:
+        source, _ = parse_python(text, "app/models.py")
+        return structure(facts_of(source), summarize_module(text, "app/models.py", "app.models"), frozenset(), named)
+
+    tags = read(TAGS)
+    assert read(TAGS.replace("Integer))", "Integer), Column('note', Text))")) == tags
+    assert read(TAGS.replace("Integer))", "Integer), Column('archive', Text))")) != tags
+    assert read(TAGS.replace("Integer))", "Integer), Column('archive', Text))"), frozenset()) == read(TAGS, frozenset())
+    assert read(TAGS.replace("= Table(", "= TagTable(")) != tags
 
 
 BY_STATE = ("from app.models import Order, session\n\nLIMIT = 10\n\n\ndef by_state(state):\n"
@@ -194,16 +235,17 @@ def test_a_function_an_edit_moved_reads_the_same_without_being_written_again(mon
     before, after = (facts_of(parse_python(text, "app/services.py")[0], kept=kept)
                      for text in (BY_STATE, BY_STATE.replace("LIMIT = 10\n", "LIMIT = 10\nPAGE = 20\n")))
     assert after.queries[0].location.line == before.queries[0].location.line + 1
-    first = structure(before, None, frozenset())
+    first = structure(before, None, frozenset(), frozenset())
     written = []
     pickled = code_structure._pickled
     monkeypatch.setattr(code_structure, "_pickled", lambda value, reducers: written.append(value) or pickled(value, reducers))
-    assert structure(after, None, frozenset()) == first
+    assert structure(after, None, frozenset(), frozenset()) == first
     assert written == [(after, None)]  # each of its items as the one it was moved from wrote it
     monkeypatch.undo()
     # and written afresh, a moved item writes what its original did: the `if` of its arms is a place too
     code_structure._WRITTEN.clear()
-    assert code_structure._structure(after, None, frozenset()) == code_structure._structure(before, None, frozenset())
+    assert code_structure._structure(after, None, frozenset(), frozenset()) == \
+        code_structure._structure(before, None, frozenset(), frozenset())
 
 
 def test_what_is_kept_of_a_file_for_its_next_edit_is_that_of_its_last_text():
@@ -211,7 +253,7 @@ def test_what_is_kept_of_a_file_for_its_next_edit_is_that_of_its_last_text():
     for lines in range(4):  # each text moves `by_state` a line lower
         facts = facts_of(parse_python(BY_STATE.replace("LIMIT = 10\n", "LIMIT = 10\n" + "\n" * lines), "app/services.py")[0],
                          kept=kept)
-        structure(facts, None, frozenset())
+        structure(facts, None, frozenset(), frozenset())
     items = {id(item) for item in (*facts.queries, *facts.loop_reads, *facts.functions, *facts.query_calls)}
     assert {id(copy) for copy, _item in moved_items._MOVED_FROM["app/services.py"].values()} <= items
     assert set(code_structure._WRITTEN["app/services.py"]) <= items
