@@ -7,7 +7,8 @@ and the server's RSS after a first and a second batch of edits (growth between t
 `--tracemalloc`, the server traces its allocations (server/memory_trace.py: slower) and the
 benchmark prints what grew most between its first and last snapshots, by allocation site.
 Edits alternately add one and two columns above existing findings, so that each edit moves
-those findings and must republish diagnostics; a first edit of three columns is not among them:
+those findings and must republish diagnostics (on a corpus project, each column with a comment
+of its own); a first edit of three columns is not among them:
 on the generated workspace it is sent as soon as the index has ended, and timed on its own; on
 a corpus project, the file is opened once the index has ended, and edited a second after its
 diagnostics arrived (a user reads a file before typing in it: meanwhile the server reads it as
@@ -212,7 +213,8 @@ async def run_project(root: Path, cache: Path, edits: int) -> list[str]:
     client, cold = await _start(root, cache=cache)
     await client.shutdown_session()
     client, warm = await _start(root, cache=cache)
-    make_line = (lambda n: "".join(f"{declaration.group(1)}bench_{n}_{k}{declaration.group(3)}\n" for k in range(n % 2 + 1)))
+    make_line = (lambda n: "".join(f"{declaration.group(1)}bench_{n}_{k}{_with_a_word_of_its_own(declaration.group(3), n, k)}\n"
+                                   for k in range(n % 2 + 1)))
     # the file is opened once the index has ended, as in a session under way
     await asyncio.wait_for(_indexed(client), 600)
     first: list[float] = []
@@ -228,6 +230,15 @@ async def run_project(root: Path, cache: Path, edits: int) -> list[str]:
             f"p95 {_percentile(values, 0.95) * 1000:.0f} ms (target p95 100 ms)",
             f"didChange -> diagnostics, the session's first half-typed line (the file no longer parses), after a "
             f"{_PAUSE_SECONDS:.0f} s pause: {broken * 1000:.0f} ms"]
+
+
+def _with_a_word_of_its_own(declared: str, edit: int, column: int) -> str:
+    """A copied column declaration (`= Column(...)`, ending with its call's parenthesis) with a
+    comment of its own, as a column a user writes has text no other line has (a copy holds only
+    words the file holds already); as copied when it has a comment already."""
+    if "comment=" in declared:
+        return declared
+    return f'{declared[:-1]}, comment="draft_{edit}_{column}")'
 
 
 # A user's pause after the edits: the server does then what it left for one (server.app's do_when_idle).
