@@ -13,8 +13,9 @@ under a name some class of the workspace binds to one of its classes (`model = O
 `repository = OrderRepository()`, the names in `resolving`): `CodeBase.class_attribute` answers
 None for every other name, whether the attribute is there or not. Of the names a file reads
 (`CodeFacts.referenced_names`, which take in the words of its strings: a `Table()`'s column
-names), only those some function of the workspace is named count (`function_names`): the flow
-asks them only whether a function is named somewhere (`CodeBase.unreached`).
+names), only those some function of the workspace is named count (`function_names`, made by
+`function_names_of`): the flow asks them only whether a function is named somewhere
+(`CodeBase.unreached`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def resolving_attributes(world: World) -> frozenset[str]:
                      and world.resolve(attribute.value.name) in world.classes)
 
 
-def function_names(functions) -> frozenset[str]:
+def function_names_of(functions) -> frozenset[str]:
     """The last part of the names of the functions (keyed (path, name), as CodeBase.functions)."""
     return frozenset(name.rpartition(".")[2] for _path, name in functions)
 

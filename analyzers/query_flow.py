@@ -29,7 +29,7 @@ from pathlib import PurePosixPath
 from typing import Iterable, NamedTuple, Optional
 
 from . import flow_answers
-from .code_structure import function_names, resolving_attributes, structure
+from .code_structure import function_names_of, resolving_attributes, structure
 from .dataclass_copy import replace
 from .extract.module_summary import ModuleSummary
 from .extract.python_names import absolute_module, package_of
@@ -811,8 +811,8 @@ class CodeBase:
 
     @cached_property
     def function_names(self) -> frozenset[str]:
-        """code_structure.function_names of this code base's functions."""
-        return function_names(self.functions)
+        """code_structure.function_names_of this code base's functions."""
+        return function_names_of(self.functions)
 
     @cached_property
     def _overrides(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
