@@ -208,6 +208,8 @@ class CodeBase:
         self.functions, self.hybrids = functions, hybrids
         # names, paths and indexes only: the same (the lists of indexes are never changed)
         self.by_qualified, self.shapes_of = last.by_qualified, last.shapes_of
+        if "function_names" in last.__dict__:  # the same functions' names (polar: 1.6 ms an edit)
+            self.__dict__["function_names"] = last.__dict__["function_names"]
         return True
 
     # Answers that name functions, classes and shapes by name or index, never by location: the

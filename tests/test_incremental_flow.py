@@ -159,6 +159,11 @@ def test_an_edit_s_code_base_indexes_its_functions_as_a_fresh_one_does(ctfd_root
     fresh = query_flow.CodeBase(after.facts, after.summaries, after.application, after.mapped_classes)
     assert (after.by_qualified is before.by_qualified) == patched  # the same functions: taken, not built again
     assert _indexes(after) == _indexes(fresh)
+    model = index.update_file(path, text.replace(old, new.format(n=1), 1) if old else new.format(n=1) + text)
+    again = query_flow.code_base(model)
+    repeated = "{n}" not in new  # the same text again: the same code base
+    assert (again.__dict__.get("function_names") is after.function_names) == (patched or repeated)  # with their names
+    assert again.function_names == query_flow.CodeBase(again.facts, again.summaries, again.application).function_names
 
 
 def _world(world: World) -> list[list[tuple]]:

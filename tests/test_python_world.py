@@ -25,10 +25,15 @@ def _names(world: World) -> list[list[tuple]]:
                                               world.assignments, world.assignment_module, world.functions)]
 
 
+# names whose answers a world remembers once asked: through an alias, a star import, a workspace class
+ASKED = ("app.models.B", "app.models.Stamped", "app.models.Order", "app.models.Column")
+
+
 def _after(changes: dict[str, str], files: dict[str, tuple[str, str]] = FILES) -> tuple[World, World]:
     before = _summaries(files)
     last = World(before)
-    last.resolve("app.models.B")  # an answer remembered: not taken
+    for name in ASKED:
+        last.resolve(name)
     edited = {path: (module, changes.get(path, text)) for path, (module, text) in files.items()}
     summaries = [summary if path not in changes else new
                  for summary, new, path in zip(before, _summaries(edited), edited)]
@@ -45,6 +50,23 @@ def _after(changes: dict[str, str], files: dict[str, tuple[str, str]] = FILES) -
 def test_a_world_after_an_edit_names_what_a_fresh_one_does(models):
     after, fresh = _after({"app/models.py": models})
     assert _names(after) == _names(fresh)
+    assert {name: after.resolve(name) for name in ASKED} == {name: fresh.resolve(name) for name in ASKED}
+
+
+def test_a_world_after_an_edit_that_resolves_nothing_otherwise_keeps_the_answers():
+    after, _fresh = _after({"app/models.py": FILES["app/models.py"][1].replace(
+        "    id = Column(1)\n", "    id = Column(1)\n    note = Column(2)\n")})
+    assert set(after._resolved) >= set(ASKED)
+
+
+@pytest.mark.parametrize("models", [
+    FILES["app/models.py"][1].replace("app.db import Base as B", "app.other import Base as B"),  # an import's target
+    FILES["app/models.py"][1].replace("from app.mixins import *\n", "from app.db import *\n"),  # a star's module
+    FILES["app/models.py"][1].replace("LIMIT = 10", "LIMIT = Order"),  # an assignment made another name
+    FILES["app/models.py"][1].replace("class Order(B):", "class Order(Stamped):"),  # a class's base
+])
+def test_a_world_after_an_edit_that_may_resolve_otherwise_answers_again(models):
+    after, _fresh = _after({"app/models.py": models})
     assert after._resolved == {}
 
 
