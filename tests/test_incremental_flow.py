@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import corpus_projects
 from corpus_triage import config_with_hints
-from schemalens.analyzers import query_flow
+from schemalens.analyzers import query_flow, query_paths
 from schemalens.analyzers.audit import KeptRules, run_audit
 from schemalens.analyzers.rules import all_rules
 from schemalens.analyzers import code_structure
@@ -23,6 +23,7 @@ from schemalens.analyzers.extract.code_facts import EarlierReads, facts_of
 from schemalens.analyzers.extract.module_summary import summarize_module
 from schemalens.analyzers.extract.python_source import parse_python
 from schemalens.analyzers.extract.python_world import World
+from schemalens.analyzers.workspace.code_roles import is_application_code
 from schemalens.analyzers.workspace.index import WorkspaceIndex
 from workspace_files import fresh_model
 
@@ -286,3 +287,20 @@ def test_an_edit_of_application_code_keeps_what_the_rules_that_read_no_code_foun
     run_audit(index.update_file(path, text), kept=kept)
     assert schema_rules <= set(ran)  # a revision is the schema: they run again
     assert len(ran) == len(set(ran))  # each once: the rules of the code straight on the whole model
+
+
+def test_a_query_kept_across_an_edit_resolves_again_on_a_table_the_edit_changed(ctfd_root):
+    def paths(model) -> list:
+        application = [facts for path, facts in sorted(model.code.items())
+                       if is_application_code(path, model.config.non_application_paths)]
+        return query_paths.query_paths(model, model.database, application)
+
+    index = WorkspaceIndex(ctfd_root)
+    index.index_all()
+    for number, kind in enumerate(("function", "revision")):  # a query of users.nickname, then a revision adds it
+        path, old, new = EDITS[kind]
+        text = (ctfd_root / path).read_text(encoding="utf-8")
+        model = index.update_file(path, text.replace(old, new.format(n=number), 1) if old else new.format(n=number) + text)
+        kept = paths(model)  # the second time, resolved again where the table changed
+    query_paths._last_resolved.clear()
+    assert kept == paths(model)
