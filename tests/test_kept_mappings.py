@@ -145,6 +145,20 @@ FILES = {
             id = Column(Integer, primary_key=True)
             search_vector = Column(TSVectorType("id"))
     """,
+    # a class that maps nothing (yet: EDITS "entity mapped"), and a subclass of it in another module
+    "app/bases.py": """
+        from sqlalchemy.orm import registry
+        reg = registry()
+        class Entity:
+            pass
+    """,
+    "app/entities.py": """
+        from sqlalchemy import Column, Integer
+        from app.bases import Entity
+        class Account(Entity):
+            __tablename__ = "accounts"
+            id = Column(Integer, primary_key=True)
+    """,
     "app/labels.py": """
         import app.views.core
         from sqlalchemy import Column, Integer, String
@@ -175,6 +189,9 @@ EDITS = {
                          .replace("(Order)", "(Purchase)").replace("Order.", "Purchase.")),
     "audit status": ("app/audit.py", lambda text: text.replace("    status = Column(Enum(Status))\n", "")),
     "audit gone": ("app/audit.py", lambda text: None),
+    # the base class of another module's class maps through a registry: that class maps too, its
+    # module unchanged, its names resolved as before
+    "entity mapped": ("app/bases.py", lambda text: text.replace("class Entity:", "@reg.mapped\nclass Entity:")),
     # in a module of its own: no class reads it, and the search vector's index changes
     "searchable": ("app/searching.py", lambda text: "from sqlalchemy_searchable import make_searchable\n"
                                                     "from app.db import Base\nmake_searchable(Base.metadata)\n"),
@@ -244,6 +261,7 @@ def _index_of(readers: NameReaders) -> tuple:
 @given(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=1, max_size=8))
 @example(edits=["order key type", "audit status", "enum value", "audit gone", "audit gone", "naming convention"])
 @example(edits=["new module", "users table name", "re-export", "subclass column", "mixin nullable", "helper length"])
+@example(edits=["users column", "entity mapped", "users column", "entity mapped"])
 def test_each_build_after_edits_equals_a_build_from_scratch(edits):
     for summaries, build, _kept in _builds_after(_Workspace(), edits):
         assert build == build_orm(summaries)
@@ -285,6 +303,18 @@ def _mappings_before_and_after(edit: str, as_edited: bool = False) -> tuple[dict
     summaries = workspace.summaries()
     assert build_orm(summaries, kept=kept) == build_orm(summaries)
     return before, kept.mappings
+
+
+def test_an_edit_keeps_the_infos_of_classes_that_map_nothing_and_read_nothing_it_changed():
+    workspace = _Workspace()
+    kept = KeptMappings()
+    build_orm(workspace.summaries(), kept=kept)
+    before = dict(kept.infos)
+    for edit, mixin_kept in (("users column", True), ("mixin nullable", False)):
+        workspace.toggle(edit)
+        build_orm(workspace.summaries(), kept=kept)
+        assert (kept.infos["app.mixins.Timestamped"][0] is before["app.mixins.Timestamped"][0]) == mixin_kept
+    assert kept.infos["app.entities.Account"][0] is before["app.entities.Account"][0]
 
 
 def test_an_edit_of_one_class_maps_again_that_class_and_what_reads_it():

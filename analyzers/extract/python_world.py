@@ -96,6 +96,9 @@ class World:
         self.functions_evaluated: set[str] = set()  # whose bodies an Evaluator followed (static_eval)
         self._resolved: dict[str, str] = {}
         self._flask_db: dict[str, bool] = {}
+        # The modules whose summaries changed since the world `after` took its answers from; None
+        # when it took none (a fresh world, or names that may resolve otherwise).
+        self.changed_since_last: Optional[frozenset[str]] = None
         for summary in self.summaries:
             self._add(summary)
 
@@ -139,6 +142,7 @@ class World:
         world.functions = dict(last.functions)
         if all(_read_to_resolve(before) == _read_to_resolve(after) for before, after in changed):
             world._resolved, world._flask_db = dict(last._resolved), dict(last._flask_db)
+            world.changed_since_last = frozenset(after.module for _before, after in changed)
         for _before, summary in changed:
             if summary.module in world.stars:
                 world.stars[summary.module] = []  # its own list, where the last one's was
