@@ -6,7 +6,8 @@ An edit that adds a column to a model moves every line below it and adds one cla
 but changes no function, call or query: the flow's answers stay the same, only their locations
 move. `structure(facts, summary, resolving, function_names)` is a file's code facts and summary
 with every Location dropped, with the line where each function ends and the line of each if/elif
-chain a condition is an arm of dropped, and with the parts of the summary the flow never reads
+chain a condition is an arm of dropped, with only the code facts the flow reads (`FLOW_FACTS`:
+functions, queries, hybrid properties, names read), and with the parts of the summary it never reads
 left out (class method bodies, module-level calls, attribute annotations, the arguments of a call
 a module-level name is assigned: the columns of a `Table(...)`). A class attribute counts only
 under a name some class of the workspace binds to one of its classes (`model = Order`,
@@ -150,10 +151,15 @@ class _Reducers(dict):
         return reduce
 
 
+# What the flow (query_flow.CodeBase) reads of a file's code facts; the others are the rules' (the
+# attribute names, which a column's `comment=` keyword adds to, the names a file negates...).
+FLOW_FACTS = ("functions", "queries", "hybrids", "referenced_names")
+
+
 def _facts_in_order(facts: CodeFacts, function_names: frozenset[str]):
     # a set's order follows how it was built, not what it holds (pickle writes sets as it meets them)
     values = (facts.referenced_names & function_names if name == "referenced_names" else getattr(facts, name)
-              for name in CodeFacts.__slots__)
+              for name in FLOW_FACTS)
     return (tuple, (tuple(tuple(sorted(value)) if isinstance(value, frozenset) else value for value in values),))
 
 
