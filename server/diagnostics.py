@@ -68,13 +68,19 @@ class Diagnostics:
         # places; the paths of the files it points into)
         self._last_merged: dict[int, tuple[Finding, tuple, list, tuple[str, ...]]] = {}
 
-    def by_uri(self, root: Path, findings, problems, positions: Positions, lang: str = "en",
-               first: Collection[str] = (), ready: Optional[Callable[[dict[str, list[types.Diagnostic]]], None]] = None
-               ) -> dict[str, list[types.Diagnostic]]:
-        """The diagnostics of every file. With `ready`, it is given those of the files `first` names
-        (the open ones) as soon as they are complete, before the diagnostics of other files that
-        must be made again are made (dispatch: an edit of its user model moves the related places
-        of 200 diagnostics in 45 other files; the open file's are ready at a third of the time)."""
+    def by_uri(self, root: Path, findings, problems, positions: Positions, lang: str = "en") -> dict[str, list[types.Diagnostic]]:
+        """The diagnostics of every file."""
+        made, finish = self.open_first(root, findings, problems, positions, lang)
+        finish()
+        return made
+
+    def open_first(self, root: Path, findings, problems, positions: Positions, lang: str = "en",
+                   first: Collection[str] = ()) -> tuple[dict[str, list[types.Diagnostic]], Callable[[], None]]:
+        """The diagnostics of every file, those of the files `first` names (the open ones)
+        complete, and a function that makes the others' that must be made again (None in their
+        place until then): the language server publishes the open files' first (dispatch: an edit
+        of its user model moves the related places of 200 diagnostics in 45 other files; the open
+        file's are ready at a third of the time)."""
         last, self._last = self._last, {}
         last_merged, self._last_merged = self._last_merged, {}
         by_uri: dict[str, list[types.Diagnostic]] = {}
@@ -95,7 +101,7 @@ class Diagnostics:
                     kept = last.get(key)
                     if kept is not None and kept[0] == texts:
                         entry = kept
-                    elif ready is None or uri in first:
+                    elif uri in first:
                         entry = (texts, finding_diagnostic(finding, root, positions, lang))
                     else:
                         entry = _Later(finding, texts)
@@ -103,22 +109,28 @@ class Diagnostics:
             self._last_merged[id(merged)] = (merged, shown_in, places, paths)
             for index, (uri, key, entry) in enumerate(places):
                 diagnostics = by_uri.setdefault(uri, [])
-                if isinstance(entry, _Later):
+                if isinstance(entry, _Later) and uri not in first:
                     later.append((places, index, diagnostics, len(diagnostics)))
                     diagnostics.append(None)
                 else:
+                    # a place left to make by an earlier call whose `finish` did not run: made now
+                    entry = self._made(places, index, root, positions, lang) if isinstance(entry, _Later) else entry
                     self._last[key] = entry
                     diagnostics.append(entry[1])
         _add_problems(by_uri, root, problems, positions, lang)
-        if ready is not None:
-            ready({uri: by_uri[uri] for uri in first if uri in by_uri})
-        for places, index, diagnostics, position in later:
-            uri, key, waiting = places[index]
-            entry = (waiting.texts, finding_diagnostic(waiting.finding, root, positions, lang))
-            places[index] = (uri, key, entry)
-            self._last[key] = entry
-            diagnostics[position] = entry[1]
-        return by_uri
+
+        def finish() -> None:
+            for places, index, diagnostics, position in later:
+                diagnostics[position] = self._made(places, index, root, positions, lang)[1]
+        return by_uri, finish
+
+    def _made(self, places: list, index: int, root: Path, positions: Positions, lang: str) -> tuple:
+        """The diagnostic of the place left to make at `index` of `places`, kept there and in `_last`."""
+        uri, key, waiting = places[index]
+        entry = (waiting.texts, finding_diagnostic(waiting.finding, root, positions, lang))
+        places[index] = (uri, key, entry)
+        self._last[key] = entry
+        return entry
 
 
 class _Later:

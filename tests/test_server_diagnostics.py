@@ -93,10 +93,26 @@ def test_the_open_files_diagnostics_are_given_before_the_others_are_made(monkeyp
     diagnostics.by_uri(ROOT, (other, _finding()), (), Positions("utf-16", texts.get), "en")
     made.clear()
     moved = {**texts, MODELS: "\n" + TEXT}  # both point into the open file, which gained a line
-    given: list = []
-    every = diagnostics.by_uri(ROOT, (other, _finding()), (), Positions("utf-16", moved.get), "en", first={open_uri},
-                               ready=lambda open_files: given.append((open_files, list(made))))
-    [(open_files, made_before)] = given
+    every, finish = diagnostics.open_first(ROOT, (other, _finding()), (), Positions("utf-16", moved.get), "en",
+                                           first={open_uri})
+    made_before, open_files = list(made), {open_uri: list(every[open_uri])}
+    finish()
     assert made_before == [MODELS] and made == [MODELS, "app/invoices.py"]
     assert open_files == {open_uri: every[open_uri]} and None not in every[module.uri_of(ROOT, "app/invoices.py")]
     assert every == Diagnostics().by_uri(ROOT, (other, _finding()), (), Positions("utf-16", moved.get), "en")
+
+
+def test_a_place_an_earlier_call_left_to_make_is_made_with_the_open_files_once_its_file_is_open():
+    """The language server's rebuild that follows an edit cancels the last one's publication of the
+    other files: what that left to make is made by the next call, at once if its file is open now."""
+    from schemalens.server import diagnostics as module
+
+    other = replace(_finding(), location=Location("app/invoices.py", 2, 5), table="invoices")
+    texts = {MODELS: TEXT, "app/invoices.py": "class Invoice(Base):\n    total = Column(Float)\n"}
+    positions = Positions("utf-16", texts.get)
+    diagnostics = Diagnostics()
+    open_uri, other_uri = module.uri_of(ROOT, MODELS), module.uri_of(ROOT, "app/invoices.py")
+    left, _finish = diagnostics.open_first(ROOT, (other, _finding()), (), positions, "en", first={open_uri})
+    assert left[other_uri] == [None]  # not made: its `finish` never runs
+    now, _finish = diagnostics.open_first(ROOT, (other, _finding()), (), positions, "en", first={open_uri, other_uri})
+    assert now == Diagnostics().by_uri(ROOT, (other, _finding()), (), positions, "en")
