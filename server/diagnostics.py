@@ -112,9 +112,9 @@ class Diagnostics:
                 if isinstance(entry, _Later) and uri not in first:
                     later.append((places, index, diagnostics, len(diagnostics)))
                     diagnostics.append(None)
+                elif isinstance(entry, _Later):  # left to make by an earlier call whose `finish` did not run
+                    diagnostics.append(self._made(places, index, root, positions, lang)[1])
                 else:
-                    # a place left to make by an earlier call whose `finish` did not run: made now
-                    entry = self._made(places, index, root, positions, lang) if isinstance(entry, _Later) else entry
                     self._last[key] = entry
                     diagnostics.append(entry[1])
         _add_problems(by_uri, root, problems, positions, lang)
