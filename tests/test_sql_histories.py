@@ -226,6 +226,36 @@ def test_flyway_placeholders_read_as_names():
     assert extraction.errors == () and extraction.operations[0].table.startswith("tablename")
 
 
+def test_a_template_of_named_values_is_read_with_each_name_as_an_identifier(tmp_path):
+    # supabase/auth: pop renders every migration, `{{ index .Options "Namespace" }}` its schema
+    namespace = '{{ index .Options "Namespace" }}'
+    root = _write(tmp_path, {
+        "migrations/20210101000000_init.up.sql": f"CREATE TABLE IF NOT EXISTS {namespace}.users (id uuid PRIMARY KEY);\n"
+                                                 f"CREATE TABLE {{{{ prefix }}}}_audit (id bigint PRIMARY KEY);\n",
+        "migrations/20210102000000_email.up.sql": f'ALTER TABLE "{namespace}"."users" ADD COLUMN email text;\n'
+                                                  f"COMMENT ON TABLE {{{{index .Options \"Namespace\" }}}}.users IS '{namespace}';\n",
+        "migrations/20210103000000_idx.up.sql": f"CREATE INDEX users_email_idx ON {namespace}.users (email);\n",
+        "migrations/20210103000000_idx.down.sql": f"DROP INDEX {namespace}.users_email_idx;\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    assert model.errors == () and {kind for path, kind in model.files.items() if path.endswith(".up.sql")} == {"sql_migration"}
+    users = model.database.tables["namespace.users"]
+    assert [column.name for column in users.columns] == ["id", "email"] and [index.name for index in users.indexes] == ["users_email_idx"]
+    assert any(name.startswith("prefix_") and name.endswith("_audit") for name in model.database.tables)  # as ${prefix}
+    text = (root / "migrations/20210102000000_email.up.sql").read_text()
+    assert len(runnable_text(text)) == len(text) and runnable_text(text).count("\n") == text.count("\n")
+
+
+@pytest.mark.parametrize("template", ["ALTER VIEW v {% if owner %}OWNER TO {{ owner }}{% endif %};\n",
+                                      "{{ range .Tables }}CREATE TABLE {{ . }} (id int);{{ end }}\n",
+                                      "CREATE TABLE {{ . }} (id int);\n"])
+def test_a_template_that_must_be_rendered_is_not_read(tmp_path, template):
+    root = _write(tmp_path, {"migrations/20210101000000_init.up.sql": template})
+    model = WorkspaceIndex(root).index_all()
+    assert model.files["migrations/20210101000000_init.up.sql"] == "sql_skipped" and model.errors == ()
+    assert model.database.tables == {}
+
+
 def test_files_tagged_per_engine_run_only_in_their_engine(tmp_path):
     root = _write(tmp_path, {
         "sql/20200101000001_t.postgres.up.sql": "CREATE TABLE t (id bigserial PRIMARY KEY);\n",

@@ -20,7 +20,9 @@ Layouts, and what each tool runs (down and undo files never are):
   version layouts: the folders by version.
 - Plain numbered or timestamped files (`0001_x.sql`, sqlx `<timestamp>_x.sql`): by number.
 Files in a migration folder without a version in their name are not migrations to any of these
-tools (a schema dump, seed data): they are read as scripts.
+tools (a schema dump, seed data): they are read as scripts. A template (pop renders each
+migration, Jinja some folders) is read when each of its tags names a value, the tag as that name
+(`template_stand_ins`); one with branches or loops, only once rendered: it is not read.
 """
 
 from __future__ import annotations
@@ -70,18 +72,51 @@ class SqlFileFacts:
 
     dialect: DialectGuess  # from its markers alone
     sections: Optional[str] = None  # "dbmate", "goose", "sql-migrate": the tool its section markers name
-    template: bool = False  # a Jinja template (`{{ name }}`, `{% if %}`): SQL only once rendered
+    # A template (Jinja's `{% if %}`, Go's `{{ range }}`, an expression without a name): SQL only
+    # once rendered. A template of named expressions alone is read (`template_stand_ins`).
+    template: bool = False
 
 
-# Jinja's (and Nunjucks', Django's) tags: pgadmin keeps hundreds of such .sql templates.
-_TEMPLATE_TAG = LazyPattern(r"\{%-?\s*[a-z]+\b|\{\{-?\s*[A-Za-z_]")
+# Jinja's (and Nunjucks', Django's) tags, and Go's text/template actions (pop's migrations):
+# pgadmin keeps hundreds of such .sql templates.
+_TEMPLATE_TAG = LazyPattern(r"\{%-?\s*[a-z]+\b|\{\{-?\s*[A-Za-z_.]")
 
 
 def file_facts(text: str) -> SqlFileFacts:
     from ..extract.sql_dialects import text_dialect
 
     sections = next((tool for tool, marker in _SECTION_MARKERS.items() if marker.search(text)), None)
-    return SqlFileFacts(text_dialect(text), sections, _TEMPLATE_TAG.search(text) is not None)
+    template = _TEMPLATE_TAG.search(text) is not None and template_stand_ins(text) is None
+    return SqlFileFacts(text_dialect(text), sections, template)
+
+
+# An expression tag on one line: `{{ schema }}`, `{{ index .Options "Namespace" }}`, `{{- .Name -}}`
+_EXPRESSION_TAG = LazyPattern(r"\{\{-?[ \t]*([^{}\n]*?)[ \t]*-?\}\}")
+# Go's actions that are not values (a branch, a loop, a definition, a comment, a variable set)
+_GO_ACTION = LazyPattern(r"^(?:if|else|end|range|with|define|template|block|break|continue)\b|^/\*|^\$\w*\s*:?=")
+_QUOTED_NAME = LazyPattern(r"[\"'`]([A-Za-z_]\w*)[\"'`]")
+_NAME = LazyPattern(r"[A-Za-z_]\w*")
+
+
+def template_stand_ins(text: str) -> Optional[list[tuple[int, int, str]]]:
+    """(start, end, name) of each expression tag of a template whose tags are all named values,
+    as pop renders a migration's `{{ index .Options "Namespace" }}` or Jinja a `{{ schema }}`: the
+    tag stands for an identifier, as Flyway's `${schema}` does, named by its expression's last
+    quoted name, else its last name, before any filter or pipe (`{{ schema | lower }}`: schema).
+    None when the text holds a statement tag (`{% if %}`, `{{ range }}`) or an expression with no
+    name: what the template renders is not known without rendering it."""
+    if "{%" in text:
+        return None
+    stand_ins = []
+    for match in _EXPRESSION_TAG.finditer(text):
+        expression = match.group(1).split("|")[0].strip()
+        if _GO_ACTION.match(expression):
+            return None
+        names = _QUOTED_NAME.findall(expression) or _NAME.findall(expression.replace("$", " "))
+        if not names:
+            return None
+        stand_ins.append((match.start(), match.end(), names[-1]))
+    return stand_ins if "{{" not in _EXPRESSION_TAG.sub("", text) else None
 
 
 _PLACEHOLDER = LazyPattern(r"\$\{([A-Za-z_][\w.]*)\}")
@@ -89,11 +124,33 @@ _PLACEHOLDER = LazyPattern(r"\$\{([A-Za-z_][\w.]*)\}")
 
 def runnable_text(text: str) -> str:
     """A migration's text as its tool runs it, offsets kept: the up section only (see
-    `up_section`), and Flyway/Liquibase `${name}` placeholders read as the identifier `name`."""
+    `up_section`), Flyway/Liquibase `${name}` placeholders read as the identifier `name`, and the
+    tags of a template of named values as the identifiers they are named by (`template_stand_ins`)."""
     text = up_section(text)
     if "${" in text:
         text = _PLACEHOLDER.sub(lambda match: match.group(1).replace(".", "_").ljust(len(match.group(0)), "_"), text)
-    return text
+    return with_stand_ins(text)
+
+
+def with_stand_ins(text: str) -> str:
+    """`text` with each tag of `template_stand_ins` as its name, padded to the tag's width (offsets
+    and lines kept): with spaces where a token ends after it (`{{ schema }}.users`: `schema
+    .users`, which PostgreSQL reads as `schema.users`), with underscores where a word goes on
+    (`{{ prefix }}_users`). A tag quoted as an identifier (`"{{ schema }}"`) is the same name
+    unquoted, as the other tags read it."""
+    stand_ins = template_stand_ins(text) if "{{" in text else None
+    if not stand_ins:
+        return text
+    pieces, last = [], 0
+    for start, end, name in stand_ins:
+        if text[start - 1:start] == '"' == text[end:end + 1]:  # `"{{ schema }}"."users"`: the name, unquoted
+            start, end = start - 1, end + 1
+        following = text[end:end + 1]
+        padding = " " if following == "" or following.isspace() or following in ".,;()" else "_"
+        pieces += [text[last:start], name[:end - start].ljust(end - start, padding)]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def up_section(text: str) -> str:

@@ -15,7 +15,7 @@ from ..i18n import _
 from ..lazy_module import LazyModule
 from ..schema.model import ExtractionError, Location
 from .cache import dumps
-from .migration_sets import runnable_text
+from .migration_sets import runnable_text, with_stand_ins
 
 if TYPE_CHECKING:
     from ..extract import code_facts
@@ -113,7 +113,7 @@ def _parse_kind(kind: str, path: str, text: str, module: str, dialect: str, work
         return None, ()
     if kind == "sql_skipped":  # another engine SchemaLens does not read, or a down migration
         return sql_files.SqlExtraction((), ()), ()
-    # the up section of dbmate, goose, sql-migrate files; Flyway placeholders
-    runnable = runnable_text(text) if kind in ("sql_migration", "sql_draft") else text
+    # the up section of dbmate, goose, sql-migrate files; Flyway placeholders; a template's named values
+    runnable = runnable_text(text) if kind in ("sql_migration", "sql_draft") else with_stand_ins(text)
     extraction = sql_files.parse_sql(runnable, path, dialect=dialect, rejections=dialect == workspace_dialect)
     return replace(extraction, scan=sql_files.scan_sql(text, path, extraction.operations)), tuple(extraction.errors)
