@@ -81,6 +81,25 @@ def test_statements_inside_a_do_block_are_extracted_where_they_stand():
     assert _kinds(extraction) == [("AddColumn", 4), ("CreateIndex", 6)]
 
 
+def test_an_execute_of_a_statement_built_at_run_time_is_recorded_not_read_as_its_first_string():
+    # supabase/storage: `'CREATE ROLE ' || anon_role || ' NOLOGIN'` starts and ends with a quote
+    sql = ("DO $$\nDECLARE anon_role text = 'anon';\nBEGIN\n  execute 'CREATE ROLE ' || anon_role || ' NOLOGIN NOINHERIT';\n"
+           "  EXECUTE 'CREATE INDEX ix_t_a ON t (a) WHERE b <> ''x''';\nEND $$;\n")
+    extraction = parse_sql(sql, "m.sql")
+    assert extraction.errors == () and _kinds(extraction) == [("Opaque", 4), ("CreateIndex", 5)]
+    assert extraction.operations[0].location.column == 3 and "anon_role" in extraction.operations[0].reason
+    assert extraction.operations[1].index.where == "b <> 'x'"
+
+
+def test_a_trigger_is_dropped_from_the_table_of_the_schema_named():
+    sql = ("CREATE SCHEMA storage;\nCREATE TABLE storage.objects (id int, updated_at timestamptz);\n"
+           "CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql;\n"
+           "CREATE TRIGGER touch_objects BEFORE UPDATE ON storage.objects FOR EACH ROW EXECUTE FUNCTION touch();\n"
+           "DROP TRIGGER IF EXISTS touch_objects ON storage.objects;\n")
+    drop = parse_sql(sql, "m.sql").operations[-1]
+    assert (drop.name, drop.table, drop.schema) == ("touch_objects", "objects", "storage")
+
+
 def test_dump_style_table_with_collations_sequences_and_partitions():
     sql = (
         'CREATE TABLE public.r (id integer NOT NULL, d date NOT NULL, name character varying(20) COLLATE "pg_catalog"."default")'

@@ -618,8 +618,9 @@ class _Builder:
                 self._emit(ops.DropSequence(name, location, schema, bool(node.missing_ok)))
             elif node.removeType == O.OBJECT_FUNCTION:
                 self._emit(ops.DropFunction(name, location, schema))
-            elif node.removeType == O.OBJECT_TRIGGER and len(names) >= 2:
-                self._emit(ops.DropTrigger(names[-1], names[-2], location))
+            elif node.removeType == O.OBJECT_TRIGGER and len(names) >= 2:  # [schema, table, trigger]
+                table_schema = names[-3] if len(names) > 2 and names[-3] != "public" else None
+                self._emit(ops.DropTrigger(names[-1], names[-2], location, table_schema))
             else:
                 kind = _OBJECT_NAMES.get(node.removeType.name, node.removeType.name.removeprefix('OBJECT_'))
                 table = names[-2] if node.removeType in (O.OBJECT_POLICY, O.OBJECT_RULE) and len(names) >= 2 else None
@@ -719,15 +720,21 @@ class _Builder:
             self.errors.append(ExtractionError(location, _("PostgreSQL would reject this DO block: %(error)s", error=str(error))))
 
             return
-        for line_number, sql, guard in _plpgsql_statements(tree):
+        for line_number, sql, guard, unknown in _plpgsql_statements(tree):
             if body_offset >= 0:
                 line_start = _nth_line_offset(body, line_number)
-                inner_offset = body.find(sql.split()[0], line_start) if sql.split() else line_start
+                if unknown is not None:  # an EXECUTE or an IF: the first word of its line
+                    inner_offset = len(body) - len(body[line_start:].lstrip(" \t"))
+                else:
+                    inner_offset = body.find(sql.split()[0], line_start) if sql.split() else line_start
                 offset = body_offset + (inner_offset if inner_offset >= 0 else line_start)
             else:
                 offset = self._start
-            nested = parse_sql(sql, self.positions.path)
             where = self.positions.at(offset)
+            if unknown is not None:  # what it changes is not known: a later statement it may make succeed is no failure
+                self._emit(ops.Opaque(where, unknown))
+                continue
+            nested = parse_sql(sql, self.positions.path)
             for operation in nested.operations:
                 self._emit(_guarded(relocated(operation, where), guard))
             for error in nested.errors:
@@ -1017,21 +1024,31 @@ def _nth_line_offset(text: str, line_number: int) -> int:
     return offset
 
 
-def _plpgsql_statements(tree, guard: Optional[str] = None) -> Iterator[tuple[int, str, Optional[str]]]:
-    """(line in the body, SQL, guard) of the plain statements and literal EXECUTEs in a PL/pgSQL
-    tree. The guard of a statement under `IF [NOT] EXISTS (SELECT ... FROM pg_constraint ...)
-    THEN`: "absent" or "present", the object it makes or drops being checked for first."""
+def _plpgsql_statements(tree, guard: Optional[str] = None) -> Iterator[tuple[int, str, Optional[str], Optional[str]]]:
+    """(line in the body, SQL, guard, what is not known) of the plain statements and EXECUTEs in
+    a PL/pgSQL tree. The guard of a statement under `IF [NOT] EXISTS (SELECT ... FROM
+    pg_constraint ...) THEN`: "absent" or "present", the object it makes or drops being checked
+    for first. What is not known, instead of SQL: an EXECUTE of anything but a literal (SQL built
+    as the block runs), and an IF on the catalog in another form (`(SELECT count(*) = 2 FROM
+    pg_indexes ...)`), whose branches run in some databases and not in others."""
     if isinstance(tree, dict):
         for key, value in tree.items():
             if key == "PLpgSQL_stmt_execsql":
-                yield value.get("lineno", 1), value["sqlstmt"]["PLpgSQL_expr"]["query"], guard
+                yield value.get("lineno", 1), value["sqlstmt"]["PLpgSQL_expr"]["query"], guard, None
             elif key == "PLpgSQL_stmt_dynexecute":
-                query = value["query"]["PLpgSQL_expr"]["query"].strip()
-                if len(query) >= 2 and query[0] == query[-1] == "'":
-                    yield value.get("lineno", 1), query[1:-1].replace("''", "'"), guard
+                expression = value["query"]["PLpgSQL_expr"]["query"]
+                literal = _string_literal(expression)
+                built = None if literal is not None else _("SQL built at run time is not analysed: %(source)s",
+                                                           source=" ".join(expression.split())[:80])
+                yield value.get("lineno", 1), literal if literal is not None else expression, guard, built
             elif key == "PLpgSQL_stmt_if":
                 condition = value.get("cond", {}).get("PLpgSQL_expr", {}).get("query", "")
-                yield from _plpgsql_statements(value.get("then_body", []), _catalog_guard(condition) or guard)
+                checked = _catalog_guard(condition)
+                if checked is None and _READS_CATALOG.search(condition):
+                    yield value.get("lineno", 1), condition, guard, _(
+                        "what runs depends on the database's state, which is not analysed: IF %(condition)s",
+                        condition=" ".join(condition.split())[:80])
+                yield from _plpgsql_statements(value.get("then_body", []), checked or guard)
                 yield from _plpgsql_statements([value.get("elsif_list", []), value.get("else_body", [])], guard)
             else:
                 yield from _plpgsql_statements(value, guard)
@@ -1040,8 +1057,20 @@ def _plpgsql_statements(tree, guard: Optional[str] = None) -> Iterator[tuple[int
             yield from _plpgsql_statements(item, guard)
 
 
-_CATALOG_CHECK = LazyPattern(r"^\s*(NOT\s+)?EXISTS\s*\(.*\b(?:pg_catalog|pg_constraint|pg_class|pg_index|pg_indexes|pg_type|"
-                            r"pg_namespace|pg_attribute|pg_trigger|pg_proc|information_schema)\b", re.IGNORECASE | re.DOTALL)
+def _string_literal(expression: str) -> Optional[str]:
+    """The text of an expression that is one string literal (`'DROP INDEX i'`), or None: a
+    statement built at run time (`'GRANT ' || role || ' TO x'`) is not known before it runs."""
+    expression = expression.strip()
+    inside = expression[1:-1]
+    if len(expression) < 2 or expression[0] != "'" or expression[-1] != "'" or "'" in inside.replace("''", ""):
+        return None
+    return inside.replace("''", "'")
+
+
+_CATALOG = (r"\b(?:pg_catalog|pg_constraint|pg_class|pg_index|pg_indexes|pg_type|pg_namespace|pg_attribute|pg_trigger|"
+            r"pg_proc|pg_tables|pg_enum|pg_extension|information_schema)\b")
+_CATALOG_CHECK = LazyPattern(r"^\s*(NOT\s+)?EXISTS\s*\(.*" + _CATALOG, re.IGNORECASE | re.DOTALL)
+_READS_CATALOG = LazyPattern(_CATALOG, re.IGNORECASE)
 
 
 def _catalog_guard(condition: str) -> Optional[str]:

@@ -318,16 +318,24 @@ def _unmodelled(steps: tuple[Step, ...], text_of) -> list[tuple[int, Location, s
     create (a view, CREATE TABLE AS) or rename away (ALTER TYPE ... RENAME TO of a domain or a
     composite type; the replay renames an enum itself), and what the
     operations of a revision not read for want of a name may create (key None: any name; nova
-    creates its shadow tables under names computed at run time, then indexes on them)."""
+    creates its shadow tables under names computed at run time, then indexes on them), and what a
+    SELECT of a function that runs SQL it builds may create (hatchet's `SELECT
+    create_v1_hash_partitions('v1_payload_wal', 4)` makes `v1_payload_wal_0` to `_3`)."""
     found = []
+    building: set[str] = set()  # the functions created so far that EXECUTE SQL they build
     for number, step in enumerate(steps):
         for op in step.operations:
             if type(op).__name__ == "NotReplayed":
                 found.append((number, op.location, op.creates, None, True))  # of a name not known: any
                 continue
+            if type(op).__name__ == "CreateFunction" and _executes_built_sql(op.function):
+                building.add(op.function.name.lower())
             if type(op).__name__ != "UnsupportedStatement":
                 continue
             text = _statement_text(op.location, text_of)
+            if op.kind == "Select" and building and building & {name.lower() for name in _CALLED.findall(text.split(";")[0])}:
+                found.append((number, op.location, "relation", None, True))
+                continue
             for pattern, kind in _UNMODELLED_STATEMENTS:
                 match = pattern.match(text)
                 if match is None:
@@ -339,6 +347,15 @@ def _unmodelled(steps: tuple[Step, ...], text_of) -> list[tuple[int, Location, s
                     found.append((number, op.location, kind, _key(match.group(1)), True))
                 break
     return found
+
+
+_CALLED = LazyPattern(r"([\w$]+)\s*\(")
+_EXECUTE = LazyPattern(r"\bEXECUTE\b", re.IGNORECASE)
+
+
+def _executes_built_sql(function) -> bool:
+    """A PL/pgSQL function that EXECUTEs SQL: what it makes is named as it runs."""
+    return (function.language or "").lower() == "plpgsql" and bool(function.body) and _EXECUTE.search(function.body) is not None
 
 
 def _statement_text(location: Location, text_of) -> str:

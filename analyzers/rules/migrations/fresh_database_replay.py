@@ -87,7 +87,35 @@ class FreshDatabaseReplay(Rule):
                       "db/events/migrations/02_locale.sql": "ALTER TABLE events ADD COLUMN locale text;\n"}),
              # quay: the schema of new databases in `<name>_schema.sql`, beside a folder that brings old ones to it
              Example({"db/sqlite/quay_schema.sql": "CREATE TABLE tag (id bigint PRIMARY KEY, name text);\n",
-                      "db/sqlite/compatibility/0001_bridge.sql": "ALTER TABLE tag ADD COLUMN immutable boolean;\n"}))
+                      "db/sqlite/compatibility/0001_bridge.sql": "ALTER TABLE tag ADD COLUMN immutable boolean;\n"}),
+             # hatchet: a function of an earlier migration makes a table's partitions under names it builds
+             Example({"db/001_parts.sql": (
+                          "CREATE TABLE wal (id bigint, tenant_id uuid) PARTITION BY HASH (tenant_id);\n"
+                          "CREATE FUNCTION create_hash_partitions(parent text, count int) RETURNS void AS $$\n"
+                          "BEGIN\n  FOR i IN 0..count - 1 LOOP\n"
+                          "    EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES WITH (MODULUS %s, REMAINDER %s)',\n"
+                          "                   parent || '_' || i, parent, count, i);\n  END LOOP;\nEND $$ LANGUAGE plpgsql;\n"),
+                      "db/002_wal.sql": "SELECT create_hash_partitions('wal'::text, 2);\n",
+                      "db/003_poll.sql": "CREATE INDEX wal_0_poll_idx ON wal_0 (tenant_id);\n"}),
+             # supabase/storage: a DO block drops the primary key it looks up before adding another
+             Example({"db/001_buckets.sql": "CREATE TABLE buckets (id text PRIMARY KEY);\n",
+                      "db/002_ids.sql": (
+                          "DO $$\nDECLARE drop_sql text;\nBEGIN\n"
+                          "  SELECT concat('ALTER TABLE buckets DROP CONSTRAINT ', constraint_name) INTO drop_sql\n"
+                          "  FROM information_schema.table_constraints WHERE table_name = 'buckets' AND constraint_type = 'PRIMARY KEY';\n"
+                          "  EXECUTE drop_sql;\n  ALTER TABLE buckets RENAME COLUMN id TO name;\n"
+                          "  ALTER TABLE buckets ADD COLUMN id uuid NOT NULL DEFAULT gen_random_uuid();\n"
+                          "  ALTER TABLE buckets ADD PRIMARY KEY (id);\nEND $$;\n")}),
+             # supabase/auth: a branch on the catalog in a form not read runs in some databases only
+             Example({"db/001_factors.sql": "CREATE TABLE factors (user_id int, phone text);\n"
+                                            "CREATE UNIQUE INDEX unique_verified_phone_factor ON factors (user_id, phone);\n",
+                      "db/002_rename.sql": (
+                          "DO $$\nBEGIN\n  IF (SELECT count(*) = 2 FROM pg_indexes\n"
+                          "      WHERE indexname IN ('unique_verified_phone_factor', 'unique_phone_factor_per_user')) THEN\n"
+                          "    EXECUTE 'DROP INDEX unique_verified_phone_factor';\n  END IF;\n"
+                          "  IF EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'unique_verified_phone_factor') THEN\n"
+                          "    EXECUTE 'ALTER INDEX unique_verified_phone_factor RENAME TO unique_phone_factor_per_user';\n"
+                          "  END IF;\nEND $$;\n")}))
     invalid = (
         Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
                  "db/V2__template_locale.sql": (
