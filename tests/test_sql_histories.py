@@ -148,6 +148,37 @@ def test_names_and_folders_say_the_dialect_before_the_markers():
     assert file_dialect("db/V5__import_from_mysql.sql", "CREATE TABLE t (id bigserial, doc jsonb);").dialect == "postgresql"
 
 
+def test_a_folder_named_for_its_driver_says_the_engine_its_name_ends_with(tmp_path):
+    # river: one driver's folder per engine, the SQLite one's markers in only one of its files
+    root = _write(tmp_path, {
+        **{f"riverdriver/{driver}/migration/main/00{number}_m.up.sql": f"CREATE TABLE t{number} (id integer PRIMARY KEY);\n"
+           for driver in ("riverpgxv5", "riversqlite") for number in range(1, 4)},
+        "riverdriver/riversqlite/migration/main/004_m.up.sql": "CREATE TABLE n (id integer PRIMARY KEY AUTOINCREMENT);\n",
+        "assets/jpg/0001_x.sql": "CREATE TABLE j (id int);\n",
+    })
+    model = WorkspaceIndex(root).index_all()
+    dialects = {location.folder: location.dialect for location in model.sql_locations}
+    assert dialects == {"riverdriver/riverpgxv5/migration/main": "postgresql",
+                        "riverdriver/riversqlite/migration/main": "sqlite", "assets/jpg": "postgresql"}
+    assert [e for e in model.errors if "PostgreSQL would reject" in e.message] == []
+
+
+def test_a_sqlite_migration_that_rebuilds_a_table_through_renames_replays(tmp_path):
+    # river's SQLite driver: SQLite alters little, a table is renamed, made again and copied
+    root = _write(tmp_path, {
+        "db/sqlite/001_init.up.sql": "CREATE TABLE job (id integer PRIMARY KEY AUTOINCREMENT, tries integer NOT NULL);\n",
+        "db/sqlite/002_rebuild.up.sql": (
+            "ALTER TABLE job RENAME TO job_old;\nCREATE TABLE job (id integer PRIMARY KEY AUTOINCREMENT, tries integer);\n"
+            "INSERT INTO job SELECT * FROM job_old;\nDROP TABLE job_old;\n"
+            "ALTER TABLE job RENAME COLUMN tries TO tries_old;\nALTER TABLE job ADD COLUMN tries integer NOT NULL DEFAULT 25;\n"
+            "UPDATE job SET tries = tries_old;\nALTER TABLE job DROP COLUMN tries_old;\n"),
+    })
+    model = WorkspaceIndex(root).index_all()
+    assert [e for e in model.errors if e.kind == "replay"] == []
+    (database,) = model.databases
+    assert [column.name for column in database.layer.tables["job"].columns] == ["id", "tries"]
+
+
 def test_no_file_of_another_engine_is_said_to_be_rejected_by_postgresql(services):
     assert [e for e in services.errors if "PostgreSQL would reject" in e.message] == []
     coverage = services.coverage.as_json()

@@ -46,6 +46,10 @@ _NAME_WORDS = {
     "redshift": "redshift", "duckdb": "duckdb", "snowflake": "snowflake", "bigquery": "bigquery",
 }
 
+# Engine names long enough to name their engine at the end of a longer word (`riversqlite`); a
+# short one would not (`pg` ends `jpg`).
+_LONG_NAME_WORDS = tuple(sorted((word for word in _NAME_WORDS if len(word) >= 5), key=len, reverse=True))
+
 _I, _M = re.IGNORECASE, re.IGNORECASE | re.MULTILINE
 _BACKQUOTES = "`backquoted` identifiers"
 
@@ -183,11 +187,14 @@ def stem_dialect(path: str) -> Optional[DialectGuess]:
 
 def folder_dialect(folder: str) -> Optional[DialectGuess]:
     """The dialect named by the nearest folder of `folder` whose name has an engine's word
-    (`db/mysql`, `migration_postgres`, `mysql-persistence/src/main/resources/db/migration`)."""
+    (`db/mysql`, `migration_postgres`, `mysql-persistence/src/main/resources/db/migration`), or
+    ends with an engine's name of five letters or more (river's `riversqlite` beside `riverpgxv5`)."""
     for name in reversed(PurePosixPath(folder).parts):
         for word in re.split(r"[^a-z0-9]+", name.lower()):
-            if word in _NAME_WORDS:
-                return DialectGuess(_NAME_WORDS[word], f"the folder {name} says {word}", 50)
+            engine = word if word in _NAME_WORDS else next(
+                (engine for engine in _LONG_NAME_WORDS if word.endswith(engine)), None)
+            if engine is not None:
+                return DialectGuess(_NAME_WORDS[engine], f"the folder {name} says {engine}", 50)
     return None
 
 

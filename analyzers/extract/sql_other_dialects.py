@@ -268,6 +268,10 @@ def _qualified(name: str) -> tuple[Optional[str], str]:
     return schema or None, table
 
 
+# ALTER TABLE ... RENAME TO: sqlglot's AlterRename (26 and later), RenameTable before
+_TABLE_RENAMED = getattr(exp, "AlterRename", None) or getattr(exp, "RenameTable")
+
+
 def _operations(tree, location: Location, dialect: str) -> list:
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and isinstance(tree.this, exp.Schema):
         target = tree.this.this
@@ -320,6 +324,10 @@ def _operations(tree, location: Location, dialect: str) -> list:
             elif isinstance(action, exp.Drop) and action.kind == "COLUMN":
                 result += [ops.DropColumn(table, target.name, location, schema, bool(action.args.get("exists")))
                            for target in _dropped(action)]
+            elif isinstance(action, _TABLE_RENAMED) and action.this is not None:  # SQLite rebuilds a table through one
+                result.append(ops.RenameTable(table, action.this.name, location, schema))
+            elif isinstance(action, exp.RenameColumn) and action.this is not None and action.args.get("to") is not None:
+                result.append(ops.AlterColumn(table, action.this.name, location, schema, new_name=action.args["to"].name))
             elif isinstance(action, exp.AddConstraint):
                 for element in action.expressions:
                     built = _table_element(element, location, dialect, table)
