@@ -60,6 +60,9 @@ class EnumValueInTransaction(Rule):
                                 "        op.execute(\"ALTER TYPE order_state ADD VALUE 'packed'\")\n"
                                 "    op.execute(\"UPDATE orders SET status = 'packed'\")")),
         Example(alembic_example("    op.execute(\"ALTER TYPE order_state ADD VALUE 'packed'\")")),
+        # hatchet: the same label added to another type is no use of this one's
+        Example(alembic_example("    op.execute(\"ALTER TYPE run_status ADD VALUE 'BACKOFF'\")\n"
+                                "    op.execute(\"ALTER TYPE step_status ADD VALUE 'BACKOFF'\")")),
     )
     invalid = (
         Example(alembic_example("    op.execute(\"ALTER TYPE order_state ADD VALUE 'packed'\")  # expect\n"
@@ -104,7 +107,8 @@ class EnumValueInTransaction(Rule):
 
 
 def _used_later(context: AuditContext, walk: list, position: int) -> Optional[object]:
-    """Where a later statement of the same open transaction names the new value, or None."""
+    """Where a later statement of the same open transaction names the new value, or None. Another
+    ADD VALUE does not use it: adding the same label to another type, or placing a label AFTER it."""
     walked = walk[position]
     value = re.compile(r"'" + re.escape(walked.operation.value.replace("'", "''")) + r"'")
     text = context.text_of(walked.step.path) or ""
@@ -113,6 +117,8 @@ def _used_later(context: AuditContext, walk: list, position: int) -> Optional[ob
         if later.step_number != walked.step_number or not later.in_transaction \
                 or isinstance(later.operation, TransactionControl):
             return None
+        if isinstance(later.operation, AddEnumValue):
+            continue
         location = later.operation.location
         end = location.end_line or location.line
         if location.line > walked.operation.location.line and value.search("\n".join(lines[location.line - 1:end])):
