@@ -303,6 +303,14 @@ _TIMESTAMP_ID = LazyPattern(r"^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?$")
 _SEQUENTIAL_ID = LazyPattern(r"^\d{1,7}$")
 
 
+def _moment_of(revision_id: str) -> Optional[datetime.datetime]:
+    """The moment a timestamp id names, or None when it names none (a thirteenth month)."""
+    try:
+        return datetime.datetime.strptime(revision_id.ljust(14, "0"), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+
+
 def revision_id_maker(existing: tuple[str, ...], now: datetime.datetime) -> Callable[[], str]:
     """New ids in the style of the history's own: timestamps (20240131120501) of the same length,
     numbers one past the highest with the same zero padding, else Alembic's 12 hex digits."""
@@ -318,7 +326,9 @@ def revision_id_maker(existing: tuple[str, ...], now: datetime.datetime) -> Call
 
         def timestamp() -> str:
             text = moment[0].strftime("%Y%m%d%H%M%S")[:width]
-            while text <= highest:  # after the newest, even when the clock says otherwise
+            if text <= highest:  # after the newest, even when the clock says otherwise: counted from the newest,
+                moment[0] = _moment_of(highest) or moment[0]  # not stepped up to it from a clock months behind
+            while text <= highest:
                 moment[0] += step
                 text = moment[0].strftime("%Y%m%d%H%M%S")[:width]
             moment[0] += step
