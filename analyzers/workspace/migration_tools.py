@@ -1,7 +1,8 @@
 """Which tool runs a SQL migration folder, and so whether each file runs in a transaction.
 
-Flyway, sqlx, dbmate, goose, Liquibase and Atlas wrap each migration file in a transaction by
-default (each with its own per-file opt-out); golang-migrate and plain psql scripts do not. The
+Flyway, sqlx, dbmate, goose, Liquibase, Atlas and postgres-migrations (Node) wrap each migration
+file in a transaction by default (each with its own per-file opt-out); golang-migrate and plain
+psql scripts do not. The
 tool is read from the folder's layout and the files' own markers; `sql_transactions` in the
 configuration names the mode (or the tool) per folder and wins over detection. A folder whose
 tool is not recognized is taken as transactional only between an explicit BEGIN and COMMIT.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Optional
 
+from ..i18n import _
 from .config import Config
 from .discovery import folder_of
 from ..lazy_pattern import LazyPattern
@@ -22,8 +24,10 @@ from ..lazy_pattern import LazyPattern
 # Each tool's default: "per-file" (one transaction per migration file) or "none".
 TOOL_TRANSACTIONS = {
     "flyway": "per-file", "sqlx": "per-file", "dbmate": "per-file", "goose": "per-file", "liquibase": "per-file",
-    "atlas": "per-file", "golang-migrate": "none", "sqitch": "none", "psql": "none",
+    "atlas": "per-file", "postgres-migrations": "per-file", "golang-migrate": "none", "sqitch": "none", "psql": "none",
 }
+# The tools that run a folder's files in the order of their numbers, not of their names.
+BY_NUMBER = frozenset({"flyway", "golang-migrate", "goose", "postgres-migrations"})
 
 # A file's way of leaving its tool's transaction.
 _OPT_OUTS = {
@@ -32,6 +36,7 @@ _OPT_OUTS = {
     "goose": LazyPattern(r"--\s*\+goose\s+NO\s+TRANSACTION\b", re.IGNORECASE),
     "liquibase": LazyPattern(r"--\s*changeset\b[^\n]*\brunInTransaction:false\b", re.IGNORECASE),
     "atlas": LazyPattern(r"--\s*atlas:txmode\s+none\b", re.IGNORECASE),
+    "postgres-migrations": LazyPattern(r"--\s*postgres-migrations\s+disable-transaction\b", re.IGNORECASE),
 }
 # Any tool: the author says the file runs outside the tool's transaction (squawk's directive,
 # or SchemaLens's own).
@@ -75,7 +80,11 @@ def folder_tool(folder: str, paths: Iterable[str], text_of: Callable[[str], Opti
         return FolderTool("atlas", "per-file", "atlas.sum")
     if names and sum(1 for name in names if _FLYWAY_NAME.match(name)) * 2 >= len(names):
         return FolderTool("flyway", "per-file", "V<version>__<name>.sql file names (Flyway)")
-    uses_sqlx = root is not None and _mentions_sqlx(root, folder)
+    if root is not None and _manifest_names(root, folder, "package.json", '"postgres-migrations"'):
+        return FolderTool("postgres-migrations", "per-file", _("package.json depends on postgres-migrations"))
+    if any(_OPT_OUTS["postgres-migrations"].search(text) for text in texts):
+        return FolderTool("postgres-migrations", "per-file", _("files that opt out of its transaction (postgres-migrations)"))
+    uses_sqlx = root is not None and _manifest_names(root, folder, "Cargo.toml", "sqlx")
     if any(_UP_FILE.match(name) for name in names):
         if uses_sqlx:
             return FolderTool("sqlx", "per-file", "<version>_<name>.up.sql files and sqlx in Cargo.toml")
@@ -85,13 +94,14 @@ def folder_tool(folder: str, paths: Iterable[str], text_of: Callable[[str], Opti
     return FolderTool(None, "none", "no migration tool recognized: only explicit BEGIN ... COMMIT")
 
 
-def _mentions_sqlx(root: Path, folder: str) -> bool:
-    """A Cargo.toml in the folder's ancestors (up to the workspace root) that depends on sqlx."""
+def _manifest_names(root: Path, folder: str, manifest: str, dependency: str) -> bool:
+    """A `manifest` (Cargo.toml, package.json) in the folder's ancestors (up to the workspace
+    root) that names `dependency`."""
     current = PurePosixPath(folder)
     for candidate in (current, *current.parents):
-        cargo = root / candidate / "Cargo.toml"
+        path = root / candidate / manifest
         try:
-            if cargo.is_file() and "sqlx" in cargo.read_text(encoding="utf-8", errors="replace"):
+            if path.is_file() and dependency in path.read_text(encoding="utf-8", errors="replace"):
                 return True
         except OSError:
             continue

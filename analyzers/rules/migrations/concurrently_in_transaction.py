@@ -9,6 +9,8 @@ from ..recorded import StepView
 from .safety import SQL_BASE, alembic_example, sql_example
 from ...i18n import _
 
+_POSTGRES_MIGRATIONS = '{"dependencies": {"postgres-migrations": "^5.3.0"}}\n'
+
 
 class ConcurrentlyInTransaction(Rule):
     """## What it finds
@@ -57,6 +59,10 @@ class ConcurrentlyInTransaction(Rule):
         Example(alembic_example("    with op.get_context().autocommit_block():\n"
                                 "        op.create_index('ix_orders_status', 'orders', ['status'], postgresql_concurrently=True)")),
         Example(sql_example("CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n")),
+        # supabase/storage: postgres-migrations runs a file outside its transaction when told to
+        Example({"package.json": _POSTGRES_MIGRATIONS, "migrations/0001-base.sql": SQL_BASE,
+                 "migrations/0002-index.sql": "-- postgres-migrations disable-transaction\n"
+                                              "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n"}),
     )
     invalid = (
         Example(alembic_example("    op.create_index('ix_orders_status', 'orders', ['status'], "
@@ -66,6 +72,8 @@ class ConcurrentlyInTransaction(Rule):
         Example({"migrations/20240101000000_orders.up.sql": SQL_BASE,
                  "migrations/20240102000000_index.up.sql": "DROP INDEX CONCURRENTLY orders_status_idx;  -- expect\n"},
                 config='sql_transactions = { "migrations" = "sqlx" }\n'),
+        Example({"package.json": _POSTGRES_MIGRATIONS, "migrations/0001-base.sql": SQL_BASE,
+                 "migrations/0002-index.sql": "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);  -- expect\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:

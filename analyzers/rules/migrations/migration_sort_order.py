@@ -4,6 +4,7 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from ...schema.model import Location
+from ...workspace.migration_tools import BY_NUMBER
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from .sql_folders import migration_folders, naming_scheme, version_prefix, whole_version
@@ -17,8 +18,9 @@ class MigrationSortOrder(Rule):
     sorts before `2_orders.sql`. One finding per file that a name-sorting tool would run too
     early.
 
-    Flyway files (`V<n>__name.sql`) and golang-migrate files (`<n>_name.up.sql`) are not
-    checked: those tools order by the number, not the name.
+    Flyway files (`V<n>__name.sql`), golang-migrate files (`<n>_name.up.sql`), and the folders
+    of goose and postgres-migrations (Node: in package.json, or its `-- postgres-migrations
+    disable-transaction` marker) are not checked: those tools order by the number, not the name.
 
     ## Why it matters
     Runners that apply "every .sql file in the folder" take them in name order:
@@ -55,13 +57,20 @@ class MigrationSortOrder(Rule):
                       "db/010_index.sql": "CREATE INDEX ix_b_id ON b (id);\n"}),
              Example({"db/V1__init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                       "db/V2__more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",
-                      "db/V10__index.sql": "CREATE INDEX ix_b_id ON b (id);\n"}))
+                      "db/V10__index.sql": "CREATE INDEX ix_b_id ON b (id);\n"}),
+             # supabase/storage: postgres-migrations runs 00010-x.sql tenth, whatever its name
+             Example({"package.json": '{"dependencies": {"postgres-migrations": "^5.3.0"}}\n',
+                      "migrations/0001-init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
+                      "migrations/0002-more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",
+                      "migrations/00010-index.sql": "CREATE INDEX ix_b_id ON b (id);\n"}))
     invalid = (Example({"db/1_init.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
                         "db/2_more.sql": "CREATE TABLE b (id int PRIMARY KEY);\n",
                         "db/10_index.sql": "CREATE INDEX ix_b_id ON b (id);  -- expect\n"}),)
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for folder, paths in sorted(migration_folders(context.model).items()):
+            if paths and context.sql_transactions.tool_of(paths[0]).tool in BY_NUMBER:
+                continue
             numbered = [(whole_version(p), p) for p in paths if naming_scheme(p) == "numbered" and whole_version(p) is not None]
             for version, path in numbered:
                 name = PurePosixPath(path).name
