@@ -146,6 +146,7 @@ class _ColumnBuild:
     checks: list = field(default_factory=list)  # CheckConstraint call Exprs
     transformed: bool = False  # written through code that changes the value (a TypeDecorator, @validates, a setter)
     spatial_index: bool = False  # geoalchemy2's Geometry/Geography with `spatial_index` (its default): a GiST index
+    annotated_type: Optional[str] = None  # a foreign key column's Mapped[] type: its type when its target is not read
 
 
 @dataclass
@@ -1108,12 +1109,17 @@ class _LayerBuilder:
                 spatial_index = type_result is not None and type_result.text in ("GEOMETRY", "GEOGRAPHY") \
                     and argument.kind == "call" and world.const(argument.kwarg("spatial_index")) is not False
         optional = False
+        annotated = None
         if annotation is not None:
             inner, optional = self._strip_optional(annotation)
-            if type_result is None and not raw_type:  # a type written in the call wins, read or not (fief's GUID)
+            if type_result is None and not raw_type and foreign_keys:
+                # SQLAlchemy types a foreign key column without a type of its own as the column it
+                # references, whatever its annotation (warehouse's `Mapped[str]` of a uuid key)
+                annotated = self._annotation_type(inner, root)
+            elif type_result is None and not raw_type:  # a type written in the call wins, read or not (fief's GUID)
                 type_result = self._annotation_type(inner, root)
                 raw_type = inner.source
-                if type_result is None and not foreign_keys:
+                if type_result is None:
                     self.errors.append(ExtractionError(location, _("no SQLAlchemy type for annotation %(annotation)s",
                                                                    annotation=inner.source)))
         primary_key = world.const(keywords.get("primary_key")) is True
@@ -1131,6 +1137,7 @@ class _LayerBuilder:
         column = _ColumnBuild(
             transformed=decorated,
             key=key, name=name, location=location, type_text=type_result.text if type_result else None,
+            annotated_type=annotated.text if annotated else None,
             raw_type=raw_type, nullable=nullable, primary_key=primary_key,
             # `default_factory=`: the dataclass form of a client default (MappedAsDataclass; ckan)
             default=_source(keywords.get("default") or keywords.get("insert_default") or keywords.get("default_factory")),
@@ -1534,7 +1541,8 @@ class _LayerBuilder:
         )
 
     def _final_column(self, table: _TableBuild, column: _ColumnBuild, primary_key: Optional[PrimaryKey]) -> Column:
-        type_text = column.type_text or self._referenced_type(table, column) or "NULL"
+        type_text = (column.type_text or self._referenced_type(table, column, same_base=column.annotated_type is not None)
+                     or column.annotated_type or "NULL")
         normalized = normalize_type(type_text)
         identity = column.identity
         # SQLAlchemy emits SERIAL / BIGSERIAL for the single integer primary key column, unless told not to.
@@ -1548,12 +1556,14 @@ class _LayerBuilder:
             sequence=column.sequence, comment=column.comment, primary_key=column.primary_key,
         )
 
-    def _referenced_type(self, table: _TableBuild, column: _ColumnBuild, depth: int = 0) -> Optional[str]:
-        """A column declared with only a ForeignKey takes the type of the column it references."""
+    def _referenced_type(self, table: _TableBuild, column: _ColumnBuild, depth: int = 0, same_base: bool = False) -> Optional[str]:
+        """A column declared with only a ForeignKey takes the type of the column it references.
+        `same_base`: only from a table of the same declarative base; one of another base's
+        MetaData is not found by SQLAlchemy, and the column's annotation says its type instead."""
         if depth > 5 or not column.foreign_keys:
             return None
         target = self._fk_target(table, _referenced(column.foreign_keys[0]))
-        if target is None:
+        if target is None or same_base and target[0].root.key != table.root.key:
             return None
         target_table, target_column = target
         return target_column.type_text or self._referenced_type(target_table, target_column, depth + 1)
