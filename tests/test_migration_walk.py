@@ -25,6 +25,11 @@ TYPE_CHANGES = [
     ("numeric(10,2)", "numeric"),
     ("numeric", "numeric(10,2)"),
     ("integer", "text"),
+    ("timestamp(3)", "timestamp"),
+    ("timestamp", "timestamp(3)"),
+    ("timestamptz(0)", "timestamptz(6)"),
+    ("time(2)", "time(4)"),
+    ("timestamp(3)", "timestamptz(3)"),
 ]
 
 
@@ -33,7 +38,8 @@ def test_type_change_rewrites_as_postgresql_does(postgres, before, after):
     dsn = postgres.fresh_database("types")
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {before})")
-        connection.execute("INSERT INTO t SELECT g, (g % 7)::text::" + before + " FROM generate_series(1, 200) g")
+        value = "(timestamp '2024-01-01' + g * interval '1.234567 second')" if "time" in before else "(g % 7)::text"
+        connection.execute(f"INSERT INTO t SELECT g, {value}::{before} FROM generate_series(1, 200) g")
         filenode = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0]
         connection.execute(f"ALTER TABLE t ALTER COLUMN v TYPE {after}")
         rewritten = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0] != filenode

@@ -23,6 +23,7 @@ from ..lazy_pattern import LazyPattern
 
 _VARCHAR = LazyPattern(r"^character varying(?:\((\d+)\))?$")
 _NUMERIC = LazyPattern(r"^numeric(?:\((\d+)(?:,\s*(\d+))?\))?$")
+_FRACTIONAL_SECONDS = LazyPattern(r"^(timestamp|time)(?:\((\d)\))?( with(?:out)? time zone)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
     """Whether ALTER COLUMN TYPE from `before` to `after` rewrites the table (PostgreSQL 12+).
 
     Binary-compatible changes do not: a longer or unbounded varchar, varchar to text, a wider
-    numeric with the same scale. A USING clause that is the column itself, or the column cast to
+    numeric with the same scale, a timestamp or time with more digits of the second. A USING clause that is the column itself, or the column cast to
     the new type, changes nothing (PostgreSQL reduces it to the plain change); any other USING
     rewrites. Anything unknown is assumed to rewrite.
     """
@@ -100,6 +101,10 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
         if new_varchar.group(1) is None:
             return False
         return before == "text" or old_varchar.group(1) is None or int(new_varchar.group(1)) < int(old_varchar.group(1))
+    old_clock, new_clock = _FRACTIONAL_SECONDS.match(before), _FRACTIONAL_SECONDS.match(after)
+    if old_clock and new_clock and (old_clock.group(1), old_clock.group(3)) == (new_clock.group(1), new_clock.group(3)):
+        # more digits of the second (6 when unwritten) keep every value as it is stored
+        return int(new_clock.group(2) or 6) < int(old_clock.group(2) or 6)
     old_numeric, new_numeric = _NUMERIC.match(before), _NUMERIC.match(after)
     if old_numeric and new_numeric:
         if new_numeric.group(1) is None:
