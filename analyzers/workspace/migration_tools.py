@@ -2,10 +2,11 @@
 
 Flyway, sqlx, dbmate, goose, Liquibase, Atlas and postgres-migrations (Node) wrap each migration
 file in a transaction by default (each with its own per-file opt-out); golang-migrate and plain
-psql scripts do not. The
-tool is read from the folder's layout and the files' own markers; `sql_transactions` in the
-configuration names the mode (or the tool) per folder and wins over detection. A folder whose
-tool is not recognized is taken as transactional only between an explicit BEGIN and COMMIT.
+psql scripts do not. The tool is read from the folder's layout and the files' own markers, and
+from the project's manifests (sqlx in Cargo.toml, postgres-migrations in package.json);
+`sql_transactions` in the configuration names the mode (or the tool) per folder and wins over
+detection. A folder whose tool is not recognized is taken as transactional only between an
+explicit BEGIN and COMMIT.
 """
 
 from __future__ import annotations
