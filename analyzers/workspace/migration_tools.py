@@ -72,15 +72,15 @@ def folder_tool(folder: str, paths: Iterable[str], text_of: Callable[[str], Opti
     names = [PurePosixPath(path).name for path in paths]
     texts = [text_of(path) or "" for path in paths[:50]]
     if any(re.search(r"--\s*migrate:up\b", text) for text in texts):
-        return FolderTool("dbmate", "per-file", "`-- migrate:up` sections (dbmate)")
+        return FolderTool("dbmate", "per-file", _("`-- migrate:up` sections (dbmate)"))
     if any(re.search(r"--\s*\+goose\s+up\b", text, re.IGNORECASE) for text in texts):
-        return FolderTool("goose", "per-file", "`-- +goose Up` annotations")
+        return FolderTool("goose", "per-file", _("`-- +goose Up` annotations"))
     if any(re.search(r"--\s*liquibase\s+formatted\s+sql", text, re.IGNORECASE) for text in texts):
-        return FolderTool("liquibase", "per-file", "`--liquibase formatted sql` files")
+        return FolderTool("liquibase", "per-file", _("`--liquibase formatted sql` files"))
     if root is not None and (root / folder / "atlas.sum").is_file():
         return FolderTool("atlas", "per-file", "atlas.sum")
     if names and sum(1 for name in names if _FLYWAY_NAME.match(name)) * 2 >= len(names):
-        return FolderTool("flyway", "per-file", "V<version>__<name>.sql file names (Flyway)")
+        return FolderTool("flyway", "per-file", _("V<version>__<name>.sql file names (Flyway)"))
     if root is not None and _manifest_names(root, folder, "package.json", '"postgres-migrations"'):
         return FolderTool("postgres-migrations", "per-file", _("package.json depends on postgres-migrations"))
     if any(_OPT_OUTS["postgres-migrations"].search(text) for text in texts):
@@ -88,11 +88,11 @@ def folder_tool(folder: str, paths: Iterable[str], text_of: Callable[[str], Opti
     uses_sqlx = root is not None and _manifest_names(root, folder, "Cargo.toml", "sqlx")
     if any(_UP_FILE.match(name) for name in names):
         if uses_sqlx:
-            return FolderTool("sqlx", "per-file", "<version>_<name>.up.sql files and sqlx in Cargo.toml")
-        return FolderTool("golang-migrate", "none", "<version>_<name>.up.sql / .down.sql files (golang-migrate)")
+            return FolderTool("sqlx", "per-file", _("<version>_<name>.up.sql files and sqlx in Cargo.toml"))
+        return FolderTool("golang-migrate", "none", _("<version>_<name>.up.sql / .down.sql files (golang-migrate)"))
     if uses_sqlx and any(_TIMESTAMPED.match(name) for name in names):
-        return FolderTool("sqlx", "per-file", "timestamped files and sqlx in Cargo.toml")
-    return FolderTool(None, "none", "no migration tool recognized: only explicit BEGIN ... COMMIT")
+        return FolderTool("sqlx", "per-file", _("timestamped files and sqlx in Cargo.toml"))
+    return FolderTool(None, "none", _("no migration tool recognized: only explicit BEGIN ... COMMIT"))
 
 
 def _manifest_names(root: Path, folder: str, manifest: str, dependency: str) -> bool:
