@@ -60,7 +60,9 @@ def fingerprint(operation, schema: Optional[str] = None) -> Optional[tuple]:
         case ops.AddConstraint():
             constraint = operation.constraint
             return ("add constraint", key, type(constraint).__name__, getattr(constraint, "columns", None),
-                    getattr(constraint, "expression", None), getattr(constraint, "ref_table", None))
+                    getattr(constraint, "expression", None), getattr(constraint, "ref_table", None),
+                    getattr(constraint, "ref_columns", None), getattr(constraint, "on_delete", None),
+                    getattr(constraint, "on_update", None), getattr(constraint, "deferrable", None))
         case ops.DropTable():
             return ("drop table", key)
         case ops.RenameTable():
@@ -121,7 +123,8 @@ def _repeats(database) -> list[Repeat]:
             # since undid is the one it repeats
             fewest = min((holding.get(fp, []) for fp in printed), key=len)
             repeated = next((other for other in fewest if printed <= prints[other]
-                             and not _undone_between(printed, steps[other + 1:number])), None)
+                             and not _undone_between(printed, steps[other + 1:number])), None) \
+                if not _undone_between(printed, [step], drops_only=True) else None
             if repeated is not None:
                 found.append(Repeat(steps[repeated], step, len(printed), bool(REDO_WORDS.search(migration_name(step.path)))))
         for fp in printed:
@@ -130,21 +133,27 @@ def _repeats(database) -> list[Repeat]:
 
 
 _NO_TABLE = frozenset({"drop index", "create type", "add enum value"})
+_DROPS = frozenset({"drop table", "drop column"})  # a migration that repeats a drop does not undo it itself
 
 
-def _undone_between(shared: set, between: list) -> bool:
+def _undone_between(shared: set, between: list, drops_only: bool = False) -> bool:
     """Whether a migration between two repeats undid what they share (dropped, renamed or
     altered what both create, created again what both drop): then the later one redoes it on
-    purpose."""
-    tables = {fp[1] for fp in shared if fp[0] not in _NO_TABLE and fp[1]}
+    purpose. `drops_only`: whether the later one itself drops what it then creates again (a
+    foreign key dropped and added back with another ON DELETE, as Prisma writes the change)."""
+    tables = {fp[1] for fp in shared if fp[0] not in (_NO_TABLE | _DROPS if drops_only else _NO_TABLE) and fp[1]}
     dropped_indexes = {fp[1] for fp in shared if fp[0] == "drop index"}
     dropped_columns = {(fp[1], fp[2]) for fp in shared if fp[0] == "drop column"}
     for step in between:
         for op in step.operations:
             key = table_key(op.table, getattr(op, "schema", None) or step.schema) if isinstance(getattr(op, "table", None), str) else None
-            if isinstance(op, (ops.DropTable, ops.DropColumn, ops.RenameTable, ops.DropConstraint, ops.AlterColumn)) and key in tables:
+            if isinstance(op, (ops.DropTable, ops.DropColumn, ops.DropConstraint)) and key in tables:
                 return True
             if isinstance(op, ops.DropIndex) and op.name and any(fp[0] == "create index" for fp in shared):
+                return True
+            if drops_only:  # the later migration's own creations are the repeat
+                continue
+            if isinstance(op, (ops.RenameTable, ops.AlterColumn)) and key in tables:
                 return True
             if isinstance(op, ops.CreateIndex) and op.index.name in dropped_indexes:
                 return True

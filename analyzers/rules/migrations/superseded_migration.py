@@ -49,7 +49,17 @@ class SupersededMigration(Rule):
 
     valid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n",
                       "db/V2__drop_note.sql": "ALTER TABLE orders DROP COLUMN note;\n",
-                      "db/V3__note_again.sql": "ALTER TABLE orders ADD COLUMN note text;\n"}),)
+                      "db/V3__note_again.sql": "ALTER TABLE orders ADD COLUMN note text;\n"}),
+             # documenso (Prisma): a foreign key dropped and added back with another ON DELETE
+             Example({"prisma/migrations/20230404095503_init/migration.sql": (
+                          'CREATE TABLE "User" ("id" SERIAL PRIMARY KEY);\n'
+                          'CREATE TABLE "Token" ("id" SERIAL PRIMARY KEY, "userId" INTEGER NOT NULL);\n'
+                          'ALTER TABLE "Token" ADD CONSTRAINT "Token_userId_fkey" FOREIGN KEY ("userId") '
+                          'REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;\n'),
+                      "prisma/migrations/20231205000309_add_cascade_delete/migration.sql": (
+                          'ALTER TABLE "Token" DROP CONSTRAINT "Token_userId_fkey";\n'
+                          'ALTER TABLE "Token" ADD CONSTRAINT "Token_userId_fkey" FOREIGN KEY ("userId") '
+                          'REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE;\n')}))
     invalid = (Example({"db/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                         "db/V2__customer_ref.sql": "ALTER TABLE orders ADD COLUMN customer_ref text;\n",
                         "db/V3__customer_ref_v2.sql": "ALTER TABLE orders ADD COLUMN IF NOT EXISTS customer_ref text;  -- expect\n"}),
@@ -57,7 +67,10 @@ class SupersededMigration(Rule):
                         "db/V2__email.sql": ("ALTER TABLE users ADD COLUMN email text;\n"
                                              "CREATE UNIQUE INDEX users_email_key ON users (email);\n"),
                         "db/V3__email_fix.sql": ("ALTER TABLE users ADD COLUMN email text;  -- expect\n"
-                                                 "CREATE UNIQUE INDEX users_email_key ON users (email);\n")}))
+                                                 "CREATE UNIQUE INDEX users_email_key ON users (email);\n")}),
+               Example({"db/V1__users.sql": "CREATE TABLE users (id uuid PRIMARY KEY, legacy text);\n",
+                        "db/V2__drop_legacy.sql": "ALTER TABLE users DROP COLUMN legacy;\n",
+                        "db/V3__drop_legacy_again.sql": "ALTER TABLE users DROP COLUMN legacy;  -- expect\n"}))
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for database in checked_databases(context.model):
