@@ -1,8 +1,10 @@
 """Which tool runs a SQL migration folder, and so whether each file runs in a transaction.
 
-Flyway, sqlx, dbmate, goose, Liquibase, Atlas and postgres-migrations (Node) wrap each migration
-file in a transaction by default (each with its own per-file opt-out); golang-migrate and plain
-psql scripts do not. The tool is read from the folder's layout and the files' own markers, and
+Flyway, sqlx, dbmate, goose, Liquibase, Atlas, postgres-migrations (Node) and Diesel wrap each
+migration file in a transaction by default (each with its own per-file opt-out); golang-migrate
+and plain psql scripts do not. Prisma opens none, but sends each migration.sql to PostgreSQL
+whole, as one simple query, which PostgreSQL runs as one implicit transaction when it holds more
+than one statement. The tool is read from the folder's layout and the files' own markers, and
 from the project's manifests (sqlx in Cargo.toml, postgres-migrations in package.json);
 `sql_transactions` in the configuration names the mode (or the tool) per folder and wins over
 detection. A folder whose tool is not recognized is taken as transactional only between an
@@ -25,8 +27,11 @@ from ..lazy_pattern import LazyPattern
 # Each tool's default: "per-file" (one transaction per migration file) or "none".
 TOOL_TRANSACTIONS = {
     "flyway": "per-file", "sqlx": "per-file", "dbmate": "per-file", "goose": "per-file", "liquibase": "per-file",
-    "atlas": "per-file", "postgres-migrations": "per-file", "golang-migrate": "none", "sqitch": "none", "psql": "none",
+    "atlas": "per-file", "postgres-migrations": "per-file", "diesel": "per-file", "prisma": "per-file",
+    "golang-migrate": "none", "sqitch": "none", "psql": "none",
 }
+# The tools that send a file to the database whole, in one query (see _one_implicit_transaction).
+SENT_WHOLE = frozenset({"prisma"})
 # The tools that run a folder's files in the order of their numbers, not of their names.
 BY_NUMBER = frozenset({"flyway", "golang-migrate", "goose", "postgres-migrations"})
 
@@ -49,6 +54,8 @@ _NON_TRANSACTIONAL = LazyPattern(r"\b(CONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP
 _FLYWAY_NAME = LazyPattern(r"^[VUR]\d[\d._]*__|^R__", re.IGNORECASE)
 _UP_FILE = LazyPattern(r"^\d+_.*\.up\.sql$", re.IGNORECASE)
 _TIMESTAMPED = LazyPattern(r"^\d{14}_.*\.sql$")
+_DIESEL_OPT_OUT = LazyPattern(r"^\s*run_in_transaction\s*=\s*false\b", re.MULTILINE)
+_TRANSACTION_CONTROL = LazyPattern(r"\s*(?:BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +69,20 @@ class FolderTool:
 
 
 def folder_tool(folder: str, paths: Iterable[str], text_of: Callable[[str], Optional[str]], root: Optional[Path],
-                config: Config) -> FolderTool:
-    """The tool and transaction mode of the SQL migration `folder` (relative, forward slashes)."""
+                config: Config, layout: Optional[str] = None) -> FolderTool:
+    """The tool and transaction mode of the SQL migration `folder` (relative, forward slashes);
+    `layout`: the tool its migration set's layout names (migration_sets.SqlLocation.tool), for a
+    folder per version ("prisma", "diesel")."""
     configured = config.sql_transactions.get(folder.strip("/") or ".")
     if configured is not None:
         tool = configured if configured in TOOL_TRANSACTIONS else None
         return FolderTool(tool, TOOL_TRANSACTIONS.get(configured, configured), "configured")
+    if layout == "prisma":
+        return FolderTool("prisma", "per-file", _("<timestamp>_<name>/migration.sql folders (Prisma)"))
+    if layout == "diesel":
+        if root is not None and _DIESEL_OPT_OUT.search(_text_or_empty(root / folder / "metadata.toml")):
+            return FolderTool("diesel", "none", _("metadata.toml says run_in_transaction = false (Diesel)"))
+        return FolderTool("diesel", "per-file", _("<version>_<name>/up.sql folders (Diesel)"))
     paths = list(paths)
     names = [PurePosixPath(path).name for path in paths]
     texts = [text_of(path) or "" for path in paths[:50]]
@@ -99,14 +114,14 @@ def _manifest_names(root: Path, folder: str, manifest: str, dependency: str) -> 
     """A `manifest` (Cargo.toml, package.json) in the folder's ancestors (up to the workspace
     root) that names `dependency`."""
     current = PurePosixPath(folder)
-    for candidate in (current, *current.parents):
-        path = root / candidate / manifest
-        try:
-            if path.is_file() and dependency in path.read_text(encoding="utf-8", errors="replace"):
-                return True
-        except OSError:
-            continue
-    return False
+    return any(dependency in _text_or_empty(root / candidate / manifest) for candidate in (current, *current.parents))
+
+
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    except OSError:
+        return ""
 
 
 @functools.lru_cache(maxsize=4096)  # every audit asks it of every SQL migration
@@ -119,7 +134,26 @@ def file_in_transaction(tool: FolderTool, text: str) -> bool:
         return False
     if tool.tool == "flyway" and _NON_TRANSACTIONAL.search(_without_comments(text)):
         return False
+    if tool.tool in SENT_WHOLE:
+        return _one_implicit_transaction(text)
     return True
+
+
+def _one_implicit_transaction(text: str) -> bool:
+    """Whether PostgreSQL runs `text`, sent whole as one simple query (as Prisma applies a
+    migration), as one implicit transaction: it holds more than one statement and no transaction
+    control of its own (a BEGIN makes the transaction the file's, as it would be in a file no
+    tool wraps). A lone statement runs by itself: CREATE INDEX CONCURRENTLY can, there only."""
+    from pglast.parser import ParseError
+
+    from ..extract import pg_tree
+
+    try:
+        statements = [text[piece] for piece in pg_tree.split(text, with_parser=False)]
+    except ParseError:  # the scanner stops: the file fails at that statement whatever the mode
+        return True
+    statements = [statement for statement in statements if statement.strip()]
+    return len(statements) > 1 and not any(_TRANSACTION_CONTROL.match(statement) for statement in statements)
 
 
 def _without_comments(text: str) -> str:
@@ -139,8 +173,10 @@ class SqlTransactions:
         folder = folder_of(path)
         if folder not in self._folders:
             paths = [p for p in self.model.sql_migrations if folder_of(p) == folder]
+            layout = next((location.tool for location in getattr(self.model, "sql_locations", ())
+                           if path in location.files), None)
             self._folders[folder] = folder_tool("" if folder == "." else folder, paths, self.text_of,
-                                                getattr(self.model, "root", None), self.model.config)
+                                                getattr(self.model, "root", None), self.model.config, layout)
         return self._folders[folder]
 
     def __call__(self, path: str) -> bool:

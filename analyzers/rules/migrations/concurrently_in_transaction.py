@@ -6,7 +6,7 @@ from ...schema.operations import CreateIndex, Maintenance, UnsupportedStatement
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import StepView
-from .safety import SQL_BASE, alembic_example, sql_example
+from .safety import SQL_BASE, alembic_example, prisma_example, sql_example
 from ...i18n import _
 
 _POSTGRES_MIGRATIONS = '{"dependencies": {"postgres-migrations": "^5.3.0"}}\n'
@@ -63,6 +63,12 @@ class ConcurrentlyInTransaction(Rule):
         Example({"package.json": _POSTGRES_MIGRATIONS, "migrations/0001-base.sql": SQL_BASE,
                  "migrations/0002-index.sql": "-- postgres-migrations disable-transaction\n"
                                               "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n"}),
+        # Prisma sends a migration whole: a lone statement runs by itself
+        Example(prisma_example("-- CreateIndex\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n")),
+        # Diesel runs a migration in a transaction unless its metadata.toml says otherwise
+        Example({"migrations/2024-01-01-000000_base/up.sql": SQL_BASE,
+                 "migrations/2024-01-02-000000_index/up.sql": "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n",
+                 "migrations/2024-01-02-000000_index/metadata.toml": "run_in_transaction = false\n"}),
     )
     invalid = (
         Example(alembic_example("    op.create_index('ix_orders_status', 'orders', ['status'], "
@@ -74,6 +80,12 @@ class ConcurrentlyInTransaction(Rule):
                 config='sql_transactions = { "migrations" = "sqlx" }\n'),
         Example({"package.json": _POSTGRES_MIGRATIONS, "migrations/0001-base.sql": SQL_BASE,
                  "migrations/0002-index.sql": "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);  -- expect\n"}),
+        # ... and several statements as one implicit transaction (Prisma users' "statement arity" report)
+        Example(prisma_example("SET lock_timeout = '30s';\n"
+                               "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);  -- expect\n")),
+        Example({"migrations/2024-01-01-000000_base/up.sql": SQL_BASE,
+                 "migrations/2024-01-02-000000_index/up.sql":
+                     "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);  -- expect\n"}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:

@@ -25,7 +25,9 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import StepView
 from .revision_examples import ALEMBIC_SETUP, revision_file
+from .safety import prisma_example
 from .sql_folders import migration_folders
+from ...workspace.migration_tools import SENT_WHOLE
 from ...i18n import _
 
 # The statements that have an IF NOT EXISTS form, and what it looks like.
@@ -60,7 +62,8 @@ class NonIdempotentStatement(Rule):
       EXISTS` of its name, renames, CREATE TYPE: if a later statement fails (or the connection
       drops before the tool records the migration), the tool retries the whole file and this
       one fails on what it already did. In a folder whose tool SchemaLens does not recognize,
-      only statements that others follow in the file are reported. Statements that can run
+      or whose tool sends each file whole (Prisma: a file of one statement is that statement's
+      transaction), only statements that others follow in the file are reported. Statements that can run
       twice unchanged (SET NOT NULL, ENABLE ROW LEVEL SECURITY, a temporary table) are not;
     - a named `CREATE INDEX CONCURRENTLY` without IF NOT EXISTS anywhere: a failed concurrent
       build leaves an INVALID index of that name behind, so even a lone statement cannot be
@@ -122,7 +125,11 @@ class NonIdempotentStatement(Rule):
              Example({**ALEMBIC_SETUP, "migrations/versions/a1_drop.py": revision_file(
                  "a1", None, "    with op.get_context().autocommit_block():\n"
                              "        if _index_valid() is False:\n"
-                             "            op.execute('DROP INDEX CONCURRENTLY ix_orders_note')")}))
+                             "            op.execute('DROP INDEX CONCURRENTLY ix_orders_note')")}),
+             # documenso: Prisma sends each migration whole, several statements as one transaction
+             Example(prisma_example('CREATE TYPE "Status" AS ENUM (\'DRAFT\', \'SENT\');\n'
+                                    'ALTER TABLE orders ADD COLUMN "state" "Status";\n')),
+             Example(prisma_example('-- AlterTable\nALTER TABLE orders ADD COLUMN "signedAt" TIMESTAMP(3);\n')))
     invalid = (
         Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
                                       "CREATE INDEX IF NOT EXISTS ix_orders_status ON orders (status);\n",
@@ -135,6 +142,7 @@ class NonIdempotentStatement(Rule):
         Example({**ALEMBIC_SETUP, "migrations/versions/a1_drop.py": revision_file(
             "a1", None, "    with op.get_context().autocommit_block():\n"
                         "        op.execute('DROP INDEX CONCURRENTLY ix_orders_note')  # expect")}),
+        Example(prisma_example("CREATE INDEX CONCURRENTLY ix_orders_note ON orders (note);  -- expect\n")),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
@@ -301,8 +309,10 @@ def _dropped_first(walked, name: Optional[str]) -> bool:
 
 
 def _tool_known(context: AuditContext, path: str) -> bool:
+    """Whether the file is known to run statement by statement: a tool that sends it whole
+    (Prisma) runs a lone statement as a transaction of its own."""
     tool = context.sql_transactions.tool_of(path)
-    return tool.tool is not None or tool.source == "configured"
+    return tool.tool is not None and tool.tool not in SENT_WHOLE or tool.source == "configured"
 
 
 def _index_dropped_first(walked) -> bool:

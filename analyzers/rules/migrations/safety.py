@@ -132,6 +132,14 @@ def sql_example(second: str) -> dict[str, str]:
     return {"db/V1__base.sql": SQL_BASE, "db/V2__change.sql": second}
 
 
+def prisma_example(second: str) -> dict[str, str]:
+    """A Prisma migrations folder: the first migration creates the tables, the second holds the
+    statements under test."""
+    return {"prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+            "prisma/migrations/20240101000000_base/migration.sql": SQL_BASE,
+            "prisma/migrations/20240102000000_change/migration.sql": second}
+
+
 def new_in_this_step(walked: WalkedOperation) -> bool:
     """The operation's table was created by the same migration step: it is still empty."""
     return walked.created_at is not None and not walked.existing
