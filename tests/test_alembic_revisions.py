@@ -396,6 +396,18 @@ def test_a_table_created_from_columns_built_at_run_time_is_partly_read_and_says_
         "the models"]
 
 
+def test_a_table_with_a_column_a_helper_of_the_project_builds_is_partly_read_and_says_so():
+    # privacyidea: the helper returns a different column per dialect (`if op.get_bind().dialect.name == ...`)
+    upgrade, errors = _upgrade("    op.create_table('usersetting', sequence_id_column(op, SEQUENCE_NAME),\n"
+                               "                    sa.Column('name', sa.Unicode(20), nullable=False),\n"
+                               "                    sa.PrimaryKeyConstraint('id'), mysql_charset='utf8')\n")
+    (create,) = upgrade
+    assert create.partly_read and [c.name for c in create.columns] == ["name"]
+    assert [(e.location.line, e.message) for e in errors] == [
+        (7, "op.create_table(usersetting, ..., sequence_id_column(op, SEQUENCE_NAME)): a column or constraint built by "
+            "code that is not read; the table is not compared with the models")]
+
+
 def test_strings_built_from_the_files_constants_and_loop_variables_are_read():
     text = HEADER.format(rid="r1", down=None) + (
         "SEQUENCE = 'message_seq'\n"

@@ -991,6 +991,13 @@ class _RevisionReader:
             constraint = self._table_constraint(argument) if argument.kind == "call" else None
             if constraint is not None and not _added_later(argument):
                 constraints.append(constraint)
+            elif argument.kind != "const" and self._member(argument) not in _TABLE_ELEMENTS:
+                # built by code of the project (privacyidea's `sequence_id_column(op, SEQUENCE_NAME)`)
+                unread.append(argument)
+                self.errors.append(ExtractionError(argument.location, _(
+                    "op.create_table(%(table)s, ..., %(element)s): a column or constraint built by code that is "
+                    "not read; the table is not compared with the models", table=table,
+                    element=" ".join(argument.source.split())[:60]), kind="opaque"))
         # SQLAlchemy makes one primary key of every primary_key=True column (a composite key when
         # there are several), unless a PrimaryKeyConstraint of the table names it
         if keyed and not any(isinstance(c, PrimaryKey) for c in constraints):
@@ -1435,6 +1442,10 @@ def _none_written(call: Expr) -> bool:
     given = call.args[0] if call.args else next(
         (value for keyword, value in call.kwargs if keyword in ("constraint_name", "index_name", "name")), None)
     return given is not None and given.kind == "const" and given.value is None
+
+
+# What op.create_table reads among its elements besides columns.
+_TABLE_ELEMENTS = frozenset({"Index", "PrimaryKeyConstraint", "UniqueConstraint", "CheckConstraint", "ForeignKeyConstraint"})
 
 
 def _added_later(foreign_key: Expr) -> bool:
