@@ -47,6 +47,18 @@ def named_after(template: str, revision_id: str, stem: str) -> bool:
 _REV = "\0rev\0"  # where the id goes in a piece (no file name holds NUL)
 
 
+def _carries(stem: str, revision_id: str) -> bool:
+    """Whether the file name holds the revision's id as a word of its own, outside the folder's
+    pattern: `fa07bd604a75.py` among `<rev>_.py` files (privacyidea) is named after its id."""
+    start = stem.find(revision_id)
+    while start >= 0:
+        end = start + len(revision_id)
+        if (start == 0 or not stem[start - 1].isalnum()) and (end == len(stem) or not stem[end].isalnum()):
+            return True
+        start = stem.find(revision_id, start + 1)
+    return False
+
+
 @functools.lru_cache(maxsize=64)
 def _literal_pieces(template: str) -> tuple[str, ...]:
     """The text between the template's tokens other than %(rev)s, which stays in its piece."""
@@ -67,7 +79,8 @@ class RevisionIdMismatch(Rule):
     An Alembic revision file whose name does not carry its own revision id, in a folder whose
     files follow the naming pattern (`file_template` of alembic.ini, by default
     `<rev>_<slug>.py`): most files there are named after their id, this one is not. Typically a
-    file copied from another revision whose `revision =` was changed, or the reverse.
+    file copied from another revision whose `revision =` was changed, or the reverse. A name
+    that holds the id as a word of its own, outside the pattern (`fa07bd604a75.py`), carries it.
 
     ## Why it matters
     People find revisions by the id in the file name: `alembic history` prints `a1 -> b2`,
@@ -99,7 +112,12 @@ class RevisionIdMismatch(Rule):
     valid = (Example({**ALEMBIC_SETUP,
                       "migrations/versions/a1_init.py": revision_file("a1", None),
                       "migrations/versions/b2_add_orders.py": revision_file("b2", "a1"),
-                      "migrations/versions/c3_add_index.py": revision_file("c3", "b2")}),)
+                      "migrations/versions/c3_add_index.py": revision_file("c3", "b2")}),
+             # privacyidea: named after its id alone, among files named `<rev>_<slug>.py`
+             Example({**ALEMBIC_SETUP,
+                      "migrations/versions/3429d523e51f_.py": revision_file("3429d523e51f", None),
+                      "migrations/versions/4f32a4e1bf33_.py": revision_file("4f32a4e1bf33", "3429d523e51f"),
+                      "migrations/versions/fa07bd604a75.py": revision_file("fa07bd604a75", "4f32a4e1bf33")}))
     invalid = (
         Example({**ALEMBIC_SETUP,
                  "migrations/versions/a1_init.py": revision_file("a1", None),
@@ -119,7 +137,8 @@ class RevisionIdMismatch(Rule):
             folders.setdefault(folder_of(path), []).append(revision)
         for folder, revisions in sorted(folders.items()):
             template = file_template(context, folder)
-            mismatched = [r for r in revisions if not named_after(template, r.id, file_stem(r.path))]
+            mismatched = [r for r in revisions if not named_after(template, r.id, file_stem(r.path))
+                          and not _carries(file_stem(r.path), r.id)]
             if (len(revisions) - len(mismatched)) * 2 <= len(revisions):
                 continue  # the folder does not follow the pattern: names are free-form there
             for revision in mismatched:
