@@ -27,6 +27,7 @@ from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
 from ..workspace.discovery import folder_of, under
+from ..workspace.migration_sets import under_tests
 from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from ..workspace.startup_commands import startup_migration
@@ -752,11 +753,13 @@ class AuditContext:
         return frozenset().union(*map(names_of, self.code_facts()))
 
     def _application_words(self, of_facts, of_sql_text) -> frozenset[str]:
+        """What `of_facts` gives of the application's code, and `of_sql_text` of its SQL scripts:
+        those of its tests only build test databases (privacyidea's seeds under tests/testdata)."""
         words: set[str] = set()
         for facts in self.code_facts():
             words |= of_facts(facts)
         for path, kind in self.model.files.items():
-            if kind == "sql_script":
+            if kind == "sql_script" and not under_tests(path):
                 words |= of_sql_text(self.text_of(path) or "")
         return frozenset(words)
 

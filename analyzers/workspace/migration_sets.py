@@ -364,7 +364,7 @@ def _flat(folder: str, paths: list[str], facts: Callable[[str], SqlFileFacts], w
             runs.append(path)
     runs.sort(key=lambda path: version_key(names[path], tool))
     return SqlLocation(folder, tool, dialect, reason, tuple(runs), tuple(sorted(skipped)), tuple(sorted(scripts)),
-                       test_fixture=_under_tests(folder))
+                       test_fixture=under_tests(folder))
 
 
 def _folder_per_version(folder: str, version_folders: list[str], by_folder: dict[str, list[str]], flat: list[str],
@@ -384,7 +384,7 @@ def _folder_per_version(folder: str, version_folders: list[str], by_folder: dict
     paths = runs + [p for p, _ in skipped]
     dialect, reason = _location_dialect(folder, paths, facts, {}, workspace_dialect)
     return SqlLocation(folder, tool, dialect, reason, tuple(runs), tuple(skipped), tuple(sorted(flat)),
-                       test_fixture=_under_tests(folder))
+                       test_fixture=under_tests(folder))
 
 
 def _location_dialect(folder: str, paths: list[str], facts: Callable[[str], SqlFileFacts], tagged: dict[str, str],
@@ -459,7 +459,8 @@ def _version_of(name: str, tool: str) -> bool:
     return bool(_NUMBER.match(name))
 
 
-def _under_tests(folder: str) -> bool:
+def under_tests(folder: str) -> bool:
+    """Whether `folder` (or a file's path) is inside a folder of tests or test data."""
     return any(part.lower() in _TEST_FOLDERS for part in PurePosixPath(folder).parts)
 
 

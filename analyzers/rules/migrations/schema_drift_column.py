@@ -153,6 +153,10 @@ class SchemaDriftColumn(Rule):
                      "    op.create_table('orders', *columns)\n"
                      "    op.create_index('ix_orders_bucket_1s', 'orders', ['bucket_1s'])\n\n\n"
                      "def downgrade():\n    op.drop_table('orders')\n")}),
+        # privacyidea: the rows its test data inserts with SQL are in test databases only
+        Example({"app/models.py": _models("    valid = sa.Column(sa.Boolean, nullable=False, default=False)\n"),
+                 "db/V1__orders.sql": "CREATE TABLE orders (id bigserial PRIMARY KEY, valid boolean NOT NULL DEFAULT false);\n",
+                 "tests/testdata/seed_postgresql.sql": "INSERT INTO orders (id) VALUES (1);\n"}),
     )
     invalid = (
         Example({"app/models.py": _models("    status = sa.Column(sa.String(20), nullable=False)\n"
