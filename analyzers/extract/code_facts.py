@@ -796,6 +796,13 @@ class _Collector:
             return False
         return self._hashing_lines.within(value) and any(_HASHING.search((_method(call) or "").lower()) for call in _calls(value))
 
+    def visit_dict(self, node: ast.Dict) -> None:
+        """`{"sum_value": Model.sum_value + n}`: the values of an UPDATE written as a dict
+        (privacyidea's `update(...).values(**increments)`)."""
+        for key, value in zip(node.keys, node.values):
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and _adds_to(value, key.value):
+                self.accumulated_names.add(key.value)
+
     def visit_unary_op(self, node: ast.UnaryOp) -> None:
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Attribute):
             self.subtracted_names.add(node.operand.attr)
@@ -1037,6 +1044,7 @@ _VISITS = {
     ast.Assign: _Collector.visit_assign, ast.Constant: _Collector.visit_constant, ast.JoinedStr: _Collector.visit_fstring,
     ast.keyword: _Collector.visit_keyword, ast.AnnAssign: _Collector.visit_ann_assign,
     ast.Attribute: _Collector.visit_attribute, ast.UnaryOp: _Collector.visit_unary_op, ast.BinOp: _Collector.visit_bin_op,
+    ast.Dict: _Collector.visit_dict,
 }
 
 

@@ -12,11 +12,12 @@ from ...lazy_pattern import LazyPattern
 # Server defaults that stand in for "unknown": empty string, zero.
 _PLACEHOLDER = LazyPattern(r"^\(?\s*('')?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$|^\(?\s*'?0(\.0+)?'?\s*(::[a-z ]+(\([0-9, ]+\))?)?\s*\)?$")
 # Counters, tallies, positions and coordinates start at 0 (`completion_tokens`, `transient_bounces`,
-# `num_times_observed`, `last_case_number`, `revision_padding`, `viewport_y`: letta, warehouse, onyx, tracecat, zou).
+# `num_times_observed`, `last_case_number`, `revision_padding`, `viewport_y`: letta, warehouse, onyx, tracecat, zou),
+# and so do a histogram's buckets and aggregates, limits (`bucket_le_50ms`, `max_value`: privacyidea; `max_retries`).
 _COUNTER_NAME = LazyPattern(r"(count|total|num|number|quantity|qty|stock|balance|score|points|attempts|retries|version|"
                            r"position|sort|order|rank|priority|level|amount|tokens?|bounces?|hits|views|clicks|"
-                           r"downloads|votes|likes|failures|errors|runs|padding|offset|depth)s?$|^(is|has)_|^(num|n|nb|count|total)_"
-                           r"|(^|_)[xyz]$|zoom$")
+                           r"downloads|votes|likes|failures|errors|runs|padding|offset|depth|bucket)s?$|^(is|has)_"
+                           r"|^(num|n|nb|count|total|bucket|sum|min|max)_|(^|_)[xyz]$|zoom$")
 
 
 # An integer state, status or kind is a code, and 0 one of its values (quay's repository.state:
@@ -28,7 +29,7 @@ _INTEGERS = ("smallint", "integer", "bigint")
 class DefaultHidesMissing(Rule):
     """## What it finds
     NOT NULL text or number columns whose default is `''` or `0`, where the name is not a
-    counter, quantity or coordinate (counters legitimately start at 0, and a canvas at its
+    counter, quantity, coordinate or aggregate (counters legitimately start at 0, and a canvas at its
     origin) nor an integer state, status or kind (a code, whose 0 is one of its values), and the code does not add to the column as a running total
     (`.values(llm_cost=Block.llm_cost + amount)`: a total starts at 0) or raise it by one.
 
@@ -71,6 +72,17 @@ class DefaultHidesMissing(Rule):
                       "app/blocks.py": ("def charge(session, block_id, amount):\n"
                                         "    session.execute(update(RunBlock).where(RunBlock.id == block_id)\n"
                                         "                    .values(llm_cost=RunBlock.llm_cost + amount))\n")}),
+             # privacyidea: a histogram's buckets and aggregates
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE metric_aggregate (id bigint PRIMARY KEY, bucket_le_50ms bigint NOT NULL DEFAULT 0,\n"
+                 "  max_value double precision NOT NULL DEFAULT 0);\n")}),
+             # privacyidea: the same, the UPDATE's values written as a dict
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE metric_aggregate (id bigint PRIMARY KEY, sum_value double precision NOT NULL DEFAULT 0);\n"),
+                      "app/metrics.py": ("def add(session, row_id, value):\n"
+                                         "    increments = {'sum_value': MetricAggregate.sum_value + value}\n"
+                                         "    session.execute(update(MetricAggregate).where(MetricAggregate.id == row_id)\n"
+                                         "                    .values(**increments))\n")}),
              # tracecat: a canvas's coordinates, whose origin is a real place
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE workflow (id bigint PRIMARY KEY, viewport_x double precision NOT NULL DEFAULT 0.0,\n"
