@@ -136,3 +136,30 @@ def test_transactional_flag_matches_postgresql(example_dsn):
 def test_docs_locks_file_is_in_sync_with_the_knowledge_base():
     assert (ROOT / "docs" / "locks.md").read_text(encoding="utf-8") == locks_markdown(), \
         "regenerate with: schemalens locks > docs/locks.md"
+
+
+@pytest.mark.parametrize("statement, scans", [
+    # SL507's exception: every value of the new column is NULL, and PostgreSQL checks no row
+    ("ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES customers (id)", False),
+    ("ALTER TABLE orders ADD COLUMN buyer_id bigint DEFAULT 1 REFERENCES customers (id)", True),
+    ("ALTER TABLE orders ADD COLUMN buyer_id bigint; "
+     "ALTER TABLE orders ADD CONSTRAINT orders_buyer_fkey FOREIGN KEY (buyer_id) REFERENCES customers (id)", True),
+    ("ALTER TABLE orders ADD COLUMN discount int CHECK (discount >= 0)", True),
+])
+def test_which_constraints_added_with_a_column_scan_the_table(postgres, statement, scans):
+    dsn = postgres.fresh_database("scans")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        if connection.info.server_version < 150000:
+            pytest.skip("pg_stat_force_next_flush() is PostgreSQL 15's")
+        connection.execute("CREATE TABLE customers (id bigint PRIMARY KEY); INSERT INTO customers VALUES (1);"
+                           "CREATE TABLE orders (id bigint PRIMARY KEY);"
+                           "INSERT INTO orders SELECT generate_series(1, 1000)")
+
+        def sequential_scans() -> int:
+            connection.execute("SELECT pg_stat_force_next_flush()")
+            connection.execute("SELECT pg_stat_clear_snapshot()")
+            return connection.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'orders'").fetchone()[0]
+
+        before = sequential_scans()
+        connection.execute(statement)
+        assert (sequential_scans() > before) == scans

@@ -26,9 +26,12 @@ from ...i18n import _
 class ConstraintWithoutNotValid(Rule):
     """## What it finds
     A foreign key or CHECK constraint added to a table that an earlier migration created,
-    without `NOT VALID`, including one written inside `ADD COLUMN` (`ADD COLUMN customer_id
-    bigint REFERENCES customers`), which has no NOT VALID form. A constraint added in the same
-    migration as its table is fine.
+    without `NOT VALID`, including one written inside `ADD COLUMN` (`ADD COLUMN discount int
+    CHECK (discount >= 0)`), which has no NOT VALID form. A constraint added in the same
+    migration as its table is fine, and so is a foreign key written in SQL on a column added
+    without a default (`ADD COLUMN customer_id bigint REFERENCES customers`): every value is
+    NULL and PostgreSQL checks no row. Alembic's `add_column` adds the column's foreign key
+    after it, with an ADD CONSTRAINT that is checked.
 
     A foreign key on a column added and backfilled (UPDATE) earlier in the same transaction is
     left to SL516, as SL508 leaves SET NOT NULL: the ADD COLUMN's ACCESS EXCLUSIVE lock is held
@@ -110,6 +113,8 @@ class ConstraintWithoutNotValid(Rule):
         Example(alembic_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
                                 "    op.execute('UPDATE orders SET buyer_id = customer_id')\n"
                                 "    op.create_foreign_key('fk_orders_buyer', 'orders', 'customers', ['buyer_id'], ['id'])")),
+        # A foreign key on a column added without a default: PostgreSQL checks no row (all are NULL)
+        Example(sql_example("ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES customers (id);\n")),
         # A table created days before, in the same release: few rows (real code: a feature's new table).
         Example(young_table_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger()))\n"
                                     "    op.create_foreign_key(None, 'orders', 'customers', ['buyer_id'], ['id'])")),
@@ -126,7 +131,11 @@ class ConstraintWithoutNotValid(Rule):
         Example(alembic_example(
             "    op.create_foreign_key('fk_orders_customer', 'orders', 'customers', ['customer_id'], ['id'])  # expect")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0);  -- expect\n")),
-        Example(sql_example("ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES customers (id);  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN buyer_id bigint DEFAULT 1 REFERENCES customers (id);  -- expect\n")),
+        Example(sql_example("ALTER TABLE orders ADD COLUMN discount int CHECK (discount >= 0);  -- expect\n")),
+        # privacyidea: Alembic adds the column's foreign key after it, with ADD CONSTRAINT
+        Example(alembic_example("    op.add_column('orders', sa.Column('buyer_id', sa.BigInteger(),  # expect\n"
+                                "                  sa.ForeignKey('customers.id', name='fk_orders_buyer')))")),
         Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n"
                             "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;  -- expect\n")),
         # a young table the hints already give a million rows: the migration is the newest
@@ -161,7 +170,7 @@ class ConstraintWithoutNotValid(Rule):
             if isinstance(operation, AddConstraint):
                 constraints = [operation.constraint]
             elif isinstance(operation, AddColumn):
-                constraints = list(operation.constraints)
+                constraints = [c for c in operation.constraints if not _unvalidated_inline(operation, c)]
             else:
                 continue
             validated = [c for c in constraints if isinstance(c, (ForeignKey, CheckConstraint)) and not c.not_valid
@@ -191,7 +200,7 @@ class ConstraintWithoutNotValid(Rule):
             table=table, related=(*created_here(walked),), severity=severity_by_size(context, table))
 
     def _finding(self, context: AuditContext, walked, constraint) -> Finding:
-        inline = isinstance(walked.operation, AddColumn)
+        inline = isinstance(walked.operation, AddColumn) and not walked.operation.named_by_convention
         effect = EFFECTS["add-foreign-key" if isinstance(constraint, ForeignKey) else "add-check"]
         table = walked.table
         # unnamed (`op.create_foreign_key(None, ...)` without a naming convention): the name PostgreSQL gives it
@@ -223,6 +232,14 @@ class ConstraintWithoutNotValid(Rule):
                          "EXCLUSIVE for the VALIDATE step", table=table),
             table=table, column=constraint.columns[0] if is_fk and len(constraint.columns) == 1 else None,
             related=created_here(walked), severity=severity_by_size(context, table))
+
+
+def _unvalidated_inline(operation: AddColumn, constraint) -> bool:
+    """A foreign key written in SQL on a column added without a default: every value is NULL,
+    and PostgreSQL adds it valid without checking a row (measured: no scan of the table). Alembic's
+    add_column adds the column's constraints after it, each an ADD CONSTRAINT that is checked."""
+    return isinstance(constraint, ForeignKey) and not operation.named_by_convention \
+        and operation.column.server_default is None and operation.column.identity is None
 
 
 def _added_not_valid_and_validated_later(walked) -> bool:
