@@ -146,3 +146,19 @@ def test_the_way_written_half_way_is_not_the_practice(tmp_path, code, body, half
     # SL507's own finding on the VALIDATE stands apart from the history's
     assert len(found) == (2 if code == "SL507" else 1)
 
+
+
+def test_a_folder_of_version_folders_is_one_history(tmp_path):
+    # documenso (Prisma): each migration.sql is in a folder of its own, the history is their parent's
+    folder = tmp_path / "prisma" / "migrations"
+    migrations = ["CREATE TABLE orders (id bigint PRIMARY KEY);\n"] + [
+        f"ALTER TABLE orders ADD COLUMN c{n} text;\n" for n in range(3)]
+    for number, text in enumerate(migrations):
+        version = folder / f"2024010{number + 1}000000_change_{number}"
+        version.mkdir(parents=True)
+        (version / "migration.sql").write_text(text, encoding="utf-8")
+    [finding] = _findings(tmp_path, "SL515")
+    assert finding.location.path == "prisma/migrations/20240104000000_change_3/migration.sql"
+    assert sorted(Path(related.location.path).parent.name for related in finding.related
+                  if related.label.startswith(ALSO)) == ["20240102000000_change_1", "20240103000000_change_2"]
+    assert "no migration of prisma/migrations sets lock_timeout (and 2 more like it)" in finding.title

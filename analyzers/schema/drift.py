@@ -38,9 +38,12 @@ def has_migrations(model) -> bool:
 def migration_history(model, path: str) -> str:
     """The history a migration file belongs to: for a revision, the Alembic environment whose
     env.py runs it (ckan's plugins keep histories of their own, each with its env.py); a folder of
-    revisions without an env.py joins the environment of the database it builds. Else its SQL folder."""
+    revisions without an env.py joins the environment of the database it builds. Else its SQL
+    migration folder: the one that holds a folder per version (Prisma, Diesel) for the files in them."""
     if path not in model.revision_files:
-        return "sql:" + str(PurePosixPath(path).parent)
+        parent = PurePosixPath(path).parent
+        folders = {location.folder or "." for location in getattr(model, "sql_locations", ())}
+        return "sql:" + str(parent.parent if str(parent) not in folders and str(parent.parent) in folders else parent)
     history = _history_of(model, path)
     if history is not None and history.environment.env_path is None:
         database = model.database_of(path)
