@@ -55,7 +55,6 @@ _FLYWAY_NAME = LazyPattern(r"^[VUR]\d[\d._]*__|^R__", re.IGNORECASE)
 _UP_FILE = LazyPattern(r"^\d+_.*\.up\.sql$", re.IGNORECASE)
 _TIMESTAMPED = LazyPattern(r"^\d{14}_.*\.sql$")
 _DIESEL_OPT_OUT = LazyPattern(r"^\s*run_in_transaction\s*=\s*false\b", re.MULTILINE)
-_TRANSACTION_CONTROL = LazyPattern(r"\s*(?:BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +140,9 @@ def file_in_transaction(tool: FolderTool, text: str) -> bool:
 
 def _one_implicit_transaction(text: str) -> bool:
     """Whether PostgreSQL runs `text`, sent whole as one simple query (as Prisma applies a
-    migration), as one implicit transaction: it holds more than one statement and no transaction
-    control of its own (a BEGIN makes the transaction the file's, as it would be in a file no
-    tool wraps). A lone statement runs by itself: CREATE INDEX CONCURRENTLY can, there only."""
+    migration), in an implicit transaction: it holds more than one statement. A BEGIN in it takes
+    that transaction over, the statements before it included, until its COMMIT. A lone statement
+    runs by itself: CREATE INDEX CONCURRENTLY can, there only."""
     from pglast.parser import ParseError
 
     from ..extract import pg_tree
@@ -152,8 +151,7 @@ def _one_implicit_transaction(text: str) -> bool:
         statements = [text[piece] for piece in pg_tree.split(text, with_parser=False)]
     except ParseError:  # the scanner stops: the file fails at that statement whatever the mode
         return True
-    statements = [statement for statement in statements if statement.strip()]
-    return len(statements) > 1 and not any(_TRANSACTION_CONTROL.match(statement) for statement in statements)
+    return sum(1 for statement in statements if statement.strip()) > 1
 
 
 def _without_comments(text: str) -> str:

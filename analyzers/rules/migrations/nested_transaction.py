@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...schema.operations import TransactionControl
+from ...workspace.migration_tools import SENT_WHOLE
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
-from .safety import alembic_example, sql_example
+from .safety import alembic_example, prisma_example, sql_example
 from ...i18n import _, capitalized
 
 
@@ -18,7 +19,9 @@ class NestedTransaction(Rule):
       ROLLBACK;
     - in a SQL file run without one, or in an Alembic `autocommit_block()` (skyvern runs each
       schema change in its own BEGIN ... COMMIT there), a BEGIN while a BEGIN is open, or a
-      COMMIT/ROLLBACK with none open.
+      COMMIT/ROLLBACK with none open. A Prisma migration is sent whole, as one query: a BEGIN
+      in it takes over the implicit transaction of the statements before it (PostgreSQL's
+      rule for a query of several statements), with no warning, so it is the file's own.
 
     ## Why it matters
     PostgreSQL has no nested transactions. A BEGIN inside the tool's transaction is ignored
@@ -66,6 +69,9 @@ class NestedTransaction(Rule):
                                 "        op.execute(\"SET LOCAL lock_timeout = '5s'\")\n"
                                 "        op.execute('ALTER TABLE orders ADD COLUMN channel text')\n"
                                 "        op.execute('COMMIT')")),
+        # rallly: a statement, then BEGIN ... COMMIT, in a migration.sql that Prisma sends whole
+        Example(prisma_example("DROP TABLE customers;\n"
+                               "BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;\n")),
     )
     invalid = (
         Example(sql_example("BEGIN;  -- expect\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;  -- expect\n")),
@@ -82,7 +88,10 @@ class NestedTransaction(Rule):
     def check(self, context: AuditContext) -> Iterator[Finding]:
         for step in context.model.steps:
             in_alembic = step.path.endswith(".py")
-            tool_transaction = in_alembic or context.sql_transactions(step.path)
+            # a BEGIN sent in the same query as the statements before it takes their implicit
+            # transaction over (Prisma): the file's own transaction, as in a file no tool wraps
+            tool_transaction = in_alembic or context.sql_transactions(step.path) \
+                and context.sql_transactions.tool_of(step.path).tool not in SENT_WHOLE
             explicit_open = False
             for operation in step.operations:
                 if not isinstance(operation, TransactionControl):

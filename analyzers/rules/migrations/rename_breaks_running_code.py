@@ -34,8 +34,10 @@ class RenameBreaksRunningCode(Rule):
     policies only when code names them (`ON CONFLICT ON CONSTRAINT ...`, error handling by
     constraint name), since nothing else refers to them by name.
     Not reported when the same migration keeps the old name working: a view with the old table
-    name, or a staging column renamed into the place of the column it just dropped (the last
-    step of a type change, as `schemalens scaffold change-type` writes it).
+    name, a staging column renamed into the place of the column it just dropped (the last
+    step of a type change, as `schemalens scaffold change-type` writes it), or a new enum type
+    renamed into the place of the one it replaces (as Prisma changes an enum). The renames of
+    one migration are one finding.
 
     ## Why it matters
     During a rolling deploy the old release keeps running until the new one has replaced it,
@@ -66,6 +68,7 @@ class RenameBreaksRunningCode(Rule):
     name = "rename-breaks-running-code"
     dimension = 5
     severity = "P1"
+    grouped_by = "path"  # rallly: one migration renames 38 tables and columns to a new naming convention
     summary = _("column or table renamed in place (the running release breaks)")
     peers = ("squawk:renaming-column", "squawk:renaming-table", "squawk:renaming-object", "squawk:ban-set-schema",
              "pgls:renamingColumn", "pgls:renamingTable", "strong_migrations:rename_column",
@@ -80,6 +83,13 @@ class RenameBreaksRunningCode(Rule):
         Example(sql_example("ALTER TABLE orders RENAME TO purchases;\nCREATE VIEW orders AS SELECT * FROM purchases;\n")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN total_new bigint;\nALTER TABLE orders DROP COLUMN total;\n"
                             "ALTER TABLE orders RENAME COLUMN total_new TO total;\n")),
+        # rallly (Prisma): the new enum created aside and renamed into the place of the old one
+        Example(_ENUM_STATE | {"db/V4__shipped.sql": (
+            "CREATE TYPE order_state_new AS ENUM ('new', 'paid', 'shipped');\n"
+            "ALTER TABLE orders ALTER COLUMN state TYPE order_state_new USING (state::text::order_state_new);\n"
+            "ALTER TYPE order_state RENAME TO order_state_old;\n"
+            "ALTER TYPE order_state_new RENAME TO order_state;\n"
+            "DROP TYPE order_state_old;\n")}),
         # fides: an enum renamed aside and created again with one more value, in one transaction
         Example(_ENUM_STATE | {"db/V4__shipped.sql": (
             "ALTER TYPE order_state RENAME TO order_state_old;\n"
@@ -188,13 +198,22 @@ def _renamed_object(operation) -> tuple:
 
 def _created_in_step(walked, name: str) -> bool:
     """A view or domain of the old name in the same step, or, in the same transaction, an enum type
-    of the old name created after the rename (fides, FitTrackee: the type renamed aside, created
-    again with one more value, the column converted, the old type dropped): no session sees the
-    name go."""
+    of the old name created, or another type renamed to it, after the rename (fides, FitTrackee:
+    the type renamed aside, created again with one more value, the column converted, the old type
+    dropped; rallly: Prisma's way, below): no session sees the name go. Or the type was created
+    earlier in the step: no release used it yet."""
     return any(getattr(other, "name", None) == name and isinstance(other, UnsupportedStatement)
                and other.kind in ("View", "CREATE DOMAIN") for other in walked.step.operations) \
         or walked.in_transaction and any(isinstance(other, CreateEnum) and _same_name(other.enum.name, name)
-                                         for other in walked.later_in_step)
+                                         or _renamed_to(other, name) for other in walked.later_in_step) \
+        or any(isinstance(other, CreateEnum) and _same_name(other.enum.name, name) for other in walked.earlier_in_step)
+
+
+def _renamed_to(operation, name: str) -> bool:
+    """Another object renamed to `name` (Prisma's enum change: the new type is created as
+    `x_new`, the columns converted, `x` renamed to `x_old` and `x_new` to `x`, `x_old` dropped)."""
+    renamed = _renamed_object(operation)
+    return renamed is not None and renamed[0] != "ENUM VALUE" and _same_name(renamed[2], name)
 
 
 def _same_name(created: str, renamed: str) -> bool:
