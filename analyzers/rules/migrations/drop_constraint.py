@@ -14,6 +14,7 @@ from ...schema.operations import (
     DropColumn,
     DropConstraint,
     DropTable,
+    RenameTable,
 )
 from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
@@ -34,7 +35,8 @@ class DropConstraintRule(Rule):
 
     Not reported when the same migration puts an equivalent constraint back (a drop and re-add
     under the same name, one of the same kind on the same columns as when a foreign key's ON
-    DELETE changes, or a unique index in place of a UNIQUE), when the constraint is a `CHECK
+    DELETE changes, or a unique index in place of a UNIQUE; on the table and columns as the
+    migration renames them meanwhile), when the constraint is a `CHECK
     (column IS NOT NULL)` that a NOT NULL on the column has replaced (the last step of SL508's
     recipe), or when the same migration drops the constraint's column or table (SL513/SL544's).
 
@@ -86,6 +88,14 @@ class DropConstraintRule(Rule):
                                        "def save_block(session, row):\n"
                                        "    statement = insert(ScriptBlock).values(row)\n"
                                        "    session.execute(statement.on_conflict_do_update(constraint='uc_label', set_=row))\n")}),
+        # rallly: dropped, the table and column renamed, added again under the new names
+        Example(sql_example("ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) "
+                            "REFERENCES customers (id);\n")
+                | {"db/V3__naming.sql": ('ALTER TABLE "orders" DROP CONSTRAINT "orders_customer_id_fkey";\n'
+                                         'ALTER TABLE "orders" RENAME TO "purchases";\n'
+                                         'ALTER TABLE "purchases" RENAME COLUMN "customer_id" TO "buyer_id";\n'
+                                         'ALTER TABLE "purchases" ADD CONSTRAINT "purchases_buyer_id_fkey" '
+                                         'FOREIGN KEY ("buyer_id") REFERENCES "customers" ("id") NOT VALID;\n')}),
         # A foreign key's ON DELETE changes: dropped and added again on the same columns.
         Example(sql_example("ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;\n"
                             "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) "
@@ -150,7 +160,15 @@ def _put_back(walked) -> bool:
     if kind in (UniqueConstraint, PrimaryKey) and any(isinstance(other, CreateIndex) and other.table == table
                                                        and other.index.unique for other in operations):
         return True
+    columns = getattr(dropped, "columns", None)
     for other in walked.later_in_step:
+        # renamed meanwhile (rallly's naming convention: "Comment"."pollId" -> comments.poll_id)
+        if isinstance(other, RenameTable) and other.table == table:
+            table = other.new_name
+            continue
+        if isinstance(other, AlterColumn) and other.table == table and other.new_name and columns:
+            columns = tuple(other.new_name if column == other.column else column for column in columns)
+            continue
         if isinstance(other, AddColumn) and other.table == table and kind is not None \
                 and any(isinstance(c, kind) for c in other.constraints):
             return True
@@ -163,7 +181,6 @@ def _put_back(walked) -> bool:
             return True
         if other.table != table or kind is None or not isinstance(other.constraint, kind):
             continue
-        columns = getattr(dropped, "columns", None)
         if columns is None or getattr(other.constraint, "columns", None) == columns:
             return True
     return False
