@@ -431,6 +431,23 @@ def test_strings_built_from_the_files_constants_and_loop_variables_are_read():
     assert ["SQL built at run time" in e.message for e in parse.errors] == [True]
 
 
+def test_the_entries_of_the_dicts_a_loop_goes_through_are_read():
+    # jupyterhub: `for item in COL_DATA: op.add_column('services', sa.Column(item['name'], item['type']))`
+    text = HEADER.format(rid="r1", down=None) + (
+        "COL_DATA = [\n    {'name': 'url', 'type': sa.Unicode(length=2047)},\n    {'name': 'display', 'type': sa.Boolean},\n]\n\n\n"
+        "def upgrade():\n"
+        "    for item in COL_DATA:\n"
+        "        op.add_column('services', sa.Column(item['name'], item['type'], nullable=True))\n\n\n"
+        "def downgrade():\n"
+        "    for item in COL_DATA:\n"
+        "        op.drop_column('services', sa.Column(item['name']))\n")
+    parse = parse_revision(text, "versions/r1.py")
+    assert [(o.table, o.column.name, o.column.type) for o in parse.revision.upgrade] == [
+        ("services", "url", "character varying(2047)"), ("services", "display", "boolean")]
+    assert [(o.table, o.column) for o in parse.revision.downgrade] == [("services", "url"), ("services", "display")]
+    assert not parse.errors
+
+
 def test_indexes_given_to_create_table_are_created_after_it():
     upgrade, errors = _upgrade("    op.create_table('files', sa.Column('id', sa.Integer(), primary_key=True),\n"
                                "                    sa.Column('storage', sa.Text()), sa.Column('location', sa.Text()),\n"

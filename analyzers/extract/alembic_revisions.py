@@ -830,6 +830,8 @@ class _RevisionReader:
     def _type(self, expr: Optional[Expr]) -> tuple[str, str, Optional[EnumType]]:
         if expr is None:
             return "unknown", "", None
+        if expr.kind == "subscript":  # an entry of a dict (jupyterhub: `item['type']` in a loop)
+            expr = self.world.value_of(expr) or expr
         result = self.types.of_expr(expr)
         if result is None:
             # A type imported from the project or another library (prefect's own `JSON`, a

@@ -235,8 +235,8 @@ class World:
 
     def value_of(self, expr: Optional[Expr], depth: int = 0) -> Optional[Expr]:
         """A name replaced by the module constant it refers to (followed through re-exports), and
-        an entry of a module's dict literal read by a written key (`LENGTHS["name"]`,
-        `LENGTHS.get("name")`) replaced by the entry's value."""
+        an entry of a module's dict literal, or of one a loop goes through, read by a written key
+        (`LENGTHS["name"]`, `LENGTHS.get("name")`, `item["name"]`) replaced by the entry's value."""
         while expr is not None and depth < 20:
             if expr.kind == "name":
                 resolved = self.resolve(expr.name)
@@ -259,7 +259,7 @@ class World:
             mapping, key = Expr("name", expr.source, expr.location, name=expr.name[:-len(".get")]), expr.args[0]
         else:
             return None
-        if mapping.kind != "name":
+        if mapping.kind not in ("name", "dict"):  # a dict literal: a loop's item (jupyterhub: `item['name']`)
             return None
         mapping, key = self.value_of(mapping, depth + 1), self.value_of(key, depth + 1)
         if mapping is None or mapping.kind != "dict" or key is None or key.kind != "const":
