@@ -717,6 +717,28 @@ def test_advanced_alchemy_bases_map_their_classes_with_the_librarys_names_keys_a
     assert [c.name for c in layer.tables["users"].columns] == ["id"] and errors == ()
 
 
+def test_sqlalchemy_helpers_base_maps_its_classes_with_the_librarys_naming_convention():
+    # anitya: `from sqlalchemy_helpers import Base`, a DeclarativeBase of the library's
+    layer, errors = layer_of({
+        "app/models.py": """
+            import sqlalchemy as sa
+            from sqlalchemy_helpers import Base
+            class Project(Base):
+                __tablename__ = "projects"
+                id = sa.Column(sa.Integer, primary_key=True)
+                name = sa.Column(sa.String(200), nullable=False, unique=True)
+            class Package(Base):
+                __tablename__ = "packages"
+                id = sa.Column(sa.Integer, primary_key=True)
+                project_id = sa.Column(sa.Integer, sa.ForeignKey("projects.id"))
+        """,
+    })
+    assert errors == () and sorted(layer.tables) == ["packages", "projects"]
+    assert layer.tables["projects"].primary_key.name == "pk_projects"
+    assert [u.name for u in layer.tables["projects"].unique_constraints] == ["uq_projects_name"]
+    assert [fk.name for fk in layer.tables["packages"].foreign_keys] == ["fk_packages_project_id_projects"]
+
+
 def test_a_class_mapped_imperatively_maps_its_table():
     """ckan: `meta.registry.map_imperatively(User, user_table, ...)` through the project's own registry."""
     layer, errors = layer_of({

@@ -91,6 +91,11 @@ _ADVANCED_ALCHEMY_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table
                                 "ck": "ck_%(table_name)s_%(constraint_name)s",
                                 "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
                                 "pk": "pk_%(table_name)s"}
+# Declarative bases of other libraries, by the names a model imports them by, with their naming
+# convention: sqlalchemy-helpers (Fedora's: anitya, fmn), `class Base(DeclarativeBase)` in
+# sqlalchemy_helpers/manager.py, re-exported by the package.
+_LIBRARY_BASES = {"sqlalchemy_helpers.Base": _ADVANCED_ALCHEMY_CONVENTION,
+                  "sqlalchemy_helpers.manager.Base": _ADVANCED_ALCHEMY_CONVENTION}
 _ADVANCED_ALCHEMY_KEYS = {"UUID": "UUID", "UUIDv6": "UUID", "UUIDv7": "UUID", "BigInt": "BIGINT", "NanoID": "VARCHAR"}
 _AUDIT_COLUMNS = (("created_at", "TIMESTAMP WITH TIME ZONE", True, False),
                   ("updated_at", "TIMESTAMP WITH TIME ZONE", True, False))
@@ -383,6 +388,8 @@ class _LayerBuilder:
                     base_mros.append(base_info.lineage)
             elif (library := _advanced_alchemy_root(resolved)) is not None:
                 root = root or self._library_root(cls, library)
+            elif resolved in _LIBRARY_BASES:
+                root = root or self._library_root(cls, _Root(resolved, convention=dict(_LIBRARY_BASES[resolved])))
             elif resolved in _SQLMODEL_BASES:
                 root = root or self.roots.setdefault(_SQLMODEL_BASES[0], _Root(_SQLMODEL_BASES[0], sqlmodel=True))
         declared_abstract = cls.attribute("__abstract__")
@@ -715,7 +722,8 @@ class _LayerBuilder:
             flask_model = bool(resolved) and resolved.endswith(".Model") and self.world.is_flask_db(resolved[:-6])
             if resolved and resolved not in self.world.classes and "." in resolved and not flask_model \
                     and resolved.rpartition(".")[0] not in self._workspace_modules \
-                    and resolved.split(".")[0] not in _NOT_LIBRARIES and sa_member(resolved) is None:
+                    and resolved.split(".")[0] not in _NOT_LIBRARIES and sa_member(resolved) is None \
+                    and resolved not in _LIBRARY_BASES:  # known: they declare no column
                 yield resolved
 
     @cached_property
