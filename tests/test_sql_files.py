@@ -271,3 +271,27 @@ def test_a_row_change_keeps_the_schema_of_its_table():
     changes = [(op.kind, op.table, op.schema) for op in result.operations if isinstance(op, ops.DataChange)]
     assert changes == [("UPDATE", "revisions", "event_editing"), ("DELETE", "logs", None), ("TRUNCATE", "entries", "audit"),
                        ("INSERT", "tags", "event_editing")]
+
+
+# Output columns written without AS, as PostgreSQL names them (checked against its own names below).
+_UNNAMED_TARGETS = ["(p).a", "(s.p).b", "x", "x::text", "1::int", "CASE WHEN x = 1 THEN 'y' ELSE t END",
+                    "CASE WHEN x = 1 THEN 'y' END", "(CASE WHEN x = 1 THEN 1 ELSE 2 END)::text", "COALESCE(t, 'z')",
+                    "GREATEST(x, 2)", "LEAST(x, 2)", "NULLIF(x, 2)", "ARRAY[1, 2]", "ARRAY(SELECT 1)",
+                    "EXISTS(SELECT 1)", "(SELECT x AS y)", "(SELECT 1)", "ROW(1, 2)", "CURRENT_DATE",
+                    "CURRENT_TIMESTAMP", "t COLLATE \"C\"", "x + 1", "now()", "upper(t)", "'literal'"]
+
+
+def test_output_columns_without_a_name_are_named_as_postgresql_names_them(postgres):
+    # lemmy: `CREATE TEMPORARY TABLE ... AS ... SELECT (q.h).id, (q.h).parent_id` names them id and parent_id
+    import psycopg
+
+    from schemalens.analyzers.extract import pg_tree
+    from schemalens.analyzers.extract.sql_files import _output_names
+
+    query = (f"SELECT {', '.join(_UNNAMED_TARGETS)} "
+             "FROM (SELECT ROW(1, 2)::pair AS p, 1 AS x, 'a'::text AS t) s")
+    (statement,) = pg_tree.parse_sql(query)
+    with psycopg.connect(postgres.fresh_database("names"), autocommit=True) as connection:
+        connection.execute("CREATE TYPE pair AS (a int, b int)")
+        cursor = connection.execute(query)
+        assert _output_names(statement.stmt) == [column.name for column in cursor.description]

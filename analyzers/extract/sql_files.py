@@ -993,25 +993,57 @@ def _is_star(value) -> bool:
 
 
 def _target_name(target: ast.ResTarget) -> str:
-    return target.name or _figure_name(target.val)
+    return target.name or _figure_name(target.val)[0]
 
 
-def _figure_name(value) -> str:
+def _figure_name(value) -> tuple[str, int]:
+    """The name PostgreSQL gives an output column written without AS, and how sure it is of it
+    (2: a name the expression holds, 1: a fallback, 0: none): FigureColnameInternal of
+    parse_target.c. `(q.h).id` is `id` (lemmy), `CASE ... ELSE x END` is `x`."""
     if isinstance(value, ast.ColumnRef):
         names = _names(value.fields)
-        return names[-1] if names else "?column?"
+        return (names[-1], 2) if names else ("?column?", 0)
+    if isinstance(value, ast.A_Indirection):
+        fields = [field.sval for field in value.indirection or () if isinstance(field, ast.String)]
+        return (fields[-1], 2) if fields else _figure_name(value.arg)
     if isinstance(value, ast.FuncCall):
         names = _names(value.funcname)
-        return names[-1] if names else "?column?"
+        return (names[-1], 2) if names else ("?column?", 0)
+    if isinstance(value, ast.A_Expr) and value.kind == enums.A_Expr_Kind.AEXPR_NULLIF:
+        return "nullif", 2
     if isinstance(value, ast.TypeCast):
         inner = _figure_name(value.arg)
-        if inner != "?column?":
+        if inner[1] > 1:
             return inner
-        names = _names(value.typeName.names)
-        return names[-1] if names else "?column?"
+        names = _names(value.typeName.names) if value.typeName is not None else []
+        return (names[-1], 1) if names else inner
+    if isinstance(value, ast.CollateClause):
+        return _figure_name(value.arg)
+    if isinstance(value, ast.SubLink):
+        kind = value.subLinkType
+        if kind == enums.SubLinkType.EXISTS_SUBLINK:
+            return "exists", 2
+        if kind == enums.SubLinkType.ARRAY_SUBLINK:
+            return "array", 2
+        if kind == enums.SubLinkType.EXPR_SUBLINK and isinstance(value.subselect, ast.SelectStmt):
+            names = _output_names(value.subselect)
+            return (names[0], 2) if names and names[0] != "?column?" else ("?column?", 0)
+        return "?column?", 0
     if isinstance(value, ast.CaseExpr):
-        return "case"
-    return "?column?"
+        otherwise = _figure_name(value.defresult) if value.defresult is not None else ("?column?", 0)
+        return otherwise if otherwise[1] > 1 else ("case", 1)
+    fixed = _FIXED_NAMES.get(type(value).__name__)
+    if fixed is not None:
+        return fixed, 2
+    if isinstance(value, ast.MinMaxExpr):
+        return ("greatest" if value.op == enums.MinMaxOp.IS_GREATEST else "least"), 2
+    if isinstance(value, ast.SQLValueFunction):
+        return value.op.name.removeprefix("SVFOP_").removesuffix("_N").lower(), 2
+    return "?column?", 0
+
+
+_FIXED_NAMES = {"GroupingFunc": "grouping", "A_ArrayExpr": "array", "RowExpr": "row", "CoalesceExpr": "coalesce",
+                "XmlSerialize": "xmlserialize", "MergeSupportFunc": "merge_action"}
 
 
 def _nth_line_offset(text: str, line_number: int) -> int:
