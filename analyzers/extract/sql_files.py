@@ -785,7 +785,8 @@ class _Builder:
             self._emit(ops.CreateTable(relation.relname, location, self._schema(relation), temporary=True,
                                        if_not_exists=bool(node.if_not_exists)))
         else:
-            self._other(node, location)
+            self._emit(ops.UnsupportedStatement("CreateTableAs", location, relation.relname if relation is not None else None,
+                                                schema=self._schema(relation) if relation is not None else None))
         if into is not None and into.colNames:
             self._reject_duplicates(_names(into.colNames), location)
         elif isinstance(node.query, ast.SelectStmt):

@@ -397,7 +397,7 @@ UNMODELLED_KINDS = {
     "ADD EXCLUSION CONSTRAINT": "table, name", "ADD ATTRIBUTE": "name: the composite type",
     "GRANT": "detail: the object type", "REVOKE": "detail: the object type",
     "CREATE POLICY": "name, table", "ALTER POLICY": "name, table, detail: USING/WITH CHECK and/or TO",
-    "View": "name, detail: OR REPLACE", "LOCK": "table",
+    "View": "name, detail: OR REPLACE", "CreateTableAs": "name: the table or materialized view", "LOCK": "table",
 }
 
 

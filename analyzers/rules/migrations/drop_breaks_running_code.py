@@ -51,6 +51,9 @@ class DropBreaksRunningCode(Rule):
     - any drop with CASCADE of a type, domain, sequence, function, view, schema or extension,
       which also drops what depends on it (columns of the type!), P1.
 
+    A view or function dropped without CASCADE and created again later in the same transaction is
+    not reported: no session sees it missing.
+
     Columns and tables the models still declare are SL513's (P0). A drop of something that the
     models no longer declare and no code names is the last step of a two-release removal: safe.
     A table named like a model class that maps another table (the old `MachineToken` replaced by
@@ -103,6 +106,13 @@ class DropBreaksRunningCode(Rule):
                                    '    """Recall from customers what the agent stored."""\n'
                                    '    customers = store.search()\n'
                                    '    return [{"note": order.id} for order in orders], customers\n')}),
+        # lemmy: views and functions dropped and created again in one transaction, around a table change
+        Example(sql_example("CREATE VIEW order_totals AS SELECT id, total FROM orders;\n"
+                            "CREATE MATERIALIZED VIEW order_stats AS SELECT count(*) FROM orders;\n")
+                | {"db/V3__change.sql": ("DROP VIEW order_totals;\nDROP MATERIALIZED VIEW order_stats;\n"
+                                         "ALTER TABLE orders ALTER COLUMN total TYPE bigint;\n"
+                                         "CREATE VIEW order_totals AS SELECT id, total FROM orders;\n"
+                                         "CREATE MATERIALIZED VIEW order_stats AS SELECT count(*) FROM orders;\n")}),
         # privacyidea: the old table "MachineToken" gave way to machinetoken, which the class
         # MachineToken maps; the code names the class
         Example({"db/V1__base.sql": 'CREATE TABLE "MachineToken" (id integer PRIMARY KEY);\n',
@@ -130,6 +140,8 @@ class DropBreaksRunningCode(Rule):
                 continue
             kind, name = what
             cascade = getattr(operation, "cascade", False) or getattr(operation, "detail", None) == "CASCADE"
+            if not cascade and kind in _DEFINITIONS and walked.in_transaction and _created_again(walked, name):
+                continue
             if kind in ("column", "table"):
                 found = self._table_or_column(context, walked, kind, name)
             else:
@@ -223,6 +235,18 @@ def _created_in_step(walked, name: str) -> bool:
         if created == name:
             return True
     return False
+
+
+# What holds no data of its own: dropped and created again in one transaction, no session sees it go.
+_DEFINITIONS = ("view", "materialized view", "function")
+
+
+def _created_again(walked, name: str) -> bool:
+    """A view or function of the same name created later in the step (lemmy drops and creates its
+    views again in each migration that changes a table under them)."""
+    return any(isinstance(other, CreateFunction) and other.function.name == name
+               or isinstance(other, UnsupportedStatement) and other.kind in ("View", "CreateTableAs")
+               and other.name == name for other in walked.later_in_step)
 
 
 def _trigger_dropped_first(walked) -> bool:
