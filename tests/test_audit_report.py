@@ -163,3 +163,20 @@ def test_a_rejected_statement_is_reported_once_as_a_finding(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "db/V2__broken.sql:1:" in out and "SL538" in out
     assert "V2__broken.sql" not in err  # not repeated among the problems reading the workspace
+
+
+def test_a_workspace_whose_schema_nothing_reads_says_so_instead_of_finding_no_gaps(tmp_path):
+    # lnbits: its tables are created by its own migration runner, SQL strings in Python
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "migrations.py").write_text(
+        'async def m001_initial(db):\n    await db.execute("CREATE TABLE accounts (id TEXT PRIMARY KEY)")\n', encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_db.py").write_text('def test_x(db):\n    db.execute("CREATE TABLE t (id int)")\n',
+                                                   encoding="utf-8")
+    model = WorkspaceIndex(tmp_path).index_all()
+    report = render_audit_markdown(model, run_audit(model).findings)
+    assert ("- no schema read: 1 Python file creates tables with SQL it runs itself (app/migrations.py), which "
+            "SchemaLens does not read as migrations; no check below assessed a schema") in report
+    assert "| 1. Modeling | not assessed: no schema read |" in report
+    assert "none found" not in render_audit_markdown(model, run_audit(model).findings, lang="en")
+    assert "未读取到任何 schema" in render_audit_markdown(model, run_audit(model).findings, lang="zh")

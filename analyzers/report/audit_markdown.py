@@ -96,10 +96,11 @@ def render_audit_markdown(model, findings: tuple[Finding, ...], lang: str = "en"
     out += ["#" + line if line.startswith("#") else line for line in overview.splitlines()[2:]]
     out += ["", *render_key_paths(model, lang, paths)]
     out += ["", f"## {text['gaps']}", "", f"| {text['dimension']} | {text['gaps_found']} | {text['standard']} |", "|---|---|---|"]
+    nothing_found = text["none"] if model.orm.tables or model.database.tables else text["not_assessed"]
     for dimension, name in DIMENSION_NAMES.items():
         in_dimension = Counter(f.rule for f in findings if f.dimension == dimension)
         gaps = ", ".join(f"{rule} {_summary(next(f for f in findings if f.rule == rule), lang)} ({count})"
-                         for rule, count in sorted(in_dimension.items())) or text["none"]
+                         for rule, count in sorted(in_dimension.items())) or nothing_found
         out.append(f"| {dimension}. {_.localize(name)} | {_cell(gaps)} | {_.localize(STANDARDS[dimension])} |")
     out += ["", f"## {text['findings']}", ""]
     if not findings:

@@ -16,7 +16,7 @@ HEADINGS = {
     "short_term": _("Short term (1-3 days)"), "medium_term": _("Medium term (1-2 weeks)"),
     "long_term": _("Long term"), "verification": _("How to verify"),
     "dimension": _("Dimension"), "gaps_found": _("Gaps found"), "standard": _("Standard / ADR to write"),
-    "none": _("none found"), "location": _("Location"), "kind": _("Kind"), "description": _("Description"),
+    "none": _("none found"), "not_assessed": _("not assessed: no schema read"), "location": _("Location"), "kind": _("Kind"), "description": _("Description"),
     "retire": _("Plan to retire it"), "summary": _("Summary"), "no_findings": _("No findings."),
     "problems": _("Problems reading the workspace"),
     "coverage": _("What was read"),

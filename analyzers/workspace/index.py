@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -25,8 +26,9 @@ from ..extract.orm_build import OrmBuild, no_models
 from ..extract.other_orms import other_orm_models
 from ..extract.python_source import Reparser, import_rewriter
 from ..lazy_module import LazyModule
+from ..lazy_pattern import LazyPattern
 from ..collector import collector_paused
-from ..i18n import _
+from ..i18n import _, _n
 from ..schema.model import ExtractionError, ForeignKey, Location, SchemaLayer, Table, table_key
 from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
@@ -977,21 +979,39 @@ class WorkspaceIndex:
             histories.append(MigrationHistory(environment, graph, existing, unknown))
         return _replay_order(histories)
 
+    def _no_schema_note(self):
+        """What the audit says when it read no schema: its checks assessed none. Python files that
+        create tables with SQL of their own (a migration runner of the project: lnbits) are named,
+        as what SchemaLens does not read."""
+        creating = sorted(path for path, parsed in self._files.items()
+                          if parsed.kind in PYTHON_KINDS and is_application_code(path, self.config.non_application_paths)
+                          and _CREATE_TABLE.search(self.text_of(path) or ""))
+        if not creating:
+            return _("no schema read: no SQLAlchemy model, Alembic revision or SQL migration file was found, so no check "
+                     "below assessed a schema")
+        shown = ", ".join(creating[:3]) + (", ..." if len(creating) > 3 else "")
+        return _n("no schema read: %(count)d Python file creates tables with SQL it runs itself (%(paths)s), which "
+                  "SchemaLens does not read as migrations; no check below assessed a schema",
+                  "no schema read: %(count)d Python files create tables with SQL they run themselves (%(paths)s), which "
+                  "SchemaLens does not read as migrations; no check below assessed a schema", len(creating),
+                  paths=shown)
+
     def _coverage(self, orm_layer: SchemaLayer, database_layer: SchemaLayer, histories, databases) -> Coverage:
         revisions = {history.environment.name: len(history.graph.by_id) for history in histories}
         notes = []
         for history in histories:
             environment = history.environment
             if environment.default_schema:
-                notes.append(f"migrations {environment.name}: unqualified names are in schema {environment.default_schema} "
-                             f"(its env.py sets the search path)")
+                notes.append(_("migrations %(environment)s: unqualified names are in schema %(schema)s (its env.py sets "
+                               "the search path)", environment=environment.name, schema=environment.default_schema))
             elif environment.per_run_schema:
-                notes.append(f"migrations {environment.name}: run once per schema (its env.py sets the search path per "
-                             "run); read with unqualified names")
+                notes.append(_("migrations %(environment)s: run once per schema (its env.py sets the search path per "
+                               "run); read with unqualified names", environment=environment.name))
             if history.existing_tables:
-                notes.append(f"migrations {environment.name}: the history starts on an existing schema (its revisions "
-                             "change tables that none of them creates: a create_all() and stamp bootstrap); "
-                             f"{len(history.existing_tables)} model table(s) are taken as there at its start")
+                notes.append(_("migrations %(environment)s: the history starts on an existing schema (its revisions "
+                               "change tables that none of them creates: a create_all() and stamp bootstrap); "
+                               "%(count)d model table(s) are taken as there at its start", environment=environment.name,
+                               count=len(history.existing_tables)))
         for database in databases:
             if database.built_from is not None:
                 notes.append(_("migration set %(folder)s: upgrades the databases %(schema)s builds; not replayed from an "
@@ -1004,6 +1024,8 @@ class WorkspaceIndex:
                                "the workspace does not hold; %(count)s table(s) they change are taken as there, their "
                                "columns not known", folder=folder, version=version, count=count))
         sql = sql_coverage(self._files, self._sql_plan, databases)
+        if not orm_layer.tables and not database_layer.tables and not histories and not sql.sets:
+            notes.append(self._no_schema_note())
         skipped: dict[str, list[str]] = {}
         for path, parsed in self._files.items():
             if parsed.kind == "revision_skipped":
@@ -1019,6 +1041,9 @@ class WorkspaceIndex:
             sql_files=sql.files, sql_skipped=sql.skipped, migration_sets=sql.sets, sql_statements=sql.statements,
             orm_tables=len(orm_layer.tables), database_tables=len(database_layer.tables),
             tables_in_both=tables_in_both(orm_layer, database_layer), notes=tuple(notes))
+
+
+_CREATE_TABLE = LazyPattern(r"\bCREATE\s+(?:UNLOGGED\s+)?TABLE\b", re.IGNORECASE)
 
 
 class _LastRebuild:
