@@ -52,6 +52,15 @@ def test_dropping_a_referenced_table_without_cascade_is_reported_and_kept():
     assert run.layer.tables["t1"].foreign_keys[0].name == "t1_id_fkey"
 
 
+def test_sqlite_drops_a_referenced_table():
+    # authelia's SQLite folder rebuilds tables: a parent dropped while children still reference it
+    child = ops.AddConstraint("t1", ForeignKey(None, ("id",), "t0", ("id",), _at(3)), _at(3))
+    steps = _steps(2) + [ops.Step("fk.sql", (child,)), ops.Step("drop.sql", (ops.DropTable("t0", _at(7)),))]
+    run = replay_steps(steps, dialect="sqlite")
+    assert "t0" not in run.layer.tables and run.errors == ()
+    assert replay_steps(steps, previous=run).errors != ()  # another engine replays from the start
+
+
 def test_history_records_each_change_with_its_revision():
     steps = _steps(1) + [ops.Step("v1.sql", (ops.AddColumn("t0", Column("x", "text", "text", True, _at(4)), _at(4)),), revision="r1")]
     table = replay_steps(steps).layer.tables["t0"]

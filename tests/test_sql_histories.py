@@ -227,6 +227,9 @@ def test_each_tool_s_layout_decides_what_runs_and_in_which_order(tmp_path):
         "diesel/migrations/2019-02-26-002946_create/up.sql": "CREATE TABLE d (id int);\n",
         "diesel/migrations/2019-02-26-002946_create/down.sql": "DROP TABLE d;\n",
         "diesel/migrations/2019-03-03-163336_more/up.sql": "ALTER TABLE d ADD COLUMN z int;\n",
+        # authelia: versions written V<n>.<name>, up and down files, run by the project's own code
+        "storage/V0010.More.up.sql": "ALTER TABLE s ADD COLUMN w int;\n", "storage/V0002.Init.up.sql": "CREATE TABLE s (id int);\n",
+        "storage/V0002.Init.down.sql": "DROP TABLE s;\n", "storage/V0010.More.down.sql": "ALTER TABLE s DROP COLUMN w;\n",
     })
     model = WorkspaceIndex(root).index_all()
     files = {location.folder: [Path(path).name if Path(path).name not in ("up.sql", "migration.sql") else Path(path).parent.name
@@ -234,9 +237,11 @@ def test_each_tool_s_layout_decides_what_runs_and_in_which_order(tmp_path):
     assert files == {"flyway": ["V1__a.sql", "V1.9__b.sql", "V1.10__c.sql", "R__views.sql"],
                      "migrate": ["000001_b.up.sql", "000002_b.up.sql"],
                      "prisma/migrations": ["20250519073249_init", "20250625_x"],
-                     "diesel/migrations": ["2019-02-26-002946_create", "2019-03-03-163336_more"]}
+                     "diesel/migrations": ["2019-02-26-002946_create", "2019-03-03-163336_more"],
+                     "storage": ["V0002.Init.up.sql", "V0010.More.up.sql"]}
     assert {l.folder: l.tool for l in model.sql_locations} == {
-        "flyway": "flyway", "migrate": "up-down", "prisma/migrations": "prisma", "diesel/migrations": "diesel"}
+        "flyway": "flyway", "migrate": "up-down", "prisma/migrations": "prisma", "diesel/migrations": "diesel",
+        "storage": "up-down"}
     assert [e for e in model.errors if e.kind == "replay"] == []
 
 

@@ -89,6 +89,7 @@ class ReplayRun:
     step_failures: tuple[tuple[ReplayFailure, ...], ...] = field(default=(), repr=False)
     replayed_steps: int = 0  # how many steps this run actually replayed (the rest were reused)
     naming_convention: Optional[dict[str, str]] = None
+    dialect: str = "postgresql"
 
     @property
     def failures(self) -> tuple[ReplayFailure, ...]:
@@ -101,19 +102,21 @@ class ReplayRun:
 
 def replay_steps(
     steps: Iterable[ops.Step], *, previous: Optional[ReplayRun] = None, layer_name: str = "database",
-    naming_convention: Optional[dict[str, str]] = None, checkpoint_every: int = 32,
+    naming_convention: Optional[dict[str, str]] = None, checkpoint_every: int = 32, dialect: str = "postgresql",
 ) -> ReplayRun:
     """Apply `steps` in order and return the resulting layer.
 
     With `previous`, the longest unchanged prefix of steps (same Step objects or equal ones)
     is not replayed again: replay resumes from the last checkpoint inside it. A different
-    `naming_convention` replays everything. Operations built by SQLAlchemy (Alembic's op.*)
-    name their unnamed constraints with `naming_convention`, as SQLAlchemy does.
+    `naming_convention` or `dialect` replays everything. Operations built by SQLAlchemy
+    (Alembic's op.*) name their unnamed constraints with `naming_convention`, as SQLAlchemy does.
+    The replay refuses what PostgreSQL refuses; with `dialect` another engine (SQLite drops a
+    table that others reference).
     """
     steps = tuple(steps)
     unchanged = 0
     checkpoints: list[tuple[int, _State]] = [(0, _State({}, {}, {}, {}, {}))]
-    if previous is not None and previous.naming_convention == naming_convention:
+    if previous is not None and previous.naming_convention == naming_convention and previous.dialect == dialect:
         limit = min(len(steps), len(previous.steps))
         while unchanged < limit and (steps[unchanged] is previous.steps[unchanged] or steps[unchanged] == previous.steps[unchanged]):
             unchanged += 1
@@ -125,7 +128,7 @@ def replay_steps(
     state = resumed.copy()
     for position in range(start, len(steps)):
         step = steps[position]
-        replayer = _Replayer(state, step.revision, naming_convention or {}, step.schema)
+        replayer = _Replayer(state, step.revision, naming_convention or {}, step.schema, dialect)
         for operation in step.operations:
             replayer.apply(operation)
         step_failures.append(tuple(replayer.failures))
@@ -135,15 +138,17 @@ def replay_steps(
     layer = SchemaLayer(layer_name, dict(state.tables), dict(state.enums), dict(state.sequences), dict(state.functions))
     # Consequences of an earlier failure are not errors of their own.
     errors = tuple(failure.error for failures in step_failures for failure in failures if failure.root is None)
-    return ReplayRun(layer, errors, steps, tuple(checkpoints), tuple(step_failures), len(steps) - start, naming_convention)
+    return ReplayRun(layer, errors, steps, tuple(checkpoints), tuple(step_failures), len(steps) - start, naming_convention,
+                     dialect)
 
 
 class _Replayer:
     """Applies the operations of one step to a state, recording what PostgreSQL would reject."""
 
     def __init__(self, state: _State, revision: Optional[str], naming_convention: dict[str, str],
-                 default_schema: Optional[str] = None) -> None:
+                 default_schema: Optional[str] = None, dialect: str = "postgresql") -> None:
         self.state = state
+        self.dialect = dialect
         self.revision = revision
         self.default_schema = default_schema
         # SQLAlchemy's default convention names `index=True` indexes; the project's wins.
@@ -336,7 +341,9 @@ class _Replayer:
         referencing = [other for other in self.state.tables.values()
                        if other.key != table.key and any(fk.ref_table == table.name and (fk.ref_schema or None) == (table.schema or None) for fk in other.foreign_keys)]
         # Tables taken from the models carry their foreign keys at head, not as they were then.
-        if referencing and not op.cascade and not all(other.key in self.state.existing for other in referencing):
+        # SQLite drops a table others reference (checking their rows, if foreign keys are on).
+        if referencing and not op.cascade and not all(other.key in self.state.existing for other in referencing) \
+                and self.dialect != "sqlite":
             self._error(op.location, f'cannot drop table {table.key} because other objects depend on it ({", ".join(t.key for t in referencing)})')
             return
         for other in referencing:

@@ -927,9 +927,10 @@ class WorkspaceIndex:
         replays: dict[str, ReplayRun] = {}
         built = []
         for name, members, files, steps in planned:
-            run = replay_steps(steps, previous=self._replays.get(name), naming_convention=naming_convention)
-            replays[name] = run
             dialect = members[0].dialect if members else self.config.dialect
+            run = replay_steps(steps, previous=self._replays.get(name), naming_convention=naming_convention,
+                               dialect=dialect)
+            replays[name] = run
             problems = explain_failures(name, run.steps, run.step_failures,
                                         {other: other_steps for other, other_steps in others.items() if other != name},
                                         self._read)

@@ -38,11 +38,12 @@ from ..lazy_pattern import LazyPattern
 
 # Names of files in a SQL migration folder: Flyway, numbered (sqlx, goose, dbmate, golang-migrate),
 # timestamped (also Diesel's 2019-02-26-002946).
-_VERSIONED_NAME = LazyPattern(r"^(?:[VUR]\d[\d._]*__|R__|(?:migration|upgrade)_?\d+[_.-]|\d[\d-]*[_.-]).*\.sql$", re.IGNORECASE)
+_VERSIONED_NAME = LazyPattern(r"^(?:[VUR]\d[\d._]*__|R__|(?:migration|upgrade)_?\d+[_.-]|v?\d[\d-]*[_.-]).*\.sql$", re.IGNORECASE)
 _FLYWAY = LazyPattern(r"^([VUR])(\d+(?:[._]\d+)*)?__", re.IGNORECASE)
 # A version number, after the word of upgrade scripts named from the version they upgrade
-# (kinto's `migration_001_002.sql`: from schema version 1 to 2)
-_NUMBER = LazyPattern(r"^(?:(?:migration|upgrade)_?(?=\d+[_.-]))?(\d[\d-]*)", re.IGNORECASE)
+# (kinto's `migration_001_002.sql`: from schema version 1 to 2), or a `V` (authelia's
+# `V0001.Initial_Schema.up.sql`, run by its own Go code)
+_NUMBER = LazyPattern(r"^(?:(?:migration|upgrade)_?(?=\d+[_.-])|v(?=\d+[_.-]))?(\d[\d-]*)", re.IGNORECASE)
 _VERSION_FOLDER = LazyPattern(r"^(?:v?\d[\d._-]*)(?:[_.-].*)?$", re.IGNORECASE)
 _PER_FOLDER_FILES = ("up.sql", "migration.sql")  # Diesel, sourcegraph; Prisma
 _SECTION_MARKERS = {
