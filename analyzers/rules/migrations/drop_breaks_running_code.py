@@ -166,8 +166,8 @@ class DropBreaksRunningCode(Rule):
         if mention is not None:
             return "P1", _("%(path)s:%(line)s still names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)
         if not context.has_application_code:
-            return "P2", _("SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
-                         "release still uses it."), ()
+            return "P2", _("SchemaLens sees no Python code that reads this database (it does not read code in other "
+                           "languages), so it cannot tell whether a deployed release still uses it."), ()
         return None
 
     def _object(self, context: AuditContext, kind: str, name: str, cascade: bool):
@@ -178,8 +178,8 @@ class DropBreaksRunningCode(Rule):
         if mention is not None:
             return "P1", _("%(path)s:%(line)s still names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)
         if not context.has_application_code:
-            return "P2", _("SchemaLens sees no code that reads this database, so it cannot tell whether a deployed " \
-                         "release still uses it."), ()
+            return "P2", _("SchemaLens sees no Python code that reads this database (it does not read code in other "
+                           "languages), so it cannot tell whether a deployed release still uses it."), ()
         return None
 
     def _finding(self, walked, kind: str, name: str, cascade: bool, severity: str, evidence: str,

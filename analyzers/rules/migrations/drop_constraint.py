@@ -220,7 +220,8 @@ def _reliance(context: AuditContext, walked, kind: Optional[str]) -> Optional[tu
     """(why the constraint may be relied on, related locations), or None when nothing shows it."""
     operation = walked.operation
     if not context.has_application_code:
-        return _("SchemaLens sees no code that reads this database, so it cannot tell what relies on it."), ()
+        return _("SchemaLens sees no Python code that reads this database (it does not read code in other languages), "
+                 "so it cannot tell what relies on it."), ()
     mention = context.code_mention(operation.name) if operation.name else None
     if mention is not None:
         return _("%(path)s:%(line)s names it.", path=mention.path, line=mention.line), (Related(mention, _("named here")),)

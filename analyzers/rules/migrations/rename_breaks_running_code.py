@@ -28,7 +28,7 @@ class RenameBreaksRunningCode(Rule):
 
     Also, for objects that existed before the migration: renames of views, materialized views,
     functions, procedures, types, domains, sequences and schemas, renamed enum values
-    (`ALTER TYPE ... RENAME VALUE`: stored rows and code literals keep the old value), and
+    (`ALTER TYPE ... RENAME VALUE`: stored rows read the new value, code literals keep the old one), and
     moves to another schema (`SET SCHEMA`), unless the workspace holds code that reads the
     database and none of it names the object; renames of indexes, constraints, triggers and
     policies only when code names them (`ON CONFLICT ON CONSTRAINT ...`, error handling by
@@ -122,8 +122,9 @@ class RenameBreaksRunningCode(Rule):
             if kind in _QUERIED and mention is None and context.has_application_code:
                 continue
             evidence = (_(" %(path)s:%(line)s names it.", path=mention.path, line=mention.line) if mention else
-                        _(" SchemaLens sees no code that reads this database, so it cannot tell whether a deployed "
-                        "release uses it.") if kind != "ENUM VALUE" else _(" Rows and code literals keep the old value."))
+                        _(" SchemaLens sees no Python code that reads this database (it does not read code in other "
+                          "languages), so it cannot tell whether a deployed release uses it.") if kind != "ENUM VALUE"
+                        else _(" Stored rows read the new value at once; code that writes or compares the old one fails."))
             operation = walked.operation
             yield self.finding(
                 operation.location, _("%(lower)s %(old)s is %(how)s to %(new)s", lower=kind.lower(), old=old, how=how, new=new),
