@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from ...schema.model import Table
@@ -7,15 +8,29 @@ from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from ..recorded import TableView
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 
 
 def leading_columns_served(table) -> list[tuple[str, ...]]:
-    """The column lists whose leading columns an index, PK or unique constraint can serve."""
-    keys = [index.columns for index in table.indexes if not index.where and not any(index.expressions)]
+    """The column lists whose leading columns an index, PK or unique constraint can serve: a
+    partial index too when its predicate only says that some of them are not NULL, which an
+    equality on them implies (lemmy: `... WHERE community_id IS NOT NULL` serves the key's lookups)."""
+    keys = [index.columns for index in table.indexes
+            if (not index.where or _only_not_null(index.where, index.columns)) and not any(index.expressions)]
     keys += [unique.columns for unique in table.unique_constraints]
     if table.primary_key:
         keys.append(table.primary_key.columns)
     return keys
+
+
+_NOT_NULL_TERM = LazyPattern(r'^\(*\s*"?(\w+)"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
+
+
+def _only_not_null(predicate: str, columns: tuple[str, ...]) -> bool:
+    """Whether `predicate` is `c IS NOT NULL` (or several, joined by AND) for columns among `columns`."""
+    terms = re.split(r"\s+AND\s+", predicate.strip(), flags=re.IGNORECASE)
+    named = [match.group(1) for term in terms if (match := _NOT_NULL_TERM.match(term.strip()))]
+    return len(named) == len(terms) and set(named) <= set(columns)
 
 
 def is_served(columns: tuple[str, ...], keys: list[tuple[str, ...]]) -> bool:
@@ -35,7 +50,9 @@ def _unindexed(requirements: str, *, expect: bool) -> dict[str, str]:
 class ForeignKeyWithoutIndex(Rule):
     """## What it finds
     Foreign keys whose columns are not the leading columns of any index, primary key or
-    unique constraint. A composite primary key `(a, b)` serves lookups on `a`, not on `b`.
+    unique constraint. A composite primary key `(a, b)` serves lookups on `a`, not on `b`. A
+    partial index serves them when its predicate only says that its key columns are not NULL,
+    which the lookup's equality implies.
 
     ## Why it matters
     PostgreSQL does not index the referencing side of a foreign key. Every delete or key
@@ -80,6 +97,11 @@ class ForeignKeyWithoutIndex(Rule):
         "CREATE INDEX ix_order_items_order_id ON order_items (order_id, id);\n")}),
         # CTFd: deployed on MySQL (pymysql the only driver), where InnoDB indexes the foreign key
         Example(_unindexed("flask==3.0.3\npymysql==1.1.1\n    # via ctfd\n", expect=False)),
+        # lemmy: a partial index on the key's column WHERE it IS NOT NULL, which the lookup `= $1` implies
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+            "CREATE TABLE notes (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id));\n"
+            "CREATE INDEX idx_notes_order ON notes (order_id) WHERE order_id IS NOT NULL;\n")}),
     )
     invalid = (
         # both engines' drivers: the PostgreSQL deployments lack the index
@@ -92,6 +114,11 @@ class ForeignKeyWithoutIndex(Rule):
             "CREATE TABLE tags (id bigint PRIMARY KEY);\nCREATE TABLE posts (id bigint PRIMARY KEY);\n"
             "CREATE TABLE post_tags (\n  post_id bigint REFERENCES posts (id) ON DELETE CASCADE,\n"
             "  tag_id bigint REFERENCES tags (id) ON DELETE CASCADE,  -- expect\n  PRIMARY KEY (post_id, tag_id)\n);\n")}),
+        Example({"migrations/V1__init.sql": (
+            "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+            "CREATE TABLE notes (id bigint PRIMARY KEY, order_id bigint REFERENCES orders (id),  -- expect\n"
+            "  deleted_at timestamptz);\n"
+            "CREATE INDEX idx_notes_order ON notes (order_id) WHERE deleted_at IS NULL;\n")}),
     )
 
     def check(self, context: AuditContext) -> Iterator[Finding]:
