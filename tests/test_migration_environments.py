@@ -361,3 +361,33 @@ def test_a_revision_file_beside_env_py_outside_the_version_folders_is_not_run(tm
     assert [h.environment.name for h in model.histories] == ["migrations"] and "flow" in model.database.tables
     assert model.coverage.revisions_skipped == (("outside the version folders of migrations", 1, ("migrations/temp/d1.py",)),)
     assert not [f for f in run_audit(model).findings if f.rule == "SL531"]
+
+
+def test_an_environment_that_connects_in_autocommit_runs_its_revisions_statement_by_statement(tmp_path):
+    # privacyidea: `connection.execution_options(isolation_level="AUTOCOMMIT")` in env.py; begin_transaction()
+    # then opens none, and an UPDATE after an ADD COLUMN does not run under its lock
+    from schemalens.analyzers.rules.context import AuditContext
+
+    body = """
+        op.add_column('orders', sa.Column('state', sa.Text()))
+        op.execute("UPDATE orders SET state = 'new'")
+    """
+    for name, options in (("autocommit", 'connection = connection.execution_options(isolation_level="AUTOCOMMIT")'),
+                          ("transaction", "pass")):
+        write(tmp_path / name, {
+            "migrations/alembic.ini": "[alembic]\nscript_location = .\n",
+            "migrations/env.py": f"""
+                def run_migrations_online(connection):
+                    {options}
+                    context.configure(connection=connection)
+                    with context.begin_transaction():
+                        context.run_migrations()
+            """,
+            "migrations/versions/a1.py": revision("a1", None, "op.create_table('orders', sa.Column('id', sa.Integer(), primary_key=True))"),
+            "migrations/versions/b2.py": revision("b2", "a1", body),
+        })
+    autocommit, transaction = (WorkspaceIndex(tmp_path / name).index_all() for name in ("autocommit", "transaction"))
+    assert [h.environment.autocommit for h in autocommit.histories] == [True]
+    assert [h.environment.autocommit for h in transaction.histories] == [False]
+    assert {walked.in_transaction for walked in AuditContext(autocommit, lambda path: None).migration_walk} == {False}
+    assert {walked.in_transaction for walked in AuditContext(transaction, lambda path: None).migration_walk} == {True}

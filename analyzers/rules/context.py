@@ -237,7 +237,10 @@ class AuditContext:
         `step_operations`). An edit of a model that a history takes as there at its start
         (ExistingTables, which the walk does not read) walks as it did."""
         steps = self.model.steps
-        in_transaction = {step.path: self.sql_transactions(step.path) for step in steps if not step.path.endswith(".py")}
+        autocommit = {path for history in getattr(self.model, "histories", ()) if history.environment.autocommit
+                      for path in history.graph.paths}
+        in_transaction = {step.path: step.path not in autocommit if step.path.endswith(".py")
+                          else self.sql_transactions(step.path) for step in steps}
         key = (steps, in_transaction)
         last = _last_walk[0] if _last_walk else None
         if last is not None and last.key == key:

@@ -284,14 +284,15 @@ class WalkState:
 
 
 def walk_migrations(steps: tuple[ops.Step, ...],
-                    sql_in_transaction: Callable[[str], bool] = lambda path: False, *, start: int = 0,
+                    in_transaction_of: Callable[[str], bool] = lambda path: path.endswith(".py"), *, start: int = 0,
                     state: Optional[WalkState] = None,
                     checkpoints: Optional[dict[int, WalkState]] = None) -> Iterator[WalkedOperation]:
     """Every operation of every step, in replay order, with what was true just before it.
 
-    Alembic revisions run in a transaction (autocommit_block() leaves it). A SQL file runs in
-    one when `sql_in_transaction(path)` says its folder's tool wraps it (see
-    workspace/migration_tools.py), else only between an explicit BEGIN and COMMIT.
+    A step runs in a transaction when `in_transaction_of(path)` says so: an Alembic revision
+    unless its environment connects in AUTOCOMMIT (autocommit_block() leaves the transaction), a
+    SQL file when its folder's tool wraps it (see workspace/migration_tools.py); else only
+    between an explicit BEGIN and COMMIT.
 
     From step `start` on, with `state` (what was true before it, which the walk changes) when
     given; `checkpoints`, when given, receives a copy of the state before every CHECKPOINT_EVERY-th
@@ -305,7 +306,7 @@ def walk_migrations(steps: tuple[ops.Step, ...],
         if checkpoints is not None and number % CHECKPOINT_EVERY == 0:
             checkpoints[number] = state.copy()
         step = steps[number]
-        in_transaction = step.path.endswith(".py") or sql_in_transaction(step.path)
+        in_transaction = in_transaction_of(step.path)
         for operation in step.operations:
             key = _table_key_of(operation)
             if key is None and isinstance(operation, ops.DropIndex):

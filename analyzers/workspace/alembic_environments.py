@@ -50,6 +50,9 @@ class AlembicEnvironment:
     # The engines other than PostgreSQL it keeps histories for ("SQLite", "MySQL"): the project
     # supports them (prefect: versions/sqlite beside versions/postgresql)
     other_engines: tuple[str, ...] = ()
+    # env.py sets the connection's isolation level to AUTOCOMMIT: begin_transaction() then opens no
+    # transaction, and every statement of a revision commits on its own (privacyidea)
+    autocommit: bool = False
 
     def owns(self, path: str) -> bool:
         return under(path, self.versions) and not under(path, [folder for folder, _why in self.set_aside])
@@ -96,7 +99,8 @@ def find_environments(paths: Iterable[str], text_of: Callable[[str], Optional[st
         env_path = f"{script_location}/env.py" if script_location is not None and f"{script_location}/env.py" in paths else None
         schema, per_run = _migrated_schema(env_path, text_of) if env_path else (None, False)
         environments.append(AlembicEnvironment(name, tuple(postgres), env_path, schema, per_run, tuple(set_aside),
-                                               tuple(dict.fromkeys(other_engines))))
+                                               tuple(dict.fromkeys(other_engines)),
+                                               autocommit=bool(env_path) and _connects_in_autocommit(env_path, text_of)))
 
     for ini in sorted(p for p in paths if file_name(p) == "alembic.ini" and not _skipped(p)):
         here = folder_of(ini)
@@ -250,6 +254,18 @@ def _resolve(location: str, here: str, package_folder: Callable[[str], Optional[
     if normalized.startswith(("/", "..")):
         return None
     return "" if normalized == "." else normalized
+
+
+def _connects_in_autocommit(env_path: str, text_of: Callable[[str], Optional[str]]) -> bool:
+    """Whether env.py gives the migrations' connection the AUTOCOMMIT isolation level
+    (`connection.execution_options(isolation_level="AUTOCOMMIT")`, or the engine's)."""
+    text = text_of(env_path) or ""
+    if "autocommit" not in text.lower():
+        return False
+    source, _ = parse_python(text, env_path)
+    return source is not None and any(
+        isinstance(node, ast.keyword) and node.arg == "isolation_level" and isinstance(node.value, ast.Constant)
+        and str(node.value.value).upper() == "AUTOCOMMIT" for node in ast.walk(source.tree))
 
 
 def _migrated_schema(env_path: str, text_of: Callable[[str], Optional[str]]) -> tuple[Optional[str], bool]:

@@ -80,7 +80,8 @@ class DropIndexWithoutConcurrently(Rule):
             operation = walked.operation
             if isinstance(operation, CreateIndex) and operation.index.name:
                 built_here.setdefault(walked.step_number, set()).add(operation.index.name)
-            if not isinstance(operation, DropIndex) or operation.concurrently or new_in_this_step(walked) \
+            if not isinstance(operation, DropIndex) or operation.name is None or operation.concurrently \
+                    or new_in_this_step(walked) \
                     or operation.name in built_here.get(walked.step_number, ()) or locked_anyway(context, walked):
                 continue
             (effect,) = walked.lock_effects
