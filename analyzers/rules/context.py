@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ..by_path import ByPath
 from ..extract.text_searches import deletion_words, sql_insert_tables
+from ..schema.drift import migration_history
 from ..schema.migration_walk import WalkState, walk_migrations
 from ..schema.model import Column, Location, SchemaLayer, Table
 from ..schema.operations import CreateTable, DropTable, ExistingTables, Step
@@ -27,7 +28,7 @@ from ..workspace.code_roles import is_application_code, is_operator_command
 from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
 from ..workspace.discovery import folder_of, under
-from ..workspace.migration_sets import under_tests
+from ..workspace.migration_sets import PER_FOLDER_FILES, under_tests
 from ..workspace.migration_tools import SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from ..workspace.startup_commands import startup_migration
@@ -625,9 +626,9 @@ class AuditContext:
         starts = {path for path, revision in self.model.revision_files.items()
                   if revision is not None and not revision.down_revisions}
         first_of_folder: dict[str, str] = {}
-        for step in self.model.steps:
+        for step in self.model.steps:  # a folder of version folders (Prisma, Diesel) is one history
             if step.path not in self.model.revision_files:
-                first_of_folder.setdefault(folder_of(step.path), step.path)
+                first_of_folder.setdefault(migration_history(self.model, step.path), step.path)
         return frozenset(starts | set(first_of_folder.values()))
 
     def table_in_use(self, key: str) -> bool:
@@ -971,11 +972,16 @@ def _by_kind(walk: list) -> dict[type, list[tuple[int, object]]]:
 
 
 def _written_on(path: str, text: str) -> Optional[datetime]:
-    """The later of the `Create Date:` line and the date that starts the file name: a revision
-    written long before it was merged is often renamed with the merge date, nearer its release.
-    Both are read once per text and per name: the lock rules ask it of every migration."""
-    dates = [date for date in (_create_date_of(path, text), _named_date(path.rpartition("/")[2])) if date is not None]
+    """The later of the `Create Date:` line and the date that starts the file name (the folder's,
+    for a migration that is a folder: Prisma's `<timestamp>_x/migration.sql`, Diesel's
+    `<date>_x/up.sql`): a revision written long before it was merged is often renamed with the
+    merge date, nearer its release. Both are read once per text and per name: the lock rules ask
+    it of every migration."""
+    folder, _, name = path.rpartition("/")
+    named = _named_date(folder.rpartition("/")[2] if name.lower() in PER_FOLDER_FILES else name)
+    dates = [date for date in (_create_date_of(path, text), named) if date is not None]
     return max(dates, default=None)
+
 
 
 def _header_date(text: str) -> Optional[datetime]:

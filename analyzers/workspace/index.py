@@ -34,7 +34,7 @@ from ..schema.operations import CreateTable, ExistingTables, RenameTable, Step
 from ..schema.replay import ReplayRun, replay_steps
 from .databases import (ALEMBIC, Database, baseline_step, explain_failures, group_locations, merged_files,
                         schema_file_for_new_databases, tool_table_step, upgrade_baseline)
-from .migration_sets import SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
+from .migration_sets import PER_FOLDER_FILES, SqlFileFacts, SqlLocation, SqlPlan, file_facts, plan_sql
 from ..schema.revision_graph import RevisionGraph, build_revision_graph
 from .cache import FirstPart, ParseCache, open_cache
 from .parse_jobs import PYTHON_KINDS, ParsedFile, PythonModule, parse_job, parse_jobs
@@ -1297,7 +1297,7 @@ def _version_label(path: str) -> str:
     """A SQL migration's version as its tool names it: the file's stem, or its folder's name when
     every version is a folder (Prisma `<timestamp>_x/migration.sql`, Diesel `.../up.sql`)."""
     pure = PurePosixPath(path)
-    return pure.parent.name if pure.name.lower() in ("up.sql", "migration.sql") else pure.stem
+    return pure.parent.name if pure.name.lower() in PER_FOLDER_FILES else pure.stem
 
 
 def _with_main(databases: list[Database], orm_layer: SchemaLayer, dialect: str) -> tuple[Database, ...]:

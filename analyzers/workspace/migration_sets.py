@@ -45,7 +45,7 @@ _FLYWAY = LazyPattern(r"^([VUR])(\d+(?:[._]\d+)*)?__", re.IGNORECASE)
 # `V0001.Initial_Schema.up.sql`, run by its own Go code)
 _NUMBER = LazyPattern(r"^(?:(?:migration|upgrade)_?(?=\d+[_.-])|v(?=\d+[_.-]))?(\d[\d-]*)", re.IGNORECASE)
 _VERSION_FOLDER = LazyPattern(r"^(?:v?\d[\d._-]*)(?:[_.-].*)?$", re.IGNORECASE)
-_PER_FOLDER_FILES = ("up.sql", "migration.sql")  # Diesel, sourcegraph; Prisma
+PER_FOLDER_FILES = ("up.sql", "migration.sql")  # Diesel, sourcegraph; Prisma
 _SECTION_MARKERS = {
     "dbmate": LazyPattern(r"^\s*--\s*migrate:up\b", re.IGNORECASE | re.MULTILINE),
     "goose": LazyPattern(r"^\s*--\s*\+goose\s+up\b", re.IGNORECASE | re.MULTILINE),
@@ -378,7 +378,7 @@ def _folder_per_version(folder: str, version_folders: list[str], by_folder: dict
             name = PurePosixPath(path).name.lower()
             if name in ("down.sql",) or name.endswith(".down.sql"):
                 skipped.append((path, "down migration: not run when migrating up"))
-            elif tool in ("prisma", "diesel") and name not in _PER_FOLDER_FILES:
+            elif tool in ("prisma", "diesel") and name not in PER_FOLDER_FILES:
                 skipped.append((path, f"not the {'migration.sql' if tool == 'prisma' else 'up.sql'} of its version folder"))
             else:
                 runs.append(path)

@@ -68,6 +68,11 @@ class NotNullColumnWithoutDefault(Rule):
         # The table came with the same change (a revision written the same day): it is empty.
         Example(young_table_example("    op.add_column('orders', sa.Column('org_id', sa.Integer(), nullable=False))",
                                     written="2024-03-05 15:00")),
+        # documenso (Prisma): the table came the same day, its date in the migration's folder name
+        Example({"prisma/migrations/20230404095503_init/migration.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+                 "prisma/migrations/20230605122017_reset/migration.sql": 'CREATE TABLE "Reset" (id int PRIMARY KEY);\n',
+                 "prisma/migrations/20230605164015_expiry/migration.sql":
+                     'ALTER TABLE "Reset" ADD COLUMN "expiry" TIMESTAMP(3) NOT NULL;\n'}),
         # letta: the revision deletes every row first, in the same transaction
         Example(alembic_example("    op.execute('DELETE FROM orders')\n"
                                 "    op.add_column('orders', sa.Column('org_id', sa.Integer(), nullable=False))")),
@@ -75,6 +80,10 @@ class NotNullColumnWithoutDefault(Rule):
     invalid = (
         Example(alembic_example("    op.add_column('orders', sa.Column('currency', sa.String(3), nullable=False))  # expect")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN currency char(3) NOT NULL;  -- expect\n")),
+        Example({"prisma/migrations/20230404095503_init/migration.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+                 "prisma/migrations/20230605122017_reset/migration.sql": 'CREATE TABLE "Reset" (id int PRIMARY KEY);\n',
+                 "prisma/migrations/20230705164015_expiry/migration.sql":
+                     'ALTER TABLE "Reset" ADD COLUMN "expiry" TIMESTAMP(3) NOT NULL;  -- expect\n'}),
         # Three days later the table may have rows: one is enough for the ADD COLUMN to fail.
         Example(young_table_example(
             "    op.add_column('orders', sa.Column('org_id', sa.Integer(), nullable=False))  # expect")),

@@ -10,6 +10,7 @@ from typing import Optional
 
 from ...schema import operations as ops
 from ...schema.model import table_key
+from ...workspace.migration_sets import PER_FOLDER_FILES
 from ...lazy_pattern import LazyPattern
 
 # Words in a migration's name that say it redoes an earlier one.
@@ -27,14 +28,14 @@ def checked_databases(model) -> list:
 def migration_name(path: str) -> str:
     """A migration's name without its version: `V5__add_orders.sql` -> `add_orders`."""
     pure = PurePosixPath(path)
-    stem = pure.parent.name if pure.name.lower() in ("up.sql", "migration.sql") else pure.name
+    stem = pure.parent.name if pure.name.lower() in PER_FOLDER_FILES else pure.name
     stem = re.sub(r"(?:\.(?:up|down))?\.sql$", "", stem, flags=re.IGNORECASE)
     return _VERSION_PREFIX.sub("", stem)
 
 
 def display_name(path: str) -> str:
     pure = PurePosixPath(path)
-    return f"{pure.parent.name}/{pure.name}" if pure.name.lower() in ("up.sql", "migration.sql") else pure.name
+    return f"{pure.parent.name}/{pure.name}" if pure.name.lower() in PER_FOLDER_FILES else pure.name
 
 
 def fingerprint(operation, schema: Optional[str] = None) -> Optional[tuple]:
