@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from ...schema.model import Table
@@ -24,6 +25,11 @@ _COUNTER_NAME = LazyPattern(r"(count|total|num|number|quantity|qty|stock|balance
 # RepositoryState.NORMAL = 0), not a missing one.
 _CODED_STATE = LazyPattern(r"(^|_)(state|status|kind|type|mode|role|category|visibility|tier|stage|phase)$")
 _INTEGERS = ("smallint", "integer", "bigint")
+
+
+def _snake_case(name: str) -> str:
+    """`documentCount` as `document_count` (Prisma's columns), to be read by the patterns above."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 class DefaultHidesMissing(Rule):
@@ -83,6 +89,10 @@ class DefaultHidesMissing(Rule):
                                          "    increments = {'sum_value': MetricAggregate.sum_value + value}\n"
                                          "    session.execute(update(MetricAggregate).where(MetricAggregate.id == row_id)\n"
                                          "                    .values(**increments))\n")}),
+             # documenso (Prisma): the same words in camelCase
+             Example({"migrations/V1__init.sql": (
+                 'CREATE TABLE "Stats" (id bigint PRIMARY KEY, "documentCount" integer NOT NULL DEFAULT 0,\n'
+                 '  "positionX" double precision NOT NULL DEFAULT 0);\n')}),
              # tracecat: a canvas's coordinates, whose origin is a real place
              Example({"migrations/V1__init.sql": (
                  "CREATE TABLE workflow (id bigint PRIMARY KEY, viewport_x double precision NOT NULL DEFAULT 0.0,\n"
@@ -117,8 +127,9 @@ class DefaultHidesMissing(Rule):
             default = (column.server_default or "").strip()
             if column.nullable or not default or not _PLACEHOLDER.match(default.lower()):
                 continue
-            if _COUNTER_NAME.search(column.name) or column.type == "boolean" or context.code_accumulates(column.name) \
-                    or column.type in _INTEGERS and _CODED_STATE.search(column.name):
+            words = _snake_case(column.name)
+            if _COUNTER_NAME.search(words) or column.type == "boolean" or context.code_accumulates(column.name) \
+                    or column.type in _INTEGERS and _CODED_STATE.search(words):
                 continue
             location, related = context.where_column(table, column)
             yield self.finding(
