@@ -46,6 +46,24 @@ def test_type_change_rewrites_as_postgresql_does(postgres, before, after):
     assert type_change_rewrites(normalize_type(before), normalize_type(after)) == rewritten
 
 
+@pytest.mark.parametrize(("before", "after", "zone"), [
+    ("timestamp", "timestamptz", "UTC"), ("timestamp", "timestamptz", "Europe/Paris"), ("timestamptz", "timestamp", "UTC"),
+    ("timestamp(3)", "timestamptz(3)", "Etc/UTC"), ("timestamp(3)", "timestamptz", "UTC"), ("timestamp", "timestamptz", "GMT")])
+def test_timestamp_to_timestamptz_rewrites_unless_the_session_is_in_utc(postgres, before, after, zone):
+    # lemmy: `SET timezone = 'UTC'`, then `ALTER COLUMN published TYPE timestamptz USING published`
+    migration = f"SET timezone = '{zone}';\nALTER TABLE t ALTER COLUMN v TYPE {after} USING v;\n"
+    dsn = postgres.fresh_database("zones")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {before})")
+        connection.execute(f"INSERT INTO t SELECT g, timestamp '2024-01-01' + g * interval '1 hour' FROM generate_series(1, 200) g")
+        filenode = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0]
+        connection.execute(migration)
+        rewritten = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0] != filenode
+    walked = [w for w in _walk(("V1__t.sql", f"CREATE TABLE t (id int PRIMARY KEY, v {before});\n"), ("V2__tz.sql", migration))
+              if w.operation.__class__.__name__ == "AlterColumn"]
+    assert [any(effect.key == "alter-type-rewrite" for effect in w.lock_effects) for w in walked] == [rewritten]
+
+
 def _walk(*files: tuple[str, str]):
     steps = []
     for path, text in files:

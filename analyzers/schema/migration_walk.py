@@ -78,13 +78,15 @@ def is_volatile_default(expression: Optional[str]) -> bool:
 
 
 def type_change_rewrites(before: Optional[str], after: str, using: Optional[str] = None,
-                         column: Optional[str] = None) -> bool:
+                         column: Optional[str] = None, utc_session: bool = False) -> bool:
     """Whether ALTER COLUMN TYPE from `before` to `after` rewrites the table (PostgreSQL 12+).
 
     Binary-compatible changes do not: a longer or unbounded varchar, varchar to text, a wider
-    numeric with the same scale, a timestamp or time with more digits of the second. A USING clause that is the column itself, or the column cast to
-    the new type, changes nothing (PostgreSQL reduces it to the plain change); any other USING
-    rewrites. Anything unknown is assumed to rewrite.
+    numeric with the same scale, a timestamp or time with more digits of the second, and, in a
+    session whose time zone is UTC (`utc_session`), timestamp to timestamptz or back when the new
+    type has no precision written (PostgreSQL drops the conversion then). A USING clause that is the column
+    itself, or the column cast to the new type, changes nothing (PostgreSQL reduces it to the
+    plain change); any other USING rewrites. Anything unknown is assumed to rewrite.
     """
     if using and column and _uses_only_the_column(using, column, after):
         using = None
@@ -105,6 +107,9 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
     if old_clock and new_clock and (old_clock.group(1), old_clock.group(3)) == (new_clock.group(1), new_clock.group(3)):
         # more digits of the second (6 when unwritten) keep every value as it is stored
         return int(new_clock.group(2) or 6) < int(old_clock.group(2) or 6)
+    if old_clock and new_clock and old_clock.group(1) == new_clock.group(1) == "timestamp" and utc_session:
+        # the conversion is dropped at UTC; a precision written on the new type is applied to every row
+        return new_clock.group(2) is not None
     old_numeric, new_numeric = _NUMERIC.match(before), _NUMERIC.match(after)
     if old_numeric and new_numeric:
         if new_numeric.group(1) is None:
@@ -133,6 +138,19 @@ def _uses_only_the_column(using: str, column: str, after: str) -> bool:
     return isinstance(expression, pg_ast.ColumnRef) and [getattr(f, "sval", None) for f in expression.fields] == [column]
 
 
+_UTC_ZONES = frozenset({"UTC", "ETC/UTC", "GMT", "ETC/GMT", "UCT", "UNIVERSAL", "ZULU", "Z", "0", "+0", "+00", "+00:00"})
+
+
+def _utc_session(walked: WalkedOperation) -> bool:
+    """Whether the step set its session's time zone to UTC before the operation (lemmy's
+    `SET timezone = 'UTC'` before turning its timestamps into timestamptz)."""
+    zone = None
+    for operation in walked.earlier_in_step:
+        if isinstance(operation, ops.SetParameter) and operation.name.lower() == "timezone":
+            zone = (operation.value or "").strip().upper()
+    return zone in _UTC_ZONES
+
+
 def _deparse_type(type_name) -> str:
     from pglast.stream import RawStream
 
@@ -143,15 +161,15 @@ def lock_effect_keys(walked: WalkedOperation) -> tuple[str, ...]:
     """The lock knowledge base entries for one operation (an ALTER COLUMN may be several)."""
     operation = walked.operation
     if isinstance(operation, ops.AlterColumn):
-        return _alter_column_keys(operation, walked.type_before)
+        return _alter_column_keys(operation, walked.type_before, _utc_session(walked))
     key = _lock_effect_key(walked)
     return (key,) if key else ()
 
 
-def _alter_column_keys(operation: ops.AlterColumn, type_before: Optional[str]) -> tuple[str, ...]:
+def _alter_column_keys(operation: ops.AlterColumn, type_before: Optional[str], utc_session: bool = False) -> tuple[str, ...]:
     keys = []
     if operation.type is not None and operation.type != type_before:
-        rewrites = type_change_rewrites(type_before, operation.type, operation.using, operation.column)
+        rewrites = type_change_rewrites(type_before, operation.type, operation.using, operation.column, utc_session)
         keys.append("alter-type-rewrite" if rewrites else
                     "alter-type-using-the-column" if operation.using else "alter-type-binary-compatible")
     if operation.nullable is not None:
