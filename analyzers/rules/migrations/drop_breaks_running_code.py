@@ -13,6 +13,7 @@ from ...schema.operations import (
     DropTable,
     DropTrigger,
     DropType,
+    RenameTable,
     UnsupportedStatement,
 )
 from ..base import Example, Finding, Fix, Related, Rule
@@ -113,6 +114,12 @@ class DropBreaksRunningCode(Rule):
                                          "ALTER TABLE orders ALTER COLUMN total TYPE bigint;\n"
                                          "CREATE VIEW order_totals AS SELECT id, total FROM orders;\n"
                                          "CREATE MATERIALIZED VIEW order_stats AS SELECT count(*) FROM orders;\n")}),
+        # rallly (Prisma): the old enum type renamed aside in the migration that drops it
+        Example(sql_example("CREATE TYPE order_state AS ENUM ('new', 'paid');\n")
+                | {"db/V3__swap.sql": ("CREATE TYPE order_state_new AS ENUM ('new', 'paid', 'shipped');\n"
+                                       "ALTER TYPE order_state RENAME TO order_state_old;\n"
+                                       "ALTER TYPE order_state_new RENAME TO order_state;\n"
+                                       "DROP TYPE order_state_old;\n")}),
         # privacyidea: the old table "MachineToken" gave way to machinetoken, which the class
         # MachineToken maps; the code names the class
         Example({"db/V1__base.sql": 'CREATE TABLE "MachineToken" (id integer PRIMARY KEY);\n',
@@ -224,17 +231,26 @@ def _dropped(operation) -> Optional[tuple[str, str]]:
 
 
 def _created_in_step(walked, name: str) -> bool:
-    """The object was created earlier in the same migration step."""
+    """The object was created, or given its name by a rename, earlier in the same migration step:
+    no running code names it (Prisma's `x_old` enum, authelia's `_bkp_` tables)."""
     for other in walked.step.operations:
         if other is walked.operation:
             return False
         created = (other.enum.name if isinstance(other, CreateEnum) else other.function.name if isinstance(other, CreateFunction)
                    else other.sequence.name if isinstance(other, CreateSequence)
                    else other.name if isinstance(other, UnsupportedStatement) and other.kind in ("View", "CREATE DOMAIN")
+                   else other.new_name if isinstance(other, RenameTable)
+                   else other.detail if isinstance(other, UnsupportedStatement) and other.kind.startswith("RENAME ")
+                   and other.kind not in ("RENAME COLUMN", "RENAME VALUE")
                    else None)
-        if created == name:
+        if created is not None and _bare(created) == _bare(name):
             return True
     return False
+
+
+def _bare(name: str) -> str:
+    """A name as PostgreSQL compares it, without schema and quotes (case as written otherwise)."""
+    return name.rpartition(".")[2].strip('"')
 
 
 # What holds no data of its own: dropped and created again in one transaction, no session sees it go.
