@@ -29,7 +29,7 @@ from ..workspace.config import TableHints
 from ..workspace.deployed_engine import DeployedEngine, deployed_engine
 from ..workspace.discovery import folder_of, under
 from ..workspace.migration_sets import PER_FOLDER_FILES, under_tests
-from ..workspace.migration_tools import SqlTransactions
+from ..workspace.migration_tools import SENT_WHOLE, SqlTransactions
 from ..workspace.postgres_version import PostgresVersion, postgres_version
 from ..workspace.startup_commands import startup_migration
 from .base import Related
@@ -242,7 +242,9 @@ class AuditContext:
                       for path in history.graph.paths}
         in_transaction = {step.path: step.path not in autocommit if step.path.endswith(".py")
                           else self.sql_transactions(step.path) for step in steps}
-        key = (steps, in_transaction)
+        sent_whole = frozenset(step.path for step in steps if not step.path.endswith(".py")
+                               and self.sql_transactions.tool_of(step.path).tool in SENT_WHOLE)
+        key = (steps, in_transaction, sent_whole)
         last = _last_walk[0] if _last_walk else None
         if last is not None and last.key == key:
             return last
@@ -256,7 +258,7 @@ class AuditContext:
         checkpoints = {number: kept for number, kept in checkpoints_before.items() if number < start}
         groups = {number: group for number, group in groups_before.items() if number < start}
         groups.update(_step_groups(walk_migrations(steps, in_transaction.__getitem__, start=start, state=state,
-                                                   checkpoints=checkpoints), groups_before))
+                                                   checkpoints=checkpoints, sent_whole=sent_whole), groups_before))
         _last_walk[:] = [_Walked(key, [walked for group in groups.values() for walked in group], groups, checkpoints)]
         return _last_walk[0]
 
@@ -905,12 +907,13 @@ class AuditContext:
 
 
 def _first_change(walked: tuple, before: tuple) -> int:
-    """The number of the first step that differs between two walks' (steps, whether each SQL step
-    runs in a transaction): the walks agree up to it."""
-    (steps, in_transaction), (steps_before, in_transaction_before) = walked, before
+    """The number of the first step that differs between two walks' (steps, whether each step
+    runs in a transaction, the SQL steps sent whole): the walks agree up to it."""
+    (steps, in_transaction, sent_whole), (steps_before, in_transaction_before, sent_whole_before) = walked, before
     for number, step in enumerate(steps):
         if number >= len(steps_before) or not _walks_the_same(step, steps_before[number]) \
-                or in_transaction.get(step.path) != in_transaction_before.get(step.path):
+                or in_transaction.get(step.path) != in_transaction_before.get(step.path) \
+                or (step.path in sent_whole) != (step.path in sent_whole_before):
             return number
     return len(steps)
 

@@ -304,13 +304,15 @@ class WalkState:
 def walk_migrations(steps: tuple[ops.Step, ...],
                     in_transaction_of: Callable[[str], bool] = lambda path: path.endswith(".py"), *, start: int = 0,
                     state: Optional[WalkState] = None,
-                    checkpoints: Optional[dict[int, WalkState]] = None) -> Iterator[WalkedOperation]:
+                    checkpoints: Optional[dict[int, WalkState]] = None,
+                    sent_whole: frozenset[str] = frozenset()) -> Iterator[WalkedOperation]:
     """Every operation of every step, in replay order, with what was true just before it.
 
     A step runs in a transaction when `in_transaction_of(path)` says so: an Alembic revision
     unless its environment connects in AUTOCOMMIT (autocommit_block() leaves the transaction), a
     SQL file when its folder's tool wraps it (see workspace/migration_tools.py); else only
-    between an explicit BEGIN and COMMIT.
+    between an explicit BEGIN and COMMIT. A file in `sent_whole` is one query (Prisma): what
+    follows its COMMIT runs in the next implicit transaction PostgreSQL opens.
 
     From step `start` on, with `state` (what was true before it, which the walk changes) when
     given; `checkpoints`, when given, receives a copy of the state before every CHECKPOINT_EVERY-th
@@ -359,7 +361,8 @@ def walk_migrations(steps: tuple[ops.Step, ...],
                     and (operation.kind == "TRUNCATE" or operation.kind == "DELETE" and operation.whole_table):
                 emptied[key] = number
             in_transaction = _track(operation, number, key, in_transaction, created, partitioned, column_types,
-                                    state.partly_read)
+                                    state.partly_read) or isinstance(operation, ops.TransactionControl) \
+                and step.path in sent_whole
 
 
 def _track_nullable(operation, key: Optional[str], nullable: dict) -> None:

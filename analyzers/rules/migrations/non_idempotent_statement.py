@@ -130,9 +130,11 @@ class NonIdempotentStatement(Rule):
              Example(prisma_example('CREATE TYPE "Status" AS ENUM (\'DRAFT\', \'SENT\');\n'
                                     'ALTER TABLE orders ADD COLUMN "state" "Status";\n')),
              Example(prisma_example('-- AlterTable\nALTER TABLE orders ADD COLUMN "signedAt" TIMESTAMP(3);\n')),
-             # rallly: the statements before a BEGIN join its transaction
+             # rallly: the statements before a BEGIN join its transaction; those after its COMMIT run in
+             # the next implicit one
              Example(prisma_example("DROP TABLE customers;\n"
-                                    "BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;\n")))
+                                    "BEGIN;\nALTER TABLE orders ADD COLUMN channel text;\nCOMMIT;\n"
+                                    "ALTER TABLE orders ADD COLUMN source text;\nALTER TABLE orders DROP COLUMN note;\n")))
     invalid = (
         Example({"db/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, status text);\n"
                                       "CREATE INDEX IF NOT EXISTS ix_orders_status ON orders (status);\n",
