@@ -27,6 +27,15 @@ _CODED_STATE = LazyPattern(r"(^|_)(state|status|kind|type|mode|role|category|vis
 _INTEGERS = ("smallint", "integer", "bigint")
 
 
+def _keys(table: Table) -> list[tuple[str, ...]]:
+    """The column lists of the table's primary key and unique constraints and indexes: a column in
+    one is kept NOT NULL with '' on purpose, as NULLs would never collide (privacyidea's
+    metric_aggregate: `node` in the unique key its upsert matches on)."""
+    keys = [unique.columns for unique in table.unique_constraints]
+    keys += [index.columns for index in table.indexes if index.unique]
+    return keys + ([table.primary_key.columns] if table.primary_key else [])
+
+
 def _snake_case(name: str) -> str:
     """`documentCount` as `document_count` (Prisma's columns), to be read by the patterns above."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
@@ -37,7 +46,9 @@ class DefaultHidesMissing(Rule):
     NOT NULL text or number columns whose default is `''` or `0`, where the name is not a
     counter, quantity, coordinate or aggregate (counters legitimately start at 0, and a canvas at its
     origin) nor an integer state, status or kind (a code, whose 0 is one of its values), and the code does not add to the column as a running total
-    (`.values(llm_cost=Block.llm_cost + amount)`: a total starts at 0) or raise it by one.
+    (`.values(llm_cost=Block.llm_cost + amount)`: a total starts at 0) or raise it by one. A
+    column of the primary key or of a unique key is left alone: there '' is kept on purpose,
+    since NULLs never collide.
 
     ## Why it matters
     The default satisfies NOT NULL without a real value: a missing phone number becomes `''`,
@@ -89,6 +100,10 @@ class DefaultHidesMissing(Rule):
                                          "    increments = {'sum_value': MetricAggregate.sum_value + value}\n"
                                          "    session.execute(update(MetricAggregate).where(MetricAggregate.id == row_id)\n"
                                          "                    .values(**increments))\n")}),
+             # privacyidea: '' in a column of the unique key an upsert matches on, where NULL would never match
+             Example({"migrations/V1__init.sql": (
+                 "CREATE TABLE metric (id bigint PRIMARY KEY, name text NOT NULL, node varchar(255) NOT NULL DEFAULT '',\n"
+                 "  CONSTRAINT metric_uix UNIQUE (name, node));\n")}),
              # documenso (Prisma): the same words in camelCase
              Example({"migrations/V1__init.sql": (
                  'CREATE TABLE "Stats" (id bigint PRIMARY KEY, "documentCount" integer NOT NULL DEFAULT 0,\n'
@@ -123,12 +138,14 @@ class DefaultHidesMissing(Rule):
     def _check_table(self, context: TableView, table: Table) -> Iterator[Finding]:
         if table.partition_of:
             return
+        keyed = {name for key in _keys(table) for name in key}
         for column in table.columns:
             default = (column.server_default or "").strip()
             if column.nullable or not default or not _PLACEHOLDER.match(default.lower()):
                 continue
             words = _snake_case(column.name)
-            if _COUNTER_NAME.search(words) or column.type == "boolean" or context.code_accumulates(column.name) \
+            if column.name in keyed or _COUNTER_NAME.search(words) or column.type == "boolean" \
+                    or context.code_accumulates(column.name) \
                     or column.type in _INTEGERS and _CODED_STATE.search(words):
                 continue
             location, related = context.where_column(table, column)
