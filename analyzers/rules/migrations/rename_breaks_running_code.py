@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...schema.operations import (AlterColumn, CreateEnum, DropColumn, RenameConstraint, RenameIndex, RenameTable,
-                                  UnsupportedStatement)
+from ...schema.operations import (AlterColumn, CreateEnum, CreateTable, DropColumn, RenameConstraint, RenameIndex,
+                                  RenameTable, UnsupportedStatement)
 from ..base import Example, Finding, Fix, Rule
 from ..context import AuditContext
 from .safety import alembic_example, created_here, new_in_this_step, on_existing_tables, scaffold_command, sql_example
@@ -34,7 +34,7 @@ class RenameBreaksRunningCode(Rule):
     policies only when code names them (`ON CONFLICT ON CONSTRAINT ...`, error handling by
     constraint name), since nothing else refers to them by name.
     Not reported when the same migration keeps the old name working: a view with the old table
-    name, a staging column renamed into the place of the column it just dropped (the last
+    name, a table created again under it in the same transaction, a staging column renamed into the place of the column it just dropped (the last
     step of a type change, as `schemalens scaffold change-type` writes it), or a new enum type
     renamed into the place of the one it replaces (as Prisma changes an enum). The renames of
     one migration are one finding.
@@ -81,6 +81,10 @@ class RenameBreaksRunningCode(Rule):
                             "ALTER TABLE invoices RENAME COLUMN memo TO note;\n")),
         # the old name stays: a view in its place, or a staging column swapped in for a dropped one
         Example(sql_example("ALTER TABLE orders RENAME TO purchases;\nCREATE VIEW orders AS SELECT * FROM purchases;\n")),
+        # authelia: the table renamed aside as a backup, a new one created under its name, the rows copied over
+        Example(sql_example("ALTER TABLE orders RENAME TO _bkp_orders;\n"
+                            "CREATE TABLE orders (id int PRIMARY KEY, status varchar(20), customer_id bigint, total int, "
+                            "note text);\nINSERT INTO orders SELECT * FROM _bkp_orders;\n")),
         Example(sql_example("ALTER TABLE orders ADD COLUMN total_new bigint;\nALTER TABLE orders DROP COLUMN total;\n"
                             "ALTER TABLE orders RENAME COLUMN total_new TO total;\n")),
         # rallly (Prisma): the new enum created aside and renamed into the place of the old one
@@ -227,8 +231,11 @@ def _old_name_kept(context: AuditContext, walked) -> bool:
     of the column just dropped (the swap at the end of a type change)."""
     operation = walked.operation
     if isinstance(operation, RenameTable):
+        # or a table created again under the old name in the same transaction (authelia renames a
+        # table aside as a backup, creates the new one, copies the rows over)
         return any(isinstance(other, UnsupportedStatement) and other.kind == "View"
                    and (context.relation_created_by(other) or "").replace('"', "").split(".")[-1] == walked.table
-                   for other in walked.later_in_step)
+                   or walked.in_transaction and isinstance(other, CreateTable) and other.table == operation.table
+                   and other.schema == operation.schema for other in walked.later_in_step)
     return any(isinstance(other, DropColumn) and other.table == operation.table and other.column == operation.new_name
                for other in walked.earlier_in_step)
