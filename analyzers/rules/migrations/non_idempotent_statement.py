@@ -17,8 +17,6 @@ from ...schema.operations import (
     DropTable,
     DropType,
     RenameTable,
-    SetParameter,
-    TransactionControl,
     UnsupportedStatement,
 )
 from ..base import Example, Finding, Fix, Rule
@@ -61,9 +59,10 @@ class NonIdempotentStatement(Rule):
       CONSTRAINT without IF EXISTS, ADD CONSTRAINT not preceded by a `DROP CONSTRAINT IF
       EXISTS` of its name, renames, CREATE TYPE: if a later statement fails (or the connection
       drops before the tool records the migration), the tool retries the whole file and this
-      one fails on what it already did. In a folder whose tool SchemaLens does not recognize,
-      or whose tool sends each file whole (Prisma: a file of one statement is that statement's
-      transaction), only statements that others follow in the file are reported. Statements that can run
+      one fails on what it already did. Not in a folder whose tool SchemaLens does not
+      recognize (whether it wraps a file, or the whole run, in a transaction is not known:
+      `sql_transactions` says it), nor in one whose tool sends each file whole (Prisma: a file of
+      one statement is that statement's transaction). Statements that can run
       twice unchanged (SET NOT NULL, ENABLE ROW LEVEL SECURITY, a temporary table) are not;
     - a named `CREATE INDEX CONCURRENTLY` without IF NOT EXISTS anywhere: a failed concurrent
       build leaves an INVALID index of that name behind, so even a lone statement cannot be
@@ -130,6 +129,10 @@ class NonIdempotentStatement(Rule):
              Example(prisma_example('CREATE TYPE "Status" AS ENUM (\'DRAFT\', \'SENT\');\n'
                                     'ALTER TABLE orders ADD COLUMN "state" "Status";\n')),
              Example(prisma_example('-- AlterTable\nALTER TABLE orders ADD COLUMN "signedAt" TIMESTAMP(3);\n')),
+             # authelia: a runner SchemaLens does not know, which runs every pending file in one transaction
+             Example({"internal/migrations/V0001.Initial.up.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+                      "internal/migrations/V0002.Note.up.sql": ("ALTER TABLE orders ADD COLUMN note text;\n"
+                                                                "CREATE INDEX orders_note_idx ON orders (note);\n")}),
              # rallly: the statements before a BEGIN join its transaction; those after its COMMIT run in
              # the next implicit one
              Example(prisma_example("DROP TABLE customers;\n"
@@ -163,7 +166,7 @@ class NonIdempotentStatement(Rule):
         return context.per_step(self.code, self._outside_transactions_in_step)
 
     def _outside_transactions_in_step(self, context: StepView, walk: tuple) -> Iterator[Finding]:
-        for position, walked in enumerate(walk):
+        for walked in walk:
             operation = walked.operation
             if context.runs_conditionally(walked.step.path, operation.location):
                 continue  # skyvern: the revision tests the database first (`if _index_valid() is False:`)
@@ -180,9 +183,10 @@ class NonIdempotentStatement(Rule):
             form = _not_rerunnable(walked)
             # Known to run statement by statement (Alembic's autocommit_block, a tool that does not wrap
             # files, or the configuration): any statement, since a retry after an interrupted run (a
-            # lost connection before the tool records it) repeats it. Else only one that others follow.
+            # lost connection before the tool records it) repeats it. A runner SchemaLens does not
+            # know may wrap the file or the whole run in a transaction (authelia's Go code does).
             known = walked.step.path.endswith(".py") or _tool_known(context, walked.step.path)
-            if form is None or not (known or _followed(walk, position)):
+            if form is None or not known:
                 continue
             what, fix = form
             yield self._rerun_finding(walked, what, fix, _("a failure in a later statement leaves it applied with no "
@@ -237,19 +241,6 @@ class NonIdempotentStatement(Rule):
             verification=_("Apply the folder twice to a scratch database with psql -v ON_ERROR_STOP=1: the second pass succeeds."),
             table=operation.table, column=operation.column.name if isinstance(operation, AddColumn) else None)
 
-
-_ENDS_TRANSACTION = (TransactionControl, SetParameter)
-
-
-def _followed(walk: tuple, position: int) -> bool:
-    """Another statement of the same migration step runs after this one (and so may fail after it)."""
-    walked = walk[position]
-    for later in walk[position + 1:]:
-        if later.step_number != walked.step_number:
-            return False
-        if later.operation.location != walked.operation.location and not isinstance(later.operation, _ENDS_TRANSACTION):
-            return True
-    return False
 
 
 def _in_string_constant(context: AuditContext | StepView, path: str, location: Location) -> bool:
