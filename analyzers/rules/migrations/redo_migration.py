@@ -15,7 +15,7 @@ from ...lazy_pattern import LazyPattern
 _REDO = LazyPattern(r"(^|[_\-\s])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|again|redo|retry|correct|repair|take\d+|re_?apply)($|[_\-\s.])", re.IGNORECASE)
 
 
-_VERSION_PREFIX = LazyPattern(r"^(?:[VUR]?\d+(?:[._]\d+)*_{1,2}|[0-9a-f]{8,}_)", re.IGNORECASE)
+_VERSION_PREFIX = LazyPattern(r"^(?:[VUR]?\d+(?:[._]\d+)*(?:_{1,2}|\.)|[0-9a-f]{8,}_)", re.IGNORECASE)  # V0002.Name too
 
 
 @functools.lru_cache(maxsize=65536)
@@ -110,6 +110,9 @@ class RedoMigration(Rule):
                       "db/V3__fix_templates.sql": "ALTER TABLE orders ADD COLUMN use_html_templates boolean;\n"}),
              Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
                       "db/V2__add_index.sql": "CREATE INDEX ix_orders_status ON orders (status);\n"}),
+             # authelia: versions written V0002.<Name>, whose V0002 is no `_v2`
+             Example({"migrations/V0001.Initial.up.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text);\n",
+                      "migrations/V0002.Statuses.up.sql": "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n"}),
              # polar: a data repair after an application bug
              Example({"db/V1__add_status.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text, ended_at timestamptz);\n",
                       "db/V2__fix_ended_orders.sql": "UPDATE orders SET status = 'canceled' WHERE ended_at IS NOT NULL;\n"}),

@@ -16,7 +16,7 @@ from ...lazy_pattern import LazyPattern
 # Words in a migration's name that say it redoes an earlier one.
 REDO_WORDS = LazyPattern(r"(?:^|[_\-\s.])(v\d+(?![.]\d)|fix|fixed|fixup|hotfix|final|again|redo|retry|new|copy|take\d+|corrected)(?:$|[_\-\s.])",
                         re.IGNORECASE)
-_VERSION_PREFIX = LazyPattern(r"^(?:[VUR]?\d[\d._-]*[a-z]?_{1,2}|R__)", re.IGNORECASE)
+_VERSION_PREFIX = LazyPattern(r"^(?:[VUR]?\d[\d._-]*[a-z]?(?:_{1,2}|\.)|R__)", re.IGNORECASE)  # authelia: V0002.WebAuthn
 
 
 def checked_databases(model) -> list:
