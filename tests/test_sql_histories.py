@@ -561,3 +561,15 @@ def test_upgrade_scripts_named_from_a_version_start_from_a_schema_the_folder_doe
     assert replay_errors == [("numbered/0002_more.sql", 'relation "orders" does not exist')]
     assert any("storage/migrations: its upgrade scripts start from schema version 1" in note and "1 table(s)" in note
                for note in model.coverage.notes)
+
+
+def test_a_dropped_default_is_weighed_by_the_columns_nullability_then_not_at_head(tmp_path):
+    # linkwarden: the default and NOT NULL dropped together, NOT NULL set again by a later migration
+    root = _write(tmp_path, {
+        "db/V1__orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL DEFAULT 'new');\n",
+        "db/V2__loosen.sql": "ALTER TABLE orders ALTER COLUMN status DROP DEFAULT, ALTER COLUMN status DROP NOT NULL;\n",
+        "db/V3__tighten.sql": "UPDATE orders SET status = 'new' WHERE status IS NULL;\n"
+                              "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n",
+    })
+    [finding] = [f for f in run_audit(WorkspaceIndex(root).index_all()).findings if f.rule == "SL563"]
+    assert finding.severity == "P2" and finding.location.path == "db/V2__loosen.sql"

@@ -69,9 +69,7 @@ class DropDefault(Rule):
                 continue  # a column that had no default loses none (glance: `server_default=None` beside nullable=True)
             if _set_again(walked):
                 continue
-            table = context.model.database.tables.get(walked.table)
-            column = table.column(operation.column) if table is not None else None
-            required = column is not None and not column.nullable
+            required = _required(context, walked)
             yield self.finding(
                 operation.location, _("the default of %(table)s.%(column)s is dropped", table=walked.table, column=operation.column),
                 _("Inserts of the running release that leave %(column)s out relied on the default; from now on ", column=operation.column)
@@ -99,3 +97,20 @@ def _added_in_step(walked) -> bool:
     operation = walked.operation
     return any(isinstance(other, AddColumn) and other.table == operation.table and other.column.name == operation.column
                for other in walked.step.operations)
+
+
+def _required(context: AuditContext, walked) -> bool:
+    """Whether the column is NOT NULL once the step has run: as the migrations leave it then, not
+    at head (linkwarden drops the default and NOT NULL together, and a later migration sets NOT
+    NULL again)."""
+    operation = walked.operation
+    in_step = [other.nullable for other in walked.step.operations
+               if isinstance(other, AlterColumn) and other.table == operation.table and other.column == operation.column
+               and other.nullable is not None]
+    if in_step:
+        return not in_step[-1]
+    if walked.nullable_before is not None:
+        return not walked.nullable_before
+    table = context.model.database.tables.get(walked.table)
+    column = table.column(operation.column) if table is not None else None
+    return column is not None and not column.nullable
