@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterator
 
+from ...schema.drift import migration_history
 from ...schema.model import table_key
 from ...schema.operations import CreateTable
 from ..base import Example, Finding, Fix, Related, Rule
@@ -11,11 +12,12 @@ from ...workspace.discovery import folder_of
 from ...i18n import _
 
 
-def migration_root(step, alembic_ids) -> str:
-    """The migration history a step belongs to: the Alembic chain, or its SQL folder."""
+def migration_root(model, step, alembic_ids) -> str:
+    """The migration history a step belongs to: the Alembic chain, or its SQL folder (the folder
+    of its version folders, for Prisma and Diesel: documenso)."""
     if step.revision in alembic_ids and step.path.endswith(".py"):
         return "alembic:" + folder_of(step.path)
-    return "sql:" + folder_of(step.path)
+    return migration_history(model, step.path)
 
 
 class TableDefinedTwice(Rule):
@@ -51,7 +53,12 @@ class TableDefinedTwice(Rule):
     summary = _("table created by several migration histories with different columns")
 
     valid = (Example({"migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n",
-                      "reporting/V1__daily.sql": "CREATE TABLE daily_totals (day date PRIMARY KEY, total numeric);\n"}),)
+                      "reporting/V1__daily.sql": "CREATE TABLE daily_totals (day date PRIMARY KEY, total numeric);\n"}),
+             # documenso (Prisma): one history of version folders drops the table and creates it again
+             Example({"prisma/migrations/20230605122017_reset/migration.sql": 'CREATE TABLE "Reset" (id int PRIMARY KEY);\n',
+                      "prisma/migrations/20230917190854_reset_token/migration.sql": (
+                          'DROP TABLE IF EXISTS "Reset" CASCADE;\n'
+                          'CREATE TABLE "Reset" (id int PRIMARY KEY, token text NOT NULL);\n')}))
     invalid = (Example({
         "migrations/V1__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n",
         "reporting/V1__orders.sql": "CREATE TABLE IF NOT EXISTS orders (  -- expect\n  id bigint PRIMARY KEY,\n  state text\n);\n"}),)
@@ -62,7 +69,7 @@ class TableDefinedTwice(Rule):
         for step in context.model.steps:
             for operation in step.operations:
                 if isinstance(operation, CreateTable) and not operation.partition_of:
-                    creations[table_key(operation.table, operation.schema)].append((migration_root(step, alembic_ids), operation))
+                    creations[table_key(operation.table, operation.schema)].append((migration_root(context.model, step, alembic_ids), operation))
         for key, made in sorted(creations.items()):
             first_root, first = made[0]
             first_columns = {column.name for column in first.columns}
