@@ -55,7 +55,7 @@ def test_timestamp_to_timestamptz_rewrites_unless_the_session_is_in_utc(postgres
     dsn = postgres.fresh_database("zones")
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {before})")
-        connection.execute(f"INSERT INTO t SELECT g, timestamp '2024-01-01' + g * interval '1 hour' FROM generate_series(1, 200) g")
+        connection.execute("INSERT INTO t SELECT g, timestamp '2024-01-01' + g * interval '1 hour' FROM generate_series(1, 200) g")
         filenode = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0]
         connection.execute(migration)
         rewritten = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0] != filenode

@@ -34,10 +34,10 @@ class RenameBreaksRunningCode(Rule):
     policies only when code names them (`ON CONFLICT ON CONSTRAINT ...`, error handling by
     constraint name), since nothing else refers to them by name.
     Not reported when the same migration keeps the old name working: a view with the old table
-    name, a table created again under it in the same transaction, a staging column renamed into the place of the column it just dropped (the last
-    step of a type change, as `schemalens scaffold change-type` writes it), or a new enum type
-    renamed into the place of the one it replaces (as Prisma changes an enum). The renames of
-    one migration are one finding.
+    name, a table created again under it in the same transaction, a staging column renamed into
+    the place of the column it just dropped (the last step of a type change, as `schemalens
+    scaffold change-type` writes it), or a new enum type renamed into the place of the one it
+    replaces (as Prisma changes an enum). The renames of one migration are one finding.
 
     ## Why it matters
     During a rolling deploy the old release keeps running until the new one has replaced it,
