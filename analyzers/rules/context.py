@@ -986,7 +986,6 @@ def _written_on(path: str, text: str) -> Optional[datetime]:
     return max(dates, default=None)
 
 
-
 def _header_date(text: str) -> Optional[datetime]:
     match = _CREATE_DATE.search(text[:3000])
     if match is None:
