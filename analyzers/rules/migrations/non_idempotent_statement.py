@@ -242,7 +242,6 @@ class NonIdempotentStatement(Rule):
             table=operation.table, column=operation.column.name if isinstance(operation, AddColumn) else None)
 
 
-
 def _in_string_constant(context: AuditContext | StepView, path: str, location: Location) -> bool:
     """In a string constant of a SQL file: a DO block's or a function's body, which guards its
     statements itself."""
