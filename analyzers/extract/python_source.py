@@ -250,10 +250,10 @@ class Reparser:
     A statement's parse depends only on its own text: the lines before a statement that starts
     on a line of its own end every bracket and string (the old parse ended a statement there),
     and the parse of the changed lines fails if it leaves one open for the lines after. A file of
-    newer syntax than this interpreter's, rewritten by line, is spliced the same way while the
-    change keeps away from the rewritten statements (polar's 4,900-line endpoints module: one
-    parse of the changed function instead of two of the file); one rewritten with libcst is
-    parsed whole."""
+    newer syntax than this interpreter's, rewritten by line, is spliced the same way, the changed
+    lines parsed from their rewrite (polar's 4,900-line endpoints module: one parse of the changed
+    function instead of two of the file; its checkout model, whose class holds an `except A, B:`:
+    one of the class); one rewritten with libcst is parsed whole."""
 
     def __init__(self) -> None:
         self._last: Optional[PythonFile] = None
@@ -305,11 +305,16 @@ def _spliced(last: PythonFile, text: str) -> Optional[PythonFile]:
     if start > 0 and lines[start - 1].endswith("\\"):  # that line goes on in the changed ones (or in nothing: an error)
         return None
     changed_text = "\n".join(changed_lines) + ("\n" if end < len(old) else "")  # and the line break after them
-    if last.rewritten and (_rewrites_by_line("\n".join(changed_lines)) or _rewrites_by_line("\n".join(old[start:end]))):
-        # A tree parsed from a rewrite by line is kept only through a change of statements the rewrite
-        # leaves as written, before and after: the newer syntax that made the whole file parse from its
-        # rewrite is then in the kept statements, and the new text parses from its rewrite too.
-        return None
+    if last.rewritten:
+        # The file parsed from its rewrite by line, which rewrites each line on its own: the changed
+        # lines are parsed from theirs, as a fresh parse of the whole text would parse them while
+        # the file needs its rewrite. It does when the newer syntax is in the statements kept, or in
+        # the changed ones (which this grammar then rejects as written): when the change rewrote
+        # lines that it no longer does, the newer syntax may be gone, and the file is parsed again.
+        rewritten_text = _downlevel_common(changed_text)
+        if _rewrites_by_line("\n".join(old[start:end])) and (rewritten_text == changed_text or _parses(changed_text)):
+            return None
+        changed_text = rewritten_text
     try:
         changed = _parse(changed_text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -445,6 +450,14 @@ def _parse(text: str) -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escape sequences in the project's strings are its business
         return ast.parse(text)
+
+
+def _parses(text: str) -> bool:
+    try:
+        _parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _syntax_error(error: SyntaxError, path: str, lines: tuple[str, ...]) -> ExtractionError:
