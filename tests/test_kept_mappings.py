@@ -159,6 +159,26 @@ FILES = {
             __tablename__ = "accounts"
             id = Column(Integer, primary_key=True)
     """,
+    # a decorated class that maps nothing, and one whose decorator maps it once its name means so
+    # (EDITS "register maps")
+    "app/decorators.py": """
+        from dataclasses import dataclass
+        from app.bases import reg
+        register = dataclass
+    """,
+    "app/schemas.py": """
+        from dataclasses import dataclass
+        from sqlalchemy import Column, Integer
+        from app.bases import Entity
+        from app.decorators import register
+        @dataclass
+        class Payload(Entity):
+            name: str
+        @register
+        class Receipt:
+            __tablename__ = "receipts"
+            id = Column(Integer, primary_key=True)
+    """,
     "app/labels.py": """
         import app.views.core
         from sqlalchemy import Column, Integer, String
@@ -192,6 +212,7 @@ EDITS = {
     # the base class of another module's class maps through a registry: that class maps too, its
     # module unchanged, its names resolved as before
     "entity mapped": ("app/bases.py", lambda text: text.replace("class Entity:", "@reg.mapped\nclass Entity:")),
+    "register maps": ("app/decorators.py", lambda text: text.replace("register = dataclass", "register = reg.mapped")),
     # in a module of its own: no class reads it, and the search vector's index changes
     "searchable": ("app/searching.py", lambda text: "from sqlalchemy_searchable import make_searchable\n"
                                                     "from app.db import Base\nmake_searchable(Base.metadata)\n"),
@@ -315,6 +336,9 @@ def test_an_edit_keeps_the_infos_of_classes_that_map_nothing_and_read_nothing_it
         build_orm(workspace.summaries(), kept=kept)
         assert (kept.infos["app.mixins.Timestamped"][0] is before["app.mixins.Timestamped"][0]) == mixin_kept
     assert kept.infos["app.entities.Account"][0] is before["app.entities.Account"][0]
+    # a decorator is read as a name, which resolves as it did (polar: 1,148 classes decorated as
+    # dataclasses or GraphQL types were mapped again at every edit)
+    assert kept.infos["app.schemas.Payload"][0] is before["app.schemas.Payload"][0]
 
 
 def test_an_edit_of_one_class_maps_again_that_class_and_what_reads_it():
