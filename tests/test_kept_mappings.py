@@ -29,6 +29,20 @@ FILES = {
     """,
     "app/settings.py": """
         CODE_LENGTH = 20
+        TAGS_TABLE = "tags"
+    """,
+    # module-level statements the build reads besides classes: a Table() named by another module's
+    # constant, an index PostgreSQL gets, a class mapped imperatively (EDITS "tags table name")
+    "app/tables.py": """
+        from sqlalchemy import Column, Index, Integer, Table
+        from app.bases import reg
+        from app.db import Base
+        from app.settings import TAGS_TABLE
+        tags = Table(TAGS_TABLE, Base.metadata, Column("id", Integer, primary_key=True), Column("code", Integer))
+        Index("ix_tags_code", tags.c.code).ddl_if(dialect="postgresql")
+        class Tag:
+            pass
+        reg.map_imperatively(Tag, tags)
     """,
     "app/constants.py": """
         from app.settings import *
@@ -212,6 +226,7 @@ EDITS = {
     # the base class of another module's class maps through a registry: that class maps too, its
     # module unchanged, its names resolved as before
     "entity mapped": ("app/bases.py", lambda text: text.replace("class Entity:", "@reg.mapped\nclass Entity:")),
+    "tags table name": ("app/settings.py", lambda text: text.replace('"tags"', '"tag_rows"')),
     "register maps": ("app/decorators.py", lambda text: text.replace("register = dataclass", "register = reg.mapped")),
     # in a module of its own: no class reads it, and the search vector's index changes
     "searchable": ("app/searching.py", lambda text: "from sqlalchemy_searchable import make_searchable\n"
@@ -339,6 +354,17 @@ def test_an_edit_keeps_the_infos_of_classes_that_map_nothing_and_read_nothing_it
     # a decorator is read as a name, which resolves as it did (polar: 1,148 classes decorated as
     # dataclasses or GraphQL types were mapped again at every edit)
     assert kept.infos["app.schemas.Payload"][0] is before["app.schemas.Payload"][0]
+
+
+def test_an_edit_looks_again_only_at_the_top_level_statements_of_the_modules_it_changed():
+    workspace = _Workspace()
+    kept = KeptMappings()
+    build_orm(workspace.summaries(), kept=kept)
+    before = dict(kept.module_statements)
+    workspace.toggle("users column")
+    build_orm(workspace.summaries(), kept=kept)
+    assert kept.module_statements["app/tables.py"][1] is before["app/tables.py"][1]
+    assert kept.module_statements["app/models/users.py"][0] is not before["app/models/users.py"][0]
 
 
 def test_an_edit_of_one_class_maps_again_that_class_and_what_reads_it():

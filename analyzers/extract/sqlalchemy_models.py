@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, Mapping, Optional
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Optional
 
 from ..i18n import _, _n
 from ..schema.model import (
@@ -274,6 +274,22 @@ def _own_columns(table: _TableBuild) -> None:
     table.columns, table.shares_columns = copied, False
 
 
+class _ModuleStatements(NamedTuple):
+    """What the models' build may read of one module's top level besides its classes."""
+
+    tables: tuple[tuple[Location, Optional[str], Expr], ...]  # `Table(...)` calls: (where, the name assigned, the call)
+    mappings: tuple[Expr, ...]  # `registry.map_imperatively(Class, table)` calls
+    indexes: tuple[Expr, ...]  # `Index(...)` calls, and calls of `.ddl_if()` on a call
+
+
+def _ddl_if(item: Expr) -> Optional[Expr]:
+    """The call `item` calls `.ddl_if()` on (`Index(...).ddl_if(dialect=...)`), else None."""
+    if item.kind != "call" or item.name is not None or item.func is None or item.func.kind != "attribute" \
+            or item.func.value != "ddl_if" or item.func.func is None or item.func.func.kind != "call":
+        return None
+    return item.func.func
+
+
 class KeptMappings:
     """What each class's mapping added to the last build of the models' layer, for the next
     (WorkspaceIndex keeps one across edits). A class maps from its summary and the names it
@@ -287,6 +303,7 @@ class KeptMappings:
         self.world: Optional[World] = None  # the last build's, for World.after
         # the infos of the classes that map nothing, with the modules each was read from (_LayerBuilder.info_reads)
         self.infos: dict[str, tuple[_ClassInfo, frozenset[str]]] = {}
+        self.module_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]] = {}  # by path
         self.built = False
 
     def changing(self, summaries: list[ModuleSummary], classes: Iterable[tuple[str, str]]) -> Optional[Changing]:
@@ -301,8 +318,10 @@ class KeptMappings:
         self.readers.index_all()
 
     def keep(self, mappings: dict[str, _Mapping], finished: dict[str, _Finish], world: World,
-             infos: dict[str, tuple[_ClassInfo, frozenset[str]]]) -> None:
+             infos: dict[str, tuple[_ClassInfo, frozenset[str]]],
+             module_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]]) -> None:
         self.mappings, self.finished, self.world, self.infos = mappings, finished, world, infos
+        self.module_statements = module_statements
         self.built = True
 
 
@@ -330,6 +349,9 @@ class _LayerBuilder:
         self.info_reads: dict[str, frozenset[str]] = {}
         self._kept_infos: dict[str, tuple[_ClassInfo, frozenset[str]]] = \
             kept.infos if kept is not None and self.world.changed_since_last is not None else {}
+        self._kept_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]] = \
+            kept.module_statements if kept is not None and self.world.changed_since_last is not None else {}
+        self.module_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]] = {}
         self.roots: dict[str, _Root] = {}
         self.class_tables: dict[str, _TableBuild] = {}
         self.var_tables: dict[str, _TableBuild] = {}
@@ -545,27 +567,42 @@ class _LayerBuilder:
                 if mapping is not None:
                     mappings[info.summary.qualified] = mapping
         self.mappings = mappings
-        for summary in self.world.summaries:
-            for assignment in summary.assignments:
-                if self._is_table_call(assignment.value):
-                    self._guarded(assignment.location, self._table_call, assignment.value, summary, assignment.qualified)
+        modules = [(summary, self._module_statements(summary)) for summary in self.world.summaries]
+        for summary, statements in modules:
+            for location, qualified, value in statements.tables:
+                if self._is_table_call(value):
+                    self._guarded(location, self._table_call, value, summary, qualified)
                 else:
-                    self._say_unnamed_table(assignment.value, summary)
-            for call in summary.calls:
-                if self._is_table_call(call):
-                    self._guarded(call.location, self._table_call, call, summary, None)
-                else:
-                    self._say_unnamed_table(call, summary)
-        for summary in self.world.summaries:
-            for call in summary.calls:
-                # a registry of the project's (`meta.registry.map_imperatively`): the class and the table say what it maps
-                if call.kind == "call" and (call.name or "").rpartition(".")[2] in ("map_imperatively", "mapper") and len(call.args) >= 2:
-                    self._guarded(call.location, self._imperative_mapping, call)
-        for summary in self.world.summaries:
-            for expr in [*(a.value for a in summary.assignments), *summary.calls]:
+                    self._say_unnamed_table(value, summary)
+        for _summary, statements in modules:
+            for call in statements.mappings:
+                self._guarded(call.location, self._imperative_mapping, call)
+        for _summary, statements in modules:
+            for expr in statements.indexes:
                 expr = self._created_on_postgresql(expr)
                 if expr is not None and expr.kind == "call" and self.world.member(expr) == "Index":
                     self._guarded(expr.location, self._module_index, expr)
+
+    def _module_statements(self, summary: ModuleSummary) -> "_ModuleStatements":
+        """The module-level statements of `summary` that may declare a table, map a class
+        imperatively or declare an index: taken from the last build while the summary is the same
+        object and names resolve as they did (each module's were looked over at every edit:
+        polar's 1,774 modules, 2,700 statements)."""
+        kept = self._kept_statements.get(summary.path)
+        if kept is not None and kept[0] is summary:
+            found = kept[1]
+        else:
+            values = [*((a.location, a.qualified, a.value) for a in summary.assignments),
+                      *((call.location, None, call) for call in summary.calls)]
+            found = _ModuleStatements(
+                tuple(item for item in values if item[2].kind == "call" and self.world.member(item[2]) == "Table"),
+                # a registry of the project's (`meta.registry.map_imperatively`): the class and the table say what it maps
+                tuple(call for call in summary.calls if call.kind == "call" and len(call.args) >= 2
+                      and (call.name or "").rpartition(".")[2] in ("map_imperatively", "mapper")),
+                tuple(value for _location, _qualified, value in values if _ddl_if(value) is not None
+                      or value.kind == "call" and self.world.member(value) == "Index"))
+        self.module_statements[summary.path] = (summary, found)
+        return found
 
     def _searchable_index_name(self) -> Optional[Callable[[str, str], str]]:
         """How make_searchable() names the GIN index of a search vector, when the models call it:
@@ -862,13 +899,13 @@ class _LayerBuilder:
         """`Index(...).ddl_if(dialect="postgresql")` (SQLAlchemy 2.0) as the index itself, and None
         when `ddl_if` names other dialects only: PostgreSQL never gets it. A condition not read (a
         `callable_`) keeps the item."""
-        if item.kind != "call" or item.name is not None or item.func is None or item.func.kind != "attribute" \
-                or item.func.value != "ddl_if" or item.func.func is None or item.func.func.kind != "call":
+        inner = _ddl_if(item)
+        if inner is None:
             return item
         dialect = self.world.value_of(item.kwarg("dialect"))
         names = [self.world.const(name) for name in (dialect.args if dialect is not None and dialect.kind == "seq" else [dialect])]
         if dialect is None or not all(isinstance(name, str) for name in names) or "postgresql" in names:
-            return item.func.func
+            return inner
         return None
 
     # columns
@@ -2003,7 +2040,8 @@ def build_orm(summaries: Iterable[ModuleSummary], is_application: Callable[[str]
                      frozenset(builder.world.functions_evaluated))
     if kept is not None:
         kept.keep(builder.mappings, builder.finished, builder.world,
-                  {qualified: (builder.infos[qualified], reads) for qualified, reads in builder.info_reads.items()})
+                  {qualified: (builder.infos[qualified], reads) for qualified, reads in builder.info_reads.items()},
+                  builder.module_statements)
     return built
 
 
