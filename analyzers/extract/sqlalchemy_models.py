@@ -275,11 +275,13 @@ def _own_columns(table: _TableBuild) -> None:
 
 
 class _ModuleStatements(NamedTuple):
-    """What the models' build may read of one module's top level besides its classes."""
+    """What the models' build may read of one module's top level besides its classes, and which of
+    its classes declare a table."""
 
     tables: tuple[tuple[Location, Optional[str], Expr], ...]  # `Table(...)` calls: (where, the name assigned, the call)
     mappings: tuple[Expr, ...]  # `registry.map_imperatively(Class, table)` calls
     indexes: tuple[Expr, ...]  # `Index(...)` calls, and calls of `.ddl_if()` on a call
+    declaring: tuple[str, ...]  # the classes that declare `__tablename__` or `__table__`, qualified
 
 
 def _ddl_if(item: Expr) -> Optional[Expr]:
@@ -354,6 +356,7 @@ class _LayerBuilder:
         self._kept_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]] = \
             kept.module_statements if kept is not None and self.world.changed_since_last is not None else {}
         self.module_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]] = {}
+        self.mapped_infos: list[_ClassInfo] = []  # in the order the classes map (`run`)
         self.roots: dict[str, _Root] = {}
         self.class_tables: dict[str, _TableBuild] = {}
         self.var_tables: dict[str, _TableBuild] = {}
@@ -550,7 +553,7 @@ class _LayerBuilder:
         for qualified in self.world.classes:
             if qualified not in infos:
                 self.info(qualified)
-        mapped = [info for info in self.infos.values() if info.mapped]
+        mapped = self.mapped_infos = [info for info in self.infos.values() if info.mapped]
         mapped.sort(key=lambda info: (len(info.lineage), self.world.path_of(info.summary.qualified), info.summary.location.line))
         changing = self.kept.changing(self.world.summaries, [(self.world.class_module[info.summary.qualified].module,
                                                               info.summary.name) for info in mapped]) \
@@ -585,7 +588,7 @@ class _LayerBuilder:
 
     def _module_statements(self, summary: ModuleSummary) -> "_ModuleStatements":
         """The module-level statements of `summary` that may declare a table, map a class
-        imperatively or declare an index: taken from the last build while the summary is the same
+        imperatively or declare an index, and its classes that declare a table: taken from the last build while the summary is the same
         object and names resolve as they did (each module's were looked over at every edit:
         polar's 1,774 modules, 2,700 statements)."""
         kept = self._kept_statements.get(summary.path)
@@ -600,7 +603,9 @@ class _LayerBuilder:
                 tuple(call for call in summary.calls if call.kind == "call" and len(call.args) >= 2
                       and (call.name or "").rpartition(".")[2] in ("map_imperatively", "mapper")),
                 tuple(value for _location, _qualified, value in values if _ddl_if(value) is not None
-                      or value.kind == "call" and self.world.member(value) == "Index"))
+                      or value.kind == "call" and self.world.member(value) == "Index"),
+                tuple(cls.qualified for cls in summary.classes
+                      if cls.attribute("__tablename__") is not None or cls.attribute("__table__") is not None))
         self.module_statements[summary.path] = (summary, found)
         return found
 
@@ -1442,7 +1447,13 @@ class _LayerBuilder:
         `__tablename__` or `__table__`, or maps through a declarative base."""
         tables = {table.class_name for table in self.tables if table.class_name}
         found, unrecognized = 0, []
-        for qualified, cls in self.world.classes.items():
+        # the classes that declare a table or map through a base (not all of them: polar has 3,900)
+        candidates = {qualified for _summary, statements in self.module_statements.values() for qualified in statements.declaring}
+        candidates.update(info.summary.qualified for info in self.mapped_infos)
+        for qualified in sorted(candidates):
+            cls = self.world.classes.get(qualified)
+            if cls is None:
+                continue
             info = self.infos.get(qualified)
             declares = cls.attribute("__tablename__") is not None or cls.attribute("__table__") is not None
             # the path's roles last: most classes of a workspace are no model, and matching costs
