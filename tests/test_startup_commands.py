@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from schemalens.analyzers.workspace import startup_commands
 from schemalens.analyzers.workspace.startup_commands import startup_migration
 from workspace_files import write_files
@@ -126,4 +128,34 @@ def test_a_script_that_migrates_and_ends_running_the_application_with_python(tmp
     (tmp_path / "entrypoint-skyvern.sh").write_text("#!/bin/bash\nalembic upgrade head\npython -m pytest tests\n")
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "run_tests.sh").write_text("alembic upgrade head\npython tests/run_all.py\n")
+    assert startup_migration(tmp_path) is None
+
+
+def test_the_tools_of_sql_migration_folders_migrate_at_startup_as_alembic_does(tmp_path):
+    # linkwarden: the image's CMD applies the Prisma migrations, then execs the servers
+    write_files(tmp_path, {"Dockerfile": (
+        'FROM node:22\nRUN yarn prisma generate\n'
+        'CMD ["sh", "-c", "export PATH=/data/node_modules/.bin:$PATH && prisma migrate deploy '
+        '--schema=/data/packages/prisma/schema.prisma && exec concurrently -k -n web,worker '
+        '\\"cd /data/apps/web && exec next start\\" \\"cd /data/apps/worker && exec tsx worker.ts\\""]\n')})
+    assert startup_migration(tmp_path) == "Dockerfile:3"
+
+
+def test_a_start_script_that_migrates_and_ends_running_the_application_with_node(tmp_path):
+    # rallly: scripts/docker-start.sh runs `npx prisma migrate deploy` unless in maintenance, then the server
+    write_files(tmp_path, {"scripts/docker-start.sh": (
+        '#!/bin/sh\nset -e\nexport AUTH_URL=$NEXT_PUBLIC_BASE_URL\nif [ "$MAINTENANCE_MODE" = "true" ]; then\n'
+        '  echo "skipping database migration"\nelse\n  npx prisma migrate deploy --config=./prisma.config.ts\nfi\n'
+        'node apps/web/server.js\n')})
+    assert startup_migration(tmp_path) == "scripts/docker-start.sh:7"
+
+
+@pytest.mark.parametrize("command", [
+    "prisma migrate dev && next start",  # a developer's migration, written as it runs
+    "prisma migrate deploy && node scripts/seed.js",  # a one-off job: no server after it
+    "goose create add_index sql && exec app",
+    "npm run migrate && npm start",  # what the package's script runs is not read
+])
+def test_a_command_that_does_not_apply_the_migrations_before_a_server_is_no_start_migration(tmp_path, command):
+    write_files(tmp_path, {"docker-compose.yml": f'services:\n  web:\n    command: sh -c "{command}"\n'})
     assert startup_migration(tmp_path) is None

@@ -104,7 +104,8 @@ def rule_markdown(rule: type[Rule], lang: str = "en") -> str:
     if rule.contends_with_live_traffic:
         notes.append(_("Held back when the application applies its migrations itself as it starts (Flask-Migrate's or"
                        " Alembic's `upgrade()` called from application code, or a Dockerfile's, compose file's or"
-                       " Procfile's start command that runs `alembic upgrade` before the server): they then run before"
+                       " Procfile's start command that runs `alembic upgrade`, `prisma migrate deploy` or another tool's"
+                       " command that applies migrations before the server): they then run before"
                        " the new version serves, not beside live traffic. Not when a migration is written to run"
                        " beside it (CREATE INDEX CONCURRENTLY, NOT VALID, lock_timeout, an autocommit block)."))
         notes.append(_("Held back too when the configuration says `migrations_run = \"offline\"` (the migrations run while"

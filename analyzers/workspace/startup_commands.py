@@ -4,7 +4,9 @@ Container images and process files start many services: `CMD ["./startup.sh"]` i
 `command: sh -c "alembic upgrade head && gunicorn app:app"` in a compose file, `web: flask db
 upgrade && gunicorn ...` in a Procfile (or a project CLI's `db upgrade`: FitTrackee's `ftcli db
 upgrade`), or an entrypoint script that runs `alembic upgrade head` and then `exec`s the server
-(letta), or ends by running it with Python (skyvern: `python -m skyvern.forge`). Such a service
+(letta), or ends by running it with Python (skyvern: `python -m skyvern.forge`); the same with the
+tools of SQL migration folders (`CMD prisma migrate deploy && exec ... next start`: linkwarden; a
+start script that runs `npx prisma migrate deploy`, then `node server.js`: rallly). Such a service
 migrates as it starts, like an application factory that calls `upgrade()`: the new version
 applies its migrations before it serves.
 
@@ -38,16 +40,30 @@ _ENTRYPOINT_SCRIPT = LazyPattern(r"^[\w.-]*(?:entrypoint|start|startup|boot|run|
 _SCRIPT_PATH = LazyPattern(r"[\w./-]+\.sh\b")
 # `alembic upgrade head`, or a command line's `db upgrade` (Flask-Migrate's `flask db upgrade`, and the
 # project CLIs that keep its convention: FitTrackee's `ftcli db upgrade`, `superset db upgrade`,
-# `airflow db upgrade`); not `db migrate`, which Flask-Migrate gives to writing a new revision.
-_MIGRATE = LazyPattern(r"\balembic\b[^\n;&|]*\bupgrade\b|(?<![\w.-])[\w.-]+\s+db\s+upgrade\b")
-# What starts a long-running server after the migration: a known server, or `exec` of the
-# process the container keeps running.
+# `airflow db upgrade`); not `db migrate`, which Flask-Migrate gives to writing a new revision. The
+# command of each tool of SQL migration folders that applies the pending ones (linkwarden, rallly:
+# `prisma migrate deploy`), not those that write or try one (`prisma migrate dev`, `goose create`).
+_MIGRATE = LazyPattern(r"\balembic\b[^\n;&|]*\bupgrade\b|(?<![\w.-])[\w.-]+\s+db\s+upgrade\b"
+                       r"|\bprisma\s+migrate\s+deploy\b|\bdiesel\s+migration\s+run\b|\bsqlx\s+migrate\s+run\b"
+                       r"|\b(?:dbmate|goose)\b[^\n;&|]*\sup\b|\bdbmate\b[^\n;&|]*\smigrate\b"
+                       r"|\bmigrate\b[^\n;&|]*\s-(?:path|source)\b[^\n;&|]*\sup\b"  # golang-migrate
+                       r"|\bflyway\b[^\n;&|]*\smigrate\b|\bliquibase\b[^\n;&|]*\supdate\b|\batlas\s+migrate\s+apply\b"
+                       r"|\bknex\b[^\n;&|]*\bmigrate:latest\b|\btypeorm\b[^\n;&|]*\bmigration:run\b"
+                       r"|\bsequelize(?:-cli)?\b[^\n;&|]*\bdb:migrate\b")
+# What starts a long-running server after the migration: a known server, Node's (`node server.js`,
+# not a seed script's `node seed.js`; `next start`; a package's `start` script), or `exec` of the
+# process the container keeps running, as a script's line or after `&&` (linkwarden: `prisma
+# migrate deploy && exec concurrently ...`).
 _SERVE = LazyPattern(r"\b(?:uvicorn|gunicorn|hypercorn|daphne|granian|uwsgi|waitress-serve|flask\s+run)\b"
-                    r"|^\s*exec\s+\S", re.MULTILINE)
+                     r"|\bnode\s+(?:[\w.-]+/)*(?:server|main|index|app|start)\.[cm]?js\b|\bnext\s+start\b"
+                     r"|\b(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?start\b"
+                     r"|(?:^|&&|;)\s*exec\s+\S", re.MULTILINE)
 # A script's last command, run in the foreground, that starts the application with Python
-# (skyvern: `python -m skyvern.forge`): the process the container keeps; not a test runner.
-_PYTHON_APPLICATION = LazyPattern(r"^(?:exec\s+)?python[\d.]*\s+(?:-m\s+(?!pytest\b|unittest\b|nose2?\b|tox\b)[\w.]+"
-                                 r"|(?!\S*test)[\w./-]+\.py)\b[^&]*$")
+# (skyvern: `python -m skyvern.forge`) or Node (rallly: `node apps/web/server.js`): the process
+# the container keeps; not a test runner.
+_APPLICATION = LazyPattern(r"^(?:exec\s+)?(?:python[\d.]*\s+(?:-m\s+(?!pytest\b|unittest\b|nose2?\b|tox\b)[\w.]+"
+                           r"|(?!\S*test)[\w./-]+\.py)|node\s+(?!--test\b)(?!\S*test)[\w./-]+\.[cm]?js"
+                           r"|(?:npm|pnpm|yarn|bun)\s+(?:run\s+)?start|(?:npx\s+)?next\s+start)\b[^&]*$")
 _RELEASE_PROCESS = LazyPattern(r"^release\s*:")
 _DEVELOPMENT_WORDS = frozenset({"dev", "develop", "development", "local", "test", "tests", "debug"})
 _START_INSTRUCTION = LazyPattern(r"^\s*(CMD|ENTRYPOINT)\b", re.IGNORECASE)
@@ -76,7 +92,7 @@ def _read_migration(root: Path, looked: list[str]) -> Optional[str]:
         for line, command in _commands(path, text) if text is not None else ():
             migrate = _MIGRATE.search(command)
             if migrate is not None and (_SERVE.search(command, migrate.end())
-                                        or path.suffix == ".sh" and _ends_running_python(command[migrate.end():])):
+                                        or path.suffix == ".sh" and _ends_running_the_application(command[migrate.end():])):
                 return f"{path.as_posix()}:{line + command.count(chr(10), 0, migrate.start())}"
     return None
 
@@ -84,12 +100,12 @@ def _read_migration(root: Path, looked: list[str]) -> Optional[str]:
 _remembered_migration = Remembered(_read_migration)
 
 
-def _ends_running_python(script: str) -> bool:
+def _ends_running_the_application(script: str) -> bool:
     """The script's last command (comments, blank lines and block ends aside) starts the
-    application with Python in the foreground."""
+    application with Python or Node in the foreground."""
     lines = [line.strip() for line in script.splitlines()]
     commands = [line for line in lines if line and not line.startswith("#") and line not in ("fi", "done", "esac", "}")]
-    return bool(commands) and bool(_PYTHON_APPLICATION.match(commands[-1]))
+    return bool(commands) and bool(_APPLICATION.match(commands[-1]))
 
 
 def _commands(path: PurePosixPath, text: str) -> Iterator[tuple[int, str]]:
