@@ -573,3 +573,23 @@ def test_a_dropped_default_is_weighed_by_the_columns_nullability_then_not_at_hea
     })
     [finding] = [f for f in run_audit(WorkspaceIndex(root).index_all()).findings if f.rule == "SL563"]
     assert finding.severity == "P2" and finding.location.path == "db/V2__loosen.sql"
+
+
+@pytest.mark.parametrize("folder, call", [
+    ("db/mysql", "CALL PROC_DROP_FOREIGN_KEY('sessions', 'sessions_user_fkey');"),  # authelia
+    ("db", "CALL drop_foreign_key('sessions', 'sessions_user_fkey');"),
+])
+def test_what_fails_after_a_procedure_called_is_said_once_there_not_reported(tmp_path, folder, call):
+    """A procedure's changes are not read: the statements after it that fail in the replay from
+    empty (they add again the keys it dropped) are one note at the call, not errors of the folder."""
+    root = _write(tmp_path, {
+        f"{folder}/V1__init.sql": "CREATE TABLE users (id int PRIMARY KEY);\n"
+                                  "CREATE TABLE sessions (id int PRIMARY KEY, user_id int,\n"
+                                  "  CONSTRAINT sessions_user_fkey FOREIGN KEY (user_id) REFERENCES users (id));\n",
+        f"{folder}/V2__fixes.sql": f"{call}\n"
+                                   "ALTER TABLE sessions ADD CONSTRAINT sessions_user_fkey FOREIGN KEY (user_id)\n"
+                                   "  REFERENCES users (id) ON DELETE CASCADE;\n"})
+    model = WorkspaceIndex(root).index_all()
+    problems = workspace_problems(model.errors, run_audit(model).findings)
+    assert [(e.location.path, e.location.line, e.kind) for e in problems] == [(f"{folder}/V2__fixes.sql", 1, "opaque")]
+    assert "1 later statement of this file fails" in str(problems[0].message)

@@ -312,6 +312,10 @@ def _operations(tree, location: Location, dialect: str) -> list:
                 for target in _dropped(tree)]
     if isinstance(tree, exp.Command) and str(tree.this).upper() in ("PREPARE", "EXECUTE", "DEALLOCATE"):
         return [ops.Opaque(location, "SQL prepared from a string at run time (PREPARE ... EXECUTE)")]
+    if isinstance(tree, exp.Command) and str(tree.this).upper() == "CALL":
+        # authelia's `CALL PROC_DROP_FOREIGN_KEY('table', 'name')` drops what the keys added next re-create
+        name = (tree.expression.name if tree.expression is not None else "").partition("(")[0].strip()
+        return [ops.Opaque(location, _("CALL %(procedure)s: what the procedure changes is not read", procedure=name))]
     if isinstance(tree, exp.Command) and str(tree.this).upper() == "RENAME":
         return _renamed_tables(tree.expression.name if tree.expression is not None else "", location)
     if isinstance(tree, exp.Alter) and tree.args.get("kind", "TABLE") == "TABLE":

@@ -66,9 +66,9 @@ class ReplayProblem:
     # A statement SchemaLens reads but does not model (CREATE TABLE AS, a view, ALTER TYPE
     # RENAME) made or removed the object before: the failure is SchemaLens's gap, not the folder's.
     unmodelled: Optional[Location] = None
-    # SQL built at run time (PREPARE/EXECUTE, EXECUTE format()) ran before it in the same file:
-    # it may have made the statement succeed.
-    after_opaque: bool = False
+    # SQL built at run time (PREPARE/EXECUTE, EXECUTE format()) or a procedure called (CALL) ran
+    # before it in the same file, here: it may have made the statement succeed.
+    after_opaque: Optional[Location] = None
 
     @property
     def error(self) -> ExtractionError:
@@ -388,10 +388,11 @@ def _explained_by(failure: ReplayFailure, number: int, unmodelled) -> Optional[L
     return None
 
 
-def _after_opaque(step: Step, failure: ReplayFailure) -> bool:
+def _after_opaque(step: Step, failure: ReplayFailure) -> Optional[Location]:
+    """The last statement of the failure's file before it whose changes are not read (Opaque)."""
     at = failure.error.location
-    return any(type(op).__name__ == "Opaque" and (op.location.line, op.location.column) < (at.line, at.column)
-               for op in step.operations if op.location.path == at.path)
+    return next((op.location for op in reversed(step.operations) if type(op).__name__ == "Opaque"
+                 and op.location.path == at.path and (op.location.line, op.location.column) < (at.line, at.column)), None)
 
 
 def _after(location: Location, other: Location) -> bool:

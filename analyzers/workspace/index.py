@@ -936,9 +936,11 @@ class WorkspaceIndex:
             problems = explain_failures(name, run.steps, run.step_failures,
                                         {other: other_steps for other, other_steps in others.items() if other != name},
                                         self._read)
-            # What a statement SchemaLens does not model explains is its gap, not the workspace's problem.
-            gaps = {problem.error.location for problem in problems if problem.unmodelled is not None} | conditional
-            errors = tuple(error for error in run.errors if error.location not in gaps)
+            # What a statement SchemaLens does not model explains is its gap, not the workspace's problem;
+            # so is what fails after a statement whose changes it does not read, which is said once.
+            gaps = {problem.error.location for problem in problems
+                    if problem.unmodelled is not None or problem.after_opaque is not None} | conditional
+            errors = tuple(error for error in run.errors if error.location not in gaps) + _unread_changes(problems)
             database = Database(name, dialect, tuple(members), tuple(files), run.steps, run.layer, errors, problems,
                                 test_fixture=bool(members) and all(m.test_fixture for m in members),
                                 alembic=name.partition(":")[0] == ALEMBIC)
@@ -1286,6 +1288,22 @@ def _env_folders(version_folders: list[str], paths: set[str]) -> list[str]:
                 found.append(str(parent))
                 break
     return sorted(set(found))
+
+
+def _unread_changes(problems) -> tuple[ExtractionError, ...]:
+    """One note at each statement whose changes SchemaLens does not read (CALL of a procedure, SQL
+    built at run time) that later statements of its file fail after, in the replay from empty
+    (authelia: CALL PROC_DROP_FOREIGN_KEY(...) drops the keys that the next statements add again)."""
+    after: dict[Location, int] = {}
+    for problem in problems:
+        if problem.unmodelled is None and problem.after_opaque is not None:
+            after[problem.after_opaque] = after.get(problem.after_opaque, 0) + 1
+    return tuple(ExtractionError(location, _n(
+        "what this statement changes is not read: %(count)d later statement of this file fails when the migrations are "
+        "replayed from empty, which may follow from it, and is not reported",
+        "what this statement changes is not read: %(count)d later statements of this file fail when the migrations are "
+        "replayed from empty, which may follow from it, and are not reported", count), kind="opaque")
+        for location, count in after.items())
 
 
 def _summary(parsed: Optional[ParsedFile]) -> Optional[module_summary.ModuleSummary]:

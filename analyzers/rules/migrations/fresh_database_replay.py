@@ -16,9 +16,10 @@ def replay_problems(context: AuditContext, *, later: bool):
     """(database, problem) for the root failures of the SQL migration histories that the rules
     report: those whose missing object a later migration of the same database creates
     (`later=True`), or all the others. Failures SchemaLens cannot judge are left out: what a
-    statement it does not model created, what SQL built at run time may have changed. A folder
-    that only upgrades existing databases, new ones being built from a schema file beside it
-    (temporal-sql-tool), is not meant to replay from empty."""
+    statement it does not model created, what SQL built at run time or a procedure called may have
+    changed (the index says those once, at that statement). A folder that only upgrades existing
+    databases, new ones being built from a schema file beside it (temporal-sql-tool), is not meant
+    to replay from empty."""
     for database in checked_databases(context.model):
         if database.built_from is not None:
             continue
@@ -115,7 +116,22 @@ class FreshDatabaseReplay(Rule):
                           "    EXECUTE 'DROP INDEX unique_verified_phone_factor';\n  END IF;\n"
                           "  IF EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'unique_verified_phone_factor') THEN\n"
                           "    EXECUTE 'ALTER INDEX unique_verified_phone_factor RENAME TO unique_phone_factor_per_user';\n"
-                          "  END IF;\nEND $$;\n")}))
+                          "  END IF;\nEND $$;\n")}),
+             # authelia (MySQL): a procedure of the migration's drops the keys it then adds again
+             Example({"db/mysql/V0001.Init.up.sql": (
+                          "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(64));\n"
+                          "CREATE TABLE sessions (id INT PRIMARY KEY, user_id INT,\n"
+                          "  CONSTRAINT sessions_user_fkey FOREIGN KEY (user_id) REFERENCES users (id));\n"),
+                      "db/mysql/V0002.Fixes.up.sql": (
+                          "CALL PROC_DROP_FOREIGN_KEY('sessions', 'sessions_user_fkey');\n"
+                          "ALTER TABLE sessions ADD CONSTRAINT sessions_user_fkey FOREIGN KEY (user_id)\n"
+                          "  REFERENCES users (id) ON DELETE CASCADE;\n")}),
+             Example({"db/V1__init.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+                                         "CREATE TABLE sessions (id bigint PRIMARY KEY,\n"
+                                         "  user_id bigint CONSTRAINT sessions_user_fkey REFERENCES users (id));\n",
+                      "db/V2__fixes.sql": "CALL drop_foreign_key('sessions', 'sessions_user_fkey');\n"
+                                          "ALTER TABLE sessions ADD CONSTRAINT sessions_user_fkey FOREIGN KEY (user_id)\n"
+                                          "  REFERENCES users (id) ON DELETE CASCADE;\n"}))
     invalid = (
         Example({"db/V1__notifications.sql": "CREATE TABLE notifications (id bigint PRIMARY KEY, body text);\n",
                  "db/V2__template_locale.sql": (
