@@ -94,6 +94,34 @@ def test_indexes_built_without_concurrently_in_a_history_that_never_builds_one_c
     assert len(found) == 3 and not any(_places(f) for f in found) and {f.severity for f in found} == {"P1"}
 
 
+def test_a_statement_timeout_for_every_revision_caps_a_blocking_build_one_step_lower(tmp_path):
+    # warehouse: env.py sets statement_timeout (and lock_timeout) on the connection every revision runs on
+    concurrent = ("    with op.get_context().autocommit_block():\n"
+                  "        op.create_index('orders_customer', 'orders', ['customer_id'], postgresql_concurrently=True)")
+    plain = "    op.create_index('orders_status', 'orders', ['status'])"
+    [slip] = _findings(_history(tmp_path / "plain", [concurrent, plain]), "SL505")
+    assert slip.severity == "P1" and "minutes" in str(slip.impact)
+    root = _history(tmp_path / "timed", [concurrent, plain])
+    (root / "migrations/env.py").write_text('connection.execute(text("SET statement_timeout = 5000"))\n', encoding="utf-8")
+    [capped] = _findings(root, "SL505")
+    assert capped.severity == "P2" and "outlasts statement_timeout" in str(capped.impact)
+    [in_the_revision] = _findings(_history(tmp_path / "set", [concurrent, "    op.execute('SET statement_timeout = 5000')\n" + plain]),
+                                  "SL505")
+    assert in_the_revision.severity == "P2"
+    # a revision that raises it for its own build (warehouse's a3b1c4d5e6f7, on releases: 11 s) is no hiccup
+    [raised] = _findings(_history(tmp_path / "raised", [concurrent, "    op.execute('SET statement_timeout = 11000')\n" + plain]),
+                         "SL505")
+    assert raised.severity == "P1"
+
+
+def test_a_lock_timeout_for_every_revision_bounds_the_queue_behind_a_drop_of_an_index(tmp_path):
+    drop = "    op.drop_index('ix_orders_status', table_name='orders')"
+    root = _history(tmp_path, ["    op.create_index('ix_orders_status', 'orders', ['status'])", drop])
+    assert len(_findings(root, "SL539")) == 1
+    (root / "migrations/env.py").write_text('connection.execute(text("SET lock_timeout = 4000"))\n', encoding="utf-8")
+    assert _findings(root, "SL539") == []
+
+
 ADD_FOREIGN_KEY = "    op.create_foreign_key(None, 'orders', 'customers', ['c{n}'], ['id'])"
 SET_NOT_NULL = "    op.alter_column('orders', 'c{n}', nullable=False)"
 ADD_UNIQUE = "    op.create_unique_constraint('uq_orders_c{n}', 'orders', ['c{n}'])"

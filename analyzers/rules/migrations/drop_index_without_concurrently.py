@@ -9,6 +9,7 @@ from .safety import (
     LOCK_TIMEOUT_ADVICE,
     locked_anyway,
     alembic_example,
+    briefly_limited,
     concurrently_advice,
     created_here,
     lock_sentence,
@@ -23,8 +24,11 @@ class DropIndexWithoutConcurrently(Rule):
     """## What it finds
     `DROP INDEX` (`op.drop_index`) without `CONCURRENTLY`, unless the index or its table was
     created by the same migration, or the same transaction takes ACCESS EXCLUSIVE on the table
-    anyway (it drops the table, or the index's column), where CONCURRENTLY would gain nothing. An index SchemaLens cannot place (created outside the
-    migrations it reads) is taken to be on a table with rows.
+    anyway (it drops the table, or the index's column), where CONCURRENTLY would gain nothing,
+    or a lock_timeout of 10 s or less limits the wait (set in Alembic's env.py for every
+    revision, as warehouse does, or by a statement of the migration before the drop): the queue
+    behind the drop then lasts that long at most, and the drop itself is instant. An index SchemaLens cannot place
+    (created outside the migrations it reads) is taken to be on a table with rows.
 
     ## Why it matters
     A plain DROP INDEX takes ACCESS EXCLUSIVE on the index's table. The drop itself is quick,
@@ -68,9 +72,12 @@ class DropIndexWithoutConcurrently(Rule):
         Example(alembic_example("    with op.get_context().autocommit_block():\n"
                                 "        op.drop_index('ix_orders_status', table_name='orders', postgresql_concurrently=True)")),
         Example(sql_example("CREATE INDEX orders_note_idx ON orders (note);\nDROP INDEX orders_note_idx;\n")),
+        # the revision sets lock_timeout first (warehouse: its env.py, for every revision)
+        Example(alembic_example("    op.drop_index('ix_orders_status', table_name='orders')")),
+        Example(sql_example("SET lock_timeout = '4s';\nDROP INDEX IF EXISTS orders_status_idx;\n")),
     )
     invalid = (
-        Example(alembic_example("    op.drop_index('ix_orders_status', table_name='orders')  # expect")),
+        Example(alembic_example("    op.drop_index('ix_orders_status', table_name='orders')  # expect", lock_timeout=False)),
         Example(sql_example("DROP INDEX IF EXISTS orders_status_idx;  -- expect\n")),
     )
 
@@ -82,7 +89,8 @@ class DropIndexWithoutConcurrently(Rule):
                 built_here.setdefault(walked.step_number, set()).add(operation.index.name)
             if not isinstance(operation, DropIndex) or operation.name is None or operation.concurrently \
                     or new_in_this_step(walked) \
-                    or operation.name in built_here.get(walked.step_number, ()) or locked_anyway(context, walked):
+                    or operation.name in built_here.get(walked.step_number, ()) or locked_anyway(context, walked) \
+                    or briefly_limited(context, walked, "lock_timeout"):
                 continue
             (effect,) = walked.lock_effects
             table = walked.table or operation.table

@@ -7,7 +7,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ..recorded import StepView
 from .history_practice import said_once_per_history
-from .safety import few_rows, on_existing_tables, young_table_example
+from .safety import few_rows, on_existing_tables, briefly_limited, young_table_example
 from ...i18n import _
 
 _ALEMBIC_FILES = {
@@ -61,7 +61,11 @@ class IndexWithoutConcurrently(Rule):
     one, and requests pile up behind it. `CREATE INDEX CONCURRENTLY` builds the index while
     writes go on.
 
-    P1; P0 when the size hints give the table 1M rows or more, now or within a year.
+    P1; P0 when the size hints give the table 1M rows or more, now or within a year. One step
+    lower when a statement_timeout of 10 s or less ends a long build (set in Alembic's env.py
+    for every revision, as warehouse does, or by a statement of the migration before the
+    build): writes then wait that long at most, and a build that needs longer fails the
+    migration instead.
 
     ## Example
     ```python
@@ -129,17 +133,26 @@ class IndexWithoutConcurrently(Rule):
                 continue
             table = context.layer.tables.get(walked.table)
             yield from context.per_subject(self.code, walked.operation.location, self._finding, walked.operation,
-                                           walked.created_at, table, table is not None and context.is_big(table))
+                                           walked.created_at, table, table is not None and context.is_big(table),
+                                           briefly_limited(context, walked, "statement_timeout"))
 
-    def _finding(self, operation: CreateIndex, created_at, table, big: bool) -> Iterator[Finding]:
+    def _finding(self, operation: CreateIndex, created_at, table, big: bool, timed: bool) -> Iterator[Finding]:
         index, name = operation.index, operation.index.name or "the index"
         columns = ", ".join(index.columns)
+        if timed:  # statement_timeout ends a long build, and its lock, with the migration's failure
+            impact = _("Worst case: the build outlasts statement_timeout, the migration fails and rolls back, and the "
+                       "deploy stops until the index is built another way; until then every write to %(table)s waits. "
+                       "Most likely: a write stall of up to statement_timeout during the deploy.", table=operation.table)
+            severity = "P1" if big else "P2"
+        else:
+            impact = _("Worst case: every write to %(table)s waits for the whole index build, request workers "
+                       "pile up and the service times out during the deploy. Most likely: a write stall of seconds to "
+                       "minutes that grows with the table.", table=operation.table)
+            severity = "P0" if big else None
         yield self.finding(
             operation.location, _("%(name)s is built without CONCURRENTLY on %(table)s", name=name, table=operation.table),
             _("CREATE INDEX %(name)s ON %(table)s (%(columns)s) locks out writes to %(table)s while it builds.", name=name, table=operation.table, columns=columns),
-            impact=_("Worst case: every write to %(table)s waits for the whole index build, request workers "
-                   "pile up and the service times out during the deploy. Most likely: a write stall of seconds to "
-                   "minutes that grows with the table.", table=operation.table),
+            impact=impact,
             root_cause=_("Alembic and most SQL tools run each migration in one transaction, where CONCURRENTLY is not "
                        "allowed, so the generated default is a blocking build."),
             fix=Fix(short_term=_PARTITIONED_FIX if table is not None and table.partition_by else _FIX,
@@ -151,4 +164,4 @@ class IndexWithoutConcurrently(Rule):
                          "(`schemalens verify` reports the lock taken)", table=operation.table),
             table=operation.table, column=index.columns[0] if len(index.columns) == 1 else None,
             related=(Related(created_at, _("%(table)s created here", table=operation.table)),),
-            severity="P0" if big else None)
+            severity=severity)

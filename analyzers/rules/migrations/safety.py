@@ -4,6 +4,7 @@ their examples are built on."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from datetime import timedelta
 from typing import Iterator, Optional
@@ -11,8 +12,9 @@ from typing import Iterator, Optional
 from ...pg.locks import LockEffect
 from ...schema.migration_walk import WalkedOperation
 from ...schema.model import Table, table_key
-from ...schema.operations import AddColumn, CreateTable, DataChange
+from ...schema.operations import AddColumn, CreateTable, DataChange, SetParameter
 from ...i18n import _
+from ...lazy_pattern import LazyPattern
 from ...workspace.discovery import folder_of
 from ..base import Related
 from ..context import BIG_TABLE_ROWS, SMALL_TABLE_ROWS, AuditContext
@@ -37,6 +39,43 @@ def env_sets(context: AuditContext, walked: WalkedOperation, setting: str) -> bo
     folder = folder_of(folder_of(walked.step.path))
     env: Optional[str] = context.text_of("env.py" if folder == "." else f"{folder}/env.py")
     return bool(env and setting in env)
+
+
+# A stall of writes, or of a table's queue, that a deploy absorbs: a timeout at most this long
+# bounds a lock to a hiccup.
+BRIEF_STALL = timedelta(seconds=10)
+_TIMEOUT_VALUE = LazyPattern(r"^'?\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*'?$")
+_TIMEOUT_UNITS = {"us": 0.000001, "ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
+
+
+def timeout_limit(context: AuditContext, walked: WalkedOperation, setting: str) -> Optional[timedelta]:
+    """How long `setting` (`lock_timeout`, `statement_timeout`) lets the operation run or wait: as
+    the last statement of its step before it sets it, else as Alembic's env.py sets it for every
+    revision (warehouse: `SET statement_timeout = 5000`); None when nothing limits it (unset, 0,
+    or a value SchemaLens cannot read)."""
+    value = None
+    for earlier in context.step_operations(walked.step_number):
+        if earlier is walked:
+            break
+        operation = earlier.operation
+        if isinstance(operation, SetParameter) and operation.name == setting:
+            value = operation.value
+    if value is None and env_sets(context, walked, setting):
+        folder = folder_of(folder_of(walked.step.path))
+        env = context.text_of("env.py" if folder == "." else f"{folder}/env.py") or ""
+        written = re.search(rf"\b{setting}\s*(?:=|\bto\b)\s*('?[\w.]+'?)", env, re.IGNORECASE)
+        value = written.group(1) if written else None
+    match = _TIMEOUT_VALUE.match(value.strip()) if value else None
+    if match is None:
+        return None
+    limit = timedelta(seconds=float(match.group(1)) * _TIMEOUT_UNITS[match.group(2) or "ms"])
+    return limit or None
+
+
+def briefly_limited(context: AuditContext, walked: WalkedOperation, setting: str) -> bool:
+    """`setting` limits the operation to BRIEF_STALL or less (see timeout_limit)."""
+    limit = timeout_limit(context, walked, setting)
+    return limit is not None and limit <= BRIEF_STALL
 
 
 def created_here(walked: WalkedOperation) -> tuple[Related, ...]:
