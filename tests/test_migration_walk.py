@@ -46,6 +46,27 @@ def test_type_change_rewrites_as_postgresql_does(postgres, before, after):
     assert type_change_rewrites(normalize_type(before), normalize_type(after)) == rewritten
 
 
+# citext (a contrib extension): its casts from text and varchar, and to them, are binary (WITHOUT FUNCTION)
+CITEXT_CHANGES = [("text", "citext"), ("varchar(20)", "citext"), ("varchar", "citext"), ("citext", "text"),
+                  ("citext", "varchar"), ("citext", "varchar(20)"), ("char(5)", "citext"), ("citext", "char(5)")]
+
+
+@pytest.mark.parametrize(("before", "after"), CITEXT_CHANGES)
+def test_a_change_to_or_from_citext_rewrites_as_postgresql_does(postgres, before, after):
+    dsn = postgres.fresh_database("citext")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        try:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS citext")
+        except psycopg.errors.FeatureNotSupported:
+            pytest.skip("this PostgreSQL has no citext (its contrib modules): SCHEMALENS_TEST_PG_BIN names one that does")
+        connection.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {before})")
+        connection.execute(f"INSERT INTO t SELECT g, (g % 7)::text::{before} FROM generate_series(1, 200) g")
+        filenode = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0]
+        connection.execute(f"ALTER TABLE t ALTER COLUMN v TYPE {after}")
+        rewritten = connection.execute("SELECT pg_relation_filenode('t')").fetchone()[0] != filenode
+    assert type_change_rewrites(normalize_type(before), normalize_type(after)) == rewritten
+
+
 @pytest.mark.parametrize(("before", "after", "zone"), [
     ("timestamp", "timestamptz", "UTC"), ("timestamp", "timestamptz", "Europe/Paris"), ("timestamptz", "timestamp", "UTC"),
     ("timestamp(3)", "timestamptz(3)", "Etc/UTC"), ("timestamp(3)", "timestamptz", "UTC"), ("timestamp", "timestamptz", "GMT")])

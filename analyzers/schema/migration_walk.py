@@ -81,8 +81,8 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
                          column: Optional[str] = None, utc_session: bool = False) -> bool:
     """Whether ALTER COLUMN TYPE from `before` to `after` rewrites the table (PostgreSQL 12+).
 
-    Binary-compatible changes do not: a longer or unbounded varchar, varchar to text, a wider
-    numeric with the same scale, a timestamp or time with more digits of the second, and, in a
+    Binary-compatible changes do not: a longer or unbounded varchar, varchar to text, text or
+    varchar to citext and back (to a varchar without length), a wider numeric with the same scale, a timestamp or time with more digits of the second, and, in a
     session whose time zone is UTC (`utc_session`), timestamp to timestamptz or back when the new
     type has no precision written (PostgreSQL drops the conversion then). A USING clause that is the column
     itself, or the column cast to the new type, changes nothing (PostgreSQL reduces it to the
@@ -99,6 +99,11 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
     if after == "text" and (before == "text" or _VARCHAR.match(before)):
         return False
     old_varchar, new_varchar = _VARCHAR.match(before), _VARCHAR.match(after)
+    if "citext" in (before, after):
+        # the citext extension casts from text and varchar, and to them, WITHOUT FUNCTION (binary);
+        # a length on the new varchar is checked on every row (warehouse: varchar -> citext)
+        return not (after == "citext" and (before == "text" or old_varchar)
+                    or before == "citext" and (after == "text" or new_varchar and new_varchar.group(1) is None))
     if (old_varchar or before == "text") and new_varchar:
         if new_varchar.group(1) is None:
             return False

@@ -24,7 +24,8 @@ class RewritingTypeChange(Rule):
     `ALTER COLUMN ... TYPE` on a table an earlier migration created, when the change is not
     binary-compatible: integer to bigint, text to integer, timestamp to timestamptz, a shorter
     varchar, a `USING` clause that converts the values. Longer or unbounded varchar, varchar to
-    text and a wider numeric with the same scale are fine, also when written with a `USING` that
+    text, text or varchar to citext and back (to a varchar without length), and a wider numeric
+    with the same scale are fine, also when written with a `USING` that
     is only the column or its cast to the new type (`USING note::varchar(1000)`), which
     PostgreSQL reduces to the plain change (measured: docs/locks.md).
 
