@@ -113,11 +113,17 @@ def _commented_source(lines: list[str], function: ast.FunctionDef) -> str:
 
 
 def _message(node: ast.Raise) -> Optional[str]:
-    """`raise RuntimeError("text")`: the text."""
+    """`raise RuntimeError("text")`: the text; of an f-string, its written words (warehouse:
+    `f"Cannot downgrade past revision: {revision!r}"`)."""
     exception = node.exc
-    if isinstance(exception, ast.Call) and exception.args and isinstance(exception.args[0], ast.Constant) \
-            and isinstance(exception.args[0].value, str):
-        return exception.args[0].value.strip()
+    if not isinstance(exception, ast.Call) or not exception.args:
+        return None
+    message = exception.args[0]
+    if isinstance(message, ast.Constant) and isinstance(message.value, str):
+        return message.value.strip()
+    if isinstance(message, ast.JoinedStr):
+        return "".join(part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else "{}"
+                       for part in message.values).strip()
     return None
 
 

@@ -76,6 +76,10 @@ class UnexplainedIrreversibleMigration(Rule):
         Example({**ALEMBIC_SETUP, "migrations/versions/a1_widen.py": revision_file(
             "a1", None, "    op.alter_column('macaroons', 'description', type_=sa.String())",
             "    raise RuntimeError('Order No. 227 - Ни шагу назад!')")}),
+        # warehouse's older revisions: the message is an f-string
+        Example({**ALEMBIC_SETUP, "migrations/versions/a1_drop.py": revision_file(
+            "a1", None, "    op.drop_column('packages', 'normalized_name')",
+            "    raise RuntimeError(f'Cannot downgrade past revision: {revision!r}')")}),
     )
     invalid = (
         Example({**ALEMBIC_SETUP, "migrations/versions/a1_dedupe.py": revision_file(
