@@ -354,7 +354,7 @@ class _LayerBuilder:
                                              if info.summary is classes.get(qualified) and reads.isdisjoint(changed)}
         self.info_reads: dict[str, frozenset[str]] = {qualified: kept_infos[qualified][1] for qualified in self.infos}
         self._kept_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]] = \
-            kept.module_statements if kept is not None and self.world.changed_since_last is not None else {}
+            kept.module_statements if kept is not None and changed is not None else {}
         self.module_statements: dict[str, tuple[ModuleSummary, _ModuleStatements]] = {}
         self.mapped_infos: list[_ClassInfo] = []  # in the order the classes map (`run`)
         self.roots: dict[str, _Root] = {}
@@ -588,9 +588,9 @@ class _LayerBuilder:
 
     def _module_statements(self, summary: ModuleSummary) -> "_ModuleStatements":
         """The module-level statements of `summary` that may declare a table, map a class
-        imperatively or declare an index, and its classes that declare a table: taken from the last build while the summary is the same
-        object and names resolve as they did (each module's were looked over at every edit:
-        polar's 1,774 modules, 2,700 statements)."""
+        imperatively or declare an index, and its classes that declare a table: taken from the
+        last build while the summary is the same object and names resolve as they did (each
+        module's were looked over at every edit: polar's 1,774 modules, 2,700 statements)."""
         kept = self._kept_statements.get(summary.path)
         if kept is not None and kept[0] is summary:
             found = kept[1]

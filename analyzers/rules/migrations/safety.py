@@ -34,11 +34,16 @@ def on_existing_tables(context: AuditContext, *kinds: type) -> Iterator[WalkedOp
 def env_sets(context: AuditContext, walked: WalkedOperation, setting: str) -> bool:
     """Alembic's env.py (next to the versions folder of the operation's revision) names `setting`
     (`lock_timeout`, `statement_timeout`): it sets it for every revision."""
+    return setting in _env_text(context, walked)
+
+
+def _env_text(context: AuditContext, walked: WalkedOperation) -> str:
+    """The text of Alembic's env.py next to the versions folder of the operation's revision ("":
+    none, or the operation is no revision's)."""
     if not walked.step.path.endswith(".py"):
-        return False
+        return ""
     folder = folder_of(folder_of(walked.step.path))
-    env: Optional[str] = context.text_of("env.py" if folder == "." else f"{folder}/env.py")
-    return bool(env and setting in env)
+    return context.text_of("env.py" if folder == "." else f"{folder}/env.py") or ""
 
 
 # A stall of writes, or of a table's queue, that a deploy absorbs: a timeout at most this long
@@ -60,10 +65,8 @@ def timeout_limit(context: AuditContext, walked: WalkedOperation, setting: str) 
         operation = earlier.operation
         if isinstance(operation, SetParameter) and operation.name == setting:
             value = operation.value
-    if value is None and env_sets(context, walked, setting):
-        folder = folder_of(folder_of(walked.step.path))
-        env = context.text_of("env.py" if folder == "." else f"{folder}/env.py") or ""
-        written = re.search(rf"\b{setting}\s*(?:=|\bto\b)\s*('?[\w.]+'?)", env, re.IGNORECASE)
+    if value is None:
+        written = re.search(rf"\b{setting}\s*(?:=|\bto\b)\s*('?[\w.]+'?)", _env_text(context, walked), re.IGNORECASE)
         value = written.group(1) if written else None
     match = _TIMEOUT_VALUE.match(value.strip()) if value else None
     if match is None:
