@@ -82,9 +82,10 @@ def type_change_rewrites(before: Optional[str], after: str, using: Optional[str]
     """Whether ALTER COLUMN TYPE from `before` to `after` rewrites the table (PostgreSQL 12+).
 
     Binary-compatible changes do not: a longer or unbounded varchar, varchar to text, text or
-    varchar to citext and back (to a varchar without length), a wider numeric with the same scale, a timestamp or time with more digits of the second, and, in a
-    session whose time zone is UTC (`utc_session`), timestamp to timestamptz or back when the new
-    type has no precision written (PostgreSQL drops the conversion then). A USING clause that is the column
+    varchar to citext and back (to a varchar without length), a wider numeric with the same
+    scale, a timestamp or time with more digits of the second, and, in a session whose time zone
+    is UTC (`utc_session`), timestamp to timestamptz or back when the new type has no precision
+    written (PostgreSQL drops the conversion then). A USING clause that is the column
     itself, or the column cast to the new type, changes nothing (PostgreSQL reduces it to the
     plain change); any other USING rewrites. Anything unknown is assumed to rewrite.
     """

@@ -27,8 +27,9 @@ class DropIndexWithoutConcurrently(Rule):
     anyway (it drops the table, or the index's column), where CONCURRENTLY would gain nothing,
     or a lock_timeout of 10 s or less limits the wait (set in Alembic's env.py for every
     revision, as warehouse does, or by a statement of the migration before the drop): the queue
-    behind the drop then lasts that long at most, and the drop itself is instant. An index SchemaLens cannot place
-    (created outside the migrations it reads) is taken to be on a table with rows.
+    behind the drop then lasts that long at most, and the drop itself is instant. An index
+    SchemaLens cannot place (created outside the migrations it reads) is taken to be on a table
+    with rows.
 
     ## Why it matters
     A plain DROP INDEX takes ACCESS EXCLUSIVE on the index's table. The drop itself is quick,

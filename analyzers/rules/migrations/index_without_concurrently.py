@@ -7,7 +7,7 @@ from ..base import Example, Finding, Fix, Related, Rule
 from ..context import AuditContext
 from ..recorded import StepView
 from .history_practice import said_once_per_history
-from .safety import few_rows, on_existing_tables, briefly_limited, young_table_example
+from .safety import briefly_limited, few_rows, on_existing_tables, young_table_example
 from ...i18n import _
 
 _ALEMBIC_FILES = {
