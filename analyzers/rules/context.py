@@ -57,8 +57,10 @@ _CREATE_DATE = LazyPattern(r"^Create Date:\s*(\d{4}-\d\d-\d\d)(?:[ T](\d\d):(\d\
 _FILE_NAME_DATE = LazyPattern(r"^((?:19|20)\d\d)-?(\d\d)-?(\d\d)(?:[-_T]?(\d\d)(\d\d))?(?=\d*[^\d])")
 
 
+# A branch on PostgreSQL itself (mealie: `dialect.name == "postgresql"`) says the revision runs
+# elsewhere too.
 _OTHER_ENGINE = LazyPattern(r"\bdialects\s+import\s+(?:mysql|sqlite|mssql|oracle)\b"
-                           r"|\bdialect\.name\s*[!=]=\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)"
+                           r"|\bdialect\.name\s*[!=]=\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle|postgresql[\"'])"
                            r"|\.startswith\(\s*[\"'](?:mysql|mariadb|sqlite|mssql|oracle)")
 
 # A revision written to run on SQLite too: it branches on it or uses its types (keep), or the
@@ -104,7 +106,7 @@ _SPARES_LIVE_TRAFFIC = LazyPattern(r"\bCONCURRENTLY\b|postgresql_concurrently\s*
 # Words each match of those expressions holds: a text without any is not searched (most
 # migrations: the search alone took 0.04 s of a cold first look at dispatch's 153 revisions).
 _SPARING_WORDS = ("concurrently", "valid", "autocommit_block", "lock_timeout")  # lowercased
-_OTHER_ENGINES = ("mysql", "mariadb", "sqlite", "mssql", "oracle")
+_OTHER_ENGINES = ("mysql", "mariadb", "sqlite", "mssql", "oracle", "postgresql")  # the words _OTHER_ENGINE needs
 
 
 def _spares_live_traffic(text: str) -> bool:
@@ -593,8 +595,10 @@ class AuditContext:
     def migrations_serve_other_engines(self) -> bool:
         """True when the Alembic revisions branch on, or use types of, another database engine
         (`url.startswith("mysql")`, `dialect.name == "sqlite"`, `from sqlalchemy.dialects import
-        mysql`): the schema is written to be portable, not for PostgreSQL alone."""
-        return any(_names_other_engines_of(path, self.text_of(path) or "") for path in self.model.revision_files)
+        mysql`), or on PostgreSQL (`dialect.name == "postgresql"`), or serve SQLite
+        (`migrations_serve_sqlite`): the schema is written to be portable, not for PostgreSQL alone."""
+        return any(_names_other_engines_of(path, self.text_of(path) or "") for path in self.model.revision_files) \
+            or self.migrations_serve_sqlite
 
     @cached_property
     def migrations_serve_sqlite(self) -> bool:

@@ -13,8 +13,9 @@ class TimestampWithoutTimeZone(Rule):
     """## What it finds
     Columns of type `timestamp without time zone` (SQLAlchemy `DateTime()` without
     `timezone=True`, SQL `timestamp`). Not in a project whose Alembic revisions also serve
-    MySQL or SQLite (they branch on the engine or use its types): there naive UTC timestamps
-    are the portable choice, since MySQL's `DATETIME` holds no offset.
+    MySQL or SQLite (they branch on the engine, PostgreSQL included, or use its types, or env.py
+    renders batch operations): there naive UTC timestamps are the portable choice, since
+    MySQL's `DATETIME` holds no offset.
 
     ## Why it matters
     The value carries no offset: what it means depends on the time zone of whichever process
@@ -62,6 +63,16 @@ class TimestampWithoutTimeZone(Rule):
                 "revision = 'a1'\ndown_revision = None\n\ndef upgrade():\n    url = str(op.get_bind().engine.url)\n"
                 "    if url.startswith('mysql'):\n        op.alter_column('events', 'created_at', type_=mysql.DATETIME(fsp=6))\n\n"
                 "def downgrade():\n    pass\n")}),
+        # mealie: its revisions branch on PostgreSQL, the other engine being SQLite
+        Example({"app/models.py": (
+            "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+            "class Event(Base):\n    __tablename__ = 'events'\n    id = sa.Column(sa.Integer, primary_key=True)\n"
+            "    created_at = sa.Column(sa.DateTime)\n"),
+            "migrations/alembic.ini": "[alembic]\nscript_location = %(here)s\n", "migrations/env.py": "",
+            "migrations/versions/a1_search.py": (
+                "from alembic import op\n\nrevision = 'a1'\ndown_revision = None\n\n\ndef is_postgres():\n"
+                "    return op.get_context().dialect.name == \"postgresql\"\n\n\ndef upgrade():\n    if is_postgres():\n"
+                "        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')\n\n\ndef downgrade():\n    pass\n")}),
     )
     invalid = (Example({"app/models.py": (
         "import sqlalchemy as sa\nfrom sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
