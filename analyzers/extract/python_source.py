@@ -311,8 +311,12 @@ def _spliced(last: PythonFile, text: str) -> Optional[PythonFile]:
         # the file needs its rewrite. It does when the newer syntax is in the statements kept, or in
         # the changed ones (which this grammar then rejects as written): when the change rewrote
         # lines that it no longer does, the newer syntax may be gone, and the file is parsed again.
+        # The rewrite reads \n as the line end: lines joined with \n where the file ends one with \r
+        # may be rewritten where the file's are not (an `except A, B:` after a \r in a string).
         rewritten_text = _downlevel_common(changed_text)
-        if _rewrites_by_line("\n".join(old[start:end])) and (rewritten_text == changed_text or _parses(changed_text)):
+        old_rewrites = _rewrites_by_line("\n".join(old[start:end]))
+        if old_rewrites and (rewritten_text == changed_text or _parses(changed_text)) \
+                or "\r" in text and (old_rewrites or rewritten_text != changed_text):
             return None
         changed_text = rewritten_text
     try:
