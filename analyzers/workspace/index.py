@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -1294,10 +1295,8 @@ def _unread_changes(problems) -> tuple[ExtractionError, ...]:
     """One note at each statement whose changes SchemaLens does not read (CALL of a procedure, SQL
     built at run time) that later statements of its file fail after, in the replay from empty
     (authelia: CALL PROC_DROP_FOREIGN_KEY(...) drops the keys that the next statements add again)."""
-    after: dict[Location, int] = {}
-    for problem in problems:
-        if problem.unmodelled is None and problem.after_opaque is not None:
-            after[problem.after_opaque] = after.get(problem.after_opaque, 0) + 1
+    after = Counter(problem.after_opaque for problem in problems
+                    if problem.unmodelled is None and problem.after_opaque is not None)
     return tuple(ExtractionError(location, _n(
         "what this statement changes is not read: %(count)d later statement of this file fails when the migrations are "
         "replayed from empty, which may follow from it, and is not reported",
